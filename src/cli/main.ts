@@ -1,0 +1,36 @@
+/** The slipway command line: one file per command, registered here. */
+import { Command, CommanderError } from 'commander';
+import { commands } from './commands.js';
+import { type CliContext, reportError } from './context.js';
+
+export async function main(argv: string[], ctx: CliContext = defaultContext()): Promise<void> {
+  const program = new Command('slipway')
+    .description('Build pipelines, deployments and performance analytics: fast, and kept fast.')
+    .option('-f, --file <path>', 'pipeline file', 'slipway.yml')
+    .option(
+      '--store <url>',
+      'history store: a SQLite path or postgres://… (default .slipway/history.db; env SLIPWAY_STORE)',
+    )
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) });
+  for (const register of commands) register(program, ctx);
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version are not errors; everything else commander rejects is a usage error.
+      process.exitCode = e.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    process.exitCode = reportError(ctx, e);
+  }
+}
+
+function defaultContext(): CliContext {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+  };
+}

@@ -1,0 +1,179 @@
+/** Loads slipway.yml: YAML with positions -> schema validation -> semantic checks -> Pipeline. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { z } from 'zod';
+import { ConfigError, type Diagnostic, didYouMean } from './diagnostic.js';
+import { pipelineSchema } from './schema.js';
+import { schemaAt } from './schema-walk.js';
+import type { Pipeline, TaskConfig } from './types.js';
+import { checkPipeline } from './validate.js';
+import { parseYamlSource, type YamlSource } from './yaml-source.js';
+
+export const DEFAULT_FILE = 'slipway.yml';
+
+/** Post-load expansions registered by features (e.g. workspaces); each may add tasks or diagnostics. */
+export type PipelineExpander = (pipeline: Pipeline) => Diagnostic[];
+const expanders: PipelineExpander[] = [];
+export function registerExpander(e: PipelineExpander): void {
+  expanders.push(e);
+}
+
+/** Loads and validates a pipeline file; throws ConfigError with located diagnostics. */
+export function loadPipeline(file: string = DEFAULT_FILE): Pipeline {
+  const abs = path.resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError([
+      {
+        location: { file },
+        message: code === 'ENOENT' ? 'no such file' : `cannot read the file (${code ?? String(e)})`,
+        hint:
+          code === 'ENOENT'
+            ? `create ${DEFAULT_FILE} in this folder or pass the path with -f/--file`
+            : 'check the path and its permissions',
+      },
+    ]);
+  }
+  const display = path.relative(process.cwd(), abs) || abs;
+  return parsePipeline(display, abs, text);
+}
+
+/** Parses pipeline text; `display` is the file name shown in diagnostics. */
+export function parsePipeline(display: string, abs: string, text: string): Pipeline {
+  const src = parseYamlSource(display, text);
+  if (src.errors.length) throw new ConfigError(src.errors, text);
+  const data = src.data ?? {};
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    throw new ConfigError(
+      [
+        {
+          location: src.locate([]),
+          message: 'the pipeline file must be a mapping',
+          hint: 'start with "version: 1" and a "tasks:" mapping',
+        },
+      ],
+      text,
+    );
+  }
+  const parsed = pipelineSchema.safeParse(data);
+  if (!parsed.success) throw new ConfigError(zodDiagnostics(parsed.error.issues, src, data), text);
+  const raw = parsed.data;
+  const root = path.dirname(abs);
+
+  const tasks = new Map<string, TaskConfig>();
+  for (const [id, t] of Object.entries(raw.tasks)) {
+    tasks.set(id, {
+      id,
+      run: t.run,
+      cwd: path.resolve(root, t.cwd ?? '.'),
+      needs: t.needs,
+      inputs: t.inputs,
+      outputs: t.outputs,
+      env: t.env,
+      secrets: t.secrets,
+      resources: t.resources,
+      timeoutMs: t.timeout,
+      retries: t.retries,
+      cache: t.cache,
+      tags: t.tags,
+      description: t.description,
+    });
+  }
+  const pipeline: Pipeline = {
+    file: abs,
+    root,
+    name: raw.name ?? path.basename(root),
+    concurrency: raw.concurrency,
+    resources: raw.resources,
+    env: raw.env,
+    inputs: raw.inputs,
+    tasks,
+    raw,
+    source: text,
+    locate: src.locate,
+  };
+  const diags = expanders.flatMap((e) => e(pipeline));
+  diags.push(...checkPipeline(pipeline));
+  if (diags.length) throw new ConfigError(diags, text);
+  return pipeline;
+}
+
+function zodDiagnostics(issues: readonly z.core.$ZodIssue[], src: YamlSource, data: unknown): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const issue of issues) {
+    const p = issue.path.map((s) => (typeof s === 'symbol' ? String(s) : s));
+    const where = p.length ? p.join('.') : 'the file';
+    if (issue.code === 'unrecognized_keys') {
+      const known = Object.keys(schemaAt(pipelineSchema, p) ?? {});
+      for (const key of issue.keys) {
+        const guess = didYouMean(key, known);
+        out.push({
+          location: src.locate([...p, key], 'key'),
+          message: `unknown key "${key}"${p.length ? ` in ${where}` : ''}`,
+          hint: guess ? `did you mean "${guess}"?` : `known keys: ${known.join(', ')}`,
+        });
+      }
+      continue;
+    }
+    if (issue.code === 'invalid_type') {
+      const value = valueAt(data, p);
+      if (value === undefined) {
+        const parent = p.slice(0, -1);
+        out.push({
+          location: src.locate(parent.length ? parent : p, 'key'),
+          message: `missing required key "${String(p[p.length - 1])}" in ${parent.join('.') || 'the file'}`,
+          hint: `add "${String(p[p.length - 1])}:" with a ${issue.expected}`,
+        });
+      } else {
+        out.push({
+          location: src.locate(p),
+          message: `wrong type for ${where}: expected ${issue.expected}, got ${describe(value)}`,
+          hint: hintForType(issue.expected),
+        });
+      }
+      continue;
+    }
+    const hint = (issue as { params?: { hint?: string } }).params?.hint;
+    out.push({
+      location: src.locate(p),
+      message: `${where}: ${issue.message}`,
+      hint: hint ?? 'see the pipeline file reference in the README',
+    });
+  }
+  return out;
+}
+
+function valueAt(data: unknown, p: readonly (string | number)[]): unknown {
+  let v: unknown = data;
+  for (const s of p) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string | number, unknown>)[s];
+  }
+  return v;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+function hintForType(expected: string): string {
+  switch (expected) {
+    case 'array':
+      return 'write a list, e.g. [a, b] or one "- item" per line';
+    case 'object':
+    case 'record':
+      return 'write a mapping of "key: value" lines, indented under this key';
+    case 'number':
+      return 'write a number without quotes';
+    case 'boolean':
+      return 'write true or false without quotes';
+    default:
+      return `write a ${expected}`;
+  }
+}

@@ -1,0 +1,48 @@
+/** The slipway.yml schema (DESIGN §3). Sections owned by other features live in their own files. */
+import { z } from 'zod';
+import { budgetsSchema, slisSchema } from './schema-analytics.js';
+import { cacheSchema, workspacesSchema } from './schema-cache.js';
+import { environmentsSchema } from './schema-deploy.js';
+import { duration, resources } from './units-schema.js';
+
+const stringList = z.array(z.string());
+const envMap = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String));
+
+export const taskSchema = z.strictObject({
+  run: z.string().min(1),
+  description: z.string().optional(),
+  cwd: z.string().optional(),
+  needs: stringList.default([]),
+  inputs: stringList.optional(),
+  outputs: stringList.default([]),
+  env: envMap.default({}),
+  secrets: stringList.default([]),
+  resources: resources.optional(),
+  timeout: duration.optional(),
+  retries: z.number().int().min(0).default(0),
+  cache: z.boolean().default(true),
+  tags: stringList.default([]),
+});
+export type TaskSchema = z.output<typeof taskSchema>;
+
+export const pipelineSchema = z.strictObject({
+  version: z.literal(1).default(1),
+  name: z.string().optional(),
+  concurrency: z.number().int().positive().optional(),
+  resources: resources.optional(),
+  env: envMap.default({}),
+  /** Files every task's hash depends on (e.g. the lockfile). */
+  inputs: stringList.default([]),
+  tasks: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9_.:@/#-]+$/, 'task ids use letters, digits and _ . : @ / # -'),
+      taskSchema,
+    )
+    .default({}),
+  budgets: budgetsSchema.optional(),
+  slis: slisSchema.optional(),
+  cache: cacheSchema.optional(),
+  workspaces: workspacesSchema.optional(),
+  environments: environmentsSchema.optional(),
+});
+export type PipelineSchema = z.output<typeof pipelineSchema>;

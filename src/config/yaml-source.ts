@@ -1,0 +1,85 @@
+/** YAML parsing that keeps source positions, so every diagnostic can point at file:line:col. */
+import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import type { Diagnostic, SourceLocation } from './diagnostic.js';
+
+export interface YamlSource {
+  doc: Document.Parsed;
+  data: unknown;
+  locate(path: readonly (string | number)[], which?: 'key' | 'value'): SourceLocation;
+  errors: Diagnostic[];
+}
+
+export function parseYamlSource(file: string, text: string): YamlSource {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
+
+  const at = (offset: number, length = 1): SourceLocation => {
+    const p = lineCounter.linePos(offset);
+    return { file, line: p.line, col: p.col, length };
+  };
+
+  const locate = (path: readonly (string | number)[], which: 'key' | 'value' = 'value'): SourceLocation => {
+    let node: unknown = doc.contents;
+    let best: SourceLocation = at(0);
+    for (let i = 0; i < path.length; i++) {
+      const seg = path[i]!;
+      const last = i === path.length - 1;
+      if (isMap(node)) {
+        const pair = node.items.find(
+          (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg),
+        );
+        if (!pair) return best;
+        const key = pair.key as Node;
+        if (key.range) best = at(key.range[0], key.range[1] - key.range[0]);
+        if (last && which === 'key') return best;
+        node = pair.value;
+        const v = node as Node | null;
+        if (v?.range)
+          best = at(
+            v.range[0],
+            Math.max(1, Math.min(v.range[1], nextNewline(text, v.range[0])) - v.range[0]),
+          );
+      } else if (isSeq(node) && typeof seg === 'number') {
+        const item = node.items[seg] as Node | undefined;
+        if (!item) return best;
+        if (item.range) best = at(item.range[0], item.range[1] - item.range[0]);
+        node = item;
+      } else {
+        return best;
+      }
+    }
+    return best;
+  };
+
+  const errors: Diagnostic[] = doc.errors.map((e) => {
+    const loc = at(e.pos[0], Math.max(1, e.pos[1] - e.pos[0]));
+    if (e.code === 'DUPLICATE_KEY') {
+      const key = text.slice(e.pos[0], e.pos[1]).trim() || 'key';
+      const underTasks = isInside(doc, ['tasks'], e.pos[0]);
+      return underTasks
+        ? {
+            location: loc,
+            message: `duplicate task id "${key}"`,
+            hint: 'each task id may appear once under tasks:; rename one of them or merge them',
+          }
+        : { location: loc, message: `duplicate key "${key}"`, hint: 'each key may appear once in a mapping' };
+    }
+    return {
+      location: loc,
+      message: `YAML syntax error: ${e.message.split('\n')[0]}`,
+      hint: 'check indentation (spaces, not tabs), colons after keys, and closing quotes or brackets',
+    };
+  });
+
+  return { doc, data: errors.length ? undefined : doc.toJS(), locate, errors };
+}
+
+function nextNewline(text: string, from: number): number {
+  const i = text.indexOf('\n', from);
+  return i < 0 ? text.length : i;
+}
+
+function isInside(doc: Document.Parsed, path: string[], offset: number): boolean {
+  const node = doc.getIn(path, true) as Node | undefined;
+  return !!node?.range && offset >= node.range[0] && offset <= node.range[2];
+}

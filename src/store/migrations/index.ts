@@ -1,0 +1,10 @@
+/**
+ * Versioned migrations, applied in name order and recorded by Kysely's migrator. Append only:
+ * never edit one that has shipped; add a new file and list it here.
+ */
+import type { Migration } from 'kysely';
+import * as core from './001-core.js';
+
+export const migrations: Record<string, Migration> = {
+  '001-core': core,
+};

@@ -1,0 +1,59 @@
+/** Table types for the query layer (Kysely). Timestamps are epoch milliseconds. */
+import type { Generated } from 'kysely';
+
+export interface RunsTable {
+  id: string;
+  pipeline: string;
+  status: string;
+  started_at: number;
+  ended_at: number | null;
+  duration_ms: number | null;
+  concurrency: number;
+  capacity_cpu: number;
+  lower_bound_ms: number | null;
+  predicted_makespan_ms: number | null;
+  critical_path: string;
+  git_sha: string | null;
+  git_commit_at: number | null;
+  argv: string;
+  pid: number;
+  host: string;
+  tasks_total: number;
+  tasks_succeeded: number;
+  tasks_failed: number;
+  tasks_skipped: number;
+  tasks_cached: number;
+}
+
+export interface TaskRunsTable {
+  run_id: string;
+  task_id: string;
+  status: string;
+  cache: string | null;
+  hash: string | null;
+  started_at: number | null;
+  ended_at: number | null;
+  duration_ms: number | null;
+  predicted_ms: number | null;
+  exit_code: number | null;
+  cpu_seconds: number | null;
+  peak_rss_bytes: number | null;
+  attempts: number;
+  reason: string | null;
+  tags: string;
+  cpu_request: number | null;
+  memory_request: number | null;
+  saved_ms: number | null;
+}
+
+export interface MetaTable {
+  key: string;
+  value: string;
+  id?: Generated<number>;
+}
+
+/** Feature tables are declared beside their migrations and merged here. */
+export interface Database {
+  runs: RunsTable;
+  task_runs: TaskRunsTable;
+}

@@ -1,0 +1,51 @@
+/** The history store seam: one Kysely query layer over SQLite (default) or PostgreSQL. */
+import path from 'node:path';
+import { type Kysely, Migrator } from 'kysely';
+import { migrations } from './migrations/index.js';
+import type { Database } from './schema.js';
+
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly kind: 'sqlite' | 'postgres';
+  /** Where it lives, with any password removed, for messages. */
+  readonly location: string;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /** `postgres://…` or a SQLite file path; default `<root>/.slipway/history.db`. */
+  url?: string;
+  root: string;
+}
+
+/** Opens (creating and migrating as needed) the store chosen by url, SLIPWAY_STORE or the default. */
+export async function openStore(opts: OpenStoreOptions): Promise<Store> {
+  const url = opts.url ?? process.env.SLIPWAY_STORE;
+  let store: Store;
+  if (url && /^postgres(ql)?:\/\//.test(url)) {
+    const { openPostgres } = await import('./postgres.js');
+    store = await openPostgres(url);
+  } else {
+    const { openSqlite } = await import('./sqlite.js');
+    store = openSqlite(url ? path.resolve(opts.root, url) : path.join(opts.root, '.slipway', 'history.db'));
+  }
+  await migrate(store.db as Kysely<unknown>);
+  return store;
+}
+
+async function migrate(db: Kysely<unknown>): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    allowUnorderedMigrations: true,
+    migrationTableName: 'slipway_migrations',
+    migrationLockTableName: 'slipway_migrations_lock',
+  });
+  const { error } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+}
+
+/** Hides the password of a connection URL. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
+}

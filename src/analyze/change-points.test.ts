@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { detectChangePoints, mergeStep, splitStep } from './change-points.js';
+import { EnergyCalculator } from './e-divisive.js';
+import { shiftedSeries } from './random.js';
+
+/** Q̂ straight from its definition, to check the O(1) table form. */
+function naiveQ(z: number[], s: number, tau: number, kappa: number): number {
+  const x = z.slice(s, tau);
+  const y = z.slice(tau, kappa);
+  const n = x.length;
+  const m = y.length;
+  let cross = 0;
+  for (const a of x) for (const b of y) cross += Math.abs(a - b);
+  let wx = 0;
+  for (let i = 0; i < n; i++) for (let k = i + 1; k < n; k++) wx += Math.abs(x[i]! - x[k]!);
+  let wy = 0;
+  for (let i = 0; i < m; i++) for (let k = i + 1; k < m; k++) wy += Math.abs(y[i]! - y[k]!);
+  let q = (2 / (m + n)) * cross;
+  if (n > 1) q -= ((2 * m) / ((m + n) * (n - 1))) * wx;
+  if (m > 1) q -= ((2 * n) / ((m + n) * (m - 1))) * wy;
+  return q;
+}
+
+describe('E-Divisive energy statistic', () => {
+  it('the table form equals the definition', () => {
+    const z = shiftedSeries({ seed: 3, length: 12, noise: 0.1, shift: 0.3, at: 6 });
+    const calc = new EnergyCalculator(z);
+    for (const [s, tau, kappa] of [
+      [0, 1, 2],
+      [0, 6, 12],
+      [2, 5, 9],
+      [3, 4, 12],
+    ] as const) {
+      expect(calc.qhat(s, tau, kappa)).toBeCloseTo(naiveQ(z, s, tau, kappa), 9);
+    }
+  });
+
+  it('the best split of a clean step is the step', () => {
+    const z = [1, 1, 1, 1, 1, 5, 5, 5, 5, 5];
+    expect(new EnergyCalculator(z).bestSplit(0, z.length)?.index).toBe(5);
+  });
+});
+
+describe('change points (Otava split/merge)', () => {
+  it('finds a 15% shift at index 60 of 120 with 5% noise within ±2, p ≤ 0.001', () => {
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      const z = shiftedSeries({ seed, length: 120, noise: 0.05, shift: 0.15, at: 60 });
+      const cps = detectChangePoints(z);
+      expect(cps, `seed ${seed}`).toHaveLength(1);
+      const cp = cps[0]!;
+      expect(Math.abs(cp.index - 60), `seed ${seed}`).toBeLessThanOrEqual(2);
+      expect(cp.pValue).toBeLessThanOrEqual(0.001);
+      expect(cp.change).toBeGreaterThan(0.1);
+      expect(cp.change).toBeLessThan(0.2);
+      expect(cp.meanBefore).toBeCloseTo(100, -1);
+      expect(cp.meanAfter).toBeCloseTo(115, -1);
+    }
+  });
+
+  it('finds a slowdown followed by a recovery', () => {
+    const a = shiftedSeries({ seed: 11, length: 60, noise: 0.03 });
+    const b = shiftedSeries({ seed: 12, length: 40, noise: 0.03, base: 130 });
+    const c = shiftedSeries({ seed: 13, length: 60, noise: 0.03 });
+    const cps = detectChangePoints([...a, ...b, ...c]);
+    expect(cps.map((c) => c.index)).toEqual([60, 100]);
+    expect(cps[0]!.change).toBeGreaterThan(0);
+    expect(cps[1]!.change).toBeLessThan(0);
+  });
+
+  it('flat noisy series give nothing', () => {
+    for (let seed = 100; seed < 150; seed++) {
+      const z = shiftedSeries({ seed, length: 120, noise: 0.01 });
+      expect(detectChangePoints(z), `seed ${seed}`).toEqual([]);
+    }
+  });
+
+  it('at 5% noise, flat series give under 1 false finding per 1,000 points', () => {
+    // The t-test runs after E-Divisive chose the split, so it is optimistic; the merge step's
+    // minimum magnitude keeps the rate low (the benchmark measures it over more series).
+    let findings = 0;
+    for (let seed = 200; seed < 300; seed++) {
+      findings += detectChangePoints(shiftedSeries({ seed, length: 120, noise: 0.05 })).length;
+    }
+    expect(findings).toBeLessThanOrEqual(12);
+  });
+
+  it('a significant change below the minimum magnitude is dropped', () => {
+    // 3% shift with 0.5% noise: highly significant, but smaller than the 5% default.
+    const z = shiftedSeries({ seed: 21, length: 100, noise: 0.005, shift: 0.03, at: 50 });
+    expect(detectChangePoints(z)).toEqual([]);
+    expect(detectChangePoints(z, { minMagnitude: 0.01 }).map((c) => c.index)).toEqual([50]);
+  });
+
+  it('short and constant series are safe', () => {
+    expect(detectChangePoints([])).toEqual([]);
+    expect(detectChangePoints([1, 2])).toEqual([]);
+    expect(detectChangePoints(Array(80).fill(7))).toEqual([]);
+    expect(detectChangePoints([...Array(30).fill(7), ...Array(30).fill(9)]).map((c) => c.index)).toEqual([
+      30,
+    ]);
+  });
+
+  it('refinement never moves a change point outside its neighbours', () => {
+    const z = shiftedSeries({ seed: 31, length: 140, noise: 0.04, shift: 0.12, at: 77 });
+    const raw = detectChangePoints(z, { refine: false });
+    const refined = detectChangePoints(z);
+    expect(refined).toHaveLength(raw.length);
+    expect(Math.abs(refined[0]!.index - 77)).toBeLessThanOrEqual(Math.abs(raw[0]!.index - 77));
+  });
+
+  it('split collects weak points that merge removes', () => {
+    const z = shiftedSeries({ seed: 5, length: 150, noise: 0.05, shift: 0.2, at: 90 });
+    const weak = splitStep(z, 50, 0.01);
+    expect(weak).toContain(mergeStep(z, weak, 0.001, 0.05)[0]!.index);
+    expect(weak.length).toBeGreaterThanOrEqual(1);
+  });
+});

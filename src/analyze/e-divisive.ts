@@ -22,7 +22,7 @@ export class EnergyCalculator {
   private readonly n: number;
   private readonly w: Float64Array;
 
-  constructor(private readonly z: readonly number[]) {
+  constructor(z: readonly number[]) {
     const n = z.length;
     this.n = n;
     this.w = new Float64Array((n + 1) * (n + 1));

@@ -1,0 +1,103 @@
+/** Runs one command: /bin/sh -c in its own process group, with timeout and whole-tree kill. */
+import { spawn } from 'node:child_process';
+import type { ProcessTreeSampler } from './proc-stats.js';
+
+export interface ProcessResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  cancelled: boolean;
+  durationMs: number;
+  cpuSeconds: number;
+  peakRssBytes: number;
+  /** Set when the command could not be started at all. */
+  spawnError?: string;
+}
+
+export interface RunProcessOptions {
+  command: string;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  sampler: ProcessTreeSampler;
+  onOutput(stream: 'stdout' | 'stderr', text: string): void;
+  /** Time between SIGTERM and SIGKILL for the group. */
+  graceMs?: number;
+}
+
+/** Sends a signal to a whole process group; ignores groups that are already gone. */
+export function killGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // ESRCH: nothing left to kill.
+  }
+}
+
+/** Runs the command; never rejects. */
+export function runProcess(opts: RunProcessOptions): Promise<ProcessResult> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    let timedOut = false;
+    let cancelled = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const child = spawn('/bin/sh', ['-c', opts.command], {
+      cwd: opts.cwd,
+      env: opts.env,
+      detached: true, // setsid: the task gets its own process group, killed as a whole
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const pgid = child.pid;
+    if (pgid !== undefined) opts.sampler.track(pgid);
+
+    const terminate = () => {
+      if (pgid === undefined) return;
+      killGroup(pgid, 'SIGTERM');
+      killTimer ??= setTimeout(() => killGroup(pgid, 'SIGKILL'), opts.graceMs ?? 2000);
+    };
+    const timer =
+      opts.timeoutMs !== undefined
+        ? setTimeout(() => {
+            timedOut = true;
+            terminate();
+          }, opts.timeoutMs)
+        : undefined;
+    const onAbort = () => {
+      cancelled = true;
+      terminate();
+    };
+    if (opts.signal?.aborted) onAbort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+    child.stdout.setEncoding('utf8').on('data', (t: string) => opts.onOutput('stdout', t));
+    child.stderr.setEncoding('utf8').on('data', (t: string) => opts.onOutput('stderr', t));
+
+    let spawnError: string | undefined;
+    child.on('error', (e) => {
+      spawnError = e.message;
+    });
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    child.on('exit', (code, signal) => {
+      exit = { code, signal };
+      // The shell is gone; nothing it started may outlive the task (or hold its output pipes open).
+      if (pgid !== undefined) killGroup(pgid, 'SIGKILL');
+    });
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      if (killTimer) clearTimeout(killTimer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      const exitCode = exit ? exit.code : code;
+      const stats = pgid !== undefined ? opts.sampler.stop(pgid) : { cpuSeconds: 0, peakRssBytes: 0 };
+      resolve({
+        exitCode,
+        signal: exit ? exit.signal : signal,
+        timedOut,
+        cancelled,
+        durationMs: performance.now() - started,
+        ...stats,
+        ...(spawnError ? { spawnError } : {}),
+      });
+    });
+  });
+}

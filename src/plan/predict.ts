@@ -1,0 +1,86 @@
+/** Predicted duration and resource use of each task, learned from history. */
+import type { Pipeline, TaskConfig } from '../config/types.js';
+import type { TaskGraph } from '../graph/graph.js';
+import { recentExecutions, type TaskRunRow } from '../store/runs.js';
+import type { Store } from '../store/store.js';
+import type { Capacity } from './capacity.js';
+import type { SimTask } from './simulate.js';
+
+export interface Prediction {
+  durationMs: number;
+  cpu: number;
+  memory: number;
+  /** Successful uncached executions the estimate rests on (0 = prior). */
+  samples: number;
+}
+
+/** Duration assumed for a task never seen, when no other task has history either. */
+export const PRIOR_MS = 1000;
+const RECENT = 10;
+
+/** Median of the most recent samples: robust to outliers, quick to follow a real change. */
+export function robustDuration(durations: readonly number[]): number | undefined {
+  const recent = durations.slice(0, RECENT).sort((a, b) => a - b);
+  if (!recent.length) return undefined;
+  const mid = recent.length >> 1;
+  return recent.length % 2 ? recent[mid]! : (recent[mid - 1]! + recent[mid]!) / 2;
+}
+
+export function quantile(values: readonly number[], q: number): number {
+  if (!values.length) return 0;
+  const s = [...values].sort((a, b) => a - b);
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
+}
+
+/** Predicts from rows (newest first); declared resources win over learned ones. */
+export function predictTask(task: TaskConfig, rows: readonly TaskRunRow[], priorMs: number): Prediction {
+  const durations = rows.map((r) => r.duration_ms ?? 0).filter((d) => d > 0);
+  const durationMs = robustDuration(durations) ?? priorMs;
+  const cores = rows
+    .filter((r) => (r.duration_ms ?? 0) > 0 && r.cpu_seconds !== null)
+    .map((r) => (r.cpu_seconds! * 1000) / r.duration_ms!);
+  const rss = rows.map((r) => r.peak_rss_bytes ?? 0).filter((b) => b > 0);
+  return {
+    durationMs,
+    cpu: task.resources?.cpu ?? Math.max(1, Math.round(quantile(cores, 0.9))),
+    memory: task.resources?.memory ?? (rss.length ? Math.round(quantile(rss, 0.9) * 1.15) : 0),
+    samples: durations.length,
+  };
+}
+
+/** Predictions for every task of the graph; unknown tasks get the median of known ones. */
+export async function predict(
+  store: Store | undefined,
+  pipeline: Pipeline,
+  graph: TaskGraph,
+): Promise<Map<string, Prediction>> {
+  const rows = store ? await recentExecutions(store.db, graph.ids) : new Map<string, TaskRunRow[]>();
+  const known = graph.ids
+    .map((id) => robustDuration((rows.get(id) ?? []).map((r) => r.duration_ms ?? 0)))
+    .filter((d) => d !== undefined);
+  const prior = known.length ? quantile(known as number[], 0.5) : PRIOR_MS;
+  return new Map(
+    graph.ids.map((id) => [id, predictTask(pipeline.tasks.get(id)!, rows.get(id) ?? [], prior)]),
+  );
+}
+
+/** The simulator's view of the graph under the given predictions. */
+export function simTasks(
+  graph: TaskGraph,
+  predictions: ReadonlyMap<string, Prediction>,
+  cap?: Capacity,
+): SimTask[] {
+  return graph.ids.map((id) => {
+    const p = predictions.get(id)!;
+    return {
+      id,
+      durationMs: p.durationMs,
+      cpu: cap ? Math.min(p.cpu, cap.cpu) : p.cpu,
+      memory: cap ? Math.min(p.memory, cap.memory) : p.memory,
+      needs: graph.deps(id).filter((d) => graph.has(d)),
+    };
+  });
+}

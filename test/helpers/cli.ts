@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
 
 /** The built CLI entry point (run `npm run build` first; `npm test` does). */
 export const SLIPWAY_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/slipway.js');
@@ -129,6 +130,26 @@ export class Workspace {
 
   cleanup(): void {
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A task in a pipeline written by a test (the slipway.yml keys, untyped on purpose). */
+export type TaskSpec = { run: string; needs?: string[]; [key: string]: unknown };
+
+/** slipway.yml text for the given tasks and top-level keys. */
+export function pipelineYaml(tasks: Record<string, TaskSpec>, top: Record<string, unknown> = {}): string {
+  return stringify({ version: 1, ...top, tasks });
+}
+
+/** Kills a task's whole process group (tasks run in their own group) and the pid itself. */
+export function killTree(pid: number | undefined): void {
+  if (pid === undefined) return;
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, 'SIGKILL');
+    } catch {
+      // already gone
+    }
   }
 }
 

@@ -1,0 +1,152 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { didYouMean } from '../config/diagnostic.js';
+import type { Pipeline } from '../config/types.js';
+import { EventStream, type RunEvent } from '../events.js';
+import { isAlive, runPipeline, thisHost } from '../exec/run-pipeline.js';
+import { TaskGraph } from '../graph/graph.js';
+import { runMarkdown } from '../report/markdown.js';
+import type { RunSummary } from '../report/summary.js';
+import { attachTerminalReporter } from '../report/terminal.js';
+import { listRuns, markAbandonedRuns, taskRuns } from '../store/runs.js';
+import { openStore, type Store } from '../store/store.js';
+import { formatMs } from '../util/units.js';
+import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
+
+interface RunOptions {
+  concurrency?: number;
+  continue?: boolean;
+  resume?: boolean;
+  force?: boolean;
+  summary?: string;
+  markdown?: string;
+  verbose?: boolean;
+}
+
+export function positiveInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer, got "${v}"`);
+    return n;
+  };
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('run')
+    .description(
+      'run the pipeline (or the named tasks and their dependencies) in parallel, cached and recorded',
+    )
+    .argument('[tasks...]', 'tasks to run, with their dependencies (default: all)')
+    .option(
+      '-c, --concurrency <n>',
+      'tasks running at once (default: pipeline file, else CPU cores)',
+      positiveInt('--concurrency'),
+    )
+    .option('--continue', 'after a failure, keep running every task that does not depend on it')
+    .option('--resume', 'rerun only the tasks that did not succeed in the previous run of this pipeline')
+    .option('--force', 'ignore cache hits (outputs are still saved)')
+    .option('--summary <file>', 'write the JSON run summary to FILE')
+    .option('--markdown <file>', 'write a Markdown report to FILE (e.g. $GITHUB_STEP_SUMMARY)')
+    .option('--verbose', 'stream every task output line, even on a terminal')
+    .action(
+      action(ctx, async (tasks: string[], opts: RunOptions, cmd: Command) => {
+        const pipeline = pipelineFrom(cmd);
+        const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
+        try {
+          return await run(ctx, pipeline, store, tasks, opts);
+        } finally {
+          await store.close();
+        }
+      }),
+    );
+}
+
+async function run(
+  ctx: CliContext,
+  pipeline: Pipeline,
+  store: Store,
+  targets: string[],
+  opts: RunOptions,
+): Promise<number> {
+  const full = TaskGraph.fromPipeline(pipeline);
+  for (const t of targets) {
+    if (full.has(t)) continue;
+    const guess = didYouMean(t, full.ids);
+    throw new UsageError(
+      `unknown task "${t}"`,
+      guess ? `did you mean "${guess}"?` : `tasks: ${full.ids.join(', ')}`,
+    );
+  }
+  await markAbandonedRuns(store.db, thisHost(), (pid) => pid !== process.pid && isAlive(pid));
+
+  let graph = full.select(targets.length ? targets : full.ids);
+  if (opts.resume) {
+    const [prev] = await listRuns(store.db, { pipeline: pipeline.name, limit: 1 });
+    if (!prev)
+      throw new UsageError('nothing to resume: this pipeline has no recorded run', 'run "slipway run" first');
+    const rows = (await taskRuns(store.db, prev.id)).filter((r) => full.has(r.task_id));
+    const done = new Set(rows.filter((r) => r.status === 'success').map((r) => r.task_id));
+    graph = full.select(rows.map((r) => r.task_id)).without(done);
+    if (!graph.size) {
+      ctx.stdout.write(`nothing to resume: every task of run ${prev.id} succeeded\n`);
+      return 0;
+    }
+    ctx.stdout.write(
+      `resuming run ${prev.id} (${prev.status}): ${graph.size} task(s) to run, ${done.size} already done\n`,
+    );
+  }
+
+  const events = new EventStream<RunEvent>();
+  const detach = attachTerminalReporter(events, { out: ctx.stdout, verbose: opts.verbose });
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (controller.signal.aborted) return;
+    ctx.stderr.write(`\nslipway: ${sig} received, stopping tasks…\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let summary: RunSummary;
+  try {
+    summary = await runPipeline({
+      pipeline,
+      graph,
+      store,
+      concurrency: opts.concurrency,
+      force: opts.force,
+      continueOnFailure: opts.continue,
+      signal: controller.signal,
+      argv: process.argv.slice(2),
+      events,
+      env: ctx.env,
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    detach();
+  }
+
+  if (opts.summary) writeFileSync(path.resolve(opts.summary), `${JSON.stringify(summary, null, 2)}\n`);
+  if (opts.markdown) writeFileSync(path.resolve(opts.markdown), runMarkdown(summary), { flag: 'a' });
+  ctx.stdout.write(endBlock(summary));
+  return summary.status === 'success' ? 0 : summary.status === 'cancelled' ? 130 : 1;
+}
+
+function endBlock(s: RunSummary): string {
+  const n = (st: string) => s.tasks.filter((t) => t.status === st).length;
+  const parts = [`${n('success')} succeeded`];
+  if (n('failed')) parts.push(`${n('failed')} failed`);
+  if (n('skipped')) parts.push(`${n('skipped')} skipped`);
+  if (n('cancelled')) parts.push(`${n('cancelled')} cancelled`);
+  const cache = s.cache.hits ? `; ${s.cache.hits} cached, saved ${formatMs(s.cache.savedMs)}` : '';
+  return [
+    '',
+    `  Tasks: ${parts.join(', ')}${cache}`,
+    `   Time: ${formatMs(s.durationMs)} (lower bound ${formatMs(s.lowerBoundMs)}, ×${s.lowerBoundRatio.toFixed(2)}; predicted ${formatMs(s.predictedMakespanMs)})`,
+    `   Path: ${s.criticalPath.join(' → ') || '-'}`,
+    `    Run: ${s.id} ${s.status.toUpperCase()}`,
+    '',
+  ].join('\n');
+}

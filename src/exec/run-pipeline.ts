@@ -1,0 +1,126 @@
+/**
+ * One pipeline run end to end: select, predict, plan, execute, record. The CLI's `run` is a thin
+ * shell around this; benchmarks and tests call it too.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import type { TaskCache } from '../cache/types.js';
+import type { Pipeline } from '../config/types.js';
+import { EventStream, type RunEvent } from '../events.js';
+import { criticalPath } from '../graph/critical-path.js';
+import type { TaskGraph } from '../graph/graph.js';
+import { type Capacity, capacityFor } from '../plan/capacity.js';
+import { predict, simTasks } from '../plan/predict.js';
+import { lowerBound, simulate } from '../plan/simulate.js';
+import { type RunSummary, SummaryCollector } from '../report/summary.js';
+import type { Store } from '../store/store.js';
+import { attachStoreWriter } from '../store/writer.js';
+import { gitHead } from '../util/git.js';
+import { newId } from '../util/id.js';
+import { runGraph } from './executor.js';
+
+export interface RunPipelineOptions {
+  pipeline: Pipeline;
+  graph: TaskGraph;
+  store?: Store;
+  concurrency?: number;
+  cache?: TaskCache;
+  force?: boolean;
+  continueOnFailure?: boolean;
+  signal?: AbortSignal;
+  argv?: string[];
+  /** Subscribe reporters before the run starts. */
+  events?: EventStream<RunEvent>;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Runs the graph and returns its summary (DESIGN §11). */
+export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
+  const { pipeline, graph } = o;
+  const events = o.events ?? new EventStream<RunEvent>();
+  const capacity: Capacity = capacityFor(pipeline, o.concurrency);
+  const predictions = await predict(o.store, pipeline, graph);
+  const plan = simulate(simTasks(graph, predictions, capacity), capacity);
+  const collector = new SummaryCollector(events);
+  const writer = o.store ? attachStoreWriter(o.store, events, pipeline) : undefined;
+  const runId = newId('r');
+  const git = gitHead(pipeline.root);
+  const startedAt = Date.now();
+  const starts = new Map(plan.schedule.map((s) => [s.id, s.startMs]));
+
+  events.emit({
+    type: 'run-started',
+    runId,
+    pipeline: pipeline.name,
+    at: startedAt,
+    tasks: graph.topo().map((id) => {
+      const p = predictions.get(id)!;
+      return {
+        id,
+        predictedMs: p.durationMs,
+        predictedStartMs: starts.get(id) ?? 0,
+        cpu: Math.min(p.cpu, capacity.cpu),
+        memory: Math.min(p.memory, capacity.memory),
+        rank: 0,
+      };
+    }),
+    concurrency: capacity.slots,
+    capacity,
+    predictedMakespanMs: plan.makespanMs,
+    lowerBoundMs: plan.lowerBoundMs,
+    criticalPath: plan.criticalPath,
+    ...(git ? { gitSha: git.sha, gitCommitAt: git.commitAt } : {}),
+    argv: o.argv ?? [],
+  });
+
+  const actual = new Map<string, number>();
+  const off = events.subscribe((e) => {
+    if (e.type === 'task-finished') actual.set(e.taskId, e.durationMs);
+  });
+  const result = await runGraph({
+    runId,
+    pipeline,
+    graph,
+    capacity,
+    predictions,
+    events,
+    cache: o.cache,
+    force: o.force,
+    continueOnFailure: o.continueOnFailure,
+    signal: o.signal,
+    env: o.env,
+    logDir: path.join(pipeline.root, '.slipway', 'logs', runId),
+  });
+  off();
+
+  // The measured lower bound uses what the tasks really took in this run.
+  const measured = simTasks(graph, predictions, capacity).map((t) => ({
+    ...t,
+    durationMs: actual.get(t.id) ?? 0,
+  }));
+  const cp = criticalPath(graph, (id) => actual.get(id) ?? 0);
+  const endedAt = Date.now();
+  events.emit({
+    type: 'run-finished',
+    runId,
+    at: endedAt,
+    status: result.status,
+    durationMs: endedAt - startedAt,
+    lowerBoundMs: lowerBound(measured, capacity, cp.lengthMs),
+  });
+  await writer?.flush();
+  writer?.unsubscribe();
+  return collector.summary();
+}
+
+export const thisHost = (): string => os.hostname();
+
+/** Whether a process id is alive on this host. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * Our archive format for task outputs: a flat list of (JSON header, bytes) records. Simple to
+ * check: every path is relative without `..`, every symlink stays inside the task's folder, and
+ * extraction never writes through a symlink. Turborepo's remote cache stores opaque bytes, so a
+ * format of our own travels through any compatible server.
+ *
+ *   "SLPWAR01" { u32be headerLength, header JSON, file bytes }* u32be 0
+ */
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import path from 'node:path';
+import { err, ok, type Result } from '../util/result.js';
+import { isSafeRelative, symlinkStaysInside } from './safe-path.js';
+import type { EntryKind, WalkEntry } from './walk.js';
+
+const MAGIC = Buffer.from('SLPWAR01');
+
+interface Header {
+  p: string;
+  t: 'f' | 'd' | 'l';
+  m: number;
+  s?: number;
+  l?: string;
+}
+
+export interface ArchiveItem {
+  path: string;
+  kind: EntryKind;
+  /** Permission bits (0o777 and friends). */
+  mode: number;
+  /** File contents (a view into the archive). */
+  data?: Buffer;
+  /** Symlink target. */
+  target?: string;
+}
+
+const KIND: Record<Header['t'], EntryKind> = { f: 'file', d: 'dir', l: 'symlink' };
+
+/** Packs `entries` (relative to `root`); refuses unsafe paths and symlinks that leave `root`. */
+export function createArchive(root: string, entries: readonly WalkEntry[]): Result<Buffer, string> {
+  const parts: Buffer[] = [MAGIC];
+  for (const e of entries) {
+    if (!isSafeRelative(e.path)) return err(`refusing to archive unsafe path "${e.path}"`);
+    const abs = path.join(root, e.path);
+    let header: Header;
+    let data: Buffer | undefined;
+    try {
+      const st = lstatSync(abs);
+      const mode = st.mode & 0o7777;
+      if (st.isSymbolicLink()) {
+        const target = readlinkSync(abs);
+        if (!symlinkStaysInside(e.path, target)) {
+          return err(
+            `refusing to archive symlink "${e.path}" -> "${target}": it points outside the task's folder`,
+          );
+        }
+        header = { p: e.path, t: 'l', m: mode, l: target };
+      } else if (st.isDirectory()) {
+        header = { p: e.path, t: 'd', m: mode };
+      } else if (st.isFile()) {
+        data = readFileSync(abs);
+        header = { p: e.path, t: 'f', m: mode, s: data.length };
+      } else {
+        continue;
+      }
+    } catch (e2) {
+      return err(`cannot read output "${e.path}": ${(e2 as Error).message}`);
+    }
+    const h = Buffer.from(JSON.stringify(header));
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(h.length);
+    parts.push(len, h);
+    if (data) parts.push(data);
+  }
+  parts.push(Buffer.alloc(4));
+  return ok(Buffer.concat(parts));
+}
+
+/** Parses and checks an archive without touching the disk. */
+export function readArchive(buf: Buffer): Result<ArchiveItem[], string> {
+  if (buf.length < MAGIC.length + 4 || !buf.subarray(0, MAGIC.length).equals(MAGIC)) {
+    return err('not a slipway archive');
+  }
+  const items: ArchiveItem[] = [];
+  const seen = new Map<string, EntryKind>();
+  let off = MAGIC.length;
+  for (;;) {
+    if (off + 4 > buf.length) return err('archive is truncated');
+    const hl = buf.readUInt32BE(off);
+    off += 4;
+    if (hl === 0) break;
+    if (off + hl > buf.length) return err('archive is truncated');
+    let h: Header;
+    try {
+      h = JSON.parse(buf.subarray(off, off + hl).toString('utf8')) as Header;
+    } catch {
+      return err('archive header is not valid JSON');
+    }
+    off += hl;
+    const kind = KIND[h.t];
+    if (!kind || typeof h.p !== 'string' || typeof h.m !== 'number')
+      return err('archive header is malformed');
+    if (!isSafeRelative(h.p)) return err(`archive contains unsafe path "${h.p}"`);
+    if (seen.has(h.p)) return err(`archive contains "${h.p}" twice`);
+    // A later entry must not be written through a symlink the archive itself created.
+    for (let i = h.p.indexOf('/'); i !== -1; i = h.p.indexOf('/', i + 1)) {
+      if (seen.get(h.p.slice(0, i)) === 'symlink') return err(`archive path "${h.p}" goes through a symlink`);
+    }
+    seen.set(h.p, kind);
+    const item: ArchiveItem = { path: h.p, kind, mode: h.m & 0o7777 };
+    if (kind === 'file') {
+      const size = h.s ?? -1;
+      if (!Number.isInteger(size) || size < 0 || off + size > buf.length) return err('archive is truncated');
+      item.data = buf.subarray(off, off + size);
+      off += size;
+    } else if (kind === 'symlink') {
+      if (typeof h.l !== 'string' || !symlinkStaysInside(h.p, h.l)) {
+        return err(`archive symlink "${h.p}" -> "${String(h.l)}" points outside the task's folder`);
+      }
+      item.target = h.l;
+    }
+    items.push(item);
+  }
+  if (off !== buf.length) return err('archive has trailing bytes');
+  return ok(items);
+}
+
+/** Writes checked items under `root`, refusing to follow any symlink already on disk. */
+export function extractArchive(
+  root: string,
+  items: readonly ArchiveItem[],
+): Result<{ bytes: number }, string> {
+  const safeDirs = new Set<string>(['']);
+  let bytes = 0;
+  const dirModes: [string, number][] = [];
+  const ensureDir = (rel: string): string | undefined => {
+    if (safeDirs.has(rel)) return undefined;
+    const parent = path.posix.dirname(rel);
+    const problem = ensureDir(parent === '.' ? '' : parent);
+    if (problem) return problem;
+    const abs = path.join(root, rel);
+    try {
+      const st = lstatSync(abs);
+      if (!st.isDirectory()) {
+        if (st.isSymbolicLink()) return `refusing to restore through the symlink "${rel}"`;
+        unlinkSync(abs);
+        mkdirSync(abs);
+      }
+    } catch {
+      mkdirSync(abs);
+    }
+    safeDirs.add(rel);
+    return undefined;
+  };
+  try {
+    for (const it of items) {
+      const parent = path.posix.dirname(it.path);
+      const problem = ensureDir(parent === '.' ? '' : parent);
+      if (problem) return err(problem);
+      const abs = path.join(root, it.path);
+      if (it.kind === 'dir') {
+        const p2 = ensureDir(it.path);
+        if (p2) return err(p2);
+        dirModes.push([abs, it.mode]);
+      } else if (it.kind === 'symlink') {
+        rmSync(abs, { force: true, recursive: true });
+        symlinkSync(it.target as string, abs);
+      } else {
+        bytes += writeFileNoFollow(abs, it.data ?? Buffer.alloc(0), it.mode);
+      }
+    }
+    // Folder modes last, deepest first: a read-only folder must not block writing its files.
+    for (const [abs, mode] of dirModes.reverse()) fchmodPath(abs, mode);
+  } catch (e) {
+    return err(`cannot restore outputs: ${(e as Error).message}`);
+  }
+  return ok({ bytes });
+}
+
+const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
+
+function writeFileNoFollow(abs: string, data: Buffer, mode: number): number {
+  let fd: number;
+  try {
+    fd = openSync(abs, WRITE_FLAGS, mode);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // ELOOP: a symlink sits where the file goes; EISDIR: a folder does. Replace either.
+    if (code !== 'ELOOP' && code !== 'EISDIR') throw e;
+    rmSync(abs, { force: true, recursive: true });
+    fd = openSync(abs, WRITE_FLAGS, mode);
+  }
+  try {
+    let off = 0;
+    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    fchmodSync(fd, mode); // open() applies the umask; the archive's mode is the truth
+  } finally {
+    closeSync(fd);
+  }
+  return data.length;
+}
+
+function fchmodPath(abs: string, mode: number): void {
+  const fd = openSync(abs, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  try {
+    fchmodSync(fd, mode);
+  } finally {
+    closeSync(fd);
+  }
+}

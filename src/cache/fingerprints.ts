@@ -1,0 +1,88 @@
+/**
+ * Git-compatible blob ids for files git cannot vouch for (dirty, untracked, outside a repository),
+ * remembered by stat so an unchanged file is read once, not once per run.
+ */
+import { createHash } from 'node:crypto';
+import { lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+export type HashAlgo = 'sha1' | 'sha256';
+
+/** The id git would give these bytes as a blob, so our ids equal git's for clean files. */
+export function blobId(algo: HashAlgo, content: Buffer | string): string {
+  const buf = typeof content === 'string' ? Buffer.from(content) : content;
+  return createHash(algo).update(`blob ${buf.length}\0`).update(buf).digest('hex');
+}
+
+/** [size, mtimeMs, ctimeMs, ino, id] */
+type Entry = [number, number, number, number, string];
+
+// A file modified this recently may change again within the same timestamp tick; never trust it.
+const RACY_MS = 2000;
+
+export class FingerprintCache {
+  #entries: Record<string, Entry> | undefined;
+  #dirty = false;
+
+  constructor(
+    private readonly file: string,
+    readonly algo: HashAlgo = 'sha1',
+  ) {}
+
+  #load(): Record<string, Entry> {
+    if (this.#entries) return this.#entries;
+    try {
+      const data = JSON.parse(readFileSync(this.file, 'utf8')) as {
+        algo?: string;
+        files?: Record<string, Entry>;
+      };
+      this.#entries = data.algo === this.algo && data.files ? data.files : {};
+    } catch {
+      this.#entries = {};
+    }
+    return this.#entries;
+  }
+
+  /** The blob id of `abs` (a symlink hashes its target text, as git does); undefined when absent. */
+  hash(abs: string): string | undefined {
+    let st: ReturnType<typeof lstatSync>;
+    try {
+      st = lstatSync(abs);
+    } catch {
+      return undefined;
+    }
+    if (!st.isFile() && !st.isSymbolicLink()) return undefined;
+    const entries = this.#load();
+    const prev = entries[abs];
+    if (
+      prev &&
+      prev[0] === st.size &&
+      prev[1] === st.mtimeMs &&
+      prev[2] === st.ctimeMs &&
+      prev[3] === st.ino
+    ) {
+      return prev[4];
+    }
+    let id: string;
+    try {
+      id = blobId(this.algo, st.isSymbolicLink() ? readlinkSync(abs) : readFileSync(abs));
+    } catch {
+      return undefined;
+    }
+    if (Date.now() - st.mtimeMs > RACY_MS) {
+      entries[abs] = [st.size, st.mtimeMs, st.ctimeMs, st.ino, id];
+      this.#dirty = true;
+    }
+    return id;
+  }
+
+  /** Writes the cache back (temp name + rename) when something new was learned. */
+  save(): void {
+    if (!this.#dirty || !this.#entries) return;
+    mkdirSync(path.dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ algo: this.algo, files: this.#entries }));
+    renameSync(tmp, this.file);
+    this.#dirty = false;
+  }
+}

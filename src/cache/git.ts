@@ -1,0 +1,96 @@
+/**
+ * One look at git per run: the index gives object ids of tracked files, `git status` says which
+ * of them are dirty and which untracked files exist. Clean files are then never read.
+ */
+import { execFile } from 'node:child_process';
+import type { HashAlgo } from './fingerprints.js';
+
+export interface GitSnapshot {
+  /** Absolute top-level folder of the repository. */
+  top: string;
+  algo: HashAlgo;
+  /** The folder the snapshot covers, relative to `top` ('' = the whole repository). */
+  scope: string;
+  /** Existing files (tracked, or untracked and not ignored) relative to `top`, sorted. */
+  paths: string[];
+  /** Object ids of tracked files whose working copy matches the index. */
+  oids: Map<string, string>;
+}
+
+function git(cwd: string, args: string[]): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile('git', args, { cwd, maxBuffer: 1 << 30, encoding: 'utf8' }, (error, stdout) => {
+      resolve(error ? undefined : stdout);
+    });
+  });
+}
+
+/** Reads the repository containing `dir`, limited to files under `dir`; undefined when not a repo. */
+export async function gitSnapshot(dir: string): Promise<GitSnapshot | undefined> {
+  const [top, scope] = ((await git(dir, ['rev-parse', '--show-toplevel', '--show-prefix'])) ?? '').split(
+    '\n',
+  );
+  if (!top) return undefined;
+  const [index, status] = await Promise.all([
+    git(dir, ['ls-files', '-s', '-z', '--full-name', '--', '.']),
+    git(dir, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', '--', '.']),
+  ]);
+  if (index === undefined || status === undefined) return undefined;
+
+  const oids = new Map<string, string>();
+  const present = new Set<string>();
+  let algo: HashAlgo = 'sha1';
+  for (const rec of index.split('\0')) {
+    if (!rec) continue;
+    // "<mode> <oid> <stage>\t<path>"
+    const tab = rec.indexOf('\t');
+    const [mode, oid, stage] = rec.slice(0, tab).split(' ');
+    const p = rec.slice(tab + 1);
+    if (!oid) continue;
+    if (oid.length === 64) algo = 'sha256';
+    present.add(p);
+    // Unmerged entries (stage > 0) have no single id: hash the working copy instead.
+    if (stage === '0' && mode !== '160000') oids.set(p, oid);
+    else if (mode === '160000') oids.set(p, oid); // submodule: its commit id stands for its content
+  }
+  for (const rec of status.split('\0')) {
+    if (rec.length < 4) continue;
+    const x = rec[0];
+    const y = rec[1];
+    const p = rec.slice(3);
+    if (x === '?' && y === '?') {
+      present.add(p);
+    } else if (y === 'D') {
+      present.delete(p);
+      oids.delete(p);
+    } else if (y !== ' ' || x === 'U') {
+      oids.delete(p); // modified in the working tree (or conflicted): hash its content
+    }
+  }
+  const paths = [...present].sort(compareBytes);
+  return { top, algo, scope: (scope ?? '').replace(/\/$/, ''), paths, oids };
+}
+
+/** Byte-wise order, the order git itself uses for paths. */
+export function compareBytes(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The slice of sorted `paths` that lie under `prefix` ('' = all). */
+export function underPrefix(paths: readonly string[], prefix: string): readonly string[] {
+  if (prefix === '') return paths;
+  const lo = lowerBound(paths, `${prefix}/`);
+  const hi = lowerBound(paths, `${prefix}0`); // '0' is the character after '/'
+  return paths.slice(lo, hi);
+}
+
+function lowerBound(paths: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = paths.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((paths[mid] as string) < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

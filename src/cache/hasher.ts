@@ -1,0 +1,115 @@
+/** Builds each task's hash manifest; git is read once per hasher, file ids once per change. */
+import path from 'node:path';
+import type { Pipeline, TaskConfig } from '../config/types.js';
+import { err, ok, type Result } from '../util/result.js';
+import { FingerprintCache } from './fingerprints.js';
+import { type GitSnapshot, gitSnapshot } from './git.js';
+import { canonical, type HashManifest, hashManifest, platformKey } from './hash.js';
+import { type InputList, InputResolver } from './inputs.js';
+import { toPosixRelative } from './safe-path.js';
+import type { TaskHash } from './types.js';
+
+export class TaskHasher {
+  #resolver: Promise<InputResolver> | undefined;
+  #global: Promise<Result<InputList, string>> | undefined;
+  #fingerprints: FingerprintCache | undefined;
+
+  constructor(
+    private readonly pipeline: Pipeline,
+    private readonly cacheDir: string,
+  ) {}
+
+  #resolve(): Promise<InputResolver> {
+    this.#resolver ??= gitSnapshot(this.pipeline.root).then((snap: GitSnapshot | undefined) => {
+      this.#fingerprints = new FingerprintCache(
+        path.join(this.cacheDir, 'fingerprints'),
+        snap?.algo ?? 'sha1',
+      );
+      return new InputResolver(snap, this.#fingerprints);
+    });
+    return this.#resolver;
+  }
+
+  #globalInputs(): Promise<Result<InputList, string>> {
+    this.#global ??= this.#resolve().then((r) =>
+      this.pipeline.inputs.length
+        ? r.resolve({ cwd: this.pipeline.root, inputs: this.pipeline.inputs, outputs: [] })
+        : ok([]),
+    );
+    return this.#global;
+  }
+
+  /** The manifest of `task` given its dependencies' hashes. */
+  async manifest(
+    task: TaskConfig,
+    depHashes: ReadonlyMap<string, TaskHash>,
+  ): Promise<Result<HashManifest, string>> {
+    const resolver = await this.#resolve();
+    const global = await this.#globalInputs();
+    if (!global.ok) return err(`pipeline inputs: ${global.error}`);
+    const inputs = resolver.resolve({ cwd: task.cwd, inputs: task.inputs, outputs: task.outputs });
+    if (!inputs.ok) return inputs;
+    const deps: [string, string][] = [];
+    for (const d of task.needs) {
+      const h = depHashes.get(d);
+      if (h === undefined) return err(`no hash for dependency "${d}"`);
+      deps.push([d, h]);
+    }
+    return ok(
+      canonical({
+        v: 1,
+        taskId: task.id,
+        command: task.run,
+        cwd: toPosixRelative(this.pipeline.root, task.cwd) || '.',
+        env: task.env,
+        secrets: task.secrets,
+        inputs: inputs.value,
+        outputs: task.outputs,
+        deps,
+        globalEnv: this.pipeline.env,
+        globalInputs: global.value,
+        platform: platformKey(),
+      }),
+    );
+  }
+
+  /** Hashes `ids` and everything they depend on, without running anything (for `why`, `plan`). */
+  async hashAll(
+    ids: readonly string[],
+  ): Promise<Map<string, Result<{ hash: TaskHash; manifest: HashManifest }, string>>> {
+    const done = new Map<string, Result<{ hash: TaskHash; manifest: HashManifest }, string>>();
+    const visit = async (id: string): Promise<TaskHash | undefined> => {
+      const seen = done.get(id);
+      if (seen) return seen.ok ? seen.value.hash : undefined;
+      const task = this.pipeline.tasks.get(id);
+      if (!task) {
+        done.set(id, err(`unknown task "${id}"`));
+        return undefined;
+      }
+      const deps = new Map<string, TaskHash>();
+      for (const d of task.needs) {
+        const h = await visit(d);
+        if (h === undefined) {
+          done.set(id, err(`dependency "${d}" could not be hashed`));
+          return undefined;
+        }
+        deps.set(d, h);
+      }
+      const m = await this.manifest(task, deps);
+      if (!m.ok) {
+        done.set(id, m);
+        return undefined;
+      }
+      const hash = hashManifest(m.value);
+      done.set(id, ok({ hash, manifest: m.value }));
+      return hash;
+    };
+    for (const id of ids) await visit(id);
+    return done;
+  }
+
+  /** Persists what was learned about file contents. */
+  save(): void {
+    this.#fingerprints?.save();
+  }
+}

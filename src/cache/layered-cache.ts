@@ -1,0 +1,206 @@
+/**
+ * The cache the executor talks to: hash, then local store, then the remote, then run. Every
+ * kind of cache trouble becomes a warning and a miss; a run never fails because of its cache.
+ */
+import { randomUUID } from 'node:crypto';
+import type { TaskConfig } from '../config/types.js';
+import { createArchive } from './archive.js';
+import { decodeEntry, type Entry, encodeEntry } from './entry.js';
+import { hashManifest } from './hash.js';
+import type { TaskHasher } from './hasher.js';
+import type { LocalStore } from './local-store.js';
+import type { ManifestStore } from './manifests.js';
+import type { OutputState } from './output-state.js';
+import { restoreOutputs } from './restore.js';
+import type { TurboRemoteCache } from './turbo-remote-cache.js';
+import type { CacheLookup, TaskCache, TaskHash } from './types.js';
+import { collectMatches, globSet } from './walk.js';
+
+export interface LayeredCacheOptions {
+  hasher: TaskHasher;
+  store: LocalStore;
+  state: OutputState;
+  manifests: ManifestStore;
+  remote?: { client: TurboRemoteCache; read: boolean; write: boolean };
+  maxSize: number;
+  warn: (message: string, taskId?: string) => void;
+  /** Uploads in flight at once. */
+  uploadConcurrency?: number;
+}
+
+export class LayeredCache implements TaskCache {
+  readonly #uploads = new Set<Promise<void>>();
+  #remoteDown: string | undefined;
+  #saved = 0;
+
+  constructor(private readonly o: LayeredCacheOptions) {}
+
+  async lookup(
+    task: TaskConfig,
+    depHashes: ReadonlyMap<string, TaskHash>,
+    opts: { restore: boolean },
+  ): Promise<CacheLookup> {
+    let hash: TaskHash;
+    try {
+      const m = await this.o.hasher.manifest(task, depHashes);
+      if (!m.ok) {
+        this.o.warn(`cannot hash ${task.id}: ${m.error}; running it uncached`, task.id);
+        return { hash: uncacheable(task) };
+      }
+      hash = hashManifest(m.value);
+      this.o.manifests.record(hash, m.value);
+    } catch (e) {
+      this.o.warn(`cannot hash ${task.id}: ${(e as Error).message}; running it uncached`, task.id);
+      return { hash: uncacheable(task) };
+    }
+    if (!opts.restore || !task.cache) return { hash };
+    try {
+      return (await this.#fetchAndRestore(task, hash)) ?? { hash };
+    } catch (e) {
+      this.o.warn(`cache lookup for ${task.id} failed: ${(e as Error).message}; running the task`, task.id);
+      return { hash };
+    }
+  }
+
+  async #fetchAndRestore(task: TaskConfig, hash: TaskHash): Promise<CacheLookup | undefined> {
+    const local = this.o.store.read(hash);
+    if (local.kind === 'hit') {
+      if (this.#restore(task, hash, local.entry)) {
+        this.o.store.touch(hash);
+        return {
+          hash,
+          hit: { source: 'local', log: local.entry.meta.log, savedMs: local.entry.meta.durationMs },
+        };
+      }
+      this.o.store.remove(hash);
+    } else if (local.kind === 'damaged') {
+      this.o.warn(
+        `local cache entry ${hash.slice(0, 12)} of ${task.id} is damaged (${local.reason}); ignoring it`,
+        task.id,
+      );
+      this.o.store.remove(hash);
+    }
+
+    const remote = this.o.remote;
+    if (!remote?.read || this.#remoteDown) return undefined;
+    const got = await remote.client.get(hash);
+    switch (got.kind) {
+      case 'miss':
+        return undefined;
+      case 'bad-signature':
+        this.o.warn(
+          `remote artifact ${hash.slice(0, 12)} of ${task.id} failed the signature check; not restoring it (check SLIPWAY_REMOTE_CACHE_SIGNATURE_KEY)`,
+          task.id,
+        );
+        return undefined;
+      case 'error':
+        this.#down(got.message);
+        return undefined;
+      case 'hit': {
+        const entry = decodeEntry(got.bytes, hash);
+        if (!entry.ok) {
+          this.o.warn(
+            `remote artifact ${hash.slice(0, 12)} of ${task.id} is unusable (${entry.error})`,
+            task.id,
+          );
+          return undefined;
+        }
+        if (!this.#restore(task, hash, entry.value)) return undefined;
+        try {
+          this.o.store.write(hash, got.bytes);
+        } catch (e) {
+          this.o.warn(`cannot keep remote artifact locally: ${(e as Error).message}`, task.id);
+        }
+        return {
+          hash,
+          hit: { source: 'remote', log: entry.value.meta.log, savedMs: entry.value.meta.durationMs },
+        };
+      }
+    }
+  }
+
+  #restore(task: TaskConfig, hash: TaskHash, entry: Entry): boolean {
+    const r = restoreOutputs({
+      taskId: task.id,
+      hash,
+      cwd: task.cwd,
+      outputs: task.outputs,
+      archive: entry.archive,
+      state: this.o.state,
+    });
+    if (!r.ok) this.o.warn(`refusing cache entry ${hash.slice(0, 12)} of ${task.id}: ${r.error}`, task.id);
+    return r.ok;
+  }
+
+  async save(task: TaskConfig, hash: TaskHash, result: { log: string; durationMs: number }): Promise<void> {
+    if (!task.cache || hash.startsWith(UNCACHEABLE)) return;
+    try {
+      const globs = globSet(task.outputs);
+      const entries = task.outputs.length ? collectMatches(task.cwd, globs) : [];
+      const archive = createArchive(task.cwd, entries);
+      if (!archive.ok) {
+        this.o.warn(`${task.id} not cached: ${archive.error}`, task.id);
+        return;
+      }
+      const bytes = encodeEntry(
+        {
+          v: 1,
+          taskId: task.id,
+          hash,
+          durationMs: result.durationMs,
+          createdAt: Date.now(),
+          log: result.log,
+        },
+        archive.value,
+      );
+      this.o.store.write(hash, bytes);
+      this.o.state.record(task.id, hash, task.cwd, entries);
+      this.#saved += bytes.length;
+      const remote = this.o.remote;
+      if (remote?.write && !this.#remoteDown)
+        this.#upload(remote.client, hash, bytes, result.durationMs, task.id);
+    } catch (e) {
+      this.o.warn(`${task.id} not cached: ${(e as Error).message}`, task.id);
+    }
+  }
+
+  #upload(client: TurboRemoteCache, hash: string, bytes: Buffer, durationMs: number, taskId: string): void {
+    const limit = this.o.uploadConcurrency ?? 4;
+    const run = async (): Promise<void> => {
+      while (this.#uploads.size > limit) await Promise.race(this.#uploads);
+      if (this.#remoteDown) return;
+      const r = await client.put(hash, bytes, durationMs);
+      if (r.kind === 'error') this.#down(`upload of ${taskId} failed: ${r.message}`);
+    };
+    const p: Promise<void> = run()
+      .catch((e: unknown) => this.#down(String(e)))
+      .finally(() => this.#uploads.delete(p));
+    this.#uploads.add(p);
+  }
+
+  /** One warning, then local-only caching for the rest of the run. */
+  #down(message: string): void {
+    if (this.#remoteDown) return;
+    this.#remoteDown = message;
+    this.o.warn(
+      `remote cache ${this.o.remote?.client.location} unavailable (${message}); continuing with the local cache only`,
+    );
+  }
+
+  async flush(): Promise<void> {
+    while (this.#uploads.size) await Promise.allSettled([...this.#uploads]);
+    try {
+      this.o.hasher.save();
+      if (this.#saved > 0) this.o.store.prune(this.o.maxSize);
+    } catch (e) {
+      this.o.warn(`cache housekeeping failed: ${(e as Error).message}`);
+    }
+  }
+}
+
+/** A hash no other run will ever produce: the task and its dependents run and are not restored. */
+function uncacheable(_task: TaskConfig): TaskHash {
+  return `${UNCACHEABLE}${randomUUID()}` as TaskHash;
+}
+
+const UNCACHEABLE = 'uncacheable-';

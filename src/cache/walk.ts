@@ -1,0 +1,113 @@
+/** Directory walks and glob sets: how inputs (outside git) and outputs are enumerated. */
+import { type Dirent, lstatSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import picomatch from 'picomatch';
+
+export type EntryKind = 'file' | 'dir' | 'symlink';
+
+export interface WalkEntry {
+  /** Relative to the walk's root, forward slashes. */
+  path: string;
+  kind: EntryKind;
+}
+
+/** Folders a default input walk never enters (outside git, where .gitignore cannot tell us). */
+export const SKIP_DIRS = new Set(['.git', '.slipway', 'node_modules', '.turbo', '.hg', '.svn']);
+
+function kindOf(d: Dirent): EntryKind | undefined {
+  if (d.isSymbolicLink()) return 'symlink';
+  if (d.isDirectory()) return 'dir';
+  if (d.isFile()) return 'file';
+  return undefined; // sockets, fifos, devices: never cached
+}
+
+/** Lists everything under `root/start` (depth first, sorted); `skip` names are not entered. */
+export function walk(root: string, start = '', skip?: ReadonlySet<string>): WalkEntry[] {
+  const out: WalkEntry[] = [];
+  const visit = (rel: string): void => {
+    let items: Dirent[];
+    try {
+      items = readdirSync(rel ? path.join(root, rel) : root, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const d of items) {
+      const kind = kindOf(d);
+      if (!kind) continue;
+      const p = rel ? `${rel}/${d.name}` : d.name;
+      if (kind === 'dir' && skip?.has(d.name)) continue;
+      out.push({ path: p, kind });
+      if (kind === 'dir') visit(p);
+    }
+  };
+  visit(start);
+  return out;
+}
+
+/** A set of globs with `!negations`; a literal pattern also matches everything below it. */
+export interface GlobSet {
+  /** Static folders (relative, '' = the root itself) that contain every possible match. */
+  bases: string[];
+  match(rel: string): boolean;
+}
+
+/** Compiles globs relative to one folder. */
+export function globSet(patterns: readonly string[]): GlobSet {
+  const pos: string[] = [];
+  const neg: string[] = [];
+  for (const raw of patterns) {
+    const negated = raw.startsWith('!');
+    const p = normalizeGlob(negated ? raw.slice(1) : raw);
+    const list = negated ? neg : pos;
+    list.push(p);
+    if (!picomatch.scan(p).isGlob) list.push(`${p}/**`);
+  }
+  const opts = { dot: true };
+  const yes = pos.length ? picomatch(pos, opts) : () => false;
+  const no = neg.length ? picomatch(neg, opts) : () => false;
+  const bases = [...new Set(pos.map((p) => staticBase(p)))].sort();
+  // A base inside another base adds nothing but a second walk.
+  const minimal = bases.filter((b) => !bases.some((o) => o !== b && (o === '' || b.startsWith(`${o}/`))));
+  return { bases: minimal, match: (rel) => yes(rel) && !no(rel) };
+}
+
+function normalizeGlob(p: string): string {
+  let s = p.replace(/\\/g, '/');
+  while (s.startsWith('./')) s = s.slice(2);
+  if (s.endsWith('/')) s = `${s}**`;
+  return s === '' || s === '.' ? '**' : s;
+}
+
+function staticBase(p: string): string {
+  const scan = picomatch.scan(p);
+  const base = scan.isGlob ? scan.base : p;
+  return base === '.' ? '' : base.replace(/\/+$/, '');
+}
+
+/**
+ * Everything under `root` that matches `globs` (files, symlinks and matching folders), sorted.
+ * Used for outputs: nothing is skipped, because outputs may live anywhere the task writes.
+ */
+export function collectMatches(root: string, globs: GlobSet): WalkEntry[] {
+  const seen = new Map<string, WalkEntry>();
+  for (const base of globs.bases) {
+    if (base.startsWith('..')) continue;
+    let kind: EntryKind | undefined;
+    if (base === '') kind = 'dir';
+    else {
+      try {
+        const st = lstatSync(path.join(root, base));
+        kind = st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'dir' : st.isFile() ? 'file' : undefined;
+      } catch {
+        continue;
+      }
+    }
+    if (!kind) continue;
+    if (base !== '' && globs.match(base)) seen.set(base, { path: base, kind });
+    if (kind !== 'dir') continue;
+    const prefix = base === '' ? '' : base;
+    for (const e of walk(root, prefix)) if (globs.match(e.path)) seen.set(e.path, e);
+  }
+  return [...seen.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}

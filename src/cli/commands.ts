@@ -1,9 +1,12 @@
 /** Every command, in the order `slipway --help` lists them. Add one line per command file. */
 import type { Command } from 'commander';
 import type { CliContext } from './context.js';
+import { register as graph } from './graph.js';
+import { register as history } from './history.js';
+import { register as plan } from './plan.js';
 import { register as run } from './run.js';
 import { register as validate } from './validate.js';
 
 export type Register = (program: Command, ctx: CliContext) => void;
 
-export const commands: Register[] = [run, validate];
+export const commands: Register[] = [run, plan, graph, history, validate];

@@ -1,0 +1,43 @@
+import type { Command } from 'commander';
+import { TaskGraph } from '../graph/graph.js';
+import { action, type CliContext, pipelineFrom, UsageError } from './context.js';
+
+const FORMATS = ['dot', 'mermaid', 'json'] as const;
+type Format = (typeof FORMATS)[number];
+
+const q = (s: string) => JSON.stringify(s);
+
+/** Renders the graph; edges point from a dependency to its dependent (the order things run). */
+export function renderGraph(graph: TaskGraph, format: Format): string {
+  const ids = graph.topo();
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify({ nodes: ids, edges: ids.flatMap((id) => graph.deps(id).map((d) => ({ from: d, to: id }))) }, null, 2)}\n`;
+    case 'dot':
+      return `digraph slipway {\n  rankdir=LR;\n${ids.map((id) => `  ${q(id)};`).join('\n')}\n${ids.flatMap((id) => graph.deps(id).map((d) => `  ${q(d)} -> ${q(id)};`)).join('\n')}\n}\n`;
+    case 'mermaid': {
+      const key = new Map(ids.map((id, i) => [id, `t${i}`]));
+      return `graph LR\n${ids.map((id) => `  ${key.get(id)}[${q(id)}]`).join('\n')}\n${ids.flatMap((id) => graph.deps(id).map((d) => `  ${key.get(d)} --> ${key.get(id)}`)).join('\n')}\n`;
+    }
+  }
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('graph')
+    .description('print the task graph')
+    .argument('[tasks...]', 'only these tasks and their dependencies')
+    .option('--format <format>', `one of ${FORMATS.join(', ')}`, 'dot')
+    .action(
+      action(ctx, (tasks: string[], opts: { format: string }, cmd: Command) => {
+        if (!FORMATS.includes(opts.format as Format)) {
+          throw new UsageError(`unknown format "${opts.format}"`, `use one of: ${FORMATS.join(', ')}`);
+        }
+        const full = TaskGraph.fromPipeline(pipelineFrom(cmd));
+        const unknown = tasks.find((t) => !full.has(t));
+        if (unknown) throw new UsageError(`unknown task "${unknown}"`, `tasks: ${full.ids.join(', ')}`);
+        ctx.stdout.write(renderGraph(tasks.length ? full.select(tasks) : full, opts.format as Format));
+        return 0;
+      }),
+    );
+}

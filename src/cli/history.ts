@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { isAlive, thisHost } from '../exec/run-pipeline.js';
+import { listRuns, markAbandonedRuns } from '../store/runs.js';
+import { openStore } from '../store/store.js';
+import { formatMs } from '../util/units.js';
+import { action, type CliContext, globals, pipelineFrom } from './context.js';
+import { positiveInt } from './run.js';
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('history')
+    .description('list recorded runs with status, duration and task counts')
+    .option('--json', 'machine-readable output')
+    .option('-n, --limit <n>', 'newest N runs', positiveInt('--limit'), 20)
+    .option('--all-pipelines', 'include runs of other pipelines in the same store')
+    .action(
+      action(ctx, async (opts: { json?: boolean; limit: number; allPipelines?: boolean }, cmd: Command) => {
+        const pipeline = pipelineFrom(cmd);
+        const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
+        try {
+          await markAbandonedRuns(store.db, thisHost(), (pid) => pid !== process.pid && isAlive(pid));
+          const runs = await listRuns(store.db, {
+            ...(opts.allPipelines ? {} : { pipeline: pipeline.name }),
+            limit: opts.limit,
+          });
+          if (opts.json) {
+            const rows = runs.map((r) => ({
+              id: r.id,
+              pipeline: r.pipeline,
+              status: r.status,
+              startedAt: new Date(r.started_at).toISOString(),
+              durationMs: r.duration_ms,
+              lowerBoundMs: r.lower_bound_ms,
+              concurrency: r.concurrency,
+              gitSha: r.git_sha,
+              tasks: {
+                total: r.tasks_total,
+                succeeded: r.tasks_succeeded,
+                failed: r.tasks_failed,
+                skipped: r.tasks_skipped,
+                cached: r.tasks_cached,
+              },
+            }));
+            ctx.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+            return 0;
+          }
+          if (!runs.length) {
+            ctx.stdout.write(`no runs recorded yet for ${pipeline.name} (${store.location})\n`);
+            return 0;
+          }
+          ctx.stdout.write(
+            `  ${'run'.padEnd(18)} ${'started'.padEnd(19)} ${'status'.padEnd(11)} ${'duration'.padStart(9)} ${'×bound'.padStart(6)}  tasks ok/failed/skipped/cached\n`,
+          );
+          for (const r of runs) {
+            const ratio =
+              r.duration_ms && r.lower_bound_ms ? (r.duration_ms / r.lower_bound_ms).toFixed(2) : '-';
+            ctx.stdout.write(
+              `  ${r.id.padEnd(18)} ${new Date(r.started_at).toISOString().slice(0, 19).replace('T', ' ')} ${r.status.padEnd(11)} ${(r.duration_ms === null ? '-' : formatMs(r.duration_ms)).padStart(9)} ${ratio.padStart(6)}  ${r.tasks_total}: ${r.tasks_succeeded}/${r.tasks_failed}/${r.tasks_skipped}/${r.tasks_cached}\n`,
+            );
+          }
+          return 0;
+        } finally {
+          await store.close();
+        }
+      }),
+    );
+}

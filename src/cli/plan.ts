@@ -1,0 +1,131 @@
+import type { Command } from 'commander';
+import type { Pipeline } from '../config/types.js';
+import { TaskGraph } from '../graph/graph.js';
+import { type Capacity, capacityFor } from '../plan/capacity.js';
+import { predict, simTasks } from '../plan/predict.js';
+import { simulate } from '../plan/simulate.js';
+import { openStore } from '../store/store.js';
+import { formatMs } from '../util/units.js';
+import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
+import { positiveInt } from './run.js';
+
+interface PlanOptions {
+  concurrency?: number;
+  json?: boolean;
+  whatIf?: number[];
+}
+
+/** Parses "cpus=1,2,4,8". */
+export function parseWhatIf(v: string): number[] {
+  const m = /^cpus=([\d,\s]+)$/.exec(v.trim());
+  const list = m?.[1]?.split(',').map((s) => Number(s.trim()));
+  if (!list?.length || list.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new UsageError(`bad --what-if "${v}"`, 'write a list of capacities such as --what-if cpus=1,2,4,8');
+  }
+  return [...new Set(list)].sort((a, b) => a - b);
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('plan')
+    .description(
+      'show the predicted schedule (order, start and end times, critical path, makespan); runs nothing',
+    )
+    .argument('[tasks...]', 'tasks to plan, with their dependencies (default: all)')
+    .option('-c, --concurrency <n>', 'tasks running at once', positiveInt('--concurrency'))
+    .option('--json', 'machine-readable output')
+    .option('--what-if <spec>', 'simulate other capacities, e.g. cpus=1,2,4,8', parseWhatIf)
+    .action(
+      action(ctx, async (tasks: string[], opts: PlanOptions, cmd: Command) => {
+        const pipeline = pipelineFrom(cmd);
+        const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
+        try {
+          return await plan(ctx, pipeline, await selectGraph(pipeline, tasks), opts, store);
+        } finally {
+          await store.close();
+        }
+      }),
+    );
+}
+
+async function selectGraph(pipeline: Pipeline, tasks: string[]): Promise<TaskGraph> {
+  const full = TaskGraph.fromPipeline(pipeline);
+  const unknown = tasks.find((t) => !full.has(t));
+  if (unknown) throw new UsageError(`unknown task "${unknown}"`, `tasks: ${full.ids.join(', ')}`);
+  return full.select(tasks.length ? tasks : full.ids);
+}
+
+async function plan(
+  ctx: CliContext,
+  pipeline: Pipeline,
+  graph: TaskGraph,
+  opts: PlanOptions,
+  store: Awaited<ReturnType<typeof openStore>>,
+): Promise<number> {
+  const predictions = await predict(store, pipeline, graph);
+  const capacity = capacityFor(pipeline, opts.concurrency);
+  const sim = simulate(simTasks(graph, predictions, capacity), capacity);
+  const whatIf = (opts.whatIf ?? []).map((n) => {
+    const cap: Capacity = { slots: n, cpu: n, memory: capacity.memory };
+    const r = simulate(simTasks(graph, predictions, cap), cap);
+    return { cpus: n, makespanMs: r.makespanMs, lowerBoundMs: r.lowerBoundMs };
+  });
+  const onPath = new Set(sim.criticalPath);
+  const rows = sim.schedule.map((s, i) => {
+    const p = predictions.get(s.id)!;
+    return {
+      order: i + 1,
+      id: s.id,
+      startMs: s.startMs,
+      endMs: s.endMs,
+      durationMs: p.durationMs,
+      cpu: Math.min(p.cpu, capacity.cpu),
+      memory: Math.min(p.memory, capacity.memory),
+      samples: p.samples,
+      critical: onPath.has(s.id),
+    };
+  });
+  if (opts.json) {
+    ctx.stdout.write(
+      `${JSON.stringify(
+        {
+          pipeline: pipeline.name,
+          capacity,
+          predictedMakespanMs: sim.makespanMs,
+          lowerBoundMs: sim.lowerBoundMs,
+          criticalPath: sim.criticalPath,
+          tasks: rows,
+          ...(opts.whatIf ? { whatIf } : {}),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    return 0;
+  }
+  const known = rows.filter((r) => r.samples > 0).length;
+  const w = Math.max(4, ...rows.map((r) => r.id.length));
+  const out = [
+    `Plan for ${pipeline.name}: ${rows.length} tasks, concurrency ${capacity.slots}, cpu ${capacity.cpu} (history for ${known} of ${rows.length} tasks)`,
+    '',
+    `    #  ${'task'.padEnd(w)}  ${'start'.padStart(8)}  ${'end'.padStart(8)}  ${'dur'.padStart(8)}  cpu`,
+    ...rows.map(
+      (r) =>
+        `  ${r.critical ? '*' : ' '}${String(r.order).padStart(2)}  ${r.id.padEnd(w)}  ${formatMs(r.startMs).padStart(8)}  ${formatMs(r.endMs).padStart(8)}  ${formatMs(r.durationMs).padStart(8)}  ${r.cpu}${r.samples ? '' : '  (no history: prior)'}`,
+    ),
+    '',
+    `Predicted makespan ${formatMs(sim.makespanMs)}; lower bound ${formatMs(sim.lowerBoundMs)}`,
+    `Critical path (*): ${sim.criticalPath.join(' → ') || '-'}`,
+  ];
+  if (whatIf.length) {
+    out.push('', 'What if (cpus = concurrency):', '   cpus  makespan  lower bound  speedup');
+    const base = whatIf[0]!.makespanMs;
+    for (const r of whatIf) {
+      out.push(
+        `  ${String(r.cpus).padStart(5)}  ${formatMs(r.makespanMs).padStart(8)}  ${formatMs(r.lowerBoundMs).padStart(11)}  ${(base / Math.max(1, r.makespanMs)).toFixed(2)}×`,
+      );
+    }
+  }
+  ctx.stdout.write(`${out.join('\n')}\n`);
+  return 0;
+}

@@ -2,6 +2,23 @@
 import { z } from 'zod';
 import { duration } from './units-schema.js';
 
+/**
+ * A percentage as the brief writes SLI targets: a number of percent (99.9) or a string ("99.9%").
+ * Parsed to a fraction (0.999).
+ */
+export const percent = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const n = typeof v === 'number' ? v : Number(v.trim().replace(/%$/, ''));
+  if (!Number.isFinite(n) || n < 0 || n > 100) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `bad percentage ${JSON.stringify(v)}`,
+      params: { hint: 'write a percentage between 0 and 100, such as 99.9 or "99.9%"' },
+    });
+    return z.NEVER;
+  }
+  return n / 100;
+});
+
 export const budgetsSchema = z.strictObject({
   /** Whole pipeline wall time. */
   run: duration.optional(),
@@ -9,9 +26,16 @@ export const budgetsSchema = z.strictObject({
 });
 
 export const slisSchema = z.strictObject({
-  availability: z.number().optional(),
+  /** Share of successful runs (or healthy deploy health checks), percent; default 99.9. */
+  availability: percent.optional(),
+  /** p95 of deployment durations; default 15m. */
   deploymentDurationP95: duration.optional(),
-  resourceEfficiency: z.number().optional(),
-  deploymentFailureRate: z.number().optional(),
+  /** Mean CPU used / CPU reserved over runs, percent; default 80. */
+  resourceEfficiency: percent.optional(),
+  /** Share of deployments that fail or roll back, percent; default 0.1. */
+  deploymentFailureRate: percent.optional(),
+  /** Mean time from a failed deployment to the next success; default 5m. */
   recoveryTime: duration.optional(),
+  /** SLO period for error budgets; default 30d. */
+  period: duration.optional(),
 });

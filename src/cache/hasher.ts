@@ -13,6 +13,7 @@ export class TaskHasher {
   #resolver: Promise<InputResolver> | undefined;
   #global: Promise<Result<InputList, string>> | undefined;
   #fingerprints: FingerprintCache | undefined;
+  readonly #memo = new Map<string, Result<{ hash: TaskHash; manifest: HashManifest }, string>>();
 
   constructor(
     private readonly pipeline: Pipeline,
@@ -51,9 +52,12 @@ export class TaskHasher {
     if (!inputs.ok) return inputs;
     const deps: [string, string][] = [];
     for (const d of task.needs) {
-      const h = depHashes.get(d);
+      // A dependency outside this run (`--resume`, a filtered run) is hashed without running it.
+      const h = depHashes.get(d) ?? (await this.hashAll([d])).get(d);
       if (h === undefined) return err(`no hash for dependency "${d}"`);
-      deps.push([d, h]);
+      if (typeof h === 'string') deps.push([d, h]);
+      else if (h.ok) deps.push([d, h.value.hash]);
+      else return err(`dependency "${d}": ${h.error}`);
     }
     return ok(
       canonical({
@@ -77,7 +81,7 @@ export class TaskHasher {
   async hashAll(
     ids: readonly string[],
   ): Promise<Map<string, Result<{ hash: TaskHash; manifest: HashManifest }, string>>> {
-    const done = new Map<string, Result<{ hash: TaskHash; manifest: HashManifest }, string>>();
+    const done = this.#memo;
     const visit = async (id: string): Promise<TaskHash | undefined> => {
       const seen = done.get(id);
       if (seen) return seen.ok ? seen.value.hash : undefined;
@@ -105,7 +109,7 @@ export class TaskHasher {
       return hash;
     };
     for (const id of ids) await visit(id);
-    return done;
+    return new Map(ids.map((id) => [id, done.get(id) ?? err(`unknown task "${id}"`)]));
   }
 
   /** Persists what was learned about file contents. */

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { createTaskCache } from '../cache/index.js';
 import { didYouMean } from '../config/diagnostic.js';
 import type { Pipeline } from '../config/types.js';
 import { EventStream, type RunEvent } from '../events.js';
@@ -19,6 +20,7 @@ interface RunOptions {
   continue?: boolean;
   resume?: boolean;
   force?: boolean;
+  cache: boolean;
   summary?: string;
   markdown?: string;
   verbose?: boolean;
@@ -47,6 +49,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--continue', 'after a failure, keep running every task that does not depend on it')
     .option('--resume', 'rerun only the tasks that did not succeed in the previous run of this pipeline')
     .option('--force', 'ignore cache hits (outputs are still saved)')
+    .option('--no-cache', 'neither read nor write the cache (hashes are not computed)')
     .option('--summary <file>', 'write the JSON run summary to FILE')
     .option('--markdown <file>', 'write a Markdown report to FILE (e.g. $GITHUB_STEP_SUMMARY)')
     .option('--verbose', 'stream every task output line, even on a terminal')
@@ -110,7 +113,11 @@ async function run(
   process.on('SIGTERM', onSignal);
   let summary: RunSummary;
   try {
+    const cache = opts.cache
+      ? await createTaskCache({ pipeline, events, env: ctx.env, force: opts.force })
+      : undefined;
     summary = await runPipeline({
+      cache,
       pipeline,
       graph,
       store,

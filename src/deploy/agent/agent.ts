@@ -1,0 +1,382 @@
+/** The agent's operations, independent of HTTP: stage, activate, roll back, serve chunks, status. */
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { err, ok, type Result } from '../../util/result.js';
+import type { ChunkSourceRef } from '../chunk-client.js';
+import { chunksOf, type Manifest, releaseIdOf, validateManifest } from '../manifest.js';
+import type { ChunkId, ReleaseId } from '../types.js';
+import { type AppSpec, type AppStatus, AppSupervisor } from './app.js';
+import { ChunkIndex } from './chunk-index.js';
+import { Layout } from './layout.js';
+import {
+  assembleRelease,
+  currentRelease,
+  loadReleases,
+  removeRelease,
+  switchCurrent,
+  writeAtomic,
+} from './releases.js';
+
+export interface StageRequest {
+  release: string;
+  manifest: unknown;
+  /** Where to pull missing chunks from, in order of preference (relay first, then origin). */
+  sources?: ChunkSourceRef[];
+  /** Lets neighbours pull this release's chunks from this agent with a read-only token. */
+  serve?: { token: string; ttlMs?: number };
+}
+
+export interface StageProgress {
+  chunksTotal: number;
+  chunksReused: number;
+  chunksFetched: number;
+  bytesFetched: number;
+}
+
+export interface StageResult extends StageProgress {
+  release: ReleaseId;
+  alreadyStaged: boolean;
+  bytesReused: number;
+  ms: number;
+}
+
+export interface ActivateRequest {
+  /** A staged release, or null to stop the app and remove `current` (rollback of a first deploy). */
+  release: ReleaseId | null;
+  app?: AppSpec;
+  keep?: number;
+}
+
+export interface ActivateResult {
+  previous: ReleaseId | null;
+  current: ReleaseId | null;
+  pid: number | null;
+}
+
+interface State {
+  releases: Record<string, { stagedAt: number; activatedAt?: number }>;
+}
+
+export interface AgentOptions {
+  dir: string;
+  token: string;
+  keep?: number;
+  /** How long pool chunks of unfinished transfers are kept for a resume. */
+  poolMaxAgeMs?: number;
+}
+
+export class Agent {
+  readonly layout: Layout;
+  readonly index: ChunkIndex;
+  readonly app: AppSupervisor;
+  readonly #releases = new Map<ReleaseId, Manifest>();
+  readonly #staging = new Map<ReleaseId, Promise<Result<StageResult, string>>>();
+  readonly #grants = new Map<string, { sources: ChunkSourceRef[]; maxChunk: number; expires: number }>();
+  #state: State = { releases: {} };
+  #lock: Promise<unknown> = Promise.resolve();
+
+  private constructor(readonly opts: AgentOptions) {
+    this.layout = new Layout(opts.dir);
+    this.index = new ChunkIndex(this.layout);
+    this.app = new AppSupervisor(`${opts.dir}/app.json`, this.layout.appLog);
+  }
+
+  /** Opens (creating) an agent folder, cleans up after a crash and adopts a running app. */
+  static async open(opts: AgentOptions): Promise<Agent> {
+    const a = new Agent(opts);
+    await a.index.load();
+    for (const [id, m] of await loadReleases(a.layout)) {
+      a.#releases.set(id, m);
+      a.index.addRelease(id, m);
+    }
+    try {
+      a.#state = JSON.parse(await readFile(a.layout.state, 'utf8')) as State;
+    } catch {
+      a.#state = { releases: {} };
+    }
+    await a.app.adopt();
+    return a;
+  }
+
+  get token(): string {
+    return this.opts.token;
+  }
+
+  /** A read-only grant to fetch chunks (neighbours of a relay), or undefined. */
+  grant(token: string): { sources: ChunkSourceRef[]; maxChunk: number } | undefined {
+    const g = this.#grants.get(token);
+    if (!g || g.expires < Date.now()) return undefined;
+    return g;
+  }
+
+  /** Ids among `ids` that this agent does not have. */
+  missing(ids: ChunkId[]): ChunkId[] {
+    return ids.filter((id) => !this.index.has(id));
+  }
+
+  /** Stores chunks pushed by the deployer (already verified by the frame decoder). */
+  async putChunk(id: ChunkId, data: Buffer): Promise<void> {
+    await this.index.put(id, data);
+  }
+
+  /** Reads a chunk for a neighbour, pulling it through from upstream when absent. */
+  async chunkFor(
+    id: ChunkId,
+    via: { sources: ChunkSourceRef[]; maxChunk: number },
+  ): Promise<Buffer | undefined> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const data = await this.index.read(id);
+      if (data) return data;
+      const r = await this.index.ensure({ ids: [id], sources: via.sources, maxChunk: via.maxChunk });
+      if (!r.ok) return undefined;
+    }
+    return undefined;
+  }
+
+  /** Prefetches a batch for a neighbour in one upstream request (relay pull-through). */
+  async prefetch(ids: ChunkId[], via: { sources: ChunkSourceRef[]; maxChunk: number }): Promise<void> {
+    await this.index.ensure({ ids, sources: via.sources, maxChunk: via.maxChunk });
+  }
+
+  /** Stages a release: fetch what is missing, assemble and verify `releases/<id>`. Idempotent. */
+  stage(
+    req: StageRequest,
+    progress: (p: StageProgress) => void = () => {},
+  ): Promise<Result<StageResult, string>> {
+    const parsed = validateManifest(req.manifest);
+    if (!parsed.ok) return Promise.resolve(err(`manifest refused: ${parsed.error}`));
+    const manifest = parsed.value;
+    const id = releaseIdOf(manifest);
+    if (id !== req.release)
+      return Promise.resolve(err(`release id ${req.release} does not match the manifest (${id})`));
+    const maxChunk = manifest.chunking.max;
+    if (req.serve) {
+      this.#grants.set(req.serve.token, {
+        sources: req.sources ?? [],
+        maxChunk,
+        expires: Date.now() + (req.serve.ttlMs ?? 3_600_000),
+      });
+    }
+    let running = this.#staging.get(id);
+    if (!running) {
+      running = this.#stage(id, manifest, req.sources ?? [], progress).finally(() =>
+        this.#staging.delete(id),
+      );
+      this.#staging.set(id, running);
+    }
+    return running;
+  }
+
+  async #stage(
+    id: ReleaseId,
+    manifest: Manifest,
+    sources: ChunkSourceRef[],
+    progress: (p: StageProgress) => void,
+  ): Promise<Result<StageResult, string>> {
+    const t0 = performance.now();
+    const all = chunksOf(manifest);
+    const p: StageProgress = { chunksTotal: all.size, chunksReused: 0, chunksFetched: 0, bytesFetched: 0 };
+    let bytesReused = 0;
+    if (this.#releases.has(id)) {
+      await this.#touch(id, 'stagedAt');
+      return ok({ ...p, chunksReused: all.size, release: id, alreadyStaged: true, bytesReused: 0, ms: 0 });
+    }
+    const missing: ChunkId[] = [];
+    for (const [chunk, size] of all) {
+      if (this.index.has(chunk)) {
+        p.chunksReused++;
+        bytesReused += size;
+      } else missing.push(chunk);
+    }
+    progress({ ...p });
+    const onChunk = (_: ChunkId, wire: number) => {
+      p.chunksFetched++;
+      p.bytesFetched += wire;
+      progress({ ...p });
+    };
+    // Batches of about 4 MiB, four in flight: enough to fill a link without a huge request.
+    const batches = batch(missing, all, 4 * 1024 * 1024);
+    const failure = await parallel(batches, 4, async (ids) => {
+      const r = await this.index.ensure({ ids, sources, maxChunk: manifest.chunking.max, onChunk });
+      return r.ok ? undefined : r.error;
+    });
+    if (failure) return err(`staging ${id} failed: ${failure}`);
+    try {
+      await assembleRelease({
+        layout: this.layout,
+        id,
+        manifest,
+        chunk: async (chunk) => {
+          let data = await this.index.read(chunk);
+          if (!data) {
+            // A reused copy was damaged (an app wrote into its release): fetch it again.
+            const r = await this.index.ensure({
+              ids: [chunk],
+              sources,
+              maxChunk: manifest.chunking.max,
+              onChunk,
+            });
+            data = r.ok ? await this.index.read(chunk) : undefined;
+          }
+          if (!data) throw new Error(`chunk ${chunk.slice(0, 12)} is missing and no source has it`);
+          return data;
+        },
+      });
+    } catch (e) {
+      return err(`assembling ${id} failed: ${(e as Error).message}`);
+    }
+    this.#releases.set(id, manifest);
+    this.index.addRelease(id, manifest);
+    await this.#touch(id, 'stagedAt');
+    return ok({ ...p, release: id, alreadyStaged: false, bytesReused, ms: performance.now() - t0 });
+  }
+
+  /** Switches `current` to a staged release and restarts the app there. Serialized. */
+  activate(req: ActivateRequest): Promise<Result<ActivateResult, string>> {
+    return this.#serial(() => this.#activate(req));
+  }
+
+  async #activate(req: ActivateRequest): Promise<Result<ActivateResult, string>> {
+    const previous = await currentRelease(this.layout);
+    const target = req.release;
+    if (target !== null && !this.#releases.has(target)) return err(`release ${target} is not staged here`);
+    const spec = req.app ?? this.app.spec;
+    if (target === previous && (this.app.status().running || !spec)) {
+      return ok({ previous, current: target, pid: this.app.status().pid });
+    }
+    await switchCurrent(this.layout, target);
+    await this.app.stop();
+    let pid: number | null = null;
+    if (target !== null && spec) {
+      pid = await this.app.start({
+        cwd: this.layout.release(target),
+        release: target,
+        spec,
+        extraEnv: { SLIPWAY_RELEASE: target, SLIPWAY_VERSION: this.#releases.get(target)?.version ?? '' },
+      });
+    }
+    if (target !== null) await this.#touch(target, 'activatedAt');
+    await this.#prune(req.keep ?? this.opts.keep ?? 5, [target, previous]);
+    return ok({ previous, current: target, pid });
+  }
+
+  /** Goes back to `to`, or to the most recently active release before the current one. */
+  async rollback(to?: ReleaseId | null): Promise<Result<ActivateResult, string>> {
+    if (to !== undefined) return this.activate({ release: to });
+    const cur = await currentRelease(this.layout);
+    const prev = [...this.#releases.keys()]
+      .filter((id) => id !== cur && this.#state.releases[id]?.activatedAt !== undefined)
+      .sort(
+        (a, b) => (this.#state.releases[b]?.activatedAt ?? 0) - (this.#state.releases[a]?.activatedAt ?? 0),
+      )[0];
+    if (!prev) return err('no earlier release to roll back to');
+    return this.activate({ release: prev });
+  }
+
+  async status(): Promise<{
+    current: ReleaseId | null;
+    releases: { id: ReleaseId; version: string; stagedAt?: number; activatedAt?: number }[];
+    app: AppStatus;
+    chunks: number;
+    staging: ReleaseId[];
+  }> {
+    return {
+      current: await currentRelease(this.layout),
+      releases: [...this.#releases].map(([id, m]) => ({
+        id,
+        version: m.version,
+        ...this.#state.releases[id],
+      })),
+      app: this.app.status(),
+      chunks: this.index.size,
+      staging: [...this.#staging.keys()],
+    };
+  }
+
+  /** Stops the app (used when the agent shuts down gracefully). */
+  async shutdown(): Promise<void> {
+    await this.app.stop();
+  }
+
+  async #prune(keep: number, pinned: (ReleaseId | null)[]): Promise<void> {
+    const used = (id: ReleaseId) => {
+      const s = this.#state.releases[id];
+      return Math.max(s?.activatedAt ?? 0, s?.stagedAt ?? 0);
+    };
+    const ordered = [...this.#releases.keys()].sort((a, b) => used(b) - used(a));
+    const keepSet = new Set<ReleaseId>(ordered.slice(0, Math.max(1, keep)));
+    for (const p of pinned) if (p) keepSet.add(p);
+    for (const id of this.#staging.keys()) keepSet.add(id);
+    for (const id of ordered) {
+      if (keepSet.has(id)) continue;
+      await removeRelease(this.layout, id);
+      this.#releases.delete(id);
+      this.index.dropRelease(id);
+      delete this.#state.releases[id];
+    }
+    for (const [id, m] of this.#releases) this.index.addRelease(id, m);
+    const inRelease = new Set<ChunkId>();
+    for (const m of this.#releases.values()) for (const c of chunksOf(m).keys()) inRelease.add(c);
+    await this.index.prunePool((id) => inRelease.has(id), this.opts.poolMaxAgeMs ?? 24 * 3_600_000);
+    await this.#saveState();
+  }
+
+  async #touch(id: ReleaseId, field: 'stagedAt' | 'activatedAt'): Promise<void> {
+    const s = this.#state.releases[id] ?? { stagedAt: Date.now() };
+    s[field] = Date.now();
+    this.#state.releases[id] = s;
+    await this.#saveState();
+  }
+
+  async #saveState(): Promise<void> {
+    await writeAtomic(this.layout.state, JSON.stringify(this.#state));
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#lock.then(fn, fn);
+    this.#lock = next.catch(() => {});
+    return next;
+  }
+}
+
+/** Groups ids into batches of about `bytes`, in manifest order. */
+function batch(ids: ChunkId[], sizes: Map<ChunkId, number>, bytes: number): ChunkId[][] {
+  const out: ChunkId[][] = [];
+  let cur: ChunkId[] = [];
+  let n = 0;
+  for (const id of ids) {
+    cur.push(id);
+    n += sizes.get(id) ?? 0;
+    if (n >= bytes) {
+      out.push(cur);
+      cur = [];
+      n = 0;
+    }
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+/** Runs tasks with bounded concurrency; returns the first failure message, if any. */
+async function parallel<T>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<string | undefined>,
+): Promise<string | undefined> {
+  let next = 0;
+  let failure: string | undefined;
+  async function worker(): Promise<void> {
+    while (next < items.length && failure === undefined) {
+      const item = items[next++]!;
+      const r = await fn(item);
+      if (r !== undefined) failure ??= r;
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return failure;
+}
+
+/** A random token for read-only chunk grants. */
+export function newToken(): string {
+  return randomBytes(24).toString('base64url');
+}

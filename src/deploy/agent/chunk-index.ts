@@ -1,0 +1,177 @@
+/**
+ * Which chunks this agent has and where: in the pool (received, not yet part of a release) or
+ * inside the files of a kept release. Reads verify the SHA-256, so a file the app changed in
+ * place is noticed and the chunk fetched again instead of spreading the change.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { type ChunkSourceRef, fetchChunks } from '../chunk-client.js';
+import type { Manifest } from '../manifest.js';
+import type { ChunkId, ReleaseId } from '../types.js';
+import type { Layout } from './layout.js';
+
+type Where =
+  | { kind: 'pool' }
+  | { kind: 'release'; release: ReleaseId; path: string; offset: number; size: number };
+
+export class ChunkIndex {
+  readonly #where = new Map<ChunkId, Where>();
+  readonly #inflight = new Map<ChunkId, Promise<void>>();
+
+  constructor(readonly layout: Layout) {}
+
+  /** Loads the pool listing; releases are added with addRelease. */
+  async load(): Promise<void> {
+    await mkdir(this.layout.pool, { recursive: true });
+    for (const name of await readdir(this.layout.pool)) {
+      if (/^[0-9a-f]{64}$/.test(name)) this.#where.set(name as ChunkId, { kind: 'pool' });
+      else await rm(path.join(this.layout.pool, name), { force: true }); // a torn write
+    }
+  }
+
+  addRelease(id: ReleaseId, m: Manifest): void {
+    for (const e of m.entries) {
+      if (e.type !== 'file') continue;
+      let offset = 0;
+      for (const [chunk, size] of e.chunks) {
+        if (!this.#where.has(chunk))
+          this.#where.set(chunk, { kind: 'release', release: id, path: e.path, offset, size });
+        offset += size;
+      }
+    }
+  }
+
+  /** Forgets a pruned release's chunks (other kept releases may still have them: re-add those). */
+  dropRelease(id: ReleaseId): void {
+    for (const [chunk, w] of this.#where)
+      if (w.kind === 'release' && w.release === id) this.#where.delete(chunk);
+  }
+
+  has(id: ChunkId): boolean {
+    return this.#where.has(id);
+  }
+
+  get size(): number {
+    return this.#where.size;
+  }
+
+  /** Chunk ids that are only in the pool. */
+  poolIds(): ChunkId[] {
+    return [...this.#where].filter(([, w]) => w.kind === 'pool').map(([id]) => id);
+  }
+
+  /** The verified bytes of a chunk, or undefined when it is absent or damaged (then forgotten). */
+  async read(id: ChunkId): Promise<Buffer | undefined> {
+    const w = this.#where.get(id);
+    if (!w) return undefined;
+    let data: Buffer | undefined;
+    try {
+      if (w.kind === 'pool') data = await readFile(this.layout.chunk(id));
+      else {
+        const fh = await open(path.join(this.layout.release(w.release), w.path), 'r');
+        try {
+          data = Buffer.allocUnsafe(w.size);
+          const { bytesRead } = await fh.read(data, 0, w.size, w.offset);
+          if (bytesRead !== w.size) data = undefined;
+        } finally {
+          await fh.close();
+        }
+      }
+    } catch {
+      data = undefined;
+    }
+    if (data && createHash('sha256').update(data).digest('hex') === id) return data;
+    this.#where.delete(id);
+    return undefined;
+  }
+
+  /** Stores a verified chunk in the pool durably (temporary name, then rename). */
+  async put(id: ChunkId, data: Buffer): Promise<void> {
+    if (this.#where.has(id)) return;
+    const tmp = path.join(this.layout.pool, `.${id}.${randomBytes(4).toString('hex')}`);
+    await writeFile(tmp, data);
+    await rename(tmp, this.layout.chunk(id));
+    this.#where.set(id, { kind: 'pool' });
+  }
+
+  /** Removes pool copies of chunks that a kept release now holds, and stale leftovers. */
+  async prunePool(keep: (id: ChunkId) => boolean, maxAgeMs: number): Promise<void> {
+    const now = Date.now();
+    for (const id of this.poolIds()) {
+      const file = this.layout.chunk(id);
+      const inRelease = keep(id);
+      const age = now - ((await stat(file).catch(() => undefined))?.mtimeMs ?? now);
+      if (!inRelease && age < maxAgeMs) continue; // leftovers of an interrupted transfer: kept to resume
+      await rm(file, { force: true });
+      this.#where.delete(id);
+    }
+  }
+
+  /**
+   * Makes sure every id is local, fetching the absent ones from the first source that works.
+   * Concurrent callers asking for the same chunk share one transfer (the relay's pull-through).
+   */
+  async ensure(opts: {
+    ids: ChunkId[];
+    sources: ChunkSourceRef[];
+    maxChunk: number;
+    onChunk?: (id: ChunkId, wireBytes: number, source: string) => void;
+  }): Promise<{ ok: true } | { ok: false; error: string }> {
+    const waits: Promise<void>[] = [];
+    const mine: ChunkId[] = [];
+    const done = new Map<ChunkId, { resolve: () => void; reject: (e: Error) => void }>();
+    for (const id of opts.ids) {
+      if (this.#where.has(id)) continue;
+      const pending = this.#inflight.get(id);
+      if (pending) {
+        waits.push(pending);
+        continue;
+      }
+      if (done.has(id)) continue;
+      const p = new Promise<void>((resolve, reject) => done.set(id, { resolve, reject }));
+      p.catch(() => {}); // observed below or by another waiter
+      this.#inflight.set(id, p);
+      mine.push(id);
+    }
+    let failure: string | undefined;
+    if (mine.length) {
+      let remaining = mine;
+      const errors: string[] = [];
+      for (const source of opts.sources) {
+        const r = await fetchChunks({
+          source,
+          ids: remaining,
+          maxChunk: opts.maxChunk,
+          onChunk: async (id, data, wire) => {
+            await this.put(id, data);
+            opts.onChunk?.(id, wire, source.url);
+            done.get(id)?.resolve();
+            this.#inflight.delete(id);
+          },
+        });
+        remaining = remaining.filter((id) => !this.#where.has(id));
+        if (r.ok || remaining.length === 0) break;
+        errors.push(r.error);
+      }
+      if (remaining.length) {
+        failure = errors.length
+          ? errors.join('; ')
+          : `no source to fetch ${remaining.length} missing chunks from`;
+        for (const id of remaining) {
+          done.get(id)?.reject(new Error(failure));
+          this.#inflight.delete(id);
+        }
+      }
+    }
+    const settled = await Promise.allSettled(waits);
+    const bad = settled.find((s) => s.status === 'rejected');
+    if (failure) return { ok: false, error: failure };
+    if (bad)
+      return {
+        ok: false,
+        error: String((bad as PromiseRejectedResult).reason?.message ?? 'transfer failed'),
+      };
+    return { ok: true };
+  }
+}

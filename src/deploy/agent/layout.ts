@@ -1,0 +1,34 @@
+/** The agent's folder: releases/<id>/, manifests/<id>.json, chunks/<id>, current -> releases/<id>. */
+import path from 'node:path';
+import type { ChunkId, ReleaseId } from '../types.js';
+
+export class Layout {
+  constructor(readonly root: string) {}
+  get releases(): string {
+    return path.join(this.root, 'releases');
+  }
+  get manifests(): string {
+    return path.join(this.root, 'manifests');
+  }
+  get pool(): string {
+    return path.join(this.root, 'chunks');
+  }
+  get current(): string {
+    return path.join(this.root, 'current');
+  }
+  get state(): string {
+    return path.join(this.root, 'state.json');
+  }
+  get appLog(): string {
+    return path.join(this.root, 'app.log');
+  }
+  release(id: ReleaseId): string {
+    return path.join(this.releases, id);
+  }
+  manifest(id: ReleaseId): string {
+    return path.join(this.manifests, `${id}.json`);
+  }
+  chunk(id: ChunkId): string {
+    return path.join(this.pool, id);
+  }
+}

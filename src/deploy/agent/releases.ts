@@ -1,0 +1,132 @@
+/**
+ * Releases on disk: assembling `releases/<id>` from chunks into a temporary folder renamed into
+ * place, switching `current` atomically (a fresh symlink renamed over it), and pruning old ones.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  chmod,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  readlink,
+  rename,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
+import path from 'node:path';
+import { type Manifest, validateManifest } from '../manifest.js';
+import { type ChunkId, isReleaseId, type ReleaseId } from '../types.js';
+import type { Layout } from './layout.js';
+
+/** Writes every entry of a manifest under `releases/<id>`; `chunk` supplies verified bytes. */
+export async function assembleRelease(opts: {
+  layout: Layout;
+  id: ReleaseId;
+  manifest: Manifest;
+  chunk: (id: ChunkId) => Promise<Buffer>;
+}): Promise<void> {
+  const { layout, id, manifest } = opts;
+  await mkdir(layout.releases, { recursive: true });
+  await mkdir(layout.manifests, { recursive: true });
+  const tmp = path.join(layout.releases, `.tmp-${id}-${randomBytes(4).toString('hex')}`);
+  await mkdir(tmp);
+  try {
+    for (const e of manifest.entries) {
+      // Paths were validated (no "..", not absolute, parents are real folders); resolve and
+      // check again anyway so a bug in validation cannot write outside the release.
+      const dest = path.resolve(tmp, e.path);
+      if (!dest.startsWith(tmp + path.sep)) throw new Error(`refused path ${e.path}`);
+      if (e.type === 'dir') await mkdir(dest, { mode: 0o755 });
+      else if (e.type === 'symlink') await symlink(e.target, dest);
+      else {
+        const fh = await open(dest, 'wx', 0o600);
+        try {
+          for (const [chunkId] of e.chunks) {
+            const data = await opts.chunk(chunkId);
+            await fh.write(data, 0, data.length);
+          }
+          await fh.datasync();
+        } finally {
+          await fh.close();
+        }
+        await chmod(dest, e.mode & 0o777);
+      }
+    }
+    for (const e of manifest.entries)
+      if (e.type === 'dir') await chmod(path.join(tmp, e.path), e.mode & 0o777);
+    // The manifest lands first: a release folder without one is an interrupted assembly.
+    await writeAtomic(layout.manifest(id), JSON.stringify(manifest));
+    await rm(layout.release(id), { recursive: true, force: true });
+    await rename(tmp, layout.release(id));
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** Writes a file under a temporary name and renames it into place. */
+export async function writeAtomic(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, text);
+  await rename(tmp, file);
+}
+
+/** Points `current` at a release (or removes it) without a moment where it is missing. */
+export async function switchCurrent(layout: Layout, id: ReleaseId | null): Promise<void> {
+  if (id === null) {
+    await rm(layout.current, { force: true });
+    return;
+  }
+  const tmp = `${layout.current}.tmp-${randomBytes(4).toString('hex')}`;
+  await symlink(path.join('releases', id), tmp);
+  await rename(tmp, layout.current);
+}
+
+/** The release `current` points at, if any. */
+export async function currentRelease(layout: Layout): Promise<ReleaseId | null> {
+  const target = await readlink(layout.current).catch(() => undefined);
+  if (!target) return null;
+  const id = path.basename(target);
+  return isReleaseId(id) ? id : null;
+}
+
+/** Kept releases with their manifests; removes half-written ones left by a crash. */
+export async function loadReleases(layout: Layout): Promise<Map<ReleaseId, Manifest>> {
+  await mkdir(layout.releases, { recursive: true });
+  await mkdir(layout.manifests, { recursive: true });
+  const out = new Map<ReleaseId, Manifest>();
+  const dirs = new Set(await readdir(layout.releases));
+  for (const name of dirs) {
+    if (name.startsWith('.tmp-'))
+      await rm(path.join(layout.releases, name), { recursive: true, force: true });
+  }
+  for (const file of await readdir(layout.manifests)) {
+    const id = file.replace(/\.json$/, '');
+    const parsed =
+      isReleaseId(id) && dirs.has(id) ? validateManifest(await readJsonFile(layout.manifest(id))) : null;
+    if (parsed?.ok) out.set(id as ReleaseId, parsed.value);
+    else await rm(path.join(layout.manifests, file), { force: true });
+  }
+  for (const name of dirs) {
+    if (!name.startsWith('.tmp-') && !out.has(name as ReleaseId)) {
+      await rm(path.join(layout.releases, name), { recursive: true, force: true });
+    }
+  }
+  return out;
+}
+
+async function readJsonFile(file: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Deletes a release and its manifest. */
+export async function removeRelease(layout: Layout, id: ReleaseId): Promise<void> {
+  await rm(layout.manifest(id), { force: true });
+  await rm(layout.release(id), { recursive: true, force: true });
+}

@@ -1,0 +1,128 @@
+/** Turns an artifact folder into a manifest and an index of where each chunk's bytes live. */
+import { createHash } from 'node:crypto';
+import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import path from 'node:path';
+import { err, ok, type Result } from '../util/result.js';
+import { type ChunkingParams, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
+import { type Manifest, type ManifestEntry, symlinkEscapes } from './manifest.js';
+import type { ChunkId } from './types.js';
+
+/** Where a chunk's bytes are in the artifact folder. */
+export interface ChunkSource {
+  file: string;
+  offset: number;
+  size: number;
+}
+
+export interface Artifact {
+  root: string;
+  manifest: Manifest;
+  chunks: Map<ChunkId, ChunkSource>;
+  files: number;
+  bytes: number;
+  /** Wall time spent reading, chunking and hashing. */
+  chunkMs: number;
+}
+
+/** Chunk boundaries and ids of one file, read in large blocks through one reused buffer. */
+export async function chunkFile(
+  file: string,
+  params: ChunkingParams = DEFAULT_CHUNKING,
+  buffer: Buffer = Buffer.allocUnsafe(Math.max(8 * 1024 * 1024, params.max * 4)),
+): Promise<{ chunks: [ChunkId, number][]; size: number }> {
+  const fh = await open(file, 'r');
+  const chunks: [ChunkId, number][] = [];
+  let size = 0;
+  try {
+    let start = 0;
+    let end = 0;
+    let eof = false;
+    for (;;) {
+      if (!eof && end - start < params.max) {
+        // Keep the unconsumed tail, then fill the rest of the buffer.
+        if (start > 0) {
+          buffer.copy(buffer, 0, start, end);
+          end -= start;
+          start = 0;
+        }
+        while (end < buffer.length) {
+          const { bytesRead } = await fh.read(buffer, end, buffer.length - end, null);
+          if (bytesRead === 0) {
+            eof = true;
+            break;
+          }
+          end += bytesRead;
+        }
+      }
+      if (start >= end) break;
+      while (end - start >= params.max || (eof && start < end)) {
+        const n = cutLength(buffer, start, end, params);
+        chunks.push([
+          createHash('sha256')
+            .update(buffer.subarray(start, start + n))
+            .digest('hex') as ChunkId,
+          n,
+        ]);
+        start += n;
+        size += n;
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+  return { chunks, size };
+}
+
+/** Scans and chunks an artifact folder; refuses symlinks that leave it and special files. */
+export async function readArtifact(
+  root: string,
+  version: string,
+  params: ChunkingParams = DEFAULT_CHUNKING,
+): Promise<Result<Artifact, string>> {
+  const t0 = performance.now();
+  const abs = path.resolve(root);
+  const st = await lstat(abs).catch(() => undefined);
+  if (!st?.isDirectory()) return err(`artifact folder ${root} does not exist or is not a folder`);
+  const entries: ManifestEntry[] = [];
+  const chunks = new Map<ChunkId, ChunkSource>();
+  const buffer = Buffer.allocUnsafe(Math.max(8 * 1024 * 1024, params.max * 4));
+  let files = 0;
+  let bytes = 0;
+
+  async function walk(dir: string, rel: string): Promise<string | undefined> {
+    const names = (await readdir(dir)).sort();
+    for (const name of names) {
+      const full = path.join(dir, name);
+      const relPath = rel ? `${rel}/${name}` : name;
+      const s = await lstat(full);
+      if (s.isDirectory()) {
+        entries.push({ type: 'dir', path: relPath, mode: s.mode & 0o777 });
+        const bad = await walk(full, relPath);
+        if (bad) return bad;
+      } else if (s.isSymbolicLink()) {
+        const target = await readlink(full);
+        if (symlinkEscapes(relPath, target))
+          return `symlink ${relPath} -> ${target} points outside the artifact`;
+        entries.push({ type: 'symlink', path: relPath, target });
+      } else if (s.isFile()) {
+        const { chunks: list, size } = await chunkFile(full, params, buffer);
+        let offset = 0;
+        for (const [id, n] of list) {
+          if (!chunks.has(id)) chunks.set(id, { file: full, offset, size: n });
+          offset += n;
+        }
+        entries.push({ type: 'file', path: relPath, mode: s.mode & 0o777, size, chunks: list });
+        files++;
+        bytes += size;
+      } else {
+        return `${relPath} is neither a file, a folder nor a symlink`;
+      }
+    }
+    return undefined;
+  }
+
+  const bad = await walk(abs, '');
+  if (bad) return err(bad);
+  const manifest: Manifest = { format: 1, version, chunking: params, entries };
+  return ok({ root: abs, manifest, chunks, files, bytes, chunkMs: performance.now() - t0 });
+}

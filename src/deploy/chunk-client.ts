@@ -1,0 +1,58 @@
+/** Pulls chunks from an origin or a relay agent over HTTP (`POST /v1/chunks/fetch`). */
+import { err, ok, type Result } from '../util/result.js';
+import type { ChunkId } from './types.js';
+import { decodeFrames, type Encoding } from './wire.js';
+
+export interface ChunkSourceRef {
+  /** Base URL of the origin or of a relay agent. */
+  url: string;
+  token: string;
+}
+
+/** Fetches `ids` from one source; `onChunk` stores each verified chunk as it arrives. */
+export async function fetchChunks(opts: {
+  source: ChunkSourceRef;
+  ids: ChunkId[];
+  maxChunk: number;
+  encoding?: Encoding;
+  signal?: AbortSignal;
+  onChunk: (id: ChunkId, data: Buffer, wireBytes: number) => Promise<void> | void;
+}): Promise<Result<void, string>> {
+  const wanted = new Set(opts.ids);
+  let res: Response;
+  try {
+    res = await fetch(new URL('/v1/chunks/fetch', opts.source.url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${opts.source.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ids: opts.ids, encoding: opts.encoding ?? 'deflate' }),
+      signal: opts.signal,
+    });
+  } catch (e) {
+    return err(`cannot reach ${opts.source.url}: ${causeOf(e)}`);
+  }
+  if (!res.ok || !res.body) {
+    const text = await res.text().catch(() => '');
+    return err(`${opts.source.url} answered ${res.status}: ${text.slice(0, 200)}`);
+  }
+  try {
+    for await (const frame of decodeFrames(res.body as AsyncIterable<Uint8Array>, opts.maxChunk)) {
+      if (!wanted.delete(frame.id)) return err(`${opts.source.url} sent an unrequested chunk`);
+      await opts.onChunk(frame.id, frame.data, frame.wireBytes);
+    }
+  } catch (e) {
+    return err(`transfer from ${opts.source.url} broke off: ${causeOf(e)}`);
+  }
+  if (wanted.size) return err(`${opts.source.url} did not send ${wanted.size} of the chunks`);
+  return ok(undefined);
+}
+
+/** The innermost message of a fetch error (undici nests the socket error in `cause`). */
+export function causeOf(e: unknown): string {
+  let cur: unknown = e;
+  let msg = String(e);
+  for (let i = 0; i < 4 && cur instanceof Error; i++) {
+    msg = cur.message;
+    cur = (cur as Error & { cause?: unknown }).cause;
+  }
+  return msg;
+}

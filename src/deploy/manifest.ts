@@ -1,0 +1,157 @@
+/**
+ * The release manifest: every path of an artifact with its mode, symlink target or chunk list.
+ * Agents refuse any manifest that could write outside the release folder.
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { err, ok, type Result } from '../util/result.js';
+import { type ChunkingParams, checkParams } from './fastcdc.js';
+import { type ChunkId, isChunkId, type ReleaseId } from './types.js';
+
+export type ManifestEntry =
+  | { type: 'dir'; path: string; mode: number }
+  | { type: 'file'; path: string; mode: number; size: number; chunks: [ChunkId, number][] }
+  | { type: 'symlink'; path: string; target: string };
+
+export interface Manifest {
+  format: 1;
+  version: string;
+  chunking: ChunkingParams;
+  /** Sorted by path; parents before children. */
+  entries: ManifestEntry[];
+}
+
+/** Largest number of entries an agent accepts in one manifest. */
+export const MAX_ENTRIES = 1_000_000;
+
+/** SHA-256 of the canonical JSON; the release id and integrity anchor of a release. */
+export function manifestDigest(m: Manifest): string {
+  return createHash('sha256')
+    .update(
+      JSON.stringify({ format: m.format, version: m.version, chunking: m.chunking, entries: m.entries }),
+    )
+    .digest('hex');
+}
+
+/** `<version>-<12 hex>`, with the version reduced to a folder-safe alphabet. */
+export function releaseIdOf(m: Manifest): ReleaseId {
+  const slug =
+    m.version
+      .replace(/[^A-Za-z0-9._-]+/g, '_')
+      .replace(/\.\.+/g, '_')
+      .slice(0, 64) || 'release';
+  const head = /^[A-Za-z0-9]/.test(slug) ? slug : `r${slug}`;
+  return `${head}-${manifestDigest(m).slice(0, 12)}` as ReleaseId;
+}
+
+/** Every distinct chunk of a manifest with its size. */
+export function chunksOf(m: Manifest): Map<ChunkId, number> {
+  const out = new Map<ChunkId, number>();
+  for (const e of m.entries) if (e.type === 'file') for (const [id, size] of e.chunks) out.set(id, size);
+  return out;
+}
+
+/** Total uncompressed bytes of the files. */
+export function manifestBytes(m: Manifest): number {
+  let n = 0;
+  for (const e of m.entries) if (e.type === 'file') n += e.size;
+  return n;
+}
+
+/**
+ * Why a relative path is unsafe, or undefined when it is a plain path inside the release:
+ * POSIX separators, no absolute paths, no `.`/`..`/empty segments, no NUL or backslash.
+ */
+export function unsafePathReason(p: string): string | undefined {
+  if (typeof p !== 'string' || p.length === 0) return 'empty path';
+  if (p.length > 4096) return 'path longer than 4096 characters';
+  if (p.includes('\0')) return 'path contains a NUL byte';
+  if (p.includes('\\')) return 'path contains a backslash';
+  if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) return 'absolute path';
+  for (const seg of p.split('/')) {
+    if (seg === '..') return 'path climbs out with ".."';
+    if (seg === '' || seg === '.') return 'path has an empty or "." segment';
+  }
+  return undefined;
+}
+
+/** Whether a symlink at `linkPath` pointing to `target` stays inside the release root. */
+export function symlinkEscapes(linkPath: string, target: string): boolean {
+  if (target.length === 0 || target.includes('\0') || path.posix.isAbsolute(target)) return true;
+  const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(linkPath), target));
+  return resolved === '..' || resolved.startsWith('../') || path.posix.isAbsolute(resolved);
+}
+
+/** Checks an untrusted manifest (from the network) and returns it typed, or the first problem. */
+export function validateManifest(
+  input: unknown,
+  limits = { maxEntries: MAX_ENTRIES },
+): Result<Manifest, string> {
+  if (input === null || typeof input !== 'object') return err('manifest must be an object');
+  const m = input as Record<string, unknown>;
+  if (m.format !== 1) return err(`unsupported manifest format ${JSON.stringify(m.format)}`);
+  if (typeof m.version !== 'string' || m.version.length === 0 || m.version.length > 200) {
+    return err('manifest version must be a non-empty string of at most 200 characters');
+  }
+  const c = m.chunking as ChunkingParams | undefined;
+  if (!c || typeof c !== 'object') return err('manifest chunking parameters missing');
+  const bad = checkParams(c);
+  if (bad) return err(`manifest chunking: ${bad}`);
+  if (!Array.isArray(m.entries)) return err('manifest entries must be a list');
+  if (m.entries.length > limits.maxEntries) return err(`manifest has more than ${limits.maxEntries} entries`);
+
+  const kinds = new Map<string, ManifestEntry['type']>();
+  for (const raw of m.entries as unknown[]) {
+    const e = raw as Record<string, unknown>;
+    if (!e || typeof e !== 'object') return err('manifest entry must be an object');
+    const p = e.path as string;
+    const why = unsafePathReason(p);
+    if (why) return err(`refused path ${JSON.stringify(p)}: ${why}`);
+    if (kinds.has(p)) return err(`duplicate path ${JSON.stringify(p)}`);
+    // A path below a symlink would be written through the link, wherever it points.
+    const parent = path.posix.dirname(p);
+    if (parent !== '.') {
+      const pk = kinds.get(parent);
+      if (pk !== 'dir') {
+        return err(`path ${JSON.stringify(p)} must come after its parent folder ${JSON.stringify(parent)}`);
+      }
+    }
+    switch (e.type) {
+      case 'dir':
+        if (!isMode(e.mode)) return err(`bad mode for ${JSON.stringify(p)}`);
+        break;
+      case 'symlink':
+        if (typeof e.target !== 'string' || symlinkEscapes(p, e.target)) {
+          return err(
+            `refused symlink ${JSON.stringify(p)} -> ${JSON.stringify(e.target)}: it points outside the release`,
+          );
+        }
+        break;
+      case 'file': {
+        if (!isMode(e.mode)) return err(`bad mode for ${JSON.stringify(p)}`);
+        if (!Array.isArray(e.chunks) || !Number.isSafeInteger(e.size) || (e.size as number) < 0) {
+          return err(`bad size or chunk list for ${JSON.stringify(p)}`);
+        }
+        let sum = 0;
+        for (const ch of e.chunks as unknown[]) {
+          if (!Array.isArray(ch) || ch.length !== 2 || !isChunkId(ch[0]))
+            return err(`bad chunk in ${JSON.stringify(p)}`);
+          const size = ch[1] as number;
+          if (!Number.isInteger(size) || size <= 0 || size > c.max)
+            return err(`bad chunk size in ${JSON.stringify(p)}`);
+          sum += size;
+        }
+        if (sum !== e.size) return err(`chunk sizes of ${JSON.stringify(p)} do not add up to its size`);
+        break;
+      }
+      default:
+        return err(`unknown entry type ${JSON.stringify(e.type)} for ${JSON.stringify(p)}`);
+    }
+    kinds.set(p, e.type);
+  }
+  return ok(input as Manifest);
+}
+
+function isMode(v: unknown): v is number {
+  return Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0o7777;
+}

@@ -1,0 +1,110 @@
+/**
+ * The origin: during `slipway deploy`, an HTTP server that hands the artifact's chunks to agents
+ * (or to the first agent of each region when relaying). Each chunk is compressed once and kept
+ * while memory allows, since several agents ask for the same ones.
+ */
+import { once } from 'node:events';
+import { open } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ChunkSource } from './artifact.js';
+import { bearer, HttpError, readJson, sendError, tokenMatches } from './http.js';
+import { type ChunkId, isChunkId } from './types.js';
+import { type Encoding, encodeFrame } from './wire.js';
+
+export interface Origin {
+  url: string;
+  token: string;
+  /** Bytes of chunk frames sent so far (what left the origin). */
+  readonly egressBytes: number;
+  /** Bytes sent per requesting peer (the remote address), for the summary. */
+  readonly requests: number;
+  close(): Promise<void>;
+}
+
+/** Reads a chunk's bytes from the artifact folder. */
+export async function readChunk(src: ChunkSource): Promise<Buffer> {
+  const fh = await open(src.file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(src.size);
+    const { bytesRead } = await fh.read(buf, 0, src.size, src.offset);
+    if (bytesRead !== src.size) throw new Error(`${src.file} changed while deploying`);
+    return buf;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Starts the origin on host:port (0 = any free port). */
+export async function startOrigin(opts: {
+  chunks: Map<ChunkId, ChunkSource>;
+  token: string;
+  host?: string;
+  port?: number;
+  /** The URL agents use, when it differs from the listening address. */
+  publicUrl?: string;
+  cacheBytes?: number;
+}): Promise<Origin> {
+  const cache = new Map<string, Buffer>();
+  let cached = 0;
+  const budget = opts.cacheBytes ?? 256 * 1024 * 1024;
+  let egress = 0;
+  let requests = 0;
+
+  async function frame(id: ChunkId, encoding: Encoding): Promise<Buffer> {
+    const key = `${encoding}:${id}`;
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const src = opts.chunks.get(id);
+    if (!src) throw new HttpError(404, `unknown chunk ${id}`);
+    const f = await encodeFrame(id, await readChunk(src), encoding);
+    if (cached + f.length <= budget) {
+      cache.set(key, f);
+      cached += f.length;
+    }
+    return f;
+  }
+
+  const server: Server = createServer({ requestTimeout: 0 }, async (req, res) => {
+    try {
+      if (req.method !== 'POST' || new URL(req.url ?? '/', 'http://o').pathname !== '/v1/chunks/fetch') {
+        throw new HttpError(404, 'not found');
+      }
+      if (!tokenMatches(bearer(req), opts.token)) throw new HttpError(401, 'missing or wrong token');
+      const body = (await readJson(req, 16 * 1024 * 1024)) as { ids?: unknown; encoding?: unknown };
+      const ids = body.ids;
+      if (!Array.isArray(ids) || ids.length > 100_000 || !ids.every(isChunkId))
+        throw new HttpError(400, 'bad ids');
+      const encoding: Encoding =
+        body.encoding === 'br' || body.encoding === 'none' ? body.encoding : 'deflate';
+      requests++;
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      for (const id of ids) {
+        const f = await frame(id, encoding);
+        egress += f.length;
+        if (!res.write(f)) await once(res, 'drain');
+      }
+      res.end();
+    } catch (e) {
+      sendError(res, e instanceof HttpError ? e.status : 500, (e as Error).message);
+    }
+  });
+  server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
+  await once(server, 'listening');
+  const addr = server.address() as AddressInfo;
+  return {
+    url: opts.publicUrl ?? `http://${addr.address}:${addr.port}`,
+    token: opts.token,
+    get egressBytes() {
+      return egress;
+    },
+    get requests() {
+      return requests;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

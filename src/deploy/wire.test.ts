@@ -1,0 +1,48 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { chunkIdOf } from './fastcdc.js';
+import { decodeFrames, encodeFrame, FrameDecodeError } from './wire.js';
+
+async function* pieces(buf: Buffer, size: number) {
+  for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
+}
+
+async function collect(buf: Buffer, max = 1 << 20, size = 7) {
+  const out = [];
+  for await (const f of decodeFrames(pieces(buf, size), max)) out.push(f);
+  return out;
+}
+
+describe('chunk frames', () => {
+  it('round-trips compressible and random chunks in any encoding, split at any byte', async () => {
+    const text = Buffer.from('hello slipway '.repeat(2000));
+    const noise = randomBytes(5000);
+    for (const enc of ['deflate', 'br', 'none'] as const) {
+      const stream = Buffer.concat([
+        await encodeFrame(chunkIdOf(text), text, enc),
+        await encodeFrame(chunkIdOf(noise), noise, enc),
+      ]);
+      const frames = await collect(stream);
+      expect(frames.map((f) => f.data)).toEqual([text, noise]);
+      if (enc !== 'none') expect(frames[0]!.wireBytes).toBeLessThan(text.length / 10);
+      // Incompressible data travels raw rather than growing.
+      expect(frames[1]!.wireBytes).toBeLessThanOrEqual(noise.length + 37);
+    }
+  });
+
+  it('rejects a chunk whose bytes do not match its id, oversize frames and truncation', async () => {
+    const data = Buffer.from('x'.repeat(100));
+    const wrong = await encodeFrame(chunkIdOf(Buffer.from('other')), data);
+    await expect(collect(wrong)).rejects.toThrow(FrameDecodeError);
+    const big = randomBytes(2000);
+    await expect(collect(await encodeFrame(chunkIdOf(big), big, 'none'), 100)).rejects.toThrow(/limit/);
+    const whole = await encodeFrame(chunkIdOf(data), data);
+    await expect(collect(whole.subarray(0, whole.length - 3))).rejects.toThrow(/ended in the middle/);
+  });
+
+  it('caps decompression at the chunk limit (no zip bombs)', async () => {
+    const zeros = Buffer.alloc(1 << 20);
+    const frame = await encodeFrame(chunkIdOf(zeros), zeros, 'deflate');
+    await expect(collect(frame, 64 * 1024)).rejects.toThrow(/decompress|limit/);
+  });
+});

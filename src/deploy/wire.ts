@@ -1,0 +1,106 @@
+/**
+ * Chunks on the wire: a stream of frames `[32-byte SHA-256][1-byte encoding][u32 length][payload]`,
+ * each payload compressed on its own (so a relay can pass frames on and a receiver verifies every
+ * chunk as it lands). Decompression is capped at the largest chunk size (no zip bombs).
+ */
+import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import type { ChunkId } from './types.js';
+
+export type Encoding = 'none' | 'deflate' | 'br';
+const CODE: Record<Encoding, number> = { none: 0, deflate: 1, br: 2 };
+const HEADER = 37;
+
+const deflateRaw = promisify(zlib.deflateRaw);
+const brotli = promisify(zlib.brotliCompress);
+const inflateRaw = promisify(zlib.inflateRaw);
+const unbrotli = promisify(zlib.brotliDecompress);
+
+/** Compresses one chunk into a frame; stores it raw when compression does not help. */
+export async function encodeFrame(
+  id: ChunkId,
+  data: Buffer,
+  encoding: Encoding = 'deflate',
+): Promise<Buffer> {
+  let payload = data;
+  let code = CODE.none;
+  if (encoding !== 'none') {
+    const packed =
+      encoding === 'br'
+        ? await brotli(data, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } })
+        : await deflateRaw(data, { level: 3 });
+    if (packed.length < data.length) {
+      payload = packed;
+      code = CODE[encoding];
+    }
+  }
+  const head = Buffer.allocUnsafe(HEADER);
+  head.write(id, 0, 32, 'hex');
+  head[32] = code;
+  head.writeUInt32BE(payload.length, 33);
+  return Buffer.concat([head, payload]);
+}
+
+export type FrameError = { reason: 'corrupt' | 'too-large' | 'bad-encoding' | 'truncated'; message: string };
+
+/** Parses frames from a byte stream, decompresses and verifies each chunk. */
+export async function* decodeFrames(
+  source: AsyncIterable<Buffer | Uint8Array | string>,
+  maxChunk: number,
+): AsyncGenerator<{ id: ChunkId; data: Buffer; wireBytes: number }, void, void> {
+  let pending: Buffer = Buffer.alloc(0);
+  const maxPayload = maxChunk + 1024;
+  for await (const piece of source) {
+    const b =
+      typeof piece === 'string'
+        ? Buffer.from(piece)
+        : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    pending = pending.length ? Buffer.concat([pending, b]) : b;
+    while (pending.length >= HEADER) {
+      const len = pending.readUInt32BE(33);
+      if (len > maxPayload) throw frameError('too-large', `frame of ${len} bytes exceeds the chunk limit`);
+      if (pending.length < HEADER + len) break;
+      const id = pending.toString('hex', 0, 32) as ChunkId;
+      const code = pending[32];
+      const payload = pending.subarray(HEADER, HEADER + len);
+      pending = pending.subarray(HEADER + len);
+      const data = await unpack(code, payload, maxChunk);
+      if (createHash('sha256').update(data).digest('hex') !== id) {
+        throw frameError('corrupt', `chunk ${id.slice(0, 12)} does not match its SHA-256`);
+      }
+      yield { id, data, wireBytes: HEADER + len };
+    }
+  }
+  if (pending.length) throw frameError('truncated', 'the chunk stream ended in the middle of a frame');
+}
+
+async function unpack(code: number | undefined, payload: Buffer, maxChunk: number): Promise<Buffer> {
+  try {
+    switch (code) {
+      case CODE.none:
+        if (payload.length > maxChunk) throw frameError('too-large', 'chunk larger than the chunk limit');
+        return Buffer.from(payload);
+      case CODE.deflate:
+        return await inflateRaw(payload, { maxOutputLength: maxChunk });
+      case CODE.br:
+        return await unbrotli(payload, { maxOutputLength: maxChunk });
+      default:
+        throw frameError('bad-encoding', `unknown chunk encoding ${code}`);
+    }
+  } catch (e) {
+    if (e instanceof FrameDecodeError) throw e;
+    throw frameError('corrupt', `cannot decompress a chunk: ${(e as Error).message}`);
+  }
+}
+
+/** Thrown by decodeFrames; the HTTP layers turn it into a 400 or a failed transfer. */
+export class FrameDecodeError extends Error {
+  constructor(readonly failure: FrameError) {
+    super(failure.message);
+  }
+}
+
+function frameError(reason: FrameError['reason'], message: string): FrameDecodeError {
+  return new FrameDecodeError({ reason, message });
+}

@@ -1,0 +1,63 @@
+import { mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { encodeEntry } from './entry.js';
+import { LocalStore } from './local-store.js';
+
+const meta = (hash: string) => ({
+  v: 1 as const,
+  taskId: 't',
+  hash,
+  durationMs: 1234,
+  createdAt: 1,
+  log: 'built\n',
+});
+const h = (c: string) => c.repeat(64);
+
+describe('local store', () => {
+  it('returns what was written, with its log and duration', () => {
+    const store = new LocalStore(mkdtempSync(path.join(os.tmpdir(), 'slipway-store-')));
+    store.write(h('a'), encodeEntry(meta(h('a')), Buffer.from('archive')));
+    const r = store.read(h('a'));
+    expect(r.kind).toBe('hit');
+    if (r.kind !== 'hit') return;
+    expect(r.entry.meta.log).toBe('built\n');
+    expect(r.entry.meta.durationMs).toBe(1234);
+    expect(r.entry.archive.toString()).toBe('archive');
+    expect(store.read(h('b')).kind).toBe('missing');
+  });
+
+  it('reports a damaged entry instead of returning it', () => {
+    const store = new LocalStore(mkdtempSync(path.join(os.tmpdir(), 'slipway-store-')));
+    store.write(h('a'), encodeEntry(meta(h('a')), Buffer.from('archive bytes')));
+    const file = store.entryPath(h('a'));
+    const bytes = readFileSync(file);
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 40) ^ 0xff, bytes.length - 40);
+    writeFileSync(file, bytes);
+    const r = store.read(h('a'));
+    expect(r.kind).toBe('damaged');
+    // An intact entry stored under another hash is not served either.
+    store.write(h('c'), encodeEntry(meta(h('d')), Buffer.from('x')));
+    expect(store.read(h('c')).kind).toBe('damaged');
+  });
+
+  it('evicts least recently used entries first', () => {
+    const store = new LocalStore(mkdtempSync(path.join(os.tmpdir(), 'slipway-store-')));
+    const body = Buffer.alloc(1000);
+    const ids = ['a', 'b', 'c', 'd'].map(h);
+    ids.forEach((id, i) => {
+      store.write(id, encodeEntry(meta(id), body));
+      const t = new Date(Date.now() - (10 - i) * 60_000);
+      utimesSync(store.entryPath(id), t, t);
+    });
+    store.touch(ids[0]!); // used just now: the newest
+    const size = store.list()[0]!.size;
+    const r = store.prune(size * 2 + 10);
+    expect(r.removed).toBe(2);
+    expect(store.has(ids[0]!)).toBe(true);
+    expect(store.has(ids[1]!)).toBe(false);
+    expect(store.has(ids[2]!)).toBe(false);
+    expect(store.has(ids[3]!)).toBe(true);
+  });
+});

@@ -27,7 +27,10 @@ export function attachStoreWriter(
       },
     );
   };
-  const counts = { succeeded: 0, failed: 0, skipped: 0, cached: 0 };
+  const countsByRun = new Map<
+    string,
+    { succeeded: number; failed: number; skipped: number; cached: number }
+  >();
 
   const unsubscribe = events.subscribe((e) => {
     switch (e.type) {
@@ -110,6 +113,8 @@ export function attachStoreWriter(
         );
         break;
       case 'task-finished': {
+        const counts = countsByRun.get(e.runId) ?? { succeeded: 0, failed: 0, skipped: 0, cached: 0 };
+        countsByRun.set(e.runId, counts);
         if (e.status === 'success') counts.succeeded++;
         else if (e.status === 'failed') counts.failed++;
         else counts.skipped++;

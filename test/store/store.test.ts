@@ -1,0 +1,164 @@
+/**
+ * The history store behaves the same on SQLite and PostgreSQL: migrations, the event writer,
+ * and the queries the scheduler and reports rely on.
+ */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePipeline } from '../../src/config/load.js';
+import { EventStream, type RunEvent } from '../../src/events.js';
+import { listRuns, markAbandonedRuns, recentExecutions, taskRuns } from '../../src/store/runs.js';
+import { openStore, type Store } from '../../src/store/store.js';
+import { attachStoreWriter } from '../../src/store/writer.js';
+
+const PG_ADMIN = 'postgres://root@127.0.0.1:5432/test';
+const dbName = `slipway_test_${process.pid}_${Date.now().toString(36)}`;
+
+async function postgresAvailable(): Promise<boolean> {
+  const c = new pg.Client({ connectionString: PG_ADMIN, connectionTimeoutMillis: 2000 });
+  try {
+    await c.connect();
+    await c.query(`CREATE DATABASE ${dbName}`);
+    return true;
+  } catch (e) {
+    console.warn(`PostgreSQL tests skipped: no server at 127.0.0.1:5432 (${String(e)})`);
+    return false;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+const pipeline = parsePipeline(
+  'slipway.yml',
+  '/tmp/x/slipway.yml',
+  'version: 1\nname: demo\ntasks:\n  a: { run: "true", tags: [build] }\n  b: { run: "true", needs: [a] }\n',
+);
+
+function emitRun(
+  events: EventStream<RunEvent>,
+  runId: string,
+  at: number,
+  durations: { a: number; b?: number },
+) {
+  events.emit({
+    type: 'run-started',
+    runId,
+    pipeline: 'demo',
+    at,
+    tasks: [
+      { id: 'a', predictedMs: 100, predictedStartMs: 0, cpu: 1, memory: 0, rank: 2 },
+      { id: 'b', predictedMs: 100, predictedStartMs: 100, cpu: 1, memory: 0, rank: 1 },
+    ],
+    concurrency: 2,
+    capacity: { slots: 2, cpu: 2, memory: 1e9 },
+    predictedMakespanMs: 200,
+    lowerBoundMs: 200,
+    criticalPath: ['a', 'b'],
+    argv: ['run'],
+  });
+  events.emit({ type: 'task-started', runId, taskId: 'a', at, attempt: 1, predictedMs: 100 });
+  const fin = (taskId: string, startedAt: number, durationMs: number) =>
+    events.emit({
+      type: 'task-finished',
+      runId,
+      taskId,
+      at: startedAt + durationMs,
+      startedAt,
+      status: 'success',
+      cache: 'miss',
+      hash: `h-${taskId}`,
+      exitCode: 0,
+      durationMs,
+      predictedMs: 100,
+      cpuSeconds: 0.5,
+      peakRssBytes: 1_000_000,
+      attempts: 1,
+    });
+  fin('a', at, durations.a);
+  if (durations.b !== undefined) {
+    fin('b', at + durations.a, durations.b);
+    events.emit({
+      type: 'run-finished',
+      runId,
+      at: at + durations.a + durations.b,
+      status: 'success',
+      durationMs: durations.a + durations.b,
+      lowerBoundMs: durations.a + durations.b,
+    });
+  }
+}
+
+function suite(name: string, open: () => Promise<Store | undefined>) {
+  describe(name, () => {
+    let store: Store | undefined;
+    beforeAll(async () => {
+      store = await open();
+    });
+    afterAll(async () => {
+      await store?.close();
+    });
+
+    it('records runs and task runs as events arrive, and queries them back', async (ctx) => {
+      if (!store) return ctx.skip();
+      const events = new EventStream<RunEvent>();
+      const writer = attachStoreWriter(store, events, pipeline);
+      emitRun(events, 'r1', 1_000, { a: 300, b: 500 });
+      emitRun(events, 'r2', 5_000, { a: 320, b: 480 });
+      await writer.flush();
+
+      const runs = await listRuns(store.db, { pipeline: 'demo' });
+      expect(runs.map((r) => r.id)).toEqual(['r2', 'r1']);
+      expect(runs[0]).toMatchObject({
+        status: 'success',
+        duration_ms: 800,
+        tasks_total: 2,
+        tasks_succeeded: 2,
+      });
+      const rows = await taskRuns(store.db, 'r1');
+      expect(rows.map((r) => [r.task_id, r.status, r.duration_ms, r.hash])).toEqual([
+        ['a', 'success', 300, 'h-a'],
+        ['b', 'success', 500, 'h-b'],
+      ]);
+      expect(JSON.parse(rows[0]!.tags)).toEqual(['build']);
+      const recent = await recentExecutions(store.db, ['a', 'b']);
+      expect(recent.get('a')!.map((r) => r.duration_ms)).toEqual([320, 300]);
+      expect(typeof recent.get('a')![0]!.started_at).toBe('number');
+    });
+
+    it('marks a run left running by a dead process as interrupted, keeping finished tasks', async (ctx) => {
+      if (!store) return ctx.skip();
+      const events = new EventStream<RunEvent>();
+      const writer = attachStoreWriter(store, events, pipeline);
+      emitRun(events, 'r3', 9_000, { a: 300 }); // b never finishes: the process "died"
+      await writer.flush();
+      const n = await markAbandonedRuns(store.db, os.hostname(), () => false);
+      expect(n).toBe(1);
+      const [latest] = await listRuns(store.db, { pipeline: 'demo', limit: 1 });
+      expect(latest).toMatchObject({ id: 'r3', status: 'interrupted' });
+      const rows = await taskRuns(store.db, 'r3');
+      expect(Object.fromEntries(rows.map((r) => [r.task_id, r.status]))).toEqual({
+        a: 'success',
+        b: 'interrupted',
+      });
+    });
+  });
+}
+
+suite('SQLite store', async () => openStore({ root: mkdtempSync(path.join(os.tmpdir(), 'slipway-store-')) }));
+
+let pgReady: Promise<boolean> | undefined;
+suite('PostgreSQL store', async () => {
+  pgReady ??= postgresAvailable();
+  if (!(await pgReady)) return undefined;
+  return openStore({ root: os.tmpdir(), url: `postgres://root@127.0.0.1:5432/${dbName}` });
+});
+
+afterAll(async () => {
+  if (!(await pgReady)) return;
+  const c = new pg.Client({ connectionString: PG_ADMIN });
+  await c.connect();
+  await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await c.end();
+});

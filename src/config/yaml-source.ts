@@ -52,7 +52,8 @@ export function parseYamlSource(file: string, text: string): YamlSource {
   };
 
   const errors: Diagnostic[] = doc.errors.map((e) => {
-    const loc = at(e.pos[0], Math.max(1, e.pos[1] - e.pos[0]));
+    const quote = e.code === 'MISSING_CHAR' && /quote/i.test(e.message) ? openQuote(text, e.pos[0], e.message) : undefined;
+    const loc = quote !== undefined ? at(quote, 1) : at(e.pos[0], Math.max(1, e.pos[1] - e.pos[0]));
     if (e.code === 'DUPLICATE_KEY') {
       const key = text.slice(e.pos[0], e.pos[1]).trim() || 'key';
       const underTasks = isInside(doc, ['tasks'], e.pos[0]);
@@ -72,6 +73,23 @@ export function parseYamlSource(file: string, text: string): YamlSource {
   });
 
   return { doc, data: errors.length ? undefined : doc.toJS(), locate, errors };
+}
+
+/** Offset of the quote left open before `end` (the parser reports the end of the file instead). */
+function openQuote(text: string, end: number, message: string): number | undefined {
+  const q = message.includes("'") && !message.includes('"') ? "'" : '"';
+  let offset = 0;
+  for (const line of text.slice(0, end).split('\n')) {
+    let open = -1;
+    for (let i = 0; i < line.length; i++) {
+      if (line[i] === '\\' && q === '"') i++;
+      else if (line[i] === '#' && open < 0 && (i === 0 || line[i - 1] === ' ')) break;
+      else if (line[i] === q) open = open < 0 ? i : -1;
+    }
+    if (open >= 0) return offset + open;
+    offset += line.length + 1;
+  }
+  return undefined;
 }
 
 function nextNewline(text: string, from: number): number {

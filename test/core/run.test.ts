@@ -136,13 +136,13 @@ describe('slipway run TARGETS: only the targets and their dependencies', () => {
 });
 
 describe('slipway run: failures', () => {
-  // bad fails at once; dep and dep2 depend on it; slow runs meanwhile; after needs slow, so it
-  // would only start after the failure.
+  // bad fails at once; dep and dep2 depend on it; slow runs meanwhile (long enough to outlast
+  // bad's failure on a loaded machine); after needs slow, so it would only start after the failure.
   const yaml = pipelineYaml({
     bad: { run: 'echo failing >&2; exit 3' },
     dep: { run: mark('dep'), needs: ['bad'] },
     dep2: { run: mark('dep2'), needs: ['dep'] },
-    slow: { run: mark('slow', 'sleep 0.5') },
+    slow: { run: mark('slow', 'sleep 0.8') },
     after: { run: mark('after'), needs: ['slow'] },
   });
 
@@ -282,5 +282,36 @@ describe('slipway run: logs', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(w.read('where.txt').trim()).toMatch(/\/pkg$/);
     expect(w.read('env.txt').trim()).toBe('hi all');
+  });
+});
+
+describe('slipway run: output and usage', () => {
+  it('without a TTY, task output lines are prefixed with the task id', async () => {
+    const w = ws(
+      pipelineYaml({ alpha: { run: 'echo one; echo two' }, beta: { run: 'echo three', needs: ['alpha'] } }),
+    );
+    const r = await w.run(['run']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^.*\balpha\b.*\bone$/m);
+    expect(r.stdout).toMatch(/^.*\balpha\b.*\btwo$/m);
+    expect(r.stdout).toMatch(/^.*\bbeta\b.*\bthree$/m);
+  });
+
+  it.each([['0'], ['-1'], ['two']])('-c %s is a usage error (exit 2, no stack trace)', async (c) => {
+    const w = ws(pipelineYaml({ a: { run: mark('a') } }));
+    const r = await w.run(['run', '-c', c]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/concurrency/);
+    expect(r.stderr).not.toMatch(STACK_FRAME);
+    expect(ran(w)).toEqual([]);
+  });
+
+  it('--resume without any previous run is a usage error', async () => {
+    const w = ws(pipelineYaml({ a: { run: mark('a') } }));
+    const r = await w.run(['run', '--resume']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/resume/);
+    expect(r.stderr).not.toMatch(STACK_FRAME);
+    expect(ran(w)).toEqual([]);
   });
 });

@@ -47,7 +47,11 @@ describe('kill -9 of the CLI mid-run', () => {
     const w = workspace(
       pipelineYaml({
         first: { run: 'echo first >> first.count' },
-        second: { run: 'echo $$ >> second.pids; echo second >> second.count; sleep 1', needs: ['first'] },
+        second: {
+          // Long enough to be surely in flight when killed; quick once the test writes "fast".
+          run: 'echo $$ >> second.pids; echo second >> second.count; [ -f fast ] || sleep 5',
+          needs: ['first'],
+        },
         third: { run: 'echo third >> third.count', needs: ['second'] },
       }),
     );
@@ -79,6 +83,7 @@ describe('kill -9 of the CLI mid-run', () => {
       db.close();
     }
 
+    w.write('fast', '');
     const r = await w.run(['run', '--resume', '-c', '2', '--summary', 'summary.json']);
     expect(r.code, r.stderr).toBe(0);
     const s = readSummary(w);

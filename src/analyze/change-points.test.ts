@@ -91,6 +91,16 @@ describe('change points (Otava split/merge)', () => {
     expect(detectChangePoints(z, { minMagnitude: 0.01 }).map((c) => c.index)).toEqual([50]);
   });
 
+  it('isolated outliers are not regimes', () => {
+    const z = shiftedSeries({ seed: 41, length: 80, noise: 0.02 });
+    z[40] = 160;
+    z[41] = 150;
+    z[79] = 170;
+    expect(detectChangePoints(z)).toEqual([]);
+    // Without the minimum regime length, Otava's procedure reports them.
+    expect(detectChangePoints(z, { minSegment: 1 }).length).toBeGreaterThan(0);
+  });
+
   it('short and constant series are safe', () => {
     expect(detectChangePoints([])).toEqual([]);
     expect(detectChangePoints([1, 2])).toEqual([]);

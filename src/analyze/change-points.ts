@@ -14,6 +14,12 @@ export interface ChangePointOptions {
   maxPValue?: number;
   /** Minimum relative change, e.g. 0.05 for 5% (default 0.05). */
   minMagnitude?: number;
+  /**
+   * Fewest points a regime must have (default 3). Not in Otava: without it one outlier makes two
+   * "significant" change points (into and out of a one-point regime), and the newest point alone
+   * becomes a regime; the newest runs are judged by the caller's per-run check instead.
+   */
+  minSegment?: number;
   /** Re-locate survivors over the stretch between their neighbours (default true). */
   refine?: boolean;
 }
@@ -27,7 +33,12 @@ export interface ChangePoint extends SideStats {
   magnitude: number;
 }
 
-export const CHANGE_POINT_DEFAULTS = { windowLength: 50, maxPValue: 0.001, minMagnitude: 0.05 } as const;
+export const CHANGE_POINT_DEFAULTS = {
+  windowLength: 50,
+  maxPValue: 0.001,
+  minMagnitude: 0.05,
+  minSegment: 3,
+} as const;
 
 function rel(a: number, b: number): number {
   return a === 0 ? 0 : b / a - 1;
@@ -67,12 +78,27 @@ export function mergeStep(
   weak: readonly number[],
   maxPValue: number,
   minMagnitude: number,
+  minSegment = 1,
 ): ChangePoint[] {
   const cps = restat(z, weak);
+  const shortest = (i: number) =>
+    Math.min(cps[i]!.index - (cps[i - 1]?.index ?? 0), (cps[i + 1]?.index ?? z.length) - cps[i]!.index);
   while (cps.length > 0) {
     let weakest = 0;
     for (let i = 1; i < cps.length; i++) if (cps[i]!.pValue > cps[weakest]!.pValue) weakest = i;
-    if (cps[weakest]!.pValue < maxPValue) {
+    // A point bounding a too-short regime goes first (the shortest regime, then the higher p-value).
+    let short = -1;
+    for (let i = 0; i < cps.length; i++) {
+      if (shortest(i) >= minSegment) continue;
+      if (
+        short < 0 ||
+        shortest(i) < shortest(short) ||
+        (shortest(i) === shortest(short) && cps[i]!.pValue > cps[short]!.pValue)
+      )
+        short = i;
+    }
+    if (short >= 0) weakest = short;
+    else if (cps[weakest]!.pValue < maxPValue) {
       weakest = 0;
       for (let i = 1; i < cps.length; i++) if (cps[i]!.magnitude < cps[weakest]!.magnitude) weakest = i;
       if (cps[weakest]!.magnitude > minMagnitude) return cps;
@@ -94,11 +120,12 @@ export function detectChangePoints(series: readonly number[], opts: ChangePointO
   const windowLength = opts.windowLength ?? CHANGE_POINT_DEFAULTS.windowLength;
   const maxPValue = opts.maxPValue ?? CHANGE_POINT_DEFAULTS.maxPValue;
   const minMagnitude = opts.minMagnitude ?? CHANGE_POINT_DEFAULTS.minMagnitude;
+  const minSegment = opts.minSegment ?? CHANGE_POINT_DEFAULTS.minSegment;
   if (series.length < 3) return [];
   // Otava's relaxed first pass: 10x the final threshold below 0.05.
   const firstPass = maxPValue < 0.05 ? maxPValue * 10 : maxPValue < 0.5 ? maxPValue * 2 : maxPValue;
   const weak = splitStep(series, windowLength, firstPass);
-  const merged = mergeStep(series, weak, maxPValue, minMagnitude);
+  const merged = mergeStep(series, weak, maxPValue, minMagnitude, minSegment);
   return opts.refine === false ? merged : refine(series, merged);
 }
 

@@ -4,7 +4,9 @@
  */
 import type { Migration } from 'kysely';
 import * as core from './001-core.js';
+import * as analytics from './020-analytics.js';
 
 export const migrations: Record<string, Migration> = {
   '001-core': core,
+  '020-analytics': analytics,
 };

@@ -1,0 +1,268 @@
+/**
+ * History as analytics reads it: runs with their task runs (oldest first) and deployments, loaded
+ * once from the store (SQLite or PostgreSQL) into plain records the pure analyses take.
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
+import type { Deployment, DeploymentOutcome } from './deployments.js';
+
+export interface TaskRecord {
+  taskId: string;
+  status: string;
+  cache: string | null;
+  hash: string | null;
+  startedAt: number | null;
+  endedAt: number | null;
+  durationMs: number | null;
+  predictedMs: number | null;
+  exitCode: number | null;
+  cpuSeconds: number | null;
+  peakRssBytes: number | null;
+  attempts: number;
+  tags: string[];
+  cpuRequest: number | null;
+  memoryRequest: number | null;
+  savedMs: number | null;
+}
+
+export interface RunRecord {
+  id: string;
+  pipeline: string;
+  status: string;
+  startedAt: number;
+  endedAt: number | null;
+  durationMs: number | null;
+  concurrency: number;
+  capacityCpu: number;
+  lowerBoundMs: number | null;
+  predictedMakespanMs: number | null;
+  criticalPath: string[];
+  gitSha: string | null;
+  gitCommitAt: number | null;
+  tasks: TaskRecord[];
+}
+
+export interface History {
+  pipeline: string;
+  /** Oldest first. */
+  runs: RunRecord[];
+  deployments: Deployment[];
+}
+
+/** A cache outcome that restored instead of running. */
+export function isCacheHit(cache: string | null): boolean {
+  return cache === 'hit-local' || cache === 'hit-remote';
+}
+
+function jsonArray(text: string | null): string[] {
+  if (!text) return [];
+  try {
+    const v: unknown = JSON.parse(text);
+    return Array.isArray(v) ? v.map(String) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Runs of a pipeline (optionally since a time, at most `limit` newest), oldest first, with task runs. */
+export async function loadRuns(
+  db: Kysely<Database>,
+  opts: { pipeline: string; since?: number; limit?: number },
+): Promise<RunRecord[]> {
+  let q = db.selectFrom('runs').selectAll().where('pipeline', '=', opts.pipeline);
+  if (opts.since !== undefined) q = q.where('started_at', '>=', opts.since);
+  const rows = await q
+    .orderBy('started_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(opts.limit ?? 1000)
+    .execute();
+  rows.reverse();
+  const tasks = new Map<string, TaskRecord[]>();
+  const ids = rows.map((r) => r.id);
+  for (let i = 0; i < ids.length; i += 500) {
+    const trs = await db
+      .selectFrom('task_runs')
+      .selectAll()
+      .where('run_id', 'in', ids.slice(i, i + 500))
+      .execute();
+    for (const t of trs) {
+      const list = tasks.get(t.run_id) ?? [];
+      list.push({
+        taskId: t.task_id,
+        status: t.status,
+        cache: t.cache,
+        hash: t.hash,
+        startedAt: t.started_at,
+        endedAt: t.ended_at,
+        durationMs: t.duration_ms,
+        predictedMs: t.predicted_ms,
+        exitCode: t.exit_code,
+        cpuSeconds: t.cpu_seconds,
+        peakRssBytes: t.peak_rss_bytes,
+        attempts: t.attempts,
+        tags: jsonArray(t.tags),
+        cpuRequest: t.cpu_request,
+        memoryRequest: t.memory_request,
+        savedMs: t.saved_ms,
+      });
+      tasks.set(t.run_id, list);
+    }
+  }
+  return rows.map((r) => ({
+    id: r.id,
+    pipeline: r.pipeline,
+    status: r.status,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
+    durationMs: r.duration_ms,
+    concurrency: r.concurrency,
+    capacityCpu: r.capacity_cpu,
+    lowerBoundMs: r.lower_bound_ms,
+    predictedMakespanMs: r.predicted_makespan_ms,
+    criticalPath: jsonArray(r.critical_path),
+    gitSha: r.git_sha,
+    gitCommitAt: r.git_commit_at,
+    tasks: (tasks.get(r.id) ?? []).sort((a, b) => (a.startedAt ?? 0) - (b.startedAt ?? 0)),
+  }));
+}
+
+/** Whether a table exists (the deploy feature's tables arrive with its own migration). */
+async function hasTable(db: Kysely<Database>, name: string): Promise<boolean> {
+  const tables = await db.introspection.getTables();
+  return tables.some((t) => t.name === name);
+}
+
+const OUTCOMES: readonly DeploymentOutcome[] = [
+  'success',
+  'failed',
+  'rolled-back',
+  'running',
+  'interrupted',
+  'cancelled',
+];
+
+function outcome(status: string): DeploymentOutcome {
+  return (OUTCOMES as readonly string[]).includes(status) ? (status as DeploymentOutcome) : 'failed';
+}
+
+interface DeploymentRow {
+  id: string;
+  environment: string;
+  status: string;
+  started_at: number;
+  ended_at: number | null;
+  duration_ms: number | null;
+  git_sha: string | null;
+  git_commit_at: number | null;
+  artifact_bytes: number | null;
+  bytes_sent: number | null;
+}
+
+/**
+ * Deployments recorded by `slipway deploy` (table `deployments`, migration 030-deploy) when the
+ * table exists; the query is untyped because the table belongs to the deploy feature.
+ */
+export async function loadRecordedDeployments(
+  db: Kysely<Database>,
+  since?: number,
+): Promise<Deployment[] | undefined> {
+  if (!(await hasTable(db, 'deployments'))) return undefined;
+  const raw = db as unknown as Kysely<{
+    deployments: DeploymentRow;
+    deployment_targets: Record<string, unknown>;
+  }>;
+  let q = raw.selectFrom('deployments').selectAll();
+  if (since !== undefined) q = q.where('started_at', '>=', since);
+  const rows = await q.orderBy('started_at').execute();
+  const health = new Map<string, { ok: number; failed: number }>();
+  if (rows.length && (await hasTable(db, 'deployment_targets'))) {
+    const cols =
+      (await db.introspection.getTables()).find((t) => t.name === 'deployment_targets')?.columns ?? [];
+    if (cols.some((c) => c.name === 'health_ok') && cols.some((c) => c.name === 'health_failed')) {
+      const targets = (await raw
+        .selectFrom('deployment_targets')
+        .select(['deployment_id', 'health_ok', 'health_failed'] as never[])
+        .execute()) as unknown as {
+        deployment_id: string;
+        health_ok: number | null;
+        health_failed: number | null;
+      }[];
+      for (const t of targets) {
+        const h = health.get(t.deployment_id) ?? { ok: 0, failed: 0 };
+        h.ok += Number(t.health_ok ?? 0);
+        h.failed += Number(t.health_failed ?? 0);
+        health.set(t.deployment_id, h);
+      }
+    }
+  }
+  return rows.map((r) => {
+    const h = health.get(r.id);
+    const d: Deployment = {
+      id: r.id,
+      environment: r.environment,
+      status: outcome(r.status),
+      startedAt: Number(r.started_at),
+      source: 'deployments',
+    };
+    if (r.ended_at !== null) d.endedAt = Number(r.ended_at);
+    if (r.duration_ms !== null) d.durationMs = Number(r.duration_ms);
+    if (r.git_sha !== null) d.gitSha = r.git_sha;
+    if (r.git_commit_at !== null) d.gitCommitAt = Number(r.git_commit_at);
+    if (r.bytes_sent !== null) d.bytesSent = Number(r.bytes_sent);
+    if (r.artifact_bytes !== null) d.artifactBytes = Number(r.artifact_bytes);
+    if (h) {
+      d.healthOk = h.ok;
+      d.healthFailed = h.failed;
+    }
+    return d;
+  });
+}
+
+/**
+ * Deployments inferred from runs: a run in which a task tagged `deploy` started. Its window is
+ * that of its deploy tasks; it failed when one of them failed.
+ */
+export function deploymentsFromRuns(runs: readonly RunRecord[]): Deployment[] {
+  const out: Deployment[] = [];
+  for (const r of runs) {
+    const deploy = r.tasks.filter((t) => t.tags.includes('deploy') && t.startedAt !== null);
+    if (!deploy.length) continue;
+    const startedAt = Math.min(...deploy.map((t) => t.startedAt!));
+    const ends = deploy.map((t) => t.endedAt).filter((e): e is number => e !== null);
+    const failed = deploy.some((t) => t.status === 'failed');
+    const done = deploy.every((t) => t.status === 'success');
+    const status: DeploymentOutcome = failed
+      ? 'failed'
+      : done
+        ? 'success'
+        : r.status === 'running'
+          ? 'running'
+          : r.status === 'cancelled'
+            ? 'cancelled'
+            : 'interrupted';
+    const d: Deployment = { id: r.id, environment: 'default', status, startedAt, source: 'run' };
+    if (ends.length === deploy.length) {
+      d.endedAt = Math.max(...ends);
+      d.durationMs = d.endedAt - startedAt;
+    }
+    if (r.gitSha) d.gitSha = r.gitSha;
+    if (r.gitCommitAt !== null) d.gitCommitAt = r.gitCommitAt;
+    out.push(d);
+  }
+  return out;
+}
+
+/** Runs and deployments of a pipeline; deployments come from the deploy table when it exists. */
+export async function loadHistory(
+  db: Kysely<Database>,
+  opts: { pipeline: string; since?: number; limit?: number },
+): Promise<History> {
+  const runs = await loadRuns(db, opts);
+  const recorded = await loadRecordedDeployments(db, opts.since);
+  // An empty deployments table means the deploy feature is installed but unused here.
+  return {
+    pipeline: opts.pipeline,
+    runs,
+    deployments: recorded?.length ? recorded : deploymentsFromRuns(runs),
+  };
+}

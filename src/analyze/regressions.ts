@@ -1,0 +1,147 @@
+/**
+ * Regressions over history: change points on every task's duration series and on the run total,
+ * plus a check of the newest run against the current regime (a change point needs a few runs of
+ * the new regime; the newest-run check speaks up at once, as a suspect rather than a finding).
+ */
+import { CHANGE_POINT_DEFAULTS, type ChangePointOptions, detectChangePoints } from './change-points.js';
+import type { RunRecord } from './history.js';
+import { runSeries, type Series, taskSeries } from './series.js';
+import { mean, stddev } from './stats.js';
+import { tTwoSidedP } from './student-t.js';
+
+export type Direction = 'slower' | 'faster';
+
+export interface Detection {
+  subject: string;
+  metric: 'duration_ms';
+  direction: Direction;
+  /** Position of the first point of the new regime in the subject's series. */
+  index: number;
+  /** First run of the new regime. */
+  runId: string;
+  runStartedAt: number;
+  /** Last run of the old regime. */
+  previousRunId: string | null;
+  meanBefore: number;
+  meanAfter: number;
+  stdBefore: number;
+  stdAfter: number;
+  /** after/before − 1. */
+  change: number;
+  magnitude: number;
+  pValue: number;
+  samplesBefore: number;
+  samplesAfter: number;
+  /** Mean of the newest regime of the series. */
+  latestMean: number;
+  /** The newest regime still differs from `meanBefore` in this direction by the minimum magnitude. */
+  persists: boolean;
+}
+
+export interface Suspect {
+  subject: string;
+  runId: string;
+  value: number;
+  baselineMean: number;
+  baselineSamples: number;
+  change: number;
+  pValue: number;
+}
+
+export interface RegressionScan {
+  detections: Detection[];
+  suspects: Suspect[];
+  /** Subjects examined with the runs of their points, oldest first. */
+  series: { subject: string; runIds: string[] }[];
+}
+
+const MIN_BASELINE = 5;
+
+function scanSeries(
+  s: Series,
+  opts: Required<Omit<ChangePointOptions, 'refine'>>,
+): {
+  detections: Detection[];
+  suspect?: Suspect;
+} {
+  const values = s.points.map((p) => p.value);
+  const cps = detectChangePoints(values, opts);
+  const lastStart = cps.at(-1)?.index ?? 0;
+  const latestMean = mean(values.slice(lastStart));
+  const detections = cps.map((cp, i): Detection => {
+    const direction: Direction = cp.change >= 0 ? 'slower' : 'faster';
+    const from = cps[i - 1]?.index ?? 0;
+    const to = cps[i + 1]?.index ?? values.length;
+    const persists =
+      direction === 'slower'
+        ? latestMean >= cp.meanBefore * (1 + opts.minMagnitude)
+        : latestMean <= cp.meanBefore * (1 - opts.minMagnitude);
+    return {
+      subject: s.subject,
+      metric: 'duration_ms',
+      direction,
+      index: cp.index,
+      runId: s.points[cp.index]!.runId,
+      runStartedAt: s.points[cp.index]!.startedAt,
+      previousRunId: s.points[cp.index - 1]?.runId ?? null,
+      meanBefore: cp.meanBefore,
+      meanAfter: cp.meanAfter,
+      stdBefore: cp.stdBefore,
+      stdAfter: cp.stdAfter,
+      change: cp.change,
+      magnitude: cp.magnitude,
+      pValue: cp.pValue,
+      samplesBefore: cp.index - from,
+      samplesAfter: to - cp.index,
+      latestMean,
+      persists,
+    };
+  });
+
+  // Newest point against the regime it belongs to (without itself): a one-point prediction test.
+  const newest = values.length - 1;
+  const baseline = values.slice(lastStart, newest);
+  let suspect: Suspect | undefined;
+  if (newest > lastStart && baseline.length >= MIN_BASELINE) {
+    const m = mean(baseline);
+    const sd = stddev(baseline);
+    const x = values[newest]!;
+    const se = sd * Math.sqrt(1 + 1 / baseline.length);
+    const p = se > 0 ? tTwoSidedP((x - m) / se, baseline.length - 1) : x === m ? 1 : 0;
+    if (x > m * (1 + opts.minMagnitude) && p <= opts.maxPValue) {
+      suspect = {
+        subject: s.subject,
+        runId: s.points[newest]!.runId,
+        value: x,
+        baselineMean: m,
+        baselineSamples: baseline.length,
+        change: x / m - 1,
+        pValue: p,
+      };
+    }
+  }
+  return suspect ? { detections, suspect } : { detections };
+}
+
+/** Change points and suspects over every task series and the run total. */
+export function scanRegressions(runs: readonly RunRecord[], opts: ChangePointOptions = {}): RegressionScan {
+  const o = {
+    windowLength: opts.windowLength ?? CHANGE_POINT_DEFAULTS.windowLength,
+    maxPValue: opts.maxPValue ?? CHANGE_POINT_DEFAULTS.maxPValue,
+    minMagnitude: opts.minMagnitude ?? CHANGE_POINT_DEFAULTS.minMagnitude,
+    minSegment: opts.minSegment ?? CHANGE_POINT_DEFAULTS.minSegment,
+  };
+  const all = [runSeries(runs), ...taskSeries(runs)].filter((s) => s.points.length > 0);
+  const detections: Detection[] = [];
+  const suspects: Suspect[] = [];
+  for (const s of all) {
+    const r = scanSeries(s, o);
+    detections.push(...r.detections);
+    if (r.suspect) suspects.push(r.suspect);
+  }
+  return {
+    detections,
+    suspects,
+    series: all.map((s) => ({ subject: s.subject, runIds: s.points.map((p) => p.runId) })),
+  };
+}

@@ -77,7 +77,7 @@ export class TaskHasher {
     );
   }
 
-  /** Hashes `ids` and everything they depend on, without running anything (for `why`, `plan`). */
+  /** Hashes `ids` and everything they depend on, without running anything; returns all known hashes. */
   async hashAll(
     ids: readonly string[],
   ): Promise<Map<string, Result<{ hash: TaskHash; manifest: HashManifest }, string>>> {
@@ -109,7 +109,8 @@ export class TaskHasher {
       return hash;
     };
     for (const id of ids) await visit(id);
-    return new Map(ids.map((id) => [id, done.get(id) ?? err(`unknown task "${id}"`)]));
+    // Everything hashed so far, dependencies included.
+    return new Map(done);
   }
 
   /** Persists what was learned about file contents. */

@@ -1,12 +1,14 @@
 /** Every command, in the order `slipway --help` lists them. Add one line per command file. */
 import type { Command } from 'commander';
+import { register as cache } from './cache.js';
 import type { CliContext } from './context.js';
 import { register as graph } from './graph.js';
 import { register as history } from './history.js';
 import { register as plan } from './plan.js';
 import { register as run } from './run.js';
 import { register as validate } from './validate.js';
+import { register as why } from './why.js';
 
 export type Register = (program: Command, ctx: CliContext) => void;
 
-export const commands: Register[] = [run, plan, graph, history, validate];
+export const commands: Register[] = [run, plan, graph, history, validate, why, cache];

@@ -1,0 +1,153 @@
+/** `slipway cache stats|prune`: look at and trim the local cache. */
+import type { Command } from 'commander';
+import { cacheSettings } from '../cache/config.js';
+import { LocalStore } from '../cache/local-store.js';
+import '../graph/workspaces.js';
+import { openStore } from '../store/store.js';
+import { formatBytes, formatMs, parseDuration, parseSize } from '../util/units.js';
+import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
+
+const RECENT_RUNS = 10;
+
+export function register(program: Command, ctx: CliContext): void {
+  const cache = program.command('cache').description('inspect or trim the local task cache');
+
+  cache
+    .command('stats')
+    .description('entries, size, remote settings and the hit ratio of recent runs')
+    .option('--json', 'print as JSON')
+    .action(
+      action(ctx, async (opts: { json?: boolean }, cmd: Command) => {
+        const pipeline = pipelineFrom(cmd);
+        const settings = cacheSettings(pipeline, ctx.env);
+        const entries = new LocalStore(settings.dir).list();
+        const bytes = entries.reduce((s, e) => s + e.size, 0);
+        const used = entries.map((e) => e.usedAt);
+        const recent = await recentOutcomes(globals(cmd).store, pipeline.root, pipeline.name);
+        const r = settings.remote;
+        const stats = {
+          dir: settings.dir,
+          entries: entries.length,
+          bytes,
+          maxBytes: settings.maxSize,
+          oldestUseAt: used.length ? Math.min(...used) : null,
+          newestUseAt: used.length ? Math.max(...used) : null,
+          remote: r
+            ? {
+                url: r.url,
+                team: r.team ?? null,
+                token: !!r.token,
+                signed: !!r.signatureKey,
+                read: r.read,
+                write: r.write,
+              }
+            : null,
+          recentRuns: recent,
+        };
+        if (opts.json) {
+          ctx.stdout.write(`${JSON.stringify(stats, null, 2)}\n`);
+          return 0;
+        }
+        const ago = (t: number | null) => (t === null ? '-' : `${formatMs(Date.now() - t)} ago`);
+        const lines = [
+          `local cache   ${stats.dir}`,
+          `entries       ${stats.entries} (${formatBytes(bytes)} of ${formatBytes(settings.maxSize)}, ${((100 * bytes) / settings.maxSize).toFixed(1)}%)`,
+          `last used     ${ago(stats.newestUseAt)}; least recently used ${ago(stats.oldestUseAt)}`,
+          r
+            ? `remote        ${r.url} team ${r.team ?? '(none: set cache.remote.team)'}; token ${r.token ? 'set' : 'not set'}; signatures ${r.signatureKey ? 'on' : 'off'}; ${[r.read && 'read', r.write && 'write'].filter(Boolean).join('+') || 'off'}`
+            : 'remote        not configured (cache.remote or SLIPWAY_REMOTE_CACHE_URL)',
+        ];
+        if (recent) {
+          const total = recent.hitsLocal + recent.hitsRemote + recent.misses;
+          const ratio = total ? ((100 * (recent.hitsLocal + recent.hitsRemote)) / total).toFixed(0) : '0';
+          lines.push(
+            `last ${recent.runs} runs  ${ratio}% hits (${recent.hitsLocal} local, ${recent.hitsRemote} remote, ${recent.misses} misses), saved ${formatMs(recent.savedMs)}`,
+          );
+        }
+        ctx.stdout.write(`${lines.join('\n')}\n`);
+        return 0;
+      }),
+    );
+
+  cache
+    .command('prune')
+    .description('remove least-recently-used entries down to a size (default cache.maxSize)')
+    .option('--max-size <size>', 'keep at most this much, e.g. 2GiB')
+    .option('--older-than <duration>', 'also remove entries unused for this long, e.g. 7d or 168h')
+    .option('--all', 'remove every entry')
+    .action(
+      action(ctx, (opts: { maxSize?: string; olderThan?: string; all?: boolean }, cmd: Command) => {
+        const pipeline = pipelineFrom(cmd);
+        const settings = cacheSettings(pipeline, ctx.env);
+        let max = settings.maxSize;
+        if (opts.maxSize !== undefined) {
+          const n = parseSize(opts.maxSize);
+          if (n === undefined || n < 0)
+            throw new UsageError(`bad size "${opts.maxSize}"`, 'write e.g. 500MiB or 2GiB');
+          max = n;
+        }
+        let olderThan: number | undefined;
+        if (opts.olderThan !== undefined) {
+          olderThan = parseDuration(opts.olderThan);
+          if (olderThan === undefined)
+            throw new UsageError(`bad duration "${opts.olderThan}"`, 'write e.g. 12h or 7d');
+        }
+        const r = new LocalStore(settings.dir).prune(opts.all ? 0 : max, olderThan);
+        ctx.stdout.write(
+          `removed ${r.removed} entr${r.removed === 1 ? 'y' : 'ies'} (${formatBytes(r.bytes)}); ${r.kept} left (${formatBytes(r.keptBytes)})\n`,
+        );
+        return 0;
+      }),
+    );
+}
+
+interface Recent {
+  runs: number;
+  hitsLocal: number;
+  hitsRemote: number;
+  misses: number;
+  savedMs: number;
+}
+
+/** Cache outcomes of the pipeline's last runs from the history store; undefined when there is none. */
+async function recentOutcomes(
+  url: string | undefined,
+  root: string,
+  name: string,
+): Promise<Recent | undefined> {
+  let store: Awaited<ReturnType<typeof openStore>>;
+  try {
+    store = await openStore({ url, root });
+  } catch {
+    return undefined;
+  }
+  try {
+    const runs = await store.db
+      .selectFrom('runs')
+      .select('id')
+      .where('pipeline', '=', name)
+      .orderBy('started_at', 'desc')
+      .limit(RECENT_RUNS)
+      .execute();
+    if (!runs.length) return undefined;
+    const rows = await store.db
+      .selectFrom('task_runs')
+      .select(['cache', 'saved_ms'])
+      .where(
+        'run_id',
+        'in',
+        runs.map((r) => r.id),
+      )
+      .execute();
+    const count = (c: string) => rows.filter((r) => r.cache === c).length;
+    return {
+      runs: runs.length,
+      hitsLocal: count('hit-local'),
+      hitsRemote: count('hit-remote'),
+      misses: count('miss'),
+      savedMs: rows.reduce((s, r) => s + (r.saved_ms ?? 0), 0),
+    };
+  } finally {
+    await store.close();
+  }
+}

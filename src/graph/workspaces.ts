@@ -1,0 +1,364 @@
+/**
+ * Monorepos: `workspaces:` task templates expanded per package as `<package>#<task>`, packages
+ * from `workspaces.packages` or detected from npm/yarn (`package.json` workspaces) and pnpm
+ * (`pnpm-workspace.yaml`); `needs: ["^build"]` means build of every workspace dependency.
+ * Also `--filter` selection (`web`, `web...`, `...web`, `@scope/*`, `./apps/*`).
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import picomatch from 'picomatch';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { UsageError } from '../cli/context.js';
+import { type Diagnostic, didYouMean } from '../config/diagnostic.js';
+import { registerExpander } from '../config/load.js';
+import { taskSchema } from '../config/schema.js';
+import type { Pipeline, TaskConfig } from '../config/types.js';
+
+export interface WorkspacePackage {
+  name: string;
+  /** Absolute folder. */
+  dir: string;
+  /** Names of other workspace packages it depends on. */
+  deps: string[];
+  scripts: Record<string, string>;
+}
+
+export interface Workspace {
+  packages: Map<string, WorkspacePackage>;
+  packageManager: 'npm' | 'pnpm' | 'yarn';
+}
+
+const templateSchema = taskSchema.extend({ run: z.string().min(1).optional() });
+const workspaces = new WeakMap<Pipeline, Workspace>();
+const SKIP = new Set(['node_modules', '.git', '.slipway']);
+
+/** The workspace a pipeline was expanded with, if any. */
+export function workspaceOf(p: Pipeline): Workspace | undefined {
+  return workspaces.get(p);
+}
+
+/** Finds package folders for `globs` (relative to root, `!` negates) that hold a package.json. */
+export function findPackageDirs(root: string, globs: readonly string[]): string[] {
+  const pos = globs.filter((g) => !g.startsWith('!')).map(clean);
+  const neg = globs.filter((g) => g.startsWith('!')).map((g) => clean(g.slice(1)));
+  if (!pos.length) return [];
+  const yes = picomatch(pos);
+  const no = neg.length ? picomatch(neg) : () => false;
+  const deep = pos.some((g) => g.includes('**'));
+  const maxDepth = deep ? 8 : Math.max(...pos.map((g) => g.split('/').length));
+  const out: string[] = [];
+  const visit = (rel: string, depth: number) => {
+    if (depth > maxDepth) return;
+    let names: string[];
+    try {
+      names = readdirSync(path.join(root, rel), { withFileTypes: true })
+        .filter((d) => d.isDirectory() && !SKIP.has(d.name))
+        .map((d) => d.name)
+        .sort();
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = rel ? `${rel}/${n}` : n;
+      if (yes(p) && !no(p) && existsSync(path.join(root, p, 'package.json'))) out.push(p);
+      visit(p, depth + 1);
+    }
+  };
+  visit('', 1);
+  return out;
+}
+
+function clean(g: string): string {
+  return g.replace(/^\.\//, '').replace(/\/+$/, '');
+}
+
+/** Package globs declared by npm/yarn (package.json "workspaces") or pnpm (pnpm-workspace.yaml). */
+export function detectPackageGlobs(root: string): string[] | undefined {
+  try {
+    const doc = parseYaml(readFileSync(path.join(root, 'pnpm-workspace.yaml'), 'utf8')) as {
+      packages?: unknown;
+    };
+    if (Array.isArray(doc?.packages)) return doc.packages.filter((x): x is string => typeof x === 'string');
+  } catch {
+    // No pnpm workspace; try package.json.
+  }
+  const pkg = readJson(path.join(root, 'package.json'));
+  const ws = pkg?.workspaces as unknown;
+  if (Array.isArray(ws)) return ws.filter((x): x is string => typeof x === 'string');
+  const nested = (ws as { packages?: unknown } | undefined)?.packages;
+  if (Array.isArray(nested)) return nested.filter((x): x is string => typeof x === 'string');
+  return undefined;
+}
+
+function readJson(file: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+function packageManager(root: string): Workspace['packageManager'] {
+  if (existsSync(path.join(root, 'pnpm-lock.yaml')) || existsSync(path.join(root, 'pnpm-workspace.yaml')))
+    return 'pnpm';
+  if (existsSync(path.join(root, 'yarn.lock'))) return 'yarn';
+  return 'npm';
+}
+
+/** Reads the workspace's packages and their dependencies on each other. */
+export function loadWorkspace(root: string, globs: readonly string[]): { ws: Workspace; dupes: string[] } {
+  const packages = new Map<string, WorkspacePackage>();
+  const dupes: string[] = [];
+  const raw: { name: string; dir: string; all: string[]; scripts: Record<string, string> }[] = [];
+  for (const rel of findPackageDirs(root, globs)) {
+    const pj = readJson(path.join(root, rel, 'package.json')) ?? {};
+    const name = typeof pj.name === 'string' && pj.name ? pj.name : path.posix.basename(rel);
+    const all = ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'].flatMap((k) =>
+      Object.keys((pj[k] as Record<string, unknown> | undefined) ?? {}),
+    );
+    const scripts = Object.fromEntries(
+      Object.entries((pj.scripts as Record<string, unknown> | undefined) ?? {}).filter(
+        (e): e is [string, string] => typeof e[1] === 'string',
+      ),
+    );
+    raw.push({ name, dir: path.join(root, rel), all, scripts });
+  }
+  const names = new Set(raw.map((r) => r.name));
+  for (const r of raw) {
+    if (packages.has(r.name)) dupes.push(r.name);
+    const deps = [...new Set(r.all.filter((d) => names.has(d) && d !== r.name))].sort();
+    packages.set(r.name, { name: r.name, dir: r.dir, deps, scripts: r.scripts });
+  }
+  return { ws: { packages, packageManager: packageManager(root) }, dupes };
+}
+
+/** The expander registered with the config loader: adds `<package>#<template>` tasks. */
+export function expandWorkspaces(p: Pipeline): Diagnostic[] {
+  const section = p.raw.workspaces;
+  if (!section) return [];
+  const at = (...rest: (string | number)[]) => p.locate(['workspaces', ...rest]);
+  const globs = section.packages ?? detectPackageGlobs(p.root);
+  if (!globs) {
+    return [
+      {
+        location: at(),
+        message: 'no workspace packages: "workspaces.packages" is not set and none were detected',
+        hint: 'add "packages: [packages/*]" or declare workspaces in package.json / pnpm-workspace.yaml',
+      },
+    ];
+  }
+  const { ws, dupes } = loadWorkspace(p.root, globs);
+  const diags: Diagnostic[] = dupes.map((name) => ({
+    location: at('packages'),
+    message: `two workspace packages are named "${name}"`,
+    hint: 'give every package.json a unique "name"',
+  }));
+  if (!ws.packages.size) {
+    diags.push({
+      location: section.packages ? at('packages') : at(),
+      message: `no package.json found under ${globs.join(', ')}`,
+      hint: 'check the package globs (relative to the pipeline file), e.g. "packages/*"',
+    });
+  }
+  workspaces.set(p, ws);
+
+  const templates = new Map<string, z.output<typeof templateSchema>>();
+  for (const [name, body] of Object.entries(section.tasks)) {
+    const r = templateSchema.safeParse(body ?? {});
+    if (r.success) templates.set(name, r.data);
+    else diags.push(...templateDiagnostics(p, name, r.error.issues));
+  }
+  if (diags.length) return diags;
+
+  // Pass 1: which (package, template) pairs exist; pass 2: resolve needs against them.
+  const created: TaskConfig[] = [];
+  for (const pkg of ws.packages.values()) {
+    for (const [name, t] of templates) {
+      const run = t.run ?? (pkg.scripts[name] !== undefined ? `${ws.packageManager} run ${name}` : undefined);
+      if (!run) continue; // like turbo: a package without the script has no such task
+      const id = `${pkg.name}#${name}`;
+      if (p.tasks.has(id)) {
+        diags.push({
+          location: at('tasks', name),
+          message: `template "${name}" creates "${id}", which tasks: already defines`,
+          hint: 'rename the template or the task',
+        });
+        continue;
+      }
+      created.push({
+        id,
+        run,
+        cwd: path.resolve(pkg.dir, t.cwd ?? '.'),
+        needs: t.needs,
+        inputs: t.inputs,
+        outputs: t.outputs,
+        env: t.env,
+        secrets: t.secrets,
+        resources: t.resources,
+        timeoutMs: t.timeout,
+        retries: t.retries,
+        cache: t.cache,
+        tags: t.tags,
+        description: t.description,
+        package: pkg.name,
+      });
+    }
+  }
+  const ids = new Set([...p.tasks.keys(), ...created.map((t) => t.id)]);
+  for (const task of created) {
+    const pkg = ws.packages.get(task.package as string) as WorkspacePackage;
+    const tmpl = task.id.slice(pkg.name.length + 1);
+    const needs = new Set<string>();
+    task.needs.forEach((n, i) => {
+      const resolved = resolveNeed(n, pkg, templates, ids);
+      if (typeof resolved === 'string') {
+        diags.push({
+          location: at('tasks', tmpl, 'needs', i),
+          message: resolved,
+          hint: needHint(n, templates, p),
+        });
+      } else for (const r of resolved) needs.add(r);
+    });
+    task.needs = [...needs];
+    p.tasks.set(task.id, task);
+  }
+  return dedupe(diags);
+}
+
+function resolveNeed(
+  n: string,
+  pkg: WorkspacePackage,
+  templates: ReadonlyMap<string, unknown>,
+  ids: ReadonlySet<string>,
+): string[] | string {
+  if (n.startsWith('^')) {
+    const name = n.slice(1);
+    if (!templates.has(name)) return `"${n}" names no workspace task template "${name}"`;
+    return pkg.deps.map((d) => `${d}#${name}`).filter((id) => ids.has(id));
+  }
+  if (templates.has(n)) return ids.has(`${pkg.name}#${n}`) ? [`${pkg.name}#${n}`] : [];
+  if (ids.has(n)) return [n];
+  return `unknown task "${n}"`;
+}
+
+function needHint(n: string, templates: ReadonlyMap<string, unknown>, p: Pipeline): string {
+  const guess = didYouMean(n.replace(/^\^/, ''), [...templates.keys(), ...p.tasks.keys()]);
+  if (guess) return `did you mean "${n.startsWith('^') ? '^' : ''}${guess}"?`;
+  return 'use a template name (same package), "^name" (workspace dependencies) or a task id from tasks:';
+}
+
+function templateDiagnostics(p: Pipeline, name: string, issues: readonly z.core.$ZodIssue[]): Diagnostic[] {
+  const known = Object.keys(templateSchema.shape);
+  return issues.flatMap((issue) => {
+    const sub = issue.path.map((s) => (typeof s === 'symbol' ? String(s) : s));
+    const where = ['workspaces', 'tasks', name, ...sub];
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => {
+        const guess = didYouMean(key, known);
+        return {
+          location: p.locate([...where, key], 'key'),
+          message: `unknown key "${key}" in workspaces.tasks.${name}`,
+          hint: guess ? `did you mean "${guess}"?` : `known keys: ${known.join(', ')}`,
+        };
+      });
+    }
+    const hint = (issue as { params?: { hint?: string } }).params?.hint;
+    return [
+      {
+        location: p.locate(where),
+        message: `${where.join('.')}: ${issue.message}`,
+        hint: hint ?? 'see the README',
+      },
+    ];
+  });
+}
+
+function dedupe(diags: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diags.filter((d) => {
+    const k = `${JSON.stringify(d.location)}${d.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/**
+ * Task ids for `--filter` (repeatable): `web` (that package), `web...` (and its dependencies),
+ * `...web` (and its dependents), `@scope/*` (a glob over names), `./apps/*` (folders).
+ * `tasks` are template names or ids; none means every task of the selected packages.
+ */
+export function filterTargets(
+  p: Pipeline,
+  filters: readonly string[],
+  tasks: readonly string[] = [],
+): string[] {
+  const ws = workspaceOf(p);
+  if (!ws)
+    throw new UsageError('--filter needs a workspace', 'add a "workspaces:" section to the pipeline file');
+  const selected = new Set<string>();
+  for (const f of filters) {
+    let core = f;
+    const withDeps = core.endsWith('...');
+    if (withDeps) core = core.slice(0, -3);
+    const withDependents = core.startsWith('...');
+    if (withDependents) core = core.slice(3);
+    const base = matchPackages(ws, p.root, core);
+    if (!base.length) {
+      const guess = didYouMean(core, ws.packages.keys());
+      throw new UsageError(
+        `--filter "${f}" matches no workspace package`,
+        guess ? `did you mean "${guess}"?` : `packages: ${[...ws.packages.keys()].join(', ')}`,
+      );
+    }
+    for (const name of base) selected.add(name);
+    if (withDeps) for (const name of closure(base, (n) => ws.packages.get(n)?.deps ?? [])) selected.add(name);
+    if (withDependents) {
+      const rdeps = new Map<string, string[]>();
+      for (const pkg of ws.packages.values())
+        for (const d of pkg.deps) rdeps.set(d, [...(rdeps.get(d) ?? []), pkg.name]);
+      for (const name of closure(base, (n) => rdeps.get(n) ?? [])) selected.add(name);
+    }
+  }
+  const out: string[] = [];
+  for (const t of p.tasks.values()) {
+    if (!t.package || !selected.has(t.package)) continue;
+    const name = t.id.slice(t.package.length + 1);
+    if (!tasks.length || tasks.includes(name) || tasks.includes(t.id)) out.push(t.id);
+  }
+  if (!out.length) {
+    throw new UsageError(
+      `no task matches ${tasks.length ? `${tasks.join(', ')} in ` : ''}--filter ${filters.join(' ')}`,
+      'check the task names (templates under workspaces.tasks) and the package names',
+    );
+  }
+  return out;
+}
+
+function matchPackages(ws: Workspace, root: string, pattern: string): string[] {
+  if (pattern.startsWith('./') || pattern.startsWith('../')) {
+    const m = picomatch(clean(pattern));
+    return [...ws.packages.values()]
+      .filter((pkg) => m(path.relative(root, pkg.dir).split(path.sep).join('/')))
+      .map((x) => x.name);
+  }
+  if (ws.packages.has(pattern)) return [pattern];
+  const m = picomatch(pattern);
+  return [...ws.packages.keys()].filter((n) => m(n));
+}
+
+function closure(start: readonly string[], next: (n: string) => readonly string[]): Set<string> {
+  const seen = new Set<string>(start);
+  const stack = [...start];
+  for (let n = stack.pop(); n !== undefined; n = stack.pop()) {
+    for (const m of next(n)) {
+      if (seen.has(m)) continue;
+      seen.add(m);
+      stack.push(m);
+    }
+  }
+  return seen;
+}
+
+registerExpander(expandWorkspaces);

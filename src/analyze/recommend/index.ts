@@ -1,0 +1,26 @@
+/** All recommendations, ranked by the time they save per run. */
+import type { RightSizing } from '../right-size.js';
+import { cachingRecommendations } from './caching.js';
+import { concurrencyRecommendations } from './concurrency.js';
+import { resourceRecommendations, rightSizings } from './resources.js';
+import { dependencyRecommendations, splitRecommendations } from './structure.js';
+import type { Recommendation, RecommendContext } from './types.js';
+
+export type { Recommendation, RecommendContext } from './types.js';
+
+/** Recommendations sorted by savings (largest first), with the right-sizing estimates they used. */
+export function recommend(ctx: RecommendContext): {
+  recommendations: Recommendation[];
+  rightSizing: RightSizing[];
+} {
+  const sizing = rightSizings(ctx);
+  const all = [
+    ...cachingRecommendations(ctx),
+    ...concurrencyRecommendations(ctx),
+    ...splitRecommendations(ctx),
+    ...dependencyRecommendations(ctx),
+    ...resourceRecommendations(ctx, sizing),
+  ];
+  all.sort((a, b) => b.savedMsPerRun - a.savedMsPerRun || a.target.localeCompare(b.target));
+  return { recommendations: all, rightSizing: sizing };
+}

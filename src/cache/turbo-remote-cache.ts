@@ -158,7 +158,9 @@ function statusMessage(status: number): string {
   if (status === 401 || status === 403) {
     return `HTTP ${status}: the server refused the token (check SLIPWAY_REMOTE_CACHE_TOKEN and the team)`;
   }
-  if (status === 400) return 'HTTP 400: the server rejected the request (is cache.remote.team set?)';
+  if (status === 400) {
+    return 'HTTP 400: the server rejected the request (is SLIPWAY_REMOTE_CACHE_TOKEN set? is cache.remote.team set?)';
+  }
   return `HTTP ${status}`;
 }
 

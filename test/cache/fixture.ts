@@ -25,7 +25,11 @@ export const TASKS = {
     needs: ['lib'],
     outputs: ['dist/**'],
   },
-  other: { run: 'mkdir -p out && echo other > out/o.txt && echo built other', cwd: 'other', outputs: ['out/**'] },
+  other: {
+    run: 'mkdir -p out && echo other > out/o.txt && echo built other',
+    cwd: 'other',
+    outputs: ['out/**'],
+  },
   notify: { run: 'echo notified >> ../notified.txt', cwd: 'app', needs: ['app'], cache: false },
 };
 
@@ -49,7 +53,11 @@ export function fixture(top: Record<string, unknown> = {}): Workspace {
 }
 
 /** Runs `slipway run` with a summary; returns cache outcome per task and the CLI result. */
-export async function runWithSummary(w: Workspace, args: string[] = [], env?: Record<string, string | undefined>) {
+export async function runWithSummary(
+  w: Workspace,
+  args: string[] = [],
+  env?: Record<string, string | undefined>,
+) {
   const r = await w.run(['run', '--summary', 'summary.json', ...args], { env });
   const s = readSummary(w);
   const cache = Object.fromEntries(s.tasks.map((t) => [t.id, t.cache]));

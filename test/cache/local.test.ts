@@ -21,7 +21,9 @@ function repo(): Workspace {
 
 function entryFiles(w: Workspace): string[] {
   const root = w.path('.slipway/cache/entries');
-  return readdirSync(root).flatMap((shard) => readdirSync(path.join(root, shard)).map((n) => path.join(root, shard, n)));
+  return readdirSync(root).flatMap((shard) =>
+    readdirSync(path.join(root, shard)).map((n) => path.join(root, shard, n)),
+  );
 }
 
 describe('local cache', () => {
@@ -33,7 +35,12 @@ describe('local cache', () => {
 
     const second = await runWithSummary(w);
     expect(second.r.code, second.output).toBe(0);
-    expect(second.cache).toEqual({ lib: 'hit-local', app: 'hit-local', other: 'hit-local', notify: 'disabled' });
+    expect(second.cache).toEqual({
+      lib: 'hit-local',
+      app: 'hit-local',
+      other: 'hit-local',
+      notify: 'disabled',
+    });
     expect(second.output).toContain('built lib'); // the log is replayed
     const saved = (second.s as unknown as { cache: { savedMs: number; hits: number } }).cache;
     expect(saved.hits).toBe(3);
@@ -83,7 +90,9 @@ describe('local cache', () => {
     const whyApp = await w.run(['why', 'app']);
     expect(whyApp.stdout).toMatch(/dependency lib changed/);
     expect(whyApp.stdout).toMatch(/lib changed because:\n\s+files changed: src\/b\.js/);
-    const json = JSON.parse((await w.run(['why', 'lib', '--json'])).stdout) as { diff: { files: { changed: string[] } } };
+    const json = JSON.parse((await w.run(['why', 'lib', '--json'])).stdout) as {
+      diff: { files: { changed: string[] } };
+    };
     expect(json.diff.files.changed).toEqual(['src/b.js']);
 
     const forced = await runWithSummary(w, ['--force']);

@@ -1,5 +1,6 @@
 /** Runs one command: /bin/sh -c in its own process group, with timeout and whole-tree kill. */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { ProcessTreeSampler } from './proc-stats.js';
 
 export interface ProcessResult {
@@ -75,7 +76,8 @@ export function runProcess(opts: RunProcessOptions): Promise<ProcessResult> {
 
     let spawnError: string | undefined;
     child.on('error', (e) => {
-      spawnError = e.message;
+      // Node blames /bin/sh when it is the working directory that is missing.
+      spawnError = existsSync(opts.cwd) ? e.message : `working directory ${opts.cwd} does not exist`;
     });
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     child.on('exit', (code, signal) => {

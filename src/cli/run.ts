@@ -7,6 +7,7 @@ import type { Pipeline } from '../config/types.js';
 import { EventStream, type RunEvent } from '../events.js';
 import { isAlive, runPipeline, thisHost } from '../exec/run-pipeline.js';
 import { TaskGraph } from '../graph/graph.js';
+import { workspaceTargets } from '../graph/workspaces.js';
 import { runMarkdown } from '../report/markdown.js';
 import type { RunSummary } from '../report/summary.js';
 import { attachTerminalReporter } from '../report/terminal.js';
@@ -21,6 +22,7 @@ interface RunOptions {
   resume?: boolean;
   force?: boolean;
   cache: boolean;
+  filter: string[];
   summary?: string;
   markdown?: string;
   verbose?: boolean;
@@ -50,6 +52,12 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--resume', 'rerun only the tasks that did not succeed in the previous run of this pipeline')
     .option('--force', 'ignore cache hits (outputs are still saved)')
     .option('--no-cache', 'neither read nor write the cache (hashes are not computed)')
+    .option(
+      '--filter <pattern>',
+      'workspace packages: web, web... (with dependencies), ...web (with dependents), @scope/*, ./apps/* (repeatable)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .option('--summary <file>', 'write the JSON run summary to FILE')
     .option('--markdown <file>', 'write a Markdown report to FILE (e.g. $GITHUB_STEP_SUMMARY)')
     .option('--verbose', 'stream every task output line, even on a terminal')
@@ -58,7 +66,7 @@ export function register(program: Command, ctx: CliContext): void {
         const pipeline = pipelineFrom(cmd);
         const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
         try {
-          return await run(ctx, pipeline, store, tasks, opts);
+          return await run(ctx, pipeline, store, workspaceTargets(pipeline, tasks, opts.filter), opts);
         } finally {
           await store.close();
         }

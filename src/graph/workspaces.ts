@@ -100,6 +100,11 @@ function readJson(file: string): Record<string, unknown> | undefined {
 }
 
 function packageManager(root: string): Workspace['packageManager'] {
+  const declared = readJson(path.join(root, 'package.json'))?.packageManager;
+  if (typeof declared === 'string') {
+    const name = declared.split('@')[0];
+    if (name === 'pnpm' || name === 'yarn' || name === 'npm') return name;
+  }
   if (existsSync(path.join(root, 'pnpm-lock.yaml')) || existsSync(path.join(root, 'pnpm-workspace.yaml')))
     return 'pnpm';
   if (existsSync(path.join(root, 'yarn.lock'))) return 'yarn';
@@ -334,6 +339,25 @@ export function filterTargets(
     );
   }
   return out;
+}
+
+/**
+ * What `slipway run [tasks...] [--filter …]` should target: with filters, `filterTargets`;
+ * without, a template name such as `build` stands for every `<package>#build` (as in turbo).
+ */
+export function workspaceTargets(
+  p: Pipeline,
+  tasks: readonly string[],
+  filters: readonly string[] = [],
+): string[] {
+  if (filters.length) return filterTargets(p, filters, tasks);
+  return tasks.flatMap((t) => {
+    if (p.tasks.has(t)) return [t];
+    const expanded = [...p.tasks.values()]
+      .filter((x) => x.package && x.id === `${x.package}#${t}`)
+      .map((x) => x.id);
+    return expanded.length ? expanded : [t]; // unknown names are reported by the caller
+  });
 }
 
 function matchPackages(ws: Workspace, root: string, pattern: string): string[] {

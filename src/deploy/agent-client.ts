@@ -64,12 +64,16 @@ export class AgentClient {
     return this.#call('POST', '/v1/rollback', to === undefined ? {} : { to }, this.timeoutMs + 30_000);
   }
 
+  /** Makes this agent a relay: neighbours holding `token` may pull chunks through it. */
+  grant(token: string, sources: ChunkSourceRef[], maxChunk: number): Promise<Result<{ ok: true }, string>> {
+    return this.#call('POST', '/v1/grant', { token, sources, maxChunk });
+  }
+
   /** Stages a release; `onProgress` sees the agent's running counts. The body is gzipped. */
   async stage(opts: {
     release: ReleaseId;
     manifest: Manifest;
     sources: ChunkSourceRef[];
-    serveToken?: string;
     onProgress?: (p: StageProgress) => void;
     signal?: AbortSignal;
   }): Promise<Result<StageResult & { requestBytes: number }, string>> {
@@ -79,7 +83,6 @@ export class AgentClient {
         release: opts.release,
         manifest: opts.manifest,
         sources: opts.sources,
-        serve: opts.serveToken ? { token: opts.serveToken } : undefined,
       }),
     );
     let res: Response;

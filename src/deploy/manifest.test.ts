@@ -24,7 +24,7 @@ describe('manifest validation', () => {
     const r = validateManifest(good);
     expect(r.ok).toBe(true);
     if (r.ok) expect(releaseIdOf(r.value)).toMatch(/^v1-[0-9a-f]{12}$/);
-    expect(releaseIdOf({ ...(good as never), version: '../../etc' })).toMatch(/^r_/);
+    expect(releaseIdOf({ ...good, version: '../../etc' } as never)).toMatch(/^r_/);
   });
 
   it.each([

@@ -22,8 +22,6 @@ export interface StageRequest {
   manifest: unknown;
   /** Where to pull missing chunks from, in order of preference (relay first, then origin). */
   sources?: ChunkSourceRef[];
-  /** Lets neighbours pull this release's chunks from this agent with a read-only token. */
-  serve?: { token: string; ttlMs?: number };
 }
 
 export interface StageProgress {
@@ -109,6 +107,16 @@ export class Agent {
     return g;
   }
 
+  /**
+   * Lets neighbours fetch chunks from this agent with a read-only token; what this agent lacks
+   * it pulls through from `sources` (the relay role).
+   */
+  addGrant(token: string, sources: ChunkSourceRef[], maxChunk: number, ttlMs = 3_600_000): void {
+    const now = Date.now();
+    for (const [t, g] of this.#grants) if (g.expires < now) this.#grants.delete(t);
+    this.#grants.set(token, { sources, maxChunk, expires: now + ttlMs });
+  }
+
   /** Ids among `ids` that this agent does not have. */
   missing(ids: ChunkId[]): ChunkId[] {
     return ids.filter((id) => !this.index.has(id));
@@ -149,14 +157,6 @@ export class Agent {
     const id = releaseIdOf(manifest);
     if (id !== req.release)
       return Promise.resolve(err(`release id ${req.release} does not match the manifest (${id})`));
-    const maxChunk = manifest.chunking.max;
-    if (req.serve) {
-      this.#grants.set(req.serve.token, {
-        sources: req.sources ?? [],
-        maxChunk,
-        expires: Date.now() + (req.serve.ttlMs ?? 3_600_000),
-      });
-    }
     let running = this.#staging.get(id);
     if (!running) {
       running = this.#stage(id, manifest, req.sources ?? [], progress).finally(() =>

@@ -4,6 +4,7 @@
  */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ChunkSourceRef } from '../chunk-client.js';
 import { bearer, HttpError, readJson, sendError, sendJson, tokenMatches } from '../http.js';
 import { type ChunkId, isChunkId, isReleaseId, type ReleaseId } from '../types.js';
 import { decodeFrames, type Encoding, encodeFrame, FrameDecodeError } from '../wire.js';
@@ -76,6 +77,27 @@ export function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS)
       res.end(
         `${JSON.stringify(r.ok ? { type: 'done', result: r.value } : { type: 'error', message: r.error })}\n`,
       );
+    },
+
+    'POST /v1/grant': async (req, res) => {
+      const body = (await readJson(req, 64 * 1024)) as {
+        token?: unknown;
+        sources?: unknown;
+        maxChunk?: unknown;
+        ttlMs?: unknown;
+      };
+      const sources = Array.isArray(body.sources) ? body.sources : [];
+      if (typeof body.token !== 'string' || body.token.length < 16 || !sources.every(isSourceRef)) {
+        throw new HttpError(
+          400,
+          'a grant needs a token of at least 16 characters and sources [{ url, token }]',
+        );
+      }
+      const maxChunk =
+        typeof body.maxChunk === 'number' ? Math.min(body.maxChunk, 64 * 1024 * 1024) : 256 * 1024;
+      const ttlMs = typeof body.ttlMs === 'number' ? Math.min(body.ttlMs, 24 * 3_600_000) : undefined;
+      agent.addGrant(body.token, sources, maxChunk, ttlMs);
+      sendJson(res, 200, { ok: true });
     },
 
     'POST /v1/activate': async (req, res) => {
@@ -170,6 +192,11 @@ function chunkIds(body: { ids?: unknown } | null, max: number): ChunkId[] {
     throw new HttpError(400, `ids must be a list of at most ${max} SHA-256 chunk ids`);
   }
   return ids;
+}
+
+function isSourceRef(v: unknown): v is ChunkSourceRef {
+  const s = v as ChunkSourceRef;
+  return !!s && typeof s.url === 'string' && /^https?:\/\//.test(s.url) && typeof s.token === 'string';
 }
 
 function stringMap(v: unknown): Record<string, string> {

@@ -1,0 +1,86 @@
+/** `slipway deployments [ENV] [--json]`: recorded deployments, newest first. */
+import type { Command } from 'commander';
+import { deploymentTargets, listDeployments } from '../deploy/records.js';
+import { openStore } from '../store/store.js';
+import { formatBytes, formatMs } from '../util/units.js';
+import { action, type CliContext, globals, pipelineFrom } from './context.js';
+import { positiveInt } from './run.js';
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('deployments')
+    .description('list recorded deployments with outcome, bytes moved and duration')
+    .argument('[environment]', 'only this environment')
+    .option('--json', 'machine-readable output, with every target')
+    .option('-n, --limit <n>', 'newest N deployments', positiveInt('--limit'), 20)
+    .action(
+      action(ctx, async (name: string | undefined, opts: { json?: boolean; limit: number }, cmd: Command) => {
+        const pipeline = pipelineFrom(cmd);
+        const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
+        try {
+          const rows = await listDeployments(store.db, { environment: name, limit: opts.limit });
+          if (opts.json) {
+            const out = [];
+            for (const d of rows) {
+              const targets = (await deploymentTargets(store.db, d.id)).map((t) => ({
+                target: t.target,
+                region: t.region,
+                wave: t.wave,
+                status: t.status,
+                previousRelease: t.previous_release,
+                stagedMs: t.staged_ms,
+                activatedAt: t.activated_at === null ? null : Number(t.activated_at),
+                bytesSent: Number(t.bytes_sent),
+                chunksReused: t.chunks_reused,
+                chunksFetched: t.chunks_fetched,
+                health: {
+                  ok: t.health_ok,
+                  failed: t.health_failed,
+                  inconclusive: t.health_inconclusive,
+                  errors: t.health_errors,
+                },
+                reason: t.reason,
+                phases: JSON.parse(t.phases) as unknown,
+              }));
+              out.push({
+                id: d.id,
+                kind: d.kind,
+                environment: d.environment,
+                version: d.version,
+                release: d.release,
+                status: d.status,
+                startedAt: new Date(d.started_at).toISOString(),
+                durationMs: d.duration_ms,
+                artifactBytes: d.artifact_bytes,
+                bytesSent: d.bytes_sent,
+                originEgressBytes: d.origin_egress_bytes,
+                chunksTotal: d.chunks_total,
+                chunksReused: d.chunks_reused,
+                gitSha: d.git_sha,
+                reason: d.reason,
+                targets,
+              });
+            }
+            ctx.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+            return 0;
+          }
+          if (!rows.length) {
+            ctx.stdout.write(`no deployments recorded yet (${store.location})\n`);
+            return 0;
+          }
+          ctx.stdout.write(
+            `  ${'id'.padEnd(20)} ${'environment'.padEnd(12)} ${'version'.padEnd(14)} ${'started'.padEnd(19)} ${'status'.padEnd(11)} ${'duration'.padStart(8)} ${'sent'.padStart(10)}\n`,
+          );
+          for (const d of rows) {
+            const label = d.kind === 'rollback' ? `↩ ${d.version}` : d.version;
+            ctx.stdout.write(
+              `  ${d.id.padEnd(20)} ${d.environment.padEnd(12)} ${label.slice(0, 14).padEnd(14)} ${new Date(d.started_at).toISOString().slice(0, 19).replace('T', ' ')} ${d.status.padEnd(11)} ${(d.duration_ms === null ? '-' : formatMs(d.duration_ms)).padStart(8)} ${formatBytes(d.bytes_sent).padStart(10)}${d.reason ? `\n      ${d.reason}` : ''}\n`,
+            );
+          }
+          return 0;
+        } finally {
+          await store.close();
+        }
+      }),
+    );
+}

@@ -1,0 +1,189 @@
+/** One deployment end to end: chunk the artifact, serve it, stage everywhere, roll out, record. */
+import { randomBytes } from 'node:crypto';
+import type { EventStream } from '../events.js';
+import { err, ok, type Result } from '../util/result.js';
+import { newToken } from './agent/agent.js';
+import { AgentClient } from './agent-client.js';
+import { readArtifact } from './artifact.js';
+import type { Environment } from './environment.js';
+import type { DeployEvent, DeployStatus, PlannedTarget } from './events.js';
+import { releaseIdOf } from './manifest.js';
+import { startOrigin } from './origin.js';
+import { rollout } from './rollout.js';
+import { type StagedTarget, stageAll } from './stage.js';
+import type { ReleaseId } from './types.js';
+
+export interface DeployOptions {
+  env: Environment;
+  version: string;
+  /** Overrides the environment's artifact folder. */
+  artifact?: string;
+  events: EventStream<DeployEvent>;
+  git?: { sha?: string; commitAt?: number };
+  signal?: AbortSignal;
+  deploymentId?: string;
+}
+
+export interface DeployOutcome {
+  deploymentId: string;
+  status: Exclude<DeployStatus, 'running'>;
+  release: ReleaseId;
+  reason?: string;
+}
+
+/** A sortable, unique deployment id. */
+export function newDeploymentId(): string {
+  return `d-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Runs a deployment; returns an error value only when the artifact cannot be read. */
+export async function runDeployment(opts: DeployOptions): Promise<Result<DeployOutcome, string>> {
+  const { env, events } = opts;
+  const deploymentId = opts.deploymentId ?? newDeploymentId();
+  const t0 = Date.now();
+  const art = await readArtifact(opts.artifact ?? env.artifact, opts.version);
+  if (!art.ok) return err(art.error);
+  const { manifest, chunks } = art.value;
+  const release = releaseIdOf(manifest);
+  const clients = new Map(
+    env.regions.flatMap((r) => r.targets.map((t) => [t.name, new AgentClient(t.agentUrl, t.token)])),
+  );
+  const targets: PlannedTarget[] = env.regions.flatMap((r) =>
+    r.targets.map((t) => ({
+      target: t.name,
+      region: r.name,
+      wave: env.waves.findIndex((w) => w.includes(r.name)) + 1,
+      agent: t.agentUrl,
+    })),
+  );
+  events.emit({
+    type: 'deploy-started',
+    deploymentId,
+    kind: 'deploy',
+    environment: env.name,
+    version: opts.version,
+    release,
+    at: t0,
+    artifactBytes: art.value.bytes,
+    files: art.value.files,
+    chunksTotal: chunks.size,
+    chunkMs: art.value.chunkMs,
+    relay: env.relay,
+    waves: env.waves,
+    targets,
+    gitSha: opts.git?.sha,
+    gitCommitAt: opts.git?.commitAt,
+  });
+  const origin = await startOrigin({
+    chunks,
+    token: newToken(),
+    host: env.origin.host,
+    port: env.origin.port,
+    publicUrl: env.origin.url,
+  });
+  let status: Exclude<DeployStatus, 'running'> = 'success';
+  let reason: string | undefined;
+  let staged: StagedTarget[] = [];
+  try {
+    staged = await stageAll({ deploymentId, env, release, manifest, origin, events, clients });
+    const failed = staged.filter((s) => !s.ok);
+    if (opts.signal?.aborted) {
+      status = 'interrupted';
+      reason = 'interrupted while staging; no host switched';
+    } else if (failed.length) {
+      status = 'failed';
+      reason = `staging failed on ${failed.map((f) => f.target.name).join(', ')} (no host switched): ${failed[0]!.reason}`;
+    } else {
+      const r = await rollout({ deploymentId, env, release, events, staged, signal: opts.signal });
+      if (r.outcome !== 'Successful') {
+        status = opts.signal?.aborted ? 'interrupted' : 'rolled-back';
+        reason = `${r.outcome === 'Failed' ? 'health gate failed' : 'health gate inconclusive'}: ${r.reason}; rolled back ${r.activated.length} host(s)`;
+      }
+    }
+  } finally {
+    await origin.close();
+  }
+  events.emit({
+    type: 'deploy-finished',
+    deploymentId,
+    at: Date.now(),
+    status,
+    durationMs: Date.now() - t0,
+    reason,
+    bytesSent: staged.reduce((s, t) => s + t.bytesSent, 0),
+    originEgressBytes: origin.egressBytes,
+  });
+  return ok({ deploymentId, status, release, reason });
+}
+
+/**
+ * `slipway rollback`: every target goes to `to` (a release the store knows was live before), or,
+ * without it, to each agent's own previous release.
+ */
+export async function runRollback(opts: {
+  env: Environment;
+  events: EventStream<DeployEvent>;
+  to?: { release: ReleaseId; version: string };
+}): Promise<DeployOutcome> {
+  const { env, events } = opts;
+  const deploymentId = newDeploymentId();
+  const t0 = Date.now();
+  const targets = env.regions.flatMap((r) => r.targets.map((t) => ({ t, region: r.name })));
+  events.emit({
+    type: 'deploy-started',
+    deploymentId,
+    kind: 'rollback',
+    environment: env.name,
+    version: opts.to?.version ?? '(previous)',
+    release: opts.to?.release ?? '(previous)',
+    at: t0,
+    artifactBytes: 0,
+    files: 0,
+    chunksTotal: 0,
+    chunkMs: 0,
+    relay: false,
+    waves: [env.regions.map((r) => r.name)],
+    targets: targets.map(({ t, region }) => ({ target: t.name, region, wave: 1, agent: t.agentUrl })),
+  });
+  const failures: string[] = [];
+  await Promise.all(
+    targets.map(async ({ t }) => {
+      const client = new AgentClient(t.agentUrl, t.token);
+      const before = await client.status();
+      const r = opts.to ? await client.activate(opts.to.release) : await client.rollback();
+      if (!r.ok) {
+        failures.push(`${t.name}: ${r.error}`);
+        events.emit({
+          type: 'target-failed',
+          deploymentId,
+          target: t.name,
+          at: Date.now(),
+          phase: 'activate',
+          reason: r.error,
+        });
+        return;
+      }
+      events.emit({
+        type: 'target-activated',
+        deploymentId,
+        target: t.name,
+        at: Date.now(),
+        activateMs: Date.now() - t0,
+        previous: before.ok ? before.value.current : null,
+      });
+    }),
+  );
+  const status = failures.length ? 'failed' : 'success';
+  const reason = failures.length ? `rollback failed on ${failures.join('; ')}` : undefined;
+  events.emit({
+    type: 'deploy-finished',
+    deploymentId,
+    at: Date.now(),
+    status,
+    durationMs: Date.now() - t0,
+    reason,
+    bytesSent: 0,
+    originEgressBytes: 0,
+  });
+  return { deploymentId, status, release: opts.to?.release ?? ('(previous)' as ReleaseId), reason };
+}

@@ -5,8 +5,10 @@
 import type { Migration } from 'kysely';
 import * as core from './001-core.js';
 import * as analytics from './020-analytics.js';
+import * as deploy from './030-deploy.js';
 
 export const migrations: Record<string, Migration> = {
   '001-core': core,
   '020-analytics': analytics,
+  '030-deploy': deploy,
 };

@@ -114,7 +114,7 @@ export function cachingRecommendations(ctx: RecommendContext): Recommendation[] 
         risk: cfg.outputs.length
           ? 'safe only if the task has no side effects beyond its declared outputs'
           : 'high: it declares no outputs, so a hit restores nothing; declare what it writes first',
-        change: `tasks.${id}.cache: true${cfg.outputs.length ? '' : ' (and declare tasks.' + id + '.outputs)'}`,
+        change: `tasks.${id}.cache: true${cfg.outputs.length ? '' : ` (and declare tasks.${id}.outputs)`}`,
       });
     } else if (cfg.cache && h.distinct === h.runs && h.runs >= MIN_RUNS) {
       const misses = ctx.runs.flatMap((r) =>

@@ -70,10 +70,11 @@ export function resourceRecommendations(
       }
     }
   }
-  if (lowered.length) {
-    let changed = tasks;
-    for (const l of lowered) changed = withTask(changed, l.id, { cpu: Math.min(l.to, ctx.capacity.cpu) });
-    const after = makespan(changed, ctx.capacity);
+  let changed = tasks;
+  for (const l of lowered) changed = withTask(changed, l.id, { cpu: Math.min(l.to, ctx.capacity.cpu) });
+  const after = makespan(changed, ctx.capacity);
+  // An oversized request that costs no time is a cost question, not a speed one: the table shows it.
+  if (lowered.length && after < base) {
     out.push({
       kind: 'right-size',
       target: lowered.map((l) => l.id).join(', '),

@@ -1,0 +1,155 @@
+/** `slipway report`: every analysis over the stored history in one JSON-serializable object. */
+import type { Pipeline } from '../config/types.js';
+import { TaskGraph } from '../graph/graph.js';
+import { capacityFor, machineCores } from '../plan/capacity.js';
+import { predict } from '../plan/predict.js';
+import type { Store } from '../store/store.js';
+import { type BudgetResult, checkBudgets } from './budgets.js';
+import type { ChangePointOptions } from './change-points.js';
+import { type DoraMetrics, doraMetrics } from './dora.js';
+import type { Finding } from './findings-store.js';
+import { isCacheHit, loadHistory, type RunRecord } from './history.js';
+import { cpuUtilization, type PerformanceMetrics, performanceMetrics } from './metrics.js';
+import { type Recommendation, recommend } from './recommend/index.js';
+import { refreshRegressions } from './refresh.js';
+import type { Suspect } from './regressions.js';
+import type { RightSizing } from './right-size.js';
+import { evaluateSlis, type SliResult, sliTargets } from './slis.js';
+import { summarize } from './stats.js';
+
+export interface TaskStats {
+  id: string;
+  /** Executions (not cache hits) in the window. */
+  executions: number;
+  p50Ms: number | null;
+  p95Ms: number | null;
+  cacheHitRate: number | null;
+  tags: string[];
+}
+
+export interface AnalyticsReport {
+  version: 1;
+  pipeline: string;
+  generatedAt: string;
+  window: { from: string | null; to: string; runs: number };
+  latestRun: { id: string; status: string; startedAt: string; durationMs: number | null } | null;
+  metrics: PerformanceMetrics;
+  tasks: TaskStats[];
+  regressions: { findings: Finding[]; suspects: Suspect[] };
+  slis: SliResult[];
+  dora: DoraMetrics & { source: 'deployments' | 'run' | 'none' };
+  rightSizing: RightSizing[];
+  recommendations: Recommendation[];
+  budgets: BudgetResult[];
+}
+
+function taskStats(runs: readonly RunRecord[]): TaskStats[] {
+  const by = new Map<string, { durations: number[]; hits: number; misses: number; tags: Set<string> }>();
+  for (const r of runs) {
+    for (const t of r.tasks) {
+      const s = by.get(t.taskId) ?? { durations: [], hits: 0, misses: 0, tags: new Set<string>() };
+      for (const tag of t.tags) s.tags.add(tag);
+      if (isCacheHit(t.cache)) s.hits++;
+      else if (t.cache === 'miss') s.misses++;
+      if (t.status === 'success' && !isCacheHit(t.cache) && t.durationMs !== null)
+        s.durations.push(t.durationMs);
+      by.set(t.taskId, s);
+    }
+  }
+  return [...by]
+    .map(([id, s]) => {
+      const sum = summarize(s.durations);
+      return {
+        id,
+        executions: s.durations.length,
+        p50Ms: s.durations.length ? sum.p50 : null,
+        p95Ms: s.durations.length ? sum.p95 : null,
+        cacheHitRate: s.hits + s.misses ? s.hits / (s.hits + s.misses) : null,
+        tags: [...s.tags].sort(),
+      };
+    })
+    .sort((a, b) => (b.p50Ms ?? 0) - (a.p50Ms ?? 0) || a.id.localeCompare(b.id));
+}
+
+/** The newest run that finished (budgets and checks judge it). */
+export function latestFinished(runs: readonly RunRecord[]): RunRecord | undefined {
+  return runs.findLast((r) => r.status !== 'running');
+}
+
+/** Builds the report; findings are re-detected and stored on the way. */
+export async function buildReport(
+  store: Store,
+  pipeline: Pipeline,
+  opts: { since?: number; now?: number; detection?: ChangePointOptions } = {},
+): Promise<AnalyticsReport> {
+  const now = opts.now ?? Date.now();
+  const history = await loadHistory(store.db, { pipeline: pipeline.name });
+  const regressions = await refreshRegressions(store, pipeline, history.runs, {
+    now,
+    ...(opts.detection ? { detection: opts.detection } : {}),
+  });
+  const from = opts.since ?? history.runs[0]?.startedAt ?? now;
+  const runs = history.runs.filter((r) => r.startedAt >= from);
+  const latest = latestFinished(history.runs);
+  const newRegimes = regressions.findings.filter(
+    (f) => f.active && f.direction === 'slower' && f.runStartedAt >= from,
+  ).length;
+
+  const graph = TaskGraph.fromPipeline(pipeline);
+  const predictions = await predict(store, pipeline, graph);
+  const capacity = capacityFor(pipeline, latest?.concurrency);
+  const { recommendations, rightSizing } = recommend({
+    pipeline,
+    graph,
+    predictions,
+    capacity,
+    runs: history.runs,
+    cores: machineCores(),
+  });
+
+  const deployments = history.deployments;
+  const dora = doraMetrics(deployments, from, now);
+  const slis = evaluateSlis(
+    {
+      runs: history.runs.map((r) => {
+        const u = cpuUtilization(r);
+        return {
+          status: r.status,
+          startedAt: r.startedAt,
+          ...(r.endedAt !== null ? { endedAt: r.endedAt } : {}),
+          ...(u !== undefined ? { utilization: u } : {}),
+        };
+      }),
+      deployments,
+      now,
+    },
+    sliTargets(pipeline.raw.slis),
+  );
+
+  return {
+    version: 1,
+    pipeline: pipeline.name,
+    generatedAt: new Date(now).toISOString(),
+    window: {
+      from: opts.since !== undefined ? new Date(from).toISOString() : null,
+      to: new Date(now).toISOString(),
+      runs: runs.length,
+    },
+    latestRun: latest
+      ? {
+          id: latest.id,
+          status: latest.status,
+          startedAt: new Date(latest.startedAt).toISOString(),
+          durationMs: latest.durationMs,
+        }
+      : null,
+    metrics: performanceMetrics({ runs, deployments, from, to: now, regressions: newRegimes }),
+    tasks: taskStats(runs),
+    regressions: { findings: regressions.findings, suspects: regressions.suspects },
+    slis,
+    dora: { ...dora, source: deployments.length ? deployments[0]!.source : 'none' },
+    rightSizing,
+    recommendations,
+    budgets: latest ? checkBudgets(pipeline, latest) : [],
+  };
+}

@@ -1,0 +1,35 @@
+import { appendFile, writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { checkAnnotations, checkMarkdown, checkText, runCheck } from '../analyze/check.js';
+import { openStore } from '../store/store.js';
+import { action, type CliContext, globals, pipelineFrom } from './context.js';
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('check')
+    .description(
+      'CI gate: exit 1 when the latest run breaks a budget or carries an unacknowledged regression; Markdown to $GITHUB_STEP_SUMMARY',
+    )
+    .option('--json', 'machine-readable output')
+    .option('--markdown <file>', 'also write the Markdown summary to this file')
+    .action(
+      action(ctx, async (opts: { json?: boolean; markdown?: string }, cmd: Command) => {
+        const pipeline = pipelineFrom(cmd);
+        const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
+        try {
+          const result = await runCheck(store, pipeline);
+          if (opts.json) ctx.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+          else ctx.stdout.write(checkText(result));
+          if (ctx.env.GITHUB_ACTIONS === 'true') {
+            for (const line of checkAnnotations(result, pipeline)) ctx.stdout.write(`${line}\n`);
+          }
+          const md = checkMarkdown(result);
+          if (ctx.env.GITHUB_STEP_SUMMARY) await appendFile(ctx.env.GITHUB_STEP_SUMMARY, md);
+          if (opts.markdown) await writeFile(opts.markdown, md);
+          return result.failed ? 1 : 0;
+        } finally {
+          await store.close();
+        }
+      }),
+    );
+}

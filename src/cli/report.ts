@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { renderReportMarkdown } from '../analyze/render-markdown.js';
+import { renderReportText } from '../analyze/render-text.js';
+import { buildReport } from '../analyze/report.js';
+import { openStore } from '../store/store.js';
+import { parseDuration } from '../util/units.js';
+import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
+
+/** "2026-11-01", an ISO time, or a duration ago ("7d", "12h"); epoch ms. */
+export function parseSince(v: string, now = Date.now()): number {
+  const ago = parseDuration(v);
+  if (ago !== undefined && /[a-z]$/.test(v.trim())) return now - ago;
+  const t = Date.parse(v);
+  if (Number.isNaN(t))
+    throw new UsageError(
+      `bad --since "${v}"`,
+      'write a date such as 2026-11-01, an ISO time, or a duration ago such as 7d',
+    );
+  return t;
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('report')
+    .description(
+      'metrics, trends, regressions, SLIs, DORA, right-sizing and ranked recommendations from history',
+    )
+    .option('--since <date>', 'only runs since a date (2026-11-01) or a duration ago (7d)')
+    .option('--json', 'the complete report as JSON')
+    .option('--markdown', 'the report as Markdown (for CI job summaries)')
+    .action(
+      action(ctx, async (opts: { since?: string; json?: boolean; markdown?: boolean }, cmd: Command) => {
+        if (opts.json && opts.markdown) throw new UsageError('choose one of --json and --markdown');
+        const since = opts.since === undefined ? undefined : parseSince(opts.since);
+        const pipeline = pipelineFrom(cmd);
+        const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
+        try {
+          const report = await buildReport(store, pipeline, since === undefined ? {} : { since });
+          if (opts.json) ctx.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+          else if (opts.markdown) ctx.stdout.write(renderReportMarkdown(report));
+          else ctx.stdout.write(renderReportText(report));
+          return 0;
+        } finally {
+          await store.close();
+        }
+      }),
+    );
+}

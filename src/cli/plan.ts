@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { capacityCurve } from '../analyze/capacity-curve.js';
 import type { Pipeline } from '../config/types.js';
 import { TaskGraph } from '../graph/graph.js';
 import { type Capacity, capacityFor } from '../plan/capacity.js';
@@ -13,6 +14,7 @@ interface PlanOptions {
   concurrency?: number;
   json?: boolean;
   whatIf?: number[];
+  costPerCpuHour?: number;
 }
 
 /** Parses "cpus=1,2,4,8". */
@@ -35,6 +37,11 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-c, --concurrency <n>', 'tasks running at once', positiveInt('--concurrency'))
     .option('--json', 'machine-readable output')
     .option('--what-if <spec>', 'simulate other capacities, e.g. cpus=1,2,4,8', parseWhatIf)
+    .option(
+      '--cost-per-cpu-hour <price>',
+      'with --what-if: cost per run at this price per CPU-hour',
+      parsePrice,
+    )
     .action(
       action(ctx, async (tasks: string[], opts: PlanOptions, cmd: Command) => {
         const pipeline = pipelineFrom(cmd);
@@ -70,6 +77,12 @@ async function plan(
     const r = simulate(simTasks(graph, predictions, cap), cap);
     return { cpus: n, makespanMs: r.makespanMs, lowerBoundMs: r.lowerBoundMs };
   });
+  // Cost per run and the knee of the curve (src/analyze/capacity-curve.ts).
+  const curve = capacityCurve(whatIf, opts.costPerCpuHour);
+  const costed = whatIf.map((w) => {
+    const c = curve.find((x) => x.cpus === w.cpus)!;
+    return { ...w, ...(c.costPerRun !== undefined ? { costPerRun: c.costPerRun } : {}), knee: c.knee };
+  });
   const onPath = new Set(sim.criticalPath);
   const rows = sim.schedule.map((s, i) => {
     const p = predictions.get(s.id)!;
@@ -95,7 +108,7 @@ async function plan(
           lowerBoundMs: sim.lowerBoundMs,
           criticalPath: sim.criticalPath,
           tasks: rows,
-          ...(opts.whatIf ? { whatIf } : {}),
+          ...(opts.whatIf ? { whatIf: costed } : {}),
         },
         null,
         2,
@@ -118,14 +131,34 @@ async function plan(
     `Critical path (*): ${sim.criticalPath.join(' → ') || '-'}`,
   ];
   if (whatIf.length) {
-    out.push('', 'What if (cpus = concurrency):', '   cpus  makespan  lower bound  speedup');
+    const priced = opts.costPerCpuHour !== undefined;
+    out.push(
+      '',
+      'What if (cpus = concurrency):',
+      `   cpus  makespan  lower bound  speedup${priced ? '  cost/run' : ''}`,
+    );
     const base = whatIf[0]!.makespanMs;
-    for (const r of whatIf) {
+    for (const r of costed) {
       out.push(
-        `  ${String(r.cpus).padStart(5)}  ${formatMs(r.makespanMs).padStart(8)}  ${formatMs(r.lowerBoundMs).padStart(11)}  ${(base / Math.max(1, r.makespanMs)).toFixed(2)}×`,
+        `  ${String(r.cpus).padStart(5)}  ${formatMs(r.makespanMs).padStart(8)}  ${formatMs(r.lowerBoundMs).padStart(11)}  ${`${(base / Math.max(1, r.makespanMs)).toFixed(2)}×`.padStart(7)}${priced ? `  ${formatCost(r.costPerRun ?? 0).padStart(8)}` : ''}${r.knee ? '  ← knee' : ''}`,
       );
     }
+    if (costed.some((r) => r.knee)) out.push('  knee: past it, more CPUs buy little time (Kneedle)');
   }
   ctx.stdout.write(`${out.join('\n')}\n`);
   return 0;
+}
+
+/** Parses a non-negative price such as 0.05. */
+function parsePrice(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) {
+    throw new UsageError(`bad --cost-per-cpu-hour "${v}"`, 'write a price per CPU-hour such as 0.05');
+  }
+  return n;
+}
+
+/** "0.0123" with enough digits for cents of a cent. */
+function formatCost(c: number): string {
+  return c >= 1 ? c.toFixed(2) : c.toPrecision(3);
 }

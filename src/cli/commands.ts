@@ -1,21 +1,48 @@
-/** Every command, in the order `slipway --help` lists them. Add one line per command file. */
+/**
+ * Every command, in the order `slipway --help` lists them. Add one line per command file.
+ * Loaded lazily: a command's module (and what it imports) loads only when that command runs,
+ * so `slipway run` does not pay for the deploy agent or the analytics at start-up.
+ */
 import type { Command } from 'commander';
-import { register as agent } from './agent.js';
-import { register as cache } from './cache.js';
-import { register as check } from './check.js';
 import type { CliContext } from './context.js';
-import { register as deploy } from './deploy.js';
-import { register as deployments } from './deployments.js';
-import { register as graph } from './graph.js';
-import { register as history } from './history.js';
-import { register as plan } from './plan.js';
-import { register as regressions } from './regressions.js';
-import { register as report } from './report.js';
-import { register as rollback } from './rollback.js';
-import { register as run } from './run.js';
-import { register as validate } from './validate.js';
-import { register as why } from './why.js';
 
 export type Register = (program: Command, ctx: CliContext) => void;
+type Loader = () => Promise<{ register: Register }>;
 
-export const commands: Register[] = [run, plan, graph, history, validate, why, cache, report, regressions, check, deploy, rollback, deployments, agent];
+export const commands: Record<string, Loader> = {
+  run: () => import('./run.js'),
+  plan: () => import('./plan.js'),
+  graph: () => import('./graph.js'),
+  history: () => import('./history.js'),
+  why: () => import('./why.js'),
+  cache: () => import('./cache.js'),
+  report: () => import('./report.js'),
+  regressions: () => import('./regressions.js'),
+  check: () => import('./check.js'),
+  deploy: () => import('./deploy.js'),
+  rollback: () => import('./rollback.js'),
+  deployments: () => import('./deployments.js'),
+  agent: () => import('./agent.js'),
+  validate: () => import('./validate.js'),
+};
+
+/** The command named on the command line, skipping global options and their values. */
+export function commandName(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '-f' || a === '--file' || a === '--store') i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
+
+/** Registers the invoked command only, or every command (for help and unknown commands). */
+export async function registerCommands(
+  program: Command,
+  ctx: CliContext,
+  args: readonly string[],
+): Promise<void> {
+  const name = commandName(args);
+  const loaders = name && name in commands ? [commands[name]!] : Object.values(commands);
+  for (const m of await Promise.all(loaders.map((l) => l()))) m.register(program, ctx);
+}

@@ -1,6 +1,6 @@
 /** The slipway command line: one file per command, registered here. */
 import { Command, CommanderError } from 'commander';
-import { commands } from './commands.js';
+import { registerCommands } from './commands.js';
 import { type CliContext, reportError } from './context.js';
 
 export async function main(argv: string[], ctx: CliContext = defaultContext()): Promise<void> {
@@ -14,7 +14,7 @@ export async function main(argv: string[], ctx: CliContext = defaultContext()): 
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) });
-  for (const register of commands) register(program, ctx);
+  await registerCommands(program, ctx, argv.slice(2));
   try {
     await program.parseAsync(argv);
   } catch (e) {

@@ -15,9 +15,10 @@ export interface ChangePointOptions {
   /** Minimum relative change, e.g. 0.05 for 5% (default 0.05). */
   minMagnitude?: number;
   /**
-   * Fewest points a regime must have (default 3). Not in Otava: without it one outlier makes two
-   * "significant" change points (into and out of a one-point regime), and the newest point alone
-   * becomes a regime; the newest runs are judged by the caller's per-run check instead.
+   * Fewest points a regime must have (default 5). Not in Otava, which benchmarks on quiet machines:
+   * on shared CI runners load comes in bursts of a few consecutive runs, and one outlier alone
+   * makes two "significant" change points (into and out of a one-point regime). The newest runs,
+   * too few for a regime, are judged by the caller's per-run check instead.
    */
   minSegment?: number;
   /** Re-locate survivors over the stretch between their neighbours (default true). */

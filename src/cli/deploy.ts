@@ -11,6 +11,7 @@ import { SummaryBuilder } from '../deploy/summary.js';
 import { EventStream } from '../events.js';
 import { openStore } from '../store/store.js';
 import { gitHead } from '../util/git.js';
+import { parseSize } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
 
 interface DeployOpts {
@@ -18,6 +19,7 @@ interface DeployOpts {
   version?: string;
   summary?: string;
   relay?: boolean;
+  maxRate?: string;
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -32,11 +34,18 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--summary <file>', 'write a JSON summary of the deployment')
     .option('--relay', 'first agent of each region relays chunks to its neighbours')
     .option('--no-relay', 'every agent pulls from the origin')
+    .option('--max-rate <size>', "cap the origin's egress per second, e.g. 20MiB")
     .action(
       action(ctx, async (name: string, opts: DeployOpts, cmd: Command) => {
         const pipeline = pipelineFrom(cmd);
         const env = resolveEnvironment(pipeline, name, ctx.env);
         if (opts.relay !== undefined) env.relay = opts.relay;
+        if (opts.maxRate !== undefined) {
+          const rate = parseSize(opts.maxRate);
+          if (!rate || rate <= 0)
+            throw new UsageError(`bad --max-rate ${opts.maxRate}`, 'write a size per second such as 20MiB');
+          env.origin.maxRate = rate;
+        }
         const git = gitHead(pipeline.root);
         const version = opts.version ?? git?.sha.slice(0, 12) ?? timestamp();
         const events = new EventStream<DeployEvent>();

@@ -1,6 +1,6 @@
 /** environments: section (DESIGN §8). Semantic checks (waves, tokens) live in src/deploy/environment.ts. */
 import { z } from 'zod';
-import { duration } from './units-schema.js';
+import { duration, size } from './units-schema.js';
 
 const envMap = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String));
 const count = (min: number) => z.number().int().min(min);
@@ -87,7 +87,14 @@ export const environmentSchema = z.strictObject({
   /** First agent of each region pulls from the origin, its neighbours from it. */
   relay: z.boolean().default(false),
   /** Where the deployer serves chunks; agents must reach `url`. */
-  origin: z.strictObject({ listen: z.string().default('127.0.0.1:0'), url: httpUrl.optional() }).optional(),
+  origin: z
+    .strictObject({
+      listen: z.string().default('127.0.0.1:0'),
+      url: httpUrl.optional(),
+      /** Egress cap per second, e.g. "50MiB". */
+      maxRate: size.optional(),
+    })
+    .optional(),
   health: healthSchema.optional(),
   strategy: strategySchema.prefault({}),
   regions: z.record(

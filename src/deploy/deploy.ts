@@ -7,6 +7,7 @@ import { AgentClient } from './agent-client.js';
 import { readArtifact } from './artifact.js';
 import type { Environment } from './environment.js';
 import type { DeployEvent, DeployStatus, PlannedTarget } from './events.js';
+import { waitHealthy } from './health.js';
 import { releaseIdOf } from './manifest.js';
 import { startOrigin } from './origin.js';
 import { rollout } from './rollout.js';
@@ -151,6 +152,22 @@ export async function runRollback(opts: {
       const client = new AgentClient(t.agentUrl, t.token);
       const before = await client.status();
       const r = opts.to ? await client.activate(opts.to.release) : await client.rollback();
+      if (r.ok && env.health && t.healthUrl) {
+        const p = await waitHealthy(t.healthUrl, env.health);
+        if (p.phase !== 'Successful') {
+          const msg = `switched back but the health check is ${p.phase}${p.status ? ` (${p.status})` : ''}`;
+          failures.push(`${t.name}: ${msg}`);
+          events.emit({
+            type: 'target-failed',
+            deploymentId,
+            target: t.name,
+            at: Date.now(),
+            phase: 'activate',
+            reason: msg,
+          });
+          return;
+        }
+      }
       if (!r.ok) {
         failures.push(`${t.name}: ${r.error}`);
         events.emit({

@@ -44,7 +44,7 @@ export interface Environment {
   env: Record<string, string>;
   keepReleases: number;
   relay: boolean;
-  origin: { host: string; port: number; url?: string };
+  origin: { host: string; port: number; url?: string; maxRate?: number };
   health?: HealthConfig;
   /** Region names per wave, in order. */
   waves: string[][];
@@ -185,7 +185,7 @@ export function resolveEnvironment(
     env: raw.env,
     keepReleases: raw.keepReleases,
     relay: raw.relay,
-    origin: { ...origin!, url: raw.origin?.url },
+    origin: { ...origin!, url: raw.origin?.url, maxRate: raw.origin?.maxRate },
     health: raw.health ? healthOf(raw.health) : undefined,
     waves,
     bakeMs: raw.strategy.bake,

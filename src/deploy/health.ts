@@ -89,3 +89,14 @@ export function worst(outcomes: (GateOutcome | 'Running')[]): GateOutcome | 'Run
   if (outcomes.includes('Running')) return 'Running';
   return 'Successful';
 }
+
+/** Probes until one Successful measurement or the deadline; returns the last probe. */
+export async function waitHealthy(url: string, cfg: HealthConfig): Promise<Probe> {
+  const deadline = Date.now() + cfg.deadlineMs;
+  let p = await probe(url, cfg);
+  while (p.phase !== 'Successful' && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, cfg.intervalMs));
+    p = await probe(url, cfg);
+  }
+  return p;
+}

@@ -44,7 +44,10 @@ export async function startOrigin(opts: {
   /** The URL agents use, when it differs from the listening address. */
   publicUrl?: string;
   cacheBytes?: number;
+  /** Egress cap in bytes per second, so a deploy does not saturate the uplink. */
+  maxRate?: number;
 }): Promise<Origin> {
+  const pace = pacer(opts.maxRate);
   const cache = new Map<string, Buffer>();
   let cached = 0;
   const budget = opts.cacheBytes ?? 256 * 1024 * 1024;
@@ -82,6 +85,7 @@ export async function startOrigin(opts: {
       for (const id of ids) {
         const f = await frame(id, encoding);
         egress += f.length;
+        await pace(f.length);
         if (!res.write(f)) await once(res, 'drain');
       }
       res.end();
@@ -106,5 +110,17 @@ export async function startOrigin(opts: {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** A shared byte budget: each send waits until the link (at `rate` B/s) would be free. */
+function pacer(rate: number | undefined): (bytes: number) => Promise<void> {
+  if (!rate || rate <= 0) return async () => {};
+  let freeAt = 0;
+  return async (bytes) => {
+    const now = performance.now();
+    const start = Math.max(now, freeAt);
+    freeAt = start + (bytes / rate) * 1000;
+    if (start > now) await new Promise((r) => setTimeout(r, start - now));
   };
 }

@@ -7,7 +7,7 @@ import type { EventStream } from '../events.js';
 import type { AppSpec } from './agent/app.js';
 import type { Environment, HealthConfig } from './environment.js';
 import type { DeployEvent, GateOutcome } from './events.js';
-import { HostAnalysis, probe, worst } from './health.js';
+import { HostAnalysis, probe, waitHealthy, worst } from './health.js';
 import type { StagedTarget } from './stage.js';
 import type { ReleaseId } from './types.js';
 import { batches } from './waves.js';
@@ -185,14 +185,23 @@ async function gate(
   }
 }
 
-/** Points every given host back at its previous release (or none), in parallel. */
+/**
+ * Points every given host back at its previous release (or none), in parallel, then waits (up to
+ * the health deadline) until each answers its health check again, so "rolled back" means serving.
+ */
 export async function rollBack(
-  ctx: Pick<Ctx, 'events' | 'deploymentId'>,
+  ctx: Pick<Ctx, 'events' | 'deploymentId'> & { env?: Pick<Environment, 'health'> },
   hosts: StagedTarget[],
 ): Promise<void> {
+  const health = ctx.env?.health;
   await Promise.all(
     hosts.map(async (h) => {
       const r = await h.client.activate(h.previous);
+      let reason = r.ok ? undefined : r.error;
+      if (r.ok && h.previous && health && h.target.healthUrl) {
+        const p = await waitHealthy(h.target.healthUrl, health);
+        if (p.phase !== 'Successful') reason = `back on ${h.previous} but its health check is ${p.phase}`;
+      }
       ctx.events.emit({
         type: 'target-rolled-back',
         deploymentId: ctx.deploymentId,
@@ -200,7 +209,7 @@ export async function rollBack(
         at: Date.now(),
         to: h.previous,
         ok: r.ok,
-        reason: r.ok ? undefined : r.error,
+        reason,
       });
     }),
   );

@@ -226,7 +226,7 @@ export class Agent {
       return err(`assembling ${id} failed: ${(e as Error).message}`);
     }
     this.#releases.set(id, manifest);
-    this.index.addRelease(id, manifest);
+    await this.index.settleRelease(id, manifest);
     await this.#touch(id, 'stagedAt');
     return ok({ ...p, release: id, alreadyStaged: false, bytesReused, ms: performance.now() - t0 });
   }
@@ -314,10 +314,11 @@ export class Agent {
       this.index.dropRelease(id);
       delete this.#state.releases[id];
     }
-    for (const [id, m] of this.#releases) this.index.addRelease(id, m);
     const inRelease = new Set<ChunkId>();
     for (const m of this.#releases.values()) for (const c of chunksOf(m).keys()) inRelease.add(c);
     await this.index.prunePool((id) => inRelease.has(id), this.opts.poolMaxAgeMs ?? 24 * 3_600_000);
+    // Pool copies are gone and pruned releases forgotten: point every chunk at a kept release.
+    for (const [id, m] of this.#releases) this.index.addRelease(id, m);
     await this.#saveState();
   }
 

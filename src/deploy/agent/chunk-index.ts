@@ -42,6 +42,26 @@ export class ChunkIndex {
     }
   }
 
+  /**
+   * After assembly: the release now holds these chunks, so point the index at it and delete the
+   * pool copies (a pool holds only transfers still in progress or interrupted).
+   */
+  async settleRelease(id: ReleaseId, m: Manifest): Promise<void> {
+    const pooled: ChunkId[] = [];
+    for (const e of m.entries) {
+      if (e.type !== 'file') continue;
+      let offset = 0;
+      for (const [chunk, size] of e.chunks) {
+        if (this.#where.get(chunk)?.kind === 'pool') pooled.push(chunk);
+        if (this.#where.get(chunk)?.kind !== 'release') {
+          this.#where.set(chunk, { kind: 'release', release: id, path: e.path, offset, size });
+        }
+        offset += size;
+      }
+    }
+    for (const chunk of pooled) await rm(this.layout.chunk(chunk), { force: true });
+  }
+
   /** Forgets a pruned release's chunks (other kept releases may still have them: re-add those). */
   dropRelease(id: ReleaseId): void {
     for (const [chunk, w] of this.#where)

@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ChunkSourceRef } from '../chunk-client.js';
 import { bearer, HttpError, readJson, sendError, sendJson, tokenMatches } from '../http.js';
+import { validateManifest } from '../manifest.js';
 import { type ChunkId, isChunkId, isReleaseId, type ReleaseId } from '../types.js';
 import { decodeFrames, type Encoding, encodeFrame, FrameDecodeError } from '../wire.js';
 import type { Agent, StageRequest } from './agent.js';
@@ -66,6 +67,9 @@ export function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS)
       const body = (await readJson(req, limits.jsonBytes)) as StageRequest;
       if (!body || typeof body !== 'object' || !isReleaseId(body.release))
         throw new HttpError(400, 'bad release id');
+      // Refuse a bad manifest with a status code before the progress stream starts.
+      const checked = validateManifest(body.manifest);
+      if (!checked.ok) throw new HttpError(400, `manifest refused: ${checked.error}`);
       res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
       let last = 0;
       const r = await agent.stage(body, (p) => {

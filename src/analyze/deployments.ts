@@ -18,6 +18,8 @@ export interface Deployment {
   gitSha?: string;
   /** Commit time of the deployed HEAD (epoch ms), for lead time. */
   gitCommitAt?: number;
+  /** A rollback restores a previous release: it recovers service but ships no change. Default deploy. */
+  kind?: 'deploy' | 'rollback';
   /** Where the record came from: the deployments table or a run with a task tagged `deploy`. */
   source: 'deployments' | 'run';
   bytesSent?: number;
@@ -35,4 +37,9 @@ export function isFailure(d: Deployment): boolean {
 /** A deployment that reached an outcome (not still running, not cancelled before it mattered). */
 export function isFinished(d: Deployment): boolean {
   return d.status === 'success' || isFailure(d);
+}
+
+/** A deployment that shipped a change (not a rollback). */
+export function isChange(d: Deployment): boolean {
+  return d.kind !== 'rollback';
 }

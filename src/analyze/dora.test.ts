@@ -71,6 +71,18 @@ describe('DORA', () => {
     expect(m.failedDeploymentRecoveryTime.tier).toBe('high');
   });
 
+  it('a rollback recovers but is not a deployment of a change', () => {
+    const deps = [
+      dep('a', 0, 'success'),
+      dep('b', H, 'failed'),
+      dep('rb', 2 * H, 'success', { kind: 'rollback' }),
+    ];
+    const m = doraMetrics(deps, 0, D);
+    expect(m.changeFailRate.value).toBeCloseTo(0.5, 12);
+    expect(m.deploymentFrequency.samples).toBe(1);
+    expect(m.failedDeploymentRecoveryTime.value).toBe(H);
+  });
+
   it('a streak of failures is one outage', () => {
     const deps = [dep('a', 0, 'failed'), dep('b', H, 'failed'), dep('c', 2 * H, 'success')];
     expect(recoveryTimes(deps)).toEqual([2 * H]);

@@ -4,7 +4,7 @@
  * medium: weekly–monthly / 1 week–1 month / 15% / 1 day–1 week; low: below those). Boundaries
  * between adjacent clusters are taken at the edges of those ranges.
  */
-import { type Deployment, isFailure, isFinished } from './deployments.js';
+import { type Deployment, isChange, isFailure, isFinished } from './deployments.js';
 import { median } from './stats.js';
 
 export type DoraTier = 'elite' | 'high' | 'medium' | 'low';
@@ -62,8 +62,8 @@ export function recoveryTier(ms: number): DoraTier {
 }
 
 /**
- * Time from each failed deployment to the next successful one in the same environment (ms);
- * failures not yet recovered are left out.
+ * Time from each failed deployment to the next successful one (a deploy or a rollback) in the same
+ * environment (ms); failures not yet recovered are left out.
  */
 export function recoveryTimes(deployments: readonly Deployment[]): number[] {
   const sorted = [...deployments].filter(isFinished).sort((a, b) => a.startedAt - b.startedAt);
@@ -83,12 +83,13 @@ export function recoveryTimes(deployments: readonly Deployment[]): number[] {
 }
 
 /**
- * The four keys over [from, to]: frequency of successful deployments per day, median lead time from
+ * The four keys over [from, to]: frequency of successful deployments (rollbacks excluded) per day, median lead time from
  * commit to successful deployment, share of finished deployments that failed, median recovery time.
  */
 export function doraMetrics(deployments: readonly Deployment[], from: number, to: number): DoraMetrics {
   const inRange = deployments.filter((d) => d.startedAt >= from && d.startedAt <= to);
-  const finished = inRange.filter(isFinished);
+  // Rollbacks count only as recoveries: they ship no change.
+  const finished = inRange.filter((d) => isFinished(d) && isChange(d));
   const successes = finished.filter((d) => d.status === 'success');
   const days = Math.max(1, (to - from) / DAY);
 

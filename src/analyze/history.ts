@@ -147,6 +147,7 @@ function outcome(status: string): DeploymentOutcome {
 
 interface DeploymentRow {
   id: string;
+  kind?: string;
   environment: string;
   status: string;
   started_at: number;
@@ -204,6 +205,7 @@ export async function loadRecordedDeployments(
       startedAt: Number(r.started_at),
       source: 'deployments',
     };
+    if (r.kind === 'rollback') d.kind = 'rollback';
     if (r.ended_at !== null) d.endedAt = Number(r.ended_at);
     if (r.duration_ms !== null) d.durationMs = Number(r.duration_ms);
     if (r.git_sha !== null) d.gitSha = r.git_sha;

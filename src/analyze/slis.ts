@@ -6,7 +6,7 @@
 import type { z } from 'zod';
 import type { slisSchema } from '../config/schema-analytics.js';
 import { type BurnAlert, burnAlerts, type ErrorBudget, errorBudget, type SliEvent } from './burn-rate.js';
-import { type Deployment, isFailure, isFinished } from './deployments.js';
+import { type Deployment, isChange, isFailure, isFinished } from './deployments.js';
 import { recoveryTimes } from './dora.js';
 import { mean, quantile } from './stats.js';
 
@@ -106,7 +106,7 @@ export function evaluateSlis(
   const since = now - targets.periodMs;
   const runs = input.runs.filter((r) => (r.endedAt ?? r.startedAt) > since && r.startedAt <= now);
   const deployments = input.deployments.filter((d) => d.startedAt > since && d.startedAt <= now);
-  const finished = deployments.filter(isFinished);
+  const finished = deployments.filter((d) => isFinished(d) && isChange(d));
   const at = (x: { startedAt: number; endedAt?: number }) => x.endedAt ?? x.startedAt;
 
   // Availability: health samples of deployed targets when the deploy feature recorded them,

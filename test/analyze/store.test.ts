@@ -1,0 +1,259 @@
+/**
+ * Analytics over a real store, on SQLite and PostgreSQL alike: history loading (with the deploy
+ * feature's tables), stored findings with stable ids and acknowledgements, and the full report.
+ */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Kysely } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acknowledge, listFindings, syncFindings } from '../../src/analyze/findings-store.js';
+import { loadHistory } from '../../src/analyze/history.js';
+import { mulberry32, normal } from '../../src/analyze/random.js';
+import { scanRegressions } from '../../src/analyze/regressions.js';
+import { buildReport } from '../../src/analyze/report.js';
+import { parsePipeline } from '../../src/config/load.js';
+import { openStore, type Store } from '../../src/store/store.js';
+
+const PG_ADMIN = 'postgres://root@127.0.0.1:5432/test';
+const dbName = `slipway_analytics_${process.pid}_${Date.now().toString(36)}`;
+
+async function postgresAvailable(): Promise<boolean> {
+  const c = new pg.Client({ connectionString: PG_ADMIN, connectionTimeoutMillis: 2000 });
+  try {
+    await c.connect();
+    await c.query(`CREATE DATABASE ${dbName}`);
+    return true;
+  } catch (e) {
+    console.warn(`PostgreSQL analytics tests skipped: no server at 127.0.0.1:5432 (${String(e)})`);
+    return false;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+const pipeline = parsePipeline(
+  'slipway.yml',
+  '/tmp/analytics/slipway.yml',
+  'version: 1\nname: analytics-demo\ntasks:\n  build: { run: "true", tags: [build] }\n  ship: { run: "true", needs: [build], tags: [deploy], cache: false }\n',
+);
+
+const T0 = 1_700_000_000_000;
+
+/** 40 runs; build gets 25% slower from run 25; run 30's ship fails. */
+async function seed(store: Store): Promise<void> {
+  const g = normal(mulberry32(7));
+  for (let i = 0; i < 40; i++) {
+    const at = T0 + i * 3_600_000;
+    // Whole milliseconds: timestamps are bigint columns.
+    const build = Math.round(1000 * (i >= 25 ? 1.25 : 1) + 10 * g());
+    const ship = Math.round(500 + 10 * g());
+    const failed = i === 30;
+    await store.db
+      .insertInto('runs')
+      .values({
+        id: `run${String(i).padStart(2, '0')}`,
+        pipeline: 'analytics-demo',
+        status: failed ? 'failed' : 'success',
+        started_at: at,
+        ended_at: at + build + ship,
+        duration_ms: build + ship,
+        concurrency: 2,
+        capacity_cpu: 2,
+        lower_bound_ms: build + ship,
+        predicted_makespan_ms: build + ship,
+        critical_path: '["build","ship"]',
+        git_sha: `sha${i}`,
+        git_commit_at: at - 600_000,
+        argv: '["run"]',
+        pid: 1,
+        host: 'h',
+        tasks_total: 2,
+        tasks_succeeded: failed ? 1 : 2,
+        tasks_failed: failed ? 1 : 0,
+        tasks_skipped: 0,
+        tasks_cached: 0,
+      })
+      .execute();
+    const tr = (task: string, start: number, dur: number, status: string, tags: string) => ({
+      run_id: `run${String(i).padStart(2, '0')}`,
+      task_id: task,
+      status,
+      cache: task === 'ship' ? 'disabled' : 'miss',
+      hash: `${task}${i}`,
+      started_at: start,
+      ended_at: start + dur,
+      duration_ms: dur,
+      predicted_ms: dur,
+      exit_code: status === 'success' ? 0 : 1,
+      cpu_seconds: dur / 2000,
+      peak_rss_bytes: 50_000_000,
+      attempts: 1,
+      reason: null,
+      tags,
+      cpu_request: 1,
+      memory_request: 0,
+      saved_ms: null,
+    });
+    await store.db
+      .insertInto('task_runs')
+      .values([
+        tr('build', at, build, 'success', '["build"]'),
+        tr('ship', at + build, ship, failed ? 'failed' : 'success', '["deploy"]'),
+      ])
+      .execute();
+  }
+}
+
+function suite(name: string, open: () => Promise<Store | undefined>) {
+  describe(name, () => {
+    let store: Store | undefined;
+    beforeAll(async () => {
+      store = await open();
+      if (store) await seed(store);
+    });
+    afterAll(async () => {
+      await store?.close();
+    });
+
+    it('loads runs oldest first and infers deployments from deploy-tagged tasks', async (ctx) => {
+      if (!store) return ctx.skip();
+      const h = await loadHistory(store.db, { pipeline: 'analytics-demo' });
+      expect(h.runs).toHaveLength(40);
+      expect(h.runs[0]!.id).toBe('run00');
+      expect(h.runs[0]!.tasks.map((t) => t.taskId)).toEqual(['build', 'ship']);
+      expect(h.runs[0]!.tasks[0]!.tags).toEqual(['build']);
+      // The deploy feature's table exists but holds nothing of ours yet: deployments come from runs.
+      expect(h.deployments).toHaveLength(40);
+      expect(h.deployments.filter((d) => d.status === 'failed').map((d) => d.id)).toEqual(['run30']);
+      expect(h.deployments[0]!.source).toBe('run');
+    });
+
+    it('prefers recorded deployments once there are some', async (ctx) => {
+      if (!store) return ctx.skip();
+      const raw = store.db as unknown as Kysely<Record<string, Record<string, unknown>>>;
+      const dep = (id: string, at: number, status: string, kind = 'deploy') => ({
+        id,
+        kind,
+        environment: 'analytics-prod',
+        version: id,
+        release: id,
+        status,
+        started_at: at,
+        ended_at: at + 60_000,
+        duration_ms: 60_000,
+        git_sha: null,
+        git_commit_at: at - 3_600_000,
+        artifact_bytes: 1000,
+        bytes_sent: 100,
+      });
+      await raw
+        .insertInto('deployments')
+        .values([
+          dep('an-d1', T0, 'success'),
+          dep('an-d2', T0 + 7_200_000, 'failed'),
+          dep('an-d3', T0 + 7_500_000, 'success', 'rollback'),
+        ])
+        .execute();
+      await raw
+        .insertInto('deployment_targets')
+        .values({
+          deployment_id: 'an-d1',
+          target: 't1',
+          region: 'eu',
+          wave: 0,
+          status: 'active',
+          health_ok: 9,
+          health_failed: 1,
+        })
+        .execute();
+      const h = await loadHistory(store.db, { pipeline: 'analytics-demo' });
+      const mine = h.deployments.filter((d) => d.id.startsWith('an-'));
+      expect(mine.map((d) => [d.id, d.status, d.kind ?? 'deploy'])).toEqual([
+        ['an-d1', 'success', 'deploy'],
+        ['an-d2', 'failed', 'deploy'],
+        ['an-d3', 'success', 'rollback'],
+      ]);
+      expect(mine[0]!.healthOk).toBe(9);
+      expect(mine[0]!.healthFailed).toBe(1);
+      expect(mine[0]!.source).toBe('deployments');
+    });
+
+    it('stores findings with ids that survive re-detection, and acknowledgements', async (ctx) => {
+      if (!store) return ctx.skip();
+      const h = await loadHistory(store.db, { pipeline: 'analytics-demo' });
+      const first = await syncFindings(store.db, 'analytics-demo', scanRegressions(h.runs), T0);
+      const build = first.find((f) => f.subject === 'build')!;
+      expect(build.runId).toBe('run25');
+      expect(build.open).toBe(true);
+      // Detect again on one run fewer: same finding, same id.
+      const again = await syncFindings(
+        store.db,
+        'analytics-demo',
+        scanRegressions(h.runs.slice(0, 39)),
+        T0 + 1,
+      );
+      expect(again.find((f) => f.subject === 'build')!.id).toBe(build.id);
+      const [res] = await acknowledge(store.db, 'analytics-demo', [build.id], {
+        by: 'me',
+        note: 'expected',
+        now: T0 + 2,
+      });
+      expect(res!.ok).toBe(true);
+      const after = (await listFindings(store.db, 'analytics-demo')).find((f) => f.id === build.id)!;
+      expect(after.open).toBe(false);
+      expect(after.acknowledged).toEqual({ at: T0 + 2, by: 'me', note: 'expected' });
+      const [bad] = await acknowledge(store.db, 'analytics-demo', ['rnothere'], {
+        by: null,
+        note: null,
+        now: 0,
+      });
+      expect(bad!.ok).toBe(false);
+      // A history without the change retires the finding.
+      const retired = await syncFindings(
+        store.db,
+        'analytics-demo',
+        scanRegressions(h.runs.slice(0, 20)),
+        T0 + 3,
+      );
+      expect(retired.find((f) => f.id === build.id)!.active).toBe(false);
+    });
+
+    it('builds the full report', async (ctx) => {
+      if (!store) return ctx.skip();
+      const r = await buildReport(store, pipeline, { now: T0 + 41 * 3_600_000 });
+      expect(r.window.runs).toBe(40);
+      expect(r.metrics.pipelineMetrics.byTag.build!.count).toBe(39);
+      expect(r.regressions.findings.some((f) => f.subject === 'build' && f.runId === 'run25')).toBe(true);
+      expect(r.slis.map((s) => s.name)).toEqual([
+        'availability',
+        'deploymentDurationP95',
+        'resourceEfficiency',
+        'deploymentFailureRate',
+        'recoveryTime',
+      ]);
+      expect(r.dora.source).toBe('deployments');
+      expect(r.latestRun!.id).toBe('run39');
+      expect(JSON.parse(JSON.stringify(r)).version).toBe(1);
+    });
+  });
+}
+
+suite('SQLite analytics', async () =>
+  openStore({ root: mkdtempSync(path.join(os.tmpdir(), 'slipway-analytics-')) }));
+
+let pgReady: Promise<boolean> | undefined;
+suite('PostgreSQL analytics', async () => {
+  pgReady ??= postgresAvailable();
+  if (!(await pgReady)) return undefined;
+  return openStore({ root: os.tmpdir(), url: `postgres://root@127.0.0.1:5432/${dbName}` });
+});
+
+afterAll(async () => {
+  if (!(await pgReady)) return;
+  const c = new pg.Client({ connectionString: PG_ADMIN });
+  await c.connect();
+  await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await c.end();
+});

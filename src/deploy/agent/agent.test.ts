@@ -1,0 +1,129 @@
+import { mkdir, mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AgentClient } from '../agent-client.js';
+import { readArtifact } from '../artifact.js';
+import { chunksOf, releaseIdOf } from '../manifest.js';
+import { type Origin, readChunk, startOrigin } from '../origin.js';
+import { encodeFrame } from '../wire.js';
+import { Agent } from './agent.js';
+import { listenAgent } from './server.js';
+
+const TOKEN = 'unit-test-token-0123456789';
+let root: string;
+let agent: Agent;
+let server: Server;
+let client: AgentClient;
+let url: string;
+const origins: Origin[] = [];
+
+async function build(version: string, files: Record<string, string>) {
+  const dir = path.join(root, `art-${version}`);
+  await rm(dir, { recursive: true, force: true });
+  for (const [p, text] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(dir, p)), { recursive: true });
+    await writeFile(path.join(dir, p), text);
+  }
+  const art = await readArtifact(dir, version);
+  if (!art.ok) throw new Error(art.error);
+  const origin = await startOrigin({ chunks: art.value.chunks, token: 'origin-token-0123456789' });
+  origins.push(origin);
+  return { ...art.value, release: releaseIdOf(art.value.manifest), origin };
+}
+
+beforeEach(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), 'slipway-agent-'));
+  agent = await Agent.open({ dir: path.join(root, 'agent'), token: TOKEN, keep: 2 });
+  server = await listenAgent(agent, '127.0.0.1', 0, {
+    jsonBytes: 64 * 1024,
+    uploadBytes: 1024 * 1024,
+    ids: 100,
+  });
+  url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  client = new AgentClient(url, TOKEN);
+});
+
+afterEach(async () => {
+  await agent.shutdown();
+  server.closeAllConnections();
+  server.close();
+  await Promise.all(origins.splice(0).map((o) => o.close()));
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('agent', () => {
+  it('stages from an origin, switches current atomically and rolls back', async () => {
+    const v1 = await build('v1', { 'index.html': 'one', 'lib/a.js': 'a'.repeat(5000) });
+    const s1 = await client.stage({ release: v1.release, manifest: v1.manifest, sources: [v1.origin] });
+    expect(s1.ok && s1.value.chunksFetched).toBe(2);
+    expect((await client.activate(v1.release)).ok).toBe(true);
+    expect(await readlink(path.join(root, 'agent', 'current'))).toBe(`releases/${v1.release}`);
+
+    const v2 = await build('v2', { 'index.html': 'two', 'lib/a.js': 'a'.repeat(5000) });
+    const s2 = await client.stage({ release: v2.release, manifest: v2.manifest, sources: [v2.origin] });
+    expect(s2.ok && [s2.value.chunksFetched, s2.value.chunksReused]).toEqual([1, 1]);
+    const a2 = await client.activate(v2.release);
+    expect(a2.ok && a2.value.previous).toBe(v1.release);
+    const back = await client.rollback();
+    expect(back.ok && back.value.current).toBe(v1.release);
+  });
+
+  it('keeps only the newest releases, never the active one', async () => {
+    for (const v of ['v1', 'v2', 'v3', 'v4']) {
+      const b = await build(v, { 'x.txt': v });
+      expect((await client.stage({ release: b.release, manifest: b.manifest, sources: [b.origin] })).ok).toBe(
+        true,
+      );
+      expect((await client.activate(b.release, undefined, 2)).ok).toBe(true);
+    }
+    const releases = (await readdir(path.join(root, 'agent', 'releases'))).sort();
+    expect(releases).toHaveLength(2);
+    expect(releases.map((r) => r.split('-')[0])).toEqual(['v3', 'v4']);
+  });
+
+  it('accepts pushed chunks and reports what is missing', async () => {
+    const b = await build('p1', { 'a.txt': 'pushed content' });
+    const ids = [...chunksOf(b.manifest).keys()];
+    const before = (await (await post('/v1/chunks/missing', { ids })).json()) as { missing: string[] };
+    expect(before.missing).toEqual(ids);
+    const frames = await Promise.all(
+      ids.map(async (id) => encodeFrame(id, await readChunk(b.chunks.get(id)!))),
+    );
+    const put = await fetch(`${url}/v1/chunks`, {
+      method: 'PUT',
+      headers: auth(),
+      body: Buffer.concat(frames),
+    });
+    expect(put.status).toBe(200);
+    const after = (await (await post('/v1/chunks/missing', { ids })).json()) as { missing: string[] };
+    expect(after.missing).toEqual([]);
+    const staged = await client.stage({ release: b.release, manifest: b.manifest, sources: [] });
+    expect(staged.ok && staged.value.chunksFetched).toBe(0);
+  });
+
+  it('refuses oversized bodies and corrupt chunks, and wrong tokens', async () => {
+    const big = await post('/v1/chunks/missing', { ids: [], pad: 'x'.repeat(100 * 1024) });
+    expect(big.status).toBe(413);
+    const id = 'b'.repeat(64);
+    const bad = await fetch(`${url}/v1/chunks`, {
+      method: 'PUT',
+      headers: auth(),
+      body: await encodeFrame(id as never, Buffer.from('not b')),
+    });
+    expect(bad.status).toBe(400);
+    expect((await new AgentClient(url, 'wrong-token-0000000000').status()).ok).toBe(false);
+    expect((await fetch(`${url}/v1/status`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(
+      401,
+    );
+  });
+});
+
+function auth() {
+  return { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+}
+
+function post(route: string, body: unknown) {
+  return fetch(`${url}${route}`, { method: 'POST', headers: auth(), body: JSON.stringify(body) });
+}

@@ -89,7 +89,7 @@ export async function benchWhatIf(
         unit: '%',
         target: '<= 15%',
         pass: err <= 0.15,
-        note: `predicted ${Math.round(predicted)} ms, measured ${Math.round(measured)} ms (median of 2)`,
+        note: `predicted ${Math.round(predicted)} ms, measured ${Math.round(measured)} ms (median of 3; load ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} cores)`,
       });
     }
     return rows;

@@ -27,15 +27,14 @@ function git(cwd: string, args: string[]): Promise<string | undefined> {
 
 /** Reads the repository containing `dir`, limited to files under `dir`; undefined when not a repo. */
 export async function gitSnapshot(dir: string): Promise<GitSnapshot | undefined> {
-  const [top, scope] = ((await git(dir, ['rev-parse', '--show-toplevel', '--show-prefix'])) ?? '').split(
-    '\n',
-  );
-  if (!top) return undefined;
-  const [index, status] = await Promise.all([
+  // All three at once: outside a repository each simply fails.
+  const [where, index, status] = await Promise.all([
+    git(dir, ['rev-parse', '--show-toplevel', '--show-prefix']),
     git(dir, ['ls-files', '-s', '-z', '--full-name', '--', '.']),
     git(dir, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', '--', '.']),
   ]);
-  if (index === undefined || status === undefined) return undefined;
+  const [top, scope] = (where ?? '').split('\n');
+  if (!top || index === undefined || status === undefined) return undefined;
 
   const oids = new Map<string, string>();
   const present = new Set<string>();

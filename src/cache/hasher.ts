@@ -26,7 +26,7 @@ export class TaskHasher {
         path.join(this.cacheDir, 'fingerprints'),
         snap?.algo ?? 'sha1',
       );
-      return new InputResolver(snap, this.#fingerprints);
+      return new InputResolver(snap, this.#fingerprints, this.pipeline.root);
     });
     return this.#resolver;
   }
@@ -38,6 +38,11 @@ export class TaskHasher {
         : ok([]),
     );
     return this.#global;
+  }
+
+  /** Starts reading git now (a child process), so it overlaps whatever the caller does next. */
+  prefetch(): void {
+    void this.#resolve();
   }
 
   /** The manifest of `task` given its dependencies' hashes. */

@@ -34,8 +34,10 @@ export async function createTaskCache(opts: CreateTaskCacheOptions): Promise<Tas
       `remote cache ${remote.url} needs a team: set cache.remote.team or SLIPWAY_REMOTE_CACHE_TEAM; using the local cache only`,
     );
   }
+  const hasher = new TaskHasher(opts.pipeline, settings.dir);
+  hasher.prefetch();
   return new LayeredCache({
-    hasher: new TaskHasher(opts.pipeline, settings.dir),
+    hasher,
     store: new LocalStore(settings.dir),
     state: new OutputState(path.join(settings.dir, 'outputs')),
     manifests: new ManifestStore(path.join(settings.dir, 'manifests')),

@@ -28,60 +28,69 @@ export class InputResolver {
   constructor(
     private readonly snapshot: GitSnapshot | undefined,
     private readonly fingerprints: FingerprintCache,
-  ) {}
+    /** The project root; folders below it are resolved relative to its real path. */
+    private readonly root?: string,
+  ) {
+    if (root) this.#realpath(root);
+  }
 
   /** Resolves and hashes a task's inputs; fails on a glob that leaves the repository. */
   resolve(spec: InputSpec): Result<InputList, string> {
     const cwd = this.#realpath(spec.cwd);
+    // Default inputs match everything: skip the per-file glob test.
+    const everything = spec.inputs === undefined;
     const globs = globSet(spec.inputs ?? ['**']);
     const outputs = spec.outputs.length ? globSet(spec.outputs) : undefined;
-    const candidates = new Set<string>();
+    /** cwd-relative path -> absolute path or repository path (when git knows it). */
+    const found = new Map<string, string | undefined>();
     const snap = this.snapshot;
+    const cwdInRepo = snap ? toPosixRelative(snap.top, cwd) : '';
     for (const base of globs.bases) {
-      const absBase = path.resolve(cwd, base);
-      const inRepo = snap ? toPosixRelative(snap.top, absBase) : '..';
+      const inRepo = snap
+        ? base === ''
+          ? cwdInRepo
+          : toPosixRelative(snap.top, path.resolve(cwd, base))
+        : '..';
       if (snap && inScope(snap.scope, inRepo)) {
-        const cwdInRepo = toPosixRelative(snap.top, cwd);
-        for (const p of underPrefix(snap.paths, inRepo)) candidates.add(relativeTo(cwdInRepo, p));
+        for (const p of underPrefix(snap.paths, inRepo)) found.set(relativeTo(cwdInRepo, p), p);
         // A literal path git ignores (a generated .env, say) still counts when named explicitly.
-        if (base !== '') candidates.add(base);
+        if (base !== '' && !found.has(base)) found.set(base, undefined);
       } else if (snap && !(inRepo === '' || isSafeRelative(inRepo))) {
         return err(`input glob base "${base}" is outside the repository ${snap.top}`);
       } else {
-        const rel = toPosixRelative(cwd, absBase);
-        for (const e of walk(cwd, rel === '' ? '' : rel, SKIP_DIRS)) {
-          if (e.kind !== 'dir') candidates.add(e.path);
-        }
-        if (rel !== '') candidates.add(rel);
+        const rel = toPosixRelative(cwd, path.resolve(cwd, base));
+        for (const e of walk(cwd, rel, SKIP_DIRS)) if (e.kind !== 'dir') found.set(e.path, undefined);
+        if (rel !== '' && !found.has(rel)) found.set(rel, undefined);
       }
     }
     const out: InputList = [];
-    for (const rel of candidates) {
-      if (!globs.match(rel) || outputs?.match(rel) || rel.startsWith('.slipway/')) continue;
-      const id = this.#id(cwd, rel);
+    for (const [rel, repoPath] of found) {
+      if ((!everything && !globs.match(rel)) || outputs?.match(rel) || rel.startsWith('.slipway/')) continue;
+      const id =
+        (repoPath !== undefined ? snap?.oids.get(repoPath) : undefined) ??
+        this.fingerprints.hash(
+          repoPath !== undefined && snap ? path.join(snap.top, repoPath) : path.join(cwd, rel),
+        );
       if (id !== undefined) out.push([rel, id]);
     }
     out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     return ok(out);
   }
 
-  #id(cwd: string, rel: string): string | undefined {
-    const abs = path.join(cwd, rel);
-    const snap = this.snapshot;
-    if (snap) {
-      const oid = snap.oids.get(toPosixRelative(snap.top, abs));
-      if (oid) return oid;
-    }
-    return this.fingerprints.hash(abs);
-  }
-
   #realpath(p: string): string {
     let r = this.#real.get(p);
     if (r === undefined) {
-      try {
-        r = realpathSync(p);
-      } catch {
-        r = p;
+      // Folders under the project root resolve through the root's real path: one realpath call
+      // per run instead of one per package (a symlinked package folder is the rare exception).
+      const root = this.root;
+      const rootReal = root ? this.#real.get(root) : undefined;
+      if (root && rootReal && p.startsWith(`${root}${path.sep}`)) r = rootReal + p.slice(root.length);
+      else {
+        try {
+          r = realpathSync(p);
+        } catch {
+          r = p;
+        }
       }
       this.#real.set(p, r);
     }

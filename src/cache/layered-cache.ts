@@ -11,10 +11,9 @@ import type { TaskHasher } from './hasher.js';
 import type { LocalStore } from './local-store.js';
 import type { ManifestStore } from './manifests.js';
 import type { OutputState } from './output-state.js';
-import { restoreOutputs } from './restore.js';
+import { currentOutputs, restoreOutputs } from './restore.js';
 import type { TurboRemoteCache } from './turbo-remote-cache.js';
 import type { CacheLookup, TaskCache, TaskHash } from './types.js';
-import { collectMatches, globSet } from './walk.js';
 
 export interface LayeredCacheOptions {
   hasher: TaskHasher;
@@ -63,9 +62,17 @@ export class LayeredCache implements TaskCache {
   }
 
   async #fetchAndRestore(task: TaskConfig, hash: TaskHash): Promise<CacheLookup | undefined> {
+    // Outputs still exactly as this hash left them: a hit that reads and writes nothing.
+    const rec = this.o.state.load(task.id);
+    const inPlace = rec?.hash === hash && this.o.state.inPlace(rec, task.cwd);
+    if (inPlace && rec.log !== undefined) {
+      this.o.store.touch(hash);
+      return { hash, hit: { source: 'local', log: rec.log, savedMs: rec.durationMs } };
+    }
+
     const local = this.o.store.read(hash);
     if (local.kind === 'hit') {
-      if (this.#restore(task, hash, local.entry)) {
+      if (inPlace || this.#restore(task, hash, local.entry)) {
         this.o.store.touch(hash);
         return {
           hash,
@@ -120,24 +127,21 @@ export class LayeredCache implements TaskCache {
   }
 
   #restore(task: TaskConfig, hash: TaskHash, entry: Entry): boolean {
-    const r = restoreOutputs({
-      taskId: task.id,
-      hash,
-      cwd: task.cwd,
-      outputs: task.outputs,
-      archive: entry.archive,
-      state: this.o.state,
-    });
-    if (!r.ok) this.o.warn(`refusing cache entry ${hash.slice(0, 12)} of ${task.id}: ${r.error}`, task.id);
-    return r.ok;
+    const current = currentOutputs(task.cwd, task.outputs).entries;
+    const r = restoreOutputs({ cwd: task.cwd, outputs: task.outputs, archive: entry.archive, current });
+    if (!r.ok) {
+      this.o.warn(`refusing cache entry ${hash.slice(0, 12)} of ${task.id}: ${r.error}`, task.id);
+      return false;
+    }
+    this.o.state.record(task.id, hash, task.cwd, r.value.scan, entry.meta);
+    return true;
   }
 
   async save(task: TaskConfig, hash: TaskHash, result: { log: string; durationMs: number }): Promise<void> {
     if (!task.cache || hash.startsWith(UNCACHEABLE)) return;
     try {
-      const globs = globSet(task.outputs);
-      const entries = task.outputs.length ? collectMatches(task.cwd, globs) : [];
-      const archive = createArchive(task.cwd, entries);
+      const scan = currentOutputs(task.cwd, task.outputs);
+      const archive = createArchive(task.cwd, scan.entries);
       if (!archive.ok) {
         this.o.warn(`${task.id} not cached: ${archive.error}`, task.id);
         return;
@@ -154,7 +158,7 @@ export class LayeredCache implements TaskCache {
         archive.value,
       );
       this.o.store.write(hash, bytes);
-      this.o.state.record(task.id, hash, task.cwd, entries);
+      this.o.state.record(task.id, hash, task.cwd, scan, result);
       this.#saved += bytes.length;
       const remote = this.o.remote;
       if (remote?.write && !this.#remoteDown)

@@ -1,19 +1,28 @@
 /**
- * What a task's outputs looked like (by stat) right after we saved or restored them, so a hit
- * whose outputs are still on disk untouched skips the copy.
+ * What a task's outputs looked like (by stat) right after we saved or restored them, with the
+ * log and duration of the run that made them. A hit whose outputs are still on disk untouched
+ * then costs a few stat calls: no walk, no entry read, no copy.
  */
 import { lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { OutputScan } from './restore.js';
 import { taskFileName } from './safe-path.js';
-import type { WalkEntry } from './walk.js';
 
-/** [path, kind, mode, size, mtimeMs, ino] */
-type FileStat = [string, string, number, number, number, number];
+/** [path, mode, size, mtimeMs, ino]; folders keep only their mode (their mtime is watched). */
+type FileStat = [string, number, number, number, number];
 
-interface State {
+export interface OutputRecord {
   hash: string;
   files: FileStat[];
+  /** [folder, mtimeMs or -1 when absent]: a file added or removed anywhere changes one of them. */
+  watch: [string, number][];
+  /** Absent when too large to keep here (the entry has it). */
+  log?: string;
+  durationMs: number;
 }
+
+// Logs bigger than this stay only in the entry: the record is read on every lookup.
+const MAX_LOG = 64 * 1024;
 
 export class OutputState {
   constructor(private readonly dir: string) {}
@@ -22,53 +31,69 @@ export class OutputState {
     return path.join(this.dir, `${taskFileName(taskId)}.json`);
   }
 
-  /** True when `entries` (just walked under `cwd`) are exactly what was recorded for `hash`. */
-  matches(taskId: string, hash: string, cwd: string, entries: readonly WalkEntry[]): boolean {
-    let state: State;
+  /** The last record of a task, if any. */
+  load(taskId: string): OutputRecord | undefined {
     try {
-      state = JSON.parse(readFileSync(this.#file(taskId), 'utf8')) as State;
-    } catch {
-      return false;
-    }
-    if (state.hash !== hash || state.files.length !== entries.length) return false;
-    const now = statAll(cwd, entries);
-    if (!now) return false;
-    return now.every((f, i) => {
-      const r = state.files[i];
-      return r !== undefined && f.every((v, j) => v === r[j]);
-    });
-  }
-
-  /** Records the current stat of `entries` as the outputs of `hash`. */
-  record(taskId: string, hash: string, cwd: string, entries: readonly WalkEntry[]): void {
-    const files = statAll(cwd, entries);
-    if (!files) return;
-    mkdirSync(this.dir, { recursive: true });
-    const file = this.#file(taskId);
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ hash, files } satisfies State));
-    renameSync(tmp, file);
-  }
-}
-
-function statAll(cwd: string, entries: readonly WalkEntry[]): FileStat[] | undefined {
-  const out: FileStat[] = [];
-  for (const e of entries) {
-    try {
-      const st = lstatSync(path.join(cwd, e.path));
-      // Folders' mtimes change whenever anything inside does; their contents are checked anyway.
-      const isDir = e.kind === 'dir';
-      out.push([
-        e.path,
-        e.kind,
-        st.mode & 0o7777,
-        isDir ? 0 : st.size,
-        isDir ? 0 : st.mtimeMs,
-        isDir ? 0 : st.ino,
-      ]);
+      const rec = JSON.parse(readFileSync(this.#file(taskId), 'utf8')) as OutputRecord;
+      return Array.isArray(rec.watch) && Array.isArray(rec.files) ? rec : undefined;
     } catch {
       return undefined;
     }
   }
-  return out;
+
+  /** True when the outputs under `cwd` are exactly the recorded ones, unmodified. */
+  inPlace(rec: OutputRecord, cwd: string): boolean {
+    for (const [p, m] of rec.watch) if (mtimeOf(cwd, p) !== m) return false;
+    for (const r of rec.files) {
+      const f = statOne(cwd, r[0]);
+      if (!f || f[1] !== r[1] || f[2] !== r[2] || f[3] !== r[3] || f[4] !== r[4]) return false;
+    }
+    return true;
+  }
+
+  /** Records the outputs just scanned as those of `hash`. */
+  record(
+    taskId: string,
+    hash: string,
+    cwd: string,
+    scan: OutputScan,
+    meta: { log: string; durationMs: number },
+  ): void {
+    const files: FileStat[] = [];
+    for (const e of scan.entries) {
+      const f = statOne(cwd, e.path);
+      if (!f) return; // changed under us: record nothing rather than something wrong
+      files.push(f);
+    }
+    const rec: OutputRecord = {
+      hash,
+      files,
+      watch: scan.watch.map((p) => [p, mtimeOf(cwd, p)]),
+      durationMs: meta.durationMs,
+    };
+    if (meta.log.length <= MAX_LOG) rec.log = meta.log;
+    mkdirSync(this.dir, { recursive: true });
+    const file = this.#file(taskId);
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(rec));
+    renameSync(tmp, file);
+  }
+}
+
+function mtimeOf(cwd: string, rel: string): number {
+  try {
+    return lstatSync(rel ? path.join(cwd, rel) : cwd).mtimeMs;
+  } catch {
+    return -1;
+  }
+}
+
+function statOne(cwd: string, rel: string): FileStat | undefined {
+  try {
+    const st = lstatSync(path.join(cwd, rel));
+    if (st.isDirectory()) return [rel, st.mode & 0o7777, 0, 0, 0];
+    return [rel, st.mode & 0o7777, st.size, st.mtimeMs, st.ino];
+  } catch {
+    return undefined;
+  }
 }

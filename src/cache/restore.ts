@@ -3,41 +3,47 @@ import { rmdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { err, ok, type Result } from '../util/result.js';
 import { extractArchive, readArchive } from './archive.js';
-import type { OutputState } from './output-state.js';
-import { collectMatches, globSet } from './walk.js';
+import { collectMatches, globSet, type WalkEntry } from './walk.js';
 
 export interface RestoreRequest {
-  taskId: string;
-  hash: string;
   /** Absolute task folder. */
   cwd: string;
   outputs: readonly string[];
   archive: Buffer;
-  state: OutputState;
+  /** What is on disk now under the outputs (from `currentOutputs`). */
+  current: readonly WalkEntry[];
 }
 
-/** Restores outputs (or confirms they are already in place); fails on an unsafe archive. */
-export function restoreOutputs(req: RestoreRequest): Result<{ skipped: boolean; bytes: number }, string> {
-  const globs = globSet(req.outputs);
-  const current = req.outputs.length ? collectMatches(req.cwd, globs) : [];
-  if (req.state.matches(req.taskId, req.hash, req.cwd, current)) return ok({ skipped: true, bytes: 0 });
+export interface OutputScan {
+  /** Files, folders and symlinks on disk that the task's output globs cover. */
+  entries: WalkEntry[];
+  /** Every folder the scan looked into. */
+  watch: string[];
+}
 
+/** Scans the task's outputs on disk. */
+export function currentOutputs(cwd: string, outputs: readonly string[]): OutputScan {
+  const watch: string[] = [];
+  return { entries: outputs.length ? collectMatches(cwd, globSet(outputs), watch) : [], watch };
+}
+
+/** Restores outputs; fails (having changed nothing) on an unsafe archive. Returns what is now on disk. */
+export function restoreOutputs(req: RestoreRequest): Result<{ bytes: number; scan: OutputScan }, string> {
   // Check the whole archive before deleting anything, so a refused archive changes nothing.
   const items = readArchive(req.archive);
   if (!items.ok) return err(items.error);
+  const globs = globSet(req.outputs);
   for (const it of items.value) {
     if (!globs.match(it.path))
       return err(`archive entry "${it.path}" is not among the task's declared outputs`);
   }
-
-  removeStale(req.cwd, current);
+  removeStale(req.cwd, req.current);
   const done = extractArchive(req.cwd, items.value);
   if (!done.ok) return done;
-  req.state.record(req.taskId, req.hash, req.cwd, collectMatches(req.cwd, globs));
-  return ok({ skipped: false, bytes: done.value.bytes });
+  return ok({ bytes: done.value.bytes, scan: currentOutputs(req.cwd, req.outputs) });
 }
 
-function removeStale(cwd: string, entries: readonly { path: string; kind: string }[]): void {
+function removeStale(cwd: string, entries: readonly WalkEntry[]): void {
   const dirs: string[] = [];
   for (const e of entries) {
     const abs = path.join(cwd, e.path);

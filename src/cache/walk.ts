@@ -52,8 +52,20 @@ export interface GlobSet {
   match(rel: string): boolean;
 }
 
-/** Compiles globs relative to one folder. */
+const compiled = new Map<string, GlobSet>();
+
+/** Compiles globs relative to one folder (memoised: templates repeat the same globs per package). */
 export function globSet(patterns: readonly string[]): GlobSet {
+  const key = patterns.join('\0');
+  let g = compiled.get(key);
+  if (!g) {
+    g = compileGlobs(patterns);
+    compiled.set(key, g);
+  }
+  return g;
+}
+
+function compileGlobs(patterns: readonly string[]): GlobSet {
   const pos: string[] = [];
   const neg: string[] = [];
   for (const raw of patterns) {
@@ -88,11 +100,15 @@ function staticBase(p: string): string {
 /**
  * Everything under `root` that matches `globs` (files, symlinks and matching folders), sorted.
  * Used for outputs: nothing is skipped, because outputs may live anywhere the task writes.
+ * `watch` receives every folder looked into.
  */
-export function collectMatches(root: string, globs: GlobSet): WalkEntry[] {
+export function collectMatches(root: string, globs: GlobSet, watch?: string[]): WalkEntry[] {
   const seen = new Map<string, WalkEntry>();
   for (const base of globs.bases) {
     if (base.startsWith('..')) continue;
+    // Every folder looked into (and every base, present or not): a change to what any of them
+    // contains changes its mtime, which is how unchanged outputs are recognised without a walk.
+    watch?.push(base);
     let kind: EntryKind | undefined;
     if (base === '') kind = 'dir';
     else {
@@ -107,7 +123,10 @@ export function collectMatches(root: string, globs: GlobSet): WalkEntry[] {
     if (base !== '' && globs.match(base)) seen.set(base, { path: base, kind });
     if (kind !== 'dir') continue;
     const prefix = base === '' ? '' : base;
-    for (const e of walk(root, prefix)) if (globs.match(e.path)) seen.set(e.path, e);
+    for (const e of walk(root, prefix)) {
+      if (e.kind === 'dir') watch?.push(e.path);
+      if (globs.match(e.path)) seen.set(e.path, e);
+    }
   }
   return [...seen.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

@@ -2,7 +2,7 @@
  * The local cache end to end through the built CLI: hits on an unchanged second run, exact
  * restores, reruns limited to what an edit affects, `slipway why`, damaged and hostile entries.
  */
-import { readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeEntry } from '../../src/cache/entry.js';
@@ -32,6 +32,7 @@ describe('local cache', () => {
     const first = await runWithSummary(w);
     expect(first.r.code, first.output).toBe(0);
     expect(first.cache).toEqual({ lib: 'miss', app: 'miss', other: 'miss', notify: 'disabled' });
+    const inode = statSync(w.path('lib/dist/lib.js')).ino;
 
     const second = await runWithSummary(w);
     expect(second.r.code, second.output).toBe(0);
@@ -42,6 +43,8 @@ describe('local cache', () => {
       notify: 'disabled',
     });
     expect(second.output).toContain('built lib'); // the log is replayed
+    // Outputs already in place are not copied again.
+    expect(statSync(w.path('lib/dist/lib.js')).ino).toBe(inode);
     const saved = (second.s as unknown as { cache: { savedMs: number; hits: number } }).cache;
     expect(saved.hits).toBe(3);
     expect(saved.savedMs).toBeGreaterThan(0);

@@ -44,9 +44,9 @@ export function concurrencyRecommendations(ctx: RecommendContext): Recommendatio
   const rows = capacityCurve(points);
   const base = points.find((p) => p.cpus === current)!.makespanMs;
   const knee = rows.find((r) => r.knee);
-  // Past the knee gains are small; without a knee, take the best point.
-  const pick =
-    knee && knee.cpus > current ? knee : rows.reduce((a, b) => (b.makespanMs < a.makespanMs ? b : a));
+  // The smallest capacity within 5% of the best: past it, more slots buy little.
+  const best = Math.min(...points.map((p) => p.makespanMs));
+  const pick = rows.find((r) => r.cpus >= current && r.makespanMs <= best * (1 + MIN_GAIN))!;
   if (pick.cpus <= current) return [];
   const saved = base - pick.makespanMs;
   if (saved < MIN_GAIN * base) return [];
@@ -60,7 +60,7 @@ export function concurrencyRecommendations(ctx: RecommendContext): Recommendatio
       predictedMs: pick.makespanMs,
       evidence: [
         `simulated makespan: ${points.map((p) => `${p.cpus} → ${formatMs(p.makespanMs)}`).join(', ')}`,
-        knee ? `knee of the curve at ${knee.cpus}` : 'no knee: gains continue to the largest tried',
+        `${pick.cpus} is the smallest within 5% of the best${knee ? `; the curve bends most at ${knee.cpus} (Kneedle)` : ''}`,
         use === undefined
           ? `${ctx.cores} cores; task CPU use not measured`
           : `tasks use ${use.toFixed(2)} cores on average on ${ctx.cores} cores, so up to ${ceiling} fit`,

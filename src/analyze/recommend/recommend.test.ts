@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run, task } from '../../../test/analyze/fixtures.js';
 import { parsePipeline } from '../../config/load.js';
@@ -5,7 +8,7 @@ import { TaskGraph } from '../../graph/graph.js';
 import type { Prediction } from '../../plan/predict.js';
 import type { RunRecord } from '../history.js';
 import { recommend } from './index.js';
-import { globsMayOverlap } from './structure.js';
+import { globsMayOverlap, mentionOf } from './structure.js';
 import type { RecommendContext } from './types.js';
 
 const GiB = 1024 ** 3;
@@ -145,5 +148,36 @@ describe('recommendations', () => {
     expect(globsMayOverlap('**/*.ts', 'gen/**')).toBe(true);
     expect(globsMayOverlap('packages/a/src/**', 'packages/**/dist/**')).toBe(true);
     expect(globsMayOverlap('a.txt', 'b.txt')).toBe(false);
+  });
+
+  it('a dependency whose outputs the command or input files mention is kept', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-mention-'));
+    try {
+      mkdirSync(path.join(dir, 'scripts'));
+      writeFileSync(path.join(dir, 'scripts', 'bundle.mjs'), "const entry = join(root, 'dist', 'cli.js');\n");
+      writeFileSync(path.join(dir, 'scripts', 'size.mjs'), 'console.log(1)\n');
+      const yaml = `tasks:
+  build: { run: tsc, outputs: [dist/**] }
+  bundle: { run: node scripts/bundle.mjs, needs: [build], inputs: [scripts/bundle.mjs] }
+  size: { run: node scripts/size.mjs, needs: [build], inputs: [scripts/size.mjs] }
+  copy: { run: cp -r dist out, needs: [build], inputs: [scripts/size.mjs] }
+`;
+      const p = parsePipeline('slipway.yml', path.join(dir, 'slipway.yml'), yaml);
+      expect(mentionOf(p.tasks.get('bundle')!, ['dist/**'])).toBe(
+        'its input scripts/bundle.mjs mentions dist',
+      );
+      expect(mentionOf(p.tasks.get('copy')!, ['dist/**'])).toBe('its command mentions dist');
+      expect(mentionOf(p.tasks.get('size')!, ['dist/**'])).toBeUndefined();
+      expect(mentionOf(p.tasks.get('size')!, ['**/*.js'])).toContain('no fixed folder');
+      const ctx = context(yaml, { build: 2000, bundle: 500, size: 500, copy: 500 }, []);
+      const drops = recommend({
+        ...ctx,
+        pipeline: p,
+        graph: TaskGraph.fromPipeline(p),
+      }).recommendations.filter((r) => r.kind === 'drop-dependency');
+      expect(drops.map((r) => r.target)).toEqual(['build -> size']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

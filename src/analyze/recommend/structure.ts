@@ -1,10 +1,14 @@
 /**
  * Graph changes: split the longest task on the critical path, and drop a dependency whose
- * declared outputs the dependent does not declare as inputs. Slipway cannot observe which files
- * a process reads, so the dependency check rests on the declarations and says so.
+ * outputs the dependent does not read. Slipway cannot observe which files a process reads, so
+ * "does not read" means: no declared input overlaps the declared outputs, and neither the command
+ * nor the input files mention the outputs' folders or files. The evidence says so.
  */
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
+import { collectMatches, globSet } from '../../cache/walk.js';
+import type { TaskConfig } from '../../config/types.js';
 import { simulate } from '../../plan/simulate.js';
 import { formatMs } from '../../util/units.js';
 import { baseTasks, makespan } from './simulate.js';
@@ -76,7 +80,53 @@ export function globsMayOverlap(a: string, b: string): boolean {
   return false;
 }
 
-/** Drop `dep -> task` when the task declares inputs and none can match the dep's declared outputs. */
+const MAX_SCANNED_FILES = 200;
+const MAX_SCANNED_BYTES = 256 * 1024;
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Where the task's command or input files mention one of the outputs' folders or files (by last
+ * path segment, e.g. "dist"); undefined when nothing does. An output glob without a fixed folder
+ * cannot be searched for and counts as mentioned.
+ */
+export function mentionOf(task: TaskConfig, outputs: readonly string[]): string | undefined {
+  const names = new Set<string>();
+  for (const o of outputs) {
+    const scan = picomatch.scan(o);
+    const base = (scan.isGlob ? scan.base : o).replace(/\/+$/, '');
+    const last = base.split('/').filter(Boolean).at(-1);
+    if (!last || last === '.' || last === '..') return `output ${o} has no fixed folder to look for`;
+    names.add(last);
+  }
+  const patterns = [...names].map((n) => ({
+    n,
+    re: new RegExp(`(^|[^A-Za-z0-9_-])${escapeRegExp(n)}($|[^A-Za-z0-9_-])`),
+  }));
+  const hit = (text: string) => patterns.find((p) => p.re.test(text))?.n;
+  const inCommand = hit(task.run);
+  if (inCommand) return `its command mentions ${inCommand}`;
+  const files = collectMatches(task.cwd, globSet(task.inputs ?? [])).filter((e) => e.kind === 'file');
+  if (files.length > MAX_SCANNED_FILES) return `too many input files to search (${files.length})`;
+  for (const f of files) {
+    const abs = path.join(task.cwd, f.path);
+    try {
+      if (statSync(abs).size > MAX_SCANNED_BYTES) return `input ${f.path} is too large to search`;
+      const found = hit(readFileSync(abs, 'utf8'));
+      if (found) return `its input ${f.path} mentions ${found}`;
+    } catch {
+      // Unreadable or vanished: nothing to learn from it.
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Drop `dep -> task` when the task declares inputs, none can match the dep's declared outputs,
+ * and neither its command nor its input files mention them.
+ */
 export function dependencyRecommendations(ctx: RecommendContext): Recommendation[] {
   const out: Recommendation[] = [];
   const tasks = baseTasks(ctx);
@@ -99,6 +149,13 @@ export function dependencyRecommendations(ctx: RecommendContext): Recommendation
         dep.outputs.filter((g) => !g.startsWith('!')),
       );
       if (inputs.some((i) => outputs.some((o) => globsMayOverlap(i, o)))) continue;
+      if (
+        mentionOf(
+          cfg,
+          dep.outputs.filter((g) => !g.startsWith('!')),
+        )
+      )
+        continue;
       const changed = tasks.map((t) =>
         t.id === id ? { ...t, needs: t.needs.filter((n) => n !== depId) } : t,
       );
@@ -115,7 +172,8 @@ export function dependencyRecommendations(ctx: RecommendContext): Recommendation
         evidence: [
           `${id} declares inputs ${cfg.inputs.join(', ')}`,
           `${depId} declares outputs ${dep.outputs.join(', ')}; none can match those inputs`,
-          'Slipway cannot observe which files a process reads: this rests on the declared inputs and outputs',
+          `neither the command of ${id} nor its input files mention those outputs`,
+          'Slipway cannot observe which files a process reads: this rests on declarations and a text search',
         ],
         risk: `breaks ${id} if it reads files ${depId} writes without declaring them, or needs its side effects`,
         change: `remove "${depId}" from tasks.${id}.needs`,

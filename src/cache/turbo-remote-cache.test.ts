@@ -1,0 +1,115 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { artifactTag, verifyArtifactTag } from './signature.js';
+import { TurboRemoteCache } from './turbo-remote-cache.js';
+
+describe('x-artifact-tag', () => {
+  it('is base64 HMAC-SHA256 over hash, team and body, as turbo signs it', () => {
+    const body = Buffer.from('artifact bytes');
+    const expected = createHmac('sha256', 'k')
+      .update(Buffer.concat([Buffer.from('abc123'), Buffer.from('team_x'), body]))
+      .digest('base64');
+    expect(artifactTag('k', 'abc123', 'team_x', body)).toBe(expected);
+    expect(verifyArtifactTag('k', 'abc123', 'team_x', body, expected)).toBe(true);
+    expect(verifyArtifactTag('other', 'abc123', 'team_x', body, expected)).toBe(false);
+    expect(verifyArtifactTag('k', 'abc124', 'team_x', body, expected)).toBe(false);
+    expect(verifyArtifactTag('k', 'abc123', 'team_x', Buffer.from('changed'), expected)).toBe(false);
+  });
+});
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+}
+
+const servers: Server[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+});
+
+/** A scripted server: answers the n-th request with replies[n] (the last one repeats). */
+async function scripted(replies: { status: number; body?: string; headers?: Record<string, string> }[]) {
+  const seen: Seen[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      seen.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+      });
+      const r = replies[Math.min(seen.length - 1, replies.length - 1)]!;
+      res.writeHead(r.status, r.headers ?? {});
+      res.end(r.body ?? '');
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+}
+
+describe('TurboRemoteCache', () => {
+  it('uploads with the v8 path, team slug, bearer token, duration and signature', async () => {
+    const s = await scripted([{ status: 200, body: '{}' }]);
+    const c = new TurboRemoteCache({ url: `${s.url}/`, team: 'acme', token: 'tok', signatureKey: 'key' });
+    const body = Buffer.from('payload');
+    expect(await c.put('h1', body, 1234.4)).toEqual({ kind: 'ok' });
+    const req = s.seen[0]!;
+    expect(req.method).toBe('PUT');
+    expect(req.url).toBe('/v8/artifacts/h1?slug=acme');
+    expect(req.headers.authorization).toBe('Bearer tok');
+    expect(req.headers['x-artifact-duration']).toBe('1234');
+    expect(req.headers['content-type']).toBe('application/octet-stream');
+    expect(req.headers['x-artifact-tag']).toBe(artifactTag('key', 'h1', 'acme', body));
+    expect(req.body.equals(body)).toBe(true);
+    const ids = new TurboRemoteCache({ url: s.url, team: 'team_123' });
+    await ids.put('h2', body, 1);
+    expect(s.seen[1]!.url).toBe('/v8/artifacts/h2?teamId=team_123');
+  });
+
+  it('retries 5xx with backoff, then reports an error; a 404 is a miss', async () => {
+    const s = await scripted([{ status: 502 }, { status: 503 }, { status: 200, body: 'bytes' }]);
+    const c = new TurboRemoteCache({ url: s.url, team: 't' });
+    const got = await c.get('h');
+    expect(got.kind).toBe('hit');
+    expect(s.seen).toHaveLength(3);
+
+    const failing = await scripted([{ status: 500 }]);
+    const r = await new TurboRemoteCache({ url: failing.url, team: 't', retries: 1 }).get('h');
+    expect(r).toEqual({ kind: 'error', message: 'GET failed after 2 attempts: HTTP 500' });
+
+    const none = await scripted([{ status: 404 }]);
+    expect(await new TurboRemoteCache({ url: none.url, team: 't' }).get('h')).toEqual({ kind: 'miss' });
+  });
+
+  it('does not retry a refused token and says so without the token', async () => {
+    const s = await scripted([{ status: 401 }]);
+    const r = await new TurboRemoteCache({ url: s.url, team: 't', token: 'sekrit' }).get('h');
+    expect(s.seen).toHaveLength(1);
+    expect(r.kind).toBe('error');
+    if (r.kind === 'error') {
+      expect(r.message).toMatch(/refused the token/);
+      expect(r.message).not.toContain('sekrit');
+    }
+  });
+
+  it('refuses a download whose tag is missing or wrong when a key is set', async () => {
+    const body = 'bytes';
+    const good = artifactTag('key', 'h', 't', Buffer.from(body));
+    const s = await scripted([
+      { status: 200, body },
+      { status: 200, body, headers: { 'x-artifact-tag': good } },
+      { status: 200, body: 'tampered', headers: { 'x-artifact-tag': good } },
+    ]);
+    const c = new TurboRemoteCache({ url: s.url, team: 't', signatureKey: 'key' });
+    expect((await c.get('h')).kind).toBe('bad-signature');
+    expect((await c.get('h')).kind).toBe('hit');
+    expect((await c.get('h')).kind).toBe('bad-signature');
+  });
+});

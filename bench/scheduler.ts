@@ -29,8 +29,8 @@ export async function benchScheduler(options: BenchOptions): Promise<BenchRow[]>
       const graph = chainShape({
         slots,
         chainLength: 8,
-        chainTaskMs: 2500 * scale,
-        leafMs: 1500 * scale,
+        chainTaskMs: 1600 * scale,
+        leafMs: 1000 * scale,
         overheadMs,
         fill: 0.95,
         seed: 42 + slots,
@@ -47,10 +47,10 @@ export async function benchScheduler(options: BenchOptions): Promise<BenchRow[]>
       layers: 6,
       minWidth: 3,
       maxWidth: 7,
-      medianMs: 2000 * scale,
+      medianMs: 1300 * scale,
       sigma: 0.7,
-      minMs: 500 * scale,
-      maxMs: 8000 * scale,
+      minMs: 300 * scale,
+      maxMs: 5000 * scale,
       seed: 7,
     });
     const dir = await writeWorkspace(layered, npm);

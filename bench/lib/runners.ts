@@ -1,4 +1,5 @@
 /** Runs one bench repository with Turborepo or with Slipway and returns wall time and the schedule. */
+import { existsSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tail, timed } from './spawn.js';
@@ -31,11 +32,21 @@ const turboEnv = {
   TURBO_PRINT_VERSION_DISABLED: '1',
 };
 
+/**
+ * turbo's platform binary rather than the node shim in node_modules/.bin, whose extra node start-up
+ * would count against turbo's wall time.
+ */
+export function turboBinary(root: string): string {
+  const arch = process.arch === 'x64' ? '64' : process.arch;
+  const native = join(root, 'node_modules', '@turbo', `${process.platform}-${arch}`, 'bin', 'turbo');
+  return existsSync(native) ? native : join(root, 'node_modules', '.bin', 'turbo');
+}
+
 /** `turbo run build --concurrency N --force` in `dir`; the schedule comes from `--summarize`. */
 export async function runTurbo(root: string, dir: string, slots: number): Promise<RunResult> {
   await rm(join(dir, '.turbo'), { recursive: true, force: true });
   const t = await timed(
-    join(root, 'node_modules', '.bin', 'turbo'),
+    turboBinary(root),
     [
       'run',
       'build',

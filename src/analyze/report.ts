@@ -9,7 +9,13 @@ import type { ChangePointOptions } from './change-points.js';
 import { type DoraMetrics, doraMetrics } from './dora.js';
 import type { Finding } from './findings-store.js';
 import { isCacheHit, loadHistory, type RunRecord } from './history.js';
-import { cpuUtilization, type PerformanceMetrics, performanceMetrics } from './metrics.js';
+import {
+  coveredMs,
+  cpuUtilization,
+  type PerformanceMetrics,
+  parallelEfficiency,
+  performanceMetrics,
+} from './metrics.js';
 import { type Recommendation, recommend } from './recommend/index.js';
 import { refreshRegressions } from './refresh.js';
 import type { Suspect } from './regressions.js';
@@ -27,6 +33,22 @@ export interface TaskStats {
   tags: string[];
 }
 
+/** One run as the report lists it. */
+export interface RunStats {
+  id: string;
+  status: string;
+  startedAt: string;
+  durationMs: number | null;
+  lowerBoundMs: number | null;
+  parallelEfficiency: number | null;
+  cpuUtilization: number | null;
+  /** Wall time covered by each tag's tasks. */
+  byTagMs: Record<string, number>;
+  tasks: number;
+  cached: number;
+  gitSha: string | null;
+}
+
 export interface AnalyticsReport {
   version: 1;
   pipeline: string;
@@ -34,6 +56,8 @@ export interface AnalyticsReport {
   window: { from: string | null; to: string; runs: number };
   latestRun: { id: string; status: string; startedAt: string; durationMs: number | null } | null;
   metrics: PerformanceMetrics;
+  /** Every run in the window, oldest first. */
+  runs: RunStats[];
   tasks: TaskStats[];
   regressions: { findings: Finding[]; suspects: Suspect[] };
   slis: SliResult[];
@@ -69,6 +93,25 @@ function taskStats(runs: readonly RunRecord[]): TaskStats[] {
       };
     })
     .sort((a, b) => (b.p50Ms ?? 0) - (a.p50Ms ?? 0) || a.id.localeCompare(b.id));
+}
+
+function runStats(r: RunRecord): RunStats {
+  const tags = [...new Set(r.tasks.flatMap((t) => t.tags))].sort();
+  return {
+    id: r.id,
+    status: r.status,
+    startedAt: new Date(r.startedAt).toISOString(),
+    durationMs: r.durationMs,
+    lowerBoundMs: r.lowerBoundMs,
+    parallelEfficiency: parallelEfficiency(r) ?? null,
+    cpuUtilization: cpuUtilization(r) ?? null,
+    byTagMs: Object.fromEntries(
+      tags.map((tag) => [tag, coveredMs(r.tasks.filter((t) => t.tags.includes(tag)))]),
+    ),
+    tasks: r.tasks.length,
+    cached: r.tasks.filter((t) => isCacheHit(t.cache)).length,
+    gitSha: r.gitSha,
+  };
 }
 
 /** The newest run that finished (budgets and checks judge it). */
@@ -144,6 +187,7 @@ export async function buildReport(
         }
       : null,
     metrics: performanceMetrics({ runs, deployments, from, to: now, regressions: newRegimes }),
+    runs: runs.map(runStats),
     tasks: taskStats(runs),
     regressions: { findings: regressions.findings, suspects: regressions.suspects },
     slis,

@@ -235,6 +235,9 @@ function suite(name: string, open: () => Promise<Store | undefined>) {
       ]);
       expect(r.dora.source).toBe('deployments');
       expect(r.latestRun!.id).toBe('run39');
+      expect(r.runs).toHaveLength(40);
+      expect(r.runs[0]!.byTagMs.build).toBeGreaterThan(900);
+      expect(r.runs[0]!.parallelEfficiency).toBe(1);
       expect(JSON.parse(JSON.stringify(r)).version).toBe(1);
     });
   });

@@ -4,7 +4,8 @@
  * a restore after deleting every output, and a one-file change. Reports Slipway/turbo ratios.
  * Run alone: `node dist/bench/cache.js [--quick]`.
  */
-import { appendFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CacheRepo, writeCacheRepo } from './cache-workspace.js';
@@ -28,7 +29,27 @@ export function turboBinary(root: string): string {
 
 type Tool = 'turbo' | 'slipway';
 
-async function runTool(tool: Tool, root: string, repo: CacheRepo, concurrency: number): Promise<number> {
+/**
+ * A private copy of the built CLI (dist/src, bin, package.json; node_modules linked), so a
+ * rebuild of the shared tree during a long bench cannot change what is measured mid-run.
+ */
+function freezeSlipway(root: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-bench-cli-'));
+  cpSync(join(root, 'dist', 'src'), join(dir, 'dist', 'src'), { recursive: true });
+  cpSync(join(root, 'bin'), join(dir, 'bin'), { recursive: true });
+  cpSync(join(root, 'package.json'), join(dir, 'package.json'));
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+  return dir;
+}
+
+/** `root` is the repository (for turbo's binary); `cli` the frozen Slipway copy. */
+async function runTool(
+  tool: Tool,
+  root: string,
+  repo: CacheRepo,
+  concurrency: number,
+  cli = root,
+): Promise<number> {
   const t =
     tool === 'turbo'
       ? await timed(
@@ -41,7 +62,7 @@ async function runTool(tool: Tool, root: string, repo: CacheRepo, concurrency: n
         )
       : await timed(
           process.execPath,
-          [join(root, 'bin', 'slipway.js'), 'run', 'build', '-c', String(concurrency)],
+          [join(cli, 'bin', 'slipway.js'), 'run', 'build', '-c', String(concurrency)],
           {
             cwd: repo.dir,
             env: { ...process.env, CI: '1' },
@@ -57,26 +78,34 @@ function deleteOutputs(repo: CacheRepo): void {
   }
 }
 
-let edits = 0;
+const edits = new Map<string, number>();
+/** Appends a new line to one source file: a content never seen before, so a real miss. */
 function editOneFile(repo: CacheRepo): void {
-  appendFileSync(join(repo.dir, 'packages', repo.editTarget, 'src', 'f00.js'), `// edit ${++edits}\n`);
+  const n = (edits.get(repo.dir) ?? 0) + 1;
+  edits.set(repo.dir, n);
+  appendFileSync(join(repo.dir, 'packages', repo.editTarget, 'src', 'f00.js'), `// edit ${n}\n`);
 }
 
-/** Median of `reps` timed runs, each after `prepare`. */
-async function measure(
-  tool: Tool,
+/**
+ * Median of `reps` timed runs per tool, each after `prepare`. The tools alternate run by run so
+ * both see the same background load (the machine is shared).
+ */
+async function measureBoth(
   root: string,
-  repo: CacheRepo,
+  cli: string,
+  repos: Record<Tool, CacheRepo>,
   reps: number,
   concurrency: number,
   prepare: (r: CacheRepo) => void = () => {},
-): Promise<number> {
-  const times: number[] = [];
+): Promise<Record<Tool, number>> {
+  const times: Record<Tool, number[]> = { turbo: [], slipway: [] };
   for (let i = 0; i < reps; i++) {
-    prepare(repo);
-    times.push(await runTool(tool, root, repo, concurrency));
+    for (const tool of ['turbo', 'slipway'] as const) {
+      prepare(repos[tool]);
+      times[tool].push(await runTool(tool, root, repos[tool], concurrency, cli));
+    }
   }
-  return median(times);
+  return { turbo: median(times.turbo), slipway: median(times.slipway) };
 }
 
 /** Entry point for `npm run bench` (bench/run.ts). */
@@ -91,26 +120,25 @@ export async function benchCache(options: BenchOptions): Promise<BenchRow[]> {
   const reps = quick ? 1 : 3;
   const concurrency = 4;
   const repos = { turbo: writeCacheRepo(spec), slipway: writeCacheRepo(spec) };
+  const cli = freezeSlipway(root);
   const label = `${spec.packages} pkgs × ${spec.files} files`;
   log(`cache: ${label}; turbo in ${repos.turbo.dir}, slipway in ${repos.slipway.dir}`);
   const rows: BenchRow[] = [];
   try {
-    const times: Record<string, Record<Tool, number>> = {};
+    const cold = { turbo: 0, slipway: 0 };
     for (const tool of ['turbo', 'slipway'] as const) {
-      const repo = repos[tool];
       log(`cache: ${tool}: populating (every task runs once)`);
-      const cold = await runTool(tool, root, repo, concurrency);
-      // One more cached run settles first-run work (index refresh, fingerprints) for both tools.
-      await runTool(tool, root, repo, concurrency);
-      log(`cache: ${tool}: cold run ${Math.round(cold)} ms; measuring`);
-      const cached = await measure(tool, root, repo, reps, concurrency);
-      const restore = await measure(tool, root, repo, reps, concurrency, deleteOutputs);
-      const change = await measure(tool, root, repo, reps, concurrency, editOneFile);
-      for (const [k, v] of Object.entries({ cold, cached, restore, change })) {
-        times[k] ??= { turbo: Number.NaN, slipway: Number.NaN };
-        (times[k] as Record<Tool, number>)[tool] = v;
-      }
+      cold[tool] = await runTool(tool, root, repos[tool], concurrency, cli);
+      // One more run settles first-run work (git index refresh, fingerprints) for both tools.
+      await runTool(tool, root, repos[tool], concurrency, cli);
     }
+    log('cache: measuring (tools alternate run by run)');
+    const times: Record<string, Record<Tool, number>> = {
+      cold,
+      cached: await measureBoth(root, cli, repos, reps, concurrency),
+      restore: await measureBoth(root, cli, repos, reps, concurrency, deleteOutputs),
+      change: await measureBoth(root, cli, repos, reps, concurrency, editOneFile),
+    };
     const add = (c: string, key: string, target?: number) => {
       const t = times[key] as Record<Tool, number>;
       const ratio = t.slipway / t.turbo;
@@ -131,6 +159,7 @@ export async function benchCache(options: BenchOptions): Promise<BenchRow[]> {
     add('cold (informational)', 'cold');
   } finally {
     for (const r of Object.values(repos)) rmSync(r.dir, { recursive: true, force: true });
+    rmSync(cli, { recursive: true, force: true });
   }
   return rows;
 }

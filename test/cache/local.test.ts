@@ -162,4 +162,31 @@ describe('local cache', () => {
     expect(bad.code).toBe(0);
     expect(bad.stdout + bad.stderr).toMatch(/not cached: refusing to archive symlink "out\/etc"/);
   });
+
+  it('cache stats counts entries and recent hits; prune empties the store', async () => {
+    const w = repo();
+    await runWithSummary(w);
+    await runWithSummary(w);
+    const stats = await w.run(['cache', 'stats', '--json']);
+    expect(stats.code, stats.stderr).toBe(0);
+    const s = JSON.parse(stats.stdout) as {
+      entries: number;
+      bytes: number;
+      remote: unknown;
+      recentRuns: { hitsLocal: number; misses: number };
+    };
+    expect(s.entries).toBe(3);
+    expect(s.bytes).toBeGreaterThan(0);
+    expect(s.remote).toBeNull();
+    expect(s.recentRuns).toMatchObject({ hitsLocal: 3, misses: 3 });
+    expect((await w.run(['cache', 'stats'])).stdout).toMatch(/entries\s+3 /);
+
+    const pruned = await w.run(['cache', 'prune', '--all']);
+    expect(pruned.stdout).toMatch(/removed 3 entries/);
+    rmSync(w.path('lib/dist'), { recursive: true });
+    expect((await runWithSummary(w)).cache.lib).toBe('miss');
+    const bad = await w.run(['cache', 'prune', '--max-size', 'lots']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/bad size "lots"/);
+  });
 });

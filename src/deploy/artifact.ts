@@ -1,9 +1,8 @@
 /** Turns an artifact folder into a manifest and an index of where each chunk's bytes live. */
-import { createHash } from 'node:crypto';
 import { lstat, open, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { err, ok, type Result } from '../util/result.js';
-import { type ChunkingParams, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
+import { type ChunkingParams, chunkIdOf, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
 import { type Manifest, type ManifestEntry, symlinkEscapes } from './manifest.js';
 import type { ChunkId } from './types.js';
 
@@ -57,12 +56,7 @@ export async function chunkFile(
       if (start >= end) break;
       while (end - start >= params.max || (eof && start < end)) {
         const n = cutLength(buffer, start, end, params);
-        chunks.push([
-          createHash('sha256')
-            .update(buffer.subarray(start, start + n))
-            .digest('hex') as ChunkId,
-          n,
-        ]);
+        chunks.push([chunkIdOf(buffer.subarray(start, start + n)), n]);
         start += n;
         size += n;
       }

@@ -4,7 +4,7 @@
  * so chunk sizes cluster around `avg`. Boundaries depend only on nearby content, so an edit moves
  * only the chunks around it.
  */
-import { createHash } from 'node:crypto';
+import crypto, { createHash } from 'node:crypto';
 import type { ChunkId } from './types.js';
 
 export interface ChunkingParams {
@@ -115,9 +115,14 @@ export interface Chunk {
   size: number;
 }
 
+// One-shot hashing (Node >= 20.12) skips the Hash object per chunk; older Nodes use createHash.
+const oneShot = (crypto as { hash?: (alg: string, data: Uint8Array, enc: 'hex') => string }).hash;
+
 /** SHA-256 of bytes as a chunk id (lower-case hex). */
 export function chunkIdOf(bytes: Uint8Array): ChunkId {
-  return createHash('sha256').update(bytes).digest('hex') as ChunkId;
+  return (
+    oneShot ? oneShot('sha256', bytes, 'hex') : createHash('sha256').update(bytes).digest('hex')
+  ) as ChunkId;
 }
 
 /** Chunks of a whole in-memory buffer with their SHA-256 ids. */

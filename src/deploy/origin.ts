@@ -48,24 +48,29 @@ export async function startOrigin(opts: {
   maxRate?: number;
 }): Promise<Origin> {
   const pace = pacer(opts.maxRate);
-  const cache = new Map<string, Buffer>();
+  // Promises, not buffers: six agents asking for the same chunk at once share one compression.
+  const cache = new Map<string, Promise<Buffer>>();
   let cached = 0;
   const budget = opts.cacheBytes ?? 256 * 1024 * 1024;
   let egress = 0;
   let requests = 0;
 
-  async function frame(id: ChunkId, encoding: Encoding): Promise<Buffer> {
+  function frame(id: ChunkId, encoding: Encoding): Promise<Buffer> {
     const key = `${encoding}:${id}`;
     const hit = cache.get(key);
     if (hit) return hit;
     const src = opts.chunks.get(id);
-    if (!src) throw new HttpError(404, `unknown chunk ${id}`);
-    const f = await encodeFrame(id, await readChunk(src), encoding);
-    if (cached + f.length <= budget) {
-      cache.set(key, f);
-      cached += f.length;
-    }
-    return f;
+    if (!src) return Promise.reject(new HttpError(404, `unknown chunk ${id}`));
+    const p = readChunk(src).then((data) => encodeFrame(id, data, encoding));
+    cache.set(key, p);
+    p.then(
+      (f) => {
+        cached += f.length;
+        if (cached > budget) cache.delete(key);
+      },
+      () => cache.delete(key),
+    );
+    return p;
   }
 
   const server: Server = createServer({ requestTimeout: 0 }, async (req, res) => {

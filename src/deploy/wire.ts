@@ -3,9 +3,9 @@
  * each payload compressed on its own (so a relay can pass frames on and a receiver verifies every
  * chunk as it lands). Decompression is capped at the largest chunk size (no zip bombs).
  */
-import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import { chunkIdOf } from './fastcdc.js';
 import type { ChunkId } from './types.js';
 
 export type Encoding = 'none' | 'deflate' | 'br';
@@ -49,29 +49,43 @@ export async function* decodeFrames(
   source: AsyncIterable<Buffer | Uint8Array | string>,
   maxChunk: number,
 ): AsyncGenerator<{ id: ChunkId; data: Buffer; wireBytes: number }, void, void> {
+  // Pieces are joined only once a whole frame is there: no quadratic re-copying of big frames.
   let pending: Buffer = Buffer.alloc(0);
+  const parts: Buffer[] = [];
+  let partBytes = 0;
+  let need = HEADER;
   const maxPayload = maxChunk + 1024;
   for await (const piece of source) {
     const b =
       typeof piece === 'string'
         ? Buffer.from(piece)
         : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-    pending = pending.length ? Buffer.concat([pending, b]) : b;
+    parts.push(b);
+    partBytes += b.length;
+    if (pending.length + partBytes < need) continue;
+    pending = Buffer.concat([pending, ...parts]);
+    parts.length = 0;
+    partBytes = 0;
     while (pending.length >= HEADER) {
       const len = pending.readUInt32BE(33);
       if (len > maxPayload) throw frameError('too-large', `frame of ${len} bytes exceeds the chunk limit`);
-      if (pending.length < HEADER + len) break;
+      if (pending.length < HEADER + len) {
+        need = HEADER + len;
+        break;
+      }
+      need = HEADER;
       const id = pending.toString('hex', 0, 32) as ChunkId;
       const code = pending[32];
       const payload = pending.subarray(HEADER, HEADER + len);
       pending = pending.subarray(HEADER + len);
       const data = await unpack(code, payload, maxChunk);
-      if (createHash('sha256').update(data).digest('hex') !== id) {
+      if (chunkIdOf(data) !== id) {
         throw frameError('corrupt', `chunk ${id.slice(0, 12)} does not match its SHA-256`);
       }
       yield { id, data, wireBytes: HEADER + len };
     }
   }
+  if (partBytes) pending = Buffer.concat([pending, ...parts]);
   if (pending.length) throw frameError('truncated', 'the chunk stream ended in the middle of a frame');
 }
 

@@ -1,9 +1,11 @@
 /** The agent's operations, independent of HTTP: stage, activate, roll back, serve chunks, status. */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { err, ok, type Result } from '../../util/result.js';
 import type { ChunkSourceRef } from '../chunk-client.js';
-import { chunksOf, type Manifest, releaseIdOf, validateManifest } from '../manifest.js';
+import { chunkIdOf } from '../fastcdc.js';
+import { chunksOf, type Manifest, type ManifestEntry, releaseIdOf, validateManifest } from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import { type AppSpec, type AppStatus, AppSupervisor } from './app.js';
 import { ChunkIndex } from './chunk-index.js';
@@ -11,7 +13,9 @@ import { Layout } from './layout.js';
 import {
   assembleRelease,
   currentRelease,
+  type FileStats,
   loadReleases,
+  readStats,
   removeRelease,
   switchCurrent,
   writeAtomic,
@@ -35,6 +39,8 @@ export interface StageResult extends StageProgress {
   release: ReleaseId;
   alreadyStaged: boolean;
   bytesReused: number;
+  /** Unchanged files copied whole from a kept release instead of being rebuilt from chunks. */
+  filesCopied: number;
   ms: number;
 }
 
@@ -69,6 +75,9 @@ export class Agent {
   readonly app: AppSupervisor;
   readonly #releases = new Map<ReleaseId, Manifest>();
   readonly #staging = new Map<ReleaseId, Promise<Result<StageResult, string>>>();
+  /** Files of kept releases by content (their chunk list), for whole-file copies. */
+  readonly #files = new Map<string, { release: ReleaseId; path: string }>();
+  readonly #stats = new Map<ReleaseId, FileStats | undefined>();
   readonly #grants = new Map<string, { sources: ChunkSourceRef[]; maxChunk: number; expires: number }>();
   #state: State = { releases: {} };
   #lock: Promise<unknown> = Promise.resolve();
@@ -87,6 +96,7 @@ export class Agent {
       a.#releases.set(id, m);
       a.index.addRelease(id, m);
     }
+    a.#indexFiles();
     try {
       a.#state = JSON.parse(await readFile(a.layout.state, 'utf8')) as State;
     } catch {
@@ -179,7 +189,15 @@ export class Agent {
     let bytesReused = 0;
     if (this.#releases.has(id)) {
       await this.#touch(id, 'stagedAt');
-      return ok({ ...p, chunksReused: all.size, release: id, alreadyStaged: true, bytesReused: 0, ms: 0 });
+      return ok({
+        ...p,
+        chunksReused: all.size,
+        release: id,
+        alreadyStaged: true,
+        bytesReused: 0,
+        filesCopied: 0,
+        ms: 0,
+      });
     }
     const missing: ChunkId[] = [];
     for (const [chunk, size] of all) {
@@ -201,11 +219,13 @@ export class Agent {
       return r.ok ? undefined : r.error;
     });
     if (failure) return err(`staging ${id} failed: ${failure}`);
+    let filesCopied = 0;
     try {
-      await assembleRelease({
+      filesCopied = await assembleRelease({
         layout: this.layout,
         id,
         manifest,
+        copyFrom: (e) => this.#identicalFile(e),
         chunk: async (chunk) => {
           let data = await this.index.read(chunk);
           if (!data) {
@@ -226,9 +246,40 @@ export class Agent {
       return err(`assembling ${id} failed: ${(e as Error).message}`);
     }
     this.#releases.set(id, manifest);
+    this.#indexFiles();
     await this.index.settleRelease(id, manifest);
     await this.#touch(id, 'stagedAt');
-    return ok({ ...p, release: id, alreadyStaged: false, bytesReused, ms: performance.now() - t0 });
+    return ok({
+      ...p,
+      release: id,
+      alreadyStaged: false,
+      bytesReused,
+      filesCopied,
+      ms: performance.now() - t0,
+    });
+  }
+
+  /** A kept release's file with the same content, if nothing touched it since assembly. */
+  async #identicalFile(e: Extract<ManifestEntry, { type: 'file' }>): Promise<string | undefined> {
+    const hit = this.#files.get(fileKey(e));
+    if (!hit || !this.#releases.has(hit.release)) return undefined;
+    if (!this.#stats.has(hit.release))
+      this.#stats.set(hit.release, await readStats(this.layout, hit.release));
+    const rec = this.#stats.get(hit.release)?.[hit.path];
+    const file = path.join(this.layout.release(hit.release), hit.path);
+    const st = await stat(file).catch(() => undefined);
+    // An app that wrote into its release changed size or mtime: rebuild from verified chunks.
+    if (!rec || !st || st.size !== rec[0] || st.mtimeMs !== rec[1]) return undefined;
+    return file;
+  }
+
+  #indexFiles(): void {
+    this.#files.clear();
+    for (const [id, m] of this.#releases) {
+      for (const e of m.entries) {
+        if (e.type === 'file' && e.size > 0) this.#files.set(fileKey(e), { release: id, path: e.path });
+      }
+    }
   }
 
   /** Switches `current` to a staged release and restarts the app there. Serialized. */
@@ -312,6 +363,7 @@ export class Agent {
       await removeRelease(this.layout, id);
       this.#releases.delete(id);
       this.index.dropRelease(id);
+      this.#stats.delete(id);
       delete this.#state.releases[id];
     }
     const inRelease = new Set<ChunkId>();
@@ -319,6 +371,7 @@ export class Agent {
     await this.index.prunePool((id) => inRelease.has(id), this.opts.poolMaxAgeMs ?? 24 * 3_600_000);
     // Pool copies are gone and pruned releases forgotten: point every chunk at a kept release.
     for (const [id, m] of this.#releases) this.index.addRelease(id, m);
+    this.#indexFiles();
     await this.#saveState();
   }
 
@@ -375,6 +428,11 @@ async function parallel<T>(
   }
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return failure;
+}
+
+/** Identity of a file's content: its size and chunk list. */
+function fileKey(e: Extract<ManifestEntry, { type: 'file' }>): string {
+  return chunkIdOf(Buffer.from(`${e.size}:${e.chunks.map((c) => c[0]).join('')}`));
 }
 
 /** A random token for read-only chunk grants. */

@@ -3,10 +3,10 @@
  * inside the files of a kept release. Reads verify the SHA-256, so a file the app changed in
  * place is noticed and the chunk fetched again instead of spreading the change.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type ChunkSourceRef, fetchChunks } from '../chunk-client.js';
+import { chunkIdOf } from '../fastcdc.js';
 import type { Manifest } from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import type { Layout } from './layout.js';
@@ -101,17 +101,18 @@ export class ChunkIndex {
     } catch {
       data = undefined;
     }
-    if (data && createHash('sha256').update(data).digest('hex') === id) return data;
+    if (data && chunkIdOf(data) === id) return data;
     this.#where.delete(id);
     return undefined;
   }
 
-  /** Stores a verified chunk in the pool durably (temporary name, then rename). */
+  /**
+   * Stores a verified chunk in the pool. Written in place: a write torn by a crash fails the
+   * SHA-256 check on read and is fetched again, so no temporary name is needed.
+   */
   async put(id: ChunkId, data: Buffer): Promise<void> {
     if (this.#where.has(id)) return;
-    const tmp = path.join(this.layout.pool, `.${id}.${randomBytes(4).toString('hex')}`);
-    await writeFile(tmp, data);
-    await rename(tmp, this.layout.chunk(id));
+    await writeFile(this.layout.chunk(id), data);
     this.#where.set(id, { kind: 'pool' });
   }
 

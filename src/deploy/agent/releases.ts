@@ -3,8 +3,10 @@
  * place, switching `current` atomically (a fresh symlink renamed over it), and pruning old ones.
  */
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import {
   chmod,
+  copyFile,
   mkdir,
   open,
   readdir,
@@ -12,21 +14,31 @@ import {
   readlink,
   rename,
   rm,
+  stat,
   symlink,
   writeFile,
 } from 'node:fs/promises';
 import path from 'node:path';
-import { type Manifest, validateManifest } from '../manifest.js';
+import { type Manifest, type ManifestEntry, validateManifest } from '../manifest.js';
 import { type ChunkId, isReleaseId, type ReleaseId } from '../types.js';
 import type { Layout } from './layout.js';
 
-/** Writes every entry of a manifest under `releases/<id>`; `chunk` supplies verified bytes. */
+/** Size and mtime of each file of a release right after assembly: proof it was not edited since. */
+export type FileStats = Record<string, [number, number]>;
+
+/**
+ * Writes every entry of a manifest under `releases/<id>`. A file identical to one of a kept,
+ * untouched release is copied by the kernel (`copyFrom`); others are written from `chunk`.
+ * Returns how many files were copied whole.
+ */
 export async function assembleRelease(opts: {
   layout: Layout;
   id: ReleaseId;
   manifest: Manifest;
   chunk: (id: ChunkId) => Promise<Buffer>;
-}): Promise<void> {
+  copyFrom?: (e: Extract<ManifestEntry, { type: 'file' }>) => Promise<string | undefined>;
+}): Promise<number> {
+  let copied = 0;
   const { layout, id, manifest } = opts;
   await mkdir(layout.releases, { recursive: true });
   await mkdir(layout.manifests, { recursive: true });
@@ -41,6 +53,19 @@ export async function assembleRelease(opts: {
       if (e.type === 'dir') await mkdir(dest, { mode: 0o755 });
       else if (e.type === 'symlink') await symlink(e.target, dest);
       else {
+        const src = await opts.copyFrom?.(e);
+        const flags = constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL;
+        if (
+          src &&
+          (await copyFile(src, dest, flags).then(
+            () => true,
+            () => false,
+          ))
+        ) {
+          copied++;
+          await chmod(dest, e.mode & 0o777);
+          continue;
+        }
         const fh = await open(dest, 'wx', 0o600);
         try {
           for (const [chunkId] of e.chunks) {
@@ -54,15 +79,37 @@ export async function assembleRelease(opts: {
         await chmod(dest, e.mode & 0o777);
       }
     }
-    for (const e of manifest.entries)
+    const stats: FileStats = {};
+    for (const e of manifest.entries) {
+      if (e.type !== 'file') continue;
+      const st = await stat(path.join(tmp, e.path));
+      stats[e.path] = [st.size, st.mtimeMs];
+    }
+    await writeAtomic(statsFile(layout, id), JSON.stringify(stats));
+    for (const e of manifest.entries) {
       if (e.type === 'dir') await chmod(path.join(tmp, e.path), e.mode & 0o777);
+    }
     // The manifest lands first: a release folder without one is an interrupted assembly.
     await writeAtomic(layout.manifest(id), JSON.stringify(manifest));
     await rm(layout.release(id), { recursive: true, force: true });
     await rename(tmp, layout.release(id));
+    return copied;
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw e;
+  }
+}
+
+function statsFile(layout: Layout, id: ReleaseId): string {
+  return path.join(layout.manifests, `${id}.stat`);
+}
+
+/** The file stats recorded when a release was assembled. */
+export async function readStats(layout: Layout, id: ReleaseId): Promise<FileStats | undefined> {
+  try {
+    return JSON.parse(await readFile(statsFile(layout, id), 'utf8')) as FileStats;
+  } catch {
+    return undefined;
   }
 }
 
@@ -103,6 +150,7 @@ export async function loadReleases(layout: Layout): Promise<Map<ReleaseId, Manif
       await rm(path.join(layout.releases, name), { recursive: true, force: true });
   }
   for (const file of await readdir(layout.manifests)) {
+    if (!file.endsWith('.json')) continue;
     const id = file.replace(/\.json$/, '');
     const parsed =
       isReleaseId(id) && dirs.has(id) ? validateManifest(await readJsonFile(layout.manifest(id))) : null;
@@ -128,5 +176,6 @@ async function readJsonFile(file: string): Promise<unknown> {
 /** Deletes a release and its manifest. */
 export async function removeRelease(layout: Layout, id: ReleaseId): Promise<void> {
   await rm(layout.manifest(id), { force: true });
+  await rm(statsFile(layout, id), { force: true });
   await rm(layout.release(id), { recursive: true, force: true });
 }

@@ -1,0 +1,251 @@
+/**
+ * Deploy bench: a 50 MB artifact (half text-like, half binary) sent to six agents in three
+ * regions, then about 1% of it changed and deployed again. Reports bytes moved and wall time
+ * against a full copy (a tar stream over HTTP to each agent, in the same invocation), origin
+ * egress with and without relay, and FastCDC throughput including SHA-256.
+ * Run alone: `node dist/bench/deploy.js [--quick]`.
+ */
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readArtifact } from '../src/deploy/artifact.js';
+import { runDeployment } from '../src/deploy/deploy.js';
+import type { DeployEvent } from '../src/deploy/events.js';
+import { chunkBuffer } from '../src/deploy/fastcdc.js';
+import { EventStream } from '../src/events.js';
+import { startFleet, startReceivers, tarTo } from './deploy-fleet.js';
+import type { BenchOptions, BenchRow } from './lib/row.js';
+
+const MB = 1024 * 1024;
+
+/** xorshift32 bytes: deterministic, incompressible. */
+function noise(n: number, seed: number): Buffer {
+  const out = Buffer.allocUnsafe(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+const WORDS =
+  'const let function return import export from await async if else for while class new this value data error result config build deploy render state props module'.split(
+    ' ',
+  );
+
+/** Text that compresses like minified source (about 3-4x). */
+function text(n: number, seed: number): Buffer {
+  const r = noise(n / 4 + 16, seed);
+  const parts: string[] = [];
+  let len = 0;
+  for (let i = 0; len < n; i++) {
+    const w = `${WORDS[r[i % r.length]! % WORDS.length]}${r[(i * 7) % r.length]! % 3 === 0 ? `${r[(i * 13) % r.length]}` : ''}${i % 11 === 0 ? ';\n' : ' '}`;
+    parts.push(w);
+    len += w.length;
+  }
+  return Buffer.from(parts.join('')).subarray(0, n);
+}
+
+function writeArtifact(dir: string, totalMb: number): void {
+  mkdirSync(join(dir, 'assets'), { recursive: true });
+  for (let i = 0; i < totalMb; i++) {
+    const name = i % 2 === 0 ? join(dir, `chunk-${i}.js`) : join(dir, 'assets', `blob-${i}.bin`);
+    writeFileSync(name, i % 2 === 0 ? text(MB, 100 + i) : noise(MB, 100 + i));
+  }
+}
+
+/**
+ * Overwrites `bytes` spread over the same four files (two text, two binary) each time, at an
+ * offset that depends on `seed`, so successive changes are alike in size and kind.
+ */
+function mutate(dir: string, totalMb: number, bytes: number, seed: number): void {
+  for (let k = 0; k < 4; k++) {
+    const i = (k * Math.floor(totalMb / 4) + (k % 2)) % totalMb;
+    const name = i % 2 === 0 ? join(dir, `chunk-${i}.js`) : join(dir, 'assets', `blob-${i}.bin`);
+    const fd = openSync(name, 'r+');
+    const patch = i % 2 === 0 ? text(bytes / 4, seed * 31 + k) : noise(bytes / 4, seed * 31 + k);
+    writeSync(fd, patch, 0, patch.length, Math.floor(MB / 5) * seed);
+    closeSync(fd);
+  }
+}
+
+/** Best of three: FastCDC + SHA-256 over a buffer in memory (CPU only) and over the artifact files. */
+async function chunkingThroughput(
+  artifact: string,
+  totalMb: number,
+): Promise<{ memory: number; files: number }> {
+  const buf = noise(64 * MB, 5);
+  let memory = 0;
+  let files = 0;
+  for (let r = 0; r < 3; r++) {
+    const t0 = performance.now();
+    chunkBuffer(buf);
+    memory = Math.max(memory, 64 / ((performance.now() - t0) / 1000));
+    const a = await readArtifact(artifact, 'x');
+    if (a.ok) files = Math.max(files, totalMb / (a.value.chunkMs / 1000));
+  }
+  return { memory, files };
+}
+
+export async function benchDeploy(options: BenchOptions): Promise<BenchRow[]> {
+  const totalMb = options.quick ? 10 : 50;
+  const root = mkdtempSync(join(os.tmpdir(), 'slipway-bench-deploy-'));
+  const artifact = join(root, 'artifact');
+  const bin = join(options.root, 'bin', 'slipway.js');
+  const rows: BenchRow[] = [];
+  const row = (r: Omit<BenchRow, 'suite'>) => rows.push({ suite: 'deploy', ...r });
+  writeArtifact(artifact, totalMb);
+  const fleet = await startFleet({
+    root,
+    bin,
+    dir: join(root, 'agents'),
+    artifact,
+    regions: 3,
+    perRegion: 2,
+  });
+  const receivers = await startReceivers(join(root, 'baseline'), 6);
+  try {
+    const deploy = async (version: string, relay: boolean) => {
+      const events = new EventStream<DeployEvent>();
+      let finished: Extract<DeployEvent, { type: 'deploy-finished' }> | undefined;
+      events.subscribe((e) => {
+        if (e.type === 'deploy-finished') finished = e;
+      });
+      const t0 = performance.now();
+      const r = await runDeployment({ env: { ...fleet.env, relay }, version, events });
+      const wallMs = performance.now() - t0;
+      if (!r.ok || r.value.status !== 'success' || !finished)
+        throw new Error(`deploy ${version} failed: ${r.ok ? r.value.reason : r.error}`);
+      options.log(
+        `bench: deploy ${version} (relay ${relay}): ${(wallMs / 1000).toFixed(2)} s, ${(finished.bytesSent / MB).toFixed(2)} MiB sent, origin ${(finished.originEgressBytes / MB).toFixed(2)} MiB`,
+      );
+      return { wallMs, sent: finished.bytesSent, egress: finished.originEgressBytes };
+    };
+    const fullCopy = async (gzip: boolean) => {
+      const t0 = performance.now();
+      const sent = await Promise.all(receivers.urls.map((u) => tarTo(u, artifact, gzip)));
+      const wallMs = performance.now() - t0;
+      const bytes = sent.reduce((a, b) => a + b, 0);
+      options.log(
+        `bench: full copy (tar${gzip ? '.gz' : ''}) to 6: ${(wallMs / 1000).toFixed(2)} s, ${(bytes / MB).toFixed(1)} MiB`,
+      );
+      return { wallMs, bytes };
+    };
+
+    const first = await deploy('v1', false);
+    const change = Math.round(totalMb * MB * 0.01);
+    mutate(artifact, totalMb, change, 1);
+    const delta = await deploy('v2', false);
+    const tar = await fullCopy(false);
+    const tgz = await fullCopy(true);
+    mutate(artifact, totalMb, change, 2);
+    const relayed = await deploy('v3', true);
+    const { memory, files } = await chunkingThroughput(artifact, totalMb);
+    const full = totalMb * MB * 6;
+
+    const c = `${totalMb} MB, 1% changed, 6 agents`;
+    row({
+      case: c,
+      metric: 'bytes moved / full copy',
+      value: delta.sent / tar.bytes,
+      unit: 'x',
+      target: '<= 0.05',
+      pass: delta.sent / tar.bytes <= 0.05,
+      note: `${(delta.sent / MB).toFixed(2)} MiB vs tar ${(tar.bytes / MB).toFixed(0)} MiB`,
+    });
+    row({
+      case: c,
+      metric: 'bytes moved / tar.gz copy',
+      value: delta.sent / tgz.bytes,
+      unit: 'x',
+      note: `tar.gz ${(tgz.bytes / MB).toFixed(0)} MiB`,
+    });
+    row({
+      case: c,
+      metric: 'slipway wall',
+      value: delta.wallMs,
+      unit: 'ms',
+      note: 'chunking, staging on 6, activation',
+    });
+    row({
+      case: c,
+      metric: 'tar-over-HTTP wall',
+      value: tar.wallMs,
+      unit: 'ms',
+      note: `tar.gz ${Math.round(tgz.wallMs)} ms`,
+    });
+    row({
+      case: c,
+      metric: 'wall / full copy',
+      value: delta.wallMs / tar.wallMs,
+      unit: 'x',
+      target: '< 1',
+      pass: delta.wallMs < tar.wallMs,
+    });
+    row({
+      case: `${totalMb} MB first deploy, 6 agents`,
+      metric: 'bytes moved / full copy',
+      value: first.sent / full,
+      unit: 'x',
+      note: `${(first.wallMs / 1000).toFixed(1)} s; chunks compressed on the wire`,
+    });
+    row({
+      case: `${c}, origin egress`,
+      metric: 'relay / no relay',
+      value: relayed.egress / delta.egress,
+      unit: 'x',
+      target: '<= 0.6',
+      pass: relayed.egress / delta.egress <= 0.6,
+      note: `${(relayed.egress / MB).toFixed(2)} vs ${(delta.egress / MB).toFixed(2)} MiB (3 regions x 2)`,
+    });
+    row({
+      case: 'FastCDC + SHA-256, in memory',
+      metric: 'throughput',
+      value: memory,
+      unit: 'MB/s',
+      target: '>= 300',
+      pass: memory >= 300,
+    });
+    row({
+      case: 'FastCDC + SHA-256, artifact files',
+      metric: 'throughput',
+      value: files,
+      unit: 'MB/s',
+      note: 'read + chunk + hash',
+    });
+  } finally {
+    await Promise.all([fleet.stop(), receivers.stop()]);
+    rmSync(root, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+// Alone: `node dist/bench/deploy.js [--quick]`.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const root = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
+  benchDeploy({
+    root,
+    quick: process.argv.includes('--quick'),
+    log: (l) => process.stderr.write(`${l}\n`),
+  }).then(
+    (rows) => {
+      for (const r of rows) {
+        const v = r.unit === 'x' ? r.value.toFixed(3) : `${Math.round(r.value)} ${r.unit ?? ''}`;
+        process.stdout.write(
+          `${r.case.padEnd(40)} ${r.metric.padEnd(26)} ${v.padStart(10)}${r.target ? `  (target ${r.target}: ${r.pass ? 'ok' : 'MISSED'})` : ''}${r.note ? `  ${r.note}` : ''}\n`,
+        );
+      }
+      if (rows.some((r) => r.pass === false)) process.exitCode = 1;
+    },
+    (e: unknown) => {
+      process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

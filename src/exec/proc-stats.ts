@@ -2,10 +2,12 @@
  * CPU seconds and peak RSS of whole process trees, sampled from Linux /proc. Each task runs in
  * its own process group, so one scan of /proc attributes every process to its task.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) is 100 on every Linux we target.
 const PAGE = 4096;
+const CHILDREN_SUPPORTED =
+  process.platform === 'linux' && existsSync(`/proc/${process.pid}/task/${process.pid}/children`);
 
 export interface TreeStats {
   cpuSeconds: number;
@@ -50,34 +52,58 @@ export class ProcessTreeSampler {
     return { cpuSeconds: (g?.cpuTicks ?? 0) / CLK_TCK, peakRssBytes: g?.peakRss ?? 0 };
   }
 
+  #samples = 0;
+
   sample(): void {
     if (!this.#enabled || !this.#groups.size) return;
+    // Walking each tree through /proc/<pid>/task/<pid>/children costs a few reads per process;
+    // a full /proc scan (which also finds orphans re-parented away from the tree but still in the
+    // group) costs one read per process on the machine, so it runs only every 20th sample.
+    const full = this.#samples++ % 20 === 0 || !CHILDREN_SUPPORTED;
     const seen = new Map<number, { ticks: Map<number, number>; rss: number }>();
-    let entries: string[];
-    try {
-      entries = readdirSync('/proc');
-    } catch {
-      return;
-    }
-    for (const name of entries) {
-      const c = name.charCodeAt(0);
-      if (c < 48 || c > 57) continue;
+    const visit = (pid: number, expectGroup?: number) => {
       let stat: string;
       try {
-        stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+        stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
       } catch {
-        continue;
+        return false;
       }
       // Fields after the parenthesised command name; the name itself may contain spaces.
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const pgrp = Number(f[2]);
-      if (!this.#groups.has(pgrp)) continue;
-      const ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-      const rss = Number(f[21]) * PAGE;
+      if (expectGroup !== undefined ? pgrp !== expectGroup : !this.#groups.has(pgrp)) return false;
       const s = seen.get(pgrp) ?? { ticks: new Map(), rss: 0 };
-      s.ticks.set(Number(name), ticks);
-      s.rss += rss;
+      if (s.ticks.has(pid)) return false;
+      s.ticks.set(pid, Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]));
+      s.rss += Number(f[21]) * PAGE;
       seen.set(pgrp, s);
+      return true;
+    };
+    if (full) {
+      let entries: string[];
+      try {
+        entries = readdirSync('/proc');
+      } catch {
+        return;
+      }
+      for (const name of entries) {
+        const c = name.charCodeAt(0);
+        if (c >= 48 && c <= 57) visit(Number(name));
+      }
+    } else {
+      for (const [pgid, g] of this.#groups) {
+        const stack = [pgid, ...g.lastByPid.keys()];
+        while (stack.length) {
+          const pid = stack.pop()!;
+          if (!visit(pid, pgid)) continue;
+          try {
+            for (const c of readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').split(' '))
+              if (c) stack.push(Number(c));
+          } catch {
+            // gone between the two reads
+          }
+        }
+      }
     }
     for (const [pgid, g] of this.#groups) {
       const s = seen.get(pgid);

@@ -6,4 +6,4 @@ for (const s of [process.stdout, process.stderr]) {
     throw e;
   });
 }
-import('../dist/src/cli/main.js').then((m) => m.main(process.argv));
+import('../dist/cli/main.js').then((m) => m.main(process.argv));

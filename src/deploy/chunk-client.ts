@@ -34,12 +34,20 @@ export async function fetchChunks(opts: {
     const text = await res.text().catch(() => '');
     return err(`${opts.source.url} answered ${res.status}: ${text.slice(0, 200)}`);
   }
+  // Chunks are stored while the next ones arrive (a few writes in flight, in any order).
+  const writing = new Set<Promise<void>>();
   try {
     for await (const frame of decodeFrames(res.body as AsyncIterable<Uint8Array>, opts.maxChunk)) {
       if (!wanted.delete(frame.id)) return err(`${opts.source.url} sent an unrequested chunk`);
-      await opts.onChunk(frame.id, frame.data, frame.wireBytes);
+      const w = Promise.resolve(opts.onChunk(frame.id, frame.data, frame.wireBytes)).finally(() =>
+        writing.delete(w),
+      );
+      writing.add(w);
+      if (writing.size >= 16) await Promise.race(writing);
     }
+    await Promise.all(writing);
   } catch (e) {
+    await Promise.allSettled(writing);
     return err(`transfer from ${opts.source.url} broke off: ${causeOf(e)}`);
   }
   if (wanted.size) return err(`${opts.source.url} did not send ${wanted.size} of the chunks`);

@@ -87,8 +87,12 @@ export async function startOrigin(opts: {
         body.encoding === 'br' || body.encoding === 'none' ? body.encoding : 'deflate';
       requests++;
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
-      for (const id of ids) {
-        const f = await frame(id, encoding);
+      // Read and compress a window ahead of the socket, so disk, zlib and network overlap.
+      const ahead: Promise<Buffer>[] = [];
+      for (let i = 0; i < Math.min(32, ids.length); i++) ahead.push(frame(ids[i]!, encoding));
+      for (let i = 0; i < ids.length; i++) {
+        const f = await ahead[i]!;
+        if (i + 32 < ids.length) ahead.push(frame(ids[i + 32]!, encoding));
         egress += f.length;
         await pace(f.length);
         if (!res.write(f)) await once(res, 'drain');

@@ -11,6 +11,7 @@ import type { ChunkId } from './types.js';
 export type Encoding = 'none' | 'deflate' | 'br';
 const CODE: Record<Encoding, number> = { none: 0, deflate: 1, br: 2 };
 const HEADER = 37;
+const SMALL = 32 * 1024;
 
 const deflateRaw = promisify(zlib.deflateRaw);
 const brotli = promisify(zlib.brotliCompress);
@@ -26,10 +27,17 @@ export async function encodeFrame(
   let payload = data;
   let code = CODE.none;
   if (encoding !== 'none') {
+    // Small chunks (small files) compress inline: a thread-pool round trip costs more than the work.
+    const small = data.length <= SMALL;
+    const brOpts = { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } };
     const packed =
       encoding === 'br'
-        ? await brotli(data, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } })
-        : await deflateRaw(data, { level: 3 });
+        ? small
+          ? zlib.brotliCompressSync(data, brOpts)
+          : await brotli(data, brOpts)
+        : small
+          ? zlib.deflateRawSync(data, { level: 3 })
+          : await deflateRaw(data, { level: 3 });
     if (packed.length < data.length) {
       payload = packed;
       code = CODE[encoding];
@@ -96,9 +104,13 @@ async function unpack(code: number | undefined, payload: Buffer, maxChunk: numbe
         if (payload.length > maxChunk) throw frameError('too-large', 'chunk larger than the chunk limit');
         return Buffer.from(payload);
       case CODE.deflate:
-        return await inflateRaw(payload, { maxOutputLength: maxChunk });
+        return payload.length <= SMALL / 4
+          ? zlib.inflateRawSync(payload, { maxOutputLength: maxChunk })
+          : await inflateRaw(payload, { maxOutputLength: maxChunk });
       case CODE.br:
-        return await unbrotli(payload, { maxOutputLength: maxChunk });
+        return payload.length <= SMALL / 4
+          ? zlib.brotliDecompressSync(payload, { maxOutputLength: maxChunk })
+          : await unbrotli(payload, { maxOutputLength: maxChunk });
       default:
         throw frameError('bad-encoding', `unknown chunk encoding ${code}`);
     }

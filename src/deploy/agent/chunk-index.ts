@@ -18,6 +18,10 @@ type Where =
 export class ChunkIndex {
   readonly #where = new Map<ChunkId, Where>();
   readonly #inflight = new Map<ChunkId, Promise<void>>();
+  /** Chunks received recently, kept in memory for the assembly that follows (verified already). */
+  readonly #recent = new Map<ChunkId, Buffer>();
+  #recentBytes = 0;
+  static readonly RECENT_BUDGET = 64 * 1024 * 1024;
 
   constructor(readonly layout: Layout) {}
 
@@ -59,7 +63,14 @@ export class ChunkIndex {
         offset += size;
       }
     }
-    for (const chunk of pooled) await rm(this.layout.chunk(chunk), { force: true });
+    for (const chunk of pooled) {
+      const r = this.#recent.get(chunk);
+      if (r) {
+        this.#recent.delete(chunk);
+        this.#recentBytes -= r.length;
+      }
+    }
+    await Promise.all(pooled.map((chunk) => rm(this.layout.chunk(chunk), { force: true })));
   }
 
   /** Forgets a pruned release's chunks (other kept releases may still have them: re-add those). */
@@ -85,6 +96,8 @@ export class ChunkIndex {
   async read(id: ChunkId): Promise<Buffer | undefined> {
     const w = this.#where.get(id);
     if (!w) return undefined;
+    const recent = this.#recent.get(id);
+    if (recent) return recent;
     let data: Buffer | undefined;
     try {
       if (w.kind === 'pool') data = await readFile(this.layout.chunk(id));
@@ -114,6 +127,10 @@ export class ChunkIndex {
     if (this.#where.has(id)) return;
     await writeFile(this.layout.chunk(id), data);
     this.#where.set(id, { kind: 'pool' });
+    if (this.#recentBytes + data.length <= ChunkIndex.RECENT_BUDGET) {
+      this.#recent.set(id, data);
+      this.#recentBytes += data.length;
+    }
   }
 
   /** Removes pool copies of chunks that a kept release now holds, and stale leftovers. */

@@ -2,6 +2,7 @@
  * Releases on disk: assembling `releases/<id>` from chunks into a temporary folder renamed into
  * place, switching `current` atomically (a fresh symlink renamed over it), and pruning old ones.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import {
@@ -72,7 +73,6 @@ export async function assembleRelease(opts: {
             const data = await opts.chunk(chunkId);
             await fh.write(data, 0, data.length);
           }
-          await fh.datasync();
         } finally {
           await fh.close();
         }
@@ -89,6 +89,9 @@ export async function assembleRelease(opts: {
     for (const e of manifest.entries) {
       if (e.type === 'dir') await chmod(path.join(tmp, e.path), e.mode & 0o777);
     }
+    // One filesystem sync instead of an fsync per file (thousands of small files are common):
+    // the release is on disk before its name appears and long before `current` points at it.
+    await syncFilesystem(tmp);
     // The manifest lands first: a release folder without one is an interrupted assembly.
     await writeAtomic(layout.manifest(id), JSON.stringify(manifest));
     await rm(layout.release(id), { recursive: true, force: true });
@@ -98,6 +101,13 @@ export async function assembleRelease(opts: {
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
+}
+
+/** syncfs(2) of the filesystem holding `dir`, through coreutils' `sync -f`; best effort. */
+function syncFilesystem(dir: string): Promise<void> {
+  return new Promise((resolve) => {
+    execFile('sync', ['-f', dir], () => resolve());
+  });
 }
 
 function statsFile(layout: Layout, id: ReleaseId): string {

@@ -3,7 +3,7 @@
  * log and duration of the run that made them. A hit whose outputs are still on disk untouched
  * then costs a few stat calls: no walk, no entry read, no copy.
  */
-import { lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { OutputScan } from './restore.js';
 import { taskFileName } from './safe-path.js';
@@ -73,10 +73,9 @@ export class OutputState {
     };
     if (meta.log.length <= MAX_LOG) rec.log = meta.log;
     mkdirSync(this.dir, { recursive: true });
-    const file = this.#file(taskId);
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(rec));
-    renameSync(tmp, file);
+    // Written in place (no temp + rename: file creation is the slow part of a restore); a torn
+    // record fails to parse, which only means one restore that was not needed.
+    writeFileSync(this.#file(taskId), JSON.stringify(rec));
   }
 }
 

@@ -80,6 +80,7 @@ export class Agent {
   readonly #stats = new Map<ReleaseId, FileStats | undefined>();
   readonly #grants = new Map<string, { sources: ChunkSourceRef[]; maxChunk: number; expires: number }>();
   #state: State = { releases: {} };
+  #grantedAt = 0;
   #lock: Promise<unknown> = Promise.resolve();
 
   private constructor(readonly opts: AgentOptions) {
@@ -123,6 +124,7 @@ export class Agent {
    */
   addGrant(token: string, sources: ChunkSourceRef[], maxChunk: number, ttlMs = 3_600_000): void {
     const now = Date.now();
+    this.#grantedAt = now;
     for (const [t, g] of this.#grants) if (g.expires < now) this.#grants.delete(t);
     this.#grants.set(token, { sources, maxChunk, expires: now + ttlMs });
   }
@@ -133,8 +135,9 @@ export class Agent {
   }
 
   /** Stores chunks pushed by the deployer (already verified by the frame decoder). */
-  async putChunk(id: ChunkId, data: Buffer): Promise<void> {
+  async putChunk(id: ChunkId, data: Buffer, wireBytes = data.length): Promise<void> {
     await this.index.put(id, data);
+    this.index.noteWire(id, wireBytes);
   }
 
   /** Reads a chunk for a neighbour, pulling it through from upstream when absent. */
@@ -184,6 +187,12 @@ export class Agent {
     progress: (p: StageProgress) => void,
   ): Promise<Result<StageResult, string>> {
     const t0 = performance.now();
+    // A relay may have pulled chunks through for a neighbour before its own stage began: they
+    // still crossed the network for this deployment, so they count from the grant on.
+    const since = Math.min(
+      Date.now(),
+      this.#grantedAt > Date.now() - 3_600_000 ? this.#grantedAt : Date.now(),
+    );
     const all = chunksOf(manifest);
     const p: StageProgress = { chunksTotal: all.size, chunksReused: 0, chunksFetched: 0, bytesFetched: 0 };
     let bytesReused = 0;
@@ -219,6 +228,17 @@ export class Agent {
       return r.ok ? undefined : r.error;
     });
     if (failure) return err(`staging ${id} failed: ${failure}`);
+    // Count every chunk that crossed the network into this agent for this release, including
+    // those a neighbour's pull-through fetched first (this agent is then their relay).
+    p.chunksFetched = 0;
+    p.bytesFetched = 0;
+    for (const c of all.keys()) {
+      const wire = this.index.received(c, since);
+      if (wire === undefined) continue;
+      p.chunksFetched++;
+      p.bytesFetched += wire;
+    }
+    p.chunksReused = all.size - p.chunksFetched;
     let filesCopied = 0;
     try {
       filesCopied = await assembleRelease({

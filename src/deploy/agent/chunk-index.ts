@@ -21,6 +21,8 @@ export class ChunkIndex {
   /** Chunks received recently, kept in memory for the assembly that follows (verified already). */
   readonly #recent = new Map<ChunkId, Buffer>();
   #recentBytes = 0;
+  /** Bytes each received chunk took on the wire, whoever asked for it (a relay's own stage or a neighbour). */
+  readonly #wire = new Map<ChunkId, { bytes: number; at: number }>();
   static readonly RECENT_BUDGET = 64 * 1024 * 1024;
 
   constructor(readonly layout: Layout) {}
@@ -64,6 +66,7 @@ export class ChunkIndex {
       }
     }
     for (const chunk of pooled) {
+      this.#wire.delete(chunk);
       const r = this.#recent.get(chunk);
       if (r) {
         this.#recent.delete(chunk);
@@ -77,6 +80,17 @@ export class ChunkIndex {
   dropRelease(id: ReleaseId): void {
     for (const [chunk, w] of this.#where)
       if (w.kind === 'release' && w.release === id) this.#where.delete(chunk);
+  }
+
+  /** Wire bytes of a chunk this agent received at or after `since` (epoch ms), else undefined. */
+  received(id: ChunkId, since: number): number | undefined {
+    const w = this.#wire.get(id);
+    return w && w.at >= since ? w.bytes : undefined;
+  }
+
+  /** Records the wire size of a chunk pushed by the deployer. */
+  noteWire(id: ChunkId, bytes: number): void {
+    this.#wire.set(id, { bytes, at: Date.now() });
   }
 
   has(id: ChunkId): boolean {
@@ -94,29 +108,35 @@ export class ChunkIndex {
 
   /** The verified bytes of a chunk, or undefined when it is absent or damaged (then forgotten). */
   async read(id: ChunkId): Promise<Buffer | undefined> {
-    const w = this.#where.get(id);
-    if (!w) return undefined;
-    const recent = this.#recent.get(id);
-    if (recent) return recent;
-    let data: Buffer | undefined;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const w = this.#where.get(id);
+      if (!w) return undefined;
+      const recent = this.#recent.get(id);
+      if (recent) return recent;
+      const data = await this.#readAt(id, w);
+      if (data && chunkIdOf(data) === id) return data;
+      // Moved meanwhile (pool -> release when a release settles): look again before giving up.
+      if (this.#where.get(id) !== w) continue;
+      this.#where.delete(id);
+      return undefined;
+    }
+    return undefined;
+  }
+
+  async #readAt(id: ChunkId, w: Where): Promise<Buffer | undefined> {
     try {
-      if (w.kind === 'pool') data = await readFile(this.layout.chunk(id));
-      else {
-        const fh = await open(path.join(this.layout.release(w.release), w.path), 'r');
-        try {
-          data = Buffer.allocUnsafe(w.size);
-          const { bytesRead } = await fh.read(data, 0, w.size, w.offset);
-          if (bytesRead !== w.size) data = undefined;
-        } finally {
-          await fh.close();
-        }
+      if (w.kind === 'pool') return await readFile(this.layout.chunk(id));
+      const fh = await open(path.join(this.layout.release(w.release), w.path), 'r');
+      try {
+        const data = Buffer.allocUnsafe(w.size);
+        const { bytesRead } = await fh.read(data, 0, w.size, w.offset);
+        return bytesRead === w.size ? data : undefined;
+      } finally {
+        await fh.close();
       }
     } catch {
-      data = undefined;
+      return undefined;
     }
-    if (data && chunkIdOf(data) === id) return data;
-    this.#where.delete(id);
-    return undefined;
   }
 
   /**
@@ -183,6 +203,7 @@ export class ChunkIndex {
           maxChunk: opts.maxChunk,
           onChunk: async (id, data, wire) => {
             await this.put(id, data);
+            this.#wire.set(id, { bytes: wire, at: Date.now() });
             opts.onChunk?.(id, wire, source.url);
             done.get(id)?.resolve();
             this.#inflight.delete(id);

@@ -52,7 +52,7 @@ export function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS)
       })();
       try {
         for await (const f of decodeFrames(limited, 64 * 1024 * 1024)) {
-          await agent.putChunk(f.id, f.data);
+          await agent.putChunk(f.id, f.data, f.wireBytes);
           stored++;
           bytes += f.wireBytes;
         }

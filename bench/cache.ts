@@ -30,12 +30,12 @@ export function turboBinary(root: string): string {
 type Tool = 'turbo' | 'slipway';
 
 /**
- * A private copy of the built CLI (dist/src, bin, package.json; node_modules linked), so a
+ * A private copy of the built CLI (dist, bin, package.json; node_modules linked), so a
  * rebuild of the shared tree during a long bench cannot change what is measured mid-run.
  */
 function freezeSlipway(root: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'slipway-bench-cli-'));
-  cpSync(join(root, 'dist', 'src'), join(dir, 'dist', 'src'), { recursive: true });
+  cpSync(join(root, 'dist'), join(dir, 'dist'), { recursive: true });
   cpSync(join(root, 'bin'), join(dir, 'bin'), { recursive: true });
   cpSync(join(root, 'package.json'), join(dir, 'package.json'));
   symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));

@@ -7,6 +7,7 @@
  *   node examples/deploy-demo.mjs [FOLDER]      (default: this repository's dist/)
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import {
   appendFileSync,
@@ -67,28 +68,31 @@ function startAgent(bin, dir, port, tokenFile) {
   });
 }
 
-/** The largest regular file under a folder (the one the demo edits). */
+/** The largest text file under a folder (the one the demo edits). */
 function largestFile(dir) {
   let best;
   for (const name of readdirSync(dir, { recursive: true })) {
     const p = join(dir, String(name));
+    if (!/\.(m?js|cjs|json|css|html|txt|md|map)$/.test(p)) continue;
     const st = statSync(p, { throwIfNoEntry: false });
     if (st?.isFile() && (!best || st.size > best.size)) best = { path: p, size: st.size };
   }
   return best?.path;
 }
 
-const mib = (n) => `${(n / 1024 / 1024).toFixed(2)} MiB`;
+const mib = (n) => (n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(2)} MiB`);
 
 /**
- * Runs the demo against `folder` (or opts.artifactsDir, or opts.appDir/dist). Returns an exit
+ * Runs the demo against `folder` (or opts.appDir/dist, or opts.artifactsDir). Returns an exit
  * code: 0 when both deploys succeeded.
  */
 export async function deployDemo(opts = {}) {
   const root = opts.root ?? resolve(dirname(fileURLToPath(import.meta.url)), '..');
   const bin = join(root, 'bin', 'slipway.js');
+  // The app's build output (dist/) shows delta transfer best; a packed tarball changes wholesale.
+  const appDist = opts.appDir ? join(opts.appDir, 'dist') : undefined;
   const source = resolve(
-    opts.folder ?? opts.artifactsDir ?? (opts.appDir ? join(opts.appDir, 'dist') : join(root, 'dist')),
+    opts.folder ?? (appDist && existsSync(appDist) ? appDist : (opts.artifactsDir ?? join(root, 'dist'))),
   );
   const log = opts.log ?? ((s) => process.stdout.write(`${s}\n`));
   if (!existsSync(source)) {
@@ -99,6 +103,15 @@ export async function deployDemo(opts = {}) {
   const artifact = join(work, 'artifact');
   // A copy, so the demo can change it without touching the real build output.
   cpSync(source, artifact, { recursive: true });
+  // A build of a few KiB says little about transfer: add stand-in static assets (like images),
+  // the same in both deploys, unless told not to.
+  let padded = 0;
+  if (opts.assets !== false && dirBytes(artifact) < 1024 * 1024) {
+    mkdirSync(join(artifact, 'demo-assets'), { recursive: true });
+    for (let i = 0; i < 8; i++)
+      writeFileSync(join(artifact, 'demo-assets', `image-${i}.bin`), randomBytes(1024 * 1024));
+    padded = 8;
+  }
   const tokenFile = join(work, 'agent.token');
   writeFileSync(tokenFile, `demo-${Math.random().toString(36).slice(2)}-${Date.now()}\n`);
   writeFileSync(join(work, 'app-server.mjs'), SERVER);
@@ -112,7 +125,7 @@ export async function deployDemo(opts = {}) {
     `    start: node ${join(work, 'app-server.mjs')}`,
     '    token: { file: agent.token }',
     '    relay: true',
-    '    health: { path: /health, interval: 200ms, successes: 2, deadline: 20s }',
+    '    health: { path: /health, interval: 200ms, successes: 2, errors: 50, deadline: 30s }',
     '    strategy: { maxUnavailable: 1, bake: 500ms, minSamples: 2 }',
     '    regions:',
   ];
@@ -146,7 +159,9 @@ export async function deployDemo(opts = {}) {
       };
     };
 
-    log(`\nFirst deploy of ${source} (${mib(dirBytes(artifact))}):`);
+    log(
+      `\nFirst deploy of ${source}${padded ? ` plus ${padded} MiB of stand-in assets` : ''} (${mib(dirBytes(artifact))}):`,
+    );
     const first = deploy('demo-1');
     // A small change: one line appended to the largest file, plus a build-info file.
     const target = largestFile(artifact);

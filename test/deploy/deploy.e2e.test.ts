@@ -130,10 +130,18 @@ describe('slipway deploy across three regions', () => {
     expect(await readdir(path.join(a.dir, 'releases'))).toEqual([]);
   });
 
+  it('answers configuration mistakes with exit 2 and a hint', async () => {
+    const r = await cli(['deploy', 'prd'], root);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no environment "prd"[\s\S]*did you mean "prod"/);
+    const missing = await cli(['deploy', 'prod', '--artifact', path.join(root, 'nope')], root);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/does not exist/);
+  });
+
   it('deploys v1 everywhere, smallest region first', async () => {
     const bytes = await writeArtifact(artifact, { version: 'v1' });
     const r = await deploy('v1');
-    if (process.env.DEBUG_DEPLOY) console.log(r.stdout, r.stderr);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(await versions()).toEqual(Array(6).fill('v1'));
     const s = r.summary!;

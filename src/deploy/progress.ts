@@ -40,7 +40,7 @@ export function reportProgress(events: EventStream<DeployEvent>, out: Out): () =
         (r) => `  ${r.target.padEnd(14)} ${r.region.padEnd(10)} w${r.wave} ${r.state.padEnd(12)} ${r.detail}`,
       ),
     ];
-    const width = Math.max(20, (out.columns ?? 120) - 1);
+    const width = out.columns && out.columns > 20 ? out.columns - 1 : 120;
     out.write(`${lines.map((l) => l.slice(0, width)).join('\n')}\n`);
     drawn = lines.length;
   }

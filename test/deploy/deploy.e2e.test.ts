@@ -76,7 +76,7 @@ beforeAll(async () => {
     '    token: { file: agent.token }',
     '    relay: true',
     '    keepReleases: 3',
-    '    health: { path: /health, interval: 150ms, timeout: 1s, successes: 2, failures: 1, errors: 20, deadline: 20s }',
+    '    health: { path: /health, interval: 150ms, timeout: 1s, successes: 2, failures: 1, errors: 100, deadline: 30s }',
     '    strategy: { maxUnavailable: 1, bake: 300ms, minSamples: 2 }',
     '    regions:',
     ...REGIONS.flatMap((r) => [
@@ -186,7 +186,7 @@ describe('slipway deploy across three regions', () => {
     const before = await pooled();
     const pending = deploy('v4', ['--max-rate', '1MiB']);
     // Kill the agent once part of the release has landed in its chunk pool.
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0; i < 1200; i++) {
       if ((await pooled()) >= before + 4) break;
       await new Promise((res) => setTimeout(res, 25));
     }

@@ -1,21 +1,19 @@
 /** The agent's operations, independent of HTTP: stage, activate, roll back, serve chunks, status. */
 import { randomBytes } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { err, ok, type Result } from '../../util/result.js';
 import type { ChunkSourceRef } from '../chunk-client.js';
-import { chunkIdOf } from '../fastcdc.js';
-import { chunksOf, type Manifest, type ManifestEntry, releaseIdOf, validateManifest } from '../manifest.js';
+import { chunksOf, type Manifest, releaseIdOf, validateManifest } from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import { type AppSpec, type AppStatus, AppSupervisor } from './app.js';
+import { batch, parallel } from './batching.js';
 import { ChunkIndex } from './chunk-index.js';
+import { FileIndex } from './file-index.js';
 import { Layout } from './layout.js';
 import {
   assembleRelease,
   currentRelease,
-  type FileStats,
   loadReleases,
-  readStats,
   removeRelease,
   switchCurrent,
   writeAtomic,
@@ -75,9 +73,7 @@ export class Agent {
   readonly app: AppSupervisor;
   readonly #releases = new Map<ReleaseId, Manifest>();
   readonly #staging = new Map<ReleaseId, Promise<Result<StageResult, string>>>();
-  /** Files of kept releases by content (their chunk list), for whole-file copies. */
-  readonly #files = new Map<string, { release: ReleaseId; path: string }>();
-  readonly #stats = new Map<ReleaseId, FileStats | undefined>();
+  readonly #files: FileIndex;
   readonly #grants = new Map<string, { sources: ChunkSourceRef[]; maxChunk: number; expires: number }>();
   #state: State = { releases: {} };
   #grantedAt = 0;
@@ -86,6 +82,7 @@ export class Agent {
   private constructor(readonly opts: AgentOptions) {
     this.layout = new Layout(opts.dir);
     this.index = new ChunkIndex(this.layout);
+    this.#files = new FileIndex(this.layout);
     this.app = new AppSupervisor(`${opts.dir}/app.json`, this.layout.appLog);
   }
 
@@ -97,7 +94,7 @@ export class Agent {
       a.#releases.set(id, m);
       a.index.addRelease(id, m);
     }
-    a.#indexFiles();
+    a.#files.rebuild(a.#releases);
     try {
       a.#state = JSON.parse(await readFile(a.layout.state, 'utf8')) as State;
     } catch {
@@ -245,7 +242,7 @@ export class Agent {
         layout: this.layout,
         id,
         manifest,
-        copyFrom: (e) => this.#identicalFile(e),
+        copyFrom: (e) => this.#files.identical(e, this.#releases),
         chunk: async (chunk) => {
           let data = await this.index.read(chunk);
           if (!data) {
@@ -266,7 +263,7 @@ export class Agent {
       return err(`assembling ${id} failed: ${(e as Error).message}`);
     }
     this.#releases.set(id, manifest);
-    this.#indexFiles();
+    this.#files.rebuild(this.#releases);
     await this.index.settleRelease(id, manifest);
     await this.#touch(id, 'stagedAt');
     return ok({
@@ -277,29 +274,6 @@ export class Agent {
       filesCopied,
       ms: performance.now() - t0,
     });
-  }
-
-  /** A kept release's file with the same content, if nothing touched it since assembly. */
-  async #identicalFile(e: Extract<ManifestEntry, { type: 'file' }>): Promise<string | undefined> {
-    const hit = this.#files.get(fileKey(e));
-    if (!hit || !this.#releases.has(hit.release)) return undefined;
-    if (!this.#stats.has(hit.release))
-      this.#stats.set(hit.release, await readStats(this.layout, hit.release));
-    const rec = this.#stats.get(hit.release)?.[hit.path];
-    const file = path.join(this.layout.release(hit.release), hit.path);
-    const st = await stat(file).catch(() => undefined);
-    // An app that wrote into its release changed size or mtime: rebuild from verified chunks.
-    if (!rec || !st || st.size !== rec[0] || st.mtimeMs !== rec[1]) return undefined;
-    return file;
-  }
-
-  #indexFiles(): void {
-    this.#files.clear();
-    for (const [id, m] of this.#releases) {
-      for (const e of m.entries) {
-        if (e.type === 'file' && e.size > 0) this.#files.set(fileKey(e), { release: id, path: e.path });
-      }
-    }
   }
 
   /** Switches `current` to a staged release and restarts the app there. Serialized. */
@@ -383,7 +357,6 @@ export class Agent {
       await removeRelease(this.layout, id);
       this.#releases.delete(id);
       this.index.dropRelease(id);
-      this.#stats.delete(id);
       delete this.#state.releases[id];
     }
     const inRelease = new Set<ChunkId>();
@@ -391,7 +364,7 @@ export class Agent {
     await this.index.prunePool((id) => inRelease.has(id), this.opts.poolMaxAgeMs ?? 24 * 3_600_000);
     // Pool copies are gone and pruned releases forgotten: point every chunk at a kept release.
     for (const [id, m] of this.#releases) this.index.addRelease(id, m);
-    this.#indexFiles();
+    this.#files.rebuild(this.#releases);
     await this.#saveState();
   }
 
@@ -411,48 +384,6 @@ export class Agent {
     this.#lock = next.catch(() => {});
     return next;
   }
-}
-
-/** Groups ids into batches of about `bytes`, in manifest order. */
-function batch(ids: ChunkId[], sizes: Map<ChunkId, number>, bytes: number): ChunkId[][] {
-  const out: ChunkId[][] = [];
-  let cur: ChunkId[] = [];
-  let n = 0;
-  for (const id of ids) {
-    cur.push(id);
-    n += sizes.get(id) ?? 0;
-    if (n >= bytes) {
-      out.push(cur);
-      cur = [];
-      n = 0;
-    }
-  }
-  if (cur.length) out.push(cur);
-  return out;
-}
-
-/** Runs tasks with bounded concurrency; returns the first failure message, if any. */
-async function parallel<T>(
-  items: T[],
-  limit: number,
-  fn: (item: T) => Promise<string | undefined>,
-): Promise<string | undefined> {
-  let next = 0;
-  let failure: string | undefined;
-  async function worker(): Promise<void> {
-    while (next < items.length && failure === undefined) {
-      const item = items[next++]!;
-      const r = await fn(item);
-      if (r !== undefined) failure ??= r;
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return failure;
-}
-
-/** Identity of a file's content: its size and chunk list. */
-function fileKey(e: Extract<ManifestEntry, { type: 'file' }>): string {
-  return chunkIdOf(Buffer.from(`${e.size}:${e.chunks.map((c) => c[0]).join('')}`));
 }
 
 /** A random token for read-only chunk grants. */

@@ -1,0 +1,50 @@
+/**
+ * Files of kept releases by content (size and chunk list), so an unchanged file is copied whole
+ * by the kernel instead of being rebuilt chunk by chunk, when nothing touched it since assembly.
+ */
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { chunkIdOf } from '../fastcdc.js';
+import type { Manifest, ManifestEntry } from '../manifest.js';
+import type { ReleaseId } from '../types.js';
+import type { Layout } from './layout.js';
+import { type FileStats, readStats } from './releases.js';
+
+type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
+
+export class FileIndex {
+  readonly #files = new Map<string, { release: ReleaseId; path: string }>();
+  readonly #stats = new Map<ReleaseId, FileStats | undefined>();
+
+  constructor(readonly layout: Layout) {}
+
+  /** Re-reads the kept releases (after staging or pruning). */
+  rebuild(releases: Map<ReleaseId, Manifest>): void {
+    this.#files.clear();
+    for (const id of this.#stats.keys()) if (!releases.has(id)) this.#stats.delete(id);
+    for (const [id, m] of releases) {
+      for (const e of m.entries) {
+        if (e.type === 'file' && e.size > 0) this.#files.set(fileKey(e), { release: id, path: e.path });
+      }
+    }
+  }
+
+  /** A kept release's file with the same content, if its size and mtime are as assembled. */
+  async identical(e: FileEntry, releases: Map<ReleaseId, Manifest>): Promise<string | undefined> {
+    const hit = this.#files.get(fileKey(e));
+    if (!hit || !releases.has(hit.release)) return undefined;
+    if (!this.#stats.has(hit.release))
+      this.#stats.set(hit.release, await readStats(this.layout, hit.release));
+    const rec = this.#stats.get(hit.release)?.[hit.path];
+    const file = path.join(this.layout.release(hit.release), hit.path);
+    const st = await stat(file).catch(() => undefined);
+    // An app that wrote into its release changed size or mtime: rebuild from verified chunks.
+    if (!rec || !st || st.size !== rec[0] || st.mtimeMs !== rec[1]) return undefined;
+    return file;
+  }
+}
+
+/** Identity of a file's content: its size and chunk list. */
+function fileKey(e: Extract<ManifestEntry, { type: 'file' }>): string {
+  return chunkIdOf(Buffer.from(`${e.size}:${e.chunks.map((c) => c[0]).join('')}`));
+}

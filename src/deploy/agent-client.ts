@@ -11,6 +11,7 @@ export interface AgentStatus {
   releases: { id: ReleaseId; version: string; stagedAt?: number; activatedAt?: number }[];
   app: { running: boolean; pid: number | null; release: string | null; exitCode: number | null };
   chunks: number;
+  pooled: number;
   staging: ReleaseId[];
 }
 

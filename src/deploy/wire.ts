@@ -26,7 +26,7 @@ export async function encodeFrame(
 ): Promise<Buffer> {
   let payload = data;
   let code = CODE.none;
-  if (encoding !== 'none') {
+  if (encoding !== 'none' && !looksIncompressible(data)) {
     // Small chunks (small files) compress inline: a thread-pool round trip costs more than the work.
     const small = data.length <= SMALL;
     const brOpts = { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } };
@@ -48,6 +48,16 @@ export async function encodeFrame(
   head[32] = code;
   head.writeUInt32BE(payload.length, 33);
   return Buffer.concat([head, payload]);
+}
+
+/**
+ * Media, archives and other already-compressed bytes would only burn CPU in zlib: a 4 KiB sample
+ * that does not shrink by 5% at level 1 means the chunk travels raw.
+ */
+function looksIncompressible(data: Buffer): boolean {
+  if (data.length <= 16 * 1024) return false;
+  const sample = data.subarray(data.length >> 1, (data.length >> 1) + 4096);
+  return zlib.deflateRawSync(sample, { level: 1 }).length > sample.length * 0.95;
 }
 
 export type FrameError = { reason: 'corrupt' | 'too-large' | 'bad-encoding' | 'truncated'; message: string };

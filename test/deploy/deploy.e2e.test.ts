@@ -181,8 +181,13 @@ describe('slipway deploy across three regions', () => {
   it('fails before any host switches when an agent dies while staging, and the retry reuses the transfer', async () => {
     await writeArtifact(artifact, { version: 'v4', changed: 3 * 1024 * 1024, seed: 11 });
     const victim = agents.find((a) => a.name === 'eu-2')!;
-    const pooled = async () =>
-      (await readdir(path.join(victim.dir, 'chunks'))).filter((f) => !f.startsWith('.')).length;
+    // Chunks the victim received that are in no release yet, from its status endpoint.
+    const pooled = async () => {
+      const res = await fetch(`${victim.url}/v1/status`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      }).catch(() => undefined);
+      return res?.ok ? ((await res.json()) as { pooled: number }).pooled : -1;
+    };
     const before = await pooled();
     const pending = deploy('v4', ['--max-rate', '1MiB']);
     // Kill the agent once part of the release has landed in its chunk pool.

@@ -323,6 +323,8 @@ export class Agent {
     releases: { id: ReleaseId; version: string; stagedAt?: number; activatedAt?: number }[];
     app: AppStatus;
     chunks: number;
+    /** Chunks received but in no release yet (a transfer in progress or interrupted). */
+    pooled: number;
     staging: ReleaseId[];
   }> {
     return {
@@ -334,6 +336,7 @@ export class Agent {
       })),
       app: this.app.status(),
       chunks: this.index.size,
+      pooled: this.index.pooled,
       staging: [...this.#staging.keys()],
     };
   }

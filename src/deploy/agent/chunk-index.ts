@@ -3,16 +3,17 @@
  * inside the files of a kept release. Reads verify the SHA-256, so a file the app changed in
  * place is noticed and the chunk fetched again instead of spreading the change.
  */
-import { mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import { type ChunkSourceRef, fetchChunks } from '../chunk-client.js';
 import { chunkIdOf } from '../fastcdc.js';
 import type { Manifest } from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import type { Layout } from './layout.js';
+import { type PackLoc, PackPool } from './pack-pool.js';
 
 type Where =
-  | { kind: 'pool' }
+  | ({ kind: 'pool' } & PackLoc)
   | { kind: 'release'; release: ReleaseId; path: string; offset: number; size: number };
 
 export class ChunkIndex {
@@ -25,15 +26,21 @@ export class ChunkIndex {
   readonly #wire = new Map<ChunkId, { bytes: number; at: number }>();
   static readonly RECENT_BUDGET = 64 * 1024 * 1024;
 
-  constructor(readonly layout: Layout) {}
+  readonly #pool: PackPool;
 
-  /** Loads the pool listing; releases are added with addRelease. */
+  constructor(readonly layout: Layout) {
+    this.#pool = new PackPool(layout.pool);
+  }
+
+  /** Loads the pool (chunks of unfinished transfers); releases are added with addRelease. */
   async load(): Promise<void> {
     await mkdir(this.layout.pool, { recursive: true });
-    for (const name of await readdir(this.layout.pool)) {
-      if (/^[0-9a-f]{64}$/.test(name)) this.#where.set(name as ChunkId, { kind: 'pool' });
-      else await rm(path.join(this.layout.pool, name), { force: true }); // a torn write
-    }
+    await this.#pool.load((id, loc) => this.#where.set(id, { kind: 'pool', ...loc }));
+  }
+
+  /** Chunks held only by the pool (received, in no release yet). */
+  get pooled(): number {
+    return this.#pool.size;
   }
 
   addRelease(id: ReleaseId, m: Manifest): void {
@@ -53,19 +60,20 @@ export class ChunkIndex {
    * pool copies (a pool holds only transfers still in progress or interrupted).
    */
   async settleRelease(id: ReleaseId, m: Manifest): Promise<void> {
-    const pooled: ChunkId[] = [];
+    const pooled: { id: ChunkId; file: string }[] = [];
     for (const e of m.entries) {
       if (e.type !== 'file') continue;
       let offset = 0;
       for (const [chunk, size] of e.chunks) {
-        if (this.#where.get(chunk)?.kind === 'pool') pooled.push(chunk);
+        const w = this.#where.get(chunk);
+        if (w?.kind === 'pool') pooled.push({ id: chunk, file: w.file });
         if (this.#where.get(chunk)?.kind !== 'release') {
           this.#where.set(chunk, { kind: 'release', release: id, path: e.path, offset, size });
         }
         offset += size;
       }
     }
-    for (const chunk of pooled) {
+    for (const { id: chunk } of pooled) {
       this.#wire.delete(chunk);
       const r = this.#recent.get(chunk);
       if (r) {
@@ -73,7 +81,7 @@ export class ChunkIndex {
         this.#recentBytes -= r.length;
       }
     }
-    await Promise.all(pooled.map((chunk) => rm(this.layout.chunk(chunk), { force: true })));
+    await this.#pool.settled(pooled);
   }
 
   /** Forgets a pruned release's chunks (other kept releases may still have them: re-add those). */
@@ -101,11 +109,6 @@ export class ChunkIndex {
     return this.#where.size;
   }
 
-  /** Chunk ids that are only in the pool. */
-  poolIds(): ChunkId[] {
-    return [...this.#where].filter(([, w]) => w.kind === 'pool').map(([id]) => id);
-  }
-
   /** The verified bytes of a chunk, or undefined when it is absent or damaged (then forgotten). */
   async read(id: ChunkId): Promise<Buffer | undefined> {
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -113,7 +116,7 @@ export class ChunkIndex {
       if (!w) return undefined;
       const recent = this.#recent.get(id);
       if (recent) return recent;
-      const data = await this.#readAt(id, w);
+      const data = await this.#readAt(w);
       if (data && chunkIdOf(data) === id) return data;
       // Moved meanwhile (pool -> release when a release settles): look again before giving up.
       if (this.#where.get(id) !== w) continue;
@@ -123,9 +126,9 @@ export class ChunkIndex {
     return undefined;
   }
 
-  async #readAt(id: ChunkId, w: Where): Promise<Buffer | undefined> {
+  async #readAt(w: Where): Promise<Buffer | undefined> {
     try {
-      if (w.kind === 'pool') return await readFile(this.layout.chunk(id));
+      if (w.kind === 'pool') return await this.#pool.read(w);
       const fh = await open(path.join(this.layout.release(w.release), w.path), 'r');
       try {
         const data = Buffer.allocUnsafe(w.size);
@@ -140,29 +143,29 @@ export class ChunkIndex {
   }
 
   /**
-   * Stores a verified chunk in the pool. Written in place: a write torn by a crash fails the
-   * SHA-256 check on read and is fetched again, so no temporary name is needed.
+   * Stores a verified chunk in the pool (appended to a pack; a record torn by a crash fails
+   * its SHA-256 check when the pack is scanned and is fetched again).
    */
   async put(id: ChunkId, data: Buffer): Promise<void> {
     if (this.#where.has(id)) return;
-    await writeFile(this.layout.chunk(id), data);
-    this.#where.set(id, { kind: 'pool' });
+    const loc = await this.#pool.append(id, data);
+    if (this.#where.has(id)) return; // a concurrent copy landed first
+    this.#where.set(id, { kind: 'pool', ...loc });
     if (this.#recentBytes + data.length <= ChunkIndex.RECENT_BUDGET) {
       this.#recent.set(id, data);
       this.#recentBytes += data.length;
     }
   }
 
-  /** Removes pool copies of chunks that a kept release now holds, and stale leftovers. */
+  /** Drops pool copies of chunks that a kept release now holds, and packs nobody resumed. */
   async prunePool(keep: (id: ChunkId) => boolean, maxAgeMs: number): Promise<void> {
-    const now = Date.now();
-    for (const id of this.poolIds()) {
-      const file = this.layout.chunk(id);
-      const inRelease = keep(id);
-      const age = now - ((await stat(file).catch(() => undefined))?.mtimeMs ?? now);
-      if (!inRelease && age < maxAgeMs) continue; // leftovers of an interrupted transfer: kept to resume
-      await rm(file, { force: true });
-      this.#where.delete(id);
+    const settled: { id: ChunkId; file: string }[] = [];
+    for (const [id, w] of this.#where) if (w.kind === 'pool' && keep(id)) settled.push({ id, file: w.file });
+    // The caller re-adds the releases right after, which points these chunks at a release.
+    for (const s of settled) this.#where.delete(s.id);
+    await this.#pool.settled(settled);
+    for (const id of await this.#pool.expire(maxAgeMs)) {
+      if (this.#where.get(id)?.kind === 'pool') this.#where.delete(id);
     }
   }
 

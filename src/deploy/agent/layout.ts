@@ -1,6 +1,6 @@
-/** The agent's folder: releases/<id>/, manifests/<id>.json, chunks/<id>, current -> releases/<id>. */
+/** The agent's folder: releases/<id>/, manifests/<id>.json, chunks/pack-*.bin, current -> releases/<id>. */
 import path from 'node:path';
-import type { ChunkId, ReleaseId } from '../types.js';
+import type { ReleaseId } from '../types.js';
 
 export class Layout {
   constructor(readonly root: string) {}
@@ -27,8 +27,5 @@ export class Layout {
   }
   manifest(id: ReleaseId): string {
     return path.join(this.manifests, `${id}.json`);
-  }
-  chunk(id: ChunkId): string {
-    return path.join(this.pool, id);
   }
 }

@@ -1,0 +1,160 @@
+/**
+ * Received chunks that are not yet part of a release, appended to pack files: one open file per
+ * transfer instead of an open, write and close per chunk. A record is
+ * `[32-byte SHA-256][u32 size][bytes]`; records are verified when a pack is scanned after a
+ * restart, so a crash costs at most the records it tore (they are fetched again).
+ */
+import { randomBytes } from 'node:crypto';
+import { type FileHandle, open, readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { chunkIdOf } from '../fastcdc.js';
+import type { ChunkId } from '../types.js';
+
+export interface PackLoc {
+  file: string;
+  offset: number;
+  size: number;
+}
+
+const HEAD = 36;
+const MAX = 64 * 1024 * 1024;
+
+export class PackPool {
+  #current: { file: string; fh: FileHandle; pos: number } | undefined;
+  #opening: Promise<{ file: string; fh: FileHandle; pos: number }> | undefined;
+  /** Chunks each pack still holds that no release has yet. */
+  readonly #live = new Map<string, Set<ChunkId>>();
+  readonly #readers = new Map<string, Promise<FileHandle>>();
+
+  constructor(readonly dir: string) {}
+
+  /** Scans existing packs (after a restart) and reports every intact chunk. */
+  async load(found: (id: ChunkId, loc: PackLoc) => void): Promise<void> {
+    for (const name of await readdir(this.dir)) {
+      const file = path.join(this.dir, name);
+      if (!/^pack-[0-9a-f]+\.bin$/.test(name)) {
+        await rm(file, { recursive: true, force: true }); // leftovers of older layouts
+        continue;
+      }
+      const live = new Set<ChunkId>();
+      const fh = await open(file, 'r');
+      try {
+        const head = Buffer.alloc(HEAD);
+        for (let pos = 0; ; ) {
+          if ((await fh.read(head, 0, HEAD, pos)).bytesRead < HEAD) break;
+          const size = head.readUInt32BE(32);
+          if (size === 0 || size > MAX) break; // a hole left by a torn write: stop here
+          const data = Buffer.allocUnsafe(size);
+          if ((await fh.read(data, 0, size, pos + HEAD)).bytesRead < size) break;
+          const id = head.toString('hex', 0, 32) as ChunkId;
+          if (chunkIdOf(data) !== id) break;
+          live.add(id);
+          found(id, { file, offset: pos + HEAD, size });
+          pos += HEAD + size;
+        }
+      } finally {
+        await fh.close();
+      }
+      if (live.size) this.#live.set(file, live);
+      else await rm(file, { force: true });
+    }
+  }
+
+  /** Appends a chunk; positions are reserved up front, so concurrent appends do not wait. */
+  async append(id: ChunkId, data: Buffer): Promise<PackLoc> {
+    const cur = this.#current ?? (await this.#open());
+    const pos = cur.pos;
+    cur.pos += HEAD + data.length;
+    // Marked live before the write, so settling another release cannot delete this pack under it.
+    let live = this.#live.get(cur.file);
+    if (!live) {
+      live = new Set();
+      this.#live.set(cur.file, live);
+    }
+    live.add(id);
+    const head = Buffer.allocUnsafe(HEAD);
+    head.write(id, 0, 32, 'hex');
+    head.writeUInt32BE(data.length, 32);
+    try {
+      await cur.fh.writev([head, data], pos);
+    } catch (e) {
+      live.delete(id);
+      throw e;
+    }
+    return { file: cur.file, offset: pos + HEAD, size: data.length };
+  }
+
+  #open(): Promise<{ file: string; fh: FileHandle; pos: number }> {
+    this.#opening ??= (async () => {
+      const file = path.join(
+        this.dir,
+        `pack-${Date.now().toString(16)}${randomBytes(4).toString('hex')}.bin`,
+      );
+      const fh = await open(file, 'w+');
+      this.#current = { file, fh, pos: 0 };
+      this.#opening = undefined;
+      return this.#current;
+    })();
+    return this.#opening;
+  }
+
+  async read(loc: PackLoc): Promise<Buffer | undefined> {
+    try {
+      let reader = this.#readers.get(loc.file);
+      if (!reader) {
+        reader = open(loc.file, 'r');
+        this.#readers.set(loc.file, reader);
+      }
+      const buf = Buffer.allocUnsafe(loc.size);
+      const { bytesRead } = await (await reader).read(buf, 0, loc.size, loc.offset);
+      return bytesRead === loc.size ? buf : undefined;
+    } catch {
+      this.#readers.delete(loc.file);
+      return undefined;
+    }
+  }
+
+  /** Chunks still held by packs only. */
+  get size(): number {
+    let n = 0;
+    for (const s of this.#live.values()) n += s.size;
+    return n;
+  }
+
+  /** A release now holds `id`: the pack copy is no longer needed; empty packs are deleted. */
+  async settled(ids: Iterable<{ id: ChunkId; file: string }>): Promise<void> {
+    const touched = new Set<string>();
+    for (const { id, file } of ids) {
+      this.#live.get(file)?.delete(id);
+      touched.add(file);
+    }
+    for (const file of touched) if (this.#live.get(file)?.size === 0) await this.#remove(file);
+  }
+
+  /** Deletes packs older than `maxAgeMs` (transfers nobody resumed); returns their chunks. */
+  async expire(maxAgeMs: number): Promise<ChunkId[]> {
+    const gone: ChunkId[] = [];
+    const now = Date.now();
+    for (const [file, live] of this.#live) {
+      if (file === this.#current?.file) continue;
+      const mtime = (await stat(file).catch(() => undefined))?.mtimeMs ?? 0;
+      if (now - mtime < maxAgeMs) continue;
+      gone.push(...live);
+      await this.#remove(file);
+    }
+    return gone;
+  }
+
+  async #remove(file: string): Promise<void> {
+    this.#live.delete(file);
+    const reader = this.#readers.get(file);
+    this.#readers.delete(file);
+    await reader?.then((fh) => fh.close()).catch(() => {});
+    if (this.#current?.file === file) {
+      const cur = this.#current;
+      this.#current = undefined;
+      await cur.fh.close().catch(() => {});
+    }
+    await rm(file, { force: true });
+  }
+}

@@ -202,7 +202,7 @@ export async function benchDeploy(options: BenchOptions): Promise<BenchRow[]> {
       metric: 'bytes moved / full copy',
       value: first.sent / full,
       unit: 'x',
-      note: `${(first.wallMs / 1000).toFixed(1)} s; chunks compressed on the wire`,
+      note: `${(first.wallMs / 1000).toFixed(1)} s vs tar ${(tar.wallMs / 1000).toFixed(1)} s, tar.gz ${(tgz.wallMs / 1000).toFixed(1)} s`,
     });
     // Different releases move slightly different bytes, so compare egress per byte delivered.
     const plain = delta.egress / delta.sent;

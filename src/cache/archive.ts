@@ -18,8 +18,8 @@ import {
   rmSync,
   symlinkSync,
   unlinkSync,
+  writeSync,
 } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
 import { err, ok, type Result } from '../util/result.js';
 import { isSafeRelative, symlinkStaysInside } from './safe-path.js';
@@ -137,15 +137,11 @@ export function readArchive(buf: Buffer): Result<ArchiveItem[], string> {
   return ok(items);
 }
 
-/**
- * Writes checked items under `root`, refusing to follow any symlink already on disk. Folders and
- * symlinks first, then the files several at a time: creating a file is a journaled metadata
- * operation, and overlapping them is what makes a large restore fast.
- */
-export async function extractArchive(
+/** Writes checked items under `root`, refusing to follow any symlink already on disk. */
+export function extractArchive(
   root: string,
   items: readonly ArchiveItem[],
-): Promise<Result<{ bytes: number }, string>> {
+): Result<{ bytes: number }, string> {
   const safeDirs = new Set<string>(['']);
   const dirModes: [string, number][] = [];
   const ensureDir = (rel: string): string | undefined => {
@@ -167,7 +163,6 @@ export async function extractArchive(
     safeDirs.add(rel);
     return undefined;
   };
-  const files: ArchiveItem[] = [];
   let bytes = 0;
   try {
     for (const it of items) {
@@ -183,18 +178,9 @@ export async function extractArchive(
         rmSync(abs, { force: true, recursive: true });
         symlinkSync(it.target as string, abs);
       } else {
-        files.push(it);
-        bytes += it.data?.length ?? 0;
+        bytes += writeFileNoFollow(abs, it.data ?? Buffer.alloc(0), it.mode);
       }
     }
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      for (let i = next++; i < files.length; i = next++) {
-        const f = files[i] as ArchiveItem;
-        await writeFileNoFollow(path.join(root, f.path), f.data ?? Buffer.alloc(0), f.mode);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL_WRITES, files.length) }, worker));
     // Folder modes last, deepest first: a read-only folder must not block writing its files.
     for (const [abs, mode] of dirModes.reverse()) fchmodPath(abs, mode);
   } catch (e) {
@@ -203,30 +189,32 @@ export async function extractArchive(
   return ok({ bytes });
 }
 
-const PARALLEL_WRITES = 16;
-// O_EXCL: a new file gets exactly the archive's mode (minus the umask) and nothing on disk,
-// not even a symlink, is ever followed or reused.
+// O_EXCL: a new file gets exactly the archive's mode (minus the umask) and nothing on disk, not
+// even a symlink, is ever followed or reused. Synchronous on purpose: file creation is a
+// journaled metadata operation, and measured here the thread pool only added latency.
 const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 // Read once: the umask decides whether open()'s mode needs a chmod after it.
 const UMASK = process.umask();
 
-async function writeFileNoFollow(abs: string, data: Buffer, mode: number): Promise<void> {
-  let fh: FileHandle;
+function writeFileNoFollow(abs: string, data: Buffer, mode: number): number {
+  let fd: number;
   try {
-    fh = await open(abs, WRITE_FLAGS, mode);
+    fd = openSync(abs, WRITE_FLAGS, mode);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     // Something is already there (a stale file, a symlink, a folder): replace it.
     if (code !== 'EEXIST' && code !== 'ELOOP' && code !== 'EISDIR') throw e;
     rmSync(abs, { force: true, recursive: true });
-    fh = await open(abs, WRITE_FLAGS, mode);
+    fd = openSync(abs, WRITE_FLAGS, mode);
   }
   try {
-    if (data.length) await fh.writeFile(data);
-    if ((mode & ~UMASK) !== mode) await fh.chmod(mode);
+    let off = 0;
+    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    if ((mode & ~UMASK) !== mode) fchmodSync(fd, mode);
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
+  return data.length;
 }
 
 function fchmodPath(abs: string, mode: number): void {

@@ -72,7 +72,7 @@ export class LayeredCache implements TaskCache {
 
     const local = this.o.store.read(hash);
     if (local.kind === 'hit') {
-      if (inPlace || (await this.#restore(task, hash, local.entry))) {
+      if (inPlace || this.#restore(task, hash, local.entry)) {
         this.o.store.touch(hash);
         return {
           hash,
@@ -112,7 +112,7 @@ export class LayeredCache implements TaskCache {
           );
           return undefined;
         }
-        if (!(await this.#restore(task, hash, entry.value))) return undefined;
+        if (!this.#restore(task, hash, entry.value)) return undefined;
         try {
           this.o.store.write(hash, got.bytes);
         } catch (e) {
@@ -126,9 +126,9 @@ export class LayeredCache implements TaskCache {
     }
   }
 
-  async #restore(task: TaskConfig, hash: TaskHash, entry: Entry): Promise<boolean> {
+  #restore(task: TaskConfig, hash: TaskHash, entry: Entry): boolean {
     const current = currentOutputs(task.cwd, task.outputs).entries;
-    const r = await restoreOutputs({ cwd: task.cwd, outputs: task.outputs, archive: entry.archive, current });
+    const r = restoreOutputs({ cwd: task.cwd, outputs: task.outputs, archive: entry.archive, current });
     if (!r.ok) {
       this.o.warn(`refusing cache entry ${hash.slice(0, 12)} of ${task.id}: ${r.error}`, task.id);
       return false;

@@ -28,9 +28,7 @@ export function currentOutputs(cwd: string, outputs: readonly string[]): OutputS
 }
 
 /** Restores outputs; fails (having changed nothing) on an unsafe archive. Returns what is now on disk. */
-export async function restoreOutputs(
-  req: RestoreRequest,
-): Promise<Result<{ bytes: number; scan: OutputScan }, string>> {
+export function restoreOutputs(req: RestoreRequest): Result<{ bytes: number; scan: OutputScan }, string> {
   // Check the whole archive before deleting anything, so a refused archive changes nothing.
   const items = readArchive(req.archive);
   if (!items.ok) return err(items.error);
@@ -40,7 +38,7 @@ export async function restoreOutputs(
       return err(`archive entry "${it.path}" is not among the task's declared outputs`);
   }
   removeStale(req.cwd, req.current);
-  const done = await extractArchive(req.cwd, items.value);
+  const done = extractArchive(req.cwd, items.value);
   if (!done.ok) return done;
   return ok({ bytes: done.value.bytes, scan: currentOutputs(req.cwd, req.outputs) });
 }

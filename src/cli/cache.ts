@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { cacheSettings } from '../cache/config.js';
 import { LocalStore } from '../cache/local-store.js';
-import '../graph/workspaces.js';
 import { openStore } from '../store/store.js';
 import { formatBytes, formatMs, parseDuration, parseSize } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { ConfigError, formatDiagnostics } from '../config/diagnostic.js';
 import { loadPipeline } from '../config/load.js';
 import type { Pipeline } from '../config/types.js';
+import { UsageError } from '../util/usage-error.js';
 
 export interface Out {
   write(text: string): void;
@@ -16,15 +17,7 @@ export interface CliContext {
   env: NodeJS.ProcessEnv;
 }
 
-/** A usage mistake that is not in the pipeline file: exit code 2 with a message and hint. */
-export class UsageError extends Error {
-  constructor(
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
-  }
-}
+export { UsageError } from '../util/usage-error.js';
 
 /** Global options every command accepts. */
 export interface GlobalOptions {

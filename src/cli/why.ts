@@ -8,7 +8,6 @@ import { LocalStore } from '../cache/local-store.js';
 import { ManifestStore } from '../cache/manifests.js';
 import { describeDiff, diffManifests, isEmptyDiff, type ManifestDiff } from '../cache/why.js';
 import { didYouMean } from '../config/diagnostic.js';
-import '../graph/workspaces.js';
 import { formatMs } from '../util/units.js';
 import { action, type CliContext, pipelineFrom, UsageError } from './context.js';
 

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
+import { expandWorkspaces } from '../graph/workspaces.js';
 import { ConfigError, type Diagnostic, didYouMean } from './diagnostic.js';
 import { pipelineSchema } from './schema.js';
 import { schemaAt } from './schema-walk.js';
@@ -10,13 +11,6 @@ import { checkPipeline } from './validate.js';
 import { parseYamlSource, type YamlSource } from './yaml-source.js';
 
 export const DEFAULT_FILE = 'slipway.yml';
-
-/** Post-load expansions registered by features (e.g. workspaces); each may add tasks or diagnostics. */
-export type PipelineExpander = (pipeline: Pipeline) => Diagnostic[];
-const expanders: PipelineExpander[] = [];
-export function registerExpander(e: PipelineExpander): void {
-  expanders.push(e);
-}
 
 /** Loads and validates a pipeline file; throws ConfigError with located diagnostics. */
 export function loadPipeline(file: string = DEFAULT_FILE): Pipeline {
@@ -95,7 +89,8 @@ export function parsePipeline(display: string, abs: string, text: string): Pipel
     source: text,
     locate: src.locate,
   };
-  const diags = expanders.flatMap((e) => e(pipeline));
+  // Workspace templates become tasks before dependencies are checked.
+  const diags = expandWorkspaces(pipeline);
   diags.push(...checkPipeline(pipeline));
   if (diags.length) throw new ConfigError(diags, text);
   return pipeline;

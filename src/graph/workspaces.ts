@@ -9,11 +9,10 @@ import path from 'node:path';
 import picomatch from 'picomatch';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { UsageError } from '../cli/context.js';
 import { type Diagnostic, didYouMean } from '../config/diagnostic.js';
-import { registerExpander } from '../config/load.js';
 import { taskSchema } from '../config/schema.js';
 import type { Pipeline, TaskConfig } from '../config/types.js';
+import { UsageError } from '../util/usage-error.js';
 
 export interface WorkspacePackage {
   name: string;
@@ -384,5 +383,3 @@ function closure(start: readonly string[], next: (n: string) => readonly string[
   }
   return seen;
 }
-
-registerExpander(expandWorkspaces);

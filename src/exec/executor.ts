@@ -3,6 +3,7 @@
  * (or restores them from the cache), and emits the one event stream everyone else consumes.
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TaskCache, TaskHash } from '../cache/types.js';
 import type { Pipeline, TaskConfig } from '../config/types.js';
@@ -113,11 +114,14 @@ export async function runGraph(o: RunGraphOptions): Promise<RunGraphResult> {
     const startedAt = now();
     const p = predicted(id);
     const logFile = path.join(o.logDir, logFileName(id));
-    const log = createWriteStream(logFile);
+    // The log stream opens on the first output of a running process; a cache hit's replayed log
+    // (or a silent task) is written in one call at the end.
+    let log: WriteStream | undefined;
+    let streaming = false;
     const redact = redactor(task.secrets.map((s) => env[s]).filter((v): v is string => !!v));
     const output = (stream: 'stdout' | 'stderr', raw: string) => {
       const text = redact(raw);
-      log.write(text);
+      if (streaming) (log ??= createWriteStream(logFile)).write(text);
       captured.push(text);
       events.emit({ type: 'task-output', runId, taskId: id, stream, text });
     };
@@ -158,8 +162,8 @@ export async function runGraph(o: RunGraphOptions): Promise<RunGraphResult> {
             savedMs: found.hit.savedMs,
           });
           if (found.hit.log) output('stdout', found.hit.log);
+          await writeFile(logFile, captured.join(''));
           st = 'success';
-          await closeLog(log);
           return done(st);
         }
       }
@@ -171,6 +175,7 @@ export async function runGraph(o: RunGraphOptions): Promise<RunGraphResult> {
         SLIPWAY_TASK: id,
         SLIPWAY_RUN_ID: runId,
       };
+      streaming = true;
       for (attempts = 1; attempts <= maxAttempts; attempts++) {
         events.emit({
           type: 'task-started',
@@ -215,14 +220,14 @@ export async function runGraph(o: RunGraphOptions): Promise<RunGraphResult> {
               ? `killed by ${result!.signal}`
               : `exit code ${result!.exitCode}`;
       }
-      await closeLog(log);
+      await closeLog(log, logFile);
       if (st === 'success' && o.cache && hash && task.cache) {
         await o.cache.save(task, hash, { log: captured.join(''), durationMs: result!.durationMs });
       }
       return done(st);
     } catch (e) {
       // A bug in caching or logging must not hang the run: fail this task visibly.
-      await closeLog(log);
+      await closeLog(log, logFile);
       reason = `internal error: ${e instanceof Error ? e.message : String(e)}`;
       return done('failed');
     }
@@ -312,6 +317,8 @@ export async function runGraph(o: RunGraphOptions): Promise<RunGraphResult> {
   };
 }
 
-function closeLog(log: WriteStream): Promise<void> {
+/** Ends the task's log stream, or writes an empty log when the task printed nothing. */
+function closeLog(log: WriteStream | undefined, file: string): Promise<void> {
+  if (!log) return writeFile(file, '');
   return new Promise((r) => log.end(() => r()));
 }

@@ -31,6 +31,7 @@ const TASK_COLUMNS = [
   'saved_ms',
 ] as const;
 const ROWS_PER_STATEMENT = 200;
+const BATCH_MS = 25;
 
 /** Subscribes a writer; writes are serialised so rows appear in event order. */
 export function attachStoreWriter(
@@ -61,15 +62,21 @@ export function attachStoreWriter(
     r.dirty = true;
     schedule();
   };
+  // One write in flight at a time; whatever arrives meanwhile (or within BATCH_MS) goes into the
+  // next one. A crash loses at most that window.
   const schedule = () => {
     if (scheduled) return;
     scheduled = true;
-    setImmediate(() => {
-      scheduled = false;
-      chain = chain.then(write).catch((e) => {
+    chain = chain
+      .then(() => new Promise<void>((r) => setTimeout(r, BATCH_MS)))
+      .then(() => {
+        scheduled = false;
+        return write();
+      })
+      .catch((e) => {
+        scheduled = false;
         failure ??= e;
       });
-    });
   };
 
   const write = async () => {
@@ -184,8 +191,6 @@ export function attachStoreWriter(
 
   return {
     flush: async () => {
-      // Let a write scheduled for this tick start, then wait for the chain.
-      await new Promise<void>((r) => setImmediate(r));
       await chain;
       if (failure) throw failure;
     },

@@ -4,13 +4,14 @@
  * a restore after deleting every output, and a one-file change. Reports Slipway/turbo ratios.
  * Run alone: `node dist/bench/cache.js [--quick]`.
  */
-import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CacheRepo, writeCacheRepo } from './cache-workspace.js';
 import { median, npmVersion } from './lib/calibrate.js';
 import type { BenchOptions, BenchRow } from './lib/row.js';
+import { turboBinary } from './lib/runners.js';
 import { tail, timed } from './lib/spawn.js';
 
 const turboEnv = {
@@ -19,13 +20,6 @@ const turboEnv = {
   TURBO_NO_UPDATE_NOTIFIER: '1',
   TURBO_PRINT_VERSION_DISABLED: '1',
 };
-
-/** turbo's platform binary, not the node shim in node_modules/.bin (which adds a node start-up). */
-export function turboBinary(root: string): string {
-  const arch = process.arch === 'x64' ? '64' : process.arch;
-  const native = join(root, 'node_modules', '@turbo', `${process.platform}-${arch}`, 'bin', 'turbo');
-  return existsSync(native) ? native : join(root, 'node_modules', '.bin', 'turbo');
-}
 
 type Tool = 'turbo' | 'slipway';
 

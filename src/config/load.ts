@@ -6,6 +6,7 @@ import { expandWorkspaces } from '../graph/workspaces.js';
 import { ConfigError, type Diagnostic, didYouMean } from './diagnostic.js';
 import { pipelineSchema } from './schema.js';
 import { schemaAt } from './schema-walk.js';
+import { toTaskConfig } from './task-config.js';
 import type { Pipeline, TaskConfig } from './types.js';
 import { checkPipeline } from './validate.js';
 import { parseYamlSource, type YamlSource } from './yaml-source.js';
@@ -58,24 +59,7 @@ export function parsePipeline(display: string, abs: string, text: string): Pipel
   const root = path.dirname(abs);
 
   const tasks = new Map<string, TaskConfig>();
-  for (const [id, t] of Object.entries(raw.tasks)) {
-    tasks.set(id, {
-      id,
-      run: t.run,
-      cwd: path.resolve(root, t.cwd ?? '.'),
-      needs: t.needs,
-      inputs: t.inputs,
-      outputs: t.outputs,
-      env: t.env,
-      secrets: t.secrets,
-      resources: t.resources,
-      timeoutMs: t.timeout,
-      retries: t.retries,
-      cache: t.cache,
-      tags: t.tags,
-      description: t.description,
-    });
-  }
+  for (const [id, t] of Object.entries(raw.tasks)) tasks.set(id, toTaskConfig(id, t, root));
   const pipeline: Pipeline = {
     file: abs,
     root,

@@ -52,7 +52,10 @@ export function parseYamlSource(file: string, text: string): YamlSource {
   };
 
   const errors: Diagnostic[] = doc.errors.map((e) => {
-    const quote = e.code === 'MISSING_CHAR' && /quote/i.test(e.message) ? openQuote(text, e.pos[0], e.message) : undefined;
+    const quote =
+      e.code === 'MISSING_CHAR' && /quote/i.test(e.message)
+        ? openQuote(text, e.pos[0], e.message)
+        : undefined;
     const loc = quote !== undefined ? at(quote, 1) : at(e.pos[0], Math.max(1, e.pos[1] - e.pos[0]));
     if (e.code === 'DUPLICATE_KEY') {
       const key = text.slice(e.pos[0], e.pos[1]).trim() || 'key';

@@ -11,6 +11,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { type Diagnostic, didYouMean } from '../config/diagnostic.js';
 import { taskSchema } from '../config/schema.js';
+import { toTaskConfig } from '../config/task-config.js';
 import type { Pipeline, TaskConfig } from '../config/types.js';
 import { UsageError } from '../util/usage-error.js';
 
@@ -190,23 +191,7 @@ export function expandWorkspaces(p: Pipeline): Diagnostic[] {
         });
         continue;
       }
-      created.push({
-        id,
-        run,
-        cwd: path.resolve(pkg.dir, t.cwd ?? '.'),
-        needs: t.needs,
-        inputs: t.inputs,
-        outputs: t.outputs,
-        env: t.env,
-        secrets: t.secrets,
-        resources: t.resources,
-        timeoutMs: t.timeout,
-        retries: t.retries,
-        cache: t.cache,
-        tags: t.tags,
-        description: t.description,
-        package: pkg.name,
-      });
+      created.push(toTaskConfig(id, { ...t, run }, pkg.dir, pkg.name));
     }
   }
   const ids = new Set([...p.tasks.keys(), ...created.map((t) => t.id)]);

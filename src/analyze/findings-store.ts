@@ -41,25 +41,10 @@ declare module '../store/schema.js' {
   }
 }
 
-export interface Finding {
+/** A stored detection: its stable id, whether it is still seen, and its acknowledgement. */
+export interface Finding extends Omit<Detection, 'index' | 'metric'> {
   id: string;
-  subject: string;
   metric: string;
-  direction: Direction;
-  runId: string;
-  runStartedAt: number;
-  previousRunId: string | null;
-  meanBefore: number;
-  meanAfter: number;
-  stdBefore: number;
-  stdAfter: number;
-  change: number;
-  magnitude: number;
-  pValue: number;
-  samplesBefore: number;
-  samplesAfter: number;
-  latestMean: number;
-  persists: boolean;
   /** Still seen by the latest detection. */
   active: boolean;
   detectedAt: number;

@@ -15,24 +15,10 @@ import type { DeployEvent } from '../src/deploy/events.js';
 import { chunkBuffer } from '../src/deploy/fastcdc.js';
 import { EventStream } from '../src/events.js';
 import { startFleet, startReceivers, tarTo } from './deploy-fleet.js';
+import { noise } from './lib/noise.js';
 import type { BenchOptions, BenchRow } from './lib/row.js';
 
 const MB = 1024 * 1024;
-
-/** xorshift32 bytes: deterministic, incompressible. */
-function noise(n: number, seed: number): Buffer {
-  const out = Buffer.allocUnsafe(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 const WORDS =
   'const let function return import export from await async if else for while class new this value data error result config build deploy render state props module'.split(

@@ -2,23 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { noise as bytes } from '../../bench/lib/noise.js';
 import { chunkFile } from './artifact.js';
 import { chunkBuffer, cutPoints, DEFAULT_CHUNKING } from './fastcdc.js';
-
-/** Deterministic pseudo-random bytes (xorshift32), so the expected cut points are stable. */
-function bytes(n: number, seed = 1): Buffer {
-  const out = Buffer.allocUnsafe(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 describe('fastcdc', () => {
   const data = bytes(8 * 1024 * 1024, 42);

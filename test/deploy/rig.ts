@@ -5,6 +5,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { noise } from '../../bench/lib/noise.js';
+
+export { noise };
 
 export const BIN = path.resolve(import.meta.dirname, '../../bin/slipway.js');
 
@@ -95,21 +98,6 @@ export async function cli(
   });
   const [code] = (await once(proc, 'exit')) as [number | null];
   return { code: code ?? 1, stdout, stderr };
-}
-
-/** Deterministic incompressible bytes, so byte counts mean what they say. */
-export function noise(n: number, seed: number): Buffer {
-  const out = Buffer.allocUnsafe(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
 }
 
 const SERVER = `import http from 'node:http';

@@ -1,7 +1,11 @@
 // Bundles the compiled CLI (dist/src) into dist/cli: a few files instead of ~500 modules, which
 // more than halves start-up time. Each command stays its own chunk, loaded only when it runs.
 // Native and optional backends stay external.
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+// Chunk names carry content hashes: clear out the previous build's.
+rmSync('dist/cli', { recursive: true, force: true });
 
 await build({
   entryPoints: ['dist/src/cli/main.js'],

@@ -2,7 +2,7 @@
  * One look at git per run: the index gives object ids of tracked files, `git status` says which
  * of them are dirty and which untracked files exist. Clean files are then never read.
  */
-import { execFile } from 'node:child_process';
+import { type GitFacts, readGitFacts } from '../util/git.js';
 import type { HashAlgo } from './fingerprints.js';
 
 export interface GitSnapshot {
@@ -17,22 +17,16 @@ export interface GitSnapshot {
   oids: Map<string, string>;
 }
 
-function git(cwd: string, args: string[]): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    execFile('git', args, { cwd, maxBuffer: 1 << 30, encoding: 'utf8' }, (error, stdout) => {
-      resolve(error ? undefined : stdout);
-    });
-  });
-}
-
-/** Reads the repository containing `dir`, limited to files under `dir`; undefined when not a repo. */
-export async function gitSnapshot(dir: string): Promise<GitSnapshot | undefined> {
-  // All three at once: outside a repository each simply fails.
-  const [where, index, status] = await Promise.all([
-    git(dir, ['rev-parse', '--show-toplevel', '--show-prefix']),
-    git(dir, ['ls-files', '-s', '-z', '--full-name', '--', '.']),
-    git(dir, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', '--', '.']),
-  ]);
+/**
+ * Reads the repository containing `dir`, limited to files under `dir`; undefined when not a repo.
+ * `facts` is a read already started for `dir` (the CLI starts it before loading anything else).
+ */
+export async function gitSnapshot(
+  dir: string,
+  facts: Promise<GitFacts> = readGitFacts(dir),
+): Promise<GitSnapshot | undefined> {
+  // Outside a repository every command simply fails.
+  const { where, index, status } = await facts;
   const [top, scope] = (where ?? '').split('\n');
   if (!top || index === undefined || status === undefined) return undefined;
 

@@ -1,6 +1,7 @@
 /** Builds each task's hash manifest; git is read once per hasher, file ids once per change. */
 import path from 'node:path';
 import type { Pipeline, TaskConfig } from '../config/types.js';
+import type { GitFacts } from '../util/git.js';
 import { err, ok, type Result } from '../util/result.js';
 import { FingerprintCache } from './fingerprints.js';
 import { type GitSnapshot, gitSnapshot } from './git.js';
@@ -18,10 +19,12 @@ export class TaskHasher {
   constructor(
     private readonly pipeline: Pipeline,
     private readonly cacheDir: string,
+    /** A git read already under way for the pipeline root, if the caller started one. */
+    private readonly git?: Promise<GitFacts>,
   ) {}
 
   #resolve(): Promise<InputResolver> {
-    this.#resolver ??= gitSnapshot(this.pipeline.root).then((snap: GitSnapshot | undefined) => {
+    this.#resolver ??= gitSnapshot(this.pipeline.root, this.git).then((snap: GitSnapshot | undefined) => {
       this.#fingerprints = new FingerprintCache(
         path.join(this.cacheDir, 'fingerprints'),
         snap?.algo ?? 'sha1',

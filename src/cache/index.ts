@@ -2,6 +2,7 @@
 import path from 'node:path';
 import type { Pipeline } from '../config/types.js';
 import type { EventStream, RunEvent } from '../events.js';
+import type { GitFacts } from '../util/git.js';
 import { cacheSettings } from './config.js';
 import { TaskHasher } from './hasher.js';
 import { LayeredCache } from './layered-cache.js';
@@ -21,6 +22,8 @@ export interface CreateTaskCacheOptions {
   /** --force: lookups still hash (and later saves overwrite), the executor just never restores. */
   force?: boolean;
   runId?: string;
+  /** A git read already started for the pipeline root (readGitFacts). */
+  git?: Promise<GitFacts>;
 }
 
 /** Builds the layered (local + remote) task cache for a pipeline. */
@@ -34,7 +37,7 @@ export async function createTaskCache(opts: CreateTaskCacheOptions): Promise<Tas
       `remote cache ${remote.url} needs a team: set cache.remote.team or SLIPWAY_REMOTE_CACHE_TEAM; using the local cache only`,
     );
   }
-  const hasher = new TaskHasher(opts.pipeline, settings.dir);
+  const hasher = new TaskHasher(opts.pipeline, settings.dir, opts.git);
   hasher.prefetch();
   return new LayeredCache({
     hasher,

@@ -6,11 +6,11 @@ import { randomUUID } from 'node:crypto';
 import type { TaskConfig } from '../config/types.js';
 import { createArchive } from './archive.js';
 import { decodeEntry, type Entry, encodeEntry } from './entry.js';
-import { hashManifest } from './hash.js';
+import { type HashManifest, hashManifest } from './hash.js';
 import type { TaskHasher } from './hasher.js';
 import type { LocalStore } from './local-store.js';
 import type { ManifestStore } from './manifests.js';
-import type { OutputState } from './output-state.js';
+import type { OutputRecord, OutputState } from './output-state.js';
 import { currentOutputs, restoreOutputs } from './restore.js';
 import type { TurboRemoteCache } from './turbo-remote-cache.js';
 import type { CacheLookup, TaskCache, TaskHash } from './types.js';
@@ -37,9 +37,10 @@ export class LayeredCache implements TaskCache {
   async lookup(
     task: TaskConfig,
     depHashes: ReadonlyMap<string, TaskHash>,
-    opts: { restore: boolean },
+    opts: { restore: boolean; inPlaceOnly?: boolean },
   ): Promise<CacheLookup> {
     let hash: TaskHash;
+    let manifest: HashManifest;
     try {
       const m = await this.o.hasher.manifest(task, depHashes);
       if (!m.ok) {
@@ -47,28 +48,56 @@ export class LayeredCache implements TaskCache {
         return { hash: uncacheable(task) };
       }
       hash = hashManifest(m.value);
-      this.o.manifests.record(hash, m.value);
+      manifest = m.value;
     } catch (e) {
       this.o.warn(`cannot hash ${task.id}: ${(e as Error).message}; running it uncached`, task.id);
       return { hash: uncacheable(task) };
     }
+    // The record of what this task's outputs were last made from. When it already names this
+    // hash, so does the manifest store: nothing to write.
+    const rec = this.o.state.load(task.id);
+    const inPlace = rec?.hash === hash && this.o.state.inPlace(rec, task.cwd);
+    try {
+      if (rec?.hash !== hash) this.o.manifests.record(hash, manifest);
+    } catch (e) {
+      this.o.warn(
+        `cannot record the inputs of ${task.id} for "slipway why": ${(e as Error).message}`,
+        task.id,
+      );
+    }
     if (!opts.restore || !task.cache) return { hash };
     try {
-      return (await this.#fetchAndRestore(task, hash)) ?? { hash };
+      if (opts.inPlaceOnly) return this.#inPlaceHit(task, hash, rec, inPlace) ?? { hash };
+      return (
+        this.#inPlaceHit(task, hash, rec, inPlace) ??
+        (await this.#fetchAndRestore(task, hash, inPlace)) ?? { hash }
+      );
     } catch (e) {
       this.o.warn(`cache lookup for ${task.id} failed: ${(e as Error).message}; running the task`, task.id);
       return { hash };
     }
   }
 
-  async #fetchAndRestore(task: TaskConfig, hash: TaskHash): Promise<CacheLookup | undefined> {
-    // Outputs still exactly as this hash left them: a hit that reads and writes nothing.
-    const rec = this.o.state.load(task.id);
-    const inPlace = rec?.hash === hash && this.o.state.inPlace(rec, task.cwd);
-    if (inPlace && rec.log !== undefined) {
+  /**
+   * Outputs still exactly as this hash left them: a hit that reads and writes nothing (the
+   * entry's last-use time is refreshed at most hourly, which is all LRU eviction needs).
+   */
+  #inPlaceHit(
+    task: TaskConfig,
+    hash: TaskHash,
+    rec: OutputRecord | undefined,
+    inPlace: boolean,
+  ): CacheLookup | undefined {
+    if (!rec || !inPlace || rec.log === undefined) return undefined;
+    if (!(Date.now() - (rec.usedAt ?? 0) < TOUCH_EVERY_MS)) {
       this.o.store.touch(hash);
-      return { hash, hit: { source: 'local', log: rec.log, savedMs: rec.durationMs } };
+      this.o.state.markUsed(task.id, rec);
     }
+    return { hash, hit: { source: 'local', log: rec.log, savedMs: rec.durationMs } };
+  }
+
+  /** The local entry, else the remote one, restored; `inPlace`: the outputs need no restore. */
+  async #fetchAndRestore(task: TaskConfig, hash: TaskHash, inPlace: boolean): Promise<CacheLookup | undefined> {
 
     const local = this.o.store.read(hash);
     if (local.kind === 'hit') {
@@ -208,3 +237,4 @@ function uncacheable(_task: TaskConfig): TaskHash {
 }
 
 const UNCACHEABLE = 'uncacheable-';
+const TOUCH_EVERY_MS = 3_600_000;

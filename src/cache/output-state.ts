@@ -19,6 +19,8 @@ export interface OutputRecord {
   /** Absent when too large to keep here (the entry has it). */
   log?: string;
   durationMs: number;
+  /** When the cache entry's last-use time was last refreshed (epoch ms). */
+  usedAt?: number;
 }
 
 // Logs bigger than this stay only in the entry: the record is read on every lookup.
@@ -70,8 +72,18 @@ export class OutputState {
       files,
       watch: scan.watch.map((p) => [p, mtimeOf(cwd, p)]),
       durationMs: meta.durationMs,
+      usedAt: Date.now(),
     };
     if (meta.log.length <= MAX_LOG) rec.log = meta.log;
+    this.#write(taskId, rec);
+  }
+
+  /** Notes that the entry behind `rec` was just marked as used. */
+  markUsed(taskId: string, rec: OutputRecord): void {
+    this.#write(taskId, { ...rec, usedAt: Date.now() });
+  }
+
+  #write(taskId: string, rec: OutputRecord): void {
     mkdirSync(this.dir, { recursive: true });
     // Written in place (no temp + rename: file creation is the slow part of a restore); a torn
     // record fails to parse, which only means one restore that was not needed.

@@ -12,12 +12,14 @@ export interface CacheLookup {
 export interface TaskCache {
   /**
    * Hashes the task (inputs, env, command, dependency hashes…) and, when `restore` is true and an
-   * entry exists, restores its outputs. Never throws for cache trouble: degrade to a miss.
+   * entry exists, restores its outputs. With `inPlaceOnly`, only a hit whose outputs are already
+   * on disk counts (nothing is read, restored or fetched). Never throws for cache trouble:
+   * degrade to a miss.
    */
   lookup(
     task: TaskConfig,
     depHashes: ReadonlyMap<string, TaskHash>,
-    opts: { restore: boolean },
+    opts: { restore: boolean; inPlaceOnly?: boolean },
   ): Promise<CacheLookup>;
   /** Stores outputs and log after a successful, cacheable run. Uploads may continue in background. */
   save(task: TaskConfig, hash: TaskHash, result: { log: string; durationMs: number }): Promise<void>;

@@ -17,7 +17,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--json', 'print as JSON')
     .action(
       action(ctx, async (opts: { json?: boolean }, cmd: Command) => {
-        const pipeline = pipelineFrom(cmd);
+        const pipeline = await pipelineFrom(cmd, { snapshot: true });
         const settings = cacheSettings(pipeline, ctx.env);
         const entries = new LocalStore(settings.dir).list();
         const bytes = entries.reduce((s, e) => s + e.size, 0);
@@ -75,8 +75,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--older-than <duration>', 'also remove entries unused for this long, e.g. 7d or 168h')
     .option('--all', 'remove every entry')
     .action(
-      action(ctx, (opts: { maxSize?: string; olderThan?: string; all?: boolean }, cmd: Command) => {
-        const pipeline = pipelineFrom(cmd);
+      action(ctx, async (opts: { maxSize?: string; olderThan?: string; all?: boolean }, cmd: Command) => {
+        const pipeline = await pipelineFrom(cmd, { snapshot: true });
         const settings = cacheSettings(pipeline, ctx.env);
         let max = settings.maxSize;
         if (opts.maxSize !== undefined) {

@@ -14,7 +14,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--markdown <file>', 'also write the Markdown summary to this file')
     .action(
       action(ctx, async (opts: { json?: boolean; markdown?: string }, cmd: Command) => {
-        const pipeline = pipelineFrom(cmd);
+        const pipeline = await pipelineFrom(cmd);
         const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
         try {
           const result = await runCheck(store, pipeline);

@@ -1,7 +1,7 @@
 /** What every command gets: injected output streams and the error edge (exit codes 0/1/2). */
 import type { Command } from 'commander';
 import { ConfigError, formatDiagnostics } from '../config/diagnostic.js';
-import { loadPipeline } from '../config/load.js';
+import { loadPipelineSnapshotted } from '../config/snapshot.js';
 import type { Pipeline } from '../config/types.js';
 import { UsageError } from '../util/usage-error.js';
 
@@ -29,9 +29,16 @@ export function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals() as GlobalOptions;
 }
 
-/** Loads the pipeline named by -f (default slipway.yml). */
-export function pipelineFrom(cmd: Command): Pipeline {
-  return loadPipeline(globals(cmd).file);
+/**
+ * Loads the pipeline named by -f (default slipway.yml). Commands that only run or show the task
+ * graph pass `snapshot: true` to reuse the pipeline snapshot when nothing it was made from
+ * changed; commands that report positions in the file (validate, check, deploy) load it in full.
+ */
+export async function pipelineFrom(cmd: Command, o: { snapshot?: boolean } = {}): Promise<Pipeline> {
+  const file = globals(cmd).file;
+  if (o.snapshot) return loadPipelineSnapshotted(file);
+  const { loadPipeline } = await import('../config/load.js');
+  return loadPipeline(file);
 }
 
 /**

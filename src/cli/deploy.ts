@@ -37,7 +37,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--max-rate <size>', "cap the origin's egress per second, e.g. 20MiB")
     .action(
       action(ctx, async (name: string, opts: DeployOpts, cmd: Command) => {
-        const pipeline = pipelineFrom(cmd);
+        const pipeline = await pipelineFrom(cmd);
         const env = resolveEnvironment(pipeline, name, ctx.env);
         if (opts.relay !== undefined) env.relay = opts.relay;
         if (opts.maxRate !== undefined) {

@@ -15,7 +15,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-n, --limit <n>', 'newest N deployments', positiveInt('--limit'), 20)
     .action(
       action(ctx, async (name: string | undefined, opts: { json?: boolean; limit: number }, cmd: Command) => {
-        const pipeline = pipelineFrom(cmd);
+        const pipeline = await pipelineFrom(cmd);
         const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
         try {
           const rows = await listDeployments(store.db, { environment: name, limit: opts.limit });

@@ -29,11 +29,11 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('[tasks...]', 'only these tasks and their dependencies')
     .option('--format <format>', `one of ${FORMATS.join(', ')}`, 'dot')
     .action(
-      action(ctx, (tasks: string[], opts: { format: string }, cmd: Command) => {
+      action(ctx, async (tasks: string[], opts: { format: string }, cmd: Command) => {
         if (!FORMATS.includes(opts.format as Format)) {
           throw new UsageError(`unknown format "${opts.format}"`, `use one of: ${FORMATS.join(', ')}`);
         }
-        const full = TaskGraph.fromPipeline(pipelineFrom(cmd));
+        const full = TaskGraph.fromPipeline(await pipelineFrom(cmd, { snapshot: true }));
         const unknown = tasks.find((t) => !full.has(t));
         if (unknown) throw new UsageError(`unknown task "${unknown}"`, `tasks: ${full.ids.join(', ')}`);
         ctx.stdout.write(renderGraph(tasks.length ? full.select(tasks) : full, opts.format as Format));

@@ -15,7 +15,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--all-pipelines', 'include runs of other pipelines in the same store')
     .action(
       action(ctx, async (opts: { json?: boolean; limit: number; allPipelines?: boolean }, cmd: Command) => {
-        const pipeline = pipelineFrom(cmd);
+        const pipeline = await pipelineFrom(cmd, { snapshot: true });
         const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
         try {
           await markAbandonedRuns(store.db, thisHost(), (pid) => pid !== process.pid && isAlive(pid));

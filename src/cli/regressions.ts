@@ -33,7 +33,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--all', 'include retired findings (no longer detected) and improvements')
     .action(
       action(ctx, async (opts: { json?: boolean; all?: boolean }, c: Command) => {
-        const pipeline = pipelineFrom(c);
+        const pipeline = await pipelineFrom(c);
         const store = await openStore({ url: globals(c).store, root: pipeline.root });
         try {
           const runs = await loadRuns(store.db, { pipeline: pipeline.name });
@@ -87,7 +87,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--undo', 'withdraw the acknowledgement')
     .action(
       action(ctx, async (ids: string[], opts: { note?: string; undo?: boolean }, c: Command) => {
-        const pipeline = pipelineFrom(c);
+        const pipeline = await pipelineFrom(c);
         const store = await openStore({ url: globals(c).store, root: pipeline.root });
         try {
           const results = await acknowledge(store.db, pipeline.name, ids, {

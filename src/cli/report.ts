@@ -32,7 +32,7 @@ export function register(program: Command, ctx: CliContext): void {
       action(ctx, async (opts: { since?: string; json?: boolean; markdown?: boolean }, cmd: Command) => {
         if (opts.json && opts.markdown) throw new UsageError('choose one of --json and --markdown');
         const since = opts.since === undefined ? undefined : parseSince(opts.since);
-        const pipeline = pipelineFrom(cmd);
+        const pipeline = await pipelineFrom(cmd);
         const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
         try {
           const report = await buildReport(store, pipeline, since === undefined ? {} : { since });

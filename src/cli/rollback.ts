@@ -17,7 +17,7 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<environment>', 'a key of environments: in the pipeline file')
     .action(
       action(ctx, async (name: string, _opts: unknown, cmd: Command) => {
-        const pipeline = pipelineFrom(cmd);
+        const pipeline = await pipelineFrom(cmd);
         const env = resolveEnvironment(pipeline, name, ctx.env);
         const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
         try {

@@ -1,18 +1,19 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { createTaskCache } from '../cache/index.js';
+import { createTaskCache, type TaskCache } from '../cache/index.js';
 import { didYouMean } from '../config/diagnostic.js';
-import type { Pipeline } from '../config/types.js';
+import { DEFAULT_FILE, type Pipeline } from '../config/types.js';
 import { EventStream, type RunEvent } from '../events.js';
 import { isAlive, runPipeline, thisHost } from '../exec/run-pipeline.js';
 import { TaskGraph } from '../graph/graph.js';
-import { workspaceTargets } from '../graph/workspaces.js';
+import { workspaceTargets } from '../graph/workspace.js';
 import { runMarkdown } from '../report/markdown.js';
 import type { RunSummary } from '../report/summary.js';
 import { attachTerminalReporter } from '../report/terminal.js';
 import { listRuns, markAbandonedRuns, taskRuns } from '../store/runs.js';
 import { openStore, type Store } from '../store/store.js';
+import { type GitFacts, readGitFacts } from '../util/git.js';
 import { formatMs } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
 
@@ -63,36 +64,54 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--verbose', 'stream every task output line, even on a terminal')
     .action(
       action(ctx, async (tasks: string[], opts: RunOptions, cmd: Command) => {
-        const pipeline = pipelineFrom(cmd);
-        const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
+        // Git works in its own processes while the pipeline and the store load.
+        const git = readGitFacts(path.dirname(path.resolve(globals(cmd).file ?? DEFAULT_FILE)));
+        const pipeline = await pipelineFrom(cmd, { snapshot: true });
+        const full = TaskGraph.fromPipeline(pipeline);
+        const targets = workspaceTargets(pipeline, tasks, opts.filter);
+        for (const t of targets) {
+          if (full.has(t)) continue;
+          const guess = didYouMean(t, full.ids);
+          throw new UsageError(
+            `unknown task "${t}"`,
+            guess ? `did you mean "${guess}"?` : `tasks: ${full.ids.join(', ')}`,
+          );
+        }
+        const graph = full.select(targets.length ? targets : full.ids);
+        const events = new EventStream<RunEvent>();
+        const detach = attachTerminalReporter(events, { out: ctx.stdout, verbose: opts.verbose });
         try {
-          return await run(ctx, pipeline, store, workspaceTargets(pipeline, tasks, opts.filter), opts);
+          const cache = opts.cache
+            ? await createTaskCache({ pipeline, events, env: ctx.env, force: opts.force, git })
+            : undefined;
+          const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
+          try {
+            return await run(ctx, { pipeline, full, graph, store, events, cache, git }, opts);
+          } finally {
+            await store.close();
+          }
         } finally {
-          await store.close();
+          detach();
         }
       }),
     );
 }
 
-async function run(
-  ctx: CliContext,
-  pipeline: Pipeline,
-  store: Store,
-  targets: string[],
-  opts: RunOptions,
-): Promise<number> {
-  const full = TaskGraph.fromPipeline(pipeline);
-  for (const t of targets) {
-    if (full.has(t)) continue;
-    const guess = didYouMean(t, full.ids);
-    throw new UsageError(
-      `unknown task "${t}"`,
-      guess ? `did you mean "${guess}"?` : `tasks: ${full.ids.join(', ')}`,
-    );
-  }
-  await markAbandonedRuns(store.db, thisHost(), (pid) => pid !== process.pid && isAlive(pid));
+interface RunSetup {
+  pipeline: Pipeline;
+  /** Every task of the pipeline, and the part of it this run targets. */
+  full: TaskGraph;
+  graph: TaskGraph;
+  store: Store;
+  events: EventStream<RunEvent>;
+  cache?: TaskCache;
+  git: Promise<GitFacts>;
+}
 
-  let graph = full.select(targets.length ? targets : full.ids);
+async function run(ctx: CliContext, setup: RunSetup, opts: RunOptions): Promise<number> {
+  const { pipeline, full, store, events, cache, git } = setup;
+  let graph = setup.graph;
+  await markAbandonedRuns(store.db, thisHost(), (pid) => pid !== process.pid && isAlive(pid));
   if (opts.resume) {
     const [prev] = await listRuns(store.db, { pipeline: pipeline.name, limit: 1 });
     if (!prev)
@@ -109,8 +128,6 @@ async function run(
     );
   }
 
-  const events = new EventStream<RunEvent>();
-  const detach = attachTerminalReporter(events, { out: ctx.stdout, verbose: opts.verbose });
   const controller = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
     if (controller.signal.aborted) return;
@@ -121,9 +138,6 @@ async function run(
   process.on('SIGTERM', onSignal);
   let summary: RunSummary;
   try {
-    const cache = opts.cache
-      ? await createTaskCache({ pipeline, events, env: ctx.env, force: opts.force })
-      : undefined;
     summary = await runPipeline({
       cache,
       pipeline,
@@ -136,11 +150,11 @@ async function run(
       argv: process.argv.slice(2),
       events,
       env: ctx.env,
+      git,
     });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    detach();
   }
 
   if (opts.summary) writeFileSync(path.resolve(opts.summary), `${JSON.stringify(summary, null, 2)}\n`);

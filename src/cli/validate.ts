@@ -6,8 +6,8 @@ export function register(program: Command, ctx: CliContext): void {
     .command('validate')
     .description('check the pipeline file and report every problem with file:line:col')
     .action(
-      action(ctx, (_opts: unknown, cmd: Command) => {
-        const p = pipelineFrom(cmd);
+      action(ctx, async (_opts: unknown, cmd: Command) => {
+        const p = await pipelineFrom(cmd);
         ctx.stdout.write(`${p.file}: ok (${p.tasks.size} tasks)\n`);
         return 0;
       }),

@@ -33,7 +33,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--json', 'print the explanation as JSON')
     .action(
       action(ctx, async (taskId: string, opts: { json?: boolean }, cmd: Command) => {
-        const pipeline = pipelineFrom(cmd);
+        const pipeline = await pipelineFrom(cmd, { snapshot: true });
         if (!pipeline.tasks.has(taskId)) {
           const guess = didYouMean(taskId, pipeline.tasks.keys());
           throw new UsageError(

@@ -7,15 +7,17 @@ import { ConfigError, type Diagnostic, didYouMean } from './diagnostic.js';
 import { pipelineSchema } from './schema.js';
 import { schemaAt } from './schema-walk.js';
 import { toTaskConfig } from './task-config.js';
-import type { Pipeline, TaskConfig } from './types.js';
+import { DEFAULT_FILE, type Pipeline, type TaskConfig } from './types.js';
 import { checkPipeline } from './validate.js';
 import { parseYamlSource, type YamlSource } from './yaml-source.js';
 
-export const DEFAULT_FILE = 'slipway.yml';
-
-/** Loads and validates a pipeline file; throws ConfigError with located diagnostics. */
-export function loadPipeline(file: string = DEFAULT_FILE): Pipeline {
+/**
+ * Loads and validates a pipeline file; throws ConfigError with located diagnostics. Every file
+ * and folder it reads (the pipeline file, workspace manifests) is added to `reads`.
+ */
+export function loadPipeline(file: string = DEFAULT_FILE, reads?: Set<string>): Pipeline {
   const abs = path.resolve(file);
+  reads?.add(abs);
   let text: string;
   try {
     text = readFileSync(abs, 'utf8');
@@ -33,11 +35,11 @@ export function loadPipeline(file: string = DEFAULT_FILE): Pipeline {
     ]);
   }
   const display = path.relative(process.cwd(), abs) || abs;
-  return parsePipeline(display, abs, text);
+  return parsePipeline(display, abs, text, reads);
 }
 
 /** Parses pipeline text; `display` is the file name shown in diagnostics. */
-export function parsePipeline(display: string, abs: string, text: string): Pipeline {
+export function parsePipeline(display: string, abs: string, text: string, reads?: Set<string>): Pipeline {
   const src = parseYamlSource(display, text);
   if (src.errors.length) throw new ConfigError(src.errors, text);
   const data = src.data ?? {};
@@ -74,7 +76,7 @@ export function parsePipeline(display: string, abs: string, text: string): Pipel
     locate: src.locate,
   };
   // Workspace templates become tasks before dependencies are checked.
-  const diags = expandWorkspaces(pipeline);
+  const diags = expandWorkspaces(pipeline, reads);
   diags.push(...checkPipeline(pipeline));
   if (diags.length) throw new ConfigError(diags, text);
   return pipeline;

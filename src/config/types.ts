@@ -6,6 +6,9 @@ import type { Resources } from './units-schema.js';
 
 export type { Resources };
 
+/** The pipeline file used when -f/--file is not given. */
+export const DEFAULT_FILE = 'slipway.yml';
+
 export interface TaskConfig {
   id: string;
   run: string;

@@ -5,7 +5,7 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { TaskCache, TaskHash } from '../cache/types.js';
+import type { CacheLookup, TaskCache, TaskHash } from '../cache/types.js';
 import type { Pipeline, TaskConfig } from '../config/types.js';
 import type { CacheOutcome, EventStream, RunEvent, TaskStatus } from '../events.js';
 import { upwardRanks } from '../graph/critical-path.js';
@@ -60,7 +60,8 @@ export async function runGraph(o: RunGraphOptions): Promise<RunGraphResult> {
   const ready = new Set<string>([...waiting].filter(([, n]) => n === 0).map(([id]) => id));
   const active = new Map<string, Active>();
   let stopping = false; // a failure without --continue: start nothing new
-  mkdirSync(o.logDir, { recursive: true });
+  // Made when the first task really runs: a fully cached run writes no log files at all.
+  let logDirMade = false;
 
   const predicted = (id: string) => o.predictions.get(id)!;
   const now = () => Date.now();
@@ -109,19 +110,27 @@ export async function runGraph(o: RunGraphOptions): Promise<RunGraphResult> {
   };
 
   let wake: () => void = () => {};
-  const runTask = async (task: TaskConfig) => {
+  const depHashes = (id: string) =>
+    new Map(graph.deps(id).flatMap((d) => (hashes.has(d) ? [[d, hashes.get(d)!] as const] : [])));
+
+  /** Runs a task, or restores it from the cache; `known` is a lookup already made for it. */
+  const runTask = async (task: TaskConfig, known?: CacheLookup) => {
     const id = task.id;
     const startedAt = now();
     const p = predicted(id);
+    // A task that runs gets a log file (its stream opens on the first output; a silent task's
+    // is written empty at the end). A cache hit's log is replayed to the terminal and stays in
+    // the cache: no file is written for it.
     const logFile = path.join(o.logDir, logFileName(id));
-    // The log stream opens on the first output of a running process; a cache hit's replayed log
-    // (or a silent task) is written in one call at the end.
     let log: WriteStream | undefined;
     let streaming = false;
     const redact = redactor(task.secrets.map((s) => env[s]).filter((v): v is string => !!v));
     const output = (stream: 'stdout' | 'stderr', raw: string) => {
       const text = redact(raw);
-      if (streaming) (log ??= createWriteStream(logFile)).write(text);
+      if (streaming) {
+        log ??= createWriteStream(logFile);
+        log.write(text);
+      }
       captured.push(text);
       events.emit({ type: 'task-output', runId, taskId: id, stream, text });
     };
@@ -135,10 +144,8 @@ export async function runGraph(o: RunGraphOptions): Promise<RunGraphResult> {
 
     try {
       if (o.cache) {
-        const deps = new Map(
-          graph.deps(id).flatMap((d) => (hashes.has(d) ? [[d, hashes.get(d)!] as const] : [])),
-        );
-        const found = await o.cache.lookup(task, deps, { restore: task.cache && !o.force });
+        const found =
+          known ?? (await o.cache.lookup(task, depHashes(id), { restore: task.cache && !o.force }));
         hash = found.hash;
         hashes.set(id, hash);
         cache = task.cache ? 'miss' : 'disabled';
@@ -162,7 +169,6 @@ export async function runGraph(o: RunGraphOptions): Promise<RunGraphResult> {
             savedMs: found.hit.savedMs,
           });
           if (found.hit.log) output('stdout', found.hit.log);
-          await writeFile(logFile, captured.join(''));
           st = 'success';
           return done(st);
         }
@@ -176,6 +182,10 @@ export async function runGraph(o: RunGraphOptions): Promise<RunGraphResult> {
         SLIPWAY_RUN_ID: runId,
       };
       streaming = true;
+      if (!logDirMade) {
+        mkdirSync(o.logDir, { recursive: true });
+        logDirMade = true;
+      }
       for (attempts = 1; attempts <= maxAttempts; attempts++) {
         events.emit({
           type: 'task-started',
@@ -227,7 +237,7 @@ export async function runGraph(o: RunGraphOptions): Promise<RunGraphResult> {
       return done(st);
     } catch (e) {
       // A bug in caching or logging must not hang the run: fail this task visibly.
-      await closeLog(log, logFile);
+      if (streaming) await closeLog(log, logFile).catch(() => {});
       reason = `internal error: ${e instanceof Error ? e.message : String(e)}`;
       return done('failed');
     }
@@ -250,7 +260,7 @@ export async function runGraph(o: RunGraphOptions): Promise<RunGraphResult> {
         peakRssBytes: result?.peakRssBytes ?? 0,
         attempts,
         ...(reason ? { reason } : {}),
-        logFile,
+        ...(streaming ? { logFile } : {}),
       });
       status.set(id, final);
       active.delete(id);
@@ -262,6 +272,21 @@ export async function runGraph(o: RunGraphOptions): Promise<RunGraphResult> {
       wake();
     }
   };
+
+  // Tasks whose outputs are still in place finish first, in dependency order and in one go: no
+  // slot, no scheduling decision, no turn of the event loop between them. On a fully cached run
+  // that is every task; the rest (misses, restores, remote hits) go through the scheduler.
+  if (o.cache && !o.force) {
+    for (const id of graph.topo()) {
+      const task = o.pipeline.tasks.get(id)!;
+      if (!ready.has(id) || !task.cache || o.signal?.aborted) continue;
+      const found = await o.cache.lookup(task, depHashes(id), { restore: true, inPlaceOnly: true });
+      if (!found.hit) continue;
+      ready.delete(id);
+      waiting.delete(id);
+      await runTask(task, found);
+    }
+  }
 
   const onAbort = () => {
     stopping = true;

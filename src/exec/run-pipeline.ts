@@ -15,7 +15,7 @@ import { lowerBound, simulate } from '../plan/simulate.js';
 import { type RunSummary, SummaryCollector } from '../report/summary.js';
 import type { Store } from '../store/store.js';
 import { attachStoreWriter } from '../store/writer.js';
-import { gitHead } from '../util/git.js';
+import { type GitFacts, gitHead } from '../util/git.js';
 import { newId } from '../util/id.js';
 import { runGraph } from './executor.js';
 
@@ -32,6 +32,8 @@ export interface RunPipelineOptions {
   /** Subscribe reporters before the run starts. */
   events?: EventStream<RunEvent>;
   env?: NodeJS.ProcessEnv;
+  /** A git read already started for the pipeline root; HEAD is taken from it. */
+  git?: Promise<GitFacts>;
 }
 
 /** Runs the graph and returns its summary (DESIGN §11). */
@@ -44,7 +46,7 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
   const collector = new SummaryCollector(events);
   const writer = o.store ? attachStoreWriter(o.store, events, pipeline) : undefined;
   const runId = newId('r');
-  const git = gitHead(pipeline.root);
+  const git = o.git ? (await o.git).head : gitHead(pipeline.root);
   const startedAt = Date.now();
   const starts = new Map(plan.schedule.map((s) => [s.id, s.startMs]));
 

@@ -2,7 +2,7 @@
  * Monorepos: `workspaces:` task templates expanded per package as `<package>#<task>`, packages
  * from `workspaces.packages` or detected from npm/yarn (`package.json` workspaces) and pnpm
  * (`pnpm-workspace.yaml`); `needs: ["^build"]` means build of every workspace dependency.
- * Also `--filter` selection (`web`, `web...`, `...web`, `@scope/*`, `./apps/*`).
+ * Selection (`--filter`) lives in workspace.ts, which a cached pipeline can use without this.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,33 +13,13 @@ import { type Diagnostic, didYouMean } from '../config/diagnostic.js';
 import { taskSchema } from '../config/schema.js';
 import { toTaskConfig } from '../config/task-config.js';
 import type { Pipeline, TaskConfig } from '../config/types.js';
-import { UsageError } from '../util/usage-error.js';
-
-export interface WorkspacePackage {
-  name: string;
-  /** Absolute folder. */
-  dir: string;
-  /** Names of other workspace packages it depends on. */
-  deps: string[];
-  scripts: Record<string, string>;
-}
-
-export interface Workspace {
-  packages: Map<string, WorkspacePackage>;
-  packageManager: 'npm' | 'pnpm' | 'yarn';
-}
+import { rememberWorkspace, type Workspace, type WorkspacePackage } from './workspace.js';
 
 const templateSchema = taskSchema.extend({ run: z.string().min(1).optional() });
-const workspaces = new WeakMap<Pipeline, Workspace>();
 const SKIP = new Set(['node_modules', '.git', '.slipway']);
 
-/** The workspace a pipeline was expanded with, if any. */
-export function workspaceOf(p: Pipeline): Workspace | undefined {
-  return workspaces.get(p);
-}
-
 /** Finds package folders for `globs` (relative to root, `!` negates) that hold a package.json. */
-export function findPackageDirs(root: string, globs: readonly string[]): string[] {
+export function findPackageDirs(root: string, globs: readonly string[], reads?: Set<string>): string[] {
   const pos = globs.filter((g) => !g.startsWith('!')).map(clean);
   const neg = globs.filter((g) => g.startsWith('!')).map((g) => clean(g.slice(1)));
   if (!pos.length) return [];
@@ -51,6 +31,7 @@ export function findPackageDirs(root: string, globs: readonly string[]): string[
   const visit = (rel: string, depth: number) => {
     if (depth > maxDepth) return;
     let names: string[];
+    reads?.add(path.join(root, rel));
     try {
       names = readdirSync(path.join(root, rel), { withFileTypes: true })
         .filter((d) => d.isDirectory() && !SKIP.has(d.name))
@@ -61,7 +42,7 @@ export function findPackageDirs(root: string, globs: readonly string[]): string[
     }
     for (const n of names) {
       const p = rel ? `${rel}/${n}` : n;
-      if (yes(p) && !no(p) && existsSync(path.join(root, p, 'package.json'))) out.push(p);
+      if (yes(p) && !no(p) && exists(path.join(root, p, 'package.json'), reads)) out.push(p);
       visit(p, depth + 1);
     }
   };
@@ -74,16 +55,18 @@ function clean(g: string): string {
 }
 
 /** Package globs declared by npm/yarn (package.json "workspaces") or pnpm (pnpm-workspace.yaml). */
-export function detectPackageGlobs(root: string): string[] | undefined {
+export function detectPackageGlobs(root: string, reads?: Set<string>): string[] | undefined {
   try {
-    const doc = parseYaml(readFileSync(path.join(root, 'pnpm-workspace.yaml'), 'utf8')) as {
+    const file = path.join(root, 'pnpm-workspace.yaml');
+    reads?.add(file);
+    const doc = parseYaml(readFileSync(file, 'utf8')) as {
       packages?: unknown;
     };
     if (Array.isArray(doc?.packages)) return doc.packages.filter((x): x is string => typeof x === 'string');
   } catch {
     // No pnpm workspace; try package.json.
   }
-  const pkg = readJson(path.join(root, 'package.json'));
+  const pkg = readJson(path.join(root, 'package.json'), reads);
   const ws = pkg?.workspaces as unknown;
   if (Array.isArray(ws)) return ws.filter((x): x is string => typeof x === 'string');
   const nested = (ws as { packages?: unknown } | undefined)?.packages;
@@ -91,7 +74,9 @@ export function detectPackageGlobs(root: string): string[] | undefined {
   return undefined;
 }
 
-function readJson(file: string): Record<string, unknown> | undefined {
+/** Reads a JSON file (undefined when absent or broken), noting it in `reads`. */
+function readJson(file: string, reads?: Set<string>): Record<string, unknown> | undefined {
+  reads?.add(file);
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   } catch {
@@ -99,25 +84,40 @@ function readJson(file: string): Record<string, unknown> | undefined {
   }
 }
 
-function packageManager(root: string): Workspace['packageManager'] {
-  const declared = readJson(path.join(root, 'package.json'))?.packageManager;
+function exists(file: string, reads?: Set<string>): boolean {
+  reads?.add(file);
+  return existsSync(file);
+}
+
+function packageManager(root: string, reads?: Set<string>): Workspace['packageManager'] {
+  const declared = readJson(path.join(root, 'package.json'), reads)?.packageManager;
   if (typeof declared === 'string') {
     const name = declared.split('@')[0];
     if (name === 'pnpm' || name === 'yarn' || name === 'npm') return name;
   }
-  if (existsSync(path.join(root, 'pnpm-lock.yaml')) || existsSync(path.join(root, 'pnpm-workspace.yaml')))
+  if (
+    exists(path.join(root, 'pnpm-lock.yaml'), reads) ||
+    exists(path.join(root, 'pnpm-workspace.yaml'), reads)
+  )
     return 'pnpm';
-  if (existsSync(path.join(root, 'yarn.lock'))) return 'yarn';
+  if (exists(path.join(root, 'yarn.lock'), reads)) return 'yarn';
   return 'npm';
 }
 
-/** Reads the workspace's packages and their dependencies on each other. */
-export function loadWorkspace(root: string, globs: readonly string[]): { ws: Workspace; dupes: string[] } {
+/**
+ * Reads the workspace's packages and their dependencies on each other; every file and folder
+ * looked at goes into `reads` (what a pipeline snapshot must re-check).
+ */
+export function loadWorkspace(
+  root: string,
+  globs: readonly string[],
+  reads?: Set<string>,
+): { ws: Workspace; dupes: string[] } {
   const packages = new Map<string, WorkspacePackage>();
   const dupes: string[] = [];
   const raw: { name: string; dir: string; all: string[]; scripts: Record<string, string> }[] = [];
-  for (const rel of findPackageDirs(root, globs)) {
-    const pj = readJson(path.join(root, rel, 'package.json')) ?? {};
+  for (const rel of findPackageDirs(root, globs, reads)) {
+    const pj = readJson(path.join(root, rel, 'package.json'), reads) ?? {};
     const name = typeof pj.name === 'string' && pj.name ? pj.name : path.posix.basename(rel);
     const all = ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'].flatMap((k) =>
       Object.keys((pj[k] as Record<string, unknown> | undefined) ?? {}),
@@ -135,15 +135,15 @@ export function loadWorkspace(root: string, globs: readonly string[]): { ws: Wor
     const deps = [...new Set(r.all.filter((d) => names.has(d) && d !== r.name))].sort();
     packages.set(r.name, { name: r.name, dir: r.dir, deps, scripts: r.scripts });
   }
-  return { ws: { packages, packageManager: packageManager(root) }, dupes };
+  return { ws: { packages, packageManager: packageManager(root, reads) }, dupes };
 }
 
-/** The expander registered with the config loader: adds `<package>#<template>` tasks. */
-export function expandWorkspaces(p: Pipeline): Diagnostic[] {
+/** The expander the config loader calls: adds `<package>#<template>` tasks. */
+export function expandWorkspaces(p: Pipeline, reads?: Set<string>): Diagnostic[] {
   const section = p.raw.workspaces;
   if (!section) return [];
   const at = (...rest: (string | number)[]) => p.locate(['workspaces', ...rest]);
-  const globs = section.packages ?? detectPackageGlobs(p.root);
+  const globs = section.packages ?? detectPackageGlobs(p.root, reads);
   if (!globs) {
     return [
       {
@@ -153,7 +153,7 @@ export function expandWorkspaces(p: Pipeline): Diagnostic[] {
       },
     ];
   }
-  const { ws, dupes } = loadWorkspace(p.root, globs);
+  const { ws, dupes } = loadWorkspace(p.root, globs, reads);
   const diags: Diagnostic[] = dupes.map((name) => ({
     location: at('packages'),
     message: `two workspace packages are named "${name}"`,
@@ -166,7 +166,7 @@ export function expandWorkspaces(p: Pipeline): Diagnostic[] {
       hint: 'check the package globs (relative to the pipeline file), e.g. "packages/*"',
     });
   }
-  workspaces.set(p, ws);
+  rememberWorkspace(p, ws);
 
   const templates = new Map<string, z.output<typeof templateSchema>>();
   for (const [name, body] of Object.entries(section.tasks)) {
@@ -271,100 +271,4 @@ function dedupe(diags: Diagnostic[]): Diagnostic[] {
     seen.add(k);
     return true;
   });
-}
-
-/**
- * Task ids for `--filter` (repeatable): `web` (that package), `web...` (and its dependencies),
- * `...web` (and its dependents), `@scope/*` (a glob over names), `./apps/*` (folders).
- * `tasks` are template names or ids; none means every task of the selected packages.
- */
-export function filterTargets(
-  p: Pipeline,
-  filters: readonly string[],
-  tasks: readonly string[] = [],
-): string[] {
-  const ws = workspaceOf(p);
-  if (!ws)
-    throw new UsageError('--filter needs a workspace', 'add a "workspaces:" section to the pipeline file');
-  const selected = new Set<string>();
-  for (const f of filters) {
-    let core = f;
-    const withDeps = core.endsWith('...');
-    if (withDeps) core = core.slice(0, -3);
-    const withDependents = core.startsWith('...');
-    if (withDependents) core = core.slice(3);
-    const base = matchPackages(ws, p.root, core);
-    if (!base.length) {
-      const guess = didYouMean(core, ws.packages.keys());
-      throw new UsageError(
-        `--filter "${f}" matches no workspace package`,
-        guess ? `did you mean "${guess}"?` : `packages: ${[...ws.packages.keys()].join(', ')}`,
-      );
-    }
-    for (const name of base) selected.add(name);
-    if (withDeps) for (const name of closure(base, (n) => ws.packages.get(n)?.deps ?? [])) selected.add(name);
-    if (withDependents) {
-      const rdeps = new Map<string, string[]>();
-      for (const pkg of ws.packages.values())
-        for (const d of pkg.deps) rdeps.set(d, [...(rdeps.get(d) ?? []), pkg.name]);
-      for (const name of closure(base, (n) => rdeps.get(n) ?? [])) selected.add(name);
-    }
-  }
-  const out: string[] = [];
-  for (const t of p.tasks.values()) {
-    if (!t.package || !selected.has(t.package)) continue;
-    const name = t.id.slice(t.package.length + 1);
-    if (!tasks.length || tasks.includes(name) || tasks.includes(t.id)) out.push(t.id);
-  }
-  if (!out.length) {
-    throw new UsageError(
-      `no task matches ${tasks.length ? `${tasks.join(', ')} in ` : ''}--filter ${filters.join(' ')}`,
-      'check the task names (templates under workspaces.tasks) and the package names',
-    );
-  }
-  return out;
-}
-
-/**
- * What `slipway run [tasks...] [--filter …]` should target: with filters, `filterTargets`;
- * without, a template name such as `build` stands for every `<package>#build` (as in turbo).
- */
-export function workspaceTargets(
-  p: Pipeline,
-  tasks: readonly string[],
-  filters: readonly string[] = [],
-): string[] {
-  if (filters.length) return filterTargets(p, filters, tasks);
-  return tasks.flatMap((t) => {
-    if (p.tasks.has(t)) return [t];
-    const expanded = [...p.tasks.values()]
-      .filter((x) => x.package && x.id === `${x.package}#${t}`)
-      .map((x) => x.id);
-    return expanded.length ? expanded : [t]; // unknown names are reported by the caller
-  });
-}
-
-function matchPackages(ws: Workspace, root: string, pattern: string): string[] {
-  if (pattern.startsWith('./') || pattern.startsWith('../')) {
-    const m = picomatch(clean(pattern));
-    return [...ws.packages.values()]
-      .filter((pkg) => m(path.relative(root, pkg.dir).split(path.sep).join('/')))
-      .map((x) => x.name);
-  }
-  if (ws.packages.has(pattern)) return [pattern];
-  const m = picomatch(pattern);
-  return [...ws.packages.keys()].filter((n) => m(n));
-}
-
-function closure(start: readonly string[], next: (n: string) => readonly string[]): Set<string> {
-  const seen = new Set<string>(start);
-  const stack = [...start];
-  for (let n = stack.pop(); n !== undefined; n = stack.pop()) {
-    for (const m of next(n)) {
-      if (seen.has(m)) continue;
-      seen.add(m);
-      stack.push(m);
-    }
-  }
-  return seen;
 }

@@ -1,7 +1,7 @@
 /** Predicted duration and resource use of each task, learned from history. */
 import type { Pipeline, TaskConfig } from '../config/types.js';
 import type { TaskGraph } from '../graph/graph.js';
-import { recentExecutions, type TaskRunRow } from '../store/runs.js';
+import { type RecentExecution, recentExecutions } from '../store/runs.js';
 import type { Store } from '../store/store.js';
 import type { Capacity } from './capacity.js';
 import type { SimTask } from './simulate.js';
@@ -36,7 +36,11 @@ export function quantile(values: readonly number[], q: number): number {
 }
 
 /** Predicts from rows (newest first); declared resources win over learned ones. */
-export function predictTask(task: TaskConfig, rows: readonly TaskRunRow[], priorMs: number): Prediction {
+export function predictTask(
+  task: TaskConfig,
+  rows: readonly Pick<RecentExecution, 'duration_ms' | 'cpu_seconds' | 'peak_rss_bytes'>[],
+  priorMs: number,
+): Prediction {
   const durations = rows.map((r) => r.duration_ms ?? 0).filter((d) => d > 0);
   const durationMs = robustDuration(durations) ?? priorMs;
   const cores = rows
@@ -57,7 +61,7 @@ export async function predict(
   pipeline: Pipeline,
   graph: TaskGraph,
 ): Promise<Map<string, Prediction>> {
-  const rows = store ? await recentExecutions(store.db, graph.ids) : new Map<string, TaskRunRow[]>();
+  const rows = store ? await recentExecutions(store.db, graph.ids) : new Map<string, RecentExecution[]>();
   const known = graph.ids
     .map((id) => robustDuration((rows.get(id) ?? []).map((r) => r.duration_ms ?? 0)))
     .filter((d) => d !== undefined);

@@ -42,7 +42,6 @@ export function attachTerminalReporter(events: EventStream<RunEvent>, o: Termina
   };
   const draw = () => {
     if (!live) return;
-    clear();
     const now = Date.now();
     const cols = o.out.columns ?? 100;
     const lines = [...running].slice(0, 12).map(([id, r]) => {
@@ -59,10 +58,24 @@ export function attachTerminalReporter(events: EventStream<RunEvent>, o: Termina
     if (lines.length) o.out.write(`${lines.join('\n')}\n`);
     drawn = lines.length;
   };
-  const print = (text: string) => {
+  // Lines printed within one turn of the event loop go out in one write (a fully cached run
+  // prints hundreds of lines at once); the live view is redrawn under them.
+  let pending = '';
+  let scheduled: NodeJS.Immediate | undefined;
+  const flush = () => {
+    if (scheduled) clearImmediate(scheduled);
+    scheduled = undefined;
     clear();
-    o.out.write(text.endsWith('\n') ? text : `${text}\n`);
+    if (pending) o.out.write(pending);
+    pending = '';
     draw();
+  };
+  const redraw = () => {
+    scheduled ??= setImmediate(flush);
+  };
+  const print = (text: string) => {
+    pending += text.endsWith('\n') ? text : `${text}\n`;
+    redraw();
   };
   const flushPartial = (id: string) => {
     const rest = partial.get(id);
@@ -77,12 +90,12 @@ export function attachTerminalReporter(events: EventStream<RunEvent>, o: Termina
         print(
           `${c.bold('slipway')} ${e.pipeline}: ${e.tasks.length} tasks, concurrency ${e.concurrency}, predicted ${formatMs(e.predictedMakespanMs)} (lower bound ${formatMs(e.lowerBoundMs)})`,
         );
-        if (live) timer = setInterval(draw, 100);
+        if (live) timer = setInterval(flush, 100);
         break;
       case 'task-started':
         running.set(e.taskId, { at: e.at, predictedMs: e.predictedMs });
         if (!live) print(`${c.cyan('▶')} ${e.taskId}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`);
-        else draw();
+        else redraw();
         break;
       case 'task-retry':
         print(c.yellow(`↻ ${e.taskId} failed (exit ${e.exitCode}), retrying`));
@@ -135,7 +148,8 @@ export function attachTerminalReporter(events: EventStream<RunEvent>, o: Termina
         break;
       case 'run-finished':
         if (timer) clearInterval(timer);
-        clear();
+        running.clear();
+        flush();
         break;
       default:
         break;
@@ -143,6 +157,8 @@ export function attachTerminalReporter(events: EventStream<RunEvent>, o: Termina
   });
   return () => {
     if (timer) clearInterval(timer);
+    running.clear();
+    flush();
     unsubscribe();
   };
 }

@@ -1,5 +1,5 @@
 /** Queries over runs and task runs, shared by SQLite and PostgreSQL. */
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database, RunsTable, TaskRunsTable } from './schema.js';
 
 export type RunRow = RunsTable;
@@ -28,29 +28,38 @@ export async function taskRuns(db: Kysely<Database>, runId: string): Promise<Tas
   return db.selectFrom('task_runs').selectAll().where('run_id', '=', runId).orderBy('started_at').execute();
 }
 
-/** Recent executions of tasks (newest first), at most `perTask` each; for predictions. */
+/** What predictions need of a past execution. */
+export type RecentExecution = Pick<
+  TaskRunRow,
+  'task_id' | 'started_at' | 'duration_ms' | 'cpu_seconds' | 'peak_rss_bytes'
+>;
+
+/**
+ * Recent uncached successful executions of tasks (newest first), at most `perTask` each; for
+ * predictions. A window function keeps the answer (and the work) at `perTask` rows per task
+ * however long the history grows.
+ */
 export async function recentExecutions(
   db: Kysely<Database>,
   taskIds: readonly string[],
   perTask = 20,
-): Promise<Map<string, TaskRunRow[]>> {
-  const out = new Map<string, TaskRunRow[]>();
-  if (!taskIds.length) return out;
-  // One indexed query per chunk of ids; windowed LIMIT per task is not portable, so trim in JS.
+): Promise<Map<string, RecentExecution[]>> {
+  const out = new Map<string, RecentExecution[]>();
   for (let i = 0; i < taskIds.length; i += 500) {
-    const rows = await db
-      .selectFrom('task_runs')
-      .selectAll()
-      .where('task_id', 'in', taskIds.slice(i, i + 500))
-      .where('status', '=', 'success')
-      .where('cache', 'in', ['miss', 'disabled'])
-      .orderBy('started_at', 'desc')
-      .limit(perTask * Math.min(500, taskIds.length - i) * 2)
-      .execute();
+    const ids = taskIds.slice(i, i + 500);
+    const { rows } = await sql<RecentExecution & { n: number }>`
+      select task_id, started_at, duration_ms, cpu_seconds, peak_rss_bytes from (
+        select task_id, started_at, duration_ms, cpu_seconds, peak_rss_bytes,
+          row_number() over (partition by task_id order by started_at desc) as n
+        from task_runs
+        where task_id in (${sql.join(ids)}) and status = 'success' and cache in ('miss', 'disabled')
+      ) recent
+      where n <= ${perTask}
+      order by task_id, n`.execute(db);
     for (const r of rows) {
-      const list = out.get(r.task_id) ?? [];
-      if (list.length < perTask) list.push(r);
-      out.set(r.task_id, list);
+      const list = out.get(r.task_id);
+      if (list) list.push(r);
+      else out.set(r.task_id, [r]);
     }
   }
   return out;

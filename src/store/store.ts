@@ -1,6 +1,6 @@
 /** The history store seam: one Kysely query layer over SQLite (default) or PostgreSQL. */
 import path from 'node:path';
-import { type Kysely, Migrator } from 'kysely';
+import { type Kysely, Migrator, sql } from 'kysely';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 
@@ -29,11 +29,36 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     const { openSqlite } = await import('./sqlite.js');
     store = openSqlite(url ? path.resolve(opts.root, url) : path.join(opts.root, '.slipway', 'history.db'));
   }
-  await migrate(store.db as Kysely<unknown>);
+  await migrate(store);
   return store;
 }
 
-async function migrate(db: Kysely<unknown>): Promise<void> {
+/**
+ * Brings the schema up to date. SQLite remembers in `user_version` which set of migrations it was
+ * last brought up to, so opening an up-to-date file (every `slipway run`) costs one pragma
+ * instead of the migrator's lock and bookkeeping queries.
+ */
+async function migrate(store: Store): Promise<void> {
+  const mark = schemaMark();
+  if (store.kind === 'sqlite') {
+    const { rows } = await sql<{ user_version: number }>`PRAGMA user_version`.execute(store.db);
+    if (rows[0]?.user_version === mark) return;
+  }
+  await runMigrations(store.db as Kysely<unknown>);
+  if (store.kind === 'sqlite') await sql.raw(`PRAGMA user_version = ${mark}`).execute(store.db);
+}
+
+/** A positive 31-bit number naming the set of migrations this build knows (FNV-1a of their names). */
+function schemaMark(): number {
+  let h = 0x811c9dc5;
+  for (const c of Object.keys(migrations).sort().join('\n')) {
+    h ^= c.charCodeAt(0);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 1 || 1;
+}
+
+async function runMigrations(db: Kysely<unknown>): Promise<void> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },

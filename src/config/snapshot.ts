@@ -1,0 +1,126 @@
+/**
+ * The pipeline snapshot: the resolved pipeline (workspace templates expanded) kept in
+ * `.slipway/pipeline.snapshot.json` with the stat of every file and folder the loader read. When
+ * none of them changed, `run` reuses it instead of parsing YAML, validating and reading every
+ * package.json again — and never loads the YAML and schema code at all.
+ *
+ * A snapshot is only a shortcut: any difference (a file edited, added or removed, a folder listed
+ * differently, another Slipway build) means a full load, which writes a new one. A file modified
+ * in the last two seconds keeps the snapshot from being written (its mtime may not move again
+ * on a second edit within the same tick).
+ */
+import { lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { rememberWorkspace, type Workspace, workspaceOf } from '../graph/workspace.js';
+import { DEFAULT_FILE, type Pipeline, type TaskConfig } from './types.js';
+
+const FORMAT = 1;
+const RACY_MS = 2000;
+
+interface SnapshotFile {
+  format: number;
+  /** Which Slipway build wrote it. */
+  build: string;
+  file: string;
+  /** [absolute path, stat signature or null when absent]. */
+  deps: [string, string | null][];
+  pipeline: Omit<Pipeline, 'tasks' | 'locate'> & { tasks: TaskConfig[] };
+  workspace?: {
+    packageManager: Workspace['packageManager'];
+    packages: Workspace['packages'] extends Map<string, infer P> ? P[] : never;
+  };
+}
+
+export function snapshotPath(root: string): string {
+  return path.join(root, '.slipway', 'pipeline.snapshot.json');
+}
+
+/**
+ * The pipeline in `file`: from its snapshot when nothing it was made from changed, else loaded
+ * in full (throwing ConfigError like `loadPipeline`) and snapshotted for next time.
+ */
+export async function loadPipelineSnapshotted(file: string = DEFAULT_FILE): Promise<Pipeline> {
+  const abs = path.resolve(file);
+  const cached = readSnapshot(abs);
+  if (cached) return cached;
+  const { loadPipeline } = await import('./load.js');
+  const reads = new Set<string>();
+  const pipeline = loadPipeline(file, reads);
+  writeSnapshot(pipeline, reads);
+  return pipeline;
+}
+
+/** The snapshot of the pipeline file `abs`, if every file it was made from is unchanged. */
+export function readSnapshot(abs: string): Pipeline | undefined {
+  let snap: SnapshotFile;
+  try {
+    snap = JSON.parse(readFileSync(snapshotPath(path.dirname(abs)), 'utf8')) as SnapshotFile;
+  } catch {
+    return undefined;
+  }
+  if (snap.format !== FORMAT || snap.file !== abs || snap.build !== buildId()) return undefined;
+  for (const [p, sig] of snap.deps) if (signature(p) !== sig) return undefined;
+  const display = path.relative(process.cwd(), abs) || abs;
+  const pipeline: Pipeline = {
+    ...snap.pipeline,
+    tasks: new Map(snap.pipeline.tasks.map((t) => [t.id, t])),
+    // Only commands that report nothing about the file's contents use a snapshot.
+    locate: () => ({ file: display, line: 1, col: 1 }),
+  };
+  if (snap.workspace) {
+    rememberWorkspace(pipeline, {
+      packageManager: snap.workspace.packageManager,
+      packages: new Map(snap.workspace.packages.map((p) => [p.name, p])),
+    });
+  }
+  return pipeline;
+}
+
+/** Writes the snapshot of a freshly loaded pipeline; `reads` is what the loader looked at. */
+export function writeSnapshot(pipeline: Pipeline, reads: ReadonlySet<string>): void {
+  const now = Date.now();
+  const deps: [string, string | null][] = [];
+  for (const p of [...reads].sort()) {
+    const st = lstatSync(p, { throwIfNoEntry: false });
+    if (st && now - Math.max(st.mtimeMs, st.ctimeMs) < RACY_MS) return;
+    deps.push([p, signature(p)]);
+  }
+  const { tasks, locate: _locate, ...rest } = pipeline;
+  const ws = workspaceOf(pipeline);
+  const snap: SnapshotFile = {
+    format: FORMAT,
+    build: buildId(),
+    file: pipeline.file,
+    deps,
+    pipeline: { ...rest, tasks: [...tasks.values()] },
+    ...(ws ? { workspace: { packageManager: ws.packageManager, packages: [...ws.packages.values()] } } : {}),
+  };
+  const target = snapshotPath(pipeline.root);
+  try {
+    mkdirSync(path.dirname(target), { recursive: true });
+    const tmp = `${target}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(snap));
+    renameSync(tmp, target);
+  } catch {
+    // A read-only checkout: every run loads the file in full, nothing else changes.
+  }
+}
+
+/** What must not change for a snapshot to stand: type, size, times and inode; null when absent. */
+function signature(p: string): string | null {
+  const st = lstatSync(p, { throwIfNoEntry: false });
+  if (!st) return null;
+  if (st.isDirectory()) return `d ${st.mtimeMs} ${st.ino}`;
+  return `f ${st.size} ${st.mtimeMs} ${st.ctimeMs} ${st.ino} ${st.mode}`;
+}
+
+let build: string | undefined;
+/** This Slipway build: the file this code was loaded from, by size and mtime. */
+function buildId(): string {
+  if (build === undefined) {
+    const st = lstatSync(fileURLToPath(import.meta.url), { throwIfNoEntry: false });
+    build = st ? `${st.size} ${st.mtimeMs}` : 'unknown';
+  }
+  return build;
+}

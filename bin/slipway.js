@@ -6,4 +6,9 @@ for (const s of [process.stdout, process.stderr]) {
     throw e;
   });
 }
-import('../dist/cli/main.js').then((m) => m.main(process.argv));
+// `slipway run` starts its read-only probes (git, output stats) first, so their child processes
+// work while the CLI loads.
+const { startProbes } = await import('../dist/cli/probe.js');
+const probes = startProbes(process.argv);
+const cli = await import('../dist/cli/main.js');
+await cli.main(process.argv, cli.defaultContext(probes));

@@ -8,7 +8,8 @@ import { build } from 'esbuild';
 rmSync('dist/cli', { recursive: true, force: true });
 
 await build({
-  entryPoints: ['dist/src/cli/main.js'],
+  // probe.js is what bin/slipway.js loads before main.js (see src/cli/probe.ts).
+  entryPoints: ['dist/src/cli/main.js', 'dist/src/cli/probe.js'],
   outdir: 'dist/cli',
   bundle: true,
   splitting: true,

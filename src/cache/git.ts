@@ -3,6 +3,7 @@
  * of them are dirty and which untracked files exist. Clean files are then never read.
  */
 import { type GitFacts, readGitFacts } from '../util/git.js';
+import { trace } from '../util/trace.js';
 import type { HashAlgo } from './fingerprints.js';
 
 export interface GitSnapshot {
@@ -27,6 +28,7 @@ export async function gitSnapshot(
 ): Promise<GitSnapshot | undefined> {
   // Outside a repository every command simply fails.
   const { where, index, status } = await facts;
+  trace('git facts read');
   const [top, scope] = (where ?? '').split('\n');
   if (!top || index === undefined || status === undefined) return undefined;
 
@@ -61,6 +63,7 @@ export async function gitSnapshot(
     }
   }
   const paths = [...present].sort(compareBytes);
+  trace('git facts parsed');
   return { top, algo, scope: (scope ?? '').replace(/\/$/, ''), paths, oids };
 }
 

@@ -43,6 +43,17 @@ export class TaskHasher {
     return this.#global;
   }
 
+  readonly #cwds = new Map<string, string>();
+  /** A task folder relative to the pipeline root ('.' for the root), as the manifest records it. */
+  #relativeCwd(cwd: string): string {
+    let rel = this.#cwds.get(cwd);
+    if (rel === undefined) {
+      rel = toPosixRelative(this.pipeline.root, cwd) || '.';
+      this.#cwds.set(cwd, rel);
+    }
+    return rel;
+  }
+
   /** Starts reading git now (a child process), so it overlaps whatever the caller does next. */
   prefetch(): void {
     void this.#resolve();
@@ -72,7 +83,7 @@ export class TaskHasher {
         v: 1,
         taskId: task.id,
         command: task.run,
-        cwd: toPosixRelative(this.pipeline.root, task.cwd) || '.',
+        cwd: this.#relativeCwd(task.cwd),
         env: task.env,
         secrets: task.secrets,
         inputs: inputs.value,

@@ -8,7 +8,7 @@ import { TaskHasher } from './hasher.js';
 import { LayeredCache } from './layered-cache.js';
 import { LocalStore } from './local-store.js';
 import { ManifestStore } from './manifests.js';
-import { OutputState } from './output-state.js';
+import { OutputState, outputStateFile } from './output-state.js';
 import { TurboRemoteCache } from './turbo-remote-cache.js';
 import type { TaskCache } from './types.js';
 
@@ -24,6 +24,8 @@ export interface CreateTaskCacheOptions {
   runId?: string;
   /** A git read already started for the pipeline root (readGitFacts). */
   git?: Promise<GitFacts>;
+  /** The stat of the recorded outputs, already started (cli/probe.ts). */
+  outputs?: Promise<string | undefined>;
 }
 
 /** Builds the layered (local + remote) task cache for a pipeline. */
@@ -38,11 +40,14 @@ export async function createTaskCache(opts: CreateTaskCacheOptions): Promise<Tas
     );
   }
   const hasher = new TaskHasher(opts.pipeline, settings.dir, opts.git);
+  // What the outputs on disk looked like describes this checkout, not the (shareable) cache.
+  const state = new OutputState(outputStateFile(opts.pipeline.root));
+  if (!opts.force) state.prefetch(opts.outputs);
   hasher.prefetch();
   return new LayeredCache({
     hasher,
     store: new LocalStore(settings.dir),
-    state: new OutputState(path.join(settings.dir, 'outputs')),
+    state,
     manifests: new ManifestStore(path.join(settings.dir, 'manifests')),
     remote:
       remote?.team && (remote.read || remote.write)

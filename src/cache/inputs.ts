@@ -24,6 +24,8 @@ export interface InputSpec {
 
 export class InputResolver {
   readonly #real = new Map<string, string>();
+  /** Real folder -> its path inside the repository. */
+  readonly #inRepo = new Map<string, string>();
 
   constructor(
     private readonly snapshot: GitSnapshot | undefined,
@@ -44,7 +46,11 @@ export class InputResolver {
     /** cwd-relative path -> absolute path or repository path (when git knows it). */
     const found = new Map<string, string | undefined>();
     const snap = this.snapshot;
-    const cwdInRepo = snap ? toPosixRelative(snap.top, cwd) : '';
+    let cwdInRepo = this.#inRepo.get(cwd);
+    if (cwdInRepo === undefined) {
+      cwdInRepo = snap ? toPosixRelative(snap.top, cwd) : '';
+      this.#inRepo.set(cwd, cwdInRepo);
+    }
     for (const base of globs.bases) {
       const inRepo = snap
         ? base === ''

@@ -56,7 +56,7 @@ export class LayeredCache implements TaskCache {
     // The record of what this task's outputs were last made from. When it already names this
     // hash, so does the manifest store: nothing to write.
     const rec = this.o.state.load(task.id);
-    const inPlace = rec?.hash === hash && this.o.state.inPlace(rec, task.cwd);
+    const inPlace = rec?.hash === hash && (await this.o.state.inPlace(task.id, rec, task.cwd));
     try {
       if (rec?.hash !== hash) this.o.manifests.record(hash, manifest);
     } catch (e) {
@@ -97,8 +97,11 @@ export class LayeredCache implements TaskCache {
   }
 
   /** The local entry, else the remote one, restored; `inPlace`: the outputs need no restore. */
-  async #fetchAndRestore(task: TaskConfig, hash: TaskHash, inPlace: boolean): Promise<CacheLookup | undefined> {
-
+  async #fetchAndRestore(
+    task: TaskConfig,
+    hash: TaskHash,
+    inPlace: boolean,
+  ): Promise<CacheLookup | undefined> {
     const local = this.o.store.read(hash);
     if (local.kind === 'hit') {
       if (inPlace || this.#restore(task, hash, local.entry)) {
@@ -224,6 +227,7 @@ export class LayeredCache implements TaskCache {
     while (this.#uploads.size) await Promise.allSettled([...this.#uploads]);
     try {
       this.o.hasher.save();
+      this.o.state.save();
       if (this.#saved > 0) this.o.store.prune(this.o.maxSize);
     } catch (e) {
       this.o.warn(`cache housekeeping failed: ${(e as Error).message}`);

@@ -81,7 +81,12 @@ function compileGlobs(patterns: readonly string[]): GlobSet {
   const bases = [...new Set(pos.map((p) => staticBase(p)))].sort();
   // A base inside another base adds nothing but a second walk.
   const minimal = bases.filter((b) => !bases.some((o) => o !== b && (o === '' || b.startsWith(`${o}/`))));
-  return { bases: minimal, match: (rel) => yes(rel) && !no(rel) };
+  // Every match lies under a base: a path outside them all is rejected without the matcher.
+  const under = minimal.includes('')
+    ? () => true
+    : (rel: string) =>
+        minimal.some((b) => rel === b || (rel.startsWith(b) && rel.charCodeAt(b.length) === 47));
+  return { bases: minimal, match: (rel) => under(rel) && yes(rel) && !no(rel) };
 }
 
 function normalizeGlob(p: string): string {

@@ -4,6 +4,7 @@ import { ConfigError, formatDiagnostics } from '../config/diagnostic.js';
 import { loadPipelineSnapshotted } from '../config/snapshot.js';
 import type { Pipeline } from '../config/types.js';
 import { UsageError } from '../util/usage-error.js';
+import type { Probes } from './probe.js';
 
 export interface Out {
   write(text: string): void;
@@ -15,6 +16,8 @@ export interface CliContext {
   stdout: Out;
   stderr: Out;
   env: NodeJS.ProcessEnv;
+  /** Probes bin/slipway.js started before loading the CLI (for `run`). */
+  probes?: Probes;
 }
 
 export { UsageError } from '../util/usage-error.js';

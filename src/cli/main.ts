@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands.js';
 import { type CliContext, reportError } from './context.js';
+import type { Probes } from './probe.js';
 
 export async function main(argv: string[], ctx: CliContext = defaultContext()): Promise<void> {
   const program = new Command('slipway')
@@ -27,10 +28,12 @@ export async function main(argv: string[], ctx: CliContext = defaultContext()): 
   }
 }
 
-function defaultContext(): CliContext {
+/** The process's own streams and environment; `probes` from bin/slipway.js, if it started any. */
+export function defaultContext(probes?: Probes): CliContext {
   return {
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,
+    ...(probes ? { probes } : {}),
   };
 }

@@ -13,9 +13,11 @@ import type { RunSummary } from '../report/summary.js';
 import { attachTerminalReporter } from '../report/terminal.js';
 import { listRuns, markAbandonedRuns, taskRuns } from '../store/runs.js';
 import { openStore, type Store } from '../store/store.js';
-import { type GitFacts, readGitFacts } from '../util/git.js';
+import type { GitFacts } from '../util/git.js';
+import { trace } from '../util/trace.js';
 import { formatMs } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
+import { probesFor } from './probe.js';
 
 interface RunOptions {
   concurrency?: number;
@@ -64,9 +66,13 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--verbose', 'stream every task output line, even on a terminal')
     .action(
       action(ctx, async (tasks: string[], opts: RunOptions, cmd: Command) => {
-        // Git works in its own processes while the pipeline and the store load.
-        const git = readGitFacts(path.dirname(path.resolve(globals(cmd).file ?? DEFAULT_FILE)));
+        // Git and the output check work in their own processes while the pipeline and store load.
+        const root = path.dirname(path.resolve(globals(cmd).file ?? DEFAULT_FILE));
+        const probes = ctx.probes?.root === root ? ctx.probes : probesFor(root);
+        const git = probes.git;
+        trace('run: git started');
         const pipeline = await pipelineFrom(cmd, { snapshot: true });
+        trace('run: pipeline loaded');
         const full = TaskGraph.fromPipeline(pipeline);
         const targets = workspaceTargets(pipeline, tasks, opts.filter);
         for (const t of targets) {
@@ -82,13 +88,22 @@ export function register(program: Command, ctx: CliContext): void {
         const detach = attachTerminalReporter(events, { out: ctx.stdout, verbose: opts.verbose });
         try {
           const cache = opts.cache
-            ? await createTaskCache({ pipeline, events, env: ctx.env, force: opts.force, git })
+            ? await createTaskCache({
+                pipeline,
+                events,
+                env: ctx.env,
+                force: opts.force,
+                git,
+                outputs: probes.outputs,
+              })
             : undefined;
           const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
+          trace('run: store open');
           try {
             return await run(ctx, { pipeline, full, graph, store, events, cache, git }, opts);
           } finally {
             await store.close();
+            trace('run: store closed');
           }
         } finally {
           detach();

@@ -27,6 +27,8 @@ export interface RunGraphOptions {
   cache?: TaskCache;
   /** Ignore cache hits (still computes hashes and saves). */
   force?: boolean;
+  /** In-place hits found before planning (settleInPlace), in dependency order. */
+  settled?: ReadonlyMap<string, CacheLookup>;
   /** Keep running everything that does not depend on a failure. */
   continueOnFailure?: boolean;
   signal?: AbortSignal;
@@ -273,19 +275,13 @@ export async function runGraph(o: RunGraphOptions): Promise<RunGraphResult> {
     }
   };
 
-  // Tasks whose outputs are still in place finish first, in dependency order and in one go: no
-  // slot, no scheduling decision, no turn of the event loop between them. On a fully cached run
-  // that is every task; the rest (misses, restores, remote hits) go through the scheduler.
-  if (o.cache && !o.force) {
-    for (const id of graph.topo()) {
-      const task = o.pipeline.tasks.get(id)!;
-      if (!ready.has(id) || !task.cache || o.signal?.aborted) continue;
-      const found = await o.cache.lookup(task, depHashes(id), { restore: true, inPlaceOnly: true });
-      if (!found.hit) continue;
-      ready.delete(id);
-      waiting.delete(id);
-      await runTask(task, found);
-    }
+  // Tasks settled before planning (outputs still in place) finish first, in dependency order
+  // and in one go: no slot, no scheduling decision, no turn of the event loop between them.
+  for (const [id, found] of o.settled ?? []) {
+    if (!ready.has(id)) continue;
+    ready.delete(id);
+    waiting.delete(id);
+    await runTask(o.pipeline.tasks.get(id)!, found);
   }
 
   const onAbort = () => {

@@ -17,7 +17,9 @@ import type { Store } from '../store/store.js';
 import { attachStoreWriter } from '../store/writer.js';
 import { type GitFacts, gitHead } from '../util/git.js';
 import { newId } from '../util/id.js';
+import { trace } from '../util/trace.js';
 import { runGraph } from './executor.js';
+import { settleInPlace } from './settle.js';
 
 export interface RunPipelineOptions {
   pipeline: Pipeline;
@@ -41,8 +43,12 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
   const { pipeline, graph } = o;
   const events = o.events ?? new EventStream<RunEvent>();
   const capacity: Capacity = capacityFor(pipeline, o.concurrency);
-  const predictions = await predict(o.store, pipeline, graph);
+  const settled = o.cache && !o.force ? await settleInPlace(o.cache, pipeline, graph) : new Map();
+  trace('settled in-place hits');
+  const predictions = await predict(o.store, pipeline, graph, new Set(settled.keys()));
+  trace('predicted');
   const plan = simulate(simTasks(graph, predictions, capacity), capacity);
+  trace('simulated');
   const collector = new SummaryCollector(events);
   const writer = o.store ? attachStoreWriter(o.store, events, pipeline) : undefined;
   const runId = newId('r');
@@ -88,12 +94,14 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
     events,
     cache: o.cache,
     force: o.force,
+    settled,
     continueOnFailure: o.continueOnFailure,
     signal: o.signal,
     env: o.env,
     logDir: path.join(pipeline.root, '.slipway', 'logs', runId),
   });
   off();
+  trace('executed');
 
   // The measured lower bound uses what the tasks really took in this run.
   const measured = simTasks(graph, predictions, capacity).map((t) => ({
@@ -111,6 +119,7 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
     lowerBoundMs: lowerBound(measured, capacity, cp.lengthMs),
   });
   await writer?.flush();
+  trace('history written');
   writer?.unsubscribe();
   return collector.summary();
 }

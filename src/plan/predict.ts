@@ -55,19 +55,31 @@ export function predictTask(
   };
 }
 
-/** Predictions for every task of the graph; unknown tasks get the median of known ones. */
+/** What a task already settled (outputs in place) is predicted to take: nothing. */
+const SETTLED: Prediction = { durationMs: 0, cpu: 1, memory: 0, samples: 0 };
+
+/**
+ * Predictions for every task of the graph; unknown tasks get the median of known ones. Tasks in
+ * `settled` are done before anything starts: they are predicted at zero and not looked up.
+ */
 export async function predict(
   store: Store | undefined,
   pipeline: Pipeline,
   graph: TaskGraph,
+  settled: ReadonlySet<string> = new Set(),
 ): Promise<Map<string, Prediction>> {
-  const rows = store ? await recentExecutions(store.db, graph.ids) : new Map<string, RecentExecution[]>();
-  const known = graph.ids
+  const open = graph.ids.filter((id) => !settled.has(id));
+  const rows =
+    store && open.length ? await recentExecutions(store, open) : new Map<string, RecentExecution[]>();
+  const known = open
     .map((id) => robustDuration((rows.get(id) ?? []).map((r) => r.duration_ms ?? 0)))
     .filter((d) => d !== undefined);
   const prior = known.length ? quantile(known as number[], 0.5) : PRIOR_MS;
   return new Map(
-    graph.ids.map((id) => [id, predictTask(pipeline.tasks.get(id)!, rows.get(id) ?? [], prior)]),
+    graph.ids.map((id) => [
+      id,
+      settled.has(id) ? SETTLED : predictTask(pipeline.tasks.get(id)!, rows.get(id) ?? [], prior),
+    ]),
   );
 }
 

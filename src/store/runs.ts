@@ -1,6 +1,7 @@
 /** Queries over runs and task runs, shared by SQLite and PostgreSQL. */
 import { type Kysely, sql } from 'kysely';
 import type { Database, RunsTable, TaskRunsTable } from './schema.js';
+import type { Store } from './store.js';
 
 export type RunRow = RunsTable;
 export type TaskRunRow = TaskRunsTable;
@@ -36,31 +37,23 @@ export type RecentExecution = Pick<
 
 /**
  * Recent uncached successful executions of tasks (newest first), at most `perTask` each; for
- * predictions. A window function keeps the answer (and the work) at `perTask` rows per task
- * however long the history grows.
+ * predictions. One bounded index range per task (the partial index `task_runs_recent`), so the
+ * cost stays at `perTask` rows per task however long the history grows.
  */
 export async function recentExecutions(
-  db: Kysely<Database>,
+  store: Pick<Store, 'db' | 'kind'>,
   taskIds: readonly string[],
   perTask = 20,
 ): Promise<Map<string, RecentExecution[]>> {
   const out = new Map<string, RecentExecution[]>();
-  for (let i = 0; i < taskIds.length; i += 500) {
-    const ids = taskIds.slice(i, i + 500);
-    const { rows } = await sql<RecentExecution & { n: number }>`
-      select task_id, started_at, duration_ms, cpu_seconds, peak_rss_bytes from (
-        select task_id, started_at, duration_ms, cpu_seconds, peak_rss_bytes,
-          row_number() over (partition by task_id order by started_at desc) as n
-        from task_runs
-        where task_id in (${sql.join(ids)}) and status = 'success' and cache in ('miss', 'disabled')
-      ) recent
-      where n <= ${perTask}
-      order by task_id, n`.execute(db);
-    for (const r of rows) {
-      const list = out.get(r.task_id);
-      if (list) list.push(r);
-      else out.set(r.task_id, [r]);
-    }
+  // SQLite's planner, without statistics, would pick the full (task_id, started_at) index.
+  const from = store.kind === 'sqlite' ? sql`task_runs indexed by task_runs_recent` : sql`task_runs`;
+  for (const id of taskIds) {
+    const { rows } = await sql<RecentExecution>`
+      select task_id, started_at, duration_ms, cpu_seconds, peak_rss_bytes from ${from}
+      where task_id = ${id} and status = 'success' and cache in ('miss', 'disabled')
+      order by started_at desc limit ${perTask}`.execute(store.db);
+    if (rows.length) out.set(id, rows);
   }
   return out;
 }

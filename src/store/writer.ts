@@ -64,12 +64,24 @@ export function attachStoreWriter(
   };
   // One write in flight at a time; whatever arrives meanwhile (or within BATCH_MS) goes into the
   // next one. A crash loses at most that window.
+  let hurry: (() => void) | undefined;
   const schedule = () => {
     if (scheduled) return;
     scheduled = true;
     chain = chain
-      .then(() => new Promise<void>((r) => setTimeout(r, BATCH_MS)))
+      .then(
+        () =>
+          new Promise<void>((r) => {
+            const t = setTimeout(r, BATCH_MS);
+            // flush() does not wait out the window.
+            hurry = () => {
+              clearTimeout(t);
+              r();
+            };
+          }),
+      )
       .then(() => {
+        hurry = undefined;
         scheduled = false;
         return write();
       })
@@ -191,6 +203,7 @@ export function attachStoreWriter(
 
   return {
     flush: async () => {
+      hurry?.();
       await chain;
       if (failure) throw failure;
     },

@@ -1,5 +1,6 @@
 /** Git facts about the project, read best-effort (no git, no repository: undefined). */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { type BatchCommand, type BatchResult, shellBatch } from './shell-batch.js';
 
 export interface GitHead {
   sha: string;
@@ -36,64 +37,24 @@ export interface GitFacts {
   head?: GitHead;
 }
 
-/**
- * Starts reading the facts of the repository containing `cwd`: the four git commands run side
- * by side under one shell, so a run pays for one process start instead of four (each costs a
- * fork of this process) and the work overlaps whatever the caller does meanwhile.
- */
-export function readGitFacts(cwd: string): Promise<GitFacts> {
-  return gitBatch(cwd, [
-    ['rev-parse', '--show-toplevel', '--show-prefix'],
-    ['ls-files', '-s', '-z', '--full-name', '--', '.'],
-    ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', '--', '.'],
-    ['log', '-1', '--format=%H %ct'],
-  ]).then(([where, index, status, head]) => ({ where, index, status, head: parseHead(head) }));
+/** The commands behind GitFacts, for `shellBatch` (cli/probe.ts adds its own to the same batch). */
+export const GIT_FACT_COMMANDS: BatchCommand[] = [
+  { argv: ['git', 'rev-parse', '--show-toplevel', '--show-prefix'] },
+  { argv: ['git', 'ls-files', '-s', '-z', '--full-name', '--', '.'] },
+  { argv: ['git', 'status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', '--', '.'] },
+  { argv: ['git', 'log', '-1', '--format=%H %ct'] },
+];
+
+/** GitFacts from the results of GIT_FACT_COMMANDS (a failed command leaves its fact out). */
+export function gitFacts(results: readonly BatchResult[]): GitFacts {
+  const [where, index, status, head] = results.map((r) => (r.code === 0 ? r.out : undefined));
+  return { where, index, status, head: parseHead(head) };
 }
 
-const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-
 /**
- * Runs git commands in parallel in one `sh`; each command's stdout comes back on its own pipe,
- * undefined when it failed. Falls back to separate processes where there is no shell.
+ * Starts reading the facts of the repository containing `cwd`: the four git commands run side by
+ * side under one shell, overlapping whatever the caller does meanwhile.
  */
-export function gitBatch(cwd: string, commands: readonly string[][]): Promise<(string | undefined)[]> {
-  const n = commands.length;
-  // Command i writes to fd 3+i; its exit status goes to stdout as "i status".
-  const script = `${commands
-    .map((args, i) => `(git ${args.map(quote).join(' ')} >&${3 + i} 2>/dev/null; echo "${i} $?") &`)
-    .join('\n')}\nwait\n`;
-  return new Promise((resolve) => {
-    let child: ReturnType<typeof spawn>;
-    try {
-      child = spawn('sh', ['-c', script], {
-        cwd,
-        stdio: ['ignore', 'pipe', 'ignore', ...commands.map(() => 'pipe' as const)],
-      });
-    } catch {
-      resolve(commands.map(() => undefined));
-      return;
-    }
-    const chunks: Buffer[][] = commands.map(() => []);
-    commands.forEach((_, i) => {
-      (child.stdio[3 + i] as NodeJS.ReadableStream).on('data', (b: Buffer) => chunks[i]!.push(b));
-    });
-    let statusText = '';
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (t: string) => {
-      statusText += t;
-    });
-    child.on('error', () => resolve(commands.map(() => undefined)));
-    child.on('close', () => {
-      const ok = new Set<number>();
-      for (const line of statusText.split('\n')) {
-        const [i, code] = line.split(' ');
-        if (code === '0') ok.add(Number(i));
-      }
-      resolve(
-        Array.from({ length: n }, (_, i) =>
-          ok.has(i) ? Buffer.concat(chunks[i]!).toString('utf8') : undefined,
-        ),
-      );
-    });
-  });
+export function readGitFacts(cwd: string): Promise<GitFacts> {
+  return shellBatch(cwd, GIT_FACT_COMMANDS).then(gitFacts);
 }

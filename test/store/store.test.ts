@@ -122,7 +122,7 @@ function suite(name: string, open: () => Promise<Store | undefined>) {
         ['b', 'success', 500, 'h-b'],
       ]);
       expect(JSON.parse(rows[0]!.tags)).toEqual(['build']);
-      const recent = await recentExecutions(store.db, ['a', 'b']);
+      const recent = await recentExecutions(store, ['a', 'b']);
       expect(recent.get('a')!.map((r) => r.duration_ms)).toEqual([320, 300]);
       expect(typeof recent.get('a')![0]!.started_at).toBe('number');
     });

@@ -6,9 +6,11 @@ import type { Migration } from 'kysely';
 import * as core from './001-core.js';
 import * as analytics from './020-analytics.js';
 import * as deploy from './030-deploy.js';
+import * as recent from './040-recent-executions.js';
 
 export const migrations: Record<string, Migration> = {
   '001-core': core,
   '020-analytics': analytics,
   '030-deploy': deploy,
+  '040-recent-executions': recent,
 };

@@ -1,0 +1,67 @@
+/**
+ * Stats many paths in a child process (GNU `stat` under `xargs`), so the system calls run on
+ * another core while this one loads and hashes. Node's own lstat costs a system call plus a
+ * Stats object with four Dates per file; for the thousands of output files a fully cached run
+ * checks, that was the largest single cost. The answer is stat's text, one record per path in
+ * STAT_FORMAT; `statLine` produces the same text in-process, so records compare as strings.
+ * Where GNU stat is missing (macOS, BusyBox) the answer is undefined and callers use statLine.
+ */
+import { lstatSync } from 'node:fs';
+import { type BatchCommand, type BatchResult, shellBatch } from '../util/shell-batch.js';
+
+/** size, mtime as seconds.nanoseconds, inode, raw mode in hex, path; NUL-terminated. */
+const STAT_FORMAT = '%s %.9Y %i %f %n\\0';
+
+/** The command that stats every path listed (NUL-separated) in `listFile`, for `shellBatch`. */
+export function statCommand(listFile: string): BatchCommand {
+  return { argv: ['xargs', '-0', '-r', 'stat', '--printf', STAT_FORMAT], stdin: listFile };
+}
+
+/**
+ * stat's text from the result of `statCommand`; undefined when it could not run (no list yet,
+ * no GNU stat). A path that is gone simply has no record (xargs then exits with 123).
+ */
+export function statText(r: BatchResult): string | undefined {
+  return (r.code === 0 || r.code === 123) && looksRight(r.out) ? r.out : undefined;
+}
+
+/** Stats every path listed in `listFile` (see statCommand). */
+export function statMany(listFile: string): Promise<string | undefined> {
+  return shellBatch('.', [statCommand(listFile)]).then(([r]) => statText(r!));
+}
+
+/** The first record parses as STAT_FORMAT (a stat without --printf or %.9Y prints otherwise). */
+function looksRight(text: string): boolean {
+  if (!text) return true;
+  return /^\d+ \d+\.\d{9} \d+ [0-9a-f]+ /.test(text.slice(0, 200));
+}
+
+/** The record `stat --printf STAT_FORMAT` prints for `abs`, computed in-process; '' when absent. */
+export function statLine(abs: string): string {
+  const st = lstatSync(abs, { bigint: true, throwIfNoEntry: false });
+  if (!st) return '';
+  const ns = st.mtimeNs % 1_000_000_000n;
+  const s = (st.mtimeNs - ns) / 1_000_000_000n;
+  return `${st.size} ${s}.${ns.toString().padStart(9, '0')} ${st.ino} ${Number(st.mode).toString(16)} ${abs}\0`;
+}
+
+/** The path of a record (everything after the fourth space, without the NUL). */
+export function recordPath(rec: string): string {
+  let i = -1;
+  for (let k = 0; k < 4; k++) i = rec.indexOf(' ', i + 1);
+  return rec.slice(i + 1, rec.endsWith('\0') ? -1 : undefined);
+}
+
+/** Splits stat output into path -> record (with its NUL). */
+export function recordsByPath(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let start = 0;
+  while (start < text.length) {
+    const end = text.indexOf('\0', start);
+    if (end < 0) break;
+    const rec = text.slice(start, end + 1);
+    out.set(recordPath(rec), rec);
+    start = end + 1;
+  }
+  return out;
+}

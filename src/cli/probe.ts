@@ -1,0 +1,47 @@
+/**
+ * Read-only probes `slipway run` needs, started before the CLI itself loads so they overlap its
+ * loading: git's view of the repository (index, status, HEAD) and the stat of every output path
+ * the last run recorded. Each runs in its own child process, on another core. bin/slipway.js
+ * calls `startProbes` first; the run command uses the result when it is for the same folder.
+ */
+import path from 'node:path';
+import { outputStateFile } from '../cache/output-state.js';
+import { statCommand, statText } from '../cache/stat-batch.js';
+import { DEFAULT_FILE } from '../config/types.js';
+import { GIT_FACT_COMMANDS, type GitFacts, gitFacts } from '../util/git.js';
+import { shellBatch } from '../util/shell-batch.js';
+
+export interface Probes {
+  /** The pipeline folder they were started for. */
+  root: string;
+  git: Promise<GitFacts>;
+  /** stat's answer for the paths in `.slipway/outputs.state.list`. */
+  outputs: Promise<string | undefined>;
+}
+
+/** Starts the probes for a pipeline folder: one shell running git and stat side by side. */
+export function probesFor(root: string): Probes {
+  const all = shellBatch(root, [...GIT_FACT_COMMANDS, statCommand(`${outputStateFile(root)}.list`)]);
+  return {
+    root,
+    git: all.then((r) => gitFacts(r.slice(0, GIT_FACT_COMMANDS.length))),
+    outputs: all.then((r) => statText(r[GIT_FACT_COMMANDS.length]!)),
+  };
+}
+
+/**
+ * Starts the probes when `argv` is a `slipway run` (global options may come first); undefined
+ * for any other command. A misreading only costs the probes: `run` checks the folder.
+ */
+export function startProbes(argv: readonly string[]): Probes | undefined {
+  let file = DEFAULT_FILE;
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-f' || a === '--file') file = argv[++i] ?? file;
+    else if (a.startsWith('--file=')) file = a.slice(7);
+    else if (a === '--store') i++;
+    else if (a.startsWith('-')) continue;
+    else return a === 'run' ? probesFor(path.dirname(path.resolve(file))) : undefined;
+  }
+  return undefined;
+}

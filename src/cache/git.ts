@@ -35,18 +35,26 @@ export async function gitSnapshot(
   const oids = new Map<string, string>();
   const present = new Set<string>();
   let algo: HashAlgo = 'sha1';
-  for (const rec of index.split('\0')) {
-    if (!rec) continue;
+  let start = 0;
+  while (start < index.length) {
+    let end = index.indexOf('\0', start);
+    if (end < 0) end = index.length;
     // "<mode> <oid> <stage>\t<path>"
-    const tab = rec.indexOf('\t');
-    const [mode, oid, stage] = rec.slice(0, tab).split(' ');
-    const p = rec.slice(tab + 1);
-    if (!oid) continue;
-    if (oid.length === 64) algo = 'sha256';
-    present.add(p);
-    // Unmerged entries (stage > 0) have no single id: hash the working copy instead.
-    if (stage === '0' && mode !== '160000') oids.set(p, oid);
-    else if (mode === '160000') oids.set(p, oid); // submodule: its commit id stands for its content
+    const s1 = index.indexOf(' ', start);
+    const s2 = index.indexOf(' ', s1 + 1);
+    const tab = index.indexOf('\t', s2 + 1);
+    if (s1 > 0 && s2 > s1 && tab > s2 && tab < end) {
+      const mode = index.slice(start, s1);
+      const oid = index.slice(s1 + 1, s2);
+      const stage = index.slice(s2 + 1, tab);
+      const p = index.slice(tab + 1, end);
+      if (oid.length === 64) algo = 'sha256';
+      present.add(p);
+      // Unmerged entries (stage > 0) have no single id: hash the working copy instead. A
+      // submodule's commit id stands for its content.
+      if ((stage === '0' && mode !== '160000') || mode === '160000') oids.set(p, oid);
+    }
+    start = end + 1;
   }
   for (const rec of status.split('\0')) {
     if (rec.length < 4) continue;
@@ -62,7 +70,14 @@ export async function gitSnapshot(
       oids.delete(p); // modified in the working tree (or conflicted): hash its content
     }
   }
-  const paths = [...present].sort(compareBytes);
+  // The index is already in order; only untracked files (or unusual names) need a sort.
+  const paths = [...present];
+  for (let i = 1; i < paths.length; i++) {
+    if (compareBytes(paths[i - 1]!, paths[i]!) > 0) {
+      paths.sort(compareBytes);
+      break;
+    }
+  }
   trace('git facts parsed');
   return { top, algo, scope: (scope ?? '').replace(/\/$/, ''), paths, oids };
 }

@@ -51,6 +51,20 @@ export class InputResolver {
       cwdInRepo = snap ? toPosixRelative(snap.top, cwd) : '';
       this.#inRepo.set(cwd, cwdInRepo);
     }
+    // The common case (default inputs, or globs with one base inside the repository): walk git's
+    // sorted list once, no intermediate map, no sort.
+    const only = globs.bases.length === 1 ? globs.bases[0] : undefined;
+    if (snap && only === '' && inScope(snap.scope, cwdInRepo)) {
+      const out: InputList = [];
+      for (const p of underPrefix(snap.paths, cwdInRepo)) {
+        const rel = relativeTo(cwdInRepo, p);
+        if ((!everything && !globs.match(rel)) || outputs?.match(rel) || rel.startsWith('.slipway/'))
+          continue;
+        const id = snap.oids.get(p) ?? this.fingerprints.hash(path.join(snap.top, p));
+        if (id !== undefined) out.push([rel, id]);
+      }
+      return ok(out);
+    }
     for (const base of globs.bases) {
       const inRepo = snap
         ? base === ''

@@ -47,7 +47,11 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
   trace('settled in-place hits');
   const predictions = await predict(o.store, pipeline, graph, new Set(settled.keys()));
   trace('predicted');
-  const plan = simulate(simTasks(graph, predictions, capacity), capacity);
+  // Settled tasks are done before anything starts: the plan covers only the rest.
+  const plan = simulate(
+    simTasks(graph, predictions, capacity).filter((t) => !settled.has(t.id)),
+    capacity,
+  );
   trace('simulated');
   const collector = new SummaryCollector(events);
   const writer = o.store ? attachStoreWriter(o.store, events, pipeline) : undefined;

@@ -41,8 +41,15 @@ export class TaskGraph {
     return this.#dependents.get(id) ?? [];
   }
 
+  #topo: readonly string[] | undefined;
+
   /** Dependencies before dependents; ties broken by id for a stable order. */
   topo(): string[] {
+    this.#topo ??= this.#order();
+    return [...this.#topo];
+  }
+
+  #order(): string[] {
     const indeg = new Map<string, number>();
     for (const [id, ds] of this.#deps) indeg.set(id, ds.filter((d) => this.#deps.has(d)).length);
     const ready = [...indeg]
@@ -50,8 +57,8 @@ export class TaskGraph {
       .map(([id]) => id)
       .sort();
     const out: string[] = [];
-    while (ready.length) {
-      const id = ready.shift()!;
+    for (let i = 0; i < ready.length; i++) {
+      const id = ready[i]!;
       out.push(id);
       for (const m of this.dependents(id)) {
         const n = indeg.get(m)! - 1;

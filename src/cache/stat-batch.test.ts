@@ -1,0 +1,206 @@
+/**
+ * stat-batch: the records GNU stat prints in a child process and the ones `statLine` computes
+ * in-process must be the same bytes (the output state compares them as strings), a path that is
+ * gone has no record, and a batch that cannot run says so instead of answering wrongly.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { shellBatch } from '../util/shell-batch.js';
+import { recordPath, recordsByPath, statCommand, statLine, statMany, statText } from './stat-batch.js';
+
+/** The record format the module documents, handed to GNU stat directly as the oracle. */
+const FORMAT = '%s %.9Y %i %f %n\\0';
+
+const gnuStat = (() => {
+  try {
+    return execFileSync('stat', ['--version'], { encoding: 'utf8' }).includes('GNU coreutils');
+  } catch {
+    return false;
+  }
+})();
+
+/** What GNU stat itself prints for `p` (no xargs, no shell). */
+const oracle = (p: string) =>
+  execFileSync('stat', ['--printf', FORMAT, p], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+function tmp(): string {
+  const d = mkdtempSync(path.join(os.tmpdir(), 'slipway-stat-'));
+  dirs.push(d);
+  return d;
+}
+
+/** Writes a NUL-separated list of paths (the format of `.slipway/outputs.state.list`). */
+function list(dir: string, paths: readonly string[]): string {
+  const file = path.join(dir, 'paths.list');
+  writeFileSync(file, paths.length ? `${paths.join('\0')}\0` : '');
+  return file;
+}
+
+/** A folder with a file, a file named with spaces, quotes and a newline, a folder, links. */
+function sample() {
+  const d = tmp();
+  const file = path.join(d, 'plain.txt');
+  writeFileSync(file, 'hello\n');
+  const spaced = path.join(d, "a file with spaces, it's odd");
+  writeFileSync(spaced, 'x'.repeat(1234));
+  chmodSync(spaced, 0o640);
+  const newline = path.join(d, 'two\nlines ü');
+  writeFileSync(newline, '');
+  const folder = path.join(d, 'sub dir');
+  mkdirSync(folder);
+  chmodSync(folder, 0o750);
+  const link = path.join(d, 'link');
+  symlinkSync('plain.txt', link);
+  const dangling = path.join(d, 'dangling');
+  symlinkSync('nowhere', dangling);
+  const exe = path.join(d, 'run.sh');
+  writeFileSync(exe, '#!/bin/sh\n');
+  chmodSync(exe, 0o755);
+  // A fixed mtime with a nanosecond-ish fraction, so the fraction's formatting is exercised.
+  utimesSync(exe, 1_600_000_000.5, 1_600_000_000.000_25);
+  return { d, file, spaced, newline, folder, link, dangling, exe };
+}
+
+describe.runIf(gnuStat)('statLine matches GNU stat byte for byte', () => {
+  it.each(['file', 'spaced', 'newline', 'folder', 'link', 'dangling', 'exe'] as const)('for a %s', (kind) => {
+    const s = sample();
+    const p = s[kind];
+    const line = statLine(p);
+    expect(line).not.toBe('');
+    expect(line).toBe(oracle(p));
+    expect(recordPath(line)).toBe(p);
+  });
+
+  it('records a symlink itself, not its target', () => {
+    const s = sample();
+    const link = statLine(s.link);
+    const target = statLine(s.file);
+    expect(link.split(' ')[2]).not.toBe(target.split(' ')[2]); // inode
+    expect(link.split(' ')[0]).toBe(String('plain.txt'.length)); // a link's size is its target's length
+  });
+
+  it('changes when the mode, size or mtime of the path changes', () => {
+    const s = sample();
+    const before = statLine(s.file);
+    chmodSync(s.file, 0o600);
+    const chmodded = statLine(s.file);
+    expect(chmodded).not.toBe(before);
+    expect(chmodded).toBe(oracle(s.file));
+    utimesSync(s.file, 1_500_000_000, 1_500_000_000);
+    const touched = statLine(s.file);
+    expect(touched).not.toBe(chmodded);
+    expect(touched).toBe(oracle(s.file));
+    writeFileSync(s.file, 'hello, longer\n');
+    expect(statLine(s.file)).not.toBe(touched);
+    expect(statLine(s.file)).toBe(oracle(s.file));
+  });
+
+  it('gives an empty record for a missing path', () => {
+    expect(statLine(path.join(tmp(), 'missing'))).toBe('');
+  });
+});
+
+describe.runIf(gnuStat)('statMany', () => {
+  it('prints, in list order, exactly the records statLine computes', async () => {
+    const s = sample();
+    const paths = [s.exe, s.folder, s.file, s.spaced, s.newline, s.link, s.dangling];
+    const text = await statMany(list(s.d, paths));
+    expect(text).toBe(paths.map(statLine).join(''));
+  });
+
+  it('leaves a missing path out and still returns every other record', async () => {
+    const s = sample();
+    const gone = path.join(s.d, 'gone.txt');
+    const text = await statMany(list(s.d, [s.file, gone, s.spaced]));
+    expect(text).toBe(statLine(s.file) + statLine(s.spaced));
+    const byPath = recordsByPath(text!);
+    expect(byPath.has(gone)).toBe(false);
+    expect([...byPath.keys()]).toEqual([s.file, s.spaced]);
+  });
+
+  it('gives no records when every listed path is missing', async () => {
+    const d = tmp();
+    expect(await statMany(list(d, [path.join(d, 'a'), path.join(d, 'b')]))).toBe('');
+  });
+
+  it('is undefined when the list file does not exist', async () => {
+    expect(await statMany(path.join(tmp(), 'no-such.list'))).toBeUndefined();
+  });
+
+  it('keeps order and format across the several stat processes a long list needs', async () => {
+    const d = tmp();
+    const deep = path.join(d, 'a-rather-long-folder-name-to-make-the-argument-list-long'.repeat(2));
+    mkdirSync(deep);
+    const paths: string[] = [];
+    for (let i = 0; i < 2500; i++) {
+      const p = path.join(deep, `output file ${String(i).padStart(5, '0')}.js`);
+      writeFileSync(p, String(i));
+      paths.push(p);
+    }
+    // More bytes of arguments than one exec takes: xargs must split the list.
+    expect(paths.join('').length).toBeGreaterThan(131_072);
+    const text = await statMany(list(d, paths));
+    expect(text).toBe(paths.map(statLine).join(''));
+  });
+
+  it('runs as one command of a shell batch (how the CLI probes use it)', async () => {
+    const s = sample();
+    const [r] = await shellBatch(s.d, [statCommand(list(s.d, [s.file, s.folder]))]);
+    expect(statText(r!)).toBe(statLine(s.file) + statLine(s.folder));
+  });
+
+  // BUG (stat-batch.ts statText): a stat without --printf (BusyBox, macOS) fails on every path,
+  // xargs then exits 123 with no output, and statText returns '' ("every path is gone") instead
+  // of undefined ("could not stat"), so callers never fall back to statLine. Flip to `it` when fixed.
+  it.fails('is undefined when stat does not understand --printf (not GNU)', async () => {
+    const s = sample();
+    const bin = tmp();
+    writeFileSync(
+      path.join(bin, 'stat'),
+      '#!/bin/sh\necho "stat: unrecognized option: printf" >&2\nexit 1\n',
+    );
+    chmodSync(path.join(bin, 'stat'), 0o755);
+    const saved = process.env.PATH;
+    process.env.PATH = `${bin}:${saved}`;
+    try {
+      expect(await statMany(list(s.d, [s.file]))).toBeUndefined();
+    } finally {
+      process.env.PATH = saved;
+    }
+  });
+
+  it('is undefined when stat prints another format (no %.9Y support)', () => {
+    expect(statText({ code: 0, out: '5 1600000000 12 81a4 /x\0' })).toBeUndefined();
+    expect(statText({ code: 127, out: '' })).toBeUndefined();
+    expect(statText({ code: undefined, out: '' })).toBeUndefined();
+  });
+});
+
+describe('recordPath and recordsByPath', () => {
+  it('round-trip paths with spaces, newlines and non-ASCII names', () => {
+    const s = sample();
+    const paths = [s.file, s.spaced, s.newline, s.folder, s.link];
+    const text = paths.map(statLine).join('');
+    const byPath = recordsByPath(text);
+    expect([...byPath.keys()]).toEqual(paths);
+    for (const p of paths) {
+      expect(byPath.get(p)).toBe(statLine(p));
+      expect(recordPath(byPath.get(p)!)).toBe(p);
+    }
+  });
+
+  it('reads a path without the trailing NUL too', () => {
+    expect(recordPath('12 1600000000.000000000 7 81a4 /a b/c d')).toBe('/a b/c d');
+  });
+
+  it('gives nothing for empty text', () => {
+    expect(recordsByPath('').size).toBe(0);
+  });
+});

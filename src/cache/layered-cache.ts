@@ -56,7 +56,10 @@ export class LayeredCache implements TaskCache {
     // The record of what this task's outputs were last made from. When it already names this
     // hash, so does the manifest store: nothing to write.
     const rec = this.o.state.load(task.id);
-    const inPlace = rec?.hash === hash && (await this.o.state.inPlace(task.id, rec, task.cwd));
+    // Only a lookup made before anything runs (settling) may trust the start-up stats.
+    const inPlace =
+      rec?.hash === hash &&
+      (await this.o.state.inPlace(task.id, rec, task.cwd, { probe: opts.inPlaceOnly === true }));
     try {
       if (rec?.hash !== hash) this.o.manifests.record(hash, manifest);
     } catch (e) {

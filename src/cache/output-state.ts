@@ -84,12 +84,20 @@ export class OutputState {
     return this.#state().tasks.get(taskId);
   }
 
-  /** True when the outputs of `rec` (task `taskId`, folder `cwd`) are exactly as recorded. */
-  async inPlace(taskId: string, rec: OutputRecord, cwd: string): Promise<boolean> {
+  /**
+   * True when the outputs of `rec` (task `taskId`, folder `cwd`) are exactly as recorded. With
+   * `probe`, the stats taken at start-up answer; that is only right while nothing has run yet
+   * (any task may write or delete anything), i.e. while settling before the run starts.
+   */
+  async inPlace(
+    taskId: string,
+    rec: OutputRecord,
+    cwd: string,
+    o: { probe?: boolean } = {},
+  ): Promise<boolean> {
     if (rec.cwd !== cwd) return false;
     for (const abs of rec.absent ?? []) if (lstatSync(abs, { throwIfNoEntry: false })) return false;
-    // The probe ran before this run wrote anything: not for a task whose outputs it has written.
-    const probe = this.#probe && !this.#changed.has(taskId) ? await this.#probe : undefined;
+    const probe = o.probe && this.#probe && !this.#changed.has(taskId) ? await this.#probe : undefined;
     if (probe !== undefined) {
       this.#allInPlace ??= probe === this.#state().text;
       if (this.#allInPlace) return true;

@@ -125,9 +125,12 @@ describe.runIf(gnuStat)('statMany', () => {
     expect([...byPath.keys()]).toEqual([s.file, s.spaced]);
   });
 
-  it('gives no records when every listed path is missing', async () => {
+  it('leaves it to the caller when every listed path is missing (indistinguishable from a stat without --printf)', async () => {
     const d = tmp();
-    expect(await statMany(list(d, [path.join(d, 'a'), path.join(d, 'b')]))).toBe('');
+    const paths = [path.join(d, 'a'), path.join(d, 'b')];
+    expect(await statMany(list(d, paths))).toBeUndefined();
+    // The caller's in-process fallback then sees them gone.
+    expect(paths.map(statLine)).toEqual(['', '']);
   });
 
   it('is undefined when the list file does not exist', async () => {
@@ -156,10 +159,9 @@ describe.runIf(gnuStat)('statMany', () => {
     expect(statText(r!)).toBe(statLine(s.file) + statLine(s.folder));
   });
 
-  // BUG (stat-batch.ts statText): a stat without --printf (BusyBox, macOS) fails on every path,
-  // xargs then exits 123 with no output, and statText returns '' ("every path is gone") instead
-  // of undefined ("could not stat"), so callers never fall back to statLine. Flip to `it` when fixed.
-  it.fails('is undefined when stat does not understand --printf (not GNU)', async () => {
+  // A stat without --printf (BusyBox, macOS) fails on every path and xargs exits 123 with no
+  // output: that must read as "could not stat" (callers fall back to statLine), not "all gone".
+  it('is undefined when stat does not understand --printf (not GNU)', async () => {
     const s = sample();
     const bin = tmp();
     writeFileSync(

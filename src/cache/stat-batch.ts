@@ -22,7 +22,10 @@ export function statCommand(listFile: string): BatchCommand {
  * no GNU stat). A path that is gone simply has no record (xargs then exits with 123).
  */
 export function statText(r: BatchResult): string | undefined {
-  return (r.code === 0 || r.code === 123) && looksRight(r.out) ? r.out : undefined;
+  if (r.code === 0) return looksRight(r.out) ? r.out : undefined;
+  // 123 with some records: those paths exist, the others are gone. 123 with none at all is also
+  // what a stat without --printf (BusyBox, BSD) gives: let the caller stat in-process.
+  return r.code === 123 && r.out && looksRight(r.out) ? r.out : undefined;
 }
 
 /** Stats every path listed in `listFile` (see statCommand). */

@@ -13,7 +13,8 @@ export interface TaskCache {
   /**
    * Hashes the task (inputs, env, command, dependency hashes…) and, when `restore` is true and an
    * entry exists, restores its outputs. With `inPlaceOnly`, only a hit whose outputs are already
-   * on disk counts (nothing is read, restored or fetched). Never throws for cache trouble:
+   * on disk counts (nothing is read, restored or fetched); it is for settling before a run
+   * starts, and may answer from stats taken at start-up. Never throws for cache trouble:
    * degrade to a miss.
    */
   lookup(

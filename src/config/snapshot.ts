@@ -9,10 +9,10 @@
  * in the last two seconds keeps the snapshot from being written (its mtime may not move again
  * on a second edit within the same tick).
  */
-import { lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { rememberWorkspace, type Workspace, workspaceOf } from '../graph/workspace.js';
+import { rememberWorkspace, WORKSPACE_SKIP, type Workspace, workspaceOf } from '../graph/workspace.js';
 import { DEFAULT_FILE, type Pipeline, type TaskConfig } from './types.js';
 
 const FORMAT = 1;
@@ -83,7 +83,8 @@ export function writeSnapshot(pipeline: Pipeline, reads: ReadonlySet<string>): v
   const deps: [string, string | null][] = [];
   for (const p of [...reads].sort()) {
     const st = lstatSync(p, { throwIfNoEntry: false });
-    if (st && now - Math.max(st.mtimeMs, st.ctimeMs) < RACY_MS) return;
+    // A file written within the last tick could change again without its mtime moving.
+    if (st && !st.isDirectory() && now - Math.max(st.mtimeMs, st.ctimeMs) < RACY_MS) return;
     deps.push([p, signature(p)]);
   }
   const { tasks, locate: _locate, ...rest } = pipeline;
@@ -107,12 +108,24 @@ export function writeSnapshot(pipeline: Pipeline, reads: ReadonlySet<string>): v
   }
 }
 
-/** What must not change for a snapshot to stand: type, size, times and inode; null when absent. */
+/**
+ * What must not change for a snapshot to stand: for a file its size, times, inode and mode; for
+ * a folder the folders in it (what the package search looks at: a new file at the top of the
+ * repository changes nothing); null when absent.
+ */
 function signature(p: string): string | null {
   const st = lstatSync(p, { throwIfNoEntry: false });
   if (!st) return null;
-  if (st.isDirectory()) return `d ${st.mtimeMs} ${st.ino}`;
-  return `f ${st.size} ${st.mtimeMs} ${st.ctimeMs} ${st.ino} ${st.mode}`;
+  if (!st.isDirectory()) return `f ${st.size} ${st.mtimeMs} ${st.ctimeMs} ${st.ino} ${st.mode}`;
+  try {
+    const dirs = readdirSync(p, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && !WORKSPACE_SKIP.has(d.name))
+      .map((d) => d.name)
+      .sort();
+    return `d ${dirs.join('/')}`;
+  } catch {
+    return null;
+  }
 }
 
 let build: string | undefined;

@@ -24,6 +24,9 @@ export interface Workspace {
   packageManager: 'npm' | 'pnpm' | 'yarn';
 }
 
+/** Folders never searched for workspace packages. */
+export const WORKSPACE_SKIP: ReadonlySet<string> = new Set(['node_modules', '.git', '.slipway']);
+
 const workspaces = new WeakMap<Pipeline, Workspace>();
 
 /** The workspace a pipeline was expanded with, if any. */

@@ -13,10 +13,9 @@ import { type Diagnostic, didYouMean } from '../config/diagnostic.js';
 import { taskSchema } from '../config/schema.js';
 import { toTaskConfig } from '../config/task-config.js';
 import type { Pipeline, TaskConfig } from '../config/types.js';
-import { rememberWorkspace, type Workspace, type WorkspacePackage } from './workspace.js';
+import { rememberWorkspace, WORKSPACE_SKIP, type Workspace, type WorkspacePackage } from './workspace.js';
 
 const templateSchema = taskSchema.extend({ run: z.string().min(1).optional() });
-const SKIP = new Set(['node_modules', '.git', '.slipway']);
 
 /** Finds package folders for `globs` (relative to root, `!` negates) that hold a package.json. */
 export function findPackageDirs(root: string, globs: readonly string[], reads?: Set<string>): string[] {
@@ -34,7 +33,7 @@ export function findPackageDirs(root: string, globs: readonly string[], reads?: 
     reads?.add(path.join(root, rel));
     try {
       names = readdirSync(path.join(root, rel), { withFileTypes: true })
-        .filter((d) => d.isDirectory() && !SKIP.has(d.name))
+        .filter((d) => d.isDirectory() && !WORKSPACE_SKIP.has(d.name))
         .map((d) => d.name)
         .sort();
     } catch {

@@ -19,8 +19,21 @@ export interface BatchResult {
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** Runs `commands` in parallel in `cwd`; never rejects (a failure is a missing exit code). */
-export function shellBatch(cwd: string, commands: readonly BatchCommand[]): Promise<BatchResult[]> {
+// Command i writes to fd 3+i, and POSIX shells (dash) only take single-digit descriptors.
+const PER_SHELL = 7;
+
+/**
+ * Runs `commands` side by side in `cwd`; never rejects (a command that could not run has no
+ * exit code).
+ */
+export async function shellBatch(cwd: string, commands: readonly BatchCommand[]): Promise<BatchResult[]> {
+  if (commands.length <= PER_SHELL) return oneShell(cwd, commands);
+  const groups: BatchCommand[][] = [];
+  for (let i = 0; i < commands.length; i += PER_SHELL) groups.push(commands.slice(i, i + PER_SHELL));
+  return (await Promise.all(groups.map((g) => oneShell(cwd, g)))).flat();
+}
+
+function oneShell(cwd: string, commands: readonly BatchCommand[]): Promise<BatchResult[]> {
   const failed = (): BatchResult[] => commands.map(() => ({ code: undefined, out: '' }));
   // Command i writes to fd 3+i; its exit status goes to stdout as "i status".
   const script = `${commands

@@ -343,12 +343,10 @@ describe('output state', () => {
     expect(trees(w)).toEqual(before);
   });
 
-  // BUG (cache/output-state.ts inPlace + cli/probe.ts): the outputs are stat-ed once, when the
-  // CLI starts, and a task looked up later in the run trusts that answer. A task that runs first
-  // in the same run (here an uncached `clean` it needs) can delete its outputs in between: the
-  // task is then reported as a cache hit with its outputs missing (every second run here).
-  // Flip to `it` when fixed.
-  it.fails('restores outputs that a task earlier in the same run deleted', async () => {
+  // The outputs are stat-ed once, when the CLI starts; only lookups made before anything runs
+  // may trust that. A task that runs first in the same run (here an uncached `clean` it needs)
+  // can delete another task's outputs, which must then be restored, run after run.
+  it('restores outputs that a task earlier in the same run deleted', async () => {
     const w = keep(
       workspace(
         pipelineYaml({

@@ -13,7 +13,7 @@
  * File format: one line of JSON (the records, each with its span of the text), then the text.
  * A second file, `<state>.list`, lists the paths to stat for the next run.
  */
-import { lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { OutputScan } from './restore.js';
 import { recordPath, recordsByPath, statLine, statMany } from './stat-batch.js';
@@ -166,7 +166,8 @@ export class OutputState {
    * so two runs in one checkout do not drop each other's records, then the list of paths.
    */
   save(): void {
-    if (!this.#changed.size) return;
+    // Nothing new, unless the list of paths went missing (the next run's probe needs it).
+    if (!this.#changed.size && (existsSync(this.listFile) || !existsSync(this.file))) return;
     const merged = readState(this.file).tasks;
     for (const [id, rec] of this.#changed) {
       if (rec) merged.set(id, rec);

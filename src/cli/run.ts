@@ -70,7 +70,7 @@ export function register(program: Command, ctx: CliContext): void {
         const root = path.dirname(path.resolve(globals(cmd).file ?? DEFAULT_FILE));
         const probes = ctx.probes?.root === root ? ctx.probes : probesFor(root);
         const git = probes.git;
-        trace('run: git started');
+        trace('run: probes started');
         const pipeline = await pipelineFrom(cmd, { snapshot: true });
         trace('run: pipeline loaded');
         const full = TaskGraph.fromPipeline(pipeline);

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mulberry32 } from '../src/analyze/random.js';
 
 export interface CacheRepoSpec {
   packages: number;
@@ -27,22 +28,10 @@ export interface CacheRepo {
 
 const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Writes the repository into a new temporary folder and commits it. */
 export function writeCacheRepo(spec: CacheRepoSpec): CacheRepo {
   const dir = mkdtempSync(join(tmpdir(), 'slipway-bench-cache-'));
-  const rand = rng(1234);
+  const rand = mulberry32(1234);
   const perLayer = Math.ceil(spec.packages / spec.layers);
   const names: string[] = [];
   const deps = new Map<string, string[]>();

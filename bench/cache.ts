@@ -6,9 +6,9 @@
  */
 import { appendFileSync, cpSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { type CacheRepo, writeCacheRepo } from './cache-workspace.js';
+import { runAlone } from './lib/alone.js';
 import { median, npmVersion } from './lib/calibrate.js';
 import type { BenchOptions, BenchRow } from './lib/row.js';
 import { turboBinary } from './lib/runners.js';
@@ -179,24 +179,4 @@ export async function benchCache(options: BenchOptions): Promise<BenchRow[]> {
 }
 
 // Alone: `node dist/bench/cache.js [--quick]`.
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const root = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
-  benchCache({
-    root,
-    quick: process.argv.includes('--quick'),
-    log: (l) => process.stderr.write(`${l}\n`),
-  }).then(
-    (rows) => {
-      for (const r of rows) {
-        process.stdout.write(
-          `${r.case.padEnd(60)} ${r.metric.padEnd(14)} ${r.unit === 'x' ? r.value.toFixed(2) : Math.round(r.value)}${r.unit === 'ms' ? ' ms' : ''}${r.target ? `  (target ${r.target}: ${r.pass ? 'ok' : 'MISSED'})` : ''}\n`,
-        );
-      }
-      if (rows.some((r) => r.pass === false)) process.exitCode = 1;
-    },
-    (e: unknown) => {
-      process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+runAlone(import.meta.url, benchCache);

@@ -7,14 +7,14 @@
  */
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { readArtifact } from '../src/deploy/artifact.js';
 import { runDeployment } from '../src/deploy/deploy.js';
 import type { DeployEvent } from '../src/deploy/events.js';
 import { chunkBuffer } from '../src/deploy/fastcdc.js';
 import { EventStream } from '../src/events.js';
 import { startFleet, startReceivers, tarTo } from './deploy-fleet.js';
+import { runAlone } from './lib/alone.js';
 import { noise } from './lib/noise.js';
 import type { BenchOptions, BenchRow } from './lib/row.js';
 
@@ -241,25 +241,4 @@ export async function benchDeploy(options: BenchOptions): Promise<BenchRow[]> {
 }
 
 // Alone: `node dist/bench/deploy.js [--quick]`.
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const root = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
-  benchDeploy({
-    root,
-    quick: process.argv.includes('--quick'),
-    log: (l) => process.stderr.write(`${l}\n`),
-  }).then(
-    (rows) => {
-      for (const r of rows) {
-        const v = r.unit === 'x' ? r.value.toFixed(3) : `${Math.round(r.value)} ${r.unit ?? ''}`;
-        process.stdout.write(
-          `${r.case.padEnd(40)} ${r.metric.padEnd(26)} ${v.padStart(10)}${r.target ? `  (target ${r.target}: ${r.pass ? 'ok' : 'MISSED'})` : ''}${r.note ? `  ${r.note}` : ''}\n`,
-        );
-      }
-      if (rows.some((r) => r.pass === false)) process.exitCode = 1;
-    },
-    (e: unknown) => {
-      process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+runAlone(import.meta.url, benchDeploy);

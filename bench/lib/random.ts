@@ -1,4 +1,5 @@
 /** A seeded random source, so every bench graph is the same on every machine. */
+import { mulberry32, normal } from '../../src/analyze/random.js';
 
 export interface Random {
   /** Uniform in [0, 1). */
@@ -10,26 +11,14 @@ export interface Random {
   shuffle<T>(items: T[]): T[];
 }
 
-/** mulberry32: tiny, fast, and good enough for picking graph shapes. */
+/** mulberry32 (src/analyze/random.ts): tiny, fast, and good enough for picking graph shapes. */
 export function seeded(seed: number): Random {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const normal = () => {
-    // Box-Muller; 1 - u keeps log() away from zero.
-    const u = 1 - next();
-    const v = next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  };
+  const next = mulberry32(seed);
+  const gauss = normal(next);
   return {
     next,
     int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
-    logNormal: (median, sigma) => median * Math.exp(sigma * normal()),
+    logNormal: (median, sigma) => median * Math.exp(sigma * gauss()),
     shuffle<T>(items: T[]): T[] {
       for (let i = items.length - 1; i > 0; i--) {
         const j = Math.floor(next() * (i + 1));

@@ -17,6 +17,8 @@ await build({
   platform: 'node',
   target: 'node20',
   sourcemap: true,
+  minifyWhitespace: true,
+  minifySyntax: true,
   external: ['better-sqlite3', 'pg', 'playwright-core', 'bullmq', 'ioredis'],
   // CommonJS dependencies inside an ESM bundle still call require().
   banner: { js: "import { createRequire as __slipwayRequire } from 'node:module'; const require = __slipwayRequire(import.meta.url);" },

@@ -96,8 +96,9 @@ export class SummaryCollector {
     const s = this.#started;
     const f = this.#finished;
     if (!s || !f) throw new Error('summary requested before the run finished');
+    // Code-unit order: ISO times sort correctly so, and localeCompare (ICU) is ~30× slower.
     const tasks = [...this.#tasks.values()].sort(
-      (a, b) => a.startedAt.localeCompare(b.startedAt) || a.id.localeCompare(b.id),
+      (a, b) => codeUnitOrder(a.startedAt, b.startedAt) || codeUnitOrder(a.id, b.id),
     );
     const hitsLocal = tasks.filter((t) => t.cache === 'hit-local').length;
     const hitsRemote = tasks.filter((t) => t.cache === 'hit-remote').length;
@@ -125,4 +126,8 @@ export class SummaryCollector {
       warnings: this.#warnings,
     };
   }
+}
+
+function codeUnitOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

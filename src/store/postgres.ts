@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { writeHistoryBatch } from './history-batch.js';
 import type { Database } from './schema.js';
 import { redactUrl, type Store } from './store.js';
 
@@ -23,5 +24,11 @@ export async function openPostgres(url: string): Promise<Store> {
   const client = await pool.connect();
   client.release();
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, kind: 'postgres', location: redactUrl(url), close: () => db.destroy() };
+  return {
+    db,
+    kind: 'postgres',
+    location: redactUrl(url),
+    writeHistory: (batch) => writeHistoryBatch(db, batch),
+    close: () => db.destroy(),
+  };
 }

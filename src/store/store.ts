@@ -1,6 +1,7 @@
 /** The history store seam: one Kysely query layer over SQLite (default) or PostgreSQL. */
 import path from 'node:path';
 import { type Kysely, Migrator, sql } from 'kysely';
+import type { HistoryBatch } from './history-batch.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 
@@ -9,6 +10,8 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Where it lives, with any password removed, for messages. */
   readonly location: string;
+  /** Writes one coalesced batch of history rows in one transaction (see history-batch.ts). */
+  writeHistory(batch: HistoryBatch): Promise<void>;
   close(): Promise<void>;
 }
 

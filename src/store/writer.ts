@@ -8,6 +8,7 @@ import type { Pipeline } from '../config/types.js';
 import type { EventStream, RunEvent } from '../events.js';
 import type { RunsTable, TaskRunsTable } from './schema.js';
 import type { Store } from './store.js';
+import { trace } from '../util/trace.js';
 
 export interface StoreWriter {
   /** Resolves when every write so far has been committed; rejects with the first write error. */
@@ -15,22 +16,6 @@ export interface StoreWriter {
   unsubscribe(): void;
 }
 
-const TASK_COLUMNS = [
-  'status',
-  'cache',
-  'hash',
-  'started_at',
-  'ended_at',
-  'duration_ms',
-  'predicted_ms',
-  'exit_code',
-  'cpu_seconds',
-  'peak_rss_bytes',
-  'attempts',
-  'reason',
-  'saved_ms',
-] as const;
-const ROWS_PER_STATEMENT = 200;
 const BATCH_MS = 25;
 
 /** Subscribes a writer; writes are serialised so rows appear in event order. */
@@ -39,7 +24,6 @@ export function attachStoreWriter(
   events: EventStream<RunEvent>,
   pipeline: Pipeline,
 ): StoreWriter {
-  const db = store.db;
   const runs = new Map<string, { row: RunsTable; inserted: boolean; dirty: boolean }>();
   const tasks = new Map<string, TaskRunsTable>();
   const dirtyTasks = new Set<string>();
@@ -101,24 +85,8 @@ export function attachStoreWriter(
     }
     dirtyTasks.clear();
     if (!newRuns.length && !changedRuns.length && !rows.length) return;
-    await db.transaction().execute(async (tx) => {
-      if (newRuns.length) await tx.insertInto('runs').values(newRuns).execute();
-      for (const r of changedRuns) {
-        const { id, ...rest } = r;
-        await tx.updateTable('runs').set(rest).where('id', '=', id).execute();
-      }
-      for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-        await tx
-          .insertInto('task_runs')
-          .values(rows.slice(i, i + ROWS_PER_STATEMENT))
-          .onConflict((oc) =>
-            oc
-              .columns(['run_id', 'task_id'])
-              .doUpdateSet((eb) => Object.fromEntries(TASK_COLUMNS.map((c) => [c, eb.ref(`excluded.${c}`)]))),
-          )
-          .execute();
-      }
-    });
+    trace(`history: writing ${rows.length} task rows`);
+    await store.writeHistory({ newRuns, changedRuns, taskRuns: rows });
   };
 
   const unsubscribe = events.subscribe((e) => {

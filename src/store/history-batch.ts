@@ -47,7 +47,9 @@ export async function writeHistoryBatch(db: Kysely<Database>, batch: HistoryBatc
         .onConflict((oc) =>
           oc
             .columns(['run_id', 'task_id'])
-            .doUpdateSet((eb) => Object.fromEntries(TASK_RUN_UPDATES.map((c) => [c, eb.ref(`excluded.${c}`)]))),
+            .doUpdateSet((eb) =>
+              Object.fromEntries(TASK_RUN_UPDATES.map((c) => [c, eb.ref(`excluded.${c}`)])),
+            ),
         )
         .execute();
     }

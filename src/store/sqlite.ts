@@ -60,8 +60,9 @@ function historyWriter(sqlite: BetterSqlite3.Database): (batch: HistoryBatch) =>
     for (const r of batch.newRuns) insert('runs', r as unknown as Row);
     for (const r of batch.changedRuns) {
       const cols = defined(r as unknown as Row).filter((c) => c !== 'id');
-      prepared(`runs update\0${cols.join(',')}`, () =>
-        `update runs set ${cols.map((c) => `${quote(c)} = @${c}`).join(', ')} where "id" = @id`,
+      prepared(
+        `runs update\0${cols.join(',')}`,
+        () => `update runs set ${cols.map((c) => `${quote(c)} = @${c}`).join(', ')} where "id" = @id`,
       ).run(pick(r as unknown as Row, [...cols, 'id']));
     }
     for (const t of batch.taskRuns) insert('task_runs', t as unknown as Row, taskConflict);

@@ -6,9 +6,9 @@
 import os from 'node:os';
 import type { Pipeline } from '../config/types.js';
 import type { EventStream, RunEvent } from '../events.js';
+import { trace } from '../util/trace.js';
 import type { RunsTable, TaskRunsTable } from './schema.js';
 import type { Store } from './store.js';
-import { trace } from '../util/trace.js';
 
 export interface StoreWriter {
   /** Resolves when every write so far has been committed; rejects with the first write error. */

@@ -1,7 +1,7 @@
 /**
  * Writes runs and task runs to the store as events arrive, so a crash loses at most the task in
- * flight. Events of one tick are coalesced into one transaction with one multi-row upsert: a
- * fully cached 400-task run is a handful of statements, not a thousand.
+ * flight. Events of one window are coalesced into one batch, which the store writes in one
+ * transaction (`Store.writeHistory`: prepared statements on SQLite, multi-row upserts elsewhere).
  */
 import os from 'node:os';
 import type { Pipeline } from '../config/types.js';

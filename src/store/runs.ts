@@ -46,7 +46,7 @@ export async function recentExecutions(
   perTask = 20,
 ): Promise<Map<string, RecentExecution[]>> {
   const out = new Map<string, RecentExecution[]>();
-  // SQLite's planner, without statistics, would pick the full (task_id, started_at) index.
+  // SQLite's planner, without statistics, might not pick the partial index.
   const from = store.kind === 'sqlite' ? sql`task_runs indexed by task_runs_recent` : sql`task_runs`;
   for (const id of taskIds) {
     const { rows } = await sql<RecentExecution>`

@@ -7,10 +7,12 @@ import * as core from './001-core.js';
 import * as analytics from './020-analytics.js';
 import * as deploy from './030-deploy.js';
 import * as recent from './040-recent-executions.js';
+import * as dropTaskIndex from './050-drop-task-index.js';
 
 export const migrations: Record<string, Migration> = {
   '001-core': core,
   '020-analytics': analytics,
   '030-deploy': deploy,
   '040-recent-executions': recent,
+  '050-drop-task-index': dropTaskIndex,
 };

@@ -20,9 +20,26 @@ type Entry = [number, number, number, number, string];
 // A file modified this recently may change again within the same timestamp tick; never trust it.
 const RACY_MS = 2000;
 
+/**
+ * What `lstat` says of a path, as one comparable string ('-' when absent): a file whose signature
+ * is unchanged still has the content it had (HashMemo relies on this, as git's index does).
+ */
+export function statSignature(abs: string): string {
+  const st = lstatSync(abs, { throwIfNoEntry: false });
+  return st ? `${st.mode} ${st.size} ${st.mtimeMs} ${st.ctimeMs} ${st.ino}` : '-';
+}
+
+/** Whether a signature's mtime is too recent to trust (see RACY_MS). */
+export function isRacy(signature: string, now = Date.now()): boolean {
+  const mtimeMs = Number(signature.split(' ')[2]);
+  return Number.isFinite(mtimeMs) && now - mtimeMs <= RACY_MS;
+}
+
 export class FingerprintCache {
   #entries: Record<string, Entry> | undefined;
   #dirty = false;
+  /** Every path asked about this run, with its signature when asked: what the ids depend on. */
+  readonly reads = new Map<string, string>();
 
   constructor(
     private readonly file: string,
@@ -49,8 +66,10 @@ export class FingerprintCache {
     try {
       st = lstatSync(abs);
     } catch {
+      this.reads.set(abs, '-');
       return undefined;
     }
+    this.reads.set(abs, `${st.mode} ${st.size} ${st.mtimeMs} ${st.ctimeMs} ${st.ino}`);
     if (!st.isFile() && !st.isSymbolicLink()) return undefined;
     const entries = this.#load();
     const prev = entries[abs];

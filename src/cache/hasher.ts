@@ -1,20 +1,29 @@
 /** Builds each task's hash manifest; git is read once per hasher, file ids once per change. */
 import path from 'node:path';
 import type { Pipeline, TaskConfig } from '../config/types.js';
-import type { GitFacts } from '../util/git.js';
+import { type GitFacts, readGitFacts } from '../util/git.js';
 import { err, ok, type Result } from '../util/result.js';
 import { FingerprintCache } from './fingerprints.js';
 import { type GitSnapshot, gitSnapshot } from './git.js';
 import { canonical, type HashManifest, hashManifest, platformKey } from './hash.js';
+import { hashMemoFile, type Remembered, recall, remember, worldKey } from './hash-memo.js';
 import { type InputList, InputResolver } from './inputs.js';
 import { toPosixRelative } from './safe-path.js';
 import type { TaskHash } from './types.js';
 
 export class TaskHasher {
+  #facts: Promise<GitFacts> | undefined;
   #resolver: Promise<InputResolver> | undefined;
+  #resolved: InputResolver | undefined;
   #global: Promise<Result<InputList, string>> | undefined;
   #fingerprints: FingerprintCache | undefined;
   readonly #memo = new Map<string, Result<{ hash: TaskHash; manifest: HashManifest }, string>>();
+  /** The last run's hashes, when the world they were computed in is unchanged (hash-memo.ts). */
+  #recall: Promise<{ key?: string; known?: Remembered }> | undefined;
+  #recalled: { key?: string; known?: Remembered } | undefined;
+  /** Hashes this run knows, computed or recalled: the next run's memo. */
+  readonly #fresh = new Map<string, TaskHash>();
+  #computed = 0;
 
   constructor(
     private readonly pipeline: Pipeline,
@@ -23,15 +32,56 @@ export class TaskHasher {
     private readonly git?: Promise<GitFacts>,
   ) {}
 
+  #gitFacts(): Promise<GitFacts> {
+    this.#facts ??= this.git ?? readGitFacts(this.pipeline.root);
+    return this.#facts;
+  }
+
   #resolve(): Promise<InputResolver> {
-    this.#resolver ??= gitSnapshot(this.pipeline.root, this.git).then((snap: GitSnapshot | undefined) => {
-      this.#fingerprints = new FingerprintCache(
-        path.join(this.cacheDir, 'fingerprints'),
-        snap?.algo ?? 'sha1',
-      );
-      return new InputResolver(snap, this.#fingerprints, this.pipeline.root);
-    });
+    this.#resolver ??= gitSnapshot(this.pipeline.root, this.#gitFacts()).then(
+      (snap: GitSnapshot | undefined) => {
+        this.#fingerprints = new FingerprintCache(
+          path.join(this.cacheDir, 'fingerprints'),
+          snap?.algo ?? 'sha1',
+        );
+        this.#resolved = new InputResolver(snap, this.#fingerprints, this.pipeline.root);
+        return this.#resolved;
+      },
+    );
     return this.#resolver;
+  }
+
+  #recallMemo(): Promise<{ key?: string; known?: Remembered }> {
+    this.#recall ??= this.#gitFacts()
+      .then((facts) => {
+        const key = worldKey(this.pipeline, facts);
+        return { key, known: key === undefined ? undefined : recall(hashMemoFile(this.pipeline.root), key) };
+      })
+      .catch(() => ({}))
+      .then((r) => {
+        this.#recalled = r;
+        return r;
+      });
+    return this.#recall;
+  }
+
+  /**
+   * The hash the last run computed for `task`, when nothing any hash depends on has changed
+   * since and `depHashes` are the ones it was computed with; undefined means "compute it".
+   */
+  async known(task: TaskConfig, depHashes: ReadonlyMap<string, TaskHash>): Promise<TaskHash | undefined> {
+    const { known } = await this.#recallMemo();
+    const hash = known?.hashes.get(task.id);
+    if (hash === undefined) return undefined;
+    for (const [d, h] of depHashes) if (known!.hashes.get(d) !== h) return undefined;
+    this.#fresh.set(task.id, hash);
+    return hash;
+  }
+
+  /** Notes a hash computed from scratch this run. */
+  computed(taskId: string, hash: TaskHash): void {
+    this.#fresh.set(taskId, hash);
+    this.#computed++;
   }
 
   #globalInputs(): Promise<Result<InputList, string>> {
@@ -54,9 +104,13 @@ export class TaskHasher {
     return rel;
   }
 
-  /** Starts reading git now (a child process), so it overlaps whatever the caller does next. */
+  /**
+   * Starts reading git now (a child process), so it overlaps whatever the caller does next, and
+   * checks the last run's hashes against it. Git's answer is parsed only if a hash must be
+   * computed.
+   */
   prefetch(): void {
-    void this.#resolve();
+    void this.#recallMemo();
   }
 
   /** The manifest of `task` given its dependencies' hashes. */
@@ -125,6 +179,7 @@ export class TaskHasher {
       }
       const hash = hashManifest(m.value);
       done.set(id, ok({ hash, manifest: m.value }));
+      this.computed(id, hash);
       return hash;
     };
     for (const id of ids) await visit(id);
@@ -132,8 +187,18 @@ export class TaskHasher {
     return new Map(done);
   }
 
-  /** Persists what was learned about file contents. */
+  /**
+   * Persists what was learned about file contents, and this run's hashes for the next run when
+   * every input list came from git (see hash-memo.ts) and something new was computed.
+   */
   save(): void {
     this.#fingerprints?.save();
+    const r = this.#recalled;
+    if (!r?.key || !this.#computed || this.#resolved?.outsideGit) return;
+    const hashes = new Map(r.known?.hashes);
+    for (const [id, h] of this.#fresh) hashes.set(id, h);
+    const reads = new Map(r.known?.reads);
+    for (const [abs, sig] of this.#fingerprints?.reads ?? []) reads.set(abs, sig);
+    remember(hashMemoFile(this.pipeline.root), r.key, { hashes, reads });
   }
 }

@@ -23,6 +23,11 @@ export interface InputSpec {
 }
 
 export class InputResolver {
+  /**
+   * True once a list of inputs came from walking folders rather than from git (no repository,
+   * or a glob base outside it): new files there change inputs without changing anything git says.
+   */
+  outsideGit = false;
   readonly #real = new Map<string, string>();
   /** Real folder -> its path inside the repository. */
   readonly #inRepo = new Map<string, string>();
@@ -79,6 +84,7 @@ export class InputResolver {
         return err(`input glob base "${base}" is outside the repository ${snap.top}`);
       } else {
         const rel = toPosixRelative(cwd, path.resolve(cwd, base));
+        this.outsideGit = true;
         for (const e of walk(cwd, rel, SKIP_DIRS)) if (e.kind !== 'dir') found.set(e.path, undefined);
         if (rel !== '' && !found.has(rel)) found.set(rel, undefined);
       }
@@ -106,6 +112,8 @@ export class InputResolver {
       const rootReal = root ? this.#real.get(root) : undefined;
       if (root && rootReal && p.startsWith(`${root}${path.sep}`)) r = rootReal + p.slice(root.length);
       else {
+        // A folder outside the root: where it leads is not something git reports.
+        if (root && p !== root) this.outsideGit = true;
         try {
           r = realpathSync(p);
         } catch {

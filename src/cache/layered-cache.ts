@@ -39,35 +39,40 @@ export class LayeredCache implements TaskCache {
     depHashes: ReadonlyMap<string, TaskHash>,
     opts: { restore: boolean; inPlaceOnly?: boolean },
   ): Promise<CacheLookup> {
-    let hash: TaskHash;
-    let manifest: HashManifest;
-    try {
-      const m = await this.o.hasher.manifest(task, depHashes);
-      if (!m.ok) {
-        this.o.warn(`cannot hash ${task.id}: ${m.error}; running it uncached`, task.id);
-        return { hash: uncacheable(task) };
-      }
-      hash = hashManifest(m.value);
-      manifest = m.value;
-    } catch (e) {
-      this.o.warn(`cannot hash ${task.id}: ${(e as Error).message}; running it uncached`, task.id);
-      return { hash: uncacheable(task) };
-    }
     // The record of what this task's outputs were last made from. When it already names this
     // hash, so does the manifest store: nothing to write.
     const rec = this.o.state.load(task.id);
+    // A hash the last run computed, while nothing it depends on has changed (hash-memo.ts); its
+    // manifest was recorded by the run that computed it.
+    let hash = await this.o.hasher.known(task, depHashes);
+    if (hash === undefined) {
+      let manifest: HashManifest;
+      try {
+        const m = await this.o.hasher.manifest(task, depHashes);
+        if (!m.ok) {
+          this.o.warn(`cannot hash ${task.id}: ${m.error}; running it uncached`, task.id);
+          return { hash: uncacheable(task) };
+        }
+        hash = hashManifest(m.value);
+        manifest = m.value;
+        this.o.hasher.computed(task.id, hash);
+      } catch (e) {
+        this.o.warn(`cannot hash ${task.id}: ${(e as Error).message}; running it uncached`, task.id);
+        return { hash: uncacheable(task) };
+      }
+      try {
+        if (rec?.hash !== hash) this.o.manifests.record(hash, manifest);
+      } catch (e) {
+        this.o.warn(
+          `cannot record the inputs of ${task.id} for "slipway why": ${(e as Error).message}`,
+          task.id,
+        );
+      }
+    }
     // Only a lookup made before anything runs (settling) may trust the start-up stats.
     const inPlace =
       rec?.hash === hash &&
       (await this.o.state.inPlace(task.id, rec, task.cwd, { probe: opts.inPlaceOnly === true }));
-    try {
-      if (rec?.hash !== hash) this.o.manifests.record(hash, manifest);
-    } catch (e) {
-      this.o.warn(
-        `cannot record the inputs of ${task.id} for "slipway why": ${(e as Error).message}`,
-        task.id,
-      );
-    }
     if (!opts.restore || !task.cache) return { hash };
     try {
       if (opts.inPlaceOnly) return this.#inPlaceHit(task, hash, rec, inPlace) ?? { hash };

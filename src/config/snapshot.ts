@@ -11,8 +11,8 @@
  */
 import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { rememberWorkspace, WORKSPACE_SKIP, type Workspace, workspaceOf } from '../graph/workspace.js';
+import { buildId } from '../util/build-id.js';
 import { DEFAULT_FILE, type Pipeline, type TaskConfig } from './types.js';
 
 const FORMAT = 1;
@@ -126,14 +126,4 @@ function signature(p: string): string | null {
   } catch {
     return null;
   }
-}
-
-let build: string | undefined;
-/** This Slipway build: the file this code was loaded from, by size and mtime. */
-function buildId(): string {
-  if (build === undefined) {
-    const st = lstatSync(fileURLToPath(import.meta.url), { throwIfNoEntry: false });
-    build = st ? `${st.size} ${st.mtimeMs}` : 'unknown';
-  }
-  return build;
 }

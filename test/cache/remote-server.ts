@@ -1,7 +1,6 @@
 /** Starts the real `turborepo-remote-cache` server (a devDependency) on 127.0.0.1 with local storage. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,17 +16,9 @@ export interface RemoteServer {
   stop(): Promise<void>;
 }
 
-/** A port nobody listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../helpers/ports.js';
+
+export { freePort };
 
 /** Runs the server until `stop()`; `signed` makes it keep and serve `x-artifact-tag` headers. */
 export async function startRemoteCache(opts: { signed?: boolean } = {}): Promise<RemoteServer> {

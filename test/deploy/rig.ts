@@ -2,7 +2,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { noise } from '../../bench/lib/noise.js';
@@ -22,14 +21,7 @@ export interface AgentProc {
 }
 
 /** A port that was free a moment ago (agents need fixed ports: slipway.yml names them). */
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
+export { freePort } from '../helpers/ports.js';
 
 export async function tmpdir(prefix: string): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), `slipway-${prefix}-`));

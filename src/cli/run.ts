@@ -14,6 +14,7 @@ import { attachTerminalReporter } from '../report/terminal.js';
 import { listRuns, markAbandonedRuns, taskRuns } from '../store/runs.js';
 import { openStore, type Store } from '../store/store.js';
 import type { GitFacts } from '../util/git.js';
+import { stateDir } from '../util/state-dir.js';
 import { trace } from '../util/trace.js';
 import { formatMs } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
@@ -73,6 +74,7 @@ export function register(program: Command, ctx: CliContext): void {
         trace('run: probes started');
         const pipeline = await pipelineFrom(cmd, { snapshot: true });
         trace('run: pipeline loaded');
+        stateDir(pipeline.root);
         const full = TaskGraph.fromPipeline(pipeline);
         const targets = workspaceTargets(pipeline, tasks, opts.filter);
         for (const t of targets) {

@@ -120,6 +120,18 @@ describe('hash memo', () => {
     expect(existsSync(path.join(w.dir, MEMO))).toBe(false);
   });
 
+  it('keeps .slipway out of git even where the project does not ignore it', async () => {
+    const w = fixture();
+    made.push(w);
+    w.write('.gitignore', 'dist/\nout/\n*.json\nnotified.txt\n');
+    execFileSync('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qam', 'x'], { cwd: w.dir });
+    await cached(w);
+    expect(status(w)).toBe('');
+    const m = memo(w);
+    expect(await cached(w)).toMatchObject({ lib: 'hit-local', app: 'hit-local', other: 'hit-local' });
+    expect(memo(w)).toEqual(m);
+  });
+
   it('reruns a task whose command changed in slipway.yml', async () => {
     const w = fixture();
     made.push(w);

@@ -99,6 +99,7 @@ export function register(program: Command, ctx: CliContext): void {
                 outputs: probes.outputs,
               })
             : undefined;
+          trace('run: cache ready');
           const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
           trace('run: store open');
           try {

@@ -13,6 +13,7 @@ import { worldKey } from '../../src/cache/hash-memo.js';
 import type { Pipeline, TaskConfig } from '../../src/config/types.js';
 import { readGitFacts } from '../../src/util/git.js';
 import { pipelineYaml, type Workspace, workspace } from '../helpers/cli.js';
+import { taskConfig } from '../helpers/config.js';
 import { fixture, runWithSummary, TASKS } from './fixture.js';
 
 const made: Workspace[] = [];
@@ -145,19 +146,7 @@ describe('hash memo', () => {
 });
 
 describe('worldKey', () => {
-  const task = (over: Partial<TaskConfig> = {}): TaskConfig => ({
-    id: 't',
-    run: 'echo',
-    cwd: '/r',
-    needs: [],
-    outputs: [],
-    env: {},
-    secrets: [],
-    retries: 0,
-    cache: true,
-    tags: [],
-    ...over,
-  });
+  const task = (over: Partial<TaskConfig> = {}) => taskConfig({ run: 'echo', cwd: '/r', ...over });
   const pipeline = (t: TaskConfig, env: Record<string, string> = {}) =>
     ({ root: '/r', env, inputs: [], tasks: new Map([[t.id, t]]) }) as unknown as Pipeline;
   const facts = { where: '/r\n', index: '100644 abc 0\ta', status: '', head: undefined };

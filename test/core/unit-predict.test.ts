@@ -1,27 +1,11 @@
 /** Predictions from history: robust to outliers, a prior for unknown tasks, declared resources win. */
 import { describe, expect, it } from 'vitest';
-import type { TaskConfig } from '../../src/config/types.js';
 import { TaskGraph } from '../../src/graph/graph.js';
 import { type Prediction, predictTask, robustDuration, simTasks } from '../../src/plan/predict.js';
 import type { TaskRunRow } from '../../src/store/runs.js';
+import { taskConfig } from '../helpers/config.js';
 
 const GiB = 1024 ** 3;
-
-function taskConfig(over: Partial<TaskConfig> = {}): TaskConfig {
-  return {
-    id: 't',
-    run: 'true',
-    cwd: '/tmp',
-    needs: [],
-    outputs: [],
-    env: {},
-    secrets: [],
-    retries: 0,
-    cache: true,
-    tags: [],
-    ...over,
-  };
-}
 
 function row(durationMs: number, over: Partial<TaskRunRow> = {}): TaskRunRow {
   return {

@@ -3,7 +3,15 @@
  * remembered by stat so an unchanged file is read once, not once per run.
  */
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  type Stats,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 
 export type HashAlgo = 'sha1' | 'sha256';
@@ -26,7 +34,11 @@ const RACY_MS = 2000;
  */
 export function statSignature(abs: string): string {
   const st = lstatSync(abs, { throwIfNoEntry: false });
-  return st ? `${st.mode} ${st.size} ${st.mtimeMs} ${st.ctimeMs} ${st.ino}` : '-';
+  return st ? signatureOf(st) : '-';
+}
+
+function signatureOf(st: Stats): string {
+  return `${st.mode} ${st.size} ${st.mtimeMs} ${st.ctimeMs} ${st.ino}`;
 }
 
 /** Whether a signature's mtime is too recent to trust (see RACY_MS). */
@@ -69,7 +81,7 @@ export class FingerprintCache {
       this.reads.set(abs, '-');
       return undefined;
     }
-    this.reads.set(abs, `${st.mode} ${st.size} ${st.mtimeMs} ${st.ctimeMs} ${st.ino}`);
+    this.reads.set(abs, signatureOf(st));
     if (!st.isFile() && !st.isSymbolicLink()) return undefined;
     const entries = this.#load();
     const prev = entries[abs];

@@ -2,6 +2,8 @@
  * One look at git per run: the index gives object ids of tracked files, `git status` says which
  * of them are dirty and which untracked files exist. Clean files are then never read.
  */
+
+import { compareCodeUnits } from '../util/compare.js';
 import { type GitFacts, readGitFacts } from '../util/git.js';
 import { trace } from '../util/trace.js';
 import type { HashAlgo } from './fingerprints.js';
@@ -73,18 +75,13 @@ export async function gitSnapshot(
   // The index is already in order; only untracked files (or unusual names) need a sort.
   const paths = [...present];
   for (let i = 1; i < paths.length; i++) {
-    if (compareBytes(paths[i - 1]!, paths[i]!) > 0) {
-      paths.sort(compareBytes);
+    if (compareCodeUnits(paths[i - 1]!, paths[i]!) > 0) {
+      paths.sort(compareCodeUnits);
       break;
     }
   }
   trace('git facts parsed');
   return { top, algo, scope: (scope ?? '').replace(/\/$/, ''), paths, oids };
-}
-
-/** Byte-wise order, the order git itself uses for paths. */
-export function compareBytes(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The slice of sorted `paths` that lie under `prefix` ('' = all). */

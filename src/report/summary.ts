@@ -1,5 +1,6 @@
 /** The run summary (DESIGN §11): a stable JSON contract, built from the event stream. */
 import type { CacheOutcome, EventStream, RunEvent, TaskStatus } from '../events.js';
+import { compareCodeUnits } from '../util/compare.js';
 
 export interface TaskSummary {
   id: string;
@@ -96,9 +97,8 @@ export class SummaryCollector {
     const s = this.#started;
     const f = this.#finished;
     if (!s || !f) throw new Error('summary requested before the run finished');
-    // Code-unit order: ISO times sort correctly so, and localeCompare (ICU) is ~30× slower.
     const tasks = [...this.#tasks.values()].sort(
-      (a, b) => codeUnitOrder(a.startedAt, b.startedAt) || codeUnitOrder(a.id, b.id),
+      (a, b) => compareCodeUnits(a.startedAt, b.startedAt) || compareCodeUnits(a.id, b.id),
     );
     const hitsLocal = tasks.filter((t) => t.cache === 'hit-local').length;
     const hitsRemote = tasks.filter((t) => t.cache === 'hit-remote').length;
@@ -126,8 +126,4 @@ export class SummaryCollector {
       warnings: this.#warnings,
     };
   }
-}
-
-function codeUnitOrder(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -139,16 +139,17 @@ describe.runIf(gnuStat)('statMany', () => {
 
   it('keeps order and format across the several stat processes a long list needs', async () => {
     const d = tmp();
-    const deep = path.join(d, 'a-rather-long-folder-name-to-make-the-argument-list-long'.repeat(2));
-    mkdirSync(deep);
+    const long = 'a-rather-long-folder-name-to-make-the-argument-list-long'.repeat(2);
+    const deep = path.join(d, long, long);
+    mkdirSync(deep, { recursive: true });
     const paths: string[] = [];
-    for (let i = 0; i < 2500; i++) {
+    for (let i = 0; i < 4500; i++) {
       const p = path.join(deep, `output file ${String(i).padStart(5, '0')}.js`);
       writeFileSync(p, String(i));
       paths.push(p);
     }
-    // More bytes of arguments than one exec takes: xargs must split the list.
-    expect(paths.join('').length).toBeGreaterThan(131_072);
+    // More bytes of arguments than one stat is given (statCommand's -s): xargs must split the list.
+    expect(paths.join('').length).toBeGreaterThan(1_048_576);
     const text = await statMany(list(d, paths));
     expect(text).toBe(paths.map(statLine).join(''));
   });

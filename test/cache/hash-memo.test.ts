@@ -6,7 +6,7 @@
  * word for word the same.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { worldKey } from '../../src/cache/hash-memo.js';
@@ -70,8 +70,12 @@ describe('hash memo', () => {
     await cached(w);
     expect(memo(w).reads[path.join(w.dir, 'lib/src/extra.js')]).toBeDefined();
     const before = status(w);
-    // Same size, new content, same old mtime: only ctime (and the content) tell.
-    writeOld(w, 'lib/src/extra.js', 'export const x = 2;\n');
+    // Same size and the very same mtime, new content: only ctime (and the content) tell.
+    const file = path.join(w.dir, 'lib/src/extra.js');
+    const { atime, mtime, mtimeMs, size } = statSync(file);
+    writeFileSync(file, 'export const x = 2;\n');
+    utimesSync(file, atime, mtime);
+    expect(statSync(file)).toMatchObject({ mtimeMs, size });
     expect(status(w)).toBe(before);
     const cache = await cached(w);
     expect(cache.lib).toBe('miss');

@@ -3,12 +3,10 @@
  * change-point recall and false findings on seeded series, what-if accuracy against measured
  * runs, and one recommendation applied for real.
  */
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { benchDetection } from './analytics-detection.js';
 import { benchRecommendation, benchWhatIf } from './analytics-pipelines.js';
+import { runAlone } from './lib/alone.js';
 import type { BenchOptions, BenchRow } from './lib/row.js';
-import { renderTable } from './lib/table.js';
 
 /** Every analytics figure, one row each. */
 export async function benchAnalytics(options: BenchOptions): Promise<BenchRow[]> {
@@ -21,20 +19,5 @@ export async function benchAnalytics(options: BenchOptions): Promise<BenchRow[]>
   return rows;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const root = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
-  benchAnalytics({
-    root,
-    quick: process.argv.includes('--quick'),
-    log: (l) => process.stderr.write(`${l}\n`),
-  }).then(
-    (rows) => {
-      process.stdout.write(`${renderTable(rows)}\n`);
-      if (rows.some((r) => r.pass === false)) process.exitCode = 1;
-    },
-    (e: unknown) => {
-      process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+// Alone: `node dist/bench/analytics.js [--quick]`.
+runAlone(import.meta.url, benchAnalytics);

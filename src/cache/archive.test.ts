@@ -95,6 +95,23 @@ describe('archive', () => {
       /through a symlink/,
     ],
     ['a truncated file', [{ p: 'dist/a', t: 'f', m: 0o644, s: 10, data: 'x' }], /truncated/],
+    [
+      'a symlink chain (dot -> ., esc -> dot/../..)',
+      [
+        { p: 'out/dot', t: 'l', m: 0o777, l: '.' },
+        { p: 'out/esc', t: 'l', m: 0o777, l: 'dot/../..' },
+      ],
+      /"out\/esc".*points outside/,
+    ],
+    [
+      'a chain through a link listed later',
+      [
+        { p: 'out/a', t: 'l', m: 0o777, l: 'z/../..' },
+        { p: 'out/z', t: 'l', m: 0o777, l: '.' },
+      ],
+      /points outside/,
+    ],
+    ['a link loop', [{ p: 'out/a', t: 'l', m: 0o777, l: 'a/x' }], /more than 40 links/],
   ])('refuses an archive with %s', (_name, headers, message) => {
     const r = readArchive(craft(headers));
     expect(r.ok).toBe(false);
@@ -119,5 +136,18 @@ describe('archive', () => {
     expect(extractArchive(dst, items2.value).ok).toBe(true);
     expect(readFileSync(path.join(dst, 'out/a.txt'), 'utf8')).toBe('ok');
     expect(() => statSync(path.join(outside, 'victim'))).toThrow();
+  });
+
+  it('refuses a chain through a symlink already on disk, before changing anything', () => {
+    const dst = tmp();
+    mkdirSync(path.join(dst, 'out'));
+    // A link the archive does not replace: the kernel follows it, so must the check.
+    symlinkSync('..', path.join(dst, 'out/up'));
+    const items = readArchive(craft([{ p: 'out/esc', t: 'l', m: 0o777, l: 'up/..' }]));
+    if (!items.ok) throw new Error(items.error);
+    const r = extractArchive(dst, items.value);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatch(/points outside/);
+    expect(() => lstatSync(path.join(dst, 'out/esc'))).toThrow();
   });
 });

@@ -22,7 +22,8 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { err, ok, type Result } from '../util/result.js';
-import { isSafeRelative, symlinkStaysInside } from './safe-path.js';
+import { firstEscapingLink, type LinkLookup, linkProblemText } from '../util/symlink-target.js';
+import { isSafeRelative } from './safe-path.js';
 import type { EntryKind, WalkEntry } from './walk.js';
 
 const MAGIC = Buffer.from('SLPWAR01');
@@ -51,6 +52,7 @@ const KIND: Record<Header['t'], EntryKind> = { f: 'file', d: 'dir', l: 'symlink'
 /** Packs `entries` (relative to `root`); refuses unsafe paths and symlinks that leave `root`. */
 export function createArchive(root: string, entries: readonly WalkEntry[]): Result<Buffer, string> {
   const parts: Buffer[] = [MAGIC];
+  const links = new Map<string, string>();
   for (const e of entries) {
     if (!isSafeRelative(e.path)) return err(`refusing to archive unsafe path "${e.path}"`);
     const abs = path.join(root, e.path);
@@ -61,11 +63,7 @@ export function createArchive(root: string, entries: readonly WalkEntry[]): Resu
       const mode = st.mode & 0o7777;
       if (st.isSymbolicLink()) {
         const target = readlinkSync(abs);
-        if (!symlinkStaysInside(e.path, target)) {
-          return err(
-            `refusing to archive symlink "${e.path}" -> "${target}": it points outside the task's folder`,
-          );
-        }
+        links.set(e.path, target);
         header = { p: e.path, t: 'l', m: mode, l: target };
       } else if (st.isDirectory()) {
         header = { p: e.path, t: 'd', m: mode };
@@ -84,6 +82,13 @@ export function createArchive(root: string, entries: readonly WalkEntry[]): Resu
     parts.push(len, h);
     if (data) parts.push(data);
   }
+  // Checked once all links are known: one link's target may pass through another.
+  const bad = firstEscapingLink(links);
+  if (bad) {
+    return err(
+      `refusing to archive symlink "${bad.path}" -> "${bad.target}": it ${linkProblemText(bad.problem, "task's folder")}`,
+    );
+  }
   parts.push(Buffer.alloc(4));
   return ok(Buffer.concat(parts));
 }
@@ -95,6 +100,7 @@ export function readArchive(buf: Buffer): Result<ArchiveItem[], string> {
   }
   const items: ArchiveItem[] = [];
   const seen = new Map<string, EntryKind>();
+  const links = new Map<string, string>();
   let off = MAGIC.length;
   for (;;) {
     if (off + 4 > buf.length) return err('archive is truncated');
@@ -110,8 +116,7 @@ export function readArchive(buf: Buffer): Result<ArchiveItem[], string> {
     }
     off += hl;
     const kind = KIND[h.t];
-    if (!kind || typeof h.p !== 'string' || typeof h.m !== 'number')
-      return err('archive header is malformed');
+    if (!kind || typeof h.p !== 'string' || !Number.isInteger(h.m)) return err('archive header is malformed');
     if (!isSafeRelative(h.p)) return err(`archive contains unsafe path "${h.p}"`);
     if (seen.has(h.p)) return err(`archive contains "${h.p}" twice`);
     // A later entry must not be written through a symlink the archive itself created.
@@ -126,15 +131,44 @@ export function readArchive(buf: Buffer): Result<ArchiveItem[], string> {
       item.data = buf.subarray(off, off + size);
       off += size;
     } else if (kind === 'symlink') {
-      if (typeof h.l !== 'string' || !symlinkStaysInside(h.p, h.l)) {
-        return err(`archive symlink "${h.p}" -> "${String(h.l)}" points outside the task's folder`);
-      }
+      if (typeof h.l !== 'string') return err(`archive symlink "${h.p}" has no target`);
       item.target = h.l;
+      links.set(h.p, h.l);
     }
     items.push(item);
   }
   if (off !== buf.length) return err('archive has trailing bytes');
+  // Once every link is known: a target may pass through links listed after it.
+  const bad = firstEscapingLink(links);
+  if (bad) return err(linkRefusal(bad));
   return ok(items);
+}
+
+function linkRefusal(bad: NonNullable<ReturnType<typeof firstEscapingLink>>): string {
+  return `archive symlink "${bad.path}" -> "${bad.target}" ${linkProblemText(bad.problem, "task's folder")}`;
+}
+
+/**
+ * Checks the archive's links against what is on disk under `root`: a target may pass through a
+ * symlink that is already there (not replaced by the archive), which the kernel would follow.
+ */
+export function checkLinksOnDisk(root: string, items: readonly ArchiveItem[]): Result<void, string> {
+  const byPath = new Map(items.map((it) => [it.path, it]));
+  const links = new Map<string, string>();
+  for (const it of items) if (it.kind === 'symlink') links.set(it.path, it.target as string);
+  if (links.size === 0) return ok(undefined);
+  const lookup: LinkLookup = (rel) => {
+    const it = byPath.get(rel);
+    if (it) return it.kind === 'symlink' ? it.target : undefined;
+    try {
+      const abs = path.join(root, rel);
+      return lstatSync(abs).isSymbolicLink() ? readlinkSync(abs) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const bad = firstEscapingLink(links, lookup);
+  return bad ? err(linkRefusal(bad)) : ok(undefined);
 }
 
 /** Writes checked items under `root`, refusing to follow any symlink already on disk. */
@@ -142,6 +176,8 @@ export function extractArchive(
   root: string,
   items: readonly ArchiveItem[],
 ): Result<{ bytes: number }, string> {
+  const onDisk = checkLinksOnDisk(root, items);
+  if (!onDisk.ok) return onDisk;
   const safeDirs = new Set<string>(['']);
   const dirModes: [string, number][] = [];
   const ensureDir = (rel: string): string | undefined => {

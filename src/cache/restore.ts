@@ -2,7 +2,7 @@
 import { rmdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { err, ok, type Result } from '../util/result.js';
-import { extractArchive, readArchive } from './archive.js';
+import { checkLinksOnDisk, extractArchive, readArchive } from './archive.js';
 import { collectMatches, globSet, type WalkEntry } from './walk.js';
 
 export interface RestoreRequest {
@@ -37,6 +37,8 @@ export function restoreOutputs(req: RestoreRequest): Result<{ bytes: number; sca
     if (!globs.match(it.path))
       return err(`archive entry "${it.path}" is not among the task's declared outputs`);
   }
+  const links = checkLinksOnDisk(req.cwd, items.value);
+  if (!links.ok) return links;
   removeStale(req.cwd, req.current);
   const done = extractArchive(req.cwd, items.value);
   if (!done.ok) return done;

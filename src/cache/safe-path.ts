@@ -11,16 +11,6 @@ export function isSafeRelative(p: string): boolean {
   return true;
 }
 
-/**
- * True when a symlink stored at `linkPath` (relative to the root) with `target` resolves inside
- * the root. Absolute targets are refused even when they point inside: they break on other clones.
- */
-export function symlinkStaysInside(linkPath: string, target: string): boolean {
-  if (target === '' || path.posix.isAbsolute(target) || path.win32.isAbsolute(target)) return false;
-  const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(linkPath), target));
-  return resolved !== '..' && !resolved.startsWith('../') && !path.posix.isAbsolute(resolved);
-}
-
 /** `child` relative to `parent` with forward slashes; starts with `..` when outside. */
 export function toPosixRelative(parent: string, child: string): string {
   const rel = path.relative(parent, child);

@@ -116,7 +116,10 @@ export function collectMatches(root: string, globs: GlobSet, watch?: string[]): 
     watch?.push(base);
     let kind: EntryKind | undefined;
     if (base === '') kind = 'dir';
-    else {
+    else if (underSymlink(root, base)) {
+      // `dist/sub/**` with `dist` a symlink would list (and a restore delete) files elsewhere.
+      continue;
+    } else {
       try {
         const st = lstatSync(path.join(root, base));
         kind = st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'dir' : st.isFile() ? 'file' : undefined;
@@ -134,4 +137,16 @@ export function collectMatches(root: string, globs: GlobSet, watch?: string[]): 
     }
   }
   return [...seen.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** True when a folder on the way from `root` to `rel` (not `rel` itself) is a symlink. */
+function underSymlink(root: string, rel: string): boolean {
+  for (let i = rel.indexOf('/'); i !== -1; i = rel.indexOf('/', i + 1)) {
+    try {
+      if (lstatSync(path.join(root, rel.slice(0, i))).isSymbolicLink()) return true;
+    } catch {
+      return false;
+    }
+  }
+  return false;
 }

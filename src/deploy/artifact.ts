@@ -3,7 +3,7 @@ import { lstat, open, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { err, ok, type Result } from '../util/result.js';
 import { type ChunkingParams, chunkIdOf, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
-import { type Manifest, type ManifestEntry, symlinkEscapes } from './manifest.js';
+import { escapingSymlink, type Manifest, type ManifestEntry } from './manifest.js';
 import type { ChunkId } from './types.js';
 
 /** Where a chunk's bytes are in the artifact folder. */
@@ -95,8 +95,6 @@ export async function readArtifact(
         if (bad) return bad;
       } else if (s.isSymbolicLink()) {
         const target = await readlink(full);
-        if (symlinkEscapes(relPath, target))
-          return `symlink ${relPath} -> ${target} points outside the artifact`;
         entries.push({ type: 'symlink', path: relPath, target });
       } else if (s.isFile()) {
         const { chunks: list, size } = await chunkFile(full, params, buffer);
@@ -115,7 +113,7 @@ export async function readArtifact(
     return undefined;
   }
 
-  const bad = await walk(abs, '');
+  const bad = (await walk(abs, '')) ?? escapingSymlink(entries, 'artifact');
   if (bad) return err(bad);
   const manifest: Manifest = { format: 1, version, chunking: params, entries };
   return ok({ root: abs, manifest, chunks, files, bytes, chunkMs: performance.now() - t0 });

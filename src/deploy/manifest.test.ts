@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CHUNKING } from './fastcdc.js';
-import { releaseIdOf, symlinkEscapes, unsafePathReason, validateManifest } from './manifest.js';
+import { escapingSymlink, releaseIdOf, unsafePathReason, validateManifest } from './manifest.js';
 
 const id = 'a'.repeat(64);
 const good = {
@@ -49,8 +49,31 @@ describe('manifest validation', () => {
       expect(r.ok, target).toBe(false);
       if (!r.ok) expect(r.error).toMatch(/points outside/);
     }
-    expect(symlinkEscapes('a/b/c', '../../x')).toBe(false);
-    expect(symlinkEscapes('a/b/c', '../../../x')).toBe(true);
+    const link = (p: string, target: string) => [{ type: 'symlink' as const, path: p, target }];
+    expect(escapingSymlink(link('a/b/c', '../../x'))).toBeUndefined();
+    expect(escapingSymlink(link('a/b/c', '../../../x'))).toMatch(/points outside/);
+  });
+
+  it('refuses a chain of symlinks that leaves the release (out/dot -> ., out/esc -> dot/../..)', () => {
+    const r = validateManifest({
+      ...good,
+      entries: [
+        { type: 'dir', path: 'out', mode: 0o755 },
+        { type: 'symlink', path: 'out/dot', target: '.' },
+        { type: 'symlink', path: 'out/esc', target: 'dot/../..' },
+      ],
+    });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatch(/"out\/esc".*points outside the release/);
+    // A link listed after the one passing through it counts too.
+    const later = validateManifest({
+      ...good,
+      entries: [
+        { type: 'symlink', path: 'a', target: 'b/../..' },
+        { type: 'symlink', path: 'b', target: '.' },
+      ],
+    });
+    expect(later.ok).toBe(false);
   });
 
   it('refuses writing through a symlink, duplicates and sizes that do not add up', () => {

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { err, ok, type Result } from '../util/result.js';
+import { firstEscapingLink, linkProblemText } from '../util/symlink-target.js';
 import { type ChunkingParams, checkParams } from './fastcdc.js';
 import { type ChunkId, isChunkId, type ReleaseId } from './types.js';
 
@@ -75,11 +76,13 @@ export function unsafePathReason(p: string): string | undefined {
   return undefined;
 }
 
-/** Whether a symlink at `linkPath` pointing to `target` stays inside the release root. */
-export function symlinkEscapes(linkPath: string, target: string): boolean {
-  if (target.length === 0 || target.includes('\0') || path.posix.isAbsolute(target)) return true;
-  const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(linkPath), target));
-  return resolved === '..' || resolved.startsWith('../') || path.posix.isAbsolute(resolved);
+/** The first symlink of the entries whose target, followed the kernel's way, leaves the root. */
+export function escapingSymlink(entries: readonly ManifestEntry[], where = 'release'): string | undefined {
+  const links = new Map<string, string>();
+  for (const e of entries) if (e.type === 'symlink') links.set(e.path, e.target);
+  const bad = firstEscapingLink(links);
+  if (!bad) return undefined;
+  return `refused symlink ${JSON.stringify(bad.path)} -> ${JSON.stringify(bad.target)}: it ${linkProblemText(bad.problem, where)}`;
 }
 
 /** Checks an untrusted manifest (from the network) and returns it typed, or the first problem. */
@@ -121,11 +124,8 @@ export function validateManifest(
         if (!isMode(e.mode)) return err(`bad mode for ${JSON.stringify(p)}`);
         break;
       case 'symlink':
-        if (typeof e.target !== 'string' || symlinkEscapes(p, e.target)) {
-          return err(
-            `refused symlink ${JSON.stringify(p)} -> ${JSON.stringify(e.target)}: it points outside the release`,
-          );
-        }
+        // Where it leads is checked once every link is known (a target may pass through another).
+        if (typeof e.target !== 'string') return err(`symlink ${JSON.stringify(p)} has no target`);
         break;
       case 'file': {
         if (!isMode(e.mode)) return err(`bad mode for ${JSON.stringify(p)}`);
@@ -149,6 +149,8 @@ export function validateManifest(
     }
     kinds.set(p, e.type);
   }
+  const escaping = escapingSymlink(m.entries as ManifestEntry[]);
+  if (escaping) return err(escaping);
   return ok(input as Manifest);
 }
 

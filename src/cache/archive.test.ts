@@ -150,4 +150,19 @@ describe('archive', () => {
     if (!r.ok) expect(r.error).toMatch(/points outside/);
     expect(() => lstatSync(path.join(dst, 'out/esc'))).toThrow();
   });
+
+  it('restores permission bits only: never setuid, setgid or sticky', () => {
+    const items = readArchive(
+      craft([
+        { p: 'out', t: 'd', m: 0o1777 },
+        { p: 'out/suid', t: 'f', m: 0o6755, s: 1, data: 'x' },
+      ]),
+    );
+    if (!items.ok) throw new Error(items.error);
+    expect(items.value.map((it) => it.mode)).toEqual([0o777, 0o755]);
+    const dst = tmp();
+    expect(extractArchive(dst, items.value).ok).toBe(true);
+    expect(statSync(path.join(dst, 'out/suid')).mode & 0o7777).toBe(0o755);
+    expect(statSync(path.join(dst, 'out')).mode & 0o7000).toBe(0);
+  });
 });

@@ -39,7 +39,7 @@ interface Header {
 export interface ArchiveItem {
   path: string;
   kind: EntryKind;
-  /** Permission bits (0o777 and friends). */
+  /** Permission bits (within 0o777: setuid, setgid and sticky are never restored). */
   mode: number;
   /** File contents (a view into the archive). */
   data?: Buffer;
@@ -124,7 +124,8 @@ export function readArchive(buf: Buffer): Result<ArchiveItem[], string> {
       if (seen.get(h.p.slice(0, i)) === 'symlink') return err(`archive path "${h.p}" goes through a symlink`);
     }
     seen.set(h.p, kind);
-    const item: ArchiveItem = { path: h.p, kind, mode: h.m & 0o7777 };
+    // Permission bits only: a cache entry never restores setuid, setgid or sticky bits.
+    const item: ArchiveItem = { path: h.p, kind, mode: h.m & 0o777 };
     if (kind === 'file') {
       const size = h.s ?? -1;
       if (!Number.isInteger(size) || size < 0 || off + size > buf.length) return err('archive is truncated');

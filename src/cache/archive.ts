@@ -158,18 +158,24 @@ export function checkLinksOnDisk(root: string, items: readonly ArchiveItem[]): R
   const links = new Map<string, string>();
   for (const it of items) if (it.kind === 'symlink') links.set(it.path, it.target as string);
   if (links.size === 0) return ok(undefined);
+  // Links share folders: one lstat per path on disk, however many links pass through it.
+  const disk = new Map<string, string | undefined>();
   const lookup: LinkLookup = (rel) => {
     const it = byPath.get(rel);
     if (it) return it.kind === 'symlink' ? it.target : undefined;
-    try {
-      const abs = path.join(root, rel);
-      return lstatSync(abs).isSymbolicLink() ? readlinkSync(abs) : undefined;
-    } catch {
-      return undefined;
-    }
+    if (!disk.has(rel)) disk.set(rel, diskLinkTarget(path.join(root, rel)));
+    return disk.get(rel);
   };
   const bad = firstEscapingLink(links, lookup);
   return bad ? err(linkRefusal(bad)) : ok(undefined);
+}
+
+function diskLinkTarget(abs: string): string | undefined {
+  try {
+    return lstatSync(abs).isSymbolicLink() ? readlinkSync(abs) : undefined;
+  } catch {
+    return undefined; // absent or unreadable: no link to follow here
+  }
 }
 
 /** Writes checked items under `root`, refusing to follow any symlink already on disk. */

@@ -83,7 +83,7 @@ export function linkProblemText(problem: LinkProblem, where: string): string {
     case 'outside':
       return `points outside the ${where} once its links are followed`;
     case 'loop':
-      return `follows more than ${MAX_LINK_HOPS} links (a loop?), so where it points outside the ${where} cannot be ruled out`;
+      return `follows more than ${MAX_LINK_HOPS} links (a loop?), so it cannot be shown to stay inside the ${where}`;
   }
 }
 

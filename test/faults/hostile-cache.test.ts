@@ -18,6 +18,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactTag } from '../../src/cache/signature.js';
@@ -163,7 +164,11 @@ const HOSTILE: [string, Rec[], RegExp][] = [
     ],
     /through a symlink/,
   ],
-  ['an absolute path', [{ p: `/tmp/${MARK}`, t: 'f', m: 0o644, data: 'pwned\n' }], /unsafe path/],
+  [
+    'an absolute path',
+    [{ p: path.join(os.tmpdir(), MARK), t: 'f', m: 0o644, data: 'pwned\n' }],
+    /unsafe path/,
+  ],
   [
     'a ".." path',
     [{ p: `out/../../${SENTINEL}/pwned.txt`, t: 'f', m: 0o644, data: 'pwned\n' }],

@@ -51,11 +51,13 @@ export async function rollout(
           const switched = await Promise.all(
             batch.map(async (h) => {
               const t0 = Date.now();
-              const r = await h.client.activate(
-                ctx.release,
-                app ? { command: app.command, env: { ...h.target.env } } : undefined,
-                env.keepReleases,
-              );
+              // `expected`: the host must still run what it ran when staged, or another
+              // deployment moved it meanwhile and this one stops (409).
+              const r = await h.client.activate(ctx.release, {
+                app: app ? { command: app.command, env: { ...h.target.env } } : undefined,
+                keep: env.keepReleases,
+                expected: h.previous,
+              });
               // Even a failed call may have switched the symlink: roll it back too.
               activated.push(h);
               if (!r.ok) {

@@ -1,6 +1,6 @@
 /** `slipway deployments [ENV] [--json]`: recorded deployments, newest first. */
 import type { Command } from 'commander';
-import { deploymentTargets, listDeployments } from '../deploy/records.js';
+import { deploymentTargets, listDeployments, markInterrupted } from '../deploy/records.js';
 import { openStore } from '../store/store.js';
 import { formatBytes, formatMs } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom } from './context.js';
@@ -18,6 +18,8 @@ export function register(program: Command, ctx: CliContext): void {
         const pipeline = await pipelineFrom(cmd);
         const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
         try {
+          // A deployment whose process died is `interrupted`, not `running` for ever.
+          await markInterrupted(store.db, name);
           const rows = await listDeployments(store.db, { environment: name, limit: opts.limit });
           if (opts.json) {
             const out = [];

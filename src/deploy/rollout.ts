@@ -4,6 +4,7 @@
  * health gate. A failed gate rolls back every host that switched.
  */
 import type { EventStream } from '../events.js';
+import { failpoint } from '../util/failpoint.js';
 import type { AppSpec } from './agent/app.js';
 import type { Environment, HealthConfig } from './environment.js';
 import type { DeployEvent, GateOutcome } from './events.js';
@@ -80,6 +81,7 @@ export async function rollout(
                 activateMs: Date.now() - t0,
                 previous: h.previous,
               });
+              failpoint('deploy:activate');
               waveHosts.push(h);
               return h;
             }),
@@ -157,6 +159,7 @@ async function gate(
         });
       }),
     );
+    failpoint('deploy:gate');
     const verdicts = hosts.map((h) => {
       const a = ctx.analyses.get(h.target.name)!;
       const need = want.bake ? startSamples.get(h.target.name)! + want.minSamples : 0;
@@ -213,6 +216,7 @@ export async function rollBack(
         ok: r.ok,
         reason,
       });
+      failpoint('deploy:rollback');
     }),
   );
 }

@@ -301,6 +301,27 @@ export async function markInterrupted(
   db: Kysely<Database>,
   environment?: string,
 ): Promise<DeploymentsTable[]> {
+  const dead = await findInterrupted(db, environment);
+  for (const d of dead) {
+    await db
+      .updateTable('deployments')
+      .set({ status: 'interrupted', reason: d.reason, ended_at: d.ended_at })
+      .where('id', '=', d.id)
+      .where('status', '=', 'running')
+      .execute();
+  }
+  return dead;
+}
+
+/**
+ * The `running` deployments whose process is gone, as they are to be recorded (status
+ * `interrupted`, a reason naming the dead owner), without writing: a read-only store can still
+ * show them right.
+ */
+export async function findInterrupted(
+  db: Kysely<Database>,
+  environment?: string,
+): Promise<DeploymentsTable[]> {
   let q = db.selectFrom('deployments').selectAll().where('status', '=', 'running');
   if (environment) q = q.where('environment', '=', environment);
   const marked: DeploymentsTable[] = [];
@@ -315,14 +336,7 @@ export async function markInterrupted(
     if (owner && !lease && ownerAlive(owner) === true) continue;
     const who = owner ? `its process (${describeOwner(owner)}) is gone` : 'its process is gone';
     const reason = `interrupted: ${who}; the fleet may be mixed: run \`slipway rollback ${d.environment}\` or deploy again`;
-    const ended = Date.now();
-    await db
-      .updateTable('deployments')
-      .set({ status: 'interrupted', reason, ended_at: ended })
-      .where('id', '=', d.id)
-      .where('status', '=', 'running')
-      .execute();
-    marked.push({ ...d, status: 'interrupted', reason, ended_at: ended });
+    marked.push({ ...d, status: 'interrupted', reason, ended_at: Date.now() });
   }
   return marked;
 }

@@ -81,6 +81,7 @@ export async function rollout(
                 activateMs: Date.now() - t0,
                 previous: h.previous,
               });
+              h.switched = true;
               failpoint('deploy:activate');
               waveHosts.push(h);
               return h;
@@ -195,13 +196,14 @@ async function gate(
  * the health deadline) until each answers its health check again, so "rolled back" means serving.
  */
 export async function rollBack(
-  ctx: Pick<Ctx, 'events' | 'deploymentId'> & { env?: Pick<Environment, 'health'> },
+  ctx: Pick<Ctx, 'events' | 'deploymentId' | 'release'> & { env?: Pick<Environment, 'health'> },
   hosts: StagedTarget[],
 ): Promise<void> {
   const health = ctx.env?.health;
   await Promise.all(
     hosts.map(async (h) => {
-      const r = await h.client.activate(h.previous);
+      // A host whose activation failed may or may not have switched: no expectation then.
+      const r = await h.client.activate(h.previous, { expected: h.switched ? ctx.release : undefined });
       let reason = r.ok ? undefined : r.error;
       if (r.ok && h.previous && health && h.target.healthUrl) {
         const p = await waitHealthy(h.target.healthUrl, health);

@@ -21,6 +21,8 @@ export interface StagedTarget {
   ok: boolean;
   reason?: string;
   bytesSent: number;
+  /** Set once its activation succeeded: a rollback then expects it to run this release. */
+  switched?: boolean;
 }
 
 /** Stages `release` on every target; failures are reported per target, never thrown. */

@@ -64,6 +64,7 @@ export function register(program: Command, ctx: CliContext): void {
                 chunksReused: d.chunks_reused,
                 gitSha: d.git_sha,
                 reason: d.reason,
+                owner: d.owner_pid === null ? null : { pid: d.owner_pid, host: d.owner_host },
                 targets,
               });
             }

@@ -2,15 +2,20 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { runDeployment } from '../deploy/deploy.js';
-import { resolveEnvironment } from '../deploy/environment.js';
+import type { Kysely } from 'kysely';
+import { newDeploymentId, runDeployment } from '../deploy/deploy.js';
+import { type Environment, resolveEnvironment } from '../deploy/environment.js';
 import type { DeployEvent } from '../deploy/events.js';
+import { type HeldEnvironment, holdEnvironment } from '../deploy/exclusive.js';
+import { currentOwner } from '../deploy/owner.js';
 import { reportProgress } from '../deploy/progress.js';
-import { DeployRecorder } from '../deploy/records.js';
+import { DeployRecorder, markInterrupted } from '../deploy/records.js';
 import { SummaryBuilder } from '../deploy/summary.js';
 import { EventStream } from '../events.js';
+import type { Database } from '../store/schema.js';
 import { openStore } from '../store/store.js';
 import { gitHead } from '../util/git.js';
+import type { Result } from '../util/result.js';
 import { parseSize } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
 
@@ -20,6 +25,7 @@ interface DeployOpts {
   summary?: string;
   relay?: boolean;
   maxRate?: string;
+  wait: boolean;
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -35,6 +41,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--relay', 'first agent of each region relays chunks to its neighbours')
     .option('--no-relay', 'every agent pulls from the origin')
     .option('--max-rate <size>', "cap the origin's egress per second, e.g. 20MiB")
+    .option('--no-wait', 'fail (exit 1) instead of waiting when another deployment holds the environment')
     .action(
       action(ctx, async (name: string, opts: DeployOpts, cmd: Command) => {
         const pipeline = await pipelineFrom(cmd);
@@ -50,21 +57,32 @@ export function register(program: Command, ctx: CliContext): void {
         const version = opts.version ?? git?.sha.slice(0, 12) ?? timestamp();
         const events = new EventStream<DeployEvent>();
         const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
-        const recorder = new DeployRecorder(store.db, events);
-        const summary = new SummaryBuilder(events);
-        const stopProgress = reportProgress(events, ctx.stdout);
         const abort = new AbortController();
         const onSignal = () => abort.abort();
         process.once('SIGINT', onSignal);
         process.once('SIGTERM', onSignal);
+        let held: HeldEnvironment | undefined;
+        let stopProgress = () => {};
         try {
+          const taken = await takeEnvironment(ctx, store.db, env, opts.wait, abort.signal);
+          if (!taken.ok) {
+            ctx.stderr.write(`error: ${taken.error}\n`);
+            return 1;
+          }
+          held = taken.value;
+          const recorder = new DeployRecorder(store.db, events);
+          const summary = new SummaryBuilder(events);
+          stopProgress = reportProgress(events, ctx.stdout);
           const r = await runDeployment({
             env,
             version,
             artifact: opts.artifact ? path.resolve(opts.artifact) : undefined,
             events,
             git,
-            signal: abort.signal,
+            signal: AbortSignal.any([abort.signal, held.lost]),
+            deploymentId: held.deploymentId,
+            clients: held.clients,
+            owner: currentOwner(),
           });
           if (!r.ok) {
             throw new UsageError(
@@ -82,10 +100,52 @@ export function register(program: Command, ctx: CliContext): void {
           stopProgress();
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
+          // After the record's last write: a lease never disappears before its final status.
+          await held?.release();
           await store.close();
         }
       }),
     );
+}
+
+/**
+ * Marks deployments of dead processes `interrupted`, then takes the environment (the store's
+ * lease and every agent's lock), waiting for a live holder unless `wait` is false. Shared by
+ * `deploy` and `rollback`.
+ */
+export async function takeEnvironment(
+  ctx: CliContext,
+  db: Kysely<Database>,
+  env: Environment,
+  wait: boolean,
+  signal: AbortSignal,
+): Promise<Result<HeldEnvironment, string>> {
+  for (const d of await markInterrupted(db, env.name))
+    ctx.stderr.write(
+      `slipway: deployment ${d.id} (${d.kind} ${d.version}) was interrupted: its process is gone\n`,
+    );
+  const isDead = async (holder: string) => {
+    const row = await db
+      .selectFrom('deployments')
+      .select('status')
+      .where('id', '=', holder)
+      .executeTakeFirst();
+    return row !== undefined && row.status !== 'running';
+  };
+  const r = await holdEnvironment({
+    db,
+    env,
+    deploymentId: newDeploymentId(),
+    wait,
+    isDead,
+    onWait: (m) => ctx.stderr.write(`slipway: ${m}\n`),
+    signal,
+  });
+  if (r.ok && r.value.tookOver) {
+    // The lease's dead holder may not have written its record as running yet: mark it now.
+    await markInterrupted(db, env.name);
+  }
+  return r;
 }
 
 function timestamp(): string {

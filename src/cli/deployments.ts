@@ -1,6 +1,6 @@
 /** `slipway deployments [ENV] [--json]`: recorded deployments, newest first. */
 import type { Command } from 'commander';
-import { deploymentTargets, listDeployments } from '../deploy/records.js';
+import { deploymentTargets, findInterrupted, listDeployments, markInterrupted } from '../deploy/records.js';
 import { openStore } from '../store/store.js';
 import { formatBytes, formatMs } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom } from './context.js';
@@ -18,7 +18,13 @@ export function register(program: Command, ctx: CliContext): void {
         const pipeline = await pipelineFrom(cmd);
         const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
         try {
-          const rows = await listDeployments(store.db, { environment: name, limit: opts.limit });
+          // A deployment whose process died is `interrupted`, not `running` for ever: recorded
+          // so when the store can be written, shown so in any case.
+          const dead = new Map((await findInterrupted(store.db, name)).map((d) => [d.id, d]));
+          if (dead.size) await markInterrupted(store.db, name).catch(() => []);
+          const rows = (await listDeployments(store.db, { environment: name, limit: opts.limit })).map(
+            (d) => (d.status === 'running' && dead.get(d.id)) || d,
+          );
           if (opts.json) {
             const out = [];
             for (const d of rows) {
@@ -58,6 +64,7 @@ export function register(program: Command, ctx: CliContext): void {
                 chunksReused: d.chunks_reused,
                 gitSha: d.git_sha,
                 reason: d.reason,
+                owner: d.owner_pid === null ? null : { pid: d.owner_pid, host: d.owner_host },
                 targets,
               });
             }

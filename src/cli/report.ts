@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { renderReportMarkdown } from '../analyze/render-markdown.js';
 import { renderReportText } from '../analyze/render-text.js';
 import { buildReport } from '../analyze/report.js';
+import { markInterrupted } from '../deploy/records.js';
 import { openStore } from '../store/store.js';
 import { parseDuration } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
@@ -35,6 +36,8 @@ export function register(program: Command, ctx: CliContext): void {
         const pipeline = await pipelineFrom(cmd);
         const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
         try {
+          // Deployments whose process died count as interrupted, not running.
+          await markInterrupted(store.db).catch(() => []);
           const report = await buildReport(store, pipeline, since === undefined ? {} : { since });
           if (opts.json) ctx.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
           else if (opts.markdown) ctx.stdout.write(renderReportMarkdown(report));

@@ -2,6 +2,7 @@
 import { err, ok, type Result } from '../util/result.js';
 import type { ActivateResult, StageProgress, StageResult } from './agent/agent.js';
 import type { AppSpec } from './agent/app.js';
+import { LOCK_HEADER } from './agent/deploy-lock.js';
 import { type ChunkSourceRef, causeOf } from './chunk-client.js';
 import type { Manifest } from './manifest.js';
 import type { ReleaseId } from './types.js';
@@ -13,14 +14,30 @@ export interface AgentStatus {
   chunks: number;
   pooled: number;
   staging: ReleaseId[];
+  lock?: { holder: string; owner: string; expiresAt: number } | null;
 }
 
+/** Why a lock was refused: another deployment holds the host (wait or give up), or anything else. */
+export type LockRefusal = { reason: 'held'; message: string } | { reason: 'error'; message: string };
+
 export class AgentClient {
+  /** The deployment holding this agent's lock; sent with every call that changes the host. */
+  holder: string | undefined;
+
   constructor(
     readonly url: string,
     readonly token: string,
     readonly timeoutMs = 30_000,
   ) {}
+
+  #headers(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      authorization: `Bearer ${this.token}`,
+      'content-type': 'application/json',
+      ...(this.holder ? { [LOCK_HEADER]: this.holder } : {}),
+      ...extra,
+    };
+  }
 
   async #call<T>(
     method: string,
@@ -28,10 +45,20 @@ export class AgentClient {
     body?: unknown,
     timeoutMs = this.timeoutMs,
   ): Promise<Result<T, string>> {
+    const r = await this.#request<T>(method, route, body, timeoutMs);
+    return r.ok ? r : err(r.error.message);
+  }
+
+  async #request<T>(
+    method: string,
+    route: string,
+    body: unknown,
+    timeoutMs: number,
+  ): Promise<Result<T, { status: number; message: string }>> {
     try {
       const res = await fetch(new URL(route, this.url), {
         method,
-        headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
+        headers: this.#headers(),
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
       });
@@ -44,30 +71,63 @@ export class AgentClient {
       }
       if (!res.ok) {
         const msg = (json as { error?: string } | undefined)?.error ?? text.slice(0, 200);
-        return err(`${this.url} answered ${res.status}: ${msg}`);
+        return err({ status: res.status, message: `${this.url} answered ${res.status}: ${msg}` });
       }
       return ok(json as T);
     } catch (e) {
-      return err(`cannot reach agent ${this.url}: ${causeOf(e)}`);
+      return err({ status: 0, message: `cannot reach agent ${this.url}: ${causeOf(e)}` });
     }
+  }
+
+  /** Takes (or renews) the agent's deploy lock for `holder`, taking over `takeOver` if given. */
+  async lock(req: {
+    holder: string;
+    owner: string;
+    ttlMs: number;
+    takeOver?: string;
+  }): Promise<Result<{ holder: string; expiresAt: number }, LockRefusal>> {
+    const r = await this.#request<{ holder: string; expiresAt: number }>(
+      'POST',
+      '/v1/lock',
+      req,
+      this.timeoutMs,
+    );
+    if (r.ok) return r;
+    return err({ reason: r.error.status === 409 ? 'held' : 'error', message: r.error.message });
+  }
+
+  /** Frees the agent's lock if `holder` has it. */
+  unlock(holder: string): Promise<Result<{ ok: true }, string>> {
+    return this.#call('POST', '/v1/unlock', { holder });
   }
 
   status(): Promise<Result<AgentStatus, string>> {
     return this.#call('GET', '/v1/status');
   }
 
-  activate(release: ReleaseId | null, app?: AppSpec, keep?: number): Promise<Result<ActivateResult, string>> {
+  /**
+   * Switches the agent to `release`. With `expected` (a release or null), the agent refuses with
+   * 409 unless that is what it runs now: another deployment moved the host meanwhile.
+   */
+  activate(
+    release: ReleaseId | null,
+    opts: { app?: AppSpec; keep?: number; expected?: ReleaseId | null } = {},
+  ): Promise<Result<ActivateResult, string>> {
     // Stopping the old app may take its grace period; allow for it.
-    return this.#call('POST', '/v1/activate', { release, app, keep }, this.timeoutMs + 30_000);
+    return this.#call('POST', '/v1/activate', { release, ...opts }, this.timeoutMs + 30_000);
   }
 
-  rollback(to?: ReleaseId | null): Promise<Result<ActivateResult, string>> {
-    return this.#call('POST', '/v1/rollback', to === undefined ? {} : { to }, this.timeoutMs + 30_000);
+  rollback(to?: ReleaseId | null, expected?: ReleaseId | null): Promise<Result<ActivateResult, string>> {
+    return this.#call('POST', '/v1/rollback', { to, expected }, this.timeoutMs + 30_000);
   }
 
   /** Makes this agent a relay: neighbours holding `token` may pull chunks through it. */
   grant(token: string, sources: ChunkSourceRef[], maxChunk: number): Promise<Result<{ ok: true }, string>> {
-    return this.#call('POST', '/v1/grant', { token, sources, maxChunk });
+    return this.#call('POST', '/v1/grant', {
+      token,
+      sources: sources.map((s) => ({ url: s.url, token: s.token })),
+      maxChunk,
+    });
   }
 
   /** Stages a release; `onProgress` sees the agent's running counts. The body is gzipped. */
@@ -83,18 +143,14 @@ export class AgentClient {
       JSON.stringify({
         release: opts.release,
         manifest: opts.manifest,
-        sources: opts.sources,
+        sources: opts.sources.map((s) => ({ url: s.url, token: s.token })),
       }),
     );
     let res: Response;
     try {
       res = await fetch(new URL('/v1/stage', this.url), {
         method: 'POST',
-        headers: {
-          authorization: `Bearer ${this.token}`,
-          'content-type': 'application/json',
-          'content-encoding': 'gzip',
-        },
+        headers: this.#headers({ 'content-encoding': 'gzip' }),
         body,
         signal: opts.signal,
       });

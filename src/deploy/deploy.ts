@@ -1,6 +1,7 @@
 /** One deployment end to end: chunk the artifact, serve it, stage everywhere, roll out, record. */
 import { randomBytes } from 'node:crypto';
 import type { EventStream } from '../events.js';
+import { failpoint } from '../util/failpoint.js';
 import { err, ok, type Result } from '../util/result.js';
 import { newToken } from './agent/agent.js';
 import { AgentClient } from './agent-client.js';
@@ -10,6 +11,7 @@ import type { DeployEvent, DeployStatus, PlannedTarget } from './events.js';
 import { waitHealthy } from './health.js';
 import { releaseIdOf } from './manifest.js';
 import { startOrigin } from './origin.js';
+import type { Owner } from './owner.js';
 import { rollout } from './rollout.js';
 import { type StagedTarget, stageAll } from './stage.js';
 import type { ReleaseId } from './types.js';
@@ -23,6 +25,10 @@ export interface DeployOptions {
   git?: { sha?: string; commitAt?: number };
   signal?: AbortSignal;
   deploymentId?: string;
+  /** Agent clients carrying this deployment's lock (see exclusive.ts), by target name. */
+  clients?: Map<string, AgentClient>;
+  /** The deploying process, recorded so a later command can tell if it died. */
+  owner?: Owner;
 }
 
 export interface DeployOutcome {
@@ -30,6 +36,12 @@ export interface DeployOutcome {
   status: Exclude<DeployStatus, 'running'>;
   release: ReleaseId;
   reason?: string;
+}
+
+function clientsOf(env: Environment): Map<string, AgentClient> {
+  return new Map(
+    env.regions.flatMap((r) => r.targets.map((t) => [t.name, new AgentClient(t.agentUrl, t.token)])),
+  );
 }
 
 /** A sortable, unique deployment id. */
@@ -46,9 +58,7 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   if (!art.ok) return err(art.error);
   const { manifest, chunks } = art.value;
   const release = releaseIdOf(manifest);
-  const clients = new Map(
-    env.regions.flatMap((r) => r.targets.map((t) => [t.name, new AgentClient(t.agentUrl, t.token)])),
-  );
+  const clients = opts.clients ?? clientsOf(env);
   const targets: PlannedTarget[] = env.regions.flatMap((r) =>
     r.targets.map((t) => ({
       target: t.name,
@@ -74,6 +84,7 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
     targets,
     gitSha: opts.git?.sha,
     gitCommitAt: opts.git?.commitAt,
+    owner: opts.owner,
   });
   const origin = await startOrigin({
     chunks,
@@ -125,9 +136,13 @@ export async function runRollback(opts: {
   env: Environment;
   events: EventStream<DeployEvent>;
   to?: { release: ReleaseId; version: string };
+  deploymentId?: string;
+  clients?: Map<string, AgentClient>;
+  owner?: Owner;
 }): Promise<DeployOutcome> {
   const { env, events } = opts;
-  const deploymentId = newDeploymentId();
+  const deploymentId = opts.deploymentId ?? newDeploymentId();
+  const clients = opts.clients ?? clientsOf(env);
   const t0 = Date.now();
   const targets = env.regions.flatMap((r) => r.targets.map((t) => ({ t, region: r.name })));
   events.emit({
@@ -145,13 +160,19 @@ export async function runRollback(opts: {
     relay: false,
     waves: [env.regions.map((r) => r.name)],
     targets: targets.map(({ t, region }) => ({ target: t.name, region, wave: 1, agent: t.agentUrl })),
+    owner: opts.owner,
   });
   const failures: string[] = [];
   await Promise.all(
     targets.map(async ({ t }) => {
-      const client = new AgentClient(t.agentUrl, t.token);
+      const client = clients.get(t.name)!;
       const before = await client.status();
-      const r = opts.to ? await client.activate(opts.to.release) : await client.rollback();
+      // `expected`: what this host ran a moment ago; if anything moved it since, refuse (409).
+      const expected = before.ok ? before.value.current : undefined;
+      const r = opts.to
+        ? await client.activate(opts.to.release, { expected })
+        : await client.rollback(undefined, expected);
+      failpoint('rollback:activate');
       if (r.ok && env.health && t.healthUrl) {
         const p = await waitHealthy(t.healthUrl, env.health);
         if (p.phase !== 'Successful') {

@@ -3,6 +3,7 @@
  * reporter and the summary subscribe. Nothing else finds out what happened.
  */
 import type { Measurement } from './health.js';
+import type { Owner } from './owner.js';
 
 export type DeployStatus = 'running' | 'success' | 'failed' | 'rolled-back' | 'interrupted';
 export type TargetStatus =
@@ -43,6 +44,8 @@ export type DeployEvent =
       targets: PlannedTarget[];
       gitSha?: string;
       gitCommitAt?: number;
+      /** The deploying process, so a later command can tell a dead deployment from a running one. */
+      owner?: Owner;
     }
   | {
       type: 'target-staging';

@@ -3,6 +3,8 @@ import type { Kysely } from 'kysely';
 import type { EventStream } from '../events.js';
 import type { Database } from '../store/schema.js';
 import type { DeployEvent, TargetStatus } from './events.js';
+import { leaseLive, readLease } from './lease.js';
+import { describeOwner, ownerAlive } from './owner.js';
 
 export interface DeploymentsTable {
   id: string;
@@ -23,6 +25,9 @@ export interface DeploymentsTable {
   chunks_reused: number;
   relay: number;
   reason: string | null;
+  owner_pid: number | null;
+  owner_host: string | null;
+  owner_start: string | null;
 }
 
 export interface DeploymentTargetsTable {
@@ -138,6 +143,9 @@ export class DeployRecorder {
           chunks_reused: 0,
           relay: e.relay ? 1 : 0,
           reason: null,
+          owner_pid: e.owner?.pid ?? null,
+          owner_host: e.owner?.host ?? null,
+          owner_start: e.owner?.start ?? null,
         };
         const targets: TargetRow[] = e.targets.map((t) => ({
           deployment_id: e.deploymentId,
@@ -284,26 +292,88 @@ export async function deploymentTargets(db: Kysely<Database>, id: string): Promi
 }
 
 /**
- * What `slipway rollback` returns to: the release live before the current one, from the
- * successful deployments (and rollbacks) of the environment.
+ * Marks `running` deployments whose process is gone as `interrupted` (issue 10, defect 4). A
+ * deployment is running while the environment's lease names it and is live; without a lease
+ * (older records) its recorded owner decides. Called by every command that reads an
+ * environment's deployments. Returns the deployments it marked.
  */
-export async function previousRelease(
+export async function markInterrupted(
+  db: Kysely<Database>,
+  environment?: string,
+): Promise<DeploymentsTable[]> {
+  const dead = await findInterrupted(db, environment);
+  for (const d of dead) {
+    await db
+      .updateTable('deployments')
+      .set({ status: 'interrupted', reason: d.reason, ended_at: d.ended_at })
+      .where('id', '=', d.id)
+      .where('status', '=', 'running')
+      .execute();
+  }
+  return dead;
+}
+
+/**
+ * The `running` deployments whose process is gone, as they are to be recorded (status
+ * `interrupted`, a reason naming the dead owner), without writing: a read-only store can still
+ * show them right.
+ */
+export async function findInterrupted(
+  db: Kysely<Database>,
+  environment?: string,
+): Promise<DeploymentsTable[]> {
+  let q = db.selectFrom('deployments').selectAll().where('status', '=', 'running');
+  if (environment) q = q.where('environment', '=', environment);
+  const marked: DeploymentsTable[] = [];
+  for (const d of (await q.execute()).map(numbers)) {
+    const lease = await readLease(db, d.environment);
+    if (lease?.deploymentId === d.id && leaseLive(lease)) continue;
+    const owner =
+      d.owner_pid === null || d.owner_host === null
+        ? undefined
+        : { pid: d.owner_pid, host: d.owner_host, start: d.owner_start ?? '' };
+    // Leased by someone else, or not at all: only a process we can see running keeps it open.
+    if (owner && !lease && ownerAlive(owner) === true) continue;
+    const who = owner ? `its process (${describeOwner(owner)}) is gone` : 'its process is gone';
+    const reason = `interrupted: ${who}; the fleet may be mixed: run \`slipway rollback ${d.environment}\` or deploy again`;
+    marked.push({ ...d, status: 'interrupted', reason, ended_at: Date.now() });
+  }
+  return marked;
+}
+
+/**
+ * What `slipway rollback` returns to. After an interrupted deployment (a fleet that may be
+ * mixed): the release that was live fleet-wide before it, i.e. the last successful deployment
+ * before it; after an interrupted rollback: that rollback's own target, to finish it. Otherwise
+ * the release live before the current one. Undefined when the store knows no such release.
+ */
+export async function rollbackTarget(
   db: Kysely<Database>,
   environment: string,
-): Promise<{ current: DeploymentsTable; previous: DeploymentsTable } | undefined> {
-  const rows = await db
-    .selectFrom('deployments')
-    .selectAll()
-    .where('environment', '=', environment)
-    .where('status', '=', 'success')
-    .orderBy('started_at', 'desc')
-    .limit(50)
-    .execute();
-  const real = rows.filter((r) => !r.release.startsWith('('));
-  const current = real[0];
+): Promise<{ current: DeploymentsTable; previous: DeploymentsTable; interrupted: boolean } | undefined> {
+  const rows = (
+    await db
+      .selectFrom('deployments')
+      .selectAll()
+      .where('environment', '=', environment)
+      .where('status', '!=', 'running')
+      .orderBy('started_at', 'desc')
+      .limit(200)
+      .execute()
+  ).map(numbers);
+  const real = (r: DeploymentsTable) => !r.release.startsWith('(');
+  const latest = rows[0];
+  if (latest?.status === 'interrupted') {
+    if (latest.kind === 'rollback' && real(latest))
+      return { current: latest, previous: latest, interrupted: true };
+    const before = rows.slice(1).find((r) => r.status === 'success' && real(r));
+    return before ? { current: latest, previous: before, interrupted: true } : undefined;
+  }
+  const successes = rows.filter((r) => r.status === 'success' && real(r));
+  const current = successes[0];
   if (!current) return undefined;
-  const previous = real.find((r) => r.release !== current.release);
-  return previous ? { current: numbers(current), previous: numbers(previous) } : undefined;
+  const previous = successes.find((r) => r.release !== current.release);
+  return previous ? { current, previous, interrupted: false } : undefined;
 }
 
 // PostgreSQL returns bigint columns as strings.
@@ -317,5 +387,8 @@ function numbers(r: DeploymentsTable): DeploymentsTable {
     artifact_bytes: Number(r.artifact_bytes),
     bytes_sent: Number(r.bytes_sent),
     origin_egress_bytes: Number(r.origin_egress_bytes),
+    owner_pid: r.owner_pid === null || r.owner_pid === undefined ? null : Number(r.owner_pid),
+    owner_host: r.owner_host ?? null,
+    owner_start: r.owner_start ?? null,
   };
 }

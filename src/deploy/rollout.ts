@@ -4,6 +4,7 @@
  * health gate. A failed gate rolls back every host that switched.
  */
 import type { EventStream } from '../events.js';
+import { failpoint } from '../util/failpoint.js';
 import type { AppSpec } from './agent/app.js';
 import type { Environment, HealthConfig } from './environment.js';
 import type { DeployEvent, GateOutcome } from './events.js';
@@ -51,11 +52,13 @@ export async function rollout(
           const switched = await Promise.all(
             batch.map(async (h) => {
               const t0 = Date.now();
-              const r = await h.client.activate(
-                ctx.release,
-                app ? { command: app.command, env: { ...h.target.env } } : undefined,
-                env.keepReleases,
-              );
+              // `expected`: the host must still run what it ran when staged, or another
+              // deployment moved it meanwhile and this one stops (409).
+              const r = await h.client.activate(ctx.release, {
+                app: app ? { command: app.command, env: { ...h.target.env } } : undefined,
+                keep: env.keepReleases,
+                expected: h.previous,
+              });
               // Even a failed call may have switched the symlink: roll it back too.
               activated.push(h);
               if (!r.ok) {
@@ -78,6 +81,8 @@ export async function rollout(
                 activateMs: Date.now() - t0,
                 previous: h.previous,
               });
+              h.switched = true;
+              failpoint('deploy:activate');
               waveHosts.push(h);
               return h;
             }),
@@ -155,6 +160,7 @@ async function gate(
         });
       }),
     );
+    failpoint('deploy:gate');
     const verdicts = hosts.map((h) => {
       const a = ctx.analyses.get(h.target.name)!;
       const need = want.bake ? startSamples.get(h.target.name)! + want.minSamples : 0;
@@ -190,13 +196,14 @@ async function gate(
  * the health deadline) until each answers its health check again, so "rolled back" means serving.
  */
 export async function rollBack(
-  ctx: Pick<Ctx, 'events' | 'deploymentId'> & { env?: Pick<Environment, 'health'> },
+  ctx: Pick<Ctx, 'events' | 'deploymentId' | 'release'> & { env?: Pick<Environment, 'health'> },
   hosts: StagedTarget[],
 ): Promise<void> {
   const health = ctx.env?.health;
   await Promise.all(
     hosts.map(async (h) => {
-      const r = await h.client.activate(h.previous);
+      // A host whose activation failed may or may not have switched: no expectation then.
+      const r = await h.client.activate(h.previous, { expected: h.switched ? ctx.release : undefined });
       let reason = r.ok ? undefined : r.error;
       if (r.ok && h.previous && health && h.target.healthUrl) {
         const p = await waitHealthy(h.target.healthUrl, health);
@@ -211,6 +218,7 @@ export async function rollBack(
         ok: r.ok,
         reason,
       });
+      failpoint('deploy:rollback');
     }),
   );
 }

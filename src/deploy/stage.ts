@@ -4,6 +4,7 @@
  * the origin and its neighbours pull through it (falling back to the origin if it fails).
  */
 import type { EventStream } from '../events.js';
+import { failpoint } from '../util/failpoint.js';
 import { newToken } from './agent/agent.js';
 import type { AgentClient } from './agent-client.js';
 import type { ChunkSourceRef } from './chunk-client.js';
@@ -20,6 +21,8 @@ export interface StagedTarget {
   ok: boolean;
   reason?: string;
   bytesSent: number;
+  /** Set once its activation succeeded: a rollback then expects it to run this release. */
+  switched?: boolean;
 }
 
 /** Stages `release` on every target; failures are reported per target, never thrown. */
@@ -109,6 +112,7 @@ export async function stageAll(opts: {
       chunksFetched: r.value.chunksFetched,
       alreadyStaged: r.value.alreadyStaged,
     });
+    failpoint('deploy:stage');
     return { target, client, previous, ok: true, bytesSent };
   }
 

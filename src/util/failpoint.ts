@@ -12,7 +12,10 @@ const reached = new Map<string, number>();
 function parse(spec: string): Map<string, number> {
   const points = new Map<string, number>();
   for (const part of spec.split(',')) {
-    const [name, nth] = part.trim().split(':');
+    // Names may hold colons (`deploy:stage`): only a trailing `:<digits>` is the visit number.
+    const m = /^(.+?)(?::(\d+))?$/.exec(part.trim());
+    const name = m?.[1];
+    const nth = m?.[2];
     if (!name) continue;
     const n = nth === undefined ? 1 : Number(nth);
     if (Number.isInteger(n) && n >= 1) points.set(name, n);
@@ -28,4 +31,3 @@ export function failpoint(name: string): void {
   reached.set(name, count);
   if (count === nth) process.kill(process.pid, 'SIGKILL');
 }
-

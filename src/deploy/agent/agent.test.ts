@@ -76,7 +76,7 @@ describe('agent', () => {
       expect((await client.stage({ release: b.release, manifest: b.manifest, sources: [b.origin] })).ok).toBe(
         true,
       );
-      expect((await client.activate(b.release, undefined, 2)).ok).toBe(true);
+      expect((await client.activate(b.release, { keep: 2 })).ok).toBe(true);
     }
     const releases = (await readdir(path.join(root, 'agent', 'releases'))).sort();
     expect(releases).toHaveLength(2);

@@ -8,6 +8,7 @@ import type { ChunkId, ReleaseId } from '../types.js';
 import { type AppSpec, type AppStatus, AppSupervisor } from './app.js';
 import { batch, parallel } from './batching.js';
 import { ChunkIndex } from './chunk-index.js';
+import { DeployLock } from './deploy-lock.js';
 import { FileIndex } from './file-index.js';
 import { Layout } from './layout.js';
 import {
@@ -24,6 +25,8 @@ export interface StageRequest {
   manifest: unknown;
   /** Where to pull missing chunks from, in order of preference (relay first, then origin). */
   sources?: ChunkSourceRef[];
+  /** The deployment (lock holder) staging it: its releases survive pruning while it holds the lock. */
+  holder?: string;
 }
 
 export interface StageProgress {
@@ -47,6 +50,8 @@ export interface ActivateRequest {
   release: ReleaseId | null;
   app?: AppSpec;
   keep?: number;
+  /** What `current` must be now; when it differs, another deployment moved this host: refused. */
+  expected?: ReleaseId | null;
 }
 
 export interface ActivateResult {
@@ -71,6 +76,9 @@ export class Agent {
   readonly layout: Layout;
   readonly index: ChunkIndex;
   readonly app: AppSupervisor;
+  readonly lock = new DeployLock();
+  /** Releases staged under a deploy lock, by holder: not pruned while that holder is live. */
+  readonly #stagedBy = new Map<ReleaseId, string>();
   readonly #releases = new Map<ReleaseId, Manifest>();
   readonly #staging = new Map<ReleaseId, Promise<Result<StageResult, string>>>();
   readonly #files: FileIndex;
@@ -167,6 +175,7 @@ export class Agent {
     const id = releaseIdOf(manifest);
     if (id !== req.release)
       return Promise.resolve(err(`release id ${req.release} does not match the manifest (${id})`));
+    if (req.holder) this.#stagedBy.set(id, req.holder);
     let running = this.#staging.get(id);
     if (!running) {
       running = this.#stage(id, manifest, req.sources ?? [], progress).finally(() =>
@@ -284,6 +293,10 @@ export class Agent {
   async #activate(req: ActivateRequest): Promise<Result<ActivateResult, string>> {
     const previous = await currentRelease(this.layout);
     const target = req.release;
+    if (req.expected !== undefined && req.expected !== previous)
+      return err(
+        `current release is ${previous ?? 'none'}, not the expected ${req.expected ?? 'none'}: another deployment moved this host`,
+      );
     if (target !== null && !this.#releases.has(target)) return err(`release ${target} is not staged here`);
     const spec = req.app ?? this.app.spec;
     if (target === previous && (this.app.status().running || !spec)) {
@@ -306,8 +319,11 @@ export class Agent {
   }
 
   /** Goes back to `to`, or to the most recently active release before the current one. */
-  async rollback(to?: ReleaseId | null): Promise<Result<ActivateResult, string>> {
-    if (to !== undefined) return this.activate({ release: to });
+  async rollback(
+    to?: ReleaseId | null,
+    expected?: ReleaseId | null,
+  ): Promise<Result<ActivateResult, string>> {
+    if (to !== undefined) return this.activate({ release: to, expected });
     const cur = await currentRelease(this.layout);
     const prev = [...this.#releases.keys()]
       .filter((id) => id !== cur && this.#state.releases[id]?.activatedAt !== undefined)
@@ -315,7 +331,7 @@ export class Agent {
         (a, b) => (this.#state.releases[b]?.activatedAt ?? 0) - (this.#state.releases[a]?.activatedAt ?? 0),
       )[0];
     if (!prev) return err('no earlier release to roll back to');
-    return this.activate({ release: prev });
+    return this.activate({ release: prev, expected });
   }
 
   async status(): Promise<{
@@ -326,6 +342,7 @@ export class Agent {
     /** Chunks received but in no release yet (a transfer in progress or interrupted). */
     pooled: number;
     staging: ReleaseId[];
+    lock: { holder: string; owner: string; expiresAt: number } | null;
   }> {
     return {
       current: await currentRelease(this.layout),
@@ -338,6 +355,7 @@ export class Agent {
       chunks: this.index.size,
       pooled: this.index.pooled,
       staging: [...this.#staging.keys()],
+      lock: this.lock.current,
     };
   }
 
@@ -355,6 +373,13 @@ export class Agent {
     const keepSet = new Set<ReleaseId>(ordered.slice(0, Math.max(1, keep)));
     for (const p of pinned) if (p) keepSet.add(p);
     for (const id of this.#staging.keys()) keepSet.add(id);
+    // Another deployment's staged release is never pruned from under it: with the lock only its
+    // holder activates (and prunes), but a release staged by the live holder stays either way.
+    const holder = this.lock.current?.holder;
+    for (const [id, h] of this.#stagedBy) {
+      if (h === holder) keepSet.add(id);
+      else this.#stagedBy.delete(id);
+    }
     for (const id of ordered) {
       if (keepSet.has(id)) continue;
       await removeRelease(this.layout, id);

@@ -1,10 +1,12 @@
 /**
  * Releases on disk: assembling `releases/<id>` from chunks into a temporary folder renamed into
  * place, switching `current` atomically (a fresh symlink renamed over it), and pruning old ones.
+ * Durable: every file and folder of a release is fsynced before the rename and the parent folder
+ * after it, so a power cut never leaves a release whose name exists but whose bytes do not.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import {
   chmod,
   copyFile,
@@ -17,7 +19,6 @@ import {
   rm,
   stat,
   symlink,
-  writeFile,
 } from 'node:fs/promises';
 import path from 'node:path';
 import { type Manifest, type ManifestEntry, validateManifest } from '../manifest.js';
@@ -38,13 +39,17 @@ export async function assembleRelease(opts: {
   manifest: Manifest;
   chunk: (id: ChunkId) => Promise<Buffer>;
   copyFrom?: (e: Extract<ManifestEntry, { type: 'file' }>) => Promise<string | undefined>;
+  /** fsync files and folders (default true; false only for the benchmark's comparison). */
+  durable?: boolean;
 }): Promise<number> {
   let copied = 0;
   const { layout, id, manifest } = opts;
+  const durable = opts.durable ?? true;
   await mkdir(layout.releases, { recursive: true });
   await mkdir(layout.manifests, { recursive: true });
   const tmp = path.join(layout.releases, `.tmp-${id}-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp);
+  const syncs = new SyncQueue();
   try {
     for (const e of manifest.entries) {
       // Paths were validated (no "..", not absolute, parents are real folders); resolve and
@@ -65,49 +70,105 @@ export async function assembleRelease(opts: {
         ) {
           copied++;
           await chmod(dest, e.mode & 0o777);
+          if (durable) await syncs.add(await open(dest, 'r'));
           continue;
         }
         const fh = await open(dest, 'wx', 0o600);
+        let handedOver = false;
         try {
-          for (const [chunkId] of e.chunks) {
+          let written = 0;
+          for (const [chunkId, size] of e.chunks) {
             const data = await opts.chunk(chunkId);
+            // The chunk's hash was checked when it was read; its length is the manifest's claim,
+            // and a file must come out exactly as long as the manifest says.
+            if (data.length !== size)
+              throw new Error(
+                `chunk ${chunkId.slice(0, 12)} of ${e.path} is ${data.length} bytes, the manifest says ${size}`,
+              );
             await fh.write(data, 0, data.length);
+            written += data.length;
+          }
+          if (written !== e.size)
+            throw new Error(`${e.path} came out ${written} bytes, the manifest says ${e.size}`);
+          await fh.chmod(e.mode & 0o777);
+          if (durable) {
+            await syncs.add(fh);
+            handedOver = true;
           }
         } finally {
-          await fh.close();
+          if (!handedOver) await fh.close();
         }
-        await chmod(dest, e.mode & 0o777);
       }
     }
+    await syncs.drain();
     const stats: FileStats = {};
     for (const e of manifest.entries) {
       if (e.type !== 'file') continue;
       const st = await stat(path.join(tmp, e.path));
       stats[e.path] = [st.size, st.mtimeMs];
     }
-    await writeAtomic(statsFile(layout, id), JSON.stringify(stats));
+    await writeAtomic(statsFile(layout, id), JSON.stringify(stats), durable);
     for (const e of manifest.entries) {
       if (e.type === 'dir') await chmod(path.join(tmp, e.path), e.mode & 0o777);
     }
-    // One filesystem sync instead of an fsync per file (thousands of small files are common):
-    // the release is on disk before its name appears and long before `current` points at it.
-    await syncFilesystem(tmp);
+    if (durable) {
+      // Folders deepest first, then the release folder itself: every name inside is on disk
+      // before the release's own name appears, and long before `current` points at it.
+      const dirs = manifest.entries.filter((e) => e.type === 'dir').map((e) => path.join(tmp, e.path));
+      for (const d of dirs.reverse()) await fsyncPath(d, 'r');
+      await fsyncPath(tmp, 'r');
+    }
     // The manifest lands first: a release folder without one is an interrupted assembly.
-    await writeAtomic(layout.manifest(id), JSON.stringify(manifest));
+    await writeAtomic(layout.manifest(id), JSON.stringify(manifest), durable);
     await rm(layout.release(id), { recursive: true, force: true });
     await rename(tmp, layout.release(id));
+    if (durable) await fsyncPath(layout.releases, 'r');
     return copied;
   } catch (e) {
+    await syncs.drain().catch(() => {});
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
 }
 
-/** syncfs(2) of the filesystem holding `dir`, through coreutils' `sync -f`; best effort. */
-function syncFilesystem(dir: string): Promise<void> {
-  return new Promise((resolve) => {
-    execFile('sync', ['-f', dir], () => resolve());
-  });
+/**
+ * fsync-then-close of written files, several at once: the next file is written while earlier
+ * ones sync, and the filesystem's journal commits concurrent fsyncs together.
+ */
+class SyncQueue {
+  readonly #pending = new Set<Promise<void>>();
+  #failure: unknown;
+
+  constructor(readonly width = 16) {}
+
+  /** Takes over `fh` (syncs and closes it); waits while `width` syncs are in flight. */
+  async add(fh: FileHandle): Promise<void> {
+    const p: Promise<void> = fh
+      .sync()
+      .catch((e: unknown) => {
+        this.#failure ??= e;
+      })
+      .finally(() => fh.close())
+      .finally(() => this.#pending.delete(p));
+    this.#pending.add(p);
+    if (this.#pending.size >= this.width) await Promise.race(this.#pending);
+  }
+
+  /** Waits for every sync; throws the first failure. */
+  async drain(): Promise<void> {
+    await Promise.all(this.#pending);
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+}
+
+/** fsync(2) of a file or folder by path. */
+async function fsyncPath(p: string, flags: 'r'): Promise<void> {
+  const fh = await open(p, flags);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 function statsFile(layout: Layout, id: ReleaseId): string {
@@ -123,11 +184,18 @@ export async function readStats(layout: Layout, id: ReleaseId): Promise<FileStat
   }
 }
 
-/** Writes a file under a temporary name and renames it into place. */
-export async function writeAtomic(file: string, text: string): Promise<void> {
+/** Writes a file under a temporary name, fsynced, renamed into place, then syncs its folder. */
+export async function writeAtomic(file: string, text: string, durable = true): Promise<void> {
   const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, text);
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(text);
+    if (durable) await fh.sync();
+  } finally {
+    await fh.close();
+  }
   await rename(tmp, file);
+  if (durable) await fsyncPath(path.dirname(file), 'r');
 }
 
 /** Points `current` at a release (or removes it) without a moment where it is missing. */
@@ -139,6 +207,7 @@ export async function switchCurrent(layout: Layout, id: ReleaseId | null): Promi
   const tmp = `${layout.current}.tmp-${randomBytes(4).toString('hex')}`;
   await symlink(path.join('releases', id), tmp);
   await rename(tmp, layout.current);
+  await fsyncPath(layout.root, 'r');
 }
 
 /** The release `current` points at, if any. */

@@ -4,12 +4,24 @@
  */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { ChunkSourceRef } from '../chunk-client.js';
 import { bearer, HttpError, readJson, sendError, sendJson, tokenMatches } from '../http.js';
 import { validateManifest } from '../manifest.js';
-import { type ChunkId, isChunkId, isReleaseId, type ReleaseId } from '../types.js';
+import type { ChunkId, ReleaseId } from '../types.js';
 import { decodeFrames, type Encoding, encodeFrame, FrameDecodeError } from '../wire.js';
-import type { Agent, StageRequest } from './agent.js';
+import type { Agent } from './agent.js';
+import { LOCK_HEADER } from './deploy-lock.js';
+import {
+  activateBody,
+  chunkIdsBody,
+  fetchBody,
+  grantBody,
+  lockBody,
+  lockHolder,
+  parseBody,
+  rollbackBody,
+  stageBody,
+  unlockBody,
+} from './requests.js';
 
 export interface AgentLimits {
   /** Largest JSON body (the stage request carries the manifest). */
@@ -30,12 +42,30 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 /** Builds the request handler for an agent. */
 export function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handler {
+  const missingBody = chunkIdsBody(limits.ids);
+  const fetchSchema = fetchBody(limits.ids);
+
+  /** The caller's lock, refused with 409 when another deployment holds this host. */
+  function holderOf(req: IncomingMessage): string | undefined {
+    const h = req.headers[LOCK_HEADER];
+    if (h === undefined) return undefined;
+    const parsed = lockHolder.safeParse(h);
+    if (!parsed.success) throw new HttpError(400, `bad ${LOCK_HEADER} header`);
+    return parsed.data;
+  }
+  function mayChange(req: IncomingMessage): string | undefined {
+    const holder = holderOf(req);
+    const refused = agent.lock.refuses(holder);
+    if (refused) throw new HttpError(409, `this host is ${refused}`);
+    return holder;
+  }
+
   const routes: Record<string, Handler> = {
     'GET /v1/status': async (_req, res) => sendJson(res, 200, await agent.status()),
 
     'POST /v1/chunks/missing': async (req, res) => {
-      const ids = chunkIds((await readJson(req, limits.jsonBytes)) as { ids?: unknown }, limits.ids);
-      sendJson(res, 200, { missing: agent.missing(ids) });
+      const { ids } = parseBody(missingBody, await readJson(req, limits.jsonBytes), 'chunks/missing');
+      sendJson(res, 200, { missing: agent.missing(ids as ChunkId[]) });
     },
 
     'PUT /v1/chunks': async (req, res) => {
@@ -64,15 +94,14 @@ export function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS)
     },
 
     'POST /v1/stage': async (req, res) => {
-      const body = (await readJson(req, limits.jsonBytes)) as StageRequest;
-      if (!body || typeof body !== 'object' || !isReleaseId(body.release))
-        throw new HttpError(400, 'bad release id');
+      const body = parseBody(stageBody, await readJson(req, limits.jsonBytes), 'stage');
+      const holder = mayChange(req);
       // Refuse a bad manifest with a status code before the progress stream starts.
       const checked = validateManifest(body.manifest);
       if (!checked.ok) throw new HttpError(400, `manifest refused: ${checked.error}`);
       res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
       let last = 0;
-      const r = await agent.stage(body, (p) => {
+      const r = await agent.stage({ ...body, holder }, (p) => {
         const now = Date.now();
         if (now - last < 100) return;
         last = now;
@@ -84,55 +113,50 @@ export function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS)
     },
 
     'POST /v1/grant': async (req, res) => {
-      const body = (await readJson(req, 64 * 1024)) as {
-        token?: unknown;
-        sources?: unknown;
-        maxChunk?: unknown;
-        ttlMs?: unknown;
-      };
-      const sources = Array.isArray(body.sources) ? body.sources : [];
-      if (typeof body.token !== 'string' || body.token.length < 16 || !sources.every(isSourceRef)) {
-        throw new HttpError(
-          400,
-          'a grant needs a token of at least 16 characters and sources [{ url, token }]',
-        );
-      }
-      const maxChunk =
-        typeof body.maxChunk === 'number' ? Math.min(body.maxChunk, 64 * 1024 * 1024) : 256 * 1024;
-      const ttlMs = typeof body.ttlMs === 'number' ? Math.min(body.ttlMs, 24 * 3_600_000) : undefined;
-      agent.addGrant(body.token, sources, maxChunk, ttlMs);
+      const body = parseBody(grantBody, await readJson(req, 64 * 1024), 'grant');
+      mayChange(req);
+      const maxChunk = Math.min(body.maxChunk ?? 256 * 1024, 64 * 1024 * 1024);
+      const ttlMs = body.ttlMs === undefined ? undefined : Math.min(body.ttlMs, 24 * 3_600_000);
+      agent.addGrant(body.token, body.sources, maxChunk, ttlMs);
       sendJson(res, 200, { ok: true });
     },
 
     'POST /v1/activate': async (req, res) => {
-      const body = (await readJson(req, 1024 * 1024)) as {
-        release?: unknown;
-        app?: { command?: unknown; env?: unknown };
-        keep?: unknown;
-      };
-      const release = body.release === null ? null : isReleaseId(body.release) ? body.release : undefined;
-      if (release === undefined) throw new HttpError(400, 'bad release id');
-      const app =
-        body.app && typeof body.app.command === 'string'
-          ? { command: body.app.command, env: stringMap(body.app.env) }
-          : undefined;
-      const keep = typeof body.keep === 'number' && body.keep >= 1 ? Math.floor(body.keep) : undefined;
-      const r = await agent.activate({ release, app, keep });
+      const body = parseBody(activateBody, await readJson(req, 1024 * 1024), 'activate');
+      mayChange(req);
+      const app = body.app ? { command: body.app.command, env: stringMap(body.app.env) } : undefined;
+      const r = await agent.activate({
+        release: body.release as ReleaseId | null,
+        app,
+        keep: body.keep,
+        expected: body.expected as ReleaseId | null | undefined,
+      });
       if (r.ok) sendJson(res, 200, r.value);
       else sendJson(res, 409, { error: r.error });
     },
 
     'POST /v1/rollback': async (req, res) => {
-      const body = (await readJson(req, 64 * 1024)) as { to?: unknown };
-      let to: ReleaseId | null | undefined;
-      if (body.to === null) to = null;
-      else if (body.to !== undefined) {
-        if (!isReleaseId(body.to)) throw new HttpError(400, 'bad release id');
-        to = body.to;
-      }
-      const r = await agent.rollback(to);
+      const body = parseBody(rollbackBody, await readJson(req, 64 * 1024), 'rollback');
+      mayChange(req);
+      const r = await agent.rollback(
+        body.to as ReleaseId | null | undefined,
+        body.expected as ReleaseId | null | undefined,
+      );
       if (r.ok) sendJson(res, 200, r.value);
       else sendJson(res, 409, { error: r.error });
+    },
+
+    'POST /v1/lock': async (req, res) => {
+      const body = parseBody(lockBody, await readJson(req, 64 * 1024), 'lock');
+      const r = agent.lock.acquire(body);
+      if (r.ok) sendJson(res, 200, r.value);
+      else sendJson(res, 409, { error: `this host is ${r.error}`, holder: agent.lock.current });
+    },
+
+    'POST /v1/unlock': async (req, res) => {
+      const body = parseBody(unlockBody, await readJson(req, 64 * 1024), 'unlock');
+      agent.lock.release(body.holder);
+      sendJson(res, 200, { ok: true });
     },
   };
 
@@ -144,9 +168,9 @@ export function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS)
     const full = token !== undefined && tokenMatches(token, agent.token);
     const grant = full || token === undefined ? undefined : agent.grant(token);
     if (!full && !grant) throw new HttpError(401, 'missing or wrong token');
-    const body = (await readJson(req, limits.jsonBytes)) as { ids?: unknown; encoding?: unknown };
-    const ids = chunkIds(body, limits.ids);
-    const encoding: Encoding = body.encoding === 'br' || body.encoding === 'none' ? body.encoding : 'deflate';
+    const body = parseBody(fetchSchema, await readJson(req, limits.jsonBytes), 'chunks/fetch');
+    const ids = body.ids as ChunkId[];
+    const encoding: Encoding = body.encoding ?? 'deflate';
     const via = grant ?? { sources: [], maxChunk: 64 * 1024 * 1024 };
     // One upstream request for everything absent; frames stream out as chunks arrive.
     if (grant) void agent.prefetch(agent.missing(ids), via);
@@ -188,19 +212,6 @@ export async function listenAgent(
   server.listen(port, host);
   await once(server, 'listening');
   return server;
-}
-
-function chunkIds(body: { ids?: unknown } | null, max: number): ChunkId[] {
-  const ids = body?.ids;
-  if (!Array.isArray(ids) || ids.length > max || !ids.every(isChunkId)) {
-    throw new HttpError(400, `ids must be a list of at most ${max} SHA-256 chunk ids`);
-  }
-  return ids;
-}
-
-function isSourceRef(v: unknown): v is ChunkSourceRef {
-  const s = v as ChunkSourceRef;
-  return !!s && typeof s.url === 'string' && /^https?:\/\//.test(s.url) && typeof s.token === 'string';
 }
 
 function stringMap(v: unknown): Record<string, string> {

@@ -8,6 +8,7 @@ import * as analytics from './020-analytics.js';
 import * as deploy from './030-deploy.js';
 import * as recent from './040-recent-executions.js';
 import * as dropTaskIndex from './050-drop-task-index.js';
+import * as deployLeases from './060-deploy-leases.js';
 
 export const migrations: Record<string, Migration> = {
   '001-core': core,
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '030-deploy': deploy,
   '040-recent-executions': recent,
   '050-drop-task-index': dropTaskIndex,
+  '060-deploy-leases': deployLeases,
 };

@@ -1,0 +1,89 @@
+/**
+ * The agent's request bodies as zod schemas: every body from the network is parsed here before
+ * any operation sees it, so `null`, `42`, `[]` or a stray field is a 400 and never a state change
+ * (a bare `42` on /v1/rollback used to roll back for real). Manifests get their own deeper check
+ * (`validateManifest`) once the envelope is known to be an object.
+ */
+import { z } from 'zod';
+import { HttpError } from '../http.js';
+import { isChunkId, isReleaseId } from '../types.js';
+
+const releaseId = z.string().refine(isReleaseId, 'a release id (letters, digits, ".", "_", "-")');
+const chunkId = z.string().refine(isChunkId, '64 lower-case hex digits');
+
+/** A deployment id holding (or asking for) the agent's lock. */
+export const lockHolder = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'a deployment id');
+
+// Loose: deployers hand their origin object over as it is; only url and token are kept.
+const sourceRef = z.object({
+  url: z.string().regex(/^https?:\/\//, 'an http(s) URL'),
+  token: z.string().min(1),
+});
+
+/** Ids lists are bounded by the agent's limits, so the schema is built per limit. */
+export function chunkIdsBody(max: number) {
+  return z.strictObject({ ids: z.array(chunkId).max(max) });
+}
+
+export function fetchBody(max: number) {
+  return z.strictObject({
+    ids: z.array(chunkId).max(max),
+    encoding: z.enum(['none', 'deflate', 'br']).optional(),
+  });
+}
+
+export const stageBody = z.strictObject({
+  release: releaseId,
+  manifest: z.record(z.string(), z.unknown()),
+  sources: z.array(sourceRef).max(16).optional(),
+});
+
+export const grantBody = z.strictObject({
+  token: z.string().min(16),
+  sources: z.array(sourceRef).max(16),
+  maxChunk: z.number().int().positive().optional(),
+  ttlMs: z.number().int().positive().optional(),
+});
+
+export const activateBody = z.strictObject({
+  /** A staged release, or null to stop the app and remove `current`. */
+  release: releaseId.nullable(),
+  app: z
+    .strictObject({
+      command: z.string().min(1),
+      env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    })
+    .optional(),
+  keep: z.number().int().min(1).optional(),
+  /** What `current` must be now (null: no release); anything else is a 409. */
+  expected: releaseId.nullable().optional(),
+});
+
+export const rollbackBody = z.strictObject({
+  to: releaseId.nullable().optional(),
+  expected: releaseId.nullable().optional(),
+});
+
+export const lockBody = z.strictObject({
+  holder: lockHolder,
+  /** Who holds it, for the message a refused deployer prints. */
+  owner: z.string().max(300),
+  ttlMs: z
+    .number()
+    .int()
+    .min(1000)
+    .max(24 * 3_600_000),
+  /** A holder the deployer's store proved dead (its process is gone): taken over at once. */
+  takeOver: lockHolder.optional(),
+});
+
+export const unlockBody = z.strictObject({ holder: lockHolder });
+
+/** Parses a body or throws a 400 naming the first problem and where it is. */
+export function parseBody<S extends z.ZodType>(schema: S, body: unknown, what: string): z.infer<S> {
+  const r = schema.safeParse(body);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
+  throw new HttpError(400, `bad ${what} request${where}: ${issue?.message ?? 'invalid body'}`);
+}

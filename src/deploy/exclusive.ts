@@ -1,0 +1,146 @@
+/**
+ * One deployment (or rollback) per environment at a time (issue 10, defect 5): the store's lease
+ * first, then each agent's deploy lock in a fixed order (so two deployers with different stores
+ * cannot deadlock), both renewed by a heartbeat until released. A holder whose process is dead is
+ * taken over; a live one is waited for (with a message naming it) or, with `wait: false`,
+ * refused.
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
+import { err, ok, type Result } from '../util/result.js';
+import { AgentClient } from './agent-client.js';
+import type { Environment } from './environment.js';
+import { acquireLease, type Lease, releaseLease, renewLease } from './lease.js';
+import { currentOwner, describeOwner } from './owner.js';
+
+/** How long a lease or agent lock lasts without renewal; renewed every quarter of it. */
+export const LEASE_TTL_MS = 60_000;
+const POLL_MS = 500;
+
+export interface HeldEnvironment {
+  deploymentId: string;
+  /** Agent clients carrying the lock, by target name. */
+  clients: Map<string, AgentClient>;
+  /** Set when the lease was taken over from a deployment whose process had died. */
+  tookOver?: Lease;
+  /** Aborted when the lease is lost (another deployer took it over while this one stalled). */
+  lost: AbortSignal;
+  release(): Promise<void>;
+}
+
+/**
+ * Takes the environment for `deploymentId`. `isDead(id)` says whether a deployment that holds an
+ * agent's lock is known to the store as finished or interrupted (then it is taken over).
+ */
+export async function holdEnvironment(opts: {
+  db: Kysely<Database>;
+  env: Environment;
+  deploymentId: string;
+  wait: boolean;
+  isDead: (holder: string) => Promise<boolean>;
+  onWait: (message: string) => void;
+  signal?: AbortSignal;
+}): Promise<Result<HeldEnvironment, string>> {
+  const { db, env, deploymentId } = opts;
+  const owner = currentOwner();
+  const ownerText = `${describeOwner(owner)}, since ${new Date().toISOString().slice(11, 19)}`;
+  let said = '';
+  const waiting = (message: string) => {
+    if (message !== said) opts.onWait(message);
+    said = message;
+  };
+
+  let tookOver: Lease | undefined;
+  for (;;) {
+    const r = await acquireLease(db, { environment: env.name, deploymentId, owner, ttlMs: LEASE_TTL_MS });
+    if (r.ok) {
+      tookOver = r.value.tookOver;
+      break;
+    }
+    const h = r.error;
+    const message = `environment ${env.name} is being deployed by ${h.deploymentId} (${describeOwner(h.owner)}, since ${new Date(h.acquiredAt).toISOString().slice(11, 19)})`;
+    if (!opts.wait) return err(message);
+    waiting(`${message}; waiting for it to finish (--no-wait fails instead)`);
+    if (!(await pause(opts.signal))) return err(`${message}; gave up waiting`);
+  }
+
+  const clients = new Map<string, AgentClient>();
+  const targets = env.regions.flatMap((r) => r.targets).sort((a, b) => (a.agentUrl < b.agentUrl ? -1 : 1));
+  for (const t of targets) {
+    const c = new AgentClient(t.agentUrl, t.token);
+    c.holder = deploymentId;
+    clients.set(t.name, c);
+  }
+  const locked: AgentClient[] = [];
+  const giveUp = async (message: string) => {
+    await Promise.all(locked.map((c) => c.unlock(deploymentId)));
+    await releaseLease(db, { environment: env.name, deploymentId });
+    return err(message);
+  };
+  for (const t of targets) {
+    const c = clients.get(t.name)!;
+    for (;;) {
+      const status = await c.status();
+      const holder = status.ok ? status.value.lock?.holder : undefined;
+      const takeOver =
+        holder &&
+        holder !== deploymentId &&
+        (holder === tookOver?.deploymentId || (await opts.isDead(holder)))
+          ? holder
+          : undefined;
+      const r = await c.lock({ holder: deploymentId, owner: ownerText, ttlMs: LEASE_TTL_MS, takeOver });
+      if (r.ok) break;
+      // An agent that cannot be reached is not locked against us: staging reports it per host.
+      if (r.error.reason === 'error') break;
+      const message = `agent ${t.name}: ${r.error.message.replace(/^.*answered 409: /, '')}`;
+      if (!opts.wait) return giveUp(message);
+      waiting(`${message}; waiting (--no-wait fails instead)`);
+      if (!(await pause(opts.signal))) return giveUp(`${message}; gave up waiting`);
+    }
+    locked.push(c);
+  }
+
+  const lost = new AbortController();
+  let renewing = Promise.resolve();
+  const timer = setInterval(() => {
+    renewing = renewing.then(async () => {
+      const mine = await renewLease(db, { environment: env.name, deploymentId }, LEASE_TTL_MS).catch(
+        () => true,
+      );
+      if (!mine) lost.abort(new Error(`the lease on ${env.name} was taken over`));
+      await Promise.all(
+        locked.map((c) => c.lock({ holder: deploymentId, owner: ownerText, ttlMs: LEASE_TTL_MS })),
+      );
+    });
+  }, LEASE_TTL_MS / 4);
+  timer.unref();
+
+  return ok({
+    deploymentId,
+    clients,
+    tookOver,
+    lost: lost.signal,
+    release: async () => {
+      clearInterval(timer);
+      await renewing;
+      await Promise.all(locked.map((c) => c.unlock(deploymentId)));
+      await releaseLease(db, { environment: env.name, deploymentId });
+    },
+  });
+}
+
+/** Waits one poll interval; false when the signal aborted. */
+function pause(signal?: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve(false);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', stop);
+      resolve(true);
+    }, POLL_MS);
+    const stop = () => {
+      clearTimeout(t);
+      resolve(false);
+    };
+    signal?.addEventListener('abort', stop, { once: true });
+  });
+}

@@ -16,7 +16,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(
       action(ctx, async (name: string | undefined, opts: { json?: boolean; limit: number }, cmd: Command) => {
         const pipeline = await pipelineFrom(cmd);
-        const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
+        const store = await openStore({ url: globals(cmd).store, root: pipeline.root, create: false });
         try {
           const rows = await listDeployments(store.db, { environment: name, limit: opts.limit });
           if (opts.json) {

@@ -33,7 +33,7 @@ export function register(program: Command, ctx: CliContext): void {
         if (opts.json && opts.markdown) throw new UsageError('choose one of --json and --markdown');
         const since = opts.since === undefined ? undefined : parseSince(opts.since);
         const pipeline = await pipelineFrom(cmd);
-        const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
+        const store = await openStore({ url: globals(cmd).store, root: pipeline.root, create: false });
         try {
           const report = await buildReport(store, pipeline, since === undefined ? {} : { since });
           if (opts.json) ctx.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -36,7 +36,10 @@ export function parseStoreLocation(
   if (postgresLike) {
     const fixed = redactUrl(`postgres://${value.slice(m[0].length).replace(/^\/+/, '')}`);
     return err(
-      new UsageError(`${o.from} "${shown}" is not a store URL`, `did you mean "${fixed}"? ${ACCEPTED}`),
+      new UsageError(
+        `${o.from} "${shown}" is not a store URL`,
+        `did you mean "${fixed}"? A${ACCEPTED.slice(1)}`,
+      ),
     );
   }
   return err(new UsageError(`${o.from} "${shown}": ${name}:// is not a supported store`, ACCEPTED));

@@ -26,6 +26,8 @@ export interface CreateTaskCacheOptions {
   git?: Promise<GitFacts>;
   /** The stat of the recorded outputs, already started (cli/probe.ts). */
   outputs?: Promise<string | undefined>;
+  /** The run's cancellation (SIGINT, SIGTERM): pending remote requests are aborted at once. */
+  signal?: AbortSignal;
 }
 
 /** Builds the layered (local + remote) task cache for a pipeline. */
@@ -58,6 +60,7 @@ export async function createTaskCache(opts: CreateTaskCacheOptions): Promise<Tas
               token: remote.token,
               signatureKey: remote.signatureKey,
               timeoutMs: remote.timeoutMs,
+              signal: opts.signal,
             }),
             read: remote.read,
             write: remote.write,

@@ -29,7 +29,7 @@ export interface LayeredCacheOptions {
 
 export class LayeredCache implements TaskCache {
   readonly #uploads = new Set<Promise<void>>();
-  #remoteDown: string | undefined;
+  #warnedDown = false;
   #saved = 0;
 
   constructor(private readonly o: LayeredCacheOptions) {}
@@ -129,10 +129,12 @@ export class LayeredCache implements TaskCache {
     }
 
     const remote = this.o.remote;
-    if (!remote?.read || this.#remoteDown) return undefined;
+    if (!remote?.read || remote.client.down) return undefined;
     const got = await remote.client.get(hash);
+    this.#noticeDown();
     switch (got.kind) {
       case 'miss':
+      case 'off':
         return undefined;
       case 'bad-signature':
         this.o.warn(
@@ -141,7 +143,11 @@ export class LayeredCache implements TaskCache {
         );
         return undefined;
       case 'error':
-        this.#down(got.message);
+        // About this artifact only (e.g. the server rejects it): the remote stays in use.
+        this.o.warn(
+          `remote artifact ${hash.slice(0, 12)} of ${task.id} could not be fetched (${got.message}); running the task`,
+          task.id,
+        );
         return undefined;
       case 'hit': {
         const entry = decodeEntry(got.bytes, hash);
@@ -201,7 +207,7 @@ export class LayeredCache implements TaskCache {
       this.o.state.record(task.id, hash, task.cwd, scan, result);
       this.#saved += bytes.length;
       const remote = this.o.remote;
-      if (remote?.write && !this.#remoteDown)
+      if (remote?.write && !remote.client.down)
         this.#upload(remote.client, hash, bytes, result.durationMs, task.id);
     } catch (e) {
       this.o.warn(`${task.id} not cached: ${(e as Error).message}`, task.id);
@@ -212,22 +218,29 @@ export class LayeredCache implements TaskCache {
     const limit = this.o.uploadConcurrency ?? 4;
     const run = async (): Promise<void> => {
       while (this.#uploads.size > limit) await Promise.race(this.#uploads);
-      if (this.#remoteDown) return;
+      if (client.down) return;
       const r = await client.put(hash, bytes, durationMs);
-      if (r.kind === 'error') this.#down(`upload of ${taskId} failed: ${r.message}`);
+      this.#noticeDown();
+      // A refusal of this one artifact (413 too large, 400) leaves the remote in use for the others.
+      if (r.kind === 'error')
+        this.o.warn(
+          `upload of ${taskId} to the remote cache failed (${r.message}); it stays cached locally`,
+          taskId,
+        );
     };
     const p: Promise<void> = run()
-      .catch((e: unknown) => this.#down(String(e)))
+      .catch((e: unknown) => this.o.warn(`upload of ${taskId} failed: ${String(e)}`, taskId))
       .finally(() => this.#uploads.delete(p));
     this.#uploads.add(p);
   }
 
-  /** One warning, then local-only caching for the rest of the run. */
-  #down(message: string): void {
-    if (this.#remoteDown) return;
-    this.#remoteDown = message;
+  /** When the client's breaker has turned the remote off: one warning for the run. */
+  #noticeDown(): void {
+    const why = this.o.remote?.client.down;
+    if (!why || this.#warnedDown) return;
+    this.#warnedDown = true;
     this.o.warn(
-      `remote cache ${this.o.remote?.client.location} unavailable (${message}); continuing with the local cache only`,
+      `remote cache ${this.o.remote?.client.location} unavailable (${why}); continuing with the local cache only`,
     );
   }
 

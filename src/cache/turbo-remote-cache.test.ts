@@ -81,8 +81,13 @@ describe('TurboRemoteCache', () => {
     expect(s.seen).toHaveLength(3);
 
     const failing = await scripted([{ status: 500 }]);
-    const r = await new TurboRemoteCache({ url: failing.url, team: 't', retries: 1 }).get('h');
-    expect(r).toEqual({ kind: 'error', message: 'GET failed after 2 attempts: HTTP 500' });
+    const c500 = new TurboRemoteCache({ url: failing.url, team: 't', retries: 1 });
+    expect(await c500.get('h')).toEqual({ kind: 'off' });
+    expect(c500.down).toBe('GET failed after 2 attempts: HTTP 500');
+    // Off for the rest of the run: nothing more is sent.
+    expect(await c500.get('h2')).toEqual({ kind: 'off' });
+    expect(await c500.put('h2', Buffer.from('x'), 1)).toEqual({ kind: 'off' });
+    expect(failing.seen).toHaveLength(2);
 
     const none = await scripted([{ status: 404 }]);
     expect(await new TurboRemoteCache({ url: none.url, team: 't' }).get('h')).toEqual({ kind: 'miss' });
@@ -90,13 +95,62 @@ describe('TurboRemoteCache', () => {
 
   it('does not retry a refused token and says so without the token', async () => {
     const s = await scripted([{ status: 401 }]);
-    const r = await new TurboRemoteCache({ url: s.url, team: 't', token: 'sekrit' }).get('h');
+    const c = new TurboRemoteCache({ url: s.url, team: 't', token: 'sekrit' });
+    expect((await c.get('h')).kind).toBe('off');
     expect(s.seen).toHaveLength(1);
-    expect(r.kind).toBe('error');
-    if (r.kind === 'error') {
-      expect(r.message).toMatch(/refused the token/);
-      expect(r.message).not.toContain('sekrit');
-    }
+    expect(c.down).toMatch(/refused the token/);
+    expect(c.down).not.toContain('sekrit');
+  });
+
+  it('a 413 or 400 is about that artifact only: the client stays in use', async () => {
+    const s = await scripted([{ status: 413 }, { status: 400 }, { status: 200, body: 'bytes' }]);
+    const c = new TurboRemoteCache({ url: s.url, team: 't' });
+    expect(await c.put('big', Buffer.from('x'), 1)).toEqual({
+      kind: 'error',
+      message: expect.stringMatching(/413/),
+    });
+    expect(await c.get('odd')).toEqual({ kind: 'error', message: expect.stringMatching(/400/) });
+    expect(c.down).toBeUndefined();
+    expect((await c.get('fine')).kind).toBe('hit');
+    expect(s.seen).toHaveLength(3);
+  });
+
+  it('a timeout is not retried: it turns the remote off and aborts the other requests in flight', async () => {
+    const seen: string[] = [];
+    const server = createServer((req) => {
+      seen.push(req.url ?? '');
+      req.resume(); // and never answer
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const c = new TurboRemoteCache({ url, team: 't', timeoutMs: 1000 });
+    const first = c.get('a');
+    // An upload has a longer deadline of its own; it ends when the lookup times out.
+    const second = c.put('b', Buffer.from('x'), 1);
+    expect(await first).toEqual({ kind: 'off' });
+    expect(await second).toEqual({ kind: 'off' });
+    expect(c.down).toMatch(/GET got no answer within 1 s/);
+    // One try each (or the upload never left): no retry after a timeout.
+    expect(seen.length).toBeLessThanOrEqual(2);
+    expect(await c.get('c')).toEqual({ kind: 'off' });
+    expect(seen.length).toBeLessThanOrEqual(2);
+    server.closeAllConnections();
+  });
+
+  it('the run signal aborts a pending request at once and is not an outage', async () => {
+    const server = createServer((req) => req.resume());
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const cancel = new AbortController();
+    const c = new TurboRemoteCache({ url, team: 't', timeoutMs: 600_000, signal: cancel.signal });
+    const pending = c.get('a');
+    await new Promise((r) => server.once('request', r));
+    cancel.abort();
+    expect(await pending).toEqual({ kind: 'off' });
+    expect(c.down).toBeUndefined();
+    server.closeAllConnections();
   });
 
   it('refuses a download whose tag is missing or wrong when a key is set', async () => {

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { cacheSettings } from '../cache/config.js';
 import { LocalStore } from '../cache/local-store.js';
 import { openStore } from '../store/store.js';
+import { StoreOpenError } from '../store/store-error.js';
 import { formatBytes, formatMs, parseDuration, parseSize } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
 
@@ -116,9 +117,11 @@ async function recentOutcomes(
 ): Promise<Recent | undefined> {
   let store: Awaited<ReturnType<typeof openStore>>;
   try {
-    store = await openStore({ url, root });
-  } catch {
-    return undefined;
+    store = await openStore({ url, root, create: false });
+  } catch (e) {
+    // The local cache is worth showing without history; a bad --store value is still an error.
+    if (e instanceof StoreOpenError) return undefined;
+    throw e;
   }
   try {
     const runs = await store.db

@@ -15,7 +15,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(
       action(ctx, async (opts: { json?: boolean; markdown?: string }, cmd: Command) => {
         const pipeline = await pipelineFrom(cmd);
-        const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
+        const store = await openStore({ url: globals(cmd).store, root: pipeline.root, create: false });
         try {
           const result = await runCheck(store, pipeline);
           if (opts.json) ctx.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

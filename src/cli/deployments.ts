@@ -16,7 +16,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(
       action(ctx, async (name: string | undefined, opts: { json?: boolean; limit: number }, cmd: Command) => {
         const pipeline = await pipelineFrom(cmd);
-        const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
+        const store = await openStore({ url: globals(cmd).store, root: pipeline.root, create: false });
         try {
           // A deployment whose process died is `interrupted`, not `running` for ever: recorded
           // so when the store can be written, shown so in any case.

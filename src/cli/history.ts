@@ -16,7 +16,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(
       action(ctx, async (opts: { json?: boolean; limit: number; allPipelines?: boolean }, cmd: Command) => {
         const pipeline = await pipelineFrom(cmd, { snapshot: true });
-        const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
+        const store = await openStore({ url: globals(cmd).store, root: pipeline.root, create: false });
         try {
           await markAbandonedRuns(store.db, thisHost(), (pid) => pid !== process.pid && isAlive(pid));
           const runs = await listRuns(store.db, {

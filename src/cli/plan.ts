@@ -45,7 +45,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(
       action(ctx, async (tasks: string[], opts: PlanOptions, cmd: Command) => {
         const pipeline = await pipelineFrom(cmd, { snapshot: true });
-        const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
+        const store = await openStore({ url: globals(cmd).store, root: pipeline.root, create: false });
         try {
           return await plan(ctx, pipeline, await selectGraph(pipeline, tasks), opts, store);
         } finally {

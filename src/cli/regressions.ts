@@ -34,7 +34,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(
       action(ctx, async (opts: { json?: boolean; all?: boolean }, c: Command) => {
         const pipeline = await pipelineFrom(c);
-        const store = await openStore({ url: globals(c).store, root: pipeline.root });
+        const store = await openStore({ url: globals(c).store, root: pipeline.root, create: false });
         try {
           const runs = await loadRuns(store.db, { pipeline: pipeline.name });
           const state = await refreshRegressions(store, pipeline, runs, { now: Date.now() });

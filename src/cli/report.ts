@@ -34,7 +34,7 @@ export function register(program: Command, ctx: CliContext): void {
         if (opts.json && opts.markdown) throw new UsageError('choose one of --json and --markdown');
         const since = opts.since === undefined ? undefined : parseSince(opts.since);
         const pipeline = await pipelineFrom(cmd);
-        const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
+        const store = await openStore({ url: globals(cmd).store, root: pipeline.root, create: false });
         try {
           // Deployments whose process died count as interrupted, not running.
           await markInterrupted(store.db).catch(() => []);

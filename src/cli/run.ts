@@ -87,6 +87,8 @@ export function register(program: Command, ctx: CliContext): void {
         }
         const graph = full.select(targets.length ? targets : full.ids);
         const events = new EventStream<RunEvent>();
+        // Made before the cache, so a signal also aborts the remote cache's pending requests.
+        const cancel = new AbortController();
         const detach = attachTerminalReporter(events, { out: ctx.stdout, verbose: opts.verbose });
         try {
           const cache = opts.cache
@@ -97,13 +99,14 @@ export function register(program: Command, ctx: CliContext): void {
                 force: opts.force,
                 git,
                 outputs: probes.outputs,
+                signal: cancel.signal,
               })
             : undefined;
           trace('run: cache ready');
           const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
           trace('run: store open');
           try {
-            return await run(ctx, { pipeline, full, graph, store, events, cache, git }, opts);
+            return await run(ctx, { pipeline, full, graph, store, events, cache, git, cancel }, opts);
           } finally {
             await store.close();
             trace('run: store closed');
@@ -124,6 +127,8 @@ interface RunSetup {
   events: EventStream<RunEvent>;
   cache?: TaskCache;
   git: Promise<GitFacts>;
+  /** Aborted on SIGINT/SIGTERM: stops tasks and the cache's remote requests. */
+  cancel: AbortController;
 }
 
 async function run(ctx: CliContext, setup: RunSetup, opts: RunOptions): Promise<number> {
@@ -146,7 +151,7 @@ async function run(ctx: CliContext, setup: RunSetup, opts: RunOptions): Promise<
     );
   }
 
-  const controller = new AbortController();
+  const controller = setup.cancel;
   const onSignal = (sig: NodeJS.Signals) => {
     if (controller.signal.aborted) return;
     ctx.stderr.write(`\nslipway: ${sig} received, stopping tasks…\n`);

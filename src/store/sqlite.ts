@@ -1,22 +1,42 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { type HistoryBatch, TASK_RUN_UPDATES } from './history-batch.js';
+import { migrateSqlite } from './migrate.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
+import { storeOpenError } from './store-error.js';
 
-/** Embedded SQLite in WAL mode: a kill -9 loses at most the write in flight, never the file. */
-export function openSqlite(file: string): Store {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const sqlite = new BetterSqlite3(file);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('busy_timeout = 5000');
-  sqlite.pragma('foreign_keys = ON');
-  // Reads straight from the mapped file instead of one read() per page.
-  sqlite.pragma('mmap_size = 268435456');
+/**
+ * Embedded SQLite in WAL mode: a kill -9 loses at most the write in flight, never the file.
+ * Without `create`, a file that does not exist is an empty in-memory store: a command that only
+ * reads history shows none, and leaves no file or folder behind.
+ */
+export async function openSqlite(file: string, o: { create: boolean }): Promise<Store> {
+  const missing = !o.create && !existsSync(file);
+  let sqlite: BetterSqlite3.Database | undefined;
+  try {
+    if (o.create) mkdirSync(path.dirname(file), { recursive: true });
+    sqlite = missing ? new BetterSqlite3(':memory:') : new BetterSqlite3(file, { fileMustExist: !o.create });
+    // Before anything that may wait for another process's lock (journal mode, migrations).
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('foreign_keys = ON');
+    // Reads straight from the mapped file instead of one read() per page.
+    sqlite.pragma('mmap_size = 268435456');
+  } catch (e) {
+    sqlite?.close();
+    throw storeOpenError(file, e);
+  }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  try {
+    await migrateSqlite(sqlite, db as Kysely<unknown>);
+  } catch (e) {
+    await db.destroy();
+    throw storeOpenError(file, e);
+  }
   const history = historyWriter(sqlite);
   return {
     db,

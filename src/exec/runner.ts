@@ -1,7 +1,9 @@
 /** Runs one command: /bin/sh -c in its own process group, with timeout and whole-tree kill. */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { failpoint } from '../util/failpoint.js';
 import type { ProcessTreeSampler } from './proc-stats.js';
+import type { ProcessGuard } from './process-guard.js';
 
 export interface ProcessResult {
   exitCode: number | null;
@@ -25,6 +27,8 @@ export interface RunProcessOptions {
   onOutput(stream: 'stdout' | 'stderr', text: string): void;
   /** Time between SIGTERM and SIGKILL for the group. */
   graceMs?: number;
+  /** Told when the group starts and ends, so it cannot outlive slipway (process-guard.ts). */
+  guard?: ProcessGuard;
 }
 
 /** Sends a signal to a whole process group; ignores groups that are already gone. */
@@ -50,7 +54,17 @@ export function runProcess(opts: RunProcessOptions): Promise<ProcessResult> {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const pgid = child.pid;
-    if (pgid !== undefined) opts.sampler.track(pgid);
+    if (pgid !== undefined) {
+      opts.guard?.started(pgid);
+      opts.sampler.track(pgid);
+      failpoint('task-spawned');
+    }
+    let ended = false;
+    const groupGone = () => {
+      if (pgid === undefined || ended) return;
+      ended = true;
+      opts.guard?.ended(pgid);
+    };
 
     const terminate = () => {
       if (pgid === undefined) return;
@@ -84,11 +98,13 @@ export function runProcess(opts: RunProcessOptions): Promise<ProcessResult> {
       exit = { code, signal };
       // The shell is gone; nothing it started may outlive the task (or hold its output pipes open).
       if (pgid !== undefined) killGroup(pgid, 'SIGKILL');
+      groupGone();
     });
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
       opts.signal?.removeEventListener('abort', onAbort);
+      groupGone();
       const exitCode = exit ? exit.code : code;
       const stats = pgid !== undefined ? opts.sampler.stop(pgid) : { cpuSeconds: 0, peakRssBytes: 0 };
       resolve({

@@ -43,11 +43,13 @@ export function archiveOutputs(
     const was = scan.entries[i];
     const now = again[i];
     if (was?.path !== now?.path || was?.kind !== now?.kind) {
-      const p = (was ?? now)!.path;
+      const p = (was && now ? (was.path < now.path ? was : now) : (was ?? now))!.path;
       return err(`its outputs changed while being archived ("${p}" appeared or vanished)`);
     }
-    if (signature(path.join(cwd, now!.path)) !== before[i]) {
-      return err(`its outputs changed while being archived ("${now!.path}" was written meanwhile)`);
+  }
+  for (const [i, e] of scan.entries.entries()) {
+    if (signature(path.join(cwd, e.path)) !== before[i]) {
+      return err(`its outputs changed while being archived ("${e.path}" was written meanwhile)`);
     }
   }
   return ok({ archive: archive.value, scan });

@@ -28,4 +28,3 @@ export function failpoint(name: string): void {
   reached.set(name, count);
   if (count === nth) process.kill(process.pid, 'SIGKILL');
 }
-

@@ -55,13 +55,16 @@ export interface AcquireOptions {
   pollMs?: number;
 }
 
-const me = (): LockHolder => ({
-  pid: process.pid,
-  host: os.hostname(),
-  ...(processStartTime(process.pid) !== undefined ? { start: processStartTime(process.pid) } : {}),
-  since: Date.now(),
-  command: '',
-});
+function me(): LockHolder {
+  const start = processStartTime(process.pid);
+  return {
+    pid: process.pid,
+    host: os.hostname(),
+    ...(start ? { start } : {}),
+    since: Date.now(),
+    command: '',
+  };
+}
 
 /** Takes the lock at `file`, waiting for a live holder unless `wait` is false. */
 export async function acquireLock(

@@ -61,3 +61,19 @@ export function sameProcessAlive(pid: number, start: string | undefined): boolea
   const now = processStartTime(pid);
   return now === undefined ? !hasProc() : now === start;
 }
+
+/** Whether `pid` is this process's parent, grandparent, ... (false where /proc is missing). */
+export function isAncestor(pid: number): boolean {
+  let p = process.ppid;
+  for (let depth = 0; p > 1 && depth < 64; depth++) {
+    if (p === pid) return true;
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      // Field 4 (ppid) is the second after the command name.
+      p = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}

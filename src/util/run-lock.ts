@@ -22,7 +22,7 @@ import {
   writeSync,
 } from 'node:fs';
 import os from 'node:os';
-import { processStartTime, sameProcessAlive } from './proc-start.js';
+import { isAncestor, processStartTime, sameProcessAlive } from './proc-start.js';
 import { err, ok, type Result } from './result.js';
 
 /** Who holds (or held) a lock. */
@@ -43,6 +43,11 @@ export interface HeldLock {
   waitedFor: LockHolder[];
   /** A dead holder whose lock was taken over, if any. */
   tookOver?: LockHolder;
+  /**
+   * The holder is our own ancestor (a task of that run started this one): waiting would never
+   * end, so this run goes ahead inside the holder's lock, without a lock of its own.
+   */
+  nestedIn?: LockHolder;
 }
 
 export interface AcquireOptions {
@@ -90,6 +95,9 @@ export async function acquireLock(
       if (broken === 'removed' && holder !== 'unreadable') tookOver = holder;
       if (broken === 'retry') await sleep(o.pollMs ?? 100);
       continue;
+    }
+    if (holder.host === os.hostname() && isAncestor(holder.pid)) {
+      return ok({ release: () => {}, waitedFor, nestedIn: holder });
     }
     if (!o.wait) return err({ holder });
     if (!waitedFor.some((h) => sameHolder(h, holder))) {

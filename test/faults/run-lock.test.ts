@@ -7,7 +7,14 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
-import { pipelineYaml, readSummary, type Workspace, waitFor, workspace } from '../helpers/cli.js';
+import {
+  pipelineYaml,
+  readSummary,
+  SLIPWAY_BIN,
+  type Workspace,
+  waitFor,
+  workspace,
+} from '../helpers/cli.js';
 
 const made: Workspace[] = [];
 afterAll(() => {
@@ -78,6 +85,20 @@ describe('two runs in one checkout', () => {
     expect(w.read('ok.txt')).toBe('ok\n');
     // Released at the end.
     expect(w.exists('.slipway/run.lock')).toBe(false);
+  });
+
+  it('a run started by a task of the run holding the lock goes ahead instead of waiting for ever', async () => {
+    const w = workspace(
+      pipelineYaml({
+        outer: { run: `"${process.execPath}" "${SLIPWAY_BIN}" run -f inner.yml`, inputs: ['slipway.yml'] },
+      }),
+    );
+    made.push(w);
+    w.write('inner.yml', pipelineYaml({ inner: { run: 'echo inner > inner.txt' } }));
+    const r = await w.run(['run'], { timeoutMs: 60_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(w.read('inner.txt')).toBe('inner\n');
+    expect(r.stdout + r.stderr).not.toContain('waiting');
   });
 
   it('--no-wait fails at once naming the holder; read-only commands neither take nor wait for the lock', async () => {

@@ -18,6 +18,7 @@ const modules: { suite: string; file: string; fn: string }[] = [
   { suite: 'cache', file: './cache.js', fn: 'benchCache' },
   { suite: 'analytics', file: './analytics.js', fn: 'benchAnalytics' },
   { suite: 'deploy', file: './deploy.js', fn: 'benchDeploy' },
+  { suite: 'crash', file: './crash.js', fn: 'benchCrash' },
 ];
 
 async function load(file: string, fn: string): Promise<BenchFn | undefined> {

@@ -31,6 +31,15 @@ export interface RunProcessOptions {
   guard?: ProcessGuard;
 }
 
+/**
+ * What the task's shell runs first: wait for slipway's go-ahead on stdin, then become the task's
+ * own shell (same pid and process group), stdin from /dev/null as before. slipway sends it once
+ * the group is known to the guard (process-guard.ts), so there is no moment in which the command
+ * runs and a crash of slipway could leave it behind unrecorded: if slipway dies first, `read`
+ * sees end-of-file and the command never starts.
+ */
+const GATE = 'read -r _ || exit 125; exec /bin/sh -c "$1" </dev/null';
+
 /** Sends a signal to a whole process group; ignores groups that are already gone. */
 export function killGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
@@ -47,18 +56,21 @@ export function runProcess(opts: RunProcessOptions): Promise<ProcessResult> {
     let timedOut = false;
     let cancelled = false;
     let killTimer: NodeJS.Timeout | undefined;
-    const child = spawn('/bin/sh', ['-c', opts.command], {
+    const child = spawn('/bin/sh', ['-c', GATE, 'slipway-task', opts.command], {
       cwd: opts.cwd,
       env: opts.env,
       detached: true, // setsid: the task gets its own process group, killed as a whole
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    child.stdin?.on('error', () => {}); // the gate is gone (spawn failed, or killed meanwhile)
     const pgid = child.pid;
     if (pgid !== undefined) {
       opts.guard?.started(pgid);
       opts.sampler.track(pgid);
-      failpoint('task-spawned');
     }
+    // Only now, with the group known to the guard, may the command start.
+    child.stdin?.end('\n');
+    if (pgid !== undefined) failpoint('task-spawned');
     let ended = false;
     const groupGone = () => {
       if (pgid === undefined || ended) return;

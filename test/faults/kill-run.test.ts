@@ -15,7 +15,7 @@
  * quiet machine); cases run three at a time, the file in well under a minute or two on a loaded
  * two-core machine.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -35,10 +35,12 @@ const POINTS = 20;
 const AT_ONCE = 3;
 
 // Four tasks, a diamond: gen -> (left, right) -> join. Each writes its shell's pid and a
-// grandchild's pid, then its marker, then works a little (so an outside kill lands mid-task).
+// grandchild's pid, then its marker; while the file `hold-<task>` exists it waits (so a kill from
+// outside surely lands mid-task, however loaded the machine), then works a little.
 // Outputs are rewritten from scratch, as a task must for a rerun to be right.
 const prologue = (id: string) =>
-  `echo $$ >> "$FAULT_DIR/pids"; sleep 60 & echo $! >> "$FAULT_DIR/pids"; touch "$FAULT_DIR/${id}.started"; sleep 0.3; `;
+  `echo $$ >> "$FAULT_DIR/pids"; sleep 60 & echo $! >> "$FAULT_DIR/pids"; touch "$FAULT_DIR/${id}.started"; ` +
+  `i=0; while [ -f "$FAULT_DIR/hold-${id}" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done; sleep 0.1; `;
 const TASKS = {
   gen: {
     run: `${prologue('gen')}rm -rf out/gen && mkdir -p out/gen/deep && for i in 1 2 3 4 5 6; do echo "gen $i $(cat src/seed.txt)" >> out/gen/data.txt; done && cp src/seed.txt out/gen/deep/seed.txt`,
@@ -231,6 +233,7 @@ describe(`kill -9 of run at ${POINTS} seeded points (seed ${SEED.toString(16)})`
         const env = { FAULT_DIR: faults };
 
         // 1. The run, killed.
+        if (point.kind === 'marker') writeFileSync(path.join(faults, `hold-${point.task}`), '');
         const killed =
           point.kind === 'failpoint'
             ? w.spawn(['run', '-c', '2'], {
@@ -247,6 +250,7 @@ describe(`kill -9 of run at ${POINTS} seeded points (seed ${SEED.toString(16)})`
           killed.child.kill('SIGKILL');
         }
         const k = await killed.done;
+        rmSync(path.join(faults, `hold-${point.kind === 'marker' ? point.task : ''}`), { force: true });
         expect(k.signal, `the run was not killed (exit ${k.code}): ${k.stderr}`).toBe('SIGKILL');
         await noOrphans(faults, 'after the kill');
 
@@ -281,6 +285,6 @@ describe(`kill -9 of run at ${POINTS} seeded points (seed ${SEED.toString(16)})`
           db.close();
         }
       }),
-    170_000,
+    300_000,
   );
 });

@@ -101,7 +101,7 @@ export function register(program: Command, ctx: CliContext): void {
               `slipway: stopped ${reaped.length} task process group(s) left running by a run that died (pid ${owners})\n`,
             );
           }
-          return await locked(ctx, cmd, { opts, pipeline, full, graph, probes });
+          return await runUnderLock(ctx, cmd, { opts, pipeline, full, graph, probes });
         } finally {
           lock.release();
         }
@@ -136,7 +136,7 @@ interface LockedRun {
 }
 
 /** The run itself, under the lock. */
-async function locked(ctx: CliContext, cmd: Command, l: LockedRun): Promise<number> {
+async function runUnderLock(ctx: CliContext, cmd: Command, l: LockedRun): Promise<number> {
   const { opts, pipeline, full, graph, probes } = l;
   const git = probes.git;
   const events = new EventStream<RunEvent>();

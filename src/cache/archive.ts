@@ -21,6 +21,7 @@ import {
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
+import { failpoint } from '../util/failpoint.js';
 import { err, ok, type Result } from '../util/result.js';
 import { firstEscapingLink, type LinkLookup, linkProblemText } from '../util/symlink-target.js';
 import { isSafeRelative } from './safe-path.js';
@@ -68,6 +69,7 @@ export function createArchive(root: string, entries: readonly WalkEntry[]): Resu
       } else if (st.isDirectory()) {
         header = { p: e.path, t: 'd', m: mode };
       } else if (st.isFile()) {
+        failpoint('cache-archive');
         data = readFileSync(abs);
         header = { p: e.path, t: 'f', m: mode, s: data.length };
       } else {

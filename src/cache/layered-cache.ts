@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { TaskConfig } from '../config/types.js';
-import { createArchive } from './archive.js';
+import { archiveOutputs } from './archive-outputs.js';
 import { decodeEntry, type Entry, encodeEntry } from './entry.js';
 import { type HashManifest, hashManifest } from './hash.js';
 import type { TaskHasher } from './hasher.js';
@@ -186,12 +186,12 @@ export class LayeredCache implements TaskCache {
   async save(task: TaskConfig, hash: TaskHash, result: { log: string; durationMs: number }): Promise<void> {
     if (!task.cache || hash.startsWith(UNCACHEABLE)) return;
     try {
-      const scan = currentOutputs(task.cwd, task.outputs);
-      const archive = createArchive(task.cwd, scan.entries);
-      if (!archive.ok) {
-        this.o.warn(`${task.id} not cached: ${archive.error}`, task.id);
+      const archived = archiveOutputs(task.cwd, task.outputs);
+      if (!archived.ok) {
+        this.o.warn(`${task.id} not cached: ${archived.error}`, task.id);
         return;
       }
+      const { archive, scan } = archived.value;
       const bytes = encodeEntry(
         {
           v: 1,
@@ -201,7 +201,7 @@ export class LayeredCache implements TaskCache {
           createdAt: Date.now(),
           log: result.log,
         },
-        archive.value,
+        archive,
       );
       this.o.store.write(hash, bytes);
       this.o.state.record(task.id, hash, task.cwd, scan, result);

@@ -16,6 +16,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import { failpoint } from '../util/failpoint.js';
 import { decodeEntry, type Entry } from './entry.js';
 
 export type ReadOutcome =
@@ -71,6 +72,8 @@ export class LocalStore {
     mkdirSync(path.dirname(final), { recursive: true });
     const tmp = path.join(this.#tmp, `${hash}.${process.pid}.${randomBytes(4).toString('hex')}`);
     writeFileSync(tmp, bytes);
+    // A crash here leaves only a temp file (pruned later), never a half entry under its name.
+    failpoint('cache-write');
     renameSync(tmp, final);
   }
 

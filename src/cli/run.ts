@@ -5,7 +5,8 @@ import { createTaskCache, type TaskCache } from '../cache/index.js';
 import { didYouMean } from '../config/diagnostic.js';
 import { DEFAULT_FILE, type Pipeline } from '../config/types.js';
 import { EventStream, type RunEvent } from '../events.js';
-import { isAlive, runPipeline, thisHost } from '../exec/run-pipeline.js';
+import { reapOrphans } from '../exec/process-guard.js';
+import { isAlive, processRecordDir, runPipeline, thisHost } from '../exec/run-pipeline.js';
 import { TaskGraph } from '../graph/graph.js';
 import { workspaceTargets } from '../graph/workspace.js';
 import { runMarkdown } from '../report/markdown.js';
@@ -14,6 +15,7 @@ import { attachTerminalReporter } from '../report/terminal.js';
 import { listRuns, markAbandonedRuns, taskRuns } from '../store/runs.js';
 import { openStore, type Store } from '../store/store.js';
 import type { GitFacts } from '../util/git.js';
+import { acquireLock, describeHolder, type HeldLock } from '../util/run-lock.js';
 import { stateDir } from '../util/state-dir.js';
 import { trace } from '../util/trace.js';
 import { formatMs } from '../util/units.js';
@@ -30,6 +32,8 @@ interface RunOptions {
   summary?: string;
   markdown?: string;
   verbose?: boolean;
+  /** false with --no-wait: fail instead of waiting for another run's lock. */
+  wait: boolean;
 }
 
 export function positiveInt(name: string) {
@@ -65,16 +69,15 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--summary <file>', 'write the JSON run summary to FILE')
     .option('--markdown <file>', 'write a Markdown report to FILE (e.g. $GITHUB_STEP_SUMMARY)')
     .option('--verbose', 'stream every task output line, even on a terminal')
+    .option('--no-wait', 'fail at once when another run in this checkout holds the run lock')
     .action(
       action(ctx, async (tasks: string[], opts: RunOptions, cmd: Command) => {
         // Git and the output check work in their own processes while the pipeline and store load.
         const root = path.dirname(path.resolve(globals(cmd).file ?? DEFAULT_FILE));
-        const probes = ctx.probes?.root === root ? ctx.probes : probesFor(root);
-        const git = probes.git;
+        let probes = ctx.probes?.root === root ? ctx.probes : probesFor(root);
         trace('run: probes started');
         const pipeline = await pipelineFrom(cmd, { snapshot: true });
         trace('run: pipeline loaded');
-        stateDir(pipeline.root);
         const full = TaskGraph.fromPipeline(pipeline);
         const targets = workspaceTargets(pipeline, tasks, opts.filter);
         for (const t of targets) {
@@ -86,36 +89,84 @@ export function register(program: Command, ctx: CliContext): void {
           );
         }
         const graph = full.select(targets.length ? targets : full.ids);
-        const events = new EventStream<RunEvent>();
-        // Made before the cache, so a signal also aborts the remote cache's pending requests.
-        const cancel = new AbortController();
-        const detach = attachTerminalReporter(events, { out: ctx.stdout, verbose: opts.verbose });
+        const lock = await runLock(ctx, stateDir(pipeline.root), opts.wait);
+        if (!lock) return 1;
         try {
-          const cache = opts.cache
-            ? await createTaskCache({
-                pipeline,
-                events,
-                env: ctx.env,
-                force: opts.force,
-                git,
-                outputs: probes.outputs,
-                signal: cancel.signal,
-              })
-            : undefined;
-          trace('run: cache ready');
-          const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
-          trace('run: store open');
-          try {
-            return await run(ctx, { pipeline, full, graph, store, events, cache, git, cancel }, opts);
-          } finally {
-            await store.close();
-            trace('run: store closed');
+          // What the probes saw predates the other run's end: look again.
+          if (lock.waitedFor.length) probes = probesFor(root);
+          const reaped = await reapOrphans(processRecordDir(pipeline.root));
+          if (reaped.length) {
+            const owners = [...new Set(reaped.map((r) => r.owner))].join(', ');
+            ctx.stderr.write(
+              `slipway: stopped ${reaped.length} task process group(s) left running by a run that died (pid ${owners})\n`,
+            );
           }
+          return await runUnderLock(ctx, cmd, { opts, pipeline, full, graph, probes });
         } finally {
-          detach();
+          lock.release();
         }
       }),
     );
+}
+
+/** Takes this checkout's run lock, saying whose lock it waits for; undefined with --no-wait when busy. */
+async function runLock(ctx: CliContext, dir: string, wait: boolean): Promise<HeldLock | undefined> {
+  const file = path.join(dir, 'run.lock');
+  const got = await acquireLock(file, {
+    command: ['slipway', ...process.argv.slice(2)].join(' '),
+    wait,
+    onWait: (h) =>
+      ctx.stderr.write(
+        `slipway: waiting for the run lock of this checkout (${path.relative(process.cwd(), file) || file}), held by ${describeHolder(h)}\n`,
+      ),
+  });
+  if (got.ok) return got.value;
+  ctx.stderr.write(
+    `error: another run holds this checkout's run lock: ${describeHolder(got.error.holder)}\n  hint: wait for it (drop --no-wait), or remove ${file} if that process is gone\n`,
+  );
+  return undefined;
+}
+
+interface LockedRun {
+  opts: RunOptions;
+  pipeline: Pipeline;
+  full: TaskGraph;
+  graph: TaskGraph;
+  probes: { git: Promise<GitFacts>; outputs: Promise<string | undefined> };
+}
+
+/** The run itself, under the lock. */
+async function runUnderLock(ctx: CliContext, cmd: Command, l: LockedRun): Promise<number> {
+  const { opts, pipeline, full, graph, probes } = l;
+  const git = probes.git;
+  const events = new EventStream<RunEvent>();
+  // Made before the cache, so a signal also aborts the remote cache's pending requests.
+  const cancel = new AbortController();
+  const detach = attachTerminalReporter(events, { out: ctx.stdout, verbose: opts.verbose });
+  try {
+    const cache = opts.cache
+      ? await createTaskCache({
+          pipeline,
+          events,
+          env: ctx.env,
+          force: opts.force,
+          git,
+          outputs: probes.outputs,
+          signal: cancel.signal,
+        })
+      : undefined;
+    trace('run: cache ready');
+    const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
+    trace('run: store open');
+    try {
+      return await run(ctx, { pipeline, full, graph, store, events, cache, git, cancel }, opts);
+    } finally {
+      await store.close();
+      trace('run: store closed');
+    }
+  } finally {
+    detach();
+  }
 }
 
 interface RunSetup {
@@ -127,7 +178,6 @@ interface RunSetup {
   events: EventStream<RunEvent>;
   cache?: TaskCache;
   git: Promise<GitFacts>;
-  /** Aborted on SIGINT/SIGTERM: stops tasks and the cache's remote requests. */
   cancel: AbortController;
 }
 

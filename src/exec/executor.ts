@@ -13,7 +13,9 @@ import type { TaskGraph } from '../graph/graph.js';
 import type { Capacity } from '../plan/capacity.js';
 import { type Candidate, pickTasks, type Running } from '../plan/policy.js';
 import type { Prediction } from '../plan/predict.js';
+import { failpoint } from '../util/failpoint.js';
 import { ProcessTreeSampler } from './proc-stats.js';
+import type { ProcessGuard } from './process-guard.js';
 import { redactor } from './redact.js';
 import { runProcess } from './runner.js';
 
@@ -35,6 +37,13 @@ export interface RunGraphOptions {
   /** Environment the tasks inherit (default process.env). */
   env?: NodeJS.ProcessEnv;
   logDir: string;
+  /** Told of every task process group (process-guard.ts): none outlives slipway. */
+  guard?: ProcessGuard;
+  /**
+   * Awaited once, before the first task process starts (a fully cached run never calls it):
+   * the run is recorded in the history by then, so a crash from here on leaves it `interrupted`.
+   */
+  beforeFirstProcess?: () => Promise<void>;
 }
 
 export interface RunGraphResult {
@@ -64,6 +73,12 @@ export async function runGraph(o: RunGraphOptions): Promise<RunGraphResult> {
   let stopping = false; // a failure without --continue: start nothing new
   // Made when the first task really runs: a fully cached run writes no log files at all.
   let logDirMade = false;
+  let firstProcess: Promise<void> | undefined;
+  const beforeFirstProcess = () =>
+    (firstProcess ??= (async () => {
+      await o.beforeFirstProcess?.().catch(() => {});
+      failpoint('run-first-task');
+    })());
 
   const predicted = (id: string) => o.predictions.get(id)!;
   const now = () => Date.now();
@@ -183,6 +198,7 @@ export async function runGraph(o: RunGraphOptions): Promise<RunGraphResult> {
         SLIPWAY_TASK: id,
         SLIPWAY_RUN_ID: runId,
       };
+      await beforeFirstProcess();
       streaming = true;
       if (!logDirMade) {
         mkdirSync(o.logDir, { recursive: true });
@@ -205,6 +221,7 @@ export async function runGraph(o: RunGraphOptions): Promise<RunGraphResult> {
           signal: o.signal,
           sampler,
           onOutput: output,
+          ...(o.guard ? { guard: o.guard } : {}),
         });
         if (result.exitCode === 0 || result.cancelled || attempts === maxAttempts) break;
         events.emit({

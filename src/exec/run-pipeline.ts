@@ -19,6 +19,7 @@ import { type GitFacts, gitHead } from '../util/git.js';
 import { newId } from '../util/id.js';
 import { trace } from '../util/trace.js';
 import { runGraph } from './executor.js';
+import { GroupGuard } from './process-guard.js';
 import { settleInPlace } from './settle.js';
 
 export interface RunPipelineOptions {
@@ -89,6 +90,7 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
   const off = events.subscribe((e) => {
     if (e.type === 'task-finished') actual.set(e.taskId, e.durationMs);
   });
+  const guard = new GroupGuard(processRecordDir(pipeline.root));
   const result = await runGraph({
     runId,
     pipeline,
@@ -103,7 +105,11 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
     signal: o.signal,
     env: o.env,
     logDir: path.join(pipeline.root, '.slipway', 'logs', runId),
-  });
+    guard,
+    // One history write before any task process exists: from then on a crash leaves the run
+    // recorded (and later marked interrupted), never missing.
+    beforeFirstProcess: async () => writer?.flush(),
+  }).finally(() => guard.close());
   off();
   trace('executed');
 
@@ -127,6 +133,9 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
   writer?.unsubscribe();
   return collector.summary();
 }
+
+/** Where a run records its live task process groups (process-guard.ts). */
+export const processRecordDir = (root: string): string => path.join(root, '.slipway', 'procs');
 
 export const thisHost = (): string => os.hostname();
 

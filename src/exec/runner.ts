@@ -1,7 +1,9 @@
 /** Runs one command: /bin/sh -c in its own process group, with timeout and whole-tree kill. */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { failpoint } from '../util/failpoint.js';
 import type { ProcessTreeSampler } from './proc-stats.js';
+import type { ProcessGuard } from './process-guard.js';
 
 export interface ProcessResult {
   exitCode: number | null;
@@ -25,7 +27,18 @@ export interface RunProcessOptions {
   onOutput(stream: 'stdout' | 'stderr', text: string): void;
   /** Time between SIGTERM and SIGKILL for the group. */
   graceMs?: number;
+  /** Told when the group starts and ends, so it cannot outlive slipway (process-guard.ts). */
+  guard?: ProcessGuard;
 }
+
+/**
+ * What the task's shell runs first: wait for slipway's go-ahead on stdin, then become the task's
+ * own shell (same pid and process group), stdin from /dev/null as before. slipway sends it once
+ * the group is known to the guard (process-guard.ts), so there is no moment in which the command
+ * runs and a crash of slipway could leave it behind unrecorded: if slipway dies first, `read`
+ * sees end-of-file and the command never starts.
+ */
+const GATE = 'read -r _ || exit 125; exec /bin/sh -c "$1" </dev/null';
 
 /** Sends a signal to a whole process group; ignores groups that are already gone. */
 export function killGroup(pgid: number, signal: NodeJS.Signals): void {
@@ -43,14 +56,27 @@ export function runProcess(opts: RunProcessOptions): Promise<ProcessResult> {
     let timedOut = false;
     let cancelled = false;
     let killTimer: NodeJS.Timeout | undefined;
-    const child = spawn('/bin/sh', ['-c', opts.command], {
+    const child = spawn('/bin/sh', ['-c', GATE, 'slipway-task', opts.command], {
       cwd: opts.cwd,
       env: opts.env,
       detached: true, // setsid: the task gets its own process group, killed as a whole
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    child.stdin?.on('error', () => {}); // the gate is gone (spawn failed, or killed meanwhile)
     const pgid = child.pid;
-    if (pgid !== undefined) opts.sampler.track(pgid);
+    if (pgid !== undefined) {
+      opts.guard?.started(pgid);
+      opts.sampler.track(pgid);
+    }
+    // Only now, with the group known to the guard, may the command start.
+    child.stdin?.end('\n');
+    if (pgid !== undefined) failpoint('task-spawned');
+    let ended = false;
+    const groupGone = () => {
+      if (pgid === undefined || ended) return;
+      ended = true;
+      opts.guard?.ended(pgid);
+    };
 
     const terminate = () => {
       if (pgid === undefined) return;
@@ -84,11 +110,13 @@ export function runProcess(opts: RunProcessOptions): Promise<ProcessResult> {
       exit = { code, signal };
       // The shell is gone; nothing it started may outlive the task (or hold its output pipes open).
       if (pgid !== undefined) killGroup(pgid, 'SIGKILL');
+      groupGone();
     });
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
       opts.signal?.removeEventListener('abort', onAbort);
+      groupGone();
       const exitCode = exit ? exit.code : code;
       const stats = pgid !== undefined ? opts.sampler.stop(pgid) : { cpuSeconds: 0, peakRssBytes: 0 };
       resolve({

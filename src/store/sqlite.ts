@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import { failpoint } from '../util/failpoint.js';
 import { type HistoryBatch, TASK_RUN_UPDATES } from './history-batch.js';
 import { migrateSqlite } from './migrate.js';
 import type { Database } from './schema.js';
@@ -85,7 +86,11 @@ function historyWriter(sqlite: BetterSqlite3.Database): (batch: HistoryBatch) =>
         () => `update runs set ${cols.map((c) => `${quote(c)} = @${c}`).join(', ')} where "id" = @id`,
       ).run(pick(r as unknown as Row, [...cols, 'id']));
     }
-    for (const t of batch.taskRuns) insert('task_runs', t as unknown as Row, taskConflict);
+    for (const t of batch.taskRuns) {
+      // Crash tests (test/faults/kill-run): a kill inside the transaction must lose it whole.
+      failpoint('history-row');
+      insert('task_runs', t as unknown as Row, taskConflict);
+    }
   });
 }
 

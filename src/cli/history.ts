@@ -1,7 +1,8 @@
+import os from 'node:os';
 import type { Command } from 'commander';
-import { isAlive, thisHost } from '../exec/run-pipeline.js';
 import { listRuns, markAbandonedRuns } from '../store/runs.js';
 import { openStore } from '../store/store.js';
+import { pidAlive } from '../util/proc-start.js';
 import { formatMs } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom } from './context.js';
 import { positiveInt } from './run.js';
@@ -18,7 +19,7 @@ export function register(program: Command, ctx: CliContext): void {
         const pipeline = await pipelineFrom(cmd, { snapshot: true });
         const store = await openStore({ url: globals(cmd).store, root: pipeline.root, create: false });
         try {
-          await markAbandonedRuns(store.db, thisHost(), (pid) => pid !== process.pid && isAlive(pid));
+          await markAbandonedRuns(store.db, os.hostname(), (pid) => pid !== process.pid && pidAlive(pid));
           const runs = await listRuns(store.db, {
             ...(opts.allPipelines ? {} : { pipeline: pipeline.name }),
             limit: opts.limit,

@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { createTaskCache, type TaskCache } from '../cache/index.js';
@@ -6,7 +7,7 @@ import { didYouMean } from '../config/diagnostic.js';
 import { DEFAULT_FILE, type Pipeline } from '../config/types.js';
 import { EventStream, type RunEvent } from '../events.js';
 import { reapOrphans } from '../exec/process-guard.js';
-import { isAlive, processRecordDir, runPipeline, thisHost } from '../exec/run-pipeline.js';
+import { processRecordDir, runPipeline } from '../exec/run-pipeline.js';
 import { TaskGraph } from '../graph/graph.js';
 import { workspaceTargets } from '../graph/workspace.js';
 import { runMarkdown } from '../report/markdown.js';
@@ -15,6 +16,7 @@ import { attachTerminalReporter } from '../report/terminal.js';
 import { listRuns, markAbandonedRuns, taskRuns } from '../store/runs.js';
 import { openStore, type Store } from '../store/store.js';
 import type { GitFacts } from '../util/git.js';
+import { pidAlive } from '../util/proc-start.js';
 import { acquireLock, describeHolder, type HeldLock } from '../util/run-lock.js';
 import { stateDir } from '../util/state-dir.js';
 import { trace } from '../util/trace.js';
@@ -184,7 +186,7 @@ interface RunSetup {
 async function run(ctx: CliContext, setup: RunSetup, opts: RunOptions): Promise<number> {
   const { pipeline, full, store, events, cache, git } = setup;
   let graph = setup.graph;
-  await markAbandonedRuns(store.db, thisHost(), (pid) => pid !== process.pid && isAlive(pid));
+  await markAbandonedRuns(store.db, os.hostname(), (pid) => pid !== process.pid && pidAlive(pid));
   if (opts.resume) {
     const [prev] = await listRuns(store.db, { pipeline: pipeline.name, limit: 1 });
     if (!prev)

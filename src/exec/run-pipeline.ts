@@ -2,7 +2,6 @@
  * One pipeline run end to end: select, predict, plan, execute, record. The CLI's `run` is a thin
  * shell around this; benchmarks and tests call it too.
  */
-import os from 'node:os';
 import path from 'node:path';
 import type { TaskCache } from '../cache/types.js';
 import type { Pipeline } from '../config/types.js';
@@ -136,15 +135,3 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
 
 /** Where a run records its live task process groups (process-guard.ts). */
 export const processRecordDir = (root: string): string => path.join(root, '.slipway', 'procs');
-
-export const thisHost = (): string => os.hostname();
-
-/** Whether a process id is alive on this host. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { budgetsSchema, slisSchema } from './schema-analytics.js';
 import { cacheSchema, workspacesSchema } from './schema-cache.js';
 import { environmentsSchema } from './schema-deploy.js';
+import { outputGlob } from './output-glob.js';
 import { duration, resources } from './units-schema.js';
 
 const stringList = z.array(z.string());
@@ -14,7 +15,7 @@ export const taskSchema = z.strictObject({
   cwd: z.string().optional(),
   needs: stringList.default([]),
   inputs: stringList.optional(),
-  outputs: stringList.default([]),
+  outputs: z.array(outputGlob).default([]),
   env: envMap.default({}),
   secrets: stringList.default([]),
   resources: resources.optional(),

@@ -5,7 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  closeSync,
+  fsyncSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -64,14 +67,34 @@ export class LocalStore {
     }
   }
 
-  /** Stores verified entry bytes; a reader sees the old state or the whole new file. */
+  /**
+   * Stores verified entry bytes; a reader sees the old state or the whole new file, and so does
+   * a reader after a power loss: the data is flushed before the rename (else the rename may reach
+   * the disk first and leave an empty or partial entry under the final name), then the folder
+   * holding the new name, and the parents of any folder this call created.
+   */
   write(hash: string, bytes: Buffer): void {
     mkdirSync(this.#tmp, { recursive: true });
     const final = this.entryPath(hash);
-    mkdirSync(path.dirname(final), { recursive: true });
+    const shard = path.dirname(final);
+    const created = mkdirSync(shard, { recursive: true });
     const tmp = path.join(this.#tmp, `${hash}.${process.pid}.${randomBytes(4).toString('hex')}`);
-    writeFileSync(tmp, bytes);
+    const fd = openSync(tmp, 'w');
+    try {
+      writeFileSync(fd, bytes);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, final);
+    fsyncDir(shard);
+    if (created !== undefined) {
+      const top = path.dirname(created);
+      for (let d = path.dirname(shard); ; d = path.dirname(d)) {
+        fsyncDir(d);
+        if (d === top || d === path.dirname(d)) break;
+      }
+    }
   }
 
   remove(hash: string): void {
@@ -158,5 +181,15 @@ export class LocalStore {
         // Already gone.
       }
     }
+  }
+}
+
+/** Flushes a folder's entries (a rename into it) to disk. */
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -1,9 +1,9 @@
 /** The slipway.yml schema (DESIGN §3). Sections owned by other features live in their own files. */
 import { z } from 'zod';
+import { outputGlob } from './output-glob.js';
 import { budgetsSchema, slisSchema } from './schema-analytics.js';
 import { cacheSchema, workspacesSchema } from './schema-cache.js';
 import { environmentsSchema } from './schema-deploy.js';
-import { outputGlob } from './output-glob.js';
 import { duration, resources } from './units-schema.js';
 
 const stringList = z.array(z.string());

@@ -67,7 +67,7 @@ beforeAll(async () => {
     '    token: { file: agent.token }',
     '    relay: true',
     '    keepReleases: 3',
-    '    health: { path: /health, interval: 150ms, timeout: 1s, successes: 2, failures: 1, errors: 100, deadline: 30s }',
+    '    health: { path: /health, interval: 150ms, timeout: 1s, successes: 2, failures: 1, errors: 200, deadline: 30s }',
     '    strategy: { maxUnavailable: 1, bake: 300ms, minSamples: 2 }',
     '    regions:',
     ...REGIONS.flatMap((r) => [

@@ -247,6 +247,8 @@ export class LayeredCache implements TaskCache {
   async flush(): Promise<void> {
     while (this.#uploads.size) await Promise.allSettled([...this.#uploads]);
     try {
+      // Entries reach the disk in the background; the run is not over until they have.
+      for (const failed of await this.o.store.settle()) this.o.warn(`cache entry not stored: ${failed}`);
       this.o.hasher.save();
       this.o.state.save();
       if (this.#saved > 0) this.o.store.prune(this.o.maxSize);

@@ -170,7 +170,7 @@ describe('SIGINT (Ctrl-C) mid-run', () => {
     expect(r.code === 130 || (r.code !== null && r.code !== 0), `exit ${r.code} ${r.signal}`).toBe(true);
     // No task process outlives the CLI (a short wait for the kernel to reap).
     await waitFor(() => ids.every((p) => !isAlive(p)), {
-      timeoutMs: 3000,
+      timeoutMs: 15_000,
       what: `task processes ${ids.join(', ')} to be gone`,
     });
     expect(w.exists('later.ran')).toBe(false);

@@ -115,12 +115,12 @@ export class LocalStore {
     const shard = path.dirname(final);
     const created = await mkdir(shard, { recursive: true });
     await rename(tmp, final);
-    await fsyncPath(shard);
+    await fsyncDir(shard);
     // A folder made just now is itself a new name in its parent.
     if (created !== undefined) {
       const top = path.dirname(created);
       for (let d = path.dirname(shard); ; d = path.dirname(d)) {
-        await fsyncPath(d);
+        await fsyncDir(d);
         if (d === top || d === path.dirname(d)) break;
       }
     }
@@ -232,5 +232,15 @@ async function fsyncPath(p: string): Promise<void> {
     await fh.sync();
   } finally {
     await fh.close();
+  }
+}
+
+/** A folder's names to the disk; where folders cannot be opened or flushed (Windows), the rename stands. */
+async function fsyncDir(dir: string): Promise<void> {
+  try {
+    await fsyncPath(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EACCES') throw e;
   }
 }

@@ -40,20 +40,51 @@ http.createServer((req, res) => {
 }).listen(Number(process.env.PORT), '127.0.0.1');
 `;
 
-async function freePort() {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
+/**
+ * App ports. An app binds its port only when its release is activated, seconds after the port
+ * was chosen, so a port the kernel handed out for port 0 and took back could meanwhile become
+ * another process's port 0 or an outgoing connection (the deploy's own, the relays'): the app
+ * then fails to bind and the health check reaches a stranger (an agent answering 404 is an
+ * "inconclusive" check, and the deploy rolls back). Nothing tells the agent or the deployer
+ * which port an app bound, so the demo picks app ports below the kernel's ephemeral range, where
+ * only a process that asks for that very number can take it, never the same one twice, and only
+ * ports that are free right now. (The agents themselves listen on port 0 and say which port.)
+ */
+const handedOut = new Set();
+async function appPort() {
+  const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+    .trim()
+    .split(/\s+/)
+    .map(Number);
+  // 15000-19999 by default: below the ephemeral range (32768+) and the test suite's band (20000+).
+  const end = Math.min(20000, Number.isFinite(low) ? low : 20000);
+  const start = Math.max(1024, end - 5000);
+  for (let i = 0; i < 200; i++) {
+    const port = start + Math.floor(Math.random() * (end - start));
+    if (handedOut.has(port) || !(await bindable(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no free port in ${start}-${end - 1}`);
 }
 
-function startAgent(bin, dir, port, tokenFile) {
+async function bindable(port) {
+  const srv = createServer();
+  srv.listen(port, '127.0.0.1');
+  const ok = await Promise.race([
+    once(srv, 'listening').then(() => true),
+    once(srv, 'error').then(() => false),
+  ]);
+  if (ok) await new Promise((r) => srv.close(r));
+  return ok;
+}
+
+/** Starts an agent on port 0 (the kernel picks a free port, nothing to race for); resolves with it and its port. */
+function startAgent(bin, dir, tokenFile) {
   mkdirSync(dir, { recursive: true });
   const proc = spawn(
     process.execPath,
-    [bin, 'agent', '--dir', dir, '--listen', `127.0.0.1:${port}`, '--token-file', tokenFile],
+    [bin, 'agent', '--dir', dir, '--listen', '127.0.0.1:0', '--token-file', tokenFile],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -62,7 +93,8 @@ function startAgent(bin, dir, port, tokenFile) {
     let out = '';
     proc.stdout.setEncoding('utf8').on('data', (s) => {
       out += s;
-      if (out.includes('listening on')) resolvePromise(proc);
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) resolvePromise({ proc, port: Number(m[1]) });
     });
     proc.once('exit', (code) => reject(new Error(`agent exited with ${code}: ${out}`)));
   });
@@ -125,7 +157,9 @@ export async function deployDemo(opts = {}) {
     `    start: node ${join(work, 'app-server.mjs')}`,
     '    token: { file: agent.token }',
     '    relay: true',
-    '    health: { path: /health, interval: 200ms, successes: 2, errors: 50, deadline: 30s }',
+    // An app that is slow to start on a busy machine is refused connections until it listens:
+    // let the deadline, not a count of those errors, decide when it took too long.
+    '    health: { path: /health, interval: 200ms, successes: 2, errors: 300, deadline: 60s }',
     '    strategy: { maxUnavailable: 1, bake: 500ms, minSamples: 2 }',
     '    regions:',
   ];
@@ -134,10 +168,11 @@ export async function deployDemo(opts = {}) {
     for (const r of REGIONS) {
       yml.push(`      ${r.name}:`, `        traffic: ${r.traffic}`, '        targets:');
       for (let i = 1; i <= r.agents; i++) {
-        const [port, appPort] = [await freePort(), await freePort()];
-        agents.push(await startAgent(bin, join(work, 'hosts', `${r.name}-${i}`), port, tokenFile));
+        const { proc, port } = await startAgent(bin, join(work, 'hosts', `${r.name}-${i}`), tokenFile);
+        agents.push(proc);
+        const app = await appPort();
         yml.push(
-          `          - { name: ${r.name}-${i}, agent: "http://127.0.0.1:${port}", app: "http://127.0.0.1:${appPort}", env: { PORT: ${appPort} } }`,
+          `          - { name: ${r.name}-${i}, agent: "http://127.0.0.1:${port}", app: "http://127.0.0.1:${app}", env: { PORT: ${app} } }`,
         );
       }
     }

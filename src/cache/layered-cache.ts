@@ -75,11 +75,13 @@ export class LayeredCache implements TaskCache {
       (await this.o.state.inPlace(task.id, rec, task.cwd, { probe: opts.inPlaceOnly === true }));
     if (!opts.restore || !task.cache) return { hash };
     try {
-      if (opts.inPlaceOnly) return this.#inPlaceHit(task, hash, rec, inPlace) ?? { hash };
-      return (
-        this.#inPlaceHit(task, hash, rec, inPlace) ??
-        (await this.#fetchAndRestore(task, hash, inPlace)) ?? { hash }
-      );
+      const hit = this.#inPlaceHit(task, hash, rec, inPlace);
+      if (hit) {
+        await this.#storeAgainIfGone(task, hash, rec!);
+        return hit;
+      }
+      if (opts.inPlaceOnly) return { hash };
+      return (await this.#fetchAndRestore(task, hash, inPlace)) ?? { hash };
     } catch (e) {
       this.o.warn(`cache lookup for ${task.id} failed: ${(e as Error).message}; running the task`, task.id);
       return { hash };
@@ -102,6 +104,17 @@ export class LayeredCache implements TaskCache {
       this.o.state.markUsed(task.id, rec);
     }
     return { hash, hit: { source: 'local', log: rec.log, savedMs: rec.durationMs } };
+  }
+
+  /**
+   * Outputs in place whose entry is gone (`cache prune`, eviction, a cleared shared cache folder)
+   * are stored again: they are exactly what this hash produced (every stat as recorded), and
+   * without this every later run would report a hit while the cache held nothing to restore.
+   * One stat of the entry per in-place hit.
+   */
+  async #storeAgainIfGone(task: TaskConfig, hash: TaskHash, rec: OutputRecord): Promise<void> {
+    if (this.o.store.has(hash)) return;
+    await this.save(task, hash, { log: rec.log ?? '', durationMs: rec.durationMs });
   }
 
   /** The local entry, else the remote one, restored; `inPlace`: the outputs need no restore. */
@@ -247,6 +260,8 @@ export class LayeredCache implements TaskCache {
   async flush(): Promise<void> {
     while (this.#uploads.size) await Promise.allSettled([...this.#uploads]);
     try {
+      // Entries reach the disk in the background; the run is not over until they have.
+      for (const failed of await this.o.store.settle()) this.o.warn(`cache entry not stored: ${failed}`);
       this.o.hasher.save();
       this.o.state.save();
       if (this.#saved > 0) this.o.store.prune(this.o.maxSize);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -28,9 +28,10 @@ describe('local store', () => {
     expect(store.read(h('b')).kind).toBe('missing');
   });
 
-  it('reports a damaged entry instead of returning it', () => {
+  it('reports a damaged entry instead of returning it', async () => {
     const store = new LocalStore(mkdtempSync(path.join(os.tmpdir(), 'slipway-store-')));
     store.write(h('a'), encodeEntry(meta(h('a')), Buffer.from('archive bytes')));
+    await store.settle();
     const file = store.entryPath(h('a'));
     const bytes = readFileSync(file);
     bytes.writeUInt8(bytes.readUInt8(bytes.length - 40) ^ 0xff, bytes.length - 40);
@@ -42,12 +43,13 @@ describe('local store', () => {
     expect(store.read(h('c')).kind).toBe('damaged');
   });
 
-  it('evicts least recently used entries first', () => {
+  it('evicts least recently used entries first', async () => {
     const store = new LocalStore(mkdtempSync(path.join(os.tmpdir(), 'slipway-store-')));
     const body = Buffer.alloc(1000);
     const ids = ['a', 'b', 'c', 'd'].map(h);
+    for (const id of ids) store.write(id, encodeEntry(meta(id), body));
+    expect(await store.settle()).toEqual([]);
     ids.forEach((id, i) => {
-      store.write(id, encodeEntry(meta(id), body));
       const t = new Date(Date.now() - (10 - i) * 60_000);
       utimesSync(store.entryPath(id), t, t);
     });
@@ -59,5 +61,30 @@ describe('local store', () => {
     expect(store.has(ids[1]!)).toBe(false);
     expect(store.has(ids[2]!)).toBe(false);
     expect(store.has(ids[3]!)).toBe(true);
+  });
+
+  it('puts entries in place by settle(), answering from memory until then, and leaves no temp file', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-store-'));
+    const store = new LocalStore(dir);
+    const bytes = encodeEntry(meta(h('e')), Buffer.from('archive'));
+    store.write(h('e'), bytes);
+    expect(store.has(h('e'))).toBe(true);
+    expect(store.read(h('e')).kind).toBe('hit');
+    expect(await store.settle()).toEqual([]);
+    expect(readFileSync(store.entryPath(h('e')))).toEqual(bytes);
+    expect(readdirSync(path.join(dir, 'tmp'))).toEqual([]);
+    // A fresh store (another run) finds it on disk.
+    expect(new LocalStore(dir).read(h('e')).kind).toBe('hit');
+  });
+
+  it('never puts an entry removed while on its way to the disk in place', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-store-'));
+    const store = new LocalStore(dir);
+    store.write(h('f'), encodeEntry(meta(h('f')), Buffer.from('archive')));
+    store.remove(h('f'));
+    expect(store.has(h('f'))).toBe(false);
+    await store.settle();
+    expect(existsSync(store.entryPath(h('f')))).toBe(false);
+    expect(readdirSync(path.join(dir, 'tmp'))).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The local content-addressed store under `.slipway/cache/entries`: one file per task hash,
- * written under a temporary name and renamed into place, verified on every read, evicted
+ * written under a temporary name, flushed and renamed into place, verified on every read, evicted
  * least-recently-used first (a hit refreshes the entry's mtime).
  */
 import { randomBytes } from 'node:crypto';
@@ -8,13 +8,13 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
-  renameSync,
   rmSync,
   statSync,
   unlinkSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { failpoint } from '../util/failpoint.js';
 import { decodeEntry, type Entry } from './entry.js';
@@ -31,9 +31,22 @@ export interface StoredEntry {
   usedAt: number;
 }
 
+/** An entry on its way to the disk. */
+interface PendingWrite {
+  bytes: Buffer;
+  /** Removed meanwhile: do not rename it into place. */
+  cancelled: boolean;
+  done: Promise<void>;
+}
+
 export class LocalStore {
   readonly entries: string;
   readonly #tmp: string;
+  /** Written, not yet durable and in place, by hash. */
+  readonly #pending = new Map<string, PendingWrite>();
+  /** Every write not finished yet, removed ones included (settle waits for their clean-up too). */
+  readonly #inflight = new Set<Promise<void>>();
+  readonly #failed: string[] = [];
 
   constructor(readonly dir: string) {
     this.entries = path.join(dir, 'entries');
@@ -48,7 +61,7 @@ export class LocalStore {
   read(hash: string): ReadOutcome {
     let bytes: Buffer;
     try {
-      bytes = readFileSync(this.entryPath(hash));
+      bytes = this.#pending.get(hash)?.bytes ?? readFileSync(this.entryPath(hash));
     } catch {
       return { kind: 'missing' };
     }
@@ -58,6 +71,7 @@ export class LocalStore {
   }
 
   has(hash: string): boolean {
+    if (this.#pending.has(hash)) return true;
     try {
       return statSync(this.entryPath(hash)).isFile();
     } catch {
@@ -65,19 +79,69 @@ export class LocalStore {
     }
   }
 
-  /** Stores verified entry bytes; a reader sees the old state or the whole new file. */
+  /**
+   * Stores verified entry bytes. A reader sees the old state or the whole new entry, and so does
+   * a reader after a power loss: the data is flushed (fsync) before the rename (else the rename
+   * may reach the disk first and leave an empty or partial entry under the final name), then
+   * the folder holding the new name. The flushes run off the event loop, in parallel (the disk
+   * merges them), so a task's save never waits for the disk: until `settle()` sees the entry in
+   * place, `read` and `has` answer from memory.
+   */
   write(hash: string, bytes: Buffer): void {
     mkdirSync(this.#tmp, { recursive: true });
-    const final = this.entryPath(hash);
-    mkdirSync(path.dirname(final), { recursive: true });
     const tmp = path.join(this.#tmp, `${hash}.${process.pid}.${randomBytes(4).toString('hex')}`);
     writeFileSync(tmp, bytes);
+    const write: PendingWrite = { bytes, cancelled: false, done: Promise.resolve() };
+    write.done = this.#place(hash, tmp, write)
+      .catch((e: unknown) => {
+        this.#failed.push(`${hash.slice(0, 12)}: ${(e as Error).message}`);
+        rmSync(tmp, { force: true });
+      })
+      .finally(() => {
+        if (this.#pending.get(hash) === write) this.#pending.delete(hash);
+        this.#inflight.delete(write.done);
+      });
+    this.#pending.set(hash, write);
+    this.#inflight.add(write.done);
+  }
+
+  /** fsync the temporary file, rename it into place, fsync the folders that changed. */
+  async #place(hash: string, tmp: string, write: PendingWrite): Promise<void> {
+    await fsyncPath(tmp);
+    if (write.cancelled) {
+      await rm(tmp, { force: true });
+      return;
+    }
+    const final = this.entryPath(hash);
+    const shard = path.dirname(final);
+    const created = await mkdir(shard, { recursive: true });
     // A crash here leaves only a temp file (pruned later), never a half entry under its name.
     failpoint('cache-write');
-    renameSync(tmp, final);
+    await rename(tmp, final);
+    await fsyncDir(shard);
+    // A folder made just now is itself a new name in its parent.
+    if (created !== undefined) {
+      const top = path.dirname(created);
+      for (let d = path.dirname(shard); ; d = path.dirname(d)) {
+        await fsyncDir(d);
+        if (d === top || d === path.dirname(d)) break;
+      }
+    }
+  }
+
+  /**
+   * Waits until every entry written so far is durable and in place; returns the ones that could
+   * not be stored (a full disk, say), each as "hash: reason".
+   */
+  async settle(): Promise<string[]> {
+    while (this.#inflight.size) await Promise.all([...this.#inflight]);
+    return this.#failed.splice(0);
   }
 
   remove(hash: string): void {
+    const pending = this.#pending.get(hash);
+    if (pending) pending.cancelled = true;
+    this.#pending.delete(hash);
     rmSync(this.entryPath(hash), { force: true });
   }
 
@@ -161,5 +225,25 @@ export class LocalStore {
         // Already gone.
       }
     }
+  }
+}
+
+/** Flushes a file's data, or a folder's names (a rename into it), to the disk. */
+async function fsyncPath(p: string): Promise<void> {
+  const fh = await open(p, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** A folder's names to the disk; where folders cannot be opened or flushed (Windows), the rename stands. */
+async function fsyncDir(dir: string): Promise<void> {
+  try {
+    await fsyncPath(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EACCES') throw e;
   }
 }

@@ -37,7 +37,9 @@ export function register(program: Command, ctx: CliContext): void {
         if (opts.maxBody) limits.jsonBytes = Number(opts.maxBody);
         const dir = path.resolve(opts.dir);
         const agent = await Agent.open({ dir, token, keep });
-        const server = await listenAgent(agent, m[1]!, Number(m[2]), limits);
+        const server = await listenAgent(agent, m[1]!, Number(m[2]), limits).catch((e: unknown) => {
+          throw listenError(opts.listen, e);
+        });
         const addr = server.address();
         const port = typeof addr === 'object' && addr ? addr.port : Number(m[2]);
         ctx.stdout.write(`slipway agent listening on http://${m[1]}:${port} (dir ${dir})\n`);
@@ -83,4 +85,31 @@ function readToken(opts: AgentOpts, ctx: CliContext): string {
   if (token.length < 16)
     throw new UsageError('the token is shorter than 16 characters', 'use a long random token');
   return token;
+}
+
+/** A listen failure (busy port, no permission, unknown address) as one line with a hint; a bug stays a bug. */
+function listenError(listen: string, e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const other = 'pick another address with --listen HOST:PORT (port 0 picks a free one)';
+  switch (code) {
+    case 'EADDRINUSE':
+      return new UsageError(
+        `cannot listen on ${listen}: the address is already in use`,
+        `stop what listens there (another slipway agent?) or ${other}`,
+      );
+    case 'EACCES':
+      return new UsageError(
+        `cannot listen on ${listen}: permission denied`,
+        `ports below 1024 need privileges; ${other}`,
+      );
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new UsageError(
+        `cannot listen on ${listen}: no such address on this machine (${code})`,
+        `listen on 127.0.0.1 or one of this host's addresses; ${other}`,
+      );
+    default:
+      return code ? new UsageError(`cannot listen on ${listen}: ${code}`, other) : e;
+  }
 }

@@ -1,5 +1,6 @@
 /** The slipway.yml schema (DESIGN §3). Sections owned by other features live in their own files. */
 import { z } from 'zod';
+import { outputGlob } from './output-glob.js';
 import { budgetsSchema, slisSchema } from './schema-analytics.js';
 import { cacheSchema, workspacesSchema } from './schema-cache.js';
 import { environmentsSchema } from './schema-deploy.js';
@@ -14,7 +15,7 @@ export const taskSchema = z.strictObject({
   cwd: z.string().optional(),
   needs: stringList.default([]),
   inputs: stringList.optional(),
-  outputs: stringList.default([]),
+  outputs: z.array(outputGlob).default([]),
   env: envMap.default({}),
   secrets: stringList.default([]),
   resources: resources.optional(),

@@ -6,6 +6,21 @@ import { type Diagnostic, didYouMean } from './diagnostic.js';
 import type { Pipeline } from './types.js';
 
 export function checkPipeline(p: Pipeline): Diagnostic[] {
+  // An empty file is a mistake (a wrong path, a save that failed), not a pipeline that passes.
+  // A file with only environments is a deploy-only pipeline.
+  if (p.tasks.size === 0 && !p.raw.environments) {
+    return [
+      {
+        location: p.locate(p.raw.workspaces ? ['workspaces'] : ['tasks'], 'key'),
+        message: p.raw.workspaces
+          ? 'nothing to run: the workspace templates expand to no tasks'
+          : 'nothing to run: the pipeline file defines no tasks',
+        hint: p.raw.workspaces
+          ? 'add "tasks:" templates under workspaces: and check its "packages:" globs'
+          : 'add a task, e.g. "tasks:" then "  build:" then "    run: npm run build"',
+      },
+    ];
+  }
   const out: Diagnostic[] = [];
   const ids = [...p.tasks.keys()];
   for (const t of p.tasks.values()) {

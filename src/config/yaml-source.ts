@@ -1,5 +1,16 @@
 /** YAML parsing that keeps source positions, so every diagnostic can point at file:line:col. */
-import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import {
+  type Document,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  type Pair,
+  parseDocument,
+  visit,
+} from 'yaml';
 import type { Diagnostic, SourceLocation } from './diagnostic.js';
 
 export interface YamlSource {
@@ -58,15 +69,24 @@ export function parseYamlSource(file: string, text: string): YamlSource {
         : undefined;
     const loc = quote !== undefined ? at(quote, 1) : at(e.pos[0], Math.max(1, e.pos[1] - e.pos[0]));
     if (e.code === 'DUPLICATE_KEY') {
-      const key = text.slice(e.pos[0], e.pos[1]).trim() || 'key';
+      // The parser points at the first character of the second key only: name the whole key,
+      // underline all of it, and say where the first one is.
+      const dup = duplicateKeyAt(doc, e.pos[0]);
+      const key = dup ? dup.name : text.slice(e.pos[0], e.pos[1]).trim() || 'key';
+      const where = dup ? at(dup.range[0], dup.range[1] - dup.range[0]) : loc;
+      const first = dup?.first !== undefined ? ` (first defined on line ${at(dup.first).line})` : '';
       const underTasks = isInside(doc, ['tasks'], e.pos[0]);
       return underTasks
         ? {
-            location: loc,
-            message: `duplicate task id "${key}"`,
+            location: where,
+            message: `duplicate task id "${key}"${first}`,
             hint: 'each task id may appear once under tasks:; rename one of them or merge them',
           }
-        : { location: loc, message: `duplicate key "${key}"`, hint: 'each key may appear once in a mapping' };
+        : {
+            location: where,
+            message: `duplicate key "${key}"${first}`,
+            hint: 'each key may appear once in a mapping',
+          };
     }
     return {
       location: loc,
@@ -103,4 +123,28 @@ function nextNewline(text: string, from: number): number {
 function isInside(doc: Document.Parsed, path: string[], offset: number): boolean {
   const node = doc.getIn(path, true) as Node | undefined;
   return !!node?.range && offset >= node.range[0] && offset <= node.range[2];
+}
+
+/** The key starting at `offset` that repeats an earlier key of its mapping, with that earlier key's offset. */
+function duplicateKeyAt(
+  doc: Document.Parsed,
+  offset: number,
+): { name: string; range: [number, number]; first?: number } | undefined {
+  let found: { name: string; range: [number, number]; first?: number } | undefined;
+  visit(doc, {
+    Map(_, map) {
+      const pair = map.items.find((p: Pair) => isScalar(p.key) && p.key.range?.[0] === offset);
+      if (!pair || !isScalar(pair.key) || !pair.key.range) return undefined;
+      const name = String(pair.key.value);
+      const earlier = map.items.find((p: Pair) => isScalar(p.key) && String(p.key.value) === name);
+      const first = earlier && isScalar(earlier.key) ? earlier.key.range?.[0] : undefined;
+      found = {
+        name,
+        range: [pair.key.range[0], pair.key.range[1]],
+        ...(first !== undefined && first !== offset ? { first } : {}),
+      };
+      return visit.BREAK;
+    },
+  });
+  return found;
 }

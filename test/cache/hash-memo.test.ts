@@ -36,6 +36,17 @@ function writeOld(w: Workspace, rel: string, text: string, ageS = 60): void {
   utimesSync(path.join(w.dir, rel), t, t);
 }
 
+/**
+ * Writes a file that stays inside the racy window for the rest of the test: dated ten minutes
+ * ahead rather than "now", because a run on a loaded machine can outlast the 2 s window, and a
+ * file that left it meanwhile would (rightly) let that run write the memo.
+ */
+function writeRacy(w: Workspace, rel: string, text: string): void {
+  writeFileSync(path.join(w.dir, rel), text);
+  const t = Date.now() / 1000 + 600;
+  utimesSync(path.join(w.dir, rel), t, t);
+}
+
 const status = (w: Workspace) =>
   execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: w.dir, encoding: 'utf8' });
 
@@ -104,8 +115,8 @@ describe('hash memo', () => {
     writeOld(w, 'lib/src/extra.js', 'export const x = 1;\n');
     await cached(w);
     const old = memo(w);
-    // Modified just now: the next run recomputes (the stat differs) and must not record it.
-    writeFileSync(path.join(w.dir, 'lib/src/extra.js'), 'export const x = 3;\n');
+    // Modified within the window: the next run recomputes (the stat differs) and must not record it.
+    writeRacy(w, 'lib/src/extra.js', 'export const x = 3;\n');
     const cache = await cached(w);
     expect(cache.lib).toBe('miss');
     expect(memo(w)).toEqual(old);

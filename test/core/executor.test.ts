@@ -129,7 +129,7 @@ describe('SIGTERM mid-run', () => {
     const r = await cli.done;
     expect(r.code !== null && r.code !== 0, `exit ${r.code} ${r.signal}`).toBe(true);
     await waitFor(() => ids.every((p) => !isAlive(p)), {
-      timeoutMs: 3000,
+      timeoutMs: 15_000,
       what: 'task processes to be gone',
     });
     const h = await w.run(['history', '--json']);

@@ -227,7 +227,8 @@ describe('slipway run: timeout kills the whole process tree', () => {
       pipelineYaml({
         hang: {
           run: "echo $$ > child.pid; sh -c 'echo $$ > grandchild.pid; exec sleep 30' & wait",
-          timeout: '700ms',
+          // Long enough for the grandchild to start on a loaded machine before the timeout fires.
+          timeout: '5s',
         },
         after: { run: mark('after'), needs: ['hang'] },
       }),
@@ -245,7 +246,7 @@ describe('slipway run: timeout kills the whole process tree', () => {
     expect(s.byId.get('after')?.status).toBe('skipped');
     // Gone once the CLI has exited (allow a moment for the kernel to reap).
     await waitFor(() => !isAlive(grandchild!) && !isAlive(child!), {
-      timeoutMs: 3000,
+      timeoutMs: 15_000,
       what: 'the task tree to be gone',
     });
   });

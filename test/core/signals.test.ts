@@ -33,6 +33,20 @@ interface HistoryRun {
   [k: string]: unknown;
 }
 
+/** True once the history at `dbFile` holds a successful result of `taskId` (read-only, never blocks). */
+function recorded(dbFile: string, taskId: string): boolean {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(dbFile, { readonly: true, fileMustExist: true });
+    return !!db.prepare("SELECT 1 FROM task_runs WHERE task_id = ? AND status = 'success'").get(taskId);
+  } catch {
+    // Not created or not migrated yet, or busy: ask again.
+    return false;
+  } finally {
+    db?.close();
+  }
+}
+
 /** `slipway history --json` as a list of runs (accepts a bare array or `{ runs: [...] }`). */
 async function history(w: Workspace): Promise<HistoryRun[]> {
   const r = await w.run(['history', '--json']);
@@ -61,8 +75,12 @@ describe('kill -9 of the CLI mid-run', () => {
     await waitFor(() => count(w, 'second.count') > 0, { what: 'second to start' });
     const orphan = readPid(w.path('second.pids'));
     if (orphan) pids.push(orphan);
-    // A moment for the store writer to record first's result (it was emitted before second started).
-    await new Promise((r) => setTimeout(r, 150));
+    // The store writer records first's result (emitted before second started) a little later:
+    // wait for the row itself, not for a guess at how long a loaded machine takes to write it.
+    await waitFor(() => recorded(path.join(w.dir, '.slipway', 'history.db'), 'first'), {
+      what: "first's result in the history",
+      timeoutMs: 30_000,
+    });
     cli.child.kill('SIGKILL');
     const killed = await cli.done;
     expect(killed.signal).toBe('SIGKILL');
@@ -152,7 +170,7 @@ describe('SIGINT (Ctrl-C) mid-run', () => {
     expect(r.code === 130 || (r.code !== null && r.code !== 0), `exit ${r.code} ${r.signal}`).toBe(true);
     // No task process outlives the CLI (a short wait for the kernel to reap).
     await waitFor(() => ids.every((p) => !isAlive(p)), {
-      timeoutMs: 3000,
+      timeoutMs: 15_000,
       what: `task processes ${ids.join(', ')} to be gone`,
     });
     expect(w.exists('later.ran')).toBe(false);

@@ -20,8 +20,10 @@ export interface AgentProc {
   proc: ChildProcess;
 }
 
+import { freePort } from '../helpers/ports.js';
+
 /** A port that was free a moment ago (agents need fixed ports: slipway.yml names them). */
-export { freePort } from '../helpers/ports.js';
+export { freePort };
 
 export async function tmpdir(prefix: string): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), `slipway-${prefix}-`));
@@ -60,6 +62,23 @@ export async function startAgent(a: Omit<AgentProc, 'proc' | 'url'>, tokenFile: 
     proc.once('exit', (code) => reject(new Error(`agent ${a.name} exited ${code}: ${out}`)));
   });
   return { ...a, proc, url: `http://127.0.0.1:${a.port}` };
+}
+
+/**
+ * Starts an agent on ports drawn from the test band, drawing again when its port was taken
+ * between the draw and the bind (the agent then exits 2 saying the address is in use).
+ */
+export async function startAgentOnFreePorts(
+  a: Omit<AgentProc, 'proc' | 'url' | 'port' | 'appPort'>,
+  tokenFile: string,
+): Promise<AgentProc> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startAgent({ ...a, port: await freePort(), appPort: await freePort() }, tokenFile);
+    } catch (e) {
+      if (attempt >= 5 || !/already in use/.test(String(e))) throw e;
+    }
+  }
 }
 
 /** Stops an agent gracefully (it stops its app too). */

@@ -209,10 +209,10 @@ export function ms(iso: string | null | undefined): number {
   return t;
 }
 
-/** Polls until `check` returns true (or a value), or throws after `timeoutMs`. */
+/** Polls until `check` returns true (or a value), or throws after `timeoutMs` (generous: a loaded machine is slow). */
 export async function waitFor<T>(
   check: () => T | undefined | false,
-  { timeoutMs = 15_000, everyMs = 25, what = 'condition' } = {},
+  { timeoutMs = 30_000, everyMs = 25, what = 'condition' } = {},
 ): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {

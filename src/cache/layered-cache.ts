@@ -173,7 +173,8 @@ export class LayeredCache implements TaskCache {
         }
         if (!this.#restore(task, hash, entry.value)) return undefined;
         try {
-          this.o.store.write(hash, got.bytes);
+          // A local copy of a remote hit: nothing waits for it to land.
+          void this.o.store.write(hash, got.bytes);
         } catch (e) {
           this.o.warn(`cannot keep remote artifact locally: ${(e as Error).message}`, task.id);
         }
@@ -216,7 +217,7 @@ export class LayeredCache implements TaskCache {
         },
         archive,
       );
-      this.o.store.write(hash, bytes);
+      await this.o.store.write(hash, bytes);
       this.o.state.record(task.id, hash, task.cwd, scan, result);
       this.#saved += bytes.length;
       const remote = this.o.remote;

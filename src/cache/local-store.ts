@@ -84,10 +84,12 @@ export class LocalStore {
    * a reader after a power loss: the data is flushed (fsync) before the rename (else the rename
    * may reach the disk first and leave an empty or partial entry under the final name), then
    * the folder holding the new name. The flushes run off the event loop, in parallel (the disk
-   * merges them), so a task's save never waits for the disk: until `settle()` sees the entry in
-   * place, `read` and `has` answer from memory.
+   * merges them), so the event loop never waits for the disk: until the entry is in place,
+   * `read` and `has` answer from memory. The promise settles once it is in place (or failed:
+   * `settle()` lists failures); a run awaits it before it reports the task done, so a task
+   * recorded as done after a crash always has its entry.
    */
-  write(hash: string, bytes: Buffer): void {
+  write(hash: string, bytes: Buffer): Promise<void> {
     mkdirSync(this.#tmp, { recursive: true });
     const tmp = path.join(this.#tmp, `${hash}.${process.pid}.${randomBytes(4).toString('hex')}`);
     writeFileSync(tmp, bytes);
@@ -103,6 +105,7 @@ export class LocalStore {
       });
     this.#pending.set(hash, write);
     this.#inflight.add(write.done);
+    return write.done;
   }
 
   /** fsync the temporary file, rename it into place, fsync the folders that changed. */

@@ -2,13 +2,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
-import { expandWorkspaces } from '../graph/workspaces.js';
 import { ConfigError, type Diagnostic, didYouMean } from './diagnostic.js';
 import { pipelineSchema } from './schema.js';
 import { schemaAt } from './schema-walk.js';
 import { toTaskConfig } from './task-config.js';
 import { DEFAULT_FILE, type Pipeline, type TaskConfig } from './types.js';
 import { checkPipeline } from './validate.js';
+import { expandWorkspaces } from './workspaces.js';
 import { parseYamlSource, type YamlSource } from './yaml-source.js';
 
 /**

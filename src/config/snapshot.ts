@@ -11,9 +11,9 @@
  */
 import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { rememberWorkspace, WORKSPACE_SKIP, type Workspace, workspaceOf } from '../graph/workspace.js';
 import { buildId } from '../util/build-id.js';
 import { DEFAULT_FILE, type Pipeline, type TaskConfig } from './types.js';
+import { rememberWorkspace, WORKSPACE_SKIP, type Workspace, workspaceOf } from './workspace-model.js';
 
 const FORMAT = 1;
 const RACY_MS = 2000;

@@ -1,6 +1,7 @@
 /** Checks that need the whole pipeline: dependencies exist, no cycles, requests fit the pool. */
-import { findCycle } from '../graph/cycles.js';
+
 import { capacityFor } from '../plan/capacity.js';
+import { findCycle } from '../util/find-cycle.js';
 import { formatBytes } from '../util/units.js';
 import { type Diagnostic, didYouMean } from './diagnostic.js';
 import type { Pipeline } from './types.js';

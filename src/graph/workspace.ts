@@ -1,43 +1,14 @@
 /**
- * The workspace model a loaded pipeline carries (packages and their dependencies on each other)
- * and `--filter` selection over it (`web`, `web...`, `...web`, `@scope/*`, `./apps/*`). Kept apart
- * from the expander (workspaces.ts) so a pipeline restored from its snapshot needs neither YAML
- * nor schema code.
+ * `--filter` selection over a pipeline's workspace (`web`, `web...`, `...web`, `@scope/*`,
+ * `./apps/*`) and workspace task names as run targets. The model itself is
+ * config/workspace-model.ts.
  */
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { didYouMean } from '../config/diagnostic.js';
 import type { Pipeline } from '../config/types.js';
+import { type Workspace, workspaceOf } from '../config/workspace-model.js';
 import { UsageError } from '../util/usage-error.js';
-
-export interface WorkspacePackage {
-  name: string;
-  /** Absolute folder. */
-  dir: string;
-  /** Names of other workspace packages it depends on. */
-  deps: string[];
-  scripts: Record<string, string>;
-}
-
-export interface Workspace {
-  packages: Map<string, WorkspacePackage>;
-  packageManager: 'npm' | 'pnpm' | 'yarn';
-}
-
-/** Folders never searched for workspace packages. */
-export const WORKSPACE_SKIP: ReadonlySet<string> = new Set(['node_modules', '.git', '.slipway']);
-
-const workspaces = new WeakMap<Pipeline, Workspace>();
-
-/** The workspace a pipeline was expanded with, if any. */
-export function workspaceOf(p: Pipeline): Workspace | undefined {
-  return workspaces.get(p);
-}
-
-/** Attaches the workspace a pipeline was expanded with (or restored from its snapshot). */
-export function rememberWorkspace(p: Pipeline, ws: Workspace): void {
-  workspaces.set(p, ws);
-}
 
 /**
  * Task ids for `--filter` (repeatable): `web` (that package), `web...` (and its dependencies),

@@ -1,6 +1,6 @@
 /** findCycle: returns the whole cycle (first node repeated at the end) or undefined for a DAG. */
 import { describe, expect, it } from 'vitest';
-import { findCycle } from '../../src/graph/cycles.js';
+import { findCycle } from '../../src/util/find-cycle.js';
 
 function graph(edges: Record<string, string[]>): [string[], (n: string) => readonly string[]] {
   return [Object.keys(edges), (n) => edges[n] ?? []];

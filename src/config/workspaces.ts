@@ -2,18 +2,23 @@
  * Monorepos: `workspaces:` task templates expanded per package as `<package>#<task>`, packages
  * from `workspaces.packages` or detected from npm/yarn (`package.json` workspaces) and pnpm
  * (`pnpm-workspace.yaml`); `needs: ["^build"]` means build of every workspace dependency.
- * Selection (`--filter`) lives in workspace.ts, which a cached pipeline can use without this.
+ * Selection (`--filter`) lives in graph/workspace.ts, which a cached pipeline can use without this.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { type Diagnostic, didYouMean } from '../config/diagnostic.js';
-import { taskSchema } from '../config/schema.js';
-import { toTaskConfig } from '../config/task-config.js';
-import type { Pipeline, TaskConfig } from '../config/types.js';
-import { rememberWorkspace, WORKSPACE_SKIP, type Workspace, type WorkspacePackage } from './workspace.js';
+import { type Diagnostic, didYouMean } from './diagnostic.js';
+import { taskSchema } from './schema.js';
+import { toTaskConfig } from './task-config.js';
+import type { Pipeline, TaskConfig } from './types.js';
+import {
+  rememberWorkspace,
+  WORKSPACE_SKIP,
+  type Workspace,
+  type WorkspacePackage,
+} from './workspace-model.js';
 
 const templateSchema = taskSchema.extend({ run: z.string().min(1).optional() });
 

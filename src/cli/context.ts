@@ -3,14 +3,9 @@ import type { Command } from 'commander';
 import { ConfigError, formatDiagnostics } from '../config/diagnostic.js';
 import { loadPipelineSnapshotted } from '../config/snapshot.js';
 import type { Pipeline } from '../config/types.js';
+import type { Out } from '../util/out.js';
 import { UsageError } from '../util/usage-error.js';
 import type { Probes } from './probe.js';
-
-export interface Out {
-  write(text: string): void;
-  isTTY?: boolean;
-  columns?: number;
-}
 
 export interface CliContext {
   stdout: Out;

@@ -4,7 +4,7 @@ import { deploymentTargets, findInterrupted, listDeployments, markInterrupted } 
 import { openStore } from '../store/store.js';
 import { formatBytes, formatMs } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom } from './context.js';
-import { positiveInt } from './run.js';
+import { positiveInt } from './options.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program

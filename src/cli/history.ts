@@ -5,7 +5,7 @@ import { openStore } from '../store/store.js';
 import { pidAlive } from '../util/proc-start.js';
 import { formatMs } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom } from './context.js';
-import { positiveInt } from './run.js';
+import { positiveInt } from './options.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program

@@ -8,7 +8,7 @@ import { simulate } from '../plan/simulate.js';
 import { openStore } from '../store/store.js';
 import { formatMs } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
-import { positiveInt } from './run.js';
+import { positiveInt } from './options.js';
 
 interface PlanOptions {
   concurrency?: number;

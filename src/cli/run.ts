@@ -22,6 +22,7 @@ import { stateDir } from '../util/state-dir.js';
 import { trace } from '../util/trace.js';
 import { formatMs } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
+import { positiveInt } from './options.js';
 import { probesFor } from './probe.js';
 
 interface RunOptions {
@@ -36,14 +37,6 @@ interface RunOptions {
   verbose?: boolean;
   /** false with --no-wait: fail instead of waiting for another run's lock. */
   wait: boolean;
-}
-
-export function positiveInt(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer, got "${v}"`);
-    return n;
-  };
 }
 
 export function register(program: Command, ctx: CliContext): void {

@@ -2,8 +2,9 @@
  * Live deploy progress. On a terminal: a block with one line per target, redrawn in place. In a
  * log (CI): one line per step. Both end with the outcome and bytes moved.
  */
-import type { Out } from '../cli/context.js';
+
 import type { EventStream } from '../events.js';
+import type { Out } from '../util/out.js';
 import { formatBytes, formatMs } from '../util/units.js';
 import type { DeployEvent } from './events.js';
 

@@ -2,8 +2,9 @@
  * Terminal reporter. On a TTY: status lines plus a live view of running tasks (elapsed vs
  * predicted). Without a TTY (CI): every output line prefixed with its task id.
  */
-import type { Out } from '../cli/context.js';
+
 import type { EventStream, RunEvent } from '../events.js';
+import type { Out } from '../util/out.js';
 import { formatMs } from '../util/units.js';
 
 const C = {

@@ -1,12 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { run, task } from '../../test/analyze/fixtures.js';
+import { quantile } from '../util/quantile.js';
 import { cacheStats, coveredMs, cpuUtilization, parallelEfficiency, performanceMetrics } from './metrics.js';
-import { quantile, summarize } from './stats.js';
+import { summarize } from './stats.js';
 
 describe('metrics', () => {
   it('percentiles interpolate between ranks', () => {
     expect(quantile([1, 2, 3, 4], 0.5)).toBe(2.5);
     expect(quantile([10, 20, 30, 40, 50], 0.95)).toBeCloseTo(48, 10);
+    // No samples is no answer (not a plausible 0), and q is clamped to 0..1.
+    expect(quantile([], 0.9)).toBeNaN();
+    expect(quantile([3, 1, 2], 1.5)).toBe(3);
+    expect(quantile([3, 1, 2], -1)).toBe(1);
     const s = summarize([5, 1, 3]);
     expect([s.count, s.p50, s.max, s.mean]).toEqual([3, 3, 5, 3]);
     expect(summarize([]).count).toBe(0);

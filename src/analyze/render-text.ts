@@ -1,4 +1,5 @@
 /** The terminal form of `slipway report`: readable at a glance, details in --json. */
+import { VPA_RULE } from '../plan/vpa.js';
 import { formatBytes } from '../util/units.js';
 import type { Finding } from './findings-store.js';
 import { ms, pct, pValue, SLI_LABELS, signedPct, sliValue, table } from './format.js';
@@ -119,7 +120,7 @@ export function renderReportText(r: AnalyticsReport): string {
 
   const sized = r.rightSizing.filter((s) => s.cpu || s.memory);
   if (sized.length) {
-    out.push('', 'Right-sizing (p90 × 1.15)');
+    out.push('', `Right-sizing (${VPA_RULE})`);
     const rsRows = [['', 'cpu', 'memory', 'runs', 'confidence', 'flags']];
     for (const s of sized)
       rsRows.push([

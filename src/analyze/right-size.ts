@@ -1,13 +1,12 @@
 /**
  * Resource right-sizing in the style of the Kubernetes VPA recommender: target = p90 of observed
- * usage × 1.15 safety margin, with bounds that tighten as samples accumulate (VPA scales its
+ * usage × 1.15 safety margin (plan/vpa.ts), with bounds that tighten as samples accumulate (VPA scales its
  * bounds by (1 + 1/confidence) and (1 + 0.001/confidence)^-2, confidence = history in days;
  * here one confidence unit is 10 samples).
  */
-import { quantile } from './stats.js';
+import { TARGET_PERCENTILE, vpaTarget } from '../plan/vpa.js';
+import { quantile } from '../util/quantile.js';
 
-export const TARGET_PERCENTILE = 0.9;
-export const SAFETY_MARGIN = 1.15;
 const SAMPLES_PER_CONFIDENCE_UNIT = 10;
 
 /** One observed execution of a task. */
@@ -43,8 +42,8 @@ export type RightSizingFlag =
   | { kind: 'memory-over-requested'; request: number; upper: number };
 
 function estimate(values: number[], n: number): ResourceEstimate | undefined {
-  if (values.length === 0) return undefined;
-  const target = quantile(values, TARGET_PERCENTILE) * SAFETY_MARGIN;
+  const target = vpaTarget(values);
+  if (target === undefined) return undefined;
   const c = n / SAMPLES_PER_CONFIDENCE_UNIT;
   return { target, upper: target * (1 + 1 / c), lower: target * (1 + 0.001 / c) ** -2 };
 }

@@ -5,10 +5,11 @@
  */
 import type { z } from 'zod';
 import type { slisSchema } from '../config/schema-analytics.js';
+import { quantile } from '../util/quantile.js';
 import { type BurnAlert, burnAlerts, type ErrorBudget, errorBudget, type SliEvent } from './burn-rate.js';
 import { type Deployment, isChange, isFailure, isFinished } from './deployments.js';
 import { recoveryTimes } from './dora.js';
-import { mean, quantile } from './stats.js';
+import { mean } from './stats.js';
 
 const MIN = 60_000;
 

@@ -1,4 +1,5 @@
 /** Small descriptive statistics over plain number arrays (no dependency: this is our product). */
+import { quantile } from '../util/quantile.js';
 
 /** Arithmetic mean; NaN for an empty array. */
 export function mean(xs: readonly number[]): number {
@@ -20,21 +21,6 @@ export function variance(xs: readonly number[]): number {
 /** Sample standard deviation. */
 export function stddev(xs: readonly number[]): number {
   return Math.sqrt(variance(xs));
-}
-
-/**
- * The q-quantile (0..1) with linear interpolation between closest ranks (the "R-7" rule that
- * numpy and spreadsheets use by default); NaN for an empty array.
- */
-export function quantile(xs: readonly number[], q: number): number {
-  if (xs.length === 0) return Number.NaN;
-  const sorted = [...xs].sort((a, b) => a - b);
-  const pos = (sorted.length - 1) * Math.min(1, Math.max(0, q));
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  const a = sorted[lo]!;
-  const b = sorted[hi]!;
-  return a + (b - a) * (pos - lo);
 }
 
 /** Median (the 0.5 quantile). */

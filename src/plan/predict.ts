@@ -3,8 +3,10 @@ import type { Pipeline, TaskConfig } from '../config/types.js';
 import type { TaskGraph } from '../graph/graph.js';
 import { type RecentExecution, recentExecutions } from '../store/runs.js';
 import type { Store } from '../store/store.js';
+import { quantile } from '../util/quantile.js';
 import type { Capacity } from './capacity.js';
 import type { SimTask } from './simulate.js';
+import { TARGET_PERCENTILE, vpaTarget } from './vpa.js';
 
 export interface Prediction {
   durationMs: number;
@@ -20,19 +22,8 @@ const RECENT = 10;
 
 /** Median of the most recent samples: robust to outliers, quick to follow a real change. */
 export function robustDuration(durations: readonly number[]): number | undefined {
-  const recent = durations.slice(0, RECENT).sort((a, b) => a - b);
-  if (!recent.length) return undefined;
-  const mid = recent.length >> 1;
-  return recent.length % 2 ? recent[mid]! : (recent[mid - 1]! + recent[mid]!) / 2;
-}
-
-export function quantile(values: readonly number[], q: number): number {
-  if (!values.length) return 0;
-  const s = [...values].sort((a, b) => a - b);
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
+  const recent = durations.slice(0, RECENT);
+  return recent.length ? quantile(recent, 0.5) : undefined;
 }
 
 /** Predicts from rows (newest first); declared resources win over learned ones. */
@@ -49,8 +40,9 @@ export function predictTask(
   const rss = rows.map((r) => r.peak_rss_bytes ?? 0).filter((b) => b > 0);
   return {
     durationMs,
-    cpu: task.resources?.cpu ?? Math.max(1, Math.round(quantile(cores, 0.9))),
-    memory: task.resources?.memory ?? (rss.length ? Math.round(quantile(rss, 0.9) * 1.15) : 0),
+    cpu:
+      task.resources?.cpu ?? (cores.length ? Math.max(1, Math.round(quantile(cores, TARGET_PERCENTILE))) : 1),
+    memory: task.resources?.memory ?? Math.round(vpaTarget(rss) ?? 0),
     samples: durations.length,
   };
 }

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { TaskGraph } from '../../src/graph/graph.js';
 import { type Prediction, predictTask, robustDuration, simTasks } from '../../src/plan/predict.js';
+import { vpaTarget } from '../../src/plan/vpa.js';
 import type { TaskRunRow } from '../../src/store/runs.js';
 import { taskConfig } from '../helpers/config.js';
 
@@ -79,6 +80,20 @@ describe('predictTask', () => {
     const p = predictTask(taskConfig(), rows, 1000);
     expect(p.cpu).toBe(3);
     expect(p.memory).toBeGreaterThanOrEqual(GiB);
+  });
+
+  it('without resource samples asks for one cpu and no memory', () => {
+    const p = predictTask(taskConfig(), [row(1000)], 1000);
+    expect([p.cpu, p.memory]).toEqual([1, 0]);
+  });
+
+  it('sizes memory by the right-sizing rule (p90 × 1.15), as analyze does', () => {
+    const rows = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((g) => row(1000, { peak_rss_bytes: g * GiB }));
+    const p = predictTask(taskConfig(), rows, 1000);
+    expect(Number.isInteger(p.memory)).toBe(true);
+    expect(p.memory).toBeCloseTo(9.1 * GiB * 1.15, -1);
+    expect(vpaTarget(rows.map((r) => r.peak_rss_bytes!))).toBeCloseTo(9.1 * GiB * 1.15, 0);
+    expect(vpaTarget([])).toBeUndefined();
   });
 
   it('asks for at least one cpu even for an idle task (sleep)', () => {

@@ -1,4 +1,5 @@
 /** Right-sizing recommendations: requests that cost parallelism or risk running out of memory. */
+import { VPA_RULE } from '../../plan/vpa.js';
 import { formatBytes } from '../../util/units.js';
 import { isCacheHit } from '../history.js';
 import { type RightSizing, rightSize } from '../right-size.js';
@@ -51,7 +52,7 @@ export function resourceRecommendations(
           id: s.taskId,
           from: f.request,
           to: cpu,
-          evidence: `${s.taskId}: requests ${f.request} cpu, p90 use × 1.15 = ${s.cpu.target.toFixed(2)} over ${s.samples} runs (confidence ${(s.confidence * 100).toFixed(0)}%); ${f.parallelismLost} more copies would fit the ${ctx.capacity.cpu}-cpu pool`,
+          evidence: `${s.taskId}: requests ${f.request} cpu, ${VPA_RULE} of use = ${s.cpu.target.toFixed(2)} over ${s.samples} runs (confidence ${(s.confidence * 100).toFixed(0)}%); ${f.parallelismLost} more copies would fit the ${ctx.capacity.cpu}-cpu pool`,
         });
       } else if (f.kind === 'memory-under-requested' && s.memory) {
         out.push({

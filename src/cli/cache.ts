@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { cacheSettings } from '../cache/config.js';
 import { LocalStore } from '../cache/local-store.js';
-import { openStore } from '../store/store.js';
+import { type Store, withStore } from '../store/store.js';
 import { StoreOpenError } from '../store/store-error.js';
 import { formatBytes, formatMs, parseDuration, parseSize } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
@@ -115,41 +115,40 @@ async function recentOutcomes(
   root: string,
   name: string,
 ): Promise<Recent | undefined> {
-  let store: Awaited<ReturnType<typeof openStore>>;
   try {
-    store = await openStore({ url, root, create: false });
+    return await withStore({ url, root, create: false }, (store) => outcomesFrom(store, name));
   } catch (e) {
     // The local cache is worth showing without history; a bad --store value is still an error.
     if (e instanceof StoreOpenError) return undefined;
     throw e;
   }
-  try {
-    const runs = await store.db
-      .selectFrom('runs')
-      .select('id')
-      .where('pipeline', '=', name)
-      .orderBy('started_at', 'desc')
-      .limit(RECENT_RUNS)
-      .execute();
-    if (!runs.length) return undefined;
-    const rows = await store.db
-      .selectFrom('task_runs')
-      .select(['cache', 'saved_ms'])
-      .where(
-        'run_id',
-        'in',
-        runs.map((r) => r.id),
-      )
-      .execute();
-    const count = (c: string) => rows.filter((r) => r.cache === c).length;
-    return {
-      runs: runs.length,
-      hitsLocal: count('hit-local'),
-      hitsRemote: count('hit-remote'),
-      misses: count('miss'),
-      savedMs: rows.reduce((s, r) => s + (r.saved_ms ?? 0), 0),
-    };
-  } finally {
-    await store.close();
-  }
+}
+
+/** Counts of hits and misses over the last runs of the pipeline `name`. */
+async function outcomesFrom(store: Store, name: string): Promise<Recent | undefined> {
+  const runs = await store.db
+    .selectFrom('runs')
+    .select('id')
+    .where('pipeline', '=', name)
+    .orderBy('started_at', 'desc')
+    .limit(RECENT_RUNS)
+    .execute();
+  if (!runs.length) return undefined;
+  const rows = await store.db
+    .selectFrom('task_runs')
+    .select(['cache', 'saved_ms'])
+    .where(
+      'run_id',
+      'in',
+      runs.map((r) => r.id),
+    )
+    .execute();
+  const count = (c: string) => rows.filter((r) => r.cache === c).length;
+  return {
+    runs: runs.length,
+    hitsLocal: count('hit-local'),
+    hitsRemote: count('hit-remote'),
+    misses: count('miss'),
+    savedMs: rows.reduce((s, r) => s + (r.saved_ms ?? 0), 0),
+  };
 }

@@ -1,7 +1,7 @@
 import { appendFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { checkAnnotations, checkMarkdown, checkText, runCheck } from '../analyze/check.js';
-import { openStore } from '../store/store.js';
+import { withStore } from '../store/store.js';
 import { action, type CliContext, globals, pipelineFrom } from './context.js';
 
 export function register(program: Command, ctx: CliContext): void {
@@ -15,8 +15,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(
       action(ctx, async (opts: { json?: boolean; markdown?: string }, cmd: Command) => {
         const pipeline = await pipelineFrom(cmd);
-        const store = await openStore({ url: globals(cmd).store, root: pipeline.root, create: false });
-        try {
+        return withStore({ url: globals(cmd).store, root: pipeline.root, create: false }, async (store) => {
           const result = await runCheck(store, pipeline);
           if (opts.json) ctx.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
           else ctx.stdout.write(checkText(result));
@@ -27,9 +26,7 @@ export function register(program: Command, ctx: CliContext): void {
           if (ctx.env.GITHUB_STEP_SUMMARY) await appendFile(ctx.env.GITHUB_STEP_SUMMARY, md);
           if (opts.markdown) await writeFile(opts.markdown, md);
           return result.failed ? 1 : 0;
-        } finally {
-          await store.close();
-        }
+        });
       }),
     );
 }

@@ -13,7 +13,7 @@ import { DeployRecorder, markInterrupted } from '../deploy/records.js';
 import { SummaryBuilder } from '../deploy/summary.js';
 import { EventStream } from '../events.js';
 import type { Database } from '../store/schema.js';
-import { openStore } from '../store/store.js';
+import { withStore } from '../store/store.js';
 import { gitHead } from '../util/git.js';
 import type { Result } from '../util/result.js';
 import { parseSize } from '../util/units.js';
@@ -56,54 +56,54 @@ export function register(program: Command, ctx: CliContext): void {
         const git = gitHead(pipeline.root);
         const version = opts.version ?? git?.sha.slice(0, 12) ?? timestamp();
         const events = new EventStream<DeployEvent>();
-        const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
-        const abort = new AbortController();
-        const onSignal = () => abort.abort();
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
-        let held: HeldEnvironment | undefined;
-        let stopProgress = () => {};
-        try {
-          const taken = await takeEnvironment(ctx, store.db, env, opts.wait, abort.signal);
-          if (!taken.ok) {
-            ctx.stderr.write(`error: ${taken.error}\n`);
-            return 1;
+        return withStore({ url: globals(cmd).store, root: pipeline.root }, async (store) => {
+          const abort = new AbortController();
+          const onSignal = () => abort.abort();
+          process.once('SIGINT', onSignal);
+          process.once('SIGTERM', onSignal);
+          let held: HeldEnvironment | undefined;
+          let stopProgress = () => {};
+          try {
+            const taken = await takeEnvironment(ctx, store.db, env, opts.wait, abort.signal);
+            if (!taken.ok) {
+              ctx.stderr.write(`error: ${taken.error}\n`);
+              return 1;
+            }
+            held = taken.value;
+            const recorder = new DeployRecorder(store.db, events);
+            const summary = new SummaryBuilder(events);
+            stopProgress = reportProgress(events, ctx.stdout);
+            const r = await runDeployment({
+              env,
+              version,
+              artifact: opts.artifact ? path.resolve(opts.artifact) : undefined,
+              events,
+              git,
+              signal: AbortSignal.any([abort.signal, held.lost]),
+              deploymentId: held.deploymentId,
+              clients: held.clients,
+              owner: currentOwner(),
+            });
+            if (!r.ok) {
+              throw new UsageError(
+                r.error,
+                `build the artifact first (e.g. slipway run) or pass --artifact DIR`,
+              );
+            }
+            const failed = await recorder.flush();
+            for (const f of failed) ctx.stderr.write(`slipway: could not record the deployment: ${f}\n`);
+            if (opts.summary && summary.summary) {
+              await writeFile(opts.summary, `${JSON.stringify(summary.summary, null, 2)}\n`);
+            }
+            return r.value.status === 'success' ? 0 : 1;
+          } finally {
+            stopProgress();
+            process.off('SIGINT', onSignal);
+            process.off('SIGTERM', onSignal);
+            // After the record's last write: a lease never disappears before its final status.
+            await held?.release();
           }
-          held = taken.value;
-          const recorder = new DeployRecorder(store.db, events);
-          const summary = new SummaryBuilder(events);
-          stopProgress = reportProgress(events, ctx.stdout);
-          const r = await runDeployment({
-            env,
-            version,
-            artifact: opts.artifact ? path.resolve(opts.artifact) : undefined,
-            events,
-            git,
-            signal: AbortSignal.any([abort.signal, held.lost]),
-            deploymentId: held.deploymentId,
-            clients: held.clients,
-            owner: currentOwner(),
-          });
-          if (!r.ok) {
-            throw new UsageError(
-              r.error,
-              `build the artifact first (e.g. slipway run) or pass --artifact DIR`,
-            );
-          }
-          const failed = await recorder.flush();
-          for (const f of failed) ctx.stderr.write(`slipway: could not record the deployment: ${f}\n`);
-          if (opts.summary && summary.summary) {
-            await writeFile(opts.summary, `${JSON.stringify(summary.summary, null, 2)}\n`);
-          }
-          return r.value.status === 'success' ? 0 : 1;
-        } finally {
-          stopProgress();
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-          // After the record's last write: a lease never disappears before its final status.
-          await held?.release();
-          await store.close();
-        }
+        });
       }),
     );
 }

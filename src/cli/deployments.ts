@@ -1,7 +1,7 @@
 /** `slipway deployments [ENV] [--json]`: recorded deployments, newest first. */
 import type { Command } from 'commander';
 import { deploymentTargets, findInterrupted, listDeployments, markInterrupted } from '../deploy/records.js';
-import { openStore } from '../store/store.js';
+import { withStore } from '../store/store.js';
 import { formatBytes, formatMs } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom } from './context.js';
 import { positiveInt } from './options.js';
@@ -16,8 +16,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(
       action(ctx, async (name: string | undefined, opts: { json?: boolean; limit: number }, cmd: Command) => {
         const pipeline = await pipelineFrom(cmd);
-        const store = await openStore({ url: globals(cmd).store, root: pipeline.root, create: false });
-        try {
+        return withStore({ url: globals(cmd).store, root: pipeline.root, create: false }, async (store) => {
           // A deployment whose process died is `interrupted`, not `running` for ever: recorded
           // so when the store can be written, shown so in any case.
           const dead = new Map((await findInterrupted(store.db, name)).map((d) => [d.id, d]));
@@ -85,9 +84,7 @@ export function register(program: Command, ctx: CliContext): void {
             );
           }
           return 0;
-        } finally {
-          await store.close();
-        }
+        });
       }),
     );
 }

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import { listRuns, markAbandonedRuns } from '../store/runs.js';
-import { openStore } from '../store/store.js';
+import { withStore } from '../store/store.js';
 import { pidAlive } from '../util/proc-start.js';
 import { formatMs } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom } from './context.js';
@@ -17,8 +17,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(
       action(ctx, async (opts: { json?: boolean; limit: number; allPipelines?: boolean }, cmd: Command) => {
         const pipeline = await pipelineFrom(cmd, { snapshot: true });
-        const store = await openStore({ url: globals(cmd).store, root: pipeline.root, create: false });
-        try {
+        return withStore({ url: globals(cmd).store, root: pipeline.root, create: false }, async (store) => {
           await markAbandonedRuns(store.db, os.hostname(), (pid) => pid !== process.pid && pidAlive(pid));
           const runs = await listRuns(store.db, {
             ...(opts.allPipelines ? {} : { pipeline: pipeline.name }),
@@ -60,9 +59,7 @@ export function register(program: Command, ctx: CliContext): void {
             );
           }
           return 0;
-        } finally {
-          await store.close();
-        }
+        });
       }),
     );
 }

@@ -5,7 +5,7 @@ import { TaskGraph } from '../graph/graph.js';
 import { type Capacity, capacityFor } from '../plan/capacity.js';
 import { predict, simTasks } from '../plan/predict.js';
 import { simulate } from '../plan/simulate.js';
-import { openStore } from '../store/store.js';
+import { type Store, withStore } from '../store/store.js';
 import { formatMs } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
 import { positiveInt } from './options.js';
@@ -45,12 +45,9 @@ export function register(program: Command, ctx: CliContext): void {
     .action(
       action(ctx, async (tasks: string[], opts: PlanOptions, cmd: Command) => {
         const pipeline = await pipelineFrom(cmd, { snapshot: true });
-        const store = await openStore({ url: globals(cmd).store, root: pipeline.root, create: false });
-        try {
+        return withStore({ url: globals(cmd).store, root: pipeline.root, create: false }, async (store) => {
           return await plan(ctx, pipeline, await selectGraph(pipeline, tasks), opts, store);
-        } finally {
-          await store.close();
-        }
+        });
       }),
     );
 }
@@ -67,7 +64,7 @@ async function plan(
   pipeline: Pipeline,
   graph: TaskGraph,
   opts: PlanOptions,
-  store: Awaited<ReturnType<typeof openStore>>,
+  store: Store,
 ): Promise<number> {
   const predictions = await predict(store, pipeline, graph);
   const capacity = capacityFor(pipeline, opts.concurrency);

@@ -4,7 +4,7 @@ import { acknowledge, type Finding } from '../analyze/findings-store.js';
 import { loadRuns } from '../analyze/history.js';
 import { refreshRegressions } from '../analyze/refresh.js';
 import { findingLine } from '../analyze/render-text.js';
-import { openStore } from '../store/store.js';
+import { withStore } from '../store/store.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
 
 function findingJson(f: Finding) {
@@ -34,8 +34,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(
       action(ctx, async (opts: { json?: boolean; all?: boolean }, c: Command) => {
         const pipeline = await pipelineFrom(c);
-        const store = await openStore({ url: globals(c).store, root: pipeline.root, create: false });
-        try {
+        return withStore({ url: globals(c).store, root: pipeline.root, create: false }, async (store) => {
           const runs = await loadRuns(store.db, { pipeline: pipeline.name });
           const state = await refreshRegressions(store, pipeline, runs, { now: Date.now() });
           const shown = opts.all
@@ -73,9 +72,7 @@ export function register(program: Command, ctx: CliContext): void {
               'acknowledge an intended slowdown with: slipway regressions ack ID [--note TEXT]\n',
             );
           return 0;
-        } finally {
-          await store.close();
-        }
+        });
       }),
     );
 
@@ -88,8 +85,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(
       action(ctx, async (ids: string[], opts: { note?: string; undo?: boolean }, c: Command) => {
         const pipeline = await pipelineFrom(c);
-        const store = await openStore({ url: globals(c).store, root: pipeline.root });
-        try {
+        return withStore({ url: globals(c).store, root: pipeline.root }, async (store) => {
           const results = await acknowledge(store.db, pipeline.name, ids, {
             by: actor(ctx.env),
             note: opts.note ?? null,
@@ -108,9 +104,7 @@ export function register(program: Command, ctx: CliContext): void {
               'list them with `slipway regressions --all`',
             );
           return 0;
-        } finally {
-          await store.close();
-        }
+        });
       }),
     );
 }

@@ -3,7 +3,7 @@ import { renderReportMarkdown } from '../analyze/render-markdown.js';
 import { renderReportText } from '../analyze/render-text.js';
 import { buildReport } from '../analyze/report.js';
 import { markInterrupted } from '../deploy/records.js';
-import { openStore } from '../store/store.js';
+import { withStore } from '../store/store.js';
 import { parseDuration } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
 
@@ -34,8 +34,7 @@ export function register(program: Command, ctx: CliContext): void {
         if (opts.json && opts.markdown) throw new UsageError('choose one of --json and --markdown');
         const since = opts.since === undefined ? undefined : parseSince(opts.since);
         const pipeline = await pipelineFrom(cmd);
-        const store = await openStore({ url: globals(cmd).store, root: pipeline.root, create: false });
-        try {
+        return withStore({ url: globals(cmd).store, root: pipeline.root, create: false }, async (store) => {
           // Deployments whose process died count as interrupted, not running.
           await markInterrupted(store.db).catch(() => []);
           const report = await buildReport(store, pipeline, since === undefined ? {} : { since });
@@ -43,9 +42,7 @@ export function register(program: Command, ctx: CliContext): void {
           else if (opts.markdown) ctx.stdout.write(renderReportMarkdown(report));
           else ctx.stdout.write(renderReportText(report));
           return 0;
-        } finally {
-          await store.close();
-        }
+        });
       }),
     );
 }

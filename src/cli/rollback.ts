@@ -9,7 +9,7 @@ import { reportProgress } from '../deploy/progress.js';
 import { DeployRecorder, rollbackTarget } from '../deploy/records.js';
 import type { ReleaseId } from '../deploy/types.js';
 import { EventStream } from '../events.js';
-import { openStore } from '../store/store.js';
+import { withStore } from '../store/store.js';
 import { action, type CliContext, globals, pipelineFrom } from './context.js';
 import { takeEnvironment } from './deploy.js';
 
@@ -23,60 +23,60 @@ export function register(program: Command, ctx: CliContext): void {
       action(ctx, async (name: string, opts: { wait: boolean }, cmd: Command) => {
         const pipeline = await pipelineFrom(cmd);
         const env = resolveEnvironment(pipeline, name, ctx.env);
-        const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
-        const abort = new AbortController();
-        const onSignal = () => abort.abort();
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
-        let held: HeldEnvironment | undefined;
-        try {
-          const taken = await takeEnvironment(ctx, store.db, env, opts.wait, abort.signal);
-          if (!taken.ok) {
-            ctx.stderr.write(`error: ${taken.error}\n`);
-            return 1;
+        return withStore({ url: globals(cmd).store, root: pipeline.root }, async (store) => {
+          const abort = new AbortController();
+          const onSignal = () => abort.abort();
+          process.once('SIGINT', onSignal);
+          process.once('SIGTERM', onSignal);
+          let held: HeldEnvironment | undefined;
+          try {
+            const taken = await takeEnvironment(ctx, store.db, env, opts.wait, abort.signal);
+            if (!taken.ok) {
+              ctx.stderr.write(`error: ${taken.error}\n`);
+              return 1;
+            }
+            held = taken.value;
+            const prev = await rollbackTarget(store.db, name);
+            if (prev?.interrupted && prev.current.kind === 'rollback') {
+              ctx.stdout.write(
+                `finishing the interrupted rollback of ${name} to ${prev.previous.version} (${prev.previous.release})\n`,
+              );
+            } else if (prev?.interrupted) {
+              ctx.stdout.write(
+                `deployment ${prev.current.id} of ${prev.current.version} was interrupted: returning every host of ${name} to ${prev.previous.version} (${prev.previous.release}), live before it\n`,
+              );
+            } else if (prev) {
+              ctx.stdout.write(
+                `rolling ${name} back from ${prev.current.version} to ${prev.previous.version} (${prev.previous.release})\n`,
+              );
+            } else {
+              ctx.stdout.write(
+                `no earlier successful deployment of ${name} recorded; each agent returns to its own previous release\n`,
+              );
+            }
+            const events = new EventStream<DeployEvent>();
+            const recorder = new DeployRecorder(store.db, events);
+            const stop = reportProgress(events, ctx.stdout);
+            const r = await runRollback({
+              env,
+              events,
+              to: prev
+                ? { release: prev.previous.release as ReleaseId, version: prev.previous.version }
+                : undefined,
+              deploymentId: held.deploymentId,
+              clients: held.clients,
+              owner: currentOwner(),
+            });
+            stop();
+            for (const f of await recorder.flush())
+              ctx.stderr.write(`slipway: could not record the rollback: ${f}\n`);
+            return r.status === 'success' ? 0 : 1;
+          } finally {
+            process.off('SIGINT', onSignal);
+            process.off('SIGTERM', onSignal);
+            await held?.release();
           }
-          held = taken.value;
-          const prev = await rollbackTarget(store.db, name);
-          if (prev?.interrupted && prev.current.kind === 'rollback') {
-            ctx.stdout.write(
-              `finishing the interrupted rollback of ${name} to ${prev.previous.version} (${prev.previous.release})\n`,
-            );
-          } else if (prev?.interrupted) {
-            ctx.stdout.write(
-              `deployment ${prev.current.id} of ${prev.current.version} was interrupted: returning every host of ${name} to ${prev.previous.version} (${prev.previous.release}), live before it\n`,
-            );
-          } else if (prev) {
-            ctx.stdout.write(
-              `rolling ${name} back from ${prev.current.version} to ${prev.previous.version} (${prev.previous.release})\n`,
-            );
-          } else {
-            ctx.stdout.write(
-              `no earlier successful deployment of ${name} recorded; each agent returns to its own previous release\n`,
-            );
-          }
-          const events = new EventStream<DeployEvent>();
-          const recorder = new DeployRecorder(store.db, events);
-          const stop = reportProgress(events, ctx.stdout);
-          const r = await runRollback({
-            env,
-            events,
-            to: prev
-              ? { release: prev.previous.release as ReleaseId, version: prev.previous.version }
-              : undefined,
-            deploymentId: held.deploymentId,
-            clients: held.clients,
-            owner: currentOwner(),
-          });
-          stop();
-          for (const f of await recorder.flush())
-            ctx.stderr.write(`slipway: could not record the rollback: ${f}\n`);
-          return r.status === 'success' ? 0 : 1;
-        } finally {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-          await held?.release();
-          await store.close();
-        }
+        });
       }),
     );
 }

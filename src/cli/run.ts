@@ -14,7 +14,7 @@ import { runMarkdown } from '../report/markdown.js';
 import type { RunSummary } from '../report/summary.js';
 import { attachTerminalReporter } from '../report/terminal.js';
 import { listRuns, markAbandonedRuns, taskRuns } from '../store/runs.js';
-import { openStore, type Store } from '../store/store.js';
+import { type Store, withStore } from '../store/store.js';
 import type { GitFacts } from '../util/git.js';
 import { pidAlive } from '../util/proc-start.js';
 import { acquireLock, describeHolder, type HeldLock } from '../util/run-lock.js';
@@ -151,14 +151,12 @@ async function runUnderLock(ctx: CliContext, cmd: Command, l: LockedRun): Promis
         })
       : undefined;
     trace('run: cache ready');
-    const store = await openStore({ url: globals(cmd).store, root: pipeline.root });
-    trace('run: store open');
-    try {
-      return await run(ctx, { pipeline, full, graph, store, events, cache, git, cancel }, opts);
-    } finally {
-      await store.close();
-      trace('run: store closed');
-    }
+    const code = await withStore({ url: globals(cmd).store, root: pipeline.root }, (store) => {
+      trace('run: store open');
+      return run(ctx, { pipeline, full, graph, store, events, cache, git, cancel }, opts);
+    });
+    trace('run: store closed');
+    return code;
   } finally {
     detach();
   }

@@ -50,3 +50,13 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   const { openSqlite } = await import('./sqlite.js');
   return openSqlite(where.value.file, { create: opts.create ?? true });
 }
+
+/** Opens the store, hands it to `fn`, and closes it however `fn` ends. */
+export async function withStore<T>(opts: OpenStoreOptions, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(opts);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}

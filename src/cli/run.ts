@@ -15,6 +15,7 @@ import type { RunSummary } from '../report/summary.js';
 import { attachTerminalReporter } from '../report/terminal.js';
 import { listRuns, markAbandonedRuns, taskRuns } from '../store/runs.js';
 import { type Store, withStore } from '../store/store.js';
+import { countTasks } from '../task-counts.js';
 import type { GitFacts } from '../util/git.js';
 import { pidAlive } from '../util/proc-start.js';
 import { acquireLock, describeHolder, type HeldLock } from '../util/run-lock.js';
@@ -230,11 +231,11 @@ async function run(ctx: CliContext, setup: RunSetup, opts: RunOptions): Promise<
 }
 
 function endBlock(s: RunSummary): string {
-  const n = (st: string) => s.tasks.filter((t) => t.status === st).length;
-  const parts = [`${n('success')} succeeded`];
-  if (n('failed')) parts.push(`${n('failed')} failed`);
-  if (n('skipped')) parts.push(`${n('skipped')} skipped`);
-  if (n('cancelled')) parts.push(`${n('cancelled')} cancelled`);
+  const n = countTasks(s.tasks);
+  const parts = [`${n.success} succeeded`];
+  if (n.failed) parts.push(`${n.failed} failed`);
+  if (n.skipped) parts.push(`${n.skipped} skipped`);
+  if (n.cancelled) parts.push(`${n.cancelled} cancelled`);
   const cache = s.cache.hits ? `; ${s.cache.hits} cached, saved ${formatMs(s.cache.savedMs)}` : '';
   return [
     '',

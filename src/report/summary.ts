@@ -1,5 +1,6 @@
 /** The run summary (DESIGN §11): a stable JSON contract, built from the event stream. */
 import type { CacheOutcome, EventStream, RunEvent, TaskStatus } from '../events.js';
+import { countTasks } from '../task-counts.js';
 import { compareCodeUnits } from '../util/compare.js';
 
 export interface TaskSummary {
@@ -100,8 +101,7 @@ export class SummaryCollector {
     const tasks = [...this.#tasks.values()].sort(
       (a, b) => compareCodeUnits(a.startedAt, b.startedAt) || compareCodeUnits(a.id, b.id),
     );
-    const hitsLocal = tasks.filter((t) => t.cache === 'hit-local').length;
-    const hitsRemote = tasks.filter((t) => t.cache === 'hit-remote').length;
+    const { hitsLocal, hitsRemote, misses } = countTasks(tasks);
     return {
       version: 1,
       id: s.runId,
@@ -119,7 +119,7 @@ export class SummaryCollector {
         hits: hitsLocal + hitsRemote,
         hitsLocal,
         hitsRemote,
-        misses: tasks.filter((t) => t.cache === 'miss').length,
+        misses,
         savedMs: tasks.reduce((n, t) => n + (t.savedMs ?? 0), 0),
       },
       tasks,

@@ -6,6 +6,7 @@
 import os from 'node:os';
 import type { Pipeline } from '../config/types.js';
 import type { EventStream, RunEvent } from '../events.js';
+import { addTask, NO_TASKS, type TaskCounts } from '../task-counts.js';
 import { trace } from '../util/trace.js';
 import type { RunsTable, TaskRunsTable } from './schema.js';
 import type { Store } from './store.js';
@@ -24,7 +25,7 @@ export function attachStoreWriter(
   events: EventStream<RunEvent>,
   pipeline: Pipeline,
 ): StoreWriter {
-  const runs = new Map<string, { row: RunsTable; inserted: boolean; dirty: boolean }>();
+  const runs = new Map<string, { row: RunsTable; inserted: boolean; dirty: boolean; counts: TaskCounts }>();
   const tasks = new Map<string, TaskRunsTable>();
   const dirtyTasks = new Set<string>();
   let chain: Promise<void> = Promise.resolve();
@@ -95,6 +96,7 @@ export function attachStoreWriter(
         runs.set(e.runId, {
           inserted: false,
           dirty: false,
+          counts: NO_TASKS,
           row: {
             id: e.runId,
             pipeline: e.pipeline,
@@ -145,14 +147,10 @@ export function attachStoreWriter(
           attempts: e.attempts,
           reason: e.reason ?? null,
         });
-        const r = runs.get(e.runId)?.row;
+        const r = runs.get(e.runId);
         if (r) {
-          touchRun(e.runId, {
-            tasks_succeeded: r.tasks_succeeded + (e.status === 'success' ? 1 : 0),
-            tasks_failed: r.tasks_failed + (e.status === 'failed' ? 1 : 0),
-            tasks_skipped: r.tasks_skipped + (e.status !== 'success' && e.status !== 'failed' ? 1 : 0),
-            tasks_cached: r.tasks_cached + (e.cache === 'hit-local' || e.cache === 'hit-remote' ? 1 : 0),
-          });
+          r.counts = addTask(r.counts, e);
+          touchRun(e.runId, countColumns(r.counts));
         }
         break;
       }
@@ -199,5 +197,17 @@ function blankTask(runId: string, taskId: string, pipeline: Pipeline): TaskRunsT
     cpu_request: null,
     memory_request: null,
     saved_ms: null,
+  };
+}
+
+/** The run row's counters; history keeps cancelled tasks with the skipped ones. */
+function countColumns(
+  c: TaskCounts,
+): Pick<RunsTable, 'tasks_succeeded' | 'tasks_failed' | 'tasks_skipped' | 'tasks_cached'> {
+  return {
+    tasks_succeeded: c.success,
+    tasks_failed: c.failed,
+    tasks_skipped: c.skipped + c.cancelled,
+    tasks_cached: c.hitsLocal + c.hitsRemote,
   };
 }

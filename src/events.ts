@@ -1,6 +1,7 @@
 /**
- * The one typed event stream. The executor (and later the deployer) emit; reporters, the store
- * writer and the dashboard subscribe. Nothing else finds out what happened.
+ * The one typed event stream of a run. The executor emits; reporters, the store writer and the
+ * dashboard subscribe. Nothing else finds out what happened. (Deployments have their own stream,
+ * deploy/events.ts.)
  */
 
 export type TaskStatus = 'success' | 'failed' | 'skipped' | 'cancelled';
@@ -13,7 +14,6 @@ export interface PlannedTask {
   predictedStartMs: number;
   cpu: number;
   memory: number;
-  rank: number;
 }
 
 export type RunEvent =

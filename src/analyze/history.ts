@@ -126,12 +126,6 @@ export async function loadRuns(
   }));
 }
 
-/** Whether a table exists (the deploy feature's tables arrive with its own migration). */
-async function hasTable(db: Kysely<Database>, name: string): Promise<boolean> {
-  const tables = await db.introspection.getTables();
-  return tables.some((t) => t.name === name);
-}
-
 const OUTCOMES: readonly DeploymentOutcome[] = [
   'success',
   'failed',
@@ -145,55 +139,39 @@ function outcome(status: string): DeploymentOutcome {
   return (OUTCOMES as readonly string[]).includes(status) ? (status as DeploymentOutcome) : 'failed';
 }
 
-interface DeploymentRow {
-  id: string;
-  kind?: string;
-  environment: string;
-  status: string;
-  started_at: number;
-  ended_at: number | null;
-  duration_ms: number | null;
-  git_sha: string | null;
-  git_commit_at: number | null;
-  artifact_bytes: number | null;
-  bytes_sent: number | null;
-}
-
 /**
- * Deployments recorded by `slipway deploy` (table `deployments`, migration 030-deploy) when the
- * table exists; the query is untyped because the table belongs to the deploy feature.
+ * Deployments recorded by `slipway deploy` (tables of migration 030-deploy, which every store
+ * has), with the health checks of their targets summed.
  */
-export async function loadRecordedDeployments(
-  db: Kysely<Database>,
-  since?: number,
-): Promise<Deployment[] | undefined> {
-  if (!(await hasTable(db, 'deployments'))) return undefined;
-  const raw = db as unknown as Kysely<{
-    deployments: DeploymentRow;
-    deployment_targets: Record<string, unknown>;
-  }>;
-  let q = raw.selectFrom('deployments').selectAll();
+async function loadRecordedDeployments(db: Kysely<Database>, since?: number): Promise<Deployment[]> {
+  let q = db
+    .selectFrom('deployments')
+    .select([
+      'id',
+      'kind',
+      'environment',
+      'status',
+      'started_at',
+      'ended_at',
+      'duration_ms',
+      'git_sha',
+      'git_commit_at',
+      'artifact_bytes',
+      'bytes_sent',
+    ]);
   if (since !== undefined) q = q.where('started_at', '>=', since);
   const rows = await q.orderBy('started_at').execute();
   const health = new Map<string, { ok: number; failed: number }>();
-  if (rows.length && (await hasTable(db, 'deployment_targets'))) {
-    const cols =
-      (await db.introspection.getTables()).find((t) => t.name === 'deployment_targets')?.columns ?? [];
-    if (cols.some((c) => c.name === 'health_ok') && cols.some((c) => c.name === 'health_failed')) {
-      const targets = (await raw
-        .selectFrom('deployment_targets')
-        .select(['deployment_id', 'health_ok', 'health_failed'] as never[])
-        .execute()) as unknown as {
-        deployment_id: string;
-        health_ok: number | null;
-        health_failed: number | null;
-      }[];
-      for (const t of targets) {
-        const h = health.get(t.deployment_id) ?? { ok: 0, failed: 0 };
-        h.ok += Number(t.health_ok ?? 0);
-        h.failed += Number(t.health_failed ?? 0);
-        health.set(t.deployment_id, h);
-      }
+  if (rows.length) {
+    const targets = await db
+      .selectFrom('deployment_targets')
+      .select(['deployment_id', 'health_ok', 'health_failed'])
+      .execute();
+    for (const t of targets) {
+      const h = health.get(t.deployment_id) ?? { ok: 0, failed: 0 };
+      h.ok += t.health_ok;
+      h.failed += t.health_failed;
+      health.set(t.deployment_id, h);
     }
   }
   return rows.map((r) => {
@@ -202,16 +180,16 @@ export async function loadRecordedDeployments(
       id: r.id,
       environment: r.environment,
       status: outcome(r.status),
-      startedAt: Number(r.started_at),
+      startedAt: r.started_at,
       source: 'deployments',
     };
     if (r.kind === 'rollback') d.kind = 'rollback';
-    if (r.ended_at !== null) d.endedAt = Number(r.ended_at);
-    if (r.duration_ms !== null) d.durationMs = Number(r.duration_ms);
+    if (r.ended_at !== null) d.endedAt = r.ended_at;
+    if (r.duration_ms !== null) d.durationMs = r.duration_ms;
     if (r.git_sha !== null) d.gitSha = r.git_sha;
-    if (r.git_commit_at !== null) d.gitCommitAt = Number(r.git_commit_at);
-    if (r.bytes_sent !== null) d.bytesSent = Number(r.bytes_sent);
-    if (r.artifact_bytes !== null) d.artifactBytes = Number(r.artifact_bytes);
+    if (r.git_commit_at !== null) d.gitCommitAt = r.git_commit_at;
+    d.bytesSent = r.bytes_sent;
+    d.artifactBytes = r.artifact_bytes;
     if (h) {
       d.healthOk = h.ok;
       d.healthFailed = h.failed;
@@ -254,7 +232,7 @@ export function deploymentsFromRuns(runs: readonly RunRecord[]): Deployment[] {
   return out;
 }
 
-/** Runs and deployments of a pipeline; deployments come from the deploy table when it exists. */
+/** Runs and deployments of a pipeline; deployments come from the deploy table when it has any. */
 export async function loadHistory(
   db: Kysely<Database>,
   opts: { pipeline: string; since?: number; limit?: number },
@@ -265,6 +243,6 @@ export async function loadHistory(
   return {
     pipeline: opts.pipeline,
     runs,
-    deployments: recorded?.length ? recorded : deploymentsFromRuns(runs),
+    deployments: recorded.length ? recorded : deploymentsFromRuns(runs),
   };
 }

@@ -119,8 +119,8 @@ function toLease(r: DeployLeasesTable): Lease {
   return {
     environment: r.environment,
     deploymentId: r.deployment_id,
-    owner: { pid: Number(r.owner_pid), host: r.owner_host, start: r.owner_start },
-    acquiredAt: Number(r.acquired_at),
-    expiresAt: Number(r.expires_at),
+    owner: { pid: r.owner_pid, host: r.owner_host, start: r.owner_start },
+    acquiredAt: r.acquired_at,
+    expiresAt: r.expires_at,
   };
 }

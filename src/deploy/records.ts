@@ -273,11 +273,10 @@ export async function listDeployments(
 ): Promise<DeploymentsTable[]> {
   let q = db.selectFrom('deployments').selectAll();
   if (opts.environment) q = q.where('environment', '=', opts.environment);
-  const rows = await q
+  return q
     .orderBy('started_at', 'desc')
     .limit(opts.limit ?? 20)
     .execute();
-  return rows.map(numbers);
 }
 
 /** The targets of one deployment. */
@@ -325,7 +324,7 @@ export async function findInterrupted(
   let q = db.selectFrom('deployments').selectAll().where('status', '=', 'running');
   if (environment) q = q.where('environment', '=', environment);
   const marked: DeploymentsTable[] = [];
-  for (const d of (await q.execute()).map(numbers)) {
+  for (const d of await q.execute()) {
     const lease = await readLease(db, d.environment);
     if (lease?.deploymentId === d.id && leaseLive(lease)) continue;
     const owner =
@@ -351,16 +350,14 @@ export async function rollbackTarget(
   db: Kysely<Database>,
   environment: string,
 ): Promise<{ current: DeploymentsTable; previous: DeploymentsTable; interrupted: boolean } | undefined> {
-  const rows = (
-    await db
-      .selectFrom('deployments')
-      .selectAll()
-      .where('environment', '=', environment)
-      .where('status', '!=', 'running')
-      .orderBy('started_at', 'desc')
-      .limit(200)
-      .execute()
-  ).map(numbers);
+  const rows = await db
+    .selectFrom('deployments')
+    .selectAll()
+    .where('environment', '=', environment)
+    .where('status', '!=', 'running')
+    .orderBy('started_at', 'desc')
+    .limit(200)
+    .execute();
   const real = (r: DeploymentsTable) => !r.release.startsWith('(');
   const latest = rows[0];
   if (latest?.status === 'interrupted') {
@@ -374,21 +371,4 @@ export async function rollbackTarget(
   if (!current) return undefined;
   const previous = successes.find((r) => r.release !== current.release);
   return previous ? { current, previous, interrupted: false } : undefined;
-}
-
-// PostgreSQL returns bigint columns as strings.
-function numbers(r: DeploymentsTable): DeploymentsTable {
-  return {
-    ...r,
-    started_at: Number(r.started_at),
-    ended_at: r.ended_at === null ? null : Number(r.ended_at),
-    duration_ms: r.duration_ms === null ? null : Number(r.duration_ms),
-    git_commit_at: r.git_commit_at === null ? null : Number(r.git_commit_at),
-    artifact_bytes: Number(r.artifact_bytes),
-    bytes_sent: Number(r.bytes_sent),
-    origin_egress_bytes: Number(r.origin_egress_bytes),
-    owner_pid: r.owner_pid === null || r.owner_pid === undefined ? null : Number(r.owner_pid),
-    owner_host: r.owner_host ?? null,
-    owner_start: r.owner_start ?? null,
-  };
 }

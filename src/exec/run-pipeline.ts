@@ -73,7 +73,6 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
         predictedStartMs: starts.get(id) ?? 0,
         cpu: Math.min(p.cpu, capacity.cpu),
         memory: Math.min(p.memory, capacity.memory),
-        rank: 0,
       };
     }),
     concurrency: capacity.slots,

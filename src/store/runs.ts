@@ -21,10 +21,6 @@ export async function listRuns(
     .execute();
 }
 
-export async function getRun(db: Kysely<Database>, id: string): Promise<RunRow | undefined> {
-  return db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
-}
-
 export async function taskRuns(db: Kysely<Database>, runId: string): Promise<TaskRunRow[]> {
   return db.selectFrom('task_runs').selectAll().where('run_id', '=', runId).orderBy('started_at').execute();
 }

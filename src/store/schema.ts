@@ -1,5 +1,4 @@
 /** Table types for the query layer (Kysely). Timestamps are epoch milliseconds. */
-import type { Generated } from 'kysely';
 
 export interface RunsTable {
   id: string;
@@ -44,12 +43,6 @@ export interface TaskRunsTable {
   cpu_request: number | null;
   memory_request: number | null;
   saved_ms: number | null;
-}
-
-export interface MetaTable {
-  key: string;
-  value: string;
-  id?: Generated<number>;
 }
 
 /** Feature tables are declared beside their migrations and merged here. */

@@ -48,8 +48,8 @@ function emitRun(
     pipeline: 'demo',
     at,
     tasks: [
-      { id: 'a', predictedMs: 100, predictedStartMs: 0, cpu: 1, memory: 0, rank: 2 },
-      { id: 'b', predictedMs: 100, predictedStartMs: 100, cpu: 1, memory: 0, rank: 1 },
+      { id: 'a', predictedMs: 100, predictedStartMs: 0, cpu: 1, memory: 0 },
+      { id: 'b', predictedMs: 100, predictedStartMs: 100, cpu: 1, memory: 0 },
     ],
     concurrency: 2,
     capacity: { slots: 2, cpu: 2, memory: 1e9 },

@@ -47,12 +47,3 @@ export function criticalPath(
 export function totalWorkMs(graph: BenchGraph, duration: (p: BenchPackage) => number): number {
   return graph.packages.reduce((sum, p) => sum + duration(p), 0);
 }
-
-/** max(critical path, total work / slots): no schedule on `slots` slots can finish sooner. */
-export function lowerBoundMs(
-  graph: BenchGraph,
-  slots: number,
-  duration: (p: BenchPackage) => number,
-): number {
-  return Math.max(criticalPath(graph, duration).lengthMs, totalWorkMs(graph, duration) / slots);
-}

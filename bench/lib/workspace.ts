@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { BenchGraph } from './graph.js';
 
 /** The build script: a sleep of exactly the package's duration (no CPU, so cores do not skew it). */
-export function sleepScript(ms: number): string {
+function sleepScript(ms: number): string {
   return `sleep ${(ms / 1000).toFixed(3)}`;
 }
 
@@ -66,7 +66,7 @@ export async function writeWorkspace(graph: BenchGraph, npmVersion: string): Pro
 }
 
 /** One task per package running the same `npm run build` turbo runs, so both pay the same per-task cost. */
-export function slipwayYaml(graph: BenchGraph): string {
+function slipwayYaml(graph: BenchGraph): string {
   const lines = ['version: 1', `name: bench-${graph.shape}`, 'tasks:'];
   for (const p of graph.packages) {
     lines.push(`  ${p.name}:`);

@@ -135,7 +135,7 @@ export function detectChangePoints(series: readonly number[], opts: ChangePointO
  * neighbours (the split step only saw one window, often with the change near its edge). Not in
  * Otava; the benchmark measures what it buys.
  */
-export function refine(z: readonly number[], cps: readonly ChangePoint[]): ChangePoint[] {
+function refine(z: readonly number[], cps: readonly ChangePoint[]): ChangePoint[] {
   const out = [...cps];
   for (let i = 0; i < out.length; i++) {
     const from = out[i - 1]?.index ?? 0;

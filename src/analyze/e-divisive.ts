@@ -90,7 +90,7 @@ export function compareSides(z: readonly number[], from: number, at: number, to:
 }
 
 /** Interval boundaries [0, c1, c2, …, n] for sorted change-point indexes. */
-export function boundaries(indexes: readonly number[], n: number): number[] {
+function boundaries(indexes: readonly number[], n: number): number[] {
   return [0, ...indexes, n];
 }
 

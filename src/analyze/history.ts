@@ -202,7 +202,7 @@ async function loadRecordedDeployments(db: Kysely<Database>, since?: number): Pr
  * Deployments inferred from runs: a run in which a task tagged `deploy` started. Its window is
  * that of its deploy tasks; it failed when one of them failed.
  */
-export function deploymentsFromRuns(runs: readonly RunRecord[]): Deployment[] {
+function deploymentsFromRuns(runs: readonly RunRecord[]): Deployment[] {
   const out: Deployment[] = [];
   for (const r of runs) {
     const deploy = r.tasks.filter((t) => t.tags.includes('deploy') && t.startedAt !== null);

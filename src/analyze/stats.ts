@@ -10,7 +10,7 @@ export function mean(xs: readonly number[]): number {
 }
 
 /** Sample variance (n - 1 denominator); 0 for fewer than two values. */
-export function variance(xs: readonly number[]): number {
+function variance(xs: readonly number[]): number {
   if (xs.length < 2) return 0;
   const m = mean(xs);
   let s = 0;

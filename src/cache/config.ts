@@ -19,7 +19,7 @@ export interface CacheSettings {
   remote?: RemoteSettings;
 }
 
-export const DEFAULT_MAX_SIZE = 10 * 1024 ** 3;
+const DEFAULT_MAX_SIZE = 10 * 1024 ** 3;
 
 /** Resolves where the cache lives, how big it may grow and which remote (if any) to use. */
 export function cacheSettings(pipeline: Pipeline, env: NodeJS.ProcessEnv): CacheSettings {

@@ -16,7 +16,7 @@ import { RemoteBreaker } from './remote-breaker.js';
 import { artifactTag, verifyArtifactTag } from './signature.js';
 
 /** Connect and first byte of an answer, and the longest pause in a download. */
-export const DEFAULT_REMOTE_TIMEOUT_MS = 5_000;
+const DEFAULT_REMOTE_TIMEOUT_MS = 5_000;
 /** The slowest upload rate allowed for before an upload counts as hanging. */
 const UPLOAD_FLOOR_BYTES_PER_MS = (1024 * 1024) / 1000;
 /** Answers slower than half the timeout this many times in one run: the server is too slow. */

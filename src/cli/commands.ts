@@ -9,7 +9,7 @@ import type { CliContext } from './context.js';
 export type Register = (program: Command, ctx: CliContext) => void;
 type Loader = () => Promise<{ register: Register }>;
 
-export const commands: Record<string, Loader> = {
+const commands: Record<string, Loader> = {
   run: () => import('./run.js'),
   plan: () => import('./plan.js'),
   graph: () => import('./graph.js'),
@@ -27,7 +27,7 @@ export const commands: Record<string, Loader> = {
 };
 
 /** The command named on the command line, skipping global options and their values. */
-export function commandName(args: readonly string[]): string | undefined {
+function commandName(args: readonly string[]): string | undefined {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '-f' || a === '--file' || a === '--store') i++;

@@ -46,7 +46,7 @@ export function formatDiagnostics(diagnostics: Diagnostic[], source?: string): s
 }
 
 /** Levenshtein distance, for "did you mean". */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     let prev = dp[0]!;

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 
 /** Why `glob` cannot be an output, or undefined when it can. */
-export function outputGlobProblem(glob: string): string | undefined {
+function outputGlobProblem(glob: string): string | undefined {
   const g = glob.startsWith('!') ? glob.slice(1) : glob;
   if (g.startsWith('/') || g.startsWith('\\') || /^[A-Za-z]:[\\/]/.test(g))
     return `output ${JSON.stringify(glob)} is an absolute path`;

@@ -6,7 +6,7 @@ import { duration } from './units-schema.js';
  * A percentage as the brief writes SLI targets: a number of percent (99.9) or a string ("99.9%").
  * Parsed to a fraction (0.999).
  */
-export const percent = z.union([z.number(), z.string()]).transform((v, ctx) => {
+const percent = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const n = typeof v === 'number' ? v : Number(v.trim().replace(/%$/, ''));
   if (!Number.isFinite(n) || n < 0 || n > 100) {
     ctx.addIssue({

@@ -21,7 +21,7 @@ const maxUnavailable = z.union([
 
 const httpUrl = z.string().regex(/^https?:\/\/[^\s/]+/, 'write an http:// or https:// URL');
 
-export const targetSchema = z.strictObject({
+const targetSchema = z.strictObject({
   /** Shown in progress and records; default `<region>-<n>`. */
   name: z
     .string()
@@ -38,14 +38,14 @@ export const targetSchema = z.strictObject({
   env: envMap.default({}),
 });
 
-export const regionSchema = z.strictObject({
+const regionSchema = z.strictObject({
   /** Share of traffic (any unit, compared between regions): the smallest goes first. */
   traffic: z.number().min(0).default(0),
   maxUnavailable: maxUnavailable.optional(),
   targets: z.array(targetSchema).min(1, 'a region needs at least one target'),
 });
 
-export const healthSchema = z.strictObject({
+const healthSchema = z.strictObject({
   path: z.string().startsWith('/', 'the health path starts with /').default('/health'),
   interval: duration.default(1000),
   /** Per probe. */
@@ -64,7 +64,7 @@ export const healthSchema = z.strictObject({
   successStatus: z.array(count(100)).default([200, 204]),
 });
 
-export const strategySchema = z.strictObject({
+const strategySchema = z.strictObject({
   /** "auto" (smallest-traffic region first, then groups that double) or lists of region names. */
   waves: z.union([z.literal('auto'), z.array(z.array(z.string()).min(1))]).default('auto'),
   maxUnavailable: maxUnavailable.default(1),
@@ -76,7 +76,7 @@ export const strategySchema = z.strictObject({
   stageParallelism: count(1).default(8),
 });
 
-export const environmentSchema = z.strictObject({
+const environmentSchema = z.strictObject({
   /** The folder to ship, relative to the pipeline file (usually a task's output). */
   artifact: z.string().min(1),
   /** Started by /bin/sh -c in the active release folder; omitted: files only. */

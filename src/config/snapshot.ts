@@ -32,7 +32,7 @@ interface SnapshotFile {
   };
 }
 
-export function snapshotPath(root: string): string {
+function snapshotPath(root: string): string {
   return path.join(root, '.slipway', 'pipeline.snapshot.json');
 }
 
@@ -52,7 +52,7 @@ export async function loadPipelineSnapshotted(file: string = DEFAULT_FILE): Prom
 }
 
 /** The snapshot of the pipeline file `abs`, if every file it was made from is unchanged. */
-export function readSnapshot(abs: string): Pipeline | undefined {
+function readSnapshot(abs: string): Pipeline | undefined {
   let snap: SnapshotFile;
   try {
     snap = JSON.parse(readFileSync(snapshotPath(path.dirname(abs)), 'utf8')) as SnapshotFile;
@@ -78,7 +78,7 @@ export function readSnapshot(abs: string): Pipeline | undefined {
 }
 
 /** Writes the snapshot of a freshly loaded pipeline; `reads` is what the loader looked at. */
-export function writeSnapshot(pipeline: Pipeline, reads: ReadonlySet<string>): void {
+function writeSnapshot(pipeline: Pipeline, reads: ReadonlySet<string>): void {
   const now = Date.now();
   const deps: [string, string | null][] = [];
   for (const p of [...reads].sort()) {

@@ -4,8 +4,6 @@ import type { SourceLocation } from './diagnostic.js';
 import type { PipelineSchema } from './schema.js';
 import type { Resources } from './units-schema.js';
 
-export type { Resources };
-
 /** The pipeline file used when -f/--file is not given. */
 export const DEFAULT_FILE = 'slipway.yml';
 

@@ -31,7 +31,7 @@ export const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
   return bytes;
 });
 
-export const positive = z.number().refine((n) => n > 0, {
+const positive = z.number().refine((n) => n > 0, {
   message: 'must be greater than zero',
   params: { hint: 'resources are amounts: use a positive number such as 1 or 0.5' },
 });

@@ -23,7 +23,7 @@ import {
 const templateSchema = taskSchema.extend({ run: z.string().min(1).optional() });
 
 /** Finds package folders for `globs` (relative to root, `!` negates) that hold a package.json. */
-export function findPackageDirs(root: string, globs: readonly string[], reads?: Set<string>): string[] {
+function findPackageDirs(root: string, globs: readonly string[], reads?: Set<string>): string[] {
   const pos = globs.filter((g) => !g.startsWith('!')).map(clean);
   const neg = globs.filter((g) => g.startsWith('!')).map((g) => clean(g.slice(1)));
   if (!pos.length) return [];
@@ -59,7 +59,7 @@ function clean(g: string): string {
 }
 
 /** Package globs declared by npm/yarn (package.json "workspaces") or pnpm (pnpm-workspace.yaml). */
-export function detectPackageGlobs(root: string, reads?: Set<string>): string[] | undefined {
+function detectPackageGlobs(root: string, reads?: Set<string>): string[] | undefined {
   try {
     const file = path.join(root, 'pnpm-workspace.yaml');
     reads?.add(file);
@@ -112,7 +112,7 @@ function packageManager(root: string, reads?: Set<string>): Workspace['packageMa
  * Reads the workspace's packages and their dependencies on each other; every file and folder
  * looked at goes into `reads` (what a pipeline snapshot must re-check).
  */
-export function loadWorkspace(
+function loadWorkspace(
   root: string,
   globs: readonly string[],
   reads?: Set<string>,

@@ -14,7 +14,7 @@ import { acquireLease, type Lease, releaseLease, renewLease } from './lease.js';
 import { currentOwner, describeOwner } from './owner.js';
 
 /** How long a lease or agent lock lasts without renewal; renewed every quarter of it. */
-export const LEASE_TTL_MS = 60_000;
+const LEASE_TTL_MS = 60_000;
 const POLL_MS = 500;
 
 export interface HeldEnvironment {

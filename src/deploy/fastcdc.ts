@@ -20,7 +20,7 @@ export const DEFAULT_CHUNKING: ChunkingParams = { min: 16 * 1024, avg: 64 * 1024
  * The gear table: 256 pseudo-random 32-bit words derived from SHA-256 so it is reproducible
  * everywhere. Changing it changes every cut point (and so every chunk id): never edit.
  */
-export const GEAR: Uint32Array = (() => {
+const GEAR: Uint32Array = (() => {
   const table = new Uint32Array(256);
   for (let i = 0; i < 256; i++) {
     table[i] = createHash('sha256').update(`slipway-fastcdc-gear-${i}`).digest().readUInt32BE(0);
@@ -32,7 +32,7 @@ export const GEAR: Uint32Array = (() => {
  * A mask with `bits` one-bits in the high half of the word. With a left-shifting gear hash, bit k
  * depends on the last k+1 bytes, so high bits give a wide (≥ 17-byte) effective window.
  */
-export function maskOf(bits: number): number {
+function maskOf(bits: number): number {
   if (bits < 1 || bits > 31) throw new RangeError(`mask bits out of range: ${bits}`);
   return ((0xffffffff << (32 - bits)) >>> 0) | 0;
 }

@@ -29,7 +29,7 @@ export class HttpError extends Error {
 }
 
 /** Reads a whole request body, refusing more than `limit` bytes (before or after gunzip). */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? Number.NaN);
   if (Number.isFinite(declared) && declared > limit) {
     throw new HttpError(413, `request body of ${declared} bytes exceeds the limit of ${limit}`);

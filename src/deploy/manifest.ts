@@ -23,10 +23,10 @@ export interface Manifest {
 }
 
 /** Largest number of entries an agent accepts in one manifest. */
-export const MAX_ENTRIES = 1_000_000;
+const MAX_ENTRIES = 1_000_000;
 
 /** SHA-256 of the canonical JSON; the release id and integrity anchor of a release. */
-export function manifestDigest(m: Manifest): string {
+function manifestDigest(m: Manifest): string {
   return createHash('sha256')
     .update(
       JSON.stringify({ format: m.format, version: m.version, chunking: m.chunking, entries: m.entries }),
@@ -50,13 +50,6 @@ export function chunksOf(m: Manifest): Map<ChunkId, number> {
   const out = new Map<ChunkId, number>();
   for (const e of m.entries) if (e.type === 'file') for (const [id, size] of e.chunks) out.set(id, size);
   return out;
-}
-
-/** Total uncompressed bytes of the files. */
-export function manifestBytes(m: Manifest): number {
-  let n = 0;
-  for (const e of m.entries) if (e.type === 'file') n += e.size;
-  return n;
 }
 
 /**

@@ -195,7 +195,7 @@ async function gate(
  * Points every given host back at its previous release (or none), in parallel, then waits (up to
  * the health deadline) until each answers its health check again, so "rolled back" means serving.
  */
-export async function rollBack(
+async function rollBack(
   ctx: Pick<Ctx, 'events' | 'deploymentId' | 'release'> & { env?: Pick<Environment, 'health'> },
   hosts: StagedTarget[],
 ): Promise<void> {

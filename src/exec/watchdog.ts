@@ -37,7 +37,7 @@ for p in $live; do kill -s KILL -- "-$p" 2>/dev/null; done
 `;
 
 /** The name the watchdog shows as $0 (its command line ends with it and slipway's pid). */
-export const WATCHDOG_NAME = 'slipway-watchdog';
+const WATCHDOG_NAME = 'slipway-watchdog';
 
 export class Watchdog {
   #child: ChildProcess | undefined;

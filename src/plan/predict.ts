@@ -17,7 +17,7 @@ export interface Prediction {
 }
 
 /** Duration assumed for a task never seen, when no other task has history either. */
-export const PRIOR_MS = 1000;
+const PRIOR_MS = 1000;
 const RECENT = 10;
 
 /** Median of the most recent samples: robust to outliers, quick to follow a real change. */

@@ -22,7 +22,7 @@ interface HashStats {
 }
 
 /** Hash repetition of a task over runs, oldest first. */
-export function hashStats(runs: readonly RunRecord[], taskId: string): HashStats {
+function hashStats(runs: readonly RunRecord[], taskId: string): HashStats {
   const seen = new Set<string>();
   let n = 0;
   let repeats = 0;
@@ -37,7 +37,7 @@ export function hashStats(runs: readonly RunRecord[], taskId: string): HashStats
 }
 
 /** Typical time to restore a hit, from the hits in history. */
-export function restoreMs(runs: readonly RunRecord[]): number {
+function restoreMs(runs: readonly RunRecord[]): number {
   const hits = runs.flatMap((r) => r.tasks.filter((t) => isCacheHit(t.cache) && t.durationMs !== null));
   return hits.length ? median(hits.map((t) => t.durationMs!)) : DEFAULT_RESTORE_MS;
 }

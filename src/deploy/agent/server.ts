@@ -41,7 +41,7 @@ export const DEFAULT_LIMITS: AgentLimits = {
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 /** Builds the request handler for an agent. */
-export function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handler {
+function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handler {
   const missingBody = chunkIdsBody(limits.ids);
   const fetchSchema = fetchBody(limits.ids);
 

@@ -3,6 +3,8 @@
  * once from the store (SQLite or PostgreSQL) into plain records the pure analyses take.
  */
 import type { Kysely } from 'kysely';
+import { deploymentsSince, healthByDeployment } from '../deploy/records.js';
+import { listRuns, taskRunsOf } from '../store/runs.js';
 import type { Database } from '../store/schema.js';
 import type { Deployment, DeploymentOutcome } from './deployments.js';
 
@@ -69,44 +71,33 @@ export async function loadRuns(
   db: Kysely<Database>,
   opts: { pipeline: string; since?: number; limit?: number },
 ): Promise<RunRecord[]> {
-  let q = db.selectFrom('runs').selectAll().where('pipeline', '=', opts.pipeline);
-  if (opts.since !== undefined) q = q.where('started_at', '>=', opts.since);
-  const rows = await q
-    .orderBy('started_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(opts.limit ?? 1000)
-    .execute();
+  const rows = await listRuns(db, { ...opts, limit: opts.limit ?? 1000 });
   rows.reverse();
   const tasks = new Map<string, TaskRecord[]>();
-  const ids = rows.map((r) => r.id);
-  for (let i = 0; i < ids.length; i += 500) {
-    const trs = await db
-      .selectFrom('task_runs')
-      .selectAll()
-      .where('run_id', 'in', ids.slice(i, i + 500))
-      .execute();
-    for (const t of trs) {
-      const list = tasks.get(t.run_id) ?? [];
-      list.push({
-        taskId: t.task_id,
-        status: t.status,
-        cache: t.cache,
-        hash: t.hash,
-        startedAt: t.started_at,
-        endedAt: t.ended_at,
-        durationMs: t.duration_ms,
-        predictedMs: t.predicted_ms,
-        exitCode: t.exit_code,
-        cpuSeconds: t.cpu_seconds,
-        peakRssBytes: t.peak_rss_bytes,
-        attempts: t.attempts,
-        tags: jsonArray(t.tags),
-        cpuRequest: t.cpu_request,
-        memoryRequest: t.memory_request,
-        savedMs: t.saved_ms,
-      });
-      tasks.set(t.run_id, list);
-    }
+  for (const t of await taskRunsOf(
+    db,
+    rows.map((r) => r.id),
+  )) {
+    const list = tasks.get(t.run_id) ?? [];
+    list.push({
+      taskId: t.task_id,
+      status: t.status,
+      cache: t.cache,
+      hash: t.hash,
+      startedAt: t.started_at,
+      endedAt: t.ended_at,
+      durationMs: t.duration_ms,
+      predictedMs: t.predicted_ms,
+      exitCode: t.exit_code,
+      cpuSeconds: t.cpu_seconds,
+      peakRssBytes: t.peak_rss_bytes,
+      attempts: t.attempts,
+      tags: jsonArray(t.tags),
+      cpuRequest: t.cpu_request,
+      memoryRequest: t.memory_request,
+      savedMs: t.saved_ms,
+    });
+    tasks.set(t.run_id, list);
   }
   return rows.map((r) => ({
     id: r.id,
@@ -144,38 +135,10 @@ function outcome(status: string): DeploymentOutcome {
  * has), with the health checks of their targets summed.
  */
 async function loadRecordedDeployments(db: Kysely<Database>, since?: number): Promise<Deployment[]> {
-  let q = db
-    .selectFrom('deployments')
-    .select([
-      'id',
-      'kind',
-      'environment',
-      'status',
-      'started_at',
-      'ended_at',
-      'duration_ms',
-      'git_sha',
-      'git_commit_at',
-      'artifact_bytes',
-      'bytes_sent',
-    ]);
-  if (since !== undefined) q = q.where('started_at', '>=', since);
-  const rows = await q.orderBy('started_at').execute();
-  const health = new Map<string, { ok: number; failed: number }>();
-  if (rows.length) {
-    const targets = await db
-      .selectFrom('deployment_targets')
-      .select(['deployment_id', 'health_ok', 'health_failed'])
-      .execute();
-    for (const t of targets) {
-      const h = health.get(t.deployment_id) ?? { ok: 0, failed: 0 };
-      h.ok += t.health_ok;
-      h.failed += t.health_failed;
-      health.set(t.deployment_id, h);
-    }
-  }
+  const rows = await deploymentsSince(db, since);
+  const health = rows.length ? await healthByDeployment(db) : undefined;
   return rows.map((r) => {
-    const h = health.get(r.id);
+    const h = health?.get(r.id);
     const d: Deployment = {
       id: r.id,
       environment: r.environment,

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { cacheSettings } from '../cache/config.js';
 import { LocalStore } from '../cache/local-store.js';
+import { recentCacheOutcomes } from '../store/runs.js';
 import { type Store, withStore } from '../store/store.js';
 import { StoreOpenError } from '../store/store-error.js';
 import { formatBytes, formatMs, parseDuration, parseSize } from '../util/units.js';
@@ -126,29 +127,14 @@ async function recentOutcomes(
 
 /** Counts of hits and misses over the last runs of the pipeline `name`. */
 async function outcomesFrom(store: Store, name: string): Promise<Recent | undefined> {
-  const runs = await store.db
-    .selectFrom('runs')
-    .select('id')
-    .where('pipeline', '=', name)
-    .orderBy('started_at', 'desc')
-    .limit(RECENT_RUNS)
-    .execute();
-  if (!runs.length) return undefined;
-  const rows = await store.db
-    .selectFrom('task_runs')
-    .select(['cache', 'saved_ms'])
-    .where(
-      'run_id',
-      'in',
-      runs.map((r) => r.id),
-    )
-    .execute();
-  const count = (c: string) => rows.filter((r) => r.cache === c).length;
+  const { runs, outcomes } = await recentCacheOutcomes(store.db, name, RECENT_RUNS);
+  if (!runs) return undefined;
+  const count = (c: string) => outcomes.filter((r) => r.cache === c).length;
   return {
-    runs: runs.length,
+    runs,
     hitsLocal: count('hit-local'),
     hitsRemote: count('hit-remote'),
     misses: count('miss'),
-    savedMs: rows.reduce((s, r) => s + (r.saved_ms ?? 0), 0),
+    savedMs: outcomes.reduce((s, r) => s + (r.saved_ms ?? 0), 0),
   };
 }

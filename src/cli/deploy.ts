@@ -9,7 +9,7 @@ import type { DeployEvent } from '../deploy/events.js';
 import { type HeldEnvironment, holdEnvironment } from '../deploy/exclusive.js';
 import { currentOwner } from '../deploy/owner.js';
 import { reportProgress } from '../deploy/progress.js';
-import { DeployRecorder, markInterrupted } from '../deploy/records.js';
+import { DeployRecorder, deploymentEnded, markInterrupted } from '../deploy/records.js';
 import { SummaryBuilder } from '../deploy/summary.js';
 import { EventStream } from '../events.js';
 import type { Database } from '../store/schema.js';
@@ -124,14 +124,7 @@ export async function takeEnvironment(
     ctx.stderr.write(
       `slipway: deployment ${d.id} (${d.kind} ${d.version}) was interrupted: its process is gone\n`,
     );
-  const isDead = async (holder: string) => {
-    const row = await db
-      .selectFrom('deployments')
-      .select('status')
-      .where('id', '=', holder)
-      .executeTakeFirst();
-    return row !== undefined && row.status !== 'running';
-  };
+  const isDead = (holder: string) => deploymentEnded(db, holder);
   const r = await holdEnvironment({
     db,
     env,

@@ -279,6 +279,37 @@ export async function listDeployments(
     .execute();
 }
 
+/** Every deployment (of any environment) started at or after `since`, oldest first. */
+export async function deploymentsSince(db: Kysely<Database>, since?: number): Promise<DeploymentsTable[]> {
+  let q = db.selectFrom('deployments').selectAll();
+  if (since !== undefined) q = q.where('started_at', '>=', since);
+  return q.orderBy('started_at').execute();
+}
+
+/** Health checks passed and failed, summed over each deployment's targets. */
+export async function healthByDeployment(
+  db: Kysely<Database>,
+): Promise<Map<string, { ok: number; failed: number }>> {
+  const health = new Map<string, { ok: number; failed: number }>();
+  const targets = await db
+    .selectFrom('deployment_targets')
+    .select(['deployment_id', 'health_ok', 'health_failed'])
+    .execute();
+  for (const t of targets) {
+    const h = health.get(t.deployment_id) ?? { ok: 0, failed: 0 };
+    h.ok += t.health_ok;
+    h.failed += t.health_failed;
+    health.set(t.deployment_id, h);
+  }
+  return health;
+}
+
+/** Whether deployment `id` is recorded and no longer running. */
+export async function deploymentEnded(db: Kysely<Database>, id: string): Promise<boolean> {
+  const row = await db.selectFrom('deployments').select('status').where('id', '=', id).executeTakeFirst();
+  return row !== undefined && row.status !== 'running';
+}
+
 /** The targets of one deployment. */
 export async function deploymentTargets(db: Kysely<Database>, id: string): Promise<DeploymentTargetsTable[]> {
   return db

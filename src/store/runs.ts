@@ -25,6 +25,47 @@ export async function taskRuns(db: Kysely<Database>, runId: string): Promise<Tas
   return db.selectFrom('task_runs').selectAll().where('run_id', '=', runId).orderBy('started_at').execute();
 }
 
+/** Task runs of several runs, in any order (queried 500 runs at a time). */
+export async function taskRunsOf(db: Kysely<Database>, runIds: readonly string[]): Promise<TaskRunRow[]> {
+  const out: TaskRunRow[] = [];
+  for (let i = 0; i < runIds.length; i += 500) {
+    out.push(
+      ...(await db
+        .selectFrom('task_runs')
+        .selectAll()
+        .where('run_id', 'in', runIds.slice(i, i + 500))
+        .execute()),
+    );
+  }
+  return out;
+}
+
+/** Cache outcomes of the task runs of a pipeline's `limit` newest runs, and how many runs that was. */
+export async function recentCacheOutcomes(
+  db: Kysely<Database>,
+  pipeline: string,
+  limit: number,
+): Promise<{ runs: number; outcomes: Pick<TaskRunRow, 'cache' | 'saved_ms'>[] }> {
+  const runs = await db
+    .selectFrom('runs')
+    .select('id')
+    .where('pipeline', '=', pipeline)
+    .orderBy('started_at', 'desc')
+    .limit(limit)
+    .execute();
+  if (!runs.length) return { runs: 0, outcomes: [] };
+  const outcomes = await db
+    .selectFrom('task_runs')
+    .select(['cache', 'saved_ms'])
+    .where(
+      'run_id',
+      'in',
+      runs.map((r) => r.id),
+    )
+    .execute();
+  return { runs: runs.length, outcomes };
+}
+
 /** What predictions need of a past execution. */
 export type RecentExecution = Pick<
   TaskRunRow,

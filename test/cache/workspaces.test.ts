@@ -4,7 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/context.js';
 import { ConfigError } from '../../src/config/diagnostic.js';
 import { loadPipeline } from '../../src/config/load.js';
-import { filterTargets, workspaceTargets } from '../../src/graph/workspace.js';
+import { resolveTargets } from '../../src/graph/targets.js';
+import { filterTargets } from '../../src/graph/workspace.js';
 import { readSummary, type Workspace, workspace } from '../helpers/cli.js';
 import { gitRepo } from './fixture.js';
 
@@ -111,7 +112,7 @@ describe('workspace expansion', () => {
     expect(sorted(filterTargets(p, ['./packages/d']))).toEqual(['@x/d#test']);
     expect(sorted(filterTargets(p, ['@x/*'], ['test'])).length).toBe(4);
     expect(() => filterTargets(p, ['@x/nope'])).toThrow(UsageError);
-    expect(sorted(workspaceTargets(p, ['build']))).toEqual(['@x/a#build', '@x/b#build', '@x/c#build']);
+    expect(sorted(resolveTargets(p, ['build']))).toEqual(['@x/a#build', '@x/b#build', '@x/c#build']);
   });
 });
 

@@ -1,7 +1,8 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { capacityCurve } from '../analyze/capacity-curve.js';
 import { createTaskCache } from '../cache/index.js';
-import type { Pipeline } from '../config/types.js';
+import { DEFAULT_FILE, type Pipeline } from '../config/types.js';
 import { EventStream, type RunEvent } from '../events.js';
 import { cacheMarks, type MarkedTask } from '../exec/settle.js';
 import type { TaskGraph } from '../graph/graph.js';
@@ -12,6 +13,7 @@ import { simulate } from '../plan/simulate.js';
 import { openStore } from '../store/store.js';
 import { formatMs } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
+import { type Probes, probesFor } from './probe.js';
 import { positiveInt } from './run.js';
 import { filterOption } from './targets.js';
 
@@ -53,9 +55,12 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .action(
       action(ctx, async (tasks: string[], opts: PlanOptions, cmd: Command) => {
+        // Git and the output stats are read in their own processes while the pipeline loads.
+        const root = path.dirname(path.resolve(globals(cmd).file ?? DEFAULT_FILE));
+        const probes = !opts.cache ? undefined : ctx.probes?.root === root ? ctx.probes : probesFor(root);
         const pipeline = await pipelineFrom(cmd, { snapshot: true });
         const { graph } = targetGraph(pipeline, tasks, opts.filter);
-        const marks = await markTasks(ctx, pipeline, graph, opts.cache);
+        const marks = await markTasks(ctx, pipeline, graph, probes);
         const store = await openStore({ url: globals(cmd).store, root: pipeline.root, create: false });
         try {
           return await plan(ctx, { pipeline, graph, marks, store }, opts);
@@ -68,21 +73,28 @@ export function register(program: Command, ctx: CliContext): void {
 
 /**
  * Settles the cache as `run` would, through a read-only cache (nothing restored, recorded or
- * stored; no remote asked); its warnings go to stderr.
+ * stored; no remote asked); its warnings go to stderr. No probes: `--no-cache`.
  */
 async function markTasks(
   ctx: CliContext,
   pipeline: Pipeline,
   graph: TaskGraph,
-  useCache: boolean,
+  probes: Probes | undefined,
 ): Promise<Map<string, MarkedTask>> {
-  if (!useCache) return cacheMarks(undefined, pipeline, graph);
+  if (!probes) return cacheMarks(undefined, pipeline, graph);
   const events = new EventStream<RunEvent>();
   const off = events.subscribe((e) => {
     if (e.type === 'warning') ctx.stderr.write(`warning: ${e.taskId ? `${e.taskId}: ` : ''}${e.message}\n`);
   });
   try {
-    const cache = await createTaskCache({ pipeline, events, env: ctx.env, readOnly: true });
+    const cache = await createTaskCache({
+      pipeline,
+      events,
+      env: ctx.env,
+      git: probes.git,
+      outputs: probes.outputs,
+      readOnly: true,
+    });
     return await cacheMarks(cache, pipeline, graph);
   } finally {
     off();

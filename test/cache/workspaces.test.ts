@@ -114,6 +114,36 @@ describe('workspace expansion', () => {
     expect(() => filterTargets(p, ['@x/nope'])).toThrow(UsageError);
     expect(sorted(resolveTargets(p, ['build']))).toEqual(['@x/a#build', '@x/b#build', '@x/c#build']);
   });
+
+  it('resolves task names one way: ids, template names, --filter, did you mean', () => {
+    const p = load(monorepo('npm'));
+    const sorted = (xs: string[]) => [...xs].sort();
+    expect(sorted(resolveTargets(p, []))).toEqual(sorted([...p.tasks.keys()]));
+    expect(resolveTargets(p, ['@x/b#build', 'build', '@x/b#build']).sort()).toEqual([
+      '@x/a#build',
+      '@x/b#build',
+      '@x/c#build',
+    ]);
+    expect(resolveTargets(p, ['test'], ['@x/d'])).toEqual(['@x/d#test']);
+    expect(sorted(resolveTargets(p, [], ['@x/a']))).toEqual(['@x/a#build', '@x/a#test']);
+    const error = (names: string[], filters: string[] = []) => {
+      try {
+        resolveTargets(p, names, filters);
+      } catch (e) {
+        expect(e).toBeInstanceOf(UsageError);
+        return e as UsageError;
+      }
+      throw new Error('expected a UsageError');
+    };
+    expect(error(['biuld'])).toMatchObject({
+      message: 'unknown task "biuld"',
+      hint: 'did you mean "build"?',
+    });
+    expect(error(['@x/c#tset']).hint).toBe('did you mean "@x/c#test"?');
+    // Names are checked before filters narrow them.
+    expect(error(['tset'], ['@x/a']).hint).toBe('did you mean "test"?');
+    expect(error(['qqqqqqqqqq']).hint).toMatch(/^tasks: @x\/a#build, .*; workspace templates: build, test$/);
+  });
 });
 
 describe('workspace runs', () => {

@@ -28,6 +28,8 @@ export interface CreateTaskCacheOptions {
   outputs?: Promise<string | undefined>;
   /** The run's cancellation (SIGINT, SIGTERM): pending remote requests are aborted at once. */
   signal?: AbortSignal;
+  /** `slipway plan`: look, change nothing, local cache only (LayeredCacheOptions.readOnly). */
+  readOnly?: boolean;
 }
 
 /** Builds the layered (local + remote) task cache for a pipeline. */
@@ -35,7 +37,7 @@ export async function createTaskCache(opts: CreateTaskCacheOptions): Promise<Tas
   const settings = cacheSettings(opts.pipeline, opts.env);
   const warn = (message: string, taskId?: string): void =>
     opts.events.emit({ type: 'warning', runId: opts.runId, taskId, message });
-  const remote = settings.remote;
+  const remote = opts.readOnly ? undefined : settings.remote;
   if (remote && !remote.team) {
     warn(
       `remote cache ${remote.url} needs a team: set cache.remote.team or SLIPWAY_REMOTE_CACHE_TEAM; using the local cache only`,
@@ -68,5 +70,6 @@ export async function createTaskCache(opts: CreateTaskCacheOptions): Promise<Tas
         : undefined,
     maxSize: settings.maxSize,
     warn,
+    readOnly: opts.readOnly,
   });
 }

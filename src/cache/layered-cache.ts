@@ -25,6 +25,12 @@ export interface LayeredCacheOptions {
   warn: (message: string, taskId?: string) => void;
   /** Uploads in flight at once. */
   uploadConcurrency?: number;
+  /**
+   * For `slipway plan`: say what a run would find and change nothing. A lookup then hashes and
+   * checks outputs and the local store, and answers a hit for an entry it would restore, but
+   * restores, records, touches, stores and asks the remote nothing; `save` and `flush` do nothing.
+   */
+  readOnly?: boolean;
 }
 
 export class LayeredCache implements TaskCache {
@@ -61,7 +67,7 @@ export class LayeredCache implements TaskCache {
         return { hash: uncacheable(task) };
       }
       try {
-        if (rec?.hash !== hash) this.o.manifests.record(hash, manifest);
+        if (rec?.hash !== hash && !this.o.readOnly) this.o.manifests.record(hash, manifest);
       } catch (e) {
         this.o.warn(
           `cannot record the inputs of ${task.id} for "slipway why": ${(e as Error).message}`,
@@ -69,15 +75,18 @@ export class LayeredCache implements TaskCache {
         );
       }
     }
-    // Only a lookup made before anything runs (settling) may trust the start-up stats.
+    // Only a lookup made before anything runs (settling, or a read-only cache: nothing runs) may
+    // trust the start-up stats.
     const inPlace =
       rec?.hash === hash &&
-      (await this.o.state.inPlace(task.id, rec, task.cwd, { probe: opts.inPlaceOnly === true }));
+      (await this.o.state.inPlace(task.id, rec, task.cwd, {
+        probe: opts.inPlaceOnly === true || this.o.readOnly === true,
+      }));
     if (!opts.restore || !task.cache) return { hash };
     try {
       const hit = this.#inPlaceHit(task, hash, rec, inPlace);
       if (hit) {
-        await this.#storeAgainIfGone(task, hash, rec!);
+        if (!this.o.readOnly) await this.#storeAgainIfGone(task, hash, rec!);
         return hit;
       }
       if (opts.inPlaceOnly) return { hash };
@@ -99,7 +108,7 @@ export class LayeredCache implements TaskCache {
     inPlace: boolean,
   ): CacheLookup | undefined {
     if (!rec || !inPlace || rec.log === undefined) return undefined;
-    if (!(Date.now() - (rec.usedAt ?? 0) < TOUCH_EVERY_MS)) {
+    if (!this.o.readOnly && !(Date.now() - (rec.usedAt ?? 0) < TOUCH_EVERY_MS)) {
       this.o.store.touch(hash);
       this.o.state.markUsed(task.id, rec);
     }
@@ -124,6 +133,13 @@ export class LayeredCache implements TaskCache {
     inPlace: boolean,
   ): Promise<CacheLookup | undefined> {
     const local = this.o.store.read(hash);
+    if (local.kind === 'hit' && this.o.readOnly) {
+      return {
+        hash,
+        hit: { source: 'local', log: local.entry.meta.log, savedMs: local.entry.meta.durationMs },
+      };
+    }
+    if (this.o.readOnly) return undefined;
     if (local.kind === 'hit') {
       if (inPlace || this.#restore(task, hash, local.entry)) {
         this.o.store.touch(hash);
@@ -198,7 +214,7 @@ export class LayeredCache implements TaskCache {
   }
 
   async save(task: TaskConfig, hash: TaskHash, result: { log: string; durationMs: number }): Promise<void> {
-    if (!task.cache || hash.startsWith(UNCACHEABLE)) return;
+    if (!task.cache || hash.startsWith(UNCACHEABLE) || this.o.readOnly) return;
     try {
       const archived = archiveOutputs(task.cwd, task.outputs);
       if (!archived.ok) {
@@ -259,6 +275,7 @@ export class LayeredCache implements TaskCache {
   }
 
   async flush(): Promise<void> {
+    if (this.o.readOnly) return;
     while (this.#uploads.size) await Promise.allSettled([...this.#uploads]);
     try {
       // Entries reach the disk in the background; the run is not over until they have.

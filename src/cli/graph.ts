@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
-import { TaskGraph } from '../graph/graph.js';
+import type { TaskGraph } from '../graph/graph.js';
+import { targetGraph } from '../graph/targets.js';
 import { action, type CliContext, pipelineFrom, UsageError } from './context.js';
+import { filterOption } from './targets.js';
 
 const FORMATS = ['dot', 'mermaid', 'json'] as const;
 type Format = (typeof FORMATS)[number];
@@ -28,15 +30,15 @@ export function register(program: Command, ctx: CliContext): void {
     .description('print the task graph')
     .argument('[tasks...]', 'only these tasks and their dependencies')
     .option('--format <format>', `one of ${FORMATS.join(', ')}`, 'dot')
+    .option(...filterOption)
     .action(
-      action(ctx, async (tasks: string[], opts: { format: string }, cmd: Command) => {
+      action(ctx, async (tasks: string[], opts: { format: string; filter: string[] }, cmd: Command) => {
         if (!FORMATS.includes(opts.format as Format)) {
           throw new UsageError(`unknown format "${opts.format}"`, `use one of: ${FORMATS.join(', ')}`);
         }
-        const full = TaskGraph.fromPipeline(await pipelineFrom(cmd, { snapshot: true }));
-        const unknown = tasks.find((t) => !full.has(t));
-        if (unknown) throw new UsageError(`unknown task "${unknown}"`, `tasks: ${full.ids.join(', ')}`);
-        ctx.stdout.write(renderGraph(tasks.length ? full.select(tasks) : full, opts.format as Format));
+        const pipeline = await pipelineFrom(cmd, { snapshot: true });
+        const { graph } = targetGraph(pipeline, tasks, opts.filter);
+        ctx.stdout.write(renderGraph(graph, opts.format as Format));
         return 0;
       }),
     );

@@ -1,7 +1,12 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { capacityCurve } from '../analyze/capacity-curve.js';
-import type { Pipeline } from '../config/types.js';
-import { TaskGraph } from '../graph/graph.js';
+import { createTaskCache } from '../cache/index.js';
+import { DEFAULT_FILE, type Pipeline } from '../config/types.js';
+import { EventStream, type RunEvent } from '../events.js';
+import { cacheMarks, type MarkedTask } from '../exec/settle.js';
+import type { TaskGraph } from '../graph/graph.js';
+import { targetGraph } from '../graph/targets.js';
 import { type Capacity, capacityFor } from '../plan/capacity.js';
 import { predict, simTasks } from '../plan/predict.js';
 import { simulate } from '../plan/simulate.js';
@@ -9,9 +14,13 @@ import { type Store, withStore } from '../store/store.js';
 import { formatMs } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
 import { positiveInt } from './options.js';
+import { type Probes, probesFor } from './probe.js';
+import { filterOption } from './targets.js';
 
 interface PlanOptions {
   concurrency?: number;
+  cache: boolean;
+  filter: string[];
   json?: boolean;
   whatIf?: number[];
   costPerCpuHour?: number;
@@ -31,10 +40,12 @@ export function register(program: Command, ctx: CliContext): void {
   program
     .command('plan')
     .description(
-      'show the predicted schedule (order, start and end times, critical path, makespan); runs nothing',
+      'show what `run` would do: each task a cache hit, a miss or uncached, and the predicted schedule of what runs (order, start and end, critical path, makespan); runs and writes nothing',
     )
     .argument('[tasks...]', 'tasks to plan, with their dependencies (default: all)')
     .option('-c, --concurrency <n>', 'tasks running at once', positiveInt('--concurrency'))
+    .option(...filterOption)
+    .option('--no-cache', 'plan as `run --no-cache` would run: every task runs')
     .option('--json', 'machine-readable output')
     .option('--what-if <spec>', 'simulate other capacities, e.g. cpus=1,2,4,8', parseWhatIf)
     .option(
@@ -44,34 +55,67 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .action(
       action(ctx, async (tasks: string[], opts: PlanOptions, cmd: Command) => {
+        // Git and the output stats are read in their own processes while the pipeline loads.
+        const root = path.dirname(path.resolve(globals(cmd).file ?? DEFAULT_FILE));
+        const probes = !opts.cache ? undefined : ctx.probes?.root === root ? ctx.probes : probesFor(root);
         const pipeline = await pipelineFrom(cmd, { snapshot: true });
-        return withStore({ url: globals(cmd).store, root: pipeline.root, create: false }, async (store) => {
-          return await plan(ctx, pipeline, await selectGraph(pipeline, tasks), opts, store);
-        });
+        const { graph } = targetGraph(pipeline, tasks, opts.filter);
+        const marks = await markTasks(ctx, pipeline, graph, probes);
+        return withStore({ url: globals(cmd).store, root: pipeline.root, create: false }, (store) =>
+          plan(ctx, { pipeline, graph, marks, store }, opts),
+        );
       }),
     );
 }
 
-async function selectGraph(pipeline: Pipeline, tasks: string[]): Promise<TaskGraph> {
-  const full = TaskGraph.fromPipeline(pipeline);
-  const unknown = tasks.find((t) => !full.has(t));
-  if (unknown) throw new UsageError(`unknown task "${unknown}"`, `tasks: ${full.ids.join(', ')}`);
-  return full.select(tasks.length ? tasks : full.ids);
-}
-
-async function plan(
+/**
+ * Settles the cache as `run` would, through a read-only cache (nothing restored, recorded or
+ * stored; no remote asked); its warnings go to stderr. No probes: `--no-cache`.
+ */
+async function markTasks(
   ctx: CliContext,
   pipeline: Pipeline,
   graph: TaskGraph,
-  opts: PlanOptions,
-  store: Store,
-): Promise<number> {
-  const predictions = await predict(store, pipeline, graph);
+  probes: Probes | undefined,
+): Promise<Map<string, MarkedTask>> {
+  if (!probes) return cacheMarks(undefined, pipeline, graph);
+  const events = new EventStream<RunEvent>();
+  const off = events.subscribe((e) => {
+    if (e.type === 'warning') ctx.stderr.write(`warning: ${e.taskId ? `${e.taskId}: ` : ''}${e.message}\n`);
+  });
+  try {
+    const cache = await createTaskCache({
+      pipeline,
+      events,
+      env: ctx.env,
+      git: probes.git,
+      outputs: probes.outputs,
+      readOnly: true,
+    });
+    return await cacheMarks(cache, pipeline, graph);
+  } finally {
+    off();
+  }
+}
+
+interface PlanInput {
+  pipeline: Pipeline;
+  graph: TaskGraph;
+  marks: ReadonlyMap<string, MarkedTask>;
+  store: Store;
+}
+
+async function plan(ctx: CliContext, input: PlanInput, opts: PlanOptions): Promise<number> {
+  const { pipeline, graph, marks, store } = input;
+  // Hits take no time: predictions and the schedule cover only the tasks that will run.
+  const hits = new Set([...marks].filter(([, m]) => m.mark === 'hit').map(([id]) => id));
+  const predictions = await predict(store, pipeline, graph, hits);
   const capacity = capacityFor(pipeline, opts.concurrency);
-  const sim = simulate(simTasks(graph, predictions, capacity), capacity);
+  const toRun = (cap: Capacity) => simTasks(graph, predictions, cap).filter((t) => !hits.has(t.id));
+  const sim = simulate(toRun(capacity), capacity);
   const whatIf = (opts.whatIf ?? []).map((n) => {
     const cap: Capacity = { slots: n, cpu: n, memory: capacity.memory };
-    const r = simulate(simTasks(graph, predictions, cap), cap);
+    const r = simulate(toRun(cap), cap);
     return { cpus: n, makespanMs: r.makespanMs, lowerBoundMs: r.lowerBoundMs };
   });
   // Cost per run and the knee of the curve (src/analyze/capacity-curve.ts).
@@ -81,11 +125,23 @@ async function plan(
     return { ...w, ...(c.costPerRun !== undefined ? { costPerRun: c.costPerRun } : {}), knee: c.knee };
   });
   const onPath = new Set(sim.criticalPath);
-  const rows = sim.schedule.map((s, i) => {
+  // Hits first, in dependency order (a run reports them first), then the schedule of the rest.
+  const slots = [
+    ...graph
+      .topo()
+      .filter((id) => hits.has(id))
+      .map((id) => ({ id, startMs: 0, endMs: 0 })),
+    ...sim.schedule,
+  ];
+  const rows = slots.map((s, i) => {
     const p = predictions.get(s.id)!;
+    const m = marks.get(s.id)!;
     return {
       order: i + 1,
       id: s.id,
+      cache: m.mark,
+      ...(m.via ? { cacheSource: m.via } : {}),
+      ...(m.savedMs !== undefined ? { savedMs: m.savedMs } : {}),
       startMs: s.startMs,
       endMs: s.endMs,
       durationMs: p.durationMs,
@@ -95,12 +151,15 @@ async function plan(
       critical: onPath.has(s.id),
     };
   });
+  const count = (mark: string) => rows.filter((r) => r.cache === mark).length;
+  const cache = { hit: count('hit'), miss: count('miss'), run: count('run') };
   if (opts.json) {
     ctx.stdout.write(
       `${JSON.stringify(
         {
           pipeline: pipeline.name,
           capacity,
+          cache,
           predictedMakespanMs: sim.makespanMs,
           lowerBoundMs: sim.lowerBoundMs,
           criticalPath: sim.criticalPath,
@@ -113,18 +172,29 @@ async function plan(
     );
     return 0;
   }
-  const known = rows.filter((r) => r.samples > 0).length;
+  const running = rows.filter((r) => r.cache !== 'hit');
+  const known = running.filter((r) => r.samples > 0).length;
   const w = Math.max(4, ...rows.map((r) => r.id.length));
+  const n = Math.max(2, String(rows.length).length);
+  const line = (r: (typeof rows)[number]): string => {
+    const head = `  ${r.critical ? '*' : ' '}${String(r.order).padStart(n)}  ${r.id.padEnd(w)}  ${r.cache.padEnd(5)}`;
+    if (r.cache === 'hit') {
+      const saved = r.savedMs ? `  (cached: saves ${formatMs(r.savedMs)})` : '  (cached)';
+      return `${head}  ${'-'.padStart(8)}  ${'-'.padStart(8)}  ${'-'.padStart(8)}  -${saved}`;
+    }
+    return `${head}  ${formatMs(r.startMs).padStart(8)}  ${formatMs(r.endMs).padStart(8)}  ${formatMs(r.durationMs).padStart(8)}  ${r.cpu}${r.samples ? '' : '  (no history: prior)'}`;
+  };
+  const parts = [`${cache.hit} cached`, `${cache.miss + cache.run} to run`];
+  if (cache.run) parts.push(`${cache.run} uncached`);
   const out = [
-    `Plan for ${pipeline.name}: ${rows.length} tasks, concurrency ${capacity.slots}, cpu ${capacity.cpu} (history for ${known} of ${rows.length} tasks)`,
+    `Plan for ${pipeline.name}: ${rows.length} tasks (${parts.join(', ')}), concurrency ${capacity.slots}, cpu ${capacity.cpu} (history for ${known} of ${running.length} tasks to run)`,
     '',
-    `    #  ${'task'.padEnd(w)}  ${'start'.padStart(8)}  ${'end'.padStart(8)}  ${'dur'.padStart(8)}  cpu`,
-    ...rows.map(
-      (r) =>
-        `  ${r.critical ? '*' : ' '}${String(r.order).padStart(2)}  ${r.id.padEnd(w)}  ${formatMs(r.startMs).padStart(8)}  ${formatMs(r.endMs).padStart(8)}  ${formatMs(r.durationMs).padStart(8)}  ${r.cpu}${r.samples ? '' : '  (no history: prior)'}`,
-    ),
+    `  ${' '.repeat(n)}#  ${'task'.padEnd(w)}  cache  ${'start'.padStart(8)}  ${'end'.padStart(8)}  ${'dur'.padStart(8)}  cpu`,
+    ...rows.map(line),
     '',
-    `Predicted makespan ${formatMs(sim.makespanMs)}; lower bound ${formatMs(sim.lowerBoundMs)}`,
+    running.length
+      ? `Predicted makespan ${formatMs(sim.makespanMs)}; lower bound ${formatMs(sim.lowerBoundMs)}`
+      : `Predicted makespan ${formatMs(0)}: every task is a cache hit`,
     `Critical path (*): ${sim.criticalPath.join(' → ') || '-'}`,
   ];
   if (whatIf.length) {

@@ -74,17 +74,17 @@ describe('startProbes: which command line starts probes', () => {
     [['--store', 'run', 'run'], '.'],
     [['--store=/tmp/h.db', '-f', 'sub/pipe.yml', 'run', 'x'], 'sub'],
     [['-f', '/abs/where/slipway.yml', 'run'], '/abs/where'],
-  ])('finds `run` after global options %j (root %s)', async (args, folder) => {
+    [['plan', 'build'], '.'],
+    [['--file', 'run', 'plan'], '.'],
+  ])('finds `run` or `plan` after global options %j (root %s)', async (args, folder) => {
     const p = startProbes(argv(...args));
     expect(p?.root).toBe(path.resolve(folder));
     await settle(p);
   });
 
   it.each([
-    [['plan']],
     [['validate']],
     [['-f', 'x.yml', 'validate']],
-    [['--file', 'run', 'plan']],
     [['--store', 'run', 'history']],
     [['graph', 'run']],
     [['why', 'run']],

@@ -1,8 +1,8 @@
 /**
- * Read-only probes `slipway run` needs, started before the CLI itself loads so they overlap its
+ * Read-only probes `slipway run` and `slipway plan` need, started before the CLI itself loads so they overlap its
  * loading: git's view of the repository (index, status, HEAD) and the stat of every output path
  * the last run recorded. Each runs in its own child process, on another core. bin/slipway.js
- * calls `startProbes` first; the run command uses the result when it is for the same folder.
+ * calls `startProbes` first; run and plan use the result when it is for the same folder.
  */
 import path from 'node:path';
 import { outputStateFile } from '../cache/output-state.js';
@@ -30,8 +30,8 @@ export function probesFor(root: string): Probes {
 }
 
 /**
- * Starts the probes when `argv` is a `slipway run` (global options may come first); undefined
- * for any other command. A misreading only costs the probes: `run` checks the folder.
+ * Starts the probes when `argv` is a `slipway run` or `plan` (global options may come first);
+ * undefined for any other command. A misreading only costs the probes: the command checks the folder.
  */
 export function startProbes(argv: readonly string[]): Probes | undefined {
   let file = DEFAULT_FILE;
@@ -41,7 +41,7 @@ export function startProbes(argv: readonly string[]): Probes | undefined {
     else if (a.startsWith('--file=')) file = a.slice(7);
     else if (a === '--store') i++;
     else if (a.startsWith('-')) continue;
-    else return a === 'run' ? probesFor(path.dirname(path.resolve(file))) : undefined;
+    else return a === 'run' || a === 'plan' ? probesFor(path.dirname(path.resolve(file))) : undefined;
   }
   return undefined;
 }

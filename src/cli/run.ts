@@ -3,13 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { createTaskCache, type TaskCache } from '../cache/index.js';
-import { didYouMean } from '../config/diagnostic.js';
 import { DEFAULT_FILE, type Pipeline } from '../config/types.js';
 import { EventStream, type RunEvent } from '../events.js';
 import { reapOrphans } from '../exec/process-guard.js';
 import { processRecordDir, runPipeline } from '../exec/run-pipeline.js';
-import { TaskGraph } from '../graph/graph.js';
-import { workspaceTargets } from '../graph/workspace.js';
+import type { TaskGraph } from '../graph/graph.js';
+import { targetGraph } from '../graph/targets.js';
 import { runMarkdown } from '../report/markdown.js';
 import type { RunSummary } from '../report/summary.js';
 import { attachTerminalReporter } from '../report/terminal.js';
@@ -25,6 +24,7 @@ import { formatMs } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
 import { positiveInt } from './options.js';
 import { probesFor } from './probe.js';
+import { filterOption } from './targets.js';
 
 interface RunOptions {
   concurrency?: number;
@@ -56,12 +56,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--resume', 'rerun only the tasks that did not succeed in the previous run of this pipeline')
     .option('--force', 'ignore cache hits (outputs are still saved)')
     .option('--no-cache', 'neither read nor write the cache (hashes are not computed)')
-    .option(
-      '--filter <pattern>',
-      'workspace packages: web, web... (with dependencies), ...web (with dependents), @scope/*, ./apps/* (repeatable)',
-      (v: string, prev: string[]) => [...prev, v],
-      [] as string[],
-    )
+    .option(...filterOption)
     .option('--summary <file>', 'write the JSON run summary to FILE')
     .option('--markdown <file>', 'write a Markdown report to FILE (e.g. $GITHUB_STEP_SUMMARY)')
     .option('--verbose', 'stream every task output line, even on a terminal')
@@ -74,17 +69,7 @@ export function register(program: Command, ctx: CliContext): void {
         trace('run: probes started');
         const pipeline = await pipelineFrom(cmd, { snapshot: true });
         trace('run: pipeline loaded');
-        const full = TaskGraph.fromPipeline(pipeline);
-        const targets = workspaceTargets(pipeline, tasks, opts.filter);
-        for (const t of targets) {
-          if (full.has(t)) continue;
-          const guess = didYouMean(t, full.ids);
-          throw new UsageError(
-            `unknown task "${t}"`,
-            guess ? `did you mean "${guess}"?` : `tasks: ${full.ids.join(', ')}`,
-          );
-        }
-        const graph = full.select(targets.length ? targets : full.ids);
+        const { full, graph } = targetGraph(pipeline, tasks, opts.filter);
         const lock = await runLock(ctx, stateDir(pipeline.root), opts.wait);
         if (!lock) return 1;
         try {

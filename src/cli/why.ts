@@ -7,9 +7,10 @@ import { TaskHasher } from '../cache/hasher.js';
 import { LocalStore } from '../cache/local-store.js';
 import { ManifestStore } from '../cache/manifests.js';
 import { describeDiff, diffManifests, isEmptyDiff, type ManifestDiff } from '../cache/why.js';
-import { didYouMean } from '../config/diagnostic.js';
+import { resolveTargets } from '../graph/targets.js';
 import { formatMs } from '../util/units.js';
-import { action, type CliContext, pipelineFrom, UsageError } from './context.js';
+import { action, type CliContext, pipelineFrom } from './context.js';
+import { filterOption } from './targets.js';
 
 interface Explanation {
   task: string;
@@ -29,23 +30,18 @@ export function register(program: Command, ctx: CliContext): void {
   program
     .command('why')
     .description("explain a cache miss: what differs from the task's most recent different hash")
-    .argument('<task>', 'task id, e.g. build or web#build')
-    .option('--json', 'print the explanation as JSON')
+    .argument('<task>', "task id (lint, web#build) or workspace template name (build: every package's)")
+    .option('--json', 'print the explanation as JSON (an array when the name stands for several tasks)')
+    .option(...filterOption)
     .action(
-      action(ctx, async (taskId: string, opts: { json?: boolean }, cmd: Command) => {
+      action(ctx, async (name: string, opts: { json?: boolean; filter: string[] }, cmd: Command) => {
         const pipeline = await pipelineFrom(cmd, { snapshot: true });
-        if (!pipeline.tasks.has(taskId)) {
-          const guess = didYouMean(taskId, pipeline.tasks.keys());
-          throw new UsageError(
-            `unknown task "${taskId}"`,
-            guess ? `did you mean "${guess}"?` : 'see `slipway graph`',
-          );
-        }
+        const ids = resolveTargets(pipeline, [name], opts.filter);
         const settings = cacheSettings(pipeline, ctx.env);
         const hasher = new TaskHasher(pipeline, settings.dir);
         const manifests = new ManifestStore(path.join(settings.dir, 'manifests'));
         const store = new LocalStore(settings.dir);
-        const hashed = await hasher.hashAll([taskId]);
+        const hashed = await hasher.hashAll(ids);
 
         const explain = (id: string, depth: number, against?: string): Explanation | string => {
           const cur = hashed.get(id);
@@ -76,12 +72,20 @@ export function register(program: Command, ctx: CliContext): void {
           return ex;
         };
 
-        const ex = explain(taskId, 0);
-        if (typeof ex === 'string') {
-          ctx.stderr.write(`error: ${ex}\n`);
-          return 1;
+        const all: Explanation[] = [];
+        for (const id of ids) {
+          const ex = explain(id, 0);
+          if (typeof ex === 'string') {
+            ctx.stderr.write(`error: ${ex}\n`);
+            return 1;
+          }
+          all.push(ex);
         }
-        ctx.stdout.write(opts.json ? `${JSON.stringify(ex, null, 2)}\n` : render(ex));
+        if (opts.json) {
+          ctx.stdout.write(
+            `${JSON.stringify(ids.length === 1 && name === ids[0] ? all[0] : all, null, 2)}\n`,
+          );
+        } else ctx.stdout.write(all.map(render).join('\n'));
         return 0;
       }),
     );

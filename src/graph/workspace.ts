@@ -62,25 +62,6 @@ export function filterTargets(
   return out;
 }
 
-/**
- * What `slipway run [tasks...] [--filter …]` should target: with filters, `filterTargets`;
- * without, a template name such as `build` stands for every `<package>#build` (as in turbo).
- */
-export function workspaceTargets(
-  p: Pipeline,
-  tasks: readonly string[],
-  filters: readonly string[] = [],
-): string[] {
-  if (filters.length) return filterTargets(p, filters, tasks);
-  return tasks.flatMap((t) => {
-    if (p.tasks.has(t)) return [t];
-    const expanded = [...p.tasks.values()]
-      .filter((x) => x.package && x.id === `${x.package}#${t}`)
-      .map((x) => x.id);
-    return expanded.length ? expanded : [t]; // unknown names are reported by the caller
-  });
-}
-
 function matchPackages(ws: Workspace, root: string, pattern: string): string[] {
   if (pattern.startsWith('./') || pattern.startsWith('../')) {
     const m = picomatch(pattern.replace(/^\.\//, '').replace(/\/+$/, ''));

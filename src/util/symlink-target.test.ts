@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { mulberry32 } from '../analyze/random.js';
 import { firstEscapingLink, MAX_LINK_HOPS, resolveLink } from './symlink-target.js';
 
 const inSet = (links: Record<string, string>) => (p: string) => links[p];
@@ -65,18 +66,6 @@ describe('resolveLink', () => {
 
 // ---- Against the kernel -------------------------------------------------------------------
 
-/** A small seeded generator (mulberry32): the same cases on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const NAMES = ['a', 'b', 'c'];
 const PARTS = ['.', '..', '..', 'a', 'b', 'c'];
 const DEPTH = 3;
@@ -106,7 +95,7 @@ describe('resolveLink agrees with the kernel (realpath(3)) on random trees', () 
     let compared = 0;
     let escapes = 0;
     for (let seed = 1; seed <= 150; seed++) {
-      const r = rng(seed);
+      const r = mulberry32(seed);
       // Three levels of uniquely named folders above the root, so `..` out of it never re-enters.
       const root = path.join(scratch, `s${seed}`, 'up1', 'up2', 'up3', 'root');
       mkdirSync(root, { recursive: true });

@@ -4,7 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/context.js';
 import { ConfigError } from '../../src/config/diagnostic.js';
 import { loadPipeline } from '../../src/config/load.js';
-import { filterTargets, workspaceTargets } from '../../src/graph/workspace.js';
+import { resolveTargets } from '../../src/graph/targets.js';
+import { filterTargets } from '../../src/graph/workspace.js';
 import { readSummary, type Workspace, workspace } from '../helpers/cli.js';
 import { gitRepo } from './fixture.js';
 
@@ -111,7 +112,37 @@ describe('workspace expansion', () => {
     expect(sorted(filterTargets(p, ['./packages/d']))).toEqual(['@x/d#test']);
     expect(sorted(filterTargets(p, ['@x/*'], ['test'])).length).toBe(4);
     expect(() => filterTargets(p, ['@x/nope'])).toThrow(UsageError);
-    expect(sorted(workspaceTargets(p, ['build']))).toEqual(['@x/a#build', '@x/b#build', '@x/c#build']);
+    expect(sorted(resolveTargets(p, ['build']))).toEqual(['@x/a#build', '@x/b#build', '@x/c#build']);
+  });
+
+  it('resolves task names one way: ids, template names, --filter, did you mean', () => {
+    const p = load(monorepo('npm'));
+    const sorted = (xs: string[]) => [...xs].sort();
+    expect(sorted(resolveTargets(p, []))).toEqual(sorted([...p.tasks.keys()]));
+    expect(resolveTargets(p, ['@x/b#build', 'build', '@x/b#build']).sort()).toEqual([
+      '@x/a#build',
+      '@x/b#build',
+      '@x/c#build',
+    ]);
+    expect(resolveTargets(p, ['test'], ['@x/d'])).toEqual(['@x/d#test']);
+    expect(sorted(resolveTargets(p, [], ['@x/a']))).toEqual(['@x/a#build', '@x/a#test']);
+    const error = (names: string[], filters: string[] = []) => {
+      try {
+        resolveTargets(p, names, filters);
+      } catch (e) {
+        expect(e).toBeInstanceOf(UsageError);
+        return e as UsageError;
+      }
+      throw new Error('expected a UsageError');
+    };
+    expect(error(['biuld'])).toMatchObject({
+      message: 'unknown task "biuld"',
+      hint: 'did you mean "build"?',
+    });
+    expect(error(['@x/c#tset']).hint).toBe('did you mean "@x/c#test"?');
+    // Names are checked before filters narrow them.
+    expect(error(['tset'], ['@x/a']).hint).toBe('did you mean "test"?');
+    expect(error(['qqqqqqqqqq']).hint).toMatch(/^tasks: @x\/a#build, .*; workspace templates: build, test$/);
   });
 });
 

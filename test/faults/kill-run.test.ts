@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../src/analyze/random.js';
 import {
   isAlive,
   killTree,
@@ -91,22 +92,10 @@ function candidates(): Point[] {
   ];
 }
 
-/** mulberry32: a tiny seeded generator, so the points are the same on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The point before the first task, then the rest in a seeded order. */
 function seededPoints(): Point[] {
   const [first, ...rest] = candidates();
-  const next = random(SEED);
+  const next = mulberry32(SEED);
   for (let i = rest.length - 1; i > 0; i--) {
     const j = Math.floor(next() * (i + 1));
     [rest[i], rest[j]] = [rest[j]!, rest[i]!];

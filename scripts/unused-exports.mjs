@@ -6,9 +6,10 @@
 // exported function's options or result: knip's `ignoreExportsUsedInFile` for types). A value
 // export used only inside its own file should lose `export`.
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
-const root = path.resolve(import.meta.dirname, '..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CHECKED = ['src/', 'bench/'];
 /** Loaded by bin/slipway.js or npm scripts, not imported; bench/*.ts suites are loaded by name. */
 const ENTRIES = new Set(['src/cli/main.ts', 'src/cli/probe.ts']);
@@ -23,7 +24,9 @@ const configFile = ts.readConfigFile(path.join(root, 'tsconfig.json'), ts.sys.re
 const config = ts.parseJsonConfigFileContent(configFile.config, ts.sys, root);
 const program = ts.createProgram({ rootNames: config.fileNames, options: config.options });
 const checker = program.getTypeChecker();
-const own = program.getSourceFiles().filter((f) => !f.isDeclarationFile && !f.fileName.includes('node_modules'));
+const own = program
+  .getSourceFiles()
+  .filter((f) => !f.isDeclarationFile && !f.fileName.includes('node_modules'));
 const rel = (f) => path.relative(root, f.fileName).split(path.sep).join('/');
 
 const used = new Set();
@@ -35,7 +38,7 @@ function use(sym) {
     s = checker.getImmediateAliasedSymbol(s);
   }
 }
-/** Marks every export of the module `spec` names, from `node`'s file. */
+/** Marks every export of a module (namespace imports, `export *`, an unresolvable use). */
 function useAll(moduleSym) {
   if (moduleSym) for (const e of checker.getExportsOfModule(moduleSym)) use(e);
 }
@@ -46,14 +49,21 @@ function visit(node) {
     const clause = ts.isImportDeclaration(node) ? node.importClause : node;
     const bindings = ts.isImportDeclaration(node) ? clause?.namedBindings : node.exportClause;
     if (ts.isImportDeclaration(node) && clause?.name) use(checker.getSymbolAtLocation(clause.name));
-    if (!bindings && ts.isExportDeclaration(node) && node.moduleSpecifier) useAll(moduleOf(node.moduleSpecifier));
+    if (!bindings && ts.isExportDeclaration(node) && node.moduleSpecifier)
+      useAll(moduleOf(node.moduleSpecifier));
     else if (bindings && (ts.isNamespaceImport(bindings) || ts.isNamespaceExport(bindings)))
       useAll(moduleOf(node.moduleSpecifier));
     else if (bindings && node.moduleSpecifier)
       for (const el of bindings.elements) use(checker.getSymbolAtLocation(el.name));
   } else if (ts.isImportTypeNode(node)) {
-    const mod = node.argument && ts.isLiteralTypeNode(node.argument) ? moduleOf(node.argument.literal) : undefined;
-    if (node.qualifier) use(checker.getSymbolAtLocation(ts.isQualifiedName(node.qualifier) ? node.qualifier.left : node.qualifier));
+    const mod =
+      node.argument && ts.isLiteralTypeNode(node.argument) ? moduleOf(node.argument.literal) : undefined;
+    if (node.qualifier)
+      use(
+        checker.getSymbolAtLocation(
+          ts.isQualifiedName(node.qualifier) ? node.qualifier.left : node.qualifier,
+        ),
+      );
     else useAll(mod);
   } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
     dynamicImport(node);
@@ -87,9 +97,13 @@ for (const f of own) visit(f);
 function typesUsedInFile(f) {
   const out = new Set();
   const walk = (node) => {
-    if (ts.isIdentifier(node) && !(node.parent && ts.isDeclaration(node.parent) && node.parent.name === node)) {
+    if (
+      ts.isIdentifier(node) &&
+      !(node.parent && ts.isDeclaration(node.parent) && node.parent.name === node)
+    ) {
       const s = checker.getSymbolAtLocation(node);
-      if (s && s.flags & (ts.SymbolFlags.Interface | ts.SymbolFlags.TypeAlias)) out.add(checker.getExportSymbolOfSymbol(s));
+      if (s && s.flags & (ts.SymbolFlags.Interface | ts.SymbolFlags.TypeAlias))
+        out.add(checker.getExportSymbolOfSymbol(s));
     }
     ts.forEachChild(node, walk);
   };
@@ -100,7 +114,13 @@ function typesUsedInFile(f) {
 const unused = [];
 for (const f of own) {
   const name = rel(f);
-  if (!CHECKED.some((d) => name.startsWith(d)) || isEntry(name) || PENDING.has(name) || name.endsWith('.test.ts')) continue;
+  if (
+    !CHECKED.some((d) => name.startsWith(d)) ||
+    isEntry(name) ||
+    PENDING.has(name) ||
+    name.endsWith('.test.ts')
+  )
+    continue;
   const mod = checker.getSymbolAtLocation(f);
   if (!mod) continue;
   const typesInFile = typesUsedInFile(f);
@@ -118,7 +138,12 @@ if (unused.length) {
   process.stderr.write(
     `${unused.length} export(s) no other file uses (remove them, or drop \`export\` if used in the file):\n`,
   );
-  process.stderr.write(`${unused.sort().map((u) => `  ${u}`).join('\n')}\n`);
+  process.stderr.write(
+    `${unused
+      .sort()
+      .map((u) => `  ${u}`)
+      .join('\n')}\n`,
+  );
   process.exitCode = 1;
 } else {
   process.stdout.write('unused exports: none\n');

@@ -3,13 +3,14 @@
  * once from the store (SQLite or PostgreSQL) into plain records the pure analyses take.
  */
 import type { Kysely } from 'kysely';
+import type { CacheOutcome, RunStatus, TaskRunStatus } from '../events.js';
 import type { Database } from '../store/schema.js';
 import type { Deployment, DeploymentOutcome } from './deployments.js';
 
 export interface TaskRecord {
   taskId: string;
-  status: string;
-  cache: string | null;
+  status: TaskRunStatus;
+  cache: CacheOutcome | null;
   hash: string | null;
   startedAt: number | null;
   endedAt: number | null;
@@ -28,7 +29,7 @@ export interface TaskRecord {
 export interface RunRecord {
   id: string;
   pipeline: string;
-  status: string;
+  status: RunStatus;
   startedAt: number;
   endedAt: number | null;
   durationMs: number | null;

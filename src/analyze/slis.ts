@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import type { slisSchema } from '../config/schema-analytics.js';
+import type { RunStatus } from '../events.js';
 import { type BurnAlert, burnAlerts, type ErrorBudget, errorBudget, type SliEvent } from './burn-rate.js';
 import { type Deployment, isChange, isFailure, isFinished } from './deployments.js';
 import { recoveryTimes } from './dora.js';
@@ -48,7 +49,7 @@ export function sliTargets(raw?: z.output<typeof slisSchema>): SliTargets {
 
 /** What the SLIs need from a run. */
 export interface SliRun {
-  status: string;
+  status: RunStatus;
   startedAt: number;
   endedAt?: number;
   /** CPU seconds used / (CPU capacity × wall time), when measured. */

@@ -177,7 +177,7 @@ export function attemptFailure(r: ProcessResult, timeoutMs: number | undefined):
   if (r.spawnError !== undefined) return { reason: 'spawn-error', message: r.spawnError };
   if (r.timedOut) return { reason: 'timeout', ms: timeoutMs ?? 0 };
   if (r.signal) return { reason: 'signal', signal: r.signal };
-  // No code and no signal only when the shell never ran: report what node said, as a start failure.
+  // Neither a code nor a signal: the shell never really ran, which is a start failure.
   if (r.exitCode === null) return { reason: 'spawn-error', message: 'the shell ended without an exit code' };
   return { reason: 'exit-non-zero', code: r.exitCode };
 }

@@ -1,8 +1,21 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two lanes. `unit`: tests that run in this process (pure logic, in-process executor runs through
+ * a fake TaskRunner, in-process HTTP, a helper process at most) and need no build; `npm run
+ * test:unit` runs them alone. `e2e`: tests that drive the built CLI (`test/helpers/cli.ts`,
+ * `test/deploy/rig.ts`) in a temporary workspace. `npm test` builds and runs both.
+ */
+const UNIT = [
+  'src/**/*.test.ts',
+  'test/core/unit-*.test.ts',
+  'test/analyze/store.test.ts',
+  'test/store/*.test.ts',
+  'test/faults/hostile-manifest.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     // End-to-end tests wait for real processes on a shared 2-core machine: a deadline is there to
     // end a hang, not to judge speed (timing claims belong to bench/).
     testTimeout: 120_000,
@@ -10,5 +23,9 @@ export default defineConfig({
     // Two cores: end-to-end tests spawn real processes; keep the worker count modest.
     maxWorkers: 2,
     fileParallelism: true,
+    projects: [
+      { extends: true, test: { name: 'unit', include: UNIT } },
+      { extends: true, test: { name: 'e2e', include: ['test/**/*.test.ts'], exclude: UNIT } },
+    ],
   },
 });

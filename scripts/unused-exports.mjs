@@ -14,11 +14,6 @@ const CHECKED = ['src/', 'bench/'];
 /** Loaded by bin/slipway.js or npm scripts, not imported; bench/*.ts suites are loaded by name. */
 const ENTRIES = new Set(['src/cli/main.ts', 'src/cli/probe.ts']);
 const isEntry = (name) => ENTRIES.has(name) || /^bench\/[^/]+\.ts$/.test(name);
-/**
- * Files the execution-core rework of issue 11 is rewriting on another branch: their exports are
- * settled after that merge (then this list goes).
- */
-const PENDING = new Set(['src/exec/executor.ts', 'src/exec/runner.ts', 'src/plan/policy.ts']);
 
 const configFile = ts.readConfigFile(path.join(root, 'tsconfig.json'), ts.sys.readFile);
 const config = ts.parseJsonConfigFileContent(configFile.config, ts.sys, root);
@@ -117,7 +112,6 @@ for (const f of own) {
   if (
     !CHECKED.some((d) => name.startsWith(d)) ||
     isEntry(name) ||
-    PENDING.has(name) ||
     name.endsWith('.test.ts')
   )
     continue;

@@ -3,10 +3,16 @@
  * dashboard subscribe. Nothing else finds out what happened. (Deployments have their own stream,
  * deploy/events.ts.)
  */
+import type { TaskFailure } from './exec/task-failure.js';
 
+/** How a task ended; `statusOf` (exec/task-failure.ts) derives it from its failure. */
 export type TaskStatus = 'success' | 'failed' | 'skipped' | 'cancelled';
+/** A task's row in the history: not started yet, running, ended, or left behind by a crashed run. */
+export type TaskRunStatus = TaskStatus | 'pending' | 'running' | 'interrupted';
 export type CacheOutcome = 'hit-local' | 'hit-remote' | 'miss' | 'disabled';
 export type RunStatus = 'running' | 'success' | 'failed' | 'cancelled' | 'interrupted';
+/** How a run that this process saw to its end ended. */
+export type RunOutcome = Exclude<RunStatus, 'running' | 'interrupted'>;
 
 export interface PlannedTask {
   id: string;
@@ -66,8 +72,8 @@ export type RunEvent =
       cpuSeconds: number;
       peakRssBytes: number;
       attempts: number;
-      /** Why it failed, was skipped or cancelled. */
-      reason?: string;
+      /** Why it failed, was skipped or cancelled (absent exactly when status is success). */
+      failure?: TaskFailure;
       logFile?: string;
     }
   | {

@@ -4,6 +4,7 @@
  * newest runs. A slow newest run without enough history for a change point is a warning.
  */
 import type { Pipeline } from '../config/types.js';
+import type { RunStatus } from '../events.js';
 import type { Store } from '../store/store.js';
 import { type BudgetResult, checkBudgets, validateBudgets } from './budgets.js';
 import type { ChangePointOptions } from './change-points.js';
@@ -19,7 +20,7 @@ import { RUN_SUBJECT } from './series.js';
 
 export interface CheckResult {
   pipeline: string;
-  run: { id: string; status: string; durationMs: number | null } | null;
+  run: { id: string; status: RunStatus; durationMs: number | null } | null;
   budgets: BudgetResult[];
   /** Open regressions: these fail the check. */
   regressions: Finding[];

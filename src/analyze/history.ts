@@ -4,14 +4,15 @@
  */
 import type { Kysely } from 'kysely';
 import { deploymentsSince, healthByDeployment } from '../deploy/records.js';
+import type { CacheOutcome, RunStatus, TaskRunStatus } from '../events.js';
 import { listRuns, taskRunsOf } from '../store/runs.js';
 import type { Database } from '../store/schema.js';
 import type { Deployment, DeploymentOutcome } from './deployments.js';
 
 export interface TaskRecord {
   taskId: string;
-  status: string;
-  cache: string | null;
+  status: TaskRunStatus;
+  cache: CacheOutcome | null;
   hash: string | null;
   startedAt: number | null;
   endedAt: number | null;
@@ -30,7 +31,7 @@ export interface TaskRecord {
 export interface RunRecord {
   id: string;
   pipeline: string;
-  status: string;
+  status: RunStatus;
   startedAt: number;
   endedAt: number | null;
   durationMs: number | null;

@@ -40,7 +40,9 @@ describe('regression scan', () => {
 
   it('cache hits and failures stay out of the series', () => {
     const runs = history(2).map((r, i) =>
-      i % 7 === 3 ? { ...r, tasks: r.tasks.map((t) => ({ ...t, cache: 'hit-local', durationMs: 5 })) } : r,
+      i % 7 === 3
+        ? { ...r, tasks: r.tasks.map((t) => ({ ...t, cache: 'hit-local' as const, durationMs: 5 })) }
+        : r,
     );
     const scan = scanRegressions(runs);
     expect(scan.detections.filter((d) => d.subject === 'steady')).toEqual([]);

@@ -1,5 +1,6 @@
 /** `slipway report`: every analysis over the stored history in one JSON-serializable object. */
 import type { Pipeline } from '../config/types.js';
+import type { RunStatus } from '../events.js';
 import { TaskGraph } from '../graph/graph.js';
 import { capacityFor, machineCores } from '../plan/capacity.js';
 import { predict } from '../plan/predict.js';
@@ -36,7 +37,7 @@ export interface TaskStats {
 /** One run as the report lists it. */
 export interface RunStats {
   id: string;
-  status: string;
+  status: RunStatus;
   startedAt: string;
   durationMs: number | null;
   lowerBoundMs: number | null;
@@ -54,7 +55,7 @@ export interface AnalyticsReport {
   pipeline: string;
   generatedAt: string;
   window: { from: string | null; to: string; runs: number };
-  latestRun: { id: string; status: string; startedAt: string; durationMs: number | null } | null;
+  latestRun: { id: string; status: RunStatus; startedAt: string; durationMs: number | null } | null;
   metrics: PerformanceMetrics;
   /** Every run in the window, oldest first. */
   runs: RunStats[];

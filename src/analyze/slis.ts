@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import type { slisSchema } from '../config/schema-analytics.js';
+import type { RunStatus } from '../events.js';
 import { quantile } from '../util/quantile.js';
 import { type BurnAlert, burnAlerts, type ErrorBudget, errorBudget, type SliEvent } from './burn-rate.js';
 import { type Deployment, isChange, isFailure, isFinished } from './deployments.js';
@@ -49,7 +50,7 @@ export function sliTargets(raw?: z.output<typeof slisSchema>): SliTargets {
 
 /** What the SLIs need from a run. */
 export interface SliRun {
-  status: string;
+  status: RunStatus;
   startedAt: number;
   endedAt?: number;
   /** CPU seconds used / (CPU capacity × wall time), when measured. */

@@ -19,6 +19,7 @@ import { newId } from '../util/id.js';
 import { trace } from '../util/trace.js';
 import { runGraph } from './executor.js';
 import { GroupGuard } from './process-guard.js';
+import { LocalRunner } from './runner.js';
 import { settleInPlace } from './settle.js';
 
 export interface RunPipelineOptions {
@@ -96,6 +97,8 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
     capacity,
     predictions,
     events,
+    // Every task process group is told to the guard: none outlives slipway.
+    runner: new LocalRunner({ guard }),
     cache: o.cache,
     force: o.force,
     settled,
@@ -103,7 +106,6 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
     signal: o.signal,
     env: o.env,
     logDir: path.join(pipeline.root, '.slipway', 'logs', runId),
-    guard,
     // One history write before any task process exists: from then on a crash leaves the run
     // recorded (and later marked interrupted), never missing.
     beforeFirstProcess: async () => writer?.flush(),

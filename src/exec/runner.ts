@@ -1,9 +1,13 @@
-/** Runs one command: /bin/sh -c in its own process group, with timeout and whole-tree kill. */
+/**
+ * The local task runner: each attempt is /bin/sh -c in its own process group, with timeout and
+ * whole-tree kill, every group told to the process guard before its command starts.
+ */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { failpoint } from '../util/failpoint.js';
-import type { ProcessTreeSampler } from './proc-stats.js';
+import { ProcessTreeSampler } from './proc-stats.js';
 import type { ProcessGuard } from './process-guard.js';
+import type { Attempt, AttemptFailure, RunRequest, TaskRunner } from './task-runner.js';
 
 export interface ProcessResult {
   exitCode: number | null;
@@ -41,7 +45,7 @@ export interface RunProcessOptions {
 const GATE = 'read -r _ || exit 125; exec /bin/sh -c "$1" </dev/null';
 
 /** Sends a signal to a whole process group; ignores groups that are already gone. */
-export function killGroup(pgid: number, signal: NodeJS.Signals): void {
+function killGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pgid, signal);
   } catch {
@@ -50,7 +54,7 @@ export function killGroup(pgid: number, signal: NodeJS.Signals): void {
 }
 
 /** Runs the command; never rejects. */
-export function runProcess(opts: RunProcessOptions): Promise<ProcessResult> {
+function runProcess(opts: RunProcessOptions): Promise<ProcessResult> {
   const started = performance.now();
   return new Promise((resolve) => {
     let timedOut = false;
@@ -130,4 +134,50 @@ export function runProcess(opts: RunProcessOptions): Promise<ProcessResult> {
       });
     });
   });
+}
+
+/** Runs attempts as local process groups; with a guard, no group can outlive slipway. */
+export class LocalRunner implements TaskRunner {
+  readonly #sampler = new ProcessTreeSampler();
+  readonly #guard: ProcessGuard | undefined;
+
+  constructor(options: { guard?: ProcessGuard } = {}) {
+    this.#guard = options.guard;
+  }
+
+  async run(request: RunRequest): Promise<Attempt> {
+    const r = await runProcess({
+      command: request.command,
+      cwd: request.cwd,
+      env: request.env,
+      timeoutMs: request.timeoutMs,
+      signal: request.signal,
+      sampler: this.#sampler,
+      onOutput: request.onOutput,
+      ...(this.#guard ? { guard: this.#guard } : {}),
+    });
+    const failure = attemptFailure(r, request.timeoutMs);
+    return {
+      exitCode: r.exitCode,
+      durationMs: r.durationMs,
+      cpuSeconds: r.cpuSeconds,
+      peakRssBytes: r.peakRssBytes,
+      ...(failure ? { failure } : {}),
+    };
+  }
+}
+
+/**
+ * What went wrong with a process, if anything. Cancellation wins (the run was stopped, whatever
+ * the command did on its way out); then a clean exit counts as success even past a timeout.
+ */
+export function attemptFailure(r: ProcessResult, timeoutMs: number | undefined): AttemptFailure | undefined {
+  if (r.cancelled) return { reason: 'cancelled' };
+  if (r.exitCode === 0) return undefined;
+  if (r.spawnError !== undefined) return { reason: 'spawn-error', message: r.spawnError };
+  if (r.timedOut) return { reason: 'timeout', ms: timeoutMs ?? 0 };
+  if (r.signal) return { reason: 'signal', signal: r.signal };
+  // Neither a code nor a signal: the shell never really ran, which is a start failure.
+  if (r.exitCode === null) return { reason: 'spawn-error', message: 'the shell ended without an exit code' };
+  return { reason: 'exit-non-zero', code: r.exitCode };
 }

@@ -44,7 +44,7 @@ const plus = (v: Vec, d: Demand): Vec => ({
 });
 
 /** Orders candidates: higher upward rank first, then longer, then id. */
-export function byPriority(a: Candidate, b: Candidate): number {
+function byPriority(a: Candidate, b: Candidate): number {
   return b.rank - a.rank || b.durationMs - a.durationMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 

@@ -1,8 +1,9 @@
-/** Discrete-event simulation of a schedule under the same policy the executor uses. */
-import { criticalPath, upwardRanks } from '../graph/critical-path.js';
+/** Discrete-event simulation of a schedule under the same frontier and policy the executor uses. */
+import { criticalPath } from '../graph/critical-path.js';
 import { TaskGraph } from '../graph/graph.js';
 import type { Capacity } from './capacity.js';
-import { type Candidate, pickTasks, type Running } from './policy.js';
+import { Frontier } from './frontier.js';
+import { pickTasks, type Running } from './policy.js';
 
 export interface SimTask {
   id: string;
@@ -43,25 +44,15 @@ export function simulate(tasks: readonly SimTask[], cap: Capacity): SimResult {
   const graph = TaskGraph.fromEdges(
     Object.fromEntries(tasks.map((t) => [t.id, t.needs.filter((d) => byId.has(d))])),
   );
-  const dur = (id: string) => byId.get(id)!.durationMs;
-  const rank = upwardRanks(graph, dur);
-  const cp = criticalPath(graph, dur);
-
-  const waiting = new Map(graph.ids.map((id) => [id, graph.deps(id).length]));
-  const ready = new Map<string, Candidate>();
-  const addReady = (id: string) => {
-    const t = byId.get(id)!;
-    ready.set(id, { id, rank: rank.get(id)!, durationMs: t.durationMs, cpu: t.cpu, memory: t.memory });
-  };
-  for (const [id, n] of waiting) if (n === 0) addReady(id);
+  const cp = criticalPath(graph, (id) => byId.get(id)!.durationMs);
+  const frontier = new Frontier(graph, (id) => byId.get(id)!);
 
   const running: Running[] = [];
   const schedule: SimResult['schedule'] = [];
   let now = 0;
-  while (ready.size || running.length) {
-    for (const id of pickTasks(now, [...ready.values()], running, cap)) {
-      const t = byId.get(id)!;
-      ready.delete(id);
+  while (frontier.hasReady || running.length) {
+    for (const id of pickTasks(now, frontier.candidates(), running, cap)) {
+      const t = frontier.start(id);
       running.push({ id, cpu: t.cpu, memory: t.memory, expectedEndMs: now + t.durationMs });
       schedule.push({ id, startMs: now, endMs: now + t.durationMs });
     }
@@ -71,11 +62,7 @@ export function simulate(tasks: readonly SimTask[], cap: Capacity): SimResult {
       const r = running[i]!;
       if (r.expectedEndMs > now) continue;
       running.splice(i, 1);
-      for (const m of graph.dependents(r.id)) {
-        const n = waiting.get(m)! - 1;
-        waiting.set(m, n);
-        if (n === 0) addReady(m);
-      }
+      frontier.succeeded(r.id);
     }
   }
   return {

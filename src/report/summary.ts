@@ -1,5 +1,6 @@
 /** The run summary (DESIGN §11): a stable JSON contract, built from the event stream. */
-import type { CacheOutcome, EventStream, RunEvent, TaskStatus } from '../events.js';
+import type { CacheOutcome, EventStream, RunEvent, RunOutcome, TaskStatus } from '../events.js';
+import { describeFailure, type TaskFailure } from '../exec/task-failure.js';
 import { countTasks } from '../task-counts.js';
 import { compareCodeUnits } from '../util/compare.js';
 
@@ -17,7 +18,9 @@ export interface TaskSummary {
   peakRssBytes: number;
   attempts: number;
   savedMs?: number;
+  /** Why it did not succeed, in words (`describeFailure`); `failure` says the same as a value. */
   reason?: string;
+  failure?: TaskFailure;
   logFile?: string;
 }
 
@@ -25,7 +28,7 @@ export interface RunSummary {
   version: 1;
   id: string;
   pipeline: string;
-  status: 'success' | 'failed' | 'cancelled';
+  status: RunOutcome;
   startedAt: string;
   endedAt: string;
   durationMs: number;
@@ -78,7 +81,7 @@ export class SummaryCollector {
           peakRssBytes: e.peakRssBytes,
           attempts: e.attempts,
           ...(saved !== undefined ? { savedMs: Math.round(saved) } : {}),
-          ...(e.reason ? { reason: e.reason } : {}),
+          ...(e.failure ? { reason: describeFailure(e.failure), failure: e.failure } : {}),
           ...(e.logFile ? { logFile: e.logFile } : {}),
         });
         break;

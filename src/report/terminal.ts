@@ -4,6 +4,7 @@
  */
 
 import type { EventStream, RunEvent } from '../events.js';
+import { describeFailure } from '../exec/task-failure.js';
 import type { Out } from '../util/out.js';
 import { formatMs } from '../util/units.js';
 
@@ -126,7 +127,9 @@ export function attachTerminalReporter(events: EventStream<RunEvent>, o: Termina
               : `${c.green('✓')} ${e.taskId} ${d} ${c.dim(`(predicted ${formatMs(e.predictedMs)})`)}`,
           );
         } else if (e.status === 'failed') {
-          print(`${c.red('✗')} ${e.taskId} failed: ${e.reason ?? ''} ${c.dim(`after ${d}`)}`);
+          print(
+            `${c.red('✗')} ${e.taskId} failed: ${e.failure ? describeFailure(e.failure) : ''} ${c.dim(`after ${d}`)}`,
+          );
           const b = buffered.get(e.taskId);
           if (b?.length) {
             const lines = b.join('').split('\n');
@@ -139,7 +142,9 @@ export function attachTerminalReporter(events: EventStream<RunEvent>, o: Termina
           }
           if (e.logFile) print(c.dim(`  log: ${e.logFile}`));
         } else {
-          print(`${c.dim('-')} ${e.taskId} ${e.status}${e.reason ? c.dim(`: ${e.reason}`) : ''}`);
+          print(
+            `${c.dim('-')} ${e.taskId} ${e.status}${e.failure ? c.dim(`: ${describeFailure(e.failure)}`) : ''}`,
+          );
         }
         buffered.delete(e.taskId);
         break;

@@ -26,6 +26,7 @@ export const TASK_RUN_UPDATES = [
   'peak_rss_bytes',
   'attempts',
   'reason',
+  'failure',
   'saved_ms',
 ] as const;
 

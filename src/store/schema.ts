@@ -1,9 +1,10 @@
 /** Table types for the query layer (Kysely). Timestamps are epoch milliseconds. */
+import type { CacheOutcome, RunStatus, TaskRunStatus } from '../events.js';
 
 export interface RunsTable {
   id: string;
   pipeline: string;
-  status: string;
+  status: RunStatus;
   started_at: number;
   ended_at: number | null;
   duration_ms: number | null;
@@ -27,8 +28,8 @@ export interface RunsTable {
 export interface TaskRunsTable {
   run_id: string;
   task_id: string;
-  status: string;
-  cache: string | null;
+  status: TaskRunStatus;
+  cache: CacheOutcome | null;
   hash: string | null;
   started_at: number | null;
   ended_at: number | null;
@@ -38,7 +39,10 @@ export interface TaskRunsTable {
   cpu_seconds: number | null;
   peak_rss_bytes: number | null;
   attempts: number;
+  /** `describeFailure(failure)`, for readers that predate the `failure` column. */
   reason: string | null;
+  /** The `TaskFailure` as JSON (migration 070); null when the task succeeded or has not ended. */
+  failure: string | null;
   tags: string;
   cpu_request: number | null;
   memory_request: number | null;

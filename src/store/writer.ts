@@ -6,6 +6,7 @@
 import os from 'node:os';
 import type { Pipeline } from '../config/types.js';
 import type { EventStream, RunEvent } from '../events.js';
+import { describeFailure } from '../exec/task-failure.js';
 import { addTask, NO_TASKS, type TaskCounts } from '../task-counts.js';
 import { trace } from '../util/trace.js';
 import type { RunsTable, TaskRunsTable } from './schema.js';
@@ -145,7 +146,8 @@ export function attachStoreWriter(
           cpu_seconds: e.cpuSeconds,
           peak_rss_bytes: e.peakRssBytes,
           attempts: e.attempts,
-          reason: e.reason ?? null,
+          reason: e.failure ? describeFailure(e.failure) : null,
+          failure: e.failure ? JSON.stringify(e.failure) : null,
         });
         const r = runs.get(e.runId);
         if (r) {
@@ -193,6 +195,7 @@ function blankTask(runId: string, taskId: string, pipeline: Pipeline): TaskRunsT
     peak_rss_bytes: null,
     attempts: 0,
     reason: null,
+    failure: null,
     tags: JSON.stringify(pipeline.tasks.get(taskId)?.tags ?? []),
     cpu_request: null,
     memory_request: null,

@@ -14,6 +14,7 @@ import { mulberry32, normal } from '../../src/analyze/random.js';
 import { scanRegressions } from '../../src/analyze/regressions.js';
 import { buildReport } from '../../src/analyze/report.js';
 import { parsePipeline } from '../../src/config/load.js';
+import type { CacheOutcome, TaskStatus } from '../../src/events.js';
 import { openStore, type Store } from '../../src/store/store.js';
 
 const PG_ADMIN = 'postgres://root@127.0.0.1:5432/test';
@@ -76,11 +77,11 @@ async function seed(store: Store): Promise<void> {
         tasks_cached: 0,
       })
       .execute();
-    const tr = (task: string, start: number, dur: number, status: string, tags: string) => ({
+    const tr = (task: string, start: number, dur: number, status: TaskStatus, tags: string) => ({
       run_id: `run${String(i).padStart(2, '0')}`,
       task_id: task,
       status,
-      cache: task === 'ship' ? 'disabled' : 'miss',
+      cache: (task === 'ship' ? 'disabled' : 'miss') as CacheOutcome,
       hash: `${task}${i}`,
       started_at: start,
       ended_at: start + dur,

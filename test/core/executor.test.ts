@@ -1,14 +1,13 @@
 /**
- * The executor through the CLI: multi-resource packing (cpu, memory) as declared in slipway.yml,
- * secrets redacted, the pipeline folder as root, SIGTERM handled like Ctrl-C, and a clear error
- * when a task cannot start.
+ * The executor through the CLI: secrets redacted, the pipeline folder as root, SIGTERM handled
+ * like Ctrl-C, and a clear error when a task cannot start. Packing into the pool is tested in
+ * process (unit-executor.test.ts).
  */
 import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   isAlive,
   killTree,
-  ms,
   pipelineYaml,
   readPid,
   readSummary,
@@ -29,52 +28,6 @@ function ws(yaml: string): Workspace {
   made.push(w);
   return w;
 }
-
-type Span = { start: number; end: number };
-const overlaps = (p: Span, q: Span) => p.start < q.end && q.start < p.end;
-function spans(s: ReturnType<typeof readSummary>): Map<string, Span> {
-  return new Map(s.tasks.map((t) => [t.id, { start: ms(t.startedAt), end: ms(t.endedAt) }]));
-}
-
-describe('packing into the pool', () => {
-  it('a task declaring the whole cpu pool never overlaps another; 1-cpu tasks do overlap', async () => {
-    const w = ws(
-      pipelineYaml(
-        {
-          wide: { run: 'sleep 0.3', resources: { cpu: 2 } },
-          x: { run: 'sleep 0.3' },
-          y: { run: 'sleep 0.3' },
-        },
-        { resources: { cpu: 2 } },
-      ),
-    );
-    const r = await w.run(['run', '-c', '2', '--summary', 'summary.json']);
-    expect(r.code, r.stderr).toBe(0);
-    const sp = spans(readSummary(w));
-    expect(overlaps(sp.get('wide')!, sp.get('x')!)).toBe(false);
-    expect(overlaps(sp.get('wide')!, sp.get('y')!)).toBe(false);
-    expect(overlaps(sp.get('x')!, sp.get('y')!)).toBe(true);
-  });
-
-  it('tasks whose memory requests do not fit together run one after the other', async () => {
-    const w = ws(
-      pipelineYaml(
-        {
-          m1: { run: 'sleep 0.3', resources: { memory: '600MiB' } },
-          m2: { run: 'sleep 0.3', resources: { memory: '600MiB' } },
-          small: { run: 'sleep 0.3', resources: { memory: '100MiB' } },
-        },
-        { resources: { memory: '1GiB' } },
-      ),
-    );
-    const r = await w.run(['run', '-c', '3', '--summary', 'summary.json']);
-    expect(r.code, r.stderr).toBe(0);
-    const sp = spans(readSummary(w));
-    expect(overlaps(sp.get('m1')!, sp.get('m2')!)).toBe(false);
-    // small fits next to either one.
-    expect(overlaps(sp.get('small')!, sp.get('m1')!) || overlaps(sp.get('small')!, sp.get('m2')!)).toBe(true);
-  });
-});
 
 describe('task environment', () => {
   it('secrets are passed to the task but redacted in the output and the log', async () => {

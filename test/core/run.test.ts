@@ -1,6 +1,8 @@
 /**
  * `slipway run` end to end: parallelism (asserted from the summary's timestamps), target
- * selection, failure handling, --continue, retries, timeouts and per-task logs.
+ * selection, what a failure shows the user, retries as declared, timeouts killing the process
+ * tree, and per-task logs. Ordering, skipping after a failure, --continue, retry bounds and
+ * cancellation logic are tested in process (unit-executor.test.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -66,23 +68,6 @@ describe('slipway run: parallel diamond', () => {
     expect(d.start).toBeGreaterThanOrEqual(c.end);
     expect(ran(w).sort()).toEqual(['a', 'b', 'c', 'd']);
   });
-
-  it('with -c 1 the same diamond runs one task at a time', async () => {
-    const w = ws(
-      pipelineYaml({
-        a: { run: 'true' },
-        b: { run: 'sleep 0.2', needs: ['a'] },
-        c: { run: 'sleep 0.2', needs: ['a'] },
-        d: { run: 'true', needs: ['b', 'c'] },
-      }),
-    );
-    const r = await w.run(['run', '-c', '1', '--summary', 'summary.json']);
-    expect(r.code, r.stderr).toBe(0);
-    const s = readSummary(w);
-    const spans = s.tasks.map((x) => [ms(x.startedAt), ms(x.endedAt)] as const).sort((p, q) => p[0] - q[0]);
-    for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
-    expect(s.concurrency).toBe(1);
-  });
 });
 
 describe('slipway run TARGETS: only the targets and their dependencies', () => {
@@ -146,38 +131,6 @@ describe('slipway run: failures', () => {
     after: { run: mark('after'), needs: ['slow'] },
   });
 
-  it('a failing task skips its dependents; running tasks finish; nothing new starts; exit 1', async () => {
-    const w = ws(yaml);
-    const r = await w.run(['run', '-c', '2', '--summary', 'summary.json']);
-    expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr + r.stdout).not.toMatch(STACK_FRAME);
-    const s = readSummary(w);
-    expect(s.status).toBe('failed');
-    expect(s.byId.get('bad')).toMatchObject({ status: 'failed', exitCode: 3 });
-    expect(s.byId.get('dep')?.status).toBe('skipped');
-    expect(s.byId.get('dep2')?.status).toBe('skipped');
-    // slow was already running when bad failed: it is allowed to finish.
-    expect(s.byId.get('slow')?.status).toBe('success');
-    // after was not started: the run stops after a failure without --continue.
-    expect(s.byId.get('after')?.status).not.toBe('success');
-    expect(ran(w)).not.toContain('dep');
-    expect(ran(w)).not.toContain('after');
-  });
-
-  it('--continue runs everything that does not depend on the failure; still exit 1', async () => {
-    const w = ws(yaml);
-    const r = await w.run(['run', '-c', '2', '--continue', '--summary', 'summary.json']);
-    expect(r.code, r.stderr).toBe(1);
-    const s = readSummary(w);
-    expect(s.status).toBe('failed');
-    expect(s.byId.get('bad')?.status).toBe('failed');
-    expect(s.byId.get('dep')?.status).toBe('skipped');
-    expect(s.byId.get('dep2')?.status).toBe('skipped');
-    expect(s.byId.get('slow')?.status).toBe('success');
-    expect(s.byId.get('after')?.status).toBe('success');
-    expect(ran(w).sort()).toEqual(['after', 'slow']);
-  });
-
   it('the failing task output reaches the user', async () => {
     const w = ws(yaml);
     const r = await w.run(['run', 'bad']);
@@ -201,22 +154,6 @@ describe('slipway run: retries', () => {
     expect(s.byId.get('flaky')).toMatchObject({ status: 'success', exitCode: 0, attempts: 2 });
     expect(w.read('count').trim()).toBe('2');
     expect(s.byId.get('next')?.status).toBe('success');
-  });
-
-  it('without retries the same task fails after one attempt', async () => {
-    const w = ws(pipelineYaml({ flaky: { run: flaky } }));
-    const r = await w.run(['run', '--summary', 'summary.json']);
-    expect(r.code).toBe(1);
-    expect(readSummary(w).byId.get('flaky')).toMatchObject({ status: 'failed', attempts: 1 });
-    expect(w.read('count').trim()).toBe('1');
-  });
-
-  it('retries are bounded: always failing with retries: 2 makes 3 attempts', async () => {
-    const w = ws(pipelineYaml({ never: { run: 'echo x >> tries; exit 1', retries: 2 } }));
-    const r = await w.run(['run', '--summary', 'summary.json']);
-    expect(r.code).toBe(1);
-    expect(readSummary(w).byId.get('never')).toMatchObject({ status: 'failed', attempts: 3 });
-    expect(w.read('tries').trim().split('\n')).toHaveLength(3);
   });
 });
 
@@ -243,6 +180,11 @@ describe('slipway run: timeout kills the whole process tree', () => {
     const s = readSummary(w);
     expect(s.byId.get('hang')?.status).toBe('failed');
     expect(String(s.byId.get('hang')?.reason ?? '')).toMatch(/time/i);
+    expect(s.byId.get('hang')?.failure).toEqual({ reason: 'timeout', ms: 5000 });
+    expect(s.byId.get('after')).toMatchObject({
+      reason: 'dependency "hang" failed',
+      failure: { reason: 'dependency-failed', dependency: 'hang' },
+    });
     expect(s.byId.get('after')?.status).toBe('skipped');
     // Gone once the CLI has exited (allow a moment for the kernel to reap).
     await waitFor(() => !isAlive(grandchild!) && !isAlive(child!), {

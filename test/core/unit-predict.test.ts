@@ -24,6 +24,7 @@ function row(durationMs: number, over: Partial<TaskRunRow> = {}): TaskRunRow {
     peak_rss_bytes: null,
     attempts: 1,
     reason: null,
+    failure: null,
     tags: '[]',
     cpu_request: null,
     memory_request: null,

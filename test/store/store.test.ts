@@ -143,6 +143,34 @@ function suite(name: string, open: () => Promise<Store | undefined>) {
         b: 'interrupted',
       });
     });
+
+    it('stores a failure as its value (JSON) beside its sentence', async (ctx) => {
+      if (!store) return ctx.skip();
+      const events = new EventStream<RunEvent>();
+      const writer = attachStoreWriter(store, events, pipeline);
+      emitRun(events, 'r4', 20_000, { a: 300 });
+      events.emit({
+        type: 'task-finished',
+        runId: 'r4',
+        taskId: 'b',
+        at: 20_300,
+        startedAt: 20_300,
+        status: 'skipped',
+        cache: 'disabled',
+        exitCode: null,
+        durationMs: 0,
+        predictedMs: 100,
+        cpuSeconds: 0,
+        peakRssBytes: 0,
+        attempts: 0,
+        failure: { reason: 'dependency-failed', dependency: 'a' },
+      });
+      await writer.flush();
+      const rows = new Map((await taskRuns(store.db, 'r4')).map((r) => [r.task_id, r]));
+      expect(rows.get('b')).toMatchObject({ status: 'skipped', reason: 'dependency "a" failed' });
+      expect(JSON.parse(rows.get('b')!.failure!)).toEqual({ reason: 'dependency-failed', dependency: 'a' });
+      expect(rows.get('a')).toMatchObject({ status: 'success', reason: null, failure: null });
+    });
   });
 }
 

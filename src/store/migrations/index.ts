@@ -9,6 +9,7 @@ import * as deploy from './030-deploy.js';
 import * as recent from './040-recent-executions.js';
 import * as dropTaskIndex from './050-drop-task-index.js';
 import * as deployLeases from './060-deploy-leases.js';
+import * as taskFailure from './070-task-failure.js';
 
 export const migrations: Record<string, Migration> = {
   '001-core': core,
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '040-recent-executions': recent,
   '050-drop-task-index': dropTaskIndex,
   '060-deploy-leases': deployLeases,
+  '070-task-failure': taskFailure,
 };

@@ -1,0 +1,39 @@
+/**
+ * The seam between the executor and whatever runs a command: the local process-group runner
+ * (runner.ts) today, a remote worker next, a scripted fake in tests. The executor decides what
+ * runs when and how often; a runner runs one attempt and says how it went.
+ */
+import type { TaskFailure } from './task-failure.js';
+
+/** One attempt of one task. */
+export interface RunRequest {
+  taskId: string;
+  command: string;
+  /** Absolute working directory. */
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  /** Aborted when the run is cancelled: stop the command and report `cancelled`. */
+  signal?: AbortSignal;
+  onOutput(stream: 'stdout' | 'stderr', text: string): void;
+}
+
+/** The ways one attempt can fail; the rest of `TaskFailure` is the executor's to decide. */
+export type AttemptFailure = Extract<
+  TaskFailure,
+  { reason: 'exit-non-zero' | 'signal' | 'timeout' | 'spawn-error' | 'cancelled' }
+>;
+
+/** How an attempt went: no `failure` means it succeeded. */
+export interface Attempt {
+  exitCode: number | null;
+  durationMs: number;
+  cpuSeconds: number;
+  peakRssBytes: number;
+  failure?: AttemptFailure;
+}
+
+/** Runs attempts; `run` never rejects for a failing command (a rejection is a bug in the runner). */
+export interface TaskRunner {
+  run(request: RunRequest): Promise<Attempt>;
+}

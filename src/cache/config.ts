@@ -1,6 +1,7 @@
 /** Cache settings from `cache:` in slipway.yml and SLIPWAY_REMOTE_CACHE_* variables (which win). */
 import path from 'node:path';
 import type { Pipeline } from '../config/types.js';
+import { DEFAULT_CACHE_DIR } from '../state/paths.js';
 
 export interface RemoteSettings {
   url: string;
@@ -24,7 +25,7 @@ const DEFAULT_MAX_SIZE = 10 * 1024 ** 3;
 /** Resolves where the cache lives, how big it may grow and which remote (if any) to use. */
 export function cacheSettings(pipeline: Pipeline, env: NodeJS.ProcessEnv): CacheSettings {
   const raw = pipeline.raw.cache;
-  const dir = path.resolve(pipeline.root, raw?.dir ?? path.join('.slipway', 'cache'));
+  const dir = path.resolve(pipeline.root, raw?.dir ?? DEFAULT_CACHE_DIR);
   const settings: CacheSettings = { dir, maxSize: raw?.maxSize ?? DEFAULT_MAX_SIZE };
   // An empty SLIPWAY_REMOTE_CACHE_URL turns a configured remote off (handy on a laptop).
   const url = env.SLIPWAY_REMOTE_CACHE_URL !== undefined ? env.SLIPWAY_REMOTE_CACHE_URL : raw?.remote?.url;

@@ -29,10 +29,6 @@ interface MemoFile {
   reads: Record<string, string>;
 }
 
-export function hashMemoFile(root: string): string {
-  return path.join(root, '.slipway', 'hashes.state');
-}
-
 /**
  * What every task hash of this run is a function of, as one digest; undefined without git's
  * facts (no repository: inputs come from walking folders).

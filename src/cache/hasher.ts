@@ -1,12 +1,13 @@
 /** Builds each task's hash manifest; git is read once per hasher, file ids once per change. */
 import path from 'node:path';
 import type { Pipeline, TaskConfig } from '../config/types.js';
+import { hashMemoFile } from '../state/paths.js';
 import { type GitFacts, readGitFacts } from '../util/git.js';
 import { err, ok, type Result } from '../util/result.js';
 import { FingerprintCache } from './fingerprints.js';
 import { type GitSnapshot, gitSnapshot } from './git.js';
 import { canonical, type HashManifest, hashManifest, platformKey } from './hash.js';
-import { hashMemoFile, type Remembered, recall, remember, worldKey } from './hash-memo.js';
+import { type Remembered, recall, remember, worldKey } from './hash-memo.js';
 import { type InputList, InputResolver } from './inputs.js';
 import { toPosixRelative } from './safe-path.js';
 import type { TaskHash } from './types.js';

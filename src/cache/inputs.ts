@@ -4,11 +4,15 @@
  */
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
+import { STATE_DIR_NAME } from '../state/paths.js';
 import { err, ok, type Result } from '../util/result.js';
 import type { FingerprintCache } from './fingerprints.js';
 import { type GitSnapshot, underPrefix } from './git.js';
 import { isSafeRelative, toPosixRelative } from './safe-path.js';
 import { globSet, SKIP_DIRS, walk } from './walk.js';
+
+/** Slipway's own state folder, never an input even where git tracks it. */
+const STATE_PREFIX = `${STATE_DIR_NAME}/`;
 
 /** [path relative to the task's folder, content id], sorted by path. */
 export type InputList = [string, string][];
@@ -63,7 +67,7 @@ export class InputResolver {
       const out: InputList = [];
       for (const p of underPrefix(snap.paths, cwdInRepo)) {
         const rel = relativeTo(cwdInRepo, p);
-        if ((!everything && !globs.match(rel)) || outputs?.match(rel) || rel.startsWith('.slipway/'))
+        if ((!everything && !globs.match(rel)) || outputs?.match(rel) || rel.startsWith(STATE_PREFIX))
           continue;
         const id = snap.oids.get(p) ?? this.fingerprints.hash(path.join(snap.top, p));
         if (id !== undefined) out.push([rel, id]);
@@ -91,7 +95,7 @@ export class InputResolver {
     }
     const out: InputList = [];
     for (const [rel, repoPath] of found) {
-      if ((!everything && !globs.match(rel)) || outputs?.match(rel) || rel.startsWith('.slipway/')) continue;
+      if ((!everything && !globs.match(rel)) || outputs?.match(rel) || rel.startsWith(STATE_PREFIX)) continue;
       const id =
         (repoPath !== undefined ? snap?.oids.get(repoPath) : undefined) ??
         this.fingerprints.hash(

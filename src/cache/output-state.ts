@@ -18,11 +18,6 @@ import path from 'node:path';
 import type { OutputScan } from './restore.js';
 import { recordPath, recordsByPath, statLine, statMany } from './stat-batch.js';
 
-/** Where the output state of a pipeline folder lives. */
-export function outputStateFile(root: string): string {
-  return path.join(root, '.slipway', 'outputs.state');
-}
-
 export interface OutputRecord {
   hash: string;
   /** The task's absolute folder. */

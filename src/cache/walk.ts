@@ -2,6 +2,7 @@
 import { type Dirent, lstatSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
+import { STATE_DIR_NAME } from '../state/paths.js';
 
 export type EntryKind = 'file' | 'dir' | 'symlink';
 
@@ -12,7 +13,7 @@ export interface WalkEntry {
 }
 
 /** Folders a default input walk never enters (outside git, where .gitignore cannot tell us). */
-export const SKIP_DIRS = new Set(['.git', '.slipway', 'node_modules', '.turbo', '.hg', '.svn']);
+export const SKIP_DIRS = new Set(['.git', STATE_DIR_NAME, 'node_modules', '.turbo', '.hg', '.svn']);
 
 function kindOf(d: Dirent): EntryKind | undefined {
   if (d.isSymbolicLink()) return 'symlink';

@@ -8,8 +8,8 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outputStateFile } from '../cache/output-state.js';
 import { statLine } from '../cache/stat-batch.js';
+import { outputStateListFile } from '../state/paths.js';
 import { shellBatch } from '../util/shell-batch.js';
 import { type Probes, startProbes } from './probe.js';
 
@@ -123,8 +123,8 @@ describe('probes for a pipeline folder', () => {
     writeFileSync(a, 'a');
     writeFileSync(b, 'bc');
     const listed = [path.join(dir, 'dist'), a, path.join(dir, 'dist', 'deleted.js'), b];
-    mkdirSync(path.join(dir, '.slipway'));
-    writeFileSync(`${outputStateFile(dir)}.list`, `${listed.join('\0')}\0`);
+    mkdirSync(path.dirname(outputStateListFile(dir)));
+    writeFileSync(outputStateListFile(dir), `${listed.join('\0')}\0`);
     const p = await settle(startProbes(argv('--file', path.join(dir, 'slipway.yml'), 'run')));
     expect(p?.outputs).toBe(statLine(path.join(dir, 'dist')) + statLine(a) + statLine(b));
   });

@@ -5,9 +5,9 @@
  * calls `startProbes` first; run and plan use the result when it is for the same folder.
  */
 import path from 'node:path';
-import { outputStateFile } from '../cache/output-state.js';
 import { statCommand, statText } from '../cache/stat-batch.js';
 import { DEFAULT_FILE } from '../config/types.js';
+import { outputStateListFile } from '../state/paths.js';
 import { GIT_FACT_COMMANDS, type GitFacts, gitFacts } from '../util/git.js';
 import { shellBatch } from '../util/shell-batch.js';
 
@@ -21,7 +21,7 @@ export interface Probes {
 
 /** Starts the probes for a pipeline folder: one shell running git and stat side by side. */
 export function probesFor(root: string): Probes {
-  const all = shellBatch(root, [...GIT_FACT_COMMANDS, statCommand(`${outputStateFile(root)}.list`)]);
+  const all = shellBatch(root, [...GIT_FACT_COMMANDS, statCommand(outputStateListFile(root))]);
   return {
     root,
     git: all.then((r) => gitFacts(r.slice(0, GIT_FACT_COMMANDS.length))),

@@ -6,19 +6,19 @@ import { createTaskCache, type TaskCache } from '../cache/index.js';
 import { DEFAULT_FILE, type Pipeline } from '../config/types.js';
 import { EventStream, type RunEvent } from '../events.js';
 import { reapOrphans } from '../exec/process-guard.js';
-import { processRecordDir, runPipeline } from '../exec/run-pipeline.js';
+import { runPipeline } from '../exec/run-pipeline.js';
 import type { TaskGraph } from '../graph/graph.js';
 import { targetGraph } from '../graph/targets.js';
 import { runMarkdown } from '../report/markdown.js';
 import type { RunSummary } from '../report/summary.js';
 import { attachTerminalReporter } from '../report/terminal.js';
+import { processRecordDir, runLockFile, stateDir } from '../state/paths.js';
 import { listRuns, markAbandonedRuns, taskRuns } from '../store/runs.js';
 import { type Store, withStore } from '../store/store.js';
 import { countTasks } from '../task-counts.js';
 import type { GitFacts } from '../util/git.js';
 import { pidAlive } from '../util/proc-start.js';
 import { acquireLock, describeHolder, type HeldLock } from '../util/run-lock.js';
-import { stateDir } from '../util/state-dir.js';
 import { trace } from '../util/trace.js';
 import { formatMs } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
@@ -92,7 +92,7 @@ export function register(program: Command, ctx: CliContext): void {
 
 /** Takes this checkout's run lock, saying whose lock it waits for; undefined with --no-wait when busy. */
 async function runLock(ctx: CliContext, dir: string, wait: boolean): Promise<HeldLock | undefined> {
-  const file = path.join(dir, 'run.lock');
+  const file = runLockFile(dir);
   const got = await acquireLock(file, {
     command: ['slipway', ...process.argv.slice(2)].join(' '),
     wait,

@@ -11,6 +11,7 @@
  */
 import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { snapshotFile } from '../state/paths.js';
 import { buildId } from '../util/build-id.js';
 import { DEFAULT_FILE, type Pipeline, type TaskConfig } from './types.js';
 import { rememberWorkspace, WORKSPACE_SKIP, type Workspace, workspaceOf } from './workspace-model.js';
@@ -32,10 +33,6 @@ interface SnapshotFile {
   };
 }
 
-function snapshotPath(root: string): string {
-  return path.join(root, '.slipway', 'pipeline.snapshot.json');
-}
-
 /**
  * The pipeline in `file`: from its snapshot when nothing it was made from changed, else loaded
  * in full (throwing ConfigError like `loadPipeline`) and snapshotted for next time.
@@ -55,7 +52,7 @@ export async function loadPipelineSnapshotted(file: string = DEFAULT_FILE): Prom
 function readSnapshot(abs: string): Pipeline | undefined {
   let snap: SnapshotFile;
   try {
-    snap = JSON.parse(readFileSync(snapshotPath(path.dirname(abs)), 'utf8')) as SnapshotFile;
+    snap = JSON.parse(readFileSync(snapshotFile(path.dirname(abs)), 'utf8')) as SnapshotFile;
   } catch {
     return undefined;
   }
@@ -97,7 +94,7 @@ function writeSnapshot(pipeline: Pipeline, reads: ReadonlySet<string>): void {
     pipeline: { ...rest, tasks: [...tasks.values()] },
     ...(ws ? { workspace: { packageManager: ws.packageManager, packages: [...ws.packages.values()] } } : {}),
   };
-  const target = snapshotPath(pipeline.root);
+  const target = snapshotFile(pipeline.root);
   try {
     mkdirSync(path.dirname(target), { recursive: true });
     const tmp = `${target}.${process.pid}.tmp`;

@@ -3,6 +3,8 @@
  * Kept apart from the expander (workspaces.ts) so a pipeline restored from its snapshot needs
  * neither YAML nor schema code.
  */
+
+import { STATE_DIR_NAME } from '../state/paths.js';
 import type { Pipeline } from './types.js';
 
 export interface WorkspacePackage {
@@ -20,7 +22,7 @@ export interface Workspace {
 }
 
 /** Folders never searched for workspace packages. */
-export const WORKSPACE_SKIP: ReadonlySet<string> = new Set(['node_modules', '.git', '.slipway']);
+export const WORKSPACE_SKIP: ReadonlySet<string> = new Set(['node_modules', '.git', STATE_DIR_NAME]);
 
 const workspaces = new WeakMap<Pipeline, Workspace>();
 

@@ -2,7 +2,6 @@
  * One pipeline run end to end: select, predict, plan, execute, record. The CLI's `run` is a thin
  * shell around this; benchmarks and tests call it too.
  */
-import path from 'node:path';
 import type { TaskCache } from '../cache/types.js';
 import type { Pipeline } from '../config/types.js';
 import { EventStream, type RunEvent } from '../events.js';
@@ -12,6 +11,7 @@ import { type Capacity, capacityFor } from '../plan/capacity.js';
 import { predict, simTasks } from '../plan/predict.js';
 import { lowerBound, simulate } from '../plan/simulate.js';
 import { type RunSummary, SummaryCollector } from '../report/summary.js';
+import { processRecordDir, runLogDir } from '../state/paths.js';
 import type { Store } from '../store/store.js';
 import { attachStoreWriter } from '../store/writer.js';
 import { type GitFacts, gitHead } from '../util/git.js';
@@ -105,7 +105,7 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
     continueOnFailure: o.continueOnFailure,
     signal: o.signal,
     env: o.env,
-    logDir: path.join(pipeline.root, '.slipway', 'logs', runId),
+    logDir: runLogDir(pipeline.root, runId),
     // One history write before any task process exists: from then on a crash leaves the run
     // recorded (and later marked interrupted), never missing.
     beforeFirstProcess: async () => writer?.flush(),
@@ -133,6 +133,3 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
   writer?.unsubscribe();
   return collector.summary();
 }
-
-/** Where a run records its live task process groups (process-guard.ts). */
-export const processRecordDir = (root: string): string => path.join(root, '.slipway', 'procs');

@@ -1,6 +1,6 @@
 /** The history store seam: one Kysely query layer over SQLite (default) or PostgreSQL. */
-import path from 'node:path';
 import type { Kysely } from 'kysely';
+import { historyDbFile } from '../state/paths.js';
 import type { HistoryBatch } from './history-batch.js';
 import type { Database } from './schema.js';
 import { parseStoreLocation } from './store-location.js';
@@ -40,7 +40,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     ? parseStoreLocation(value, { root: opts.root, from })
     : ({
         ok: true,
-        value: { kind: 'sqlite', file: path.join(opts.root, '.slipway', 'history.db') },
+        value: { kind: 'sqlite', file: historyDbFile(opts.root) },
       } as const);
   if (!where.ok) throw where.error;
   if (where.value.kind === 'postgres') {

@@ -13,6 +13,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import { isRacy } from '../state/racy.js';
 
 export type HashAlgo = 'sha1' | 'sha256';
 
@@ -24,9 +25,6 @@ export function blobId(algo: HashAlgo, content: Buffer | string): string {
 
 /** [size, mtimeMs, ctimeMs, ino, id] */
 type Entry = [number, number, number, number, string];
-
-// A file modified this recently may change again within the same timestamp tick; never trust it.
-const RACY_MS = 2000;
 
 /**
  * What `lstat` says of a path, as one comparable string ('-' when absent): a file whose signature
@@ -41,10 +39,10 @@ function signatureOf(st: Stats): string {
   return `${st.mode} ${st.size} ${st.mtimeMs} ${st.ctimeMs} ${st.ino}`;
 }
 
-/** Whether a signature's mtime is too recent to trust (see RACY_MS). */
-export function isRacy(signature: string, now = Date.now()): boolean {
+/** Whether a signature's mtime is too recent to trust (state/racy.ts). */
+export function isRacySignature(signature: string, now = Date.now()): boolean {
   const mtimeMs = Number(signature.split(' ')[2]);
-  return Number.isFinite(mtimeMs) && now - mtimeMs <= RACY_MS;
+  return Number.isFinite(mtimeMs) && isRacy(mtimeMs, now);
 }
 
 export class FingerprintCache {
@@ -100,7 +98,7 @@ export class FingerprintCache {
     } catch {
       return undefined;
     }
-    if (Date.now() - st.mtimeMs > RACY_MS) {
+    if (!isRacy(st.mtimeMs)) {
       entries[abs] = [st.size, st.mtimeMs, st.ctimeMs, st.ino, id];
       this.#dirty = true;
     }

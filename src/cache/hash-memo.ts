@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { Pipeline } from '../config/types.js';
 import { buildId } from '../util/build-id.js';
 import type { GitFacts } from '../util/git.js';
-import { isRacy, statSignature } from './fingerprints.js';
+import { isRacySignature, statSignature } from './fingerprints.js';
 import { platformKey } from './hash.js';
 import type { TaskHash } from './types.js';
 
@@ -79,7 +79,7 @@ export function recall(file: string, key: string): Remembered | undefined {
  */
 export function remember(file: string, key: string, memo: Remembered): void {
   const now = Date.now();
-  for (const sig of memo.reads.values()) if (isRacy(sig, now)) return;
+  for (const sig of memo.reads.values()) if (isRacySignature(sig, now)) return;
   const data: MemoFile = {
     format: FORMAT,
     key,

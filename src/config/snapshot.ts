@@ -12,12 +12,12 @@
 import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { snapshotFile } from '../state/paths.js';
+import { isRacy } from '../state/racy.js';
 import { buildId } from '../util/build-id.js';
 import { DEFAULT_FILE, type Pipeline, type TaskConfig } from './types.js';
 import { rememberWorkspace, WORKSPACE_SKIP, type Workspace, workspaceOf } from './workspace-model.js';
 
 const FORMAT = 1;
-const RACY_MS = 2000;
 
 interface SnapshotFile {
   format: number;
@@ -81,7 +81,7 @@ function writeSnapshot(pipeline: Pipeline, reads: ReadonlySet<string>): void {
   for (const p of [...reads].sort()) {
     const st = lstatSync(p, { throwIfNoEntry: false });
     // A file written within the last tick could change again without its mtime moving.
-    if (st && !st.isDirectory() && now - Math.max(st.mtimeMs, st.ctimeMs) < RACY_MS) return;
+    if (st && !st.isDirectory() && isRacy(Math.max(st.mtimeMs, st.ctimeMs), now)) return;
     deps.push([p, signature(p)]);
   }
   const { tasks, locate: _locate, ...rest } = pipeline;

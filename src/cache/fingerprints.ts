@@ -3,16 +3,8 @@
  * remembered by stat so an unchanged file is read once, not once per run.
  */
 import { createHash } from 'node:crypto';
-import {
-  lstatSync,
-  mkdirSync,
-  readFileSync,
-  readlinkSync,
-  renameSync,
-  type Stats,
-  writeFileSync,
-} from 'node:fs';
-import path from 'node:path';
+import { lstatSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { writeAtomicSync } from '../state/atomic-write.js';
 import { isRacy } from '../state/racy.js';
 
 export type HashAlgo = 'sha1' | 'sha256';
@@ -108,10 +100,7 @@ export class FingerprintCache {
   /** Writes the cache back (temp name + rename) when something new was learned. */
   save(): void {
     if (!this.#dirty || !this.#entries) return;
-    mkdirSync(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ algo: this.algo, files: this.#entries }));
-    renameSync(tmp, this.file);
+    writeAtomicSync(this.file, JSON.stringify({ algo: this.algo, files: this.#entries }));
     this.#dirty = false;
   }
 }

@@ -10,9 +10,9 @@
  * means the hashes are computed as usual. One file per checkout, beside outputs.state.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Pipeline } from '../config/types.js';
+import { writeAtomicSync } from '../state/atomic-write.js';
 import { buildId } from '../util/build-id.js';
 import type { GitFacts } from '../util/git.js';
 import { isRacySignature, statSignature } from './fingerprints.js';
@@ -86,8 +86,5 @@ export function remember(file: string, key: string, memo: Remembered): void {
     hashes: Object.fromEntries(memo.hashes),
     reads: Object.fromEntries(memo.reads),
   };
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(data));
-  renameSync(tmp, file);
+  writeAtomicSync(file, JSON.stringify(data));
 }

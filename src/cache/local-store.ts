@@ -14,8 +14,9 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { fsyncPath } from '../state/atomic-write.js';
 import { failpoint } from '../util/failpoint.js';
 import { decodeEntry, type Entry } from './entry.js';
 
@@ -228,16 +229,6 @@ export class LocalStore {
         // Already gone.
       }
     }
-  }
-}
-
-/** Flushes a file's data, or a folder's names (a rename into it), to the disk. */
-async function fsyncPath(p: string): Promise<void> {
-  const fh = await open(p, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
 

@@ -2,18 +2,9 @@
  * What each hash was made of, per task, under `.slipway/cache/manifests/<task>/<hash>.json`.
  * The file's mtime is the last time a run computed that hash, which is the order `why` needs.
  */
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, unlinkSync, utimesSync } from 'node:fs';
 import path from 'node:path';
+import { writeAtomicSync } from '../state/atomic-write.js';
 import type { HashManifest } from './hash.js';
 import { taskFileName } from './safe-path.js';
 
@@ -41,10 +32,7 @@ export class ManifestStore {
       utimesSync(file, now, now);
       return;
     }
-    mkdirSync(dir, { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(m));
-    renameSync(tmp, file);
+    writeAtomicSync(file, JSON.stringify(m));
     this.#trim(m.taskId);
   }
 

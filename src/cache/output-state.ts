@@ -13,8 +13,9 @@
  * File format: one line of JSON (the records, each with its span of the text), then the text.
  * A second file, `<state>.list`, lists the paths to stat for the next run.
  */
-import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { writeAtomicSync } from '../state/atomic-write.js';
 import type { OutputScan } from './restore.js';
 import { recordPath, recordsByPath, statLine, statMany } from './stat-batch.js';
 
@@ -175,10 +176,9 @@ export class OutputState {
       stored[id] = { ...rest, at: [text.length, text.length + stat.length] };
       text += stat;
     }
-    mkdirSync(path.dirname(this.file), { recursive: true });
-    writeAtomic(this.file, `${JSON.stringify({ v: FORMAT, tasks: stored })}\n${text}`);
+    writeAtomicSync(this.file, `${JSON.stringify({ v: FORMAT, tasks: stored })}\n${text}`);
     const paths = recordsByPath(text);
-    writeAtomic(this.listFile, paths.size ? `${[...paths.keys()].join('\0')}\0` : '');
+    writeAtomicSync(this.listFile, paths.size ? `${[...paths.keys()].join('\0')}\0` : '');
     this.#changed.clear();
   }
 }
@@ -209,10 +209,4 @@ function readState(file: string): Loaded {
   } catch {
     return none;
   }
-}
-
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
 }

@@ -9,8 +9,9 @@
  * in the last two seconds keeps the snapshot from being written (its mtime may not move again
  * on a second edit within the same tick).
  */
-import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { writeAtomicSync } from '../state/atomic-write.js';
 import { snapshotFile } from '../state/paths.js';
 import { isRacy } from '../state/racy.js';
 import { buildId } from '../util/build-id.js';
@@ -96,10 +97,7 @@ function writeSnapshot(pipeline: Pipeline, reads: ReadonlySet<string>): void {
   };
   const target = snapshotFile(pipeline.root);
   try {
-    mkdirSync(path.dirname(target), { recursive: true });
-    const tmp = `${target}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(snap));
-    renameSync(tmp, target);
+    writeAtomicSync(target, JSON.stringify(snap));
   } catch {
     // A read-only checkout: every run loads the file in full, nothing else changes.
   }

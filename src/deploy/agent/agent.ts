@@ -1,6 +1,7 @@
 /** The agent's operations, independent of HTTP: stage, activate, roll back, serve chunks, status. */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { writeAtomic } from '../../state/atomic-write.js';
 import { err, ok, type Result } from '../../util/result.js';
 import type { ChunkSourceRef } from '../chunk-client.js';
 import { chunksOf, type Manifest, releaseIdOf, validateManifest } from '../manifest.js';
@@ -11,14 +12,7 @@ import { ChunkIndex } from './chunk-index.js';
 import { DeployLock } from './deploy-lock.js';
 import { FileIndex } from './file-index.js';
 import { Layout } from './layout.js';
-import {
-  assembleRelease,
-  currentRelease,
-  loadReleases,
-  removeRelease,
-  switchCurrent,
-  writeAtomic,
-} from './releases.js';
+import { assembleRelease, currentRelease, loadReleases, removeRelease, switchCurrent } from './releases.js';
 
 export interface StageRequest {
   release: string;

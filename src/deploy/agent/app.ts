@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { writeAtomic } from './releases.js';
+import { writeAtomic } from '../../state/atomic-write.js';
 
 export interface AppSpec {
   command: string;

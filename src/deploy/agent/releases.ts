@@ -21,6 +21,7 @@ import {
   symlink,
 } from 'node:fs/promises';
 import path from 'node:path';
+import { fsyncPath, writeAtomic } from '../../state/atomic-write.js';
 import { type Manifest, type ManifestEntry, validateManifest } from '../manifest.js';
 import { type ChunkId, isReleaseId, type ReleaseId } from '../types.js';
 import type { Layout } from './layout.js';
@@ -107,7 +108,7 @@ export async function assembleRelease(opts: {
       const st = await stat(path.join(tmp, e.path));
       stats[e.path] = [st.size, st.mtimeMs];
     }
-    await writeAtomic(statsFile(layout, id), JSON.stringify(stats), durable);
+    await writeAtomic(statsFile(layout, id), JSON.stringify(stats), { durable });
     for (const e of manifest.entries) {
       if (e.type === 'dir') await chmod(path.join(tmp, e.path), e.mode & 0o777);
     }
@@ -115,14 +116,14 @@ export async function assembleRelease(opts: {
       // Folders deepest first, then the release folder itself: every name inside is on disk
       // before the release's own name appears, and long before `current` points at it.
       const dirs = manifest.entries.filter((e) => e.type === 'dir').map((e) => path.join(tmp, e.path));
-      for (const d of dirs.reverse()) await fsyncPath(d, 'r');
-      await fsyncPath(tmp, 'r');
+      for (const d of dirs.reverse()) await fsyncPath(d);
+      await fsyncPath(tmp);
     }
     // The manifest lands first: a release folder without one is an interrupted assembly.
-    await writeAtomic(layout.manifest(id), JSON.stringify(manifest), durable);
+    await writeAtomic(layout.manifest(id), JSON.stringify(manifest), { durable });
     await rm(layout.release(id), { recursive: true, force: true });
     await rename(tmp, layout.release(id));
-    if (durable) await fsyncPath(layout.releases, 'r');
+    if (durable) await fsyncPath(layout.releases);
     return copied;
   } catch (e) {
     await syncs.drain().catch(() => {});
@@ -161,16 +162,6 @@ class SyncQueue {
   }
 }
 
-/** fsync(2) of a file or folder by path. */
-async function fsyncPath(p: string, flags: 'r'): Promise<void> {
-  const fh = await open(p, flags);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 function statsFile(layout: Layout, id: ReleaseId): string {
   return path.join(layout.manifests, `${id}.stat`);
 }
@@ -184,20 +175,6 @@ export async function readStats(layout: Layout, id: ReleaseId): Promise<FileStat
   }
 }
 
-/** Writes a file under a temporary name, fsynced, renamed into place, then syncs its folder. */
-export async function writeAtomic(file: string, text: string, durable = true): Promise<void> {
-  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(text);
-    if (durable) await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
-  if (durable) await fsyncPath(path.dirname(file), 'r');
-}
-
 /** Points `current` at a release (or removes it) without a moment where it is missing. */
 export async function switchCurrent(layout: Layout, id: ReleaseId | null): Promise<void> {
   if (id === null) {
@@ -207,7 +184,7 @@ export async function switchCurrent(layout: Layout, id: ReleaseId | null): Promi
   const tmp = `${layout.current}.tmp-${randomBytes(4).toString('hex')}`;
   await symlink(path.join('releases', id), tmp);
   await rename(tmp, layout.current);
-  await fsyncPath(layout.root, 'r');
+  await fsyncPath(layout.root);
 }
 
 /** The release `current` points at, if any. */

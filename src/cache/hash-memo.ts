@@ -14,9 +14,9 @@ import { readFileSync } from 'node:fs';
 import type { Pipeline } from '../config/types.js';
 import { writeAtomicSync } from '../state/atomic-write.js';
 import { buildId } from '../util/build-id.js';
-import type { GitFacts } from '../util/git.js';
+import type { GitFacts } from '../util/git-facts.js';
 import { isRacySignature, statSignature } from './fingerprints.js';
-import { platformKey } from './hash.js';
+import { platformKey } from './hash-manifest.js';
 import type { TaskHash } from './types.js';
 
 const FORMAT = 1;

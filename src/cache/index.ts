@@ -3,13 +3,13 @@ import path from 'node:path';
 import type { Pipeline } from '../config/types.js';
 import type { EventStream, RunEvent } from '../events.js';
 import { outputStateFile } from '../state/paths.js';
-import type { GitFacts } from '../util/git.js';
+import type { GitFacts } from '../util/git-facts.js';
 import { cacheSettings } from './config.js';
-import { TaskHasher } from './hasher.js';
 import { LayeredCache } from './layered-cache.js';
 import { LocalStore } from './local-store.js';
 import { ManifestStore } from './manifests.js';
 import { OutputState } from './output-state.js';
+import { TaskHasher } from './task-hasher.js';
 import { TurboRemoteCache } from './turbo-remote-cache.js';
 import type { TaskCache } from './types.js';
 

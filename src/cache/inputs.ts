@@ -7,7 +7,7 @@ import path from 'node:path';
 import { STATE_DIR_NAME } from '../state/paths.js';
 import { err, ok, type Result } from '../util/result.js';
 import type { FingerprintCache } from './fingerprints.js';
-import { type GitSnapshot, underPrefix } from './git.js';
+import { type GitSnapshot, underPrefix } from './git-snapshot.js';
 import { isSafeRelative, toPosixRelative } from './safe-path.js';
 import { globSet, SKIP_DIRS, walk } from './walk.js';
 

@@ -6,12 +6,12 @@ import { randomUUID } from 'node:crypto';
 import type { TaskConfig } from '../config/types.js';
 import { archiveOutputs } from './archive-outputs.js';
 import { decodeEntry, type Entry, encodeEntry } from './entry.js';
-import { type HashManifest, hashManifest } from './hash.js';
-import type { TaskHasher } from './hasher.js';
+import { type HashManifest, hashManifest } from './hash-manifest.js';
 import type { LocalStore } from './local-store.js';
 import type { ManifestStore } from './manifests.js';
 import type { OutputRecord, OutputState } from './output-state.js';
 import { currentOutputs, restoreOutputs } from './restore.js';
+import type { TaskHasher } from './task-hasher.js';
 import type { TurboRemoteCache } from './turbo-remote-cache.js';
 import type { CacheLookup, TaskCache, TaskHash } from './types.js';
 

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync, statSync, unlinkSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { writeAtomicSync } from '../state/atomic-write.js';
-import type { HashManifest } from './hash.js';
+import type { HashManifest } from './hash-manifest.js';
 import { taskFileName } from './safe-path.js';
 
 const KEEP_PER_TASK = 30;

@@ -1,5 +1,5 @@
 /** What differs between two hash manifests of a task: the answer `slipway why` prints. */
-import type { HashManifest } from './hash.js';
+import type { HashManifest } from './hash-manifest.js';
 import type { InputList } from './inputs.js';
 
 export interface FileDiff {

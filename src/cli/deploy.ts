@@ -14,7 +14,7 @@ import { SummaryBuilder } from '../deploy/summary.js';
 import { EventStream } from '../events.js';
 import type { Database } from '../store/schema.js';
 import { withStore } from '../store/store.js';
-import { gitHead } from '../util/git.js';
+import { gitHead } from '../util/git-facts.js';
 import type { Result } from '../util/result.js';
 import { parseSize } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { statCommand, statText } from '../cache/stat-batch.js';
 import { DEFAULT_FILE } from '../config/types.js';
 import { outputStateListFile } from '../state/paths.js';
-import { GIT_FACT_COMMANDS, type GitFacts, gitFacts } from '../util/git.js';
+import { GIT_FACT_COMMANDS, type GitFacts, gitFacts } from '../util/git-facts.js';
 import { shellBatch } from '../util/shell-batch.js';
 
 export interface Probes {

@@ -16,7 +16,7 @@ import { processRecordDir, runLockFile, stateDir } from '../state/paths.js';
 import { listRuns, markAbandonedRuns, taskRuns } from '../store/runs.js';
 import { type Store, withStore } from '../store/store.js';
 import { countTasks } from '../task-counts.js';
-import type { GitFacts } from '../util/git.js';
+import type { GitFacts } from '../util/git-facts.js';
 import { pidAlive } from '../util/proc-start.js';
 import { acquireLock, describeHolder, type HeldLock } from '../util/run-lock.js';
 import { trace } from '../util/trace.js';

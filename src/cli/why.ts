@@ -2,10 +2,10 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { cacheSettings } from '../cache/config.js';
-import type { HashManifest } from '../cache/hash.js';
-import { TaskHasher } from '../cache/hasher.js';
+import type { HashManifest } from '../cache/hash-manifest.js';
 import { LocalStore } from '../cache/local-store.js';
 import { ManifestStore } from '../cache/manifests.js';
+import { TaskHasher } from '../cache/task-hasher.js';
 import { describeDiff, diffManifests, isEmptyDiff, type ManifestDiff } from '../cache/why.js';
 import { resolveTargets } from '../graph/targets.js';
 import { formatMs } from '../util/units.js';

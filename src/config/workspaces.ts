@@ -2,7 +2,7 @@
  * Monorepos: `workspaces:` task templates expanded per package as `<package>#<task>`, packages
  * from `workspaces.packages` or detected from npm/yarn (`package.json` workspaces) and pnpm
  * (`pnpm-workspace.yaml`); `needs: ["^build"]` means build of every workspace dependency.
- * Selection (`--filter`) lives in graph/workspace.ts, which a cached pipeline can use without this.
+ * Selection (`--filter`) lives in graph/filter.ts, which a cached pipeline can use without this.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -14,7 +14,7 @@ import { type RunSummary, SummaryCollector } from '../report/summary.js';
 import { processRecordDir, runLogDir } from '../state/paths.js';
 import type { Store } from '../store/store.js';
 import { attachStoreWriter } from '../store/writer.js';
-import { type GitFacts, gitHead } from '../util/git.js';
+import { type GitFacts, gitHead } from '../util/git-facts.js';
 import { newId } from '../util/id.js';
 import { trace } from '../util/trace.js';
 import { runGraph } from './executor.js';

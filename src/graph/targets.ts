@@ -8,8 +8,8 @@
 import { didYouMean } from '../config/diagnostic.js';
 import type { Pipeline } from '../config/types.js';
 import { UsageError } from '../util/usage-error.js';
+import { filterTargets } from './filter.js';
 import { TaskGraph } from './graph.js';
-import { filterTargets } from './workspace.js';
 
 /** Beyond this many, the hint points at `slipway graph` instead of listing the tasks. */
 const LIST_AT_MOST = 30;

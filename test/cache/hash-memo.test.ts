@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { worldKey } from '../../src/cache/hash-memo.js';
 import type { Pipeline, TaskConfig } from '../../src/config/types.js';
-import { readGitFacts } from '../../src/util/git.js';
+import { readGitFacts } from '../../src/util/git-facts.js';
 import { pipelineYaml, type Workspace, workspace } from '../helpers/cli.js';
 import { taskConfig } from '../helpers/config.js';
 import { fixture, runWithSummary, TASKS } from './fixture.js';

@@ -4,8 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/context.js';
 import { ConfigError } from '../../src/config/diagnostic.js';
 import { loadPipeline } from '../../src/config/load.js';
+import { filterTargets } from '../../src/graph/filter.js';
 import { resolveTargets } from '../../src/graph/targets.js';
-import { filterTargets } from '../../src/graph/workspace.js';
 import { readSummary, type Workspace, workspace } from '../helpers/cli.js';
 import { gitRepo } from './fixture.js';
 

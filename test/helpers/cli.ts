@@ -1,6 +1,6 @@
 /**
  * A small rig for end-to-end tests: a temporary workspace, the built CLI run as a real process,
- * its output, exit code and files. Reusable by every area's tests (`import ... from '../helpers/cli.js'`).
+ * its output, exit code and files. Reusable by every area's tests (`import ... from './cli.js'`).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

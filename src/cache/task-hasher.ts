@@ -2,11 +2,11 @@
 import path from 'node:path';
 import type { Pipeline, TaskConfig } from '../config/types.js';
 import { hashMemoFile } from '../state/paths.js';
-import { type GitFacts, readGitFacts } from '../util/git.js';
+import { type GitFacts, readGitFacts } from '../util/git-facts.js';
 import { err, ok, type Result } from '../util/result.js';
 import { FingerprintCache } from './fingerprints.js';
-import { type GitSnapshot, gitSnapshot } from './git.js';
-import { canonical, type HashManifest, hashManifest, platformKey } from './hash.js';
+import { type GitSnapshot, gitSnapshot } from './git-snapshot.js';
+import { canonical, type HashManifest, hashManifest, platformKey } from './hash-manifest.js';
 import { type Remembered, recall, remember, worldKey } from './hash-memo.js';
 import { type InputList, InputResolver } from './inputs.js';
 import { toPosixRelative } from './safe-path.js';

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parsePipeline } from '../config/load.js';
 import { blobId } from './fingerprints.js';
-import { hashManifest } from './hash.js';
-import { TaskHasher } from './hasher.js';
+import { hashManifest } from './hash-manifest.js';
+import { TaskHasher } from './task-hasher.js';
 
 const YML = `version: 1
 env: { CI: "1" }

@@ -4,7 +4,7 @@
  */
 
 import { compareCodeUnits } from '../util/compare.js';
-import { type GitFacts, readGitFacts } from '../util/git.js';
+import { type GitFacts, readGitFacts } from '../util/git-facts.js';
 import { trace } from '../util/trace.js';
 import type { HashAlgo } from './fingerprints.js';
 

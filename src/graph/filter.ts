@@ -1,6 +1,6 @@
 /**
  * `--filter` selection over a pipeline's workspace (`web`, `web...`, `...web`, `@scope/*`,
- * `./apps/*`) and workspace task names as run targets. The model itself is
+ * `./apps/*`); task names become targets in targets.ts. The model itself is
  * config/workspace-model.ts.
  */
 import path from 'node:path';

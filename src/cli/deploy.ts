@@ -2,22 +2,19 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import type { Kysely } from 'kysely';
-import { newDeploymentId, runDeployment } from '../deploy/deploy.js';
-import { type Environment, resolveEnvironment } from '../deploy/environment.js';
+import { runDeployment } from '../deploy/deploy.js';
+import { resolveEnvironment } from '../deploy/environment.js';
 import type { DeployEvent } from '../deploy/events.js';
-import { type HeldEnvironment, holdEnvironment } from '../deploy/exclusive.js';
 import { currentOwner } from '../deploy/owner.js';
 import { reportProgress } from '../deploy/progress.js';
-import { DeployRecorder, deploymentEnded, markInterrupted } from '../deploy/records.js';
+import { DeployRecorder } from '../deploy/records.js';
 import { SummaryBuilder } from '../deploy/summary.js';
 import { EventStream } from '../events.js';
-import type { Database } from '../store/schema.js';
 import { withStore } from '../store/store.js';
 import { gitHead } from '../util/git-facts.js';
-import type { Result } from '../util/result.js';
 import { parseSize } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
+import { withEnvironment } from './hold-environment.js';
 
 interface DeployOpts {
   artifact?: string;
@@ -56,89 +53,42 @@ export function register(program: Command, ctx: CliContext): void {
         const git = gitHead(pipeline.root);
         const version = opts.version ?? git?.sha.slice(0, 12) ?? timestamp();
         const events = new EventStream<DeployEvent>();
-        return withStore({ url: globals(cmd).store, root: pipeline.root }, async (store) => {
-          const abort = new AbortController();
-          const onSignal = () => abort.abort();
-          process.once('SIGINT', onSignal);
-          process.once('SIGTERM', onSignal);
-          let held: HeldEnvironment | undefined;
-          let stopProgress = () => {};
-          try {
-            const taken = await takeEnvironment(ctx, store.db, env, opts.wait, abort.signal);
-            if (!taken.ok) {
-              ctx.stderr.write(`error: ${taken.error}\n`);
-              return 1;
-            }
-            held = taken.value;
+        return withStore({ url: globals(cmd).store, root: pipeline.root }, (store) =>
+          withEnvironment(ctx, store.db, env, opts.wait, async (held, signal) => {
             const recorder = new DeployRecorder(store.db, events);
             const summary = new SummaryBuilder(events);
-            stopProgress = reportProgress(events, ctx.stdout);
-            const r = await runDeployment({
-              env,
-              version,
-              artifact: opts.artifact ? path.resolve(opts.artifact) : undefined,
-              events,
-              git,
-              signal: AbortSignal.any([abort.signal, held.lost]),
-              deploymentId: held.deploymentId,
-              clients: held.clients,
-              owner: currentOwner(),
-            });
-            if (!r.ok) {
-              throw new UsageError(
-                r.error,
-                `build the artifact first (e.g. slipway run) or pass --artifact DIR`,
-              );
+            const stopProgress = reportProgress(events, ctx.stdout);
+            try {
+              const r = await runDeployment({
+                env,
+                version,
+                artifact: opts.artifact ? path.resolve(opts.artifact) : undefined,
+                events,
+                git,
+                signal: AbortSignal.any([signal, held.lost]),
+                deploymentId: held.deploymentId,
+                clients: held.clients,
+                owner: currentOwner(),
+              });
+              if (!r.ok) {
+                throw new UsageError(
+                  r.error,
+                  `build the artifact first (e.g. slipway run) or pass --artifact DIR`,
+                );
+              }
+              const failed = await recorder.flush();
+              for (const f of failed) ctx.stderr.write(`slipway: could not record the deployment: ${f}\n`);
+              if (opts.summary && summary.summary) {
+                await writeFile(opts.summary, `${JSON.stringify(summary.summary, null, 2)}\n`);
+              }
+              return r.value.status === 'success' ? 0 : 1;
+            } finally {
+              stopProgress();
             }
-            const failed = await recorder.flush();
-            for (const f of failed) ctx.stderr.write(`slipway: could not record the deployment: ${f}\n`);
-            if (opts.summary && summary.summary) {
-              await writeFile(opts.summary, `${JSON.stringify(summary.summary, null, 2)}\n`);
-            }
-            return r.value.status === 'success' ? 0 : 1;
-          } finally {
-            stopProgress();
-            process.off('SIGINT', onSignal);
-            process.off('SIGTERM', onSignal);
-            // After the record's last write: a lease never disappears before its final status.
-            await held?.release();
-          }
-        });
+          }),
+        );
       }),
     );
-}
-
-/**
- * Marks deployments of dead processes `interrupted`, then takes the environment (the store's
- * lease and every agent's lock), waiting for a live holder unless `wait` is false. Shared by
- * `deploy` and `rollback`.
- */
-export async function takeEnvironment(
-  ctx: CliContext,
-  db: Kysely<Database>,
-  env: Environment,
-  wait: boolean,
-  signal: AbortSignal,
-): Promise<Result<HeldEnvironment, string>> {
-  for (const d of await markInterrupted(db, env.name))
-    ctx.stderr.write(
-      `slipway: deployment ${d.id} (${d.kind} ${d.version}) was interrupted: its process is gone\n`,
-    );
-  const isDead = (holder: string) => deploymentEnded(db, holder);
-  const r = await holdEnvironment({
-    db,
-    env,
-    deploymentId: newDeploymentId(),
-    wait,
-    isDead,
-    onWait: (m) => ctx.stderr.write(`slipway: ${m}\n`),
-    signal,
-  });
-  if (r.ok && r.value.tookOver) {
-    // The lease's dead holder may not have written its record as running yet: mark it now.
-    await markInterrupted(db, env.name);
-  }
-  return r;
 }
 
 function timestamp(): string {

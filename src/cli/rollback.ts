@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { runRollback } from '../deploy/deploy.js';
 import { resolveEnvironment } from '../deploy/environment.js';
 import type { DeployEvent } from '../deploy/events.js';
-import type { HeldEnvironment } from '../deploy/exclusive.js';
 import { currentOwner } from '../deploy/owner.js';
 import { reportProgress } from '../deploy/progress.js';
 import { DeployRecorder, rollbackTarget } from '../deploy/records.js';
@@ -11,7 +10,7 @@ import type { ReleaseId } from '../deploy/types.js';
 import { EventStream } from '../events.js';
 import { withStore } from '../store/store.js';
 import { action, type CliContext, globals, pipelineFrom } from './context.js';
-import { takeEnvironment } from './deploy.js';
+import { withEnvironment } from './hold-environment.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -23,19 +22,8 @@ export function register(program: Command, ctx: CliContext): void {
       action(ctx, async (name: string, opts: { wait: boolean }, cmd: Command) => {
         const pipeline = await pipelineFrom(cmd);
         const env = resolveEnvironment(pipeline, name, ctx.env);
-        return withStore({ url: globals(cmd).store, root: pipeline.root }, async (store) => {
-          const abort = new AbortController();
-          const onSignal = () => abort.abort();
-          process.once('SIGINT', onSignal);
-          process.once('SIGTERM', onSignal);
-          let held: HeldEnvironment | undefined;
-          try {
-            const taken = await takeEnvironment(ctx, store.db, env, opts.wait, abort.signal);
-            if (!taken.ok) {
-              ctx.stderr.write(`error: ${taken.error}\n`);
-              return 1;
-            }
-            held = taken.value;
+        return withStore({ url: globals(cmd).store, root: pipeline.root }, (store) =>
+          withEnvironment(ctx, store.db, env, opts.wait, async (held) => {
             const prev = await rollbackTarget(store.db, name);
             if (prev?.interrupted && prev.current.kind === 'rollback') {
               ctx.stdout.write(
@@ -71,12 +59,8 @@ export function register(program: Command, ctx: CliContext): void {
             for (const f of await recorder.flush())
               ctx.stderr.write(`slipway: could not record the rollback: ${f}\n`);
             return r.status === 'success' ? 0 : 1;
-          } finally {
-            process.off('SIGINT', onSignal);
-            process.off('SIGTERM', onSignal);
-            await held?.release();
-          }
-        });
+          }),
+        );
       }),
     );
 }

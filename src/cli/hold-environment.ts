@@ -1,0 +1,74 @@
+/** What `deploy` and `rollback` share: holding one environment while they work on it. */
+import type { Kysely } from 'kysely';
+import { newDeploymentId } from '../deploy/deploy.js';
+import type { Environment } from '../deploy/environment.js';
+import { type HeldEnvironment, holdEnvironment } from '../deploy/exclusive.js';
+import { deploymentEnded, markInterrupted } from '../deploy/records.js';
+import type { Database } from '../store/schema.js';
+import type { Result } from '../util/result.js';
+import type { CliContext } from './context.js';
+
+/**
+ * Runs `fn` while holding `env` (the store's lease and every agent's lock); with `wait` false and
+ * the environment taken, says by whom and returns 1. Ctrl-C or SIGTERM aborts the `signal` given
+ * to `fn` (and a wait for the holder). The hold is released after `fn`'s last write, so a lease
+ * never disappears before the deployment's final status is recorded.
+ */
+export async function withEnvironment(
+  ctx: CliContext,
+  db: Kysely<Database>,
+  env: Environment,
+  wait: boolean,
+  fn: (held: HeldEnvironment, signal: AbortSignal) => Promise<number>,
+): Promise<number> {
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let held: HeldEnvironment | undefined;
+  try {
+    const taken = await takeEnvironment(ctx, db, env, wait, abort.signal);
+    if (!taken.ok) {
+      ctx.stderr.write(`error: ${taken.error}\n`);
+      return 1;
+    }
+    held = taken.value;
+    return await fn(held, abort.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await held?.release();
+  }
+}
+
+/**
+ * Marks deployments of dead processes `interrupted`, then takes the environment (the store's
+ * lease and every agent's lock), waiting for a live holder unless `wait` is false.
+ */
+async function takeEnvironment(
+  ctx: CliContext,
+  db: Kysely<Database>,
+  env: Environment,
+  wait: boolean,
+  signal: AbortSignal,
+): Promise<Result<HeldEnvironment, string>> {
+  for (const d of await markInterrupted(db, env.name))
+    ctx.stderr.write(
+      `slipway: deployment ${d.id} (${d.kind} ${d.version}) was interrupted: its process is gone\n`,
+    );
+  const isDead = (holder: string) => deploymentEnded(db, holder);
+  const r = await holdEnvironment({
+    db,
+    env,
+    deploymentId: newDeploymentId(),
+    wait,
+    isDead,
+    onWait: (m) => ctx.stderr.write(`slipway: ${m}\n`),
+    signal,
+  });
+  if (r.ok && r.value.tookOver) {
+    // The lease's dead holder may not have written its record as running yet: mark it now.
+    await markInterrupted(db, env.name);
+  }
+  return r;
+}

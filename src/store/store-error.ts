@@ -13,6 +13,7 @@ export type StoreFailureReason =
   | 'bad-password'
   | 'not-a-database'
   | 'no-access'
+  | 'newer-schema'
   | 'other';
 
 export class StoreOpenError extends UsageError {
@@ -39,6 +40,8 @@ function hintFor(reason: StoreFailureReason): string {
       return 'point --store at a SQLite file slipway created, or at a new file name';
     case 'no-access':
       return 'check the permissions of the file and its folder, or choose another --store';
+    case 'newer-schema':
+      return 'a newer Slipway wrote this store: upgrade Slipway here too (history is never migrated backwards)';
     case 'other':
       return 'check --store / SLIPWAY_STORE';
     default:
@@ -56,6 +59,14 @@ export function storeOpenError(location: string, e: unknown, secret?: string): S
     detail = e.errors.map((x) => String(x?.message ?? x)).join('; ');
   if (secret) detail = detail.split(secret).join('***');
   detail = detail.split('\n')[0]!;
+  // Kysely's words for a migration this build does not know: the store is from a newer Slipway.
+  const newer = /previously executed migration (\S+) is missing/.exec(detail);
+  if (newer)
+    return new StoreOpenError(
+      location,
+      'newer-schema',
+      `it has migration ${newer[1]}, which this version of Slipway does not know`,
+    );
   return new StoreOpenError(location, reasonFor(code, detail), detail);
 }
 

@@ -6,6 +6,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliResult, pipelineYaml, STACK_FRAME, Workspace } from '../helpers/cli.js';
@@ -129,6 +130,30 @@ describe('read-only commands create no store', () => {
     const h = await w.run(['history', '--json', '--store', store]);
     expect(h.code, h.stderr).toBe(0);
     expect(JSON.parse(h.stdout)).toHaveLength(1);
+  });
+});
+
+describe('a store written by a newer Slipway', () => {
+  it('is one line saying so, exit 2, for reading and for writing commands, and is left as it was', async () => {
+    const w = repo();
+    expect((await w.run(['run'])).code).toBe(0);
+    // What a newer build leaves behind: a migration this one does not know, and its schema mark.
+    const db = new Database(w.path('.slipway', 'history.db'));
+    db.prepare(
+      "INSERT INTO slipway_migrations (name, timestamp) VALUES ('999-future', '2099-01-01T00:00:00.000Z')",
+    ).run();
+    db.pragma('user_version = 12345');
+    db.close();
+    for (const cmd of [['history'], ['run']]) {
+      const err = expectUsageError(await w.run(cmd));
+      expect(err, cmd.join(' ')).toMatch(
+        /it has migration 999-future, which this version of Slipway does not know/,
+      );
+      expect(err, cmd.join(' ')).toMatch(/hint: a newer Slipway wrote this store/);
+    }
+    const after = new Database(w.path('.slipway', 'history.db'), { readonly: true });
+    expect(after.prepare('SELECT count(*) AS n FROM runs').get()).toEqual({ n: 1 });
+    after.close();
   });
 });
 

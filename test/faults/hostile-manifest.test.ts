@@ -7,43 +7,29 @@
  */
 
 import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import os from 'node:os';
+import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Agent } from '../../src/deploy/agent/agent.js';
-import { listenAgent } from '../../src/deploy/agent/server.js';
 import { readArtifact } from '../../src/deploy/artifact.js';
 import { DEFAULT_CHUNKING } from '../../src/deploy/fastcdc.js';
 import { type Manifest, type ManifestEntry, releaseIdOf } from '../../src/deploy/manifest.js';
-import { type Origin, startOrigin } from '../../src/deploy/origin.js';
 import { snapshotTree } from '../cache/fixture.js';
+import { type AgentRig, startAgentRig } from '../helpers/agent-rig.js';
 
 const TOKEN = 'hostile-manifest-token-0123456789';
 let root: string;
-let agent: Agent;
-let server: Server;
 let url: string;
-const origins: Origin[] = [];
+let rig: AgentRig;
 
 beforeEach(async () => {
-  root = await mkdtemp(path.join(os.tmpdir(), 'slipway-hostile-agent-'));
+  rig = await startAgentRig({ prefix: 'slipway-hostile-agent-', token: TOKEN });
+  ({ root, url } = rig);
   await mkdir(path.join(root, 'sentinel/sub'), { recursive: true });
   await writeFile(path.join(root, 'sentinel/keep.txt'), 'keep\n');
   await writeFile(path.join(root, 'sentinel/sub/keep.txt'), 'keep\n');
-  agent = await Agent.open({ dir: path.join(root, 'agent'), token: TOKEN, keep: 2 });
-  server = await listenAgent(agent, '127.0.0.1', 0);
-  url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 });
 
-afterEach(async () => {
-  await agent.shutdown();
-  server.closeAllConnections();
-  server.close();
-  await Promise.all(origins.splice(0).map((o) => o.close()));
-  await rm(root, { recursive: true, force: true });
-});
+afterEach(() => rig.close());
 
 const manifest = (entries: ManifestEntry[]): Manifest => ({
   format: 1,
@@ -172,8 +158,7 @@ describe('hostile manifests sent to a real agent', () => {
     const m = built.value.manifest;
     const entries = m.entries.map((e) => (e.type === 'file' ? { ...e, mode: 0o6755 } : e));
     const hostile = { ...m, entries };
-    const origin = await startOrigin({ chunks: built.value.chunks, token: 'origin-token-0123456789' });
-    origins.push(origin);
+    const origin = await rig.serve(built.value.chunks);
     const r = await stage(hostile, [origin]);
     expect(r.status, r.text).toBe(200);
     expect(r.text).toMatch(/"type":"done"/);

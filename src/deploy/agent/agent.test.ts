@@ -1,57 +1,30 @@
-import { mkdir, mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import os from 'node:os';
+import { readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type AgentRig, startAgentRig } from '../../../test/helpers/agent-rig.js';
 import { AgentClient } from '../agent-client.js';
-import { readArtifact } from '../artifact.js';
-import { chunksOf, releaseIdOf } from '../manifest.js';
-import { type Origin, readChunk, startOrigin } from '../origin.js';
+import { chunksOf } from '../manifest.js';
+import { readChunk } from '../origin.js';
 import { encodeFrame } from '../wire.js';
-import { Agent } from './agent.js';
-import { listenAgent } from './server.js';
 
 const TOKEN = 'unit-test-token-0123456789';
 let root: string;
-let agent: Agent;
-let server: Server;
 let client: AgentClient;
 let url: string;
-const origins: Origin[] = [];
-
-async function build(version: string, files: Record<string, string>) {
-  const dir = path.join(root, `art-${version}`);
-  await rm(dir, { recursive: true, force: true });
-  for (const [p, text] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(dir, p)), { recursive: true });
-    await writeFile(path.join(dir, p), text);
-  }
-  const art = await readArtifact(dir, version);
-  if (!art.ok) throw new Error(art.error);
-  const origin = await startOrigin({ chunks: art.value.chunks, token: 'origin-token-0123456789' });
-  origins.push(origin);
-  return { ...art.value, release: releaseIdOf(art.value.manifest), origin };
-}
+let rig: AgentRig;
+let build: AgentRig['artifact'];
 
 beforeEach(async () => {
-  root = await mkdtemp(path.join(os.tmpdir(), 'slipway-agent-'));
-  agent = await Agent.open({ dir: path.join(root, 'agent'), token: TOKEN, keep: 2 });
-  server = await listenAgent(agent, '127.0.0.1', 0, {
-    jsonBytes: 64 * 1024,
-    uploadBytes: 1024 * 1024,
-    ids: 100,
+  rig = await startAgentRig({
+    prefix: 'slipway-agent-',
+    token: TOKEN,
+    limits: { jsonBytes: 64 * 1024, uploadBytes: 1024 * 1024, ids: 100 },
   });
-  url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  client = new AgentClient(url, TOKEN);
+  ({ root, client, url } = rig);
+  build = rig.artifact;
 });
 
-afterEach(async () => {
-  await agent.shutdown();
-  server.closeAllConnections();
-  server.close();
-  await Promise.all(origins.splice(0).map((o) => o.close()));
-  await rm(root, { recursive: true, force: true });
-});
+afterEach(() => rig.close());
 
 describe('agent', () => {
   it('stages from an origin, switches current atomically and rolls back', async () => {

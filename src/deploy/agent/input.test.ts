@@ -4,39 +4,24 @@
  * length differs from the manifest's claim is refused; the deploy lock and the expected current
  * release keep a second deployment from moving a host (defect 5).
  */
-import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import os from 'node:os';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type AgentRig, startAgentRig } from '../../../test/helpers/agent-rig.js';
 import { AgentClient } from '../agent-client.js';
-import { readArtifact } from '../artifact.js';
 import { chunkIdOf } from '../fastcdc.js';
 import { releaseIdOf } from '../manifest.js';
-import { type Origin, startOrigin } from '../origin.js';
 import { encodeFrame } from '../wire.js';
-import { Agent } from './agent.js';
-import { listenAgent } from './server.js';
+import type { Agent } from './agent.js';
 
 const TOKEN = 'input-test-token-0123456789';
 let root: string;
 let agent: Agent;
-let server: Server;
 let client: AgentClient;
 let url: string;
-const origins: Origin[] = [];
+let rig: AgentRig;
 
-async function release(version: string, files: Record<string, string>) {
-  const dir = path.join(root, `art-${version}`);
-  await rm(dir, { recursive: true, force: true });
-  await import('node:fs/promises').then((fs) => fs.mkdir(dir, { recursive: true }));
-  for (const [p, text] of Object.entries(files)) await writeFile(path.join(dir, p), text);
-  const art = await readArtifact(dir, version);
-  if (!art.ok) throw new Error(art.error);
-  const origin = await startOrigin({ chunks: art.value.chunks, token: 'origin-token-0123456789' });
-  origins.push(origin);
-  return { manifest: art.value.manifest, release: releaseIdOf(art.value.manifest), origin };
-}
+const release = (version: string, files: Record<string, string>) => rig.artifact(version, files);
 
 async function deployed(version: string) {
   const r = await release(version, { 'index.html': version });
@@ -67,20 +52,11 @@ function post(route: string, body: string, headers: Record<string, string> = {})
 }
 
 beforeEach(async () => {
-  root = await mkdtemp(path.join(os.tmpdir(), 'slipway-agent-input-'));
-  agent = await Agent.open({ dir: path.join(root, 'agent'), token: TOKEN, keep: 2 });
-  server = await listenAgent(agent, '127.0.0.1', 0);
-  url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  client = new AgentClient(url, TOKEN);
+  rig = await startAgentRig({ prefix: 'slipway-agent-input-', token: TOKEN });
+  ({ root, agent, client, url } = rig);
 });
 
-afterEach(async () => {
-  await agent.shutdown();
-  server.closeAllConnections();
-  server.close();
-  await Promise.all(origins.splice(0).map((o) => o.close()));
-  await rm(root, { recursive: true, force: true });
-});
+afterEach(() => rig.close());
 
 describe('agent request bodies', () => {
   const routes = [

@@ -6,7 +6,6 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acknowledge, listFindings, syncFindings } from '../../src/analyze/findings-store.js';
 import { loadHistory } from '../../src/analyze/history.js';
@@ -16,23 +15,9 @@ import { buildReport } from '../../src/analyze/report.js';
 import { parsePipeline } from '../../src/config/load.js';
 import type { CacheOutcome, TaskStatus } from '../../src/events.js';
 import { openStore, type Store } from '../../src/store/store.js';
+import { scratchPostgres } from '../helpers/postgres.js';
 
-const PG_ADMIN = 'postgres://root@127.0.0.1:5432/test';
-const dbName = `slipway_analytics_${process.pid}_${Date.now().toString(36)}`;
-
-async function postgresAvailable(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: PG_ADMIN, connectionTimeoutMillis: 2000 });
-  try {
-    await c.connect();
-    await c.query(`CREATE DATABASE ${dbName}`);
-    return true;
-  } catch (e) {
-    console.warn(`PostgreSQL analytics tests skipped: no server at 127.0.0.1:5432 (${String(e)})`);
-    return false;
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
+const postgresUrl = scratchPostgres('analytics');
 
 const pipeline = parsePipeline(
   'slipway.yml',
@@ -247,17 +232,7 @@ function suite(name: string, open: () => Promise<Store | undefined>) {
 suite('SQLite analytics', async () =>
   openStore({ root: mkdtempSync(path.join(os.tmpdir(), 'slipway-analytics-')) }));
 
-let pgReady: Promise<boolean> | undefined;
 suite('PostgreSQL analytics', async () => {
-  pgReady ??= postgresAvailable();
-  if (!(await pgReady)) return undefined;
-  return openStore({ root: os.tmpdir(), url: `postgres://root@127.0.0.1:5432/${dbName}` });
-});
-
-afterAll(async () => {
-  if (!(await pgReady)) return;
-  const c = new pg.Client({ connectionString: PG_ADMIN });
-  await c.connect();
-  await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await c.end();
+  const url = await postgresUrl();
+  return url ? openStore({ root: os.tmpdir(), url }) : undefined;
 });

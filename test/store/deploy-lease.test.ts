@@ -9,38 +9,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { acquireLease, readLease, releaseLease } from '../../src/deploy/lease.js';
 import { currentOwner } from '../../src/deploy/owner.js';
 import { type DeploymentsTable, markInterrupted, rollbackTarget } from '../../src/deploy/records.js';
 import { openStore, type Store } from '../../src/store/store.js';
+import { scratchPostgres } from '../helpers/postgres.js';
 
-const PG_ADMIN = 'postgres://root@127.0.0.1:5432/test';
-const dbName = `slipway_lease_${process.pid}_${Date.now().toString(36)}`;
-let pgReady: Promise<boolean> | undefined;
-
-async function postgresAvailable(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: PG_ADMIN, connectionTimeoutMillis: 2000 });
-  try {
-    await c.connect();
-    await c.query(`CREATE DATABASE ${dbName}`);
-    return true;
-  } catch (e) {
-    console.warn(`PostgreSQL lease tests skipped: no server at 127.0.0.1:5432 (${String(e)})`);
-    return false;
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
-
-afterAll(async () => {
-  if (!(await pgReady)) return;
-  const c = new pg.Client({ connectionString: PG_ADMIN });
-  await c.connect();
-  await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await c.end();
-});
+const postgresUrl = scratchPostgres('lease');
 
 /** A pid that has just exited (so it is certainly not running now). */
 function deadPid(): number {
@@ -220,7 +196,6 @@ function suite(name: string, open: () => Promise<Store | undefined>) {
 const sqliteFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'slipway-lease-')), 'history.db');
 suite('SQLite', async () => openStore({ root: os.tmpdir(), url: sqliteFile }));
 suite('PostgreSQL', async () => {
-  pgReady ??= postgresAvailable();
-  if (!(await pgReady)) return undefined;
-  return openStore({ root: os.tmpdir(), url: `postgres://root@127.0.0.1:5432/${dbName}` });
+  const url = await postgresUrl();
+  return url ? openStore({ root: os.tmpdir(), url }) : undefined;
 });

@@ -37,7 +37,7 @@ export async function runCheck(
 ): Promise<CheckResult> {
   validateBudgets(pipeline);
   const now = opts.now ?? Date.now();
-  const runs = await loadRuns(store.db, { pipeline: pipeline.name });
+  const runs = await loadRuns(store, { pipeline: pipeline.name });
   const latest = latestFinished(runs);
   const state = await refreshRegressions(store, pipeline, runs, {
     now,

@@ -1,45 +1,13 @@
 /**
  * Stored regression findings: each detection gets a stable id that survives re-detection (a
- * change point may move by a run or two as history grows), so acknowledgements stick.
+ * change point may move by a run or two as history grows), so acknowledgements stick. The
+ * matching is here; the rows are the store's (store/findings.ts).
  */
 import { createHash } from 'node:crypto';
-import type { Kysely } from 'kysely';
-import type { Database } from '../store/schema.js';
+import type { FindingChanges, FindingColumns } from '../store/findings.js';
+import type { FindingsTable } from '../store/schema.js';
+import type { Store } from '../store/store.js';
 import type { Detection, Direction, RegressionScan } from './regressions.js';
-
-export interface FindingsTable {
-  id: string;
-  pipeline: string;
-  subject: string;
-  metric: string;
-  direction: string;
-  run_id: string;
-  run_started_at: number;
-  previous_run_id: string | null;
-  mean_before: number;
-  mean_after: number;
-  std_before: number;
-  std_after: number;
-  change: number;
-  magnitude: number;
-  p_value: number;
-  samples_before: number;
-  samples_after: number;
-  latest_mean: number;
-  persists: number;
-  active: number;
-  detected_at: number;
-  updated_at: number;
-  acknowledged_at: number | null;
-  acknowledged_by: string | null;
-  ack_note: string | null;
-}
-
-declare module '../store/schema.js' {
-  interface Database {
-    findings: FindingsTable;
-  }
-}
 
 /** A stored detection: its stable id, whether it is still seen, and its acknowledgement. */
 export interface Finding extends Omit<Detection, 'index' | 'metric'> {
@@ -95,7 +63,7 @@ function toFinding(r: FindingsTable): Finding {
   };
 }
 
-function columns(d: Detection, now: number) {
+function columns(d: Detection, now: number): FindingColumns {
   return {
     subject: d.subject,
     metric: d.metric,
@@ -124,75 +92,62 @@ function columns(d: Detection, now: number) {
  * inserts new ones, and retires the ones it no longer sees. Returns the pipeline's findings.
  */
 export async function syncFindings(
-  db: Kysely<Database>,
+  store: Pick<Store, 'findings'>,
   pipeline: string,
   scan: RegressionScan,
   now: number,
 ): Promise<Finding[]> {
-  await db.transaction().execute(async (tx) => {
-    const existing = await tx.selectFrom('findings').selectAll().where('pipeline', '=', pipeline).execute();
-    const positions = new Map(scan.series.map((s) => [s.subject, new Map(s.runIds.map((id, i) => [id, i]))]));
-    const matched = new Set<string>();
-    for (const d of scan.detections) {
-      const pos = positions.get(d.subject);
-      const match = existing.find((e) => {
-        if (
-          matched.has(e.id) ||
-          e.subject !== d.subject ||
-          e.direction !== d.direction ||
-          e.metric !== d.metric
-        )
-          return false;
-        const at = pos?.get(e.run_id);
-        return at !== undefined && Math.abs(at - d.index) <= MATCH_DISTANCE;
+  await store.findings.sync(pipeline, (existing) => changesFor(pipeline, existing, scan, now), now);
+  return listFindings(store, pipeline);
+}
+
+/** What a scan changes in the pipeline's stored findings. */
+function changesFor(
+  pipeline: string,
+  existing: readonly FindingsTable[],
+  scan: RegressionScan,
+  now: number,
+): FindingChanges {
+  const changes: FindingChanges = { update: [], insert: [], retire: [] };
+  const positions = new Map(scan.series.map((s) => [s.subject, new Map(s.runIds.map((id, i) => [id, i]))]));
+  const matched = new Set<string>();
+  for (const d of scan.detections) {
+    const pos = positions.get(d.subject);
+    const match = existing.find((e) => {
+      if (
+        matched.has(e.id) ||
+        e.subject !== d.subject ||
+        e.direction !== d.direction ||
+        e.metric !== d.metric
+      )
+        return false;
+      const at = pos?.get(e.run_id);
+      return at !== undefined && Math.abs(at - d.index) <= MATCH_DISTANCE;
+    });
+    // Not near a known one: its id may still be known (a change point seen before, then lost).
+    const id = match?.id ?? findingId(pipeline, d);
+    matched.add(id);
+    if (match || existing.some((e) => e.id === id)) {
+      changes.update.push({ id, columns: columns(d, now) });
+    } else {
+      changes.insert.push({
+        id,
+        pipeline,
+        ...columns(d, now),
+        detected_at: now,
+        acknowledged_at: null,
+        acknowledged_by: null,
+        ack_note: null,
       });
-      if (match) {
-        matched.add(match.id);
-        await tx.updateTable('findings').set(columns(d, now)).where('id', '=', match.id).execute();
-      } else {
-        const id = findingId(pipeline, d);
-        if (existing.some((e) => e.id === id)) {
-          matched.add(id);
-          await tx.updateTable('findings').set(columns(d, now)).where('id', '=', id).execute();
-          continue;
-        }
-        matched.add(id);
-        await tx
-          .insertInto('findings')
-          .values({
-            id,
-            pipeline,
-            ...columns(d, now),
-            detected_at: now,
-            acknowledged_at: null,
-            acknowledged_by: null,
-            ack_note: null,
-          })
-          .execute();
-      }
     }
-    const retired = existing.filter((e) => !matched.has(e.id) && Number(e.active) === 1).map((e) => e.id);
-    if (retired.length) {
-      await tx
-        .updateTable('findings')
-        .set({ active: 0, persists: 0, updated_at: now })
-        .where('id', 'in', retired)
-        .execute();
-    }
-  });
-  return listFindings(db, pipeline);
+  }
+  changes.retire = existing.filter((e) => !matched.has(e.id) && Number(e.active) === 1).map((e) => e.id);
+  return changes;
 }
 
 /** The pipeline's findings, newest regime first. */
-export async function listFindings(db: Kysely<Database>, pipeline: string): Promise<Finding[]> {
-  const rows = await db
-    .selectFrom('findings')
-    .selectAll()
-    .where('pipeline', '=', pipeline)
-    .orderBy('run_started_at', 'desc')
-    .orderBy('subject')
-    .execute();
-  return rows.map(toFinding);
+export async function listFindings(store: Pick<Store, 'findings'>, pipeline: string): Promise<Finding[]> {
+  return (await store.findings.list(pipeline)).map(toFinding);
 }
 
 export type AckResult =
@@ -201,29 +156,21 @@ export type AckResult =
 
 /** Acknowledges findings (or withdraws the acknowledgement with `undo`). */
 export async function acknowledge(
-  db: Kysely<Database>,
+  store: Pick<Store, 'findings'>,
   pipeline: string,
   ids: readonly string[],
   opts: { by: string | null; note: string | null; now: number; undo?: boolean },
 ): Promise<AckResult[]> {
   const out: AckResult[] = [];
   for (const id of ids) {
-    const res = await db
-      .updateTable('findings')
-      .set(
-        opts.undo
-          ? { acknowledged_at: null, acknowledged_by: null, ack_note: null }
-          : { acknowledged_at: opts.now, acknowledged_by: opts.by, ack_note: opts.note },
-      )
-      .where('pipeline', '=', pipeline)
-      .where('id', '=', id)
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 0) {
-      out.push({ id, ok: false, reason: 'unknown-id' });
-      continue;
-    }
-    const row = await db.selectFrom('findings').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-    out.push({ id, ok: true, finding: toFinding(row) });
+    const row = await store.findings.acknowledge(
+      pipeline,
+      id,
+      opts.undo
+        ? { acknowledged_at: null, acknowledged_by: null, ack_note: null }
+        : { acknowledged_at: opts.now, acknowledged_by: opts.by, ack_note: opts.note },
+    );
+    out.push(row ? { id, ok: true, finding: toFinding(row) } : { id, ok: false, reason: 'unknown-id' });
   }
   return out;
 }

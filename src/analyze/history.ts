@@ -2,11 +2,8 @@
  * History as analytics reads it: runs with their task runs (oldest first) and deployments, loaded
  * once from the store (SQLite or PostgreSQL) into plain records the pure analyses take.
  */
-import type { Kysely } from 'kysely';
-import { deploymentsSince, healthByDeployment } from '../deploy/records.js';
 import type { CacheOutcome, RunStatus, TaskRunStatus } from '../events.js';
-import { listRuns, taskRunsOf } from '../store/runs.js';
-import type { Database } from '../store/schema.js';
+import type { Store } from '../store/store.js';
 import type { Deployment, DeploymentOutcome } from './deployments.js';
 
 export interface TaskRecord {
@@ -69,16 +66,13 @@ function jsonArray(text: string | null): string[] {
 
 /** Runs of a pipeline (optionally since a time, at most `limit` newest), oldest first, with task runs. */
 export async function loadRuns(
-  db: Kysely<Database>,
+  store: Pick<Store, 'runs'>,
   opts: { pipeline: string; since?: number; limit?: number },
 ): Promise<RunRecord[]> {
-  const rows = await listRuns(db, { ...opts, limit: opts.limit ?? 1000 });
+  const rows = await store.runs.list({ ...opts, limit: opts.limit ?? 1000 });
   rows.reverse();
   const tasks = new Map<string, TaskRecord[]>();
-  for (const t of await taskRunsOf(
-    db,
-    rows.map((r) => r.id),
-  )) {
+  for (const t of await store.runs.taskRunsOf(rows.map((r) => r.id))) {
     const list = tasks.get(t.run_id) ?? [];
     list.push({
       taskId: t.task_id,
@@ -135,9 +129,12 @@ function outcome(status: string): DeploymentOutcome {
  * Deployments recorded by `slipway deploy` (tables of migration 030-deploy, which every store
  * has), with the health checks of their targets summed.
  */
-async function loadRecordedDeployments(db: Kysely<Database>, since?: number): Promise<Deployment[]> {
-  const rows = await deploymentsSince(db, since);
-  const health = rows.length ? await healthByDeployment(db) : undefined;
+async function loadRecordedDeployments(
+  store: Pick<Store, 'deployments'>,
+  since?: number,
+): Promise<Deployment[]> {
+  const rows = await store.deployments.since(since);
+  const health = rows.length ? await store.deployments.healthByDeployment() : undefined;
   return rows.map((r) => {
     const h = health?.get(r.id);
     const d: Deployment = {
@@ -198,11 +195,11 @@ function deploymentsFromRuns(runs: readonly RunRecord[]): Deployment[] {
 
 /** Runs and deployments of a pipeline; deployments come from the deploy table when it has any. */
 export async function loadHistory(
-  db: Kysely<Database>,
+  store: Pick<Store, 'runs' | 'deployments'>,
   opts: { pipeline: string; since?: number; limit?: number },
 ): Promise<History> {
-  const runs = await loadRuns(db, opts);
-  const recorded = await loadRecordedDeployments(db, opts.since);
+  const runs = await loadRuns(store, opts);
+  const recorded = await loadRecordedDeployments(store, opts.since);
   // An empty deployments table means the deploy feature is installed but unused here.
   return {
     pipeline: opts.pipeline,

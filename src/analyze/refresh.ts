@@ -20,6 +20,6 @@ export async function refreshRegressions(
   opts: { now: number; detection?: ChangePointOptions },
 ): Promise<RegressionState> {
   const scan = scanRegressions(runs, opts.detection);
-  const findings = await syncFindings(store.db, pipeline.name, scan, opts.now);
+  const findings = await syncFindings(store, pipeline.name, scan, opts.now);
   return { findings, suspects: scan.suspects, scan };
 }

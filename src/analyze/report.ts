@@ -127,7 +127,7 @@ export async function buildReport(
   opts: { since?: number; now?: number; detection?: ChangePointOptions } = {},
 ): Promise<AnalyticsReport> {
   const now = opts.now ?? Date.now();
-  const history = await loadHistory(store.db, { pipeline: pipeline.name });
+  const history = await loadHistory(store, { pipeline: pipeline.name });
   const regressions = await refreshRegressions(store, pipeline, history.runs, {
     now,
     ...(opts.detection ? { detection: opts.detection } : {}),

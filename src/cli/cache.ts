@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { cacheSettings } from '../cache/config.js';
 import { LocalStore } from '../cache/local-store.js';
-import { recentCacheOutcomes } from '../store/runs.js';
 import { type Store, withStore } from '../store/store.js';
 import { StoreOpenError } from '../store/store-error.js';
 import { formatBytes, formatMs, parseDuration, parseSize } from '../util/units.js';
@@ -127,7 +126,7 @@ async function recentOutcomes(
 
 /** Counts of hits and misses over the last runs of the pipeline `name`. */
 async function outcomesFrom(store: Store, name: string): Promise<Recent | undefined> {
-  const { runs, outcomes } = await recentCacheOutcomes(store.db, name, RECENT_RUNS);
+  const { runs, outcomes } = await store.runs.recentCacheOutcomes(name, RECENT_RUNS);
   if (!runs) return undefined;
   const count = (c: string) => outcomes.filter((r) => r.cache === c).length;
   return {

@@ -54,8 +54,8 @@ export function register(program: Command, ctx: CliContext): void {
         const version = opts.version ?? git?.sha.slice(0, 12) ?? timestamp();
         const events = new EventStream<DeployEvent>();
         return withStore({ url: globals(cmd).store, root: pipeline.root }, (store) =>
-          withEnvironment(ctx, store.db, env, opts.wait, async (held, signal) => {
-            const recorder = new DeployRecorder(store.db, events);
+          withEnvironment(ctx, store, env, opts.wait, async (held, signal) => {
+            const recorder = new DeployRecorder(store.deployments, events);
             const summary = new SummaryBuilder(events);
             const stopProgress = reportProgress(events, ctx.stdout);
             try {

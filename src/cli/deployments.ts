@@ -1,6 +1,6 @@
 /** `slipway deployments [ENV] [--json]`: recorded deployments, newest first. */
 import type { Command } from 'commander';
-import { deploymentTargets, findInterrupted, listDeployments, markInterrupted } from '../deploy/records.js';
+import { findInterrupted, markInterrupted } from '../deploy/records.js';
 import { withStore } from '../store/store.js';
 import { formatBytes, formatMs } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom } from './context.js';
@@ -19,15 +19,15 @@ export function register(program: Command, ctx: CliContext): void {
         return withStore({ url: globals(cmd).store, root: pipeline.root, create: false }, async (store) => {
           // A deployment whose process died is `interrupted`, not `running` for ever: recorded
           // so when the store can be written, shown so in any case.
-          const dead = new Map((await findInterrupted(store.db, name)).map((d) => [d.id, d]));
-          if (dead.size) await markInterrupted(store.db, name).catch(() => []);
-          const rows = (await listDeployments(store.db, { environment: name, limit: opts.limit })).map(
+          const dead = new Map((await findInterrupted(store, name)).map((d) => [d.id, d]));
+          if (dead.size) await markInterrupted(store, name).catch(() => []);
+          const rows = (await store.deployments.list({ environment: name, limit: opts.limit })).map(
             (d) => (d.status === 'running' && dead.get(d.id)) || d,
           );
           if (opts.json) {
             const out = [];
             for (const d of rows) {
-              const targets = (await deploymentTargets(store.db, d.id)).map((t) => ({
+              const targets = (await store.deployments.targets(d.id)).map((t) => ({
                 target: t.target,
                 region: t.region,
                 wave: t.wave,

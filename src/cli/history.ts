@@ -1,6 +1,5 @@
 import os from 'node:os';
 import type { Command } from 'commander';
-import { listRuns, markAbandonedRuns } from '../store/runs.js';
 import { withStore } from '../store/store.js';
 import { pidAlive } from '../util/proc-start.js';
 import { formatMs } from '../util/units.js';
@@ -18,8 +17,8 @@ export function register(program: Command, ctx: CliContext): void {
       action(ctx, async (opts: { json?: boolean; limit: number; allPipelines?: boolean }, cmd: Command) => {
         const pipeline = await pipelineFrom(cmd, { snapshot: true });
         return withStore({ url: globals(cmd).store, root: pipeline.root, create: false }, async (store) => {
-          await markAbandonedRuns(store.db, os.hostname(), (pid) => pid !== process.pid && pidAlive(pid));
-          const runs = await listRuns(store.db, {
+          await store.runs.markAbandoned(os.hostname(), (pid) => pid !== process.pid && pidAlive(pid));
+          const runs = await store.runs.list({
             ...(opts.allPipelines ? {} : { pipeline: pipeline.name }),
             limit: opts.limit,
           });

@@ -1,10 +1,9 @@
 /** What `deploy` and `rollback` share: holding one environment while they work on it. */
-import type { Kysely } from 'kysely';
 import { newDeploymentId } from '../deploy/deploy.js';
 import type { Environment } from '../deploy/environment.js';
 import { type HeldEnvironment, holdEnvironment } from '../deploy/exclusive.js';
 import { deploymentEnded, markInterrupted } from '../deploy/records.js';
-import type { Database } from '../store/schema.js';
+import type { Store } from '../store/store.js';
 import type { Result } from '../util/result.js';
 import type { CliContext } from './context.js';
 
@@ -16,7 +15,7 @@ import type { CliContext } from './context.js';
  */
 export async function withEnvironment(
   ctx: CliContext,
-  db: Kysely<Database>,
+  store: Store,
   env: Environment,
   wait: boolean,
   fn: (held: HeldEnvironment, signal: AbortSignal) => Promise<number>,
@@ -27,7 +26,7 @@ export async function withEnvironment(
   process.once('SIGTERM', onSignal);
   let held: HeldEnvironment | undefined;
   try {
-    const taken = await takeEnvironment(ctx, db, env, wait, abort.signal);
+    const taken = await takeEnvironment(ctx, store, env, wait, abort.signal);
     if (!taken.ok) {
       ctx.stderr.write(`error: ${taken.error}\n`);
       return 1;
@@ -47,18 +46,18 @@ export async function withEnvironment(
  */
 async function takeEnvironment(
   ctx: CliContext,
-  db: Kysely<Database>,
+  store: Store,
   env: Environment,
   wait: boolean,
   signal: AbortSignal,
 ): Promise<Result<HeldEnvironment, string>> {
-  for (const d of await markInterrupted(db, env.name))
+  for (const d of await markInterrupted(store, env.name))
     ctx.stderr.write(
       `slipway: deployment ${d.id} (${d.kind} ${d.version}) was interrupted: its process is gone\n`,
     );
-  const isDead = (holder: string) => deploymentEnded(db, holder);
+  const isDead = (holder: string) => deploymentEnded(store, holder);
   const r = await holdEnvironment({
-    db,
+    leases: store.leases,
     env,
     deploymentId: newDeploymentId(),
     wait,
@@ -68,7 +67,7 @@ async function takeEnvironment(
   });
   if (r.ok && r.value.tookOver) {
     // The lease's dead holder may not have written its record as running yet: mark it now.
-    await markInterrupted(db, env.name);
+    await markInterrupted(store, env.name);
   }
   return r;
 }

@@ -35,7 +35,7 @@ export function register(program: Command, ctx: CliContext): void {
       action(ctx, async (opts: { json?: boolean; all?: boolean }, c: Command) => {
         const pipeline = await pipelineFrom(c);
         return withStore({ url: globals(c).store, root: pipeline.root, create: false }, async (store) => {
-          const runs = await loadRuns(store.db, { pipeline: pipeline.name });
+          const runs = await loadRuns(store, { pipeline: pipeline.name });
           const state = await refreshRegressions(store, pipeline, runs, { now: Date.now() });
           const shown = opts.all
             ? state.findings
@@ -86,7 +86,7 @@ export function register(program: Command, ctx: CliContext): void {
       action(ctx, async (ids: string[], opts: { note?: string; undo?: boolean }, c: Command) => {
         const pipeline = await pipelineFrom(c);
         return withStore({ url: globals(c).store, root: pipeline.root }, async (store) => {
-          const results = await acknowledge(store.db, pipeline.name, ids, {
+          const results = await acknowledge(store, pipeline.name, ids, {
             by: actor(ctx.env),
             note: opts.note ?? null,
             now: Date.now(),

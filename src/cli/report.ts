@@ -36,7 +36,7 @@ export function register(program: Command, ctx: CliContext): void {
         const pipeline = await pipelineFrom(cmd);
         return withStore({ url: globals(cmd).store, root: pipeline.root, create: false }, async (store) => {
           // Deployments whose process died count as interrupted, not running.
-          await markInterrupted(store.db).catch(() => []);
+          await markInterrupted(store).catch(() => []);
           const report = await buildReport(store, pipeline, since === undefined ? {} : { since });
           if (opts.json) ctx.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
           else if (opts.markdown) ctx.stdout.write(renderReportMarkdown(report));

@@ -23,8 +23,8 @@ export function register(program: Command, ctx: CliContext): void {
         const pipeline = await pipelineFrom(cmd);
         const env = resolveEnvironment(pipeline, name, ctx.env);
         return withStore({ url: globals(cmd).store, root: pipeline.root }, (store) =>
-          withEnvironment(ctx, store.db, env, opts.wait, async (held) => {
-            const prev = await rollbackTarget(store.db, name);
+          withEnvironment(ctx, store, env, opts.wait, async (held) => {
+            const prev = await rollbackTarget(store, name);
             if (prev?.interrupted && prev.current.kind === 'rollback') {
               ctx.stdout.write(
                 `finishing the interrupted rollback of ${name} to ${prev.previous.version} (${prev.previous.release})\n`,
@@ -43,7 +43,7 @@ export function register(program: Command, ctx: CliContext): void {
               );
             }
             const events = new EventStream<DeployEvent>();
-            const recorder = new DeployRecorder(store.db, events);
+            const recorder = new DeployRecorder(store.deployments, events);
             const stop = reportProgress(events, ctx.stdout);
             const r = await runRollback({
               env,

@@ -13,7 +13,6 @@ import { runMarkdown } from '../report/markdown.js';
 import type { RunSummary } from '../report/summary.js';
 import { attachTerminalReporter } from '../report/terminal.js';
 import { processRecordDir, runLockFile, stateDir } from '../state/paths.js';
-import { listRuns, markAbandonedRuns, taskRuns } from '../store/runs.js';
 import { type Store, withStore } from '../store/store.js';
 import { countTasks } from '../task-counts.js';
 import type { GitFacts } from '../util/git-facts.js';
@@ -163,12 +162,12 @@ interface RunSetup {
 async function run(ctx: CliContext, setup: RunSetup, opts: RunOptions): Promise<number> {
   const { pipeline, full, store, events, cache, git } = setup;
   let graph = setup.graph;
-  await markAbandonedRuns(store.db, os.hostname(), (pid) => pid !== process.pid && pidAlive(pid));
+  await store.runs.markAbandoned(os.hostname(), (pid) => pid !== process.pid && pidAlive(pid));
   if (opts.resume) {
-    const [prev] = await listRuns(store.db, { pipeline: pipeline.name, limit: 1 });
+    const [prev] = await store.runs.list({ pipeline: pipeline.name, limit: 1 });
     if (!prev)
       throw new UsageError('nothing to resume: this pipeline has no recorded run', 'run "slipway run" first');
-    const rows = (await taskRuns(store.db, prev.id)).filter((r) => full.has(r.task_id));
+    const rows = (await store.runs.taskRuns(prev.id)).filter((r) => full.has(r.task_id));
     const done = new Set(rows.filter((r) => r.status === 'success').map((r) => r.task_id));
     graph = full.select(rows.map((r) => r.task_id)).without(done);
     if (!graph.size) {

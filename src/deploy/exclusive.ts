@@ -5,8 +5,7 @@
  * taken over; a live one is waited for (with a message naming it) or, with `wait: false`,
  * refused.
  */
-import type { Kysely } from 'kysely';
-import type { Database } from '../store/schema.js';
+import type { LeaseQueries } from '../store/leases.js';
 import { err, ok, type Result } from '../util/result.js';
 import { AgentClient } from './agent-client.js';
 import type { Environment } from './environment.js';
@@ -33,7 +32,7 @@ export interface HeldEnvironment {
  * agent's lock is known to the store as finished or interrupted (then it is taken over).
  */
 export async function holdEnvironment(opts: {
-  db: Kysely<Database>;
+  leases: LeaseQueries;
   env: Environment;
   deploymentId: string;
   wait: boolean;
@@ -41,7 +40,7 @@ export async function holdEnvironment(opts: {
   onWait: (message: string) => void;
   signal?: AbortSignal;
 }): Promise<Result<HeldEnvironment, string>> {
-  const { db, env, deploymentId } = opts;
+  const { leases, env, deploymentId } = opts;
   const owner = currentOwner();
   const ownerText = `${describeOwner(owner)}, since ${new Date().toISOString().slice(11, 19)}`;
   let said = '';
@@ -52,7 +51,7 @@ export async function holdEnvironment(opts: {
 
   let tookOver: Lease | undefined;
   for (;;) {
-    const r = await acquireLease(db, { environment: env.name, deploymentId, owner, ttlMs: LEASE_TTL_MS });
+    const r = await acquireLease(leases, { environment: env.name, deploymentId, owner, ttlMs: LEASE_TTL_MS });
     if (r.ok) {
       tookOver = r.value.tookOver;
       break;
@@ -74,7 +73,7 @@ export async function holdEnvironment(opts: {
   const locked: AgentClient[] = [];
   const giveUp = async (message: string) => {
     await Promise.all(locked.map((c) => c.unlock(deploymentId)));
-    await releaseLease(db, { environment: env.name, deploymentId });
+    await releaseLease(leases, { environment: env.name, deploymentId });
     return err(message);
   };
   for (const t of targets) {
@@ -104,7 +103,7 @@ export async function holdEnvironment(opts: {
   let renewing = Promise.resolve();
   const timer = setInterval(() => {
     renewing = renewing.then(async () => {
-      const mine = await renewLease(db, { environment: env.name, deploymentId }, LEASE_TTL_MS).catch(
+      const mine = await renewLease(leases, { environment: env.name, deploymentId }, LEASE_TTL_MS).catch(
         () => true,
       );
       if (!mine) lost.abort(new Error(`the lease on ${env.name} was taken over`));
@@ -124,7 +123,7 @@ export async function holdEnvironment(opts: {
       clearInterval(timer);
       await renewing;
       await Promise.all(locked.map((c) => c.unlock(deploymentId)));
-      await releaseLease(db, { environment: env.name, deploymentId });
+      await releaseLease(leases, { environment: env.name, deploymentId });
     },
   });
 }

@@ -1,62 +1,15 @@
-/** Deployment history: table types, the store writer (an event subscriber) and queries. */
-import type { Kysely } from 'kysely';
+/**
+ * Deployment history: the recorder (an event subscriber writing through the store's deployment
+ * queries), interrupted-deployment detection and the rollback target. No SQL here: the rows are
+ * the store's (store/deployments.ts).
+ */
 import type { EventStream } from '../events.js';
-import type { Database } from '../store/schema.js';
+import type { DeploymentQueries } from '../store/deployments.js';
+import type { DeploymentsTable, DeploymentTargetsTable } from '../store/schema.js';
+import type { Store } from '../store/store.js';
 import type { DeployEvent, TargetStatus } from './events.js';
 import { leaseLive, readLease } from './lease.js';
 import { describeOwner, ownerAlive } from './owner.js';
-
-export interface DeploymentsTable {
-  id: string;
-  kind: string;
-  environment: string;
-  version: string;
-  release: string;
-  status: string;
-  started_at: number;
-  ended_at: number | null;
-  duration_ms: number | null;
-  git_sha: string | null;
-  git_commit_at: number | null;
-  artifact_bytes: number;
-  bytes_sent: number;
-  origin_egress_bytes: number;
-  chunks_total: number;
-  chunks_reused: number;
-  relay: number;
-  reason: string | null;
-  owner_pid: number | null;
-  owner_host: string | null;
-  owner_start: string | null;
-}
-
-export interface DeploymentTargetsTable {
-  deployment_id: string;
-  target: string;
-  region: string;
-  agent: string;
-  wave: number;
-  status: string;
-  previous_release: string | null;
-  staged_ms: number | null;
-  activated_at: number | null;
-  bytes_sent: number;
-  chunks_reused: number;
-  chunks_fetched: number;
-  health_ok: number;
-  health_failed: number;
-  health_inconclusive: number;
-  health_errors: number;
-  reason: string | null;
-  phases: string;
-}
-
-declare module '../store/schema.js' {
-  interface Database {
-    deployments: DeploymentsTable;
-    deployment_targets: DeploymentTargetsTable;
-  }
-}
 
 type TargetRow = Omit<DeploymentTargetsTable, 'phases'> & {
   phases: Record<string, { at: number; ms?: number; [k: string]: unknown }>;
@@ -74,7 +27,7 @@ export class DeployRecorder {
   #chunksReused = 0;
 
   constructor(
-    readonly db: Kysely<Database>,
+    readonly deployments: DeploymentQueries,
     events: EventStream<DeployEvent>,
   ) {
     events.subscribe((e) => this.#on(e));
@@ -99,14 +52,7 @@ export class DeployRecorder {
     const t = this.#targets.get(name);
     if (!t) return;
     const row = { ...t, phases: JSON.stringify(t.phases) };
-    this.#write(() =>
-      this.db
-        .updateTable('deployment_targets')
-        .set(row)
-        .where('deployment_id', '=', t.deployment_id)
-        .where('target', '=', t.target)
-        .execute(),
-    );
+    this.#write(() => this.deployments.saveTarget(row));
   }
 
   #set(
@@ -168,15 +114,12 @@ export class DeployRecorder {
           phases: {},
         }));
         for (const t of targets) this.#targets.set(t.target, t);
-        this.#write(async () => {
-          await this.db.insertInto('deployments').values(row).execute();
-          if (targets.length) {
-            await this.db
-              .insertInto('deployment_targets')
-              .values(targets.map((t) => ({ ...t, phases: '{}' })))
-              .execute();
-          }
-        });
+        this.#write(() =>
+          this.deployments.start(
+            row,
+            targets.map((t) => ({ ...t, phases: '{}' })),
+          ),
+        );
         return;
       }
       case 'target-staging':
@@ -255,7 +198,7 @@ export class DeployRecorder {
           chunks_reused: this.#chunksReused,
         };
         const id = this.#deploymentId;
-        this.#write(() => this.db.updateTable('deployments').set(patch).where('id', '=', id).execute());
+        this.#write(() => this.deployments.finish(id, patch));
         return;
       }
       case 'stage-progress':
@@ -266,59 +209,10 @@ export class DeployRecorder {
   }
 }
 
-/** Recent deployments, newest first. */
-export async function listDeployments(
-  db: Kysely<Database>,
-  opts: { environment?: string; limit?: number } = {},
-): Promise<DeploymentsTable[]> {
-  let q = db.selectFrom('deployments').selectAll();
-  if (opts.environment) q = q.where('environment', '=', opts.environment);
-  return q
-    .orderBy('started_at', 'desc')
-    .limit(opts.limit ?? 20)
-    .execute();
-}
-
-/** Every deployment (of any environment) started at or after `since`, oldest first. */
-export async function deploymentsSince(db: Kysely<Database>, since?: number): Promise<DeploymentsTable[]> {
-  let q = db.selectFrom('deployments').selectAll();
-  if (since !== undefined) q = q.where('started_at', '>=', since);
-  return q.orderBy('started_at').execute();
-}
-
-/** Health checks passed and failed, summed over each deployment's targets. */
-export async function healthByDeployment(
-  db: Kysely<Database>,
-): Promise<Map<string, { ok: number; failed: number }>> {
-  const health = new Map<string, { ok: number; failed: number }>();
-  const targets = await db
-    .selectFrom('deployment_targets')
-    .select(['deployment_id', 'health_ok', 'health_failed'])
-    .execute();
-  for (const t of targets) {
-    const h = health.get(t.deployment_id) ?? { ok: 0, failed: 0 };
-    h.ok += t.health_ok;
-    h.failed += t.health_failed;
-    health.set(t.deployment_id, h);
-  }
-  return health;
-}
-
 /** Whether deployment `id` is recorded and no longer running. */
-export async function deploymentEnded(db: Kysely<Database>, id: string): Promise<boolean> {
-  const row = await db.selectFrom('deployments').select('status').where('id', '=', id).executeTakeFirst();
-  return row !== undefined && row.status !== 'running';
-}
-
-/** The targets of one deployment. */
-export async function deploymentTargets(db: Kysely<Database>, id: string): Promise<DeploymentTargetsTable[]> {
-  return db
-    .selectFrom('deployment_targets')
-    .selectAll()
-    .where('deployment_id', '=', id)
-    .orderBy('wave')
-    .orderBy('target')
-    .execute();
+export async function deploymentEnded(store: Pick<Store, 'deployments'>, id: string): Promise<boolean> {
+  const status = await store.deployments.statusOf(id);
+  return status !== undefined && status !== 'running';
 }
 
 /**
@@ -328,18 +222,11 @@ export async function deploymentTargets(db: Kysely<Database>, id: string): Promi
  * environment's deployments. Returns the deployments it marked.
  */
 export async function markInterrupted(
-  db: Kysely<Database>,
+  store: Pick<Store, 'deployments' | 'leases'>,
   environment?: string,
 ): Promise<DeploymentsTable[]> {
-  const dead = await findInterrupted(db, environment);
-  for (const d of dead) {
-    await db
-      .updateTable('deployments')
-      .set({ status: 'interrupted', reason: d.reason, ended_at: d.ended_at })
-      .where('id', '=', d.id)
-      .where('status', '=', 'running')
-      .execute();
-  }
+  const dead = await findInterrupted(store, environment);
+  await store.deployments.interrupt(dead);
   return dead;
 }
 
@@ -349,14 +236,12 @@ export async function markInterrupted(
  * show them right.
  */
 export async function findInterrupted(
-  db: Kysely<Database>,
+  store: Pick<Store, 'deployments' | 'leases'>,
   environment?: string,
 ): Promise<DeploymentsTable[]> {
-  let q = db.selectFrom('deployments').selectAll().where('status', '=', 'running');
-  if (environment) q = q.where('environment', '=', environment);
   const marked: DeploymentsTable[] = [];
-  for (const d of await q.execute()) {
-    const lease = await readLease(db, d.environment);
+  for (const d of await store.deployments.running(environment)) {
+    const lease = await readLease(store.leases, d.environment);
     if (lease?.deploymentId === d.id && leaseLive(lease)) continue;
     const owner =
       d.owner_pid === null || d.owner_host === null
@@ -378,17 +263,10 @@ export async function findInterrupted(
  * the release live before the current one. Undefined when the store knows no such release.
  */
 export async function rollbackTarget(
-  db: Kysely<Database>,
+  store: Pick<Store, 'deployments'>,
   environment: string,
 ): Promise<{ current: DeploymentsTable; previous: DeploymentsTable; interrupted: boolean } | undefined> {
-  const rows = await db
-    .selectFrom('deployments')
-    .selectAll()
-    .where('environment', '=', environment)
-    .where('status', '!=', 'running')
-    .orderBy('started_at', 'desc')
-    .limit(200)
-    .execute();
+  const rows = await store.deployments.ended(environment, 200);
   const real = (r: DeploymentsTable) => !r.release.startsWith('(');
   const latest = rows[0];
   if (latest?.status === 'interrupted') {

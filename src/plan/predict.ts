@@ -1,7 +1,7 @@
 /** Predicted duration and resource use of each task, learned from history. */
 import type { Pipeline, TaskConfig } from '../config/types.js';
 import type { TaskGraph } from '../graph/graph.js';
-import { type RecentExecution, recentExecutions } from '../store/runs.js';
+import type { RecentExecution } from '../store/runs.js';
 import type { Store } from '../store/store.js';
 import { quantile } from '../util/quantile.js';
 import type { Capacity } from './capacity.js';
@@ -62,7 +62,7 @@ export async function predict(
 ): Promise<Map<string, Prediction>> {
   const open = graph.ids.filter((id) => !settled.has(id));
   const rows =
-    store && open.length ? await recentExecutions(store, open) : new Map<string, RecentExecution[]>();
+    store && open.length ? await store.runs.recentExecutions(open) : new Map<string, RecentExecution[]>();
   const known = open
     .map((id) => robustDuration((rows.get(id) ?? []).map((r) => r.duration_ms ?? 0)))
     .filter((d) => d !== undefined);

@@ -1,7 +1,8 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { writeHistoryBatch } from './history-batch.js';
+import { kyselyHistoryWrites } from './history-batch.js';
 import { migratePostgres } from './migrate.js';
+import { storeOver } from './queries.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
 import { storeOpenError } from './store-error.js';
@@ -40,13 +41,7 @@ export async function openPostgres(url: string): Promise<Store> {
     await db.destroy().catch(() => {});
     throw storeOpenError(location, e, secret);
   }
-  return {
-    db,
-    kind: 'postgres',
-    location,
-    writeHistory: (batch) => writeHistoryBatch(db, batch),
-    close: () => db.destroy(),
-  };
+  return storeOver(db, { kind: 'postgres', location, history: kyselyHistoryWrites(db) });
 }
 
 function passwordOf(url: string): string | undefined {

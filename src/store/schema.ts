@@ -1,4 +1,8 @@
-/** Table types for the query layer (Kysely). Timestamps are epoch milliseconds. */
+/**
+ * Every table of the history store, for the query layer (Kysely). Timestamps are epoch
+ * milliseconds. Only src/store/ reads or writes these rows; features see them through the
+ * store's typed queries (runs.ts, deployments.ts, leases.ts, findings.ts).
+ */
 import type { CacheOutcome, RunStatus, TaskRunStatus } from '../events.js';
 
 export interface RunsTable {
@@ -49,8 +53,98 @@ export interface TaskRunsTable {
   saved_ms: number | null;
 }
 
-/** Feature tables are declared beside their migrations and merged here. */
+/** Deployments and rollbacks (migrations 030 and 060); `status` holds a DeployStatus (deploy/events.ts). */
+export interface DeploymentsTable {
+  id: string;
+  kind: string;
+  environment: string;
+  version: string;
+  release: string;
+  status: string;
+  started_at: number;
+  ended_at: number | null;
+  duration_ms: number | null;
+  git_sha: string | null;
+  git_commit_at: number | null;
+  artifact_bytes: number;
+  bytes_sent: number;
+  origin_egress_bytes: number;
+  chunks_total: number;
+  chunks_reused: number;
+  relay: number;
+  reason: string | null;
+  owner_pid: number | null;
+  owner_host: string | null;
+  owner_start: string | null;
+}
+
+/** One target of a deployment; `phases` is JSON (what happened when). */
+export interface DeploymentTargetsTable {
+  deployment_id: string;
+  target: string;
+  region: string;
+  agent: string;
+  wave: number;
+  status: string;
+  previous_release: string | null;
+  staged_ms: number | null;
+  activated_at: number | null;
+  bytes_sent: number;
+  chunks_reused: number;
+  chunks_fetched: number;
+  health_ok: number;
+  health_failed: number;
+  health_inconclusive: number;
+  health_errors: number;
+  reason: string | null;
+  phases: string;
+}
+
+/** One row per environment: the deployment that may change it (migration 060). */
+export interface DeployLeasesTable {
+  environment: string;
+  deployment_id: string;
+  owner_pid: number;
+  owner_host: string;
+  owner_start: string;
+  acquired_at: number;
+  expires_at: number;
+}
+
+/** Regression findings with stable ids and acknowledgements (migration 020). */
+export interface FindingsTable {
+  id: string;
+  pipeline: string;
+  subject: string;
+  metric: string;
+  direction: string;
+  run_id: string;
+  run_started_at: number;
+  previous_run_id: string | null;
+  mean_before: number;
+  mean_after: number;
+  std_before: number;
+  std_after: number;
+  change: number;
+  magnitude: number;
+  p_value: number;
+  samples_before: number;
+  samples_after: number;
+  latest_mean: number;
+  persists: number;
+  active: number;
+  detected_at: number;
+  updated_at: number;
+  acknowledged_at: number | null;
+  acknowledged_by: string | null;
+  ack_note: string | null;
+}
+
 export interface Database {
   runs: RunsTable;
   task_runs: TaskRunsTable;
+  deployments: DeploymentsTable;
+  deployment_targets: DeploymentTargetsTable;
+  deploy_leases: DeployLeasesTable;
+  findings: FindingsTable;
 }

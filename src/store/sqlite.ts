@@ -2,10 +2,10 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { failpoint } from '../util/failpoint.js';
-import { type HistoryBatch, TASK_RUN_UPDATES } from './history-batch.js';
 import { migrateSqlite } from './migrate.js';
+import { storeOver } from './queries.js';
 import type { Database } from './schema.js';
+import { sqliteHistoryWrites } from './sqlite-history.js';
 import type { Store } from './store.js';
 import { storeOpenError } from './store-error.js';
 
@@ -38,64 +38,5 @@ export async function openSqlite(file: string, o: { create: boolean }): Promise<
     await db.destroy();
     throw storeOpenError(file, e);
   }
-  const history = historyWriter(sqlite);
-  return {
-    db,
-    kind: 'sqlite',
-    location: file,
-    writeHistory: async (batch) => history(batch),
-    close: () => db.destroy(),
-  };
-}
-
-type Row = Record<string, unknown>;
-
-/**
- * History batches through prepared statements, one row at a time inside one transaction: for a
- * 400-task run this is a third of the time of building and compiling multi-row statements in
- * Kysely, and the SQL is the same (upsert on the task_runs key). Undefined values are left out,
- * so column defaults apply as they do through Kysely.
- */
-function historyWriter(sqlite: BetterSqlite3.Database): (batch: HistoryBatch) => void {
-  const statements = new Map<string, BetterSqlite3.Statement>();
-  const prepared = (key: string, make: () => string) => {
-    let s = statements.get(key);
-    if (!s) {
-      s = sqlite.prepare(make());
-      statements.set(key, s);
-    }
-    return s;
-  };
-  const defined = (row: Row) => Object.keys(row).filter((k) => row[k] !== undefined);
-  const quote = (c: string) => `"${c.replaceAll('"', '""')}"`;
-  const insert = (table: string, row: Row, conflict = '') => {
-    const cols = defined(row);
-    const sql = () =>
-      `insert into ${table} (${cols.map(quote).join(', ')}) values (${cols.map((c) => `@${c}`).join(', ')})${conflict}`;
-    prepared(`${table}\0${cols.join(',')}`, sql).run(pick(row, cols));
-  };
-  const taskConflict = ` on conflict ("run_id", "task_id") do update set ${TASK_RUN_UPDATES.map(
-    (c) => `${quote(c)} = excluded.${quote(c)}`,
-  ).join(', ')}`;
-  return sqlite.transaction((batch: HistoryBatch) => {
-    for (const r of batch.newRuns) insert('runs', r as unknown as Row);
-    for (const r of batch.changedRuns) {
-      const cols = defined(r as unknown as Row).filter((c) => c !== 'id');
-      prepared(
-        `runs update\0${cols.join(',')}`,
-        () => `update runs set ${cols.map((c) => `${quote(c)} = @${c}`).join(', ')} where "id" = @id`,
-      ).run(pick(r as unknown as Row, [...cols, 'id']));
-    }
-    for (const t of batch.taskRuns) {
-      // Crash tests (test/faults/kill-run): a kill inside the transaction must lose it whole.
-      failpoint('history-row');
-      insert('task_runs', t as unknown as Row, taskConflict);
-    }
-  });
-}
-
-function pick(row: Row, cols: readonly string[]): Row {
-  const out: Row = {};
-  for (const c of cols) out[c] = row[c];
-  return out;
+  return storeOver(db, { kind: 'sqlite', location: file, history: sqliteHistoryWrites(sqlite) });
 }

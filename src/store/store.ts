@@ -1,19 +1,28 @@
-/** The history store seam: one Kysely query layer over SQLite (default) or PostgreSQL. */
-import type { Kysely } from 'kysely';
+/**
+ * The history store seam: typed queries, one module per concern, over SQLite (default) or
+ * PostgreSQL. The database itself stays inside src/store/: no SQL is written anywhere else.
+ */
 import { historyDbFile } from '../state/paths.js';
-import type { HistoryBatch } from './history-batch.js';
-import type { Database } from './schema.js';
+import type { DeploymentQueries } from './deployments.js';
+import type { FindingQueries } from './findings.js';
+import type { LeaseQueries } from './leases.js';
+import type { RunQueries } from './runs.js';
 import { parseStoreLocation } from './store-location.js';
 
 export { redactUrl } from './store-location.js';
 
 export interface Store {
-  readonly db: Kysely<Database>;
   readonly kind: 'sqlite' | 'postgres';
   /** Where it lives, with any password removed, for messages. */
   readonly location: string;
-  /** Writes one coalesced batch of history rows in one transaction (see history-batch.ts). */
-  writeHistory(batch: HistoryBatch): Promise<void>;
+  /** Runs and task runs: the history writer's batches, predictions, `history`, `--resume`. */
+  readonly runs: RunQueries;
+  /** Deployments and their targets. */
+  readonly deployments: DeploymentQueries;
+  /** The one-deployer-per-environment lease rows. */
+  readonly leases: LeaseQueries;
+  /** Regression findings and their acknowledgements. */
+  readonly findings: FindingQueries;
   close(): Promise<void>;
 }
 

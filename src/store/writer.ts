@@ -1,7 +1,7 @@
 /**
  * Writes runs and task runs to the store as events arrive, so a crash loses at most the task in
  * flight. Events of one window are coalesced into one batch, which the store writes in one
- * transaction (`Store.writeHistory`: prepared statements on SQLite, multi-row upserts elsewhere).
+ * transaction (`store.runs.write`: prepared statements on SQLite, multi-row upserts on PostgreSQL).
  */
 import os from 'node:os';
 import type { Pipeline } from '../config/types.js';
@@ -88,7 +88,7 @@ export function attachStoreWriter(
     dirtyTasks.clear();
     if (!newRuns.length && !changedRuns.length && !rows.length) return;
     trace(`history: writing ${rows.length} task rows`);
-    await store.writeHistory({ newRuns, changedRuns, taskRuns: rows });
+    await store.runs.write({ newRuns, changedRuns, taskRuns: rows });
   };
 
   const unsubscribe = events.subscribe((e) => {

@@ -5,7 +5,6 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acknowledge, listFindings, syncFindings } from '../../src/analyze/findings-store.js';
 import { loadHistory } from '../../src/analyze/history.js';
@@ -14,6 +13,12 @@ import { scanRegressions } from '../../src/analyze/regressions.js';
 import { buildReport } from '../../src/analyze/report.js';
 import { parsePipeline } from '../../src/config/load.js';
 import type { CacheOutcome, TaskStatus } from '../../src/events.js';
+import type {
+  DeploymentsTable,
+  DeploymentTargetsTable,
+  RunsTable,
+  TaskRunsTable,
+} from '../../src/store/schema.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { scratchPostgres } from '../helpers/postgres.js';
 
@@ -36,33 +41,36 @@ async function seed(store: Store): Promise<void> {
     const build = Math.round(1000 * (i >= 25 ? 1.25 : 1) + 10 * g());
     const ship = Math.round(500 + 10 * g());
     const failed = i === 30;
-    await store.db
-      .insertInto('runs')
-      .values({
-        id: `run${String(i).padStart(2, '0')}`,
-        pipeline: 'analytics-demo',
-        status: failed ? 'failed' : 'success',
-        started_at: at,
-        ended_at: at + build + ship,
-        duration_ms: build + ship,
-        concurrency: 2,
-        capacity_cpu: 2,
-        lower_bound_ms: build + ship,
-        predicted_makespan_ms: build + ship,
-        critical_path: '["build","ship"]',
-        git_sha: `sha${i}`,
-        git_commit_at: at - 600_000,
-        argv: '["run"]',
-        pid: 1,
-        host: 'h',
-        tasks_total: 2,
-        tasks_succeeded: failed ? 1 : 2,
-        tasks_failed: failed ? 1 : 0,
-        tasks_skipped: 0,
-        tasks_cached: 0,
-      })
-      .execute();
-    const tr = (task: string, start: number, dur: number, status: TaskStatus, tags: string) => ({
+    const run: RunsTable = {
+      id: `run${String(i).padStart(2, '0')}`,
+      pipeline: 'analytics-demo',
+      status: failed ? 'failed' : 'success',
+      started_at: at,
+      ended_at: at + build + ship,
+      duration_ms: build + ship,
+      concurrency: 2,
+      capacity_cpu: 2,
+      lower_bound_ms: build + ship,
+      predicted_makespan_ms: build + ship,
+      critical_path: '["build","ship"]',
+      git_sha: `sha${i}`,
+      git_commit_at: at - 600_000,
+      argv: '["run"]',
+      pid: 1,
+      host: 'h',
+      tasks_total: 2,
+      tasks_succeeded: failed ? 1 : 2,
+      tasks_failed: failed ? 1 : 0,
+      tasks_skipped: 0,
+      tasks_cached: 0,
+    };
+    const tr = (
+      task: string,
+      start: number,
+      dur: number,
+      status: TaskStatus,
+      tags: string,
+    ): TaskRunsTable => ({
       run_id: `run${String(i).padStart(2, '0')}`,
       task_id: task,
       status,
@@ -77,18 +85,20 @@ async function seed(store: Store): Promise<void> {
       peak_rss_bytes: 50_000_000,
       attempts: 1,
       reason: null,
+      failure: null,
       tags,
       cpu_request: 1,
       memory_request: 0,
       saved_ms: null,
     });
-    await store.db
-      .insertInto('task_runs')
-      .values([
+    await store.runs.write({
+      newRuns: [run],
+      changedRuns: [],
+      taskRuns: [
         tr('build', at, build, 'success', '["build"]'),
         tr('ship', at + build, ship, failed ? 'failed' : 'success', '["deploy"]'),
-      ])
-      .execute();
+      ],
+    });
   }
 }
 
@@ -105,7 +115,7 @@ function suite(name: string, open: () => Promise<Store | undefined>) {
 
     it('loads runs oldest first and infers deployments from deploy-tagged tasks', async (ctx) => {
       if (!store) return ctx.skip();
-      const h = await loadHistory(store.db, { pipeline: 'analytics-demo' });
+      const h = await loadHistory(store, { pipeline: 'analytics-demo' });
       expect(h.runs).toHaveLength(40);
       expect(h.runs[0]!.id).toBe('run00');
       expect(h.runs[0]!.tasks.map((t) => t.taskId)).toEqual(['build', 'ship']);
@@ -118,8 +128,7 @@ function suite(name: string, open: () => Promise<Store | undefined>) {
 
     it('prefers recorded deployments once there are some', async (ctx) => {
       if (!store) return ctx.skip();
-      const raw = store.db as unknown as Kysely<Record<string, Record<string, unknown>>>;
-      const dep = (id: string, at: number, status: string, kind = 'deploy') => ({
+      const dep = (id: string, at: number, status: string, kind = 'deploy'): DeploymentsTable => ({
         id,
         kind,
         environment: 'analytics-prod',
@@ -133,28 +142,39 @@ function suite(name: string, open: () => Promise<Store | undefined>) {
         git_commit_at: at - 3_600_000,
         artifact_bytes: 1000,
         bytes_sent: 100,
+        origin_egress_bytes: 0,
+        chunks_total: 0,
+        chunks_reused: 0,
+        relay: 0,
+        reason: null,
+        owner_pid: null,
+        owner_host: null,
+        owner_start: null,
       });
-      await raw
-        .insertInto('deployments')
-        .values([
-          dep('an-d1', T0, 'success'),
-          dep('an-d2', T0 + 7_200_000, 'failed'),
-          dep('an-d3', T0 + 7_500_000, 'success', 'rollback'),
-        ])
-        .execute();
-      await raw
-        .insertInto('deployment_targets')
-        .values({
-          deployment_id: 'an-d1',
-          target: 't1',
-          region: 'eu',
-          wave: 0,
-          status: 'active',
-          health_ok: 9,
-          health_failed: 1,
-        })
-        .execute();
-      const h = await loadHistory(store.db, { pipeline: 'analytics-demo' });
+      const target: DeploymentTargetsTable = {
+        deployment_id: 'an-d1',
+        target: 't1',
+        region: 'eu',
+        agent: '',
+        wave: 0,
+        status: 'active',
+        previous_release: null,
+        staged_ms: null,
+        activated_at: null,
+        bytes_sent: 0,
+        chunks_reused: 0,
+        chunks_fetched: 0,
+        health_ok: 9,
+        health_failed: 1,
+        health_inconclusive: 0,
+        health_errors: 0,
+        reason: null,
+        phases: '{}',
+      };
+      await store.deployments.start(dep('an-d1', T0, 'success'), [target]);
+      await store.deployments.start(dep('an-d2', T0 + 7_200_000, 'failed'), []);
+      await store.deployments.start(dep('an-d3', T0 + 7_500_000, 'success', 'rollback'), []);
+      const h = await loadHistory(store, { pipeline: 'analytics-demo' });
       const mine = h.deployments.filter((d) => d.id.startsWith('an-'));
       expect(mine.map((d) => [d.id, d.status, d.kind ?? 'deploy'])).toEqual([
         ['an-d1', 'success', 'deploy'],
@@ -168,29 +188,24 @@ function suite(name: string, open: () => Promise<Store | undefined>) {
 
     it('stores findings with ids that survive re-detection, and acknowledgements', async (ctx) => {
       if (!store) return ctx.skip();
-      const h = await loadHistory(store.db, { pipeline: 'analytics-demo' });
-      const first = await syncFindings(store.db, 'analytics-demo', scanRegressions(h.runs), T0);
+      const h = await loadHistory(store, { pipeline: 'analytics-demo' });
+      const first = await syncFindings(store, 'analytics-demo', scanRegressions(h.runs), T0);
       const build = first.find((f) => f.subject === 'build')!;
       expect(build.runId).toBe('run25');
       expect(build.open).toBe(true);
       // Detect again on one run fewer: same finding, same id.
-      const again = await syncFindings(
-        store.db,
-        'analytics-demo',
-        scanRegressions(h.runs.slice(0, 39)),
-        T0 + 1,
-      );
+      const again = await syncFindings(store, 'analytics-demo', scanRegressions(h.runs.slice(0, 39)), T0 + 1);
       expect(again.find((f) => f.subject === 'build')!.id).toBe(build.id);
-      const [res] = await acknowledge(store.db, 'analytics-demo', [build.id], {
+      const [res] = await acknowledge(store, 'analytics-demo', [build.id], {
         by: 'me',
         note: 'expected',
         now: T0 + 2,
       });
       expect(res!.ok).toBe(true);
-      const after = (await listFindings(store.db, 'analytics-demo')).find((f) => f.id === build.id)!;
+      const after = (await listFindings(store, 'analytics-demo')).find((f) => f.id === build.id)!;
       expect(after.open).toBe(false);
       expect(after.acknowledged).toEqual({ at: T0 + 2, by: 'me', note: 'expected' });
-      const [bad] = await acknowledge(store.db, 'analytics-demo', ['rnothere'], {
+      const [bad] = await acknowledge(store, 'analytics-demo', ['rnothere'], {
         by: null,
         note: null,
         now: 0,
@@ -198,7 +213,7 @@ function suite(name: string, open: () => Promise<Store | undefined>) {
       expect(bad!.ok).toBe(false);
       // A history without the change retires the finding.
       const retired = await syncFindings(
-        store.db,
+        store,
         'analytics-demo',
         scanRegressions(h.runs.slice(0, 20)),
         T0 + 3,

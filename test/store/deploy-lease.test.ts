@@ -12,7 +12,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { acquireLease, readLease, releaseLease } from '../../src/deploy/lease.js';
 import { currentOwner } from '../../src/deploy/owner.js';
-import { type DeploymentsTable, markInterrupted, rollbackTarget } from '../../src/deploy/records.js';
+import { markInterrupted, rollbackTarget } from '../../src/deploy/records.js';
+import type { DeploymentsTable } from '../../src/store/schema.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { scratchPostgres } from '../helpers/postgres.js';
 
@@ -62,7 +63,7 @@ function suite(name: string, open: () => Promise<Store | undefined>) {
           const env = `race-${round}`;
           const results = await Promise.all(
             stores.map((s, i) =>
-              acquireLease(s!.db, {
+              acquireLease(s!.leases, {
                 environment: env,
                 deploymentId: `d-${round}-${i}`,
                 owner: currentOwner(),
@@ -85,19 +86,19 @@ function suite(name: string, open: () => Promise<Store | undefined>) {
       try {
         const me = currentOwner();
         const take = (id: string) =>
-          acquireLease(s.db, { environment: 'prod', deploymentId: id, owner: me, ttlMs: 60_000 });
+          acquireLease(s.leases, { environment: 'prod', deploymentId: id, owner: me, ttlMs: 60_000 });
         const holders = [
           { pid: Number(deadPid()), host: os.hostname(), start: '' },
           { pid: process.pid, host: os.hostname(), start: 'not-this-process' },
         ];
         for (const [i, owner] of holders.entries()) {
-          await releaseLease(s.db, {
+          await releaseLease(s.leases, {
             environment: 'prod',
-            deploymentId: (await readLease(s.db, 'prod'))?.deploymentId ?? '',
+            deploymentId: (await readLease(s.leases, 'prod'))?.deploymentId ?? '',
           });
           expect(
             (
-              await acquireLease(s.db, {
+              await acquireLease(s.leases, {
                 environment: 'prod',
                 deploymentId: `dead-${i}`,
                 owner,
@@ -112,12 +113,12 @@ function suite(name: string, open: () => Promise<Store | undefined>) {
           expect(refused.ok ? 'taken' : refused.error.deploymentId).toBe(`next-${i}`);
         }
         // On another host only the expiry tells: live until it runs out.
-        await releaseLease(s.db, { environment: 'prod', deploymentId: 'next-1' });
+        await releaseLease(s.leases, { environment: 'prod', deploymentId: 'next-1' });
         const far = { pid: 1, host: 'some-other-host', start: '' };
-        await acquireLease(s.db, { environment: 'prod', deploymentId: 'far', owner: far, ttlMs: 60_000 });
+        await acquireLease(s.leases, { environment: 'prod', deploymentId: 'far', owner: far, ttlMs: 60_000 });
         expect((await take('near')).ok).toBe(false);
-        await releaseLease(s.db, { environment: 'prod', deploymentId: 'far' });
-        await acquireLease(s.db, { environment: 'prod', deploymentId: 'far2', owner: far, ttlMs: -1 });
+        await releaseLease(s.leases, { environment: 'prod', deploymentId: 'far' });
+        await acquireLease(s.leases, { environment: 'prod', deploymentId: 'far2', owner: far, ttlMs: -1 });
         expect((await take('near2')).ok).toBe(true);
       } finally {
         await s.close();
@@ -142,36 +143,30 @@ function suite(name: string, open: () => Promise<Store | undefined>) {
             owner_start: '',
           }),
         ];
-        await s.db.insertInto('deployments').values(rows).execute();
+        for (const r of rows) await s.deployments.start(r, []);
         // A live deployment (this process, holding the lease) stays running.
-        const lease = await acquireLease(s.db, {
+        const lease = await acquireLease(s.leases, {
           environment: 'live-env',
           deploymentId: 'live',
           owner: me,
           ttlMs: 60_000,
         });
         expect(lease.ok).toBe(true);
-        await s.db
-          .insertInto('deployments')
-          .values(
-            deployment('live', {
-              environment: 'live-env',
-              started_at: 4,
-              status: 'running',
-              owner_pid: me.pid,
-              owner_host: me.host,
-              owner_start: me.start,
-            }),
-          )
-          .execute();
+        await s.deployments.start(
+          deployment('live', {
+            environment: 'live-env',
+            started_at: 4,
+            status: 'running',
+            owner_pid: me.pid,
+            owner_host: me.host,
+            owner_start: me.start,
+          }),
+          [],
+        );
 
-        const marked = await markInterrupted(s.db);
+        const marked = await markInterrupted(s);
         expect(marked.map((d) => d.id)).toEqual(['v3']);
-        const statuses = await s.db
-          .selectFrom('deployments')
-          .select(['id', 'status'])
-          .orderBy('started_at')
-          .execute();
+        const statuses = await s.deployments.since();
         expect(statuses.map((r) => `${r.id}:${r.status}`)).toEqual([
           'v1:success',
           'v2:success',
@@ -180,7 +175,7 @@ function suite(name: string, open: () => Promise<Store | undefined>) {
         ]);
 
         // v2 was live fleet-wide before v3: that is the target, not v1.
-        const target = await rollbackTarget(s.db, env);
+        const target = await rollbackTarget(s, env);
         expect(target && [target.interrupted, target.current.id, target.previous.id]).toEqual([
           true,
           'v3',

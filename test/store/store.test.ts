@@ -8,7 +8,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePipeline } from '../../src/config/load.js';
 import { EventStream, type RunEvent } from '../../src/events.js';
-import { listRuns, markAbandonedRuns, recentExecutions, taskRuns } from '../../src/store/runs.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { attachStoreWriter } from '../../src/store/writer.js';
 import { scratchPostgres } from '../helpers/postgres.js';
@@ -93,7 +92,7 @@ function suite(name: string, open: () => Promise<Store | undefined>) {
       emitRun(events, 'r2', 5_000, { a: 320, b: 480 });
       await writer.flush();
 
-      const runs = await listRuns(store.db, { pipeline: 'demo' });
+      const runs = await store.runs.list({ pipeline: 'demo' });
       expect(runs.map((r) => r.id)).toEqual(['r2', 'r1']);
       expect(runs[0]).toMatchObject({
         status: 'success',
@@ -101,13 +100,13 @@ function suite(name: string, open: () => Promise<Store | undefined>) {
         tasks_total: 2,
         tasks_succeeded: 2,
       });
-      const rows = await taskRuns(store.db, 'r1');
+      const rows = await store.runs.taskRuns('r1');
       expect(rows.map((r) => [r.task_id, r.status, r.duration_ms, r.hash])).toEqual([
         ['a', 'success', 300, 'h-a'],
         ['b', 'success', 500, 'h-b'],
       ]);
       expect(JSON.parse(rows[0]!.tags)).toEqual(['build']);
-      const recent = await recentExecutions(store, ['a', 'b']);
+      const recent = await store.runs.recentExecutions(['a', 'b']);
       expect(recent.get('a')!.map((r) => r.duration_ms)).toEqual([320, 300]);
       expect(typeof recent.get('a')![0]!.started_at).toBe('number');
     });
@@ -118,11 +117,11 @@ function suite(name: string, open: () => Promise<Store | undefined>) {
       const writer = attachStoreWriter(store, events, pipeline);
       emitRun(events, 'r3', 9_000, { a: 300 }); // b never finishes: the process "died"
       await writer.flush();
-      const n = await markAbandonedRuns(store.db, os.hostname(), () => false);
+      const n = await store.runs.markAbandoned(os.hostname(), () => false);
       expect(n).toBe(1);
-      const [latest] = await listRuns(store.db, { pipeline: 'demo', limit: 1 });
+      const [latest] = await store.runs.list({ pipeline: 'demo', limit: 1 });
       expect(latest).toMatchObject({ id: 'r3', status: 'interrupted' });
-      const rows = await taskRuns(store.db, 'r3');
+      const rows = await store.runs.taskRuns('r3');
       expect(Object.fromEntries(rows.map((r) => [r.task_id, r.status]))).toEqual({
         a: 'success',
         b: 'interrupted',
@@ -151,7 +150,7 @@ function suite(name: string, open: () => Promise<Store | undefined>) {
         failure: { reason: 'dependency-failed', dependency: 'a' },
       });
       await writer.flush();
-      const rows = new Map((await taskRuns(store.db, 'r4')).map((r) => [r.task_id, r]));
+      const rows = new Map((await store.runs.taskRuns('r4')).map((r) => [r.task_id, r]));
       expect(rows.get('b')).toMatchObject({ status: 'skipped', reason: 'dependency "a" failed' });
       expect(JSON.parse(rows.get('b')!.failure!)).toEqual({ reason: 'dependency-failed', dependency: 'a' });
       expect(rows.get('a')).toMatchObject({ status: 'success', reason: null, failure: null });

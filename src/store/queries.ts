@@ -1,0 +1,24 @@
+/** Assembles a store's typed queries over one connection; only the history writes differ by backend. */
+import type { Kysely } from 'kysely';
+import { deploymentQueries } from './deployments.js';
+import { findingQueries } from './findings.js';
+import type { HistoryWrites } from './history-batch.js';
+import { leaseQueries } from './leases.js';
+import { runQueries } from './runs.js';
+import type { Database } from './schema.js';
+import type { Store } from './store.js';
+
+export function storeOver(
+  db: Kysely<Database>,
+  o: { kind: Store['kind']; location: string; history: HistoryWrites },
+): Store {
+  return {
+    kind: o.kind,
+    location: o.location,
+    runs: runQueries(db, o.kind, o.history),
+    deployments: deploymentQueries(db),
+    leases: leaseQueries(db),
+    findings: findingQueries(db),
+    close: () => db.destroy(),
+  };
+}

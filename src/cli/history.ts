@@ -1,7 +1,6 @@
-import os from 'node:os';
 import type { Command } from 'commander';
+import { markAbandonedRuns } from '../exec/abandoned-runs.js';
 import { withStore } from '../store/store.js';
-import { pidAlive } from '../util/proc-start.js';
 import { formatMs } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom } from './context.js';
 import { positiveInt } from './options.js';
@@ -17,7 +16,7 @@ export function register(program: Command, ctx: CliContext): void {
       action(ctx, async (opts: { json?: boolean; limit: number; allPipelines?: boolean }, cmd: Command) => {
         const pipeline = await pipelineFrom(cmd, { snapshot: true });
         return withStore({ url: globals(cmd).store, root: pipeline.root, create: false }, async (store) => {
-          await store.runs.markAbandoned(os.hostname(), (pid) => pid !== process.pid && pidAlive(pid));
+          await markAbandonedRuns(store);
           const runs = await store.runs.list({
             ...(opts.allPipelines ? {} : { pipeline: pipeline.name }),
             limit: opts.limit,

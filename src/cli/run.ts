@@ -1,12 +1,12 @@
 import { writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { createTaskCache, type TaskCache } from '../cache/index.js';
 import { DEFAULT_FILE, type Pipeline } from '../config/types.js';
-import { EventStream, type RunEvent } from '../events.js';
+import { markAbandonedRuns } from '../exec/abandoned-runs.js';
 import { reapOrphans } from '../exec/process-guard.js';
 import { runPipeline } from '../exec/run-pipeline.js';
+import { attachRunSubscribers, type RunSubscribers } from '../exec/run-subscribers.js';
 import type { TaskGraph } from '../graph/graph.js';
 import { targetGraph } from '../graph/targets.js';
 import { runMarkdown } from '../report/markdown.js';
@@ -16,7 +16,6 @@ import { processRecordDir, runLockFile, stateDir } from '../state/paths.js';
 import { type Store, withStore } from '../store/store.js';
 import { countTasks } from '../task-counts.js';
 import type { GitFacts } from '../util/git-facts.js';
-import { pidAlive } from '../util/proc-start.js';
 import { acquireLock, describeHolder, type HeldLock } from '../util/run-lock.js';
 import { trace } from '../util/trace.js';
 import { formatMs } from '../util/units.js';
@@ -119,32 +118,36 @@ interface LockedRun {
 async function runUnderLock(ctx: CliContext, cmd: Command, l: LockedRun): Promise<number> {
   const { opts, pipeline, full, graph, probes } = l;
   const git = probes.git;
-  const events = new EventStream<RunEvent>();
-  // Made before the cache, so a signal also aborts the remote cache's pending requests.
-  const cancel = new AbortController();
-  const detach = attachTerminalReporter(events, { out: ctx.stdout, verbose: opts.verbose });
-  try {
-    const cache = opts.cache
-      ? await createTaskCache({
-          pipeline,
-          events,
-          env: ctx.env,
-          force: opts.force,
-          git,
-          outputs: probes.outputs,
-          signal: cancel.signal,
-        })
-      : undefined;
-    trace('run: cache ready');
-    const code = await withStore({ url: globals(cmd).store, root: pipeline.root }, (store) => {
-      trace('run: store open');
-      return run(ctx, { pipeline, full, graph, store, events, cache, git, cancel }, opts);
+  const code = await withStore({ url: globals(cmd).store, root: pipeline.root }, async (store) => {
+    trace('run: store open');
+    // Every listener of the run, attached before the cache can warn on the stream.
+    const subscribers = attachRunSubscribers({
+      pipeline,
+      store,
+      reporters: [(events) => attachTerminalReporter(events, { out: ctx.stdout, verbose: opts.verbose })],
     });
-    trace('run: store closed');
-    return code;
-  } finally {
-    detach();
-  }
+    // Made before the cache, so a signal also aborts the remote cache's pending requests.
+    const cancel = new AbortController();
+    try {
+      const cache = opts.cache
+        ? await createTaskCache({
+            pipeline,
+            events: subscribers.events,
+            env: ctx.env,
+            force: opts.force,
+            git,
+            outputs: probes.outputs,
+            signal: cancel.signal,
+          })
+        : undefined;
+      trace('run: cache ready');
+      return await run(ctx, { pipeline, full, graph, store, subscribers, cache, git, cancel }, opts);
+    } finally {
+      subscribers.detach();
+    }
+  });
+  trace('run: store closed');
+  return code;
 }
 
 interface RunSetup {
@@ -153,16 +156,16 @@ interface RunSetup {
   full: TaskGraph;
   graph: TaskGraph;
   store: Store;
-  events: EventStream<RunEvent>;
+  subscribers: RunSubscribers;
   cache?: TaskCache;
   git: Promise<GitFacts>;
   cancel: AbortController;
 }
 
 async function run(ctx: CliContext, setup: RunSetup, opts: RunOptions): Promise<number> {
-  const { pipeline, full, store, events, cache, git } = setup;
+  const { pipeline, full, store, subscribers, cache, git } = setup;
   let graph = setup.graph;
-  await store.runs.markAbandoned(os.hostname(), (pid) => pid !== process.pid && pidAlive(pid));
+  await markAbandonedRuns(store);
   if (opts.resume) {
     const [prev] = await store.runs.list({ pipeline: pipeline.name, limit: 1 });
     if (!prev)
@@ -199,7 +202,7 @@ async function run(ctx: CliContext, setup: RunSetup, opts: RunOptions): Promise<
       continueOnFailure: opts.continue,
       signal: controller.signal,
       argv: process.argv.slice(2),
-      events,
+      subscribers,
       env: ctx.env,
       git,
     });

@@ -49,6 +49,8 @@ export interface RunGraphOptions {
 export interface RunGraphResult {
   status: RunOutcome;
   tasks: Map<string, TaskStatus>;
+  /** What each task took in this run (0 for one that never ran). */
+  durationsMs: Map<string, number>;
 }
 
 /** Runs the graph to completion (or failure, or cancellation). Never throws for task failures. */
@@ -65,6 +67,7 @@ export async function runGraph(o: RunGraphOptions): Promise<RunGraphResult> {
     };
   });
   const statuses = new Map<string, TaskStatus>();
+  const durations = new Map<string, number>();
   const hashes = new Map<string, TaskHash>();
   const active = new Map<string, Running>();
   let stopping = false; // a failure without --continue: start nothing new
@@ -74,6 +77,7 @@ export async function runGraph(o: RunGraphOptions): Promise<RunGraphResult> {
   const report = (outcome: TaskOutcome) => {
     const status = statusOf(outcome.failure);
     statuses.set(outcome.taskId, status);
+    durations.set(outcome.taskId, outcome.durationMs);
     if (outcome.hash) hashes.set(outcome.taskId, outcome.hash);
     events.emit(taskFinished(runId, outcome, status, predicted(outcome.taskId).durationMs));
     return status;
@@ -134,6 +138,7 @@ export async function runGraph(o: RunGraphOptions): Promise<RunGraphResult> {
   return {
     status: cancelled ? 'cancelled' : all.every((s) => s === 'success') ? 'success' : 'failed',
     tasks: statuses,
+    durationsMs: durations,
   };
 }
 

@@ -4,21 +4,20 @@
  */
 import type { TaskCache } from '../cache/types.js';
 import type { Pipeline } from '../config/types.js';
-import { EventStream, type RunEvent } from '../events.js';
 import { criticalPath } from '../graph/critical-path.js';
 import type { TaskGraph } from '../graph/graph.js';
 import { type Capacity, capacityFor } from '../plan/capacity.js';
 import { predict, simTasks } from '../plan/predict.js';
 import { lowerBound, simulate } from '../plan/simulate.js';
-import { type RunSummary, SummaryCollector } from '../report/summary.js';
+import type { RunSummary } from '../report/summary.js';
 import { processRecordDir, runLogDir } from '../state/paths.js';
 import type { Store } from '../store/store.js';
-import { attachStoreWriter } from '../store/writer.js';
 import { type GitFacts, gitHead } from '../util/git-facts.js';
 import { newId } from '../util/id.js';
 import { trace } from '../util/trace.js';
 import { runGraph } from './executor.js';
 import { GroupGuard } from './process-guard.js';
+import { attachRunSubscribers, type RunSubscribers } from './run-subscribers.js';
 import { LocalRunner } from './runner.js';
 import { settleInPlace } from './settle.js';
 
@@ -32,8 +31,11 @@ export interface RunPipelineOptions {
   continueOnFailure?: boolean;
   signal?: AbortSignal;
   argv?: string[];
-  /** Subscribe reporters before the run starts. */
-  events?: EventStream<RunEvent>;
+  /**
+   * The run's subscribers (attachRunSubscribers), made by the caller when the cache must warn on
+   * the same stream; by default the summary and, with a store, the history writer.
+   */
+  subscribers?: RunSubscribers;
   env?: NodeJS.ProcessEnv;
   /** A git read already started for the pipeline root; HEAD is taken from it. */
   git?: Promise<GitFacts>;
@@ -42,7 +44,8 @@ export interface RunPipelineOptions {
 /** Runs the graph and returns its summary (DESIGN §11). */
 export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
   const { pipeline, graph } = o;
-  const events = o.events ?? new EventStream<RunEvent>();
+  const subscribers = o.subscribers ?? attachRunSubscribers({ pipeline, store: o.store });
+  const { events } = subscribers;
   const capacity: Capacity = capacityFor(pipeline, o.concurrency);
   const settled = o.cache && !o.force ? await settleInPlace(o.cache, pipeline, graph) : new Map();
   trace('settled in-place hits');
@@ -54,8 +57,6 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
     capacity,
   );
   trace('simulated');
-  const collector = new SummaryCollector(events);
-  const writer = o.store ? attachStoreWriter(o.store, events, pipeline) : undefined;
   const runId = newId('r');
   const git = o.git ? (await o.git).head : gitHead(pipeline.root);
   const startedAt = Date.now();
@@ -85,10 +86,6 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
     argv: o.argv ?? [],
   });
 
-  const actual = new Map<string, number>();
-  const off = events.subscribe((e) => {
-    if (e.type === 'task-finished') actual.set(e.taskId, e.durationMs);
-  });
   const guard = new GroupGuard(processRecordDir(pipeline.root));
   const result = await runGraph({
     runId,
@@ -108,9 +105,9 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
     logDir: runLogDir(pipeline.root, runId),
     // One history write before any task process exists: from then on a crash leaves the run
     // recorded (and later marked interrupted), never missing.
-    beforeFirstProcess: async () => writer?.flush(),
+    beforeFirstProcess: () => subscribers.flush(),
   }).finally(() => guard.close());
-  off();
+  const actual = result.durationsMs;
   trace('executed');
 
   // The measured lower bound uses what the tasks really took in this run.
@@ -128,8 +125,9 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
     durationMs: endedAt - startedAt,
     lowerBoundMs: lowerBound(measured, capacity, cp.lengthMs),
   });
-  await writer?.flush();
+  await subscribers.flush();
   trace('history written');
-  writer?.unsubscribe();
-  return collector.summary();
+  // Subscribers the caller attached are the caller's to detach.
+  if (!o.subscribers) subscribers.detach();
+  return subscribers.summary();
 }

@@ -1,10 +1,16 @@
 /** What `deploy` and `rollback` share: holding one environment while they work on it. */
 import { newDeploymentId } from '../deploy/deploy.js';
 import type { Environment } from '../deploy/environment.js';
-import { type HeldEnvironment, holdEnvironment } from '../deploy/exclusive.js';
+import {
+  type HeldEnvironment,
+  type HoldFailure,
+  type HoldRefusal,
+  holdEnvironment,
+} from '../deploy/exclusive.js';
+import { describeOwner } from '../deploy/owner.js';
 import { deploymentEnded, markInterrupted } from '../deploy/records.js';
 import type { Store } from '../store/store.js';
-import type { Result } from '../util/result.js';
+import { type Result, unreachable } from '../util/result.js';
 import type { CliContext } from './context.js';
 
 /**
@@ -28,7 +34,8 @@ export async function withEnvironment(
   try {
     const taken = await takeEnvironment(ctx, store, env, wait, abort.signal);
     if (!taken.ok) {
-      ctx.stderr.write(`error: ${taken.error}\n`);
+      const f = taken.error;
+      ctx.stderr.write(`error: ${describeRefusal(f)}${f.gaveUp ? '; gave up waiting' : ''}\n`);
       return 1;
     }
     held = taken.value;
@@ -50,7 +57,7 @@ async function takeEnvironment(
   env: Environment,
   wait: boolean,
   signal: AbortSignal,
-): Promise<Result<HeldEnvironment, string>> {
+): Promise<Result<HeldEnvironment, HoldFailure>> {
   for (const d of await markInterrupted(store, env.name))
     ctx.stderr.write(
       `slipway: deployment ${d.id} (${d.kind} ${d.version}) was interrupted: its process is gone\n`,
@@ -62,7 +69,8 @@ async function takeEnvironment(
     deploymentId: newDeploymentId(),
     wait,
     isDead,
-    onWait: (m) => ctx.stderr.write(`slipway: ${m}\n`),
+    onWait: (r) =>
+      ctx.stderr.write(`slipway: ${describeRefusal(r)}; ${waitingFor(r)} (--no-wait fails instead)\n`),
     signal,
   });
   if (r.ok && r.value.tookOver) {
@@ -70,4 +78,29 @@ async function takeEnvironment(
     await markInterrupted(store, env.name);
   }
   return r;
+}
+
+/** Who holds the environment, in one line. */
+function describeRefusal(r: HoldRefusal): string {
+  switch (r.reason) {
+    case 'leased': {
+      const since = new Date(r.holder.acquiredAt).toISOString().slice(11, 19);
+      return `environment ${r.environment} is being deployed by ${r.holder.deploymentId} (${describeOwner(r.holder.owner)}, since ${since})`;
+    }
+    case 'agent-locked':
+      return `agent ${r.target}: ${r.detail}`;
+    default:
+      return unreachable(r);
+  }
+}
+
+function waitingFor(r: HoldRefusal): string {
+  switch (r.reason) {
+    case 'leased':
+      return 'waiting for it to finish';
+    case 'agent-locked':
+      return 'waiting';
+    default:
+      return unreachable(r);
+  }
 }

@@ -16,6 +16,16 @@ import { currentOwner, describeOwner } from './owner.js';
 const LEASE_TTL_MS = 60_000;
 const POLL_MS = 500;
 
+/** Why the environment is not (yet) held; the CLI words it (cli/hold-environment.ts). */
+export type HoldRefusal =
+  /** Another live deployment holds the store's lease on the environment. */
+  | { reason: 'leased'; environment: string; holder: Lease }
+  /** An agent's deploy lock is held by another deployment (one sharing no store with us). */
+  | { reason: 'agent-locked'; target: string; detail: string };
+
+/** A refusal, and whether it ended the attempt because waiting was aborted (Ctrl-C). */
+export type HoldFailure = HoldRefusal & { gaveUp: boolean };
+
 export interface HeldEnvironment {
   deploymentId: string;
   /** Agent clients carrying the lock, by target name. */
@@ -37,16 +47,22 @@ export async function holdEnvironment(opts: {
   deploymentId: string;
   wait: boolean;
   isDead: (holder: string) => Promise<boolean>;
-  onWait: (message: string) => void;
+  /** Told once per distinct holder that is being waited for. */
+  onWait: (refusal: HoldRefusal) => void;
   signal?: AbortSignal;
-}): Promise<Result<HeldEnvironment, string>> {
+}): Promise<Result<HeldEnvironment, HoldFailure>> {
   const { leases, env, deploymentId } = opts;
   const owner = currentOwner();
   const ownerText = `${describeOwner(owner)}, since ${new Date().toISOString().slice(11, 19)}`;
   let said = '';
-  const waiting = (message: string) => {
-    if (message !== said) opts.onWait(message);
-    said = message;
+  const waiting = (refusal: HoldRefusal) => {
+    // A holder renewing its lease is still the same holder.
+    const key =
+      refusal.reason === 'leased'
+        ? `${refusal.holder.deploymentId}\0${refusal.holder.acquiredAt}`
+        : `${refusal.target}\0${refusal.detail}`;
+    if (key !== said) opts.onWait(refusal);
+    said = key;
   };
 
   let tookOver: Lease | undefined;
@@ -56,11 +72,10 @@ export async function holdEnvironment(opts: {
       tookOver = r.value.tookOver;
       break;
     }
-    const h = r.error;
-    const message = `environment ${env.name} is being deployed by ${h.deploymentId} (${describeOwner(h.owner)}, since ${new Date(h.acquiredAt).toISOString().slice(11, 19)})`;
-    if (!opts.wait) return err(message);
-    waiting(`${message}; waiting for it to finish (--no-wait fails instead)`);
-    if (!(await pause(opts.signal))) return err(`${message}; gave up waiting`);
+    const refusal: HoldRefusal = { reason: 'leased', environment: env.name, holder: r.error };
+    if (!opts.wait) return err({ ...refusal, gaveUp: false });
+    waiting(refusal);
+    if (!(await pause(opts.signal))) return err({ ...refusal, gaveUp: true });
   }
 
   const clients = new Map<string, AgentClient>();
@@ -71,10 +86,10 @@ export async function holdEnvironment(opts: {
     clients.set(t.name, c);
   }
   const locked: AgentClient[] = [];
-  const giveUp = async (message: string) => {
+  const giveUp = async (failure: HoldFailure) => {
     await Promise.all(locked.map((c) => c.unlock(deploymentId)));
     await releaseLease(leases, { environment: env.name, deploymentId });
-    return err(message);
+    return err(failure);
   };
   for (const t of targets) {
     const c = clients.get(t.name)!;
@@ -91,10 +106,14 @@ export async function holdEnvironment(opts: {
       if (r.ok) break;
       // An agent that cannot be reached is not locked against us: staging reports it per host.
       if (r.error.reason === 'error') break;
-      const message = `agent ${t.name}: ${r.error.message.replace(/^.*answered 409: /, '')}`;
-      if (!opts.wait) return giveUp(message);
-      waiting(`${message}; waiting (--no-wait fails instead)`);
-      if (!(await pause(opts.signal))) return giveUp(`${message}; gave up waiting`);
+      const refusal: HoldRefusal = {
+        reason: 'agent-locked',
+        target: t.name,
+        detail: r.error.message.replace(/^.*answered 409: /, ''),
+      };
+      if (!opts.wait) return giveUp({ ...refusal, gaveUp: false });
+      waiting(refusal);
+      if (!(await pause(opts.signal))) return giveUp({ ...refusal, gaveUp: true });
     }
     locked.push(c);
   }

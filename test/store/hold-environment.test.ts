@@ -1,0 +1,129 @@
+/**
+ * Holding an environment through the store's lease and a real in-process agent: a refusal is a
+ * typed value naming who holds what, a refused or abandoned attempt leaves neither the lease nor
+ * an agent lock behind, and a held environment is released whole.
+ */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Environment } from '../../src/deploy/environment.js';
+import { type HoldRefusal, holdEnvironment } from '../../src/deploy/exclusive.js';
+import { acquireLease } from '../../src/deploy/lease.js';
+import { currentOwner } from '../../src/deploy/owner.js';
+import { openStore, type Store } from '../../src/store/store.js';
+import { type AgentRig, startAgentRig } from '../helpers/agent-rig.js';
+
+const TOKEN = 'hold-token-0123456789';
+
+let rig: AgentRig;
+let store: Store;
+
+beforeAll(async () => {
+  rig = await startAgentRig({ prefix: 'slipway-hold-', token: TOKEN });
+  store = await openStore({ root: mkdtempSync(path.join(os.tmpdir(), 'slipway-hold-store-')) });
+});
+afterAll(async () => {
+  await store?.close();
+  await rig?.close();
+});
+
+function environment(name: string): Environment {
+  return {
+    name,
+    artifact: 'dist',
+    env: {},
+    keepReleases: 2,
+    relay: false,
+    origin: { host: '127.0.0.1', port: 0 },
+    waves: [['r']],
+    bakeMs: 0,
+    minSamples: 0,
+    stageParallelism: 1,
+    regions: [
+      {
+        name: 'r',
+        traffic: 1,
+        maxUnavailable: 1,
+        targets: [{ name: 'host-1', region: 'r', agentUrl: rig.url, token: TOKEN, env: {} }],
+      },
+    ],
+  };
+}
+
+const hold = (env: Environment, deploymentId: string, o: { wait: boolean; signal?: AbortSignal }) => {
+  const waits: HoldRefusal[] = [];
+  const result = holdEnvironment({
+    leases: store.leases,
+    env,
+    deploymentId,
+    wait: o.wait,
+    isDead: async () => false,
+    onWait: (r) => waits.push(r),
+    signal: o.signal,
+  });
+  return { result, waits };
+};
+
+describe('holdEnvironment', () => {
+  it('holds the lease and the agent lock, and releases both', async () => {
+    const env = environment('h-ok');
+    const { result } = hold(env, 'd-ok', { wait: false });
+    const r = await result;
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect((await store.leases.read('h-ok'))?.deployment_id).toBe('d-ok');
+    const status = await rig.client.status();
+    expect(status.ok && status.value.lock?.holder).toBe('d-ok');
+    await r.value.release();
+    expect(await store.leases.read('h-ok')).toBeUndefined();
+    const after = await rig.client.status();
+    expect(after.ok && after.value.lock).toBeFalsy();
+  });
+
+  it('is refused with the live holder of the lease, and gives up when its wait is aborted', async () => {
+    const env = environment('h-leased');
+    const taken = await acquireLease(store.leases, {
+      environment: 'h-leased',
+      deploymentId: 'd-first',
+      owner: currentOwner(),
+      ttlMs: 60_000,
+    });
+    expect(taken.ok).toBe(true);
+    const refused = await hold(env, 'd-second', { wait: false }).result;
+    expect(refused.ok ? undefined : refused.error).toMatchObject({
+      reason: 'leased',
+      environment: 'h-leased',
+      holder: { deploymentId: 'd-first' },
+      gaveUp: false,
+    });
+
+    const abort = new AbortController();
+    const waiting = hold(env, 'd-third', { wait: true, signal: abort.signal });
+    // Waiting is announced once, then the wait is abandoned.
+    await expect.poll(() => waiting.waits.length, { timeout: 60_000 }).toBe(1);
+    abort.abort();
+    const gaveUp = await waiting.result;
+    expect(gaveUp.ok ? undefined : gaveUp.error).toMatchObject({ reason: 'leased', gaveUp: true });
+    expect(waiting.waits).toEqual([expect.objectContaining({ reason: 'leased' })]);
+    expect((await store.leases.read('h-leased'))?.deployment_id).toBe('d-first');
+  });
+
+  it('is refused with the agent whose lock another deployer holds, and gives its lease back', async () => {
+    const env = environment('h-agent');
+    const foreign = await rig.client.lock({ holder: 'd-elsewhere', owner: 'another store', ttlMs: 60_000 });
+    expect(foreign.ok).toBe(true);
+    try {
+      const refused = await hold(env, 'd-here', { wait: false }).result;
+      expect(refused.ok ? undefined : refused.error).toMatchObject({
+        reason: 'agent-locked',
+        target: 'host-1',
+        gaveUp: false,
+      });
+      // Nothing of the refused attempt stays behind.
+      expect(await store.leases.read('h-agent')).toBeUndefined();
+    } finally {
+      await rig.client.unlock('d-elsewhere');
+    }
+  });
+});

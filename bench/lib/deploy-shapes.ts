@@ -35,7 +35,7 @@ const TOKENS = (
 ).split(' ');
 
 /** Minified-source-like text from a seed (about 3-4x with deflate). */
-export function text(n: number, seed: number): Buffer {
+function text(n: number, seed: number): Buffer {
   const r = noise(Math.ceil(n / 3) + 16, seed);
   const out = Buffer.allocUnsafe(n);
   let o = 0;

@@ -34,7 +34,7 @@ export interface StageResult extends StageProgress {
   release: ReleaseId;
   alreadyStaged: boolean;
   bytesReused: number;
-  /** Unchanged files copied whole from a kept release instead of being rebuilt from chunks. */
+  /** Unchanged files hard-linked or cloned from a kept release instead of being rebuilt from chunks. */
   filesCopied: number;
   ms: number;
 }
@@ -245,7 +245,7 @@ export class Agent {
         layout: this.layout,
         id,
         manifest,
-        copyFrom: (e) => this.#files.identical(e, this.#releases),
+        sameAs: (e) => this.#files.identical(e, this.#releases),
         chunk: async (chunk) => {
           let data = await this.index.read(chunk);
           if (!data) {

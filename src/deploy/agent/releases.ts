@@ -1,15 +1,18 @@
 /**
- * Releases on disk: assembling `releases/<id>` from chunks into a temporary folder renamed into
- * place, switching `current` atomically (a fresh symlink renamed over it), and pruning old ones.
- * Durable: every file and folder of a release is fsynced before the rename and the parent folder
- * after it, so a power cut never leaves a release whose name exists but whose bytes do not.
+ * Releases on disk: assembling `releases/<id>` into a temporary folder renamed into place (files
+ * unchanged since a kept release cloned or hard-linked from it, the rest written from chunks),
+ * switching `current` atomically (a fresh symlink renamed over it), and pruning old ones.
+ * Durable: every written file and every folder of a release is fsynced before the rename and the
+ * parent folder after it, so a power cut never leaves a release whose name exists but whose
+ * bytes do not.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import {
   chmod,
   copyFile,
+  link,
   mkdir,
   open,
   readdir,
@@ -17,7 +20,6 @@ import {
   readlink,
   rename,
   rm,
-  stat,
   symlink,
 } from 'node:fs/promises';
 import path from 'node:path';
@@ -29,29 +31,62 @@ import type { Layout } from './layout.js';
 /** Size and mtime of each file of a release right after assembly: proof it was not edited since. */
 export type FileStats = Record<string, [number, number]>;
 
+/** A kept release's file with the same content, untouched since its assembly. */
+export interface SameFile {
+  path: string;
+  /** Its permission bits: a hard link shares them, so it is linked only when they match. */
+  mode: number;
+  size: number;
+  mtimeMs: number;
+}
+
+/**
+ * How a release is made durable before its name appears: `fsync` syncs each written file (many at
+ * once) and every folder; `syncfs` writes without syncing and flushes the whole filesystem once
+ * (`sync -f`), then syncs the folders; `auto` (the default) syncs each file when it wrote only a
+ * few and flushes the filesystem when it wrote many (bench/release-fsync.ts: one flush costs
+ * 0.3-0.6x of per-file fsyncs here, and a flush that fails falls back to them); `none` is for
+ * the benchmark's comparison only.
+ */
+export type Durability = 'auto' | 'fsync' | 'syncfs' | 'none';
+
+/** Up to this many written files, `auto` fsyncs them one by one rather than flushing everything. */
+const FEW_FILES = 32;
+
+/** How many files are linked or written at once. */
+const WIDTH = 16;
+
+/** Whether this filesystem clones files (reflink): tried once per folder, then remembered. */
+const cloning = new Map<string, boolean>();
+
 /**
  * Writes every entry of a manifest under `releases/<id>`. A file identical to one of a kept,
- * untouched release is copied by the kernel (`copyFrom`); others are written from `chunk`.
- * Returns how many files were copied whole.
+ * untouched release (`sameAs`) is cloned (reflink, where the filesystem has copy-on-write) or
+ * else hard-linked when its mode matches, else copied; other files are written from `chunk`,
+ * several at once. Nothing is ever written into an existing file: written files are created
+ * with O_EXCL in a fresh folder, and a linked file is neither opened for writing nor chmodded.
+ * Returns how many files were linked or cloned.
  */
 export async function assembleRelease(opts: {
   layout: Layout;
   id: ReleaseId;
   manifest: Manifest;
   chunk: (id: ChunkId) => Promise<Buffer>;
-  copyFrom?: (e: Extract<ManifestEntry, { type: 'file' }>) => Promise<string | undefined>;
-  /** fsync files and folders (default true; false only for the benchmark's comparison). */
-  durable?: boolean;
+  sameAs?: (e: Extract<ManifestEntry, { type: 'file' }>) => Promise<SameFile | undefined>;
+  /** Default `auto`. */
+  durability?: Durability;
 }): Promise<number> {
-  let copied = 0;
   const { layout, id, manifest } = opts;
-  const durable = opts.durable ?? true;
+  const durability = opts.durability ?? 'auto';
   await mkdir(layout.releases, { recursive: true });
   await mkdir(layout.manifests, { recursive: true });
   const tmp = path.join(layout.releases, `.tmp-${id}-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp);
-  const syncs = new SyncQueue();
+  const stats: FileStats = {};
+  const written: string[] = [];
+  let linked = 0;
   try {
+    const files: Extract<ManifestEntry, { type: 'file' }>[] = [];
     for (const e of manifest.entries) {
       // Paths were validated (no "..", not absolute, parents are real folders); resolve and
       // check again anyway so a bug in validation cannot write outside the release.
@@ -59,107 +94,141 @@ export async function assembleRelease(opts: {
       if (!dest.startsWith(tmp + path.sep)) throw new Error(`refused path ${e.path}`);
       if (e.type === 'dir') await mkdir(dest, { mode: 0o755 });
       else if (e.type === 'symlink') await symlink(e.target, dest);
-      else {
-        const src = await opts.copyFrom?.(e);
-        const flags = constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL;
-        if (
-          src &&
-          (await copyFile(src, dest, flags).then(
-            () => true,
-            () => false,
-          ))
-        ) {
-          copied++;
-          await chmod(dest, e.mode & 0o777);
-          if (durable) await syncs.add(await open(dest, 'r'));
+      else files.push(e);
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < files.length) {
+        const e = files[next++]!;
+        const dest = path.join(tmp, e.path);
+        const same = await opts.sameAs?.(e);
+        if (same && (await reuse(same, e.mode & 0o777, dest, layout.releases))) {
+          linked++;
+          stats[e.path] = [same.size, same.mtimeMs];
           continue;
         }
-        const fh = await open(dest, 'wx', 0o600);
-        let handedOver = false;
-        try {
-          let written = 0;
-          for (const [chunkId, size] of e.chunks) {
-            const data = await opts.chunk(chunkId);
-            // The chunk's hash was checked when it was read; its length is the manifest's claim,
-            // and a file must come out exactly as long as the manifest says.
-            if (data.length !== size)
-              throw new Error(
-                `chunk ${chunkId.slice(0, 12)} of ${e.path} is ${data.length} bytes, the manifest says ${size}`,
-              );
-            await fh.write(data, 0, data.length);
-            written += data.length;
-          }
-          if (written !== e.size)
-            throw new Error(`${e.path} came out ${written} bytes, the manifest says ${e.size}`);
-          await fh.chmod(e.mode & 0o777);
-          if (durable) {
-            await syncs.add(fh);
-            handedOver = true;
-          }
-        } finally {
-          if (!handedOver) await fh.close();
-        }
+        stats[e.path] = await writeFromChunks(e, dest, opts.chunk, durability === 'fsync');
+        written.push(dest);
       }
-    }
-    await syncs.drain();
-    const stats: FileStats = {};
-    for (const e of manifest.entries) {
-      if (e.type !== 'file') continue;
-      const st = await stat(path.join(tmp, e.path));
-      stats[e.path] = [st.size, st.mtimeMs];
-    }
-    await writeAtomic(statsFile(layout, id), JSON.stringify(stats), { durable });
+    };
+    await Promise.all(Array.from({ length: Math.min(WIDTH, files.length) }, worker));
+    await writeAtomic(statsFile(layout, id), JSON.stringify(stats), { durable: durability !== 'none' });
     for (const e of manifest.entries) {
       if (e.type === 'dir') await chmod(path.join(tmp, e.path), e.mode & 0o777);
     }
-    if (durable) {
-      // Folders deepest first, then the release folder itself: every name inside is on disk
-      // before the release's own name appears, and long before `current` points at it.
+    if (durability === 'syncfs' || durability === 'auto') await flushWritten(tmp, written, durability);
+    if (durability !== 'none') {
+      // Every folder, then the release folder itself: every name inside is on disk before the
+      // release's own name appears, and long before `current` points at it. Linked files need
+      // only their names synced: their bytes were made durable when they were first written.
       const dirs = manifest.entries.filter((e) => e.type === 'dir').map((e) => path.join(tmp, e.path));
-      for (const d of dirs.reverse()) await fsyncPath(d);
+      await Promise.all(dirs.map(fsyncPath));
       await fsyncPath(tmp);
     }
     // The manifest lands first: a release folder without one is an interrupted assembly.
-    await writeAtomic(layout.manifest(id), JSON.stringify(manifest), { durable });
+    await writeAtomic(layout.manifest(id), JSON.stringify(manifest), { durable: durability !== 'none' });
     await rm(layout.release(id), { recursive: true, force: true });
     await rename(tmp, layout.release(id));
-    if (durable) await fsyncPath(layout.releases);
-    return copied;
+    if (durability !== 'none') await fsyncPath(layout.releases);
+    return linked;
   } catch (e) {
-    await syncs.drain().catch(() => {});
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
 }
 
 /**
- * fsync-then-close of written files, several at once: the next file is written while earlier
- * ones sync, and the filesystem's journal commits concurrent fsyncs together.
+ * Puts a kept release's identical file at `dest` without reading it: a clone where the
+ * filesystem has them (its own blocks, copy-on-write), else a hard link when the mode matches
+ * (the inode is shared, so it must never be written or chmodded: nothing here does either),
+ * else a kernel copy. False when none worked (then it is written from chunks).
  */
-class SyncQueue {
-  readonly #pending = new Set<Promise<void>>();
-  #failure: unknown;
-
-  constructor(readonly width = 16) {}
-
-  /** Takes over `fh` (syncs and closes it); waits while `width` syncs are in flight. */
-  async add(fh: FileHandle): Promise<void> {
-    const p: Promise<void> = fh
-      .sync()
-      .catch((e: unknown) => {
-        this.#failure ??= e;
-      })
-      .finally(() => fh.close())
-      .finally(() => this.#pending.delete(p));
-    this.#pending.add(p);
-    if (this.#pending.size >= this.width) await Promise.race(this.#pending);
+async function reuse(same: SameFile, mode: number, dest: string, releases: string): Promise<boolean> {
+  const clones = cloning.get(releases);
+  if (clones !== false) {
+    const cloned = await copyFile(same.path, dest, constants.COPYFILE_FICLONE_FORCE).then(
+      () => true,
+      () => false,
+    );
+    if (clones === undefined) cloning.set(releases, cloned);
+    if (cloned) {
+      if ((same.mode & 0o777) !== mode) await chmod(dest, mode);
+      return true;
+    }
   }
+  if (
+    (same.mode & 0o777) === mode &&
+    (await link(same.path, dest).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return true;
+  // Another mode: a copy of its own (the kernel copies; the source was fsynced long ago, the
+  // copy is synced like a written file).
+  if (
+    !(await copyFile(same.path, dest, constants.COPYFILE_EXCL).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return false;
+  await chmod(dest, mode);
+  await fsyncPath(dest);
+  return true;
+}
 
-  /** Waits for every sync; throws the first failure. */
-  async drain(): Promise<void> {
-    await Promise.all(this.#pending);
-    if (this.#failure !== undefined) throw this.#failure;
+/** Creates `dest` (O_EXCL) from its chunks, checking every length; returns its size and mtime. */
+async function writeFromChunks(
+  e: Extract<ManifestEntry, { type: 'file' }>,
+  dest: string,
+  chunk: (id: ChunkId) => Promise<Buffer>,
+  sync: boolean,
+): Promise<[number, number]> {
+  const fh = await open(dest, 'wx', e.mode & 0o777);
+  try {
+    let written = 0;
+    for (const [chunkId, size] of e.chunks) {
+      const data = await chunk(chunkId);
+      // The chunk's hash was checked when it was read; its length is the manifest's claim,
+      // and a file must come out exactly as long as the manifest says.
+      if (data.length !== size)
+        throw new Error(
+          `chunk ${chunkId.slice(0, 12)} of ${e.path} is ${data.length} bytes, the manifest says ${size}`,
+        );
+      await fh.write(data, 0, data.length);
+      written += data.length;
+    }
+    if (written !== e.size)
+      throw new Error(`${e.path} came out ${written} bytes, the manifest says ${e.size}`);
+    // open()'s mode is masked by the umask: set the manifest's exactly.
+    await fh.chmod(e.mode & 0o777);
+    if (sync) await fh.sync();
+    const st = await fh.stat();
+    return [st.size, st.mtimeMs];
+  } finally {
+    await fh.close();
   }
+}
+
+/**
+ * Makes files written without fsync durable: one by one (several at once) when they are few or
+ * the filesystem flush is unavailable, else with one flush of the filesystem holding `dir`
+ * (syncfs(2) through coreutils' `sync -f`).
+ */
+async function flushWritten(dir: string, files: string[], durability: 'auto' | 'syncfs'): Promise<void> {
+  if (files.length === 0) return;
+  if (durability === 'syncfs' || files.length > FEW_FILES) {
+    const flushed = await new Promise<boolean>((resolve) =>
+      execFile('sync', ['-f', dir], (e) => resolve(!e)),
+    );
+    if (flushed) return;
+  }
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) await fsyncPath(files[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(WIDTH, files.length) }, worker));
 }
 
 function statsFile(layout: Layout, id: ReleaseId): string {

@@ -189,7 +189,10 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
       takePeakKb(a.proc.pid);
     }
     const env = envFor(artifact, targets);
-    const t = await timed(process.execPath, [driver, JSON.stringify({ env, version })], { cwd: root });
+    const ledgerDir = join(root, 'ledger');
+    const t = await timed(process.execPath, [driver, JSON.stringify({ env, version, ledgerDir })], {
+      cwd: root,
+    });
     const out = JSON.parse(t.stdout.trim().split('\n').pop() || '{}') as {
       ok?: boolean;
       release?: string;

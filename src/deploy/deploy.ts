@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { EventStream } from '../events.js';
 import { failpoint } from '../util/failpoint.js';
 import { err, ok, type Result } from '../util/result.js';
+import { trace } from '../util/trace.js';
 import { newToken } from './agent/agent.js';
 import { AgentClient } from './agent-client.js';
 import { readArtifact } from './artifact.js';
@@ -65,6 +66,7 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   const { manifest, chunks } = art.value;
   const release = releaseIdOf(manifest);
   await ledger.save({ release, manifest });
+  trace(`chunked ${art.value.files} files (${art.value.reread} read)`);
   const clients = opts.clients ?? clientsOf(env);
   const targets: PlannedTarget[] = env.regions.flatMap((r) =>
     r.targets.map((t) => ({
@@ -105,6 +107,7 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   let staged: StagedTarget[] = [];
   try {
     staged = await stageAll({ deploymentId, env, release, manifest, origin, events, clients });
+    trace('staged');
     const failed = staged.filter((s) => !s.ok);
     if (opts.signal?.aborted) {
       status = 'interrupted';

@@ -2,7 +2,7 @@
  * Files of kept releases by content (size and chunk list), so an unchanged file is linked or
  * cloned instead of being rebuilt chunk by chunk, when nothing touched it since assembly.
  */
-import { stat } from 'node:fs/promises';
+import { type Stats, statSync } from 'node:fs';
 import path from 'node:path';
 import { chunkIdOf } from '../fastcdc.js';
 import type { Manifest, ManifestEntry } from '../manifest.js';
@@ -37,10 +37,19 @@ export class FileIndex {
       this.#stats.set(hit.release, await readStats(this.layout, hit.release));
     const rec = this.#stats.get(hit.release)?.[hit.path];
     const file = path.join(this.layout.release(hit.release), hit.path);
-    const st = await stat(file).catch(() => undefined);
+    // Synchronous for the same reason as the links that follow (releases.ts).
+    const st = statOrUndefined(file);
     // An app that wrote into its release changed size or mtime: rebuild from verified chunks.
     if (!rec || !st || st.size !== rec[0] || st.mtimeMs !== rec[1]) return undefined;
     return { path: file, mode: st.mode, size: st.size, mtimeMs: st.mtimeMs };
+  }
+}
+
+function statOrUndefined(file: string): Stats | undefined {
+  try {
+    return statSync(file);
+  } catch {
+    return undefined;
   }
 }
 

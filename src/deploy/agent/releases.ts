@@ -8,11 +8,10 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, linkSync } from 'node:fs';
 import {
   chmod,
   copyFile,
-  link,
   mkdir,
   open,
   readdir,
@@ -24,6 +23,7 @@ import {
 } from 'node:fs/promises';
 import path from 'node:path';
 import { fsyncPath, writeAtomic } from '../../state/atomic-write.js';
+import { trace } from '../../util/trace.js';
 import { type Manifest, type ManifestEntry, validateManifest } from '../manifest.js';
 import { type ChunkId, isReleaseId, type ReleaseId } from '../types.js';
 import type { Layout } from './layout.js';
@@ -43,14 +43,14 @@ export interface SameFile {
 /**
  * How a release is made durable before its name appears: `fsync` syncs each written file (many at
  * once) and every folder; `syncfs` writes without syncing and flushes the whole filesystem once
- * (`sync -f`), then syncs the folders; `auto` (the default) syncs each file when it wrote only a
- * few and flushes the filesystem when it wrote many (bench/release-fsync.ts: one flush costs
+ * (`sync -f`, which covers the folders too); `auto` (the default) syncs each file and folder when
+ * there are only a few and flushes the filesystem when there are many (bench/release-fsync.ts: one flush costs
  * 0.3-0.6x of per-file fsyncs here, and a flush that fails falls back to them); `none` is for
  * the benchmark's comparison only.
  */
 export type Durability = 'auto' | 'fsync' | 'syncfs' | 'none';
 
-/** Up to this many written files, `auto` fsyncs them one by one rather than flushing everything. */
+/** Up to this many written files and folders, `auto` fsyncs them one by one rather than flushing everything. */
 const FEW_FILES = 32;
 
 /** How many files are linked or written at once. */
@@ -112,19 +112,26 @@ export async function assembleRelease(opts: {
       }
     };
     await Promise.all(Array.from({ length: Math.min(WIDTH, files.length) }, worker));
+    trace(`assemble ${id}: ${linked} linked, ${written.length} written`);
     await writeAtomic(statsFile(layout, id), JSON.stringify(stats), { durable: durability !== 'none' });
+    const dirs = manifest.entries.filter((e) => e.type === 'dir').map((e) => path.join(tmp, e.path));
     for (const e of manifest.entries) {
       if (e.type === 'dir') await chmod(path.join(tmp, e.path), e.mode & 0o777);
     }
-    if (durability === 'syncfs' || durability === 'auto') await flushWritten(tmp, written, durability);
+    // Every written file, every folder, then the release folder itself: every name inside is on
+    // disk before the release's own name appears, and long before `current` points at it. Linked
+    // files need only their names synced: their bytes were made durable when first written.
     if (durability !== 'none') {
-      // Every folder, then the release folder itself: every name inside is on disk before the
-      // release's own name appears, and long before `current` points at it. Linked files need
-      // only their names synced: their bytes were made durable when they were first written.
-      const dirs = manifest.entries.filter((e) => e.type === 'dir').map((e) => path.join(tmp, e.path));
-      await Promise.all(dirs.map(fsyncPath));
-      await fsyncPath(tmp);
+      const flushed =
+        (durability === 'syncfs' || (durability === 'auto' && written.length + dirs.length > FEW_FILES)) &&
+        (await syncFilesystem(tmp));
+      if (!flushed) {
+        if (durability !== 'fsync') await fsyncEach(written);
+        await fsyncEach(dirs);
+        await fsyncPath(tmp);
+      }
     }
+    trace(`assemble ${id}: durable`);
     // The manifest lands first: a release folder without one is an interrupted assembly.
     await writeAtomic(layout.manifest(id), JSON.stringify(manifest), { durable: durability !== 'none' });
     await rm(layout.release(id), { recursive: true, force: true });
@@ -156,14 +163,9 @@ async function reuse(same: SameFile, mode: number, dest: string, releases: strin
       return true;
     }
   }
-  if (
-    (same.mode & 0o777) === mode &&
-    (await link(same.path, dest).then(
-      () => true,
-      () => false,
-    ))
-  )
-    return true;
+  // Synchronous: a link is one metadata call, and thousands of them cost milliseconds this way
+  // but a thread-pool round trip each otherwise.
+  if ((same.mode & 0o777) === mode && tryLink(same.path, dest)) return true;
   // Another mode: a copy of its own (the kernel copies; the source was fsynced long ago, the
   // copy is synced like a written file).
   if (
@@ -176,6 +178,15 @@ async function reuse(same: SameFile, mode: number, dest: string, releases: strin
   await chmod(dest, mode);
   await fsyncPath(dest);
   return true;
+}
+
+function tryLink(from: string, to: string): boolean {
+  try {
+    linkSync(from, to);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Creates `dest` (O_EXCL) from its chunks, checking every length; returns its size and mtime. */
@@ -211,24 +222,18 @@ async function writeFromChunks(
   }
 }
 
-/**
- * Makes files written without fsync durable: one by one (several at once) when they are few or
- * the filesystem flush is unavailable, else with one flush of the filesystem holding `dir`
- * (syncfs(2) through coreutils' `sync -f`).
- */
-async function flushWritten(dir: string, files: string[], durability: 'auto' | 'syncfs'): Promise<void> {
-  if (files.length === 0) return;
-  if (durability === 'syncfs' || files.length > FEW_FILES) {
-    const flushed = await new Promise<boolean>((resolve) =>
-      execFile('sync', ['-f', dir], (e) => resolve(!e)),
-    );
-    if (flushed) return;
-  }
+/** Flushes the filesystem holding `p` (syncfs(2) through coreutils' `sync -f`); false if it failed. */
+function syncFilesystem(p: string): Promise<boolean> {
+  return new Promise<boolean>((resolve) => execFile('sync', ['-f', p], (e) => resolve(!e)));
+}
+
+/** fsyncs paths, several at once (the journal commits concurrent syncs together). */
+async function fsyncEach(paths: string[]): Promise<void> {
   let next = 0;
   const worker = async () => {
-    while (next < files.length) await fsyncPath(files[next++]!);
+    while (next < paths.length) await fsyncPath(paths[next++]!);
   };
-  await Promise.all(Array.from({ length: Math.min(WIDTH, files.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(WIDTH, paths.length) }, worker));
 }
 
 function statsFile(layout: Layout, id: ReleaseId): string {
@@ -266,6 +271,7 @@ export async function currentRelease(layout: Layout): Promise<ReleaseId | null> 
 
 /** Kept releases with their manifests; removes half-written ones left by a crash. */
 export async function loadReleases(layout: Layout): Promise<Map<ReleaseId, Manifest>> {
+  await emptyTrash(layout);
   await mkdir(layout.releases, { recursive: true });
   await mkdir(layout.manifests, { recursive: true });
   const out = new Map<ReleaseId, Manifest>();
@@ -298,9 +304,25 @@ async function readJsonFile(file: string): Promise<unknown> {
   }
 }
 
-/** Deletes a release and its manifest. */
+/**
+ * Deletes a release and its manifest. The folder is renamed into `trash/` at once (so the
+ * release is gone in one step) and emptied in the background; whatever a crash leaves there is
+ * emptied when the agent next opens.
+ */
 export async function removeRelease(layout: Layout, id: ReleaseId): Promise<void> {
   await rm(layout.manifest(id), { force: true });
   await rm(statsFile(layout, id), { force: true });
-  await rm(layout.release(id), { recursive: true, force: true });
+  await mkdir(layout.trash, { recursive: true });
+  const doomed = path.join(layout.trash, `${id}-${randomBytes(4).toString('hex')}`);
+  const moved = await rename(layout.release(id), doomed).then(
+    () => true,
+    () => false,
+  );
+  if (!moved) await rm(layout.release(id), { recursive: true, force: true });
+  else void rm(doomed, { recursive: true, force: true }).catch(() => {});
+}
+
+/** Empties `trash/` (releases whose removal a crash or shutdown cut short). */
+export async function emptyTrash(layout: Layout): Promise<void> {
+  await rm(layout.trash, { recursive: true, force: true });
 }

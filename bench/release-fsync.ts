@@ -1,16 +1,16 @@
 /**
  * What durable releases cost: assembling a release (files from chunks, then the rename into
- * place) with fsync of every file and folder before the rename and of the parent after it,
- * against the same assembly without any fsync. Two shapes: the deploy bench's artifact (few
- * large files) and many small files (where per-file fsync costs most). Rounds alternate the two
- * modes so a load change on a shared machine hits both; the median of each is compared.
+ * place) made durable two ways, fsync of every written file (16 at once) and folder, or one
+ * whole-filesystem flush (`sync -f`) then the folders, against the same assembly without any
+ * flush. Two shapes: few large files and many small ones (where per-file fsync costs most).
+ * Rounds rotate the modes so a load change on a shared machine hits all; medians are compared.
  * Run alone: `node dist/bench/release-fsync.js [--quick]`.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { Layout } from '../src/deploy/agent/layout.js';
-import { assembleRelease } from '../src/deploy/agent/releases.js';
+import { assembleRelease, type Durability } from '../src/deploy/agent/releases.js';
 import { readArtifact } from '../src/deploy/artifact.js';
 import { readChunk } from '../src/deploy/origin.js';
 import type { ChunkId, ReleaseId } from '../src/deploy/types.js';
@@ -23,8 +23,10 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-/** Median ms of assembling `artifact` as a release, durable and not. */
-async function measure(artifact: string, rounds: number): Promise<{ durable: number; plain: number }> {
+const MODES: Exclude<Durability, 'auto'>[] = ['fsync', 'syncfs', 'none'];
+
+/** Median ms of assembling `artifact` as a release, per durability mode. */
+async function measure(artifact: string, rounds: number): Promise<Record<(typeof MODES)[number], number>> {
   const art = await readArtifact(artifact, 'fsync-bench');
   if (!art.ok) throw new Error(art.error);
   const { manifest, chunks } = art.value;
@@ -32,27 +34,27 @@ async function measure(artifact: string, rounds: number): Promise<{ durable: num
   const data = new Map<ChunkId, Buffer>();
   for (const [id, src] of chunks) data.set(id, await readChunk(src));
   const root = mkdtempSync(join(os.tmpdir(), 'slipway-bench-fsync-'));
-  const times = { durable: [] as number[], plain: [] as number[] };
+  const times: Record<(typeof MODES)[number], number[]> = { fsync: [], syncfs: [], none: [] };
   try {
     for (let r = 0; r < rounds; r++) {
-      for (const durable of r % 2 === 0 ? [true, false] : [false, true]) {
-        const layout = new Layout(join(root, `${r}-${durable}`));
+      for (const durability of [...MODES.slice(r % 3), ...MODES.slice(0, r % 3)]) {
+        const layout = new Layout(join(root, `${r}-${durability}`));
         const t0 = performance.now();
         await assembleRelease({
           layout,
           id: `r${r}-000000000000` as ReleaseId,
           manifest,
           chunk: async (id) => data.get(id)!,
-          durable,
+          durability,
         });
-        (durable ? times.durable : times.plain).push(performance.now() - t0);
+        times[durability].push(performance.now() - t0);
         rmSync(layout.root, { recursive: true, force: true });
       }
     }
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
-  return { durable: median(times.durable), plain: median(times.plain) };
+  return { fsync: median(times.fsync), syncfs: median(times.syncfs), none: median(times.none) };
 }
 
 export async function benchReleaseFsync(options: BenchOptions): Promise<BenchRow[]> {
@@ -75,15 +77,23 @@ export async function benchReleaseFsync(options: BenchOptions): Promise<BenchRow
     ] as const) {
       const m = await measure(dir, rounds);
       options.log(
-        `bench: release assembly ${name}: ${m.durable.toFixed(0)} ms with fsync, ${m.plain.toFixed(0)} ms without`,
+        `bench: release assembly ${name}: fsync ${m.fsync.toFixed(0)} ms, sync -f ${m.syncfs.toFixed(0)} ms, none ${m.none.toFixed(0)} ms`,
       );
       rows.push({
         suite: 'deploy',
         case: `stage a release, ${name}`,
-        metric: 'fsync / no fsync',
-        value: m.durable / m.plain,
+        metric: 'fsync / no flush',
+        value: m.fsync / m.none,
         unit: 'x',
-        note: `${m.durable.toFixed(0)} vs ${m.plain.toFixed(0)} ms (median of ${rounds})`,
+        note: `${m.fsync.toFixed(0)} vs ${m.none.toFixed(0)} ms (median of ${rounds})`,
+      });
+      rows.push({
+        suite: 'deploy',
+        case: `stage a release, ${name}`,
+        metric: 'sync -f / fsync',
+        value: m.syncfs / m.fsync,
+        unit: 'x',
+        note: `${m.syncfs.toFixed(0)} vs ${m.fsync.toFixed(0)} ms; sync -f flushes every writer on the filesystem`,
       });
     }
   } finally {

@@ -19,6 +19,7 @@ const modules: { suite: string; file: string; fn: string }[] = [
   { suite: 'analytics', file: './analytics.js', fn: 'benchAnalytics' },
   { suite: 'deploy', file: './deploy.js', fn: 'benchDeploy' },
   { suite: 'deploy', file: './release-fsync.js', fn: 'benchReleaseFsync' },
+  { suite: 'deploy', file: './deploy-rsync.js', fn: 'benchDeployRsync' },
   { suite: 'crash', file: './crash.js', fn: 'benchCrash' },
 ];
 

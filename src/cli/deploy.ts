@@ -10,6 +10,7 @@ import { reportProgress } from '../deploy/progress.js';
 import { DeployRecorder } from '../deploy/records.js';
 import { SummaryBuilder } from '../deploy/summary.js';
 import { EventStream } from '../events.js';
+import { deployLedgerDir, stateDir } from '../state/paths.js';
 import { withStore } from '../store/store.js';
 import { gitHead } from '../util/git-facts.js';
 import { parseSize } from '../util/units.js';
@@ -53,6 +54,9 @@ export function register(program: Command, ctx: CliContext): void {
         const git = gitHead(pipeline.root);
         const version = opts.version ?? git?.sha.slice(0, 12) ?? timestamp();
         const events = new EventStream<DeployEvent>();
+        // The state folder (with its self-ignoring .gitignore) holds the chunk ledger.
+        stateDir(pipeline.root);
+        const ledgerDir = deployLedgerDir(pipeline.root);
         return withStore({ url: globals(cmd).store, root: pipeline.root }, (store) =>
           withEnvironment(ctx, store, env, opts.wait, async (held, signal) => {
             const recorder = new DeployRecorder(store.deployments, events);
@@ -69,6 +73,7 @@ export function register(program: Command, ctx: CliContext): void {
                 deploymentId: held.deploymentId,
                 clients: held.clients,
                 owner: currentOwner(),
+                ledgerDir,
               });
               if (!r.ok) {
                 throw new UsageError(

@@ -1,8 +1,10 @@
 /** Turns an artifact folder into a manifest and an index of where each chunk's bytes live. */
-import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstat, open } from 'node:fs/promises';
 import path from 'node:path';
 import { err, ok, type Result } from '../util/result.js';
-import { type ChunkingParams, chunkIdOf, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
+import type { ChunkLedger } from './chunk-ledger.js';
+import { type ChunkingParams, chunkBuffer, chunkIdOf, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
 import { escapingSymlink, type Manifest, type ManifestEntry } from './manifest.js';
 import type { ChunkId } from './types.js';
 
@@ -19,6 +21,8 @@ export interface Artifact {
   chunks: Map<ChunkId, ChunkSource>;
   files: number;
   bytes: number;
+  /** Files read and chunked (the rest kept their chunks from the ledger). */
+  reread: number;
   /** Wall time spent reading, chunking and hashing. */
   chunkMs: number;
 }
@@ -67,37 +71,62 @@ export async function chunkFile(
   return { chunks, size };
 }
 
-/** Scans and chunks an artifact folder; refuses symlinks that leave it and special files. */
+/** Files up to this size are read whole and chunked in memory; larger ones stream through a buffer. */
+const WHOLE = 4 * 1024 * 1024;
+
+/**
+ * Scans and chunks an artifact folder; refuses symlinks that leave it and special files. With a
+ * ledger, files whose stat is unchanged since the last deploy keep their recorded chunks unread.
+ */
 export async function readArtifact(
   root: string,
   version: string,
   params: ChunkingParams = DEFAULT_CHUNKING,
+  opts: { ledger?: ChunkLedger } = {},
 ): Promise<Result<Artifact, string>> {
   const t0 = performance.now();
   const abs = path.resolve(root);
   const st = await lstat(abs).catch(() => undefined);
   if (!st?.isDirectory()) return err(`artifact folder ${root} does not exist or is not a folder`);
+  const { ledger } = opts;
+  ledger?.begin();
   const entries: ManifestEntry[] = [];
   const chunks = new Map<ChunkId, ChunkSource>();
-  const buffer = Buffer.allocUnsafe(Math.max(8 * 1024 * 1024, params.max * 4));
+  let buffer: Buffer | undefined;
   let files = 0;
   let bytes = 0;
+  let reread = 0;
 
+  // Stats on the calling thread: tens of thousands of lstat calls cost milliseconds this way and
+  // seconds as one thread-pool round trip each. Reads of changed files stay asynchronous.
   async function walk(dir: string, rel: string): Promise<string | undefined> {
-    const names = (await readdir(dir)).sort();
+    const names = readdirSync(dir).sort();
     for (const name of names) {
       const full = path.join(dir, name);
       const relPath = rel ? `${rel}/${name}` : name;
-      const s = await lstat(full);
+      const s = lstatSync(full);
       if (s.isDirectory()) {
         entries.push({ type: 'dir', path: relPath, mode: s.mode & 0o777 });
         const bad = await walk(full, relPath);
         if (bad) return bad;
       } else if (s.isSymbolicLink()) {
-        const target = await readlink(full);
-        entries.push({ type: 'symlink', path: relPath, target });
+        entries.push({ type: 'symlink', path: relPath, target: readlinkSync(full) });
       } else if (s.isFile()) {
-        const { chunks: list, size } = await chunkFile(full, params, buffer);
+        const sig = { size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino };
+        let list = ledger?.lookup(relPath, sig);
+        let size = list?.reduce((n, c) => n + c[1], 0) ?? -1;
+        if (!list || size !== s.size) {
+          reread++;
+          if (s.size <= WHOLE) {
+            const data = readFileSync(full);
+            list = chunkBuffer(data, params).map((c) => [c.id, c.size]);
+            size = data.length;
+          } else {
+            buffer ??= Buffer.allocUnsafe(Math.max(8 * 1024 * 1024, params.max * 4));
+            ({ chunks: list, size } = await chunkFile(full, params, buffer));
+          }
+        }
+        ledger?.record(relPath, sig);
         let offset = 0;
         for (const [id, n] of list) {
           if (!chunks.has(id)) chunks.set(id, { file: full, offset, size: n });
@@ -116,5 +145,5 @@ export async function readArtifact(
   const bad = (await walk(abs, '')) ?? escapingSymlink(entries, 'artifact');
   if (bad) return err(bad);
   const manifest: Manifest = { format: 1, version, chunking: params, entries };
-  return ok({ root: abs, manifest, chunks, files, bytes, chunkMs: performance.now() - t0 });
+  return ok({ root: abs, manifest, chunks, files, bytes, reread, chunkMs: performance.now() - t0 });
 }

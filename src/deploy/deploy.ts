@@ -3,11 +3,14 @@ import { randomBytes } from 'node:crypto';
 import type { EventStream } from '../events.js';
 import { failpoint } from '../util/failpoint.js';
 import { err, ok, type Result } from '../util/result.js';
+import { trace } from '../util/trace.js';
 import { newToken } from './agent/agent.js';
 import { AgentClient } from './agent-client.js';
 import { readArtifact } from './artifact.js';
+import { ChunkLedger } from './chunk-ledger.js';
 import type { Environment } from './environment.js';
 import type { DeployEvent, DeployStatus, PlannedTarget } from './events.js';
+import { DEFAULT_CHUNKING } from './fastcdc.js';
 import { waitHealthy } from './health.js';
 import { releaseIdOf } from './manifest.js';
 import { startOrigin } from './origin.js';
@@ -29,6 +32,8 @@ export interface DeployOptions {
   clients?: Map<string, AgentClient>;
   /** The deploying process, recorded so a later command can tell if it died. */
   owner?: Owner;
+  /** Where the chunk ledger lives (state/paths.ts deployLedgerDir); without it every file is chunked. */
+  ledgerDir?: string;
 }
 
 export interface DeployOutcome {
@@ -54,10 +59,14 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   const { env, events } = opts;
   const deploymentId = opts.deploymentId ?? newDeploymentId();
   const t0 = Date.now();
-  const art = await readArtifact(opts.artifact ?? env.artifact, opts.version);
+  const folder = opts.artifact ?? env.artifact;
+  const ledger = await ChunkLedger.open(opts.ledgerDir, folder, DEFAULT_CHUNKING);
+  const art = await readArtifact(folder, opts.version, DEFAULT_CHUNKING, { ledger });
   if (!art.ok) return err(art.error);
   const { manifest, chunks } = art.value;
   const release = releaseIdOf(manifest);
+  await ledger.save({ release, manifest });
+  trace(`chunked ${art.value.files} files (${art.value.reread} read)`);
   const clients = opts.clients ?? clientsOf(env);
   const targets: PlannedTarget[] = env.regions.flatMap((r) =>
     r.targets.map((t) => ({
@@ -98,6 +107,7 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   let staged: StagedTarget[] = [];
   try {
     staged = await stageAll({ deploymentId, env, release, manifest, origin, events, clients });
+    trace('staged');
     const failed = staged.filter((s) => !s.ok);
     if (opts.signal?.aborted) {
       status = 'interrupted';

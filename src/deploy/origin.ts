@@ -51,7 +51,8 @@ export async function startOrigin(opts: {
   // Promises, not buffers: six agents asking for the same chunk at once share one compression.
   const cache = new Map<string, Promise<Buffer>>();
   let cached = 0;
-  const budget = opts.cacheBytes ?? 256 * 1024 * 1024;
+  // Enough for agents asking for the same chunks at about the same time; not the whole artifact.
+  const budget = opts.cacheBytes ?? 48 * 1024 * 1024;
   let egress = 0;
   let requests = 0;
 

@@ -52,3 +52,6 @@ export const hashMemoFile = (root: string): string => path.join(dirOf(root), 'ha
 
 /** The loaded pipeline and the stat of everything the loader read (config/snapshot.ts). */
 export const snapshotFile = (root: string): string => path.join(dirOf(root), 'pipeline.snapshot.json');
+
+/** The deployer's chunk ledgers, one file per artifact folder (deploy/chunk-ledger.ts). */
+export const deployLedgerDir = (root: string): string => path.join(dirOf(root), 'deploy-ledger');

@@ -1,4 +1,4 @@
-import { readdir, readlink } from 'node:fs/promises';
+import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AgentRig, startAgentRig } from '../../../test/helpers/agent-rig.js';
@@ -41,6 +41,32 @@ describe('agent', () => {
     expect(a2.ok && a2.value.previous).toBe(v1.release);
     const back = await client.rollback();
     expect(back.ok && back.value.current).toBe(v1.release);
+  });
+
+  it('shares unchanged files with the release before and never writes into them', async () => {
+    const lib = 'b'.repeat(40_000);
+    const v1 = await build('v1', { 'index.html': 'one', 'lib/a.js': lib, 'lib/b.js': 'bee' });
+    expect(
+      (await client.stage({ release: v1.release, manifest: v1.manifest, sources: [v1.origin] })).ok,
+    ).toBe(true);
+    expect((await client.activate(v1.release)).ok).toBe(true);
+    const v2 = await build('v2', { 'index.html': 'two', 'lib/a.js': lib, 'lib/b.js': 'bee' });
+    const s2 = await client.stage({ release: v2.release, manifest: v2.manifest, sources: [v2.origin] });
+    expect(s2.ok && s2.value.filesCopied).toBe(2);
+    const file = (release: string, p: string) => path.join(root, 'agent', 'releases', release, p);
+    // Linked (or cloned where the filesystem can): the same bytes without a second write.
+    const [a1, a2] = [await stat(file(v1.release, 'lib/a.js')), await stat(file(v2.release, 'lib/a.js'))];
+    expect(a2.size).toBe(a1.size);
+    expect(await readFile(file(v2.release, 'lib/a.js'), 'utf8')).toBe(lib);
+    // The changed file is a new one; the old release keeps its own, through activation and back.
+    expect((await stat(file(v2.release, 'index.html'))).ino).not.toBe(
+      (await stat(file(v1.release, 'index.html'))).ino,
+    );
+    expect((await client.activate(v2.release)).ok).toBe(true);
+    expect(await readFile(file(v1.release, 'index.html'), 'utf8')).toBe('one');
+    expect((await client.rollback()).ok).toBe(true);
+    expect(await readFile(path.join(root, 'agent', 'current', 'index.html'), 'utf8')).toBe('one');
+    expect(await readFile(file(v2.release, 'index.html'), 'utf8')).toBe('two');
   });
 
   it('keeps only the newest releases, never the active one', async () => {

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { writeAtomic } from '../../state/atomic-write.js';
 import { err, ok, type Result } from '../../util/result.js';
+import { trace } from '../../util/trace.js';
 import type { ChunkSourceRef } from '../chunk-client.js';
 import { chunksOf, type Manifest, releaseIdOf, validateManifest } from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
@@ -34,7 +35,7 @@ export interface StageResult extends StageProgress {
   release: ReleaseId;
   alreadyStaged: boolean;
   bytesReused: number;
-  /** Unchanged files copied whole from a kept release instead of being rebuilt from chunks. */
+  /** Unchanged files hard-linked or cloned from a kept release instead of being rebuilt from chunks. */
   filesCopied: number;
   ms: number;
 }
@@ -223,6 +224,7 @@ export class Agent {
     };
     // Batches of about 4 MiB, four in flight: enough to fill a link without a huge request.
     const batches = batch(missing, all, 4 * 1024 * 1024);
+    trace(`stage ${id}: ${missing.length} of ${all.size} chunks to fetch`);
     const failure = await parallel(batches, 4, async (ids) => {
       const r = await this.index.ensure({ ids, sources, maxChunk: manifest.chunking.max, onChunk });
       return r.ok ? undefined : r.error;
@@ -239,13 +241,14 @@ export class Agent {
       p.bytesFetched += wire;
     }
     p.chunksReused = all.size - p.chunksFetched;
+    trace(`stage ${id}: fetched`);
     let filesCopied = 0;
     try {
       filesCopied = await assembleRelease({
         layout: this.layout,
         id,
         manifest,
-        copyFrom: (e) => this.#files.identical(e, this.#releases),
+        sameAs: (e) => this.#files.identical(e, this.#releases),
         chunk: async (chunk) => {
           let data = await this.index.read(chunk);
           if (!data) {
@@ -265,6 +268,7 @@ export class Agent {
     } catch (e) {
       return err(`assembling ${id} failed: ${(e as Error).message}`);
     }
+    trace(`stage ${id}: assembled`);
     this.#releases.set(id, manifest);
     this.#files.rebuild(this.#releases);
     await this.index.settleRelease(id, manifest);

@@ -1,14 +1,14 @@
 /**
- * Files of kept releases by content (size and chunk list), so an unchanged file is copied whole
- * by the kernel instead of being rebuilt chunk by chunk, when nothing touched it since assembly.
+ * Files of kept releases by content (size and chunk list), so an unchanged file is linked or
+ * cloned instead of being rebuilt chunk by chunk, when nothing touched it since assembly.
  */
-import { stat } from 'node:fs/promises';
+import { type Stats, statSync } from 'node:fs';
 import path from 'node:path';
 import { chunkIdOf } from '../fastcdc.js';
 import type { Manifest, ManifestEntry } from '../manifest.js';
 import type { ReleaseId } from '../types.js';
 import type { Layout } from './layout.js';
-import { type FileStats, readStats } from './releases.js';
+import { type FileStats, readStats, type SameFile } from './releases.js';
 
 type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
 
@@ -30,17 +30,26 @@ export class FileIndex {
   }
 
   /** A kept release's file with the same content, if its size and mtime are as assembled. */
-  async identical(e: FileEntry, releases: Map<ReleaseId, Manifest>): Promise<string | undefined> {
+  async identical(e: FileEntry, releases: Map<ReleaseId, Manifest>): Promise<SameFile | undefined> {
     const hit = this.#files.get(fileKey(e));
     if (!hit || !releases.has(hit.release)) return undefined;
     if (!this.#stats.has(hit.release))
       this.#stats.set(hit.release, await readStats(this.layout, hit.release));
     const rec = this.#stats.get(hit.release)?.[hit.path];
     const file = path.join(this.layout.release(hit.release), hit.path);
-    const st = await stat(file).catch(() => undefined);
+    // Synchronous for the same reason as the links that follow (releases.ts).
+    const st = statOrUndefined(file);
     // An app that wrote into its release changed size or mtime: rebuild from verified chunks.
     if (!rec || !st || st.size !== rec[0] || st.mtimeMs !== rec[1]) return undefined;
-    return file;
+    return { path: file, mode: st.mode, size: st.size, mtimeMs: st.mtimeMs };
+  }
+}
+
+function statOrUndefined(file: string): Stats | undefined {
+  try {
+    return statSync(file);
+  } catch {
+    return undefined;
   }
 }
 

@@ -16,6 +16,10 @@ export class Layout {
   get current(): string {
     return path.join(this.root, 'current');
   }
+  /** Removed releases on their way out (renamed here, then deleted in the background). */
+  get trash(): string {
+    return path.join(this.root, 'trash');
+  }
   get state(): string {
     return path.join(this.root, 'state.json');
   }

@@ -1,12 +1,14 @@
 /**
- * Releases on disk: assembling `releases/<id>` from chunks into a temporary folder renamed into
- * place, switching `current` atomically (a fresh symlink renamed over it), and pruning old ones.
- * Durable: every file and folder of a release is fsynced before the rename and the parent folder
- * after it, so a power cut never leaves a release whose name exists but whose bytes do not.
+ * Releases on disk: assembling `releases/<id>` into a temporary folder renamed into place (files
+ * unchanged since a kept release cloned or hard-linked from it, the rest written from chunks),
+ * switching `current` atomically (a fresh symlink renamed over it), and pruning old ones.
+ * Durable: every written file and every folder of a release is fsynced before the rename and the
+ * parent folder after it, so a power cut never leaves a release whose name exists but whose
+ * bytes do not.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import { constants, linkSync } from 'node:fs';
 import {
   chmod,
   copyFile,
@@ -17,11 +19,11 @@ import {
   readlink,
   rename,
   rm,
-  stat,
   symlink,
 } from 'node:fs/promises';
 import path from 'node:path';
 import { fsyncPath, writeAtomic } from '../../state/atomic-write.js';
+import { trace } from '../../util/trace.js';
 import { type Manifest, type ManifestEntry, validateManifest } from '../manifest.js';
 import { type ChunkId, isReleaseId, type ReleaseId } from '../types.js';
 import type { Layout } from './layout.js';
@@ -29,29 +31,62 @@ import type { Layout } from './layout.js';
 /** Size and mtime of each file of a release right after assembly: proof it was not edited since. */
 export type FileStats = Record<string, [number, number]>;
 
+/** A kept release's file with the same content, untouched since its assembly. */
+export interface SameFile {
+  path: string;
+  /** Its permission bits: a hard link shares them, so it is linked only when they match. */
+  mode: number;
+  size: number;
+  mtimeMs: number;
+}
+
+/**
+ * How a release is made durable before its name appears: `fsync` syncs each written file (many at
+ * once) and every folder; `syncfs` writes without syncing and flushes the whole filesystem once
+ * (`sync -f`, which covers the folders too); `auto` (the default) syncs each file and folder when
+ * there are only a few and flushes the filesystem when there are many (bench/release-fsync.ts: one flush costs
+ * 0.3-0.6x of per-file fsyncs here, and a flush that fails falls back to them); `none` is for
+ * the benchmark's comparison only.
+ */
+export type Durability = 'auto' | 'fsync' | 'syncfs' | 'none';
+
+/** Up to this many written files and folders, `auto` fsyncs them one by one rather than flushing everything. */
+const FEW_FILES = 32;
+
+/** How many files are linked or written at once. */
+const WIDTH = 16;
+
+/** Whether this filesystem clones files (reflink): tried once per folder, then remembered. */
+const cloning = new Map<string, boolean>();
+
 /**
  * Writes every entry of a manifest under `releases/<id>`. A file identical to one of a kept,
- * untouched release is copied by the kernel (`copyFrom`); others are written from `chunk`.
- * Returns how many files were copied whole.
+ * untouched release (`sameAs`) is cloned (reflink, where the filesystem has copy-on-write) or
+ * else hard-linked when its mode matches, else copied; other files are written from `chunk`,
+ * several at once. Nothing is ever written into an existing file: written files are created
+ * with O_EXCL in a fresh folder, and a linked file is neither opened for writing nor chmodded.
+ * Returns how many files were linked or cloned.
  */
 export async function assembleRelease(opts: {
   layout: Layout;
   id: ReleaseId;
   manifest: Manifest;
   chunk: (id: ChunkId) => Promise<Buffer>;
-  copyFrom?: (e: Extract<ManifestEntry, { type: 'file' }>) => Promise<string | undefined>;
-  /** fsync files and folders (default true; false only for the benchmark's comparison). */
-  durable?: boolean;
+  sameAs?: (e: Extract<ManifestEntry, { type: 'file' }>) => Promise<SameFile | undefined>;
+  /** Default `auto`. */
+  durability?: Durability;
 }): Promise<number> {
-  let copied = 0;
   const { layout, id, manifest } = opts;
-  const durable = opts.durable ?? true;
+  const durability = opts.durability ?? 'auto';
   await mkdir(layout.releases, { recursive: true });
   await mkdir(layout.manifests, { recursive: true });
   const tmp = path.join(layout.releases, `.tmp-${id}-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp);
-  const syncs = new SyncQueue();
+  const stats: FileStats = {};
+  const written: string[] = [];
+  let linked = 0;
   try {
+    const files: Extract<ManifestEntry, { type: 'file' }>[] = [];
     for (const e of manifest.entries) {
       // Paths were validated (no "..", not absolute, parents are real folders); resolve and
       // check again anyway so a bug in validation cannot write outside the release.
@@ -59,107 +94,146 @@ export async function assembleRelease(opts: {
       if (!dest.startsWith(tmp + path.sep)) throw new Error(`refused path ${e.path}`);
       if (e.type === 'dir') await mkdir(dest, { mode: 0o755 });
       else if (e.type === 'symlink') await symlink(e.target, dest);
-      else {
-        const src = await opts.copyFrom?.(e);
-        const flags = constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL;
-        if (
-          src &&
-          (await copyFile(src, dest, flags).then(
-            () => true,
-            () => false,
-          ))
-        ) {
-          copied++;
-          await chmod(dest, e.mode & 0o777);
-          if (durable) await syncs.add(await open(dest, 'r'));
+      else files.push(e);
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < files.length) {
+        const e = files[next++]!;
+        const dest = path.join(tmp, e.path);
+        const same = await opts.sameAs?.(e);
+        if (same && (await reuse(same, e.mode & 0o777, dest, layout.releases))) {
+          linked++;
+          stats[e.path] = [same.size, same.mtimeMs];
           continue;
         }
-        const fh = await open(dest, 'wx', 0o600);
-        let handedOver = false;
-        try {
-          let written = 0;
-          for (const [chunkId, size] of e.chunks) {
-            const data = await opts.chunk(chunkId);
-            // The chunk's hash was checked when it was read; its length is the manifest's claim,
-            // and a file must come out exactly as long as the manifest says.
-            if (data.length !== size)
-              throw new Error(
-                `chunk ${chunkId.slice(0, 12)} of ${e.path} is ${data.length} bytes, the manifest says ${size}`,
-              );
-            await fh.write(data, 0, data.length);
-            written += data.length;
-          }
-          if (written !== e.size)
-            throw new Error(`${e.path} came out ${written} bytes, the manifest says ${e.size}`);
-          await fh.chmod(e.mode & 0o777);
-          if (durable) {
-            await syncs.add(fh);
-            handedOver = true;
-          }
-        } finally {
-          if (!handedOver) await fh.close();
-        }
+        stats[e.path] = await writeFromChunks(e, dest, opts.chunk, durability === 'fsync');
+        written.push(dest);
       }
-    }
-    await syncs.drain();
-    const stats: FileStats = {};
-    for (const e of manifest.entries) {
-      if (e.type !== 'file') continue;
-      const st = await stat(path.join(tmp, e.path));
-      stats[e.path] = [st.size, st.mtimeMs];
-    }
-    await writeAtomic(statsFile(layout, id), JSON.stringify(stats), { durable });
+    };
+    await Promise.all(Array.from({ length: Math.min(WIDTH, files.length) }, worker));
+    trace(`assemble ${id}: ${linked} linked, ${written.length} written`);
+    await writeAtomic(statsFile(layout, id), JSON.stringify(stats), { durable: durability !== 'none' });
+    const dirs = manifest.entries.filter((e) => e.type === 'dir').map((e) => path.join(tmp, e.path));
     for (const e of manifest.entries) {
       if (e.type === 'dir') await chmod(path.join(tmp, e.path), e.mode & 0o777);
     }
-    if (durable) {
-      // Folders deepest first, then the release folder itself: every name inside is on disk
-      // before the release's own name appears, and long before `current` points at it.
-      const dirs = manifest.entries.filter((e) => e.type === 'dir').map((e) => path.join(tmp, e.path));
-      for (const d of dirs.reverse()) await fsyncPath(d);
-      await fsyncPath(tmp);
+    // Every written file, every folder, then the release folder itself: every name inside is on
+    // disk before the release's own name appears, and long before `current` points at it. Linked
+    // files need only their names synced: their bytes were made durable when first written.
+    if (durability !== 'none') {
+      const flushed =
+        (durability === 'syncfs' || (durability === 'auto' && written.length + dirs.length > FEW_FILES)) &&
+        (await syncFilesystem(tmp));
+      if (!flushed) {
+        if (durability !== 'fsync') await fsyncEach(written);
+        await fsyncEach(dirs);
+        await fsyncPath(tmp);
+      }
     }
+    trace(`assemble ${id}: durable`);
     // The manifest lands first: a release folder without one is an interrupted assembly.
-    await writeAtomic(layout.manifest(id), JSON.stringify(manifest), { durable });
+    await writeAtomic(layout.manifest(id), JSON.stringify(manifest), { durable: durability !== 'none' });
     await rm(layout.release(id), { recursive: true, force: true });
     await rename(tmp, layout.release(id));
-    if (durable) await fsyncPath(layout.releases);
-    return copied;
+    if (durability !== 'none') await fsyncPath(layout.releases);
+    return linked;
   } catch (e) {
-    await syncs.drain().catch(() => {});
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
 }
 
 /**
- * fsync-then-close of written files, several at once: the next file is written while earlier
- * ones sync, and the filesystem's journal commits concurrent fsyncs together.
+ * Puts a kept release's identical file at `dest` without reading it: a clone where the
+ * filesystem has them (its own blocks, copy-on-write), else a hard link when the mode matches
+ * (the inode is shared, so it must never be written or chmodded: nothing here does either),
+ * else a kernel copy. False when none worked (then it is written from chunks).
  */
-class SyncQueue {
-  readonly #pending = new Set<Promise<void>>();
-  #failure: unknown;
-
-  constructor(readonly width = 16) {}
-
-  /** Takes over `fh` (syncs and closes it); waits while `width` syncs are in flight. */
-  async add(fh: FileHandle): Promise<void> {
-    const p: Promise<void> = fh
-      .sync()
-      .catch((e: unknown) => {
-        this.#failure ??= e;
-      })
-      .finally(() => fh.close())
-      .finally(() => this.#pending.delete(p));
-    this.#pending.add(p);
-    if (this.#pending.size >= this.width) await Promise.race(this.#pending);
+async function reuse(same: SameFile, mode: number, dest: string, releases: string): Promise<boolean> {
+  const clones = cloning.get(releases);
+  if (clones !== false) {
+    const cloned = await copyFile(same.path, dest, constants.COPYFILE_FICLONE_FORCE).then(
+      () => true,
+      () => false,
+    );
+    if (clones === undefined) cloning.set(releases, cloned);
+    if (cloned) {
+      if ((same.mode & 0o777) !== mode) await chmod(dest, mode);
+      return true;
+    }
   }
+  // Synchronous: a link is one metadata call, and thousands of them cost milliseconds this way
+  // but a thread-pool round trip each otherwise.
+  if ((same.mode & 0o777) === mode && tryLink(same.path, dest)) return true;
+  // Another mode: a copy of its own (the kernel copies; the source was fsynced long ago, the
+  // copy is synced like a written file).
+  if (
+    !(await copyFile(same.path, dest, constants.COPYFILE_EXCL).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return false;
+  await chmod(dest, mode);
+  await fsyncPath(dest);
+  return true;
+}
 
-  /** Waits for every sync; throws the first failure. */
-  async drain(): Promise<void> {
-    await Promise.all(this.#pending);
-    if (this.#failure !== undefined) throw this.#failure;
+function tryLink(from: string, to: string): boolean {
+  try {
+    linkSync(from, to);
+    return true;
+  } catch {
+    return false;
   }
+}
+
+/** Creates `dest` (O_EXCL) from its chunks, checking every length; returns its size and mtime. */
+async function writeFromChunks(
+  e: Extract<ManifestEntry, { type: 'file' }>,
+  dest: string,
+  chunk: (id: ChunkId) => Promise<Buffer>,
+  sync: boolean,
+): Promise<[number, number]> {
+  const fh = await open(dest, 'wx', e.mode & 0o777);
+  try {
+    let written = 0;
+    for (const [chunkId, size] of e.chunks) {
+      const data = await chunk(chunkId);
+      // The chunk's hash was checked when it was read; its length is the manifest's claim,
+      // and a file must come out exactly as long as the manifest says.
+      if (data.length !== size)
+        throw new Error(
+          `chunk ${chunkId.slice(0, 12)} of ${e.path} is ${data.length} bytes, the manifest says ${size}`,
+        );
+      await fh.write(data, 0, data.length);
+      written += data.length;
+    }
+    if (written !== e.size)
+      throw new Error(`${e.path} came out ${written} bytes, the manifest says ${e.size}`);
+    // open()'s mode is masked by the umask: set the manifest's exactly.
+    await fh.chmod(e.mode & 0o777);
+    if (sync) await fh.sync();
+    const st = await fh.stat();
+    return [st.size, st.mtimeMs];
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Flushes the filesystem holding `p` (syncfs(2) through coreutils' `sync -f`); false if it failed. */
+function syncFilesystem(p: string): Promise<boolean> {
+  return new Promise<boolean>((resolve) => execFile('sync', ['-f', p], (e) => resolve(!e)));
+}
+
+/** fsyncs paths, several at once (the journal commits concurrent syncs together). */
+async function fsyncEach(paths: string[]): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < paths.length) await fsyncPath(paths[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(WIDTH, paths.length) }, worker));
 }
 
 function statsFile(layout: Layout, id: ReleaseId): string {
@@ -197,6 +271,7 @@ export async function currentRelease(layout: Layout): Promise<ReleaseId | null> 
 
 /** Kept releases with their manifests; removes half-written ones left by a crash. */
 export async function loadReleases(layout: Layout): Promise<Map<ReleaseId, Manifest>> {
+  await emptyTrash(layout);
   await mkdir(layout.releases, { recursive: true });
   await mkdir(layout.manifests, { recursive: true });
   const out = new Map<ReleaseId, Manifest>();
@@ -229,9 +304,25 @@ async function readJsonFile(file: string): Promise<unknown> {
   }
 }
 
-/** Deletes a release and its manifest. */
+/**
+ * Deletes a release and its manifest. The folder is renamed into `trash/` at once (so the
+ * release is gone in one step) and emptied in the background; whatever a crash leaves there is
+ * emptied when the agent next opens.
+ */
 export async function removeRelease(layout: Layout, id: ReleaseId): Promise<void> {
   await rm(layout.manifest(id), { force: true });
   await rm(statsFile(layout, id), { force: true });
-  await rm(layout.release(id), { recursive: true, force: true });
+  await mkdir(layout.trash, { recursive: true });
+  const doomed = path.join(layout.trash, `${id}-${randomBytes(4).toString('hex')}`);
+  const moved = await rename(layout.release(id), doomed).then(
+    () => true,
+    () => false,
+  );
+  if (!moved) await rm(layout.release(id), { recursive: true, force: true });
+  else void rm(doomed, { recursive: true, force: true }).catch(() => {});
+}
+
+/** Empties `trash/` (releases whose removal a crash or shutdown cut short). */
+export async function emptyTrash(layout: Layout): Promise<void> {
+  await rm(layout.trash, { recursive: true, force: true });
 }

@@ -1,0 +1,378 @@
+/**
+ * Slipway against rsync, side by side in one run. rsync 3 runs as a daemon on loopback and
+ * writes each release beside the previous one (`--copy-dest=../vN-1`), as a release-based deploy
+ * must; Slipway deploys to an agent process, the deployer being its own process too (start-up
+ * counted for both). Three shapes (a web build, one large file, many small files), five changes
+ * each (first deploy, 1% and 10% changed, a 4 KB insertion at the start of the largest file,
+ * nothing changed), then a fan-out to six agents against six parallel `rsync -z`. Every deploy
+ * is checked byte-identical with `diff -r --no-dereference`. Bytes are counted by one TCP proxy
+ * per peer, both directions, the same way for both tools. Slipway and rsync alternate who goes
+ * first, so load on the shared machine hits both.
+ * Run alone: `node dist/bench/deploy-rsync.js [--quick]`.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import type { Environment } from '../src/deploy/environment.js';
+import { runAlone } from './lib/alone.js';
+import { type CountingProxy, countingProxy, freePort } from './lib/count-proxy.js';
+import { applyChange, type ChangeName, type ShapeName, writeShape } from './lib/deploy-shapes.js';
+import type { BenchOptions, BenchRow } from './lib/row.js';
+import { timed } from './lib/spawn.js';
+
+const MB = 1024 * 1024;
+const TOKEN = 'bench-token-0123456789abcdef';
+
+interface Agent {
+  proc: ChildProcess;
+  dir: string;
+  proxy: CountingProxy;
+}
+
+/** rsync from the distribution, installed when missing (the bench then says so); undefined if impossible. */
+function ensureRsync(log: (l: string) => void): string | undefined {
+  let rsync = which('rsync');
+  if (!rsync) {
+    log('bench: rsync missing; installing it with apt-get');
+    spawnSync('apt-get', ['install', '-y', '-q', 'rsync'], { stdio: 'ignore' });
+    rsync = which('rsync');
+  }
+  return rsync;
+}
+
+function which(cmd: string): string | undefined {
+  return spawnSync('which', [cmd], { encoding: 'utf8' }).stdout.trim() || undefined;
+}
+
+async function listening(proc: ChildProcess): Promise<string> {
+  let out = '';
+  return new Promise((resolve, reject) => {
+    proc.stdout?.setEncoding('utf8').on('data', (s: string) => {
+      out += s;
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    proc.once('exit', (code) => reject(new Error(`agent exited ${code}: ${out}`)));
+  });
+}
+
+async function startAgent(bin: string, dir: string, tokenFile: string): Promise<Agent> {
+  const proc = spawn(
+    process.execPath,
+    [bin, 'agent', '--dir', dir, '--listen', '127.0.0.1:0', '--token-file', tokenFile, '--keep', '2'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const port = Number(await listening(proc));
+  return { proc, dir, proxy: await countingProxy(port) };
+}
+
+async function stopAgent(a: Agent): Promise<void> {
+  await a.proxy.close();
+  if (a.proc.exitCode === null && a.proc.signalCode === null) {
+    a.proc.kill('SIGTERM');
+    await once(a.proc, 'exit');
+  }
+}
+
+/** Peak RSS of a process since the last reset (VmHWM), then resets it; 0 where /proc lacks it. */
+function takePeakKb(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function verify(source: string, copy: string, what: string): void {
+  const r = spawnSync('diff', ['-r', '--no-dereference', source, copy], { encoding: 'utf8' });
+  if (r.status !== 0)
+    throw new Error(`${what} is not byte-identical to its source:\n${(r.stdout + r.stderr).slice(0, 800)}`);
+}
+
+interface Outcome {
+  ms: number;
+  bytes: number;
+  /** Peak RSS in KiB of the deployer and of the busiest agent (Slipway only). */
+  deployerKb?: number;
+  agentKb?: number;
+  chunkMs?: number;
+}
+
+export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const row = (r: Omit<BenchRow, 'suite'>) => rows.push({ suite: 'deploy', ...r });
+  const rsync = ensureRsync(options.log);
+  if (!rsync) {
+    row({ case: 'vs rsync', metric: 'skipped', value: Number.NaN, note: 'rsync missing and apt-get failed' });
+    return rows;
+  }
+  const casync = which('casync');
+  const scale = options.quick ? 0.1 : 1;
+  const changes: ChangeName[] = options.quick
+    ? ['first', '1%', 'nothing']
+    : ['first', '1%', '10%', '4 KB shift', 'nothing'];
+  const root = mkdtempSync(join(os.tmpdir(), 'slipway-bench-rsync-'));
+  const bin = join(options.root, 'bin', 'slipway.js');
+  const driver = join(options.root, 'dist', 'bench', 'deploy-driver.js');
+  const tokenFile = join(root, 'token');
+  writeFileSync(tokenFile, TOKEN);
+
+  // One rsync daemon, one module per destination; its port goes through a counting proxy.
+  const modules = ['plain', 'z', ...Array.from({ length: 6 }, (_, i) => `fan${i + 1}`)];
+  const conf = [
+    'use chroot = no',
+    'munge symlinks = no',
+    // Run as ourselves (a root daemon would switch to nobody and could not write here).
+    `uid = ${os.userInfo().uid}`,
+    `gid = ${os.userInfo().gid}`,
+    `pid file = ${join(root, 'rsyncd.pid')}`,
+    ...modules.flatMap((m) => {
+      mkdirSync(join(root, 'rsync', m), { recursive: true });
+      return [`[${m}]`, `path = ${join(root, 'rsync', m)}`, 'read only = no'];
+    }),
+  ].join('\n');
+  writeFileSync(join(root, 'rsyncd.conf'), `${conf}\n`);
+  const rsyncPort = await freePort();
+  const daemon = spawn(
+    rsync,
+    [
+      '--daemon',
+      '--no-detach',
+      `--config=${join(root, 'rsyncd.conf')}`,
+      '--address=127.0.0.1',
+      `--port=${rsyncPort}`,
+      '--log-file=/dev/null',
+    ],
+    { stdio: 'ignore' },
+  );
+  const rsyncProxy = await countingProxy(rsyncPort, 'rsync');
+  const originPort = await freePort();
+  const originProxy = await countingProxy(originPort);
+  const agents: Agent[] = [];
+
+  const envFor = (artifact: string, targets: Agent[]): Environment => ({
+    name: 'bench',
+    artifact,
+    env: {},
+    keepReleases: 2,
+    relay: false,
+    origin: { host: '127.0.0.1', port: originPort, url: originProxy.url },
+    waves: [['r1']],
+    bakeMs: 0,
+    minSamples: 1,
+    stageParallelism: 8,
+    regions: [
+      {
+        name: 'r1',
+        traffic: 1,
+        maxUnavailable: targets.length,
+        targets: targets.map((a, i) => ({
+          name: `t${i + 1}`,
+          region: 'r1',
+          agentUrl: a.proxy.url,
+          token: TOKEN,
+          env: {},
+        })),
+      },
+    ],
+  });
+
+  async function slipway(artifact: string, targets: Agent[], version: string): Promise<Outcome> {
+    originProxy.reset();
+    for (const a of targets) {
+      a.proxy.reset();
+      takePeakKb(a.proc.pid);
+    }
+    const env = envFor(artifact, targets);
+    const ledgerDir = join(root, 'ledger');
+    const t = await timed(process.execPath, [driver, JSON.stringify({ env, version, ledgerDir })], {
+      cwd: root,
+    });
+    const out = JSON.parse(t.stdout.trim().split('\n').pop() || '{}') as {
+      ok?: boolean;
+      release?: string;
+      reason?: string;
+      chunkMs: number;
+      maxRssKb: number;
+    };
+    if (t.code !== 0 || !out.ok || !out.release)
+      throw new Error(`slipway deploy ${version} failed: ${out.reason ?? t.stderr.slice(-800)}`);
+    for (const a of targets) verify(artifact, join(a.dir, 'releases', out.release), `slipway ${version}`);
+    return {
+      ms: t.wallMs,
+      bytes: originProxy.bytes + targets.reduce((s, a) => s + a.proxy.bytes, 0),
+      deployerKb: out.maxRssKb,
+      agentKb: Math.max(...targets.map((a) => takePeakKb(a.proc.pid))),
+      chunkMs: out.chunkMs,
+    };
+  }
+
+  /** `rsync -a [-z]` of `artifact` into `<module>/<dir>/v<n>`, beside v<n-1>; all modules at once. */
+  async function rsyncTo(artifact: string, mods: string[], dir: string, n: number, z: boolean) {
+    rsyncProxy.reset();
+    const t0 = performance.now();
+    const runs = await Promise.all(
+      mods.map((m) => {
+        mkdirSync(join(root, 'rsync', m, dir), { recursive: true });
+        return timed(
+          rsync!,
+          [
+            '-a',
+            ...(z ? ['-z'] : []),
+            ...(n > 1 ? [`--copy-dest=../v${n - 1}`] : []),
+            `${artifact}/`,
+            `rsync://127.0.0.1:${rsyncProxy.port}/${m}/${dir}/v${n}/`,
+          ],
+          { cwd: root },
+        );
+      }),
+    );
+    const ms = performance.now() - t0;
+    for (const r of runs) if (r.code !== 0) throw new Error(`rsync failed: ${r.stderr.slice(-800)}`);
+    for (const m of mods) {
+      verify(artifact, join(root, 'rsync', m, dir, `v${n}`), `rsync v${n}`);
+      // Keep the new release and the one before, as the agent keeps two.
+      if (n > 2) rmSync(join(root, 'rsync', m, dir, `v${n - 2}`), { recursive: true, force: true });
+    }
+    return { ms, bytes: rsyncProxy.bytes };
+  }
+
+  const f = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
+  const mib = (b: number) => `${(b / MB).toFixed(b < MB ? 3 : 1)} MiB`;
+  try {
+    const shapes: ShapeName[] = ['web', 'big', 'small'];
+    for (const name of shapes) {
+      const src = join(root, 'src', name);
+      const shape = writeShape(src, name, scale);
+      const agent = await startAgent(bin, join(root, 'agents', name), tokenFile);
+      agents.push(agent);
+      let peakDeployer = 0;
+      let peakAgent = 0;
+      for (const [i, change] of changes.entries()) {
+        applyChange(src, shape, change, i + 1);
+        const v = `v${i + 1}`;
+        let s: Outcome | undefined;
+        let z: Outcome | undefined;
+        let plain: Outcome | undefined;
+        // Alternate who goes first: a load change on the shared machine then hits both.
+        const order = i % 2 === 0 ? ['slipway', 'rsync'] : ['rsync', 'slipway'];
+        for (const who of order) {
+          if (who === 'slipway') s = await slipway(src, [agent], v);
+          else {
+            z = await rsyncTo(src, ['z'], name, i + 1, true);
+            plain = await rsyncTo(src, ['plain'], name, i + 1, false);
+          }
+        }
+        if (!s || !z || !plain) throw new Error('unreachable');
+        peakDeployer = Math.max(peakDeployer, s.deployerKb ?? 0);
+        peakAgent = Math.max(peakAgent, s.agentKb ?? 0);
+        options.log(
+          `bench: ${shape.label}, ${change}: slipway ${f(s.ms)} (chunking ${f(s.chunkMs ?? 0)}) ${mib(s.bytes)}; rsync -z ${f(z.ms)} ${mib(z.bytes)}; rsync ${f(plain.ms)} ${mib(plain.bytes)}`,
+        );
+        const c = `${shape.label}, ${change === 'first' ? 'first deploy' : change === 'nothing' ? 'nothing changed' : change === '4 KB shift' ? '4 KB inserted at the start' : `${change} changed`}`;
+        const timeTarget = change === 'nothing' ? '< 0.5 s' : '<= 1.0';
+        row({
+          case: c,
+          metric: 'time / rsync -z',
+          value: s.ms / z.ms,
+          unit: 'x',
+          target: '<= 1.0',
+          pass: options.quick ? undefined : s.ms <= z.ms,
+          note: `${f(s.ms)} vs ${f(z.ms)}; / rsync ${(s.ms / plain.ms).toFixed(2)} (${f(plain.ms)})`,
+        });
+        if (change === 'nothing')
+          row({
+            case: c,
+            metric: 'slipway time',
+            value: s.ms,
+            unit: 'ms',
+            target: timeTarget,
+            pass: options.quick ? undefined : s.ms < 500,
+            note: `chunking ${f(s.chunkMs ?? 0)}, process start-up included`,
+          });
+        row({
+          case: c,
+          metric: 'bytes / rsync -z',
+          value: s.bytes / z.bytes,
+          unit: 'x',
+          target: change === 'first' ? undefined : '<= 1.0',
+          pass: change === 'first' || options.quick ? undefined : s.bytes <= z.bytes,
+          note: `${mib(s.bytes)} vs ${mib(z.bytes)}; rsync ${mib(plain.bytes)}`,
+        });
+      }
+      row({
+        case: `${shape.label}, every change`,
+        metric: 'peak RSS',
+        value: Math.max(peakDeployer, peakAgent) / 1024,
+        unit: 'MB',
+        target: '< 150',
+        pass: options.quick ? undefined : Math.max(peakDeployer, peakAgent) / 1024 < 150,
+        note: `deployer ${(peakDeployer / 1024).toFixed(0)} MB, agent ${(peakAgent / 1024).toFixed(0)} MB`,
+      });
+      await stopAgent(agent);
+      agents.pop();
+      rmSync(join(root, 'agents', name), { recursive: true, force: true });
+      for (const m of ['z', 'plain']) rmSync(join(root, 'rsync', m, name), { recursive: true, force: true });
+      if (name !== 'web') rmSync(src, { recursive: true, force: true });
+    }
+
+    // Fan-out: the web build to six fresh agents against six parallel `rsync -z`.
+    rmSync(join(root, 'src', 'web'), { recursive: true, force: true });
+    const fanSrc = join(root, 'src', 'web-fan');
+    const shape = writeShape(fanSrc, 'web', scale);
+    const fleet: Agent[] = [];
+    for (let i = 0; i < 6; i++)
+      fleet.push(await startAgent(bin, join(root, 'agents', `fan${i + 1}`), tokenFile));
+    agents.push(...fleet);
+    const fanMods = Array.from({ length: 6 }, (_, i) => `fan${i + 1}`);
+    const fanChanges: ChangeName[] = options.quick ? ['first'] : ['first', '1%'];
+    for (const [i, change] of fanChanges.entries()) {
+      applyChange(fanSrc, shape, change, 50 + i);
+      let s: Outcome | undefined;
+      let z: { ms: number; bytes: number } | undefined;
+      for (const who of i % 2 === 0 ? ['slipway', 'rsync'] : ['rsync', 'slipway']) {
+        if (who === 'slipway') s = await slipway(fanSrc, fleet, `fan${i + 1}`);
+        else z = await rsyncTo(fanSrc, fanMods, 'web', i + 1, true);
+      }
+      if (!s || !z) throw new Error('unreachable');
+      const c = `${shape.label} to 6 agents, ${change === 'first' ? 'first deploy' : `${change} changed`}`;
+      options.log(`bench: ${c}: slipway ${f(s.ms)} ${mib(s.bytes)}; 6 x rsync -z ${f(z.ms)} ${mib(z.bytes)}`);
+      row({
+        case: c,
+        metric: 'time / 6 parallel rsync -z',
+        value: s.ms / z.ms,
+        unit: 'x',
+        target: '<= 1.0',
+        pass: options.quick ? undefined : s.ms <= z.ms,
+        note: `${f(s.ms)} vs ${f(z.ms)}; peak RSS deployer ${((s.deployerKb ?? 0) / 1024).toFixed(0)} MB, agent ${((s.agentKb ?? 0) / 1024).toFixed(0)} MB`,
+      });
+      row({
+        case: c,
+        metric: 'bytes / 6 parallel rsync -z',
+        value: s.bytes / z.bytes,
+        unit: 'x',
+        note: `${mib(s.bytes)} vs ${mib(z.bytes)}`,
+      });
+    }
+    row({
+      case: 'casync',
+      metric: casync ? 'not compared' : 'not installed',
+      value: Number.NaN,
+      note: casync ? `${casync} present; this bench compares rsync only` : 'skipped (casync absent)',
+    });
+  } finally {
+    await Promise.all(agents.map(stopAgent));
+    await Promise.all([rsyncProxy.close(), originProxy.close()]);
+    daemon.kill('SIGTERM');
+    if (process.env.SLIPWAY_BENCH_KEEP !== '1') rmSync(root, { recursive: true, force: true });
+    else options.log(`bench: kept ${root}`);
+  }
+  return rows;
+}
+
+runAlone(import.meta.url, benchDeployRsync);

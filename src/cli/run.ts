@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { createTaskCache, type TaskCache } from '../cache/index.js';
-import { DEFAULT_FILE, type Pipeline } from '../config/types.js';
+import type { Pipeline } from '../config/types.js';
 import { EventStream, type RunEvent } from '../events.js';
 import { reapOrphans } from '../exec/process-guard.js';
 import { runPipeline } from '../exec/run-pipeline.js';
@@ -12,6 +12,7 @@ import { targetGraph } from '../graph/targets.js';
 import { runMarkdown } from '../report/markdown.js';
 import type { RunSummary } from '../report/summary.js';
 import { attachTerminalReporter } from '../report/terminal.js';
+import type { Checkout } from '../state/checkout.js';
 import { processRecordDir, runLockFile, stateDir } from '../state/paths.js';
 import { listRuns, markAbandonedRuns, taskRuns } from '../store/runs.js';
 import { type Store, withStore } from '../store/store.js';
@@ -21,9 +22,8 @@ import { pidAlive } from '../util/proc-start.js';
 import { acquireLock, describeHolder, type HeldLock } from '../util/run-lock.js';
 import { trace } from '../util/trace.js';
 import { formatMs } from '../util/units.js';
-import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
+import { action, type CliContext, checkoutOf, globals, pipelineFrom, UsageError } from './context.js';
 import { positiveInt } from './options.js';
-import { probesFor } from './probe.js';
 import { filterOption } from './targets.js';
 
 interface RunOptions {
@@ -64,17 +64,16 @@ export function register(program: Command, ctx: CliContext): void {
     .action(
       action(ctx, async (tasks: string[], opts: RunOptions, cmd: Command) => {
         // Git and the output check work in their own processes while the pipeline and store load.
-        const root = path.dirname(path.resolve(globals(cmd).file ?? DEFAULT_FILE));
-        let probes = ctx.probes?.root === root ? ctx.probes : probesFor(root);
+        let checkout = checkoutOf(ctx, cmd).probe();
         trace('run: probes started');
-        const pipeline = await pipelineFrom(cmd, { snapshot: true });
+        const pipeline = await pipelineFrom(cmd, { snapshot: checkout.ledger });
         trace('run: pipeline loaded');
         const { full, graph } = targetGraph(pipeline, tasks, opts.filter);
         const lock = await runLock(ctx, stateDir(pipeline.root), opts.wait);
         if (!lock) return 1;
         try {
-          // What the probes saw predates the other run's end: look again.
-          if (lock.waitedFor.length) probes = probesFor(root);
+          // What the ledger and probes saw predates the other run's end: look again.
+          if (lock.waitedFor.length) checkout = checkout.reread();
           const reaped = await reapOrphans(processRecordDir(pipeline.root));
           if (reaped.length) {
             const owners = [...new Set(reaped.map((r) => r.owner))].join(', ');
@@ -82,7 +81,7 @@ export function register(program: Command, ctx: CliContext): void {
               `slipway: stopped ${reaped.length} task process group(s) left running by a run that died (pid ${owners})\n`,
             );
           }
-          return await runUnderLock(ctx, cmd, { opts, pipeline, full, graph, probes });
+          return await runUnderLock(ctx, cmd, { opts, pipeline, full, graph, checkout });
         } finally {
           lock.release();
         }
@@ -113,13 +112,13 @@ interface LockedRun {
   pipeline: Pipeline;
   full: TaskGraph;
   graph: TaskGraph;
-  probes: { git: Promise<GitFacts>; outputs: Promise<string | undefined> };
+  checkout: Checkout;
 }
 
 /** The run itself, under the lock. */
 async function runUnderLock(ctx: CliContext, cmd: Command, l: LockedRun): Promise<number> {
-  const { opts, pipeline, full, graph, probes } = l;
-  const git = probes.git;
+  const { opts, pipeline, full, graph, checkout } = l;
+  const git = checkout.git();
   const events = new EventStream<RunEvent>();
   // Made before the cache, so a signal also aborts the remote cache's pending requests.
   const cancel = new AbortController();
@@ -131,8 +130,7 @@ async function runUnderLock(ctx: CliContext, cmd: Command, l: LockedRun): Promis
           events,
           env: ctx.env,
           force: opts.force,
-          git,
-          outputs: probes.outputs,
+          checkout,
           signal: cancel.signal,
         })
       : undefined;

@@ -12,6 +12,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Ledger } from '../state/ledger.js';
 import { isRacyRecord, statRecord } from '../state/stat-record.js';
+import { buildId } from '../util/build-id.js';
 import { DEFAULT_FILE, type Pipeline, type TaskConfig } from './types.js';
 import { rememberWorkspace, WORKSPACE_SKIP, type Workspace, workspaceOf } from './workspace-model.js';
 
@@ -28,6 +29,8 @@ type Dep = [path: string, record: string] | [path: string, record: string, folde
 
 interface SnapshotSection {
   format: number;
+  /** Which Slipway build made it (another one may resolve the pipeline differently). */
+  build: string;
   file: string;
   deps: Dep[];
   pipeline: Omit<Pipeline, 'tasks' | 'locate'> & { tasks: TaskConfig[] };
@@ -62,7 +65,8 @@ export async function loadPipelineSnapshotted(
 /** The pipeline of `section` when it is a snapshot of `abs` and nothing it was made from changed. */
 function readSnapshot(abs: string, section: unknown): Pipeline | undefined {
   const snap = section as SnapshotSection | undefined;
-  if (snap?.format !== FORMAT || snap.file !== abs || !Array.isArray(snap.deps)) return undefined;
+  if (snap?.format !== FORMAT || snap.build !== buildId() || snap.file !== abs) return undefined;
+  if (!Array.isArray(snap.deps)) return undefined;
   for (const dep of snap.deps) if (!unchanged(dep)) return undefined;
   const display = path.relative(process.cwd(), abs) || abs;
   const pipeline: Pipeline = {
@@ -102,6 +106,7 @@ function snapshotOf(pipeline: Pipeline, reads: ReadonlySet<string>): SnapshotSec
   const ws = workspaceOf(pipeline);
   return {
     format: FORMAT,
+    build: buildId(),
     file: pipeline.file,
     deps,
     pipeline: { ...rest, tasks: [...tasks.values()] },

@@ -8,15 +8,15 @@
  *   with their stat records as one text and the list of paths a child process stats at start-up.
  *
  * The ledger is only a shortcut. Every entry is checked against the file system before it is
- * believed, so a ledger that is absent, damaged, of another format or from another Slipway build
- * reads as empty: the run is slower, never wrong.
+ * believed, so a ledger that is absent, damaged or of another format reads as empty: the run is
+ * slower, never wrong. A section that depends on the Slipway build (the snapshot, the memo's key)
+ * says so itself; the output records do not, so an upgrade does not restore every output again.
  *
- * File format: one line of JSON (`{"v","build","json","list"}`, the last two byte lengths), then
+ * File format: one line of JSON (`{"v","json","list"}`, the last two lengths), then
  * the sections as JSON, then the NUL-separated output paths, then their stat records (lengths
  * count UTF-16 units, as the file is read and sliced as a string).
  */
 import { readFileSync } from 'node:fs';
-import { buildId } from '../util/build-id.js';
 import { writeAtomicSync } from './atomic-write.js';
 import { ledgerFile } from './paths.js';
 import { recordsByPath } from './stat-record.js';
@@ -106,7 +106,7 @@ export class Ledger {
     for (const name of this.#changed) sections[name] = mine[name];
     if (this.#changed.has('outputs')) ({ list, text } = this.#content);
     const json = JSON.stringify(sections);
-    const head = JSON.stringify({ v: VERSION, build: buildId(), json: json.length, list: list.length });
+    const head = JSON.stringify({ v: VERSION, json: json.length, list: list.length });
     try {
       writeAtomicSync(this.file, `${head}\n${json}${list}${text}`);
       this.#changed.clear();
@@ -126,7 +126,7 @@ function parseSections(json: string): Partial<Record<SectionName, unknown>> | un
   }
 }
 
-/** The ledger's content, or EMPTY when it is absent, damaged, or of another version or build. */
+/** The ledger's content, or EMPTY when it is absent, damaged, or of another version. */
 function read(file: string): Content {
   let all: string;
   try {
@@ -139,11 +139,10 @@ function read(file: string): Content {
     if (nl < 0) return EMPTY;
     const head = JSON.parse(all.slice(0, nl)) as {
       v?: unknown;
-      build?: unknown;
       json?: unknown;
       list?: unknown;
     };
-    if (head.v !== VERSION || head.build !== buildId()) return EMPTY;
+    if (head.v !== VERSION) return EMPTY;
     if (typeof head.json !== 'number' || typeof head.list !== 'number') return EMPTY;
     const listAt = nl + 1 + head.json;
     const textAt = listAt + head.list;

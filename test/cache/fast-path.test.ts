@@ -210,7 +210,14 @@ describe('pipeline snapshot', () => {
     for (const t of snap.pipeline.tasks) t.run = 'echo STALE-SNAPSHOT-USED';
     const damaged: [string, () => void][] = [
       ['not a ledger', () => writeFileSync(w.path(LEDGER), 'not json {')],
-      ['another build', () => writeLedger(w.dir, { ...stale, head: { ...stale.head, build: 'other' } })],
+      [
+        'another build',
+        () =>
+          writeLedger(w.dir, {
+            ...stale,
+            sections: { ...stale.sections, pipeline: { ...snap, build: 'another build' } },
+          }),
+      ],
       ['another ledger version', () => writeLedger(w.dir, { ...stale, head: { ...stale.head, v: 999 } })],
       [
         'another snapshot format',

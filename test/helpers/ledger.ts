@@ -8,7 +8,7 @@ import path from 'node:path';
 export const LEDGER = path.join('.slipway', 'ledger');
 
 export interface LedgerFile {
-  head: { v: number; build: string; json: number; list: number };
+  head: { v: number; json: number; list: number };
   sections: Record<string, unknown>;
   /** NUL-separated output paths. */
   list: string;

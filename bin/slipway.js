@@ -6,17 +6,17 @@ for (const s of [process.stdout, process.stderr]) {
     throw e;
   });
 }
-// `slipway run` starts its read-only probes (git, output stats) first, so their child processes
-// work while the CLI loads.
-const { startProbes } = await import('../dist/cli/probe.js');
-const probes = startProbes(process.argv);
+// The head start: `slipway run` and `plan` read the checkout's ledger and start their read-only
+// probes (git, output stats) first, so their child processes work while the CLI loads.
+const { Prefetch } = await import('../dist/cli/prefetch.js');
+const prefetch = Prefetch.start(process.argv);
 const cli = await import('../dist/cli/main.js');
-await cli.main(process.argv, cli.defaultContext(probes));
+await cli.main(process.argv, cli.defaultContext(prefetch));
 // A run has awaited everything it started (tasks, uploads, history, cache housekeeping) before
 // main returns: once the terminal has taken the last line, exit without tearing the heap down
 // piece by piece, which costs a fully cached run ~6% of its time. Other commands (servers,
 // agents) end as Node.js decides.
-if (probes) {
+if (prefetch.started) {
   for (const s of [process.stdout, process.stderr]) {
     if (s.writableLength) await new Promise((r) => s.once('drain', r));
   }

@@ -8,8 +8,8 @@ import { build } from 'esbuild';
 rmSync('dist/cli', { recursive: true, force: true });
 
 await build({
-  // probe.js is what bin/slipway.js loads before main.js (see src/cli/probe.ts).
-  entryPoints: ['dist/src/cli/main.js', 'dist/src/cli/probe.js'],
+  // prefetch.js is what bin/slipway.js loads before main.js (see src/cli/prefetch.ts).
+  entryPoints: ['dist/src/cli/main.js', 'dist/src/cli/prefetch.js'],
   outdir: 'dist/cli',
   bundle: true,
   splitting: true,

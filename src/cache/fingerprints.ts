@@ -1,11 +1,11 @@
 /**
  * Git-compatible blob ids for files git cannot vouch for (dirty, untracked, outside a repository),
- * remembered by stat so an unchanged file is read once, not once per run.
+ * remembered by stat record (state/stat-record.ts) so an unchanged file is read once, not once per run.
  */
 import { createHash } from 'node:crypto';
-import { lstatSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { writeAtomicSync } from '../state/atomic-write.js';
-import { isRacy } from '../state/racy.js';
+import { isRacyRecord, statRecord } from '../state/stat-record.js';
 
 export type HashAlgo = 'sha1' | 'sha256';
 
@@ -15,32 +15,21 @@ export function blobId(algo: HashAlgo, content: Buffer | string): string {
   return createHash(algo).update(`blob ${buf.length}\0`).update(buf).digest('hex');
 }
 
-/** [size, mtimeMs, ctimeMs, ino, id] */
-type Entry = [number, number, number, number, string];
+/** [stat record, id] */
+type Entry = [string, string];
 
-/**
- * What `lstat` says of a path, as one comparable string ('-' when absent): a file whose signature
- * is unchanged still has the content it had (HashMemo relies on this, as git's index does).
- */
-export function statSignature(abs: string): string {
-  const st = lstatSync(abs, { throwIfNoEntry: false });
-  return st ? signatureOf(st) : '-';
-}
+/** Entries keyed by stat record (v2); older files are ignored. */
+const FORMAT = 2;
 
-function signatureOf(st: Stats): string {
-  return `${st.mode} ${st.size} ${st.mtimeMs} ${st.ctimeMs} ${st.ino}`;
-}
-
-/** Whether a signature's mtime is too recent to trust (state/racy.ts). */
-export function isRacySignature(signature: string, now = Date.now()): boolean {
-  const mtimeMs = Number(signature.split(' ')[2]);
-  return Number.isFinite(mtimeMs) && isRacy(mtimeMs, now);
-}
+/** The file-type bits of a stat record's mode. */
+const typeOf = (record: string): number => Number.parseInt(record.split(' ', 5)[4] ?? '0', 16) & 0o170000;
+const FILE = 0o100000;
+const SYMLINK = 0o120000;
 
 export class FingerprintCache {
   #entries: Record<string, Entry> | undefined;
   #dirty = false;
-  /** Every path asked about this run, with its signature when asked: what the ids depend on. */
+  /** Every path asked about this run, with its stat record when asked: what the ids depend on. */
   readonly reads = new Map<string, string>();
 
   constructor(
@@ -52,10 +41,11 @@ export class FingerprintCache {
     if (this.#entries) return this.#entries;
     try {
       const data = JSON.parse(readFileSync(this.file, 'utf8')) as {
+        v?: number;
         algo?: string;
         files?: Record<string, Entry>;
       };
-      this.#entries = data.algo === this.algo && data.files ? data.files : {};
+      this.#entries = data.v === FORMAT && data.algo === this.algo && data.files ? data.files : {};
     } catch {
       this.#entries = {};
     }
@@ -64,34 +54,21 @@ export class FingerprintCache {
 
   /** The blob id of `abs` (a symlink hashes its target text, as git does); undefined when absent. */
   hash(abs: string): string | undefined {
-    let st: ReturnType<typeof lstatSync>;
-    try {
-      st = lstatSync(abs);
-    } catch {
-      this.reads.set(abs, '-');
-      return undefined;
-    }
-    this.reads.set(abs, signatureOf(st));
-    if (!st.isFile() && !st.isSymbolicLink()) return undefined;
+    const record = statRecord(abs);
+    this.reads.set(abs, record);
+    const type = typeOf(record);
+    if (type !== FILE && type !== SYMLINK) return undefined;
     const entries = this.#load();
     const prev = entries[abs];
-    if (
-      prev &&
-      prev[0] === st.size &&
-      prev[1] === st.mtimeMs &&
-      prev[2] === st.ctimeMs &&
-      prev[3] === st.ino
-    ) {
-      return prev[4];
-    }
+    if (prev && prev[0] === record) return prev[1];
     let id: string;
     try {
-      id = blobId(this.algo, st.isSymbolicLink() ? readlinkSync(abs) : readFileSync(abs));
+      id = blobId(this.algo, type === SYMLINK ? readlinkSync(abs) : readFileSync(abs));
     } catch {
       return undefined;
     }
-    if (!isRacy(st.mtimeMs)) {
-      entries[abs] = [st.size, st.mtimeMs, st.ctimeMs, st.ino, id];
+    if (!isRacyRecord(record)) {
+      entries[abs] = [record, id];
       this.#dirty = true;
     }
     return id;
@@ -100,7 +77,7 @@ export class FingerprintCache {
   /** Writes the cache back (temp name + rename) when something new was learned. */
   save(): void {
     if (!this.#dirty || !this.#entries) return;
-    writeAtomicSync(this.file, JSON.stringify({ algo: this.algo, files: this.#entries }));
+    writeAtomicSync(this.file, JSON.stringify({ v: FORMAT, algo: this.algo, files: this.#entries }));
     this.#dirty = false;
   }
 }

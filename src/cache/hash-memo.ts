@@ -7,25 +7,24 @@
  *
  * Never a false hit: any difference in what the key covers, a recorded file whose stat changed,
  * an input list that came from walking folders, or a file modified within the racy window
- * means the hashes are computed as usual. One file per checkout, beside outputs.state.
+ * means the hashes are computed as usual. Kept in the ledger's `hashes` section (state/ledger.ts).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Pipeline } from '../config/types.js';
-import { writeAtomicSync } from '../state/atomic-write.js';
+import type { Ledger } from '../state/ledger.js';
+import { isRacyRecord, statRecord } from '../state/stat-record.js';
 import { buildId } from '../util/build-id.js';
 import type { GitFacts } from '../util/git-facts.js';
-import { isRacySignature, statSignature } from './fingerprints.js';
 import { platformKey } from './hash-manifest.js';
 import type { TaskHash } from './types.js';
 
-const FORMAT = 1;
+const FORMAT = 2;
 
-interface MemoFile {
+interface MemoSection {
   format: number;
   key: string;
   hashes: Record<string, TaskHash>;
-  /** Absolute path -> stat signature ('-' absent) of every file hashed outside git. */
+  /** Absolute path -> stat record ('' absent) of every file hashed outside git. */
   reads: Record<string, string>;
 }
 
@@ -57,19 +56,15 @@ export interface Remembered {
 }
 
 /**
- * The hashes recorded under `key`, when every file they read outside git still has the stat it
- * had; undefined otherwise (or when there is no memo, or it cannot be read).
+ * The hashes recorded under `key`, when every file they read outside git still has the stat
+ * record it had; undefined otherwise (or when there is no memo).
  */
-export function recall(file: string, key: string): Remembered | undefined {
-  let memo: MemoFile;
-  try {
-    memo = JSON.parse(readFileSync(file, 'utf8')) as MemoFile;
-  } catch {
-    return undefined;
-  }
-  if (memo.format !== FORMAT || memo.key !== key || !memo.hashes || !memo.reads) return undefined;
+export function recall(ledger: Ledger, key: string): Remembered | undefined {
+  const memo = ledger.get('hashes') as MemoSection | undefined;
+  if (memo?.format !== FORMAT || memo.key !== key || typeof memo.hashes !== 'object') return undefined;
+  if (typeof memo.reads !== 'object' || !memo.hashes || !memo.reads) return undefined;
   const reads = new Map(Object.entries(memo.reads));
-  for (const [abs, sig] of reads) if (statSignature(abs) !== sig) return undefined;
+  for (const [abs, rec] of reads) if (statRecord(abs) !== rec) return undefined;
   return { hashes: new Map(Object.entries(memo.hashes)), reads };
 }
 
@@ -77,14 +72,14 @@ export function recall(file: string, key: string): Remembered | undefined {
  * Records `hashes` as computed under `key` from `reads`; records nothing when a read file was
  * modified so recently that a later change could keep its stat (the racy window).
  */
-export function remember(file: string, key: string, memo: Remembered): void {
+export function remember(ledger: Ledger, key: string, memo: Remembered): void {
   const now = Date.now();
-  for (const sig of memo.reads.values()) if (isRacySignature(sig, now)) return;
-  const data: MemoFile = {
+  for (const rec of memo.reads.values()) if (isRacyRecord(rec, now)) return;
+  const section: MemoSection = {
     format: FORMAT,
     key,
     hashes: Object.fromEntries(memo.hashes),
     reads: Object.fromEntries(memo.reads),
   };
-  writeAtomicSync(file, JSON.stringify(data));
+  ledger.set('hashes', section);
 }

@@ -2,8 +2,7 @@
 import path from 'node:path';
 import type { Pipeline } from '../config/types.js';
 import type { EventStream, RunEvent } from '../events.js';
-import { outputStateFile } from '../state/paths.js';
-import type { GitFacts } from '../util/git-facts.js';
+import type { Checkout } from '../state/checkout.js';
 import { cacheSettings } from './config.js';
 import { LayeredCache } from './layered-cache.js';
 import { LocalStore } from './local-store.js';
@@ -23,10 +22,8 @@ export interface CreateTaskCacheOptions {
   /** --force: lookups still hash (and later saves overwrite), the executor just never restores. */
   force?: boolean;
   runId?: string;
-  /** A git read already started for the pipeline root (readGitFacts). */
-  git?: Promise<GitFacts>;
-  /** The stat of the recorded outputs, already started (cli/probe.ts). */
-  outputs?: Promise<string | undefined>;
+  /** The pipeline's checkout: its ledger and the probes started for it (state/checkout.ts). */
+  checkout: Checkout;
   /** The run's cancellation (SIGINT, SIGTERM): pending remote requests are aborted at once. */
   signal?: AbortSignal;
   /** `slipway plan`: look, change nothing, local cache only (LayeredCacheOptions.readOnly). */
@@ -44,12 +41,14 @@ export async function createTaskCache(opts: CreateTaskCacheOptions): Promise<Tas
       `remote cache ${remote.url} needs a team: set cache.remote.team or SLIPWAY_REMOTE_CACHE_TEAM; using the local cache only`,
     );
   }
-  const hasher = new TaskHasher(opts.pipeline, settings.dir, opts.git);
+  const { checkout } = opts;
+  const hasher = new TaskHasher(opts.pipeline, settings.dir, checkout);
   // What the outputs on disk looked like describes this checkout, not the (shareable) cache.
-  const state = new OutputState(outputStateFile(opts.pipeline.root));
-  if (!opts.force) state.prefetch(opts.outputs);
+  const state = new OutputState(checkout.ledger, opts.force ? undefined : checkout.outputStats());
   hasher.prefetch();
   return new LayeredCache({
+    pipeline: opts.pipeline,
+    ledger: checkout.ledger,
     hasher,
     store: new LocalStore(settings.dir),
     state,

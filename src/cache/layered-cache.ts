@@ -3,7 +3,9 @@
  * kind of cache trouble becomes a warning and a miss; a run never fails because of its cache.
  */
 import { randomUUID } from 'node:crypto';
-import type { TaskConfig } from '../config/types.js';
+import type { Pipeline, TaskConfig } from '../config/types.js';
+import type { TaskGraph } from '../graph/graph.js';
+import type { Ledger } from '../state/ledger.js';
 import { archiveOutputs } from './archive-outputs.js';
 import { decodeEntry, type Entry, encodeEntry } from './entry.js';
 import { type HashManifest, hashManifest } from './hash-manifest.js';
@@ -16,6 +18,10 @@ import type { TurboRemoteCache } from './turbo-remote-cache.js';
 import type { CacheLookup, TaskCache, TaskHash } from './types.js';
 
 export interface LayeredCacheOptions {
+  /** The pipeline whose tasks `settle` looks at. */
+  pipeline: Pipeline;
+  /** This checkout's ledger: the hasher and output state hand it their records, `flush` writes it. */
+  ledger: Ledger;
   hasher: TaskHasher;
   store: LocalStore;
   state: OutputState;
@@ -40,10 +46,39 @@ export class LayeredCache implements TaskCache {
 
   constructor(private readonly o: LayeredCacheOptions) {}
 
-  async lookup(
+  async settle(graph: TaskGraph): Promise<Map<string, CacheLookup>> {
+    const settled = new Map<string, CacheLookup>();
+    for (const id of graph.topo()) {
+      const task = this.o.pipeline.tasks.get(id);
+      if (!task?.cache) continue;
+      const deps = new Map<string, TaskHash>();
+      let ok = true;
+      for (const d of graph.deps(id)) {
+        const h = settled.get(d);
+        if (h) deps.set(d, h.hash);
+        // A dependency that runs may change this task's inputs: it waits for the scheduler.
+        else if (graph.has(d)) ok = false;
+      }
+      if (!ok) continue;
+      const found = await this.#lookup(task, deps, { restore: true, settling: true });
+      if (found.hit) settled.set(id, found);
+    }
+    return settled;
+  }
+
+  lookup(
     task: TaskConfig,
     depHashes: ReadonlyMap<string, TaskHash>,
-    opts: { restore: boolean; inPlaceOnly?: boolean },
+    opts: { restore: boolean },
+  ): Promise<CacheLookup> {
+    return this.#lookup(task, depHashes, { restore: opts.restore, settling: false });
+  }
+
+  /** `settling`: only a hit whose outputs are in place counts, and start-up stats may answer. */
+  async #lookup(
+    task: TaskConfig,
+    depHashes: ReadonlyMap<string, TaskHash>,
+    opts: { restore: boolean; settling: boolean },
   ): Promise<CacheLookup> {
     // The record of what this task's outputs were last made from. When it already names this
     // hash, so does the manifest store: nothing to write.
@@ -80,7 +115,7 @@ export class LayeredCache implements TaskCache {
     const inPlace =
       rec?.hash === hash &&
       (await this.o.state.inPlace(task.id, rec, task.cwd, {
-        probe: opts.inPlaceOnly === true || this.o.readOnly === true,
+        probe: opts.settling || this.o.readOnly === true,
       }));
     if (!opts.restore || !task.cache) return { hash };
     try {
@@ -89,7 +124,7 @@ export class LayeredCache implements TaskCache {
         if (!this.o.readOnly) await this.#storeAgainIfGone(task, hash, rec!);
         return hit;
       }
-      if (opts.inPlaceOnly) return { hash };
+      if (opts.settling) return { hash };
       return (await this.#fetchAndRestore(task, hash, inPlace)) ?? { hash };
     } catch (e) {
       this.o.warn(`cache lookup for ${task.id} failed: ${(e as Error).message}; running the task`, task.id);
@@ -282,6 +317,7 @@ export class LayeredCache implements TaskCache {
       for (const failed of await this.o.store.settle()) this.o.warn(`cache entry not stored: ${failed}`);
       this.o.hasher.save();
       this.o.state.save();
+      this.o.ledger.save();
       if (this.#saved > 0) this.o.store.prune(this.o.maxSize);
     } catch (e) {
       this.o.warn(`cache housekeeping failed: ${(e as Error).message}`);

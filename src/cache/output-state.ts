@@ -1,23 +1,20 @@
 /**
  * What each task's outputs looked like right after we saved or restored them, with the log and
- * duration of the run that made them: one file per checkout (`.slipway/outputs.state`; it
+ * duration of the run that made them: the ledger's `outputs` section (state/ledger.ts; it
  * describes this working tree, not the shareable cache). A hit whose outputs are still exactly
  * as recorded then costs nothing but a comparison: no walk, no entry read, no copy.
  *
- * "Exactly as recorded" means the same stat record (size, mtime to the nanosecond, inode, mode)
- * for every output file, folder and symlink, and for each folder the scan looked into (a file
- * added or removed changes its folder's mtime). The records are stat's own text (stat-batch.ts):
- * a child process stats every recorded path while the run loads (`prefetch`), and when its answer
- * equals the recorded text, every task is in place with one string comparison.
- *
- * File format: one line of JSON (the records, each with its span of the text), then the text.
- * A second file, `<state>.list`, lists the paths to stat for the next run.
+ * "Exactly as recorded" means the same stat record (state/stat-record.ts: size, mtime and ctime
+ * to the nanosecond, inode, mode) for every output file, folder and symlink, and for each folder
+ * the scan looked into (a file added or removed changes its folder's mtime). A child process
+ * stats every recorded path while the run loads (state/checkout.ts), and when its answer equals
+ * the recorded text, every task is in place with one string comparison.
  */
-import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import path from 'node:path';
-import { writeAtomicSync } from '../state/atomic-write.js';
+import type { Ledger } from '../state/ledger.js';
+import { recordPath, recordsByPath, statRecord } from '../state/stat-record.js';
 import type { OutputScan } from './restore.js';
-import { recordPath, recordsByPath, statLine, statMany } from './stat-batch.js';
 
 export interface OutputRecord {
   hash: string;
@@ -38,40 +35,38 @@ type StoredRecord = Omit<OutputRecord, 'stat'> & { at: [number, number] };
 
 interface Loaded {
   tasks: Map<string, OutputRecord>;
-  /** The text exactly as read (all records, in file order). */
+  /** The text exactly as read (all records, in the section's order). */
   text: string;
 }
 
-const FORMAT = 3;
+/** The section: each task's record with its span of the ledger's output text. */
+interface OutputsSection {
+  format: number;
+  tasks: Record<string, StoredRecord>;
+}
+
+const FORMAT = 4;
 // Logs bigger than this stay only in the entry: the state is read on every run.
 const MAX_LOG = 64 * 1024;
 
 export class OutputState {
   #loaded: Loaded | undefined;
-  /** Records written by this run (null: dropped), by task. */
-  readonly #changed = new Map<string, OutputRecord | null>();
-  #probe: Promise<string | undefined> | undefined;
+  /** Tasks whose record this run changed (the start-up stats no longer describe them). */
+  readonly #changed = new Set<string>();
   #probeMap: Map<string, string> | undefined;
   #allInPlace: boolean | undefined;
 
-  /** `file`: the state file; the list of paths to stat sits beside it as `<file>.list`. */
-  constructor(private readonly file: string) {}
-
-  get listFile(): string {
-    return `${this.file}.list`;
-  }
-
   /**
-   * Uses (or starts) stat-ing every recorded path in a child process; `inPlace` then compares
-   * against its answer instead of calling lstat per file. Call it early: the CLI starts the
-   * probe before it even loads (see cli/probe.ts).
+   * `probe`: stat's answer for the ledger's output list, taken at start-up (state/checkout.ts);
+   * `inPlace` compares against it instead of calling lstat per file.
    */
-  prefetch(probe: Promise<string | undefined> = statMany(this.listFile)): void {
-    this.#probe ??= probe;
-  }
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly probe?: Promise<string | undefined>,
+  ) {}
 
   #state(): Loaded {
-    this.#loaded ??= readState(this.file);
+    this.#loaded ??= readSection(this.ledger);
     return this.#loaded;
   }
 
@@ -93,7 +88,7 @@ export class OutputState {
   ): Promise<boolean> {
     if (rec.cwd !== cwd) return false;
     for (const abs of rec.absent ?? []) if (lstatSync(abs, { throwIfNoEntry: false })) return false;
-    const probe = o.probe && this.#probe && !this.#changed.has(taskId) ? await this.#probe : undefined;
+    const probe = o.probe && this.probe && !this.#changed.has(taskId) ? await this.probe : undefined;
     if (probe !== undefined) {
       this.#allInPlace ??= probe === this.#state().text;
       if (this.#allInPlace) return true;
@@ -107,7 +102,7 @@ export class OutputState {
       if (end === 0) return false;
       const expected = text.slice(start, end);
       const p = recordPath(expected);
-      if ((actual ? actual.get(p) : statLine(p)) !== expected) return false;
+      if ((actual ? actual.get(p) : statRecord(p)) !== expected) return false;
       start = end;
     }
     return true;
@@ -131,7 +126,7 @@ export class OutputState {
     }
     let stat = '';
     for (const abs of [...paths].sort()) {
-      const line = statLine(abs);
+      const line = statRecord(abs);
       if (!line) {
         // Changed under us: record nothing rather than something wrong.
         this.#set(taskId, undefined);
@@ -154,59 +149,38 @@ export class OutputState {
     const { tasks } = this.#state();
     if (rec) tasks.set(taskId, rec);
     else tasks.delete(taskId);
-    this.#changed.set(taskId, rec ?? null);
+    this.#changed.add(taskId);
   }
 
-  /**
-   * Writes what changed in this run back (temp name + rename), merged into the file as it is now
-   * so two runs in one checkout do not drop each other's records, then the list of paths.
-   */
+  /** Hands what changed in this run to the ledger (written by its `save`). */
   save(): void {
-    // Nothing new, unless the list of paths went missing (the next run's probe needs it).
-    if (!this.#changed.size && (existsSync(this.listFile) || !existsSync(this.file))) return;
-    const merged = readState(this.file).tasks;
-    for (const [id, rec] of this.#changed) {
-      if (rec) merged.set(id, rec);
-      else merged.delete(id);
-    }
+    if (!this.#changed.size) return;
+    const { tasks } = this.#state();
     const stored: Record<string, StoredRecord> = {};
     let text = '';
-    for (const id of [...merged.keys()].sort()) {
-      const { stat, ...rest } = merged.get(id)!;
+    for (const id of [...tasks.keys()].sort()) {
+      const { stat, ...rest } = tasks.get(id)!;
       stored[id] = { ...rest, at: [text.length, text.length + stat.length] };
       text += stat;
     }
-    writeAtomicSync(this.file, `${JSON.stringify({ v: FORMAT, tasks: stored })}\n${text}`);
-    const paths = recordsByPath(text);
-    writeAtomicSync(this.listFile, paths.size ? `${[...paths.keys()].join('\0')}\0` : '');
+    const section: OutputsSection = { format: FORMAT, tasks: stored };
+    this.ledger.set('outputs', section, text);
     this.#changed.clear();
   }
 }
 
-function readState(file: string): Loaded {
+/** The records of the ledger's `outputs` section; none when it is absent or of another format. */
+function readSection(ledger: Ledger): Loaded {
   const none: Loaded = { tasks: new Map(), text: '' };
-  let all: string;
-  try {
-    all = readFileSync(file, 'utf8');
-  } catch {
-    return none;
+  const section = ledger.get('outputs') as OutputsSection | undefined;
+  if (section?.format !== FORMAT || typeof section.tasks !== 'object' || !section.tasks) return none;
+  const text = ledger.outputText;
+  const tasks = new Map<string, OutputRecord>();
+  for (const [id, r] of Object.entries(section.tasks)) {
+    const { at, ...rest } = r;
+    if (!Array.isArray(at) || typeof at[0] !== 'number' || typeof at[1] !== 'number') return none;
+    if (at[1] > text.length || at[0] > at[1]) return none;
+    tasks.set(id, { ...rest, stat: text.slice(at[0], at[1]) });
   }
-  const nl = all.indexOf('\n');
-  try {
-    const head = JSON.parse(nl < 0 ? all : all.slice(0, nl)) as {
-      v?: number;
-      tasks?: Record<string, StoredRecord>;
-    };
-    if (head.v !== FORMAT || !head.tasks || nl < 0) return none;
-    const text = all.slice(nl + 1);
-    const tasks = new Map<string, OutputRecord>();
-    for (const [id, r] of Object.entries(head.tasks)) {
-      const { at, ...rest } = r;
-      if (!Array.isArray(at) || at[1] > text.length) return none;
-      tasks.set(id, { ...rest, stat: text.slice(at[0], at[1]) });
-    }
-    return { tasks, text };
-  } catch {
-    return none;
-  }
+  return { tasks, text };
 }

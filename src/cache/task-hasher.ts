@@ -1,8 +1,8 @@
 /** Builds each task's hash manifest; git is read once per hasher, file ids once per change. */
 import path from 'node:path';
 import type { Pipeline, TaskConfig } from '../config/types.js';
-import { hashMemoFile } from '../state/paths.js';
-import { type GitFacts, readGitFacts } from '../util/git-facts.js';
+import { Checkout } from '../state/checkout.js';
+import type { GitFacts } from '../util/git-facts.js';
 import { err, ok, type Result } from '../util/result.js';
 import { FingerprintCache } from './fingerprints.js';
 import { type GitSnapshot, gitSnapshot } from './git-snapshot.js';
@@ -29,12 +29,12 @@ export class TaskHasher {
   constructor(
     private readonly pipeline: Pipeline,
     private readonly cacheDir: string,
-    /** A git read already under way for the pipeline root, if the caller started one. */
-    private readonly git?: Promise<GitFacts>,
+    /** The pipeline's checkout: git's facts (probed early) and the ledger with the hash memo. */
+    private readonly checkout: Checkout = new Checkout(pipeline.root),
   ) {}
 
   #gitFacts(): Promise<GitFacts> {
-    this.#facts ??= this.git ?? readGitFacts(this.pipeline.root);
+    this.#facts ??= this.checkout.git();
     return this.#facts;
   }
 
@@ -56,7 +56,7 @@ export class TaskHasher {
     this.#recall ??= this.#gitFacts()
       .then((facts) => {
         const key = worldKey(this.pipeline, facts);
-        return { key, known: key === undefined ? undefined : recall(hashMemoFile(this.pipeline.root), key) };
+        return { key, known: key === undefined ? undefined : recall(this.checkout.ledger, key) };
       })
       .catch(() => ({}))
       .then((r) => {
@@ -189,8 +189,9 @@ export class TaskHasher {
   }
 
   /**
-   * Persists what was learned about file contents, and this run's hashes for the next run when
-   * every input list came from git (see hash-memo.ts) and something new was computed.
+   * Persists what was learned about file contents, and hands this run's hashes to the ledger for
+   * the next run when every input list came from git (see hash-memo.ts) and something new was
+   * computed.
    */
   save(): void {
     this.#fingerprints?.save();
@@ -200,6 +201,6 @@ export class TaskHasher {
     for (const [id, h] of this.#fresh) hashes.set(id, h);
     const reads = new Map(r.known?.reads);
     for (const [abs, sig] of this.#fingerprints?.reads ?? []) reads.set(abs, sig);
-    remember(hashMemoFile(this.pipeline.root), r.key, { hashes, reads });
+    remember(this.checkout.ledger, r.key, { hashes, reads });
   }
 }

@@ -1,5 +1,6 @@
 /** The seam between the executor and caching (DESIGN §5). */
 import type { TaskConfig } from '../config/types.js';
+import type { TaskGraph } from '../graph/graph.js';
 
 export type TaskHash = string & { readonly __brand: 'TaskHash' };
 
@@ -11,16 +12,20 @@ export interface CacheLookup {
 
 export interface TaskCache {
   /**
+   * Before anything runs: the tasks of `graph` that are already done, because their outputs are
+   * still on disk exactly as their current hash left them (nothing is read, restored or fetched),
+   * in dependency order. A task qualifies only when every dependency it has in `graph` qualified
+   * too. May answer from stats taken at start-up, so call it once, before the run starts.
+   */
+  settle(graph: TaskGraph): Promise<Map<string, CacheLookup>>;
+  /**
    * Hashes the task (inputs, env, command, dependency hashes…) and, when `restore` is true and an
-   * entry exists, restores its outputs. With `inPlaceOnly`, only a hit whose outputs are already
-   * on disk counts (nothing is read, restored or fetched); it is for settling before a run
-   * starts, and may answer from stats taken at start-up. Never throws for cache trouble:
-   * degrade to a miss.
+   * entry exists, restores its outputs. Never throws for cache trouble: degrade to a miss.
    */
   lookup(
     task: TaskConfig,
     depHashes: ReadonlyMap<string, TaskHash>,
-    opts: { restore: boolean; inPlaceOnly?: boolean },
+    opts: { restore: boolean },
   ): Promise<CacheLookup>;
   /** Stores outputs and log after a successful, cacheable run. Uploads may continue in background. */
   save(task: TaskConfig, hash: TaskHash, result: { log: string; durationMs: number }): Promise<void>;

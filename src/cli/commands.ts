@@ -4,6 +4,7 @@
  * so `slipway run` does not pay for the deploy agent or the analytics at start-up.
  */
 import type { Command } from 'commander';
+import { scanCommandLine } from './command-line.js';
 import type { CliContext } from './context.js';
 
 export type Register = (program: Command, ctx: CliContext) => void;
@@ -26,23 +27,13 @@ const commands: Record<string, Loader> = {
   validate: () => import('./validate.js'),
 };
 
-/** The command named on the command line, skipping global options and their values. */
-function commandName(args: readonly string[]): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '-f' || a === '--file' || a === '--store') i++;
-    else if (!a.startsWith('-')) return a;
-  }
-  return undefined;
-}
-
 /** Registers the invoked command only, or every command (for help and unknown commands). */
 export async function registerCommands(
   program: Command,
   ctx: CliContext,
   args: readonly string[],
 ): Promise<void> {
-  const name = commandName(args);
+  const name = scanCommandLine(args).command;
   const loaders = name && name in commands ? [commands[name]!] : Object.values(commands);
   for (const m of await Promise.all(loaders.map((l) => l()))) m.register(program, ctx);
 }

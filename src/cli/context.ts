@@ -1,18 +1,21 @@
 /** What every command gets: injected output streams and the error edge (exit codes 0/1/2). */
+import path from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, formatDiagnostics } from '../config/diagnostic.js';
 import { loadPipelineSnapshotted } from '../config/snapshot.js';
-import type { Pipeline } from '../config/types.js';
+import { DEFAULT_FILE, type Pipeline } from '../config/types.js';
+import { Checkout } from '../state/checkout.js';
+import type { Ledger } from '../state/ledger.js';
 import type { Out } from '../util/out.js';
 import { UsageError } from '../util/usage-error.js';
-import type { Probes } from './probe.js';
+import type { Prefetch } from './prefetch.js';
 
 export interface CliContext {
   stdout: Out;
   stderr: Out;
   env: NodeJS.ProcessEnv;
-  /** Probes bin/slipway.js started before loading the CLI (for `run`). */
-  probes?: Probes;
+  /** The head start bin/slipway.js took before loading the CLI (prefetch.ts). */
+  prefetch?: Prefetch;
 }
 
 export { UsageError } from '../util/usage-error.js';
@@ -27,14 +30,21 @@ export function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals() as GlobalOptions;
 }
 
+/** The checkout of the pipeline folder named by -f: the one the head start began, if it is that one. */
+export function checkoutOf(ctx: CliContext, cmd: Command): Checkout {
+  const root = path.dirname(path.resolve(globals(cmd).file ?? DEFAULT_FILE));
+  return ctx.prefetch?.checkout(root) ?? new Checkout(root);
+}
+
 /**
  * Loads the pipeline named by -f (default slipway.yml). Commands that only run or show the task
- * graph pass `snapshot: true` to reuse the pipeline snapshot when nothing it was made from
- * changed; commands that report positions in the file (validate, check, deploy) load it in full.
+ * graph pass `snapshot` (true, or the ledger of the checkout they already hold) to reuse the
+ * pipeline snapshot when nothing it was made from changed; commands that report positions in the
+ * file (validate, check, deploy) load it in full.
  */
-export async function pipelineFrom(cmd: Command, o: { snapshot?: boolean } = {}): Promise<Pipeline> {
+export async function pipelineFrom(cmd: Command, o: { snapshot?: true | Ledger } = {}): Promise<Pipeline> {
   const file = globals(cmd).file;
-  if (o.snapshot) return loadPipelineSnapshotted(file);
+  if (o.snapshot) return loadPipelineSnapshotted(file, o.snapshot === true ? undefined : o.snapshot);
   const { loadPipeline } = await import('../config/load.js');
   return loadPipeline(file);
 }

@@ -2,7 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands.js';
 import { type CliContext, reportError } from './context.js';
-import type { Probes } from './probe.js';
+import { Prefetch } from './prefetch.js';
 
 export async function main(argv: string[], ctx: CliContext = defaultContext()): Promise<void> {
   const program = new Command('slipway')
@@ -28,12 +28,7 @@ export async function main(argv: string[], ctx: CliContext = defaultContext()): 
   }
 }
 
-/** The process's own streams and environment; `probes` from bin/slipway.js, if it started any. */
-export function defaultContext(probes?: Probes): CliContext {
-  return {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    env: process.env,
-    ...(probes ? { probes } : {}),
-  };
+/** The process's own streams and environment; `prefetch`: the head start bin/slipway.js took. */
+export function defaultContext(prefetch: Prefetch = Prefetch.none()): CliContext {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, prefetch };
 }

@@ -1,8 +1,7 @@
-import path from 'node:path';
 import type { Command } from 'commander';
 import { capacityCurve } from '../analyze/capacity-curve.js';
 import { createTaskCache } from '../cache/index.js';
-import { DEFAULT_FILE, type Pipeline } from '../config/types.js';
+import type { Pipeline } from '../config/types.js';
 import { EventStream, type RunEvent } from '../events.js';
 import { cacheMarks, type MarkedTask } from '../exec/settle.js';
 import type { TaskGraph } from '../graph/graph.js';
@@ -10,11 +9,11 @@ import { targetGraph } from '../graph/targets.js';
 import { type Capacity, capacityFor } from '../plan/capacity.js';
 import { predict, simTasks } from '../plan/predict.js';
 import { simulate } from '../plan/simulate.js';
+import type { Checkout } from '../state/checkout.js';
 import { type Store, withStore } from '../store/store.js';
 import { formatMs } from '../util/units.js';
-import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
+import { action, type CliContext, checkoutOf, globals, pipelineFrom, UsageError } from './context.js';
 import { positiveInt } from './options.js';
-import { type Probes, probesFor } from './probe.js';
 import { filterOption } from './targets.js';
 
 interface PlanOptions {
@@ -56,11 +55,11 @@ export function register(program: Command, ctx: CliContext): void {
     .action(
       action(ctx, async (tasks: string[], opts: PlanOptions, cmd: Command) => {
         // Git and the output stats are read in their own processes while the pipeline loads.
-        const root = path.dirname(path.resolve(globals(cmd).file ?? DEFAULT_FILE));
-        const probes = !opts.cache ? undefined : ctx.probes?.root === root ? ctx.probes : probesFor(root);
-        const pipeline = await pipelineFrom(cmd, { snapshot: true });
+        const checkout = checkoutOf(ctx, cmd);
+        if (opts.cache) checkout.probe();
+        const pipeline = await pipelineFrom(cmd, { snapshot: checkout.ledger });
         const { graph } = targetGraph(pipeline, tasks, opts.filter);
-        const marks = await markTasks(ctx, pipeline, graph, probes);
+        const marks = await markTasks(ctx, pipeline, graph, opts.cache ? checkout : undefined);
         return withStore({ url: globals(cmd).store, root: pipeline.root, create: false }, (store) =>
           plan(ctx, { pipeline, graph, marks, store }, opts),
         );
@@ -70,15 +69,15 @@ export function register(program: Command, ctx: CliContext): void {
 
 /**
  * Settles the cache as `run` would, through a read-only cache (nothing restored, recorded or
- * stored; no remote asked); its warnings go to stderr. No probes: `--no-cache`.
+ * stored; no remote asked); its warnings go to stderr. No checkout: `--no-cache`.
  */
 async function markTasks(
   ctx: CliContext,
   pipeline: Pipeline,
   graph: TaskGraph,
-  probes: Probes | undefined,
+  checkout: Checkout | undefined,
 ): Promise<Map<string, MarkedTask>> {
-  if (!probes) return cacheMarks(undefined, pipeline, graph);
+  if (!checkout) return cacheMarks(undefined, pipeline, graph);
   const events = new EventStream<RunEvent>();
   const off = events.subscribe((e) => {
     if (e.type === 'warning') ctx.stderr.write(`warning: ${e.taskId ? `${e.taskId}: ` : ''}${e.message}\n`);
@@ -88,8 +87,7 @@ async function markTasks(
       pipeline,
       events,
       env: ctx.env,
-      git: probes.git,
-      outputs: probes.outputs,
+      checkout,
       readOnly: true,
     });
     return await cacheMarks(cache, pipeline, graph);

@@ -12,6 +12,7 @@ import { targetGraph } from '../graph/targets.js';
 import { runMarkdown } from '../report/markdown.js';
 import type { RunSummary } from '../report/summary.js';
 import { attachTerminalReporter } from '../report/terminal.js';
+import type { Checkout } from '../state/checkout.js';
 import { processRecordDir, runLockFile, stateDir } from '../state/paths.js';
 import { type Store, withStore } from '../store/store.js';
 import { countTasks } from '../task-counts.js';
@@ -19,9 +20,8 @@ import type { GitFacts } from '../util/git-facts.js';
 import { acquireLock, describeHolder, type HeldLock } from '../util/run-lock.js';
 import { trace } from '../util/trace.js';
 import { formatMs } from '../util/units.js';
-import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
+import { action, type CliContext, checkoutOf, globals, pipelineFrom, UsageError } from './context.js';
 import { positiveInt } from './options.js';
-import { probesFor } from './probe.js';
 import { filterOption } from './targets.js';
 
 interface RunOptions {
@@ -62,17 +62,16 @@ export function register(program: Command, ctx: CliContext): void {
     .action(
       action(ctx, async (tasks: string[], opts: RunOptions, cmd: Command) => {
         // Git and the output check work in their own processes while the pipeline and store load.
-        const root = path.dirname(path.resolve(globals(cmd).file ?? DEFAULT_FILE));
-        let probes = ctx.probes?.root === root ? ctx.probes : probesFor(root);
+        let checkout = checkoutOf(ctx, cmd).probe();
         trace('run: probes started');
-        const pipeline = await pipelineFrom(cmd, { snapshot: true });
+        const pipeline = await pipelineFrom(cmd, { snapshot: checkout.ledger });
         trace('run: pipeline loaded');
         const { full, graph } = targetGraph(pipeline, tasks, opts.filter);
         const lock = await runLock(ctx, stateDir(pipeline.root), opts.wait);
         if (!lock) return 1;
         try {
-          // What the probes saw predates the other run's end: look again.
-          if (lock.waitedFor.length) probes = probesFor(root);
+          // What the ledger and probes saw predates the other run's end: look again.
+          if (lock.waitedFor.length) checkout = checkout.reread();
           const reaped = await reapOrphans(processRecordDir(pipeline.root));
           if (reaped.length) {
             const owners = [...new Set(reaped.map((r) => r.owner))].join(', ');
@@ -80,7 +79,7 @@ export function register(program: Command, ctx: CliContext): void {
               `slipway: stopped ${reaped.length} task process group(s) left running by a run that died (pid ${owners})\n`,
             );
           }
-          return await runUnderLock(ctx, cmd, { opts, pipeline, full, graph, probes });
+          return await runUnderLock(ctx, cmd, { opts, pipeline, full, graph, checkout });
         } finally {
           lock.release();
         }
@@ -111,13 +110,13 @@ interface LockedRun {
   pipeline: Pipeline;
   full: TaskGraph;
   graph: TaskGraph;
-  probes: { git: Promise<GitFacts>; outputs: Promise<string | undefined> };
+  checkout: Checkout;
 }
 
 /** The run itself, under the lock. */
 async function runUnderLock(ctx: CliContext, cmd: Command, l: LockedRun): Promise<number> {
-  const { opts, pipeline, full, graph, probes } = l;
-  const git = probes.git;
+  const { opts, pipeline, full, graph, checkout } = l;
+  const git = checkout.git();
   const code = await withStore({ url: globals(cmd).store, root: pipeline.root }, async (store) => {
     trace('run: store open');
     // Every listener of the run, attached before the cache can warn on the stream.
@@ -135,8 +134,7 @@ async function runUnderLock(ctx: CliContext, cmd: Command, l: LockedRun): Promis
             events: subscribers.events,
             env: ctx.env,
             force: opts.force,
-            git,
-            outputs: probes.outputs,
+            checkout,
             signal: cancel.signal,
           })
         : undefined;

@@ -1,32 +1,38 @@
 /**
- * The pipeline snapshot: the resolved pipeline (workspace templates expanded) kept in
- * `.slipway/pipeline.snapshot.json` with the stat of every file and folder the loader read. When
- * none of them changed, `run` reuses it instead of parsing YAML, validating and reading every
- * package.json again — and never loads the YAML and schema code at all.
+ * The pipeline snapshot: the resolved pipeline (workspace templates expanded) kept in the
+ * ledger's `pipeline` section (state/ledger.ts) with the stat record of every file and folder the
+ * loader read. When none of them changed, `run` reuses it instead of parsing YAML, validating and
+ * reading every package.json again — and never loads the YAML and schema code at all.
  *
  * A snapshot is only a shortcut: any difference (a file edited, added or removed, a folder listed
- * differently, another Slipway build) means a full load, which writes a new one. A file modified
- * in the last two seconds keeps the snapshot from being written (its mtime may not move again
- * on a second edit within the same tick).
+ * differently, another Slipway build) means a full load, which writes a new one. A racy file
+ * (state/racy.ts) keeps the snapshot from being written.
  */
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { writeAtomicSync } from '../state/atomic-write.js';
-import { snapshotFile } from '../state/paths.js';
-import { isRacy } from '../state/racy.js';
+import { Ledger } from '../state/ledger.js';
+import { isRacyRecord, statRecord } from '../state/stat-record.js';
 import { buildId } from '../util/build-id.js';
 import { DEFAULT_FILE, type Pipeline, type TaskConfig } from './types.js';
 import { rememberWorkspace, WORKSPACE_SKIP, type Workspace, workspaceOf } from './workspace-model.js';
 
-const FORMAT = 1;
+/** The section's own format, inside the ledger's. */
+const FORMAT = 2;
 
-interface SnapshotFile {
+/**
+ * What must not change for a snapshot to stand, per path the loader read: the stat record of a
+ * file (empty when absent); for a folder, the folders in it (what the package search looks at: a
+ * new file at the top of the repository changes nothing), with the folder's own record when it
+ * was not racy, so an unchanged folder is not listed again.
+ */
+type Dep = [path: string, record: string] | [path: string, record: string, folders: string];
+
+interface SnapshotSection {
   format: number;
-  /** Which Slipway build wrote it. */
+  /** Which Slipway build made it (another one may resolve the pipeline differently). */
   build: string;
   file: string;
-  /** [absolute path, stat signature or null when absent]. */
-  deps: [string, string | null][];
+  deps: Dep[];
   pipeline: Omit<Pipeline, 'tasks' | 'locate'> & { tasks: TaskConfig[] };
   workspace?: {
     packageManager: Workspace['packageManager'];
@@ -38,27 +44,30 @@ interface SnapshotFile {
  * The pipeline in `file`: from its snapshot when nothing it was made from changed, else loaded
  * in full (throwing ConfigError like `loadPipeline`) and snapshotted for next time.
  */
-export async function loadPipelineSnapshotted(file: string = DEFAULT_FILE): Promise<Pipeline> {
+export async function loadPipelineSnapshotted(
+  file: string = DEFAULT_FILE,
+  ledger: Ledger = Ledger.load(path.dirname(path.resolve(file))),
+): Promise<Pipeline> {
   const abs = path.resolve(file);
-  const cached = readSnapshot(abs);
+  const cached = readSnapshot(abs, ledger.get('pipeline'));
   if (cached) return cached;
   const { loadPipeline } = await import('./load.js');
   const reads = new Set<string>();
   const pipeline = loadPipeline(file, reads);
-  writeSnapshot(pipeline, reads);
+  const snap = snapshotOf(pipeline, reads);
+  if (snap) {
+    ledger.set('pipeline', snap);
+    ledger.save();
+  }
   return pipeline;
 }
 
-/** The snapshot of the pipeline file `abs`, if every file it was made from is unchanged. */
-function readSnapshot(abs: string): Pipeline | undefined {
-  let snap: SnapshotFile;
-  try {
-    snap = JSON.parse(readFileSync(snapshotFile(path.dirname(abs)), 'utf8')) as SnapshotFile;
-  } catch {
-    return undefined;
-  }
-  if (snap.format !== FORMAT || snap.file !== abs || snap.build !== buildId()) return undefined;
-  for (const [p, sig] of snap.deps) if (signature(p) !== sig) return undefined;
+/** The pipeline of `section` when it is a snapshot of `abs` and nothing it was made from changed. */
+function readSnapshot(abs: string, section: unknown): Pipeline | undefined {
+  const snap = section as SnapshotSection | undefined;
+  if (snap?.format !== FORMAT || snap.build !== buildId() || snap.file !== abs) return undefined;
+  if (!Array.isArray(snap.deps)) return undefined;
+  for (const dep of snap.deps) if (!unchanged(dep)) return undefined;
   const display = path.relative(process.cwd(), abs) || abs;
   const pipeline: Pipeline = {
     ...snap.pipeline,
@@ -75,19 +84,27 @@ function readSnapshot(abs: string): Pipeline | undefined {
   return pipeline;
 }
 
-/** Writes the snapshot of a freshly loaded pipeline; `reads` is what the loader looked at. */
-function writeSnapshot(pipeline: Pipeline, reads: ReadonlySet<string>): void {
+/**
+ * The snapshot of a freshly loaded pipeline; `reads` is what the loader looked at. Undefined when
+ * a file it read is racy: it could change again without its record moving.
+ */
+function snapshotOf(pipeline: Pipeline, reads: ReadonlySet<string>): SnapshotSection | undefined {
   const now = Date.now();
-  const deps: [string, string | null][] = [];
+  const deps: Dep[] = [];
   for (const p of [...reads].sort()) {
-    const st = lstatSync(p, { throwIfNoEntry: false });
-    // A file written within the last tick could change again without its mtime moving.
-    if (st && !st.isDirectory() && isRacy(Math.max(st.mtimeMs, st.ctimeMs), now)) return;
-    deps.push([p, signature(p)]);
+    const record = statRecord(p);
+    const folders = isFolder(record) ? foldersIn(p) : undefined;
+    if (folders === undefined) {
+      if (isRacyRecord(record, now)) return undefined;
+      deps.push([p, record]);
+    } else {
+      // A racy folder record is left out: its listing decides.
+      deps.push([p, isRacyRecord(record, now) ? '' : record, folders]);
+    }
   }
   const { tasks, locate: _locate, ...rest } = pipeline;
   const ws = workspaceOf(pipeline);
-  const snap: SnapshotFile = {
+  return {
     format: FORMAT,
     build: buildId(),
     file: pipeline.file,
@@ -95,30 +112,32 @@ function writeSnapshot(pipeline: Pipeline, reads: ReadonlySet<string>): void {
     pipeline: { ...rest, tasks: [...tasks.values()] },
     ...(ws ? { workspace: { packageManager: ws.packageManager, packages: [...ws.packages.values()] } } : {}),
   };
-  const target = snapshotFile(pipeline.root);
-  try {
-    writeAtomicSync(target, JSON.stringify(snap));
-  } catch {
-    // A read-only checkout: every run loads the file in full, nothing else changes.
-  }
 }
 
-/**
- * What must not change for a snapshot to stand: for a file its size, times, inode and mode; for
- * a folder the folders in it (what the package search looks at: a new file at the top of the
- * repository changes nothing); null when absent.
- */
-function signature(p: string): string | null {
-  const st = lstatSync(p, { throwIfNoEntry: false });
-  if (!st) return null;
-  if (!st.isDirectory()) return `f ${st.size} ${st.mtimeMs} ${st.ctimeMs} ${st.ino} ${st.mode}`;
+/** Whether the path of `dep` is as the snapshot saw it. */
+function unchanged([p, record, folders]: Dep): boolean {
+  const now = statRecord(p);
+  if (folders === undefined) return now === record;
+  // The same record: the same entries (a folder's mtime moves with every entry added or removed).
+  if (record !== '' && now === record) return true;
+  return isFolder(now) && foldersIn(p) === folders;
+}
+
+/** Whether a stat record is a folder's (mode S_IFDIR). */
+function isFolder(record: string): boolean {
+  const mode = record.split(' ', 5)[4];
+  return mode !== undefined && (Number.parseInt(mode, 16) & 0o170000) === 0o040000;
+}
+
+/** The folders in folder `p`, sorted and joined with '/'; undefined when it cannot be listed. */
+function foldersIn(p: string): string | undefined {
   try {
-    const dirs = readdirSync(p, { withFileTypes: true })
+    return readdirSync(p, { withFileTypes: true })
       .filter((d) => d.isDirectory() && !WORKSPACE_SKIP.has(d.name))
       .map((d) => d.name)
-      .sort();
-    return `d ${dirs.join('/')}`;
+      .sort()
+      .join('/');
   } catch {
-    return null;
+    return undefined;
   }
 }

@@ -19,7 +19,6 @@ import { runGraph } from './executor.js';
 import { GroupGuard } from './process-guard.js';
 import { attachRunSubscribers, type RunSubscribers } from './run-subscribers.js';
 import { LocalRunner } from './runner.js';
-import { settleInPlace } from './settle.js';
 
 export interface RunPipelineOptions {
   pipeline: Pipeline;
@@ -47,7 +46,8 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
   const subscribers = o.subscribers ?? attachRunSubscribers({ pipeline, store: o.store });
   const { events } = subscribers;
   const capacity: Capacity = capacityFor(pipeline, o.concurrency);
-  const settled = o.cache && !o.force ? await settleInPlace(o.cache, pipeline, graph) : new Map();
+  // Tasks already done (outputs in place) take no time: predictions and the plan cover the rest.
+  const settled = o.cache && !o.force ? await o.cache.settle(graph) : new Map();
   trace('settled in-place hits');
   const predictions = await predict(o.store, pipeline, graph, new Set(settled.keys()));
   trace('predicted');

@@ -1,39 +1,11 @@
 /**
- * Before planning: which tasks are already done because their outputs are still exactly what
- * their current hash produced. They take no time, so predictions and the plan cover only the
- * rest, and the executor reports them first without scheduling them.
+ * What a run would do with each task, for `slipway plan`: the cache settled as `run` settles it
+ * (TaskCache.settle: tasks already done take no time, so predictions and the plan cover only the
+ * rest), then every other task looked up as the executor would.
  */
-import type { CacheLookup, TaskCache, TaskHash } from '../cache/types.js';
+import type { TaskCache, TaskHash } from '../cache/types.js';
 import type { Pipeline } from '../config/types.js';
 import type { TaskGraph } from '../graph/graph.js';
-
-/**
- * In-place hits in dependency order: a task qualifies when its outputs are in place and every
- * dependency it has in this graph qualified too (a dependency that runs may change its inputs'
- * story, so its dependents wait for the scheduler).
- */
-export async function settleInPlace(
-  cache: TaskCache,
-  pipeline: Pipeline,
-  graph: TaskGraph,
-): Promise<Map<string, CacheLookup>> {
-  const settled = new Map<string, CacheLookup>();
-  for (const id of graph.topo()) {
-    const task = pipeline.tasks.get(id)!;
-    if (!task.cache) continue;
-    const deps = new Map<string, TaskHash>();
-    let ok = true;
-    for (const d of graph.deps(id)) {
-      const h = settled.get(d);
-      if (h) deps.set(d, h.hash);
-      else if (graph.has(d)) ok = false;
-    }
-    if (!ok) continue;
-    const found = await cache.lookup(task, deps, { restore: true, inPlaceOnly: true });
-    if (found.hit) settled.set(id, found);
-  }
-  return settled;
-}
 
 /** What a run would do with a task (as `turbo run --dry` says): `hit`, `miss` (runs) or `run` (cache off). */
 export type CacheMark = 'hit' | 'miss' | 'run';
@@ -51,7 +23,7 @@ export interface MarkedTask {
 /**
  * What a run would do with each task, found the way a run finds it but without running,
  * restoring or writing anything (`cache` must be read-only: createTaskCache({ readOnly: true })):
- * first the tasks settled in place (settleInPlace, as `run` does), then every other task in
+ * first the tasks settled in place (cache.settle, as `run` does), then every other task in
  * dependency order, looked up with its dependencies' hashes as the executor would. No `cache`
  * (`--no-cache`) marks every task `run`.
  */
@@ -65,7 +37,7 @@ export async function cacheMarks(
     for (const id of graph.topo()) marks.set(id, { mark: 'run' });
     return marks;
   }
-  const settled = await settleInPlace(cache, pipeline, graph);
+  const settled = await cache.settle(graph);
   const hashes = new Map<string, TaskHash>();
   for (const id of graph.topo()) {
     const task = pipeline.tasks.get(id)!;

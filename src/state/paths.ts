@@ -41,17 +41,8 @@ export const processRecordDir = (root: string): string => path.join(dirOf(root),
 /** This checkout's run lock (util/run-lock.ts), in a state folder `stateDir` returned. */
 export const runLockFile = (stateFolder: string): string => path.join(stateFolder, 'run.lock');
 
-/** Each output's stat and the run that made it (cache/output-state.ts). */
-export const outputStateFile = (root: string): string => path.join(dirOf(root), 'outputs.state');
-
-/** The paths the next run stats before it loads: beside the output state. */
-export const outputStateListFile = (root: string): string => `${outputStateFile(root)}.list`;
-
-/** Remembered task hashes per world key (cache/hash-memo.ts). */
-export const hashMemoFile = (root: string): string => path.join(dirOf(root), 'hashes.state');
-
-/** The loaded pipeline and the stat of everything the loader read (config/snapshot.ts). */
-export const snapshotFile = (root: string): string => path.join(dirOf(root), 'pipeline.snapshot.json');
+/** The per-checkout ledger (ledger.ts): pipeline snapshot, hash memo and output records. */
+export const ledgerFile = (root: string): string => path.join(dirOf(root), 'ledger');
 
 /** The deployer's chunk ledgers, one file per artifact folder (deploy/chunk-ledger.ts). */
 export const deployLedgerDir = (root: string): string => path.join(dirOf(root), 'deploy-ledger');

@@ -9,6 +9,8 @@ export interface BatchCommand {
   argv: string[];
   /** A file to read stdin from. */
   stdin?: string;
+  /** Text to give the command on stdin (through a pipe of its own). */
+  input?: string;
 }
 
 export interface BatchResult {
@@ -19,40 +21,66 @@ export interface BatchResult {
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-// Command i writes to fd 3+i, and POSIX shells (dash) only take single-digit descriptors.
-const PER_SHELL = 7;
+// Each command writes to a descriptor of its own (and reads one with `input`), and POSIX shells
+// (dash) only take single-digit descriptors: 3 to 9.
+const FDS_PER_SHELL = 7;
+const fdsOf = (c: BatchCommand): number => (c.input === undefined ? 1 : 2);
 
 /**
  * Runs `commands` side by side in `cwd`; never rejects (a command that could not run has no
  * exit code).
  */
 export async function shellBatch(cwd: string, commands: readonly BatchCommand[]): Promise<BatchResult[]> {
-  if (commands.length <= PER_SHELL) return oneShell(cwd, commands);
-  const groups: BatchCommand[][] = [];
-  for (let i = 0; i < commands.length; i += PER_SHELL) groups.push(commands.slice(i, i + PER_SHELL));
+  const groups: BatchCommand[][] = [[]];
+  let fds = 0;
+  for (const c of commands) {
+    if (fds + fdsOf(c) > FDS_PER_SHELL) {
+      groups.push([]);
+      fds = 0;
+    }
+    groups.at(-1)!.push(c);
+    fds += fdsOf(c);
+  }
+  if (groups.length === 1) return oneShell(cwd, commands);
   return (await Promise.all(groups.map((g) => oneShell(cwd, g)))).flat();
 }
 
 function oneShell(cwd: string, commands: readonly BatchCommand[]): Promise<BatchResult[]> {
   const failed = (): BatchResult[] => commands.map(() => ({ code: undefined, out: '' }));
-  // Command i writes to fd 3+i; its exit status goes to stdout as "i status".
+  // Command i writes to fd 3+i, and a command with input reads the next free fd; its exit status
+  // goes to stdout as "i status".
+  const inputFd = new Map<number, number>();
+  for (const [i, c] of commands.entries()) {
+    if (c.input !== undefined) inputFd.set(i, 3 + commands.length + inputFd.size);
+  }
+  const from = (c: BatchCommand, i: number): string =>
+    inputFd.has(i) ? ` <&${inputFd.get(i)}` : c.stdin ? ` < ${quote(c.stdin)}` : '';
   const script = `${commands
-    .map(
-      (c, i) =>
-        `(${c.argv.map(quote).join(' ')}${c.stdin ? ` < ${quote(c.stdin)}` : ''} >&${3 + i} 2>/dev/null; echo "${i} $?") &`,
-    )
+    .map((c, i) => `(${c.argv.map(quote).join(' ')}${from(c, i)} >&${3 + i} 2>/dev/null; echo "${i} $?") &`)
     .join('\n')}\nwait\n`;
   return new Promise((resolve) => {
     let child: ReturnType<typeof spawn>;
     try {
       child = spawn('sh', ['-c', script], {
         cwd,
-        stdio: ['ignore', 'pipe', 'ignore', ...commands.map(() => 'pipe' as const)],
+        stdio: [
+          'ignore',
+          'pipe',
+          'ignore',
+          ...commands.map(() => 'pipe' as const),
+          ...[...inputFd.keys()].map(() => 'pipe' as const),
+        ],
         env: { ...process.env, LC_ALL: 'C' },
       });
     } catch {
       resolve(failed());
       return;
+    }
+    for (const [i, fd] of inputFd) {
+      const sink = child.stdio[fd] as NodeJS.WritableStream;
+      // A command that exits without reading all of it closes the pipe: not our error.
+      sink.on('error', () => {});
+      sink.end(commands[i]!.input ?? '');
     }
     const chunks: Buffer[][] = commands.map(() => []);
     commands.forEach((_, i) => {

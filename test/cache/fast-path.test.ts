@@ -1,8 +1,8 @@
 /**
  * The fast path of a repeated `slipway run`, end to end through the built CLI:
- * - the pipeline snapshot (`.slipway/pipeline.snapshot.json`) is reused only while slipway.yml,
- *   every workspace package.json and the listed folders are unchanged;
- * - the output state (`.slipway/outputs.state` + `.list`) makes untouched outputs a hit without a
+ * - the pipeline snapshot (the `pipeline` section of `.slipway/ledger`) is reused only while
+ *   slipway.yml, every workspace package.json and the listed folders are unchanged;
+ * - the output records (the ledger's `outputs` section) make untouched outputs a hit without a
  *   restore, and anything touched (content, stray files, modes) is restored exactly;
  * - tasks whose outputs are in place are settled before planning and predicted at 0 ms.
  */
@@ -19,6 +19,7 @@ import {
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pipelineYaml, readSummary, STACK_FRAME, type Workspace, workspace } from '../helpers/cli.js';
+import { LEDGER, readLedger, writeLedger } from '../helpers/ledger.js';
 import { fixture, gitRepo, runWithSummary, snapshotTree, TASKS } from './fixture.js';
 
 const made: Workspace[] = [];
@@ -31,7 +32,10 @@ const keep = (w: Workspace): Workspace => {
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const SNAPSHOT = '.slipway/pipeline.snapshot.json';
+const snapshotOf = (w: Workspace) =>
+  readLedger(w.dir).sections.pipeline as
+    | { format: number; pipeline: { tasks: { id: string; run: string }[] } }
+    | undefined;
 
 /** Runs `slipway run` (extra args first) and returns cache outcome per task id, and the output. */
 async function run(w: Workspace, ...args: string[]) {
@@ -97,22 +101,24 @@ describe('pipeline snapshot', () => {
     for (const k of names) ws[k] = monorepo();
     // A first run in each: builds, and creates .slipway/ and summary.json in the root folder.
     await Promise.all(Object.values(ws).map((w) => run(w)));
-    // The snapshot is not written while anything it depends on changed in the last two seconds
-    // (snapshot.ts); let every file and folder of the workspaces age past that.
+    // The snapshot is not written while anything it depends on changed in the racy window
+    // (state/racy.ts); let every file and folder of the workspaces age past that.
     await sleep(2100);
   });
 
   /** A run with nothing changed writes the snapshot (nothing it depends on is recent any more). */
   async function withSnapshot(w: Workspace, tasks = BUILDS) {
-    rmSync(w.path(SNAPSHOT), { force: true });
+    const l = readLedger(w.dir);
+    delete l.sections.pipeline;
+    writeLedger(w.dir, l);
     const r = await run(w);
     expect(Object.keys(r.cache).sort()).toEqual(tasks);
-    expect(w.exists(SNAPSHOT), 'the unchanged run wrote a snapshot').toBe(true);
+    expect(snapshotOf(w), 'the unchanged run wrote a snapshot').toBeDefined();
     return r;
   }
 
   const ident = (w: Workspace) => {
-    const st = statSync(w.path(SNAPSHOT));
+    const st = statSync(w.path(LEDGER));
     return `${st.ino} ${st.mtimeMs}`;
   };
 
@@ -197,25 +203,40 @@ describe('pipeline snapshot', () => {
   it('ignores a damaged snapshot or one from another build or format', async () => {
     const w = ws.foreign;
     await withSnapshot(w);
-    const good = JSON.parse(w.read(SNAPSHOT)) as Record<string, unknown> & {
-      pipeline: { tasks: { id: string; run: string }[] };
-    };
+    const good = readLedger(w.dir);
     // Stale content a wrongly trusted snapshot would give away: another command per task.
     const stale = structuredClone(good);
-    for (const t of stale.pipeline.tasks) t.run = 'echo STALE-SNAPSHOT-USED';
-
-    for (const bad of [
-      'not json {',
-      JSON.stringify({ ...stale, build: 'some other slipway build' }),
-      JSON.stringify({ ...stale, format: 999 }),
-    ]) {
-      writeFileSync(w.path(SNAPSHOT), bad);
+    const snap = stale.sections.pipeline as NonNullable<ReturnType<typeof snapshotOf>>;
+    for (const t of snap.pipeline.tasks) t.run = 'echo STALE-SNAPSHOT-USED';
+    const damaged: [string, () => void][] = [
+      ['not a ledger', () => writeFileSync(w.path(LEDGER), 'not json {')],
+      [
+        'another build',
+        () =>
+          writeLedger(w.dir, {
+            ...stale,
+            sections: { ...stale.sections, pipeline: { ...snap, build: 'another build' } },
+          }),
+      ],
+      ['another ledger version', () => writeLedger(w.dir, { ...stale, head: { ...stale.head, v: 999 } })],
+      [
+        'another snapshot format',
+        () =>
+          writeLedger(w.dir, {
+            ...stale,
+            sections: { ...stale.sections, pipeline: { ...snap, format: 999 } },
+          }),
+      ],
+    ];
+    for (const [what, damage] of damaged) {
+      damage();
       const r = await run(w);
-      expect(r.cache, bad.slice(0, 40)).toEqual({ '@x/a#build': 'hit-local', '@x/b#build': 'hit-local' });
-      expect(r.output).not.toContain('STALE-SNAPSHOT-USED');
+      // Outputs are never wrong either: whatever the ledger lost is restored from the cache.
+      expect(r.cache, what).toEqual({ '@x/a#build': 'hit-local', '@x/b#build': 'hit-local' });
+      expect(r.output, what).not.toContain('STALE-SNAPSHOT-USED');
       // Loaded in full, so written afresh (nothing is recent), in this build's format.
-      expect(() => JSON.parse(w.read(SNAPSHOT))).not.toThrow();
-      expect(w.read(SNAPSHOT)).not.toContain('STALE-SNAPSHOT-USED');
+      expect(snapshotOf(w)?.format, what).toBe((good.sections.pipeline as { format: number }).format);
+      expect(w.read(LEDGER), what).not.toContain('STALE-SNAPSHOT-USED');
     }
   });
 });
@@ -315,18 +336,18 @@ describe('output state', () => {
     expect(trees(w)).toEqual(before);
   });
 
-  it('still hits, and still notices changes, without .slipway/outputs.state.list', async () => {
+  it('still hits, and still notices changes, when the start-up stat has no list to go on', async () => {
     const { w, before } = await built();
-    const list = w.path('.slipway/outputs.state.list');
-    expect(existsSync(list)).toBe(true);
+    const dropList = () => writeLedger(w.dir, { ...readLedger(w.dir), list: '' });
+    expect(readLedger(w.dir).list).toContain(w.path('lib/dist'));
 
-    rmSync(list);
+    dropList();
     const ids = identities(w.path('lib/dist'));
     const untouched = await runWithSummary(w);
     expect(untouched.cache).toEqual(ALL_HITS);
     expect(identities(w.path('lib/dist'))).toEqual(ids); // in place: not restored
 
-    rmSync(list, { force: true });
+    dropList();
     writeFileSync(w.path('lib/dist/sub/n.txt'), 'NESTED\n'); // same size as "nested\n"
     writeFileSync(w.path('app/dist/stray.txt'), 'x');
     const changed = await runWithSummary(w);
@@ -334,9 +355,15 @@ describe('output state', () => {
     expect(trees(w)).toEqual(before);
   });
 
-  it('still hits with a damaged output state', async () => {
+  it('still hits with damaged output records', async () => {
     const { w, before } = await built();
-    writeFileSync(w.path('.slipway/outputs.state'), '{"v":3,"tasks":{"lib":{"at":[0,99999]}}}\ngarbage');
+    const l = readLedger(w.dir);
+    const outputs = l.sections.outputs as { format: number };
+    writeLedger(w.dir, {
+      ...l,
+      sections: { ...l.sections, outputs: { format: outputs.format, tasks: { lib: { at: [0, 99999] } } } },
+      text: 'garbage',
+    });
     writeFileSync(w.path('lib/dist/lib.js'), 'tampered');
     const r = await runWithSummary(w);
     expect(r.cache).toEqual(ALL_HITS);

@@ -1,5 +1,5 @@
 /**
- * The hash memo (`.slipway/hashes.state`): a run reuses the last run's task hashes only while
+ * The hash memo (the `hashes` section of `.slipway/ledger`): a run reuses the last run's task hashes only while
  * everything they were computed from is unchanged. The dangerous direction is a stale hash (a
  * false hit), so most cases here change an input in a way git's own texts do not show: an
  * untracked file or an already-modified tracked file edited again, which leaves `git status`
@@ -11,9 +11,11 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { worldKey } from '../../src/cache/hash-memo.js';
 import type { Pipeline, TaskConfig } from '../../src/config/types.js';
+import { isRacyRecord, statRecord } from '../../src/state/stat-record.js';
 import { readGitFacts } from '../../src/util/git-facts.js';
 import { pipelineYaml, type Workspace, workspace } from '../helpers/cli.js';
 import { taskConfig } from '../helpers/config.js';
+import { LEDGER, readLedger } from '../helpers/ledger.js';
 import { fixture, runWithSummary, TASKS } from './fixture.js';
 
 const made: Workspace[] = [];
@@ -21,20 +23,25 @@ afterAll(() => {
   for (const w of made) w.cleanup();
 });
 
-const MEMO = '.slipway/hashes.state';
-const memo = (w: Workspace) =>
-  JSON.parse(readFileSync(path.join(w.dir, MEMO), 'utf8')) as {
-    key: string;
-    hashes: Record<string, string>;
-    reads: Record<string, string>;
-  };
+type Memo = { key: string; hashes: Record<string, string>; reads: Record<string, string> };
+const hasMemo = (w: Workspace) =>
+  existsSync(path.join(w.dir, LEDGER)) && readLedger(w.dir).sections.hashes !== undefined;
+const memo = (w: Workspace) => readLedger(w.dir).sections.hashes as Memo;
 
-/** Writes a file and dates it a minute back: outside the racy window, so the memo is written. */
-function writeOld(w: Workspace, rel: string, text: string, ageS = 60): void {
-  writeFileSync(path.join(w.dir, rel), text);
+/**
+ * Writes a file, dates it a minute back and waits until its ctime (which no call can set) has
+ * left the racy window too (state/racy.ts), so the memo is written.
+ */
+async function writeOld(w: Workspace, rel: string, text: string, ageS = 60): Promise<void> {
+  const file = path.join(w.dir, rel);
+  writeFileSync(file, text);
   const t = Date.now() / 1000 - ageS;
-  utimesSync(path.join(w.dir, rel), t, t);
+  utimesSync(file, t, t);
+  const deadline = Date.now() + 60_000;
+  while (isRacyRecord(statRecord(file)) && Date.now() < deadline) await sleep(100);
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Writes a file that stays inside the racy window for the rest of the test: dated ten minutes
@@ -61,7 +68,7 @@ describe('hash memo', () => {
     const w = fixture();
     made.push(w);
     await cached(w);
-    expect(existsSync(path.join(w.dir, MEMO))).toBe(true);
+    expect(hasMemo(w)).toBe(true);
     const m = memo(w);
     expect(Object.keys(m.hashes).sort()).toEqual(['app', 'lib', 'notify', 'other']);
     expect(await cached(w)).toEqual({
@@ -77,7 +84,7 @@ describe('hash memo', () => {
   it('reruns a task when an untracked input changes while git status stays the same', async () => {
     const w = fixture();
     made.push(w);
-    writeOld(w, 'lib/src/extra.js', 'export const x = 1;\n');
+    await writeOld(w, 'lib/src/extra.js', 'export const x = 1;\n');
     await cached(w);
     expect(memo(w).reads[path.join(w.dir, 'lib/src/extra.js')]).toBeDefined();
     const before = status(w);
@@ -98,11 +105,11 @@ describe('hash memo', () => {
   it('reruns a task when a modified tracked file is modified again', async () => {
     const w = fixture();
     made.push(w);
-    writeOld(w, 'other/src/o.js', 'first edit\n');
+    await writeOld(w, 'other/src/o.js', 'first edit\n');
     await cached(w);
     const before = status(w);
     expect(before).toContain(' M other/src/o.js');
-    writeOld(w, 'other/src/o.js', 'later edit\n', 30);
+    await writeOld(w, 'other/src/o.js', 'later edit\n', 30);
     expect(status(w)).toBe(before);
     const cache = await cached(w);
     expect(cache.other).toBe('miss');
@@ -112,7 +119,7 @@ describe('hash memo', () => {
   it('is not written while an input is inside the racy window, and never trusted then', async () => {
     const w = fixture();
     made.push(w);
-    writeOld(w, 'lib/src/extra.js', 'export const x = 1;\n');
+    await writeOld(w, 'lib/src/extra.js', 'export const x = 1;\n');
     await cached(w);
     const old = memo(w);
     // Modified within the window: the next run recomputes (the stat differs) and must not record it.
@@ -133,7 +140,7 @@ describe('hash memo', () => {
     w.write('other/src/o.js', 'o\n');
     await cached(w);
     expect((await cached(w)).lib).toBe('hit-local');
-    expect(existsSync(path.join(w.dir, MEMO))).toBe(false);
+    expect(hasMemo(w)).toBe(false);
   });
 
   it('keeps .slipway out of git even where the project does not ignore it', async () => {

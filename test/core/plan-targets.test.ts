@@ -8,6 +8,7 @@ import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readSummary, STACK_FRAME, type Workspace, workspace } from '../helpers/cli.js';
+import { readLedger } from '../helpers/ledger.js';
 
 const made: Workspace[] = [];
 afterAll(() => {
@@ -82,8 +83,9 @@ const marks = (p: PlanJson) => Object.fromEntries(p.tasks.map((t) => [t.id, t.ca
 const sorted = (xs: readonly string[]) => [...xs].sort();
 
 /**
- * Every file under `.slipway/` with its size and mtime, except the pipeline snapshot (a load
- * cache every command shares) and SQLite's -wal/-shm files (closing the store tidies them).
+ * Every file under `.slipway/` with its size and mtime, except SQLite's -wal/-shm files (closing
+ * the store tidies them); the ledger by its content without the pipeline snapshot (a load cache
+ * every command shares).
  */
 function stateFiles(w: Workspace): Map<string, string> {
   const out = new Map<string, string>();
@@ -98,8 +100,12 @@ function stateFiles(w: Workspace): Map<string, string> {
       const p = path.join(dir, n);
       const st = statSync(p);
       if (st.isDirectory()) walk(p);
-      else if (n !== 'pipeline.snapshot.json' && !/^history\.db-/.test(n))
-        out.set(path.relative(w.dir, p), `${st.size} ${st.mtimeMs}`);
+      else if (n === 'ledger') {
+        const { sections, list, text } = readLedger(w.dir);
+        delete sections.pipeline;
+        if (Object.keys(sections).length || list || text)
+          out.set(path.relative(w.dir, p), JSON.stringify([sections, list, text]));
+      } else if (!/^history\.db-/.test(n)) out.set(path.relative(w.dir, p), `${st.size} ${st.mtimeMs}`);
     }
   };
   walk(w.path('.slipway'));

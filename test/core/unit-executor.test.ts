@@ -336,6 +336,7 @@ describe('failure propagation', () => {
   it('a bug while handling a task (the cache throwing) fails that task as internal, not the run', async () => {
     const runner = new FakeRunner();
     const cache: TaskCache = {
+      settle: async () => new Map(),
       lookup: async () => ({ hash: 'h' as TaskHash }),
       save: async () => {
         throw new Error('disk on fire');
@@ -395,6 +396,7 @@ describe('cache hits', () => {
     });
     const looked: string[] = [];
     const cache: TaskCache = {
+      settle: async () => new Map(),
       lookup: async (task, deps) => {
         looked.push(`${task.id}(${[...deps.values()].join(',')})`);
         return task.id === 'b' ? hit('b') : { hash: `h-${task.id}` as TaskHash };

@@ -1,17 +1,20 @@
 /**
- * The read-only probes `slipway run` starts before the CLI loads (probe.ts), and the shell batch
- * they run in (util/shell-batch.ts): which argv starts probes and for which folder, what git and
- * stat answer through them, and that every command of a batch gets its own output and status.
+ * The head start `slipway run` takes before the CLI loads (prefetch.ts, state/checkout.ts) and the
+ * shell batch its probes run in (util/shell-batch.ts): which argv starts it and for which folder,
+ * what git and stat answer through it, and that every command of a batch gets its own output,
+ * status and input.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { statLine } from '../cache/stat-batch.js';
-import { outputStateListFile } from '../state/paths.js';
+import type { Checkout } from '../state/checkout.js';
+import { Ledger } from '../state/ledger.js';
+import { statRecord } from '../state/stat-record.js';
 import { shellBatch } from '../util/shell-batch.js';
-import { type Probes, startProbes } from './probe.js';
+import { scanCommandLine } from './command-line.js';
+import { Prefetch } from './prefetch.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -19,7 +22,7 @@ afterAll(() => {
 });
 function tmp(): string {
   // realpath: git reports the resolved top level.
-  const d = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'slipway-probe-')));
+  const d = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'slipway-prefetch-')));
   dirs.push(d);
   return d;
 }
@@ -38,32 +41,32 @@ function repo(): { dir: string; head: string } {
 }
 
 /** Waits for both probes, so no child process outlives the test. */
-async function settle(p: Probes | undefined) {
-  if (!p) return undefined;
-  const [git, outputs] = await Promise.all([p.git, p.outputs]);
-  return { root: p.root, git, outputs };
+async function settle(c: Checkout | undefined) {
+  if (!c) return undefined;
+  const [git, outputs] = await Promise.all([c.git(), c.outputStats()]);
+  return { root: c.root, git, outputs };
 }
 
 /** argv as process.argv has it: node, the script, then the user's arguments. */
 const argv = (...args: string[]) => ['/usr/bin/node', '/x/bin/slipway.js', ...args];
 
-describe('startProbes: which command line starts probes', () => {
+describe('Prefetch.start: which command line starts the head start', () => {
   // Relative pipeline paths resolve against the working directory: use an empty folder, so the
   // probes' git commands never touch this checkout.
   const home = process.cwd();
   beforeAll(() => process.chdir(tmp()));
   afterAll(() => process.chdir(home));
 
-  it('starts them for `run`, for the folder of the default pipeline file', async () => {
-    const p = startProbes(argv('run'));
-    expect(p?.root).toBe(process.cwd());
-    await settle(p);
+  it('starts it for `run`, for the folder of the default pipeline file', async () => {
+    const p = Prefetch.start(argv('run'));
+    expect(p.started?.root).toBe(process.cwd());
+    await settle(p.started);
   });
 
-  it('starts them for `run` with its own arguments and options after it', async () => {
-    const p = startProbes(argv('run', 'build', '--filter', 'web', '-c', '4'));
-    expect(p?.root).toBe(process.cwd());
-    await settle(p);
+  it('starts it for `run` with its own arguments and options after it', async () => {
+    const p = Prefetch.start(argv('run', 'build', '--filter', 'web', '-c', '4'));
+    expect(p.started?.root).toBe(process.cwd());
+    await settle(p.started);
   });
 
   it.each([
@@ -77,9 +80,9 @@ describe('startProbes: which command line starts probes', () => {
     [['plan', 'build'], '.'],
     [['--file', 'run', 'plan'], '.'],
   ])('finds `run` or `plan` after global options %j (root %s)', async (args, folder) => {
-    const p = startProbes(argv(...args));
-    expect(p?.root).toBe(path.resolve(folder));
-    await settle(p);
+    const p = Prefetch.start(argv(...args));
+    expect(p.started?.root).toBe(path.resolve(folder));
+    await settle(p.started);
   });
 
   it.each([
@@ -91,14 +94,34 @@ describe('startProbes: which command line starts probes', () => {
     [[]],
     [['-f', 'x.yml']],
   ])('starts nothing for %j', (args) => {
-    expect(startProbes(argv(...args))).toBeUndefined();
+    expect(Prefetch.start(argv(...args)).started).toBeUndefined();
+  });
+
+  it('hands a command the started checkout for its folder, a fresh one for another', async () => {
+    const p = Prefetch.start(argv('run'));
+    expect(p.checkout(process.cwd())).toBe(p.started);
+    const other = p.checkout(path.join(process.cwd(), 'elsewhere'));
+    expect(other).not.toBe(p.started);
+    expect(other.root).toBe(path.join(process.cwd(), 'elsewhere'));
+    await settle(p.started);
   });
 });
 
-describe('probes for a pipeline folder', () => {
+describe('scanCommandLine', () => {
+  it('names the command and the pipeline file, skipping global options and their values', () => {
+    expect(scanCommandLine(['--store', 'x.db', '-f', 'a.yml', 'run', '-f', 'ignored'])).toEqual({
+      command: 'run',
+      file: 'a.yml',
+    });
+    expect(scanCommandLine(['--file=b.yml'])).toEqual({ file: 'b.yml' });
+    expect(scanCommandLine(['--help'])).toEqual({});
+  });
+});
+
+describe('the checkout probes', () => {
   it("read git's view of the repository: top level, index, status and HEAD", async () => {
     const { dir, head } = repo();
-    const p = await settle(startProbes(argv('-f', path.join(dir, 'slipway.yml'), 'run')));
+    const p = await settle(Prefetch.start(argv('-f', path.join(dir, 'slipway.yml'), 'run')).started);
     expect(p?.root).toBe(dir);
     expect(p?.git.where?.split('\n')[0]).toBe(dir);
     expect(p?.git.index).toMatch(/^100644 [0-9a-f]{40} 0\ttracked\.txt\0$/);
@@ -109,24 +132,28 @@ describe('probes for a pipeline folder', () => {
 
   it('leave git facts out outside a repository, without failing', async () => {
     const dir = tmp();
-    const p = await settle(startProbes(argv('-f', path.join(dir, 'slipway.yml'), 'run')));
+    const p = await settle(Prefetch.start(argv('-f', path.join(dir, 'slipway.yml'), 'run')).started);
     expect(p?.git).toEqual({ where: undefined, index: undefined, status: undefined, head: undefined });
-    // No output state recorded yet: nothing to compare against.
+    // No ledger yet: no output stats to compare against.
     expect(p?.outputs).toBeUndefined();
   });
 
-  it('stat the paths the last run listed in .slipway/outputs.state.list', async () => {
+  it("stat the output paths the ledger lists, in the ledger's record format", async () => {
     const dir = tmp();
     mkdirSync(path.join(dir, 'dist'));
     const a = path.join(dir, 'dist', 'a.js');
     const b = path.join(dir, 'dist', 'b c.js');
     writeFileSync(a, 'a');
     writeFileSync(b, 'bc');
-    const listed = [path.join(dir, 'dist'), a, path.join(dir, 'dist', 'deleted.js'), b];
-    mkdirSync(path.dirname(outputStateListFile(dir)));
-    writeFileSync(outputStateListFile(dir), `${listed.join('\0')}\0`);
-    const p = await settle(startProbes(argv('--file', path.join(dir, 'slipway.yml'), 'run')));
-    expect(p?.outputs).toBe(statLine(path.join(dir, 'dist')) + statLine(a) + statLine(b));
+    const gone = path.join(dir, 'dist', 'deleted.js');
+    writeFileSync(gone, 'soon gone');
+    const recorded = [path.join(dir, 'dist'), a, gone, b].map(statRecord).join('');
+    const ledger = Ledger.load(dir);
+    ledger.set('outputs', { format: 0, tasks: {} }, recorded);
+    ledger.save();
+    rmSync(gone);
+    const p = await settle(Prefetch.start(argv('--file', path.join(dir, 'slipway.yml'), 'run')).started);
+    expect(p?.outputs).toBe(statRecord(path.join(dir, 'dist')) + statRecord(a) + statRecord(b));
   });
 });
 
@@ -212,6 +239,32 @@ describe('shellBatch', () => {
   it('resolves (never rejects) when the batch cannot start', async () => {
     const r = await shellBatch(path.join(tmp(), 'no-such-folder'), [{ argv: ['echo', 'x'] }]);
     expect(r).toEqual([{ code: undefined, out: '' }]);
+  });
+
+  it('gives a command its input text on stdin, beside commands reading files', async () => {
+    const dir = tmp();
+    const file = path.join(dir, 'in.txt');
+    writeFileSync(file, 'from a file\n');
+    const big = 'x'.repeat(300_000);
+    const r = await shellBatch(dir, [
+      { argv: ['cat'], input: 'first input\0with a NUL\n' },
+      { argv: ['cat'], stdin: file },
+      { argv: ['wc', '-c'], input: big },
+      { argv: ['cat'], input: '' },
+    ]);
+    expect(r[0]).toEqual({ code: 0, out: 'first input\0with a NUL\n' });
+    expect(r[1]).toEqual({ code: 0, out: 'from a file\n' });
+    expect(r[2]?.out.trim()).toBe(String(big.length));
+    expect(r[3]).toEqual({ code: 0, out: '' });
+  });
+
+  it('splits commands with input across shells and still answers in order', async () => {
+    const n = 6;
+    const r = await shellBatch(
+      tmp(),
+      Array.from({ length: n }, (_, i) => ({ argv: ['cat'], input: `in${i}` })),
+    );
+    expect(r).toEqual(Array.from({ length: n }, (_, i) => ({ code: 0, out: `in${i}` })));
   });
 
   it('answers an empty batch with no results', async () => {

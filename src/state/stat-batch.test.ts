@@ -1,7 +1,8 @@
 /**
- * stat-batch: the records GNU stat prints in a child process and the ones `statLine` computes
- * in-process must be the same bytes (the output state compares them as strings), a path that is
- * gone has no record, and a batch that cannot run says so instead of answering wrongly.
+ * The stat record (stat-record.ts) and stat-batch: the records GNU stat prints in a child process
+ * and the ones `statRecord` computes in-process must be the same bytes (the ledger's output
+ * records compare them as strings), a path that is gone has no record, a batch that cannot run
+ * says so instead of answering wrongly, and the racy rule reads a record's times.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
@@ -9,10 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { shellBatch } from '../util/shell-batch.js';
-import { recordPath, recordsByPath, statCommand, statLine, statMany, statText } from './stat-batch.js';
+import { statCommand, statMany, statText } from './stat-batch.js';
+import { isRacyRecord, recordPath, recordsByPath, statRecord as statLine } from './stat-record.js';
 
 /** The record format the module documents, handed to GNU stat directly as the oracle. */
-const FORMAT = '%s %.9Y %i %f %n\\0';
+const FORMAT = '%s %.9Y %.9Z %i %f %n\\0';
 
 const gnuStat = (() => {
   try {
@@ -36,11 +38,9 @@ function tmp(): string {
   return d;
 }
 
-/** Writes a NUL-separated list of paths (the format of `.slipway/outputs.state.list`). */
-function list(dir: string, paths: readonly string[]): string {
-  const file = path.join(dir, 'paths.list');
-  writeFileSync(file, paths.length ? `${paths.join('\0')}\0` : '');
-  return file;
+/** A NUL-separated list of paths (the ledger's output list). */
+function list(_dir: string, paths: readonly string[]): string {
+  return paths.length ? `${paths.join('\0')}\0` : '';
 }
 
 /** A folder with a file, a file named with spaces, quotes and a newline, a folder, links. */
@@ -82,11 +82,11 @@ describe.runIf(gnuStat)('statLine matches GNU stat byte for byte', () => {
     const s = sample();
     const link = statLine(s.link);
     const target = statLine(s.file);
-    expect(link.split(' ')[2]).not.toBe(target.split(' ')[2]); // inode
+    expect(link.split(' ')[3]).not.toBe(target.split(' ')[3]); // inode
     expect(link.split(' ')[0]).toBe(String('plain.txt'.length)); // a link's size is its target's length
   });
 
-  it('changes when the mode, size or mtime of the path changes', () => {
+  it('changes when the mode, size, mtime or ctime of the path changes', () => {
     const s = sample();
     const before = statLine(s.file);
     chmodSync(s.file, 0o600);
@@ -100,6 +100,24 @@ describe.runIf(gnuStat)('statLine matches GNU stat byte for byte', () => {
     writeFileSync(s.file, 'hello, longer\n');
     expect(statLine(s.file)).not.toBe(touched);
     expect(statLine(s.file)).toBe(oracle(s.file));
+  });
+
+  it('changes when only the ctime moves (mtime put back, as `touch -r` does after an edit)', () => {
+    const s = sample();
+    // Whole seconds: put back exactly, not rounded through a float.
+    const mtime = 1_500_000_000;
+    utimesSync(s.file, mtime, mtime);
+    const before = statLine(s.file);
+    // The ctime clock ticks coarsely: repeat until it has moved (a condition, not a clock read).
+    const deadline = Date.now() + 60_000;
+    let after = before;
+    while (after === before && Date.now() < deadline) {
+      utimesSync(s.file, mtime, mtime);
+      after = statLine(s.file);
+    }
+    expect(after).not.toBe(before);
+    expect(after.split(' ').slice(0, 2)).toEqual(before.split(' ').slice(0, 2)); // size, mtime
+    expect(after).toBe(oracle(s.file));
   });
 
   it('gives an empty record for a missing path', () => {
@@ -133,8 +151,8 @@ describe.runIf(gnuStat)('statMany', () => {
     expect(paths.map(statLine)).toEqual(['', '']);
   });
 
-  it('is undefined when the list file does not exist', async () => {
-    expect(await statMany(path.join(tmp(), 'no-such.list'))).toBeUndefined();
+  it('answers an empty list with no records', async () => {
+    expect(await statMany('')).toBe('');
   });
 
   it('keeps order and format across the several stat processes a long list needs', async () => {
@@ -200,10 +218,29 @@ describe('recordPath and recordsByPath', () => {
   });
 
   it('reads a path without the trailing NUL too', () => {
-    expect(recordPath('12 1600000000.000000000 7 81a4 /a b/c d')).toBe('/a b/c d');
+    expect(recordPath('12 1600000000.000000000 1600000000.000000000 7 81a4 /a b/c d')).toBe('/a b/c d');
   });
 
   it('gives nothing for empty text', () => {
     expect(recordsByPath('').size).toBe(0);
+  });
+});
+
+describe('isRacyRecord', () => {
+  it('distrusts a record changed within the racy window, by mtime or by ctime', () => {
+    const s = sample();
+    // Just written: racy now, not once the window has passed.
+    const fresh = statLine(s.file);
+    expect(isRacyRecord(fresh)).toBe(true);
+    expect(isRacyRecord(fresh, Date.now() + 60_000)).toBe(false);
+    // An old mtime does not help while the ctime (the utimes call itself) is recent.
+    utimesSync(s.file, 1_500_000_000, 1_500_000_000);
+    const touched = statLine(s.file);
+    expect(isRacyRecord(touched)).toBe(true);
+    expect(isRacyRecord(touched, Date.now() + 60_000)).toBe(false);
+  });
+
+  it('never calls the empty record (an absent path) racy', () => {
+    expect(isRacyRecord('')).toBe(false);
   });
 });

@@ -1,0 +1,61 @@
+/**
+ * One checkout as a command sees it: its ledger, read once, and two read-only probes started as
+ * early as possible so their child processes work while the CLI loads: git's view of the
+ * repository (where, index, status, HEAD) and the stat records of every output path the ledger
+ * lists. Both run under one shell, on another core. Everything that needs them (the pipeline
+ * snapshot, the hasher, the output state, the run's HEAD) asks this object.
+ */
+import { GIT_FACT_COMMANDS, type GitFacts, gitFacts } from '../util/git-facts.js';
+import { shellBatch } from '../util/shell-batch.js';
+import { Ledger } from './ledger.js';
+import { statCommand, statText } from './stat-batch.js';
+
+export class Checkout {
+  #ledger: Ledger | undefined;
+  #git: Promise<GitFacts> | undefined;
+  #outputs: Promise<string | undefined> | undefined;
+
+  constructor(
+    /** The pipeline folder. */
+    readonly root: string,
+  ) {}
+
+  /** The ledger, loaded on first use. */
+  get ledger(): Ledger {
+    this.#ledger ??= Ledger.load(this.root);
+    return this.#ledger;
+  }
+
+  /** Starts both probes now (once). */
+  probe(): this {
+    if (this.#git) return this;
+    const list = this.ledger.outputList;
+    const commands = list ? [...GIT_FACT_COMMANDS, statCommand(list)] : GIT_FACT_COMMANDS;
+    const all = shellBatch(this.root, commands);
+    this.#git = all.then((r) => gitFacts(r.slice(0, GIT_FACT_COMMANDS.length)));
+    this.#outputs = list ? all.then((r) => statText(r[GIT_FACT_COMMANDS.length]!)) : undefined;
+    return this;
+  }
+
+  /** Git's facts for the pipeline folder (the probe starts if it has not). */
+  git(): Promise<GitFacts> {
+    this.probe();
+    return this.#git!;
+  }
+
+  /**
+   * stat's answer for the ledger's output paths, when the probe ran and GNU stat answered; a
+   * caller compares it with the ledger's output text, and stats in-process otherwise.
+   */
+  outputStats(): Promise<string | undefined> | undefined {
+    return this.#outputs;
+  }
+
+  /**
+   * The same checkout, read again: for a command that waited for another run's lock, whose
+   * ledger and probes now describe the tree as it was before that run ended.
+   */
+  reread(): Checkout {
+    return new Checkout(this.root).probe();
+  }
+}

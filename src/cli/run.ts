@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { createTaskCache, type TaskCache } from '../cache/index.js';
-import { DEFAULT_FILE, type Pipeline } from '../config/types.js';
+import type { Pipeline } from '../config/types.js';
 import { markAbandonedRuns } from '../exec/abandoned-runs.js';
 import { reapOrphans } from '../exec/process-guard.js';
 import { runPipeline } from '../exec/run-pipeline.js';

@@ -24,6 +24,7 @@ const commands: Record<string, Loader> = {
   deployments: () => import('./deployments.js'),
   agent: () => import('./agent.js'),
   validate: () => import('./validate.js'),
+  init: () => import('./init.js'),
 };
 
 /** The command named on the command line, skipping global options and their values. */

@@ -1,6 +1,7 @@
 /** The history store seam: one Kysely query layer over SQLite (default) or PostgreSQL. */
 import type { Kysely } from 'kysely';
 import { historyDbFile } from '../state/paths.js';
+import { driverError } from './driver-error.js';
 import type { HistoryBatch } from './history-batch.js';
 import type { Database } from './schema.js';
 import { parseStoreLocation } from './store-location.js';
@@ -44,10 +45,14 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
       } as const);
   if (!where.ok) throw where.error;
   if (where.value.kind === 'postgres') {
-    const { openPostgres } = await import('./postgres.js');
+    const { openPostgres } = await import('./postgres.js').catch((e: unknown) => {
+      throw driverError('pg', e) ?? e;
+    });
     return openPostgres(where.value.url);
   }
-  const { openSqlite } = await import('./sqlite.js');
+  const { openSqlite } = await import('./sqlite.js').catch((e: unknown) => {
+    throw driverError('better-sqlite3', e) ?? e;
+  });
   return openSqlite(where.value.file, { create: opts.create ?? true });
 }
 

@@ -3,6 +3,7 @@
  * history from the Actions cache, runs the pipeline with a JSON summary and the Markdown summary
  * on the job page, and gates the job on budgets and regressions with `slipway check`.
  */
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${{ }} is GitHub Actions syntax, written as it is.
 import type { PackageManager } from './plan.js';
 
 const INSTALL: Record<PackageManager, string[]> = {

@@ -10,13 +10,17 @@ let root: string | undefined;
 
 /** The folder holding Slipway's package.json. */
 export function packageRoot(): string {
-  if (root !== undefined) return root;
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
+  root ??= findRoot();
+  return root;
+}
+
+function findRoot(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (let dir = here; ; ) {
     const manifest = path.join(dir, 'package.json');
-    if (existsSync(manifest) && readManifest(manifest).name === 'slipway') return (root = dir);
+    if (existsSync(manifest) && readManifest(manifest).name === 'slipway') return dir;
     const up = path.dirname(dir);
-    if (up === dir) return (root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..'));
+    if (up === dir) return path.resolve(here, '../..');
     dir = up;
   }
 }

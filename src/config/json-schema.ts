@@ -52,8 +52,18 @@ function describe(props: unknown, text: Record<string, string>): void {
   }
 }
 
+/** zod names some checks as formats JSON Schema does not have; their `pattern` says it all. */
+const ZOD_ONLY_FORMATS = new Set(['starts_with', 'ends_with', 'includes', 'regex']);
+
 function toJson(schema: z.ZodType): Json {
-  return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Json;
+  return z.toJSONSchema(schema, {
+    io: 'input',
+    unrepresentable: 'any',
+    override: ({ jsonSchema }) => {
+      const j = jsonSchema as Json;
+      if (typeof j.format === 'string' && ZOD_ONLY_FORMATS.has(j.format) && j.pattern) delete j.format;
+    },
+  }) as Json;
 }
 
 /** The JSON Schema (draft 2020-12) of slipway.yml. */

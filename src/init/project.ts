@@ -21,7 +21,7 @@ const LOCKFILES: [string, PackageManager][] = [
   ['package-lock.json', 'npm'],
 ];
 
-export interface Manifest {
+interface Manifest {
   name?: string;
   scripts?: Record<string, unknown>;
   packageManager?: string;
@@ -33,7 +33,7 @@ export interface Manifest {
   [k: string]: unknown;
 }
 
-export function readManifest(dir: string): Manifest | undefined {
+function readManifest(dir: string): Manifest | undefined {
   try {
     return JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as Manifest;
   } catch {
@@ -42,7 +42,7 @@ export function readManifest(dir: string): Manifest | undefined {
 }
 
 /** The lockfile in `dir` and the package manager it implies (package.json's packageManager wins). */
-export function packageManagerOf(dir: string): { pm: PackageManager; lockfile?: string } {
+function packageManagerOf(dir: string): { pm: PackageManager; lockfile?: string } {
   const found = LOCKFILES.find(([file]) => existsSync(path.join(dir, file)));
   const declared = readManifest(dir)?.packageManager?.split('@')[0];
   const pm =
@@ -53,7 +53,7 @@ export function packageManagerOf(dir: string): { pm: PackageManager; lockfile?: 
 }
 
 /** Where a package's build writes, from the paths its package.json points at (default dist). */
-export function buildOutputs(manifests: readonly Manifest[]): string[] {
+function buildOutputs(manifests: readonly Manifest[]): string[] {
   const dirs = new Set<string>();
   const visit = (v: unknown): void => {
     if (typeof v === 'string') {

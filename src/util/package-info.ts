@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 let root: string | undefined;
 
 /** The folder holding Slipway's package.json. */
-export function packageRoot(): string {
+function packageRoot(): string {
   root ??= findRoot();
   return root;
 }

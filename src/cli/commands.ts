@@ -10,6 +10,7 @@ export type Register = (program: Command, ctx: CliContext) => void;
 type Loader = () => Promise<{ register: Register }>;
 
 const commands: Record<string, Loader> = {
+  init: () => import('./init.js'),
   run: () => import('./run.js'),
   plan: () => import('./plan.js'),
   graph: () => import('./graph.js'),
@@ -24,7 +25,6 @@ const commands: Record<string, Loader> = {
   deployments: () => import('./deployments.js'),
   agent: () => import('./agent.js'),
   validate: () => import('./validate.js'),
-  init: () => import('./init.js'),
 };
 
 /** The command named on the command line, skipping global options and their values. */

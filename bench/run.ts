@@ -21,6 +21,7 @@ const modules: { suite: string; file: string; fn: string }[] = [
   { suite: 'deploy', file: './release-fsync.js', fn: 'benchReleaseFsync' },
   { suite: 'deploy', file: './deploy-rsync.js', fn: 'benchDeployRsync' },
   { suite: 'crash', file: './crash.js', fn: 'benchCrash' },
+  { suite: 'remote-size', file: './remote-size.js', fn: 'benchRemoteSize' },
 ];
 
 async function load(file: string, fn: string): Promise<BenchFn | undefined> {

@@ -38,7 +38,7 @@ export async function createTaskCache(opts: CreateTaskCacheOptions): Promise<Tas
   const remote = opts.readOnly ? undefined : settings.remote;
   if (remote && !remote.team) {
     warn(
-      `remote cache ${remote.url} needs a team: set cache.remote.team or SLIPWAY_REMOTE_CACHE_TEAM; using the local cache only`,
+      `remote cache ${remote.url} needs a team: set cache.remote.team or SLIPWAY_REMOTE_CACHE_TEAM (or TURBO_TEAM); using the local cache only`,
     );
   }
   const { checkout } = opts;

@@ -12,6 +12,7 @@
  * them too, at once.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { compressBody, decompressBody } from './remote-body.js';
 import { RemoteBreaker } from './remote-breaker.js';
 import { artifactTag, verifyArtifactTag } from './signature.js';
 
@@ -175,11 +176,16 @@ export class TurboRemoteCache {
       const tag = res.headers.get('x-artifact-tag');
       if (!tag || !verifyArtifactTag(key, hash, this.#team, bytes, tag)) return { kind: 'bad-signature' };
     }
-    return { kind: 'hit', bytes };
+    try {
+      return { kind: 'hit', bytes: await decompressBody(bytes) };
+    } catch (e) {
+      return { kind: 'error', message: `the body does not decompress (${(e as Error).message})` };
+    }
   }
 
-  /** Uploads an artifact (signed when a key is configured). */
-  async put(hash: string, bytes: Buffer, durationMs: number): Promise<PutOutcome> {
+  /** Uploads an entry, compressed (see remote-body.ts) and signed when a key is configured. */
+  async put(hash: string, entry: Buffer, durationMs: number): Promise<PutOutcome> {
+    const bytes = await compressBody(entry);
     const extra: Record<string, string> = {
       'content-type': 'application/octet-stream',
       'x-artifact-duration': String(Math.max(0, Math.round(durationMs))),

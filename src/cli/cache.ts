@@ -55,7 +55,7 @@ export function register(program: Command, ctx: CliContext): void {
           `last used     ${ago(stats.newestUseAt)}; least recently used ${ago(stats.oldestUseAt)}`,
           r
             ? `remote        ${r.url} team ${r.team ?? '(none: set cache.remote.team)'}; token ${r.token ? 'set' : 'not set'}; signatures ${r.signatureKey ? 'on' : 'off'}; ${[r.read && 'read', r.write && 'write'].filter(Boolean).join('+') || 'off'}`
-            : 'remote        not configured (cache.remote or SLIPWAY_REMOTE_CACHE_URL)',
+            : 'remote        not configured (cache.remote, SLIPWAY_REMOTE_CACHE_URL or TURBO_API)',
         ];
         if (recent) {
           const total = recent.hitsLocal + recent.hitsRemote + recent.misses;

@@ -11,6 +11,7 @@ export type Register = (program: Command, ctx: CliContext) => void;
 type Loader = () => Promise<{ register: Register }>;
 
 const commands: Record<string, Loader> = {
+  init: () => import('./init.js'),
   run: () => import('./run.js'),
   plan: () => import('./plan.js'),
   graph: () => import('./graph.js'),

@@ -1,5 +1,6 @@
 /** The slipway command line: one file per command, registered here. */
 import { Command, CommanderError } from 'commander';
+import { slipwayVersion } from '../util/package-info.js';
 import { registerCommands } from './commands.js';
 import { type CliContext, reportError } from './context.js';
 import { Prefetch } from './prefetch.js';
@@ -7,6 +8,7 @@ import { Prefetch } from './prefetch.js';
 export async function main(argv: string[], ctx: CliContext = defaultContext()): Promise<void> {
   const program = new Command('slipway')
     .description('Build pipelines, deployments and performance analytics: fast, and kept fast.')
+    .version(slipwayVersion(), '-V, --version', 'print the version')
     .option('-f, --file <path>', 'pipeline file', 'slipway.yml')
     .option(
       '--store <url>',

@@ -27,6 +27,8 @@ export const taskSchema = z.strictObject({
 export type TaskSchema = z.output<typeof taskSchema>;
 
 export const pipelineSchema = z.strictObject({
+  /** The JSON Schema editors validate this file with (see config/json-schema.ts); ignored here. */
+  $schema: z.string().optional(),
   version: z.literal(1).default(1),
   name: z.string().optional(),
   concurrency: z.number().int().positive().optional(),

@@ -20,7 +20,8 @@ import {
   type WorkspacePackage,
 } from './workspace-model.js';
 
-const templateSchema = taskSchema.extend({ run: z.string().min(1).optional() });
+/** A workspace task template: a task whose `run:` may come from the package's scripts. */
+export const templateSchema = taskSchema.extend({ run: z.string().min(1).optional() });
 
 /** Finds package folders for `globs` (relative to root, `!` negates) that hold a package.json. */
 function findPackageDirs(root: string, globs: readonly string[], reads?: Set<string>): string[] {
@@ -275,4 +276,14 @@ function dedupe(diags: Diagnostic[]): Diagnostic[] {
     seen.add(k);
     return true;
   });
+}
+
+/**
+ * The workspace at `root` as npm, yarn or pnpm declare it (for `slipway init`), with the globs it
+ * was found by; undefined when the folder declares no workspaces.
+ */
+export function detectWorkspace(root: string): { globs: string[]; ws: Workspace } | undefined {
+  const globs = detectPackageGlobs(root);
+  if (!globs) return undefined;
+  return { globs, ws: loadWorkspace(root, globs).ws };
 }

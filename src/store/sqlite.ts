@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import { driverError } from './driver-error.js';
 import { migrateSqlite } from './migrate.js';
 import { storeOver } from './queries.js';
 import type { Database } from './schema.js';
@@ -29,7 +30,7 @@ export async function openSqlite(file: string, o: { create: boolean }): Promise<
     sqlite.pragma('mmap_size = 268435456');
   } catch (e) {
     sqlite?.close();
-    throw storeOpenError(file, e);
+    throw driverError('better-sqlite3', e) ?? storeOpenError(file, e);
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   try {

@@ -4,6 +4,7 @@
  */
 import { historyDbFile } from '../state/paths.js';
 import type { DeploymentQueries } from './deployments.js';
+import { driverError } from './driver-error.js';
 import type { FindingQueries } from './findings.js';
 import type { LeaseQueries } from './leases.js';
 import type { RunQueries } from './runs.js';
@@ -53,11 +54,20 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
       } as const);
   if (!where.ok) throw where.error;
   if (where.value.kind === 'postgres') {
-    const { openPostgres } = await import('./postgres.js');
+    const { openPostgres } = await loadDriver('pg', () => import('./postgres.js'));
     return openPostgres(where.value.url);
   }
-  const { openSqlite } = await import('./sqlite.js');
+  const { openSqlite } = await loadDriver('better-sqlite3', () => import('./sqlite.js'));
   return openSqlite(where.value.file, { create: opts.create ?? true });
+}
+
+/** Loads a store module; a driver that cannot load is a UsageError naming it (driver-error.ts). */
+async function loadDriver<T>(pkg: 'pg' | 'better-sqlite3', load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (e) {
+    throw driverError(pkg, e) ?? e;
+  }
 }
 
 /** Opens the store, hands it to `fn`, and closes it however `fn` ends. */

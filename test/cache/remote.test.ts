@@ -172,3 +172,32 @@ describe('remote cache signatures (x-artifact-tag)', () => {
     expect(r.output).not.toContain('wrong-key');
   });
 });
+
+describe("turbo's variables (TURBO_API, TURBO_TOKEN, TURBO_TEAM, TURBO_REMOTE_CACHE_SIGNATURE_KEY)", () => {
+  let server: RemoteServer;
+  beforeAll(async () => {
+    server = await startRemoteCache({ signed: true });
+    servers.push(server);
+  });
+
+  it('stand in for unset SLIPWAY_REMOTE_CACHE_* variables; the SLIPWAY_ ones win', async () => {
+    const turboEnv = {
+      TURBO_API: server.url,
+      TURBO_TOKEN: server.token,
+      TURBO_TEAM: 'turbo-team',
+      TURBO_REMOTE_CACHE_SIGNATURE_KEY: 'turbo-key',
+    };
+    const a = repo();
+    const first = await runWithSummary(a, [], turboEnv);
+    expect(first.r.code, first.output).toBe(0);
+    expect(first.output).not.toContain(server.token);
+    const b = clone(a);
+    const second = await runWithSummary(b, [], turboEnv);
+    expect(second.cache.lib, second.output).toBe('hit-remote');
+    // The body went up compressed and signed with turbo's key (a Slipway key would not verify it).
+    const c = clone(a);
+    const other = await runWithSummary(c, [], { ...turboEnv, SLIPWAY_REMOTE_CACHE_SIGNATURE_KEY: 'k2' });
+    expect(other.cache.lib).toBe('miss');
+    expect(other.output).toMatch(/failed the signature check/);
+  });
+});

@@ -3,19 +3,21 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { createTaskCache, type TaskCache } from '../cache/index.js';
-import { DEFAULT_FILE, type Pipeline } from '../config/types.js';
+import { DEFAULT_FILE, OUTPUT_LOGS, type Pipeline } from '../config/types.js';
 import { EventStream, type RunEvent } from '../events.js';
 import { reapOrphans } from '../exec/process-guard.js';
 import { runPipeline } from '../exec/run-pipeline.js';
 import type { TaskGraph } from '../graph/graph.js';
 import { targetGraph } from '../graph/targets.js';
 import { runMarkdown } from '../report/markdown.js';
+import { defaultOutputLogs, type OutputLogs, parseOutputLogs } from '../report/output-logs.js';
 import type { RunSummary } from '../report/summary.js';
-import { attachTerminalReporter } from '../report/terminal.js';
+import { attachTerminalReporter, type TerminalOptions } from '../report/terminal.js';
 import { processRecordDir, runLockFile, stateDir } from '../state/paths.js';
 import { listRuns, markAbandonedRuns, taskRuns } from '../store/runs.js';
 import { type Store, withStore } from '../store/store.js';
 import { countTasks } from '../task-counts.js';
+import { colourChoice } from '../util/colour.js';
 import type { GitFacts } from '../util/git-facts.js';
 import { pidAlive } from '../util/proc-start.js';
 import { acquireLock, describeHolder, type HeldLock } from '../util/run-lock.js';
@@ -36,6 +38,7 @@ interface RunOptions {
   summary?: string;
   markdown?: string;
   verbose?: boolean;
+  outputLogs?: OutputLogs;
   /** false with --no-wait: fail instead of waiting for another run's lock. */
   wait: boolean;
 }
@@ -59,7 +62,12 @@ export function register(program: Command, ctx: CliContext): void {
     .option(...filterOption)
     .option('--summary <file>', 'write the JSON run summary to FILE')
     .option('--markdown <file>', 'write a Markdown report to FILE (e.g. $GITHUB_STEP_SUMMARY)')
-    .option('--verbose', 'stream every task output line, even on a terminal')
+    .option(
+      '--output-logs <mode>',
+      `task output to print: ${OUTPUT_LOGS.join('|')} (default: errors-only on a terminal, new-only in CI, else full; outputLogs: per task)`,
+      parseOutputLogs,
+    )
+    .option('--verbose', 'the same as --output-logs=full')
     .option('--no-wait', 'fail at once when another run in this checkout holds the run lock')
     .action(
       action(ctx, async (tasks: string[], opts: RunOptions, cmd: Command) => {
@@ -123,7 +131,7 @@ async function runUnderLock(ctx: CliContext, cmd: Command, l: LockedRun): Promis
   const events = new EventStream<RunEvent>();
   // Made before the cache, so a signal also aborts the remote cache's pending requests.
   const cancel = new AbortController();
-  const detach = attachTerminalReporter(events, { out: ctx.stdout, verbose: opts.verbose });
+  const detach = attachTerminalReporter(events, terminalOptions(ctx, pipeline, opts));
   try {
     const cache = opts.cache
       ? await createTaskCache({
@@ -213,6 +221,23 @@ async function run(ctx: CliContext, setup: RunSetup, opts: RunOptions): Promise<
   if (opts.markdown) writeFileSync(path.resolve(opts.markdown), runMarkdown(summary), { flag: 'a' });
   ctx.stdout.write(endBlock(summary));
   return summary.status === 'success' ? 0 : summary.status === 'cancelled' ? 130 : 1;
+}
+
+/** The terminal reporter's settings: colours from the environment, each task's output-logs mode. */
+function terminalOptions(ctx: CliContext, pipeline: Pipeline, opts: RunOptions): TerminalOptions {
+  const live = !!ctx.stdout.isTTY;
+  const { colour, strip } = colourChoice(ctx.env, live);
+  const forced = opts.outputLogs ?? (opts.verbose ? 'full' : undefined);
+  const fallback = defaultOutputLogs({ live, env: ctx.env });
+  return {
+    out: ctx.stdout,
+    live,
+    colour,
+    stripTaskColour: strip,
+    env: ctx.env,
+    github: ctx.env.GITHUB_ACTIONS === 'true',
+    outputLogs: (id) => forced ?? pipeline.tasks.get(id)?.outputLogs ?? fallback,
+  };
 }
 
 function endBlock(s: RunSummary): string {

@@ -1,8 +1,9 @@
 /** What every command gets: injected output streams and the error edge (exit codes 0/1/2). */
 import type { Command } from 'commander';
 import { ConfigError, formatDiagnostics } from '../config/diagnostic.js';
+import { findPipelineFile } from '../config/find-file.js';
 import { loadPipelineSnapshotted } from '../config/snapshot.js';
-import type { Pipeline } from '../config/types.js';
+import { DEFAULT_FILE, type Pipeline } from '../config/types.js';
 import type { Out } from '../util/out.js';
 import { UsageError } from '../util/usage-error.js';
 import type { Probes } from './probe.js';
@@ -28,12 +29,21 @@ export function globals(cmd: Command): GlobalOptions {
 }
 
 /**
- * Loads the pipeline named by -f (default slipway.yml). Commands that only run or show the task
+ * The pipeline file: -f as given, else the nearest slipway.yml in this folder or above it (a
+ * command run in packages/web finds the repository's file), else slipway.yml here (which the
+ * loader reports as missing).
+ */
+export function pipelinePath(cmd: Command): string {
+  return globals(cmd).file ?? findPipelineFile(process.cwd()) ?? DEFAULT_FILE;
+}
+
+/**
+ * Loads the pipeline `pipelinePath` names. Commands that only run or show the task
  * graph pass `snapshot: true` to reuse the pipeline snapshot when nothing it was made from
  * changed; commands that report positions in the file (validate, check, deploy) load it in full.
  */
 export async function pipelineFrom(cmd: Command, o: { snapshot?: boolean } = {}): Promise<Pipeline> {
-  const file = globals(cmd).file;
+  const file = pipelinePath(cmd);
   if (o.snapshot) return loadPipelineSnapshotted(file);
   const { loadPipeline } = await import('../config/load.js');
   return loadPipeline(file);

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { capacityCurve } from '../analyze/capacity-curve.js';
 import { createTaskCache } from '../cache/index.js';
-import { DEFAULT_FILE, type Pipeline } from '../config/types.js';
+import type { Pipeline } from '../config/types.js';
 import { EventStream, type RunEvent } from '../events.js';
 import { cacheMarks, type MarkedTask } from '../exec/settle.js';
 import type { TaskGraph } from '../graph/graph.js';
@@ -12,15 +12,14 @@ import { predict, simTasks } from '../plan/predict.js';
 import { simulate } from '../plan/simulate.js';
 import { type Store, withStore } from '../store/store.js';
 import { formatMs } from '../util/units.js';
-import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
+import { action, type CliContext, globals, pipelineFrom, pipelinePath, UsageError } from './context.js';
 import { positiveInt } from './options.js';
 import { type Probes, probesFor } from './probe.js';
-import { filterOption } from './targets.js';
+import { affectedOption, filterOption, printNotes, type TargetFlags, targetsFrom } from './targets.js';
 
-interface PlanOptions {
+interface PlanOptions extends TargetFlags {
   concurrency?: number;
   cache: boolean;
-  filter: string[];
   json?: boolean;
   whatIf?: number[];
   costPerCpuHour?: number;
@@ -45,6 +44,7 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('[tasks...]', 'tasks to plan, with their dependencies (default: all)')
     .option('-c, --concurrency <n>', 'tasks running at once', positiveInt('--concurrency'))
     .option(...filterOption)
+    .option(...affectedOption)
     .option('--no-cache', 'plan as `run --no-cache` would run: every task runs')
     .option('--json', 'machine-readable output')
     .option('--what-if <spec>', 'simulate other capacities, e.g. cpus=1,2,4,8', parseWhatIf)
@@ -56,10 +56,11 @@ export function register(program: Command, ctx: CliContext): void {
     .action(
       action(ctx, async (tasks: string[], opts: PlanOptions, cmd: Command) => {
         // Git and the output stats are read in their own processes while the pipeline loads.
-        const root = path.dirname(path.resolve(globals(cmd).file ?? DEFAULT_FILE));
+        const root = path.dirname(path.resolve(pipelinePath(cmd)));
         const probes = !opts.cache ? undefined : ctx.probes?.root === root ? ctx.probes : probesFor(root);
         const pipeline = await pipelineFrom(cmd, { snapshot: true });
-        const { graph } = targetGraph(pipeline, tasks, opts.filter);
+        const { graph, notes } = targetGraph(pipeline, tasks, targetsFrom(ctx, opts));
+        printNotes(ctx, notes);
         const marks = await markTasks(ctx, pipeline, graph, probes);
         return withStore({ url: globals(cmd).store, root: pipeline.root, create: false }, (store) =>
           plan(ctx, { pipeline, graph, marks, store }, opts),

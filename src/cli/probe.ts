@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { statCommand, statText } from '../cache/stat-batch.js';
+import { findPipelineFile } from '../config/find-file.js';
 import { DEFAULT_FILE } from '../config/types.js';
 import { outputStateListFile } from '../state/paths.js';
 import { GIT_FACT_COMMANDS, type GitFacts, gitFacts } from '../util/git-facts.js';
@@ -34,14 +35,16 @@ export function probesFor(root: string): Probes {
  * undefined for any other command. A misreading only costs the probes: the command checks the folder.
  */
 export function startProbes(argv: readonly string[]): Probes | undefined {
-  let file = DEFAULT_FILE;
+  let file: string | undefined;
   for (let i = 2; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '-f' || a === '--file') file = argv[++i] ?? file;
+    if (a === '-f' || a === '--file') file = argv[++i];
     else if (a.startsWith('--file=')) file = a.slice(7);
     else if (a === '--store') i++;
     else if (a.startsWith('-')) continue;
-    else return a === 'run' || a === 'plan' ? probesFor(path.dirname(path.resolve(file))) : undefined;
+    else if (a !== 'run' && a !== 'plan') return undefined;
+    else
+      return probesFor(path.dirname(path.resolve(file ?? findPipelineFile(process.cwd()) ?? DEFAULT_FILE)));
   }
   return undefined;
 }

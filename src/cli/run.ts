@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { createTaskCache, type TaskCache } from '../cache/index.js';
-import { DEFAULT_FILE, OUTPUT_LOGS, type Pipeline } from '../config/types.js';
+import { OUTPUT_LOGS, type Pipeline } from '../config/types.js';
 import { EventStream, type RunEvent } from '../events.js';
 import { reapOrphans } from '../exec/process-guard.js';
 import { runPipeline } from '../exec/run-pipeline.js';
@@ -23,18 +23,17 @@ import { pidAlive } from '../util/proc-start.js';
 import { acquireLock, describeHolder, type HeldLock } from '../util/run-lock.js';
 import { trace } from '../util/trace.js';
 import { formatMs } from '../util/units.js';
-import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
+import { action, type CliContext, globals, pipelineFrom, pipelinePath, UsageError } from './context.js';
 import { positiveInt } from './options.js';
 import { probesFor } from './probe.js';
-import { filterOption } from './targets.js';
+import { affectedOption, filterOption, printNotes, type TargetFlags, targetsFrom } from './targets.js';
 
-interface RunOptions {
+interface RunOptions extends TargetFlags {
   concurrency?: number;
   continue?: boolean;
   resume?: boolean;
   force?: boolean;
   cache: boolean;
-  filter: string[];
   summary?: string;
   markdown?: string;
   verbose?: boolean;
@@ -60,6 +59,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--force', 'ignore cache hits (outputs are still saved)')
     .option('--no-cache', 'neither read nor write the cache (hashes are not computed)')
     .option(...filterOption)
+    .option(...affectedOption)
     .option('--summary <file>', 'write the JSON run summary to FILE')
     .option('--markdown <file>', 'write a Markdown report to FILE (e.g. $GITHUB_STEP_SUMMARY)')
     .option(
@@ -72,12 +72,17 @@ export function register(program: Command, ctx: CliContext): void {
     .action(
       action(ctx, async (tasks: string[], opts: RunOptions, cmd: Command) => {
         // Git and the output check work in their own processes while the pipeline and store load.
-        const root = path.dirname(path.resolve(globals(cmd).file ?? DEFAULT_FILE));
+        const root = path.dirname(path.resolve(pipelinePath(cmd)));
         let probes = ctx.probes?.root === root ? ctx.probes : probesFor(root);
         trace('run: probes started');
         const pipeline = await pipelineFrom(cmd, { snapshot: true });
         trace('run: pipeline loaded');
-        const { full, graph } = targetGraph(pipeline, tasks, opts.filter);
+        const { full, graph, notes } = targetGraph(pipeline, tasks, targetsFrom(ctx, opts));
+        printNotes(ctx, notes);
+        if (!graph.size) {
+          ctx.stdout.write('nothing to run: no task is selected\n');
+          return 0;
+        }
         const lock = await runLock(ctx, stateDir(pipeline.root), opts.wait);
         if (!lock) return 1;
         try {

@@ -29,7 +29,7 @@ export function loadPipeline(file: string = DEFAULT_FILE, reads?: Set<string>): 
         message: code === 'ENOENT' ? 'no such file' : `cannot read the file (${code ?? String(e)})`,
         hint:
           code === 'ENOENT'
-            ? `create ${DEFAULT_FILE} in this folder or pass the path with -f/--file`
+            ? `create ${DEFAULT_FILE} (slipway init writes one) or pass its path with -f/--file; without -f it is looked for here and in every folder above`
             : 'check the path and its permissions',
       },
     ]);

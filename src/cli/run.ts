@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { createTaskCache, type TaskCache } from '../cache/index.js';
 import { OUTPUT_LOGS, type Pipeline } from '../config/types.js';
+import { unsetSecretWarnings } from '../config/unset-secrets.js';
 import { EventStream, type RunEvent } from '../events.js';
 import { reapOrphans } from '../exec/process-guard.js';
 import { runPipeline } from '../exec/run-pipeline.js';
@@ -24,6 +25,7 @@ import { acquireLock, describeHolder, type HeldLock } from '../util/run-lock.js'
 import { trace } from '../util/trace.js';
 import { formatMs } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, pipelinePath, UsageError } from './context.js';
+import { MARKDOWN_HELP, writeMarkdown } from './markdown-file.js';
 import { positiveInt } from './options.js';
 import { probesFor } from './probe.js';
 import { affectedOption, filterOption, printNotes, type TargetFlags, targetsFrom } from './targets.js';
@@ -61,7 +63,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option(...filterOption)
     .option(...affectedOption)
     .option('--summary <file>', 'write the JSON run summary to FILE')
-    .option('--markdown <file>', 'write a Markdown report to FILE (e.g. $GITHUB_STEP_SUMMARY)')
+    .option('--markdown <file>', MARKDOWN_HELP)
     .option(
       '--output-logs <mode>',
       `task output to print: ${OUTPUT_LOGS.join('|')} (default: errors-only on a terminal, new-only in CI, else full; outputLogs: per task)`,
@@ -193,6 +195,9 @@ async function run(ctx: CliContext, setup: RunSetup, opts: RunOptions): Promise<
     );
   }
 
+  const tasks = graph.topo().map((id) => pipeline.tasks.get(id)!);
+  for (const message of unsetSecretWarnings(tasks, ctx.env)) events.emit({ type: 'warning', message });
+
   const controller = setup.cancel;
   const onSignal = (sig: NodeJS.Signals) => {
     if (controller.signal.aborted) return;
@@ -223,7 +228,7 @@ async function run(ctx: CliContext, setup: RunSetup, opts: RunOptions): Promise<
   }
 
   if (opts.summary) writeFileSync(path.resolve(opts.summary), `${JSON.stringify(summary, null, 2)}\n`);
-  if (opts.markdown) writeFileSync(path.resolve(opts.markdown), runMarkdown(summary), { flag: 'a' });
+  if (opts.markdown) writeMarkdown(ctx, opts.markdown, runMarkdown(summary));
   ctx.stdout.write(endBlock(summary));
   return summary.status === 'success' ? 0 : summary.status === 'cancelled' ? 130 : 1;
 }

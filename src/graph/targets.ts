@@ -53,7 +53,9 @@ export function selectTargets(p: Pipeline, names: readonly string[], o: TargetOp
     const affectedNotes: string[] = [];
     const affected = filterTargets(p, [`...[${base}]`], names, { changes: o.changes, notes: affectedNotes });
     notes.push(
-      ...affectedNotes.map((n) => n.replace(/^--filter \S+?:/, `--affected (base ${base}, with dependents):`)),
+      ...affectedNotes.map((n) =>
+        n.replace(/^--filter \S+?:/, `--affected (base ${base}, with dependents):`),
+      ),
     );
     const within = filters.length
       ? new Set(filterTargets(p, filters, names, { changes: o.changes, notes }))

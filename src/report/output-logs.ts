@@ -21,7 +21,7 @@ export function parseOutputLogs(v: string): OutputLogs {
 }
 
 /** True for a CI environment variable that says so (CI=true, CI=1, GITHUB_ACTIONS=true). */
-export function inCi(env: NodeJS.ProcessEnv): boolean {
+function inCi(env: NodeJS.ProcessEnv): boolean {
   const yes = (v: string | undefined) => !!v && v !== '0' && v.toLowerCase() !== 'false';
   return yes(env.CI) || yes(env.GITHUB_ACTIONS);
 }

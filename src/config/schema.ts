@@ -1,4 +1,4 @@
-/** The slipway.yml schema (DESIGN §3). Sections owned by other features live in their own files. */
+/** The slipway.yml schema (README: The pipeline file). Sections owned by other features live in their own files. */
 import { z } from 'zod';
 import { outputGlob } from './output-glob.js';
 import { budgetsSchema, slisSchema } from './schema-analytics.js';

@@ -61,6 +61,10 @@ export function register(program: Command, ctx: CliContext): void {
         const pipeline = await pipelineFrom(cmd, { snapshot: true });
         const { graph, notes } = targetGraph(pipeline, tasks, targetsFrom(ctx, opts));
         printNotes(ctx, notes);
+        if (!graph.size && !opts.json) {
+          ctx.stdout.write('nothing to plan: no task is selected\n');
+          return 0;
+        }
         const marks = await markTasks(ctx, pipeline, graph, probes);
         return withStore({ url: globals(cmd).store, root: pipeline.root, create: false }, (store) =>
           plan(ctx, { pipeline, graph, marks, store }, opts),

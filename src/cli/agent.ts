@@ -75,7 +75,14 @@ function readToken(opts: AgentOpts, ctx: CliContext): string {
         `cannot read --token-file ${opts.tokenFile}: ${(e as NodeJS.ErrnoException).code}`,
       );
     }
-  } else if (opts.tokenEnv) token = ctx.env[opts.tokenEnv]?.trim();
+  } else if (opts.tokenEnv) {
+    token = ctx.env[opts.tokenEnv]?.trim();
+    if (!token)
+      throw new UsageError(
+        `the environment variable ${opts.tokenEnv} (named by --token-env) is not set or empty`,
+        `export ${opts.tokenEnv}=$(openssl rand -hex 32), or pass --token-file FILE`,
+      );
+  }
   if (!token) {
     throw new UsageError(
       'the agent needs a token',

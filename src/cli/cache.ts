@@ -73,7 +73,10 @@ export function register(program: Command, ctx: CliContext): void {
     .command('prune')
     .description('remove least-recently-used entries down to a size (default cache.maxSize)')
     .option('--max-size <size>', 'keep at most this much, e.g. 2GiB')
-    .option('--older-than <duration>', 'also remove entries unused for this long, e.g. 7d or 168h')
+    .option(
+      '--older-than <duration>',
+      'also remove entries unused for this long, e.g. 7d, 168h or 3600 (seconds)',
+    )
     .option('--all', 'remove every entry')
     .action(
       action(ctx, async (opts: { maxSize?: string; olderThan?: string; all?: boolean }, cmd: Command) => {
@@ -90,7 +93,10 @@ export function register(program: Command, ctx: CliContext): void {
         if (opts.olderThan !== undefined) {
           olderThan = parseDuration(opts.olderThan);
           if (olderThan === undefined)
-            throw new UsageError(`bad duration "${opts.olderThan}"`, 'write e.g. 12h or 7d');
+            throw new UsageError(
+              `bad --older-than "${opts.olderThan}"`,
+              'write a duration such as 12h or 7d, or a number of seconds',
+            );
         }
         const r = new LocalStore(settings.dir).prune(opts.all ? 0 : max, olderThan);
         ctx.stdout.write(

@@ -1,8 +1,9 @@
-import { appendFile, writeFile } from 'node:fs/promises';
+import { appendFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { checkAnnotations, checkMarkdown, checkText, runCheck } from '../analyze/check.js';
 import { withStore } from '../store/store.js';
 import { action, type CliContext, globals, pipelineFrom } from './context.js';
+import { MARKDOWN_HELP, writeMarkdown } from './markdown-file.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -11,7 +12,7 @@ export function register(program: Command, ctx: CliContext): void {
       'CI gate: exit 1 when the latest run breaks a budget or carries an unacknowledged regression; Markdown to $GITHUB_STEP_SUMMARY',
     )
     .option('--json', 'machine-readable output')
-    .option('--markdown <file>', 'also write the Markdown summary to this file')
+    .option('--markdown <file>', MARKDOWN_HELP)
     .action(
       action(ctx, async (opts: { json?: boolean; markdown?: string }, cmd: Command) => {
         const pipeline = await pipelineFrom(cmd);
@@ -24,7 +25,9 @@ export function register(program: Command, ctx: CliContext): void {
           }
           const md = checkMarkdown(result);
           if (ctx.env.GITHUB_STEP_SUMMARY) await appendFile(ctx.env.GITHUB_STEP_SUMMARY, md);
-          if (opts.markdown) await writeFile(opts.markdown, md);
+          // $GITHUB_STEP_SUMMARY has it already: `--markdown "$GITHUB_STEP_SUMMARY"` must not add it twice.
+          if (opts.markdown && opts.markdown !== ctx.env.GITHUB_STEP_SUMMARY)
+            writeMarkdown(ctx, opts.markdown, md);
           return result.failed ? 1 : 0;
         });
       }),

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, formatDiagnostics } from '../config/diagnostic.js';
+import { findPipelineFile } from '../config/find-file.js';
 import { loadPipelineSnapshotted } from '../config/snapshot.js';
 import { DEFAULT_FILE, type Pipeline } from '../config/types.js';
 import { Checkout } from '../state/checkout.js';
@@ -32,18 +33,28 @@ export function globals(cmd: Command): GlobalOptions {
 
 /** The checkout of the pipeline folder named by -f: the one the head start began, if it is that one. */
 export function checkoutOf(ctx: CliContext, cmd: Command): Checkout {
-  const root = path.dirname(path.resolve(globals(cmd).file ?? DEFAULT_FILE));
+  const root = path.dirname(path.resolve(pipelinePath(cmd)));
   return ctx.prefetch?.checkout(root) ?? new Checkout(root);
 }
 
 /**
- * Loads the pipeline named by -f (default slipway.yml). Commands that only run or show the task
- * graph pass `snapshot` (true, or the ledger of the checkout they already hold) to reuse the
- * pipeline snapshot when nothing it was made from changed; commands that report positions in the
- * file (validate, check, deploy) load it in full.
+/**
+ * The pipeline file: -f as given, else the nearest slipway.yml in this folder or above it (a
+ * command run in packages/web finds the repository's file), else slipway.yml here (which the
+ * loader reports as missing).
+ */
+export function pipelinePath(cmd: Command): string {
+  return globals(cmd).file ?? findPipelineFile(process.cwd()) ?? DEFAULT_FILE;
+}
+
+/**
+ * Loads the pipeline `pipelinePath` names. Commands that only run or show the task graph pass
+ * `snapshot` (true, or the ledger of the checkout they already hold) to reuse the pipeline
+ * snapshot when nothing it was made from changed; commands that report positions in the file
+ * (validate, check, deploy) load it in full.
  */
 export async function pipelineFrom(cmd: Command, o: { snapshot?: true | Ledger } = {}): Promise<Pipeline> {
-  const file = globals(cmd).file;
+  const file = pipelinePath(cmd);
   if (o.snapshot) return loadPipelineSnapshotted(file, o.snapshot === true ? undefined : o.snapshot);
   const { loadPipeline } = await import('../config/load.js');
   return loadPipeline(file);

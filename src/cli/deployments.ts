@@ -1,9 +1,10 @@
 /** `slipway deployments [ENV] [--json]`: recorded deployments, newest first. */
 import type { Command } from 'commander';
+import { didYouMean } from '../config/diagnostic.js';
 import { findInterrupted, markInterrupted } from '../deploy/records.js';
 import { withStore } from '../store/store.js';
 import { formatBytes, formatMs } from '../util/units.js';
-import { action, type CliContext, globals, pipelineFrom } from './context.js';
+import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
 import { positiveInt } from './options.js';
 
 export function register(program: Command, ctx: CliContext): void {
@@ -24,6 +25,8 @@ export function register(program: Command, ctx: CliContext): void {
           const rows = (await store.deployments.list({ environment: name, limit: opts.limit })).map(
             (d) => (d.status === 'running' && dead.get(d.id)) || d,
           );
+          // As `deploy UNKNOWN`: a name neither the file nor the history knows is a mistake.
+          if (name !== undefined && !rows.length) unknownEnvironment(name, pipeline.raw.environments);
           if (opts.json) {
             const out = [];
             for (const d of rows) {
@@ -87,4 +90,18 @@ export function register(program: Command, ctx: CliContext): void {
         });
       }),
     );
+}
+
+function unknownEnvironment(name: string, environments: Record<string, unknown> | undefined): void {
+  const known = Object.keys(environments ?? {});
+  if (known.includes(name)) return;
+  const guess = didYouMean(name, known);
+  throw new UsageError(
+    `no environment "${name}" in the pipeline file and no deployment of it recorded`,
+    guess
+      ? `did you mean "${guess}"?`
+      : known.length
+        ? `known environments: ${known.join(', ')}`
+        : 'add an "environments:" section (see the README, section Deploy)',
+  );
 }

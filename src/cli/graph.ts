@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { TaskGraph } from '../graph/graph.js';
 import { targetGraph } from '../graph/targets.js';
 import { action, type CliContext, pipelineFrom, UsageError } from './context.js';
-import { filterOption } from './targets.js';
+import { affectedOption, filterOption, printNotes, type TargetFlags, targetsFrom } from './targets.js';
 
 const FORMATS = ['dot', 'mermaid', 'json'] as const;
 type Format = (typeof FORMATS)[number];
@@ -31,13 +31,15 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('[tasks...]', 'only these tasks and their dependencies')
     .option('--format <format>', `one of ${FORMATS.join(', ')}`, 'dot')
     .option(...filterOption)
+    .option(...affectedOption)
     .action(
-      action(ctx, async (tasks: string[], opts: { format: string; filter: string[] }, cmd: Command) => {
+      action(ctx, async (tasks: string[], opts: { format: string } & TargetFlags, cmd: Command) => {
         if (!FORMATS.includes(opts.format as Format)) {
           throw new UsageError(`unknown format "${opts.format}"`, `use one of: ${FORMATS.join(', ')}`);
         }
         const pipeline = await pipelineFrom(cmd, { snapshot: true });
-        const { graph } = targetGraph(pipeline, tasks, opts.filter);
+        const { graph, notes } = targetGraph(pipeline, tasks, targetsFrom(ctx, opts));
+        printNotes(ctx, notes);
         ctx.stdout.write(renderGraph(graph, opts.format as Format));
         return 0;
       }),

@@ -3,23 +3,31 @@ import { Command, CommanderError } from 'commander';
 import { slipwayVersion } from '../util/package-info.js';
 import { registerCommands } from './commands.js';
 import { type CliContext, reportError } from './context.js';
+import { finishHelp } from './help.js';
 import { Prefetch } from './prefetch.js';
+import { attachAffectedValue } from './targets.js';
 
 export async function main(argv: string[], ctx: CliContext = defaultContext()): Promise<void> {
   const program = new Command('slipway')
     .description('Build pipelines, deployments and performance analytics: fast, and kept fast.')
     .version(slipwayVersion(), '-V, --version', 'print the version')
-    .option('-f, --file <path>', 'pipeline file', 'slipway.yml')
+    .option('-f, --file <path>', 'pipeline file (default: slipway.yml here or in the nearest folder above)')
     .option(
       '--store <url>',
       'history store: a SQLite path or postgres://… (default .slipway/history.db; env SLIPWAY_STORE)',
     )
-    .showHelpAfterError()
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride()
-    .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) });
+    .configureOutput({
+      writeOut: (s) => ctx.stdout.write(s),
+      writeErr: (s) => ctx.stderr.write(s),
+      // commander's "(Did you mean --force?)" in the shape of every other hint.
+      outputError: (s, write) => write(s.replace(/\n\(Did you mean (.+)\?\)/, '\n  hint: did you mean $1?')),
+    });
   await registerCommands(program, ctx, argv.slice(2));
+  finishHelp(program);
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(attachAffectedValue(argv));
   } catch (e) {
     if (e instanceof CommanderError) {
       // Help and version are not errors; everything else commander rejects is a usage error.

@@ -14,12 +14,11 @@ import { type Store, withStore } from '../store/store.js';
 import { formatMs } from '../util/units.js';
 import { action, type CliContext, checkoutOf, globals, pipelineFrom, UsageError } from './context.js';
 import { positiveInt } from './options.js';
-import { filterOption } from './targets.js';
+import { affectedOption, filterOption, printNotes, type TargetFlags, targetsFrom } from './targets.js';
 
-interface PlanOptions {
+interface PlanOptions extends TargetFlags {
   concurrency?: number;
   cache: boolean;
-  filter: string[];
   json?: boolean;
   whatIf?: number[];
   costPerCpuHour?: number;
@@ -44,6 +43,7 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('[tasks...]', 'tasks to plan, with their dependencies (default: all)')
     .option('-c, --concurrency <n>', 'tasks running at once', positiveInt('--concurrency'))
     .option(...filterOption)
+    .option(...affectedOption)
     .option('--no-cache', 'plan as `run --no-cache` would run: every task runs')
     .option('--json', 'machine-readable output')
     .option('--what-if <spec>', 'simulate other capacities, e.g. cpus=1,2,4,8', parseWhatIf)
@@ -58,7 +58,12 @@ export function register(program: Command, ctx: CliContext): void {
         const checkout = checkoutOf(ctx, cmd);
         if (opts.cache) checkout.probe();
         const pipeline = await pipelineFrom(cmd, { snapshot: checkout.ledger });
-        const { graph } = targetGraph(pipeline, tasks, opts.filter);
+        const { graph, notes } = targetGraph(pipeline, tasks, targetsFrom(ctx, opts));
+        printNotes(ctx, notes);
+        if (!graph.size && !opts.json) {
+          ctx.stdout.write('nothing to plan: no task is selected\n');
+          return 0;
+        }
         const marks = await markTasks(ctx, pipeline, graph, opts.cache ? checkout : undefined);
         return withStore({ url: globals(cmd).store, root: pipeline.root, create: false }, (store) =>
           plan(ctx, { pipeline, graph, marks, store }, opts),

@@ -7,6 +7,7 @@
  * another folder (which only costs the head start).
  */
 import path from 'node:path';
+import { findPipelineFile } from '../config/find-file.js';
 import { DEFAULT_FILE } from '../config/types.js';
 import { Checkout } from '../state/checkout.js';
 import { scanCommandLine } from './command-line.js';
@@ -18,7 +19,9 @@ export class Prefetch {
   static start(argv: readonly string[]): Prefetch {
     const { command, file } = scanCommandLine(argv.slice(2));
     if (command !== 'run' && command !== 'plan') return new Prefetch(undefined);
-    return new Prefetch(new Checkout(path.dirname(path.resolve(file ?? DEFAULT_FILE))).probe());
+    return new Prefetch(new Checkout(
+      path.dirname(path.resolve(file ?? findPipelineFile(process.cwd()) ?? DEFAULT_FILE)),
+    ).probe());
   }
 
   /** None started (tests, library use): every command gets a fresh checkout. */

@@ -6,6 +6,7 @@ import { markInterrupted } from '../deploy/records.js';
 import { withStore } from '../store/store.js';
 import { parseDuration } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
+import { MARKDOWN_HELP, writeMarkdown } from './markdown-file.js';
 
 /** "2026-11-01", an ISO time, or a duration ago ("7d", "12h"); epoch ms. */
 export function parseSince(v: string, now = Date.now()): number {
@@ -28,19 +29,23 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .option('--since <date>', 'only runs since a date (2026-11-01) or a duration ago (7d)')
     .option('--json', 'the complete report as JSON')
-    .option('--markdown', 'the report as Markdown (for CI job summaries)')
+    .option('--markdown <file>', MARKDOWN_HELP)
     .action(
-      action(ctx, async (opts: { since?: string; json?: boolean; markdown?: boolean }, cmd: Command) => {
-        if (opts.json && opts.markdown) throw new UsageError('choose one of --json and --markdown');
+      action(ctx, async (opts: { since?: string; json?: boolean; markdown?: string }, cmd: Command) => {
+        if (opts.json && opts.markdown === '-')
+          throw new UsageError(
+            '--json and --markdown - both want standard output',
+            'write the Markdown to a file',
+          );
         const since = opts.since === undefined ? undefined : parseSince(opts.since);
         const pipeline = await pipelineFrom(cmd);
         return withStore({ url: globals(cmd).store, root: pipeline.root, create: false }, async (store) => {
           // Deployments whose process died count as interrupted, not running.
           await markInterrupted(store).catch(() => []);
           const report = await buildReport(store, pipeline, since === undefined ? {} : { since });
+          if (opts.markdown !== undefined) writeMarkdown(ctx, opts.markdown, renderReportMarkdown(report));
           if (opts.json) ctx.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-          else if (opts.markdown) ctx.stdout.write(renderReportMarkdown(report));
-          else ctx.stdout.write(renderReportText(report));
+          else if (opts.markdown !== '-') ctx.stdout.write(renderReportText(report));
           return 0;
         });
       }),

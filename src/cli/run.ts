@@ -2,7 +2,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { createTaskCache, type TaskCache } from '../cache/index.js';
-import type { Pipeline } from '../config/types.js';
+import { OUTPUT_LOGS, type Pipeline } from '../config/types.js';
+import { unsetSecretWarnings } from '../config/unset-secrets.js';
 import { markAbandonedRuns } from '../exec/abandoned-runs.js';
 import { reapOrphans } from '../exec/process-guard.js';
 import { runPipeline } from '../exec/run-pipeline.js';
@@ -10,30 +11,33 @@ import { attachRunSubscribers, type RunSubscribers } from '../exec/run-subscribe
 import type { TaskGraph } from '../graph/graph.js';
 import { targetGraph } from '../graph/targets.js';
 import { runMarkdown } from '../report/markdown.js';
+import { defaultOutputLogs, type OutputLogs, parseOutputLogs } from '../report/output-logs.js';
 import type { RunSummary } from '../report/summary.js';
-import { attachTerminalReporter } from '../report/terminal.js';
+import { attachTerminalReporter, type TerminalOptions } from '../report/terminal.js';
 import type { Checkout } from '../state/checkout.js';
 import { processRecordDir, runLockFile, stateDir } from '../state/paths.js';
 import { type Store, withStore } from '../store/store.js';
 import { countTasks } from '../task-counts.js';
+import { colourChoice } from '../util/colour.js';
 import type { GitFacts } from '../util/git-facts.js';
 import { acquireLock, describeHolder, type HeldLock } from '../util/run-lock.js';
 import { trace } from '../util/trace.js';
 import { formatMs } from '../util/units.js';
 import { action, type CliContext, checkoutOf, globals, pipelineFrom, UsageError } from './context.js';
+import { MARKDOWN_HELP, writeMarkdown } from './markdown-file.js';
 import { positiveInt } from './options.js';
-import { filterOption } from './targets.js';
+import { affectedOption, filterOption, printNotes, type TargetFlags, targetsFrom } from './targets.js';
 
-interface RunOptions {
+interface RunOptions extends TargetFlags {
   concurrency?: number;
   continue?: boolean;
   resume?: boolean;
   force?: boolean;
   cache: boolean;
-  filter: string[];
   summary?: string;
   markdown?: string;
   verbose?: boolean;
+  outputLogs?: OutputLogs;
   /** false with --no-wait: fail instead of waiting for another run's lock. */
   wait: boolean;
 }
@@ -55,9 +59,15 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--force', 'ignore cache hits (outputs are still saved)')
     .option('--no-cache', 'neither read nor write the cache (hashes are not computed)')
     .option(...filterOption)
+    .option(...affectedOption)
     .option('--summary <file>', 'write the JSON run summary to FILE')
-    .option('--markdown <file>', 'write a Markdown report to FILE (e.g. $GITHUB_STEP_SUMMARY)')
-    .option('--verbose', 'stream every task output line, even on a terminal')
+    .option('--markdown <file>', MARKDOWN_HELP)
+    .option(
+      '--output-logs <mode>',
+      `task output to print: ${OUTPUT_LOGS.join('|')} (default: errors-only on a terminal, new-only in CI, else full; outputLogs: per task)`,
+      parseOutputLogs,
+    )
+    .option('--verbose', 'the same as --output-logs=full')
     .option('--no-wait', 'fail at once when another run in this checkout holds the run lock')
     .action(
       action(ctx, async (tasks: string[], opts: RunOptions, cmd: Command) => {
@@ -66,7 +76,12 @@ export function register(program: Command, ctx: CliContext): void {
         trace('run: probes started');
         const pipeline = await pipelineFrom(cmd, { snapshot: checkout.ledger });
         trace('run: pipeline loaded');
-        const { full, graph } = targetGraph(pipeline, tasks, opts.filter);
+        const { full, graph, notes } = targetGraph(pipeline, tasks, targetsFrom(ctx, opts));
+        printNotes(ctx, notes);
+        if (!graph.size) {
+          ctx.stdout.write('nothing to run: no task is selected\n');
+          return 0;
+        }
         const lock = await runLock(ctx, stateDir(pipeline.root), opts.wait);
         if (!lock) return 1;
         try {
@@ -123,7 +138,7 @@ async function runUnderLock(ctx: CliContext, cmd: Command, l: LockedRun): Promis
     const subscribers = attachRunSubscribers({
       pipeline,
       store,
-      reporters: [(events) => attachTerminalReporter(events, { out: ctx.stdout, verbose: opts.verbose })],
+      reporters: [(events) => attachTerminalReporter(events, terminalOptions(ctx, pipeline, opts))],
     });
     // Made before the cache, so a signal also aborts the remote cache's pending requests.
     const cancel = new AbortController();
@@ -180,6 +195,9 @@ async function run(ctx: CliContext, setup: RunSetup, opts: RunOptions): Promise<
     );
   }
 
+  const tasks = graph.topo().map((id) => pipeline.tasks.get(id)!);
+  for (const message of unsetSecretWarnings(tasks, ctx.env)) subscribers.events.emit({ type: 'warning', message });
+
   const controller = setup.cancel;
   const onSignal = (sig: NodeJS.Signals) => {
     if (controller.signal.aborted) return;
@@ -210,9 +228,26 @@ async function run(ctx: CliContext, setup: RunSetup, opts: RunOptions): Promise<
   }
 
   if (opts.summary) writeFileSync(path.resolve(opts.summary), `${JSON.stringify(summary, null, 2)}\n`);
-  if (opts.markdown) writeFileSync(path.resolve(opts.markdown), runMarkdown(summary), { flag: 'a' });
+  if (opts.markdown) writeMarkdown(ctx, opts.markdown, runMarkdown(summary));
   ctx.stdout.write(endBlock(summary));
   return summary.status === 'success' ? 0 : summary.status === 'cancelled' ? 130 : 1;
+}
+
+/** The terminal reporter's settings: colours from the environment, each task's output-logs mode. */
+function terminalOptions(ctx: CliContext, pipeline: Pipeline, opts: RunOptions): TerminalOptions {
+  const live = !!ctx.stdout.isTTY;
+  const { colour, strip } = colourChoice(ctx.env, live);
+  const forced = opts.outputLogs ?? (opts.verbose ? 'full' : undefined);
+  const fallback = defaultOutputLogs({ live, env: ctx.env });
+  return {
+    out: ctx.stdout,
+    live,
+    colour,
+    stripTaskColour: strip,
+    env: ctx.env,
+    github: ctx.env.GITHUB_ACTIONS === 'true',
+    outputLogs: (id) => forced ?? pipeline.tasks.get(id)?.outputLogs ?? fallback,
+  };
 }
 
 function endBlock(s: RunSummary): string {

@@ -7,10 +7,10 @@ import { LocalStore } from '../cache/local-store.js';
 import { ManifestStore } from '../cache/manifests.js';
 import { TaskHasher } from '../cache/task-hasher.js';
 import { describeDiff, diffManifests, isEmptyDiff, type ManifestDiff } from '../cache/why.js';
-import { resolveTargets } from '../graph/targets.js';
+import { selectTargets } from '../graph/targets.js';
 import { formatMs } from '../util/units.js';
 import { action, type CliContext, pipelineFrom } from './context.js';
-import { filterOption } from './targets.js';
+import { affectedOption, filterOption, printNotes, type TargetFlags, targetsFrom } from './targets.js';
 
 interface Explanation {
   task: string;
@@ -33,10 +33,16 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<task>', "task id (lint, web#build) or workspace template name (build: every package's)")
     .option('--json', 'print the explanation as JSON (an array when the name stands for several tasks)')
     .option(...filterOption)
+    .option(...affectedOption)
     .action(
-      action(ctx, async (name: string, opts: { json?: boolean; filter: string[] }, cmd: Command) => {
+      action(ctx, async (name: string, opts: { json?: boolean } & TargetFlags, cmd: Command) => {
         const pipeline = await pipelineFrom(cmd, { snapshot: true });
-        const ids = resolveTargets(pipeline, [name], opts.filter);
+        const { ids, notes } = selectTargets(pipeline, [name], targetsFrom(ctx, opts));
+        printNotes(ctx, notes);
+        if (!ids.length) {
+          ctx.stdout.write(opts.json ? '[]\n' : `nothing to explain: no task "${name}" is selected\n`);
+          return 0;
+        }
         const settings = cacheSettings(pipeline, ctx.env);
         const hasher = new TaskHasher(pipeline, settings.dir);
         const manifests = new ManifestStore(path.join(settings.dir, 'manifests'));

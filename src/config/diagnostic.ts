@@ -27,10 +27,13 @@ export class ConfigError extends Error {
   }
 }
 
-/** Renders diagnostics for a terminal; `source` is the file text for the squiggle. */
+/** Renders diagnostics for a terminal, in the order of their lines; `source` is the file text for the squiggle. */
 export function formatDiagnostics(diagnostics: Diagnostic[], source?: string): string {
   const lines = source?.split('\n');
-  return diagnostics
+  const at = (d: Diagnostic) => ('line' in d.location ? [d.location.line, d.location.col] : [0, 0]);
+  // A stable sort: diagnostics on the same spot keep the order they were found in.
+  return [...diagnostics]
+    .sort((a, b) => at(a)[0]! - at(b)[0]! || at(a)[1]! - at(b)[1]!)
     .map((d) => {
       const loc = d.location;
       const where = 'line' in loc ? `${loc.file}:${loc.line}:${loc.col}` : loc.file;

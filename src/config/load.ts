@@ -10,6 +10,7 @@ import { DEFAULT_FILE, type Pipeline, type TaskConfig } from './types.js';
 import { checkPipeline } from './validate.js';
 import { expandWorkspaces } from './workspaces.js';
 import { parseYamlSource, type YamlSource } from './yaml-source.js';
+import { expectedName, issueHint, issueMessage } from './zod-messages.js';
 
 /**
  * Loads and validates a pipeline file; throws ConfigError with located diagnostics. Every file
@@ -29,7 +30,7 @@ export function loadPipeline(file: string = DEFAULT_FILE, reads?: Set<string>): 
         message: code === 'ENOENT' ? 'no such file' : `cannot read the file (${code ?? String(e)})`,
         hint:
           code === 'ENOENT'
-            ? `create ${DEFAULT_FILE} in this folder or pass the path with -f/--file`
+            ? `create ${DEFAULT_FILE} (slipway init writes one) or pass its path with -f/--file; without -f it is looked for here and in every folder above`
             : 'check the path and its permissions',
       },
     ]);
@@ -55,7 +56,7 @@ export function parsePipeline(display: string, abs: string, text: string, reads?
       text,
     );
   }
-  const parsed = pipelineSchema.safeParse(data);
+  const parsed = pipelineSchema.safeParse(data, { error: issueMessage });
   if (!parsed.success) throw new ConfigError(zodDiagnostics(parsed.error.issues, src, data), text);
   const raw = parsed.data;
   const root = path.dirname(abs);
@@ -111,7 +112,7 @@ function zodDiagnostics(issues: readonly z.core.$ZodIssue[], src: YamlSource, da
       } else {
         out.push({
           location: src.locate(p),
-          message: `wrong type for ${where}: expected ${issue.expected}, got ${describe(value)}`,
+          message: `wrong type for ${where}: expected ${expectedName(issue.expected)}, got ${describe(value)}`,
           hint: hintForType(issue.expected),
         });
       }
@@ -119,9 +120,9 @@ function zodDiagnostics(issues: readonly z.core.$ZodIssue[], src: YamlSource, da
     }
     const hint = (issue as { params?: { hint?: string } }).params?.hint;
     out.push({
-      location: src.locate(p),
+      location: src.locate(p, issue.code === 'invalid_key' ? 'key' : 'value'),
       message: `${where}: ${issue.message}`,
-      hint: hint ?? 'see the pipeline file reference in the README',
+      hint: hint ?? issueHint(issue, valueAt(data, p)),
     });
   }
   return out;
@@ -152,6 +153,8 @@ function hintForType(expected: string): string {
       return 'write a mapping of "key: value" lines, indented under this key';
     case 'number':
       return 'write a number without quotes';
+    case 'int':
+      return 'write a whole number without quotes, such as 0, 1 or 2';
     case 'boolean':
       return 'write true or false without quotes';
     default:

@@ -1,4 +1,4 @@
-/** budgets: and slis: sections (DESIGN §7). */
+/** budgets: and slis: sections (README: Analytics). */
 import { z } from 'zod';
 import { duration } from './units-schema.js';
 

@@ -1,4 +1,4 @@
-/** cache: and workspaces: sections (DESIGN §3, §5). */
+/** cache: and workspaces: sections (README: Caching, Workspaces). */
 import { z } from 'zod';
 import { duration, size } from './units-schema.js';
 

@@ -1,4 +1,4 @@
-/** environments: section (DESIGN §8). Semantic checks (waves, tokens) live in src/deploy/environment.ts. */
+/** environments: section (README: Deploy). Semantic checks (waves, tokens) live in src/deploy/environment.ts. */
 import { z } from 'zod';
 import { duration, size } from './units-schema.js';
 

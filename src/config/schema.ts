@@ -1,9 +1,10 @@
-/** The slipway.yml schema (DESIGN §3). Sections owned by other features live in their own files. */
+/** The slipway.yml schema (README: The pipeline file). Sections owned by other features live in their own files. */
 import { z } from 'zod';
 import { outputGlob } from './output-glob.js';
 import { budgetsSchema, slisSchema } from './schema-analytics.js';
 import { cacheSchema, workspacesSchema } from './schema-cache.js';
 import { environmentsSchema } from './schema-deploy.js';
+import { OUTPUT_LOGS } from './types.js';
 import { duration, resources } from './units-schema.js';
 
 const stringList = z.array(z.string());
@@ -23,6 +24,7 @@ export const taskSchema = z.strictObject({
   retries: z.number().int().min(0).default(0),
   cache: z.boolean().default(true),
   tags: stringList.default([]),
+  outputLogs: z.enum(OUTPUT_LOGS).optional(),
 });
 export type TaskSchema = z.output<typeof taskSchema>;
 

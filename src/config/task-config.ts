@@ -25,6 +25,7 @@ export function toTaskConfig(
     cache: t.cache,
     tags: t.tags,
     description: t.description,
+    ...(t.outputLogs !== undefined ? { outputLogs: t.outputLogs } : {}),
     ...(pkg !== undefined ? { package: pkg } : {}),
   };
 }

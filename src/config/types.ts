@@ -7,6 +7,10 @@ import type { Resources } from './units-schema.js';
 /** The pipeline file used when -f/--file is not given. */
 export const DEFAULT_FILE = 'slipway.yml';
 
+/** How much of a task's output `run` prints (`--output-logs`, `outputLogs:`; report/output-logs.ts). */
+export const OUTPUT_LOGS = ['full', 'new-only', 'errors-only', 'hash-only', 'none'] as const;
+export type OutputLogs = (typeof OUTPUT_LOGS)[number];
+
 export interface TaskConfig {
   id: string;
   run: string;
@@ -24,6 +28,8 @@ export interface TaskConfig {
   cache: boolean;
   tags: string[];
   description?: string;
+  /** How much of its output `run` prints; undefined: the run's default. */
+  outputLogs?: OutputLogs;
   /** Workspace package this task belongs to, when expanded from a template. */
   package?: string;
 }

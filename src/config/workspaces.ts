@@ -19,6 +19,7 @@ import {
   type Workspace,
   type WorkspacePackage,
 } from './workspace-model.js';
+import { issueHint, issueMessage } from './zod-messages.js';
 
 /** A workspace task template: a task whose `run:` may come from the package's scripts. */
 export const templateSchema = taskSchema.extend({ run: z.string().min(1).optional() });
@@ -175,7 +176,7 @@ export function expandWorkspaces(p: Pipeline, reads?: Set<string>): Diagnostic[]
 
   const templates = new Map<string, z.output<typeof templateSchema>>();
   for (const [name, body] of Object.entries(section.tasks)) {
-    const r = templateSchema.safeParse(body ?? {});
+    const r = templateSchema.safeParse(body ?? {}, { error: issueMessage });
     if (r.success) templates.set(name, r.data);
     else diags.push(...templateDiagnostics(p, name, r.error.issues));
   }
@@ -260,9 +261,9 @@ function templateDiagnostics(p: Pipeline, name: string, issues: readonly z.core.
     const hint = (issue as { params?: { hint?: string } }).params?.hint;
     return [
       {
-        location: p.locate(where),
+        location: p.locate(where, issue.code === 'invalid_key' ? 'key' : 'value'),
         message: `${where.join('.')}: ${issue.message}`,
-        hint: hint ?? 'see the README',
+        hint: hint ?? issueHint(issue, undefined),
       },
     ];
   });

@@ -177,7 +177,7 @@ export function resolveEnvironment(
       message: 'bad origin.listen',
       hint: 'write host:port, e.g. 127.0.0.1:0',
     });
-  if (diags.length) throw new ConfigError(diags, p.source);
+  if (diags.length) throw new ConfigError(onceEach(diags), p.source);
   return {
     name,
     artifact: path.resolve(p.root, raw.artifact),
@@ -193,6 +193,15 @@ export function resolveEnvironment(
     stageParallelism: raw.strategy.stageParallelism,
     regions,
   };
+}
+
+/**
+ * Each message once: an unset token variable or an unreadable token file shared by every target
+ * is one problem, reported at its first place, not once per target.
+ */
+function onceEach(diags: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diags.filter((d) => !seen.has(d.message) && !!seen.add(d.message));
 }
 
 function healthOf(h: NonNullable<EnvironmentSchema['health']>): HealthConfig {

@@ -150,7 +150,9 @@ describe('regressions over a real history', () => {
     const text = await w.run(['report']);
     expect(text.stdout).toContain('Regressions');
     expect(text.stdout).toMatch(/work\s+slower \+\d/);
-    const md = await w.run(['report', '--markdown']);
-    expect(md.stdout).toContain('## Slipway report');
+    const md = await w.run(['report', '--markdown', 'report.md']);
+    expect(md.code, md.stderr).toBe(0);
+    expect(w.read('report.md')).toContain('## Slipway report');
+    expect((await w.run(['report', '--markdown', '-'])).stdout).toContain('## Slipway report');
   });
 });

@@ -277,7 +277,7 @@ describe('output state', () => {
   it('leaves untouched outputs alone on a cached run: a hit without a restore', async () => {
     const { w, before } = await built();
     const ids = Object.fromEntries(OUT_DIRS.map((d) => [d, identities(w.path(d))]));
-    const r = await runWithSummary(w);
+    const r = await runWithSummary(w, ['--output-logs=full']);
     expect(r.cache).toEqual(ALL_HITS);
     expect(r.output).toContain('built lib'); // the log is still replayed
     expect(trees(w)).toEqual(before);

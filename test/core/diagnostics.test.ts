@@ -122,7 +122,7 @@ describe('slipway validate: located diagnostics, exit code 2, no stack trace', (
       ['version: 1', 'tasks:', '  a:', '    run: echo', '    needs: b', ''].join('\n'),
     );
     expectDiagnostic(err, {
-      message: 'wrong type for tasks.a.needs: expected array, got string "b"',
+      message: 'wrong type for tasks.a.needs: expected a list, got string "b"',
       line: 5,
       col: 12,
       hint: 'write a list',
@@ -133,7 +133,11 @@ describe('slipway validate: located diagnostics, exit code 2, no stack trace', (
     const err = await validate(
       ['version: 1', 'tasks:', '  a:', '    run: echo', '    retries: "two"', ''].join('\n'),
     );
-    expectDiagnostic(err, { message: /wrong type for tasks\.a\.retries: expected number/, line: 5, col: 14 });
+    expectDiagnostic(err, {
+      message: /wrong type for tasks\.a\.retries: expected a number/,
+      line: 5,
+      col: 14,
+    });
   });
 
   it('unknown dependency, with a guess', async () => {

@@ -1,5 +1,5 @@
 /**
- * Reporters: the JSON run summary keeps DESIGN §11's contract, the Markdown report has a task
+ * Reporters: the JSON run summary keeps its documented contract, the Markdown report has a task
  * table, measurements (CPU seconds, peak RSS of the process tree) are real, and a second run
  * predicts from the first.
  */
@@ -42,7 +42,7 @@ beforeAll(async () => {
 });
 afterAll(() => w?.cleanup());
 
-describe('run summary (DESIGN §11)', () => {
+describe('run summary (the --summary contract)', () => {
   it('has the top-level fields with their types', () => {
     expect(exitCode).toBe(1);
     expect(s.version).toBe(1);

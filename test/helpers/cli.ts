@@ -160,7 +160,7 @@ export function workspace(yaml?: string): Workspace {
   return ws;
 }
 
-/** The DESIGN §11 run summary, as tests read it. */
+/** The run summary (README: `slipway run`, --summary), as tests read it. */
 export interface SummaryTask {
   id: string;
   status: 'success' | 'failed' | 'skipped' | 'cancelled';

@@ -19,9 +19,11 @@ export class Prefetch {
   static start(argv: readonly string[]): Prefetch {
     const { command, file } = scanCommandLine(argv.slice(2));
     if (command !== 'run' && command !== 'plan') return new Prefetch(undefined);
-    return new Prefetch(new Checkout(
-      path.dirname(path.resolve(file ?? findPipelineFile(process.cwd()) ?? DEFAULT_FILE)),
-    ).probe());
+    return new Prefetch(
+      new Checkout(
+        path.dirname(path.resolve(file ?? findPipelineFile(process.cwd()) ?? DEFAULT_FILE)),
+      ).probe(),
+    );
   }
 
   /** None started (tests, library use): every command gets a fresh checkout. */

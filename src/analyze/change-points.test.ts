@@ -121,7 +121,7 @@ describe('change points (Otava split/merge)', () => {
   it('split collects weak points that merge removes', () => {
     const z = shiftedSeries({ seed: 5, length: 150, noise: 0.05, shift: 0.2, at: 90 });
     const weak = splitStep(z, 50, 0.01);
-    expect(weak).toContain(mergeStep(z, weak, 0.001, 0.05)[0]!.index);
+    expect(weak).toContain(mergeStep(z, weak, { maxPValue: 0.001, minMagnitude: 0.05 })[0]!.index);
     expect(weak.length).toBeGreaterThanOrEqual(1);
   });
 });

@@ -70,8 +70,6 @@ function scanSeries(
   const latestMean = mean(values.slice(lastStart));
   const detections = cps.map((cp, i): Detection => {
     const direction: Direction = cp.change >= 0 ? 'slower' : 'faster';
-    const from = cps[i - 1]?.index ?? 0;
-    const to = cps[i + 1]?.index ?? values.length;
     const persists =
       direction === 'slower'
         ? latestMean >= cp.meanBefore * (1 + opts.minMagnitude)
@@ -91,8 +89,8 @@ function scanSeries(
       change: cp.change,
       magnitude: cp.magnitude,
       pValue: cp.pValue,
-      samplesBefore: cp.index - from,
-      samplesAfter: to - cp.index,
+      samplesBefore: cp.samplesBefore,
+      samplesAfter: cp.samplesAfter,
       latestMean,
       persists,
     };
@@ -130,6 +128,7 @@ export function scanRegressions(runs: readonly RunRecord[], opts: ChangePointOpt
     maxPValue: opts.maxPValue ?? CHANGE_POINT_DEFAULTS.maxPValue,
     minMagnitude: opts.minMagnitude ?? CHANGE_POINT_DEFAULTS.minMagnitude,
     minSegment: opts.minSegment ?? CHANGE_POINT_DEFAULTS.minSegment,
+    burstLength: opts.burstLength ?? CHANGE_POINT_DEFAULTS.burstLength,
   };
   const all = [runSeries(runs), ...taskSeries(runs)].filter((s) => s.points.length > 0);
   const detections: Detection[] = [];

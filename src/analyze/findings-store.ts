@@ -171,7 +171,11 @@ export async function syncFindings(
           .execute();
       }
     }
-    const retired = existing.filter((e) => !matched.has(e.id) && Number(e.active) === 1).map((e) => e.id);
+    // A scan of a window (`--since`) cannot retire what lies before it.
+    const seen = (e: FindingsTable) => scan.since === undefined || Number(e.run_started_at) >= scan.since;
+    const retired = existing
+      .filter((e) => !matched.has(e.id) && Number(e.active) === 1 && seen(e))
+      .map((e) => e.id);
     if (retired.length) {
       await tx
         .updateTable('findings')

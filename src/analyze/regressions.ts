@@ -53,6 +53,8 @@ export interface RegressionScan {
   suspects: Suspect[];
   /** Subjects examined with the runs of their points, oldest first. */
   series: { subject: string; runIds: string[] }[];
+  /** Start of the analysed window (epoch ms) when only runs since then were read. */
+  since?: number;
 }
 
 const MIN_BASELINE = 5;
@@ -122,7 +124,11 @@ function scanSeries(
 }
 
 /** Change points and suspects over every task series and the run total. */
-export function scanRegressions(runs: readonly RunRecord[], opts: ChangePointOptions = {}): RegressionScan {
+export function scanRegressions(
+  runs: readonly RunRecord[],
+  opts: ChangePointOptions = {},
+  window: { since?: number } = {},
+): RegressionScan {
   const o = {
     windowLength: opts.windowLength ?? CHANGE_POINT_DEFAULTS.windowLength,
     maxPValue: opts.maxPValue ?? CHANGE_POINT_DEFAULTS.maxPValue,
@@ -142,5 +148,6 @@ export function scanRegressions(runs: readonly RunRecord[], opts: ChangePointOpt
     detections,
     suspects,
     series: all.map((s) => ({ subject: s.subject, runIds: s.points.map((p) => p.runId) })),
+    ...(window.since !== undefined ? { since: window.since } : {}),
   };
 }

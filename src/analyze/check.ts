@@ -50,7 +50,7 @@ export async function runCheck(
     (f) => f.active && f.persists && f.direction === 'slower' && f.acknowledged,
   );
   const suspects = latest ? state.suspects.filter((s) => s.runId === latest.id) : [];
-  const budgets = latest ? checkBudgets(pipeline, latest) : [];
+  const budgets = latest ? checkBudgets(pipeline, runs, latest) : [];
   return {
     pipeline: pipeline.name,
     run: latest ? { id: latest.id, status: latest.status, durationMs: latest.durationMs } : null,
@@ -64,7 +64,8 @@ export async function runCheck(
 
 function budgetMessage(b: BudgetResult): string {
   const what = b.subject === 'run' ? 'the run' : `task ${b.subject}`;
-  return `${what} took ${ms(b.actualMs)}, budget ${ms(b.budgetMs)} (over by ${ms(b.overMs)})`;
+  const where = b.basis === 'last-execution' ? ` in run ${b.measuredRunId}, its last real execution` : '';
+  return `${what} took ${ms(b.actualMs)}${where}, budget ${ms(b.budgetMs)} (over by ${ms(b.overMs)})`;
 }
 
 function regressionMessage(f: Finding): string {
@@ -79,7 +80,7 @@ export function checkText(c: CheckResult): string {
   out.push(`check ${c.pipeline}: latest run ${c.run.id} (${c.run.status}, ${ms(c.run.durationMs)})`);
   for (const b of c.budgets) {
     out.push(
-      `  ${b.breached ? 'FAIL' : 'ok  '} budget ${b.subject}: ${ms(b.actualMs)} / ${ms(b.budgetMs)}${b.breached ? ` (over by ${ms(b.overMs)})` : b.note ? ` (${b.note})` : ''}`,
+      `  ${b.breached ? 'FAIL' : b.basis === 'not-measured' ? '--  ' : 'ok  '} budget ${b.subject}: ${ms(b.actualMs)} / ${ms(b.budgetMs)}${b.breached ? ` (over by ${ms(b.overMs)})` : ''}${b.note ? ` (${b.note})` : ''}`,
     );
   }
   for (const f of c.regressions) out.push(`  FAIL regression ${findingLine(f)}`);
@@ -103,7 +104,7 @@ export function checkMarkdown(c: CheckResult): string {
     out.push('### Budgets', '', '| budget | actual | limit | result |', '| --- | --- | --- | --- |');
     for (const b of c.budgets)
       out.push(
-        `| ${b.subject} | ${ms(b.actualMs)} | ${ms(b.budgetMs)} | ${b.breached ? `**over by ${ms(b.overMs)}**` : (b.note ?? 'ok')} |`,
+        `| ${b.subject} | ${ms(b.actualMs)} | ${ms(b.budgetMs)} | ${b.breached ? `**over by ${ms(b.overMs)}**` : b.basis === 'not-measured' ? 'not measured' : 'ok'}${b.note ? ` (${b.note})` : ''} |`,
       );
     out.push('');
   }

@@ -138,7 +138,7 @@ export function renderReportText(r: AnalyticsReport): string {
     out.push('', `Budgets (latest run ${r.latestRun?.id ?? '-'})`);
     for (const b of r.budgets)
       out.push(
-        `  ${b.subject.padEnd(16)} ${ms(b.actualMs).padStart(8)} / ${ms(b.budgetMs)}  ${b.breached ? `BREACHED by ${ms(b.overMs)}` : (b.note ?? 'ok')}`,
+        `  ${b.subject.padEnd(16)} ${ms(b.actualMs).padStart(8)} / ${ms(b.budgetMs)}  ${b.breached ? `BREACHED by ${ms(b.overMs)}` : b.basis === 'not-measured' ? 'not measured' : 'ok'}${b.note ? ` (${b.note})` : ''}`,
       );
   }
   return `${out.join('\n')}\n`;

@@ -195,6 +195,6 @@ export async function buildReport(
     dora: { ...dora, source: deployments.length ? deployments[0]!.source : 'none' },
     rightSizing,
     recommendations,
-    budgets: latest ? checkBudgets(pipeline, latest) : [],
+    budgets: latest ? checkBudgets(pipeline, history.runs, latest) : [],
   };
 }

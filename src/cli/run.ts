@@ -10,7 +10,7 @@ import { runPipeline } from '../exec/run-pipeline.js';
 import type { TaskGraph } from '../graph/graph.js';
 import { targetGraph } from '../graph/targets.js';
 import { runMarkdown } from '../report/markdown.js';
-import type { RunSummary } from '../report/summary.js';
+import { lowerBoundText, type RunSummary } from '../report/summary.js';
 import { attachTerminalReporter } from '../report/terminal.js';
 import { processRecordDir, runLockFile, stateDir } from '../state/paths.js';
 import { listRuns, markAbandonedRuns, taskRuns } from '../store/runs.js';
@@ -225,7 +225,7 @@ function endBlock(s: RunSummary): string {
   return [
     '',
     `  Tasks: ${parts.join(', ')}${cache}`,
-    `   Time: ${formatMs(s.durationMs)} (lower bound ${formatMs(s.lowerBoundMs)}, ×${s.lowerBoundRatio.toFixed(2)}; predicted ${formatMs(s.predictedMakespanMs)})`,
+    `   Time: ${formatMs(s.durationMs)} (${lowerBoundText(s)}; predicted ${formatMs(s.predictedMakespanMs)})`,
     `   Path: ${s.criticalPath.join(' → ') || '-'}`,
     `    Run: ${s.id} ${s.status.toUpperCase()}`,
     '',

@@ -87,7 +87,10 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
 
   const actual = new Map<string, number>();
   const off = events.subscribe((e) => {
-    if (e.type === 'task-finished') actual.set(e.taskId, e.durationMs);
+    // A cache hit is not work a schedule could arrange better: the measured lower bound counts
+    // executed work only (a fully cached run has none, and no ratio).
+    if (e.type === 'task-finished')
+      actual.set(e.taskId, e.cache === 'hit-local' || e.cache === 'hit-remote' ? 0 : e.durationMs);
   });
   const guard = new GroupGuard(processRecordDir(pipeline.root));
   const result = await runGraph({
@@ -113,7 +116,7 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
   off();
   trace('executed');
 
-  // The measured lower bound uses what the tasks really took in this run.
+  // The measured lower bound uses what the executed tasks really took in this run.
   const measured = simTasks(graph, predictions, capacity).map((t) => ({
     ...t,
     durationMs: actual.get(t.id) ?? 0,

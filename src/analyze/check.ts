@@ -8,6 +8,7 @@ import type { RunStatus } from '../events.js';
 import type { Store } from '../store/store.js';
 import { type BudgetResult, checkBudgets, validateBudgets } from './budgets.js';
 import type { ChangePointOptions } from './change-points.js';
+import { ENVIRONMENT_SUBJECT } from './environment.js';
 import type { Finding } from './findings-store.js';
 import { ms, pValue, signedPct } from './format.js';
 import { loadRuns } from './history.js';
@@ -26,6 +27,8 @@ export interface CheckResult {
   regressions: Finding[];
   acknowledged: Finding[];
   suspects: Suspect[];
+  /** Machine-wide shifts still in effect: information, never a failure (tasks are judged against them). */
+  environment: Finding[];
   failed: boolean;
 }
 
@@ -50,6 +53,9 @@ export async function runCheck(
     (f) => f.active && f.persists && f.direction === 'slower' && f.acknowledged,
   );
   const suspects = latest ? state.suspects.filter((s) => s.runId === latest.id) : [];
+  const environment = state.findings.filter(
+    (f) => f.subject === ENVIRONMENT_SUBJECT && f.active && f.persists,
+  );
   const budgets = latest ? checkBudgets(pipeline, runs, latest) : [];
   return {
     pipeline: pipeline.name,
@@ -58,6 +64,7 @@ export async function runCheck(
     regressions,
     acknowledged,
     suspects,
+    environment,
     failed: budgets.some((b) => b.breached) || regressions.length > 0,
   };
 }
@@ -85,6 +92,7 @@ export function checkText(c: CheckResult): string {
   }
   for (const f of c.regressions) out.push(`  FAIL regression ${findingLine(f)}`);
   for (const f of c.acknowledged) out.push(`  ok   regression ${findingLine(f)}`);
+  for (const f of c.environment) out.push(`  note ${findingLine(f)}`);
   for (const s of c.suspects)
     out.push(
       `  warn ${s.subject} in this run: ${ms(s.value)} vs ${ms(s.baselineMean)} before (${signedPct(s.change)}, p=${pValue(s.pValue)}); a change point needs a few more runs`,

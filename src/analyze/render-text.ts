@@ -1,12 +1,15 @@
 /** The terminal form of `slipway report`: readable at a glance, details in --json. */
 import { VPA_RULE } from '../plan/vpa.js';
 import { formatBytes } from '../util/units.js';
+import { ENVIRONMENT_SUBJECT, type EnvironmentShift } from './environment.js';
 import type { Finding } from './findings-store.js';
 import { ms, pct, pValue, SLI_LABELS, signedPct, sliValue, table } from './format.js';
 import type { AnalyticsReport } from './report.js';
 
 /** One line per finding. */
 export function findingLine(f: Finding): string {
+  if (f.subject === ENVIRONMENT_SUBJECT)
+    return `${f.id}  ${f.subject}  the machine got ${signedPct(f.change)} ${f.direction} from run ${f.runId} (the tasks that moved: ${ms(f.meanBefore)} → ${ms(f.meanAfter)} together); tasks are judged against it${f.active ? '' : '  retired'}`;
   const state = f.open
     ? 'OPEN'
     : f.acknowledged
@@ -17,6 +20,17 @@ export function findingLine(f: Finding): string {
           ? ''
           : 'recovered';
   return `${f.id}  ${f.subject}  ${f.direction} ${signedPct(f.change)}  ${ms(f.meanBefore)} → ${ms(f.meanAfter)}  from run ${f.runId}  p=${pValue(f.pValue)}${state ? `  ${state}` : ''}`;
+}
+
+/** A machine-wide shift and how each task compares with it. */
+export function environmentLines(e: EnvironmentShift): string[] {
+  const own = e.tasks.filter((t) => t.own);
+  return [
+    `  environment: ${e.moved} of ${e.compared} tasks got ${e.direction} together from run ${e.runId} (${signedPct(e.change)}, the median): the machine, not the code`,
+    own.length
+      ? `    beyond the machine: ${own.map((t) => `${t.subject} ${signedPct(t.beyond)}`).join(', ')}`
+      : '    no task moved beyond the machine',
+  ];
 }
 
 /** Renders the report for a terminal. */
@@ -63,6 +77,7 @@ export function renderReportText(r: AnalyticsReport): string {
   out.push('', `Regressions (${shown.filter((f) => f.open).length} open)`);
   if (!shown.length) out.push('  none detected');
   for (const f of shown) out.push(`  ${findingLine(f)}`);
+  for (const e of r.regressions.environment) out.push(...environmentLines(e));
   for (const s of r.regressions.suspects) {
     out.push(
       `  suspect: ${s.subject} in newest run ${s.runId}: ${ms(s.value)} vs ${ms(s.baselineMean)} (${signedPct(s.change)}, p=${pValue(s.pValue)})`,

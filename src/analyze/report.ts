@@ -8,6 +8,7 @@ import type { Store } from '../store/store.js';
 import { type BudgetResult, checkBudgets } from './budgets.js';
 import type { ChangePointOptions } from './change-points.js';
 import { type DoraMetrics, doraMetrics } from './dora.js';
+import { ENVIRONMENT_SUBJECT, type EnvironmentShift } from './environment.js';
 import type { Finding } from './findings-store.js';
 import { isCacheHit, loadHistory, type RunRecord } from './history.js';
 import {
@@ -60,7 +61,8 @@ export interface AnalyticsReport {
   /** Every run in the window, oldest first. */
   runs: RunStats[];
   tasks: TaskStats[];
-  regressions: { findings: Finding[]; suspects: Suspect[] };
+  /** `environment`: moments when most tasks shifted together, each task judged against the shift. */
+  regressions: { findings: Finding[]; suspects: Suspect[]; environment: EnvironmentShift[] };
   slis: SliResult[];
   dora: DoraMetrics & { source: 'deployments' | 'run' | 'none' };
   rightSizing: RightSizing[];
@@ -136,7 +138,8 @@ export async function buildReport(
   const runs = history.runs.filter((r) => r.startedAt >= from);
   const latest = latestFinished(history.runs);
   const newRegimes = regressions.findings.filter(
-    (f) => f.active && f.direction === 'slower' && f.runStartedAt >= from,
+    (f) =>
+      f.active && f.direction === 'slower' && f.runStartedAt >= from && f.subject !== ENVIRONMENT_SUBJECT,
   ).length;
 
   const graph = TaskGraph.fromPipeline(pipeline);
@@ -190,7 +193,11 @@ export async function buildReport(
     metrics: performanceMetrics({ runs, deployments, from, to: now, regressions: newRegimes }),
     runs: runs.map(runStats),
     tasks: taskStats(runs),
-    regressions: { findings: regressions.findings, suspects: regressions.suspects },
+    regressions: {
+      findings: regressions.findings,
+      suspects: regressions.suspects,
+      environment: regressions.scan.environment,
+    },
     slis,
     dora: { ...dora, source: deployments.length ? deployments[0]!.source : 'none' },
     rightSizing,

@@ -15,8 +15,8 @@ import {
   burnAlerts,
   type ErrorBudget,
   errorBudget,
-  SRE_WORKBOOK_RULES,
   type SliEvent,
+  SRE_WORKBOOK_RULES,
 } from './burn-rate.js';
 import { type Deployment, isChange, isFailure, isFinished } from './deployments.js';
 import { recoveryTimes } from './dora.js';

@@ -4,9 +4,9 @@ import type { Command } from 'commander';
 import { acknowledge, type Finding } from '../analyze/findings-store.js';
 import { loadRuns } from '../analyze/history.js';
 import { inputScanText, scanInput } from '../analyze/input-regressions.js';
-import { readSeries } from '../analyze/series-input.js';
 import { refreshRegressions } from '../analyze/refresh.js';
-import { findingLine } from '../analyze/render-text.js';
+import { environmentLines, findingLine } from '../analyze/render-text.js';
+import { readSeries } from '../analyze/series-input.js';
 import { withStore } from '../store/store.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
 import { parseSince } from './options.js';
@@ -117,6 +117,7 @@ export function register(program: Command, ctx: CliContext): void {
                   runs: runs.length,
                   findings: shown.map(findingJson),
                   suspects: state.suspects,
+                  environment: state.scan.environment,
                   series: state.scan.series.map((s) => ({ subject: s.subject, points: s.runIds.length })),
                 },
                 null,
@@ -132,6 +133,7 @@ export function register(program: Command, ctx: CliContext): void {
           ctx.stdout.write(
             `${shown.length ? shown.map((f) => findingLine(f)).join('\n') : 'no regressions detected'} (${runs.length} runs, ${state.scan.series.length} series)\n`,
           );
+          for (const e of state.scan.environment) ctx.stdout.write(`${environmentLines(e).join('\n')}\n`);
           for (const s of state.suspects)
             ctx.stdout.write(
               `suspect: ${s.subject} in newest run ${s.runId} is ${(s.change * 100).toFixed(1)}% over its regime\n`,

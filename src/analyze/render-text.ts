@@ -75,7 +75,17 @@ export function renderReportText(r: AnalyticsReport): string {
 
   const shown = r.regressions.findings.filter((f) => f.active);
   out.push('', `Regressions (${shown.filter((f) => f.open).length} open)`);
-  if (!shown.length) out.push('  none detected');
+  const cov = r.regressions.coverage;
+  if (!shown.length)
+    out.push(
+      cov.analysable === 0
+        ? `  none detectable yet: a change point needs ${cov.needed} executions of a task (or runs), the most any has is ${cov.mostPoints}`
+        : `  none detected (${cov.analysable} of ${cov.series} series have the ${cov.needed} executions a change point needs)`,
+    );
+  else if (cov.analysable < cov.series)
+    out.push(
+      `  (${cov.series - cov.analysable} of ${cov.series} series have fewer than ${cov.needed} executions: too few to judge)`,
+    );
   for (const f of shown) out.push(`  ${findingLine(f)}`);
   for (const e of r.regressions.environment) out.push(...environmentLines(e));
   for (const s of r.regressions.suspects) {
@@ -85,7 +95,7 @@ export function renderReportText(r: AnalyticsReport): string {
   }
 
   out.push('', 'SLIs (error budget over the SLO period; burn rates 1h/6h/3d)');
-  const sliRows = [['', 'value', 'target', '', 'budget left', 'burn']];
+  const sliRows = [['', 'value', 'target', '', 'samples', 'budget left', 'burn']];
   for (const s of r.slis) {
     const v = sliValue(s);
     const burn = s.alerts && s.budget?.total ? s.alerts.map((a) => a.longBurn.toFixed(1)).join('/') : '';
@@ -95,6 +105,8 @@ export function renderReportText(r: AnalyticsReport): string {
       v.value,
       v.target,
       s.met === null ? 'no data' : s.met ? 'ok' : 'MISSED',
+      // Under 10 samples a ratio moves by 10% per event: say so rather than let it pass for a trend.
+      s.samples ? `${s.samples}${s.samples < 10 ? ' (few)' : ''}` : '',
       s.budget?.total ? pct(s.budget.remaining, 0) : '',
       burn + (firing.length ? ` ${firing[0]!.toUpperCase()}` : ''),
     ]);

@@ -6,7 +6,7 @@ import { capacityFor, machineCores } from '../plan/capacity.js';
 import { predict } from '../plan/predict.js';
 import type { Store } from '../store/store.js';
 import { type BudgetResult, checkBudgets } from './budgets.js';
-import type { ChangePointOptions } from './change-points.js';
+import { CHANGE_POINT_DEFAULTS, type ChangePointOptions } from './change-points.js';
 import { type DoraMetrics, doraMetrics } from './dora.js';
 import { ENVIRONMENT_SUBJECT, type EnvironmentShift } from './environment.js';
 import type { Finding } from './findings-store.js';
@@ -20,7 +20,7 @@ import {
 } from './metrics.js';
 import { type Recommendation, recommend } from './recommend/index.js';
 import { refreshRegressions } from './refresh.js';
-import type { Suspect } from './regressions.js';
+import type { RegressionScan, Suspect } from './regressions.js';
 import type { RightSizing } from './right-size.js';
 import { evaluateSlis, type SliResult, sliTargets } from './slis.js';
 import { summarize } from './stats.js';
@@ -62,7 +62,13 @@ export interface AnalyticsReport {
   runs: RunStats[];
   tasks: TaskStats[];
   /** `environment`: moments when most tasks shifted together, each task judged against the shift. */
-  regressions: { findings: Finding[]; suspects: Suspect[]; environment: EnvironmentShift[] };
+  regressions: {
+    findings: Finding[];
+    suspects: Suspect[];
+    environment: EnvironmentShift[];
+    /** How much of the history can carry a change point: series with at least `needed` points. */
+    coverage: { series: number; analysable: number; needed: number; mostPoints: number };
+  };
   slis: SliResult[];
   dora: DoraMetrics & { source: 'deployments' | 'run' | 'none' };
   rightSizing: RightSizing[];
@@ -114,6 +120,21 @@ function runStats(r: RunRecord): RunStats {
     tasks: r.tasks.length,
     cached: r.tasks.filter((t) => isCacheHit(t.cache)).length,
     gitSha: r.gitSha,
+  };
+}
+
+/** Series long enough for a change point: two regimes of the minimum length. */
+function coverage(
+  scan: RegressionScan,
+  detection?: ChangePointOptions,
+): AnalyticsReport['regressions']['coverage'] {
+  const needed = 2 * (detection?.minSegment ?? CHANGE_POINT_DEFAULTS.minSegment);
+  const series = scan.series.filter((s) => s.subject !== ENVIRONMENT_SUBJECT);
+  return {
+    series: series.length,
+    analysable: series.filter((s) => s.runIds.length >= needed).length,
+    needed,
+    mostPoints: Math.max(0, ...series.map((s) => s.runIds.length)),
   };
 }
 
@@ -197,6 +218,7 @@ export async function buildReport(
       findings: regressions.findings,
       suspects: regressions.suspects,
       environment: regressions.scan.environment,
+      coverage: coverage(regressions.scan, opts.detection),
     },
     slis,
     dora: { ...dora, source: deployments.length ? deployments[0]!.source : 'none' },

@@ -77,7 +77,7 @@ function scanSeries(
   const cps = detectChangePoints(values, opts);
   const lastStart = cps.at(-1)?.index ?? 0;
   const latestMean = mean(values.slice(lastStart));
-  const detections = cps.map((cp, i): Detection => {
+  const detections = cps.map((cp): Detection => {
     const direction: Direction = cp.change >= 0 ? 'slower' : 'faster';
     const persists =
       direction === 'slower'

@@ -171,7 +171,7 @@ function jsonRows(text: string): { headers: string[]; rows: Row[] } | InputProbl
  * Epoch ms of a time cell: an ISO time or date, epoch seconds or milliseconds, or Otava's sample
  * form "2026.01.01 3:00:00 +0100".
  */
-export function parseTime(text: string): number | undefined {
+function parseTime(text: string): number | undefined {
   const t = text.trim();
   if (/^\d+(\.\d+)?$/.test(t)) {
     const n = Number(t);

@@ -35,7 +35,7 @@ function cappedCli(args: string[]): Promise<{ code: number | null; stdout: strin
   return new Promise((resolve, reject) => {
     // The heap cap does not cover typed arrays (the old table was one), so peak RSS is reported too.
     const report =
-      'process.on("exit",()=>process.stderr.write(`maxrss=${process.resourceUsage().maxRSS}\\n`))';
+      'process.on("exit",()=>process.stderr.write("maxrss="+process.resourceUsage().maxRSS+"\\n"))';
     const child = spawn(
       process.execPath,
       [

@@ -1,7 +1,8 @@
 /**
  * Counting right on cached runs, end to end: a warm cache must not make `slipway check` pass a
  * budget the task breaks when it really runs (it is judged on its last real execution, and says
- * so), and a fully cached run has no lower-bound ratio ("all cached", not ×185).
+ * so), and a fully cached run has no lower-bound ratio ("all cached", not ×185); the report on
+ * such a short history says how little it can support.
  */
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,5 +80,17 @@ describe('cached runs', () => {
     const text = await w.run(['check']);
     expect(text.stdout).toContain(`FAIL budget slow:`);
     expect(text.stdout).toContain(`last executed in run ${ids[0]}`);
+  });
+
+  it('the report on this short history says what it cannot support', async () => {
+    const r = await w.run(['report']);
+    expect(r.code, r.stderr).toBe(0);
+    // One real execution: no change point can be found yet, and the report says why.
+    expect(r.stdout).toMatch(
+      /none detectable yet: a change point needs 6 executions .* the most any has is 1/,
+    );
+    // No deployment: availability has no data (a build is not the service); run counts are few.
+    expect(r.stdout).toMatch(/^ {2}availability\s+-\s+.*no data/m);
+    expect(r.stdout).toMatch(/^ {2}pipeline success rate\s+100\.00%.*ok\s+3 \(few\)/m);
   });
 });

@@ -11,9 +11,7 @@ import type { BenchOptions, BenchRow } from './lib/row.js';
 /** Every analytics figure, one row each. */
 export async function benchAnalytics(options: BenchOptions): Promise<BenchRow[]> {
   const { root, quick, log } = options;
-  const started = performance.now();
-  const rows = benchDetection(quick);
-  log(`analytics: detection on seeded series: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const rows = benchDetection(root, quick, log);
   rows.push(...(await benchWhatIf(root, quick, log)));
   rows.push(...(await benchRecommendation(root, quick, log)));
   return rows;

@@ -21,7 +21,7 @@ const MIN = 60_000;
 const HOUR = 60 * MIN;
 
 /** The workbook's recommended rules for a 30-day SLO period. */
-const SRE_WORKBOOK_RULES: readonly BurnWindowRule[] = [
+export const SRE_WORKBOOK_RULES: readonly BurnWindowRule[] = [
   { longMs: HOUR, shortMs: 5 * MIN, burnRate: 14.4, severity: 'page' },
   { longMs: 6 * HOUR, shortMs: 30 * MIN, burnRate: 6, severity: 'page' },
   { longMs: 3 * 24 * HOUR, shortMs: 6 * HOUR, burnRate: 1, severity: 'ticket' },

@@ -8,6 +8,7 @@ import type { RunStatus } from '../events.js';
 import type { Store } from '../store/store.js';
 import { type BudgetResult, checkBudgets, validateBudgets } from './budgets.js';
 import type { ChangePointOptions } from './change-points.js';
+import { ENVIRONMENT_SUBJECT } from './environment.js';
 import type { Finding } from './findings-store.js';
 import { ms, pValue, signedPct } from './format.js';
 import { loadRuns } from './history.js';
@@ -26,6 +27,8 @@ export interface CheckResult {
   regressions: Finding[];
   acknowledged: Finding[];
   suspects: Suspect[];
+  /** Machine-wide shifts still in effect: information, never a failure (tasks are judged against them). */
+  environment: Finding[];
   failed: boolean;
 }
 
@@ -50,7 +53,10 @@ export async function runCheck(
     (f) => f.active && f.persists && f.direction === 'slower' && f.acknowledged,
   );
   const suspects = latest ? state.suspects.filter((s) => s.runId === latest.id) : [];
-  const budgets = latest ? checkBudgets(pipeline, latest) : [];
+  const environment = state.findings.filter(
+    (f) => f.subject === ENVIRONMENT_SUBJECT && f.active && f.persists,
+  );
+  const budgets = latest ? checkBudgets(pipeline, runs, latest) : [];
   return {
     pipeline: pipeline.name,
     run: latest ? { id: latest.id, status: latest.status, durationMs: latest.durationMs } : null,
@@ -58,13 +64,15 @@ export async function runCheck(
     regressions,
     acknowledged,
     suspects,
+    environment,
     failed: budgets.some((b) => b.breached) || regressions.length > 0,
   };
 }
 
 function budgetMessage(b: BudgetResult): string {
   const what = b.subject === 'run' ? 'the run' : `task ${b.subject}`;
-  return `${what} took ${ms(b.actualMs)}, budget ${ms(b.budgetMs)} (over by ${ms(b.overMs)})`;
+  const where = b.basis === 'last-execution' ? ` in run ${b.measuredRunId}, its last real execution` : '';
+  return `${what} took ${ms(b.actualMs)}${where}, budget ${ms(b.budgetMs)} (over by ${ms(b.overMs)})`;
 }
 
 function regressionMessage(f: Finding): string {
@@ -79,11 +87,12 @@ export function checkText(c: CheckResult): string {
   out.push(`check ${c.pipeline}: latest run ${c.run.id} (${c.run.status}, ${ms(c.run.durationMs)})`);
   for (const b of c.budgets) {
     out.push(
-      `  ${b.breached ? 'FAIL' : 'ok  '} budget ${b.subject}: ${ms(b.actualMs)} / ${ms(b.budgetMs)}${b.breached ? ` (over by ${ms(b.overMs)})` : b.note ? ` (${b.note})` : ''}`,
+      `  ${b.breached ? 'FAIL' : b.basis === 'not-measured' ? '--  ' : 'ok  '} budget ${b.subject}: ${ms(b.actualMs)} / ${ms(b.budgetMs)}${b.breached ? ` (over by ${ms(b.overMs)})` : ''}${b.note ? ` (${b.note})` : ''}`,
     );
   }
   for (const f of c.regressions) out.push(`  FAIL regression ${findingLine(f)}`);
   for (const f of c.acknowledged) out.push(`  ok   regression ${findingLine(f)}`);
+  for (const f of c.environment) out.push(`  note ${findingLine(f)}`);
   for (const s of c.suspects)
     out.push(
       `  warn ${s.subject} in this run: ${ms(s.value)} vs ${ms(s.baselineMean)} before (${signedPct(s.change)}, p=${pValue(s.pValue)}); a change point needs a few more runs`,
@@ -103,7 +112,7 @@ export function checkMarkdown(c: CheckResult): string {
     out.push('### Budgets', '', '| budget | actual | limit | result |', '| --- | --- | --- | --- |');
     for (const b of c.budgets)
       out.push(
-        `| ${b.subject} | ${ms(b.actualMs)} | ${ms(b.budgetMs)} | ${b.breached ? `**over by ${ms(b.overMs)}**` : (b.note ?? 'ok')} |`,
+        `| ${b.subject} | ${ms(b.actualMs)} | ${ms(b.budgetMs)} | ${b.breached ? `**over by ${ms(b.overMs)}**` : b.basis === 'not-measured' ? 'not measured' : 'ok'}${b.note ? ` (${b.note})` : ''} |`,
       );
     out.push('');
   }

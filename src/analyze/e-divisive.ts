@@ -5,8 +5,7 @@
  * two sides is significant, stop at the first one that is not.
  */
 
-import { mean, stddev } from './stats.js';
-import { tTestFromStats } from './student-t.js';
+import { SegmentStats } from './segment-stats.js';
 
 /** A split of a series: `index` is the first point of the new regime. */
 export interface Split {
@@ -67,28 +66,6 @@ export class EnergyCalculator {
   }
 }
 
-/** Statistics of the two sides of a change point. */
-export interface SideStats {
-  meanBefore: number;
-  meanAfter: number;
-  stdBefore: number;
-  stdAfter: number;
-  t: number;
-  pValue: number;
-}
-
-/** t-test of z[from, at) against z[at, to). */
-export function compareSides(z: readonly number[], from: number, at: number, to: number): SideStats {
-  const left = z.slice(from, at);
-  const right = z.slice(at, to);
-  const meanBefore = mean(left);
-  const meanAfter = mean(right);
-  const stdBefore = stddev(left);
-  const stdAfter = stddev(right);
-  const test = tTestFromStats(meanBefore, stdBefore, left.length, meanAfter, stdAfter, right.length);
-  return { meanBefore, meanAfter, stdBefore, stdAfter, t: test.t, pValue: test.p };
-}
-
 /** Interval boundaries [0, c1, c2, …, n] for sorted change-point indexes. */
 function boundaries(indexes: readonly number[], n: number): number[] {
   return [0, ...indexes, n];
@@ -106,6 +83,7 @@ export function eDivisiveWindow(
 ): number[] {
   const window = z.slice(start, end);
   const calc = new EnergyCalculator(window);
+  const stats = new SegmentStats(window);
   const found: number[] = [];
   for (;;) {
     const bounds = boundaries(found, window.length);
@@ -117,8 +95,7 @@ export function eDivisiveWindow(
       if (split && (!best || split.qhat > best.split.qhat)) best = { split, from, to };
     }
     if (!best) break;
-    const stats = compareSides(window, best.from, best.split.index, best.to);
-    if (stats.pValue > maxPValue) break;
+    if (stats.compare(best.from, best.split.index, best.to).pValue > maxPValue) break;
     found.push(best.split.index);
     found.sort((a, b) => a - b);
   }

@@ -141,7 +141,11 @@ function changesFor(
       });
     }
   }
-  changes.retire = existing.filter((e) => !matched.has(e.id) && Number(e.active) === 1).map((e) => e.id);
+  // A scan of a window (`--since`) cannot retire what lies before it.
+  const seen = (e: FindingsTable) => scan.since === undefined || Number(e.run_started_at) >= scan.since;
+  changes.retire = existing
+    .filter((e) => !matched.has(e.id) && Number(e.active) === 1 && seen(e))
+    .map((e) => e.id);
   return changes;
 }
 

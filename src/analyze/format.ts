@@ -28,12 +28,16 @@ export const SLI_LABELS: Record<SliResult['name'], string> = {
   resourceEfficiency: 'resource efficiency',
   deploymentFailureRate: 'deployment failure rate',
   recoveryTime: 'recovery time (mean)',
+  pipelineSuccessRate: 'pipeline success rate',
 };
 
 /** Value and target of an SLI in its unit. */
 export function sliValue(s: SliResult): { value: string; target: string } {
   const f = (v: number | null) => (s.unit === 'ms' ? ms(v) : pct(v, s.name === 'resourceEfficiency' ? 0 : 2));
-  const op = s.name === 'availability' || s.name === 'resourceEfficiency' ? '≥' : '≤';
+  const op =
+    s.name === 'availability' || s.name === 'resourceEfficiency' || s.name === 'pipelineSuccessRate'
+      ? '≥'
+      : '≤';
   return { value: f(s.value), target: `${op} ${f(s.target)}` };
 }
 

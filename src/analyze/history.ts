@@ -64,12 +64,15 @@ function jsonArray(text: string | null): string[] {
   }
 }
 
-/** Runs of a pipeline (optionally since a time, at most `limit` newest), oldest first, with task runs. */
+/**
+ * Runs of a pipeline (optionally since a time, at most `limit` newest), oldest first, with task
+ * runs. No limit by default: change-point detection is O(n log n) and reads the whole history.
+ */
 export async function loadRuns(
   store: Pick<Store, 'runs'>,
   opts: { pipeline: string; since?: number; limit?: number },
 ): Promise<RunRecord[]> {
-  const rows = await store.runs.list({ ...opts, limit: opts.limit ?? 1000 });
+  const rows = await store.runs.list(opts);
   rows.reverse();
   const tasks = new Map<string, TaskRecord[]>();
   for (const t of await store.runs.taskRunsOf(rows.map((r) => r.id))) {

@@ -17,9 +17,9 @@ export async function refreshRegressions(
   store: Store,
   pipeline: Pipeline,
   runs: readonly RunRecord[],
-  opts: { now: number; detection?: ChangePointOptions },
+  opts: { now: number; detection?: ChangePointOptions; since?: number },
 ): Promise<RegressionState> {
-  const scan = scanRegressions(runs, opts.detection);
+  const scan = scanRegressions(runs, opts.detection, opts.since !== undefined ? { since: opts.since } : {});
   const findings = await syncFindings(store, pipeline.name, scan, opts.now);
   return { findings, suspects: scan.suspects, scan };
 }

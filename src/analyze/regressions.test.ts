@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { run, task } from '../../test/analyze/fixtures.js';
+import { ENVIRONMENT_SUBJECT } from './environment.js';
 import type { RunRecord } from './history.js';
 import { mulberry32, normal } from './random.js';
 import { scanRegressions } from './regressions.js';
@@ -72,5 +73,70 @@ describe('regression scan', () => {
     const scan = scanRegressions(runs);
     expect(scan.suspects.map((s) => [s.subject, s.runId])).toContainEqual(['steady', 'run29']);
     expect(scan.suspects.find((s) => s.subject === 'steady')!.change).toBeGreaterThan(0.3);
+  });
+
+  it('when most tasks move at once, one environment finding; a task is a regression only beyond the machine', () => {
+    // A shared runner got 13% slower from run 40: every task moves. `compile` also got slower
+    // by its own code change at the same run (+30% beyond the machine).
+    const g = normal(mulberry32(21));
+    const runs: RunRecord[] = [];
+    for (let i = 0; i < 80; i++) {
+      const at = i * 60_000;
+      const machine = i >= 40 ? 1.13 : 1;
+      let t = at;
+      const tasks = [
+        ['compile', 400 * (i >= 40 ? 1.3 : 1)],
+        ['lint', 200],
+        ['sleep', 200],
+        ['test', 600],
+      ].map(([id, base]) => {
+        const d = Number(base) * machine * (1 + 0.015 * g());
+        const rec = task(String(id), t, d);
+        t += d;
+        return rec;
+      });
+      runs.push(run(`run${i}`, at, tasks));
+    }
+    const scan = scanRegressions(runs);
+    expect(scan.environment).toHaveLength(1);
+    const shift = scan.environment[0]!;
+    expect(shift.runId).toBe('run40');
+    expect(shift.direction).toBe('slower');
+    expect(shift.change).toBeGreaterThan(0.1);
+    expect(shift.change).toBeLessThan(0.16);
+    expect(shift.tasks.map((t) => [t.subject, t.own])).toEqual([
+      ['compile', true],
+      ['lint', false],
+      ['sleep', false],
+      ['test', false],
+    ]);
+    expect(shift.tasks.find((t) => t.subject === 'compile')!.beyond).toBeGreaterThan(0.25);
+    // Findings: the environment once, compile (its own change), and nothing for the tasks that
+    // only moved with the machine; the run total moved by more than the machine (compile) and stays.
+    const subjects = scan.detections.map((d) => d.subject).sort();
+    expect(subjects).toEqual([RUN_SUBJECT, ENVIRONMENT_SUBJECT, 'compile'].sort());
+    const env = scan.detections.find((d) => d.subject === ENVIRONMENT_SUBJECT)!;
+    expect(env.runId).toBe('run40');
+    expect(scan.series.find((s) => s.subject === ENVIRONMENT_SUBJECT)!.runIds[env.index]).toBe('run40');
+  });
+
+  it('without the code change, the machine explains everything, the run total included', () => {
+    const g = normal(mulberry32(22));
+    const runs: RunRecord[] = [];
+    for (let i = 0; i < 60; i++) {
+      const at = i * 60_000;
+      const machine = i >= 30 ? 1.14 : 1;
+      const a = 300 * machine * (1 + 0.015 * g());
+      const b = 200 * machine * (1 + 0.015 * g());
+      runs.push(run(`run${i}`, at, [task('a', at, a), task('b', at + a, b)]));
+    }
+    const scan = scanRegressions(runs);
+    expect(scan.detections.map((d) => [d.subject, d.runId])).toEqual([[ENVIRONMENT_SUBJECT, 'run30']]);
+  });
+
+  it('one task moving alone is that task, not the machine', () => {
+    const scan = scanRegressions(history(1));
+    expect(scan.environment).toEqual([]);
+    expect(scan.detections.some((d) => d.subject === ENVIRONMENT_SUBJECT)).toBe(false);
   });
 });

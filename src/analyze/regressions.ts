@@ -4,6 +4,7 @@
  * the new regime; the newest-run check speaks up at once, as a suspect rather than a finding).
  */
 import { CHANGE_POINT_DEFAULTS, type ChangePointOptions, detectChangePoints } from './change-points.js';
+import { ENVIRONMENT_SUBJECT, type EnvironmentShift, separateEnvironment } from './environment.js';
 import type { RunRecord } from './history.js';
 import { runSeries, type Series, taskSeries } from './series.js';
 import { mean, stddev } from './stats.js';
@@ -51,8 +52,16 @@ export interface Suspect {
 export interface RegressionScan {
   detections: Detection[];
   suspects: Suspect[];
+  /**
+   * Moments when most tasks shifted together (the machine, not the code), with each task judged
+   * against the common shift; their task change points that did not move beyond the machine are
+   * left out of `detections`, which holds one `(environment)` detection per shift instead.
+   */
+  environment: EnvironmentShift[];
   /** Subjects examined with the runs of their points, oldest first. */
   series: { subject: string; runIds: string[] }[];
+  /** Start of the analysed window (epoch ms) when only runs since then were read. */
+  since?: number;
 }
 
 const MIN_BASELINE = 5;
@@ -68,10 +77,8 @@ function scanSeries(
   const cps = detectChangePoints(values, opts);
   const lastStart = cps.at(-1)?.index ?? 0;
   const latestMean = mean(values.slice(lastStart));
-  const detections = cps.map((cp, i): Detection => {
+  const detections = cps.map((cp): Detection => {
     const direction: Direction = cp.change >= 0 ? 'slower' : 'faster';
-    const from = cps[i - 1]?.index ?? 0;
-    const to = cps[i + 1]?.index ?? values.length;
     const persists =
       direction === 'slower'
         ? latestMean >= cp.meanBefore * (1 + opts.minMagnitude)
@@ -91,8 +98,8 @@ function scanSeries(
       change: cp.change,
       magnitude: cp.magnitude,
       pValue: cp.pValue,
-      samplesBefore: cp.index - from,
-      samplesAfter: to - cp.index,
+      samplesBefore: cp.samplesBefore,
+      samplesAfter: cp.samplesAfter,
       latestMean,
       persists,
     };
@@ -124,24 +131,36 @@ function scanSeries(
 }
 
 /** Change points and suspects over every task series and the run total. */
-export function scanRegressions(runs: readonly RunRecord[], opts: ChangePointOptions = {}): RegressionScan {
+export function scanRegressions(
+  runs: readonly RunRecord[],
+  opts: ChangePointOptions = {},
+  window: { since?: number } = {},
+): RegressionScan {
   const o = {
     windowLength: opts.windowLength ?? CHANGE_POINT_DEFAULTS.windowLength,
     maxPValue: opts.maxPValue ?? CHANGE_POINT_DEFAULTS.maxPValue,
     minMagnitude: opts.minMagnitude ?? CHANGE_POINT_DEFAULTS.minMagnitude,
     minSegment: opts.minSegment ?? CHANGE_POINT_DEFAULTS.minSegment,
+    burstLength: opts.burstLength ?? CHANGE_POINT_DEFAULTS.burstLength,
   };
-  const all = [runSeries(runs), ...taskSeries(runs)].filter((s) => s.points.length > 0);
-  const detections: Detection[] = [];
+  const tasks = taskSeries(runs);
+  const all = [runSeries(runs), ...tasks].filter((s) => s.points.length > 0);
+  const found: Detection[] = [];
   const suspects: Suspect[] = [];
   for (const s of all) {
     const r = scanSeries(s, o);
-    detections.push(...r.detections);
+    found.push(...r.detections);
     if (r.suspect) suspects.push(r.suspect);
   }
+  const runIds = runs.map((r) => r.id);
+  const env = separateEnvironment(runIds, tasks, found, o);
+  const series = all.map((s) => ({ subject: s.subject, runIds: s.points.map((p) => p.runId) }));
+  if (env.environment.length) series.push({ subject: ENVIRONMENT_SUBJECT, runIds });
   return {
-    detections,
+    detections: [...env.detections, ...env.environment],
     suspects,
-    series: all.map((s) => ({ subject: s.subject, runIds: s.points.map((p) => p.runId) })),
+    environment: env.shifts,
+    series,
+    ...(window.since !== undefined ? { since: window.since } : {}),
   };
 }

@@ -69,6 +69,15 @@ export function renderReportMarkdown(r: AnalyticsReport): string {
     '',
     ...findingsTable(r.regressions.findings.filter((f) => f.active)),
     '',
+    ...r.regressions.environment.flatMap((e) => [
+      `> ${e.moved} of ${e.compared} tasks got ${e.direction} together from run \`${e.runId}\` (${signedPct(e.change)}): the machine, not the code. Beyond it: ${
+        e.tasks
+          .filter((t) => t.own)
+          .map((t) => `\`${t.subject}\` ${signedPct(t.beyond)}`)
+          .join(', ') || 'no task'
+      }.`,
+      '',
+    ]),
     '### SLIs',
     '',
     ...head(['SLI', 'value', 'target', 'status', 'error budget left']),

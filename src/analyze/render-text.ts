@@ -1,12 +1,15 @@
 /** The terminal form of `slipway report`: readable at a glance, details in --json. */
 import { VPA_RULE } from '../plan/vpa.js';
 import { formatBytes } from '../util/units.js';
+import { ENVIRONMENT_SUBJECT, type EnvironmentShift } from './environment.js';
 import type { Finding } from './findings-store.js';
 import { ms, pct, pValue, SLI_LABELS, signedPct, sliValue, table } from './format.js';
 import type { AnalyticsReport } from './report.js';
 
 /** One line per finding. */
 export function findingLine(f: Finding): string {
+  if (f.subject === ENVIRONMENT_SUBJECT)
+    return `${f.id}  ${f.subject}  the machine got ${signedPct(f.change)} ${f.direction} from run ${f.runId} (the tasks that moved: ${ms(f.meanBefore)} → ${ms(f.meanAfter)} together); tasks are judged against it${f.active ? '' : '  retired'}`;
   const state = f.open
     ? 'OPEN'
     : f.acknowledged
@@ -17,6 +20,17 @@ export function findingLine(f: Finding): string {
           ? ''
           : 'recovered';
   return `${f.id}  ${f.subject}  ${f.direction} ${signedPct(f.change)}  ${ms(f.meanBefore)} → ${ms(f.meanAfter)}  from run ${f.runId}  p=${pValue(f.pValue)}${state ? `  ${state}` : ''}`;
+}
+
+/** A machine-wide shift and how each task compares with it. */
+export function environmentLines(e: EnvironmentShift): string[] {
+  const own = e.tasks.filter((t) => t.own);
+  return [
+    `  environment: ${e.moved} of ${e.compared} tasks got ${e.direction} together from run ${e.runId} (${signedPct(e.change)}, the median): the machine, not the code`,
+    own.length
+      ? `    beyond the machine: ${own.map((t) => `${t.subject} ${signedPct(t.beyond)}`).join(', ')}`
+      : '    no task moved beyond the machine',
+  ];
 }
 
 /** Renders the report for a terminal. */
@@ -61,8 +75,19 @@ export function renderReportText(r: AnalyticsReport): string {
 
   const shown = r.regressions.findings.filter((f) => f.active);
   out.push('', `Regressions (${shown.filter((f) => f.open).length} open)`);
-  if (!shown.length) out.push('  none detected');
+  const cov = r.regressions.coverage;
+  if (!shown.length)
+    out.push(
+      cov.analysable === 0
+        ? `  none detectable yet: a change point needs ${cov.needed} executions of a task (or runs), the most any has is ${cov.mostPoints}`
+        : `  none detected (${cov.analysable} of ${cov.series} series have the ${cov.needed} executions a change point needs)`,
+    );
+  else if (cov.analysable < cov.series)
+    out.push(
+      `  (${cov.series - cov.analysable} of ${cov.series} series have fewer than ${cov.needed} executions: too few to judge)`,
+    );
   for (const f of shown) out.push(`  ${findingLine(f)}`);
+  for (const e of r.regressions.environment) out.push(...environmentLines(e));
   for (const s of r.regressions.suspects) {
     out.push(
       `  suspect: ${s.subject} in newest run ${s.runId}: ${ms(s.value)} vs ${ms(s.baselineMean)} (${signedPct(s.change)}, p=${pValue(s.pValue)})`,
@@ -70,7 +95,7 @@ export function renderReportText(r: AnalyticsReport): string {
   }
 
   out.push('', 'SLIs (error budget over the SLO period; burn rates 1h/6h/3d)');
-  const sliRows = [['', 'value', 'target', '', 'budget left', 'burn']];
+  const sliRows = [['', 'value', 'target', '', 'samples', 'budget left', 'burn']];
   for (const s of r.slis) {
     const v = sliValue(s);
     const burn = s.alerts && s.budget?.total ? s.alerts.map((a) => a.longBurn.toFixed(1)).join('/') : '';
@@ -80,6 +105,8 @@ export function renderReportText(r: AnalyticsReport): string {
       v.value,
       v.target,
       s.met === null ? 'no data' : s.met ? 'ok' : 'MISSED',
+      // Under 10 samples a ratio moves by 10% per event: say so rather than let it pass for a trend.
+      s.samples ? `${s.samples}${s.samples < 10 ? ' (few)' : ''}` : '',
       s.budget?.total ? pct(s.budget.remaining, 0) : '',
       burn + (firing.length ? ` ${firing[0]!.toUpperCase()}` : ''),
     ]);
@@ -138,7 +165,7 @@ export function renderReportText(r: AnalyticsReport): string {
     out.push('', `Budgets (latest run ${r.latestRun?.id ?? '-'})`);
     for (const b of r.budgets)
       out.push(
-        `  ${b.subject.padEnd(16)} ${ms(b.actualMs).padStart(8)} / ${ms(b.budgetMs)}  ${b.breached ? `BREACHED by ${ms(b.overMs)}` : (b.note ?? 'ok')}`,
+        `  ${b.subject.padEnd(16)} ${ms(b.actualMs).padStart(8)} / ${ms(b.budgetMs)}  ${b.breached ? `BREACHED by ${ms(b.overMs)}` : b.basis === 'not-measured' ? 'not measured' : 'ok'}${b.note ? ` (${b.note})` : ''}`,
       );
   }
   return `${out.join('\n')}\n`;

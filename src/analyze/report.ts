@@ -6,8 +6,9 @@ import { capacityFor, machineCores } from '../plan/capacity.js';
 import { predict } from '../plan/predict.js';
 import type { Store } from '../store/store.js';
 import { type BudgetResult, checkBudgets } from './budgets.js';
-import type { ChangePointOptions } from './change-points.js';
+import { CHANGE_POINT_DEFAULTS, type ChangePointOptions } from './change-points.js';
 import { type DoraMetrics, doraMetrics } from './dora.js';
+import { ENVIRONMENT_SUBJECT, type EnvironmentShift } from './environment.js';
 import type { Finding } from './findings-store.js';
 import { isCacheHit, loadHistory, type RunRecord } from './history.js';
 import {
@@ -19,7 +20,7 @@ import {
 } from './metrics.js';
 import { type Recommendation, recommend } from './recommend/index.js';
 import { refreshRegressions } from './refresh.js';
-import type { Suspect } from './regressions.js';
+import type { RegressionScan, Suspect } from './regressions.js';
 import type { RightSizing } from './right-size.js';
 import { evaluateSlis, type SliResult, sliTargets } from './slis.js';
 import { summarize } from './stats.js';
@@ -60,7 +61,14 @@ export interface AnalyticsReport {
   /** Every run in the window, oldest first. */
   runs: RunStats[];
   tasks: TaskStats[];
-  regressions: { findings: Finding[]; suspects: Suspect[] };
+  /** `environment`: moments when most tasks shifted together, each task judged against the shift. */
+  regressions: {
+    findings: Finding[];
+    suspects: Suspect[];
+    environment: EnvironmentShift[];
+    /** How much of the history can carry a change point: series with at least `needed` points. */
+    coverage: { series: number; analysable: number; needed: number; mostPoints: number };
+  };
   slis: SliResult[];
   dora: DoraMetrics & { source: 'deployments' | 'run' | 'none' };
   rightSizing: RightSizing[];
@@ -115,6 +123,21 @@ function runStats(r: RunRecord): RunStats {
   };
 }
 
+/** Series long enough for a change point: two regimes of the minimum length. */
+function coverage(
+  scan: RegressionScan,
+  detection?: ChangePointOptions,
+): AnalyticsReport['regressions']['coverage'] {
+  const needed = 2 * (detection?.minSegment ?? CHANGE_POINT_DEFAULTS.minSegment);
+  const series = scan.series.filter((s) => s.subject !== ENVIRONMENT_SUBJECT);
+  return {
+    series: series.length,
+    analysable: series.filter((s) => s.runIds.length >= needed).length,
+    needed,
+    mostPoints: Math.max(0, ...series.map((s) => s.runIds.length)),
+  };
+}
+
 /** The newest run that finished (budgets and checks judge it). */
 export function latestFinished(runs: readonly RunRecord[]): RunRecord | undefined {
   return runs.findLast((r) => r.status !== 'running');
@@ -136,7 +159,8 @@ export async function buildReport(
   const runs = history.runs.filter((r) => r.startedAt >= from);
   const latest = latestFinished(history.runs);
   const newRegimes = regressions.findings.filter(
-    (f) => f.active && f.direction === 'slower' && f.runStartedAt >= from,
+    (f) =>
+      f.active && f.direction === 'slower' && f.runStartedAt >= from && f.subject !== ENVIRONMENT_SUBJECT,
   ).length;
 
   const graph = TaskGraph.fromPipeline(pipeline);
@@ -190,11 +214,16 @@ export async function buildReport(
     metrics: performanceMetrics({ runs, deployments, from, to: now, regressions: newRegimes }),
     runs: runs.map(runStats),
     tasks: taskStats(runs),
-    regressions: { findings: regressions.findings, suspects: regressions.suspects },
+    regressions: {
+      findings: regressions.findings,
+      suspects: regressions.suspects,
+      environment: regressions.scan.environment,
+      coverage: coverage(regressions.scan, opts.detection),
+    },
     slis,
     dora: { ...dora, source: deployments.length ? deployments[0]!.source : 'none' },
     rightSizing,
     recommendations,
-    budgets: latest ? checkBudgets(pipeline, latest) : [],
+    budgets: latest ? checkBudgets(pipeline, history.runs, latest) : [],
   };
 }

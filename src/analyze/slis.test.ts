@@ -47,12 +47,16 @@ describe('SLIs', () => {
     }));
     const r = evaluateSlis({ runs, deployments, now }, DEFAULT_SLI_TARGETS);
 
+    // Pipeline runs are their own SLI; availability needs the service's health checks.
+    const success = byName(r, 'pipelineSuccessRate');
+    expect(success.value).toBeCloseTo(0.998, 12);
+    expect(success.met).toBe(true);
+    expect(success.budget!.bad).toBe(2);
     const avail = byName(r, 'availability');
-    expect(avail.value).toBeCloseTo(0.998, 12);
-    expect(avail.met).toBe(false);
-    expect(avail.budget!.allowedBad).toBeCloseTo(1, 9);
-    expect(avail.budget!.remaining).toBeCloseTo(-1, 9);
-    expect(avail.source).toContain('runs');
+    expect(avail.value).toBeNull();
+    expect(avail.met).toBeNull();
+    expect(avail.alerts).toEqual([]);
+    expect(avail.source).toContain('none recorded');
 
     const dur = byName(r, 'deploymentDurationP95');
     // p95 of 10..29 minutes: 10 + 0.95 * 19 = 28.05 min.
@@ -93,6 +97,43 @@ describe('SLIs', () => {
     expect(avail.value).toBeCloseTo(0.999, 12);
     expect(avail.met).toBe(true);
     expect(avail.source).toContain('health');
+  });
+
+  it('one failed laptop build of 9 with no deployment: no availability, no page', () => {
+    // The case from the field: 88.89% "availability" and a PAGE from a developer's failed build.
+    const runs: SliRun[] = Array.from({ length: 9 }, (_, i) => ({
+      status: i === 8 ? 'failed' : 'success',
+      startedAt: now - (9 - i) * MIN,
+      endedAt: now - (9 - i) * MIN + 30_000,
+    }));
+    const r = evaluateSlis({ runs, deployments: [], now }, DEFAULT_SLI_TARGETS);
+    const avail = byName(r, 'availability');
+    expect(avail.value).toBeNull();
+    expect(avail.alerts).toEqual([]);
+    const success = byName(r, 'pipelineSuccessRate');
+    expect(success.value).toBeCloseTo(8 / 9, 12);
+    expect(success.met).toBe(false);
+    // The short windows burn fast, but a pipeline failure is a ticket, never a page.
+    expect(success.alerts!.some((a) => a.firing)).toBe(true);
+    expect(r.flatMap((s) => s.alerts ?? []).filter((a) => a.severity === 'page' && a.firing)).toEqual([]);
+  });
+
+  it('failing health checks of a deployed service still page', () => {
+    const deployments: Deployment[] = [
+      {
+        id: 'a',
+        environment: 'p',
+        status: 'success',
+        startedAt: now - 2 * MIN,
+        endedAt: now - MIN,
+        healthOk: 5,
+        healthFailed: 5,
+        source: 'deployments',
+      },
+    ];
+    const avail = byName(evaluateSlis({ runs: [], deployments, now }, DEFAULT_SLI_TARGETS), 'availability');
+    expect(avail.value).toBeCloseTo(0.5, 12);
+    expect(avail.alerts!.some((a) => a.severity === 'page' && a.firing)).toBe(true);
   });
 
   it('no data means unknown, not met or breached', () => {

@@ -1,13 +1,23 @@
 /**
- * The brief's five SLIs with targets (overridable under `slis:`), error budgets for the ratio
- * SLIs and multiwindow burn-rate alerts. Ratio SLIs count good/bad events; threshold SLIs (resource
- * efficiency, recovery time) compare one value to a target and have no budget.
+ * The brief's five SLIs plus the pipeline success rate, with targets (overridable under `slis:`),
+ * error budgets for the ratio SLIs and multiwindow burn-rate alerts. Ratio SLIs count good/bad
+ * events; threshold SLIs (resource efficiency, recovery time) compare one value to a target and
+ * have no budget. Availability is the service's: deploy health checks of the deployed targets,
+ * never pipeline runs (a failed build on a laptop is not an outage). Pipeline success is its own
+ * SLI whose alerts are tickets at most: nothing pages from a developer's run.
  */
 import type { z } from 'zod';
 import type { slisSchema } from '../config/schema-analytics.js';
 import type { RunStatus } from '../events.js';
 import { quantile } from '../util/quantile.js';
-import { type BurnAlert, burnAlerts, type ErrorBudget, errorBudget, type SliEvent } from './burn-rate.js';
+import {
+  type BurnAlert,
+  burnAlerts,
+  type ErrorBudget,
+  errorBudget,
+  type SliEvent,
+  SRE_WORKBOOK_RULES,
+} from './burn-rate.js';
 import { type Deployment, isChange, isFailure, isFinished } from './deployments.js';
 import { recoveryTimes } from './dora.js';
 import { mean } from './stats.js';
@@ -23,6 +33,8 @@ export interface SliTargets {
   /** Fraction, e.g. 0.001. */
   deploymentFailureRate: number;
   recoveryTimeMs: number;
+  /** Good fraction of completed pipeline runs, e.g. 0.95. */
+  pipelineSuccessRate: number;
   periodMs: number;
 }
 
@@ -33,6 +45,7 @@ export const DEFAULT_SLI_TARGETS: SliTargets = {
   resourceEfficiency: 0.8,
   deploymentFailureRate: 0.001,
   recoveryTimeMs: 5 * MIN,
+  pipelineSuccessRate: 0.95,
   periodMs: 30 * 24 * 60 * MIN,
 };
 
@@ -44,6 +57,7 @@ export function sliTargets(raw?: z.output<typeof slisSchema>): SliTargets {
     resourceEfficiency: raw?.resourceEfficiency ?? DEFAULT_SLI_TARGETS.resourceEfficiency,
     deploymentFailureRate: raw?.deploymentFailureRate ?? DEFAULT_SLI_TARGETS.deploymentFailureRate,
     recoveryTimeMs: raw?.recoveryTime ?? DEFAULT_SLI_TARGETS.recoveryTimeMs,
+    pipelineSuccessRate: raw?.pipelineSuccessRate ?? DEFAULT_SLI_TARGETS.pipelineSuccessRate,
     periodMs: raw?.period ?? DEFAULT_SLI_TARGETS.periodMs,
   };
 }
@@ -62,7 +76,8 @@ export type SliName =
   | 'deploymentDurationP95'
   | 'resourceEfficiency'
   | 'deploymentFailureRate'
-  | 'recoveryTime';
+  | 'recoveryTime'
+  | 'pipelineSuccessRate';
 
 export interface SliResult {
   name: SliName;
@@ -81,6 +96,9 @@ export interface SliResult {
   alerts?: BurnAlert[];
 }
 
+/** The workbook's rules with every page turned into a ticket. */
+const TICKETS_ONLY = SRE_WORKBOOK_RULES.map((r) => ({ ...r, severity: 'ticket' as const }));
+
 function ratioSli(
   name: SliName,
   events: SliEvent[],
@@ -88,6 +106,7 @@ function ratioSli(
   opts: { value: number | null; target: number; unit: 'ratio' | 'ms'; met: boolean | null; source: string },
   targets: SliTargets,
   now: number,
+  rules = SRE_WORKBOOK_RULES,
 ): SliResult {
   return {
     name,
@@ -95,7 +114,8 @@ function ratioSli(
     samples: events.length,
     objective,
     budget: errorBudget(events, objective, targets.periodMs, now),
-    alerts: burnAlerts(events, objective, now),
+    // No events, no alerts: an SLI without data cannot be burning.
+    alerts: events.length ? burnAlerts(events, objective, now, rules) : [],
   };
 }
 
@@ -111,26 +131,24 @@ export function evaluateSlis(
   const finished = deployments.filter((d) => isFinished(d) && isChange(d));
   const at = (x: { startedAt: number; endedAt?: number }) => x.endedAt ?? x.startedAt;
 
-  // Availability: health samples of deployed targets when the deploy feature recorded them,
-  // otherwise the share of pipeline runs that completed (cancelled runs are no one's failure).
+  // Availability: health samples of deployed targets (the service), never pipeline runs.
   const health = deployments.filter((d) => (d.healthOk ?? 0) + (d.healthFailed ?? 0) > 0);
-  let availEvents: SliEvent[];
-  let availSource: string;
-  if (health.length) {
-    availEvents = health.flatMap((d) => [
-      ...Array.from({ length: d.healthOk ?? 0 }, () => ({ at: at(d), good: true })),
-      ...Array.from({ length: d.healthFailed ?? 0 }, () => ({ at: at(d), good: false })),
-    ]);
-    availSource = 'deployment health checks';
-  } else {
-    availEvents = runs
-      .filter((r) => r.status === 'success' || r.status === 'failed' || r.status === 'interrupted')
-      .map((r) => ({ at: at(r), good: r.status === 'success' }));
-    availSource = 'pipeline runs that completed';
-  }
+  const availEvents: SliEvent[] = health.flatMap((d) => [
+    ...Array.from({ length: d.healthOk ?? 0 }, () => ({ at: at(d), good: true })),
+    ...Array.from({ length: d.healthFailed ?? 0 }, () => ({ at: at(d), good: false })),
+  ]);
+  const availSource = health.length
+    ? 'health checks of deployed targets'
+    : 'health checks of deployed targets (none recorded: no deployment by slipway deploy)';
   const availValue = availEvents.length
     ? availEvents.filter((e) => e.good).length / availEvents.length
     : null;
+
+  // Pipeline success: runs that completed (cancelled runs are no one's failure).
+  const runEvents = runs
+    .filter((r) => r.status === 'success' || r.status === 'failed' || r.status === 'interrupted')
+    .map((r) => ({ at: at(r), good: r.status === 'success' }));
+  const successValue = runEvents.length ? runEvents.filter((e) => e.good).length / runEvents.length : null;
 
   const durations = finished.map((d) => d.durationMs ?? (d.endedAt ?? d.startedAt) - d.startedAt);
   const p95 = durations.length ? quantile(durations, 0.95) : null;
@@ -215,5 +233,20 @@ export function evaluateSlis(
       source: `mean time from a failed deployment to the next success (${deploySource})`,
       samples: recoveries.length,
     },
+    ratioSli(
+      'pipelineSuccessRate',
+      runEvents,
+      targets.pipelineSuccessRate,
+      {
+        value: successValue,
+        target: targets.pipelineSuccessRate,
+        unit: 'ratio',
+        met: successValue === null ? null : successValue >= targets.pipelineSuccessRate,
+        source: 'pipeline runs that completed (alerts are tickets, never pages)',
+      },
+      targets,
+      now,
+      TICKETS_ONLY,
+    ),
   ];
 }

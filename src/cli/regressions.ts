@@ -1,11 +1,15 @@
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import type { Command } from 'commander';
 import { acknowledge, type Finding } from '../analyze/findings-store.js';
 import { loadRuns } from '../analyze/history.js';
+import { inputScanText, scanInput } from '../analyze/input-regressions.js';
 import { refreshRegressions } from '../analyze/refresh.js';
-import { findingLine } from '../analyze/render-text.js';
+import { environmentLines, findingLine } from '../analyze/render-text.js';
+import { readSeries } from '../analyze/series-input.js';
 import { withStore } from '../store/store.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
+import { parseSince } from './options.js';
 
 function findingJson(f: Finding) {
   return {
@@ -25,18 +29,83 @@ function actor(env: NodeJS.ProcessEnv): string | null {
   }
 }
 
+interface RegressionsOptions {
+  json?: boolean;
+  all?: boolean;
+  since?: string;
+  input?: string;
+  timeColumn: string;
+  metrics?: string;
+}
+
+/** `--input FILE`: change points in a file's series; no pipeline or store involved. */
+async function analyseInput(ctx: CliContext, file: string, opts: RegressionsOptions): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(
+      `cannot read --input ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      'give the path of a CSV or JSON-lines file',
+    );
+  }
+  const since = opts.since === undefined ? undefined : parseSince(opts.since);
+  const metrics = opts.metrics
+    ?.split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
+  const format = /\.(jsonl|ndjson)$/i.test(file) ? 'jsonl' : /\.csv$/i.test(file) ? 'csv' : undefined;
+  const read = readSeries(text, {
+    timeColumn: opts.timeColumn,
+    ...(metrics ? { metrics } : {}),
+    ...(format ? { format } : {}),
+  });
+  if (!read.ok) {
+    const p = read.problem;
+    throw new UsageError(`${file}:${p.line}${p.col ? `:${p.col}` : ''}: ${p.message}`, p.hint);
+  }
+  const series =
+    since === undefined
+      ? read.series
+      : read.series.map((s) => ({ ...s, points: s.points.filter((p) => p.time >= since) }));
+  const scan = scanInput(file, read.rows, series);
+  ctx.stdout.write(opts.json ? `${JSON.stringify(scan, null, 2)}\n` : inputScanText(scan));
+  return 0;
+}
+
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program
     .command('regressions')
     .description('change points in task and run durations (E-Divisive means), stored with stable ids')
     .option('--json', 'machine-readable output')
     .option('--all', 'include retired findings (no longer detected) and improvements')
+    .option(
+      '--since <date>',
+      'analyse only runs since a date (2026-11-01) or a duration ago (30d); default: all',
+    )
+    .option(
+      '--input <file>',
+      'analyse a CSV (time column + metric columns) or JSON-lines file instead of history',
+    )
+    .option('--time-column <name>', 'with --input: the time column or field', 'time')
+    .option(
+      '--metrics <names>',
+      'with --input: comma-separated metric columns (default: every numeric column)',
+    )
     .action(
-      action(ctx, async (opts: { json?: boolean; all?: boolean }, c: Command) => {
+      action(ctx, async (opts: RegressionsOptions, c: Command) => {
+        if (opts.input !== undefined) return analyseInput(ctx, opts.input, opts);
+        const since = opts.since === undefined ? undefined : parseSince(opts.since);
         const pipeline = await pipelineFrom(c);
         return withStore({ url: globals(c).store, root: pipeline.root, create: false }, async (store) => {
-          const runs = await loadRuns(store, { pipeline: pipeline.name });
-          const state = await refreshRegressions(store, pipeline, runs, { now: Date.now() });
+          const runs = await loadRuns(store, {
+            pipeline: pipeline.name,
+            ...(since !== undefined ? { since } : {}),
+          });
+          const state = await refreshRegressions(store, pipeline, runs, {
+            now: Date.now(),
+            ...(since !== undefined ? { since } : {}),
+          });
           const shown = opts.all
             ? state.findings
             : state.findings.filter((f) => f.active && f.direction === 'slower');
@@ -48,6 +117,7 @@ export function register(program: Command, ctx: CliContext): void {
                   runs: runs.length,
                   findings: shown.map(findingJson),
                   suspects: state.suspects,
+                  environment: state.scan.environment,
                   series: state.scan.series.map((s) => ({ subject: s.subject, points: s.runIds.length })),
                 },
                 null,
@@ -63,6 +133,7 @@ export function register(program: Command, ctx: CliContext): void {
           ctx.stdout.write(
             `${shown.length ? shown.map((f) => findingLine(f)).join('\n') : 'no regressions detected'} (${runs.length} runs, ${state.scan.series.length} series)\n`,
           );
+          for (const e of state.scan.environment) ctx.stdout.write(`${environmentLines(e).join('\n')}\n`);
           for (const s of state.suspects)
             ctx.stdout.write(
               `suspect: ${s.subject} in newest run ${s.runId} is ${(s.change * 100).toFixed(1)}% over its regime\n`,

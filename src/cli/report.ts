@@ -4,22 +4,9 @@ import { renderReportText } from '../analyze/render-text.js';
 import { buildReport } from '../analyze/report.js';
 import { markInterrupted } from '../deploy/records.js';
 import { withStore } from '../store/store.js';
-import { parseDuration } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
 import { MARKDOWN_HELP, writeMarkdown } from './markdown-file.js';
-
-/** "2026-11-01", an ISO time, or a duration ago ("7d", "12h"); epoch ms. */
-export function parseSince(v: string, now = Date.now()): number {
-  const ago = parseDuration(v);
-  if (ago !== undefined && /[a-z]$/.test(v.trim())) return now - ago;
-  const t = Date.parse(v);
-  if (Number.isNaN(t))
-    throw new UsageError(
-      `bad --since "${v}"`,
-      'write a date such as 2026-11-01, an ISO time, or a duration ago such as 7d',
-    );
-  return t;
-}
+import { parseSince } from './options.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program

@@ -12,7 +12,7 @@ import type { TaskGraph } from '../graph/graph.js';
 import { targetGraph } from '../graph/targets.js';
 import { runMarkdown } from '../report/markdown.js';
 import { defaultOutputLogs, type OutputLogs, parseOutputLogs } from '../report/output-logs.js';
-import type { RunSummary } from '../report/summary.js';
+import { lowerBoundText, type RunSummary } from '../report/summary.js';
 import { attachTerminalReporter, type TerminalOptions } from '../report/terminal.js';
 import type { Checkout } from '../state/checkout.js';
 import { processRecordDir, runLockFile, stateDir } from '../state/paths.js';
@@ -260,7 +260,7 @@ function endBlock(s: RunSummary): string {
   return [
     '',
     `  Tasks: ${parts.join(', ')}${cache}`,
-    `   Time: ${formatMs(s.durationMs)} (lower bound ${formatMs(s.lowerBoundMs)}, ×${s.lowerBoundRatio.toFixed(2)}; predicted ${formatMs(s.predictedMakespanMs)})`,
+    `   Time: ${formatMs(s.durationMs)} (${lowerBoundText(s)}; predicted ${formatMs(s.predictedMakespanMs)})`,
     `   Path: ${s.criticalPath.join(' → ') || '-'}`,
     `    Run: ${s.id} ${s.status.toUpperCase()}`,
     '',

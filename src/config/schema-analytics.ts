@@ -26,8 +26,10 @@ export const budgetsSchema = z.strictObject({
 });
 
 export const slisSchema = z.strictObject({
-  /** Share of successful runs (or healthy deploy health checks), percent; default 99.9. */
+  /** Share of healthy health checks of deployed targets, percent; default 99.9. */
   availability: percent.optional(),
+  /** Share of completed pipeline runs that succeeded, percent; default 95. Alerts are tickets only. */
+  pipelineSuccessRate: percent.optional(),
   /** p95 of deployment durations; default 15m. */
   deploymentDurationP95: duration.optional(),
   /** Mean CPU used / CPU reserved over runs, percent; default 80. */

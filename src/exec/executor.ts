@@ -49,7 +49,7 @@ export interface RunGraphOptions {
 export interface RunGraphResult {
   status: RunOutcome;
   tasks: Map<string, TaskStatus>;
-  /** What each task took in this run (0 for one that never ran). */
+  /** What each task executed in this run (0 for one that never ran or was a cache hit). */
   durationsMs: Map<string, number>;
 }
 
@@ -77,7 +77,8 @@ export async function runGraph(o: RunGraphOptions): Promise<RunGraphResult> {
   const report = (outcome: TaskOutcome) => {
     const status = statusOf(outcome.failure);
     statuses.set(outcome.taskId, status);
-    durations.set(outcome.taskId, outcome.durationMs);
+    const hit = outcome.cache === 'hit-local' || outcome.cache === 'hit-remote';
+    durations.set(outcome.taskId, hit ? 0 : outcome.durationMs);
     if (outcome.hash) hashes.set(outcome.taskId, outcome.hash);
     events.emit(taskFinished(runId, outcome, status, predicted(outcome.taskId).durationMs));
     return status;

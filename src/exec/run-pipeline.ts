@@ -110,7 +110,8 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
   const actual = result.durationsMs;
   trace('executed');
 
-  // The measured lower bound uses what the tasks really took in this run.
+  // The measured lower bound uses what the executed tasks really took in this run. A cache hit is
+  // not work a schedule could arrange better: it counts 0 (a fully cached run has no ratio).
   const measured = simTasks(graph, predictions, capacity).map((t) => ({
     ...t,
     durationMs: actual.get(t.id) ?? 0,

@@ -1,6 +1,6 @@
 /** Markdown run report, fit for $GITHUB_STEP_SUMMARY. */
 import { formatBytes, formatMs } from '../util/units.js';
-import type { RunSummary } from './summary.js';
+import { lowerBoundText, type RunSummary } from './summary.js';
 
 const ICON: Record<string, string> = { success: '✅', failed: '❌', skipped: '⏭️', cancelled: '⛔' };
 
@@ -8,7 +8,7 @@ export function runMarkdown(s: RunSummary): string {
   const lines = [
     `## Slipway run ${ICON[s.status] ?? ''} ${s.status}`,
     '',
-    `**${s.pipeline}** · ${formatMs(s.durationMs)} wall · lower bound ${formatMs(s.lowerBoundMs)} (×${s.lowerBoundRatio.toFixed(2)}) · predicted ${formatMs(s.predictedMakespanMs)} · concurrency ${s.concurrency}`,
+    `**${s.pipeline}** · ${formatMs(s.durationMs)} wall · ${lowerBoundText(s)} · predicted ${formatMs(s.predictedMakespanMs)} · concurrency ${s.concurrency}`,
     '',
     `Critical path: ${s.criticalPath.map((c) => `\`${c}\``).join(' → ') || '—'}`,
     '',

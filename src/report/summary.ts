@@ -3,6 +3,7 @@ import type { CacheOutcome, EventStream, RunEvent, RunOutcome, TaskStatus } from
 import { describeFailure, type TaskFailure } from '../exec/task-failure.js';
 import { countTasks } from '../task-counts.js';
 import { compareCodeUnits } from '../util/compare.js';
+import { formatMs } from '../util/units.js';
 
 export interface TaskSummary {
   id: string;
@@ -35,8 +36,11 @@ export interface RunSummary {
   concurrency: number;
   lowerBoundMs: number;
   predictedMakespanMs: number;
-  /** durationMs / lowerBoundMs: 1.0 is a perfect schedule. */
-  lowerBoundRatio: number;
+  /**
+   * durationMs / lowerBoundMs, the lower bound over executed work only (cache hits excluded):
+   * 1.0 is a perfect schedule; null when nothing ran (every task cached or skipped).
+   */
+  lowerBoundRatio: number | null;
   criticalPath: string[];
   cache: { hits: number; hitsLocal: number; hitsRemote: number; misses: number; savedMs: number };
   tasks: TaskSummary[];
@@ -44,6 +48,13 @@ export interface RunSummary {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** "lower bound 1.20s, ×1.23" (executed work only), or "all cached" when no work ran. */
+export function lowerBoundText(s: Pick<RunSummary, 'lowerBoundRatio' | 'lowerBoundMs'>): string {
+  return s.lowerBoundRatio === null
+    ? 'all cached, no executed work to bound'
+    : `lower bound ${formatMs(s.lowerBoundMs)}, ×${s.lowerBoundRatio.toFixed(2)}`;
+}
 
 /** Collects events of one run into its summary; `summary()` is complete after run-finished. */
 export class SummaryCollector {
@@ -116,7 +127,7 @@ export class SummaryCollector {
       concurrency: s.concurrency,
       lowerBoundMs: Math.round(f.lowerBoundMs),
       predictedMakespanMs: Math.round(s.predictedMakespanMs),
-      lowerBoundRatio: f.lowerBoundMs > 0 ? Math.round((f.durationMs / f.lowerBoundMs) * 1000) / 1000 : 1,
+      lowerBoundRatio: f.lowerBoundMs > 0 ? Math.round((f.durationMs / f.lowerBoundMs) * 1000) / 1000 : null,
       criticalPath: s.criticalPath,
       cache: {
         hits: hitsLocal + hitsRemote,

@@ -7,7 +7,7 @@
  * Noise: a task's duration includes process start-up, which on a busy shared machine (load 10+
  * on 2 cores while other suites run) varies by 50–300 ms, often in bursts over a few consecutive
  * runs. So `work` sleeps 2 s (then 2.6 s): the 600 ms shift clears that jitter, the change lands
- * on the right run, and each regime has enough runs (12 and 7, above the 5-run minimum regime)
+ * on the right run, and each regime has enough runs (12 and 7, above the 3-run minimum regime and longer than a 5-run burst)
  * for p ≤ 0.001. The neighbours sleep 0.5 s, where the same jitter is large in relative terms:
  * that is what makes "neighbours stay clean" a real test of the false-positive guards.
  */

@@ -233,6 +233,7 @@ function suite(name: string, open: () => Promise<Store | undefined>) {
         'resourceEfficiency',
         'deploymentFailureRate',
         'recoveryTime',
+        'pipelineSuccessRate',
       ]);
       expect(r.dora.source).toBe('deployments');
       expect(r.latestRun!.id).toBe('run39');

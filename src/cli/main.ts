@@ -10,12 +10,12 @@ import { attachAffectedValue } from './targets.js';
 export async function main(argv: string[], ctx: CliContext = defaultContext()): Promise<void> {
   const program = new Command('slipway')
     .description('Build pipelines, deployments and performance analytics: fast, and kept fast.')
-    .version(slipwayVersion(), '-V, --version', 'print the version')
     .option('-f, --file <path>', 'pipeline file (default: slipway.yml here or in the nearest folder above)')
     .option(
       '--store <url>',
       'history store: a SQLite path or postgres://… (default .slipway/history.db; env SLIPWAY_STORE)',
     )
+    .version(slipwayVersion(), '-V, --version', 'print the version')
     .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({

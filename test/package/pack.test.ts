@@ -89,7 +89,7 @@ describe('npm pack and an offline install of the tarball', () => {
       'package.json',
     ]);
     expect(files).toContain('dist/cli/main.js');
-    expect(files).toContain('dist/cli/probe.js');
+    expect(files).toContain('dist/cli/prefetch.js');
   });
 
   it('installs offline into an empty project and runs --version, init, validate and run', () => {

@@ -66,7 +66,7 @@ export function selectTargets(p: Pipeline, names: readonly string[], o: TargetOp
     return { ids: filterTargets(p, filters, names, { changes: o.changes, notes }), notes, narrowed: true };
   const scope = o.cwd ? packageAt(p, o.cwd) : undefined;
   if (scope && (!names.length || names.some((n) => byTemplate.has(n) && !p.tasks.has(n)))) {
-    return { ids: scoped(p, scope, names, byTemplate, notes), notes, narrowed: true };
+    return { ids: scoped(p, { pkg: scope, cwd: o.cwd! }, names, byTemplate, notes), notes, narrowed: true };
   }
   if (!names.length) return { ids: [...p.tasks.keys()], notes, narrowed: false };
   return {
@@ -112,14 +112,14 @@ function packageAt(p: Pipeline, cwd: string): WorkspacePackage | undefined {
 /** Targets inside one package (the command runs in its folder): template names mean its tasks. */
 function scoped(
   p: Pipeline,
-  pkg: WorkspacePackage,
+  { pkg, cwd }: { pkg: WorkspacePackage; cwd: string },
   names: readonly string[],
   byTemplate: ReadonlyMap<string, string[]>,
   notes: string[],
 ): string[] {
   const own = [...p.tasks.values()].filter((t) => t.package === pkg.name).map((t) => t.id);
   const rel = path.relative(p.root, pkg.dir);
-  const away = `run from ${path.relative(process.cwd(), p.root) || '.'} (the pipeline's folder) or pass --filter to choose packages`;
+  const away = `run from ${path.relative(cwd, p.root) || '.'} (the pipeline's folder) or pass --filter to choose packages`;
   if (!own.length) throw new UsageError(`package ${pkg.name} (${rel}) has no tasks`, away);
   const ids = names.length
     ? names.map((n) => {

@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
 import { loadPipeline } from '../../src/config/load.js';
 import type { Pipeline } from '../../src/config/types.js';
 import { selectTargets, type TargetOptions } from '../../src/graph/targets.js';
@@ -180,6 +181,50 @@ describe('--affected', () => {
     r.git('checkout', '-qb', 'work');
     r.git('branch', '-D', 'main');
     expect(select(r.dir, { affected: '' }).notes[0]).toMatch(/base origin\/main/);
+  });
+});
+
+describe('the --affected flag on the command line', () => {
+  /** `slipway graph … --format json` in this process; the node ids it prints. */
+  async function graphNodes(
+    dir: string,
+    args: string[],
+  ): Promise<{ code: unknown; nodes: string[]; stderr: string }> {
+    let stdout = '';
+    let stderr = '';
+    await main(
+      ['node', 'slipway', '-f', path.join(dir, 'slipway.yml'), 'graph', '--format', 'json', ...args],
+      {
+        stdout: {
+          write: (t) => {
+            stdout += t;
+          },
+        },
+        stderr: {
+          write: (t) => {
+            stderr += t;
+          },
+        },
+        env: {},
+      },
+    );
+    const code = process.exitCode;
+    process.exitCode = undefined;
+    return { code, nodes: stdout ? (JSON.parse(stdout) as { nodes: string[] }).nodes.sort() : [], stderr };
+  }
+
+  it('a bare --affected does not swallow the task name after it; --affected=BASE names the base', async () => {
+    const r = repo();
+    r.git('checkout', '-qb', 'feature', 'v1');
+    r.write('packages/b/src/index.js', 'b3\n');
+    const bare = await graphNodes(r.dir, ['--affected', 'build']);
+    expect(bare.code ?? 0).toBe(0);
+    expect(bare.nodes).toEqual(['a#build', 'b#build', 'c#build']);
+    expect(bare.stderr).toMatch(
+      /^slipway: --affected \(base main, with dependents\): 1 package\(s\) changed since main/,
+    );
+    const based = await graphNodes(r.dir, ['build', '--affected=HEAD~1']);
+    expect(based.stderr).toMatch(/base HEAD~1/);
   });
 });
 

@@ -10,10 +10,9 @@ import type { Store } from './store.js';
 
 export function storeOver(
   db: Kysely<Database>,
-  o: { kind: Store['kind']; location: string; history: HistoryWrites },
+  o: { kind: 'sqlite' | 'postgres'; location: string; history: HistoryWrites },
 ): Store {
   return {
-    kind: o.kind,
     location: o.location,
     runs: runQueries(db, o.kind, o.history),
     deployments: deploymentQueries(db),

@@ -13,7 +13,6 @@ import { parseStoreLocation } from './store-location.js';
 export { redactUrl } from './store-location.js';
 
 export interface Store {
-  readonly kind: 'sqlite' | 'postgres';
   /** Where it lives, with any password removed, for messages. */
   readonly location: string;
   /** Runs and task runs: the history writer's batches, predictions, `history`, `--resume`. */

@@ -196,7 +196,8 @@ async function run(ctx: CliContext, setup: RunSetup, opts: RunOptions): Promise<
   }
 
   const tasks = graph.topo().map((id) => pipeline.tasks.get(id)!);
-  for (const message of unsetSecretWarnings(tasks, ctx.env)) subscribers.events.emit({ type: 'warning', message });
+  for (const message of unsetSecretWarnings(tasks, ctx.env))
+    subscribers.events.emit({ type: 'warning', message });
 
   const controller = setup.cancel;
   const onSignal = (sig: NodeJS.Signals) => {

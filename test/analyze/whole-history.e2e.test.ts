@@ -30,55 +30,53 @@ beforeAll(async () => {
   const store = await openStore({ root: w.dir });
   const g = normal(mulberry32(3));
   const batch: HistoryBatch = { newRuns: [], changedRuns: [], taskRuns: [] };
-  {
-    for (let i = 0; i < RUNS; i++) {
-      const at = T0 + i * HOUR;
-      const build = Math.round(1000 * (i >= STEP_AT ? 1.2 : 1) * (1 + 0.03 * g()));
-      batch.newRuns.push({
-        id: id(i),
-        pipeline: 'long',
-        status: 'success',
-        started_at: at,
-        ended_at: at + build,
-        duration_ms: build,
-        concurrency: 1,
-        capacity_cpu: 1,
-        lower_bound_ms: build,
-        predicted_makespan_ms: build,
-        critical_path: '["build"]',
-        git_sha: null,
-        git_commit_at: null,
-        argv: '["run"]',
-        pid: 1,
-        host: 'h',
-        tasks_total: 1,
-        tasks_succeeded: 1,
-        tasks_failed: 0,
-        tasks_skipped: 0,
-        tasks_cached: 0,
-      });
-      batch.taskRuns.push({
-        run_id: id(i),
-        task_id: 'build',
-        status: 'success',
-        cache: 'miss',
-        hash: `h${i}`,
-        started_at: at,
-        ended_at: at + build,
-        duration_ms: build,
-        predicted_ms: build,
-        exit_code: 0,
-        cpu_seconds: 1,
-        peak_rss_bytes: 1,
-        attempts: 1,
-        reason: null,
-        tags: '[]',
-        cpu_request: 1,
-        memory_request: 0,
-        saved_ms: null,
-        failure: null,
-      });
-    }
+  for (let i = 0; i < RUNS; i++) {
+    const at = T0 + i * HOUR;
+    const build = Math.round(1000 * (i >= STEP_AT ? 1.2 : 1) * (1 + 0.03 * g()));
+    batch.newRuns.push({
+      id: id(i),
+      pipeline: 'long',
+      status: 'success',
+      started_at: at,
+      ended_at: at + build,
+      duration_ms: build,
+      concurrency: 1,
+      capacity_cpu: 1,
+      lower_bound_ms: build,
+      predicted_makespan_ms: build,
+      critical_path: '["build"]',
+      git_sha: null,
+      git_commit_at: null,
+      argv: '["run"]',
+      pid: 1,
+      host: 'h',
+      tasks_total: 1,
+      tasks_succeeded: 1,
+      tasks_failed: 0,
+      tasks_skipped: 0,
+      tasks_cached: 0,
+    });
+    batch.taskRuns.push({
+      run_id: id(i),
+      task_id: 'build',
+      status: 'success',
+      cache: 'miss',
+      hash: `h${i}`,
+      started_at: at,
+      ended_at: at + build,
+      duration_ms: build,
+      predicted_ms: build,
+      exit_code: 0,
+      cpu_seconds: 1,
+      peak_rss_bytes: 1,
+      attempts: 1,
+      reason: null,
+      tags: '[]',
+      cpu_request: 1,
+      memory_request: 0,
+      saved_ms: null,
+      failure: null,
+    });
   }
   await store.runs.write(batch);
   await store.close();

@@ -3,7 +3,11 @@
  * ("Hunter: Using Change Point Detection to Hunt for Performance Regressions", Fleming et al.,
  * ICPE 2023): a split step runs E-Divisive in sliding windows with a relaxed p-value to collect
  * weak change points, and a merge step removes the weakest (highest p-value, then smallest
- * magnitude) until every survivor is significant and large enough.
+ * magnitude) until every survivor is significant and large enough. Slipway's additions — a
+ * minimum regime, bursts that return to their level, the magnitude floor judged with its
+ * uncertainty, re-location over the stretch between neighbours — are described where they act.
+ * The whole method is O(n log n) in time and O(n) in memory: windows are of fixed length,
+ * statistics come from prefix sums and re-location from energy-profile.ts.
  */
 import { eDivisiveWindow } from './e-divisive.js';
 import { energyProfile } from './energy-profile.js';

@@ -14,7 +14,8 @@ export interface Split {
 }
 
 /**
- * Pairwise-distance sums for one window: within(a, b) = Σ_{a≤i<k<b} |z_i − z_k|, computed in
+ * Pairwise-distance sums for one window (of the split step's fixed length; longer stretches use
+ * energy-profile.ts): within(a, b) = Σ_{a≤i<k<b} |z_i − z_k|, computed in
  * O(L²) with W[a][b] = W[a+1][b] + Σ_{a<k<b} |z_a − z_k| so each Q̂ costs O(1).
  */
 export class EnergyCalculator {

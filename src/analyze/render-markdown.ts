@@ -1,5 +1,6 @@
 /** Markdown forms for CI job summaries ($GITHUB_STEP_SUMMARY) and `slipway report --markdown`. */
 import { formatBytes } from '../util/units.js';
+import { ENVIRONMENT_SUBJECT } from './environment.js';
 import type { Finding } from './findings-store.js';
 import { ms, pct, pValue, SLI_LABELS, signedPct, sliValue } from './format.js';
 import type { AnalyticsReport } from './report.js';
@@ -25,13 +26,15 @@ export function findingsTable(findings: readonly Finding[]): string[] {
         `${ms(f.meanBefore)} → ${ms(f.meanAfter)}`,
         `\`${f.runId}\``,
         pValue(f.pValue),
-        f.open
-          ? '**open**'
-          : f.acknowledged
-            ? `acknowledged${f.acknowledged.by ? ` by ${f.acknowledged.by}` : ''}`
-            : f.persists
-              ? 'active'
-              : 'recovered',
+        f.subject === ENVIRONMENT_SUBJECT
+          ? 'the machine (tasks judged against it)'
+          : f.open
+            ? '**open**'
+            : f.acknowledged
+              ? `acknowledged${f.acknowledged.by ? ` by ${f.acknowledged.by}` : ''}`
+              : f.persists
+                ? 'active'
+                : 'recovered',
       ]),
     ),
   ];

@@ -74,7 +74,8 @@ export function renderReportText(r: AnalyticsReport): string {
   );
 
   const shown = r.regressions.findings.filter((f) => f.active);
-  out.push('', `Regressions (${shown.filter((f) => f.open).length} open)`);
+  const open = shown.filter((f) => f.open && f.subject !== ENVIRONMENT_SUBJECT);
+  out.push('', `Regressions (${open.length} open)`);
   const cov = r.regressions.coverage;
   if (!shown.length)
     out.push(

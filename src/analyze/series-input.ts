@@ -192,7 +192,9 @@ function parseTime(text: string): number | undefined {
 const isNumber = (s: string) => s !== '' && Number.isFinite(Number(s));
 
 /** Parses the file's text into one series per metric. */
-export function readSeries(text: string, opts: InputOptions = {}): InputResult {
+export function readSeries(raw: string, opts: InputOptions = {}): InputResult {
+  // Spreadsheet exports often start with a byte-order mark.
+  const text = raw.replace(/^\uFEFF/, '');
   const format = opts.format ?? (text.trimStart().startsWith('{') ? 'jsonl' : 'csv');
   const parsed = format === 'jsonl' ? jsonRows(text) : csvRows(text);
   if (!('rows' in parsed)) return { ok: false, problem: parsed };

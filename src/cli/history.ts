@@ -51,7 +51,11 @@ export function register(program: Command, ctx: CliContext): void {
           );
           for (const r of runs) {
             const ratio =
-              r.duration_ms && r.lower_bound_ms ? (r.duration_ms / r.lower_bound_ms).toFixed(2) : '-';
+              r.duration_ms && r.lower_bound_ms
+                ? (r.duration_ms / r.lower_bound_ms).toFixed(2)
+                : r.tasks_total > 0 && r.tasks_cached === r.tasks_total
+                  ? 'cached'
+                  : '-';
             ctx.stdout.write(
               `  ${r.id.padEnd(18)} ${new Date(r.started_at).toISOString().slice(0, 19).replace('T', ' ')} ${r.status.padEnd(11)} ${(r.duration_ms === null ? '-' : formatMs(r.duration_ms)).padStart(9)} ${ratio.padStart(6)}  ${r.tasks_total}: ${r.tasks_succeeded}/${r.tasks_failed}/${r.tasks_skipped}/${r.tasks_cached}\n`,
             );

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import type { Command } from 'commander';
+import { ENVIRONMENT_SUBJECT } from '../analyze/environment.js';
 import { acknowledge, type Finding } from '../analyze/findings-store.js';
 import { loadRuns } from '../analyze/history.js';
 import { inputScanText, scanInput } from '../analyze/input-regressions.js';
@@ -138,7 +139,7 @@ export function register(program: Command, ctx: CliContext): void {
             ctx.stdout.write(
               `suspect: ${s.subject} in newest run ${s.runId} is ${(s.change * 100).toFixed(1)}% over its regime\n`,
             );
-          if (shown.some((f) => f.open))
+          if (shown.some((f) => f.open && f.subject !== ENVIRONMENT_SUBJECT))
             ctx.stdout.write(
               'acknowledge an intended slowdown with: slipway regressions ack ID [--note TEXT]\n',
             );

@@ -55,6 +55,14 @@ describe('cached runs', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Time: .*all cached/);
     expect(r.stdout).not.toMatch(/×\d/);
+    // History lists the first run's ratio and the cached runs as cached.
+    const h = await w.run(['history']);
+    const rows = h.stdout.split('\n').filter((l) => /^ {2}r[0-9a-z]{10,} /.test(l));
+    expect(rows.map((l) => /\s(cached|\d+\.\d\d|-)\s+1: /.exec(l)?.[1])).toEqual([
+      'cached',
+      'cached',
+      expect.stringMatching(/^\d+\.\d\d$/),
+    ]);
   });
 
   it('check judges the budget on the last real execution and fails', async () => {

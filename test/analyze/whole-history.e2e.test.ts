@@ -5,9 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32, normal } from '../../src/analyze/random.js';
-import type { HistoryBatch } from '../../src/store/history-batch.js';
-import { openStore } from '../../src/store/store.js';
 import { pipelineYaml, type Workspace, workspace } from '../helpers/cli.js';
+import { seedHistory } from './seed-history.js';
 
 const RUNS = 1500;
 const STEP_AT = 300;
@@ -27,59 +26,16 @@ let w: Workspace;
 
 beforeAll(async () => {
   w = workspace(pipelineYaml({ build: { run: 'true' } }, { name: 'long' }));
-  const store = await openStore({ root: w.dir });
   const g = normal(mulberry32(3));
-  const batch: HistoryBatch = { newRuns: [], changedRuns: [], taskRuns: [] };
-  for (let i = 0; i < RUNS; i++) {
-    const at = T0 + i * HOUR;
-    const build = Math.round(1000 * (i >= STEP_AT ? 1.2 : 1) * (1 + 0.03 * g()));
-    batch.newRuns.push({
+  await seedHistory(
+    w.dir,
+    'long',
+    Array.from({ length: RUNS }, (_, i) => ({
       id: id(i),
-      pipeline: 'long',
-      status: 'success',
-      started_at: at,
-      ended_at: at + build,
-      duration_ms: build,
-      concurrency: 1,
-      capacity_cpu: 1,
-      lower_bound_ms: build,
-      predicted_makespan_ms: build,
-      critical_path: '["build"]',
-      git_sha: null,
-      git_commit_at: null,
-      argv: '["run"]',
-      pid: 1,
-      host: 'h',
-      tasks_total: 1,
-      tasks_succeeded: 1,
-      tasks_failed: 0,
-      tasks_skipped: 0,
-      tasks_cached: 0,
-    });
-    batch.taskRuns.push({
-      run_id: id(i),
-      task_id: 'build',
-      status: 'success',
-      cache: 'miss',
-      hash: `h${i}`,
-      started_at: at,
-      ended_at: at + build,
-      duration_ms: build,
-      predicted_ms: build,
-      exit_code: 0,
-      cpu_seconds: 1,
-      peak_rss_bytes: 1,
-      attempts: 1,
-      reason: null,
-      tags: '[]',
-      cpu_request: 1,
-      memory_request: 0,
-      saved_ms: null,
-      failure: null,
-    });
-  }
-  await store.runs.write(batch);
-  await store.close();
+      startedAt: T0 + i * HOUR,
+      tasks: { build: 1000 * (i >= STEP_AT ? 1.2 : 1) * (1 + 0.03 * g()) },
+    })),
+  );
 }, 120_000);
 
 afterAll(() => w?.cleanup());

@@ -28,7 +28,7 @@ const commands: Record<string, Loader> = {
 };
 
 /** The command named on the command line, skipping global options and their values. */
-function commandName(args: readonly string[]): string | undefined {
+export function commandName(args: readonly string[]): string | undefined {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '-f' || a === '--file' || a === '--store') i++;

@@ -1,14 +1,13 @@
 /** The slipway command line: one file per command, registered here. */
 import { Command, CommanderError } from 'commander';
 import { slipwayVersion } from '../util/package-info.js';
-import { registerCommands } from './commands.js';
+import { commandName, registerCommands } from './commands.js';
 import { type CliContext, reportError } from './context.js';
 import type { Probes } from './probe.js';
 
 export async function main(argv: string[], ctx: CliContext = defaultContext()): Promise<void> {
   const program = new Command('slipway')
     .description('Build pipelines, deployments and performance analytics: fast, and kept fast.')
-    .version(slipwayVersion(), '-V, --version', 'print the version')
     .option('-f, --file <path>', 'pipeline file', 'slipway.yml')
     .option(
       '--store <url>',
@@ -17,6 +16,9 @@ export async function main(argv: string[], ctx: CliContext = defaultContext()): 
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) });
+  // `slipway --version`; only without a command, as `deploy --version <label>` is deploy's own.
+  if (commandName(argv.slice(2)) === undefined)
+    program.version(slipwayVersion(), '-V, --version', 'print the version');
   await registerCommands(program, ctx, argv.slice(2));
   try {
     await program.parseAsync(argv);

@@ -1,6 +1,7 @@
 /** The slipway command line: one file per command, registered here. */
 import { Command, CommanderError } from 'commander';
 import { slipwayVersion } from '../util/package-info.js';
+import { scanCommandLine } from './command-line.js';
 import { registerCommands } from './commands.js';
 import { type CliContext, reportError } from './context.js';
 import { finishHelp } from './help.js';
@@ -15,7 +16,6 @@ export async function main(argv: string[], ctx: CliContext = defaultContext()): 
       '--store <url>',
       'history store: a SQLite path or postgres://… (default .slipway/history.db; env SLIPWAY_STORE)',
     )
-    .version(slipwayVersion(), '-V, --version', 'print the version')
     .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({
@@ -24,6 +24,9 @@ export async function main(argv: string[], ctx: CliContext = defaultContext()): 
       // commander's "(Did you mean --force?)" in the shape of every other hint.
       outputError: (s, write) => write(s.replace(/\n\(Did you mean (.+)\?\)/, '\n  hint: did you mean $1?')),
     });
+  // `slipway --version`; only without a command, as `deploy --version <label>` is deploy's own.
+  if (scanCommandLine(argv.slice(2)).command === undefined)
+    program.version(slipwayVersion(), '-V, --version', 'print the version');
   await registerCommands(program, ctx, argv.slice(2));
   finishHelp(program);
   try {

@@ -12,8 +12,21 @@ import type { InitPlan, InitTask, PackageManager } from './plan.js';
 const PIPELINE_SCRIPTS = ['build', 'typecheck', 'type-check', 'check-types', 'lint', 'test'];
 /** Scripts that never end (servers, watchers): not pipeline tasks. */
 const LONG_RUNNING = /^(dev|start|serve|watch|preview)(:|$)|:watch$/;
-/** npm's life-cycle scripts run by the package manager itself. */
-const LIFECYCLE = /^(pre|post)|^(prepare|install|prepack|postpack|prepublishOnly)$/;
+/** npm's life-cycle scripts, which the package manager runs itself. */
+const LIFECYCLE = new Set([
+  'prepare',
+  'install',
+  'preinstall',
+  'postinstall',
+  'prepack',
+  'postpack',
+  'prepublishOnly',
+]);
+
+/** A life-cycle script, or a pre/post hook of another script (`pretest` beside `test`). */
+function isHook(s: string, scripts: ReadonlySet<string>): boolean {
+  return LIFECYCLE.has(s) || (/^(pre|post)./.test(s) && scripts.has(s.replace(/^(pre|post)/, '')));
+}
 
 const LOCKFILES: [string, PackageManager][] = [
   ['pnpm-lock.yaml', 'pnpm'],
@@ -61,7 +74,8 @@ function buildOutputs(manifests: readonly Manifest[]): string[] {
       if (first && v.includes('/') && !first.startsWith('.') && first !== 'src') dirs.add(first);
     } else if (v && typeof v === 'object') for (const x of Object.values(v)) visit(x);
   };
-  for (const m of manifests) for (const k of ['main', 'module', 'types', 'bin', 'exports']) visit(m[k]);
+  // Not "bin": executables are often sources (bin/cli.js) rather than build output.
+  for (const m of manifests) for (const k of ['main', 'module', 'types', 'exports']) visit(m[k]);
   const list = [...dirs].sort();
   return (list.length ? list : ['dist']).map((d) => `${d}/**`);
 }
@@ -133,7 +147,8 @@ export function planFromProject(dir: string): InitPlan {
 }
 
 function noteOthers(plan: InitPlan, scripts: readonly string[], used: readonly string[]): void {
-  const all = [...new Set(scripts)].filter((s) => !used.includes(s) && !LIFECYCLE.test(s)).sort();
+  const names = new Set(scripts);
+  const all = [...names].filter((s) => !used.includes(s) && !isHook(s, names)).sort();
   const long = all.filter((s) => LONG_RUNNING.test(s));
   const rest = all.filter((s) => !LONG_RUNNING.test(s));
   if (long.length)

@@ -5,7 +5,8 @@
 import type { Kysely } from 'kysely';
 import { deploymentsSince, healthByDeployment } from '../deploy/records.js';
 import type { CacheOutcome, RunStatus, TaskRunStatus } from '../events.js';
-import { listRuns, taskRunsOf } from '../store/runs.js';
+import type { IoCounters } from '../exec/io-counters.js';
+import { listRuns, type TaskRunRow, taskRunsOf } from '../store/runs.js';
 import type { Database } from '../store/schema.js';
 import type { Deployment, DeploymentOutcome } from './deployments.js';
 
@@ -26,6 +27,8 @@ export interface TaskRecord {
   cpuRequest: number | null;
   memoryRequest: number | null;
   savedMs: number | null;
+  /** Disk I/O of the task's process tree; absent when not measured (cache hits, older rows). */
+  io?: IoCounters;
 }
 
 export interface RunRecord {
@@ -37,6 +40,8 @@ export interface RunRecord {
   durationMs: number | null;
   concurrency: number;
   capacityCpu: number;
+  /** The pool's memory in bytes; null on runs recorded before it was kept. */
+  capacityMemory?: number | null;
   lowerBoundMs: number | null;
   predictedMakespanMs: number | null;
   criticalPath: string[];
@@ -97,6 +102,7 @@ export async function loadRuns(
       cpuRequest: t.cpu_request,
       memoryRequest: t.memory_request,
       savedMs: t.saved_ms,
+      ...ioOf(t),
     });
     tasks.set(t.run_id, list);
   }
@@ -109,6 +115,7 @@ export async function loadRuns(
     durationMs: r.duration_ms,
     concurrency: r.concurrency,
     capacityCpu: r.capacity_cpu,
+    capacityMemory: r.capacity_memory ?? null,
     lowerBoundMs: r.lower_bound_ms,
     predictedMakespanMs: r.predicted_makespan_ms,
     criticalPath: jsonArray(r.critical_path),
@@ -116,6 +123,20 @@ export async function loadRuns(
     gitCommitAt: r.git_commit_at,
     tasks: (tasks.get(r.id) ?? []).sort((a, b) => (a.startedAt ?? 0) - (b.startedAt ?? 0)),
   }));
+}
+
+function ioOf(t: TaskRunRow): { io?: IoCounters } {
+  if (t.io_write_ops === null || t.io_write_ops === undefined) return {};
+  return {
+    io: {
+      readBytes: t.io_read_bytes ?? 0,
+      writeBytes: t.io_write_bytes ?? 0,
+      readOps: t.io_read_ops ?? 0,
+      writeOps: t.io_write_ops,
+      readChars: t.io_read_chars ?? 0,
+      writeChars: t.io_write_chars ?? 0,
+    },
+  };
 }
 
 const OUTCOMES: readonly DeploymentOutcome[] = [

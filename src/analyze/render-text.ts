@@ -3,6 +3,7 @@ import { VPA_RULE } from '../plan/vpa.js';
 import { formatBytes } from '../util/units.js';
 import type { Finding } from './findings-store.js';
 import { ms, pct, pValue, SLI_LABELS, signedPct, sliValue, table } from './format.js';
+import { extraSections } from './render-sections.js';
 import type { AnalyticsReport } from './report.js';
 
 /** One line per finding. */
@@ -141,5 +142,6 @@ export function renderReportText(r: AnalyticsReport): string {
         `  ${b.subject.padEnd(16)} ${ms(b.actualMs).padStart(8)} / ${ms(b.budgetMs)}  ${b.breached ? `BREACHED by ${ms(b.overMs)}` : (b.note ?? 'ok')}`,
       );
   }
+  out.push(...extraSections(r));
   return `${out.join('\n')}\n`;
 }

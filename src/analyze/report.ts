@@ -4,6 +4,7 @@ import type { RunStatus } from '../events.js';
 import { TaskGraph } from '../graph/graph.js';
 import { capacityFor, machineCores } from '../plan/capacity.js';
 import { predict } from '../plan/predict.js';
+import { deploymentTransfers } from '../store/deploy-transfers.js';
 import type { Store } from '../store/store.js';
 import { type BudgetResult, checkBudgets } from './budgets.js';
 import type { ChangePointOptions } from './change-points.js';
@@ -20,6 +21,7 @@ import {
 import { type Recommendation, recommend } from './recommend/index.js';
 import { refreshRegressions } from './refresh.js';
 import type { Suspect } from './regressions.js';
+import { type ResourceReport, resourceReport } from './resources.js';
 import type { RightSizing } from './right-size.js';
 import { evaluateSlis, type SliResult, sliTargets } from './slis.js';
 import { summarize } from './stats.js';
@@ -66,6 +68,8 @@ export interface AnalyticsReport {
   rightSizing: RightSizing[];
   recommendations: Recommendation[];
   budgets: BudgetResult[];
+  /** Disk I/O per task, pool memory utilization, network bytes and transfer rate per deployment. */
+  resources: ResourceReport;
 }
 
 function taskStats(runs: readonly RunRecord[]): TaskStats[] {
@@ -196,5 +200,6 @@ export async function buildReport(
     rightSizing,
     recommendations,
     budgets: latest ? checkBudgets(pipeline, latest) : [],
+    resources: resourceReport(runs, await deploymentTransfers(store.db, from)),
   };
 }

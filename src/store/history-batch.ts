@@ -28,6 +28,12 @@ export const TASK_RUN_UPDATES = [
   'reason',
   'failure',
   'saved_ms',
+  'io_read_bytes',
+  'io_write_bytes',
+  'io_read_ops',
+  'io_write_ops',
+  'io_read_chars',
+  'io_write_chars',
 ] as const;
 
 const ROWS_PER_STATEMENT = 200;

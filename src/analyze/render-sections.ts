@@ -1,0 +1,66 @@
+/**
+ * The report sections of issue 13's items 9-12 (resources, app validation, deploy windows,
+ * growth) as plain lines: the terminal form shows them as they are, the Markdown form inside a
+ * fenced block. Each section says how many samples it stands on and stays quiet where the
+ * history cannot support a claim.
+ */
+import { formatBytes } from '../util/units.js';
+import { pct, table } from './format.js';
+import type { AnalyticsReport } from './report.js';
+import type { ResourceReport } from './resources.js';
+
+const count = (n: number) => (n >= 1000 ? n.toExponential(2) : String(Math.round(n)));
+const rate = (b: number | null) => (b === null ? '-' : `${formatBytes(b)}/s`);
+
+/** Disk I/O per task, pool memory, network bytes and transfer rate per deployment. */
+function resourceSection(r: ResourceReport): string[] {
+  const out = ['', 'Disk I/O per task (median per execution, whole process tree; storage bytes, then calls)'];
+  if (!r.io.tasks.length) out.push('  no measurements yet (Linux /proc/<pid>/io; cache hits run nothing)');
+  else {
+    const rows = [['', 'read', 'written', 'read calls', 'write calls', 'runs']];
+    for (const t of r.io.tasks.slice(0, 8))
+      rows.push([
+        t.id,
+        formatBytes(t.readBytes),
+        formatBytes(t.writeBytes),
+        count(t.readOps),
+        count(t.writeOps),
+        String(t.executions),
+      ]);
+    out.push(...table(rows));
+    if (r.io.tasks.length > 8) out.push(`  … ${r.io.tasks.length - 8} more tasks in --json`);
+  }
+  const m = r.poolMemory;
+  out.push(
+    '',
+    m?.latest
+      ? `Pool memory  latest run peak ${formatBytes(m.latest.peakBytes)} of ${formatBytes(m.latest.capacityBytes)} (${pct(m.latest.peak)}), mean ${pct(m.latest.mean)} · over ${m.runs} run${m.runs === 1 ? '' : 's'}: peak ${pct(m.peak)}, mean ${pct(m.mean)} (upper bound: tasks counted at their peak RSS)`
+      : 'Pool memory  not measured yet (runs recorded before the pool size was kept, or no task ran)',
+  );
+  const d = r.deployments;
+  if (d.count) {
+    out.push(
+      '',
+      `Deployment transfer (${d.count} deployment${d.count === 1 ? '' : 's'}; median ${d.networkBytesP50 === null ? '-' : formatBytes(d.networkBytesP50)} on the wire at ${rate(d.transferRateP50)})`,
+    );
+    const rows = [['', 'artifact', 'network', 'origin', 'targets', 'staging', 'wire rate', 'effective']];
+    for (const x of d.recent.slice(-5))
+      rows.push([
+        x.id,
+        formatBytes(x.artifactBytes),
+        formatBytes(x.networkBytes),
+        formatBytes(x.originEgressBytes),
+        String(x.targets),
+        x.stagingMs === null ? '-' : `${(x.stagingMs / 1000).toFixed(2)}s`,
+        rate(x.transferRate),
+        rate(x.effectiveRate),
+      ]);
+    out.push(...table(rows));
+  }
+  return out;
+}
+
+/** Every section of items 9-12, in report order. */
+export function extraSections(r: AnalyticsReport): string[] {
+  return [...resourceSection(r.resources)];
+}

@@ -5,6 +5,7 @@
  * history cannot support a claim.
  */
 import { formatBytes } from '../util/units.js';
+import { MIN_HOUR_SAMPLES, type WindowAdvice } from './deploy-windows.js';
 import { pct, table } from './format.js';
 import type { AnalyticsReport } from './report.js';
 import type { ResourceReport } from './resources.js';
@@ -60,7 +61,35 @@ function resourceSection(r: ResourceReport): string[] {
   return out;
 }
 
+/** Hours of the week that went worst, and the recommended window (or why there is none). */
+function windowSection(w: WindowAdvice): string[] {
+  const out = [
+    '',
+    `Deploy windows (UTC; ${w.deployments} deployment${w.deployments === 1 ? '' : 's'}, ${w.heavyRuns} heavy run${w.heavyRuns === 1 ? '' : 's'}: ${w.heavyRule})`,
+  ];
+  if (w.worst.length) {
+    const rows = [['worst hours', 'samples', 'failed', 'vs usual']];
+    for (const h of w.worst)
+      rows.push([
+        h.label,
+        String(h.samples),
+        pct(h.failureRate, 0),
+        h.slowdown === null ? '-' : `×${h.slowdown.toFixed(2)}`,
+      ]);
+    out.push(...table(rows));
+  } else if (w.hours.length)
+    out.push(
+      `  no hour has ${MIN_HOUR_SAMPLES}+ samples yet (${w.hours.length} hour${w.hours.length === 1 ? '' : 's'} seen; all in --json)`,
+    );
+  out.push(
+    w.recommended
+      ? `  recommended window: "${w.recommended.window}" (${w.recommended.samples} samples, ${pct(w.recommended.failureRate, 0)} failed, ${w.recommended.slowdown === null ? '-' : `×${w.recommended.slowdown.toFixed(2)}`} of usual duration)`
+      : `  no recommendation: ${w.note}`,
+  );
+  return out;
+}
+
 /** Every section of items 9-12, in report order. */
 export function extraSections(r: AnalyticsReport): string[] {
-  return [...resourceSection(r.resources)];
+  return [...resourceSection(r.resources), ...windowSection(r.windows)];
 }

@@ -8,6 +8,7 @@ import { deploymentTransfers } from '../store/deploy-transfers.js';
 import type { Store } from '../store/store.js';
 import { type BudgetResult, checkBudgets } from './budgets.js';
 import type { ChangePointOptions } from './change-points.js';
+import { type WindowAdvice, windowAdvice } from './deploy-windows.js';
 import { type DoraMetrics, doraMetrics } from './dora.js';
 import type { Finding } from './findings-store.js';
 import { isCacheHit, loadHistory, type RunRecord } from './history.js';
@@ -70,6 +71,8 @@ export interface AnalyticsReport {
   budgets: BudgetResult[];
   /** Disk I/O per task, pool memory utilization, network bytes and transfer rate per deployment. */
   resources: ResourceReport;
+  /** Hours of the week when deployments and heavy runs went worst, and a recommended window. */
+  windows: WindowAdvice;
 }
 
 function taskStats(runs: readonly RunRecord[]): TaskStats[] {
@@ -201,5 +204,9 @@ export async function buildReport(
     recommendations,
     budgets: latest ? checkBudgets(pipeline, latest) : [],
     resources: resourceReport(runs, await deploymentTransfers(store.db, from)),
+    windows: windowAdvice(
+      deployments.filter((d) => d.startedAt >= from),
+      runs,
+    ),
   };
 }

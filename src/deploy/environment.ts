@@ -7,6 +7,7 @@ import path from 'node:path';
 import { ConfigError, type Diagnostic, didYouMean } from '../config/diagnostic.js';
 import type { EnvironmentSchema } from '../config/schema-deploy.js';
 import type { Pipeline } from '../config/types.js';
+import type { DeployWindow } from './deploy-window.js';
 import { planWaves } from './waves.js';
 
 export interface HealthConfig {
@@ -52,6 +53,8 @@ export interface Environment {
   minSamples: number;
   stageParallelism: number;
   regions: Region[];
+  /** When deployments may run (deploy-window.ts); none means any time. */
+  windows?: DeployWindow[];
 }
 
 /** Reads `environments.<name>`; throws ConfigError with located diagnostics. */
@@ -192,6 +195,7 @@ export function resolveEnvironment(
     minSamples: raw.strategy.minSamples,
     stageParallelism: raw.strategy.stageParallelism,
     regions,
+    windows: raw.windows ?? [],
   };
 }
 

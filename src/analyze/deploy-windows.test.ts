@@ -1,8 +1,8 @@
 /** Deploy-window advice from history: hours ranked with their samples, a window only from enough data. */
 import { describe, expect, it } from 'vitest';
 import { run, task } from '../../test/analyze/fixtures.js';
-import type { Deployment } from './deployments.js';
 import { windowAdvice } from './deploy-windows.js';
+import type { Deployment } from './deployments.js';
 
 const HOUR = 3_600_000;
 const MONDAY = Date.parse('2026-11-02T00:00:00Z'); // a Monday

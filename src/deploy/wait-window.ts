@@ -12,7 +12,7 @@ export interface WindowClock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-export const systemClock: WindowClock = {
+const systemClock: WindowClock = {
   now: () => Date.now(),
   sleep: (ms, signal) =>
     new Promise((resolve) => {
@@ -32,7 +32,7 @@ export type WindowRefusal =
   | { reason: 'aborted'; message: string };
 
 /** "Mon 2026-12-07 02:00 UTC (in 1d 2h)". */
-export function describeOpening(at: number | undefined, now: number): string {
+function describeOpening(at: number | undefined, now: number): string {
   if (at === undefined) return 'none within 8 days';
   const iso = new Date(at).toISOString();
   const day = new Date(at).toUTCString().slice(0, 3);

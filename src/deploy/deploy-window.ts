@@ -100,7 +100,7 @@ export function parseWindow(text: string): Result<DeployWindow, string> {
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 /** Weekday (Monday = 0) and minutes after midnight of an instant in a zone. */
-export function localTime(at: number, zone: DeployWindow['zone']): { day: number; minutes: number } {
+function localTime(at: number, zone: DeployWindow['zone']): { day: number; minutes: number } {
   if (zone.kind === 'offset') {
     const d = new Date(at + zone.minutes * MINUTE);
     return { day: (d.getUTCDay() + 6) % 7, minutes: d.getUTCHours() * 60 + d.getUTCMinutes() };

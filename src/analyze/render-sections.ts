@@ -7,6 +7,7 @@
 import { formatBytes } from '../util/units.js';
 import { MIN_HOUR_SAMPLES, type WindowAdvice } from './deploy-windows.js';
 import { pct, table } from './format.js';
+import type { GrowthReport, Trend } from './growth.js';
 import type { AnalyticsReport } from './report.js';
 import type { ResourceReport } from './resources.js';
 
@@ -89,7 +90,61 @@ function windowSection(w: WindowAdvice): string[] {
   return out;
 }
 
+const money = (x: number | undefined) => (x === undefined ? '' : x >= 100 ? x.toFixed(0) : x.toFixed(2));
+
+function trendLine(name: string, t: Trend | null, unit: string): string {
+  if (!t) return `  ${name}: -`;
+  const slope = t.significant
+    ? `${t.slopePerDay >= 0 ? '+' : ''}${t.slopePerDay.toPrecision(2)}${unit}/day (p=${t.pValue.toPrecision(2)})`
+    : `no significant trend${t.pValue < 1 ? ` (p=${t.pValue.toPrecision(2)})` : ''}`;
+  return `  ${name}: ${t.current.toFixed(2)}${unit} now, ${slope}; ${t.samples} samples`;
+}
+
+/** Runs per day and CPU-seconds per run, and the capacity they will need. */
+function growthSection(g: GrowthReport): string[] {
+  const out = [
+    '',
+    `Growth (${g.runs} runs over ${g.spanDays < 1 ? 'less than a day' : `${g.spanDays.toFixed(1)} days`}; target utilization ${pct(g.targetUtilization, 0)})`,
+  ];
+  out.push(
+    trendLine('runs per day', g.runsPerDay, ''),
+    trendLine('CPU-seconds per run', g.cpuSecondsPerRun, 's'),
+  );
+  if (g.needs.length) {
+    const priced = g.needs.some((n) => n.costPerMonth !== undefined);
+    const rows = [
+      [
+        '',
+        'runs/day',
+        'CPU-s/run',
+        'cpus/run',
+        'workers',
+        'cpus',
+        'busy',
+        ...(priced ? ['pool/month', 'used/month'] : []),
+      ],
+    ];
+    for (const n of g.needs)
+      rows.push([
+        n.horizonDays ? `in ${n.horizonDays} days` : 'now',
+        n.runsPerDay.toFixed(1),
+        n.cpuSecondsPerRun.toFixed(1),
+        String(n.cpusPerRun),
+        String(n.workers),
+        String(n.cpus),
+        pct(n.utilization, 0),
+        ...(priced ? [money(n.costPerMonth), money(n.usedCostPerMonth)] : []),
+      ]);
+    out.push(...table(rows));
+    out.push(
+      `  keeps today's makespan (${g.makespanMs === null ? '-' : `${(g.makespanMs / 1000).toFixed(1)}s`} on ${g.poolCpus} cpus) with work growing evenly across tasks`,
+    );
+  }
+  for (const n of g.notes) out.push(`  note: ${n}`);
+  return out;
+}
+
 /** Every section of items 9-12, in report order. */
 export function extraSections(r: AnalyticsReport): string[] {
-  return [...resourceSection(r.resources), ...windowSection(r.windows)];
+  return [...resourceSection(r.resources), ...windowSection(r.windows), ...growthSection(r.growth)];
 }

@@ -11,6 +11,7 @@ import type { ChangePointOptions } from './change-points.js';
 import { type WindowAdvice, windowAdvice } from './deploy-windows.js';
 import { type DoraMetrics, doraMetrics } from './dora.js';
 import type { Finding } from './findings-store.js';
+import { type GrowthReport, growthReport } from './growth.js';
 import { isCacheHit, loadHistory, type RunRecord } from './history.js';
 import {
   coveredMs,
@@ -73,6 +74,8 @@ export interface AnalyticsReport {
   resources: ResourceReport;
   /** Hours of the week when deployments and heavy runs went worst, and a recommended window. */
   windows: WindowAdvice;
+  /** Trends of runs per day and CPU-seconds per run, projected into the capacity they need. */
+  growth: GrowthReport;
 }
 
 function taskStats(runs: readonly RunRecord[]): TaskStats[] {
@@ -131,7 +134,12 @@ export function latestFinished(runs: readonly RunRecord[]): RunRecord | undefine
 export async function buildReport(
   store: Store,
   pipeline: Pipeline,
-  opts: { since?: number; now?: number; detection?: ChangePointOptions } = {},
+  opts: {
+    since?: number;
+    now?: number;
+    detection?: ChangePointOptions;
+    growth?: { targetUtilization?: number; costPerCpuHour?: number };
+  } = {},
 ): Promise<AnalyticsReport> {
   const now = opts.now ?? Date.now();
   const history = await loadHistory(store.db, { pipeline: pipeline.name });
@@ -208,5 +216,6 @@ export async function buildReport(
       deployments.filter((d) => d.startedAt >= from),
       runs,
     ),
+    growth: growthReport(runs, { now, ...opts.growth }),
   };
 }

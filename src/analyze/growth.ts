@@ -13,7 +13,7 @@ import { tTwoSidedP } from './student-t.js';
 const DAY = 86_400_000;
 const HOURS_PER_MONTH = 730;
 /** History needed before any trend is fitted. */
-export const MIN_SPAN_DAYS = 14;
+const MIN_SPAN_DAYS = 14;
 const MIN_ACTIVE_DAYS = 7;
 const HORIZONS = [30, 90] as const;
 

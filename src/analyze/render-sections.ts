@@ -5,8 +5,9 @@
  * history cannot support a claim.
  */
 import { formatBytes } from '../util/units.js';
+import type { AppEnvironment, AppMetric } from './app-validation.js';
 import { MIN_HOUR_SAMPLES, type WindowAdvice } from './deploy-windows.js';
-import { pct, table } from './format.js';
+import { ms, pct, pValue, signedPct, table } from './format.js';
 import type { GrowthReport, Trend } from './growth.js';
 import type { AnalyticsReport } from './report.js';
 import type { ResourceReport } from './resources.js';
@@ -39,6 +40,12 @@ function resourceSection(r: ResourceReport): string[] {
       ? `Pool memory  latest run peak ${formatBytes(m.latest.peakBytes)} of ${formatBytes(m.latest.capacityBytes)} (${pct(m.latest.peak)}), mean ${pct(m.latest.mean)} · over ${m.runs} run${m.runs === 1 ? '' : 's'}: peak ${pct(m.peak)}, mean ${pct(m.mean)} (upper bound: tasks counted at their peak RSS)`
       : 'Pool memory  not measured yet (runs recorded before the pool size was kept, or no task ran)',
   );
+  return [...out, ...transferSection(r)];
+}
+
+/** Network bytes and transfer rate per deployment (nothing without deployments). */
+function transferSection(r: ResourceReport): string[] {
+  const out: string[] = [];
   const d = r.deployments;
   if (d.count) {
     out.push(
@@ -144,7 +151,58 @@ function growthSection(g: GrowthReport): string[] {
   return out;
 }
 
+const APP_LABEL: Record<AppMetric, string> = {
+  startupMs: 'start-up',
+  rssBytes: 'memory',
+  cpuCores: 'CPU cores',
+};
+const appValue = (m: AppMetric, v: number | null) =>
+  v === null ? '-' : m === 'startupMs' ? ms(v) : m === 'rssBytes' ? formatBytes(v) : v.toFixed(2);
+
+/** What the agents measured of the app after each deploy, per environment. */
+function appSection(envs: readonly AppEnvironment[]): string[] {
+  if (!envs.length) return [];
+  const out = [
+    '',
+    'App after deploy (median over targets; agents measure start-up to first healthy answer, then memory and CPU after settling)',
+  ];
+  for (const e of envs) {
+    const last = e.deploys.at(-1);
+    out.push(
+      `  ${e.environment}: ${e.deploys.length} deploy${e.deploys.length === 1 ? '' : 's'} measured${last ? `, newest ${last.deploymentId} (${last.release})` : ''}`,
+    );
+    const rows = [['', 'newest', 'before', 'change', 'deploys']];
+    for (const m of e.metrics)
+      rows.push([
+        APP_LABEL[m.metric],
+        appValue(m.metric, m.latest),
+        appValue(m.metric, m.baseline),
+        m.change === null ? '-' : signedPct(m.change),
+        String(m.samples),
+      ]);
+    out.push(...table(rows, '    '));
+    for (const m of e.metrics)
+      for (const c of m.changePoints)
+        out.push(
+          `    change point: ${APP_LABEL[m.metric]} ${signedPct(c.change)} from ${c.deploymentId} (${c.release}), ${appValue(m.metric, c.before)} → ${appValue(m.metric, c.after)}, p=${pValue(c.pValue)}`,
+        );
+    for (const p of last?.problems ?? []) out.push(`    not measured: ${p}`);
+    if (e.note) out.push(`    note: ${e.note}`);
+  }
+  return out;
+}
+
+/** The sections that stand on deployments alone, for a history with deployments but no runs. */
+export function deploySections(r: AnalyticsReport): string[] {
+  return [...transferSection(r.resources), ...appSection(r.appValidation)];
+}
+
 /** Every section of items 9-12, in report order. */
 export function extraSections(r: AnalyticsReport): string[] {
-  return [...resourceSection(r.resources), ...windowSection(r.windows), ...growthSection(r.growth)];
+  return [
+    ...resourceSection(r.resources),
+    ...appSection(r.appValidation),
+    ...windowSection(r.windows),
+    ...growthSection(r.growth),
+  ];
 }

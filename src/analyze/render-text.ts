@@ -3,7 +3,7 @@ import { VPA_RULE } from '../plan/vpa.js';
 import { formatBytes } from '../util/units.js';
 import type { Finding } from './findings-store.js';
 import { ms, pct, pValue, SLI_LABELS, signedPct, sliValue, table } from './format.js';
-import { extraSections } from './render-sections.js';
+import { deploySections, extraSections } from './render-sections.js';
 import type { AnalyticsReport } from './report.js';
 
 /** One line per finding. */
@@ -29,7 +29,7 @@ export function renderReportText(r: AnalyticsReport): string {
   if (r.latestRun)
     out.push(`Latest run ${r.latestRun.id}: ${r.latestRun.status}, ${ms(r.latestRun.durationMs)}`);
   if (!r.window.runs) {
-    out.push('', 'No runs recorded yet: run `slipway run` to build a history.');
+    out.push('', 'No runs recorded yet: run `slipway run` to build a history.', ...deploySections(r));
     return `${out.join('\n')}\n`;
   }
 

@@ -4,8 +4,10 @@ import type { RunStatus } from '../events.js';
 import { TaskGraph } from '../graph/graph.js';
 import { capacityFor, machineCores } from '../plan/capacity.js';
 import { predict } from '../plan/predict.js';
+import { appValidationsSince } from '../store/app-validations.js';
 import { deploymentTransfers } from '../store/deploy-transfers.js';
 import type { Store } from '../store/store.js';
+import { type AppEnvironment, appValidationReport } from './app-validation.js';
 import { type BudgetResult, checkBudgets } from './budgets.js';
 import type { ChangePointOptions } from './change-points.js';
 import { type WindowAdvice, windowAdvice } from './deploy-windows.js';
@@ -76,6 +78,8 @@ export interface AnalyticsReport {
   windows: WindowAdvice;
   /** Trends of runs per day and CPU-seconds per run, projected into the capacity they need. */
   growth: GrowthReport;
+  /** Start-up time, memory and CPU of the app after each deploy, per environment, with change points. */
+  appValidation: AppEnvironment[];
 }
 
 function taskStats(runs: readonly RunRecord[]): TaskStats[] {
@@ -217,5 +221,6 @@ export async function buildReport(
       runs,
     ),
     growth: growthReport(runs, { now, ...opts.growth }),
+    appValidation: appValidationReport(await appValidationsSince(store.db, opts.since)),
   };
 }

@@ -11,6 +11,7 @@ import { DeployRecorder } from '../deploy/records.js';
 import { SummaryBuilder } from '../deploy/summary.js';
 import { waitForWindow } from '../deploy/wait-window.js';
 import { EventStream } from '../events.js';
+import { recordAppValidations } from '../store/app-validations.js';
 import { withStore } from '../store/store.js';
 import { gitHead } from '../util/git-facts.js';
 import { parseSize } from '../util/units.js';
@@ -66,6 +67,7 @@ export function register(program: Command, ctx: CliContext): void {
         return withStore({ url: globals(cmd).store, root: pipeline.root }, (store) =>
           withEnvironment(ctx, store.db, env, opts.wait, async (held, signal) => {
             const recorder = new DeployRecorder(store.db, events);
+            const validations = recordAppValidations(store.db, events);
             const summary = new SummaryBuilder(events);
             const stopProgress = reportProgress(events, ctx.stdout);
             try {
@@ -86,7 +88,7 @@ export function register(program: Command, ctx: CliContext): void {
                   `build the artifact first (e.g. slipway run) or pass --artifact DIR`,
                 );
               }
-              const failed = await recorder.flush();
+              const failed = [...(await recorder.flush()), ...(await validations.flush())];
               for (const f of failed) ctx.stderr.write(`slipway: could not record the deployment: ${f}\n`);
               if (opts.summary && summary.summary) {
                 await writeFile(opts.summary, `${JSON.stringify(summary.summary, null, 2)}\n`);

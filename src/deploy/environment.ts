@@ -55,6 +55,15 @@ export interface Environment {
   regions: Region[];
   /** When deployments may run (deploy-window.ts); none means any time. */
   windows?: DeployWindow[];
+  /** Measure the app after each activation, and its budgets (`budgets.deploy`). */
+  validation?: AppValidationConfig;
+}
+
+export interface AppValidationConfig {
+  settleMs: number;
+  startupMs?: number;
+  rssBytes?: number;
+  cpuCores?: number;
 }
 
 /** Reads `environments.<name>`; throws ConfigError with located diagnostics. */
@@ -196,6 +205,18 @@ export function resolveEnvironment(
     stageParallelism: raw.strategy.stageParallelism,
     regions,
     windows: raw.windows ?? [],
+    validation: validationOf(p.raw.budgets?.deploy),
+  };
+}
+
+function validationOf(
+  b: { startup?: number; rss?: number; cpu?: number; settle?: number } | undefined,
+): AppValidationConfig {
+  return {
+    settleMs: b?.settle ?? 1000,
+    ...(b?.startup !== undefined ? { startupMs: b.startup } : {}),
+    ...(b?.rss !== undefined ? { rssBytes: b.rss } : {}),
+    ...(b?.cpu !== undefined ? { cpuCores: b.cpu } : {}),
   };
 }
 

@@ -12,7 +12,7 @@ export type AppMetric = 'startupMs' | 'rssBytes' | 'cpuCores';
 const METRICS: readonly AppMetric[] = ['startupMs', 'rssBytes', 'cpuCores'];
 const COLUMN = { startupMs: 'startup_ms', rssBytes: 'rss_bytes', cpuCores: 'cpu_cores' } as const;
 /** Deploys a series needs before change points are looked for. */
-export const MIN_DEPLOYS = 6;
+const MIN_DEPLOYS = 6;
 const BASELINE = 10;
 
 export interface AppDeploy {

@@ -111,7 +111,7 @@ function trendLine(name: string, t: Trend | null, unit: string): string {
 function growthSection(g: GrowthReport): string[] {
   const out = [
     '',
-    `Growth (${g.runs} runs over ${g.spanDays < 1 ? 'less than a day' : `${g.spanDays.toFixed(1)} days`}; target utilization ${pct(g.targetUtilization, 0)})`,
+    `Growth (${g.runs} run${g.runs === 1 ? '' : 's'} over ${g.spanDays < 1 ? 'less than a day' : `${g.spanDays.toFixed(1)} days`}; target utilization ${pct(g.targetUtilization, 0)})`,
   ];
   out.push(
     trendLine('runs per day', g.runsPerDay, ''),

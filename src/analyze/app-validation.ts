@@ -14,6 +14,7 @@ const COLUMN = { startupMs: 'startup_ms', rssBytes: 'rss_bytes', cpuCores: 'cpu_
 /** Deploys a series needs before change points are looked for. */
 const MIN_DEPLOYS = 6;
 const BASELINE = 10;
+const NEGLIGIBLE: Record<AppMetric, number> = { startupMs: 1, rssBytes: 1024 * 1024, cpuCores: 0.05 };
 
 export interface AppDeploy {
   deploymentId: string;
@@ -108,7 +109,9 @@ function trendOf(deploys: readonly AppDeploy[], metric: AppMetric): AppMetricTre
     samples: values.length,
     latest,
     baseline,
-    change: latest !== null && baseline ? latest / baseline - 1 : null,
+    // A change against a value near nothing (an idle app's CPU) is noise, not a percentage.
+    change:
+      latest !== null && baseline !== null && baseline > NEGLIGIBLE[metric] ? latest / baseline - 1 : null,
     changePoints: cps.map((c) => ({
       deploymentId: points[c.index]!.deploymentId,
       release: points[c.index]!.release,

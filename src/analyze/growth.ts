@@ -20,6 +20,8 @@ const HORIZONS = [30, 90] as const;
 export interface Trend {
   /** Value now (the fitted line, or the recent mean when the slope is not significant). */
   current: number;
+  /** False when the history is too short for a fit: `current` is then a plain average. */
+  fitted: boolean;
   slopePerDay: number;
   pValue: number;
   significant: boolean;
@@ -92,6 +94,7 @@ function trend(days: readonly number[], values: readonly number[], now: number):
   const significant = f.p < 0.05;
   const recent = values.slice(-Math.max(7, Math.ceil(values.length / 4)));
   return {
+    fitted: true,
     current: significant
       ? Math.max(0, f.intercept + f.slope * now)
       : recent.reduce((s, v) => s + v, 0) / recent.length,
@@ -159,6 +162,7 @@ export function growthReport(
   if (!runsPerDay && spanDays >= 1) {
     // No trend, but a rate today is still a fact.
     runsPerDay = {
+      fitted: false,
       current: finished.length / spanDays,
       slopePerDay: 0,
       pValue: 1,
@@ -168,7 +172,14 @@ export function growthReport(
   }
   if (!cpuPerRun && measured.length) {
     const xs = measured.slice(-20).map(cpuOf);
-    cpuPerRun = { current: median(xs), slopePerDay: 0, pValue: 1, significant: false, samples: xs.length };
+    cpuPerRun = {
+      fitted: false,
+      current: median(xs),
+      slopePerDay: 0,
+      pValue: 1,
+      significant: false,
+      samples: xs.length,
+    };
   }
 
   const needs: CapacityNeed[] = [];

@@ -12,7 +12,7 @@ import type { GrowthReport, Trend } from './growth.js';
 import type { AnalyticsReport } from './report.js';
 import type { ResourceReport } from './resources.js';
 
-const count = (n: number) => (n >= 1000 ? n.toExponential(2) : String(Math.round(n)));
+const count = (n: number) => Math.round(n).toLocaleString('en-US');
 const rate = (b: number | null) => (b === null ? '-' : `${formatBytes(b)}/s`);
 
 /** Disk I/O per task, pool memory, network bytes and transfer rate per deployment. */
@@ -75,7 +75,7 @@ function windowSection(w: WindowAdvice): string[] {
     '',
     `Deploy windows (UTC; ${w.deployments} deployment${w.deployments === 1 ? '' : 's'}, ${w.heavyRuns} heavy run${w.heavyRuns === 1 ? '' : 's'}: ${w.heavyRule})`,
   ];
-  if (w.worst.length) {
+  if (w.worst.length > 1) {
     const rows = [['worst hours', 'samples', 'failed', 'vs usual']];
     for (const h of w.worst)
       rows.push([
@@ -85,7 +85,11 @@ function windowSection(w: WindowAdvice): string[] {
         h.slowdown === null ? '-' : `×${h.slowdown.toFixed(2)}`,
       ]);
     out.push(...table(rows));
-  } else if (w.hours.length)
+  } else if (w.worst.length === 1)
+    out.push(
+      `  only ${w.worst[0]!.label} has ${MIN_HOUR_SAMPLES}+ samples: no other hour to compare it with (all hours in --json)`,
+    );
+  else if (w.hours.length)
     out.push(
       `  no hour has ${MIN_HOUR_SAMPLES}+ samples yet (${w.hours.length} hour${w.hours.length === 1 ? '' : 's'} seen; all in --json)`,
     );
@@ -101,6 +105,8 @@ const money = (x: number | undefined) => (x === undefined ? '' : x >= 100 ? x.to
 
 function trendLine(name: string, t: Trend | null, unit: string): string {
   if (!t) return `  ${name}: -`;
+  if (!t.fitted)
+    return `  ${name}: ${t.current.toFixed(2)}${unit} (${t.samples} sample${t.samples === 1 ? '' : 's'}; no trend fitted)`;
   const slope = t.significant
     ? `${t.slopePerDay >= 0 ? '+' : ''}${t.slopePerDay.toPrecision(2)}${unit}/day (p=${t.pValue.toPrecision(2)})`
     : `no significant trend${t.pValue < 1 ? ` (p=${t.pValue.toPrecision(2)})` : ''}`;

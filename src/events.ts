@@ -3,6 +3,7 @@
  * dashboard subscribe. Nothing else finds out what happened. (Deployments have their own stream,
  * deploy/events.ts.)
  */
+import type { IoCounters } from './exec/io-counters.js';
 import type { TaskFailure } from './exec/task-failure.js';
 
 /** How a task ended; `statusOf` (exec/task-failure.ts) derives it from its failure. */
@@ -71,6 +72,8 @@ export type RunEvent =
       predictedMs: number;
       cpuSeconds: number;
       peakRssBytes: number;
+      /** Disk I/O of the task's whole process tree (exec/io-counters.ts); absent when not measured. */
+      io?: IoCounters;
       attempts: number;
       /** Why it failed, was skipped or cancelled (absent exactly when status is success). */
       failure?: TaskFailure;

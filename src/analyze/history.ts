@@ -3,6 +3,8 @@
  * once from the store (SQLite or PostgreSQL) into plain records the pure analyses take.
  */
 import type { CacheOutcome, RunStatus, TaskRunStatus } from '../events.js';
+import type { IoCounters } from '../exec/io-counters.js';
+import type { TaskRunRow } from '../store/runs.js';
 import type { Store } from '../store/store.js';
 import type { Deployment, DeploymentOutcome } from './deployments.js';
 
@@ -23,6 +25,8 @@ export interface TaskRecord {
   cpuRequest: number | null;
   memoryRequest: number | null;
   savedMs: number | null;
+  /** Disk I/O of the task's process tree; absent when not measured (cache hits, older rows). */
+  io?: IoCounters;
 }
 
 export interface RunRecord {
@@ -34,6 +38,8 @@ export interface RunRecord {
   durationMs: number | null;
   concurrency: number;
   capacityCpu: number;
+  /** The pool's memory in bytes; null on runs recorded before it was kept. */
+  capacityMemory?: number | null;
   lowerBoundMs: number | null;
   predictedMakespanMs: number | null;
   criticalPath: string[];
@@ -94,6 +100,7 @@ export async function loadRuns(
       cpuRequest: t.cpu_request,
       memoryRequest: t.memory_request,
       savedMs: t.saved_ms,
+      ...ioOf(t),
     });
     tasks.set(t.run_id, list);
   }
@@ -106,6 +113,7 @@ export async function loadRuns(
     durationMs: r.duration_ms,
     concurrency: r.concurrency,
     capacityCpu: r.capacity_cpu,
+    capacityMemory: r.capacity_memory ?? null,
     lowerBoundMs: r.lower_bound_ms,
     predictedMakespanMs: r.predicted_makespan_ms,
     criticalPath: jsonArray(r.critical_path),
@@ -113,6 +121,20 @@ export async function loadRuns(
     gitCommitAt: r.git_commit_at,
     tasks: (tasks.get(r.id) ?? []).sort((a, b) => (a.startedAt ?? 0) - (b.startedAt ?? 0)),
   }));
+}
+
+function ioOf(t: TaskRunRow): { io?: IoCounters } {
+  if (t.io_write_ops === null || t.io_write_ops === undefined) return {};
+  return {
+    io: {
+      readBytes: t.io_read_bytes ?? 0,
+      writeBytes: t.io_write_bytes ?? 0,
+      readOps: t.io_read_ops ?? 0,
+      writeOps: t.io_write_ops,
+      readChars: t.io_read_chars ?? 0,
+      writeChars: t.io_write_chars ?? 0,
+    },
+  };
 }
 
 const OUTCOMES: readonly DeploymentOutcome[] = [

@@ -3,6 +3,7 @@ import { formatBytes } from '../util/units.js';
 import { ENVIRONMENT_SUBJECT } from './environment.js';
 import type { Finding } from './findings-store.js';
 import { ms, pct, pValue, SLI_LABELS, signedPct, sliValue } from './format.js';
+import { extraSections } from './render-sections.js';
 import type { AnalyticsReport } from './report.js';
 
 function row(cells: string[]): string {
@@ -120,5 +121,13 @@ export function renderReportMarkdown(r: AnalyticsReport): string {
       `${i + 1}. **${rec.title}**: saves ${ms(rec.savedMsPerRun)} per run. ${rec.evidence.join('; ')}. Risk: ${rec.risk}. Change: \`${rec.change}\``,
     );
   });
+  out.push(
+    '',
+    '### Resources, app validation, deploy windows, growth',
+    '',
+    '```',
+    ...extraSections(r).filter((l, i) => i > 0 || l),
+    '```',
+  );
   return `${out.join('\n')}\n`;
 }

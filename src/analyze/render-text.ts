@@ -4,6 +4,7 @@ import { formatBytes } from '../util/units.js';
 import { ENVIRONMENT_SUBJECT, type EnvironmentShift } from './environment.js';
 import type { Finding } from './findings-store.js';
 import { ms, pct, pValue, SLI_LABELS, signedPct, sliValue, table } from './format.js';
+import { deploySections, extraSections } from './render-sections.js';
 import type { AnalyticsReport } from './report.js';
 
 /** One line per finding. */
@@ -42,7 +43,7 @@ export function renderReportText(r: AnalyticsReport): string {
   if (r.latestRun)
     out.push(`Latest run ${r.latestRun.id}: ${r.latestRun.status}, ${ms(r.latestRun.durationMs)}`);
   if (!r.window.runs) {
-    out.push('', 'No runs recorded yet: run `slipway run` to build a history.');
+    out.push('', 'No runs recorded yet: run `slipway run` to build a history.', ...deploySections(r));
     return `${out.join('\n')}\n`;
   }
 
@@ -169,5 +170,6 @@ export function renderReportText(r: AnalyticsReport): string {
         `  ${b.subject.padEnd(16)} ${ms(b.actualMs).padStart(8)} / ${ms(b.budgetMs)}  ${b.breached ? `BREACHED by ${ms(b.overMs)}` : b.basis === 'not-measured' ? 'not measured' : 'ok'}${b.note ? ` (${b.note})` : ''}`,
       );
   }
+  out.push(...extraSections(r));
   return `${out.join('\n')}\n`;
 }

@@ -5,11 +5,14 @@ import { TaskGraph } from '../graph/graph.js';
 import { capacityFor, machineCores } from '../plan/capacity.js';
 import { predict } from '../plan/predict.js';
 import type { Store } from '../store/store.js';
+import { type AppEnvironment, appValidationReport } from './app-validation.js';
 import { type BudgetResult, checkBudgets } from './budgets.js';
 import { CHANGE_POINT_DEFAULTS, type ChangePointOptions } from './change-points.js';
+import { type WindowAdvice, windowAdvice } from './deploy-windows.js';
 import { type DoraMetrics, doraMetrics } from './dora.js';
 import { ENVIRONMENT_SUBJECT, type EnvironmentShift } from './environment.js';
 import type { Finding } from './findings-store.js';
+import { type GrowthReport, growthReport } from './growth.js';
 import { isCacheHit, loadHistory, type RunRecord } from './history.js';
 import {
   coveredMs,
@@ -21,6 +24,7 @@ import {
 import { type Recommendation, recommend } from './recommend/index.js';
 import { refreshRegressions } from './refresh.js';
 import type { RegressionScan, Suspect } from './regressions.js';
+import { type ResourceReport, resourceReport } from './resources.js';
 import type { RightSizing } from './right-size.js';
 import { evaluateSlis, type SliResult, sliTargets } from './slis.js';
 import { summarize } from './stats.js';
@@ -74,6 +78,14 @@ export interface AnalyticsReport {
   rightSizing: RightSizing[];
   recommendations: Recommendation[];
   budgets: BudgetResult[];
+  /** Disk I/O per task, pool memory utilization, network bytes and transfer rate per deployment. */
+  resources: ResourceReport;
+  /** Hours of the week when deployments and heavy runs went worst, and a recommended window. */
+  windows: WindowAdvice;
+  /** Trends of runs per day and CPU-seconds per run, projected into the capacity they need. */
+  growth: GrowthReport;
+  /** Start-up time, memory and CPU of the app after each deploy, per environment, with change points. */
+  appValidation: AppEnvironment[];
 }
 
 function taskStats(runs: readonly RunRecord[]): TaskStats[] {
@@ -147,7 +159,12 @@ export function latestFinished(runs: readonly RunRecord[]): RunRecord | undefine
 export async function buildReport(
   store: Store,
   pipeline: Pipeline,
-  opts: { since?: number; now?: number; detection?: ChangePointOptions } = {},
+  opts: {
+    since?: number;
+    now?: number;
+    detection?: ChangePointOptions;
+    growth?: { targetUtilization?: number; costPerCpuHour?: number };
+  } = {},
 ): Promise<AnalyticsReport> {
   const now = opts.now ?? Date.now();
   const history = await loadHistory(store, { pipeline: pipeline.name });
@@ -225,5 +242,12 @@ export async function buildReport(
     rightSizing,
     recommendations,
     budgets: latest ? checkBudgets(pipeline, history.runs, latest) : [],
+    resources: resourceReport(runs, await store.transfers.list(from)),
+    windows: windowAdvice(
+      deployments.filter((d) => d.startedAt >= from),
+      runs,
+    ),
+    growth: growthReport(runs, { now, ...opts.growth }),
+    appValidation: appValidationReport(await store.appValidations.since(opts.since)),
   };
 }

@@ -43,7 +43,7 @@ export function checkoutOf(ctx: CliContext, cmd: Command): Checkout {
  * command run in packages/web finds the repository's file), else slipway.yml here (which the
  * loader reports as missing).
  */
-export function pipelinePath(cmd: Command): string {
+function pipelinePath(cmd: Command): string {
   return globals(cmd).file ?? findPipelineFile(process.cwd()) ?? DEFAULT_FILE;
 }
 

@@ -3,14 +3,16 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { runDeployment } from '../deploy/deploy.js';
-import { resolveEnvironment } from '../deploy/environment.js';
+import { type Environment, resolveEnvironment } from '../deploy/environment.js';
 import type { DeployEvent } from '../deploy/events.js';
 import { currentOwner } from '../deploy/owner.js';
 import { reportProgress } from '../deploy/progress.js';
 import { DeployRecorder } from '../deploy/records.js';
 import { SummaryBuilder } from '../deploy/summary.js';
+import { waitForWindow } from '../deploy/wait-window.js';
 import { EventStream } from '../events.js';
 import { deployLedgerDir, stateDir } from '../state/paths.js';
+import { recordAppValidations } from '../store/app-validations.js';
 import { withStore } from '../store/store.js';
 import { gitHead } from '../util/git-facts.js';
 import { parseSize } from '../util/units.js';
@@ -24,6 +26,7 @@ interface DeployOpts {
   relay?: boolean;
   maxRate?: string;
   wait: boolean;
+  now?: boolean;
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -39,7 +42,11 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--relay', 'first agent of each region relays chunks to its neighbours')
     .option('--no-relay', 'every agent pulls from the origin')
     .option('--max-rate <size>', "cap the origin's egress per second, e.g. 20MiB")
-    .option('--no-wait', 'fail (exit 1) instead of waiting when another deployment holds the environment')
+    .option(
+      '--no-wait',
+      'fail (exit 1) instead of waiting when another deployment holds the environment or it is outside its deploy windows',
+    )
+    .option('--now', "deploy now even outside the environment's deploy windows")
     .action(
       action(ctx, async (name: string, opts: DeployOpts, cmd: Command) => {
         const pipeline = await pipelineFrom(cmd);
@@ -51,6 +58,10 @@ export function register(program: Command, ctx: CliContext): void {
             throw new UsageError(`bad --max-rate ${opts.maxRate}`, 'write a size per second such as 20MiB');
           env.origin.maxRate = rate;
         }
+        if (env.windows?.length && !opts.now) {
+          const w = await holdForWindow(ctx, env, opts.wait);
+          if (w !== 0) return w;
+        }
         const git = gitHead(pipeline.root);
         const version = opts.version ?? git?.sha.slice(0, 12) ?? timestamp();
         const events = new EventStream<DeployEvent>();
@@ -60,6 +71,7 @@ export function register(program: Command, ctx: CliContext): void {
         return withStore({ url: globals(cmd).store, root: pipeline.root }, (store) =>
           withEnvironment(ctx, store, env, opts.wait, async (held, signal) => {
             const recorder = new DeployRecorder(store.deployments, events);
+            const validations = recordAppValidations(store.appValidations, events);
             const summary = new SummaryBuilder(events);
             const stopProgress = reportProgress(events, ctx.stdout);
             try {
@@ -81,7 +93,7 @@ export function register(program: Command, ctx: CliContext): void {
                   `build the artifact first (e.g. slipway run) or pass --artifact DIR`,
                 );
               }
-              const failed = await recorder.flush();
+              const failed = [...(await recorder.flush()), ...(await validations.flush())];
               for (const f of failed) ctx.stderr.write(`slipway: could not record the deployment: ${f}\n`);
               if (opts.summary && summary.summary) {
                 await writeFile(opts.summary, `${JSON.stringify(summary.summary, null, 2)}\n`);
@@ -94,6 +106,31 @@ export function register(program: Command, ctx: CliContext): void {
         );
       }),
     );
+}
+
+/** Waits for the environment's deploy window (Ctrl-C stops the wait); 0 when open, else the exit code. */
+async function holdForWindow(ctx: CliContext, env: Environment, wait: boolean): Promise<number> {
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const r = await waitForWindow({
+      environment: env.name,
+      windows: env.windows ?? [],
+      wait,
+      signal: abort.signal,
+      onWait: (m) => ctx.stderr.write(`slipway: ${m}\n`),
+    });
+    if (r.ok) return 0;
+    ctx.stderr.write(
+      `error: ${r.error.message}\n  hint: ${r.error.reason === 'closed' ? 'deploy anyway with --now, or wait for the window (without --no-wait)' : 'run it again to keep waiting, or deploy now with --now'}\n`,
+    );
+    return r.error.reason === 'aborted' ? 130 : 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
 function timestamp(): string {

@@ -8,6 +8,31 @@ import { action, type CliContext, globals, pipelineFrom, UsageError } from './co
 import { MARKDOWN_HELP, writeMarkdown } from './markdown-file.js';
 import { parseSince } from './options.js';
 
+interface ReportOptions {
+  since?: string;
+  json?: boolean;
+  markdown?: string;
+  costPerCpuHour?: number;
+  targetUtilization?: number;
+}
+
+function parsePrice(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new UsageError(`bad --cost-per-cpu-hour "${v}"`, 'write a price per CPU-hour such as 0.05');
+  return n;
+}
+
+function parsePercent(v: string): number {
+  const n = Number(v.trim().replace(/%$/, ''));
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 100)
+    throw new UsageError(
+      `bad --target-utilization "${v}"`,
+      'write a percentage above 0 and at most 100, such as 70%',
+    );
+  return n / 100;
+}
+
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('report')
@@ -17,8 +42,18 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--since <date>', 'only runs since a date (2026-11-01) or a duration ago (7d)')
     .option('--json', 'the complete report as JSON')
     .option('--markdown <file>', MARKDOWN_HELP)
+    .option(
+      '--cost-per-cpu-hour <price>',
+      'growth: monthly cost of the capacity needed at this price',
+      parsePrice,
+    )
+    .option(
+      '--target-utilization <percent>',
+      'growth: how busy the workers may be (default 70%)',
+      parsePercent,
+    )
     .action(
-      action(ctx, async (opts: { since?: string; json?: boolean; markdown?: string }, cmd: Command) => {
+      action(ctx, async (opts: ReportOptions, cmd: Command) => {
         if (opts.json && opts.markdown === '-')
           throw new UsageError(
             '--json and --markdown - both want standard output',
@@ -29,7 +64,14 @@ export function register(program: Command, ctx: CliContext): void {
         return withStore({ url: globals(cmd).store, root: pipeline.root, create: false }, async (store) => {
           // Deployments whose process died count as interrupted, not running.
           await markInterrupted(store).catch(() => []);
-          const report = await buildReport(store, pipeline, since === undefined ? {} : { since });
+          const growth = {
+            ...(opts.costPerCpuHour !== undefined ? { costPerCpuHour: opts.costPerCpuHour } : {}),
+            ...(opts.targetUtilization !== undefined ? { targetUtilization: opts.targetUtilization } : {}),
+          };
+          const report = await buildReport(store, pipeline, {
+            ...(since === undefined ? {} : { since }),
+            growth,
+          });
           if (opts.markdown !== undefined) writeMarkdown(ctx, opts.markdown, renderReportMarkdown(report));
           if (opts.json) ctx.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
           else if (opts.markdown !== '-') ctx.stdout.write(renderReportText(report));

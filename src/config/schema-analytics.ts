@@ -1,6 +1,6 @@
 /** budgets: and slis: sections (README: Analytics). */
 import { z } from 'zod';
-import { duration } from './units-schema.js';
+import { duration, size } from './units-schema.js';
 
 /**
  * A percentage as the brief writes SLI targets: a number of percent (99.9) or a string ("99.9%").
@@ -19,10 +19,26 @@ const percent = z.union([z.number(), z.string()]).transform((v, ctx) => {
   return n / 100;
 });
 
+/**
+ * What the app may cost after each deploy, measured by the agents (deploy/agent/app-validation.ts);
+ * a target over budget fails its wave's health gate, which rolls the deployment back.
+ */
+const deployBudgetsSchema = z.strictObject({
+  /** Start of the app to its first healthy answer. */
+  startup: duration.optional(),
+  /** Resident memory of the app's process group after the settle period. */
+  rss: size.optional(),
+  /** CPU cores the app uses while it settles (CPU-seconds per second). */
+  cpu: z.number().positive().optional(),
+  /** How long the app runs after its first healthy answer before memory and CPU are read; default 1s. */
+  settle: duration.optional(),
+});
+
 export const budgetsSchema = z.strictObject({
   /** Whole pipeline wall time. */
   run: duration.optional(),
   tasks: z.record(z.string(), duration).default({}),
+  deploy: deployBudgetsSchema.optional(),
 });
 
 export const slisSchema = z.strictObject({

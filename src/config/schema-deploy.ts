@@ -1,5 +1,6 @@
 /** environments: section (README: Deploy). Semantic checks (waves, tokens) live in src/deploy/environment.ts. */
 import { z } from 'zod';
+import { parseWindow, WINDOW_HINT } from '../deploy/deploy-window.js';
 import { duration, size } from './units-schema.js';
 
 const envMap = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String));
@@ -76,6 +77,20 @@ const strategySchema = z.strictObject({
   stageParallelism: count(1).default(8),
 });
 
+/** "Mon-Fri 02:00-05:00 UTC" (deploy/deploy-window.ts), parsed here so a bad one is located. */
+const deployWindow = z.string().transform((v, ctx) => {
+  const w = parseWindow(v);
+  if (!w.ok) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `bad deploy window ${JSON.stringify(v)}: ${w.error}`,
+      params: { hint: WINDOW_HINT },
+    });
+    return z.NEVER;
+  }
+  return w.value;
+});
+
 const environmentSchema = z.strictObject({
   /** The folder to ship, relative to the pipeline file (usually a task's output). */
   artifact: z.string().min(1),
@@ -96,6 +111,13 @@ const environmentSchema = z.strictObject({
     })
     .optional(),
   health: healthSchema.optional(),
+  /** When `slipway deploy` may run: one window or a list; outside them it waits (or refuses). */
+  windows: z
+    .preprocess(
+      (v) => (typeof v === 'string' ? [v] : v),
+      z.array(deployWindow).min(1, 'list at least one window'),
+    )
+    .optional(),
   strategy: strategySchema.prefault({}),
   regions: z.record(
     z.string().regex(/^[A-Za-z0-9_.-]+$/, 'region names use letters, digits and _ . -'),

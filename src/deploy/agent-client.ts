@@ -2,6 +2,7 @@
 import { err, ok, type Result } from '../util/result.js';
 import type { ActivateResult, StageProgress, StageResult } from './agent/agent.js';
 import type { AppSpec } from './agent/app.js';
+import type { AppValidation, ValidateRequest } from './agent/app-validation.js';
 import { LOCK_HEADER } from './agent/deploy-lock.js';
 import { type ChunkSourceRef, causeOf } from './chunk-client.js';
 import type { Manifest } from './manifest.js';
@@ -111,10 +112,15 @@ export class AgentClient {
    */
   activate(
     release: ReleaseId | null,
-    opts: { app?: AppSpec; keep?: number; expected?: ReleaseId | null } = {},
+    opts: { app?: AppSpec; keep?: number; expected?: ReleaseId | null; validate?: ValidateRequest } = {},
   ): Promise<Result<ActivateResult, string>> {
     // Stopping the old app may take its grace period; allow for it.
     return this.#call('POST', '/v1/activate', { release, ...opts }, this.timeoutMs + 30_000);
+  }
+
+  /** The agent's latest measurement of its app (after an activation that asked for one). */
+  appValidation(): Promise<Result<{ validation: AppValidation | null }, string>> {
+    return this.#call('GET', '/v1/app/validation');
   }
 
   rollback(to?: ReleaseId | null, expected?: ReleaseId | null): Promise<Result<ActivateResult, string>> {

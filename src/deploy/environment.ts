@@ -7,6 +7,7 @@ import path from 'node:path';
 import { ConfigError, type Diagnostic, didYouMean } from '../config/diagnostic.js';
 import type { EnvironmentSchema } from '../config/schema-deploy.js';
 import type { Pipeline } from '../config/types.js';
+import type { DeployWindow } from './deploy-window.js';
 import { planWaves } from './waves.js';
 
 export interface HealthConfig {
@@ -52,6 +53,17 @@ export interface Environment {
   minSamples: number;
   stageParallelism: number;
   regions: Region[];
+  /** When deployments may run (deploy-window.ts); none means any time. */
+  windows?: DeployWindow[];
+  /** Measure the app after each activation, and its budgets (`budgets.deploy`). */
+  validation?: AppValidationConfig;
+}
+
+export interface AppValidationConfig {
+  settleMs: number;
+  startupMs?: number;
+  rssBytes?: number;
+  cpuCores?: number;
 }
 
 /** Reads `environments.<name>`; throws ConfigError with located diagnostics. */
@@ -192,6 +204,19 @@ export function resolveEnvironment(
     minSamples: raw.strategy.minSamples,
     stageParallelism: raw.strategy.stageParallelism,
     regions,
+    windows: raw.windows ?? [],
+    validation: validationOf(p.raw.budgets?.deploy),
+  };
+}
+
+function validationOf(
+  b: { startup?: number; rss?: number; cpu?: number; settle?: number } | undefined,
+): AppValidationConfig {
+  return {
+    settleMs: b?.settle ?? 1000,
+    ...(b?.startup !== undefined ? { startupMs: b.startup } : {}),
+    ...(b?.rss !== undefined ? { rssBytes: b.rss } : {}),
+    ...(b?.cpu !== undefined ? { cpuCores: b.cpu } : {}),
   };
 }
 

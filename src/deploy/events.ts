@@ -130,4 +130,20 @@ export type DeployEvent =
       bytesSent: number;
       originEgressBytes: number;
     }
+  | {
+      /** What the agent measured of the app after it switched (agent/app-validation.ts). */
+      type: 'app-validated';
+      deploymentId: string;
+      target: string;
+      wave: number;
+      release: string;
+      at: number;
+      startupMs: number | null;
+      rssBytes: number | null;
+      cpuCores: number | null;
+      settleMs: number;
+      problem?: string;
+      /** Budgets it exceeded, as messages. */
+      overBudget: string[];
+    }
   | { type: 'deploy-warning'; deploymentId: string; message: string };

@@ -120,6 +120,9 @@ export function reportProgress(events: EventStream<DeployEvent>, out: Out): () =
       case 'deploy-warning':
         line(`  warning: ${e.message}`);
         return;
+      case 'app-validated':
+        line(`  measured  ${e.target}: ${describeValidation(e)}`);
+        return;
       case 'deploy-finished':
         if (timer) clearInterval(timer);
         draw();
@@ -134,4 +137,19 @@ export function reportProgress(events: EventStream<DeployEvent>, out: Out): () =
     if (timer) clearInterval(timer);
     off();
   };
+}
+
+/** "start-up 320ms, 45.1 MiB resident, 0.02 cores after 1.00s" plus budget breaches or problems. */
+function describeValidation(e: Extract<DeployEvent, { type: 'app-validated' }>): string {
+  const parts = [
+    e.startupMs === null ? 'start-up -' : `start-up ${formatMs(e.startupMs)}`,
+    e.rssBytes === null ? null : `${formatBytes(e.rssBytes)} resident`,
+    e.cpuCores === null ? null : `${e.cpuCores.toFixed(2)} cores after ${formatMs(e.settleMs)}`,
+  ].filter(Boolean);
+  const tail = e.overBudget.length
+    ? ` — OVER BUDGET: ${e.overBudget.join('; ')}`
+    : e.problem
+      ? ` (${e.problem})`
+      : '';
+  return `${parts.join(', ')}${tail}`;
 }

@@ -6,6 +6,7 @@
 import type { EventStream } from '../events.js';
 import { failpoint } from '../util/failpoint.js';
 import type { AppSpec } from './agent/app.js';
+import { validateRequest, validateWave } from './app-budget.js';
 import type { Environment, HealthConfig } from './environment.js';
 import type { DeployEvent, GateOutcome } from './events.js';
 import { HostAnalysis, probe, waitHealthy, worst } from './health.js';
@@ -58,6 +59,7 @@ export async function rollout(
                 app: app ? { command: app.command, env: { ...h.target.env } } : undefined,
                 keep: env.keepReleases,
                 expected: h.previous,
+                validate: validateRequest(env, h.target),
               });
               // Even a failed call may have switched the symlink: roll it back too.
               activated.push(h);
@@ -109,6 +111,21 @@ export async function rollout(
         outcome = baked.outcome;
         reason = baked.reason;
       } else await sleep(env.bakeMs, ctx.signal);
+    }
+    if (outcome === 'Successful' && app) {
+      const breach = await validateWave({
+        deploymentId,
+        env,
+        release: ctx.release,
+        wave: w + 1,
+        hosts: waveHosts,
+        events,
+        signal: ctx.signal,
+      });
+      if (breach) {
+        outcome = 'Failed';
+        reason = breach;
+      }
     }
     events.emit({
       type: 'gate-finished',

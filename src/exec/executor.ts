@@ -159,6 +159,7 @@ function taskFinished(runId: string, t: TaskOutcome, status: TaskStatus, predict
     predictedMs,
     cpuSeconds: t.cpuSeconds,
     peakRssBytes: t.peakRssBytes,
+    ...(t.io ? { io: t.io } : {}),
     attempts: t.attempts,
     ...(t.failure ? { failure: t.failure } : {}),
     ...(t.logFile ? { logFile: t.logFile } : {}),

@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { CacheLookup, TaskCache, TaskHash } from '../cache/types.js';
 import type { TaskConfig } from '../config/types.js';
 import type { CacheOutcome, EventStream, RunEvent } from '../events.js';
+import type { IoCounters } from './io-counters.js';
 import { redactor } from './redact.js';
 import type { TaskFailure } from './task-failure.js';
 import type { Attempt, TaskRunner } from './task-runner.js';
@@ -26,6 +27,8 @@ export interface TaskOutcome {
   durationMs: number;
   cpuSeconds: number;
   peakRssBytes: number;
+  /** Disk I/O of the last attempt's process tree, where the system counts it. */
+  io?: IoCounters;
   attempts: number;
   logFile?: string;
 }
@@ -122,6 +125,7 @@ export async function runTask(
       durationMs: last?.durationMs ?? endedAt - startedAt,
       cpuSeconds: last?.cpuSeconds ?? 0,
       peakRssBytes: last?.peakRssBytes ?? 0,
+      ...(last?.io ? { io: last.io } : {}),
       attempts,
       ...(streaming ? { logFile } : {}),
     };

@@ -5,7 +5,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { failpoint } from '../util/failpoint.js';
-import { ProcessTreeSampler } from './proc-stats.js';
+import { type IoCounters, parseProcIo } from './io-counters.js';
+import { type FinalReading, ProcessTreeSampler, statTicks } from './proc-stats.js';
 import type { ProcessGuard } from './process-guard.js';
 import type { Attempt, AttemptFailure, RunRequest, TaskRunner } from './task-runner.js';
 
@@ -17,6 +18,7 @@ export interface ProcessResult {
   durationMs: number;
   cpuSeconds: number;
   peakRssBytes: number;
+  io?: IoCounters;
   /** Set when the command could not be started at all. */
   spawnError?: string;
 }
@@ -36,13 +38,43 @@ export interface RunProcessOptions {
 }
 
 /**
- * What the task's shell runs first: wait for slipway's go-ahead on stdin, then become the task's
- * own shell (same pid and process group), stdin from /dev/null as before. slipway sends it once
- * the group is known to the guard (process-guard.ts), so there is no moment in which the command
- * runs and a crash of slipway could leave it behind unrecorded: if slipway dies first, `read`
- * sees end-of-file and the command never starts.
+ * What the task's shell runs first: wait for slipway's go-ahead on stdin, then run the command
+ * (stdin from /dev/null as before). slipway sends the go-ahead once the group is known to the
+ * guard (process-guard.ts), so there is no moment in which the command runs and a crash of
+ * slipway could leave it behind unrecorded: if slipway dies first, `read` sees end-of-file and the
+ * command never starts.
+ *
+ * The shell stays the group's leader and reaps the command, so its own /proc counters then hold
+ * the whole tree's CPU and I/O; it writes them to fd 3 before it exits (Node reaps it at once,
+ * after which nothing can read them). Signals: TERM, INT and HUP reach the command through the
+ * group; the shell only notes them (a trapped signal waits for the foreground command), so the
+ * command keeps its grace period. A command killed by a signal is re-raised on the shell, so the
+ * task still ends "by signal" (a command that exits 128+n itself reads the same way).
  */
-const GATE = 'read -r _ || exit 125; exec /bin/sh -c "$1" </dev/null';
+const GATE = [
+  'read -r _ || exit 125',
+  "trap ':' TERM INT HUP",
+  '/bin/sh -c "$1" </dev/null 3>&-',
+  's=$?',
+  '{ { while IFS= read -r l; do printf \'%s\\n\' "$l"; done </proc/$$/io; IFS= read -r l </proc/$$/stat && printf \'stat %s\\n\' "$l"; } >&3; } 2>/dev/null',
+  'exec 3>&-',
+  'if [ "$s" -gt 128 ] && [ "$s" -lt 160 ]; then trap - TERM INT HUP; kill -$((s - 128)) $$; fi',
+  'exit "$s"',
+].join('\n');
+
+const HAS_PROC_IO = process.platform === 'linux' && existsSync(`/proc/${process.pid}/io`);
+
+/** What the gate wrote to fd 3: /proc/<shell>/io lines, then `stat <the stat line>`. */
+export function parseFinalReading(text: string): FinalReading | undefined {
+  const at = text.indexOf('stat ');
+  if (at < 0) return undefined;
+  const stat = text.slice(at + 5).trim();
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = statTicks(f);
+  if (!Number.isFinite(ticks)) return undefined;
+  const io = parseProcIo(text.slice(0, at));
+  return io ? { ticks, io } : { ticks };
+}
 
 /** Sends a signal to a whole process group; ignores groups that are already gone. */
 function killGroup(pgid: number, signal: NodeJS.Signals): void {
@@ -64,8 +96,18 @@ function runProcess(opts: RunProcessOptions): Promise<ProcessResult> {
       cwd: opts.cwd,
       env: opts.env,
       detached: true, // setsid: the task gets its own process group, killed as a whole
-      stdio: ['pipe', 'pipe', 'pipe'],
+      // fd 3: the shell's final counters (see GATE); only where /proc has them.
+      stdio: HAS_PROC_IO ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
     });
+    let finalText = '';
+    const counters = child.stdio[3];
+    if (counters && 'setEncoding' in counters) {
+      counters.setEncoding('latin1');
+      counters.on('data', (t: string) => {
+        finalText += t;
+      });
+      counters.on('error', () => {});
+    }
     child.stdin?.on('error', () => {}); // the gate is gone (spawn failed, or killed meanwhile)
     const pgid = child.pid;
     if (pgid !== undefined) {
@@ -122,7 +164,10 @@ function runProcess(opts: RunProcessOptions): Promise<ProcessResult> {
       opts.signal?.removeEventListener('abort', onAbort);
       groupGone();
       const exitCode = exit ? exit.code : code;
-      const stats = pgid !== undefined ? opts.sampler.stop(pgid) : { cpuSeconds: 0, peakRssBytes: 0 };
+      const stats =
+        pgid !== undefined
+          ? opts.sampler.stop(pgid, parseFinalReading(finalText))
+          : { cpuSeconds: 0, peakRssBytes: 0 };
       resolve({
         exitCode,
         signal: exit ? exit.signal : signal,
@@ -162,6 +207,7 @@ export class LocalRunner implements TaskRunner {
       durationMs: r.durationMs,
       cpuSeconds: r.cpuSeconds,
       peakRssBytes: r.peakRssBytes,
+      ...(r.io ? { io: r.io } : {}),
       ...(failure ? { failure } : {}),
     };
   }

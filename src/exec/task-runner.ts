@@ -3,6 +3,7 @@
  * (runner.ts) today, a remote worker next, a scripted fake in tests. The executor decides what
  * runs when and how often; a runner runs one attempt and says how it went.
  */
+import type { IoCounters } from './io-counters.js';
 import type { TaskFailure } from './task-failure.js';
 
 /** One attempt of one task. */
@@ -30,6 +31,8 @@ export interface Attempt {
   durationMs: number;
   cpuSeconds: number;
   peakRssBytes: number;
+  /** Disk I/O of the attempt's process tree, where the system counts it (Linux). */
+  io?: IoCounters;
   failure?: AttemptFailure;
 }
 

@@ -36,6 +36,12 @@ export const TASK_RUN_UPDATES = [
   'reason',
   'failure',
   'saved_ms',
+  'io_read_bytes',
+  'io_write_bytes',
+  'io_read_ops',
+  'io_write_ops',
+  'io_read_chars',
+  'io_write_chars',
 ] as const;
 
 /** A run's task runs that had not ended when its process died. */

@@ -1,5 +1,7 @@
 /** Assembles a store's typed queries over one connection; only the history writes differ by backend. */
 import type { Kysely } from 'kysely';
+import { appValidationQueries } from './app-validations.js';
+import { transferQueries } from './deploy-transfers.js';
 import { deploymentQueries } from './deployments.js';
 import { findingQueries } from './findings.js';
 import type { HistoryWrites } from './history-batch.js';
@@ -16,6 +18,8 @@ export function storeOver(
     location: o.location,
     runs: runQueries(db, o.kind, o.history),
     deployments: deploymentQueries(db),
+    transfers: transferQueries(db),
+    appValidations: appValidationQueries(db),
     leases: leaseQueries(db),
     findings: findingQueries(db),
     close: () => db.destroy(),

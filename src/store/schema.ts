@@ -27,6 +27,8 @@ export interface RunsTable {
   tasks_failed: number;
   tasks_skipped: number;
   tasks_cached: number;
+  /** The pool's memory in bytes (migration 090); null on rows written before it. */
+  capacity_memory?: number | null;
 }
 
 export interface TaskRunsTable {
@@ -51,6 +53,16 @@ export interface TaskRunsTable {
   cpu_request: number | null;
   memory_request: number | null;
   saved_ms: number | null;
+  /**
+   * Disk I/O of the task's process tree (migration 090; exec/io-counters.ts); null when not
+   * measured. Optional so rows built before migration 090 still type-check.
+   */
+  io_read_bytes?: number | null;
+  io_write_bytes?: number | null;
+  io_read_ops?: number | null;
+  io_write_ops?: number | null;
+  io_read_chars?: number | null;
+  io_write_chars?: number | null;
 }
 
 /** Deployments and rollbacks (migrations 030 and 060); `status` holds a DeployStatus (deploy/events.ts). */

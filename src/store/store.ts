@@ -3,6 +3,8 @@
  * PostgreSQL. The database itself stays inside src/store/: no SQL is written anywhere else.
  */
 import { historyDbFile } from '../state/paths.js';
+import type { AppValidationQueries } from './app-validations.js';
+import type { TransferQueries } from './deploy-transfers.js';
 import type { DeploymentQueries } from './deployments.js';
 import { driverError } from './driver-error.js';
 import type { FindingQueries } from './findings.js';
@@ -19,6 +21,10 @@ export interface Store {
   readonly runs: RunQueries;
   /** Deployments and their targets. */
   readonly deployments: DeploymentQueries;
+  /** What each deployment moved over the network, and its staging time. */
+  readonly transfers: TransferQueries;
+  /** What the agents measured of the app after each deploy. */
+  readonly appValidations: AppValidationQueries;
   /** The one-deployer-per-environment lease rows. */
   readonly leases: LeaseQueries;
   /** Regression findings and their acknowledgements. */

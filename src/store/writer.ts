@@ -6,6 +6,7 @@
 import os from 'node:os';
 import type { Pipeline } from '../config/types.js';
 import type { EventStream, RunEvent } from '../events.js';
+import type { IoCounters } from '../exec/io-counters.js';
 import { describeFailure } from '../exec/task-failure.js';
 import { addTask, NO_TASKS, type TaskCounts } from '../task-counts.js';
 import { trace } from '../util/trace.js';
@@ -120,6 +121,7 @@ export function attachStoreWriter(
             tasks_failed: 0,
             tasks_skipped: 0,
             tasks_cached: 0,
+            capacity_memory: e.capacity.memory,
           },
         });
         schedule();
@@ -148,6 +150,7 @@ export function attachStoreWriter(
           attempts: e.attempts,
           reason: e.failure ? describeFailure(e.failure) : null,
           failure: e.failure ? JSON.stringify(e.failure) : null,
+          ...ioColumns(e.io),
         });
         const r = runs.get(e.runId);
         if (r) {
@@ -200,6 +203,24 @@ function blankTask(runId: string, taskId: string, pipeline: Pipeline): TaskRunsT
     cpu_request: null,
     memory_request: null,
     saved_ms: null,
+    ...ioColumns(undefined),
+  };
+}
+
+/** The task_runs I/O columns of a measurement (all null when there is none). */
+function ioColumns(
+  io: IoCounters | undefined,
+): Pick<
+  TaskRunsTable,
+  'io_read_bytes' | 'io_write_bytes' | 'io_read_ops' | 'io_write_ops' | 'io_read_chars' | 'io_write_chars'
+> {
+  return {
+    io_read_bytes: io?.readBytes ?? null,
+    io_write_bytes: io?.writeBytes ?? null,
+    io_read_ops: io?.readOps ?? null,
+    io_write_ops: io?.writeOps ?? null,
+    io_read_chars: io?.readChars ?? null,
+    io_write_chars: io?.writeChars ?? null,
   };
 }
 

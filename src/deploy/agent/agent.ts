@@ -8,6 +8,7 @@ import type { ChunkSourceRef } from '../chunk-client.js';
 import { chunksOf, type Manifest, releaseIdOf, validateManifest } from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import { type AppSpec, type AppStatus, AppSupervisor } from './app.js';
+import { AppValidator, type ValidateRequest } from './app-validation.js';
 import { batch, parallel } from './batching.js';
 import { ChunkIndex } from './chunk-index.js';
 import { DeployLock } from './deploy-lock.js';
@@ -47,6 +48,8 @@ export interface ActivateRequest {
   keep?: number;
   /** What `current` must be now; when it differs, another deployment moved this host: refused. */
   expected?: ReleaseId | null;
+  /** Measure the app once started (app-validation.ts). */
+  validate?: ValidateRequest;
 }
 
 export interface ActivateResult {
@@ -72,6 +75,8 @@ export class Agent {
   readonly index: ChunkIndex;
   readonly app: AppSupervisor;
   readonly lock = new DeployLock();
+  /** Start-up time, memory and CPU of the app after each activation (app-validation.ts). */
+  readonly validator = new AppValidator();
   /** Releases staged under a deploy lock, by holder: not pruned while that holder is live. */
   readonly #stagedBy = new Map<ReleaseId, string>();
   readonly #releases = new Map<ReleaseId, Manifest>();
@@ -303,6 +308,7 @@ export class Agent {
     await switchCurrent(this.layout, target);
     await this.app.stop();
     let pid: number | null = null;
+    const startedAt = performance.now();
     if (target !== null && spec) {
       pid = await this.app.start({
         cwd: this.layout.release(target),
@@ -311,6 +317,8 @@ export class Agent {
         extraEnv: { SLIPWAY_RELEASE: target, SLIPWAY_VERSION: this.#releases.get(target)?.version ?? '' },
       });
     }
+    if (target !== null && pid !== null)
+      this.validator.start({ release: target, pgid: pid, startedAt, request: req.validate });
     if (target !== null) await this.#touch(target, 'activatedAt');
     await this.#prune(req.keep ?? this.opts.keep ?? 5, [target, previous]);
     return ok({ previous, current: target, pid });

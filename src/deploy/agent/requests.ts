@@ -57,6 +57,19 @@ export const activateBody = z.strictObject({
   keep: z.number().int().min(1).optional(),
   /** What `current` must be now (null: no release); anything else is a 409. */
   expected: releaseId.nullable().optional(),
+  /** Measure the app after it starts (app-validation.ts). */
+  validate: z
+    .strictObject({
+      healthUrl: z
+        .string()
+        .max(2048)
+        .regex(/^https?:\/\//, 'an http(s) URL')
+        .optional(),
+      settleMs: z.number().int().min(0).max(600_000),
+      deadlineMs: z.number().int().min(1).max(3_600_000),
+      successStatus: z.array(z.number().int().min(100).max(599)).max(20).optional(),
+    })
+    .optional(),
 });
 
 export const rollbackBody = z.strictObject({

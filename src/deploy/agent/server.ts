@@ -63,6 +63,8 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
   const routes: Record<string, Handler> = {
     'GET /v1/status': async (_req, res) => sendJson(res, 200, await agent.status()),
 
+    'GET /v1/app/validation': async (_req, res) => sendJson(res, 200, { validation: agent.validator.latest }),
+
     'POST /v1/chunks/missing': async (req, res) => {
       const { ids } = parseBody(missingBody, await readJson(req, limits.jsonBytes), 'chunks/missing');
       sendJson(res, 200, { missing: agent.missing(ids as ChunkId[]) });
@@ -130,6 +132,7 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
         app,
         keep: body.keep,
         expected: body.expected as ReleaseId | null | undefined,
+        ...(body.validate ? { validate: body.validate } : {}),
       });
       if (r.ok) sendJson(res, 200, r.value);
       else sendJson(res, 409, { error: r.error });

@@ -10,6 +10,7 @@ import * as recent from './040-recent-executions.js';
 import * as dropTaskIndex from './050-drop-task-index.js';
 import * as deployLeases from './060-deploy-leases.js';
 import * as taskFailure from './070-task-failure.js';
+import * as resourceMetrics from './090-resource-metrics.js';
 
 export const migrations: Record<string, Migration> = {
   '001-core': core,
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '050-drop-task-index': dropTaskIndex,
   '060-deploy-leases': deployLeases,
   '070-task-failure': taskFailure,
+  '090-resource-metrics': resourceMetrics,
 };

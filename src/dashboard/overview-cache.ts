@@ -1,8 +1,12 @@
 /**
  * Overviews per pipeline, recomputed only when the pipeline's history changed (a cheap
  * fingerprint query) or the cached one is older than a minute (the 30-day windows move).
- * Concurrent requests for the same pipeline share one computation.
+ * Concurrent requests for the same pipeline share one computation. Recomputing re-detects
+ * regressions over the newest 1000 runs and records them, as `slipway report` does.
  */
+import { syncFindings } from '../analyze/findings-store.js';
+import { loadRuns } from '../analyze/history.js';
+import { scanRegressions } from '../analyze/regressions.js';
 import type { Pipeline } from '../config/types.js';
 import { deploymentsSince } from '../deploy/records.js';
 import { historyFingerprint } from '../store/dashboard-queries.js';
@@ -43,6 +47,9 @@ export class OverviewCache {
   }
 
   async #build(pipeline: string, now: number): Promise<Overview> {
+    // The same detection `slipway report` runs, so a slowdown shows here without a report first.
+    const runs = await loadRuns(this.store.db, { pipeline, limit: 1000 });
+    await syncFindings(this.store.db, pipeline, scanRegressions(runs), now);
     const deployments = await deploymentsSince(this.store.db, now - 2 * WINDOW_MS);
     return buildOverview(this.store, {
       pipeline,

@@ -213,7 +213,8 @@ export async function deploymentsEndedSince(
 
 /**
  * What changes when a pipeline's history changes: its run count, newest start and newest end,
- * and the same of deployments. The overview is recomputed only when this differs.
+ * the same of deployments, and the findings' acknowledgements (not their `updated_at`, which the
+ * overview's own re-detection touches). The overview is recomputed only when this differs.
  */
 export async function historyFingerprint(db: Kysely<Database>, pipeline: string): Promise<string> {
   const r = await db
@@ -235,7 +236,11 @@ export async function historyFingerprint(db: Kysely<Database>, pipeline: string)
     .executeTakeFirst();
   const f = await db
     .selectFrom('findings')
-    .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max<number>('updated_at').as('u')])
+    .select((eb) => [
+      eb.fn.countAll<number>().as('n'),
+      eb.fn.count<number>('acknowledged_at').as('a'),
+      eb.fn.max<number>('acknowledged_at').as('m'),
+    ])
     .where('pipeline', '=', pipeline)
     .executeTakeFirst();
   return JSON.stringify([r, d, f]);

@@ -238,6 +238,7 @@ export function createDashboardApp(o: DashboardOptions): Hono {
   });
 
   app.get('/healthz', (c) => c.text('ok\n'));
+  app.get('/favicon.ico', (c) => c.body(null, 204));
   app.notFound((c) => c.json({ error: 'not found' }, 404));
   app.onError((e, c) => {
     process.stderr.write(

@@ -8,7 +8,8 @@ export interface Served {
 }
 
 export async function startServe(args: string[], opts: RunOptions): Promise<Served> {
-  const proc = spawnCli(['serve', '--listen', '127.0.0.1:0', ...args], opts);
+  // A server lives for the whole test file: no kill after the CLI helper's default 30 s.
+  const proc = spawnCli(['serve', '--listen', '127.0.0.1:0', ...args], { timeoutMs: 30 * 60_000, ...opts });
   let exited = false;
   void proc.done.then(() => {
     exited = true;

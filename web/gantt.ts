@@ -141,7 +141,12 @@ export function gantt(v: RunView, width: number): SVGElement {
       s('line', { class: 'lower-bound', x1: lx, x2: lx, y1: AXIS - 4, y2: AXIS + tasks.length * ROW }),
       s(
         'text',
-        { class: 'lower-bound-label', x: lx + 3, y: AXIS + 8 },
+        {
+          class: 'lower-bound-label',
+          x: lx > width - 120 ? lx - 3 : lx + 3,
+          y: AXIS + 8,
+          'text-anchor': lx > width - 120 ? 'end' : 'start',
+        },
         `lower bound ${ms(run.lowerBoundMs)}`,
       ),
     );

@@ -16,6 +16,7 @@ import { processRecordDir, runLockFile, stateDir } from '../state/paths.js';
 import { listRuns, markAbandonedRuns, taskRuns } from '../store/runs.js';
 import { type Store, withStore } from '../store/store.js';
 import { countTasks } from '../task-counts.js';
+import { attachTracing } from '../telemetry/tracing.js';
 import type { GitFacts } from '../util/git-facts.js';
 import { pidAlive } from '../util/proc-start.js';
 import { acquireLock, describeHolder, type HeldLock } from '../util/run-lock.js';
@@ -124,6 +125,7 @@ async function runUnderLock(ctx: CliContext, cmd: Command, l: LockedRun): Promis
   // Made before the cache, so a signal also aborts the remote cache's pending requests.
   const cancel = new AbortController();
   const detach = attachTerminalReporter(events, { out: ctx.stdout, verbose: opts.verbose });
+  const tracing = await attachTracing(events, ctx.env, (m) => ctx.stderr.write(`slipway: ${m}\n`));
   try {
     const cache = opts.cache
       ? await createTaskCache({
@@ -145,6 +147,7 @@ async function runUnderLock(ctx: CliContext, cmd: Command, l: LockedRun): Promis
     return code;
   } finally {
     detach();
+    await tracing?.shutdown();
   }
 }
 

@@ -71,7 +71,7 @@ describe('dashboard in Chromium', () => {
     const phone = await open(`/?pipeline=${gen.pipeline}`, { width: 390, height: 844 });
     await phone.waitForSelector('#summary-cards .card', { timeout: LONG });
     // Readable on a phone: nothing wider than the screen but the scrollable tables and charts.
-    const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+    const width = await phone.evaluate('document.documentElement.scrollWidth');
     expect(width).toBeLessThanOrEqual(390);
     await shot(phone, 'overview-phone');
     expect(problems).toEqual([]);
@@ -136,7 +136,7 @@ describe('dashboard in Chromium', () => {
     await page.waitForSelector('svg.gantt', { timeout: LONG });
     // Its Gantt follows it to the end.
     await page.waitForFunction(
-      () => document.getElementById('run-status')?.textContent === 'success',
+      "document.getElementById('run-status')?.textContent === 'success'",
       undefined,
       {
         timeout: LONG,

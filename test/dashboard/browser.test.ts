@@ -65,7 +65,7 @@ describe('dashboard in Chromium', () => {
     await page.waitForSelector('#summary-cards .card', { timeout: LONG });
     expect(await page.locator('#summary-cards .card').count()).toBe(8);
     await page.waitForSelector('#regressions li', { timeout: LONG });
-    expect(await page.locator('#regressions').innerText()).toContain(gen.slowedTask);
+    expect(await page.locator('#regressions').textContent()).toContain(gen.slowedTask);
     expect(await page.locator('#slos tbody tr').count()).toBeGreaterThanOrEqual(4);
     await shot(page, 'overview');
     const phone = await open(`/?pipeline=${gen.pipeline}`, { width: 390, height: 844 });

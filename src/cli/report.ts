@@ -29,20 +29,29 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--since <date>', 'only runs since a date (2026-11-01) or a duration ago (7d)')
     .option('--json', 'the complete report as JSON')
     .option('--markdown', 'the report as Markdown (for CI job summaries)')
+    .option('--html <file>', 'the dashboard as one self-contained HTML file (CI artifacts, e-mail)')
     .action(
-      action(ctx, async (opts: { since?: string; json?: boolean; markdown?: boolean }, cmd: Command) => {
-        if (opts.json && opts.markdown) throw new UsageError('choose one of --json and --markdown');
-        const since = opts.since === undefined ? undefined : parseSince(opts.since);
-        const pipeline = await pipelineFrom(cmd);
-        return withStore({ url: globals(cmd).store, root: pipeline.root, create: false }, async (store) => {
-          // Deployments whose process died count as interrupted, not running.
-          await markInterrupted(store.db).catch(() => []);
-          const report = await buildReport(store, pipeline, since === undefined ? {} : { since });
-          if (opts.json) ctx.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-          else if (opts.markdown) ctx.stdout.write(renderReportMarkdown(report));
-          else ctx.stdout.write(renderReportText(report));
-          return 0;
-        });
-      }),
+      action(
+        ctx,
+        async (opts: { since?: string; json?: boolean; markdown?: boolean; html?: string }, cmd: Command) => {
+          if ([opts.json, opts.markdown, opts.html].filter(Boolean).length > 1)
+            throw new UsageError('choose one of --json, --markdown and --html');
+          const since = opts.since === undefined ? undefined : parseSince(opts.since);
+          const pipeline = await pipelineFrom(cmd);
+          return withStore({ url: globals(cmd).store, root: pipeline.root, create: false }, async (store) => {
+            // Deployments whose process died count as interrupted, not running.
+            await markInterrupted(store.db).catch(() => []);
+            if (opts.html) {
+              const { writeHtmlReport } = await import('./report-html.js');
+              return writeHtmlReport(ctx, store, pipeline, opts.html);
+            }
+            const report = await buildReport(store, pipeline, since === undefined ? {} : { since });
+            if (opts.json) ctx.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+            else if (opts.markdown) ctx.stdout.write(renderReportMarkdown(report));
+            else ctx.stdout.write(renderReportText(report));
+            return 0;
+          });
+        },
+      ),
     );
 }

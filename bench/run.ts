@@ -20,6 +20,7 @@ const modules: { suite: string; file: string; fn: string }[] = [
   { suite: 'deploy', file: './deploy.js', fn: 'benchDeploy' },
   { suite: 'deploy', file: './release-fsync.js', fn: 'benchReleaseFsync' },
   { suite: 'crash', file: './crash.js', fn: 'benchCrash' },
+  { suite: 'dashboard', file: './dashboard.js', fn: 'benchDashboard' },
 ];
 
 async function load(file: string, fn: string): Promise<BenchFn | undefined> {

@@ -5,15 +5,21 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GeneratedHistory, seedDashboardHistory } from '../../bench/lib/dashboard-history.js';
 import { openStore } from '../../src/store/store.js';
 import { type Workspace, waitFor, workspace } from '../helpers/cli.js';
 import { type Served, startServe } from '../helpers/serve.js';
+
+const GRAFANA = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../docs/grafana-dashboard.json',
+);
 
 function prometheusBinary(): string | undefined {
   try {
@@ -137,5 +143,34 @@ describe('Prometheus scraping slipway serve', () => {
     expect(Number.isFinite(Number(budget[0]!.value[1]))).toBe(true);
     const up = await query('up{job="slipway"}');
     expect(up[0]!.value[1]).toBe('1');
+  });
+
+  it('answers every query of the Grafana dashboard in the repository', async (ctx) => {
+    if (!bin || !prom) return ctx.skip();
+    const dashboard = JSON.parse(readFileSync(GRAFANA, 'utf8')) as {
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
+    const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => ({ panel: p.title, expr: t.expr })));
+    expect(exprs.length).toBeGreaterThan(10);
+    // increase() and rate() need two samples of a series: wait for a second scrape.
+    const until = Date.now() + 90_000;
+    while (Number((await query('max(count_over_time(slipway_runs_total[1h]))'))[0]?.value[1] ?? 0) < 2) {
+      if (Date.now() > until) throw new Error('Prometheus did not scrape twice');
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    const empty: string[] = [];
+    for (const { panel, expr } of exprs) {
+      const q = expr
+        .replaceAll('$pipeline', '.*')
+        .replaceAll('$__rate_interval', '1m')
+        .replaceAll('$__range', '1h');
+      // Each parses and runs; the run and SLI panels have data from the generated history.
+      const r = await query(q);
+      if (!r.length) empty.push(panel);
+    }
+    // Only panels over what this history cannot have (rates need two scrapes of a change).
+    expect(
+      empty.filter((p) => /SLIs|Error budget|Open regressions|Runs by outcome|Success rate/.test(p)),
+    ).toEqual([]);
   });
 });

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createAdaptorServer } from '@hono/node-server';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { createDashboardApp } from '../src/dashboard/app.js';
 import { type DashboardAssets, loadAssets } from '../src/dashboard/assets.js';

@@ -55,7 +55,7 @@ const pipelineQuery = z.object({ pipeline: z.string().min(1).max(200).optional()
 const taskQuery = z.object({
   pipeline: z.string().min(1).max(200),
   task: z.string().min(1).max(500),
-  limit: z.coerce.number().int().min(10).max(5000).default(500),
+  limit: z.coerce.number().int().min(10).max(5000).optional(),
 });
 const deploymentsQuery = z.object({
   before: z.coerce.number().int().nonnegative().optional(),
@@ -178,7 +178,11 @@ export function createDashboardApp(o: DashboardOptions): Hono {
   app.get('/api/task', async (c) => {
     const q = taskQuery.safeParse(c.req.query());
     if (!q.success) return c.json({ error: 'pipeline and task are required' }, 400);
-    const v = await taskView(store, { pipeline: q.data.pipeline, taskId: q.data.task, limit: q.data.limit });
+    const v = await taskView(store, {
+      pipeline: q.data.pipeline,
+      taskId: q.data.task,
+      ...(q.data.limit !== undefined ? { limit: q.data.limit } : {}),
+    });
     return v ? c.json(v) : c.json({ error: 'no such task in that pipeline' }, 404);
   });
 

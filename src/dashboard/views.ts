@@ -6,12 +6,7 @@ import { detectChangePoints } from '../analyze/change-points.js';
 import { type Finding, listFindings } from '../analyze/findings-store.js';
 import { isCacheHit } from '../analyze/history.js';
 import { type RightSizing, rightSize } from '../analyze/right-size.js';
-import {
-  deploymentWithTargets,
-  runById,
-  type TaskExecution,
-  taskExecutions,
-} from '../store/dashboard-queries.js';
+import { deploymentWithTargets, runById, taskExecutions, taskOutcomes } from '../store/dashboard-queries.js';
 import { type RunRow, taskRuns } from '../store/runs.js';
 import type { Store } from '../store/store.js';
 import { quantile } from '../util/quantile.js';
@@ -157,27 +152,33 @@ export interface TaskView {
   }[];
   /** Stored regression findings of this task, with their acknowledgements. */
   findings: Finding[];
+  /** Over the pipeline's newest 200 runs. */
   cacheHitRate: number | null;
   failures: number;
+  /** Runs the hit rate and failures were counted over (those of the 200 that had this task). */
   samples: number;
   rightSizing: RightSizing | null;
 }
 
 const BAND = 20;
+/** Executions a trend shows by default: change-point detection grows with the square of this. */
+const TREND_POINTS = 300;
 
-/** A task's history (the newest `limit` task runs), or undefined when it never ran. */
+/** How many of the pipeline's newest runs the cache hit rate and failures are counted over. */
+const OUTCOME_RUNS = 200;
+
+/** A task's history (its newest `limit` executions), or undefined when it never ran. */
 export async function taskView(
   store: Store,
   o: { pipeline: string; taskId: string; limit?: number },
 ): Promise<TaskView | undefined> {
-  const rows = await taskExecutions(store.db, { ...o, limit: o.limit ?? 500 });
-  if (!rows.length) return undefined;
+  const [rows, outcomes] = await Promise.all([
+    taskExecutions(store, { ...o, limit: o.limit ?? TREND_POINTS }),
+    taskOutcomes(store.db, { ...o, runs: OUTCOME_RUNS }),
+  ]);
+  if (!rows.length && !outcomes.length) return undefined;
   rows.reverse();
-  const executed = rows.filter(
-    (r): r is TaskExecution & { started_at: number; duration_ms: number } =>
-      r.status === 'success' && !isCacheHit(r.cache) && r.duration_ms !== null && r.started_at !== null,
-  );
-  const points = executed.map((r) => ({
+  const points = rows.map((r) => ({
     runId: r.run_id,
     startedAt: r.started_at,
     durationMs: r.duration_ms,
@@ -196,11 +197,11 @@ export async function taskView(
     after: c.meanAfter,
     change: c.change,
   }));
-  const hits = rows.filter((r) => isCacheHit(r.cache)).length;
-  const misses = rows.filter((r) => r.cache === 'miss').length;
+  const hits = outcomes.filter((r) => isCacheHit(r.cache)).length;
+  const misses = outcomes.filter((r) => r.cache === 'miss').length;
   const findings = (await listFindings(store.db, o.pipeline)).filter((f) => f.subject === o.taskId);
-  const last = rows.at(-1)!;
-  const samples = executed
+  const last = rows.at(-1);
+  const samples = rows
     .filter((r) => r.duration_ms > 0)
     .map((r) => ({
       ...(r.cpu_seconds !== null ? { cpu: (r.cpu_seconds * 1000) / r.duration_ms } : {}),
@@ -214,19 +215,20 @@ export async function taskView(
     changePoints,
     findings,
     cacheHitRate: hits + misses ? hits / (hits + misses) : null,
-    failures: rows.filter((r) => r.status === 'failed').length,
-    samples: rows.length,
-    rightSizing: samples.length
-      ? rightSize({
-          taskId: o.taskId,
-          samples,
-          request: {
-            ...(last.cpu_request !== null ? { cpu: last.cpu_request } : {}),
-            ...(last.memory_request !== null ? { memory: last.memory_request } : {}),
-          },
-          poolCpu: Math.max(1, last.cpu_request ?? 1),
-        })
-      : null,
+    failures: outcomes.filter((r) => r.status === 'failed').length,
+    samples: outcomes.length,
+    rightSizing:
+      last && samples.length
+        ? rightSize({
+            taskId: o.taskId,
+            samples,
+            request: {
+              ...(last.cpu_request !== null ? { cpu: last.cpu_request } : {}),
+              ...(last.memory_request !== null ? { memory: last.memory_request } : {}),
+            },
+            poolCpu: Math.max(1, last.cpu_request ?? 1),
+          })
+        : null,
   };
 }
 

@@ -8,6 +8,7 @@ import type { DeploymentsTable, DeploymentTargetsTable } from '../deploy/records
 import type { RunStatus } from '../events.js';
 import type { RunRow, TaskRunRow } from './runs.js';
 import type { Database } from './schema.js';
+import type { Store } from './store.js';
 
 /** A pipeline in the store and how recently it ran. */
 export interface PipelineRow {
@@ -113,12 +114,10 @@ export async function cacheTotals(
   };
 }
 
-/** One execution of a task, with the run it belongs to. */
+/** One successful execution of a task that ran (not a cache hit), for its trend. */
 export type TaskExecution = Pick<
   TaskRunRow,
   | 'run_id'
-  | 'status'
-  | 'cache'
   | 'started_at'
   | 'duration_ms'
   | 'predicted_ms'
@@ -126,36 +125,46 @@ export type TaskExecution = Pick<
   | 'peak_rss_bytes'
   | 'cpu_request'
   | 'memory_request'
->;
+> & { started_at: number; duration_ms: number };
 
 /**
- * The newest `limit` task runs of a task in a pipeline (newest first), over the index on
- * (task_id, started_at).
+ * The newest `limit` successful executions of a task in a pipeline that really ran, newest
+ * first: exactly the rows of the partial index `task_runs_recent` (migration 040), so the cost
+ * is `limit` index entries however long the history is. (There is deliberately no full index on
+ * task_id: migration 050.)
  */
 export async function taskExecutions(
-  db: Kysely<Database>,
+  store: Pick<Store, 'db' | 'kind'>,
   o: { pipeline: string; taskId: string; limit: number },
 ): Promise<TaskExecution[]> {
+  // SQLite's planner, without statistics, would walk every run of the pipeline instead.
+  const from = store.kind === 'sqlite' ? sql`task_runs indexed by task_runs_recent` : sql`task_runs`;
+  const { rows } = await sql<TaskExecution>`
+    select task_runs.run_id, task_runs.started_at, task_runs.duration_ms, task_runs.predicted_ms,
+      task_runs.cpu_seconds, task_runs.peak_rss_bytes, task_runs.cpu_request, task_runs.memory_request
+    from ${from} join runs on runs.id = task_runs.run_id
+    where task_runs.task_id = ${o.taskId} and task_runs.status = 'success'
+      and task_runs.cache in ('miss', 'disabled') and runs.pipeline = ${o.pipeline}
+    order by task_runs.started_at desc limit ${o.limit}`.execute(store.db);
+  return rows.map((r) => ({ ...r, started_at: Number(r.started_at), duration_ms: Number(r.duration_ms) }));
+}
+
+/** How a task ended in the pipeline's newest `runs` runs (status and cache outcome), newest first. */
+export async function taskOutcomes(
+  db: Kysely<Database>,
+  o: { pipeline: string; taskId: string; runs: number },
+): Promise<Pick<TaskRunRow, 'status' | 'cache'>[]> {
+  const recent = db
+    .selectFrom('runs')
+    .select('id')
+    .where('pipeline', '=', o.pipeline)
+    .orderBy('started_at', 'desc')
+    .limit(o.runs);
   return db
     .selectFrom('task_runs')
-    .innerJoin('runs', 'runs.id', 'task_runs.run_id')
-    .select([
-      'task_runs.run_id',
-      'task_runs.status',
-      'task_runs.cache',
-      'task_runs.started_at',
-      'task_runs.duration_ms',
-      'task_runs.predicted_ms',
-      'task_runs.cpu_seconds',
-      'task_runs.peak_rss_bytes',
-      'task_runs.cpu_request',
-      'task_runs.memory_request',
-    ])
+    .select(['task_runs.status', 'task_runs.cache'])
     .where('task_runs.task_id', '=', o.taskId)
-    .where('runs.pipeline', '=', o.pipeline)
-    .where('task_runs.started_at', 'is not', null)
-    .orderBy('task_runs.started_at', 'desc')
-    .limit(o.limit)
+    .where('task_runs.run_id', 'in', recent)
     .execute();
 }
 

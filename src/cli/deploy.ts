@@ -11,6 +11,7 @@ import { DeployRecorder } from '../deploy/records.js';
 import { SummaryBuilder } from '../deploy/summary.js';
 import { EventStream } from '../events.js';
 import { withStore } from '../store/store.js';
+import { attachDeployTracing } from '../telemetry/tracing.js';
 import { gitHead } from '../util/git-facts.js';
 import { parseSize } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
@@ -58,6 +59,9 @@ export function register(program: Command, ctx: CliContext): void {
             const recorder = new DeployRecorder(store.db, events);
             const summary = new SummaryBuilder(events);
             const stopProgress = reportProgress(events, ctx.stdout);
+            const tracing = await attachDeployTracing(events, ctx.env, (m) =>
+              ctx.stderr.write(`slipway: ${m}\n`),
+            );
             try {
               const r = await runDeployment({
                 env,
@@ -84,6 +88,7 @@ export function register(program: Command, ctx: CliContext): void {
               return r.value.status === 'success' ? 0 : 1;
             } finally {
               stopProgress();
+              await tracing?.shutdown();
             }
           }),
         );

@@ -4,52 +4,17 @@
  * carry the times the events recorded, so the trace matches the Gantt.
  */
 import { type Context, context, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { EventStream, RunEvent } from '../events.js';
+import { traceSink } from './otel-provider.js';
 import type { Tracing } from './tracing.js';
-
-/** The traces URL: the signal-specific variable as is, or the base endpoint plus /v1/traces. */
-export function tracesUrl(env: NodeJS.ProcessEnv): string {
-  const specific = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
-  if (specific) return specific;
-  return `${(env.OTEL_EXPORTER_OTLP_ENDPOINT ?? '').replace(/\/+$/, '')}/v1/traces`;
-}
-
-/** `k1=v1,k2=v2` (values URL-encoded), as the OpenTelemetry specification writes headers. */
-export function parseHeaders(text: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of (text ?? '').split(',')) {
-    const i = part.indexOf('=');
-    if (i <= 0) continue;
-    try {
-      out[decodeURIComponent(part.slice(0, i).trim())] = decodeURIComponent(part.slice(i + 1).trim());
-    } catch {
-      // A malformed pair is skipped, as the SDK does.
-    }
-  }
-  return out;
-}
 
 export function attachRunExporter(
   events: EventStream<RunEvent>,
   env: NodeJS.ProcessEnv,
   warn: (message: string) => void,
 ): Tracing {
-  const exporter = new OTLPTraceExporter({
-    url: tracesUrl(env),
-    headers: {
-      ...parseHeaders(env.OTEL_EXPORTER_OTLP_HEADERS),
-      ...parseHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS),
-    },
-    timeoutMillis: 5000,
-  });
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME || 'slipway' }),
-    spanProcessors: [new BatchSpanProcessor(exporter)],
-  });
-  const tracer = provider.getTracer('slipway');
+  const sink = traceSink(env);
+  const tracer = sink.tracer;
   const runs = new Map<string, { span: Span; ctx: Context }>();
 
   const off = events.subscribe((e) => {
@@ -118,14 +83,7 @@ export function attachRunExporter(
   return {
     shutdown: async () => {
       off();
-      try {
-        await provider.forceFlush();
-        await provider.shutdown();
-      } catch (e) {
-        warn(
-          `OpenTelemetry export to ${tracesUrl(env)} failed: ${e instanceof Error ? e.message : String(e)}`,
-        );
-      }
+      await sink.shutdown(warn);
     },
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseHeaders, tracesUrl } from './otel-runs.js';
+import { parseHeaders, tracesUrl } from './otel-provider.js';
 
 describe('OTLP settings from the environment', () => {
   it('appends /v1/traces to the base endpoint only', () => {

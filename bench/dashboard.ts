@@ -68,6 +68,8 @@ function pages(gen: GeneratedHistory, n: number): { page: string; paths: string[
     { page: 'deployments', paths: range.map(() => '/api/deployments') },
     { page: 'deployment', paths: range.map((i) => `/api/deployments/${pick(gen.deploymentIds, i)}`) },
     { page: 'metrics', paths: range.map(() => '/metrics') },
+    // The floor: an answer that reads nothing, measured in the same loop (machine load shows here).
+    { page: 'healthz (floor)', paths: range.map(() => '/healthz') },
   ];
 }
 

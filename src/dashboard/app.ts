@@ -10,7 +10,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import { z } from 'zod';
 import { acknowledge } from '../analyze/findings-store.js';
 import type { Pipeline } from '../config/types.js';
-import { deploymentPage, pipelinesOf, runPage } from '../store/dashboard-queries.js';
+import { deploymentPage, runPage } from '../store/dashboard-queries.js';
 import type { Store } from '../store/store.js';
 import type { DashboardAssets } from './assets.js';
 import { liveStream } from './live.js';
@@ -120,13 +120,13 @@ export function createDashboardApp(o: DashboardOptions): Hono {
   });
 
   app.get('/api/pipelines', async (c) =>
-    c.json({ pipelines: await pipelinesOf(store.db), writable: o.token !== undefined }),
+    c.json({ pipelines: await overviews.pipelines(), writable: o.token !== undefined }),
   );
 
   app.get('/api/overview', async (c) => {
     const q = pipelineQuery.safeParse(c.req.query());
     if (!q.success) return c.json({ error: 'bad query' }, 400);
-    const pipelines = await pipelinesOf(store.db);
+    const pipelines = await overviews.pipelines();
     const name = q.data.pipeline ?? o.config?.name ?? pipelines[0]?.pipeline;
     if (name === undefined) return c.json({ pipelines, overview: null });
     return c.json({ pipelines, overview: await overviews.get(name) });

@@ -155,7 +155,7 @@ export class DashboardMetrics {
     this.#sliTarget.reset();
     this.#budget.reset();
     this.#regressions.reset();
-    for (const p of await pipelinesOf(this.#store.db)) {
+    for (const p of await this.#overviews.pipelines()) {
       const o = await this.#overviews.get(p.pipeline);
       this.#regressions.set({ pipeline: p.pipeline }, o.openRegressions.length);
       for (const s of o.slis) {

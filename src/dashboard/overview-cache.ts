@@ -1,6 +1,7 @@
 /**
  * Overviews per pipeline, recomputed only when the pipeline's history changed (a cheap
- * fingerprint query) or the cached one is older than a minute (the 30-day windows move).
+ * fingerprint query, asked at most once a second) or the cached one is older than a minute (the
+ * 30-day windows move).
  * Concurrent requests for the same pipeline share one computation. Recomputing re-detects
  * regressions over the newest 1000 runs and records them, as `slipway report` does.
  */
@@ -9,7 +10,7 @@ import { loadRuns } from '../analyze/history.js';
 import { scanRegressions } from '../analyze/regressions.js';
 import type { Pipeline } from '../config/types.js';
 import { deploymentsSince } from '../deploy/records.js';
-import { historyFingerprint } from '../store/dashboard-queries.js';
+import { historyFingerprint, type PipelineRow, pipelinesOf } from '../store/dashboard-queries.js';
 import type { Store } from '../store/store.js';
 import { buildOverview, type Overview, WINDOW_MS } from './overview.js';
 
@@ -18,8 +19,13 @@ const MAX_AGE_MS = 60_000;
 interface Entry {
   fingerprint: string;
   at: number;
+  /** When the fingerprint was last compared (monotonic ms). */
+  checked: number;
   value: Promise<Overview>;
 }
+
+/** The history is looked at no more often than this: the overview is at most a second stale. */
+const CHECK_MS = 1000;
 
 export class OverviewCache {
   readonly #entries = new Map<string, Entry>();
@@ -30,13 +36,33 @@ export class OverviewCache {
     private readonly now: () => number,
   ) {}
 
+  #pipelines: { checked: number; value: Promise<PipelineRow[]> } | undefined;
+
+  /** The store's pipelines, looked up at most once a second. */
+  pipelines(): Promise<PipelineRow[]> {
+    const t = performance.now();
+    if (!this.#pipelines || t - this.#pipelines.checked >= CHECK_MS) {
+      const value = pipelinesOf(this.store.db);
+      this.#pipelines = { checked: t, value };
+      value.catch(() => {
+        this.#pipelines = undefined;
+      });
+    }
+    return this.#pipelines.value;
+  }
+
   async get(pipeline: string): Promise<Overview> {
+    const e = this.#entries.get(pipeline);
+    const t = performance.now();
+    if (e && t - e.checked < CHECK_MS) return e.value;
     const fingerprint = await historyFingerprint(this.store.db, pipeline);
     const at = this.now();
-    const e = this.#entries.get(pipeline);
-    if (e && e.fingerprint === fingerprint && at - e.at < MAX_AGE_MS) return e.value;
+    if (e && e.fingerprint === fingerprint && at - e.at < MAX_AGE_MS) {
+      e.checked = t;
+      return e.value;
+    }
     const value = this.#build(pipeline, at);
-    this.#entries.set(pipeline, { fingerprint, at, value });
+    this.#entries.set(pipeline, { fingerprint, at, checked: t, value });
     // A failed computation is not remembered.
     value.catch(() => this.#entries.delete(pipeline));
     return value;

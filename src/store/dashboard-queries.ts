@@ -154,17 +154,17 @@ export async function taskOutcomes(
   db: Kysely<Database>,
   o: { pipeline: string; taskId: string; runs: number },
 ): Promise<Pick<TaskRunRow, 'status' | 'cache'>[]> {
-  const recent = db
-    .selectFrom('runs')
-    .select('id')
-    .where('pipeline', '=', o.pipeline)
-    .orderBy('started_at', 'desc')
-    .limit(o.runs);
+  // From the runs' (pipeline, started_at) index to each run's row of the task by primary key:
+  // `runs` lookups, however long the history.
   return db
-    .selectFrom('task_runs')
+    .selectFrom('runs')
+    .innerJoin('task_runs', (j) =>
+      j.onRef('task_runs.run_id', '=', 'runs.id').on('task_runs.task_id', '=', o.taskId),
+    )
     .select(['task_runs.status', 'task_runs.cache'])
-    .where('task_runs.task_id', '=', o.taskId)
-    .where('task_runs.run_id', 'in', recent)
+    .where('runs.pipeline', '=', o.pipeline)
+    .orderBy('runs.started_at', 'desc')
+    .limit(o.runs)
     .execute();
 }
 

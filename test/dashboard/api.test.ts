@@ -193,7 +193,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         post(writableApp, `Bearer ${TOKEN}`),
       );
       expect(ok.finding.acknowledged?.note).toBe('expected: bigger test suite');
-      const after = await json<{ overview: Overview }>(app.request('/api/overview'));
+      const after = await json<{ overview: Overview }>(writableApp.request('/api/overview'));
       expect(after.overview.openRegressions.map((f) => f.id)).not.toContain(finding.id);
     });
 

@@ -213,6 +213,18 @@ export function createDashboardApp(o: DashboardOptions): Hono {
     return v ? c.json(v) : c.json({ error: 'no such deployment' }, 404);
   });
 
+  app.get('/api/deployments/:id/live', (c) => {
+    const id = c.req.param('id');
+    return liveStream(c, {
+      pollMs: o.pollMs,
+      read: async () => {
+        const v = await deploymentView(store, id, now());
+        return { data: v ?? null, done: v !== undefined && v.deployment.status !== 'running' };
+      },
+      key: (v) => JSON.stringify(v && { ...v, now: 0 }),
+    });
+  });
+
   app.post('/api/regressions/ack', async (c) => {
     if (o.token === undefined)
       return c.json(

@@ -171,9 +171,10 @@ export async function taskOutcomes(
 /** A page of deployments, newest first. */
 export async function deploymentPage(
   db: Kysely<Database>,
-  o: { before?: number; limit: number },
+  o: { before?: number; limit: number; status?: string },
 ): Promise<DeploymentsTable[]> {
   let q = db.selectFrom('deployments').selectAll();
+  if (o.status !== undefined) q = q.where('status', '=', o.status);
   if (o.before !== undefined) q = q.where('started_at', '<', o.before);
   return q.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(o.limit).execute();
 }

@@ -220,6 +220,101 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(count(second, 'success') + count(second, 'failed')).toBe(120);
     });
 
+    it('streams a deployment whose waves fill in until it ends', async (ctx) => {
+      if (!store) return ctx.skip();
+      const s = store;
+      const id = `live-dep-${kind}`;
+      await s.db
+        .insertInto('deployments')
+        .values({
+          id,
+          kind: 'deploy',
+          environment: 'staging',
+          version: '2.0',
+          release: 'r-live',
+          status: 'running',
+          started_at: NOW,
+          ended_at: null,
+          duration_ms: null,
+          git_sha: null,
+          git_commit_at: null,
+          artifact_bytes: 1000,
+          bytes_sent: 0,
+          origin_egress_bytes: 0,
+          chunks_total: 10,
+          chunks_reused: 0,
+          relay: 0,
+          reason: null,
+          owner_pid: null,
+          owner_host: null,
+          owner_start: null,
+        })
+        .execute();
+      const target = (t: string, wave: number) => ({
+        deployment_id: id,
+        target: t,
+        region: 'eu',
+        agent: '',
+        wave,
+        status: 'pending',
+        previous_release: null,
+        staged_ms: null,
+        activated_at: null,
+        bytes_sent: 0,
+        chunks_reused: 0,
+        chunks_fetched: 0,
+        health_ok: 0,
+        health_failed: 0,
+        health_inconclusive: 0,
+        health_errors: 0,
+        reason: null,
+        phases: '{}',
+      });
+      await s.db
+        .insertInto('deployment_targets')
+        .values([target('a', 0), target('b', 1)])
+        .execute();
+      const res = await app.request(`/api/deployments/${id}/live`);
+      let step = 0;
+      const events = await readEvents(res, (event) => {
+        // The deploying process activates wave 0, then wave 1, then ends.
+        const next = [
+          () =>
+            s.db
+              .updateTable('deployment_targets')
+              .set({ status: 'active', phases: JSON.stringify({ stage: { at: NOW, ms: 5 } }) })
+              .where('target', '=', 'a')
+              .where('deployment_id', '=', id)
+              .execute(),
+          () =>
+            s.db
+              .updateTable('deployment_targets')
+              .set({ status: 'active' })
+              .where('target', '=', 'b')
+              .where('deployment_id', '=', id)
+              .execute(),
+          () =>
+            s.db
+              .updateTable('deployments')
+              .set({ status: 'success', ended_at: NOW + 10, duration_ms: 10 })
+              .where('id', '=', id)
+              .execute(),
+        ][step++];
+        if (next) void next();
+        return event === 'done';
+      });
+      const views = events.map((e) => e.data as DeploymentView);
+      expect(events.at(-1)!.event).toBe('done');
+      expect(views.at(-1)!.deployment.status).toBe('success');
+      // Every state on the way was seen, in order: nothing active, wave 0 active, both active.
+      const active = views.map(
+        (v) => v.waves.flatMap((w) => w.targets).filter((t) => t.status === 'active').length,
+      );
+      expect(active.slice(0, 3)).toEqual([0, 1, 2]);
+      const live = await json<{ overview: unknown }>(app.request('/api/deployments'));
+      expect(JSON.stringify(live)).toContain(id);
+    });
+
     it('streams a run another writer is running until it finishes', async (ctx) => {
       if (!store) return ctx.skip();
       const s = store;

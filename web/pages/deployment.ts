@@ -1,6 +1,6 @@
 /** One deployment: its waves, each wave's targets by region with their phase timelines. */
 import type { DeploymentView } from '../../src/dashboard/views.js';
-import { api } from '../api.js';
+import { api, live } from '../api.js';
 import { h, mount, s } from '../dom.js';
 import { bytes, ms, pct, when } from '../format.js';
 
@@ -30,8 +30,7 @@ function timeline(v: DeploymentView, t: DeploymentView['waves'][number]['targets
   return svg;
 }
 
-export async function deploymentPage(id: string): Promise<undefined> {
-  const v = await api<DeploymentView>(`/api/deployments/${encodeURIComponent(id)}`);
+function draw(v: DeploymentView): void {
   const d = v.deployment;
   const item = (k: string, val: string) =>
     h('div', { class: 'kv' }, h('span', { class: 'k' }, k), h('span', { class: 'v' }, val));
@@ -111,5 +110,15 @@ export async function deploymentPage(id: string): Promise<undefined> {
       ),
     ),
   );
-  return undefined;
+}
+
+export async function deploymentPage(id: string): Promise<(() => void) | undefined> {
+  const path = `/api/deployments/${encodeURIComponent(id)}`;
+  const v = await api<DeploymentView>(path);
+  draw(v);
+  if (v.deployment.status !== 'running') return undefined;
+  // Waves fill in as the deployment writes its targets.
+  return live<DeploymentView | null>(`${path}/live`, (d) => {
+    if (d) draw(d);
+  });
 }

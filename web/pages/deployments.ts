@@ -1,5 +1,5 @@
 /** Deployments, newest first. */
-import { api, href } from '../api.js';
+import { api, href, live } from '../api.js';
 import { h, mount } from '../dom.js';
 import { bytes, ms, pct, when } from '../format.js';
 
@@ -17,7 +17,7 @@ interface Row {
   chunksReused: number;
 }
 
-export async function deploymentsPage(): Promise<undefined> {
+async function draw(): Promise<void> {
   const a = await api<{ deployments: Row[] }>('/api/deployments?limit=100');
   mount(
     h('h1', {}, 'Deployments'),
@@ -73,5 +73,15 @@ export async function deploymentsPage(): Promise<undefined> {
         )
       : h('p', { class: 'muted' }, 'No deployment recorded yet.'),
   );
-  return undefined;
+}
+
+export async function deploymentsPage(): Promise<(() => void) | undefined> {
+  await draw();
+  // New and finishing deployments show up without a reload.
+  let last = '';
+  return live<{ deploying: unknown[]; latestDeployment: unknown }>('/api/live', (d) => {
+    const k = JSON.stringify([d.deploying, d.latestDeployment]);
+    if (last && k !== last) void draw();
+    last = k;
+  });
 }

@@ -127,6 +127,9 @@ async function serve(ctx: CliContext, opts: ServeOptions, cmd: Command): Promise
     });
     server = createAdaptorServer({ fetch: app.fetch }) as Server;
     const port = await listen(server, at);
+    // The first scrape observes the whole history: start it now, so Prometheus's first scrape
+    // (10 s timeout by default) does not pay for it.
+    metrics.scrape().catch((e: unknown) => ctx.stderr.write(`slipway serve: metrics: ${String(e)}\n`));
     const host = at.host.includes(':') ? `[${at.host}]` : at.host;
     ctx.stdout.write(
       `slipway serve: http://${host}:${port}/ (store ${store.location}; ${token ? 'acknowledgements need the token' : 'read-only'})\n`,

@@ -8,11 +8,10 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { isCacheHit } from '../analyze/history.js';
 import {
   deploymentsEndedSince,
-  pipelinesOf,
   runningRuns,
   runsEndedSince,
+  taskObservations,
 } from '../store/dashboard-queries.js';
-import { taskRunsOf } from '../store/runs.js';
 import type { Store } from '../store/store.js';
 import type { OverviewCache } from './overview-cache.js';
 
@@ -181,7 +180,7 @@ export class DashboardMetrics {
       this.#seenRuns.set(r.id, r.ended_at ?? 0);
       this.#runCursor = Math.max(this.#runCursor, r.ended_at ?? 0);
     }
-    for (const t of await taskRunsOf(this.#store.db, [...pipelineOf.keys()])) {
+    for (const t of await taskObservations(this.#store.db, [...pipelineOf.keys()])) {
       const pipeline = pipelineOf.get(t.run_id)!;
       if (isCacheHit(t.cache)) {
         this.#cacheHits.inc({ pipeline, source: t.cache === 'hit-remote' ? 'remote' : 'local' });

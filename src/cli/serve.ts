@@ -122,6 +122,7 @@ async function serve(ctx: CliContext, opts: ServeOptions, cmd: Command): Promise
       assets,
       overviews,
       metrics,
+      ...(at.loopback ? { allowedHosts: [at.host, 'localhost', '127.0.0.1', '::1'] } : {}),
       ...(config ? { config } : {}),
       ...(token !== undefined ? { token } : {}),
     });

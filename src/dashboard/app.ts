@@ -28,6 +28,11 @@ export interface DashboardOptions {
   metrics?: DashboardMetrics;
   /** Shared with the metrics; made here when not given. */
   overviews?: OverviewCache;
+  /**
+   * Host names requests may address (the Host header), when bound to loopback: a web page
+   * elsewhere that re-points its own name at 127.0.0.1 (DNS rebinding) is refused. Any by default.
+   */
+  allowedHosts?: readonly string[];
   /** How often live streams poll the store. */
   pollMs?: number;
   now?: () => number;
@@ -92,6 +97,15 @@ export function createDashboardApp(o: DashboardOptions): Hono {
   const app = new Hono();
   const overviews = o.overviews ?? new OverviewCache(store, o.config, now);
 
+  if (o.allowedHosts) {
+    const allowed = new Set(o.allowedHosts.map((h) => h.toLowerCase()));
+    app.use('*', async (c, next) => {
+      // The adapter builds the URL from the Host header (Fetch hides the header itself).
+      const host = new URL(c.req.url).hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+      if (!allowed.has(host)) return c.text('unknown host\n', 421);
+      return next();
+    });
+  }
   app.use(
     '*',
     secureHeaders({

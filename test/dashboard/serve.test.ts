@@ -4,6 +4,7 @@
  * by another process appearing live and finishing in the event stream.
  */
 import { once } from 'node:events';
+import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pipelineYaml, STACK_FRAME, type Workspace, workspace } from '../helpers/cli.js';
@@ -85,6 +86,20 @@ describe('slipway serve', () => {
     try {
       const idle = (await (await fetch(`${served.url}/api/runs`)).json()) as { runs: unknown[] };
       expect(idle.runs).toEqual([]);
+      // A page elsewhere whose name was re-pointed at 127.0.0.1 (DNS rebinding) gets nothing.
+      const port = new URL(served.url).port;
+      const rebound = await new Promise<number>((resolve, reject) => {
+        const req = request(
+          { host: '127.0.0.1', port, path: '/api/runs', headers: { host: `evil.example:${port}` } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      expect(rebound).toBe(421);
       const run = w.spawn(['run']);
       const live = await fetch(`${served.url}/api/live`);
       const reader = live.body!.getReader();

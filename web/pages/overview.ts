@@ -151,6 +151,7 @@ function slos(o: Overview): HTMLElement {
           h('th', {}, 'Target'),
           h('th', {}, 'Status'),
           h('th', {}, 'Error budget left'),
+          h('th', {}, 'Burn-rate alerts'),
         ),
       ),
       h(
@@ -181,6 +182,22 @@ function slos(o: Overview): HTMLElement {
               ),
             ),
             h('td', {}, s.budget ? h('div', { class: 'budget' }, meter, pct(s.budget.remaining)) : '–'),
+            h(
+              'td',
+              { class: 'burn' },
+              ...(s.alerts ?? [])
+                .filter((a) => a.firing)
+                .map((a) =>
+                  h(
+                    'span',
+                    {
+                      class: `badge ${a.severity === 'page' ? 'bad' : 'cancelled'}`,
+                      title: `burn ${a.longBurn.toFixed(1)}× over ${ms(a.longMs)}, ${a.shortBurn.toFixed(1)}× over ${ms(a.shortMs)}`,
+                    },
+                    `${a.severity}: ${a.burnRate}× burn`,
+                  ),
+                ),
+            ),
           );
         }),
       ),

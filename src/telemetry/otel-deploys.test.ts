@@ -5,6 +5,8 @@ import { EventStream } from '../events.js';
 import { attachDeployExporter } from './otel-deploys.js';
 
 const D = 'd1';
+/** Epoch times, as events carry them (the SDK takes small numbers for performance.now() times). */
+const T = Date.UTC(2026, 0, 1);
 
 /** Keeps its spans past shutdown (the SDK's in-memory exporter clears them then). */
 class KeepingExporter extends InMemorySpanExporter {
@@ -27,7 +29,7 @@ function emitDeployment(events: EventStream<DeployEvent>): void {
     environment: 'prod',
     version: '1.0',
     release: 'r1',
-    at: 1000,
+    at: T + 1000,
     artifactBytes: 100,
     files: 1,
     chunksTotal: 10,
@@ -41,7 +43,7 @@ function emitDeployment(events: EventStream<DeployEvent>): void {
       type: 'target-staging',
       deploymentId: D,
       target: t.target,
-      at: 1010,
+      at: T + 1010,
       source: 'origin',
       previous: null,
     });
@@ -49,7 +51,7 @@ function emitDeployment(events: EventStream<DeployEvent>): void {
       type: 'target-staged',
       deploymentId: D,
       target: t.target,
-      at: 1100,
+      at: T + 1100,
       stagedMs: 90,
       bytesSent: 50,
       chunksReused: 8,
@@ -57,7 +59,7 @@ function emitDeployment(events: EventStream<DeployEvent>): void {
       alreadyStaged: false,
     });
   }
-  let at = 1100;
+  let at = T + 1100;
   for (const wave of [0, 1]) {
     events.emit({ type: 'wave-started', deploymentId: D, wave, regions: wave ? ['eu', 'us'] : ['eu'], at });
     for (const t of targets.filter((x) => x.wave === wave))
@@ -84,7 +86,7 @@ function emitDeployment(events: EventStream<DeployEvent>): void {
     deploymentId: D,
     at,
     status: 'success',
-    durationMs: at - 1000,
+    durationMs: at - T - 1000,
     bytesSent: 150,
     originEgressBytes: 150,
   });
@@ -115,7 +117,7 @@ describe('deployment traces', () => {
     // Every span was ended, within the deployment.
     for (const s of spans) {
       expect(s.ended).toBe(true);
-      expect(s.endTime[0] * 1e3 + s.endTime[1] / 1e6).toBeLessThanOrEqual(1500);
+      expect(s.endTime[0] * 1e3 + s.endTime[1] / 1e6).toBeLessThanOrEqual(T + 1500.001);
     }
     expect(roots[0]!.attributes['slipway.deploy.status']).toBe('success');
   });

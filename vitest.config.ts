@@ -12,6 +12,7 @@ const UNIT = [
   'test/analyze/store.test.ts',
   'test/store/*.test.ts',
   'test/faults/hostile-manifest.test.ts',
+  'test/dashboard/api.test.ts',
 ];
 
 export default defineConfig({

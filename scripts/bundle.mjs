@@ -24,3 +24,24 @@ await build({
   banner: { js: "import { createRequire as __slipwayRequire } from 'node:module'; const require = __slipwayRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+
+// The dashboard's front end (slipway serve, report --html): one browser script and one
+// stylesheet, bundled from web/ with no CDN, served from memory by the server.
+await build({
+  entryPoints: ['web/app.ts'],
+  outfile: 'dist/dashboard/app.js',
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: 'es2022',
+  minify: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+await build({
+  entryPoints: ['web/app.css'],
+  outfile: 'dist/dashboard/app.css',
+  bundle: true,
+  minify: true,
+  logLevel: 'warning',
+});

@@ -24,6 +24,7 @@ const commands: Record<string, Loader> = {
   deploy: () => import('./deploy.js'),
   rollback: () => import('./rollback.js'),
   deployments: () => import('./deployments.js'),
+  serve: () => import('./serve.js'),
   agent: () => import('./agent.js'),
   validate: () => import('./validate.js'),
 };

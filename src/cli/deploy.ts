@@ -14,6 +14,7 @@ import { EventStream } from '../events.js';
 import { deployLedgerDir, stateDir } from '../state/paths.js';
 import { recordAppValidations } from '../store/app-validations.js';
 import { withStore } from '../store/store.js';
+import { attachDeployTracing } from '../telemetry/tracing.js';
 import { gitHead } from '../util/git-facts.js';
 import { parseSize } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
@@ -74,6 +75,9 @@ export function register(program: Command, ctx: CliContext): void {
             const validations = recordAppValidations(store.appValidations, events);
             const summary = new SummaryBuilder(events);
             const stopProgress = reportProgress(events, ctx.stdout);
+            const tracing = await attachDeployTracing(events, ctx.env, (m) =>
+              ctx.stderr.write(`slipway: ${m}\n`),
+            );
             try {
               const r = await runDeployment({
                 env,
@@ -101,6 +105,7 @@ export function register(program: Command, ctx: CliContext): void {
               return r.value.status === 'success' ? 0 : 1;
             } finally {
               stopProgress();
+              await tracing?.shutdown();
             }
           }),
         );

@@ -12,6 +12,7 @@ interface ReportOptions {
   since?: string;
   json?: boolean;
   markdown?: string;
+  html?: string;
   costPerCpuHour?: number;
   targetUtilization?: number;
 }
@@ -42,6 +43,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--since <date>', 'only runs since a date (2026-11-01) or a duration ago (7d)')
     .option('--json', 'the complete report as JSON')
     .option('--markdown <file>', MARKDOWN_HELP)
+    .option('--html <file>', 'the dashboard as one self-contained HTML file (CI artifacts, e-mail)')
     .option(
       '--cost-per-cpu-hour <price>',
       'growth: monthly cost of the capacity needed at this price',
@@ -64,6 +66,10 @@ export function register(program: Command, ctx: CliContext): void {
         return withStore({ url: globals(cmd).store, root: pipeline.root, create: false }, async (store) => {
           // Deployments whose process died count as interrupted, not running.
           await markInterrupted(store).catch(() => []);
+          if (opts.html) {
+            const { writeHtmlReport } = await import('./report-html.js');
+            return writeHtmlReport(ctx, store, pipeline, opts.html);
+          }
           const growth = {
             ...(opts.costPerCpuHour !== undefined ? { costPerCpuHour: opts.costPerCpuHour } : {}),
             ...(opts.targetUtilization !== undefined ? { targetUtilization: opts.targetUtilization } : {}),

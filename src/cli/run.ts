@@ -18,6 +18,7 @@ import type { Checkout } from '../state/checkout.js';
 import { processRecordDir, runLockFile, stateDir } from '../state/paths.js';
 import { type Store, withStore } from '../store/store.js';
 import { countTasks } from '../task-counts.js';
+import { attachTracing } from '../telemetry/tracing.js';
 import { colourChoice } from '../util/colour.js';
 import type { GitFacts } from '../util/git-facts.js';
 import { acquireLock, describeHolder, type HeldLock } from '../util/run-lock.js';
@@ -140,6 +141,9 @@ async function runUnderLock(ctx: CliContext, cmd: Command, l: LockedRun): Promis
       store,
       reporters: [(events) => attachTerminalReporter(events, terminalOptions(ctx, pipeline, opts))],
     });
+    const tracing = await attachTracing(subscribers.events, ctx.env, (m) =>
+      ctx.stderr.write(`slipway: ${m}\n`),
+    );
     // Made before the cache, so a signal also aborts the remote cache's pending requests.
     const cancel = new AbortController();
     try {
@@ -157,6 +161,7 @@ async function runUnderLock(ctx: CliContext, cmd: Command, l: LockedRun): Promis
       return await run(ctx, { pipeline, full, graph, store, subscribers, cache, git, cancel }, opts);
     } finally {
       subscribers.detach();
+      await tracing?.shutdown();
     }
   });
   trace('run: store closed');

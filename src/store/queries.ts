@@ -1,6 +1,7 @@
 /** Assembles a store's typed queries over one connection; only the history writes differ by backend. */
 import type { Kysely } from 'kysely';
 import { appValidationQueries } from './app-validations.js';
+import { dashboardQueries } from './dashboard-queries.js';
 import { transferQueries } from './deploy-transfers.js';
 import { deploymentQueries } from './deployments.js';
 import { findingQueries } from './findings.js';
@@ -22,6 +23,7 @@ export function storeOver(
     appValidations: appValidationQueries(db),
     leases: leaseQueries(db),
     findings: findingQueries(db),
+    dashboard: dashboardQueries(db, o.kind),
     close: () => db.destroy(),
   };
 }

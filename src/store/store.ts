@@ -4,6 +4,7 @@
  */
 import { historyDbFile } from '../state/paths.js';
 import type { AppValidationQueries } from './app-validations.js';
+import type { DashboardQueries } from './dashboard-queries.js';
 import type { TransferQueries } from './deploy-transfers.js';
 import type { DeploymentQueries } from './deployments.js';
 import { driverError } from './driver-error.js';
@@ -29,6 +30,8 @@ export interface Store {
   readonly leases: LeaseQueries;
   /** Regression findings and their acknowledgements. */
   readonly findings: FindingQueries;
+  /** The dashboard's bounded reads (slipway serve, /metrics, report --html). */
+  readonly dashboard: DashboardQueries;
   close(): Promise<void>;
 }
 

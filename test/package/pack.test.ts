@@ -73,14 +73,14 @@ describe('npm pack and an offline install of the tarball', () => {
     mkdirSync(project);
   });
 
-  it('ships bin, the bundle, the schema, README and LICENSE, and nothing else; prepack builds', () => {
+  it('ships bin, the bundle, the dashboard, the schema, README and LICENSE, and nothing else; prepack builds', () => {
     expect(own.scripts.prepack).toMatch(/npm run build/);
     const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' })
       .trim()
       .split('\n')
       .map((f) => f.replace(/^package\//, ''))
       .sort();
-    const other = files.filter((f) => !/^dist\/cli\/[^/]+\.js$/.test(f));
+    const other = files.filter((f) => !/^dist\/(cli|dashboard)\/[^/]+\.(js|css)$/.test(f));
     expect(other).toEqual([
       'LICENSE',
       'README.md',
@@ -90,6 +90,8 @@ describe('npm pack and an offline install of the tarball', () => {
     ]);
     expect(files).toContain('dist/cli/main.js');
     expect(files).toContain('dist/cli/prefetch.js');
+    // slipway serve and report --html read the dashboard's bundled script and stylesheet.
+    expect(files).toEqual(expect.arrayContaining(['dist/dashboard/app.js', 'dist/dashboard/app.css']));
   });
 
   it('installs offline into an empty project and runs --version, init, validate and run', () => {

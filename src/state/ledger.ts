@@ -16,6 +16,7 @@
  * the sections as JSON, then the NUL-separated output paths, then their stat records (lengths
  * count UTF-16 units, as the file is read and sliced as a string).
  */
+import { isAscii } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { writeAtomicSync } from './atomic-write.js';
 import { ledgerFile } from './paths.js';
@@ -130,7 +131,10 @@ function parseSections(json: string): Partial<Record<SectionName, unknown>> | un
 function read(file: string): Content {
   let all: string;
   try {
-    all = readFileSync(file, 'utf8');
+    const bytes = readFileSync(file);
+    // Almost always pure ASCII (paths, hashes, JSON): then latin1 is the same text, decoded ~10×
+    // faster than UTF-8, which matters for a file of megabytes read before every run.
+    all = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
   } catch {
     return EMPTY;
   }

@@ -17,9 +17,10 @@
  * count UTF-16 units, as the file is read and sliced as a string).
  */
 import { isAscii } from 'node:buffer';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { writeAtomicSync } from './atomic-write.js';
-import { ledgerFile } from './paths.js';
+import { ledgerFile, legacyStateFiles } from './paths.js';
 import { recordsByPath } from './stat-record.js';
 
 /** Bumped when the layout or a section's meaning changes: an older ledger then reads as empty. */
@@ -111,6 +112,10 @@ export class Ledger {
     try {
       writeAtomicSync(this.file, `${head}\n${json}${list}${text}`);
       this.#changed.clear();
+      // The first ledger in a checkout that an older Slipway used: its separate files are dead.
+      if (disk === EMPTY) {
+        for (const f of legacyStateFiles(path.dirname(path.dirname(this.file)))) rmSync(f, { force: true });
+      }
     } catch {
       // A read-only checkout: every run takes the slow path, nothing else changes.
     }

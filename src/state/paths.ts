@@ -43,3 +43,9 @@ export const runLockFile = (stateFolder: string): string => path.join(stateFolde
 
 /** The per-checkout ledger (ledger.ts): pipeline snapshot, hash memo and output records. */
 export const ledgerFile = (root: string): string => path.join(dirOf(root), 'ledger');
+
+/** State files of earlier Slipway versions that the ledger replaced: removed when it is written. */
+export const legacyStateFiles = (root: string): string[] =>
+  ['outputs.state', 'outputs.state.list', 'hashes.state', 'pipeline.snapshot.json'].map((n) =>
+    path.join(dirOf(root), n),
+  );

@@ -1,13 +1,16 @@
 /**
  * Cache bench: the same generated npm workspace (400 packages × 20 source files by default) run
  * by Turborepo (its native binary) and by Slipway, each in its own copy: a fully cached run,
- * a restore after deleting every output, and a one-file change. Reports Slipway/turbo ratios.
+ * a restore after deleting every output, and a one-file change. Then a fully cached run on a
+ * second, independently shaped 400-package workspace (independent-workspace.ts), so the target
+ * is not met only on the repository the cache was tuned on. Reports Slipway/turbo ratios.
  * Run alone: `node dist/bench/cache.js [--quick]`.
  */
 import { appendFileSync, cpSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CacheRepo, writeCacheRepo } from './cache-workspace.js';
+import { writeIndependentRepo } from './independent-workspace.js';
 import { runAlone } from './lib/alone.js';
 import { median, npmVersion } from './lib/calibrate.js';
 import type { BenchOptions, BenchRow } from './lib/row.js';
@@ -162,7 +165,7 @@ export async function benchCache(options: BenchOptions): Promise<BenchRow[]> {
         ...(target !== undefined ? { target: `<= ${target.toFixed(2)}`, pass: ratio <= target } : {}),
       });
     };
-    add('fully cached', 'cached', 1.0);
+    add('fully cached', 'cached', CACHED_TARGET);
     const floor = times.cached?.floor;
     if (floor !== undefined) {
       rows.push({
@@ -177,11 +180,57 @@ export async function benchCache(options: BenchOptions): Promise<BenchRow[]> {
     add('restore after deleting outputs', 'restore');
     add(`one-file change (${repos.slipway.affected} tasks rerun)`, 'change');
     add('cold (informational)', 'cold');
+    rows.push(...(await independentRow({ root, cli, log, quick, concurrency, reps: cachedReps, spec })));
   } finally {
     for (const r of Object.values(repos)) rmSync(r.dir, { recursive: true, force: true });
     rmSync(cli, { recursive: true, force: true });
   }
   return rows;
+}
+
+/** The issue's target for a fully cached run: at most this times turbo's native binary. */
+const CACHED_TARGET = 0.8;
+
+/** The fully cached run on the independently shaped workspace, populated first by each tool. */
+async function independentRow(o: {
+  root: string;
+  cli: string;
+  log: (s: string) => void;
+  quick: boolean | undefined;
+  concurrency: number;
+  reps: number;
+  spec: { packages: number; npmVersion: string };
+}): Promise<BenchRow[]> {
+  const repos = {
+    turbo: writeIndependentRepo(o.spec),
+    slipway: writeIndependentRepo(o.spec),
+  };
+  const label = `independent repository, ${o.spec.packages} pkgs`;
+  try {
+    for (const tool of ['turbo', 'slipway'] as const) {
+      o.log(`cache: ${label}: ${tool} populating`);
+      await runTool(tool, o.root, repos[tool], o.concurrency, o.cli);
+      await runTool(tool, o.root, repos[tool], o.concurrency, o.cli);
+    }
+    o.log(`cache: ${label}: measuring the fully cached run`);
+    const t = await measureBoth(o.root, o.cli, repos, o.reps, o.concurrency);
+    const c = `fully cached (${label})`;
+    return [
+      { suite: 'cache', case: c, metric: 'turbo', value: t.turbo, unit: 'ms' },
+      { suite: 'cache', case: c, metric: 'slipway', value: t.slipway, unit: 'ms' },
+      {
+        suite: 'cache',
+        case: c,
+        metric: 'slipway/turbo',
+        value: t.ratio,
+        unit: 'x',
+        target: `<= ${CACHED_TARGET.toFixed(2)}`,
+        pass: t.ratio <= CACHED_TARGET,
+      },
+    ];
+  } finally {
+    for (const r of Object.values(repos)) rmSync(r.dir, { recursive: true, force: true });
+  }
 }
 
 // Alone: `node dist/bench/cache.js [--quick]`.

@@ -1,8 +1,8 @@
 /**
  * The task hashes of the last run, with everything they were computed from: git's index and
  * status (the text git printed), the pipeline's tasks, the platform, this build, and the stat
- * signature of every file that was hashed outside git. While all of that is unchanged, so is
- * every task hash, and a fully cached run skips resolving inputs and hashing manifests: it
+ * record (state/stat-record.ts) of every file that was hashed outside git. While all of that is
+ * unchanged, so is every task hash, and a fully cached run skips resolving inputs and hashing manifests: it
  * compares one key and a few stats instead of hashing 400 manifests.
  *
  * Never a false hit: any difference in what the key covers, a recorded file whose stat changed,

@@ -29,7 +29,7 @@ export interface RunGraphOptions {
   cache?: TaskCache;
   /** Ignore cache hits (still computes hashes and saves). */
   force?: boolean;
-  /** In-place hits found before planning (settleInPlace), in dependency order. */
+  /** In-place hits found before planning (TaskCache.settle), in dependency order. */
   settled?: ReadonlyMap<string, CacheLookup>;
   /** Keep running everything that does not depend on a failure. */
   continueOnFailure?: boolean;

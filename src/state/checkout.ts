@@ -5,7 +5,7 @@
  * lists. Both run under one shell, on another core. Everything that needs them (the pipeline
  * snapshot, the hasher, the output state, the run's HEAD) asks this object.
  */
-import { GIT_FACT_COMMANDS, type GitFacts, gitFacts } from '../util/git-facts.js';
+import { GIT_FACT_COMMANDS, type GitFacts, gitFacts, readGitFacts } from '../util/git-facts.js';
 import { shellBatch } from '../util/shell-batch.js';
 import { Ledger } from './ledger.js';
 import { statCommand, statText } from './stat-batch.js';
@@ -37,10 +37,11 @@ export class Checkout {
     return this;
   }
 
-  /** Git's facts for the pipeline folder (the probe starts if it has not). */
+  /** Git's facts for the pipeline folder (read now if `probe` did not start them). */
   git(): Promise<GitFacts> {
-    this.probe();
-    return this.#git!;
+    const git = this.#git ?? readGitFacts(this.root);
+    this.#git = git;
+    return git;
   }
 
   /**

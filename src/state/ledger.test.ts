@@ -4,7 +4,16 @@
  * sections this process changed over what another process wrote meanwhile; and nothing is
  * written when nothing changed.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -141,5 +150,19 @@ describe('racy entries: the hash memo section refuses what a stat record cannot 
     remember(ledger, 'key', { hashes, reads: new Map() });
     expect(recall(ledger, 'key')?.hashes.get('t')).toBe('h1');
     expect(recall(ledger, 'other key')).toBeUndefined();
+  });
+});
+
+describe('the first ledger in a checkout an older Slipway used', () => {
+  it('removes the separate state files it replaces, and nothing else', () => {
+    const root = tmp();
+    const dir = path.join(root, '.slipway');
+    mkdirSync(dir);
+    const old = ['outputs.state', 'outputs.state.list', 'hashes.state', 'pipeline.snapshot.json'];
+    for (const n of [...old, 'history.db']) writeFileSync(path.join(dir, n), 'old');
+    const l = Ledger.load(root);
+    l.set('pipeline', { p: 1 });
+    l.save();
+    expect(readdirSync(dir).sort()).toEqual(['history.db', 'ledger']);
   });
 });

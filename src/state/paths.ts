@@ -41,6 +41,12 @@ export const processRecordDir = (root: string): string => path.join(dirOf(root),
 /** This checkout's run lock (util/run-lock.ts), in a state folder `stateDir` returned. */
 export const runLockFile = (stateFolder: string): string => path.join(stateFolder, 'run.lock');
 
+/** State files of earlier Slipway versions that the ledger replaced: removed when it is written. */
+export const legacyStateFiles = (root: string): string[] =>
+  ['outputs.state', 'outputs.state.list', 'hashes.state', 'pipeline.snapshot.json'].map((n) =>
+    path.join(dirOf(root), n),
+  );
+
 /** The per-checkout ledger (ledger.ts): pipeline snapshot, hash memo and output records. */
 export const ledgerFile = (root: string): string => path.join(dirOf(root), 'ledger');
 

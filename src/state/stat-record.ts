@@ -16,12 +16,10 @@ import { isRacy } from './racy.js';
 /** GNU stat's --printf format for a record. */
 export const STAT_PRINTF = '%s %.9Y %.9Z %i %f %n\\0';
 
-const NS = 1_000_000_000n;
-
-/** `s.nnnnnnnnn` from nanoseconds since the epoch. */
+/** `s.nnnnnnnnn` from nanoseconds since the epoch (by digits: no BigInt arithmetic). */
 function seconds(ns: bigint): string {
-  const frac = ns % NS;
-  return `${(ns - frac) / NS}.${frac.toString().padStart(9, '0')}`;
+  const d = ns.toString();
+  return d.length > 9 ? `${d.slice(0, -9)}.${d.slice(-9)}` : `0.${d.padStart(9, '0')}`;
 }
 
 /** The record of `abs` now ('' when it does not exist). */

@@ -37,7 +37,7 @@ export interface GitFacts {
   head?: GitHead;
 }
 
-/** The commands behind GitFacts, for `shellBatch` (cli/probe.ts adds its own to the same batch). */
+/** The commands behind GitFacts, for `shellBatch` (state/checkout.ts adds its stat to the same batch). */
 export const GIT_FACT_COMMANDS: BatchCommand[] = [
   { argv: ['git', 'rev-parse', '--show-toplevel', '--show-prefix'] },
   { argv: ['git', 'ls-files', '-s', '-z', '--full-name', '--', '.'] },

@@ -6,16 +6,7 @@
  *   restore, and anything touched (content, stray files, modes) is restored exactly;
  * - tasks whose outputs are in place are settled before planning and predicted at 0 ms.
  */
-import {
-  chmodSync,
-  existsSync,
-  lstatSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pipelineYaml, readSummary, STACK_FRAME, type Workspace, workspace } from '../helpers/cli.js';

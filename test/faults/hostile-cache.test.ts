@@ -304,7 +304,7 @@ describe.concurrent('hostile local cache entries', () => {
     // restored through it, and the stale-output sweep must not see (and delete) what it points at.
     rmSync(ws.path('pkg/out'), { recursive: true });
     symlinkSync(`../${SENTINEL}`, ws.path('pkg/out'));
-    rmSync(ws.path('.slipway/outputs.state'), { force: true });
+    rmSync(ws.path('.slipway/ledger'), { force: true });
     const before = outside(ws);
     const r = await run(ws);
     expect(r.output).toMatch(/refusing cache entry[^\n]*through the symlink "out"/);

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { shellBatch } from '../util/shell-batch.js';
 import { statCommand, statMany, statText } from './stat-batch.js';
-import { isRacyRecord, recordPath, recordsByPath, statRecord as statLine } from './stat-record.js';
+import { isRacyRecord, recordPath, recordsByPath, statRecord } from './stat-record.js';
 
 /** The record format the module documents, handed to GNU stat directly as the oracle. */
 const FORMAT = '%s %.9Y %.9Z %i %f %n\\0';
@@ -68,11 +68,11 @@ function sample() {
   return { d, file, spaced, newline, folder, link, dangling, exe };
 }
 
-describe.runIf(gnuStat)('statLine matches GNU stat byte for byte', () => {
+describe.runIf(gnuStat)('statRecord matches GNU stat byte for byte', () => {
   it.each(['file', 'spaced', 'newline', 'folder', 'link', 'dangling', 'exe'] as const)('for a %s', (kind) => {
     const s = sample();
     const p = s[kind];
-    const line = statLine(p);
+    const line = statRecord(p);
     expect(line).not.toBe('');
     expect(line).toBe(oracle(p));
     expect(recordPath(line)).toBe(p);
@@ -80,26 +80,26 @@ describe.runIf(gnuStat)('statLine matches GNU stat byte for byte', () => {
 
   it('records a symlink itself, not its target', () => {
     const s = sample();
-    const link = statLine(s.link);
-    const target = statLine(s.file);
+    const link = statRecord(s.link);
+    const target = statRecord(s.file);
     expect(link.split(' ')[3]).not.toBe(target.split(' ')[3]); // inode
     expect(link.split(' ')[0]).toBe(String('plain.txt'.length)); // a link's size is its target's length
   });
 
   it('changes when the mode, size, mtime or ctime of the path changes', () => {
     const s = sample();
-    const before = statLine(s.file);
+    const before = statRecord(s.file);
     chmodSync(s.file, 0o600);
-    const chmodded = statLine(s.file);
+    const chmodded = statRecord(s.file);
     expect(chmodded).not.toBe(before);
     expect(chmodded).toBe(oracle(s.file));
     utimesSync(s.file, 1_500_000_000, 1_500_000_000);
-    const touched = statLine(s.file);
+    const touched = statRecord(s.file);
     expect(touched).not.toBe(chmodded);
     expect(touched).toBe(oracle(s.file));
     writeFileSync(s.file, 'hello, longer\n');
-    expect(statLine(s.file)).not.toBe(touched);
-    expect(statLine(s.file)).toBe(oracle(s.file));
+    expect(statRecord(s.file)).not.toBe(touched);
+    expect(statRecord(s.file)).toBe(oracle(s.file));
   });
 
   it('changes when only the ctime moves (mtime put back, as `touch -r` does after an edit)', () => {
@@ -107,13 +107,13 @@ describe.runIf(gnuStat)('statLine matches GNU stat byte for byte', () => {
     // Whole seconds: put back exactly, not rounded through a float.
     const mtime = 1_500_000_000;
     utimesSync(s.file, mtime, mtime);
-    const before = statLine(s.file);
+    const before = statRecord(s.file);
     // The ctime clock ticks coarsely: repeat until it has moved (a condition, not a clock read).
     const deadline = Date.now() + 60_000;
     let after = before;
     while (after === before && Date.now() < deadline) {
       utimesSync(s.file, mtime, mtime);
-      after = statLine(s.file);
+      after = statRecord(s.file);
     }
     expect(after).not.toBe(before);
     expect(after.split(' ').slice(0, 2)).toEqual(before.split(' ').slice(0, 2)); // size, mtime
@@ -121,23 +121,23 @@ describe.runIf(gnuStat)('statLine matches GNU stat byte for byte', () => {
   });
 
   it('gives an empty record for a missing path', () => {
-    expect(statLine(path.join(tmp(), 'missing'))).toBe('');
+    expect(statRecord(path.join(tmp(), 'missing'))).toBe('');
   });
 });
 
 describe.runIf(gnuStat)('statMany', () => {
-  it('prints, in list order, exactly the records statLine computes', async () => {
+  it('prints, in list order, exactly the records statRecord computes', async () => {
     const s = sample();
     const paths = [s.exe, s.folder, s.file, s.spaced, s.newline, s.link, s.dangling];
     const text = await statMany(list(s.d, paths));
-    expect(text).toBe(paths.map(statLine).join(''));
+    expect(text).toBe(paths.map(statRecord).join(''));
   });
 
   it('leaves a missing path out and still returns every other record', async () => {
     const s = sample();
     const gone = path.join(s.d, 'gone.txt');
     const text = await statMany(list(s.d, [s.file, gone, s.spaced]));
-    expect(text).toBe(statLine(s.file) + statLine(s.spaced));
+    expect(text).toBe(statRecord(s.file) + statRecord(s.spaced));
     const byPath = recordsByPath(text!);
     expect(byPath.has(gone)).toBe(false);
     expect([...byPath.keys()]).toEqual([s.file, s.spaced]);
@@ -148,7 +148,7 @@ describe.runIf(gnuStat)('statMany', () => {
     const paths = [path.join(d, 'a'), path.join(d, 'b')];
     expect(await statMany(list(d, paths))).toBeUndefined();
     // The caller's in-process fallback then sees them gone.
-    expect(paths.map(statLine)).toEqual(['', '']);
+    expect(paths.map(statRecord)).toEqual(['', '']);
   });
 
   it('answers an empty list with no records', async () => {
@@ -169,17 +169,17 @@ describe.runIf(gnuStat)('statMany', () => {
     // More bytes of arguments than one stat is given (statCommand's -s): xargs must split the list.
     expect(paths.join('').length).toBeGreaterThan(1_048_576);
     const text = await statMany(list(d, paths));
-    expect(text).toBe(paths.map(statLine).join(''));
+    expect(text).toBe(paths.map(statRecord).join(''));
   });
 
   it('runs as one command of a shell batch (how the CLI probes use it)', async () => {
     const s = sample();
     const [r] = await shellBatch(s.d, [statCommand(list(s.d, [s.file, s.folder]))]);
-    expect(statText(r!)).toBe(statLine(s.file) + statLine(s.folder));
+    expect(statText(r!)).toBe(statRecord(s.file) + statRecord(s.folder));
   });
 
   // A stat without --printf (BusyBox, macOS) fails on every path and xargs exits 123 with no
-  // output: that must read as "could not stat" (callers fall back to statLine), not "all gone".
+  // output: that must read as "could not stat" (callers fall back to statRecord), not "all gone".
   it('is undefined when stat does not understand --printf (not GNU)', async () => {
     const s = sample();
     const bin = tmp();
@@ -208,11 +208,11 @@ describe('recordPath and recordsByPath', () => {
   it('round-trip paths with spaces, newlines and non-ASCII names', () => {
     const s = sample();
     const paths = [s.file, s.spaced, s.newline, s.folder, s.link];
-    const text = paths.map(statLine).join('');
+    const text = paths.map(statRecord).join('');
     const byPath = recordsByPath(text);
     expect([...byPath.keys()]).toEqual(paths);
     for (const p of paths) {
-      expect(byPath.get(p)).toBe(statLine(p));
+      expect(byPath.get(p)).toBe(statRecord(p));
       expect(recordPath(byPath.get(p)!)).toBe(p);
     }
   });
@@ -230,12 +230,12 @@ describe('isRacyRecord', () => {
   it('distrusts a record changed within the racy window, by mtime or by ctime', () => {
     const s = sample();
     // Just written: racy now, not once the window has passed.
-    const fresh = statLine(s.file);
+    const fresh = statRecord(s.file);
     expect(isRacyRecord(fresh)).toBe(true);
     expect(isRacyRecord(fresh, Date.now() + 60_000)).toBe(false);
     // An old mtime does not help while the ctime (the utimes call itself) is recent.
     utimesSync(s.file, 1_500_000_000, 1_500_000_000);
-    const touched = statLine(s.file);
+    const touched = statRecord(s.file);
     expect(isRacyRecord(touched)).toBe(true);
     expect(isRacyRecord(touched, Date.now() + 60_000)).toBe(false);
   });

@@ -7,15 +7,15 @@ import { scanRegressions } from './regressions.js';
 import { RUN_SUBJECT } from './series.js';
 
 /**
- * 60 runs of tasks in sequence, each task's durations a seeded series (2% noise) with its own
- * relative shift from run `at` on.
+ * `length` runs of tasks in sequence, each task's durations a seeded series (2% noise) with its
+ * own relative shift from run `at` on.
  */
-function shifted(at: number, shifts: Record<string, number>, seed: number): RunRecord[] {
+function shifted(at: number, shifts: Record<string, number>, seed: number, length = 60): RunRecord[] {
   const columns = Object.entries(shifts).map(([id, shift], k) => ({
     id,
-    values: shiftedSeries({ seed: seed * 100 + k, length: 60, base: 200 + 100 * k, noise: 0.02, shift, at }),
+    values: shiftedSeries({ seed: seed * 100 + k, length, base: 200 + 100 * k, noise: 0.02, shift, at }),
   }));
-  return Array.from({ length: 60 }, (_, i) => {
+  return Array.from({ length }, (_, i) => {
     let t = i * 60_000;
     const tasks = columns.map((c) => {
       const rec = task(c.id, t, c.values[i]!);
@@ -182,6 +182,24 @@ describe('regression scan', () => {
     ]);
     expect(scan.environment).toEqual([]);
     expect(scan.detections.some((d) => d.subject === ENVIRONMENT_SUBJECT)).toBe(false);
+    // The short history of the e2e test on a loaded machine: 19 runs, `work` +30% from run 12, and
+    // load kept `lint` +28% from run 13 on. Still `work` (and `lint`), never the machine.
+    const short = shifted(12, { prep: 0, work: 0.3, lint: 0 }, 34, 19);
+    const load = shifted(13, { prep: 0, work: 0, lint: 0.28 }, 34, 19);
+    const e2e = scanRegressions(
+      short.map((r, i) => ({
+        ...r,
+        tasks: r.tasks.map((t) =>
+          t.taskId === 'lint' ? load[i]!.tasks.find((x) => x.taskId === 'lint')! : t,
+        ),
+      })),
+    );
+    expect(e2e.environment).toEqual([]);
+    expect(e2e.detections.map((d) => [d.subject, d.runId]).sort()).toEqual([
+      [RUN_SUBJECT, 'run12'],
+      ['lint', 'run13'],
+      ['work', 'run12'],
+    ]);
   });
 
   it('five tasks 15% slower at the same run are one environment finding and no task', () => {

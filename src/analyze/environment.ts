@@ -43,7 +43,7 @@ export interface EnvironmentShift {
   runId: string;
   runStartedAt: number;
   direction: 'slower' | 'faster';
-  /** The common shift: median after/before − 1 over the tasks that can be compared. */
+  /** The common shift: median after/before − 1 over the tasks that moved with the machine. */
   change: number;
   /**
    * Tasks whose own change point at this moment the common shift explains (the voters; tasks

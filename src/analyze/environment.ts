@@ -4,6 +4,13 @@
  * runner got 13% slower from run N"), and each task's own change point is judged against the
  * common shift: it stays a regression only when the task moved beyond the machine (its after-side
  * divided by the common factor still differs significantly and by the minimum magnitude).
+ *
+ * The evidence for the machine must not come from the regression it excuses. A real regression of
+ * one task plus a load burst on one neighbour (or the run total, which contains the regression) is
+ * not the machine. So only tasks with a significant change point of their own at that moment that
+ * the common factor explains vote for it (a task beyond the machine is judged, not counted); the
+ * common factor is the median over those voters, found again without the outliers until stable;
+ * and the voters must be at least MIN_VOTERS and more than half of the tasks that ran on both sides.
  */
 import { type ChangePoint, largeEnough } from './change-points.js';
 import type { Detection } from './regressions.js';
@@ -16,6 +23,9 @@ export const ENVIRONMENT_SUBJECT = '(environment)';
 
 /** Change points this many runs apart count as the same moment. */
 const SAME_RUN = 2;
+
+/** Fewest tasks that must move with the machine (besides any task that moved beyond it). */
+const MIN_VOTERS = 3;
 
 /** How one task's change point compares with the machine's. */
 export interface TaskAgainstShift {
@@ -33,9 +43,12 @@ export interface EnvironmentShift {
   runId: string;
   runStartedAt: number;
   direction: 'slower' | 'faster';
-  /** The common shift: median after/before − 1 over the tasks that can be compared. */
+  /** The common shift: median after/before − 1 over the tasks that moved with the machine. */
   change: number;
-  /** Tasks that moved with a change point of their own, and tasks compared at this run. */
+  /**
+   * Tasks whose own change point at this moment the common shift explains (the voters; tasks
+   * that moved beyond the machine are not counted), and tasks compared at this run.
+   */
   moved: number;
   compared: number;
   tasks: TaskAgainstShift[];
@@ -99,10 +112,30 @@ function beyondMachine(d: Detection, factor: number, o: Options): boolean {
   return test.p <= o.maxPValue && largeEnough(cp, o.minMagnitude);
 }
 
+const ratio = (d: Detection) => d.meanAfter / d.meanBefore;
+
+/**
+ * The common factor and the tasks it explains: the median ratio over the moved tasks, then again
+ * over those it explains (a task beyond the machine must not pull the machine towards itself),
+ * until the set is stable.
+ */
+function commonFactor(moved: readonly Detection[], o: Options): { factor: number; voters: Detection[] } {
+  let voters = [...moved];
+  let factor = median(voters.map(ratio));
+  for (let round = 0; round <= moved.length; round++) {
+    const next = moved.filter((d) => !beyondMachine(d, factor, o));
+    if (next.length === voters.length && next.every((d, i) => d === voters[i])) break;
+    voters = next;
+    if (voters.length === 0) break;
+    factor = median(voters.map(ratio));
+  }
+  return { factor, voters };
+}
+
 /**
  * Finds moments when most tasks shifted together. Returns the environment shifts, the task (and
  * run-total) detections that remain regressions of their own, and one environment detection per
- * shift for the findings store.
+ * shift for the findings store. The run total never votes: it contains every task's change.
  */
 export function separateEnvironment(
   runIds: readonly string[],
@@ -129,26 +162,27 @@ export function separateEnvironment(
       while (j < list.length && (position.get(list[j]!.runId) ?? 0) - anchor <= SAME_RUN) j++;
       const cluster = list.slice(i, j);
       i = j;
-      const movedSubjects = new Set(cluster.map((d) => d.subject));
-      if (movedSubjects.size < 2) continue;
-      const at = Math.round(median(cluster.map((d) => position.get(d.runId) ?? 0)));
+      // Only significant change points of their own vote, and only those the common factor explains.
+      // (A task has at most one per cluster: its regimes last at least minSegment ≥ 3 runs.)
+      const moved = cluster;
+      if (moved.length < MIN_VOTERS) continue;
+      const { factor, voters } = commonFactor(moved, o);
+      if (voters.length < MIN_VOTERS) continue;
+      const common = factor - 1;
+      if (Math.sign(common) !== (direction === 'slower' ? 1 : -1)) continue;
+      const at = Math.round(median(voters.map((d) => position.get(d.runId) ?? 0)));
       // Every task that ran on both sides of this moment is compared, moved or not.
       const compared: { subject: string; ratio: number; own?: Detection }[] = [];
       for (const s of tasks) {
-        const own = cluster.find((d) => d.subject === s.subject);
+        const own = moved.find((d) => d.subject === s.subject);
         const others = taskDetections.filter((d) => d.subject === s.subject && d !== own);
-        const r = own
-          ? { ratio: own.meanAfter / own.meanBefore }
-          : ratioAround(s, position, at, others, o.minSegment);
+        const r = own ? { ratio: ratio(own) } : ratioAround(s, position, at, others, o.minSegment);
         if (r) compared.push({ subject: s.subject, ratio: r.ratio, ...(own ? { own } : {}) });
       }
-      // "Most tasks": more than half of those that can be compared moved with a change point.
-      if (movedSubjects.size * 2 <= compared.length) continue;
-      const factor = median(compared.map((c) => c.ratio));
-      const common = factor - 1;
-      if (Math.sign(common) !== (direction === 'slower' ? 1 : -1)) continue;
+      // "Most tasks": the voters are more than half of all compared, the tasks beyond it included.
+      if (voters.length * 2 <= compared.length) continue;
       const judged: TaskAgainstShift[] = compared.map((c) => {
-        const own = c.own ? beyondMachine(c.own, factor, o) : false;
+        const own = c.own ? !voters.includes(c.own) : false;
         if (c.own && !own) attributed.add(c.own);
         return {
           subject: c.subject,
@@ -158,17 +192,17 @@ export function separateEnvironment(
         };
       });
       const runId = runIds[at]!;
-      const first = cluster.find((d) => d.runId === runId) ?? cluster[0]!;
+      const first = voters.find((d) => d.runId === runId) ?? voters[0]!;
       shifts.push({
         runId,
         runStartedAt: first.runStartedAt,
         direction,
         change: common,
-        moved: movedSubjects.size,
+        moved: voters.length,
         compared: compared.length,
         tasks: judged.sort((a, b) => a.subject.localeCompare(b.subject)),
       });
-      const sum = (f: (d: Detection) => number) => cluster.reduce((n, d) => n + f(d), 0);
+      const sum = (f: (d: Detection) => number) => voters.reduce((n, d) => n + f(d), 0);
       environment.push({
         subject: ENVIRONMENT_SUBJECT,
         metric: 'duration_ms',
@@ -177,18 +211,18 @@ export function separateEnvironment(
         runId,
         runStartedAt: first.runStartedAt,
         previousRunId: runIds[at - 1] ?? null,
-        // The moved tasks together: their summed means before and after.
+        // The tasks that moved with the machine together: their summed means before and after.
         meanBefore: sum((d) => d.meanBefore),
         meanAfter: sum((d) => d.meanAfter),
         stdBefore: Math.sqrt(sum((d) => d.stdBefore ** 2)),
         stdAfter: Math.sqrt(sum((d) => d.stdAfter ** 2)),
         change: common,
         magnitude: Math.max(Math.abs(common), Math.abs(1 / factor - 1)),
-        pValue: Math.max(...cluster.map((d) => d.pValue)),
-        samplesBefore: Math.min(...cluster.map((d) => d.samplesBefore)),
-        samplesAfter: Math.min(...cluster.map((d) => d.samplesAfter)),
+        pValue: Math.max(...voters.map((d) => d.pValue)),
+        samplesBefore: Math.min(...voters.map((d) => d.samplesBefore)),
+        samplesAfter: Math.min(...voters.map((d) => d.samplesAfter)),
         latestMean: sum((d) => d.latestMean),
-        persists: cluster.filter((d) => d.persists).length * 2 > cluster.length,
+        persists: voters.filter((d) => d.persists).length * 2 > voters.length,
       });
     }
   }

@@ -2,9 +2,29 @@ import { describe, expect, it } from 'vitest';
 import { run, task } from '../../test/analyze/fixtures.js';
 import { ENVIRONMENT_SUBJECT } from './environment.js';
 import type { RunRecord } from './history.js';
-import { mulberry32, normal } from './random.js';
+import { mulberry32, normal, shiftedSeries } from './random.js';
 import { scanRegressions } from './regressions.js';
 import { RUN_SUBJECT } from './series.js';
+
+/**
+ * `length` runs of tasks in sequence, each task's durations a seeded series (2% noise) with its
+ * own relative shift from run `at` on.
+ */
+function shifted(at: number, shifts: Record<string, number>, seed: number, length = 60): RunRecord[] {
+  const columns = Object.entries(shifts).map(([id, shift], k) => ({
+    id,
+    values: shiftedSeries({ seed: seed * 100 + k, length, base: 200 + 100 * k, noise: 0.02, shift, at }),
+  }));
+  return Array.from({ length }, (_, i) => {
+    let t = i * 60_000;
+    const tasks = columns.map((c) => {
+      const rec = task(c.id, t, c.values[i]!);
+      t += c.values[i]!;
+      return rec;
+    });
+    return run(`run${i}`, i * 60_000, tasks);
+  });
+}
 
 /** 60 runs of two tasks in sequence; `slow` gets 30% slower from run 35 on. */
 function history(seed: number): RunRecord[] {
@@ -128,10 +148,94 @@ describe('regression scan', () => {
       const machine = i >= 30 ? 1.14 : 1;
       const a = 300 * machine * (1 + 0.015 * g());
       const b = 200 * machine * (1 + 0.015 * g());
-      runs.push(run(`run${i}`, at, [task('a', at, a), task('b', at + a, b)]));
+      const c = 250 * machine * (1 + 0.015 * g());
+      runs.push(run(`run${i}`, at, [task('a', at, a), task('b', at + a, b), task('c', at + a + b, c)]));
     }
     const scan = scanRegressions(runs);
     expect(scan.detections.map((d) => [d.subject, d.runId])).toEqual([[ENVIRONMENT_SUBJECT, 'run30']]);
+    // Two tasks are not enough to speak for the machine: the same shift on two of them is two findings.
+    const two = runs.map((r) => ({ ...r, tasks: r.tasks.filter((t) => t.taskId !== 'c') }));
+    const scan2 = scanRegressions(two);
+    expect(scan2.environment).toEqual([]);
+    expect(
+      scan2.detections.filter((d) => d.subject !== RUN_SUBJECT).map((d) => [d.subject, d.runId]),
+    ).toEqual([
+      ['a', 'run30'],
+      ['b', 'run30'],
+    ]);
+  });
+
+  it('a real regression of one task plus a coincident load shift on one neighbour is not the machine', () => {
+    // `work` got 30% slower from run 35; `lint`'s runner slot got 15% slower at run 36 and stayed.
+    const runs = shifted(35, { prep: 0, work: 0.3, lint: 0 }, 31);
+    const late = shifted(36, { prep: 0, work: 0, lint: 0.15 }, 31);
+    const mixed = runs.map((r, i) => ({
+      ...r,
+      tasks: r.tasks.map((t) => (t.taskId === 'lint' ? late[i]!.tasks.find((x) => x.taskId === 'lint')! : t)),
+    }));
+    const scan = scanRegressions(mixed);
+    // Both change points are there, and within 2 runs of each other: the old "two tasks" rule fired.
+    const tasks = scan.detections.filter((d) => d.subject !== RUN_SUBJECT);
+    expect(tasks.map((d) => [d.subject, d.runId]).sort()).toEqual([
+      ['lint', 'run36'],
+      ['work', 'run35'],
+    ]);
+    expect(scan.environment).toEqual([]);
+    expect(scan.detections.some((d) => d.subject === ENVIRONMENT_SUBJECT)).toBe(false);
+    // The short history of the e2e test on a loaded machine: 19 runs, `work` +30% from run 12, and
+    // load kept `lint` +28% from run 13 on. Still `work` (and `lint`), never the machine.
+    const short = shifted(12, { prep: 0, work: 0.3, lint: 0 }, 34, 19);
+    const load = shifted(13, { prep: 0, work: 0, lint: 0.28 }, 34, 19);
+    const e2e = scanRegressions(
+      short.map((r, i) => ({
+        ...r,
+        tasks: r.tasks.map((t) =>
+          t.taskId === 'lint' ? load[i]!.tasks.find((x) => x.taskId === 'lint')! : t,
+        ),
+      })),
+    );
+    expect(e2e.environment).toEqual([]);
+    expect(e2e.detections.map((d) => [d.subject, d.runId]).sort()).toEqual([
+      [RUN_SUBJECT, 'run12'],
+      ['lint', 'run13'],
+      ['work', 'run12'],
+    ]);
+  });
+
+  it('five tasks 15% slower at the same run are one environment finding and no task', () => {
+    const scan = scanRegressions(shifted(30, { a: 0.15, b: 0.15, c: 0.15, d: 0.15, e: 0.15 }, 32));
+    expect(scan.environment).toHaveLength(1);
+    const shift = scan.environment[0]!;
+    expect(shift.runId).toBe('run30');
+    expect(shift.change).toBeGreaterThan(0.12);
+    expect(shift.change).toBeLessThan(0.18);
+    expect([shift.moved, shift.compared]).toEqual([5, 5]);
+    expect(shift.tasks.filter((t) => t.own)).toEqual([]);
+    // Nothing else: no task, and not the run total, which moved with the machine.
+    expect(scan.detections.map((d) => [d.subject, d.runId])).toEqual([[ENVIRONMENT_SUBJECT, 'run30']]);
+  });
+
+  it('five tasks 15% slower, one of them 45%: the machine, and that task judged against it', () => {
+    const scan = scanRegressions(shifted(30, { a: 0.15, b: 0.15, c: 0.45, d: 0.15, e: 0.15 }, 33));
+    expect(scan.environment).toHaveLength(1);
+    const shift = scan.environment[0]!;
+    expect(shift.runId).toBe('run30');
+    // The common shift is the machine's, from the four tasks that only moved with it, not pulled
+    // towards `c`; `c` does not vote for the machine, it is judged against it.
+    expect(shift.change).toBeGreaterThan(0.12);
+    expect(shift.change).toBeLessThan(0.18);
+    expect([shift.moved, shift.compared]).toEqual([4, 5]);
+    expect(shift.tasks.filter((t) => t.own).map((t) => t.subject)).toEqual(['c']);
+    const beyond = shift.tasks.find((t) => t.subject === 'c')!.beyond;
+    expect(beyond).toBeGreaterThan(1.45 / 1.15 - 1 - 0.05);
+    expect(beyond).toBeLessThan(1.45 / 1.15 - 1 + 0.05);
+    const tasks = scan.detections.filter(
+      (d) => d.subject !== RUN_SUBJECT && d.subject !== ENVIRONMENT_SUBJECT,
+    );
+    expect(tasks.map((d) => [d.subject, d.runId])).toEqual([['c', 'run30']]);
+    // The environment finding sums the tasks that moved with the machine, not `c`.
+    const env = scan.detections.find((d) => d.subject === ENVIRONMENT_SUBJECT)!;
+    expect(env.meanAfter / env.meanBefore - 1).toBeLessThan(0.18);
   });
 
   it('one task moving alone is that task, not the machine', () => {

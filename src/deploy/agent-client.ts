@@ -1,13 +1,18 @@
 /** The deployer's side of the agent API. Every call returns a Result; network trouble is a value. */
+import { gzipSync } from 'node:zlib';
 import { err, ok, type Result } from '../util/result.js';
 import type { ActivateResult, StageProgress, StageResult } from './agent/agent.js';
 import type { AppSpec } from './agent/app.js';
 import { LOCK_HEADER } from './agent/deploy-lock.js';
 import { type ChunkSourceRef, causeOf } from './chunk-client.js';
 import type { Manifest } from './manifest.js';
-import type { ReleaseId } from './types.js';
+import type { ManifestDelta } from './manifest-delta.js';
+import { DEPLOY_PROTOCOL, NO_BASE } from './protocol.js';
+import type { ChunkId, ReleaseId } from './types.js';
 
 export interface AgentStatus {
+  /** The agent's deploy protocol (protocol.ts); absent on agents from before versioning (1). */
+  protocol?: number;
   current: ReleaseId | null;
   releases: { id: ReleaseId; version: string; stagedAt?: number; activatedAt?: number }[];
   app: { running: boolean; pid: number | null; release: string | null; exitCode: number | null };
@@ -130,22 +135,45 @@ export class AgentClient {
     });
   }
 
-  /** Stages a release; `onProgress` sees the agent's running counts. The body is gzipped. */
+  /**
+   * Stages a release; `onProgress` sees the agent's running counts. The body is gzipped; with
+   * `delta` (the manifest against a release the agent keeps) the smaller of the two is sent, and
+   * the whole manifest after all if the agent no longer keeps that release.
+   */
   async stage(opts: {
     release: ReleaseId;
     manifest: Manifest;
+    delta?: ManifestDelta;
+    bases?: Record<ChunkId, ChunkId[]>;
     sources: ChunkSourceRef[];
     onProgress?: (p: StageProgress) => void;
     signal?: AbortSignal;
   }): Promise<Result<StageResult & { requestBytes: number }, string>> {
-    const { gzipSync } = await import('node:zlib');
-    const body = gzipSync(
-      JSON.stringify({
-        release: opts.release,
-        manifest: opts.manifest,
-        sources: opts.sources.map((s) => ({ url: s.url, token: s.token })),
-      }),
-    );
+    const bodyOf = (m: { manifest: Manifest } | { manifestDelta: ManifestDelta }) =>
+      gzipSync(
+        JSON.stringify({
+          protocol: DEPLOY_PROTOCOL,
+          release: opts.release,
+          ...m,
+          ...(opts.bases && Object.keys(opts.bases).length ? { bases: opts.bases } : {}),
+          sources: opts.sources.map((s) => ({ url: s.url, token: s.token })),
+        }),
+      );
+    const whole = bodyOf({ manifest: opts.manifest });
+    const delta = opts.delta ? bodyOf({ manifestDelta: opts.delta }) : undefined;
+    if (delta && delta.length < whole.length) {
+      const r = await this.#stage(delta, opts);
+      if (r.ok || !r.error.includes(NO_BASE)) return r;
+      return this.#stage(whole, opts, delta.length);
+    }
+    return this.#stage(whole, opts);
+  }
+
+  async #stage(
+    body: Buffer,
+    opts: { onProgress?: (p: StageProgress) => void; signal?: AbortSignal },
+    earlierBytes = 0,
+  ): Promise<Result<StageResult & { requestBytes: number }, string>> {
     let res: Response;
     try {
       res = await fetch(new URL('/v1/stage', this.url), {
@@ -174,7 +202,8 @@ export class AgentClient {
             | { type: 'done'; result: StageResult }
             | { type: 'error'; message: string };
           if (msg.type === 'progress') opts.onProgress?.(msg);
-          else if (msg.type === 'done') return ok({ ...msg.result, requestBytes: body.length });
+          else if (msg.type === 'done')
+            return ok({ ...msg.result, requestBytes: earlierBytes + body.length });
           else return err(msg.message);
         }
       }

@@ -9,6 +9,7 @@ import { type ChunkSourceRef, fetchChunks } from '../chunk-client.js';
 import { chunkIdOf } from '../fastcdc.js';
 import type { Manifest } from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
+import { type DeltaRequest, deltaRequest, MIN_DELTA_BASE } from '../wire-delta.js';
 import type { Layout } from './layout.js';
 import { type PackLoc, PackPool } from './pack-pool.js';
 
@@ -178,6 +179,8 @@ export class ChunkIndex {
     sources: ChunkSourceRef[];
     maxChunk: number;
     onChunk?: (id: ChunkId, wireBytes: number, source: string) => void;
+    /** New chunk -> a chunk this agent has that is much like it: asked for as a delta. */
+    bases?: Map<ChunkId, ChunkId[]>;
   }): Promise<{ ok: true } | { ok: false; error: string }> {
     const waits: Promise<void>[] = [];
     const mine: ChunkId[] = [];
@@ -199,22 +202,46 @@ export class ChunkIndex {
     if (mine.length) {
       let remaining = mine;
       const errors: string[] = [];
-      for (const source of opts.sources) {
-        const r = await fetchChunks({
-          source,
-          ids: remaining,
-          maxChunk: opts.maxChunk,
-          onChunk: async (id, data, wire) => {
-            await this.put(id, data);
-            this.#wire.set(id, { bytes: wire, at: Date.now() });
-            opts.onChunk?.(id, wire, source.url);
-            done.get(id)?.resolve();
-            this.#inflight.delete(id);
-          },
-        });
-        remaining = remaining.filter((id) => !this.#where.has(id));
-        if (r.ok || remaining.length === 0) break;
-        errors.push(r.error);
+      // The bases' bytes (verified) and block hashes, read once for every source tried.
+      const baseBytes = new Map<ChunkId, Buffer>();
+      const deltas: DeltaRequest[] = [];
+      for (const id of mine) {
+        const b = opts.bases?.get(id);
+        if (!b) continue;
+        const parts: Buffer[] = [];
+        for (const x of b) {
+          const data = await this.read(x);
+          if (data) parts.push(data);
+        }
+        const data = Buffer.concat(parts);
+        if (parts.length !== b.length || data.length < MIN_DELTA_BASE) continue;
+        baseBytes.set(id, data);
+        deltas.push(deltaRequest(id, b, data));
+      }
+      // Whole chunks after a failed try with deltas: a delta that does not rebuild its chunk
+      // (a block-hash collision) must not fail the same way on every retry.
+      for (const useDeltas of deltas.length ? [true, false] : [false]) {
+        for (const source of opts.sources) {
+          const wanted = new Set(remaining);
+          const r = await fetchChunks({
+            source,
+            ids: remaining,
+            deltas: useDeltas ? deltas.filter((d) => wanted.has(d.id)) : undefined,
+            base: (b) => baseBytes.get(b),
+            maxChunk: opts.maxChunk,
+            onChunk: async (id, data, wire) => {
+              await this.put(id, data);
+              this.#wire.set(id, { bytes: wire, at: Date.now() });
+              opts.onChunk?.(id, wire, source.url);
+              done.get(id)?.resolve();
+              this.#inflight.delete(id);
+            },
+          });
+          remaining = remaining.filter((id) => !this.#where.has(id));
+          if (r.ok || remaining.length === 0) break;
+          errors.push(r.error);
+        }
+        if (remaining.length === 0) break;
       }
       if (remaining.length) {
         failure = errors.length

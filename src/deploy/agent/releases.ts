@@ -323,6 +323,6 @@ export async function removeRelease(layout: Layout, id: ReleaseId): Promise<void
 }
 
 /** Empties `trash/` (releases whose removal a crash or shutdown cut short). */
-export async function emptyTrash(layout: Layout): Promise<void> {
+async function emptyTrash(layout: Layout): Promise<void> {
   await rm(layout.trash, { recursive: true, force: true });
 }

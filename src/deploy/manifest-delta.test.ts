@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { chunkBuffer, chunkIdOf, DEFAULT_CHUNKING } from './fastcdc.js';
 import { type Manifest, releaseIdOf, validateManifest } from './manifest.js';
@@ -77,12 +78,21 @@ describe('chunk delta', () => {
     const payload = encodeDelta(next, req);
     expect(payload).toBeDefined();
     expect(payload!.length).toBeLessThan(6000);
-    expect(decodeDelta(payload!, base, 256 * 1024).equals(next)).toBe(true);
+    expect(decodeDelta(payload!, base, 256 * 1024, req.block).equals(next)).toBe(true);
+  });
+
+  it('finds blocks that moved (an insertion before them) and rebuilds the chunk', () => {
+    const base = seeded(64 * 1024, 1);
+    const next = Buffer.concat([base.subarray(0, 10_000), seeded(777, 9), base.subarray(10_000, 60_000)]);
+    const req = deltaRequest(chunkIdOf(next), [chunkIdOf(base)], base);
+    const payload = encodeDelta(next, req);
+    expect(payload!.length).toBeLessThan(4000);
+    expect(decodeDelta(payload!, base, 256 * 1024, req.block).equals(next)).toBe(true);
   });
 
   it('sends nothing useful when no block matches', () => {
-    const base = seeded(64 * 1024, 1);
-    const next = seeded(64 * 1024, 3);
+    const base = randomBytes(64 * 1024);
+    const next = randomBytes(64 * 1024);
     expect(encodeDelta(next, deltaRequest(chunkIdOf(next), [chunkIdOf(base)], base))).toBeUndefined();
   });
 

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { chunkIdOf } from './fastcdc.js';
 import type { ChunkId } from './types.js';
-import { decodeDelta } from './wire-delta.js';
+import { decodeDelta, deltaBlock } from './wire-delta.js';
 
 export type Encoding = 'none' | 'deflate' | 'br';
 const CODE: Record<Encoding | 'delta', number> = { none: 0, deflate: 1, br: 2, delta: 3 };
@@ -127,8 +127,10 @@ async function unpack(
 ): Promise<Buffer> {
   try {
     switch (code) {
-      case CODE.delta:
-        return decodeDelta(payload, base(), maxChunk);
+      case CODE.delta: {
+        const b = base();
+        return decodeDelta(payload, b, maxChunk, deltaBlock(b?.length ?? 0));
+      }
       case CODE.none:
         if (payload.length > maxChunk) throw frameError('too-large', 'chunk larger than the chunk limit');
         return Buffer.from(payload);

@@ -41,8 +41,8 @@ export function deltaRequests(max: number) {
       z.strictObject({
         id: chunkId,
         base: z.array(chunkId).min(1).max(8),
-        head: z.string().max(64 * 1024),
-        tail: z.string().max(64 * 1024),
+        block: z.number().int().min(128).max(64 * 1024 * 1024),
+        sums: z.string().max(64 * 1024),
       }),
     )
     .max(max);

@@ -130,12 +130,17 @@ export function encodeDelta(data: Buffer, req: DeltaRequest): Buffer | undefined
 
 function matchesAt(data: Buffer, at: number, block: number, sums: Buffer, k: number): boolean {
   const { a, b } = weakOf(data, at, block);
-  if ((((b << 16) | a) >>> 0) !== sums.readUInt32BE(k * ENTRY)) return false;
+  if (((b << 16) | a) >>> 0 !== sums.readUInt32BE(k * ENTRY)) return false;
   return strongOf(data.subarray(at, at + block)) === sums.readUInt16BE(k * ENTRY + 4);
 }
 
 /** The agent's side: rebuilds a chunk from a delta payload and its base (checked by the caller). */
-export function decodeDelta(payload: Buffer, base: Buffer | undefined, maxChunk: number, block: number): Buffer {
+export function decodeDelta(
+  payload: Buffer,
+  base: Buffer | undefined,
+  maxChunk: number,
+  block: number,
+): Buffer {
   if (!base) throw new Error('a delta for a chunk not asked for as one');
   if (payload.length < 4) throw new Error('delta frame too short');
   const opsLen = payload.readUInt32BE(0);

@@ -41,7 +41,11 @@ export function deltaRequests(max: number) {
       z.strictObject({
         id: chunkId,
         base: z.array(chunkId).min(1).max(8),
-        block: z.number().int().min(128).max(64 * 1024 * 1024),
+        block: z
+          .number()
+          .int()
+          .min(128)
+          .max(64 * 1024 * 1024),
         sums: z.string().max(64 * 1024),
       }),
     )

@@ -218,9 +218,11 @@ export class ChunkIndex {
         baseBytes.set(id, data);
         deltas.push(deltaRequest(id, b, data));
       }
-      // Whole chunks after a failed try with deltas: a delta that does not rebuild its chunk
-      // (a block-hash collision) must not fail the same way on every retry.
-      for (const useDeltas of deltas.length ? [true, false] : [false]) {
+      // Two rounds over the sources: a connection that broke (a kept-alive socket the origin of
+      // an earlier deployment on the same port closed) is retried once, and the second round
+      // asks for whole chunks, so a delta that does not rebuild its chunk (a checksum collision)
+      // cannot fail the same way on every retry.
+      for (const useDeltas of [deltas.length > 0, false]) {
         for (const source of opts.sources) {
           const wanted = new Set(remaining);
           const r = await fetchChunks({

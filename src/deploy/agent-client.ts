@@ -149,24 +149,26 @@ export class AgentClient {
     onProgress?: (p: StageProgress) => void;
     signal?: AbortSignal;
   }): Promise<Result<StageResult & { requestBytes: number }, string>> {
-    const bodyOf = (m: { manifest: Manifest } | { manifestDelta: ManifestDelta }) =>
-      gzipSync(
-        JSON.stringify({
-          protocol: DEPLOY_PROTOCOL,
-          release: opts.release,
-          ...m,
-          ...(opts.bases && Object.keys(opts.bases).length ? { bases: opts.bases } : {}),
-          sources: opts.sources.map((s) => ({ url: s.url, token: s.token })),
-        }),
-      );
-    const whole = bodyOf({ manifest: opts.manifest });
-    const delta = opts.delta ? bodyOf({ manifestDelta: opts.delta }) : undefined;
-    if (delta && delta.length < whole.length) {
+    const textOf = (m: { manifest: Manifest } | { manifestDelta: ManifestDelta }) =>
+      JSON.stringify({
+        protocol: DEPLOY_PROTOCOL,
+        release: opts.release,
+        ...m,
+        ...(opts.bases && Object.keys(opts.bases).length ? { bases: opts.bases } : {}),
+        sources: opts.sources.map((s) => ({ url: s.url, token: s.token })),
+      });
+    const wholeText = textOf({ manifest: opts.manifest });
+    const deltaText = opts.delta ? textOf({ manifestDelta: opts.delta }) : undefined;
+    // Gzipping a 20,000-file manifest costs tens of milliseconds: only when the delta might lose.
+    let whole: Buffer | undefined;
+    const delta = deltaText !== undefined ? gzipSync(deltaText) : undefined;
+    if (delta && deltaText!.length * 4 > wholeText.length) whole = gzipSync(wholeText);
+    if (delta && (!whole || delta.length < whole.length)) {
       const r = await this.#stage(delta, opts);
       if (r.ok || !r.error.includes(NO_BASE)) return r;
-      return this.#stage(whole, opts, delta.length);
+      return this.#stage(whole ?? gzipSync(wholeText), opts, delta.length);
     }
-    return this.#stage(whole, opts);
+    return this.#stage(whole ?? gzipSync(wholeText), opts);
   }
 
   async #stage(

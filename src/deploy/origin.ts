@@ -72,7 +72,7 @@ export async function startOrigin(opts: {
   const cache = new Map<string, Promise<Buffer>>();
   let cached = 0;
   // Enough for agents asking for the same chunks at about the same time; not the whole artifact.
-  const budget = opts.cacheBytes ?? 48 * 1024 * 1024;
+  const budget = opts.cacheBytes ?? 16 * 1024 * 1024;
   let egress = 0;
   let requests = 0;
 

@@ -25,7 +25,7 @@ export class ChunkIndex {
   #recentBytes = 0;
   /** Bytes each received chunk took on the wire, whoever asked for it (a relay's own stage or a neighbour). */
   readonly #wire = new Map<ChunkId, { bytes: number; at: number }>();
-  static readonly RECENT_BUDGET = 64 * 1024 * 1024;
+  static readonly RECENT_BUDGET = 32 * 1024 * 1024;
 
   readonly #pool: PackPool;
 
@@ -153,7 +153,8 @@ export class ChunkIndex {
     if (this.#where.has(id)) return; // a concurrent copy landed first
     this.#where.set(id, { kind: 'pool', ...loc });
     if (this.#recentBytes + data.length <= ChunkIndex.RECENT_BUDGET) {
-      this.#recent.set(id, data);
+      // A small chunk may be a view of a much larger buffer (a network read): keep only its bytes.
+      this.#recent.set(id, data.buffer.byteLength > data.length * 2 ? Buffer.from(data) : data);
       this.#recentBytes += data.length;
     }
   }

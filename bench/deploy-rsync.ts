@@ -245,7 +245,9 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
   const f = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
   const mib = (b: number) => `${(b / MB).toFixed(b < MB ? 3 : 1)} MiB`;
   try {
-    const shapes: ShapeName[] = ['web', 'big', 'small'];
+    // SLIPWAY_BENCH_SHAPES=big,small re-measures some shapes only (fan-out runs with web).
+    const only = process.env.SLIPWAY_BENCH_SHAPES?.split(',');
+    const shapes = (['web', 'big', 'small'] as ShapeName[]).filter((s) => !only || only.includes(s));
     for (const name of shapes) {
       const src = join(root, 'src', name);
       const shape = writeShape(src, name, scale);
@@ -322,6 +324,7 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
     }
 
     // Fan-out: the web build to six fresh agents against six parallel `rsync -z`.
+    if (!shapes.includes('web')) return rows;
     rmSync(join(root, 'src', 'web'), { recursive: true, force: true });
     const fanSrc = join(root, 'src', 'web-fan');
     const shape = writeShape(fanSrc, 'web', scale);

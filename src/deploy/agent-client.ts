@@ -1,4 +1,5 @@
 /** The deployer's side of the agent API. Every call returns a Result; network trouble is a value. */
+import { gzipSync } from 'node:zlib';
 import { err, ok, type Result } from '../util/result.js';
 import type { ActivateResult, StageProgress, StageResult } from './agent/agent.js';
 import type { AppSpec } from './agent/app.js';
@@ -6,9 +7,13 @@ import type { AppValidation, ValidateRequest } from './agent/app-validation.js';
 import { LOCK_HEADER } from './agent/deploy-lock.js';
 import { type ChunkSourceRef, causeOf } from './chunk-client.js';
 import type { Manifest } from './manifest.js';
-import type { ReleaseId } from './types.js';
+import type { ManifestDelta } from './manifest-delta.js';
+import { DEPLOY_PROTOCOL, NO_BASE } from './protocol.js';
+import type { ChunkId, ReleaseId } from './types.js';
 
 export interface AgentStatus {
+  /** The agent's deploy protocol (protocol.ts); absent on agents from before versioning (1). */
+  protocol?: number;
   current: ReleaseId | null;
   releases: { id: ReleaseId; version: string; stagedAt?: number; activatedAt?: number }[];
   app: { running: boolean; pid: number | null; release: string | null; exitCode: number | null };
@@ -136,22 +141,47 @@ export class AgentClient {
     });
   }
 
-  /** Stages a release; `onProgress` sees the agent's running counts. The body is gzipped. */
+  /**
+   * Stages a release; `onProgress` sees the agent's running counts. The body is gzipped; with
+   * `delta` (the manifest against a release the agent keeps) the smaller of the two is sent, and
+   * the whole manifest after all if the agent no longer keeps that release.
+   */
   async stage(opts: {
     release: ReleaseId;
     manifest: Manifest;
+    delta?: ManifestDelta;
+    bases?: Record<ChunkId, ChunkId[]>;
     sources: ChunkSourceRef[];
     onProgress?: (p: StageProgress) => void;
     signal?: AbortSignal;
   }): Promise<Result<StageResult & { requestBytes: number }, string>> {
-    const { gzipSync } = await import('node:zlib');
-    const body = gzipSync(
+    const textOf = (m: { manifest: Manifest } | { manifestDelta: ManifestDelta }) =>
       JSON.stringify({
+        protocol: DEPLOY_PROTOCOL,
         release: opts.release,
-        manifest: opts.manifest,
+        ...m,
+        ...(opts.bases && Object.keys(opts.bases).length ? { bases: opts.bases } : {}),
         sources: opts.sources.map((s) => ({ url: s.url, token: s.token })),
-      }),
-    );
+      });
+    const wholeText = textOf({ manifest: opts.manifest });
+    const deltaText = opts.delta ? textOf({ manifestDelta: opts.delta }) : undefined;
+    // Gzipping a 20,000-file manifest costs tens of milliseconds: only when the delta might lose.
+    let whole: Buffer | undefined;
+    const delta = deltaText !== undefined ? gzipSync(deltaText) : undefined;
+    if (delta && deltaText!.length * 4 > wholeText.length) whole = gzipSync(wholeText);
+    if (delta && (!whole || delta.length < whole.length)) {
+      const r = await this.#stage(delta, opts);
+      if (r.ok || !r.error.includes(NO_BASE)) return r;
+      return this.#stage(whole ?? gzipSync(wholeText), opts, delta.length);
+    }
+    return this.#stage(whole ?? gzipSync(wholeText), opts);
+  }
+
+  async #stage(
+    body: Buffer,
+    opts: { onProgress?: (p: StageProgress) => void; signal?: AbortSignal },
+    earlierBytes = 0,
+  ): Promise<Result<StageResult & { requestBytes: number }, string>> {
     let res: Response;
     try {
       res = await fetch(new URL('/v1/stage', this.url), {
@@ -180,7 +210,8 @@ export class AgentClient {
             | { type: 'done'; result: StageResult }
             | { type: 'error'; message: string };
           if (msg.type === 'progress') opts.onProgress?.(msg);
-          else if (msg.type === 'done') return ok({ ...msg.result, requestBytes: body.length });
+          else if (msg.type === 'done')
+            return ok({ ...msg.result, requestBytes: earlierBytes + body.length });
           else return err(msg.message);
         }
       }

@@ -2,6 +2,7 @@
 import { err, ok, type Result } from '../util/result.js';
 import type { ChunkId } from './types.js';
 import { decodeFrames, type Encoding } from './wire.js';
+import type { DeltaRequest } from './wire-delta.js';
 
 export interface ChunkSourceRef {
   /** Base URL of the origin or of a relay agent. */
@@ -15,6 +16,9 @@ export async function fetchChunks(opts: {
   ids: ChunkId[];
   maxChunk: number;
   encoding?: Encoding;
+  /** Chunks wanted as deltas against bases this receiver has, and those bases' bytes. */
+  deltas?: DeltaRequest[];
+  base?: (id: ChunkId) => Buffer | undefined;
   signal?: AbortSignal;
   onChunk: (id: ChunkId, data: Buffer, wireBytes: number) => Promise<void> | void;
 }): Promise<Result<void, string>> {
@@ -24,7 +28,11 @@ export async function fetchChunks(opts: {
     res = await fetch(new URL('/v1/chunks/fetch', opts.source.url), {
       method: 'POST',
       headers: { authorization: `Bearer ${opts.source.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ ids: opts.ids, encoding: opts.encoding ?? 'deflate' }),
+      body: JSON.stringify({
+        ids: opts.ids,
+        encoding: opts.encoding ?? 'deflate',
+        ...(opts.deltas?.length ? { deltas: opts.deltas } : {}),
+      }),
       signal: opts.signal,
     });
   } catch (e) {
@@ -37,7 +45,7 @@ export async function fetchChunks(opts: {
   // Chunks are stored while the next ones arrive (a few writes in flight, in any order).
   const writing = new Set<Promise<void>>();
   try {
-    for await (const frame of decodeFrames(res.body as AsyncIterable<Uint8Array>, opts.maxChunk)) {
+    for await (const frame of decodeFrames(res.body as AsyncIterable<Uint8Array>, opts.maxChunk, opts.base)) {
       if (!wanted.delete(frame.id)) return err(`${opts.source.url} sent an unrequested chunk`);
       const w = Promise.resolve(opts.onChunk(frame.id, frame.data, frame.wireBytes)).finally(() =>
         writing.delete(w),

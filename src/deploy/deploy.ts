@@ -13,11 +13,13 @@ import type { DeployEvent, DeployStatus, PlannedTarget } from './events.js';
 import { DEFAULT_CHUNKING } from './fastcdc.js';
 import { waitHealthy } from './health.js';
 import { releaseIdOf } from './manifest.js';
+import { chunkBases } from './manifest-delta.js';
 import { startOrigin } from './origin.js';
 import type { Owner } from './owner.js';
 import { rollout } from './rollout.js';
 import { type StagedTarget, stageAll } from './stage.js';
 import type { ReleaseId } from './types.js';
+import { MIN_DELTA_BASE } from './wire-delta.js';
 
 export interface DeployOptions {
   env: Environment;
@@ -106,7 +108,19 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   let reason: string | undefined;
   let staged: StagedTarget[] = [];
   try {
-    staged = await stageAll({ deploymentId, env, release, manifest, origin, events, clients });
+    const previous = ledger.last;
+    const bases = previous ? chunkBases(previous.manifest, manifest, MIN_DELTA_BASE) : undefined;
+    staged = await stageAll({
+      deploymentId,
+      env,
+      release,
+      manifest,
+      previous,
+      bases,
+      origin,
+      events,
+      clients,
+    });
     trace('staged');
     const failed = staged.filter((s) => !s.ok);
     if (opts.signal?.aborted) {

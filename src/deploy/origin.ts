@@ -4,13 +4,18 @@
  * while memory allows, since several agents ask for the same ones.
  */
 import { once } from 'node:events';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { deltaRequests } from './agent/requests.js';
 import type { ChunkSource } from './artifact.js';
 import { bearer, HttpError, readJson, sendError, tokenMatches } from './http.js';
 import { type ChunkId, isChunkId } from './types.js';
-import { type Encoding, encodeFrame } from './wire.js';
+import { deltaFrame, type Encoding, encodeFrame } from './wire.js';
+import { type DeltaRequest, encodeDelta } from './wire-delta.js';
+
+const deltaSchema = deltaRequests(100_000);
 
 export interface Origin {
   url: string;
@@ -24,6 +29,9 @@ export interface Origin {
 
 /** Reads a chunk's bytes from the artifact folder. */
 export async function readChunk(src: ChunkSource): Promise<Buffer> {
+  // Small chunks (small files) are read on the calling thread: one thread-pool round trip per
+  // open, read and close costs more than the read itself.
+  if (src.size <= 64 * 1024) return readChunkSync(src);
   const fh = await open(src.file, 'r');
   try {
     const buf = Buffer.allocUnsafe(src.size);
@@ -32,6 +40,18 @@ export async function readChunk(src: ChunkSource): Promise<Buffer> {
     return buf;
   } finally {
     await fh.close();
+  }
+}
+
+function readChunkSync(src: ChunkSource): Buffer {
+  const fd = openSync(src.file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(src.size);
+    if (readSync(fd, buf, 0, src.size, src.offset) !== src.size)
+      throw new Error(`${src.file} changed while deploying`);
+    return buf;
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -52,7 +72,7 @@ export async function startOrigin(opts: {
   const cache = new Map<string, Promise<Buffer>>();
   let cached = 0;
   // Enough for agents asking for the same chunks at about the same time; not the whole artifact.
-  const budget = opts.cacheBytes ?? 48 * 1024 * 1024;
+  const budget = opts.cacheBytes ?? 16 * 1024 * 1024;
   let egress = 0;
   let requests = 0;
 
@@ -74,26 +94,47 @@ export async function startOrigin(opts: {
     return p;
   }
 
+  /** A delta against the asker's base when it is smaller than the compressed chunk (never cached). */
+  async function deltaOrWhole(id: ChunkId, d: DeltaRequest, encoding: Encoding): Promise<Buffer> {
+    const src = opts.chunks.get(id);
+    if (!src) throw new HttpError(404, `unknown chunk ${id}`);
+    const data = await readChunk(src);
+    const delta = encodeDelta(data, d);
+    const whole = await encodeFrame(id, data, encoding);
+    return delta && delta.length + 37 < whole.length ? deltaFrame(id, delta) : whole;
+  }
+
   const server: Server = createServer({ requestTimeout: 0 }, async (req, res) => {
     try {
       if (req.method !== 'POST' || new URL(req.url ?? '/', 'http://o').pathname !== '/v1/chunks/fetch') {
         throw new HttpError(404, 'not found');
       }
       if (!tokenMatches(bearer(req), opts.token)) throw new HttpError(401, 'missing or wrong token');
-      const body = (await readJson(req, 16 * 1024 * 1024)) as { ids?: unknown; encoding?: unknown };
+      const body = (await readJson(req, 16 * 1024 * 1024)) as {
+        ids?: unknown;
+        encoding?: unknown;
+        deltas?: unknown;
+      };
       const ids = body.ids;
       if (!Array.isArray(ids) || ids.length > 100_000 || !ids.every(isChunkId))
         throw new HttpError(400, 'bad ids');
+      const asked = body.deltas === undefined ? undefined : deltaSchema.safeParse(body.deltas);
+      if (asked && !asked.success) throw new HttpError(400, 'bad deltas');
+      const deltas = new Map((asked?.data ?? []).map((d) => [d.id as ChunkId, d as DeltaRequest]));
       const encoding: Encoding =
         body.encoding === 'br' || body.encoding === 'none' ? body.encoding : 'deflate';
       requests++;
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       // Read and compress a window ahead of the socket, so disk, zlib and network overlap.
       const ahead: Promise<Buffer>[] = [];
-      for (let i = 0; i < Math.min(32, ids.length); i++) ahead.push(frame(ids[i]!, encoding));
+      const next = (id: ChunkId) => {
+        const d = deltas.get(id);
+        return d ? deltaOrWhole(id, d, encoding) : frame(id, encoding);
+      };
+      for (let i = 0; i < Math.min(32, ids.length); i++) ahead.push(next(ids[i]!));
       for (let i = 0; i < ids.length; i++) {
         const f = await ahead[i]!;
-        if (i + 32 < ids.length) ahead.push(frame(ids[i + 32]!, encoding));
+        if (i + 32 < ids.length) ahead.push(next(ids[i + 32]!));
         egress += f.length;
         await pace(f.length);
         if (!res.write(f)) await once(res, 'drain');

@@ -11,7 +11,9 @@ import type { ChunkSourceRef } from './chunk-client.js';
 import type { Environment, Target } from './environment.js';
 import type { DeployEvent } from './events.js';
 import type { Manifest } from './manifest.js';
-import type { ReleaseId } from './types.js';
+import { diffManifest, type ManifestDelta } from './manifest-delta.js';
+import { DEPLOY_PROTOCOL, protocolMismatch } from './protocol.js';
+import type { ChunkId, ReleaseId } from './types.js';
 
 export interface StagedTarget {
   target: Target;
@@ -31,6 +33,10 @@ export async function stageAll(opts: {
   env: Environment;
   release: ReleaseId;
   manifest: Manifest;
+  /** The manifest last deployed from this artifact: an agent keeping it gets a delta. */
+  previous?: { release: ReleaseId; manifest: Manifest };
+  /** New chunks -> the chunks at their place in `previous`, for chunk deltas. */
+  bases?: Record<ChunkId, ChunkId[]>;
   origin: ChunkSourceRef;
   events: EventStream<DeployEvent>;
   clients: Map<string, AgentClient>;
@@ -63,6 +69,12 @@ export async function stageAll(opts: {
   // Relays first, so their own transfers start before the neighbours ask them for chunks.
   jobs.push(...neighbours);
 
+  let delta: ManifestDelta | undefined;
+  const deltaOf = () => {
+    if (opts.previous) delta ??= diffManifest(opts.previous.manifest, opts.previous.release, opts.manifest);
+    return delta;
+  };
+
   let next = 0;
   async function worker(): Promise<void> {
     while (next < jobs.length) {
@@ -90,12 +102,17 @@ export async function stageAll(opts: {
     };
     const status = await client.status();
     if (!status.ok) return fail(status.error);
+    if (status.value.protocol !== DEPLOY_PROTOCOL)
+      return fail(protocolMismatch(target.agentUrl, status.value.protocol));
     const previous = status.value.current;
+    const keeps = opts.previous && status.value.releases.some((r) => r.id === opts.previous?.release);
     const t0 = Date.now();
     events.emit({ type: 'target-staging', deploymentId, target: target.name, at: t0, source: via, previous });
     const r = await client.stage({
       release: opts.release,
       manifest: opts.manifest,
+      delta: keeps ? deltaOf() : undefined,
+      bases: keeps ? opts.bases : undefined,
       sources,
       onProgress: (p) => events.emit({ type: 'stage-progress', deploymentId, target: target.name, ...p }),
     });

@@ -1,15 +1,16 @@
 /**
  * Chunks on the wire: a stream of frames `[32-byte SHA-256][1-byte encoding][u32 length][payload]`,
- * each payload compressed on its own (so a relay can pass frames on and a receiver verifies every
+ * each payload compressed on its own or a delta against a chunk the receiver named (so a relay can pass frames on and a receiver verifies every
  * chunk as it lands). Decompression is capped at the largest chunk size (no zip bombs).
  */
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { chunkIdOf } from './fastcdc.js';
 import type { ChunkId } from './types.js';
+import { decodeDelta, deltaBlock } from './wire-delta.js';
 
 export type Encoding = 'none' | 'deflate' | 'br';
-const CODE: Record<Encoding, number> = { none: 0, deflate: 1, br: 2 };
+const CODE: Record<Encoding | 'delta', number> = { none: 0, deflate: 1, br: 2, delta: 3 };
 const HEADER = 37;
 const SMALL = 32 * 1024;
 
@@ -50,6 +51,15 @@ export async function encodeFrame(
   return Buffer.concat([head, payload]);
 }
 
+/** A frame whose payload is a delta against a chunk the receiver has (wire-delta.ts). */
+export function deltaFrame(id: ChunkId, payload: Buffer): Buffer {
+  const head = Buffer.allocUnsafe(HEADER);
+  head.write(id, 0, 32, 'hex');
+  head[32] = CODE.delta;
+  head.writeUInt32BE(payload.length, 33);
+  return Buffer.concat([head, payload]);
+}
+
 /**
  * Media, archives and other already-compressed bytes would only burn CPU in zlib: a 4 KiB sample
  * that does not shrink by 5% at level 1 means the chunk travels raw.
@@ -66,6 +76,8 @@ export type FrameError = { reason: 'corrupt' | 'too-large' | 'bad-encoding' | 't
 export async function* decodeFrames(
   source: AsyncIterable<Buffer | Uint8Array | string>,
   maxChunk: number,
+  /** The base bytes of each chunk this receiver asked for as a delta; other delta frames are refused. */
+  base: (id: ChunkId) => Buffer | undefined = () => undefined,
 ): AsyncGenerator<{ id: ChunkId; data: Buffer; wireBytes: number }, void, void> {
   // Pieces are joined only once a whole frame is there: no quadratic re-copying of big frames.
   let pending: Buffer = Buffer.alloc(0);
@@ -96,7 +108,7 @@ export async function* decodeFrames(
       const code = pending[32];
       const payload = pending.subarray(HEADER, HEADER + len);
       pending = pending.subarray(HEADER + len);
-      const data = await unpack(code, payload, maxChunk);
+      const data = await unpack(code, payload, maxChunk, () => base(id));
       if (chunkIdOf(data) !== id) {
         throw frameError('corrupt', `chunk ${id.slice(0, 12)} does not match its SHA-256`);
       }
@@ -107,9 +119,18 @@ export async function* decodeFrames(
   if (pending.length) throw frameError('truncated', 'the chunk stream ended in the middle of a frame');
 }
 
-async function unpack(code: number | undefined, payload: Buffer, maxChunk: number): Promise<Buffer> {
+async function unpack(
+  code: number | undefined,
+  payload: Buffer,
+  maxChunk: number,
+  base: () => Buffer | undefined,
+): Promise<Buffer> {
   try {
     switch (code) {
+      case CODE.delta: {
+        const b = base();
+        return decodeDelta(payload, b, maxChunk, deltaBlock(b?.length ?? 0));
+      }
       case CODE.none:
         if (payload.length > maxChunk) throw frameError('too-large', 'chunk larger than the chunk limit');
         return Buffer.from(payload);

@@ -6,6 +6,7 @@ import { err, ok, type Result } from '../../util/result.js';
 import { trace } from '../../util/trace.js';
 import type { ChunkSourceRef } from '../chunk-client.js';
 import { chunksOf, type Manifest, releaseIdOf, validateManifest } from '../manifest.js';
+import { DEPLOY_PROTOCOL } from '../protocol.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import { type AppSpec, type AppStatus, AppSupervisor } from './app.js';
 import { AppValidator, type ValidateRequest } from './app-validation.js';
@@ -23,6 +24,8 @@ export interface StageRequest {
   sources?: ChunkSourceRef[];
   /** The deployment (lock holder) staging it: its releases survive pruning while it holds the lock. */
   holder?: string;
+  /** For new chunks, a chunk this agent may have at the same place before: fetched as a delta. */
+  bases?: Record<ChunkId, ChunkId[]>;
 }
 
 export interface StageProgress {
@@ -134,6 +137,11 @@ export class Agent {
     this.#grants.set(token, { sources, maxChunk, expires: now + ttlMs });
   }
 
+  /** The manifest of a kept release. */
+  manifestOf(id: ReleaseId): Manifest | undefined {
+    return this.#releases.get(id);
+  }
+
   /** Ids among `ids` that this agent does not have. */
   missing(ids: ChunkId[]): ChunkId[] {
     return ids.filter((id) => !this.index.has(id));
@@ -178,7 +186,7 @@ export class Agent {
     if (req.holder) this.#stagedBy.set(id, req.holder);
     let running = this.#staging.get(id);
     if (!running) {
-      running = this.#stage(id, manifest, req.sources ?? [], progress).finally(() =>
+      running = this.#stage(id, manifest, req.sources ?? [], progress, req.bases).finally(() =>
         this.#staging.delete(id),
       );
       this.#staging.set(id, running);
@@ -191,6 +199,7 @@ export class Agent {
     manifest: Manifest,
     sources: ChunkSourceRef[],
     progress: (p: StageProgress) => void,
+    hints: Record<ChunkId, ChunkId[]> = {},
   ): Promise<Result<StageResult, string>> {
     const t0 = performance.now();
     // A relay may have pulled chunks through for a neighbour before its own stage began: they
@@ -227,11 +236,19 @@ export class Agent {
       p.bytesFetched += wire;
       progress({ ...p });
     };
-    // Batches of about 4 MiB, four in flight: enough to fill a link without a huge request.
-    const batches = batch(missing, all, 4 * 1024 * 1024);
+    // Batches of at most 4 MiB, four in flight: enough to fill a link without a huge request;
+    // smaller transfers are cut in four so that decoding and writing overlap across streams.
+    let missingBytes = 0;
+    for (const c of missing) missingBytes += all.get(c) ?? 0;
+    const batches = batch(missing, all, Math.max(256 * 1024, Math.min(4 * 1024 * 1024, missingBytes / 4)));
     trace(`stage ${id}: ${missing.length} of ${all.size} chunks to fetch`);
     const failure = await parallel(batches, 4, async (ids) => {
-      const r = await this.index.ensure({ ids, sources, maxChunk: manifest.chunking.max, onChunk });
+      const bases = new Map<ChunkId, ChunkId[]>();
+      for (const c of ids) {
+        const b = hints[c];
+        if (b?.every((x) => this.index.has(x))) bases.set(c, b);
+      }
+      const r = await this.index.ensure({ ids, sources, maxChunk: manifest.chunking.max, onChunk, bases });
       return r.ok ? undefined : r.error;
     });
     if (failure) return err(`staging ${id} failed: ${failure}`);
@@ -341,6 +358,7 @@ export class Agent {
   }
 
   async status(): Promise<{
+    protocol: number;
     current: ReleaseId | null;
     releases: { id: ReleaseId; version: string; stagedAt?: number; activatedAt?: number }[];
     app: AppStatus;
@@ -351,6 +369,7 @@ export class Agent {
     lock: { holder: string; owner: string; expiresAt: number } | null;
   }> {
     return {
+      protocol: DEPLOY_PROTOCOL,
       current: await currentRelease(this.layout),
       releases: [...this.#releases].map(([id, m]) => ({
         id,

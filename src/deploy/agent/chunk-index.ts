@@ -9,6 +9,7 @@ import { type ChunkSourceRef, fetchChunks } from '../chunk-client.js';
 import { chunkIdOf } from '../fastcdc.js';
 import type { Manifest } from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
+import { type DeltaRequest, deltaRequest, MIN_DELTA_BASE } from '../wire-delta.js';
 import type { Layout } from './layout.js';
 import { type PackLoc, PackPool } from './pack-pool.js';
 
@@ -24,7 +25,7 @@ export class ChunkIndex {
   #recentBytes = 0;
   /** Bytes each received chunk took on the wire, whoever asked for it (a relay's own stage or a neighbour). */
   readonly #wire = new Map<ChunkId, { bytes: number; at: number }>();
-  static readonly RECENT_BUDGET = 64 * 1024 * 1024;
+  static readonly RECENT_BUDGET = 32 * 1024 * 1024;
 
   readonly #pool: PackPool;
 
@@ -152,7 +153,8 @@ export class ChunkIndex {
     if (this.#where.has(id)) return; // a concurrent copy landed first
     this.#where.set(id, { kind: 'pool', ...loc });
     if (this.#recentBytes + data.length <= ChunkIndex.RECENT_BUDGET) {
-      this.#recent.set(id, data);
+      // A small chunk may be a view of a much larger buffer (a network read): keep only its bytes.
+      this.#recent.set(id, data.buffer.byteLength > data.length * 2 ? Buffer.from(data) : data);
       this.#recentBytes += data.length;
     }
   }
@@ -178,6 +180,8 @@ export class ChunkIndex {
     sources: ChunkSourceRef[];
     maxChunk: number;
     onChunk?: (id: ChunkId, wireBytes: number, source: string) => void;
+    /** New chunk -> a chunk this agent has that is much like it: asked for as a delta. */
+    bases?: Map<ChunkId, ChunkId[]>;
   }): Promise<{ ok: true } | { ok: false; error: string }> {
     const waits: Promise<void>[] = [];
     const mine: ChunkId[] = [];
@@ -199,22 +203,48 @@ export class ChunkIndex {
     if (mine.length) {
       let remaining = mine;
       const errors: string[] = [];
-      for (const source of opts.sources) {
-        const r = await fetchChunks({
-          source,
-          ids: remaining,
-          maxChunk: opts.maxChunk,
-          onChunk: async (id, data, wire) => {
-            await this.put(id, data);
-            this.#wire.set(id, { bytes: wire, at: Date.now() });
-            opts.onChunk?.(id, wire, source.url);
-            done.get(id)?.resolve();
-            this.#inflight.delete(id);
-          },
-        });
-        remaining = remaining.filter((id) => !this.#where.has(id));
-        if (r.ok || remaining.length === 0) break;
-        errors.push(r.error);
+      // The bases' bytes (verified) and block hashes, read once for every source tried.
+      const baseBytes = new Map<ChunkId, Buffer>();
+      const deltas: DeltaRequest[] = [];
+      for (const id of mine) {
+        const b = opts.bases?.get(id);
+        if (!b) continue;
+        const parts: Buffer[] = [];
+        for (const x of b) {
+          const data = await this.read(x);
+          if (data) parts.push(data);
+        }
+        const data = Buffer.concat(parts);
+        if (parts.length !== b.length || data.length < MIN_DELTA_BASE) continue;
+        baseBytes.set(id, data);
+        deltas.push(deltaRequest(id, b, data));
+      }
+      // Two rounds over the sources: a connection that broke (a kept-alive socket the origin of
+      // an earlier deployment on the same port closed) is retried once, and the second round
+      // asks for whole chunks, so a delta that does not rebuild its chunk (a checksum collision)
+      // cannot fail the same way on every retry.
+      for (const useDeltas of [deltas.length > 0, false]) {
+        for (const source of opts.sources) {
+          const wanted = new Set(remaining);
+          const r = await fetchChunks({
+            source,
+            ids: remaining,
+            deltas: useDeltas ? deltas.filter((d) => wanted.has(d.id)) : undefined,
+            base: (b) => baseBytes.get(b),
+            maxChunk: opts.maxChunk,
+            onChunk: async (id, data, wire) => {
+              await this.put(id, data);
+              this.#wire.set(id, { bytes: wire, at: Date.now() });
+              opts.onChunk?.(id, wire, source.url);
+              done.get(id)?.resolve();
+              this.#inflight.delete(id);
+            },
+          });
+          remaining = remaining.filter((id) => !this.#where.has(id));
+          if (r.ok || remaining.length === 0) break;
+          errors.push(r.error);
+        }
+        if (remaining.length === 0) break;
       }
       if (remaining.length) {
         failure = errors.length

@@ -4,7 +4,6 @@
  */
 import { type Stats, statSync } from 'node:fs';
 import path from 'node:path';
-import { chunkIdOf } from '../fastcdc.js';
 import type { Manifest, ManifestEntry } from '../manifest.js';
 import type { ReleaseId } from '../types.js';
 import type { Layout } from './layout.js';
@@ -53,7 +52,9 @@ function statOrUndefined(file: string): Stats | undefined {
   }
 }
 
-/** Identity of a file's content: its size and chunk list. */
+/** Identity of a file's content: its size and chunk list (the ids themselves: no hashing per lookup). */
 function fileKey(e: Extract<ManifestEntry, { type: 'file' }>): string {
-  return chunkIdOf(Buffer.from(`${e.size}:${e.chunks.map((c) => c[0]).join('')}`));
+  return e.chunks.length === 1
+    ? `${e.size}:${e.chunks[0]![0]}`
+    : `${e.size}:${e.chunks.map((c) => c[0]).join('')}`;
 }

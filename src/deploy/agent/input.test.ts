@@ -178,3 +178,63 @@ describe('agent deploy lock and expected release', () => {
     expect((await agent.status()).releases.map((r) => r.version).sort()).toContain('v3');
   });
 });
+
+describe('deploy protocol and deltas', () => {
+  it('refuses a stage request of a newer protocol with a message saying which side to upgrade', async () => {
+    const r = await release('v1', { 'index.html': 'one' });
+    const before = await snapshot();
+    const res = await post(
+      '/v1/stage',
+      JSON.stringify({ protocol: 99, release: r.release, manifest: r.manifest }),
+    );
+    expect(res.status).toBe(400);
+    expect(await res.text()).toMatch(/protocol 99, this agent 2.*upgrade the agent/);
+    expect(await snapshot()).toEqual(before);
+    expect((await agent.status()).protocol).toBe(2);
+  });
+
+  it('rebuilds a manifest delta, and answers 409 for a base it does not keep', async () => {
+    const { diffManifest } = await import('../manifest-delta.js');
+    const v1 = await deployed('v1');
+    const v2 = await release('v2', { 'index.html': 'v2', 'extra.txt': 'more' });
+    const delta = diffManifest(v1.manifest, v1.release, v2.manifest);
+    const s = await client.stage({ release: v2.release, manifest: v2.manifest, delta, sources: [v2.origin] });
+    expect(s.ok).toBe(true);
+    expect(await readFile(path.join(root, 'agent', 'releases', v2.release, 'extra.txt'), 'utf8')).toBe(
+      'more',
+    );
+    // A delta against a release this agent never had: 409, then the client sends it whole.
+    const stranger = { ...delta, base: 'elsewhere-000000000000' };
+    const res = await post(
+      '/v1/stage',
+      JSON.stringify({ protocol: 2, release: v2.release, manifestDelta: stranger }),
+    );
+    expect(res.status).toBe(409);
+    const v3 = await release('v3', { 'index.html': 'v3' });
+    const again = await client.stage({
+      release: v3.release,
+      manifest: v3.manifest,
+      delta: {
+        ...diffManifest(v1.manifest, v1.release, v3.manifest),
+        base: 'elsewhere-000000000000' as never,
+      },
+      sources: [v3.origin],
+    });
+    expect(again.ok).toBe(true);
+  });
+
+  it('refuses a delta whose rebuilt manifest is not the release asked for', async () => {
+    const { diffManifest } = await import('../manifest-delta.js');
+    const v1 = await deployed('v1');
+    const v2 = await release('v2', { 'index.html': 'v2' });
+    const delta = diffManifest(v1.manifest, v1.release, v2.manifest);
+    const before = await snapshot();
+    const res = await post(
+      '/v1/stage',
+      JSON.stringify({ protocol: 2, release: v2.release, manifestDelta: { ...delta, upsert: [] } }),
+    );
+    // The rebuilt manifest is v1's under another version: its digest is not v2's release id.
+    expect(await res.text()).toMatch(/"type":"error".*does not match the manifest/);
+    expect((await snapshot()).releases).toEqual(before.releases);
+  });
+});

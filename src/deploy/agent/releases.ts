@@ -44,14 +44,17 @@ export interface SameFile {
  * How a release is made durable before its name appears: `fsync` syncs each written file (many at
  * once) and every folder; `syncfs` writes without syncing and flushes the whole filesystem once
  * (`sync -f`, which covers the folders too); `auto` (the default) syncs each file and folder when
- * there are only a few and flushes the filesystem when there are many (bench/release-fsync.ts: one flush costs
+ * it wrote only a few files and flushes the filesystem when it wrote many (bench/release-fsync.ts: one flush costs
  * 0.3-0.6x of per-file fsyncs here, and a flush that fails falls back to them); `none` is for
  * the benchmark's comparison only.
  */
 export type Durability = 'auto' | 'fsync' | 'syncfs' | 'none';
 
-/** Up to this many written files and folders, `auto` fsyncs them one by one rather than flushing everything. */
-const FEW_FILES = 32;
+/**
+ * Up to this many written files, `auto` fsyncs them (and the folders) one by one rather than
+ * flushing the whole filesystem, whose cost depends on what every other process has written.
+ */
+const FEW_FILES = 64;
 
 /** How many files are linked or written at once. */
 const WIDTH = 16;
@@ -123,7 +126,7 @@ export async function assembleRelease(opts: {
     // files need only their names synced: their bytes were made durable when first written.
     if (durability !== 'none') {
       const flushed =
-        (durability === 'syncfs' || (durability === 'auto' && written.length + dirs.length > FEW_FILES)) &&
+        (durability === 'syncfs' || (durability === 'auto' && written.length > FEW_FILES)) &&
         (await syncFilesystem(tmp));
       if (!flushed) {
         if (durability !== 'fsync') await fsyncEach(written);
@@ -323,6 +326,6 @@ export async function removeRelease(layout: Layout, id: ReleaseId): Promise<void
 }
 
 /** Empties `trash/` (releases whose removal a crash or shutdown cut short). */
-export async function emptyTrash(layout: Layout): Promise<void> {
+async function emptyTrash(layout: Layout): Promise<void> {
   await rm(layout.trash, { recursive: true, force: true });
 }

@@ -29,14 +29,52 @@ export function fetchBody(max: number) {
   return z.strictObject({
     ids: z.array(chunkId).max(max),
     encoding: z.enum(['none', 'deflate', 'br']).optional(),
+    /** Deltas an origin may send; a relay serves whole chunks and ignores them. */
+    deltas: deltaRequests(max).optional(),
   });
 }
 
-export const stageBody = z.strictObject({
-  release: releaseId,
-  manifest: z.record(z.string(), z.unknown()),
-  sources: z.array(sourceRef).max(16).optional(),
-});
+/** For some requested chunks: a base chunk the asker has, with its block hashes (wire-delta.ts). */
+export function deltaRequests(max: number) {
+  return z
+    .array(
+      z.strictObject({
+        id: chunkId,
+        base: z.array(chunkId).min(1).max(8),
+        block: z
+          .number()
+          .int()
+          .min(128)
+          .max(64 * 1024 * 1024),
+        sums: z.string().max(64 * 1024),
+      }),
+    )
+    .max(max);
+}
+
+export const stageBody = z
+  .strictObject({
+    /** The deploy protocol of the deployer (absent: 1, which sent whole manifests only). */
+    protocol: z.number().int().min(1).optional(),
+    release: releaseId,
+    manifest: z.record(z.string(), z.unknown()).optional(),
+    /** The manifest as a delta against a release this agent keeps (deploy/manifest-delta.ts). */
+    manifestDelta: z
+      .strictObject({
+        base: releaseId,
+        version: z.string().min(1).max(200),
+        chunking: z.strictObject({ min: z.number(), avg: z.number(), max: z.number() }),
+        remove: z.array(z.string()).max(1_000_000),
+        upsert: z.array(z.record(z.string(), z.unknown())).max(1_000_000),
+      })
+      .optional(),
+    /** For new chunks, a chunk this agent may have that is much like it: fetched as a delta. */
+    bases: z.record(chunkId, z.array(chunkId).min(1).max(8)).optional(),
+    sources: z.array(sourceRef).max(16).optional(),
+  })
+  .refine((b) => (b.manifest === undefined) !== (b.manifestDelta === undefined), {
+    message: 'needs exactly one of manifest and manifestDelta',
+  });
 
 export const grantBody = z.strictObject({
   token: z.string().min(16),

@@ -6,6 +6,8 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { bearer, HttpError, readJson, sendError, sendJson, tokenMatches } from '../http.js';
 import { validateManifest } from '../manifest.js';
+import { applyManifestDelta } from '../manifest-delta.js';
+import { DEPLOY_PROTOCOL, NO_BASE } from '../protocol.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import { decodeFrames, type Encoding, encodeFrame, FrameDecodeError } from '../wire.js';
 import type { Agent } from './agent.js';
@@ -97,13 +99,35 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
 
     'POST /v1/stage': async (req, res) => {
       const body = parseBody(stageBody, await readJson(req, limits.jsonBytes), 'stage');
+      if ((body.protocol ?? 1) > DEPLOY_PROTOCOL)
+        throw new HttpError(
+          400,
+          `the deployer speaks deploy protocol ${body.protocol}, this agent ${DEPLOY_PROTOCOL}: run the same Slipway version on both (upgrade the agent)`,
+        );
       const holder = mayChange(req);
+      let manifest: unknown = body.manifest;
+      if (body.manifestDelta) {
+        const base = agent.manifestOf(body.manifestDelta.base as ReleaseId);
+        // The deployer then sends the whole manifest.
+        if (!base)
+          throw new HttpError(409, `${NO_BASE}: release ${body.manifestDelta.base} is not kept here`);
+        const rebuilt = applyManifestDelta(base, body.manifestDelta);
+        if (!rebuilt.ok) throw new HttpError(400, `manifest delta refused: ${rebuilt.error}`);
+        manifest = rebuilt.value;
+      }
       // Refuse a bad manifest with a status code before the progress stream starts.
-      const checked = validateManifest(body.manifest);
+      const checked = validateManifest(manifest);
       if (!checked.ok) throw new HttpError(400, `manifest refused: ${checked.error}`);
       res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
       let last = 0;
-      const r = await agent.stage({ ...body, holder }, (p) => {
+      const request = {
+        release: body.release,
+        manifest,
+        sources: body.sources,
+        bases: body.bases as Record<ChunkId, ChunkId[]> | undefined,
+        holder,
+      };
+      const r = await agent.stage(request, (p) => {
         const now = Date.now();
         if (now - last < 100) return;
         last = now;

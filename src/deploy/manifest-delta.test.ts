@@ -1,0 +1,125 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { chunkBuffer, chunkIdOf, DEFAULT_CHUNKING } from './fastcdc.js';
+import { type Manifest, releaseIdOf, validateManifest } from './manifest.js';
+import { applyManifestDelta, chunkBases, diffManifest } from './manifest-delta.js';
+import type { ChunkId } from './types.js';
+import { decodeDelta, deltaRequest, encodeDelta } from './wire-delta.js';
+
+const id = (s: string) => chunkIdOf(Buffer.from(s));
+
+function manifest(version: string, files: Record<string, string>): Manifest {
+  const entries: Manifest['entries'] = [];
+  const dirs = new Set<string>();
+  for (const p of Object.keys(files)) {
+    const parts = p.split('/');
+    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
+  }
+  for (const d of dirs) entries.push({ type: 'dir', path: d, mode: 0o755 });
+  for (const [p, text] of Object.entries(files))
+    entries.push({
+      type: 'file',
+      path: p,
+      mode: 0o644,
+      size: text.length,
+      chunks: [[id(text), text.length]],
+    });
+  // The walk's order: depth first, names sorted.
+  entries.sort((a, b) => {
+    const x = a.path.split('/');
+    const y = b.path.split('/');
+    for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1;
+    return x.length - y.length;
+  });
+  return { format: 1, version, chunking: DEFAULT_CHUNKING, entries };
+}
+
+describe('manifest delta', () => {
+  it('rebuilds exactly the new manifest (same release id) from the old one', () => {
+    const a = manifest('v1', { 'a.js': 'one', 'lib/b.js': 'bee', 'lib/c.js': 'sea', 'z.txt': 'zed' });
+    const b = manifest('v2', { 'a.js': 'uno', 'lib/b.js': 'bee', 'lib/d/e.js': 'new', 'z.txt': 'zed' });
+    const d = diffManifest(a, releaseIdOf(a), b);
+    expect(d.remove).toEqual(['lib/c.js']);
+    expect(d.upsert.map((e) => e.path)).toEqual(['a.js', 'lib/d', 'lib/d/e.js']);
+    const rebuilt = applyManifestDelta(a, JSON.parse(JSON.stringify(d)));
+    expect(rebuilt.ok).toBe(true);
+    const checked = validateManifest(rebuilt.ok ? rebuilt.value : undefined);
+    expect(checked.ok && releaseIdOf(checked.value)).toBe(releaseIdOf(b));
+  });
+
+  it('refuses to remove a path the base lacks', () => {
+    const a = manifest('v1', { 'a.js': 'one' });
+    const r = applyManifestDelta(a, {
+      version: 'v2',
+      chunking: DEFAULT_CHUNKING,
+      remove: ['nope'],
+      upsert: [],
+    });
+    expect(r.ok).toBe(false);
+  });
+});
+
+describe('chunk delta', () => {
+  const seeded = (n: number, seed: number) => {
+    const b = Buffer.alloc(n);
+    let x = seed;
+    for (let i = 0; i < n; i++) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      b[i] = x >>> 24;
+    }
+    return b;
+  };
+
+  it('sends a small edit inside a chunk as a small delta that rebuilds the chunk', () => {
+    const base = seeded(64 * 1024, 1);
+    const next = Buffer.from(base);
+    seeded(2000, 2).copy(next, 30_000);
+    const req = deltaRequest(chunkIdOf(next), [chunkIdOf(base)], base);
+    const payload = encodeDelta(next, req);
+    expect(payload).toBeDefined();
+    expect(payload!.length).toBeLessThan(6000);
+    expect(decodeDelta(payload!, base, 256 * 1024, req.block).equals(next)).toBe(true);
+  });
+
+  it('finds blocks that moved (an insertion before them) and rebuilds the chunk', () => {
+    const base = seeded(64 * 1024, 1);
+    const next = Buffer.concat([base.subarray(0, 10_000), seeded(777, 9), base.subarray(10_000, 60_000)]);
+    const req = deltaRequest(chunkIdOf(next), [chunkIdOf(base)], base);
+    const payload = encodeDelta(next, req);
+    expect(payload!.length).toBeLessThan(4000);
+    expect(decodeDelta(payload!, base, 256 * 1024, req.block).equals(next)).toBe(true);
+  });
+
+  it('sends nothing useful when no block matches', () => {
+    const base = randomBytes(64 * 1024);
+    const next = randomBytes(64 * 1024);
+    expect(encodeDelta(next, deltaRequest(chunkIdOf(next), [chunkIdOf(base)], base))).toBeUndefined();
+  });
+
+  it('names the old chunks covering a changed chunk of the same file', () => {
+    const oldBytes = seeded(300_000, 5);
+    const newBytes = Buffer.from(oldBytes);
+    seeded(100, 6).copy(newBytes, 150_000);
+    const asManifest = (v: string, bytes: Buffer): Manifest => ({
+      format: 1,
+      version: v,
+      chunking: DEFAULT_CHUNKING,
+      entries: [
+        {
+          type: 'file',
+          path: 'big.bin',
+          mode: 0o644,
+          size: bytes.length,
+          chunks: chunkBuffer(bytes).map((c) => [c.id, c.size] as [ChunkId, number]),
+        },
+      ],
+    });
+    const a = asManifest('v1', oldBytes);
+    const b = asManifest('v2', newBytes);
+    const bases = chunkBases(a, b, 8 * 1024);
+    const changed = Object.keys(bases);
+    expect(changed.length).toBeGreaterThan(0);
+    const oldIds = new Set(a.entries.flatMap((e) => (e.type === 'file' ? e.chunks.map((c) => c[0]) : [])));
+    for (const list of Object.values(bases)) for (const x of list) expect(oldIds.has(x)).toBe(true);
+  });
+});

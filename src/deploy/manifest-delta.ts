@@ -1,0 +1,109 @@
+/**
+ * A manifest as a delta against a release the agent keeps: the paths removed and the entries
+ * added or changed. The agent rebuilds the whole manifest, checks it like any other
+ * (validateManifest) and requires its digest to give the release id asked for, so a wrong or
+ * hostile delta can only be refused, never produce a different release.
+ */
+import { err, ok, type Result } from '../util/result.js';
+import { chunksOf, type Manifest, type ManifestEntry } from './manifest.js';
+import type { ChunkId, ReleaseId } from './types.js';
+
+export interface ManifestDelta {
+  base: ReleaseId;
+  version: string;
+  chunking: Manifest['chunking'];
+  remove: string[];
+  upsert: ManifestEntry[];
+}
+
+/** The entries of `next` that differ from `base`, and the paths `next` no longer has. */
+export function diffManifest(base: Manifest, baseId: ReleaseId, next: Manifest): ManifestDelta {
+  const old = new Map<string, string>();
+  for (const e of base.entries) old.set(e.path, JSON.stringify(e));
+  const upsert: ManifestEntry[] = [];
+  const seen = new Set<string>();
+  for (const e of next.entries) {
+    seen.add(e.path);
+    if (old.get(e.path) !== JSON.stringify(e)) upsert.push(e);
+  }
+  const remove = base.entries.filter((e) => !seen.has(e.path)).map((e) => e.path);
+  return { base: baseId, version: next.version, chunking: next.chunking, remove, upsert };
+}
+
+/**
+ * Rebuilds a manifest from `base` and a delta (untrusted: the result still goes through
+ * validateManifest). Entries come out in the order the artifact walk writes them: depth first,
+ * names sorted, each folder before its contents.
+ */
+export function applyManifestDelta(
+  base: Manifest,
+  delta: Pick<ManifestDelta, 'version' | 'chunking' | 'remove'> & { upsert: unknown[] },
+): Result<unknown, string> {
+  const byPath = new Map<string, unknown>();
+  for (const e of base.entries) byPath.set(e.path, e);
+  for (const p of delta.remove) {
+    if (!byPath.delete(p))
+      return err(`manifest delta removes ${JSON.stringify(p)}, which the base release lacks`);
+  }
+  for (const e of delta.upsert) {
+    const p = (e as { path?: unknown } | null)?.path;
+    if (typeof p !== 'string') return err('manifest delta entry without a path');
+    byPath.set(p, e);
+  }
+  const paths = [...byPath.keys()].sort(walkOrder);
+  return ok({
+    format: 1,
+    version: delta.version,
+    chunking: delta.chunking,
+    entries: paths.map((p) => byPath.get(p)),
+  });
+}
+
+/** Depth-first order with sorted names: compare segment by segment, a parent before its children. */
+function walkOrder(a: string, b: string): number {
+  const x = a.split('/');
+  const y = b.split('/');
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1;
+  }
+  return x.length - y.length;
+}
+
+/**
+ * For each chunk of `next` that `base` lacks, the chunks of `base` that held the same bytes of the
+ * same file (those overlapping its offsets): an edit inside a chunk then travels as a delta
+ * against the old ones. Only bases worth a delta (wire-delta.ts) are named.
+ */
+export function chunkBases(base: Manifest, next: Manifest, minBase: number): Record<ChunkId, ChunkId[]> {
+  const had = chunksOf(base);
+  const before = new Map<string, [ChunkId, number][]>();
+  for (const e of base.entries) if (e.type === 'file') before.set(e.path, e.chunks);
+  const out: Record<ChunkId, ChunkId[]> = {};
+  for (const e of next.entries) {
+    if (e.type !== 'file') continue;
+    const old = before.get(e.path);
+    if (!old?.length) continue;
+    let at = 0;
+    let j = 0;
+    let oldAt = 0;
+    for (const [id, size] of e.chunks) {
+      if (!had.has(id)) {
+        // Skip old chunks that end before this one starts; take those that start before it ends.
+        while (j < old.length - 1 && oldAt + old[j]![1] <= at) oldAt += old[j++]![1];
+        const picked: ChunkId[] = [];
+        let bytes = 0;
+        for (
+          let k = j, o = oldAt;
+          k < old.length && o < at + size && picked.length < 8;
+          o += old[k]![1], k++
+        ) {
+          picked.push(old[k]![0]);
+          bytes += old[k]![1];
+        }
+        if (bytes >= minBase) out[id] = picked;
+      }
+      at += size;
+    }
+  }
+  return out;
+}

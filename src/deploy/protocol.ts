@@ -1,0 +1,16 @@
+/**
+ * The deploy protocol's version, spoken between deployer and agent. 2 added manifest deltas and
+ * chunk deltas against a chunk the agent has. An agent reports its version in /v1/status and
+ * refuses a stage request of a newer one; a deployer refuses an agent of another version, both
+ * with a message saying which side to upgrade.
+ */
+export const DEPLOY_PROTOCOL = 2;
+
+/** The message for a deployer and an agent that do not speak the same protocol. */
+export function protocolMismatch(agentUrl: string, agentSpeaks: number | undefined): string {
+  const theirs = agentSpeaks ?? 1;
+  return `agent ${agentUrl} speaks deploy protocol ${theirs}, this deployer speaks ${DEPLOY_PROTOCOL}: run the same Slipway version on both (upgrade the ${theirs < DEPLOY_PROTOCOL ? 'agent' : 'deployer'})`;
+}
+
+/** The start of a 409's message when a manifest delta names a release the agent does not keep. */
+export const NO_BASE = 'no base release';

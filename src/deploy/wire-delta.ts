@@ -1,0 +1,172 @@
+/**
+ * A changed chunk sent as a delta against chunks the agent already has (those that held the
+ * same bytes of the same file before), the rsync way but per chunk: the agent sends a weak
+ * rolling checksum and a short strong hash of each whole block of the base; the origin slides
+ * over the new chunk, emits "copy base blocks i..j" wherever a block matches at any offset and
+ * literal bytes elsewhere, and compresses the literals. The agent rebuilds the chunk and checks
+ * its SHA-256 like any other, so a checksum collision or a lie costs one refused chunk (fetched
+ * whole again), never wrong bytes. Blocks are about 1/64 of the base: 6 bytes of checksums each.
+ */
+import { createHash } from 'node:crypto';
+import zlib from 'node:zlib';
+import type { ChunkId } from './types.js';
+
+/** What an agent asks for: chunk `id` as a delta against its `base` chunks (joined). */
+export interface DeltaRequest {
+  id: ChunkId;
+  /** The chunks that covered the same bytes of the same file before, in order. */
+  base: ChunkId[];
+  /** Block size of the checksums. */
+  block: number;
+  /** Base64 of, per whole block of the base: u32 weak rolling checksum, 2 bytes of SHA-1. */
+  sums: string;
+}
+
+/** Bases smaller than this are not worth a delta: the checksums would cost what the chunk does. */
+export const MIN_DELTA_BASE = 8 * 1024;
+
+const BLOCKS = 64;
+const ENTRY = 6;
+
+/** Block size for a base of `size` bytes. */
+function blockOf(size: number): number {
+  return Math.max(128, Math.ceil(size / BLOCKS));
+}
+
+/** rsync's weak checksum of `buf[at, at + n)`: (a, b) as one unsigned 32-bit number. */
+function weakOf(buf: Uint8Array, at: number, n: number): { a: number; b: number } {
+  let a = 0;
+  let b = 0;
+  for (let i = 0; i < n; i++) {
+    a = (a + buf[at + i]!) & 0xffff;
+    b = (b + (n - i) * buf[at + i]!) & 0xffff;
+  }
+  return { a, b };
+}
+
+function strongOf(buf: Uint8Array): number {
+  return createHash('sha1').update(buf).digest().readUInt16BE(0);
+}
+
+/** The agent's side: the block checksums of a base it has. */
+export function deltaRequest(id: ChunkId, baseIds: ChunkId[], base: Buffer): DeltaRequest {
+  const block = blockOf(base.length);
+  const n = Math.floor(base.length / block);
+  const out = Buffer.allocUnsafe(n * ENTRY);
+  for (let i = 0; i < n; i++) {
+    const { a, b } = weakOf(base, i * block, block);
+    out.writeUInt32BE(((b << 16) | a) >>> 0, i * ENTRY);
+    out.writeUInt16BE(strongOf(base.subarray(i * block, (i + 1) * block)), i * ENTRY + 4);
+  }
+  return { id, base: baseIds, block, sums: out.toString('base64') };
+}
+
+/**
+ * The origin's side: `[u32 ops length][ops][deflated literals]`, each op a u32 literal length
+ * then a u32 first base block and a u32 block count; undefined when no block matches (the chunk
+ * then travels whole).
+ */
+export function encodeDelta(data: Buffer, req: DeltaRequest): Buffer | undefined {
+  const block = req.block;
+  if (!Number.isInteger(block) || block < 128 || data.length < block) return undefined;
+  const sums = Buffer.from(req.sums, 'base64');
+  const n = Math.floor(sums.length / ENTRY);
+  const byWeak = new Map<number, number[]>();
+  const seen = new Uint8Array(65536);
+  for (let i = 0; i < n; i++) {
+    const w = sums.readUInt32BE(i * ENTRY);
+    const list = byWeak.get(w);
+    if (list) list.push(i);
+    else byWeak.set(w, [i]);
+    seen[w & 0xffff] = 1;
+  }
+  const ops: number[] = [];
+  const literals: Buffer[] = [];
+  let litStart = 0;
+  let matched = 0;
+  let i = 0;
+  let { a, b } = weakOf(data, 0, block);
+  while (i + block <= data.length) {
+    const w = ((b << 16) | a) >>> 0;
+    let hit = -1;
+    if (seen[a] && byWeak.has(w)) {
+      const strong = strongOf(data.subarray(i, i + block));
+      for (const k of byWeak.get(w)!) if (sums.readUInt16BE(k * ENTRY + 4) === strong) hit = k;
+    }
+    if (hit >= 0) {
+      // Extend over the following base blocks while they keep matching.
+      let count = 1;
+      while (
+        hit + count < n &&
+        i + (count + 1) * block <= data.length &&
+        matchesAt(data, i + count * block, block, sums, hit + count)
+      )
+        count++;
+      literals.push(data.subarray(litStart, i));
+      ops.push(i - litStart, hit, count);
+      matched += count;
+      i += count * block;
+      litStart = i;
+      if (i + block <= data.length) ({ a, b } = weakOf(data, i, block));
+      continue;
+    }
+    // Roll one byte: drop data[i], take data[i + block].
+    if (i + block < data.length) {
+      const out = data[i]!;
+      const inb = data[i + block]!;
+      a = (a - out + inb) & 0xffff;
+      b = (b - block * out + a) & 0xffff;
+    }
+    i++;
+  }
+  if (matched === 0) return undefined;
+  literals.push(data.subarray(litStart));
+  ops.push(data.length - litStart, 0, 0);
+  const head = Buffer.allocUnsafe(4 + ops.length * 4);
+  head.writeUInt32BE(ops.length * 4, 0);
+  for (let k = 0; k < ops.length; k++) head.writeUInt32BE(ops[k]!, 4 + k * 4);
+  return Buffer.concat([head, zlib.deflateRawSync(Buffer.concat(literals), { level: 6 })]);
+}
+
+function matchesAt(data: Buffer, at: number, block: number, sums: Buffer, k: number): boolean {
+  const { a, b } = weakOf(data, at, block);
+  if (((b << 16) | a) >>> 0 !== sums.readUInt32BE(k * ENTRY)) return false;
+  return strongOf(data.subarray(at, at + block)) === sums.readUInt16BE(k * ENTRY + 4);
+}
+
+/** The agent's side: rebuilds a chunk from a delta payload and its base (checked by the caller). */
+export function decodeDelta(
+  payload: Buffer,
+  base: Buffer | undefined,
+  maxChunk: number,
+  block: number,
+): Buffer {
+  if (!base) throw new Error('a delta for a chunk not asked for as one');
+  if (payload.length < 4) throw new Error('delta frame too short');
+  const opsLen = payload.readUInt32BE(0);
+  if (opsLen % 12 !== 0 || 4 + opsLen > payload.length) throw new Error('delta frame malformed');
+  const literals = zlib.inflateRawSync(payload.subarray(4 + opsLen), { maxOutputLength: maxChunk });
+  const parts: Buffer[] = [];
+  let lit = 0;
+  let total = 0;
+  for (let o = 4; o < 4 + opsLen; o += 12) {
+    const len = payload.readUInt32BE(o);
+    const first = payload.readUInt32BE(o + 4);
+    const count = payload.readUInt32BE(o + 8);
+    if (lit + len > literals.length) throw new Error('delta literals run short');
+    parts.push(literals.subarray(lit, lit + len));
+    lit += len;
+    const from = first * block;
+    const to = (first + count) * block;
+    if (to > base.length) throw new Error('delta reaches past its base');
+    parts.push(base.subarray(from, to));
+    total += len + to - from;
+    if (total > maxChunk) throw new Error('delta larger than the chunk limit');
+  }
+  return Buffer.concat(parts);
+}
+
+/** The block size both sides use for a base (the agent needs it to rebuild). */
+export function deltaBlock(baseBytes: number): number {
+  return blockOf(baseBytes);
+}

@@ -56,6 +56,8 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .action(
       action(ctx, async (opts: ReportOptions, cmd: Command) => {
+        if (opts.html && (opts.json || opts.markdown !== undefined))
+          throw new UsageError('choose one of --json, --markdown and --html');
         if (opts.json && opts.markdown === '-')
           throw new UsageError(
             '--json and --markdown - both want standard output',

@@ -21,7 +21,10 @@ const check = ajv.compile(pipelineJsonSchema());
 const errorsOf = (data: unknown): string =>
   check(data) ? '' : ajv.errorsText(check.errors, { separator: '\n' });
 
-/** Every ```yaml block of the README, with the heading it sits under. */
+/**
+ * Every ```yaml block of the README, with the heading it sits under: the README fences pipeline
+ * files as ```yaml and any other YAML (Prometheus, Kubernetes, workflows) as ```yml.
+ */
 function readmeExamples(): [string, string][] {
   const text = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
   const out: [string, string][] = [];

@@ -21,7 +21,7 @@ export const MANIFESTS =
 
 /** A RUN that installs dependencies from manifests. */
 export const INSTALL =
-  /\b(npm\s+(ci|install|i)\b|yarn(\s+install)?(\s|$)|pnpm\s+(install|i)\b|pip3?\s+install\s+(-r|--requirement)|poetry\s+install|bundle\s+install|go\s+mod\s+download|composer\s+install|cargo\s+fetch)/;
+  /\b(npm\s+(ci|install|i)\b|yarn(?:\s+install\b|(?=\s*(?:$|&&|;|\|))|\s+--)|pnpm\s+(install|i)\b|pip3?\s+install\s+(-r|--requirement)|poetry\s+install|bundle\s+install|go\s+mod\s+download|composer\s+install|cargo\s+fetch)/;
 
 /** Changed files of one commit, context-relative and not ignored. */
 export type ChangedFiles = readonly string[];

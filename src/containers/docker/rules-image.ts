@@ -6,6 +6,7 @@ import { type DockerfileModel, type DockerInstruction, finalStage, lineOf, shipp
 const BUILD_TOOLS =
   /\b(build-essential|gcc|g\+\+|make|cmake|python3?-dev|git|autoconf|automake|libtool|musl-dev|linux-headers)\b/;
 const PKG_INSTALL = /\b(apt-get|apt)\s+install\b|\bapk\s+add\b|\b(yum|dnf|microdnf)\s+install\b/;
+const PM = /\b(npm\s+(ci|install|i)|yarn(?:\s+install\b|(?=\s*(?:$|&&|;|\|))|\s+--)|pnpm\s+(install|i)|pip3?\s+install|apt-get\s+(-\S+\s+)*install|apk\s+add)\b/;
 const PROD_FLAGS = /--omit[= ]dev|--only[= ]prod(uction)?|--production|NODE_ENV=production|--prod\b/;
 
 /** Findings about image content. */
@@ -49,12 +50,12 @@ export function imageRules(model: DockerfileModel): ContainerFinding[] {
       });
 
     if (inFinal) {
-      const npmInstall = /\bnpm\s+(ci|install|i)\b([^&;|]*)/.exec(ins.text);
-      if (npmInstall && !PROD_FLAGS.test(npmInstall[2] ?? '') && !hasProdEnv(model, ins))
+      const npmInstall = /\b(?:npm\s+(?:ci|install|i)|yarn(?:\s+install\b|(?=\s*(?:$|&&|;|\|))|\s+--)|pnpm\s+(?:install|i)\b)([^&;|]*)/.exec(ins.text);
+      if (npmInstall && !PROD_FLAGS.test(npmInstall[1] ?? '') && !hasProdEnv(model, ins))
         out.push({
           rule: 'DL-dev-deps-final',
           severity: 'warning',
-          ...at(ins, /npm\s+(ci|install|i)\b/),
+          ...at(ins, /\b(npm|yarn|pnpm)\b/),
           message: `\`${npmInstall[0].trim()}\` in the shipped stage installs devDependencies into the image`,
           hint: 'add --omit=dev here, or install everything in a build stage and copy production dependencies only',
         });
@@ -82,15 +83,12 @@ export function imageRules(model: DockerfileModel): ContainerFinding[] {
       });
 
     const mount = ins.flags.get('mount') ?? '';
-    const pm =
-      /\b(npm\s+(ci|install|i)|yarn(\s+install)?|pnpm\s+(install|i)|pip3?\s+install|apt-get\s+(-\S+\s+)*install|apk\s+add)\b/.exec(
-        ins.text,
-      );
+    const pm = PM.exec(ins.text);
     if (pm && !/type=cache/.test(mount) && !/--no-cache\b|--no-cache-dir\b/.test(ins.text))
       out.push({
         rule: 'DL-no-cache-mount',
         severity: 'note',
-        ...at(ins, pm[0]!.split(/\s+/)[0]!),
+        ...at(ins, PM),
         message: `\`${pm[0]!.trim()}\` downloads every package again whenever this layer reruns`,
         hint: `RUN --mount=type=cache,target=${cacheTarget(pm[0]!)} ${pm[0]!.trim()} … (BuildKit keeps the download cache between builds, outside the image)`,
       });

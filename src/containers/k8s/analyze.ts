@@ -77,6 +77,10 @@ export function analyzeManifests(
         readySeconds(timing(c.spec.readinessProbe), timing(c.spec.startupProbe), obs?.startupSeconds),
       );
     }
+    if (ready === 0) {
+      // No readiness probe and no measured start-up: the model would claim instant pods.
+      continue;
+    }
     const round = ready + minReady;
     const current = estimateRollout(strategy, round);
     const target = o.targetSeconds ?? Math.max(round, Math.floor(current.seconds / 2));

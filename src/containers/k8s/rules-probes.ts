@@ -35,7 +35,7 @@ export function probeRules(w: Workload, observed: Observations): ContainerFindin
           rule: 'K8S-liveness-before-startup',
           severity: 'error',
           ...where(['livenessProbe']),
-          message: `${id}: liveness fails for the ${liveness.failureThreshold}th time ${seconds(killsAt)} after start, but the app takes ${seconds(obs.startupSeconds)} to start (${obs.source}): restart loop`,
+          message: `${id}: liveness has failed ${liveness.failureThreshold} times ${seconds(killsAt)} after start, but the app takes ${seconds(obs.startupSeconds)} to start (${obs.source}): restart loop`,
           hint: `add a startupProbe with failureThreshold × periodSeconds ≥ ${Math.ceil(obs.startupSeconds * 1.5)} s, or raise livenessProbe.initialDelaySeconds`,
           evidence: [`start-up ${obs.startupSeconds} s (${obs.source})`],
         });

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { dockerText, k8sText } from '../containers/render.js';
 import {
   atLeast,
   type ContainerFinding,
@@ -8,6 +7,7 @@ import {
   type Severity,
   sortFindings,
 } from '../containers/findings.js';
+import { dockerText, k8sText } from '../containers/render.js';
 import { readMetricsFile, runDocker, runK8s } from '../containers/run.js';
 import { toSarif } from '../containers/sarif.js';
 import { slipwayVersion } from '../util/package-info.js';

@@ -6,7 +6,7 @@ import type { K8sAnalysis } from './k8s/analyze.js';
 
 const MARK: Record<ContainerFinding['severity'], string> = { error: '✖', warning: '▲', note: '·' };
 
-export function findingsText(findings: readonly ContainerFinding[]): string {
+function findingsText(findings: readonly ContainerFinding[]): string {
   if (findings.length === 0) return 'no findings\n';
   return findings
     .map((f) => {

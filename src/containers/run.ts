@@ -3,7 +3,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../util/usage-error.js';
 import { analyzeDockerfile, type DockerAnalysis } from './docker/analyze.js';
-import type { ContainerFinding } from './findings.js';
 import { analyzeManifests, type K8sAnalysis } from './k8s/analyze.js';
 import { loadManifests, manifestFiles } from './k8s/manifests.js';
 import { metricsFileSchema, type Observations, observationsFrom } from './k8s/observed.js';
@@ -14,7 +13,7 @@ export interface DockerTarget {
 }
 
 /** Paths as findings show them: relative to `base` (the repository or pipeline folder), `/`-separated. */
-export function displayPath(base: string, file: string): string {
+function displayPath(base: string, file: string): string {
   const rel = path.relative(base, path.resolve(file));
   return (rel.startsWith('..') ? path.resolve(file) : rel).split(path.sep).join('/');
 }
@@ -75,9 +74,4 @@ export function readMetricsFile(file: string): Observations {
     );
   }
   return observationsFrom(parsed.data, path.basename(file));
-}
-
-/** All findings of several analyses, in file and line order. */
-export function allFindings(...groups: { findings: ContainerFinding[] }[]): ContainerFinding[] {
-  return groups.flatMap((g) => g.findings);
 }

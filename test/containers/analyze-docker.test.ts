@@ -10,10 +10,14 @@ import { type Workspace, workspace } from '../helpers/cli.js';
 describe('slipway analyze docker on a repository with known commits', () => {
   let ws: Workspace;
   const git = (...args: string[]) =>
-    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', '-c', 'commit.gpgsign=false', ...args], {
-      cwd: ws.dir,
-      stdio: 'ignore',
-    });
+    execFileSync(
+      'git',
+      ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', '-c', 'commit.gpgsign=false', ...args],
+      {
+        cwd: ws.dir,
+        stdio: 'ignore',
+      },
+    );
   const commit = (msg: string) => {
     git('add', '-A');
     git('commit', '-q', '-m', msg);
@@ -65,7 +69,9 @@ describe('slipway analyze docker on a repository with known commits', () => {
     expect(r.code).toBe(0);
     const a = JSON.parse(r.stdout);
     expect(a.commits).toBe(20);
-    const byLine = Object.fromEntries(a.layers.map((l: { line: number; rebuilt: number }) => [l.line, l.rebuilt]));
+    const byLine = Object.fromEntries(
+      a.layers.map((l: { line: number; rebuilt: number }) => [l.line, l.rebuilt]),
+    );
     expect(byLine).toEqual({ 1: 0, 2: 0, 3: 15, 4: 15, 5: 15, 6: 15 });
     const f = a.findings.find((x: { rule: string }) => x.rule === 'DL-layer-invalidation');
     expect(f).toMatchObject({ line: 3, severity: 'warning' });
@@ -93,7 +99,10 @@ describe('slipway analyze docker on a repository with known commits', () => {
     ws.write('ctx2/server.js', 'z'.repeat(100));
     const r = await ws.run(['analyze', 'docker', 'ctx2/Dockerfile', '--json']);
     const a = JSON.parse(r.stdout);
-    expect(a.context.sent).toEqual({ files: 3, bytes: 20_000 + 100 + 'FROM node:20-alpine\nCOPY . .\n'.length });
+    expect(a.context.sent).toEqual({
+      files: 3,
+      bytes: 20_000 + 100 + 'FROM node:20-alpine\nCOPY . .\n'.length,
+    });
     const f = a.findings.find((x: { rule: string }) => x.rule === 'DL-context-unignored');
     expect(f).toMatchObject({ line: 1, saving: { unit: 'bytes', value: 20_000 } });
     expect(a.findings.some((x: { rule: string }) => x.rule === 'DL-no-dockerignore')).toBe(true);

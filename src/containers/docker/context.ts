@@ -20,7 +20,7 @@ export interface ContextReport {
 }
 
 /** Names that rarely belong in a build context: dependencies, VCS data, build outputs, caches. */
-export const UNWANTED = [
+const UNWANTED = [
   'node_modules',
   '.git',
   'dist',

@@ -96,12 +96,12 @@ function compile(pattern: string): RegExp {
         i = end;
       }
     } else if (c === '\\' && i + 1 < pattern.length) {
-      re += escape(pattern[++i]!);
-    } else re += escape(c);
+      re += escapeChar(pattern[++i]!);
+    } else re += escapeChar(c);
   }
   return new RegExp(`^${re}$`);
 }
 
-function escape(c: string): string {
+function escapeChar(c: string): string {
   return /[.+^${}()|[\]\\/]/.test(c) ? `\\${c}` : c;
 }

@@ -27,7 +27,7 @@ export const INSTALL =
 export type ChangedFiles = readonly string[];
 
 /** Sources of a COPY/ADD from the context (not --from, not URLs). */
-export function contextSources(ins: DockerInstruction): string[] | null {
+function contextSources(ins: DockerInstruction): string[] | null {
   if (ins.keyword !== 'COPY' && ins.keyword !== 'ADD') return null;
   if (ins.flags.has('from')) return null;
   let args = ins.args;
@@ -40,7 +40,7 @@ export function contextSources(ins: DockerInstruction): string[] | null {
 }
 
 /** True when a COPY source copies the whole context. */
-export function copiesEverything(src: string): boolean {
+function copiesEverything(src: string): boolean {
   return src === '.' || src === './' || src === '*' || src === './*';
 }
 

@@ -6,7 +6,8 @@ import { type DockerfileModel, type DockerInstruction, finalStage, lineOf, shipp
 const BUILD_TOOLS =
   /\b(build-essential|gcc|g\+\+|make|cmake|python3?-dev|git|autoconf|automake|libtool|musl-dev|linux-headers)\b/;
 const PKG_INSTALL = /\b(apt-get|apt)\s+install\b|\bapk\s+add\b|\b(yum|dnf|microdnf)\s+install\b/;
-const PM = /\b(npm\s+(ci|install|i)|yarn(?:\s+install\b|(?=\s*(?:$|&&|;|\|))|\s+--)|pnpm\s+(install|i)|pip3?\s+install|apt-get\s+(-\S+\s+)*install|apk\s+add)\b/;
+const PM =
+  /\b(npm\s+(ci|install|i)|yarn(?:\s+install\b|(?=\s*(?:$|&&|;|\|))|\s+--)|pnpm\s+(install|i)|pip3?\s+install|apt-get\s+(-\S+\s+)*install|apk\s+add)\b/;
 const PROD_FLAGS = /--omit[= ]dev|--only[= ]prod(uction)?|--production|NODE_ENV=production|--prod\b/;
 
 /** Findings about image content. */
@@ -50,7 +51,10 @@ export function imageRules(model: DockerfileModel): ContainerFinding[] {
       });
 
     if (inFinal) {
-      const npmInstall = /\b(?:npm\s+(?:ci|install|i)|yarn(?:\s+install\b|(?=\s*(?:$|&&|;|\|))|\s+--)|pnpm\s+(?:install|i)\b)([^&;|]*)/.exec(ins.text);
+      const npmInstall =
+        /\b(?:npm\s+(?:ci|install|i)|yarn(?:\s+install\b|(?=\s*(?:$|&&|;|\|))|\s+--)|pnpm\s+(?:install|i)\b)([^&;|]*)/.exec(
+          ins.text,
+        );
       if (npmInstall && !PROD_FLAGS.test(npmInstall[1] ?? '') && !hasProdEnv(model, ins))
         out.push({
           rule: 'DL-dev-deps-final',

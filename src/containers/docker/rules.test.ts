@@ -83,7 +83,10 @@ describe('Dockerfile rules on the corpus, line by line', () => {
     expect(findings('good')).toEqual([]);
   });
   test('npm cache written into a shipped layer with --cache, cleaned elsewhere', () => {
-    const model = parseDockerfile('D', 'FROM node:20@sha256:abc\nRUN npm ci --omit=dev --cache .npm && \\\n    npm cache clean --force\nUSER node\nHEALTHCHECK CMD true\nCMD ["node","s.js"]\n');
+    const model = parseDockerfile(
+      'D',
+      'FROM node:20@sha256:abc\nRUN npm ci --omit=dev --cache .npm && \\\n    npm cache clean --force\nUSER node\nHEALTHCHECK CMD true\nCMD ["node","s.js"]\n',
+    );
     const f = imageRules(model).filter((x) => x.rule === 'DL-cache-cleanup');
     expect(f.map((x) => [x.line, x.col])).toEqual([[2, 23]]);
     expect(f[0]!.message).toContain('not this one');

@@ -34,7 +34,8 @@ function simulate(replicas: number, surge: number, unavailable: number, ready: n
       peakPods = Math.max(peakPods, old + available + pending.length);
       minAvailable = Math.min(minAvailable, old + available);
     }
-    if (old === 0 && available === replicas) return { seconds: now, extra: peakPods - replicas, minAvailable };
+    if (old === 0 && available === replicas)
+      return { seconds: now, extra: peakPods - replicas, minAvailable };
     pending.sort((a, b) => a - b);
     now = pending[0]!;
     while (pending.length && pending[0] === now) {

@@ -9,11 +9,14 @@ const read = (p: string) => readFileSync(new URL(p, FIXTURES), 'utf8');
 
 function analyze(files: string[], withMetrics = false) {
   const manifests = files.flatMap((f) => parseManifests(f, read(f)).manifests);
-  const observed = withMetrics ? observationsFrom(metricsFileSchema.parse(JSON.parse(read('k8s/metrics.json'))), 'metrics.json') : undefined;
+  const observed = withMetrics
+    ? observationsFrom(metricsFileSchema.parse(JSON.parse(read('k8s/metrics.json'))), 'metrics.json')
+    : undefined;
   return analyzeManifests(manifests, [], observed ? { observed } : {});
 }
 
-const lines = (a: ReturnType<typeof analyze>) => a.findings.map((f) => `${f.file}:${f.line} ${f.rule}`).sort();
+const lines = (a: ReturnType<typeof analyze>) =>
+  a.findings.map((f) => `${f.file}:${f.line} ${f.rule}`).sort();
 
 /** Every finding with its line: nothing missing, nothing extra. */
 describe('Kubernetes rules on the corpus, line by line', () => {
@@ -32,7 +35,13 @@ describe('Kubernetes rules on the corpus, line by line', () => {
       ].sort(),
     );
     // 3 replicas, maxSurge 1, maxUnavailable 1: two rounds of the first readiness probe (10 s).
-    expect(a.rollouts[0]!.current).toMatchObject({ replicas: 3, surge: 1, unavailable: 1, rounds: 2, seconds: 20 });
+    expect(a.rollouts[0]!.current).toMatchObject({
+      replicas: 3,
+      surge: 1,
+      unavailable: 1,
+      rounds: 2,
+      seconds: 20,
+    });
   });
 
   test('an API and a worker, with observed start-up and use', () => {
@@ -60,7 +69,14 @@ describe('Kubernetes rules on the corpus, line by line', () => {
     );
     const api = a.rollouts.find((r) => r.deployment === 'api')!;
     // Start-up 38 s on a probe schedule of 20 + 10k → ready at 40 s, + minReadySeconds 5.
-    expect(api.current).toMatchObject({ replicas: 10, surge: 3, unavailable: 2, rounds: 2, roundSeconds: 45, seconds: 90 });
+    expect(api.current).toMatchObject({
+      replicas: 10,
+      surge: 3,
+      unavailable: 2,
+      rounds: 2,
+      roundSeconds: 45,
+      seconds: 90,
+    });
     expect(a.findings.find((f) => f.rule === 'K8S-cpu-limit-throttle')!.severity).toBe('warning');
   });
 
@@ -72,14 +88,21 @@ describe('Kubernetes rules on the corpus, line by line', () => {
   });
 
   test('List kinds and several documents keep their own lines', () => {
-    const text = 'apiVersion: v1\nkind: List\nitems:\n  - apiVersion: apps/v1\n    kind: Deployment\n    metadata: { name: a }\n    spec:\n      replicas: 2\n      template:\n        spec:\n          containers:\n            - name: c\n              image: x:1\n';
+    const text =
+      'apiVersion: v1\nkind: List\nitems:\n  - apiVersion: apps/v1\n    kind: Deployment\n    metadata: { name: a }\n    spec:\n      replicas: 2\n      template:\n        spec:\n          containers:\n            - name: c\n              image: x:1\n';
     const { manifests } = parseManifests('l.yaml', text);
     expect(manifests.map((m) => [m.kind, m.name])).toEqual([['Deployment', 'a']]);
-    expect(manifests[0]!.at(['spec', 'template', 'spec', 'containers', 0, 'image'])).toEqual({ line: 13, col: 15 });
+    expect(manifests[0]!.at(['spec', 'template', 'spec', 'containers', 0, 'image'])).toEqual({
+      line: 13,
+      col: 15,
+    });
   });
 
   test('a YAML error is reported with its line, other documents still analysed', () => {
-    const { manifests, errors } = parseManifests('e.yaml', 'kind: Deployment\nmetadata: { name: a\n---\nkind: Service\nmetadata: { name: b }\n');
+    const { manifests, errors } = parseManifests(
+      'e.yaml',
+      'kind: Deployment\nmetadata: { name: a\n---\nkind: Service\nmetadata: { name: b }\n',
+    );
     expect(errors[0]!.line).toBeGreaterThan(0);
     expect(manifests.map((m) => m.name)).toEqual(['b']);
   });

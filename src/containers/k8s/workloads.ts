@@ -56,14 +56,13 @@ export function workloads(manifests: readonly Manifest[]): Workload[] {
     ] as const) {
       const list = pod[key];
       if (!Array.isArray(list)) continue;
-      list.forEach((c, i) =>
+      for (const [i, c] of list.entries())
         containers.push({
           name: String(obj(c).name ?? `#${i}`),
           init,
           spec: obj(c),
           path: [...podPath, key, i],
-        }),
-      );
+        });
     }
     out.push({ manifest: m, podPath, pod, labels, containers });
   }

@@ -18,6 +18,12 @@ const list: RuleInfo[] = [
     measured: true,
   },
   {
+    id: 'DL-layer-order',
+    severity: 'warning',
+    description: 'A stable COPY follows a volatile one: moved first, it stays cached',
+    measured: true,
+  },
+  {
     id: 'DL-context-unignored',
     severity: 'warning',
     description: 'Build context sends node_modules, .git or build outputs that .dockerignore could drop',

@@ -85,6 +85,20 @@ describe('slipway analyze docker on a repository with known commits', () => {
     expect(a.findings.some((x: { rule: string }) => x.rule === 'DL-context-unignored')).toBe(false);
   });
 
+  test('a stable COPY after a volatile one: recopied after 15 of 20 commits, its own sources change in 3', async () => {
+    ws.write(
+      'app/Dockerfile.two',
+      'FROM node:20-alpine AS build\nWORKDIR /app\nCOPY . .\nRUN npm ci\nFROM node:20-alpine\nCOPY --from=build /app/src ./src\nCOPY package.json ./\nCMD ["node", "src/index.js"]\n',
+    );
+    const r = await ws.run(['analyze', 'docker', 'app/Dockerfile.two', '--context', 'app', '--json']);
+    const a = JSON.parse(r.stdout);
+    const f = a.findings.filter((x: { rule: string }) => x.rule === 'DL-layer-order');
+    expect(f.map((x: { line: number }) => x.line)).toEqual([7]);
+    expect(f[0].message).toContain('after 75% of the last 20 commits');
+    expect(f[0].message).toContain('line 6');
+    expect(f[0].saving).toMatchObject({ unit: 'share', value: 0.6 });
+  });
+
   test('--commits limits the history read', async () => {
     const r = await ws.run(['analyze', 'docker', 'app/Dockerfile', '--json', '--commits', '5']);
     const a = JSON.parse(r.stdout);

@@ -7,6 +7,7 @@ import { type ContextReport, loadDockerIgnore, measureContext } from './context.
 import { readHistory, relativeToContext } from './git-history.js';
 import {
   contextChanges,
+  copyOrderAdvice,
   INSTALL,
   type LayerShare,
   layerShares,
@@ -66,7 +67,7 @@ export function analyzeDockerfile(o: DockerAnalysisOptions): DockerAnalysis {
       file,
       line: firstLine,
       col: 1,
-      message: `no .dockerignore in ${contextDir}: the whole folder (${bytes(context.sent.bytes)}, ${context.sent.files} files) is sent on every build`,
+      message: `no .dockerignore in ${path.relative(process.cwd(), contextDir) || '.'}: the whole folder (${bytes(context.sent.bytes)}, ${context.sent.files} files) is sent on every build`,
       hint: 'add a .dockerignore with node_modules, .git and build outputs',
     });
   for (const c of context.candidates)
@@ -130,6 +131,27 @@ export function analyzeDockerfile(o: DockerAnalysisOptions): DockerAnalysis {
         ],
       });
     }
+    for (const c of copyOrderAdvice(model, changes, shares)) {
+      const now = c.lateNow / c.commits;
+      const after = c.lateOwn / c.commits;
+      findings.push({
+        rule: 'DL-layer-order',
+        severity: now - after >= 0.5 ? 'warning' : 'note',
+        file,
+        line: c.late.line,
+        col: c.late.col,
+        message: `\`${copyText(c.late)}\` is copied again after ${pct(now)} of the last ${c.commits} commits because it follows \`${copyText(c.early)}\` (line ${c.early.line}, whose sources change in ${pct(c.earlyOwn / c.commits)}); its own sources change in ${pct(after)}`,
+        hint: `move line ${c.late.line} above line ${c.early.line}: the stable layer stays cached (and is not pushed or pulled again)`,
+        saving: {
+          unit: 'share',
+          value: now - after,
+          text: `${pct(now)} → ${pct(after)} of builds recopy it`,
+        },
+        evidence: [
+          `${c.lateNow} of ${c.commits} commits rebuild line ${c.late.line}; ${c.lateOwn} change what it copies`,
+        ],
+      });
+    }
   }
   return {
     file,
@@ -140,4 +162,9 @@ export function analyzeDockerfile(o: DockerAnalysisOptions): DockerAnalysis {
     reorder,
     findings,
   };
+}
+
+function copyText(ins: { keyword: string; flags: Map<string, string | null>; text: string }): string {
+  const from = ins.flags.get('from');
+  return `${ins.keyword}${from ? ` --from=${from}` : ''} ${ins.text.replace(/^(\s*--\S+\s+)*/, '').trim()}`;
 }

@@ -179,3 +179,85 @@ export function contextChanges(
     }),
   );
 }
+
+export interface CopyOrderAdvice {
+  stage: number;
+  /** The volatile COPY that comes first, and the stable one after it. */
+  early: DockerInstruction;
+  late: DockerInstruction;
+  /** Commits after which each one's own sources change. */
+  earlyOwn: number;
+  lateOwn: number;
+  /** Commits after which `late` reruns now (everything before it counts). */
+  lateNow: number;
+  commits: number;
+}
+
+/**
+ * COPY/ADD instructions in a row (no RUN between them, so their order cannot matter to a
+ * command) where a stable one follows a volatile one: moved first, it reruns only when its own
+ * sources change. The brief's runtime stage copies node_modules after dist.
+ */
+export function copyOrderAdvice(
+  model: DockerfileModel,
+  commits: readonly ChangedFiles[],
+  shares: readonly LayerShare[],
+): CopyOrderAdvice[] {
+  const own = ownInvalidations(model, commits);
+  const out: CopyOrderAdvice[] = [];
+  for (const s of model.stages) {
+    let run: DockerInstruction[] = [];
+    const flush = () => {
+      for (let j = 1; j < run.length; j++) {
+        const late = run[j]!;
+        const lateOwn = own.get(late) ?? 0;
+        const lateNow = shares.find((x) => x.stage === s.index && x.line === late.line)?.rebuilt ?? 0;
+        // The first earlier COPY that makes it rerun much more often than its own sources would.
+        const early = run.slice(0, j).find((k) => (own.get(k) ?? 0) - lateOwn >= 0.25 * commits.length);
+        if (early && lateNow - lateOwn >= 0.25 * commits.length)
+          out.push({
+            stage: s.index,
+            early,
+            late,
+            earlyOwn: own.get(early) ?? 0,
+            lateOwn,
+            lateNow,
+            commits: commits.length,
+          });
+      }
+      run = [];
+    };
+    for (const ins of s.instructions) {
+      if (ins.keyword === 'COPY' || ins.keyword === 'ADD') run.push(ins);
+      else if (ins.keyword === 'RUN' || ins.keyword === 'FROM' || ins.keyword === 'ONBUILD') flush();
+    }
+    flush();
+  }
+  return out;
+}
+
+/** Per COPY/ADD, the commits after which its own sources (files, or the stage it copies from) change. */
+function ownInvalidations(
+  model: DockerfileModel,
+  commits: readonly ChangedFiles[],
+): Map<DockerInstruction, number> {
+  const counts = new Map<DockerInstruction, number>();
+  for (const files of commits) {
+    const shares = layerShares(model, [files]);
+    const stageRebuilt = model.stages.map((s) => shares.some((x) => x.stage === s.index && x.rebuilt > 0));
+    for (const s of model.stages)
+      for (const ins of s.instructions) {
+        const from = ins.flags.get('from');
+        let hit = false;
+        if (from) {
+          const dep = model.stages.findIndex((o, oi) => o.name === from || String(oi) === from);
+          hit = dep >= 0 && stageRebuilt[dep]!;
+        } else {
+          const src = contextSources(ins);
+          hit = !!src && files.some(sourceMatcher(src));
+        }
+        if (hit) counts.set(ins, (counts.get(ins) ?? 0) + 1);
+      }
+  }
+  return counts;
+}

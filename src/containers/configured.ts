@@ -45,7 +45,7 @@ export function analyzeConfigured(
       if (d.context) missing(d.context, ['docker', i, 'context']);
     }
   });
-  cfg.k8s.forEach((p, i) => missing(p, ['k8s', i]));
+  for (const [i, p] of cfg.k8s.entries()) missing(p, ['k8s', i]);
   if (cfg.metrics) missing(cfg.metrics, ['metrics']);
   const install = installTime(pipeline, runs, cfg.installTask);
   const docker = cfg.docker.map((d) => {

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
+import { loadRuns } from '../analyze/history.js';
+import { analyzeConfigured } from '../containers/configured.js';
 import {
   atLeast,
   type ContainerFinding,
@@ -10,9 +12,10 @@ import {
 import { dockerText, k8sText } from '../containers/render.js';
 import { readMetricsFile, runDocker, runK8s } from '../containers/run.js';
 import { toSarif } from '../containers/sarif.js';
+import { withStore } from '../store/store.js';
 import { slipwayVersion } from '../util/package-info.js';
 import { parseDuration } from '../util/units.js';
-import { action, type CliContext, UsageError } from './context.js';
+import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
 
 interface OutputOpts {
   json?: boolean;
@@ -65,6 +68,31 @@ export function register(program: Command, ctx: CliContext): void {
     .command('analyze')
     .description(
       'containers and Kubernetes: Dockerfile layers against git history, build context, rollout time model, probes, resources, PDB/HPA',
+    );
+  analyze
+    .command('all')
+    .description('every Dockerfile and manifest folder analyze: in slipway.yml names')
+    .option('--json', 'the analyses as JSON')
+    .option('--sarif', 'SARIF 2.1.0 for GitHub code scanning')
+    .option('--fail-on <severity>', 'exit 1 on a finding at or above: error, warning or note')
+    .action(
+      action(ctx, async (opts: OutputOpts, cmd: Command) => {
+        const pipeline = await pipelineFrom(cmd);
+        if (!pipeline.raw.analyze)
+          throw new UsageError(
+            `${path.basename(pipeline.file)} has no analyze: section`,
+            'name Dockerfiles and manifest folders under analyze: (docker: [Dockerfile], k8s: [deploy/k8s]), or run slipway analyze docker|k8s PATH',
+          );
+        const runs = await withStore(
+          { url: globals(cmd).store, root: pipeline.root, create: false },
+          (store) => loadRuns(store, { pipeline: pipeline.name }),
+        );
+        const a = analyzeConfigured(pipeline, runs)!;
+        const findings = sortFindings(a.findings);
+        return finish(ctx, opts, findings, a, () =>
+          [...a.docker.map(dockerText), ...(a.k8s ? [k8sText(a.k8s)] : [])].join('\n'),
+        );
+      }),
     );
   analyze
     .command('docker')

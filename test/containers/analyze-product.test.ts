@@ -79,6 +79,26 @@ describe('analyze: in slipway.yml with report and check', () => {
     expect(fail.stdout).toContain('Dockerfile:3:1 DL-layer-invalidation');
   });
 
+  test('analyze all: every configured Dockerfile and manifest folder, in one SARIF log', async () => {
+    const r = await ws.run(['analyze', 'all', '--sarif']);
+    expect(r.code).toBe(0);
+    const uris = new Set(
+      JSON.parse(r.stdout).runs[0].results.map(
+        (x: { locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }) =>
+          x.locations[0]!.physicalLocation.artifactLocation.uri,
+      ),
+    );
+    expect([...uris].sort()).toEqual(['Dockerfile', 'deploy/web.yaml']);
+    const none = workspace('version: 1\ntasks:\n  a: { run: "true" }\n');
+    try {
+      const r2 = await none.run(['analyze', 'all']);
+      expect(r2.code).toBe(2);
+      expect(r2.stderr).toContain('no analyze: section');
+    } finally {
+      none.cleanup();
+    }
+  });
+
   test('a missing path in analyze: is a config error at its line', async () => {
     const other = workspace('version: 1\ntasks:\n  a: { run: "true" }\nanalyze:\n  k8s:\n    - nowhere\n');
     try {

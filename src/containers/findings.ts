@@ -12,6 +12,9 @@ export interface Saving {
   value: number;
   /** The same in words, with its basis ("npm ci reruns in 94% of builds → 3%"). */
   text: string;
+  /** For time savings: the step or rollout's expected seconds now and after the fix. */
+  before?: number;
+  after?: number;
 }
 
 export interface ContainerFinding {

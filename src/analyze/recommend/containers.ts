@@ -13,9 +13,9 @@ export function containerRecommendations(findings: readonly ContainerFinding[]):
         target: `${f.file}:${f.line}`,
         title: `${f.rule} at ${f.file}:${f.line}`,
         savedMsPerRun: savedMs,
-        // The finding carries the saving, not the whole: the step or rollout it shortens.
-        baselineMs: savedMs,
-        predictedMs: 0,
+        // The step or rollout it shortens, when the finding knows it; else the saving alone.
+        baselineMs: f.saving.before !== undefined ? Math.round(f.saving.before * 1000) : savedMs,
+        predictedMs: f.saving.after !== undefined ? Math.round(f.saving.after * 1000) : 0,
         evidence: [f.message, f.saving.text, ...(f.evidence ?? [])],
         risk: f.rule.startsWith('K8S-')
           ? 'more pods or less capacity during a rollout (see the settings)'

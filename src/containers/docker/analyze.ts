@@ -119,6 +119,8 @@ export function analyzeDockerfile(o: DockerAnalysisOptions): DockerAnalysis {
             ? {
                 unit: 'seconds',
                 value: seconds,
+                before: before * o.installSeconds!,
+                after: after * o.installSeconds!,
                 text: `${seconds.toFixed(1)} s per build on average (${step} ${o.installSeconds!.toFixed(0)} s${o.installSource ? `, ${o.installSource}` : ''}, ${pct(before)} → ${pct(after)} of builds)`,
               }
             : {

@@ -112,6 +112,8 @@ export function analyzeManifests(
             saving: {
               unit: 'seconds' as const,
               value: current.seconds - best.seconds,
+              before: current.seconds,
+              after: best.seconds,
               text: `${seconds(current.seconds - best.seconds)} per rollout`,
             },
           }

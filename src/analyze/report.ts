@@ -1,5 +1,6 @@
 /** `slipway report`: every analysis over the stored history in one JSON-serializable object. */
 import type { Pipeline } from '../config/types.js';
+import { analyzeConfigured } from '../containers/configured.js';
 import type { RunStatus } from '../events.js';
 import { TaskGraph } from '../graph/graph.js';
 import { capacityFor, machineCores } from '../plan/capacity.js';
@@ -21,6 +22,7 @@ import {
   parallelEfficiency,
   performanceMetrics,
 } from './metrics.js';
+import { containerRecommendations } from './recommend/containers.js';
 import { type Recommendation, recommend } from './recommend/index.js';
 import { refreshRegressions } from './refresh.js';
 import type { RegressionScan, Suspect } from './regressions.js';
@@ -191,6 +193,12 @@ export async function buildReport(
     runs: history.runs,
     cores: machineCores(),
   });
+  // Dockerfile and manifest findings that save time rank among the pipeline's own.
+  const containers = analyzeConfigured(pipeline, history.runs);
+  if (containers) {
+    recommendations.push(...containerRecommendations(containers.findings));
+    recommendations.sort((a, b) => b.savedMsPerRun - a.savedMsPerRun || a.target.localeCompare(b.target));
+  }
 
   const deployments = history.deployments;
   const dora = doraMetrics(deployments, from, now);

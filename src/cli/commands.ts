@@ -27,6 +27,7 @@ const commands: Record<string, Loader> = {
   serve: () => import('./serve.js'),
   agent: () => import('./agent.js'),
   validate: () => import('./validate.js'),
+  analyze: () => import('./analyze.js'),
 };
 
 /** Registers the invoked command only, or every command (for help and unknown commands). */

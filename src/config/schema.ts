@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { outputGlob } from './output-glob.js';
 import { budgetsSchema, slisSchema } from './schema-analytics.js';
+import { analyzeSchema } from './schema-analyze.js';
 import { cacheSchema, workspacesSchema } from './schema-cache.js';
 import { environmentsSchema } from './schema-deploy.js';
 import { OUTPUT_LOGS } from './types.js';
@@ -49,5 +50,6 @@ export const pipelineSchema = z.strictObject({
   cache: cacheSchema.optional(),
   workspaces: workspacesSchema.optional(),
   environments: environmentsSchema.optional(),
+  analyze: analyzeSchema.optional(),
 });
 export type PipelineSchema = z.output<typeof pipelineSchema>;

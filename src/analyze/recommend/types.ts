@@ -11,7 +11,9 @@ export type RecommendationKind =
   | 'concurrency'
   | 'split-task'
   | 'drop-dependency'
-  | 'right-size';
+  | 'right-size'
+  /** A Dockerfile or Kubernetes finding with a time saving (src/containers). */
+  | 'container';
 
 export interface Recommendation {
   kind: RecommendationKind;

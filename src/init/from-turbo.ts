@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { OUTPUT_LOGS, type OutputLogs } from '../config/types.js';
 import { UsageError } from '../util/usage-error.js';
 import type { InitPlan, InitTask } from './plan.js';
 import { planFromProject } from './project.js';
@@ -25,7 +26,16 @@ interface TurboTask {
 }
 
 /** Keys of a turbo task with a Slipway counterpart (the rest are reported). */
-const TASK_KEYS = new Set(['dependsOn', 'outputs', 'inputs', 'env', 'cache', 'persistent', 'passThroughEnv']);
+const TASK_KEYS = new Set([
+  'dependsOn',
+  'outputs',
+  'inputs',
+  'env',
+  'cache',
+  'persistent',
+  'passThroughEnv',
+  'outputLogs',
+]);
 /** Top-level keys handled here or that need nothing (the rest are reported). */
 const TOP_KEYS = new Set([
   '$schema',
@@ -120,6 +130,13 @@ function convertTask(name: string, t: TurboTask, report: string[]): InitTask | u
   if (strings(t.passThroughEnv).length)
     report.push(`${name}: passThroughEnv is not needed: tasks see the whole environment`);
   if (t.cache === false) task.cache = false;
+  // turbo's outputLogs values are Slipway's (`--output-logs`); turbo 1's false/true are not.
+  if ((OUTPUT_LOGS as readonly unknown[]).includes(t.outputLogs))
+    task.outputLogs = t.outputLogs as OutputLogs;
+  else if (t.outputLogs !== undefined)
+    report.push(
+      `${name}: outputLogs ${JSON.stringify(t.outputLogs)} is not one of ${OUTPUT_LOGS.join(', ')}`,
+    );
   return task;
 }
 

@@ -4,6 +4,8 @@
  * be carried over (from turbo.json). Rendered by render-pipeline.ts.
  */
 
+import type { OutputLogs } from '../config/types.js';
+
 export interface InitTask {
   run?: string;
   needs?: string[];
@@ -11,6 +13,7 @@ export interface InitTask {
   outputs?: string[];
   secrets?: string[];
   cache?: false;
+  outputLogs?: OutputLogs;
   /** One line shown above the task. */
   comment?: string;
 }

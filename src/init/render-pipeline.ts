@@ -14,6 +14,7 @@ function taskLines(id: string, t: InitTask, indent: string): string[] {
   if (t.outputs?.length) body.push(`outputs: ${list(t.outputs)}`);
   if (t.secrets?.length) body.push(`secrets: ${list(t.secrets)}`);
   if (t.cache === false) body.push('cache: false');
+  if (t.outputLogs) body.push(`outputLogs: ${t.outputLogs}`);
   const key = q(id);
   if (!body.length) out.push(`${indent}${key}: {}`);
   else {

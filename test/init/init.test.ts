@@ -14,6 +14,13 @@ import { parse } from 'yaml';
 import { pipelineJsonSchema } from '../../src/config/json-schema.js';
 import { SLIPWAY_BIN, STACK_FRAME, Workspace } from '../helpers/cli.js';
 
+/** The parts of a written slipway.yml the tests read (tasks as plain records). */
+interface PipelineDoc {
+  inputs?: string[];
+  tasks: Record<string, Record<string, unknown>>;
+  workspaces: { packages: string[]; tasks: Record<string, Record<string, unknown>> };
+}
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const arch = process.arch === 'x64' ? '64' : process.arch;
 const TURBO = path.join(ROOT, 'node_modules', '@turbo', `${process.platform}-${arch}`, 'bin', 'turbo');
@@ -66,7 +73,7 @@ function twoPackages(w: Workspace, folder: string): void {
 async function initAndValidate(
   w: Workspace,
   args: string[] = [],
-): Promise<{ out: string; doc: Record<string, any> }> {
+): Promise<{ out: string; doc: PipelineDoc }> {
   const r = await w.run(['init', ...args]);
   expect(r.code, r.stderr).toBe(0);
   expect(r.stderr).not.toMatch(STACK_FRAME);
@@ -74,7 +81,7 @@ async function initAndValidate(
   expect(text).toMatch(/^# yaml-language-server: \$schema=\S+slipway\.schema\.json$/m);
   const schemaPath = /\$schema=(\S+)/.exec(text)?.[1] ?? '';
   expect(existsSync(path.resolve(w.dir, schemaPath)), schemaPath).toBe(true);
-  const doc = parse(text) as Record<string, any>;
+  const doc = parse(text) as PipelineDoc;
   expect(schemaCheck(doc), ajv.errorsText(schemaCheck.errors)).toBe(true);
   const v = await w.run(['validate']);
   expect(v.code, `${text}\n${v.stderr}`).toBe(0);
@@ -218,6 +225,7 @@ describe('slipway init', () => {
       needs: ['build'],
       inputs: ['src/**', 'test/**'],
       secrets: ['CI'],
+      outputLogs: 'new-only',
     });
     expect(doc.workspaces.tasks.deploy).toEqual({ needs: ['build', 'test'], secrets: ['CI'], cache: false });
     expect(doc.workspaces.tasks.dev).toBeUndefined();
@@ -227,7 +235,6 @@ describe('slipway init', () => {
       /"ui" has no counterpart/,
       /NEXT_PUBLIC_\*: patterns/,
       /env API_URL became secrets/,
-      /"outputLogs" has no counterpart/,
       /dev: persistent .* left out/,
       /@acme\/b#build: settings for one package/,
     ]) {

@@ -9,6 +9,8 @@ import {
   type Severity,
   sortFindings,
 } from '../containers/findings.js';
+import { observedFromDeploys } from '../containers/k8s/deployed.js';
+import type { Observed } from '../containers/k8s/observed.js';
 import { dockerText, k8sText } from '../containers/render.js';
 import { readMetricsFile, runDocker, runK8s } from '../containers/run.js';
 import { toSarif } from '../containers/sarif.js';
@@ -16,6 +18,27 @@ import { withStore } from '../store/store.js';
 import { slipwayVersion } from '../util/package-info.js';
 import { parseDuration } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
+
+interface K8sOpts extends OutputOpts {
+  metrics?: string;
+  deployed?: string;
+  target?: string;
+}
+
+/** What the agents measured on an environment's recent deploys; a usage error when there is nothing. */
+async function deployedObservation(cmd: Command, environment: string): Promise<Observed> {
+  const pipeline = await pipelineFrom(cmd);
+  const rows = await withStore({ url: globals(cmd).store, root: pipeline.root, create: false }, (store) =>
+    store.appValidations.since(),
+  );
+  const o = observedFromDeploys(rows, environment);
+  if (!o)
+    throw new UsageError(
+      `--deployed ${environment}: no deploy of it with app measurements in the history`,
+      'deploy it with a start: command (the agents measure start-up, memory and CPU after each activation), or pass --metrics FILE',
+    );
+  return o;
+}
 
 interface OutputOpts {
   json?: boolean;
@@ -136,18 +159,24 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .argument('<paths...>', 'YAML files or folders')
     .option('--metrics <file>', 'observed start-up, CPU and memory per container (JSON)')
+    .option(
+      '--deployed <environment>',
+      "start-up, memory and CPU the agents measured on this environment's deploys (history), for every workload",
+    )
     .option('--target <duration>', 'rollout duration to reach (default: half the current)')
     .option('--json', 'the analysis as JSON')
     .option('--sarif', 'SARIF 2.1.0 for GitHub code scanning')
     .option('--fail-on <severity>', 'exit 1 on a finding at or above: error, warning or note')
     .action(
-      action(ctx, (paths: string[], opts: OutputOpts & { metrics?: string; target?: string }) => {
+      action(ctx, async (paths: string[], opts: K8sOpts, cmd: Command) => {
         const targetSeconds = secondsOption('--target', opts.target);
+        const observed = new Map(opts.metrics ? readMetricsFile(opts.metrics) : []);
+        if (opts.deployed !== undefined) observed.set('*', await deployedObservation(cmd, opts.deployed));
         const a = runK8s(
           paths.map((p) => path.resolve(p)),
           {
             base: process.cwd(),
-            ...(opts.metrics ? { observed: readMetricsFile(opts.metrics) } : {}),
+            ...(observed.size ? { observed } : {}),
             ...(targetSeconds !== undefined ? { targetSeconds } : {}),
           },
         );

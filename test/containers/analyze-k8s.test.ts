@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { openStore } from '../../src/store/store.js';
 import { type Workspace, workspace } from '../helpers/cli.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/containers');
@@ -105,5 +106,52 @@ describe('slipway analyze k8s', () => {
     const pdb = s.runs[0].results.find((x: { ruleId: string }) => x.ruleId === 'K8S-pdb-blocks-drain');
     expect(pdb.level).toBe('error');
     expect(pdb.locations[0].physicalLocation.region.startLine).toBe(37);
+  });
+});
+
+describe('slipway analyze k8s --deployed ENV', () => {
+  let ws: Workspace;
+  beforeAll(async () => {
+    ws = workspace();
+    // What the agents measured after three activations of prod (and one of staging, not used).
+    const store = await openStore({ root: ws.dir });
+    try {
+      const row = (deployment: string, environment: string, startupMs: number) => ({
+        deployment_id: deployment,
+        target: 'eu-1',
+        environment,
+        release: deployment,
+        wave: 0,
+        measured_at: Date.now(),
+        startup_ms: startupMs,
+        rss_bytes: 300 * 1024 * 1024,
+        cpu_cores: 0.2,
+        settle_ms: 1000,
+        problem: null,
+      });
+      await store.appValidations.insert(row('d1', 'prod', 110_000));
+      await store.appValidations.insert(row('d2', 'prod', 120_000));
+      await store.appValidations.insert(row('d3', 'prod', 130_000));
+      await store.appValidations.insert(row('d4', 'staging', 1_000));
+    } finally {
+      await store.close();
+    }
+  });
+  afterAll(() => ws?.cleanup());
+
+  test("judges probes against the start-up the agents measured on the environment's deploys", async () => {
+    const r = await ws.run(['analyze', 'k8s', path.join(FIXTURES, 'brief'), '--deployed', 'prod', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const a = JSON.parse(r.stdout) as { findings: { rule: string; message: string }[] };
+    // The median of 110, 120 and 130 s: the brief's liveness probe fires long before that.
+    const measured = a.findings.filter((f) => f.message.includes('measured on 3 deploys of prod'));
+    expect(measured.map((f) => f.rule)).toContain('K8S-liveness-before-startup');
+    expect(measured.some((f) => f.message.includes('takes 2 min to start'))).toBe(true);
+  });
+
+  test('an environment without measurements is a usage error', async () => {
+    const r = await ws.run(['analyze', 'k8s', path.join(FIXTURES, 'brief'), '--deployed', 'qa']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: --deployed qa: no deploy of it with app measurements in the history$/m);
   });
 });

@@ -52,7 +52,7 @@ export function observationsFrom(
   return out;
 }
 
-/** The observation for a container of a workload. */
+/** The observation for a container of a workload (`*`: every workload, e.g. from deploy history). */
 export function observedFor(obs: Observations, workload: string, container: string): Observed | undefined {
-  return obs.get(`${workload}/${container}`) ?? obs.get(workload);
+  return obs.get(`${workload}/${container}`) ?? obs.get(workload) ?? obs.get('*');
 }

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openStore } from '../../src/store/store.js';
-import { type Workspace, workspace } from '../helpers/cli.js';
+import { pipelineYaml, type Workspace, workspace } from '../helpers/cli.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/containers');
 
@@ -112,7 +112,7 @@ describe('slipway analyze k8s', () => {
 describe('slipway analyze k8s --deployed ENV', () => {
   let ws: Workspace;
   beforeAll(async () => {
-    ws = workspace();
+    ws = workspace(pipelineYaml({ build: { run: 'true' } }));
     // What the agents measured after three activations of prod (and one of staging, not used).
     const store = await openStore({ root: ws.dir });
     try {

@@ -25,6 +25,7 @@ const commands: Record<string, Loader> = {
   rollback: () => import('./rollback.js'),
   deployments: () => import('./deployments.js'),
   agent: () => import('./agent.js'),
+  worker: () => import('./worker.js'),
   validate: () => import('./validate.js'),
 };
 

@@ -13,6 +13,7 @@ import { targetGraph } from '../graph/targets.js';
 import { runMarkdown } from '../report/markdown.js';
 import { defaultOutputLogs, type OutputLogs, parseOutputLogs } from '../report/output-logs.js';
 import { lowerBoundText, type RunSummary } from '../report/summary.js';
+import type { ScaleOut } from '../scale/coordinator.js';
 import { attachTerminalReporter, type TerminalOptions } from '../report/terminal.js';
 import type { Checkout } from '../state/checkout.js';
 import { processRecordDir, runLockFile, stateDir } from '../state/paths.js';
@@ -40,6 +41,10 @@ interface RunOptions extends TargetFlags {
   outputLogs?: OutputLogs;
   /** false with --no-wait: fail instead of waiting for another run's lock. */
   wait: boolean;
+  /** Scale-out: the Redis queue workers take tasks from (README: Scaling out). */
+  queue?: string;
+  /** false with --no-download: leave workers' outputs in the remote cache. */
+  download: boolean;
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -69,6 +74,8 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .option('--verbose', 'the same as --output-logs=full')
     .option('--no-wait', 'fail at once when another run in this checkout holds the run lock')
+    .option('--queue <url>', 'scale out: hand tasks to workers through this Redis queue (redis://HOST:PORT)')
+    .option('--no-download', 'with --queue: do not restore the outputs workers built into this checkout')
     .action(
       action(ctx, async (tasks: string[], opts: RunOptions, cmd: Command) => {
         // Git and the output check work in their own processes while the pipeline and store load.
@@ -206,6 +213,7 @@ async function run(ctx: CliContext, setup: RunSetup, opts: RunOptions): Promise<
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const scaleOut = await scaleOutOf(ctx, setup, opts);
   let summary: RunSummary;
   try {
     summary = await runPipeline({
@@ -221,7 +229,14 @@ async function run(ctx: CliContext, setup: RunSetup, opts: RunOptions): Promise<
       subscribers,
       env: ctx.env,
       git,
+      ...(scaleOut ? { scaleOut } : {}),
     });
+    if (scaleOut && cache && opts.download) {
+      const { downloadOutputs } = await import('../scale/coordinator.js');
+      const missing = await downloadOutputs({ cache, pipeline, graph, summary });
+      if (missing.length)
+        ctx.stderr.write(`slipway: could not restore the outputs of ${missing.join(', ')} from the remote cache\n`);
+    }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -231,6 +246,21 @@ async function run(ctx: CliContext, setup: RunSetup, opts: RunOptions): Promise<
   if (opts.markdown) writeMarkdown(ctx, opts.markdown, runMarkdown(summary));
   ctx.stdout.write(endBlock(summary));
   return summary.status === 'success' ? 0 : summary.status === 'cancelled' ? 130 : 1;
+}
+
+/** The scale-out queue of this run (--queue, else scaleOut.queue), checked; undefined: run locally. */
+async function scaleOutOf(ctx: CliContext, setup: RunSetup, opts: RunOptions): Promise<ScaleOut | undefined> {
+  const queue = opts.queue ?? setup.pipeline.raw.scaleOut?.queue;
+  if (!queue) return undefined;
+  const { prepareScaleOut } = await import('../scale/coordinator.js');
+  return prepareScaleOut({
+    queue,
+    from: opts.queue ? '--queue' : `${path.basename(setup.pipeline.file)} scaleOut.queue`,
+    pipeline: setup.pipeline,
+    env: ctx.env,
+    cache: opts.cache,
+    warn: (message) => setup.subscribers.events.emit({ type: 'warning', message }),
+  });
 }
 
 /** The terminal reporter's settings: colours from the environment, each task's output-logs mode. */

@@ -4,6 +4,7 @@ import { outputGlob } from './output-glob.js';
 import { budgetsSchema, slisSchema } from './schema-analytics.js';
 import { cacheSchema, workspacesSchema } from './schema-cache.js';
 import { environmentsSchema } from './schema-deploy.js';
+import { scaleOutSchema } from './schema-scale.js';
 import { OUTPUT_LOGS } from './types.js';
 import { duration, resources } from './units-schema.js';
 
@@ -49,5 +50,6 @@ export const pipelineSchema = z.strictObject({
   cache: cacheSchema.optional(),
   workspaces: workspacesSchema.optional(),
   environments: environmentsSchema.optional(),
+  scaleOut: scaleOutSchema.optional(),
 });
 export type PipelineSchema = z.output<typeof pipelineSchema>;

@@ -28,6 +28,8 @@ export interface TaskOutcome {
   peakRssBytes: number;
   attempts: number;
   logFile?: string;
+  /** Where it ran, when a remote runner ran it (scale-out). */
+  worker?: string;
 }
 
 /** What every task of one run shares. */
@@ -124,6 +126,7 @@ export async function runTask(
       peakRssBytes: last?.peakRssBytes ?? 0,
       attempts,
       ...(streaming ? { logFile } : {}),
+      ...(last?.worker ? { worker: last.worker } : {}),
     };
   };
 
@@ -169,6 +172,8 @@ export async function runTask(
         timeoutMs: task.timeoutMs,
         signal: ctx.signal,
         onOutput: output,
+        ...(hash && task.cache ? { hash, depHashes: deps } : {}),
+        attempt: attempts,
       });
       if (!last.failure || last.failure.reason === 'cancelled' || attempts === maxAttempts) break;
       events.emit({
@@ -181,7 +186,7 @@ export async function runTask(
       });
     }
     await closeLog(log, logFile);
-    if (!last.failure && ctx.cache && hash && task.cache) {
+    if (!last.failure && !last.saved && ctx.cache && hash && task.cache) {
       await ctx.cache.save(task, hash, { log: captured.join(''), durationMs: last.durationMs });
     }
     return ended(last.failure);

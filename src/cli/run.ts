@@ -13,8 +13,8 @@ import { targetGraph } from '../graph/targets.js';
 import { runMarkdown } from '../report/markdown.js';
 import { defaultOutputLogs, type OutputLogs, parseOutputLogs } from '../report/output-logs.js';
 import { lowerBoundText, type RunSummary } from '../report/summary.js';
-import type { ScaleOut } from '../scale/coordinator.js';
 import { attachTerminalReporter, type TerminalOptions } from '../report/terminal.js';
+import type { ScaleOut } from '../scale/coordinator.js';
 import type { Checkout } from '../state/checkout.js';
 import { processRecordDir, runLockFile, stateDir } from '../state/paths.js';
 import { type Store, withStore } from '../store/store.js';
@@ -203,7 +203,8 @@ async function run(ctx: CliContext, setup: RunSetup, opts: RunOptions): Promise<
   }
 
   const tasks = graph.topo().map((id) => pipeline.tasks.get(id)!);
-  for (const message of unsetSecretWarnings(tasks, ctx.env)) subscribers.events.emit({ type: 'warning', message });
+  for (const message of unsetSecretWarnings(tasks, ctx.env))
+    subscribers.events.emit({ type: 'warning', message });
 
   const controller = setup.cancel;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -235,7 +236,9 @@ async function run(ctx: CliContext, setup: RunSetup, opts: RunOptions): Promise<
       const { downloadOutputs } = await import('../scale/coordinator.js');
       const missing = await downloadOutputs({ cache, pipeline, graph, summary });
       if (missing.length)
-        ctx.stderr.write(`slipway: could not restore the outputs of ${missing.join(', ')} from the remote cache\n`);
+        ctx.stderr.write(
+          `slipway: could not restore the outputs of ${missing.join(', ')} from the remote cache\n`,
+        );
     }
   } finally {
     process.off('SIGINT', onSignal);

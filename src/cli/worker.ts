@@ -23,7 +23,7 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption('--queue <url>', 'the queue: redis://HOST:PORT[/DB][?prefix=NAME]')
     .option('--slots <n>', 'tasks run at once', positiveInt('--slots'), 1)
     .option('--cpu <n>', 'cpu this worker offers (default: --slots)')
-    .option('--memory <size>', 'memory this worker offers, e.g. 4GiB (default: the machine\'s)')
+    .option('--memory <size>', "memory this worker offers, e.g. 4GiB (default: the machine's)")
     .option('--metrics <host:port>', 'serve /metrics, /healthz and /readyz here (port 0 picks one)')
     .option('--name <name>', 'the name runs report for this worker (default HOST:PID)')
     .action(
@@ -31,7 +31,8 @@ export function register(program: Command, ctx: CliContext): void {
         const address = parseQueueAddress(opts.queue);
         const key = queueKey(ctx.env);
         const cpu = opts.cpu === undefined ? undefined : Number(opts.cpu);
-        if (cpu !== undefined && !(cpu > 0)) throw new UsageError(`bad --cpu ${opts.cpu}`, 'write a positive number, e.g. 2 or 0.5');
+        if (cpu !== undefined && !(cpu > 0))
+          throw new UsageError(`bad --cpu ${opts.cpu}`, 'write a positive number, e.g. 2 or 0.5');
         const memory = opts.memory === undefined ? undefined : parseSize(opts.memory);
         if (opts.memory !== undefined && !(memory && memory > 0))
           throw new UsageError(`bad --memory ${opts.memory}`, 'write a size such as 512MiB or 4GiB');
@@ -70,7 +71,11 @@ export function register(program: Command, ctx: CliContext): void {
 /** The repository's top folder: a worker must start inside a clone. */
 function topFolder(cwd: string): string {
   try {
-    return execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', ['rev-parse', '--show-toplevel'], {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     throw new UsageError(
       `${cwd} is not inside a git clone`,

@@ -92,7 +92,11 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
   const guard = new GroupGuard(processRecordDir(pipeline.root));
   const queue = o.scaleOut
     ? await o.scaleOut.open({ runId, graph, predictions, events }).catch((e: unknown) => {
-        events.emit({ type: 'warning', runId, message: `scale-out queue: ${String(e)}; running every task here` });
+        events.emit({
+          type: 'warning',
+          runId,
+          message: `scale-out queue: ${String(e)}; running every task here`,
+        });
         return undefined;
       })
     : undefined;

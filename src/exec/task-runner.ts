@@ -27,7 +27,14 @@ export interface RunRequest {
 export type AttemptFailure = Extract<
   TaskFailure,
   {
-    reason: 'exit-non-zero' | 'signal' | 'timeout' | 'spawn-error' | 'cancelled' | 'commit-missing' | 'job-refused';
+    reason:
+      | 'exit-non-zero'
+      | 'signal'
+      | 'timeout'
+      | 'spawn-error'
+      | 'cancelled'
+      | 'commit-missing'
+      | 'job-refused';
   }
 >;
 

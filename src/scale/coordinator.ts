@@ -16,7 +16,7 @@ import type { Prediction } from '../plan/predict.js';
 import type { RunSummary } from '../report/summary.js';
 import { UsageError } from '../util/usage-error.js';
 import { pipelineDigest } from './pipeline-digest.js';
-import { type QueueAddress, parseQueueAddress, queueKey } from './queue-address.js';
+import { parseQueueAddress, type QueueAddress, queueKey } from './queue-address.js';
 import { probeRedis, QueueRunner } from './queue-runner.js';
 
 /**
@@ -52,7 +52,10 @@ export async function prepareScaleOut(o: {
 }): Promise<ScaleOut | undefined> {
   const address = parseQueueAddress(o.queue, o.from);
   if (!o.cache)
-    throw new UsageError(`${o.from} needs the cache: workers hand outputs over through it`, 'drop --no-cache');
+    throw new UsageError(
+      `${o.from} needs the cache: workers hand outputs over through it`,
+      'drop --no-cache',
+    );
   const remote = cacheSettings(o.pipeline, o.env).remote;
   if (!remote?.url)
     throw new UsageError(
@@ -82,14 +85,16 @@ export async function prepareScaleOut(o: {
   return {
     address,
     capacity: FLEET_CAPACITY,
-    open: (run) =>
-      QueueRunner.open({ ...run, address, key, commit, file, pipelineDigest: digest }),
+    open: (run) => QueueRunner.open({ ...run, address, key, commit, file, pipelineDigest: digest }),
   };
 }
 
 function git(cwd: string, args: string[]): string | undefined {
   try {
-    return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
+    return (
+      execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() ||
+      undefined
+    );
   } catch {
     return undefined;
   }
@@ -112,8 +117,11 @@ export async function downloadOutputs(o: {
   for (const id of o.graph.topo()) {
     const t = byId.get(id);
     const task = o.pipeline.tasks.get(id);
-    if (!t || !task || t.status !== 'success' || !t.worker || t.worker === 'coordinator' || !task.cache) continue;
-    const deps = new Map(o.graph.deps(id).flatMap((d) => (hashes.has(d) ? [[d, hashes.get(d)!] as const] : [])));
+    if (!t || !task || t.status !== 'success' || !t.worker || t.worker === 'coordinator' || !task.cache)
+      continue;
+    const deps = new Map(
+      o.graph.deps(id).flatMap((d) => (hashes.has(d) ? [[d, hashes.get(d)!] as const] : [])),
+    );
     const found = await o.cache.lookup(task, deps, { restore: true });
     if (!found.hit) missing.push(id);
   }

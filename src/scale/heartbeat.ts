@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 
 /** How long the key lives without a refresh. */
-export const HEARTBEAT_TTL_MS = 4000;
+const HEARTBEAT_TTL_MS = 4000;
 const REFRESH_MS = 1000;
 
 export class RunHeartbeat {

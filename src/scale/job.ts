@@ -31,8 +31,8 @@ export const jobPayloadSchema = z.strictObject({
 });
 export type JobPayload = z.output<typeof jobPayloadSchema>;
 
-export const signedJobSchema = z.strictObject({ payload: jobPayloadSchema, sig: hex.length(64) });
-export type SignedJob = z.output<typeof signedJobSchema>;
+const signedJobSchema = z.strictObject({ payload: jobPayloadSchema, sig: hex.length(64) });
+type SignedJob = z.output<typeof signedJobSchema>;
 
 /** Canonical JSON: keys sorted at every level, so both sides sign the same bytes. */
 function canonical(v: unknown): string {
@@ -57,11 +57,12 @@ export type VerifiedJob = { ok: true; payload: JobPayload } | { ok: false; why: 
 /** Validates and checks the signature of job data read from Redis (untrusted input). */
 export function verifyJob(key: string, data: unknown): VerifiedJob {
   const parsed = signedJobSchema.safeParse(data);
-  if (!parsed.success) return { ok: false, why: `malformed or unsigned job (${parsed.error.issues[0]?.message})` };
+  if (!parsed.success)
+    return { ok: false, why: `malformed or unsigned job (${parsed.error.issues[0]?.message})` };
   const expected = Buffer.from(mac(key, parsed.data.payload), 'hex');
   const got = Buffer.from(parsed.data.sig, 'hex');
   if (expected.length !== got.length || !timingSafeEqual(expected, got))
-    return { ok: false, why: 'bad signature (not signed with this worker\'s SLIPWAY_QUEUE_KEY)' };
+    return { ok: false, why: "bad signature (not signed with this worker's SLIPWAY_QUEUE_KEY)" };
   return { ok: true, payload: parsed.data.payload };
 }
 

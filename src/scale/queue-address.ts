@@ -24,13 +24,22 @@ export function parseQueueAddress(url: string, where = '--queue'): QueueAddress 
   try {
     u = new URL(url);
   } catch {
-    throw new UsageError(`${where}: ${JSON.stringify(url)} is not a URL`, 'write redis://HOST:PORT, e.g. redis://127.0.0.1:6379');
+    throw new UsageError(
+      `${where}: ${JSON.stringify(url)} is not a URL`,
+      'write redis://HOST:PORT, e.g. redis://127.0.0.1:6379',
+    );
   }
   if (u.protocol !== 'redis:')
-    throw new UsageError(`${where}: ${JSON.stringify(url)} is not a redis:// URL`, 'write redis://HOST:PORT, e.g. redis://127.0.0.1:6379');
+    throw new UsageError(
+      `${where}: ${JSON.stringify(url)} is not a redis:// URL`,
+      'write redis://HOST:PORT, e.g. redis://127.0.0.1:6379',
+    );
   const db = u.pathname && u.pathname !== '/' ? Number(u.pathname.slice(1)) : 0;
   if (!Number.isInteger(db) || db < 0)
-    throw new UsageError(`${where}: bad database number in ${JSON.stringify(url)}`, 'write redis://HOST:PORT/DB with DB a number');
+    throw new UsageError(
+      `${where}: bad database number in ${JSON.stringify(url)}`,
+      'write redis://HOST:PORT/DB with DB a number',
+    );
   const prefix = u.searchParams.get('prefix') ?? 'slipway';
   if (!/^[A-Za-z0-9_.-]+$/.test(prefix))
     throw new UsageError(`${where}: bad prefix ${JSON.stringify(prefix)}`, 'use letters, digits and _ . -');
@@ -68,7 +77,7 @@ export function queueKey(env: NodeJS.ProcessEnv): string {
   if (!key)
     throw new UsageError(
       'SLIPWAY_QUEUE_KEY is not set: scale-out jobs are signed with it, and workers run no unsigned job',
-      'set the same secret in the coordinator\'s and every worker\'s environment, e.g. SLIPWAY_QUEUE_KEY=$(openssl rand -hex 32)',
+      "set the same secret in the coordinator's and every worker's environment, e.g. SLIPWAY_QUEUE_KEY=$(openssl rand -hex 32)",
     );
   return key;
 }

@@ -46,7 +46,13 @@ interface Waiter {
 
 /** Connects to Redis within a short deadline; an unreachable queue is a value, not a crash. */
 export async function probeRedis(address: QueueAddress, timeoutMs = 3000): Promise<string | undefined> {
-  const r = new Redis({ ...connectionOf(address), lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const r = new Redis({
+    ...connectionOf(address),
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   r.on('error', () => {});
   try {
     await r.connect();
@@ -164,9 +170,20 @@ export class QueueRunner implements TaskRunner {
       if (request.signal?.aborted) onAbort();
       const raw = await result;
       if (raw && typeof raw === 'object' && 'cancelled' in raw)
-        return { exitCode: null, durationMs: performance.now() - started, cpuSeconds: 0, peakRssBytes: 0, failure: { reason: 'cancelled' } };
+        return {
+          exitCode: null,
+          durationMs: performance.now() - started,
+          cpuSeconds: 0,
+          peakRssBytes: 0,
+          failure: { reason: 'cancelled' },
+        };
       const r = jobResultSchema.parse(raw);
-      o.onDispatch?.({ taskId: request.taskId, queuedAt: payload.queuedAt, startedAt: r.startedAt, worker: r.worker });
+      o.onDispatch?.({
+        taskId: request.taskId,
+        queuedAt: payload.queuedAt,
+        startedAt: r.startedAt,
+        worker: r.worker,
+      });
       return {
         exitCode: r.exitCode,
         durationMs: r.durationMs,

@@ -53,7 +53,12 @@ function open(file: string, ctx: JobContext): Promise<Opened> {
       events.subscribe((e) => {
         if (e.type === 'warning') ctx.warn(e.message);
       });
-      const cache = await createTaskCache({ pipeline, events, env: ctx.env, checkout: new Checkout(pipeline.root) });
+      const cache = await createTaskCache({
+        pipeline,
+        events,
+        env: ctx.env,
+        checkout: new Checkout(pipeline.root),
+      });
       return { pipeline, graph: TaskGraph.fromPipeline(pipeline), cache, digest: pipelineDigest(pipeline) };
     })();
     opened.set(file, p);
@@ -94,7 +99,8 @@ export async function runJob(ctx: JobContext, io: JobIo): Promise<JobResult> {
   try {
     const tree = await ctx.worktrees.ensure(job.commit);
     if (!tree.ok) {
-      if ('missing' in tree) return result({ failure: { reason: 'commit-missing', commit: job.commit, worker } });
+      if ('missing' in tree)
+        return result({ failure: { reason: 'commit-missing', commit: job.commit, worker } });
       return refuse(`cannot check out ${job.commit}: ${tree.error}`);
     }
     const file = path.join(tree.dir, job.file);
@@ -102,10 +108,14 @@ export async function runJob(ctx: JobContext, io: JobIo): Promise<JobResult> {
     try {
       o = await open(file, ctx);
     } catch (e) {
-      return refuse(e instanceof ConfigError ? `the pipeline file at ${job.commit} does not load` : String(e));
+      return refuse(
+        e instanceof ConfigError ? `the pipeline file at ${job.commit} does not load` : String(e),
+      );
     }
     if (o.digest !== job.pipelineDigest)
-      return refuse(`pipeline digest differs (the coordinator's ${job.file} is not the one at ${job.commit})`);
+      return refuse(
+        `pipeline digest differs (the coordinator's ${job.file} is not the one at ${job.commit})`,
+      );
     const task = o.pipeline.tasks.get(job.taskId);
     if (!task) return refuse(`no task "${job.taskId}" in ${job.file} at ${job.commit}`);
 
@@ -114,7 +124,10 @@ export async function runJob(ctx: JobContext, io: JobIo): Promise<JobResult> {
     const hashes = new Map<string, TaskHash>();
     const depsOf = (id: string) =>
       new Map(o.graph.deps(id).flatMap((d) => (hashes.has(d) ? [[d, hashes.get(d)!] as const] : [])));
-    const upstream = o.graph.select([job.taskId]).topo().filter((id) => id !== job.taskId);
+    const upstream = o.graph
+      .select([job.taskId])
+      .topo()
+      .filter((id) => id !== job.taskId);
     for (const id of upstream) {
       const dep = o.pipeline.tasks.get(id)!;
       const found = await o.cache.lookup(dep, depsOf(id), { restore: true });

@@ -7,8 +7,8 @@
 import os from 'node:os';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { LocalRunner } from '../exec/runner.js';
 import { GroupGuard, reapOrphans } from '../exec/process-guard.js';
+import { LocalRunner } from '../exec/runner.js';
 import { processRecordDir } from '../state/paths.js';
 import { type JobResult, jobPayloadSchema } from './job.js';
 import { type MetricsServer, scaleMetrics, serveMetrics } from './metrics.js';
@@ -60,7 +60,8 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const stopping = new AbortController();
   let busy = 0;
   const m = scaleMetrics({ busySlots: () => busy });
-  const alive = async (runId: string) => (await redis.exists(runAliveKey(o.address, runId)).catch(() => 1)) === 1;
+  const alive = async (runId: string) =>
+    (await redis.exists(runAliveKey(o.address, runId)).catch(() => 1)) === 1;
 
   const worker = new Worker(
     QUEUE_NAME,
@@ -69,7 +70,9 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       const abort = new AbortController();
       const onStop = () => abort.abort();
       stopping.signal.addEventListener('abort', onStop, { once: true });
-      const runId = jobPayloadSchema.shape.runId.safeParse((job.data as { payload?: { runId?: unknown } })?.payload?.runId);
+      const runId = jobPayloadSchema.shape.runId.safeParse(
+        (job.data as { payload?: { runId?: unknown } })?.payload?.runId,
+      );
       // The coordinator gone: stop the command within a second or so.
       const watch = setInterval(() => {
         if (runId.success) void alive(runId.data).then((ok) => ok || abort.abort());
@@ -126,7 +129,9 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   await worker.waitUntilReady();
   void worker.run();
   ready = true;
-  o.log(`worker ${name} ready: ${o.slots} slot(s), queue ${o.address.display}${server ? `, metrics ${server.url}/metrics` : ''}`);
+  o.log(
+    `worker ${name} ready: ${o.slots} slot(s), queue ${o.address.display}${server ? `, metrics ${server.url}/metrics` : ''}`,
+  );
   return {
     name,
     ...(server ? { metricsUrl: server.url } : {}),

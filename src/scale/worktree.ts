@@ -10,7 +10,10 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-export type Worktree = { ok: true; dir: string } | { ok: false; missing: true } | { ok: false; error: string };
+export type Worktree =
+  | { ok: true; dir: string }
+  | { ok: false; missing: true }
+  | { ok: false; error: string };
 
 async function git(cwd: string, args: string[]): Promise<boolean> {
   try {

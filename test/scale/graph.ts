@@ -8,7 +8,13 @@ export function twentyTasks(opts: { sleep?: (i: number) => number } = {}): Recor
   for (let i = 0; i < 20; i++) {
     const id = `t${String(i).padStart(2, '0')}`;
     const layer = Math.floor(i / 5);
-    const needs = layer === 0 ? [] : [`t${String((layer - 1) * 5 + (i % 5)).padStart(2, '0')}`, `t${String((layer - 1) * 5 + ((i + 1) % 5)).padStart(2, '0')}`];
+    const needs =
+      layer === 0
+        ? []
+        : [
+            `t${String((layer - 1) * 5 + (i % 5)).padStart(2, '0')}`,
+            `t${String((layer - 1) * 5 + ((i + 1) % 5)).padStart(2, '0')}`,
+          ];
     files[`src/${id}.txt`] = `source of ${id}\n`;
     const sleep = opts.sleep ? `sleep ${opts.sleep(i)} && ` : '';
     const cat = needs.map((n) => `out/${n}.txt`).join(' ');

@@ -11,7 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { startRemoteCache, type RemoteServer } from '../cache/remote-server.js';
+import { type RemoteServer, startRemoteCache } from '../cache/remote-server.js';
 import { type CliProcess, spawnCli } from '../helpers/cli.js';
 
 export const REDIS_PORT = 6379;
@@ -145,7 +145,11 @@ export async function startRig(files: Record<string, string>): Promise<Rig> {
 }
 
 /** Polls until `cond` holds or the deadline passes (no timing assertion: the deadline ends hangs). */
-export async function until(cond: () => boolean | Promise<boolean>, deadlineMs = 60_000, stepMs = 100): Promise<boolean> {
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  deadlineMs = 60_000,
+  stepMs = 100,
+): Promise<boolean> {
   const end = Date.now() + deadlineMs;
   while (Date.now() < end) {
     if (await cond()) return true;

@@ -14,7 +14,11 @@ if (!hasRedis) console.warn('skipping scale-out tests: no Redis on 127.0.0.1:637
 
 function outputs(dir: string): Record<string, string> {
   const out = path.join(dir, 'out');
-  return Object.fromEntries(readdirSync(out).sort().map((f) => [f, readFileSync(path.join(out, f), 'utf8')]));
+  return Object.fromEntries(
+    readdirSync(out)
+      .sort()
+      .map((f) => [f, readFileSync(path.join(out, f), 'utf8')]),
+  );
 }
 
 describe.skipIf(!hasRedis)('slipway run --queue with three workers', () => {

@@ -45,6 +45,8 @@ interface RunOptions extends TargetFlags {
   queue?: string;
   /** false with --no-download: leave workers' outputs in the remote cache. */
   download: boolean;
+  /** With --queue: HOST:PORT for the coordinator's Prometheus /metrics. */
+  metrics?: string;
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -76,6 +78,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--no-wait', 'fail at once when another run in this checkout holds the run lock')
     .option('--queue <url>', 'scale out: hand tasks to workers through this Redis queue (redis://HOST:PORT)')
     .option('--no-download', 'with --queue: do not restore the outputs workers built into this checkout')
+    .option('--metrics <host:port>', 'with --queue: serve Prometheus /metrics here while the run lasts')
     .action(
       action(ctx, async (tasks: string[], opts: RunOptions, cmd: Command) => {
         // Git and the output check work in their own processes while the pipeline and store load.
@@ -262,6 +265,7 @@ async function scaleOutOf(ctx: CliContext, setup: RunSetup, opts: RunOptions): P
     pipeline: setup.pipeline,
     env: ctx.env,
     cache: opts.cache,
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
     warn: (message) => setup.subscribers.events.emit({ type: 'warning', message }),
   });
 }

@@ -48,6 +48,8 @@ export async function prepareScaleOut(o: {
   pipeline: Pipeline;
   env: NodeJS.ProcessEnv;
   cache: boolean;
+  /** HOST:PORT for the coordinator's /metrics. */
+  metrics?: string;
   warn(message: string): void;
 }): Promise<ScaleOut | undefined> {
   const address = parseQueueAddress(o.queue, o.from);

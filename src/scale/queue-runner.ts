@@ -16,6 +16,7 @@ import type { TaskGraph } from '../graph/graph.js';
 import type { Prediction } from '../plan/predict.js';
 import { RunHeartbeat } from './heartbeat.js';
 import { type JobPayload, jobOutputSchema, jobResultSchema, signJob } from './job.js';
+import { type MetricsServer, type ScaleMetrics, scaleMetrics, serveMetrics } from './metrics.js';
 import { connectionOf, QUEUE_NAME, type QueueAddress, runAliveKey } from './queue-address.js';
 
 /** BullMQ's lowest priority; 1 is the highest. */
@@ -34,6 +35,8 @@ export interface QueueRunOptions {
   predictions: ReadonlyMap<string, Prediction>;
   /** The run's stream: finished tasks' hashes are read from it (dependencies to restore). */
   events: EventStream<RunEvent>;
+  /** HOST:PORT to serve the coordinator's /metrics on while the run lasts. */
+  metrics?: string;
   /** Told each job as it is queued and as it starts (metrics, benchmarks). */
   onDispatch?(e: { taskId: string; queuedAt: number; startedAt?: number; worker?: string }): void;
 }
@@ -75,9 +78,12 @@ export class QueueRunner implements TaskRunner {
   readonly #hashes = new Map<string, string>();
   readonly #waiters = new Map<string, Waiter>();
   readonly #unsubscribe: () => void;
+  readonly #metrics: ScaleMetrics;
+  #server: MetricsServer | undefined;
 
   private constructor(o: QueueRunOptions, queue: Queue, events: QueueEvents, redis: Redis, hb: RunHeartbeat) {
     this.#o = o;
+    this.#metrics = scaleMetrics({ queue });
     this.#queue = queue;
     this.#events = events;
     this.#redis = redis;
@@ -111,7 +117,9 @@ export class QueueRunner implements TaskRunner {
     events.on('error', () => {});
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
     const hb = await RunHeartbeat.start(redis, runAliveKey(o.address, o.runId));
-    return new QueueRunner(o, queue, events, redis, hb);
+    const runner = new QueueRunner(o, queue, events, redis, hb);
+    if (o.metrics) runner.#server = await serveMetrics(o.metrics, runner.#metrics);
+    return runner;
   }
 
   async run(request: RunRequest): Promise<Attempt> {
@@ -178,6 +186,12 @@ export class QueueRunner implements TaskRunner {
           failure: { reason: 'cancelled' },
         };
       const r = jobResultSchema.parse(raw);
+      const label = { task: request.taskId };
+      if (r.failure) this.#metrics.failed.inc({ ...label, reason: r.failure.reason });
+      else {
+        this.#metrics.finished.inc(label);
+        this.#metrics.duration.observe(label, r.durationMs / 1000);
+      }
       o.onDispatch?.({
         taskId: request.taskId,
         queuedAt: payload.queuedAt,
@@ -227,7 +241,7 @@ export class QueueRunner implements TaskRunner {
   async close(): Promise<void> {
     this.#unsubscribe();
     await this.#heartbeat.stop();
-    await Promise.allSettled([this.#events.close(), this.#queue.close()]);
+    await Promise.allSettled([this.#events.close(), this.#queue.close(), this.#server?.close()]);
     this.#redis.disconnect();
   }
 }

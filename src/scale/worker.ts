@@ -5,7 +5,7 @@
  * job back on the queue, and it runs again there.
  */
 import os from 'node:os';
-import { Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { GroupGuard, reapOrphans } from '../exec/process-guard.js';
 import { LocalRunner } from '../exec/runner.js';
@@ -59,7 +59,10 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const pool = new ResourcePool(o.cpu ?? o.slots, o.memory ?? os.totalmem());
   const stopping = new AbortController();
   let busy = 0;
-  const m = scaleMetrics({ busySlots: () => busy });
+  // The shared queue's gauges, read at scrape time (metrics.ts).
+  const queue = new Queue(QUEUE_NAME, { connection, prefix: o.address.prefix });
+  queue.on('error', () => {});
+  const m = scaleMetrics({ queue, busySlots: () => busy });
   const alive = async (runId: string) =>
     (await redis.exists(runAliveKey(o.address, runId)).catch(() => 1)) === 1;
 
@@ -140,6 +143,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       if (force) stopping.abort();
       await worker.close();
       await server?.close();
+      await queue.close();
       guard.close();
       redis.disconnect();
     },

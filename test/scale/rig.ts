@@ -50,6 +50,7 @@ export interface Rig {
   /** Starts `slipway worker` in its own clone; resolves once it says it is ready. */
   worker(name: string, extra?: string[], env?: Record<string, string>): Promise<WorkerProc>;
   redis: Redis;
+  workers: WorkerProc[];
   /** Commits a change to the origin (for a new commit). */
   commit(files: Record<string, string>, message: string): string;
   close(): Promise<void>;
@@ -104,6 +105,7 @@ export async function startRig(files: Record<string, string>): Promise<Rig> {
     remote,
     env,
     redis,
+    workers,
     clone,
     commit(files, message) {
       write(files);

@@ -25,7 +25,7 @@ describe.skipIf(!hasRedis)('slipway run --queue with three workers', () => {
   let rig: Rig;
   beforeAll(async () => {
     rig = await startRig(twentyTasks());
-    await Promise.all(['w1', 'w2', 'w3'].map((n) => rig.worker(n)));
+    await Promise.all(['w1', 'w2', 'w3'].map((n) => rig.worker(n, ['--metrics', '127.0.0.1:0'])));
   });
   afterAll(async () => {
     await rig?.close();
@@ -58,5 +58,25 @@ describe.skipIf(!hasRedis)('slipway run --queue with three workers', () => {
     expect(outputs(coord)).toEqual(outputs(local));
     // Task output came back to the coordinator's terminal.
     expect(r.stdout).toContain('t19 done');
+  });
+
+  it('workers serve /metrics, /healthz and /readyz; each task is counted once across the fleet', async () => {
+    const finished = new Map<string, number>();
+    for (const w of rig.workers) {
+      const url = /metrics (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(w.proc.stdout())?.[1];
+      expect(url, w.proc.stdout()).toBeDefined();
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      const text = await (await fetch(`${url}/metrics`)).text();
+      expect(text).toMatch(/^slipway_queue_length 0$/m);
+      expect(text).toMatch(/^slipway_queue_oldest_wait_seconds 0$/m);
+      expect(text).toMatch(/^slipway_worker_busy_slots 0$/m);
+      for (const m of text.matchAll(/^slipway_jobs_finished_total\{task="(t\d\d)"\} (\d+)$/gm)) {
+        finished.set(m[1]!, (finished.get(m[1]!) ?? 0) + Number(m[2]));
+        expect(text).toContain(`slipway_task_duration_seconds_count{task="${m[1]}"} ${m[2]}`);
+      }
+    }
+    expect(finished.size).toBe(20);
+    expect([...finished.values()].every((n) => n === 1)).toBe(true);
   });
 });

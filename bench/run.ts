@@ -22,6 +22,7 @@ const modules: { suite: string; file: string; fn: string }[] = [
   { suite: 'deploy', file: './deploy-rsync.js', fn: 'benchDeployRsync' },
   { suite: 'crash', file: './crash.js', fn: 'benchCrash' },
   { suite: 'remote-size', file: './remote-size.js', fn: 'benchRemoteSize' },
+  { suite: 'scale-out', file: './scale-out.js', fn: 'benchScaleOut' },
 ];
 
 async function load(file: string, fn: string): Promise<BenchFn | undefined> {

@@ -47,7 +47,10 @@ async function port(): Promise<number> {
 async function redisUp(): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(6379, '127.0.0.1');
-    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }

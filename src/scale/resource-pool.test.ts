@@ -6,8 +6,14 @@ describe('ResourcePool', () => {
     const pool = new ResourcePool(2, 100);
     const order: string[] = [];
     const a = await pool.acquire(1, 60);
-    const b = pool.acquire(1, 60).then((r) => (order.push('b'), r));
-    const c = pool.acquire(1, 10).then((r) => (order.push('c'), r));
+    const b = pool.acquire(1, 60).then((r) => {
+      order.push('b');
+      return r;
+    });
+    const c = pool.acquire(1, 10).then((r) => {
+      order.push('c');
+      return r;
+    });
     await Promise.resolve();
     expect(order).toEqual([]); // b does not fit (memory); c waits behind b
     a();

@@ -218,6 +218,8 @@ async function run(ctx: CliContext, setup: RunSetup, opts: RunOptions): Promise<
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const scaleOut = await scaleOutOf(ctx, setup, opts);
+  // With --queue, -c N is the slots this process offers the queue as a worker of its own.
+  const localWorker = scaleOut && opts.concurrency ? await scaleOut.localWorker(opts.concurrency) : undefined;
   let summary: RunSummary;
   try {
     summary = await runPipeline({
@@ -246,6 +248,7 @@ async function run(ctx: CliContext, setup: RunSetup, opts: RunOptions): Promise<
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await localWorker?.close(true);
   }
 
   if (opts.summary) writeFileSync(path.resolve(opts.summary), `${JSON.stringify(summary, null, 2)}\n`);

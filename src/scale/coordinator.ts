@@ -35,6 +35,8 @@ export interface ScaleOut {
     predictions: ReadonlyMap<string, Prediction>;
     events: EventStream<RunEvent>;
   }): Promise<QueueRunner>;
+  /** `run --queue -c N`: the coordinator takes jobs too, with N slots, as worker "coordinator". */
+  localWorker(slots: number): Promise<{ close(force?: boolean): Promise<void> }>;
 }
 
 /**
@@ -87,6 +89,10 @@ export async function prepareScaleOut(o: {
   return {
     address,
     capacity: FLEET_CAPACITY,
+    localWorker: async (slots) => {
+      const { startWorker } = await import('./worker.js');
+      return startWorker({ address, key, repo, slots, name: 'coordinator', env: o.env, log: () => {} });
+    },
     open: (run) => QueueRunner.open({ ...run, address, key, commit, file, pipelineDigest: digest }),
   };
 }
@@ -119,8 +125,8 @@ export async function downloadOutputs(o: {
   for (const id of o.graph.topo()) {
     const t = byId.get(id);
     const task = o.pipeline.tasks.get(id);
-    if (!t || !task || t.status !== 'success' || !t.worker || t.worker === 'coordinator' || !task.cache)
-      continue;
+    // "coordinator" too: its in-process worker builds in a worktree, not in this checkout.
+    if (!t || !task || t.status !== 'success' || !t.worker || !task.cache) continue;
     const deps = new Map(
       o.graph.deps(id).flatMap((d) => (hashes.has(d) ? [[d, hashes.get(d)!] as const] : [])),
     );

@@ -94,7 +94,6 @@ export async function runJob(ctx: JobContext, io: JobIo): Promise<JobResult> {
   const verified = verifyJob(ctx.key, io.data);
   if (!verified.ok) return refuse(verified.why);
   const job = verified.payload;
-  if (!(await ctx.alive(job.runId))) return refuse(`run ${job.runId} is over (its coordinator stopped)`);
   const release = await ctx.acquire(job.cpu, job.memory);
   try {
     const tree = await ctx.worktrees.ensure(job.commit);
@@ -142,7 +141,8 @@ export async function runJob(ctx: JobContext, io: JobIo): Promise<JobResult> {
     if (own.hash !== job.hash)
       return refuse(`inputs of "${job.taskId}" differ from the coordinator's (uncommitted changes there?)`);
 
-    // The coordinator may have gone while we prepared.
+    // Checked last, just before the command starts: a run whose coordinator is gone starts
+    // nothing more (a running command is stopped by the worker's watch).
     if (!(await ctx.alive(job.runId))) return refuse(`run ${job.runId} is over (its coordinator stopped)`);
     const redact = redactor(task.secrets.map((s) => ctx.env[s]).filter((v): v is string => !!v));
     const captured: string[] = [];

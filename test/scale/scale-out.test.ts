@@ -80,3 +80,30 @@ describe.skipIf(!hasRedis)('slipway run --queue with three workers', () => {
     expect([...finished.values()].every((n) => n === 1)).toBe(true);
   });
 });
+
+describe.skipIf(!hasRedis)('slipway run --queue -c N', () => {
+  let rig: Rig;
+  beforeAll(async () => {
+    rig = await startRig(twentyTasks());
+  });
+  afterAll(async () => {
+    await rig?.close();
+  });
+
+  it('with no worker around, the coordinator takes the jobs itself and its checkout gets every output', async () => {
+    const coord = rig.clone('coordinator');
+    const r = await runCli(['run', '--queue', rig.queue, '-c', '2', '--summary', 'summary.json'], {
+      cwd: coord,
+      env: rig.env,
+      timeoutMs: 300_000,
+    });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const summary = JSON.parse(readFileSync(path.join(coord, 'summary.json'), 'utf8')) as {
+      tasks: { status: string; worker?: string }[];
+    };
+    expect(summary.tasks.map((t) => t.worker)).toEqual(Array(20).fill('coordinator'));
+    expect(r.stderr).not.toMatch(/could not restore/);
+    expect(Object.keys(outputs(coord))).toHaveLength(20);
+    expect(outputs(coord)['t19.txt']).toMatch(/built t19\n$/);
+  });
+});

@@ -89,6 +89,9 @@ describe.skipIf(!hasRedis)('scale-out faults', () => {
     expect(
       await until(async () => (await rig.redis.keys(`${rig.prefix}:run:*:alive`)).length === 0, 60_000),
     ).toBe(true);
+    // A command whose worker checked the heartbeat just before it expired may still be starting:
+    // let such a start land before taking the snapshot (a settle wait, not a timing claim).
+    await new Promise((r) => setTimeout(r, 2000));
     const before = started();
     const queue = new Queue('tasks', { connection: { host: '127.0.0.1', port: 6379 }, prefix: rig.prefix });
     try {

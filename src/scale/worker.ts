@@ -101,7 +101,9 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
           },
         );
         if (r.failure) {
-          m.failed.inc({ ...label, reason: r.failure.reason });
+          // A refused job's name is unverified input: it does not become a label value.
+          const task = r.failure.reason === 'job-refused' ? '-' : job.name;
+          m.failed.inc({ task, reason: r.failure.reason });
           o.log(`${job.name}: ${r.failure.reason}${'why' in r.failure ? `: ${r.failure.why}` : ''}`);
         } else {
           m.finished.inc(label);

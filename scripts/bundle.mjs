@@ -1,6 +1,6 @@
 // Bundles the compiled CLI (dist/src) into dist/cli: a few files instead of ~500 modules, which
 // more than halves start-up time. Each command stays its own chunk, loaded only when it runs.
-// The native SQLite binding, the optional PostgreSQL client and the scale-out queue stay external.
+// The native SQLite binding and the optional PostgreSQL client stay external.
 import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
@@ -19,7 +19,7 @@ await build({
   sourcemap: true,
   minifyWhitespace: true,
   minifySyntax: true,
-  external: ['better-sqlite3', 'pg', 'bullmq', 'ioredis', 'prom-client'],
+  external: ['better-sqlite3', 'pg'],
   // CommonJS dependencies inside an ESM bundle still call require().
   banner: { js: "import { createRequire as __slipwayRequire } from 'node:module'; const require = __slipwayRequire(import.meta.url);" },
   logLevel: 'warning',

@@ -23,6 +23,7 @@ const modules: { suite: string; file: string; fn: string }[] = [
   { suite: 'crash', file: './crash.js', fn: 'benchCrash' },
   { suite: 'remote-size', file: './remote-size.js', fn: 'benchRemoteSize' },
   { suite: 'dashboard', file: './dashboard.js', fn: 'benchDashboard' },
+  { suite: 'scale-out', file: './scale-out.js', fn: 'benchScaleOut' },
 ];
 
 async function load(file: string, fn: string): Promise<BenchFn | undefined> {

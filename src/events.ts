@@ -78,6 +78,8 @@ export type RunEvent =
       /** Why it failed, was skipped or cancelled (absent exactly when status is success). */
       failure?: TaskFailure;
       logFile?: string;
+      /** The scale-out worker that ran it (absent: this process). */
+      worker?: string;
     }
   | {
       type: 'run-finished';

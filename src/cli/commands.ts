@@ -26,6 +26,7 @@ const commands: Record<string, Loader> = {
   deployments: () => import('./deployments.js'),
   serve: () => import('./serve.js'),
   agent: () => import('./agent.js'),
+  worker: () => import('./worker.js'),
   validate: () => import('./validate.js'),
   analyze: () => import('./analyze.js'),
 };

@@ -9,6 +9,7 @@ import { targetGraph } from '../graph/targets.js';
 import { type Capacity, capacityFor } from '../plan/capacity.js';
 import { predict, simTasks } from '../plan/predict.js';
 import { simulate } from '../plan/simulate.js';
+import { DISPATCH_MS, simulateWorkers } from '../plan/simulate-workers.js';
 import type { Checkout } from '../state/checkout.js';
 import { type Store, withStore } from '../store/store.js';
 import { formatMs } from '../util/units.js';
@@ -20,18 +21,27 @@ interface PlanOptions extends TargetFlags {
   concurrency?: number;
   cache: boolean;
   json?: boolean;
-  whatIf?: number[];
+  whatIf?: WhatIf;
   costPerCpuHour?: number;
 }
 
-/** Parses "cpus=1,2,4,8". */
-export function parseWhatIf(v: string): number[] {
-  const m = /^cpus=([\d,\s]+)$/.exec(v.trim());
-  const list = m?.[1]?.split(',').map((s) => Number(s.trim()));
-  if (!list?.length || list.some((n) => !Number.isInteger(n) || n < 1)) {
-    throw new UsageError(`bad --what-if "${v}"`, 'write a list of capacities such as --what-if cpus=1,2,4,8');
+/** --what-if: local capacities (cpus=…) or scale-out workers of one slot each (workers=…). */
+interface WhatIf {
+  unit: 'cpus' | 'workers';
+  list: number[];
+}
+
+/** Parses "cpus=1,2,4,8" or "workers=1,2,4,8". */
+function parseWhatIf(v: string): WhatIf {
+  const m = /^(cpus|workers)=([\d,\s]+)$/.exec(v.trim());
+  const list = m?.[2]?.split(',').map((s) => Number(s.trim()));
+  if (!m || !list?.length || list.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new UsageError(
+      `bad --what-if "${v}"`,
+      'write a list of capacities such as --what-if cpus=1,2,4,8 or --what-if workers=1,2,4,8',
+    );
   }
-  return [...new Set(list)].sort((a, b) => a - b);
+  return { unit: m[1] as WhatIf['unit'], list: [...new Set(list)].sort((a, b) => a - b) };
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -46,7 +56,11 @@ export function register(program: Command, ctx: CliContext): void {
     .option(...affectedOption)
     .option('--no-cache', 'plan as `run --no-cache` would run: every task runs')
     .option('--json', 'machine-readable output')
-    .option('--what-if <spec>', 'simulate other capacities, e.g. cpus=1,2,4,8', parseWhatIf)
+    .option(
+      '--what-if <spec>',
+      'simulate other capacities, e.g. cpus=1,2,4,8, or scale-out workers: workers=1,2,4,8',
+      parseWhatIf,
+    )
     .option(
       '--cost-per-cpu-hour <price>',
       'with --what-if: cost per run at this price per CPU-hour',
@@ -116,10 +130,17 @@ async function plan(ctx: CliContext, input: PlanInput, opts: PlanOptions): Promi
   const capacity = capacityFor(pipeline, opts.concurrency);
   const toRun = (cap: Capacity) => simTasks(graph, predictions, cap).filter((t) => !hits.has(t.id));
   const sim = simulate(toRun(capacity), capacity);
-  const whatIf = (opts.whatIf ?? []).map((n) => {
+  const workers = opts.whatIf?.unit === 'workers';
+  const whatIf = (opts.whatIf?.list ?? []).map((n) => {
     const cap: Capacity = { slots: n, cpu: n, memory: capacity.memory };
-    const r = simulate(toRun(cap), cap);
-    return { cpus: n, makespanMs: r.makespanMs, lowerBoundMs: r.lowerBoundMs };
+    // A worker has one slot and one cpu (cost counts one cpu per worker).
+    const r = workers ? simulateWorkers(toRun(cap), n, capacity.memory * n) : simulate(toRun(cap), cap);
+    return {
+      cpus: n,
+      ...(workers ? { workers: n } : {}),
+      makespanMs: r.makespanMs,
+      lowerBoundMs: r.lowerBoundMs,
+    };
   });
   // Cost per run and the knee of the curve (src/analyze/capacity-curve.ts).
   const curve = capacityCurve(whatIf, opts.costPerCpuHour);
@@ -204,13 +225,15 @@ async function plan(ctx: CliContext, input: PlanInput, opts: PlanOptions): Promi
     const priced = opts.costPerCpuHour !== undefined;
     out.push(
       '',
-      'What if (cpus = concurrency):',
-      `   cpus  makespan  lower bound  speedup${priced ? '  cost/run' : ''}`,
+      workers
+        ? `What if (scale-out workers of one slot each, ${DISPATCH_MS} ms dispatch per task):`
+        : 'What if (cpus = concurrency):',
+      `${workers ? '  workers' : '   cpus'}  makespan  lower bound  speedup${priced ? '  cost/run' : ''}`,
     );
     const base = whatIf[0]!.makespanMs;
     for (const r of costed) {
       out.push(
-        `  ${String(r.cpus).padStart(5)}  ${formatMs(r.makespanMs).padStart(8)}  ${formatMs(r.lowerBoundMs).padStart(11)}  ${`${(base / Math.max(1, r.makespanMs)).toFixed(2)}×`.padStart(7)}${priced ? `  ${formatCost(r.costPerRun ?? 0).padStart(8)}` : ''}${r.knee ? '  ← knee' : ''}`,
+        `  ${String(r.cpus).padStart(workers ? 7 : 5)}  ${formatMs(r.makespanMs).padStart(8)}  ${formatMs(r.lowerBoundMs).padStart(11)}  ${`${(base / Math.max(1, r.makespanMs)).toFixed(2)}×`.padStart(7)}${priced ? `  ${formatCost(r.costPerRun ?? 0).padStart(8)}` : ''}${r.knee ? '  ← knee' : ''}`,
       );
     }
     if (costed.some((r) => r.knee)) out.push('  knee: past it, more CPUs buy little time (Kneedle)');

@@ -14,6 +14,7 @@ import { runMarkdown } from '../report/markdown.js';
 import { defaultOutputLogs, type OutputLogs, parseOutputLogs } from '../report/output-logs.js';
 import { lowerBoundText, type RunSummary } from '../report/summary.js';
 import { attachTerminalReporter, type TerminalOptions } from '../report/terminal.js';
+import type { ScaleOut } from '../scale/coordinator.js';
 import type { Checkout } from '../state/checkout.js';
 import { processRecordDir, runLockFile, stateDir } from '../state/paths.js';
 import { type Store, withStore } from '../store/store.js';
@@ -41,6 +42,12 @@ interface RunOptions extends TargetFlags {
   outputLogs?: OutputLogs;
   /** false with --no-wait: fail instead of waiting for another run's lock. */
   wait: boolean;
+  /** Scale-out: the Redis queue workers take tasks from (README: Scaling out). */
+  queue?: string;
+  /** false with --no-download: leave workers' outputs in the remote cache. */
+  download: boolean;
+  /** With --queue: HOST:PORT for the coordinator's Prometheus /metrics. */
+  metrics?: string;
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -70,6 +77,9 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .option('--verbose', 'the same as --output-logs=full')
     .option('--no-wait', 'fail at once when another run in this checkout holds the run lock')
+    .option('--queue <url>', 'scale out: hand tasks to workers through this Redis queue (redis://HOST:PORT)')
+    .option('--no-download', 'with --queue: do not restore the outputs workers built into this checkout')
+    .option('--metrics <host:port>', 'with --queue: serve Prometheus /metrics here while the run lasts')
     .action(
       action(ctx, async (tasks: string[], opts: RunOptions, cmd: Command) => {
         // Git and the output check work in their own processes while the pipeline and store load.
@@ -212,6 +222,9 @@ async function run(ctx: CliContext, setup: RunSetup, opts: RunOptions): Promise<
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const scaleOut = await scaleOutOf(ctx, setup, opts);
+  // With --queue, -c N is the slots this process offers the queue as a worker of its own.
+  const localWorker = scaleOut && opts.concurrency ? await scaleOut.localWorker(opts.concurrency) : undefined;
   let summary: RunSummary;
   try {
     summary = await runPipeline({
@@ -227,16 +240,42 @@ async function run(ctx: CliContext, setup: RunSetup, opts: RunOptions): Promise<
       subscribers,
       env: ctx.env,
       git,
+      ...(scaleOut ? { scaleOut } : {}),
     });
+    if (scaleOut && cache && opts.download) {
+      const { downloadOutputs } = await import('../scale/coordinator.js');
+      const missing = await downloadOutputs({ cache, pipeline, graph, summary });
+      if (missing.length)
+        ctx.stderr.write(
+          `slipway: could not restore the outputs of ${missing.join(', ')} from the remote cache\n`,
+        );
+    }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await localWorker?.close(true);
   }
 
   if (opts.summary) writeFileSync(path.resolve(opts.summary), `${JSON.stringify(summary, null, 2)}\n`);
   if (opts.markdown) writeMarkdown(ctx, opts.markdown, runMarkdown(summary));
   ctx.stdout.write(endBlock(summary));
   return summary.status === 'success' ? 0 : summary.status === 'cancelled' ? 130 : 1;
+}
+
+/** The scale-out queue of this run (--queue, else scaleOut.queue), checked; undefined: run locally. */
+async function scaleOutOf(ctx: CliContext, setup: RunSetup, opts: RunOptions): Promise<ScaleOut | undefined> {
+  const queue = opts.queue ?? setup.pipeline.raw.scaleOut?.queue;
+  if (!queue) return undefined;
+  const { prepareScaleOut } = await import('../scale/coordinator.js');
+  return prepareScaleOut({
+    queue,
+    from: opts.queue ? '--queue' : `${path.basename(setup.pipeline.file)} scaleOut.queue`,
+    pipeline: setup.pipeline,
+    env: ctx.env,
+    cache: opts.cache,
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    warn: (message) => setup.subscribers.events.emit({ type: 'warning', message }),
+  });
 }
 
 /** The terminal reporter's settings: colours from the environment, each task's output-logs mode. */

@@ -26,6 +26,7 @@ const TOP: Record<string, string> = {
   cache: 'Local cache folder and size, and a Turborepo-compatible remote cache',
   workspaces: 'Task templates run in every workspace package, as <package>#<task>',
   environments: 'Deployment environments for `slipway deploy`',
+  scaleOut: 'Scale-out: { queue: "redis://HOST:PORT" } hands tasks to `slipway worker`s (as run --queue)',
 };
 
 const TASK: Record<string, string> = {

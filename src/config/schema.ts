@@ -5,6 +5,7 @@ import { budgetsSchema, slisSchema } from './schema-analytics.js';
 import { analyzeSchema } from './schema-analyze.js';
 import { cacheSchema, workspacesSchema } from './schema-cache.js';
 import { environmentsSchema } from './schema-deploy.js';
+import { scaleOutSchema } from './schema-scale.js';
 import { OUTPUT_LOGS } from './types.js';
 import { duration, resources } from './units-schema.js';
 
@@ -51,5 +52,6 @@ export const pipelineSchema = z.strictObject({
   workspaces: workspacesSchema.optional(),
   environments: environmentsSchema.optional(),
   analyze: analyzeSchema.optional(),
+  scaleOut: scaleOutSchema.optional(),
 });
 export type PipelineSchema = z.output<typeof pipelineSchema>;

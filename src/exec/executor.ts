@@ -163,6 +163,7 @@ function taskFinished(runId: string, t: TaskOutcome, status: TaskStatus, predict
     attempts: t.attempts,
     ...(t.failure ? { failure: t.failure } : {}),
     ...(t.logFile ? { logFile: t.logFile } : {}),
+    ...(t.worker ? { worker: t.worker } : {}),
   };
 }
 

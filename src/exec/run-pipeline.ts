@@ -10,6 +10,7 @@ import { type Capacity, capacityFor } from '../plan/capacity.js';
 import { predict, simTasks } from '../plan/predict.js';
 import { lowerBound, simulate } from '../plan/simulate.js';
 import type { RunSummary } from '../report/summary.js';
+import type { ScaleOut } from '../scale/coordinator.js';
 import { processRecordDir, runLogDir } from '../state/paths.js';
 import type { Store } from '../store/store.js';
 import { type GitFacts, gitHead } from '../util/git-facts.js';
@@ -38,6 +39,8 @@ export interface RunPipelineOptions {
   env?: NodeJS.ProcessEnv;
   /** A git read already started for the pipeline root; HEAD is taken from it. */
   git?: Promise<GitFacts>;
+  /** Scale-out (README: Scaling out): attempts become jobs on this queue instead of local processes. */
+  scaleOut?: ScaleOut;
 }
 
 /** Runs the graph and returns its summary (DESIGN §11). */
@@ -45,7 +48,7 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
   const { pipeline, graph } = o;
   const subscribers = o.subscribers ?? attachRunSubscribers({ pipeline, store: o.store });
   const { events } = subscribers;
-  const capacity: Capacity = capacityFor(pipeline, o.concurrency);
+  const capacity: Capacity = o.scaleOut?.capacity ?? capacityFor(pipeline, o.concurrency);
   // Tasks already done (outputs in place) take no time: predictions and the plan cover the rest.
   const settled = o.cache && !o.force ? await o.cache.settle(graph) : new Map();
   trace('settled in-place hits');
@@ -87,6 +90,16 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
   });
 
   const guard = new GroupGuard(processRecordDir(pipeline.root));
+  const queue = o.scaleOut
+    ? await o.scaleOut.open({ runId, graph, predictions, events }).catch((e: unknown) => {
+        events.emit({
+          type: 'warning',
+          runId,
+          message: `scale-out queue: ${String(e)}; running every task here`,
+        });
+        return undefined;
+      })
+    : undefined;
   const result = await runGraph({
     runId,
     pipeline,
@@ -95,7 +108,7 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
     predictions,
     events,
     // Every task process group is told to the guard: none outlives slipway.
-    runner: new LocalRunner({ guard }),
+    runner: queue ?? new LocalRunner({ guard }),
     cache: o.cache,
     force: o.force,
     settled,
@@ -106,7 +119,10 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
     // One history write before any task process exists: from then on a crash leaves the run
     // recorded (and later marked interrupted), never missing.
     beforeFirstProcess: () => subscribers.flush(),
-  }).finally(() => guard.close());
+  }).finally(async () => {
+    guard.close();
+    await queue?.close();
+  });
   const actual = result.durationsMs;
   trace('executed');
 

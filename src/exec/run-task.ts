@@ -31,6 +31,8 @@ export interface TaskOutcome {
   io?: IoCounters;
   attempts: number;
   logFile?: string;
+  /** Where it ran, when a remote runner ran it (scale-out). */
+  worker?: string;
 }
 
 /** What every task of one run shares. */
@@ -128,6 +130,7 @@ export async function runTask(
       ...(last?.io ? { io: last.io } : {}),
       attempts,
       ...(streaming ? { logFile } : {}),
+      ...(last?.worker ? { worker: last.worker } : {}),
     };
   };
 
@@ -173,6 +176,8 @@ export async function runTask(
         timeoutMs: task.timeoutMs,
         signal: ctx.signal,
         onOutput: output,
+        ...(hash && task.cache ? { hash, depHashes: deps } : {}),
+        attempt: attempts,
       });
       if (!last.failure || last.failure.reason === 'cancelled' || attempts === maxAttempts) break;
       events.emit({
@@ -185,7 +190,7 @@ export async function runTask(
       });
     }
     await closeLog(log, logFile);
-    if (!last.failure && ctx.cache && hash && task.cache) {
+    if (!last.failure && !last.saved && ctx.cache && hash && task.cache) {
       await ctx.cache.save(task, hash, { log: captured.join(''), durationMs: last.durationMs });
     }
     return ended(last.failure);

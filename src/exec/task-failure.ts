@@ -22,7 +22,11 @@ export type TaskFailure =
   /** Stopped or never started because the run was cancelled (Ctrl-C, SIGTERM). */
   | { reason: 'cancelled' }
   /** A bug in slipway (caching, logging) while handling the task. */
-  | { reason: 'internal'; message: string };
+  | { reason: 'internal'; message: string }
+  /** A scale-out worker does not have the run's commit, even after fetching (src/scale/worktree.ts). */
+  | { reason: 'commit-missing'; commit: string; worker: string }
+  /** A scale-out worker refused the job: bad signature, other pipeline, other inputs, run gone. */
+  | { reason: 'job-refused'; why: string; worker: string };
 
 /** The status a failure gives its task: it failed, it was skipped, or the run was cancelled. */
 export function statusOf(failure: TaskFailure | undefined): TaskStatus {
@@ -33,6 +37,8 @@ export function statusOf(failure: TaskFailure | undefined): TaskStatus {
     case 'timeout':
     case 'spawn-error':
     case 'internal':
+    case 'commit-missing':
+    case 'job-refused':
       return 'failed';
     case 'dependency-failed':
     case 'stopped-after-failure':
@@ -63,6 +69,10 @@ export function describeFailure(failure: TaskFailure): string {
       return 'run cancelled';
     case 'internal':
       return `internal error: ${failure.message}`;
+    case 'commit-missing':
+      return `worker ${failure.worker} does not have commit ${failure.commit} (push it, or fetch it into the worker's clone)`;
+    case 'job-refused':
+      return `worker ${failure.worker} refused the job: ${failure.why}`;
     default:
       return unreachable(failure);
   }

@@ -3,6 +3,7 @@
  * (runner.ts) today, a remote worker next, a scripted fake in tests. The executor decides what
  * runs when and how often; a runner runs one attempt and says how it went.
  */
+import type { TaskHash } from '../cache/types.js';
 import type { IoCounters } from './io-counters.js';
 import type { TaskFailure } from './task-failure.js';
 
@@ -17,12 +18,25 @@ export interface RunRequest {
   /** Aborted when the run is cancelled: stop the command and report `cancelled`. */
   signal?: AbortSignal;
   onOutput(stream: 'stdout' | 'stderr', text: string): void;
+  /** The task's cache key and its dependencies' (cache on): what a remote runner ships instead of files. */
+  hash?: TaskHash;
+  depHashes?: ReadonlyMap<string, TaskHash>;
+  attempt?: number;
 }
 
 /** The ways one attempt can fail; the rest of `TaskFailure` is the executor's to decide. */
 export type AttemptFailure = Extract<
   TaskFailure,
-  { reason: 'exit-non-zero' | 'signal' | 'timeout' | 'spawn-error' | 'cancelled' }
+  {
+    reason:
+      | 'exit-non-zero'
+      | 'signal'
+      | 'timeout'
+      | 'spawn-error'
+      | 'cancelled'
+      | 'commit-missing'
+      | 'job-refused';
+  }
 >;
 
 /** How an attempt went: no `failure` means it succeeded. */
@@ -34,6 +48,10 @@ export interface Attempt {
   /** Disk I/O of the attempt's process tree, where the system counts it (Linux). */
   io?: IoCounters;
   failure?: AttemptFailure;
+  /** Where it ran, when not in this process (a scale-out worker's name). */
+  worker?: string;
+  /** The runner already saved the outputs to the shared (remote) cache: nothing is left to save here. */
+  saved?: boolean;
 }
 
 /** Runs attempts; `run` never rejects for a failing command (a rejection is a bug in the runner). */

@@ -23,6 +23,8 @@ export interface TaskSummary {
   reason?: string;
   failure?: TaskFailure;
   logFile?: string;
+  /** Where it ran in a scale-out run: a worker's name, or "coordinator". */
+  worker?: string;
 }
 
 export interface RunSummary {
@@ -94,6 +96,7 @@ export class SummaryCollector {
           ...(saved !== undefined ? { savedMs: Math.round(saved) } : {}),
           ...(e.failure ? { reason: describeFailure(e.failure), failure: e.failure } : {}),
           ...(e.logFile ? { logFile: e.logFile } : {}),
+          ...(e.worker ? { worker: e.worker } : {}),
         });
         break;
       }

@@ -1,0 +1,270 @@
+/**
+ * Scale-out bench: 40 sleep tasks of 0.2-2 s (seeded) run by `slipway run --queue` over 1, 2, 4
+ * and 8 worker processes of one slot each, with the real Redis and turborepo-remote-cache server.
+ * Figures: makespan (run start to last task end) ÷ the lower bound max(longest task, work ÷
+ * workers) from the durations the workers measured, and the dispatch overhead (the executor
+ * starting a ready task → its command starting on a worker) p50 and p95. The same graph run
+ * locally (`slipway run -c N`) with the same slot count is the comparison.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { seeded } from './lib/random.js';
+import type { BenchOptions, BenchRow } from './lib/row.js';
+import { tail, timed } from './lib/spawn.js';
+
+const TOKEN = 'bench-scale-token';
+const WORKERS = [1, 2, 4, 8] as const;
+
+interface Summary {
+  startedAt: string;
+  tasks: {
+    id: string;
+    startedAt: string;
+    endedAt: string;
+    durationMs: number;
+    worker?: string;
+    status: string;
+  }[];
+}
+
+function git(cwd: string, ...args: string[]): void {
+  execFileSync('git', args, { cwd, stdio: 'ignore' });
+}
+
+async function port(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const p = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return p;
+}
+
+async function redisUp(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(6379, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (!s.length) return Number.NaN;
+  const i = (s.length - 1) * q;
+  const lo = Math.floor(i);
+  return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (i - lo);
+}
+
+/** Makespan and lower bound (ms) from a run summary: max(longest task, work / slots). */
+function figures(s: Summary, slots: number): { makespan: number; bound: number } {
+  const start = Date.parse(s.startedAt);
+  const end = Math.max(...s.tasks.map((t) => Date.parse(t.endedAt)));
+  const work = s.tasks.reduce((a, t) => a + t.durationMs, 0);
+  const longest = Math.max(...s.tasks.map((t) => t.durationMs));
+  return { makespan: end - start, bound: Math.max(longest, work / slots) };
+}
+
+export async function benchScaleOut(o: BenchOptions): Promise<BenchRow[]> {
+  if (!(await redisUp())) {
+    o.log('scale-out: no Redis on 127.0.0.1:6379, skipped');
+    return [];
+  }
+  const bin = path.join(o.root, 'bin/slipway.js');
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'slipway-bench-scale-'));
+  const prefix = `slipway-bench-${randomBytes(4).toString('hex')}`;
+  const children: ChildProcess[] = [];
+  const rows: BenchRow[] = [];
+  try {
+    // The graph: 40 independent sleep tasks, 0.2-2 s (0.1-1 s with --quick).
+    const rnd = seeded(40);
+    const scale = o.quick ? 0.5 : 1;
+    const tasks = Object.fromEntries(
+      Array.from({ length: 40 }, (_, i) => {
+        const s = ((0.2 + rnd.next() * 1.8) * scale).toFixed(2);
+        return [`s${String(i).padStart(2, '0')}`, { run: `sleep ${s}`, inputs: ['slipway.yml'] }];
+      }),
+    );
+    const origin = path.join(tmp, 'origin');
+    mkdirSync(origin);
+    writeFileSync(path.join(origin, 'slipway.yml'), stringify({ name: 'scale-bench', tasks }));
+    writeFileSync(path.join(origin, '.gitignore'), '.slipway/\n');
+    git(origin, 'init', '-q', '-b', 'main');
+    git(origin, 'add', '-A');
+    git(origin, '-c', 'user.email=b@example.invalid', '-c', 'user.name=b', 'commit', '-q', '-m', 'bench');
+    const clone = (name: string) => {
+      const dir = path.join(tmp, name);
+      git(tmp, 'clone', '-q', origin, dir);
+      return dir;
+    };
+
+    const cachePort = await port();
+    const server = spawn(
+      process.execPath,
+      [path.join(o.root, 'node_modules/turborepo-remote-cache/dist/cli.js')],
+      {
+        env: {
+          PATH: process.env.PATH,
+          NODE_ENV: 'production',
+          HOST: '127.0.0.1',
+          PORT: String(cachePort),
+          TURBO_TOKEN: TOKEN,
+          STORAGE_PROVIDER: 'local',
+          STORAGE_PATH: path.join(tmp, 'storage'),
+          STORAGE_PATH_USE_TMP_FOLDER: 'false',
+          LOG_LEVEL: 'warn',
+        },
+        stdio: 'ignore',
+      },
+    );
+    children.push(server);
+    const url = `http://127.0.0.1:${cachePort}`;
+    for (let i = 0; ; i++) {
+      try {
+        if ((await fetch(`${url}/v8/artifacts/status`, { headers: { authorization: `Bearer ${TOKEN}` } })).ok)
+          break;
+      } catch {
+        // not yet
+      }
+      if (i > 300) throw new Error('turborepo-remote-cache did not start');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const queue = `redis://127.0.0.1:6379/0?prefix=${prefix}`;
+    const env = {
+      ...process.env,
+      NO_COLOR: '1',
+      CI: '1',
+      SLIPWAY_QUEUE_KEY: randomBytes(16).toString('hex'),
+      SLIPWAY_REMOTE_CACHE_URL: url,
+      SLIPWAY_REMOTE_CACHE_TOKEN: TOKEN,
+      SLIPWAY_REMOTE_CACHE_TEAM: 'bench',
+    };
+
+    // Workers, started once; a run over N workers stops the others first (each has one slot).
+    const workers: { proc: ChildProcess; out: string[] }[] = [];
+    for (let i = 0; i < Math.max(...WORKERS); i++) {
+      const dir = clone(`w${i}`);
+      const out: string[] = [];
+      const proc = spawn(process.execPath, [bin, 'worker', '--queue', queue, '--name', `w${i}`], {
+        cwd: dir,
+        env,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      proc.stdout!.setEncoding('utf8').on('data', (t: string) => out.push(t));
+      children.push(proc);
+      workers.push({ proc, out });
+    }
+    for (const w of workers)
+      for (let i = 0; !w.out.join('').includes('ready'); i++) {
+        if (i > 600) throw new Error(`a worker did not start: ${w.out.join('')}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    o.log(`scale-out: ${workers.length} workers ready; queue ${queue}`);
+
+    const coord = clone('coordinator');
+    const local = clone('local');
+    const run = async (dir: string, args: string[], extra: NodeJS.ProcessEnv = {}) => {
+      const r = await timed(process.execPath, [bin, 'run', '--force', '--summary', 'summary.json', ...args], {
+        cwd: dir,
+        env: { ...env, ...extra },
+      });
+      if (r.code !== 0) throw new Error(`slipway run failed:\n${tail(r)}`);
+      return JSON.parse(readFileSync(path.join(dir, 'summary.json'), 'utf8')) as Summary;
+    };
+    // Warm-up runs: the history the coordinator's priorities come from.
+    await run(coord, ['--queue', queue]);
+    await run(local, ['-c', '8'], { SLIPWAY_REMOTE_CACHE_URL: '' });
+
+    let alive = workers.length;
+    for (const n of [...WORKERS].reverse()) {
+      // Keep n workers: stop the rest between runs (idle, so nothing is lost).
+      while (alive > n) {
+        const w = workers[--alive]!;
+        const gone = new Promise((r) => w.proc.once('exit', r));
+        w.proc.kill('SIGTERM');
+        await gone;
+      }
+      for (const w of workers) w.out.length = 0;
+      const s = await run(coord, ['--queue', queue]);
+      const f = figures(s, n);
+      // Dispatch overhead per task: its command's start on a worker minus the later of (the task
+      // ready in the executor, that worker free again after its previous task). Waiting for a
+      // busy fleet is queueing, not dispatch. Workers log "<iso> <task> (run …) started" as the
+      // command starts and "<iso> <task> done in …" as the slot frees.
+      const ready = new Map(s.tasks.map((t) => [t.id, Date.parse(t.startedAt)]));
+      const dispatch: number[] = [];
+      for (const w of workers.slice(0, n)) {
+        let free = 0;
+        for (const m of w.out.join('').matchAll(/^(\S+) (s\d\d) (?:\(run \S+\) (started)|done in)/gm)) {
+          const at = Date.parse(m[1]!);
+          if (!m[3]) free = at;
+          else if (ready.has(m[2]!)) dispatch.push(at - Math.max(ready.get(m[2]!)!, free));
+        }
+      }
+      const l = await run(local, ['-c', String(n)], { SLIPWAY_REMOTE_CACHE_URL: '' });
+      const lf = figures(l, n);
+      const ratio = f.makespan / f.bound;
+      o.log(
+        `scale-out: ${n} worker(s): makespan ${Math.round(f.makespan)} ms, bound ${Math.round(f.bound)} ms, ratio ${ratio.toFixed(3)}; local -c ${n}: ${(lf.makespan / lf.bound).toFixed(3)}`,
+      );
+      rows.push({
+        suite: 'scale-out',
+        case: `40 sleeps, ${n} worker(s)`,
+        metric: 'makespan/lower bound',
+        value: ratio,
+        unit: 'x',
+        ...(n === 8 ? { target: '<= 1.10', pass: ratio <= 1.1 } : {}),
+      });
+      rows.push({
+        suite: 'scale-out',
+        case: `40 sleeps, local -c ${n}`,
+        metric: 'makespan/lower bound',
+        value: lf.makespan / lf.bound,
+        unit: 'x',
+      });
+      if (n === 8) {
+        const first = dispatch;
+        const p50 = quantile(first, 0.5);
+        const p95 = quantile(first, 0.95);
+        rows.push({
+          suite: 'scale-out',
+          case: '8 workers',
+          metric: 'dispatch overhead p50',
+          value: p50,
+          unit: 'ms',
+        });
+        rows.push({
+          suite: 'scale-out',
+          case: '8 workers',
+          metric: 'dispatch overhead p95',
+          value: p95,
+          unit: 'ms',
+          target: '<= 20 ms',
+          pass: p95 <= 20,
+          note: `${first.length} tasks: ready and a worker free -> command started there`,
+        });
+      }
+    }
+  } finally {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    // Only this bench's keys.
+    try {
+      const keys = execFileSync('redis-cli', ['--scan', '--pattern', `${prefix}:*`], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean);
+      for (let i = 0; i < keys.length; i += 500)
+        execFileSync('redis-cli', ['del', ...keys.slice(i, i + 500)]);
+    } catch {
+      // redis-cli missing: the keys expire with their jobs (removeOnComplete)
+    }
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return rows;
+}

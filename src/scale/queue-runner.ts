@@ -1,0 +1,247 @@
+/**
+ * The coordinator's side of scale-out: a `TaskRunner` whose attempts are jobs on a BullMQ queue.
+ * Each attempt becomes one signed job with a priority from the task's upward rank (the highest
+ * rank is taken first by whichever worker is free) and its cpu/memory request; the worker's
+ * output comes back as job progress and its outcome as the job's return value. Everything else
+ * (graph, scheduler, cache lookups, history) stays with the executor, unchanged.
+ */
+import { createHash } from 'node:crypto';
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { TaskHash } from '../cache/types.js';
+import type { EventStream, RunEvent } from '../events.js';
+import type { Attempt, RunRequest, TaskRunner } from '../exec/task-runner.js';
+import { upwardRanks } from '../graph/critical-path.js';
+import type { TaskGraph } from '../graph/graph.js';
+import type { Prediction } from '../plan/predict.js';
+import { RunHeartbeat } from './heartbeat.js';
+import { type JobPayload, jobOutputSchema, jobResultSchema, signJob } from './job.js';
+import { type MetricsServer, type ScaleMetrics, scaleMetrics, serveMetrics } from './metrics.js';
+import { connectionOf, QUEUE_NAME, type QueueAddress, runAliveKey } from './queue-address.js';
+
+/** BullMQ's lowest priority; 1 is the highest. */
+const MAX_PRIORITY = 2_097_152;
+
+export interface QueueRunOptions {
+  address: QueueAddress;
+  /** SLIPWAY_QUEUE_KEY. */
+  key: string;
+  runId: string;
+  commit: string;
+  /** The pipeline file relative to the repository's top folder. */
+  file: string;
+  pipelineDigest: string;
+  graph: TaskGraph;
+  predictions: ReadonlyMap<string, Prediction>;
+  /** The run's stream: finished tasks' hashes are read from it (dependencies to restore). */
+  events: EventStream<RunEvent>;
+  /** HOST:PORT to serve the coordinator's /metrics on while the run lasts. */
+  metrics?: string;
+  /** Told each job as it is queued and as it starts (metrics, benchmarks). */
+  onDispatch?(e: { taskId: string; queuedAt: number; startedAt?: number; worker?: string }): void;
+}
+
+interface Waiter {
+  resolve(r: unknown): void;
+  reject(e: Error): void;
+  output(data: unknown): void;
+}
+
+/** Connects to Redis within a short deadline; an unreachable queue is a value, not a crash. */
+export async function probeRedis(address: QueueAddress, timeoutMs = 3000): Promise<string | undefined> {
+  const r = new Redis({
+    ...connectionOf(address),
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  r.on('error', () => {});
+  try {
+    await r.connect();
+    await r.ping();
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  } finally {
+    r.disconnect();
+  }
+}
+
+export class QueueRunner implements TaskRunner {
+  readonly #o: QueueRunOptions;
+  readonly #queue: Queue;
+  readonly #events: QueueEvents;
+  readonly #redis: Redis;
+  readonly #heartbeat: RunHeartbeat;
+  readonly #priority: Map<string, number>;
+  readonly #hashes = new Map<string, string>();
+  readonly #waiters = new Map<string, Waiter>();
+  readonly #unsubscribe: () => void;
+  readonly #metrics: ScaleMetrics;
+  #server: MetricsServer | undefined;
+
+  private constructor(o: QueueRunOptions, queue: Queue, events: QueueEvents, redis: Redis, hb: RunHeartbeat) {
+    this.#o = o;
+    this.#metrics = scaleMetrics({ queue });
+    this.#queue = queue;
+    this.#events = events;
+    this.#redis = redis;
+    this.#heartbeat = hb;
+    // Priority 1 for the highest upward rank: the task with the longest path to the end goes first.
+    const ranks = upwardRanks(o.graph, (id) => o.predictions.get(id)?.durationMs ?? 0);
+    const order = [...ranks.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    this.#priority = new Map(order.map(([id], i) => [id, Math.min(MAX_PRIORITY, i + 1)]));
+    this.#unsubscribe = o.events.subscribe((e) => {
+      if (e.type === 'task-finished' && e.hash) this.#hashes.set(e.taskId, e.hash);
+    });
+    events.on('progress', ({ jobId, data }) => this.#waiters.get(jobId)?.output(data));
+    events.on('active', ({ jobId }) => {
+      const w = this.#waiters.get(jobId);
+      if (w) w.output({ active: true });
+    });
+    events.on('completed', ({ jobId, returnvalue }) => this.#waiters.get(jobId)?.resolve(returnvalue));
+    events.on('failed', ({ jobId, failedReason }) =>
+      this.#waiters.get(jobId)?.reject(new Error(failedReason || 'job failed')),
+    );
+  }
+
+  /** Opens the queue, its event stream and the run heartbeat. */
+  static async open(o: QueueRunOptions): Promise<QueueRunner> {
+    const connection = connectionOf(o.address);
+    const queue = new Queue(QUEUE_NAME, { connection, prefix: o.address.prefix });
+    const events = new QueueEvents(QUEUE_NAME, { connection, prefix: o.address.prefix });
+    const redis = new Redis(connection);
+    redis.on('error', () => {});
+    queue.on('error', () => {});
+    events.on('error', () => {});
+    await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+    const hb = await RunHeartbeat.start(redis, runAliveKey(o.address, o.runId));
+    const runner = new QueueRunner(o, queue, events, redis, hb);
+    if (o.metrics) runner.#server = await serveMetrics(o.metrics, runner.#metrics);
+    return runner;
+  }
+
+  async run(request: RunRequest): Promise<Attempt> {
+    const o = this.#o;
+    const started = performance.now();
+    if (!request.hash) {
+      // Without a cache key there is nothing a worker could restore or save: a bug in the caller.
+      return {
+        exitCode: null,
+        durationMs: 0,
+        cpuSeconds: 0,
+        peakRssBytes: 0,
+        failure: { reason: 'spawn-error', message: 'scale-out needs the cache (run without --no-cache)' },
+      };
+    }
+    const p = o.predictions.get(request.taskId);
+    const payload: JobPayload = {
+      runId: o.runId,
+      taskId: request.taskId,
+      attempt: request.attempt ?? 1,
+      commit: o.commit,
+      file: o.file,
+      pipelineDigest: o.pipelineDigest,
+      hash: request.hash,
+      deps: this.#depsOf(request.taskId, request.depHashes),
+      cpu: p?.cpu ?? 1,
+      memory: p?.memory ?? 0,
+      queuedAt: Date.now(),
+    };
+    const jobId = `${o.runId}-${createHash('sha1').update(request.taskId).digest('hex').slice(0, 16)}-${payload.attempt}`;
+    const result = new Promise<unknown>((resolve, reject) => {
+      this.#waiters.set(jobId, {
+        resolve,
+        reject,
+        output: (data) => {
+          if (data && typeof data === 'object' && 'active' in data) return;
+          const chunk = jobOutputSchema.safeParse(data);
+          if (chunk.success) request.onOutput(chunk.data.s, chunk.data.t);
+        },
+      });
+    });
+    o.onDispatch?.({ taskId: request.taskId, queuedAt: payload.queuedAt });
+    const onAbort = () => {
+      // A job nobody took yet is withdrawn; a running one stops when the heartbeat goes (close()).
+      void this.#queue.remove(jobId).catch(() => {});
+      this.#waiters.get(jobId)?.resolve({ cancelled: true });
+    };
+    request.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await this.#queue.add(request.taskId, signJob(o.key, payload), {
+        jobId,
+        priority: this.#priority.get(request.taskId) ?? MAX_PRIORITY,
+        removeOnComplete: { age: 3600 },
+        removeOnFail: { age: 24 * 3600 },
+      });
+      if (request.signal?.aborted) onAbort();
+      const raw = await result;
+      if (raw && typeof raw === 'object' && 'cancelled' in raw)
+        return {
+          exitCode: null,
+          durationMs: performance.now() - started,
+          cpuSeconds: 0,
+          peakRssBytes: 0,
+          failure: { reason: 'cancelled' },
+        };
+      const r = jobResultSchema.parse(raw);
+      const label = { task: request.taskId };
+      if (r.failure) this.#metrics.failed.inc({ ...label, reason: r.failure.reason });
+      else {
+        this.#metrics.finished.inc(label);
+        this.#metrics.duration.observe(label, r.durationMs / 1000);
+      }
+      o.onDispatch?.({
+        taskId: request.taskId,
+        queuedAt: payload.queuedAt,
+        startedAt: r.startedAt,
+        worker: r.worker,
+      });
+      return {
+        exitCode: r.exitCode,
+        durationMs: r.durationMs,
+        cpuSeconds: r.cpuSeconds,
+        peakRssBytes: r.peakRssBytes,
+        worker: r.worker,
+        saved: !r.failure,
+        ...(r.failure ? { failure: r.failure } : {}),
+      };
+    } catch (e) {
+      return {
+        exitCode: null,
+        durationMs: performance.now() - started,
+        cpuSeconds: 0,
+        peakRssBytes: 0,
+        failure: { reason: 'spawn-error', message: `queue: ${e instanceof Error ? e.message : String(e)}` },
+      };
+    } finally {
+      request.signal?.removeEventListener('abort', onAbort);
+      this.#waiters.delete(jobId);
+    }
+  }
+
+  /** Cache keys of every task `taskId` depends on, directly or not, that finished in this run. */
+  #depsOf(taskId: string, direct?: ReadonlyMap<string, TaskHash>): Record<string, string> {
+    const out: Record<string, string> = {};
+    const seen = new Set<string>();
+    const stack = [...this.#o.graph.deps(taskId)];
+    while (stack.length) {
+      const d = stack.pop()!;
+      if (seen.has(d)) continue;
+      seen.add(d);
+      const h = direct?.get(d) ?? this.#hashes.get(d);
+      if (h) out[d] = h;
+      stack.push(...this.#o.graph.deps(d));
+    }
+    return out;
+  }
+
+  /** Ends the heartbeat (workers stop what is left of this run) and closes the connections. */
+  async close(): Promise<void> {
+    this.#unsubscribe();
+    await this.#heartbeat.stop();
+    await Promise.allSettled([this.#events.close(), this.#queue.close(), this.#server?.close()]);
+    this.#redis.disconnect();
+  }
+}

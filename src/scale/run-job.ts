@@ -1,0 +1,178 @@
+/**
+ * One job on a worker, from signed payload to typed result: check the signature and that the run
+ * is alive, check out the commit, load the pipeline there and compare digests, restore the
+ * dependencies' outputs from the remote cache (checking each cache key against the
+ * coordinator's), run the command with the local runner, save the outputs to the remote cache
+ * before reporting success (so dependents anywhere can restore them). Never throws for the job's
+ * own trouble: every way it can end is a `JobResult`.
+ */
+import path from 'node:path';
+import { createTaskCache, type TaskCache, type TaskHash } from '../cache/index.js';
+import { ConfigError } from '../config/diagnostic.js';
+import { loadPipeline } from '../config/load.js';
+import type { Pipeline } from '../config/types.js';
+import { EventStream, type RunEvent } from '../events.js';
+import { redactor } from '../exec/redact.js';
+import type { TaskRunner } from '../exec/task-runner.js';
+import { TaskGraph } from '../graph/graph.js';
+import { Checkout } from '../state/checkout.js';
+import { type JobPayload, type JobResult, verifyJob } from './job.js';
+import { pipelineDigest } from './pipeline-digest.js';
+import type { Worktrees } from './worktree.js';
+
+export interface JobContext {
+  worker: string;
+  key: string;
+  worktrees: Worktrees;
+  runner: TaskRunner;
+  /** The worker's own environment: secrets come from here, never from the queue. */
+  env: NodeJS.ProcessEnv;
+  /** Whether the coordinator of a run is still alive (its heartbeat key exists). */
+  alive(runId: string): Promise<boolean>;
+  /** Waits until the job's cpu and memory are free; returns the release. */
+  acquire(cpu: number, memory: number): Promise<() => void>;
+  warn(message: string): void;
+}
+
+interface Opened {
+  pipeline: Pipeline;
+  graph: TaskGraph;
+  cache: TaskCache;
+  digest: string;
+}
+
+/** Pipelines and caches of the commits this worker has built, one per worktree pipeline file. */
+const opened = new Map<string, Promise<Opened>>();
+
+function open(file: string, ctx: JobContext): Promise<Opened> {
+  let p = opened.get(file);
+  if (!p) {
+    p = (async () => {
+      const pipeline = loadPipeline(file);
+      const events = new EventStream<RunEvent>();
+      events.subscribe((e) => {
+        if (e.type === 'warning') ctx.warn(e.message);
+      });
+      const cache = await createTaskCache({
+        pipeline,
+        events,
+        env: ctx.env,
+        checkout: new Checkout(pipeline.root),
+      });
+      return { pipeline, graph: TaskGraph.fromPipeline(pipeline), cache, digest: pipelineDigest(pipeline) };
+    })();
+    opened.set(file, p);
+    p.catch(() => opened.delete(file));
+  }
+  return p;
+}
+
+export interface JobIo {
+  data: unknown;
+  output(stream: 'stdout' | 'stderr', text: string): void;
+  /** Aborted when the worker shuts down. */
+  signal: AbortSignal;
+  /** Told once the job passed its checks and its command is about to start. */
+  started?(payload: JobPayload): void;
+}
+
+export async function runJob(ctx: JobContext, io: JobIo): Promise<JobResult> {
+  const startedAt = Date.now();
+  const t0 = performance.now();
+  const worker = ctx.worker;
+  const result = (r: Partial<JobResult>): JobResult => ({
+    worker,
+    exitCode: null,
+    durationMs: performance.now() - t0,
+    cpuSeconds: 0,
+    peakRssBytes: 0,
+    startedAt,
+    ...r,
+  });
+  const refuse = (why: string) => result({ failure: { reason: 'job-refused', why, worker } });
+
+  const verified = verifyJob(ctx.key, io.data);
+  if (!verified.ok) return refuse(verified.why);
+  const job = verified.payload;
+  const release = await ctx.acquire(job.cpu, job.memory);
+  try {
+    const tree = await ctx.worktrees.ensure(job.commit);
+    if (!tree.ok) {
+      if ('missing' in tree)
+        return result({ failure: { reason: 'commit-missing', commit: job.commit, worker } });
+      return refuse(`cannot check out ${job.commit}: ${tree.error}`);
+    }
+    const file = path.join(tree.dir, job.file);
+    let o: Opened;
+    try {
+      o = await open(file, ctx);
+    } catch (e) {
+      return refuse(
+        e instanceof ConfigError ? `the pipeline file at ${job.commit} does not load` : String(e),
+      );
+    }
+    if (o.digest !== job.pipelineDigest)
+      return refuse(
+        `pipeline digest differs (the coordinator's ${job.file} is not the one at ${job.commit})`,
+      );
+    const task = o.pipeline.tasks.get(job.taskId);
+    if (!task) return refuse(`no task "${job.taskId}" in ${job.file} at ${job.commit}`);
+
+    // Dependencies first, in dependency order: each one's key is computed here from its own
+    // dependencies' keys, compared with the coordinator's, and its outputs restored.
+    const hashes = new Map<string, TaskHash>();
+    const depsOf = (id: string) =>
+      new Map(o.graph.deps(id).flatMap((d) => (hashes.has(d) ? [[d, hashes.get(d)!] as const] : [])));
+    const upstream = o.graph
+      .select([job.taskId])
+      .topo()
+      .filter((id) => id !== job.taskId);
+    for (const id of upstream) {
+      const dep = o.pipeline.tasks.get(id)!;
+      const found = await o.cache.lookup(dep, depsOf(id), { restore: true });
+      hashes.set(id, found.hash);
+      const expected = job.deps[id];
+      if (expected && expected !== found.hash)
+        return refuse(`inputs of "${id}" differ from the coordinator's (uncommitted changes there?)`);
+      if (!found.hit && dep.cache && expected)
+        return refuse(`outputs of "${id}" (${found.hash}) are not in the remote cache`);
+    }
+    const own = await o.cache.lookup(task, depsOf(job.taskId), { restore: false });
+    if (own.hash !== job.hash)
+      return refuse(`inputs of "${job.taskId}" differ from the coordinator's (uncommitted changes there?)`);
+
+    // Checked last, just before the command starts: a run whose coordinator is gone starts
+    // nothing more (a running command is stopped by the worker's watch).
+    if (!(await ctx.alive(job.runId))) return refuse(`run ${job.runId} is over (its coordinator stopped)`);
+    const redact = redactor(task.secrets.map((s) => ctx.env[s]).filter((v): v is string => !!v));
+    const captured: string[] = [];
+    io.started?.(job);
+    const attempt = await ctx.runner.run({
+      taskId: task.id,
+      command: task.run,
+      cwd: task.cwd,
+      env: { ...ctx.env, ...o.pipeline.env, ...task.env, SLIPWAY_TASK: task.id, SLIPWAY_RUN_ID: job.runId },
+      timeoutMs: task.timeoutMs,
+      signal: io.signal,
+      onOutput: (stream, raw) => {
+        const text = redact(raw);
+        captured.push(text);
+        io.output(stream, text);
+      },
+    });
+    if (!attempt.failure && task.cache) {
+      await o.cache.save(task, own.hash, { log: captured.join(''), durationMs: attempt.durationMs });
+      await o.cache.flush();
+    }
+    const failure = attempt.failure;
+    return result({
+      exitCode: attempt.exitCode,
+      durationMs: attempt.durationMs,
+      cpuSeconds: attempt.cpuSeconds,
+      peakRssBytes: attempt.peakRssBytes,
+      ...(failure ? { failure } : {}),
+    });
+  } finally {
+    release();
+  }
+}

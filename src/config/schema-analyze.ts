@@ -23,4 +23,3 @@ export const analyzeSchema = z.strictObject({
   /** `slipway check` fails on findings at or above this severity. */
   failOn: z.enum(['error', 'warning', 'note']).default('error'),
 });
-export type AnalyzeSchema = z.output<typeof analyzeSchema>;

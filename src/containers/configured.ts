@@ -73,7 +73,7 @@ export function analyzeConfigured(
  * The install step's time from history: the median executed (not cached) duration of the
  * named task, or of the one task whose command installs dependencies.
  */
-export function installTime(
+function installTime(
   pipeline: Pipeline,
   runs: readonly RunRecord[],
   taskId: string | undefined,

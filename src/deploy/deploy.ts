@@ -62,6 +62,7 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   const deploymentId = opts.deploymentId ?? newDeploymentId();
   const t0 = Date.now();
   const folder = opts.artifact ?? env.artifact;
+  trace('deploy start');
   const ledger = await ChunkLedger.open(opts.ledgerDir, folder, DEFAULT_CHUNKING);
   trace('ledger open');
   const art = await readArtifact(folder, opts.version, DEFAULT_CHUNKING, { ledger });

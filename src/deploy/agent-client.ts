@@ -166,7 +166,10 @@ export class AgentClient {
     // Writing out and gzipping a 20,000-file manifest costs tens of milliseconds: only when the
     // delta might lose (it changes a quarter of the entries or more) or the agent lacks its base.
     let wholeText: string | undefined;
-    const wholeOf = () => gzipSync((wholeText ??= textOf({ manifest: opts.manifest })));
+    const wholeOf = () => {
+      wholeText ??= textOf({ manifest: opts.manifest });
+      return gzipSync(wholeText);
+    };
     const d = opts.delta;
     const deltaText = d ? textOf({ manifestDelta: d }) : undefined;
     let whole: Buffer | undefined;

@@ -85,7 +85,8 @@ export function validateManifest(
 ): Result<Manifest, string> {
   if (input === null || typeof input !== 'object') return err('manifest must be an object');
   const m = input as Record<string, unknown>;
-  if (accepted.has(input) && (m.entries as unknown[]).length <= limits.maxEntries) return ok(input as Manifest);
+  if (accepted.has(input) && (m.entries as unknown[]).length <= limits.maxEntries)
+    return ok(input as Manifest);
   if (m.format !== 1) return err(`unsupported manifest format ${JSON.stringify(m.format)}`);
   if (typeof m.version !== 'string' || m.version.length === 0 || m.version.length > 200) {
     return err('manifest version must be a non-empty string of at most 200 characters');

@@ -2,9 +2,10 @@
  * The agent's HTTP API (node:http). Every /v1 route needs the agent's bearer token, except chunk
  * fetches, which also accept the read-only grants a relay hands to its neighbours.
  */
-import { trace } from '../../util/trace.js';
+
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { trace } from '../../util/trace.js';
 import { bearer, HttpError, readJson, sendError, sendJson, tokenMatches } from '../http.js';
 import { validateManifest } from '../manifest.js';
 import { applyManifestDelta } from '../manifest-delta.js';

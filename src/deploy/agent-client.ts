@@ -163,18 +163,27 @@ export class AgentClient {
         ...(opts.bases && Object.keys(opts.bases).length ? { bases: opts.bases } : {}),
         sources: opts.sources.map((s) => ({ url: s.url, token: s.token })),
       });
-    const wholeText = textOf({ manifest: opts.manifest });
-    const deltaText = opts.delta ? textOf({ manifestDelta: opts.delta }) : undefined;
-    // Gzipping a 20,000-file manifest costs tens of milliseconds: only when the delta might lose.
+    // Writing out and gzipping a 20,000-file manifest costs tens of milliseconds: only when the
+    // delta might lose (it changes a quarter of the entries or more) or the agent lacks its base.
+    let wholeText: string | undefined;
+    const wholeOf = () => {
+      wholeText ??= textOf({ manifest: opts.manifest });
+      return gzipSync(wholeText);
+    };
+    const d = opts.delta;
+    const deltaText = d ? textOf({ manifestDelta: d }) : undefined;
     let whole: Buffer | undefined;
     const delta = deltaText !== undefined ? gzipSync(deltaText) : undefined;
-    if (delta && deltaText!.length * 4 > wholeText.length) whole = gzipSync(wholeText);
+    if (d && delta && (d.upsert.length + d.remove.length) * 4 > opts.manifest.entries.length) {
+      wholeText = textOf({ manifest: opts.manifest });
+      if (deltaText!.length * 4 > wholeText.length) whole = wholeOf();
+    }
     if (delta && (!whole || delta.length < whole.length)) {
       const r = await this.#stage(delta, opts);
       if (r.ok || !r.error.includes(NO_BASE)) return r;
-      return this.#stage(whole ?? gzipSync(wholeText), opts, delta.length);
+      return this.#stage(whole ?? wholeOf(), opts, delta.length);
     }
-    return this.#stage(whole ?? gzipSync(wholeText), opts);
+    return this.#stage(whole ?? wholeOf(), opts);
   }
 
   async #stage(

@@ -62,11 +62,14 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   const deploymentId = opts.deploymentId ?? newDeploymentId();
   const t0 = Date.now();
   const folder = opts.artifact ?? env.artifact;
+  trace('deploy start');
   const ledger = await ChunkLedger.open(opts.ledgerDir, folder, DEFAULT_CHUNKING);
+  trace('ledger open');
   const art = await readArtifact(folder, opts.version, DEFAULT_CHUNKING, { ledger });
   if (!art.ok) return err(art.error);
   const { manifest, chunks } = art.value;
   const release = releaseIdOf(manifest);
+  trace('walked');
   await ledger.save({ release, manifest });
   trace(`chunked ${art.value.files} files (${art.value.reread} read)`);
   const clients = opts.clients ?? clientsOf(env);
@@ -131,6 +134,7 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
       reason = `staging failed on ${failed.map((f) => f.target.name).join(', ')} (no host switched): ${failed[0]!.reason}`;
     } else {
       const r = await rollout({ deploymentId, env, release, events, staged, signal: opts.signal });
+      trace('rolled out');
       if (r.outcome !== 'Successful') {
         status = opts.signal?.aborted ? 'interrupted' : 'rolled-back';
         reason = `${r.outcome === 'Failed' ? 'health gate failed' : 'health gate inconclusive'}: ${r.reason}; rolled back ${r.activated.length} host(s)`;

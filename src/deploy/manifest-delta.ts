@@ -45,12 +45,16 @@ export function applyManifestDelta(
     if (!byPath.delete(p))
       return err(`manifest delta removes ${JSON.stringify(p)}, which the base release lacks`);
   }
+  let added = false;
   for (const e of delta.upsert) {
     const p = (e as { path?: unknown } | null)?.path;
     if (typeof p !== 'string') return err('manifest delta entry without a path');
+    if (!byPath.has(p)) added = true;
     byPath.set(p, e);
   }
-  const paths = [...byPath.keys()].sort(walkOrder);
+  // No new path: the base's order (already the walk's) still holds, and sorting 20,000 paths
+  // segment by segment costs a tenth of a second.
+  const paths = added ? [...byPath.keys()].sort(walkOrder) : [...byPath.keys()];
   return ok({
     format: 1,
     version: delta.version,

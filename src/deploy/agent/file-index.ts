@@ -13,7 +13,8 @@ type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
 
 export class FileIndex {
   readonly #files = new Map<string, { release: ReleaseId; path: string }>();
-  readonly #stats = new Map<ReleaseId, FileStats | undefined>();
+  /** Promises, so the many files assembled at once read each release's stats once, not once each. */
+  readonly #stats = new Map<ReleaseId, Promise<FileStats | undefined>>();
 
   constructor(readonly layout: Layout) {}
 
@@ -32,9 +33,12 @@ export class FileIndex {
   async identical(e: FileEntry, releases: Map<ReleaseId, Manifest>): Promise<SameFile | undefined> {
     const hit = this.#files.get(fileKey(e));
     if (!hit || !releases.has(hit.release)) return undefined;
-    if (!this.#stats.has(hit.release))
-      this.#stats.set(hit.release, await readStats(this.layout, hit.release));
-    const rec = this.#stats.get(hit.release)?.[hit.path];
+    let stats = this.#stats.get(hit.release);
+    if (!stats) {
+      stats = readStats(this.layout, hit.release);
+      this.#stats.set(hit.release, stats);
+    }
+    const rec = (await stats)?.[hit.path];
     const file = path.join(this.layout.release(hit.release), hit.path);
     // Synchronous for the same reason as the links that follow (releases.ts).
     const st = statOrUndefined(file);

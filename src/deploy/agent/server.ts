@@ -2,8 +2,10 @@
  * The agent's HTTP API (node:http). Every /v1 route needs the agent's bearer token, except chunk
  * fetches, which also accept the read-only grants a relay hands to its neighbours.
  */
+
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { trace } from '../../util/trace.js';
 import { bearer, HttpError, readJson, sendError, sendJson, tokenMatches } from '../http.js';
 import { validateManifest } from '../manifest.js';
 import { applyManifestDelta } from '../manifest-delta.js';
@@ -98,7 +100,9 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
     },
 
     'POST /v1/stage': async (req, res) => {
+      trace('stage request');
       const body = parseBody(stageBody, await readJson(req, limits.jsonBytes), 'stage');
+      trace('stage request read');
       if ((body.protocol ?? 1) > DEPLOY_PROTOCOL)
         throw new HttpError(
           400,
@@ -118,6 +122,7 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
       // Refuse a bad manifest with a status code before the progress stream starts.
       const checked = validateManifest(manifest);
       if (!checked.ok) throw new HttpError(400, `manifest refused: ${checked.error}`);
+      trace('stage manifest checked');
       res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
       let last = 0;
       const request = {
@@ -148,6 +153,7 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
     },
 
     'POST /v1/activate': async (req, res) => {
+      trace('activate request');
       const body = parseBody(activateBody, await readJson(req, 1024 * 1024), 'activate');
       mayChange(req);
       const app = body.app ? { command: body.app.command, env: stringMap(body.app.env) } : undefined;

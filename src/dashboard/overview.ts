@@ -52,7 +52,7 @@ export interface Overview {
 const OUTCOMES = new Set<string>(['success', 'failed', 'rolled-back', 'running', 'interrupted', 'cancelled']);
 
 /** A deployments-table row as analytics sees it. */
-function toDeployment(r: DeploymentsTable): Deployment {
+export function toDeployment(r: DeploymentsTable): Deployment {
   const d: Deployment = {
     id: r.id,
     environment: r.environment,

@@ -5,11 +5,10 @@
  * prefix sums over the sorted events; its values are the ones errorBudget() and burnRate() give.
  */
 import type { SliEvent } from '../analyze/burn-rate.js';
-import type { Deployment } from '../analyze/deployments.js';
 import { evaluateSlis, type SliResult, sliTargets } from '../analyze/slis.js';
 import type { Pipeline } from '../config/types.js';
 import type { Store } from '../store/store.js';
-import { toDeployment } from './overview.js';
+import { withHealth } from './overview.js';
 
 const HOUR = 3_600_000;
 const STEP_MS = 6 * HOUR;
@@ -116,16 +115,7 @@ export async function slisView(
     store.dashboard.deploymentsInWindow({ from, to: now + 1 }),
     store.dashboard.deploymentHealth({ from, to: now + 1 }),
   ]);
-  const byId = new Map(health.map((h) => [h.deployment_id, h]));
-  const deployments: Deployment[] = rows.map((r) => {
-    const d = toDeployment(r);
-    const h = byId.get(r.id);
-    if (h) {
-      d.healthOk = h.ok;
-      d.healthFailed = h.failed;
-    }
-    return d;
-  });
+  const deployments = withHealth(rows, health);
   const sliRuns = runs.map((r) => ({
     status: r.status,
     startedAt: r.started_at,

@@ -11,7 +11,7 @@ import {
 } from '../analyze/deploy-windows.js';
 import type { Store } from '../store/store.js';
 import { runRecordsOf } from './history-lite.js';
-import { toDeployment } from './overview.js';
+import { withHealth } from './overview.js';
 
 const DAY = 86_400_000;
 /** History the heatmap reads. */
@@ -33,7 +33,7 @@ export async function windowsView(store: Store, o: { pipeline: string; now: numb
     store.dashboard.runCpuTotals({ pipeline: o.pipeline, from }),
     store.dashboard.deploymentsInWindow({ from, to: o.now + 1 }),
   ]);
-  const advice = windowAdvice(deployments.map(toDeployment), runRecordsOf(o.pipeline, runs));
+  const advice = windowAdvice(withHealth(deployments, []), runRecordsOf(o.pipeline, runs));
   const byHour = new Map(advice.hours.map((h) => [h.hourOfWeek, h]));
   const hours = Array.from(
     { length: 168 },

@@ -16,6 +16,7 @@ import {
 import { parsePipeline } from '../../src/config/load.js';
 import { createDashboardApp } from '../../src/dashboard/app.js';
 import type { CapacityView } from '../../src/dashboard/capacity-view.js';
+import type { Overview } from '../../src/dashboard/overview.js';
 import type { ReleasesView } from '../../src/dashboard/releases-view.js';
 import { LOG_CAP_BYTES, type LogFile, type LogText } from '../../src/dashboard/run-logs.js';
 import type { SlisView } from '../../src/dashboard/slis-view.js';
@@ -90,6 +91,9 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         expect(last.burn[0]).toBeCloseTo(hourRule?.longBurn ?? 0, 9);
         expect(c.points.every((p, i) => i === 0 || p.at > c.points[i - 1]!.at)).toBe(true);
       }
+      // The overview's SLO table counts the same health checks.
+      const { overview } = await json<{ overview: Overview }>(app.request('/api/overview'));
+      expect(overview.slis.find((s) => s.name === 'availability')!.value).toBe(avail.value);
       const runs = v.charts.find((c) => c.name === 'pipelineSuccessRate')!;
       // The generated history fails about 4% of runs against a 95% objective: the budget is used.
       expect(runs.points.at(-1)!.events).toBeGreaterThan(40);

@@ -1,5 +1,5 @@
 /**
- * Remembers the SLI, capacity and deploy-window views per pipeline (and options) while the
+ * Remembers the SLI, capacity, deploy-window and release views per pipeline (and options) while the
  * pipeline's history is unchanged (the store's fingerprint, compared at most once a second) and
  * for at most a minute: each reads weeks of history, which a page reload should not repeat.
  */

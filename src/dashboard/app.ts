@@ -237,7 +237,11 @@ export function createDashboardApp(o: DashboardOptions): Hono {
     return c.json(await analyses.get(pipeline, 'windows', (at) => windowsView(store, { pipeline, now: at })));
   });
 
-  app.get('/api/releases', async (c) => c.json(await releasesView(store, now())));
+  // Every environment's releases: keyed by no pipeline, so only deployments move the fingerprint
+  // (app measurements are written while their deployment runs, before it ends).
+  app.get('/api/releases', async (c) =>
+    c.json(await analyses.get('', 'releases', (at) => releasesView(store, at))),
+  );
 
   app.get('/api/runs/:id/live', (c) => {
     const id = c.req.param('id');

@@ -61,7 +61,9 @@ export async function releasesView(store: Store, now: number): Promise<ReleasesV
   const groups = new Map<string, typeof rows>();
   for (const r of rows) {
     const k = `${r.environment}\0${r.release}`;
-    groups.set(k, [...(groups.get(k) ?? []), r]);
+    const g = groups.get(k);
+    if (g) g.push(r);
+    else groups.set(k, [r]);
   }
   const releases = [...groups.values()]
     .map((g): ReleaseStats => {

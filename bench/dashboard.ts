@@ -6,13 +6,14 @@
  * 127.0.0.1:5432, PostgreSQL; the time to first render of the overview and of a run page in
  * Chromium (≤ 1 s); and each page's compressed weight (≤ 300 KB).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createAdaptorServer } from '@hono/node-server';
 import pg from 'pg';
+import { parsePipeline } from '../src/config/load.js';
 import { createDashboardApp } from '../src/dashboard/app.js';
 import { type DashboardAssets, loadAssets } from '../src/dashboard/assets.js';
 import { DashboardMetrics } from '../src/dashboard/metrics.js';
@@ -20,7 +21,11 @@ import { OverviewCache } from '../src/dashboard/overview-cache.js';
 import { openStore, type Store } from '../src/store/store.js';
 import { quantile } from '../src/util/quantile.js';
 import { runAlone } from './lib/alone.js';
-import { type GeneratedHistory, seedDashboardHistory } from './lib/dashboard-history.js';
+import {
+  type GeneratedHistory,
+  generatedPipelineYaml,
+  seedDashboardHistory,
+} from './lib/dashboard-history.js';
 import type { BenchOptions, BenchRow } from './lib/row.js';
 
 const API_TARGET_MS = 100;
@@ -66,6 +71,10 @@ function pages(gen: GeneratedHistory, n: number): { page: string; paths: string[
     },
     { page: 'deployments', paths: range.map(() => '/api/deployments') },
     { page: 'deployment', paths: range.map((i) => `/api/deployments/${pick(gen.deploymentIds, i)}`) },
+    { page: 'slis', paths: range.map(() => `/api/slis?pipeline=${p}`) },
+    { page: 'capacity', paths: range.map(() => `/api/capacity?pipeline=${p}&cost=0.05`) },
+    { page: 'windows', paths: range.map(() => `/api/windows?pipeline=${p}`) },
+    { page: 'releases', paths: range.map(() => '/api/releases') },
     { page: 'metrics', paths: range.map(() => '/metrics') },
     // The floor: an answer that reads nothing, measured in the same loop (machine load shows here).
     { page: 'healthz (floor)', paths: range.map(() => '/healthz') },
@@ -97,7 +106,13 @@ async function measureApi(
   );
   const overviews = new OverviewCache(store, undefined, Date.now);
   const metrics = new DashboardMetrics({ store, overviews });
-  const app = createDashboardApp({ store, assets, overviews, metrics });
+  // Beside the generated pipeline's slipway.yml, so the capacity page simulates its curve.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-bench-dash-yml-'));
+  const file = path.join(dir, 'slipway.yml');
+  writeFileSync(file, generatedPipelineYaml(gen));
+  const config = parsePipeline('slipway.yml', file, generatedPipelineYaml(gen));
+  rmSync(dir, { recursive: true, force: true });
+  const app = createDashboardApp({ store, assets, overviews, metrics, config });
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   const url = await listen(server);
   const label = `${kind} ${shape.runs}×${shape.tasksPerRun}`;
@@ -122,6 +137,20 @@ async function measureApi(
     unit: 'ms',
     note: 'observes the whole history once',
   });
+  // The SLI, capacity and window pages read weeks of history; remembered like the overview.
+  for (const page of ['slis', 'capacity', 'windows']) {
+    const first = await timed(
+      `${url}/api/${page}?pipeline=${encodeURIComponent(gen.pipeline)}${page === 'capacity' ? '&cost=0.05' : ''}`,
+    );
+    rows.push({
+      suite: SUITE,
+      case: label,
+      metric: `${page} first (computed)`,
+      value: first.ms,
+      unit: 'ms',
+      note: 'recomputed only when history changes',
+    });
+  }
   for (const { page, paths } of pages(gen, quick ? 20 : 60)) {
     const times: number[] = [];
     for (const p of paths) times.push((await timed(`${url}${p}`)).ms);
@@ -165,6 +194,24 @@ async function measureBrowser(
       path: `/runs/${gen.runIds.at(-1)}`,
       selector: 'svg.gantt',
       api: [`/api/runs/${gen.runIds.at(-1)}`],
+    },
+    {
+      page: 'slis',
+      path: `/slis?pipeline=${p}`,
+      selector: 'svg.burn-chart',
+      api: [`/api/slis?pipeline=${p}`],
+    },
+    {
+      page: 'capacity',
+      path: `/capacity?pipeline=${p}`,
+      selector: 'svg.capacity',
+      api: [`/api/capacity?pipeline=${p}`],
+    },
+    {
+      page: 'windows',
+      path: `/windows?pipeline=${p}`,
+      selector: 'svg.heatmap',
+      api: [`/api/windows?pipeline=${p}`],
     },
   ];
   for (const v of views) {

@@ -2,12 +2,15 @@
 
 import { here, isStatic, NotFound } from './api.js';
 import { h, mount } from './dom.js';
+import { capacityPage } from './pages/capacity.js';
 import { deploymentPage } from './pages/deployment.js';
 import { deploymentsPage } from './pages/deployments.js';
 import { overviewPage } from './pages/overview.js';
 import { runPage } from './pages/run.js';
 import { runsPage } from './pages/runs.js';
+import { slisPage } from './pages/slis.js';
 import { taskPage } from './pages/task.js';
+import { windowsPage } from './pages/windows.js';
 
 /** A page draws itself and may return a function that stops its live updates. */
 export type Page = (url: URL) => Promise<(() => void) | undefined>;
@@ -19,6 +22,9 @@ const routes: [RegExp, (m: RegExpExecArray) => Page][] = [
   [/^\/task$/, () => taskPage],
   [/^\/deployments$/, () => deploymentsPage],
   [/^\/deployments\/([^/]+)$/, (m) => () => deploymentPage(decodeURIComponent(m[1]!))],
+  [/^\/slis$/, () => slisPage],
+  [/^\/capacity$/, () => capacityPage],
+  [/^\/windows$/, () => windowsPage],
 ];
 
 let stop: (() => void) | undefined;

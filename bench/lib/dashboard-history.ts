@@ -33,6 +33,31 @@ export interface GeneratedHistory {
 const DAY = 86_400_000;
 const LAYERS = 5;
 
+/**
+ * A slipway.yml for the generated pipeline (each layer's tasks need every task of the layer
+ * before), so serve can simulate its what-if curve from the generated durations.
+ */
+export function generatedPipelineYaml(gen: Pick<GeneratedHistory, 'pipeline' | 'taskIds'>): string {
+  const layers = new Map<number, string[]>();
+  for (const id of gen.taskIds) {
+    const layer = Number(/#L(\d+)$/.exec(id)![1]);
+    layers.set(layer, [...(layers.get(layer) ?? []), id]);
+  }
+  const lines = ['version: 1', `name: ${gen.pipeline}`, 'tasks:'];
+  for (const [layer, ids] of layers)
+    for (const id of ids) {
+      lines.push(`  "${id}":`, '    run: "true"');
+      if (layer > 0)
+        lines.push(
+          `    needs: [${layers
+            .get(layer - 1)!
+            .map((d) => `"${d}"`)
+            .join(', ')}]`,
+        );
+    }
+  return `${lines.join('\n')}\n`;
+}
+
 /** Writes the history; ids are deterministic (`g-run-000042`, `g-dep-0007`). */
 export async function seedDashboardHistory(store: Store, shape: HistoryShape): Promise<GeneratedHistory> {
   const rnd = seeded(42);
@@ -142,7 +167,7 @@ export async function seedDashboardHistory(store: Store, shape: HistoryShape): P
 }
 
 async function seedDeployments(
-  store: Pick<Store, 'deployments'>,
+  store: Pick<Store, 'deployments' | 'appValidations'>,
   shape: HistoryShape,
   seed: number,
 ): Promise<string[]> {
@@ -228,6 +253,23 @@ async function seedDeployments(
         dep,
         targets.filter((t) => t.deployment_id === dep.id),
       );
+    // What the agents measured of the app after activation: start-up grows 2% a release.
+    for (const t of targets) {
+      const d = Number(t.deployment_id.slice('g-dep-'.length));
+      await store.appValidations.insert({
+        deployment_id: t.deployment_id,
+        target: t.target,
+        environment: 'production',
+        release: `rel-${d}`,
+        wave: t.wave,
+        measured_at: (t.activated_at ?? 0) + 1000,
+        startup_ms: Math.round(800 * 1.02 ** d) + rnd.int(0, 50),
+        rss_bytes: (120 + rnd.int(0, 20)) * 1024 * 1024,
+        cpu_cores: 0.2 + rnd.int(0, 10) / 100,
+        settle_ms: 1000,
+        problem: null,
+      });
+    }
   }
   return ids;
 }

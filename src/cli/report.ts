@@ -56,8 +56,11 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .action(
       action(ctx, async (opts: ReportOptions, cmd: Command) => {
-        if (opts.html && (opts.json || opts.markdown !== undefined))
-          throw new UsageError('choose one of --json, --markdown and --html');
+        if (opts.html !== undefined && (opts.json || opts.markdown !== undefined))
+          throw new UsageError(
+            'choose one of --json, --markdown and --html',
+            'the HTML file holds the whole dashboard; write the others in another run',
+          );
         if (opts.json && opts.markdown === '-')
           throw new UsageError(
             '--json and --markdown - both want standard output',

@@ -124,6 +124,7 @@ async function serve(ctx: CliContext, opts: ServeOptions, cmd: Command): Promise
       metrics,
       ...(at.loopback ? { allowedHosts: [at.host, 'localhost', '127.0.0.1', '::1'] } : {}),
       ...(config ? { config } : {}),
+      root: config?.root ?? root,
       ...(token !== undefined ? { token } : {}),
     });
     server = createAdaptorServer({ fetch: app.fetch }) as Server;

@@ -11,11 +11,17 @@ import { z } from 'zod';
 import { acknowledge } from '../analyze/findings-store.js';
 import type { Pipeline } from '../config/types.js';
 import type { Store } from '../store/store.js';
+import { AnalysisCache } from './analysis-cache.js';
 import type { DashboardAssets } from './assets.js';
+import { capacityView } from './capacity-view.js';
 import { liveStream } from './live.js';
 import type { DashboardMetrics } from './metrics.js';
 import { OverviewCache } from './overview-cache.js';
+import { releasesView } from './releases-view.js';
+import { listRunLogs, readRunLog } from './run-logs.js';
+import { slisView } from './slis-view.js';
 import { deploymentView, runHead, runView, taskView } from './views.js';
+import { windowsView } from './windows-view.js';
 
 export interface DashboardOptions {
   store: Store;
@@ -32,6 +38,8 @@ export interface DashboardOptions {
    * elsewhere that re-points its own name at 127.0.0.1 (DNS rebinding) is refused. Any by default.
    */
   allowedHosts?: readonly string[];
+  /** The checkout whose .slipway/logs the run pages show; without it runs show no logs. */
+  root?: string;
   /** How often live streams poll the store. */
   pollMs?: number;
   now?: () => number;
@@ -65,6 +73,9 @@ const deploymentsQuery = z.object({
   before: z.coerce.number().int().nonnegative().optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
+const capacityQuery = pipelineQuery.extend({
+  cost: z.coerce.number().positive().max(1_000_000).optional(),
+});
 const ackBody = z.object({
   pipeline: z.string().min(1).max(200),
   id: z.string().min(1).max(100),
@@ -84,17 +95,31 @@ function shell(title: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title}</title><link rel="stylesheet" href="/assets/app.css"><script src="/assets/app.js" defer></script></head>
-<body><header class="top"><a class="brand" href="/">Slipway</a><nav><a href="/">Overview</a><a href="/runs">Runs</a><a href="/deployments">Deployments</a></nav><span id="live-indicator" class="live-off" title="live updates">●</span></header>
+<body><header class="top"><a class="brand" href="/">Slipway</a><nav><a href="/">Overview</a><a href="/runs">Runs</a><a href="/deployments">Deployments</a><a href="/slis">SLIs</a><a href="/capacity">Capacity</a><a href="/windows">Windows</a></nav><span id="live-indicator" class="live-off" title="live updates">●</span></header>
 <main id="app"><p class="muted">Loading…</p></main></body></html>`;
 }
 
-const PAGES = ['/', '/runs', '/runs/:id', '/task', '/deployments', '/deployments/:id'];
+const PAGES = [
+  '/',
+  '/runs',
+  '/runs/:id',
+  '/task',
+  '/deployments',
+  '/deployments/:id',
+  '/slis',
+  '/capacity',
+  '/windows',
+];
 
 export function createDashboardApp(o: DashboardOptions): Hono {
   const { store } = o;
   const now = o.now ?? Date.now;
   const app = new Hono();
   const overviews = o.overviews ?? new OverviewCache(store, o.config, now);
+  const analyses = new AnalysisCache(store, now);
+  /** The pipeline a page asked for, else serve's own, else the most recently run. */
+  const pipelineOf = async (asked: string | undefined) =>
+    asked ?? o.config?.name ?? (await overviews.pipelines())[0]?.pipeline;
 
   if (o.allowedHosts) {
     const allowed = new Set(o.allowedHosts.map((h) => h.toLowerCase()));
@@ -160,6 +185,64 @@ export function createDashboardApp(o: DashboardOptions): Hono {
     return v ? c.json(v) : c.json({ error: 'no such run' }, 404);
   });
 
+  app.get('/api/runs/:id/logs', async (c) => {
+    const id = c.req.param('id');
+    if (!(await store.dashboard.runById(id))) return c.json({ error: 'no such run' }, 404);
+    return c.json({ logs: o.root === undefined ? [] : await listRunLogs(o.root, id) });
+  });
+
+  app.get('/api/runs/:id/logs/:name', async (c) => {
+    const id = c.req.param('id');
+    if (o.root === undefined || !(await store.dashboard.runById(id)))
+      return c.json({ error: 'no such run' }, 404);
+    const log = await readRunLog(o.root, id, c.req.param('name'));
+    return log ? c.json(log) : c.json({ error: 'no such log' }, 404);
+  });
+
+  app.get('/api/slis', async (c) => {
+    const q = pipelineQuery.safeParse(c.req.query());
+    if (!q.success) return c.json({ error: 'bad query' }, 400);
+    const pipeline = await pipelineOf(q.data.pipeline);
+    if (pipeline === undefined) return c.json({ error: 'no runs recorded yet' }, 404);
+    return c.json(
+      await analyses.get(pipeline, 'slis', (at) =>
+        slisView(store, { pipeline, now: at, ...(o.config ? { config: o.config } : {}) }),
+      ),
+    );
+  });
+
+  app.get('/api/capacity', async (c) => {
+    const q = capacityQuery.safeParse(c.req.query());
+    if (!q.success) return c.json({ error: q.error.issues[0]?.message ?? 'bad query' }, 400);
+    const pipeline = await pipelineOf(q.data.pipeline);
+    if (pipeline === undefined) return c.json({ error: 'no runs recorded yet' }, 404);
+    const cost = q.data.cost;
+    return c.json(
+      await analyses.get(pipeline, `capacity:${cost ?? ''}`, (at) =>
+        capacityView(store, {
+          pipeline,
+          now: at,
+          ...(o.config ? { config: o.config } : {}),
+          ...(cost !== undefined ? { costPerCpuHour: cost } : {}),
+        }),
+      ),
+    );
+  });
+
+  app.get('/api/windows', async (c) => {
+    const q = pipelineQuery.safeParse(c.req.query());
+    if (!q.success) return c.json({ error: 'bad query' }, 400);
+    const pipeline = await pipelineOf(q.data.pipeline);
+    if (pipeline === undefined) return c.json({ error: 'no runs recorded yet' }, 404);
+    return c.json(await analyses.get(pipeline, 'windows', (at) => windowsView(store, { pipeline, now: at })));
+  });
+
+  // Every environment's releases: keyed by no pipeline, so only deployments move the fingerprint
+  // (app measurements are written while their deployment runs, before it ends).
+  app.get('/api/releases', async (c) =>
+    c.json(await analyses.get('', 'releases', (at) => releasesView(store, at))),
+  );
+
   app.get('/api/runs/:id/live', (c) => {
     const id = c.req.param('id');
     return liveStream(c, {
@@ -203,6 +286,11 @@ export function createDashboardApp(o: DashboardOptions): Hono {
     const q = deploymentsQuery.safeParse(c.req.query());
     if (!q.success) return c.json({ error: 'bad query' }, 400);
     const rows = await store.dashboard.deploymentPage(q.data);
+    // Health samples of the page's deployments, summed over their targets.
+    const health = rows.length
+      ? await store.dashboard.deploymentHealth({ from: rows.at(-1)!.started_at, to: rows[0]!.started_at + 1 })
+      : [];
+    const byId = new Map(health.map((x) => [x.deployment_id, x]));
     return c.json({
       deployments: rows.map((d) => ({
         id: d.id,
@@ -216,6 +304,7 @@ export function createDashboardApp(o: DashboardOptions): Hono {
         artifactBytes: d.artifact_bytes,
         chunksTotal: d.chunks_total,
         chunksReused: d.chunks_reused,
+        health: byId.has(d.id) ? { ok: byId.get(d.id)!.ok, failed: byId.get(d.id)!.failed } : null,
       })),
       next: rows.length === q.data.limit ? rows.at(-1)!.started_at : null,
     });

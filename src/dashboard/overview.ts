@@ -14,7 +14,7 @@ import type { Pipeline } from '../config/types.js';
 import { TaskGraph } from '../graph/graph.js';
 import { capacityFor, machineCores } from '../plan/capacity.js';
 import { predict } from '../plan/predict.js';
-import type { WindowRun } from '../store/dashboard-queries.js';
+import type { DeploymentHealth, WindowRun } from '../store/dashboard-queries.js';
 import type { DeploymentsTable } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { quantile } from '../util/quantile.js';
@@ -70,6 +70,23 @@ function toDeployment(r: DeploymentsTable): Deployment {
   return d;
 }
 
+/** Deployments as analytics sees them, with their targets' health samples (availability's events). */
+export function withHealth(
+  rows: readonly DeploymentsTable[],
+  health: readonly DeploymentHealth[],
+): Deployment[] {
+  const byId = new Map(health.map((h) => [h.deployment_id, h]));
+  return rows.map((r) => {
+    const d = toDeployment(r);
+    const h = byId.get(r.id);
+    if (h) {
+      d.healthOk = h.ok;
+      d.healthFailed = h.failed;
+    }
+    return d;
+  });
+}
+
 const q = (xs: number[], p: number): number | null => (xs.length ? quantile(xs, p) : null);
 
 function windowStats(
@@ -117,14 +134,15 @@ export async function buildOverview(store: Store, o: OverviewOptions): Promise<O
   const { now, pipeline } = o;
   const mid = now - WINDOW_MS;
   const start = mid - WINDOW_MS;
-  const deployments = o.deployments.map(toDeployment);
-  const [cur, prev, curCache, prevCache, findings] = await Promise.all([
+  const [cur, prev, curCache, prevCache, findings, health] = await Promise.all([
     store.dashboard.runsInWindow({ pipeline, from: mid, to: now + 1 }),
     store.dashboard.runsInWindow({ pipeline, from: start, to: mid }),
     store.dashboard.cacheTotals({ pipeline, from: mid, to: now + 1 }),
     store.dashboard.cacheTotals({ pipeline, from: start, to: mid }),
     listFindings(store, pipeline),
+    store.dashboard.deploymentHealth({ from: start, to: now + 1 }),
   ]);
+  const deployments = withHealth(o.deployments, health);
   const config = o.config?.name === pipeline ? o.config : undefined;
   const slis = evaluateSlis(
     {

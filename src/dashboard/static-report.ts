@@ -48,11 +48,17 @@ export async function renderHtmlReport(
   const deployments = await get<{ deployments: { id: string }[] }>('/api/deployments?limit=100');
   for (const d of deployments?.deployments.slice(0, DEPLOYMENT_PAGES) ?? [])
     await get<DeploymentView>(`/api/deployments/${encodeURIComponent(d.id)}`);
+  await get('/api/releases');
+  // The pages ask for their pipeline's view; in the file that is the report's pipeline.
+  for (const page of ['slis', 'capacity', 'windows']) {
+    const v = await get(`/api/${page}?pipeline=${name}`);
+    if (v) data[`/api/${page}`] = v;
+  }
   const title = `Slipway report · ${o.pipeline.name} · ${new Date(now).toISOString().slice(0, 10)}`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title.replace(/[<&]/g, '')}</title><style>${o.assets.css}</style></head>
-<body><header class="top"><a class="brand" href="#/">Slipway</a><nav><a href="#/">Overview</a><a href="#/runs">Runs</a><a href="#/deployments">Deployments</a></nav><span id="live-indicator" class="live-off"></span></header>
+<body><header class="top"><a class="brand" href="#/">Slipway</a><nav><a href="#/">Overview</a><a href="#/runs">Runs</a><a href="#/deployments">Deployments</a><a href="#/slis">SLIs</a><a href="#/capacity">Capacity</a><a href="#/windows">Windows</a></nav><span id="live-indicator" class="live-off"></span></header>
 <main id="app"><p class="muted">This report needs JavaScript to draw its charts.</p></main>
 <script type="application/json" id="slipway-data">${embed(data)}</script>
 <script>${o.assets.js.replace(/<\/script/gi, '<\\/script')}</script>

@@ -272,6 +272,103 @@ async function historyFingerprint(db: Kysely<Database>, pipeline: string): Promi
   return JSON.stringify([r, d, f]);
 }
 
+/** A run with its tasks' CPU seconds summed (null when none was measured): growth and windows. */
+export type RunCpuTotal = Pick<
+  RunRow,
+  'id' | 'status' | 'started_at' | 'ended_at' | 'duration_ms' | 'concurrency' | 'capacity_cpu'
+> & { cpu_seconds: number | null };
+
+/** A pipeline's runs started at or after `from`, oldest first, each with its CPU seconds summed. */
+async function runCpuTotals(
+  db: Kysely<Database>,
+  o: { pipeline: string; from: number },
+): Promise<RunCpuTotal[]> {
+  const rows = await db
+    .selectFrom('runs')
+    .leftJoin('task_runs', 'task_runs.run_id', 'runs.id')
+    .select([
+      'runs.id',
+      'runs.status',
+      'runs.started_at',
+      'runs.ended_at',
+      'runs.duration_ms',
+      'runs.concurrency',
+      'runs.capacity_cpu',
+      sql<number | null>`sum(task_runs.cpu_seconds)`.as('cpu_seconds'),
+    ])
+    .where('runs.pipeline', '=', o.pipeline)
+    .where('runs.started_at', '>=', o.from)
+    .groupBy([
+      'runs.id',
+      'runs.status',
+      'runs.started_at',
+      'runs.ended_at',
+      'runs.duration_ms',
+      'runs.concurrency',
+      'runs.capacity_cpu',
+    ])
+    .orderBy('runs.started_at')
+    .execute();
+  return rows.map((r) => ({
+    ...r,
+    started_at: Number(r.started_at),
+    ended_at: r.ended_at === null ? null : Number(r.ended_at),
+    duration_ms: r.duration_ms === null ? null : Number(r.duration_ms),
+    cpu_seconds: r.cpu_seconds === null ? null : Number(r.cpu_seconds),
+  }));
+}
+
+/** A deployment's health samples summed over its targets. */
+export interface DeploymentHealth {
+  deployment_id: string;
+  ok: number;
+  failed: number;
+  inconclusive: number;
+  errors: number;
+}
+
+/** Health samples of the deployments started in [from, to), summed per deployment. */
+async function deploymentHealth(
+  db: Kysely<Database>,
+  o: { from: number; to: number },
+): Promise<DeploymentHealth[]> {
+  const rows = await db
+    .selectFrom('deployment_targets')
+    .innerJoin('deployments', 'deployments.id', 'deployment_targets.deployment_id')
+    .select([
+      'deployment_targets.deployment_id',
+      sql<number>`sum(deployment_targets.health_ok)`.as('ok'),
+      sql<number>`sum(deployment_targets.health_failed)`.as('failed'),
+      sql<number>`sum(deployment_targets.health_inconclusive)`.as('inconclusive'),
+      sql<number>`sum(deployment_targets.health_errors)`.as('errors'),
+    ])
+    .where('deployments.started_at', '>=', o.from)
+    .where('deployments.started_at', '<', o.to)
+    .groupBy('deployment_targets.deployment_id')
+    .execute();
+  return rows.map((r) => ({
+    deployment_id: r.deployment_id,
+    ok: Number(r.ok),
+    failed: Number(r.failed),
+    inconclusive: Number(r.inconclusive),
+    errors: Number(r.errors),
+  }));
+}
+
+/** Deployments started in [from, to), oldest first. */
+async function deploymentsInWindow(
+  db: Kysely<Database>,
+  o: { from: number; to: number },
+): Promise<DeploymentsTable[]> {
+  return db
+    .selectFrom('deployments')
+    .selectAll()
+    .where('started_at', '>=', o.from)
+    .where('started_at', '<', o.to)
+    .orderBy('started_at')
+    .execute();
+}
+
 /** The dashboard's reads, bound to one store's connection (store.dashboard). */
 export interface DashboardQueries {
   pipelinesOf(): Promise<PipelineRow[]>;
@@ -294,6 +391,9 @@ export interface DashboardQueries {
   deploymentsEndedSince(since: number): Promise<DeploymentsTable[]>;
   historyFingerprint(pipeline: string): Promise<string>;
   taskExecutions(o: { pipeline: string; taskId: string; limit: number }): Promise<TaskExecution[]>;
+  runCpuTotals(o: { pipeline: string; from: number }): Promise<RunCpuTotal[]>;
+  deploymentHealth(o: { from: number; to: number }): Promise<DeploymentHealth[]>;
+  deploymentsInWindow(o: { from: number; to: number }): Promise<DeploymentsTable[]>;
 }
 
 export function dashboardQueries(db: Kysely<Database>, kind: 'sqlite' | 'postgres'): DashboardQueries {
@@ -312,5 +412,8 @@ export function dashboardQueries(db: Kysely<Database>, kind: 'sqlite' | 'postgre
     deploymentsEndedSince: (since) => deploymentsEndedSince(db, since),
     historyFingerprint: (pipeline) => historyFingerprint(db, pipeline),
     taskExecutions: (o) => taskExecutions({ db, kind }, o),
+    runCpuTotals: (o) => runCpuTotals(db, o),
+    deploymentHealth: (o) => deploymentHealth(db, o),
+    deploymentsInWindow: (o) => deploymentsInWindow(db, o),
   };
 }

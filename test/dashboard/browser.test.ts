@@ -5,10 +5,17 @@
  * screen. Screenshots land in test-artifacts/. The page must also run under its own strict CSP:
  * any CSP violation or script error fails the test.
  */
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GeneratedHistory, seedDashboardHistory } from '../../bench/lib/dashboard-history.js';
+import {
+  type GeneratedHistory,
+  generatedPipelineYaml,
+  seedDashboardHistory,
+} from '../../bench/lib/dashboard-history.js';
+import type { CapacityView } from '../../src/dashboard/capacity-view.js';
+import type { WindowsView } from '../../src/dashboard/windows-view.js';
 import { openStore } from '../../src/store/store.js';
 import { ARTIFACTS, launchChromium } from '../helpers/chromium.js';
 import { pipelineYaml, type Workspace, workspace } from '../helpers/cli.js';
@@ -22,6 +29,7 @@ describe('dashboard in Chromium', () => {
   let w: Workspace;
   let gen: GeneratedHistory;
   const problems: string[] = [];
+  let liveRunId: string | undefined;
 
   beforeAll(async () => {
     browser = await launchChromium('dashboard');
@@ -29,9 +37,9 @@ describe('dashboard in Chromium', () => {
     w = workspace(
       pipelineYaml(
         {
-          compile: { run: 'sleep 1' },
-          lint: { run: 'sleep 1' },
-          test: { run: 'sleep 1.5', needs: ['compile'] },
+          compile: { run: 'echo compiling the sources; sleep 1' },
+          lint: { run: 'echo linting; sleep 1' },
+          test: { run: 'echo testing; sleep 1.5', needs: ['compile'] },
         },
         { name: 'live' },
       ),
@@ -39,7 +47,9 @@ describe('dashboard in Chromium', () => {
     const store = await openStore({ root: w.dir });
     gen = await seedDashboardHistory(store, { runs: 80, tasksPerRun: 10, deployments: 4, now: Date.now() });
     await store.close();
-    served = await startServe([], { cwd: w.dir });
+    // Served beside the generated pipeline's slipway.yml, so the capacity page can simulate it.
+    writeFileSync(path.join(w.dir, 'generated.yml'), generatedPipelineYaml(gen));
+    served = await startServe(['-f', 'generated.yml'], { cwd: w.dir });
   });
   afterAll(async () => {
     await browser?.close();
@@ -132,6 +142,7 @@ describe('dashboard in Chromium', () => {
     await row.first().waitFor({ timeout: LONG });
     const id = await row.first().getAttribute('data-run');
     expect(id).toBeTruthy();
+    liveRunId = id ?? undefined;
     await page.click(`#runs tr[data-run="${id}"] a`);
     await page.waitForSelector('svg.gantt', { timeout: LONG });
     // Its Gantt follows it to the end.
@@ -140,6 +151,87 @@ describe('dashboard in Chromium', () => {
     expect(await page.locator('svg.gantt g.task-row[data-status="success"] rect.bar').count()).toBe(3);
     await shot(page, 'live-run');
     expect((await run.done).code).toBe(0);
+    expect(problems).toEqual([]);
+  });
+  it('shows the live run’s logs, as text, on its page', async (ctx) => {
+    if (!browser || !liveRunId) return ctx.skip();
+    const page = await open(`/runs/${liveRunId}`);
+    await page.waitForSelector('#logs button.log-file', { timeout: LONG });
+    expect(await page.locator('#logs button.log-file').count()).toBe(3);
+    await page.waitForSelector('#log-text', { timeout: LONG });
+    await page.click('#logs button[data-log="test.log"]');
+    await page.locator('#log-head', { hasText: 'test.log' }).waitFor({ timeout: LONG });
+    expect(await page.locator('#log-text').textContent()).toContain('testing');
+    await shot(page, 'run-logs');
+    expect(problems).toEqual([]);
+  });
+
+  it('draws the SLIs with their error budget and burn-rate charts', async (ctx) => {
+    if (!browser) return ctx.skip();
+    const page = await open(`/slis?pipeline=${gen.pipeline}`);
+    await page.waitForSelector('#slis tbody tr', { timeout: LONG });
+    expect(await page.locator('#slis tbody tr').count()).toBe(6);
+    expect(await page.locator('section.sli-chart').count()).toBe(2);
+    for (const sli of ['availability', 'pipelineSuccessRate']) {
+      const sec = page.locator(`section.sli-chart[data-sli="${sli}"]`);
+      const budget = await sec.locator('svg.budget-chart polyline.series').getAttribute('points');
+      // 30 days sampled every 6 hours.
+      expect(budget?.trim().split(' ')).toHaveLength(120);
+      expect(await sec.locator('svg.burn-chart polyline.series').count()).toBe(2);
+    }
+    await shot(page, 'slis');
+    expect(problems).toEqual([]);
+  });
+
+  it('draws the what-if curve with its knee and cost', async (ctx) => {
+    if (!browser) return ctx.skip();
+    const q = `pipeline=${gen.pipeline}&cost=0.1`;
+    const v = (await (await fetch(`${served!.url}/api/capacity?${q}`)).json()) as CapacityView;
+    expect(v.curve.length).toBeGreaterThanOrEqual(4);
+    const page = await open(`/capacity?${q}`);
+    await page.waitForSelector('svg.capacity circle.pt', { timeout: LONG });
+    const cpus = await page
+      .locator('svg.capacity circle.pt')
+      .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-cpus'))));
+    expect(cpus).toEqual(v.curve.map((r) => r.cpus));
+    const knee = await page.locator('svg.capacity circle.knee').getAttribute('data-cpus');
+    expect(Number(knee)).toBe(v.curve.find((r) => r.knee)!.cpus);
+    expect(await page.locator('#curve tbody tr').count()).toBe(v.curve.length);
+    expect(await page.locator('#curve thead').textContent()).toContain('Cost per run');
+    expect(await page.locator('#needs tbody tr').count()).toBe(v.growth.needs.length);
+    await shot(page, 'capacity');
+    expect(problems).toEqual([]);
+  });
+
+  it('draws the deploy windows as an hour-of-week heatmap with sample counts', async (ctx) => {
+    if (!browser) return ctx.skip();
+    const v = (await (
+      await fetch(`${served!.url}/api/windows?pipeline=${gen.pipeline}`)
+    ).json()) as WindowsView;
+    const page = await open(`/windows?pipeline=${gen.pipeline}`);
+    await page.waitForSelector('svg.heatmap g.cell', { timeout: LONG });
+    expect(await page.locator('svg.heatmap g.cell').count()).toBe(168);
+    const withSamples = v.hours.filter((h) => h.samples > 0);
+    expect(withSamples.length).toBeGreaterThan(0);
+    expect(await page.locator('svg.heatmap text.count').count()).toBe(withSamples.length);
+    const h0 = withSamples[0]!;
+    expect(
+      await page.locator(`svg.heatmap g.cell[data-hour="${h0.hourOfWeek}"] text.count`).textContent(),
+    ).toBe(String(h0.samples));
+    expect(await page.locator('#recommended').textContent()).toBe(
+      v.recommended ? expect.stringContaining(v.recommended.window) : v.note,
+    );
+    await shot(page, 'windows');
+    expect(problems).toEqual([]);
+  });
+
+  it('lists start-up time and memory per release and the rollbacks', async (ctx) => {
+    if (!browser) return ctx.skip();
+    const page = await open('/deployments');
+    await page.waitForSelector('#releases tbody tr', { timeout: LONG });
+    expect(await page.locator('#releases tbody tr').count()).toBe(4);
+    expect(await page.locator('#deployments td.health').count()).toBe(4);
+    await shot(page, 'deployments');
     expect(problems).toEqual([]);
   });
 });

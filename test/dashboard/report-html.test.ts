@@ -48,6 +48,15 @@ describe('slipway report --html', () => {
       await page.waitForSelector('svg.gantt', { timeout: 60_000 });
       expect(await page.locator('svg.gantt g.task-row').count()).toBe(gen.taskIds.length);
       await page.screenshot({ path: path.join(ARTIFACTS, 'report-html-run.png'), fullPage: true });
+      // The analysis pages travel in the file too.
+      await page.goto(`${url}#/slis`);
+      await page.waitForSelector('#slis tbody tr', { timeout: 60_000 });
+      expect(await page.locator('#slis tbody tr').count()).toBe(6);
+      await page.goto(`${url}#/windows`);
+      await page.waitForSelector('svg.heatmap g.cell', { timeout: 60_000 });
+      expect(await page.locator('svg.heatmap g.cell').count()).toBe(168);
+      await page.goto(`${url}#/capacity`);
+      await page.waitForSelector('#growth', { timeout: 60_000 });
       expect(errors).toEqual([]);
       expect(requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:'))).toEqual([]);
     } finally {

@@ -6,6 +6,7 @@ import type { CacheOutcome, RunStatus, TaskRunStatus } from '../events.js';
 import type { IoCounters } from '../exec/io-counters.js';
 import type { TaskRunRow } from '../store/runs.js';
 import type { Store } from '../store/store.js';
+import { jsonList } from '../util/json-list.js';
 import type { Deployment, DeploymentOutcome } from './deployments.js';
 
 export interface TaskRecord {
@@ -60,16 +61,6 @@ export function isCacheHit(cache: string | null): boolean {
   return cache === 'hit-local' || cache === 'hit-remote';
 }
 
-function jsonArray(text: string | null): string[] {
-  if (!text) return [];
-  try {
-    const v: unknown = JSON.parse(text);
-    return Array.isArray(v) ? v.map(String) : [];
-  } catch {
-    return [];
-  }
-}
-
 /**
  * Runs of a pipeline (optionally since a time, at most `limit` newest), oldest first, with task
  * runs. No limit by default: change-point detection is O(n log n) and reads the whole history.
@@ -96,7 +87,7 @@ export async function loadRuns(
       cpuSeconds: t.cpu_seconds,
       peakRssBytes: t.peak_rss_bytes,
       attempts: t.attempts,
-      tags: jsonArray(t.tags),
+      tags: jsonList(t.tags),
       cpuRequest: t.cpu_request,
       memoryRequest: t.memory_request,
       savedMs: t.saved_ms,
@@ -116,7 +107,7 @@ export async function loadRuns(
     capacityMemory: r.capacity_memory ?? null,
     lowerBoundMs: r.lower_bound_ms,
     predictedMakespanMs: r.predicted_makespan_ms,
-    criticalPath: jsonArray(r.critical_path),
+    criticalPath: jsonList(r.critical_path),
     gitSha: r.git_sha,
     gitCommitAt: r.git_commit_at,
     tasks: (tasks.get(r.id) ?? []).sort((a, b) => (a.startedAt ?? 0) - (b.startedAt ?? 0)),

@@ -4,9 +4,10 @@
  */
 import { type ChangePointOptions, detectChangePoints } from './change-points.js';
 import { pValue, signedPct } from './format.js';
+import type { StepStats } from './regressions.js';
 import type { InputSeries } from './series-input.js';
 
-export interface InputFinding {
+export interface InputFinding extends StepStats {
   metric: string;
   /** Position in the metric's series of the first point of the new regime. */
   index: number;
@@ -17,16 +18,6 @@ export interface InputFinding {
   /** Time of the last point of the old regime. */
   previousTime: string | null;
   direction: 'higher' | 'lower';
-  meanBefore: number;
-  meanAfter: number;
-  stdBefore: number;
-  stdAfter: number;
-  /** after/before − 1. */
-  change: number;
-  magnitude: number;
-  pValue: number;
-  samplesBefore: number;
-  samplesAfter: number;
 }
 
 export interface InputScan {

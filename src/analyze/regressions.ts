@@ -12,17 +12,8 @@ import { tTwoSidedP } from './student-t.js';
 
 export type Direction = 'slower' | 'faster';
 
-export interface Detection {
-  subject: string;
-  metric: 'duration_ms';
-  direction: Direction;
-  /** Position of the first point of the new regime in the subject's series. */
-  index: number;
-  /** First run of the new regime. */
-  runId: string;
-  runStartedAt: number;
-  /** Last run of the old regime. */
-  previousRunId: string | null;
+/** The two regimes around a change point and how they differ (history and `--input` alike). */
+export interface StepStats {
   meanBefore: number;
   meanAfter: number;
   stdBefore: number;
@@ -33,6 +24,19 @@ export interface Detection {
   pValue: number;
   samplesBefore: number;
   samplesAfter: number;
+}
+
+export interface Detection extends StepStats {
+  subject: string;
+  metric: 'duration_ms';
+  direction: Direction;
+  /** Position of the first point of the new regime in the subject's series. */
+  index: number;
+  /** First run of the new regime. */
+  runId: string;
+  runStartedAt: number;
+  /** Last run of the old regime. */
+  previousRunId: string | null;
   /** Mean of the newest regime of the series. */
   latestMean: number;
   /** The newest regime still differs from `meanBefore` in this direction by the minimum magnitude. */

@@ -8,17 +8,8 @@ import { isCacheHit } from '../analyze/history.js';
 import { type RightSizing, rightSize } from '../analyze/right-size.js';
 import type { RunRow } from '../store/runs.js';
 import type { Store } from '../store/store.js';
+import { jsonList } from '../util/json-list.js';
 import { quantile } from '../util/quantile.js';
-
-function jsonList(text: string | null): string[] {
-  if (!text) return [];
-  try {
-    const v: unknown = JSON.parse(text);
-    return Array.isArray(v) ? v.map(String) : [];
-  } catch {
-    return [];
-  }
-}
 
 /** A run as lists and headers show it. */
 export interface RunHead {

@@ -4,7 +4,7 @@
  */
 import { type ChangePointOptions, detectChangePoints } from './change-points.js';
 import { pValue, signedPct } from './format.js';
-import type { StepStats } from './regressions.js';
+import { type StepStats, stepStats } from './regressions.js';
 import type { InputSeries } from './series-input.js';
 
 export interface InputFinding extends StepStats {
@@ -53,15 +53,7 @@ export function scanInput(
         attributes: at.attributes,
         previousTime: prev ? iso(prev.time) : null,
         direction: cp.change >= 0 ? 'higher' : 'lower',
-        meanBefore: cp.meanBefore,
-        meanAfter: cp.meanAfter,
-        stdBefore: cp.stdBefore,
-        stdAfter: cp.stdAfter,
-        change: cp.change,
-        magnitude: cp.magnitude,
-        pValue: cp.pValue,
-        samplesBefore: cp.samplesBefore,
-        samplesAfter: cp.samplesAfter,
+        ...stepStats(cp),
       });
     }
   }

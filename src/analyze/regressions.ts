@@ -3,7 +3,12 @@
  * plus a check of the newest run against the current regime (a change point needs a few runs of
  * the new regime; the newest-run check speaks up at once, as a suspect rather than a finding).
  */
-import { CHANGE_POINT_DEFAULTS, type ChangePointOptions, detectChangePoints } from './change-points.js';
+import {
+  CHANGE_POINT_DEFAULTS,
+  type ChangePoint,
+  type ChangePointOptions,
+  detectChangePoints,
+} from './change-points.js';
 import { ENVIRONMENT_SUBJECT, type EnvironmentShift, separateEnvironment } from './environment.js';
 import type { RunRecord } from './history.js';
 import { runSeries, type Series, taskSeries } from './series.js';
@@ -13,17 +18,21 @@ import { tTwoSidedP } from './student-t.js';
 export type Direction = 'slower' | 'faster';
 
 /** The two regimes around a change point and how they differ (history and `--input` alike). */
-export interface StepStats {
-  meanBefore: number;
-  meanAfter: number;
-  stdBefore: number;
-  stdAfter: number;
-  /** after/before − 1. */
-  change: number;
-  magnitude: number;
-  pValue: number;
-  samplesBefore: number;
-  samplesAfter: number;
+export type StepStats = Omit<ChangePoint, 'index' | 't'>;
+
+/** A change point's regimes, without its position and test statistic. */
+export function stepStats(cp: ChangePoint): StepStats {
+  return {
+    meanBefore: cp.meanBefore,
+    meanAfter: cp.meanAfter,
+    stdBefore: cp.stdBefore,
+    stdAfter: cp.stdAfter,
+    change: cp.change,
+    magnitude: cp.magnitude,
+    pValue: cp.pValue,
+    samplesBefore: cp.samplesBefore,
+    samplesAfter: cp.samplesAfter,
+  };
 }
 
 export interface Detection extends StepStats {
@@ -95,15 +104,7 @@ function scanSeries(
       runId: s.points[cp.index]!.runId,
       runStartedAt: s.points[cp.index]!.startedAt,
       previousRunId: s.points[cp.index - 1]?.runId ?? null,
-      meanBefore: cp.meanBefore,
-      meanAfter: cp.meanAfter,
-      stdBefore: cp.stdBefore,
-      stdAfter: cp.stdAfter,
-      change: cp.change,
-      magnitude: cp.magnitude,
-      pValue: cp.pValue,
-      samplesBefore: cp.samplesBefore,
-      samplesAfter: cp.samplesAfter,
+      ...stepStats(cp),
       latestMean,
       persists,
     };

@@ -26,34 +26,29 @@ export function transferQueries(db: Kysely<Database>): TransferQueries {
   return { list: (since) => deploymentTransfers(db, since) };
 }
 
+/** The deployment's own columns: selected, and grouped by (PostgreSQL wants every one named). */
+const DEPLOYMENT_COLUMNS = [
+  'd.id',
+  'd.environment',
+  'd.kind',
+  'd.status',
+  'd.started_at',
+  'd.duration_ms',
+  'd.artifact_bytes',
+  'd.bytes_sent',
+  'd.origin_egress_bytes',
+] as const;
+
 async function deploymentTransfers(db: Kysely<Database>, since?: number): Promise<DeploymentTransferRow[]> {
   let q = db
     .selectFrom('deployments as d')
     .leftJoin('deployment_targets as t', 't.deployment_id', 'd.id')
     .select((eb) => [
-      'd.id',
-      'd.environment',
-      'd.kind',
-      'd.status',
-      'd.started_at',
-      'd.duration_ms',
-      'd.artifact_bytes',
-      'd.bytes_sent',
-      'd.origin_egress_bytes',
+      ...DEPLOYMENT_COLUMNS,
       eb.fn.count<number>('t.target').as('targets'),
       eb.fn.max('t.staged_ms').as('staging_ms'),
     ])
-    .groupBy([
-      'd.id',
-      'd.environment',
-      'd.kind',
-      'd.status',
-      'd.started_at',
-      'd.duration_ms',
-      'd.artifact_bytes',
-      'd.bytes_sent',
-      'd.origin_egress_bytes',
-    ]);
+    .groupBy([...DEPLOYMENT_COLUMNS]);
   if (since !== undefined) q = q.where('d.started_at', '>=', since);
   const rows = await q.orderBy('d.started_at').execute();
   // PostgreSQL returns bigint and count() as strings.

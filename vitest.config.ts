@@ -23,6 +23,9 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Two cores: end-to-end tests spawn real processes; keep the worker count modest.
     maxWorkers: 2,
+    // No test leaves a daemon behind: the CLI runs in its own process unless a test asks for the
+    // daemon (test/core/daemon.test.ts, which stops what it starts).
+    env: { SLIPWAY_DAEMON: '0' },
     fileParallelism: true,
     projects: [
       { extends: true, test: { name: 'unit', include: UNIT } },

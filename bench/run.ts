@@ -41,6 +41,9 @@ async function load(file: string, fn: string): Promise<BenchFn | undefined> {
 }
 
 async function main(): Promise<number> {
+  // The suites spawn the CLI many times: no daemon unless a suite asks for one (cache.ts does,
+  // and stops it).
+  process.env.SLIPWAY_DAEMON ??= '0';
   const { values } = parseArgs({
     options: {
       only: { type: 'string' },

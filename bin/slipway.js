@@ -6,6 +6,18 @@ for (const s of [process.stdout, process.stderr]) {
     throw e;
   });
 }
+const drained = () =>
+  Promise.all(
+    [process.stdout, process.stderr].map((s) => s.writableLength && new Promise((r) => s.once('drain', r))),
+  );
+// A `run` or `plan` goes to the checkout's daemon first, when one is running and takes it (a small
+// module: nothing heavy loads before this answer); otherwise it runs here as below.
+const { viaDaemon } = await import('../dist/cli/daemon-client.js');
+const daemon = await viaDaemon(process.argv);
+if (daemon.ran) {
+  await drained();
+  process.exit(daemon.code);
+}
 // The head start: `slipway run` and `plan` read the checkout's ledger and start their read-only
 // probes (git, output stats) first, so their child processes work while the CLI loads.
 const { Prefetch } = await import('../dist/cli/prefetch.js');
@@ -17,8 +29,8 @@ await cli.main(process.argv, cli.defaultContext(prefetch));
 // piece by piece, which costs a fully cached run ~6% of its time. Other commands (servers,
 // agents) end as Node.js decides.
 if (prefetch.started) {
-  for (const s of [process.stdout, process.stderr]) {
-    if (s.writableLength) await new Promise((r) => s.once('drain', r));
-  }
+  // No daemon was running for this checkout: start one now, after the work, for the next command.
+  daemon.start?.();
+  await drained();
   process.exit();
 }

@@ -18,6 +18,8 @@ function slipway(...args) {
   const r = spawnSync(process.execPath, [bin, '-f', relative(root, pipelineFile), ...args], {
     cwd: root,
     stdio: 'inherit',
+    // The demo leaves no daemon running behind it.
+    env: { ...process.env, SLIPWAY_DAEMON: '0' },
   });
   return r.status ?? 1;
 }

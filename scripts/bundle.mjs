@@ -8,8 +8,15 @@ import { build } from 'esbuild';
 rmSync('dist/cli', { recursive: true, force: true });
 
 await build({
-  // prefetch.js is what bin/slipway.js loads before main.js (see src/cli/prefetch.ts).
-  entryPoints: ['dist/src/cli/main.js', 'dist/src/cli/prefetch.js'],
+  // bin/slipway.js loads prefetch.js before main.js (src/cli/prefetch.ts). The daemon
+  // (src/daemon/server.ts) starts daemon-spare.js (src/cli/spare.ts), which shares main.js's
+  // chunks, so what it preloads is what a command uses.
+  entryPoints: {
+    main: 'dist/src/cli/main.js',
+    prefetch: 'dist/src/cli/prefetch.js',
+    'daemon-server': 'dist/src/daemon/server.js',
+    'daemon-spare': 'dist/src/cli/spare.js',
+  },
   outdir: 'dist/cli',
   bundle: true,
   splitting: true,
@@ -22,6 +29,20 @@ await build({
   external: ['better-sqlite3', 'pg'],
   // CommonJS dependencies inside an ESM bundle still call require().
   banner: { js: "import { createRequire as __slipwayRequire } from 'node:module'; const require = __slipwayRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
+
+// What bin/slipway.js loads first (src/daemon/client.ts): one file of its own, not a handful of
+// shared chunks, since every command pays for loading it.
+await build({
+  entryPoints: ['dist/src/daemon/client.js'],
+  outfile: 'dist/cli/daemon-client.js',
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
 });
 

@@ -29,6 +29,7 @@ const commands: Record<string, Loader> = {
   worker: () => import('./worker.js'),
   validate: () => import('./validate.js'),
   analyze: () => import('./analyze.js'),
+  daemon: () => import('./daemon.js'),
 };
 
 /** Registers the invoked command only, or every command (for help and unknown commands). */
@@ -40,4 +41,9 @@ export async function registerCommands(
   const name = scanCommandLine(args).command;
   const loaders = name && name in commands ? [commands[name]!] : Object.values(commands);
   for (const m of await Promise.all(loaders.map((l) => l()))) m.register(program, ctx);
+}
+
+/** Loads these commands' code now (the daemon's spare process, before any command arrives). */
+export async function preloadCommands(names: readonly string[]): Promise<void> {
+  await Promise.all(names.map((n) => commands[n]?.()));
 }

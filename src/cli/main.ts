@@ -16,6 +16,8 @@ export async function main(argv: string[], ctx: CliContext = defaultContext()): 
       '--store <url>',
       'history store: a SQLite path or postgres://… (default .slipway/history.db; env SLIPWAY_STORE)',
     )
+    // Read by bin/slipway.js before this parser runs (daemon/client.ts); declared so it is accepted.
+    .option('--no-daemon', "run here, not in the checkout's daemon (env SLIPWAY_DAEMON=0)")
     .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({

@@ -52,3 +52,9 @@ export const ledgerFile = (root: string): string => path.join(dirOf(root), 'ledg
 
 /** The deployer's chunk ledgers, one file per artifact folder (deploy/chunk-ledger.ts). */
 export const deployLedgerDir = (root: string): string => path.join(dirOf(root), 'deploy-ledger');
+
+/** The checkout's daemon socket (daemon/socket-path.ts moves it to a private temporary folder when too long). */
+export const daemonSocketFile = (root: string): string => path.join(dirOf(root), 'daemon.sock');
+
+/** The checkout's state folder, for a resident process that must end when it is removed. */
+export const stateDirOf = dirOf;

@@ -6,7 +6,8 @@
  * a call costs one Map lookup.
  */
 
-const armed = parse(process.env.SLIPWAY_FAILPOINT ?? '');
+// Read on first use, not at load: a daemon's spare loads this before its command's environment is set.
+let armed: Map<string, number> | undefined;
 const reached = new Map<string, number>();
 
 function parse(spec: string): Map<string, number> {
@@ -25,6 +26,7 @@ function parse(spec: string): Map<string, number> {
 
 /** Dies here (SIGKILL, no cleanup, no exit handlers) when this point is armed for this visit. */
 export function failpoint(name: string): void {
+  armed ??= parse(process.env.SLIPWAY_FAILPOINT ?? '');
   const nth = armed.get(name);
   if (nth === undefined) return;
   const count = (reached.get(name) ?? 0) + 1;

@@ -1,0 +1,97 @@
+/**
+ * The daemon's spare process (`dist/cli/daemon-spare.js`, started by daemon/server.ts): it loads
+ * everything `run` and `plan` need (the CLI, both commands, SQLite and the query builder, by
+ * opening an in-memory store once), says it is ready, and waits. Given a connection and its
+ * request, it becomes that client's command for one run: the client's working folder,
+ * environment and arguments, stdout and stderr sent back as frames, with the terminal facts the
+ * client reported (so colours and the live view match), the client's signals raised here, and
+ * SIGTERM when the client goes away (a killed client stops its tasks). Then it sends the exit code
+ * and exits: one process per command, as without the daemon.
+ */
+import type { Socket } from 'node:net';
+import { Frame, frame, lineReader, type RunRequest, type TtyFacts } from '../daemon/protocol.js';
+import { openSqlite } from '../store/sqlite.js';
+import type { Out } from '../util/out.js';
+import { trace, traceFrom } from '../util/trace.js';
+import { preloadCommands } from './commands.js';
+import { reportError } from './context.js';
+import { main } from './main.js';
+import { Prefetch } from './prefetch.js';
+
+const SIGNALS = new Set(['SIGINT', 'SIGTERM', 'SIGHUP']);
+
+await preloadCommands(['run', 'plan']);
+await (await openSqlite(':memory:', { create: false })).close();
+
+let serving = false;
+// A daemon that ends before handing this spare a command takes the spare with it.
+process.on('disconnect', () => {
+  if (!serving) process.exit(0);
+});
+process.once('message', (message: { request: RunRequest }, socket: Socket | undefined) => {
+  serving = true;
+  process.disconnect();
+  if (socket) void serve(message.request, socket);
+  else process.exit(0);
+});
+process.send?.({ type: 'ready' });
+
+async function serve(request: RunRequest, socket: Socket): Promise<void> {
+  traceFrom(request.startedAt);
+  let finished = false;
+  const send = (type: number, payload: string | Uint8Array) => {
+    if (!socket.destroyed) socket.write(frame(type, payload));
+  };
+  socket.on('error', () => {});
+  socket.on(
+    'data',
+    lineReader((m) => {
+      const signal = (m as { signal?: unknown }).signal;
+      if (typeof signal === 'string' && SIGNALS.has(signal))
+        process.kill(process.pid, signal as NodeJS.Signals);
+    }),
+  );
+  // The client is gone (killed, or its terminal closed): stop as a run stops on SIGTERM.
+  socket.on('close', () => {
+    if (!finished) process.kill(process.pid, 'SIGTERM');
+  });
+  socket.resume();
+  send(Frame.accepted, '');
+
+  const stdout = output(Frame.stdout, request.stdout, send);
+  const stderr = output(Frame.stderr, request.stderr, send);
+  // Whatever writes to the process's own streams (traces, a listener's complaint) goes along too.
+  process.stdout.write = ((chunk: string | Uint8Array) => stdout.write(chunk)) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => stderr.write(chunk)) as typeof process.stderr.write;
+  const ctx = { stdout, stderr, env: process.env, prefetch: Prefetch.none() };
+  try {
+    process.chdir(request.cwd);
+    for (const k of Object.keys(process.env)) delete process.env[k];
+    Object.assign(process.env, request.env);
+    process.argv = [process.argv[0]!, process.argv[1]!, ...request.args];
+    ctx.prefetch = Prefetch.start(process.argv);
+    await main(process.argv, ctx);
+  } catch (e) {
+    process.exitCode = reportError(ctx, e);
+  }
+  finished = true;
+  trace('command returned');
+  send(Frame.exit, JSON.stringify({ code: Number(process.exitCode ?? 0) || 0 }));
+  socket.end(() => process.exit());
+  setTimeout(() => process.exit(), 5000).unref();
+}
+
+function output(
+  type: number,
+  facts: TtyFacts,
+  send: (type: number, payload: string | Uint8Array) => void,
+): Out & { write(text: string | Uint8Array): boolean } {
+  return {
+    write: (text) => {
+      send(type, text);
+      return true;
+    },
+    isTTY: facts.isTTY,
+    ...(facts.columns ? { columns: facts.columns } : {}),
+  };
+}

@@ -26,17 +26,19 @@ export function askDaemon(root: string, kind: ControlRequest['kind']): Promise<D
   });
 }
 
-/** Starts the checkout's daemon (unless one runs) and waits until it answers; its status, or undefined. */
+/**
+ * Starts the checkout's daemon (unless one runs) and waits until it has a spare ready, so the
+ * next command is served at full speed; its status, or undefined when it did not come up.
+ */
 export async function startDaemon(root: string, env: NodeJS.ProcessEnv): Promise<DaemonStatus | undefined> {
-  const running = await askDaemon(root, 'status');
-  if (running) return running;
-  spawnDaemon(root, env);
-  for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
+  let status = await askDaemon(root, 'status');
+  if (!status) spawnDaemon(root, env);
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+    status = await askDaemon(root, 'status');
+    if (status && (status.ready > 0 || status.served > 0)) return status;
     await new Promise((r) => setTimeout(r, 50));
-    const status = await askDaemon(root, 'status');
-    if (status) return status;
   }
-  return undefined;
+  return status;
 }
 
 /** Stops the checkout's daemon and waits until its socket is gone; what it was, or undefined. */

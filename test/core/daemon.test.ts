@@ -1,0 +1,229 @@
+/**
+ * The daemon, end to end with real processes: a command it serves prints the same output and
+ * ends with the same exit code as the same command run in the client's own process (a cached
+ * run, a failing task, a config error); a daemon of another build is not used and steps down;
+ * a killed daemon means the client runs the command itself; the socket is the owner's alone;
+ * two clients at once each get their own process; the client's Ctrl-C and its death stop the
+ * tasks. Every test stops the daemons it starts.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  isAlive,
+  killTree,
+  pipelineYaml,
+  readPid,
+  runCli,
+  SLIPWAY_BIN,
+  STACK_FRAME,
+  type Workspace,
+  waitFor,
+  workspace,
+} from '../helpers/cli.js';
+
+const ON = { SLIPWAY_DAEMON: '1' };
+const OFF = { SLIPWAY_DAEMON: '0' };
+
+const made: Workspace[] = [];
+const pids: number[] = [];
+const copies: string[] = [];
+afterAll(async () => {
+  for (const w of made) await w.run(['daemon', 'stop']);
+  for (const p of pids) killTree(p);
+  for (const w of made) w.cleanup();
+  for (const c of copies) rmSync(c, { recursive: true, force: true });
+});
+
+interface Status {
+  pid: number;
+  served: number;
+  ready: number;
+  build: string;
+  socket: string;
+}
+
+async function status(w: Workspace, env: Record<string, string> = {}): Promise<Status | null> {
+  const r = await w.run(['daemon', 'status', '--json'], { env });
+  return JSON.parse(r.stdout) as Status | null;
+}
+
+async function started(w: Workspace): Promise<Status> {
+  const r = await w.run(['daemon', 'start']);
+  expect(r.code, r.stderr).toBe(0);
+  const s = await status(w);
+  expect(s).not.toBeNull();
+  pids.push(s!.pid);
+  return s!;
+}
+
+/** Output with what differs from run to run (durations, run ids) masked. */
+const same = (text: string) =>
+  text
+    .replace(/\b\d+(\.\d+)?(ms|s)\b/g, '<t>')
+    .replace(/\brmx[0-9a-z]+\b/g, '<run>')
+    .replace(/×[\d.]+/g, '×<r>');
+
+function project(tasks: Parameters<typeof pipelineYaml>[0]): Workspace {
+  const w = workspace(pipelineYaml(tasks));
+  made.push(w);
+  return w;
+}
+
+describe('slipway run through the daemon', () => {
+  it('prints the same output and exit code as without it, for a fully cached run', async () => {
+    const w = project({
+      lib: { run: 'mkdir -p dist && echo lib > dist/lib.txt && echo built lib', outputs: ['dist/**'] },
+      app: { run: 'echo app; echo warn >&2', needs: ['lib'] },
+    });
+    expect((await w.run(['run'], { env: OFF })).code).toBe(0);
+    expect((await w.run(['run'], { env: OFF })).code).toBe(0);
+    const before = await started(w);
+    const served = await w.run(['run'], { env: ON });
+    const local = await w.run(['run', '--no-daemon'], { env: ON });
+    expect(served.code, served.stderr).toBe(0);
+    expect(local.code).toBe(0);
+    expect(served.stdout).toContain('2 cached');
+    expect(same(served.stdout)).toBe(same(local.stdout));
+    expect(same(served.stderr)).toBe(same(local.stderr));
+    // It was the daemon that ran it, and --no-daemon did not go there.
+    expect((await status(w))?.served).toBe(before.served + 1);
+    // The socket is the owner's alone.
+    expect(statSync(before.socket).mode & 0o777).toBe(0o600);
+  });
+
+  it('prints the same output and exit code for a failing task', async () => {
+    const w = project({
+      ok: { run: 'echo fine' },
+      bad: { run: 'echo about to fail; echo boom >&2; exit 3', needs: ['ok'] },
+    });
+    // First `ok` runs and is cached; then both runs below hit it and fail on `bad` alike.
+    expect((await w.run(['run'], { env: OFF })).code).toBe(1);
+    await started(w);
+    const served = await w.run(['run'], { env: ON });
+    const local = await w.run(['run'], { env: OFF });
+    expect(served.code).toBe(1);
+    expect(local.code).toBe(1);
+    expect(served.stdout).toContain('boom');
+    expect(same(served.stdout)).toBe(same(local.stdout));
+    expect(same(served.stderr)).toBe(same(local.stderr));
+    expect((await status(w))?.served).toBe(1);
+  });
+
+  it('reports a config error the same way: file:line:col, exit 2, no stack trace', async () => {
+    const w = project({ ok: { run: 'true' } });
+    await started(w);
+    w.pipeline('version: 1\ntasks:\n  a: { run: "true", needs: [nope] }\n');
+    const served = await w.run(['run'], { env: ON });
+    const local = await w.run(['run'], { env: OFF });
+    expect(served.code).toBe(2);
+    expect(served.stderr).toMatch(/slipway\.yml:3:\d+/);
+    expect(served.stderr).not.toMatch(STACK_FRAME);
+    expect(served.stdout).toBe(local.stdout);
+    expect(served.stderr).toBe(local.stderr);
+    expect((await status(w))?.served).toBe(1);
+  });
+
+  it('is not used when it is of another build: the command runs here, the old daemon steps down', async () => {
+    const w = project({ t: { run: 'echo t' } });
+    // Another build: a copy of the CLI (its files have other mtimes).
+    const root = path.resolve(path.dirname(SLIPWAY_BIN), '..');
+    const other = mkdtempSync(path.join(os.tmpdir(), 'slipway-other-build-'));
+    copies.push(other);
+    cpSync(path.join(root, 'dist', 'cli'), path.join(other, 'dist', 'cli'), { recursive: true });
+    cpSync(path.join(root, 'bin'), path.join(other, 'bin'), { recursive: true });
+    cpSync(path.join(root, 'package.json'), path.join(other, 'package.json'));
+    symlinkSync(path.join(root, 'node_modules'), path.join(other, 'node_modules'));
+    const otherBin = path.join(other, 'bin', 'slipway.js');
+    const r0 = spawnSync(process.execPath, [otherBin, 'daemon', 'start'], { cwd: w.dir, encoding: 'utf8' });
+    expect(r0.status, r0.stderr).toBe(0);
+    const oldStatus = JSON.parse(
+      spawnSync(process.execPath, [otherBin, 'daemon', 'status', '--json'], { cwd: w.dir, encoding: 'utf8' })
+        .stdout,
+    ) as Status;
+    pids.push(oldStatus.pid);
+
+    const r = await w.run(['run'], { env: ON });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('t | t');
+    // The old daemon served nothing and is gone; this build's took its place.
+    await waitFor(() => !isAlive(oldStatus.pid) || undefined, { what: 'the stale daemon to exit' });
+    let now: Status | null = null;
+    for (let i = 0; i < 600 && !now; i++) {
+      now = await status(w);
+      if (!now) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(now).not.toBeNull();
+    pids.push(now!.pid);
+    expect(now!.pid).not.toBe(oldStatus.pid);
+    expect(now!.build).not.toBe(oldStatus.build);
+  });
+
+  it('falls back to running the command itself when the daemon was killed', async () => {
+    const w = project({ t: { run: 'echo hello' } });
+    const s = await started(w);
+    process.kill(s.pid, 'SIGKILL');
+    await waitFor(() => !isAlive(s.pid) || undefined, { what: 'the daemon to die' });
+    // Its socket file is still there; nobody listens on it.
+    expect(statSync(s.socket).isSocket()).toBe(true);
+    const r = await w.run(['run'], { env: ON });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('t | hello');
+  });
+
+  it('gives two clients at once a process each', async () => {
+    const w = project({ t: { run: 'sleep 0.3; echo done', cache: false } });
+    await started(w);
+    const [a, b] = await Promise.all([w.run(['run'], { env: ON }), w.run(['run'], { env: ON })]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    expect(a.stdout).toContain('t | done');
+    expect(b.stdout).toContain('t | done');
+    expect((await status(w))?.served).toBe(2);
+  });
+
+  it("forwards the client's Ctrl-C: the tasks stop and the exit code is the interrupted one", async () => {
+    const w = project({ long: { run: 'echo $$ > long.pid; exec sleep 30', cache: false } });
+    await started(w);
+    const cli = w.spawn(['run'], { env: ON });
+    const pid = await waitFor(() => readPid(w.path('long.pid')), { what: 'the task to start' });
+    pids.push(pid);
+    cli.child.kill('SIGINT');
+    const r = await cli.done;
+    expect(r.code).toBe(130);
+    expect(r.stderr).toContain('SIGINT received, stopping tasks');
+    await waitFor(() => !isAlive(pid) || undefined, { what: 'the task to stop' });
+  });
+
+  it('stops the tasks when the client is killed', async () => {
+    const w = project({ long: { run: 'echo $$ > long.pid; exec sleep 30', cache: false } });
+    await started(w);
+    const cli = w.spawn(['run'], { env: ON });
+    const pid = await waitFor(() => readPid(w.path('long.pid')), { what: 'the task to start' });
+    pids.push(pid);
+    cli.child.kill('SIGKILL');
+    await cli.done;
+    await waitFor(() => !isAlive(pid) || undefined, { what: 'the task to stop' });
+  });
+
+  it('listens in a private temporary folder when the checkout path is too long for a socket', async () => {
+    const w = workspace();
+    made.push(w);
+    const deep = w.path('a'.repeat(60), 'b'.repeat(60));
+    mkdirSync(deep, { recursive: true });
+    writeFileSync(path.join(deep, 'slipway.yml'), pipelineYaml({ t: { run: 'echo deep' } }));
+    const start = await runCli(['daemon', 'start'], { cwd: deep });
+    expect(start.code, start.stderr).toBe(0);
+    const s = JSON.parse((await runCli(['daemon', 'status', '--json'], { cwd: deep })).stdout) as Status;
+    pids.push(s.pid);
+    expect(s.socket.startsWith(os.tmpdir())).toBe(true);
+    expect(statSync(path.dirname(s.socket)).mode & 0o777).toBe(0o700);
+    expect(statSync(s.socket).mode & 0o777).toBe(0o600);
+    const r = await runCli(['run'], { cwd: deep, env: ON });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('t | deep');
+    await runCli(['daemon', 'stop'], { cwd: deep });
+  });
+});

@@ -3,8 +3,9 @@
  * dashboard subscribe. Nothing else finds out what happened. (Deployments have their own stream,
  * deploy/events.ts.)
  */
-import type { IoCounters } from './exec/io-counters.js';
-import type { TaskFailure } from './exec/task-failure.js';
+
+import type { TaskFailure } from './task-failure.js';
+import type { IoCounters } from './util/io-counters.js';
 
 /** How a task ended; `statusOf` (exec/task-failure.ts) derives it from its failure. */
 export type TaskStatus = 'success' | 'failed' | 'skipped' | 'cancelled';

@@ -3,9 +3,9 @@
  * once from the store (SQLite or PostgreSQL) into plain records the pure analyses take.
  */
 import type { CacheOutcome, RunStatus, TaskRunStatus } from '../events.js';
-import type { IoCounters } from '../exec/io-counters.js';
 import type { TaskRunRow } from '../store/runs.js';
 import type { Store } from '../store/store.js';
+import type { IoCounters } from '../util/io-counters.js';
 import { jsonList } from '../util/json-list.js';
 import type { Deployment, DeploymentOutcome } from './deployments.js';
 

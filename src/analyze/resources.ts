@@ -3,8 +3,9 @@
  * memory utilization of the pool, and what each deployment moved over the network and how fast.
  * Pure functions over loaded records.
  */
-import type { IoCounters } from '../exec/io-counters.js';
+
 import type { DeploymentTransferRow } from '../store/deploy-transfers.js';
+import type { IoCounters } from '../util/io-counters.js';
 import { isCacheHit, type RunRecord, type TaskRecord } from './history.js';
 import { mean, median } from './stats.js';
 

@@ -4,7 +4,7 @@
  * so `slipway run` does not pay for the deploy agent or the analytics at start-up.
  */
 import type { Command } from 'commander';
-import { scanCommandLine } from './command-line.js';
+import { scanCommandLine } from '../command-line.js';
 import type { CliContext } from './context.js';
 
 export type Register = (program: Command, ctx: CliContext) => void;

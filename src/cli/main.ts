@@ -1,7 +1,7 @@
 /** The slipway command line: one file per command, registered here. */
 import { Command, CommanderError } from 'commander';
+import { scanCommandLine } from '../command-line.js';
 import { slipwayVersion } from '../util/package-info.js';
-import { scanCommandLine } from './command-line.js';
 import { registerCommands } from './commands.js';
 import { type CliContext, reportError } from './context.js';
 import { finishHelp } from './help.js';

@@ -9,11 +9,11 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scanCommandLine } from '../command-line.js';
 import type { Checkout } from '../state/checkout.js';
 import { Ledger } from '../state/ledger.js';
 import { statRecord } from '../state/stat-record.js';
 import { shellBatch } from '../util/shell-batch.js';
-import { scanCommandLine } from './command-line.js';
 import { Prefetch } from './prefetch.js';
 
 const dirs: string[] = [];

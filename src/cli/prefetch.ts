@@ -7,10 +7,10 @@
  * another folder (which only costs the head start).
  */
 import path from 'node:path';
+import { scanCommandLine } from '../command-line.js';
 import { findPipelineFile } from '../config/find-file.js';
 import { DEFAULT_FILE } from '../config/types.js';
 import { Checkout } from '../state/checkout.js';
-import { scanCommandLine } from './command-line.js';
 
 export class Prefetch {
   private constructor(readonly started: Checkout | undefined) {}

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { scanCommandLine } from '../cli/command-line.js';
+import { scanCommandLine } from '../command-line.js';
 import { findPipelineFile } from '../config/find-file.js';
 import { buildId } from '../util/build-id.js';
 import { Frame, frameReader, type RunRequest } from './protocol.js';

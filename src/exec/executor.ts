@@ -12,9 +12,9 @@ import type { Capacity } from '../plan/capacity.js';
 import { Frontier } from '../plan/frontier.js';
 import { pickTasks, type Running } from '../plan/policy.js';
 import type { Prediction } from '../plan/predict.js';
+import { statusOf, type TaskFailure } from '../task-failure.js';
 import { failpoint } from '../util/failpoint.js';
 import { notRun, runTask, type TaskContext, type TaskOutcome } from './run-task.js';
-import { statusOf, type TaskFailure } from './task-failure.js';
 import type { TaskRunner } from './task-runner.js';
 
 export interface RunGraphOptions {

@@ -10,7 +10,7 @@
  * since by the time Node hands us the exit the leader is reaped and unreadable.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { addIo, type IoCounters, maxIo, NO_IO, parseProcIo } from './io-counters.js';
+import { addIo, type IoCounters, maxIo, NO_IO, parseProcIo } from '../util/io-counters.js';
 
 const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) is 100 on every Linux we target.
 const PAGE = 4096;

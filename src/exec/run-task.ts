@@ -10,9 +10,9 @@ import path from 'node:path';
 import type { CacheLookup, TaskCache, TaskHash } from '../cache/types.js';
 import type { TaskConfig } from '../config/types.js';
 import type { CacheOutcome, EventStream, RunEvent } from '../events.js';
-import type { IoCounters } from './io-counters.js';
+import type { TaskFailure } from '../task-failure.js';
+import type { IoCounters } from '../util/io-counters.js';
 import { redactor } from './redact.js';
-import type { TaskFailure } from './task-failure.js';
 import type { Attempt, TaskRunner } from './task-runner.js';
 
 /** How a task ended, with what `task-finished` reports of it; no `failure` means success. */

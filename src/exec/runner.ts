@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { failpoint } from '../util/failpoint.js';
-import { type IoCounters, parseProcIo } from './io-counters.js';
+import { type IoCounters, parseProcIo } from '../util/io-counters.js';
 import { type FinalReading, ProcessTreeSampler, statTicks } from './proc-stats.js';
 import type { ProcessGuard } from './process-guard.js';
 import type { Attempt, AttemptFailure, RunRequest, TaskRunner } from './task-runner.js';

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseProcIo } from './io-counters.js';
+import { parseProcIo } from '../util/io-counters.js';
 import { LocalRunner, parseFinalReading } from './runner.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-task-io-'));

@@ -4,8 +4,8 @@
  * runs when and how often; a runner runs one attempt and says how it went.
  */
 import type { TaskHash } from '../cache/types.js';
-import type { IoCounters } from './io-counters.js';
-import type { TaskFailure } from './task-failure.js';
+import type { TaskFailure } from '../task-failure.js';
+import type { IoCounters } from '../util/io-counters.js';
 
 /** One attempt of one task. */
 export interface RunRequest {

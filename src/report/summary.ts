@@ -1,7 +1,7 @@
 /** The run summary (DESIGN §11): a stable JSON contract, built from the event stream. */
 import type { CacheOutcome, EventStream, RunEvent, RunOutcome, TaskStatus } from '../events.js';
-import { describeFailure, type TaskFailure } from '../exec/task-failure.js';
 import { countTasks } from '../task-counts.js';
+import { describeFailure, type TaskFailure } from '../task-failure.js';
 import { compareCodeUnits } from '../util/compare.js';
 import { formatMs } from '../util/units.js';
 

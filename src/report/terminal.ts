@@ -6,7 +6,7 @@
  */
 
 import type { EventStream, RunEvent } from '../events.js';
-import { describeFailure } from '../exec/task-failure.js';
+import { describeFailure } from '../task-failure.js';
 import { stripColour } from '../util/colour.js';
 import type { Out } from '../util/out.js';
 import { formatMs } from '../util/units.js';

@@ -6,9 +6,9 @@
 import os from 'node:os';
 import type { Pipeline } from '../config/types.js';
 import type { EventStream, RunEvent } from '../events.js';
-import type { IoCounters } from '../exec/io-counters.js';
-import { describeFailure } from '../exec/task-failure.js';
 import { addTask, NO_TASKS, type TaskCounts } from '../task-counts.js';
+import { describeFailure } from '../task-failure.js';
+import type { IoCounters } from '../util/io-counters.js';
 import { trace } from '../util/trace.js';
 import type { RunsTable, TaskRunsTable } from './schema.js';
 import type { Store } from './store.js';

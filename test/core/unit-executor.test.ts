@@ -14,10 +14,10 @@ import { parsePipeline } from '../../src/config/load.js';
 import { EventStream, type RunEvent } from '../../src/events.js';
 import { type RunGraphResult, runGraph } from '../../src/exec/executor.js';
 import { attemptFailure } from '../../src/exec/runner.js';
-import { describeFailure, statusOf, type TaskFailure } from '../../src/exec/task-failure.js';
 import { TaskGraph } from '../../src/graph/graph.js';
 import { capacityFor } from '../../src/plan/capacity.js';
 import { predict } from '../../src/plan/predict.js';
+import { describeFailure, statusOf, type TaskFailure } from '../../src/task-failure.js';
 import { FakeRunner } from '../helpers/fake-runner.js';
 
 const dirs: string[] = [];

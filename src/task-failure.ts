@@ -3,8 +3,8 @@
  * it, the history stores it, and every reader renders it through the switches below (a new kind
  * that one of them forgets does not compile).
  */
-import type { TaskStatus } from '../events.js';
-import { unreachable } from '../util/result.js';
+import type { TaskStatus } from './events.js';
+import { unreachable } from './util/result.js';
 
 export type TaskFailure =
   /** The command ran and exited with a code other than 0. */

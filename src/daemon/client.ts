@@ -79,12 +79,16 @@ export async function viaDaemon(argv: readonly string[]): Promise<DaemonAnswer> 
       socket.destroy();
       resolve({ ran: false });
     }, ACCEPT_TIMEOUT_MS);
-    socket.on('connect', () => socket.write(`${JSON.stringify(request)}\n`));
+    socket.on('connect', () => {
+      clientTrace('connected');
+      socket.write(`${JSON.stringify(request)}\n`);
+    });
     socket.on(
       'data',
       frameReader((type, payload) => {
         if (type === Frame.accepted) {
           accepted = true;
+          clientTrace('accepted');
           clearTimeout(timer);
           for (const s of FORWARDED) process.on(s, forward);
         } else if (type === Frame.refused) {
@@ -97,10 +101,7 @@ export async function viaDaemon(argv: readonly string[]): Promise<DaemonAnswer> 
         else if (type === Frame.stderr) process.stderr.write(payload);
         else if (type === Frame.exit) {
           code = Number(JSON.parse(payload.toString()).code) || 0;
-          if (process.env.SLIPWAY_TRACE)
-            process.stderr.write(
-              `[trace] ${performance.now().toFixed(1).padStart(7)} ms  client: exit code received\n`,
-            );
+          clientTrace('exit code received');
         }
       }),
     );
@@ -123,6 +124,12 @@ export async function viaDaemon(argv: readonly string[]): Promise<DaemonAnswer> 
       resolve({ ran: true, code: 1 });
     });
   });
+}
+
+/** SLIPWAY_TRACE=1: the client's own steps, in the form of util/trace.ts (which it does not load). */
+function clientTrace(label: string): void {
+  if (process.env.SLIPWAY_TRACE)
+    process.stderr.write(`[trace] ${performance.now().toFixed(1).padStart(7)} ms  client: ${label}\n`);
 }
 
 function tty(s: NodeJS.WriteStream): RunRequest['stdout'] {

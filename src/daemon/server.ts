@@ -150,7 +150,10 @@ class Daemon {
       const child = fork(this.#spareScript, [], {
         cwd: this.root,
         stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
-        execArgv: [],
+        // Compile every function while the spare waits rather than on its first call in the
+        // command: measured ~15 ms less CPU per fully cached run of 60 packages, for ~45 ms more
+        // CPU and ~4 MB when the spare loads (in the background).
+        execArgv: ['--no-lazy'],
       });
       let ready = false;
       child.once('message', () => {

@@ -22,7 +22,7 @@ import { buildId } from '../util/build-id.js';
 import { type DaemonStatus, Frame, frame, type Request, type RunRequest } from './protocol.js';
 import { socketPath } from './socket-path.js';
 
-const IDLE_MS = Number(process.env.SLIPWAY_DAEMON_IDLE_MS) || 10 * 60_000;
+const IDLE_MS = 10 * 60_000;
 const WATCH_MS = 2000;
 /** Spares that die before they are ready, in a row, before the daemon gives up. */
 const MAX_FAILED_SPARES = 3;

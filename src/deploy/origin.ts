@@ -16,6 +16,7 @@ import { deltaFrame, type Encoding, encodeFrame } from './wire.js';
 import { type DeltaRequest, encodeDelta } from './wire-delta.js';
 
 const deltaSchema = deltaRequests(100_000);
+const ENCODINGS: readonly Encoding[] = ['none', 'deflate', 'br', 'br-fast'];
 
 export interface Origin {
   url: string;
@@ -121,8 +122,9 @@ export async function startOrigin(opts: {
       const asked = body.deltas === undefined ? undefined : deltaSchema.safeParse(body.deltas);
       if (asked && !asked.success) throw new HttpError(400, 'bad deltas');
       const deltas = new Map((asked?.data ?? []).map((d) => [d.id as ChunkId, d as DeltaRequest]));
-      const encoding: Encoding =
-        body.encoding === 'br' || body.encoding === 'none' ? body.encoding : 'deflate';
+      const encoding: Encoding = ENCODINGS.includes(body.encoding as Encoding)
+        ? (body.encoding as Encoding)
+        : 'deflate';
       requests++;
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       // Read and compress a window ahead of the socket, so disk, zlib and network overlap.

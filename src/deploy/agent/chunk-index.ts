@@ -9,6 +9,7 @@ import { type ChunkSourceRef, fetchChunks } from '../chunk-client.js';
 import { chunkIdOf } from '../fastcdc.js';
 import type { Manifest } from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
+import type { Encoding } from '../wire.js';
 import { type DeltaRequest, deltaRequest, MIN_DELTA_BASE } from '../wire-delta.js';
 import type { Layout } from './layout.js';
 import { type PackLoc, PackPool } from './pack-pool.js';
@@ -118,7 +119,9 @@ export class ChunkIndex {
       const recent = this.#recent.get(id);
       if (recent) return recent;
       const data = await this.#readAt(w);
-      if (data && chunkIdOf(data) === id) return data;
+      // Pool records were verified when received (and again when a restart scans the packs);
+      // nothing but the agent writes there. Release files are the app's to change: checked.
+      if (data && (w.kind === 'pool' || chunkIdOf(data) === id)) return data;
       // Moved meanwhile (pool -> release when a release settles): look again before giving up.
       if (this.#where.get(id) !== w) continue;
       this.#where.delete(id);
@@ -182,6 +185,8 @@ export class ChunkIndex {
     onChunk?: (id: ChunkId, wireBytes: number, source: string) => void;
     /** New chunk -> a chunk this agent has that is much like it: asked for as a delta. */
     bases?: Map<ChunkId, ChunkId[]>;
+    /** How whole chunks are compressed on the wire (chunk-client's default when absent). */
+    encoding?: Encoding;
   }): Promise<{ ok: true } | { ok: false; error: string }> {
     const waits: Promise<void>[] = [];
     const mine: ChunkId[] = [];
@@ -230,6 +235,7 @@ export class ChunkIndex {
             source,
             ids: remaining,
             deltas: useDeltas ? deltas.filter((d) => wanted.has(d.id)) : undefined,
+            encoding: opts.encoding,
             base: (b) => baseBytes.get(b),
             maxChunk: opts.maxChunk,
             onChunk: async (id, data, wire) => {

@@ -26,6 +26,7 @@ import { fsyncPath, writeAtomic } from '../../state/atomic-write.js';
 import { trace } from '../../util/trace.js';
 import { type Manifest, type ManifestEntry, validateManifest } from '../manifest.js';
 import { type ChunkId, isReleaseId, type ReleaseId } from '../types.js';
+import { type BaseFile, writeFromBase } from './file-from-base.js';
 import type { Layout } from './layout.js';
 
 /** Size and mtime of each file of a release right after assembly: proof it was not edited since. */
@@ -76,6 +77,8 @@ export async function assembleRelease(opts: {
   manifest: Manifest;
   chunk: (id: ChunkId) => Promise<Buffer>;
   sameAs?: (e: Extract<ManifestEntry, { type: 'file' }>) => Promise<SameFile | undefined>;
+  /** A kept release's earlier version of a changed file, to write it from (file-from-base.ts). */
+  baseOf?: (e: Extract<ManifestEntry, { type: 'file' }>) => Promise<BaseFile | undefined>;
   /** Default `auto`. */
   durability?: Durability;
 }): Promise<number> {
@@ -110,7 +113,11 @@ export async function assembleRelease(opts: {
           stats[e.path] = [same.size, same.mtimeMs];
           continue;
         }
-        stats[e.path] = await writeFromChunks(e, dest, opts.chunk, durability === 'fsync');
+        const base = await opts.baseOf?.(e);
+        stats[e.path] =
+          base && (await writeFromBase({ e, dest, base, chunk: opts.chunk }))
+            ? await finishFile(dest, e.mode & 0o777, durability === 'fsync')
+            : await writeFromChunks(e, dest, opts.chunk, durability === 'fsync');
         written.push(dest);
       }
     };
@@ -217,6 +224,19 @@ async function writeFromChunks(
       throw new Error(`${e.path} came out ${written} bytes, the manifest says ${e.size}`);
     // open()'s mode is masked by the umask: set the manifest's exactly.
     await fh.chmod(e.mode & 0o777);
+    if (sync) await fh.sync();
+    const st = await fh.stat();
+    return [st.size, st.mtimeMs];
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Gives a file written from its base the manifest's mode; returns its size and mtime. */
+async function finishFile(dest: string, mode: number, sync: boolean): Promise<[number, number]> {
+  const fh = await open(dest, 'r+');
+  try {
+    await fh.chmod(mode);
     if (sync) await fh.sync();
     const st = await fh.stat();
     return [st.size, st.mtimeMs];

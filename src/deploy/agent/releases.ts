@@ -8,7 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { constants, linkSync } from 'node:fs';
+import { constants, fchmodSync, fstatSync, linkSync, writevSync } from 'node:fs';
 import {
   chmod,
   copyFile,
@@ -206,6 +206,7 @@ async function writeFromChunks(
   chunk: (id: ChunkId) => Promise<Buffer>,
   sync: boolean,
 ): Promise<[number, number]> {
+  if (e.size <= SMALL_FILE) return writeSmall(e, dest, chunk, sync);
   const fh = await open(dest, 'wx', e.mode & 0o777);
   try {
     let written = 0;
@@ -226,6 +227,47 @@ async function writeFromChunks(
     await fh.chmod(e.mode & 0o777);
     if (sync) await fh.sync();
     const st = await fh.stat();
+    return [st.size, st.mtimeMs];
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Files up to this size are written on the calling thread (see writeSmall). */
+const SMALL_FILE = 256 * 1024;
+
+/**
+ * writeFromChunks for a small file: its chunks gathered first, then written, chmodded and
+ * stated synchronously, one call each instead of a thread-pool round trip each (20,000 small
+ * files cost seconds of round trips otherwise).
+ */
+async function writeSmall(
+  e: Extract<ManifestEntry, { type: 'file' }>,
+  dest: string,
+  chunk: (id: ChunkId) => Promise<Buffer>,
+  sync: boolean,
+): Promise<[number, number]> {
+  const parts: Buffer[] = [];
+  let total = 0;
+  for (const [chunkId, size] of e.chunks) {
+    const data = await chunk(chunkId);
+    if (data.length !== size)
+      throw new Error(
+        `chunk ${chunkId.slice(0, 12)} of ${e.path} is ${data.length} bytes, the manifest says ${size}`,
+      );
+    parts.push(data);
+    total += size;
+  }
+  if (total !== e.size) throw new Error(`${e.path} came out ${total} bytes, the manifest says ${e.size}`);
+  // Opened on the thread pool: creating a file waits on the filesystem's journal, which other
+  // writers on the machine may hold for milliseconds; sixteen opens wait at once that way.
+  const fh = await open(dest, 'wx', e.mode & 0o777);
+  try {
+    let at = 0;
+    while (at < total) at += writevSync(fh.fd, at === 0 ? parts : [Buffer.concat(parts).subarray(at)]);
+    fchmodSync(fh.fd, e.mode & 0o777);
+    if (sync) await fh.sync();
+    const st = fstatSync(fh.fd);
     return [st.size, st.mtimeMs];
   } finally {
     await fh.close();

@@ -26,7 +26,8 @@ export class ChunkIndex {
   #recentBytes = 0;
   /** Bytes each received chunk took on the wire, whoever asked for it (a relay's own stage or a neighbour). */
   readonly #wire = new Map<ChunkId, { bytes: number; at: number }>();
-  static readonly RECENT_BUDGET = 32 * 1024 * 1024;
+  // Small: reading a chunk back from the pool is cheap (page cache, not hashed again).
+  static readonly RECENT_BUDGET = 8 * 1024 * 1024;
 
   readonly #pool: PackPool;
 

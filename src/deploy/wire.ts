@@ -54,20 +54,25 @@ export async function encodeFrame(
       code = brotliLike ? CODE.br : CODE.deflate;
     }
   }
-  const head = Buffer.allocUnsafe(HEADER);
-  head.write(id, 0, 32, 'hex');
-  head[32] = code;
-  head.writeUInt32BE(payload.length, 33);
-  return Buffer.concat([head, payload]);
+  return frameOf(id, code, payload);
 }
 
 /** A frame whose payload is a delta against a chunk the receiver has (wire-delta.ts). */
 export function deltaFrame(id: ChunkId, payload: Buffer): Buffer {
-  const head = Buffer.allocUnsafe(HEADER);
-  head.write(id, 0, 32, 'hex');
-  head[32] = CODE.delta;
-  head.writeUInt32BE(payload.length, 33);
-  return Buffer.concat([head, payload]);
+  return frameOf(id, CODE.delta, payload);
+}
+
+/**
+ * One frame in a buffer of its own: not a slice of Node's shared 8 KiB pool, which a small frame
+ * kept in the origin's cache would otherwise pin whole.
+ */
+function frameOf(id: ChunkId, code: number, payload: Buffer): Buffer {
+  const frame = Buffer.allocUnsafeSlow(HEADER + payload.length);
+  frame.write(id, 0, 32, 'hex');
+  frame[32] = code;
+  frame.writeUInt32BE(payload.length, 33);
+  payload.copy(frame, HEADER);
+  return frame;
 }
 
 /**

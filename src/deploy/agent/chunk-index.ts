@@ -157,8 +157,9 @@ export class ChunkIndex {
     if (this.#where.has(id)) return; // a concurrent copy landed first
     this.#where.set(id, { kind: 'pool', ...loc });
     if (this.#recentBytes + data.length <= ChunkIndex.RECENT_BUDGET) {
-      // A small chunk may be a view of a much larger buffer (a network read): keep only its bytes.
-      this.#recent.set(id, data.buffer.byteLength > data.length * 2 ? Buffer.from(data) : data);
+      // A small chunk may be a view of a much larger buffer (a network read, a decompressor's
+      // output block): keep only its bytes, in a buffer of its own (not the shared pool's).
+      this.#recent.set(id, data.buffer.byteLength > data.length * 2 ? ownCopy(data) : data);
       this.#recentBytes += data.length;
     }
   }
@@ -273,4 +274,10 @@ export class ChunkIndex {
       };
     return { ok: true };
   }
+}
+
+function ownCopy(data: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(data.length);
+  data.copy(copy);
+  return copy;
 }

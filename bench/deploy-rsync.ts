@@ -88,6 +88,28 @@ function takePeakKb(pid: number | undefined): number {
   }
 }
 
+const TICK_MS = 1000 / (Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100);
+
+/**
+ * CPU milliseconds of a process (user + system, all threads) from /proc, or with `reaped` those
+ * of its children it has waited for; 0 where /proc lacks it. CPU, unlike wall time, a loaded
+ * machine does not stretch: the load-independent comparison.
+ */
+function cpuMs(pid: number | undefined, reaped = false): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name: state is field 3, utime 14, stime 15, cutime 16, cstime 17.
+    const f = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
+    return (reaped ? f[13]! + f[14]! : f[11]! + f[12]!) * TICK_MS;
+  } catch {
+    return 0;
+  }
+}
+
 function verify(source: string, copy: string, what: string): void {
   const r = spawnSync('diff', ['-r', '--no-dereference', source, copy], { encoding: 'utf8' });
   if (r.status !== 0)
@@ -99,6 +121,8 @@ interface Outcome {
   bytes: number;
   /** Peak RSS in KiB of the deployer and of the busiest agent (Slipway only). */
   deployerKb?: number;
+  /** CPU of every process involved: deployer and agents, or rsync client and daemon. */
+  cpuMs: number;
   agentKb?: number;
   chunkMs?: number;
 }
@@ -190,6 +214,7 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
     }
     const env = envFor(artifact, targets);
     const ledgerDir = join(root, 'ledger');
+    const cpu0 = cpuMs(process.pid, true) + targets.reduce((n, a) => n + cpuMs(a.proc.pid), 0);
     const t = await timed(process.execPath, [driver, JSON.stringify({ env, version, ledgerDir })], {
       cwd: root,
     });
@@ -202,9 +227,11 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
     };
     if (t.code !== 0 || !out.ok || !out.release)
       throw new Error(`slipway deploy ${version} failed: ${out.reason ?? t.stderr.slice(-800)}`);
+    const cpu = cpuMs(process.pid, true) + targets.reduce((n, a) => n + cpuMs(a.proc.pid), 0) - cpu0;
     for (const a of targets) verify(artifact, join(a.dir, 'releases', out.release), `slipway ${version}`);
     return {
       ms: t.wallMs,
+      cpuMs: cpu,
       bytes: originProxy.bytes + targets.reduce((s, a) => s + a.proxy.bytes, 0),
       deployerKb: out.maxRssKb,
       agentKb: Math.max(...targets.map((a) => takePeakKb(a.proc.pid))),
@@ -215,6 +242,8 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
   /** `rsync -a [-z]` of `artifact` into `<module>/<dir>/v<n>`, beside v<n-1>; all modules at once. */
   async function rsyncTo(artifact: string, mods: string[], dir: string, n: number, z: boolean) {
     rsyncProxy.reset();
+    const client0 = cpuMs(process.pid, true);
+    const daemon0 = cpuMs(daemon.pid, true);
     const t0 = performance.now();
     const runs = await Promise.all(
       mods.map((m) => {
@@ -233,13 +262,16 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
       }),
     );
     const ms = performance.now() - t0;
+    const client = cpuMs(process.pid, true) - client0;
     for (const r of runs) if (r.code !== 0) throw new Error(`rsync failed: ${r.stderr.slice(-800)}`);
     for (const m of mods) {
       verify(artifact, join(root, 'rsync', m, dir, `v${n}`), `rsync v${n}`);
       // Keep the new release and the one before, as the agent keeps two.
       if (n > 2) rmSync(join(root, 'rsync', m, dir, `v${n - 2}`), { recursive: true, force: true });
     }
-    return { ms, bytes: rsyncProxy.bytes };
+    // Read after the checks above (whose `diff` runs are the bench's own, not counted), so the
+    // daemon has reaped its per-connection processes.
+    return { ms, bytes: rsyncProxy.bytes, cpuMs: client + cpuMs(daemon.pid, true) - daemon0 };
   }
 
   const f = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
@@ -274,7 +306,7 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
         peakDeployer = Math.max(peakDeployer, s.deployerKb ?? 0);
         peakAgent = Math.max(peakAgent, s.agentKb ?? 0);
         options.log(
-          `bench: ${shape.label}, ${change}: slipway ${f(s.ms)} (chunking ${f(s.chunkMs ?? 0)}) ${mib(s.bytes)}; rsync -z ${f(z.ms)} ${mib(z.bytes)}; rsync ${f(plain.ms)} ${mib(plain.bytes)}`,
+          `bench: ${shape.label}, ${change}: slipway ${f(s.ms)} (cpu ${f(s.cpuMs)}, chunking ${f(s.chunkMs ?? 0)}) ${mib(s.bytes)}; rsync -z ${f(z.ms)} (cpu ${f(z.cpuMs)}) ${mib(z.bytes)}; rsync ${f(plain.ms)} ${mib(plain.bytes)}`,
         );
         const c = `${shape.label}, ${change === 'first' ? 'first deploy' : change === 'nothing' ? 'nothing changed' : change === '4 KB shift' ? '4 KB inserted at the start' : `${change} changed`}`;
         const timeTarget = change === 'nothing' ? '< 0.5 s' : '<= 1.0';
@@ -286,6 +318,13 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
           target: '<= 1.0',
           pass: options.quick ? undefined : s.ms <= z.ms,
           note: `${f(s.ms)} vs ${f(z.ms)}; / rsync ${(s.ms / plain.ms).toFixed(2)} (${f(plain.ms)})`,
+        });
+        row({
+          case: c,
+          metric: 'cpu / rsync -z',
+          value: s.cpuMs / Math.max(z.cpuMs, 1),
+          unit: 'x',
+          note: `${f(s.cpuMs)} vs ${f(z.cpuMs)} of CPU (deployer + agent; client + daemon)`,
         });
         if (change === 'nothing')
           row({
@@ -337,14 +376,16 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
     for (const [i, change] of fanChanges.entries()) {
       applyChange(fanSrc, shape, change, 50 + i);
       let s: Outcome | undefined;
-      let z: { ms: number; bytes: number } | undefined;
+      let z: { ms: number; bytes: number; cpuMs: number } | undefined;
       for (const who of i % 2 === 0 ? ['slipway', 'rsync'] : ['rsync', 'slipway']) {
         if (who === 'slipway') s = await slipway(fanSrc, fleet, `fan${i + 1}`);
         else z = await rsyncTo(fanSrc, fanMods, 'web', i + 1, true);
       }
       if (!s || !z) throw new Error('unreachable');
       const c = `${shape.label} to 6 agents, ${change === 'first' ? 'first deploy' : `${change} changed`}`;
-      options.log(`bench: ${c}: slipway ${f(s.ms)} ${mib(s.bytes)}; 6 x rsync -z ${f(z.ms)} ${mib(z.bytes)}`);
+      options.log(
+        `bench: ${c}: slipway ${f(s.ms)} (cpu ${f(s.cpuMs)}) ${mib(s.bytes)}; 6 x rsync -z ${f(z.ms)} (cpu ${f(z.cpuMs)}) ${mib(z.bytes)}`,
+      );
       row({
         case: c,
         metric: 'time / 6 parallel rsync -z',
@@ -353,6 +394,13 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
         target: '<= 1.0',
         pass: options.quick ? undefined : s.ms <= z.ms,
         note: `${f(s.ms)} vs ${f(z.ms)}; peak RSS deployer ${((s.deployerKb ?? 0) / 1024).toFixed(0)} MB, agent ${((s.agentKb ?? 0) / 1024).toFixed(0)} MB`,
+      });
+      row({
+        case: c,
+        metric: 'cpu / 6 parallel rsync -z',
+        value: s.cpuMs / Math.max(z.cpuMs, 1),
+        unit: 'x',
+        note: `${f(s.cpuMs)} vs ${f(z.cpuMs)} of CPU`,
       });
       row({
         case: c,

@@ -31,7 +31,7 @@ export interface Artifact {
 export async function chunkFile(
   file: string,
   params: ChunkingParams = DEFAULT_CHUNKING,
-  buffer: Buffer = Buffer.allocUnsafe(Math.max(8 * 1024 * 1024, params.max * 4)),
+  buffer: Buffer = Buffer.allocUnsafe(Math.max(2 * 1024 * 1024, params.max * 4)),
 ): Promise<{ chunks: [ChunkId, number][]; size: number }> {
   const fh = await open(file, 'r');
   const chunks: [ChunkId, number][] = [];
@@ -122,7 +122,7 @@ export async function readArtifact(
             list = chunkBuffer(data, params).map((c) => [c.id, c.size]);
             size = data.length;
           } else {
-            buffer ??= Buffer.allocUnsafe(Math.max(8 * 1024 * 1024, params.max * 4));
+            buffer ??= Buffer.allocUnsafe(Math.max(2 * 1024 * 1024, params.max * 4));
             ({ chunks: list, size } = await chunkFile(full, params, buffer));
           }
         }

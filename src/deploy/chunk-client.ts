@@ -30,7 +30,7 @@ export async function fetchChunks(opts: {
       headers: { authorization: `Bearer ${opts.source.token}`, 'content-type': 'application/json' },
       body: JSON.stringify({
         ids: opts.ids,
-        encoding: opts.encoding ?? 'deflate',
+        encoding: opts.encoding ?? 'br',
         ...(opts.deltas?.length ? { deltas: opts.deltas } : {}),
       }),
       signal: opts.signal,

@@ -5,7 +5,7 @@
  */
 import { once } from 'node:events';
 import { closeSync, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { deltaRequests } from './agent/requests.js';
@@ -16,6 +16,12 @@ import { deltaFrame, type Encoding, encodeFrame } from './wire.js';
 import { type DeltaRequest, encodeDelta } from './wire-delta.js';
 
 const deltaSchema = deltaRequests(100_000);
+/**
+ * Frames read and compressed ahead of the socket per request: enough to keep the thread pool's
+ * four compressors busy across a few requests; each pending one holds its chunk and a compressor.
+ */
+const AHEAD = 8;
+const ENCODINGS: readonly Encoding[] = ['none', 'deflate', 'br', 'br-fast'];
 
 export interface Origin {
   url: string;
@@ -69,36 +75,50 @@ export async function startOrigin(opts: {
 }): Promise<Origin> {
   const pace = pacer(opts.maxRate);
   // Promises, not buffers: six agents asking for the same chunk at once share one compression.
-  const cache = new Map<string, Promise<Buffer>>();
+  // Least recently used first out, so agents a few megabytes apart still share their frames.
+  const cache = new Map<string, { frame: Promise<Buffer>; bytes: number }>();
   let cached = 0;
   // Enough for agents asking for the same chunks at about the same time; not the whole artifact.
   const budget = opts.cacheBytes ?? 16 * 1024 * 1024;
+  const files = new LargeFiles();
   let egress = 0;
   let requests = 0;
 
   function frame(id: ChunkId, encoding: Encoding): Promise<Buffer> {
     const key = `${encoding}:${id}`;
     const hit = cache.get(key);
-    if (hit) return hit;
+    if (hit) {
+      cache.delete(key);
+      cache.set(key, hit);
+      return hit.frame;
+    }
     const src = opts.chunks.get(id);
     if (!src) return Promise.reject(new HttpError(404, `unknown chunk ${id}`));
-    const p = readChunk(src).then((data) => encodeFrame(id, data, encoding));
-    cache.set(key, p);
-    p.then(
+    const entry = { frame: files.read(src).then((data) => encodeFrame(id, data, encoding)), bytes: 0 };
+    cache.set(key, entry);
+    entry.frame.then(
       (f) => {
+        if (cache.get(key) !== entry) return;
+        entry.bytes = f.length;
         cached += f.length;
-        if (cached > budget) cache.delete(key);
+        for (const [k, e] of cache) {
+          if (cached <= budget) break;
+          cache.delete(k);
+          cached -= e.bytes;
+        }
       },
-      () => cache.delete(key),
+      () => {
+        if (cache.get(key) === entry) cache.delete(key);
+      },
     );
-    return p;
+    return entry.frame;
   }
 
   /** A delta against the asker's base when it is smaller than the compressed chunk (never cached). */
   async function deltaOrWhole(id: ChunkId, d: DeltaRequest, encoding: Encoding): Promise<Buffer> {
     const src = opts.chunks.get(id);
     if (!src) throw new HttpError(404, `unknown chunk ${id}`);
-    const data = await readChunk(src);
+    const data = await files.read(src);
     const delta = encodeDelta(data, d);
     const whole = await encodeFrame(id, data, encoding);
     return delta && delta.length + 37 < whole.length ? deltaFrame(id, delta) : whole;
@@ -121,8 +141,9 @@ export async function startOrigin(opts: {
       const asked = body.deltas === undefined ? undefined : deltaSchema.safeParse(body.deltas);
       if (asked && !asked.success) throw new HttpError(400, 'bad deltas');
       const deltas = new Map((asked?.data ?? []).map((d) => [d.id as ChunkId, d as DeltaRequest]));
-      const encoding: Encoding =
-        body.encoding === 'br' || body.encoding === 'none' ? body.encoding : 'deflate';
+      const encoding: Encoding = ENCODINGS.includes(body.encoding as Encoding)
+        ? (body.encoding as Encoding)
+        : 'deflate';
       requests++;
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       // Read and compress a window ahead of the socket, so disk, zlib and network overlap.
@@ -131,10 +152,10 @@ export async function startOrigin(opts: {
         const d = deltas.get(id);
         return d ? deltaOrWhole(id, d, encoding) : frame(id, encoding);
       };
-      for (let i = 0; i < Math.min(32, ids.length); i++) ahead.push(next(ids[i]!));
+      for (let i = 0; i < Math.min(AHEAD, ids.length); i++) ahead.push(next(ids[i]!));
       for (let i = 0; i < ids.length; i++) {
         const f = await ahead[i]!;
-        if (i + 32 < ids.length) ahead.push(next(ids[i + 32]!));
+        if (i + AHEAD < ids.length) ahead.push(next(ids[i + AHEAD]!));
         egress += f.length;
         await pace(f.length);
         if (!res.write(f)) await once(res, 'drain');
@@ -156,12 +177,45 @@ export async function startOrigin(opts: {
     get requests() {
       return requests;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+      await files.close();
+    },
   };
+}
+
+/**
+ * Chunk reads that keep large files open for the origin's lifetime (a 200 MB file is thousands
+ * of chunks: one open and close each cost more than the read); small files are opened per read.
+ */
+class LargeFiles {
+  readonly #open = new Map<string, Promise<FileHandle>>();
+  static readonly LARGE = 1024 * 1024;
+  static readonly MAX_OPEN = 64;
+
+  async read(src: ChunkSource): Promise<Buffer> {
+    let fh = this.#open.get(src.file);
+    if (!fh) {
+      if (src.offset + src.size < LargeFiles.LARGE || this.#open.size >= LargeFiles.MAX_OPEN)
+        return readChunk(src);
+      fh = open(src.file, 'r');
+      fh.catch(() => this.#open.delete(src.file));
+      this.#open.set(src.file, fh);
+    }
+    const buf = Buffer.allocUnsafe(src.size);
+    const { bytesRead } = await (await fh).read(buf, 0, src.size, src.offset);
+    if (bytesRead !== src.size) throw new Error(`${src.file} changed while deploying`);
+    return buf;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.#open.values()];
+    this.#open.clear();
+    await Promise.allSettled(all.map((p) => p.then((fh) => fh.close())));
+  }
 }
 
 /** A shared byte budget: each send waits until the link (at `rate` B/s) would be free. */

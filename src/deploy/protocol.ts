@@ -1,10 +1,11 @@
 /**
  * The deploy protocol's version, spoken between deployer and agent. 2 added manifest deltas and
- * chunk deltas against a chunk the agent has. An agent reports its version in /v1/status and
+ * chunk deltas against a chunk the agent has; 3 chunk requests for Brotli quality 1 (`br-fast`),
+ * which an agent of 2 serving as a relay would refuse. An agent reports its version in /v1/status and
  * refuses a stage request of a newer one; a deployer refuses an agent of another version, both
  * with a message saying which side to upgrade.
  */
-export const DEPLOY_PROTOCOL = 2;
+export const DEPLOY_PROTOCOL = 3;
 
 /** The message for a deployer and an agent that do not speak the same protocol. */
 export function protocolMismatch(agentUrl: string, agentSpeaks: number | undefined): string {

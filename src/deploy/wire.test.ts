@@ -17,7 +17,7 @@ describe('chunk frames', () => {
   it('round-trips compressible and random chunks in any encoding, split at any byte', async () => {
     const text = Buffer.from('hello slipway '.repeat(2000));
     const noise = randomBytes(5000);
-    for (const enc of ['deflate', 'br', 'none'] as const) {
+    for (const enc of ['deflate', 'br', 'br-fast', 'none'] as const) {
       const stream = Buffer.concat([
         await encodeFrame(chunkIdOf(text), text, enc),
         await encodeFrame(chunkIdOf(noise), noise, enc),

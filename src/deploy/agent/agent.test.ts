@@ -1,4 +1,5 @@
-import { readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile, readlink, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AgentRig, startAgentRig } from '../../../test/helpers/agent-rig.js';
@@ -67,6 +68,33 @@ describe('agent', () => {
     expect((await client.rollback()).ok).toBe(true);
     expect(await readFile(path.join(root, 'agent', 'current', 'index.html'), 'utf8')).toBe('one');
     expect(await readFile(file(v2.release, 'index.html'), 'utf8')).toBe('two');
+  });
+
+  it('writes a changed large file from its earlier version, and from chunks once the app changed that', async () => {
+    const big = randomBytes(300_000).toString('hex');
+    const edit = (text: string, at: number) =>
+      `${text.slice(0, at)}${'x'.repeat(1000)}${text.slice(at + 1000)}`;
+    const file = (release: string) => path.join(root, 'agent', 'releases', release, 'data.txt');
+    const v1 = await build('v1', { 'data.txt': big });
+    expect(
+      (await client.stage({ release: v1.release, manifest: v1.manifest, sources: [v1.origin] })).ok,
+    ).toBe(true);
+    const v2text = edit(big, 300_000);
+    const v2 = await build('v2', { 'data.txt': v2text });
+    const s2 = await client.stage({ release: v2.release, manifest: v2.manifest, sources: [v2.origin] });
+    expect(s2.ok && s2.value.chunksFetched).toBeLessThanOrEqual(2);
+    expect(await readFile(file(v2.release), 'utf8')).toBe(v2text);
+    expect(await readFile(file(v1.release), 'utf8')).toBe(big);
+    expect((await stat(file(v2.release))).ino).not.toBe((await stat(file(v1.release))).ino);
+
+    // The app writes into its release: the next release must not inherit that.
+    await writeFile(file(v2.release), 'tampered', { flag: 'r+' });
+    await utimes(file(v2.release), new Date(), new Date(Date.now() + 5000));
+    const v3text = edit(v2text, 100_000);
+    const v3 = await build('v3', { 'data.txt': v3text });
+    const s3 = await client.stage({ release: v3.release, manifest: v3.manifest, sources: [v3.origin] });
+    expect(s3.ok).toBe(true);
+    expect(await readFile(file(v3.release), 'utf8')).toBe(v3text);
   });
 
   it('keeps only the newest releases, never the active one', async () => {

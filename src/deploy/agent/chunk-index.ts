@@ -9,6 +9,7 @@ import { type ChunkSourceRef, fetchChunks } from '../chunk-client.js';
 import { chunkIdOf } from '../fastcdc.js';
 import type { Manifest } from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
+import type { Encoding } from '../wire.js';
 import { type DeltaRequest, deltaRequest, MIN_DELTA_BASE } from '../wire-delta.js';
 import type { Layout } from './layout.js';
 import { type PackLoc, PackPool } from './pack-pool.js';
@@ -25,7 +26,8 @@ export class ChunkIndex {
   #recentBytes = 0;
   /** Bytes each received chunk took on the wire, whoever asked for it (a relay's own stage or a neighbour). */
   readonly #wire = new Map<ChunkId, { bytes: number; at: number }>();
-  static readonly RECENT_BUDGET = 32 * 1024 * 1024;
+  // Small: reading a chunk back from the pool is cheap (page cache, not hashed again).
+  static readonly RECENT_BUDGET = 8 * 1024 * 1024;
 
   readonly #pool: PackPool;
 
@@ -118,7 +120,9 @@ export class ChunkIndex {
       const recent = this.#recent.get(id);
       if (recent) return recent;
       const data = await this.#readAt(w);
-      if (data && chunkIdOf(data) === id) return data;
+      // Pool records were verified when received (and again when a restart scans the packs);
+      // nothing but the agent writes there. Release files are the app's to change: checked.
+      if (data && (w.kind === 'pool' || chunkIdOf(data) === id)) return data;
       // Moved meanwhile (pool -> release when a release settles): look again before giving up.
       if (this.#where.get(id) !== w) continue;
       this.#where.delete(id);
@@ -153,8 +157,9 @@ export class ChunkIndex {
     if (this.#where.has(id)) return; // a concurrent copy landed first
     this.#where.set(id, { kind: 'pool', ...loc });
     if (this.#recentBytes + data.length <= ChunkIndex.RECENT_BUDGET) {
-      // A small chunk may be a view of a much larger buffer (a network read): keep only its bytes.
-      this.#recent.set(id, data.buffer.byteLength > data.length * 2 ? Buffer.from(data) : data);
+      // A small chunk may be a view of a much larger buffer (a network read, a decompressor's
+      // output block): keep only its bytes, in a buffer of its own (not the shared pool's).
+      this.#recent.set(id, data.buffer.byteLength > data.length * 2 ? ownCopy(data) : data);
       this.#recentBytes += data.length;
     }
   }
@@ -182,6 +187,8 @@ export class ChunkIndex {
     onChunk?: (id: ChunkId, wireBytes: number, source: string) => void;
     /** New chunk -> a chunk this agent has that is much like it: asked for as a delta. */
     bases?: Map<ChunkId, ChunkId[]>;
+    /** How whole chunks are compressed on the wire (chunk-client's default when absent). */
+    encoding?: Encoding;
   }): Promise<{ ok: true } | { ok: false; error: string }> {
     const waits: Promise<void>[] = [];
     const mine: ChunkId[] = [];
@@ -230,6 +237,7 @@ export class ChunkIndex {
             source,
             ids: remaining,
             deltas: useDeltas ? deltas.filter((d) => wanted.has(d.id)) : undefined,
+            encoding: opts.encoding,
             base: (b) => baseBytes.get(b),
             maxChunk: opts.maxChunk,
             onChunk: async (id, data, wire) => {
@@ -266,4 +274,10 @@ export class ChunkIndex {
       };
     return { ok: true };
   }
+}
+
+function ownCopy(data: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(data.length);
+  data.copy(copy);
+  return copy;
 }

@@ -6,6 +6,7 @@ import { type Stats, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Manifest, ManifestEntry } from '../manifest.js';
 import type { ReleaseId } from '../types.js';
+import type { BaseFile } from './file-from-base.js';
 import type { Layout } from './layout.js';
 import { type FileStats, readStats, type SameFile } from './releases.js';
 
@@ -16,11 +17,15 @@ export class FileIndex {
   /** Promises, so the many files assembled at once read each release's stats once, not once each. */
   readonly #stats = new Map<ReleaseId, Promise<FileStats | undefined>>();
 
+  /** Each path's latest file among the kept releases, built when first asked for after a rebuild. */
+  #byPath: Map<string, { release: ReleaseId; e: FileEntry }> | undefined;
+
   constructor(readonly layout: Layout) {}
 
   /** Re-reads the kept releases (after staging or pruning). */
   rebuild(releases: Map<ReleaseId, Manifest>): void {
     this.#files.clear();
+    this.#byPath = undefined;
     for (const id of this.#stats.keys()) if (!releases.has(id)) this.#stats.delete(id);
     for (const [id, m] of releases) {
       for (const e of m.entries) {
@@ -33,13 +38,35 @@ export class FileIndex {
   async identical(e: FileEntry, releases: Map<ReleaseId, Manifest>): Promise<SameFile | undefined> {
     const hit = this.#files.get(fileKey(e));
     if (!hit || !releases.has(hit.release)) return undefined;
-    let stats = this.#stats.get(hit.release);
-    if (!stats) {
-      stats = readStats(this.layout, hit.release);
-      this.#stats.set(hit.release, stats);
+    return this.#untouched(hit.release, hit.path);
+  }
+
+  /**
+   * The earlier version of a changed file of several chunks: the same path in the latest kept
+   * release that has it, untouched since assembly (file-from-base.ts writes from it).
+   */
+  async previous(e: FileEntry, releases: Map<ReleaseId, Manifest>): Promise<BaseFile | undefined> {
+    if (e.chunks.length < 2) return undefined;
+    if (!this.#byPath) {
+      this.#byPath = new Map();
+      for (const [id, m] of releases)
+        for (const x of m.entries) if (x.type === 'file') this.#byPath.set(x.path, { release: id, e: x });
     }
-    const rec = (await stats)?.[hit.path];
-    const file = path.join(this.layout.release(hit.release), hit.path);
+    const hit = this.#byPath.get(e.path);
+    if (!hit || !releases.has(hit.release)) return undefined;
+    const same = await this.#untouched(hit.release, e.path);
+    return same ? { path: same.path, chunks: hit.e.chunks } : undefined;
+  }
+
+  /** A kept release's file if its size and mtime are still those recorded at assembly. */
+  async #untouched(release: ReleaseId, rel: string): Promise<SameFile | undefined> {
+    let stats = this.#stats.get(release);
+    if (!stats) {
+      stats = readStats(this.layout, release);
+      this.#stats.set(release, stats);
+    }
+    const rec = (await stats)?.[rel];
+    const file = path.join(this.layout.release(release), rel);
     // Synchronous for the same reason as the links that follow (releases.ts).
     const st = statOrUndefined(file);
     // An app that wrote into its release changed size or mtime: rebuild from verified chunks.

@@ -188,9 +188,9 @@ describe('deploy protocol and deltas', () => {
       JSON.stringify({ protocol: 99, release: r.release, manifest: r.manifest }),
     );
     expect(res.status).toBe(400);
-    expect(await res.text()).toMatch(/protocol 99, this agent 2.*upgrade the agent/);
+    expect(await res.text()).toMatch(/protocol 99, this agent 3.*upgrade the agent/);
     expect(await snapshot()).toEqual(before);
-    expect((await agent.status()).protocol).toBe(2);
+    expect((await agent.status()).protocol).toBe(3);
   });
 
   it('rebuilds a manifest delta, and answers 409 for a base it does not keep', async () => {
@@ -207,7 +207,7 @@ describe('deploy protocol and deltas', () => {
     const stranger = { ...delta, base: 'elsewhere-000000000000' };
     const res = await post(
       '/v1/stage',
-      JSON.stringify({ protocol: 2, release: v2.release, manifestDelta: stranger }),
+      JSON.stringify({ protocol: 3, release: v2.release, manifestDelta: stranger }),
     );
     expect(res.status).toBe(409);
     const v3 = await release('v3', { 'index.html': 'v3' });
@@ -231,7 +231,7 @@ describe('deploy protocol and deltas', () => {
     const before = await snapshot();
     const res = await post(
       '/v1/stage',
-      JSON.stringify({ protocol: 2, release: v2.release, manifestDelta: { ...delta, upsert: [] } }),
+      JSON.stringify({ protocol: 3, release: v2.release, manifestDelta: { ...delta, upsert: [] } }),
     );
     // The rebuilt manifest is v1's under another version: its digest is not v2's release id.
     expect(await res.text()).toMatch(/"type":"error".*does not match the manifest/);

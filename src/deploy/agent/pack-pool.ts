@@ -5,6 +5,7 @@
  * restart, so a crash costs at most the records it tore (they are fetched again).
  */
 import { randomBytes } from 'node:crypto';
+import { readSync, writevSync } from 'node:fs';
 import { type FileHandle, open, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { chunkIdOf } from '../fastcdc.js';
@@ -18,6 +19,8 @@ export interface PackLoc {
 
 const HEAD = 36;
 const MAX = 64 * 1024 * 1024;
+/** Records up to this size are read and written synchronously. */
+const SYNC_BYTES = 64 * 1024;
 
 export class PackPool {
   #current: { file: string; fh: FileHandle; pos: number } | undefined;
@@ -76,7 +79,10 @@ export class PackPool {
     head.write(id, 0, 32, 'hex');
     head.writeUInt32BE(data.length, 32);
     try {
-      await cur.fh.writev([head, data], pos);
+      // Small records are written on the calling thread: a thread-pool round trip per record
+      // costs more than the copy into the page cache (20,000 small files: 20,000 round trips).
+      if (data.length <= SYNC_BYTES) writevSync(cur.fh.fd, [head, data], pos);
+      else await cur.fh.writev([head, data], pos);
     } catch (e) {
       live.delete(id);
       throw e;
@@ -106,7 +112,11 @@ export class PackPool {
         this.#readers.set(loc.file, reader);
       }
       const buf = Buffer.allocUnsafe(loc.size);
-      const { bytesRead } = await (await reader).read(buf, 0, loc.size, loc.offset);
+      const fh = await reader;
+      const bytesRead =
+        loc.size <= SYNC_BYTES
+          ? readSync(fh.fd, buf, 0, loc.size, loc.offset)
+          : (await fh.read(buf, 0, loc.size, loc.offset)).bytesRead;
       return bytesRead === loc.size ? buf : undefined;
     } catch {
       this.#readers.delete(loc.file);

@@ -28,7 +28,7 @@ export function chunkIdsBody(max: number) {
 export function fetchBody(max: number) {
   return z.strictObject({
     ids: z.array(chunkId).max(max),
-    encoding: z.enum(['none', 'deflate', 'br']).optional(),
+    encoding: z.enum(['none', 'deflate', 'br', 'br-fast']).optional(),
     /** Deltas an origin may send; a relay serves whole chunks and ignores them. */
     deltas: deltaRequests(max).optional(),
   });

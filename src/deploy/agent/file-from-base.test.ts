@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { chunkBuffer } from '../fastcdc.js';
+import type { ManifestEntry } from '../manifest.js';
+import type { ChunkId } from '../types.js';
+import { writeFromBase } from './file-from-base.js';
+
+const P = { min: 256, avg: 1024, max: 4096 };
+
+function entry(rel: string, data: Buffer): Extract<ManifestEntry, { type: 'file' }> {
+  const chunks = chunkBuffer(data, P).map((c) => [c.id, c.size] as [ChunkId, number]);
+  return { type: 'file', path: rel, mode: 0o644, size: data.length, chunks };
+}
+
+/** The chunk index of the test: serves only the chunks of `fresh`, counting what it served. */
+function index(fresh: Buffer) {
+  const byId = new Map(chunkBuffer(fresh, P).map((c) => [c.id, fresh.subarray(c.offset, c.offset + c.size)]));
+  const served: ChunkId[] = [];
+  return {
+    served,
+    chunk: async (id: ChunkId) => {
+      served.push(id);
+      const b = byId.get(id);
+      if (!b) throw new Error('not in the index');
+      return Buffer.from(b);
+    },
+  };
+}
+
+function setup(old: Buffer) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-base-'));
+  const basePath = path.join(dir, 'old.bin');
+  writeFileSync(basePath, old);
+  return { dir, basePath, base: { path: basePath, chunks: entry('old.bin', old).chunks } };
+}
+
+describe('writing a changed file from its earlier version', () => {
+  it('rebuilds an edit in place byte for byte, asking the index only for the changed chunks', async () => {
+    const old = randomBytes(200_000);
+    const fresh = Buffer.from(old);
+    randomBytes(300).copy(fresh, 100_000);
+    const { dir, basePath, base } = setup(old);
+    const before = statSync(basePath);
+    const e = entry('new.bin', fresh);
+    const ix = index(fresh);
+    const dest = path.join(dir, 'new.bin');
+    expect(await writeFromBase({ e, dest, base, chunk: ix.chunk })).toBe(true);
+    expect(readFileSync(dest).equals(fresh)).toBe(true);
+    expect(ix.served.length).toBeGreaterThan(0);
+    expect(ix.served.length).toBeLessThan(e.chunks.length / 4);
+    // The earlier version is never written (it may be hard-linked into other releases).
+    expect(readFileSync(basePath).equals(old)).toBe(true);
+    expect(statSync(basePath).mtimeMs).toBe(before.mtimeMs);
+  });
+
+  it('rebuilds a file with bytes inserted at the start and one that shrank', async () => {
+    const old = randomBytes(150_000);
+    for (const fresh of [Buffer.concat([randomBytes(4096), old]), old.subarray(0, 90_000)]) {
+      const { dir, base } = setup(old);
+      const e = entry('new.bin', fresh);
+      const ix = index(fresh);
+      const dest = path.join(dir, 'new.bin');
+      expect(await writeFromBase({ e, dest, base, chunk: ix.chunk })).toBe(true);
+      expect(readFileSync(dest).equals(fresh)).toBe(true);
+      expect(ix.served.length).toBeLessThan(e.chunks.length / 4);
+    }
+  });
+
+  it('writes nothing when the earlier version shares no chunk, and refuses a chunk of the wrong length', async () => {
+    const { dir, base } = setup(randomBytes(50_000));
+    const fresh = randomBytes(50_000);
+    const ix = index(fresh);
+    const dest = path.join(dir, 'new.bin');
+    expect(await writeFromBase({ e: entry('new.bin', fresh), dest, base, chunk: ix.chunk })).toBe(false);
+    expect(() => statSync(dest)).toThrow();
+
+    const old = randomBytes(50_000);
+    const s = setup(old);
+    const edited = Buffer.concat([old.subarray(0, 40_000), randomBytes(10_000)]);
+    const short = async () => Buffer.alloc(3);
+    await expect(
+      writeFromBase({
+        e: entry('x.bin', edited),
+        dest: path.join(s.dir, 'x.bin'),
+        base: s.base,
+        chunk: short,
+      }),
+    ).rejects.toThrow(/manifest says/);
+  });
+});

@@ -1,0 +1,143 @@
+/**
+ * A changed file written from the version of it a kept release has (its "base"): what did not
+ * change is taken from the base file instead of being rebuilt chunk by chunk. When most of the
+ * file kept its offsets (an edit in place), the base is copied by the kernel (a clone where the
+ * filesystem has copy-on-write) and only the changed chunks are written over it; otherwise
+ * (bytes inserted or removed) the file is written in order, unchanged runs read from the base in
+ * large blocks. The base is trusted the way a hard-linked file is: its size and mtime are still
+ * those recorded when its release was assembled; new chunks come verified from the chunk index.
+ */
+import { constants } from 'node:fs';
+import { copyFile, type FileHandle, open } from 'node:fs/promises';
+import type { ManifestEntry } from '../manifest.js';
+import type { ChunkId } from '../types.js';
+
+type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
+
+/** A kept release's earlier version of a file, untouched since its assembly. */
+export interface BaseFile {
+  path: string;
+  chunks: [ChunkId, number][];
+}
+
+/** Reads from the base are joined into blocks of up to this many bytes. */
+const BLOCK = 4 * 1024 * 1024;
+
+/** Where each new chunk is: a base range (offset) or -1 (from the chunk index). */
+function plan(e: FileEntry, base: BaseFile): { from: number[]; inPlace: number } {
+  const at = new Map<ChunkId, number>();
+  let o = 0;
+  for (const [id, size] of base.chunks) {
+    if (!at.has(id)) at.set(id, o);
+    o += size;
+  }
+  const from: number[] = [];
+  let inPlace = 0;
+  o = 0;
+  for (const [id, size] of e.chunks) {
+    const b = at.get(id) ?? -1;
+    from.push(b);
+    if (b === o) inPlace += size;
+    o += size;
+  }
+  return { from, inPlace };
+}
+
+/**
+ * Creates `dest` (it must not exist) with `e`'s content from `base` and `chunk`; checks every
+ * length against the manifest. Returns false, having written nothing, when the base shares no chunk.
+ */
+export async function writeFromBase(opts: {
+  e: FileEntry;
+  dest: string;
+  base: BaseFile;
+  chunk: (id: ChunkId) => Promise<Buffer>;
+}): Promise<boolean> {
+  const { e, dest, base } = opts;
+  const { from, inPlace } = plan(e, base);
+  if (!from.some((b) => b >= 0)) return false;
+  const src = await open(base.path, 'r');
+  try {
+    if (inPlace * 2 >= e.size) {
+      await copyFile(base.path, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+      const fh = await open(dest, 'r+');
+      try {
+        await fh.truncate(e.size);
+        await patch(fh, src, opts, from, true);
+      } finally {
+        await fh.close();
+      }
+    } else {
+      const fh = await open(dest, 'wx', e.mode & 0o777);
+      try {
+        await patch(fh, src, opts, from, false);
+      } finally {
+        await fh.close();
+      }
+    }
+    return true;
+  } finally {
+    await src.close();
+  }
+}
+
+/**
+ * Writes every chunk of `e` into `fh` at its offset, except (with `skipInPlace`) those already at
+ * the same offset of the copied base. Consecutive chunks that are consecutive in the base are
+ * read in one block.
+ */
+async function patch(
+  fh: FileHandle,
+  src: FileHandle,
+  opts: { e: FileEntry; chunk: (id: ChunkId) => Promise<Buffer> },
+  from: number[],
+  skipInPlace: boolean,
+): Promise<void> {
+  const { e } = opts;
+  let offset = 0;
+  let i = 0;
+  while (i < e.chunks.length) {
+    const [id, size] = e.chunks[i]!;
+    const b = from[i]!;
+    if (b < 0) {
+      const data = await opts.chunk(id);
+      if (data.length !== size)
+        throw new Error(
+          `chunk ${id.slice(0, 12)} of ${e.path} is ${data.length} bytes, the manifest says ${size}`,
+        );
+      await writeAll(fh, data, offset);
+      offset += size;
+      i++;
+      continue;
+    }
+    if (skipInPlace && b === offset) {
+      offset += size;
+      i++;
+      continue;
+    }
+    // A run of chunks that follow each other in the base too, read as one block.
+    let len = size;
+    let j = i + 1;
+    while (j < e.chunks.length && len < BLOCK) {
+      const next = from[j]!;
+      if (next !== b + len || (skipInPlace && next === offset + len)) break;
+      len += e.chunks[j]![1];
+      j++;
+    }
+    const buf = Buffer.allocUnsafe(len);
+    const { bytesRead } = await src.read(buf, 0, len, b);
+    if (bytesRead !== len) throw new Error(`the earlier ${e.path} is shorter than its manifest says`);
+    await writeAll(fh, buf, offset);
+    offset += len;
+    i = j;
+  }
+  if (offset !== e.size) throw new Error(`${e.path} came out ${offset} bytes, the manifest says ${e.size}`);
+}
+
+async function writeAll(fh: FileHandle, data: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
+    done += bytesWritten;
+  }
+}

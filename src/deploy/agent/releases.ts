@@ -239,7 +239,8 @@ async function fsyncEach(paths: string[]): Promise<void> {
   await Promise.all(Array.from({ length: Math.min(WIDTH, paths.length) }, worker));
 }
 
-function statsFile(layout: Layout, id: ReleaseId): string {
+/** Where a release's file stats (as assembled) are kept. */
+export function statsFile(layout: Layout, id: ReleaseId): string {
   return path.join(layout.manifests, `${id}.stat`);
 }
 

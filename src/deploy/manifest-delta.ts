@@ -79,14 +79,17 @@ function walkOrder(a: string, b: string): number {
  * against the old ones. Only bases worth a delta (wire-delta.ts) are named.
  */
 export function chunkBases(base: Manifest, next: Manifest, minBase: number): Record<ChunkId, ChunkId[]> {
-  const had = chunksOf(base);
   const before = new Map<string, [ChunkId, number][]>();
   for (const e of base.entries) if (e.type === 'file') before.set(e.path, e.chunks);
+  // Every chunk of the base, gathered only once some file's chunks differ from its old ones.
+  let had: Map<ChunkId, number> | undefined;
   const out: Record<ChunkId, ChunkId[]> = {};
   for (const e of next.entries) {
     if (e.type !== 'file') continue;
     const old = before.get(e.path);
-    if (!old?.length) continue;
+    // The same list (a file the ledger kept) has no new chunk.
+    if (!old?.length || old === e.chunks) continue;
+    had ??= chunksOf(base);
     let at = 0;
     let j = 0;
     let oldAt = 0;

@@ -44,7 +44,8 @@ async function afterTick(): Promise<void> {
   }
   for (;;) {
     await writeFile(probe, '');
-    if (statSync(probe, { bigint: true }).ctimeNs > latest) return;
+    // A millisecond past: times compare as doubles, exact to a fraction of a microsecond only.
+    if (statSync(probe, { bigint: true }).ctimeNs > latest + 1_000_000n) return;
     await new Promise((r) => setTimeout(r, 1));
   }
 }

@@ -251,9 +251,11 @@ describe('isRacyRecord', () => {
     // mtime set ahead of it (only the ctime, which no one can set, says when it changed).
     utimesSync(s.file, Date.now() / 1000 + 3600, Date.now() / 1000 + 3600);
     const rec = statRecord(s.file);
-    const changed = BigInt(rec.split(' ')[2]!.replace('.', ''));
+    // Wait for the filesystem's clock to be a millisecond past the change (ms as doubles are
+    // exact to a fraction of a microsecond only).
+    const changedMs = Number(rec.split(' ')[2]) * 1000;
     let after = fsNow(stampFile)!;
-    while (BigInt(Math.round(after.ms * 1e6)) <= changed) after = fsNow(stampFile)!;
+    while (after.ms < changedMs + 1) after = fsNow(stampFile)!;
     expect(isRacyRecord(rec, after)).toBe(false);
     // The wall clock's rule takes the later of both times: the mtime ahead keeps it racy.
     expect(isRacyRecord(rec)).toBe(true);

@@ -1,9 +1,9 @@
 /**
  * The one stat record: what `lstat` says of a path, as one comparable string. Everything that
  * remembers a file by its stat (the ledger's output records, the hash memo's reads, the pipeline
- * snapshot's sources, the fingerprint cache, the deployer's chunk ledger) stores this record and compares it as a string: an
- * unchanged record means unchanged content (git's index relies on the same), unless the change
- * was racy (racy.ts).
+ * snapshot's sources, the fingerprint cache, the deployer's chunk ledger) stores this record and
+ * compares it as a string: an unchanged record means unchanged content (git's index relies on
+ * the same), unless the change was racy (racy.ts).
  *
  * A record is `size mtime ctime inode mode path\0`, times as seconds.nanoseconds and the mode in
  * hex: exactly what GNU `stat --printf STAT_PRINTF` prints, so a child process can stat thousands

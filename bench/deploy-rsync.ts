@@ -142,7 +142,8 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
     : ['first', '1%', '10%', '4 KB shift', 'nothing'];
   const root = mkdtempSync(join(os.tmpdir(), 'slipway-bench-rsync-'));
   const bin = join(options.root, 'bin', 'slipway.js');
-  const driver = join(options.root, 'dist', 'bench', 'deploy-driver.js');
+  // Bundled as the CLI is (scripts/bundle.mjs), so its start-up is the CLI's.
+  const driver = join(options.root, 'dist', 'bench', 'deploy-driver.bundle.js');
   const tokenFile = join(root, 'token');
   writeFileSync(tokenFile, TOKEN);
 
@@ -228,7 +229,10 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
     if (t.code !== 0 || !out.ok || !out.release)
       throw new Error(`slipway deploy ${version} failed: ${out.reason ?? t.stderr.slice(-800)}`);
     const cpu = cpuMs(process.pid, true) + targets.reduce((n, a) => n + cpuMs(a.proc.pid), 0) - cpu0;
-    for (const a of targets) verify(artifact, join(a.dir, 'releases', out.release), `slipway ${version}`);
+    // The trailing slash: the release's tree as `current` shows it (an unchanged redeploy is a
+    // symlink to the kept release's folder it shares, agent/twins.ts).
+    for (const a of targets)
+      verify(artifact, `${join(a.dir, 'releases', out.release)}/`, `slipway ${version}`);
     return {
       ms: t.wallMs,
       cpuMs: cpu,

@@ -2,6 +2,7 @@
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import path from 'node:path';
+import { recordOf } from '../state/stat-record.js';
 import { err, ok, type Result } from '../util/result.js';
 import type { ChunkLedger } from './chunk-ledger.js';
 import { type ChunkingParams, chunkBuffer, chunkIdOf, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
@@ -104,20 +105,22 @@ export async function readArtifact(
     for (const name of names) {
       const full = path.join(dir, name);
       const relPath = rel ? `${rel}/${name}` : name;
-      const s = lstatSync(full);
+      // bigint: the stat record has the times to the nanosecond (state/stat-record.ts).
+      const s = lstatSync(full, { bigint: true });
       if (s.isDirectory()) {
-        entries.push({ type: 'dir', path: relPath, mode: s.mode & 0o777 });
+        entries.push({ type: 'dir', path: relPath, mode: Number(s.mode & 0o777n) });
         const bad = await walk(full, relPath);
         if (bad) return bad;
       } else if (s.isSymbolicLink()) {
         entries.push({ type: 'symlink', path: relPath, target: readlinkSync(full) });
       } else if (s.isFile()) {
-        const sig = { size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino };
-        let list = ledger?.lookup(relPath, sig);
+        const record = recordOf(full, s);
+        const fileSize = Number(s.size);
+        let list = ledger?.lookup(relPath, record, Number(s.dev));
         let size = list?.reduce((n, c) => n + c[1], 0) ?? -1;
-        if (!list || size !== s.size) {
+        if (!list || size !== fileSize) {
           reread++;
-          if (s.size <= WHOLE) {
+          if (fileSize <= WHOLE) {
             const data = readFileSync(full);
             list = chunkBuffer(data, params).map((c) => [c.id, c.size]);
             size = data.length;
@@ -126,13 +129,13 @@ export async function readArtifact(
             ({ chunks: list, size } = await chunkFile(full, params, buffer));
           }
         }
-        ledger?.record(relPath, sig);
+        ledger?.record(record);
         let offset = 0;
         for (const [id, n] of list) {
           if (!chunks.has(id)) chunks.set(id, { file: full, offset, size: n });
           offset += n;
         }
-        entries.push({ type: 'file', path: relPath, mode: s.mode & 0o777, size, chunks: list });
+        entries.push({ type: 'file', path: relPath, mode: Number(s.mode & 0o777n), size, chunks: list });
         files++;
         bytes += size;
       } else {

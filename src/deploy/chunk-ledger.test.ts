@@ -1,4 +1,5 @@
-import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -30,8 +31,27 @@ async function put(files: Record<string, string>, ageMs = 3_600_000): Promise<vo
   }
 }
 
-async function deploy(version: string) {
-  const ledger = await ChunkLedger.open(ledgerDir, art, DEFAULT_CHUNKING);
+/**
+ * Waits until the filesystem's clock has ticked past every change in the artifact (a probe
+ * written now gets a later ctime): changes made before then are settled for the next walk.
+ */
+async function afterTick(): Promise<void> {
+  const probe = path.join(root, 'probe');
+  let latest = 0n;
+  for (const f of await readdir(art, { recursive: true })) {
+    const c = statSync(path.join(art, f), { bigint: true }).ctimeNs;
+    if (c > latest) latest = c;
+  }
+  for (;;) {
+    await writeFile(probe, '');
+    // A millisecond past: times compare as doubles, exact to a fraction of a microsecond only.
+    if (statSync(probe, { bigint: true }).ctimeNs > latest + 1_000_000n) return;
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+async function deploy(version: string, dir = ledgerDir) {
+  const ledger = await ChunkLedger.open(dir, art, DEFAULT_CHUNKING);
   const r = await readArtifact(art, version, DEFAULT_CHUNKING, { ledger });
   if (!r.ok) throw new Error(r.error);
   await ledger.save({ release: releaseIdOf(r.value.manifest), manifest: r.value.manifest });
@@ -41,6 +61,7 @@ async function deploy(version: string) {
 describe('chunk ledger', () => {
   it('skips reading files whose stat is unchanged and gives the same manifest', async () => {
     await put({ 'a.js': 'x'.repeat(50_000), 'b/c.css': 'body{}', 'b/d.png': 'y'.repeat(300_000) });
+    await afterTick();
     const first = await deploy('v1');
     expect(first.reread).toBe(3);
     const second = await deploy('v1');
@@ -51,8 +72,10 @@ describe('chunk ledger', () => {
 
   it('re-reads a same-size edit that kept its mtime (the ctime moved)', async () => {
     await put({ 'a.js': 'one', 'b.js': 'bee' });
+    await afterTick();
     const first = await deploy('v1');
     await put({ 'a.js': 'two' }); // same size, mtime set back to an hour ago
+    await afterTick();
     const second = await deploy('v2');
     expect(second.reread).toBe(1);
     expect(second.manifest.entries).not.toEqual(first.manifest.entries);
@@ -60,19 +83,42 @@ describe('chunk ledger', () => {
     expect(fresh.ok && fresh.value.manifest).toEqual(second.manifest);
   });
 
-  it('does not trust a file that changed just before it was recorded (racy)', async () => {
-    await put({ 'old.js': 'settled' });
-    await put({ 'new.js': 'just written' }, 0);
+  it('trusts a file changed a moment before the walk once its filesystem ticked past it', async () => {
+    // Written just now, with an mtime a second ahead (as a copy keeping times may leave it): the
+    // filesystem's stamp is what judges it, by the ctime no one can set.
+    await put({ 'new.js': 'just written' }, -1000);
+    await afterTick();
     await deploy('v1');
     const again = await deploy('v1');
-    expect(again.reread).toBe(1);
+    expect(again.reread).toBe(0);
   });
+
+  // The wall clock's rule, where the ledger cannot stamp the artifact's filesystem: a ledger on
+  // another device (tmpfs) than the artifact.
+  const otherDevice =
+    existsSync('/dev/shm') && statSync('/dev/shm').dev !== statSync(os.tmpdir()).dev ? '/dev/shm' : undefined;
+  it.skipIf(!otherDevice)(
+    'does not trust a file changed within two seconds by the wall clock (racy)',
+    async () => {
+      const dir = await mkdtemp(path.join(otherDevice!, 'slipway-ledger-'));
+      try {
+        // Its mtime set an hour back: the ctime (now) still says it just changed.
+        await put({ 'new.js': 'just written' });
+        await afterTick();
+        await deploy('v1', dir);
+        const again = await deploy('v1', dir);
+        expect(again.reread).toBe(1);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('chunks everything again when the ledger is damaged', async () => {
     await put({ 'a.js': 'one', 'b.js': 'two' });
+    await afterTick();
     await deploy('v1');
-    const { readdir } = await import('node:fs/promises');
-    for (const f of await readdir(ledgerDir)) await writeFile(path.join(ledgerDir, f), '{"format":1,');
+    for (const f of await readdir(ledgerDir)) await writeFile(path.join(ledgerDir, f), '{"format":2,');
     const again = await deploy('v1');
     expect(again.reread).toBe(2);
   });

@@ -1,121 +1,166 @@
 /**
- * The chunk ledger: for one artifact folder, each file's stat signature (size, mtime, ctime,
- * inode) and chunk list as of the last deploy, plus the manifest that deploy sent. A file whose
- * signature is unchanged and was not racy when recorded (state/racy.ts) keeps its chunks without
- * being read again, so an unchanged artifact is re-examined with stats alone (the trick the build
- * cache plays with outputs). The manifest lets the next deploy send only a delta to an agent that
- * still runs it. The ledger is a cache: lost or damaged, the artifact is simply chunked again.
+ * The chunk ledger: for one artifact folder, each file's stat record (state/stat-record.ts) as of
+ * the last deploy, and the manifest that deploy sent (whose chunk lists are the files' chunks). A
+ * file whose record is unchanged and was not racy when taken (state/racy.ts) keeps its chunks
+ * without being read again, so an unchanged artifact is re-examined with stats alone (the trick
+ * the build cache plays with outputs). The manifest lets the next deploy send only a delta to an
+ * agent that still runs it. The ledger is a cache: lost or damaged, the artifact is chunked again.
+ *
+ * The racy rule judges records against the filesystem's own clock when it can: before the walk,
+ * the ledger writes a stamp file and notes the time the filesystem gave it; a file on the same
+ * filesystem changed strictly before that stamp is settled, however recently (a file written a
+ * second before a deploy is not chunked again by the next). Files on another filesystem, or
+ * without a stamp, are judged by the wall clock with its two-second margin.
+ *
+ * File format: one line of JSON (format, root, chunking, stamp, release, the length of the
+ * records), the stat records of the manifest's files in its order, then the manifest as JSON.
  */
+import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeAtomic } from '../state/atomic-write.js';
-import { isRacy } from '../state/racy.js';
+import type { FsStamp } from '../state/racy.js';
+import { fsNow, isRacyRecord } from '../state/stat-record.js';
 import type { ChunkingParams } from './fastcdc.js';
 import type { Manifest } from './manifest.js';
 import type { ChunkId, ReleaseId } from './types.js';
 
-/** What a file's stat must still say for its recorded chunks to be trusted. */
-export interface StatSignature {
-  size: number;
-  mtimeMs: number;
-  ctimeMs: number;
-  ino: number;
-}
+/** Bumped when the layout changes: a ledger of another format reads as empty. */
+const FORMAT = 2;
 
-type Row = [size: number, mtimeMs: number, ctimeMs: number, ino: number];
-
-interface LedgerFile {
-  format: 1;
+interface Head {
+  format: typeof FORMAT;
   root: string;
   chunking: ChunkingParams;
-  /** When the stats were taken (epoch ms): the racy rule compares file times with it. */
+  /** The stamp written before the walk (undefined: the wall clock when it began, `at`). */
+  stamp?: FsStamp;
   at: number;
-  files: Record<string, Row>;
-  /** The manifest of that walk (its chunk lists are the files' chunks), and its release id. */
-  last: { release: ReleaseId; manifest: Manifest };
+  release: ReleaseId;
+  records: number;
+}
+
+interface Loaded {
+  head: Head;
+  records: string;
+  manifest: Manifest;
 }
 
 export class ChunkLedger {
-  readonly #old: Map<string, Row>;
+  /** The last walk's files: path -> [its stat record, its chunks]. */
+  readonly #old = new Map<string, [string, [ChunkId, number][]]>();
+  /** When the last walk's stats were taken: its stamp, and the wall clock for other filesystems. */
+  readonly #oldStamp: FsStamp | undefined;
   readonly #oldAt: number;
-  readonly #oldChunks = new Map<string, [ChunkId, number][]>();
-  readonly #next = new Map<string, Row>();
+  #records: string[] = [];
   #at = Date.now();
-  #last: LedgerFile['last'] | undefined;
+  #stamp: FsStamp | undefined;
+  readonly #last: { release: ReleaseId; manifest: Manifest } | undefined;
 
   private constructor(
     readonly file: string | undefined,
     readonly root: string,
     readonly chunking: ChunkingParams,
-    loaded: LedgerFile | undefined,
+    loaded: Loaded | undefined,
   ) {
-    this.#old = new Map(loaded ? Object.entries(loaded.files) : []);
-    this.#oldAt = loaded?.at ?? 0;
-    this.#last = loaded?.last;
-    for (const e of loaded?.last.manifest.entries ?? [])
-      if (e.type === 'file') this.#oldChunks.set(e.path, e.chunks);
+    this.#oldStamp = loaded?.head.stamp;
+    this.#oldAt = loaded?.head.at ?? 0;
+    if (!loaded) return;
+    this.#last = { release: loaded.head.release, manifest: loaded.manifest };
+    const { records } = loaded;
+    let at = 0;
+    for (const e of loaded.manifest.entries) {
+      if (e.type !== 'file') continue;
+      const end = records.indexOf('\0', at);
+      if (end < 0) break;
+      this.#old.set(e.path, [records.slice(at, end + 1), e.chunks]);
+      at = end + 1;
+    }
   }
 
   /** The ledger of `root` kept in `dir` (one file per folder and chunking); empty when absent or unreadable. */
   static async open(dir: string | undefined, root: string, chunking: ChunkingParams): Promise<ChunkLedger> {
-    if (!dir) return new ChunkLedger(undefined, root, chunking, undefined);
+    const abs = path.resolve(root);
+    if (!dir) return new ChunkLedger(undefined, abs, chunking, undefined);
     const key = createHash('sha256')
-      .update(`${path.resolve(root)}\0${JSON.stringify(chunking)}`)
+      .update(`${abs}\0${JSON.stringify(chunking)}`)
       .digest('hex');
-    const file = path.join(dir, `${key.slice(0, 24)}.json`);
-    let loaded: LedgerFile | undefined;
-    try {
-      const parsed = JSON.parse(await readFile(file, 'utf8')) as LedgerFile;
-      const sameParams = JSON.stringify(parsed.chunking) === JSON.stringify(chunking);
-      if (parsed.format === 1 && parsed.root === path.resolve(root) && sameParams) loaded = parsed;
-    } catch {
-      loaded = undefined;
-    }
-    return new ChunkLedger(file, path.resolve(root), chunking, loaded);
+    const file = path.join(dir, `${key.slice(0, 24)}.ledger`);
+    const loaded = read(file);
+    const fits =
+      loaded?.head.root === abs && JSON.stringify(loaded.head.chunking) === JSON.stringify(chunking);
+    return new ChunkLedger(file, abs, chunking, fits ? loaded : undefined);
   }
 
-  /** Marks the moment stats are taken for this deploy (before the walk). */
+  /** Marks the moment before the walk's stats: the wall clock, and a stamp on the ledger's filesystem. */
   begin(): void {
     this.#at = Date.now();
+    this.#records = [];
+    if (!this.file) return;
+    try {
+      mkdirSync(path.dirname(this.file), { recursive: true });
+    } catch {
+      return;
+    }
+    this.#stamp = fsNow(path.join(path.dirname(this.file), '.stamp'));
   }
 
-  /** The recorded chunks of `rel` if its stat still matches and was not racy when recorded. */
-  lookup(rel: string, st: StatSignature): [ChunkId, number][] | undefined {
-    const row = this.#old.get(rel);
-    if (!row) return undefined;
-    if (row[0] !== st.size || row[1] !== st.mtimeMs || row[2] !== st.ctimeMs || row[3] !== st.ino)
-      return undefined;
-    // Modified within the racy window before it was recorded: a same-size edit in the same
-    // timestamp tick would not have moved its mtime (git's rule, on mtime as git applies it;
-    // the ctime still has to match exactly, which catches an mtime put back with utimes).
-    if (isRacy(row[1], this.#oldAt)) return undefined;
-    return this.#oldChunks.get(rel);
+  /**
+   * The recorded chunks of `rel` if its stat record is unchanged and was not racy when taken.
+   * `dev`: the file's device, for judging it by the stamp only on the stamp's filesystem.
+   */
+  lookup(rel: string, record: string, dev: number): [ChunkId, number][] | undefined {
+    const old = this.#old.get(rel);
+    if (!old || old[0] !== record) return undefined;
+    const stamp = this.#oldStamp;
+    return isRacyRecord(record, stamp?.dev === dev ? stamp : this.#oldAt) ? undefined : old[1];
   }
 
-  /** Notes a file's stat for the next deploy (its chunks are the manifest's). */
-  record(rel: string, st: StatSignature): void {
-    this.#next.set(rel, [st.size, st.mtimeMs, st.ctimeMs, st.ino]);
+  /** Notes a file's stat record for the next deploy, in the order of the manifest's files. */
+  record(record: string): void {
+    this.#records.push(record);
   }
 
   /** The manifest of the previous walk of this folder, and its release id (absent on a first deploy). */
-  get last(): LedgerFile['last'] | undefined {
+  get last(): { release: ReleaseId; manifest: Manifest } | undefined {
     return this.#last;
   }
 
-  /** Remembers this walk's stats and manifest for the next deploy; a no-op without a folder. */
+  /** Remembers this walk's records and manifest for the next deploy; a no-op without a folder. */
   async save(last: { release: ReleaseId; manifest: Manifest }): Promise<void> {
     if (!this.file) return;
-    await mkdir(path.dirname(this.file), { recursive: true }).catch(() => {});
-    const out: LedgerFile = {
-      format: 1,
+    const records = this.#records.join('');
+    const head: Head = {
+      format: FORMAT,
       root: this.root,
       chunking: this.chunking,
+      ...(this.#stamp ? { stamp: this.#stamp } : {}),
       at: this.#at,
-      files: Object.fromEntries(this.#next),
-      last,
+      release: last.release,
+      records: records.length,
     };
     // Not durable: losing the ledger in a power cut costs one full chunking, nothing else.
-    await writeAtomic(this.file, JSON.stringify(out), { durable: false }).catch(() => {});
+    const text = `${JSON.stringify(head)}\n${records}${JSON.stringify(last.manifest)}`;
+    await writeAtomic(this.file, text, { durable: false }).catch(() => {});
+    // The JSON ledger of format 1 (before stat records) is dead once this one exists.
+    await rm(this.file.replace(/\.ledger$/, '.json'), { force: true }).catch(() => {});
+  }
+}
+
+/** A ledger file's content, or undefined when absent, damaged or of another format. */
+function read(file: string): Loaded | undefined {
+  try {
+    const bytes = readFileSync(file);
+    // Paths, hashes and JSON are almost always ASCII: then latin1 is the same text, decoded faster.
+    const all = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
+    const nl = all.indexOf('\n');
+    const head = JSON.parse(all.slice(0, nl)) as Head;
+    if (head.format !== FORMAT || typeof head.records !== 'number') return undefined;
+    const records = all.slice(nl + 1, nl + 1 + head.records);
+    const manifest = JSON.parse(all.slice(nl + 1 + head.records)) as Manifest;
+    return { head, records, manifest };
+  } catch {
+    return undefined;
   }
 }

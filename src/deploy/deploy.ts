@@ -69,9 +69,16 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   if (!art.ok) return err(art.error);
   const { manifest, chunks } = art.value;
   const release = releaseIdOf(manifest);
-  trace('walked');
-  await ledger.save({ release, manifest });
-  trace(`chunked ${art.value.files} files (${art.value.reread} read)`);
+  trace(`walked ${art.value.files} files (${art.value.reread} read)`);
+  // Saved once a stage request is on its way: the deployer mostly waits for the agents then.
+  let saved: Promise<void> | undefined;
+  const save = () => {
+    saved ??= ledger.save({ release, manifest }).then(() => trace('ledger saved'));
+    return saved;
+  };
+  const unsubscribe = events.subscribe((e) => {
+    if (e.type === 'target-staging') setImmediate(save);
+  });
   const clients = opts.clients ?? clientsOf(env);
   const targets: PlannedTarget[] = env.regions.flatMap((r) =>
     r.targets.map((t) => ({
@@ -142,6 +149,8 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
     }
   } finally {
     await origin.close();
+    unsubscribe();
+    await save();
   }
   events.emit({
     type: 'deploy-finished',

@@ -5,7 +5,7 @@
  * hostile delta can only be refused, never produce a different release.
  */
 import { err, ok, type Result } from '../util/result.js';
-import { chunksOf, type Manifest, type ManifestEntry } from './manifest.js';
+import { chunksOf, type Manifest, type ManifestEntry, sameEntry } from './manifest.js';
 import type { ChunkId, ReleaseId } from './types.js';
 
 export interface ManifestDelta {
@@ -18,15 +18,15 @@ export interface ManifestDelta {
 
 /** The entries of `next` that differ from `base`, and the paths `next` no longer has. */
 export function diffManifest(base: Manifest, baseId: ReleaseId, next: Manifest): ManifestDelta {
-  const old = new Map<string, string>();
-  for (const e of base.entries) old.set(e.path, JSON.stringify(e));
+  const old = new Map<string, ManifestEntry>();
+  for (const e of base.entries) old.set(e.path, e);
   const upsert: ManifestEntry[] = [];
-  const seen = new Set<string>();
   for (const e of next.entries) {
-    seen.add(e.path);
-    if (old.get(e.path) !== JSON.stringify(e)) upsert.push(e);
+    const was = old.get(e.path);
+    if (!was || !sameEntry(was, e)) upsert.push(e);
+    old.delete(e.path);
   }
-  const remove = base.entries.filter((e) => !seen.has(e.path)).map((e) => e.path);
+  const remove = [...old.keys()];
   return { base: baseId, version: next.version, chunking: next.chunking, remove, upsert };
 }
 
@@ -79,14 +79,17 @@ function walkOrder(a: string, b: string): number {
  * against the old ones. Only bases worth a delta (wire-delta.ts) are named.
  */
 export function chunkBases(base: Manifest, next: Manifest, minBase: number): Record<ChunkId, ChunkId[]> {
-  const had = chunksOf(base);
   const before = new Map<string, [ChunkId, number][]>();
   for (const e of base.entries) if (e.type === 'file') before.set(e.path, e.chunks);
+  // Every chunk of the base, gathered only once some file's chunks differ from its old ones.
+  let had: Map<ChunkId, number> | undefined;
   const out: Record<ChunkId, ChunkId[]> = {};
   for (const e of next.entries) {
     if (e.type !== 'file') continue;
     const old = before.get(e.path);
-    if (!old?.length) continue;
+    // The same list (a file the ledger kept) has no new chunk.
+    if (!old?.length || old === e.chunks) continue;
+    had ??= chunksOf(base);
     let at = 0;
     let j = 0;
     let oldAt = 0;

@@ -45,6 +45,18 @@ export function releaseIdOf(m: Manifest): ReleaseId {
   return `${head}-${manifestDigest(m).slice(0, 12)}` as ReleaseId;
 }
 
+/** Whether two entries are the same path with the same content (compared field by field). */
+export function sameEntry(x: ManifestEntry, y: ManifestEntry): boolean {
+  if (x.type !== y.type || x.path !== y.path) return false;
+  if (x.type === 'symlink') return x.target === (y as typeof x).target;
+  if (x.mode !== (y as typeof x).mode) return false;
+  if (x.type === 'dir') return true;
+  const z = y as typeof x;
+  if (x.size !== z.size || x.chunks.length !== z.chunks.length) return false;
+  if (x.chunks === z.chunks) return true;
+  return x.chunks.every((c, i) => c[0] === z.chunks[i]![0] && c[1] === z.chunks[i]![1]);
+}
+
 /** Every distinct chunk of a manifest with its size. */
 export function chunksOf(m: Manifest): Map<ChunkId, number> {
   const out = new Map<ChunkId, number>();

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { shellBatch } from '../util/shell-batch.js';
 import { statCommand, statMany, statText } from './stat-batch.js';
-import { isRacyRecord, recordPath, recordsByPath, statRecord } from './stat-record.js';
+import { fsNow, isRacyRecord, recordPath, recordsByPath, statRecord } from './stat-record.js';
 
 /** The record format the module documents, handed to GNU stat directly as the oracle. */
 const FORMAT = '%s %.9Y %.9Z %i %f %n\\0';
@@ -238,6 +238,27 @@ describe('isRacyRecord', () => {
     const touched = statRecord(s.file);
     expect(isRacyRecord(touched)).toBe(true);
     expect(isRacyRecord(touched, Date.now() + 60_000)).toBe(false);
+  });
+
+  it('against a stamp of the same filesystem: racy when changed at or after it, judged by the ctime', () => {
+    const s = sample();
+    const stampFile = path.join(path.dirname(s.file), '.stamp');
+    // Written after the stamp: its ctime cannot be earlier than the stamp's.
+    const before = fsNow(stampFile)!;
+    writeFileSync(s.file, 'changed\n');
+    expect(isRacyRecord(statRecord(s.file), before)).toBe(true);
+    // A stamp that the filesystem's clock gives a later time: the change is settled, even with an
+    // mtime set ahead of it (only the ctime, which no one can set, says when it changed).
+    utimesSync(s.file, Date.now() / 1000 + 3600, Date.now() / 1000 + 3600);
+    const rec = statRecord(s.file);
+    // Wait for the filesystem's clock to be a millisecond past the change (ms as doubles are
+    // exact to a fraction of a microsecond only).
+    const changedMs = Number(rec.split(' ')[2]) * 1000;
+    let after = fsNow(stampFile)!;
+    while (after.ms < changedMs + 1) after = fsNow(stampFile)!;
+    expect(isRacyRecord(rec, after)).toBe(false);
+    // The wall clock's rule takes the later of both times: the mtime ahead keeps it racy.
+    expect(isRacyRecord(rec)).toBe(true);
   });
 
   it('never calls the empty record (an absent path) racy', () => {

@@ -16,7 +16,15 @@ import { ChunkIndex } from './chunk-index.js';
 import { DeployLock } from './deploy-lock.js';
 import { FileIndex } from './file-index.js';
 import { Layout } from './layout.js';
-import { assembleRelease, currentRelease, loadReleases, removeRelease, switchCurrent } from './releases.js';
+import {
+  assembleRelease,
+  currentRelease,
+  loadReleases,
+  readStats,
+  removeRelease,
+  switchCurrent,
+} from './releases.js';
+import { linkTwin, readTwins, sameContent, untouched } from './twins.js';
 
 export interface StageRequest {
   release: string;
@@ -84,6 +92,8 @@ export class Agent {
   /** Releases staged under a deploy lock, by holder: not pruned while that holder is live. */
   readonly #stagedBy = new Map<ReleaseId, string>();
   readonly #releases = new Map<ReleaseId, Manifest>();
+  /** Releases sharing the folder of another kept release (twins.ts): twin -> owner of the folder. */
+  readonly #twins = new Map<ReleaseId, ReleaseId>();
   readonly #staging = new Map<ReleaseId, Promise<Result<StageResult, string>>>();
   readonly #files: FileIndex;
   readonly #grants = new Map<string, { sources: ChunkSourceRef[]; maxChunk: number; expires: number }>();
@@ -102,7 +112,18 @@ export class Agent {
   static async open(opts: AgentOptions): Promise<Agent> {
     const a = new Agent(opts);
     await a.index.load();
-    for (const [id, m] of await loadReleases(a.layout)) {
+    const kept = await loadReleases(a.layout);
+    const twins = await readTwins(a.layout);
+    for (const [id, of] of twins) {
+      if (!kept.has(id)) continue;
+      if (kept.has(of) && !twins.has(of)) a.#twins.set(id, of);
+      else {
+        // Its folder's owner is gone (a crash while pruning): so is the twin.
+        kept.delete(id);
+        await removeRelease(a.layout, id);
+      }
+    }
+    for (const [id, m] of kept) {
       a.#releases.set(id, m);
       a.index.addRelease(id, m);
     }
@@ -224,6 +245,26 @@ export class Agent {
         ms: 0,
       });
     }
+    trace(`stage ${id}: looking for a twin`);
+    const twin = await this.#twin(id, manifest);
+    if (twin) {
+      trace(`stage ${id}: twin of ${twin}`);
+      this.#releases.set(id, manifest);
+      this.#files.rebuild(this.#releases);
+      await this.#touch(id, 'stagedAt');
+      let files = 0;
+      for (const e of manifest.entries) if (e.type === 'file') files++;
+      for (const size of all.values()) bytesReused += size;
+      return ok({
+        ...p,
+        chunksReused: all.size,
+        release: id,
+        alreadyStaged: false,
+        bytesReused,
+        filesCopied: files,
+        ms: performance.now() - t0,
+      });
+    }
     const missing: ChunkId[] = [];
     for (const [chunk, size] of all) {
       if (this.index.has(chunk)) {
@@ -319,6 +360,32 @@ export class Agent {
     });
   }
 
+  /**
+   * When a kept release has the same content and its folder is untouched since assembly, makes
+   * `id` its twin (twins.ts) and returns the folder's owner; else undefined (assemble as usual).
+   */
+  async #twin(id: ReleaseId, manifest: Manifest): Promise<ReleaseId | undefined> {
+    const tried = new Set<ReleaseId>();
+    for (const [kept, m] of this.#releases) {
+      const of = this.#twins.get(kept) ?? kept;
+      if (tried.has(of) || !sameContent(m, manifest)) continue;
+      tried.add(of);
+      const stats = await readStats(this.layout, of);
+      if (!stats || !untouched(this.layout.release(of), manifest, stats)) continue;
+      // Pinned from here on: pruning keeps the folder of every twin kept or being staged.
+      this.#twins.set(id, of);
+      try {
+        await linkTwin(this.layout, id, of, manifest);
+      } catch (e) {
+        this.#twins.delete(id);
+        trace(`stage ${id}: no twin of ${of}: ${(e as Error).message}`);
+        return undefined;
+      }
+      return of;
+    }
+    return undefined;
+  }
+
   /** Switches `current` to a staged release and restarts the app there. Serialized. */
   activate(req: ActivateRequest): Promise<Result<ActivateResult, string>> {
     return this.#serial(() => this.#activate(req));
@@ -351,6 +418,7 @@ export class Agent {
     if (target !== null && pid !== null)
       this.validator.start({ release: target, pgid: pid, startedAt, request: req.validate });
     if (target !== null) await this.#touch(target, 'activatedAt');
+    trace(`activate ${target}: switched`);
     await this.#prune(req.keep ?? this.opts.keep ?? 5, [target, previous]);
     return ok({ previous, current: target, pid });
   }
@@ -419,20 +487,25 @@ export class Agent {
       if (h === holder) keepSet.add(id);
       else this.#stagedBy.delete(id);
     }
+    // A twin's folder belongs to the release it shares: that one stays while the twin does.
+    for (const [twin, of] of this.#twins) if (keepSet.has(twin)) keepSet.add(of);
     for (const id of ordered) {
       if (keepSet.has(id)) continue;
       await removeRelease(this.layout, id);
       this.#releases.delete(id);
+      this.#twins.delete(id);
       this.index.dropRelease(id);
       delete this.#state.releases[id];
     }
     const inRelease = new Set<ChunkId>();
     for (const m of this.#releases.values()) for (const c of chunksOf(m).keys()) inRelease.add(c);
+    trace('prune: releases removed');
     await this.index.prunePool((id) => inRelease.has(id), this.opts.poolMaxAgeMs ?? 24 * 3_600_000);
     // Pool copies are gone and pruned releases forgotten: point every chunk at a kept release.
     for (const [id, m] of this.#releases) this.index.addRelease(id, m);
     this.#files.rebuild(this.#releases);
     await this.#saveState();
+    trace('prune: done');
   }
 
   async #touch(id: ReleaseId, field: 'stagedAt' | 'activatedAt'): Promise<void> {

@@ -1,0 +1,76 @@
+import { lstat, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type AgentRig, startAgentRig } from '../../../test/helpers/agent-rig.js';
+import { Agent } from './agent.js';
+
+const TOKEN = 'unit-test-token-0123456789';
+let rig: AgentRig;
+const release = (id: string) => path.join(rig.root, 'agent', 'releases', id);
+
+beforeEach(async () => {
+  rig = await startAgentRig({ prefix: 'slipway-twins-', token: TOKEN });
+});
+afterEach(() => rig.close());
+
+async function deploy(version: string, files: Record<string, string>) {
+  const b = await rig.artifact(version, files);
+  const staged = await rig.client.stage({ release: b.release, manifest: b.manifest, sources: [b.origin] });
+  if (!staged.ok) throw new Error(staged.error);
+  const active = await rig.client.activate(b.release);
+  if (!active.ok) throw new Error(active.error);
+  return { release: b.release, staged: staged.value, previous: active.value.previous };
+}
+
+const FILES = { 'index.html': 'one', 'lib/a.js': 'a'.repeat(5000) };
+
+describe('twin releases', () => {
+  it('makes an unchanged redeploy a twin of the kept release: no new folder, yet its own release', async () => {
+    const v1 = await deploy('v1', FILES);
+    const v2 = await deploy('v2', FILES);
+    expect(v2.staged.chunksFetched).toBe(0);
+    expect(v2.staged.filesCopied).toBe(2);
+    // One tree on disk, reached under both names.
+    expect(await readlink(release(v2.release))).toBe(v1.release);
+    expect(await readFile(path.join(release(v2.release), 'lib/a.js'), 'utf8')).toBe(FILES['lib/a.js']);
+    // Activation, history and rollback see two releases.
+    expect(v2.previous).toBe(v1.release);
+    expect(await readlink(path.join(rig.root, 'agent', 'current'))).toBe(`releases/${v2.release}`);
+    const status = await rig.client.status();
+    expect(status.ok && status.value.releases.map((r) => r.version).sort()).toEqual(['v1', 'v2']);
+    const back = await rig.client.rollback();
+    expect(back.ok && [back.value.previous, back.value.current]).toEqual([v2.release, v1.release]);
+    expect(await readFile(path.join(rig.root, 'agent', 'current', 'index.html'), 'utf8')).toBe('one');
+    // An agent opened again on the folder knows the twin.
+    const again = await Agent.open({ dir: path.join(rig.root, 'agent'), token: TOKEN });
+    expect(again.manifestOf(v2.release)?.version).toBe('v2');
+  });
+
+  it('keeps the folder a kept twin shares, and removes both once neither is kept', async () => {
+    const v1 = await deploy('v1', FILES);
+    const v2 = await deploy('v2', FILES);
+    const v3 = await deploy('v3', { ...FILES, 'index.html': 'three' });
+    // keep 2: v3 and v2 are kept; v1's folder stays because v2 is its twin.
+    expect((await lstat(release(v1.release))).isDirectory()).toBe(true);
+    expect(await readFile(path.join(release(v2.release), 'index.html'), 'utf8')).toBe('one');
+    const v4 = await deploy('v4', { ...FILES, 'index.html': 'four' });
+    expect((await readdir(path.join(rig.root, 'agent', 'releases'))).sort()).toEqual(
+      [v3.release, v4.release].sort(),
+    );
+  });
+
+  it('builds a fresh folder when the app wrote into the kept release', async () => {
+    const v1 = await deploy('v1', FILES);
+    await writeFile(path.join(release(v1.release), 'cache.tmp'), 'written by the app');
+    const v2 = await deploy('v2', FILES);
+    expect((await lstat(release(v2.release))).isDirectory()).toBe(true);
+    expect((await readdir(release(v2.release))).sort()).toEqual(['index.html', 'lib']);
+
+    // A same-size edit moves the file's mtime: not a twin either.
+    const a = path.join(release(v2.release), 'lib/a.js');
+    await writeFile(a, 'b'.repeat(5000));
+    const v3 = await deploy('v3', FILES);
+    expect((await lstat(release(v3.release))).isDirectory()).toBe(true);
+    expect(await readFile(path.join(release(v3.release), 'lib/a.js'), 'utf8')).toBe(FILES['lib/a.js']);
+  });
+});

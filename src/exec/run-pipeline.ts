@@ -90,6 +90,9 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
   });
 
   const guard = new GroupGuard(processRecordDir(pipeline.root));
+  // Scale-out: the run is recorded while the queue opens, so the first wave of jobs does not wait
+  // for the history write (a --queue run always has work to hand out; its round trips dwarf it).
+  const recorded = o.scaleOut ? subscribers.flush() : undefined;
   const queue = o.scaleOut
     ? await o.scaleOut.open({ runId, graph, predictions, events }).catch((e: unknown) => {
         events.emit({
@@ -118,7 +121,7 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
     logDir: runLogDir(pipeline.root, runId),
     // One history write before any task process exists: from then on a crash leaves the run
     // recorded (and later marked interrupted), never missing.
-    beforeFirstProcess: () => subscribers.flush(),
+    beforeFirstProcess: () => recorded ?? subscribers.flush(),
   }).finally(async () => {
     guard.close();
     await queue?.close();

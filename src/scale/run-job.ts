@@ -27,8 +27,11 @@ export interface JobContext {
   runner: TaskRunner;
   /** The worker's own environment: secrets come from here, never from the queue. */
   env: NodeJS.ProcessEnv;
-  /** Whether the coordinator of a run is still alive (its heartbeat key exists). */
-  alive(runId: string): Promise<boolean>;
+  /**
+   * Whether the coordinator of a run is still alive (its heartbeat key exists); `queuedAt` (Redis'
+   * clock) lets a job queued a moment ago answer without a round trip.
+   */
+  alive(runId: string, queuedAt?: number): Promise<boolean>;
   /** Waits until the job's cpu and memory are free; returns the release. */
   acquire(cpu: number, memory: number): Promise<() => void>;
   warn(message: string): void;
@@ -143,7 +146,7 @@ export async function runJob(ctx: JobContext, io: JobIo): Promise<JobResult> {
 
     // Checked last, just before the command starts: a run whose coordinator is gone starts
     // nothing more (a running command is stopped by the worker's watch).
-    if (!(await ctx.alive(job.runId))) return refuse(`run ${job.runId} is over (its coordinator stopped)`);
+    if (!(await ctx.alive(job.runId, job.queuedAt))) return refuse(`run ${job.runId} is over (its coordinator stopped)`);
     const redact = redactor(task.secrets.map((s) => ctx.env[s]).filter((v): v is string => !!v));
     const captured: string[] = [];
     io.started?.(job);

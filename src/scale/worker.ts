@@ -12,7 +12,9 @@ import { LocalRunner } from '../exec/runner.js';
 import { processRecordDir } from '../state/paths.js';
 import { type JobResult, jobPayloadSchema } from './job.js';
 import { type MetricsServer, scaleMetrics, serveMetrics } from './metrics.js';
+import { HEARTBEAT_REFRESH_MS } from './heartbeat.js';
 import { connectionOf, QUEUE_NAME, type QueueAddress, runAliveKey } from './queue-address.js';
+import { redisClock } from './redis-clock.js';
 import { ResourcePool } from './resource-pool.js';
 import { runJob } from './run-job.js';
 import { Worktrees } from './worktree.js';
@@ -22,6 +24,8 @@ const LOCK_MS = 10_000;
 const STALLED_CHECK_MS = 5_000;
 /** How often a running job checks that its run's coordinator is alive. */
 const ALIVE_CHECK_MS = 1_000;
+/** Taken off a heartbeat key's time to live: the clocks of Redis and this worker may drift. */
+const LEASE_MARGIN_MS = 250;
 
 export interface WorkerOptions {
   address: QueueAddress;
@@ -63,8 +67,28 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const queue = new Queue(QUEUE_NAME, { connection, prefix: o.address.prefix });
   queue.on('error', () => {});
   const m = scaleMetrics({ queue, busySlots: () => busy });
-  const alive = async (runId: string) =>
-    (await redis.exists(runAliveKey(o.address, runId)).catch(() => 1)) === 1;
+  const clock = await redisClock(redis).catch(() => Date.now);
+  // A run's heartbeat key, once read with its time to live, is known to exist until then (only its
+  // coordinator's normal end deletes it early): a job starts without a round trip while that
+  // holds, or when it was queued within the last heartbeat period (its coordinator was alive
+  // then, which the key's existence would say no more strongly). The running jobs' watch reads
+  // the key afresh.
+  const leases = new Map<string, number>();
+  const readAlive = async (runId: string) => {
+    const ttl = await redis.pttl(runAliveKey(o.address, runId)).catch(() => LEASE_MARGIN_MS);
+    if (ttl === -2) {
+      leases.delete(runId);
+      return false;
+    }
+    leases.set(runId, Date.now() + ttl - LEASE_MARGIN_MS);
+    return true;
+  };
+  const alive = async (runId: string, queuedAt?: number) => {
+    if (queuedAt !== undefined && clock() - queuedAt < HEARTBEAT_REFRESH_MS) return true;
+    const until = leases.get(runId);
+    if (until !== undefined && Date.now() < until) return true;
+    return readAlive(runId);
+  };
 
   const worker = new Worker(
     QUEUE_NAME,
@@ -78,7 +102,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       );
       // The coordinator gone: stop the command within a second or so.
       const watch = setInterval(() => {
-        if (runId.success) void alive(runId.data).then((ok) => ok || abort.abort());
+        if (runId.success) void readAlive(runId.data).then((ok) => ok || abort.abort());
       }, ALIVE_CHECK_MS);
       const label = { task: job.name };
       try {

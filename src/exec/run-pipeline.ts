@@ -128,6 +128,12 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
   });
   const actual = result.durationsMs;
   trace('executed');
+  if (queue?.queueSamples.length && o.store)
+    await o.store.queueSamples
+      .insert(runId, queue.queueSamples)
+      .catch((e: unknown) =>
+        events.emit({ type: 'warning', runId, message: `cannot record the queue's length: ${String(e)}` }),
+      );
 
   // The measured lower bound uses what the executed tasks really took in this run. A cache hit is
   // not work a schedule could arrange better: it counts 0 (a fully cached run has no ratio).

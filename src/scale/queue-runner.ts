@@ -14,11 +14,13 @@ import type { Attempt, RunRequest, TaskRunner } from '../exec/task-runner.js';
 import { upwardRanks } from '../graph/critical-path.js';
 import type { TaskGraph } from '../graph/graph.js';
 import type { Prediction } from '../plan/predict.js';
+import type { QueueSample } from '../store/queue-samples.js';
 import { RunHeartbeat } from './heartbeat.js';
-import { redisClock } from './redis-clock.js';
 import { type JobPayload, jobOutputSchema, jobResultSchema, signJob } from './job.js';
 import { type MetricsServer, type ScaleMetrics, scaleMetrics, serveMetrics } from './metrics.js';
 import { connectionOf, QUEUE_NAME, type QueueAddress, runAliveKey } from './queue-address.js';
+import { QueueSampler } from './queue-sampler.js';
+import { redisClock } from './redis-clock.js';
 
 type BulkJob = Parameters<Queue['addBulk']>[0][number] & { opts: { priority: number } };
 
@@ -86,6 +88,7 @@ export class QueueRunner implements TaskRunner {
   readonly #unsubscribe: () => void;
   readonly #metrics: ScaleMetrics;
   #server: MetricsServer | undefined;
+  #sampler: QueueSampler | undefined;
   /** Redis' clock (redis-clock.ts): jobs are stamped with it. */
   #clock: () => number = Date.now;
   /** Jobs made ready in this turn of the event loop, queued together (#enqueue). */
@@ -129,6 +132,7 @@ export class QueueRunner implements TaskRunner {
     const hb = await RunHeartbeat.start(redis, runAliveKey(o.address, o.runId));
     const runner = new QueueRunner(o, queue, events, redis, hb);
     runner.#clock = await redisClock(redis);
+    runner.#sampler = new QueueSampler(queue);
     if (o.metrics) runner.#server = await serveMetrics(o.metrics, runner.#metrics);
     return runner;
   }
@@ -281,9 +285,15 @@ export class QueueRunner implements TaskRunner {
     return out;
   }
 
+  /** The queue's length while the run lasted (complete once `close()` resolved). */
+  get queueSamples(): readonly QueueSample[] {
+    return this.#sampler?.samples ?? [];
+  }
+
   /** Ends the heartbeat (workers stop what is left of this run) and closes the connections. */
   async close(): Promise<void> {
     this.#unsubscribe();
+    await this.#sampler?.stop();
     await this.#heartbeat.stop();
     await Promise.allSettled([this.#events.close(), this.#queue.close(), this.#server?.close()]);
     this.#redis.disconnect();

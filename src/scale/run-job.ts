@@ -146,7 +146,8 @@ export async function runJob(ctx: JobContext, io: JobIo): Promise<JobResult> {
 
     // Checked last, just before the command starts: a run whose coordinator is gone starts
     // nothing more (a running command is stopped by the worker's watch).
-    if (!(await ctx.alive(job.runId, job.queuedAt))) return refuse(`run ${job.runId} is over (its coordinator stopped)`);
+    if (!(await ctx.alive(job.runId, job.queuedAt)))
+      return refuse(`run ${job.runId} is over (its coordinator stopped)`);
     const redact = redactor(task.secrets.map((s) => ctx.env[s]).filter((v): v is string => !!v));
     const captured: string[] = [];
     io.started?.(job);

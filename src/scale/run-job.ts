@@ -3,8 +3,9 @@
  * is alive, check out the commit, load the pipeline there and compare digests, restore the
  * dependencies' outputs from the remote cache (checking each cache key against the
  * coordinator's), run the command with the local runner, save the outputs to the remote cache
- * before reporting success (so dependents anywhere can restore them). Never throws for the job's
- * own trouble: every way it can end is a `JobResult`.
+ * before reporting success (so dependents anywhere can restore them); the worker's slot is free
+ * again as soon as the command ends (`ran`). Never throws for the job's own trouble: every way it
+ * can end is a `JobResult`.
  */
 import path from 'node:path';
 import { createTaskCache, type TaskCache, type TaskHash } from '../cache/index.js';
@@ -32,8 +33,6 @@ export interface JobContext {
    * clock) lets a job queued a moment ago answer without a round trip.
    */
   alive(runId: string, queuedAt?: number): Promise<boolean>;
-  /** Waits until the job's cpu and memory are free; returns the release. */
-  acquire(cpu: number, memory: number): Promise<() => void>;
   warn(message: string): void;
 }
 
@@ -77,6 +76,11 @@ export interface JobIo {
   signal: AbortSignal;
   /** Told once the job passed its checks and its command is about to start. */
   started?(payload: JobPayload): void;
+  /**
+   * Told once the command ended (or the job ended without one): its slot is free while the
+   * outputs are still being saved; the result, which the coordinator waits for, comes after.
+   */
+  ran?(durationMs?: number): void;
 }
 
 export async function runJob(ctx: JobContext, io: JobIo): Promise<JobResult> {
@@ -97,7 +101,6 @@ export async function runJob(ctx: JobContext, io: JobIo): Promise<JobResult> {
   const verified = verifyJob(ctx.key, io.data);
   if (!verified.ok) return refuse(verified.why);
   const job = verified.payload;
-  const release = await ctx.acquire(job.cpu, job.memory);
   try {
     const tree = await ctx.worktrees.ensure(job.commit);
     if (!tree.ok) {
@@ -164,6 +167,9 @@ export async function runJob(ctx: JobContext, io: JobIo): Promise<JobResult> {
         io.output(stream, text);
       },
     });
+    io.ran?.(attempt.durationMs);
+    // Success is reported only once the outputs are in the remote cache, where a dependent on
+    // any worker restores them from.
     if (!attempt.failure && task.cache) {
       await o.cache.save(task, own.hash, { log: captured.join(''), durationMs: attempt.durationMs });
       await o.cache.flush();
@@ -177,6 +183,6 @@ export async function runJob(ctx: JobContext, io: JobIo): Promise<JobResult> {
       ...(failure ? { failure } : {}),
     });
   } finally {
-    release();
+    io.ran?.();
   }
 }

@@ -45,8 +45,6 @@ export interface QueueRunOptions {
   events: EventStream<RunEvent>;
   /** HOST:PORT to serve the coordinator's /metrics on while the run lasts. */
   metrics?: string;
-  /** Told each job as it is queued and as it starts (metrics, benchmarks). */
-  onDispatch?(e: { taskId: string; queuedAt: number; startedAt?: number; worker?: string }): void;
 }
 
 interface Waiter {
@@ -176,7 +174,6 @@ export class QueueRunner implements TaskRunner {
         },
       });
     });
-    o.onDispatch?.({ taskId: request.taskId, queuedAt: payload.queuedAt });
     const onAbort = () => {
       // A job nobody took yet is withdrawn; a running one stops when the heartbeat goes (close()).
       void this.#queue.remove(jobId).catch(() => {});
@@ -211,12 +208,6 @@ export class QueueRunner implements TaskRunner {
         this.#metrics.finished.inc(label);
         this.#metrics.duration.observe(label, r.durationMs / 1000);
       }
-      o.onDispatch?.({
-        taskId: request.taskId,
-        queuedAt: payload.queuedAt,
-        startedAt: r.startedAt,
-        worker: r.worker,
-      });
       return {
         exitCode: r.exitCode,
         durationMs: r.durationMs,

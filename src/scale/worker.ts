@@ -103,7 +103,9 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       leases.delete(runId);
       return false;
     }
-    leases.set(runId, Date.now() + ttl - LEASE_MARGIN_MS);
+    const now = Date.now();
+    for (const [run, until] of leases) if (until < now) leases.delete(run); // runs long over
+    leases.set(runId, now + ttl - LEASE_MARGIN_MS);
     return true;
   };
   const alive = async (runId: string, queuedAt?: number) => {

@@ -79,8 +79,9 @@ export interface JobIo {
   /**
    * Told once the command ended (or the job ended without one): its slot is free while the
    * outputs are still being saved; the result, which the coordinator waits for, comes after.
+   * The save waits for what it returns: the worker's next command started first.
    */
-  ran?(durationMs?: number): void;
+  ran?(durationMs?: number): Promise<void> | undefined;
 }
 
 export async function runJob(ctx: JobContext, io: JobIo): Promise<JobResult> {
@@ -167,7 +168,7 @@ export async function runJob(ctx: JobContext, io: JobIo): Promise<JobResult> {
         io.output(stream, text);
       },
     });
-    io.ran?.(attempt.durationMs);
+    await io.ran?.(attempt.durationMs);
     // Success is reported only once the outputs are in the remote cache, where a dependent on
     // any worker restores them from.
     if (!attempt.failure && task.cache) {

@@ -33,6 +33,28 @@ const ALIVE_CHECK_MS = 1_000;
 /** Taken off a heartbeat key's time to live: the clocks of Redis and this worker may drift. */
 const LEASE_MARGIN_MS = 250;
 
+/**
+ * A freed slot's turn: an upload waits (`next`) until the worker started its next command, found
+ * nothing to start, or a second passed, so the next command never queues behind an upload.
+ */
+class Baton {
+  #waiting: (() => void)[] = [];
+
+  next(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, 1000);
+      this.#waiting.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  pass(): void {
+    for (const go of this.#waiting.splice(0)) go();
+  }
+}
+
 interface Taken {
   job: Job;
   /** The lock token it was taken with. */
@@ -124,6 +146,9 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     autorun: false,
   });
   worker.on('error', (e) => o.log(`queue error: ${e.message}`));
+  const handedOn = new Baton();
+  /** The loop waits for a job to be queued: nothing for an upload to wait for. */
+  let idle = false;
   let tokens = 0;
   const fetch = async (block: boolean): Promise<Taken | undefined> => {
     const token = `${worker.id}:${tokens++}`;
@@ -174,10 +199,17 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
           data: job.data,
           signal: abort.signal,
           output: (s, t) => void job.updateProgress({ s, t }).catch(() => {}),
-          started: (p) => o.log(`${p.taskId} (run ${p.runId}) started`),
+          started: (p) => {
+            o.log(`${p.taskId} (run ${p.runId}) started`);
+            handedOn.pass();
+          },
           ran: (ms) => {
+            // The next command goes first; the upload runs while it does (or at once, when
+            // nothing is waiting), never before.
+            const turn = idle ? undefined : handedOn.next();
             release();
             if (ms !== undefined) o.log(`${job.name} done in ${Math.round(ms)} ms`);
+            return turn;
           },
         },
       );
@@ -198,6 +230,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       clearInterval(lock);
       stopping.signal.removeEventListener('abort', onStop);
       release();
+      handedOn.pass();
     }
   };
 
@@ -218,7 +251,15 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       }
       let first: Taken | undefined;
       try {
-        first = await fetch(true);
+        // Without waiting first: an empty queue lets the uploads of finished jobs go ahead.
+        first = await fetch(false);
+        if (!first) {
+          handedOn.pass();
+          idle = true;
+          first = await fetch(true).finally(() => {
+            idle = false;
+          });
+        }
       } catch (e) {
         if (!closing) o.log(`queue error: ${String(e)}`);
         await pause(1000);
@@ -238,6 +279,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       // Nothing that waits fits beside what runs: look again when a slot frees (or a bit later,
       // for smaller jobs queued meanwhile).
       if (!picked) {
+        handedOn.pass();
         await pause(NO_FIT_RETRY_MS);
         continue;
       }

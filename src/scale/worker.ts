@@ -204,11 +204,16 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
             handedOn.pass();
           },
           ran: (ms) => {
+            // No command ran (a refused job): nothing to upload.
+            if (ms === undefined) {
+              release();
+              return undefined;
+            }
             // The next command goes first; the upload runs while it does (or at once, when
             // nothing is waiting), never before.
             const turn = idle ? undefined : handedOn.next();
             release();
-            if (ms !== undefined) o.log(`${job.name} done in ${Math.round(ms)} ms`);
+            o.log(`${job.name} done in ${Math.round(ms)} ms`);
             return turn;
           },
         },

@@ -4,6 +4,7 @@
  * fenced block. Each section says how many samples it stands on and stays quiet where the
  * history cannot support a claim.
  */
+import { autoscalingLines } from '../scale/hpa-replay-text.js';
 import { formatBytes } from '../util/units.js';
 import type { AppEnvironment, AppMetric } from './app-validation.js';
 import { MIN_HOUR_SAMPLES, type WindowAdvice } from './deploy-windows.js';
@@ -210,5 +211,6 @@ export function extraSections(r: AnalyticsReport): string[] {
     ...appSection(r.appValidation),
     ...windowSection(r.windows),
     ...growthSection(r.growth),
+    ...autoscalingLines(r.autoscaling),
   ];
 }

@@ -5,6 +5,8 @@ import type { RunStatus } from '../events.js';
 import { TaskGraph } from '../graph/graph.js';
 import { capacityFor, machineCores } from '../plan/capacity.js';
 import { predict } from '../plan/predict.js';
+import { CHART_HPA } from '../scale/hpa.js';
+import { type AutoscaleReplay, DEFAULT_WORKER_HOUR_PRICE, replayAutoscaler } from '../scale/hpa-replay.js';
 import type { Store } from '../store/store.js';
 import { type AppEnvironment, appValidationReport } from './app-validation.js';
 import { type BudgetResult, checkBudgets } from './budgets.js';
@@ -88,6 +90,8 @@ export interface AnalyticsReport {
   growth: GrowthReport;
   /** Start-up time, memory and CPU of the app after each deploy, per environment, with change points. */
   appValidation: AppEnvironment[];
+  /** The queue length of `--queue` runs replayed through the chart's HPA; null without samples. */
+  autoscaling: AutoscaleReplay | null;
 }
 
 function taskStats(runs: readonly RunRecord[]): TaskStats[] {
@@ -166,6 +170,8 @@ export async function buildReport(
     now?: number;
     detection?: ChangePointOptions;
     growth?: { targetUtilization?: number; costPerCpuHour?: number };
+    /** Price of one worker-hour for the autoscaling replay (default DEFAULT_WORKER_HOUR_PRICE). */
+    costPerWorkerHour?: number;
   } = {},
 ): Promise<AnalyticsReport> {
   const now = opts.now ?? Date.now();
@@ -257,5 +263,28 @@ export async function buildReport(
     ),
     growth: growthReport(runs, { now, ...opts.growth }),
     appValidation: appValidationReport(await store.appValidations.since(opts.since)),
+    autoscaling: await autoscaling(store, pipeline.name, { from, now, price: opts.costPerWorkerHour }),
   };
+}
+
+/** The recorded queue of the window's `--queue` runs, replayed through the chart's HPA. */
+async function autoscaling(
+  store: Store,
+  pipeline: string,
+  o: { from: number; now: number; price: number | undefined },
+): Promise<AutoscaleReplay | null> {
+  const samples = await store.queueSamples.ofPipeline(pipeline, o.from);
+  return (
+    replayAutoscaler({
+      samples,
+      runs: new Set(samples.map((s) => s.runId)).size,
+      spec: CHART_HPA,
+      from: o.from,
+      to: o.now,
+      price:
+        o.price === undefined
+          ? { perWorkerHour: DEFAULT_WORKER_HOUR_PRICE, from: 'default' }
+          : { perWorkerHour: o.price, from: '--cost-per-worker-hour' },
+    }) ?? null
+  );
 }

@@ -15,13 +15,16 @@ interface ReportOptions {
   html?: string;
   costPerCpuHour?: number;
   targetUtilization?: number;
+  costPerWorkerHour?: number;
 }
 
-function parsePrice(v: string): number {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < 0)
-    throw new UsageError(`bad --cost-per-cpu-hour "${v}"`, 'write a price per CPU-hour such as 0.05');
-  return n;
+function price(flag: string, per: string, example: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < 0)
+      throw new UsageError(`bad ${flag} "${v}"`, `write a price per ${per} such as ${example}`);
+    return n;
+  };
 }
 
 function parsePercent(v: string): number {
@@ -47,7 +50,12 @@ export function register(program: Command, ctx: CliContext): void {
     .option(
       '--cost-per-cpu-hour <price>',
       'growth: monthly cost of the capacity needed at this price',
-      parsePrice,
+      price('--cost-per-cpu-hour', 'CPU-hour', '0.05'),
+    )
+    .option(
+      '--cost-per-worker-hour <price>',
+      'autoscaling replay: price of one scale-out worker for an hour (default 0.10)',
+      price('--cost-per-worker-hour', 'worker-hour', '0.10'),
     )
     .option(
       '--target-utilization <percent>',
@@ -82,6 +90,7 @@ export function register(program: Command, ctx: CliContext): void {
           const report = await buildReport(store, pipeline, {
             ...(since === undefined ? {} : { since }),
             growth,
+            ...(opts.costPerWorkerHour !== undefined ? { costPerWorkerHour: opts.costPerWorkerHour } : {}),
           });
           if (opts.markdown !== undefined) writeMarkdown(ctx, opts.markdown, renderReportMarkdown(report));
           if (opts.json) ctx.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

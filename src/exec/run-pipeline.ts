@@ -90,6 +90,9 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
   });
 
   const guard = new GroupGuard(processRecordDir(pipeline.root));
+  // Scale-out: the run is recorded while the queue opens, so the first wave of jobs does not wait
+  // for the history write (a --queue run always has work to hand out; its round trips dwarf it).
+  const recorded = o.scaleOut ? subscribers.flush() : undefined;
   const queue = o.scaleOut
     ? await o.scaleOut.open({ runId, graph, predictions, events }).catch((e: unknown) => {
         events.emit({
@@ -118,13 +121,19 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
     logDir: runLogDir(pipeline.root, runId),
     // One history write before any task process exists: from then on a crash leaves the run
     // recorded (and later marked interrupted), never missing.
-    beforeFirstProcess: () => subscribers.flush(),
+    beforeFirstProcess: () => recorded ?? subscribers.flush(),
   }).finally(async () => {
     guard.close();
     await queue?.close();
   });
   const actual = result.durationsMs;
   trace('executed');
+  if (queue?.queueSamples.length && o.store)
+    await o.store.queueSamples
+      .insert(runId, queue.queueSamples)
+      .catch((e: unknown) =>
+        events.emit({ type: 'warning', runId, message: `cannot record the queue's length: ${String(e)}` }),
+      );
 
   // The measured lower bound uses what the executed tasks really took in this run. A cache hit is
   // not work a schedule could arrange better: it counts 0 (a fully cached run has no ratio).

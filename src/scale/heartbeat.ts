@@ -7,7 +7,8 @@ import type { Redis } from 'ioredis';
 
 /** How long the key lives without a refresh. */
 const HEARTBEAT_TTL_MS = 4000;
-const REFRESH_MS = 1000;
+/** How often the coordinator refreshes it. */
+export const HEARTBEAT_REFRESH_MS = 1000;
 
 export class RunHeartbeat {
   readonly #timer: NodeJS.Timeout;
@@ -18,7 +19,7 @@ export class RunHeartbeat {
   ) {
     this.#timer = setInterval(() => {
       redis.set(key, '1', 'PX', HEARTBEAT_TTL_MS).catch(() => {});
-    }, REFRESH_MS);
+    }, HEARTBEAT_REFRESH_MS);
     this.#timer.unref();
   }
 

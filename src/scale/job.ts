@@ -26,7 +26,7 @@ export const jobPayloadSchema = z.strictObject({
   deps: z.record(z.string(), z.string().min(1).max(200)),
   cpu: z.number().positive(),
   memory: z.number().nonnegative(),
-  /** When it was queued (coordinator's clock, ms): dispatch overhead and queue wait. */
+  /** When it was queued, on Redis' clock (redis-clock.ts), ms: how fresh the job is. */
   queuedAt: z.number(),
 });
 export type JobPayload = z.output<typeof jobPayloadSchema>;

@@ -26,7 +26,7 @@ export function scaleMetrics(o: { queue?: Queue; busySlots?: () => number }): Sc
     help: 'Jobs waiting in the scale-out queue (not yet taken by a worker)',
     registers: [registry],
     async collect() {
-      if (queue) this.set(await queue.getWaitingCount().catch(() => 0));
+      if (queue) this.set(await waitingJobs(queue).catch(() => 0));
     },
   });
   new Gauge({
@@ -67,6 +67,14 @@ export function scaleMetrics(o: { queue?: Queue; busySlots?: () => number }): Sc
     registers: [registry],
   });
   return { registry, finished, failed, duration, busySlots };
+}
+
+/**
+ * Jobs no worker has taken yet. Every job of ours has a priority, and BullMQ keeps those in its
+ * `prioritized` set, which its `getWaitingCount()` (the plain `wait` list) leaves out.
+ */
+export function waitingJobs(queue: Queue): Promise<number> {
+  return queue.getJobCountByTypes('waiting', 'prioritized');
 }
 
 export interface MetricsServer {

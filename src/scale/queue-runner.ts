@@ -14,10 +14,18 @@ import type { Attempt, RunRequest, TaskRunner } from '../exec/task-runner.js';
 import { upwardRanks } from '../graph/critical-path.js';
 import type { TaskGraph } from '../graph/graph.js';
 import type { Prediction } from '../plan/predict.js';
+import type { QueueSample } from '../store/queue-samples.js';
 import { RunHeartbeat } from './heartbeat.js';
 import { type JobPayload, jobOutputSchema, jobResultSchema, signJob } from './job.js';
 import { type MetricsServer, type ScaleMetrics, scaleMetrics, serveMetrics } from './metrics.js';
 import { connectionOf, QUEUE_NAME, type QueueAddress, runAliveKey } from './queue-address.js';
+import { QueueSampler } from './queue-sampler.js';
+import { redisClock } from './redis-clock.js';
+
+type BulkJob = Parameters<Queue['addBulk']>[0][number] & { opts: { priority: number } };
+
+/** Jobs per `addBulk` (one MULTI) when a wave is queued. */
+const BULK_CHUNK = 8;
 
 /** BullMQ's lowest priority; 1 is the highest. */
 const MAX_PRIORITY = 2_097_152;
@@ -37,8 +45,6 @@ export interface QueueRunOptions {
   events: EventStream<RunEvent>;
   /** HOST:PORT to serve the coordinator's /metrics on while the run lasts. */
   metrics?: string;
-  /** Told each job as it is queued and as it starts (metrics, benchmarks). */
-  onDispatch?(e: { taskId: string; queuedAt: number; startedAt?: number; worker?: string }): void;
 }
 
 interface Waiter {
@@ -80,6 +86,11 @@ export class QueueRunner implements TaskRunner {
   readonly #unsubscribe: () => void;
   readonly #metrics: ScaleMetrics;
   #server: MetricsServer | undefined;
+  #sampler: QueueSampler | undefined;
+  /** Redis' clock (redis-clock.ts): jobs are stamped with it. */
+  #clock: () => number = Date.now;
+  /** Jobs made ready in this turn of the event loop, queued together (#enqueue). */
+  #batch: { job: BulkJob; done(e?: unknown): void }[] = [];
 
   private constructor(o: QueueRunOptions, queue: Queue, events: QueueEvents, redis: Redis, hb: RunHeartbeat) {
     this.#o = o;
@@ -118,6 +129,8 @@ export class QueueRunner implements TaskRunner {
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
     const hb = await RunHeartbeat.start(redis, runAliveKey(o.address, o.runId));
     const runner = new QueueRunner(o, queue, events, redis, hb);
+    runner.#clock = await redisClock(redis);
+    runner.#sampler = new QueueSampler(queue);
     if (o.metrics) runner.#server = await serveMetrics(o.metrics, runner.#metrics);
     return runner;
   }
@@ -147,7 +160,7 @@ export class QueueRunner implements TaskRunner {
       deps: this.#depsOf(request.taskId, request.depHashes),
       cpu: p?.cpu ?? 1,
       memory: p?.memory ?? 0,
-      queuedAt: Date.now(),
+      queuedAt: this.#clock(),
     };
     const jobId = `${o.runId}-${createHash('sha1').update(request.taskId).digest('hex').slice(0, 16)}-${payload.attempt}`;
     const result = new Promise<unknown>((resolve, reject) => {
@@ -161,7 +174,6 @@ export class QueueRunner implements TaskRunner {
         },
       });
     });
-    o.onDispatch?.({ taskId: request.taskId, queuedAt: payload.queuedAt });
     const onAbort = () => {
       // A job nobody took yet is withdrawn; a running one stops when the heartbeat goes (close()).
       void this.#queue.remove(jobId).catch(() => {});
@@ -169,11 +181,15 @@ export class QueueRunner implements TaskRunner {
     };
     request.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await this.#queue.add(request.taskId, signJob(o.key, payload), {
-        jobId,
-        priority: this.#priority.get(request.taskId) ?? MAX_PRIORITY,
-        removeOnComplete: { age: 3600 },
-        removeOnFail: { age: 24 * 3600 },
+      await this.#enqueue({
+        name: request.taskId,
+        data: signJob(o.key, payload),
+        opts: {
+          jobId,
+          priority: this.#priority.get(request.taskId) ?? MAX_PRIORITY,
+          removeOnComplete: { age: 3600 },
+          removeOnFail: { age: 24 * 3600 },
+        },
       });
       if (request.signal?.aborted) onAbort();
       const raw = await result;
@@ -192,12 +208,6 @@ export class QueueRunner implements TaskRunner {
         this.#metrics.finished.inc(label);
         this.#metrics.duration.observe(label, r.durationMs / 1000);
       }
-      o.onDispatch?.({
-        taskId: request.taskId,
-        queuedAt: payload.queuedAt,
-        startedAt: r.startedAt,
-        worker: r.worker,
-      });
       return {
         exitCode: r.exitCode,
         durationMs: r.durationMs,
@@ -221,6 +231,35 @@ export class QueueRunner implements TaskRunner {
     }
   }
 
+  /**
+   * Queues a job together with every other job made ready in the same turn of the event loop:
+   * `addBulk`s (a MULTI per chunk, sent together) in priority order, so a wave of ready tasks reaches
+   * Redis at once and the first free workers take the highest-ranked ones, not the first hashed.
+   */
+  #enqueue(job: BulkJob): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (!this.#batch.length)
+        setImmediate(() => {
+          const all = this.#batch.sort((a, b) => a.job.opts.priority - b.job.opts.priority);
+          this.#batch = [];
+          // Sent back to back on one connection: Redis runs the best-ranked chunk first and the
+          // workers it wakes need not wait for the whole wave to be written.
+          for (let i = 0; i < all.length; i += BULK_CHUNK) {
+            const chunk = all.slice(i, i + BULK_CHUNK);
+            this.#queue.addBulk(chunk.map((b) => b.job)).then(
+              () => {
+                for (const b of chunk) b.done();
+              },
+              (e: unknown) => {
+                for (const b of chunk) b.done(e);
+              },
+            );
+          }
+        });
+      this.#batch.push({ job, done: (e) => (e === undefined ? resolve() : reject(e)) });
+    });
+  }
+
   /** Cache keys of every task `taskId` depends on, directly or not, that finished in this run. */
   #depsOf(taskId: string, direct?: ReadonlyMap<string, TaskHash>): Record<string, string> {
     const out: Record<string, string> = {};
@@ -237,9 +276,15 @@ export class QueueRunner implements TaskRunner {
     return out;
   }
 
+  /** The queue's length while the run lasted (complete once `close()` resolved). */
+  get queueSamples(): readonly QueueSample[] {
+    return this.#sampler?.samples ?? [];
+  }
+
   /** Ends the heartbeat (workers stop what is left of this run) and closes the connections. */
   async close(): Promise<void> {
     this.#unsubscribe();
+    await this.#sampler?.stop();
     await this.#heartbeat.stop();
     await Promise.allSettled([this.#events.close(), this.#queue.close(), this.#server?.close()]);
     this.#redis.disconnect();

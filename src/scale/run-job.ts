@@ -3,8 +3,9 @@
  * is alive, check out the commit, load the pipeline there and compare digests, restore the
  * dependencies' outputs from the remote cache (checking each cache key against the
  * coordinator's), run the command with the local runner, save the outputs to the remote cache
- * before reporting success (so dependents anywhere can restore them). Never throws for the job's
- * own trouble: every way it can end is a `JobResult`.
+ * before reporting success (so dependents anywhere can restore them); the worker's slot is free
+ * again as soon as the command ends (`ran`). Never throws for the job's own trouble: every way it
+ * can end is a `JobResult`.
  */
 import path from 'node:path';
 import { createTaskCache, type TaskCache, type TaskHash } from '../cache/index.js';
@@ -27,10 +28,11 @@ export interface JobContext {
   runner: TaskRunner;
   /** The worker's own environment: secrets come from here, never from the queue. */
   env: NodeJS.ProcessEnv;
-  /** Whether the coordinator of a run is still alive (its heartbeat key exists). */
-  alive(runId: string): Promise<boolean>;
-  /** Waits until the job's cpu and memory are free; returns the release. */
-  acquire(cpu: number, memory: number): Promise<() => void>;
+  /**
+   * Whether the coordinator of a run is still alive (its heartbeat key exists); `queuedAt` (Redis'
+   * clock) lets a job queued a moment ago answer without a round trip.
+   */
+  alive(runId: string, queuedAt?: number): Promise<boolean>;
   warn(message: string): void;
 }
 
@@ -74,6 +76,12 @@ export interface JobIo {
   signal: AbortSignal;
   /** Told once the job passed its checks and its command is about to start. */
   started?(payload: JobPayload): void;
+  /**
+   * Told once the command ended (or the job ended without one): its slot is free while the
+   * outputs are still being saved; the result, which the coordinator waits for, comes after.
+   * The save waits for what it returns: the worker's next command started first.
+   */
+  ran?(durationMs?: number): Promise<void> | undefined;
 }
 
 export async function runJob(ctx: JobContext, io: JobIo): Promise<JobResult> {
@@ -94,7 +102,6 @@ export async function runJob(ctx: JobContext, io: JobIo): Promise<JobResult> {
   const verified = verifyJob(ctx.key, io.data);
   if (!verified.ok) return refuse(verified.why);
   const job = verified.payload;
-  const release = await ctx.acquire(job.cpu, job.memory);
   try {
     const tree = await ctx.worktrees.ensure(job.commit);
     if (!tree.ok) {
@@ -143,7 +150,8 @@ export async function runJob(ctx: JobContext, io: JobIo): Promise<JobResult> {
 
     // Checked last, just before the command starts: a run whose coordinator is gone starts
     // nothing more (a running command is stopped by the worker's watch).
-    if (!(await ctx.alive(job.runId))) return refuse(`run ${job.runId} is over (its coordinator stopped)`);
+    if (!(await ctx.alive(job.runId, job.queuedAt)))
+      return refuse(`run ${job.runId} is over (its coordinator stopped)`);
     const redact = redactor(task.secrets.map((s) => ctx.env[s]).filter((v): v is string => !!v));
     const captured: string[] = [];
     io.started?.(job);
@@ -160,6 +168,9 @@ export async function runJob(ctx: JobContext, io: JobIo): Promise<JobResult> {
         io.output(stream, text);
       },
     });
+    await io.ran?.(attempt.durationMs);
+    // Success is reported only once the outputs are in the remote cache, where a dependent on
+    // any worker restores them from.
     if (!attempt.failure && task.cache) {
       await o.cache.save(task, own.hash, { log: captured.join(''), durationMs: attempt.durationMs });
       await o.cache.flush();
@@ -173,6 +184,6 @@ export async function runJob(ctx: JobContext, io: JobIo): Promise<JobResult> {
       ...(failure ? { failure } : {}),
     });
   } finally {
-    release();
+    io.ran?.();
   }
 }

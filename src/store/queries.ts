@@ -7,6 +7,7 @@ import { deploymentQueries } from './deployments.js';
 import { findingQueries } from './findings.js';
 import type { HistoryWrites } from './history-batch.js';
 import { leaseQueries } from './leases.js';
+import { queueSampleQueries } from './queue-samples.js';
 import { runQueries } from './runs.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
@@ -23,6 +24,7 @@ export function storeOver(
     appValidations: appValidationQueries(db),
     leases: leaseQueries(db),
     findings: findingQueries(db),
+    queueSamples: queueSampleQueries(db),
     dashboard: dashboardQueries(db, o.kind),
     close: () => db.destroy(),
   };

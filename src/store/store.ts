@@ -10,6 +10,7 @@ import type { DeploymentQueries } from './deployments.js';
 import { driverError } from './driver-error.js';
 import type { FindingQueries } from './findings.js';
 import type { LeaseQueries } from './leases.js';
+import type { QueueSampleQueries } from './queue-samples.js';
 import type { RunQueries } from './runs.js';
 import { parseStoreLocation } from './store-location.js';
 
@@ -30,6 +31,8 @@ export interface Store {
   readonly leases: LeaseQueries;
   /** Regression findings and their acknowledgements. */
   readonly findings: FindingQueries;
+  /** The scale-out queue's length during `--queue` runs, for the HPA replay in `report`. */
+  readonly queueSamples: QueueSampleQueries;
   /** The dashboard's bounded reads (slipway serve, /metrics, report --html). */
   readonly dashboard: DashboardQueries;
   close(): Promise<void>;

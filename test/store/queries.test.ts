@@ -230,6 +230,32 @@ function suite(name: string, open: () => Promise<Store | undefined>) {
       });
       expect(await store.runs.markAbandoned('other-host', () => false)).toBe(0);
     });
+
+    it("reads back a pipeline's queue samples oldest first, across runs, since a time", async (ctx) => {
+      if (!store) return ctx.skip();
+      const other = { ...run('qs-other', 'success', 23), pipeline: 'elsewhere' };
+      await store.runs.write({
+        newRuns: [run('qs-1', 'success', 21), run('qs-2', 'success', 22), other],
+        changedRuns: [],
+        taskRuns: [],
+      });
+      await store.queueSamples.insert('qs-2', [{ at: 5_000_000_000_002, waiting: 7, active: 2 }]);
+      await store.queueSamples.insert('qs-1', [
+        { at: 5_000_000_000_000, waiting: 3, active: 1 },
+        { at: 5_000_000_000_003, waiting: 0, active: 0 },
+      ]);
+      await store.queueSamples.insert('qs-other', [{ at: 5_000_000_000_001, waiting: 9, active: 9 }]);
+      // The same run and time again: ignored, not an error.
+      await store.queueSamples.insert('qs-1', [{ at: 5_000_000_000_000, waiting: 99, active: 99 }]);
+      expect(await store.queueSamples.ofPipeline('q', 5_000_000_000_000)).toEqual([
+        { runId: 'qs-1', at: 5_000_000_000_000, waiting: 3, active: 1 },
+        { runId: 'qs-2', at: 5_000_000_000_002, waiting: 7, active: 2 },
+        { runId: 'qs-1', at: 5_000_000_000_003, waiting: 0, active: 0 },
+      ]);
+      expect((await store.queueSamples.ofPipeline('q', 5_000_000_000_003)).map((s) => s.at)).toEqual([
+        5_000_000_000_003,
+      ]);
+    });
   });
 }
 

@@ -11,6 +11,7 @@ import * as dropTaskIndex from './050-drop-task-index.js';
 import * as deployLeases from './060-deploy-leases.js';
 import * as taskFailure from './070-task-failure.js';
 import * as resourceMetrics from './090-resource-metrics.js';
+import * as queueSamples from './100-queue-samples.js';
 
 export const migrations: Record<string, Migration> = {
   '001-core': core,
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '060-deploy-leases': deployLeases,
   '070-task-failure': taskFailure,
   '090-resource-metrics': resourceMetrics,
+  '100-queue-samples': queueSamples,
 };

@@ -1,0 +1,157 @@
+/**
+ * Replays the queue length recorded during `--queue` runs through the HPA (hpa.ts): how many
+ * workers the chart's autoscaler would have run over time, the wait it would have caused (jobs
+ * ready or running in the recorded run that would have found no worker: shortfall × time, not a
+ * re-simulated schedule) and what the workers would cost per month. Between runs the HPA holds
+ * `minReplicas`, which is most of a month's cost.
+ */
+import { Hpa, type HpaSpec } from './hpa.js';
+
+export interface QueuePoint {
+  at: number;
+  waiting: number;
+  active: number;
+}
+
+/** A sample stands for at most this long: a coordinator writes one at least every 10 s. */
+const SAMPLE_STALE_MS = 30_000;
+
+/** Default price of one worker for one hour (report --cost-per-worker-hour sets another). */
+export const DEFAULT_WORKER_HOUR_PRICE = 0.1;
+
+const MONTH_HOURS = 730;
+
+export interface AutoscaleReplay {
+  hpa: HpaSpec;
+  samples: number;
+  runs: number;
+  /** The span the cost covers: the report's window up to now. */
+  window: { from: string; to: string; hours: number };
+  /** When the replayed count changed (the first entry is the start), with the queue then. */
+  timeline: { at: string; replicas: number; waiting: number }[];
+  peakReplicas: number;
+  peakWaiting: number;
+  workerHours: number;
+  /** Job-seconds of work that was ready or running and would have found no worker. */
+  waitJobSeconds: number;
+  /** The most jobs short of a worker at once. */
+  peakShortfall: number;
+  price: { perWorkerHour: number; from: string };
+  costPerMonth: number;
+}
+
+/** Replays the samples (oldest first) over [from, to]; undefined without samples. */
+export function replayAutoscaler(o: {
+  samples: readonly QueuePoint[];
+  runs: number;
+  spec: HpaSpec;
+  from: number;
+  to: number;
+  /** Slots of one worker (the chart's workers run with one). */
+  slotsPerWorker?: number;
+  price: { perWorkerHour: number; from: string };
+}): AutoscaleReplay | undefined {
+  const samples = o.samples;
+  if (!samples.length) return undefined;
+  const spec = o.spec;
+  const from = Math.min(o.from, samples[0]!.at);
+  const to = Math.max(o.to, samples.at(-1)!.at);
+  const period = spec.syncPeriodSeconds * 1000;
+  // Everything the controller remembers is younger than this: skipping an idle stretch up to
+  // this long before the next sample replays exactly what ticking through it would.
+  const memory =
+    1000 *
+    Math.max(
+      spec.scaleUp.stabilizationWindowSeconds,
+      spec.scaleDown.stabilizationWindowSeconds,
+      ...spec.scaleUp.policies.map((p) => p.periodSeconds),
+      ...spec.scaleDown.policies.map((p) => p.periodSeconds),
+    );
+  const hpa = new Hpa(spec);
+  const changes: { at: number; replicas: number }[] = [{ at: from, replicas: hpa.replicas }];
+  const valueAt = pointer(samples);
+  let i = 0;
+  for (let t = Math.ceil(from / period) * period; t <= to; t += period) {
+    const s = valueAt(t);
+    const before = hpa.replicas;
+    const after = hpa.sync(t, s?.waiting ?? 0);
+    if (after !== before) {
+      if (changes.at(-1)!.at === t) changes.pop();
+      changes.push({ at: t, replicas: after });
+    }
+    if (!s && after === spec.minReplicas) {
+      // Idle at the floor: jump to just before the next sample the controller could remember.
+      while (i < samples.length && samples[i]!.at <= t) i++;
+      const next = samples[i];
+      if (!next) break;
+      const resume = Math.floor((next.at - memory) / period) * period;
+      if (resume > t) t = resume - period;
+    }
+  }
+
+  // Worker-hours: the floor for the whole span, plus what each change held above it.
+  let workerMs = spec.minReplicas * (to - from);
+  changes.forEach((c, k) => {
+    const end = changes[k + 1]?.at ?? to;
+    workerMs += (c.replicas - spec.minReplicas) * Math.max(0, end - c.at);
+  });
+  const replicasAt = pointerOf(changes);
+  const slots = o.slotsPerWorker ?? 1;
+  let waitMs = 0;
+  let peakShortfall = 0;
+  samples.forEach((s, k) => {
+    const end = Math.min(samples[k + 1]?.at ?? s.at + SAMPLE_STALE_MS, s.at + SAMPLE_STALE_MS);
+    // The replicas may change inside the sample's interval: integrate piece by piece.
+    let t = s.at;
+    while (t < end) {
+      const { replicas, until } = replicasAt(t);
+      const stop = Math.min(end, until);
+      const short = Math.max(0, s.waiting + s.active - replicas * slots);
+      peakShortfall = Math.max(peakShortfall, short);
+      waitMs += short * (stop - t);
+      t = stop;
+    }
+  });
+  const hours = (to - from) / 3_600_000;
+  const workerHours = workerMs / 3_600_000;
+  const waitingAt = pointer(samples);
+  return {
+    hpa: spec,
+    samples: samples.length,
+    runs: o.runs,
+    window: { from: new Date(from).toISOString(), to: new Date(to).toISOString(), hours },
+    timeline: changes.map((c) => ({
+      at: new Date(c.at).toISOString(),
+      replicas: c.replicas,
+      waiting: waitingAt(c.at)?.waiting ?? 0,
+    })),
+    peakReplicas: Math.max(...changes.map((c) => c.replicas)),
+    peakWaiting: Math.max(...samples.map((s) => s.waiting)),
+    workerHours,
+    waitJobSeconds: waitMs / 1000,
+    peakShortfall,
+    price: o.price,
+    costPerMonth: hours > 0 ? (workerHours / hours) * MONTH_HOURS * o.price.perWorkerHour : 0,
+  };
+}
+
+/** The sample in force at t (the latest at or before it, unless stale); t must not decrease. */
+function pointer(samples: readonly QueuePoint[]): (t: number) => QueuePoint | undefined {
+  let k = -1;
+  return (t) => {
+    while (k + 1 < samples.length && samples[k + 1]!.at <= t) k++;
+    const s = samples[k];
+    return s && t - s.at < SAMPLE_STALE_MS ? s : undefined;
+  };
+}
+
+/** The replica count in force at t and when it next changes; t must not decrease. */
+function pointerOf(
+  changes: readonly { at: number; replicas: number }[],
+): (t: number) => { replicas: number; until: number } {
+  let k = 0;
+  return (t) => {
+    while (k + 1 < changes.length && changes[k + 1]!.at <= t) k++;
+    return { replicas: changes[k]!.replicas, until: changes[k + 1]?.at ?? Number.POSITIVE_INFINITY };
+  };
+}

@@ -8,7 +8,11 @@
  * SIGTERM when the client goes away (a killed client stops its tasks). Then it sends the exit code
  * and exits: one process per command, as without the daemon.
  */
+import { closeSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Socket } from 'node:net';
+import path from 'node:path';
+import { answerFifo, clientAlive, type FifoClient } from '../daemon/fifo.js';
 import { Frame, frame, lineReader, type RunRequest, type TtyFacts } from '../daemon/protocol.js';
 import { openSqlite } from '../store/sqlite.js';
 import type { Out } from '../util/out.js';
@@ -28,10 +32,11 @@ let serving = false;
 process.on('disconnect', () => {
   if (!serving) process.exit(0);
 });
-process.once('message', (message: { request: RunRequest }, socket: Socket | undefined) => {
+process.once('message', (message: { request: RunRequest; fifo?: FifoClient }, socket: Socket | undefined) => {
   serving = true;
   process.disconnect();
   if (socket) void serve(message.request, socket);
+  else if (message.fifo) void serveFifo(message.request, message.fifo);
   else process.exit(0);
 });
 process.send?.({ type: 'ready' });
@@ -58,8 +63,55 @@ async function serve(request: RunRequest, socket: Socket): Promise<void> {
   socket.resume();
   send(Frame.accepted, '');
 
-  const stdout = output(Frame.stdout, request.stdout, send);
-  const stderr = output(Frame.stderr, request.stderr, send);
+  const code = await runAs(
+    request,
+    output(request.stdout, (text) => send(Frame.stdout, text)),
+    output(request.stderr, (text) => send(Frame.stderr, text)),
+  );
+  finished = true;
+  send(Frame.exit, JSON.stringify({ code }));
+  socket.end(() => process.exit());
+  setTimeout(() => process.exit(), 5000).unref();
+}
+
+/**
+ * Serves a shell client (daemon/fifo.ts): says `ok` with this process's id (the client sends its
+ * signals here), writes the command's output into the client's pipes, and its exit code on `s`
+ * before closing them. A client that goes away (killed) is noticed within a quarter second and
+ * stops the run as SIGTERM does.
+ */
+async function serveFifo(request: RunRequest, client: FifoClient): Promise<void> {
+  traceFrom(request.startedAt);
+  let finished = false;
+  const watch = setInterval(() => {
+    if (finished || clientAlive(client.pid)) return;
+    clearInterval(watch);
+    process.kill(process.pid, 'SIGTERM');
+  }, 250);
+  watch.unref();
+  // The client's readers have these pipes open (so the opens return at once); it lets go of its
+  // own write ends once it has read `ok`, and from then on the readers end when these close.
+  const [out, err] = await Promise.all(['o', 'e'].map((p) => open(path.join(client.dir, p), 'w')));
+  if (!answerFifo(client, `ok ${process.pid}`)) process.exit(0);
+  const pipe = (fd: number) => (text: string | Uint8Array) => {
+    const bytes = typeof text === 'string' ? Buffer.from(text) : text;
+    try {
+      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
+    } catch {}
+  };
+  const code = await runAs(
+    request,
+    output(request.stdout, pipe(out!.fd)),
+    output(request.stderr, pipe(err!.fd)),
+  );
+  finished = true;
+  answerFifo(client, `exit ${code}`);
+  for (const fd of [out!.fd, err!.fd]) closeSync(fd);
+  process.exit();
+}
+
+/** Runs the request's command as the client's process would; its exit code. */
+async function runAs(request: RunRequest, stdout: OutStream, stderr: OutStream): Promise<number> {
   // Whatever writes to the process's own streams (traces, a listener's complaint) goes along too.
   process.stdout.write = ((chunk: string | Uint8Array) => stdout.write(chunk)) as typeof process.stdout.write;
   process.stderr.write = ((chunk: string | Uint8Array) => stderr.write(chunk)) as typeof process.stderr.write;
@@ -74,21 +126,16 @@ async function serve(request: RunRequest, socket: Socket): Promise<void> {
   } catch (e) {
     process.exitCode = reportError(ctx, e);
   }
-  finished = true;
   trace('command returned');
-  send(Frame.exit, JSON.stringify({ code: Number(process.exitCode ?? 0) || 0 }));
-  socket.end(() => process.exit());
-  setTimeout(() => process.exit(), 5000).unref();
+  return Number(process.exitCode ?? 0) || 0;
 }
 
-function output(
-  type: number,
-  facts: TtyFacts,
-  send: (type: number, payload: string | Uint8Array) => void,
-): Out & { write(text: string | Uint8Array): boolean } {
+type OutStream = Out & { write(text: string | Uint8Array): boolean };
+
+function output(facts: TtyFacts, write: (text: string | Uint8Array) => void): OutStream {
   return {
     write: (text) => {
-      send(type, text);
+      write(text);
       return true;
     },
     isTTY: facts.isTTY,

@@ -58,3 +58,9 @@ export const daemonSocketFile = (root: string): string => path.join(dirOf(root),
 
 /** The checkout's state folder, for a resident process that must end when it is removed. */
 export const stateDirOf = dirOf;
+
+/** The checkout's daemon request pipe (a FIFO, 0600) for the shell client in bin/slipway. */
+export const daemonFifoFile = (root: string): string => path.join(dirOf(root), 'daemon.fifo');
+
+/** The process id of the daemon reading daemonFifoFile, so the shell client can see it is alive. */
+export const daemonPidFile = (root: string): string => path.join(dirOf(root), 'daemon.pid');

@@ -72,7 +72,7 @@ function project(tasks: Parameters<typeof pipelineYaml>[0]): Workspace {
   return w;
 }
 
-describe('slipway run through the daemon', () => {
+describe.each(['node', 'sh'] as const)('slipway run through the daemon, %s client', (client) => {
   it('prints the same output and exit code as without it, for a fully cached run', async () => {
     const w = project({
       lib: { run: 'mkdir -p dist && echo lib > dist/lib.txt && echo built lib', outputs: ['dist/**'] },
@@ -81,8 +81,8 @@ describe('slipway run through the daemon', () => {
     expect((await w.run(['run'], { env: OFF })).code).toBe(0);
     expect((await w.run(['run'], { env: OFF })).code).toBe(0);
     const before = await started(w);
-    const served = await w.run(['run'], { env: ON });
-    const local = await w.run(['run', '--no-daemon'], { env: ON });
+    const served = await w.run(['run'], { env: ON, client });
+    const local = await w.run(['run', '--no-daemon'], { env: ON, client });
     expect(served.code, served.stderr).toBe(0);
     expect(local.code).toBe(0);
     expect(served.stdout).toContain('2 cached');
@@ -90,8 +90,9 @@ describe('slipway run through the daemon', () => {
     expect(same(served.stderr)).toBe(same(local.stderr));
     // It was the daemon that ran it, and --no-daemon did not go there.
     expect((await status(w))?.served).toBe(before.served + 1);
-    // The socket is the owner's alone.
+    // The socket and the shell client's request pipe are the owner's alone.
     expect(statSync(before.socket).mode & 0o777).toBe(0o600);
+    expect(statSync(w.path('.slipway', 'daemon.fifo')).mode & 0o777).toBe(0o600);
   });
 
   it('prints the same output and exit code for a failing task', async () => {
@@ -102,7 +103,7 @@ describe('slipway run through the daemon', () => {
     // First `ok` runs and is cached; then both runs below hit it and fail on `bad` alike.
     expect((await w.run(['run'], { env: OFF })).code).toBe(1);
     await started(w);
-    const served = await w.run(['run'], { env: ON });
+    const served = await w.run(['run'], { env: ON, client });
     const local = await w.run(['run'], { env: OFF });
     expect(served.code).toBe(1);
     expect(local.code).toBe(1);
@@ -116,7 +117,7 @@ describe('slipway run through the daemon', () => {
     const w = project({ ok: { run: 'true' } });
     await started(w);
     w.pipeline('version: 1\ntasks:\n  a: { run: "true", needs: [nope] }\n');
-    const served = await w.run(['run'], { env: ON });
+    const served = await w.run(['run'], { env: ON, client });
     const local = await w.run(['run'], { env: OFF });
     expect(served.code).toBe(2);
     expect(served.stderr).toMatch(/slipway\.yml:3:\d+/);
@@ -145,7 +146,7 @@ describe('slipway run through the daemon', () => {
     ) as Status;
     pids.push(oldStatus.pid);
 
-    const r = await w.run(['run'], { env: ON });
+    const r = await w.run(['run'], { env: ON, client });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('t | t');
     // The old daemon served nothing and is gone; this build's took its place.
@@ -168,7 +169,7 @@ describe('slipway run through the daemon', () => {
     await waitFor(() => !isAlive(s.pid) || undefined, { what: 'the daemon to die' });
     // Its socket file is still there; nobody listens on it.
     expect(statSync(s.socket).isSocket()).toBe(true);
-    const r = await w.run(['run'], { env: ON });
+    const r = await w.run(['run'], { env: ON, client });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('t | hello');
   });
@@ -176,7 +177,10 @@ describe('slipway run through the daemon', () => {
   it('gives two clients at once a process each', async () => {
     const w = project({ t: { run: 'sleep 0.3; echo done', cache: false } });
     await started(w);
-    const [a, b] = await Promise.all([w.run(['run'], { env: ON }), w.run(['run'], { env: ON })]);
+    const [a, b] = await Promise.all([
+      w.run(['run'], { env: ON, client }),
+      w.run(['run'], { env: ON, client }),
+    ]);
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
     expect(a.stdout).toContain('t | done');
@@ -187,7 +191,7 @@ describe('slipway run through the daemon', () => {
   it("forwards the client's Ctrl-C: the tasks stop and the exit code is the interrupted one", async () => {
     const w = project({ long: { run: 'echo $$ > long.pid; exec sleep 30', cache: false } });
     await started(w);
-    const cli = w.spawn(['run'], { env: ON });
+    const cli = w.spawn(['run'], { env: ON, client });
     const pid = await waitFor(() => readPid(w.path('long.pid')), { what: 'the task to start' });
     pids.push(pid);
     cli.child.kill('SIGINT');
@@ -200,7 +204,7 @@ describe('slipway run through the daemon', () => {
   it('stops the tasks when the client is killed', async () => {
     const w = project({ long: { run: 'echo $$ > long.pid; exec sleep 30', cache: false } });
     await started(w);
-    const cli = w.spawn(['run'], { env: ON });
+    const cli = w.spawn(['run'], { env: ON, client });
     const pid = await waitFor(() => readPid(w.path('long.pid')), { what: 'the task to start' });
     pids.push(pid);
     cli.child.kill('SIGKILL');
@@ -221,7 +225,8 @@ describe('slipway run through the daemon', () => {
     expect(s.socket.startsWith(os.tmpdir())).toBe(true);
     expect(statSync(path.dirname(s.socket)).mode & 0o777).toBe(0o700);
     expect(statSync(s.socket).mode & 0o777).toBe(0o600);
-    const r = await runCli(['run'], { cwd: deep, env: ON });
+    const r = await runCli(['run'], { cwd: deep, env: ON, client });
+    expect(JSON.parse((await runCli(['daemon', 'status', '--json'], { cwd: deep })).stdout).served).toBe(1);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('t | deep');
     await runCli(['daemon', 'stop'], { cwd: deep });

@@ -66,8 +66,10 @@ async function runTool(
           },
         )
       : await timed(
-          process.execPath,
-          [join(cli, 'bin', 'slipway.js'), 'run', 'build', '-c', String(concurrency)],
+          // As npm installs it: bin/slipway, whose shell client hands the command to the daemon
+          // (falling back to `node bin/slipway.js`, as it does at once with SLIPWAY_DAEMON=0).
+          join(cli, 'bin', 'slipway'),
+          ['run', 'build', '-c', String(concurrency)],
           {
             cwd: repo.dir,
             env: { ...process.env, CI: '1', SLIPWAY_DAEMON: tool === 'daemon' ? '1' : '0' },

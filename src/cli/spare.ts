@@ -8,11 +8,10 @@
  * SIGTERM when the client goes away (a killed client stops its tasks). Then it sends the exit code
  * and exits: one process per command, as without the daemon.
  */
-import { closeSync, writeSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, constants, open, openSync, writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import path from 'node:path';
-import { answerFifo, clientAlive, type FifoClient } from '../daemon/fifo.js';
+import { promisify } from 'node:util';
+import { answerFifo, clientAlive, type FifoClient, removePipes } from '../daemon/fifo.js';
 import { Frame, frame, lineReader, type RunRequest, type TtyFacts } from '../daemon/protocol.js';
 import { openSqlite } from '../store/sqlite.js';
 import type { Out } from '../util/out.js';
@@ -21,6 +20,9 @@ import { preloadCommands } from './commands.js';
 import { reportError } from './context.js';
 import { main } from './main.js';
 import { Prefetch } from './prefetch.js';
+
+/** An open that waits on a pool thread (a pipe's open waits for its other end) and gives the bare descriptor. */
+const openFd = promisify(open);
 
 const SIGNALS = new Set(['SIGINT', 'SIGTERM', 'SIGHUP']);
 
@@ -89,25 +91,44 @@ async function serveFifo(request: RunRequest, client: FifoClient): Promise<void>
     process.kill(process.pid, 'SIGTERM');
   }, 250);
   watch.unref();
-  // The client's readers have these pipes open (so the opens return at once); it lets go of its
-  // own write ends once it has read `ok`, and from then on the readers end when these close.
-  const [out, err] = await Promise.all(['o', 'e'].map((p) => open(path.join(client.dir, p), 'w')));
+  // The client (or its readers) has these pipes open, so the opens return at once; it lets go of
+  // its own write ends once it has read `ok`, and from then on it sees the end of `o` when this
+  // process closes it or dies.
+  const life = await openFd(`${client.pipes}.o`, constants.O_WRONLY);
+  const out = client.direct[0] ? await direct(client.pid, 1) : life;
+  const err = client.direct[1]
+    ? await direct(client.pid, 2)
+    : await openFd(`${client.pipes}.e`, constants.O_WRONLY);
   if (!answerFifo(client, `ok ${process.pid}`)) process.exit(0);
   const pipe = (fd: number) => (text: string | Uint8Array) => {
+    if (fd < 0) return;
     const bytes = typeof text === 'string' ? Buffer.from(text) : text;
     try {
       for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
     } catch {}
   };
-  const code = await runAs(
-    request,
-    output(request.stdout, pipe(out!.fd)),
-    output(request.stderr, pipe(err!.fd)),
-  );
+  const code = await runAs(request, output(request.stdout, pipe(out)), output(request.stderr, pipe(err)));
   finished = true;
   answerFifo(client, `exit ${code}`);
-  for (const fd of [out!.fd, err!.fd]) closeSync(fd);
+  // The client has them all open: it reads on, and has nothing left to clean up.
+  removePipes(client);
+  for (const fd of new Set([out, err, life])) if (fd >= 0) closeSync(fd);
   process.exit();
+}
+
+/**
+ * The client's own stdout or stderr (a terminal or a pipe), opened through /proc; -1 (output
+ * dropped, as writes to a closed pipe are) when a pipe has no reader left.
+ */
+async function direct(pid: number, fd: 1 | 2): Promise<number> {
+  const file = `/proc/${pid}/fd/${fd}`;
+  try {
+    // Without blocking first: a pipe nobody reads any more would block a plain open for ever.
+    closeSync(openSync(file, constants.O_WRONLY | constants.O_NONBLOCK));
+    return await openFd(file, constants.O_WRONLY);
+  } catch {
+    return -1;
+  }
 }
 
 /** Runs the request's command as the client's process would; its exit code. */

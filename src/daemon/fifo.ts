@@ -1,10 +1,12 @@
 /**
  * The daemon's second door, for the shell client in bin/slipway (Linux): a request pipe
  * `.slipway/daemon.fifo` (0600) beside the socket, and `.slipway/daemon.pid` so the client can see
- * the daemon is alive before it writes. A client writes one line, `1 PID ARGC OUT_TTY ERR_TTY
- * COLUMNS DIR`: DIR is its private folder (0700) with three pipes, `o` and `e` (the command's
- * stdout and stderr, which the client copies through) and `s` (answers: `ok SPARE_PID`, `no
- * REASON`, then `exit CODE`). Everything else the command needs is read from /proc/PID: the
+ * the daemon is alive before it writes. A client makes three pipes in `.slipway/clients/` (a
+ * folder of mode 0700 the daemon made): `PID.o` and `PID.e` (the command's stdout and stderr,
+ * unless the client's own are a terminal or a pipe, which the command then opens through /proc;
+ * `PID.o` is also the client's sign that the command ended) and `PID.s` (answers: `ok SPARE_PID`, `no REASON`, then `exit
+ * CODE`), and writes one line, `1 PID ARGC OUT ERR COLUMNS` (OUT, ERR: 1 a terminal, 2 a pipe, 0
+ * anything else). Everything else the command needs is read from /proc/PID: the
  * arguments (the last ARGC of its command line), the working folder, the environment and the
  * client script, whose installation must be this build. A line that does not check out in every
  * respect (another user's process or folder, a folder others can enter, a process gone) is dropped;
@@ -15,6 +17,7 @@ import {
   closeSync,
   constants,
   lstatSync,
+  mkdirSync,
   openSync,
   readFileSync,
   readlinkSync,
@@ -25,17 +28,19 @@ import {
 import net from 'node:net';
 import path from 'node:path';
 import { writeAtomicSync } from '../state/atomic-write.js';
-import { daemonFifoFile, daemonPidFile } from '../state/paths.js';
+import { daemonClientsDir, daemonFifoFile, daemonPidFile } from '../state/paths.js';
 import { buildIdOf } from '../util/build-id.js';
 import { lineSplitter, type RunRequest } from './protocol.js';
 
-/** A shell client waiting for its command: its process and its private folder of pipes. */
+/** A shell client waiting for its command: its process, and its pipes `${pipes}.o`, `.e`, `.s`. */
 export interface FifoClient {
   pid: number;
-  dir: string;
+  pipes: string;
+  /** Whether its stdout and stderr are a terminal or a pipe, which the command opens through /proc and writes to directly. */
+  direct: [boolean, boolean];
 }
 
-const LINE = /^1 (\d{1,10}) (\d{1,6}) ([01]) ([01]) (\d{1,6}) (\/[^\n]{1,3000})$/;
+const LINE = /^1 (\d{1,10}) (\d{1,6}) ([012]) ([012]) (\d{1,6})$/;
 
 /**
  * Creates the request pipe and the pid file of the daemon of `root` and calls `on` with each
@@ -48,9 +53,12 @@ export function listenFifo(
 ): (() => void) | undefined {
   const fifo = daemonFifoFile(root);
   const pidFile = daemonPidFile(root);
+  const clients = daemonClientsDir(root);
   let fd: number;
   try {
     if (!lstatSync('/proc/self/environ', { throwIfNoEntry: false })) return undefined;
+    mkdirSync(clients, { mode: 0o700, recursive: true });
+    if (!privateFolder(clients)) return undefined;
     try {
       unlinkSync(fifo);
     } catch {}
@@ -66,7 +74,7 @@ export function listenFifo(
   stream.on(
     'data',
     lineSplitter((line) => {
-      const parsed = fifoRequest(line, root);
+      const parsed = fifoRequest(line, root, clients);
       if (parsed) on(parsed.client, parsed.request);
     }),
   );
@@ -84,20 +92,20 @@ export function listenFifo(
 function fifoRequest(
   line: string,
   root: string,
+  clients: string,
 ): { client: FifoClient; request: RunRequest } | undefined {
   const m = LINE.exec(line);
   if (!m) return undefined;
-  const [, pidText, argcText, outTty, errTty, columns, dir] = m as unknown as string[];
+  const [, pidText, argcText, outTty, errTty, columns] = m as unknown as string[];
   const pid = Number(pidText);
   const argc = Number(argcText);
   const uid = process.getuid?.();
+  const pipes = path.join(clients, String(pid));
   try {
     const proc = `/proc/${pid}`;
-    if (lstatSync(proc).uid !== uid) return undefined;
-    const folder = lstatSync(dir!);
-    if (!folder.isDirectory() || folder.uid !== uid || (folder.mode & 0o077) !== 0) return undefined;
+    if (lstatSync(proc).uid !== uid || !privateFolder(clients)) return undefined;
     for (const p of ['o', 'e', 's']) {
-      const st = lstatSync(path.join(dir!, p));
+      const st = lstatSync(`${pipes}.${p}`);
       if (!st.isFIFO() || st.uid !== uid) return undefined;
     }
     const argv = readFileSync(`${proc}/cmdline`, 'utf8').split('\0');
@@ -113,7 +121,7 @@ function fifoRequest(
     }
     const cols = Number(columns);
     return {
-      client: { pid, dir: dir! },
+      client: { pid, pipes, direct: [outTty !== '0', errTty !== '0'] },
       request: {
         kind: 'run',
         build: buildIdOf(install) ?? 'unknown',
@@ -128,6 +136,21 @@ function fifoRequest(
     };
   } catch {
     return undefined;
+  }
+}
+
+/** A folder only this user can enter: a real folder (no symlink), owned by this user, mode 0700. */
+function privateFolder(dir: string): boolean {
+  const st = lstatSync(dir, { throwIfNoEntry: false });
+  return !!st?.isDirectory() && st.uid === process.getuid?.() && (st.mode & 0o077) === 0;
+}
+
+/** Removes a client's pipes (the processes that have them open keep them until they close). */
+export function removePipes(client: FifoClient): void {
+  for (const p of ['o', 'e', 's']) {
+    try {
+      unlinkSync(`${client.pipes}.${p}`);
+    } catch {}
   }
 }
 
@@ -159,7 +182,7 @@ export function clientAlive(pid: number): boolean {
  */
 export function answerFifo(client: FifoClient, line: string): boolean {
   try {
-    const fd = openSync(path.join(client.dir, 's'), constants.O_WRONLY | constants.O_NONBLOCK);
+    const fd = openSync(`${client.pipes}.s`, constants.O_WRONLY | constants.O_NONBLOCK);
     try {
       writeSync(fd, `${line}\n`);
     } finally {

@@ -126,7 +126,7 @@ class Daemon {
     while (this.#waiting.length && this.#ready.length) {
       const { client, request } = this.#waiting.shift()!;
       const spare = this.#ready.shift()!;
-      if (client instanceof net.Socket ? client.destroyed : !existsSync(client.dir)) {
+      if (client instanceof net.Socket ? client.destroyed : !existsSync(`${client.pipes}.s`)) {
         this.#ready.unshift(spare);
         continue;
       }

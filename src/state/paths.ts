@@ -64,3 +64,6 @@ export const daemonFifoFile = (root: string): string => path.join(dirOf(root), '
 
 /** The process id of the daemon reading daemonFifoFile, so the shell client can see it is alive. */
 export const daemonPidFile = (root: string): string => path.join(dirOf(root), 'daemon.pid');
+
+/** Where the shell client makes its pipes, `PID.o`, `PID.e`, `PID.s` (a folder of mode 0700). */
+export const daemonClientsDir = (root: string): string => path.join(dirOf(root), 'clients');

@@ -7,7 +7,16 @@
  * tasks. Every test stops the daemons it starts.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -18,6 +27,7 @@ import {
   readPid,
   runCli,
   SLIPWAY_BIN,
+  SLIPWAY_SH,
   STACK_FRAME,
   type Workspace,
   waitFor,
@@ -230,5 +240,37 @@ describe.each(['node', 'sh'] as const)('slipway run through the daemon, %s clien
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('t | deep');
     await runCli(['daemon', 'stop'], { cwd: deep });
+  });
+});
+
+describe('the shell client (bin/slipway)', () => {
+  it('copies the output through when stdout and stderr are files, with the same bytes as without the daemon', async () => {
+    const w = project({ t: { run: 'echo out; echo err >&2' } });
+    expect((await w.run(['run'], { env: OFF })).code).toBe(0);
+    const s = await started(w);
+    const sh = (env: string, name: string) =>
+      spawnSync('sh', ['-c', `${env} "$0" run >${name}.out 2>${name}.err`, SLIPWAY_SH], {
+        cwd: w.dir,
+        env: { ...process.env, CI: '1', NO_COLOR: '1', FORCE_COLOR: '0' },
+      }).status;
+    expect(sh('SLIPWAY_DAEMON=1', 'served')).toBe(0);
+    expect(sh('SLIPWAY_DAEMON=0', 'local')).toBe(0);
+    expect(w.read('served.out')).toContain('t | out');
+    expect(same(w.read('served.out'))).toBe(same(w.read('local.out')));
+    expect(same(w.read('served.err'))).toBe(same(w.read('local.err')));
+    expect((await status(w))?.served).toBe(s.served + 1);
+    // It leaves no pipes behind.
+    expect(readdirSync(w.path('.slipway', 'clients'))).toEqual([]);
+  });
+
+  it('drops a request line whose pipes are not there, and serves the next client', async () => {
+    const w = project({ t: { run: 'echo t' } });
+    await started(w);
+    // A line naming a live process of this user that made no pipes (this test's own).
+    writeFileSync(w.path('.slipway', 'daemon.fifo'), `1 ${process.pid} 1 0 0 0\n`);
+    const r = await w.run(['run'], { env: ON, client: 'sh' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('t | t');
+    expect((await status(w))?.served).toBe(1);
   });
 });

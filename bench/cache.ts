@@ -211,8 +211,9 @@ export async function benchCache(options: BenchOptions): Promise<BenchRow[]> {
     npmVersion: await npmVersion(),
   };
   const reps = quick ? 1 : 7;
-  // A fully cached run takes a fraction of a second and is the noisiest case: more pairs.
-  const cachedReps = quick ? 1 : 21;
+  // A fully cached run takes a fraction of a second and is the noisiest case: more pairs (with
+  // --quick too: at 60 packages the runs take a tenth of a second, and one pair says little).
+  const cachedReps = quick ? 11 : 21;
   const concurrency = 4;
   const repos = { turbo: writeCacheRepo(spec), slipway: writeCacheRepo(spec) };
   const cli = freezeSlipway(root);

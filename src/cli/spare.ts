@@ -8,10 +8,7 @@
  * SIGTERM when the client goes away (a killed client stops its tasks). Then it sends the exit code
  * and exits: one process per command, as without the daemon.
  */
-import { closeSync, constants, open, openSync, writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { promisify } from 'node:util';
-import { answerFifo, clientAlive, type FifoClient, removePipes } from '../daemon/fifo.js';
 import { Frame, frame, lineReader, type RunRequest, type TtyFacts } from '../daemon/protocol.js';
 import { openSqlite } from '../store/sqlite.js';
 import type { Out } from '../util/out.js';
@@ -20,9 +17,6 @@ import { preloadCommands } from './commands.js';
 import { reportError } from './context.js';
 import { main } from './main.js';
 import { Prefetch } from './prefetch.js';
-
-/** An open that waits on a pool thread (a pipe's open waits for its other end) and gives the bare descriptor. */
-const openFd = promisify(open);
 
 const SIGNALS = new Set(['SIGINT', 'SIGTERM', 'SIGHUP']);
 
@@ -34,11 +28,10 @@ let serving = false;
 process.on('disconnect', () => {
   if (!serving) process.exit(0);
 });
-process.once('message', (message: { request: RunRequest; fifo?: FifoClient }, socket: Socket | undefined) => {
+process.once('message', (message: { request: RunRequest }, socket: Socket | undefined) => {
   serving = true;
   process.disconnect();
   if (socket) void serve(message.request, socket);
-  else if (message.fifo) void serveFifo(message.request, message.fifo);
   else process.exit(0);
 });
 process.send?.({ type: 'ready' });
@@ -65,74 +58,8 @@ async function serve(request: RunRequest, socket: Socket): Promise<void> {
   socket.resume();
   send(Frame.accepted, '');
 
-  const code = await runAs(
-    request,
-    output(request.stdout, (text) => send(Frame.stdout, text)),
-    output(request.stderr, (text) => send(Frame.stderr, text)),
-  );
-  finished = true;
-  send(Frame.exit, JSON.stringify({ code }));
-  socket.end(() => process.exit());
-  setTimeout(() => process.exit(), 5000).unref();
-}
-
-/**
- * Serves a shell client (daemon/fifo.ts): says `ok` with this process's id (the client sends its
- * signals here), writes the command's output into the client's pipes, and its exit code on `s`
- * before closing them. A client that goes away (killed) is noticed within a quarter second and
- * stops the run as SIGTERM does.
- */
-async function serveFifo(request: RunRequest, client: FifoClient): Promise<void> {
-  traceFrom(request.startedAt);
-  let finished = false;
-  const watch = setInterval(() => {
-    if (finished || clientAlive(client.pid)) return;
-    clearInterval(watch);
-    process.kill(process.pid, 'SIGTERM');
-  }, 250);
-  watch.unref();
-  // The client (or its readers) has these pipes open, so the opens return at once; it lets go of
-  // its own write ends once it has read `ok`, and from then on it sees the end of `o` when this
-  // process closes it or dies.
-  const life = await openFd(`${client.pipes}.o`, constants.O_WRONLY);
-  const out = client.direct[0] ? await direct(client.pid, 1) : life;
-  const err = client.direct[1]
-    ? await direct(client.pid, 2)
-    : await openFd(`${client.pipes}.e`, constants.O_WRONLY);
-  if (!answerFifo(client, `ok ${process.pid}`)) process.exit(0);
-  const pipe = (fd: number) => (text: string | Uint8Array) => {
-    if (fd < 0) return;
-    const bytes = typeof text === 'string' ? Buffer.from(text) : text;
-    try {
-      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
-    } catch {}
-  };
-  const code = await runAs(request, output(request.stdout, pipe(out)), output(request.stderr, pipe(err)));
-  finished = true;
-  answerFifo(client, `exit ${code}`);
-  // The client has them all open: it reads on, and has nothing left to clean up.
-  removePipes(client);
-  for (const fd of new Set([out, err, life])) if (fd >= 0) closeSync(fd);
-  process.exit();
-}
-
-/**
- * The client's own stdout or stderr (a terminal or a pipe), opened through /proc; -1 (output
- * dropped, as writes to a closed pipe are) when a pipe has no reader left.
- */
-async function direct(pid: number, fd: 1 | 2): Promise<number> {
-  const file = `/proc/${pid}/fd/${fd}`;
-  try {
-    // Without blocking first: a pipe nobody reads any more would block a plain open for ever.
-    closeSync(openSync(file, constants.O_WRONLY | constants.O_NONBLOCK));
-    return await openFd(file, constants.O_WRONLY);
-  } catch {
-    return -1;
-  }
-}
-
-/** Runs the request's command as the client's process would; its exit code. */
-async function runAs(request: RunRequest, stdout: OutStream, stderr: OutStream): Promise<number> {
+  const stdout = output(Frame.stdout, request.stdout, send);
+  const stderr = output(Frame.stderr, request.stderr, send);
   // Whatever writes to the process's own streams (traces, a listener's complaint) goes along too.
   process.stdout.write = ((chunk: string | Uint8Array) => stdout.write(chunk)) as typeof process.stdout.write;
   process.stderr.write = ((chunk: string | Uint8Array) => stderr.write(chunk)) as typeof process.stderr.write;
@@ -147,16 +74,21 @@ async function runAs(request: RunRequest, stdout: OutStream, stderr: OutStream):
   } catch (e) {
     process.exitCode = reportError(ctx, e);
   }
+  finished = true;
   trace('command returned');
-  return Number(process.exitCode ?? 0) || 0;
+  send(Frame.exit, JSON.stringify({ code: Number(process.exitCode ?? 0) || 0 }));
+  socket.end(() => process.exit());
+  setTimeout(() => process.exit(), 5000).unref();
 }
 
-type OutStream = Out & { write(text: string | Uint8Array): boolean };
-
-function output(facts: TtyFacts, write: (text: string | Uint8Array) => void): OutStream {
+function output(
+  type: number,
+  facts: TtyFacts,
+  send: (type: number, payload: string | Uint8Array) => void,
+): Out & { write(text: string | Uint8Array): boolean } {
   return {
     write: (text) => {
-      write(text);
+      send(type, text);
       return true;
     },
     isTTY: facts.isTTY,

@@ -82,21 +82,16 @@ export function frameReader(on: (type: number, payload: Buffer) => void): (chunk
   };
 }
 
-/** Splits a byte stream into lines, calling `on` for each complete one. */
-export function lineSplitter(on: (line: string) => void): (chunk: Buffer) => void {
+/** Splits a byte stream into lines of JSON, calling `on` for each (a line that is not JSON is dropped). */
+export function lineReader(on: (message: unknown) => void): (chunk: Buffer) => void {
   let rest = '';
   return (chunk) => {
     const lines = (rest + chunk.toString()).split('\n');
     rest = lines.pop() ?? '';
-    for (const line of lines) on(line);
+    for (const line of lines) {
+      try {
+        on(JSON.parse(line));
+      } catch {}
+    }
   };
-}
-
-/** Splits a byte stream into lines of JSON, calling `on` for each (a line that is not JSON is dropped). */
-export function lineReader(on: (message: unknown) => void): (chunk: Buffer) => void {
-  return lineSplitter((line) => {
-    try {
-      on(JSON.parse(line));
-    } catch {}
-  });
 }

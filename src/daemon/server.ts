@@ -19,7 +19,6 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { stateDir, stateDirOf } from '../state/paths.js';
 import { buildId } from '../util/build-id.js';
-import { answerFifo, type FifoClient, listenFifo } from './fifo.js';
 import { type DaemonStatus, Frame, frame, type Request, type RunRequest } from './protocol.js';
 import { socketPath } from './socket-path.js';
 
@@ -49,9 +48,7 @@ class Daemon {
   readonly #startedAt = Date.now();
   readonly #spareScript = fileURLToPath(new URL('./daemon-spare.js', import.meta.url));
   readonly #ready: ChildProcess[] = [];
-  /** Commands waiting for a spare: a socket's (the Node.js client) or a shell client's (fifo.ts). */
-  readonly #waiting: { client: net.Socket | FifoClient; request: RunRequest }[] = [];
-  #closeFifo: (() => void) | undefined;
+  readonly #waiting: { socket: net.Socket; request: RunRequest }[] = [];
   #warming = 0;
   /** Spares running a command. */
   #busy = 0;
@@ -73,7 +70,6 @@ class Daemon {
     setInterval(() => this.#watch(), WATCH_MS).unref();
     this.#replenish();
     this.server.on('connection', (s) => this.#accept(s));
-    this.#closeFifo = listenFifo(this.root, (client, request) => this.#handle(client, request));
   }
 
   /** Reads one request line, checks it, and answers it or hands the connection to a spare. */
@@ -101,38 +97,37 @@ class Daemon {
     socket.on('data', onData);
   }
 
-  #handle(client: net.Socket | FifoClient, request: Request): void {
+  #handle(socket: net.Socket, request: Request): void {
     this.#touch();
     if (request.kind !== 'run') {
-      if (client instanceof net.Socket) client.end(frame(Frame.reply, JSON.stringify(this.#status())));
+      socket.end(frame(Frame.reply, JSON.stringify(this.#status())));
       if (request.kind === 'stop') this.close();
       return;
     }
     if (request.build !== this.#build) {
       // A client of another build: it runs the command itself and starts its own daemon.
-      refuse(client, 'stale');
+      socket.end(frame(Frame.refused, JSON.stringify({ reason: 'stale' })));
       this.close();
       return;
     }
     if (request.root !== this.root) {
-      refuse(client, 'root');
+      socket.end(frame(Frame.refused, JSON.stringify({ reason: 'root' })));
       return;
     }
-    this.#waiting.push({ client, request });
+    this.#waiting.push({ socket, request });
     this.#dispatch();
   }
 
   #dispatch(): void {
     while (this.#waiting.length && this.#ready.length) {
-      const { client, request } = this.#waiting.shift()!;
+      const { socket, request } = this.#waiting.shift()!;
       const spare = this.#ready.shift()!;
-      if (client instanceof net.Socket ? client.destroyed : !existsSync(`${client.pipes}.s`)) {
+      if (socket.destroyed) {
         this.#ready.unshift(spare);
         continue;
       }
       // The spare closes the channel once it has the connection (cli/spare.ts).
-      if (client instanceof net.Socket) spare.send({ type: 'run', request }, client);
-      else spare.send({ type: 'run', request, fifo: client });
+      spare.send({ type: 'run', request }, socket);
       this.#served++;
       this.#busy++;
       spare.once('exit', () => {
@@ -207,23 +202,16 @@ class Daemon {
     if (this.#closing) return;
     this.#closing = true;
     this.server.close();
-    this.#closeFifo?.();
     if (statSync(this.socket, { throwIfNoEntry: false })?.ino === this.#ino) {
       try {
         unlinkSync(this.socket);
       } catch {}
     }
     for (const c of this.#ready) c.kill();
-    for (const { client } of this.#waiting) refuse(client, 'closing');
+    for (const { socket } of this.#waiting) socket.destroy();
     // Let the last replies flush; spares already serving a command finish it on their own.
     setTimeout(() => process.exit(0), 100).unref();
   }
-}
-
-/** Turns a client away: it runs the command in its own process. */
-function refuse(client: net.Socket | FifoClient, reason: string): void {
-  if (client instanceof net.Socket) client.end(frame(Frame.refused, JSON.stringify({ reason })));
-  else answerFifo(client, `no ${reason}`);
 }
 
 /** Listens on `socket` with mode 0600 from the start (no moment where another user could connect). */

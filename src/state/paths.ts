@@ -58,12 +58,3 @@ export const daemonSocketFile = (root: string): string => path.join(dirOf(root),
 
 /** The checkout's state folder, for a resident process that must end when it is removed. */
 export const stateDirOf = dirOf;
-
-/** The checkout's daemon request pipe (a FIFO, 0600) for the shell client in bin/slipway. */
-export const daemonFifoFile = (root: string): string => path.join(dirOf(root), 'daemon.fifo');
-
-/** The process id of the daemon reading daemonFifoFile, so the shell client can see it is alive. */
-export const daemonPidFile = (root: string): string => path.join(dirOf(root), 'daemon.pid');
-
-/** Where the shell client makes its pipes, `PID.o`, `PID.e`, `PID.s` (a folder of mode 0700). */
-export const daemonClientsDir = (root: string): string => path.join(dirOf(root), 'clients');

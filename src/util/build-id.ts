@@ -17,15 +17,7 @@ export function buildId(): string {
     const st =
       lstatSync(path.join(path.dirname(here), 'main.js'), { throwIfNoEntry: false }) ??
       lstatSync(here, { throwIfNoEntry: false });
-    build = st ? stamp(st) : 'unknown';
+    build = st ? `${st.size} ${st.mtimeMs}` : 'unknown';
   }
   return build;
 }
-
-/** The build of the Slipway installed at `dir` (the folder holding bin/ and dist/); undefined when none. */
-export function buildIdOf(dir: string): string | undefined {
-  const st = lstatSync(path.join(dir, 'dist', 'cli', 'main.js'), { throwIfNoEntry: false });
-  return st && stamp(st);
-}
-
-const stamp = (st: { size: number; mtimeMs: number }): string => `${st.size} ${st.mtimeMs}`;

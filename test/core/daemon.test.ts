@@ -7,16 +7,7 @@
  * tasks. Every test stops the daemons it starts.
  */
 import { spawnSync } from 'node:child_process';
-import {
-  cpSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -27,7 +18,6 @@ import {
   readPid,
   runCli,
   SLIPWAY_BIN,
-  SLIPWAY_SH,
   STACK_FRAME,
   type Workspace,
   waitFor,
@@ -82,7 +72,7 @@ function project(tasks: Parameters<typeof pipelineYaml>[0]): Workspace {
   return w;
 }
 
-describe.each(['node', 'sh'] as const)('slipway run through the daemon, %s client', (client) => {
+describe('slipway run through the daemon', () => {
   it('prints the same output and exit code as without it, for a fully cached run', async () => {
     const w = project({
       lib: { run: 'mkdir -p dist && echo lib > dist/lib.txt && echo built lib', outputs: ['dist/**'] },
@@ -91,8 +81,8 @@ describe.each(['node', 'sh'] as const)('slipway run through the daemon, %s clien
     expect((await w.run(['run'], { env: OFF })).code).toBe(0);
     expect((await w.run(['run'], { env: OFF })).code).toBe(0);
     const before = await started(w);
-    const served = await w.run(['run'], { env: ON, client });
-    const local = await w.run(['run', '--no-daemon'], { env: ON, client });
+    const served = await w.run(['run'], { env: ON });
+    const local = await w.run(['run', '--no-daemon'], { env: ON });
     expect(served.code, served.stderr).toBe(0);
     expect(local.code).toBe(0);
     expect(served.stdout).toContain('2 cached');
@@ -100,9 +90,8 @@ describe.each(['node', 'sh'] as const)('slipway run through the daemon, %s clien
     expect(same(served.stderr)).toBe(same(local.stderr));
     // It was the daemon that ran it, and --no-daemon did not go there.
     expect((await status(w))?.served).toBe(before.served + 1);
-    // The socket and the shell client's request pipe are the owner's alone.
+    // The socket is the owner's alone.
     expect(statSync(before.socket).mode & 0o777).toBe(0o600);
-    expect(statSync(w.path('.slipway', 'daemon.fifo')).mode & 0o777).toBe(0o600);
   });
 
   it('prints the same output and exit code for a failing task', async () => {
@@ -113,7 +102,7 @@ describe.each(['node', 'sh'] as const)('slipway run through the daemon, %s clien
     // First `ok` runs and is cached; then both runs below hit it and fail on `bad` alike.
     expect((await w.run(['run'], { env: OFF })).code).toBe(1);
     await started(w);
-    const served = await w.run(['run'], { env: ON, client });
+    const served = await w.run(['run'], { env: ON });
     const local = await w.run(['run'], { env: OFF });
     expect(served.code).toBe(1);
     expect(local.code).toBe(1);
@@ -127,7 +116,7 @@ describe.each(['node', 'sh'] as const)('slipway run through the daemon, %s clien
     const w = project({ ok: { run: 'true' } });
     await started(w);
     w.pipeline('version: 1\ntasks:\n  a: { run: "true", needs: [nope] }\n');
-    const served = await w.run(['run'], { env: ON, client });
+    const served = await w.run(['run'], { env: ON });
     const local = await w.run(['run'], { env: OFF });
     expect(served.code).toBe(2);
     expect(served.stderr).toMatch(/slipway\.yml:3:\d+/);
@@ -156,7 +145,7 @@ describe.each(['node', 'sh'] as const)('slipway run through the daemon, %s clien
     ) as Status;
     pids.push(oldStatus.pid);
 
-    const r = await w.run(['run'], { env: ON, client });
+    const r = await w.run(['run'], { env: ON });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('t | t');
     // The old daemon served nothing and is gone; this build's took its place.
@@ -179,7 +168,7 @@ describe.each(['node', 'sh'] as const)('slipway run through the daemon, %s clien
     await waitFor(() => !isAlive(s.pid) || undefined, { what: 'the daemon to die' });
     // Its socket file is still there; nobody listens on it.
     expect(statSync(s.socket).isSocket()).toBe(true);
-    const r = await w.run(['run'], { env: ON, client });
+    const r = await w.run(['run'], { env: ON });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('t | hello');
   });
@@ -187,10 +176,7 @@ describe.each(['node', 'sh'] as const)('slipway run through the daemon, %s clien
   it('gives two clients at once a process each', async () => {
     const w = project({ t: { run: 'sleep 0.3; echo done', cache: false } });
     await started(w);
-    const [a, b] = await Promise.all([
-      w.run(['run'], { env: ON, client }),
-      w.run(['run'], { env: ON, client }),
-    ]);
+    const [a, b] = await Promise.all([w.run(['run'], { env: ON }), w.run(['run'], { env: ON })]);
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
     expect(a.stdout).toContain('t | done');
@@ -201,7 +187,7 @@ describe.each(['node', 'sh'] as const)('slipway run through the daemon, %s clien
   it("forwards the client's Ctrl-C: the tasks stop and the exit code is the interrupted one", async () => {
     const w = project({ long: { run: 'echo $$ > long.pid; exec sleep 30', cache: false } });
     await started(w);
-    const cli = w.spawn(['run'], { env: ON, client });
+    const cli = w.spawn(['run'], { env: ON });
     const pid = await waitFor(() => readPid(w.path('long.pid')), { what: 'the task to start' });
     pids.push(pid);
     cli.child.kill('SIGINT');
@@ -214,7 +200,7 @@ describe.each(['node', 'sh'] as const)('slipway run through the daemon, %s clien
   it('stops the tasks when the client is killed', async () => {
     const w = project({ long: { run: 'echo $$ > long.pid; exec sleep 30', cache: false } });
     await started(w);
-    const cli = w.spawn(['run'], { env: ON, client });
+    const cli = w.spawn(['run'], { env: ON });
     const pid = await waitFor(() => readPid(w.path('long.pid')), { what: 'the task to start' });
     pids.push(pid);
     cli.child.kill('SIGKILL');
@@ -235,42 +221,9 @@ describe.each(['node', 'sh'] as const)('slipway run through the daemon, %s clien
     expect(s.socket.startsWith(os.tmpdir())).toBe(true);
     expect(statSync(path.dirname(s.socket)).mode & 0o777).toBe(0o700);
     expect(statSync(s.socket).mode & 0o777).toBe(0o600);
-    const r = await runCli(['run'], { cwd: deep, env: ON, client });
-    expect(JSON.parse((await runCli(['daemon', 'status', '--json'], { cwd: deep })).stdout).served).toBe(1);
+    const r = await runCli(['run'], { cwd: deep, env: ON });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('t | deep');
     await runCli(['daemon', 'stop'], { cwd: deep });
-  });
-});
-
-describe('the shell client (bin/slipway)', () => {
-  it('copies the output through when stdout and stderr are files, with the same bytes as without the daemon', async () => {
-    const w = project({ t: { run: 'echo out; echo err >&2' } });
-    expect((await w.run(['run'], { env: OFF })).code).toBe(0);
-    const s = await started(w);
-    const sh = (env: string, name: string) =>
-      spawnSync('sh', ['-c', `${env} "$0" run >${name}.out 2>${name}.err`, SLIPWAY_SH], {
-        cwd: w.dir,
-        env: { ...process.env, CI: '1', NO_COLOR: '1', FORCE_COLOR: '0' },
-      }).status;
-    expect(sh('SLIPWAY_DAEMON=1', 'served')).toBe(0);
-    expect(sh('SLIPWAY_DAEMON=0', 'local')).toBe(0);
-    expect(w.read('served.out')).toContain('t | out');
-    expect(same(w.read('served.out'))).toBe(same(w.read('local.out')));
-    expect(same(w.read('served.err'))).toBe(same(w.read('local.err')));
-    expect((await status(w))?.served).toBe(s.served + 1);
-    // It leaves no pipes behind.
-    expect(readdirSync(w.path('.slipway', 'clients'))).toEqual([]);
-  });
-
-  it('drops a request line whose pipes are not there, and serves the next client', async () => {
-    const w = project({ t: { run: 'echo t' } });
-    await started(w);
-    // A line naming a live process of this user that made no pipes (this test's own).
-    writeFileSync(w.path('.slipway', 'daemon.fifo'), `1 ${process.pid} 1 0 0 0\n`);
-    const r = await w.run(['run'], { env: ON, client: 'sh' });
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('t | t');
-    expect((await status(w))?.served).toBe(1);
   });
 });

@@ -11,8 +11,6 @@ import { stringify } from 'yaml';
 
 /** The built CLI entry point (run `npm run build` first; `npm test` does). */
 export const SLIPWAY_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/slipway.js');
-/** The command as npm installs it: the shell client, which runs SLIPWAY_BIN unless a daemon takes the command. */
-export const SLIPWAY_SH = path.resolve(path.dirname(SLIPWAY_BIN), 'slipway');
 
 export interface CliResult {
   code: number | null;
@@ -27,8 +25,6 @@ export interface RunOptions {
   /** Kill the CLI (SIGKILL) after this long; the test then sees signal SIGKILL. Default 30 s. */
   timeoutMs?: number;
   input?: string;
-  /** `sh`: start the command through bin/slipway (the shell client) rather than `node bin/slipway.js`. */
-  client?: 'node' | 'sh';
 }
 
 /** Environment for the CLI: no TTY colours, no inherited store override. */
@@ -53,8 +49,7 @@ export interface CliProcess {
 
 /** Starts the CLI without waiting for it (for signals mid-run). */
 export function spawnCli(args: string[], opts: RunOptions): CliProcess {
-  const [file, argv] = opts.client === 'sh' ? [SLIPWAY_SH, args] : [process.execPath, [SLIPWAY_BIN, ...args]];
-  const child = spawn(file, argv, {
+  const child = spawn(process.execPath, [SLIPWAY_BIN, ...args], {
     cwd: opts.cwd,
     env: cliEnv(opts.env),
     stdio: ['pipe', 'pipe', 'pipe'],

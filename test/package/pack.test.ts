@@ -84,7 +84,6 @@ describe('npm pack and an offline install of the tarball', () => {
     expect(other).toEqual([
       'LICENSE',
       'README.md',
-      'bin/slipway',
       'bin/slipway.js',
       'dist/slipway.schema.json',
       'package.json',

@@ -7,6 +7,24 @@ import { build } from 'esbuild';
 // Chunk names carry content hashes: clear out the previous build's.
 rmSync('dist/cli', { recursive: true, force: true });
 
+// What every Node.js bundle here shares: ESM for Node 20, minified whitespace and syntax (names
+// kept for stack traces).
+const forNode = {
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: 'warning',
+};
+// The native SQLite binding and the optional PostgreSQL client stay external; CommonJS
+// dependencies inside an ESM bundle still call require().
+const withNativeDeps = {
+  external: ['better-sqlite3', 'pg'],
+  banner: { js: "import { createRequire as __slipwayRequire } from 'node:module'; const require = __slipwayRequire(import.meta.url);" },
+};
+
 await build({
   // bin/slipway.js loads prefetch.js before main.js (src/cli/prefetch.ts). The daemon
   // (src/daemon/server.ts) starts daemon-spare.js (src/cli/spare.ts), which shares main.js's
@@ -17,33 +35,19 @@ await build({
     'daemon-server': 'dist/src/daemon/server.js',
     'daemon-spare': 'dist/src/cli/spare.js',
   },
+  ...forNode,
+  ...withNativeDeps,
   outdir: 'dist/cli',
-  bundle: true,
   splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
   sourcemap: true,
-  minifyWhitespace: true,
-  minifySyntax: true,
-  external: ['better-sqlite3', 'pg'],
-  // CommonJS dependencies inside an ESM bundle still call require().
-  banner: { js: "import { createRequire as __slipwayRequire } from 'node:module'; const require = __slipwayRequire(import.meta.url);" },
-  logLevel: 'warning',
 });
 
 // What bin/slipway.js loads first (src/daemon/client.ts): one file of its own, not a handful of
 // shared chunks, since every command pays for loading it.
 await build({
   entryPoints: ['dist/src/daemon/client.js'],
+  ...forNode,
   outfile: 'dist/cli/daemon-client.js',
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  minifyWhitespace: true,
-  minifySyntax: true,
-  logLevel: 'warning',
 });
 
 // The dashboard's front end (slipway serve, report --html): one browser script and one
@@ -71,14 +75,7 @@ await build({
 // start-up, counted in every deploy it times, is then the start-up `slipway deploy` has.
 await build({
   entryPoints: ['dist/bench/deploy-driver.js'],
+  ...forNode,
+  ...withNativeDeps,
   outfile: 'dist/bench/deploy-driver.bundle.js',
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  minifyWhitespace: true,
-  minifySyntax: true,
-  external: ['better-sqlite3', 'pg'],
-  banner: { js: "import { createRequire as __slipwayRequire } from 'node:module'; const require = __slipwayRequire(import.meta.url);" },
-  logLevel: 'warning',
 });

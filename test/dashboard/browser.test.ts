@@ -225,6 +225,32 @@ describe('dashboard in Chromium', () => {
     expect(problems).toEqual([]);
   });
 
+  it('fits the deploy-window heatmap on a phone: hours down, days across, no sideways scroll', async (ctx) => {
+    if (!browser) return ctx.skip();
+    const page = await open(`/windows?pipeline=${gen.pipeline}`, { width: 390, height: 844 });
+    await page.waitForSelector('svg.heatmap.tall g.cell', { timeout: LONG });
+    expect(await page.locator('svg.heatmap g.cell').count()).toBe(168);
+    const fit = await page.evaluate(() => {
+      const svg = document.querySelector('svg.heatmap')!.getBoundingClientRect();
+      return { page: document.documentElement.scrollWidth, view: innerWidth, right: svg.right };
+    });
+    expect(fit.page).toBeLessThanOrEqual(fit.view);
+    expect(fit.right).toBeLessThanOrEqual(fit.view);
+    // Monday 03:00 sits below Monday 00:00 and Tuesday 00:00 to its right.
+    const box = (hour: number) => page.locator(`svg.heatmap g.cell[data-hour="${hour}"] rect`).boundingBox();
+    const [mon0, mon3, tue0] = await Promise.all([box(0), box(3), box(24)]);
+    expect(mon3!.y).toBeGreaterThan(mon0!.y);
+    expect(mon3!.x).toBe(mon0!.x);
+    expect(tue0!.x).toBeGreaterThan(mon0!.x);
+    expect(tue0!.y).toBe(mon0!.y);
+    await shot(page, 'windows-phone');
+    // Turning the phone to a wide screen redraws the week with the hours across.
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.waitForSelector('svg.heatmap.wide g.cell', { timeout: LONG });
+    expect(await page.locator('svg.heatmap g.cell').count()).toBe(168);
+    expect(problems).toEqual([]);
+  });
+
   it('lists start-up time and memory per release and the rollbacks', async (ctx) => {
     if (!browser) return ctx.skip();
     const page = await open('/deployments');

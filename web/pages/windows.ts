@@ -28,31 +28,52 @@ function windowHours(w: string): Set<number> {
   return new Set(Array.from({ length: len }, (_, k) => (start + k) % 168));
 }
 
-function heatmap(v: WindowsView): SVGElement {
-  const C = 30;
-  const L = 40;
+/**
+ * The week as a grid of hour cells. `wide` puts the days in rows and the hours in columns (24
+ * columns: 764 px); `tall`, for a phone, puts the hours in rows and the days in columns (7
+ * columns: 318 px), so the whole week fits a narrow screen without scrolling sideways.
+ */
+function heatmap(v: WindowsView, layout: 'wide' | 'tall'): SVGElement {
+  const wide = layout === 'wide';
+  const C = wide ? 30 : 40;
+  const L = wide ? 40 : 34;
   const T = 18;
-  const W = L + 24 * C + 4;
-  const H = T + 7 * C + 4;
+  const cols = wide ? 24 : 7;
+  const rows = wide ? 7 : 24;
+  const W = L + cols * C + 4;
+  const H = T + rows * C + 4;
+  /** The top-left corner of a day's hour. */
+  const at = (day: number, hr: number) =>
+    wide ? { x: L + hr * C, y: T + day * C } : { x: L + day * C, y: T + hr * C };
   const best = v.recommended ? windowHours(v.recommended.window) : new Set<number>();
   const svg = s('svg', {
-    class: 'heatmap',
+    class: `heatmap ${layout}`,
     width: W,
     height: H,
     viewBox: `0 0 ${W} ${H}`,
     role: 'img',
     'aria-label': 'Hour-of-week heatmap of deployments and heavy runs (UTC)',
   });
-  for (let hr = 0; hr < 24; hr += 3)
-    svg.append(s('text', { class: 'tick', x: L + hr * C + C / 2, y: 12, 'text-anchor': 'middle' }, `${hr}h`));
-  for (const [i, d] of DAYS.entries())
-    svg.append(s('text', { class: 'tick', x: L - 6, y: T + i * C + C / 2 + 4, 'text-anchor': 'end' }, d));
+  const hourLabel = (hr: number) => `${hr}h`;
+  for (let hr = 0; hr < 24; hr += 3) {
+    const { x, y } = at(0, hr);
+    svg.append(
+      wide
+        ? s('text', { class: 'tick', x: x + C / 2, y: 12, 'text-anchor': 'middle' }, hourLabel(hr))
+        : s('text', { class: 'tick', x: L - 6, y: y + C / 2 + 4, 'text-anchor': 'end' }, hourLabel(hr)),
+    );
+  }
+  for (const [i, d] of DAYS.entries()) {
+    const { x, y } = at(i, 0);
+    svg.append(
+      wide
+        ? s('text', { class: 'tick', x: L - 6, y: y + C / 2 + 4, 'text-anchor': 'end' }, d)
+        : s('text', { class: 'tick', x: x + C / 2, y: 12, 'text-anchor': 'middle' }, d),
+    );
+  }
   for (const c of v.hours) {
-    const day = Math.floor(c.hourOfWeek / 24);
-    const hr = c.hourOfWeek % 24;
     const lv = level(c, v.minHourSamples);
-    const x = L + hr * C;
-    const y = T + day * C;
+    const { x, y } = at(Math.floor(c.hourOfWeek / 24), c.hourOfWeek % 24);
     const g = s(
       'g',
       {
@@ -90,18 +111,36 @@ function heatmap(v: WindowsView): SVGElement {
   for (const hw of best) byDay.set(Math.floor(hw / 24), [...(byDay.get(Math.floor(hw / 24)) ?? []), hw % 24]);
   for (const [day, hrs] of byDay) {
     const from = Math.min(...hrs);
+    const span = (Math.max(...hrs) - from + 1) * C;
+    const { x, y } = at(day, from);
     svg.append(
       s('rect', {
         class: 'window-outline',
-        x: L + from * C,
-        y: T + day * C,
-        width: (Math.max(...hrs) - from + 1) * C,
-        height: C,
+        x,
+        y,
+        width: wide ? span : C,
+        height: wide ? C : span,
         rx: 4,
       }),
     );
   }
   return svg;
+}
+
+/** The layout for this screen, redrawn when the screen turns or the window is resized across it. */
+function responsiveHeatmap(v: WindowsView): HTMLElement {
+  const narrow = matchMedia('(max-width: 800px)');
+  const box = h('div', { class: 'chart', id: 'heatmap' });
+  const draw = () => {
+    // A page left behind (the app mounts another) stops listening.
+    if (drawn && !box.isConnected) return narrow.removeEventListener('change', draw);
+    box.replaceChildren(heatmap(v, narrow.matches ? 'tall' : 'wide'));
+    drawn = true;
+  };
+  let drawn = false;
+  draw();
+  narrow.addEventListener('change', draw);
+  return box;
 }
 
 export async function windowsPage(url: URL): Promise<undefined> {
@@ -135,7 +174,7 @@ export async function windowsPage(url: URL): Promise<undefined> {
       h('span', { class: 'lg lg-few' }, 'too few samples'),
       h('span', { class: 'lg lg-window' }, 'recommended'),
     ),
-    h('div', { class: 'chart scroll', id: 'heatmap' }, heatmap(v)),
+    responsiveHeatmap(v),
     v.worst.length
       ? h(
           'section',

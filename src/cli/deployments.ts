@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { didYouMean } from '../config/diagnostic.js';
 import { findInterrupted, markInterrupted } from '../deploy/records.js';
+import { targetView } from '../deploy/target-view.js';
 import { withStore } from '../store/store.js';
 import { formatBytes, formatMs } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
@@ -30,26 +31,7 @@ export function register(program: Command, ctx: CliContext): void {
           if (opts.json) {
             const out = [];
             for (const d of rows) {
-              const targets = (await store.deployments.targets(d.id)).map((t) => ({
-                target: t.target,
-                region: t.region,
-                wave: t.wave,
-                status: t.status,
-                previousRelease: t.previous_release,
-                stagedMs: t.staged_ms,
-                activatedAt: t.activated_at === null ? null : Number(t.activated_at),
-                bytesSent: Number(t.bytes_sent),
-                chunksReused: t.chunks_reused,
-                chunksFetched: t.chunks_fetched,
-                health: {
-                  ok: t.health_ok,
-                  failed: t.health_failed,
-                  inconclusive: t.health_inconclusive,
-                  errors: t.health_errors,
-                },
-                reason: t.reason,
-                phases: JSON.parse(t.phases) as unknown,
-              }));
+              const targets = (await store.deployments.targets(d.id)).map(targetView);
               out.push({
                 id: d.id,
                 kind: d.kind,

@@ -6,6 +6,7 @@ import { detectChangePoints } from '../analyze/change-points.js';
 import { type Finding, listFindings } from '../analyze/findings-store.js';
 import { isCacheHit } from '../analyze/history.js';
 import { type RightSizing, rightSize } from '../analyze/right-size.js';
+import { type TargetView, targetView } from '../deploy/target-view.js';
 import type { RunRow } from '../store/runs.js';
 import type { Store } from '../store/store.js';
 import { jsonList } from '../util/json-list.js';
@@ -222,13 +223,6 @@ export async function taskView(
   };
 }
 
-/** A target's timeline phase (stage, activate, gate, bake…). */
-export interface PhaseView {
-  name: string;
-  at: number;
-  ms: number | null;
-}
-
 export interface DeploymentView {
   deployment: {
     id: string;
@@ -249,34 +243,9 @@ export interface DeploymentView {
   };
   waves: {
     wave: number;
-    targets: {
-      target: string;
-      region: string;
-      status: string;
-      stagedMs: number | null;
-      activatedAt: number | null;
-      bytesSent: number;
-      chunksReused: number;
-      chunksFetched: number;
-      health: { ok: number; failed: number; inconclusive: number; errors: number };
-      previousRelease: string | null;
-      reason: string | null;
-      phases: PhaseView[];
-    }[];
+    targets: TargetView[];
   }[];
   now: number;
-}
-
-function phasesOf(text: string): PhaseView[] {
-  try {
-    const v = JSON.parse(text) as Record<string, { at?: unknown; ms?: unknown }>;
-    return Object.entries(v)
-      .filter(([, p]) => typeof p?.at === 'number')
-      .map(([name, p]) => ({ name, at: p.at as number, ms: typeof p.ms === 'number' ? p.ms : null }))
-      .sort((a, b) => a.at - b.at);
-  } catch {
-    return [];
-  }
 }
 
 /** A deployment with its targets grouped by wave, or undefined. */
@@ -291,25 +260,7 @@ export async function deploymentView(
   const waves = new Map<number, DeploymentView['waves'][number]['targets']>();
   for (const t of got.targets) {
     const list = waves.get(t.wave) ?? [];
-    list.push({
-      target: t.target,
-      region: t.region,
-      status: t.status,
-      stagedMs: t.staged_ms,
-      activatedAt: t.activated_at,
-      bytesSent: t.bytes_sent,
-      chunksReused: t.chunks_reused,
-      chunksFetched: t.chunks_fetched,
-      health: {
-        ok: t.health_ok,
-        failed: t.health_failed,
-        inconclusive: t.health_inconclusive,
-        errors: t.health_errors,
-      },
-      previousRelease: t.previous_release,
-      reason: t.reason,
-      phases: phasesOf(t.phases),
-    });
+    list.push(targetView(t));
     waves.set(t.wave, list);
   }
   return {

@@ -230,10 +230,9 @@ describe('dashboard in Chromium', () => {
     const page = await open(`/windows?pipeline=${gen.pipeline}`, { width: 390, height: 844 });
     await page.waitForSelector('svg.heatmap.tall g.cell', { timeout: LONG });
     expect(await page.locator('svg.heatmap g.cell').count()).toBe(168);
-    const fit = await page.evaluate(() => {
-      const svg = document.querySelector('svg.heatmap')!.getBoundingClientRect();
-      return { page: document.documentElement.scrollWidth, view: innerWidth, right: svg.right };
-    });
+    const fit = (await page.evaluate(
+      "({ page: document.documentElement.scrollWidth, view: innerWidth, right: document.querySelector('svg.heatmap').getBoundingClientRect().right })",
+    )) as { page: number; view: number; right: number };
     expect(fit.page).toBeLessThanOrEqual(fit.view);
     expect(fit.right).toBeLessThanOrEqual(fit.view);
     // Monday 03:00 sits below Monday 00:00 and Tuesday 00:00 to its right.

@@ -229,7 +229,7 @@ describe('slipway deploy across three regions', { timeout: 240_000 }, () => {
       kind: string;
       version: string;
       status: string;
-      targets: { bytesSent: number }[];
+      targets: { bytesSent: number; phases: { name: string; at: number }[] }[];
     }[];
     expect(rows.map((d) => `${d.kind}:${d.version}:${d.status}`)).toEqual([
       'rollback:v2:success',
@@ -240,6 +240,11 @@ describe('slipway deploy across three regions', { timeout: 240_000 }, () => {
       'deploy:v1:success',
     ]);
     expect(rows[1]!.targets).toHaveLength(6);
+    // Each target's phases in the order they happened, as the dashboard shows them.
+    for (const t of rows[1]!.targets) {
+      expect(t.phases.slice(0, 2).map((p) => p.name)).toEqual(['stage', 'activate']);
+      expect(t.phases.map((p) => p.at)).toEqual([...t.phases.map((p) => p.at)].sort((a, b) => a - b));
+    }
     const text = await cli(['deployments'], root);
     expect(text.stdout).toMatch(/rolled-back/);
   });

@@ -172,6 +172,8 @@ export async function buildReport(
     growth?: { targetUtilization?: number; costPerCpuHour?: number };
     /** Price of one worker-hour for the autoscaling replay (default DEFAULT_WORKER_HOUR_PRICE). */
     costPerWorkerHour?: number;
+    /** How long a new worker takes to start in the replay (default DEFAULT_WORKER_START_SECONDS). */
+    workerStartSeconds?: number;
   } = {},
 ): Promise<AnalyticsReport> {
   const now = opts.now ?? Date.now();
@@ -263,7 +265,12 @@ export async function buildReport(
     ),
     growth: growthReport(runs, { now, ...opts.growth }),
     appValidation: appValidationReport(await store.appValidations.since(opts.since)),
-    autoscaling: await autoscaling(store, pipeline.name, { from, now, price: opts.costPerWorkerHour }),
+    autoscaling: await autoscaling(store, pipeline.name, {
+      from,
+      now,
+      price: opts.costPerWorkerHour,
+      workerStartSeconds: opts.workerStartSeconds,
+    }),
   };
 }
 
@@ -271,7 +278,7 @@ export async function buildReport(
 async function autoscaling(
   store: Store,
   pipeline: string,
-  o: { from: number; now: number; price: number | undefined },
+  o: { from: number; now: number; price: number | undefined; workerStartSeconds: number | undefined },
 ): Promise<AutoscaleReplay | null> {
   const samples = await store.queueSamples.ofPipeline(pipeline, o.from);
   return (
@@ -281,6 +288,7 @@ async function autoscaling(
       spec: CHART_HPA,
       from: o.from,
       to: o.now,
+      ...(o.workerStartSeconds !== undefined ? { workerStartSeconds: o.workerStartSeconds } : {}),
       price:
         o.price === undefined
           ? { perWorkerHour: DEFAULT_WORKER_HOUR_PRICE, from: 'default' }

@@ -4,6 +4,7 @@ import { renderReportText } from '../analyze/render-text.js';
 import { buildReport } from '../analyze/report.js';
 import { markInterrupted } from '../deploy/records.js';
 import { withStore } from '../store/store.js';
+import { parseDuration } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
 import { MARKDOWN_HELP, writeMarkdown } from './markdown-file.js';
 import { parseSince } from './options.js';
@@ -16,6 +17,7 @@ interface ReportOptions {
   costPerCpuHour?: number;
   targetUtilization?: number;
   costPerWorkerHour?: number;
+  workerStart?: number;
 }
 
 function price(flag: string, per: string, example: string): (v: string) => number {
@@ -25,6 +27,17 @@ function price(flag: string, per: string, example: string): (v: string) => numbe
       throw new UsageError(`bad ${flag} "${v}"`, `write a price per ${per} such as ${example}`);
     return n;
   };
+}
+
+/** A worker's start-up time ("45s", "2m", or seconds), in seconds. */
+function parseWorkerStart(v: string): number {
+  const ms = parseDuration(v);
+  if (ms === undefined)
+    throw new UsageError(
+      `bad --worker-start "${v}"`,
+      'write how long a new worker takes to start, such as 30s or 2m',
+    );
+  return ms / 1000;
 }
 
 function parsePercent(v: string): number {
@@ -56,6 +69,11 @@ export function register(program: Command, ctx: CliContext): void {
       '--cost-per-worker-hour <price>',
       'autoscaling replay: price of one scale-out worker for an hour (default 0.10)',
       price('--cost-per-worker-hour', 'worker-hour', '0.10'),
+    )
+    .option(
+      '--worker-start <duration>',
+      'autoscaling replay: how long a new worker takes to start before it takes jobs (default 30s)',
+      parseWorkerStart,
     )
     .option(
       '--target-utilization <percent>',
@@ -91,6 +109,7 @@ export function register(program: Command, ctx: CliContext): void {
             ...(since === undefined ? {} : { since }),
             growth,
             ...(opts.costPerWorkerHour !== undefined ? { costPerWorkerHour: opts.costPerWorkerHour } : {}),
+            ...(opts.workerStart !== undefined ? { workerStartSeconds: opts.workerStart } : {}),
           });
           if (opts.markdown !== undefined) writeMarkdown(ctx, opts.markdown, renderReportMarkdown(report));
           if (opts.json) ctx.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -30,7 +30,7 @@ export function autoscalingLines(a: AutoscaleReplay | null): string[] {
   out.push(
     `  workers (UTC): ${changes.slice(0, SHOWN).join(' → ')}${changes.length > SHOWN ? ` → … ${changes.length - SHOWN} more changes` : ''}`,
     `  peak ${a.peakReplicas} worker${a.peakReplicas === 1 ? '' : 's'} (queue peaked at ${a.peakWaiting}); ${a.workerHours.toFixed(1)} worker-hours over ${span(a.window.hours)}`,
-    `  wait it would have caused: ${(a.waitJobSeconds / 60).toFixed(1)} job-minutes of ready or running work without a worker (at most ${a.peakShortfall} jobs at once)`,
+    `  wait it would have caused: ${(a.waitJobSeconds / 60).toFixed(1)} job-minutes of ready or running work without a started worker (at most ${a.peakShortfall} jobs at once; a new worker takes ${a.workerStartSeconds} s to start, --worker-start)`,
     `  cost: ${a.costPerMonth.toFixed(2)} per month at ${a.price.perWorkerHour} per worker-hour (${a.price.from === 'default' ? 'default; set --cost-per-worker-hour' : a.price.from})`,
   );
   return out;

@@ -18,6 +18,7 @@ describe('replayAutoscaler (the chart HPA over recorded queue samples)', () => {
       from: 0,
       to: 3600 * S,
       price,
+      workerStartSeconds: 0,
     })!;
     // t=0: ceil(10 / 2) = 5 wanted, doubling allows 2. t=15: the +1 is in its period: 2 stays.
     // From t=30 the queue is empty, but the 300 s scale-down window holds the 5s proposed at t=0
@@ -55,6 +56,57 @@ describe('replayAutoscaler (the chart HPA over recorded queue samples)', () => {
     ]);
     expect(r.runs).toBe(2);
     expect(r.samples).toBe(22);
+  });
+
+  it('a worker takes no job until it has started: the same burst waits longer with a 30 s start', () => {
+    const r = replayAutoscaler({
+      samples: [
+        { at: 0, waiting: 10, active: 1 },
+        { at: 30 * S, waiting: 0, active: 0 },
+      ],
+      runs: 1,
+      spec: CHART_HPA,
+      from: 0,
+      to: 3600 * S,
+      price,
+      workerStartSeconds: 30,
+    })!;
+    // The second worker, created at t=0, is ready at t=30, when the burst is over: 10 short for 30 s.
+    expect(r.timeline.map((c) => [Date.parse(c.at) / S, c.replicas])).toEqual([
+      [0, 2],
+      [315, 1],
+    ]);
+    expect(r.workerStartSeconds).toBe(30);
+    expect(r.waitJobSeconds).toBe(300);
+    expect(r.peakShortfall).toBe(10);
+    // It is paid for from its creation all the same.
+    expect(r.workerHours).toBeCloseTo((3600 + 315) / 3600, 9);
+  });
+
+  it('a scale-down takes the workers still starting first: the ready count never exceeds the fewest replicas since', () => {
+    // No stabilization and no rate limit: the count follows the queue at every pass.
+    const quick = {
+      stabilizationWindowSeconds: 0,
+      selectPolicy: 'Max' as const,
+      policies: [{ type: 'Pods' as const, value: 10, periodSeconds: 15 }],
+    };
+    const spec = { ...CHART_HPA, scaleUp: quick, scaleDown: quick };
+    const samples = [
+      { at: 0, waiting: 10, active: 0 },
+      { at: 15 * S, waiting: 0, active: 4 },
+      { at: 45 * S, waiting: 0, active: 0 },
+    ];
+    const replay = (workerStartSeconds: number) =>
+      replayAutoscaler({ samples, runs: 1, spec, from: 0, to: 600 * S, price, workerStartSeconds })!;
+    // t=0: 5 workers; t=15: the queue is empty, back to 1.
+    expect(replay(30).timeline.map((c) => [Date.parse(c.at) / S, c.replicas])).toEqual([
+      [0, 5],
+      [15, 1],
+    ]);
+    // Started at once: 5 short for 15 s, then 3 short for 30 s.
+    expect(replay(0).waitJobSeconds).toBe(5 * 15 + 3 * 30);
+    // With a 30 s start the four new workers are removed before they take a job: 1 worker all along.
+    expect(replay(30).waitJobSeconds).toBe(9 * 15 + 3 * 30);
   });
 
   it('no samples: no replay', () => {

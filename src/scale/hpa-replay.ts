@@ -4,6 +4,12 @@
  * ready or running in the recorded run that would have found no worker: shortfall × time, not a
  * re-simulated schedule) and what the workers would cost per month. Between runs the HPA holds
  * `minReplicas`, which is most of a month's cost.
+ *
+ * A worker the HPA adds takes work only after it has started (`workerStartSeconds`: the pod
+ * scheduled, its container started, the clone fetched): until then it costs money and takes no
+ * job. On a scale-down, Kubernetes removes pods that are not ready yet first (a ReplicaSet
+ * deletes unready pods before ready ones), so the workers ready at t are the fewest replicas in
+ * force over [t - start, t].
  */
 import { Hpa, type HpaSpec } from './hpa.js';
 
@@ -19,6 +25,13 @@ const SAMPLE_STALE_MS = 30_000;
 /** Default price of one worker for one hour (report --cost-per-worker-hour sets another). */
 export const DEFAULT_WORKER_HOUR_PRICE = 0.1;
 
+/**
+ * Default time from a pod being created to its worker taking jobs (report --worker-start sets
+ * another): a node that has the image, a container start, a Node.js start and a fetch of the
+ * repository. A scale-up that needs a new node takes minutes.
+ */
+const DEFAULT_WORKER_START_SECONDS = 30;
+
 const MONTH_HOURS = 730;
 
 export interface AutoscaleReplay {
@@ -32,7 +45,9 @@ export interface AutoscaleReplay {
   peakReplicas: number;
   peakWaiting: number;
   workerHours: number;
-  /** Job-seconds of work that was ready or running and would have found no worker. */
+  /** Seconds from a worker's pod being created to its taking jobs. */
+  workerStartSeconds: number;
+  /** Job-seconds of work that was ready or running and would have found no started worker. */
   waitJobSeconds: number;
   /** The most jobs short of a worker at once. */
   peakShortfall: number;
@@ -50,6 +65,8 @@ export function replayAutoscaler(o: {
   /** Slots of one worker (the chart's workers run with one). */
   slotsPerWorker?: number;
   price: { perWorkerHour: number; from: string };
+  /** Default DEFAULT_WORKER_START_SECONDS. */
+  workerStartSeconds?: number;
 }): AutoscaleReplay | undefined {
   const samples = o.samples;
   if (!samples.length) return undefined;
@@ -95,7 +112,8 @@ export function replayAutoscaler(o: {
     const end = changes[k + 1]?.at ?? to;
     workerMs += (c.replicas - spec.minReplicas) * Math.max(0, end - c.at);
   });
-  const replicasAt = pointerOf(changes);
+  const startSeconds = o.workerStartSeconds ?? DEFAULT_WORKER_START_SECONDS;
+  const replicasAt = pointerOf(readyOver(changes, startSeconds * 1000, spec.minReplicas));
   const slots = o.slotsPerWorker ?? 1;
   let waitMs = 0;
   let peakShortfall = 0;
@@ -128,6 +146,7 @@ export function replayAutoscaler(o: {
     peakReplicas: Math.max(...changes.map((c) => c.replicas)),
     peakWaiting: Math.max(...samples.map((s) => s.waiting)),
     workerHours,
+    workerStartSeconds: startSeconds,
     waitJobSeconds: waitMs / 1000,
     peakShortfall,
     price: o.price,
@@ -143,6 +162,32 @@ function pointer(samples: readonly QueuePoint[]): (t: number) => QueuePoint | un
     const s = samples[k];
     return s && t - s.at < SAMPLE_STALE_MS ? s : undefined;
   };
+}
+
+/**
+ * The workers ready over time, from the replica counts over time: at t, the fewest replicas in
+ * force over [t - start, t] (the pods that have lived through the whole start-up; scale-downs take
+ * the unready ones first). The count can change only at a change or a start-up after one.
+ */
+function readyOver(
+  changes: readonly { at: number; replicas: number }[],
+  startMs: number,
+  /** The workers running before the first change (the HPA's floor, started long ago). */
+  initial: number,
+): { at: number; replicas: number }[] {
+  if (startMs <= 0) return [...changes];
+  const times = [...new Set(changes.flatMap((c) => [c.at, c.at + startMs]))].sort((a, b) => a - b);
+  const out: { at: number; replicas: number }[] = [];
+  // changes[lo] is the change in force at t - start (-1: none yet, `initial` workers).
+  let lo = -1;
+  for (const t of times) {
+    while (lo + 1 < changes.length && changes[lo + 1]!.at <= t - startMs) lo++;
+    let fewest = lo < 0 ? initial : changes[lo]!.replicas;
+    for (let k = lo + 1; k < changes.length && changes[k]!.at <= t; k++)
+      fewest = Math.min(fewest, changes[k]!.replicas);
+    if (out.at(-1)?.replicas !== fewest) out.push({ at: t, replicas: fewest });
+  }
+  return out;
 }
 
 /** The replica count in force at t and when it next changes; t must not decrease. */

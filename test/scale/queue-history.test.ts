@@ -19,6 +19,7 @@ interface Autoscaling {
   workerHours: number;
   window: { hours: number };
   waitJobSeconds: number;
+  workerStartSeconds: number;
   price: { perWorkerHour: number; from: string };
   costPerMonth: number;
 }
@@ -64,9 +65,23 @@ describe.skipIf(!hasRedis)('queue length in history, replayed through the HPA', 
     // Four times the price per worker-hour kept (the window grew by the moments between the reports).
     const perWorkerHour = (x: Autoscaling) => (x.costPerMonth * x.window.hours) / x.workerHours;
     expect(perWorkerHour(b)).toBeCloseTo(4 * perWorkerHour(a), 6);
+    expect(a.workerStartSeconds).toBe(30);
+
+    // Workers that start at once never leave more work waiting than workers that take 10 minutes.
+    const wait = async (start: string) => {
+      const x = await runCli(['report', '--json', '--worker-start', start], { cwd: coord, env: rig.env });
+      expect(x.code, x.stderr).toBe(0);
+      return JSON.parse(x.stdout).autoscaling as Autoscaling;
+    };
+    const [instant, slow] = [await wait('0'), await wait('10m')];
+    expect(instant.workerStartSeconds).toBe(0);
+    expect(slow.workerStartSeconds).toBe(600);
+    // The same workers are created: only when they take jobs differs.
+    expect(slow.peakReplicas).toBe(instant.peakReplicas);
+    expect(slow.waitJobSeconds).toBeGreaterThanOrEqual(instant.waitJobSeconds);
   });
 
-  it('the text report shows the replay; a bad price is a usage error', async () => {
+  it('the text report shows the replay; a bad price or start-up time is a usage error', async () => {
     const r = await runCli(['report'], { cwd: coord, env: rig.env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Autoscaling replay \(1 --queue run, \d+ queue samples/);
@@ -76,5 +91,8 @@ describe.skipIf(!hasRedis)('queue length in history, replayed through the HPA', 
     const bad = await runCli(['report', '--cost-per-worker-hour', 'cheap'], { cwd: coord, env: rig.env });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('bad --cost-per-worker-hour "cheap"');
+    const badStart = await runCli(['report', '--worker-start', 'soon'], { cwd: coord, env: rig.env });
+    expect(badStart.code).toBe(2);
+    expect(badStart.stderr).toContain('bad --worker-start "soon"');
   });
 });

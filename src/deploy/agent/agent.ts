@@ -8,14 +8,21 @@ import type { ChunkSourceRef } from '../chunk-client.js';
 import { chunksOf, type Manifest, releaseIdOf, validateManifest } from '../manifest.js';
 import { DEPLOY_PROTOCOL } from '../protocol.js';
 import type { ChunkId, ReleaseId } from '../types.js';
-import type { Encoding } from '../wire.js';
-import { type AppSpec, type AppStatus, AppSupervisor } from './app.js';
-import { AppValidator, type ValidateRequest } from './app-validation.js';
-import { batch, parallel } from './batching.js';
+import { type AppStatus, AppSupervisor } from './app.js';
+import { AppValidator } from './app-validation.js';
 import { ChunkIndex } from './chunk-index.js';
 import { DeployLock } from './deploy-lock.js';
+import { countReceived, fetchMissing } from './fetch-missing.js';
 import { FileIndex } from './file-index.js';
 import { Layout } from './layout.js';
+import type {
+  ActivateRequest,
+  ActivateResult,
+  StageProgress,
+  StageRequest,
+  StageResult,
+} from './operations.js';
+import { prunePlan } from './prune-plan.js';
 import {
   assembleRelease,
   currentRelease,
@@ -24,51 +31,8 @@ import {
   removeRelease,
   switchCurrent,
 } from './releases.js';
+import { StagingArea } from './staging-area.js';
 import { linkTwin, readTwins, sameContent, untouched } from './twins.js';
-
-export interface StageRequest {
-  release: string;
-  manifest: unknown;
-  /** Where to pull missing chunks from, in order of preference (relay first, then origin). */
-  sources?: ChunkSourceRef[];
-  /** The deployment (lock holder) staging it: its releases survive pruning while it holds the lock. */
-  holder?: string;
-  /** For new chunks, a chunk this agent may have at the same place before: fetched as a delta. */
-  bases?: Record<ChunkId, ChunkId[]>;
-}
-
-export interface StageProgress {
-  chunksTotal: number;
-  chunksReused: number;
-  chunksFetched: number;
-  bytesFetched: number;
-}
-
-export interface StageResult extends StageProgress {
-  release: ReleaseId;
-  alreadyStaged: boolean;
-  bytesReused: number;
-  /** Unchanged files hard-linked or cloned from a kept release instead of being rebuilt from chunks. */
-  filesCopied: number;
-  ms: number;
-}
-
-export interface ActivateRequest {
-  /** A staged release, or null to stop the app and remove `current` (rollback of a first deploy). */
-  release: ReleaseId | null;
-  app?: AppSpec;
-  keep?: number;
-  /** What `current` must be now; when it differs, another deployment moved this host: refused. */
-  expected?: ReleaseId | null;
-  /** Measure the app once started (app-validation.ts). */
-  validate?: ValidateRequest;
-}
-
-export interface ActivateResult {
-  previous: ReleaseId | null;
-  current: ReleaseId | null;
-  pid: number | null;
-}
 
 interface State {
   releases: Record<string, { stagedAt: number; activatedAt?: number }>;
@@ -78,7 +42,7 @@ export interface AgentOptions {
   dir: string;
   token: string;
   keep?: number;
-  /** How long pool chunks of unfinished transfers are kept for a resume. */
+  /** How long pool chunks and staging folders of unfinished transfers are kept for a resume. */
   poolMaxAgeMs?: number;
 }
 
@@ -95,6 +59,8 @@ export class Agent {
   /** Releases sharing the folder of another kept release (twins.ts): twin -> owner of the folder. */
   readonly #twins = new Map<ReleaseId, ReleaseId>();
   readonly #staging = new Map<ReleaseId, Promise<Result<StageResult, string>>>();
+  /** Releases being staged or left half-staged (a failed transfer, a crash): their folders. */
+  readonly #areas = new Map<ReleaseId, StagingArea>();
   readonly #files: FileIndex;
   readonly #grants = new Map<string, { sources: ChunkSourceRef[]; maxChunk: number; expires: number }>();
   #state: State = { releases: {} };
@@ -127,6 +93,14 @@ export class Agent {
       a.#releases.set(id, m);
       a.index.addRelease(id, m);
     }
+    // Half-staged releases: what their files hold is read back and hashed, and the intact
+    // chunks are there for the next stage (of that release or another) and for neighbours.
+    const areas = await StagingArea.reopen(
+      a.layout,
+      (id) => kept.has(id),
+      (chunk, loc) => a.index.addStaged(chunk, loc),
+    );
+    for (const area of areas) a.#areas.set(area.id, area);
     a.#files.rebuild(a.#releases);
     try {
       a.#state = JSON.parse(await readFile(a.layout.state, 'utf8')) as State;
@@ -249,6 +223,7 @@ export class Agent {
     const twin = await this.#twin(id, manifest);
     if (twin) {
       trace(`stage ${id}: twin of ${twin}`);
+      await this.#dropArea(id);
       this.#releases.set(id, manifest);
       this.#files.rebuild(this.#releases);
       await this.#touch(id, 'stagedAt');
@@ -278,44 +253,34 @@ export class Agent {
       p.bytesFetched += wire;
       progress({ ...p });
     };
-    // Batches of at most 4 MiB, four in flight: enough to fill a link without a huge request;
-    // smaller transfers are cut in four so that decoding and writing overlap across streams.
-    let missingBytes = 0;
-    for (const c of missing) missingBytes += all.get(c) ?? 0;
-    const batches = batch(missing, all, Math.max(256 * 1024, Math.min(4 * 1024 * 1024, missingBytes / 4)));
-    // Most of the release to fetch (a first deploy): the faster compression, a few percent more
-    // bytes; an edit, where bytes are few, gets the tighter one.
-    let totalBytes = 0;
-    for (const size of all.values()) totalBytes += size;
-    const encoding: Encoding = missingBytes * 2 > totalBytes ? 'br-fast' : 'br';
-    trace(`stage ${id}: ${missing.length} of ${all.size} chunks to fetch (${encoding})`);
-    const failure = await parallel(batches, 4, async (ids) => {
-      const bases = new Map<ChunkId, ChunkId[]>();
-      for (const c of ids) {
-        const b = hints[c];
-        if (b?.every((x) => this.index.has(x))) bases.set(c, b);
-      }
-      const r = await this.index.ensure({
-        ids,
-        sources,
-        maxChunk: manifest.chunking.max,
-        onChunk,
-        bases,
-        encoding,
-      });
-      return r.ok ? undefined : r.error;
-    });
-    if (failure) return err(`staging ${id} failed: ${failure}`);
-    // Count every chunk that crossed the network into this agent for this release, including
-    // those a neighbour's pull-through fetched first (this agent is then their relay).
-    p.chunksFetched = 0;
-    p.bytesFetched = 0;
-    for (const c of all.keys()) {
-      const wire = this.index.received(c, since);
-      if (wire === undefined) continue;
-      p.chunksFetched++;
-      p.bytesFetched += wire;
+    const area = await this.#area(id, manifest);
+    // Files neither identical to a kept one nor written from an earlier version of themselves
+    // are written from chunks: theirs go straight into the staging folder as they arrive.
+    const elsewhere = new Set<string>();
+    for (const e of area.files) {
+      if ((await this.#files.identical(e, this.#releases)) || (await this.#files.previous(e, this.#releases)))
+        elsewhere.add(e.path);
     }
+    area.plan(
+      (e) => !elsewhere.has(e.path),
+      (c) => !this.index.has(c),
+    );
+    trace(`stage ${id}: ${missing.length} of ${all.size} chunks to fetch`);
+    const failure = await fetchMissing({
+      index: this.index,
+      all,
+      missing,
+      sources,
+      maxChunk: manifest.chunking.max,
+      hints,
+      place: (c, data) => area.place(c, data),
+      onChunk,
+    });
+    if (failure) {
+      await area.close();
+      return err(`staging ${id} failed: ${failure}`);
+    }
+    Object.assign(p, countReceived(this.index, all, since));
     p.chunksReused = all.size - p.chunksFetched;
     trace(`stage ${id}: fetched`);
     let filesCopied = 0;
@@ -324,6 +289,7 @@ export class Agent {
         layout: this.layout,
         id,
         manifest,
+        area,
         sameAs: (e) => this.#files.identical(e, this.#releases),
         baseOf: (e) => this.#files.previous(e, this.#releases),
         chunk: async (chunk) => {
@@ -346,6 +312,7 @@ export class Agent {
       return err(`assembling ${id} failed: ${(e as Error).message}`);
     }
     trace(`stage ${id}: assembled`);
+    this.#areas.delete(id);
     this.#releases.set(id, manifest);
     this.#files.rebuild(this.#releases);
     await this.index.settleRelease(id, manifest);
@@ -472,25 +439,21 @@ export class Agent {
   }
 
   async #prune(keep: number, pinned: (ReleaseId | null)[]): Promise<void> {
-    const used = (id: ReleaseId) => {
-      const s = this.#state.releases[id];
-      return Math.max(s?.activatedAt ?? 0, s?.stagedAt ?? 0);
-    };
-    const ordered = [...this.#releases.keys()].sort((a, b) => used(b) - used(a));
-    const keepSet = new Set<ReleaseId>(ordered.slice(0, Math.max(1, keep)));
-    for (const p of pinned) if (p) keepSet.add(p);
-    for (const id of this.#staging.keys()) keepSet.add(id);
-    // Another deployment's staged release is never pruned from under it: with the lock only its
-    // holder activates (and prunes), but a release staged by the live holder stays either way.
-    const holder = this.lock.current?.holder;
-    for (const [id, h] of this.#stagedBy) {
-      if (h === holder) keepSet.add(id);
-      else this.#stagedBy.delete(id);
-    }
-    // A twin's folder belongs to the release it shares: that one stays while the twin does.
-    for (const [twin, of] of this.#twins) if (keepSet.has(twin)) keepSet.add(of);
-    for (const id of ordered) {
-      if (keepSet.has(id)) continue;
+    const { remove, staleHolders } = prunePlan({
+      releases: [...this.#releases.keys()],
+      usedAt: (id) => {
+        const s = this.#state.releases[id];
+        return Math.max(s?.activatedAt ?? 0, s?.stagedAt ?? 0);
+      },
+      keep,
+      pinned,
+      staging: this.#staging.keys(),
+      stagedBy: this.#stagedBy,
+      holder: this.lock.current?.holder,
+      twins: this.#twins,
+    });
+    for (const id of staleHolders) this.#stagedBy.delete(id);
+    for (const id of remove) {
       await removeRelease(this.layout, id);
       this.#releases.delete(id);
       this.#twins.delete(id);
@@ -500,12 +463,34 @@ export class Agent {
     const inRelease = new Set<ChunkId>();
     for (const m of this.#releases.values()) for (const c of chunksOf(m).keys()) inRelease.add(c);
     trace('prune: releases removed');
-    await this.index.prunePool((id) => inRelease.has(id), this.opts.poolMaxAgeMs ?? 24 * 3_600_000);
+    const maxAge = this.opts.poolMaxAgeMs ?? 24 * 3_600_000;
+    await this.index.prunePool((id) => inRelease.has(id), maxAge);
+    // Staging folders nobody resumed within the same time go too.
+    for (const [id, area] of this.#areas)
+      if (!this.#staging.has(id) && (await area.age()) >= maxAge) await this.#dropArea(id);
     // Pool copies are gone and pruned releases forgotten: point every chunk at a kept release.
     for (const [id, m] of this.#releases) this.index.addRelease(id, m);
     this.#files.rebuild(this.#releases);
     await this.#saveState();
     trace('prune: done');
+  }
+
+  /** The staging folder of `id`: the one an earlier attempt left, or a new one. */
+  async #area(id: ReleaseId, manifest: Manifest): Promise<StagingArea> {
+    let area = this.#areas.get(id);
+    if (!area) {
+      area = await StagingArea.create(this.layout, id, manifest);
+      this.#areas.set(id, area);
+    }
+    return area;
+  }
+
+  async #dropArea(id: ReleaseId): Promise<void> {
+    const area = this.#areas.get(id);
+    if (!area) return;
+    this.#areas.delete(id);
+    this.index.dropStaging(id);
+    await area.remove();
   }
 
   async #touch(id: ReleaseId, field: 'stagedAt' | 'activatedAt'): Promise<void> {

@@ -1,5 +1,4 @@
 /** The agent's operations, independent of HTTP: stage, activate, roll back, serve chunks, status. */
-import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { writeAtomic } from '../../state/atomic-write.js';
 import { err, ok, type Result } from '../../util/result.js';
@@ -14,6 +13,7 @@ import { ChunkIndex } from './chunk-index.js';
 import { DeployLock } from './deploy-lock.js';
 import { countReceived, fetchMissing } from './fetch-missing.js';
 import { FileIndex } from './file-index.js';
+import { type Grant, Grants } from './grants.js';
 import { Layout } from './layout.js';
 import type {
   ActivateRequest,
@@ -23,16 +23,9 @@ import type {
   StageResult,
 } from './operations.js';
 import { prunePlan } from './prune-plan.js';
-import {
-  assembleRelease,
-  currentRelease,
-  loadReleases,
-  readStats,
-  removeRelease,
-  switchCurrent,
-} from './releases.js';
+import { assembleRelease, currentRelease, loadReleases, removeRelease, switchCurrent } from './releases.js';
 import { StagingArea } from './staging-area.js';
-import { linkTwin, readTwins, sameContent, untouched } from './twins.js';
+import { makeTwin, readTwins } from './twins.js';
 
 interface State {
   releases: Record<string, { stagedAt: number; activatedAt?: number }>;
@@ -62,9 +55,8 @@ export class Agent {
   /** Releases being staged or left half-staged (a failed transfer, a crash): their folders. */
   readonly #areas = new Map<ReleaseId, StagingArea>();
   readonly #files: FileIndex;
-  readonly #grants = new Map<string, { sources: ChunkSourceRef[]; maxChunk: number; expires: number }>();
+  readonly #grants = new Grants();
   #state: State = { releases: {} };
-  #grantedAt = 0;
   #lock: Promise<unknown> = Promise.resolve();
 
   private constructor(readonly opts: AgentOptions) {
@@ -116,10 +108,8 @@ export class Agent {
   }
 
   /** A read-only grant to fetch chunks (neighbours of a relay), or undefined. */
-  grant(token: string): { sources: ChunkSourceRef[]; maxChunk: number } | undefined {
-    const g = this.#grants.get(token);
-    if (!g || g.expires < Date.now()) return undefined;
-    return g;
+  grant(token: string): Grant | undefined {
+    return this.#grants.get(token);
   }
 
   /**
@@ -127,10 +117,7 @@ export class Agent {
    * it pulls through from `sources` (the relay role).
    */
   addGrant(token: string, sources: ChunkSourceRef[], maxChunk: number, ttlMs = 3_600_000): void {
-    const now = Date.now();
-    this.#grantedAt = now;
-    for (const [t, g] of this.#grants) if (g.expires < now) this.#grants.delete(t);
-    this.#grants.set(token, { sources, maxChunk, expires: now + ttlMs });
+    this.#grants.add(token, { sources, maxChunk }, ttlMs);
   }
 
   /** The manifest of a kept release. */
@@ -202,7 +189,7 @@ export class Agent {
     // still crossed the network for this deployment, so they count from the grant on.
     const since = Math.min(
       Date.now(),
-      this.#grantedAt > Date.now() - 3_600_000 ? this.#grantedAt : Date.now(),
+      this.#grants.grantedAt > Date.now() - 3_600_000 ? this.#grants.grantedAt : Date.now(),
     );
     const all = chunksOf(manifest);
     const p: StageProgress = { chunksTotal: all.size, chunksReused: 0, chunksFetched: 0, bytesFetched: 0 };
@@ -220,7 +207,7 @@ export class Agent {
       });
     }
     trace(`stage ${id}: looking for a twin`);
-    const twin = await this.#twin(id, manifest);
+    const twin = await makeTwin(this.layout, this.#releases, this.#twins, id, manifest);
     if (twin) {
       trace(`stage ${id}: twin of ${twin}`);
       await this.#dropArea(id);
@@ -325,32 +312,6 @@ export class Agent {
       filesCopied,
       ms: performance.now() - t0,
     });
-  }
-
-  /**
-   * When a kept release has the same content and its folder is untouched since assembly, makes
-   * `id` its twin (twins.ts) and returns the folder's owner; else undefined (assemble as usual).
-   */
-  async #twin(id: ReleaseId, manifest: Manifest): Promise<ReleaseId | undefined> {
-    const tried = new Set<ReleaseId>();
-    for (const [kept, m] of this.#releases) {
-      const of = this.#twins.get(kept) ?? kept;
-      if (tried.has(of) || !sameContent(m, manifest)) continue;
-      tried.add(of);
-      const stats = await readStats(this.layout, of);
-      if (!stats || !untouched(this.layout.release(of), manifest, stats)) continue;
-      // Pinned from here on: pruning keeps the folder of every twin kept or being staged.
-      this.#twins.set(id, of);
-      try {
-        await linkTwin(this.layout, id, of, manifest);
-      } catch (e) {
-        this.#twins.delete(id);
-        trace(`stage ${id}: no twin of ${of}: ${(e as Error).message}`);
-        return undefined;
-      }
-      return of;
-    }
-    return undefined;
   }
 
   /** Switches `current` to a staged release and restarts the app there. Serialized. */
@@ -509,9 +470,4 @@ export class Agent {
     this.#lock = next.catch(() => {});
     return next;
   }
-}
-
-/** A random token for read-only chunk grants. */
-export function newToken(): string {
-  return randomBytes(24).toString('base64url');
 }

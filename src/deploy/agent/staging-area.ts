@@ -27,6 +27,7 @@ import { mkdir, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { writeAtomic } from '../../state/atomic-write.js';
+import { failpoint } from '../../util/failpoint.js';
 import { chunkIdOf } from '../fastcdc.js';
 import { type Manifest, type ManifestEntry, releaseIdOf, validateManifest } from '../manifest.js';
 import { type ChunkId, isReleaseId, type ReleaseId } from '../types.js';
@@ -195,6 +196,7 @@ export class StagingArea {
           done[j] = 0;
           throw e;
         }
+        failpoint('agent:placed');
         const left = (this.#left.get(f) ?? 1) - 1;
         this.#left.set(f, left);
         if (left <= 0) await this.#closeFile(f);

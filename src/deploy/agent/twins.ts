@@ -70,12 +70,7 @@ function untouched(dir: string, manifest: Manifest, stats: FileStats): boolean {
  * the symlink, renamed into place, then the releases folder synced. A crash before the rename
  * leaves a manifest without a folder, which loadReleases discards.
  */
-async function linkTwin(
-  layout: Layout,
-  id: ReleaseId,
-  of: ReleaseId,
-  manifest: Manifest,
-): Promise<void> {
+async function linkTwin(layout: Layout, id: ReleaseId, of: ReleaseId, manifest: Manifest): Promise<void> {
   trace(`twin ${id}: checked`);
   await copyFile(statsFile(layout, of), `${statsFile(layout, id)}.tmp`);
   await fsyncPath(`${statsFile(layout, id)}.tmp`);

@@ -176,12 +176,16 @@ export class ChunkIndex {
     const loc = await this.#pool.append(id, data);
     if (this.#where.has(id)) return; // a concurrent copy landed first
     this.#where.set(id, { kind: 'pool', ...loc });
-    if (this.#recentBytes + data.length <= ChunkIndex.RECENT_BUDGET) {
-      // A small chunk may be a view of a much larger buffer (a network read, a decompressor's
-      // output block): keep only its bytes, in a buffer of its own (not the shared pool's).
-      this.#recent.set(id, data.buffer.byteLength > data.length * 2 ? ownCopy(data) : data);
-      this.#recentBytes += data.length;
-    }
+    this.#remember(id, data);
+  }
+
+  /** Keeps a just-received chunk in memory for a neighbour or the assembly (within budget). */
+  #remember(id: ChunkId, data: Buffer): void {
+    if (this.#recent.has(id) || this.#recentBytes + data.length > ChunkIndex.RECENT_BUDGET) return;
+    // A small chunk may be a view of a much larger buffer (a network read, a decompressor's
+    // output block): keep only its bytes, in a buffer of its own (not the shared pool's).
+    this.#recent.set(id, data.buffer.byteLength > data.length * 2 ? ownCopy(data) : data);
+    this.#recentBytes += data.length;
   }
 
   /** Drops pool copies of chunks that a kept release now holds, and packs nobody resumed. */
@@ -265,7 +269,12 @@ export class ChunkIndex {
             onChunk: async (id, data, wire) => {
               const loc = await opts.place?.(id, data);
               if (!loc) await this.put(id, data);
-              else if (!this.#where.has(id)) this.#where.set(id, { kind: 'staging', ...loc });
+              else if (!this.#where.has(id)) {
+                this.#where.set(id, { kind: 'staging', ...loc });
+                // Neighbours of a relay ask for what it just received: served from memory, as
+                // pool chunks are (reading it back from the file would hash it again).
+                this.#remember(id, data);
+              }
               this.#wire.set(id, { bytes: wire, at: Date.now() });
               opts.onChunk?.(id, wire, source.url);
               done.get(id)?.resolve();

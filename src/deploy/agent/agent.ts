@@ -244,10 +244,14 @@ export class Agent {
     // Files neither identical to a kept one nor written from an earlier version of themselves
     // are written from chunks: theirs go straight into the staging folder as they arrive.
     const elsewhere = new Set<string>();
-    for (const e of area.files) {
-      if ((await this.#files.identical(e, this.#releases)) || (await this.#files.previous(e, this.#releases)))
-        elsewhere.add(e.path);
-    }
+    if (this.#releases.size > 0)
+      for (const e of area.files) {
+        if (
+          (await this.#files.identical(e, this.#releases)) ||
+          (await this.#files.previous(e, this.#releases))
+        )
+          elsewhere.add(e.path);
+      }
     area.plan(
       (e) => !elsewhere.has(e.path),
       (c) => !this.index.has(c),

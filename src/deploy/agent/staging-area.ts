@@ -25,7 +25,7 @@ import {
   write,
   writeSync,
 } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { writeAtomic } from '../../state/atomic-write.js';
@@ -143,6 +143,7 @@ export class StagingArea {
       if (id && parsed?.ok && releaseIdOf(parsed.value) === id) {
         if (name !== id) continue; // the manifest: opened with its folder
         const area = new StagingArea(layout, id, parsed.value, false);
+        await area.#folders();
         await area.#scan(found);
         out.push(area);
       } else await rm(path.join(layout.staging, name), { recursive: true, force: true });
@@ -340,6 +341,8 @@ export class StagingArea {
       const dest = path.resolve(this.dir, e.path);
       if (!dest.startsWith(this.dir + path.sep)) throw new Error(`refused path ${e.path}`);
       await mkdir(dest, { recursive: true, mode: 0o755 });
+      // An interrupted assembly may have given a folder its final, read-only mode already.
+      if (!this.fresh) await chmod(dest, 0o755);
     }
   }
 

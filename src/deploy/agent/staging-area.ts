@@ -22,6 +22,7 @@ import {
   openSync,
   readSync,
   statSync,
+  truncateSync,
   write,
   writeSync,
 } from 'node:fs';
@@ -249,6 +250,11 @@ export class StagingArea {
     if (e.chunks.length === 0) await this.#fd(f); // an empty file: created
     await this.#closeFile(f);
     let st = statSync(dest);
+    // Longer: bytes past the end left by someone else in a resumed folder (every place is in).
+    if (st.size > e.size) {
+      truncateSync(dest, e.size);
+      st = statSync(dest);
+    }
     if (st.size !== e.size)
       throw new Error(`${e.path} came out ${st.size} bytes, the manifest says ${e.size}`);
     if ((st.mode & 0o777) !== (e.mode & 0o777)) {

@@ -1,10 +1,10 @@
 /** The deployer's side of the agent API. Every call returns a Result; network trouble is a value. */
 import { gzipSync } from 'node:zlib';
 import { err, ok, type Result } from '../util/result.js';
-import type { ActivateResult, StageProgress, StageResult } from './agent/agent.js';
 import type { AppSpec } from './agent/app.js';
 import type { AppValidation, ValidateRequest } from './agent/app-validation.js';
 import { LOCK_HEADER } from './agent/deploy-lock.js';
+import type { ActivateResult, StageProgress, StageResult } from './agent/operations.js';
 import { type ChunkSourceRef, causeOf } from './chunk-client.js';
 import type { Manifest } from './manifest.js';
 import type { ManifestDelta } from './manifest-delta.js';

@@ -4,7 +4,7 @@ import type { EventStream } from '../events.js';
 import { failpoint } from '../util/failpoint.js';
 import { err, ok, type Result } from '../util/result.js';
 import { trace } from '../util/trace.js';
-import { newToken } from './agent/agent.js';
+import { newToken } from './agent/grants.js';
 import { AgentClient } from './agent-client.js';
 import { readArtifact } from './artifact.js';
 import { ChunkLedger } from './chunk-ledger.js';

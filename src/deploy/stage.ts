@@ -5,7 +5,7 @@
  */
 import type { EventStream } from '../events.js';
 import { failpoint } from '../util/failpoint.js';
-import { newToken } from './agent/agent.js';
+import { newToken } from './agent/grants.js';
 import type { AgentClient } from './agent-client.js';
 import type { ChunkSourceRef } from './chunk-client.js';
 import type { Environment, Target } from './environment.js';

@@ -3,7 +3,8 @@
  * milliseconds since the command's process started and the CPU time this process has used for
  * the command so far (which, unlike the wall time, a busy machine does not stretch), to stderr.
  * A command the daemon runs counts from when the client started and from the spare's CPU at the
- * request (`traceFrom`). Costs one environment lookup when off.
+ * request (`traceFrom`), and the process's resident memory then. Costs one environment lookup
+ * when off.
  */
 let origin = performance.timeOrigin;
 let cpuBase: NodeJS.CpuUsage | undefined;
@@ -19,5 +20,6 @@ export function trace(label: string): void {
   const { user, system } = process.cpuUsage(cpuBase);
   const cpu = ((user + system) / 1000).toFixed(1).padStart(6);
   const ms = performance.timeOrigin + performance.now() - origin;
-  process.stderr.write(`[trace] ${ms.toFixed(1).padStart(7)} ms  cpu ${cpu} ms  ${label}\n`);
+  const rss = (process.memoryUsage.rss() / 1048576).toFixed(0).padStart(4);
+  process.stderr.write(`[trace] ${ms.toFixed(1).padStart(7)} ms  cpu ${cpu} ms  rss ${rss} MB  ${label}\n`);
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, readlink, stat, utimes, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, readlink, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AgentRig, startAgentRig } from '../../../test/helpers/agent-rig.js';
@@ -7,6 +7,7 @@ import { AgentClient } from '../agent-client.js';
 import { chunksOf } from '../manifest.js';
 import { readChunk } from '../origin.js';
 import { encodeFrame } from '../wire.js';
+import { Agent } from './agent.js';
 
 const TOKEN = 'unit-test-token-0123456789';
 let root: string;
@@ -95,6 +96,32 @@ describe('agent', () => {
     const s3 = await client.stage({ release: v3.release, manifest: v3.manifest, sources: [v3.origin] });
     expect(s3.ok).toBe(true);
     expect(await readFile(file(v3.release), 'utf8')).toBe(v3text);
+  });
+
+  it('replaces a hard link left in a staging folder instead of writing through it into a kept release', async () => {
+    const a = randomBytes(300_000).toString('base64');
+    const v1text = a + randomBytes(300_000).toString('base64');
+    const v1 = await build('v1', { 'f.txt': v1text });
+    expect(
+      (await client.stage({ release: v1.release, manifest: v1.manifest, sources: [v1.origin] })).ok,
+    ).toBe(true);
+    const kept = path.join(root, 'agent', 'releases', v1.release, 'f.txt');
+    // v2 starts like v1 and then differs: f.txt has an earlier version, g.txt does not.
+    const v2text = a + randomBytes(300_000).toString('base64');
+    const v2 = await build('v2', { 'f.txt': v2text, 'g.txt': v2text });
+    // An assembly of v2 interrupted after linking both names to v1's file (the worst leftover).
+    const staging = path.join(root, 'agent', 'staging');
+    await mkdir(path.join(staging, v2.release), { recursive: true });
+    await writeFile(path.join(staging, `${v2.release}.json`), JSON.stringify(v2.manifest));
+    await link(kept, path.join(staging, v2.release, 'f.txt'));
+    await link(kept, path.join(staging, v2.release, 'g.txt'));
+    const again = await Agent.open({ dir: path.join(root, 'agent'), token: TOKEN });
+    const s = await again.stage({ release: v2.release, manifest: v2.manifest, sources: [v2.origin] });
+    expect(s.ok, s.ok ? '' : s.error).toBe(true);
+    expect(await readFile(kept, 'utf8')).toBe(v1text);
+    for (const f of ['f.txt', 'g.txt'])
+      expect(await readFile(path.join(root, 'agent', 'releases', v2.release, f), 'utf8')).toBe(v2text);
+    await again.shutdown();
   });
 
   it('keeps only the newest releases, never the active one', async () => {

@@ -1,5 +1,4 @@
 /** The agent's operations, independent of HTTP: stage, activate, roll back, serve chunks, status. */
-import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { writeAtomic } from '../../state/atomic-write.js';
 import { err, ok, type Result } from '../../util/result.js';
@@ -8,67 +7,25 @@ import type { ChunkSourceRef } from '../chunk-client.js';
 import { chunksOf, type Manifest, releaseIdOf, validateManifest } from '../manifest.js';
 import { DEPLOY_PROTOCOL } from '../protocol.js';
 import type { ChunkId, ReleaseId } from '../types.js';
-import type { Encoding } from '../wire.js';
-import { type AppSpec, type AppStatus, AppSupervisor } from './app.js';
-import { AppValidator, type ValidateRequest } from './app-validation.js';
-import { batch, parallel } from './batching.js';
+import { type AppStatus, AppSupervisor } from './app.js';
+import { AppValidator } from './app-validation.js';
 import { ChunkIndex } from './chunk-index.js';
 import { DeployLock } from './deploy-lock.js';
+import { countReceived, fetchMissing } from './fetch-missing.js';
 import { FileIndex } from './file-index.js';
+import { type Grant, Grants } from './grants.js';
 import { Layout } from './layout.js';
-import {
-  assembleRelease,
-  currentRelease,
-  loadReleases,
-  readStats,
-  removeRelease,
-  switchCurrent,
-} from './releases.js';
-import { linkTwin, readTwins, sameContent, untouched } from './twins.js';
-
-export interface StageRequest {
-  release: string;
-  manifest: unknown;
-  /** Where to pull missing chunks from, in order of preference (relay first, then origin). */
-  sources?: ChunkSourceRef[];
-  /** The deployment (lock holder) staging it: its releases survive pruning while it holds the lock. */
-  holder?: string;
-  /** For new chunks, a chunk this agent may have at the same place before: fetched as a delta. */
-  bases?: Record<ChunkId, ChunkId[]>;
-}
-
-export interface StageProgress {
-  chunksTotal: number;
-  chunksReused: number;
-  chunksFetched: number;
-  bytesFetched: number;
-}
-
-export interface StageResult extends StageProgress {
-  release: ReleaseId;
-  alreadyStaged: boolean;
-  bytesReused: number;
-  /** Unchanged files hard-linked or cloned from a kept release instead of being rebuilt from chunks. */
-  filesCopied: number;
-  ms: number;
-}
-
-export interface ActivateRequest {
-  /** A staged release, or null to stop the app and remove `current` (rollback of a first deploy). */
-  release: ReleaseId | null;
-  app?: AppSpec;
-  keep?: number;
-  /** What `current` must be now; when it differs, another deployment moved this host: refused. */
-  expected?: ReleaseId | null;
-  /** Measure the app once started (app-validation.ts). */
-  validate?: ValidateRequest;
-}
-
-export interface ActivateResult {
-  previous: ReleaseId | null;
-  current: ReleaseId | null;
-  pid: number | null;
-}
+import type {
+  ActivateRequest,
+  ActivateResult,
+  StageProgress,
+  StageRequest,
+  StageResult,
+} from './operations.js';
+import { prunePlan } from './prune-plan.js';
+import { assembleRelease, currentRelease, loadReleases, removeRelease, switchCurrent } from './releases.js';
+import { StagingArea } from './staging-area.js';
+import { makeTwin, readTwins } from './twins.js';
 
 interface State {
   releases: Record<string, { stagedAt: number; activatedAt?: number }>;
@@ -78,7 +35,7 @@ export interface AgentOptions {
   dir: string;
   token: string;
   keep?: number;
-  /** How long pool chunks of unfinished transfers are kept for a resume. */
+  /** How long pool chunks and staging folders of unfinished transfers are kept for a resume. */
   poolMaxAgeMs?: number;
 }
 
@@ -95,10 +52,11 @@ export class Agent {
   /** Releases sharing the folder of another kept release (twins.ts): twin -> owner of the folder. */
   readonly #twins = new Map<ReleaseId, ReleaseId>();
   readonly #staging = new Map<ReleaseId, Promise<Result<StageResult, string>>>();
+  /** Releases being staged or left half-staged (a failed transfer, a crash): their folders. */
+  readonly #areas = new Map<ReleaseId, StagingArea>();
   readonly #files: FileIndex;
-  readonly #grants = new Map<string, { sources: ChunkSourceRef[]; maxChunk: number; expires: number }>();
+  readonly #grants = new Grants();
   #state: State = { releases: {} };
-  #grantedAt = 0;
   #lock: Promise<unknown> = Promise.resolve();
 
   private constructor(readonly opts: AgentOptions) {
@@ -127,6 +85,14 @@ export class Agent {
       a.#releases.set(id, m);
       a.index.addRelease(id, m);
     }
+    // Half-staged releases: what their files hold is read back and hashed, and the intact
+    // chunks are there for the next stage (of that release or another) and for neighbours.
+    const areas = await StagingArea.reopen(
+      a.layout,
+      (id) => kept.has(id),
+      (chunk, loc) => a.index.addStaged(chunk, loc),
+    );
+    for (const area of areas) a.#areas.set(area.id, area);
     a.#files.rebuild(a.#releases);
     try {
       a.#state = JSON.parse(await readFile(a.layout.state, 'utf8')) as State;
@@ -142,10 +108,8 @@ export class Agent {
   }
 
   /** A read-only grant to fetch chunks (neighbours of a relay), or undefined. */
-  grant(token: string): { sources: ChunkSourceRef[]; maxChunk: number } | undefined {
-    const g = this.#grants.get(token);
-    if (!g || g.expires < Date.now()) return undefined;
-    return g;
+  grant(token: string): Grant | undefined {
+    return this.#grants.get(token);
   }
 
   /**
@@ -153,10 +117,7 @@ export class Agent {
    * it pulls through from `sources` (the relay role).
    */
   addGrant(token: string, sources: ChunkSourceRef[], maxChunk: number, ttlMs = 3_600_000): void {
-    const now = Date.now();
-    this.#grantedAt = now;
-    for (const [t, g] of this.#grants) if (g.expires < now) this.#grants.delete(t);
-    this.#grants.set(token, { sources, maxChunk, expires: now + ttlMs });
+    this.#grants.add(token, { sources, maxChunk }, ttlMs);
   }
 
   /** The manifest of a kept release. */
@@ -228,7 +189,7 @@ export class Agent {
     // still crossed the network for this deployment, so they count from the grant on.
     const since = Math.min(
       Date.now(),
-      this.#grantedAt > Date.now() - 3_600_000 ? this.#grantedAt : Date.now(),
+      this.#grants.grantedAt > Date.now() - 3_600_000 ? this.#grants.grantedAt : Date.now(),
     );
     const all = chunksOf(manifest);
     const p: StageProgress = { chunksTotal: all.size, chunksReused: 0, chunksFetched: 0, bytesFetched: 0 };
@@ -246,9 +207,10 @@ export class Agent {
       });
     }
     trace(`stage ${id}: looking for a twin`);
-    const twin = await this.#twin(id, manifest);
+    const twin = await makeTwin(this.layout, this.#releases, this.#twins, id, manifest);
     if (twin) {
       trace(`stage ${id}: twin of ${twin}`);
+      await this.#dropArea(id);
       this.#releases.set(id, manifest);
       this.#files.rebuild(this.#releases);
       await this.#touch(id, 'stagedAt');
@@ -278,44 +240,38 @@ export class Agent {
       p.bytesFetched += wire;
       progress({ ...p });
     };
-    // Batches of at most 4 MiB, four in flight: enough to fill a link without a huge request;
-    // smaller transfers are cut in four so that decoding and writing overlap across streams.
-    let missingBytes = 0;
-    for (const c of missing) missingBytes += all.get(c) ?? 0;
-    const batches = batch(missing, all, Math.max(256 * 1024, Math.min(4 * 1024 * 1024, missingBytes / 4)));
-    // Most of the release to fetch (a first deploy): the faster compression, a few percent more
-    // bytes; an edit, where bytes are few, gets the tighter one.
-    let totalBytes = 0;
-    for (const size of all.values()) totalBytes += size;
-    const encoding: Encoding = missingBytes * 2 > totalBytes ? 'br-fast' : 'br';
-    trace(`stage ${id}: ${missing.length} of ${all.size} chunks to fetch (${encoding})`);
-    const failure = await parallel(batches, 4, async (ids) => {
-      const bases = new Map<ChunkId, ChunkId[]>();
-      for (const c of ids) {
-        const b = hints[c];
-        if (b?.every((x) => this.index.has(x))) bases.set(c, b);
+    const area = await this.#area(id, manifest);
+    // Files neither identical to a kept one nor written from an earlier version of themselves
+    // are written from chunks: theirs go straight into the staging folder as they arrive.
+    const elsewhere = new Set<string>();
+    if (this.#releases.size > 0)
+      for (const e of area.files) {
+        if (
+          (await this.#files.identical(e, this.#releases)) ||
+          (await this.#files.previous(e, this.#releases))
+        )
+          elsewhere.add(e.path);
       }
-      const r = await this.index.ensure({
-        ids,
-        sources,
-        maxChunk: manifest.chunking.max,
-        onChunk,
-        bases,
-        encoding,
-      });
-      return r.ok ? undefined : r.error;
+    area.plan(
+      (e) => !elsewhere.has(e.path),
+      (c) => !this.index.has(c),
+    );
+    trace(`stage ${id}: ${missing.length} of ${all.size} chunks to fetch`);
+    const failure = await fetchMissing({
+      index: this.index,
+      all,
+      missing,
+      sources,
+      maxChunk: manifest.chunking.max,
+      hints,
+      place: (c, data) => area.place(c, data),
+      onChunk,
     });
-    if (failure) return err(`staging ${id} failed: ${failure}`);
-    // Count every chunk that crossed the network into this agent for this release, including
-    // those a neighbour's pull-through fetched first (this agent is then their relay).
-    p.chunksFetched = 0;
-    p.bytesFetched = 0;
-    for (const c of all.keys()) {
-      const wire = this.index.received(c, since);
-      if (wire === undefined) continue;
-      p.chunksFetched++;
-      p.bytesFetched += wire;
+    if (failure) {
+      await area.close();
+      return err(`staging ${id} failed: ${failure}`);
     }
+    Object.assign(p, countReceived(this.index, all, since));
     p.chunksReused = all.size - p.chunksFetched;
     trace(`stage ${id}: fetched`);
     let filesCopied = 0;
@@ -324,6 +280,7 @@ export class Agent {
         layout: this.layout,
         id,
         manifest,
+        area,
         sameAs: (e) => this.#files.identical(e, this.#releases),
         baseOf: (e) => this.#files.previous(e, this.#releases),
         chunk: async (chunk) => {
@@ -346,6 +303,7 @@ export class Agent {
       return err(`assembling ${id} failed: ${(e as Error).message}`);
     }
     trace(`stage ${id}: assembled`);
+    this.#areas.delete(id);
     this.#releases.set(id, manifest);
     this.#files.rebuild(this.#releases);
     await this.index.settleRelease(id, manifest);
@@ -358,32 +316,6 @@ export class Agent {
       filesCopied,
       ms: performance.now() - t0,
     });
-  }
-
-  /**
-   * When a kept release has the same content and its folder is untouched since assembly, makes
-   * `id` its twin (twins.ts) and returns the folder's owner; else undefined (assemble as usual).
-   */
-  async #twin(id: ReleaseId, manifest: Manifest): Promise<ReleaseId | undefined> {
-    const tried = new Set<ReleaseId>();
-    for (const [kept, m] of this.#releases) {
-      const of = this.#twins.get(kept) ?? kept;
-      if (tried.has(of) || !sameContent(m, manifest)) continue;
-      tried.add(of);
-      const stats = await readStats(this.layout, of);
-      if (!stats || !untouched(this.layout.release(of), manifest, stats)) continue;
-      // Pinned from here on: pruning keeps the folder of every twin kept or being staged.
-      this.#twins.set(id, of);
-      try {
-        await linkTwin(this.layout, id, of, manifest);
-      } catch (e) {
-        this.#twins.delete(id);
-        trace(`stage ${id}: no twin of ${of}: ${(e as Error).message}`);
-        return undefined;
-      }
-      return of;
-    }
-    return undefined;
   }
 
   /** Switches `current` to a staged release and restarts the app there. Serialized. */
@@ -472,25 +404,21 @@ export class Agent {
   }
 
   async #prune(keep: number, pinned: (ReleaseId | null)[]): Promise<void> {
-    const used = (id: ReleaseId) => {
-      const s = this.#state.releases[id];
-      return Math.max(s?.activatedAt ?? 0, s?.stagedAt ?? 0);
-    };
-    const ordered = [...this.#releases.keys()].sort((a, b) => used(b) - used(a));
-    const keepSet = new Set<ReleaseId>(ordered.slice(0, Math.max(1, keep)));
-    for (const p of pinned) if (p) keepSet.add(p);
-    for (const id of this.#staging.keys()) keepSet.add(id);
-    // Another deployment's staged release is never pruned from under it: with the lock only its
-    // holder activates (and prunes), but a release staged by the live holder stays either way.
-    const holder = this.lock.current?.holder;
-    for (const [id, h] of this.#stagedBy) {
-      if (h === holder) keepSet.add(id);
-      else this.#stagedBy.delete(id);
-    }
-    // A twin's folder belongs to the release it shares: that one stays while the twin does.
-    for (const [twin, of] of this.#twins) if (keepSet.has(twin)) keepSet.add(of);
-    for (const id of ordered) {
-      if (keepSet.has(id)) continue;
+    const { remove, staleHolders } = prunePlan({
+      releases: [...this.#releases.keys()],
+      usedAt: (id) => {
+        const s = this.#state.releases[id];
+        return Math.max(s?.activatedAt ?? 0, s?.stagedAt ?? 0);
+      },
+      keep,
+      pinned,
+      staging: this.#staging.keys(),
+      stagedBy: this.#stagedBy,
+      holder: this.lock.current?.holder,
+      twins: this.#twins,
+    });
+    for (const id of staleHolders) this.#stagedBy.delete(id);
+    for (const id of remove) {
       await removeRelease(this.layout, id);
       this.#releases.delete(id);
       this.#twins.delete(id);
@@ -500,12 +428,34 @@ export class Agent {
     const inRelease = new Set<ChunkId>();
     for (const m of this.#releases.values()) for (const c of chunksOf(m).keys()) inRelease.add(c);
     trace('prune: releases removed');
-    await this.index.prunePool((id) => inRelease.has(id), this.opts.poolMaxAgeMs ?? 24 * 3_600_000);
+    const maxAge = this.opts.poolMaxAgeMs ?? 24 * 3_600_000;
+    await this.index.prunePool((id) => inRelease.has(id), maxAge);
+    // Staging folders nobody resumed within the same time go too.
+    for (const [id, area] of this.#areas)
+      if (!this.#staging.has(id) && (await area.age()) >= maxAge) await this.#dropArea(id);
     // Pool copies are gone and pruned releases forgotten: point every chunk at a kept release.
     for (const [id, m] of this.#releases) this.index.addRelease(id, m);
     this.#files.rebuild(this.#releases);
     await this.#saveState();
     trace('prune: done');
+  }
+
+  /** The staging folder of `id`: the one an earlier attempt left, or a new one. */
+  async #area(id: ReleaseId, manifest: Manifest): Promise<StagingArea> {
+    let area = this.#areas.get(id);
+    if (!area) {
+      area = await StagingArea.create(this.layout, id, manifest);
+      this.#areas.set(id, area);
+    }
+    return area;
+  }
+
+  async #dropArea(id: ReleaseId): Promise<void> {
+    const area = this.#areas.get(id);
+    if (!area) return;
+    this.#areas.delete(id);
+    this.index.dropStaging(id);
+    await area.remove();
   }
 
   async #touch(id: ReleaseId, field: 'stagedAt' | 'activatedAt'): Promise<void> {
@@ -524,9 +474,4 @@ export class Agent {
     this.#lock = next.catch(() => {});
     return next;
   }
-}
-
-/** A random token for read-only chunk grants. */
-export function newToken(): string {
-  return randomBytes(24).toString('base64url');
 }

@@ -1,7 +1,9 @@
 /**
- * Which chunks this agent has and where: in the pool (received, not yet part of a release) or
- * inside the files of a kept release. Reads verify the SHA-256, so a file the app changed in
- * place is noticed and the chunk fetched again instead of spreading the change.
+ * Which chunks this agent has and where: inside the files of a release being staged (written
+ * there straight from the network, staging-area.ts), in the pool (received for no file being
+ * staged: a relay's pull-through, a chunk an earlier version of a file is patched with) or
+ * inside the files of a kept release. Reads from files verify the SHA-256, so a file the app
+ * changed in place is noticed and the chunk fetched again instead of spreading the change.
  */
 import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,10 +15,9 @@ import type { Encoding } from '../wire.js';
 import { type DeltaRequest, deltaRequest, MIN_DELTA_BASE } from '../wire-delta.js';
 import type { Layout } from './layout.js';
 import { type PackLoc, PackPool } from './pack-pool.js';
+import type { StagedLoc } from './staging-area.js';
 
-type Where =
-  | ({ kind: 'pool' } & PackLoc)
-  | { kind: 'release'; release: ReleaseId; path: string; offset: number; size: number };
+type Where = ({ kind: 'pool' } & PackLoc) | ({ kind: 'release' | 'staging' } & StagedLoc);
 
 export class ChunkIndex {
   readonly #where = new Map<ChunkId, Where>();
@@ -41,9 +42,22 @@ export class ChunkIndex {
     await this.#pool.load((id, loc) => this.#where.set(id, { kind: 'pool', ...loc }));
   }
 
-  /** Chunks held only by the pool (received, in no release yet). */
+  /** Chunks received that are in no kept release yet (in the pool or a staging folder). */
   get pooled(): number {
-    return this.#pool.size;
+    let staged = 0;
+    for (const w of this.#where.values()) if (w.kind === 'staging') staged++;
+    return this.#pool.size + staged;
+  }
+
+  /** A chunk found intact in a staging folder (a restart's scan). */
+  addStaged(id: ChunkId, loc: StagedLoc): void {
+    if (!this.#where.has(id)) this.#where.set(id, { kind: 'staging', ...loc });
+  }
+
+  /** Forgets the chunks of an abandoned staging folder. */
+  dropStaging(id: ReleaseId): void {
+    for (const [chunk, w] of this.#where)
+      if (w.kind === 'staging' && w.release === id) this.#where.delete(chunk);
   }
 
   addRelease(id: ReleaseId, m: Manifest): void {
@@ -64,19 +78,22 @@ export class ChunkIndex {
    */
   async settleRelease(id: ReleaseId, m: Manifest): Promise<void> {
     const pooled: { id: ChunkId; file: string }[] = [];
+    const moved: ChunkId[] = [];
     for (const e of m.entries) {
       if (e.type !== 'file') continue;
       let offset = 0;
       for (const [chunk, size] of e.chunks) {
         const w = this.#where.get(chunk);
         if (w?.kind === 'pool') pooled.push({ id: chunk, file: w.file });
-        if (this.#where.get(chunk)?.kind !== 'release') {
+        if (w?.kind !== 'release') {
+          // Pool copies and this staging's folder (now `releases/<id>`, same paths) alike.
           this.#where.set(chunk, { kind: 'release', release: id, path: e.path, offset, size });
+          moved.push(chunk);
         }
         offset += size;
       }
     }
-    for (const { id: chunk } of pooled) {
+    for (const chunk of moved) {
       this.#wire.delete(chunk);
       const r = this.#recent.get(chunk);
       if (r) {
@@ -121,7 +138,9 @@ export class ChunkIndex {
       if (recent) return recent;
       const data = await this.#readAt(w);
       // Pool records were verified when received (and again when a restart scans the packs);
-      // nothing but the agent writes there. Release files are the app's to change: checked.
+      // nothing but the agent writes there. Release files are the app's to change, staging
+      // files are ordinary files too (and a chunk may sit in one another staging overwrote after
+      // a crash): checked.
       if (data && (w.kind === 'pool' || chunkIdOf(data) === id)) return data;
       // Moved meanwhile (pool -> release when a release settles): look again before giving up.
       if (this.#where.get(id) !== w) continue;
@@ -134,7 +153,8 @@ export class ChunkIndex {
   async #readAt(w: Where): Promise<Buffer | undefined> {
     try {
       if (w.kind === 'pool') return await this.#pool.read(w);
-      const fh = await open(path.join(this.layout.release(w.release), w.path), 'r');
+      const dir = w.kind === 'release' ? this.layout.release(w.release) : this.layout.stagingDir(w.release);
+      const fh = await open(path.join(dir, w.path), 'r');
       try {
         const data = Buffer.allocUnsafe(w.size);
         const { bytesRead } = await fh.read(data, 0, w.size, w.offset);
@@ -156,12 +176,16 @@ export class ChunkIndex {
     const loc = await this.#pool.append(id, data);
     if (this.#where.has(id)) return; // a concurrent copy landed first
     this.#where.set(id, { kind: 'pool', ...loc });
-    if (this.#recentBytes + data.length <= ChunkIndex.RECENT_BUDGET) {
-      // A small chunk may be a view of a much larger buffer (a network read, a decompressor's
-      // output block): keep only its bytes, in a buffer of its own (not the shared pool's).
-      this.#recent.set(id, data.buffer.byteLength > data.length * 2 ? ownCopy(data) : data);
-      this.#recentBytes += data.length;
-    }
+    this.#remember(id, data);
+  }
+
+  /** Keeps a just-received chunk in memory for a neighbour or the assembly (within budget). */
+  #remember(id: ChunkId, data: Buffer): void {
+    if (this.#recent.has(id) || this.#recentBytes + data.length > ChunkIndex.RECENT_BUDGET) return;
+    // A small chunk may be a view of a much larger buffer (a network read, a decompressor's
+    // output block): keep only its bytes, in a buffer of its own (not the shared pool's).
+    this.#recent.set(id, data.buffer.byteLength > data.length * 2 ? ownCopy(data) : data);
+    this.#recentBytes += data.length;
   }
 
   /** Drops pool copies of chunks that a kept release now holds, and packs nobody resumed. */
@@ -189,6 +213,8 @@ export class ChunkIndex {
     bases?: Map<ChunkId, ChunkId[]>;
     /** How whole chunks are compressed on the wire (chunk-client's default when absent). */
     encoding?: Encoding;
+    /** Writes a received chunk where a staging release wants it; undefined: kept in the pool. */
+    place?: (id: ChunkId, data: Buffer) => Promise<StagedLoc | undefined>;
   }): Promise<{ ok: true } | { ok: false; error: string }> {
     const waits: Promise<void>[] = [];
     const mine: ChunkId[] = [];
@@ -241,7 +267,14 @@ export class ChunkIndex {
             base: (b) => baseBytes.get(b),
             maxChunk: opts.maxChunk,
             onChunk: async (id, data, wire) => {
-              await this.put(id, data);
+              const loc = await opts.place?.(id, data);
+              if (!loc) await this.put(id, data);
+              else if (!this.#where.has(id)) {
+                this.#where.set(id, { kind: 'staging', ...loc });
+                // Neighbours of a relay ask for what it just received: served from memory, as
+                // pool chunks are (reading it back from the file would hash it again).
+                this.#remember(id, data);
+              }
               this.#wire.set(id, { bytes: wire, at: Date.now() });
               opts.onChunk?.(id, wire, source.url);
               done.get(id)?.resolve();

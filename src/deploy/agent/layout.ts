@@ -1,4 +1,7 @@
-/** The agent's folder: releases/<id>/, manifests/<id>.json, chunks/pack-*.bin, current -> releases/<id>. */
+/**
+ * The agent's folder: releases/<id>/, manifests/<id>.json, chunks/pack-*.bin, staging/<id>/ (a
+ * release being staged, its manifest beside it as staging/<id>.json), current -> releases/<id>.
+ */
 import path from 'node:path';
 import type { ReleaseId } from '../types.js';
 
@@ -12,6 +15,16 @@ export class Layout {
   }
   get pool(): string {
     return path.join(this.root, 'chunks');
+  }
+  /** Releases being staged: received chunks are written straight into their files here. */
+  get staging(): string {
+    return path.join(this.root, 'staging');
+  }
+  stagingDir(id: ReleaseId): string {
+    return path.join(this.staging, id);
+  }
+  stagingManifest(id: ReleaseId): string {
+    return path.join(this.staging, `${id}.json`);
   }
   get current(): string {
     return path.join(this.root, 'current');

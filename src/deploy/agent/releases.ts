@@ -1,6 +1,8 @@
 /**
- * Releases on disk: assembling `releases/<id>` into a temporary folder renamed into place (files
- * unchanged since a kept release cloned or hard-linked from it, the rest written from chunks),
+ * Releases on disk: assembling `releases/<id>` in its staging folder (staging-area.ts: files
+ * written from chunks received their fetched chunks there already) or a temporary one, renamed
+ * into place (files unchanged since a kept release cloned or hard-linked from it, changed ones
+ * written from their earlier version, the rest completed or written from chunks),
  * switching `current` atomically (a fresh symlink renamed over it), and pruning old ones.
  * Durable: every written file and every folder of a release is fsynced before the rename and the
  * parent folder after it, so a power cut never leaves a release whose name exists but whose
@@ -28,6 +30,7 @@ import { type Manifest, type ManifestEntry, validateManifest } from '../manifest
 import { type ChunkId, isReleaseId, type ReleaseId } from '../types.js';
 import { type BaseFile, writeFromBase } from './file-from-base.js';
 import type { Layout } from './layout.js';
+import type { StagingArea } from './staging-area.js';
 
 /** Size and mtime of each file of a release right after assembly: proof it was not edited since. */
 export type FileStats = Record<string, [number, number]>;
@@ -79,17 +82,27 @@ export async function assembleRelease(opts: {
   sameAs?: (e: Extract<ManifestEntry, { type: 'file' }>) => Promise<SameFile | undefined>;
   /** A kept release's earlier version of a changed file, to write it from (file-from-base.ts). */
   baseOf?: (e: Extract<ManifestEntry, { type: 'file' }>) => Promise<BaseFile | undefined>;
+  /**
+   * The staging folder to assemble in, whose direct files received their chunks as they arrived
+   * (staging-area.ts); kept when assembly fails, for the next attempt. A fresh temporary folder
+   * when absent.
+   */
+  area?: StagingArea;
   /** Default `auto`. */
   durability?: Durability;
 }): Promise<number> {
-  const { layout, id, manifest } = opts;
+  const { layout, id, manifest, area } = opts;
   const durability = opts.durability ?? 'auto';
   await mkdir(layout.releases, { recursive: true });
   await mkdir(layout.manifests, { recursive: true });
-  const tmp = path.join(layout.releases, `.tmp-${id}-${randomBytes(4).toString('hex')}`);
-  await mkdir(tmp);
+  const tmp = area?.dir ?? path.join(layout.releases, `.tmp-${id}-${randomBytes(4).toString('hex')}`);
+  // In a folder an earlier attempt used, what is not this staging's own bytes is replaced.
+  const stale = area !== undefined && !area.fresh;
+  if (!area) await mkdir(tmp);
   const stats: FileStats = {};
   const written: string[] = [];
+  /** Written files not fsynced as they were written (all of them, but with `fsync`). */
+  const unsynced: string[] = [];
   let linked = 0;
   try {
     const files: Extract<ManifestEntry, { type: 'file' }>[] = [];
@@ -98,15 +111,24 @@ export async function assembleRelease(opts: {
       // check again anyway so a bug in validation cannot write outside the release.
       const dest = path.resolve(tmp, e.path);
       if (!dest.startsWith(tmp + path.sep)) throw new Error(`refused path ${e.path}`);
-      if (e.type === 'dir') await mkdir(dest, { mode: 0o755 });
-      else if (e.type === 'symlink') await symlink(e.target, dest);
-      else files.push(e);
+      if (e.type === 'dir') await mkdir(dest, { mode: 0o755, recursive: area !== undefined });
+      else if (e.type === 'symlink') {
+        if (stale) await rm(dest, { recursive: true, force: true });
+        await symlink(e.target, dest);
+      } else files.push(e);
     }
     let next = 0;
     const worker = async () => {
       while (next < files.length) {
         const e = files[next++]!;
         const dest = path.join(tmp, e.path);
+        if (area?.isDirect(e)) {
+          stats[e.path] = await area.finish(e, opts.chunk);
+          written.push(dest);
+          unsynced.push(dest);
+          continue;
+        }
+        if (stale) await rm(dest, { recursive: true, force: true });
         const same = await opts.sameAs?.(e);
         if (same && (await reuse(same, e.mode & 0o777, dest, layout.releases))) {
           linked++;
@@ -136,7 +158,7 @@ export async function assembleRelease(opts: {
         (durability === 'syncfs' || (durability === 'auto' && written.length > FEW_FILES)) &&
         (await syncFilesystem(tmp));
       if (!flushed) {
-        if (durability !== 'fsync') await fsyncEach(written);
+        await fsyncEach(durability === 'fsync' ? unsynced : written);
         await fsyncEach(dirs);
         await fsyncPath(tmp);
       }
@@ -147,9 +169,11 @@ export async function assembleRelease(opts: {
     await rm(layout.release(id), { recursive: true, force: true });
     await rename(tmp, layout.release(id));
     if (durability !== 'none') await fsyncPath(layout.releases);
+    await area?.settled();
     return linked;
   } catch (e) {
-    await rm(tmp, { recursive: true, force: true });
+    if (area) await area.close();
+    else await rm(tmp, { recursive: true, force: true });
     throw e;
   }
 }

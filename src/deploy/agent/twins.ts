@@ -17,10 +17,10 @@ import { trace } from '../../util/trace.js';
 import { type Manifest, sameEntry } from '../manifest.js';
 import { isReleaseId, type ReleaseId } from '../types.js';
 import type { Layout } from './layout.js';
-import { type FileStats, statsFile } from './releases.js';
+import { type FileStats, readStats, statsFile } from './releases.js';
 
 /** Whether two manifests describe the same tree (their versions aside). */
-export function sameContent(a: Manifest, b: Manifest): boolean {
+function sameContent(a: Manifest, b: Manifest): boolean {
   if (a.entries.length !== b.entries.length) return false;
   if (a.chunking.min !== b.chunking.min || a.chunking.avg !== b.chunking.avg) return false;
   if (a.chunking.max !== b.chunking.max) return false;
@@ -38,7 +38,7 @@ export function sameContent(a: Manifest, b: Manifest): boolean {
  * Synchronous: twenty thousand lstat calls cost tens of milliseconds this way and far more as
  * one thread-pool round trip each.
  */
-export function untouched(dir: string, manifest: Manifest, stats: FileStats): boolean {
+function untouched(dir: string, manifest: Manifest, stats: FileStats): boolean {
   const children = new Map<string, number>([['.', 0]]);
   try {
     for (const e of manifest.entries) {
@@ -70,12 +70,7 @@ export function untouched(dir: string, manifest: Manifest, stats: FileStats): bo
  * the symlink, renamed into place, then the releases folder synced. A crash before the rename
  * leaves a manifest without a folder, which loadReleases discards.
  */
-export async function linkTwin(
-  layout: Layout,
-  id: ReleaseId,
-  of: ReleaseId,
-  manifest: Manifest,
-): Promise<void> {
+async function linkTwin(layout: Layout, id: ReleaseId, of: ReleaseId, manifest: Manifest): Promise<void> {
   trace(`twin ${id}: checked`);
   await copyFile(statsFile(layout, of), `${statsFile(layout, id)}.tmp`);
   await fsyncPath(`${statsFile(layout, id)}.tmp`);
@@ -98,4 +93,36 @@ export async function readTwins(layout: Layout): Promise<Map<ReleaseId, ReleaseI
     if (isReleaseId(target)) out.set(d.name as ReleaseId, target);
   }
   return out;
+}
+
+/**
+ * When a kept release has the same content as `manifest` and its folder is untouched since
+ * assembly, makes `id` its twin (recorded in `twins`, pinned from then on: pruning keeps the
+ * folder of every twin kept or being staged) and returns the folder's owner; else undefined.
+ */
+export async function makeTwin(
+  layout: Layout,
+  releases: Map<ReleaseId, Manifest>,
+  twins: Map<ReleaseId, ReleaseId>,
+  id: ReleaseId,
+  manifest: Manifest,
+): Promise<ReleaseId | undefined> {
+  const tried = new Set<ReleaseId>();
+  for (const [kept, m] of releases) {
+    const of = twins.get(kept) ?? kept;
+    if (tried.has(of) || !sameContent(m, manifest)) continue;
+    tried.add(of);
+    const stats = await readStats(layout, of);
+    if (!stats || !untouched(layout.release(of), manifest, stats)) continue;
+    twins.set(id, of);
+    try {
+      await linkTwin(layout, id, of, manifest);
+    } catch (e) {
+      twins.delete(id);
+      trace(`stage ${id}: no twin of ${of}: ${(e as Error).message}`);
+      return undefined;
+    }
+    return of;
+  }
+  return undefined;
 }

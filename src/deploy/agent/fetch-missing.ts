@@ -1,0 +1,77 @@
+/**
+ * The transfer part of staging: fetches the chunks a release needs that this agent lacks, in
+ * batches from the first source that works, each received chunk written where the staging
+ * release wants it (staging-area.ts) or else kept in the pool; then counts what crossed the
+ * network for this release.
+ */
+import type { ChunkSourceRef } from '../chunk-client.js';
+import type { ChunkId } from '../types.js';
+import type { Encoding } from '../wire.js';
+import { batch, parallel } from './batching.js';
+import type { ChunkIndex } from './chunk-index.js';
+import type { StagedLoc } from './staging-area.js';
+
+export interface FetchMissing {
+  index: ChunkIndex;
+  /** Every chunk of the release with its size. */
+  all: Map<ChunkId, number>;
+  /** Those this agent lacks, in manifest order. */
+  missing: ChunkId[];
+  sources: ChunkSourceRef[];
+  maxChunk: number;
+  /** New chunk -> chunks this agent may have at the same place before: fetched as a delta. */
+  hints: Record<ChunkId, ChunkId[]>;
+  place: (id: ChunkId, data: Buffer) => Promise<StagedLoc | undefined>;
+  onChunk: (id: ChunkId, wireBytes: number) => void;
+}
+
+/** Fetches `missing`; returns the failure, or undefined when every chunk arrived. */
+export async function fetchMissing(o: FetchMissing): Promise<string | undefined> {
+  // Batches of at most 4 MiB, four in flight: enough to fill a link without a huge request;
+  // smaller transfers are cut in four so that decoding and writing overlap across streams.
+  let missingBytes = 0;
+  for (const c of o.missing) missingBytes += o.all.get(c) ?? 0;
+  const batches = batch(o.missing, o.all, Math.max(256 * 1024, Math.min(4 * 1024 * 1024, missingBytes / 4)));
+  // Most of the release to fetch (a first deploy): the faster compression, a few percent more
+  // bytes; an edit, where bytes are few, gets the tighter one.
+  let totalBytes = 0;
+  for (const size of o.all.values()) totalBytes += size;
+  const encoding: Encoding = missingBytes * 2 > totalBytes ? 'br-fast' : 'br';
+  return parallel(batches, 4, async (ids) => {
+    const bases = new Map<ChunkId, ChunkId[]>();
+    for (const c of ids) {
+      const b = o.hints[c];
+      if (b?.every((x) => o.index.has(x))) bases.set(c, b);
+    }
+    const r = await o.index.ensure({
+      ids,
+      sources: o.sources,
+      maxChunk: o.maxChunk,
+      onChunk: o.onChunk,
+      bases,
+      encoding,
+      place: o.place,
+    });
+    return r.ok ? undefined : r.error;
+  });
+}
+
+/**
+ * Chunks of the release that crossed the network into this agent at or after `since`, including
+ * those a neighbour's pull-through fetched first (this agent is then their relay).
+ */
+export function countReceived(
+  index: ChunkIndex,
+  all: Map<ChunkId, number>,
+  since: number,
+): { chunksFetched: number; bytesFetched: number } {
+  let chunksFetched = 0;
+  let bytesFetched = 0;
+  for (const c of all.keys()) {
+    const wire = index.received(c, since);
+    if (wire === undefined) continue;
+    chunksFetched++;
+    bytesFetched += wire;
+  }
+  return { chunksFetched, bytesFetched };
+}

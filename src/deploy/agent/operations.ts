@@ -1,0 +1,49 @@
+/** What the agent's operations take and return (agent.ts), as the HTTP API and its client see them. */
+import type { ChunkSourceRef } from '../chunk-client.js';
+import type { ChunkId, ReleaseId } from '../types.js';
+import type { AppSpec } from './app.js';
+import type { ValidateRequest } from './app-validation.js';
+
+export interface StageRequest {
+  release: string;
+  manifest: unknown;
+  /** Where to pull missing chunks from, in order of preference (relay first, then origin). */
+  sources?: ChunkSourceRef[];
+  /** The deployment (lock holder) staging it: its releases survive pruning while it holds the lock. */
+  holder?: string;
+  /** For new chunks, a chunk this agent may have at the same place before: fetched as a delta. */
+  bases?: Record<ChunkId, ChunkId[]>;
+}
+
+export interface StageProgress {
+  chunksTotal: number;
+  chunksReused: number;
+  chunksFetched: number;
+  bytesFetched: number;
+}
+
+export interface StageResult extends StageProgress {
+  release: ReleaseId;
+  alreadyStaged: boolean;
+  bytesReused: number;
+  /** Unchanged files hard-linked or cloned from a kept release instead of being rebuilt from chunks. */
+  filesCopied: number;
+  ms: number;
+}
+
+export interface ActivateRequest {
+  /** A staged release, or null to stop the app and remove `current` (rollback of a first deploy). */
+  release: ReleaseId | null;
+  app?: AppSpec;
+  keep?: number;
+  /** What `current` must be now; when it differs, another deployment moved this host: refused. */
+  expected?: ReleaseId | null;
+  /** Measure the app once started (app-validation.ts). */
+  validate?: ValidateRequest;
+}
+
+export interface ActivateResult {
+  previous: ReleaseId | null;
+  current: ReleaseId | null;
+  pid: number | null;
+}

@@ -226,12 +226,26 @@ describe.skipIf(!hasCompiler)('the native client (bin/slipway.js executed direct
     expect(help.stdout).toMatch(/Usage: slipway/);
     const local = await w.run(['run', '--no-daemon'], { env: ON, direct: true });
     expect(local.code).toBe(0);
+    // Under CI (set by the test rig) without SLIPWAY_DAEMON=1, the daemon is off.
+    const underCi = await w.run(['run'], {
+      env: { PATH: PATH_WITH_LOG, SLIPWAY_DAEMON: undefined },
+      direct: true,
+    });
+    expect(underCi.code).toBe(0);
     expect(nodeCalls()).toEqual([
       `${SLIPWAY_BIN} history`,
       `${SLIPWAY_BIN} --help`,
       `${SLIPWAY_BIN} run --no-daemon`,
+      `${SLIPWAY_BIN} run`,
     ]);
     expect((await status(w))?.served).toBe(s.served);
+    // Global options before the command, as command-line.ts reads them: still the daemon's.
+    await warm(w);
+    const plan = await w.run(['-f', 'slipway.yml', 'plan'], { env: ON, direct: true });
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toContain('1 cached');
+    expect(nodeCalls()).toEqual([]);
+    expect((await status(w))?.served).toBe(s.served + 1);
   });
 
   it('runs the command in Node.js when the daemon is of another build, which steps down for a new one', async () => {

@@ -1,6 +1,7 @@
 /**
  * The package as a user gets it: `npm pack` ships exactly what runs (bin, the bundle, the JSON
- * Schema, README, LICENSE: no sources, source maps or benchmarks), and the tarball, installed
+ * Schema, README, LICENSE, and the native client's C source with the script its postinstall
+ * compiles it with: no other sources, source maps or benchmarks), and the tarball, installed
  * offline into an empty project, runs `npx slipway --version`, `init`, `validate` and `run`.
  * A driver that cannot load (the SQLite binding, the optional pg) is one line with the way out.
  *

@@ -15,6 +15,7 @@ import {
   chmodSync,
   cpSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
@@ -29,6 +30,7 @@ import {
   killTree,
   pipelineYaml,
   readPid,
+  runCli,
   SLIPWAY_BIN,
   type Workspace,
   waitFor,
@@ -246,6 +248,26 @@ describe.skipIf(!hasCompiler)('the native client (bin/slipway.js executed direct
     expect(plan.stdout).toContain('1 cached');
     expect(nodeCalls()).toEqual([]);
     expect((await status(w))?.served).toBe(s.served + 1);
+  });
+
+  it('leaves a checkout whose socket path is too long to the Node.js client, which the daemon serves', async () => {
+    const w = workspace();
+    made.push(w);
+    const deep = w.path('a'.repeat(60), 'b'.repeat(60));
+    mkdirSync(deep, { recursive: true });
+    writeFileSync(path.join(deep, 'slipway.yml'), pipelineYaml({ t: { run: 'echo deep' } }));
+    const start = await runCli(['daemon', 'start'], { cwd: deep });
+    expect(start.code, start.stderr).toBe(0);
+    const s = JSON.parse((await runCli(['daemon', 'status', '--json'], { cwd: deep })).stdout) as Status;
+    pids.push(s.pid);
+    nodeCalls();
+    const r = await runCli(['run'], { cwd: deep, env: ON, direct: true });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('t | deep');
+    expect(nodeCalls()).toEqual([`${SLIPWAY_BIN} run`]);
+    const after = JSON.parse((await runCli(['daemon', 'status', '--json'], { cwd: deep })).stdout) as Status;
+    expect(after.served).toBe(1);
+    await runCli(['daemon', 'stop'], { cwd: deep });
   });
 
   it('runs the command in Node.js when the daemon is of another build, which steps down for a new one', async () => {

@@ -1,4 +1,15 @@
-#!/usr/bin/env node
+#!/bin/sh
+":" //; s="$0"; [ -L "$s" ] && s=$(readlink -f "$s"); c="${s%/*}/../dist/cli/slipway-client"; [ -x "$c" ] && exec "$c" "$s" "$@"; exec node "$s" "$@"
+// Two languages in one file. Executed directly (PATH, npm's .bin link, ./bin/slipway.js), /bin/sh
+// runs line 2: the daemon's native client (src/daemon/client.c, compiled at build and install
+// time) when there is one, else Node.js on this file. Node.js (`node bin/slipway.js`, or that
+// exec) reads line 2 as a string and a comment, and starts here.
+//
+// The native client hands a command it could not give the daemon to this file with its verdict
+// (src/daemon/client.ts, NativeVerdict), which is taken out of the environment before anything
+// else can see it.
+const tried = process.env.SLIPWAY_DAEMON_TRIED;
+delete process.env.SLIPWAY_DAEMON_TRIED;
 // A closed pipe (slipway history | head) is not an error.
 for (const s of [process.stdout, process.stderr]) {
   s.on('error', (e) => {
@@ -12,8 +23,8 @@ const drained = () =>
   );
 // A `run` or `plan` goes to the checkout's daemon first, when one is running and takes it (a small
 // module: nothing heavy loads before this answer); otherwise it runs here as below.
-const { viaDaemon } = await import('../dist/cli/daemon-client.js');
-const daemon = await viaDaemon(process.argv);
+const { viaDaemon, nativeVerdict } = await import('../dist/cli/daemon-client.js');
+const daemon = await viaDaemon(process.argv, nativeVerdict(tried));
 if (daemon.ran) {
   await drained();
   process.exit(daemon.code);

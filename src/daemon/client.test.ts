@@ -1,6 +1,6 @@
 /** When a command may go to the daemon: only run and plan, never when turned off, not under CI unless asked. */
 import { describe, expect, it } from 'vitest';
-import { daemonAllowed } from './client.js';
+import { daemonAllowed, nativeVerdict } from './client.js';
 
 describe('daemonAllowed', () => {
   it('takes run and plan, with global options before them', () => {
@@ -25,5 +25,15 @@ describe('daemonAllowed', () => {
 
   it('never hands a fault-injection run to another process', () => {
     expect(daemonAllowed(['run'], { SLIPWAY_FAILPOINT: 'archive:1' })).toBe(false);
+  });
+});
+
+describe('nativeVerdict', () => {
+  it("reads only the native client's three answers", () => {
+    expect(nativeVerdict('absent')).toBe('absent');
+    expect(nativeVerdict('stale')).toBe('stale');
+    expect(nativeVerdict('declined')).toBe('declined');
+    expect(nativeVerdict(undefined)).toBeUndefined();
+    expect(nativeVerdict('1')).toBeUndefined();
   });
 });

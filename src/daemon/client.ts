@@ -5,6 +5,8 @@
  * exit code. Anything short of an accepted command (no daemon, a refusal, a stale build, a
  * connection error, a slow answer) returns `ran: false`, and the command runs in this process as
  * it would without a daemon: the daemon can make a command faster, never make it fail.
+ * The native client (client.c) does the same without Node.js's start-up, and hands a command it
+ * could not place to this one with its verdict (`NativeVerdict`).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -44,8 +46,23 @@ export function daemonAllowed(args: readonly string[], env: NodeJS.ProcessEnv): 
   return command === 'run' || command === 'plan';
 }
 
-/** Runs the command `argv` names through the checkout's daemon, when there is one that takes it. */
-export async function viaDaemon(argv: readonly string[]): Promise<DaemonAnswer> {
+/**
+ * What the native client (client.c) found when it asked this command's daemon before handing the
+ * command to Node.js: `absent` (nothing listens) or `stale` (another build, stepping down) mean
+ * start a daemon after the command; `declined`, start none. Either way, do not ask again.
+ */
+export type NativeVerdict = 'absent' | 'stale' | 'declined';
+
+/** SLIPWAY_DAEMON_TRIED as the native client sets it; undefined for any other value. */
+export function nativeVerdict(value: string | undefined): NativeVerdict | undefined {
+  return value === 'absent' || value === 'stale' || value === 'declined' ? value : undefined;
+}
+
+/**
+ * Runs the command `argv` names through the checkout's daemon, when there is one that takes it.
+ * `tried`: the native client's answer for this command, which is not asked for again.
+ */
+export async function viaDaemon(argv: readonly string[], tried?: NativeVerdict): Promise<DaemonAnswer> {
   const args = argv.slice(2);
   if (!daemonAllowed(args, process.env)) return { ran: false };
   const { file } = scanCommandLine(args);
@@ -55,6 +72,7 @@ export async function viaDaemon(argv: readonly string[]): Promise<DaemonAnswer> 
   const sock = socketPath(root);
   if (!sock) return { ran: false };
   const start = () => spawnDaemon(root);
+  if (tried) return tried === 'declined' ? { ran: false } : { ran: false, start };
   const request: RunRequest = {
     kind: 'run',
     build: buildId(),

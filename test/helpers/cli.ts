@@ -25,6 +25,11 @@ export interface RunOptions {
   /** Kill the CLI (SIGKILL) after this long; the test then sees signal SIGKILL. Default 30 s. */
   timeoutMs?: number;
   input?: string;
+  /**
+   * Execute bin/slipway.js itself, as a user's shell does (its /bin/sh launcher: the daemon's
+   * native client when it was compiled), rather than `node bin/slipway.js`.
+   */
+  direct?: boolean;
 }
 
 /** Environment for the CLI: no TTY colours, no inherited store override. */
@@ -49,7 +54,8 @@ export interface CliProcess {
 
 /** Starts the CLI without waiting for it (for signals mid-run). */
 export function spawnCli(args: string[], opts: RunOptions): CliProcess {
-  const child = spawn(process.execPath, [SLIPWAY_BIN, ...args], {
+  const [file, argv] = opts.direct ? [SLIPWAY_BIN, args] : [process.execPath, [SLIPWAY_BIN, ...args]];
+  const child = spawn(file, argv, {
     cwd: opts.cwd,
     env: cliEnv(opts.env),
     stdio: ['pipe', 'pipe', 'pipe'],

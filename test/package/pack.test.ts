@@ -1,6 +1,7 @@
 /**
  * The package as a user gets it: `npm pack` ships exactly what runs (bin, the bundle, the JSON
- * Schema, README, LICENSE: no sources, source maps or benchmarks), and the tarball, installed
+ * Schema, README, LICENSE, and the native client's C source with the script its postinstall
+ * compiles it with: no other sources, source maps or benchmarks), and the tarball, installed
  * offline into an empty project, runs `npx slipway --version`, `init`, `validate` and `run`.
  * A driver that cannot load (the SQLite binding, the optional pg) is one line with the way out.
  *
@@ -87,6 +88,10 @@ describe('npm pack and an offline install of the tarball', () => {
       'bin/slipway.js',
       'dist/slipway.schema.json',
       'package.json',
+      // The daemon's native client ships as source, compiled by postinstall for the machine
+      // it is installed on (never a binary built elsewhere).
+      'scripts/build-native-client.mjs',
+      'src/daemon/client.c',
     ]);
     expect(files).toContain('dist/cli/main.js');
     expect(files).toContain('dist/cli/prefetch.js');
@@ -109,6 +114,12 @@ describe('npm pack and an offline install of the tarball', () => {
     // What prebuild-install would have downloaded online.
     mkdirSync(path.dirname(path.join(project, BINDING)), { recursive: true });
     copyFileSync(path.join(ROOT, BINDING), path.join(project, BINDING));
+    // What the package's own postinstall does in an install with scripts: compile the daemon's
+    // native client for this machine (or print one line and leave the Node.js client).
+    const postinstall = sh('npm', ['rebuild', 'slipway', '--offline', '--foreground-scripts'], project);
+    expect(postinstall.code, postinstall.out).toBe(0);
+    const hasCompiler = spawnSync('sh', ['-c', `command -v ${process.env.CC || 'cc'}`]).status === 0;
+    expect(existsSync(path.join(project, 'node_modules/slipway/dist/cli/slipway-client'))).toBe(hasCompiler);
     // Only the runtime dependencies came along: the bundled libraries did not.
     for (const bundled of ['commander', 'zod', 'yaml', 'kysely'])
       expect(existsSync(path.join(project, 'node_modules', bundled)), bundled).toBe(false);

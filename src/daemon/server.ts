@@ -14,6 +14,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { chmodSync, existsSync, statSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
+import { StringDecoder } from 'node:string_decoder';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -76,8 +77,10 @@ class Daemon {
   #accept(socket: net.Socket): void {
     socket.on('error', () => {});
     let text = '';
+    // A character whose bytes arrive in two chunks (a non-ASCII argument or path) stays whole.
+    const utf8 = new StringDecoder('utf8');
     const onData = (chunk: Buffer) => {
-      text += chunk.toString();
+      text += utf8.write(chunk);
       const nl = text.indexOf('\n');
       if (nl < 0) {
         if (text.length > 1 << 20) socket.destroy();

@@ -8,6 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -124,6 +125,42 @@ describe('slipway run through the daemon', () => {
     expect(served.stdout).toBe(local.stdout);
     expect(served.stderr).toBe(local.stderr);
     expect((await status(w))?.served).toBe(1);
+  });
+
+  it('reads a request whose non-ASCII bytes arrive split across two writes', async () => {
+    const w = project({ build: { run: 'true' } });
+    const s = await started(w);
+    const request = {
+      kind: 'run',
+      build: s.build,
+      root: w.dir,
+      args: ['run', 'bùild'],
+      cwd: w.dir,
+      env: { ...(process.env as Record<string, string>), ...ON },
+      stdout: { isTTY: false },
+      stderr: { isTTY: false },
+      startedAt: Date.now(),
+    };
+    const bytes = Buffer.from(`${JSON.stringify(request)}\n`);
+    // Cut inside the two bytes of "ù".
+    const cut = bytes.indexOf(Buffer.from('ù')) + 1;
+    const socket = net.connect(s.socket);
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(bytes.subarray(0, cut));
+    await new Promise((r) => setTimeout(r, 50));
+    socket.write(bytes.subarray(cut));
+    let got = Buffer.alloc(0);
+    socket.on('data', (c: Buffer) => {
+      got = Buffer.concat([got, c]);
+    });
+    await new Promise((r) => socket.once('close', r));
+    // Frames: type byte, 32-bit length, payload; stderr frames carry the command's error.
+    let stderr = '';
+    for (let at = 0; at + 5 <= got.length; at += 5 + got.readUInt32BE(at + 1))
+      if (got[at] === 0x65) stderr += got.subarray(at + 5, at + 5 + got.readUInt32BE(at + 1)).toString();
+    // The task name came through whole: the error names it and suggests the real one.
+    expect(stderr).toContain('"bùild"');
+    expect(stderr).toContain('build');
   });
 
   it('is not used when it is of another build: the command runs here, the old daemon steps down', async () => {

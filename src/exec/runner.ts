@@ -31,6 +31,8 @@ export interface RunProcessOptions {
   signal?: AbortSignal;
   sampler: ProcessTreeSampler;
   onOutput(stream: 'stdout' | 'stderr', text: string): void;
+  /** Told once the group exists and its command was let go. */
+  onSpawned?(): void;
   /** Time between SIGTERM and SIGKILL for the group. */
   graceMs?: number;
   /** Told when the group starts and ends, so it cannot outlive slipway (process-guard.ts). */
@@ -116,7 +118,10 @@ function runProcess(opts: RunProcessOptions): Promise<ProcessResult> {
     }
     // Only now, with the group known to the guard, may the command start.
     child.stdin?.end('\n');
-    if (pgid !== undefined) failpoint('task-spawned');
+    if (pgid !== undefined) {
+      failpoint('task-spawned');
+      opts.onSpawned?.();
+    }
     let ended = false;
     const groupGone = () => {
       if (pgid === undefined || ended) return;
@@ -199,6 +204,7 @@ export class LocalRunner implements TaskRunner {
       signal: request.signal,
       sampler: this.#sampler,
       onOutput: request.onOutput,
+      ...(request.onSpawned ? { onSpawned: request.onSpawned } : {}),
       ...(this.#guard ? { guard: this.#guard } : {}),
     });
     const failure = attemptFailure(r, request.timeoutMs);

@@ -93,7 +93,16 @@ export async function prepareScaleOut(o: {
       const { startWorker } = await import('./worker.js');
       return startWorker({ address, key, repo, slots, name: 'coordinator', env: o.env, log: () => {} });
     },
-    open: (run) => QueueRunner.open({ ...run, address, key, commit, file, pipelineDigest: digest }),
+    open: (run) =>
+      QueueRunner.open({
+        ...run,
+        address,
+        key,
+        commit,
+        file,
+        pipelineDigest: digest,
+        ...(o.env.SLIPWAY_DISPATCH_TRACE ? { trace: o.env.SLIPWAY_DISPATCH_TRACE } : {}),
+      }),
   };
 }
 

@@ -15,6 +15,7 @@ import { upwardRanks } from '../graph/critical-path.js';
 import type { TaskGraph } from '../graph/graph.js';
 import type { Prediction } from '../plan/predict.js';
 import type { QueueSample } from '../store/queue-samples.js';
+import { DispatchTrace } from './dispatch-trace.js';
 import { RunHeartbeat } from './heartbeat.js';
 import { type JobPayload, jobOutputSchema, jobResultSchema, signJob } from './job.js';
 import { type MetricsServer, type ScaleMetrics, scaleMetrics, serveMetrics } from './metrics.js';
@@ -45,6 +46,8 @@ export interface QueueRunOptions {
   events: EventStream<RunEvent>;
   /** HOST:PORT to serve the coordinator's /metrics on while the run lasts. */
   metrics?: string;
+  /** SLIPWAY_DISPATCH_TRACE: where to append each job's step times (dispatch-trace.ts). */
+  trace?: string;
 }
 
 interface Waiter {
@@ -87,6 +90,7 @@ export class QueueRunner implements TaskRunner {
   readonly #metrics: ScaleMetrics;
   #server: MetricsServer | undefined;
   #sampler: QueueSampler | undefined;
+  readonly #trace: DispatchTrace | undefined;
   /** Redis' clock (redis-clock.ts): jobs are stamped with it. */
   #clock: () => number = Date.now;
   /** Jobs made ready in this turn of the event loop, queued together (#enqueue). */
@@ -99,6 +103,7 @@ export class QueueRunner implements TaskRunner {
     this.#events = events;
     this.#redis = redis;
     this.#heartbeat = hb;
+    this.#trace = o.trace ? new DispatchTrace(o.trace) : undefined;
     // Priority 1 for the highest upward rank: the task with the longest path to the end goes first.
     const ranks = upwardRanks(o.graph, (id) => o.predictions.get(id)?.durationMs ?? 0);
     const order = [...ranks.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
@@ -180,6 +185,7 @@ export class QueueRunner implements TaskRunner {
       this.#waiters.get(jobId)?.resolve({ cancelled: true });
     };
     request.signal?.addEventListener('abort', onAbort, { once: true });
+    let added: number | undefined;
     try {
       await this.#enqueue({
         name: request.taskId,
@@ -191,8 +197,10 @@ export class QueueRunner implements TaskRunner {
           removeOnFail: { age: 24 * 3600 },
         },
       });
+      added = this.#clock();
       if (request.signal?.aborted) onAbort();
       const raw = await result;
+      const reported = this.#clock();
       if (raw && typeof raw === 'object' && 'cancelled' in raw)
         return {
           exitCode: null,
@@ -202,6 +210,15 @@ export class QueueRunner implements TaskRunner {
           failure: { reason: 'cancelled' },
         };
       const r = jobResultSchema.parse(raw);
+      this.#trace?.write({
+        taskId: request.taskId,
+        attempt: payload.attempt,
+        worker: r.worker,
+        queued: payload.queuedAt,
+        added,
+        ...(r.stages ? { stages: r.stages } : {}),
+        reported,
+      });
       const label = { task: request.taskId };
       if (r.failure) this.#metrics.failed.inc({ ...label, reason: r.failure.reason });
       else {
@@ -286,7 +303,12 @@ export class QueueRunner implements TaskRunner {
     this.#unsubscribe();
     await this.#sampler?.stop();
     await this.#heartbeat.stop();
-    await Promise.allSettled([this.#events.close(), this.#queue.close(), this.#server?.close()]);
+    await Promise.allSettled([
+      this.#events.close(),
+      this.#queue.close(),
+      this.#server?.close(),
+      this.#trace?.close(),
+    ]);
     this.#redis.disconnect();
   }
 }

@@ -8,7 +8,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -266,6 +266,13 @@ export async function benchScaleOut(o: BenchOptions): Promise<BenchRow[]> {
       const s = await run(coord, ['--queue', queue], { SLIPWAY_DISPATCH_TRACE: traceFile });
       const f = figures(s, n);
       const d = dispatchFigures(s, readFileSync(traceFile, 'utf8'));
+      // SLIPWAY_BENCH_SCALE_KEEP=DIR keeps each run's summary and dispatch trace, for a closer look.
+      const keep = process.env.SLIPWAY_BENCH_SCALE_KEEP;
+      if (keep) {
+        mkdirSync(keep, { recursive: true });
+        copyFileSync(traceFile, path.join(keep, `dispatch-${n}.jsonl`));
+        copyFileSync(path.join(coord, 'summary.json'), path.join(keep, `summary-${n}.json`));
+      }
       o.log(`scale-out: ${n} worker(s): ${d.text}`);
       const l = await run(local, ['-c', String(n)], { SLIPWAY_REMOTE_CACHE_URL: '' });
       const lf = figures(l, n);

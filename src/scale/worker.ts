@@ -106,7 +106,8 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const reaped = await reapOrphans(procs);
   if (reaped.length) o.log(`stopped ${reaped.length} task process group(s) left by a worker that died`);
   const guard = new GroupGuard(procs);
-  const runner = new LocalRunner({ guard });
+  // Spare task shells: a job's command starts without forking this process on its way.
+  const runner = new LocalRunner({ guard, spares: true });
   const worktrees = new Worktrees(o.repo);
   const pool = new ResourcePool(o.slots, o.cpu ?? o.slots, o.memory ?? os.totalmem());
   const stopping = new AbortController();
@@ -321,6 +322,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       await loop;
       await server?.close();
       await queue.close();
+      runner.close();
       guard.close();
       redis.disconnect();
     },

@@ -18,6 +18,8 @@ import type { BenchOptions, BenchRow } from './lib/row.js';
 import { tail, timed } from './lib/spawn.js';
 
 const TOKEN = 'bench-scale-token';
+/** Runs before the measured ones, on each side: the history the priorities come from. */
+const WARM_UPS = 3;
 /** SLIPWAY_BENCH_SCALE_WORKERS=8 (or 4,8 …) runs only those fleet sizes: quicker rounds while profiling. */
 const WORKERS: readonly number[] = process.env.SLIPWAY_BENCH_SCALE_WORKERS
   ? process.env.SLIPWAY_BENCH_SCALE_WORKERS.split(',').map(Number)
@@ -248,9 +250,13 @@ export async function benchScaleOut(o: BenchOptions): Promise<BenchRow[]> {
       if (r.code !== 0) throw new Error(`slipway run failed:\n${tail(r)}`);
       return JSON.parse(readFileSync(path.join(dir, 'summary.json'), 'utf8')) as Summary;
     };
-    // Warm-up runs: the history the coordinator's priorities come from.
-    await run(coord, ['--queue', queue]);
-    await run(local, ['-c', '8'], { SLIPWAY_REMOTE_CACHE_URL: '' });
+    // Warm-up runs: the history the priorities come from. Predictions are the median of the
+    // recent runs; one run's durations on a loaded machine are off by up to half a second (the
+    // first wave's most), which ranks a 1.4 s task above 2 s ones: three runs each.
+    for (let i = 0; i < WARM_UPS; i++) {
+      await run(coord, ['--queue', queue]);
+      await run(local, ['-c', '8'], { SLIPWAY_REMOTE_CACHE_URL: '' });
+    }
 
     let alive = workers.length;
     for (const n of [...WORKERS].reverse()) {

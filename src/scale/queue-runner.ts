@@ -6,7 +6,7 @@
  * (graph, scheduler, cache lookups, history) stays with the executor, unchanged.
  */
 import { createHash } from 'node:crypto';
-import { Queue, QueueEvents } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { TaskHash } from '../cache/types.js';
 import type { EventStream, RunEvent } from '../events.js';
@@ -19,9 +19,9 @@ import { DispatchTrace } from './dispatch-trace.js';
 import { RunHeartbeat } from './heartbeat.js';
 import { type JobPayload, jobOutputSchema, jobResultSchema, signJob } from './job.js';
 import { type MetricsServer, type ScaleMetrics, scaleMetrics, serveMetrics } from './metrics.js';
-import { connectionOf, QUEUE_NAME, type QueueAddress, runAliveKey } from './queue-address.js';
+import { connectionOf, type QueueAddress, runAliveKey } from './queue-address.js';
+import type { QueueConnection } from './queue-connection.js';
 import { QueueSampler } from './queue-sampler.js';
-import { redisClock } from './redis-clock.js';
 
 type BulkJob = Parameters<Queue['addBulk']>[0][number] & { opts: { priority: number } };
 
@@ -48,6 +48,8 @@ export interface QueueRunOptions {
   metrics?: string;
   /** SLIPWAY_DISPATCH_TRACE: where to append each job's step times (dispatch-trace.ts). */
   trace?: string;
+  /** Connections opened ahead (queue-connection.ts); the runner closes them. */
+  connection: QueueConnection;
 }
 
 interface Waiter {
@@ -80,8 +82,7 @@ export async function probeRedis(address: QueueAddress, timeoutMs = 3000): Promi
 export class QueueRunner implements TaskRunner {
   readonly #o: QueueRunOptions;
   readonly #queue: Queue;
-  readonly #events: QueueEvents;
-  readonly #redis: Redis;
+  readonly #connection: QueueConnection;
   readonly #heartbeat: RunHeartbeat;
   readonly #priority: Map<string, number>;
   readonly #hashes = new Map<string, string>();
@@ -92,16 +93,17 @@ export class QueueRunner implements TaskRunner {
   #sampler: QueueSampler | undefined;
   readonly #trace: DispatchTrace | undefined;
   /** Redis' clock (redis-clock.ts): jobs are stamped with it. */
-  #clock: () => number = Date.now;
+  readonly #clock: () => number;
   /** Jobs made ready in this turn of the event loop, queued together (#enqueue). */
   #batch: { job: BulkJob; done(e?: unknown): void }[] = [];
 
-  private constructor(o: QueueRunOptions, queue: Queue, events: QueueEvents, redis: Redis, hb: RunHeartbeat) {
+  private constructor(o: QueueRunOptions, hb: RunHeartbeat) {
+    const { queue, events } = o.connection;
     this.#o = o;
     this.#metrics = scaleMetrics({ queue });
     this.#queue = queue;
-    this.#events = events;
-    this.#redis = redis;
+    this.#connection = o.connection;
+    this.#clock = o.connection.clock;
     this.#heartbeat = hb;
     this.#trace = o.trace ? new DispatchTrace(o.trace) : undefined;
     // Priority 1 for the highest upward rank: the task with the longest path to the end goes first.
@@ -122,20 +124,16 @@ export class QueueRunner implements TaskRunner {
     );
   }
 
-  /** Opens the queue, its event stream and the run heartbeat. */
+  /** Starts the run on open connections: its heartbeat, the queue's sampler, /metrics. */
   static async open(o: QueueRunOptions): Promise<QueueRunner> {
-    const connection = connectionOf(o.address);
-    const queue = new Queue(QUEUE_NAME, { connection, prefix: o.address.prefix });
-    const events = new QueueEvents(QUEUE_NAME, { connection, prefix: o.address.prefix });
-    const redis = new Redis(connection);
-    redis.on('error', () => {});
-    queue.on('error', () => {});
-    events.on('error', () => {});
-    await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
-    const hb = await RunHeartbeat.start(redis, runAliveKey(o.address, o.runId));
-    const runner = new QueueRunner(o, queue, events, redis, hb);
-    runner.#clock = await redisClock(redis);
-    runner.#sampler = new QueueSampler(queue);
+    const hb = await RunHeartbeat.start(o.connection.redis, runAliveKey(o.address, o.runId)).catch(
+      async (e: unknown) => {
+        await o.connection.close();
+        throw e;
+      },
+    );
+    const runner = new QueueRunner(o, hb);
+    runner.#sampler = new QueueSampler(o.connection.queue);
     if (o.metrics) runner.#server = await serveMetrics(o.metrics, runner.#metrics);
     return runner;
   }
@@ -303,12 +301,6 @@ export class QueueRunner implements TaskRunner {
     this.#unsubscribe();
     await this.#sampler?.stop();
     await this.#heartbeat.stop();
-    await Promise.allSettled([
-      this.#events.close(),
-      this.#queue.close(),
-      this.#server?.close(),
-      this.#trace?.close(),
-    ]);
-    this.#redis.disconnect();
+    await Promise.allSettled([this.#connection.close(), this.#server?.close(), this.#trace?.close()]);
   }
 }

@@ -1,18 +1,19 @@
 /**
- * Redis' clock, as this process can read it without a round trip: a few TIME calls at start, the
- * offset to the local clock taken at the midpoint of the fastest round trip (its error is at most
- * half that round trip; on a busy machine one call can take tens of ms, the fastest of a few
- * rarely does). The coordinator stamps jobs with it and workers compare against it, so machines
+ * Redis' clock, as this process can read it without a round trip: one TIME call at start gives
+ * the offset to the local clock (taken at the round trip's midpoint, so its error is at most half
+ * the round trip), and a few more made afterwards, in the background, replace it whenever their
+ * round trip was faster: on a busy machine one call can take tens of ms, the fastest of a few
+ * rarely does. The coordinator stamps jobs with it and workers compare against it, so machines
  * whose own clocks disagree still agree on how old a job is and when each step of it happened.
  */
 import type { Redis } from 'ioredis';
 
-/** TIME calls made; the fastest round trip sets the offset. */
+/** TIME calls made in all; the fastest round trip sets the offset. */
 const SAMPLES = 5;
 
 export async function redisClock(redis: Redis): Promise<() => number> {
   let best = { rtt: Number.POSITIVE_INFINITY, offset: 0 };
-  for (let i = 0; i < SAMPLES; i++) {
+  const sample = async () => {
     const t0 = performance.now();
     const [seconds, micros] = await redis.time();
     const t1 = performance.now();
@@ -20,7 +21,10 @@ export async function redisClock(redis: Redis): Promise<() => number> {
       const redisMs = Number(seconds) * 1000 + Number(micros) / 1000;
       best = { rtt: t1 - t0, offset: redisMs - (performance.timeOrigin + (t0 + t1) / 2) };
     }
-  }
-  const { offset } = best;
-  return () => performance.timeOrigin + performance.now() + offset;
+  };
+  await sample();
+  void (async () => {
+    for (let i = 1; i < SAMPLES; i++) await sample();
+  })().catch(() => {});
+  return () => performance.timeOrigin + performance.now() + best.offset;
 }

@@ -93,7 +93,7 @@ interface TraceLine {
  * command ended). Waiting for a busy fleet is queueing, not dispatch. And the stages: ready ->
  * queued (coordinator: key, history) -> added (in Redis) -> taken by the worker (counted from
  * the later of added and the worker free) -> checked (signature, commit, digest, keys, heartbeat)
- * -> spawned; and the way back: command ended -> result at the coordinator.
+ * -> spawned; and the way back: command ended -> outputs saved -> result at the coordinator.
  */
 function dispatchFigures(s: Summary, trace: string) {
   const ready = new Map(s.tasks.map((t) => [t.id, Date.parse(t.startedAt)]));
@@ -102,7 +102,7 @@ function dispatchFigures(s: Summary, trace: string) {
     .filter(Boolean)
     .map((l) => JSON.parse(l) as TraceLine)
     .filter((l) => l.stages?.spawned !== undefined && l.stages.checked !== undefined);
-  const stage = { coordinator: [], queue: [], pickup: [], checks: [], spawn: [], back: [] } as Record<
+  const stage = { coordinator: [], queue: [], pickup: [], checks: [], spawn: [], upload: [], report: [] } as Record<
     string,
     number[]
   >;
@@ -124,7 +124,8 @@ function dispatchFigures(s: Summary, trace: string) {
       stage.pickup!.push(st.taken - Math.max(l.added ?? l.queued, free));
       stage.checks!.push(st.checked! - st.taken);
       stage.spawn!.push(st.spawned! - st.checked!);
-      if (st.exited !== undefined) stage.back!.push(l.reported - st.exited);
+      if (st.exited !== undefined) stage.upload!.push(st.done - st.exited);
+      stage.report!.push(l.reported - st.done);
       free = st.exited ?? st.done;
     }
   }
@@ -140,7 +141,7 @@ function dispatchFigures(s: Summary, trace: string) {
     .map(([k, xs]) => `${k} ${q(xs)}`)
     .join(
       ', ',
-    )} (ms; "back": command ended -> its result at the coordinator); run start -> first job queued ${Math.round(lead)} ms, last command ended -> run's end ${Math.round(tail)} ms`;
+    )} (ms; the way back: command ended -> outputs uploaded ("upload", after the worker's next command started) -> result at the coordinator ("report")); run start -> first job queued ${Math.round(lead)} ms, last command ended -> run's end ${Math.round(tail)} ms`;
   return { total, stage, text };
 }
 

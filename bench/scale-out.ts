@@ -102,10 +102,15 @@ function dispatchFigures(s: Summary, trace: string) {
     .filter(Boolean)
     .map((l) => JSON.parse(l) as TraceLine)
     .filter((l) => l.stages?.spawned !== undefined && l.stages.checked !== undefined);
-  const stage = { coordinator: [], queue: [], pickup: [], checks: [], spawn: [], upload: [], report: [] } as Record<
-    string,
-    number[]
-  >;
+  const stage = {
+    coordinator: [],
+    queue: [],
+    pickup: [],
+    checks: [],
+    spawn: [],
+    upload: [],
+    report: [],
+  } as Record<string, number[]>;
   const total: number[] = [];
   const byWorker = new Map<string, TraceLine[]>();
   for (const l of lines) byWorker.set(l.worker ?? '', [...(byWorker.get(l.worker ?? '') ?? []), l]);

@@ -36,7 +36,7 @@ const GATE = [
   'exit "$s"',
 ].join('\n');
 
-export const HAS_PROC_IO = process.platform === 'linux' && existsSync(`/proc/${process.pid}/io`);
+const HAS_PROC_IO = process.platform === 'linux' && existsSync(`/proc/${process.pid}/io`);
 
 /** Starts a task's shell, waiting for its script; its own process group. */
 export function spawnGate(cwd: string, env: NodeJS.ProcessEnv): ChildProcess {

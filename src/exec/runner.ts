@@ -5,8 +5,8 @@
 import { existsSync } from 'node:fs';
 import { failpoint } from '../util/failpoint.js';
 import { type IoCounters, parseProcIo } from '../util/io-counters.js';
-import { type FinalReading, ProcessTreeSampler, statTicks } from './proc-stats.js';
 import { gateScript, spawnGate } from './gate.js';
+import { type FinalReading, ProcessTreeSampler, statTicks } from './proc-stats.js';
 import type { ProcessGuard } from './process-guard.js';
 import { SpareShell } from './spare-shell.js';
 import type { Attempt, AttemptFailure, RunRequest, TaskRunner } from './task-runner.js';

@@ -54,6 +54,7 @@ describe('spare task shells', () => {
     // $PPID is the task's shell: the spare started before this attempt was asked for.
     const second = await run(r, {
       command:
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, for the task's shell.
         'echo "$PPID|${GONE-unset}|$KEPT|$CHANGED|$NEW|${OLDPWD-unset}"; pwd; printf "%s" "$MULTI" | wc -l',
       cwd: sub,
       env: {

@@ -8,7 +8,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +18,12 @@ import type { BenchOptions, BenchRow } from './lib/row.js';
 import { tail, timed } from './lib/spawn.js';
 
 const TOKEN = 'bench-scale-token';
-const WORKERS = [1, 2, 4, 8] as const;
+/** Runs before the measured ones, on each side: the history the priorities come from. */
+const WARM_UPS = 3;
+/** SLIPWAY_BENCH_SCALE_WORKERS=8 (or 4,8 …) runs only those fleet sizes: quicker rounds while profiling. */
+const WORKERS: readonly number[] = process.env.SLIPWAY_BENCH_SCALE_WORKERS
+  ? process.env.SLIPWAY_BENCH_SCALE_WORKERS.split(',').map(Number)
+  : [1, 2, 4, 8];
 
 interface Summary {
   startedAt: string;
@@ -70,6 +75,79 @@ function figures(s: Summary, slots: number): { makespan: number; bound: number }
   const work = s.tasks.reduce((a, t) => a + t.durationMs, 0);
   const longest = Math.max(...s.tasks.map((t) => t.durationMs));
   return { makespan: end - start, bound: Math.max(longest, work / slots) };
+}
+
+interface TraceLine {
+  taskId: string;
+  worker?: string;
+  queued: number;
+  added?: number;
+  stages?: { taken: number; checked?: number; spawned?: number; exited?: number; done: number };
+  reported: number;
+}
+
+/**
+ * Dispatch overhead per task from the coordinator's SLIPWAY_DISPATCH_TRACE (src/scale/
+ * dispatch-trace.ts; one machine, so the summary's times and Redis' clock agree): its process's
+ * start on a worker minus the later of (the task ready in the executor, that worker's previous
+ * command ended). Waiting for a busy fleet is queueing, not dispatch. And the stages: ready ->
+ * queued (coordinator: key, history) -> added (in Redis) -> taken by the worker (counted from
+ * the later of added and the worker free) -> checked (signature, commit, digest, keys, heartbeat)
+ * -> spawned; and the way back: command ended -> outputs saved -> result at the coordinator.
+ */
+function dispatchFigures(s: Summary, trace: string) {
+  const ready = new Map(s.tasks.map((t) => [t.id, Date.parse(t.startedAt)]));
+  const lines = trace
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as TraceLine)
+    .filter((l) => l.stages?.spawned !== undefined && l.stages.checked !== undefined);
+  const stage = {
+    coordinator: [],
+    queue: [],
+    pickup: [],
+    checks: [],
+    spawn: [],
+    upload: [],
+    report: [],
+  } as Record<string, number[]>;
+  const total: number[] = [];
+  const byWorker = new Map<string, TraceLine[]>();
+  for (const l of lines) byWorker.set(l.worker ?? '', [...(byWorker.get(l.worker ?? '') ?? []), l]);
+  for (const jobs of byWorker.values()) {
+    jobs.sort((a, b) => a.stages!.spawned! - b.stages!.spawned!);
+    let free = 0;
+    for (const l of jobs) {
+      const st = l.stages!;
+      const r = ready.get(l.taskId) ?? l.queued;
+      total.push(st.spawned! - Math.max(r, free));
+      // The coordinator's stages count only when the worker was waiting for them.
+      if (free < (l.added ?? l.queued)) {
+        stage.coordinator!.push(l.queued - r);
+        if (l.added !== undefined) stage.queue!.push(l.added - l.queued);
+      }
+      stage.pickup!.push(st.taken - Math.max(l.added ?? l.queued, free));
+      stage.checks!.push(st.checked! - st.taken);
+      stage.spawn!.push(st.spawned! - st.checked!);
+      if (st.exited !== undefined) stage.upload!.push(st.done - st.exited);
+      stage.report!.push(l.reported - st.done);
+      free = st.exited ?? st.done;
+    }
+  }
+  const q = (xs: number[]) =>
+    xs.length ? `${Math.round(quantile(xs, 0.5))}/${Math.round(quantile(xs, 0.95))}` : '-';
+  // The run's own ends: its start -> the first job queued, the last command ended -> the run's
+  // last task reported.
+  const lead = Math.min(...lines.map((l) => l.queued)) - Date.parse(s.startedAt);
+  const tail =
+    Math.max(...s.tasks.map((t) => Date.parse(t.endedAt))) -
+    Math.max(...lines.map((l) => l.stages!.exited ?? l.stages!.done));
+  const text = `dispatch p50/p95 ${q(total)} ms = ${Object.entries(stage)
+    .map(([k, xs]) => `${k} ${q(xs)}`)
+    .join(
+      ', ',
+    )} (ms; the way back: command ended -> outputs uploaded ("upload", after the worker's next command started) -> result at the coordinator ("report")); run start -> first job queued ${Math.round(lead)} ms, last command ended -> run's end ${Math.round(tail)} ms`;
+  return { total, stage, text };
 }
 
 export async function benchScaleOut(o: BenchOptions): Promise<BenchRow[]> {
@@ -178,9 +256,13 @@ export async function benchScaleOut(o: BenchOptions): Promise<BenchRow[]> {
       if (r.code !== 0) throw new Error(`slipway run failed:\n${tail(r)}`);
       return JSON.parse(readFileSync(path.join(dir, 'summary.json'), 'utf8')) as Summary;
     };
-    // Warm-up runs: the history the coordinator's priorities come from.
-    await run(coord, ['--queue', queue]);
-    await run(local, ['-c', '8'], { SLIPWAY_REMOTE_CACHE_URL: '' });
+    // Warm-up runs: the history the priorities come from. Predictions are the median of the
+    // recent runs; one run's durations on a loaded machine are off by up to half a second (the
+    // first wave's most), which ranks a 1.4 s task above 2 s ones: three runs each.
+    for (let i = 0; i < WARM_UPS; i++) {
+      await run(coord, ['--queue', queue]);
+      await run(local, ['-c', '8'], { SLIPWAY_REMOTE_CACHE_URL: '' });
+    }
 
     let alive = workers.length;
     for (const n of [...WORKERS].reverse()) {
@@ -192,27 +274,23 @@ export async function benchScaleOut(o: BenchOptions): Promise<BenchRow[]> {
         await gone;
       }
       for (const w of workers) w.out.length = 0;
-      const s = await run(coord, ['--queue', queue]);
+      const traceFile = path.join(tmp, `dispatch-${n}.jsonl`);
+      const s = await run(coord, ['--queue', queue], { SLIPWAY_DISPATCH_TRACE: traceFile });
       const f = figures(s, n);
-      // Dispatch overhead per task: its command's start on a worker minus the later of (the task
-      // ready in the executor, that worker free again after its previous task). Waiting for a
-      // busy fleet is queueing, not dispatch. Workers log "<iso> <task> (run …) started" as the
-      // command starts and "<iso> <task> done in …" as the slot frees.
-      const ready = new Map(s.tasks.map((t) => [t.id, Date.parse(t.startedAt)]));
-      const dispatch: number[] = [];
-      for (const w of workers.slice(0, n)) {
-        let free = 0;
-        for (const m of w.out.join('').matchAll(/^(\S+) (s\d\d) (?:\(run \S+\) (started)|done in)/gm)) {
-          const at = Date.parse(m[1]!);
-          if (!m[3]) free = at;
-          else if (ready.has(m[2]!)) dispatch.push(at - Math.max(ready.get(m[2]!)!, free));
-        }
+      const d = dispatchFigures(s, readFileSync(traceFile, 'utf8'));
+      // SLIPWAY_BENCH_SCALE_KEEP=DIR keeps each run's summary and dispatch trace, for a closer look.
+      const keep = process.env.SLIPWAY_BENCH_SCALE_KEEP;
+      if (keep) {
+        mkdirSync(keep, { recursive: true });
+        copyFileSync(traceFile, path.join(keep, `dispatch-${n}.jsonl`));
+        copyFileSync(path.join(coord, 'summary.json'), path.join(keep, `summary-${n}.json`));
       }
+      o.log(`scale-out: ${n} worker(s): ${d.text}`);
       const l = await run(local, ['-c', String(n)], { SLIPWAY_REMOTE_CACHE_URL: '' });
       const lf = figures(l, n);
       const ratio = f.makespan / f.bound;
       o.log(
-        `scale-out: ${n} worker(s): makespan ${Math.round(f.makespan)} ms, bound ${Math.round(f.bound)} ms, ratio ${ratio.toFixed(3)}; local -c ${n}: ${(lf.makespan / lf.bound).toFixed(3)}`,
+        `scale-out: ${n} worker(s), load ${os.loadavg()[0]!.toFixed(1)}: makespan ${Math.round(f.makespan)} ms, bound ${Math.round(f.bound)} ms, ratio ${ratio.toFixed(3)}; local -c ${n}: ${(lf.makespan / lf.bound).toFixed(3)}`,
       );
       rows.push({
         suite: 'scale-out',
@@ -230,9 +308,8 @@ export async function benchScaleOut(o: BenchOptions): Promise<BenchRow[]> {
         unit: 'x',
       });
       if (n === 8) {
-        const first = dispatch;
-        const p50 = quantile(first, 0.5);
-        const p95 = quantile(first, 0.95);
+        const p50 = quantile(d.total, 0.5);
+        const p95 = quantile(d.total, 0.95);
         rows.push({
           suite: 'scale-out',
           case: '8 workers',
@@ -248,7 +325,7 @@ export async function benchScaleOut(o: BenchOptions): Promise<BenchRow[]> {
           unit: 'ms',
           target: '<= 20 ms',
           pass: p95 <= 20,
-          note: `${first.length} tasks: ready and a worker free -> command started there`,
+          note: `${d.total.length} tasks: ready and a worker free -> its process started there`,
         });
       }
     }

@@ -110,6 +110,8 @@ export class LayeredCache implements TaskCache {
         );
       }
     }
+    // Only the key is asked for: the outputs' state is not looked at.
+    if (!opts.restore || !task.cache) return { hash };
     // Only a lookup made before anything runs (settling, or a read-only cache: nothing runs) may
     // trust the start-up stats.
     const inPlace =
@@ -117,7 +119,6 @@ export class LayeredCache implements TaskCache {
       (await this.o.state.inPlace(task.id, rec, task.cwd, {
         probe: opts.settling || this.o.readOnly === true,
       }));
-    if (!opts.restore || !task.cache) return { hash };
     try {
       const hit = this.#inPlaceHit(task, hash, rec, inPlace);
       if (hit) {

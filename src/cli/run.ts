@@ -254,6 +254,7 @@ async function run(ctx: CliContext, setup: RunSetup, opts: RunOptions): Promise<
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await localWorker?.close(true);
+    await scaleOut?.close();
   }
 
   if (opts.summary) writeFileSync(path.resolve(opts.summary), `${JSON.stringify(summary, null, 2)}\n`);

@@ -2,12 +2,13 @@
  * The local task runner: each attempt is /bin/sh -c in its own process group, with timeout and
  * whole-tree kill, every group told to the process guard before its command starts.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { failpoint } from '../util/failpoint.js';
 import { type IoCounters, parseProcIo } from '../util/io-counters.js';
+import { gateScript, spawnGate } from './gate.js';
 import { type FinalReading, ProcessTreeSampler, statTicks } from './proc-stats.js';
 import type { ProcessGuard } from './process-guard.js';
+import { SpareShell } from './spare-shell.js';
 import type { Attempt, AttemptFailure, RunRequest, TaskRunner } from './task-runner.js';
 
 export interface ProcessResult {
@@ -31,38 +32,15 @@ export interface RunProcessOptions {
   signal?: AbortSignal;
   sampler: ProcessTreeSampler;
   onOutput(stream: 'stdout' | 'stderr', text: string): void;
+  /** Told once the group exists and its command was let go. */
+  onSpawned?(): void;
   /** Time between SIGTERM and SIGKILL for the group. */
   graceMs?: number;
   /** Told when the group starts and ends, so it cannot outlive slipway (process-guard.ts). */
   guard?: ProcessGuard;
+  /** A shell started ahead (spare-shell.ts), already told to the guard; else a fresh one starts. */
+  spare?: SpareShell;
 }
-
-/**
- * What the task's shell runs first: wait for slipway's go-ahead on stdin, then run the command
- * (stdin from /dev/null as before). slipway sends the go-ahead once the group is known to the
- * guard (process-guard.ts), so there is no moment in which the command runs and a crash of
- * slipway could leave it behind unrecorded: if slipway dies first, `read` sees end-of-file and the
- * command never starts.
- *
- * The shell stays the group's leader and reaps the command, so its own /proc counters then hold
- * the whole tree's CPU and I/O; it writes them to fd 3 before it exits (Node reaps it at once,
- * after which nothing can read them). Signals: TERM, INT and HUP reach the command through the
- * group; the shell only notes them (a trapped signal waits for the foreground command), so the
- * command keeps its grace period. A command killed by a signal is re-raised on the shell, so the
- * task still ends "by signal" (a command that exits 128+n itself reads the same way).
- */
-const GATE = [
-  'read -r _ || exit 125',
-  "trap ':' TERM INT HUP",
-  '/bin/sh -c "$1" </dev/null 3>&-',
-  's=$?',
-  '{ { while IFS= read -r l; do printf \'%s\\n\' "$l"; done </proc/$$/io; IFS= read -r l </proc/$$/stat && printf \'stat %s\\n\' "$l"; } >&3; } 2>/dev/null',
-  'exec 3>&-',
-  'if [ "$s" -gt 128 ] && [ "$s" -lt 160 ]; then trap - TERM INT HUP; kill -$((s - 128)) $$; fi',
-  'exit "$s"',
-].join('\n');
-
-const HAS_PROC_IO = process.platform === 'linux' && existsSync(`/proc/${process.pid}/io`);
 
 /** What the gate wrote to fd 3: /proc/<shell>/io lines, then `stat <the stat line>`. */
 export function parseFinalReading(text: string): FinalReading | undefined {
@@ -87,18 +65,17 @@ function killGroup(pgid: number, signal: NodeJS.Signals): void {
 
 /** Runs the command; never rejects. */
 function runProcess(opts: RunProcessOptions): Promise<ProcessResult> {
-  const started = performance.now();
+  let started = performance.now();
   return new Promise((resolve) => {
     let timedOut = false;
     let cancelled = false;
     let killTimer: NodeJS.Timeout | undefined;
-    const child = spawn('/bin/sh', ['-c', GATE, 'slipway-task', opts.command], {
-      cwd: opts.cwd,
-      env: opts.env,
-      detached: true, // setsid: the task gets its own process group, killed as a whole
-      // fd 3: the shell's final counters (see GATE); only where /proc has them.
-      stdio: HAS_PROC_IO ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
-    });
+    // A spare's script also moves it to the task's folder and environment; a fresh shell starts
+    // there.
+    const prelude = opts.spare?.alive ? opts.spare.prelude(opts.cwd, opts.env) : undefined;
+    if (!prelude) opts.spare?.discard();
+    const spare = prelude ? opts.spare : undefined;
+    const child = spare ? spare.take() : spawnGate(opts.cwd, opts.env);
     let finalText = '';
     const counters = child.stdio[3];
     if (counters && 'setEncoding' in counters) {
@@ -110,13 +87,16 @@ function runProcess(opts: RunProcessOptions): Promise<ProcessResult> {
     }
     child.stdin?.on('error', () => {}); // the gate is gone (spawn failed, or killed meanwhile)
     const pgid = child.pid;
+    // A spare was told to the guard as it started.
+    if (pgid !== undefined && !spare) opts.guard?.started(pgid);
+    // Only now, with the group known to the guard, may the command start.
+    child.stdin?.end(gateScript(opts.command, prelude));
+    if (spare) started = performance.now();
     if (pgid !== undefined) {
-      opts.guard?.started(pgid);
+      failpoint('task-spawned');
+      opts.onSpawned?.();
       opts.sampler.track(pgid);
     }
-    // Only now, with the group known to the guard, may the command start.
-    child.stdin?.end('\n');
-    if (pgid !== undefined) failpoint('task-spawned');
     let ended = false;
     const groupGone = () => {
       if (pgid === undefined || ended) return;
@@ -143,8 +123,8 @@ function runProcess(opts: RunProcessOptions): Promise<ProcessResult> {
     if (opts.signal?.aborted) onAbort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
 
-    child.stdout.setEncoding('utf8').on('data', (t: string) => opts.onOutput('stdout', t));
-    child.stderr.setEncoding('utf8').on('data', (t: string) => opts.onOutput('stderr', t));
+    child.stdout?.setEncoding('utf8').on('data', (t: string) => opts.onOutput('stdout', t));
+    child.stderr?.setEncoding('utf8').on('data', (t: string) => opts.onOutput('stderr', t));
 
     let spawnError: string | undefined;
     child.on('error', (e) => {
@@ -181,16 +161,31 @@ function runProcess(opts: RunProcessOptions): Promise<ProcessResult> {
   });
 }
 
-/** Runs attempts as local process groups; with a guard, no group can outlive slipway. */
+/**
+ * Runs attempts as local process groups; with a guard, no group can outlive slipway. With
+ * `spares`, a task shell for the next attempt is started as each attempt's command starts (spare-
+ * shell.ts), so the next one starts without a fork on its way; `close()` ends the spare.
+ */
 export class LocalRunner implements TaskRunner {
   readonly #sampler = new ProcessTreeSampler();
   readonly #guard: ProcessGuard | undefined;
+  readonly #spares: boolean;
+  #spare: SpareShell | undefined;
+  #closed = false;
 
-  constructor(options: { guard?: ProcessGuard } = {}) {
+  constructor(options: { guard?: ProcessGuard; spares?: boolean } = {}) {
     this.#guard = options.guard;
+    this.#spares = options.spares ?? false;
+  }
+
+  /** The pid of the spare shell waiting for the next attempt, if one is. */
+  get sparePid(): number | undefined {
+    return this.#spare?.alive ? this.#spare.pgid : undefined;
   }
 
   async run(request: RunRequest): Promise<Attempt> {
+    const spare = this.#spare;
+    this.#spare = undefined;
     const r = await runProcess({
       command: request.command,
       cwd: request.cwd,
@@ -199,6 +194,13 @@ export class LocalRunner implements TaskRunner {
       signal: request.signal,
       sampler: this.#sampler,
       onOutput: request.onOutput,
+      onSpawned: () => {
+        request.onSpawned?.();
+        // The next attempt's shell, started once this command runs (off its way), where and
+        // with what this one started: the next task's script says what differs.
+        if (this.#spares) setImmediate(() => this.#prepare(request.cwd, request.env));
+      },
+      ...(spare ? { spare } : {}),
       ...(this.#guard ? { guard: this.#guard } : {}),
     });
     const failure = attemptFailure(r, request.timeoutMs);
@@ -210,6 +212,18 @@ export class LocalRunner implements TaskRunner {
       ...(r.io ? { io: r.io } : {}),
       ...(failure ? { failure } : {}),
     };
+  }
+
+  #prepare(cwd: string, env: NodeJS.ProcessEnv): void {
+    if (this.#closed || this.#spare?.alive || !existsSync(cwd)) return;
+    this.#spare = SpareShell.start(cwd, env, this.#guard);
+  }
+
+  /** Ends the spare shell, if any (before the guard closes). */
+  close(): void {
+    this.#closed = true;
+    this.#spare?.discard();
+    this.#spare = undefined;
   }
 }
 

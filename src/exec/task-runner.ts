@@ -18,6 +18,8 @@ export interface RunRequest {
   /** Aborted when the run is cancelled: stop the command and report `cancelled`. */
   signal?: AbortSignal;
   onOutput(stream: 'stdout' | 'stderr', text: string): void;
+  /** Told once the command's process exists and has been let go (its start, for dispatch timings). */
+  onSpawned?(): void;
   /** The task's cache key and its dependencies' (cache on): what a remote runner ships instead of files. */
   hash?: TaskHash;
   depHashes?: ReadonlyMap<string, TaskHash>;

@@ -17,6 +17,7 @@ import type { RunSummary } from '../report/summary.js';
 import { UsageError } from '../util/usage-error.js';
 import { pipelineDigest } from './pipeline-digest.js';
 import { parseQueueAddress, type QueueAddress, queueKey } from './queue-address.js';
+import { connectQueue } from './queue-connection.js';
 import { probeRedis, QueueRunner } from './queue-runner.js';
 
 /**
@@ -37,6 +38,8 @@ export interface ScaleOut {
   }): Promise<QueueRunner>;
   /** `run --queue -c N`: the coordinator takes jobs too, with N slots, as worker "coordinator". */
   localWorker(slots: number): Promise<{ close(force?: boolean): Promise<void> }>;
+  /** Closes the connections opened ahead when no run took them over (`open` was not called). */
+  close(): Promise<void>;
 }
 
 /**
@@ -86,6 +89,10 @@ export async function prepareScaleOut(o: {
   }
   const file = path.relative(repo, o.pipeline.file);
   const digest = pipelineDigest(o.pipeline);
+  // Connected now, while the run still plans: its first wave of jobs does not wait for it.
+  const connecting = connectQueue(address);
+  connecting.catch(() => {});
+  let taken = false;
   return {
     address,
     capacity: FLEET_CAPACITY,
@@ -93,7 +100,22 @@ export async function prepareScaleOut(o: {
       const { startWorker } = await import('./worker.js');
       return startWorker({ address, key, repo, slots, name: 'coordinator', env: o.env, log: () => {} });
     },
-    open: (run) => QueueRunner.open({ ...run, address, key, commit, file, pipelineDigest: digest }),
+    close: async () => {
+      if (!taken) await (await connecting.catch(() => undefined))?.close();
+    },
+    open: async (run) => {
+      taken = true;
+      return QueueRunner.open({
+        ...run,
+        connection: await connecting,
+        address,
+        key,
+        commit,
+        file,
+        pipelineDigest: digest,
+        ...(o.env.SLIPWAY_DISPATCH_TRACE ? { trace: o.env.SLIPWAY_DISPATCH_TRACE } : {}),
+      });
+    },
   };
 }
 

@@ -66,6 +66,24 @@ export function verifyJob(key: string, data: unknown): VerifiedJob {
   return { ok: true, payload: parsed.data.payload };
 }
 
+/**
+ * When each step of a job happened on its worker, ms on Redis' clock (redis-clock.ts), so the
+ * coordinator's and the workers' times compare: where dispatch and hand-back time goes.
+ */
+const jobStagesSchema = z.strictObject({
+  /** Taken off the queue. */
+  taken: z.number(),
+  /** Signature, commit, pipeline digest, cache keys, restores and the run's heartbeat checked. */
+  checked: z.number().optional(),
+  /** The command's process started. */
+  spawned: z.number().optional(),
+  /** The command ended (the worker's slot is free). */
+  exited: z.number().optional(),
+  /** Outputs saved: the result is sent. */
+  done: z.number(),
+});
+export type JobStages = z.output<typeof jobStagesSchema>;
+
 /** How a job ended, as the worker reports it (the processor's return value). */
 export const jobResultSchema = z.strictObject({
   worker: z.string(),
@@ -75,6 +93,7 @@ export const jobResultSchema = z.strictObject({
   peakRssBytes: z.number(),
   /** When the worker took the job (worker's clock, ms). */
   startedAt: z.number(),
+  stages: jobStagesSchema.optional(),
   failure: z
     .discriminatedUnion('reason', [
       z.strictObject({ reason: z.literal('exit-non-zero'), code: z.number().int() }),

@@ -6,7 +6,7 @@
  * (graph, scheduler, cache lookups, history) stays with the executor, unchanged.
  */
 import { createHash } from 'node:crypto';
-import { Queue, QueueEvents } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { TaskHash } from '../cache/types.js';
 import type { EventStream, RunEvent } from '../events.js';
@@ -15,12 +15,13 @@ import { upwardRanks } from '../graph/critical-path.js';
 import type { TaskGraph } from '../graph/graph.js';
 import type { Prediction } from '../plan/predict.js';
 import type { QueueSample } from '../store/queue-samples.js';
+import { DispatchTrace } from './dispatch-trace.js';
 import { RunHeartbeat } from './heartbeat.js';
 import { type JobPayload, jobOutputSchema, jobResultSchema, signJob } from './job.js';
 import { type MetricsServer, type ScaleMetrics, scaleMetrics, serveMetrics } from './metrics.js';
-import { connectionOf, QUEUE_NAME, type QueueAddress, runAliveKey } from './queue-address.js';
+import { connectionOf, type QueueAddress, runAliveKey } from './queue-address.js';
+import type { QueueConnection } from './queue-connection.js';
 import { QueueSampler } from './queue-sampler.js';
-import { redisClock } from './redis-clock.js';
 
 type BulkJob = Parameters<Queue['addBulk']>[0][number] & { opts: { priority: number } };
 
@@ -45,6 +46,10 @@ export interface QueueRunOptions {
   events: EventStream<RunEvent>;
   /** HOST:PORT to serve the coordinator's /metrics on while the run lasts. */
   metrics?: string;
+  /** SLIPWAY_DISPATCH_TRACE: where to append each job's step times (dispatch-trace.ts). */
+  trace?: string;
+  /** Connections opened ahead (queue-connection.ts); the runner closes them. */
+  connection: QueueConnection;
 }
 
 interface Waiter {
@@ -77,8 +82,7 @@ export async function probeRedis(address: QueueAddress, timeoutMs = 3000): Promi
 export class QueueRunner implements TaskRunner {
   readonly #o: QueueRunOptions;
   readonly #queue: Queue;
-  readonly #events: QueueEvents;
-  readonly #redis: Redis;
+  readonly #connection: QueueConnection;
   readonly #heartbeat: RunHeartbeat;
   readonly #priority: Map<string, number>;
   readonly #hashes = new Map<string, string>();
@@ -87,18 +91,21 @@ export class QueueRunner implements TaskRunner {
   readonly #metrics: ScaleMetrics;
   #server: MetricsServer | undefined;
   #sampler: QueueSampler | undefined;
+  readonly #trace: DispatchTrace | undefined;
   /** Redis' clock (redis-clock.ts): jobs are stamped with it. */
-  #clock: () => number = Date.now;
+  readonly #clock: () => number;
   /** Jobs made ready in this turn of the event loop, queued together (#enqueue). */
   #batch: { job: BulkJob; done(e?: unknown): void }[] = [];
 
-  private constructor(o: QueueRunOptions, queue: Queue, events: QueueEvents, redis: Redis, hb: RunHeartbeat) {
+  private constructor(o: QueueRunOptions, hb: RunHeartbeat) {
+    const { queue, events } = o.connection;
     this.#o = o;
     this.#metrics = scaleMetrics({ queue });
     this.#queue = queue;
-    this.#events = events;
-    this.#redis = redis;
+    this.#connection = o.connection;
+    this.#clock = o.connection.clock;
     this.#heartbeat = hb;
+    this.#trace = o.trace ? new DispatchTrace(o.trace) : undefined;
     // Priority 1 for the highest upward rank: the task with the longest path to the end goes first.
     const ranks = upwardRanks(o.graph, (id) => o.predictions.get(id)?.durationMs ?? 0);
     const order = [...ranks.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
@@ -117,20 +124,16 @@ export class QueueRunner implements TaskRunner {
     );
   }
 
-  /** Opens the queue, its event stream and the run heartbeat. */
+  /** Starts the run on open connections: its heartbeat, the queue's sampler, /metrics. */
   static async open(o: QueueRunOptions): Promise<QueueRunner> {
-    const connection = connectionOf(o.address);
-    const queue = new Queue(QUEUE_NAME, { connection, prefix: o.address.prefix });
-    const events = new QueueEvents(QUEUE_NAME, { connection, prefix: o.address.prefix });
-    const redis = new Redis(connection);
-    redis.on('error', () => {});
-    queue.on('error', () => {});
-    events.on('error', () => {});
-    await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
-    const hb = await RunHeartbeat.start(redis, runAliveKey(o.address, o.runId));
-    const runner = new QueueRunner(o, queue, events, redis, hb);
-    runner.#clock = await redisClock(redis);
-    runner.#sampler = new QueueSampler(queue);
+    const hb = await RunHeartbeat.start(o.connection.redis, runAliveKey(o.address, o.runId)).catch(
+      async (e: unknown) => {
+        await o.connection.close();
+        throw e;
+      },
+    );
+    const runner = new QueueRunner(o, hb);
+    runner.#sampler = new QueueSampler(o.connection.queue);
     if (o.metrics) runner.#server = await serveMetrics(o.metrics, runner.#metrics);
     return runner;
   }
@@ -180,6 +183,7 @@ export class QueueRunner implements TaskRunner {
       this.#waiters.get(jobId)?.resolve({ cancelled: true });
     };
     request.signal?.addEventListener('abort', onAbort, { once: true });
+    let added: number | undefined;
     try {
       await this.#enqueue({
         name: request.taskId,
@@ -191,8 +195,10 @@ export class QueueRunner implements TaskRunner {
           removeOnFail: { age: 24 * 3600 },
         },
       });
+      added = this.#clock();
       if (request.signal?.aborted) onAbort();
       const raw = await result;
+      const reported = this.#clock();
       if (raw && typeof raw === 'object' && 'cancelled' in raw)
         return {
           exitCode: null,
@@ -202,6 +208,15 @@ export class QueueRunner implements TaskRunner {
           failure: { reason: 'cancelled' },
         };
       const r = jobResultSchema.parse(raw);
+      this.#trace?.write({
+        taskId: request.taskId,
+        attempt: payload.attempt,
+        worker: r.worker,
+        queued: payload.queuedAt,
+        added,
+        ...(r.stages ? { stages: r.stages } : {}),
+        reported,
+      });
       const label = { task: request.taskId };
       if (r.failure) this.#metrics.failed.inc({ ...label, reason: r.failure.reason });
       else {
@@ -286,7 +301,6 @@ export class QueueRunner implements TaskRunner {
     this.#unsubscribe();
     await this.#sampler?.stop();
     await this.#heartbeat.stop();
-    await Promise.allSettled([this.#events.close(), this.#queue.close(), this.#server?.close()]);
-    this.#redis.disconnect();
+    await Promise.allSettled([this.#connection.close(), this.#server?.close(), this.#trace?.close()]);
   }
 }

@@ -17,7 +17,7 @@ import { redactor } from '../exec/redact.js';
 import type { TaskRunner } from '../exec/task-runner.js';
 import { TaskGraph } from '../graph/graph.js';
 import { Checkout } from '../state/checkout.js';
-import { type JobPayload, type JobResult, verifyJob } from './job.js';
+import { type JobPayload, type JobResult, type JobStages, verifyJob } from './job.js';
 import { pipelineDigest } from './pipeline-digest.js';
 import type { Worktrees } from './worktree.js';
 
@@ -33,6 +33,8 @@ export interface JobContext {
    * clock) lets a job queued a moment ago answer without a round trip.
    */
   alive(runId: string, queuedAt?: number): Promise<boolean>;
+  /** Redis' clock (redis-clock.ts): the job's stages are stamped with it. */
+  now(): number;
   warn(message: string): void;
 }
 
@@ -71,10 +73,12 @@ function open(file: string, ctx: JobContext): Promise<Opened> {
 
 export interface JobIo {
   data: unknown;
+  /** When the worker took the job off the queue (ctx.now()). */
+  takenAt: number;
   output(stream: 'stdout' | 'stderr', text: string): void;
   /** Aborted when the worker shuts down. */
   signal: AbortSignal;
-  /** Told once the job passed its checks and its command is about to start. */
+  /** Told once the job passed its checks and its command's process started. */
   started?(payload: JobPayload): void;
   /**
    * Told once the command ended (or the job ended without one): its slot is free while the
@@ -88,6 +92,7 @@ export async function runJob(ctx: JobContext, io: JobIo): Promise<JobResult> {
   const startedAt = Date.now();
   const t0 = performance.now();
   const worker = ctx.worker;
+  const stages: Omit<JobStages, 'done'> = { taken: io.takenAt };
   const result = (r: Partial<JobResult>): JobResult => ({
     worker,
     exitCode: null,
@@ -95,6 +100,7 @@ export async function runJob(ctx: JobContext, io: JobIo): Promise<JobResult> {
     cpuSeconds: 0,
     peakRssBytes: 0,
     startedAt,
+    stages: { ...stages, done: ctx.now() },
     ...r,
   });
   const refuse = (why: string) => result({ failure: { reason: 'job-refused', why, worker } });
@@ -154,7 +160,7 @@ export async function runJob(ctx: JobContext, io: JobIo): Promise<JobResult> {
       return refuse(`run ${job.runId} is over (its coordinator stopped)`);
     const redact = redactor(task.secrets.map((s) => ctx.env[s]).filter((v): v is string => !!v));
     const captured: string[] = [];
-    io.started?.(job);
+    stages.checked = ctx.now();
     const attempt = await ctx.runner.run({
       taskId: task.id,
       command: task.run,
@@ -162,12 +168,17 @@ export async function runJob(ctx: JobContext, io: JobIo): Promise<JobResult> {
       env: { ...ctx.env, ...o.pipeline.env, ...task.env, SLIPWAY_TASK: task.id, SLIPWAY_RUN_ID: job.runId },
       timeoutMs: task.timeoutMs,
       signal: io.signal,
+      onSpawned: () => {
+        stages.spawned = ctx.now();
+        io.started?.(job);
+      },
       onOutput: (stream, raw) => {
         const text = redact(raw);
         captured.push(text);
         io.output(stream, text);
       },
     });
+    stages.exited = ctx.now();
     await io.ran?.(attempt.durationMs);
     // Success is reported only once the outputs are in the remote cache, where a dependent on
     // any worker restores them from.

@@ -59,6 +59,8 @@ interface Taken {
   job: Job;
   /** The lock token it was taken with. */
   token: string;
+  /** When (Redis' clock). */
+  at: number;
 }
 
 /**
@@ -104,7 +106,8 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const reaped = await reapOrphans(procs);
   if (reaped.length) o.log(`stopped ${reaped.length} task process group(s) left by a worker that died`);
   const guard = new GroupGuard(procs);
-  const runner = new LocalRunner({ guard });
+  // Spare task shells: a job's command starts without forking this process on its way.
+  const runner = new LocalRunner({ guard, spares: true });
   const worktrees = new Worktrees(o.repo);
   const pool = new ResourcePool(o.slots, o.cpu ?? o.slots, o.memory ?? os.totalmem());
   const stopping = new AbortController();
@@ -153,7 +156,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const fetch = async (block: boolean): Promise<Taken | undefined> => {
     const token = `${worker.id}:${tokens++}`;
     const job = await worker.getNextJob(token, { block });
-    return job ? { job, token } : undefined;
+    return job ? { job, token, at: clock() } : undefined;
   };
   // Back at its priority; changePriority also wakes the workers blocked waiting for a job.
   const giveBack = async (jobs: Taken[]) => {
@@ -169,7 +172,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   };
 
   /** One taken job from start to its result in Redis; `release` frees its slot (once). */
-  const processJob = async ({ job, token }: Taken, release: () => void): Promise<void> => {
+  const processJob = async ({ job, token, at }: Taken, release: () => void): Promise<void> => {
     const abort = new AbortController();
     const onStop = () => abort.abort();
     stopping.signal.addEventListener('abort', onStop, { once: true });
@@ -193,10 +196,12 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
           runner,
           env: o.env,
           alive,
+          now: clock,
           warn: (msg) => o.log(`warning: ${msg}`),
         },
         {
           data: job.data,
+          takenAt: at,
           signal: abort.signal,
           output: (s, t) => void job.updateProgress({ s, t }).catch(() => {}),
           started: (p) => {
@@ -317,6 +322,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       await loop;
       await server?.close();
       await queue.close();
+      runner.close();
       guard.close();
       redis.disconnect();
     },

@@ -14,8 +14,8 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { chmodSync, existsSync, statSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
-import { StringDecoder } from 'node:string_decoder';
 import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { stateDir, stateDirOf } from '../state/paths.js';

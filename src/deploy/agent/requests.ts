@@ -29,6 +29,8 @@ export function fetchBody(max: number) {
   return z.strictObject({
     ids: z.array(chunkId).max(max),
     encoding: z.enum(['none', 'deflate', 'br', 'br-fast']).optional(),
+    /** Codecs the asker can decode (wire.ts); names this agent does not know are ignored. */
+    codecs: z.array(z.string().max(32)).max(16).optional(),
     /** Deltas an origin may send; a relay serves whole chunks and ignores them. */
     deltas: deltaRequests(max).optional(),
   });

@@ -17,8 +17,8 @@ import type { Zstd } from './zstd.js';
 /** What an agent asks for: chunk `id` as a delta against its `base` chunks (joined). */
 export interface DeltaRequest {
   id: ChunkId;
-  /** The chunks that covered the same bytes of the same file before, in order. */
-  base: ChunkId[];
+  /** The chunks that covered the same bytes of the same file before, in order (not sent). */
+  base?: ChunkId[];
   /** Block size of the checksums. */
   block: number;
   /** Base64 of, per whole block of the base: u32 weak rolling checksum, 2 bytes of SHA-1. */

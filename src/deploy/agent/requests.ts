@@ -42,7 +42,8 @@ export function deltaRequests(max: number) {
     .array(
       z.strictObject({
         id: chunkId,
-        base: z.array(chunkId).min(1).max(8),
+        /** The base chunks' ids: for the asker's own use; deployers before protocol 4 require it. */
+        base: z.array(chunkId).min(1).max(8).optional(),
         block: z
           .number()
           .int()

@@ -139,7 +139,13 @@ export async function startOrigin(opts: {
     if (!src) throw new HttpError(404, `unknown chunk ${id}`);
     const data = await files.read(src);
     const zstd = codecs.includes('zstd') ? loadZstd() : undefined;
-    const delta = bestDelta(data, d, zstd && { codec: zstd, level: ZSTD_DELTA_LEVEL });
+    let delta: ReturnType<typeof bestDelta>;
+    try {
+      delta = bestDelta(data, d, zstd && { codec: zstd, level: ZSTD_DELTA_LEVEL });
+    } catch {
+      // A zstd failure costs the delta, never the transfer: the chunk goes whole.
+      delta = undefined;
+    }
     const whole = await encodeFrame(id, data, encoding, codecs);
     return delta && delta.payload.length + 37 < whole.length
       ? deltaFrame(id, delta.payload, delta.kind)

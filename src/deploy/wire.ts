@@ -62,8 +62,11 @@ export async function encodeFrame(
     if (zstd) {
       // Synchronous, on the calling thread, for the reason given below; `packed` is a view of
       // the codec's scratch buffer, copied into the frame before the next chunk is compressed.
-      const packed = zstd.compress(data, ZSTD_LEVEL[encoding as 'br' | 'br-fast']);
-      return packed.length < data.length ? frameOf(id, CODE.zstd, packed) : frameOf(id, CODE.none, data);
+      // Should the addon ever fail, the chunk goes as Brotli: never a failed transfer for it.
+      try {
+        const packed = zstd.compress(data, ZSTD_LEVEL[encoding as 'br' | 'br-fast']);
+        return packed.length < data.length ? frameOf(id, CODE.zstd, packed) : frameOf(id, CODE.none, data);
+      } catch {}
     }
     const brOpts = brotliLike
       ? {

@@ -18,10 +18,11 @@ const forNode = {
   minifySyntax: true,
   logLevel: 'warning',
 };
-// The native SQLite binding and the optional PostgreSQL client stay external; CommonJS
-// dependencies inside an ESM bundle still call require().
+// The native SQLite binding, the optional zstd addon (loaded lazily by src/deploy/zstd.ts) and the
+// optional PostgreSQL client stay external; CommonJS dependencies inside an ESM bundle still call
+// require().
 const withNativeDeps = {
-  external: ['better-sqlite3', 'pg'],
+  external: ['better-sqlite3', 'pg', 'zstd-napi'],
   banner: { js: "import { createRequire as __slipwayRequire } from 'node:module'; const require = __slipwayRequire(import.meta.url);" },
 };
 

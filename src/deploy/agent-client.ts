@@ -21,6 +21,8 @@ export interface AgentStatus {
   pooled: number;
   staging: ReleaseId[];
   lock?: { holder: string; owner: string; expiresAt: number } | null;
+  /** Codecs beyond zlib's the agent decodes and sends (wire.ts); absent before protocol 4. */
+  codecs?: string[];
 }
 
 /** Why a lock was refused: another deployment holds the host (wait or give up), or anything else. */

@@ -47,6 +47,41 @@ describe('manifest delta', () => {
     expect(checked.ok && releaseIdOf(checked.value)).toBe(releaseIdOf(b));
   });
 
+  it('sends a large file edited inside as runs of its old chunk list, and rebuilds it exactly', () => {
+    const big = (v: string, ids: string[]): Manifest => ({
+      format: 1,
+      version: v,
+      chunking: DEFAULT_CHUNKING,
+      entries: [
+        {
+          type: 'file',
+          path: 'data.bin',
+          mode: 0o644,
+          size: ids.length * 1000,
+          chunks: ids.map((x) => [id(x), 1000] as [ChunkId, number]),
+        },
+      ],
+    });
+    const names = Array.from({ length: 3000 }, (_, i) => `c${i}`);
+    const a = big('v1', names);
+    // A 4 KB insertion at the start: one new chunk, then the old ones; and an edit in the middle.
+    const b = big('v2', ['new0', ...names.slice(1, 1500), 'new1', ...names.slice(1501)]);
+    const d = diffManifest(a, releaseIdOf(a), b);
+    const wire = JSON.stringify(d);
+    expect(wire.length).toBeLessThan(600);
+    const rebuilt = applyManifestDelta(a, JSON.parse(wire));
+    const checked = validateManifest(rebuilt.ok ? rebuilt.value : undefined);
+    expect(checked.ok && releaseIdOf(checked.value)).toBe(releaseIdOf(b));
+    // Runs past the old list, malformed operations and edits of a path the base lacks are refused.
+    const upsert = d.upsert[0] as { edit: unknown[] };
+    for (const edit of [[[2990, 20]], [[0, 0]], [['x']], 'runs']) {
+      const r = applyManifestDelta(a, { ...d, upsert: [{ ...upsert, edit }] });
+      expect(r.ok, JSON.stringify(edit)).toBe(false);
+    }
+    const elsewhere = applyManifestDelta(a, { ...d, upsert: [{ ...upsert, path: 'other.bin' }] });
+    expect(elsewhere.ok).toBe(false);
+  });
+
   it('refuses to remove a path the base lacks', () => {
     const a = manifest('v1', { 'a.js': 'one' });
     const r = applyManifestDelta(a, {

@@ -13,21 +13,97 @@ export interface ManifestDelta {
   version: string;
   chunking: Manifest['chunking'];
   remove: string[];
-  upsert: ManifestEntry[];
+  upsert: (ManifestEntry | FileEdit)[];
+}
+
+/**
+ * A changed file whose chunk list is mostly its old one (an edit inside a large file): `edit`
+ * lists new chunks as `[id, size]` and runs of the base entry's chunks as `[first, count]`, in
+ * file order. A 200 MB file's entry is 3,200 chunk ids (112 KB gzipped); after a 4 KB insertion
+ * its edit is one new chunk and one run.
+ */
+interface FileEdit {
+  type: 'file';
+  path: string;
+  mode: number;
+  size: number;
+  edit: ([ChunkId, number] | [number, number])[];
 }
 
 /** The entries of `next` that differ from `base`, and the paths `next` no longer has. */
 export function diffManifest(base: Manifest, baseId: ReleaseId, next: Manifest): ManifestDelta {
   const old = new Map<string, ManifestEntry>();
   for (const e of base.entries) old.set(e.path, e);
-  const upsert: ManifestEntry[] = [];
+  const upsert: (ManifestEntry | FileEdit)[] = [];
   for (const e of next.entries) {
     const was = old.get(e.path);
-    if (!was || !sameEntry(was, e)) upsert.push(e);
+    if (!was || !sameEntry(was, e))
+      upsert.push(was?.type === 'file' && e.type === 'file' ? editOf(was, e) : e);
     old.delete(e.path);
   }
   const remove = [...old.keys()];
   return { base: baseId, version: next.version, chunking: next.chunking, remove, upsert };
+}
+
+/** `e` as an edit of `was` when that is shorter (a few runs of old chunks), else `e` itself. */
+function editOf(
+  was: ManifestEntry & { type: 'file' },
+  e: ManifestEntry & { type: 'file' },
+): ManifestEntry | FileEdit {
+  if (was.chunks.length < 8) return e;
+  const at = new Map<ChunkId, number>();
+  was.chunks.forEach(([id], i) => {
+    if (!at.has(id)) at.set(id, i);
+  });
+  const edit: FileEdit['edit'] = [];
+  for (let j = 0; j < e.chunks.length; ) {
+    const c = e.chunks[j]!;
+    const i = at.get(c[0]);
+    if (i === undefined || was.chunks[i]![1] !== c[1]) {
+      edit.push(c);
+      j++;
+      continue;
+    }
+    let n = 1;
+    while (
+      j + n < e.chunks.length &&
+      i + n < was.chunks.length &&
+      was.chunks[i + n]![0] === e.chunks[j + n]![0] &&
+      was.chunks[i + n]![1] === e.chunks[j + n]![1]
+    )
+      n++;
+    edit.push([i, n]);
+    j += n;
+  }
+  if (edit.length * 2 > e.chunks.length) return e;
+  return { type: 'file', path: e.path, mode: e.mode, size: e.size, edit };
+}
+
+/** The chunk list of an edit entry against the base's entry at its path, or an error. */
+function applyEdit(was: unknown, edit: unknown): Result<[unknown, unknown][], string> {
+  const old =
+    (was as { type?: unknown; chunks?: unknown } | undefined)?.type === 'file'
+      ? (was as { chunks: unknown }).chunks
+      : undefined;
+  if (!Array.isArray(old) || !Array.isArray(edit))
+    return err('manifest delta edits a file the base release lacks');
+  const chunks: [unknown, unknown][] = [];
+  for (const op of edit as unknown[]) {
+    if (!Array.isArray(op) || op.length !== 2) return err('manifest delta edit malformed');
+    const [a, b] = op as [unknown, unknown];
+    if (typeof a === 'string') {
+      chunks.push([a, b]);
+      continue;
+    }
+    if (!Number.isSafeInteger(a) || !Number.isSafeInteger(b) || (a as number) < 0 || (b as number) < 1)
+      return err('manifest delta edit malformed');
+    if ((a as number) + (b as number) > old.length)
+      return err('manifest delta edit reaches past the base file');
+    // The rebuilt manifest is validated as a whole afterwards; here only the shape matters.
+    for (let k = a as number; k < (a as number) + (b as number); k++)
+      chunks.push(old[k] as [unknown, unknown]);
+  }
+  return ok(chunks);
 }
 
 /**
@@ -50,7 +126,15 @@ export function applyManifestDelta(
     const p = (e as { path?: unknown } | null)?.path;
     if (typeof p !== 'string') return err('manifest delta entry without a path');
     if (!byPath.has(p)) added = true;
-    byPath.set(p, e);
+    const edit = (e as { edit?: unknown }).edit;
+    if (edit === undefined) {
+      byPath.set(p, e);
+      continue;
+    }
+    const chunks = applyEdit(byPath.get(p), edit);
+    if (!chunks.ok) return chunks;
+    const { edit: _, ...rest } = e as Record<string, unknown>;
+    byPath.set(p, { ...rest, chunks: chunks.value });
   }
   // No new path: the base's order (already the walk's) still holds, and sorting 20,000 paths
   // segment by segment costs a tenth of a second.

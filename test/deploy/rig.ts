@@ -29,8 +29,12 @@ export async function tmpdir(prefix: string): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), `slipway-${prefix}-`));
 }
 
-/** Starts `slipway agent` and waits until it listens. */
-export async function startAgent(a: Omit<AgentProc, 'proc' | 'url'>, tokenFile: string): Promise<AgentProc> {
+/** Starts `slipway agent` (with `env` added to the test's environment) and waits until it listens. */
+export async function startAgent(
+  a: Omit<AgentProc, 'proc' | 'url'>,
+  tokenFile: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<AgentProc> {
   await mkdir(a.dir, { recursive: true });
   const proc = spawn(
     process.execPath,
@@ -48,6 +52,7 @@ export async function startAgent(a: Omit<AgentProc, 'proc' | 'url'>, tokenFile: 
     ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
     },
   );
   let out = '';
@@ -71,10 +76,11 @@ export async function startAgent(a: Omit<AgentProc, 'proc' | 'url'>, tokenFile: 
 export async function startAgentOnFreePorts(
   a: Omit<AgentProc, 'proc' | 'url' | 'port' | 'appPort'>,
   tokenFile: string,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<AgentProc> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startAgent({ ...a, port: await freePort(), appPort: await freePort() }, tokenFile);
+      return await startAgent({ ...a, port: await freePort(), appPort: await freePort() }, tokenFile, env);
     } catch (e) {
       if (attempt >= 5 || !/already in use/.test(String(e))) throw e;
     }

@@ -29,6 +29,8 @@ export function fetchBody(max: number) {
   return z.strictObject({
     ids: z.array(chunkId).max(max),
     encoding: z.enum(['none', 'deflate', 'br', 'br-fast']).optional(),
+    /** Codecs the asker can decode (wire.ts); names this agent does not know are ignored. */
+    codecs: z.array(z.string().max(32)).max(16).optional(),
     /** Deltas an origin may send; a relay serves whole chunks and ignores them. */
     deltas: deltaRequests(max).optional(),
   });
@@ -40,7 +42,8 @@ export function deltaRequests(max: number) {
     .array(
       z.strictObject({
         id: chunkId,
-        base: z.array(chunkId).min(1).max(8),
+        /** The base chunks' ids: for the asker's own use; deployers before protocol 4 require it. */
+        base: z.array(chunkId).min(1).max(8).optional(),
         block: z
           .number()
           .int()

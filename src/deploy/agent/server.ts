@@ -11,7 +11,7 @@ import { validateManifest } from '../manifest.js';
 import { applyManifestDelta } from '../manifest-delta.js';
 import { DEPLOY_PROTOCOL, NO_BASE } from '../protocol.js';
 import type { ChunkId, ReleaseId } from '../types.js';
-import { decodeFrames, type Encoding, encodeFrame, FrameDecodeError } from '../wire.js';
+import { CODECS, decodeFrames, type Encoding, encodeFrame, FrameDecodeError, localCodecs } from '../wire.js';
 import type { Agent } from './agent.js';
 import { LOCK_HEADER } from './deploy-lock.js';
 import {
@@ -65,7 +65,9 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
   }
 
   const routes: Record<string, Handler> = {
-    'GET /v1/status': async (_req, res) => sendJson(res, 200, await agent.status()),
+    // With the codecs this agent can decode and send (wire.ts), for an operator asking why not zstd.
+    'GET /v1/status': async (_req, res) =>
+      sendJson(res, 200, { ...(await agent.status()), codecs: localCodecs() }),
 
     'GET /v1/app/validation': async (_req, res) => sendJson(res, 200, { validation: agent.validator.latest }),
 
@@ -204,6 +206,8 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
     const body = parseBody(fetchSchema, await readJson(req, limits.jsonBytes), 'chunks/fetch');
     const ids = body.ids as ChunkId[];
     const encoding: Encoding = body.encoding ?? 'deflate';
+    const mine = localCodecs();
+    const codecs = CODECS.filter((c) => mine.includes(c) && body.codecs?.includes(c));
     const via = grant ?? { sources: [], maxChunk: 64 * 1024 * 1024 };
     // One upstream request for everything absent; frames stream out as chunks arrive.
     if (grant) void agent.prefetch(agent.missing(ids), via);
@@ -211,7 +215,7 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
     for (const id of ids) {
       const data = await agent.chunkFor(id, via);
       if (!data) break; // the receiver sees the missing ids and tries its next source
-      if (!res.write(await encodeFrame(id, data, encoding))) await once(res, 'drain');
+      if (!res.write(await encodeFrame(id, data, encoding, codecs))) await once(res, 'drain');
     }
     res.end();
   }

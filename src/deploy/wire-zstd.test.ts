@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it, vi } from 'vitest';
+import { chunkIdOf } from './fastcdc.js';
+import { decodeFrames, deltaFrame, encodeFrame, FrameDecodeError } from './wire.js';
+import { bestDelta, deltaRequest, encodeDelta, encodeZstdDelta } from './wire-delta.js';
+import { loadZstd } from './zstd.js';
+
+const zstd = loadZstd();
+
+async function* once(buf: Buffer) {
+  yield buf;
+}
+
+async function decode(frame: Buffer, max = 1 << 20, base?: Buffer) {
+  const out = [];
+  for await (const f of decodeFrames(once(frame), max, () => base)) out.push(f);
+  return out;
+}
+
+/** Seeded text that compresses about like minified source. */
+function text(n: number, seed: number): Buffer {
+  const words = ['const', 'let', 'return', 'function', 'value', 'deploy', '=>', '{', '}', ';', 'null', '42'];
+  let x = seed;
+  const parts: string[] = [];
+  let len = 0;
+  while (len < n) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    const w = words[x % words.length]! + (x & 0x100 ? ' ' : `${x % 97} `);
+    parts.push(w);
+    len += w.length;
+  }
+  return Buffer.from(parts.join('')).subarray(0, n);
+}
+
+describe('zstd on the wire', () => {
+  it('loads the optional addon here, and SLIPWAY_ZSTD=0 turns it off (Brotli then, no failure)', async () => {
+    expect(zstd?.version).toMatch(/^\d+\.\d+\.\d+$/);
+    vi.resetModules();
+    vi.stubEnv('SLIPWAY_ZSTD', '0');
+    try {
+      const fresh = await import('./zstd.js');
+      const wire = await import('./wire.js');
+      expect(fresh.loadZstd()).toBeUndefined();
+      expect(wire.localCodecs()).toEqual([]);
+      // Asked for zstd anyway, a sender without it sends Brotli.
+      const data = text(20_000, 3);
+      expect((await wire.encodeFrame(chunkIdOf(data), data, 'br', ['zstd']))[32]).toBe(2);
+    } finally {
+      vi.unstubAllEnvs();
+      vi.resetModules();
+    }
+  });
+
+  it.runIf(zstd)('sends zstd frames only to a receiver that lists zstd, and they round-trip', async () => {
+    const data = text(60_000, 1);
+    const id = chunkIdOf(data);
+    const z = await encodeFrame(id, data, 'br', ['zstd']);
+    const br = await encodeFrame(id, data, 'br');
+    expect([z[32], br[32]]).toEqual([4, 2]);
+    expect(z.length).toBeLessThan(data.length / 2);
+    expect((await decode(z))[0]!.data).toEqual(data);
+    const fast = await encodeFrame(id, data, 'br-fast', ['zstd']);
+    expect((await decode(fast))[0]!.data).toEqual(data);
+    // Incompressible bytes still travel raw; a deflate request stays deflate.
+    const noise = randomBytes(40_000);
+    expect((await encodeFrame(chunkIdOf(noise), noise, 'br', ['zstd']))[32]).toBe(0);
+    expect((await encodeFrame(id, data, 'deflate', ['zstd']))[32]).toBe(1);
+  });
+
+  it.runIf(zstd)('caps a zstd frame at the chunk limit (no zip bombs)', async () => {
+    const zeros = Buffer.alloc(1 << 20);
+    const frame = await encodeFrame(chunkIdOf(zeros), zeros, 'br', ['zstd']);
+    expect(frame.length).toBeLessThan(1024);
+    await expect(decode(frame, 64 * 1024)).rejects.toThrow(/limit/);
+  });
+});
+
+describe.runIf(zstd)('zstd chunk deltas (the matched base blocks as the dictionary)', () => {
+  const base = text(64 * 1024, 7);
+  // An edit: 2 KB replaced in the middle and 100 bytes inserted near the start.
+  const next = Buffer.concat([
+    base.subarray(0, 5000),
+    text(100, 8),
+    base.subarray(5000, 30_000),
+    text(2048, 9),
+    base.subarray(32_048),
+  ]);
+  const id = chunkIdOf(next);
+  const req = deltaRequest(id, [chunkIdOf(base)], base);
+
+  it('rebuilds the chunk byte for byte from the base the receiver has, in a fraction of its bytes', async () => {
+    const payload = encodeZstdDelta(next, req, zstd!, 9);
+    expect(payload).toBeDefined();
+    const frame = deltaFrame(id, payload!, 'zstd');
+    const got = await decode(frame, 1 << 20, base);
+    expect(got[0]!.data.equals(next)).toBe(true);
+    expect(got[0]!.wireBytes).toBe(frame.length);
+    const whole = await encodeFrame(id, next, 'br', ['zstd']);
+    expect(frame.length * 5).toBeLessThan(whole.length);
+    // The origin sends the smaller of this and the copy-and-literals delta.
+    const best = bestDelta(next, req, { codec: zstd!, level: 9 })!;
+    expect(best.payload.length).toBeLessThanOrEqual(encodeDelta(next, req)!.length);
+    expect((await decode(deltaFrame(id, best.payload, best.kind), 1 << 20, base))[0]!.data).toEqual(next);
+  });
+
+  it('refuses a corrupted delta, a delta against other bytes and one reaching past its base', async () => {
+    const payload = encodeZstdDelta(next, req, zstd!, 9)!;
+    const flipped = Buffer.from(payload);
+    flipped[flipped.length - 20]! ^= 0xff;
+    await expect(decode(deltaFrame(id, flipped, 'zstd'), 1 << 20, base)).rejects.toThrow(FrameDecodeError);
+    // The receiver's base differs inside a matched block (a checksum collision, or a lie):
+    // never wrong bytes, the chunk is refused by its SHA-256 or by zstd itself.
+    const otherBase = Buffer.from(base);
+    otherBase.fill(0x41, 40_000, 40_100);
+    await expect(decode(deltaFrame(id, payload, 'zstd'), 1 << 20, otherBase)).rejects.toThrow(
+      FrameDecodeError,
+    );
+    const far = Buffer.from(payload);
+    far.writeUInt32BE(1_000_000, 4);
+    await expect(decode(deltaFrame(id, far, 'zstd'), 1 << 20, base)).rejects.toThrow(
+      /past its base|malformed/,
+    );
+    // A delta for a chunk the receiver did not ask for as one.
+    await expect(decode(deltaFrame(id, payload, 'zstd'), 1 << 20, undefined)).rejects.toThrow(/not asked/);
+  });
+
+  it('sends nothing as a delta when no block of the base matches', () => {
+    const unrelated = randomBytes(64 * 1024);
+    expect(
+      encodeZstdDelta(unrelated, deltaRequest(chunkIdOf(unrelated), [id], base), zstd!, 6),
+    ).toBeUndefined();
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * zstd for the deploy transfer, through the optional `zstd-napi` addon (Node 20's zlib has no
+ * zstd). Loaded on first use; where it cannot load (not installed, no prebuilt binary and no
+ * compiler when it was installed) or `SLIPWAY_ZSTD=0`, `loadZstd()` answers undefined and both
+ * ends of a transfer keep to Brotli: a missing addon never fails a deploy.
+ *
+ * One compression and one decompression context per process, reused for every chunk (creating
+ * them costs more than compressing a small chunk); all calls are synchronous, so nothing
+ * interleaves on them.
+ */
+import { createRequire } from 'node:module';
+
+/** The part of zstd-napi's thin binding used here (zstd-napi/binding.d.ts). */
+interface Binding {
+  CCtx: new () => {
+    compress(dst: Uint8Array, src: Uint8Array, level: number): number;
+    compressUsingDict(dst: Uint8Array, src: Uint8Array, dict: Uint8Array, level: number): number;
+  };
+  DCtx: new () => {
+    decompress(dst: Uint8Array, src: Uint8Array): number;
+    decompressUsingDict(dst: Uint8Array, src: Uint8Array, dict: Uint8Array): number;
+  };
+  compressBound(size: number): number;
+  getFrameContentSize(frame: Uint8Array): number | null;
+  versionString(): string;
+}
+
+export interface Zstd {
+  readonly version: string;
+  /**
+   * One zstd frame of `data` (its size recorded in the frame) at `level`, with `dict` as raw
+   * content both ends hold when given. The result is a view of a scratch buffer, valid until the
+   * next call: copy it (a frame does) before compressing again.
+   */
+  compress(data: Buffer, level: number, dict?: Buffer): Buffer;
+  /** The content of one frame of at most `max` bytes (no zip bombs); throws on a bad frame. */
+  decompress(frame: Buffer, max: number, dict?: Buffer): Buffer;
+}
+
+let loaded: Zstd | null | undefined;
+
+/** The zstd codec, or undefined where zstd-napi cannot be loaded or `SLIPWAY_ZSTD=0`. */
+export function loadZstd(): Zstd | undefined {
+  if (loaded === undefined) loaded = process.env.SLIPWAY_ZSTD === '0' ? null : tryLoad();
+  return loaded ?? undefined;
+}
+
+function tryLoad(): Zstd | null {
+  let b: Binding;
+  try {
+    // Through createRequire, so the bundler leaves the native addon to be found at run time.
+    b = createRequire(import.meta.url)('zstd-napi/binding') as Binding;
+  } catch {
+    return null;
+  }
+  const cctx = new b.CCtx();
+  const dctx = new b.DCtx();
+  let scratch = Buffer.alloc(0);
+  return {
+    version: b.versionString(),
+    compress(data, level, dict) {
+      const bound = b.compressBound(data.length);
+      if (scratch.length < bound) scratch = Buffer.allocUnsafeSlow(Math.max(bound, 64 * 1024));
+      const n = dict?.length
+        ? cctx.compressUsingDict(scratch, data, dict, level)
+        : cctx.compress(scratch, data, level);
+      return scratch.subarray(0, n);
+    },
+    decompress(frame, max, dict) {
+      const size = b.getFrameContentSize(frame);
+      if (size === null) throw new Error('a zstd frame without its content size');
+      if (size > max) throw new Error(`a zstd frame of ${size} bytes exceeds the chunk limit`);
+      // Exactly the announced size: a frame that holds more (or a second frame) fails here.
+      const out = Buffer.allocUnsafeSlow(size);
+      const n = dict?.length ? dctx.decompressUsingDict(out, frame, dict) : dctx.decompress(out, frame);
+      if (n !== size) throw new Error('a zstd frame shorter than its announced size');
+      return out;
+    },
+  };
+}

@@ -7,7 +7,8 @@
  * another folder (which only costs the head start).
  *
  * The daemon's spare starts it with what it prepared for its checkout while it waited
- * (cli/prepared.ts): the store already open, for a command that asks for that store.
+ * (cli/prepared.ts): the store already open, for a command that asks for that store, and a
+ * shell already started for the probes.
  */
 import path from 'node:path';
 import { scanCommandLine } from '../command-line.js';
@@ -15,11 +16,14 @@ import { findPipelineFile } from '../config/find-file.js';
 import { DEFAULT_FILE } from '../config/types.js';
 import { Checkout } from '../state/checkout.js';
 import type { WarmSqlite } from '../store/warm-sqlite.js';
+import type { ReadyShell } from '../util/shell-batch.js';
 
 /** What the daemon's spare prepared before the command came; each part is checked when used. */
 export interface Ahead {
   /** The history store, opened (store/warm-sqlite.ts). */
   store?: WarmSqlite;
+  /** A shell waiting for the probes' batch (state/checkout.ts). */
+  shell?: ReadyShell;
 }
 
 export class Prefetch {
@@ -34,7 +38,7 @@ export class Prefetch {
     const { command, file } = scanCommandLine(argv.slice(2));
     if (command !== 'run' && command !== 'plan') return new Prefetch(undefined, ahead.store);
     const root = path.dirname(path.resolve(file ?? findPipelineFile(process.cwd()) ?? DEFAULT_FILE));
-    return new Prefetch(new Checkout(root).probe(), ahead.store);
+    return new Prefetch(new Checkout(root, { shell: ahead.shell }).probe(), ahead.store);
   }
 
   /** None started (tests, library use): every command gets a fresh checkout. */

@@ -7,14 +7,15 @@
  * another folder (which only costs the head start).
  *
  * The daemon's spare starts it with what it prepared for its checkout while it waited
- * (cli/prepared.ts): the store already open, for a command that asks for that store, and a
- * shell already started for the probes.
+ * (cli/prepared.ts): the store already open, for a command that asks for that store, a shell
+ * already started for the probes, and the ledger already read and parsed (each checked first).
  */
 import path from 'node:path';
 import { scanCommandLine } from '../command-line.js';
 import { findPipelineFile } from '../config/find-file.js';
 import { DEFAULT_FILE } from '../config/types.js';
 import { Checkout } from '../state/checkout.js';
+import type { LedgerAhead } from '../state/ledger.js';
 import type { WarmSqlite } from '../store/warm-sqlite.js';
 import type { ReadyShell } from '../util/shell-batch.js';
 
@@ -24,6 +25,8 @@ export interface Ahead {
   store?: WarmSqlite;
   /** A shell waiting for the probes' batch (state/checkout.ts). */
   shell?: ReadyShell;
+  /** The checkout's ledger, read ahead (state/ledger.ts). */
+  ledger?: LedgerAhead;
 }
 
 export class Prefetch {
@@ -38,7 +41,10 @@ export class Prefetch {
     const { command, file } = scanCommandLine(argv.slice(2));
     if (command !== 'run' && command !== 'plan') return new Prefetch(undefined, ahead.store);
     const root = path.dirname(path.resolve(file ?? findPipelineFile(process.cwd()) ?? DEFAULT_FILE));
-    return new Prefetch(new Checkout(root, { shell: ahead.shell }).probe(), ahead.store);
+    return new Prefetch(
+      new Checkout(root, { shell: ahead.shell, ledger: ahead.ledger }).probe(),
+      ahead.store,
+    );
   }
 
   /** None started (tests, library use): every command gets a fresh checkout. */

@@ -16,7 +16,7 @@ import { openSqlite } from '../store/sqlite.js';
 import type { Out } from '../util/out.js';
 import { trace, traceFrom } from '../util/trace.js';
 import { preloadCommands } from './commands.js';
-import { reportError } from './context.js';
+import { type CliContext, reportError } from './context.js';
 import { main } from './main.js';
 import { Prefetch } from './prefetch.js';
 import { Prepared } from './prepared.js';
@@ -25,8 +25,10 @@ const SIGNALS = new Set(['SIGINT', 'SIGTERM', 'SIGHUP']);
 
 await preloadCommands(['run', 'plan']);
 await (await openSqlite(':memory:', { create: false })).close();
+// The command's context, filled in when it comes: what is prepared reads it only then.
+const ctx: CliContext = { stdout: process.stdout, stderr: process.stderr, env: process.env };
 // The daemon serves one checkout, and starts its spares there.
-const prepared = await Prepared.for(process.cwd());
+const prepared = await Prepared.for(process.cwd(), ctx);
 
 let serving = false;
 /** Ends a spare that will serve nothing, releasing what it prepared (the store's log files go). */
@@ -77,14 +79,13 @@ async function serve(request: RunRequest, socket: Socket): Promise<void> {
   // Whatever writes to the process's own streams (traces, a listener's complaint) goes along too.
   process.stdout.write = ((chunk: string | Uint8Array) => stdout.write(chunk)) as typeof process.stdout.write;
   process.stderr.write = ((chunk: string | Uint8Array) => stderr.write(chunk)) as typeof process.stderr.write;
-  const ctx = { stdout, stderr, env: process.env, prefetch: Prefetch.none() };
+  Object.assign(ctx, { stdout, stderr, prefetch: Prefetch.none() });
   try {
     process.chdir(request.cwd);
-    for (const k of Object.keys(process.env)) delete process.env[k];
-    Object.assign(process.env, request.env);
+    replaceEnv(request.env);
     process.argv = [process.argv[0]!, process.argv[1]!, ...request.args];
     ctx.prefetch = prepared.start(process.argv);
-    await main(process.argv, ctx);
+    await main(process.argv, ctx, prepared.program(request.args));
   } catch (e) {
     process.exitCode = reportError(ctx, e);
   }
@@ -95,6 +96,12 @@ async function serve(request: RunRequest, socket: Socket): Promise<void> {
   // Everything the client or a next command could see is in place: what is left waits for nobody.
   await Promise.all([new Promise<void>((r) => socket.end(r)), prepared.finish()]);
   process.exit();
+}
+
+/** Makes this process's environment `env`, touching only the variables that differ. */
+function replaceEnv(env: Record<string, string>): void {
+  for (const k of Object.keys(process.env)) if (!Object.hasOwn(env, k)) delete process.env[k];
+  for (const [k, v] of Object.entries(env)) if (process.env[k] !== v) process.env[k] = v;
 }
 
 function output(

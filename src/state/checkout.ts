@@ -7,13 +7,15 @@
  */
 import { GIT_FACT_COMMANDS, type GitFacts, gitFacts, readGitFacts } from '../util/git-facts.js';
 import { ReadyShell, shellBatch } from '../util/shell-batch.js';
-import { Ledger } from './ledger.js';
+import { Ledger, type LedgerAhead } from './ledger.js';
 import { statCommand, statText } from './stat-batch.js';
 
 /** What a checkout may be given ready-made (the daemon's spare prepares these while it waits). */
 export interface CheckoutHeadStart {
   /** A shell waiting for the probes' batch (`Checkout.readyShell`). */
   shell?: ReadyShell;
+  /** The ledger, read ahead (`Ledger.ahead`): taken when it is still the file on disk. */
+  ledger?: LedgerAhead;
 }
 
 export class Checkout {
@@ -34,7 +36,7 @@ export class Checkout {
 
   /** The ledger, loaded on first use. */
   get ledger(): Ledger {
-    this.#ledger ??= Ledger.load(this.root);
+    this.#ledger ??= this.given.ledger?.take(this.root) ?? Ledger.load(this.root);
     return this.#ledger;
   }
 

@@ -332,6 +332,17 @@ describe('ReadyShell', () => {
     expect(shell.run(tmp(), [{ argv: ['echo', 'two'] }])).toBeUndefined();
   });
 
+  it('hands the batch to a shell of its own when the waiting one was killed', async () => {
+    const dir = tmp();
+    const shell = ReadyShell.start(tmp(), shape)!;
+    process.kill(shell.pid!, 'SIGKILL');
+    const r = await shell.run(dir, [{ argv: ['pwd'] }, { argv: ['cat'], input: 'in' }]);
+    expect(r).toEqual([
+      { code: 0, out: `${dir}\n` },
+      { code: 0, out: 'in' },
+    ]);
+  });
+
   it('answers every command as failed when the folder is gone, as shellBatch does', async () => {
     const shell = ReadyShell.start(tmp(), shape);
     const r = await shell?.run(path.join(tmp(), 'no-such-folder'), [{ argv: ['echo', 'x'] }]);

@@ -164,9 +164,15 @@ export class ReadyShell {
     }
   }
 
+  /** The waiting shell's process id. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /**
    * Runs `commands` in `cwd` now, as `shellBatch` would; undefined (nothing started) when they do
-   * not fit the pipes, the environment cannot be handed over, or the shell is used or gone.
+   * not fit the pipes, the environment cannot be handed over, or the shell is used or gone. A
+   * shell that ended while it waited (killed) answers nothing: then `shellBatch` runs them.
    */
   run(cwd: string, commands: readonly BatchCommand[]): Promise<BatchResult[]> | undefined {
     const inputFd = layout(commands, 3 + this.outputs);
@@ -191,7 +197,9 @@ export class ReadyShell {
       (this.child.stdio[fd] as NodeJS.WritableStream).end();
     for (let fd = 3 + commands.length; fd < 3 + this.outputs; fd++)
       (this.child.stdio[fd] as NodeJS.ReadableStream).resume();
-    return collect(this.child, commands, inputFd);
+    return collect(this.child, commands, inputFd).then((r) =>
+      r.some((x) => x.code !== undefined) ? r : shellBatch(cwd, commands),
+    );
   }
 
   /** Lets an unused shell go (it ends at the end of its input); nothing for a used one. */

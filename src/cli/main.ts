@@ -8,7 +8,34 @@ import { finishHelp } from './help.js';
 import { Prefetch } from './prefetch.js';
 import { attachAffectedValue } from './targets.js';
 
-export async function main(argv: string[], ctx: CliContext = defaultContext()): Promise<void> {
+/**
+ * Runs the command line `argv`. `program` is one `commandLine` built ahead for these arguments
+ * (the daemon's spare builds it while it waits), else it is built now.
+ */
+export async function main(
+  argv: string[],
+  ctx: CliContext = defaultContext(),
+  program?: Command,
+): Promise<void> {
+  program ??= await commandLine(ctx, argv.slice(2));
+  try {
+    await program.parseAsync(attachAffectedValue(argv));
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version are not errors; everything else commander rejects is a usage error.
+      process.exitCode = e.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    process.exitCode = reportError(ctx, e);
+  }
+}
+
+/**
+ * The program for the user's arguments `args`: the global options and the command they invoke
+ * (every command when none is recognised). It reads `ctx` only when it runs, so it can be built
+ * before the context is complete; it parses one command line.
+ */
+export async function commandLine(ctx: CliContext, args: readonly string[]): Promise<Command> {
   const program = new Command('slipway')
     .description('Build pipelines, deployments and performance analytics: fast, and kept fast.')
     .option('-f, --file <path>', 'pipeline file (default: slipway.yml here or in the nearest folder above)')
@@ -27,20 +54,11 @@ export async function main(argv: string[], ctx: CliContext = defaultContext()): 
       outputError: (s, write) => write(s.replace(/\n\(Did you mean (.+)\?\)/, '\n  hint: did you mean $1?')),
     });
   // `slipway --version`; only without a command, as `deploy --version <label>` is deploy's own.
-  if (scanCommandLine(argv.slice(2)).command === undefined)
+  if (scanCommandLine(args).command === undefined)
     program.version(slipwayVersion(), '-V, --version', 'print the version');
-  await registerCommands(program, ctx, argv.slice(2));
+  await registerCommands(program, ctx, args);
   finishHelp(program);
-  try {
-    await program.parseAsync(attachAffectedValue(argv));
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      // Help and version are not errors; everything else commander rejects is a usage error.
-      process.exitCode = e.exitCode === 0 ? 0 : 2;
-      return;
-    }
-    process.exitCode = reportError(ctx, e);
-  }
+  return program;
 }
 
 /** The process's own streams and environment; `prefetch`: the head start bin/slipway.js took. */

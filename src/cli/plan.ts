@@ -79,7 +79,8 @@ export function register(program: Command, ctx: CliContext): void {
           return 0;
         }
         const marks = await markTasks(ctx, pipeline, graph, opts.cache ? checkout : undefined);
-        return withStore({ url: globals(cmd).store, root: pipeline.root, create: false }, (store) =>
+        const where = { url: globals(cmd).store, root: pipeline.root, create: false };
+        return withStore({ ...where, warm: ctx.prefetch?.warmStore }, (store) =>
           plan(ctx, { pipeline, graph, marks, store }, opts),
         );
       }),

@@ -13,7 +13,7 @@ import { scanCommandLine } from '../command-line.js';
 import type { Checkout } from '../state/checkout.js';
 import { Ledger } from '../state/ledger.js';
 import { statRecord } from '../state/stat-record.js';
-import { shellBatch } from '../util/shell-batch.js';
+import { ReadyShell, shellBatch } from '../util/shell-batch.js';
 import { Prefetch } from './prefetch.js';
 
 const dirs: string[] = [];
@@ -280,5 +280,72 @@ describe('shellBatch', () => {
       Array.from({ length: n }, (_, i) => ({ argv: ['echo', `c${i}`] })),
     );
     expect(r).toEqual(Array.from({ length: n }, (_, i) => ({ code: 0, out: `c${i}\n` })));
+  });
+});
+
+describe('ReadyShell', () => {
+  const shape = { outputs: 5, inputs: 2 };
+
+  it('answers a batch exactly as shellBatch does', async () => {
+    const dir = tmp();
+    const file = path.join(dir, "it's an input file");
+    writeFileSync(file, 'from a file\n');
+    const batch = [
+      { argv: ['printf', '[%s]\\n', "it's", '$(id)', 'a;b|c&d', ''] },
+      { argv: ['sh', '-c', 'printf second; exit 3'] },
+      { argv: ['cat'], stdin: file },
+      { argv: ['cat'], input: 'first input\0with a NUL\n' },
+      { argv: ['no-such-command-slipway-test'] },
+    ];
+    const shell = ReadyShell.start(tmp(), shape);
+    const ready = await shell?.run(dir, batch);
+    expect(ready).toEqual(await shellBatch(dir, batch));
+    expect(ready?.[3]).toEqual({ code: 0, out: 'first input\0with a NUL\n' });
+  });
+
+  it('runs in the folder and with the environment of the moment it is handed the batch', async () => {
+    const dir = tmp();
+    const shell = ReadyShell.start(tmp(), shape);
+    process.env.SLIPWAY_READY_SHELL_TEST = "set after the start, it's here";
+    writeFileSync(path.join(dir, 'made-after-the-start'), '');
+    try {
+      const batch = [{ argv: ['pwd'] }, { argv: ['ls'] }, { argv: ['env', '-0'] }];
+      const [pwd, ls, env] = (await shell?.run(dir, batch)) ?? [];
+      expect(pwd).toEqual({ code: 0, out: `${dir}\n` });
+      expect(ls).toEqual({ code: 0, out: 'made-after-the-start\n' });
+      const [, , expected] = await shellBatch(dir, batch);
+      // The whole environment, variable for variable (LC_ALL=C included).
+      expect(env?.out.split('\0').sort()).toEqual(expected?.out.split('\0').sort());
+      expect(env?.out).toContain("SLIPWAY_READY_SHELL_TEST=set after the start, it's here\0");
+    } finally {
+      delete process.env.SLIPWAY_READY_SHELL_TEST;
+    }
+  });
+
+  it('takes one batch that fits its pipes, and nothing else', async () => {
+    const shell = ReadyShell.start(tmp(), shape)!;
+    const tooMany = Array.from({ length: 6 }, () => ({ argv: ['true'] }));
+    const tooManyInputs = Array.from({ length: 3 }, () => ({ argv: ['cat'], input: 'x' }));
+    expect(shell.run(tmp(), tooMany)).toBeUndefined();
+    expect(shell.run(tmp(), tooManyInputs)).toBeUndefined();
+    expect(await shell.run(tmp(), [{ argv: ['echo', 'one'] }])).toEqual([{ code: 0, out: 'one\n' }]);
+    expect(shell.run(tmp(), [{ argv: ['echo', 'two'] }])).toBeUndefined();
+  });
+
+  it('hands the batch to a shell of its own when the waiting one was killed', async () => {
+    const dir = tmp();
+    const shell = ReadyShell.start(tmp(), shape)!;
+    process.kill(shell.pid!, 'SIGKILL');
+    const r = await shell.run(dir, [{ argv: ['pwd'] }, { argv: ['cat'], input: 'in' }]);
+    expect(r).toEqual([
+      { code: 0, out: `${dir}\n` },
+      { code: 0, out: 'in' },
+    ]);
+  });
+
+  it('answers every command as failed when the folder is gone, as shellBatch does', async () => {
+    const shell = ReadyShell.start(tmp(), shape);
+    const r = await shell?.run(path.join(tmp(), 'no-such-folder'), [{ argv: ['echo', 'x'] }]);
+    expect(r).toEqual([{ code: undefined, out: '' }]);
   });
 });

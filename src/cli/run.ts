@@ -143,7 +143,8 @@ interface LockedRun {
 async function runUnderLock(ctx: CliContext, cmd: Command, l: LockedRun): Promise<number> {
   const { opts, pipeline, full, graph, checkout } = l;
   const git = checkout.git();
-  const code = await withStore({ url: globals(cmd).store, root: pipeline.root }, async (store) => {
+  const where = { url: globals(cmd).store, root: pipeline.root, warm: ctx.prefetch?.warmStore };
+  const code = await withStore(where, async (store) => {
     trace('run: store open');
     // Every listener of the run, attached before the cache can warn on the stream.
     const subscribers = attachRunSubscribers({

@@ -4,7 +4,7 @@
  * checked; for others the lease's expiry decides.
  */
 import os from 'node:os';
-import { processStartTime, sameProcessAlive } from '../util/proc-start.js';
+import { ownStartTime, sameProcessAlive } from '../util/proc-start.js';
 
 export interface Owner {
   pid: number;
@@ -15,7 +15,7 @@ export interface Owner {
 
 /** This process as an owner. */
 export function currentOwner(): Owner {
-  return { pid: process.pid, host: os.hostname(), start: processStartTime(process.pid) ?? '' };
+  return { pid: process.pid, host: os.hostname(), start: ownStartTime() ?? '' };
 }
 
 /** true: alive; false: dead (or its pid now belongs to another process); undefined: another host. */

@@ -15,7 +15,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { hasProc, pidAlive, processStartTime, sameProcessAlive } from '../util/proc-start.js';
+import { hasProc, ownStartTime, pidAlive, processStartTime, sameProcessAlive } from '../util/proc-start.js';
 import { Watchdog } from './watchdog.js';
 
 /** What the process runner tells about the groups it starts. */
@@ -31,7 +31,7 @@ export class GroupGuard implements ProcessGuard {
   readonly #owner: string;
 
   constructor(private readonly dir: string) {
-    this.#owner = `${process.pid} ${processStartTime(process.pid) ?? '-'}`;
+    this.#owner = `${process.pid} ${ownStartTime() ?? '-'}`;
   }
 
   started(pgid: number): void {

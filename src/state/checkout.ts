@@ -6,9 +6,17 @@
  * snapshot, the hasher, the output state, the run's HEAD) asks this object.
  */
 import { GIT_FACT_COMMANDS, type GitFacts, gitFacts, readGitFacts } from '../util/git-facts.js';
-import { shellBatch } from '../util/shell-batch.js';
-import { Ledger } from './ledger.js';
+import { ReadyShell, shellBatch } from '../util/shell-batch.js';
+import { Ledger, type LedgerAhead } from './ledger.js';
 import { statCommand, statText } from './stat-batch.js';
+
+/** What a checkout may be given ready-made (the daemon's spare prepares these while it waits). */
+export interface CheckoutHeadStart {
+  /** A shell waiting for the probes' batch (`Checkout.readyShell`). */
+  shell?: ReadyShell;
+  /** The ledger, read ahead (`Ledger.ahead`): taken when it is still the file on disk. */
+  ledger?: LedgerAhead;
+}
 
 export class Checkout {
   #ledger: Ledger | undefined;
@@ -18,11 +26,17 @@ export class Checkout {
   constructor(
     /** The pipeline folder. */
     readonly root: string,
+    private readonly given: CheckoutHeadStart = {},
   ) {}
+
+  /** A shell started now for the probes of a checkout that comes later (it reads nothing until then). */
+  static readyShell(cwd: string): ReadyShell | undefined {
+    return ReadyShell.start(cwd, { outputs: GIT_FACT_COMMANDS.length + 1, inputs: 1 });
+  }
 
   /** The ledger, loaded on first use. */
   get ledger(): Ledger {
-    this.#ledger ??= Ledger.load(this.root);
+    this.#ledger ??= this.given.ledger?.take(this.root) ?? Ledger.load(this.root);
     return this.#ledger;
   }
 
@@ -31,7 +45,7 @@ export class Checkout {
     if (this.#git) return this;
     const list = this.ledger.outputList;
     const commands = list ? [...GIT_FACT_COMMANDS, statCommand(list)] : GIT_FACT_COMMANDS;
-    const all = shellBatch(this.root, commands);
+    const all = this.given.shell?.run(this.root, commands) ?? shellBatch(this.root, commands);
     this.#git = all.then((r) => gitFacts(r.slice(0, GIT_FACT_COMMANDS.length)));
     this.#outputs = list ? all.then((r) => statText(r[GIT_FACT_COMMANDS.length]!)) : undefined;
     return this;

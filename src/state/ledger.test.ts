@@ -166,3 +166,45 @@ describe('the first ledger in a checkout an older Slipway used', () => {
     expect(readdirSync(dir).sort()).toEqual(['history.db', 'ledger']);
   });
 });
+
+describe('Ledger.ahead (read while the daemon spare waits)', () => {
+  it('hands the command the ledger it read when the file is unchanged, once', () => {
+    const { root, text } = withOutputs();
+    const ahead = Ledger.ahead(root);
+    const l = ahead.take(root);
+    expect(l.get('hashes')).toEqual({ key: 'k', hashes: { t: 'h1' } });
+    expect(l.outputText).toBe(text);
+    // A second command (or another folder) reads the file itself.
+    expect(ahead.take(root)).not.toBe(l);
+    expect(ahead.take(root).get('hashes')).toEqual({ key: 'k', hashes: { t: 'h1' } });
+  });
+
+  it('reads the file again when another command wrote it after the read', () => {
+    const { root } = withOutputs();
+    const ahead = Ledger.ahead(root);
+    const other = Ledger.load(root);
+    other.set('hashes', { key: 'k2', hashes: { t: 'h2' } });
+    other.save();
+    expect(ahead.take(root).get('hashes')).toEqual({ key: 'k2', hashes: { t: 'h2' } });
+  });
+
+  it('reads the file again when it was removed, or appeared, after the read', () => {
+    const { root } = withOutputs();
+    const ahead = Ledger.ahead(root);
+    rmSync(ledgerFile(root));
+    expect(ahead.take(root).get('hashes')).toBeUndefined();
+
+    const fresh = tmp();
+    const before = Ledger.ahead(fresh);
+    const l = Ledger.load(fresh);
+    l.set('hashes', { key: 'k3', hashes: {} });
+    l.save();
+    expect(before.take(fresh).get('hashes')).toEqual({ key: 'k3', hashes: {} });
+  });
+
+  it('is not used for another checkout', () => {
+    const { root } = withOutputs();
+    const other = tmp();
+    expect(Ledger.ahead(root).take(other).get('hashes')).toBeUndefined();
+  });
+});

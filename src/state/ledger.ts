@@ -17,11 +17,11 @@
  * count UTF-16 units, as the file is read and sliced as a string).
  */
 import { isAscii } from 'node:buffer';
-import { readFileSync, rmSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { writeAtomicSync } from './atomic-write.js';
 import { ledgerFile, legacyStateFiles } from './paths.js';
-import { recordsByPath } from './stat-record.js';
+import { isRacyRecord, recordOf, recordsByPath, statRecord } from './stat-record.js';
 
 /** Bumped when the layout or a section's meaning changes: an older ledger then reads as empty. */
 const VERSION = 1;
@@ -55,6 +55,20 @@ export class Ledger {
   static load(root: string): Ledger {
     const file = ledgerFile(root);
     return new Ledger(file, read(file));
+  }
+
+  /**
+   * Reads and parses the ledger of `root` ahead of the command that will use it (the daemon's
+   * spare, while it waits); `LedgerAhead.take` checks it is still the file on disk.
+   */
+  static ahead(root: string): LedgerAhead {
+    const file = ledgerFile(root);
+    const seen = readWithRecord(file);
+    const content = seen ? decode(seen.bytes) : EMPTY;
+    const ledger = new Ledger(file, content);
+    // What a command reads first: the sections, parsed now.
+    ledger.#sections();
+    return new LedgerAhead(root, file, seen, ledger);
   }
 
   /** A section as stored (its owner checks its shape); undefined when absent. */
@@ -122,6 +136,56 @@ export class Ledger {
   }
 }
 
+/**
+ * A ledger read ahead (`Ledger.ahead`). It stands while the file is unchanged: the same stat
+ * record (the ledger is only ever replaced by a rename, which gives it a new inode), and when the
+ * record was racy as it was read (state/racy.ts: a change in the same tick could keep it), the
+ * same bytes.
+ */
+export class LedgerAhead {
+  #taken = false;
+
+  constructor(
+    readonly root: string,
+    private readonly file: string,
+    private readonly seen: { bytes: Buffer; record: string; racy: boolean } | undefined,
+    private readonly ledger: Ledger,
+  ) {}
+
+  /** The ledger of `root` as it is now: the one read ahead when it still stands; once. */
+  take(root: string): Ledger {
+    if (this.#taken || root !== this.root) return Ledger.load(root);
+    this.#taken = true;
+    const { seen } = this;
+    if (statRecord(this.file) !== (seen?.record ?? '')) return Ledger.load(root);
+    if (seen?.racy) {
+      const now = readWithRecord(this.file);
+      if (!now?.bytes.equals(seen.bytes)) return Ledger.load(root);
+    }
+    return this.ledger;
+  }
+}
+
+/** The ledger's bytes with the stat record of the file they were read from; undefined when absent. */
+function readWithRecord(file: string): { bytes: Buffer; record: string; racy: boolean } | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    const bytes = readFileSync(fd);
+    const record = recordOf(file, st);
+    return { bytes, record, racy: isRacyRecord(record) };
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Parsed sections, or undefined when they are not a JSON object. */
 function parseSections(json: string): Partial<Record<SectionName, unknown>> | undefined {
   try {
@@ -134,15 +198,20 @@ function parseSections(json: string): Partial<Record<SectionName, unknown>> | un
 
 /** The ledger's content, or EMPTY when it is absent, damaged, or of another version. */
 function read(file: string): Content {
-  let all: string;
+  let bytes: Buffer;
   try {
-    const bytes = readFileSync(file);
-    // Almost always pure ASCII (paths, hashes, JSON): then latin1 is the same text, decoded ~10×
-    // faster than UTF-8, which matters for a file of megabytes read before every run.
-    all = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
+    bytes = readFileSync(file);
   } catch {
     return EMPTY;
   }
+  return decode(bytes);
+}
+
+/** The content of a ledger file's bytes, or EMPTY when they are damaged or of another version. */
+function decode(bytes: Buffer): Content {
+  // Almost always pure ASCII (paths, hashes, JSON): then latin1 is the same text, decoded ~10×
+  // faster than UTF-8, which matters for a file of megabytes read before every run.
+  const all = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
   try {
     const nl = all.indexOf('\n');
     if (nl < 0) return EMPTY;

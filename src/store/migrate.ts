@@ -41,6 +41,11 @@ export async function migrateSqlite(sqlite: BetterSqlite3.Database, db: Kysely<u
   }
 }
 
+/** Whether a SQLite store is at this build's schema already (migrateSqlite would do nothing). */
+export function sqliteSchemaCurrent(sqlite: BetterSqlite3.Database): boolean {
+  return sqlite.pragma('user_version', { simple: true }) === schemaMark();
+}
+
 /**
  * PostgreSQL: one connection holds a transaction-scoped advisory lock for the whole migration
  * (released by commit, or by the server when a crashed opener's connection drops), while the
@@ -64,8 +69,14 @@ export async function migratePostgres(pool: pg.Pool, db: Kysely<unknown>): Promi
 /** An arbitrary fixed 64-bit key, distinct from the one Kysely's migrator locks on its own. */
 const ADVISORY_LOCK_KEY = '7236850797431285093';
 
+let knownMark: number | undefined;
 /** A positive 31-bit number naming the set of migrations this build knows (FNV-1a of their names). */
 function schemaMark(): number {
+  knownMark ??= fnv();
+  return knownMark;
+}
+
+function fnv(): number {
   let h = 0x811c9dc5;
   for (const c of Object.keys(migrations).sort().join('\n')) {
     h ^= c.charCodeAt(0);

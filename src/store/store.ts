@@ -13,6 +13,7 @@ import type { LeaseQueries } from './leases.js';
 import type { QueueSampleQueries } from './queue-samples.js';
 import type { RunQueries } from './runs.js';
 import { parseStoreLocation } from './store-location.js';
+import type { WarmSqlite } from './warm-sqlite.js';
 
 export { redactUrl } from './store-location.js';
 
@@ -48,6 +49,8 @@ export interface OpenStoreOptions {
    * Default true.
    */
   create?: boolean;
+  /** A store opened ahead (the daemon's spare): used when it is the one asked for and unchanged. */
+  warm?: WarmSqlite;
 }
 
 /**
@@ -68,6 +71,8 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     const { openPostgres } = await loadDriver('pg', () => import('./postgres.js'));
     return openPostgres(where.value.url);
   }
+  const warm = await opts.warm?.take(where.value.file);
+  if (warm) return warm;
   const { openSqlite } = await loadDriver('better-sqlite3', () => import('./sqlite.js'));
   return openSqlite(where.value.file, { create: opts.create ?? true });
 }

@@ -21,6 +21,13 @@ export function processStartTime(pid: number): string | undefined {
   return fields[0] === 'Z' ? undefined : fields[19];
 }
 
+let own: { start: string | undefined } | undefined;
+/** This process's start time (processStartTime of its own pid), read once: it never changes. */
+export function ownStartTime(): string | undefined {
+  own ??= { start: processStartTime(process.pid) };
+  return own.start;
+}
+
 /** Whether a process id exists on this host (a zombie counts as gone). */
 export function pidAlive(pid: number): boolean {
   try {

@@ -22,7 +22,7 @@ import {
   writeSync,
 } from 'node:fs';
 import os from 'node:os';
-import { isAncestor, processStartTime, sameProcessAlive } from './proc-start.js';
+import { isAncestor, ownStartTime, sameProcessAlive } from './proc-start.js';
 import { err, ok, type Result } from './result.js';
 
 /** Who holds (or held) a lock. */
@@ -61,7 +61,7 @@ export interface AcquireOptions {
 }
 
 function me(): LockHolder {
-  const start = processStartTime(process.pid);
+  const start = ownStartTime();
   return {
     pid: process.pid,
     host: os.hostname(),

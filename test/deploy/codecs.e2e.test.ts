@@ -9,7 +9,15 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeploySummary } from '../../src/deploy/summary.js';
-import { type AgentProc, cli, startAgentOnFreePorts, stopAgent, tmpdir, writeArtifact } from './rig.js';
+import {
+  type AgentProc,
+  cli,
+  startAgentOnFreePorts,
+  stopAgent,
+  targetLines,
+  tmpdir,
+  writeArtifact,
+} from './rig.js';
 
 const TOKEN = 'e2e-codec-token-0123456789abcdef';
 let root: string;
@@ -81,12 +89,7 @@ beforeAll(async () => {
     '      eu:',
     '        traffic: 100',
     '        targets:',
-    ...agents.flatMap((a) => [
-      `          - name: ${a.name}`,
-      `            agent: ${a.url}`,
-      `            app: http://127.0.0.1:${a.appPort}`,
-      `            env: { PORT: ${a.appPort} }`,
-    ]),
+    ...targetLines(agents),
   ];
   await writeFile(path.join(root, 'slipway.yml'), `${yml.join('\n')}\n`);
 }, 120_000);

@@ -13,6 +13,7 @@ import {
   startAgent,
   startAgentOnFreePorts,
   stopAgent,
+  targetLines,
   tmpdir,
   writeArtifact,
 } from './rig.js';
@@ -74,14 +75,7 @@ beforeAll(async () => {
       `      ${r.name}:`,
       `        traffic: ${r.traffic}`,
       '        targets:',
-      ...agents
-        .filter((a) => a.region === r.name)
-        .flatMap((a) => [
-          `          - name: ${a.name}`,
-          `            agent: ${a.url}`,
-          `            app: http://127.0.0.1:${a.appPort}`,
-          `            env: { PORT: ${a.appPort} }`,
-        ]),
+      ...targetLines(agents.filter((a) => a.region === r.name)),
     ]),
   ];
   await writeFile(path.join(root, 'slipway.yml'), `${yml.join('\n')}\n`);

@@ -22,6 +22,22 @@ export interface AgentProc {
 
 import { freePort } from '../helpers/ports.js';
 
+/**
+ * The `targets:` entries of slipway.yml for these agents (each app on its own port, told to it as
+ * PORT), indented for a region; `env` adds more variables to each target's environment.
+ */
+export function targetLines(
+  agents: readonly Pick<AgentProc, 'name' | 'url' | 'appPort'>[],
+  env = '',
+): string[] {
+  return agents.flatMap((a) => [
+    `          - name: ${a.name}`,
+    `            agent: ${a.url}`,
+    `            app: http://127.0.0.1:${a.appPort}`,
+    `            env: { PORT: ${a.appPort}${env ? `, ${env}` : ''} }`,
+  ]);
+}
+
 /** A port that was free a moment ago (agents need fixed ports: slipway.yml names them). */
 export { freePort };
 

@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { targetLines } from '../deploy/rig.js';
 import { SLIPWAY_BIN } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 
@@ -66,14 +67,10 @@ export async function startFleet(root: string): Promise<{ agents: FleetAgent[]; 
     `      ${name}:`,
     `        traffic: ${traffic}`,
     '        targets:',
-    ...agents
-      .filter((a) => a.region === name)
-      .flatMap((a) => [
-        `          - name: ${a.name}`,
-        `            agent: ${a.url}`,
-        `            app: http://127.0.0.1:${a.appPort}`,
-        `            env: { PORT: ${a.appPort}, GATE_FILE: ${JSON.stringify(gateFile)} }`,
-      ]),
+    ...targetLines(
+      agents.filter((a) => a.region === name),
+      `GATE_FILE: ${JSON.stringify(gateFile)}`,
+    ),
   ];
   const yml = [
     'version: 1',

@@ -24,6 +24,7 @@ import {
   waitFor,
   workspace,
 } from '../helpers/cli.js';
+import { type DaemonStatus, daemonStatus, sameOutput } from '../helpers/daemon.js';
 
 const ON = { SLIPWAY_DAEMON: '1' };
 const OFF = { SLIPWAY_DAEMON: '0' };
@@ -38,34 +39,14 @@ afterAll(async () => {
   for (const c of copies) rmSync(c, { recursive: true, force: true });
 });
 
-interface Status {
-  pid: number;
-  served: number;
-  ready: number;
-  build: string;
-  socket: string;
-}
-
-async function status(w: Workspace, env: Record<string, string> = {}): Promise<Status | null> {
-  const r = await w.run(['daemon', 'status', '--json'], { env });
-  return JSON.parse(r.stdout) as Status | null;
-}
-
-async function started(w: Workspace): Promise<Status> {
+async function started(w: Workspace): Promise<DaemonStatus> {
   const r = await w.run(['daemon', 'start']);
   expect(r.code, r.stderr).toBe(0);
-  const s = await status(w);
+  const s = await daemonStatus(w);
   expect(s).not.toBeNull();
   pids.push(s!.pid);
   return s!;
 }
-
-/** Output with what differs from run to run (durations, run ids) masked. */
-const same = (text: string) =>
-  text
-    .replace(/\b\d+(\.\d+)?(ms|s)\b/g, '<t>')
-    .replace(/\brmx[0-9a-z]+\b/g, '<run>')
-    .replace(/×[\d.]+/g, '×<r>');
 
 function project(tasks: Parameters<typeof pipelineYaml>[0]): Workspace {
   const w = workspace(pipelineYaml(tasks));
@@ -87,10 +68,10 @@ describe('slipway run through the daemon', () => {
     expect(served.code, served.stderr).toBe(0);
     expect(local.code).toBe(0);
     expect(served.stdout).toContain('2 cached');
-    expect(same(served.stdout)).toBe(same(local.stdout));
-    expect(same(served.stderr)).toBe(same(local.stderr));
+    expect(sameOutput(served.stdout)).toBe(sameOutput(local.stdout));
+    expect(sameOutput(served.stderr)).toBe(sameOutput(local.stderr));
     // It was the daemon that ran it, and --no-daemon did not go there.
-    expect((await status(w))?.served).toBe(before.served + 1);
+    expect((await daemonStatus(w))?.served).toBe(before.served + 1);
     // The socket is the owner's alone.
     expect(statSync(before.socket).mode & 0o777).toBe(0o600);
   });
@@ -108,9 +89,9 @@ describe('slipway run through the daemon', () => {
     expect(served.code).toBe(1);
     expect(local.code).toBe(1);
     expect(served.stdout).toContain('boom');
-    expect(same(served.stdout)).toBe(same(local.stdout));
-    expect(same(served.stderr)).toBe(same(local.stderr));
-    expect((await status(w))?.served).toBe(1);
+    expect(sameOutput(served.stdout)).toBe(sameOutput(local.stdout));
+    expect(sameOutput(served.stderr)).toBe(sameOutput(local.stderr));
+    expect((await daemonStatus(w))?.served).toBe(1);
   });
 
   it('reports a config error the same way: file:line:col, exit 2, no stack trace', async () => {
@@ -124,7 +105,7 @@ describe('slipway run through the daemon', () => {
     expect(served.stderr).not.toMatch(STACK_FRAME);
     expect(served.stdout).toBe(local.stdout);
     expect(served.stderr).toBe(local.stderr);
-    expect((await status(w))?.served).toBe(1);
+    expect((await daemonStatus(w))?.served).toBe(1);
   });
 
   it('reads a request whose non-ASCII bytes arrive split across two writes', async () => {
@@ -179,7 +160,7 @@ describe('slipway run through the daemon', () => {
     const oldStatus = JSON.parse(
       spawnSync(process.execPath, [otherBin, 'daemon', 'status', '--json'], { cwd: w.dir, encoding: 'utf8' })
         .stdout,
-    ) as Status;
+    ) as DaemonStatus;
     pids.push(oldStatus.pid);
 
     const r = await w.run(['run'], { env: ON });
@@ -187,9 +168,9 @@ describe('slipway run through the daemon', () => {
     expect(r.stdout).toContain('t | t');
     // The old daemon served nothing and is gone; this build's took its place.
     await waitFor(() => !isAlive(oldStatus.pid) || undefined, { what: 'the stale daemon to exit' });
-    let now: Status | null = null;
+    let now: DaemonStatus | null = null;
     for (let i = 0; i < 600 && !now; i++) {
-      now = await status(w);
+      now = await daemonStatus(w);
       if (!now) await new Promise((r) => setTimeout(r, 50));
     }
     expect(now).not.toBeNull();
@@ -218,7 +199,7 @@ describe('slipway run through the daemon', () => {
     expect(b.code, b.stderr).toBe(0);
     expect(a.stdout).toContain('t | done');
     expect(b.stdout).toContain('t | done');
-    expect((await status(w))?.served).toBe(2);
+    expect((await daemonStatus(w))?.served).toBe(2);
   });
 
   it("forwards the client's Ctrl-C: the tasks stop and the exit code is the interrupted one", async () => {
@@ -253,7 +234,9 @@ describe('slipway run through the daemon', () => {
     writeFileSync(path.join(deep, 'slipway.yml'), pipelineYaml({ t: { run: 'echo deep' } }));
     const start = await runCli(['daemon', 'start'], { cwd: deep });
     expect(start.code, start.stderr).toBe(0);
-    const s = JSON.parse((await runCli(['daemon', 'status', '--json'], { cwd: deep })).stdout) as Status;
+    const s = JSON.parse(
+      (await runCli(['daemon', 'status', '--json'], { cwd: deep })).stdout,
+    ) as DaemonStatus;
     pids.push(s.pid);
     expect(s.socket.startsWith(os.tmpdir())).toBe(true);
     expect(statSync(path.dirname(s.socket)).mode & 0o777).toBe(0o700);

@@ -36,6 +36,7 @@ import {
   waitFor,
   workspace,
 } from '../helpers/cli.js';
+import { type DaemonStatus, daemonStatus, sameOutput } from '../helpers/daemon.js';
 
 const ROOT = path.resolve(path.dirname(SLIPWAY_BIN), '..');
 const NATIVE = path.join(ROOT, 'dist', 'cli', 'slipway-client');
@@ -73,21 +74,10 @@ function nodeCalls(): string[] {
 
 const ON = { SLIPWAY_DAEMON: '1', PATH: PATH_WITH_LOG };
 
-interface Status {
-  pid: number;
-  served: number;
-  ready: number;
-  build: string;
-}
-
-async function status(w: Workspace): Promise<Status | null> {
-  return JSON.parse((await w.run(['daemon', 'status', '--json'])).stdout) as Status | null;
-}
-
 /** Waits until the checkout has a daemon with a spare ready; returns its status. */
-async function warm(w: Workspace): Promise<Status> {
+async function warm(w: Workspace): Promise<DaemonStatus> {
   for (const until = Date.now() + 60_000; Date.now() < until; ) {
-    const s = await status(w);
+    const s = await daemonStatus(w);
     if (s && !pids.includes(s.pid)) pids.push(s.pid);
     if (s && s.ready > 0) return s;
     await new Promise((r) => setTimeout(r, 50));
@@ -95,7 +85,7 @@ async function warm(w: Workspace): Promise<Status> {
   throw new Error('timed out after 60 s waiting for a daemon with a spare ready');
 }
 
-async function started(w: Workspace): Promise<Status> {
+async function started(w: Workspace): Promise<DaemonStatus> {
   const r = await w.run(['daemon', 'start']);
   expect(r.code, r.stderr).toBe(0);
   return warm(w);
@@ -106,13 +96,6 @@ function project(tasks: Parameters<typeof pipelineYaml>[0]): Workspace {
   made.push(w);
   return w;
 }
-
-/** Output with what differs from run to run (durations, run ids) masked. */
-const same = (text: string) =>
-  text
-    .replace(/\b\d+(\.\d+)?(ms|s)\b/g, '<t>')
-    .replace(/\brmx[0-9a-z]+\b/g, '<run>')
-    .replace(/×[\d.]+/g, '×<r>');
 
 describe.skipIf(!hasCompiler)('the native client (bin/slipway.js executed directly)', () => {
   it('is built by npm run build', () => {
@@ -135,10 +118,10 @@ describe.skipIf(!hasCompiler)('the native client (bin/slipway.js executed direct
     const viaNode = await w.run(['run'], { env: ON });
     expect(viaNode.code).toBe(0);
     expect(native.stdout).toContain('2 cached');
-    expect(same(native.stdout)).toBe(same(viaNode.stdout));
-    expect(same(native.stderr)).toBe(same(viaNode.stderr));
+    expect(sameOutput(native.stdout)).toBe(sameOutput(viaNode.stdout));
+    expect(sameOutput(native.stderr)).toBe(sameOutput(viaNode.stderr));
     // Both were the daemon's (the build ids of the two clients agree).
-    expect((await status(w))?.served).toBe(before.served + 2);
+    expect((await daemonStatus(w))?.served).toBe(before.served + 2);
   });
 
   it("passes a failing task's exit code and output through", async () => {
@@ -153,9 +136,9 @@ describe.skipIf(!hasCompiler)('the native client (bin/slipway.js executed direct
     const viaNode = await w.run(['run'], { env: ON });
     expect(native.code).toBe(1);
     expect(native.stdout).toContain('boom');
-    expect(same(native.stdout)).toBe(same(viaNode.stdout));
-    expect(same(native.stderr)).toBe(same(viaNode.stderr));
-    expect((await status(w))?.served).toBe(2);
+    expect(sameOutput(native.stdout)).toBe(sameOutput(viaNode.stdout));
+    expect(sameOutput(native.stderr)).toBe(sameOutput(viaNode.stderr));
+    expect((await daemonStatus(w))?.served).toBe(2);
   });
 
   it('ends quietly with exit code 0 when its reader stops early (| head -1)', async () => {
@@ -180,7 +163,7 @@ describe.skipIf(!hasCompiler)('the native client (bin/slipway.js executed direct
     expect(withHead.stdout.trim().split('\n')).toHaveLength(1);
     expect(w.read('rc2.txt').trim()).toBe('0');
     expect(w.read('err2.txt')).toBe('');
-    expect((await status(w))?.served).toBe(1);
+    expect((await daemonStatus(w))?.served).toBe(1);
   });
 
   it('forwards Ctrl-C to the command: its tasks stop and the exit code is the interrupted one', async () => {
@@ -200,7 +183,7 @@ describe.skipIf(!hasCompiler)('the native client (bin/slipway.js executed direct
 
   it('runs the command in Node.js when no daemon runs, and starts one for the next command', async () => {
     const w = project({ t: { run: 'echo hello' } });
-    expect(await status(w)).toBeNull();
+    expect(await daemonStatus(w)).toBeNull();
     nodeCalls();
     const first = await w.run(['run'], { env: ON, direct: true });
     expect(first.code, first.stderr).toBe(0);
@@ -212,7 +195,7 @@ describe.skipIf(!hasCompiler)('the native client (bin/slipway.js executed direct
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toContain('t cache hit');
     expect(nodeCalls()).toEqual([]);
-    expect((await status(w))?.served).toBe(1);
+    expect((await daemonStatus(w))?.served).toBe(1);
   });
 
   it('hands other commands, and run with --no-daemon, straight to Node.js', async () => {
@@ -240,14 +223,14 @@ describe.skipIf(!hasCompiler)('the native client (bin/slipway.js executed direct
       `${SLIPWAY_BIN} run --no-daemon`,
       `${SLIPWAY_BIN} run`,
     ]);
-    expect((await status(w))?.served).toBe(s.served);
+    expect((await daemonStatus(w))?.served).toBe(s.served);
     // Global options before the command, as command-line.ts reads them: still the daemon's.
     await warm(w);
     const plan = await w.run(['-f', 'slipway.yml', 'plan'], { env: ON, direct: true });
     expect(plan.code, plan.stderr).toBe(0);
     expect(plan.stdout).toContain('1 cached');
     expect(nodeCalls()).toEqual([]);
-    expect((await status(w))?.served).toBe(s.served + 1);
+    expect((await daemonStatus(w))?.served).toBe(s.served + 1);
   });
 
   it('leaves a checkout whose socket path is too long to the Node.js client, which the daemon serves', async () => {
@@ -258,14 +241,18 @@ describe.skipIf(!hasCompiler)('the native client (bin/slipway.js executed direct
     writeFileSync(path.join(deep, 'slipway.yml'), pipelineYaml({ t: { run: 'echo deep' } }));
     const start = await runCli(['daemon', 'start'], { cwd: deep });
     expect(start.code, start.stderr).toBe(0);
-    const s = JSON.parse((await runCli(['daemon', 'status', '--json'], { cwd: deep })).stdout) as Status;
+    const s = JSON.parse(
+      (await runCli(['daemon', 'status', '--json'], { cwd: deep })).stdout,
+    ) as DaemonStatus;
     pids.push(s.pid);
     nodeCalls();
     const r = await runCli(['run'], { cwd: deep, env: ON, direct: true });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('t | deep');
     expect(nodeCalls()).toEqual([`${SLIPWAY_BIN} run`]);
-    const after = JSON.parse((await runCli(['daemon', 'status', '--json'], { cwd: deep })).stdout) as Status;
+    const after = JSON.parse(
+      (await runCli(['daemon', 'status', '--json'], { cwd: deep })).stdout,
+    ) as DaemonStatus;
     expect(after.served).toBe(1);
     await runCli(['daemon', 'stop'], { cwd: deep });
   });
@@ -297,6 +284,6 @@ describe.skipIf(!hasCompiler)('the native client (bin/slipway.js executed direct
     const next = await w.run(['run'], { env: ON, direct: true });
     expect(next.code, next.stderr).toBe(0);
     expect(nodeCalls()).toEqual([]);
-    expect((await status(w))?.served).toBe(1);
+    expect((await daemonStatus(w))?.served).toBe(1);
   });
 });

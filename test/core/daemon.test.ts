@@ -7,7 +7,7 @@
  * tasks. Every test stops the daemons it starts.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,7 +24,7 @@ import {
   waitFor,
   workspace,
 } from '../helpers/cli.js';
-import { type DaemonStatus, daemonStatus, sameOutput } from '../helpers/daemon.js';
+import { type DaemonStatus, daemonStatus, deepCheckoutWithDaemon, sameOutput } from '../helpers/daemon.js';
 
 const ON = { SLIPWAY_DAEMON: '1' };
 const OFF = { SLIPWAY_DAEMON: '0' };
@@ -229,14 +229,7 @@ describe('slipway run through the daemon', () => {
   it('listens in a private temporary folder when the checkout path is too long for a socket', async () => {
     const w = workspace();
     made.push(w);
-    const deep = w.path('a'.repeat(60), 'b'.repeat(60));
-    mkdirSync(deep, { recursive: true });
-    writeFileSync(path.join(deep, 'slipway.yml'), pipelineYaml({ t: { run: 'echo deep' } }));
-    const start = await runCli(['daemon', 'start'], { cwd: deep });
-    expect(start.code, start.stderr).toBe(0);
-    const s = JSON.parse(
-      (await runCli(['daemon', 'status', '--json'], { cwd: deep })).stdout,
-    ) as DaemonStatus;
+    const { dir: deep, status: s } = await deepCheckoutWithDaemon(w);
     pids.push(s.pid);
     expect(s.socket.startsWith(os.tmpdir())).toBe(true);
     expect(statSync(path.dirname(s.socket)).mode & 0o777).toBe(0o700);

@@ -15,7 +15,6 @@ import {
   chmodSync,
   cpSync,
   existsSync,
-  mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
@@ -36,7 +35,7 @@ import {
   waitFor,
   workspace,
 } from '../helpers/cli.js';
-import { type DaemonStatus, daemonStatus, sameOutput } from '../helpers/daemon.js';
+import { type DaemonStatus, daemonStatus, deepCheckoutWithDaemon, sameOutput } from '../helpers/daemon.js';
 
 const ROOT = path.resolve(path.dirname(SLIPWAY_BIN), '..');
 const NATIVE = path.join(ROOT, 'dist', 'cli', 'slipway-client');
@@ -236,14 +235,7 @@ describe.skipIf(!hasCompiler)('the native client (bin/slipway.js executed direct
   it('leaves a checkout whose socket path is too long to the Node.js client, which the daemon serves', async () => {
     const w = workspace();
     made.push(w);
-    const deep = w.path('a'.repeat(60), 'b'.repeat(60));
-    mkdirSync(deep, { recursive: true });
-    writeFileSync(path.join(deep, 'slipway.yml'), pipelineYaml({ t: { run: 'echo deep' } }));
-    const start = await runCli(['daemon', 'start'], { cwd: deep });
-    expect(start.code, start.stderr).toBe(0);
-    const s = JSON.parse(
-      (await runCli(['daemon', 'status', '--json'], { cwd: deep })).stdout,
-    ) as DaemonStatus;
+    const { dir: deep, status: s } = await deepCheckoutWithDaemon(w);
     pids.push(s.pid);
     nodeCalls();
     const r = await runCli(['run'], { cwd: deep, env: ON, direct: true });

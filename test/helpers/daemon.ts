@@ -1,5 +1,7 @@
 /** What the daemon tests share: its status as `slipway daemon status --json` gives it, and output compared run to run. */
-import type { Workspace } from './cli.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { pipelineYaml, runCli, type Workspace } from './cli.js';
 
 /** `slipway daemon status --json` (protocol.ts DaemonStatus). */
 export interface DaemonStatus {
@@ -25,3 +27,19 @@ export const sameOutput = (text: string): string =>
     .replace(/\b\d+(\.\d+)?(ms|s)\b/g, '<t>')
     .replace(/\brmx[0-9a-z]+\b/g, '<run>')
     .replace(/×[\d.]+/g, '×<r>');
+
+/**
+ * A checkout inside `w` whose path is too long for a local socket address (a one-task pipeline,
+ * `t` echoing "deep"), with its daemon started: the folder and the daemon's status.
+ */
+export async function deepCheckoutWithDaemon(w: Workspace): Promise<{ dir: string; status: DaemonStatus }> {
+  const dir = w.path('a'.repeat(60), 'b'.repeat(60));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'slipway.yml'), pipelineYaml({ t: { run: 'echo deep' } }));
+  const start = await runCli(['daemon', 'start'], { cwd: dir });
+  if (start.code !== 0) throw new Error(`daemon start failed (exit ${start.code}): ${start.stderr}`);
+  const status = JSON.parse(
+    (await runCli(['daemon', 'status', '--json'], { cwd: dir })).stdout,
+  ) as DaemonStatus;
+  return { dir, status };
+}

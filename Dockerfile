@@ -8,18 +8,19 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --omit=optional --ignore-scripts=false && npm cache clean --force
 
-# 2. Build: every dependency, the TypeScript build and the bundle.
+# 2. Build: every dependency, the compiled sources and the bundle (scripts/compile.mjs, bundle.mjs).
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
-COPY tsconfig.json tsconfig.build.json biome.json ./
+COPY tsconfig.json biome.json ./
 COPY scripts ./scripts
 COPY src ./src
 COPY bin ./bin
 COPY bench ./bench
 COPY test ./test
 COPY examples ./examples
+COPY web ./web
 RUN npm run build
 
 # 3. Runtime.

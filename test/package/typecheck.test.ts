@@ -15,7 +15,9 @@ const tsc = path.join(root, 'node_modules/typescript/bin/tsc');
 /** `tsc --noEmit -p PROJECT`: its exit code and what it printed (the errors, file:line:col). */
 function typecheck(project: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [tsc, '--noEmit', '--pretty', 'false', '-p', project], { cwd: root });
+    const child = spawn(process.execPath, [tsc, '--noEmit', '--pretty', 'false', '-p', project], {
+      cwd: root,
+    });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => {
       out += s;

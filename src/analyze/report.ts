@@ -1,9 +1,10 @@
 /** `slipway report`: every analysis over the stored history in one JSON-serializable object. */
+
+import { capacityFor, machineCores } from '../config/capacity.js';
 import type { Pipeline } from '../config/types.js';
 import { analyzeConfigured } from '../containers/configured.js';
 import type { RunStatus } from '../events.js';
 import { TaskGraph } from '../graph/graph.js';
-import { capacityFor, machineCores } from '../plan/capacity.js';
 import { predict } from '../plan/predict.js';
 import { CHART_HPA } from '../scale/hpa.js';
 import { type AutoscaleReplay, DEFAULT_WORKER_HOUR_PRICE, replayAutoscaler } from '../scale/hpa-replay.js';

@@ -2,6 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { recordAppValidations } from '../deploy/app-validation-records.js';
 import { runDeployment } from '../deploy/deploy.js';
 import { type Environment, resolveEnvironment } from '../deploy/environment.js';
 import type { DeployEvent } from '../deploy/events.js';
@@ -12,7 +13,6 @@ import { SummaryBuilder } from '../deploy/summary.js';
 import { waitForWindow } from '../deploy/wait-window.js';
 import { EventStream } from '../events.js';
 import { deployLedgerDir, stateDir } from '../state/paths.js';
-import { recordAppValidations } from '../store/app-validations.js';
 import { withStore } from '../store/store.js';
 import { attachDeployTracing } from '../telemetry/tracing.js';
 import { gitHead } from '../util/git-facts.js';

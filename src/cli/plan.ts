@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { capacityCurve } from '../analyze/capacity-curve.js';
 import { createTaskCache } from '../cache/index.js';
+import { type Capacity, capacityFor } from '../config/capacity.js';
 import type { Pipeline } from '../config/types.js';
 import { EventStream, type RunEvent } from '../events.js';
 import { cacheMarks, type MarkedTask } from '../exec/settle.js';
 import type { TaskGraph } from '../graph/graph.js';
 import { targetGraph } from '../graph/targets.js';
-import { type Capacity, capacityFor } from '../plan/capacity.js';
 import { predict, simTasks } from '../plan/predict.js';
 import { simulate } from '../plan/simulate.js';
 import { DISPATCH_MS, simulateWorkers } from '../plan/simulate-workers.js';

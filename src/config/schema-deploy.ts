@@ -1,6 +1,6 @@
 /** environments: section (README: Deploy). Semantic checks (waves, tokens) live in src/deploy/environment.ts. */
 import { z } from 'zod';
-import { parseWindow, WINDOW_HINT } from '../deploy/deploy-window.js';
+import { parseWindow, WINDOW_HINT } from './deploy-window.js';
 import { duration, size } from './units-schema.js';
 
 const envMap = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String));

@@ -1,8 +1,8 @@
 /** Checks that need the whole pipeline: dependencies exist, no cycles, requests fit the pool. */
 
-import { capacityFor } from '../plan/capacity.js';
 import { findCycle } from '../util/find-cycle.js';
 import { formatBytes } from '../util/units.js';
+import { capacityFor } from './capacity.js';
 import { type Diagnostic, didYouMean } from './diagnostic.js';
 import type { Pipeline } from './types.js';
 

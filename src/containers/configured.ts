@@ -1,14 +1,27 @@
 /** The container analyses slipway.yml's analyze: section asks for, for `check` and `report`. */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { RunRecord } from '../analyze/history.js';
 import { ConfigError } from '../config/diagnostic.js';
 import type { Pipeline } from '../config/types.js';
+import type { CacheOutcome, TaskRunStatus } from '../events.js';
 import type { DockerAnalysis } from './docker/analyze.js';
 import { INSTALL } from './docker/layers.js';
 import type { ContainerFinding } from './findings.js';
 import type { K8sAnalysis } from './k8s/analyze.js';
 import { readMetricsFile, runDocker, runK8s } from './run.js';
+
+/**
+ * What the install step's time is read from: the recorded runs' tasks (the report passes its
+ * history's runs, analyze/history.ts, which have these fields and more).
+ */
+interface RecordedRun {
+  tasks: readonly {
+    taskId: string;
+    status: TaskRunStatus;
+    cache: CacheOutcome | null;
+    durationMs: number | null;
+  }[];
+}
 
 export interface ConfiguredAnalysis {
   docker: DockerAnalysis[];
@@ -19,7 +32,7 @@ export interface ConfiguredAnalysis {
 /** Runs the configured analyses; null when slipway.yml has no analyze: section. */
 export function analyzeConfigured(
   pipeline: Pipeline,
-  runs: readonly RunRecord[] = [],
+  runs: readonly RecordedRun[] = [],
 ): ConfiguredAnalysis | null {
   const cfg = pipeline.raw.analyze;
   if (!cfg) return null;
@@ -75,7 +88,7 @@ export function analyzeConfigured(
  */
 function installTime(
   pipeline: Pipeline,
-  runs: readonly RunRecord[],
+  runs: readonly RecordedRun[],
   taskId: string | undefined,
 ): { seconds: number; source: string } | null {
   const id =

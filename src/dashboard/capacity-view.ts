@@ -7,9 +7,9 @@
  */
 import { type CapacityRow, capacityCurve } from '../analyze/capacity-curve.js';
 import { type GrowthReport, growthReport } from '../analyze/growth.js';
+import { type Capacity, capacityFor } from '../config/capacity.js';
 import type { Pipeline } from '../config/types.js';
 import { TaskGraph } from '../graph/graph.js';
-import { type Capacity, capacityFor } from '../plan/capacity.js';
 import { predict, simTasks } from '../plan/predict.js';
 import { simulate } from '../plan/simulate.js';
 import type { Store } from '../store/store.js';

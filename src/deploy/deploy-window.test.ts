@@ -1,6 +1,7 @@
 /** Deploy windows: parsing, open or closed at an instant, the next opening, waiting on a fake clock. */
 import { describe, expect, it } from 'vitest';
-import { isOpen, nextOpening, parseWindow } from './deploy-window.js';
+import { parseWindow } from '../config/deploy-window.js';
+import { isOpen, nextOpening } from './deploy-window.js';
 import { type WindowClock, waitForWindow } from './wait-window.js';
 
 const at = (iso: string) => Date.parse(iso);

@@ -4,10 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { DeployWindow } from '../config/deploy-window.js';
 import { ConfigError, type Diagnostic, didYouMean } from '../config/diagnostic.js';
 import type { EnvironmentSchema } from '../config/schema-deploy.js';
 import type { Pipeline } from '../config/types.js';
-import type { DeployWindow } from './deploy-window.js';
 import { planWaves } from './waves.js';
 
 export interface HealthConfig {

@@ -2,9 +2,11 @@
  * Holding a deployment until its environment's deploy window opens. The clock and the sleep are
  * injected, so tests move time instead of waiting for it.
  */
+
+import type { DeployWindow } from '../config/deploy-window.js';
 import { err, ok, type Result } from '../util/result.js';
 import { formatMs } from '../util/units.js';
-import { type DeployWindow, nextOpening } from './deploy-window.js';
+import { nextOpening } from './deploy-window.js';
 
 export interface WindowClock {
   now(): number;

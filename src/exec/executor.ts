@@ -5,10 +5,10 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { CacheLookup, TaskCache, TaskHash } from '../cache/types.js';
+import type { Capacity } from '../config/capacity.js';
 import type { Pipeline } from '../config/types.js';
 import type { EventStream, RunEvent, RunOutcome, TaskStatus } from '../events.js';
 import type { TaskGraph } from '../graph/graph.js';
-import type { Capacity } from '../plan/capacity.js';
 import { Frontier } from '../plan/frontier.js';
 import { pickTasks, type Running } from '../plan/policy.js';
 import type { Prediction } from '../plan/predict.js';

@@ -3,14 +3,13 @@
  * shell around this; benchmarks and tests call it too.
  */
 import type { TaskCache } from '../cache/types.js';
+import { type Capacity, capacityFor } from '../config/capacity.js';
 import type { Pipeline } from '../config/types.js';
 import { criticalPath } from '../graph/critical-path.js';
 import type { TaskGraph } from '../graph/graph.js';
-import { type Capacity, capacityFor } from '../plan/capacity.js';
 import { predict, simTasks } from '../plan/predict.js';
 import { lowerBound, simulate } from '../plan/simulate.js';
 import type { RunSummary } from '../report/summary.js';
-import type { ScaleOut } from '../scale/coordinator.js';
 import { processRecordDir, runLogDir } from '../state/paths.js';
 import type { Store } from '../store/store.js';
 import { type GitFacts, gitHead } from '../util/git-facts.js';
@@ -18,6 +17,7 @@ import { newId } from '../util/id.js';
 import { trace } from '../util/trace.js';
 import { runGraph } from './executor.js';
 import { GroupGuard } from './process-guard.js';
+import type { RemoteRunners } from './remote-runners.js';
 import { attachRunSubscribers, type RunSubscribers } from './run-subscribers.js';
 import { LocalRunner } from './runner.js';
 
@@ -40,7 +40,7 @@ export interface RunPipelineOptions {
   /** A git read already started for the pipeline root; HEAD is taken from it. */
   git?: Promise<GitFacts>;
   /** Scale-out (README: Scaling out): attempts become jobs on this queue instead of local processes. */
-  scaleOut?: ScaleOut;
+  scaleOut?: RemoteRunners;
 }
 
 /** Runs the graph and returns its summary (DESIGN §11). */

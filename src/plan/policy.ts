@@ -4,7 +4,7 @@
  * backfill lower-ranked tasks only if they cannot delay that reservation (EASY backfilling over
  * a multi-resource pool: slots, cpu, memory).
  */
-import type { Capacity } from './capacity.js';
+import type { Capacity } from '../config/capacity.js';
 
 export interface Demand {
   cpu: number;

@@ -1,10 +1,11 @@
 /** Predicted duration and resource use of each task, learned from history. */
+
+import type { Capacity } from '../config/capacity.js';
 import type { Pipeline, TaskConfig } from '../config/types.js';
 import type { TaskGraph } from '../graph/graph.js';
 import type { RecentExecution } from '../store/runs.js';
 import type { Store } from '../store/store.js';
 import { quantile } from '../util/quantile.js';
-import type { Capacity } from './capacity.js';
 import type { SimTask } from './simulate.js';
 import { TARGET_PERCENTILE, vpaTarget } from './vpa.js';
 

@@ -4,7 +4,7 @@
  * overhead a job pays (queue, worker pick-up, cache restore and save), as measured by
  * `npm run bench -- --only scale-out` (README: Scaling out).
  */
-import type { Capacity } from './capacity.js';
+import type { Capacity } from '../config/capacity.js';
 import { type SimResult, type SimTask, simulate } from './simulate.js';
 
 /** Median dispatch overhead per task measured by the scale-out bench (ms). */

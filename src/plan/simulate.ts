@@ -1,7 +1,8 @@
 /** Discrete-event simulation of a schedule under the same frontier and policy the executor uses. */
+
+import type { Capacity } from '../config/capacity.js';
 import { criticalPath } from '../graph/critical-path.js';
 import { TaskGraph } from '../graph/graph.js';
-import type { Capacity } from './capacity.js';
 import { Frontier } from './frontier.js';
 import { pickTasks, type Running } from './policy.js';
 

@@ -8,11 +8,10 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { cacheSettings } from '../cache/config.js';
 import type { TaskCache, TaskHash } from '../cache/types.js';
+import type { Capacity } from '../config/capacity.js';
 import type { Pipeline } from '../config/types.js';
-import type { EventStream, RunEvent } from '../events.js';
+import type { RemoteRunners } from '../exec/remote-runners.js';
 import type { TaskGraph } from '../graph/graph.js';
-import type { Capacity } from '../plan/capacity.js';
-import type { Prediction } from '../plan/predict.js';
 import type { RunSummary } from '../report/summary.js';
 import { UsageError } from '../util/usage-error.js';
 import { pipelineDigest } from './pipeline-digest.js';
@@ -27,15 +26,9 @@ import { probeRedis, QueueRunner } from './queue-runner.js';
  */
 const FLEET_CAPACITY: Capacity = { slots: 100_000, cpu: 100_000, memory: Number.MAX_SAFE_INTEGER };
 
-export interface ScaleOut {
+export interface ScaleOut extends RemoteRunners {
   address: QueueAddress;
-  capacity: Capacity;
-  open(run: {
-    runId: string;
-    graph: TaskGraph;
-    predictions: ReadonlyMap<string, Prediction>;
-    events: EventStream<RunEvent>;
-  }): Promise<QueueRunner>;
+  open(run: Parameters<RemoteRunners['open']>[0]): Promise<QueueRunner>;
   /** `run --queue -c N`: the coordinator takes jobs too, with N slots, as worker "coordinator". */
   localWorker(slots: number): Promise<{ close(force?: boolean): Promise<void> }>;
   /** Closes the connections opened ahead when no run took them over (`open` was not called). */

@@ -1,10 +1,9 @@
 /**
  * What the agents measured of the app after each deploy (migration 090): written as the
- * `app-validated` events of a deployment arrive, read back for the report's change points.
+ * `app-validated` events of a deployment arrive (deploy/app-validation-records.ts), read back for
+ * the report's change points.
  */
 import type { Kysely } from 'kysely';
-import type { DeployEvent } from '../deploy/events.js';
-import type { EventStream } from '../events.js';
 import type { Database } from './schema.js';
 
 export interface AppValidationsTable {
@@ -44,47 +43,6 @@ export function appValidationQueries(db: Kysely<Database>): AppValidationQueries
         .execute();
     },
     since: (since) => appValidationsSince(db, since),
-  };
-}
-
-/** Subscribes to a deployment's events; `flush()` waits for the writes and returns failures. */
-export function recordAppValidations(
-  queries: AppValidationQueries,
-  events: EventStream<DeployEvent>,
-): { flush(): Promise<string[]> } {
-  let environment = '';
-  let chain: Promise<void> = Promise.resolve();
-  const errors: string[] = [];
-  events.subscribe((e) => {
-    if (e.type === 'deploy-started') environment = e.environment;
-    if (e.type !== 'app-validated') return;
-    const row: AppValidationsTable = {
-      deployment_id: e.deploymentId,
-      target: e.target,
-      environment,
-      release: e.release,
-      wave: e.wave,
-      measured_at: e.at,
-      startup_ms: e.startupMs,
-      rss_bytes: e.rssBytes === null ? null : Math.round(e.rssBytes),
-      cpu_cores: e.cpuCores,
-      settle_ms: e.settleMs,
-      problem: e.problem ?? null,
-    };
-    chain = chain
-      .then(() => queries.insert(row))
-      .then(
-        () => {},
-        (err: unknown) => {
-          errors.push(String((err as Error)?.message ?? err));
-        },
-      );
-  });
-  return {
-    flush: async () => {
-      await chain;
-      return errors;
-    },
   };
 }
 

@@ -1,11 +1,13 @@
 /**
  * The module boundaries README's Architecture section promises, checked on the imports of every
  * source file: SQL only inside src/store/, nothing below the CLI imports it, config does not
- * import graph, and no CLI command imports another command.
+ * import graph, no CLI command imports another command, and the folders of src/ import each
+ * other without a cycle (type-only imports included: a cycle of types is a cycle of concepts).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { findCycle } from '../../src/util/find-cycle.js';
 
 const SRC = path.resolve(import.meta.dirname, '../../src');
 
@@ -86,5 +88,23 @@ describe('module boundaries', () => {
         (i) => commands.has(i),
       ),
     ).toEqual([]);
+  });
+
+  it('keeps the folders of src/ free of import cycles', () => {
+    // A module is a folder of src/ (config, exec, deploy…); the files at its top (events.ts,
+    // task-failure.ts…), the vocabulary every folder shares, count as one.
+    const moduleOf = (file: string) => (file.includes('/') ? file.split('/')[0]! : '.');
+    const edges = new Map<string, Set<string>>();
+    for (const s of all) {
+      const from = moduleOf(s.file);
+      const to = edges.get(from) ?? new Set<string>();
+      edges.set(from, to);
+      for (const i of s.imports) {
+        if (!all.some((t) => t.file === `${i}.ts`)) continue; // a package or node: module
+        if (moduleOf(i) !== from) to.add(moduleOf(i));
+      }
+    }
+    expect(edges.get('scale')).toContain('exec');
+    expect(findCycle([...edges.keys()], (m) => [...(edges.get(m) ?? [])])).toBeUndefined();
   });
 });

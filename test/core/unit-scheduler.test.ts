@@ -3,7 +3,7 @@
  * replays it; every expected schedule here was worked out by hand.
  */
 import { describe, expect, it } from 'vitest';
-import type { Capacity } from '../../src/plan/capacity.js';
+import type { Capacity } from '../../src/config/capacity.js';
 import { type Candidate, pickTasks, type Running } from '../../src/plan/policy.js';
 import { type SimTask, simulate } from '../../src/plan/simulate.js';
 

@@ -1,5 +1,5 @@
 /** Concurrency: simulate other capacities and suggest the knee of the curve when it beats today's. */
-import type { Capacity } from '../../plan/capacity.js';
+import type { Capacity } from '../../config/capacity.js';
 import { formatMs } from '../../util/units.js';
 import { capacityCurve } from '../capacity-curve.js';
 import { mean } from '../stats.js';

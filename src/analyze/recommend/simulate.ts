@@ -1,5 +1,5 @@
 /** Re-simulation helpers: the lead's simulator with one change applied. */
-import type { Capacity } from '../../plan/capacity.js';
+import type { Capacity } from '../../config/capacity.js';
 import { simTasks } from '../../plan/predict.js';
 import { type SimTask, simulate } from '../../plan/simulate.js';
 import type { RecommendContext } from './types.js';

@@ -1,7 +1,8 @@
 /** Recommendations: each a change with the seconds it saves per run, estimated by the simulator. */
+
+import type { Capacity } from '../../config/capacity.js';
 import type { Pipeline } from '../../config/types.js';
 import type { TaskGraph } from '../../graph/graph.js';
-import type { Capacity } from '../../plan/capacity.js';
 import type { Prediction } from '../../plan/predict.js';
 import type { RunRecord } from '../history.js';
 

@@ -1,6 +1,6 @@
 /** The resource pool a run packs tasks into. */
 import os from 'node:os';
-import type { Pipeline } from '../config/types.js';
+import type { Pipeline } from './types.js';
 
 export interface Capacity {
   /** Concurrency cap: tasks running at once. */

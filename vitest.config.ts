@@ -30,7 +30,10 @@ export default defineConfig({
     env: { SLIPWAY_DAEMON: '0' },
     fileParallelism: true,
     projects: [
-      { extends: true, test: { name: 'unit', include: UNIT } },
+      // Unit test files share their worker's modules (isolate: false): importing the sources again
+      // for each of ~80 small files was most of the lane's time. A test that changes process-wide
+      // state (env, cwd, a module's cache) restores it, or resets modules (vi.resetModules).
+      { extends: true, test: { name: 'unit', include: UNIT, isolate: false } },
       { extends: true, test: { name: 'e2e', include: ['test/**/*.test.ts'], exclude: UNIT } },
     ],
   },

@@ -7,6 +7,7 @@ import { err, ok, type Result } from '../util/result.js';
 import type { ChunkLedger } from './chunk-ledger.js';
 import { type ChunkingParams, chunkBuffer, chunkIdOf, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
 import { escapingSymlink, type Manifest, type ManifestEntry } from './manifest.js';
+import { rechunkFile } from './rechunk.js';
 import type { ChunkId } from './types.js';
 
 /** Where a chunk's bytes are in the artifact folder. */
@@ -126,7 +127,11 @@ export async function readArtifact(
             size = data.length;
           } else {
             buffer ??= Buffer.allocUnsafe(Math.max(2 * 1024 * 1024, params.max * 4));
-            ({ chunks: list, size } = await chunkFile(full, params, buffer));
+            // A large file chunked before: its unchanged chunks are checked, not scanned again.
+            const before = ledger?.previous(relPath);
+            ({ chunks: list, size } = before?.length
+              ? await rechunkFile(full, before, params, buffer)
+              : await chunkFile(full, params, buffer));
           }
         }
         ledger?.record(record);

@@ -117,6 +117,14 @@ export class ChunkLedger {
     return isRacyRecord(record, stamp?.dev === dev ? stamp : this.#oldAt) ? undefined : old[1];
   }
 
+  /**
+   * The chunks `rel` had at the last deploy whatever its stat now: a changed file's old chunk
+   * list, for incremental chunking (rechunk.ts checks every chunk it takes from it).
+   */
+  previous(rel: string): [ChunkId, number][] | undefined {
+    return this.#old.get(rel)?.[1];
+  }
+
   /** Notes a file's stat record for the next deploy, in the order of the manifest's files. */
   record(record: string): void {
     this.#records.push(record);

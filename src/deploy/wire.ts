@@ -56,9 +56,12 @@ export async function encodeFrame(
 ): Promise<Buffer> {
   let payload = data;
   let code = CODE.none;
-  if (encoding !== 'none' && !looksIncompressible(data)) {
-    const brotliLike = encoding === 'br' || encoding === 'br-fast';
-    const zstd = brotliLike && codecs.includes('zstd') ? loadZstd() : undefined;
+  const brotliLike = encoding === 'br' || encoding === 'br-fast';
+  const zstd = brotliLike && codecs.includes('zstd') ? loadZstd() : undefined;
+  // zstd gives up on incompressible bytes about as fast as the sample test below decides (which
+  // costs a zlib context per call): it is tried on every chunk, and the chunk goes raw when it
+  // does not shrink.
+  if (encoding !== 'none' && (zstd || !looksIncompressible(data))) {
     if (zstd) {
       // Synchronous, on the calling thread, for the reason given below; `packed` is a view of
       // the codec's scratch buffer, copied into the frame before the next chunk is compressed.
@@ -124,6 +127,14 @@ function frameOf(id: ChunkId, code: number, payload: Buffer): Buffer {
 function looksIncompressible(data: Buffer): boolean {
   if (data.length <= 16 * 1024) return false;
   const sample = data.subarray(data.length >> 1, (data.length >> 1) + 4096);
+  // zstd where it loads: a zlib call sets up a fresh context each time (~0.3 ms, more than
+  // compressing the sample), zstd reuses one.
+  const zstd = loadZstd();
+  if (zstd) {
+    try {
+      return zstd.compress(sample, 1).length > sample.length * 0.95;
+    } catch {}
+  }
   return zlib.deflateRawSync(sample, { level: 1 }).length > sample.length * 0.95;
 }
 

@@ -1,0 +1,134 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noise } from '../../bench/lib/noise.js';
+import { chunkFile } from './artifact.js';
+import type { ChunkingParams } from './fastcdc.js';
+import { rechunkFile } from './rechunk.js';
+import type { ChunkId } from './types.js';
+
+// Small chunks so that a few hundred KB hold hundreds of them, and a buffer of 4 * max so that
+// chunking crosses many refills.
+const P: ChunkingParams = { min: 256, avg: 1024, max: 4096 };
+const buffer = () => Buffer.allocUnsafe(4 * P.max);
+
+function seeded(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 0x1_0000_0000;
+  };
+}
+
+type Edit = 'overwrite' | 'insert' | 'delete' | 'append' | 'truncate' | 'prepend';
+const EDITS: Edit[] = ['overwrite', 'insert', 'delete', 'append', 'truncate', 'prepend'];
+
+/** `data` with one random edit of kind `kind`. */
+function edit(data: Buffer, kind: Edit, rnd: () => number, seed: number): Buffer {
+  const len = 1 + Math.floor(rnd() * 3 * P.max);
+  const at = Math.floor(rnd() * data.length);
+  const bytes = noise(len, seed);
+  switch (kind) {
+    case 'overwrite': {
+      const out = Buffer.from(data);
+      bytes.copy(out, Math.min(at, Math.max(0, out.length - len)));
+      return out;
+    }
+    case 'insert':
+      return Buffer.concat([data.subarray(0, at), bytes, data.subarray(at)]);
+    case 'delete':
+      return Buffer.concat([data.subarray(0, at), data.subarray(Math.min(data.length, at + len))]);
+    case 'append':
+      return Buffer.concat([data, bytes]);
+    case 'truncate':
+      return data.subarray(0, at);
+    case 'prepend':
+      return Buffer.concat([bytes, data]);
+  }
+}
+
+describe('rechunkFile', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-rechunk-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function both(data: Buffer, old: [ChunkId, number][]) {
+    const file = path.join(dir, 'f');
+    await writeFile(file, data);
+    const full = await chunkFile(file, P, buffer());
+    const inc = await rechunkFile(file, old, P, buffer());
+    return { full, inc };
+  }
+
+  it('gives the chunks of a full pass after random edits of every kind, reusing unchanged ones', async () => {
+    const rnd = seeded(17);
+    let reusedSomewhere = 0;
+    for (let round = 0; round < 60; round++) {
+      const kind = EDITS[round % EDITS.length]!;
+      const original = noise(64 * 1024 + Math.floor(rnd() * 256 * 1024), 100 + round);
+      const file = path.join(dir, 'f');
+      await writeFile(file, original);
+      const old = (await chunkFile(file, P, buffer())).chunks;
+      // One to three edits between the two passes.
+      let data = original;
+      const n = 1 + Math.floor(rnd() * 3);
+      for (let k = 0; k < n; k++) data = edit(data, kind, rnd, round * 10 + k);
+      const { full, inc } = await both(data, old);
+      expect(inc.chunks, `round ${round} (${kind})`).toEqual(full.chunks);
+      expect(inc.size).toBe(data.length);
+      reusedSomewhere += inc.reused;
+    }
+    // The point of it: most chunks of a lightly edited file are taken, not scanned.
+    expect(reusedSomewhere).toBeGreaterThan(0);
+  });
+
+  it('reuses every chunk but the edited ones and the tail after an edit in place', async () => {
+    const original = noise(512 * 1024, 5);
+    const file = path.join(dir, 'f');
+    await writeFile(file, original);
+    const old = (await chunkFile(file, P, buffer())).chunks;
+    const data = Buffer.from(original);
+    noise(100, 6).copy(data, 200 * 1024);
+    const { full, inc } = await both(data, old);
+    expect(inc.chunks).toEqual(full.chunks);
+    const changed = full.chunks.filter(([id]) => !old.some(([o]) => o === id)).length;
+    // Scanned: the changed chunk(s), the one after them, and the last `max` bytes' few chunks.
+    expect(inc.reused).toBeGreaterThanOrEqual(full.chunks.length - changed - 1 - 6);
+  });
+
+  it('finds the old chunks again after bytes inserted at the start', async () => {
+    const original = noise(512 * 1024, 7);
+    const file = path.join(dir, 'f');
+    await writeFile(file, original);
+    const old = (await chunkFile(file, P, buffer())).chunks;
+    const { full, inc } = await both(Buffer.concat([noise(4096, 8), original]), old);
+    expect(inc.chunks).toEqual(full.chunks);
+    expect(inc.reused).toBeGreaterThanOrEqual(full.chunks.length - 2 - 6);
+  });
+
+  it('checks each id it takes from the old list: wrong ids and sizes (a damaged ledger) are scanned instead', async () => {
+    const data = noise(200 * 1024, 9);
+    const file = path.join(dir, 'f');
+    await writeFile(file, data);
+    const real = (await chunkFile(file, P, buffer())).chunks;
+    const lies: [ChunkId, number][] = real.map(([id, n], i) => [
+      i % 2 ? ('0'.repeat(64) as ChunkId) : id,
+      n + (i % 3),
+    ]);
+    lies.push(['f'.repeat(64) as ChunkId, 10 * P.max]);
+    const { full, inc } = await both(data, lies);
+    expect(inc.chunks).toEqual(full.chunks);
+    const empty = await both(data, []);
+    expect(empty.inc.chunks).toEqual(full.chunks);
+    expect(empty.inc.reused).toBe(0);
+  });
+});

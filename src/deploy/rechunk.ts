@@ -1,0 +1,140 @@
+/**
+ * Incremental chunking of a changed file whose chunks as of the last deploy are known (the chunk
+ * ledger): where a chunk boundary of the new file lines up with an old chunk, that chunk's bytes
+ * are hashed and compared with the old id instead of being scanned for a cut point. The result is
+ * exactly what a full FastCDC pass gives (a unit test checks it on random edits), at the cost of
+ * SHA-256 alone over the unchanged parts instead of the gear scan and SHA-256.
+ *
+ * Why it is exact: from a boundary with at least `max` bytes after it (in the old file when the
+ * old chunk was cut, and in the new file now), `cutLength` returns the first cut its scan finds,
+ * which depends on the chunk's own bytes and nothing after them; equal bytes (equal SHA-256) from
+ * a boundary therefore give the same cut. Closer than `max` to either end of file, the window
+ * limits the scan, so such chunks are always cut by the scan. Every position tried is a true
+ * boundary of the new file, as each step starts where the previous chunk ended.
+ *
+ * After an insertion or a deletion the old chunks sit at shifted offsets: once a scanned chunk's
+ * id is an old chunk's, its successor in the old list is the next candidate.
+ */
+import { open } from 'node:fs/promises';
+import { type ChunkingParams, chunkIdOf, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
+import type { ChunkId } from './types.js';
+
+export interface Rechunked {
+  chunks: [ChunkId, number][];
+  size: number;
+  /** Chunks taken from the old list after a hash check, without a scan for their cut point. */
+  reused: number;
+}
+
+/** The old chunk list, indexed by offset and by id. */
+class OldChunks {
+  readonly offsets: number[] = [];
+  readonly total: number;
+  readonly #atOffset = new Map<number, number>();
+  readonly #byId = new Map<ChunkId, number>();
+
+  constructor(readonly list: readonly [ChunkId, number][]) {
+    let o = 0;
+    for (const [k, [id, size]] of list.entries()) {
+      this.offsets.push(o);
+      this.#atOffset.set(o, k);
+      if (!this.#byId.has(id)) this.#byId.set(id, k);
+      o += size;
+    }
+    this.total = o;
+  }
+
+  at(offset: number): number | undefined {
+    return this.#atOffset.get(offset);
+  }
+
+  indexOf(id: ChunkId): number | undefined {
+    return this.#byId.get(id);
+  }
+}
+
+/**
+ * Chunk boundaries and ids of `file`, reusing `old` (its chunks when last chunked with the same
+ * parameters) where the bytes prove them unchanged. `buffer` must hold at least `2 * max` bytes.
+ */
+export async function rechunkFile(
+  file: string,
+  old: readonly [ChunkId, number][],
+  params: ChunkingParams = DEFAULT_CHUNKING,
+  buffer: Buffer = Buffer.allocUnsafe(Math.max(2 * 1024 * 1024, params.max * 4)),
+): Promise<Rechunked> {
+  if (buffer.length < 2 * params.max) throw new RangeError('rechunkFile needs a buffer of at least 2 * max');
+  const before = new OldChunks(old);
+  const fh = await open(file, 'r');
+  const chunks: [ChunkId, number][] = [];
+  let size = 0;
+  let reused = 0;
+  try {
+    let start = 0;
+    let end = 0;
+    let eof = false;
+    // The old chunk expected at the next boundary, and the shift of old offsets into new ones.
+    let next: number | undefined = before.at(0);
+    let shift = 0;
+    for (;;) {
+      if (!eof && end - start < params.max) {
+        if (start > 0) {
+          buffer.copy(buffer, 0, start, end);
+          end -= start;
+          start = 0;
+        }
+        while (end < buffer.length) {
+          const { bytesRead } = await fh.read(buffer, end, buffer.length - end, null);
+          if (bytesRead === 0) {
+            eof = true;
+            break;
+          }
+          end += bytesRead;
+        }
+      }
+      if (start >= end) break;
+      while (end - start >= params.max || (eof && start < end)) {
+        let n = 0;
+        let id: ChunkId | undefined;
+        let matched: number | undefined;
+        // At least `max` bytes ahead here (before end of file the buffer holds that many) and
+        // where the old chunk was cut: see the file's comment.
+        if (
+          next !== undefined &&
+          next < old.length &&
+          end - start >= params.max &&
+          before.total - before.offsets[next]! >= params.max
+        ) {
+          const want = old[next]![1];
+          // A damaged ledger could claim more than `max`; the buffer past `end` is stale.
+          if (want <= end - start) {
+            const candidate = chunkIdOf(buffer.subarray(start, start + want));
+            if (candidate === old[next]![0]) {
+              n = want;
+              id = candidate;
+              matched = next;
+              reused++;
+            }
+          }
+        }
+        if (!id) {
+          n = cutLength(buffer, start, end, params);
+          id = chunkIdOf(buffer.subarray(start, start + n));
+          matched = before.indexOf(id);
+        }
+        chunks.push([id, n]);
+        start += n;
+        size += n;
+        if (matched !== undefined) {
+          shift = size - (before.offsets[matched]! + old[matched]![1]);
+          next = matched + 1;
+        } else {
+          next = before.at(size - shift) ?? before.at(size);
+        }
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+  return { chunks, size, reused };
+}

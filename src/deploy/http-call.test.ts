@@ -91,6 +91,16 @@ describe('httpCall', () => {
     ).rejects.toSatisfy((e) => /timeout/i.test(causeOf(e)));
   });
 
+  it('keeps a request whose answer is slower than the idle timeout of its connections', async () => {
+    const base = await serve((_req, res) => {
+      res.writeHead(200);
+      res.write('a');
+      setTimeout(() => res.end('b'), 4500);
+    });
+    const res = await httpCall(new URL('/slow', base), { method: 'POST', headers: {}, body: '{}' });
+    expect(await bodyText(res)).toBe('ab');
+  });
+
   it('gives up when its signal aborts', async () => {
     const base = await serve(() => {});
     const ac = new AbortController();

@@ -3,9 +3,17 @@
  * loads undici (its module graph and a WebAssembly HTTP parser) on first use, 30-40 ms of CPU and
  * about 50 ms of wall at the start of every deploy, which an unchanged redeploy (a few hundred
  * milliseconds in all) feels. Calls to agents are small JSON bodies and one streamed answer; they
- * need nothing undici adds. Connections are kept alive by Node's global agent, as fetch kept them.
+ * need nothing undici adds. Connections are kept alive, as fetch kept them.
  */
 import http, { type IncomingMessage } from 'node:http';
+
+/**
+ * Idle connections are closed after 4 s, before the servers here close theirs (Node's default
+ * keep-alive timeout, 5 s): a request never goes out on a socket its server is closing. A request
+ * in progress is not timed out by this.
+ */
+const IDLE_MS = 4000;
+const agents: { http?: http.Agent; https?: http.Agent } = {};
 
 export interface HttpCall {
   method: string;
@@ -29,10 +37,15 @@ export async function httpCall(url: URL, call: HttpCall): Promise<IncomingMessag
   const live = signals.filter((s): s is AbortSignal => s !== undefined);
   const signal = live.length > 1 ? AbortSignal.any(live) : live[0];
   signal?.throwIfAborted();
-  const request = url.protocol === 'https:' ? (await import('node:https')).request : http.request;
+  const https = url.protocol === 'https:' ? await import('node:https') : undefined;
+  const request = https ? https.request : http.request;
+  const agent = https
+    ? (agents.https ??= new https.Agent({ keepAlive: true, timeout: IDLE_MS }))
+    : (agents.http ??= new http.Agent({ keepAlive: true, timeout: IDLE_MS }));
   const body = call.body === undefined ? undefined : Buffer.from(call.body);
   return new Promise((resolve, reject) => {
     const req = request(url, {
+      agent,
       method: call.method,
       headers: body ? { ...call.headers, 'content-length': String(body.length) } : call.headers,
       signal,

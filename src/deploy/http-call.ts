@@ -39,9 +39,9 @@ export async function httpCall(url: URL, call: HttpCall): Promise<IncomingMessag
   signal?.throwIfAborted();
   const https = url.protocol === 'https:' ? await import('node:https') : undefined;
   const request = https ? https.request : http.request;
-  const agent = https
-    ? (agents.https ??= new https.Agent({ keepAlive: true, timeout: IDLE_MS }))
-    : (agents.http ??= new http.Agent({ keepAlive: true, timeout: IDLE_MS }));
+  if (https) agents.https ??= new https.Agent({ keepAlive: true, timeout: IDLE_MS });
+  else agents.http ??= new http.Agent({ keepAlive: true, timeout: IDLE_MS });
+  const agent = https ? agents.https : agents.http;
   const body = call.body === undefined ? undefined : Buffer.from(call.body);
   return new Promise((resolve, reject) => {
     const req = request(url, {

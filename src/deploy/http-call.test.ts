@@ -91,14 +91,30 @@ describe('httpCall', () => {
     ).rejects.toSatisfy((e) => /timeout/i.test(causeOf(e)));
   });
 
-  it('keeps a request whose answer is slower than the idle timeout of its connections', async () => {
+  it('waits for an answer that pauses midway', async () => {
     const base = await serve((_req, res) => {
       res.writeHead(200);
       res.write('a');
-      setTimeout(() => res.end('b'), 4500);
+      setTimeout(() => res.end('b'), 1000);
     });
     const res = await httpCall(new URL('/slow', base), { method: 'POST', headers: {}, body: '{}' });
     expect(await bodyText(res)).toBe('ab');
+  });
+
+  it('makes each call on a connection of its own, closed after it', async () => {
+    const seen: (string | undefined)[] = [];
+    const base = await serve((req, res) => {
+      seen.push(req.headers.connection);
+      res.end('ok');
+    });
+    let connections = 0;
+    servers[servers.length - 1]!.on('connection', () => connections++);
+    for (let i = 0; i < 3; i++) {
+      const res = await httpCall(new URL('/v1/status', base), { method: 'GET', headers: {} });
+      expect(await bodyText(res)).toBe('ok');
+    }
+    expect(seen).toEqual(['close', 'close', 'close']);
+    expect(connections).toBe(3);
   });
 
   it('gives up when its signal aborts', async () => {

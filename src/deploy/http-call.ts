@@ -1,19 +1,20 @@
 /**
- * The deployer's requests to agents over `node:http` rather than the global `fetch`: `fetch`
+ * Deploy traffic (the deployer's calls to agents, an agent's chunk fetches from an origin or a
+ * relay) over `node:http` rather than the global `fetch`: `fetch`
  * loads undici (its module graph and a WebAssembly HTTP parser) on first use, 30-40 ms of CPU and
  * about 50 ms of wall at the start of every deploy, which an unchanged redeploy (a few hundred
  * milliseconds in all) feels. Calls to agents are small JSON bodies and one streamed answer; they
- * need nothing undici adds. Connections are kept alive, as fetch kept them.
+ * need nothing undici adds.
+ *
+ * One connection per call, closed after it (`Connection: close`), as a deploy makes few calls
+ * (a status, a stage, an activation; a chunk fetch per 4 MiB batch): a kept-alive connection can
+ * be closed by its server while the client is still reading the last answer (the server's idle
+ * timer starts when it has written the answer, and a loaded agent reads megabytes of it later),
+ * and the next call sent on it fails with "socket hang up" (the bench's six-agent fan-out failed
+ * that way with kept-alive connections). A new loopback or LAN connection costs a fraction of a
+ * millisecond.
  */
 import http, { type IncomingMessage } from 'node:http';
-
-/**
- * Idle connections are closed after 4 s, before the servers here close theirs (Node's default
- * keep-alive timeout, 5 s): a request never goes out on a socket its server is closing. A request
- * in progress is not timed out by this.
- */
-const IDLE_MS = 4000;
-const agents: { http?: http.Agent; https?: http.Agent } = {};
 
 export interface HttpCall {
   method: string;
@@ -37,15 +38,11 @@ export async function httpCall(url: URL, call: HttpCall): Promise<IncomingMessag
   const live = signals.filter((s): s is AbortSignal => s !== undefined);
   const signal = live.length > 1 ? AbortSignal.any(live) : live[0];
   signal?.throwIfAborted();
-  const https = url.protocol === 'https:' ? await import('node:https') : undefined;
-  const request = https ? https.request : http.request;
-  if (https) agents.https ??= new https.Agent({ keepAlive: true, timeout: IDLE_MS });
-  else agents.http ??= new http.Agent({ keepAlive: true, timeout: IDLE_MS });
-  const agent = https ? agents.https : agents.http;
+  const request = url.protocol === 'https:' ? (await import('node:https')).request : http.request;
   const body = call.body === undefined ? undefined : Buffer.from(call.body);
   return new Promise((resolve, reject) => {
     const req = request(url, {
-      agent,
+      agent: false,
       method: call.method,
       headers: body ? { ...call.headers, 'content-length': String(body.length) } : call.headers,
       signal,

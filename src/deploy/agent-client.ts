@@ -1,4 +1,5 @@
 /** The deployer's side of the agent API. Every call returns a Result; network trouble is a value. */
+import type { IncomingMessage } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { err, ok, type Result } from '../util/result.js';
 import type { AppSpec } from './agent/app.js';
@@ -6,6 +7,7 @@ import type { AppValidation, ValidateRequest } from './agent/app-validation.js';
 import { LOCK_HEADER } from './agent/deploy-lock.js';
 import type { ActivateResult, StageProgress, StageResult } from './agent/operations.js';
 import { type ChunkSourceRef, causeOf } from './chunk-client.js';
+import { bodyText, httpCall, isOk } from './http-call.js';
 import type { Manifest } from './manifest.js';
 import type { ManifestDelta } from './manifest-delta.js';
 import { DEPLOY_PROTOCOL, NO_BASE } from './protocol.js';
@@ -64,22 +66,23 @@ export class AgentClient {
     timeoutMs: number,
   ): Promise<Result<T, { status: number; message: string }>> {
     try {
-      const res = await fetch(new URL(route, this.url), {
+      const res = await httpCall(new URL(route, this.url), {
         method,
         headers: this.#headers(),
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
+        timeoutMs,
       });
-      const text = await res.text();
+      const text = await bodyText(res);
       let json: unknown;
       try {
         json = JSON.parse(text);
       } catch {
         json = undefined;
       }
-      if (!res.ok) {
+      if (!isOk(res)) {
+        const status = res.statusCode ?? 0;
         const msg = (json as { error?: string } | undefined)?.error ?? text.slice(0, 200);
-        return err({ status: res.status, message: `${this.url} answered ${res.status}: ${msg}` });
+        return err({ status, message: `${this.url} answered ${status}: ${msg}` });
       }
       return ok(json as T);
     } catch (e) {
@@ -193,9 +196,9 @@ export class AgentClient {
     opts: { onProgress?: (p: StageProgress) => void; signal?: AbortSignal },
     earlierBytes = 0,
   ): Promise<Result<StageResult & { requestBytes: number }, string>> {
-    let res: Response;
+    let res: IncomingMessage;
     try {
-      res = await fetch(new URL('/v1/stage', this.url), {
+      res = await httpCall(new URL('/v1/stage', this.url), {
         method: 'POST',
         headers: this.#headers({ 'content-encoding': 'gzip' }),
         body,
@@ -204,12 +207,14 @@ export class AgentClient {
     } catch (e) {
       return err(`cannot reach agent ${this.url}: ${causeOf(e)}`);
     }
-    if (!res.ok || !res.body)
-      return err(`${this.url} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+    if (!isOk(res)) {
+      const text = await bodyText(res).catch(() => '');
+      return err(`${this.url} answered ${res.statusCode}: ${text.slice(0, 200)}`);
+    }
     let pending = '';
     try {
       const decoder = new TextDecoder();
-      for await (const piece of res.body as AsyncIterable<Uint8Array>) {
+      for await (const piece of res as AsyncIterable<Uint8Array>) {
         pending += decoder.decode(piece, { stream: true });
         let nl = pending.indexOf('\n');
         while (nl >= 0) {

@@ -103,8 +103,11 @@ export async function readArtifact(
   // seconds as one thread-pool round trip each. Reads of changed files stay asynchronous.
   async function walk(dir: string, rel: string): Promise<string | undefined> {
     const names = readdirSync(dir).sort();
+    // Joined by hand: `dir` is absolute and normalized, a name has no separator, and
+    // path.join's normalization of every one of 20,000 paths is a tenth of the walk's CPU.
+    const prefix = dir.endsWith(path.sep) ? dir : dir + path.sep;
     for (const name of names) {
-      const full = path.join(dir, name);
+      const full = prefix + name;
       const relPath = rel ? `${rel}/${name}` : name;
       // bigint: the stat record has the times to the nanosecond (state/stat-record.ts).
       const s = lstatSync(full, { bigint: true });

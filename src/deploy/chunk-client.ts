@@ -1,6 +1,12 @@
-/** Pulls chunks from an origin or a relay agent over HTTP (`POST /v1/chunks/fetch`). */
+/**
+ * Pulls chunks from an origin or a relay agent over HTTP (`POST /v1/chunks/fetch`), through
+ * `node:http` (http-call.ts): the answer's frames are read from the socket's Buffers as they
+ * come, not through fetch's web streams (a promise per piece and their garbage).
+ */
+import type { IncomingMessage } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { err, ok, type Result } from '../util/result.js';
+import { bodyText, httpCall, isOk } from './http-call.js';
 import type { ChunkId } from './types.js';
 import { type Codec, decodeFrames, type Encoding, localCodecs } from './wire.js';
 import type { DeltaRequest } from './wire-delta.js';
@@ -27,9 +33,9 @@ export async function fetchChunks(opts: {
 }): Promise<Result<void, string>> {
   const wanted = new Set(opts.ids);
   const codecs = opts.codecs ?? localCodecs();
-  let res: Response;
+  let res: IncomingMessage;
   try {
-    res = await fetch(new URL('/v1/chunks/fetch', opts.source.url), {
+    res = await httpCall(new URL('/v1/chunks/fetch', opts.source.url), {
       method: 'POST',
       headers: {
         authorization: `Bearer ${opts.source.token}`,
@@ -53,14 +59,14 @@ export async function fetchChunks(opts: {
   } catch (e) {
     return err(`cannot reach ${opts.source.url}: ${causeOf(e)}`);
   }
-  if (!res.ok || !res.body) {
-    const text = await res.text().catch(() => '');
-    return err(`${opts.source.url} answered ${res.status}: ${text.slice(0, 200)}`);
+  if (!isOk(res)) {
+    const text = await bodyText(res).catch(() => '');
+    return err(`${opts.source.url} answered ${res.statusCode}: ${text.slice(0, 200)}`);
   }
   // Chunks are stored while the next ones arrive (a few writes in flight, in any order).
   const writing = new Set<Promise<void>>();
   try {
-    for await (const frame of decodeFrames(res.body as AsyncIterable<Uint8Array>, opts.maxChunk, opts.base)) {
+    for await (const frame of decodeFrames(res as AsyncIterable<Buffer>, opts.maxChunk, opts.base)) {
       if (!wanted.delete(frame.id)) return err(`${opts.source.url} sent an unrequested chunk`);
       const w = Promise.resolve(opts.onChunk(frame.id, frame.data, frame.wireBytes)).finally(() =>
         writing.delete(w),
@@ -77,7 +83,7 @@ export async function fetchChunks(opts: {
   return ok(undefined);
 }
 
-/** The innermost message of a fetch error (undici nests the socket error in `cause`). */
+/** The innermost message of an error (an abort or undici's fetch nests the reason in `cause`). */
 export function causeOf(e: unknown): string {
   let cur: unknown = e;
   let msg = String(e);

@@ -30,6 +30,13 @@ const ENCODINGS: readonly Encoding[] = ['none', 'deflate', 'br', 'br-fast'];
  * 84 ms, 19 384 KB in 260 ms.
  */
 const ZSTD_DELTA_LEVEL = 9;
+/**
+ * A delta under 1/8 of its chunk goes without compressing the whole chunk to compare: the whole
+ * one would have to compress more than 8:1 to win, which chunks of built code and media do not
+ * (the bench's text compresses about 3:1). The web build's 10% edit: 200 whole-chunk compressions
+ * fewer, 0.1 s of the deployer's CPU.
+ */
+const SURE_DELTA = 8;
 
 export interface Origin {
   url: string;
@@ -146,6 +153,8 @@ export async function startOrigin(opts: {
       // A zstd failure costs the delta, never the transfer: the chunk goes whole.
       delta = undefined;
     }
+    if (delta && delta.payload.length * SURE_DELTA < data.length)
+      return deltaFrame(id, delta.payload, delta.kind);
     const whole = await encodeFrame(id, data, encoding, codecs);
     return delta && delta.payload.length + 37 < whole.length
       ? deltaFrame(id, delta.payload, delta.kind)

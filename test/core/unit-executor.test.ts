@@ -97,9 +97,14 @@ function overlap(log: readonly string[], a: string, b: string): boolean {
   return at(`start ${a}`) < at(`end ${b}`) && at(`start ${b}`) < at(`end ${a}`);
 }
 
-/** Waits, turn by turn of the event loop, until `cond` holds (no clock involved). */
+/**
+ * Waits, turn by turn of the event loop, until `cond` holds. The executor's file work (logs,
+ * the cache) runs on libuv's thread pool, which a loaded machine can hold up for many thousand
+ * turns: the deadline is generous, there to end a hang, not to judge speed.
+ */
 async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 10_000 && !cond(); i++) await new Promise((r) => setImmediate(r));
+  const deadline = Date.now() + 60_000;
+  while (!cond() && Date.now() < deadline) await new Promise((r) => setImmediate(r));
   expect(cond()).toBe(true);
 }
 

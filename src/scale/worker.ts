@@ -7,6 +7,7 @@
  * taken job's lock renewed while it runs: when the worker dies the lock expires, another
  * worker's stalled-job check puts the job back on the queue, and it runs again there.
  */
+import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -118,6 +119,9 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const worktrees = new Worktrees(o.repo);
   const pool = new ResourcePool(o.slots, o.cpu ?? o.slots, o.memory ?? os.totalmem());
   const stopping = new AbortController();
+  // One listener per job in flight, running or still saving its outputs: more than Node's default
+  // of ten when short jobs follow each other, which is no leak.
+  setMaxListeners(0, stopping.signal);
   // The shared queue's gauges, read at scrape time (metrics.ts).
   const queue = new Queue(QUEUE_NAME, { connection, prefix: o.address.prefix });
   queue.on('error', () => {});

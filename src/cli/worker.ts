@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import type { Command } from 'commander';
 import { parseQueueAddress, queueKey } from '../scale/queue-address.js';
-import { parseSize } from '../util/units.js';
+import { parseDuration, parseSize } from '../util/units.js';
 import { action, type CliContext, UsageError } from './context.js';
 import { positiveInt } from './options.js';
 
@@ -14,6 +14,7 @@ interface WorkerOpts {
   memory?: string;
   metrics?: string;
   name?: string;
+  lockDuration?: string;
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -26,6 +27,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--memory <size>', "memory this worker offers, e.g. 4GiB (default: the machine's)")
     .option('--metrics <host:port>', 'serve /metrics, /healthz and /readyz here (port 0 picks one)')
     .option('--name <name>', 'the name runs report for this worker (default HOST:PID)')
+    .option(
+      '--lock-duration <duration>',
+      "how long a job stays locked without renewal: a dead worker's job runs elsewhere after it (default 10s)",
+    )
     .action(
       action(ctx, async (opts: WorkerOpts) => {
         const address = parseQueueAddress(opts.queue);
@@ -38,8 +43,19 @@ export function register(program: Command, ctx: CliContext): void {
           throw new UsageError(`bad --memory ${opts.memory}`, 'write a size such as 512MiB or 4GiB');
         if (opts.metrics !== undefined && !/^.+:\d+$/.test(opts.metrics))
           throw new UsageError(`bad --metrics ${opts.metrics}`, 'write host:port, e.g. 127.0.0.1:9464');
+        const lockMs = opts.lockDuration === undefined ? undefined : parseDuration(opts.lockDuration);
+        if (opts.lockDuration !== undefined && lockMs === undefined)
+          throw new UsageError(
+            `bad --lock-duration ${opts.lockDuration}`,
+            'write a duration such as 10s or 1m',
+          );
+        const { startWorker, MIN_LOCK_MS } = await import('../scale/worker.js');
+        if (lockMs !== undefined && lockMs < MIN_LOCK_MS)
+          throw new UsageError(
+            `--lock-duration ${opts.lockDuration} is too short`,
+            `write at least ${MIN_LOCK_MS / 1000}s, e.g. 10s: each worker renews its jobs' locks every half of it`,
+          );
         const repo = topFolder(process.cwd());
-        const { startWorker } = await import('../scale/worker.js');
         const worker = await startWorker({
           address,
           key,
@@ -49,6 +65,7 @@ export function register(program: Command, ctx: CliContext): void {
           ...(memory !== undefined ? { memory } : {}),
           ...(opts.metrics ? { metrics: opts.metrics } : {}),
           ...(opts.name ? { name: opts.name } : {}),
+          ...(lockMs !== undefined ? { lockMs } : {}),
           env: ctx.env,
           log: (line) => ctx.stdout.write(`${new Date().toISOString()} ${line}\n`),
         });

@@ -92,9 +92,12 @@ export async function runPipeline(o: RunPipelineOptions): Promise<RunSummary> {
   const guard = new GroupGuard(processRecordDir(pipeline.root));
   // Scale-out: the run is recorded while the queue opens, so the first wave of jobs does not wait
   // for the history write (a --queue run always has work to hand out; its round trips dwarf it).
+  // The queue's first round trip (the run's heartbeat) is started first: the write blocks this
+  // thread (SQLite), and Redis answers meanwhile.
+  const opening = o.scaleOut?.open({ runId, graph, predictions, events });
   const recorded = o.scaleOut ? subscribers.flush() : undefined;
-  const queue = o.scaleOut
-    ? await o.scaleOut.open({ runId, graph, predictions, events }).catch((e: unknown) => {
+  const queue = opening
+    ? await opening.catch((e: unknown) => {
         events.emit({
           type: 'warning',
           runId,

@@ -54,6 +54,9 @@ export function parseFinalReading(text: string): FinalReading | undefined {
   return io ? { ticks, io } : { ticks };
 }
 
+/** How long a command runs before the spare shell for the next attempt is started (LocalRunner). */
+const SPARE_AFTER_MS = 200;
+
 /** Sends a signal to a whole process group; ignores groups that are already gone. */
 function killGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
@@ -186,6 +189,12 @@ export class LocalRunner implements TaskRunner {
   async run(request: RunRequest): Promise<Attempt> {
     const spare = this.#spare;
     this.#spare = undefined;
+    let later: NodeJS.Timeout | undefined;
+    const prepare = () => {
+      clearTimeout(later);
+      later = undefined;
+      this.#prepare(request.cwd, request.env);
+    };
     const r = await runProcess({
       command: request.command,
       cwd: request.cwd,
@@ -196,13 +205,20 @@ export class LocalRunner implements TaskRunner {
       onOutput: request.onOutput,
       onSpawned: () => {
         request.onSpawned?.();
-        // The next attempt's shell, started once this command runs (off its way), where and
-        // with what this one started: the next task's script says what differs.
-        if (this.#spares) setImmediate(() => this.#prepare(request.cwd, request.env));
+        // The next attempt's shell, where and with what this one started (the next task's script
+        // says what differs), started once this command has run a while: a fork of this process
+        // costs ms of CPU, which must not compete with other commands starting now (a scale-out
+        // wave starts many workers' first jobs together on the same machine).
+        if (this.#spares) {
+          later = setTimeout(prepare, SPARE_AFTER_MS);
+          later.unref();
+        }
       },
       ...(spare ? { spare } : {}),
       ...(this.#guard ? { guard: this.#guard } : {}),
     });
+    // A command shorter than that: now, while the next attempt is being fetched or decided.
+    if (later) setImmediate(prepare);
     const failure = attemptFailure(r, request.timeoutMs);
     return {
       exitCode: r.exitCode,

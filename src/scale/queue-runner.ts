@@ -87,6 +87,8 @@ export class QueueRunner implements TaskRunner {
   readonly #priority: Map<string, number>;
   readonly #hashes = new Map<string, string>();
   readonly #waiters = new Map<string, Waiter>();
+  /** Withdrawals of the jobs out now, by signal and job id, run when that signal aborts. */
+  readonly #aborts = new WeakMap<AbortSignal, Map<string, () => void>>();
   readonly #unsubscribe: () => void;
   readonly #metrics: ScaleMetrics;
   #server: MetricsServer | undefined;
@@ -182,7 +184,7 @@ export class QueueRunner implements TaskRunner {
       void this.#queue.remove(jobId).catch(() => {});
       this.#waiters.get(jobId)?.resolve({ cancelled: true });
     };
-    request.signal?.addEventListener('abort', onAbort, { once: true });
+    const forget = this.#onAbort(request.signal, jobId, onAbort);
     let added: number | undefined;
     try {
       await this.#enqueue({
@@ -241,9 +243,33 @@ export class QueueRunner implements TaskRunner {
         failure: { reason: 'spawn-error', message: `queue: ${e instanceof Error ? e.message : String(e)}` },
       };
     } finally {
-      request.signal?.removeEventListener('abort', onAbort);
+      forget();
       this.#waiters.delete(jobId);
     }
+  }
+
+  /**
+   * Calls `withdraw` when `signal` aborts while the job is out. Every job of a run shares the run's
+   * signal: one listener serves them all (one each would pass the signal's listener limit at the
+   * eleventh job and print Node's leak warning).
+   */
+  #onAbort(signal: AbortSignal | undefined, jobId: string, withdraw: () => void): () => void {
+    if (!signal) return () => {};
+    let jobs = this.#aborts.get(signal);
+    if (!jobs) {
+      const out = new Map<string, () => void>();
+      signal.addEventListener(
+        'abort',
+        () => {
+          for (const w of [...out.values()]) w();
+        },
+        { once: true },
+      );
+      this.#aborts.set(signal, out);
+      jobs = out;
+    }
+    jobs.set(jobId, withdraw);
+    return () => jobs.delete(jobId);
   }
 
   /**

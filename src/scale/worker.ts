@@ -7,6 +7,7 @@
  * taken job's lock renewed while it runs: when the worker dies the lock expires, another
  * worker's stalled-job check puts the job back on the queue, and it runs again there.
  */
+import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -23,9 +24,13 @@ import { type Request, ResourcePool } from './resource-pool.js';
 import { runJob } from './run-job.js';
 import { Worktrees } from './worktree.js';
 
-/** Lock on a running job: renewed every half; a dead worker's job is free again after this. */
-const LOCK_MS = 10_000;
-const STALLED_CHECK_MS = 5_000;
+/**
+ * Lock on a running job (`--lock-duration`): renewed every half; a dead worker's job is free again
+ * after this, found by another worker's stalled-job check, which runs every half too.
+ */
+const DEFAULT_LOCK_MS = 10_000;
+/** Below this a renewal's round trip on a loaded machine may come too late: live jobs would stall. */
+export const MIN_LOCK_MS = 1_000;
 /** How soon a worker with no fitting job looks again, if no slot frees first. */
 const NO_FIT_RETRY_MS = 250;
 /** How often a running job checks that its run's coordinator is alive. */
@@ -87,6 +92,8 @@ export interface WorkerOptions {
   env: NodeJS.ProcessEnv;
   /** HOST:PORT for /metrics, /healthz, /readyz. */
   metrics?: string;
+  /** How long a taken job stays locked without renewal (default DEFAULT_LOCK_MS). */
+  lockMs?: number;
   log(line: string): void;
 }
 
@@ -99,6 +106,7 @@ export interface RunningWorker {
 
 export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const name = o.name ?? `${os.hostname()}:${process.pid}`;
+  const lockMs = Math.max(MIN_LOCK_MS, o.lockMs ?? DEFAULT_LOCK_MS);
   const connection = connectionOf(o.address);
   const redis = new Redis(connection);
   redis.on('error', () => {});
@@ -111,6 +119,9 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const worktrees = new Worktrees(o.repo);
   const pool = new ResourcePool(o.slots, o.cpu ?? o.slots, o.memory ?? os.totalmem());
   const stopping = new AbortController();
+  // One listener per job in flight, running or still saving its outputs: more than Node's default
+  // of ten when short jobs follow each other, which is no leak.
+  setMaxListeners(0, stopping.signal);
   // The shared queue's gauges, read at scrape time (metrics.ts).
   const queue = new Queue(QUEUE_NAME, { connection, prefix: o.address.prefix });
   queue.on('error', () => {});
@@ -143,8 +154,8 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const worker = new Worker(QUEUE_NAME, null, {
     connection,
     prefix: o.address.prefix,
-    lockDuration: LOCK_MS,
-    stalledInterval: STALLED_CHECK_MS,
+    lockDuration: lockMs,
+    stalledInterval: lockMs / 2,
     maxStalledCount: 3,
     autorun: false,
   });
@@ -185,7 +196,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     }, ALIVE_CHECK_MS);
     // The lock on a taken job says this worker is alive; a dead worker's job is stalled and taken
     // again elsewhere once it expires.
-    const lock = setInterval(() => void job.extendLock(token, LOCK_MS).catch(() => {}), LOCK_MS / 2);
+    const lock = setInterval(() => void job.extendLock(token, lockMs).catch(() => {}), lockMs / 2);
     const label = { task: job.name };
     try {
       const r = await runJob(

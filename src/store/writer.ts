@@ -52,6 +52,9 @@ export function attachStoreWriter(
   // One write in flight at a time; whatever arrives meanwhile (or within BATCH_MS) goes into the
   // next one. A crash loses at most that window.
   let hurry: (() => void) | undefined;
+  // flush() was called before the window's timer was armed (in the same turn as the event that
+  // scheduled the write): the window is not waited out then either.
+  let hurried = false;
   const schedule = () => {
     if (scheduled) return;
     scheduled = true;
@@ -59,6 +62,7 @@ export function attachStoreWriter(
       .then(
         () =>
           new Promise<void>((r) => {
+            if (hurried) return r();
             const t = setTimeout(r, BATCH_MS);
             // flush() does not wait out the window.
             hurry = () => {
@@ -69,6 +73,7 @@ export function attachStoreWriter(
       )
       .then(() => {
         hurry = undefined;
+        hurried = false;
         scheduled = false;
         return write();
       })
@@ -174,7 +179,8 @@ export function attachStoreWriter(
 
   return {
     flush: async () => {
-      hurry?.();
+      if (hurry) hurry();
+      else if (scheduled) hurried = true;
       await chain;
       if (failure) throw failure;
     },

@@ -49,7 +49,9 @@ describe.skipIf(!hasRedis)('scale-out faults', () => {
   });
 
   it('a worker killed mid-task: the task runs again on another worker and counts once in history', async () => {
-    const w1 = await rig.worker('k1', [], { MARKS: marksDir, SLIPWAY_WORKER_NAME: 'k1' });
+    // A short lock (renewed every 1.5 s): the dead worker's job is found stalled within seconds.
+    const lock = ['--lock-duration', '3s'];
+    const w1 = await rig.worker('k1', lock, { MARKS: marksDir, SLIPWAY_WORKER_NAME: 'k1' });
     const coord = rig.clone('coord-kill-worker');
     const run = spawnCli(['run', 'slow', '--queue', rig.queue, '--summary', 'summary.json'], {
       cwd: coord,
@@ -60,7 +62,7 @@ describe.skipIf(!hasRedis)('scale-out faults', () => {
     w1.proc.child.kill('SIGKILL');
     await w1.proc.done;
     // Only now is there another worker: the job can only finish there.
-    await rig.worker('k2', [], { MARKS: marksDir, SLIPWAY_WORKER_NAME: 'k2' });
+    await rig.worker('k2', lock, { MARKS: marksDir, SLIPWAY_WORKER_NAME: 'k2' });
     const r = await run.done;
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(marks(marksDir)).toContain('slow.k2');
@@ -165,5 +167,20 @@ describe.skipIf(!hasRedis)('scale-out faults', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/cache\.remote\.url/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a lock duration too short to renew in time is a usage error', async () => {
+    for (const [value, message] of [
+      ['100ms', /--lock-duration 100ms is too short/],
+      ['soon', /bad --lock-duration soon/],
+    ] as const) {
+      const r = await runCli(['worker', '--queue', rig.queue, '--lock-duration', value], {
+        cwd: rig.root,
+        env: rig.env,
+      });
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
   });
 });

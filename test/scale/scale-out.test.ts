@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { runCli } from '../helpers/cli.js';
 import { twentyTasks } from './graph.js';
 import { type Rig, redisAvailable, startRig } from './rig.js';
@@ -105,5 +106,37 @@ describe.skipIf(!hasRedis)('slipway run --queue -c N', () => {
     expect(r.stderr).not.toMatch(/could not restore/);
     expect(Object.keys(outputs(coord))).toHaveLength(20);
     expect(outputs(coord)['t19.txt']).toMatch(/built t19\n$/);
+  });
+});
+
+describe.skipIf(!hasRedis)('slipway run --queue, a wide wave', () => {
+  let rig: Rig;
+  beforeAll(async () => {
+    // Twelve independent tasks: all twelve jobs are out at once.
+    const tasks = Object.fromEntries(
+      Array.from({ length: 12 }, (_, i) => [
+        `w${String(i).padStart(2, '0')}`,
+        { run: `echo w${i}`, inputs: ['slipway.yml'] },
+      ]),
+    );
+    rig = await startRig({ 'slipway.yml': stringify({ name: 'wide', tasks }) });
+  });
+  afterAll(async () => {
+    await rig?.close();
+  });
+
+  it('runs more than ten jobs at once without Node warning of a listener leak', async () => {
+    const coord = rig.clone('coordinator');
+    const r = await runCli(['run', '--queue', rig.queue, '-c', '2', '--summary', 'summary.json'], {
+      cwd: coord,
+      env: rig.env,
+      timeoutMs: 300_000,
+    });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const summary = JSON.parse(readFileSync(path.join(coord, 'summary.json'), 'utf8')) as {
+      tasks: { status: string }[];
+    };
+    expect(summary.tasks.map((t) => t.status)).toEqual(Array(12).fill('success'));
+    expect(r.stderr).not.toMatch(/MaxListenersExceededWarning/);
   });
 });

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pipeline, TaskConfig } from '../config/types.js';
 import type { TaskGraph } from '../graph/graph.js';
 import type { Ledger } from '../state/ledger.js';
+import { Semaphore } from '../util/semaphore.js';
 import { archiveOutputs } from './archive-outputs.js';
 import { decodeEntry, type Entry, encodeEntry } from './entry.js';
 import { type HashManifest, hashManifest } from './hash-manifest.js';
@@ -40,11 +41,16 @@ export interface LayeredCacheOptions {
 }
 
 export class LayeredCache implements TaskCache {
+  /** Every upload not yet settled, waiting for its turn or in flight (flush awaits them all). */
   readonly #uploads = new Set<Promise<void>>();
+  /** Uploads in flight at once: `uploadConcurrency`, default 4. */
+  readonly #uploadSlots: Semaphore;
   #warnedDown = false;
   #saved = 0;
 
-  constructor(private readonly o: LayeredCacheOptions) {}
+  constructor(private readonly o: LayeredCacheOptions) {
+    this.#uploadSlots = new Semaphore(o.uploadConcurrency ?? 4);
+  }
 
   async settle(graph: TaskGraph): Promise<Map<string, CacheLookup>> {
     const settled = new Map<string, CacheLookup>();
@@ -281,9 +287,7 @@ export class LayeredCache implements TaskCache {
   }
 
   #upload(client: TurboRemoteCache, hash: string, bytes: Buffer, durationMs: number, taskId: string): void {
-    const limit = this.o.uploadConcurrency ?? 4;
     const run = async (): Promise<void> => {
-      while (this.#uploads.size > limit) await Promise.race(this.#uploads);
       if (client.down) return;
       const r = await client.put(hash, bytes, durationMs);
       this.#noticeDown();
@@ -294,7 +298,8 @@ export class LayeredCache implements TaskCache {
           taskId,
         );
     };
-    const p: Promise<void> = run()
+    const p: Promise<void> = this.#uploadSlots
+      .run(run)
       .catch((e: unknown) => this.o.warn(`upload of ${taskId} failed: ${String(e)}`, taskId))
       .finally(() => this.#uploads.delete(p));
     this.#uploads.add(p);

@@ -25,8 +25,8 @@ interface Seen {
   hash: string;
 }
 
-/** What the server does with one request: answer now, answer later, or never. */
-type Reply = { status: number; body?: Buffer; delayMs?: number } | 'hang';
+/** What the server does with one request: answer now, answer later (after a delay, or once `until` resolves), or never. */
+type Reply = { status: number; body?: Buffer; delayMs?: number; until?: Promise<void> } | 'hang';
 
 interface FakeRemote {
   url: string;
@@ -64,6 +64,7 @@ async function fakeRemote(
         res.end(reply.body ?? '');
       };
       if (reply.delayMs) setTimeout(send, reply.delayMs);
+      else if (reply.until) void reply.until.then(send);
       else send();
     });
   });
@@ -85,12 +86,12 @@ async function fakeRemote(
   return remote;
 }
 
-/** A repository of TASKS independent cacheable tasks, each writing its own output. */
-function repo(remote: FakeRemote, timeout?: string): Workspace {
+/** A repository of `count` independent cacheable tasks, each writing its own output. */
+function repo(remote: FakeRemote, timeout?: string, count = TASKS): Workspace {
   const w = new Workspace('slipway-remote-fault-');
   made.push(w);
   const tasks = Object.fromEntries(
-    Array.from({ length: TASKS }, (_, i) => [
+    Array.from({ length: count }, (_, i) => [
       `t${i}`,
       { run: `mkdir -p out && echo t${i} > out/t${i}.txt`, cwd: `p${i}`, outputs: ['out/**'] },
     ]),
@@ -98,7 +99,7 @@ function repo(remote: FakeRemote, timeout?: string): Workspace {
   const remoteCfg: Record<string, unknown> = { url: remote.url, team: 'faults' };
   if (timeout) remoteCfg.timeout = timeout;
   w.pipeline(pipelineYaml(tasks, { name: 'faults', cache: { remote: remoteCfg } }));
-  for (let i = 0; i < TASKS; i++) w.write(`p${i}/src.txt`, `source ${i}\n`);
+  for (let i = 0; i < count; i++) w.write(`p${i}/src.txt`, `source ${i}\n`);
   w.write('.gitignore', 'out/\n.slipway/\n*.json\n');
   gitRepo(w);
   return w;
@@ -226,4 +227,34 @@ describe('SIGTERM while remote requests hang', () => {
     // The task itself had finished: it is cached locally whatever became of the upload.
     expect(w.exists('p0/out/t0.txt')).toBe(true);
   }, 200_000);
+});
+
+describe('many uploads at once', () => {
+  // Uploads beyond the four in flight wait their turn. A waiting upload once counted itself among
+  // the ones in flight: with eight waiting behind four slow ones, none ever went, and the run
+  // never ended (seen first as a scale-out worker saving twelve outputs at once).
+  it('uploads every artifact and ends, however many wait behind the four in flight', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    let held = 0;
+    const remote = await fakeRemote((r) => {
+      if (r.method !== 'PUT' || held >= 4) return undefined;
+      held++;
+      return { status: 200, body: Buffer.from('{}'), until: gate };
+    });
+    const w = repo(remote, undefined, 12);
+    const run = w.spawn(['run', '-c', '12', '--summary', 'summary.json'], { env: ENV, timeoutMs: 120_000 });
+    // Every task has finished (so every upload is queued) while the first four are held.
+    await waitFor(() => (held >= 4 && lines(run.stdout(), /✓/).length >= 12 ? true : undefined), {
+      what: 'twelve finished tasks and four held uploads',
+      timeoutMs: 90_000,
+    });
+    open();
+    const r = await run.done;
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const puts = new Set(remote.seen.filter((s) => s.method === 'PUT').map((s) => s.hash));
+    expect(puts.size).toBe(12);
+  });
 });

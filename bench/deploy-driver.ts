@@ -8,6 +8,7 @@ import { runDeployment } from '../src/deploy/deploy.js';
 import type { Environment } from '../src/deploy/environment.js';
 import type { DeployEvent } from '../src/deploy/events.js';
 import { EventStream } from '../src/events.js';
+import { preferSmallHeap } from '../src/util/small-heap.js';
 
 /**
  * This process's own peak RSS: VmHWM of its address space. Not `resourceUsage().maxRSS`, which
@@ -23,6 +24,8 @@ function peakRssKb(): number {
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as { env: Environment; version: string; ledgerDir?: string };
+// As the CLI's `deploy` does (cli/deploy.ts).
+preferSmallHeap();
 const events = new EventStream<DeployEvent>();
 let chunkMs = 0;
 let bytesSent = 0;

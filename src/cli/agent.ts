@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { Agent } from '../deploy/agent/agent.js';
 import { DEFAULT_LIMITS, listenAgent } from '../deploy/agent/server.js';
+import { preferSmallHeap } from '../util/small-heap.js';
 import { action, type CliContext, UsageError } from './context.js';
 
 interface AgentOpts {
@@ -36,6 +37,7 @@ export function register(program: Command, ctx: CliContext): void {
         const limits = { ...DEFAULT_LIMITS };
         if (opts.maxBody) limits.jsonBytes = Number(opts.maxBody);
         const dir = path.resolve(opts.dir);
+        preferSmallHeap();
         const agent = await Agent.open({ dir, token, keep });
         const server = await listenAgent(agent, m[1]!, Number(m[2]), limits).catch((e: unknown) => {
           throw listenError(opts.listen, e);

@@ -16,6 +16,7 @@ import { deployLedgerDir, stateDir } from '../state/paths.js';
 import { withStore } from '../store/store.js';
 import { attachDeployTracing } from '../telemetry/tracing.js';
 import { gitHead } from '../util/git-facts.js';
+import { preferSmallHeap } from '../util/small-heap.js';
 import { parseSize } from '../util/units.js';
 import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
 import { withEnvironment } from './hold-environment.js';
@@ -66,6 +67,7 @@ export function register(program: Command, ctx: CliContext): void {
         const git = gitHead(pipeline.root);
         const version = opts.version ?? git?.sha.slice(0, 12) ?? timestamp();
         const events = new EventStream<DeployEvent>();
+        preferSmallHeap();
         // The state folder (with its self-ignoring .gitignore) holds the chunk ledger.
         stateDir(pipeline.root);
         const ledgerDir = deployLedgerDir(pipeline.root);

@@ -128,10 +128,13 @@ async function patch(
       i++;
       continue;
     }
-    // A run of chunks that follow each other in the base too, read as one block.
+    // A run of chunks that follow each other in the base too, read as one block of at most
+    // BLOCK bytes (one chunk alone may be more), so that the two buffers are made once: a run
+    // allowed to end past BLOCK made a new, slightly larger buffer whenever a run outgrew the
+    // last (40 MB of them awaiting collection during the 200 MB file's 4 KB shift).
     let len = size;
     let j = i + 1;
-    while (j < e.chunks.length && len < BLOCK) {
+    while (j < e.chunks.length && len + e.chunks[j]![1] <= BLOCK) {
       const next = from[j]!;
       if (next !== b + len || (skipInPlace && next === offset + len)) break;
       len += e.chunks[j]![1];

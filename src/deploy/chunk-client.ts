@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { err, ok, type Result } from '../util/result.js';
 import { bodyText, httpCall, isOk } from './http-call.js';
+import { piecesOf } from './stream-pieces.js';
 import type { ChunkId } from './types.js';
 import { type Codec, decodeFrames, type Encoding, localCodecs } from './wire.js';
 import type { DeltaRequest } from './wire-delta.js';
@@ -66,7 +67,8 @@ export async function fetchChunks(opts: {
   // Chunks are stored while the next ones arrive (a few writes in flight, in any order).
   const writing = new Set<Promise<void>>();
   try {
-    for await (const frame of decodeFrames(res as AsyncIterable<Buffer>, opts.maxChunk, opts.base)) {
+    // The socket's Buffers as they came (stream-pieces.ts), not joined by the stream's iterator.
+    for await (const frame of decodeFrames(piecesOf(res), opts.maxChunk, opts.base)) {
       if (!wanted.delete(frame.id)) return err(`${opts.source.url} sent an unrequested chunk`);
       const w = Promise.resolve(opts.onChunk(frame.id, frame.data, frame.wireBytes)).finally(() =>
         writing.delete(w),

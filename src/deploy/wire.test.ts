@@ -30,6 +30,18 @@ describe('chunk frames', () => {
     }
   });
 
+  it('decodes frames from pieces of any size, frames inside one piece or across several', async () => {
+    const chunks = [randomBytes(3000), Buffer.from('abc '.repeat(900)), randomBytes(10), randomBytes(70_000)];
+    const stream = Buffer.concat(await Promise.all(chunks.map((c) => encodeFrame(chunkIdOf(c), c, 'none'))));
+    for (const size of [1, 36, 37, 38, 1000, 3047, 65_536, stream.length]) {
+      const frames = await collect(stream, 1 << 20, size);
+      expect(frames.map((f) => f.data)).toEqual(chunks);
+    }
+    // A received chunk never shares memory with the stream's pieces.
+    const whole = await collect(stream, 1 << 20, stream.length);
+    expect(whole.every((f) => f.data.buffer !== stream.buffer)).toBe(true);
+  });
+
   it('rejects a chunk whose bytes do not match its id, oversize frames and truncation', async () => {
     const data = Buffer.from('x'.repeat(100));
     const wrong = await encodeFrame(chunkIdOf(Buffer.from('other')), data);

@@ -140,42 +140,33 @@ function looksIncompressible(data: Buffer): boolean {
 
 export type FrameError = { reason: 'corrupt' | 'too-large' | 'bad-encoding' | 'truncated'; message: string };
 
-/** Parses frames from a byte stream, decompresses and verifies each chunk. */
+/**
+ * Parses frames from a byte stream, decompresses and verifies each chunk. A frame that lies
+ * inside one piece of the stream is read in place; only one that straddles pieces is copied,
+ * and then only its own bytes (the stream is never joined into one buffer).
+ */
 export async function* decodeFrames(
   source: AsyncIterable<Buffer | Uint8Array | string>,
   maxChunk: number,
   /** The base bytes of each chunk this receiver asked for as a delta; other delta frames are refused. */
   base: (id: ChunkId) => Buffer | undefined = () => undefined,
 ): AsyncGenerator<{ id: ChunkId; data: Buffer; wireBytes: number }, void, void> {
-  // Pieces are joined only once a whole frame is there: no quadratic re-copying of big frames.
-  let pending: Buffer = Buffer.alloc(0);
-  const parts: Buffer[] = [];
-  let partBytes = 0;
-  let need = HEADER;
+  const queue = new PieceQueue();
   const maxPayload = maxChunk + 1024;
   for await (const piece of source) {
-    const b =
+    queue.push(
       typeof piece === 'string'
         ? Buffer.from(piece)
-        : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-    parts.push(b);
-    partBytes += b.length;
-    if (pending.length + partBytes < need) continue;
-    pending = Buffer.concat([pending, ...parts]);
-    parts.length = 0;
-    partBytes = 0;
-    while (pending.length >= HEADER) {
-      const len = pending.readUInt32BE(33);
+        : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength),
+    );
+    while (queue.length >= HEADER) {
+      const header = queue.peek(HEADER);
+      const len = header.readUInt32BE(33);
       if (len > maxPayload) throw frameError('too-large', `frame of ${len} bytes exceeds the chunk limit`);
-      if (pending.length < HEADER + len) {
-        need = HEADER + len;
-        break;
-      }
-      need = HEADER;
-      const id = pending.toString('hex', 0, 32) as ChunkId;
-      const code = pending[32];
-      const payload = pending.subarray(HEADER, HEADER + len);
-      pending = pending.subarray(HEADER + len);
+      if (queue.length < HEADER + len) break;
+      const id = header.toString('hex', 0, 32) as ChunkId;
+      const code = header[32];
+      const payload = queue.take(HEADER + len).subarray(HEADER);
       const data = await unpack(code, payload, maxChunk, () => base(id));
       if (chunkIdOf(data) !== id) {
         throw frameError('corrupt', `chunk ${id.slice(0, 12)} does not match its SHA-256`);
@@ -183,8 +174,68 @@ export async function* decodeFrames(
       yield { id, data, wireBytes: HEADER + len };
     }
   }
-  if (partBytes) pending = Buffer.concat([pending, ...parts]);
-  if (pending.length) throw frameError('truncated', 'the chunk stream ended in the middle of a frame');
+  if (queue.length) throw frameError('truncated', 'the chunk stream ended in the middle of a frame');
+}
+
+/** The unread bytes of a stream as the pieces it came in, read from the front. */
+class PieceQueue {
+  readonly #pieces: Buffer[] = [];
+  /** Bytes of the first piece already read. */
+  #head = 0;
+  length = 0;
+
+  push(piece: Buffer): void {
+    if (piece.length === 0) return;
+    this.#pieces.push(piece);
+    this.length += piece.length;
+  }
+
+  /** The next `n` bytes (n <= length) without consuming them: a view when one piece holds them. */
+  peek(n: number): Buffer {
+    const first = this.#pieces[0]!;
+    if (first.length - this.#head >= n) return first.subarray(this.#head, this.#head + n);
+    return this.#gather(n, false);
+  }
+
+  /** Consumes the next `n` bytes (n <= length): a view when one piece holds them, else a copy. */
+  take(n: number): Buffer {
+    const first = this.#pieces[0]!;
+    if (first.length - this.#head >= n) {
+      const out = first.subarray(this.#head, this.#head + n);
+      this.#head += n;
+      this.length -= n;
+      if (this.#head === first.length) {
+        this.#pieces.shift();
+        this.#head = 0;
+      }
+      return out;
+    }
+    return this.#gather(n, true);
+  }
+
+  #gather(n: number, consume: boolean): Buffer {
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    let i = 0;
+    let head = this.#head;
+    while (filled < n) {
+      const p = this.#pieces[i]!;
+      const k = Math.min(n - filled, p.length - head);
+      p.copy(out, filled, head, head + k);
+      filled += k;
+      head += k;
+      if (head === p.length) {
+        i++;
+        head = 0;
+      }
+    }
+    if (consume) {
+      this.#pieces.splice(0, i);
+      this.#head = head;
+      this.length -= n;
+    }
+    return out;
+  }
 }
 
 async function unpack(

@@ -15,9 +15,25 @@ const tsc = path.join(root, 'node_modules/typescript/bin/tsc');
 /** `tsc --noEmit -p PROJECT`: its exit code and what it printed (the errors, file:line:col). */
 function typecheck(project: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [tsc, '--noEmit', '--pretty', 'false', '-p', project], {
-      cwd: root,
-    });
+    // Incremental, its record kept beside the dependencies (node_modules/.cache): a checkout's
+    // second run checks only what changed since (a fresh clone checks everything).
+    const info = path.join(
+      root,
+      'node_modules/.cache/slipway',
+      `tsc-${project === '.' ? 'root' : project}.tsbuildinfo`,
+    );
+    const args = [
+      tsc,
+      '--noEmit',
+      '--incremental',
+      '--tsBuildInfoFile',
+      info,
+      '--pretty',
+      'false',
+      '-p',
+      project,
+    ];
+    const child = spawn(process.execPath, args, { cwd: root });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => {
       out += s;

@@ -6,6 +6,7 @@ import { recordOf } from '../state/stat-record.js';
 import { err, ok, type Result } from '../util/result.js';
 import type { ChunkLedger } from './chunk-ledger.js';
 import { type ChunkingParams, chunkBuffer, chunkIdOf, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
+import { FileWindow } from './file-window.js';
 import { escapingSymlink, type Manifest, type ManifestEntry } from './manifest.js';
 import { rechunkFile } from './rechunk.js';
 import type { ChunkId } from './types.js';
@@ -39,31 +40,14 @@ export async function chunkFile(
   const chunks: [ChunkId, number][] = [];
   let size = 0;
   try {
-    let start = 0;
-    let end = 0;
-    let eof = false;
+    const w = new FileWindow(fh, buffer);
     for (;;) {
-      if (!eof && end - start < params.max) {
-        // Keep the unconsumed tail, then fill the rest of the buffer.
-        if (start > 0) {
-          buffer.copy(buffer, 0, start, end);
-          end -= start;
-          start = 0;
-        }
-        while (end < buffer.length) {
-          const { bytesRead } = await fh.read(buffer, end, buffer.length - end, null);
-          if (bytesRead === 0) {
-            eof = true;
-            break;
-          }
-          end += bytesRead;
-        }
-      }
-      if (start >= end) break;
-      while (end - start >= params.max || (eof && start < end)) {
-        const n = cutLength(buffer, start, end, params);
-        chunks.push([chunkIdOf(buffer.subarray(start, start + n)), n]);
-        start += n;
+      if (!w.eof && w.end - w.start < params.max) await w.fill();
+      if (w.start >= w.end) break;
+      while (w.end - w.start >= params.max || (w.eof && w.start < w.end)) {
+        const n = cutLength(buffer, w.start, w.end, params);
+        chunks.push([chunkIdOf(buffer.subarray(w.start, w.start + n)), n]);
+        w.start += n;
         size += n;
       }
     }

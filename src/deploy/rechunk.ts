@@ -17,6 +17,7 @@
  */
 import { open } from 'node:fs/promises';
 import { type ChunkingParams, chunkIdOf, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
+import { FileWindow } from './file-window.js';
 import type { ChunkId } from './types.js';
 
 export interface Rechunked {
@@ -70,45 +71,29 @@ export async function rechunkFile(
   let size = 0;
   let reused = 0;
   try {
-    let start = 0;
-    let end = 0;
-    let eof = false;
+    const w = new FileWindow(fh, buffer);
     // The old chunk expected at the next boundary, and the shift of old offsets into new ones.
     let next: number | undefined = before.at(0);
     let shift = 0;
     for (;;) {
-      if (!eof && end - start < params.max) {
-        if (start > 0) {
-          buffer.copy(buffer, 0, start, end);
-          end -= start;
-          start = 0;
-        }
-        while (end < buffer.length) {
-          const { bytesRead } = await fh.read(buffer, end, buffer.length - end, null);
-          if (bytesRead === 0) {
-            eof = true;
-            break;
-          }
-          end += bytesRead;
-        }
-      }
-      if (start >= end) break;
-      while (end - start >= params.max || (eof && start < end)) {
+      if (!w.eof && w.end - w.start < params.max) await w.fill();
+      if (w.start >= w.end) break;
+      while (w.end - w.start >= params.max || (w.eof && w.start < w.end)) {
         let n = 0;
         let id: ChunkId | undefined;
         let matched: number | undefined;
-        // At least `max` bytes ahead here (before end of file the buffer holds that many) and
+        // At least `max` bytes ahead here (before w.end of file the buffer holds that many) and
         // where the old chunk was cut: see the file's comment.
         if (
           next !== undefined &&
           next < old.length &&
-          end - start >= params.max &&
+          w.end - w.start >= params.max &&
           before.total - before.offsets[next]! >= params.max
         ) {
           const want = old[next]![1];
-          // A damaged ledger could claim more than `max`; the buffer past `end` is stale.
-          if (want <= end - start) {
-            const candidate = chunkIdOf(buffer.subarray(start, start + want));
+          // A damaged ledger could claim more than `max`; the buffer past `w.end` is stale.
+          if (want <= w.end - w.start) {
+            const candidate = chunkIdOf(buffer.subarray(w.start, w.start + want));
             if (candidate === old[next]![0]) {
               n = want;
               id = candidate;
@@ -118,12 +103,12 @@ export async function rechunkFile(
           }
         }
         if (!id) {
-          n = cutLength(buffer, start, end, params);
-          id = chunkIdOf(buffer.subarray(start, start + n));
+          n = cutLength(buffer, w.start, w.end, params);
+          id = chunkIdOf(buffer.subarray(w.start, w.start + n));
           matched = before.indexOf(id);
         }
         chunks.push([id, n]);
-        start += n;
+        w.start += n;
         size += n;
         if (matched !== undefined) {
           shift = size - (before.offsets[matched]! + old[matched]![1]);

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noise } from '../../bench/lib/noise.js';
+import { mulberry32 } from '../analyze/random.js';
 import { chunkFile } from './artifact.js';
 import type { ChunkingParams } from './fastcdc.js';
 import { rechunkFile } from './rechunk.js';
@@ -12,18 +13,6 @@ import type { ChunkId } from './types.js';
 // chunking crosses many refills.
 const P: ChunkingParams = { min: 256, avg: 1024, max: 4096 };
 const buffer = () => Buffer.allocUnsafe(4 * P.max);
-
-function seeded(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
-}
 
 type Edit = 'overwrite' | 'insert' | 'delete' | 'append' | 'truncate' | 'prepend';
 const EDITS: Edit[] = ['overwrite', 'insert', 'delete', 'append', 'truncate', 'prepend'];
@@ -70,7 +59,7 @@ describe('rechunkFile', () => {
   }
 
   it('gives the chunks of a full pass after random edits of every kind, reusing unchanged ones', async () => {
-    const rnd = seeded(17);
+    const rnd = mulberry32(17);
     let reusedSomewhere = 0;
     for (let round = 0; round < 60; round++) {
       const kind = EDITS[round % EDITS.length]!;

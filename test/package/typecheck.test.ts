@@ -4,46 +4,46 @@
  * CI) runs it beside the other end-to-end tests instead of before all of them: the same
  * `npm run typecheck` a developer runs, over src/, bench/, test/ and the dashboard's web/.
  */
-import { spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const tsc = path.join(root, 'node_modules/typescript/bin/tsc');
+const execFileAsync = promisify(execFile);
 
 /** `tsc --noEmit -p PROJECT`: its exit code and what it printed (the errors, file:line:col). */
-function typecheck(project: string): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    // Incremental, its record kept beside the dependencies (node_modules/.cache): a checkout's
-    // second run checks only what changed since (a fresh clone checks everything).
-    const info = path.join(
-      root,
-      'node_modules/.cache/slipway',
-      `tsc-${project === '.' ? 'root' : project}.tsbuildinfo`,
-    );
-    const args = [
-      tsc,
-      '--noEmit',
-      '--incremental',
-      '--tsBuildInfoFile',
-      info,
-      '--pretty',
-      'false',
-      '-p',
-      project,
-    ];
-    const child = spawn(process.execPath, args, { cwd: root });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => {
-      out += s;
+async function typecheck(project: string): Promise<{ code: number; out: string }> {
+  // Incremental, its record kept beside the dependencies (node_modules/.cache): a checkout's
+  // second run checks only what changed since (a fresh clone checks everything).
+  const info = path.join(
+    root,
+    'node_modules/.cache/slipway',
+    `tsc-${project === '.' ? 'root' : project}.tsbuildinfo`,
+  );
+  const args = [
+    tsc,
+    '--noEmit',
+    '--incremental',
+    '--tsBuildInfoFile',
+    info,
+    '--pretty',
+    'false',
+    '-p',
+    project,
+  ];
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, args, {
+      cwd: root,
+      maxBuffer: 64 << 20,
     });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => {
-      out += s;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out }));
-  });
+    return { code: 0, out: stdout + stderr };
+  } catch (e) {
+    const failed = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: failed.code ?? -1, out: `${failed.stdout ?? ''}${failed.stderr ?? ''}` };
+  }
 }
 
 // tsc takes 15-20 s of CPU for the whole tree: minutes on a loaded two-core machine.

@@ -14,6 +14,7 @@ import type { RemoteRunners } from '../exec/remote-runners.js';
 import type { TaskGraph } from '../graph/graph.js';
 import type { RunSummary } from '../report/summary.js';
 import { UsageError } from '../util/usage-error.js';
+import { announcement } from './announce.js';
 import { pipelineDigest } from './pipeline-digest.js';
 import { parseQueueAddress, type QueueAddress, queueKey } from './queue-address.js';
 import { connectQueue } from './queue-connection.js';
@@ -82,8 +83,9 @@ export async function prepareScaleOut(o: {
   }
   const file = path.relative(repo, o.pipeline.file);
   const digest = pipelineDigest(o.pipeline);
-  // Connected now, while the run still plans: its first wave of jobs does not wait for it.
-  const connecting = connectQueue(address);
+  // Connected now, while the run still plans: its first wave of jobs does not wait for it, and the
+  // workers hear of the commit (announce.ts) and check it out meanwhile.
+  const connecting = connectQueue(address, announcement(key, { commit, file }));
   connecting.catch(() => {});
   let taken = false;
   return {

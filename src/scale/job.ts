@@ -44,8 +44,16 @@ function canonical(v: unknown): string {
   return JSON.stringify(v);
 }
 
-function mac(key: string, payload: JobPayload): string {
+/** HMAC-SHA256 of a value's canonical JSON with SLIPWAY_QUEUE_KEY: jobs and run announcements. */
+export function mac(key: string, payload: unknown): string {
   return createHmac('sha256', key).update(canonical(payload)).digest('hex');
+}
+
+/** Whether `sig` (hex) is `payload`'s MAC under `key`, compared in constant time. */
+export function macMatches(key: string, payload: unknown, sig: string): boolean {
+  const expected = Buffer.from(mac(key, payload), 'hex');
+  const got = Buffer.from(sig, 'hex');
+  return expected.length === got.length && timingSafeEqual(expected, got);
 }
 
 export function signJob(key: string, payload: JobPayload): SignedJob {
@@ -59,9 +67,7 @@ export function verifyJob(key: string, data: unknown): VerifiedJob {
   const parsed = signedJobSchema.safeParse(data);
   if (!parsed.success)
     return { ok: false, why: `malformed or unsigned job (${parsed.error.issues[0]?.message})` };
-  const expected = Buffer.from(mac(key, parsed.data.payload), 'hex');
-  const got = Buffer.from(parsed.data.sig, 'hex');
-  if (expected.length !== got.length || !timingSafeEqual(expected, got))
+  if (!macMatches(key, parsed.data.payload, parsed.data.sig))
     return { ok: false, why: "bad signature (not signed with this worker's SLIPWAY_QUEUE_KEY)" };
   return { ok: true, payload: parsed.data.payload };
 }

@@ -48,7 +48,10 @@ interface Opened {
 /** Pipelines and caches of the commits this worker has built, one per worktree pipeline file. */
 const opened = new Map<string, Promise<Opened>>();
 
-function open(file: string, ctx: JobContext): Promise<Opened> {
+/** What checking out a commit and opening its pipeline needs of the worker. */
+type PrepareContext = Pick<JobContext, 'worktrees' | 'env' | 'warn'>;
+
+function open(file: string, ctx: PrepareContext): Promise<Opened> {
   let p = opened.get(file);
   if (!p) {
     p = (async () => {
@@ -69,6 +72,26 @@ function open(file: string, ctx: JobContext): Promise<Opened> {
     p.catch(() => opened.delete(file));
   }
   return p;
+}
+
+/**
+ * Checks out `commit` and opens the pipeline `file` there (both kept for its jobs), ahead of them:
+ * a run announced it (announce.ts). Never throws; undefined when done, else why not (its first
+ * job then tries again and fails with the reason as its result).
+ */
+export async function prepareCommit(
+  ctx: PrepareContext,
+  commit: string,
+  file: string,
+): Promise<string | undefined> {
+  const tree = await ctx.worktrees.ensure(commit);
+  if (!tree.ok) return 'missing' in tree ? `this clone does not have commit ${commit}` : tree.error;
+  try {
+    await open(path.join(tree.dir, file), ctx);
+    return undefined;
+  } catch (e) {
+    return e instanceof ConfigError ? `the pipeline file at ${commit} does not load` : String(e);
+  }
 }
 
 export interface JobIo {

@@ -14,6 +14,7 @@ import { Redis } from 'ioredis';
 import { GroupGuard, reapOrphans } from '../exec/process-guard.js';
 import { LocalRunner } from '../exec/runner.js';
 import { processRecordDir } from '../state/paths.js';
+import { announceChannel, readAnnouncement } from './announce.js';
 import { HEARTBEAT_REFRESH_MS } from './heartbeat.js';
 import { jobPayloadSchema } from './job.js';
 import { pickFitting } from './job-picker.js';
@@ -21,7 +22,7 @@ import { type MetricsServer, scaleMetrics, serveMetrics } from './metrics.js';
 import { connectionOf, QUEUE_NAME, type QueueAddress, runAliveKey } from './queue-address.js';
 import { redisClock } from './redis-clock.js';
 import { type Request, ResourcePool } from './resource-pool.js';
-import { runJob } from './run-job.js';
+import { prepareCommit, runJob } from './run-job.js';
 import { Worktrees } from './worktree.js';
 
 /**
@@ -150,6 +151,29 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     if (until !== undefined && Date.now() < until) return true;
     return readAlive(runId);
   };
+
+  // Runs announced by their coordinators (announce.ts): their commit is checked out and opened
+  // before their first job arrives.
+  const announcements = redis.duplicate();
+  announcements.on('error', () => {});
+  announcements.on('message', (_channel: string, message: string) => {
+    const a = readAnnouncement(o.key, message);
+    if (!a.ok) {
+      o.log(`ignored a run announcement: ${a.why}`);
+      return;
+    }
+    const { commit, file } = a.announce;
+    const t0 = performance.now();
+    void prepareCommit({ worktrees, env: o.env, warn: (msg) => o.log(`warning: ${msg}`) }, commit, file).then(
+      (why) =>
+        o.log(
+          why
+            ? `could not prepare commit ${commit} of an announced run: ${why}`
+            : `commit ${commit} prepared for an announced run (${Math.round(performance.now() - t0)} ms)`,
+        ),
+    );
+  });
+  await announcements.subscribe(announceChannel(o.address));
 
   const worker = new Worker(QUEUE_NAME, null, {
     connection,
@@ -333,6 +357,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       await loop;
       await server?.close();
       await queue.close();
+      announcements.disconnect();
       runner.close();
       guard.close();
       redis.disconnect();

@@ -7,7 +7,12 @@ import type { RunStatus } from '../events.js';
 import { TaskGraph } from '../graph/graph.js';
 import { predict } from '../plan/predict.js';
 import { CHART_HPA } from '../scale/hpa.js';
-import { type AutoscaleReplay, DEFAULT_WORKER_HOUR_PRICE, replayAutoscaler } from '../scale/hpa-replay.js';
+import {
+  type AutoscaleReplay,
+  DEFAULT_WORKER_HOUR_PRICE,
+  replayAutoscaler,
+  type TaskLoad,
+} from '../scale/hpa-replay.js';
 import type { Store } from '../store/store.js';
 import { type AppEnvironment, appValidationReport } from './app-validation.js';
 import { type BudgetResult, checkBudgets } from './budgets.js';
@@ -17,7 +22,7 @@ import { type DoraMetrics, doraMetrics } from './dora.js';
 import { ENVIRONMENT_SUBJECT, type EnvironmentShift } from './environment.js';
 import type { Finding } from './findings-store.js';
 import { type GrowthReport, growthReport } from './growth.js';
-import { isCacheHit, loadHistory, type RunRecord } from './history.js';
+import { isCacheHit, loadHistory, type RunRecord, type TaskRecord } from './history.js';
 import {
   coveredMs,
   cpuUtilization,
@@ -266,7 +271,7 @@ export async function buildReport(
     ),
     growth: growthReport(runs, { now, ...opts.growth }),
     appValidation: appValidationReport(await store.appValidations.since(opts.since)),
-    autoscaling: await autoscaling(store, pipeline.name, {
+    autoscaling: await autoscaling(store, pipeline.name, history.runs, {
       from,
       now,
       price: opts.costPerWorkerHour,
@@ -275,17 +280,40 @@ export async function buildReport(
   };
 }
 
-/** The recorded queue of the window's `--queue` runs, replayed through the chart's HPA. */
+/**
+ * A task's load on the worker that ran it. Its recorded start is when it became ready on the
+ * coordinator (it may have waited in the queue); the worker measured its duration, which ends
+ * at its recorded end.
+ */
+function taskLoad(t: TaskRecord): TaskLoad[] {
+  if (isCacheHit(t.cache) || t.endedAt === null || !t.durationMs || t.durationMs <= 0) return [];
+  return [
+    {
+      startedAt: t.endedAt - t.durationMs,
+      endedAt: t.endedAt,
+      cpu: (t.cpuSeconds ?? 0) / (t.durationMs / 1000),
+      memory: t.peakRssBytes ?? 0,
+    },
+  ];
+}
+
+/**
+ * The recorded queue of the window's `--queue` runs and their tasks' CPU and memory, replayed
+ * through the chart's HPA.
+ */
 async function autoscaling(
   store: Store,
   pipeline: string,
+  history: readonly RunRecord[],
   o: { from: number; now: number; price: number | undefined; workerStartSeconds: number | undefined },
 ): Promise<AutoscaleReplay | null> {
   const samples = await store.queueSamples.ofPipeline(pipeline, o.from);
+  const queued = new Set(samples.map((s) => s.runId));
   return (
     replayAutoscaler({
       samples,
-      runs: new Set(samples.map((s) => s.runId)).size,
+      tasks: history.filter((r) => queued.has(r.id)).flatMap((r) => r.tasks.flatMap(taskLoad)),
+      runs: queued.size,
       spec: CHART_HPA,
       from: o.from,
       to: o.now,

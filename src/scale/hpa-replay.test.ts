@@ -109,6 +109,53 @@ describe('replayAutoscaler (the chart HPA over recorded queue samples)', () => {
     expect(replay(30).waitJobSeconds).toBe(9 * 15 + 3 * 30);
   });
 
+  it("scales on the tasks' CPU when the queue is short: the largest of the metrics' proposals wins", () => {
+    // Ten minutes of four jobs running (none waiting), each using a whole core: the queue asks for
+    // no worker, the chart's CPU target (70% of a 1-core request) for ceil(4 / 0.7) = 6.
+    const samples = [
+      ...Array.from({ length: 60 }, (_, i) => ({ at: i * 10 * S, waiting: 0, active: 4 })),
+      { at: 600 * S, waiting: 0, active: 0 },
+    ];
+    const tasks = Array.from({ length: 4 }, () => ({ startedAt: 0, endedAt: 600 * S, cpu: 1, memory: 0 }));
+    const r = replayAutoscaler({ samples, tasks, runs: 1, spec: CHART_HPA, from: 0, to: 3600 * S, price })!;
+    // t=0: 400% of one worker's request, 400 / 70 = 5.7 → 6 wanted, doubling allows 2; t=60: 4
+    // (100% → ratio 1.43 → 6 wanted); t=120: 6, where 4 cores are trunc(66.7) = 66% of 6 requests,
+    // within the tolerance of 70%. After the tasks end (t=600) the 300 s scale-down window holds
+    // the 6s proposed up to t=585: at t=885, 6 → 3; at t=945 (the -3 out of its 60 s period) → 1.
+    expect(r.timeline.map((c) => [Date.parse(c.at) / S, c.replicas, c.by])).toEqual([
+      [0, 2, 'cpu'],
+      [60, 4, 'cpu'],
+      [120, 6, 'cpu'],
+      [885, 3, 'queue'],
+      [945, 1, 'queue'],
+    ]);
+    expect(r.tasks).toBe(4);
+    expect(r.peakCpu).toBe(4);
+    // The same record without its tasks: the queue alone never leaves the floor.
+    const queueOnly = replayAutoscaler({ samples, runs: 1, spec: CHART_HPA, from: 0, to: 3600 * S, price })!;
+    expect(queueOnly.timeline.map((c) => [Date.parse(c.at) / S, c.replicas])).toEqual([[0, 1]]);
+  });
+
+  it('scales on memory when the tasks are memory-bound and idle on CPU', () => {
+    // Two jobs of 3 GiB each for ten minutes on 2 GiB requests: 300% of one worker, 300 / 80 = 3.75
+    // → 4 wanted; CPU (a tenth of a core each) wants 1.
+    const samples = Array.from({ length: 61 }, (_, i) => ({ at: i * 10 * S, waiting: 0, active: 2 }));
+    const tasks = Array.from({ length: 2 }, () => ({
+      startedAt: 0,
+      endedAt: 600 * S,
+      cpu: 0.1,
+      memory: 3 * 1024 ** 3,
+    }));
+    const r = replayAutoscaler({ samples, tasks, runs: 1, spec: CHART_HPA, from: 0, to: 3600 * S, price })!;
+    // t=0: 2; t=60: 4 (6 GiB are 75% of 8 GiB requested: within the tolerance of 80%).
+    expect(r.timeline.slice(0, 2).map((c) => [Date.parse(c.at) / S, c.replicas, c.by])).toEqual([
+      [0, 2, 'memory'],
+      [60, 4, 'memory'],
+    ]);
+    expect(r.peakReplicas).toBe(4);
+    expect(r.peakMemory).toBe(6 * 1024 ** 3);
+  });
+
   it('no samples: no replay', () => {
     expect(
       replayAutoscaler({ samples: [], runs: 0, spec: CHART_HPA, from: 0, to: 1, price }),

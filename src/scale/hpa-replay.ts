@@ -1,5 +1,8 @@
 /**
- * Replays the queue length recorded during `--queue` runs through the HPA (hpa.ts): how many
+ * Replays what `--queue` runs recorded through the HPA (hpa.ts): the queue's length (its samples)
+ * and the CPU and memory the workers' tasks used (from the runs' task records: each task that ran
+ * counts its average cores, cpuSeconds ÷ duration, and its peak RSS while it ran). The pass
+ * takes the largest of the three metrics' proposals, as Kubernetes does: how many
  * workers the chart's autoscaler would have run over time, the wait it would have caused (jobs
  * ready or running in the recorded run that would have found no worker: shortfall × time, not a
  * re-simulated schedule) and what the workers would cost per month. Between runs the HPA holds
@@ -11,12 +14,22 @@
  * deletes unready pods before ready ones), so the workers ready at t are the fewest replicas in
  * force over [t - start, t].
  */
-import { Hpa, type HpaSpec } from './hpa.js';
+import { Hpa, type HpaMetricName, type HpaSpec } from './hpa.js';
 
 export interface QueuePoint {
   at: number;
   waiting: number;
   active: number;
+}
+
+/** A task that ran on a worker, as history recorded it. */
+export interface TaskLoad {
+  startedAt: number;
+  endedAt: number;
+  /** Average cores over its run (cpuSeconds ÷ duration). */
+  cpu: number;
+  /** Peak RSS of its process tree, bytes. */
+  memory: number;
 }
 
 /** A sample stands for at most this long: a coordinator writes one at least every 10 s. */
@@ -40,10 +53,18 @@ export interface AutoscaleReplay {
   runs: number;
   /** The span the cost covers: the report's window up to now. */
   window: { from: string; to: string; hours: number };
-  /** When the replayed count changed (the first entry is the start), with the queue then. */
-  timeline: { at: string; replicas: number; waiting: number }[];
+  /**
+   * When the replayed count changed (the first entry is the start), with the queue then and the
+   * metric whose proposal was the largest at that pass.
+   */
+  timeline: { at: string; replicas: number; waiting: number; by: HpaMetricName }[];
   peakReplicas: number;
   peakWaiting: number;
+  /** The tasks whose CPU and memory were replayed; 0: the queue alone. */
+  tasks: number;
+  /** The most cores and bytes the workers' tasks used at once. */
+  peakCpu: number;
+  peakMemory: number;
   workerHours: number;
   /** Seconds from a worker's pod being created to its taking jobs. */
   workerStartSeconds: number;
@@ -58,6 +79,8 @@ export interface AutoscaleReplay {
 /** Replays the samples (oldest first) over [from, to]; undefined without samples. */
 export function replayAutoscaler(o: {
   samples: readonly QueuePoint[];
+  /** The tasks of the same runs that ran on workers (their CPU and memory metrics); none: queue only. */
+  tasks?: readonly TaskLoad[];
   runs: number;
   spec: HpaSpec;
   from: number;
@@ -85,23 +108,34 @@ export function replayAutoscaler(o: {
       ...spec.scaleDown.policies.map((p) => p.periodSeconds),
     );
   const hpa = new Hpa(spec);
-  const changes: { at: number; replicas: number }[] = [{ at: from, replicas: hpa.replicas }];
+  const changes: { at: number; replicas: number; by: HpaMetricName }[] = [
+    { at: from, replicas: hpa.replicas, by: 'queue' },
+  ];
   const valueAt = pointer(samples);
+  const tasks = [...(o.tasks ?? [])].sort((a, b) => a.startedAt - b.startedAt);
+  const loadAt = loadPointer(tasks);
+  let peakCpu = 0;
+  let peakMemory = 0;
   let i = 0;
   for (let t = Math.ceil(from / period) * period; t <= to; t += period) {
     const s = valueAt(t);
+    const load = loadAt(t);
+    peakCpu = Math.max(peakCpu, load.cpu);
+    peakMemory = Math.max(peakMemory, load.memory);
     const before = hpa.replicas;
-    const after = hpa.sync(t, s?.waiting ?? 0);
+    // Without task records the pods' usage is unknown: no CPU or memory proposal (not a zero one).
+    const after = hpa.sync(t, { queue: s?.waiting ?? 0, ...(tasks.length ? load : {}) });
     if (after !== before) {
       if (changes.at(-1)!.at === t) changes.pop();
-      changes.push({ at: t, replicas: after });
+      changes.push({ at: t, replicas: after, by: hpa.lastProposedBy });
     }
-    if (!s && after === spec.minReplicas) {
-      // Idle at the floor: jump to just before the next sample the controller could remember.
+    if (!s && !load.running && after === spec.minReplicas) {
+      // Idle at the floor: jump to just before the next sample or task the controller could
+      // remember.
       while (i < samples.length && samples[i]!.at <= t) i++;
-      const next = samples[i];
-      if (!next) break;
-      const resume = Math.floor((next.at - memory) / period) * period;
+      const next = Math.min(samples[i]?.at ?? Infinity, load.nextStart);
+      if (next === Infinity) break;
+      const resume = Math.floor((next - memory) / period) * period;
       if (resume > t) t = resume - period;
     }
   }
@@ -142,9 +176,13 @@ export function replayAutoscaler(o: {
       at: new Date(c.at).toISOString(),
       replicas: c.replicas,
       waiting: waitingAt(c.at)?.waiting ?? 0,
+      by: c.by,
     })),
     peakReplicas: Math.max(...changes.map((c) => c.replicas)),
     peakWaiting: Math.max(...samples.map((s) => s.waiting)),
+    tasks: tasks.length,
+    peakCpu,
+    peakMemory,
     workerHours,
     workerStartSeconds: startSeconds,
     waitJobSeconds: waitMs / 1000,
@@ -161,6 +199,28 @@ function pointer(samples: readonly QueuePoint[]): (t: number) => QueuePoint | un
     while (k + 1 < samples.length && samples[k + 1]!.at <= t) k++;
     const s = samples[k];
     return s && t - s.at < SAMPLE_STALE_MS ? s : undefined;
+  };
+}
+
+/**
+ * What the tasks running at t use together, how many run, and when the next one starts (tasks
+ * sorted by start; t must not decrease). A task runs over [startedAt, endedAt).
+ */
+function loadPointer(
+  tasks: readonly TaskLoad[],
+): (t: number) => { cpu: number; memory: number; running: number; nextStart: number } {
+  let k = 0;
+  let active: TaskLoad[] = [];
+  return (t) => {
+    while (k < tasks.length && tasks[k]!.startedAt <= t) active.push(tasks[k++]!);
+    active = active.filter((x) => x.endedAt > t);
+    let cpu = 0;
+    let memory = 0;
+    for (const x of active) {
+      cpu += x.cpu;
+      memory += x.memory;
+    }
+    return { cpu, memory, running: active.length, nextStart: tasks[k]?.startedAt ?? Infinity };
   };
 }
 

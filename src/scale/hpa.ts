@@ -1,20 +1,22 @@
 /**
  * Kubernetes' HorizontalPodAutoscaler, as its controller computes a replica count (autoscaling/v2,
- * pkg/controller/podautoscaler: replica_calculator.go and horizontal.go), for one External metric
- * with an AverageValue target, the metric our chart scales on (deploy/k8s/hpa.yaml). Each `sync`
- * is one controller pass, normally every 15 s:
+ * pkg/controller/podautoscaler: replica_calculator.go and horizontal.go), for the chart's metrics
+ * (deploy/k8s/hpa.yaml): the queue as an External metric with an AverageValue target, and the
+ * pods' CPU and memory as Resource metrics with Utilization targets. Each `sync` is one
+ * controller pass, normally every 15 s:
  *
- * 1. The metric's proposal: usage ÷ (target × current); outside the tolerance (0.1) the proposal is
- *    ceil(usage ÷ target), inside it the current count.
+ * 1. Each metric's proposal. Queue (GetExternalPerPodMetricReplicas): usage ÷ (target × current);
+ *    outside the tolerance (0.1) the proposal is ceil(usage ÷ target), inside it the current
+ *    count. CPU and memory (GetResourceReplicas): utilization = used × 100 ÷ (current × the pod's
+ *    request), in whole percent; ratio = utilization ÷ target; outside the tolerance
+ *    ceil(ratio × current), inside it the current count. The pass takes the largest proposal
+ *    (computeReplicasForMetrics); a metric without a value proposes nothing.
  * 2. Stabilization: the result is kept between the lowest proposal of the scale-up window and the
  *    highest of the scale-down window (both windows over the unstabilized proposals of earlier
  *    passes), starting from the current count.
  * 3. Rate: policies limit how far the count may move from where it stood at the start of each
  *    policy's period (scale events inside the period undone); `selectPolicy` Max takes the policy
  *    allowing the most change, Min the least, Disabled none. Then min/max replicas.
- *
- * CPU and memory metrics of the chart are not replayed (history has no per-pod utilization): this
- * is the queue metric's recommendation alone, which Kubernetes combines with the others by max.
  */
 
 export interface HpaPolicy {
@@ -29,11 +31,21 @@ export interface HpaRules {
   policies: HpaPolicy[];
 }
 
+/** A Resource metric with a Utilization target. */
+export interface HpaResourceTarget {
+  /** averageUtilization: percent of the pods' request. */
+  targetUtilization: number;
+  /** What one worker pod requests (deploy/k8s/deployment.yaml): cores for cpu, bytes for memory. */
+  request: number;
+}
+
 export interface HpaSpec {
   minReplicas: number;
   maxReplicas: number;
   /** The External metric's AverageValue target (jobs waiting per worker). */
   targetAverageValue: number;
+  cpu?: HpaResourceTarget;
+  memory?: HpaResourceTarget;
   /** kube-controller-manager --horizontal-pod-autoscaler-tolerance. */
   tolerance: number;
   /** kube-controller-manager --horizontal-pod-autoscaler-sync-period. */
@@ -47,6 +59,8 @@ export const CHART_HPA: HpaSpec = {
   minReplicas: 1,
   maxReplicas: 50,
   targetAverageValue: 2,
+  cpu: { targetUtilization: 70, request: 1 },
+  memory: { targetUtilization: 80, request: 2 * 1024 ** 3 },
   tolerance: 0.1,
   syncPeriodSeconds: 15,
   scaleUp: {
@@ -60,6 +74,19 @@ export const CHART_HPA: HpaSpec = {
     policies: [{ type: 'Percent', value: 50, periodSeconds: 60 }],
   },
 };
+
+/** The metrics' values at one pass: the queue, and what the pods use when it is known. */
+export interface HpaUsage {
+  /** Jobs waiting (the External metric). */
+  queue: number;
+  /** Cores in use by all the pods together. */
+  cpu?: number;
+  /** Bytes in use by all the pods together. */
+  memory?: number;
+}
+
+/** Which metric proposed the count a pass settled on. */
+export type HpaMetricName = 'queue' | 'cpu' | 'memory';
 
 interface Stamped {
   value: number;
@@ -84,14 +111,17 @@ export class Hpa {
     return this.#replicas;
   }
 
-  /** One controller pass at `nowMs` with the metric's current value; returns the new count. */
-  sync(nowMs: number, metric: number): number {
+  /** The metric whose proposal was the largest at the last pass (the first one on a tie). */
+  lastProposedBy: HpaMetricName = 'queue';
+
+  /** One controller pass at `nowMs` with the metrics' current values; returns the new count. */
+  sync(nowMs: number, usage: HpaUsage): number {
     const s = this.spec;
     const current = this.#replicas;
     let desired: number;
     if (current > s.maxReplicas) desired = s.maxReplicas;
     else if (current < s.minReplicas) desired = s.minReplicas;
-    else desired = this.#normalize(nowMs, current, this.#proposal(current, metric));
+    else desired = this.#normalize(nowMs, current, this.#proposal(current, usage));
     if (desired !== current) {
       const events = desired > current ? this.#upEvents : this.#downEvents;
       const rules = desired > current ? s.scaleUp : s.scaleDown;
@@ -101,11 +131,37 @@ export class Hpa {
     return this.#replicas;
   }
 
-  /** GetExternalPerPodMetricReplicas: the metric's own proposal. */
-  #proposal(current: number, usage: number): number {
+  /** computeReplicasForMetrics: the largest of the metrics' proposals. */
+  #proposal(current: number, usage: HpaUsage): number {
+    const s = this.spec;
+    let best = this.#external(current, usage.queue);
+    this.lastProposedBy = 'queue';
+    for (const name of ['cpu', 'memory'] as const) {
+      const target = s[name];
+      const used = usage[name];
+      if (!target || used === undefined) continue;
+      const p = this.#resource(current, used, target);
+      if (p > best) {
+        best = p;
+        this.lastProposedBy = name;
+      }
+    }
+    return best;
+  }
+
+  /** GetExternalPerPodMetricReplicas: the queue's proposal. */
+  #external(current: number, queue: number): number {
     const target = this.spec.targetAverageValue;
-    const ratio = usage / (target * current);
-    return Math.abs(1 - ratio) > this.spec.tolerance ? Math.ceil(usage / target) : current;
+    const ratio = queue / (target * current);
+    return Math.abs(1 - ratio) > this.spec.tolerance ? Math.ceil(queue / target) : current;
+  }
+
+  /** GetResourceReplicas: a Utilization target's proposal (every pod counted as ready). */
+  #resource(current: number, used: number, target: HpaResourceTarget): number {
+    // Kubernetes holds the utilization as a whole percent (int32).
+    const utilization = Math.trunc((used * 100) / (current * target.request));
+    const ratio = utilization / target.targetUtilization;
+    return Math.abs(1 - ratio) > this.spec.tolerance ? Math.ceil(ratio * current) : current;
   }
 
   /** normalizeDesiredReplicasWithBehaviors: stabilization, then the rate policies and bounds. */

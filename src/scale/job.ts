@@ -87,6 +87,11 @@ const jobStagesSchema = z.strictObject({
   exited: z.number().optional(),
   /** Outputs saved: the result is sent. */
   done: z.number(),
+  /**
+   * Of the way from the worker's call for a job (idle: its wake-up) to `spawned`, the ms its
+   * process was ready but waiting for a CPU (cpu-wait.ts); absent where unknown.
+   */
+  cpuWait: z.number().optional(),
 });
 export type JobStages = z.output<typeof jobStagesSchema>;
 

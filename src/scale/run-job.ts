@@ -17,6 +17,7 @@ import { redactor } from '../exec/redact.js';
 import type { TaskRunner } from '../exec/task-runner.js';
 import { TaskGraph } from '../graph/graph.js';
 import { Checkout } from '../state/checkout.js';
+import { cpuWaitMs } from './cpu-wait.js';
 import { type JobPayload, type JobResult, type JobStages, verifyJob } from './job.js';
 import { pipelineDigest } from './pipeline-digest.js';
 import type { Worktrees } from './worktree.js';
@@ -98,6 +99,8 @@ export interface JobIo {
   data: unknown;
   /** When the worker took the job off the queue (ctx.now()). */
   takenAt: number;
+  /** cpuWaitMs() when the worker asked for the job (cpu-wait.ts). */
+  cpuWaitBefore?: number;
   output(stream: 'stdout' | 'stderr', text: string): void;
   /** Aborted when the worker shuts down. */
   signal: AbortSignal;
@@ -193,6 +196,9 @@ export async function runJob(ctx: JobContext, io: JobIo): Promise<JobResult> {
       signal: io.signal,
       onSpawned: () => {
         stages.spawned = ctx.now();
+        const waited = cpuWaitMs();
+        if (waited !== undefined && io.cpuWaitBefore !== undefined)
+          stages.cpuWait = waited - io.cpuWaitBefore;
         io.started?.(job);
       },
       onOutput: (stream, raw) => {

@@ -15,6 +15,7 @@ import { GroupGuard, reapOrphans } from '../exec/process-guard.js';
 import { LocalRunner } from '../exec/runner.js';
 import { processRecordDir } from '../state/paths.js';
 import { announceChannel, readAnnouncement } from './announce.js';
+import { cpuWaitMs } from './cpu-wait.js';
 import { HEARTBEAT_REFRESH_MS } from './heartbeat.js';
 import { jobPayloadSchema } from './job.js';
 import { pickFitting } from './job-picker.js';
@@ -67,6 +68,8 @@ interface Taken {
   token: string;
   /** When (Redis' clock). */
   at: number;
+  /** cpuWaitMs() as the worker asked for it (cpu-wait.ts). */
+  cpuWaitBefore: number | undefined;
 }
 
 /**
@@ -190,8 +193,11 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   let tokens = 0;
   const fetch = async (block: boolean): Promise<Taken | undefined> => {
     const token = `${worker.id}:${tokens++}`;
+    // Waiting blocked for a job adds nothing to it: what it gains until the command starts is the
+    // wake-up's and the job's wait for a CPU.
+    const cpuWaitBefore = cpuWaitMs();
     const job = await worker.getNextJob(token, { block });
-    return job ? { job, token, at: clock() } : undefined;
+    return job ? { job, token, at: clock(), cpuWaitBefore } : undefined;
   };
   // Back at its priority; changePriority also wakes the workers blocked waiting for a job.
   const giveBack = async (jobs: Taken[]) => {
@@ -207,7 +213,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   };
 
   /** One taken job from start to its result in Redis; `release` frees its slot (once). */
-  const processJob = async ({ job, token, at }: Taken, release: () => void): Promise<void> => {
+  const processJob = async ({ job, token, at, cpuWaitBefore }: Taken, release: () => void): Promise<void> => {
     const abort = new AbortController();
     const onStop = () => abort.abort();
     stopping.signal.addEventListener('abort', onStop, { once: true });
@@ -237,6 +243,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
         {
           data: job.data,
           takenAt: at,
+          ...(cpuWaitBefore !== undefined ? { cpuWaitBefore } : {}),
           signal: abort.signal,
           output: (s, t) => void job.updateProgress({ s, t }).catch(() => {}),
           started: (p) => {

@@ -310,20 +310,25 @@ export class Agent {
       write.catch(() => {});
       early.set(e.path, write);
     }
-    const failure = await fetchMissing({
-      index: this.index,
-      all,
-      missing,
-      sources,
-      maxChunk: manifest.chunking.max,
-      hints,
-      place: (c, data) => area.place(c, data),
-      onChunk: (c, wire) => {
-        onChunk(c, wire);
-        arrivals.arrived(c);
-      },
-    });
-    arrivals.end(failure);
+    // Set when the transfer returns; should it throw instead, the early writers stop too.
+    let failure: string | undefined = 'the transfer stopped';
+    try {
+      failure = await fetchMissing({
+        index: this.index,
+        all,
+        missing,
+        sources,
+        maxChunk: manifest.chunking.max,
+        hints,
+        place: (c, data) => area.place(c, data),
+        onChunk: (c, wire) => {
+          onChunk(c, wire);
+          arrivals.arrived(c);
+        },
+      });
+    } finally {
+      arrivals.end(failure);
+    }
     if (failure) {
       await Promise.allSettled(early.values());
       await area.close();

@@ -265,7 +265,9 @@ export function decodeZstdDelta(
     if (next * block > base.length) throw new Error('delta reaches past its base');
     parts.push(base.subarray(first * block, next * block));
   }
-  return zstd.decompress(payload.subarray(4 + runs * 8), maxChunk, Buffer.concat(parts));
+  // One run (an edit inside a chunk that kept its other blocks in place): the base's own bytes.
+  const dict = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  return zstd.decompress(payload.subarray(4 + runs * 8), maxChunk, dict);
 }
 
 function matchesAt(data: Buffer, at: number, block: number, sums: Buffer, k: number): boolean {

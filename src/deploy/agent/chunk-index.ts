@@ -290,6 +290,8 @@ export class ChunkIndex {
             base: (b) => baseBytes.get(b),
             maxChunk: opts.maxChunk,
             onChunk: async (id, data, wire) => {
+              // Its base was needed to decode it only: freed now, not with the whole batch.
+              baseBytes.delete(id);
               const loc = await opts.place?.(id, data);
               if (!loc) await this.put(id, data);
               else if (!this.#where.has(id)) {

@@ -138,7 +138,9 @@ export async function assembleRelease(opts: {
         const fromEarly = early && (await early);
         if (fromEarly) {
           stats[e.path] = fromEarly;
+          // Written without `durability` in mind (a large one flushed as a head start only).
           written.push(dest);
+          unsynced.push(dest);
           continue;
         }
         if (stale || early) await rm(dest, { recursive: true, force: true });

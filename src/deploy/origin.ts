@@ -248,8 +248,18 @@ class LargeFiles {
       this.#open.set(src.file, fh);
     }
     const buf = Buffer.allocUnsafe(src.size);
-    const { bytesRead } = await (await fh).read(buf, 0, src.size, src.offset);
-    if (bytesRead !== src.size) throw new Error(`${src.file} changed while deploying`);
+    const handle = await fh;
+    // On the calling thread too: the chunking read these bytes moments ago (the page cache has
+    // them), and a thread-pool round trip per chunk wakes a pool thread that, on a busy two-core
+    // machine, takes the CPU from this one (the 200 MB file's 10% edit: ~0.2 s of the origin's
+    // wall time inside read calls).
+    let got = 0;
+    while (got < src.size) {
+      const n = readSync(handle.fd, buf, got, src.size - got, src.offset + got);
+      if (n === 0) break;
+      got += n;
+    }
+    if (got !== src.size) throw new Error(`${src.file} changed while deploying`);
     return buf;
   }
 

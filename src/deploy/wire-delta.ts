@@ -41,8 +41,12 @@ function blockOf(size: number): number {
   return Math.max(128, Math.ceil(size / BLOCKS));
 }
 
-/** rsync's weak checksum of `buf[at, at + n)`: (a, b) as one unsigned 32-bit number. */
-function weakOf(buf: Uint8Array, at: number, n: number): { a: number; b: number } {
+/**
+ * rsync's weak checksum of `buf[at, at + n)`: (b << 16 | a) as one unsigned 32-bit number, a and b
+ * each modulo 2^16. Returned packed, not as an object: it is taken once per block of every base
+ * and every match, and the rolling loops below keep a and b in plain integer locals.
+ */
+function weakOf(buf: Uint8Array, at: number, n: number): number {
   // b = sum of (n - i) * x[i] = the sum of the running sums of a: exact in a double for any
   // block up to 64 MiB / 64, and `&` takes it modulo 2^32 first, so masking once at the end is exact.
   let a = 0;
@@ -52,7 +56,7 @@ function weakOf(buf: Uint8Array, at: number, n: number): { a: number; b: number 
     a += buf[i]!;
     b += a;
   }
-  return { a: a & 0xffff, b: b & 0xffff };
+  return (((b & 0xffff) << 16) | (a & 0xffff)) >>> 0;
 }
 
 // One-shot hashing (Node >= 20.12) skips the Hash object per block; older Nodes use createHash.
@@ -68,8 +72,7 @@ export function deltaRequest(id: ChunkId, baseIds: ChunkId[], base: Buffer): Del
   const n = Math.floor(base.length / block);
   const out = Buffer.allocUnsafe(n * ENTRY);
   for (let i = 0; i < n; i++) {
-    const { a, b } = weakOf(base, i * block, block);
-    out.writeUInt32BE(((b << 16) | a) >>> 0, i * ENTRY);
+    out.writeUInt32BE(weakOf(base, i * block, block), i * ENTRY);
     out.writeUInt16BE(strongOf(base.subarray(i * block, (i + 1) * block)), i * ENTRY + 4);
   }
   return { id, base: baseIds, block, sums: out.toString('base64') };
@@ -101,37 +104,47 @@ function matchBlocks(data: Buffer, req: DeltaRequest): Match | undefined {
   const ops: number[] = [];
   let litStart = 0;
   let matched = 0;
+  // The window [i, i + block) rolls one byte at a time; a and b (each modulo 2^16) stay integer
+  // locals, and a block's strong hash is taken only where its low half (a) was seen in the base.
+  const last = data.length - block;
+  let w0 = weakOf(data, 0, block);
+  let a = w0 & 0xffff;
+  let b = w0 >>> 16;
   let i = 0;
-  let { a, b } = weakOf(data, 0, block);
-  while (i + block <= data.length) {
-    const w = ((b << 16) | a) >>> 0;
-    let hit = -1;
-    if (seen[a] && byWeak.has(w)) {
-      const strong = strongOf(data.subarray(i, i + block));
-      for (const k of byWeak.get(w)!) if (sums.readUInt16BE(k * ENTRY + 4) === strong) hit = k;
-    }
-    if (hit >= 0) {
-      // Extend over the following base blocks while they keep matching.
-      let count = 1;
-      while (
-        hit + count < n &&
-        i + (count + 1) * block <= data.length &&
-        matchesAt(data, i + count * block, block, sums, hit + count)
-      )
-        count++;
-      ops.push(i - litStart, hit, count);
-      matched += count;
-      i += count * block;
-      litStart = i;
-      if (i + block <= data.length) ({ a, b } = weakOf(data, i, block));
-      continue;
+  while (i <= last) {
+    if (seen[a] === 1) {
+      const list = byWeak.get(((b << 16) | a) >>> 0);
+      let hit = -1;
+      if (list) {
+        const strong = strongOf(data.subarray(i, i + block));
+        for (const k of list) if (sums.readUInt16BE(k * ENTRY + 4) === strong) hit = k;
+      }
+      if (hit >= 0) {
+        // Extend over the following base blocks while they keep matching.
+        let count = 1;
+        while (
+          hit + count < n &&
+          i + (count + 1) * block <= data.length &&
+          matchesAt(data, i + count * block, block, sums, hit + count)
+        )
+          count++;
+        ops.push(i - litStart, hit, count);
+        matched += count;
+        i += count * block;
+        litStart = i;
+        if (i <= last) {
+          w0 = weakOf(data, i, block);
+          a = w0 & 0xffff;
+          b = w0 >>> 16;
+        }
+        continue;
+      }
     }
     // Roll one byte: drop data[i], take data[i + block].
-    if (i + block < data.length) {
+    if (i < last) {
       const out = data[i]!;
-      const inb = data[i + block]!;
-      a = (a - out + inb) & 0xffff;
-      b = (b - block * out + a) & 0xffff;
+      a = (a - out + data[i + block]!) & 0xffff;
+      b = (b - Math.imul(block, out) + a) & 0xffff;
     }
     i++;
   }
@@ -252,12 +265,13 @@ export function decodeZstdDelta(
     if (next * block > base.length) throw new Error('delta reaches past its base');
     parts.push(base.subarray(first * block, next * block));
   }
-  return zstd.decompress(payload.subarray(4 + runs * 8), maxChunk, Buffer.concat(parts));
+  // One run (an edit inside a chunk that kept its other blocks in place): the base's own bytes.
+  const dict = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  return zstd.decompress(payload.subarray(4 + runs * 8), maxChunk, dict);
 }
 
 function matchesAt(data: Buffer, at: number, block: number, sums: Buffer, k: number): boolean {
-  const { a, b } = weakOf(data, at, block);
-  if (((b << 16) | a) >>> 0 !== sums.readUInt32BE(k * ENTRY)) return false;
+  if (weakOf(data, at, block) !== sums.readUInt32BE(k * ENTRY)) return false;
   return strongOf(data.subarray(at, at + block)) === sums.readUInt16BE(k * ENTRY + 4);
 }
 

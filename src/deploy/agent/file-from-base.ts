@@ -9,6 +9,7 @@
  */
 import { constants } from 'node:fs';
 import { copyFile, type FileHandle, open } from 'node:fs/promises';
+import { trace } from '../../util/trace.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId } from '../types.js';
 
@@ -52,6 +53,8 @@ export async function writeFromBase(opts: {
   dest: string;
   base: BaseFile;
   chunk: (id: ChunkId) => Promise<Buffer>;
+  /** Starts flushing the copied base to disk as soon as it is copied (a head start, not durability). */
+  flush?: boolean;
 }): Promise<boolean> {
   const { e, dest, base } = opts;
   const { from, inPlace } = plan(e, base);
@@ -60,10 +63,16 @@ export async function writeFromBase(opts: {
   try {
     if (inPlace * 2 >= e.size) {
       await copyFile(base.path, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+      trace('base copied');
       const fh = await open(dest, 'r+');
+      // The copy's flush starts now, beside the patching (which waits on the transfer when the
+      // file is written early): the final sync then has only the patched pages left to write.
+      const flushing = opts.flush ? fh.datasync() : undefined;
+      flushing?.catch(() => {});
       try {
         await fh.truncate(e.size);
         await patch(fh, src, opts, from, true);
+        await flushing;
       } finally {
         await fh.close();
       }

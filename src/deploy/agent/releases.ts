@@ -83,6 +83,12 @@ export async function assembleRelease(opts: {
   /** A kept release's earlier version of a changed file, to write it from (file-from-base.ts). */
   baseOf?: (e: Extract<ManifestEntry, { type: 'file' }>) => Promise<BaseFile | undefined>;
   /**
+   * Files of `area` already being written from their earlier version while the chunks were
+   * fetched (writeFromBaseFile), by path: taken as they come out; undefined means the base shared
+   * no chunk (then the file is written from chunks here).
+   */
+  early?: Map<string, Promise<[number, number] | undefined>>;
+  /**
    * The staging folder to assemble in, whose direct files received their chunks as they arrived
    * (staging-area.ts); kept when assembly fails, for the next attempt. A fresh temporary folder
    * when absent.
@@ -128,18 +134,27 @@ export async function assembleRelease(opts: {
           unsynced.push(dest);
           continue;
         }
-        if (stale) await rm(dest, { recursive: true, force: true });
-        const same = await opts.sameAs?.(e);
+        const early = opts.early?.get(e.path);
+        const fromEarly = early && (await early);
+        if (fromEarly) {
+          stats[e.path] = fromEarly;
+          // Written without `durability` in mind (a large one flushed as a head start only).
+          written.push(dest);
+          unsynced.push(dest);
+          continue;
+        }
+        if (stale || early) await rm(dest, { recursive: true, force: true });
+        const same = early ? undefined : await opts.sameAs?.(e);
         if (same && (await reuse(same, e.mode & 0o777, dest, layout.releases))) {
           linked++;
           stats[e.path] = [same.size, same.mtimeMs];
           continue;
         }
-        const base = await opts.baseOf?.(e);
+        const base = early ? undefined : await opts.baseOf?.(e);
         stats[e.path] =
-          base && (await writeFromBase({ e, dest, base, chunk: opts.chunk }))
-            ? await finishFile(dest, e.mode & 0o777, durability === 'fsync')
-            : await writeFromChunks(e, dest, opts.chunk, durability === 'fsync');
+          (base &&
+            (await writeFromBaseFile({ e, dest, base, chunk: opts.chunk, sync: durability === 'fsync' }))) ||
+          (await writeFromChunks(e, dest, opts.chunk, durability === 'fsync'));
         written.push(dest);
       }
     };
@@ -296,6 +311,31 @@ async function writeSmall(
   } finally {
     await fh.close();
   }
+}
+
+/** Files from this size on get a head start on their flush when written early (writeFromBaseFile). */
+const EARLY_FLUSH = 8 * 1024 * 1024;
+
+/**
+ * Writes a changed file at `dest` (which must not exist) from its earlier version and `chunk`
+ * (file-from-base.ts) and gives it the manifest's mode; returns its size and mtime, or undefined,
+ * having written nothing, when the base shares no chunk with it. With `early` (the file written
+ * while its chunks are still being fetched), a large file's data is flushed right away: the
+ * assembly's durable step, which still syncs it, then finds little left to write.
+ */
+export async function writeFromBaseFile(opts: {
+  e: Extract<ManifestEntry, { type: 'file' }>;
+  dest: string;
+  base: BaseFile;
+  chunk: (id: ChunkId) => Promise<Buffer>;
+  sync: boolean;
+  early?: boolean;
+}): Promise<[number, number] | undefined> {
+  const { e, dest } = opts;
+  const flush = opts.early === true && e.size >= EARLY_FLUSH;
+  if (!(await writeFromBase({ ...opts, flush }))) return undefined;
+  trace(`written from base: ${e.path}`);
+  return finishFile(dest, e.mode & 0o777, opts.sync || flush);
 }
 
 /** Gives a file written from its base the manifest's mode; returns its size and mtime. */

@@ -1,5 +1,5 @@
 /** The agent's operations, independent of HTTP: stage, activate, roll back, serve chunks, status. */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { writeAtomic } from '../../state/atomic-write.js';
 import { err, ok, type Result } from '../../util/result.js';
 import { trace } from '../../util/trace.js';
@@ -24,6 +24,7 @@ import type {
 } from './operations.js';
 import { prunePlan } from './prune-plan.js';
 import { assembleRelease, currentRelease, loadReleases, removeRelease, switchCurrent } from './releases.js';
+import { spreadInodes } from './spread-inodes.js';
 import { StagingArea } from './staging-area.js';
 import { makeTwin, readTwins } from './twins.js';
 
@@ -93,6 +94,10 @@ export class Agent {
       (chunk, loc) => a.index.addStaged(chunk, loc),
     );
     for (const area of areas) a.#areas.set(area.id, area);
+    // Each release assembled in a lightly used block group of ext4 (spread-inodes.ts); the
+    // releases folder too, for assemblies in a temporary folder there.
+    await mkdir(a.layout.releases, { recursive: true });
+    await Promise.all([spreadInodes(a.layout.staging), spreadInodes(a.layout.releases)]);
     a.#files.rebuild(a.#releases);
     try {
       a.#state = JSON.parse(await readFile(a.layout.state, 'utf8')) as State;

@@ -22,6 +22,7 @@ import type {
   StageRequest,
   StageResult,
 } from './operations.js';
+import { checkOutline, PreparedTree } from './prepared-tree.js';
 import { prunePlan } from './prune-plan.js';
 import { assembleRelease, currentRelease, loadReleases, removeRelease, switchCurrent } from './releases.js';
 import { spreadInodes } from './spread-inodes.js';
@@ -59,6 +60,8 @@ export class Agent {
   readonly #grants = new Grants();
   #state: State = { releases: {} };
   #lock: Promise<unknown> = Promise.resolve();
+  /** A first release's tree being created ahead of its manifest (prepare()). */
+  #prepared: PreparedTree | undefined;
 
   private constructor(readonly opts: AgentOptions) {
     this.layout = new Layout(opts.dir);
@@ -449,10 +452,31 @@ export class Agent {
   async #area(id: ReleaseId, manifest: Manifest): Promise<StagingArea> {
     let area = this.#areas.get(id);
     if (!area) {
-      area = await StagingArea.create(this.layout, id, manifest);
+      // The tree prepared ahead serves a first release only: with a kept release, files linked
+      // from it must not find an empty one in their place.
+      const prepared = this.#prepared;
+      this.#prepared = undefined;
+      const usable = prepared && this.#releases.size === 0 ? prepared : undefined;
+      area = await StagingArea.create(this.layout, id, manifest, usable);
       this.#areas.set(id, area);
+      // Deleted when it was not moved into place (an empty no-op when it was).
+      if (prepared) void prepared.discard();
     }
     return area;
+  }
+
+  /**
+   * Starts creating a first release's folders and empty files from the outline of an artifact
+   * whose manifest is still being made (prepared-tree.ts). Skipped, answering false, when this
+   * host has a release or is staging one: its files will then be linked, not created.
+   */
+  prepare(outline: string[]): Result<boolean, string> {
+    const checked = checkOutline(outline);
+    if (!checked.ok) return checked;
+    if (this.#releases.size > 0 || this.#staging.size > 0 || this.#areas.size > 0) return ok(false);
+    if (this.#prepared) void this.#prepared.discard();
+    this.#prepared = PreparedTree.start(this.layout.staging, outline);
+    return ok(true);
   }
 
   async #dropArea(id: ReleaseId): Promise<void> {

@@ -35,6 +35,7 @@ import { chunkIdOf } from '../fastcdc.js';
 import { type Manifest, type ManifestEntry, releaseIdOf, validateManifest } from '../manifest.js';
 import { type ChunkId, isReleaseId, type ReleaseId } from '../types.js';
 import type { Layout } from './layout.js';
+import type { PreparedTree } from './prepared-tree.js';
 
 type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
 
@@ -110,12 +111,23 @@ export class StagingArea {
     this.#first[this.files.length] = g;
   }
 
-  /** Starts staging `id` here: its manifest beside the folder, its folders created. */
-  static async create(layout: Layout, id: ReleaseId, manifest: Manifest): Promise<StagingArea> {
+  /**
+   * Starts staging `id` here: its manifest beside the folder, its folders created. With
+   * `prepared` (a tree of this manifest's folders and empty files made ahead, prepared-tree.ts),
+   * that tree becomes the folder, its files then written into rather than created.
+   */
+  static async create(
+    layout: Layout,
+    id: ReleaseId,
+    manifest: Manifest,
+    prepared?: PreparedTree,
+  ): Promise<StagingArea> {
     await mkdir(layout.staging, { recursive: true });
     // Not durable: a manifest lost with a power cut only means the folder is discarded.
     await writeAtomic(layout.stagingManifest(id), JSON.stringify(manifest), { durable: false });
     await rm(layout.stagingDir(id), { recursive: true, force: true });
+    // A tree that failed or does not match is left to its owner to delete; the folder is made here.
+    if (prepared?.matches(manifest)) await prepared.moveTo(layout.stagingDir(id));
     const area = new StagingArea(layout, id, manifest, true);
     await area.#folders();
     return area;

@@ -16,6 +16,7 @@ import {
   close,
   closeSync,
   constants,
+  fchmodSync,
   fstatSync,
   lstatSync,
   open,
@@ -75,6 +76,11 @@ export class StagingArea {
   /** Per direct file: places still to be written while fetching; its fd closes at 0. */
   readonly #left: Int32Array;
   readonly #fds = new Map<number, Promise<number>>();
+  /**
+   * Per file: its mtime once complete, taken from its descriptor before the close (its mode set
+   * then too), so that assembly needs no second look at it by path; NaN while unknown.
+   */
+  readonly #finalMtime: Float64Array;
 
   private constructor(
     readonly layout: Layout,
@@ -97,6 +103,7 @@ export class StagingArea {
     this.#fileOf = new Int32Array(places);
     this.#direct = new Uint8Array(this.files.length);
     this.#left = new Int32Array(this.files.length);
+    this.#finalMtime = new Float64Array(this.files.length).fill(Number.NaN);
     let g = 0;
     for (const [f, e] of this.files.entries()) {
       this.#first[f] = g;
@@ -261,6 +268,8 @@ export class StagingArea {
     }
     if (e.chunks.length === 0) await this.#fd(f); // an empty file: created
     await this.#closeFile(f);
+    const mtime = this.#finalMtime[f]!;
+    if (!Number.isNaN(mtime)) return [e.size, mtime];
     let st = statSync(dest);
     // Longer: bytes past the end left by someone else in a resumed folder (every place is in).
     if (st.size > e.size) {
@@ -348,8 +357,23 @@ export class StagingArea {
     this.#fds.delete(f);
     const n = await fd.catch(() => undefined);
     if (n === undefined) return;
+    this.#settle(f, n);
     if (this.files[f]!.size <= SYNC_BYTES) closeSync(n);
     else await closeFd(n).catch(() => {});
+  }
+
+  /** A file with every chunk in place gets its mode, and its mtime is noted (#finalMtime). */
+  #settle(f: number, fd: number): void {
+    const e = this.files[f]!;
+    if (this.#done.subarray(this.#first[f]!, this.#first[f + 1]!).includes(0)) return;
+    let st = fstatSync(fd);
+    // Longer than the manifest says (a resumed folder's leftover bytes): assembly looks at it.
+    if (st.size !== e.size) return;
+    if ((st.mode & 0o777) !== (e.mode & 0o777)) {
+      fchmodSync(fd, e.mode & 0o777);
+      st = fstatSync(fd);
+    }
+    this.#finalMtime[f] = st.mtimeMs;
   }
 
   async #folders(): Promise<void> {

@@ -1,8 +1,9 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AgentRig, startAgentRig } from '../../../test/helpers/agent-rig.js';
 import { readArtifact } from '../artifact.js';
+import { releaseIdOf } from '../manifest.js';
 import { Agent } from './agent.js';
 import { checkOutline, outlineOf } from './prepared-tree.js';
 
@@ -62,6 +63,31 @@ describe('prepared tree', () => {
     for (const [p, text] of Object.entries(FILES))
       expect(await readFile(staged(v1.release, p), 'utf8')).toBe(text);
     expect(await stagingLeft()).toEqual([]);
+  });
+
+  it("gives a prepared first release's files their modes, and links them into the next release", async () => {
+    const dir = path.join(rig.root, 'modes');
+    await mkdir(path.join(dir, 'bin'), { recursive: true });
+    await writeFile(path.join(dir, 'bin/run'), '#!/bin/sh\n');
+    await writeFile(path.join(dir, 'README'), 'read me');
+    await chmod(path.join(dir, 'bin/run'), 0o755);
+    await chmod(path.join(dir, 'README'), 0o444);
+    const chunks = async (v: string) => {
+      const a = await readArtifact(dir, v);
+      if (!a.ok) throw new Error(a.error);
+      return { ...a.value, release: releaseIdOf(a.value.manifest), origin: await rig.serve(a.value.chunks) };
+    };
+    const v1 = await chunks('v1');
+    expect((await rig.client.prepare(outlineOf(v1.manifest))).ok).toBe(true);
+    expect(
+      (await rig.client.stage({ release: v1.release, manifest: v1.manifest, sources: [v1.origin] })).ok,
+    ).toBe(true);
+    expect((await stat(staged(v1.release, 'bin/run'))).mode & 0o777).toBe(0o755);
+    expect((await stat(staged(v1.release, 'README'))).mode & 0o777).toBe(0o444);
+    // Linked next time: the size and mtime recorded at assembly are the files' own.
+    const v2 = await chunks('v2');
+    const s2 = await rig.client.stage({ release: v2.release, manifest: v2.manifest, sources: [v2.origin] });
+    expect(s2.ok && s2.value.filesCopied).toBe(2);
   });
 
   it('throws the tree away when the manifest that comes is not the outline', async () => {

@@ -108,9 +108,10 @@ export class PreparedTree {
       const p = this.outline[i]!;
       const dest = path.join(this.dir, p);
       if (!dest.startsWith(this.dir + path.sep)) throw new Error(`refused path ${p}`);
-      // Staging files are created 0600 and given their mode at assembly (staging-area.ts).
+      // The outline has no modes: the commonest, corrected where it differs once the file is
+      // complete (staging-area.ts).
       if (p.endsWith('/')) mkdirSync(dest, { mode: 0o755 });
-      else closeSync(openSync(dest, flags, 0o600));
+      else closeSync(openSync(dest, flags, 0o644));
     }
   }
 }

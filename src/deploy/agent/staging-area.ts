@@ -7,7 +7,8 @@
  * SHA-256 checked (a torn write, or bytes someone changed, fail and are fetched again), and the
  * next stage of that release carries on from what passed. Assembly (releases.ts) fills in the
  * chunks that came from elsewhere, makes the files durable and renames the folder into
- * `releases/`. Files are created 0600 and given the manifest's mode at assembly; a file found
+ * `releases/`. Files are created with their mode plus the owner's write bit (most need no change
+ * then) and given the manifest's mode once complete; a file found
  * hard-linked (a link an interrupted assembly made to a kept release's file) is replaced, never
  * written into.
  */
@@ -333,20 +334,21 @@ export class StagingArea {
     // Never through a symlink; never into a file shared with a kept release (a hard link an
     // interrupted assembly left here): that one is replaced by a file of this release's own.
     const flags = constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW;
+    const mode = (this.files[f]!.mode & 0o777) | 0o600;
     let fd: number;
     try {
-      fd = await openFd(file, flags, 0o600);
+      fd = await openFd(file, flags, mode);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EACCES') throw e;
       chmodSync(file, 0o600); // a read-only mode given at an interrupted assembly
-      fd = await openFd(file, flags, 0o600);
+      fd = await openFd(file, flags, mode);
     }
     const st = fstatSync(fd);
     if (st.nlink > 1 || !st.isFile()) {
       closeSync(fd);
       await unlink(file);
       this.#done.fill(0, this.#first[f]!, this.#first[f + 1]!);
-      fd = await openFd(file, flags | constants.O_EXCL, 0o600);
+      fd = await openFd(file, flags | constants.O_EXCL, mode);
     }
     return fd;
   }

@@ -138,6 +138,15 @@ export class AgentClient {
   }
 
   /** Makes this agent a relay: neighbours holding `token` may pull chunks through it. */
+  /**
+   * Sends the outline of an artifact still being chunked, so that an agent without releases
+   * creates its folders and files meanwhile (agent/prepared-tree.ts). An error (an older agent's
+   * 404) only means that it will not.
+   */
+  prepare(outline: string[]): Promise<Result<{ prepared: boolean }, string>> {
+    return this.#call('POST', '/v1/prepare', { outline });
+  }
+
   grant(token: string, sources: ChunkSourceRef[], maxChunk: number): Promise<Result<{ ok: true }, string>> {
     return this.#call('POST', '/v1/grant', {
       token,

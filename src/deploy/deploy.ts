@@ -16,6 +16,7 @@ import { releaseIdOf } from './manifest.js';
 import { chunkBases } from './manifest-delta.js';
 import { startOrigin } from './origin.js';
 import type { Owner } from './owner.js';
+import { DEPLOY_PROTOCOL } from './protocol.js';
 import { rollout } from './rollout.js';
 import { type StagedTarget, stageAll } from './stage.js';
 import type { ReleaseId } from './types.js';
@@ -51,6 +52,16 @@ function clientsOf(env: Environment): Map<string, AgentClient> {
   );
 }
 
+/**
+ * Sends the outline to an agent that speaks this protocol and has no release yet; whatever goes
+ * wrong here only costs the head start (staging reports real trouble).
+ */
+async function prepareFirst(client: AgentClient, outline: string[]): Promise<void> {
+  const status = await client.status();
+  if (status.ok && status.value.protocol === DEPLOY_PROTOCOL && status.value.releases.length === 0)
+    await client.prepare(outline);
+}
+
 /** A sortable, unique deployment id. */
 export function newDeploymentId(): string {
   return `d-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -65,7 +76,16 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   trace('deploy start');
   const ledger = await ChunkLedger.open(opts.ledgerDir, folder, DEFAULT_CHUNKING);
   trace('ledger open');
-  const art = await readArtifact(folder, opts.version, DEFAULT_CHUNKING, { ledger });
+  const clients = opts.clients ?? clientsOf(env);
+  // Hosts without a release create the artifact's folders and files while it is being chunked.
+  const preparing: Promise<unknown>[] = [];
+  const art = await readArtifact(folder, opts.version, DEFAULT_CHUNKING, {
+    ledger,
+    onOutline: (outline) => {
+      for (const client of clients.values()) preparing.push(prepareFirst(client, outline));
+    },
+  });
+  await Promise.all(preparing);
   if (!art.ok) return err(art.error);
   const { manifest, chunks } = art.value;
   const release = releaseIdOf(manifest);
@@ -79,7 +99,6 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   const unsubscribe = events.subscribe((e) => {
     if (e.type === 'target-staging') setImmediate(save);
   });
-  const clients = opts.clients ?? clientsOf(env);
   const targets: PlannedTarget[] = env.regions.flatMap((r) =>
     r.targets.map((t) => ({
       target: t.name,

@@ -1,5 +1,5 @@
 /** The agent's operations, independent of HTTP: stage, activate, roll back, serve chunks, status. */
-import { readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeAtomic } from '../../state/atomic-write.js';
 import { err, ok, type Result } from '../../util/result.js';
@@ -25,6 +25,7 @@ import type {
   StageRequest,
   StageResult,
 } from './operations.js';
+import { checkOutline, PreparedTree } from './prepared-tree.js';
 import { prunePlan } from './prune-plan.js';
 import {
   assembleRelease,
@@ -34,6 +35,7 @@ import {
   switchCurrent,
   writeFromBaseFile,
 } from './releases.js';
+import { spreadInodes } from './spread-inodes.js';
 import { StagingArea } from './staging-area.js';
 import { makeTwin, readTwins } from './twins.js';
 
@@ -68,6 +70,8 @@ export class Agent {
   readonly #grants = new Grants();
   #state: State = { releases: {} };
   #lock: Promise<unknown> = Promise.resolve();
+  /** A first release's tree being created ahead of its manifest (prepare()). */
+  #prepared: PreparedTree | undefined;
 
   private constructor(readonly opts: AgentOptions) {
     this.layout = new Layout(opts.dir);
@@ -103,6 +107,10 @@ export class Agent {
       (chunk, loc) => a.index.addStaged(chunk, loc),
     );
     for (const area of areas) a.#areas.set(area.id, area);
+    // Each release assembled in a lightly used block group of ext4 (spread-inodes.ts); the
+    // releases folder too, for assemblies in a temporary folder there.
+    await mkdir(a.layout.releases, { recursive: true });
+    await Promise.all([spreadInodes(a.layout.staging), spreadInodes(a.layout.releases)]);
     a.#files.rebuild(a.#releases);
     try {
       a.#state = JSON.parse(await readFile(a.layout.state, 'utf8')) as State;
@@ -495,10 +503,31 @@ export class Agent {
   async #area(id: ReleaseId, manifest: Manifest): Promise<StagingArea> {
     let area = this.#areas.get(id);
     if (!area) {
-      area = await StagingArea.create(this.layout, id, manifest);
+      // The tree prepared ahead serves a first release only: with a kept release, files linked
+      // from it must not find an empty one in their place.
+      const prepared = this.#prepared;
+      this.#prepared = undefined;
+      const usable = prepared && this.#releases.size === 0 ? prepared : undefined;
+      area = await StagingArea.create(this.layout, id, manifest, usable);
       this.#areas.set(id, area);
+      // Deleted when it was not moved into place (an empty no-op when it was).
+      if (prepared) void prepared.discard();
     }
     return area;
+  }
+
+  /**
+   * Starts creating a first release's folders and empty files from the outline of an artifact
+   * whose manifest is still being made (prepared-tree.ts). Skipped, answering false, when this
+   * host has a release or is staging one: its files will then be linked, not created.
+   */
+  prepare(outline: string[]): Result<boolean, string> {
+    const checked = checkOutline(outline);
+    if (!checked.ok) return checked;
+    if (this.#releases.size > 0 || this.#staging.size > 0 || this.#areas.size > 0) return ok(false);
+    if (this.#prepared) void this.#prepared.discard();
+    this.#prepared = PreparedTree.start(this.layout.staging, outline);
+    return ok(true);
   }
 
   async #dropArea(id: ReleaseId): Promise<void> {

@@ -79,6 +79,11 @@ export const stageBody = z
     message: 'needs exactly one of manifest and manifestDelta',
   });
 
+/** A first release's outline: paths in manifest order, folders ending in `/` (prepared-tree.ts). */
+export const prepareBody = z.strictObject({
+  outline: z.array(z.string().min(1).max(4096)).max(1_000_000),
+});
+
 export const grantBody = z.strictObject({
   token: z.string().min(16),
   sources: z.array(sourceRef).max(16),

@@ -22,6 +22,7 @@ import {
   lockBody,
   lockHolder,
   parseBody,
+  prepareBody,
   rollbackBody,
   stageBody,
   unlockBody,
@@ -143,6 +144,15 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
       res.end(
         `${JSON.stringify(r.ok ? { type: 'done', result: r.value } : { type: 'error', message: r.error })}\n`,
       );
+    },
+
+    // Optional: a deployer that gets a 404 here (an older agent) just stages as before.
+    'POST /v1/prepare': async (req, res) => {
+      const body = parseBody(prepareBody, await readJson(req, limits.jsonBytes), 'prepare');
+      mayChange(req);
+      const r = agent.prepare(body.outline);
+      if (!r.ok) throw new HttpError(400, `outline refused: ${r.error}`);
+      sendJson(res, 200, { prepared: r.value });
     },
 
     'POST /v1/grant': async (req, res) => {

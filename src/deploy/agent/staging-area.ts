@@ -7,7 +7,8 @@
  * SHA-256 checked (a torn write, or bytes someone changed, fail and are fetched again), and the
  * next stage of that release carries on from what passed. Assembly (releases.ts) fills in the
  * chunks that came from elsewhere, makes the files durable and renames the folder into
- * `releases/`. Files are created 0600 and given the manifest's mode at assembly; a file found
+ * `releases/`. Files are created with their mode plus the owner's write bit (most need no change
+ * then) and given the manifest's mode once complete; a file found
  * hard-linked (a link an interrupted assembly made to a kept release's file) is replaced, never
  * written into.
  */
@@ -16,6 +17,7 @@ import {
   close,
   closeSync,
   constants,
+  fchmodSync,
   fstatSync,
   lstatSync,
   open,
@@ -35,6 +37,7 @@ import { chunkIdOf } from '../fastcdc.js';
 import { type Manifest, type ManifestEntry, releaseIdOf, validateManifest } from '../manifest.js';
 import { type ChunkId, isReleaseId, type ReleaseId } from '../types.js';
 import type { Layout } from './layout.js';
+import type { PreparedTree } from './prepared-tree.js';
 
 type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
 
@@ -74,6 +77,11 @@ export class StagingArea {
   /** Per direct file: places still to be written while fetching; its fd closes at 0. */
   readonly #left: Int32Array;
   readonly #fds = new Map<number, Promise<number>>();
+  /**
+   * Per file: its mtime once complete, taken from its descriptor before the close (its mode set
+   * then too), so that assembly needs no second look at it by path; NaN while unknown.
+   */
+  readonly #finalMtime: Float64Array;
 
   private constructor(
     readonly layout: Layout,
@@ -96,6 +104,7 @@ export class StagingArea {
     this.#fileOf = new Int32Array(places);
     this.#direct = new Uint8Array(this.files.length);
     this.#left = new Int32Array(this.files.length);
+    this.#finalMtime = new Float64Array(this.files.length).fill(Number.NaN);
     let g = 0;
     for (const [f, e] of this.files.entries()) {
       this.#first[f] = g;
@@ -110,12 +119,23 @@ export class StagingArea {
     this.#first[this.files.length] = g;
   }
 
-  /** Starts staging `id` here: its manifest beside the folder, its folders created. */
-  static async create(layout: Layout, id: ReleaseId, manifest: Manifest): Promise<StagingArea> {
+  /**
+   * Starts staging `id` here: its manifest beside the folder, its folders created. With
+   * `prepared` (a tree of this manifest's folders and empty files made ahead, prepared-tree.ts),
+   * that tree becomes the folder, its files then written into rather than created.
+   */
+  static async create(
+    layout: Layout,
+    id: ReleaseId,
+    manifest: Manifest,
+    prepared?: PreparedTree,
+  ): Promise<StagingArea> {
     await mkdir(layout.staging, { recursive: true });
     // Not durable: a manifest lost with a power cut only means the folder is discarded.
     await writeAtomic(layout.stagingManifest(id), JSON.stringify(manifest), { durable: false });
     await rm(layout.stagingDir(id), { recursive: true, force: true });
+    // A tree that failed or does not match is left to its owner to delete; the folder is made here.
+    if (prepared?.matches(manifest)) await prepared.moveTo(layout.stagingDir(id));
     const area = new StagingArea(layout, id, manifest, true);
     await area.#folders();
     return area;
@@ -249,6 +269,8 @@ export class StagingArea {
     }
     if (e.chunks.length === 0) await this.#fd(f); // an empty file: created
     await this.#closeFile(f);
+    const mtime = this.#finalMtime[f]!;
+    if (!Number.isNaN(mtime)) return [e.size, mtime];
     let st = statSync(dest);
     // Longer: bytes past the end left by someone else in a resumed folder (every place is in).
     if (st.size > e.size) {
@@ -312,20 +334,21 @@ export class StagingArea {
     // Never through a symlink; never into a file shared with a kept release (a hard link an
     // interrupted assembly left here): that one is replaced by a file of this release's own.
     const flags = constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW;
+    const mode = (this.files[f]!.mode & 0o777) | 0o600;
     let fd: number;
     try {
-      fd = await openFd(file, flags, 0o600);
+      fd = await openFd(file, flags, mode);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EACCES') throw e;
       chmodSync(file, 0o600); // a read-only mode given at an interrupted assembly
-      fd = await openFd(file, flags, 0o600);
+      fd = await openFd(file, flags, mode);
     }
     const st = fstatSync(fd);
     if (st.nlink > 1 || !st.isFile()) {
       closeSync(fd);
       await unlink(file);
       this.#done.fill(0, this.#first[f]!, this.#first[f + 1]!);
-      fd = await openFd(file, flags | constants.O_EXCL, 0o600);
+      fd = await openFd(file, flags | constants.O_EXCL, mode);
     }
     return fd;
   }
@@ -336,8 +359,23 @@ export class StagingArea {
     this.#fds.delete(f);
     const n = await fd.catch(() => undefined);
     if (n === undefined) return;
+    this.#settle(f, n);
     if (this.files[f]!.size <= SYNC_BYTES) closeSync(n);
     else await closeFd(n).catch(() => {});
+  }
+
+  /** A file with every chunk in place gets its mode, and its mtime is noted (#finalMtime). */
+  #settle(f: number, fd: number): void {
+    const e = this.files[f]!;
+    if (this.#done.subarray(this.#first[f]!, this.#first[f + 1]!).includes(0)) return;
+    let st = fstatSync(fd);
+    // Longer than the manifest says (a resumed folder's leftover bytes): assembly looks at it.
+    if (st.size !== e.size) return;
+    if ((st.mode & 0o777) !== (e.mode & 0o777)) {
+      fchmodSync(fd, e.mode & 0o777);
+      st = fstatSync(fd);
+    }
+    this.#finalMtime[f] = st.mtimeMs;
   }
 
   async #folders(): Promise<void> {

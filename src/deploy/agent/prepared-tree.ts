@@ -1,0 +1,117 @@
+/**
+ * A first release's folders and empty files, created while the deployer is still reading and
+ * hashing the artifact. On a host without releases every file is new, and creating 20,000 of
+ * them (the inode allocation) is most of the agent's work: done ahead, it overlaps the deployer's
+ * chunking instead of following it. The deployer sends the artifact's outline (paths only, folders
+ * ending in `/`, in manifest order) before its manifest exists (POST /v1/prepare, optional: an
+ * agent without it answers 404 and nothing changes). The tree is built in
+ * `staging/.prepared-<random>` and becomes a staging folder only when the manifest that arrives
+ * has exactly the outline's folders and files in the same order (symlinks aside); otherwise it is
+ * deleted. It holds empty files of our own only, so a crash leaves nothing a release could use:
+ * the folder is swept at the next start (staging-area.ts removes what is not a release's).
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { setImmediate as yieldLoop } from 'node:timers/promises';
+import { err, ok, type Result } from '../../util/result.js';
+import { type Manifest, unsafePathReason } from '../manifest.js';
+
+/** Files and folders created between two turns of the event loop (a few milliseconds' work). */
+const SLICE = 256;
+
+/** The outline's own check: safe relative paths, each after its parent folder, no duplicates. */
+export function checkOutline(paths: readonly string[]): Result<void, string> {
+  const dirs = new Set<string>();
+  const seen = new Set<string>();
+  for (const p of paths) {
+    const dir = p.endsWith('/');
+    const rel = dir ? p.slice(0, -1) : p;
+    const why = unsafePathReason(rel);
+    if (why) return err(`refused path ${JSON.stringify(p)}: ${why}`);
+    if (seen.has(rel)) return err(`duplicate path ${JSON.stringify(p)}`);
+    seen.add(rel);
+    const parent = path.posix.dirname(rel);
+    if (parent !== '.' && !dirs.has(parent))
+      return err(
+        `path ${JSON.stringify(p)} must come after its parent folder ${JSON.stringify(`${parent}/`)}`,
+      );
+    if (dir) dirs.add(rel);
+  }
+  return ok(undefined);
+}
+
+/** The outline of a manifest: what a prepared tree must hold to become its staging folder. */
+export function outlineOf(manifest: Manifest): string[] {
+  const out: string[] = [];
+  for (const e of manifest.entries) {
+    if (e.type === 'dir') out.push(`${e.path}/`);
+    else if (e.type === 'file') out.push(e.path);
+  }
+  return out;
+}
+
+export class PreparedTree {
+  /** Settles true once every folder and file exists, false when creating them failed. */
+  readonly done: Promise<boolean>;
+  #cancelled = false;
+
+  private constructor(
+    readonly dir: string,
+    readonly outline: readonly string[],
+  ) {
+    this.done = this.#build().then(
+      () => !this.#cancelled,
+      () => false,
+    );
+  }
+
+  /** Starts creating `outline` (checked with checkOutline) in a fresh folder under `staging`. */
+  static start(staging: string, outline: readonly string[]): PreparedTree {
+    return new PreparedTree(path.join(staging, `.prepared-${randomBytes(6).toString('hex')}`), outline);
+  }
+
+  /** Whether `manifest`'s folders and files are exactly this tree's, in the same order. */
+  matches(manifest: Manifest): boolean {
+    const want = outlineOf(manifest);
+    return want.length === this.outline.length && want.every((p, i) => p === this.outline[i]);
+  }
+
+  /** Once built, moves the tree to `dest` (which must not exist); false when it could not. */
+  async moveTo(dest: string): Promise<boolean> {
+    if (!(await this.done)) return false;
+    return rename(this.dir, dest).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /** Stops building and deletes what was made. */
+  async discard(): Promise<void> {
+    this.#cancelled = true;
+    await this.done;
+    // A leftover is swept when the agent next starts (staging-area.ts reopen).
+    await rm(this.dir, { recursive: true, force: true }).catch(() => {});
+  }
+
+  async #build(): Promise<void> {
+    mkdirSync(this.dir, { recursive: true, mode: 0o755 });
+    // Synchronous calls in slices: one thread-pool round trip per file costs more than the
+    // creation itself, and the slices leave the event loop free for the stage request.
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+    for (let i = 0; i < this.outline.length; i++) {
+      if (i % SLICE === 0) {
+        await yieldLoop();
+        if (this.#cancelled) return;
+      }
+      const p = this.outline[i]!;
+      const dest = path.join(this.dir, p);
+      if (!dest.startsWith(this.dir + path.sep)) throw new Error(`refused path ${p}`);
+      // The outline has no modes: the commonest, corrected where it differs once the file is
+      // complete (staging-area.ts).
+      if (p.endsWith('/')) mkdirSync(dest, { mode: 0o755 });
+      else closeSync(openSync(dest, flags, 0o644));
+    }
+  }
+}

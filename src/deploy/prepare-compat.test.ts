@@ -1,0 +1,117 @@
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EventStream } from '../events.js';
+import { Agent } from './agent/agent.js';
+import { listenAgent } from './agent/server.js';
+import { runDeployment } from './deploy.js';
+import type { Environment } from './environment.js';
+import type { DeployEvent } from './events.js';
+
+const TOKEN = 'prepare-compat-token-0123456789';
+let root: string;
+let agent: Agent;
+const servers: Server[] = [];
+
+beforeEach(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), 'slipway-prepare-'));
+  agent = await Agent.open({ dir: path.join(root, 'agent'), token: TOKEN, keep: 2 });
+});
+afterEach(async () => {
+  await agent.shutdown();
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    s.close();
+  }
+  await rm(root, { recursive: true, force: true });
+});
+
+async function listen(s: Server): Promise<string> {
+  servers.push(s);
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+}
+
+/** The agent behind a proxy that answers `/v1/prepare` as an agent from before it did: 404. */
+async function olderAgent(): Promise<{ url: string; asked: string[] }> {
+  const server = await listenAgent(agent, '127.0.0.1', 0);
+  servers.push(server);
+  const inner = { hostname: '127.0.0.1', port: (server.address() as AddressInfo).port };
+  const asked: string[] = [];
+  const url = await listen(
+    createServer((req, res) => {
+      asked.push(`${req.method} ${req.url}`);
+      if (req.url === '/v1/prepare') {
+        res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+        return;
+      }
+      const up = request(
+        { host: inner.hostname, port: inner.port, path: req.url, method: req.method, headers: req.headers },
+        (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        },
+      );
+      req.pipe(up);
+    }),
+  );
+  return { url, asked };
+}
+
+function envFor(artifact: string, agentUrl: string): Environment {
+  return {
+    name: 'compat',
+    artifact,
+    env: {},
+    keepReleases: 2,
+    relay: false,
+    origin: { host: '127.0.0.1', port: 0 },
+    waves: [['r1']],
+    bakeMs: 0,
+    minSamples: 1,
+    stageParallelism: 2,
+    regions: [
+      {
+        name: 'r1',
+        traffic: 1,
+        maxUnavailable: 1,
+        targets: [{ name: 't1', region: 'r1', agentUrl, token: TOKEN, env: {} }],
+      },
+    ],
+  } as Environment;
+}
+
+describe('first deploys and the prepare request', () => {
+  it('deploy to an agent that does not know /v1/prepare exactly as before', async () => {
+    const art = path.join(root, 'art');
+    await mkdir(path.join(art, 'lib'), { recursive: true });
+    await writeFile(path.join(art, 'index.html'), 'hello');
+    await writeFile(path.join(art, 'lib/a.js'), 'a'.repeat(20_000));
+    const { url, asked } = await olderAgent();
+    const r = await runDeployment({
+      env: envFor(art, url),
+      version: 'v1',
+      events: new EventStream<DeployEvent>(),
+    });
+    expect(r.ok && r.value.status, r.ok ? r.value.reason : r.error).toBe('success');
+    // It was asked, said no, and the release came all the same.
+    expect(asked).toContain('POST /v1/prepare');
+    const release = r.ok ? r.value.release : '';
+    const dir = path.join(root, 'agent', 'releases', release);
+    expect(await readFile(path.join(dir, 'lib/a.js'), 'utf8')).toBe('a'.repeat(20_000));
+    expect((await readdir(dir)).sort()).toEqual(['index.html', 'lib']);
+
+    // A host with a release is not sent the outline again (its files will be linked).
+    await writeFile(path.join(art, 'index.html'), 'hello again');
+    const again = await runDeployment({
+      env: envFor(art, url),
+      version: 'v2',
+      events: new EventStream<DeployEvent>(),
+    });
+    expect(again.ok && again.value.status).toBe('success');
+    expect(asked.filter((a) => a === 'POST /v1/prepare')).toHaveLength(1);
+  });
+});

@@ -90,6 +90,9 @@ export async function writeFromBase(opts: {
   }
 }
 
+/** Chunks from the index being waited for, read or written at once. */
+const AHEAD = 16;
+
 /** With `flush`, a flush of what was written so far starts every this many bytes written in order. */
 const FLUSH_EVERY = 32 * 1024 * 1024;
 
@@ -113,6 +116,7 @@ async function patch(
   // Chunks from the index, each written once it has come; all settled before this returns, so
   // nothing writes into the file after it is closed.
   const coming: Promise<void>[] = [];
+  let waited = 0;
   let failed = false;
   let flushing: Promise<void> | undefined;
   let unflushed = 0;
@@ -148,6 +152,9 @@ async function patch(
         failed = true;
       });
       coming.push(one);
+      // At most AHEAD at once: chunks already in the index (a retry's pooled ones) are all read
+      // at once otherwise, a 10% edit of the 200 MB file 30 MB of them.
+      if (coming.length - waited >= AHEAD) await coming[waited++]!.catch(() => {});
       offset += size;
       i++;
       continue;

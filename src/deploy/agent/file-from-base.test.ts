@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -67,6 +67,35 @@ describe('writing a changed file from its earlier version', () => {
       expect(readFileSync(dest).equals(fresh)).toBe(true);
       expect(ix.served.length).toBeLessThan(e.chunks.length / 4);
     }
+  });
+
+  it('writes the bytes after a changed chunk from the base while that chunk is still on its way', async () => {
+    // 4 KB inserted at the start: the file is written in order from the base, its first chunk new.
+    const old = randomBytes(150_000);
+    const fresh = Buffer.concat([randomBytes(4096), old]);
+    const { dir, base } = setup(old);
+    const e = entry('new.bin', fresh);
+    const ix = index(fresh);
+    const dest = path.join(dir, 'new.bin');
+    const tail = fresh.subarray(fresh.length - 1000);
+    // The new chunk arrives only once the file's last bytes (from the base) are in place, or when a
+    // generous deadline passed: a writer that waited for it first would find them absent.
+    let tailFirst = false;
+    const end = Date.now() + 10_000;
+    const late = async (id: ChunkId) => {
+      while (Date.now() < end) {
+        const now = existsSync(dest) ? readFileSync(dest) : Buffer.alloc(0);
+        if (now.length === fresh.length && now.subarray(now.length - 1000).equals(tail)) {
+          tailFirst = true;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return ix.chunk(id);
+    };
+    expect(await writeFromBase({ e, dest, base, chunk: late })).toBe(true);
+    expect(tailFirst).toBe(true);
+    expect(readFileSync(dest).equals(fresh)).toBe(true);
   });
 
   it('writes nothing when the earlier version shares no chunk, and refuses a chunk of the wrong length', async () => {

@@ -104,6 +104,7 @@ export async function assembleRelease(opts: {
   const tmp = area?.dir ?? path.join(layout.releases, `.tmp-${id}-${randomBytes(4).toString('hex')}`);
   // In a folder an earlier attempt used, what is not this staging's own bytes is replaced.
   const stale = area !== undefined && !area.fresh;
+  area?.assembling();
   if (!area) await mkdir(tmp);
   const stats: FileStats = {};
   const written: string[] = [];
@@ -117,15 +118,19 @@ export async function assembleRelease(opts: {
       // check again anyway so a bug in validation cannot write outside the release.
       const dest = path.resolve(tmp, e.path);
       if (!dest.startsWith(tmp + path.sep)) throw new Error(`refused path ${e.path}`);
-      if (e.type === 'dir') await mkdir(dest, { mode: 0o755, recursive: area !== undefined });
-      else if (e.type === 'symlink') {
+      if (e.type === 'dir') {
+        await mkdir(dest, { mode: 0o755, recursive: area !== undefined });
+        // An earlier assembly may have given it its final, read-only mode already.
+        if (stale) await chmod(dest, 0o755);
+      } else if (e.type === 'symlink') {
         if (stale) await rm(dest, { recursive: true, force: true });
         await symlink(e.target, dest);
       } else files.push(e);
     }
     let next = 0;
+    let failed = false;
     const worker = async () => {
-      while (next < files.length) {
+      while (!failed && next < files.length) {
         const e = files[next++]!;
         const dest = path.join(tmp, e.path);
         if (area?.isDirect(e)) {
@@ -158,7 +163,17 @@ export async function assembleRelease(opts: {
         written.push(dest);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(WIDTH, files.length) }, worker));
+    // On a failure the others stop taking files, and every one has stopped writing before the
+    // staging is closed and left to the next attempt.
+    const workers = await Promise.allSettled(
+      Array.from({ length: Math.min(WIDTH, files.length) }, () =>
+        worker().catch((e: unknown) => {
+          failed = true;
+          throw e;
+        }),
+      ),
+    );
+    for (const w of workers) if (w.status === 'rejected') throw w.reason;
     trace(`assemble ${id}: ${linked} linked, ${written.length} written`);
     await writeAtomic(statsFile(layout, id), JSON.stringify(stats), { durable: durability !== 'none' });
     const dirs = manifest.entries.filter((e) => e.type === 'dir').map((e) => path.join(tmp, e.path));

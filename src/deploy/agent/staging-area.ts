@@ -82,14 +82,15 @@ export class StagingArea {
    * then too), so that assembly needs no second look at it by path; NaN while unknown.
    */
   readonly #finalMtime: Float64Array;
+  #fresh: boolean;
 
   private constructor(
     readonly layout: Layout,
     readonly id: ReleaseId,
     readonly manifest: Manifest,
-    /** False when the folder was there before (a resume): stale entries are replaced at assembly. */
-    readonly fresh: boolean,
+    fresh: boolean,
   ) {
+    this.#fresh = fresh;
     this.dir = layout.stagingDir(id);
     let places = 0;
     for (const e of manifest.entries) {
@@ -170,6 +171,20 @@ export class StagingArea {
       } else await rm(path.join(layout.staging, name), { recursive: true, force: true });
     }
     return out;
+  }
+
+  /**
+   * False when the folder may hold entries this staging did not write as it went: it was there
+   * before (a resume), or an assembly began in it (and failed: what it linked or wrote stays).
+   * An assembly then replaces what it finds instead of creating each entry anew.
+   */
+  get fresh(): boolean {
+    return this.#fresh;
+  }
+
+  /** An assembly is about to write here: to the next one, whatever it leaves is stale. */
+  assembling(): void {
+    this.#fresh = false;
   }
 
   /** When the manifest beside the folder was written (for expiring abandoned stagings). */

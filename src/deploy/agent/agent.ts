@@ -2,6 +2,7 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeAtomic } from '../../state/atomic-write.js';
+import { failpoint } from '../../util/failpoint.js';
 import { err, ok, type Result } from '../../util/result.js';
 import { trace } from '../../util/trace.js';
 import type { ChunkSourceRef } from '../chunk-client.js';
@@ -504,6 +505,7 @@ export class Agent {
       this.#twins.delete(id);
       this.index.dropRelease(id);
       delete this.#state.releases[id];
+      failpoint('agent:pruned');
     }
     const inRelease = new Set<ChunkId>();
     for (const m of this.#releases.values()) for (const c of chunksOf(m).keys()) inRelease.add(c);

@@ -3,9 +3,8 @@ import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
-import { recordOf } from '../state/stat-record.js';
 import { err, ok, type Result } from '../util/result.js';
-import type { ChunkLedger } from './chunk-ledger.js';
+import { type ChunkLedger, ledgerRecord } from './chunk-ledger.js';
 import { type ChunkingParams, chunkBuffer, chunkIdOf, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
 import { FileWindow } from './file-window.js';
 import { escapingSymlink, type Manifest, type ManifestEntry } from './manifest.js';
@@ -114,14 +113,13 @@ export async function readArtifact(
     for (const name of names) {
       const full = prefix + name;
       const relPath = rel ? `${rel}/${name}` : name;
-      // bigint: the stat record has the times to the nanosecond (state/stat-record.ts).
-      const s = lstatSync(full, { bigint: true });
+      const s = lstatSync(full);
       const kind = s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : s.isFile() ? 'file' : undefined;
       if (!kind) return `${relPath} is neither a file, a folder nor a symlink`;
-      const mode = Number(s.mode & 0o777n);
+      const mode = s.mode & 0o777;
       listed.push(
         kind === 'file'
-          ? { kind, full, relPath, mode, size: Number(s.size), record: recordOf(full, s), dev: Number(s.dev) }
+          ? { kind, full, relPath, mode, size: s.size, record: ledgerRecord(full, s), dev: s.dev }
           : { kind, full, relPath, mode },
       );
       if (kind === 'dir') {

@@ -17,18 +17,46 @@
  */
 import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, type Stats } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeAtomic } from '../state/atomic-write.js';
-import type { FsStamp } from '../state/racy.js';
-import { fsNow, isRacyRecord } from '../state/stat-record.js';
+import { type FsStamp, isRacy } from '../state/racy.js';
+import { fsNow } from '../state/stat-record.js';
 import type { ChunkingParams } from './fastcdc.js';
 import type { Manifest } from './manifest.js';
 import type { ChunkId, ReleaseId } from './types.js';
 
 /** Bumped when the layout changes: a ledger of another format reads as empty. */
-const FORMAT = 2;
+const FORMAT = 3;
+
+/**
+ * A file's record for the ledger: `size mtimeMs ctimeMs inode mode path\0`, from a plain lstat.
+ * Not state/stat-record.ts's record (times to the nanosecond, from BigInt stats): a deploy takes
+ * one per file of the artifact, and 20,000 BigInt stats with their dates are a third of an
+ * unchanged redeploy's walk, most of it garbage. Milliseconds as doubles keep a quarter of a
+ * microsecond, finer than the kernel's file times tick; a change so close to another that they
+ * round alike is one made after the stamp that precedes the walk, so racy (lookup) either way.
+ */
+export function ledgerRecord(abs: string, st: Stats): string {
+  return `${st.size} ${st.mtimeMs} ${st.ctimeMs} ${st.ino} ${st.mode.toString(16)} ${abs}\0`;
+}
+
+/**
+ * Whether a ledger record's file changed too recently for the record to vouch for its content:
+ * by the stamp of its own filesystem, its ctime not before the stamp (less a microsecond, for
+ * the stamp's other rounding); else within two seconds of the wall clock (state/racy.ts).
+ */
+function racy(rec: string, now: number | FsStamp): boolean {
+  const a = rec.indexOf(' ');
+  const b = rec.indexOf(' ', a + 1);
+  const c = rec.indexOf(' ', b + 1);
+  if (a < 0 || b < 0 || c < 0) return true;
+  const ctime = Number(rec.slice(b + 1, c));
+  if (typeof now !== 'number') return !(ctime < now.ms - 0.001);
+  const changed = Math.max(Number(rec.slice(a + 1, b)), ctime);
+  return Number.isNaN(changed) || isRacy(changed, now);
+}
 
 interface Head {
   format: typeof FORMAT;
@@ -114,7 +142,7 @@ export class ChunkLedger {
     const old = this.#old.get(rel);
     if (!old || old[0] !== record) return undefined;
     const stamp = this.#oldStamp;
-    return isRacyRecord(record, stamp?.dev === dev ? stamp : this.#oldAt) ? undefined : old[1];
+    return racy(record, stamp?.dev === dev ? stamp : this.#oldAt) ? undefined : old[1];
   }
 
   /**

@@ -27,6 +27,23 @@ describe('manifest validation', () => {
     expect(releaseIdOf({ ...good, version: '../../etc' } as never)).toMatch(/^r_/);
   });
 
+  it('checks again an accepted entry placed where it may not stand, or under a smaller chunk limit', () => {
+    const dir = { type: 'dir', path: 'lib', mode: 0o755 };
+    const file = { type: 'file', path: 'lib/app.js', mode: 0o644, size: 100, chunks: [[id, 100]] };
+    expect(validateManifest({ ...good, entries: [dir, file] }).ok).toBe(true);
+    // The same entry objects again, as a manifest rebuilt from a delta shares them with its base.
+    const orphan = validateManifest({ ...good, entries: [file] });
+    expect(orphan.ok || orphan.error).toMatch(/must come after its parent folder/);
+    const twice = validateManifest({ ...good, entries: [dir, file, file] });
+    expect(twice.ok || twice.error).toMatch(/duplicate path/);
+    const smaller = validateManifest({
+      ...good,
+      chunking: { min: 64, avg: 80, max: 96 },
+      entries: [dir, file],
+    });
+    expect(smaller.ok || smaller.error).toMatch(/bad chunk size/);
+  });
+
   it.each([
     ['../escape.txt', /climbs out/],
     ['lib/../../escape.txt', /climbs out/],

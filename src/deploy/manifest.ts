@@ -115,7 +115,11 @@ export function validateManifest(
     const e = raw as Record<string, unknown>;
     if (!e || typeof e !== 'object') return err('manifest entry must be an object');
     const p = e.path as string;
-    const why = unsafePathReason(p);
+    // An entry of a manifest accepted before (one rebuilt from a delta shares its base's) is
+    // checked on its own already; where it stands is checked below like any other's.
+    const checkedMax = acceptedEntries.get(e);
+    const checked = checkedMax !== undefined && checkedMax <= c.max;
+    const why = checked ? undefined : unsafePathReason(p);
     if (why) return err(`refused path ${JSON.stringify(p)}: ${why}`);
     if (kinds.has(p)) return err(`duplicate path ${JSON.stringify(p)}`);
     // A path below a symlink would be written through the link, wherever it points.
@@ -125,6 +129,10 @@ export function validateManifest(
       if (pk !== 'dir') {
         return err(`path ${JSON.stringify(p)} must come after its parent folder ${JSON.stringify(parent)}`);
       }
+    }
+    if (checked) {
+      kinds.set(p, e.type as ManifestEntry['type']);
+      continue;
     }
     switch (e.type) {
       case 'dir':
@@ -159,6 +167,7 @@ export function validateManifest(
   const escaping = escapingSymlink(m.entries as ManifestEntry[]);
   if (escaping) return err(escaping);
   accepted.add(input);
+  for (const e of m.entries as object[]) acceptedEntries.set(e, c.max);
   return ok(input as Manifest);
 }
 
@@ -168,6 +177,13 @@ export function validateManifest(
  * after its check (deltas build new ones), so the object accepted is still the one checked.
  */
 const accepted = new WeakSet<object>();
+
+/**
+ * Entries of accepted manifests, each with the largest chunk size its manifest allowed: valid
+ * under that maximum or a larger one, checked again under a smaller. Entries are never changed
+ * either.
+ */
+const acceptedEntries = new WeakMap<object, number>();
 
 function isMode(v: unknown): v is number {
   return Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0o7777;

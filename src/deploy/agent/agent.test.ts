@@ -132,6 +132,8 @@ describe('agent', () => {
       );
       expect((await client.activate(b.release, { keep: 2 })).ok).toBe(true);
     }
+    // The pruning follows the answer to an activation; status answers once it is done.
+    await client.status();
     const releases = (await readdir(path.join(root, 'agent', 'releases'))).sort();
     expect(releases).toHaveLength(2);
     expect(releases.map((r) => r.split('-')[0])).toEqual(['v3', 'v4']);

@@ -2,6 +2,7 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeAtomic } from '../../state/atomic-write.js';
+import { failpoint } from '../../util/failpoint.js';
 import { err, ok, type Result } from '../../util/result.js';
 import { trace } from '../../util/trace.js';
 import type { ChunkSourceRef } from '../chunk-client.js';
@@ -70,6 +71,8 @@ export class Agent {
   readonly #grants = new Grants();
   #state: State = { releases: {} };
   #lock: Promise<unknown> = Promise.resolve();
+  /** The pruning after the last activation, while it runs (never rejects). */
+  #pruned: Promise<unknown> = Promise.resolve();
   /** A first release's tree being created ahead of its manifest (prepare()). */
   #prepared: PreparedTree | undefined;
 
@@ -377,12 +380,29 @@ export class Agent {
     });
   }
 
-  /** Switches `current` to a staged release and restarts the app there. Serialized. */
+  /**
+   * Switches `current` to a staged release and restarts the app there. Serialized. Releases
+   * beyond `keep` are pruned after the answer (as Capistrano-style tools do), next in the same
+   * queue: the deployer does not wait for a removal, the next activation and status() do.
+   */
   activate(req: ActivateRequest): Promise<Result<ActivateResult, string>> {
-    return this.#serial(() => this.#activate(req));
+    const switched = this.#serial(() => this.#activate(req));
+    void this.#serial(async () => {
+      const r = await switched;
+      if (!r.ok || !r.value.switched) return;
+      // Set within microtasks of the switch, so before any later request is read.
+      this.#pruned = this.#prune(req.keep ?? this.opts.keep ?? 5, [r.value.current, r.value.previous]).catch(
+        // A removal that fails leaves a release too many, which the next activation prunes.
+        (e: unknown) => trace(`prune failed: ${(e as Error).message}`),
+      );
+      await this.#pruned;
+    });
+    return switched.then((r) =>
+      r.ok ? ok({ previous: r.value.previous, current: r.value.current, pid: r.value.pid }) : r,
+    );
   }
 
-  async #activate(req: ActivateRequest): Promise<Result<ActivateResult, string>> {
+  async #activate(req: ActivateRequest): Promise<Result<ActivateResult & { switched: boolean }, string>> {
     const previous = await currentRelease(this.layout);
     const target = req.release;
     if (req.expected !== undefined && req.expected !== previous)
@@ -392,7 +412,7 @@ export class Agent {
     if (target !== null && !this.#releases.has(target)) return err(`release ${target} is not staged here`);
     const spec = req.app ?? this.app.spec;
     if (target === previous && (this.app.status().running || !spec)) {
-      return ok({ previous, current: target, pid: this.app.status().pid });
+      return ok({ previous, current: target, pid: this.app.status().pid, switched: false });
     }
     await switchCurrent(this.layout, target);
     await this.app.stop();
@@ -410,8 +430,7 @@ export class Agent {
       this.validator.start({ release: target, pgid: pid, startedAt, request: req.validate });
     if (target !== null) await this.#touch(target, 'activatedAt');
     trace(`activate ${target}: switched`);
-    await this.#prune(req.keep ?? this.opts.keep ?? 5, [target, previous]);
-    return ok({ previous, current: target, pid });
+    return ok({ previous, current: target, pid, switched: true });
   }
 
   /** Goes back to `to`, or to the most recently active release before the current one. */
@@ -441,6 +460,8 @@ export class Agent {
     staging: ReleaseId[];
     lock: { holder: string; owner: string; expiresAt: number } | null;
   }> {
+    // The releases as the last activation left them, its pruning included.
+    await this.#pruned;
     return {
       protocol: DEPLOY_PROTOCOL,
       current: await currentRelease(this.layout),
@@ -459,6 +480,7 @@ export class Agent {
 
   /** Stops the app (used when the agent shuts down gracefully). */
   async shutdown(): Promise<void> {
+    await this.#pruned;
     await this.app.stop();
   }
 
@@ -488,6 +510,7 @@ export class Agent {
       this.#releases.delete(id);
       this.#twins.delete(id);
       this.index.dropRelease(id);
+      failpoint('agent:pruned');
     }
     const inRelease = new Set<ChunkId>();
     for (const m of this.#releases.values()) for (const c of chunksOf(m).keys()) inRelease.add(c);

@@ -22,20 +22,29 @@ export class FileIndex {
 
   constructor(readonly layout: Layout) {}
 
-  /** Re-reads the kept releases (after staging or pruning). */
+  /**
+   * The kept releases whose files #files does not list yet: indexed when a file is first looked
+   * up, so that staging a twin and pruning (whose releases keep changing and whose lookups never
+   * come) do not index twenty thousand files each time.
+   */
+  #unindexed: Map<ReleaseId, Manifest> | undefined;
+
+  /** Re-reads the kept releases (after staging or pruning), when next asked. */
   rebuild(releases: Map<ReleaseId, Manifest>): void {
     this.#files.clear();
     this.#byPath = undefined;
+    this.#unindexed = releases;
     for (const id of this.#stats.keys()) if (!releases.has(id)) this.#stats.delete(id);
-    for (const [id, m] of releases) {
-      for (const e of m.entries) {
-        if (e.type === 'file' && e.size > 0) this.#files.set(fileKey(e), { release: id, path: e.path });
-      }
-    }
   }
 
   /** A kept release's file with the same content, if its size and mtime are as assembled. */
   async identical(e: FileEntry, releases: Map<ReleaseId, Manifest>): Promise<SameFile | undefined> {
+    if (this.#unindexed) {
+      for (const [id, m] of this.#unindexed)
+        for (const x of m.entries)
+          if (x.type === 'file' && x.size > 0) this.#files.set(fileKey(x), { release: id, path: x.path });
+      this.#unindexed = undefined;
+    }
     const hit = this.#files.get(fileKey(e));
     if (!hit || !releases.has(hit.release)) return undefined;
     return this.#untouched(hit.release, hit.path);

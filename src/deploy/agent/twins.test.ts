@@ -50,10 +50,13 @@ describe('twin releases', () => {
     const v1 = await deploy('v1', FILES);
     const v2 = await deploy('v2', FILES);
     const v3 = await deploy('v3', { ...FILES, 'index.html': 'three' });
-    // keep 2: v3 and v2 are kept; v1's folder stays because v2 is its twin.
+    // keep 2: v3 and v2 are kept; v1's folder stays because v2 is its twin. (The pruning follows
+    // the answer to an activation; status answers once it is done.)
+    await rig.client.status();
     expect((await lstat(release(v1.release))).isDirectory()).toBe(true);
     expect(await readFile(path.join(release(v2.release), 'index.html'), 'utf8')).toBe('one');
     const v4 = await deploy('v4', { ...FILES, 'index.html': 'four' });
+    await rig.client.status();
     expect((await readdir(path.join(rig.root, 'agent', 'releases'))).sort()).toEqual(
       [v3.release, v4.release].sort(),
     );

@@ -107,13 +107,22 @@ export class LayeredCache implements TaskCache {
         this.o.warn(`cannot hash ${task.id}: ${(e as Error).message}; running it uncached`, task.id);
         return { hash: uncacheable(task) };
       }
-      try {
-        if (rec?.hash !== hash && !this.o.readOnly) this.o.manifests.record(hash, manifest);
-      } catch (e) {
-        this.o.warn(
-          `cannot record the inputs of ${task.id} for "slipway why": ${(e as Error).message}`,
-          task.id,
-        );
+      if (rec?.hash !== hash && !this.o.readOnly) {
+        const record = (h: TaskHash, m: HashManifest) => {
+          try {
+            this.o.manifests.record(h, m);
+          } catch (e) {
+            this.o.warn(
+              `cannot record the inputs of ${task.id} for "slipway why": ${(e as Error).message}`,
+              task.id,
+            );
+          }
+        };
+        // A key-only lookup is a worker checking a job's key just before starting its command:
+        // the manifest (for `slipway why`, a few file system calls) is written in the next turn of
+        // the event loop, after the command started, not on its way.
+        if (opts.restore) record(hash, manifest);
+        else setImmediate(record, hash, manifest);
       }
     }
     // Only the key is asked for: the outputs' state is not looked at.

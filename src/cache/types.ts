@@ -21,6 +21,8 @@ export interface TaskCache {
   /**
    * Hashes the task (inputs, env, command, dependency hashes…) and, when `restore` is true and an
    * entry exists, restores its outputs. Never throws for cache trouble: degrade to a miss.
+   * With `restore` false (only the key is asked for) a newly computed hash's manifest, for
+   * `slipway why`, is recorded in the next turn of the event loop, not before the key is returned.
    */
   lookup(
     task: TaskConfig,

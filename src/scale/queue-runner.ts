@@ -20,7 +20,7 @@ import { RunHeartbeat } from './heartbeat.js';
 import { type JobPayload, jobOutputSchema, jobResultSchema, signJob } from './job.js';
 import { type MetricsServer, type ScaleMetrics, scaleMetrics, serveMetrics } from './metrics.js';
 import { connectionOf, type QueueAddress, runAliveKey } from './queue-address.js';
-import { jobOptions, type QueueConnection } from './queue-connection.js';
+import type { QueueConnection } from './queue-connection.js';
 import { QueueSampler } from './queue-sampler.js';
 
 type BulkJob = Parameters<Queue['addBulk']>[0][number] & { opts: { priority: number } };
@@ -190,7 +190,12 @@ export class QueueRunner implements TaskRunner {
       await this.#enqueue({
         name: request.taskId,
         data: signJob(o.key, payload),
-        opts: jobOptions(jobId, this.#priority.get(request.taskId) ?? MAX_PRIORITY),
+        opts: {
+          jobId,
+          priority: this.#priority.get(request.taskId) ?? MAX_PRIORITY,
+          removeOnComplete: { age: 3600 },
+          removeOnFail: { age: 24 * 3600 },
+        },
       });
       added = this.#clock();
       if (request.signal?.aborted) onAbort();

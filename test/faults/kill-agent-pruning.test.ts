@@ -5,7 +5,7 @@
  * release, whole and byte-identical, and keeps no half release that looks whole. Agents are real
  * processes of the built CLI.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -16,34 +16,21 @@ import { AgentClient } from '../../src/deploy/agent-client.js';
 import { readArtifact } from '../../src/deploy/artifact.js';
 import { releaseIdOf } from '../../src/deploy/manifest.js';
 import { type Origin, startOrigin } from '../../src/deploy/origin.js';
+import { startAgentProcess } from './agent-process.js';
 
-const BIN = path.resolve(import.meta.dirname, '../../bin/slipway.js');
 const TOKEN = 'kill-agent-token-0123456789';
 
 let root: string;
 const origins: Origin[] = [];
 const procs: ChildProcess[] = [];
 
-async function startAgent(dir: string, failpoint?: string): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(
-    process.execPath,
-    [BIN, 'agent', '--dir', dir, '--listen', '127.0.0.1:0', '--token-file', path.join(root, 'token')],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SLIPWAY_FAILPOINT: failpoint ?? '' } },
-  );
-  procs.push(proc);
-  let out = '';
-  proc.stderr?.on('data', (d) => {
-    out += String(d);
+function startAgent(dir: string, failpoint?: string): Promise<{ proc: ChildProcess; url: string }> {
+  return startAgentProcess({
+    dir,
+    tokenFile: path.join(root, 'token'),
+    procs,
+    ...(failpoint ? { failpoint } : {}),
   });
-  const port = await new Promise<string>((resolve, reject) => {
-    proc.stdout?.on('data', (d) => {
-      out += String(d);
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    proc.once('exit', (code) => reject(new Error(`agent exited ${code}: ${out}`)));
-  });
-  return { proc, url: `http://127.0.0.1:${port}` };
 }
 
 /** An artifact of a few files whose content names its version; staged on `client`. */

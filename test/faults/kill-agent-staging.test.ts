@@ -5,7 +5,7 @@
  * a chunk whose bytes were changed in the meantime is (not trusted), and the release comes out
  * byte-identical to the artifact. Agents are real processes of the built CLI.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
@@ -19,37 +19,21 @@ import { chunkIdOf } from '../../src/deploy/fastcdc.js';
 import { releaseIdOf } from '../../src/deploy/manifest.js';
 import { type Origin, startOrigin } from '../../src/deploy/origin.js';
 import type { ChunkId } from '../../src/deploy/types.js';
+import { startAgentProcess } from './agent-process.js';
 
-const BIN = path.resolve(import.meta.dirname, '../../bin/slipway.js');
 const TOKEN = 'kill-agent-token-0123456789';
 
 let root: string;
 let origin: Origin;
 const procs: ChildProcess[] = [];
 
-async function startAgent(dir: string, failpoint?: string): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(
-    process.execPath,
-    [BIN, 'agent', '--dir', dir, '--listen', '127.0.0.1:0', '--token-file', path.join(root, 'token')],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, SLIPWAY_FAILPOINT: failpoint ?? '' },
-    },
-  );
-  procs.push(proc);
-  let out = '';
-  proc.stderr?.on('data', (d) => {
-    out += String(d);
+function startAgent(dir: string, failpoint?: string): Promise<{ proc: ChildProcess; url: string }> {
+  return startAgentProcess({
+    dir,
+    tokenFile: path.join(root, 'token'),
+    procs,
+    ...(failpoint ? { failpoint } : {}),
   });
-  const port = await new Promise<string>((resolve, reject) => {
-    proc.stdout?.on('data', (d) => {
-      out += String(d);
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    proc.once('exit', (code) => reject(new Error(`agent exited ${code}: ${out}`)));
-  });
-  return { proc, url: `http://127.0.0.1:${port}` };
 }
 
 beforeAll(async () => {

@@ -9,8 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { runCli } from '../helpers/cli.js';
-import { type Rig, redisAvailable, startRig, type WorkerProc } from './rig.js';
+import { type Rig, redisAvailable, runCoordinator, startRig, type WorkerProc } from './rig.js';
 
 const hasRedis = await redisAvailable();
 if (!hasRedis) console.warn('skipping announce test: no Redis on 127.0.0.1:6379');
@@ -40,16 +39,7 @@ describe.skipIf(!hasRedis)('run announcement', () => {
       `${rig.prefix}:runs`,
       JSON.stringify({ announce: { commit: forged, file: 'slipway.yml' }, sig: 'ab'.repeat(32) }),
     );
-    const coord = rig.clone('coordinator');
-    const r = await runCli(['run', '--queue', rig.queue, '--summary', 'summary.json'], {
-      cwd: coord,
-      env: rig.env,
-      timeoutMs: 300_000,
-    });
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-    const summary = JSON.parse(readFileSync(path.join(coord, 'summary.json'), 'utf8')) as {
-      tasks: { id: string; status: string; worker?: string }[];
-    };
+    const { dir: coord, summary } = await runCoordinator(rig);
     expect(summary.tasks.map((t) => [t.id, t.status, t.worker])).toEqual([['hello', 'success', 'w1']]);
     expect(readFileSync(path.join(coord, 'out.txt'), 'utf8')).toBe('three\n');
 

@@ -4,12 +4,11 @@
  * Real Redis, remote cache and one worker of 2 slots and 2 cpus. The tasks wait on each other's
  * marker files, so the test asserts order only.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { runCli } from '../helpers/cli.js';
-import { type Rig, redisAvailable, startRig } from './rig.js';
+import { type Rig, redisAvailable, runCoordinator, startRig } from './rig.js';
 
 const hasRedis = await redisAvailable();
 if (!hasRedis) console.warn('skipping fit-skip test: no Redis on 127.0.0.1:6379');
@@ -54,16 +53,7 @@ describe.skipIf(!hasRedis)('a worker skips a job that does not fit to one that d
   });
 
   it('runs the 1-cpu job beside the running one while the 2-cpu job waits in the queue', async () => {
-    const coord = rig.clone('coordinator');
-    const r = await runCli(['run', '--queue', rig.queue, '--summary', 'summary.json'], {
-      cwd: coord,
-      env: rig.env,
-      timeoutMs: 300_000,
-    });
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-    const summary = JSON.parse(readFileSync(path.join(coord, 'summary.json'), 'utf8')) as {
-      tasks: { id: string; status: string; worker?: string }[];
-    };
+    const { summary } = await runCoordinator(rig);
     expect(summary.tasks.map((t) => [t.id, t.status, t.worker])).toEqual([
       ['a-long', 'success', 'w1'],
       ['b-big', 'success', 'w1'],

@@ -6,13 +6,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { type RemoteServer, startRemoteCache } from '../cache/remote-server.js';
-import { type CliProcess, spawnCli } from '../helpers/cli.js';
+import { type CliProcess, type CliResult, runCli, spawnCli } from '../helpers/cli.js';
 
 export const REDIS_PORT = 6379;
 
@@ -54,6 +54,32 @@ export interface Rig {
   /** Commits a change to the origin (for a new commit). */
   commit(files: Record<string, string>, message: string): string;
   close(): Promise<void>;
+}
+
+/** What `runCoordinator` saw: the CLI's result, its clone, and the run summary's tasks. */
+export interface CoordinatorRun {
+  result: CliResult;
+  dir: string;
+  summary: { tasks: { id: string; status: string; worker?: string }[] };
+}
+
+/**
+ * `slipway run --queue` in a fresh clone named `coordinator`, writing its summary; fails the test
+ * (with the CLI's output) unless the run exits 0.
+ */
+export async function runCoordinator(rig: Rig): Promise<CoordinatorRun> {
+  const dir = rig.clone('coordinator');
+  const result = await runCli(['run', '--queue', rig.queue, '--summary', 'summary.json'], {
+    cwd: dir,
+    env: rig.env,
+    timeoutMs: 300_000,
+  });
+  if (result.code !== 0)
+    throw new Error(`coordinator exited ${result.code}: ${result.stdout}${result.stderr}`);
+  const summary = JSON.parse(
+    readFileSync(path.join(dir, 'summary.json'), 'utf8'),
+  ) as CoordinatorRun['summary'];
+  return { result, dir, summary };
 }
 
 export interface WorkerProc {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { runCli } from '../helpers/cli.js';
 import { twentyTasks } from './graph.js';
-import { type Rig, redisAvailable, startRig } from './rig.js';
+import { type Rig, redisAvailable, runCoordinator, startRig } from './rig.js';
 
 const hasRedis = await redisAvailable();
 if (!hasRedis) console.warn('skipping scale-out tests: no Redis on 127.0.0.1:6379');
@@ -41,16 +41,7 @@ describe.skipIf(!hasRedis)('slipway run --queue with three workers', () => {
     });
     expect(l.code, l.stderr).toBe(0);
 
-    const coord = rig.clone('coordinator');
-    const r = await runCli(['run', '--queue', rig.queue, '--summary', 'summary.json'], {
-      cwd: coord,
-      env: rig.env,
-      timeoutMs: 300_000,
-    });
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-    const summary = JSON.parse(readFileSync(path.join(coord, 'summary.json'), 'utf8')) as {
-      tasks: { id: string; status: string; worker?: string }[];
-    };
+    const { dir: coord, result: r, summary } = await runCoordinator(rig);
     expect(summary.tasks).toHaveLength(20);
     expect(summary.tasks.every((t) => t.status === 'success')).toBe(true);
     const workers = new Set(summary.tasks.map((t) => t.worker));

@@ -268,7 +268,9 @@ export class Agent {
     const based: { e: (typeof area.files)[number]; base: BaseFile }[] = [];
     if (this.#releases.size > 0)
       for (const e of area.files) {
-        if (await this.#files.identical(e, this.#releases)) {
+        // Not stat'ed here: the assembly does, right before it links, and writes the file should
+        // the app have changed it meanwhile (one stat per file, not two).
+        if (await this.#files.indexed(e, this.#releases)) {
           elsewhere.add(e.path);
           continue;
         }

@@ -16,6 +16,8 @@ export class FileIndex {
   readonly #files = new Map<string, { release: ReleaseId; path: string }>();
   /** Promises, so the many files assembled at once read each release's stats once, not once each. */
   readonly #stats = new Map<ReleaseId, Promise<FileStats | undefined>>();
+  /** Each kept release's folder. */
+  readonly #dirs = new Map<ReleaseId, string>();
 
   /** Each path's latest file among the kept releases, built when first asked for after a rebuild. */
   #byPath: Map<string, { release: ReleaseId; e: FileEntry }> | undefined;
@@ -35,10 +37,28 @@ export class FileIndex {
     this.#byPath = undefined;
     this.#unindexed = releases;
     for (const id of this.#stats.keys()) if (!releases.has(id)) this.#stats.delete(id);
+    for (const id of this.#dirs.keys()) if (!releases.has(id)) this.#dirs.delete(id);
   }
 
   /** A kept release's file with the same content, if its size and mtime are as assembled. */
   async identical(e: FileEntry, releases: Map<ReleaseId, Manifest>): Promise<SameFile | undefined> {
+    const hit = this.#lookup(e, releases);
+    return hit && this.#untouched(hit.release, hit.path);
+  }
+
+  /**
+   * Whether a kept release lists a file with the same content and its size and mtime at
+   * assembly, without looking at the file itself (identical() does, later).
+   */
+  async indexed(e: FileEntry, releases: Map<ReleaseId, Manifest>): Promise<boolean> {
+    const hit = this.#lookup(e, releases);
+    return hit !== undefined && (await this.#statsOf(hit.release))?.[hit.path] !== undefined;
+  }
+
+  #lookup(
+    e: FileEntry,
+    releases: Map<ReleaseId, Manifest>,
+  ): { release: ReleaseId; path: string } | undefined {
     if (this.#unindexed) {
       for (const [id, m] of this.#unindexed)
         for (const x of m.entries)
@@ -46,8 +66,16 @@ export class FileIndex {
       this.#unindexed = undefined;
     }
     const hit = this.#files.get(fileKey(e));
-    if (!hit || !releases.has(hit.release)) return undefined;
-    return this.#untouched(hit.release, hit.path);
+    return hit && releases.has(hit.release) ? hit : undefined;
+  }
+
+  #statsOf(release: ReleaseId): Promise<FileStats | undefined> {
+    let stats = this.#stats.get(release);
+    if (!stats) {
+      stats = readStats(this.layout, release);
+      this.#stats.set(release, stats);
+    }
+    return stats;
   }
 
   /**
@@ -69,13 +97,15 @@ export class FileIndex {
 
   /** A kept release's file if its size and mtime are still those recorded at assembly. */
   async #untouched(release: ReleaseId, rel: string): Promise<SameFile | undefined> {
-    let stats = this.#stats.get(release);
-    if (!stats) {
-      stats = readStats(this.layout, release);
-      this.#stats.set(release, stats);
+    const rec = (await this.#statsOf(release))?.[rel];
+    let dir = this.#dirs.get(release);
+    if (dir === undefined) {
+      dir = this.layout.release(release);
+      this.#dirs.set(release, dir);
     }
-    const rec = (await stats)?.[rel];
-    const file = path.join(this.layout.release(release), rel);
+    // `rel` is a validated manifest path (no empty, "." or ".." segment): joined as path.join
+    // would, without normalizing twenty thousand strings.
+    const file = `${dir}${path.sep}${rel}`;
     // Synchronous for the same reason as the links that follow (releases.ts).
     const st = statOrUndefined(file);
     // An app that wrote into its release changed size or mtime: rebuild from verified chunks.

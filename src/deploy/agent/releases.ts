@@ -132,7 +132,9 @@ export async function assembleRelease(opts: {
     const worker = async () => {
       while (!failed && next < files.length) {
         const e = files[next++]!;
-        const dest = path.join(tmp, e.path);
+        // As path.join would for a validated manifest path (no empty, "." or ".." segment), without
+        // normalizing twenty thousand strings.
+        const dest = `${tmp}${path.sep}${e.path}`;
         if (area?.isDirect(e)) {
           stats[e.path] = await area.finish(e, opts.chunk);
           written.push(dest);

@@ -1,6 +1,5 @@
 /** The agent's operations, independent of HTTP: stage, activate, roll back, serve chunks, status. */
-import { mkdir, readFile, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
 import { writeAtomic } from '../../state/atomic-write.js';
 import { failpoint } from '../../util/failpoint.js';
 import { err, ok, type Result } from '../../util/result.js';
@@ -14,6 +13,7 @@ import { AppValidator } from './app-validation.js';
 import { Arrivals } from './arrivals.js';
 import { ChunkIndex } from './chunk-index.js';
 import { DeployLock } from './deploy-lock.js';
+import { startEarlyWrites } from './early-writes.js';
 import { countReceived, fetchMissing } from './fetch-missing.js';
 import type { BaseFile } from './file-from-base.js';
 import { FileIndex } from './file-index.js';
@@ -28,14 +28,7 @@ import type {
 } from './operations.js';
 import { checkOutline, PreparedTree } from './prepared-tree.js';
 import { prunePlan } from './prune-plan.js';
-import {
-  assembleRelease,
-  currentRelease,
-  loadReleases,
-  removeRelease,
-  switchCurrent,
-  writeFromBaseFile,
-} from './releases.js';
+import { assembleRelease, currentRelease, loadReleases, removeRelease, switchCurrent } from './releases.js';
 import { spreadInodes } from './spread-inodes.js';
 import { StagingArea } from './staging-area.js';
 import { makeTwin, readTwins } from './twins.js';
@@ -299,30 +292,9 @@ export class Agent {
       if (!data) throw new Error(`chunk ${c.slice(0, 12)} is missing and no source has it`);
       return data;
     };
-    // Changed files written from their earlier version start now, beside the transfer: the kernel
-    // copies the base (a 200 MB file: a fifth of a second) while the chunks are on their way, and
-    // each fetched chunk is written in as soon as it has arrived.
+    // Changed files written from their earlier version start now, beside the transfer.
     const arrivals = new Arrivals(missing);
-    const early = new Map<string, Promise<[number, number] | undefined>>();
-    for (const { e, base } of based) {
-      const dest = path.join(area.dir, e.path);
-      const write = (async () => {
-        // What an earlier attempt at this staging left there (the area object outlives a failed
-        // transfer, so `fresh` does not say): a file of this release's own is made anew.
-        await rm(dest, { recursive: true, force: true });
-        return writeFromBaseFile({
-          e,
-          dest,
-          base,
-          chunk: async (c) => chunk(await arrivals.wait(c)),
-          sync: false,
-          early: true,
-        });
-      })();
-      // Awaited by the assembly, or settled below when the transfer fails.
-      write.catch(() => {});
-      early.set(e.path, write);
-    }
+    const early = startEarlyWrites({ dir: area.dir, based, arrivals, chunk });
     // Set when the transfer returns; should it throw instead, the early writers stop too.
     let failure: string | undefined = 'the transfer stopped';
     try {

@@ -38,7 +38,12 @@ export function register(program: Command, ctx: CliContext): void {
         if (opts.maxBody) limits.jsonBytes = Number(opts.maxBody);
         const dir = path.resolve(opts.dir);
         preferSmallHeap();
-        const agent = await Agent.open({ dir, token, keep });
+        const agent = await Agent.open({
+          dir,
+          token,
+          keep,
+          warn: (message) => ctx.stderr.write(`warning: ${message}\n`),
+        });
         const server = await listenAgent(agent, m[1]!, Number(m[2]), limits).catch((e: unknown) => {
           throw listenError(opts.listen, e);
         });

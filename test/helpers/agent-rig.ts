@@ -44,9 +44,15 @@ export async function startAgentRig(o: {
   prefix: string;
   token: string;
   limits?: AgentLimits;
+  warn?: (message: string) => void;
 }): Promise<AgentRig> {
   const root = await mkdtemp(path.join(os.tmpdir(), o.prefix));
-  const agent = await Agent.open({ dir: path.join(root, 'agent'), token: o.token, keep: 2 });
+  const agent = await Agent.open({
+    dir: path.join(root, 'agent'),
+    token: o.token,
+    keep: 2,
+    ...(o.warn ? { warn: o.warn } : {}),
+  });
   const server: Server = await listenAgent(agent, '127.0.0.1', 0, o.limits);
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   const origins: Origin[] = [];

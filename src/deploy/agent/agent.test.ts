@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readdir, readFile, readlink, stat, utimes, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, readlink, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AgentRig, startAgentRig } from '../../../test/helpers/agent-rig.js';
@@ -183,3 +183,45 @@ function auth() {
 function post(route: string, body: unknown) {
   return fetch(`${url}${route}`, { method: 'POST', headers: auth(), body: JSON.stringify(body) });
 }
+
+describe('pruning after the answer', () => {
+  it('reports a pruning that failed, keeps the activation, and prunes on the next one', async () => {
+    const warnings: string[] = [];
+    const own = await startAgentRig({
+      prefix: 'slipway-agent-warn-',
+      token: TOKEN,
+      warn: (m) => warnings.push(m),
+    });
+    try {
+      const deploy = async (version: string) => {
+        const v = await own.artifact(version, { 'index.html': version });
+        expect(
+          (await own.client.stage({ release: v.release, manifest: v.manifest, sources: [v.origin] })).ok,
+        ).toBe(true);
+        const a = await own.client.activate(v.release);
+        expect(a.ok).toBe(true);
+        await own.client.status(); // waits for the pruning that follows the answer
+        return v.release;
+      };
+      const releases = () => readdir(path.join(own.root, 'agent', 'releases'));
+      const v1 = await deploy('v1');
+      await deploy('v2');
+      // Removed releases go through trash/: a file in its place makes the removal fail.
+      const trash = own.agent.layout.trash;
+      await rm(trash, { recursive: true, force: true });
+      await writeFile(trash, 'not a folder');
+      const v3 = await deploy('v3');
+      expect(await readlink(path.join(own.root, 'agent', 'current'))).toBe(`releases/${v3}`);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain(`after activating ${v3} failed`);
+      expect(await releases()).toContain(v1);
+
+      await rm(trash, { force: true });
+      const v4 = await deploy('v4');
+      expect(warnings).toHaveLength(1);
+      expect((await releases()).sort()).toEqual([v3, v4].sort());
+    } finally {
+      await own.close();
+    }
+  });
+});

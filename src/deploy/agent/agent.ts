@@ -43,6 +43,8 @@ export interface AgentOptions {
   keep?: number;
   /** How long pool chunks and staging folders of unfinished transfers are kept for a resume. */
   poolMaxAgeMs?: number;
+  /** Told what went wrong off a request's path (a pruning that failed after its answer). */
+  warn?: (message: string) => void;
 }
 
 export class Agent {
@@ -367,7 +369,10 @@ export class Agent {
       // Set within microtasks of the switch, so before any later request is read.
       this.#pruned = this.#prune(req.keep ?? this.opts.keep ?? 5, [r.value.current, r.value.previous]).catch(
         // A removal that fails leaves a release too many, which the next activation prunes.
-        (e: unknown) => trace(`prune failed: ${(e as Error).message}`),
+        (e: unknown) =>
+          this.opts.warn?.(
+            `pruning old releases after activating ${r.value.current} failed: ${(e as Error).message} (the next activation tries again)`,
+          ),
       );
       await this.#pruned;
     });

@@ -34,3 +34,12 @@ export async function startAgentProcess(o: {
   });
   return { proc, url: `http://127.0.0.1:${port}` };
 }
+
+/** startAgentProcess bound to a test's token file (read when called) and its process list. */
+export function agentStarter(
+  tokenFile: () => string,
+  procs: ChildProcess[],
+): (dir: string, failpoint?: string) => Promise<{ proc: ChildProcess; url: string }> {
+  return (dir, failpoint) =>
+    startAgentProcess({ dir, tokenFile: tokenFile(), procs, ...(failpoint ? { failpoint } : {}) });
+}

@@ -16,7 +16,7 @@ import { AgentClient } from '../../src/deploy/agent-client.js';
 import { readArtifact } from '../../src/deploy/artifact.js';
 import { releaseIdOf } from '../../src/deploy/manifest.js';
 import { type Origin, startOrigin } from '../../src/deploy/origin.js';
-import { startAgentProcess } from './agent-process.js';
+import { agentStarter } from './agent-process.js';
 
 const TOKEN = 'kill-agent-token-0123456789';
 
@@ -24,14 +24,7 @@ let root: string;
 const origins: Origin[] = [];
 const procs: ChildProcess[] = [];
 
-function startAgent(dir: string, failpoint?: string): Promise<{ proc: ChildProcess; url: string }> {
-  return startAgentProcess({
-    dir,
-    tokenFile: path.join(root, 'token'),
-    procs,
-    ...(failpoint ? { failpoint } : {}),
-  });
-}
+const startAgent = agentStarter(() => path.join(root, 'token'), procs);
 
 /** An artifact of a few files whose content names its version; staged on `client`. */
 async function stage(client: AgentClient, version: string) {

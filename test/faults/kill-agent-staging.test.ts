@@ -19,7 +19,7 @@ import { chunkIdOf } from '../../src/deploy/fastcdc.js';
 import { releaseIdOf } from '../../src/deploy/manifest.js';
 import { type Origin, startOrigin } from '../../src/deploy/origin.js';
 import type { ChunkId } from '../../src/deploy/types.js';
-import { startAgentProcess } from './agent-process.js';
+import { agentStarter } from './agent-process.js';
 
 const TOKEN = 'kill-agent-token-0123456789';
 
@@ -27,14 +27,7 @@ let root: string;
 let origin: Origin;
 const procs: ChildProcess[] = [];
 
-function startAgent(dir: string, failpoint?: string): Promise<{ proc: ChildProcess; url: string }> {
-  return startAgentProcess({
-    dir,
-    tokenFile: path.join(root, 'token'),
-    procs,
-    ...(failpoint ? { failpoint } : {}),
-  });
-}
+const startAgent = agentStarter(() => path.join(root, 'token'), procs);
 
 beforeAll(async () => {
   root = mkdtempSync(path.join(os.tmpdir(), 'slipway-kill-agent-'));

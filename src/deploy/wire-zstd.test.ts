@@ -133,3 +133,59 @@ describe.runIf(zstd)('zstd chunk deltas (the matched base blocks as the dictiona
     ).toBeUndefined();
   });
 });
+
+describe.runIf(zstd)('zstd delta level by what did not match', () => {
+  // A chunk of text and noise with a 25 KB patch; the receiver has the chunk from before it.
+  const base = Buffer.concat([text(32 * 1024, 11), randomBytes(32 * 1024)]);
+  const patched = (patch: Buffer) =>
+    Buffer.concat([base.subarray(0, 20_000), patch, base.subarray(20_000 + patch.length)]);
+
+  it('compresses random unmatched bytes at the noise level, anything else at the full level', async () => {
+    const noisy = patched(randomBytes(25_000));
+    const req = deltaRequest(chunkIdOf(noisy), [chunkIdOf(base)], base);
+    // Levels far enough apart that their frames differ, or the test could not tell them apart.
+    const deep = encodeZstdDelta(noisy, req, zstd!, 19)!;
+    const quick = encodeZstdDelta(noisy, req, zstd!, 1)!;
+    expect(deep.equals(quick)).toBe(false);
+    const best = bestDelta(noisy, req, { codec: zstd!, level: 19, noiseLevel: 1 })!;
+    expect(best.payload.equals(quick)).toBe(true);
+    const got = await decode(deltaFrame(chunkIdOf(noisy), best.payload, 'zstd'), 1 << 20, base);
+    expect(got[0]!.data.equals(noisy)).toBe(true);
+
+    const edited = patched(text(25_000, 12));
+    const textReq = deltaRequest(chunkIdOf(edited), [chunkIdOf(base)], base);
+    const textDeep = encodeZstdDelta(edited, textReq, zstd!, 19)!;
+    expect(textDeep.equals(encodeZstdDelta(edited, textReq, zstd!, 1)!)).toBe(false);
+    const textBest = bestDelta(edited, textReq, { codec: zstd!, level: 19, noiseLevel: 1 })!;
+    expect(textBest.payload.equals(textDeep)).toBe(true);
+    // Without a noise level, the one level whatever the bytes.
+    expect(bestDelta(noisy, req, { codec: zstd!, level: 19 })!.payload.equals(deep)).toBe(true);
+  });
+});
+
+describe('block checksums', () => {
+  it('tell apart a block whose weak (rsync) checksum equals the base block it replaced', async () => {
+    const base = randomBytes(64 * 1024);
+    const block = deltaRequest(chunkIdOf(base), [chunkIdOf(base)], base).block;
+    // +1, -2, +1 on three neighbouring bytes keeps both sums of the weak checksum (a and b): only
+    // the strong checksum can see that block 10 changed.
+    const next = Buffer.from(base);
+    const at = 10 * block + 100;
+    next[at] = 100;
+    next[at + 1] = 100;
+    next[at + 2] = 100;
+    base[at] = 99;
+    base[at + 1] = 102;
+    base[at + 2] = 99;
+    const req = deltaRequest(chunkIdOf(base), [chunkIdOf(base)], base);
+    const sums = Buffer.from(req.sums, 'base64');
+    const nextSums = Buffer.from(deltaRequest(chunkIdOf(next), [chunkIdOf(next)], next).sums, 'base64');
+    expect(nextSums.readUInt32BE(10 * 6)).toBe(sums.readUInt32BE(10 * 6));
+    expect(nextSums.readUInt16BE(10 * 6 + 4)).not.toBe(sums.readUInt16BE(10 * 6 + 4));
+    // So the delta carries the changed block, and the chunk comes out as sent.
+    const payload = encodeDelta(next, req)!;
+    expect(payload.length).toBeLessThan(4 * block);
+    const got = await decode(deltaFrame(chunkIdOf(next), payload), 1 << 20, base);
+    expect(got[0]!.data.equals(next)).toBe(true);
+  });
+});

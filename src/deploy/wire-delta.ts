@@ -136,20 +136,23 @@ function matchBlocks(data: Buffer, req: DeltaRequest): Match | undefined {
     const list = byWeak.get(w);
     if (list) list.push(i);
     else byWeak.set(w, [i]);
-    seen[w & 0xffff] = 1;
+    seen[w >>> 16] = 1;
   }
   const ops: number[] = [];
   let litStart = 0;
   let matched = 0;
   // The window [i, i + block) rolls one byte at a time; a and b (each modulo 2^16) stay integer
-  // locals, and a block's strong hash is taken only where its low half (a) was seen in the base.
+  // locals, and the full checksum is looked up only where its high half (b) was seen in the base.
+  // Not a: a block's byte sum spreads over a few thousand values only (1 KiB of noise: about
+  // 130,560 +- 2,400, modulo 2^16), so `seen[a]` sent ~1% of positions to the map (86 of 410
+  // samples of this loop on the 200 MB file's 10% edit); b, weighted by position, is uniform.
   const last = data.length - block;
   let w0 = weakOf(data, 0, block);
   let a = w0 & 0xffff;
   let b = w0 >>> 16;
   let i = 0;
   while (i <= last) {
-    if (seen[a] === 1) {
+    if (seen[b] === 1) {
       const list = byWeak.get(((b << 16) | a) >>> 0);
       let hit = -1;
       if (list) {

@@ -188,4 +188,22 @@ describe('block checksums', () => {
     const got = await decode(deltaFrame(chunkIdOf(next), payload), 1 << 20, base);
     expect(got[0]!.data.equals(next)).toBe(true);
   });
+  it('find a base block at any offset whatever the block size, odd ones included', async () => {
+    // 129-byte blocks (8,256 / 64): the rolling search's strong checksum must agree with the one
+    // the agent took over the same bytes, or nothing would ever match.
+    const base = randomBytes(64 * 129);
+    const req = deltaRequest(chunkIdOf(base), [chunkIdOf(base)], base);
+    expect(req.block).toBe(129);
+    const next = Buffer.concat([
+      randomBytes(7),
+      base.subarray(0, 4000),
+      randomBytes(50),
+      base.subarray(4000),
+    ]);
+    const payload = encodeDelta(next, req)!;
+    expect(payload).toBeDefined();
+    expect(payload.length).toBeLessThan(1024);
+    const got = await decode(deltaFrame(chunkIdOf(next), payload), 1 << 20, base);
+    expect(got[0]!.data.equals(next)).toBe(true);
+  });
 });

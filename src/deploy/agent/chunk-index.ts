@@ -158,14 +158,53 @@ export class ChunkIndex {
    * of one large file: an open, a read and a close each through the thread pool cost more than
    * the reads, and kept the first request waiting (the 200 MB file's 10% edit: 0.4 s).
    */
-  #readBase(id: ChunkId, files: BaseFiles): Buffer | undefined {
+  #readBase(id: ChunkId, files: BaseFiles, into?: Buffer): Buffer | undefined {
     const recent = this.#recent.get(id);
     if (recent) return recent;
     const w = this.#where.get(id);
     if (!w || w.kind === 'pool') return undefined;
     const dir = w.kind === 'release' ? this.layout.release(w.release) : this.layout.stagingDir(w.release);
-    const data = files.read(path.join(dir, w.path), w.offset, w.size);
+    const data = files.read(path.join(dir, w.path), w.offset, w.size, into);
     return data && chunkIdOf(data) === id ? data : undefined;
+  }
+
+  /**
+   * The joined bytes of a delta's base chunks, each verified. Chunks in release or staging files
+   * are read straight into one buffer of their total size: joining per-chunk reads made every
+   * base of two chunks twice (the 200 MB file's 10% edit: ~50 MB of bases, half of them garbage
+   * as soon as made, and ~8 MB more of agent peak RSS with four batches in flight).
+   */
+  async #baseOf(ids: ChunkId[], files: BaseFiles): Promise<Buffer | undefined> {
+    let total = 0;
+    for (const x of ids) {
+      const w = this.#where.get(x);
+      if (!w || w.kind === 'pool' || this.#recent.has(x)) {
+        total = -1;
+        break;
+      }
+      total += w.size;
+    }
+    if (ids.length > 1 && total > 0) {
+      const joined = Buffer.allocUnsafe(total);
+      let at = 0;
+      let whole = true;
+      for (const x of ids) {
+        const size = this.#where.get(x)!.size;
+        if (!this.#readBase(x, files, joined.subarray(at, at + size))) {
+          whole = false;
+          break;
+        }
+        at += size;
+      }
+      if (whole) return joined;
+    }
+    const parts: Buffer[] = [];
+    for (const x of ids) {
+      const data = this.#readBase(x, files) ?? (await this.read(x));
+      if (!data) return undefined;
+      parts.push(data);
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
   async #readAt(w: Where): Promise<Buffer | undefined> {
@@ -262,13 +301,8 @@ export class ChunkIndex {
         for (const id of mine) {
           const b = opts.bases?.get(id);
           if (!b) continue;
-          const parts: Buffer[] = [];
-          for (const x of b) {
-            const data = this.#readBase(x, files) ?? (await this.read(x));
-            if (data) parts.push(data);
-          }
-          const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-          if (parts.length !== b.length || data.length < MIN_DELTA_BASE) continue;
+          const data = await this.#baseOf(b, files);
+          if (!data || data.length < MIN_DELTA_BASE) continue;
           baseBytes.set(id, data);
           deltas.push(deltaRequest(id, b, data));
         }
@@ -338,8 +372,11 @@ export class ChunkIndex {
 class BaseFiles {
   readonly #fds = new Map<string, number | null>();
 
-  /** `size` bytes at `offset` of `file`, or undefined when it cannot be opened or is shorter. */
-  read(file: string, offset: number, size: number): Buffer | undefined {
+  /**
+   * `size` bytes at `offset` of `file` (read into `into` when given, of that size), or undefined
+   * when it cannot be opened or is shorter.
+   */
+  read(file: string, offset: number, size: number, into?: Buffer): Buffer | undefined {
     let fd = this.#fds.get(file);
     if (fd === undefined) {
       try {
@@ -350,7 +387,7 @@ class BaseFiles {
       this.#fds.set(file, fd);
     }
     if (fd === null) return undefined;
-    const data = Buffer.allocUnsafe(size);
+    const data = into?.length === size ? into : Buffer.allocUnsafe(size);
     let got = 0;
     try {
       while (got < size) {

@@ -132,6 +132,7 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
     host: env.origin.host,
     port: env.origin.port,
     publicUrl: env.origin.url,
+    maxRate: env.origin.maxRate,
   });
   let status: Exclude<DeployStatus, 'running'> = 'success';
   let reason: string | undefined;

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { deltaRequests } from './agent/requests.js';
 import type { ChunkSource } from './artifact.js';
 import { bearer, HttpError, readJson, sendError, tokenMatches } from './http.js';
+import { pacer } from './pacer.js';
 import { type ChunkId, isChunkId } from './types.js';
 import { CODECS, type Codec, deltaFrame, type Encoding, encodeFrame, localCodecs } from './wire.js';
 import { bestDelta, type DeltaRequest } from './wire-delta.js';
@@ -283,16 +284,4 @@ class LargeFiles {
     this.#open.clear();
     await Promise.allSettled(all.map((p) => p.then((fh) => fh.close())));
   }
-}
-
-/** A shared byte budget: each send waits until the link (at `rate` B/s) would be free. */
-function pacer(rate: number | undefined): (bytes: number) => Promise<void> {
-  if (!rate || rate <= 0) return async () => {};
-  let freeAt = 0;
-  return async (bytes) => {
-    const now = performance.now();
-    const start = Math.max(now, freeAt);
-    freeAt = start + (bytes / rate) * 1000;
-    if (start > now) await new Promise((r) => setTimeout(r, start - now));
-  };
 }

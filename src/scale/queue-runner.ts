@@ -22,11 +22,22 @@ import { type MetricsServer, type ScaleMetrics, scaleMetrics, serveMetrics } fro
 import { connectionOf, type QueueAddress, runAliveKey } from './queue-address.js';
 import type { QueueConnection } from './queue-connection.js';
 import { QueueSampler } from './queue-sampler.js';
+import { WaveSender } from './wave.js';
 
-type BulkJob = Parameters<Queue['addBulk']>[0][number] & { opts: { priority: number } };
-
-/** Jobs per `addBulk` (one MULTI) when a wave is queued. */
+/** Jobs per `addBulk` (one MULTI) when a wave is queued, and the first chunk's size (wave.ts). */
 const BULK_CHUNK = 8;
+/** How long the rest of a wave waits at most for its first chunk to be taken (wave.ts). */
+const REST_DELAY_MS = 50;
+
+/** A job on its way to Redis: signed only when its chunk is written (the first chunk first). */
+interface OutgoingJob {
+  jobId: string;
+  priority: number;
+  name: string;
+  payload: JobPayload;
+  /** The run's signal: a job whose run was stopped while it was held back is not written. */
+  signal?: AbortSignal;
+}
 
 /** BullMQ's lowest priority; 1 is the highest. */
 const MAX_PRIORITY = 2_097_152;
@@ -96,8 +107,8 @@ export class QueueRunner implements TaskRunner {
   readonly #trace: DispatchTrace | undefined;
   /** Redis' clock (redis-clock.ts): jobs are stamped with it. */
   readonly #clock: () => number;
-  /** Jobs made ready in this turn of the event loop, queued together (#enqueue). */
-  #batch: { job: BulkJob; done(e?: unknown): void }[] = [];
+  /** Waves of ready jobs on their way to Redis, best-ranked first (wave.ts). */
+  readonly #wave: WaveSender<OutgoingJob>;
 
   private constructor(o: QueueRunOptions, hb: RunHeartbeat) {
     const { queue, events } = o.connection;
@@ -108,6 +119,26 @@ export class QueueRunner implements TaskRunner {
     this.#clock = o.connection.clock;
     this.#heartbeat = hb;
     this.#trace = o.trace ? new DispatchTrace(o.trace) : undefined;
+    this.#wave = new WaveSender({
+      chunk: BULK_CHUNK,
+      restDelayMs: REST_DELAY_MS,
+      add: async (jobs) => {
+        const live = jobs.filter((j) => !j.signal?.aborted);
+        if (!live.length) return;
+        await this.#queue.addBulk(
+          live.map((j) => ({
+            name: j.name,
+            data: signJob(o.key, j.payload),
+            opts: {
+              jobId: j.jobId,
+              priority: j.priority,
+              removeOnComplete: { age: 3600 },
+              removeOnFail: { age: 24 * 3600 },
+            },
+          })),
+        );
+      },
+    });
     // Priority 1 for the highest upward rank: the task with the longest path to the end goes first.
     const ranks = upwardRanks(o.graph, (id) => o.predictions.get(id)?.durationMs ?? 0);
     const order = [...ranks.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
@@ -117,13 +148,18 @@ export class QueueRunner implements TaskRunner {
     });
     events.on('progress', ({ jobId, data }) => this.#waiters.get(jobId)?.output(data));
     events.on('active', ({ jobId }) => {
+      this.#wave.taken(jobId);
       const w = this.#waiters.get(jobId);
       if (w) w.output({ active: true });
     });
-    events.on('completed', ({ jobId, returnvalue }) => this.#waiters.get(jobId)?.resolve(returnvalue));
-    events.on('failed', ({ jobId, failedReason }) =>
-      this.#waiters.get(jobId)?.reject(new Error(failedReason || 'job failed')),
-    );
+    events.on('completed', ({ jobId, returnvalue }) => {
+      this.#wave.taken(jobId);
+      this.#waiters.get(jobId)?.resolve(returnvalue);
+    });
+    events.on('failed', ({ jobId, failedReason }) => {
+      this.#wave.taken(jobId);
+      this.#waiters.get(jobId)?.reject(new Error(failedReason || 'job failed'));
+    });
   }
 
   /** Starts the run on open connections: its heartbeat, the queue's sampler, /metrics. */
@@ -182,20 +218,18 @@ export class QueueRunner implements TaskRunner {
     const onAbort = () => {
       // A job nobody took yet is withdrawn; a running one stops when the heartbeat goes (close()).
       void this.#queue.remove(jobId).catch(() => {});
+      this.#wave.taken(jobId);
       this.#waiters.get(jobId)?.resolve({ cancelled: true });
     };
     const forget = this.#onAbort(request.signal, jobId, onAbort);
     let added: number | undefined;
     try {
-      await this.#enqueue({
+      await this.#wave.enqueue({
+        jobId,
+        priority: this.#priority.get(request.taskId) ?? MAX_PRIORITY,
         name: request.taskId,
-        data: signJob(o.key, payload),
-        opts: {
-          jobId,
-          priority: this.#priority.get(request.taskId) ?? MAX_PRIORITY,
-          removeOnComplete: { age: 3600 },
-          removeOnFail: { age: 24 * 3600 },
-        },
+        payload,
+        ...(request.signal ? { signal: request.signal } : {}),
       });
       added = this.#clock();
       if (request.signal?.aborted) onAbort();
@@ -270,35 +304,6 @@ export class QueueRunner implements TaskRunner {
     }
     jobs.set(jobId, withdraw);
     return () => jobs.delete(jobId);
-  }
-
-  /**
-   * Queues a job together with every other job made ready in the same turn of the event loop:
-   * `addBulk`s (a MULTI per chunk, sent together) in priority order, so a wave of ready tasks reaches
-   * Redis at once and the first free workers take the highest-ranked ones, not the first hashed.
-   */
-  #enqueue(job: BulkJob): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (!this.#batch.length)
-        setImmediate(() => {
-          const all = this.#batch.sort((a, b) => a.job.opts.priority - b.job.opts.priority);
-          this.#batch = [];
-          // Sent back to back on one connection: Redis runs the best-ranked chunk first and the
-          // workers it wakes need not wait for the whole wave to be written.
-          for (let i = 0; i < all.length; i += BULK_CHUNK) {
-            const chunk = all.slice(i, i + BULK_CHUNK);
-            this.#queue.addBulk(chunk.map((b) => b.job)).then(
-              () => {
-                for (const b of chunk) b.done();
-              },
-              (e: unknown) => {
-                for (const b of chunk) b.done(e);
-              },
-            );
-          }
-        });
-      this.#batch.push({ job, done: (e) => (e === undefined ? resolve() : reject(e)) });
-    });
   }
 
   /** Cache keys of every task `taskId` depends on, directly or not, that finished in this run. */

@@ -168,12 +168,14 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     const { commit, file } = a.announce;
     const t0 = performance.now();
     void prepareCommit({ worktrees, env: o.env, warn: (msg) => o.log(`warning: ${msg}`) }, commit, file).then(
-      (why) =>
+      (why) => {
         o.log(
           why
             ? `could not prepare commit ${commit} of an announced run: ${why}`
             : `commit ${commit} prepared for an announced run (${Math.round(performance.now() - t0)} ms)`,
-        ),
+        );
+        restartCpuWait();
+      },
     );
   });
   await announcements.subscribe(announceChannel(o.address));
@@ -191,13 +193,24 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   /** The loop waits for a job to be queued: nothing for an upload to wait for. */
   let idle = false;
   let tokens = 0;
+  /**
+   * The blocked call for a job, while there is one: the work this worker does meanwhile (a
+   * finished job's upload, preparing an announced commit) moves its CPU-wait baseline past it.
+   */
+  let blocked: { cpuWaitBefore: number | undefined } | undefined;
+  const restartCpuWait = () => {
+    if (blocked) blocked.cpuWaitBefore = cpuWaitMs();
+  };
   const fetch = async (block: boolean): Promise<Taken | undefined> => {
     const token = `${worker.id}:${tokens++}`;
     // Waiting blocked for a job adds nothing to it: what it gains until the command starts is the
     // wake-up's and the job's wait for a CPU.
-    const cpuWaitBefore = cpuWaitMs();
-    const job = await worker.getNextJob(token, { block });
-    return job ? { job, token, at: clock(), cpuWaitBefore } : undefined;
+    const call = { cpuWaitBefore: cpuWaitMs() };
+    if (block) blocked = call;
+    const job = await worker.getNextJob(token, { block }).finally(() => {
+      if (blocked === call) blocked = undefined;
+    });
+    return job ? { job, token, at: clock(), cpuWaitBefore: call.cpuWaitBefore } : undefined;
   };
   // Back at its priority; changePriority also wakes the workers blocked waiting for a job.
   const giveBack = async (jobs: Taken[]) => {
@@ -283,6 +296,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       stopping.signal.removeEventListener('abort', onStop);
       release();
       handedOn.pass();
+      restartCpuWait();
     }
   };
 

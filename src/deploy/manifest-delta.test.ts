@@ -82,6 +82,28 @@ describe('manifest delta', () => {
     expect(elsewhere.ok).toBe(false);
   });
 
+  it('compares entries in place when the paths are the same, by reference first', () => {
+    const a = manifest('v1', { 'a.js': 'one', 'lib/b.js': 'bee', 'z.txt': 'zed' });
+    // The same paths, one file edited, the rest the base's own entries (as the ledger keeps them).
+    const b: Manifest = {
+      ...a,
+      version: 'v2',
+      entries: a.entries.map((e) =>
+        e.path === 'lib/b.js' ? { ...e, chunks: [[id('bea'), 3]] as [ChunkId, number][] } : e,
+      ),
+    };
+    const d = diffManifest(a, releaseIdOf(a), b);
+    expect(d.remove).toEqual([]);
+    expect(d.upsert.map((e) => e.path)).toEqual(['lib/b.js']);
+    const rebuilt = applyManifestDelta(a, JSON.parse(JSON.stringify(d)));
+    const checked = validateManifest(rebuilt.ok ? rebuilt.value : undefined);
+    expect(checked.ok && releaseIdOf(checked.value)).toBe(releaseIdOf(b));
+    // The very same list: nothing to send, nothing to delta against.
+    const same: Manifest = { ...a, version: 'v3' };
+    expect(diffManifest(a, releaseIdOf(a), same)).toMatchObject({ remove: [], upsert: [] });
+    expect(chunkBases(a, same, 1)).toEqual({});
+  });
+
   it('refuses to remove a path the base lacks', () => {
     const a = manifest('v1', { 'a.js': 'one' });
     const r = applyManifestDelta(a, {
@@ -154,6 +176,12 @@ describe('chunk delta', () => {
     const bases = chunkBases(a, b, 8 * 1024);
     const changed = Object.keys(bases);
     expect(changed.length).toBeGreaterThan(0);
+    // The same file away from its old place (a file added before it): found by its path.
+    const shifted: Manifest = {
+      ...b,
+      entries: [{ type: 'file', path: 'a.txt', mode: 0o644, size: 1, chunks: [[id('a'), 1]] }, ...b.entries],
+    };
+    expect(chunkBases(a, shifted, 8 * 1024)).toEqual(bases);
     const oldIds = new Set(a.entries.flatMap((e) => (e.type === 'file' ? e.chunks.map((c) => c[0]) : [])));
     for (const list of Object.values(bases)) for (const x of list) expect(oldIds.has(x)).toBe(true);
   });

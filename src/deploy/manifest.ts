@@ -25,12 +25,34 @@ export interface Manifest {
 /** Largest number of entries an agent accepts in one manifest. */
 const MAX_ENTRIES = 1_000_000;
 
+/**
+ * Entries lists whose JSON text is known (exactly `JSON.stringify(entries)`): the chunk ledger
+ * read it, so the release id of an unchanged artifact's manifest hashes that text instead of
+ * serializing 20,000 entries again. Entries are never changed once made.
+ */
+const entriesJson = new WeakMap<readonly ManifestEntry[], string>();
+
+/** Tells the digest that `json` is `JSON.stringify(entries)` (the caller vouches for it). */
+export function knownEntriesJson(entries: readonly ManifestEntry[], json: string): void {
+  entriesJson.set(entries, json);
+}
+
 /** SHA-256 of the canonical JSON; the release id and integrity anchor of a release. */
 function manifestDigest(m: Manifest): string {
+  const known = entriesJson.get(m.entries);
+  if (known === undefined || typeof m.version !== 'string')
+    return createHash('sha256')
+      .update(
+        JSON.stringify({ format: m.format, version: m.version, chunking: m.chunking, entries: m.entries }),
+      )
+      .digest('hex');
+  // The same text as above, in pieces.
   return createHash('sha256')
     .update(
-      JSON.stringify({ format: m.format, version: m.version, chunking: m.chunking, entries: m.entries }),
+      `{"format":${JSON.stringify(m.format)},"version":${JSON.stringify(m.version)},"chunking":${JSON.stringify(m.chunking)},"entries":`,
     )
+    .update(known)
+    .update('}')
     .digest('hex');
 }
 

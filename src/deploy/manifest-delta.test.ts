@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { chunkBuffer, chunkIdOf, DEFAULT_CHUNKING } from './fastcdc.js';
-import { type Manifest, releaseIdOf, validateManifest } from './manifest.js';
+import { type Manifest, manifestJson, releaseIdOf, validateManifest } from './manifest.js';
 import { applyManifestDelta, chunkBases, diffManifest } from './manifest-delta.js';
 import type { ChunkId } from './types.js';
 import { decodeDelta, deltaRequest, encodeDelta } from './wire-delta.js';
@@ -102,6 +102,27 @@ describe('manifest delta', () => {
     const same: Manifest = { ...a, version: 'v3' };
     expect(diffManifest(a, releaseIdOf(a), same)).toMatchObject({ remove: [], upsert: [] });
     expect(chunkBases(a, same, 1)).toEqual({});
+  });
+
+  it('rebuilds an empty delta as the base list itself, accepted and hashed as it was', () => {
+    const a = manifest('v1', { 'a.js': 'x'.repeat(300), 'lib/b.js': 'bee' });
+    const accepted = validateManifest(JSON.parse(JSON.stringify(a)));
+    if (!accepted.ok) throw new Error(accepted.error);
+    const base = accepted.value;
+    // Written once (as an agent writes a release's manifest): its entries' JSON is known from then.
+    expect(manifestJson(base)).toBe(JSON.stringify(base));
+    const d = diffManifest(base, releaseIdOf(base), { ...base, version: 'v2' });
+    const rebuilt = applyManifestDelta(base, JSON.parse(JSON.stringify(d)));
+    const m = rebuilt.ok ? (rebuilt.value as Manifest) : undefined;
+    expect(m?.entries).toBe(base.entries);
+    const checked = validateManifest(m);
+    expect(checked.ok).toBe(true);
+    // The id from the known JSON is the id of the same manifest built afresh.
+    expect(releaseIdOf(m!)).toBe(releaseIdOf(manifest('v2', { 'a.js': 'x'.repeat(300), 'lib/b.js': 'bee' })));
+    expect(manifestJson(m!)).toBe(JSON.stringify(m));
+    // A smaller chunk limit than the list was accepted under is checked again, entry by entry.
+    const small = validateManifest({ ...m, chunking: { min: 64, avg: 128, max: 256 } });
+    expect(small.ok || small.error).toMatch(/bad chunk size in "a.js"/);
   });
 
   it('refuses to remove a path the base lacks', () => {

@@ -137,6 +137,10 @@ export function applyManifestDelta(
   base: Manifest,
   delta: Pick<ManifestDelta, 'version' | 'chunking' | 'remove'> & { upsert: unknown[] },
 ): Result<unknown, string> {
+  // Nothing changed (an unchanged artifact under a new version): the base's own list, whose
+  // acceptance and JSON the checks and the release id reuse (manifest.ts).
+  if (delta.remove.length === 0 && delta.upsert.length === 0)
+    return ok({ format: 1, version: delta.version, chunking: delta.chunking, entries: base.entries });
   const byPath = new Map<string, unknown>();
   for (const e of base.entries) byPath.set(e.path, e);
   for (const p of delta.remove) {
@@ -201,7 +205,7 @@ export function chunkBases(base: Manifest, next: Manifest, minBase: number): Rec
     return before.get(e.path);
   };
   // Every chunk of the base, gathered only once some file's chunks differ from its old ones.
-  let had: Map<ChunkId, number> | undefined;
+  let had: ReadonlyMap<ChunkId, number> | undefined;
   for (const [i, e] of next.entries.entries()) {
     if (e.type !== 'file') continue;
     const old = oldChunks(e, i);

@@ -37,6 +37,33 @@ export function knownEntriesJson(entries: readonly ManifestEntry[], json: string
   entriesJson.set(entries, json);
 }
 
+/**
+ * The canonical JSON of a manifest (its four fields in order, nothing else): what its digest
+ * hashes and what an agent writes to disk. Serializing 20,000 entries is skipped when their JSON
+ * is known; when not, it becomes known (the text is kept while the list lives: an agent writes a
+ * kept release's manifest once and hashes it again for each unchanged redeploy).
+ */
+export function manifestJson(m: Manifest): string {
+  const known = entriesJson.get(m.entries);
+  if (known === undefined || typeof m.version !== 'string') {
+    const text = JSON.stringify({
+      format: m.format,
+      version: m.version,
+      chunking: m.chunking,
+      entries: m.entries,
+    });
+    const head = manifestHead(m);
+    if (text.startsWith(head)) entriesJson.set(m.entries, text.slice(head.length, -1));
+    return text;
+  }
+  return `${manifestHead(m)}${known}}`;
+}
+
+/** The canonical JSON up to the entries' list. */
+function manifestHead(m: Manifest): string {
+  return `{"format":${JSON.stringify(m.format)},"version":${JSON.stringify(m.version)},"chunking":${JSON.stringify(m.chunking)},"entries":`;
+}
+
 /** SHA-256 of the canonical JSON; the release id and integrity anchor of a release. */
 function manifestDigest(m: Manifest): string {
   const known = entriesJson.get(m.entries);
@@ -47,13 +74,7 @@ function manifestDigest(m: Manifest): string {
       )
       .digest('hex');
   // The same text as above, in pieces.
-  return createHash('sha256')
-    .update(
-      `{"format":${JSON.stringify(m.format)},"version":${JSON.stringify(m.version)},"chunking":${JSON.stringify(m.chunking)},"entries":`,
-    )
-    .update(known)
-    .update('}')
-    .digest('hex');
+  return createHash('sha256').update(manifestHead(m)).update(known).update('}').digest('hex');
 }
 
 /** `<version>-<12 hex>`, with the version reduced to a folder-safe alphabet. */
@@ -79,12 +100,21 @@ export function sameEntry(x: ManifestEntry, y: ManifestEntry): boolean {
   return x.chunks.every((c, i) => c[0] === z.chunks[i]![0] && c[1] === z.chunks[i]![1]);
 }
 
-/** Every distinct chunk of a manifest with its size. */
-export function chunksOf(m: Manifest): Map<ChunkId, number> {
-  const out = new Map<ChunkId, number>();
-  for (const e of m.entries) if (e.type === 'file') for (const [id, size] of e.chunks) out.set(id, size);
+/**
+ * Every distinct chunk of a manifest with its size (not to be changed: the map is kept for the
+ * list, which twins and pruning ask about again and again).
+ */
+export function chunksOf(m: Manifest): ReadonlyMap<ChunkId, number> {
+  let out = chunkMaps.get(m.entries);
+  if (!out) {
+    out = new Map<ChunkId, number>();
+    for (const e of m.entries) if (e.type === 'file') for (const [id, size] of e.chunks) out.set(id, size);
+    chunkMaps.set(m.entries, out);
+  }
   return out;
 }
+
+const chunkMaps = new WeakMap<readonly ManifestEntry[], Map<ChunkId, number>>();
 
 /**
  * Why a relative path is unsafe, or undefined when it is a plain path inside the release:
@@ -131,6 +161,13 @@ export function validateManifest(
   if (bad) return err(`manifest chunking: ${bad}`);
   if (!Array.isArray(m.entries)) return err('manifest entries must be a list');
   if (m.entries.length > limits.maxEntries) return err(`manifest has more than ${limits.maxEntries} entries`);
+  // The list of a manifest accepted before (an unchanged release's delta rebuilds its base's
+  // list as it is): checked as a whole already, under that chunk limit or a smaller one.
+  const listMax = acceptedLists.get(m.entries);
+  if (listMax !== undefined && listMax <= c.max) {
+    accepted.add(input);
+    return ok(input as Manifest);
+  }
 
   const kinds = new Map<string, ManifestEntry['type']>();
   for (const raw of m.entries as unknown[]) {
@@ -190,6 +227,8 @@ export function validateManifest(
   if (escaping) return err(escaping);
   accepted.add(input);
   for (const e of m.entries as object[]) acceptedEntries.set(e, c.max);
+  const before = acceptedLists.get(m.entries);
+  if (before === undefined || c.max < before) acceptedLists.set(m.entries, c.max);
   return ok(input as Manifest);
 }
 
@@ -206,6 +245,9 @@ const accepted = new WeakSet<object>();
  * either.
  */
 const acceptedEntries = new WeakMap<object, number>();
+
+/** Entry lists of accepted manifests, with the smallest chunk limit each was accepted under. */
+const acceptedLists = new WeakMap<object, number>();
 
 function isMode(v: unknown): v is number {
   return Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0o7777;

@@ -14,7 +14,7 @@ import { copyFile, readdir, readlink, rename, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fsyncPath, writeAtomic } from '../../state/atomic-write.js';
 import { trace } from '../../util/trace.js';
-import { type Manifest, sameEntry } from '../manifest.js';
+import { type Manifest, manifestJson, sameEntry } from '../manifest.js';
 import { isReleaseId, type ReleaseId } from '../types.js';
 import type { Layout } from './layout.js';
 import { type FileStats, readStats, statsFile } from './releases.js';
@@ -81,7 +81,7 @@ async function linkTwin(layout: Layout, id: ReleaseId, of: ReleaseId, manifest: 
   await fsyncPath(`${statsFile(layout, id)}.tmp`);
   await rename(`${statsFile(layout, id)}.tmp`, statsFile(layout, id));
   trace(`twin ${id}: stats copied`);
-  await writeAtomic(layout.manifest(id), JSON.stringify(manifest));
+  await writeAtomic(layout.manifest(id), manifestJson(manifest));
   trace(`twin ${id}: manifest written`);
   const tmp = path.join(layout.releases, `.tmp-${id}-${randomBytes(4).toString('hex')}`);
   await symlink(of, tmp);

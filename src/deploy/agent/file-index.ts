@@ -60,7 +60,7 @@ export class FileIndex {
    */
   async indexed(e: FileEntry, releases: Map<ReleaseId, Manifest>): Promise<boolean> {
     const hit = this.#lookup(e, releases);
-    return hit !== undefined && (await this.#statsOf(hit.release))?.[hit.path] !== undefined;
+    return hit !== undefined && (await this.stats(hit.release))?.[hit.path] !== undefined;
   }
 
   /** The kept release and entry a `where` number names. */
@@ -89,7 +89,8 @@ export class FileIndex {
     return releases.has(release) && x.size === e.size ? { release, path: x.path } : undefined;
   }
 
-  #statsOf(release: ReleaseId): Promise<FileStats | undefined> {
+  /** A kept release's file stats at assembly, read once while it is kept (they never change). */
+  stats(release: ReleaseId): Promise<FileStats | undefined> {
     let stats = this.#stats.get(release);
     if (!stats) {
       stats = readStats(this.layout, release);
@@ -121,7 +122,7 @@ export class FileIndex {
 
   /** A kept release's file if its size and mtime are still those recorded at assembly. */
   async #untouched(release: ReleaseId, rel: string): Promise<SameFile | undefined> {
-    const rec = (await this.#statsOf(release))?.[rel];
+    const rec = (await this.stats(release))?.[rel];
     let dir = this.#dirs.get(release);
     if (dir === undefined) {
       dir = this.layout.release(release);

@@ -109,8 +109,8 @@ describe('manifest delta', () => {
     const accepted = validateManifest(JSON.parse(JSON.stringify(a)));
     if (!accepted.ok) throw new Error(accepted.error);
     const base = accepted.value;
-    // Written once (as an agent writes a release's manifest): its entries' JSON is known from then.
-    expect(manifestJson(base)).toBe(JSON.stringify(base));
+    // Written once as a twin's (remembered): its entries' JSON is known from then.
+    expect(manifestJson(base, true)).toBe(JSON.stringify(base));
     const d = diffManifest(base, releaseIdOf(base), { ...base, version: 'v2' });
     const rebuilt = applyManifestDelta(base, JSON.parse(JSON.stringify(d)));
     const m = rebuilt.ok ? (rebuilt.value as Manifest) : undefined;

@@ -40,10 +40,11 @@ export function knownEntriesJson(entries: readonly ManifestEntry[], json: string
 /**
  * The canonical JSON of a manifest (its four fields in order, nothing else): what its digest
  * hashes and what an agent writes to disk. Serializing 20,000 entries is skipped when their JSON
- * is known; when not, it becomes known (the text is kept while the list lives: an agent writes a
- * kept release's manifest once and hashes it again for each unchanged redeploy).
+ * is known. With `remember`, it becomes known, kept while the list lives: a twin's list (the
+ * kept release's own) is hashed again at each unchanged redeploy. Not by default: 3 MB of text
+ * per kept list raised the agent's peak by ~10 MB on edits, which never hash a list twice.
  */
-export function manifestJson(m: Manifest): string {
+export function manifestJson(m: Manifest, remember = false): string {
   const known = entriesJson.get(m.entries);
   if (known === undefined || typeof m.version !== 'string') {
     const text = JSON.stringify({
@@ -53,7 +54,7 @@ export function manifestJson(m: Manifest): string {
       entries: m.entries,
     });
     const head = manifestHead(m);
-    if (text.startsWith(head)) entriesJson.set(m.entries, text.slice(head.length, -1));
+    if (remember && text.startsWith(head)) entriesJson.set(m.entries, text.slice(head.length, -1));
     return text;
   }
   return `${manifestHead(m)}${known}}`;

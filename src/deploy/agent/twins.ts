@@ -92,7 +92,7 @@ async function linkTwin(layout: Layout, id: ReleaseId, of: ReleaseId, manifest: 
   await fsyncPath(`${statsFile(layout, id)}.tmp`);
   await rename(`${statsFile(layout, id)}.tmp`, statsFile(layout, id));
   trace(`twin ${id}: stats copied`);
-  await writeAtomic(layout.manifest(id), manifestJson(manifest));
+  await writeAtomic(layout.manifest(id), manifestJson(manifest, true));
   trace(`twin ${id}: manifest written`);
   const tmp = path.join(layout.releases, `.tmp-${id}-${randomBytes(4).toString('hex')}`);
   await symlink(of, tmp);

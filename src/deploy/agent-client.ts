@@ -147,15 +147,6 @@ export class AgentClient {
     return this.#call('POST', '/v1/prepare', { outline });
   }
 
-  /**
-   * Tells the agent that this artifact was last deployed as `release`, so that it checks that
-   * release's folder while the artifact is walked (agent/twins.ts). An error (an older agent's
-   * 404) only means that it will check when the stage comes.
-   */
-  expectTwin(release: ReleaseId): Promise<Result<{ checking: boolean }, string>> {
-    return this.#call('POST', '/v1/expect-twin', { release });
-  }
-
   grant(token: string, sources: ChunkSourceRef[], maxChunk: number): Promise<Result<{ ok: true }, string>> {
     return this.#call('POST', '/v1/grant', {
       token,

@@ -62,21 +62,6 @@ async function prepareFirst(client: AgentClient, outline: string[]): Promise<voi
     await client.prepare(outline);
 }
 
-/** How long the walk waits for agents to take the hint of expectTwins (a loopback round trip is ~1 ms). */
-const EXPECT_TWIN_MS = 25;
-
-/**
- * Tells every agent which release this artifact was last deployed as, so that each checks its
- * folder (for an unchanged redeploy's twin) while the artifact is walked: on a second core,
- * beside the walk, instead of after it. The walk's stats run on this thread without a break, so
- * the hints must be out before it starts: waited for briefly, never failing the deploy.
- */
-async function expectTwins(clients: Map<string, AgentClient>, last: ReleaseId | undefined): Promise<void> {
-  if (!last) return;
-  const sent = Promise.all([...clients.values()].map((c) => c.expectTwin(last)));
-  await Promise.race([sent, new Promise((r) => setTimeout(r, EXPECT_TWIN_MS).unref())]);
-}
-
 /** A sortable, unique deployment id. */
 export function newDeploymentId(): string {
   return `d-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -92,7 +77,6 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   const ledger = await ChunkLedger.open(opts.ledgerDir, folder, DEFAULT_CHUNKING);
   trace('ledger open');
   const clients = opts.clients ?? clientsOf(env);
-  await expectTwins(clients, ledger.last?.release);
   // Hosts without a release create the artifact's folders and files while it is being chunked.
   const preparing: Promise<unknown>[] = [];
   const art = await readArtifact(folder, opts.version, DEFAULT_CHUNKING, {

@@ -31,7 +31,7 @@ import { prunePlan } from './prune-plan.js';
 import { assembleRelease, currentRelease, loadReleases, removeRelease, switchCurrent } from './releases.js';
 import { spreadInodes } from './spread-inodes.js';
 import { StagingArea } from './staging-area.js';
-import { checkAhead, makeTwin, readTwins, type TwinCheck } from './twins.js';
+import { makeTwin, readTwins } from './twins.js';
 
 interface State {
   releases: Record<string, { stagedAt: number; activatedAt?: number }>;
@@ -70,8 +70,6 @@ export class Agent {
   #pruned: Promise<unknown> = Promise.resolve();
   /** A first release's tree being created ahead of its manifest (prepare()). */
   #prepared: PreparedTree | undefined;
-  /** A kept release's folder checked ahead of the stage of its twin (expectTwin()). */
-  #twinAhead: TwinCheck | undefined;
 
   private constructor(readonly opts: AgentOptions) {
     this.layout = new Layout(opts.dir);
@@ -225,17 +223,9 @@ export class Agent {
       });
     }
     trace(`stage ${id}: looking for a twin`);
-    const ahead = this.#twinAhead;
-    this.#twinAhead = undefined;
-    const twin = await makeTwin({
-      layout: this.layout,
-      releases: this.#releases,
-      twins: this.#twins,
-      id,
-      manifest,
-      statsOf: (r) => this.#files.stats(r),
-      ahead,
-    });
+    const twin = await makeTwin(this.layout, this.#releases, this.#twins, id, manifest, (r) =>
+      this.#files.stats(r),
+    );
     if (twin) {
       trace(`stage ${id}: twin of ${twin}`);
       await this.#dropArea(id);
@@ -546,19 +536,6 @@ export class Agent {
     if (this.#prepared) void this.#prepared.discard();
     this.#prepared = PreparedTree.start(this.layout.staging, outline);
     return ok(true);
-  }
-
-  /**
-   * A deployer whose last deploy of its artifact was `release` is about to walk the artifact: its
-   * folder is checked now, beside that walk, for the twin the stage will want if nothing changed
-   * (twins.ts). Returns the check started, if the release is kept here.
-   */
-  expectTwin(release: ReleaseId): TwinCheck | undefined {
-    const manifest = this.#releases.get(release);
-    if (!manifest) return undefined;
-    const of = this.#twins.get(release) ?? release;
-    this.#twinAhead = checkAhead(this.layout, of, manifest, (r) => this.#files.stats(r));
-    return this.#twinAhead;
   }
 
   async #dropArea(id: ReleaseId): Promise<void> {

@@ -84,9 +84,6 @@ export const prepareBody = z.strictObject({
   outline: z.array(z.string().min(1).max(4096)).max(1_000_000),
 });
 
-/** The release a deployer last deployed from its artifact, whose twin it may stage next. */
-export const expectTwinBody = z.strictObject({ release: releaseId });
-
 export const grantBody = z.strictObject({
   token: z.string().min(16),
   sources: z.array(sourceRef).max(16),

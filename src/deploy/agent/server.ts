@@ -17,7 +17,6 @@ import { LOCK_HEADER } from './deploy-lock.js';
 import {
   activateBody,
   chunkIdsBody,
-  expectTwinBody,
   fetchBody,
   grantBody,
   lockBody,
@@ -145,13 +144,6 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
       res.end(
         `${JSON.stringify(r.ok ? { type: 'done', result: r.value } : { type: 'error', message: r.error })}\n`,
       );
-    },
-
-    // Optional, as /v1/prepare: an older agent's 404 only means no check ahead.
-    'POST /v1/expect-twin': async (req, res) => {
-      const body = parseBody(expectTwinBody, await readJson(req, limits.jsonBytes), 'expect-twin');
-      mayChange(req);
-      sendJson(res, 200, { checking: agent.expectTwin(body.release as ReleaseId) !== undefined });
     },
 
     // Optional: a deployer that gets a 404 here (an older agent) just stages as before.

@@ -17,7 +17,7 @@ import { trace } from '../../util/trace.js';
 import { type Manifest, manifestJson, sameEntry } from '../manifest.js';
 import { isReleaseId, type ReleaseId } from '../types.js';
 import type { Layout } from './layout.js';
-import { type FileStats, statsFile } from './releases.js';
+import { type FileStats, readStats, statsFile } from './releases.js';
 
 /** Whether two manifests describe the same tree (their versions aside). */
 function sameContent(a: Manifest, b: Manifest): boolean {
@@ -111,72 +111,27 @@ export async function readTwins(layout: Layout): Promise<Map<ReleaseId, ReleaseI
   return out;
 }
 
-/** A check of a kept release's folder made ahead of its twin's stage (Agent.expectTwin). */
-export interface TwinCheck {
-  /** The release whose folder was checked (a twin's owner). */
-  of: ReleaseId;
-  at: number;
-  untouched: Promise<boolean>;
-}
-
-/**
- * Checks the folder of `of` (a kept release, `manifest` its manifest) on the next turn of the
- * event loop, so that the answer to the request that asked for it goes out first.
- */
-export function checkAhead(
-  layout: Layout,
-  of: ReleaseId,
-  manifest: Manifest,
-  statsOf: (release: ReleaseId) => Promise<FileStats | undefined>,
-): TwinCheck {
-  const untouchedNow = new Promise<boolean>((resolve) =>
-    setImmediate(() => {
-      statsOf(of).then(
-        (stats) => {
-          resolve(stats !== undefined && untouched(layout.release(of), manifest, stats));
-          trace(`twin check of ${of} ahead: done`);
-        },
-        () => resolve(false),
-      );
-    }),
-  );
-  return { of, at: Date.now(), untouched: untouchedNow };
-}
-
-/** How old a check made ahead may be when the stage comes: about a deployer's walk of its artifact. */
-const AHEAD_MS = 10_000;
-
 /**
  * When a kept release has the same content as `manifest` and its folder is untouched since
  * assembly, makes `id` its twin (recorded in `twins`, pinned from then on: pruning keeps the
  * folder of every twin kept or being staged) and returns the folder's owner; else undefined.
- * A check of that folder made ahead (`ahead`, while the deployer walked its artifact) stands in
- * for the check here: an app writing into its release is caught either way, a moment apart.
  */
-export async function makeTwin(o: {
-  layout: Layout;
-  releases: Map<ReleaseId, Manifest>;
-  twins: Map<ReleaseId, ReleaseId>;
-  id: ReleaseId;
-  manifest: Manifest;
+export async function makeTwin(
+  layout: Layout,
+  releases: Map<ReleaseId, Manifest>,
+  twins: Map<ReleaseId, ReleaseId>,
+  id: ReleaseId,
+  manifest: Manifest,
   /** A kept release's stats at assembly, from a cache (file-index.ts) rather than parsed each time. */
-  statsOf: (release: ReleaseId) => Promise<FileStats | undefined>;
-  ahead?: TwinCheck;
-}): Promise<ReleaseId | undefined> {
-  const { layout, releases, twins, id, manifest } = o;
+  statsOf: (release: ReleaseId) => Promise<FileStats | undefined> = (r) => readStats(layout, r),
+): Promise<ReleaseId | undefined> {
   const tried = new Set<ReleaseId>();
   for (const [kept, m] of releases) {
     const of = twins.get(kept) ?? kept;
     if (tried.has(of) || !sameContent(m, manifest)) continue;
     tried.add(of);
-    const ahead = o.ahead?.of === of && Date.now() - o.ahead.at < AHEAD_MS ? o.ahead : undefined;
-    if (ahead) {
-      if (!(await ahead.untouched)) continue;
-      trace(`stage ${id}: ${of} checked ahead`);
-    } else {
-      const stats = await o.statsOf(of);
-      if (!stats || !untouched(layout.release(of), manifest, stats)) continue;
-    }
+    const stats = await statsOf(of);
+    if (!stats || !untouched(layout.release(of), manifest, stats)) continue;
     twins.set(id, of);
     try {
       await linkTwin(layout, id, of, manifest);

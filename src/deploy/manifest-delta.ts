@@ -205,7 +205,7 @@ export function chunkBases(base: Manifest, next: Manifest, minBase: number): Rec
     return before.get(e.path);
   };
   // Every chunk of the base, gathered only once some file's chunks differ from its old ones.
-  let had: ReadonlyMap<ChunkId, number> | undefined;
+  let had: Map<ChunkId, number> | undefined;
   for (const [i, e] of next.entries.entries()) {
     if (e.type !== 'file') continue;
     const old = oldChunks(e, i);

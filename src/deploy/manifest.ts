@@ -101,21 +101,12 @@ export function sameEntry(x: ManifestEntry, y: ManifestEntry): boolean {
   return x.chunks.every((c, i) => c[0] === z.chunks[i]![0] && c[1] === z.chunks[i]![1]);
 }
 
-/**
- * Every distinct chunk of a manifest with its size (not to be changed: the map is kept for the
- * list, which twins and pruning ask about again and again).
- */
-export function chunksOf(m: Manifest): ReadonlyMap<ChunkId, number> {
-  let out = chunkMaps.get(m.entries);
-  if (!out) {
-    out = new Map<ChunkId, number>();
-    for (const e of m.entries) if (e.type === 'file') for (const [id, size] of e.chunks) out.set(id, size);
-    chunkMaps.set(m.entries, out);
-  }
+/** Every distinct chunk of a manifest with its size. */
+export function chunksOf(m: Manifest): Map<ChunkId, number> {
+  const out = new Map<ChunkId, number>();
+  for (const e of m.entries) if (e.type === 'file') for (const [id, size] of e.chunks) out.set(id, size);
   return out;
 }
-
-const chunkMaps = new WeakMap<readonly ManifestEntry[], Map<ChunkId, number>>();
 
 /**
  * Why a relative path is unsafe, or undefined when it is a plain path inside the release:

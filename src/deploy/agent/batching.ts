@@ -2,7 +2,7 @@
 import type { ChunkId } from '../types.js';
 
 /** Groups ids into batches of about `bytes`, in manifest order. */
-export function batch(ids: ChunkId[], sizes: ReadonlyMap<ChunkId, number>, bytes: number): ChunkId[][] {
+export function batch(ids: ChunkId[], sizes: Map<ChunkId, number>, bytes: number): ChunkId[][] {
   const out: ChunkId[][] = [];
   let cur: ChunkId[] = [];
   let n = 0;

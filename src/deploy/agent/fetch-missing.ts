@@ -14,7 +14,7 @@ import type { StagedLoc } from './staging-area.js';
 export interface FetchMissing {
   index: ChunkIndex;
   /** Every chunk of the release with its size. */
-  all: ReadonlyMap<ChunkId, number>;
+  all: Map<ChunkId, number>;
   /** Those this agent lacks, in manifest order. */
   missing: ChunkId[];
   sources: ChunkSourceRef[];
@@ -62,7 +62,7 @@ export async function fetchMissing(o: FetchMissing): Promise<string | undefined>
  */
 export function countReceived(
   index: ChunkIndex,
-  all: ReadonlyMap<ChunkId, number>,
+  all: Map<ChunkId, number>,
   since: number,
 ): { chunksFetched: number; bytesFetched: number } {
   let chunksFetched = 0;

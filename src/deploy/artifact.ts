@@ -155,7 +155,14 @@ export async function readArtifact(
   async function walk(): Promise<string | undefined> {
     const unlisted = list(abs, '');
     if (unlisted) return unlisted;
-    if (opts.onOutline) opts.onOutline(entries.map((e) => (e.type === 'dir' ? `${e.path}/` : e.path)));
+    if (opts.onOutline) {
+      // Folders and files: what a first release's tree is made of ahead (symlinks come later).
+      const outline: string[] = [];
+      for (const e of entries)
+        if (e.type === 'dir') outline.push(`${e.path}/`);
+        else if (e.type === 'file') outline.push(e.path);
+      opts.onOutline(outline);
+    }
     let turn = performance.now();
     for (const f of toRead) {
       if (opts.onOutline && performance.now() - turn > YIELD_MS) {

@@ -191,6 +191,21 @@ describe('chunk ledger', () => {
     expect(again.manifest).toEqual(first.manifest);
   });
 
+  it('does not trust a ledger whose head was altered (the times that judge racy files)', async () => {
+    await put({ 'a.js': 'one', 'b.js': 'two' });
+    await afterTick();
+    await deploy('v1');
+    const [name] = await readdir(ledgerDir).then((l) => l.filter((f) => f.endsWith('.ledger')));
+    const file = path.join(ledgerDir, name!);
+    const text = (await readFile(file)).toString('latin1');
+    // Still JSON, still the same length: a digit of the walk's wall-clock time changed.
+    const at = text.indexOf('"at":') + 6;
+    const altered = text.slice(0, at) + (text[at] === '1' ? '2' : '1') + text.slice(at + 1);
+    await writeFile(file, Buffer.from(altered, 'latin1'));
+    const again = await deploy('v1');
+    expect(again.reread).toBe(2);
+  });
+
   it('chunks everything again when the ledger is damaged', async () => {
     await put({ 'a.js': 'one', 'b.js': 'two' });
     await afterTick();

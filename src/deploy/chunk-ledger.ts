@@ -12,12 +12,13 @@
  * second before a deploy is not chunked again by the next). Files on another filesystem, or
  * without a stamp, are judged by the wall clock with its two-second margin.
  *
- * File format 4, read in one go: one line of JSON (the head), then each file's stat as five
- * doubles (size, mtime and ctime in ms, inode, mode; in the manifest's file order and the
- * machine's byte order, which the head names), then the manifest's entries as JSON, whose
- * SHA-256 the head holds. Numbers, not the text records of format 3: compared as they come from
- * lstat, without a string per file to build, keep and collect. The checksum guards what a
- * deploy would otherwise trust blindly: a damaged chunk list of an unchanged file.
+ * File format 4, read in one go: one line of JSON (the head), one line with the SHA-256 (hex) of
+ * everything else, then each file's stat as five doubles (size, mtime and ctime in ms, inode,
+ * mode; in the manifest's file order and the machine's byte order, which the head names), then
+ * the manifest's entries as JSON. Numbers, not the text records of format 3: compared as they
+ * come from lstat, without a string per file to build, keep and collect. The checksum guards
+ * what a deploy would otherwise trust blindly: a damaged chunk list of an unchanged file, or a
+ * damaged time in the head that would make a racy file look settled.
  */
 import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
@@ -51,9 +52,8 @@ interface Head {
   version: string;
   endian: 'LE' | 'BE';
   files: number;
-  /** Length in bytes and SHA-256 (hex) of the entries' JSON. */
+  /** Length in bytes of the entries' JSON. */
   entriesBytes: number;
-  sha: string;
 }
 
 interface Loaded {
@@ -248,10 +248,12 @@ export class ChunkLedger {
       endian: os.endianness(),
       files: this.#records.length,
       entriesBytes: json.length,
-      sha: same ? this.#old!.head.sha : createHash('sha256').update(json).digest('hex'),
     };
+    const headLine = Buffer.from(`${JSON.stringify(head)}\n`);
+    const records = this.#records.bytes();
+    const sha = createHash('sha256').update(headLine).update(records).update(json).digest('hex');
     // Not durable: losing the ledger in a power cut costs one full chunking, nothing else.
-    const bytes = Buffer.concat([Buffer.from(`${JSON.stringify(head)}\n`), this.#records.bytes(), json]);
+    const bytes = Buffer.concat([headLine, Buffer.from(`${sha}\n`), records, json]);
     await writeAtomic(this.file, bytes, { durable: false }).catch(() => {});
     // The JSON ledger of format 1 (before stat records) is dead once this one exists.
     await rm(this.file.replace(/\.ledger$/, '.json'), { force: true }).catch(() => {});
@@ -263,16 +265,23 @@ function read(file: string): Loaded | undefined {
   try {
     const bytes = readFileSync(file);
     const nl = bytes.indexOf(10);
+    const shaEnd = nl + 65;
+    if (nl < 0 || bytes[shaEnd] !== 10) return undefined;
     const head = JSON.parse(bytes.toString('utf8', 0, nl)) as Head;
     if (head.format !== FORMAT || head.endian !== os.endianness()) return undefined;
     if (!Number.isSafeInteger(head.files) || !Number.isSafeInteger(head.entriesBytes)) return undefined;
     const statBytes = head.files * FIELDS * 8;
-    if (bytes.length !== nl + 1 + statBytes + head.entriesBytes) return undefined;
+    const at = shaEnd + 1;
+    if (bytes.length !== at + statBytes + head.entriesBytes) return undefined;
+    const sha = createHash('sha256')
+      .update(bytes.subarray(0, nl + 1))
+      .update(bytes.subarray(at))
+      .digest('hex');
+    if (sha !== bytes.toString('latin1', nl + 1, shaEnd)) return undefined;
     // Copied out: the file's bytes need not sit at a multiple of 8 in memory.
     const stats = new Float64Array(head.files * FIELDS);
-    Buffer.from(stats.buffer).set(bytes.subarray(nl + 1, nl + 1 + statBytes));
-    const json = bytes.subarray(nl + 1 + statBytes);
-    if (createHash('sha256').update(json).digest('hex') !== head.sha) return undefined;
+    Buffer.from(stats.buffer).set(bytes.subarray(at, at + statBytes));
+    const json = bytes.subarray(at + statBytes);
     // Paths, hashes and JSON are almost always ASCII: then latin1 is the same text, decoded faster.
     const text = isAscii(json) ? json.toString('latin1') : json.toString('utf8');
     const entries = JSON.parse(text) as ManifestEntry[];

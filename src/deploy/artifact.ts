@@ -4,7 +4,7 @@ import { lstat, open } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { err, ok, type Result } from '../util/result.js';
-import { type ChunkLedger, ledgerRecord } from './chunk-ledger.js';
+import type { ChunkLedger } from './chunk-ledger.js';
 import { type ChunkingParams, chunkBuffer, chunkIdOf, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
 import { FileWindow } from './file-window.js';
 import { escapingSymlink, type Manifest, type ManifestEntry } from './manifest.js';
@@ -57,11 +57,14 @@ export async function chunkFile(
   return { chunks, size };
 }
 
-/** An entry of the artifact as listed, before any file is read. */
-type Listed =
-  | { kind: 'dir'; full: string; relPath: string; mode: number }
-  | { kind: 'symlink'; full: string; relPath: string; mode: number }
-  | { kind: 'file'; full: string; relPath: string; mode: number; size: number; record: string; dev: number };
+/** A file of the artifact to read and chunk: where its entry stands in the manifest. */
+interface ToRead {
+  at: number;
+  full: string;
+  relPath: string;
+  mode: number;
+  size: number;
+}
 
 /** With an outline listener, the reading yields to the event loop after this much work. */
 const YIELD_MS = 15;
@@ -71,7 +74,8 @@ const WHOLE = 4 * 1024 * 1024;
 
 /**
  * Scans and chunks an artifact folder; refuses symlinks that leave it and special files. With a
- * ledger, files whose stat is unchanged since the last deploy keep their recorded chunks unread.
+ * ledger, files whose stat is unchanged since the last deploy keep their recorded entries unread,
+ * and folders and symlinks as they were keep theirs too.
  */
 export async function readArtifact(
   root: string,
@@ -93,18 +97,19 @@ export async function readArtifact(
   if (!st?.isDirectory()) return err(`artifact folder ${root} does not exist or is not a folder`);
   const { ledger } = opts;
   ledger?.begin();
-  const entries: ManifestEntry[] = [];
-  const chunks = new Map<ChunkId, ChunkSource>();
+  let entries: ManifestEntry[] = [];
   let buffer: Buffer | undefined;
   let files = 0;
   let bytes = 0;
-  let reread = 0;
+  /** Entries taken as they were from the ledger. */
+  let kept = 0;
 
   // Stats on the calling thread: tens of thousands of lstat calls cost milliseconds this way and
   // seconds as one thread-pool round trip each. Reads of changed files stay asynchronous.
-  // First the listing (every folder, in manifest order), then the files' contents.
-  // Lean (no Stats objects kept: 20,000 of them are tens of megabytes of BigInts).
-  const listed: Listed[] = [];
+  // First the listing (every folder, in manifest order), then the changed files' contents. An
+  // unchanged file costs its lstat and its path: no Stats kept, no record made per file (the
+  // ledger compares and keeps numbers), its entry the ledger's own object.
+  const toRead: ToRead[] = [];
   function list(dir: string, rel: string): string | undefined {
     const names = readdirSync(dir).sort();
     // Joined by hand: `dir` is absolute and normalized, a name has no separator, and
@@ -114,18 +119,35 @@ export async function readArtifact(
       const full = prefix + name;
       const relPath = rel ? `${rel}/${name}` : name;
       const s = lstatSync(full);
-      const kind = s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : s.isFile() ? 'file' : undefined;
-      if (!kind) return `${relPath} is neither a file, a folder nor a symlink`;
       const mode = s.mode & 0o777;
-      listed.push(
-        kind === 'file'
-          ? { kind, full, relPath, mode, size: s.size, record: ledgerRecord(full, s), dev: s.dev }
-          : { kind, full, relPath, mode },
-      );
-      if (kind === 'dir') {
+      if (s.isFile()) {
+        files++;
+        bytes += s.size;
+        const was = ledger?.lookup(relPath, s);
+        ledger?.record(s);
+        if (was) {
+          kept++;
+          entries.push(was);
+        } else {
+          toRead.push({ at: entries.length, full, relPath, mode, size: s.size });
+          entries.push({ type: 'file', path: relPath, mode, size: s.size, chunks: [] });
+        }
+      } else if (s.isDirectory()) {
+        const was = ledger?.entry(relPath);
+        if (was?.type === 'dir' && was.mode === mode) {
+          kept++;
+          entries.push(was);
+        } else entries.push({ type: 'dir', path: relPath, mode });
         const bad = list(full, relPath);
         if (bad) return bad;
-      }
+      } else if (s.isSymbolicLink()) {
+        const target = readlinkSync(full);
+        const was = ledger?.entry(relPath);
+        if (was?.type === 'symlink' && was.target === target) {
+          kept++;
+          entries.push(was);
+        } else entries.push({ type: 'symlink', path: relPath, target });
+      } else return `${relPath} is neither a file, a folder nor a symlink`;
     }
     return undefined;
   }
@@ -134,58 +156,57 @@ export async function readArtifact(
     const unlisted = list(abs, '');
     if (unlisted) return unlisted;
     if (opts.onOutline) {
+      // Folders and files: what a first release's tree is made of ahead (symlinks come later).
       const outline: string[] = [];
-      for (const l of listed)
-        if (l.kind === 'dir') outline.push(`${l.relPath}/`);
-        else if (l.kind === 'file') outline.push(l.relPath);
+      for (const e of entries)
+        if (e.type === 'dir') outline.push(`${e.path}/`);
+        else if (e.type === 'file') outline.push(e.path);
       opts.onOutline(outline);
     }
     let turn = performance.now();
-    for (const l of listed) {
-      const { full, relPath } = l;
+    for (const f of toRead) {
       if (opts.onOutline && performance.now() - turn > YIELD_MS) {
         await yieldLoop();
         turn = performance.now();
       }
-      if (l.kind === 'dir') {
-        entries.push({ type: 'dir', path: relPath, mode: l.mode });
-      } else if (l.kind === 'symlink') {
-        entries.push({ type: 'symlink', path: relPath, target: readlinkSync(full) });
+      let list: [ChunkId, number][];
+      let size: number;
+      if (f.size <= WHOLE) {
+        const data = readFileSync(f.full);
+        list = chunkBuffer(data, params).map((c) => [c.id, c.size]);
+        size = data.length;
       } else {
-        const { record, size: fileSize } = l;
-        let list = ledger?.lookup(relPath, record, l.dev);
-        let size = list?.reduce((n, c) => n + c[1], 0) ?? -1;
-        if (!list || size !== fileSize) {
-          reread++;
-          if (fileSize <= WHOLE) {
-            const data = readFileSync(full);
-            list = chunkBuffer(data, params).map((c) => [c.id, c.size]);
-            size = data.length;
-          } else {
-            buffer ??= Buffer.allocUnsafe(Math.max(2 * 1024 * 1024, params.max * 4));
-            // A large file chunked before: its unchanged chunks are checked, not scanned again.
-            const before = ledger?.previous(relPath);
-            ({ chunks: list, size } = before?.length
-              ? await rechunkFile(full, before, params, buffer)
-              : await chunkFile(full, params, buffer));
-          }
-        }
-        ledger?.record(record);
-        let offset = 0;
-        for (const [id, n] of list) {
-          if (!chunks.has(id)) chunks.set(id, { file: full, offset, size: n });
-          offset += n;
-        }
-        entries.push({ type: 'file', path: relPath, mode: l.mode, size, chunks: list });
-        files++;
-        bytes += size;
+        buffer ??= Buffer.allocUnsafe(Math.max(2 * 1024 * 1024, params.max * 4));
+        // A large file chunked before: its unchanged chunks are checked, not scanned again.
+        const before = ledger?.previous(f.relPath);
+        ({ chunks: list, size } = before?.length
+          ? await rechunkFile(f.full, before, params, buffer)
+          : await chunkFile(f.full, params, buffer));
       }
+      // The bytes read, not the size listed: what the chunks hold is what goes out.
+      bytes += size - f.size;
+      entries[f.at] = { type: 'file', path: f.relPath, mode: f.mode, size, chunks: list };
     }
+    // Everything as it was: the ledger's own list, whose JSON is known (manifest.ts, ledger).
+    const last = ledger?.last?.manifest.entries;
+    if (last && kept === entries.length && kept === last.length) entries = last;
     return undefined;
   }
 
   const bad = (await walk()) ?? escapingSymlink(entries, 'artifact');
   if (bad) return err(bad);
   const manifest: Manifest = { format: 1, version, chunking: params, entries };
+  const chunks = new Map<ChunkId, ChunkSource>();
+  const prefix = abs.endsWith(path.sep) ? abs : abs + path.sep;
+  for (const e of entries) {
+    if (e.type !== 'file') continue;
+    const file = prefix + e.path;
+    let offset = 0;
+    for (const [id, n] of e.chunks) {
+      if (!chunks.has(id)) chunks.set(id, { file, offset, size: n });
+      offset += n;
+    }
+  }
+  const reread = toRead.length;
   return ok({ root: abs, manifest, chunks, files, bytes, reread, chunkMs: performance.now() - t0 });
 }

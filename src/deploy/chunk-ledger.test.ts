@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -140,6 +140,70 @@ describe('chunk ledger', () => {
     const old = new Set(chunksOf(first.manifest));
     const now = chunksOf(second.manifest);
     expect(now.filter((c) => old.has(c)).length).toBeGreaterThan(now.length - 6);
+  });
+
+  it('gives an unchanged artifact the last manifest itself, with the release id of a fresh read', async () => {
+    await put({ 'a.js': 'one', 'lib/b.js': 'two', 'lib/c/d.css': 'three' });
+    await afterTick();
+    const first = await deploy('v1');
+    const ledger = await ChunkLedger.open(ledgerDir, art, DEFAULT_CHUNKING);
+    const r = await readArtifact(art, 'v2', DEFAULT_CHUNKING, { ledger });
+    if (!r.ok) throw new Error(r.error);
+    expect(r.value.reread).toBe(0);
+    // The very list the ledger read (its JSON known: the release id hashes it as it was read).
+    expect(r.value.manifest.entries).toBe(ledger.last?.manifest.entries);
+    expect(r.value.manifest.entries).toEqual(first.manifest.entries);
+    const fresh = await readArtifact(art, 'v2');
+    expect(fresh.ok && releaseIdOf(fresh.value.manifest)).toBe(releaseIdOf(r.value.manifest));
+    expect(r.value.chunks.size).toBe(3);
+  });
+
+  it('finds kept entries away from their old place when paths come and go', async () => {
+    await put({ 'a.js': 'one', 'b/c.js': 'two', 'b/e.js': 'three', 'f.js': 'four' });
+    await afterTick();
+    await deploy('v1');
+    await rm(path.join(art, 'a.js'));
+    await put({ 'b/d.js': 'new', 'b/g/h.js': 'newer' });
+    await afterTick();
+    const second = await deploy('v2');
+    // Only the new files were read; the rest kept their entries after the shift.
+    expect(second.reread).toBe(2);
+    const fresh = await readArtifact(art, 'v2');
+    expect(fresh.ok && fresh.value.manifest).toEqual(second.manifest);
+  });
+
+  it('does not trust a ledger whose chunk lists were altered (their checksum)', async () => {
+    await put({ 'a.js': 'one', 'b.js': 'two' });
+    await afterTick();
+    const first = await deploy('v1');
+    const [name] = await readdir(ledgerDir).then((l) => l.filter((f) => f.endsWith('.ledger')));
+    const file = path.join(ledgerDir, name!);
+    const bytes = await readFile(file);
+    const chunk = first.manifest.entries.find((e) => e.type === 'file')!;
+    const id = (chunk as { chunks: [string, number][] }).chunks[0]![0];
+    const at = bytes.lastIndexOf(id);
+    expect(at).toBeGreaterThan(0);
+    // Another valid-looking id: JSON that still parses, chunks that are not the file's.
+    bytes[at] = bytes[at] === 0x30 ? 0x31 : 0x30;
+    await writeFile(file, bytes);
+    const again = await deploy('v1');
+    expect(again.reread).toBe(2);
+    expect(again.manifest).toEqual(first.manifest);
+  });
+
+  it('does not trust a ledger whose head was altered (the times that judge racy files)', async () => {
+    await put({ 'a.js': 'one', 'b.js': 'two' });
+    await afterTick();
+    await deploy('v1');
+    const [name] = await readdir(ledgerDir).then((l) => l.filter((f) => f.endsWith('.ledger')));
+    const file = path.join(ledgerDir, name!);
+    const text = (await readFile(file)).toString('latin1');
+    // Still JSON, still the same length: a digit of the walk's wall-clock time changed.
+    const at = text.indexOf('"at":') + 6;
+    const altered = text.slice(0, at) + (text[at] === '1' ? '2' : '1') + text.slice(at + 1);
+    await writeFile(file, Buffer.from(altered, 'latin1'));
+    const again = await deploy('v1');
+    expect(again.reread).toBe(2);
   });
 
   it('chunks everything again when the ledger is damaged', async () => {

@@ -1,10 +1,10 @@
 /**
- * The chunk ledger: for one artifact folder, each file's stat record (state/stat-record.ts) as of
- * the last deploy, and the manifest that deploy sent (whose chunk lists are the files' chunks). A
- * file whose record is unchanged and was not racy when taken (state/racy.ts) keeps its chunks
- * without being read again, so an unchanged artifact is re-examined with stats alone (the trick
- * the build cache plays with outputs). The manifest lets the next deploy send only a delta to an
- * agent that still runs it. The ledger is a cache: lost or damaged, the artifact is chunked again.
+ * The chunk ledger: for one artifact folder, each file's stat as of the last deploy, and the
+ * manifest that deploy sent (whose entries hold the files' chunks). A file whose stat is
+ * unchanged and was not racy when taken (state/racy.ts) keeps its entry without being read
+ * again, so an unchanged artifact is re-examined with stats alone (the trick the build cache
+ * plays with outputs). The manifest lets the next deploy send only a delta to an agent that still
+ * runs it. The ledger is a cache: lost or damaged, the artifact is chunked again.
  *
  * The racy rule judges records against the filesystem's own clock when it can: before the walk,
  * the ledger writes a stamp file and notes the time the filesystem gave it; a file on the same
@@ -12,51 +12,34 @@
  * second before a deploy is not chunked again by the next). Files on another filesystem, or
  * without a stamp, are judged by the wall clock with its two-second margin.
  *
- * File format: one line of JSON (format, root, chunking, stamp, release, the length of the
- * records), the stat records of the manifest's files in its order, then the manifest as JSON.
+ * File format 4, read in one go: one line of JSON (the head), one line with the SHA-256 (hex) of
+ * everything else, then each file's stat as five doubles (size, mtime and ctime in ms, inode,
+ * mode; in the manifest's file order and the machine's byte order, which the head names), then
+ * the manifest's entries as JSON. Numbers, not the text records of format 3: compared as they
+ * come from lstat, without a string per file to build, keep and collect. The checksum guards
+ * what a deploy would otherwise trust blindly: a damaged chunk list of an unchanged file, or a
+ * damaged time in the head that would make a racy file look settled.
  */
 import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, type Stats } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { writeAtomic } from '../state/atomic-write.js';
 import { type FsStamp, isRacy } from '../state/racy.js';
 import { fsNow } from '../state/stat-record.js';
 import type { ChunkingParams } from './fastcdc.js';
-import type { Manifest } from './manifest.js';
+import { knownEntriesJson, type Manifest, type ManifestEntry } from './manifest.js';
 import type { ChunkId, ReleaseId } from './types.js';
 
 /** Bumped when the layout changes: a ledger of another format reads as empty. */
-const FORMAT = 3;
+const FORMAT = 4;
 
-/**
- * A file's record for the ledger: `size mtimeMs ctimeMs inode mode path\0`, from a plain lstat.
- * Not state/stat-record.ts's record (times to the nanosecond, from BigInt stats): a deploy takes
- * one per file of the artifact, and 20,000 BigInt stats with their dates are a third of an
- * unchanged redeploy's walk, most of it garbage. Milliseconds as doubles keep a quarter of a
- * microsecond, finer than the kernel's file times tick; a change so close to another that they
- * round alike is one made after the stamp that precedes the walk, so racy (lookup) either way.
- */
-export function ledgerRecord(abs: string, st: Stats): string {
-  return `${st.size} ${st.mtimeMs} ${st.ctimeMs} ${st.ino} ${st.mode.toString(16)} ${abs}\0`;
-}
+/** Doubles per file: size, mtimeMs, ctimeMs, ino, mode. */
+const FIELDS = 5;
 
-/**
- * Whether a ledger record's file changed too recently for the record to vouch for its content:
- * by the stamp of its own filesystem, its ctime not before the stamp (less a microsecond, for
- * the stamp's other rounding); else within two seconds of the wall clock (state/racy.ts).
- */
-function racy(rec: string, now: number | FsStamp): boolean {
-  const a = rec.indexOf(' ');
-  const b = rec.indexOf(' ', a + 1);
-  const c = rec.indexOf(' ', b + 1);
-  if (a < 0 || b < 0 || c < 0) return true;
-  const ctime = Number(rec.slice(b + 1, c));
-  if (typeof now !== 'number') return !(ctime < now.ms - 0.001);
-  const changed = Math.max(Number(rec.slice(a + 1, b)), ctime);
-  return Number.isNaN(changed) || isRacy(changed, now);
-}
+type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
 
 interface Head {
   format: typeof FORMAT;
@@ -66,22 +49,59 @@ interface Head {
   stamp?: FsStamp;
   at: number;
   release: ReleaseId;
-  records: number;
+  version: string;
+  endian: 'LE' | 'BE';
+  files: number;
+  /** Length in bytes of the entries' JSON. */
+  entriesBytes: number;
 }
 
 interface Loaded {
   head: Head;
-  records: string;
-  manifest: Manifest;
+  stats: Float64Array;
+  entries: ManifestEntry[];
+  /** The entries' JSON as read: written again as it is when they have not changed. */
+  json: Buffer;
+}
+
+/** Stat numbers of the walk being recorded, grown by doubling. */
+class Records {
+  #data = new Float64Array(FIELDS * 1024);
+  length = 0;
+
+  push(st: Stats): void {
+    if ((this.length + 1) * FIELDS > this.#data.length) {
+      const grown = new Float64Array(this.#data.length * 2);
+      grown.set(this.#data);
+      this.#data = grown;
+    }
+    const d = this.#data;
+    const o = this.length++ * FIELDS;
+    d[o] = st.size;
+    d[o + 1] = st.mtimeMs;
+    d[o + 2] = st.ctimeMs;
+    d[o + 3] = st.ino;
+    d[o + 4] = st.mode;
+  }
+
+  bytes(): Buffer {
+    return Buffer.from(this.#data.buffer, this.#data.byteOffset, this.length * FIELDS * 8);
+  }
 }
 
 export class ChunkLedger {
-  /** The last walk's files: path -> [its stat record, its chunks]. */
-  readonly #old = new Map<string, [string, [ChunkId, number][]]>();
+  /** The last walk's entries, each file's stat (by its rank among the files), and its JSON. */
+  readonly #old: Loaded | undefined;
+  /** Entry index -> rank among the files (-1 for folders and symlinks). */
+  readonly #rank: Int32Array;
+  /** Path -> entry index, built only when the walk's order leaves the old one. */
+  #byPath: Map<string, number> | undefined;
+  /** The entry index where the walk is expected to ask next. */
+  #cursor = 0;
   /** When the last walk's stats were taken: its stamp, and the wall clock for other filesystems. */
   readonly #oldStamp: FsStamp | undefined;
   readonly #oldAt: number;
-  #records: string[] = [];
+  #records = new Records();
   #at = Date.now();
   #stamp: FsStamp | undefined;
   readonly #last: { release: ReleaseId; manifest: Manifest } | undefined;
@@ -94,17 +114,20 @@ export class ChunkLedger {
   ) {
     this.#oldStamp = loaded?.head.stamp;
     this.#oldAt = loaded?.head.at ?? 0;
+    this.#old = loaded;
+    this.#rank = new Int32Array(loaded?.entries.length ?? 0);
     if (!loaded) return;
-    this.#last = { release: loaded.head.release, manifest: loaded.manifest };
-    const { records } = loaded;
-    let at = 0;
-    for (const e of loaded.manifest.entries) {
-      if (e.type !== 'file') continue;
-      const end = records.indexOf('\0', at);
-      if (end < 0) break;
-      this.#old.set(e.path, [records.slice(at, end + 1), e.chunks]);
-      at = end + 1;
+    let files = 0;
+    for (const [i, e] of loaded.entries.entries()) this.#rank[i] = e.type === 'file' ? files++ : -1;
+    if (files !== loaded.head.files) {
+      this.#old = undefined;
+      return;
     }
+    const { head, entries } = loaded;
+    this.#last = {
+      release: head.release,
+      manifest: { format: 1, version: head.version, chunking: head.chunking, entries },
+    };
   }
 
   /** The ledger of `root` kept in `dir` (one file per folder and chunking); empty when absent or unreadable. */
@@ -124,7 +147,8 @@ export class ChunkLedger {
   /** Marks the moment before the walk's stats: the wall clock, and a stamp on the ledger's filesystem. */
   begin(): void {
     this.#at = Date.now();
-    this.#records = [];
+    this.#records = new Records();
+    this.#cursor = 0;
     if (!this.file) return;
     try {
       mkdirSync(path.dirname(this.file), { recursive: true });
@@ -135,14 +159,51 @@ export class ChunkLedger {
   }
 
   /**
-   * The recorded chunks of `rel` if its stat record is unchanged and was not racy when taken.
-   * `dev`: the file's device, for judging it by the stamp only on the stamp's filesystem.
+   * The last deploy's entry at `rel`. The walk asks in the order it wrote them, so this is one
+   * comparison with the entry after the last one found, unless paths came or went.
    */
-  lookup(rel: string, record: string, dev: number): [ChunkId, number][] | undefined {
-    const old = this.#old.get(rel);
-    if (!old || old[0] !== record) return undefined;
+  entry(rel: string): ManifestEntry | undefined {
+    const at = this.#find(rel);
+    return at < 0 ? undefined : this.#old!.entries[at];
+  }
+
+  #find(rel: string): number {
+    const old = this.#old;
+    if (!old) return -1;
+    const c = this.#cursor;
+    if (old.entries[c]?.path === rel) {
+      this.#cursor = c + 1;
+      return c;
+    }
+    if (c > 0 && old.entries[c - 1]!.path === rel) return c - 1;
+    if (!this.#byPath) {
+      this.#byPath = new Map();
+      for (const [i, e] of old.entries.entries()) this.#byPath.set(e.path, i);
+    }
+    const at = this.#byPath.get(rel) ?? -1;
+    if (at >= 0) this.#cursor = at + 1;
+    return at;
+  }
+
+  /**
+   * The last deploy's entry of the file `rel` if its stat `st` is unchanged and was not racy when
+   * taken (judged by the stamp only on the stamp's filesystem): its content is as chunked then.
+   */
+  lookup(rel: string, st: Stats): FileEntry | undefined {
+    const at = this.#find(rel);
+    if (at < 0) return undefined;
+    const e = this.#old!.entries[at]!;
+    const rank = this.#rank[at]!;
+    if (e.type !== 'file' || rank < 0) return undefined;
+    const s = this.#old!.stats;
+    const o = rank * FIELDS;
+    if (s[o] !== st.size || s[o + 1] !== st.mtimeMs || s[o + 2] !== st.ctimeMs) return undefined;
+    if (s[o + 3] !== st.ino || s[o + 4] !== st.mode || e.size !== st.size) return undefined;
     const stamp = this.#oldStamp;
-    return racy(record, stamp?.dev === dev ? stamp : this.#oldAt) ? undefined : old[1];
+    // By the stamp of its own filesystem, its ctime not before the stamp (less a microsecond,
+    // for the stamp's other rounding); else within two seconds of the wall clock.
+    if (stamp?.dev === st.dev) return st.ctimeMs < stamp.ms - 0.001 ? e : undefined;
+    return isRacy(Math.max(st.mtimeMs, st.ctimeMs), this.#oldAt) ? undefined : e;
   }
 
   /**
@@ -150,12 +211,18 @@ export class ChunkLedger {
    * list, for incremental chunking (rechunk.ts checks every chunk it takes from it).
    */
   previous(rel: string): [ChunkId, number][] | undefined {
-    return this.#old.get(rel)?.[1];
+    const e = this.entry(rel);
+    return e?.type === 'file' ? e.chunks : undefined;
   }
 
-  /** Notes a file's stat record for the next deploy, in the order of the manifest's files. */
-  record(record: string): void {
-    this.#records.push(record);
+  /**
+   * Notes a file's stat for the next deploy, in the order of the manifest's files. A double
+   * keeps a quarter of a microsecond of a time in ms, finer than the kernel's file times tick; a
+   * change so close to another that they round alike is one made after the stamp that precedes
+   * the walk, so racy either way.
+   */
+  record(st: Stats): void {
+    this.#records.push(st);
   }
 
   /** The manifest of the previous walk of this folder, and its release id (absent on a first deploy). */
@@ -166,7 +233,10 @@ export class ChunkLedger {
   /** Remembers this walk's records and manifest for the next deploy; a no-op without a folder. */
   async save(last: { release: ReleaseId; manifest: Manifest }): Promise<void> {
     if (!this.file) return;
-    const records = this.#records.join('');
+    const { entries } = last.manifest;
+    // Entries taken whole from this ledger (an unchanged artifact): their JSON as it was read.
+    const same = this.#old && entries === this.#old.entries;
+    const json = same ? this.#old!.json : Buffer.from(JSON.stringify(entries));
     const head: Head = {
       format: FORMAT,
       root: this.root,
@@ -174,11 +244,17 @@ export class ChunkLedger {
       ...(this.#stamp ? { stamp: this.#stamp } : {}),
       at: this.#at,
       release: last.release,
-      records: records.length,
+      version: last.manifest.version,
+      endian: os.endianness(),
+      files: this.#records.length,
+      entriesBytes: json.length,
     };
+    const headLine = Buffer.from(`${JSON.stringify(head)}\n`);
+    const records = this.#records.bytes();
+    const sha = createHash('sha256').update(headLine).update(records).update(json).digest('hex');
     // Not durable: losing the ledger in a power cut costs one full chunking, nothing else.
-    const text = `${JSON.stringify(head)}\n${records}${JSON.stringify(last.manifest)}`;
-    await writeAtomic(this.file, text, { durable: false }).catch(() => {});
+    const bytes = Buffer.concat([headLine, Buffer.from(`${sha}\n`), records, json]);
+    await writeAtomic(this.file, bytes, { durable: false }).catch(() => {});
     // The JSON ledger of format 1 (before stat records) is dead once this one exists.
     await rm(this.file.replace(/\.ledger$/, '.json'), { force: true }).catch(() => {});
   }
@@ -188,14 +264,31 @@ export class ChunkLedger {
 function read(file: string): Loaded | undefined {
   try {
     const bytes = readFileSync(file);
+    const nl = bytes.indexOf(10);
+    const shaEnd = nl + 65;
+    if (nl < 0 || bytes[shaEnd] !== 10) return undefined;
+    const head = JSON.parse(bytes.toString('utf8', 0, nl)) as Head;
+    if (head.format !== FORMAT || head.endian !== os.endianness()) return undefined;
+    if (!Number.isSafeInteger(head.files) || !Number.isSafeInteger(head.entriesBytes)) return undefined;
+    const statBytes = head.files * FIELDS * 8;
+    const at = shaEnd + 1;
+    if (bytes.length !== at + statBytes + head.entriesBytes) return undefined;
+    const sha = createHash('sha256')
+      .update(bytes.subarray(0, nl + 1))
+      .update(bytes.subarray(at))
+      .digest('hex');
+    if (sha !== bytes.toString('latin1', nl + 1, shaEnd)) return undefined;
+    // Copied out: the file's bytes need not sit at a multiple of 8 in memory.
+    const stats = new Float64Array(head.files * FIELDS);
+    Buffer.from(stats.buffer).set(bytes.subarray(at, at + statBytes));
+    const json = bytes.subarray(at + statBytes);
     // Paths, hashes and JSON are almost always ASCII: then latin1 is the same text, decoded faster.
-    const all = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
-    const nl = all.indexOf('\n');
-    const head = JSON.parse(all.slice(0, nl)) as Head;
-    if (head.format !== FORMAT || typeof head.records !== 'number') return undefined;
-    const records = all.slice(nl + 1, nl + 1 + head.records);
-    const manifest = JSON.parse(all.slice(nl + 1 + head.records)) as Manifest;
-    return { head, records, manifest };
+    const text = isAscii(json) ? json.toString('latin1') : json.toString('utf8');
+    const entries = JSON.parse(text) as ManifestEntry[];
+    if (!Array.isArray(entries)) return undefined;
+    // Written by JSON.stringify and checked unchanged: the text is theirs, for the release id.
+    knownEntriesJson(entries, text);
+    return { head, stats, entries, json };
   } catch {
     return undefined;
   }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { chunkBuffer, chunkIdOf, DEFAULT_CHUNKING } from './fastcdc.js';
-import { type Manifest, releaseIdOf, validateManifest } from './manifest.js';
+import { type Manifest, manifestJson, releaseIdOf, validateManifest } from './manifest.js';
 import { applyManifestDelta, chunkBases, diffManifest } from './manifest-delta.js';
 import type { ChunkId } from './types.js';
 import { decodeDelta, deltaRequest, encodeDelta } from './wire-delta.js';
@@ -82,6 +82,49 @@ describe('manifest delta', () => {
     expect(elsewhere.ok).toBe(false);
   });
 
+  it('compares entries in place when the paths are the same, by reference first', () => {
+    const a = manifest('v1', { 'a.js': 'one', 'lib/b.js': 'bee', 'z.txt': 'zed' });
+    // The same paths, one file edited, the rest the base's own entries (as the ledger keeps them).
+    const b: Manifest = {
+      ...a,
+      version: 'v2',
+      entries: a.entries.map((e) =>
+        e.path === 'lib/b.js' ? { ...e, chunks: [[id('bea'), 3]] as [ChunkId, number][] } : e,
+      ),
+    };
+    const d = diffManifest(a, releaseIdOf(a), b);
+    expect(d.remove).toEqual([]);
+    expect(d.upsert.map((e) => e.path)).toEqual(['lib/b.js']);
+    const rebuilt = applyManifestDelta(a, JSON.parse(JSON.stringify(d)));
+    const checked = validateManifest(rebuilt.ok ? rebuilt.value : undefined);
+    expect(checked.ok && releaseIdOf(checked.value)).toBe(releaseIdOf(b));
+    // The very same list: nothing to send, nothing to delta against.
+    const same: Manifest = { ...a, version: 'v3' };
+    expect(diffManifest(a, releaseIdOf(a), same)).toMatchObject({ remove: [], upsert: [] });
+    expect(chunkBases(a, same, 1)).toEqual({});
+  });
+
+  it('rebuilds an empty delta as the base list itself, accepted and hashed as it was', () => {
+    const a = manifest('v1', { 'a.js': 'x'.repeat(300), 'lib/b.js': 'bee' });
+    const accepted = validateManifest(JSON.parse(JSON.stringify(a)));
+    if (!accepted.ok) throw new Error(accepted.error);
+    const base = accepted.value;
+    // Written once as a twin's (remembered): its entries' JSON is known from then.
+    expect(manifestJson(base, true)).toBe(JSON.stringify(base));
+    const d = diffManifest(base, releaseIdOf(base), { ...base, version: 'v2' });
+    const rebuilt = applyManifestDelta(base, JSON.parse(JSON.stringify(d)));
+    const m = rebuilt.ok ? (rebuilt.value as Manifest) : undefined;
+    expect(m?.entries).toBe(base.entries);
+    const checked = validateManifest(m);
+    expect(checked.ok).toBe(true);
+    // The id from the known JSON is the id of the same manifest built afresh.
+    expect(releaseIdOf(m!)).toBe(releaseIdOf(manifest('v2', { 'a.js': 'x'.repeat(300), 'lib/b.js': 'bee' })));
+    expect(manifestJson(m!)).toBe(JSON.stringify(m));
+    // A smaller chunk limit than the list was accepted under is checked again, entry by entry.
+    const small = validateManifest({ ...m, chunking: { min: 64, avg: 128, max: 256 } });
+    expect(small.ok || small.error).toMatch(/bad chunk size in "a.js"/);
+  });
+
   it('refuses to remove a path the base lacks', () => {
     const a = manifest('v1', { 'a.js': 'one' });
     const r = applyManifestDelta(a, {
@@ -154,6 +197,12 @@ describe('chunk delta', () => {
     const bases = chunkBases(a, b, 8 * 1024);
     const changed = Object.keys(bases);
     expect(changed.length).toBeGreaterThan(0);
+    // The same file away from its old place (a file added before it): found by its path.
+    const shifted: Manifest = {
+      ...b,
+      entries: [{ type: 'file', path: 'a.txt', mode: 0o644, size: 1, chunks: [[id('a'), 1]] }, ...b.entries],
+    };
+    expect(chunkBases(a, shifted, 8 * 1024)).toEqual(bases);
     const oldIds = new Set(a.entries.flatMap((e) => (e.type === 'file' ? e.chunks.map((c) => c[0]) : [])));
     for (const list of Object.values(bases)) for (const x of list) expect(oldIds.has(x)).toBe(true);
   });

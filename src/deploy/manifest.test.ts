@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CHUNKING } from './fastcdc.js';
-import { escapingSymlink, releaseIdOf, unsafePathReason, validateManifest } from './manifest.js';
+import {
+  escapingSymlink,
+  knownEntriesJson,
+  type Manifest,
+  releaseIdOf,
+  unsafePathReason,
+  validateManifest,
+} from './manifest.js';
 
 const id = 'a'.repeat(64);
 const good = {
@@ -25,6 +32,14 @@ describe('manifest validation', () => {
     expect(r.ok).toBe(true);
     if (r.ok) expect(releaseIdOf(r.value)).toMatch(/^v1-[0-9a-f]{12}$/);
     expect(releaseIdOf({ ...good, version: '../../etc' } as never)).toMatch(/^r_/);
+  });
+
+  it('gives the same release id from entries whose JSON is known as from the entries alone', () => {
+    const entries = JSON.parse(JSON.stringify(good.entries)) as Manifest['entries'];
+    const plain = releaseIdOf({ ...good, version: 'v "2"', entries } as Manifest);
+    const copy = JSON.parse(JSON.stringify(good.entries)) as Manifest['entries'];
+    knownEntriesJson(copy, JSON.stringify(copy));
+    expect(releaseIdOf({ ...good, version: 'v "2"', entries: copy } as Manifest)).toBe(plain);
   });
 
   it('checks again an accepted entry placed where it may not stand, or under a smaller chunk limit', () => {

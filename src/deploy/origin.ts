@@ -8,7 +8,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { deltaRequests } from './agent/requests.js';
+import type { deltaRequests } from './agent/requests.js';
 import type { ChunkSource } from './artifact.js';
 import { bearer, HttpError, readJson, sendError, tokenMatches } from './http.js';
 import { pacer } from './pacer.js';
@@ -17,7 +17,16 @@ import { CODECS, type Codec, deltaFrame, type Encoding, encodeFrame, localCodecs
 import { bestDelta, type DeltaRequest } from './wire-delta.js';
 import { loadZstd } from './zstd.js';
 
-const deltaSchema = deltaRequests(100_000);
+/**
+ * The schema of delta requests, loaded with zod at the first request that asks for deltas (an
+ * edit's): zod's evaluation is half the deployer's start-up, and an unchanged redeploy or a
+ * first one never needs it.
+ */
+let deltaSchema: Promise<ReturnType<typeof deltaRequests>> | undefined;
+function deltaSchemaLoaded(): Promise<ReturnType<typeof deltaRequests>> {
+  deltaSchema ??= import('./agent/requests.js').then((m) => m.deltaRequests(100_000));
+  return deltaSchema;
+}
 /**
  * Frames read and compressed ahead of the socket per request: enough to keep the thread pool's
  * four compressors busy across a few requests; each pending one holds its chunk and a compressor.
@@ -192,7 +201,8 @@ export async function startOrigin(opts: {
       const ids = body.ids;
       if (!Array.isArray(ids) || ids.length > 100_000 || !ids.every(isChunkId))
         throw new HttpError(400, 'bad ids');
-      const asked = body.deltas === undefined ? undefined : deltaSchema.safeParse(body.deltas);
+      const asked =
+        body.deltas === undefined ? undefined : (await deltaSchemaLoaded()).safeParse(body.deltas);
       if (asked && !asked.success) throw new HttpError(400, 'bad deltas');
       const deltas = new Map((asked?.data ?? []).map((d) => [d.id as ChunkId, d as DeltaRequest]));
       const encoding: Encoding = ENCODINGS.includes(body.encoding as Encoding)

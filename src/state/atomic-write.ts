@@ -33,7 +33,7 @@ export function writeAtomicSync(file: string, text: string): void {
 /** Writes `text` to `file` atomically; with `durable` (the default) fsynced, file then folder. */
 export async function writeAtomic(
   file: string,
-  text: string,
+  text: string | Uint8Array,
   opts: { durable?: boolean } = {},
 ): Promise<void> {
   const durable = opts.durable ?? true;

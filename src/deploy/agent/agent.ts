@@ -223,7 +223,9 @@ export class Agent {
       });
     }
     trace(`stage ${id}: looking for a twin`);
-    const twin = await makeTwin(this.layout, this.#releases, this.#twins, id, manifest);
+    const twin = await makeTwin(this.layout, this.#releases, this.#twins, id, manifest, (r) =>
+      this.#files.stats(r),
+    );
     if (twin) {
       trace(`stage ${id}: twin of ${twin}`);
       await this.#dropArea(id);

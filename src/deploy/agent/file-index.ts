@@ -12,15 +12,23 @@ import { type FileStats, readStats, type SameFile } from './releases.js';
 
 type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
 
+/**
+ * Where a file of a kept release is, as one number (the release's rank among those indexed, times
+ * this, plus the entry's index): the index of 40,000-60,000 kept files holds no object per file.
+ */
+const STRIDE = 2 ** 21;
+
 export class FileIndex {
-  readonly #files = new Map<string, { release: ReleaseId; path: string }>();
+  /** Content key (fileKey) -> where: the last kept release listing that content. */
+  readonly #files = new Map<string, number>();
+  /** Path -> where: each path's file in the last kept release that has it (previous()). */
+  #byPath: Map<string, number> | undefined;
+  /** The kept releases as indexed, by rank. */
+  #ranked: [ReleaseId, Manifest][] = [];
   /** Promises, so the many files assembled at once read each release's stats once, not once each. */
   readonly #stats = new Map<ReleaseId, Promise<FileStats | undefined>>();
   /** Each kept release's folder. */
   readonly #dirs = new Map<ReleaseId, string>();
-
-  /** Each path's latest file among the kept releases, built when first asked for after a rebuild. */
-  #byPath: Map<string, { release: ReleaseId; e: FileEntry }> | undefined;
 
   constructor(readonly layout: Layout) {}
 
@@ -52,24 +60,37 @@ export class FileIndex {
    */
   async indexed(e: FileEntry, releases: Map<ReleaseId, Manifest>): Promise<boolean> {
     const hit = this.#lookup(e, releases);
-    return hit !== undefined && (await this.#statsOf(hit.release))?.[hit.path] !== undefined;
+    return hit !== undefined && (await this.stats(hit.release))?.[hit.path] !== undefined;
+  }
+
+  /** The kept release and entry a `where` number names. */
+  #at(where: number): [ReleaseId, FileEntry] {
+    const [id, m] = this.#ranked[Math.floor(where / STRIDE)]!;
+    return [id, m.entries[where % STRIDE] as FileEntry];
+  }
+
+  #index(): void {
+    if (!this.#unindexed) return;
+    this.#ranked = [...this.#unindexed];
+    for (const [r, [, m]] of this.#ranked.entries())
+      for (const [i, x] of m.entries.entries())
+        if (x.type === 'file' && x.size > 0) this.#files.set(fileKey(x), r * STRIDE + i);
+    this.#unindexed = undefined;
   }
 
   #lookup(
     e: FileEntry,
     releases: Map<ReleaseId, Manifest>,
   ): { release: ReleaseId; path: string } | undefined {
-    if (this.#unindexed) {
-      for (const [id, m] of this.#unindexed)
-        for (const x of m.entries)
-          if (x.type === 'file' && x.size > 0) this.#files.set(fileKey(x), { release: id, path: x.path });
-      this.#unindexed = undefined;
-    }
-    const hit = this.#files.get(fileKey(e));
-    return hit && releases.has(hit.release) ? hit : undefined;
+    this.#index();
+    const where = this.#files.get(fileKey(e));
+    if (where === undefined) return undefined;
+    const [release, x] = this.#at(where);
+    return releases.has(release) && x.size === e.size ? { release, path: x.path } : undefined;
   }
 
-  #statsOf(release: ReleaseId): Promise<FileStats | undefined> {
+  /** A kept release's file stats at assembly, read once while it is kept (they never change). */
+  stats(release: ReleaseId): Promise<FileStats | undefined> {
     let stats = this.#stats.get(release);
     if (!stats) {
       stats = readStats(this.layout, release);
@@ -84,20 +105,24 @@ export class FileIndex {
    */
   async previous(e: FileEntry, releases: Map<ReleaseId, Manifest>): Promise<BaseFile | undefined> {
     if (e.chunks.length < 2) return undefined;
+    this.#index();
     if (!this.#byPath) {
       this.#byPath = new Map();
-      for (const [id, m] of releases)
-        for (const x of m.entries) if (x.type === 'file') this.#byPath.set(x.path, { release: id, e: x });
+      for (const [r, [, m]] of this.#ranked.entries())
+        for (const [i, x] of m.entries.entries())
+          if (x.type === 'file') this.#byPath.set(x.path, r * STRIDE + i);
     }
-    const hit = this.#byPath.get(e.path);
-    if (!hit || !releases.has(hit.release)) return undefined;
-    const same = await this.#untouched(hit.release, e.path);
-    return same ? { path: same.path, chunks: hit.e.chunks } : undefined;
+    const where = this.#byPath.get(e.path);
+    if (where === undefined) return undefined;
+    const [release, x] = this.#at(where);
+    if (!releases.has(release)) return undefined;
+    const same = await this.#untouched(release, e.path);
+    return same ? { path: same.path, chunks: x.chunks } : undefined;
   }
 
   /** A kept release's file if its size and mtime are still those recorded at assembly. */
   async #untouched(release: ReleaseId, rel: string): Promise<SameFile | undefined> {
-    const rec = (await this.#statsOf(release))?.[rel];
+    const rec = (await this.stats(release))?.[rel];
     let dir = this.#dirs.get(release);
     if (dir === undefined) {
       dir = this.layout.release(release);
@@ -122,9 +147,10 @@ function statOrUndefined(file: string): Stats | undefined {
   }
 }
 
-/** Identity of a file's content: its size and chunk list (the ids themselves: no hashing per lookup). */
+/**
+ * Identity of a file's content: its chunk ids (no hashing per lookup), a single chunk's id as it
+ * is (no string made per file). The size follows from the chunks; #lookup still compares it.
+ */
 function fileKey(e: Extract<ManifestEntry, { type: 'file' }>): string {
-  return e.chunks.length === 1
-    ? `${e.size}:${e.chunks[0]![0]}`
-    : `${e.size}:${e.chunks.map((c) => c[0]).join('')}`;
+  return e.chunks.length === 1 ? e.chunks[0]![0] : e.chunks.map((c) => c[0]).join('');
 }

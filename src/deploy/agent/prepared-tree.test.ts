@@ -1,4 +1,4 @@
-import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AgentRig, startAgentRig } from '../../../test/helpers/agent-rig.js';
@@ -29,6 +29,8 @@ const stagingLeft = async () => (await readdir(path.join(rig.root, 'agent', 'sta
 describe('prepared tree', () => {
   it('hands the deployer the outline of folders and files in manifest order, before reading them', async () => {
     const v1 = await rig.artifact('v1', FILES);
+    // A symlink is no part of the outline (made with the release, not ahead of it).
+    await symlink('app.js', path.join(v1.root, 'static', 'js', 'latest.js'));
     let heard: string[] | undefined;
     const again = await readArtifact(v1.root, 'v1', undefined, {
       onOutline: (o) => {
@@ -36,6 +38,7 @@ describe('prepared tree', () => {
       },
     });
     expect(again.ok).toBe(true);
+    expect(again.ok && again.value.manifest.entries.some((e) => e.type === 'symlink')).toBe(true);
     expect(heard).toEqual(outlineOf(v1.manifest));
     expect(heard).toContain('static/js/');
     expect(heard?.indexOf('static/')).toBeLessThan(heard?.indexOf('static/js/app.js') ?? -1);

@@ -26,7 +26,7 @@ import {
 import path from 'node:path';
 import { fsyncPath, writeAtomic } from '../../state/atomic-write.js';
 import { trace } from '../../util/trace.js';
-import { type Manifest, type ManifestEntry, validateManifest } from '../manifest.js';
+import { type Manifest, type ManifestEntry, manifestJson, validateManifest } from '../manifest.js';
 import { type ChunkId, isReleaseId, type ReleaseId } from '../types.js';
 import { type BaseFile, writeFromBase } from './file-from-base.js';
 import type { Layout } from './layout.js';
@@ -197,7 +197,7 @@ export async function assembleRelease(opts: {
     }
     trace(`assemble ${id}: durable`);
     // The manifest lands first: a release folder without one is an interrupted assembly.
-    await writeAtomic(layout.manifest(id), JSON.stringify(manifest), { durable: durability !== 'none' });
+    await writeAtomic(layout.manifest(id), manifestJson(manifest), { durable: durability !== 'none' });
     await rm(layout.release(id), { recursive: true, force: true });
     await rename(tmp, layout.release(id));
     if (durability !== 'none') await fsyncPath(layout.releases);

@@ -1,0 +1,135 @@
+// A/B of two Slipway builds on one deploy shape, for changes measured on a shared machine: each
+// build deploys the same source folder to an agent of its own (its own chunk ledger too), the two
+// alternating who goes first, one pair per step of a change. Prints each pair (wall ms, CPU ms of
+// deployer and agent, the walk's ms, peak RSS of each), then medians and the median ratio B/A.
+// Builds are folders with bin/ and dist/ (keep the old one: `cp -r bin dist package.json /tmp/x`).
+//
+//   node scripts/deploy-ab.mjs <web|big|small> <pairs> <change,...> <buildA> <buildB>
+//   e.g. node scripts/deploy-ab.mjs small 4 'nothing,1%,10%,4 KB shift' /tmp/old .
+//
+// Env: SLIPWAY_AB_DIR (work folder, default a temporary one; kept, with its source and agents,
+// so a second run skips the first deploys), SLIPWAY_AB_STEP (seed of the first change, so runs
+// in the same folder edit different files). Every deploy is checked byte-identical (diff -r).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const [shapeName, pairsArg, changesArg, ...builds] = process.argv.slice(2);
+if (!shapeName || !pairsArg || !changesArg || builds.length !== 2) {
+  console.error('usage: node scripts/deploy-ab.mjs <web|big|small> <pairs> <change,...> <buildA> <buildB>');
+  process.exit(2);
+}
+const roots = builds.map((b) => path.resolve(b));
+const here = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const { writeShape, applyChange } = await import(path.join(here, 'dist/bench/lib/deploy-shapes.js'));
+const work = process.env.SLIPWAY_AB_DIR ?? path.join(os.tmpdir(), `slipway-ab-${shapeName}`);
+const src = path.join(work, 'src');
+const shapeFile = path.join(work, 'shape.json');
+const TOKEN = 'deploy-ab-token-0123456789abcdef';
+const fresh = !existsSync(shapeFile);
+if (fresh) {
+  mkdirSync(src, { recursive: true });
+  writeFileSync(shapeFile, JSON.stringify(writeShape(src, shapeName, 1)));
+}
+const shape = JSON.parse(readFileSync(shapeFile, 'utf8'));
+writeFileSync(path.join(work, 'token'), TOKEN);
+
+const TICK_MS = 1000 / (Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100);
+/** CPU ms of a process, or with `reaped` of its waited-for children. */
+function cpuMs(pid, reaped = false) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  return (reaped ? f[13] + f[14] : f[11] + f[12]) * TICK_MS;
+}
+/** Peak RSS (KiB) since the last call, which resets it. */
+function takePeakKb(pid) {
+  const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  writeFileSync(`/proc/${pid}/clear_refs`, '5');
+  return m ? Number(m[1]) : 0;
+}
+
+async function startAgent(root, dir) {
+  const args = ['agent', '--dir', dir, '--listen', '127.0.0.1:0', '--token-file', path.join(work, 'token')];
+  const proc = spawn(process.execPath, [path.join(root, 'bin/slipway.js'), ...args, '--keep', '2'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const port = await new Promise((resolve, reject) => {
+    proc.stdout.setEncoding('utf8').on('data', (s) => {
+      out += s;
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    proc.once('exit', (code) => reject(new Error(`agent exited ${code}: ${out}`)));
+  });
+  return { proc, port, dir };
+}
+
+const sides = [];
+for (const [i, root] of roots.entries())
+  sides.push({ name: 'AB'[i], root, agent: await startAgent(root, path.join(work, `agent${i}`)), ledger: path.join(work, `ledger${i}`) });
+
+const envOf = (s) => ({
+  name: 'ab', artifact: src, env: {}, keepReleases: 2, relay: false,
+  origin: { host: '127.0.0.1', port: 0 }, waves: [['r1']], bakeMs: 0, minSamples: 1, stageParallelism: 8,
+  regions: [{ name: 'r1', traffic: 1, maxUnavailable: 1,
+    targets: [{ name: 't1', region: 'r1', agentUrl: `http://127.0.0.1:${s.agent.port}`, token: TOKEN, env: {} }] }],
+});
+
+let serial = Date.now() % 100_000;
+async function deploy(s) {
+  const version = `v${serial++}`;
+  const { pid } = s.agent.proc;
+  takePeakKb(pid);
+  const cpu0 = cpuMs(process.pid, true) + cpuMs(pid);
+  const t0 = performance.now();
+  const driver = path.join(s.root, 'dist/bench/deploy-driver.bundle.js');
+  const arg = JSON.stringify({ env: envOf(s), version, ledgerDir: s.ledger });
+  const r = await new Promise((resolve) => {
+    const p = spawn(process.execPath, [driver, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let errs = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { errs += d; });
+    p.on('close', () => resolve({ out, errs }));
+  });
+  const ms = performance.now() - t0;
+  const cpu = cpuMs(process.pid, true) + cpuMs(pid) - cpu0;
+  const o = JSON.parse(r.out.trim().split('\n').pop() || '{}');
+  if (!o.ok) throw new Error(`${s.name}: deploy failed: ${o.reason ?? r.errs.slice(-800)}`);
+  const d = spawnSync('diff', ['-r', '--no-dereference', src, `${path.join(s.agent.dir, 'releases', o.release)}/`]);
+  if (d.status !== 0) throw new Error(`${s.name}: release ${o.release} differs from its source`);
+  return { ms, cpu, walkMs: o.chunkMs, deployerMb: o.maxRssKb / 1024, agentMb: takePeakKb(pid) / 1024 };
+}
+
+const median = (xs) => {
+  const a = [...xs].sort((x, y) => x - y);
+  return a.length % 2 ? a[(a.length - 1) / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+};
+const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const show = (s, g) =>
+  `${s.name} ${g.ms.toFixed(0)} ms, cpu ${g.cpu.toFixed(0)}, walk ${g.walkMs.toFixed(0)}, rss ${g.deployerMb.toFixed(0)}/${g.agentMb.toFixed(0)} MB`;
+
+try {
+  // A first deploy each (or, in a kept folder, one unchanged deploy each) before any pair.
+  for (const s of sides) console.log(`warm-up ${show(s, await deploy(s))}`);
+  let step = Number(process.env.SLIPWAY_AB_STEP ?? 100);
+  for (const change of changesArg.split(',')) {
+    const got = sides.map(() => []);
+    const ratios = [];
+    for (let k = 0; k < Number(pairsArg); k++) {
+      applyChange(src, shape, change, step++);
+      const pair = [];
+      for (const i of k % 2 ? [1, 0] : [0, 1]) pair[i] = await deploy(sides[i]);
+      pair.forEach((g, i) => got[i].push(g));
+      ratios.push(pair[1].ms / pair[0].ms);
+      console.log(`${change} pair ${k}: ${pair.map((g, i) => show(sides[i], g)).join(' | ')}; load ${load()}`);
+    }
+    const sum = (i) =>
+      `${sides[i].name} median ${median(got[i].map((g) => g.ms)).toFixed(0)} ms, cpu ${median(got[i].map((g) => g.cpu)).toFixed(0)}, peak rss ${Math.max(...got[i].map((g) => g.deployerMb)).toFixed(0)}/${Math.max(...got[i].map((g) => g.agentMb)).toFixed(0)} MB`;
+    console.log(`== ${change}: ${sum(0)} | ${sum(1)} | B/A median of pairs ${median(ratios).toFixed(3)}`);
+  }
+} finally {
+  for (const s of sides) s.agent.proc.kill('SIGTERM');
+}

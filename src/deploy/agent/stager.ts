@@ -1,0 +1,284 @@
+/**
+ * Staging on an agent: a release's missing chunks fetched, its files written and the release
+ * assembled under `releases/<id>`, one run per release however many ask; the staging folders of
+ * releases being staged or left half-staged; the tree prepared ahead of a first release.
+ */
+
+import { err, ok, type Result } from '../../util/result.js';
+import { trace } from '../../util/trace.js';
+import type { ChunkSourceRef } from '../chunk-client.js';
+import { chunksOf, type Manifest, releaseIdOf, validateManifest } from '../manifest.js';
+import type { ChunkId, ReleaseId } from '../types.js';
+import { Arrivals } from './arrivals.js';
+import type { ChunkIndex } from './chunk-index.js';
+import { startEarlyWrites } from './early-writes.js';
+import { countReceived, fetchMissing } from './fetch-missing.js';
+import type { BaseFile } from './file-from-base.js';
+import type { KeptReleases } from './kept-releases.js';
+import type { Layout } from './layout.js';
+import type { StageProgress, StageRequest, StageResult } from './operations.js';
+import { checkOutline, PreparedTree } from './prepared-tree.js';
+import type { ReleaseTimes } from './release-times.js';
+import { assembleRelease } from './releases.js';
+import { StagingArea } from './staging-area.js';
+import { makeTwin } from './twins.js';
+
+export interface StagerOptions {
+  layout: Layout;
+  index: ChunkIndex;
+  kept: KeptReleases;
+  times: ReleaseTimes;
+  /** The relay grants (grants.ts): chunks pulled through since the latest one count as fetched. */
+  grants: { readonly grantedAt: number };
+  /** Half-staged releases found at start-up (startup-sweep.ts), to resume. */
+  areas: StagingArea[];
+}
+
+export class Stager {
+  /** Releases staged under a deploy lock, by holder: not pruned while that holder is live. */
+  readonly stagedBy = new Map<ReleaseId, string>();
+  readonly #running = new Map<ReleaseId, Promise<Result<StageResult, string>>>();
+  /** Releases being staged or left half-staged (a failed transfer, a crash): their folders. */
+  readonly #areas = new Map<ReleaseId, StagingArea>();
+  /** A first release's tree being created ahead of its manifest (prepare()). */
+  #prepared: PreparedTree | undefined;
+
+  constructor(readonly o: StagerOptions) {
+    for (const area of o.areas) this.#areas.set(area.id, area);
+  }
+
+  /** The releases being staged now. */
+  running(): IterableIterator<ReleaseId> {
+    return this.#running.keys();
+  }
+
+  /** Stages a release: fetch what is missing, assemble and verify `releases/<id>`. Idempotent. */
+  stage(
+    req: StageRequest,
+    progress: (p: StageProgress) => void = () => {},
+  ): Promise<Result<StageResult, string>> {
+    const parsed = validateManifest(req.manifest);
+    if (!parsed.ok) return Promise.resolve(err(`manifest refused: ${parsed.error}`));
+    const manifest = parsed.value;
+    const id = releaseIdOf(manifest);
+    if (id !== req.release)
+      return Promise.resolve(err(`release id ${req.release} does not match the manifest (${id})`));
+    if (req.holder) this.stagedBy.set(id, req.holder);
+    let running = this.#running.get(id);
+    if (!running) {
+      running = this.#stage(id, manifest, req.sources ?? [], progress, req.bases).finally(() =>
+        this.#running.delete(id),
+      );
+      this.#running.set(id, running);
+    }
+    return running;
+  }
+
+  async #stage(
+    id: ReleaseId,
+    manifest: Manifest,
+    sources: ChunkSourceRef[],
+    progress: (p: StageProgress) => void,
+    hints: Record<ChunkId, ChunkId[]> = {},
+  ): Promise<Result<StageResult, string>> {
+    const { layout, index, kept, times } = this.o;
+    const releases = kept.manifests;
+    const t0 = performance.now();
+    // A relay may have pulled chunks through for a neighbour before its own stage began: they
+    // still crossed the network for this deployment, so they count from the grant on.
+    const grantedAt = this.o.grants.grantedAt;
+    const since = Math.min(Date.now(), grantedAt > Date.now() - 3_600_000 ? grantedAt : Date.now());
+    const all = chunksOf(manifest);
+    const p: StageProgress = { chunksTotal: all.size, chunksReused: 0, chunksFetched: 0, bytesFetched: 0 };
+    let bytesReused = 0;
+    if (releases.has(id)) {
+      await times.touch(id, 'stagedAt');
+      return ok({
+        ...p,
+        chunksReused: all.size,
+        release: id,
+        alreadyStaged: true,
+        bytesReused: 0,
+        filesCopied: 0,
+        ms: 0,
+      });
+    }
+    trace(`stage ${id}: looking for a twin`);
+    const twin = await makeTwin(layout, releases, kept.twins, id, manifest, (r) => kept.files.stats(r));
+    if (twin) {
+      trace(`stage ${id}: twin of ${twin}`);
+      await this.#dropArea(id);
+      releases.set(id, manifest);
+      kept.files.rebuild(releases);
+      await times.touch(id, 'stagedAt');
+      let files = 0;
+      for (const e of manifest.entries) if (e.type === 'file') files++;
+      for (const size of all.values()) bytesReused += size;
+      return ok({
+        ...p,
+        chunksReused: all.size,
+        release: id,
+        alreadyStaged: false,
+        bytesReused,
+        filesCopied: files,
+        ms: performance.now() - t0,
+      });
+    }
+    const missing: ChunkId[] = [];
+    for (const [chunk, size] of all) {
+      if (index.has(chunk)) {
+        p.chunksReused++;
+        bytesReused += size;
+      } else missing.push(chunk);
+    }
+    progress({ ...p });
+    const onChunk = (_: ChunkId, wire: number) => {
+      p.chunksFetched++;
+      p.bytesFetched += wire;
+      progress({ ...p });
+    };
+    const area = await this.#area(id, manifest);
+    // Files neither identical to a kept one nor written from an earlier version of themselves
+    // are written from chunks: theirs go straight into the staging folder as they arrive.
+    const elsewhere = new Set<string>();
+    const based: { e: (typeof area.files)[number]; base: BaseFile }[] = [];
+    if (releases.size > 0)
+      for (const e of area.files) {
+        // Not stat'ed here: the assembly does, right before it links, and writes the file should
+        // the app have changed it meanwhile (one stat per file, not two).
+        if (await kept.files.indexed(e, releases)) {
+          elsewhere.add(e.path);
+          continue;
+        }
+        const base = await kept.files.previous(e, releases);
+        if (!base) continue;
+        elsewhere.add(e.path);
+        based.push({ e, base });
+      }
+    area.plan(
+      (e) => !elsewhere.has(e.path),
+      (c) => !index.has(c),
+    );
+    trace(`stage ${id}: ${missing.length} of ${all.size} chunks to fetch`);
+    const chunk = async (c: ChunkId): Promise<Buffer> => {
+      let data = await index.read(c);
+      if (!data) {
+        // A reused copy was damaged (an app wrote into its release): fetch it again.
+        const r = await index.ensure({
+          ids: [c],
+          sources,
+          maxChunk: manifest.chunking.max,
+          onChunk,
+        });
+        data = r.ok ? await index.read(c) : undefined;
+      }
+      if (!data) throw new Error(`chunk ${c.slice(0, 12)} is missing and no source has it`);
+      return data;
+    };
+    // Changed files written from their earlier version start now, beside the transfer.
+    const arrivals = new Arrivals(missing);
+    const early = startEarlyWrites({ dir: area.dir, based, arrivals, chunk });
+    // Set when the transfer returns; should it throw instead, the early writers stop too.
+    let failure: string | undefined = 'the transfer stopped';
+    try {
+      failure = await fetchMissing({
+        index,
+        all,
+        missing,
+        sources,
+        maxChunk: manifest.chunking.max,
+        hints,
+        place: (c, data) => area.place(c, data),
+        onChunk: (c, wire) => {
+          onChunk(c, wire);
+          arrivals.arrived(c);
+        },
+      });
+    } finally {
+      arrivals.end(failure);
+    }
+    if (failure) {
+      await Promise.allSettled(early.values());
+      await area.close();
+      return err(`staging ${id} failed: ${failure}`);
+    }
+    Object.assign(p, countReceived(index, all, since));
+    p.chunksReused = all.size - p.chunksFetched;
+    trace(`stage ${id}: fetched`);
+    let filesCopied = 0;
+    try {
+      filesCopied = await assembleRelease({
+        layout,
+        id,
+        manifest,
+        area,
+        early,
+        sameAs: (e) => kept.files.identical(e, releases),
+        baseOf: (e) => kept.files.previous(e, releases),
+        chunk,
+      });
+    } catch (e) {
+      await Promise.allSettled(early.values());
+      return err(`assembling ${id} failed: ${(e as Error).message}`);
+    }
+    trace(`stage ${id}: assembled`);
+    this.#areas.delete(id);
+    releases.set(id, manifest);
+    kept.files.rebuild(releases);
+    await index.settleRelease(id, manifest);
+    await times.touch(id, 'stagedAt');
+    return ok({
+      ...p,
+      release: id,
+      alreadyStaged: false,
+      bytesReused,
+      filesCopied,
+      ms: performance.now() - t0,
+    });
+  }
+
+  /**
+   * Starts creating a first release's folders and empty files from the outline of an artifact
+   * whose manifest is still being made (prepared-tree.ts). Skipped, answering false, when this
+   * host has a release or is staging one: its files will then be linked, not created.
+   */
+  prepare(outline: string[]): Result<boolean, string> {
+    const checked = checkOutline(outline);
+    if (!checked.ok) return checked;
+    if (this.o.kept.manifests.size > 0 || this.#running.size > 0 || this.#areas.size > 0) return ok(false);
+    if (this.#prepared) void this.#prepared.discard();
+    this.#prepared = PreparedTree.start(this.o.layout.staging, outline);
+    return ok(true);
+  }
+
+  /** Removes the staging folders nobody resumed within `maxAgeMs` (pruning, after an activation). */
+  async dropStale(maxAgeMs: number): Promise<void> {
+    for (const [id, area] of this.#areas)
+      if (!this.#running.has(id) && (await area.age()) >= maxAgeMs) await this.#dropArea(id);
+  }
+
+  /** The staging folder of `id`: the one an earlier attempt left, or a new one. */
+  async #area(id: ReleaseId, manifest: Manifest): Promise<StagingArea> {
+    let area = this.#areas.get(id);
+    if (!area) {
+      // The tree prepared ahead serves a first release only: with a kept release, files linked
+      // from it must not find an empty one in their place.
+      const prepared = this.#prepared;
+      this.#prepared = undefined;
+      const usable = prepared && this.o.kept.manifests.size === 0 ? prepared : undefined;
+      area = await StagingArea.create(this.o.layout, id, manifest, usable);
+      this.#areas.set(id, area);
+      // Deleted when it was not moved into place (an empty no-op when it was).
+      if (prepared) void prepared.discard();
+    }
+    return area;
+  }
+
+  async #dropArea(id: ReleaseId): Promise<void> {
+    const area = this.#areas.get(id);
+    if (!area) return;
+    this.#areas.delete(id);
+    this.o.index.dropStaging(id);
+    await area.remove();
+  }
+}

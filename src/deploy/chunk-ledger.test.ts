@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -92,6 +92,30 @@ describe('chunk ledger', () => {
     await deploy('v1');
     const again = await deploy('v1');
     expect(again.reread).toBe(0);
+  });
+
+  it('re-reads a file changed after the stamp of the walk that recorded it (same tick: its stat may not move again)', async () => {
+    await put({ 'a.js': 'one', 'b.js': 'bee' });
+    await afterTick();
+    // Changed right after the walk's stamp, before its lstat: a ctime at or past the stamp, so
+    // a further change within that tick could leave the stat as recorded. Not to be trusted by
+    // the next walk, however long after it comes.
+    const ledger = await ChunkLedger.open(ledgerDir, art, DEFAULT_CHUNKING);
+    const begin = ledger.begin.bind(ledger);
+    ledger.begin = () => {
+      begin();
+      writeFileSync(path.join(art, 'a.js'), 'two');
+    };
+    const r = await readArtifact(art, 'v1', DEFAULT_CHUNKING, { ledger });
+    if (!r.ok) throw new Error(r.error);
+    await ledger.save({ release: releaseIdOf(r.value.manifest), manifest: r.value.manifest });
+    await afterTick();
+    const again = await deploy('v2');
+    expect(again.reread).toBe(1);
+    const fresh = await readArtifact(art, 'v2');
+    expect(fresh.ok && fresh.value.manifest).toEqual(again.manifest);
+    // Recorded by a walk stamped after the change: settled from then on.
+    expect((await deploy('v3')).reread).toBe(0);
   });
 
   // The wall clock's rule, where the ledger cannot stamp the artifact's filesystem: a ledger on

@@ -152,6 +152,10 @@ export class QueueRunner implements TaskRunner {
       const w = this.#waiters.get(jobId);
       if (w) w.output({ active: true });
     });
+    // Back from a worker (given back: it did not fit there; or stalled): it waits again.
+    events.on('waiting', ({ jobId, prev }) => {
+      if (prev === 'active' && this.#waiters.has(jobId)) this.#wave.requeued(jobId);
+    });
     events.on('completed', ({ jobId, returnvalue }) => {
       this.#wave.taken(jobId);
       this.#waiters.get(jobId)?.resolve(returnvalue);

@@ -108,6 +108,36 @@ describe('WaveSender', () => {
     await expect(added[0]).resolves.toBeUndefined();
   });
 
+  it('counts a job given back to the queue (or stalled) as waiting again: the held rest goes at once, the next wave whole', async () => {
+    const { wave: w, writes } = recorder();
+    wave(w, ['a', 'b', 'c', 'd', 'e']); // priorities 5..1
+    await turn();
+    expect(writes).toEqual([['e', 'd', 'c']]);
+    // A worker took 'e' and gave it back (it did not fit): it waits in Redis again, where the held
+    // 'b' and 'a' would rank above it.
+    w.taken('e');
+    w.requeued('e');
+    expect(writes).toEqual([
+      ['e', 'd', 'c'],
+      ['b', 'a'],
+    ]);
+    expect(w.holding).toBe(false);
+    for (const id of ['d', 'c', 'b', 'a']) w.taken(id);
+    wave(w, ['f', 'g', 'h', 'i', 'j']);
+    await turn();
+    expect(writes.slice(2)).toEqual([
+      ['j', 'i', 'h'],
+      ['g', 'f'],
+    ]);
+    // Back at work and done: a later wave is held again.
+    w.taken('e');
+    for (const id of ['j', 'i', 'h', 'g', 'f']) w.taken(id);
+    wave(w, ['k', 'l', 'm', 'n']);
+    await turn();
+    expect(writes.slice(4)).toEqual([['n', 'm', 'l']]);
+    expect(w.holding).toBe(true);
+  });
+
   it('holds nothing for a wave that fits in one chunk', async () => {
     const { wave: w, writes } = recorder();
     wave(w, ['a', 'b', 'c']);

@@ -65,6 +65,15 @@ export class WaveSender<J extends WaveJob> {
     if (held?.pending.delete(jobId) && !held.pending.size) this.#release();
   }
 
+  /**
+   * A job taken before is back in Redis, waiting (a worker gave it back, or it stalled): held jobs
+   * could rank above it, so the rest goes now and the next wave is written whole until it is taken.
+   */
+  requeued(jobId: string): void {
+    this.#waiting.add(jobId);
+    this.#release();
+  }
+
   /** Whether a rest is held back now (for tests). */
   get holding(): boolean {
     return this.#held !== undefined;

@@ -8,9 +8,15 @@ export interface PacerClock {
   sleep(ms: number): Promise<void>;
 }
 
+/** setTimeout's longest delay; a longer one would fire at once (a tiny rate on a large artifact). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const realClock: PacerClock = {
   now: () => performance.now(),
-  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  sleep: async (ms) => {
+    for (let left = ms; left > 0; left -= MAX_TIMER_MS)
+      await new Promise((r) => setTimeout(r, Math.min(left, MAX_TIMER_MS)));
+  },
 };
 
 /** No rate (or not a positive one): sends never wait. */

@@ -54,6 +54,20 @@ export async function encodeFrame(
   encoding: Encoding = 'deflate',
   codecs: readonly Codec[] = [],
 ): Promise<Buffer> {
+  return encodeFrameSync(id, data, encoding, codecs);
+}
+
+/**
+ * `encodeFrame` on the calling thread, done when it returns: the frame is a buffer of its own
+ * and `data` is not kept, so a caller may read the next chunk into the same buffer (the origin
+ * does, origin.ts).
+ */
+export function encodeFrameSync(
+  id: ChunkId,
+  data: Buffer,
+  encoding: Encoding = 'deflate',
+  codecs: readonly Codec[] = [],
+): Buffer {
   let payload = data;
   let code = CODE.none;
   const brotliLike = encoding === 'br' || encoding === 'br-fast';

@@ -1,9 +1,14 @@
 /**
+ * The origin's frame buffers go back to a pool once written (frame-pool.ts): one still queued
+ * at a slow asker's socket must not carry a later frame meanwhile.
+ *
  * The origin reads the chunks of large files into one reused buffer (origin.ts, LargeFiles.use):
  * many requests at once, each reading ahead, in every encoding, must still get every chunk's own
  * bytes (a receiver checks each chunk's SHA-256, so a chunk read over by another fails there).
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,7 +17,7 @@ import { fetchChunks } from './chunk-client.js';
 import type { ChunkingParams } from './fastcdc.js';
 import { startOrigin } from './origin.js';
 import type { ChunkId } from './types.js';
-import type { Codec, Encoding } from './wire.js';
+import { type Codec, decodeFrames, type Encoding } from './wire.js';
 import { loadZstd } from './zstd.js';
 
 let dir: string;
@@ -82,4 +87,55 @@ describe('origin', () => {
       await origin.close();
     }
   });
+
+  it('does not reuse a frame still queued for a slow asker', async () => {
+    // Noise with an average chunk size near the maximum: most frames (raw) of one size, so a
+    // buffer given back early would carry the next frame.
+    const params: ChunkingParams = { min: 16 * 1024, avg: 255 * 1024, max: 256 * 1024 };
+    const data = randomBytes(12 * 1024 * 1024);
+    await writeFile(path.join(dir, 'noise.bin'), data);
+    const art = await readArtifact(dir, 'v1', params);
+    expect(art.ok).toBe(true);
+    if (!art.ok) return;
+    const origin = await startOrigin({
+      chunks: art.value.chunks,
+      token: 'origin-test-token-0123456789',
+      cacheBytes: 0,
+    });
+    try {
+      const ids = art.value.manifest.entries.flatMap((e) =>
+        e.type === 'file' ? e.chunks.map(([id]) => id) : [],
+      );
+      const body = await new Promise<Buffer>((resolve, reject) => {
+        const req = request(
+          new URL('/v1/chunks/fetch', origin.url),
+          {
+            method: 'POST',
+            headers: { authorization: `Bearer ${origin.token}`, 'content-type': 'application/json' },
+          },
+          (res) => {
+            const parts: Buffer[] = [];
+            // Not read for a while: the origin's writes queue up behind a full socket.
+            res.pause();
+            setTimeout(() => res.resume(), 500);
+            res.on('data', (d: Buffer) => parts.push(d));
+            res.on('end', () => resolve(Buffer.concat(parts)));
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(JSON.stringify({ ids, encoding: 'none' }));
+      });
+      const got: Buffer[] = [];
+      for await (const c of decodeFrames(once(body), params.max)) got.push(c.data);
+      expect(Buffer.concat(got).equals(data)).toBe(true);
+    } finally {
+      await origin.close();
+    }
+  });
 });
+
+/** One buffer as a stream of one piece. */
+async function* once(b: Buffer): AsyncGenerator<Buffer> {
+  yield b;
+}

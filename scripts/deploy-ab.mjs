@@ -126,9 +126,12 @@ async function deploy(s) {
 /** Each side's agent restarted on an empty folder, its ledger gone: the next deploys are first ones. */
 async function afresh() {
   for (const [i, s] of sides.entries()) {
-    const gone = new Promise((resolve) => s.agent.proc.once('exit', resolve));
-    s.agent.proc.kill('SIGTERM');
-    await gone;
+    const { proc } = s.agent;
+    if (proc.exitCode === null && proc.signalCode === null) {
+      const gone = new Promise((resolve) => proc.once('exit', resolve));
+      proc.kill('SIGTERM');
+      await gone;
+    }
     for (const dir of [s.agent.dir, s.ledger]) rmSync(dir, { recursive: true, force: true });
     s.agent = await startAgent(s.root, path.join(work, `agent${i}`));
   }

@@ -7,11 +7,15 @@
 //   node scripts/deploy-ab.mjs <web|big|small> <pairs> <change,...> <buildA> <buildB>
 //   e.g. node scripts/deploy-ab.mjs small 4 'nothing,1%,10%,4 KB shift' /tmp/old .
 //
+// The change `first` edits nothing and makes each deploy a first one: each side's agent starts
+// afresh on an empty folder and its chunk ledger is removed before it deploys.
+//
 // Env: SLIPWAY_AB_DIR (work folder, default a temporary one; kept, with its source and agents,
 // so a second run skips the first deploys), SLIPWAY_AB_STEP (seed of the first change, so runs
 // in the same folder edit different files). Every deploy is checked byte-identical (diff -r).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -21,6 +25,22 @@ if (!shapeName || !pairsArg || !changesArg || builds.length !== 2) {
   process.exit(2);
 }
 const roots = builds.map((b) => path.resolve(b));
+// A build copied out of its checkout finds no node_modules, so no zstd-napi: it deploys with
+// Brotli, and the A/B compares codecs instead of builds. Both sides must load the same codecs.
+const zstdLoads = (root) => {
+  try {
+    createRequire(path.join(root, 'dist/src/deploy/zstd.js'))('zstd-napi/binding');
+    return true;
+  } catch {
+    return false;
+  }
+};
+const loads = roots.map(zstdLoads);
+if (loads[0] !== loads[1]) {
+  const lacking = roots[loads.indexOf(false)];
+  console.error(`${lacking} cannot load zstd-napi (no node_modules there?); e.g. ln -s ${path.resolve('node_modules')} ${lacking}/node_modules`);
+  process.exit(2);
+}
 const here = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const { writeShape, applyChange } = await import(path.join(here, 'dist/bench/lib/deploy-shapes.js'));
 const work = process.env.SLIPWAY_AB_DIR ?? path.join(os.tmpdir(), `slipway-ab-${shapeName}`);
@@ -103,6 +123,20 @@ async function deploy(s) {
   return { ms, cpu, walkMs: o.chunkMs, deployerMb: o.maxRssKb / 1024, agentMb: takePeakKb(pid) / 1024 };
 }
 
+/** Each side's agent restarted on an empty folder, its ledger gone: the next deploys are first ones. */
+async function afresh() {
+  for (const [i, s] of sides.entries()) {
+    const { proc } = s.agent;
+    if (proc.exitCode === null && proc.signalCode === null) {
+      const gone = new Promise((resolve) => proc.once('exit', resolve));
+      proc.kill('SIGTERM');
+      await gone;
+    }
+    for (const dir of [s.agent.dir, s.ledger]) rmSync(dir, { recursive: true, force: true });
+    s.agent = await startAgent(s.root, path.join(work, `agent${i}`));
+  }
+}
+
 const median = (xs) => {
   const a = [...xs].sort((x, y) => x - y);
   return a.length % 2 ? a[(a.length - 1) / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
@@ -119,7 +153,8 @@ try {
     const got = sides.map(() => []);
     const ratios = [];
     for (let k = 0; k < Number(pairsArg); k++) {
-      applyChange(src, shape, change, step++);
+      if (change === 'first') await afresh();
+      else applyChange(src, shape, change, step++);
       const pair = [];
       for (const i of k % 2 ? [1, 0] : [0, 1]) pair[i] = await deploy(sides[i]);
       pair.forEach((g, i) => got[i].push(g));

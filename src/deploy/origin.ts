@@ -10,10 +10,19 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { deltaRequests } from './agent/requests.js';
 import type { ChunkSource } from './artifact.js';
+import { FramePool } from './frame-pool.js';
 import { bearer, HttpError, readJson, sendError, tokenMatches } from './http.js';
 import { pacer } from './pacer.js';
 import { type ChunkId, isChunkId } from './types.js';
-import { CODECS, type Codec, deltaFrame, type Encoding, encodeFrame, localCodecs } from './wire.js';
+import {
+  CODECS,
+  type Codec,
+  deltaFrame,
+  type Encoding,
+  encodeFrame,
+  encodeFrameSync,
+  localCodecs,
+} from './wire.js';
 import { bestDelta, type DeltaRequest } from './wire-delta.js';
 import { loadZstd } from './zstd.js';
 
@@ -112,45 +121,64 @@ export async function startOrigin(opts: {
   const pace = pacer(opts.maxRate);
   // Promises, not buffers: six agents asking for the same chunk at once share one compression.
   // Least recently used first out, so agents a few megabytes apart still share their frames.
-  const cache = new Map<string, { frame: Promise<Buffer>; bytes: number }>();
+  const cache = new Map<string, Held>();
   let cached = 0;
   // Enough for agents asking for the same chunks at about the same time; not the whole artifact.
   const budget = opts.cacheBytes ?? 16 * 1024 * 1024;
   const files = new LargeFiles();
+  const pool = new FramePool();
+  const alloc = (n: number) => pool.take(n);
   let egress = 0;
   let requests = 0;
 
-  function frame(id: ChunkId, encoding: Encoding, codecs: readonly Codec[]): Promise<Buffer> {
+  /** Gives a frame's buffer back to the pool once no cache holds it and no request still writes it. */
+  function release(h: Held): void {
+    if (h.users === 0 && !h.cached && h.made) {
+      pool.give(h.made);
+      h.made = undefined;
+    }
+  }
+
+  /** The frame of a chunk, from the cache or made now, held for one more user (see release). */
+  function frame(id: ChunkId, encoding: Encoding, codecs: readonly Codec[]): Held {
     const key = `${encoding}:${codecs.join('+')}:${id}`;
     const hit = cache.get(key);
     if (hit) {
       cache.delete(key);
       cache.set(key, hit);
-      return hit.frame;
+      hit.users++;
+      return hit;
     }
     const src = opts.chunks.get(id);
-    if (!src) return Promise.reject(new HttpError(404, `unknown chunk ${id}`));
-    const entry = {
-      frame: files.read(src).then((data) => encodeFrame(id, data, encoding, codecs)),
+    if (!src) return unheld(Promise.reject(new HttpError(404, `unknown chunk ${id}`)));
+    const entry: Held = {
+      frame: files.use(src, (data) => encodeFrameSync(id, data, encoding, codecs, alloc)),
       bytes: 0,
+      users: 1,
+      cached: true,
     };
     cache.set(key, entry);
     entry.frame.then(
       (f) => {
-        if (cache.get(key) !== entry) return;
-        entry.bytes = f.length;
-        cached += f.length;
+        entry.made = f;
+        if (cache.get(key) !== entry) return release(entry);
+        // What it holds in memory: a pooled frame's buffer is rounded up (frame-pool.ts).
+        entry.bytes = f.buffer.byteLength;
+        cached += entry.bytes;
         for (const [k, e] of cache) {
           if (cached <= budget) break;
           cache.delete(k);
           cached -= e.bytes;
+          e.cached = false;
+          release(e);
         }
       },
       () => {
+        entry.cached = false;
         if (cache.get(key) === entry) cache.delete(key);
       },
     );
-    return entry.frame;
+    return entry;
   }
 
   /** A delta against the asker's base when it is smaller than the compressed chunk (never cached). */
@@ -215,18 +243,24 @@ export async function startOrigin(opts: {
       requests++;
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       // Read and compress a window ahead of the socket, so disk, zlib and network overlap.
-      const ahead: Promise<Buffer>[] = [];
+      const ahead: Held[] = [];
       const next = (id: ChunkId) => {
         const d = deltas.get(id);
-        return d ? deltaOrWhole(id, d, encoding, codecs) : frame(id, encoding, codecs);
+        return d ? unheld(deltaOrWhole(id, d, encoding, codecs)) : frame(id, encoding, codecs);
       };
       for (let i = 0; i < Math.min(AHEAD, ids.length); i++) ahead.push(next(ids[i]!));
       for (let i = 0; i < ids.length; i++) {
-        const f = await ahead[i]!;
+        const h = ahead[i]!;
+        const f = await h.frame;
         if (i + AHEAD < ids.length) ahead.push(next(ids[i + AHEAD]!));
         egress += f.length;
         await pace(f.length);
-        if (!res.write(f)) await once(res, 'drain');
+        // Called once the socket is done with the frame's bytes (written, or the write failed).
+        const written = () => {
+          h.users--;
+          release(h);
+        };
+        if (!res.write(f, written)) await once(res, 'drain');
       }
       res.end();
     } catch (e) {
@@ -255,6 +289,22 @@ export async function startOrigin(opts: {
   };
 }
 
+/** A frame and who needs its bytes: the cache, and requests that have yet to write it. */
+interface Held {
+  frame: Promise<Buffer>;
+  /** The frame once made, until its buffer goes back to the pool. */
+  made?: Buffer;
+  /** Bytes the cache counts for it. */
+  bytes: number;
+  users: number;
+  cached: boolean;
+}
+
+/** A frame outside the cache and the pool (a delta, an error): nothing to give back. */
+function unheld(frame: Promise<Buffer>): Held {
+  return { frame, bytes: 0, users: 1, cached: false };
+}
+
 /**
  * Chunk reads that keep large files open for the origin's lifetime (a 200 MB file is thousands
  * of chunks: one open and close each cost more than the read); small files are opened per read.
@@ -264,17 +314,49 @@ class LargeFiles {
   static readonly LARGE = 1024 * 1024;
   static readonly MAX_OPEN = 64;
 
+  /**
+   * The one buffer that chunks of large files are read into when `use` is done with them on
+   * return: a fresh Buffer per chunk was, with each frame's, the allocation that set off the
+   * deployer's collections ("external memory pressure"; the 200 MB file's first deploy: 3,000
+   * chunk-sized allocations fewer).
+   */
+  #scratch = Buffer.alloc(0);
+
+  /** A chunk's bytes in a fresh buffer the caller may keep. */
   async read(src: ChunkSource): Promise<Buffer> {
+    const fh = this.#handle(src);
+    if (!fh) return readChunk(src);
+    return LargeFiles.#readInto(await fh, src, Buffer.allocUnsafe(src.size));
+  }
+
+  /**
+   * `use` of a chunk's bytes, which may be a view of a reused buffer, valid only until `use`
+   * returns: it must not keep them (encodeFrameSync does not).
+   */
+  async use<T>(src: ChunkSource, use: (data: Buffer) => T): Promise<T> {
+    const fh = this.#handle(src);
+    if (!fh) return use(await readChunk(src));
+    const handle = await fh;
+    // Read and used with no await in between: no other chunk is read into it meanwhile.
+    if (this.#scratch.length < src.size)
+      this.#scratch = Buffer.allocUnsafeSlow(Math.max(src.size, 256 * 1024));
+    return use(LargeFiles.#readInto(handle, src, this.#scratch.subarray(0, src.size)));
+  }
+
+  /** The open handle of a large file (opened now when it was not), or undefined for the others. */
+  #handle(src: ChunkSource): Promise<FileHandle> | undefined {
     let fh = this.#open.get(src.file);
     if (!fh) {
       if (src.offset + src.size < LargeFiles.LARGE || this.#open.size >= LargeFiles.MAX_OPEN)
-        return readChunk(src);
+        return undefined;
       fh = open(src.file, 'r');
       fh.catch(() => this.#open.delete(src.file));
       this.#open.set(src.file, fh);
     }
-    const buf = Buffer.allocUnsafe(src.size);
-    const handle = await fh;
+    return fh;
+  }
+
+  static #readInto(handle: FileHandle, src: ChunkSource, buf: Buffer): Buffer {
     // On the calling thread too: the chunking read these bytes moments ago (the page cache has
     // them), and a thread-pool round trip per chunk wakes a pool thread that, on a busy two-core
     // machine, takes the CPU from this one (the 200 MB file's 10% edit: ~0.2 s of the origin's

@@ -54,6 +54,24 @@ export async function encodeFrame(
   encoding: Encoding = 'deflate',
   codecs: readonly Codec[] = [],
 ): Promise<Buffer> {
+  return encodeFrameSync(id, data, encoding, codecs);
+}
+
+/** Where a frame's bytes go: `n` bytes the frame may fill (by default a buffer of its own). */
+export type FrameAlloc = (n: number) => Buffer;
+
+/**
+ * `encodeFrame` on the calling thread, done when it returns: the frame is in a buffer from
+ * `alloc` and `data` is not kept, so a caller may read the next chunk into the same buffer (the
+ * origin does, origin.ts).
+ */
+export function encodeFrameSync(
+  id: ChunkId,
+  data: Buffer,
+  encoding: Encoding = 'deflate',
+  codecs: readonly Codec[] = [],
+  alloc: FrameAlloc = ownBuffer,
+): Buffer {
   let payload = data;
   let code = CODE.none;
   const brotliLike = encoding === 'br' || encoding === 'br-fast';
@@ -68,7 +86,9 @@ export async function encodeFrame(
       // Should the addon ever fail, the chunk goes as Brotli: never a failed transfer for it.
       try {
         const packed = zstd.compress(data, ZSTD_LEVEL[encoding as 'br' | 'br-fast']);
-        return packed.length < data.length ? frameOf(id, CODE.zstd, packed) : frameOf(id, CODE.none, data);
+        return packed.length < data.length
+          ? frameOf(id, CODE.zstd, packed, alloc)
+          : frameOf(id, CODE.none, data, alloc);
       } catch {}
     }
     const brOpts = brotliLike
@@ -95,7 +115,7 @@ export async function encodeFrame(
       code = brotliLike ? CODE.br : CODE.deflate;
     }
   }
-  return frameOf(id, code, payload);
+  return frameOf(id, code, payload, alloc);
 }
 
 /**
@@ -107,12 +127,16 @@ export function deltaFrame(id: ChunkId, payload: Buffer, kind: 'delta' | 'zstd' 
   return frameOf(id, kind === 'zstd' ? CODE.zdelta : CODE.delta, payload);
 }
 
+function ownBuffer(n: number): Buffer {
+  return Buffer.allocUnsafeSlow(n);
+}
+
 /**
  * One frame in a buffer of its own: not a slice of Node's shared 8 KiB pool, which a small frame
  * kept in the origin's cache would otherwise pin whole.
  */
-function frameOf(id: ChunkId, code: number, payload: Buffer): Buffer {
-  const frame = Buffer.allocUnsafeSlow(HEADER + payload.length);
+function frameOf(id: ChunkId, code: number, payload: Buffer, alloc: FrameAlloc = ownBuffer): Buffer {
+  const frame = alloc(HEADER + payload.length);
   frame.write(id, 0, 32, 'hex');
   frame[32] = code;
   frame.writeUInt32BE(payload.length, 33);

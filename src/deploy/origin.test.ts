@@ -1,0 +1,141 @@
+/**
+ * The origin's frame buffers go back to a pool once written (frame-pool.ts): one still queued
+ * at a slow asker's socket must not carry a later frame meanwhile.
+ *
+ * The origin reads the chunks of large files into one reused buffer (origin.ts, LargeFiles.use):
+ * many requests at once, each reading ahead, in every encoding, must still get every chunk's own
+ * bytes (a receiver checks each chunk's SHA-256, so a chunk read over by another fails there).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readArtifact } from './artifact.js';
+import { fetchChunks } from './chunk-client.js';
+import type { ChunkingParams } from './fastcdc.js';
+import { startOrigin } from './origin.js';
+import type { ChunkId } from './types.js';
+import { type Codec, decodeFrames, type Encoding } from './wire.js';
+import { loadZstd } from './zstd.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'slipway-origin-'));
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+/** Text and noise in turns of `block` bytes: chunks that compress and chunks that go raw. */
+function mixed(size: number, block: number, seed: number): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let x = seed;
+  for (let o = 0; o < size; o++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[o] = Math.floor(o / block) % 2 === 0 ? 97 + ((x >>> 16) % 8) : x >>> 24;
+  }
+  return out;
+}
+
+const encodings: [Encoding, Codec[]][] = [
+  ['br-fast', loadZstd() ? ['zstd'] : []],
+  ['br', []],
+  ['deflate', []],
+  ['none', []],
+];
+
+describe('origin', () => {
+  it('serves every chunk of large files to concurrent askers, in every encoding', async () => {
+    // Chunks up to 1 MiB, past the reused buffer's first size, and two files past the size
+    // the origin keeps open, so both read paths and the buffer's growth are exercised.
+    const params: ChunkingParams = { min: 16 * 1024, avg: 128 * 1024, max: 1024 * 1024 };
+    const files = { 'a.bin': mixed(5_000_000, 300_000, 1), 'b.bin': mixed(3_000_000, 70_000, 2) };
+    for (const [name, data] of Object.entries(files)) await writeFile(path.join(dir, name), data);
+    const art = await readArtifact(dir, 'v1', params);
+    expect(art.ok).toBe(true);
+    if (!art.ok) return;
+    const { chunks, manifest } = art.value;
+    expect(Math.max(...[...chunks.values()].map((c) => c.size))).toBeGreaterThan(256 * 1024);
+    const origin = await startOrigin({ chunks, token: 'origin-test-token-0123456789', cacheBytes: 0 });
+    try {
+      const ids = [...chunks.keys()];
+      const asks = encodings.flatMap(([encoding, codecs], k) => {
+        // Each asker in its own order, so their reads interleave differently.
+        const order = k % 2 ? [...ids].reverse() : ids;
+        const got = new Map<ChunkId, Buffer>();
+        const done = fetchChunks({
+          source: origin,
+          ids: order,
+          maxChunk: params.max,
+          encoding,
+          codecs,
+          onChunk: (id, data) => {
+            got.set(id, data);
+          },
+        });
+        return [{ got, done }];
+      });
+      for (const ask of asks) expect((await ask.done).ok).toBe(true);
+      for (const e of manifest.entries) {
+        if (e.type !== 'file') continue;
+        const want = files[e.path as keyof typeof files];
+        const parts = e.chunks.map(([id]) => asks.map((a) => a.got.get(id)));
+        for (const [k] of encodings.entries())
+          expect(Buffer.concat(parts.map((p) => p[k]!)).equals(want)).toBe(true);
+      }
+    } finally {
+      await origin.close();
+    }
+  });
+
+  it('does not reuse a frame still queued for a slow asker', async () => {
+    // Noise with an average chunk size near the maximum: most frames (raw) of one size, so a
+    // buffer given back early would carry the next frame.
+    const params: ChunkingParams = { min: 16 * 1024, avg: 255 * 1024, max: 256 * 1024 };
+    const data = randomBytes(12 * 1024 * 1024);
+    await writeFile(path.join(dir, 'noise.bin'), data);
+    const art = await readArtifact(dir, 'v1', params);
+    expect(art.ok).toBe(true);
+    if (!art.ok) return;
+    const origin = await startOrigin({
+      chunks: art.value.chunks,
+      token: 'origin-test-token-0123456789',
+      cacheBytes: 0,
+    });
+    try {
+      const ids = art.value.manifest.entries.flatMap((e) =>
+        e.type === 'file' ? e.chunks.map(([id]) => id) : [],
+      );
+      const body = await new Promise<Buffer>((resolve, reject) => {
+        const req = request(
+          new URL('/v1/chunks/fetch', origin.url),
+          {
+            method: 'POST',
+            headers: { authorization: `Bearer ${origin.token}`, 'content-type': 'application/json' },
+          },
+          (res) => {
+            const parts: Buffer[] = [];
+            // Not read for a while: the origin's writes queue up behind a full socket.
+            res.pause();
+            setTimeout(() => res.resume(), 500);
+            res.on('data', (d: Buffer) => parts.push(d));
+            res.on('end', () => resolve(Buffer.concat(parts)));
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(JSON.stringify({ ids, encoding: 'none' }));
+      });
+      const got: Buffer[] = [];
+      for await (const c of decodeFrames(once(body), params.max)) got.push(c.data);
+      expect(Buffer.concat(got).equals(data)).toBe(true);
+    } finally {
+      await origin.close();
+    }
+  });
+});
+
+/** One buffer as a stream of one piece. */
+async function* once(b: Buffer): AsyncGenerator<Buffer> {
+  yield b;
+}

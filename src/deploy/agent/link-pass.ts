@@ -40,15 +40,12 @@ export async function linkUnchanged(opts: {
   releases: string;
   sameAs: SameAs;
   stats: FileStats;
-  /** Set when another part of the assembly failed: stop at the next slice. */
-  stopped: () => boolean;
 }): Promise<{ linked: number; rest: FileEntry[] }> {
   const { files, tmp, sameAs, stats } = opts;
   const rest: FileEntry[] = [];
   let linked = 0;
   for (let at = 0; at < files.length; at += SLICE) {
     if (at > 0) await yieldLoop();
-    if (opts.stopped()) return { linked, rest: [] };
     const end = Math.min(at + SLICE, files.length);
     for (let i = at; i < end; i++) {
       const e = files[i]!;

@@ -158,30 +158,26 @@ export async function assembleRelease(opts: {
     };
     // On a failure the others stop taking files, and every one has stopped writing before the
     // staging is closed and left to the next attempt.
-    const stopOnFailure = <T>(p: Promise<T>) =>
-      p.catch((e: unknown) => {
-        failed = true;
-        throw e;
-      });
-    const work = (files: Extract<ManifestEntry, { type: 'file' }>[]) =>
-      Array.from({ length: Math.min(WIDTH, files.length) }, () => stopOnFailure(worker(files)));
-    // The pass runs between the writers' thread-pool calls; the files it leaves are done after.
-    let rest: Extract<ManifestEntry, { type: 'file' }>[] = [];
-    const pass = linkUnchanged({
+    // The unchanged files first, alone: beside the writers' creates in the same folders, each
+    // link waited on their locks (measured: more time in link(2), and no gain in wall time).
+    const pass = await linkUnchanged({
       files: unchanged,
       tmp,
       releases: layout.releases,
       sameAs: opts.sameAs ?? (() => undefined),
       stats,
-      stopped: () => failed,
-    }).then((r) => {
-      linked += r.linked;
-      rest = r.rest;
     });
-    for (const w of await Promise.allSettled([...work(files), stopOnFailure(pass)]))
-      if (w.status === 'rejected') throw w.reason;
-    next = 0;
-    for (const w of await Promise.allSettled(work(rest))) if (w.status === 'rejected') throw w.reason;
+    linked += pass.linked;
+    const todo = files.concat(pass.rest);
+    const workers = await Promise.allSettled(
+      Array.from({ length: Math.min(WIDTH, todo.length) }, () =>
+        worker(todo).catch((e: unknown) => {
+          failed = true;
+          throw e;
+        }),
+      ),
+    );
+    for (const w of workers) if (w.status === 'rejected') throw w.reason;
     trace(`assemble ${id}: ${linked} linked, ${written.length} written`);
     await writeAtomic(statsFile(layout, id), JSON.stringify(stats), { durable: durability !== 'none' });
     const dirs = manifest.entries.filter((e) => e.type === 'dir').map((e) => path.join(tmp, e.path));

@@ -10,6 +10,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AgentRig, startAgentRig } from '../../../test/helpers/agent-rig.js';
 import { validateManifest } from '../manifest.js';
 import { Agent } from './agent.js';
+import { Layout } from './layout.js';
+import { readStats } from './releases.js';
 
 const TOKEN = 'unit-test-token-0123456789';
 let rig: AgentRig;
@@ -64,5 +66,19 @@ describe('a release manifest', () => {
     await expectKept(v1.release, v1.manifest);
     const again = await Agent.open({ dir: dir(), token: TOKEN });
     expect(again.manifestOf(v1.release)).toEqual(v1.manifest);
+  });
+
+  it("hands the last assembly's file stats over as written to disk", async () => {
+    const v1 = await rig.artifact('v1', { 'a.txt': 'one', 'lib/b.js': 'b'.repeat(3000) });
+    const s1 = await rig.client.stage({ release: v1.release, manifest: v1.manifest, sources: [v1.origin] });
+    expect(s1.ok, s1.ok ? '' : s1.error).toBe(true);
+    const layout = new Layout(dir());
+    // Asked twice: the first answer is the assembly's own (nothing asked before), the second
+    // parsed from the file.
+    const handed = await readStats(layout, v1.release);
+    const read = await readStats(layout, v1.release);
+    expect(handed).toEqual(read);
+    const st = await stat(path.join(dir(), 'releases', v1.release, 'lib/b.js'));
+    expect(read?.['lib/b.js']).toEqual([st.size, st.mtimeMs]);
   });
 });

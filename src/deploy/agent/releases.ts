@@ -206,6 +206,7 @@ export async function assembleRelease(opts: {
     await rm(layout.release(id), { recursive: true, force: true });
     await rename(tmp, layout.release(id));
     if (durability !== 'none') await fsyncPath(layout.releases);
+    assembled = { file: statsFile(layout, id), stats };
     await area?.settled();
     return linked;
   } catch (e) {
@@ -365,10 +366,23 @@ export function statsFile(layout: Layout, id: ReleaseId): string {
   return path.join(layout.manifests, `${id}.stat`);
 }
 
+/**
+ * The stats of the release this process assembled last, as written: the next deploy's file index
+ * asks for them first, and they are handed over once instead of read and parsed back (20,000
+ * entries).
+ */
+let assembled: { file: string; stats: FileStats } | undefined;
+
 /** The file stats recorded when a release was assembled. */
 export async function readStats(layout: Layout, id: ReleaseId): Promise<FileStats | undefined> {
+  const file = statsFile(layout, id);
+  if (assembled?.file === file) {
+    const { stats } = assembled;
+    assembled = undefined;
+    return stats;
+  }
   try {
-    return JSON.parse(await readFile(statsFile(layout, id), 'utf8')) as FileStats;
+    return JSON.parse(await readFile(file, 'utf8')) as FileStats;
   } catch {
     return undefined;
   }
@@ -439,6 +453,7 @@ async function readJsonFile(file: string): Promise<unknown> {
 export async function removeRelease(layout: Layout, id: ReleaseId): Promise<void> {
   await rm(layout.manifest(id), { force: true });
   await rm(statsFile(layout, id), { force: true });
+  if (assembled?.file === statsFile(layout, id)) assembled = undefined;
   await mkdir(layout.trash, { recursive: true });
   const doomed = path.join(layout.trash, `${id}-${randomBytes(4).toString('hex')}`);
   const moved = await rename(layout.release(id), doomed).then(

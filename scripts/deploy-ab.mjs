@@ -12,7 +12,8 @@
 //
 // Env: SLIPWAY_AB_DIR (work folder, default a temporary one; kept, with its source and agents,
 // so a second run skips the first deploys), SLIPWAY_AB_STEP (seed of the first change, so runs
-// in the same folder edit different files). Every deploy is checked byte-identical (diff -r).
+// in the same folder edit different files), SLIPWAY_AB_AGENT_NODE_ARGS (node flags of both agents,
+// e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof': written when the agents stop). Every deploy is checked byte-identical (diff -r).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -71,7 +72,8 @@ function takePeakKb(pid) {
 
 async function startAgent(root, dir) {
   const args = ['agent', '--dir', dir, '--listen', '127.0.0.1:0', '--token-file', path.join(work, 'token')];
-  const proc = spawn(process.execPath, [path.join(root, 'bin/slipway.js'), ...args, '--keep', '2'], {
+  const nodeArgs = (process.env.SLIPWAY_AB_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, path.join(root, 'bin/slipway.js'), ...args, '--keep', '2'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';

@@ -27,6 +27,8 @@ export class FileIndex {
   #ranked: [ReleaseId, Manifest][] = [];
   /** Promises, so the many files assembled at once read each release's stats once, not once each. */
   readonly #stats = new Map<ReleaseId, Promise<FileStats | undefined>>();
+  /** The same once read, so that identical() answers without a promise (link-pass.ts). */
+  readonly #loaded = new Map<ReleaseId, FileStats | undefined>();
   /** Each kept release's folder. */
   readonly #dirs = new Map<ReleaseId, string>();
 
@@ -45,13 +47,22 @@ export class FileIndex {
     this.#byPath = undefined;
     this.#unindexed = releases;
     for (const id of this.#stats.keys()) if (!releases.has(id)) this.#stats.delete(id);
+    for (const id of this.#loaded.keys()) if (!releases.has(id)) this.#loaded.delete(id);
     for (const id of this.#dirs.keys()) if (!releases.has(id)) this.#dirs.delete(id);
   }
 
-  /** A kept release's file with the same content, if its size and mtime are as assembled. */
-  async identical(e: FileEntry, releases: Map<ReleaseId, Manifest>): Promise<SameFile | undefined> {
+  /**
+   * A kept release's file with the same content, if its size and mtime are as assembled: at once
+   * when that release's stats were read already (indexed() read them), else as a promise.
+   */
+  identical(
+    e: FileEntry,
+    releases: Map<ReleaseId, Manifest>,
+  ): SameFile | undefined | Promise<SameFile | undefined> {
     const hit = this.#lookup(e, releases);
-    return hit && this.#untouched(hit.release, hit.path);
+    if (!hit) return undefined;
+    if (!this.#loaded.has(hit.release)) return this.#untouched(hit.release, hit.path);
+    return this.#untouchedNow(this.#loaded.get(hit.release), hit.release, hit.path);
   }
 
   /**
@@ -93,7 +104,11 @@ export class FileIndex {
   stats(release: ReleaseId): Promise<FileStats | undefined> {
     let stats = this.#stats.get(release);
     if (!stats) {
-      stats = readStats(this.layout, release);
+      stats = readStats(this.layout, release).then((s) => {
+        // Not when the release was pruned meanwhile (rebuild() dropped its promise).
+        if (this.#stats.get(release) === stats) this.#loaded.set(release, s);
+        return s;
+      });
       this.#stats.set(release, stats);
     }
     return stats;
@@ -122,7 +137,11 @@ export class FileIndex {
 
   /** A kept release's file if its size and mtime are still those recorded at assembly. */
   async #untouched(release: ReleaseId, rel: string): Promise<SameFile | undefined> {
-    const rec = (await this.stats(release))?.[rel];
+    return this.#untouchedNow(await this.stats(release), release, rel);
+  }
+
+  #untouchedNow(stats: FileStats | undefined, release: ReleaseId, rel: string): SameFile | undefined {
+    const rec = stats?.[rel];
     let dir = this.#dirs.get(release);
     if (dir === undefined) {
       dir = this.layout.release(release);

@@ -30,8 +30,24 @@ export interface AgentRig {
   ): Promise<
     Awaited<ReturnType<typeof artifactOf>> & { release: ReturnType<typeof releaseIdOf>; origin: Origin }
   >;
+  /**
+   * `artifact`, then stages and activates its release (throwing on any failure): its release,
+   * manifest, what staging answered and the release it replaced.
+   */
+  deploy(
+    version: string,
+    files: Record<string, string>,
+  ): Promise<{
+    release: ReturnType<typeof releaseIdOf>;
+    manifest: Awaited<ReturnType<typeof artifactOf>>['manifest'];
+    staged: StageAnswer;
+    previous: ActivateAnswer['previous'];
+  }>;
   close(): Promise<void>;
 }
+
+type StageAnswer = Extract<Awaited<ReturnType<AgentClient['stage']>>, { ok: true }>['value'];
+type ActivateAnswer = Extract<Awaited<ReturnType<AgentClient['activate']>>, { ok: true }>['value'];
 
 async function artifactOf(dir: string, version: string) {
   const art = await readArtifact(dir, version);
@@ -61,11 +77,12 @@ export async function startAgentRig(o: {
     origins.push(origin);
     return origin;
   };
-  return {
+  const client = new AgentClient(url, o.token);
+  const rig: AgentRig = {
     root,
     agent,
     url,
-    client: new AgentClient(url, o.token),
+    client,
     serve,
     async artifact(version, files) {
       const dir = path.join(root, `art-${version}`);
@@ -77,6 +94,19 @@ export async function startAgentRig(o: {
       const art = await artifactOf(dir, version);
       return { ...art, release: releaseIdOf(art.manifest), origin: await serve(art.chunks) };
     },
+    async deploy(version, files) {
+      const b = await rig.artifact(version, files);
+      const staged = await client.stage({ release: b.release, manifest: b.manifest, sources: [b.origin] });
+      if (!staged.ok) throw new Error(staged.error);
+      const active = await client.activate(b.release);
+      if (!active.ok) throw new Error(active.error);
+      return {
+        release: b.release,
+        manifest: b.manifest,
+        staged: staged.value,
+        previous: active.value.previous,
+      };
+    },
     async close() {
       await agent.shutdown();
       server.closeAllConnections();
@@ -85,4 +115,5 @@ export async function startAgentRig(o: {
       await rm(root, { recursive: true, force: true });
     },
   };
+  return rig;
 }

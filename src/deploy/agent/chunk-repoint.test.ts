@@ -19,14 +19,7 @@ beforeEach(async () => {
 });
 afterEach(() => rig.close());
 
-async function deploy(version: string, files: Record<string, string>) {
-  const b = await rig.artifact(version, files);
-  const staged = await rig.client.stage({ release: b.release, manifest: b.manifest, sources: [b.origin] });
-  if (!staged.ok) throw new Error(staged.error);
-  const active = await rig.client.activate(b.release);
-  if (!active.ok) throw new Error(active.error);
-  return { manifest: b.manifest, staged: staged.value };
-}
+const deploy = (version: string, files: Record<string, string>) => rig.deploy(version, files);
 
 describe('chunk locations after a prune', () => {
   it('keeps every chunk a kept release has, readable and verified, and forgets the pruned-only ones', async () => {

@@ -13,14 +13,7 @@ beforeEach(async () => {
 });
 afterEach(() => rig.close());
 
-async function deploy(version: string, files: Record<string, string>) {
-  const b = await rig.artifact(version, files);
-  const staged = await rig.client.stage({ release: b.release, manifest: b.manifest, sources: [b.origin] });
-  if (!staged.ok) throw new Error(staged.error);
-  const active = await rig.client.activate(b.release);
-  if (!active.ok) throw new Error(active.error);
-  return { release: b.release, staged: staged.value, previous: active.value.previous };
-}
+const deploy = (version: string, files: Record<string, string>) => rig.deploy(version, files);
 
 const FILES = { 'index.html': 'one', 'lib/a.js': 'a'.repeat(5000) };
 

@@ -139,3 +139,46 @@ describe('origin', () => {
 async function* once(b: Buffer): AsyncGenerator<Buffer> {
   yield b;
 }
+
+describe('origin, asker gone', () => {
+  it('stops answering a fetch whose asker went away with frames still to send', async () => {
+    // Noise: raw frames of about 256 KiB, far more than a socket buffer holds.
+    const params: ChunkingParams = { min: 16 * 1024, avg: 255 * 1024, max: 256 * 1024 };
+    await writeFile(path.join(dir, 'noise.bin'), randomBytes(16 * 1024 * 1024));
+    const art = await readArtifact(dir, 'v1', params);
+    expect(art.ok).toBe(true);
+    if (!art.ok) return;
+    const origin = await startOrigin({ chunks: art.value.chunks, token: 'origin-test-token-0123456789' });
+    try {
+      const ids = [...art.value.chunks.keys()];
+      await new Promise<void>((resolve, reject) => {
+        const req = request(
+          new URL('/v1/chunks/fetch', origin.url),
+          {
+            method: 'POST',
+            headers: { authorization: `Bearer ${origin.token}`, 'content-type': 'application/json' },
+          },
+          (res) => {
+            // Read one piece, then hang up without reading the rest.
+            res.once('data', () => {
+              req.destroy();
+              resolve();
+            });
+          },
+        );
+        req.on('error', () => {});
+        req.on('close', resolve);
+        req.end(JSON.stringify({ ids, encoding: 'none' }));
+        setTimeout(() => reject(new Error('no answer from the origin')), 60_000).unref();
+      });
+      expect(origin.requests).toBe(1);
+      // The origin's handler notices at its next frame and ends; before, it waited for a drain
+      // that never came, for as long as the process lived.
+      const deadline = Date.now() + 60_000;
+      while (origin.serving > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(origin.serving).toBe(0);
+    } finally {
+      await origin.close();
+    }
+  });
+});

@@ -6,7 +6,7 @@
 import { once } from 'node:events';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { deltaRequests } from './agent/requests.js';
 import type { ChunkSource } from './artifact.js';
@@ -72,6 +72,8 @@ export interface Origin {
   readonly egressBytes: number;
   /** Bytes sent per requesting peer (the remote address), for the summary. */
   readonly requests: number;
+  /** Fetch requests being answered now (one whose asker went away is over at its next frame). */
+  readonly serving: number;
   close(): Promise<void>;
 }
 
@@ -129,6 +131,7 @@ export async function startOrigin(opts: {
   const pool = new FramePool();
   const alloc = (n: number) => pool.take(n);
   let egress = 0;
+  let serving = 0;
   let requests = 0;
 
   /** Gives a frame's buffer back to the pool once no cache holds it and no request still writes it. */
@@ -215,6 +218,7 @@ export async function startOrigin(opts: {
   }
 
   const server: Server = createServer({ requestTimeout: 0 }, async (req, res) => {
+    let counted = false;
     try {
       if (req.method !== 'POST' || new URL(req.url ?? '/', 'http://o').pathname !== '/v1/chunks/fetch') {
         throw new HttpError(404, 'not found');
@@ -241,6 +245,8 @@ export async function startOrigin(opts: {
         ? CODECS.filter((c) => mine.includes(c) && (body.codecs as unknown[]).includes(c))
         : [];
       requests++;
+      serving++;
+      counted = true;
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       // Read and compress a window ahead of the socket, so disk, zlib and network overlap.
       const ahead: Held[] = [];
@@ -260,11 +266,16 @@ export async function startOrigin(opts: {
           h.users--;
           release(h);
         };
-        if (!res.write(f, written)) await once(res, 'drain');
+        if (!res.write(f, written)) await drainedOrClosed(res);
+        // The asker went away (or the origin closed): the rest would wait for a drain that
+        // never comes, holding its read-ahead frames until the process ends.
+        if (res.destroyed) break;
       }
       res.end();
     } catch (e) {
       sendError(res, e instanceof HttpError ? e.status : 500, (e as Error).message);
+    } finally {
+      if (counted) serving--;
     }
   });
   server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
@@ -278,6 +289,9 @@ export async function startOrigin(opts: {
     },
     get requests() {
       return requests;
+    },
+    get serving() {
+      return serving;
     },
     close: async () => {
       await new Promise<void>((resolve) => {
@@ -376,4 +390,17 @@ class LargeFiles {
     this.#open.clear();
     await Promise.allSettled(all.map((p) => p.then((fh) => fh.close())));
   }
+}
+
+/** Resolves when `res` can take more bytes, or is closed (its asker gone): never hangs. */
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { chunkBuffer, chunkIdOf, DEFAULT_CHUNKING } from './fastcdc.js';
 import { type Manifest, manifestJson, releaseIdOf, validateManifest } from './manifest.js';
@@ -166,6 +167,47 @@ describe('chunk delta', () => {
     const payload = encodeDelta(next, req);
     expect(payload!.length).toBeLessThan(4000);
     expect(decodeDelta(payload!, base, 256 * 1024, req.block).equals(next)).toBe(true);
+  });
+
+  it('refuses a hostile delta: ops past the base, past the chunk limit, or short of literals', () => {
+    const base = seeded(8 * 1024, 1);
+    const frame = (ops: [number, number, number][], literals: Buffer) => {
+      const head = Buffer.alloc(4 + ops.length * 12);
+      head.writeUInt32BE(ops.length * 12, 0);
+      ops.forEach(([len, first, count], k) => {
+        head.writeUInt32BE(len, 4 + k * 12);
+        head.writeUInt32BE(first, 8 + k * 12);
+        head.writeUInt32BE(count, 12 + k * 12);
+      });
+      return Buffer.concat([head, zlib.deflateRawSync(literals)]);
+    };
+    const block = 1024;
+    // Well formed: 3 literal bytes, blocks 2-3 of the base, 2 more literal bytes, an empty end.
+    const good = frame(
+      [
+        [3, 2, 2],
+        [2, 0, 0],
+        [0, 0, 0],
+      ],
+      Buffer.from('abcde'),
+    );
+    expect(
+      decodeDelta(good, base, 64 * 1024, block).equals(
+        Buffer.concat([Buffer.from('abc'), base.subarray(2048, 4096), Buffer.from('de')]),
+      ),
+    ).toBe(true);
+    expect(() => decodeDelta(frame([[0, 7, 2]], Buffer.alloc(0)), base, 64 * 1024, block)).toThrow(
+      /past its base/,
+    );
+    expect(() => decodeDelta(frame([[5, 0, 0]], Buffer.from('abc')), base, 64 * 1024, block)).toThrow(
+      /run short/,
+    );
+    // Each op within the base, the sum past the limit: 100 copies of the whole base.
+    const many = frame(
+      Array.from({ length: 100 }, () => [0, 0, 8] as [number, number, number]),
+      Buffer.alloc(0),
+    );
+    expect(() => decodeDelta(many, base, 64 * 1024, block)).toThrow(/chunk limit/);
   });
 
   it('sends nothing useful when no block matches', () => {

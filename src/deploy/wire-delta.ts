@@ -408,7 +408,8 @@ export function decodeDelta(
   const opsLen = payload.readUInt32BE(0);
   if (opsLen % 12 !== 0 || 4 + opsLen > payload.length) throw new Error('delta frame malformed');
   const literals = zlib.inflateRawSync(payload.subarray(4 + opsLen), { maxOutputLength: maxChunk });
-  const parts: Buffer[] = [];
+  // Checked and sized first, then copied into one buffer: no view per op, so a frame of many
+  // tiny ops costs no more memory than the chunk it rebuilds.
   let lit = 0;
   let total = 0;
   for (let o = 4; o < 4 + opsLen; o += 12) {
@@ -416,16 +417,24 @@ export function decodeDelta(
     const first = payload.readUInt32BE(o + 4);
     const count = payload.readUInt32BE(o + 8);
     if (lit + len > literals.length) throw new Error('delta literals run short');
-    parts.push(literals.subarray(lit, lit + len));
     lit += len;
-    const from = first * block;
     const to = (first + count) * block;
     if (to > base.length) throw new Error('delta reaches past its base');
-    parts.push(base.subarray(from, to));
-    total += len + to - from;
+    total += len + count * block;
     if (total > maxChunk) throw new Error('delta larger than the chunk limit');
   }
-  return Buffer.concat(parts);
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  lit = 0;
+  for (let o = 4; o < 4 + opsLen; o += 12) {
+    const len = payload.readUInt32BE(o);
+    const from = payload.readUInt32BE(o + 4) * block;
+    const bytes = payload.readUInt32BE(o + 8) * block;
+    at += literals.copy(out, at, lit, lit + len);
+    lit += len;
+    at += base.copy(out, at, from, from + bytes);
+  }
+  return out;
 }
 
 /** The block size both sides use for a base (the agent needs it to rebuild). */

@@ -63,13 +63,16 @@ function keyOf(a: number, b: number): number {
 }
 
 /**
- * Block size for a base of `size` bytes: 1/64 of it, or sqrt(3 x size) where that is finer. An
- * edit costs its blocks' checksums up (4 bytes x size / block) and, down, the unchanged bytes of
- * the blocks it touches (about 1.5 blocks; fully for noise, a third for text): the sum is least
- * near block = sqrt(3 x size), 274 bytes for a 25 KB chunk, 443 for 64 KiB (1/64: 391, 1,024).
+ * Block size for a base of `size` bytes: 1/64 of it, or under 64 KiB sqrt(3 x size) where that is
+ * finer. An edit costs its blocks' checksums up (4 bytes x size / block) and, down, the unchanged
+ * bytes of the blocks it touches (about 1.5 blocks; fully for noise, a third for text): the sum is
+ * least near block = sqrt(3 x size), 274 bytes for a 25 KB chunk (1/64: 391). Not from 64 KiB on:
+ * there the finer blocks cost the 200 MB file's 10% edit ~4% more wall time (A/B, 7 pairs) for
+ * 0.1 MiB of its 19.8.
  */
 function blockOf(size: number): number {
-  return Math.max(128, Math.min(Math.ceil(size / BLOCKS), Math.ceil(Math.sqrt(3 * size))));
+  const coarse = Math.ceil(size / BLOCKS);
+  return Math.max(128, size < 64 * 1024 ? Math.min(coarse, Math.ceil(Math.sqrt(3 * size))) : coarse);
 }
 
 /**

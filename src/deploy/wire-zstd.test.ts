@@ -197,10 +197,12 @@ describe('block checksums', () => {
     const got = await decode(deltaFrame(chunkIdOf(next), payload), 1 << 20, base);
     expect(got[0]!.data.equals(next)).toBe(true);
   });
-  it('are 4 bytes a block, blocks about sqrt(3 x size) and never coarser than 1/64 of the base', () => {
+  it('are 4 bytes a block, blocks about sqrt(3 x size) under 64 KiB, never coarser than 1/64', () => {
     for (const [size, block] of [
       [25_000, 274],
-      [64 * 1024, 444],
+      [60_000, 425],
+      [64 * 1024, 1024],
+      [100_000, 1563],
       [4096, 128],
       [10_000, 157],
     ] as const) {

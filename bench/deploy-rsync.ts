@@ -300,8 +300,14 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
         // Alternate who goes first: a load change on the shared machine then hits both.
         const order = i % 2 === 0 ? ['slipway', 'rsync'] : ['rsync', 'slipway'];
         for (const who of order) {
-          if (who === 'slipway') s = await slipway(src, [agent], v);
-          else {
+          if (who === 'slipway') {
+            // SLIPWAY_BENCH_BYTES_LOG=prefix: each Slipway deploy's bytes per request, one file
+            // per shape and change (bench/lib/count-proxy.ts), for a breakdown.
+            const log = process.env.SLIPWAY_BENCH_BYTES_LOG;
+            if (log) process.env.SLIPWAY_BENCH_BYTES_LOG_NOW = `${log}.${name}.${change.replace(/\W/g, '')}`;
+            s = await slipway(src, [agent], v);
+            delete process.env.SLIPWAY_BENCH_BYTES_LOG_NOW;
+          } else {
             z = await rsyncTo(src, ['z'], name, i + 1, true);
             plain = await rsyncTo(src, ['plain'], name, i + 1, false);
           }

@@ -4,6 +4,7 @@
  * on the wire (requests, answers, checksums, headers), not a tool's own account of itself.
  */
 import { once } from 'node:events';
+import { appendFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
 export interface CountingProxy {
@@ -13,6 +14,11 @@ export interface CountingProxy {
   readonly bytes: number;
   reset(): void;
   close(): Promise<void>;
+}
+
+function logBytes(label: string, dir: string, n: number): void {
+  const logFile = process.env.SLIPWAY_BENCH_BYTES_LOG_NOW;
+  if (logFile) appendFileSync(logFile, `${label}\t${dir}\t${n}\n`);
 }
 
 /** Forwards every connection to `127.0.0.1:targetPort`, counting bytes in both directions. */
@@ -29,11 +35,18 @@ export async function countingProxy(targetPort: number, scheme = 'http'): Promis
         upstream.destroy();
       });
     }
+    // SLIPWAY_BENCH_BYTES_LOG_NOW=file (set by the bench per deploy): appends, per request line seen, the bytes each way that
+    // followed it on its connection (keep-alive requests are sequential), for a breakdown.
+    let label = '?';
     client.on('data', (d: Buffer) => {
       bytes += d.length;
+      const m = /^(GET|POST|PUT|DELETE|HEAD) (\S+)/.exec(d.subarray(0, 200).toString('latin1'));
+      if (m) label = `${m[1]} ${m[2]!.replace(/[0-9a-f]{16,}/g, ':id')}`;
+      logBytes(label, 'up', d.length);
     });
     upstream.on('data', (d: Buffer) => {
       bytes += d.length;
+      logBytes(label, 'down', d.length);
     });
     client.pipe(upstream);
     upstream.pipe(client);

@@ -66,9 +66,14 @@ export async function fetchChunks(opts: {
   }
   // Chunks are stored while the next ones arrive (a few writes in flight, in any order).
   const writing = new Set<Promise<void>>();
+  // Deltas that did not rebuild their chunk stay wanted: the caller asks for them whole.
+  let refused = 0;
+  const onRefused = (id: ChunkId) => {
+    if (wanted.has(id)) refused++;
+  };
   try {
     // The socket's Buffers as they came (stream-pieces.ts), not joined by the stream's iterator.
-    for await (const frame of decodeFrames(piecesOf(res), opts.maxChunk, opts.base)) {
+    for await (const frame of decodeFrames(piecesOf(res), opts.maxChunk, opts.base, onRefused)) {
       if (!wanted.delete(frame.id)) return err(`${opts.source.url} sent an unrequested chunk`);
       const w = Promise.resolve(opts.onChunk(frame.id, frame.data, frame.wireBytes)).finally(() =>
         writing.delete(w),
@@ -81,6 +86,7 @@ export async function fetchChunks(opts: {
     await Promise.allSettled(writing);
     return err(`transfer from ${opts.source.url} broke off: ${causeOf(e)}`);
   }
+  if (refused) return err(`${refused} chunk deltas from ${opts.source.url} did not rebuild their chunks`);
   if (wanted.size) return err(`${opts.source.url} did not send ${wanted.size} of the chunks`);
   return ok(undefined);
 }

@@ -4,12 +4,13 @@
  * which an agent of 2 serving as a relay would refuse; 4 the `codecs` a chunk request offers
  * (zstd frames and zstd chunk deltas, wire.ts), a field an agent of 3 serving as a relay would
  * refuse; 5 block checksums of chunk deltas whose strong half is FNV-1a, not SHA-1
- * (wire-delta.ts), which an origin of 4 would never match. An agent reports its version in
+ * (wire-delta.ts), which an origin of 4 would never match; 6 block checksums of 4 bytes, not 6
+ * (wire-delta.ts), which an origin of 5 would misread. An agent reports its version in
  * /v1/status and
  * refuses a stage request of a newer one; a deployer refuses an agent of another version, both
  * with a message saying which side to upgrade.
  */
-export const DEPLOY_PROTOCOL = 5;
+export const DEPLOY_PROTOCOL = 6;
 
 /** The message for a deployer and an agent that do not speak the same protocol. */
 export function protocolMismatch(agentUrl: string, agentSpeaks: number | undefined): string {

@@ -62,7 +62,7 @@ describe('staging', () => {
       clients: new Map([['t1', new AgentClient(agent.url, 'x')]]),
     });
     expect(r?.ok).toBe(false);
-    expect(r?.reason).toMatch(/speaks deploy protocol 1, this deployer speaks 5.*upgrade the agent/);
+    expect(r?.reason).toMatch(/speaks deploy protocol 1, this deployer speaks 6.*upgrade the agent/);
     expect(agent.staged()).toBe(0);
   });
 });

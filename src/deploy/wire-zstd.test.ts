@@ -1,6 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import { chunkIdOf } from './fastcdc.js';
+import type { ChunkId } from './types.js';
 import { decodeFrames, deltaFrame, encodeFrame, FrameDecodeError } from './wire.js';
 import { bestDelta, deltaRequest, encodeDelta, encodeZstdDelta } from './wire-delta.js';
 import { loadZstd } from './zstd.js';
@@ -15,6 +16,13 @@ async function decode(frame: Buffer, max = 1 << 20, base?: Buffer) {
   const out = [];
   for await (const f of decodeFrames(once(frame), max, () => base)) out.push(f);
   return out;
+}
+
+/** Seeded incompressible bytes: SHA-256 in counter mode. */
+function seededNoise(n: number, seed: number): Buffer {
+  const out = Buffer.alloc(n + 32);
+  for (let i = 0; i < n; i += 32) createHash('sha256').update(`${seed}:${i}`).digest().copy(out, i);
+  return out.subarray(0, n);
 }
 
 /** Seeded text that compresses about like minified source. */
@@ -165,7 +173,8 @@ describe.runIf(zstd)('zstd delta level by what did not match', () => {
 
 describe('block checksums', () => {
   it('tell apart a block whose weak (rsync) checksum equals the base block it replaced', async () => {
-    const base = randomBytes(64 * 1024);
+    // Seeded: with 8 strong bits a block, one random base in 256 would have the edit collide.
+    const base = seededNoise(64 * 1024, 1);
     const block = deltaRequest(chunkIdOf(base), [chunkIdOf(base)], base).block;
     // +1, -2, +1 on three neighbouring bytes keeps both sums of the weak checksum (a and b): only
     // the strong checksum can see that block 10 changed.
@@ -180,18 +189,62 @@ describe('block checksums', () => {
     const req = deltaRequest(chunkIdOf(base), [chunkIdOf(base)], base);
     const sums = Buffer.from(req.sums, 'base64');
     const nextSums = Buffer.from(deltaRequest(chunkIdOf(next), [chunkIdOf(next)], next).sums, 'base64');
-    expect(nextSums.readUInt32BE(10 * 6)).toBe(sums.readUInt32BE(10 * 6));
-    expect(nextSums.readUInt16BE(10 * 6 + 4)).not.toBe(sums.readUInt16BE(10 * 6 + 4));
+    expect(nextSums.readUIntBE(10 * 4, 3)).toBe(sums.readUIntBE(10 * 4, 3));
+    expect(nextSums[10 * 4 + 3]).not.toBe(sums[10 * 4 + 3]);
     // So the delta carries the changed block, and the chunk comes out as sent.
     const payload = encodeDelta(next, req)!;
     expect(payload.length).toBeLessThan(4 * block);
     const got = await decode(deltaFrame(chunkIdOf(next), payload), 1 << 20, base);
     expect(got[0]!.data.equals(next)).toBe(true);
   });
+  it('are 4 bytes a block, blocks about sqrt(3 x size) under 64 KiB, never coarser than 1/64', () => {
+    for (const [size, block] of [
+      [25_000, 274],
+      [60_000, 425],
+      [64 * 1024, 1024],
+      [100_000, 1563],
+      [4096, 128],
+      [10_000, 157],
+    ] as const) {
+      const base = seededNoise(size, size);
+      const req = deltaRequest(chunkIdOf(base), [chunkIdOf(base)], base);
+      expect(req.block).toBe(block);
+      expect(Buffer.from(req.sums, 'base64').length).toBe(Math.floor(size / block) * 4);
+    }
+  });
+  it('let a receiver pass over a delta that does not rebuild its chunk and read on', async () => {
+    // A delta made against one base, decoded against another with the same length (what a
+    // checksum collision amounts to): refused by SHA-256, handed to the caller, the next frame read.
+    const base = text(25_000, 3);
+    const next = Buffer.concat([base.subarray(0, 9000), text(2000, 4), base.subarray(11_000)]);
+    const other = Buffer.from(base);
+    other.fill(65, 0, 9000);
+    const delta = deltaFrame(
+      chunkIdOf(next),
+      encodeDelta(next, deltaRequest(chunkIdOf(next), [chunkIdOf(base)], base))!,
+    );
+    const whole = await encodeFrame(chunkIdOf(other), other, 'br');
+    const refused: ChunkId[] = [];
+    const bases = new Map([[chunkIdOf(next), other]]);
+    const got = [];
+    for await (const f of decodeFrames(
+      once(Buffer.concat([delta, whole])),
+      1 << 20,
+      (id) => bases.get(id),
+      (id) => refused.push(id),
+    ))
+      got.push(f.id);
+    expect(refused).toEqual([chunkIdOf(next)]);
+    expect(got).toEqual([chunkIdOf(other)]);
+    // Without the callback it fails the stream, as before.
+    await expect(async () => {
+      for await (const _ of decodeFrames(once(delta), 1 << 20, (id) => bases.get(id)));
+    }).rejects.toThrow(/SHA-256|decompress/);
+  });
   it('find a base block at any offset whatever the block size, odd ones included', async () => {
     // 129-byte blocks (8,256 / 64): the rolling search's strong checksum must agree with the one
     // the agent took over the same bytes, or nothing would ever match.
-    const base = randomBytes(64 * 129);
+    const base = seededNoise(64 * 129, 2);
     const req = deltaRequest(chunkIdOf(base), [chunkIdOf(base)], base);
     expect(req.block).toBe(129);
     const next = Buffer.concat([

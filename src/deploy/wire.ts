@@ -174,6 +174,12 @@ export async function* decodeFrames(
   maxChunk: number,
   /** The base bytes of each chunk this receiver asked for as a delta; other delta frames are refused. */
   base: (id: ChunkId) => Buffer | undefined = () => undefined,
+  /**
+   * Given, a delta frame that does not rebuild its chunk (a block checksum collision, wire-delta.ts)
+   * is passed over and its id handed here, for the caller to fetch that chunk whole; without, it
+   * fails the stream like any corrupt frame.
+   */
+  onDeltaRefused?: (id: ChunkId) => void,
 ): AsyncGenerator<{ id: ChunkId; data: Buffer; wireBytes: number }, void, void> {
   const queue = new PieceQueue();
   const maxPayload = maxChunk + 1024;
@@ -191,9 +197,18 @@ export async function* decodeFrames(
       const id = header.toString('hex', 0, 32) as ChunkId;
       const code = header[32];
       const payload = queue.take(HEADER + len).subarray(HEADER);
-      const data = await unpack(code, payload, maxChunk, () => base(id));
-      if (chunkIdOf(data) !== id) {
-        throw frameError('corrupt', `chunk ${id.slice(0, 12)} does not match its SHA-256`);
+      const isDelta = code === CODE.delta || code === CODE.zdelta;
+      let data: Buffer;
+      try {
+        data = await unpack(code, payload, maxChunk, () => base(id));
+        if (chunkIdOf(data) !== id) {
+          throw frameError('corrupt', `chunk ${id.slice(0, 12)} does not match its SHA-256`);
+        }
+      } catch (e) {
+        // Only a chunk asked for as a delta: a frame of a chunk without a base stays an error.
+        if (!(onDeltaRefused && isDelta && base(id))) throw e;
+        onDeltaRefused(id);
+        continue;
       }
       yield { id, data, wireBytes: HEADER + len };
     }

@@ -188,9 +188,9 @@ describe('deploy protocol and deltas', () => {
       JSON.stringify({ protocol: 99, release: r.release, manifest: r.manifest }),
     );
     expect(res.status).toBe(400);
-    expect(await res.text()).toMatch(/protocol 99, this agent 5.*upgrade the agent/);
+    expect(await res.text()).toMatch(/protocol 99, this agent 6.*upgrade the agent/);
     expect(await snapshot()).toEqual(before);
-    expect((await agent.status()).protocol).toBe(5);
+    expect((await agent.status()).protocol).toBe(6);
   });
 
   it('rebuilds a manifest delta, and answers 409 for a base it does not keep', async () => {

@@ -107,10 +107,11 @@ export class Stager {
     const twin = await makeTwin(layout, releases, kept.twins, id, manifest, (r) => kept.files.stats(r));
     if (twin) {
       trace(`stage ${id}: twin of ${twin}`);
-      await this.#dropArea(id);
+      const dropped = this.#dropArea(id);
       releases.set(id, manifest);
       kept.files.rebuild(releases);
-      await times.touch(id, 'stagedAt');
+      // Independent writes (a leftover staging area, the release's times): waited for together.
+      await Promise.all([dropped, times.touch(id, 'stagedAt')]);
       let files = 0;
       for (const e of manifest.entries) if (e.type === 'file') files++;
       for (const size of all.values()) bytesReused += size;

@@ -39,6 +39,22 @@ describe('twin releases', () => {
     expect(again.manifestOf(v2.release)?.version).toBe('v2');
   });
 
+  it("writes a twin's stats and manifest in place, leaving no temporary file beside them", async () => {
+    const v1 = await deploy('v1', FILES);
+    const v2 = await deploy('v2', FILES);
+    const manifests = path.join(rig.root, 'agent', 'manifests');
+    const names = (await readdir(manifests)).sort();
+    expect(names).toEqual(
+      [`${v1.release}.json`, `${v1.release}.stat`, `${v2.release}.json`, `${v2.release}.stat`].sort(),
+    );
+    // The twin's stats are the shared folder's, as assembled; its manifest is its own.
+    expect(await readFile(path.join(manifests, `${v2.release}.stat`), 'utf8')).toBe(
+      await readFile(path.join(manifests, `${v1.release}.stat`), 'utf8'),
+    );
+    const m = JSON.parse(await readFile(path.join(manifests, `${v2.release}.json`), 'utf8'));
+    expect(m.version).toBe('v2');
+  });
+
   it('keeps the folder a kept twin shares, and removes both once neither is kept', async () => {
     const v1 = await deploy('v1', FILES);
     const v2 = await deploy('v2', FILES);

@@ -58,16 +58,9 @@ async function rig(first: Buffer, second: Buffer, next: Buffer) {
     await origin.close();
     await rm(root, { recursive: true, force: true });
   });
-  return { layout, index, nextId, origin, bases: new Map([[nextId, ids.map(([id]) => id)]]) };
-}
-
-describe('delta bases of two chunks', () => {
-  it('asks for a chunk spanning two old ones as a delta against both, and rebuilds it', async () => {
-    const first = randomBytes(40_000);
-    const second = randomBytes(40_000);
-    // The edit: 1 KB new in the middle, where the two old chunks met.
-    const next = Buffer.concat([first.subarray(0, 39_500), randomBytes(1000), second.subarray(500)]);
-    const { index, nextId, origin, bases } = await rig(first, second, next);
+  const bases = new Map([[nextId, ids.map(([id]) => id)]]);
+  /** Fetches `next` through the index; what each chunk's frame weighed on the wire. */
+  const fetchNext = async () => {
     const wire: number[] = [];
     const r = await index.ensure({
       ids: [nextId],
@@ -76,6 +69,19 @@ describe('delta bases of two chunks', () => {
       bases,
       onChunk: (_id, bytes) => wire.push(bytes),
     });
+    return { r, wire };
+  };
+  return { layout, index, nextId, fetchNext };
+}
+
+describe('delta bases of two chunks', () => {
+  it('asks for a chunk spanning two old ones as a delta against both, and rebuilds it', async () => {
+    const first = randomBytes(40_000);
+    const second = randomBytes(40_000);
+    // The edit: 1 KB new in the middle, where the two old chunks met.
+    const next = Buffer.concat([first.subarray(0, 39_500), randomBytes(1000), second.subarray(500)]);
+    const { index, nextId, fetchNext } = await rig(first, second, next);
+    const { r, wire } = await fetchNext();
     expect(r).toEqual({ ok: true });
     expect((await index.read(nextId))?.equals(next)).toBe(true);
     // A delta against both chunks: the new kilobyte and little more; a delta against either one
@@ -88,19 +94,12 @@ describe('delta bases of two chunks', () => {
     const first = randomBytes(40_000);
     const second = randomBytes(40_000);
     const next = Buffer.concat([first.subarray(0, 39_500), randomBytes(1000), second.subarray(500)]);
-    const { layout, index, nextId, origin, bases } = await rig(first, second, next);
+    const { layout, index, nextId, fetchNext } = await rig(first, second, next);
     // The app wrote into the second chunk's bytes of its release file.
     const damaged = Buffer.concat([first, second]);
     damaged.fill(0x41, 50_000, 50_100);
     await writeFile(path.join(layout.release('r1' as ReleaseId), 'app.bin'), damaged);
-    const wire: number[] = [];
-    const r = await index.ensure({
-      ids: [nextId],
-      sources: [{ url: origin.url, token: TOKEN }],
-      maxChunk: DEFAULT_CHUNKING.max,
-      bases,
-      onChunk: (_id, bytes) => wire.push(bytes),
-    });
+    const { r, wire } = await fetchNext();
     expect(r).toEqual({ ok: true });
     expect((await index.read(nextId))?.equals(next)).toBe(true);
     // No delta against bytes that are not the base's: the chunk came whole.

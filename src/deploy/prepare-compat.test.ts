@@ -1,9 +1,10 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { forward } from '../../test/helpers/forward.js';
 import { EventStream } from '../events.js';
 import { Agent } from './agent/agent.js';
 import { listenAgent } from './agent/server.js';
@@ -48,14 +49,7 @@ async function olderAgent(): Promise<{ url: string; asked: string[] }> {
         res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
         return;
       }
-      const up = request(
-        { host: inner.hostname, port: inner.port, path: req.url, method: req.method, headers: req.headers },
-        (r) => {
-          res.writeHead(r.statusCode ?? 502, r.headers);
-          r.pipe(res);
-        },
-      );
-      req.pipe(up);
+      forward(inner, req, res);
     }),
   );
   return { url, asked };

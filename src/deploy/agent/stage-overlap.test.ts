@@ -7,10 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AgentRig, startAgentRig } from '../../../test/helpers/agent-rig.js';
+import { forward } from '../../../test/helpers/forward.js';
 import type { ChunkSourceRef } from '../chunk-client.js';
 
 const TOKEN = 'unit-test-token-0123456789';
@@ -58,14 +59,7 @@ async function gate(
       res.writeHead(503).end('closed for the test');
       return;
     }
-    const out = request(
-      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
-    out.end(Buffer.concat(body));
+    forward(target, req, res, Buffer.concat(body));
   });
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

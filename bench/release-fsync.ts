@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Layout } from '../src/deploy/agent/layout.js';
 import { assembleRelease, type Durability } from '../src/deploy/agent/releases.js';
 import { readArtifact } from '../src/deploy/artifact.js';
-import { readChunk } from '../src/deploy/origin.js';
+import { readChunk } from '../src/deploy/chunk-reads.js';
 import type { ChunkId, ReleaseId } from '../src/deploy/types.js';
 import { runAlone } from './lib/alone.js';
 import { noise } from './lib/noise.js';

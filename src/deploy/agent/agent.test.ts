@@ -4,8 +4,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AgentRig, startAgentRig } from '../../../test/helpers/agent-rig.js';
 import { AgentClient } from '../agent-client.js';
+import { readChunk } from '../chunk-reads.js';
 import { chunksOf } from '../manifest.js';
-import { readChunk } from '../origin.js';
 import { encodeFrame } from '../wire.js';
 import { Agent } from './agent.js';
 

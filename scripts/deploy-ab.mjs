@@ -13,7 +13,8 @@
 // Env: SLIPWAY_AB_DIR (work folder, default a temporary one; kept, with its source and agents,
 // so a second run skips the first deploys), SLIPWAY_AB_STEP (seed of the first change, so runs
 // in the same folder edit different files), SLIPWAY_AB_AGENT_NODE_ARGS (node flags of both agents,
-// e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof': written when the agents stop). Every deploy is checked byte-identical (diff -r).
+// e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof': written when the agents stop), SLIPWAY_AB_DEPLOYER_STDERR=1
+// (each deployer's stderr, e.g. its SLIPWAY_TRACE=1 spans, printed after its deploy). Every deploy is checked byte-identical (diff -r).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -114,7 +115,10 @@ async function deploy(s) {
     let errs = '';
     p.stdout.on('data', (d) => { out += d; });
     p.stderr.on('data', (d) => { errs += d; });
-    p.on('close', () => resolve({ out, errs }));
+    p.on('close', () => {
+      if (process.env.SLIPWAY_AB_DEPLOYER_STDERR === '1') process.stderr.write(errs);
+      resolve({ out, errs });
+    });
   });
   const ms = performance.now() - t0;
   const cpu = cpuMs(process.pid, true) + cpuMs(pid) - cpu0;

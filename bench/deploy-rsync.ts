@@ -8,7 +8,7 @@
  * is checked byte-identical with `diff -r --no-dereference`. Bytes are counted by one TCP proxy
  * per peer, both directions, the same way for both tools. Slipway and rsync alternate who goes
  * first, so load on the shared machine hits both.
- * Run alone: `node dist/bench/deploy-rsync.js [--quick]`.
+ * Run alone: `node dist/bench/deploy-rsync.js [--quick]`; `SLIPWAY_BENCH_DEPLOY_REPEAT=3` for medians of three runs.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -23,6 +23,18 @@ import type { BenchOptions, BenchRow } from './lib/row.js';
 import { timed } from './lib/spawn.js';
 
 const MB = 1024 * 1024;
+/**
+ * SLIPWAY_BENCH_DEPLOY_REPEAT=N runs each shape's sequence of changes N times (a fresh agent,
+ * ledger and rsync folder for each first deploy) and reports the median of the runs' ratios:
+ * rsync's own time here moves up to 3x between runs minutes apart.
+ */
+const REPEAT = Math.max(1, Number(process.env.SLIPWAY_BENCH_DEPLOY_REPEAT ?? 1) || 1);
+
+function median(xs: number[]): number {
+  const a = [...xs].sort((x, y) => x - y);
+  const m = a.length >> 1;
+  return a.length % 2 ? a[m]! : (a[m - 1]! + a[m]!) / 2;
+}
 const TOKEN = 'bench-token-0123456789abcdef';
 
 interface Agent {
@@ -115,6 +127,9 @@ function verify(source: string, copy: string, what: string): void {
   if (r.status !== 0)
     throw new Error(`${what} is not byte-identical to its source:\n${(r.stdout + r.stderr).slice(0, 800)}`);
 }
+
+/** One repetition of a change: Slipway, `rsync -z`, plain rsync. */
+type Run = [Outcome, Outcome, Outcome];
 
 interface Outcome {
   ms: number;
@@ -244,7 +259,14 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
   }
 
   /** `rsync -a [-z]` of `artifact` into `<module>/<dir>/v<n>`, beside v<n-1>; all modules at once. */
-  async function rsyncTo(artifact: string, mods: string[], dir: string, n: number, z: boolean) {
+  async function rsyncTo(
+    artifact: string,
+    mods: string[],
+    dir: string,
+    n: number,
+    z: boolean,
+    first = n === 1,
+  ) {
     rsyncProxy.reset();
     const client0 = cpuMs(process.pid, true);
     const daemon0 = cpuMs(daemon.pid, true);
@@ -257,7 +279,7 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
           [
             '-a',
             ...(z ? ['-z'] : []),
-            ...(n > 1 ? [`--copy-dest=../v${n - 1}`] : []),
+            ...(first ? [] : [`--copy-dest=../v${n - 1}`]),
             `${artifact}/`,
             `rsync://127.0.0.1:${rsyncProxy.port}/${m}/${dir}/v${n}/`,
           ],
@@ -287,73 +309,111 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
     for (const name of shapes) {
       const src = join(root, 'src', name);
       const shape = writeShape(src, name, scale);
-      const agent = await startAgent(bin, join(root, 'agents', name), tokenFile);
+      let agent = await startAgent(bin, join(root, 'agents', name), tokenFile);
       agents.push(agent);
       let peakDeployer = 0;
       let peakAgent = 0;
-      for (const [i, change] of changes.entries()) {
-        applyChange(src, shape, change, i + 1);
-        const v = `v${i + 1}`;
-        let s: Outcome | undefined;
-        let z: Outcome | undefined;
-        let plain: Outcome | undefined;
-        // Alternate who goes first: a load change on the shared machine then hits both.
-        const order = i % 2 === 0 ? ['slipway', 'rsync'] : ['rsync', 'slipway'];
-        for (const who of order) {
-          if (who === 'slipway') {
-            // SLIPWAY_BENCH_BYTES_LOG=prefix: each Slipway deploy's bytes per request, one file
-            // per shape and change (bench/lib/count-proxy.ts), for a breakdown.
-            const log = process.env.SLIPWAY_BENCH_BYTES_LOG;
-            if (log) process.env.SLIPWAY_BENCH_BYTES_LOG_NOW = `${log}.${name}.${change.replace(/\W/g, '')}`;
-            s = await slipway(src, [agent], v);
-            delete process.env.SLIPWAY_BENCH_BYTES_LOG_NOW;
-          } else {
-            z = await rsyncTo(src, ['z'], name, i + 1, true);
-            plain = await rsyncTo(src, ['plain'], name, i + 1, false);
+      // Each change's outcomes, one per repetition: [slipway, rsync -z, rsync].
+      const got = new Map<ChangeName, Run[]>();
+      let n = 0;
+      for (let rep = 0; rep < REPEAT; rep++) {
+        for (const [i, change] of changes.entries()) {
+          n++;
+          if (change === 'first' && rep > 0) {
+            // A first deploy again: a fresh agent and ledger, fresh rsync folders.
+            await stopAgent(agent);
+            agents.splice(agents.indexOf(agent), 1);
+            for (const d of [join(root, 'agents', name), join(root, 'ledger')])
+              rmSync(d, { recursive: true, force: true });
+            for (const m of ['z', 'plain'])
+              rmSync(join(root, 'rsync', m, name), { recursive: true, force: true });
+            agent = await startAgent(bin, join(root, 'agents', name), tokenFile);
+            agents.push(agent);
           }
+          applyChange(src, shape, change, rep * 100 + i + 1);
+          const v = `v${n}`;
+          let s: Outcome | undefined;
+          let z: Outcome | undefined;
+          let plain: Outcome | undefined;
+          // Alternate who goes first: a load change on the shared machine then hits both.
+          const order = (n + rep) % 2 === 1 ? ['slipway', 'rsync'] : ['rsync', 'slipway'];
+          for (const who of order) {
+            if (who === 'slipway') {
+              // SLIPWAY_BENCH_BYTES_LOG=prefix: each Slipway deploy's bytes per request, one file
+              // per shape and change (bench/lib/count-proxy.ts), for a breakdown.
+              const log = process.env.SLIPWAY_BENCH_BYTES_LOG;
+              if (log)
+                process.env.SLIPWAY_BENCH_BYTES_LOG_NOW = `${log}.${name}.${change.replace(/\W/g, '')}`;
+              s = await slipway(src, [agent], v);
+              delete process.env.SLIPWAY_BENCH_BYTES_LOG_NOW;
+            } else {
+              const first = change === 'first';
+              z = await rsyncTo(src, ['z'], name, n, true, first);
+              plain = await rsyncTo(src, ['plain'], name, n, false, first);
+            }
+          }
+          if (!s || !z || !plain) throw new Error('unreachable');
+          peakDeployer = Math.max(peakDeployer, s.deployerKb ?? 0);
+          peakAgent = Math.max(peakAgent, s.agentKb ?? 0);
+          options.log(
+            `bench: ${shape.label}, ${change}${REPEAT > 1 ? ` (${rep + 1}/${REPEAT})` : ''}: slipway ${f(s.ms)} (cpu ${f(s.cpuMs)}, chunking ${f(s.chunkMs ?? 0)}) ${mib(s.bytes)}; rsync -z ${f(z.ms)} (cpu ${f(z.cpuMs)}) ${mib(z.bytes)}; rsync ${f(plain.ms)} ${mib(plain.bytes)}`,
+          );
+          got.set(change, [...(got.get(change) ?? []), [s, z, plain]]);
         }
-        if (!s || !z || !plain) throw new Error('unreachable');
-        peakDeployer = Math.max(peakDeployer, s.deployerKb ?? 0);
-        peakAgent = Math.max(peakAgent, s.agentKb ?? 0);
-        options.log(
-          `bench: ${shape.label}, ${change}: slipway ${f(s.ms)} (cpu ${f(s.cpuMs)}, chunking ${f(s.chunkMs ?? 0)}) ${mib(s.bytes)}; rsync -z ${f(z.ms)} (cpu ${f(z.cpuMs)}) ${mib(z.bytes)}; rsync ${f(plain.ms)} ${mib(plain.bytes)}`,
-        );
+      }
+      for (const change of changes) {
+        const runs = got.get(change)!;
+        // With repetitions: the median of the runs' ratios (each run's two tools measured
+        // back to back), every run's ratio in the note.
+        const ratio = (num: (r: Run) => number, den: (r: Run) => number) =>
+          median(runs.map((r) => num(r) / Math.max(den(r), 1)));
+        const each = (num: (r: Run) => number, den: (r: Run) => number) =>
+          runs.length > 1
+            ? ` (runs: ${runs.map((r) => (num(r) / Math.max(den(r), 1)).toFixed(2)).join(', ')})`
+            : '';
+        const ms = (k: number) => (r: Run) => r[k]!.ms;
+        const cpu = (k: number) => (r: Run) => r[k]!.cpuMs;
+        const bytes = (k: number) => (r: Run) => r[k]!.bytes;
+        const mid = (pick: (r: Run) => number) => median(runs.map(pick));
         const c = `${shape.label}, ${change === 'first' ? 'first deploy' : change === 'nothing' ? 'nothing changed' : change === '4 KB shift' ? '4 KB inserted at the start' : `${change} changed`}`;
-        const timeTarget = change === 'nothing' ? '< 0.5 s' : '<= 1.0';
+        const timeRatio = ratio(ms(0), ms(1));
         row({
           case: c,
           metric: 'time / rsync -z',
-          value: s.ms / z.ms,
+          value: timeRatio,
           unit: 'x',
           target: '<= 1.0',
-          pass: options.quick ? undefined : s.ms <= z.ms,
-          note: `${f(s.ms)} vs ${f(z.ms)}; / rsync ${(s.ms / plain.ms).toFixed(2)} (${f(plain.ms)})`,
+          pass: options.quick ? undefined : timeRatio <= 1,
+          note: `${f(mid(ms(0)))} vs ${f(mid(ms(1)))}; / rsync ${ratio(ms(0), ms(2)).toFixed(2)} (${f(mid(ms(2)))})${each(ms(0), ms(1))}`,
         });
         row({
           case: c,
           metric: 'cpu / rsync -z',
-          value: s.cpuMs / Math.max(z.cpuMs, 1),
+          value: ratio(cpu(0), cpu(1)),
           unit: 'x',
-          note: `${f(s.cpuMs)} vs ${f(z.cpuMs)} of CPU (deployer + agent; client + daemon)`,
+          note: `${f(mid(cpu(0)))} vs ${f(mid(cpu(1)))} of CPU (deployer + agent; client + daemon)${each(cpu(0), cpu(1))}`,
         });
-        if (change === 'nothing')
+        if (change === 'nothing') {
+          const slowest = Math.max(...runs.map((r) => r[0].ms));
           row({
             case: c,
             metric: 'slipway time',
-            value: s.ms,
+            value: mid(ms(0)),
             unit: 'ms',
-            target: timeTarget,
-            pass: options.quick ? undefined : s.ms < 500,
-            note: `chunking ${f(s.chunkMs ?? 0)}, process start-up included`,
+            target: '< 0.5 s',
+            pass: options.quick ? undefined : mid(ms(0)) < 500,
+            note: `chunking ${f(median(runs.map((r) => r[0].chunkMs ?? 0)))}, process start-up included${runs.length > 1 ? `; runs ${runs.map((r) => f(r[0].ms)).join(', ')} (slowest ${f(slowest)})` : ''}`,
           });
+        }
+        const byteRatio = ratio(bytes(0), bytes(1));
         row({
           case: c,
           metric: 'bytes / rsync -z',
-          value: s.bytes / z.bytes,
+          value: byteRatio,
           unit: 'x',
           target: change === 'first' ? undefined : '<= 1.0',
-          pass: change === 'first' || options.quick ? undefined : s.bytes <= z.bytes,
-          note: `${mib(s.bytes)} vs ${mib(z.bytes)}; rsync ${mib(plain.bytes)}`,
+          pass: change === 'first' || options.quick ? undefined : byteRatio <= 1,
+          note: `${mib(mid(bytes(0)))} vs ${mib(mid(bytes(1)))}; rsync ${mib(mid(bytes(2)))}`,
         });
       }
       row({
@@ -366,8 +426,9 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
         note: `deployer ${(peakDeployer / 1024).toFixed(0)} MB, agent ${(peakAgent / 1024).toFixed(0)} MB`,
       });
       await stopAgent(agent);
-      agents.pop();
+      agents.splice(agents.indexOf(agent), 1);
       rmSync(join(root, 'agents', name), { recursive: true, force: true });
+      rmSync(join(root, 'ledger'), { recursive: true, force: true });
       for (const m of ['z', 'plain']) rmSync(join(root, 'rsync', m, name), { recursive: true, force: true });
       if (name !== 'web') rmSync(src, { recursive: true, force: true });
     }

@@ -13,7 +13,8 @@
 // Env: SLIPWAY_AB_DIR (work folder, default a temporary one; kept, with its source and agents,
 // so a second run skips the first deploys), SLIPWAY_AB_STEP (seed of the first change, so runs
 // in the same folder edit different files), SLIPWAY_AB_AGENT_NODE_ARGS (node flags of both agents,
-// e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof': written when the agents stop), SLIPWAY_AB_DEPLOYER_STDERR=1
+// e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof': written when the agents stop), SLIPWAY_AB_DEPLOYER_NODE_ARGS
+// (the same for each deploy's driver process), SLIPWAY_AB_DEPLOYER_STDERR=1
 // (each deployer's stderr, e.g. its SLIPWAY_TRACE=1 spans, printed after its deploy). Every deploy is checked byte-identical (diff -r).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -110,7 +111,8 @@ async function deploy(s) {
   const driver = path.join(s.root, 'dist/bench/deploy-driver.bundle.js');
   const arg = JSON.stringify({ env: envOf(s), version, ledgerDir: s.ledger });
   const r = await new Promise((resolve) => {
-    const p = spawn(process.execPath, [driver, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const nodeArgs = (process.env.SLIPWAY_AB_DEPLOYER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const p = spawn(process.execPath, [...nodeArgs, driver, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let errs = '';
     p.stdout.on('data', (d) => { out += d; });

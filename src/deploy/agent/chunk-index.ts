@@ -14,6 +14,7 @@ import type { Manifest } from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import type { Encoding } from '../wire.js';
 import { type DeltaRequest, deltaRequest, MIN_DELTA_BASE } from '../wire-delta.js';
+import type { Turns } from './batching.js';
 import type { Layout } from './layout.js';
 import { type PackLoc, PackPool } from './pack-pool.js';
 import type { StagedLoc } from './staging-area.js';
@@ -285,6 +286,8 @@ export class ChunkIndex {
     encoding?: Encoding;
     /** Writes a received chunk where a staging release wants it; undefined: kept in the pool. */
     place?: (id: ChunkId, data: Buffer) => Promise<StagedLoc | undefined>;
+    /** Shared by concurrent batches: their deltas are prepared one batch at a time (batching.ts). */
+    turns?: Turns;
   }): Promise<{ ok: true } | { ok: false; error: string }> {
     const waits: Promise<void>[] = [];
     const mine: ChunkId[] = [];
@@ -310,7 +313,13 @@ export class ChunkIndex {
       const baseBytes = new Map<ChunkId, Buffer>();
       const deltas: DeltaRequest[] = [];
       const files = new BaseFiles();
+      // Taken now, in the callers' order; awaited only by a batch with bases to read.
+      const turn = opts.bases?.size ? opts.turns?.take() : undefined;
+      const release = await turn;
       try {
+        // The requests of the batches before this one are on their way first.
+        if (release) await yieldToIo();
+        let since = performance.now();
         for (const id of mine) {
           const b = opts.bases?.get(id);
           if (!b) continue;
@@ -318,9 +327,15 @@ export class ChunkIndex {
           if (!data || data.length < MIN_DELTA_BASE) continue;
           baseBytes.set(id, data);
           deltas.push(deltaRequest(id, b, data));
+          // The reads are synchronous: the frames of the batches in flight are taken meanwhile.
+          if (performance.now() - since > YIELD_MS) {
+            await yieldToIo();
+            since = performance.now();
+          }
         }
       } finally {
         files.close();
+        release?.();
       }
       // Two rounds over the sources: a connection that broke (a kept-alive socket the origin of
       // an earlier deployment on the same port closed) is retried once, and the second round
@@ -379,6 +394,13 @@ export class ChunkIndex {
       };
     return { ok: true };
   }
+}
+
+/** A delta batch's preparation lets I/O run after this many milliseconds of it. */
+const YIELD_MS = 4;
+
+function yieldToIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Files read on the calling thread, each opened once (ChunkIndex's delta bases). */

@@ -311,9 +311,8 @@ export async function writeFromBaseFile(opts: {
 }): Promise<[number, number] | undefined> {
   const { e, dest } = opts;
   const flush = opts.early === true && e.size >= EARLY_FLUSH;
-  trace(`TMP writing from base: ${e.path}`);
   if (!(await writeFromBase({ ...opts, flush }))) return undefined;
-  trace(`TMP patched: ${e.path}`);
+  trace(`written from base: ${e.path}`);
   return finishFile(dest, e.mode & 0o777, opts.sync || flush);
 }
 
@@ -323,7 +322,6 @@ async function finishFile(dest: string, mode: number, sync: boolean): Promise<[n
   try {
     await fh.chmod(mode);
     if (sync) await fh.sync();
-    trace(`written from base: ${dest}`);
     const st = await fh.stat();
     return [st.size, st.mtimeMs];
   } finally {

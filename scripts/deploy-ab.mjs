@@ -1,7 +1,8 @@
 // A/B of two Slipway builds on one deploy shape, for changes measured on a shared machine: each
 // build deploys the same source folder to an agent of its own (its own chunk ledger too), the two
 // alternating who goes first, one pair per step of a change. Prints each pair (wall ms, CPU ms of
-// deployer and agent, the walk's ms, peak RSS of each), then medians and the median ratio B/A.
+// deployer and agent together and of the agent alone, the walk's ms, peak RSS of each), then
+// medians and the median ratio B/A.
 // Builds are folders with bin/ and dist/ (keep the old one: `cp -r bin dist package.json /tmp/x`).
 //
 //   node scripts/deploy-ab.mjs <web|big|small> <pairs> <change,...> <buildA> <buildB>
@@ -106,7 +107,8 @@ async function deploy(s) {
   const version = `v${serial++}`;
   const { pid } = s.agent.proc;
   takePeakKb(pid);
-  const cpu0 = cpuMs(process.pid, true) + cpuMs(pid);
+  const agent0 = cpuMs(pid);
+  const cpu0 = cpuMs(process.pid, true) + agent0;
   const t0 = performance.now();
   const driver = path.join(s.root, 'dist/bench/deploy-driver.bundle.js');
   const arg = JSON.stringify({ env: envOf(s), version, ledgerDir: s.ledger });
@@ -123,12 +125,13 @@ async function deploy(s) {
     });
   });
   const ms = performance.now() - t0;
-  const cpu = cpuMs(process.pid, true) + cpuMs(pid) - cpu0;
+  const agentCpu = cpuMs(pid) - agent0;
+  const cpu = cpuMs(process.pid, true) + agentCpu + agent0 - cpu0;
   const o = JSON.parse(r.out.trim().split('\n').pop() || '{}');
   if (!o.ok) throw new Error(`${s.name}: deploy failed: ${o.reason ?? r.errs.slice(-800)}`);
   const d = spawnSync('diff', ['-r', '--no-dereference', src, `${path.join(s.agent.dir, 'releases', o.release)}/`]);
   if (d.status !== 0) throw new Error(`${s.name}: release ${o.release} differs from its source`);
-  return { ms, cpu, walkMs: o.chunkMs, deployerMb: o.maxRssKb / 1024, agentMb: takePeakKb(pid) / 1024 };
+  return { ms, cpu, agentCpu, walkMs: o.chunkMs, deployerMb: o.maxRssKb / 1024, agentMb: takePeakKb(pid) / 1024 };
 }
 
 /** Each side's agent restarted on an empty folder, its ledger gone: the next deploys are first ones. */
@@ -151,7 +154,7 @@ const median = (xs) => {
 };
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const show = (s, g) =>
-  `${s.name} ${g.ms.toFixed(0)} ms, cpu ${g.cpu.toFixed(0)}, walk ${g.walkMs.toFixed(0)}, rss ${g.deployerMb.toFixed(0)}/${g.agentMb.toFixed(0)} MB`;
+  `${s.name} ${g.ms.toFixed(0)} ms, cpu ${g.cpu.toFixed(0)} (agent ${g.agentCpu.toFixed(0)}), walk ${g.walkMs.toFixed(0)}, rss ${g.deployerMb.toFixed(0)}/${g.agentMb.toFixed(0)} MB`;
 
 try {
   // A first deploy each (or, in a kept folder, one unchanged deploy each) before any pair.
@@ -170,7 +173,7 @@ try {
       console.log(`${change} pair ${k}: ${pair.map((g, i) => show(sides[i], g)).join(' | ')}; load ${load()}`);
     }
     const sum = (i) =>
-      `${sides[i].name} median ${median(got[i].map((g) => g.ms)).toFixed(0)} ms, cpu ${median(got[i].map((g) => g.cpu)).toFixed(0)}, peak rss ${Math.max(...got[i].map((g) => g.deployerMb)).toFixed(0)}/${Math.max(...got[i].map((g) => g.agentMb)).toFixed(0)} MB`;
+      `${sides[i].name} median ${median(got[i].map((g) => g.ms)).toFixed(0)} ms, cpu ${median(got[i].map((g) => g.cpu)).toFixed(0)} (agent ${median(got[i].map((g) => g.agentCpu)).toFixed(0)}), peak rss ${Math.max(...got[i].map((g) => g.deployerMb)).toFixed(0)}/${Math.max(...got[i].map((g) => g.agentMb)).toFixed(0)} MB`;
     console.log(`== ${change}: ${sum(0)} | ${sum(1)} | B/A median of pairs ${median(ratios).toFixed(3)}`);
   }
 } finally {

@@ -62,3 +62,8 @@ export class Turns {
     return before.then(() => release);
   }
 }
+
+/** Resolves once the event loop has run its pending I/O callbacks (a pause in synchronous work). */
+export function yieldToIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -6,16 +6,17 @@
  * changed in place is noticed and the chunk fetched again instead of spreading the change (delta
  * bases aside, whose changes cannot spread: see #readBase).
  */
-import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
+import { trace } from '../../util/trace.js';
 import { type ChunkSourceRef, fetchChunks } from '../chunk-client.js';
 import { chunkIdOf } from '../fastcdc.js';
 import type { Manifest } from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import type { Encoding } from '../wire.js';
 import { type DeltaRequest, deltaRequest, MIN_DELTA_BASE } from '../wire-delta.js';
-import type { Turns } from './batching.js';
+import { BaseFiles } from './base-files.js';
+import { type Turns, yieldToIo } from './batching.js';
 import type { Layout } from './layout.js';
 import { type PackLoc, PackPool } from './pack-pool.js';
 import type { StagedLoc } from './staging-area.js';
@@ -331,8 +332,8 @@ export class ChunkIndex {
           if (!data || data.length < MIN_DELTA_BASE) continue;
           baseBytes.set(id, data);
           deltas.push(deltaRequest(id, b, data));
-          // The reads are synchronous: the frames of the batches in flight are taken meanwhile.
-          if (performance.now() - since > YIELD_MS) {
+          // The reads are synchronous: every 4 ms, the frames of the batches in flight are taken.
+          if (performance.now() - since > 4) {
             await yieldToIo();
             since = performance.now();
           }
@@ -341,6 +342,7 @@ export class ChunkIndex {
         files.close();
         release?.();
       }
+      if (deltas.length) trace(`${deltas.length} chunk deltas asked`);
       // Two rounds over the sources: a connection that broke (a kept-alive socket the origin of
       // an earlier deployment on the same port closed) is retried once, and the second round
       // asks for whole chunks, so a delta that does not rebuild its chunk (a checksum collision)
@@ -397,52 +399,6 @@ export class ChunkIndex {
         error: String((bad as PromiseRejectedResult).reason?.message ?? 'transfer failed'),
       };
     return { ok: true };
-  }
-}
-
-/** A delta batch's preparation lets I/O run after this many milliseconds of it. */
-const YIELD_MS = 4;
-
-function yieldToIo(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** Files read on the calling thread, each opened once (ChunkIndex's delta bases). */
-class BaseFiles {
-  readonly #fds = new Map<string, number | null>();
-
-  /**
-   * `size` bytes at `offset` of `file` (read into `into` when given, of that size), or undefined
-   * when it cannot be opened or is shorter.
-   */
-  read(file: string, offset: number, size: number, into?: Buffer): Buffer | undefined {
-    let fd = this.#fds.get(file);
-    if (fd === undefined) {
-      try {
-        fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-      } catch {
-        fd = null;
-      }
-      this.#fds.set(file, fd);
-    }
-    if (fd === null) return undefined;
-    const data = into?.length === size ? into : Buffer.allocUnsafe(size);
-    let got = 0;
-    try {
-      while (got < size) {
-        const n = readSync(fd, data, got, size - got, offset + got);
-        if (n === 0) return undefined;
-        got += n;
-      }
-    } catch {
-      return undefined;
-    }
-    return data;
-  }
-
-  close(): void {
-    for (const fd of this.#fds.values()) if (fd !== null) closeSync(fd);
-    this.#fds.clear();
   }
 }
 

@@ -1,7 +1,8 @@
 // A/B of two Slipway builds on one deploy shape, for changes measured on a shared machine: each
 // build deploys the same source folder to an agent of its own (its own chunk ledger too), the two
 // alternating who goes first, one pair per step of a change. Prints each pair (wall ms, CPU ms of
-// deployer and agent, the walk's ms, peak RSS of each), then medians and the median ratio B/A.
+// deployer and agent together and of the agent alone, the walk's ms, peak RSS of each), then
+// medians and the median ratio B/A.
 // Builds are folders with bin/ and dist/ (keep the old one: `cp -r bin dist package.json /tmp/x`).
 //
 //   node scripts/deploy-ab.mjs <web|big|small> <pairs> <change,...> <buildA> <buildB>
@@ -13,7 +14,8 @@
 // Env: SLIPWAY_AB_DIR (work folder, default a temporary one; kept, with its source and agents,
 // so a second run skips the first deploys), SLIPWAY_AB_STEP (seed of the first change, so runs
 // in the same folder edit different files), SLIPWAY_AB_AGENT_NODE_ARGS (node flags of both agents,
-// e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof': written when the agents stop), SLIPWAY_AB_DEPLOYER_STDERR=1
+// e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof': written when the agents stop), SLIPWAY_AB_DEPLOYER_NODE_ARGS
+// (the same for each deploy's driver process), SLIPWAY_AB_DEPLOYER_STDERR=1
 // (each deployer's stderr, e.g. its SLIPWAY_TRACE=1 spans, printed after its deploy). Every deploy is checked byte-identical (diff -r).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -105,12 +107,14 @@ async function deploy(s) {
   const version = `v${serial++}`;
   const { pid } = s.agent.proc;
   takePeakKb(pid);
-  const cpu0 = cpuMs(process.pid, true) + cpuMs(pid);
+  const agent0 = cpuMs(pid);
+  const cpu0 = cpuMs(process.pid, true) + agent0;
   const t0 = performance.now();
   const driver = path.join(s.root, 'dist/bench/deploy-driver.bundle.js');
   const arg = JSON.stringify({ env: envOf(s), version, ledgerDir: s.ledger });
   const r = await new Promise((resolve) => {
-    const p = spawn(process.execPath, [driver, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const nodeArgs = (process.env.SLIPWAY_AB_DEPLOYER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const p = spawn(process.execPath, [...nodeArgs, driver, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let errs = '';
     p.stdout.on('data', (d) => { out += d; });
@@ -121,12 +125,13 @@ async function deploy(s) {
     });
   });
   const ms = performance.now() - t0;
-  const cpu = cpuMs(process.pid, true) + cpuMs(pid) - cpu0;
+  const agentCpu = cpuMs(pid) - agent0;
+  const cpu = cpuMs(process.pid, true) + agentCpu + agent0 - cpu0;
   const o = JSON.parse(r.out.trim().split('\n').pop() || '{}');
   if (!o.ok) throw new Error(`${s.name}: deploy failed: ${o.reason ?? r.errs.slice(-800)}`);
   const d = spawnSync('diff', ['-r', '--no-dereference', src, `${path.join(s.agent.dir, 'releases', o.release)}/`]);
   if (d.status !== 0) throw new Error(`${s.name}: release ${o.release} differs from its source`);
-  return { ms, cpu, walkMs: o.chunkMs, deployerMb: o.maxRssKb / 1024, agentMb: takePeakKb(pid) / 1024 };
+  return { ms, cpu, agentCpu, walkMs: o.chunkMs, deployerMb: o.maxRssKb / 1024, agentMb: takePeakKb(pid) / 1024 };
 }
 
 /** Each side's agent restarted on an empty folder, its ledger gone: the next deploys are first ones. */
@@ -149,7 +154,7 @@ const median = (xs) => {
 };
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const show = (s, g) =>
-  `${s.name} ${g.ms.toFixed(0)} ms, cpu ${g.cpu.toFixed(0)}, walk ${g.walkMs.toFixed(0)}, rss ${g.deployerMb.toFixed(0)}/${g.agentMb.toFixed(0)} MB`;
+  `${s.name} ${g.ms.toFixed(0)} ms, cpu ${g.cpu.toFixed(0)} (agent ${g.agentCpu.toFixed(0)}), walk ${g.walkMs.toFixed(0)}, rss ${g.deployerMb.toFixed(0)}/${g.agentMb.toFixed(0)} MB`;
 
 try {
   // A first deploy each (or, in a kept folder, one unchanged deploy each) before any pair.
@@ -168,7 +173,7 @@ try {
       console.log(`${change} pair ${k}: ${pair.map((g, i) => show(sides[i], g)).join(' | ')}; load ${load()}`);
     }
     const sum = (i) =>
-      `${sides[i].name} median ${median(got[i].map((g) => g.ms)).toFixed(0)} ms, cpu ${median(got[i].map((g) => g.cpu)).toFixed(0)}, peak rss ${Math.max(...got[i].map((g) => g.deployerMb)).toFixed(0)}/${Math.max(...got[i].map((g) => g.agentMb)).toFixed(0)} MB`;
+      `${sides[i].name} median ${median(got[i].map((g) => g.ms)).toFixed(0)} ms, cpu ${median(got[i].map((g) => g.cpu)).toFixed(0)} (agent ${median(got[i].map((g) => g.agentCpu)).toFixed(0)}), peak rss ${Math.max(...got[i].map((g) => g.deployerMb)).toFixed(0)}/${Math.max(...got[i].map((g) => g.agentMb)).toFixed(0)} MB`;
     console.log(`== ${change}: ${sum(0)} | ${sum(1)} | B/A median of pairs ${median(ratios).toFixed(3)}`);
   }
 } finally {

@@ -7,7 +7,7 @@
 import type { ChunkSourceRef } from '../chunk-client.js';
 import type { ChunkId } from '../types.js';
 import type { Encoding } from '../wire.js';
-import { batch, parallel } from './batching.js';
+import { batch, parallel, Turns } from './batching.js';
 import type { ChunkIndex } from './chunk-index.js';
 import type { StagedLoc } from './staging-area.js';
 
@@ -31,13 +31,21 @@ export async function fetchMissing(o: FetchMissing): Promise<string | undefined>
   // smaller transfers are cut in four so that decoding and writing overlap across streams.
   let missingBytes = 0;
   for (const c of o.missing) missingBytes += o.all.get(c) ?? 0;
-  const batches = batch(o.missing, o.all, Math.max(256 * 1024, Math.min(4 * 1024 * 1024, missingBytes / 4)));
+  const cut = (bytes: number) => Math.max(256 * 1024, Math.min(4 * 1024 * 1024, bytes));
+  // With deltas to ask for, the first batch is a sixteenth of the transfer and the other three
+  // share the rest: a batch's bases are read and their checksums taken before its request leaves
+  // (one batch after the other, Turns), and the origin has nothing to do until the first has.
+  const deltas = o.missing.some((c) => o.hints[c] !== undefined);
+  const first = deltas ? cut(missingBytes / 16) : cut(missingBytes / 4);
+  const batches = batch(o.missing, o.all, deltas ? cut((missingBytes - first) / 3) : first, first);
+  const turns = new Turns();
   // Most of the release to fetch (a first deploy): the faster compression, a few percent more
   // bytes; an edit, where bytes are few, gets the tighter one.
   let totalBytes = 0;
   for (const size of o.all.values()) totalBytes += size;
   const encoding: Encoding = missingBytes * 2 > totalBytes ? 'br-fast' : 'br';
-  return parallel(batches, 4, async (ids) => {
+  // The first and what the three others leave over besides them (each closes past its size).
+  return parallel(batches, deltas ? 5 : 4, async (ids) => {
     const bases = new Map<ChunkId, ChunkId[]>();
     for (const c of ids) {
       const b = o.hints[c];
@@ -51,6 +59,7 @@ export async function fetchMissing(o: FetchMissing): Promise<string | undefined>
       bases,
       encoding,
       place: o.place,
+      turns,
     });
     return r.ok ? undefined : r.error;
   });

@@ -19,8 +19,16 @@ export interface PackLoc {
 
 const HEAD = 36;
 const MAX = 64 * 1024 * 1024;
-/** Records up to this size are read and written synchronously. */
+/** Records up to this size are read synchronously. */
 const SYNC_BYTES = 64 * 1024;
+/**
+ * Records up to this size are written synchronously. Not 64 KiB as reads: the pool takes the
+ * chunks of files written from their earlier version (64 KiB on average for a large one), while
+ * that file's base is copied and flushed beside them, and a write into the page cache then waits
+ * for the disk to catch up (dirty-page throttling): on the 200 MB file's 10% edit a quarter of
+ * the agent's main thread was spent blocked in these writes, the transfer's frames waiting.
+ */
+const SYNC_WRITE_BYTES = 8 * 1024;
 
 export class PackPool {
   #current: { file: string; fh: FileHandle; pos: number } | undefined;
@@ -81,7 +89,7 @@ export class PackPool {
     try {
       // Small records are written on the calling thread: a thread-pool round trip per record
       // costs more than the copy into the page cache (20,000 small files: 20,000 round trips).
-      if (data.length <= SYNC_BYTES) writevSync(cur.fh.fd, [head, data], pos);
+      if (data.length <= SYNC_WRITE_BYTES) writevSync(cur.fh.fd, [head, data], pos);
       else await cur.fh.writev([head, data], pos);
     } catch (e) {
       live.delete(id);

@@ -7,6 +7,13 @@
  * be exactly as assembled (every name, mode, symlink target, and each file's size and mtime as
  * recorded), so an app that wrote into its release gets a fresh one instead. The kept folder
  * stays while any twin of it is kept (agent.ts pins it when pruning).
+ *
+ * That check can be taken ahead (`precheckTwin`): a deployer asks for it as it starts, so the
+ * agent lstats the current release's folder while the deployer walks its artifact, and the stage
+ * request of an unchanged redeploy finds the verdict waiting. A verdict is used once, and only
+ * while fresh (`PRECHECK_FRESH_MS`): the folder is then known as assembled that long before the
+ * link, as it is known only until the link anyway (an app writing into it later writes into both
+ * releases). A verdict that found the folder touched is not trusted either way: makeTwin checks.
  */
 import { randomBytes } from 'node:crypto';
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
@@ -81,6 +88,45 @@ function untouched(dir: string, manifest: Manifest, stats: FileStats): boolean {
   return true;
 }
 
+/** How long a verdict taken ahead stands in for the check at a stage request. */
+export const PRECHECK_FRESH_MS = 5_000;
+
+/** Verdicts taken ahead, per agent folder: folder owner -> when the check began, if untouched. */
+const prechecked = new WeakMap<Layout, Map<ReleaseId, number>>();
+
+/**
+ * Checks the folder of `release` (a kept release or twin, `manifest` its content) against its
+ * stats at assembly now, for a stage request soon after (makeTwin). Returns whether untouched.
+ */
+export async function precheckTwin(
+  layout: Layout,
+  twins: ReadonlyMap<ReleaseId, ReleaseId>,
+  release: ReleaseId,
+  manifest: Manifest,
+  statsOf: (release: ReleaseId) => Promise<FileStats | undefined> = (r) => readStats(layout, r),
+  now: () => number = Date.now,
+): Promise<boolean> {
+  const of = twins.get(release) ?? release;
+  let verdicts = prechecked.get(layout);
+  if (!verdicts) prechecked.set(layout, (verdicts = new Map()));
+  verdicts.delete(of);
+  const at = now();
+  const stats = await statsOf(of);
+  const ok = stats !== undefined && untouched(layout.release(of), manifest, stats);
+  if (ok) verdicts.set(of, at);
+  trace(`twin precheck ${of}: ${ok ? 'untouched' : 'touched'}`);
+  return ok;
+}
+
+/** Takes (once) a fresh verdict that `of`'s folder was untouched. */
+function takePrechecked(layout: Layout, of: ReleaseId, now: number): boolean {
+  const verdicts = prechecked.get(layout);
+  const at = verdicts?.get(of);
+  if (at === undefined) return false;
+  verdicts!.delete(of);
+  return now - at >= 0 && now - at <= PRECHECK_FRESH_MS;
+}
+
 /** Writes `text` to `file` and fsyncs it (a temporary name, renamed by the caller). */
 async function writeDurable(file: string, text: string): Promise<void> {
   const fh = await open(file, 'w');
@@ -145,14 +191,17 @@ export async function makeTwin(
   manifest: Manifest,
   /** A kept release's stats at assembly, from a cache (file-index.ts) rather than parsed each time. */
   statsOf: (release: ReleaseId) => Promise<FileStats | undefined> = (r) => readStats(layout, r),
+  now: () => number = Date.now,
 ): Promise<ReleaseId | undefined> {
   const tried = new Set<ReleaseId>();
   for (const [kept, m] of releases) {
     const of = twins.get(kept) ?? kept;
     if (tried.has(of) || !sameContent(m, manifest)) continue;
     tried.add(of);
-    const stats = await statsOf(of);
-    if (!stats || !untouched(layout.release(of), manifest, stats)) continue;
+    if (!takePrechecked(layout, of, now())) {
+      const stats = await statsOf(of);
+      if (!stats || !untouched(layout.release(of), manifest, stats)) continue;
+    }
     twins.set(id, of);
     try {
       await linkTwin(layout, id, of, manifest);

@@ -107,8 +107,8 @@ export async function precheckTwin(
   now: () => number = Date.now,
 ): Promise<boolean> {
   const of = twins.get(release) ?? release;
-  let verdicts = prechecked.get(layout);
-  if (!verdicts) prechecked.set(layout, (verdicts = new Map()));
+  const verdicts = prechecked.get(layout) ?? new Map<ReleaseId, number>();
+  prechecked.set(layout, verdicts);
   verdicts.delete(of);
   const at = now();
   const stats = await statsOf(of);

@@ -72,13 +72,21 @@ describe('chunk ledger', () => {
   });
 
   it('lists an unchanged folder from the ledger, and reads again one whose entries changed', async () => {
-    await put({ 'a.js': 'a', 'lib/b.js': 'b', 'lib/c.js': 'c', 'lib/deep/d.js': 'd', 'empty/x': 'x' });
+    await put({
+      'a.js': 'a',
+      'lib/b.js': 'b',
+      'lib/c.js': 'c',
+      'lib/deep/d.js': 'd',
+      'lib/z.js': 'z',
+      'empty/x': 'x',
+    });
     await rm(path.join(art, 'empty/x'));
     await afterTick();
     await deploy('v1');
     const listed = async (rel: string) =>
       (await ChunkLedger.open(ledgerDir, art, DEFAULT_CHUNKING)).listing(rel, statSync(path.join(art, rel)));
-    expect(await listed('lib')).toEqual(['b.js', 'c.js', 'deep']);
+    expect(await listed('lib')).toEqual(['b.js', 'c.js', 'deep', 'z.js']);
+    expect(await listed('')).toBeUndefined(); // the root has no record: always read
     expect(await listed('lib/deep')).toEqual(['d.js']);
     expect(await listed('empty')).toEqual([]);
     // A file added, one removed, one renamed: each moves its folder's times.
@@ -101,6 +109,7 @@ describe('chunk ledger', () => {
       'lib/deep',
       'lib/deep/d.js',
       'lib/deep/e.js',
+      'lib/z.js',
     ]);
     // Recorded again: listed from the ledger at the next walk, which finds the same tree.
     expect(await listed('lib/deep')).toEqual(['d.js', 'e.js']);

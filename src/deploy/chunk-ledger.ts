@@ -212,16 +212,7 @@ export class ChunkLedger {
   listing(rel: string, st: Stats): string[] | undefined {
     const at = this.#find(rel);
     if (at < 0 || this.#old!.entries[at]!.type !== 'dir' || !this.#settled(at, st)) return undefined;
-    if (!this.#names) {
-      this.#names = new Map();
-      for (const e of this.#old!.entries) {
-        const slash = e.path.lastIndexOf('/');
-        const parent = slash < 0 ? '' : e.path.slice(0, slash);
-        const names = this.#names.get(parent);
-        if (names) names.push(e.path.slice(slash + 1));
-        else this.#names.set(parent, [e.path.slice(slash + 1)]);
-      }
-    }
+    this.#names ??= namesByFolder(this.#old!.entries);
     return this.#names.get(rel) ?? [];
   }
 
@@ -292,6 +283,29 @@ export class ChunkLedger {
     // The JSON ledger of format 1 (before stat records) is dead once this one exists.
     await rm(this.file.replace(/\.ledger$/, '.json'), { force: true }).catch(() => {});
   }
+}
+
+/**
+ * Folder path ('' the root) -> the names in it, in the entries' order. Entries come folder by
+ * folder: a run of one parent's names is found by one comparison per name, not a map lookup.
+ */
+function namesByFolder(entries: readonly ManifestEntry[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  let parent = '';
+  let names: string[] = [];
+  out.set('', names);
+  for (const e of entries) {
+    const p = e.path;
+    const slash = p.lastIndexOf('/');
+    const same = slash < 0 ? parent === '' : slash === parent.length && p.startsWith(parent);
+    if (!same) {
+      parent = slash < 0 ? '' : p.slice(0, slash);
+      names = out.get(parent) ?? [];
+      out.set(parent, names);
+    }
+    names.push(slash < 0 ? p : p.slice(slash + 1));
+  }
+  return out;
 }
 
 /** A ledger file's content, or undefined when absent, damaged or of another format. */

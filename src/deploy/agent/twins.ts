@@ -91,8 +91,11 @@ function untouched(dir: string, manifest: Manifest, stats: FileStats): boolean {
 /** How long a verdict taken ahead stands in for the check at a stage request. */
 export const PRECHECK_FRESH_MS = 5_000;
 
-/** Verdicts taken ahead, per agent folder: folder owner -> when the check began, if untouched. */
-const prechecked = new WeakMap<Layout, Map<ReleaseId, number>>();
+/**
+ * Verdicts taken ahead, per agent folder: folder owner -> when the check began, if untouched,
+ * and the stats it checked against (a release pruned and staged again has others).
+ */
+const prechecked = new WeakMap<Layout, Map<ReleaseId, { at: number; stats: FileStats }>>();
 
 /**
  * Checks the folder of `release` (a kept release or twin, `manifest` its content) against its
@@ -103,28 +106,32 @@ export async function precheckTwin(
   twins: ReadonlyMap<ReleaseId, ReleaseId>,
   release: ReleaseId,
   manifest: Manifest,
-  statsOf: (release: ReleaseId) => Promise<FileStats | undefined> = (r) => readStats(layout, r),
+  /**
+   * Kept releases' stats from the cache makeTwin is given too (file-index.ts): a verdict stands
+   * for the stats it was checked against, which a release pruned and staged again does not share.
+   */
+  statsOf: (release: ReleaseId) => Promise<FileStats | undefined>,
   now: () => number = Date.now,
 ): Promise<boolean> {
   const of = twins.get(release) ?? release;
-  const verdicts = prechecked.get(layout) ?? new Map<ReleaseId, number>();
+  const verdicts = prechecked.get(layout) ?? new Map<ReleaseId, { at: number; stats: FileStats }>();
   prechecked.set(layout, verdicts);
   verdicts.delete(of);
   const at = now();
   const stats = await statsOf(of);
   const ok = stats !== undefined && untouched(layout.release(of), manifest, stats);
-  if (ok) verdicts.set(of, at);
+  if (ok) verdicts.set(of, { at, stats });
   trace(`twin precheck ${of}: ${ok ? 'untouched' : 'touched'}`);
   return ok;
 }
 
-/** Takes (once) a fresh verdict that `of`'s folder was untouched. */
-function takePrechecked(layout: Layout, of: ReleaseId, now: number): boolean {
+/** Takes (once) a fresh verdict that `of`'s folder was untouched, checked against `stats`. */
+function takePrechecked(layout: Layout, of: ReleaseId, stats: FileStats, now: number): boolean {
   const verdicts = prechecked.get(layout);
-  const at = verdicts?.get(of);
-  if (at === undefined) return false;
+  const v = verdicts?.get(of);
+  if (v === undefined) return false;
   verdicts!.delete(of);
-  return now - at >= 0 && now - at <= PRECHECK_FRESH_MS;
+  return v.stats === stats && now - v.at >= 0 && now - v.at <= PRECHECK_FRESH_MS;
 }
 
 /** Writes `text` to `file` and fsyncs it (a temporary name, renamed by the caller). */
@@ -198,10 +205,10 @@ export async function makeTwin(
     const of = twins.get(kept) ?? kept;
     if (tried.has(of) || !sameContent(m, manifest)) continue;
     tried.add(of);
-    if (!takePrechecked(layout, of, now())) {
-      const stats = await statsOf(of);
-      if (!stats || !untouched(layout.release(of), manifest, stats)) continue;
-    }
+    const stats = await statsOf(of);
+    if (!stats) continue;
+    if (!takePrechecked(layout, of, stats, now()) && !untouched(layout.release(of), manifest, stats))
+      continue;
     twins.set(id, of);
     try {
       await linkTwin(layout, id, of, manifest);

@@ -51,7 +51,8 @@ function pipelinePath(cmd: Command): string {
  * Loads the pipeline `pipelinePath` names. Commands that only run or show the task graph pass
  * `snapshot` (true, or the ledger of the checkout they already hold) to reuse the pipeline
  * snapshot when nothing it was made from changed; commands that report positions in the file
- * (validate, check, deploy) load it in full.
+ * (validate, check) load it in full, and deploy and rollback do when their environment does
+ * not resolve (environment-from.ts).
  */
 export async function pipelineFrom(cmd: Command, o: { snapshot?: true | Ledger } = {}): Promise<Pipeline> {
   const file = pipelinePath(cmd);

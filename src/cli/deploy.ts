@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { recordAppValidations } from '../deploy/app-validation-records.js';
 import { runDeployment } from '../deploy/deploy.js';
-import { type Environment, resolveEnvironment } from '../deploy/environment.js';
+import type { Environment } from '../deploy/environment.js';
 import type { DeployEvent } from '../deploy/events.js';
 import { currentOwner } from '../deploy/owner.js';
 import { reportProgress } from '../deploy/progress.js';
@@ -17,8 +17,10 @@ import { withStore } from '../store/store.js';
 import { attachDeployTracing } from '../telemetry/tracing.js';
 import { gitHead } from '../util/git-facts.js';
 import { preferSmallHeap } from '../util/small-heap.js';
+import { trace } from '../util/trace.js';
 import { parseSize } from '../util/units.js';
-import { action, type CliContext, globals, pipelineFrom, UsageError } from './context.js';
+import { action, type CliContext, globals, UsageError } from './context.js';
+import { environmentFrom } from './environment-from.js';
 import { withEnvironment } from './hold-environment.js';
 
 interface DeployOpts {
@@ -51,8 +53,9 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--now', "deploy now even outside the environment's deploy windows")
     .action(
       action(ctx, async (name: string, opts: DeployOpts, cmd: Command) => {
-        const pipeline = await pipelineFrom(cmd);
-        const env = resolveEnvironment(pipeline, name, ctx.env);
+        trace('deploy: command parsed');
+        const { pipeline, environment: env } = await environmentFrom(cmd, name, ctx.env);
+        trace('deploy: environment resolved');
         if (opts.relay !== undefined) env.relay = opts.relay;
         if (opts.maxRate !== undefined) {
           const rate = parseSize(opts.maxRate);
@@ -71,8 +74,10 @@ export function register(program: Command, ctx: CliContext): void {
         // The state folder (with its self-ignoring .gitignore) holds the chunk ledger.
         stateDir(pipeline.root);
         const ledgerDir = deployLedgerDir(pipeline.root);
-        return withStore({ url: globals(cmd).store, root: pipeline.root }, (store) =>
-          withEnvironment(ctx, store, env, opts.wait, async (held, signal) => {
+        return withStore({ url: globals(cmd).store, root: pipeline.root }, (store) => {
+          trace('deploy: store open');
+          return withEnvironment(ctx, store, env, opts.wait, async (held, signal) => {
+            trace('deploy: environment held');
             const recorder = new DeployRecorder(store.deployments, events);
             const validations = recordAppValidations(store.appValidations, events);
             const summary = new SummaryBuilder(events);
@@ -109,8 +114,8 @@ export function register(program: Command, ctx: CliContext): void {
               stopProgress();
               await tracing?.shutdown();
             }
-          }),
-        );
+          });
+        });
       }),
     );
 }

@@ -54,9 +54,14 @@ export async function commandLine(ctx: CliContext, args: readonly string[]): Pro
       outputError: (s, write) => write(s.replace(/\n\(Did you mean (.+)\?\)/, '\n  hint: did you mean $1?')),
     });
   // `slipway --version`; only without a command, as `deploy --version <label>` is deploy's own.
-  if (scanCommandLine(args).command === undefined)
-    program.version(slipwayVersion(), '-V, --version', 'print the version');
-  await registerCommands(program, ctx, args);
+  const { command } = scanCommandLine(args);
+  if (command === undefined) program.version(slipwayVersion(), '-V, --version', 'print the version');
+  // A bare `slipway --version` prints it and stops: no command's code need load for that.
+  const versionOnly =
+    command === undefined &&
+    args.some((a) => a === '-V' || a === '--version') &&
+    !args.some((a) => a === '-h' || a === '--help');
+  if (!versionOnly) await registerCommands(program, ctx, args);
   finishHelp(program);
   return program;
 }

@@ -1,7 +1,6 @@
 /** `slipway rollback ENV`: every target returns to the release that was live before. */
 import type { Command } from 'commander';
 import { runRollback } from '../deploy/deploy.js';
-import { resolveEnvironment } from '../deploy/environment.js';
 import type { DeployEvent } from '../deploy/events.js';
 import { currentOwner } from '../deploy/owner.js';
 import { reportProgress } from '../deploy/progress.js';
@@ -9,7 +8,8 @@ import { DeployRecorder, rollbackTarget } from '../deploy/records.js';
 import type { ReleaseId } from '../deploy/types.js';
 import { EventStream } from '../events.js';
 import { withStore } from '../store/store.js';
-import { action, type CliContext, globals, pipelineFrom } from './context.js';
+import { action, type CliContext, globals } from './context.js';
+import { environmentFrom } from './environment-from.js';
 import { withEnvironment } from './hold-environment.js';
 
 export function register(program: Command, ctx: CliContext): void {
@@ -20,8 +20,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--no-wait', 'fail (exit 1) instead of waiting when another deployment holds the environment')
     .action(
       action(ctx, async (name: string, opts: { wait: boolean }, cmd: Command) => {
-        const pipeline = await pipelineFrom(cmd);
-        const env = resolveEnvironment(pipeline, name, ctx.env);
+        const { pipeline, environment: env } = await environmentFrom(cmd, name, ctx.env);
         return withStore({ url: globals(cmd).store, root: pipeline.root }, (store) =>
           withEnvironment(ctx, store, env, opts.wait, async (held) => {
             const prev = await rollbackTarget(store, name);

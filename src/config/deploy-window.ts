@@ -12,8 +12,11 @@ export const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const;
 export interface DeployWindow {
   /** As written, for messages. */
   text: string;
-  /** Monday = 0. */
-  days: ReadonlySet<number>;
+  /**
+   * Monday = 0, ascending. An array, not a set: a pipeline's validated sections are plain JSON,
+   * so its snapshot (config/snapshot.ts) holds them as they are.
+   */
+  days: readonly number[];
   /** Minutes after local midnight; `end` may be ≤ `start` for a window past midnight. */
   start: number;
   end: number;
@@ -89,7 +92,7 @@ export function parseWindow(text: string): Result<DeployWindow, string> {
   if (!zone.ok) return zone;
   return ok({
     text: text.trim(),
-    days: days.value,
+    days: [...days.value].sort((x, y) => x - y),
     start,
     end: end % 1440 === 0 && end > 0 ? 1440 : end,
     zone: zone.value,

@@ -137,6 +137,15 @@ export class AgentClient {
     return this.#call('POST', '/v1/rollback', { to, expected }, this.timeoutMs + 30_000);
   }
 
+  /**
+   * Asks the agent to check its current release's folder now (agent/twins.ts), so that staging
+   * an unchanged artifact soon after need not wait for it. Answered before the check runs; an
+   * error (an older agent's 404) only means that it will not.
+   */
+  twinCheck(): Promise<Result<{ checking: boolean }, string>> {
+    return this.#call('POST', '/v1/twin-check');
+  }
+
   /** Makes this agent a relay: neighbours holding `token` may pull chunks through it. */
   /**
    * Sends the outline of an artifact still being chunked, so that an agent without releases

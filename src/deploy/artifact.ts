@@ -1,5 +1,5 @@
 /** Turns an artifact folder into a manifest and an index of where each chunk's bytes live. */
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
@@ -110,8 +110,9 @@ export async function readArtifact(
   // unchanged file costs its lstat and its path: no Stats kept, no record made per file (the
   // ledger compares and keeps numbers), its entry the ledger's own object.
   const toRead: ToRead[] = [];
-  function list(dir: string, rel: string): string | undefined {
-    const names = readdirSync(dir).sort();
+  function list(dir: string, rel: string, st?: Stats): string | undefined {
+    // A folder unchanged since the last walk has the names the ledger lists for it.
+    const names = (st && ledger?.listing(rel, st)) || readdirSync(dir).sort();
     // Joined by hand: `dir` is absolute and normalized, a name has no separator, and
     // path.join's normalization of every one of 20,000 paths is a tenth of the walk's CPU.
     const prefix = dir.endsWith(path.sep) ? dir : dir + path.sep;
@@ -138,7 +139,8 @@ export async function readArtifact(
           kept++;
           entries.push(was);
         } else entries.push({ type: 'dir', path: relPath, mode });
-        const bad = list(full, relPath);
+        ledger?.record(s);
+        const bad = list(full, relPath, s);
         if (bad) return bad;
       } else if (s.isSymbolicLink()) {
         const target = readlinkSync(full);

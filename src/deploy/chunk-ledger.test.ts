@@ -71,6 +71,78 @@ describe('chunk ledger', () => {
     expect(second.previous).toBe(releaseIdOf(first.manifest));
   });
 
+  it('lists an unchanged folder from the ledger, and reads again one whose entries changed', async () => {
+    await put({
+      'a.js': 'a',
+      'lib/b.js': 'b',
+      'lib/c.js': 'c',
+      'lib/deep/d.js': 'd',
+      'lib/z.js': 'z',
+      'empty/x': 'x',
+    });
+    await rm(path.join(art, 'empty/x'));
+    await afterTick();
+    await deploy('v1');
+    const listed = async (rel: string) =>
+      (await ChunkLedger.open(ledgerDir, art, DEFAULT_CHUNKING)).listing(rel, statSync(path.join(art, rel)));
+    expect(await listed('lib')).toEqual(['b.js', 'c.js', 'deep', 'z.js']);
+    expect(await listed('')).toBeUndefined(); // the root has no record: always read
+    expect(await listed('lib/deep')).toEqual(['d.js']);
+    expect(await listed('empty')).toEqual([]);
+    // A file added, one removed, one renamed: each moves its folder's times.
+    await writeFile(path.join(art, 'lib/deep/e.js'), 'e');
+    await rm(path.join(art, 'lib/c.js'));
+    await put({ 'empty/y': 'y' });
+    await afterTick();
+    expect(await listed('lib')).toBeUndefined();
+    expect(await listed('lib/deep')).toBeUndefined();
+    expect(await listed('empty')).toBeUndefined();
+    const second = await deploy('v2');
+    const fresh = await readArtifact(art, 'v2');
+    expect(fresh.ok && fresh.value.manifest).toEqual(second.manifest);
+    expect(second.manifest.entries.map((e) => e.path)).toEqual([
+      'a.js',
+      'empty',
+      'empty/y',
+      'lib',
+      'lib/b.js',
+      'lib/deep',
+      'lib/deep/d.js',
+      'lib/deep/e.js',
+      'lib/z.js',
+    ]);
+    // Recorded again: listed from the ledger at the next walk, which finds the same tree.
+    expect(await listed('lib/deep')).toEqual(['d.js', 'e.js']);
+    const third = await deploy('v2');
+    expect(third.manifest).toEqual(second.manifest);
+    expect(third.reread).toBe(0);
+  });
+
+  it('reads again a folder changed after the stamp of the walk that recorded it', async () => {
+    await put({ 'lib/a.js': 'a' });
+    await afterTick();
+    // A file added right after the walk's stamp, before the folder's lstat: its times at or past
+    // the stamp, so another entry added within that tick could leave them as recorded.
+    const ledger = await ChunkLedger.open(ledgerDir, art, DEFAULT_CHUNKING);
+    const begin = ledger.begin.bind(ledger);
+    ledger.begin = () => {
+      begin();
+      writeFileSync(path.join(art, 'lib/b.js'), 'b');
+    };
+    const r = await readArtifact(art, 'v1', DEFAULT_CHUNKING, { ledger });
+    if (!r.ok) throw new Error(r.error);
+    await ledger.save({ release: releaseIdOf(r.value.manifest), manifest: r.value.manifest });
+    await afterTick();
+    const lib = () => statSync(path.join(art, 'lib'));
+    expect((await ChunkLedger.open(ledgerDir, art, DEFAULT_CHUNKING)).listing('lib', lib())).toBeUndefined();
+    // Recorded by a walk stamped after the change: listed from the ledger from then on.
+    await deploy('v2');
+    expect((await ChunkLedger.open(ledgerDir, art, DEFAULT_CHUNKING)).listing('lib', lib())).toEqual([
+      'a.js',
+      'b.js',
+    ]);
+  });
+
   it('re-reads a same-size edit that kept its mtime (the ctime moved)', async () => {
     await put({ 'a.js': 'one', 'b.js': 'bee' });
     await afterTick();

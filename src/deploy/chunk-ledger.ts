@@ -12,10 +12,14 @@
  * second before a deploy is not chunked again by the next). Files on another filesystem, or
  * without a stamp, are judged by the wall clock with its two-second margin.
  *
- * File format 4, read in one go: one line of JSON (the head), one line with the SHA-256 (hex) of
- * everything else, then each file's stat as five doubles (size, mtime and ctime in ms, inode,
- * mode; in the manifest's file order and the machine's byte order, which the head names), then
- * the manifest's entries as JSON. Numbers, not the text records of format 3: compared as they
+ * A folder's stat is recorded too: one unchanged and settled by the same rule has the names it
+ * had (adding, removing or renaming an entry moves its mtime and ctime), so the walk takes its
+ * listing from the ledger instead of reading the folder again (`listing`).
+ *
+ * File format 5, read in one go: one line of JSON (the head), one line with the SHA-256 (hex) of
+ * everything else, then each file's and folder's stat as five doubles (size, mtime and ctime in
+ * ms, inode, mode; in the manifest's order and the machine's byte order, which the head names),
+ * then the manifest's entries as JSON. Numbers, not the text records of format 3: compared as they
  * come from lstat, without a string per file to build, keep and collect. The checksum guards
  * what a deploy would otherwise trust blindly: a damaged chunk list of an unchanged file, or a
  * damaged time in the head that would make a racy file look settled.
@@ -34,9 +38,9 @@ import { knownEntriesJson, type Manifest, type ManifestEntry } from './manifest.
 import type { ChunkId, ReleaseId } from './types.js';
 
 /** Bumped when the layout changes: a ledger of another format reads as empty. */
-const FORMAT = 4;
+const FORMAT = 5;
 
-/** Doubles per file: size, mtimeMs, ctimeMs, ino, mode. */
+/** Doubles per file or folder: size, mtimeMs, ctimeMs, ino, mode. */
 const FIELDS = 5;
 
 type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
@@ -51,7 +55,8 @@ interface Head {
   release: ReleaseId;
   version: string;
   endian: 'LE' | 'BE';
-  files: number;
+  /** Stat records: one per file and folder. */
+  records: number;
   /** Length in bytes of the entries' JSON. */
   entriesBytes: number;
 }
@@ -90,10 +95,12 @@ class Records {
 }
 
 export class ChunkLedger {
-  /** The last walk's entries, each file's stat (by its rank among the files), and its JSON. */
+  /** The last walk's entries, each file's and folder's stat (by its rank), and its JSON. */
   readonly #old: Loaded | undefined;
-  /** Entry index -> rank among the files (-1 for folders and symlinks). */
+  /** Entry index -> rank among the files and folders (-1 for symlinks). */
   readonly #rank: Int32Array;
+  /** Folder path ('' the root) -> the names in it at the last walk, built at the first `listing`. */
+  #names: Map<string, string[]> | undefined;
   /** Path -> entry index, built only when the walk's order leaves the old one. */
   #byPath: Map<string, number> | undefined;
   /** The entry index where the walk is expected to ask next. */
@@ -117,9 +124,9 @@ export class ChunkLedger {
     this.#old = loaded;
     this.#rank = new Int32Array(loaded?.entries.length ?? 0);
     if (!loaded) return;
-    let files = 0;
-    for (const [i, e] of loaded.entries.entries()) this.#rank[i] = e.type === 'file' ? files++ : -1;
-    if (files !== loaded.head.files) {
+    let records = 0;
+    for (const [i, e] of loaded.entries.entries()) this.#rank[i] = e.type === 'symlink' ? -1 : records++;
+    if (records !== loaded.head.records) {
       this.#old = undefined;
       return;
     }
@@ -193,17 +200,35 @@ export class ChunkLedger {
     const at = this.#find(rel);
     if (at < 0) return undefined;
     const e = this.#old!.entries[at]!;
+    if (e.type !== 'file' || e.size !== st.size) return undefined;
+    return this.#settled(at, st) ? e : undefined;
+  }
+
+  /**
+   * The names in the folder `rel` (sorted, as the walk lists them) at the last walk, if its stat
+   * `st` is unchanged and was not racy when taken: an entry added, removed or renamed in it since
+   * would have moved its times.
+   */
+  listing(rel: string, st: Stats): string[] | undefined {
+    const at = this.#find(rel);
+    if (at < 0 || this.#old!.entries[at]!.type !== 'dir' || !this.#settled(at, st)) return undefined;
+    this.#names ??= namesByFolder(this.#old!.entries);
+    return this.#names.get(rel) ?? [];
+  }
+
+  /** Whether entry `at`'s recorded stat is `st`'s, taken when it was settled. */
+  #settled(at: number, st: Stats): boolean {
     const rank = this.#rank[at]!;
-    if (e.type !== 'file' || rank < 0) return undefined;
+    if (rank < 0) return false;
     const s = this.#old!.stats;
     const o = rank * FIELDS;
-    if (s[o] !== st.size || s[o + 1] !== st.mtimeMs || s[o + 2] !== st.ctimeMs) return undefined;
-    if (s[o + 3] !== st.ino || s[o + 4] !== st.mode || e.size !== st.size) return undefined;
+    if (s[o] !== st.size || s[o + 1] !== st.mtimeMs || s[o + 2] !== st.ctimeMs) return false;
+    if (s[o + 3] !== st.ino || s[o + 4] !== st.mode) return false;
     const stamp = this.#oldStamp;
     // By the stamp of its own filesystem, its ctime not before the stamp (less a microsecond,
     // for the stamp's other rounding); else within two seconds of the wall clock.
-    if (stamp?.dev === st.dev) return st.ctimeMs < stamp.ms - 0.001 ? e : undefined;
-    return isRacy(Math.max(st.mtimeMs, st.ctimeMs), this.#oldAt) ? undefined : e;
+    if (stamp?.dev === st.dev) return st.ctimeMs < stamp.ms - 0.001;
+    return !isRacy(Math.max(st.mtimeMs, st.ctimeMs), this.#oldAt);
   }
 
   /**
@@ -216,7 +241,7 @@ export class ChunkLedger {
   }
 
   /**
-   * Notes a file's stat for the next deploy, in the order of the manifest's files. A double
+   * Notes a file's or folder's stat for the next deploy, in the manifest's order. A double
    * keeps a quarter of a microsecond of a time in ms, finer than the kernel's file times tick; a
    * change so close to another that they round alike is one made after the stamp that precedes
    * the walk, so racy either way.
@@ -246,7 +271,7 @@ export class ChunkLedger {
       release: last.release,
       version: last.manifest.version,
       endian: os.endianness(),
-      files: this.#records.length,
+      records: this.#records.length,
       entriesBytes: json.length,
     };
     const headLine = Buffer.from(`${JSON.stringify(head)}\n`);
@@ -260,6 +285,29 @@ export class ChunkLedger {
   }
 }
 
+/**
+ * Folder path ('' the root) -> the names in it, in the entries' order. Entries come folder by
+ * folder: a run of one parent's names is found by one comparison per name, not a map lookup.
+ */
+function namesByFolder(entries: readonly ManifestEntry[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  let parent = '';
+  let names: string[] = [];
+  out.set('', names);
+  for (const e of entries) {
+    const p = e.path;
+    const slash = p.lastIndexOf('/');
+    const same = slash < 0 ? parent === '' : slash === parent.length && p.startsWith(parent);
+    if (!same) {
+      parent = slash < 0 ? '' : p.slice(0, slash);
+      names = out.get(parent) ?? [];
+      out.set(parent, names);
+    }
+    names.push(slash < 0 ? p : p.slice(slash + 1));
+  }
+  return out;
+}
+
 /** A ledger file's content, or undefined when absent, damaged or of another format. */
 function read(file: string): Loaded | undefined {
   try {
@@ -269,8 +317,8 @@ function read(file: string): Loaded | undefined {
     if (nl < 0 || bytes[shaEnd] !== 10) return undefined;
     const head = JSON.parse(bytes.toString('utf8', 0, nl)) as Head;
     if (head.format !== FORMAT || head.endian !== os.endianness()) return undefined;
-    if (!Number.isSafeInteger(head.files) || !Number.isSafeInteger(head.entriesBytes)) return undefined;
-    const statBytes = head.files * FIELDS * 8;
+    if (!Number.isSafeInteger(head.records) || !Number.isSafeInteger(head.entriesBytes)) return undefined;
+    const statBytes = head.records * FIELDS * 8;
     const at = shaEnd + 1;
     if (bytes.length !== at + statBytes + head.entriesBytes) return undefined;
     const sha = createHash('sha256')
@@ -279,7 +327,7 @@ function read(file: string): Loaded | undefined {
       .digest('hex');
     if (sha !== bytes.toString('latin1', nl + 1, shaEnd)) return undefined;
     // Copied out: the file's bytes need not sit at a multiple of 8 in memory.
-    const stats = new Float64Array(head.files * FIELDS);
+    const stats = new Float64Array(head.records * FIELDS);
     Buffer.from(stats.buffer).set(bytes.subarray(at, at + statBytes));
     const json = bytes.subarray(at + statBytes);
     // Paths, hashes and JSON are almost always ASCII: then latin1 is the same text, decoded faster.

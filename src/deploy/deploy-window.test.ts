@@ -15,10 +15,10 @@ const win = (text: string) => {
 describe('parseWindow', () => {
   it('reads days, hours and zones', () => {
     const w = win('Mon-Fri 02:00-05:00 UTC');
-    expect([...w.days].sort()).toEqual([0, 1, 2, 3, 4]);
+    expect(w.days).toEqual([0, 1, 2, 3, 4]);
     expect([w.start, w.end]).toEqual([120, 300]);
-    expect(win('Fri-Mon 22:00-24:00 +01:00').days).toEqual(new Set([4, 5, 6, 0]));
-    expect(win('02:00-03:00').days.size).toBe(7);
+    expect(win('Fri-Mon 22:00-24:00 +01:00').days).toEqual([0, 4, 5, 6]);
+    expect(win('02:00-03:00').days.length).toBe(7);
     expect(win('Sat,Sun 10:00-12:00 Europe/Berlin').zone).toEqual({ kind: 'iana', name: 'Europe/Berlin' });
   });
 

@@ -35,9 +35,9 @@ function localTime(at: number, zone: DeployWindow['zone']): { day: number; minut
 /** Whether `at` falls inside the window. */
 export function isOpen(w: DeployWindow, at: number): boolean {
   const { day, minutes } = localTime(at, w.zone);
-  if (w.start < w.end) return w.days.has(day) && minutes >= w.start && minutes < w.end;
+  if (w.start < w.end) return w.days.includes(day) && minutes >= w.start && minutes < w.end;
   // Past midnight: the evening part on a listed day, the morning part on the day after one.
-  return (w.days.has(day) && minutes >= w.start) || (w.days.has((day + 6) % 7) && minutes < w.end);
+  return (w.days.includes(day) && minutes >= w.start) || (w.days.includes((day + 6) % 7) && minutes < w.end);
 }
 
 /** The first instant at or after `now` inside any of the windows (minute steps, at most 8 days). */

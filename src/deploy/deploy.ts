@@ -74,9 +74,13 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   const t0 = Date.now();
   const folder = opts.artifact ?? env.artifact;
   trace('deploy start');
+  const clients = opts.clients ?? clientsOf(env);
+  // Each agent checks its current release's folder while this process walks the artifact: an
+  // unchanged one is then staged as its twin without waiting for that check (agent/twins.ts).
+  // Not awaited: the answer comes before the check, and an error (an older agent) changes nothing.
+  for (const client of clients.values()) void client.twinCheck();
   const ledger = await ChunkLedger.open(opts.ledgerDir, folder, DEFAULT_CHUNKING);
   trace('ledger open');
-  const clients = opts.clients ?? clientsOf(env);
   // Hosts without a release create the artifact's folders and files while it is being chunked.
   const preparing: Promise<unknown>[] = [];
   const art = await readArtifact(folder, opts.version, DEFAULT_CHUNKING, {

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -36,8 +36,8 @@ async function listen(s: Server): Promise<string> {
   return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
 }
 
-/** The agent behind a proxy that answers `/v1/prepare` as an agent from before it did: 404. */
-async function olderAgent(): Promise<{ url: string; asked: string[] }> {
+/** The agent behind a proxy that answers `routes` as an agent from before them did: 404. */
+async function olderAgent(routes = ['/v1/prepare']): Promise<{ url: string; asked: string[] }> {
   const server = await listenAgent(agent, '127.0.0.1', 0);
   servers.push(server);
   const inner = { hostname: '127.0.0.1', port: (server.address() as AddressInfo).port };
@@ -45,7 +45,7 @@ async function olderAgent(): Promise<{ url: string; asked: string[] }> {
   const url = await listen(
     createServer((req, res) => {
       asked.push(`${req.method} ${req.url}`);
-      if (req.url === '/v1/prepare') {
+      if (routes.includes(req.url ?? '')) {
         res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
         return;
       }
@@ -107,5 +107,36 @@ describe('first deploys and the prepare request', () => {
     });
     expect(again.ok && again.value.status).toBe('success');
     expect(asked.filter((a) => a === 'POST /v1/prepare')).toHaveLength(1);
+  });
+});
+
+describe('unchanged redeploys and the twin check taken ahead', () => {
+  async function twice(url: string) {
+    const art = path.join(root, 'art');
+    await mkdir(path.join(art, 'lib'), { recursive: true });
+    await writeFile(path.join(art, 'index.html'), 'hello');
+    await writeFile(path.join(art, 'lib/a.js'), 'a'.repeat(20_000));
+    const deploy = (version: string) =>
+      runDeployment({ env: envFor(art, url), version, events: new EventStream<DeployEvent>() });
+    const first = await deploy('v1');
+    const second = await deploy('v2');
+    expect(first.ok && first.value.status).toBe('success');
+    expect(second.ok && second.value.status).toBe('success');
+    const releases = path.join(root, 'agent', 'releases');
+    // The unchanged redeploy is a twin of the first release either way.
+    const v1 = first.ok ? first.value.release : '';
+    expect(await readlink(path.join(releases, second.ok ? second.value.release : ''))).toBe(v1);
+  }
+
+  it('asks the agent for the check as the deploy starts', async () => {
+    const { url, asked } = await olderAgent([]);
+    await twice(url);
+    expect(asked.filter((a) => a === 'POST /v1/twin-check')).toHaveLength(2);
+  });
+
+  it('deploys to an agent that does not know /v1/twin-check as before', async () => {
+    const { url, asked } = await olderAgent(['/v1/twin-check']);
+    await twice(url);
+    expect(asked).toContain('POST /v1/twin-check');
   });
 });

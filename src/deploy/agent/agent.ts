@@ -26,9 +26,11 @@ import type {
 } from './operations.js';
 import { pruneReleases } from './pruning.js';
 import { ReleaseTimes } from './release-times.js';
+import { currentRelease } from './releases.js';
 import { Stager } from './stager.js';
 import { type SweptFolder, sweepAtStartup } from './startup-sweep.js';
 import { type AgentStatus, agentStatus } from './status.js';
+import { precheckTwin } from './twins.js';
 
 export interface AgentOptions {
   dir: string;
@@ -172,6 +174,19 @@ export class Agent {
   /** Goes back to `to`, or to the most recently active release before the current one. */
   rollback(to?: ReleaseId | null, expected?: ReleaseId | null): Promise<Result<ActivateResult, string>> {
     return this.#activation.rollback(to, expected);
+  }
+
+  /**
+   * Checks now that the current release's folder is as assembled, so that a stage request of the
+   * same content (an unchanged redeploy) soon after need not (twins.ts). Whether it is untouched;
+   * false without a current release.
+   */
+  async precheckTwin(): Promise<boolean> {
+    await this.#activation.pruned();
+    const current = await currentRelease(this.layout);
+    const manifest = current && this.#kept.manifests.get(current);
+    if (!current || !manifest) return false;
+    return precheckTwin(this.layout, this.#kept.twins, current, manifest, (r) => this.#kept.files.stats(r));
   }
 
   /** The agent's status, once the last activation's pruning is done. */

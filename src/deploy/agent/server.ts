@@ -146,6 +146,13 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
       );
     },
 
+    // A deployer starting: the twin check of the current release, taken while it walks its
+    // artifact (twins.ts). Answered first; optional (an older agent's 404 changes nothing).
+    'POST /v1/twin-check': async (_req, res) => {
+      sendJson(res, 202, { checking: true });
+      await agent.precheckTwin().catch(() => false);
+    },
+
     // Optional: a deployer that gets a 404 here (an older agent) just stages as before.
     'POST /v1/prepare': async (req, res) => {
       const body = parseBody(prepareBody, await readJson(req, limits.jsonBytes), 'prepare');

@@ -1,8 +1,9 @@
-import { lstat, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type AgentRig, startAgentRig } from '../../../test/helpers/agent-rig.js';
 import { Agent } from './agent.js';
+import { PRECHECK_FRESH_MS } from './twins.js';
 
 const TOKEN = 'unit-test-token-0123456789';
 let rig: AgentRig;
@@ -84,5 +85,58 @@ describe('twin releases', () => {
     const v3 = await deploy('v3', FILES);
     expect((await lstat(release(v3.release))).isDirectory()).toBe(true);
     expect(await readFile(path.join(release(v3.release), 'lib/a.js'), 'utf8')).toBe(FILES['lib/a.js']);
+  });
+});
+
+describe('the twin check taken ahead (POST /v1/twin-check)', () => {
+  afterEach(() => vi.useRealTimers());
+
+  const isFolder = async (id: string) => (await lstat(release(id))).isDirectory();
+
+  it('is answered before it runs, and is false on an agent without a current release', async () => {
+    const r = await rig.client.twinCheck();
+    expect(r.ok && r.value).toEqual({ checking: true });
+    expect(await rig.agent.precheckTwin()).toBe(false);
+  });
+
+  it("stands in for the stage request's own check once: the next stage checks again", async () => {
+    const v1 = await deploy('v1', FILES);
+    expect(await rig.agent.precheckTwin()).toBe(true);
+    // Written after the verdict: the stage request takes the verdict as it stands (the folder was
+    // as assembled when checked), and the verdict is used up.
+    await writeFile(path.join(release(v1.release), 'late.log'), 'written by the app');
+    const v2 = await deploy('v2', FILES);
+    expect(await readlink(release(v2.release))).toBe(v1.release);
+    const v3 = await deploy('v3', FILES);
+    expect(await isFolder(v3.release)).toBe(true);
+    expect((await readdir(release(v3.release))).sort()).toEqual(['index.html', 'lib']);
+  });
+
+  it('is not used once older than PRECHECK_FRESH_MS', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    const v1 = await deploy('v1', FILES);
+    expect(await rig.agent.precheckTwin()).toBe(true);
+    vi.setSystemTime(Date.now() + PRECHECK_FRESH_MS + 1000);
+    await writeFile(path.join(release(v1.release), 'late.log'), 'written by the app');
+    const v2 = await deploy('v2', FILES);
+    expect(await isFolder(v2.release)).toBe(true);
+  });
+
+  it('does not trust a verdict that found the folder touched: the stage request checks itself', async () => {
+    const v1 = await deploy('v1', FILES);
+    const extra = path.join(release(v1.release), 'tmp.log');
+    await writeFile(extra, 'for a moment');
+    expect(await rig.agent.precheckTwin()).toBe(false);
+    await rm(extra);
+    const v2 = await deploy('v2', FILES);
+    expect(await readlink(release(v2.release))).toBe(v1.release);
+  });
+
+  it('checks the folder a current twin shares', async () => {
+    const v1 = await deploy('v1', FILES);
+    const v2 = await deploy('v2', FILES);
+    expect(await readlink(release(v2.release))).toBe(v1.release);
+    await writeFile(path.join(release(v1.release), 'late.log'), 'written by the app');
+    expect(await rig.agent.precheckTwin()).toBe(false);
   });
 });

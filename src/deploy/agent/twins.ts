@@ -7,6 +7,13 @@
  * be exactly as assembled (every name, mode, symlink target, and each file's size and mtime as
  * recorded), so an app that wrote into its release gets a fresh one instead. The kept folder
  * stays while any twin of it is kept (agent.ts pins it when pruning).
+ *
+ * That check can be taken ahead (`precheckTwin`): a deployer asks for it as it starts, so the
+ * agent lstats the current release's folder while the deployer walks its artifact, and the stage
+ * request of an unchanged redeploy finds the verdict waiting. A verdict is used once, and only
+ * while fresh (`PRECHECK_FRESH_MS`): the folder is then known as assembled that long before the
+ * link, as it is known only until the link anyway (an app writing into it later writes into both
+ * releases). A verdict that found the folder touched is not trusted either way: makeTwin checks.
  */
 import { randomBytes } from 'node:crypto';
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
@@ -81,6 +88,52 @@ function untouched(dir: string, manifest: Manifest, stats: FileStats): boolean {
   return true;
 }
 
+/** How long a verdict taken ahead stands in for the check at a stage request. */
+export const PRECHECK_FRESH_MS = 5_000;
+
+/**
+ * Verdicts taken ahead, per agent folder: folder owner -> when the check began, if untouched,
+ * and the stats it checked against (a release pruned and staged again has others).
+ */
+const prechecked = new WeakMap<Layout, Map<ReleaseId, { at: number; stats: FileStats }>>();
+
+/**
+ * Checks the folder of `release` (a kept release or twin, `manifest` its content) against its
+ * stats at assembly now, for a stage request soon after (makeTwin). Returns whether untouched.
+ */
+export async function precheckTwin(
+  layout: Layout,
+  twins: ReadonlyMap<ReleaseId, ReleaseId>,
+  release: ReleaseId,
+  manifest: Manifest,
+  /**
+   * Kept releases' stats from the cache makeTwin is given too (file-index.ts): a verdict stands
+   * for the stats it was checked against, which a release pruned and staged again does not share.
+   */
+  statsOf: (release: ReleaseId) => Promise<FileStats | undefined>,
+  now: () => number = Date.now,
+): Promise<boolean> {
+  const of = twins.get(release) ?? release;
+  const verdicts = prechecked.get(layout) ?? new Map<ReleaseId, { at: number; stats: FileStats }>();
+  prechecked.set(layout, verdicts);
+  verdicts.delete(of);
+  const at = now();
+  const stats = await statsOf(of);
+  const ok = stats !== undefined && untouched(layout.release(of), manifest, stats);
+  if (ok) verdicts.set(of, { at, stats });
+  trace(`twin precheck ${of}: ${ok ? 'untouched' : 'touched'}`);
+  return ok;
+}
+
+/** Takes (once) a fresh verdict that `of`'s folder was untouched, checked against `stats`. */
+function takePrechecked(layout: Layout, of: ReleaseId, stats: FileStats, now: number): boolean {
+  const verdicts = prechecked.get(layout);
+  const v = verdicts?.get(of);
+  if (v === undefined) return false;
+  verdicts!.delete(of);
+  return v.stats === stats && now - v.at >= 0 && now - v.at <= PRECHECK_FRESH_MS;
+}
+
 /** Writes `text` to `file` and fsyncs it (a temporary name, renamed by the caller). */
 async function writeDurable(file: string, text: string): Promise<void> {
   const fh = await open(file, 'w');
@@ -145,6 +198,7 @@ export async function makeTwin(
   manifest: Manifest,
   /** A kept release's stats at assembly, from a cache (file-index.ts) rather than parsed each time. */
   statsOf: (release: ReleaseId) => Promise<FileStats | undefined> = (r) => readStats(layout, r),
+  now: () => number = Date.now,
 ): Promise<ReleaseId | undefined> {
   const tried = new Set<ReleaseId>();
   for (const [kept, m] of releases) {
@@ -152,7 +206,9 @@ export async function makeTwin(
     if (tried.has(of) || !sameContent(m, manifest)) continue;
     tried.add(of);
     const stats = await statsOf(of);
-    if (!stats || !untouched(layout.release(of), manifest, stats)) continue;
+    if (!stats) continue;
+    if (!takePrechecked(layout, of, stats, now()) && !untouched(layout.release(of), manifest, stats))
+      continue;
     twins.set(id, of);
     try {
       await linkTwin(layout, id, of, manifest);

@@ -176,7 +176,10 @@ function taskContext(o: RunGraphOptions, now: () => number): TaskContext {
     events: o.events,
     ...(o.cache ? { cache: o.cache } : {}),
     ...(o.force ? { force: o.force } : {}),
-    env: o.env ?? process.env,
+    // A plain copy, made once: every task's environment is spread from it, and spreading
+    // process.env itself reads each variable through Node's accessor (~0.1 ms a task, which a
+    // wave of 40 ready tasks pays before its first job can go).
+    env: { ...(o.env ?? process.env) },
     pipelineEnv: o.pipeline.env,
     logDir: o.logDir,
     ...(o.signal ? { signal: o.signal } : {}),

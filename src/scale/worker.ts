@@ -112,6 +112,9 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const name = o.name ?? `${os.hostname()}:${process.pid}`;
   const lockMs = Math.max(MIN_LOCK_MS, o.lockMs ?? DEFAULT_LOCK_MS);
   const connection = connectionOf(o.address);
+  // A plain copy, made once: each job's environment is spread from it on its way to the command,
+  // and spreading process.env itself reads each variable through Node's accessor (~0.1 ms).
+  const env = { ...o.env };
   const redis = new Redis(connection);
   redis.on('error', () => {});
   const procs = processRecordDir(o.repo);
@@ -167,7 +170,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     }
     const { commit, file } = a.announce;
     const t0 = performance.now();
-    void prepareCommit({ worktrees, env: o.env, warn: (msg) => o.log(`warning: ${msg}`) }, commit, file).then(
+    void prepareCommit({ worktrees, env, warn: (msg) => o.log(`warning: ${msg}`) }, commit, file).then(
       (why) => {
         o.log(
           why
@@ -248,7 +251,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
           key: o.key,
           worktrees,
           runner,
-          env: o.env,
+          env,
           alive,
           now: clock,
           warn: (msg) => o.log(`warning: ${msg}`),

@@ -1,13 +1,17 @@
 /** Turns an artifact folder into a manifest and an index of where each chunk's bytes live. */
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { err, ok, type Result } from '../util/result.js';
+import { trace } from '../util/trace.js';
+import { CdcPool } from './cdc-pool.js';
 import type { ChunkLedger } from './chunk-ledger.js';
 import { type ChunkingParams, chunkBuffer, chunkIdOf, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
 import { FileWindow } from './file-window.js';
 import { escapingSymlink, type Manifest, type ManifestEntry } from './manifest.js';
+import { chunkParallel, segmentStarts } from './parallel-chunk.js';
 import { rechunkFile } from './rechunk.js';
 import type { ChunkId } from './types.js';
 
@@ -71,6 +75,15 @@ const YIELD_MS = 15;
 
 /** Files up to this size are read whole and chunked in memory; larger ones stream through a buffer. */
 const WHOLE = 4 * 1024 * 1024;
+
+/**
+ * Files from this size on are chunked in segments at once by worker threads (parallel-chunk.ts)
+ * where the machine has more than one core: below it, the workers' start-up outweighs the gain.
+ */
+export const PARALLEL_MIN = 32 * 1024 * 1024;
+
+/** Worker threads for parallel chunking: one per core, a few at most. */
+const THREADS = Math.min(os.availableParallelism(), 4);
 
 /**
  * Scans and chunks an artifact folder; refuses symlinks that leave it and special files. With a
@@ -163,6 +176,53 @@ export async function readArtifact(
         else if (e.type === 'file') outline.push(e.path);
       opts.onOutline(outline);
     }
+    // Workers only when a large file is to be chunked, started now so that their start-up overlaps
+    // the chunking of the files before it.
+    const pool =
+      THREADS > 1 && toRead.some((f) => f.size >= PARALLEL_MIN) ? CdcPool.create(THREADS) : undefined;
+    pool?.start();
+    try {
+      await readAll(pool);
+    } finally {
+      await pool?.close();
+    }
+    // Everything as it was: the ledger's own list, whose JSON is known (manifest.ts, ledger).
+    const last = ledger?.last?.manifest.entries;
+    if (last && kept === entries.length && kept === last.length) entries = last;
+    return undefined;
+  }
+
+  /** A large file's chunks: in segments by the pool's workers, or on this thread. */
+  async function chunkLarge(
+    f: ToRead,
+    pool: CdcPool | undefined,
+  ): Promise<{ chunks: [ChunkId, number][]; size: number }> {
+    buffer ??= Buffer.allocUnsafe(Math.max(2 * 1024 * 1024, params.max * 4));
+    // A large file chunked before: its unchanged chunks are checked, not scanned again.
+    const before = ledger?.previous(f.relPath);
+    if (pool && f.size >= PARALLEL_MIN && !pool.failed) {
+      const starts = segmentStarts(f.size, pool.threads);
+      const r = await chunkParallel(
+        f.full,
+        f.size,
+        before?.length ? before : undefined,
+        params,
+        pool.run,
+        starts,
+        buffer,
+      );
+      if (r.ok) {
+        trace(`chunked ${f.relPath} in ${starts.length} segments (${r.value.stitched} chunks stitched)`);
+        return r.value;
+      }
+      trace(`chunking ${f.relPath} in segments failed (${r.error}): on this thread instead`);
+    }
+    return before?.length
+      ? await rechunkFile(f.full, before, params, buffer)
+      : await chunkFile(f.full, params, buffer);
+  }
+
+  async function readAll(pool: CdcPool | undefined): Promise<void> {
     let turn = performance.now();
     for (const f of toRead) {
       if (opts.onOutline && performance.now() - turn > YIELD_MS) {
@@ -175,22 +235,11 @@ export async function readArtifact(
         const data = readFileSync(f.full);
         list = chunkBuffer(data, params).map((c) => [c.id, c.size]);
         size = data.length;
-      } else {
-        buffer ??= Buffer.allocUnsafe(Math.max(2 * 1024 * 1024, params.max * 4));
-        // A large file chunked before: its unchanged chunks are checked, not scanned again.
-        const before = ledger?.previous(f.relPath);
-        ({ chunks: list, size } = before?.length
-          ? await rechunkFile(f.full, before, params, buffer)
-          : await chunkFile(f.full, params, buffer));
-      }
+      } else ({ chunks: list, size } = await chunkLarge(f, pool));
       // The bytes read, not the size listed: what the chunks hold is what goes out.
       bytes += size - f.size;
       entries[f.at] = { type: 'file', path: f.relPath, mode: f.mode, size, chunks: list };
     }
-    // Everything as it was: the ledger's own list, whose JSON is known (manifest.ts, ledger).
-    const last = ledger?.last?.manifest.entries;
-    if (last && kept === entries.length && kept === last.length) entries = last;
-    return undefined;
   }
 
   const bad = (await walk()) ?? escapingSymlink(entries, 'artifact');

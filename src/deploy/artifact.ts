@@ -11,7 +11,7 @@ import type { ChunkLedger } from './chunk-ledger.js';
 import { type ChunkingParams, chunkBuffer, chunkIdOf, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
 import { FileWindow } from './file-window.js';
 import { escapingSymlink, type Manifest, type ManifestEntry } from './manifest.js';
-import { chunkParallel, segmentStarts } from './parallel-chunk.js';
+import { chunkParallel, segmentStarts, thisThread } from './parallel-chunk.js';
 import { rechunkFile } from './rechunk.js';
 import type { ChunkId } from './types.js';
 
@@ -82,8 +82,8 @@ const WHOLE = 4 * 1024 * 1024;
  */
 export const PARALLEL_MIN = 32 * 1024 * 1024;
 
-/** Worker threads for parallel chunking: one per core, a few at most. */
-const THREADS = Math.min(os.availableParallelism(), 4);
+/** Worker threads for parallel chunking, beside this one: one per other core, a few at most. */
+const THREADS = Math.min(os.availableParallelism() - 1, 3);
 
 /**
  * Scans and chunks an artifact folder; refuses symlinks that leave it and special files. With a
@@ -179,7 +179,7 @@ export async function readArtifact(
     // Workers only when a large file is to be chunked, started now so that their start-up overlaps
     // the chunking of the files before it.
     const pool =
-      THREADS > 1 && toRead.some((f) => f.size >= PARALLEL_MIN) ? CdcPool.create(THREADS) : undefined;
+      THREADS > 0 && toRead.some((f) => f.size >= PARALLEL_MIN) ? CdcPool.create(THREADS) : undefined;
     pool?.start();
     try {
       await readAll(pool);
@@ -201,18 +201,28 @@ export async function readArtifact(
     // A large file chunked before: its unchanged chunks are checked, not scanned again.
     const before = ledger?.previous(f.relPath);
     if (pool && f.size >= PARALLEL_MIN && !pool.failed) {
-      const starts = segmentStarts(f.size, pool.threads);
+      const starts = segmentStarts(f.size);
+      const ready = pool.ready();
+      const lanes = [
+        thisThread(buffer),
+        ...Array.from({ length: pool.threads }, () => ({ run: pool.run, ready })),
+      ];
       const r = await chunkParallel(
         f.full,
         f.size,
         before?.length ? before : undefined,
         params,
-        pool.run,
+        lanes,
         starts,
         buffer,
       );
+      if (pool.failed) trace(`chunking workers failed: ${pool.failed}`);
       if (r.ok) {
-        trace(`chunked ${f.relPath} in ${starts.length} segments (${r.value.stitched} chunks stitched)`);
+        const [here = 0, ...workers] = r.value.byLane;
+        const there = workers.reduce((a, b) => a + b, 0);
+        trace(
+          `chunked ${f.relPath} in ${starts.length} segments (${here} here, ${there} on workers; ${r.value.stitched} chunks stitched)`,
+        );
         return r.value;
       }
       trace(`chunking ${f.relPath} in segments failed (${r.error}): on this thread instead`);

@@ -23,7 +23,9 @@ export interface SegmentTask {
   params: ChunkingParams;
 }
 
+/** A worker's messages: `ready` once it has loaded, then one answer per task. */
 export type SegmentAnswer =
+  | { ready: true }
   | { seq: number; ok: true; run: ChunkRun }
   | { seq: number; ok: false; error: string };
 
@@ -44,6 +46,7 @@ interface Pending {
 
 interface Slot {
   worker: Worker;
+  ready: boolean;
   pending?: Pending;
 }
 
@@ -53,6 +56,8 @@ export class CdcPool {
   #failed: string | undefined;
   #closed = false;
   #seq = 0;
+  #ready: Promise<boolean> | undefined;
+  #onReady: ((ready: boolean) => void) | undefined;
 
   private constructor(
     readonly threads: number,
@@ -72,6 +77,9 @@ export class CdcPool {
 
   /** Starts the workers ahead of their first task, so that their start-up overlaps other work. */
   start(): void {
+    this.#ready ??= new Promise((resolve) => {
+      this.#onReady = resolve;
+    });
     while (this.#slots.length < this.threads && !this.#failed && !this.#closed) this.#spawn();
   }
 
@@ -86,16 +94,23 @@ export class CdcPool {
       this.#pump();
     });
 
+  /** Resolves with true once every worker has loaded, with false if one fails first. */
+  ready(): Promise<boolean> {
+    this.start();
+    return this.#ready!;
+  }
+
   /** Stops the workers; tasks still pending are answered with a failure. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#onReady?.(false);
     this.#answerAll('the chunking pool is closed');
     await Promise.all(this.#slots.splice(0).map((s) => s.worker.terminate()));
   }
 
   #pump(): void {
     for (const slot of this.#slots) {
-      if (slot.pending) continue;
+      if (slot.pending || !slot.ready) continue;
       const next = this.#queue.shift();
       if (!next) return;
       slot.pending = next;
@@ -113,9 +128,15 @@ export class CdcPool {
       return;
     }
     worker.unref();
-    const slot: Slot = { worker };
+    const slot: Slot = { worker, ready: false };
     this.#slots.push(slot);
     worker.on('message', (a: SegmentAnswer) => {
+      if ('ready' in a) {
+        slot.ready = true;
+        if (this.#slots.every((s) => s.ready)) this.#onReady?.(true);
+        this.#pump();
+        return;
+      }
       const p = slot.pending;
       if (!p || p.task.seq !== a.seq) {
         this.#fail('a chunking worker answered a task it was not given');
@@ -134,6 +155,7 @@ export class CdcPool {
 
   #fail(why: string): void {
     this.#failed ??= why;
+    this.#onReady?.(false);
     this.#answerAll(this.#failed);
     for (const s of this.#slots.splice(0)) void s.worker.terminate();
   }

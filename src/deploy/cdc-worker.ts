@@ -32,3 +32,4 @@ port.on('message', (task: SegmentTask) => {
       port.postMessage({ seq: task.seq, ok: false, error: e instanceof Error ? e.message : String(e) }),
   );
 });
+port.postMessage({ ready: true } satisfies SegmentAnswer);

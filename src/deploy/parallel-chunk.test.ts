@@ -3,33 +3,25 @@
  * this thread (interleaved, as Promise.all runs them) through the same code a worker runs
  * (rechunk.ts, chunkRun); test/deploy/parallel-chunk.e2e.test.ts runs the built worker threads.
  */
-import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noise } from '../../bench/lib/noise.js';
 import { mulberry32 } from '../analyze/random.js';
-import { err, ok } from '../util/result.js';
+import { err } from '../util/result.js';
 import { chunkFile, PARALLEL_MIN } from './artifact.js';
 import type { SegmentRunner } from './cdc-pool.js';
 import { type ChunkingParams, DEFAULT_CHUNKING } from './fastcdc.js';
-import { chunkParallel, segmentStarts } from './parallel-chunk.js';
-import { chunkRun, OldChunks } from './rechunk.js';
+import { chunkParallel, type Lane, segmentStarts, thisThread } from './parallel-chunk.js';
 import type { ChunkId } from './types.js';
 
 const P: ChunkingParams = { min: 256, avg: 1024, max: 4096 };
 const buffer = (p: ChunkingParams = P) => Buffer.allocUnsafe(4 * p.max);
 
-/** Runs each segment on this thread, as cdc-worker.ts does in its own. */
-const inThread: SegmentRunner = async (task) => {
-  const fh = await open(task.file, 'r');
-  try {
-    const before = task.old ? new OldChunks(task.old) : undefined;
-    return ok(await chunkRun(fh, task.from, (o) => o >= task.stop, before, task.params, buffer(task.params)));
-  } finally {
-    await fh.close();
-  }
-};
+/** Two lanes on this thread, each with a buffer of its own, as the workers have. */
+const lanes = (p: ChunkingParams = P): Lane[] => [thisThread(buffer(p)), thisThread(buffer(p))];
+const inThread: SegmentRunner = (task) => thisThread(buffer(task.params)).run(task);
 
 /** `k - 1` distinct random offsets in (0, size) after 0. */
 function randomStarts(size: number, k: number, rnd: () => number): number[] {
@@ -64,7 +56,7 @@ describe('chunkParallel', () => {
   async function both(data: Buffer, starts: number[], old?: [ChunkId, number][], p: ChunkingParams = P) {
     await writeFile(file, data);
     const seq = await chunkFile(file, p, buffer(p));
-    const par = await chunkParallel(file, data.length, old, p, inThread, starts, buffer(p));
+    const par = await chunkParallel(file, data.length, old, p, lanes(p), starts, buffer(p));
     if (!par.ok) throw new Error(par.error);
     return { seq, par: par.value };
   }
@@ -162,38 +154,59 @@ describe('chunkParallel', () => {
       noise(size / 2 - 300_000 + 0.5, 78),
     ]);
     expect(data.length).toBe(size);
-    const { seq, par } = await both(data, segmentStarts(size, 2), undefined, DEFAULT_CHUNKING);
+    const { seq, par } = await both(data, segmentStarts(size), undefined, DEFAULT_CHUNKING);
     expect(par.chunks).toEqual(seq.chunks);
     const three = await chunkParallel(
       file,
       size,
       seq.chunks,
       DEFAULT_CHUNKING,
-      inThread,
-      segmentStarts(size, 3),
+      lanes(DEFAULT_CHUNKING),
+      segmentStarts(size, size / 3),
       buffer(DEFAULT_CHUNKING),
     );
     expect(three.ok && three.value.chunks).toEqual(seq.chunks);
   });
 
-  it('fails, for the caller to chunk sequentially, when a segment fails, does not add up or the file changed', async () => {
+  it("hands a failed lane's segment to another lane, and fails only when no lane is left or the file changed", async () => {
     const data = noise(200 * 1024, 5);
     await writeFile(file, data);
-    const starts = [0, 100 * 1024];
-    const failing: SegmentRunner = async (task) => (task.from > 0 ? err('worker gone') : inThread(task));
-    expect(await chunkParallel(file, data.length, undefined, P, failing, starts, buffer())).toEqual(
+    const seq = await chunkFile(file, P, buffer());
+    const starts = [0, 50 * 1024, 100 * 1024, 150 * 1024];
+    let calls = 0;
+    const dying: Lane = {
+      run: async () => {
+        calls++;
+        return err('worker gone');
+      },
+    };
+    const notStarted: Lane = { run: dying.run, ready: Promise.resolve(false) };
+    const handedBack = await chunkParallel(
+      file,
+      data.length,
+      undefined,
+      P,
+      [dying, notStarted, ...lanes()],
+      starts,
+      buffer(),
+    );
+    expect(handedBack.ok && handedBack.value.chunks).toEqual(seq.chunks);
+    expect(calls).toBe(1);
+    expect(await chunkParallel(file, data.length, undefined, P, [dying], starts, buffer())).toEqual(
       err('worker gone'),
     );
-    const lying: SegmentRunner = async (task) => {
-      const r = await inThread(task);
-      if (r.ok && task.from > 0) r.value.chunks[0]![1] += 1;
-      return r;
+    const lying: Lane = {
+      run: async (task) => {
+        const r = await inThread(task);
+        if (r.ok && task.from > 0) r.value.chunks[0]![1] += 1;
+        return r;
+      },
     };
-    const bad = await chunkParallel(file, data.length, undefined, P, lying, starts, buffer());
+    const bad = await chunkParallel(file, data.length, undefined, P, [lying], starts, buffer());
     expect(bad.ok).toBe(false);
-    const grown = await chunkParallel(file, data.length - 10, undefined, P, inThread, starts, buffer());
+    const grown = await chunkParallel(file, data.length - 10, undefined, P, lanes(), starts, buffer());
     expect(grown.ok).toBe(false);
-    const unordered = await chunkParallel(file, data.length, undefined, P, inThread, [0, 5, 5], buffer());
+    const unordered = await chunkParallel(file, data.length, undefined, P, lanes(), [0, 5, 5], buffer());
     expect(unordered.ok).toBe(false);
   });
 });

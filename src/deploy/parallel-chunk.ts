@@ -17,55 +17,74 @@ import type { ChunkingParams } from './fastcdc.js';
 import { type ChunkRun, chunkRun, OldChunks } from './rechunk.js';
 import type { ChunkId } from './types.js';
 
+/** Past its end, each segment runs on for this many average chunks, where its chain mostly meets the next's. */
+const OVERLAP = 4;
+
 export interface ParallelChunked {
   chunks: [ChunkId, number][];
   size: number;
   /** Chunks cut on this thread to stitch segments together. */
   stitched: number;
+  /** Segments each lane chunked, in the order of the lanes. */
+  byLane: number[];
 }
 
-/** Where `segments` segments of equal size of a `size`-byte file start. */
-export function segmentStarts(size: number, segments: number): number[] {
+/** Segments of about this size: small enough for a late or slow thread to hold up little. */
+export const SEGMENT = 16 * 1024 * 1024;
+
+/** Where the segments of a `size`-byte file start: about `SEGMENT` bytes each, at least two. */
+export function segmentStarts(size: number, segment: number = SEGMENT): number[] {
+  const count = Math.max(2, Math.round(size / segment));
   const starts: number[] = [];
-  for (let j = 0; j < segments; j++) starts.push(Math.floor((j * size) / segments));
+  for (let j = 0; j < count; j++) starts.push(Math.floor((j * size) / count));
   return starts;
 }
 
 /**
- * Chunks `file` (`size` bytes as listed) in segments starting at `starts` (the first at 0), run
- * by `run`, reusing `old` as rechunkFile does. A failed segment, or a file that changed while
- * read, is an error: the caller chunks sequentially instead. `buffer` (at least `2 * max` bytes) serves the stitching.
+ * A thread that chunks segments: this one, or a worker of the pool. A lane with `ready` takes
+ * segments once it says true (a worker that has started), none if it says false.
+ */
+export interface Lane {
+  run: SegmentRunner;
+  ready?: Promise<boolean>;
+}
+
+/** This thread as a lane, chunking through `buffer` (at least `2 * max` bytes). */
+export function thisThread(buffer: Buffer): Lane {
+  return {
+    run: async (task) => {
+      const fh = await open(task.file, 'r');
+      try {
+        const before = task.old ? new OldChunks(task.old) : undefined;
+        return ok(await chunkRun(fh, task.from, (o) => o >= task.stop, before, task.params, buffer));
+      } finally {
+        await fh.close();
+      }
+    },
+  };
+}
+
+/**
+ * Chunks `file` (`size` bytes as listed) in segments starting at `starts` (the first at 0), each
+ * lane taking the next segment left when done with one, reusing `old` as rechunkFile does. A lane
+ * whose segment fails hands it back and stops; when every lane has stopped, or the file changed
+ * while read, the result is an error (the caller chunks sequentially instead). `buffer` (at least
+ * `2 * max` bytes) serves the stitching.
  */
 export async function chunkParallel(
   file: string,
   size: number,
   old: readonly [ChunkId, number][] | undefined,
   params: ChunkingParams,
-  run: SegmentRunner,
+  lanes: readonly Lane[],
   starts: readonly number[],
   buffer: Buffer,
 ): Promise<Result<ParallelChunked, string>> {
-  // Past its end, each segment runs on for this much, where its chain mostly meets the next's.
-  const overlap = 16 * params.avg;
-  const segments = starts.length;
   if (starts[0] !== 0 || starts.some((s, j) => j > 0 && s <= starts[j - 1]!))
     return err('bad segment starts');
-  const answers = await Promise.all(
-    starts.map((from, j) =>
-      run({
-        file,
-        from,
-        stop: j + 1 < segments ? starts[j + 1]! + overlap : Number.POSITIVE_INFINITY,
-        old,
-        params,
-      }),
-    ),
-  );
-  const runs: ChunkRun[] = [];
-  for (const a of answers) {
-    if (!a.ok) return err(a.error);
-    runs.push(a.value);
-  }
+  const answers = await runSegments(file, old, params, lanes, starts);
+  if (!answers.ok) return answers;
+  const { runs, byLane } = answers.value;
   const last = runs[runs.length - 1]!;
   const total = last.end;
   if (total !== size) return err(`${file} changed size while read`);
@@ -106,5 +125,49 @@ export async function chunkParallel(
   } finally {
     await fh?.close();
   }
-  return ok({ chunks, size: total, stitched });
+  return ok({ chunks, size: total, stitched, byLane });
+}
+
+/** Every segment's chunk run, each run by the first lane free. */
+function runSegments(
+  file: string,
+  old: readonly [ChunkId, number][] | undefined,
+  params: ChunkingParams,
+  lanes: readonly Lane[],
+  starts: readonly number[],
+): Promise<Result<{ runs: ChunkRun[]; byLane: number[] }, string>> {
+  const segments = starts.length;
+  const overlap = OVERLAP * params.avg;
+  const runs: ChunkRun[] = [];
+  const byLane = lanes.map(() => 0);
+  const left = starts.map((_, j) => j);
+  let done = 0;
+  let active = lanes.length;
+  let failure = 'no lane to chunk on';
+  return new Promise((resolve) => {
+    const lane = async (l: Lane, i: number) => {
+      if (l.ready && !(await l.ready)) return;
+      for (let j = left.shift(); j !== undefined; j = left.shift()) {
+        const stop = j + 1 < segments ? starts[j + 1]! + overlap : Number.POSITIVE_INFINITY;
+        const r = await l.run({ file, from: starts[j]!, stop, old, params });
+        if (!r.ok) {
+          left.unshift(j);
+          failure = r.error;
+          return;
+        }
+        runs[j] = r.value;
+        byLane[i]!++;
+        if (++done === segments) resolve(ok({ runs, byLane }));
+      }
+    };
+    for (const [i, l] of lanes.entries())
+      void lane(l, i)
+        .catch((e: unknown) => {
+          failure = e instanceof Error ? e.message : String(e);
+        })
+        .finally(() => {
+          // The last lane gone with segments left (and none in flight: each lane holds one).
+          if (--active === 0 && done < segments) resolve(err(failure));
+        });
+  });
 }

@@ -20,6 +20,8 @@ export interface SegmentTask {
   stop: number;
   /** The file's chunks as of the last deploy, to check instead of scan where unchanged. */
   old?: readonly [ChunkId, number][];
+  /** Instead of `old`: the same list as in the worker's previous task (not sent again). */
+  sameOld?: boolean;
   params: ChunkingParams;
 }
 
@@ -47,6 +49,8 @@ interface Pending {
 interface Slot {
   worker: Worker;
   ready: boolean;
+  /** The old chunk list of the worker's last task: a worker keeps it for the next. */
+  old?: readonly [ChunkId, number][];
   pending?: Pending;
 }
 
@@ -115,7 +119,10 @@ export class CdcPool {
       if (!next) return;
       slot.pending = next;
       slot.worker.ref();
-      slot.worker.postMessage(next.task);
+      const { task } = next;
+      const sameOld = task.old !== undefined && task.old === slot.old;
+      slot.old = task.old;
+      slot.worker.postMessage(sameOld ? { ...task, old: undefined, sameOld } : task);
     }
   }
 

@@ -9,13 +9,16 @@ import type { SegmentAnswer, SegmentTask } from './cdc-pool.js';
 import { chunkRun, OldChunks } from './rechunk.js';
 
 let buffer: Buffer | undefined;
+/** The old chunk list of the last task, indexed: the next task of the same file says `sameOld`. */
+let lastOld: OldChunks | undefined;
 
 async function chunkSegment(task: SegmentTask): Promise<SegmentAnswer> {
   const want = Math.max(2 * 1024 * 1024, task.params.max * 4);
   if (!buffer || buffer.length < want) buffer = Buffer.allocUnsafe(want);
   const fh = await open(task.file, 'r');
   try {
-    const before = task.old ? new OldChunks(task.old) : undefined;
+    const before = task.sameOld ? lastOld : task.old ? new OldChunks(task.old) : undefined;
+    lastOld = before;
     const run = await chunkRun(fh, task.from, (o) => o >= task.stop, before, task.params, buffer);
     return { seq: task.seq, ok: true, run };
   } finally {

@@ -51,11 +51,14 @@ export interface Lane {
 
 /** This thread as a lane, chunking through `buffer` (at least `2 * max` bytes). */
 export function thisThread(buffer: Buffer): Lane {
+  // The old list indexed once for all the segments of a file.
+  let last: { old: readonly [ChunkId, number][]; before: OldChunks } | undefined;
   return {
     run: async (task) => {
       const fh = await open(task.file, 'r');
       try {
-        const before = task.old ? new OldChunks(task.old) : undefined;
+        if (task.old && last?.old !== task.old) last = { old: task.old, before: new OldChunks(task.old) };
+        const before = task.old ? last?.before : undefined;
         return ok(await chunkRun(fh, task.from, (o) => o >= task.stop, before, task.params, buffer));
       } finally {
         await fh.close();

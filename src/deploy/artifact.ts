@@ -77,10 +77,13 @@ const YIELD_MS = 15;
 const WHOLE = 4 * 1024 * 1024;
 
 /**
- * Files from this size on are chunked in segments at once by worker threads (parallel-chunk.ts)
- * where the machine has more than one core: below it, the workers' start-up outweighs the gain.
+ * Files from this size on are chunked in segments at once, here and on worker threads
+ * (parallel-chunk.ts), where the machine has more than one core. A worker is ready ~40-50 ms
+ * after it is started (measured) and costs that much CPU; this thread chunks ~2.3 ms/MB on a
+ * first deploy and ~1.2 ms/MB when checking an old chunk list, so below ~64 MB it would have
+ * done most of the file, or all of it, before a worker could help.
  */
-export const PARALLEL_MIN = 32 * 1024 * 1024;
+export const PARALLEL_MIN = 64 * 1024 * 1024;
 
 /** Worker threads for parallel chunking, beside this one: one per other core, a few at most. */
 const THREADS = Math.min(os.availableParallelism() - 1, 3);

@@ -29,11 +29,18 @@ export interface ParallelChunked {
   byLane: number[];
 }
 
-/** Segments of about this size: small enough for a late or slow thread to hold up little. */
-export const SEGMENT = 16 * 1024 * 1024;
+/**
+ * Segment size: a sixteenth of the file, from 4 to 16 MiB. Small enough that a worker which is
+ * ready only ~50 ms in (its start-up) still finds segments left, and that a late or slow thread
+ * holds up the end little; large enough that the seams' extra work (the overlap, the first cuts
+ * from a segment's start) stays around 1%.
+ */
+function segmentSize(size: number): number {
+  return Math.min(16 * 1024 * 1024, Math.max(4 * 1024 * 1024, size / 16));
+}
 
-/** Where the segments of a `size`-byte file start: about `SEGMENT` bytes each, at least two. */
-export function segmentStarts(size: number, segment: number = SEGMENT): number[] {
+/** Where the segments of a `size`-byte file start: `segment` bytes each or so, at least two. */
+export function segmentStarts(size: number, segment: number = segmentSize(size)): number[] {
   const count = Math.max(2, Math.round(size / segment));
   const starts: number[] = [];
   for (let j = 0; j < count; j++) starts.push(Math.floor((j * size) / count));

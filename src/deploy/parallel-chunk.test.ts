@@ -192,6 +192,31 @@ describe('chunkParallel', () => {
     );
     expect(handedBack.ok && handedBack.value.chunks).toEqual(seq.chunks);
     expect(calls).toBe(1);
+    // A worker that fails on its segment after the other lane has run out of segments and stopped:
+    // that lane is started again for the segment handed back.
+    let ranOut: () => void = () => {};
+    const othersDone = new Promise<void>((resolve) => {
+      ranOut = resolve;
+    });
+    const main = thisThread(buffer());
+    let mainRuns = 0;
+    const counting: Lane = {
+      run: async (task) => {
+        const r = await main.run(task);
+        if (++mainRuns === starts.length - 1) ranOut();
+        return r;
+      },
+    };
+    const late: Lane = {
+      run: async () => {
+        await othersDone;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return err('worker gone late');
+      },
+    };
+    const taken = await chunkParallel(file, data.length, undefined, P, [counting, late], starts, buffer());
+    expect(taken.ok && taken.value.chunks).toEqual(seq.chunks);
+    expect(taken.ok && taken.value.byLane).toEqual([starts.length, 0]);
     expect(await chunkParallel(file, data.length, undefined, P, [dying], starts, buffer())).toEqual(
       err('worker gone'),
     );

@@ -152,8 +152,10 @@ function runSegments(
   const byLane = lanes.map(() => 0);
   const left = starts.map((_, j) => j);
   let done = 0;
-  let active = lanes.length;
+  let active = 0;
   let failure = 'no lane to chunk on';
+  /** Lanes that stopped for want of segments (not failed): one takes up a segment handed back. */
+  const idle: number[] = [];
   return new Promise((resolve) => {
     const lane = async (l: Lane, i: number) => {
       if (l.ready && !(await l.ready)) return;
@@ -163,15 +165,19 @@ function runSegments(
         if (!r.ok) {
           left.unshift(j);
           failure = r.error;
+          const k = idle.pop();
+          if (k !== undefined) start(k);
           return;
         }
         runs[j] = r.value;
         byLane[i]!++;
         if (++done === segments) resolve(ok({ runs, byLane }));
       }
+      idle.push(i);
     };
-    for (const [i, l] of lanes.entries())
-      void lane(l, i)
+    const start = (i: number) => {
+      active++;
+      void lane(lanes[i]!, i)
         .catch((e: unknown) => {
           failure = e instanceof Error ? e.message : String(e);
         })
@@ -179,5 +185,8 @@ function runSegments(
           // The last lane gone with segments left (and none in flight: each lane holds one).
           if (--active === 0 && done < segments) resolve(err(failure));
         });
+    };
+    for (const i of lanes.keys()) start(i);
+    if (lanes.length === 0) resolve(err(failure));
   });
 }

@@ -79,11 +79,19 @@ const WHOLE = 4 * 1024 * 1024;
 /**
  * Files from this size on are chunked in segments at once, here and on worker threads
  * (parallel-chunk.ts), where the machine has more than one core. A worker is ready ~40-50 ms
- * after it is started (measured) and costs that much CPU; this thread chunks ~2.3 ms/MB on a
- * first deploy and ~1.2 ms/MB when checking an old chunk list, so below ~64 MB it would have
- * done most of the file, or all of it, before a worker could help.
+ * after it is started (measured) and costs ~100-150 ms of CPU in all (start-up, a cold isolate);
+ * this thread chunks ~2.3 ms/MB on a first deploy, so below ~64 MB it would have done most of
+ * the file before a worker could help.
  */
 export const PARALLEL_MIN = 64 * 1024 * 1024;
+
+/**
+ * The same for a file chunked again from its old chunk list (rechunk.ts), which costs about half
+ * as much per byte (SHA-256 alone where unchanged): measured on a 200 MB file edited (A/B on a
+ * loaded 2-core machine), segments on a worker made the walk slower (250-320 -> 440-620 ms) for
+ * ~+150-200 ms of CPU, so only files well past that size are worth it.
+ */
+export const PARALLEL_RECHUNK_MIN = 256 * 1024 * 1024;
 
 /** Worker threads for parallel chunking, beside this one: one per other core, a few at most. */
 const THREADS = Math.min(os.availableParallelism() - 1, 3);
@@ -181,8 +189,7 @@ export async function readArtifact(
     }
     // Workers only when a large file is to be chunked, started now so that their start-up overlaps
     // the chunking of the files before it.
-    const pool =
-      THREADS > 0 && toRead.some((f) => f.size >= PARALLEL_MIN) ? CdcPool.create(THREADS) : undefined;
+    const pool = THREADS > 0 && toRead.some((f) => inSegments(f)) ? CdcPool.create(THREADS) : undefined;
     pool?.start();
     try {
       await readAll(pool);
@@ -195,6 +202,11 @@ export async function readArtifact(
     return undefined;
   }
 
+  /** Whether a file to read is worth chunking in segments (with its old chunk list, if any). */
+  function inSegments(f: ToRead): boolean {
+    return f.size >= (ledger?.previous(f.relPath)?.length ? PARALLEL_RECHUNK_MIN : PARALLEL_MIN);
+  }
+
   /** A large file's chunks: in segments by the pool's workers, or on this thread. */
   async function chunkLarge(
     f: ToRead,
@@ -203,7 +215,7 @@ export async function readArtifact(
     buffer ??= Buffer.allocUnsafe(Math.max(2 * 1024 * 1024, params.max * 4));
     // A large file chunked before: its unchanged chunks are checked, not scanned again.
     const before = ledger?.previous(f.relPath);
-    if (pool && f.size >= PARALLEL_MIN && !pool.failed) {
+    if (pool && inSegments(f) && !pool.failed) {
       const starts = segmentStarts(f.size);
       const ready = pool.ready();
       const lanes = [

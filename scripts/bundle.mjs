@@ -43,6 +43,14 @@ await build({
   sourcemap: true,
 });
 
+// The worker thread of parallel chunking (src/deploy/cdc-worker.ts): one small file of its own,
+// found next to the module that starts it (src/deploy/cdc-pool.ts), here beside the CLI's chunks.
+await build({
+  entryPoints: ['dist/src/deploy/cdc-worker.js'],
+  ...forNode,
+  outfile: 'dist/cli/cdc-worker.js',
+});
+
 // What bin/slipway.js loads first (src/daemon/client.ts): one file of its own, not a handful of
 // shared chunks, since every command pays for loading it.
 await build({
@@ -84,4 +92,10 @@ await build({
   outdir: 'dist/bench',
   splitting: true,
   chunkNames: 'deploy-driver-chunks/[name]-[hash]',
+});
+// Its chunking worker, beside it as beside the CLI's bundle.
+await build({
+  entryPoints: ['dist/src/deploy/cdc-worker.js'],
+  ...forNode,
+  outfile: 'dist/bench/cdc-worker.js',
 });

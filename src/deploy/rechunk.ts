@@ -15,7 +15,7 @@
  * After an insertion or a deletion the old chunks sit at shifted offsets: once a scanned chunk's
  * id is an old chunk's, its successor in the old list is the next candidate.
  */
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { type ChunkingParams, chunkIdOf, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
 import { FileWindow } from './file-window.js';
 import type { ChunkId } from './types.js';
@@ -28,7 +28,7 @@ export interface Rechunked {
 }
 
 /** The old chunk list, indexed by offset and by id. */
-class OldChunks {
+export class OldChunks {
   readonly offsets: number[] = [];
   readonly total: number;
   readonly #atOffset = new Map<number, number>();
@@ -54,6 +54,90 @@ class OldChunks {
   }
 }
 
+/** A run of consecutive chunks of a file, from `from` to `end`. */
+export interface ChunkRun {
+  from: number;
+  chunks: [ChunkId, number][];
+  end: number;
+  /** Chunks taken from the old list after a hash check, without a scan for their cut point. */
+  reused: number;
+  /** The run ended at the end of the file. */
+  eof: boolean;
+}
+
+/**
+ * The chunks of the file open as `fh` from offset `from` on, cut as FastCDC cuts from a boundary
+ * there (which `from` need not be: see parallel-chunk.ts), until a cut at an offset `done` says
+ * yes to or the end of the file. With `old`, chunks proved unchanged are checked, not scanned.
+ * `buffer` must hold at least `2 * max` bytes.
+ */
+export async function chunkRun(
+  fh: FileHandle,
+  from: number,
+  done: (offset: number) => boolean,
+  before: OldChunks | undefined,
+  params: ChunkingParams,
+  buffer: Buffer,
+): Promise<ChunkRun> {
+  if (buffer.length < 2 * params.max) throw new RangeError('chunking needs a buffer of at least 2 * max');
+  const old = before?.list ?? [];
+  const chunks: [ChunkId, number][] = [];
+  let pos = from;
+  let reused = 0;
+  const w = new FileWindow(fh, buffer, from);
+  // The old chunk expected at the next boundary, and the shift of old offsets into new ones.
+  let next: number | undefined = before?.at(from);
+  let shift = 0;
+  for (;;) {
+    if (!w.eof && w.end - w.start < params.max) await w.fill();
+    if (w.start >= w.end) break;
+    while (w.end - w.start >= params.max || (w.eof && w.start < w.end)) {
+      let n = 0;
+      let id: ChunkId | undefined;
+      let matched: number | undefined;
+      // At least `max` bytes ahead here (before w.end of file the buffer holds that many) and
+      // where the old chunk was cut: see the file's comment.
+      if (
+        before &&
+        next !== undefined &&
+        next < old.length &&
+        w.end - w.start >= params.max &&
+        before.total - before.offsets[next]! >= params.max
+      ) {
+        const want = old[next]![1];
+        // A damaged ledger could claim more than `max`; the buffer past `w.end` is stale.
+        if (want <= w.end - w.start) {
+          const candidate = chunkIdOf(buffer.subarray(w.start, w.start + want));
+          if (candidate === old[next]![0]) {
+            n = want;
+            id = candidate;
+            matched = next;
+            reused++;
+          }
+        }
+      }
+      if (!id) {
+        n = cutLength(buffer, w.start, w.end, params);
+        id = chunkIdOf(buffer.subarray(w.start, w.start + n));
+        matched = before?.indexOf(id);
+      }
+      chunks.push([id, n]);
+      w.start += n;
+      pos += n;
+      if (before) {
+        if (matched !== undefined) {
+          shift = pos - (before.offsets[matched]! + old[matched]![1]);
+          next = matched + 1;
+        } else {
+          next = before.at(pos - shift) ?? before.at(pos);
+        }
+      }
+      if (done(pos)) return { from, chunks, end: pos, reused, eof: w.eof && w.start >= w.end };
+    }
+  }
+  return { from, chunks, end: pos, reused, eof: true };
+}
+
 /**
  * Chunk boundaries and ids of `file`, reusing `old` (its chunks when last chunked with the same
  * parameters) where the bytes prove them unchanged. `buffer` must hold at least `2 * max` bytes.
@@ -65,61 +149,11 @@ export async function rechunkFile(
   buffer: Buffer = Buffer.allocUnsafe(Math.max(2 * 1024 * 1024, params.max * 4)),
 ): Promise<Rechunked> {
   if (buffer.length < 2 * params.max) throw new RangeError('rechunkFile needs a buffer of at least 2 * max');
-  const before = new OldChunks(old);
   const fh = await open(file, 'r');
-  const chunks: [ChunkId, number][] = [];
-  let size = 0;
-  let reused = 0;
   try {
-    const w = new FileWindow(fh, buffer);
-    // The old chunk expected at the next boundary, and the shift of old offsets into new ones.
-    let next: number | undefined = before.at(0);
-    let shift = 0;
-    for (;;) {
-      if (!w.eof && w.end - w.start < params.max) await w.fill();
-      if (w.start >= w.end) break;
-      while (w.end - w.start >= params.max || (w.eof && w.start < w.end)) {
-        let n = 0;
-        let id: ChunkId | undefined;
-        let matched: number | undefined;
-        // At least `max` bytes ahead here (before w.end of file the buffer holds that many) and
-        // where the old chunk was cut: see the file's comment.
-        if (
-          next !== undefined &&
-          next < old.length &&
-          w.end - w.start >= params.max &&
-          before.total - before.offsets[next]! >= params.max
-        ) {
-          const want = old[next]![1];
-          // A damaged ledger could claim more than `max`; the buffer past `w.end` is stale.
-          if (want <= w.end - w.start) {
-            const candidate = chunkIdOf(buffer.subarray(w.start, w.start + want));
-            if (candidate === old[next]![0]) {
-              n = want;
-              id = candidate;
-              matched = next;
-              reused++;
-            }
-          }
-        }
-        if (!id) {
-          n = cutLength(buffer, w.start, w.end, params);
-          id = chunkIdOf(buffer.subarray(w.start, w.start + n));
-          matched = before.indexOf(id);
-        }
-        chunks.push([id, n]);
-        w.start += n;
-        size += n;
-        if (matched !== undefined) {
-          shift = size - (before.offsets[matched]! + old[matched]![1]);
-          next = matched + 1;
-        } else {
-          next = before.at(size - shift) ?? before.at(size);
-        }
-      }
-    }
+    const run = await chunkRun(fh, 0, () => false, new OldChunks(old), params, buffer);
+    return { chunks: run.chunks, size: run.end, reused: run.reused };
   } finally {
     await fh.close();
   }
-  return { chunks, size, reused };
 }

@@ -1,0 +1,225 @@
+/**
+ * Parallel chunking with real worker threads: the compiled pool (dist/src) against the sequential
+ * pass, a worker that fails to load or dies mid-task (a typed failure, never a wrong list), and
+ * `slipway deploy` from bin/slipway.js (the bundled CLI, its worker beside it in dist/cli) of a
+ * file just over the threshold, first and after a shifting edit, checked byte-identical.
+ */
+import { spawnSync } from 'node:child_process';
+import { rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as ArtifactModule from '../../src/deploy/artifact.js';
+import type * as PoolModule from '../../src/deploy/cdc-pool.js';
+import type { ChunkingParams } from '../../src/deploy/fastcdc.js';
+import type * as ParallelModule from '../../src/deploy/parallel-chunk.js';
+import {
+  type AgentProc,
+  cli,
+  noise,
+  startAgentOnFreePorts,
+  stopAgent,
+  targetLines,
+  tmpdir,
+  writeArtifact,
+} from './rig.js';
+
+const DIST = path.resolve(import.meta.dirname, '../../dist/src/deploy');
+const { CdcPool } = (await import(path.join(DIST, 'cdc-pool.js'))) as typeof PoolModule;
+const { chunkParallel, segmentStarts, thisThread } = (await import(
+  path.join(DIST, 'parallel-chunk.js')
+)) as typeof ParallelModule;
+const { chunkFile, PARALLEL_MIN } = (await import(path.join(DIST, 'artifact.js'))) as typeof ArtifactModule;
+
+const P: ChunkingParams = { min: 256, avg: 1024, max: 4096 };
+const TOKEN = 'e2e-pchunk-token-0123456789abcdef';
+let root: string;
+
+beforeAll(async () => {
+  root = await tmpdir('pchunk-e2e');
+});
+afterAll(async () => {
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+describe('parallel chunking on worker threads (compiled layout)', () => {
+  it('gives the sequential chunks, first and with the old list, every segment on a worker', async () => {
+    const file = path.join(root, 'f');
+    const data = Buffer.concat([noise(300_000, 1), Buffer.alloc(100_000), noise(200_001, 2)]);
+    await writeFile(file, data);
+    const seq = await chunkFile(file, P, Buffer.allocUnsafe(4 * P.max));
+    const pool = CdcPool.create(2);
+    expect(pool).toBeDefined();
+    try {
+      const lanes = [0, 1].map(() => ({ run: pool!.run, ready: pool!.ready() }));
+      const starts = segmentStarts(data.length, 70_000);
+      const first = await chunkParallel(
+        file,
+        data.length,
+        undefined,
+        P,
+        lanes,
+        starts,
+        Buffer.allocUnsafe(4 * P.max),
+      );
+      expect(first.ok && first.value.chunks).toEqual(seq.chunks);
+      const shifted = Buffer.concat([noise(4096, 3), data]);
+      await writeFile(file, shifted);
+      const want = await chunkFile(file, P, Buffer.allocUnsafe(4 * P.max));
+      const again = await chunkParallel(
+        file,
+        shifted.length,
+        seq.chunks,
+        P,
+        lanes,
+        segmentStarts(shifted.length, 50_000),
+        Buffer.allocUnsafe(4 * P.max),
+      );
+      expect(again.ok && again.value.chunks).toEqual(want.chunks);
+    } finally {
+      await pool!.close();
+    }
+  });
+
+  it('runs the bundled worker scripts beside the CLI and the bench deployer (worker-only lanes)', async () => {
+    const file = path.join(root, 'h');
+    const data = noise(300_000, 9);
+    await writeFile(file, data);
+    const seq = await chunkFile(file, P, Buffer.allocUnsafe(4 * P.max));
+    for (const script of ['dist/cli/cdc-worker.js', 'dist/bench/cdc-worker.js']) {
+      const pool = CdcPool.create(1, pathToFileURL(path.resolve(import.meta.dirname, '../..', script)));
+      expect(pool, script).toBeDefined();
+      try {
+        const lanes = [{ run: pool!.run, ready: pool!.ready() }];
+        const starts = segmentStarts(data.length, 60_000);
+        const r = await chunkParallel(
+          file,
+          data.length,
+          undefined,
+          P,
+          lanes,
+          starts,
+          Buffer.allocUnsafe(4 * P.max),
+        );
+        expect(r.ok && r.value.chunks, script).toEqual(seq.chunks);
+      } finally {
+        await pool!.close();
+      }
+    }
+  });
+
+  it('fails typed when a worker cannot load or dies mid-task; this thread then takes its segments', async () => {
+    const file = path.join(root, 'g');
+    const data = noise(200_000, 4);
+    await writeFile(file, data);
+    const seq = await chunkFile(file, P, Buffer.allocUnsafe(4 * P.max));
+    const broken = path.join(root, 'broken-worker.mjs');
+    await writeFile(broken, "throw new Error('cannot load');\n");
+    const dying = path.join(root, 'dying-worker.mjs');
+    await writeFile(
+      dying,
+      "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => process.exit(3));\nparentPort.postMessage({ ready: true });\n",
+    );
+    for (const script of [broken, dying]) {
+      const pool = CdcPool.create(1, pathToFileURL(script))!;
+      try {
+        const workerOnly = [{ run: pool.run, ready: pool.ready() }];
+        const starts = segmentStarts(data.length, 50_000);
+        const alone = await chunkParallel(
+          file,
+          data.length,
+          undefined,
+          P,
+          workerOnly,
+          starts,
+          Buffer.allocUnsafe(4 * P.max),
+        );
+        expect(alone.ok, script).toBe(false);
+        expect(pool.failed, script).toBeDefined();
+        const withThis = [thisThread(Buffer.allocUnsafe(4 * P.max)), ...workerOnly];
+        const r = await chunkParallel(
+          file,
+          data.length,
+          undefined,
+          P,
+          withThis,
+          starts,
+          Buffer.allocUnsafe(4 * P.max),
+        );
+        expect(r.ok && r.value.chunks, script).toEqual(seq.chunks);
+      } finally {
+        await pool.close();
+      }
+    }
+  });
+});
+
+describe('slipway deploy of a file chunked in segments (bundled CLI)', { timeout: 240_000 }, () => {
+  let agent: AgentProc | undefined;
+  afterAll(async () => {
+    if (agent) await stopAgent(agent);
+  });
+
+  it('deploys a file just over the threshold in segments, then after a shifting edit, byte-identical', async () => {
+    const tokenFile = path.join(root, 'agent.token');
+    await writeFile(tokenFile, `${TOKEN}\n`);
+    agent = await startAgentOnFreePorts(
+      { name: 'eu-1', region: 'eu', dir: path.join(root, 'eu-1') },
+      tokenFile,
+    );
+    const artifact = path.join(root, 'dist');
+    const yml = [
+      'version: 1',
+      'environments:',
+      '  prod:',
+      '    artifact: dist',
+      '    start: node server.mjs',
+      '    token: { file: agent.token }',
+      '    health: { path: /health, interval: 150ms, timeout: 1s, successes: 1, failures: 1, errors: 200, deadline: 30s }',
+      '    strategy: { maxUnavailable: 1, bake: 100ms, minSamples: 1 }',
+      '    regions:',
+      '      eu:',
+      '        traffic: 100',
+      '        targets:',
+      ...targetLines([agent]),
+    ];
+    await writeFile(path.join(root, 'slipway.yml'), `${yml.join('\n')}\n`);
+    const big = Buffer.concat([
+      noise(PARALLEL_MIN / 2, 5),
+      Buffer.alloc(1 << 20),
+      noise(PARALLEL_MIN / 2, 6),
+    ]);
+    for (const [version, data] of [
+      ['v1', big],
+      [
+        'v2',
+        Buffer.concat([
+          noise(4096, 7),
+          big.subarray(0, 10_000_000),
+          noise(300_000, 8),
+          big.subarray(10_300_000),
+        ]),
+      ],
+    ] as const) {
+      await writeArtifact(artifact, { version, files: 0 });
+      await writeFile(path.join(artifact, 'big.bin'), data);
+      const r = await cli(['deploy', 'prod', '--version', version], root, { SLIPWAY_TRACE: '1' });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      // One core: no workers, and the file is chunked on the deployer's thread alone. Chunked
+      // again from its old list (v2), it is under the threshold for that (PARALLEL_RECHUNK_MIN).
+      if (os.availableParallelism() > 1 && version === 'v1')
+        expect(r.stderr, version).toMatch(/chunked big\.bin in \d+ segments/);
+      else expect(r.stderr, version).not.toMatch(/in \d+ segments/);
+      expect(r.stderr, version).not.toMatch(/in segments failed/);
+      const diff = spawnSync(
+        'diff',
+        ['-r', '--no-dereference', artifact, `${path.join(agent.dir, 'current')}/`],
+        {
+          encoding: 'utf8',
+        },
+      );
+      expect(diff.status, `${diff.stdout}${diff.stderr}`).toBe(0);
+    }
+  });
+});

@@ -3,7 +3,7 @@
  * typed value naming who holds what, a refused or abandoned attempt leaves neither the lease nor
  * an agent lock behind, and a held environment is released whole.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,14 +18,17 @@ const TOKEN = 'hold-token-0123456789';
 
 let rig: AgentRig;
 let store: Store;
+let storeRoot: string;
 
 beforeAll(async () => {
   rig = await startAgentRig({ prefix: 'slipway-hold-', token: TOKEN });
-  store = await openStore({ root: mkdtempSync(path.join(os.tmpdir(), 'slipway-hold-store-')) });
+  storeRoot = mkdtempSync(path.join(os.tmpdir(), 'slipway-hold-store-'));
+  store = await openStore({ root: storeRoot });
 });
 afterAll(async () => {
   await store?.close();
   await rig?.close();
+  if (storeRoot) rmSync(storeRoot, { recursive: true, force: true });
 });
 
 function environment(name: string): Environment {

@@ -237,6 +237,10 @@ export async function startOrigin(opts: {
           h.users--;
           release(h);
         };
+        if (res.destroyed) {
+          written();
+          break;
+        }
         if (!res.write(f, written)) await drainedOrClosed(res);
         // The asker went away (or the origin closed): the rest would wait for a drain that
         // never comes, holding its read-ahead frames until the process ends.
@@ -290,8 +294,12 @@ function unheld(frame: Promise<Buffer>): Held {
   return { frame, bytes: 0, users: 1, cached: false };
 }
 
-/** Resolves when `res` can take more bytes, or is closed (its asker gone): never hangs. */
+/**
+ * Resolves when `res` can take more bytes, or is closed (its asker gone): never hangs, also when
+ * the asker went away before this was called (its 'close' already emitted, a write then refused).
+ */
 function drainedOrClosed(res: ServerResponse): Promise<void> {
+  if (res.destroyed || res.closed) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       res.off('drain', done);

@@ -4,17 +4,27 @@ import {
   mkdtempSync,
   readFileSync,
   readlinkSync,
+  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createArchive, extractArchive, readArchive } from './archive.js';
 import { collectMatches, globSet } from './walk.js';
 
-const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'slipway-archive-'));
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tmp(): string {
+  const d = mkdtempSync(path.join(os.tmpdir(), 'slipway-archive-'));
+  dirs.push(d);
+  return d;
+}
 
 /** Builds an archive by hand, the way a hostile server could. */
 function craft(

@@ -1,7 +1,15 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { encodeEntry } from './entry.js';
 import { LocalStore } from './local-store.js';
 
@@ -15,9 +23,25 @@ const meta = (hash: string) => ({
 });
 const h = (c: string) => c.repeat(64);
 
+// Each test's store folder, removed once its writes settled (a write still on its way would
+// otherwise fail into a folder that is gone).
+const stores: LocalStore[] = [];
+afterEach(async () => {
+  for (const s of stores.splice(0)) {
+    await s.settle();
+    rmSync(s.dir, { recursive: true, force: true });
+  }
+});
+
+function freshStore(): LocalStore {
+  const store = new LocalStore(mkdtempSync(path.join(os.tmpdir(), 'slipway-store-')));
+  stores.push(store);
+  return store;
+}
+
 describe('local store', () => {
   it('returns what was written, with its log and duration', () => {
-    const store = new LocalStore(mkdtempSync(path.join(os.tmpdir(), 'slipway-store-')));
+    const store = freshStore();
     store.write(h('a'), encodeEntry(meta(h('a')), Buffer.from('archive')));
     const r = store.read(h('a'));
     expect(r.kind).toBe('hit');
@@ -29,7 +53,7 @@ describe('local store', () => {
   });
 
   it('reports a damaged entry instead of returning it', async () => {
-    const store = new LocalStore(mkdtempSync(path.join(os.tmpdir(), 'slipway-store-')));
+    const store = freshStore();
     store.write(h('a'), encodeEntry(meta(h('a')), Buffer.from('archive bytes')));
     await store.settle();
     const file = store.entryPath(h('a'));
@@ -44,7 +68,7 @@ describe('local store', () => {
   });
 
   it('evicts least recently used entries first', async () => {
-    const store = new LocalStore(mkdtempSync(path.join(os.tmpdir(), 'slipway-store-')));
+    const store = freshStore();
     const body = Buffer.alloc(1000);
     const ids = ['a', 'b', 'c', 'd'].map(h);
     for (const id of ids) store.write(id, encodeEntry(meta(id), body));
@@ -64,8 +88,8 @@ describe('local store', () => {
   });
 
   it('puts entries in place by settle(), answering from memory until then, and leaves no temp file', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-store-'));
-    const store = new LocalStore(dir);
+    const store = freshStore();
+    const dir = store.dir;
     const bytes = encodeEntry(meta(h('e')), Buffer.from('archive'));
     store.write(h('e'), bytes);
     expect(store.has(h('e'))).toBe(true);
@@ -78,8 +102,8 @@ describe('local store', () => {
   });
 
   it('never puts an entry removed while on its way to the disk in place', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-store-'));
-    const store = new LocalStore(dir);
+    const store = freshStore();
+    const dir = store.dir;
     store.write(h('f'), encodeEntry(meta(h('f')), Buffer.from('archive')));
     store.remove(h('f'));
     expect(store.has(h('f'))).toBe(false);

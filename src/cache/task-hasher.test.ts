@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { parsePipeline } from '../config/load.js';
 import { blobId } from './fingerprints.js';
 import { hashManifest } from './hash-manifest.js';
@@ -24,8 +24,19 @@ tasks:
     secrets: [TOKEN]
 `;
 
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tmp(prefix: string): string {
+  const d = mkdtempSync(path.join(os.tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+}
+
 function repo(files: Record<string, string>, git = true): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-hash-'));
+  const dir = tmp('slipway-hash-');
   for (const [p, c] of Object.entries({ 'slipway.yml': YML, ...files })) {
     mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
     writeFileSync(path.join(dir, p), c);
@@ -77,7 +88,7 @@ describe('task hashing', () => {
 
   it('is identical on another clone and without git', async () => {
     const a = repo(FILES);
-    const b = mkdtempSync(path.join(os.tmpdir(), 'slipway-clone-'));
+    const b = tmp('slipway-clone-');
     execFileSync('git', ['clone', '-q', a, b]);
     const c = repo(FILES, false);
     const [ha, hb, hc] = await Promise.all([hashes(a), hashes(b), hashes(c)]);
@@ -127,7 +138,7 @@ describe('task hashing', () => {
 
   it('copies of a repository folder hash the same wherever they live', async () => {
     const a = repo(FILES, false);
-    const b = path.join(mkdtempSync(path.join(os.tmpdir(), 'slipway-copy-')), 'nested');
+    const b = path.join(tmp('slipway-copy-'), 'nested');
     cpSync(a, b, { recursive: true });
     expect((await hashes(b)).app.hash).toBe((await hashes(a)).app.hash);
   });

@@ -2,7 +2,7 @@
  * Analytics over a real store, on SQLite and PostgreSQL alike: history loading (with the deploy
  * feature's tables), stored findings with stable ids and acknowledgements, and the full report.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +100,18 @@ async function seed(store: Store): Promise<void> {
       ],
     });
   }
+}
+
+// The SQLite suite's folder, removed once its store is closed (the suite's own afterAll runs first).
+const roots: string[] = [];
+afterAll(() => {
+  for (const d of roots.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function sqliteRoot(): string {
+  const d = mkdtempSync(path.join(os.tmpdir(), 'slipway-analytics-'));
+  roots.push(d);
+  return d;
 }
 
 function suite(name: string, open: () => Promise<Store | undefined>) {
@@ -245,8 +257,7 @@ function suite(name: string, open: () => Promise<Store | undefined>) {
   });
 }
 
-suite('SQLite analytics', async () =>
-  openStore({ root: mkdtempSync(path.join(os.tmpdir(), 'slipway-analytics-')) }));
+suite('SQLite analytics', async () => openStore({ root: sqliteRoot() }));
 
 suite('PostgreSQL analytics', async () => {
   const url = await postgresUrl();

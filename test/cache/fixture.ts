@@ -43,12 +43,18 @@ export function gitRepo(w: Workspace): void {
 /** A fresh fixture repository (committed), optionally with extra top-level pipeline keys. */
 export function fixture(top: Record<string, unknown> = {}): Workspace {
   const w = workspace(pipelineYaml(TASKS, top));
-  w.write('.gitignore', 'dist/\nout/\n.slipway/\n*.json\nnotified.txt\n');
-  w.write('lib/src/a.js', 'export const a = 1;\n');
-  w.write('lib/src/b.js', 'export const b = 2;\n');
-  w.write('app/src/main.js', 'import "lib";\n');
-  w.write('other/src/o.js', 'o\n');
-  gitRepo(w);
+  try {
+    w.write('.gitignore', 'dist/\nout/\n.slipway/\n*.json\nnotified.txt\n');
+    w.write('lib/src/a.js', 'export const a = 1;\n');
+    w.write('lib/src/b.js', 'export const b = 2;\n');
+    w.write('app/src/main.js', 'import "lib";\n');
+    w.write('other/src/o.js', 'o\n');
+    gitRepo(w);
+  } catch (e) {
+    // Not handed to the caller, so nobody else would remove it.
+    w.cleanup();
+    throw e;
+  }
   return w;
 }
 

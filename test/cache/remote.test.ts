@@ -12,8 +12,12 @@ import { freePort, type RemoteServer, startRemoteCache } from './remote-server.j
 const made: Workspace[] = [];
 const servers: RemoteServer[] = [];
 afterAll(async () => {
-  for (const s of servers) await s.stop();
-  for (const w of made) w.cleanup();
+  // The workspaces go even when stopping a server fails.
+  try {
+    for (const s of servers) await s.stop();
+  } finally {
+    for (const w of made) w.cleanup();
+  }
 });
 
 function repo(): Workspace {

@@ -6,10 +6,10 @@
  * rollback target after an interrupted deployment is the release live before it.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { acquireLease, readLease, releaseLease } from '../../src/deploy/lease.js';
 import { currentOwner } from '../../src/deploy/owner.js';
 import { markInterrupted, rollbackTarget } from '../../src/deploy/records.js';
@@ -51,6 +51,18 @@ function deployment(id: string, over: Partial<DeploymentsTable>): DeploymentsTab
     owner_start: null,
     ...over,
   };
+}
+
+// The SQLite suite's folder, removed after the file's tests (each closes the stores it opens).
+const roots: string[] = [];
+afterAll(() => {
+  for (const d of roots.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function sqliteRoot(): string {
+  const d = mkdtempSync(path.join(os.tmpdir(), 'slipway-lease-'));
+  roots.push(d);
+  return d;
 }
 
 function suite(name: string, open: () => Promise<Store | undefined>) {
@@ -188,7 +200,7 @@ function suite(name: string, open: () => Promise<Store | undefined>) {
   });
 }
 
-const sqliteFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'slipway-lease-')), 'history.db');
+const sqliteFile = path.join(sqliteRoot(), 'history.db');
 suite('SQLite', async () => openStore({ root: os.tmpdir(), url: sqliteFile }));
 suite('PostgreSQL', async () => {
   const url = await postgresUrl();

@@ -3,7 +3,7 @@
  * what the deploy recorder writes reads back the same, a late "interrupted" never overwrites a
  * deployment or run that ended meanwhile, and lease writes only ever touch the holder's row.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,6 +40,18 @@ function run(id: string, status: RunsTable['status'], pid: number): RunsTable {
     tasks_skipped: 0,
     tasks_cached: 0,
   };
+}
+
+// The SQLite suite's folder, removed once its store is closed (the suite's own afterAll runs first).
+const roots: string[] = [];
+afterAll(() => {
+  for (const d of roots.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function sqliteRoot(): string {
+  const d = mkdtempSync(path.join(os.tmpdir(), 'slipway-queries-'));
+  roots.push(d);
+  return d;
 }
 
 function suite(name: string, open: () => Promise<Store | undefined>) {
@@ -259,7 +271,7 @@ function suite(name: string, open: () => Promise<Store | undefined>) {
   });
 }
 
-suite('SQLite', async () => openStore({ root: mkdtempSync(path.join(os.tmpdir(), 'slipway-queries-')) }));
+suite('SQLite', async () => openStore({ root: sqliteRoot() }));
 suite('PostgreSQL', async () => {
   const url = await postgresUrl();
   return url ? openStore({ root: os.tmpdir(), url }) : undefined;

@@ -2,7 +2,7 @@
  * The history store behaves the same on SQLite and PostgreSQL: migrations, the event writer,
  * and the queries the scheduler and reports rely on.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,6 +72,18 @@ function emitRun(
       lowerBoundMs: durations.a + durations.b,
     });
   }
+}
+
+// The SQLite suite's folder, removed once its store is closed (the suite's own afterAll runs first).
+const roots: string[] = [];
+afterAll(() => {
+  for (const d of roots.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function sqliteRoot(): string {
+  const d = mkdtempSync(path.join(os.tmpdir(), 'slipway-store-'));
+  roots.push(d);
+  return d;
 }
 
 function suite(name: string, open: () => Promise<Store | undefined>) {
@@ -158,7 +170,7 @@ function suite(name: string, open: () => Promise<Store | undefined>) {
   });
 }
 
-suite('SQLite store', async () => openStore({ root: mkdtempSync(path.join(os.tmpdir(), 'slipway-store-')) }));
+suite('SQLite store', async () => openStore({ root: sqliteRoot() }));
 
 suite('PostgreSQL store', async () => {
   const url = await postgresUrl();

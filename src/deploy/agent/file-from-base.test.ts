@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { chunkBuffer } from '../fastcdc.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId } from '../types.js';
@@ -30,8 +30,14 @@ function index(fresh: Buffer) {
   };
 }
 
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
 function setup(old: Buffer) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-base-'));
+  dirs.push(dir);
   const basePath = path.join(dir, 'old.bin');
   writeFileSync(basePath, old);
   return { dir, basePath, base: { path: basePath, chunks: entry('old.bin', old).chunks } };

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { driverError } from './driver-error.js';
@@ -41,7 +42,8 @@ export async function connectSqlite(
     sqlite = missing ? new BetterSqlite3(':memory:') : new BetterSqlite3(file, { fileMustExist: !o.create });
     // Before anything that may wait for another process's lock (journal mode, migrations).
     sqlite.pragma('busy_timeout = 5000');
-    sqlite.pragma('journal_mode = WAL');
+    const opened = sqlite;
+    whileBusySync(() => opened.pragma('journal_mode = WAL'));
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     // Reads straight from the mapped file instead of one read() per page.
@@ -52,7 +54,7 @@ export async function connectSqlite(
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   try {
-    if (o.migrate !== false) await migrateSqlite(sqlite, db as Kysely<unknown>);
+    if (o.migrate !== false) await whileBusy(() => migrateSqlite(sqlite, db as Kysely<unknown>));
   } catch (e) {
     await db.destroy();
     throw storeOpenError(file, e);
@@ -65,4 +67,49 @@ export async function connectSqlite(
     if (sqlite.open) sqlite.close();
   };
   return { store: { ...store, close }, sqlite, db };
+}
+
+/**
+ * How long opening a store keeps trying, in all, while SQLite answers "database is locked". Its
+ * busy handler covers most waits, but not all: a lock that would deadlock (two openers of a fresh
+ * file, one switching it to WAL while the other reads it; a checkpoint on the last close) is
+ * refused at once, and several first runs at once on a loaded machine met it (the migrate-race
+ * fault test). The journal-mode switch and the migration (a transaction, rolled back on failure)
+ * are each safe to run again.
+ */
+const OPEN_BUSY_MS = 60_000;
+
+function isBusy(e: unknown): boolean {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+/** A pause of 5-80 ms, growing with the attempt (jittered, so openers do not retry in step). */
+function pauseMs(attempt: number): number {
+  return Math.min(80, 5 * 2 ** attempt) * (0.5 + Math.random() / 2);
+}
+
+function whileBusySync<T>(f: () => T): T {
+  const deadline = Date.now() + OPEN_BUSY_MS;
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return f();
+    } catch (e) {
+      if (!isBusy(e) || Date.now() > deadline) throw e;
+      Atomics.wait(cell, 0, 0, pauseMs(attempt));
+    }
+  }
+}
+
+async function whileBusy<T>(f: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + OPEN_BUSY_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await f();
+    } catch (e) {
+      if (!isBusy(e) || Date.now() > deadline) throw e;
+      await sleep(pauseMs(attempt));
+    }
+  }
 }

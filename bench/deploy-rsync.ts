@@ -12,13 +12,14 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { Environment } from '../src/deploy/environment.js';
 import { runAlone } from './lib/alone.js';
 import { type CountingProxy, countingProxy, freePort } from './lib/count-proxy.js';
 import { applyChange, type ChangeName, type ShapeName, writeShape } from './lib/deploy-shapes.js';
+import { cpuMs, takePeakKb } from './lib/proc-stats.js';
 import type { BenchOptions, BenchRow } from './lib/row.js';
 import { timed } from './lib/spawn.js';
 
@@ -85,40 +86,6 @@ async function stopAgent(a: Agent): Promise<void> {
   if (a.proc.exitCode === null && a.proc.signalCode === null) {
     a.proc.kill('SIGTERM');
     await once(a.proc, 'exit');
-  }
-}
-
-/** Peak RSS of a process since the last reset (VmHWM), then resets it; 0 where /proc lacks it. */
-function takePeakKb(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
-const TICK_MS = 1000 / (Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100);
-
-/**
- * CPU milliseconds of a process (user + system, all threads) from /proc, or with `reaped` those
- * of its children it has waited for; 0 where /proc lacks it. CPU, unlike wall time, a loaded
- * machine does not stretch: the load-independent comparison.
- */
-function cpuMs(pid: number | undefined, reaped = false): number {
-  if (pid === undefined) return 0;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name: state is field 3, utime 14, stime 15, cutime 16, cstime 17.
-    const f = stat
-      .slice(stat.lastIndexOf(')') + 2)
-      .split(' ')
-      .map(Number);
-    return (reaped ? f[13]! + f[14]! : f[11]! + f[12]!) * TICK_MS;
-  } catch {
-    return 0;
   }
 }
 

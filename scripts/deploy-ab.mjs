@@ -47,6 +47,7 @@ if (loads[0] !== loads[1]) {
 }
 const here = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const { writeShape, applyChange } = await import(path.join(here, 'dist/bench/lib/deploy-shapes.js'));
+const { cpuMs, takePeakKb } = await import(path.join(here, 'dist/bench/lib/proc-stats.js'));
 const work = process.env.SLIPWAY_AB_DIR ?? path.join(os.tmpdir(), `slipway-ab-${shapeName}`);
 const src = path.join(work, 'src');
 const shapeFile = path.join(work, 'shape.json');
@@ -58,20 +59,6 @@ if (fresh) {
 }
 const shape = JSON.parse(readFileSync(shapeFile, 'utf8'));
 writeFileSync(path.join(work, 'token'), TOKEN);
-
-const TICK_MS = 1000 / (Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100);
-/** CPU ms of a process, or with `reaped` of its waited-for children. */
-function cpuMs(pid, reaped = false) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-  return (reaped ? f[13] + f[14] : f[11] + f[12]) * TICK_MS;
-}
-/** Peak RSS (KiB) since the last call, which resets it. */
-function takePeakKb(pid) {
-  const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  writeFileSync(`/proc/${pid}/clear_refs`, '5');
-  return m ? Number(m[1]) : 0;
-}
 
 async function startAgent(root, dir) {
   const args = ['agent', '--dir', dir, '--listen', '127.0.0.1:0', '--token-file', path.join(work, 'token')];

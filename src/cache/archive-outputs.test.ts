@@ -1,18 +1,14 @@
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDirs } from '../../test/helpers/temp-dirs.js';
 import { readArchive } from './archive.js';
 import { archiveOutputs } from './archive-outputs.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tmp = tempDirs();
 
 function outputs(): string {
-  const d = mkdtempSync(path.join(os.tmpdir(), 'slipway-archive-outputs-'));
-  dirs.push(d);
+  const d = tmp('slipway-archive-outputs-');
   mkdirSync(path.join(d, 'out'));
   writeFileSync(path.join(d, 'out', 'a.txt'), '1\n2\n');
   writeFileSync(path.join(d, 'out', 'b.txt'), 'b\n');

@@ -1,30 +1,20 @@
 import {
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
   readlinkSync,
-  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDirs } from '../../test/helpers/temp-dirs.js';
 import { createArchive, extractArchive, readArchive } from './archive.js';
 import { collectMatches, globSet } from './walk.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function tmp(): string {
-  const d = mkdtempSync(path.join(os.tmpdir(), 'slipway-archive-'));
-  dirs.push(d);
-  return d;
-}
+const tempDir = tempDirs();
+const tmp = () => tempDir('slipway-archive-');
 
 /** Builds an archive by hand, the way a hostile server could. */
 function craft(

@@ -1,10 +1,4 @@
-/**
- * Analytics over a real store, on SQLite and PostgreSQL alike: history loading (with the deploy
- * feature's tables), stored findings with stable ids and acknowledgements, and the full report.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acknowledge, listFindings, syncFindings } from '../../src/analyze/findings-store.js';
 import { loadHistory } from '../../src/analyze/history.js';
@@ -21,6 +15,7 @@ import type {
 } from '../../src/store/schema.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { scratchPostgres } from '../helpers/postgres.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
 const postgresUrl = scratchPostgres('analytics');
 
@@ -103,16 +98,8 @@ async function seed(store: Store): Promise<void> {
 }
 
 // The SQLite suite's folder, removed once its store is closed (the suite's own afterAll runs first).
-const roots: string[] = [];
-afterAll(() => {
-  for (const d of roots.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function sqliteRoot(): string {
-  const d = mkdtempSync(path.join(os.tmpdir(), 'slipway-analytics-'));
-  roots.push(d);
-  return d;
-}
+const sqliteFolder = tempDirs('all');
+const sqliteRoot = () => sqliteFolder('slipway-analytics-');
 
 function suite(name: string, open: () => Promise<Store | undefined>) {
   describe(name, () => {

@@ -6,16 +6,16 @@
  * rollback target after an interrupted deployment is the release live before it.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { acquireLease, readLease, releaseLease } from '../../src/deploy/lease.js';
 import { currentOwner } from '../../src/deploy/owner.js';
 import { markInterrupted, rollbackTarget } from '../../src/deploy/records.js';
 import type { DeploymentsTable } from '../../src/store/schema.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { scratchPostgres } from '../helpers/postgres.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
 const postgresUrl = scratchPostgres('lease');
 
@@ -54,16 +54,8 @@ function deployment(id: string, over: Partial<DeploymentsTable>): DeploymentsTab
 }
 
 // The SQLite suite's folder, removed after the file's tests (each closes the stores it opens).
-const roots: string[] = [];
-afterAll(() => {
-  for (const d of roots.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function sqliteRoot(): string {
-  const d = mkdtempSync(path.join(os.tmpdir(), 'slipway-lease-'));
-  roots.push(d);
-  return d;
-}
+const sqliteFolder = tempDirs('all');
+const sqliteRoot = () => sqliteFolder('slipway-lease-');
 
 function suite(name: string, open: () => Promise<Store | undefined>) {
   describe(name, () => {

@@ -1,11 +1,4 @@
-/**
- * The store's typed queries for deployments, leases and runs on SQLite and PostgreSQL alike:
- * what the deploy recorder writes reads back the same, a late "interrupted" never overwrites a
- * deployment or run that ended meanwhile, and lease writes only ever touch the holder's row.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeployEvent } from '../../src/deploy/events.js';
 import { DeployRecorder, deploymentEnded } from '../../src/deploy/records.js';
@@ -13,6 +6,7 @@ import { EventStream } from '../../src/events.js';
 import type { RunsTable } from '../../src/store/schema.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { scratchPostgres } from '../helpers/postgres.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
 const postgresUrl = scratchPostgres('queries');
 
@@ -43,16 +37,8 @@ function run(id: string, status: RunsTable['status'], pid: number): RunsTable {
 }
 
 // The SQLite suite's folder, removed once its store is closed (the suite's own afterAll runs first).
-const roots: string[] = [];
-afterAll(() => {
-  for (const d of roots.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function sqliteRoot(): string {
-  const d = mkdtempSync(path.join(os.tmpdir(), 'slipway-queries-'));
-  roots.push(d);
-  return d;
-}
+const sqliteFolder = tempDirs('all');
+const sqliteRoot = () => sqliteFolder('slipway-queries-');
 
 function suite(name: string, open: () => Promise<Store | undefined>) {
   describe(name, () => {

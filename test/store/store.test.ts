@@ -1,16 +1,11 @@
-/**
- * The history store behaves the same on SQLite and PostgreSQL: migrations, the event writer,
- * and the queries the scheduler and reports rely on.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePipeline } from '../../src/config/load.js';
 import { EventStream, type RunEvent } from '../../src/events.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { attachStoreWriter } from '../../src/store/writer.js';
 import { scratchPostgres } from '../helpers/postgres.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
 const postgresUrl = scratchPostgres('test');
 
@@ -75,16 +70,8 @@ function emitRun(
 }
 
 // The SQLite suite's folder, removed once its store is closed (the suite's own afterAll runs first).
-const roots: string[] = [];
-afterAll(() => {
-  for (const d of roots.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function sqliteRoot(): string {
-  const d = mkdtempSync(path.join(os.tmpdir(), 'slipway-store-'));
-  roots.push(d);
-  return d;
-}
+const sqliteFolder = tempDirs('all');
+const sqliteRoot = () => sqliteFolder('slipway-store-');
 
 function suite(name: string, open: () => Promise<Store | undefined>) {
   describe(name, () => {

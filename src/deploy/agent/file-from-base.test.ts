@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDirs } from '../../../test/helpers/temp-dirs.js';
 import { chunkBuffer } from '../fastcdc.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId } from '../types.js';
@@ -30,14 +30,10 @@ function index(fresh: Buffer) {
   };
 }
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tmp = tempDirs();
 
 function setup(old: Buffer) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-base-'));
-  dirs.push(dir);
+  const dir = tmp('slipway-base-');
   const basePath = path.join(dir, 'old.bin');
   writeFileSync(basePath, old);
   return { dir, basePath, base: { path: basePath, chunks: entry('old.bin', old).chunks } };

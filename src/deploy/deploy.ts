@@ -100,8 +100,12 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
     saved ??= ledger.save({ release, manifest }).then(() => trace('ledger saved'));
     return saved;
   };
+  // Set once the origin is up: an edit's deltas need their schema loaded (origin.ts).
+  let expectDeltas: (() => void) | undefined;
   const unsubscribe = events.subscribe((e) => {
-    if (e.type === 'target-staging') setImmediate(save);
+    if (e.type !== 'target-staging') return;
+    setImmediate(save);
+    if (expectDeltas) setImmediate(expectDeltas);
   });
   const targets: PlannedTarget[] = env.regions.flatMap((r) =>
     r.targets.map((t) => ({
@@ -144,6 +148,7 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   try {
     const previous = ledger.last;
     const bases = previous ? chunkBases(previous.manifest, manifest, MIN_DELTA_BASE) : undefined;
+    if (bases && Object.keys(bases).length) expectDeltas = () => origin.expectDeltas();
     staged = await stageAll({
       deploymentId,
       env,

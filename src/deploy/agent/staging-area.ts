@@ -358,8 +358,9 @@ export class StagingArea {
       chmodSync(file, 0o600); // a read-only mode given at an interrupted assembly
       fd = await openFd(file, flags, mode);
     }
-    const st = fstatSync(fd);
-    if (st.nlink > 1 || !st.isFile()) {
+    // A folder this staging made (fresh) holds no link to a kept release: no need to look.
+    const st = this.#fresh ? undefined : fstatSync(fd);
+    if (st && (st.nlink > 1 || !st.isFile())) {
       closeSync(fd);
       await unlink(file);
       this.#done.fill(0, this.#first[f]!, this.#first[f + 1]!);
@@ -383,13 +384,11 @@ export class StagingArea {
   #settle(f: number, fd: number): void {
     const e = this.files[f]!;
     if (this.#done.subarray(this.#first[f]!, this.#first[f + 1]!).includes(0)) return;
-    let st = fstatSync(fd);
+    const st = fstatSync(fd);
     // Longer than the manifest says (a resumed folder's leftover bytes): assembly looks at it.
     if (st.size !== e.size) return;
-    if ((st.mode & 0o777) !== (e.mode & 0o777)) {
-      fchmodSync(fd, e.mode & 0o777);
-      st = fstatSync(fd);
-    }
+    // A mode change leaves the mtime as it is: no second look.
+    if ((st.mode & 0o777) !== (e.mode & 0o777)) fchmodSync(fd, e.mode & 0o777);
     this.#finalMtime[f] = st.mtimeMs;
   }
 

@@ -78,6 +78,11 @@ export class StagingArea {
   readonly #left: Int32Array;
   readonly #fds = new Map<number, Promise<number>>();
   /**
+   * Descriptors of the prepared tree's files (prepared-tree.ts), by path: a file's first write
+   * takes its own instead of opening the file; closed with the rest when the staging closes.
+   */
+  #adopted = new Map<string, number>();
+  /**
    * Per file: its mtime once complete, taken from its descriptor before the close (its mode set
    * then too), so that assembly needs no second look at it by path; NaN while unknown.
    */
@@ -136,8 +141,9 @@ export class StagingArea {
     await writeAtomic(layout.stagingManifest(id), JSON.stringify(manifest), { durable: false });
     await rm(layout.stagingDir(id), { recursive: true, force: true });
     // A tree that failed or does not match is left to its owner to delete; the folder is made here.
-    if (prepared?.matches(manifest)) await prepared.moveTo(layout.stagingDir(id));
+    const moved = prepared?.matches(manifest) && (await prepared.moveTo(layout.stagingDir(id)));
     const area = new StagingArea(layout, id, manifest, true);
+    if (moved && prepared) area.#adopted = prepared.takeOpen();
     await area.#folders();
     return area;
   }
@@ -304,6 +310,8 @@ export class StagingArea {
   /** Closes every file still open (a failed or finished staging). */
   async close(): Promise<void> {
     for (const f of [...this.#fds.keys()]) await this.#closeFile(f);
+    for (const fd of this.#adopted.values()) closeSync(fd);
+    this.#adopted.clear();
   }
 
   /** Forgets the staging once its folder became `releases/<id>`. */
@@ -341,6 +349,11 @@ export class StagingArea {
   }
 
   async #openFile(f: number): Promise<number> {
+    const adopted = this.#adopted.get(this.files[f]!.path);
+    if (adopted !== undefined) {
+      this.#adopted.delete(this.files[f]!.path);
+      return adopted;
+    }
     const file = path.join(this.dir, this.files[f]!.path);
     // A small file is opened on the calling thread, as the pool's appends were written: a
     // thread-pool round trip per file, 20,000 of them, cost more than the open.

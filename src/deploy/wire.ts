@@ -193,7 +193,9 @@ export async function* decodeFrames(
     queue.push(
       typeof piece === 'string'
         ? Buffer.from(piece)
-        : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength),
+        : Buffer.isBuffer(piece)
+          ? piece
+          : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength),
     );
     while (queue.length >= HEADER) {
       const header = queue.peek(HEADER);

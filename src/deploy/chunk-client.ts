@@ -21,9 +21,9 @@ export interface ChunkSourceRef {
 
 /**
  * The buffers chunks are decompressed into, shared by every transfer of this process: each goes
- * back once its chunk is stored, for a later one. A fresh buffer per chunk was the agent's main
- * allocation (200 MB on the 200 MB file's first deploy), and V8 collects when such external
- * memory has grown by some tens of megabytes: ~0.25 s of the agent's CPU in collections there.
+ * back once its chunk is stored, for a later one. A fresh buffer per chunk was one of the agent's
+ * main allocations (100 MB of the 200 MB file's first deploy), and V8 collects whenever such
+ * external memory has grown by some tens of megabytes.
  */
 const decoded = new FramePool();
 const take = (n: number) => decoded.take(n);

@@ -145,6 +145,9 @@ describe('prepared tree', () => {
     const again = await Agent.open({ dir: path.join(rig.root, 'agent'), token: TOKEN });
     expect(await stagingLeft()).toEqual([]);
     await again.shutdown();
+    // The first agent stopping closes the files its tree kept open.
+    await rig.agent.shutdown();
+    await noneOpenInAgent();
   });
 
   it('refuses an outline that would leave the tree or skips a parent folder', async () => {

@@ -122,11 +122,16 @@ export class PreparedTree {
     }
   }
 
-  /** Stops building and deletes what was made. */
-  async discard(): Promise<void> {
+  /** Stops building and closes the files kept open; what was made stays (swept at the next start). */
+  async stop(): Promise<void> {
     this.#cancelled = true;
     await this.done;
     this.#closeAll();
+  }
+
+  /** Stops building and deletes what was made. */
+  async discard(): Promise<void> {
+    await this.stop();
     // A leftover is swept when the agent next starts (staging-area.ts reopen).
     await rm(this.dir, { recursive: true, force: true }).catch(() => {});
   }

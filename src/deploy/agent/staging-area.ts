@@ -276,7 +276,7 @@ export class StagingArea {
   async finish(e: FileEntry, chunk: (id: ChunkId) => Promise<Buffer>): Promise<[number, number]> {
     const f = this.#index.get(e.path)!;
     const first = this.#first[f]!;
-    const dest = path.join(this.dir, e.path);
+    const dest = this.#pathOf(e);
     for (const [j, [id, size]] of e.chunks.entries()) {
       const g = first + j;
       if (this.#done[g]) continue;
@@ -348,13 +348,21 @@ export class StagingArea {
     return fd;
   }
 
+  /**
+   * A file's path here, as path.join would make it of a validated manifest path (no empty, "."
+   * or ".." segment, not absolute), without normalizing 20,000 strings (as releases.ts does).
+   */
+  #pathOf(e: FileEntry): string {
+    return `${this.dir}${path.sep}${e.path}`;
+  }
+
   async #openFile(f: number): Promise<number> {
     const adopted = this.#adopted.get(this.files[f]!.path);
     if (adopted !== undefined) {
       this.#adopted.delete(this.files[f]!.path);
       return adopted;
     }
-    const file = path.join(this.dir, this.files[f]!.path);
+    const file = this.#pathOf(this.files[f]!);
     // A small file is opened on the calling thread, as the pool's appends were written: a
     // thread-pool round trip per file, 20,000 of them, cost more than the open.
     const small = this.files[f]!.size <= SYNC_BYTES;

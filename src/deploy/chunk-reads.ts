@@ -1,62 +1,57 @@
 /**
- * How the origin reads chunks from the artifact folder: small ones with a synchronous open, read
- * and close; those of large files through handles kept open for the origin's lifetime, into one
- * reused buffer when the caller is done with the bytes on return.
+ * How the origin reads chunks from the artifact folder: on the calling thread, through
+ * descriptors kept open while chunks of their file are still being asked for, into one reused
+ * buffer when the caller is done with the bytes on return.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
 import type { ChunkSource } from './artifact.js';
 
-/** Reads a chunk's bytes from the artifact folder. */
+/** Reads a chunk's bytes from the artifact folder (open, read and close). */
 export async function readChunk(src: ChunkSource): Promise<Buffer> {
-  // Small chunks (small files) are read on the calling thread: one thread-pool round trip per
-  // open, read and close costs more than the read itself.
-  if (src.size <= 64 * 1024) return readChunkSync(src);
-  const fh = await open(src.file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(src.size);
-    const { bytesRead } = await fh.read(buf, 0, src.size, src.offset);
-    if (bytesRead !== src.size) throw new Error(`${src.file} changed while deploying`);
-    return buf;
-  } finally {
-    await fh.close();
-  }
-}
-
-function readChunkSync(src: ChunkSource): Buffer {
   const fd = openSync(src.file, 'r');
   try {
-    const buf = Buffer.allocUnsafe(src.size);
-    if (readSync(fd, buf, 0, src.size, src.offset) !== src.size)
-      throw new Error(`${src.file} changed while deploying`);
-    return buf;
+    return readAt(fd, src, Buffer.allocUnsafe(src.size));
   } finally {
     closeSync(fd);
   }
 }
 
 /**
- * Chunk reads that keep large files open for the origin's lifetime (a 200 MB file is thousands
- * of chunks: one open and close each cost more than the read); small files are opened per read.
+ * Chunk reads for the origin. Every read is synchronous: the walk read these bytes moments ago
+ * (the page cache has them), and a thread-pool round trip per open, read and close woke a pool
+ * thread that, on a busy two-core machine, took the CPU from this one (the web build's first
+ * deploy: ~0.15 s of the deployer's CPU in the promise API's opens and closes of chunks past
+ * 64 KiB). Descriptors stay open, the most recently used `MAX_OPEN` of them, so the chunks of
+ * a file (asked for one after the other, in manifest order) cost one open in all, and a 200 MB
+ * file's thousands of chunks one open instead of thousands.
  */
-export class LargeFiles {
-  readonly #open = new Map<string, Promise<FileHandle>>();
-  static readonly LARGE = 1024 * 1024;
+export class ChunkFiles {
+  /** Open descriptors by file, least recently used first. */
+  readonly #open = new Map<string, number>();
   static readonly MAX_OPEN = 64;
 
   /**
-   * The one buffer that chunks of large files are read into when `use` is done with them on
-   * return: a fresh Buffer per chunk was, with each frame's, the allocation that set off the
-   * deployer's collections ("external memory pressure"; the 200 MB file's first deploy: 3,000
-   * chunk-sized allocations fewer).
+   * The one buffer that chunks are read into when `use` is done with them on return: a fresh
+   * Buffer per chunk was, with each frame's, the allocation that set off the deployer's
+   * collections ("external memory pressure").
    */
   #scratch = Buffer.alloc(0);
 
   /** A chunk's bytes in a fresh buffer the caller may keep. */
   async read(src: ChunkSource): Promise<Buffer> {
-    const fh = this.#handle(src);
-    if (!fh) return readChunk(src);
-    return LargeFiles.#readInto(await fh, src, Buffer.allocUnsafe(src.size));
+    return this.readSync(src, Buffer.allocUnsafe(src.size));
+  }
+
+  /** `read` into `into` (at least `src.size` bytes), synchronously; returns the chunk's view of it. */
+  readSync(src: ChunkSource, into: Buffer): Buffer {
+    const fd = this.#fd(src.file);
+    try {
+      return readAt(fd, src, into.subarray(0, src.size));
+    } catch (e) {
+      // A file replaced or truncated meanwhile: the next read opens it afresh.
+      this.#drop(src.file);
+      throw e;
+    }
   }
 
   /**
@@ -64,46 +59,55 @@ export class LargeFiles {
    * returns: it must not keep them (encodeFrameSync does not).
    */
   async use<T>(src: ChunkSource, use: (data: Buffer) => T): Promise<T> {
-    const fh = this.#handle(src);
-    if (!fh) return use(await readChunk(src));
-    const handle = await fh;
     // Read and used with no await in between: no other chunk is read into it meanwhile.
     if (this.#scratch.length < src.size)
       this.#scratch = Buffer.allocUnsafeSlow(Math.max(src.size, 256 * 1024));
-    return use(LargeFiles.#readInto(handle, src, this.#scratch.subarray(0, src.size)));
+    return use(this.readSync(src, this.#scratch));
   }
 
-  /** The open handle of a large file (opened now when it was not), or undefined for the others. */
-  #handle(src: ChunkSource): Promise<FileHandle> | undefined {
-    let fh = this.#open.get(src.file);
-    if (!fh) {
-      if (src.offset + src.size < LargeFiles.LARGE || this.#open.size >= LargeFiles.MAX_OPEN)
-        return undefined;
-      fh = open(src.file, 'r');
-      fh.catch(() => this.#open.delete(src.file));
-      this.#open.set(src.file, fh);
-    }
-    return fh;
+  /** Descriptors open now (for tests). */
+  get openFiles(): number {
+    return this.#open.size;
   }
 
-  static #readInto(handle: FileHandle, src: ChunkSource, buf: Buffer): Buffer {
-    // On the calling thread too: the chunking read these bytes moments ago (the page cache has
-    // them), and a thread-pool round trip per chunk wakes a pool thread that, on a busy two-core
-    // machine, takes the CPU from this one (the 200 MB file's 10% edit: ~0.2 s of the origin's
-    // wall time inside read calls).
-    let got = 0;
-    while (got < src.size) {
-      const n = readSync(handle.fd, buf, got, src.size - got, src.offset + got);
-      if (n === 0) break;
-      got += n;
+  #fd(file: string): number {
+    const fd = this.#open.get(file);
+    if (fd !== undefined) {
+      this.#open.delete(file);
+      this.#open.set(file, fd);
+      return fd;
     }
-    if (got !== src.size) throw new Error(`${src.file} changed while deploying`);
-    return buf;
+    const opened = openSync(file, 'r');
+    if (this.#open.size >= ChunkFiles.MAX_OPEN) {
+      const [oldest, ofd] = this.#open.entries().next().value as [string, number];
+      this.#open.delete(oldest);
+      closeSync(ofd);
+    }
+    this.#open.set(file, opened);
+    return opened;
+  }
+
+  #drop(file: string): void {
+    const fd = this.#open.get(file);
+    if (fd === undefined) return;
+    this.#open.delete(file);
+    try {
+      closeSync(fd);
+    } catch {}
   }
 
   async close(): Promise<void> {
-    const all = [...this.#open.values()];
-    this.#open.clear();
-    await Promise.allSettled(all.map((p) => p.then((fh) => fh.close())));
+    for (const file of [...this.#open.keys()]) this.#drop(file);
   }
+}
+
+function readAt(fd: number, src: ChunkSource, buf: Buffer): Buffer {
+  let got = 0;
+  while (got < src.size) {
+    const n = readSync(fd, buf, got, src.size - got, src.offset + got);
+    if (n === 0) break;
+    got += n;
+  }
+  if (got !== src.size) throw new Error(`${src.file} changed while deploying`);
+  return buf;
 }

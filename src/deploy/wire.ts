@@ -180,6 +180,12 @@ export async function* decodeFrames(
    * fails the stream like any corrupt frame.
    */
   onDeltaRefused?: (id: ChunkId) => void,
+  /**
+   * Where whole zstd chunks are decompressed into (frame-pool.ts: the caller gives each back
+   * once done with it); by default a buffer of their own. A chunk yielded may also be a view of
+   * the stream's own pieces (one that travelled raw).
+   */
+  alloc?: FrameAlloc,
 ): AsyncGenerator<{ id: ChunkId; data: Buffer; wireBytes: number }, void, void> {
   const queue = new PieceQueue();
   const maxPayload = maxChunk + 1024;
@@ -187,7 +193,9 @@ export async function* decodeFrames(
     queue.push(
       typeof piece === 'string'
         ? Buffer.from(piece)
-        : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength),
+        : Buffer.isBuffer(piece)
+          ? piece
+          : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength),
     );
     while (queue.length >= HEADER) {
       const header = queue.peek(HEADER);
@@ -200,7 +208,7 @@ export async function* decodeFrames(
       const isDelta = code === CODE.delta || code === CODE.zdelta;
       let data: Buffer;
       try {
-        data = await unpack(code, payload, maxChunk, () => base(id));
+        data = unpack(code, payload, maxChunk, () => base(id), alloc);
         if (chunkIdOf(data) !== id) {
           throw frameError('corrupt', `chunk ${id.slice(0, 12)} does not match its SHA-256`);
         }
@@ -277,12 +285,14 @@ class PieceQueue {
   }
 }
 
-async function unpack(
+/** A frame's chunk; synchronous, as every decoder here is (no promise per frame). */
+function unpack(
   code: number | undefined,
   payload: Buffer,
   maxChunk: number,
   base: () => Buffer | undefined,
-): Promise<Buffer> {
+  alloc?: FrameAlloc,
+): Buffer {
   try {
     switch (code) {
       case CODE.delta: {
@@ -294,10 +304,12 @@ async function unpack(
         return decodeZstdDelta(payload, b, maxChunk, deltaBlock(b?.length ?? 0), zstdHere());
       }
       case CODE.zstd:
-        return zstdHere().decompress(payload, maxChunk);
+        return zstdHere().decompress(payload, maxChunk, undefined, alloc);
       case CODE.none:
         if (payload.length > maxChunk) throw frameError('too-large', 'chunk larger than the chunk limit');
-        return Buffer.from(payload);
+        // A view of the stream's piece, not a copy: each piece is a buffer of its own (a socket
+        // read's), and whoever keeps a chunk longer than its write copies it (chunk-index.ts).
+        return payload;
       case CODE.deflate:
         // Synchronous for the reason encodeFrame gives.
         return zlib.inflateRawSync(payload, { maxOutputLength: maxChunk });

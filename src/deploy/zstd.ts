@@ -33,8 +33,11 @@ export interface Zstd {
    * next call: copy it (a frame does) before compressing again.
    */
   compress(data: Buffer, level: number, dict?: Buffer): Buffer;
-  /** The content of one frame of at most `max` bytes (no zip bombs); throws on a bad frame. */
-  decompress(frame: Buffer, max: number, dict?: Buffer): Buffer;
+  /**
+   * The content of one frame of at most `max` bytes (no zip bombs); throws on a bad frame. Into
+   * a buffer from `alloc` when given (a fresh one of its own otherwise).
+   */
+  decompress(frame: Buffer, max: number, dict?: Buffer, alloc?: (n: number) => Buffer): Buffer;
 }
 
 let loaded: Zstd | null | undefined;
@@ -66,12 +69,12 @@ function tryLoad(): Zstd | null {
         : cctx.compress(scratch, data, level);
       return scratch.subarray(0, n);
     },
-    decompress(frame, max, dict) {
+    decompress(frame, max, dict, alloc) {
       const size = b.getFrameContentSize(frame);
       if (size === null) throw new Error('a zstd frame without its content size');
       if (size > max) throw new Error(`a zstd frame of ${size} bytes exceeds the chunk limit`);
       // Exactly the announced size: a frame that holds more (or a second frame) fails here.
-      const out = Buffer.allocUnsafeSlow(size);
+      const out = alloc ? alloc(size) : Buffer.allocUnsafeSlow(size);
       const n = dict?.length ? dctx.decompressUsingDict(out, frame, dict) : dctx.decompress(out, frame);
       if (n !== size) throw new Error('a zstd frame shorter than its announced size');
       return out;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, readdir, readFile, readlink, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AgentRig, startAgentRig } from '../../../test/helpers/agent-rig.js';
 import { AgentClient } from '../agent-client.js';
@@ -157,6 +158,23 @@ describe('agent', () => {
     expect(after.missing).toEqual([]);
     const staged = await client.stage({ release: b.release, manifest: b.manifest, sources: [] });
     expect(staged.ok && staged.value.chunksFetched).toBe(0);
+  });
+
+  it('reads gzipped bodies, refusing one that inflates past the limit and one that is not gzip', async () => {
+    const gz = (body: Buffer | string) =>
+      fetch(`${url}/v1/chunks/missing`, {
+        method: 'POST',
+        headers: { ...auth(), 'content-encoding': 'gzip' },
+        body: typeof body === 'string' ? gzipSync(body) : body,
+      });
+    const id = 'c'.repeat(64);
+    const fine = await gz(JSON.stringify({ ids: [id] }));
+    expect(fine.status).toBe(200);
+    expect(((await fine.json()) as { missing: string[] }).missing).toEqual([id]);
+    // A few kilobytes on the wire, megabytes inflated: refused as too large, not inflated whole.
+    const bomb = await gz(JSON.stringify({ ids: [], pad: ' '.repeat(4 * 1024 * 1024) }));
+    expect(bomb.status).toBe(413);
+    expect((await gz(Buffer.from('not gzip at all'))).status).toBe(400);
   });
 
   it('refuses oversized bodies and corrupt chunks, and wrong tokens', async () => {

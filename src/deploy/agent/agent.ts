@@ -207,6 +207,7 @@ export class Agent {
   /** Stops the app (used when the agent shuts down gracefully). */
   async shutdown(): Promise<void> {
     await this.#activation.pruned();
+    await this.#stager.stop();
     await this.app.stop();
   }
 }

@@ -258,9 +258,9 @@ export class ChunkIndex {
   /** Keeps a just-received chunk in memory for a neighbour or the assembly (within budget). */
   #remember(id: ChunkId, data: Buffer): void {
     if (this.#recent.has(id) || this.#recentBytes + data.length > ChunkIndex.RECENT_BUDGET) return;
-    // A small chunk may be a view of a much larger buffer (a network read, a decompressor's
-    // output block): keep only its bytes, in a buffer of its own (not the shared pool's).
-    this.#recent.set(id, data.buffer.byteLength > data.length * 2 ? ownCopy(data) : data);
+    // Always a copy: a received chunk is lent (its buffer is reused once stored, chunk-client.ts)
+    // or a view of a much larger buffer (a network read); copies stop at the budget (8 MB).
+    this.#recent.set(id, ownCopy(data));
     this.#recentBytes += data.length;
   }
 

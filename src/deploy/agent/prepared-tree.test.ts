@@ -1,4 +1,4 @@
-import { chmod, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AgentRig, startAgentRig } from '../../../test/helpers/agent-rig.js';
@@ -21,6 +21,23 @@ const FILES = {
   'static/js/vendor.js': 'v'.repeat(9000),
   'static/media/logo.png': 'png',
   'empty.txt': '',
+};
+
+/**
+ * Descriptors this process holds on files of the agent's folder (the rig's agent runs here): the
+ * prepared tree keeps its files open for the staging folder, which must close every one.
+ */
+const openInAgent = async () => {
+  const out: string[] = [];
+  for (const fd of await readdir('/proc/self/fd').catch(() => [])) {
+    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+    if (target.startsWith(path.join(rig.root, 'agent'))) out.push(target);
+  }
+  return out;
+};
+const noneOpenInAgent = async () => {
+  for (let i = 0; i < 200 && (await openInAgent()).length; i++) await new Promise((r) => setTimeout(r, 20));
+  expect(await openInAgent()).toEqual([]);
 };
 
 const staged = (release: string, p: string) => path.join(rig.root, 'agent', 'releases', release, p);
@@ -66,6 +83,8 @@ describe('prepared tree', () => {
     for (const [p, text] of Object.entries(FILES))
       expect(await readFile(staged(v1.release, p), 'utf8')).toBe(text);
     expect(await stagingLeft()).toEqual([]);
+    // Written through the descriptors the tree kept open, every one closed since.
+    await noneOpenInAgent();
   });
 
   it("gives a prepared first release's files their modes, and links them into the next release", async () => {
@@ -104,6 +123,8 @@ describe('prepared tree', () => {
     expect(files).not.toContain('stray.txt');
     for (let i = 0; i < 200 && (await stagingLeft()).length; i++) await new Promise((r) => setTimeout(r, 20));
     expect(await stagingLeft()).toEqual([]);
+    // The discarded tree's open files closed too.
+    await noneOpenInAgent();
   });
 
   it('is declined by a host that has a release (its files will be linked, not created)', async () => {
@@ -124,6 +145,9 @@ describe('prepared tree', () => {
     const again = await Agent.open({ dir: path.join(rig.root, 'agent'), token: TOKEN });
     expect(await stagingLeft()).toEqual([]);
     await again.shutdown();
+    // The first agent stopping closes the files its tree kept open.
+    await rig.agent.shutdown();
+    await noneOpenInAgent();
   });
 
   it('refuses an outline that would leave the tree or skips a parent folder', async () => {

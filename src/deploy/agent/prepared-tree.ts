@@ -11,7 +11,7 @@
  * the folder is swept at the next start (staging-area.ts removes what is not a release's).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
@@ -52,10 +52,27 @@ export function outlineOf(manifest: Manifest): string[] {
   return out;
 }
 
+/**
+ * How many descriptors of created files a tree keeps open for the staging folder it becomes
+ * (takeOpen): a quarter of this process's limit, at most 8,192; 256 where the limit is unknown.
+ */
+function keptOpenLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (m) return Math.min(8192, Math.floor(Number(m[1]) / 4));
+  } catch {}
+  return 256;
+}
+
 export class PreparedTree {
   /** Settles true once every folder and file exists, false when creating them failed. */
   readonly done: Promise<boolean>;
   #cancelled = false;
+  /**
+   * Created files still open, by outline path: the staging folder writes each through its
+   * descriptor (takeOpen) instead of opening it again (web build: 2,000 opens and closes fewer).
+   */
+  #open = new Map<string, number>();
 
   private constructor(
     readonly dir: string,
@@ -87,16 +104,50 @@ export class PreparedTree {
     );
   }
 
-  /** Stops building and deletes what was made. */
-  async discard(): Promise<void> {
+  /**
+   * Once moved (moveTo), the descriptors of the files still open, by path (each writable, the
+   * file empty as created): the caller owns and closes them; the tree keeps none.
+   */
+  takeOpen(): Map<string, number> {
+    const open = this.#open;
+    this.#open = new Map();
+    return open;
+  }
+
+  #closeAll(): void {
+    for (const fd of this.takeOpen().values()) {
+      try {
+        closeSync(fd);
+      } catch {}
+    }
+  }
+
+  /** Stops building and closes the files kept open; what was made stays (swept at the next start). */
+  async stop(): Promise<void> {
     this.#cancelled = true;
     await this.done;
+    this.#closeAll();
+  }
+
+  /** Stops building and deletes what was made. */
+  async discard(): Promise<void> {
+    await this.stop();
     // A leftover is swept when the agent next starts (staging-area.ts reopen).
     await rm(this.dir, { recursive: true, force: true }).catch(() => {});
   }
 
   async #build(): Promise<void> {
+    try {
+      await this.#create();
+    } catch (e) {
+      this.#closeAll();
+      throw e;
+    }
+  }
+
+  async #create(): Promise<void> {
     mkdirSync(this.dir, { recursive: true, mode: 0o755 });
+    const keep = keptOpenLimit();
     // Synchronous calls in slices: one thread-pool round trip per file costs more than the
     // creation itself, and the slices leave the event loop free for the stage request.
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -111,7 +162,11 @@ export class PreparedTree {
       // The outline has no modes: the commonest, corrected where it differs once the file is
       // complete (staging-area.ts).
       if (p.endsWith('/')) mkdirSync(dest, { mode: 0o755 });
-      else closeSync(openSync(dest, flags, 0o644));
+      else {
+        const fd = openSync(dest, flags, 0o644);
+        if (this.#open.size < keep) this.#open.set(p, fd);
+        else closeSync(fd);
+      }
     }
   }
 }

@@ -252,6 +252,13 @@ export class Stager {
     return ok(true);
   }
 
+  /** The agent stops: a tree prepared ahead closes its files (its folder is swept at the next start). */
+  async stop(): Promise<void> {
+    const prepared = this.#prepared;
+    this.#prepared = undefined;
+    await prepared?.stop();
+  }
+
   /** Removes the staging folders nobody resumed within `maxAgeMs` (pruning, after an activation). */
   async dropStale(maxAgeMs: number): Promise<void> {
     for (const [id, area] of this.#areas)

@@ -78,6 +78,11 @@ export class StagingArea {
   readonly #left: Int32Array;
   readonly #fds = new Map<number, Promise<number>>();
   /**
+   * Descriptors of the prepared tree's files (prepared-tree.ts), by path: a file's first write
+   * takes its own instead of opening the file; closed with the rest when the staging closes.
+   */
+  #adopted = new Map<string, number>();
+  /**
    * Per file: its mtime once complete, taken from its descriptor before the close (its mode set
    * then too), so that assembly needs no second look at it by path; NaN while unknown.
    */
@@ -136,8 +141,9 @@ export class StagingArea {
     await writeAtomic(layout.stagingManifest(id), JSON.stringify(manifest), { durable: false });
     await rm(layout.stagingDir(id), { recursive: true, force: true });
     // A tree that failed or does not match is left to its owner to delete; the folder is made here.
-    if (prepared?.matches(manifest)) await prepared.moveTo(layout.stagingDir(id));
+    const moved = prepared?.matches(manifest) && (await prepared.moveTo(layout.stagingDir(id)));
     const area = new StagingArea(layout, id, manifest, true);
+    if (moved && prepared) area.#adopted = prepared.takeOpen();
     await area.#folders();
     return area;
   }
@@ -270,7 +276,7 @@ export class StagingArea {
   async finish(e: FileEntry, chunk: (id: ChunkId) => Promise<Buffer>): Promise<[number, number]> {
     const f = this.#index.get(e.path)!;
     const first = this.#first[f]!;
-    const dest = path.join(this.dir, e.path);
+    const dest = this.#pathOf(e);
     for (const [j, [id, size]] of e.chunks.entries()) {
       const g = first + j;
       if (this.#done[g]) continue;
@@ -304,6 +310,8 @@ export class StagingArea {
   /** Closes every file still open (a failed or finished staging). */
   async close(): Promise<void> {
     for (const f of [...this.#fds.keys()]) await this.#closeFile(f);
+    for (const fd of this.#adopted.values()) closeSync(fd);
+    this.#adopted.clear();
   }
 
   /** Forgets the staging once its folder became `releases/<id>`. */
@@ -340,8 +348,21 @@ export class StagingArea {
     return fd;
   }
 
+  /**
+   * A file's path here, as path.join would make it of a validated manifest path (no empty, "."
+   * or ".." segment, not absolute), without normalizing 20,000 strings (as releases.ts does).
+   */
+  #pathOf(e: FileEntry): string {
+    return `${this.dir}${path.sep}${e.path}`;
+  }
+
   async #openFile(f: number): Promise<number> {
-    const file = path.join(this.dir, this.files[f]!.path);
+    const adopted = this.#adopted.get(this.files[f]!.path);
+    if (adopted !== undefined) {
+      this.#adopted.delete(this.files[f]!.path);
+      return adopted;
+    }
+    const file = this.#pathOf(this.files[f]!);
     // A small file is opened on the calling thread, as the pool's appends were written: a
     // thread-pool round trip per file, 20,000 of them, cost more than the open.
     const small = this.files[f]!.size <= SYNC_BYTES;
@@ -358,8 +379,9 @@ export class StagingArea {
       chmodSync(file, 0o600); // a read-only mode given at an interrupted assembly
       fd = await openFd(file, flags, mode);
     }
-    const st = fstatSync(fd);
-    if (st.nlink > 1 || !st.isFile()) {
+    // A folder this staging made (fresh) holds no link to a kept release: no need to look.
+    const st = this.#fresh ? undefined : fstatSync(fd);
+    if (st && (st.nlink > 1 || !st.isFile())) {
       closeSync(fd);
       await unlink(file);
       this.#done.fill(0, this.#first[f]!, this.#first[f + 1]!);
@@ -383,13 +405,11 @@ export class StagingArea {
   #settle(f: number, fd: number): void {
     const e = this.files[f]!;
     if (this.#done.subarray(this.#first[f]!, this.#first[f + 1]!).includes(0)) return;
-    let st = fstatSync(fd);
+    const st = fstatSync(fd);
     // Longer than the manifest says (a resumed folder's leftover bytes): assembly looks at it.
     if (st.size !== e.size) return;
-    if ((st.mode & 0o777) !== (e.mode & 0o777)) {
-      fchmodSync(fd, e.mode & 0o777);
-      st = fstatSync(fd);
-    }
+    // A mode change leaves the mtime as it is: no second look.
+    if ((st.mode & 0o777) !== (e.mode & 0o777)) fchmodSync(fd, e.mode & 0o777);
     this.#finalMtime[f] = st.mtimeMs;
   }
 

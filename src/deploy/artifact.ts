@@ -7,6 +7,7 @@ import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { err, ok, type Result } from '../util/result.js';
 import { trace } from '../util/trace.js';
 import { CdcPool } from './cdc-pool.js';
+import { ChunkIndex } from './chunk-index.js';
 import type { ChunkLedger } from './chunk-ledger.js';
 import { type ChunkingParams, chunkBuffer, chunkIdOf, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
 import { FileWindow } from './file-window.js';
@@ -15,17 +16,11 @@ import { chunkParallel, segmentStarts, thisThread } from './parallel-chunk.js';
 import { rechunkFile } from './rechunk.js';
 import type { ChunkId } from './types.js';
 
-/** Where a chunk's bytes are in the artifact folder. */
-export interface ChunkSource {
-  file: string;
-  offset: number;
-  size: number;
-}
-
 export interface Artifact {
   root: string;
   manifest: Manifest;
-  chunks: Map<ChunkId, ChunkSource>;
+  /** Where each chunk lies, built when first asked. */
+  chunks: ChunkIndex;
   files: number;
   bytes: number;
   /** Files read and chunked (the rest kept their chunks from the ledger). */
@@ -272,17 +267,7 @@ export async function readArtifact(
   const bad = (await walk()) ?? escapingSymlink(entries, 'artifact');
   if (bad) return err(bad);
   const manifest: Manifest = { format: 1, version, chunking: params, entries };
-  const chunks = new Map<ChunkId, ChunkSource>();
-  const prefix = abs.endsWith(path.sep) ? abs : abs + path.sep;
-  for (const e of entries) {
-    if (e.type !== 'file') continue;
-    const file = prefix + e.path;
-    let offset = 0;
-    for (const [id, n] of e.chunks) {
-      if (!chunks.has(id)) chunks.set(id, { file, offset, size: n });
-      offset += n;
-    }
-  }
+  const chunks = new ChunkIndex(abs.endsWith(path.sep) ? abs : abs + path.sep, entries);
   const reread = toRead.length;
   return ok({ root: abs, manifest, chunks, files, bytes, reread, chunkMs: performance.now() - t0 });
 }

@@ -5,7 +5,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
-import type { ChunkSource } from './artifact.js';
+import type { ChunkSource } from './chunk-index.js';
 
 /** Reads a chunk's bytes from the artifact folder. */
 export async function readChunk(src: ChunkSource): Promise<Buffer> {

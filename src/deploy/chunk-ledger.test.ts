@@ -272,7 +272,7 @@ describe('chunk ledger', () => {
     await put({ 'a.js': 'one', 'b.js': 'two' });
     await afterTick();
     const first = await deploy('v1');
-    const [name] = await readdir(ledgerDir).then((l) => l.filter((f) => f.endsWith('.ledger')));
+    const [name] = await readdir(ledgerDir).then((l) => l.filter((f) => f.endsWith('.body')));
     const file = path.join(ledgerDir, name!);
     const bytes = await readFile(file);
     const chunk = first.manifest.entries.find((e) => e.type === 'file')!;
@@ -309,5 +309,66 @@ describe('chunk ledger', () => {
     for (const f of await readdir(ledgerDir)) await writeFile(path.join(ledgerDir, f), '{"format":2,');
     const again = await deploy('v1');
     expect(again.reread).toBe(2);
+  });
+
+  it('writes only the head after a deploy that changed nothing, and the body again after an edit', async () => {
+    await put({ 'a.js': 'one', 'lib/b.js': 'two' });
+    await afterTick();
+    const first = await deploy('v1');
+    const bodies = async () => (await readdir(ledgerDir)).filter((f) => f.endsWith('.body'));
+    const [body] = await bodies();
+    const before = statSync(path.join(ledgerDir, body!), { bigint: true });
+    const second = await deploy('v2');
+    expect(second.reread).toBe(0);
+    expect(await bodies()).toEqual([body]);
+    const after = statSync(path.join(ledgerDir, body!), { bigint: true });
+    expect([after.ino, after.mtimeNs]).toEqual([before.ino, before.mtimeNs]);
+    // The head moved on: the next deploy's previous release is this one's.
+    const third = await deploy('v3');
+    expect(third.reread).toBe(0);
+    expect(third.previous).toBe(releaseIdOf(second.manifest));
+    expect(third.previous).not.toBe(releaseIdOf(first.manifest));
+    // An edit writes a new body, and the old one goes.
+    await put({ 'a.js': 'ONE' });
+    await afterTick();
+    expect((await deploy('v4')).reread).toBe(1);
+    const now = await bodies();
+    expect(now).toHaveLength(1);
+    expect(now).not.toEqual([body]);
+    expect((await deploy('v5')).reread).toBe(0);
+  });
+
+  it('keeps the last ledger when a save stopped between the new body and the head', async () => {
+    await put({ 'a.js': 'one', 'b.js': 'two' });
+    await afterTick();
+    await deploy('v1');
+    // What a crash after writing the next body leaves: a body the head does not name.
+    await writeFile(
+      path.join(
+        ledgerDir,
+        `${(await readdir(ledgerDir)).find((f) => f.endsWith('.ledger'))!.slice(0, -7)}.0123456789abcdef.body`,
+      ),
+      'torn',
+    );
+    expect((await deploy('v2')).reread).toBe(0);
+    await put({ 'a.js': 'ONE' });
+    await afterTick();
+    expect((await deploy('v3')).reread).toBe(1);
+    // The stray body went with the old one.
+    expect((await readdir(ledgerDir)).filter((f) => f.endsWith('.body'))).toHaveLength(1);
+  });
+
+  it('chunks everything again when the body is missing, cut short or of another ledger', async () => {
+    await put({ 'a.js': 'one', 'b.js': 'two' });
+    await afterTick();
+    await deploy('v1');
+    const body = async () =>
+      path.join(ledgerDir, (await readdir(ledgerDir)).find((f) => f.endsWith('.body'))!);
+    const bytes = await readFile(await body());
+    await writeFile(await body(), bytes.subarray(0, bytes.length - 7));
+    expect((await deploy('v2')).reread).toBe(2);
+    await rm(await body());
+    expect((await deploy('v3')).reread).toBe(2);
+    expect((await deploy('v4')).reread).toBe(0);
   });
 });

@@ -16,18 +16,24 @@
  * had (adding, removing or renaming an entry moves its mtime and ctime), so the walk takes its
  * listing from the ledger instead of reading the folder again (`listing`).
  *
- * File format 5, read in one go: one line of JSON (the head), one line with the SHA-256 (hex) of
- * everything else, then each file's and folder's stat as five doubles (size, mtime and ctime in
- * ms, inode, mode; in the manifest's order and the machine's byte order, which the head names),
+ * File format 6, two files, each read in one go. The head (`<key>.ledger`): one line of JSON,
+ * then one line with its SHA-256 (hex). The body (`<key>.<16 hex of its SHA-256>.body`, the head
+ * naming its whole SHA-256): each file's and folder's stat as five doubles (size, mtime and ctime
+ * in ms, inode, mode; in the manifest's order and the machine's byte order, which the head names),
  * then the manifest's entries as JSON. Numbers, not the text records of format 3: compared as they
- * come from lstat, without a string per file to build, keep and collect. The checksum guards
+ * come from lstat, without a string per file to build, keep and collect. The checksums guard
  * what a deploy would otherwise trust blindly: a damaged chunk list of an unchanged file, or a
  * damaged time in the head that would make a racy file look settled.
+ *
+ * Two files so that a deploy that changed nothing writes only the head (its release, version and
+ * times): the body, 4 MB for 20,000 files, is written again only when its bytes differ. It goes
+ * under a new name before the head that names it, and the old one is removed after, so a crash
+ * at any point leaves a head and the body it names, or a head whose body is gone (read as empty).
  */
 import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, type Stats } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { writeAtomic } from '../state/atomic-write.js';
@@ -38,7 +44,7 @@ import { knownEntriesJson, type Manifest, type ManifestEntry } from './manifest.
 import type { ChunkId, ReleaseId } from './types.js';
 
 /** Bumped when the layout changes: a ledger of another format reads as empty. */
-const FORMAT = 5;
+const FORMAT = 6;
 
 /** Doubles per file or folder: size, mtimeMs, ctimeMs, ino, mode. */
 const FIELDS = 5;
@@ -59,6 +65,8 @@ interface Head {
   records: number;
   /** Length in bytes of the entries' JSON. */
   entriesBytes: number;
+  /** SHA-256 (hex) of the body: the stats, then the entries' JSON. */
+  body: string;
 }
 
 interface Loaded {
@@ -255,13 +263,21 @@ export class ChunkLedger {
     return this.#last;
   }
 
-  /** Remembers this walk's records and manifest for the next deploy; a no-op without a folder. */
+  /**
+   * Remembers this walk's records and manifest for the next deploy; a no-op without a folder.
+   * When the walk found everything as it was (the same entries, the same stats), only the head
+   * is written: the body on disk already holds these bytes.
+   */
   async save(last: { release: ReleaseId; manifest: Manifest }): Promise<void> {
     if (!this.file) return;
     const { entries } = last.manifest;
+    const old = this.#old;
+    const records = this.#records.bytes();
     // Entries taken whole from this ledger (an unchanged artifact): their JSON as it was read.
-    const same = this.#old && entries === this.#old.entries;
-    const json = same ? this.#old!.json : Buffer.from(JSON.stringify(entries));
+    const same = old !== undefined && entries === old.entries;
+    const json = same ? old.json : Buffer.from(JSON.stringify(entries));
+    const unchanged = same && Buffer.from(old.stats.buffer).equals(records);
+    const body = unchanged ? old.head.body : createHash('sha256').update(records).update(json).digest('hex');
     const head: Head = {
       format: FORMAT,
       root: this.root,
@@ -273,16 +289,37 @@ export class ChunkLedger {
       endian: os.endianness(),
       records: this.#records.length,
       entriesBytes: json.length,
+      body,
     };
-    const headLine = Buffer.from(`${JSON.stringify(head)}\n`);
-    const records = this.#records.bytes();
-    const sha = createHash('sha256').update(headLine).update(records).update(json).digest('hex');
+    const headLine = `${JSON.stringify(head)}\n`;
+    const headSha = createHash('sha256').update(headLine).digest('hex');
     // Not durable: losing the ledger in a power cut costs one full chunking, nothing else.
-    const bytes = Buffer.concat([headLine, Buffer.from(`${sha}\n`), records, json]);
-    await writeAtomic(this.file, bytes, { durable: false }).catch(() => {});
-    // The JSON ledger of format 1 (before stat records) is dead once this one exists.
-    await rm(this.file.replace(/\.ledger$/, '.json'), { force: true }).catch(() => {});
+    try {
+      if (!unchanged)
+        await writeAtomic(bodyFile(this.file, body), Buffer.concat([records, json]), { durable: false });
+      await writeAtomic(this.file, `${headLine}${headSha}\n`, { durable: false });
+    } catch {
+      return;
+    }
+    if (!unchanged) await this.#removeOthers(body).catch(() => {});
   }
+
+  /** Bodies of this ledger other than `body` (the last one, one a crash left), and the JSON ledger of format 1. */
+  async #removeOthers(body: string): Promise<void> {
+    const file = this.file!;
+    const dir = path.dirname(file);
+    const keep = path.basename(bodyFile(file, body));
+    const stem = `${path.basename(file, '.ledger')}.`;
+    for (const name of await readdir(dir))
+      if (name.startsWith(stem) && name.endsWith('.body') && name !== keep)
+        await rm(path.join(dir, name), { force: true });
+    await rm(file.replace(/\.ledger$/, '.json'), { force: true });
+  }
+}
+
+/** The body named by the head `file` whose body has SHA-256 `sha` (hex). */
+function bodyFile(file: string, sha: string): string {
+  return file.replace(/\.ledger$/, `.${sha.slice(0, 16)}.body`);
 }
 
 /**
@@ -308,28 +345,28 @@ function namesByFolder(entries: readonly ManifestEntry[]): Map<string, string[]>
   return out;
 }
 
-/** A ledger file's content, or undefined when absent, damaged or of another format. */
+/** A ledger's head and body, or undefined when absent, damaged or of another format. */
 function read(file: string): Loaded | undefined {
   try {
-    const bytes = readFileSync(file);
-    const nl = bytes.indexOf(10);
-    const shaEnd = nl + 65;
-    if (nl < 0 || bytes[shaEnd] !== 10) return undefined;
-    const head = JSON.parse(bytes.toString('utf8', 0, nl)) as Head;
+    const top = readFileSync(file);
+    const nl = top.indexOf(10);
+    if (nl < 0 || top.length !== nl + 66 || top[nl + 65] !== 10) return undefined;
+    const headSha = createHash('sha256')
+      .update(top.subarray(0, nl + 1))
+      .digest('hex');
+    if (headSha !== top.toString('latin1', nl + 1, nl + 65)) return undefined;
+    const head = JSON.parse(top.toString('utf8', 0, nl)) as Head;
     if (head.format !== FORMAT || head.endian !== os.endianness()) return undefined;
     if (!Number.isSafeInteger(head.records) || !Number.isSafeInteger(head.entriesBytes)) return undefined;
+    if (typeof head.body !== 'string' || !/^[0-9a-f]{64}$/.test(head.body)) return undefined;
+    const bytes = readFileSync(bodyFile(file, head.body));
     const statBytes = head.records * FIELDS * 8;
-    const at = shaEnd + 1;
-    if (bytes.length !== at + statBytes + head.entriesBytes) return undefined;
-    const sha = createHash('sha256')
-      .update(bytes.subarray(0, nl + 1))
-      .update(bytes.subarray(at))
-      .digest('hex');
-    if (sha !== bytes.toString('latin1', nl + 1, shaEnd)) return undefined;
+    if (bytes.length !== statBytes + head.entriesBytes) return undefined;
+    if (createHash('sha256').update(bytes).digest('hex') !== head.body) return undefined;
     // Copied out: the file's bytes need not sit at a multiple of 8 in memory.
     const stats = new Float64Array(head.records * FIELDS);
-    Buffer.from(stats.buffer).set(bytes.subarray(at, at + statBytes));
-    const json = bytes.subarray(at + statBytes);
+    Buffer.from(stats.buffer).set(bytes.subarray(0, statBytes));
+    const json = bytes.subarray(statBytes);
     // Paths, hashes and JSON are almost always ASCII: then latin1 is the same text, decoded faster.
     const text = isAscii(json) ? json.toString('latin1') : json.toString('utf8');
     const entries = JSON.parse(text) as ManifestEntry[];

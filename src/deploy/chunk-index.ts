@@ -3,7 +3,7 @@
  * not with the manifest: an unchanged redeploy (every host stages a twin) asks for no chunk, and
  * the map of 20,000 files' chunks, an object and a path per chunk, was ~15-35 ms of the walk's
  * CPU and its garbage. The count of distinct chunks, which the deploy reports at once, is taken
- * with a set of ids alone.
+ * with a set of ids alone, or not at all for a list whose count is known (the chunk ledger's).
  */
 import type { ManifestEntry } from './manifest.js';
 import type { ChunkId } from './types.js';
@@ -20,9 +20,28 @@ export interface ChunkLookup {
   get(id: ChunkId): ChunkSource | undefined;
 }
 
+/** Distinct chunks of entry lists counted already, or read with them (the chunk ledger's). */
+const counts = new WeakMap<readonly ManifestEntry[], number>();
+
+/** Notes that `entries` hold `n` distinct chunks (counted when they were saved, checksummed since). */
+export function knownChunkCount(entries: readonly ManifestEntry[], n: number): void {
+  counts.set(entries, n);
+}
+
+/** Distinct chunks of `entries`, counted once per list. */
+export function chunkCount(entries: readonly ManifestEntry[]): number {
+  let n = counts.get(entries);
+  if (n === undefined) {
+    const ids = new Set<ChunkId>();
+    for (const e of entries) if (e.type === 'file') for (const c of e.chunks) ids.add(c[0]);
+    n = ids.size;
+    counts.set(entries, n);
+  }
+  return n;
+}
+
 export class ChunkIndex implements ChunkLookup {
   #map: Map<ChunkId, ChunkSource> | undefined;
-  #size: number | undefined;
 
   /** `prefix`: the artifact folder with a trailing separator; the entries' paths follow it. */
   constructor(
@@ -32,13 +51,7 @@ export class ChunkIndex implements ChunkLookup {
 
   /** Distinct chunks. */
   get size(): number {
-    if (this.#map) return this.#map.size;
-    if (this.#size === undefined) {
-      const ids = new Set<ChunkId>();
-      for (const e of this.entries) if (e.type === 'file') for (const c of e.chunks) ids.add(c[0]);
-      this.#size = ids.size;
-    }
-    return this.#size;
+    return this.#map?.size ?? chunkCount(this.entries);
   }
 
   get(id: ChunkId): ChunkSource | undefined {

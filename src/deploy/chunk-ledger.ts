@@ -39,6 +39,7 @@ import path from 'node:path';
 import { writeAtomic } from '../state/atomic-write.js';
 import { type FsStamp, isRacy } from '../state/racy.js';
 import { fsNow } from '../state/stat-record.js';
+import { chunkCount, knownChunkCount } from './chunk-index.js';
 import type { ChunkingParams } from './fastcdc.js';
 import { knownEntriesJson, type Manifest, type ManifestEntry } from './manifest.js';
 import type { ChunkId, ReleaseId } from './types.js';
@@ -67,6 +68,8 @@ interface Head {
   entriesBytes: number;
   /** SHA-256 (hex) of the body: the stats, then the entries' JSON. */
   body: string;
+  /** Distinct chunks of the entries (the deploy reports it; counting them is a set of 20,000 ids). */
+  chunks?: number;
 }
 
 interface Loaded {
@@ -290,6 +293,7 @@ export class ChunkLedger {
       records: this.#records.length,
       entriesBytes: json.length,
       body,
+      chunks: chunkCount(entries),
     };
     const headLine = `${JSON.stringify(head)}\n`;
     const headSha = createHash('sha256').update(headLine).digest('hex');
@@ -373,6 +377,7 @@ function read(file: string): Loaded | undefined {
     if (!Array.isArray(entries)) return undefined;
     // Written by JSON.stringify and checked unchanged: the text is theirs, for the release id.
     knownEntriesJson(entries, text);
+    if (Number.isSafeInteger(head.chunks)) knownChunkCount(entries, head.chunks!);
     return { head, stats, entries, json };
   } catch {
     return undefined;

@@ -107,7 +107,7 @@ export async function readArtifact(
      * before any file is read; the reading then yields to the event loop now and then, so that
      * what this starts (requests to agents) goes on meanwhile.
      */
-    onOutline?: (outline: string[]) => void;
+    onOutline?: (outline: () => string[]) => void;
   } = {},
 ): Promise<Result<Artifact, string>> {
   const t0 = performance.now();
@@ -129,15 +129,19 @@ export async function readArtifact(
   // unchanged file costs its lstat and its path: no Stats kept, no record made per file (the
   // ledger compares and keeps numbers), its entry the ledger's own object.
   const toRead: ToRead[] = [];
+  // Joined by hand: `abs` is absolute and normalized, a relative path has no '.' or '..', and
+  // path.join's normalization of every one of 20,000 paths is a tenth of the walk's CPU.
+  const rootPrefix = abs.endsWith(path.sep) ? abs : abs + path.sep;
   function list(dir: string, rel: string, st?: Stats): string | undefined {
-    // A folder unchanged since the last walk has the names the ledger lists for it.
-    const names = (st && ledger?.listing(rel, st)) || readdirSync(dir).sort();
-    // Joined by hand: `dir` is absolute and normalized, a name has no separator, and
-    // path.join's normalization of every one of 20,000 paths is a tenth of the walk's CPU.
-    const prefix = dir.endsWith(path.sep) ? dir : dir + path.sep;
-    for (const name of names) {
-      const full = prefix + name;
-      const relPath = rel ? `${rel}/${name}` : name;
+    // A folder unchanged since the last walk has the entries the ledger lists for it, whose paths
+    // are the ledger's own strings: a kept entry is then found by identity, no path built.
+    const paths =
+      (st && ledger?.listing(rel, st)) ||
+      readdirSync(dir)
+        .sort()
+        .map((name) => (rel ? `${rel}/${name}` : name));
+    for (const relPath of paths) {
+      const full = rootPrefix + relPath;
       const s = lstatSync(full);
       const mode = s.mode & 0o777;
       if (s.isFile()) {
@@ -178,11 +182,17 @@ export async function readArtifact(
     if (unlisted) return unlisted;
     if (opts.onOutline) {
       // Folders and files: what a first release's tree is made of ahead (symlinks come later).
-      const outline: string[] = [];
-      for (const e of entries)
-        if (e.type === 'dir') outline.push(`${e.path}/`);
-        else if (e.type === 'file') outline.push(e.path);
-      opts.onOutline(outline);
+      // Made when asked: only an agent without releases wants it, and most deploys have none.
+      const listed = entries;
+      let outline: string[] | undefined;
+      opts.onOutline(() => {
+        if (outline) return outline;
+        outline = [];
+        for (const e of listed)
+          if (e.type === 'dir') outline.push(`${e.path}/`);
+          else if (e.type === 'file') outline.push(e.path);
+        return outline;
+      });
     }
     // Workers only when a large file is to be chunked, started now so that their start-up overlaps
     // the chunking of the files before it.

@@ -85,9 +85,9 @@ describe('chunk ledger', () => {
     await deploy('v1');
     const listed = async (rel: string) =>
       (await ChunkLedger.open(ledgerDir, art, DEFAULT_CHUNKING)).listing(rel, statSync(path.join(art, rel)));
-    expect(await listed('lib')).toEqual(['b.js', 'c.js', 'deep', 'z.js']);
+    expect(await listed('lib')).toEqual(['lib/b.js', 'lib/c.js', 'lib/deep', 'lib/z.js']);
     expect(await listed('')).toBeUndefined(); // the root has no record: always read
-    expect(await listed('lib/deep')).toEqual(['d.js']);
+    expect(await listed('lib/deep')).toEqual(['lib/deep/d.js']);
     expect(await listed('empty')).toEqual([]);
     // A file added, one removed, one renamed: each moves its folder's times.
     await writeFile(path.join(art, 'lib/deep/e.js'), 'e');
@@ -112,7 +112,7 @@ describe('chunk ledger', () => {
       'lib/z.js',
     ]);
     // Recorded again: listed from the ledger at the next walk, which finds the same tree.
-    expect(await listed('lib/deep')).toEqual(['d.js', 'e.js']);
+    expect(await listed('lib/deep')).toEqual(['lib/deep/d.js', 'lib/deep/e.js']);
     const third = await deploy('v2');
     expect(third.manifest).toEqual(second.manifest);
     expect(third.reread).toBe(0);
@@ -138,8 +138,8 @@ describe('chunk ledger', () => {
     // Recorded by a walk stamped after the change: listed from the ledger from then on.
     await deploy('v2');
     expect((await ChunkLedger.open(ledgerDir, art, DEFAULT_CHUNKING)).listing('lib', lib())).toEqual([
-      'a.js',
-      'b.js',
+      'lib/a.js',
+      'lib/b.js',
     ]);
   });
 

@@ -108,10 +108,10 @@ class Records {
 export class ChunkLedger {
   /** The last walk's entries, each file's and folder's stat (by its rank), and its JSON. */
   readonly #old: Loaded | undefined;
-  /** Entry index -> rank among the files and folders (-1 for symlinks). */
-  readonly #rank: Int32Array;
-  /** Folder path ('' the root) -> the names in it at the last walk, built at the first `listing`. */
-  #names: Map<string, string[]> | undefined;
+  /** Entry index -> rank among the files and folders (-1 for symlinks); none when there are no symlinks (the rank is the index). */
+  readonly #rank: Int32Array | undefined;
+  /** Folder path ('' the root) -> the paths in it at the last walk, built at the first `listing`. */
+  #paths: Map<string, string[]> | undefined;
   /** Path -> entry index, built only when the walk's order leaves the old one. */
   #byPath: Map<string, number> | undefined;
   /** The entry index where the walk is expected to ask next. */
@@ -133,11 +133,17 @@ export class ChunkLedger {
     this.#oldStamp = loaded?.head.stamp;
     this.#oldAt = loaded?.head.at ?? 0;
     this.#old = loaded;
-    this.#rank = new Int32Array(loaded?.entries.length ?? 0);
     if (!loaded) return;
-    let records = 0;
-    for (const [i, e] of loaded.entries.entries()) this.#rank[i] = e.type === 'symlink' ? -1 : records++;
-    if (records !== loaded.head.records) {
+    const { entries: all } = loaded;
+    let links = 0;
+    for (const e of all) if (e.type === 'symlink') links++;
+    if (links) {
+      const rank = new Int32Array(all.length);
+      let records = 0;
+      for (let i = 0; i < all.length; i++) rank[i] = all[i]!.type === 'symlink' ? -1 : records++;
+      this.#rank = rank;
+    }
+    if (all.length - links !== loaded.head.records) {
       this.#old = undefined;
       return;
     }
@@ -216,20 +222,20 @@ export class ChunkLedger {
   }
 
   /**
-   * The names in the folder `rel` (sorted, as the walk lists them) at the last walk, if its stat
-   * `st` is unchanged and was not racy when taken: an entry added, removed or renamed in it since
-   * would have moved its times.
+   * The paths of the entries in the folder `rel` (sorted by name, as the walk lists them) at the
+   * last walk, if its stat `st` is unchanged and was not racy when taken: an entry added, removed
+   * or renamed in it since would have moved its times. The strings are the entries' own.
    */
   listing(rel: string, st: Stats): string[] | undefined {
     const at = this.#find(rel);
     if (at < 0 || this.#old!.entries[at]!.type !== 'dir' || !this.#settled(at, st)) return undefined;
-    this.#names ??= namesByFolder(this.#old!.entries);
-    return this.#names.get(rel) ?? [];
+    this.#paths ??= pathsByFolder(this.#old!.entries);
+    return this.#paths.get(rel) ?? [];
   }
 
   /** Whether entry `at`'s recorded stat is `st`'s, taken when it was settled. */
   #settled(at: number, st: Stats): boolean {
-    const rank = this.#rank[at]!;
+    const rank = this.#rank ? this.#rank[at]! : at;
     if (rank < 0) return false;
     const s = this.#old!.stats;
     const o = rank * FIELDS;
@@ -327,24 +333,25 @@ function bodyFile(file: string, sha: string): string {
 }
 
 /**
- * Folder path ('' the root) -> the names in it, in the entries' order. Entries come folder by
- * folder: a run of one parent's names is found by one comparison per name, not a map lookup.
+ * Folder path ('' the root) -> the paths of the entries in it, in the entries' order. Entries
+ * come folder by folder: a run of one parent's entries is found by one comparison each, not a
+ * map lookup.
  */
-function namesByFolder(entries: readonly ManifestEntry[]): Map<string, string[]> {
+function pathsByFolder(entries: readonly ManifestEntry[]): Map<string, string[]> {
   const out = new Map<string, string[]>();
   let parent = '';
-  let names: string[] = [];
-  out.set('', names);
+  let paths: string[] = [];
+  out.set('', paths);
   for (const e of entries) {
     const p = e.path;
     const slash = p.lastIndexOf('/');
     const same = slash < 0 ? parent === '' : slash === parent.length && p.startsWith(parent);
     if (!same) {
       parent = slash < 0 ? '' : p.slice(0, slash);
-      names = out.get(parent) ?? [];
-      out.set(parent, names);
+      paths = out.get(parent) ?? [];
+      out.set(parent, paths);
     }
-    names.push(slash < 0 ? p : p.slice(slash + 1));
+    paths.push(p);
   }
   return out;
 }

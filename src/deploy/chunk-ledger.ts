@@ -41,7 +41,7 @@ import { type FsStamp, isRacy } from '../state/racy.js';
 import { fsNow } from '../state/stat-record.js';
 import { chunkCount, knownChunkCount } from './chunk-index.js';
 import type { ChunkingParams } from './fastcdc.js';
-import { knownEntriesJson, type Manifest, type ManifestEntry } from './manifest.js';
+import { entriesJsonOf, knownEntriesJson, type Manifest, type ManifestEntry } from './manifest.js';
 import type { ChunkId, ReleaseId } from './types.js';
 
 /** Bumped when the layout changes: a ledger of another format reads as empty. */
@@ -284,7 +284,7 @@ export class ChunkLedger {
     const records = this.#records.bytes();
     // Entries taken whole from this ledger (an unchanged artifact): their JSON as it was read.
     const same = old !== undefined && entries === old.entries;
-    const json = same ? old.json : Buffer.from(JSON.stringify(entries));
+    const json = same ? old.json : Buffer.from(entriesJsonOf(entries));
     const unchanged = same && Buffer.from(old.stats.buffer).equals(records);
     const body = unchanged ? old.head.body : createHash('sha256').update(records).update(json).digest('hex');
     const head: Head = {

@@ -92,7 +92,8 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   await Promise.all(preparing);
   if (!art.ok) return err(art.error);
   const { manifest, chunks } = art.value;
-  const release = releaseIdOf(manifest);
+  // The entries' JSON kept: the ledger saves it below.
+  const release = releaseIdOf(manifest, true);
   trace(`walked ${art.value.files} files (${art.value.reread} read)`);
   // Saved once a stage request is on its way: the deployer mostly waits for the agents then.
   let saved: Promise<void> | undefined;

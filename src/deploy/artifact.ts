@@ -1,9 +1,10 @@
 /** Turns an artifact folder into a manifest and an index of where each chunk's bytes live. */
-import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
+import { lstatNumbers, type StatNumbers } from '../util/lstat-numbers.js';
 import { err, ok, type Result } from '../util/result.js';
 import { trace } from '../util/trace.js';
 import { CdcPool } from './cdc-pool.js';
@@ -132,7 +133,7 @@ export async function readArtifact(
   // Joined by hand: `abs` is absolute and normalized, a relative path has no '.' or '..', and
   // path.join's normalization of every one of 20,000 paths is a tenth of the walk's CPU.
   const rootPrefix = abs.endsWith(path.sep) ? abs : abs + path.sep;
-  function list(dir: string, rel: string, st?: Stats): string | undefined {
+  function list(dir: string, rel: string, st?: StatNumbers): string | undefined {
     // A folder unchanged since the last walk has the entries the ledger lists for it, whose paths
     // are the ledger's own strings: a kept entry is then found by identity, no path built.
     const paths =
@@ -142,7 +143,7 @@ export async function readArtifact(
         .map((name) => (rel ? `${rel}/${name}` : name));
     for (const relPath of paths) {
       const full = rootPrefix + relPath;
-      const s = lstatSync(full);
+      const s = lstatNumbers(full);
       const mode = s.mode & 0o777;
       if (s.isFile()) {
         files++;

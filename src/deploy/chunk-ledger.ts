@@ -32,13 +32,14 @@
  */
 import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, type Stats } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { writeAtomic } from '../state/atomic-write.js';
 import { type FsStamp, isRacy } from '../state/racy.js';
 import { fsNow } from '../state/stat-record.js';
+import type { StatNumbers } from '../util/lstat-numbers.js';
 import { chunkCount, knownChunkCount } from './chunk-index.js';
 import type { ChunkingParams } from './fastcdc.js';
 import { entriesJsonOf, knownEntriesJson, type Manifest, type ManifestEntry } from './manifest.js';
@@ -85,7 +86,7 @@ class Records {
   #data = new Float64Array(FIELDS * 1024);
   length = 0;
 
-  push(st: Stats): void {
+  push(st: StatNumbers): void {
     if ((this.length + 1) * FIELDS > this.#data.length) {
       const grown = new Float64Array(this.#data.length * 2);
       grown.set(this.#data);
@@ -213,7 +214,7 @@ export class ChunkLedger {
    * The last deploy's entry of the file `rel` if its stat `st` is unchanged and was not racy when
    * taken (judged by the stamp only on the stamp's filesystem): its content is as chunked then.
    */
-  lookup(rel: string, st: Stats): FileEntry | undefined {
+  lookup(rel: string, st: StatNumbers): FileEntry | undefined {
     const at = this.#find(rel);
     if (at < 0) return undefined;
     const e = this.#old!.entries[at]!;
@@ -226,7 +227,7 @@ export class ChunkLedger {
    * last walk, if its stat `st` is unchanged and was not racy when taken: an entry added, removed
    * or renamed in it since would have moved its times. The strings are the entries' own.
    */
-  listing(rel: string, st: Stats): string[] | undefined {
+  listing(rel: string, st: StatNumbers): string[] | undefined {
     const at = this.#find(rel);
     if (at < 0 || this.#old!.entries[at]!.type !== 'dir' || !this.#settled(at, st)) return undefined;
     this.#paths ??= pathsByFolder(this.#old!.entries);
@@ -234,7 +235,7 @@ export class ChunkLedger {
   }
 
   /** Whether entry `at`'s recorded stat is `st`'s, taken when it was settled. */
-  #settled(at: number, st: Stats): boolean {
+  #settled(at: number, st: StatNumbers): boolean {
     const rank = this.#rank ? this.#rank[at]! : at;
     if (rank < 0) return false;
     const s = this.#old!.stats;
@@ -263,7 +264,7 @@ export class ChunkLedger {
    * change so close to another that they round alike is one made after the stamp that precedes
    * the walk, so racy either way.
    */
-  record(st: Stats): void {
+  record(st: StatNumbers): void {
     this.#records.push(st);
   }
 

@@ -371,4 +371,18 @@ describe('chunk ledger', () => {
     expect((await deploy('v3')).reread).toBe(2);
     expect((await deploy('v4')).reread).toBe(0);
   });
+
+  it('chunks everything again after a head of another format, even one whose checksum holds', async () => {
+    await put({ 'a.js': 'one', 'b.js': 'two' });
+    await afterTick();
+    await deploy('v1');
+    const head = path.join(ledgerDir, (await readdir(ledgerDir)).find((f) => f.endsWith('.ledger'))!);
+    // A head as this format writes it, but naming format 5 (the one-file ledger before it).
+    const line = `${(await readFile(head, 'utf8')).split('\n')[0]!.replace('"format":6', '"format":5')}\n`;
+    const { createHash } = await import('node:crypto');
+    const sha = createHash('sha256').update(line).digest('hex');
+    await writeFile(head, `${line}${sha}\n`);
+    expect((await deploy('v2')).reread).toBe(2);
+    expect((await deploy('v3')).reread).toBe(0);
+  });
 });

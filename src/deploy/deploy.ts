@@ -89,10 +89,8 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
       for (const client of clients.values()) preparing.push(prepareFirst(client, outline));
     },
   });
-  if (!art.ok) {
-    await Promise.all(preparing);
-    return err(art.error);
-  }
+  await Promise.all(preparing);
+  if (!art.ok) return err(art.error);
   const { manifest, chunks } = art.value;
   // The entries' JSON kept: the ledger saves it below.
   const release = releaseIdOf(manifest, true);
@@ -147,9 +145,6 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   try {
     const previous = ledger.last;
     const bases = previous ? chunkBases(previous.manifest, manifest, MIN_DELTA_BASE) : undefined;
-    // Awaited only now: the release id, the origin and the bases are made while agents answer
-    // (one busy with the twin check answers late); a tree being prepared is so before staging.
-    await Promise.all(preparing);
     staged = await stageAll({
       deploymentId,
       env,

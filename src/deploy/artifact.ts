@@ -1,12 +1,14 @@
 /** Turns an artifact folder into a manifest and an index of where each chunk's bytes live. */
-import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
+import { lstatNumbers, type StatNumbers } from '../util/lstat-numbers.js';
 import { err, ok, type Result } from '../util/result.js';
 import { trace } from '../util/trace.js';
 import { CdcPool } from './cdc-pool.js';
+import { ChunkIndex } from './chunk-index.js';
 import type { ChunkLedger } from './chunk-ledger.js';
 import { type ChunkingParams, chunkBuffer, chunkIdOf, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
 import { FileWindow } from './file-window.js';
@@ -15,17 +17,11 @@ import { chunkParallel, segmentStarts, thisThread } from './parallel-chunk.js';
 import { rechunkFile } from './rechunk.js';
 import type { ChunkId } from './types.js';
 
-/** Where a chunk's bytes are in the artifact folder. */
-export interface ChunkSource {
-  file: string;
-  offset: number;
-  size: number;
-}
-
 export interface Artifact {
   root: string;
   manifest: Manifest;
-  chunks: Map<ChunkId, ChunkSource>;
+  /** Where each chunk lies, built when first asked. */
+  chunks: ChunkIndex;
   files: number;
   bytes: number;
   /** Files read and chunked (the rest kept their chunks from the ledger). */
@@ -112,7 +108,7 @@ export async function readArtifact(
      * before any file is read; the reading then yields to the event loop now and then, so that
      * what this starts (requests to agents) goes on meanwhile.
      */
-    onOutline?: (outline: string[]) => void;
+    onOutline?: (outline: () => string[]) => void;
   } = {},
 ): Promise<Result<Artifact, string>> {
   const t0 = performance.now();
@@ -134,16 +130,20 @@ export async function readArtifact(
   // unchanged file costs its lstat and its path: no Stats kept, no record made per file (the
   // ledger compares and keeps numbers), its entry the ledger's own object.
   const toRead: ToRead[] = [];
-  function list(dir: string, rel: string, st?: Stats): string | undefined {
-    // A folder unchanged since the last walk has the names the ledger lists for it.
-    const names = (st && ledger?.listing(rel, st)) || readdirSync(dir).sort();
-    // Joined by hand: `dir` is absolute and normalized, a name has no separator, and
-    // path.join's normalization of every one of 20,000 paths is a tenth of the walk's CPU.
-    const prefix = dir.endsWith(path.sep) ? dir : dir + path.sep;
-    for (const name of names) {
-      const full = prefix + name;
-      const relPath = rel ? `${rel}/${name}` : name;
-      const s = lstatSync(full);
+  // Joined by hand: `abs` is absolute and normalized, a relative path has no '.' or '..', and
+  // path.join's normalization of every one of 20,000 paths is a tenth of the walk's CPU.
+  const rootPrefix = abs.endsWith(path.sep) ? abs : abs + path.sep;
+  function list(dir: string, rel: string, st?: StatNumbers): string | undefined {
+    // A folder unchanged since the last walk has the entries the ledger lists for it, whose paths
+    // are the ledger's own strings: a kept entry is then found by identity, no path built.
+    const paths =
+      (st && ledger?.listing(rel, st)) ||
+      readdirSync(dir)
+        .sort()
+        .map((name) => (rel ? `${rel}/${name}` : name));
+    for (const relPath of paths) {
+      const full = rootPrefix + relPath;
+      const s = lstatNumbers(full);
       const mode = s.mode & 0o777;
       if (s.isFile()) {
         files++;
@@ -183,11 +183,17 @@ export async function readArtifact(
     if (unlisted) return unlisted;
     if (opts.onOutline) {
       // Folders and files: what a first release's tree is made of ahead (symlinks come later).
-      const outline: string[] = [];
-      for (const e of entries)
-        if (e.type === 'dir') outline.push(`${e.path}/`);
-        else if (e.type === 'file') outline.push(e.path);
-      opts.onOutline(outline);
+      // Made when asked: only an agent without releases wants it, and most deploys have none.
+      const listed = entries;
+      let outline: string[] | undefined;
+      opts.onOutline(() => {
+        if (outline) return outline;
+        outline = [];
+        for (const e of listed)
+          if (e.type === 'dir') outline.push(`${e.path}/`);
+          else if (e.type === 'file') outline.push(e.path);
+        return outline;
+      });
     }
     // Workers only when a large file is to be chunked, started now so that their start-up overlaps
     // the chunking of the files before it.
@@ -272,17 +278,7 @@ export async function readArtifact(
   const bad = (await walk()) ?? escapingSymlink(entries, 'artifact');
   if (bad) return err(bad);
   const manifest: Manifest = { format: 1, version, chunking: params, entries };
-  const chunks = new Map<ChunkId, ChunkSource>();
-  const prefix = abs.endsWith(path.sep) ? abs : abs + path.sep;
-  for (const e of entries) {
-    if (e.type !== 'file') continue;
-    const file = prefix + e.path;
-    let offset = 0;
-    for (const [id, n] of e.chunks) {
-      if (!chunks.has(id)) chunks.set(id, { file, offset, size: n });
-      offset += n;
-    }
-  }
+  const chunks = new ChunkIndex(abs.endsWith(path.sep) ? abs : abs + path.sep, entries);
   const reread = toRead.length;
   return ok({ root: abs, manifest, chunks, files, bytes, reread, chunkMs: performance.now() - t0 });
 }

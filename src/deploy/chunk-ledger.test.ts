@@ -85,9 +85,9 @@ describe('chunk ledger', () => {
     await deploy('v1');
     const listed = async (rel: string) =>
       (await ChunkLedger.open(ledgerDir, art, DEFAULT_CHUNKING)).listing(rel, statSync(path.join(art, rel)));
-    expect(await listed('lib')).toEqual(['b.js', 'c.js', 'deep', 'z.js']);
+    expect(await listed('lib')).toEqual(['lib/b.js', 'lib/c.js', 'lib/deep', 'lib/z.js']);
     expect(await listed('')).toBeUndefined(); // the root has no record: always read
-    expect(await listed('lib/deep')).toEqual(['d.js']);
+    expect(await listed('lib/deep')).toEqual(['lib/deep/d.js']);
     expect(await listed('empty')).toEqual([]);
     // A file added, one removed, one renamed: each moves its folder's times.
     await writeFile(path.join(art, 'lib/deep/e.js'), 'e');
@@ -112,7 +112,7 @@ describe('chunk ledger', () => {
       'lib/z.js',
     ]);
     // Recorded again: listed from the ledger at the next walk, which finds the same tree.
-    expect(await listed('lib/deep')).toEqual(['d.js', 'e.js']);
+    expect(await listed('lib/deep')).toEqual(['lib/deep/d.js', 'lib/deep/e.js']);
     const third = await deploy('v2');
     expect(third.manifest).toEqual(second.manifest);
     expect(third.reread).toBe(0);
@@ -138,8 +138,8 @@ describe('chunk ledger', () => {
     // Recorded by a walk stamped after the change: listed from the ledger from then on.
     await deploy('v2');
     expect((await ChunkLedger.open(ledgerDir, art, DEFAULT_CHUNKING)).listing('lib', lib())).toEqual([
-      'a.js',
-      'b.js',
+      'lib/a.js',
+      'lib/b.js',
     ]);
   });
 
@@ -272,7 +272,7 @@ describe('chunk ledger', () => {
     await put({ 'a.js': 'one', 'b.js': 'two' });
     await afterTick();
     const first = await deploy('v1');
-    const [name] = await readdir(ledgerDir).then((l) => l.filter((f) => f.endsWith('.ledger')));
+    const [name] = await readdir(ledgerDir).then((l) => l.filter((f) => f.endsWith('.body')));
     const file = path.join(ledgerDir, name!);
     const bytes = await readFile(file);
     const chunk = first.manifest.entries.find((e) => e.type === 'file')!;
@@ -309,5 +309,80 @@ describe('chunk ledger', () => {
     for (const f of await readdir(ledgerDir)) await writeFile(path.join(ledgerDir, f), '{"format":2,');
     const again = await deploy('v1');
     expect(again.reread).toBe(2);
+  });
+
+  it('writes only the head after a deploy that changed nothing, and the body again after an edit', async () => {
+    await put({ 'a.js': 'one', 'lib/b.js': 'two' });
+    await afterTick();
+    const first = await deploy('v1');
+    const bodies = async () => (await readdir(ledgerDir)).filter((f) => f.endsWith('.body'));
+    const [body] = await bodies();
+    const before = statSync(path.join(ledgerDir, body!), { bigint: true });
+    const second = await deploy('v2');
+    expect(second.reread).toBe(0);
+    expect(await bodies()).toEqual([body]);
+    const after = statSync(path.join(ledgerDir, body!), { bigint: true });
+    expect([after.ino, after.mtimeNs]).toEqual([before.ino, before.mtimeNs]);
+    // The head moved on: the next deploy's previous release is this one's.
+    const third = await deploy('v3');
+    expect(third.reread).toBe(0);
+    expect(third.previous).toBe(releaseIdOf(second.manifest));
+    expect(third.previous).not.toBe(releaseIdOf(first.manifest));
+    // An edit writes a new body, and the old one goes.
+    await put({ 'a.js': 'ONE' });
+    await afterTick();
+    expect((await deploy('v4')).reread).toBe(1);
+    const now = await bodies();
+    expect(now).toHaveLength(1);
+    expect(now).not.toEqual([body]);
+    expect((await deploy('v5')).reread).toBe(0);
+  });
+
+  it('keeps the last ledger when a save stopped between the new body and the head', async () => {
+    await put({ 'a.js': 'one', 'b.js': 'two' });
+    await afterTick();
+    await deploy('v1');
+    // What a crash after writing the next body leaves: a body the head does not name.
+    await writeFile(
+      path.join(
+        ledgerDir,
+        `${(await readdir(ledgerDir)).find((f) => f.endsWith('.ledger'))!.slice(0, -7)}.0123456789abcdef.body`,
+      ),
+      'torn',
+    );
+    expect((await deploy('v2')).reread).toBe(0);
+    await put({ 'a.js': 'ONE' });
+    await afterTick();
+    expect((await deploy('v3')).reread).toBe(1);
+    // The stray body went with the old one.
+    expect((await readdir(ledgerDir)).filter((f) => f.endsWith('.body'))).toHaveLength(1);
+  });
+
+  it('chunks everything again when the body is missing, cut short or of another ledger', async () => {
+    await put({ 'a.js': 'one', 'b.js': 'two' });
+    await afterTick();
+    await deploy('v1');
+    const body = async () =>
+      path.join(ledgerDir, (await readdir(ledgerDir)).find((f) => f.endsWith('.body'))!);
+    const bytes = await readFile(await body());
+    await writeFile(await body(), bytes.subarray(0, bytes.length - 7));
+    expect((await deploy('v2')).reread).toBe(2);
+    await rm(await body());
+    expect((await deploy('v3')).reread).toBe(2);
+    expect((await deploy('v4')).reread).toBe(0);
+  });
+
+  it('chunks everything again after a head of another format, even one whose checksum holds', async () => {
+    await put({ 'a.js': 'one', 'b.js': 'two' });
+    await afterTick();
+    await deploy('v1');
+    const head = path.join(ledgerDir, (await readdir(ledgerDir)).find((f) => f.endsWith('.ledger'))!);
+    // A head as this format writes it, but naming format 5 (the one-file ledger before it).
+    const line = `${(await readFile(head, 'utf8')).split('\n')[0]!.replace('"format":6', '"format":5')}\n`;
+    const { createHash } = await import('node:crypto');
+    const sha = createHash('sha256').update(line).digest('hex');
+    await writeFile(head, `${line}${sha}\n`);
+    expect((await deploy('v2')).reread).toBe(2);
+    expect((await deploy('v3')).reread).toBe(0);
   });
 });

@@ -16,29 +16,37 @@
  * had (adding, removing or renaming an entry moves its mtime and ctime), so the walk takes its
  * listing from the ledger instead of reading the folder again (`listing`).
  *
- * File format 5, read in one go: one line of JSON (the head), one line with the SHA-256 (hex) of
- * everything else, then each file's and folder's stat as five doubles (size, mtime and ctime in
- * ms, inode, mode; in the manifest's order and the machine's byte order, which the head names),
+ * File format 6, two files, each read in one go. The head (`<key>.ledger`): one line of JSON,
+ * then one line with its SHA-256 (hex). The body (`<key>.<16 hex of its SHA-256>.body`, the head
+ * naming its whole SHA-256): each file's and folder's stat as five doubles (size, mtime and ctime
+ * in ms, inode, mode; in the manifest's order and the machine's byte order, which the head names),
  * then the manifest's entries as JSON. Numbers, not the text records of format 3: compared as they
- * come from lstat, without a string per file to build, keep and collect. The checksum guards
+ * come from lstat, without a string per file to build, keep and collect. The checksums guard
  * what a deploy would otherwise trust blindly: a damaged chunk list of an unchanged file, or a
  * damaged time in the head that would make a racy file look settled.
+ *
+ * Two files so that a deploy that changed nothing writes only the head (its release, version and
+ * times): the body, 4 MB for 20,000 files, is written again only when its bytes differ. It goes
+ * under a new name before the head that names it, and the old one is removed after, so a crash
+ * at any point leaves a head and the body it names, or a head whose body is gone (read as empty).
  */
 import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, type Stats } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { writeAtomic } from '../state/atomic-write.js';
 import { type FsStamp, isRacy } from '../state/racy.js';
 import { fsNow } from '../state/stat-record.js';
+import type { StatNumbers } from '../util/lstat-numbers.js';
+import { chunkCount, knownChunkCount } from './chunk-index.js';
 import type { ChunkingParams } from './fastcdc.js';
-import { knownEntriesJson, type Manifest, type ManifestEntry } from './manifest.js';
+import { entriesJsonOf, knownEntriesJson, type Manifest, type ManifestEntry } from './manifest.js';
 import type { ChunkId, ReleaseId } from './types.js';
 
 /** Bumped when the layout changes: a ledger of another format reads as empty. */
-const FORMAT = 5;
+const FORMAT = 6;
 
 /** Doubles per file or folder: size, mtimeMs, ctimeMs, ino, mode. */
 const FIELDS = 5;
@@ -59,6 +67,10 @@ interface Head {
   records: number;
   /** Length in bytes of the entries' JSON. */
   entriesBytes: number;
+  /** SHA-256 (hex) of the body: the stats, then the entries' JSON. */
+  body: string;
+  /** Distinct chunks of the entries (the deploy reports it; counting them is a set of 20,000 ids). */
+  chunks?: number;
 }
 
 interface Loaded {
@@ -74,7 +86,7 @@ class Records {
   #data = new Float64Array(FIELDS * 1024);
   length = 0;
 
-  push(st: Stats): void {
+  push(st: StatNumbers): void {
     if ((this.length + 1) * FIELDS > this.#data.length) {
       const grown = new Float64Array(this.#data.length * 2);
       grown.set(this.#data);
@@ -97,10 +109,10 @@ class Records {
 export class ChunkLedger {
   /** The last walk's entries, each file's and folder's stat (by its rank), and its JSON. */
   readonly #old: Loaded | undefined;
-  /** Entry index -> rank among the files and folders (-1 for symlinks). */
-  readonly #rank: Int32Array;
-  /** Folder path ('' the root) -> the names in it at the last walk, built at the first `listing`. */
-  #names: Map<string, string[]> | undefined;
+  /** Entry index -> rank among the files and folders (-1 for symlinks); none when there are no symlinks (the rank is the index). */
+  readonly #rank: Int32Array | undefined;
+  /** Folder path ('' the root) -> the paths in it at the last walk, built at the first `listing`. */
+  #paths: Map<string, string[]> | undefined;
   /** Path -> entry index, built only when the walk's order leaves the old one. */
   #byPath: Map<string, number> | undefined;
   /** The entry index where the walk is expected to ask next. */
@@ -122,11 +134,17 @@ export class ChunkLedger {
     this.#oldStamp = loaded?.head.stamp;
     this.#oldAt = loaded?.head.at ?? 0;
     this.#old = loaded;
-    this.#rank = new Int32Array(loaded?.entries.length ?? 0);
     if (!loaded) return;
-    let records = 0;
-    for (const [i, e] of loaded.entries.entries()) this.#rank[i] = e.type === 'symlink' ? -1 : records++;
-    if (records !== loaded.head.records) {
+    const { entries: all } = loaded;
+    let links = 0;
+    for (const e of all) if (e.type === 'symlink') links++;
+    if (links) {
+      const rank = new Int32Array(all.length);
+      let records = 0;
+      for (let i = 0; i < all.length; i++) rank[i] = all[i]!.type === 'symlink' ? -1 : records++;
+      this.#rank = rank;
+    }
+    if (all.length - links !== loaded.head.records) {
       this.#old = undefined;
       return;
     }
@@ -196,7 +214,7 @@ export class ChunkLedger {
    * The last deploy's entry of the file `rel` if its stat `st` is unchanged and was not racy when
    * taken (judged by the stamp only on the stamp's filesystem): its content is as chunked then.
    */
-  lookup(rel: string, st: Stats): FileEntry | undefined {
+  lookup(rel: string, st: StatNumbers): FileEntry | undefined {
     const at = this.#find(rel);
     if (at < 0) return undefined;
     const e = this.#old!.entries[at]!;
@@ -205,20 +223,20 @@ export class ChunkLedger {
   }
 
   /**
-   * The names in the folder `rel` (sorted, as the walk lists them) at the last walk, if its stat
-   * `st` is unchanged and was not racy when taken: an entry added, removed or renamed in it since
-   * would have moved its times.
+   * The paths of the entries in the folder `rel` (sorted by name, as the walk lists them) at the
+   * last walk, if its stat `st` is unchanged and was not racy when taken: an entry added, removed
+   * or renamed in it since would have moved its times. The strings are the entries' own.
    */
-  listing(rel: string, st: Stats): string[] | undefined {
+  listing(rel: string, st: StatNumbers): string[] | undefined {
     const at = this.#find(rel);
     if (at < 0 || this.#old!.entries[at]!.type !== 'dir' || !this.#settled(at, st)) return undefined;
-    this.#names ??= namesByFolder(this.#old!.entries);
-    return this.#names.get(rel) ?? [];
+    this.#paths ??= pathsByFolder(this.#old!.entries);
+    return this.#paths.get(rel) ?? [];
   }
 
   /** Whether entry `at`'s recorded stat is `st`'s, taken when it was settled. */
-  #settled(at: number, st: Stats): boolean {
-    const rank = this.#rank[at]!;
+  #settled(at: number, st: StatNumbers): boolean {
+    const rank = this.#rank ? this.#rank[at]! : at;
     if (rank < 0) return false;
     const s = this.#old!.stats;
     const o = rank * FIELDS;
@@ -246,7 +264,7 @@ export class ChunkLedger {
    * change so close to another that they round alike is one made after the stamp that precedes
    * the walk, so racy either way.
    */
-  record(st: Stats): void {
+  record(st: StatNumbers): void {
     this.#records.push(st);
   }
 
@@ -255,13 +273,21 @@ export class ChunkLedger {
     return this.#last;
   }
 
-  /** Remembers this walk's records and manifest for the next deploy; a no-op without a folder. */
+  /**
+   * Remembers this walk's records and manifest for the next deploy; a no-op without a folder.
+   * When the walk found everything as it was (the same entries, the same stats), only the head
+   * is written: the body on disk already holds these bytes.
+   */
   async save(last: { release: ReleaseId; manifest: Manifest }): Promise<void> {
     if (!this.file) return;
     const { entries } = last.manifest;
+    const old = this.#old;
+    const records = this.#records.bytes();
     // Entries taken whole from this ledger (an unchanged artifact): their JSON as it was read.
-    const same = this.#old && entries === this.#old.entries;
-    const json = same ? this.#old!.json : Buffer.from(JSON.stringify(entries));
+    const same = old !== undefined && entries === old.entries;
+    const json = same ? old.json : Buffer.from(entriesJsonOf(entries));
+    const unchanged = same && Buffer.from(old.stats.buffer).equals(records);
+    const body = unchanged ? old.head.body : createHash('sha256').update(records).update(json).digest('hex');
     const head: Head = {
       format: FORMAT,
       root: this.root,
@@ -273,69 +299,93 @@ export class ChunkLedger {
       endian: os.endianness(),
       records: this.#records.length,
       entriesBytes: json.length,
+      body,
+      chunks: chunkCount(entries),
     };
-    const headLine = Buffer.from(`${JSON.stringify(head)}\n`);
-    const records = this.#records.bytes();
-    const sha = createHash('sha256').update(headLine).update(records).update(json).digest('hex');
+    const headLine = `${JSON.stringify(head)}\n`;
+    const headSha = createHash('sha256').update(headLine).digest('hex');
     // Not durable: losing the ledger in a power cut costs one full chunking, nothing else.
-    const bytes = Buffer.concat([headLine, Buffer.from(`${sha}\n`), records, json]);
-    await writeAtomic(this.file, bytes, { durable: false }).catch(() => {});
-    // The JSON ledger of format 1 (before stat records) is dead once this one exists.
-    await rm(this.file.replace(/\.ledger$/, '.json'), { force: true }).catch(() => {});
+    try {
+      if (!unchanged)
+        await writeAtomic(bodyFile(this.file, body), Buffer.concat([records, json]), { durable: false });
+      await writeAtomic(this.file, `${headLine}${headSha}\n`, { durable: false });
+    } catch {
+      return;
+    }
+    if (!unchanged) await this.#removeOthers(body).catch(() => {});
+  }
+
+  /** Bodies of this ledger other than `body` (the last one, one a crash left), and the JSON ledger of format 1. */
+  async #removeOthers(body: string): Promise<void> {
+    const file = this.file!;
+    const dir = path.dirname(file);
+    const keep = path.basename(bodyFile(file, body));
+    const stem = `${path.basename(file, '.ledger')}.`;
+    for (const name of await readdir(dir))
+      if (name.startsWith(stem) && name.endsWith('.body') && name !== keep)
+        await rm(path.join(dir, name), { force: true });
+    await rm(file.replace(/\.ledger$/, '.json'), { force: true });
   }
 }
 
+/** The body named by the head `file` whose body has SHA-256 `sha` (hex). */
+function bodyFile(file: string, sha: string): string {
+  return file.replace(/\.ledger$/, `.${sha.slice(0, 16)}.body`);
+}
+
 /**
- * Folder path ('' the root) -> the names in it, in the entries' order. Entries come folder by
- * folder: a run of one parent's names is found by one comparison per name, not a map lookup.
+ * Folder path ('' the root) -> the paths of the entries in it, in the entries' order. Entries
+ * come folder by folder: a run of one parent's entries is found by one comparison each, not a
+ * map lookup.
  */
-function namesByFolder(entries: readonly ManifestEntry[]): Map<string, string[]> {
+function pathsByFolder(entries: readonly ManifestEntry[]): Map<string, string[]> {
   const out = new Map<string, string[]>();
   let parent = '';
-  let names: string[] = [];
-  out.set('', names);
+  let paths: string[] = [];
+  out.set('', paths);
   for (const e of entries) {
     const p = e.path;
     const slash = p.lastIndexOf('/');
     const same = slash < 0 ? parent === '' : slash === parent.length && p.startsWith(parent);
     if (!same) {
       parent = slash < 0 ? '' : p.slice(0, slash);
-      names = out.get(parent) ?? [];
-      out.set(parent, names);
+      paths = out.get(parent) ?? [];
+      out.set(parent, paths);
     }
-    names.push(slash < 0 ? p : p.slice(slash + 1));
+    paths.push(p);
   }
   return out;
 }
 
-/** A ledger file's content, or undefined when absent, damaged or of another format. */
+/** A ledger's head and body, or undefined when absent, damaged or of another format. */
 function read(file: string): Loaded | undefined {
   try {
-    const bytes = readFileSync(file);
-    const nl = bytes.indexOf(10);
-    const shaEnd = nl + 65;
-    if (nl < 0 || bytes[shaEnd] !== 10) return undefined;
-    const head = JSON.parse(bytes.toString('utf8', 0, nl)) as Head;
+    const top = readFileSync(file);
+    const nl = top.indexOf(10);
+    if (nl < 0 || top.length !== nl + 66 || top[nl + 65] !== 10) return undefined;
+    const headSha = createHash('sha256')
+      .update(top.subarray(0, nl + 1))
+      .digest('hex');
+    if (headSha !== top.toString('latin1', nl + 1, nl + 65)) return undefined;
+    const head = JSON.parse(top.toString('utf8', 0, nl)) as Head;
     if (head.format !== FORMAT || head.endian !== os.endianness()) return undefined;
     if (!Number.isSafeInteger(head.records) || !Number.isSafeInteger(head.entriesBytes)) return undefined;
+    if (typeof head.body !== 'string' || !/^[0-9a-f]{64}$/.test(head.body)) return undefined;
+    const bytes = readFileSync(bodyFile(file, head.body));
     const statBytes = head.records * FIELDS * 8;
-    const at = shaEnd + 1;
-    if (bytes.length !== at + statBytes + head.entriesBytes) return undefined;
-    const sha = createHash('sha256')
-      .update(bytes.subarray(0, nl + 1))
-      .update(bytes.subarray(at))
-      .digest('hex');
-    if (sha !== bytes.toString('latin1', nl + 1, shaEnd)) return undefined;
+    if (bytes.length !== statBytes + head.entriesBytes) return undefined;
+    if (createHash('sha256').update(bytes).digest('hex') !== head.body) return undefined;
     // Copied out: the file's bytes need not sit at a multiple of 8 in memory.
     const stats = new Float64Array(head.records * FIELDS);
-    Buffer.from(stats.buffer).set(bytes.subarray(at, at + statBytes));
-    const json = bytes.subarray(at + statBytes);
+    Buffer.from(stats.buffer).set(bytes.subarray(0, statBytes));
+    const json = bytes.subarray(statBytes);
     // Paths, hashes and JSON are almost always ASCII: then latin1 is the same text, decoded faster.
     const text = isAscii(json) ? json.toString('latin1') : json.toString('utf8');
     const entries = JSON.parse(text) as ManifestEntry[];
     if (!Array.isArray(entries)) return undefined;
     // Written by JSON.stringify and checked unchanged: the text is theirs, for the release id.
     knownEntriesJson(entries, text);
+    if (Number.isSafeInteger(head.chunks)) knownChunkCount(entries, head.chunks!);
     return { head, stats, entries, json };
   } catch {
     return undefined;

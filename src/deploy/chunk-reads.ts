@@ -4,7 +4,7 @@
  * buffer when the caller is done with the bytes on return.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import type { ChunkSource } from './artifact.js';
+import type { ChunkSource } from './chunk-index.js';
 
 /** Reads a chunk's bytes from the artifact folder (open, read and close). */
 export async function readChunk(src: ChunkSource): Promise<Buffer> {

@@ -56,10 +56,10 @@ function clientsOf(env: Environment): Map<string, AgentClient> {
  * Sends the outline to an agent that speaks this protocol and has no release yet; whatever goes
  * wrong here only costs the head start (staging reports real trouble).
  */
-async function prepareFirst(client: AgentClient, outline: string[]): Promise<void> {
+async function prepareFirst(client: AgentClient, outline: () => string[]): Promise<void> {
   const status = await client.status();
   if (status.ok && status.value.protocol === DEPLOY_PROTOCOL && status.value.releases.length === 0)
-    await client.prepare(outline);
+    await client.prepare(outline());
 }
 
 /** A sortable, unique deployment id. */
@@ -92,7 +92,8 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   await Promise.all(preparing);
   if (!art.ok) return err(art.error);
   const { manifest, chunks } = art.value;
-  const release = releaseIdOf(manifest);
+  // The entries' JSON kept: the ledger saves it below.
+  const release = releaseIdOf(manifest, true);
   trace(`walked ${art.value.files} files (${art.value.reread} read)`);
   // Saved once a stage request is on its way: the deployer mostly waits for the agents then.
   let saved: Promise<void> | undefined;

@@ -37,6 +37,16 @@ export function knownEntriesJson(entries: readonly ManifestEntry[], json: string
   entriesJson.set(entries, json);
 }
 
+/** `JSON.stringify(entries)`, made once per list and known from then on (kept while the list lives). */
+export function entriesJsonOf(entries: readonly ManifestEntry[]): string {
+  let json = entriesJson.get(entries);
+  if (json === undefined) {
+    json = JSON.stringify(entries);
+    entriesJson.set(entries, json);
+  }
+  return json;
+}
+
 /**
  * The canonical JSON of a manifest (its four fields in order, nothing else): what its digest
  * hashes and what an agent writes to disk. Serializing 20,000 entries is skipped when their JSON
@@ -65,9 +75,13 @@ function manifestHead(m: Manifest): string {
   return `{"format":${JSON.stringify(m.format)},"version":${JSON.stringify(m.version)},"chunking":${JSON.stringify(m.chunking)},"entries":`;
 }
 
-/** SHA-256 of the canonical JSON; the release id and integrity anchor of a release. */
-function manifestDigest(m: Manifest): string {
-  const known = entriesJson.get(m.entries);
+/**
+ * SHA-256 of the canonical JSON; the release id and integrity anchor of a release. With
+ * `remember`, the entries' JSON is made alone and kept (the deployer saves it in its chunk ledger
+ * next, instead of serializing 20,000 entries again).
+ */
+function manifestDigest(m: Manifest, remember: boolean): string {
+  const known = remember ? entriesJsonOf(m.entries) : entriesJson.get(m.entries);
   if (known === undefined || typeof m.version !== 'string')
     return createHash('sha256')
       .update(
@@ -79,14 +93,14 @@ function manifestDigest(m: Manifest): string {
 }
 
 /** `<version>-<12 hex>`, with the version reduced to a folder-safe alphabet. */
-export function releaseIdOf(m: Manifest): ReleaseId {
+export function releaseIdOf(m: Manifest, remember = false): ReleaseId {
   const slug =
     m.version
       .replace(/[^A-Za-z0-9._-]+/g, '_')
       .replace(/\.\.+/g, '_')
       .slice(0, 64) || 'release';
   const head = /^[A-Za-z0-9]/.test(slug) ? slug : `r${slug}`;
-  return `${head}-${manifestDigest(m).slice(0, 12)}` as ReleaseId;
+  return `${head}-${manifestDigest(m, remember).slice(0, 12)}` as ReleaseId;
 }
 
 /** Whether two entries are the same path with the same content (compared field by field). */

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { deltaRequests } from './agent/requests.js';
-import type { ChunkSource } from './artifact.js';
+import type { ChunkLookup } from './chunk-index.js';
 import { ChunkFiles } from './chunk-reads.js';
 import { FramePool } from './frame-pool.js';
 import { bearer, HttpError, readJson, sendError, tokenMatches } from './http.js';
@@ -91,7 +91,7 @@ export interface Origin {
 
 /** Starts the origin on host:port (0 = any free port). */
 export async function startOrigin(opts: {
-  chunks: Map<ChunkId, ChunkSource>;
+  chunks: ChunkLookup;
   token: string;
   host?: string;
   port?: number;

@@ -51,7 +51,7 @@ describe('prepared tree', () => {
     let heard: string[] | undefined;
     const again = await readArtifact(v1.root, 'v1', undefined, {
       onOutline: (o) => {
-        heard = o;
+        heard = o();
       },
     });
     expect(again.ok).toBe(true);

@@ -16,10 +16,11 @@
  * releases). A verdict that found the folder touched is not trusted either way: makeTwin checks.
  */
 import { randomBytes } from 'node:crypto';
-import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { copyFile, open, readdir, readlink, rename, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fsyncPath } from '../../state/atomic-write.js';
+import { lstatNumbers } from '../../util/lstat-numbers.js';
 import { trace } from '../../util/trace.js';
 import { type Manifest, manifestJson, sameEntry } from '../manifest.js';
 import { isReleaseId, type ReleaseId } from '../types.js';
@@ -65,8 +66,8 @@ function untouched(dir: string, manifest: Manifest, stats: FileStats): boolean {
         run = 0;
       }
       run++;
-      const st = lstatSync(prefix + e.path, { throwIfNoEntry: false });
-      if (!st) return false;
+      // Throws for a missing path: caught below, as any other difference.
+      const st = lstatNumbers(prefix + e.path);
       if (e.type === 'dir') {
         if (!st.isDirectory() || (st.mode & 0o777) !== e.mode) return false;
         children.set(e.path, children.get(e.path) ?? 0);

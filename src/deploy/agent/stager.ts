@@ -160,6 +160,7 @@ export class Stager {
     // The ranges of their delta bases worth checksumming, from their old chunk lists (base-trim.ts).
     const trims = new Map<ChunkId, BaseRange | null>();
     for (const { e, base } of based) trimBases(e.chunks, base.chunks, hints, trims);
+    if (trims.size) trace(`stage ${id}: ${[...trims.values()].filter((t) => t).length} delta bases trimmed`);
     area.plan(
       (e) => !elsewhere.has(e.path),
       (c) => !index.has(c),

@@ -52,11 +52,12 @@ export function trimBases(
   const oldFirst = new Map<ChunkId, number>();
   for (let i = old.length - 1; i >= 0; i--) oldFirst.set(old[i]![0], i);
   const newOffsets = offsets(next);
-  // Where a chunk of `next` was in `old` (the index), or -1: a chunk both lists share.
-  const was = (j: number): number => {
+  // Where each chunk of `next` was in `old` (its index), or -1: the chunks both lists share.
+  const was = new Int32Array(next.length);
+  for (let j = 0; j < next.length; j++) {
     const i = oldFirst.get(next[j]![0]);
-    return i !== undefined && old[i]![1] === next[j]![1] ? i : -1;
-  };
+    was[j] = i !== undefined && old[i]![1] === next[j]![1] ? i : -1;
+  }
   // The shift (new offset - old offset) at the end of the last shared chunk before each chunk,
   // 0 at the start of the file; at the start of the first shared chunk after it, the difference
   // of the files' sizes at their end. And where those two were in `old`: the gap between them
@@ -68,7 +69,7 @@ export function trimBases(
   for (let j = 0; j < next.length; j++) {
     before[j] = shift;
     gapStart[j] = edge;
-    const i = was(j);
+    const i = was[j]!;
     if (i < 0) continue;
     shift = newOffsets[j + 1]! - oldOffsets[i + 1]!;
     edge = oldOffsets[i + 1]!;
@@ -80,7 +81,7 @@ export function trimBases(
   for (let j = next.length - 1; j >= 0; j--) {
     after[j] = shift;
     gapEnd[j] = edge;
-    const i = was(j);
+    const i = was[j]!;
     if (i < 0) continue;
     shift = newOffsets[j]! - oldOffsets[i]!;
     edge = oldOffsets[i]!;
@@ -105,9 +106,12 @@ export function trimBases(
   }
 }
 
-/** Each chunk's offset in its file, and the file's size last. */
-function offsets(chunks: readonly [ChunkId, number][]): number[] {
-  const at = [0];
-  for (const [, size] of chunks) at.push(at[at.length - 1]! + size);
+/**
+ * Each chunk's offset in its file, and the file's size last. Indexed, not destructured: this runs
+ * once per deploy, cold, where an array pattern in a for-of costs an iterator per chunk.
+ */
+function offsets(chunks: readonly [ChunkId, number][]): Float64Array {
+  const at = new Float64Array(chunks.length + 1);
+  for (let i = 0; i < chunks.length; i++) at[i + 1] = at[i]! + chunks[i]![1];
   return at;
 }

@@ -28,9 +28,9 @@ export interface BaseRange {
  * scripts/base-trim-margins.mjs on the deploy bench's 200 MB file (bytes checksummed per byte of
  * new chunks; bytes of checksums up and deltas down): 1% edit, untrimmed 1.40x and 2,356 KB,
  * margin 0 1.00x and 2,303 KB, 1 KiB 1.01x and 2,284, 4 KiB 1.04x and 2,305; 10%: 1.85x 20,092 KB,
- * 1.00x 19,960, 1.03x 19,919, 1.09x 19,979; 4 KB inserted at the start: 1.87x, then 1.00-1.05x,
- * 4-5 KB each; 40 insertions each followed by a deletion within 20 KB: 1.94x 187 KB, 1.01x 118,
- * 1.03x 109, 1.07x 116. Finer blocks over a smaller base find more of the old bytes.
+ * 1.01x 19,960, 1.03x 19,918, 1.09x 19,979; 4 KB inserted at the start: 1.87x, then 0.95-1.00x,
+ * 4-5 KB each; 40 insertions each followed by a deletion within 20 KB: 1.94x 187 KB, 1.01x 120,
+ * 1.02x 104, 1.06x 117. Finer blocks over a smaller base find more of the old bytes.
  */
 export const TRIM_MARGIN = 1024;
 

@@ -16,6 +16,7 @@ import type { ChunkId, ReleaseId } from '../types.js';
 import type { Encoding } from '../wire.js';
 import { type DeltaRequest, deltaRequest, MIN_DELTA_BASE } from '../wire-delta.js';
 import { BaseFiles } from './base-files.js';
+import type { BaseRange } from './base-trim.js';
 import { type Turns, yieldToIo } from './batching.js';
 import type { Layout } from './layout.js';
 import { type PackLoc, PackPool } from './pack-pool.js';
@@ -175,22 +176,23 @@ export class ChunkIndex {
    * changed costs a larger delta (its changed blocks match nothing), never a wrong chunk; the
    * SHA-256 of every base was a sixth of the agent's profile on the 200 MB file's 10% edit.
    */
-  #readBase(id: ChunkId, files: BaseFiles, into?: Buffer): Buffer | undefined {
+  #readBase(id: ChunkId, files: BaseFiles, into?: Buffer, skip = 0): Buffer | undefined {
     const recent = this.#recent.get(id);
     if (recent) return recent;
     const w = this.#where.get(id);
     if (!w || w.kind === 'pool') return undefined;
     const dir = w.kind === 'release' ? this.layout.release(w.release) : this.layout.stagingDir(w.release);
-    return files.read(path.join(dir, w.path), w.offset, w.size, into);
+    return files.read(path.join(dir, w.path), w.offset + skip, into?.length ?? w.size, into);
   }
 
   /**
-   * The joined bytes of a delta's base chunks (see #readBase). Chunks in release or staging files
-   * are read straight into one buffer of their total size: joining per-chunk reads made every
-   * base of two chunks twice (the 200 MB file's 10% edit: ~50 MB of bases, half of them garbage
-   * as soon as made, and ~8 MB more of agent peak RSS with four batches in flight).
+   * The joined bytes of a delta's base chunks (see #readBase), or only `range` of them. Chunks in
+   * release or staging files are read straight into one buffer of the size wanted, each only for
+   * its part of the range: joining per-chunk reads made every base of two chunks twice (the 200 MB
+   * file's 10% edit: ~50 MB of bases, half of them garbage as soon as made, and ~8 MB more of agent
+   * peak RSS with four batches in flight).
    */
-  async #baseOf(ids: ChunkId[], files: BaseFiles): Promise<Buffer | undefined> {
+  async #baseOf(ids: ChunkId[], files: BaseFiles, range?: BaseRange): Promise<Buffer | undefined> {
     let total = 0;
     for (const x of ids) {
       const w = this.#where.get(x);
@@ -200,13 +202,17 @@ export class ChunkIndex {
       }
       total += w.size;
     }
-    if (ids.length > 1 && total > 0) {
-      const joined = Buffer.allocUnsafe(total);
+    const from = range && range.to <= total ? range.from : 0;
+    const to = range && range.to <= total ? range.to : total;
+    if ((ids.length > 1 || to - from < total) && total > 0) {
+      const joined = Buffer.allocUnsafe(to - from);
       let at = 0;
       let whole = true;
       for (const x of ids) {
         const size = this.#where.get(x)!.size;
-        if (!this.#readBase(x, files, joined.subarray(at, at + size))) {
+        const lo = Math.max(from, at);
+        const hi = Math.min(to, at + size);
+        if (lo < hi && !this.#readBase(x, files, joined.subarray(lo - from, hi - from), lo - at)) {
           whole = false;
           break;
         }
@@ -220,7 +226,8 @@ export class ChunkIndex {
       if (!data) return undefined;
       parts.push(data);
     }
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    return range && range.to <= all.length ? all.subarray(range.from, range.to) : all;
   }
 
   async #readAt(w: Where): Promise<Buffer | undefined> {
@@ -287,6 +294,8 @@ export class ChunkIndex {
     onChunk?: (id: ChunkId, wireBytes: number, source: string) => void;
     /** New chunk -> a chunk this agent has that is much like it: asked for as a delta. */
     bases?: Map<ChunkId, ChunkId[]>;
+    /** The part of a base to checksum (base-trim.ts); all of it where absent or null. */
+    trims?: Map<ChunkId, BaseRange | null>;
     /** How whole chunks are compressed on the wire (chunk-client's default when absent). */
     encoding?: Encoding;
     /** Writes a received chunk where a staging release wants it; undefined: kept in the pool. */
@@ -328,7 +337,7 @@ export class ChunkIndex {
         for (const id of mine) {
           const b = opts.bases?.get(id);
           if (!b) continue;
-          const data = await this.#baseOf(b, files);
+          const data = await this.#baseOf(b, files, opts.trims?.get(id) ?? undefined);
           if (!data || data.length < MIN_DELTA_BASE) continue;
           baseBytes.set(id, data);
           deltas.push(deltaRequest(id, b, data));

@@ -13,6 +13,7 @@ import { chunkIdOf, DEFAULT_CHUNKING } from '../fastcdc.js';
 import type { Manifest } from '../manifest.js';
 import { type Origin, startOrigin } from '../origin.js';
 import type { ChunkId, ReleaseId } from '../types.js';
+import type { BaseRange } from './base-trim.js';
 import { ChunkIndex } from './chunk-index.js';
 import { Layout } from './layout.js';
 
@@ -24,7 +25,7 @@ afterEach(async () => {
 });
 
 /** A kept release `r1` holding `app.bin` as two chunks, and an origin serving `next` as one chunk. */
-async function rig(first: Buffer, second: Buffer, next: Buffer) {
+async function rig(first: Buffer, second: Buffer, next: Buffer, trim?: BaseRange) {
   const root = await mkdtemp(path.join(os.tmpdir(), 'slipway-delta-bases-'));
   const layout = new Layout(path.join(root, 'agent'));
   const release = 'r1' as ReleaseId;
@@ -67,6 +68,7 @@ async function rig(first: Buffer, second: Buffer, next: Buffer) {
       sources: [{ url: origin.url, token: TOKEN }],
       maxChunk: DEFAULT_CHUNKING.max,
       bases,
+      trims: trim && new Map([[nextId, trim]]),
       onChunk: (_id, bytes) => wire.push(bytes),
     });
     return { r, wire };
@@ -104,6 +106,48 @@ describe('delta bases of two chunks', () => {
     expect((await index.read(nextId))?.equals(next)).toBe(true);
     // A delta against the bytes that are there: the changed block matched nothing, the others did.
     expect(wire).toHaveLength(1);
+    expect(wire[0]!).toBeLessThan(4_000);
+  });
+});
+
+describe('trimmed delta bases', () => {
+  // The new chunk: the middle 40 KB of the old two, with 1 KB new in it.
+  const parts = () => {
+    const first = randomBytes(40_000);
+    const second = randomBytes(40_000);
+    const old = Buffer.concat([first, second]);
+    const next = Buffer.concat([
+      old.subarray(20_000, 39_500),
+      randomBytes(1000),
+      old.subarray(40_500, 60_000),
+    ]);
+    return { first, second, next };
+  };
+
+  it('reads only the range of the two old chunks it is given, and rebuilds the chunk from it', async () => {
+    const { first, second, next } = parts();
+    const { index, nextId, fetchNext } = await rig(first, second, next, { from: 19_000, to: 61_000 });
+    const { r, wire } = await fetchNext();
+    expect(r).toEqual({ ok: true });
+    expect((await index.read(nextId))?.equals(next)).toBe(true);
+    expect(wire).toHaveLength(1);
+    expect(wire[0]!).toBeLessThan(4_000);
+  });
+
+  it('delivers the chunk intact when the range misses where its bytes were', async () => {
+    const { first, second, next } = parts();
+    const { index, nextId, fetchNext } = await rig(first, second, next, { from: 0, to: 10_000 });
+    const { r } = await fetchNext();
+    expect(r).toEqual({ ok: true });
+    expect((await index.read(nextId))?.equals(next)).toBe(true);
+  });
+
+  it('uses the whole base when the range reaches past it', async () => {
+    const { first, second, next } = parts();
+    const { index, nextId, fetchNext } = await rig(first, second, next, { from: 19_000, to: 90_000 });
+    const { r, wire } = await fetchNext();
+    expect(r).toEqual({ ok: true });
+    expect((await index.read(nextId))?.equals(next)).toBe(true);
     expect(wire[0]!).toBeLessThan(4_000);
   });
 });

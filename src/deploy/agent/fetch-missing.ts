@@ -7,6 +7,7 @@
 import type { ChunkSourceRef } from '../chunk-client.js';
 import type { ChunkId } from '../types.js';
 import type { Encoding } from '../wire.js';
+import type { BaseRange } from './base-trim.js';
 import { batch, parallel, Turns } from './batching.js';
 import type { ChunkIndex } from './chunk-index.js';
 import type { StagedLoc } from './staging-area.js';
@@ -21,6 +22,8 @@ export interface FetchMissing {
   maxChunk: number;
   /** New chunk -> chunks this agent may have at the same place before: fetched as a delta. */
   hints: Record<ChunkId, ChunkId[]>;
+  /** The part of a hint's joined base to checksum (base-trim.ts); all of it where absent or null. */
+  trims?: Map<ChunkId, BaseRange | null>;
   place: (id: ChunkId, data: Buffer) => Promise<StagedLoc | undefined>;
   onChunk: (id: ChunkId, wireBytes: number) => void;
 }
@@ -57,6 +60,7 @@ export async function fetchMissing(o: FetchMissing): Promise<string | undefined>
       maxChunk: o.maxChunk,
       onChunk: o.onChunk,
       bases,
+      trims: o.trims,
       encoding,
       place: o.place,
       turns,

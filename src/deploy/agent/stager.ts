@@ -10,6 +10,7 @@ import type { ChunkSourceRef } from '../chunk-client.js';
 import { chunksOf, type Manifest, releaseIdOf, validateManifest } from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import { Arrivals } from './arrivals.js';
+import { type BaseRange, trimBases } from './base-trim.js';
 import type { ChunkIndex } from './chunk-index.js';
 import { startEarlyWrites } from './early-writes.js';
 import { countReceived, fetchMissing } from './fetch-missing.js';
@@ -156,6 +157,10 @@ export class Stager {
         elsewhere.add(e.path);
         based.push({ e, base });
       }
+    // The ranges of their delta bases worth checksumming, from their old chunk lists (base-trim.ts).
+    const trims = new Map<ChunkId, BaseRange | null>();
+    for (const { e, base } of based) trimBases(e.chunks, base.chunks, hints, trims);
+    if (trims.size) trace(`stage ${id}: ${[...trims.values()].filter((t) => t).length} delta bases trimmed`);
     area.plan(
       (e) => !elsewhere.has(e.path),
       (c) => !index.has(c),
@@ -189,6 +194,7 @@ export class Stager {
         sources,
         maxChunk: manifest.chunking.max,
         hints,
+        trims,
         place: (c, data) => area.place(c, data),
         onChunk: (c, wire) => {
           onChunk(c, wire);

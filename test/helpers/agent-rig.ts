@@ -61,6 +61,7 @@ export async function startAgentRig(o: {
   token: string;
   limits?: AgentLimits;
   warn?: (message: string) => void;
+  preparedOpenMs?: number;
 }): Promise<AgentRig> {
   const root = await mkdtemp(path.join(os.tmpdir(), o.prefix));
   const agent = await Agent.open({
@@ -68,6 +69,7 @@ export async function startAgentRig(o: {
     token: o.token,
     keep: 2,
     ...(o.warn ? { warn: o.warn } : {}),
+    ...(o.preparedOpenMs ? { preparedOpenMs: o.preparedOpenMs } : {}),
   });
   const server: Server = await listenAgent(agent, '127.0.0.1', 0, o.limits);
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;

@@ -40,6 +40,8 @@ export interface AgentOptions {
   poolMaxAgeMs?: number;
   /** Told what went wrong off a request's path (a pruning that failed after its answer). */
   warn?: (message: string) => void;
+  /** How long a tree prepared ahead of a first release keeps its files open (stager.ts). */
+  preparedOpenMs?: number;
 }
 
 export class Agent {
@@ -66,7 +68,15 @@ export class Agent {
     files.rebuild(swept.manifests);
     const kept = { manifests: swept.manifests, twins: swept.twins, files };
     this.#kept = kept;
-    const stager = new Stager({ layout, index, kept, times, grants: this.#grants, areas: swept.areas });
+    const stager = new Stager({
+      layout,
+      index,
+      kept,
+      times,
+      grants: this.#grants,
+      areas: swept.areas,
+      preparedOpenMs: opts.preparedOpenMs,
+    });
     this.#stager = stager;
     this.#activation = new Activation({
       layout,

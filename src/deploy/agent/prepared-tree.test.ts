@@ -150,6 +150,42 @@ describe('prepared tree', () => {
     await noneOpenInAgent();
   });
 
+  it('closes the files of a tree whose release does not come, and stages it all the same', async () => {
+    // A rig of its own whose trees keep their files open 1 s (60 s by default).
+    const slow = await startAgentRig({
+      prefix: 'slipway-prepared-idle-',
+      token: TOKEN,
+      preparedOpenMs: 1000,
+    });
+    try {
+      const v1 = await slow.artifact('v1', FILES);
+      expect((await slow.client.prepare(outlineOf(v1.manifest))).ok).toBe(true);
+      const inSlow = async () => {
+        const out: string[] = [];
+        for (const fd of await readdir('/proc/self/fd').catch(() => [])) {
+          const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+          if (target.startsWith(path.join(slow.root, 'agent'))) out.push(target);
+        }
+        return out;
+      };
+      // Held while the release may still come, then closed without it.
+      for (let i = 0; i < 200 && (await inSlow()).length === 0; i++)
+        await new Promise((r) => setTimeout(r, 5));
+      expect((await inSlow()).length).toBeGreaterThan(0);
+      for (let i = 0; i < 500 && (await inSlow()).length; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await inSlow()).toEqual([]);
+      const origin = await slow.serve(v1.chunks);
+      const s = await slow.client.stage({ release: v1.release, manifest: v1.manifest, sources: [origin] });
+      expect(s.ok, s.ok ? '' : s.error).toBe(true);
+      expect(
+        await readFile(path.join(slow.root, 'agent', 'releases', v1.release, 'static/js/vendor.js'), 'utf8'),
+      ).toBe(FILES['static/js/vendor.js']);
+      expect(await inSlow()).toEqual([]);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('refuses an outline that would leave the tree or skips a parent folder', async () => {
     expect(checkOutline(['a/', 'a/b.txt']).ok).toBe(true);
     expect(checkOutline(['../x']).ok).toBe(false);

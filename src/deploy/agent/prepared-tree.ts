@@ -73,6 +73,8 @@ export class PreparedTree {
    * descriptor (takeOpen) instead of opening it again (web build: 2,000 opens and closes fewer).
    */
   #open = new Map<string, number>();
+  /** Set by closeOpen: files created from then on are closed at once. */
+  #keepNone = false;
 
   private constructor(
     readonly dir: string,
@@ -122,6 +124,15 @@ export class PreparedTree {
     }
   }
 
+  /**
+   * Closes the files kept open, and keeps no more: the tree stays usable (the staging folder
+   * opens its files itself). For a tree whose release is slow to come (a deployer gone).
+   */
+  closeOpen(): void {
+    this.#keepNone = true;
+    this.#closeAll();
+  }
+
   /** Stops building and closes the files kept open; what was made stays (swept at the next start). */
   async stop(): Promise<void> {
     this.#cancelled = true;
@@ -164,7 +175,7 @@ export class PreparedTree {
       if (p.endsWith('/')) mkdirSync(dest, { mode: 0o755 });
       else {
         const fd = openSync(dest, flags, 0o644);
-        if (this.#open.size < keep) this.#open.set(p, fd);
+        if (!this.#keepNone && this.#open.size < keep) this.#open.set(p, fd);
         else closeSync(fd);
       }
     }

@@ -33,7 +33,16 @@ export interface StagerOptions {
   grants: { readonly grantedAt: number };
   /** Half-staged releases found at start-up (startup-sweep.ts), to resume. */
   areas: StagingArea[];
+  /** How long a tree prepared ahead keeps its files open for its release (PREPARED_OPEN_MS). */
+  preparedOpenMs?: number;
 }
+
+/**
+ * A tree prepared ahead holds up to 8,192 descriptors for its release's staging; a release that
+ * has not come within this long (its deployer gone, or its walk very long) gets them closed, and
+ * its staging then opens the files itself.
+ */
+const PREPARED_OPEN_MS = 60_000;
 
 export class Stager {
   /** Releases staged under a deploy lock, by holder: not pruned while that holder is live. */
@@ -254,7 +263,11 @@ export class Stager {
     if (!checked.ok) return checked;
     if (this.o.kept.manifests.size > 0 || this.#running.size > 0 || this.#areas.size > 0) return ok(false);
     if (this.#prepared) void this.#prepared.discard();
-    this.#prepared = PreparedTree.start(this.o.layout.staging, outline);
+    const tree = PreparedTree.start(this.o.layout.staging, outline);
+    this.#prepared = tree;
+    setTimeout(() => {
+      if (this.#prepared === tree) tree.closeOpen();
+    }, this.o.preparedOpenMs ?? PREPARED_OPEN_MS).unref();
     return ok(true);
   }
 

@@ -41,6 +41,11 @@ function readChunkSync(src: ChunkSource): Buffer {
  */
 export class LargeFiles {
   readonly #open = new Map<string, Promise<FileHandle>>();
+  /**
+   * Set by close: a read still on its way (a request's read-ahead when the origin closes) then
+   * opens and closes a handle of its own instead of keeping one that nobody would close.
+   */
+  #closed = false;
   static readonly LARGE = 1024 * 1024;
   static readonly MAX_OPEN = 64;
 
@@ -77,7 +82,7 @@ export class LargeFiles {
   #handle(src: ChunkSource): Promise<FileHandle> | undefined {
     let fh = this.#open.get(src.file);
     if (!fh) {
-      if (src.offset + src.size < LargeFiles.LARGE || this.#open.size >= LargeFiles.MAX_OPEN)
+      if (this.#closed || src.offset + src.size < LargeFiles.LARGE || this.#open.size >= LargeFiles.MAX_OPEN)
         return undefined;
       fh = open(src.file, 'r');
       fh.catch(() => this.#open.delete(src.file));
@@ -102,6 +107,7 @@ export class LargeFiles {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     const all = [...this.#open.values()];
     this.#open.clear();
     await Promise.allSettled(all.map((p) => p.then((fh) => fh.close())));

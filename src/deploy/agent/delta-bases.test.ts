@@ -55,6 +55,7 @@ async function rig(first: Buffer, second: Buffer, next: Buffer) {
     port: 0,
   });
   cleanup.push(async () => {
+    await index.close();
     await origin.close();
     await rm(root, { recursive: true, force: true });
   });

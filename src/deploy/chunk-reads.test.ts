@@ -1,11 +1,13 @@
 /**
  * The origin's chunk reads (chunk-reads.ts): descriptors kept open, the most recently used few,
- * must still read every chunk's own bytes, after an eviction and after a file was replaced.
+ * must still read every chunk's own bytes, after an eviction and after a file was replaced, and
+ * leave none open once closed, also for a read asked after the close (a request's read-ahead).
  */
 import { randomBytes } from 'node:crypto';
 import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { openFilesUnder } from '../../test/helpers/open-files.js';
 import { tempDirs } from '../../test/helpers/temp-dirs.js';
 import { ChunkFiles } from './chunk-reads.js';
 
@@ -51,5 +53,22 @@ describe('ChunkFiles', () => {
     } finally {
       await files.close();
     }
+  });
+
+  it('leaves no file open once closed, also for a read asked after the close', async () => {
+    const dir = temp('slipway-chunk-reads-');
+    const data = randomBytes(256 * 1024);
+    const file = path.join(dir, 'big.bin');
+    writeFileSync(file, data);
+    const at = (offset: number) => ({ file, offset, size: 64 * 1024 });
+    const files = new ChunkFiles();
+    expect((await files.read(at(65536))).equals(data.subarray(65536, 131072))).toBe(true);
+    expect(openFilesUnder(dir)).toEqual([file]); // kept open for the next read
+    await files.close();
+    expect(openFilesUnder(dir)).toEqual([]);
+    // Asked after the close: read, and nothing kept open.
+    const late = await files.use(at(131072), (b) => Buffer.from(b));
+    expect(late.equals(data.subarray(131072, 196608))).toBe(true);
+    expect(openFilesUnder(dir)).toEqual([]);
   });
 });

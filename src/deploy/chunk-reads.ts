@@ -28,6 +28,11 @@ export async function readChunk(src: ChunkSource): Promise<Buffer> {
 export class ChunkFiles {
   /** Open descriptors by file, least recently used first. */
   readonly #open = new Map<string, number>();
+  /**
+   * Set by close: a read still on its way (a request's read-ahead when the origin closes) then
+   * opens and closes a descriptor of its own instead of keeping one that nobody would close.
+   */
+  #closed = false;
   static readonly MAX_OPEN = 64;
 
   /**
@@ -44,6 +49,14 @@ export class ChunkFiles {
 
   /** `read` into `into` (at least `src.size` bytes), synchronously; returns the chunk's view of it. */
   readSync(src: ChunkSource, into: Buffer): Buffer {
+    if (this.#closed) {
+      const own = openSync(src.file, 'r');
+      try {
+        return readAt(own, src, into.subarray(0, src.size));
+      } finally {
+        closeSync(own);
+      }
+    }
     const fd = this.#fd(src.file);
     try {
       return readAt(fd, src, into.subarray(0, src.size));
@@ -97,6 +110,7 @@ export class ChunkFiles {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     for (const file of [...this.#open.keys()]) this.#drop(file);
   }
 }

@@ -13,6 +13,7 @@ import { AgentClient } from '../../src/deploy/agent-client.js';
 import { readArtifact } from '../../src/deploy/artifact.js';
 import { releaseIdOf } from '../../src/deploy/manifest.js';
 import { type Origin, startOrigin } from '../../src/deploy/origin.js';
+import { openFilesUnder } from './open-files.js';
 
 type Chunks = Parameters<typeof startOrigin>[0]['chunks'];
 
@@ -114,7 +115,10 @@ export async function startAgentRig(o: {
       server.closeAllConnections();
       server.close();
       await Promise.all(origins.splice(0).map((x) => x.close()));
+      // The agent and origins closed every file they opened under the rig's folder.
+      const left = openFilesUnder(root);
       await rm(root, { recursive: true, force: true });
+      if (left.length) throw new Error(`files left open after close: ${left.join(', ')}`);
     },
   };
   return rig;

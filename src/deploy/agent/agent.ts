@@ -214,10 +214,11 @@ export class Agent {
     });
   }
 
-  /** Stops the app (used when the agent shuts down gracefully). */
+  /** Stops the app and closes the chunk pool's files (used when the agent shuts down gracefully). */
   async shutdown(): Promise<void> {
     await this.#activation.pruned();
     await this.#stager.stop();
     await this.app.stop();
+    await this.index.close();
   }
 }

@@ -283,6 +283,11 @@ export class ChunkIndex {
     }
   }
 
+  /** Closes the pool's open packs (the agent shuts down). */
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
+
   /**
    * Makes sure every id is local, fetching the absent ones from the first source that works.
    * Concurrent callers asking for the same chunk share one transfer (the relay's pull-through).

@@ -56,6 +56,7 @@ async function rig(first: Buffer, second: Buffer, next: Buffer, trim?: BaseRange
     port: 0,
   });
   cleanup.push(async () => {
+    await index.close();
     await origin.close();
     await rm(root, { recursive: true, force: true });
   });

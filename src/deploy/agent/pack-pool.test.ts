@@ -3,6 +3,7 @@ import { mkdtemp, readdir, rm, stat, truncate } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openFilesUnder } from '../../../test/helpers/open-files.js';
 import { chunkIdOf } from '../fastcdc.js';
 import { type PackLoc, PackPool } from './pack-pool.js';
 
@@ -33,6 +34,9 @@ describe('pack pool', () => {
     expect(found.size).toBe(4);
     expect(found.has(chunkIdOf(chunks[tornAt]!))).toBe(false);
     for (const [id, loc] of found) expect(chunkIdOf((await again.read(loc))!)).toBe(id);
+    await pool.close();
+    await again.close();
+    expect(openFilesUnder(dir)).toEqual([]);
   });
 
   it('deletes a pack once every chunk in it is settled into a release', async () => {
@@ -49,5 +53,42 @@ describe('pack pool', () => {
     // The next chunk opens a fresh pack.
     await pool.append(chunkIdOf(a), a);
     expect(await readdir(dir)).toHaveLength(1);
+    await pool.close();
+    expect(openFilesUnder(dir)).toEqual([]);
+  });
+
+  it('leaves no file open when closed, whatever was in flight, and refuses appends after', async () => {
+    const pool = new PackPool(dir);
+    const a = randomBytes(100_000);
+    const la = await pool.append(chunkIdOf(a), a);
+    // A reader for the pack and a read in flight; then a pack still being opened.
+    expect(await pool.read(la)).toEqual(a);
+    const reading = pool.read(la);
+    await pool.close();
+    expect(await reading).toEqual(a);
+    await expect(pool.append(chunkIdOf(a), a)).rejects.toThrow(/closed/);
+    // Reads still work, through a handle of their own.
+    expect(await pool.read(la)).toEqual(a);
+    expect(openFilesUnder(dir)).toEqual([]);
+
+    const other = new PackPool(dir);
+    const opening = other.append(chunkIdOf(a), a);
+    await other.close();
+    await opening.catch(() => {});
+    expect(openFilesUnder(dir)).toEqual([]);
+  });
+
+  it('closes the reader of a pack whose read failed', async () => {
+    const pool = new PackPool(dir);
+    const a = randomBytes(100);
+    const la = await pool.append(chunkIdOf(a), a);
+    expect(await pool.read(la)).toEqual(a);
+    expect(openFilesUnder(dir)).toEqual([la.file, la.file]); // the pack written, its reader
+    // A location the system refuses to read at: the read fails, the reader is closed.
+    expect(await pool.read({ ...la, offset: -2 })).toBeUndefined();
+    expect(openFilesUnder(dir)).toEqual([la.file]);
+    expect(await pool.read(la)).toEqual(a);
+    await pool.close();
+    expect(openFilesUnder(dir)).toEqual([]);
   });
 });

@@ -36,6 +36,8 @@ export class PackPool {
   /** Chunks each pack still holds that no release has yet. */
   readonly #live = new Map<string, Set<ChunkId>>();
   readonly #readers = new Map<string, Promise<FileHandle>>();
+  /** Set by close: no pack is opened for writing again, nor a reader kept. */
+  #closed = false;
 
   constructor(readonly dir: string) {}
 
@@ -99,37 +101,64 @@ export class PackPool {
   }
 
   #open(): Promise<{ file: string; fh: FileHandle; pos: number }> {
+    if (this.#closed) return Promise.reject(new Error('the pack pool is closed'));
     this.#opening ??= (async () => {
       const file = path.join(
         this.dir,
         `pack-${Date.now().toString(16)}${randomBytes(4).toString('hex')}.bin`,
       );
-      const fh = await open(file, 'w+');
-      this.#current = { file, fh, pos: 0 };
-      this.#opening = undefined;
-      return this.#current;
+      try {
+        const fh = await open(file, 'w+');
+        if (this.#closed) {
+          // Closed while this pack was being opened: nobody would close it.
+          await fh.close();
+          await rm(file, { force: true });
+          throw new Error('the pack pool is closed');
+        }
+        this.#current = { file, fh, pos: 0 };
+        return this.#current;
+      } finally {
+        // Also when the open failed: the next append tries again instead of failing for good.
+        this.#opening = undefined;
+      }
     })();
     return this.#opening;
   }
 
   async read(loc: PackLoc): Promise<Buffer | undefined> {
+    // A pack no longer live (removed meanwhile, or the pool closed) is read through a handle of
+    // this read's own: one kept in #readers would stay open with nobody left to close it.
+    if (this.#closed || !this.#live.has(loc.file)) return readOnce(loc);
+    let reader = this.#readers.get(loc.file);
+    if (!reader) {
+      reader = open(loc.file, 'r');
+      this.#readers.set(loc.file, reader);
+    }
     try {
-      let reader = this.#readers.get(loc.file);
-      if (!reader) {
-        reader = open(loc.file, 'r');
-        this.#readers.set(loc.file, reader);
-      }
-      const buf = Buffer.allocUnsafe(loc.size);
-      const fh = await reader;
-      const bytesRead =
-        loc.size <= SYNC_BYTES
-          ? readSync(fh.fd, buf, 0, loc.size, loc.offset)
-          : (await fh.read(buf, 0, loc.size, loc.offset)).bytesRead;
-      return bytesRead === loc.size ? buf : undefined;
+      return await readAt(await reader, loc);
     } catch {
-      this.#readers.delete(loc.file);
+      // A failed open or read: the handle (if any) is closed and dropped, the next read opens the
+      // file again; unless #remove or close took it first (they close it themselves).
+      if (this.#readers.get(loc.file) === reader) {
+        this.#readers.delete(loc.file);
+        await reader.then((fh) => fh.close()).catch(() => {});
+      }
       return undefined;
     }
+  }
+
+  /**
+   * Closes the pack being written and every reader (when the agent shuts down). Appends fail
+   * from now on; reads open and close a handle of their own.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const readers = [...this.#readers.values()];
+    this.#readers.clear();
+    // A pack being opened is closed by #open itself, which sees #closed.
+    const cur = this.#current;
+    this.#current = undefined;
+    await Promise.allSettled([...readers.map((r) => r.then((fh) => fh.close())), cur?.fh.close()]);
   }
 
   /** Chunks still held by packs only. */
@@ -174,5 +203,28 @@ export class PackPool {
       await cur.fh.close().catch(() => {});
     }
     await rm(file, { force: true });
+  }
+}
+
+/** A record's bytes, or undefined when the pack is shorter than the record (torn or truncated). */
+async function readAt(fh: FileHandle, loc: PackLoc): Promise<Buffer | undefined> {
+  const buf = Buffer.allocUnsafe(loc.size);
+  const bytesRead =
+    loc.size <= SYNC_BYTES
+      ? readSync(fh.fd, buf, 0, loc.size, loc.offset)
+      : (await fh.read(buf, 0, loc.size, loc.offset)).bytesRead;
+  return bytesRead === loc.size ? buf : undefined;
+}
+
+/** A record read through a handle opened and closed for this read alone. */
+async function readOnce(loc: PackLoc): Promise<Buffer | undefined> {
+  const fh = await open(loc.file, 'r').catch(() => undefined);
+  if (!fh) return undefined;
+  try {
+    return await readAt(fh, loc);
+  } catch {
+    return undefined;
+  } finally {
+    await fh.close().catch(() => {});
   }
 }

@@ -47,6 +47,7 @@ describe('a release manifest', () => {
     expect((await stat(path.join(dir(), 'manifests', `${v1.release}.json`))).ino).toBe(staged);
     const again = await Agent.open({ dir: dir(), token: TOKEN });
     expect(again.manifestOf(v1.release)).toEqual(v1.manifest);
+    await again.shutdown();
   });
 
   it('is written when the staging manifest went missing before the assembly', async () => {
@@ -66,6 +67,7 @@ describe('a release manifest', () => {
     await expectKept(v1.release, v1.manifest);
     const again = await Agent.open({ dir: dir(), token: TOKEN });
     expect(again.manifestOf(v1.release)).toEqual(v1.manifest);
+    await again.shutdown();
   });
 
   it("hands the last assembly's file stats over as written to disk", async () => {

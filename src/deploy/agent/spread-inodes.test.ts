@@ -33,6 +33,7 @@ describe('spreadInodes', () => {
     const agent = await Agent.open({ dir: path.join(root, 'agent'), token: 'spread-test-token-0123456789' });
     const staging = attributes(agent.layout.staging);
     const releases = attributes(agent.layout.releases);
+    await agent.shutdown();
     if (supported) {
       expect(staging).toContain('T');
       expect(releases).toContain('T');

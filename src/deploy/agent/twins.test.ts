@@ -38,6 +38,7 @@ describe('twin releases', () => {
     // An agent opened again on the folder knows the twin.
     const again = await Agent.open({ dir: path.join(rig.root, 'agent'), token: TOKEN });
     expect(again.manifestOf(v2.release)?.version).toBe('v2');
+    await again.shutdown();
   });
 
   it("writes a twin's stats and manifest in place, leaving no temporary file beside them", async () => {

@@ -1,7 +1,8 @@
-import { chmod, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AgentRig, startAgentRig } from '../../../test/helpers/agent-rig.js';
+import { openFilesUnder } from '../../../test/helpers/open-files.js';
 import { readArtifact } from '../artifact.js';
 import { releaseIdOf } from '../manifest.js';
 import { Agent } from './agent.js';
@@ -27,14 +28,7 @@ const FILES = {
  * Descriptors this process holds on files of the agent's folder (the rig's agent runs here): the
  * prepared tree keeps its files open for the staging folder, which must close every one.
  */
-const openInAgent = async () => {
-  const out: string[] = [];
-  for (const fd of await readdir('/proc/self/fd').catch(() => [])) {
-    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
-    if (target.startsWith(path.join(rig.root, 'agent'))) out.push(target);
-  }
-  return out;
-};
+const openInAgent = () => openFilesUnder(path.join(rig.root, 'agent'));
 const noneOpenInAgent = async () => {
   for (let i = 0; i < 200 && (await openInAgent()).length; i++) await new Promise((r) => setTimeout(r, 20));
   expect(await openInAgent()).toEqual([]);
@@ -160,14 +154,7 @@ describe('prepared tree', () => {
     try {
       const v1 = await slow.artifact('v1', FILES);
       expect((await slow.client.prepare(outlineOf(v1.manifest))).ok).toBe(true);
-      const inSlow = async () => {
-        const out: string[] = [];
-        for (const fd of await readdir('/proc/self/fd').catch(() => [])) {
-          const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
-          if (target.startsWith(path.join(slow.root, 'agent'))) out.push(target);
-        }
-        return out;
-      };
+      const inSlow = async () => openFilesUnder(path.join(slow.root, 'agent'));
       // Held while the release may still come, then closed without it.
       for (let i = 0; i < 200 && (await inSlow()).length === 0; i++)
         await new Promise((r) => setTimeout(r, 5));

@@ -12,6 +12,7 @@ import { copyFile, type FileHandle, open } from 'node:fs/promises';
 import { trace } from '../../util/trace.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId } from '../types.js';
+import type { DirectSink } from './direct-file.js';
 
 type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
 
@@ -52,7 +53,10 @@ export async function writeFromBase(opts: {
   e: FileEntry;
   dest: string;
   base: BaseFile;
-  chunk: (id: ChunkId) => Promise<Buffer>;
+  /** A chunk's bytes; undefined when `direct` has written it into the file already. */
+  chunk: (id: ChunkId) => Promise<Buffer | undefined>;
+  /** Takes chunks straight into the file while it is open (direct-file.ts). */
+  direct?: DirectSink;
   /** Starts flushing the copied base to disk as soon as it is copied (a head start, not durability). */
   flush?: boolean;
 }): Promise<boolean> {
@@ -73,16 +77,20 @@ export async function writeFromBase(opts: {
       flushing?.catch(() => {});
       try {
         await fh.truncate(e.size);
+        opts.direct?.open((data, at) => writeAll(fh, data, at));
         await patch(fh, src, opts, from, true);
         await flushing;
       } finally {
+        await opts.direct?.close();
         await fh.close();
       }
     } else {
       const fh = await open(dest, 'wx', e.mode & 0o777);
       try {
+        opts.direct?.open((data, at) => writeAll(fh, data, at));
         await patch(fh, src, opts, from, false, opts.flush === true);
       } finally {
+        await opts.direct?.close();
         await fh.close();
       }
     }
@@ -109,7 +117,7 @@ const FLUSH_EVERY = 32 * 1024 * 1024;
 async function patch(
   fh: FileHandle,
   src: FileHandle,
-  opts: { e: FileEntry; chunk: (id: ChunkId) => Promise<Buffer> },
+  opts: { e: FileEntry; chunk: (id: ChunkId) => Promise<Buffer | undefined> },
   from: number[],
   skipInPlace: boolean,
   flush = false,
@@ -143,6 +151,8 @@ async function patch(
     if (b < 0) {
       const at = offset;
       const one = opts.chunk(id).then((data) => {
+        // Written into the file as it arrived (direct-file.ts).
+        if (data === undefined) return;
         if (data.length !== size)
           throw new Error(
             `chunk ${id.slice(0, 12)} of ${e.path} is ${data.length} bytes, the manifest says ${size}`,

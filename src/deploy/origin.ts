@@ -56,8 +56,8 @@ const ENCODINGS: readonly Encoding[] = ['none', 'deflate', 'br', 'br-fast'];
  */
 const ZSTD_DELTA_LEVEL = 9;
 /**
- * The level for a delta whose unmatched bytes look random (wire-delta.ts): they cost the same at
- * any level, and level 9's search through them was most of the origin's zstd time on the 200 MB
+ * The level for a delta whose unmatched bytes are few or look random (wire-delta.ts
+ * cheapLevelWillDo): they cost about the same at any level, and level 9's search through them was most of the origin's zstd time on the 200 MB
  * file's 10% edit (noise patched into noise and text). Level 3 still finds the copies from the
  * dictionary: on a 64 KiB chunk with a 25 KB patch of noise 25,082 bytes against 25,033 at 9, in
  * a quarter of the time.

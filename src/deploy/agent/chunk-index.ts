@@ -59,6 +59,11 @@ export class ChunkIndex {
     if (!this.#where.has(id)) this.#where.set(id, { kind: 'staging', ...loc });
   }
 
+  /** Forgets chunks placed in a staging file that is to be written anew (a failed attempt's). */
+  forgetStaged(ids: Iterable<ChunkId>): void {
+    for (const id of ids) if (this.#where.get(id)?.kind === 'staging') this.#where.delete(id);
+  }
+
   /** Forgets the chunks of an abandoned staging folder. */
   dropStaging(id: ReleaseId): void {
     for (const [chunk, w] of this.#where)

@@ -7,26 +7,40 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ManifestEntry } from '../manifest.js';
-import type { ChunkId } from '../types.js';
+import type { ChunkId, ReleaseId } from '../types.js';
 import type { Arrivals } from './arrivals.js';
+import { DirectFile } from './direct-file.js';
 import type { BaseFile } from './file-from-base.js';
 import { writeFromBaseFile } from './releases.js';
+import type { StagedLoc } from './staging-area.js';
 
 /** Per path, its write: the size and mtime written, or undefined when the base shared nothing. */
 type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
 
 export type EarlyWrites = Map<string, Promise<[number, number] | undefined>>;
 
-/** Starts writing each of `based` into `dir`, its chunks taken as they arrive. Never rejects unhandled. */
+/**
+ * Starts writing each of `based` into `dir` (the staging folder of `release`), its chunks taken
+ * as they arrive: `place` writes a received chunk straight into the files open for it
+ * (direct-file.ts), and `direct` lists those files. Never rejects unhandled.
+ */
 export function startEarlyWrites(o: {
+  release: ReleaseId;
   dir: string;
   based: { e: FileEntry; base: BaseFile }[];
   arrivals: Arrivals;
   chunk: (c: ChunkId) => Promise<Buffer>;
-}): EarlyWrites {
+}): {
+  early: EarlyWrites;
+  direct: DirectFile[];
+  place: (c: ChunkId, data: Buffer) => Promise<StagedLoc | undefined>;
+} {
   const early: EarlyWrites = new Map();
+  const direct: DirectFile[] = [];
   for (const { e, base } of o.based) {
     const dest = path.join(o.dir, e.path);
+    const sink = new DirectFile(o.release, e, base.chunks);
+    direct.push(sink);
     const write = (async () => {
       // What an earlier attempt at this staging left there (the area object outlives a failed
       // transfer, so its `fresh` does not say): a file of this release's own is made anew.
@@ -35,7 +49,11 @@ export function startEarlyWrites(o: {
         e,
         dest,
         base,
-        chunk: async (c) => o.chunk(await o.arrivals.wait(c)),
+        chunk: async (c) => {
+          await o.arrivals.wait(c);
+          return sink.has(c) ? undefined : o.chunk(c);
+        },
+        direct: sink,
         sync: false,
         early: true,
       });
@@ -44,5 +62,14 @@ export function startEarlyWrites(o: {
     write.catch(() => {});
     early.set(e.path, write);
   }
-  return early;
+  // A chunk is written into the first open file that wants it: any other that wants it too
+  // reads it back from there (through the index).
+  const place = async (c: ChunkId, data: Buffer): Promise<StagedLoc | undefined> => {
+    for (const d of direct) {
+      const loc = await d.place(c, data);
+      if (loc) return loc;
+    }
+    return undefined;
+  };
+  return { early, direct, place };
 }

@@ -6,6 +6,7 @@ import { tempDirs } from '../../../test/helpers/temp-dirs.js';
 import { chunkBuffer } from '../fastcdc.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId } from '../types.js';
+import { DirectFile } from './direct-file.js';
 import { writeFromBase } from './file-from-base.js';
 
 const P = { min: 256, avg: 1024, max: 4096 };
@@ -56,6 +57,52 @@ describe('writing a changed file from its earlier version', () => {
     // The earlier version is never written (it may be hard-linked into other releases).
     expect(readFileSync(basePath).equals(old)).toBe(true);
     expect(statSync(basePath).mtimeMs).toBe(before.mtimeMs);
+  });
+
+  it('takes the chunks that arrive once it is open straight into the file, and asks only for the others', async () => {
+    const old = randomBytes(200_000);
+    const fresh = Buffer.from(old);
+    for (const at of [20_000, 100_000, 180_000]) randomBytes(300).copy(fresh, at);
+    for (const inPlace of [true, false]) {
+      const { dir, base } = setup(old);
+      // Bytes inserted at the start: written in order.
+      const next = inPlace ? fresh : Buffer.concat([randomBytes(4096), fresh]);
+      const e = entry('new.bin', next);
+      const ix = index(next);
+      const dest = path.join(dir, 'new.bin');
+      const sink = new DirectFile('r1' as never, e, base.chunks);
+      const changed = e.chunks.filter(([id]) => !base.chunks.some(([b]) => b === id)).map(([id]) => id);
+      expect(changed.length).toBeGreaterThan(2);
+      // The first changed chunk arrives before the file is open (for the index), the others after.
+      expect(await sink.place(changed[0]!, await ix.chunk(changed[0]!))).toBeUndefined();
+      ix.served.length = 0;
+      let opened!: () => void;
+      const open = new Promise<void>((r) => {
+        opened = r;
+      });
+      const direct = {
+        open: (w: (data: Buffer, at: number) => Promise<void>) => {
+          sink.open(w);
+          opened();
+        },
+        close: () => sink.close(),
+      };
+      const placing = open.then(async () => {
+        for (const id of changed.slice(1)) {
+          const loc = await sink.place(id, await ix.chunk(id));
+          expect(loc?.path).toBe('new.bin');
+        }
+      });
+      const chunk = async (id: ChunkId) => {
+        await placing;
+        return sink.has(id) ? undefined : ix.chunk(id);
+      };
+      ix.served.length = 0;
+      expect(await writeFromBase({ e, dest, base, chunk, direct })).toBe(true);
+      expect(readFileSync(dest).equals(next)).toBe(true);
+      expect(new Set(ix.served)).toEqual(new Set(changed));
+      expect([...sink.written].sort()).toEqual(changed.slice(1).sort());
+    }
   });
 
   it('rebuilds a file with bytes inserted at the start and one that shrank', async () => {

@@ -17,6 +17,7 @@ import { fsyncPath, writeAtomic } from '../../state/atomic-write.js';
 import { trace } from '../../util/trace.js';
 import { type Manifest, type ManifestEntry, manifestJson, validateManifest } from '../manifest.js';
 import { type ChunkId, isReleaseId, type ReleaseId } from '../types.js';
+import type { DirectSink } from './direct-file.js';
 import { type BaseFile, writeFromBase } from './file-from-base.js';
 import type { Layout } from './layout.js';
 import { linkUnchanged, reuse, type SameAs } from './link-pass.js';
@@ -305,7 +306,8 @@ export async function writeFromBaseFile(opts: {
   e: Extract<ManifestEntry, { type: 'file' }>;
   dest: string;
   base: BaseFile;
-  chunk: (id: ChunkId) => Promise<Buffer>;
+  chunk: (id: ChunkId) => Promise<Buffer | undefined>;
+  direct?: DirectSink;
   sync: boolean;
   early?: boolean;
 }): Promise<[number, number] | undefined> {

@@ -192,7 +192,12 @@ export class Stager {
     };
     // Changed files written from their earlier version start now, beside the transfer.
     const arrivals = new Arrivals(missing);
-    const early = startEarlyWrites({ dir: area.dir, based, arrivals, chunk });
+    const { early, direct, place } = startEarlyWrites({ release: id, dir: area.dir, based, arrivals, chunk });
+    // The chunks written straight into those files, forgotten when this attempt fails: the next
+    // one writes the files anew.
+    const forgetDirect = () => {
+      for (const d of direct) index.forgetStaged(d.written);
+    };
     // Set when the transfer returns; should it throw instead, the early writers stop too.
     let failure: string | undefined = 'the transfer stopped';
     try {
@@ -204,7 +209,7 @@ export class Stager {
         maxChunk: manifest.chunking.max,
         hints,
         trims,
-        place: (c, data) => area.place(c, data),
+        place: async (c, data) => (await area.place(c, data)) ?? (await place(c, data)),
         onChunk: (c, wire) => {
           onChunk(c, wire);
           arrivals.arrived(c);
@@ -215,6 +220,7 @@ export class Stager {
     }
     if (failure) {
       await Promise.allSettled(early.values());
+      forgetDirect();
       await area.close();
       return err(`staging ${id} failed: ${failure}`);
     }
@@ -235,6 +241,7 @@ export class Stager {
       });
     } catch (e) {
       await Promise.allSettled(early.values());
+      forgetDirect();
       return err(`assembling ${id} failed: ${(e as Error).message}`);
     }
     trace(`stage ${id}: assembled`);

@@ -26,7 +26,6 @@ export interface ChunkSourceRef {
  * external memory has grown by some tens of megabytes.
  */
 const decoded = new FramePool();
-const take = (n: number) => decoded.take(n);
 
 /** Fetches `ids` from one source; `onChunk` stores each verified chunk as it arrives. */
 export async function fetchChunks(opts: {
@@ -101,7 +100,7 @@ export async function fetchChunks(opts: {
   };
   try {
     // The socket's Buffers as they came (stream-pieces.ts), not joined by the stream's iterator.
-    for await (const frame of decodeFrames(piecesOf(res), opts.maxChunk, opts.base, onRefused, take)) {
+    for await (const frame of decodeFrames(piecesOf(res), opts.maxChunk, opts.base, onRefused, decoded)) {
       if (!wanted.delete(frame.id)) return err(`${opts.source.url} sent an unrequested chunk`);
       const { data } = frame;
       const w = opts.onChunk(frame.id, data, frame.wireBytes);

@@ -201,7 +201,10 @@ export async function* decodeFrames(
   // fresh buffer each, they were ~100 MB of the 200 MB file's allocations, each counted against
   // V8's heap limit as external memory (a major GC every few megabytes on a 10 MB heap).
   const take = buffers && ((n: number) => buffers.take(n));
-  const queue = new PieceQueue(take);
+  // Pieces read to their end go back to the pool once the frame that ended them is decoded (the
+  // pool ignores pieces not its own: a socket's reads).
+  const spent: Buffer[] = [];
+  const queue = new PieceQueue(take, buffers && ((p) => spent.push(p)));
   const maxPayload = maxChunk + 1024;
   for await (const piece of source) {
     queue.push(
@@ -224,8 +227,13 @@ export async function* decodeFrames(
       let data: Buffer;
       try {
         data = unpack(code, payload, maxChunk, () => base(id), take);
-        // A joined frame whose chunk was decoded out of it is read no more (a raw one is the chunk).
-        if (joined && data.buffer !== bytes.buffer) buffers?.give(bytes);
+        if (buffers) {
+          // A raw chunk in a piece is copied out: the piece goes back to the pool, the chunk is lent.
+          if (!joined && data.buffer === bytes.buffer) data = copyInto(buffers.take(data.length), data);
+          // A joined frame whose chunk was decoded out of it is read no more (a raw one is the chunk).
+          if (joined && data.buffer !== bytes.buffer) buffers.give(bytes);
+          for (const p of spent.splice(0)) buffers.give(p);
+        }
         if (chunkIdOf(data) !== id) {
           throw frameError('corrupt', `chunk ${id.slice(0, 12)} does not match its SHA-256`);
         }
@@ -241,6 +249,11 @@ export async function* decodeFrames(
   if (queue.length) throw frameError('truncated', 'the chunk stream ended in the middle of a frame');
 }
 
+function copyInto(into: Buffer, data: Buffer): Buffer {
+  data.copy(into);
+  return into;
+}
+
 /** The unread bytes of a stream as the pieces it came in, read from the front. */
 class PieceQueue {
   readonly #pieces: Buffer[] = [];
@@ -248,8 +261,12 @@ class PieceQueue {
   #head = 0;
   length = 0;
 
-  /** Where frames that straddle pieces are joined (a fresh buffer each by default). */
-  constructor(readonly alloc: FrameAlloc = (n) => Buffer.allocUnsafe(n)) {}
+  constructor(
+    /** Where frames that straddle pieces are joined (a fresh buffer each by default). */
+    readonly alloc: FrameAlloc = (n) => Buffer.allocUnsafe(n),
+    /** Hears of each piece read to its end (a view of it may still be in use). */
+    readonly spent: (piece: Buffer) => void = () => {},
+  ) {}
 
   push(piece: Buffer): void {
     if (piece.length === 0) return;
@@ -275,7 +292,7 @@ class PieceQueue {
       this.#head += n;
       this.length -= n;
       if (this.#head === first.length) {
-        this.#pieces.shift();
+        this.spent(this.#pieces.shift()!);
         this.#head = 0;
       }
       return { bytes: out, joined: false };
@@ -300,7 +317,7 @@ class PieceQueue {
       }
     }
     if (consume) {
-      this.#pieces.splice(0, i);
+      for (const p of this.#pieces.splice(0, i)) this.spent(p);
       this.#head = head;
       this.length -= n;
     }

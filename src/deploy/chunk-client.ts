@@ -3,11 +3,11 @@
  * `node:http` (http-call.ts): the answer's frames are read from the socket's Buffers as they
  * come, not through fetch's web streams (a promise per piece and their garbage).
  */
-import type { IncomingMessage } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { err, ok, type Result } from '../util/result.js';
+import { streamCall } from './body-stream.js';
 import { FramePool } from './frame-pool.js';
-import { bodyText, httpCall, isOk } from './http-call.js';
+import { httpCall } from './http-call.js';
 import { piecesOf } from './stream-pieces.js';
 import type { ChunkId } from './types.js';
 import { type Codec, decodeFrames, type Encoding, localCodecs } from './wire.js';
@@ -26,7 +26,6 @@ export interface ChunkSourceRef {
  * external memory has grown by some tens of megabytes.
  */
 const decoded = new FramePool();
-const take = (n: number) => decoded.take(n);
 
 /** Fetches `ids` from one source; `onChunk` stores each verified chunk as it arrives. */
 export async function fetchChunks(opts: {
@@ -48,35 +47,39 @@ export async function fetchChunks(opts: {
 }): Promise<Result<void, string>> {
   const wanted = new Set(opts.ids);
   const codecs = opts.codecs ?? localCodecs();
-  let res: IncomingMessage;
+  const headers = {
+    authorization: `Bearer ${opts.source.token}`,
+    'content-type': 'application/json',
+    'content-encoding': 'gzip',
+  };
+  // Gzipped (every origin and agent reads gzipped bodies): hex ids and base64 checksums are
+  // a third of a delta request's bytes (127 KB -> 87 KB for the bench's 10% web edit).
+  const body = gzipSync(
+    JSON.stringify({
+      ids: opts.ids,
+      encoding: opts.encoding ?? 'br',
+      ...(codecs.length ? { codecs } : {}),
+      // Without the base ids: the source needs only the checksums (a tenth of a delta request).
+      ...(opts.deltas?.length ? { deltas: opts.deltas.map(({ base: _, ...d }) => d) } : {}),
+    }),
+    { level: 6 },
+  );
+  const url = new URL('/v1/chunks/fetch', opts.source.url);
+  let answer: { status: number; pieces: AsyncIterable<Buffer> };
   try {
-    res = await httpCall(new URL('/v1/chunks/fetch', opts.source.url), {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${opts.source.token}`,
-        'content-type': 'application/json',
-        'content-encoding': 'gzip',
-      },
-      // Gzipped (every origin and agent reads gzipped bodies): hex ids and base64 checksums are
-      // a third of a delta request's bytes (127 KB -> 87 KB for the bench's 10% web edit).
-      body: gzipSync(
-        JSON.stringify({
-          ids: opts.ids,
-          encoding: opts.encoding ?? 'br',
-          ...(codecs.length ? { codecs } : {}),
-          // Without the base ids: the source needs only the checksums (a tenth of a delta request).
-          ...(opts.deltas?.length ? { deltas: opts.deltas.map(({ base: _, ...d }) => d) } : {}),
-        }),
-        { level: 6 },
-      ),
-      signal: opts.signal,
-    });
+    // Plain HTTP through one reused read buffer (body-stream.ts); HTTPS through node:https.
+    if (url.protocol === 'http:')
+      answer = await streamCall(url, { headers, body, signal: opts.signal, buffers: decoded });
+    else {
+      const res = await httpCall(url, { method: 'POST', headers, body, signal: opts.signal });
+      answer = { status: res.statusCode ?? 0, pieces: piecesOf(res) };
+    }
   } catch (e) {
     return err(`cannot reach ${opts.source.url}: ${causeOf(e)}`);
   }
-  if (!isOk(res)) {
-    const text = await bodyText(res).catch(() => '');
-    return err(`${opts.source.url} answered ${res.statusCode}: ${text.slice(0, 200)}`);
+  if (answer.status < 200 || answer.status >= 300) {
+    const text = await textOf(answer.pieces).catch(() => '');
+    return err(`${opts.source.url} answered ${answer.status}: ${text.slice(0, 200)}`);
   }
   // Chunks are stored while the next ones arrive (a few writes in flight, in any order): counted,
   // with one waiter for a free slot (a Promise.race over the writes in flight per frame added a
@@ -101,7 +104,7 @@ export async function fetchChunks(opts: {
   };
   try {
     // The socket's Buffers as they came (stream-pieces.ts), not joined by the stream's iterator.
-    for await (const frame of decodeFrames(piecesOf(res), opts.maxChunk, opts.base, onRefused, take)) {
+    for await (const frame of decodeFrames(answer.pieces, opts.maxChunk, opts.base, onRefused, decoded)) {
       if (!wanted.delete(frame.id)) return err(`${opts.source.url} sent an unrequested chunk`);
       const { data } = frame;
       const w = opts.onChunk(frame.id, data, frame.wireBytes);
@@ -130,6 +133,18 @@ export async function fetchChunks(opts: {
   if (refused) return err(`${refused} chunk deltas from ${opts.source.url} did not rebuild their chunks`);
   if (wanted.size) return err(`${opts.source.url} did not send ${wanted.size} of the chunks`);
   return ok(undefined);
+}
+
+/** An error answer's text (its first 64 KB). */
+async function textOf(pieces: AsyncIterable<Buffer>): Promise<string> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const p of pieces) {
+    parts.push(Buffer.from(p));
+    n += p.length;
+    if (n > 64 * 1024) break;
+  }
+  return Buffer.concat(parts).toString('utf8');
 }
 
 /** The innermost message of an error (an abort or undici's fetch nests the reason in `cause`). */

@@ -42,6 +42,37 @@ describe('chunk frames', () => {
     expect(whole.every((f) => f.data.buffer === stream.buffer)).toBe(true);
   });
 
+  it('joins frames that straddle pieces in lent buffers, taken back once a chunk is decoded out of one', async () => {
+    const text = Buffer.from('lent buffers '.repeat(3000));
+    const noise = randomBytes(20_000);
+    const stream = Buffer.concat([
+      await encodeFrame(chunkIdOf(text), text, 'deflate'),
+      await encodeFrame(chunkIdOf(noise), noise, 'none'),
+    ]);
+    const lent = new Set<ArrayBufferLike>();
+    const given: Buffer[] = [];
+    const buffers = {
+      take: (n: number) => {
+        const b = Buffer.allocUnsafeSlow(n);
+        lent.add(b.buffer);
+        return b;
+      },
+      give: (b: Buffer) => given.push(b),
+    };
+    const frames = [];
+    for await (const f of decodeFrames(pieces(stream, 64), 1 << 20, undefined, undefined, buffers))
+      frames.push(f);
+    expect(frames.map((f) => f.data)).toEqual([text, noise]);
+    // The deflated frame was joined, inflated and given back; the raw one is the chunk itself,
+    // lent to the caller (who gives it back when done). The stream's pieces, each read to its
+    // end, were offered back too (a pool ignores those not its own).
+    const joined = given.filter((b) => lent.has(b.buffer));
+    expect(joined).toHaveLength(1);
+    expect(joined[0]!.buffer).not.toBe(frames[1]!.data.buffer);
+    expect(given.length).toBeGreaterThan(stream.length / 64 - 2);
+    expect(lent.has(frames[1]!.data.buffer)).toBe(true);
+  });
+
   it('rejects a chunk whose bytes do not match its id, oversize frames and truncation', async () => {
     const data = Buffer.from('x'.repeat(100));
     const wrong = await encodeFrame(chunkIdOf(Buffer.from('other')), data);

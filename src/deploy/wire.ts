@@ -61,6 +61,15 @@ export async function encodeFrame(
 export type FrameAlloc = (n: number) => Buffer;
 
 /**
+ * Reused buffers for a receiver (frame-pool.ts): `take` lends one, `give` takes back one nothing
+ * reads any more (a buffer not of the pool is ignored).
+ */
+export interface FrameBuffers {
+  take: FrameAlloc;
+  give(b: Buffer): void;
+}
+
+/**
  * `encodeFrame` on the calling thread, done when it returns: the frame is in a buffer from
  * `alloc` and `data` is not kept, so a caller may read the next chunk into the same buffer (the
  * origin does, origin.ts).
@@ -181,13 +190,21 @@ export async function* decodeFrames(
    */
   onDeltaRefused?: (id: ChunkId) => void,
   /**
-   * Where whole zstd chunks are decompressed into (frame-pool.ts: the caller gives each back
-   * once done with it); by default a buffer of their own. A chunk yielded may also be a view of
-   * the stream's own pieces (one that travelled raw).
+   * Where whole zstd chunks are decompressed into, and frames that straddle two of the stream's
+   * pieces joined (frame-pool.ts: the caller gives each chunk yielded back once done with it);
+   * by default buffers of their own. A chunk yielded may also be a view of the stream's own
+   * pieces (one that travelled raw) or of a joined frame.
    */
-  alloc?: FrameAlloc,
+  buffers?: FrameBuffers,
 ): AsyncGenerator<{ id: ChunkId; data: Buffer; wireBytes: number }, void, void> {
-  const queue = new PieceQueue();
+  // Most frames straddle two socket reads (a frame of ~45 KB, reads of 64 KiB): joined in a
+  // fresh buffer each, they were ~100 MB of the 200 MB file's allocations, each counted against
+  // V8's heap limit as external memory (a major GC every few megabytes on a 10 MB heap).
+  const take = buffers && ((n: number) => buffers.take(n));
+  // Pieces read to their end go back to the pool once the frame that ended them is decoded (the
+  // pool ignores pieces not its own: a socket's reads).
+  const spent: Buffer[] = [];
+  const queue = new PieceQueue(take, buffers && ((p) => spent.push(p)));
   const maxPayload = maxChunk + 1024;
   for await (const piece of source) {
     queue.push(
@@ -204,11 +221,19 @@ export async function* decodeFrames(
       if (queue.length < HEADER + len) break;
       const id = header.toString('hex', 0, 32) as ChunkId;
       const code = header[32];
-      const payload = queue.take(HEADER + len).subarray(HEADER);
+      const { bytes, joined } = queue.take(HEADER + len);
+      const payload = bytes.subarray(HEADER);
       const isDelta = code === CODE.delta || code === CODE.zdelta;
       let data: Buffer;
       try {
-        data = unpack(code, payload, maxChunk, () => base(id), alloc);
+        data = unpack(code, payload, maxChunk, () => base(id), take);
+        if (buffers) {
+          // A raw chunk in a piece is copied out: the piece goes back to the pool, the chunk is lent.
+          if (!joined && data.buffer === bytes.buffer) data = copyInto(buffers.take(data.length), data);
+          // A joined frame whose chunk was decoded out of it is read no more (a raw one is the chunk).
+          if (joined && data.buffer !== bytes.buffer) buffers.give(bytes);
+          for (const p of spent.splice(0)) buffers.give(p);
+        }
         if (chunkIdOf(data) !== id) {
           throw frameError('corrupt', `chunk ${id.slice(0, 12)} does not match its SHA-256`);
         }
@@ -224,12 +249,24 @@ export async function* decodeFrames(
   if (queue.length) throw frameError('truncated', 'the chunk stream ended in the middle of a frame');
 }
 
+function copyInto(into: Buffer, data: Buffer): Buffer {
+  data.copy(into);
+  return into;
+}
+
 /** The unread bytes of a stream as the pieces it came in, read from the front. */
 class PieceQueue {
   readonly #pieces: Buffer[] = [];
   /** Bytes of the first piece already read. */
   #head = 0;
   length = 0;
+
+  constructor(
+    /** Where frames that straddle pieces are joined (a fresh buffer each by default). */
+    readonly alloc: FrameAlloc = (n) => Buffer.allocUnsafe(n),
+    /** Hears of each piece read to its end (a view of it may still be in use). */
+    readonly spent: (piece: Buffer) => void = () => {},
+  ) {}
 
   push(piece: Buffer): void {
     if (piece.length === 0) return;
@@ -241,27 +278,30 @@ class PieceQueue {
   peek(n: number): Buffer {
     const first = this.#pieces[0]!;
     if (first.length - this.#head >= n) return first.subarray(this.#head, this.#head + n);
-    return this.#gather(n, false);
+    return this.#gather(Buffer.allocUnsafe(n), false);
   }
 
-  /** Consumes the next `n` bytes (n <= length): a view when one piece holds them, else a copy. */
-  take(n: number): Buffer {
+  /**
+   * Consumes the next `n` bytes (n <= length): a view when one piece holds them, else a copy in
+   * a buffer from `alloc` (`joined`).
+   */
+  take(n: number): { bytes: Buffer; joined: boolean } {
     const first = this.#pieces[0]!;
     if (first.length - this.#head >= n) {
       const out = first.subarray(this.#head, this.#head + n);
       this.#head += n;
       this.length -= n;
       if (this.#head === first.length) {
-        this.#pieces.shift();
+        this.spent(this.#pieces.shift()!);
         this.#head = 0;
       }
-      return out;
+      return { bytes: out, joined: false };
     }
-    return this.#gather(n, true);
+    return { bytes: this.#gather(this.alloc(n), true), joined: true };
   }
 
-  #gather(n: number, consume: boolean): Buffer {
-    const out = Buffer.allocUnsafe(n);
+  #gather(out: Buffer, consume: boolean): Buffer {
+    const n = out.length;
     let filled = 0;
     let i = 0;
     let head = this.#head;
@@ -277,7 +317,7 @@ class PieceQueue {
       }
     }
     if (consume) {
-      this.#pieces.splice(0, i);
+      for (const p of this.#pieces.splice(0, i)) this.spent(p);
       this.#head = head;
       this.length -= n;
     }

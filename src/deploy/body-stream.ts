@@ -1,0 +1,257 @@
+/**
+ * One plain-HTTP/1.1 POST whose answer body is read through a single reused read buffer, for
+ * chunk transfers (chunk-client.ts). `node:http` hands the body over as the socket's reads, each
+ * a fresh 64 KiB ArrayBuffer: on a first deploy of 200 MB that is ~140 MB of buffers, and V8
+ * counts them as external memory against an old-generation limit of ~19 MB (the agent's heap is
+ * ~10 MB), so it started a major collection every few megabytes (~20 per 200 MB deploy, ~0.5 s
+ * of CPU across the main and helper threads). Here the socket reads into one buffer
+ * (`net.connect`'s `onread`) and the body's bytes are copied out of it into the receive pool's
+ * buffers (frame-pool.ts), which go back once read.
+ *
+ * Only what Slipway's own servers answer is understood: a status line, headers, then a body
+ * that is chunked or of a stated length. Anything else fails the call, and a caller may fall
+ * back to `node:http`. HTTPS is not handled here.
+ */
+import net from 'node:net';
+import type { FrameBuffers } from './wire.js';
+
+/** The answer's head: past it, the body's bytes come through `pieces`. */
+export interface StreamedAnswer {
+  status: number;
+  /** The body in pieces lent from the pool: each is given back by the reader once read. */
+  pieces: AsyncGenerator<Buffer, void, void>;
+}
+
+/** Bytes read from the socket at once; shared, as each read is copied out before the next. */
+const READ = 256 * 1024;
+let readBuffer: Buffer | undefined;
+/** A longer head is refused (ours are a few hundred bytes). */
+const MAX_HEAD = 16 * 1024;
+/** Body bytes waiting for the reader before the socket stops reading. */
+const HIGH_WATER = 1024 * 1024;
+
+type Body =
+  | { kind: 'head' }
+  | { kind: 'length'; left: number }
+  | { kind: 'size'; line: string }
+  | { kind: 'data'; left: number }
+  | { kind: 'crlf'; seen: number }
+  | { kind: 'trailer'; line: string }
+  | { kind: 'done' };
+
+/**
+ * Sends `body` to `url` (http: only) and resolves once the answer's head has arrived. Rejects on
+ * a refused connection, an abort, or an answer it does not understand.
+ */
+export function streamCall(
+  url: URL,
+  o: { headers: Record<string, string>; body: Buffer; signal?: AbortSignal; buffers: FrameBuffers },
+): Promise<StreamedAnswer> {
+  readBuffer ??= Buffer.allocUnsafeSlow(READ);
+  const queue: Buffer[] = [];
+  let queued = 0;
+  let failure: Error | undefined;
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  /** Set while the socket does not read (the reader is behind). */
+  let stopped = false;
+  let state: Body = { kind: 'head' };
+  let head = Buffer.alloc(0);
+  let answered: ((a: StreamedAnswer) => void) | undefined;
+  let refused: ((e: Error) => void) | undefined;
+  const fail = (e: Error) => {
+    failure ??= e;
+    refused?.(failure);
+    socket.destroy();
+    notify();
+  };
+  const deliver = (seg: Buffer) => {
+    if (seg.length === 0) return;
+    const piece = o.buffers.take(seg.length);
+    seg.copy(piece);
+    queue.push(piece);
+    queued += piece.length;
+  };
+  /** Parses `bytes` (a view of the read buffer, valid only now) as far as it goes. */
+  const parse = (bytes: Buffer): void => {
+    let at = 0;
+    while (at < bytes.length && !failure) {
+      switch (state.kind) {
+        case 'head': {
+          const joined = head.length ? Buffer.concat([head, bytes.subarray(at)]) : bytes.subarray(at);
+          const end = joined.indexOf('\r\n\r\n');
+          if (end < 0) {
+            if (joined.length > MAX_HEAD) {
+              fail(new Error('answer head too long'));
+              return;
+            }
+            head = Buffer.from(joined);
+            return;
+          }
+          const consumed = end + 4 - head.length;
+          const parsed = parseHead(joined.subarray(0, end).toString('latin1'));
+          head = Buffer.alloc(0);
+          if (typeof parsed === 'string') {
+            fail(new Error(parsed));
+            return;
+          }
+          state = parsed.body;
+          at += consumed;
+          answered?.({ status: parsed.status, pieces: pieces() });
+          answered = undefined;
+          refused = undefined;
+          if (state.kind === 'done') finish();
+          break;
+        }
+        case 'length': {
+          const n = Math.min(state.left, bytes.length - at);
+          deliver(bytes.subarray(at, at + n));
+          at += n;
+          state.left -= n;
+          if (state.left === 0) finish();
+          break;
+        }
+        case 'size':
+        case 'trailer': {
+          const nl = bytes.indexOf(10, at);
+          const upto = nl < 0 ? bytes.length : nl + 1;
+          state.line += bytes.toString('latin1', at, upto);
+          at = upto;
+          if (state.line.length > 1024) {
+            fail(new Error('chunk size line too long'));
+            return;
+          }
+          if (nl < 0) break;
+          const line = state.line.replace(/\r?\n$/, '');
+          if (state.kind === 'trailer') {
+            if (line === '') finish();
+            else state.line = '';
+            break;
+          }
+          const size = /^[0-9a-fA-F]{1,8}(?:;.*)?$/.test(line) ? Number.parseInt(line, 16) : Number.NaN;
+          if (Number.isNaN(size)) {
+            fail(new Error('bad chunk size in the answer'));
+            return;
+          }
+          state = size === 0 ? { kind: 'trailer', line: '' } : { kind: 'data', left: size };
+          break;
+        }
+        case 'data': {
+          const n = Math.min(state.left, bytes.length - at);
+          deliver(bytes.subarray(at, at + n));
+          at += n;
+          state.left -= n;
+          if (state.left === 0) state = { kind: 'crlf', seen: 0 };
+          break;
+        }
+        case 'crlf': {
+          const want = state.seen === 0 ? 13 : 10;
+          if (bytes[at] !== want) {
+            fail(new Error('bad chunk framing in the answer'));
+            return;
+          }
+          at++;
+          state.seen++;
+          if (state.seen === 2) state = { kind: 'size', line: '' };
+          break;
+        }
+        case 'done': {
+          fail(new Error('bytes after the end of the answer'));
+          return;
+        }
+      }
+    }
+  };
+  const finish = () => {
+    state = { kind: 'done' };
+    ended = true;
+    socket.destroy();
+    notify();
+  };
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const socket = net.connect({
+    host,
+    port: Number(url.port || 80),
+    onread: {
+      buffer: readBuffer,
+      callback: (n: number, buf: Uint8Array) => {
+        parse(Buffer.from(buf.buffer, buf.byteOffset, n));
+        notify();
+        // Stops reading while the reader is behind; pieces() resumes it.
+        stopped = queued >= HIGH_WATER;
+        return !stopped;
+      },
+    },
+  });
+  socket.on('error', (e) => fail(e));
+  socket.on('close', () => {
+    if (!ended) fail(new Error('the connection closed before the end of the answer'));
+  });
+  const onAbort = () => fail(o.signal?.reason instanceof Error ? o.signal.reason : new Error('aborted'));
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  socket.once('close', () => o.signal?.removeEventListener('abort', onAbort));
+
+  async function* pieces(): AsyncGenerator<Buffer, void, void> {
+    try {
+      for (;;) {
+        const b = queue.shift();
+        if (b) {
+          queued -= b.length;
+          if (stopped && queued < HIGH_WATER) {
+            stopped = false;
+            socket.resume();
+          }
+          yield b;
+          continue;
+        }
+        if (failure) throw failure;
+        if (ended) return;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+    } finally {
+      if (!ended) socket.destroy();
+    }
+  }
+
+  const lines = [`POST ${url.pathname}${url.search} HTTP/1.1`, `host: ${url.host}`];
+  for (const [k, v] of Object.entries(o.headers)) lines.push(`${k}: ${v}`);
+  lines.push(`content-length: ${o.body.length}`, 'connection: close', '', '');
+  socket.write(Buffer.concat([Buffer.from(lines.join('\r\n'), 'latin1'), o.body]));
+  return new Promise<StreamedAnswer>((resolve, reject) => {
+    if (failure) return reject(failure);
+    answered = resolve;
+    refused = reject;
+    if (o.signal?.aborted) onAbort();
+  });
+}
+
+/** Status and body framing of an answer's head; a string says why it is not understood. */
+function parseHead(text: string): { status: number; body: Body } | string {
+  const [statusLine, ...rest] = text.split('\r\n');
+  const m = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(statusLine ?? '');
+  if (!m) return 'not an HTTP/1.1 answer';
+  const headers = new Map<string, string>();
+  for (const line of rest) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) return 'bad header line in the answer';
+    headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+  }
+  const te = headers.get('transfer-encoding');
+  const cl = headers.get('content-length');
+  if (te !== undefined) {
+    if (te.toLowerCase() !== 'chunked') return `transfer encoding ${te} not understood`;
+    return { status: Number(m[1]), body: { kind: 'size', line: '' } };
+  }
+  if (cl !== undefined && /^\d{1,15}$/.test(cl)) {
+    const left = Number(cl);
+    return { status: Number(m[1]), body: left === 0 ? { kind: 'done' } : { kind: 'length', left } };
+  }
+  return 'an answer without a stated length';
+}

@@ -10,7 +10,14 @@ import { trace } from '../util/trace.js';
 import { CdcPool } from './cdc-pool.js';
 import { ChunkIndex } from './chunk-index.js';
 import type { ChunkLedger } from './chunk-ledger.js';
-import { type ChunkingParams, chunkBuffer, chunkIdOf, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
+import {
+  type ChunkingParams,
+  chunkBuffer,
+  chunkIdOf,
+  chunkingBuffer,
+  cutLength,
+  DEFAULT_CHUNKING,
+} from './fastcdc.js';
 import { FileWindow } from './file-window.js';
 import { escapingSymlink, type Manifest, type ManifestEntry } from './manifest.js';
 import { chunkParallel, segmentStarts, thisThread } from './parallel-chunk.js';
@@ -34,7 +41,7 @@ export interface Artifact {
 export async function chunkFile(
   file: string,
   params: ChunkingParams = DEFAULT_CHUNKING,
-  buffer: Buffer = Buffer.allocUnsafe(Math.max(2 * 1024 * 1024, params.max * 4)),
+  buffer: Buffer = chunkingBuffer(Math.max(2 * 1024 * 1024, params.max * 4)),
 ): Promise<{ chunks: [ChunkId, number][]; size: number }> {
   const fh = await open(file, 'r');
   const chunks: [ChunkId, number][] = [];
@@ -220,7 +227,7 @@ export async function readArtifact(
     f: ToRead,
     pool: CdcPool | undefined,
   ): Promise<{ chunks: [ChunkId, number][]; size: number }> {
-    buffer ??= Buffer.allocUnsafe(Math.max(2 * 1024 * 1024, params.max * 4));
+    buffer ??= chunkingBuffer(Math.max(2 * 1024 * 1024, params.max * 4));
     // A large file chunked before: its unchanged chunks are checked, not scanned again.
     const before = ledger?.previous(f.relPath);
     if (pool && inSegments(f) && !pool.failed) {

@@ -16,7 +16,7 @@
  * id is an old chunk's, its successor in the old list is the next candidate.
  */
 import { type FileHandle, open } from 'node:fs/promises';
-import { type ChunkingParams, chunkIdOf, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
+import { type ChunkingParams, chunkIdOf, chunkingBuffer, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
 import { FileWindow } from './file-window.js';
 import type { ChunkId } from './types.js';
 
@@ -146,7 +146,7 @@ export async function rechunkFile(
   file: string,
   old: readonly [ChunkId, number][],
   params: ChunkingParams = DEFAULT_CHUNKING,
-  buffer: Buffer = Buffer.allocUnsafe(Math.max(2 * 1024 * 1024, params.max * 4)),
+  buffer: Buffer = chunkingBuffer(Math.max(2 * 1024 * 1024, params.max * 4)),
 ): Promise<Rechunked> {
   if (buffer.length < 2 * params.max) throw new RangeError('rechunkFile needs a buffer of at least 2 * max');
   const fh = await open(file, 'r');

@@ -46,8 +46,8 @@ export async function chunkFile(
   const fh = await open(file, 'r');
   const chunks: [ChunkId, number][] = [];
   let size = 0;
+  const w = new FileWindow(fh, buffer, 0, params.max);
   try {
-    const w = new FileWindow(fh, buffer);
     for (;;) {
       if (!w.eof && w.end - w.start < params.max) await w.fill();
       if (w.start >= w.end) break;
@@ -59,6 +59,7 @@ export async function chunkFile(
       }
     }
   } finally {
+    await w.settle();
     await fh.close();
   }
   return { chunks, size };

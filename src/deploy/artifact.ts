@@ -1,5 +1,5 @@
 /** Turns an artifact folder into a manifest and an index of where each chunk's bytes live. */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -65,6 +65,25 @@ export async function chunkFile(
   return { chunks, size };
 }
 
+/**
+ * A whole file's bytes read into `scratch`, as a view of it; undefined when the file has grown
+ * to fill it (then it is read as it is). Through one buffer made by `chunkingBuffer`, its cut
+ * points are scanned with WebAssembly and no buffer is allocated per file.
+ */
+function readWhole(file: string, scratch: Buffer): Buffer | undefined {
+  const fd = openSync(file, 'r');
+  try {
+    for (let n = 0; n < scratch.length; ) {
+      const got = readSync(fd, scratch, n, scratch.length - n, n);
+      if (got === 0) return scratch.subarray(0, n);
+      n += got;
+    }
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** A file of the artifact to read and chunk: where its entry stands in the manifest. */
 interface ToRead {
   at: number;
@@ -127,6 +146,8 @@ export async function readArtifact(
   ledger?.begin();
   let entries: ManifestEntry[] = [];
   let buffer: Buffer | undefined;
+  /** Files up to WHOLE are read into this. */
+  let whole: Buffer | undefined;
   let files = 0;
   let bytes = 0;
   /** Entries taken as they were from the ledger. */
@@ -273,7 +294,8 @@ export async function readArtifact(
       let list: [ChunkId, number][];
       let size: number;
       if (f.size <= WHOLE) {
-        const data = readFileSync(f.full);
+        whole ??= chunkingBuffer(WHOLE + 1);
+        const data = readWhole(f.full, whole) ?? readFileSync(f.full);
         list = chunkBuffer(data, params).map((c) => [c.id, c.size]);
         size = data.length;
       } else ({ chunks: list, size } = await chunkLarge(f, pool));

@@ -103,8 +103,10 @@ const WHOLE = 4 * 1024 * 1024;
  * Files from this size on are chunked in segments at once, here and on worker threads
  * (parallel-chunk.ts), where the machine has more than one core. A worker is ready ~40-50 ms
  * after it is started (measured) and costs ~100-150 ms of CPU in all (start-up, a cold isolate);
- * this thread chunks ~2.3 ms/MB on a first deploy, so below ~64 MB it would have done most of
- * the file before a worker could help.
+ * this thread chunked ~2.3 ms/MB on a first deploy, so below ~64 MB it would have done most of
+ * the file before a worker could help. Since the gear scan runs as WebAssembly and reads go
+ * ahead (gear-scan.ts, file-window.ts) it chunks ~1.2 ms/MB (200 MB: ~235 ms, about half of
+ * it SHA-256): the break-even is likely higher now, not measured yet on a quiet machine.
  */
 export const PARALLEL_MIN = 64 * 1024 * 1024;
 

@@ -85,17 +85,10 @@ export async function chunkRun(
   let pos = from;
   let reused = 0;
   const w = new FileWindow(fh, buffer, from, params.max);
+  // The old chunk expected at the next boundary, and the shift of old offsets into new ones.
+  let next: number | undefined = before?.at(from);
+  let shift = 0;
   try {
-    return await run(w);
-  } finally {
-    // Reads ahead still in flight would write into the buffer once it serves the next run.
-    await w.settle();
-  }
-
-  async function run(w: FileWindow): Promise<ChunkRun> {
-    // The old chunk expected at the next boundary, and the shift of old offsets into new ones.
-    let next: number | undefined = before?.at(from);
-    let shift = 0;
     for (;;) {
       if (!w.eof && w.end - w.start < params.max) await w.fill();
       if (w.start >= w.end) break;
@@ -144,6 +137,9 @@ export async function chunkRun(
       }
     }
     return { from, chunks, end: pos, reused, eof: true };
+  } finally {
+    // Reads ahead still in flight would write into the buffer once it serves the next run.
+    await w.settle();
   }
 }
 

@@ -1,5 +1,5 @@
 /** Turns an artifact folder into a manifest and an index of where each chunk's bytes live. */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +10,14 @@ import { trace } from '../util/trace.js';
 import { CdcPool } from './cdc-pool.js';
 import { ChunkIndex } from './chunk-index.js';
 import type { ChunkLedger } from './chunk-ledger.js';
-import { type ChunkingParams, chunkBuffer, chunkIdOf, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
+import {
+  type ChunkingParams,
+  chunkBuffer,
+  chunkIdOf,
+  chunkingBuffer,
+  cutLength,
+  DEFAULT_CHUNKING,
+} from './fastcdc.js';
 import { FileWindow } from './file-window.js';
 import { escapingSymlink, type Manifest, type ManifestEntry } from './manifest.js';
 import { chunkParallel, segmentStarts, thisThread } from './parallel-chunk.js';
@@ -34,13 +41,13 @@ export interface Artifact {
 export async function chunkFile(
   file: string,
   params: ChunkingParams = DEFAULT_CHUNKING,
-  buffer: Buffer = Buffer.allocUnsafe(Math.max(2 * 1024 * 1024, params.max * 4)),
+  buffer: Buffer = chunkingBuffer(Math.max(2 * 1024 * 1024, params.max * 4)),
 ): Promise<{ chunks: [ChunkId, number][]; size: number }> {
   const fh = await open(file, 'r');
   const chunks: [ChunkId, number][] = [];
   let size = 0;
+  const w = new FileWindow(fh, buffer, 0, params.max);
   try {
-    const w = new FileWindow(fh, buffer);
     for (;;) {
       if (!w.eof && w.end - w.start < params.max) await w.fill();
       if (w.start >= w.end) break;
@@ -52,9 +59,29 @@ export async function chunkFile(
       }
     }
   } finally {
+    await w.settle();
     await fh.close();
   }
   return { chunks, size };
+}
+
+/**
+ * A whole file's bytes read into `scratch`, as a view of it; undefined when the file has grown
+ * to fill it (then it is read as it is). Through one buffer made by `chunkingBuffer`, its cut
+ * points are scanned with WebAssembly and no buffer is allocated per file.
+ */
+function readWhole(file: string, scratch: Buffer): Buffer | undefined {
+  const fd = openSync(file, 'r');
+  try {
+    for (let n = 0; n < scratch.length; ) {
+      const got = readSync(fd, scratch, n, scratch.length - n, n);
+      if (got === 0) return scratch.subarray(0, n);
+      n += got;
+    }
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** A file of the artifact to read and chunk: where its entry stands in the manifest. */
@@ -76,8 +103,10 @@ const WHOLE = 4 * 1024 * 1024;
  * Files from this size on are chunked in segments at once, here and on worker threads
  * (parallel-chunk.ts), where the machine has more than one core. A worker is ready ~40-50 ms
  * after it is started (measured) and costs ~100-150 ms of CPU in all (start-up, a cold isolate);
- * this thread chunks ~2.3 ms/MB on a first deploy, so below ~64 MB it would have done most of
- * the file before a worker could help.
+ * this thread chunked ~2.3 ms/MB on a first deploy, so below ~64 MB it would have done most of
+ * the file before a worker could help. Since the gear scan runs as WebAssembly and reads go
+ * ahead (gear-scan.ts, file-window.ts) it chunks ~1.2 ms/MB (200 MB: ~235 ms, about half of
+ * it SHA-256): the break-even is likely higher now, not measured yet on a quiet machine.
  */
 export const PARALLEL_MIN = 64 * 1024 * 1024;
 
@@ -119,6 +148,8 @@ export async function readArtifact(
   ledger?.begin();
   let entries: ManifestEntry[] = [];
   let buffer: Buffer | undefined;
+  /** Files up to WHOLE are read into this. */
+  let whole: Buffer | undefined;
   let files = 0;
   let bytes = 0;
   /** Entries taken as they were from the ledger. */
@@ -220,7 +251,7 @@ export async function readArtifact(
     f: ToRead,
     pool: CdcPool | undefined,
   ): Promise<{ chunks: [ChunkId, number][]; size: number }> {
-    buffer ??= Buffer.allocUnsafe(Math.max(2 * 1024 * 1024, params.max * 4));
+    buffer ??= chunkingBuffer(Math.max(2 * 1024 * 1024, params.max * 4));
     // A large file chunked before: its unchanged chunks are checked, not scanned again.
     const before = ledger?.previous(f.relPath);
     if (pool && inSegments(f) && !pool.failed) {
@@ -265,7 +296,8 @@ export async function readArtifact(
       let list: [ChunkId, number][];
       let size: number;
       if (f.size <= WHOLE) {
-        const data = readFileSync(f.full);
+        whole ??= chunkingBuffer(WHOLE + 1);
+        const data = readWhole(f.full, whole) ?? readFileSync(f.full);
         list = chunkBuffer(data, params).map((c) => [c.id, c.size]);
         size = data.length;
       } else ({ chunks: list, size } = await chunkLarge(f, pool));

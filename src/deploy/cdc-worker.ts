@@ -6,6 +6,7 @@
 import { open } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import type { SegmentAnswer, SegmentTask } from './cdc-pool.js';
+import { chunkingBuffer } from './fastcdc.js';
 import { chunkRun, OldChunks } from './rechunk.js';
 
 let buffer: Buffer | undefined;
@@ -14,7 +15,7 @@ let lastOld: OldChunks | undefined;
 
 async function chunkSegment(task: SegmentTask): Promise<SegmentAnswer> {
   const want = Math.max(2 * 1024 * 1024, task.params.max * 4);
-  if (!buffer || buffer.length < want) buffer = Buffer.allocUnsafe(want);
+  if (!buffer || buffer.length < want) buffer = chunkingBuffer(want);
   const fh = await open(task.file, 'r');
   try {
     const before = task.sameOld ? lastOld : task.old ? new OldChunks(task.old) : undefined;

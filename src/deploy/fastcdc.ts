@@ -5,6 +5,7 @@
  * only the chunks around it.
  */
 import crypto, { createHash } from 'node:crypto';
+import { type GearScanner, gearScanner } from './gear-scan.js';
 import type { ChunkId } from './types.js';
 
 export interface ChunkingParams {
@@ -65,6 +66,20 @@ export function checkParams(p: ChunkingParams): string | undefined {
   return undefined;
 }
 
+/** The memories of buffers from `chunkingBuffer`, with the scanner of each. */
+const scanners = new WeakMap<ArrayBufferLike, GearScanner>();
+
+/**
+ * A buffer of `size` bytes to chunk in: `cutLength` scans it with WebAssembly (gear-scan.ts),
+ * ~2.5x the speed of its JavaScript loop. A plain buffer where WebAssembly is missing.
+ */
+export function chunkingBuffer(size: number): Buffer {
+  const scanner = gearScanner(GEAR, size);
+  if (!scanner) return Buffer.allocUnsafe(size);
+  scanners.set(scanner.buffer.buffer, scanner);
+  return scanner.buffer;
+}
+
 /**
  * Length of the chunk that starts at `start`, looking at bytes up to `end` (exclusive). When
  * `end - start <= min` the rest is one chunk; callers that stream must pass at least `max`
@@ -73,9 +88,19 @@ export function checkParams(p: ChunkingParams): string | undefined {
 export function cutLength(buf: Uint8Array, start: number, end: number, p: ChunkingParams): number {
   const n = end - start;
   if (n <= p.min) return n;
+  if (start < 0 || end > buf.length) throw new RangeError('cutLength: bytes out of the buffer');
   const limit = Math.min(n, p.max);
   const normal = Math.min(limit, p.avg);
   const { small, large } = masksFor(p.avg);
+  const scanner = scanners.get(buf.buffer);
+  if (scanner) {
+    // The loops below byte by byte: the small mask on the first even count of bytes from `min`
+    // to `normal` (an odd last one goes to the second loop), the large one up to `limit`; the
+    // second loop leaves the last byte unscanned, which returns `limit` as a cut there would.
+    const at = buf.byteOffset + start;
+    const smallEnd = at + p.min + ((normal - p.min) & ~1);
+    return scanner.scan(at + p.min, smallEnd, at + limit, small, large) - at;
+  }
   const gear = GEAR;
   let hash = 0;
   let i = start + p.min;

@@ -12,12 +12,12 @@ import { mulberry32 } from '../analyze/random.js';
 import { err } from '../util/result.js';
 import { chunkFile, PARALLEL_MIN } from './artifact.js';
 import type { SegmentRunner } from './cdc-pool.js';
-import { type ChunkingParams, DEFAULT_CHUNKING } from './fastcdc.js';
+import { type ChunkingParams, chunkingBuffer, DEFAULT_CHUNKING } from './fastcdc.js';
 import { chunkParallel, type Lane, segmentStarts, thisThread } from './parallel-chunk.js';
 import type { ChunkId } from './types.js';
 
 const P: ChunkingParams = { min: 256, avg: 1024, max: 4096 };
-const buffer = (p: ChunkingParams = P) => Buffer.allocUnsafe(4 * p.max);
+const buffer = (p: ChunkingParams = P) => chunkingBuffer(4 * p.max);
 
 /** Two lanes on this thread, each with a buffer of its own, as the workers have. */
 const lanes = (p: ChunkingParams = P): Lane[] => [thisThread(buffer(p)), thisThread(buffer(p))];

@@ -5,14 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noise } from '../../bench/lib/noise.js';
 import { mulberry32 } from '../analyze/random.js';
 import { chunkFile } from './artifact.js';
-import type { ChunkingParams } from './fastcdc.js';
+import { type ChunkingParams, chunkingBuffer } from './fastcdc.js';
 import { rechunkFile } from './rechunk.js';
 import type { ChunkId } from './types.js';
 
 // Small chunks so that a few hundred KB hold hundreds of them, and a buffer of 4 * max so that
 // chunking crosses many refills.
 const P: ChunkingParams = { min: 256, avg: 1024, max: 4096 };
-const buffer = () => Buffer.allocUnsafe(4 * P.max);
+const buffer = () => chunkingBuffer(4 * P.max);
 
 type Edit = 'overwrite' | 'insert' | 'delete' | 'append' | 'truncate' | 'prepend';
 const EDITS: Edit[] = ['overwrite', 'insert', 'delete', 'append', 'truncate', 'prepend'];

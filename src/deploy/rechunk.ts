@@ -16,7 +16,7 @@
  * id is an old chunk's, its successor in the old list is the next candidate.
  */
 import { type FileHandle, open } from 'node:fs/promises';
-import { type ChunkingParams, chunkIdOf, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
+import { type ChunkingParams, chunkIdOf, chunkingBuffer, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
 import { FileWindow } from './file-window.js';
 import type { ChunkId } from './types.js';
 
@@ -84,58 +84,63 @@ export async function chunkRun(
   const chunks: [ChunkId, number][] = [];
   let pos = from;
   let reused = 0;
-  const w = new FileWindow(fh, buffer, from);
+  const w = new FileWindow(fh, buffer, from, params.max);
   // The old chunk expected at the next boundary, and the shift of old offsets into new ones.
   let next: number | undefined = before?.at(from);
   let shift = 0;
-  for (;;) {
-    if (!w.eof && w.end - w.start < params.max) await w.fill();
-    if (w.start >= w.end) break;
-    while (w.end - w.start >= params.max || (w.eof && w.start < w.end)) {
-      let n = 0;
-      let id: ChunkId | undefined;
-      let matched: number | undefined;
-      // At least `max` bytes ahead here (before w.end of file the buffer holds that many) and
-      // where the old chunk was cut: see the file's comment.
-      if (
-        before &&
-        next !== undefined &&
-        next < old.length &&
-        w.end - w.start >= params.max &&
-        before.total - before.offsets[next]! >= params.max
-      ) {
-        const want = old[next]![1];
-        // A damaged ledger could claim more than `max`; the buffer past `w.end` is stale.
-        if (want <= w.end - w.start) {
-          const candidate = chunkIdOf(buffer.subarray(w.start, w.start + want));
-          if (candidate === old[next]![0]) {
-            n = want;
-            id = candidate;
-            matched = next;
-            reused++;
+  try {
+    for (;;) {
+      if (!w.eof && w.end - w.start < params.max) await w.fill();
+      if (w.start >= w.end) break;
+      while (w.end - w.start >= params.max || (w.eof && w.start < w.end)) {
+        let n = 0;
+        let id: ChunkId | undefined;
+        let matched: number | undefined;
+        // At least `max` bytes ahead here (before w.end of file the buffer holds that many) and
+        // where the old chunk was cut: see the file's comment.
+        if (
+          before &&
+          next !== undefined &&
+          next < old.length &&
+          w.end - w.start >= params.max &&
+          before.total - before.offsets[next]! >= params.max
+        ) {
+          const want = old[next]![1];
+          // A damaged ledger could claim more than `max`; the buffer past `w.end` is stale.
+          if (want <= w.end - w.start) {
+            const candidate = chunkIdOf(buffer.subarray(w.start, w.start + want));
+            if (candidate === old[next]![0]) {
+              n = want;
+              id = candidate;
+              matched = next;
+              reused++;
+            }
           }
         }
-      }
-      if (!id) {
-        n = cutLength(buffer, w.start, w.end, params);
-        id = chunkIdOf(buffer.subarray(w.start, w.start + n));
-        matched = before?.indexOf(id);
-      }
-      chunks.push([id, n]);
-      w.start += n;
-      pos += n;
-      if (before) {
-        if (matched !== undefined) {
-          shift = pos - (before.offsets[matched]! + old[matched]![1]);
-          next = matched + 1;
-        } else {
-          next = before.at(pos - shift) ?? before.at(pos);
+        if (!id) {
+          n = cutLength(buffer, w.start, w.end, params);
+          id = chunkIdOf(buffer.subarray(w.start, w.start + n));
+          matched = before?.indexOf(id);
         }
+        chunks.push([id, n]);
+        w.start += n;
+        pos += n;
+        if (before) {
+          if (matched !== undefined) {
+            shift = pos - (before.offsets[matched]! + old[matched]![1]);
+            next = matched + 1;
+          } else {
+            next = before.at(pos - shift) ?? before.at(pos);
+          }
+        }
+        if (done(pos)) return { from, chunks, end: pos, reused, eof: w.eof && w.start >= w.end };
       }
-      if (done(pos)) return { from, chunks, end: pos, reused, eof: w.eof && w.start >= w.end };
     }
+    return { from, chunks, end: pos, reused, eof: true };
+  } finally {
+    // Reads ahead still in flight would write into the buffer once it serves the next run.
+    await w.settle();
   }
-  return { from, chunks, end: pos, reused, eof: true };
 }
 
 /**
@@ -146,7 +151,7 @@ export async function rechunkFile(
   file: string,
   old: readonly [ChunkId, number][],
   params: ChunkingParams = DEFAULT_CHUNKING,
-  buffer: Buffer = Buffer.allocUnsafe(Math.max(2 * 1024 * 1024, params.max * 4)),
+  buffer: Buffer = chunkingBuffer(Math.max(2 * 1024 * 1024, params.max * 4)),
 ): Promise<Rechunked> {
   if (buffer.length < 2 * params.max) throw new RangeError('rechunkFile needs a buffer of at least 2 * max');
   const fh = await open(file, 'r');

@@ -57,6 +57,7 @@ describe('staging', () => {
       env,
       release: 'v1-000000000000' as ReleaseId,
       manifest,
+      chunksTotal: 0,
       origin: { url: 'http://127.0.0.1:9', token: 'y' },
       events,
       clients: new Map([['t1', new AgentClient(agent.url, 'x')]]),

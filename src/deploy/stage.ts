@@ -5,8 +5,9 @@
  */
 import type { EventStream } from '../events.js';
 import { failpoint } from '../util/failpoint.js';
+import { err, ok, type Result } from '../util/result.js';
 import { newToken } from './agent/grants.js';
-import type { AgentClient } from './agent-client.js';
+import type { AgentClient, DeployRequest } from './agent-client.js';
 import type { ChunkSourceRef } from './chunk-client.js';
 import type { Environment, Target } from './environment.js';
 import type { DeployEvent } from './events.js';
@@ -25,7 +26,12 @@ export interface StagedTarget {
   bytesSent: number;
   /** Set once its activation succeeded: a rollback then expects it to run this release. */
   switched?: boolean;
+  /** Its activation's outcome when it came with the staging (one exchange, stageInOne), and when. */
+  activated?: { result: Result<unknown, string>; at: number; ms: number };
 }
+
+/** What an activation asks besides the release (rollout.ts `activation`). */
+type ActivationOf = (target: Target) => Pick<DeployRequest, 'app' | 'keep' | 'validate'>;
 
 /** Stages `release` on every target; failures are reported per target, never thrown. */
 export async function stageAll(opts: {
@@ -33,6 +39,8 @@ export async function stageAll(opts: {
   env: Environment;
   release: ReleaseId;
   manifest: Manifest;
+  /** How many distinct chunks `manifest` has. */
+  chunksTotal: number;
   /** The manifest last deployed from this artifact: an agent keeping it gets a delta. */
   previous?: { release: ReleaseId; manifest: Manifest };
   /** New chunks -> the chunks at their place in `previous`, for chunk deltas. */
@@ -40,6 +48,11 @@ export async function stageAll(opts: {
   origin: ChunkSourceRef;
   events: EventStream<DeployEvent>;
   clients: Map<string, AgentClient>;
+  /**
+   * Given when the rollout is one host: a redeploy to it (a delta against `previous`) is staged
+   * and activated in one exchange, each asking this of its activation.
+   */
+  activateInOne?: ActivationOf;
 }): Promise<StagedTarget[]> {
   const { env, events, deploymentId } = opts;
   const results: StagedTarget[] = [];
@@ -89,17 +102,114 @@ export async function stageAll(opts: {
     via: 'origin' | 'relay',
   ): Promise<StagedTarget> {
     const client = opts.clients.get(target.name)!;
-    const fail = (reason: string, previous: ReleaseId | null = null): StagedTarget => {
-      events.emit({
-        type: 'target-failed',
-        deploymentId,
-        target: target.name,
-        at: Date.now(),
-        phase: 'stage',
-        reason,
-      });
-      return { target, client, previous, ok: false, reason, bytesSent: 0 };
+    if (opts.activateInOne) {
+      const done = await stageInOne(target, client, sources, via, opts.activateInOne);
+      if (done) return done;
+    }
+    return stageAlone(target, client, sources, via);
+  }
+
+  function failed(
+    target: Target,
+    client: AgentClient,
+    reason: string,
+    previous: ReleaseId | null = null,
+  ): StagedTarget {
+    events.emit({
+      type: 'target-failed',
+      deploymentId,
+      target: target.name,
+      at: Date.now(),
+      phase: 'stage',
+      reason,
+    });
+    return { target, client, previous, ok: false, reason, bytesSent: 0 };
+  }
+
+  /**
+   * A redeploy staged and activated in one exchange (agent/deploy-exchange.ts): the delta against
+   * the release last deployed, with no sources when nothing changed (the agent makes it from what
+   * it has). Undefined when the agent refused it before changing anything (it is older, lacks the base or the chunks, another deployment holds it...):
+   * the staging then goes on as before, which reports real trouble.
+   */
+  async function stageInOne(
+    target: Target,
+    client: AgentClient,
+    sources: ChunkSourceRef[],
+    via: 'origin' | 'relay',
+    activation: ActivationOf,
+  ): Promise<StagedTarget | undefined> {
+    const d = deltaOf();
+    if (!d) return undefined;
+    const changed = d.upsert.length > 0 || d.remove.length > 0;
+    const was = opts.previous!.manifest.chunking;
+    const c = d.chunking;
+    const bases = changed && opts.bases && Object.keys(opts.bases).length ? opts.bases : undefined;
+    const t0 = Date.now();
+    events.emit({ type: 'target-staging', deploymentId, target: target.name, at: t0, source: via });
+    const x = await client.deploy(
+      {
+        protocol: DEPLOY_PROTOCOL,
+        release: opts.release,
+        version: d.version,
+        base: d.base,
+        ...(c.min === was.min && c.avg === was.avg && c.max === was.max ? {} : { chunking: c }),
+        ...(d.remove.length ? { remove: d.remove } : {}),
+        ...(d.upsert.length ? { upsert: d.upsert } : {}),
+        ...(bases ? { bases } : {}),
+        ...(changed ? { sources: sources.map((s) => ({ url: s.url, token: s.token })) } : {}),
+        ...activation(target),
+      },
+      { onProgress: (p) => events.emit({ type: 'stage-progress', deploymentId, target: target.name, ...p }) },
+    );
+    if (x.kind === 'refused') return undefined;
+    if (x.kind === 'broken') {
+      // It may have switched before the answer broke off: back to what ran before if so (refused
+      // with a 409, changing nothing, when it runs another release).
+      const undone = await client.rollback(undefined, opts.release);
+      return failed(
+        target,
+        client,
+        `${x.message}${undone.ok ? ` (it had switched: back on ${undone.value.current})` : ''}`,
+      );
+    }
+    const line = x.line;
+    if (line.type === 'error' && !line.staged) return failed(target, client, line.message);
+    const counts = line.type === 'done' ? line : line.staged!;
+    const bytesSent = (counts.bytes ?? 0) + x.requestBytes;
+    const at = Date.now();
+    events.emit({
+      type: 'target-staged',
+      deploymentId,
+      target: target.name,
+      at,
+      stagedMs: at - t0,
+      bytesSent,
+      chunksReused: opts.chunksTotal - (counts.fetched ?? 0),
+      chunksFetched: counts.fetched ?? 0,
+      alreadyStaged: counts.already === true,
+    });
+    failpoint('deploy:stage');
+    const previous = line.type === 'done' ? line.previous : line.staged!.previous;
+    return {
+      target,
+      client,
+      previous,
+      ok: true,
+      bytesSent,
+      activated: { result: line.type === 'done' ? ok(undefined) : err(line.message), at, ms: at - t0 },
     };
+  }
+
+  /** Stages on one host, asking its status first; the rollout activates it. */
+  async function stageAlone(
+    target: Target,
+    client: AgentClient,
+    sources: ChunkSourceRef[],
+    via: 'origin' | 'relay',
+  ): Promise<StagedTarget> {
+    const fail = (reason: string, previous: ReleaseId | null = null) =>
+      failed(target, client, reason, previous);
     const status = await client.status();
     if (!status.ok) return fail(status.error);
     if (status.value.protocol !== DEPLOY_PROTOCOL)

@@ -88,6 +88,9 @@ describe('POST /v1/deploy', () => {
     expect(JSON.parse(r.text)).toEqual({ type: 'done', previous: v1.release });
     expect(await readlink(path.join(agentDir(), 'current'))).toBe(`releases/${art.release}`);
     expect(await readlink(path.join(agentDir(), 'releases', art.release))).toBe(v1.release);
+    // Its staging time saved with its activation's.
+    const state = JSON.parse(await readFile(path.join(agentDir(), 'state.json'), 'utf8'));
+    expect(Object.keys(state.releases[art.release]).sort()).toEqual(['activatedAt', 'stagedAt']);
   });
 
   it('answers an unchanged redeploy through the client with the previous release', async () => {

@@ -71,6 +71,7 @@ export function deployExchange(
       sources: body.sources,
       bases: body.bases as Record<ChunkId, ChunkId[]> | undefined,
       holder,
+      activateNext: true,
     };
     res.sendDate = false;
     let streaming = false;

@@ -13,6 +13,11 @@ export interface StageRequest {
   holder?: string;
   /** For new chunks, a chunk this agent may have at the same place before: fetched as a delta. */
   bases?: Record<ChunkId, ChunkId[]>;
+  /**
+   * The caller activates the release right after (agent/deploy-exchange.ts): its staging time is
+   * saved with the activation's, one write of the state instead of two.
+   */
+  activateNext?: boolean;
 }
 
 export interface StageProgress {

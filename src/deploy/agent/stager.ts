@@ -6,7 +6,6 @@
 
 import { err, ok, type Result } from '../../util/result.js';
 import { trace } from '../../util/trace.js';
-import type { ChunkSourceRef } from '../chunk-client.js';
 import { chunksOf, type Manifest, releaseIdOf, validateManifest } from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import { Arrivals } from './arrivals.js';
@@ -74,7 +73,7 @@ export class Stager {
     const running = this.#running.get(id);
     // Joined; a staging from what the agent has that could not is done for real after it.
     if (running) return running.then((r) => r ?? this.stage(req, progress));
-    return this.#run(id, this.#stage(id, manifest, req.sources ?? [], progress, req.bases)).then(
+    return this.#run(id, this.#stage(id, manifest, req, progress)).then(
       (r) => r ?? err(`staging ${id} stopped`),
     );
   }
@@ -92,7 +91,7 @@ export class Stager {
     if (this.#running.has(id)) return Promise.resolve(undefined);
     return this.#run(
       id,
-      this.#fromKept(id, manifest).then((r) => r && ok(r)),
+      this.#fromKept(id, manifest, !req.activateNext).then((r) => r && ok(r)),
     );
   }
 
@@ -121,6 +120,7 @@ export class Stager {
   async #fromKept(
     id: ReleaseId,
     manifest: Manifest,
+    saveTimes: boolean,
     all = chunksOf(manifest),
   ): Promise<StageResult | undefined> {
     const { layout, kept, times } = this.o;
@@ -133,7 +133,7 @@ export class Stager {
       bytesFetched: 0,
     };
     if (releases.has(id)) {
-      await times.touch(id, 'stagedAt');
+      await times.touch(id, 'stagedAt', saveTimes);
       return { ...p, release: id, alreadyStaged: true, bytesReused: 0, filesCopied: 0, ms: 0 };
     }
     trace(`stage ${id}: looking for a twin`);
@@ -144,7 +144,7 @@ export class Stager {
     releases.set(id, manifest);
     kept.files.rebuild(releases);
     // Independent writes (a leftover staging area, the release's times): waited for together.
-    await Promise.all([dropped, times.touch(id, 'stagedAt')]);
+    await Promise.all([dropped, times.touch(id, 'stagedAt', saveTimes)]);
     let files = 0;
     for (const e of manifest.entries) if (e.type === 'file') files++;
     let bytesReused = 0;
@@ -162,10 +162,11 @@ export class Stager {
   async #stage(
     id: ReleaseId,
     manifest: Manifest,
-    sources: ChunkSourceRef[],
+    req: StageRequest,
     progress: (p: StageProgress) => void,
-    hints: Record<ChunkId, ChunkId[]> = {},
   ): Promise<Result<StageResult, string>> {
+    const sources = req.sources ?? [];
+    const hints = req.bases ?? {};
     const { layout, index, kept, times } = this.o;
     const releases = kept.manifests;
     const t0 = performance.now();
@@ -174,7 +175,7 @@ export class Stager {
     const grantedAt = this.o.grants.grantedAt;
     const since = Math.min(Date.now(), grantedAt > Date.now() - 3_600_000 ? grantedAt : Date.now());
     const all = chunksOf(manifest);
-    const local = await this.#fromKept(id, manifest, all);
+    const local = await this.#fromKept(id, manifest, !req.activateNext, all);
     if (local) return ok(local);
     const p: StageProgress = { chunksTotal: all.size, chunksReused: 0, chunksFetched: 0, bytesFetched: 0 };
     let bytesReused = 0;
@@ -285,7 +286,7 @@ export class Stager {
     releases.set(id, manifest);
     kept.files.rebuild(releases);
     await index.settleRelease(id, manifest);
-    await times.touch(id, 'stagedAt');
+    await times.touch(id, 'stagedAt', !req.activateNext);
     return ok({
       ...p,
       release: id,

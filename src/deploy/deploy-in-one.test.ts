@@ -110,13 +110,14 @@ async function agentBehindProxy(
   };
 }
 
-function envFor(agentUrls: string[]): Environment {
+function envFor(agentUrls: string[], healthUrl?: string): Environment {
   const targets: Target[] = agentUrls.map((agentUrl, i) => ({
     name: `t${i + 1}`,
     region: 'r1',
     agentUrl,
     token: TOKEN,
     env: {},
+    ...(healthUrl ? { healthUrl } : {}),
   }));
   return {
     name: 'in-one',
@@ -130,18 +131,38 @@ function envFor(agentUrls: string[]): Environment {
     minSamples: 1,
     stageParallelism: 2,
     regions: [{ name: 'r1', traffic: 1, maxUnavailable: 2, targets }],
+    ...(healthUrl
+      ? {
+          health: {
+            path: '/',
+            intervalMs: 10,
+            timeoutMs: 1000,
+            successes: 1,
+            failures: 1,
+            inconclusive: 3,
+            errors: 3,
+            deadlineMs: 5000,
+            successStatus: [200],
+          },
+        }
+      : {}),
   } as Environment;
 }
 
-async function deploy(agentUrls: string[], version: string) {
+async function deploy(agentUrls: string[], version: string, healthUrl?: string, signal?: AbortController) {
   const events = new EventStream<DeployEvent>();
   const seen: DeployEvent[] = [];
-  events.subscribe((e) => seen.push(e));
+  events.subscribe((e) => {
+    seen.push(e);
+    // Interrupted (Ctrl-C) once staged: in one exchange, that is once switched too.
+    if (e.type === 'target-staged') signal?.abort();
+  });
   const r = await runDeployment({
-    env: envFor(agentUrls),
+    env: envFor(agentUrls, healthUrl),
     version,
     events,
     ledgerDir: path.join(root, 'ledger'),
+    signal: signal?.signal,
   });
   if (!r.ok) throw new Error(r.error);
   return { ...r.value, events: seen };
@@ -218,6 +239,33 @@ describe('a redeploy to a lone host in one exchange', () => {
     expect(a.asked).not.toContain('POST /v1/deploy');
     // A small artifact: no twin check asked ahead either (deploy.ts TWIN_CHECK_MIN_ENTRIES).
     expect(a.asked).toEqual(['GET /v1/status', 'POST /v1/stage', 'POST /v1/activate']);
+  });
+
+  it('rolls the host back when the health gate fails after the exchange', async () => {
+    const a = await agentBehindProxy('agent');
+    const v1 = await deploy([a.url], 'v1');
+    let status = 200;
+    const health = await listen(createServer((_req, res) => res.writeHead(status).end()));
+    status = 500;
+    a.reset();
+    const v2 = await deploy([a.url], 'v2', health);
+    expect(v2.status, v2.reason).toBe('rolled-back');
+    expect(a.asked).toEqual(['POST /v1/deploy', 'POST /v1/activate']);
+    expect(await currentOf(a)).toBe(`releases/${v1.release}`);
+    expect(v2.events.find((e) => e.type === 'target-rolled-back')).toMatchObject({
+      to: v1.release,
+      ok: true,
+    });
+  });
+
+  it('switches the host back when interrupted: an interrupted deployment switches none', async () => {
+    const a = await agentBehindProxy('agent');
+    const v1 = await deploy([a.url], 'v1');
+    a.reset();
+    const v2 = await deploy([a.url], 'v2', undefined, new AbortController());
+    expect(v2.status).toBe('interrupted');
+    expect(a.asked).toEqual(['POST /v1/deploy', 'POST /v1/activate']);
+    expect(await currentOf(a)).toBe(`releases/${v1.release}`);
   });
 
   it('switches back when the exchange broke off after the agent had switched', async () => {

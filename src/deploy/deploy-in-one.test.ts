@@ -196,6 +196,20 @@ describe('a redeploy to a lone host in one exchange', () => {
     expect(v2.events.find((e) => e.type === 'target-activated')).toMatchObject({ previous: v1.release });
   });
 
+  it('starts no origin for an unchanged redeploy', async () => {
+    const a = await agentBehindProxy('agent');
+    await deploy([a.url], 'v1');
+    // The origin's port taken: a deploy that starts one fails, and this one does not.
+    const taken = Number(new URL(a.url).port);
+    const env = { ...envFor([a.url]), origin: { host: '127.0.0.1', port: taken } };
+    const ledgerDir = path.join(root, 'ledger');
+    const events = new EventStream<DeployEvent>();
+    const v2 = await runDeployment({ env, version: 'v2', events, ledgerDir });
+    expect(v2.ok && v2.value.status).toBe('success');
+    await writeFile(path.join(art, 'index.html'), 'changed');
+    await expect(runDeployment({ env, version: 'v3', events, ledgerDir })).rejects.toThrow(/EADDRINUSE/);
+  });
+
   it('sends a change with its sources, still in one exchange with the agent', async () => {
     const a = await agentBehindProxy('agent');
     await deploy([a.url], 'v1');

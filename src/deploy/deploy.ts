@@ -161,21 +161,31 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
     gitCommitAt: opts.git?.commitAt,
     owner: opts.owner,
   });
-  const origin = await startOrigin({
-    chunks,
-    token: newToken(),
-    host: env.origin.host,
-    port: env.origin.port,
-    publicUrl: env.origin.url,
-    maxRate: env.origin.maxRate,
-  });
+  // Started when first needed (stage.ts): an unchanged redeploy to a lone host needs none.
+  let started: ReturnType<typeof startOrigin> | undefined;
+  const origin = () =>
+    (started ??= startOrigin({
+      chunks,
+      token: newToken(),
+      host: env.origin.host,
+      port: env.origin.port,
+      publicUrl: env.origin.url,
+      maxRate: env.origin.maxRate,
+    }));
+  let served: Awaited<typeof started>;
   let status: Exclude<DeployStatus, 'running'> = 'success';
   let reason: string | undefined;
   let staged: StagedTarget[] = [];
   try {
     const previous = ledger.last;
     const bases = previous ? chunkBases(previous.manifest, manifest, MIN_DELTA_BASE) : undefined;
-    if (bases && Object.keys(bases).length) expectDeltas = () => origin.expectDeltas();
+    // (A failed start is the staging's to report.)
+    if (bases && Object.keys(bases).length)
+      expectDeltas = () =>
+        void origin().then(
+          (o) => o.expectDeltas(),
+          () => {},
+        );
     // A lone host is staged and activated in one exchange: no other host waits on its staging.
     const lone = env.regions.reduce((n, r) => n + r.targets.length, 0) === 1;
     staged = await stageAll({
@@ -212,7 +222,8 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
       }
     }
   } finally {
-    await origin.close();
+    served = await started?.catch(() => undefined);
+    await served?.close();
     unsubscribe();
     await save();
   }
@@ -224,7 +235,7 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
     durationMs: Date.now() - t0,
     reason,
     bytesSent: staged.reduce((s, t) => s + t.bytesSent, 0),
-    originEgressBytes: origin.egressBytes,
+    originEgressBytes: served?.egressBytes ?? 0,
   });
   return ok({ deploymentId, status, release, reason });
 }

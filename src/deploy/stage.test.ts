@@ -58,7 +58,7 @@ describe('staging', () => {
       release: 'v1-000000000000' as ReleaseId,
       manifest,
       chunksTotal: 0,
-      origin: { url: 'http://127.0.0.1:9', token: 'y' },
+      origin: async () => ({ url: 'http://127.0.0.1:9', token: 'y' }),
       events,
       clients: new Map([['t1', new AgentClient(agent.url, 'x')]]),
     });

@@ -133,6 +133,14 @@ export class Agent {
     return this.#kept.manifests.size;
   }
 
+  /**
+   * Settles once the pruning after the last activation is done (it never rejects): what a
+   * staging from kept releases waits for, lest it link to a folder being removed.
+   */
+  pruned(): Promise<unknown> {
+    return this.#activation.pruned();
+  }
+
   /** The release `current` points at (null: none). */
   current(): Promise<ReleaseId | null> {
     return currentRelease(this.layout);

@@ -7,7 +7,7 @@
 import { mkdir, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type AgentRig, startAgentRig } from '../../../test/helpers/agent-rig.js';
 import { AgentClient, type DeployRequest } from '../agent-client.js';
 import { diffManifest } from '../manifest-delta.js';
@@ -20,7 +20,10 @@ let rig: AgentRig;
 beforeEach(async () => {
   rig = await startAgentRig({ prefix: 'slipway-deploy-exchange-', token: TOKEN });
 });
-afterEach(() => rig.close());
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await rig.close();
+});
 
 const agentDir = () => path.join(rig.root, 'agent');
 
@@ -151,6 +154,23 @@ describe('POST /v1/deploy', () => {
       staged: { previous: null },
     });
     expect((await rig.agent.status()).releases.map((r) => r.id)).toContain(art.release);
+  });
+
+  it('waits for the pruning after the last activation before it stages', async () => {
+    const v1 = await rig.deploy('v1', FILES);
+    const { body } = await redeploy(v1, 'v2', FILES);
+    let prunedNow!: () => void;
+    const pruning = new Promise<void>((resolve) => {
+      prunedNow = resolve;
+    });
+    vi.spyOn(rig.agent, 'pruned').mockReturnValue(pruning);
+    const staging = vi.spyOn(rig.agent, 'stageLocal');
+    const pending = rig.client.deploy(body);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(staging).not.toHaveBeenCalled();
+    prunedNow();
+    expect((await pending).kind).toBe('answered');
+    expect(staging).toHaveBeenCalledTimes(1);
   });
 
   it('refuses without changing anything: auth, body, protocol, base, sources, lock', async () => {

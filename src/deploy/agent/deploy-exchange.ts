@@ -54,6 +54,9 @@ export function deployExchange(
         `the deployer speaks deploy protocol ${body.protocol}, this agent ${DEPLOY_PROTOCOL}: run the same Slipway version on both (upgrade the ${body.protocol > DEPLOY_PROTOCOL ? 'agent' : 'deployer'})`,
       );
     const holder = mayChange(req);
+    // The releases as the last activation's pruning leaves them, as a status shows them to the
+    // stage request it precedes: a twin or a file's base must not be a release being removed.
+    await agent.pruned();
     const base = agent.manifestOf(body.base);
     if (!base) throw new HttpError(409, `${NO_BASE}: release ${body.base} is not kept here`);
     const rebuilt = applyManifestDelta(base, {

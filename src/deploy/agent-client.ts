@@ -5,9 +5,9 @@ import { err, ok, type Result } from '../util/result.js';
 import type { AppSpec } from './agent/app.js';
 import type { AppValidation, ValidateRequest } from './agent/app-validation.js';
 import { LOCK_HEADER } from './agent/deploy-lock.js';
-import type { ActivateResult, StageProgress, StageResult } from './agent/operations.js';
+import type { ActivateResult, DeployLine, StageProgress, StageResult } from './agent/operations.js';
 import { type ChunkSourceRef, causeOf } from './chunk-client.js';
-import { bodyText, httpCall, isOk } from './http-call.js';
+import { answerLines, bodyText, httpCall, isOk } from './http-call.js';
 import type { Manifest } from './manifest.js';
 import type { ManifestDelta } from './manifest-delta.js';
 import { DEPLOY_PROTOCOL, NO_BASE } from './protocol.js';
@@ -27,6 +27,28 @@ export interface AgentStatus {
   codecs?: string[];
 }
 
+/** The body of POST /v1/deploy (agent/requests.ts `deployBody`). */
+export interface DeployRequest {
+  protocol: number;
+  release: ReleaseId;
+  version: string;
+  base: ReleaseId;
+  chunking?: Manifest['chunking'];
+  remove?: string[];
+  upsert?: ManifestDelta['upsert'];
+  bases?: Record<ChunkId, ChunkId[]>;
+  sources?: { url: string; token: string }[];
+  keep?: number;
+  app?: AppSpec;
+  validate?: ValidateRequest;
+}
+
+/** How a POST /v1/deploy went (AgentClient.deploy). */
+export type DeployExchange =
+  | { kind: 'refused'; status: number; message: string }
+  | { kind: 'broken'; message: string }
+  | { kind: 'answered'; line: Exclude<DeployLine, { type: 'progress' }>; requestBytes: number };
+
 /** Why a lock was refused: another deployment holds the host (wait or give up), or anything else. */
 export type LockRefusal = { reason: 'held'; message: string } | { reason: 'error'; message: string };
 
@@ -40,10 +62,11 @@ export class AgentClient {
     readonly timeoutMs = 30_000,
   ) {}
 
-  #headers(extra: Record<string, string> = {}): Record<string, string> {
+  /** The token, the lock, and a JSON body's type (which the agent does not read: left out of POST /v1/deploy). */
+  #headers(extra: Record<string, string> = {}, json = true): Record<string, string> {
     return {
       authorization: `Bearer ${this.token}`,
-      'content-type': 'application/json',
+      ...(json ? { 'content-type': 'application/json' } : {}),
       ...(this.holder ? { [LOCK_HEADER]: this.holder } : {}),
       ...extra,
     };
@@ -68,7 +91,7 @@ export class AgentClient {
     try {
       const res = await httpCall(new URL(route, this.url), {
         method,
-        headers: this.#headers(),
+        headers: this.#headers({}, body !== undefined),
         body: body === undefined ? undefined : JSON.stringify(body),
         timeoutMs,
       });
@@ -139,14 +162,14 @@ export class AgentClient {
 
   /**
    * Asks the agent to check its current release's folder now (agent/twins.ts), so that staging
-   * an unchanged artifact soon after need not wait for it. Answered before the check runs; an
+   * an unchanged artifact soon after need not wait for it. Answered before the check runs, with
+   * the agent's protocol and how many releases it keeps (absent from agents before them); an
    * error (an older agent's 404) only means that it will not.
    */
-  twinCheck(): Promise<Result<{ checking: boolean }, string>> {
+  twinCheck(): Promise<Result<{ checking: boolean; protocol?: number; releases?: number }, string>> {
     return this.#call('POST', '/v1/twin-check');
   }
 
-  /** Makes this agent a relay: neighbours holding `token` may pull chunks through it. */
   /**
    * Sends the outline of an artifact still being chunked, so that an agent without releases
    * creates its folders and files meanwhile (agent/prepared-tree.ts). An error (an older agent's
@@ -156,6 +179,7 @@ export class AgentClient {
     return this.#call('POST', '/v1/prepare', { outline });
   }
 
+  /** Makes this agent a relay: neighbours holding `token` may pull chunks through it. */
   grant(token: string, sources: ChunkSourceRef[], maxChunk: number): Promise<Result<{ ok: true }, string>> {
     return this.#call('POST', '/v1/grant', {
       token,
@@ -209,6 +233,57 @@ export class AgentClient {
     return this.#stage(whole ?? wholeOf(), opts);
   }
 
+  /**
+   * Stages and activates a release in one exchange (POST /v1/deploy, agent/deploy-exchange.ts).
+   * `refused`: turned down before anything changed (an older agent's 404, a base the agent does
+   * not keep, chunks it needs and no sources, another protocol, auth, the lock): deploy as
+   * before, which reports real trouble as it always did. `broken`: no outcome came, so the host
+   * may or may not have switched. Else the answer's last line, with the request's bytes.
+   */
+  async deploy(
+    body: DeployRequest,
+    opts: { onProgress?: (p: StageProgress) => void; signal?: AbortSignal } = {},
+  ): Promise<DeployExchange> {
+    const text = JSON.stringify(body);
+    // Gzipped only when that pays: an unchanged redeploy's body is about 100 bytes, which gzip's
+    // header and trailer would lengthen.
+    const gz = text.length >= 1024;
+    const payload = gz ? gzipSync(text) : Buffer.from(text);
+    let res: IncomingMessage;
+    try {
+      res = await httpCall(new URL('/v1/deploy', this.url), {
+        method: 'POST',
+        headers: this.#headers(gz ? { 'content-encoding': 'gzip' } : {}, false),
+        body: payload,
+        signal: opts.signal,
+      });
+    } catch (e) {
+      return { kind: 'broken', message: `no answer from agent ${this.url}: ${causeOf(e)}` };
+    }
+    if (!isOk(res)) {
+      const text = await bodyText(res).catch(() => '');
+      let msg = text.slice(0, 200);
+      try {
+        msg = (JSON.parse(text) as { error?: string }).error ?? msg;
+      } catch {}
+      return {
+        kind: 'refused',
+        status: res.statusCode ?? 0,
+        message: `${this.url} answered ${res.statusCode}: ${msg}`,
+      };
+    }
+    try {
+      for await (const line of answerLines(res)) {
+        const msg = JSON.parse(line) as DeployLine;
+        if (msg.type === 'progress') opts.onProgress?.(msg);
+        else return { kind: 'answered', line: msg, requestBytes: payload.length };
+      }
+    } catch (e) {
+      return { kind: 'broken', message: `agent ${this.url} broke off while deploying: ${causeOf(e)}` };
+    }
+    return { kind: 'broken', message: `agent ${this.url} stopped answering while deploying (did it crash?)` };
+  }
+
   async #stage(
     body: Buffer,
     opts: { onProgress?: (p: StageProgress) => void; signal?: AbortSignal },
@@ -229,25 +304,15 @@ export class AgentClient {
       const text = await bodyText(res).catch(() => '');
       return err(`${this.url} answered ${res.statusCode}: ${text.slice(0, 200)}`);
     }
-    let pending = '';
     try {
-      const decoder = new TextDecoder();
-      for await (const piece of res as AsyncIterable<Uint8Array>) {
-        pending += decoder.decode(piece, { stream: true });
-        let nl = pending.indexOf('\n');
-        while (nl >= 0) {
-          const line = pending.slice(0, nl);
-          pending = pending.slice(nl + 1);
-          nl = pending.indexOf('\n');
-          const msg = JSON.parse(line) as
-            | ({ type: 'progress' } & StageProgress)
-            | { type: 'done'; result: StageResult }
-            | { type: 'error'; message: string };
-          if (msg.type === 'progress') opts.onProgress?.(msg);
-          else if (msg.type === 'done')
-            return ok({ ...msg.result, requestBytes: earlierBytes + body.length });
-          else return err(msg.message);
-        }
+      for await (const line of answerLines(res)) {
+        const msg = JSON.parse(line) as
+          | ({ type: 'progress' } & StageProgress)
+          | { type: 'done'; result: StageResult }
+          | { type: 'error'; message: string };
+        if (msg.type === 'progress') opts.onProgress?.(msg);
+        else if (msg.type === 'done') return ok({ ...msg.result, requestBytes: earlierBytes + body.length });
+        else return err(msg.message);
       }
     } catch (e) {
       return err(`agent ${this.url} broke off while staging: ${causeOf(e)}`);

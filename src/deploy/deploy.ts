@@ -17,7 +17,7 @@ import { chunkBases } from './manifest-delta.js';
 import { startOrigin } from './origin.js';
 import type { Owner } from './owner.js';
 import { DEPLOY_PROTOCOL } from './protocol.js';
-import { rollout } from './rollout.js';
+import { activation, rollBack, rollout } from './rollout.js';
 import { type StagedTarget, stageAll } from './stage.js';
 import type { ReleaseId } from './types.js';
 import { MIN_DELTA_BASE } from './wire-delta.js';
@@ -53,13 +53,32 @@ function clientsOf(env: Environment): Map<string, AgentClient> {
 }
 
 /**
- * Sends the outline to an agent that speaks this protocol and has no release yet; whatever goes
- * wrong here only costs the head start (staging reports real trouble).
+ * A walk of the artifact last deployed with at least this many entries asks the agents for the
+ * twin check ahead (agent/twins.ts); below, the agent's check takes less than the request asking
+ * for it (330 bytes, on an unchanged redeploy of one 200 MB file as much as rsync -z's whole
+ * exchange). A first deploy from this artifact folder always asks: the answer says whether the
+ * agent has releases, for the outline.
  */
-async function prepareFirst(client: AgentClient, outline: () => string[]): Promise<void> {
-  const status = await client.status();
-  if (status.ok && status.value.protocol === DEPLOY_PROTOCOL && status.value.releases.length === 0)
-    await client.prepare(outline());
+const TWIN_CHECK_MIN_ENTRIES = 1000;
+
+/**
+ * Sends the outline to an agent that speaks this protocol and has no release yet, as its answer
+ * to the twin check says (or, from an agent before that, its status); whatever goes wrong here
+ * only costs the head start (staging reports real trouble).
+ */
+async function prepareFirst(
+  client: AgentClient,
+  outline: () => string[],
+  checking: ReturnType<AgentClient['twinCheck']>,
+): Promise<void> {
+  const said = await checking;
+  let agent: { protocol?: number; releases?: number } | undefined = said.ok ? said.value : undefined;
+  if (agent?.releases === undefined) {
+    const status = await client.status();
+    if (!status.ok) return;
+    agent = { protocol: status.value.protocol, releases: status.value.releases.length };
+  }
+  if (agent.protocol === DEPLOY_PROTOCOL && agent.releases === 0) await client.prepare(outline());
 }
 
 /** A sortable, unique deployment id. */
@@ -75,18 +94,25 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   const folder = opts.artifact ?? env.artifact;
   trace('deploy start');
   const clients = opts.clients ?? clientsOf(env);
-  // Each agent checks its current release's folder while this process walks the artifact: an
-  // unchanged one is then staged as its twin without waiting for that check (agent/twins.ts).
-  // Not awaited: the answer comes before the check, and an error (an older agent) changes nothing.
-  for (const client of clients.values()) void client.twinCheck();
   const ledger = await ChunkLedger.open(opts.ledgerDir, folder, DEFAULT_CHUNKING);
   trace('ledger open');
-  // Hosts without a release create the artifact's folders and files while it is being chunked.
+  // Each agent checks its current release's folder while this process walks the artifact: an
+  // unchanged one is then staged as its twin without waiting for that check (agent/twins.ts).
+  // Its answer comes before the check; an error (an older agent) changes nothing.
+  const entriesBefore = ledger.last?.manifest.entries.length;
+  const checking =
+    entriesBefore === undefined || entriesBefore >= TWIN_CHECK_MIN_ENTRIES
+      ? new Map([...clients].map(([name, client]) => [name, client.twinCheck()]))
+      : undefined;
+  // Hosts without a release create the artifact's folders and files while it is being chunked;
+  // with few entries (no twin check asked) there is little to create ahead.
   const preparing: Promise<unknown>[] = [];
   const art = await readArtifact(folder, opts.version, DEFAULT_CHUNKING, {
     ledger,
     onOutline: (outline) => {
-      for (const client of clients.values()) preparing.push(prepareFirst(client, outline));
+      if (checking)
+        for (const [name, client] of clients)
+          preparing.push(prepareFirst(client, outline, checking.get(name)!));
     },
   });
   await Promise.all(preparing);
@@ -135,37 +161,55 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
     gitCommitAt: opts.git?.commitAt,
     owner: opts.owner,
   });
-  const origin = await startOrigin({
-    chunks,
-    token: newToken(),
-    host: env.origin.host,
-    port: env.origin.port,
-    publicUrl: env.origin.url,
-    maxRate: env.origin.maxRate,
-  });
+  // Started when first needed (stage.ts): an unchanged redeploy to a lone host needs none.
+  let started: ReturnType<typeof startOrigin> | undefined;
+  const origin = () =>
+    (started ??= startOrigin({
+      chunks,
+      token: newToken(),
+      host: env.origin.host,
+      port: env.origin.port,
+      publicUrl: env.origin.url,
+      maxRate: env.origin.maxRate,
+    }));
+  let served: Awaited<typeof started>;
   let status: Exclude<DeployStatus, 'running'> = 'success';
   let reason: string | undefined;
   let staged: StagedTarget[] = [];
   try {
     const previous = ledger.last;
     const bases = previous ? chunkBases(previous.manifest, manifest, MIN_DELTA_BASE) : undefined;
-    if (bases && Object.keys(bases).length) expectDeltas = () => origin.expectDeltas();
+    // (A failed start is the staging's to report.)
+    if (bases && Object.keys(bases).length)
+      expectDeltas = () =>
+        void origin().then(
+          (o) => o.expectDeltas(),
+          () => {},
+        );
+    // A lone host is staged and activated in one exchange: no other host waits on its staging.
+    const lone = env.regions.reduce((n, r) => n + r.targets.length, 0) === 1;
     staged = await stageAll({
       deploymentId,
       env,
       release,
       manifest,
+      chunksTotal: chunks.size,
       previous,
       bases,
       origin,
       events,
       clients,
+      activateInOne: lone ? (t) => activation(env, t) : undefined,
     });
     trace('staged');
     const failed = staged.filter((s) => !s.ok);
     if (opts.signal?.aborted) {
       status = 'interrupted';
       reason = 'interrupted while staging; no host switched';
+      // A host activated along with its staging goes back.
+      const switched = staged.filter((s) => s.activated);
+      for (const s of switched) s.switched = s.activated!.result.ok;
+      if (switched.length) await rollBack({ deploymentId, events, release, env }, switched);
     } else if (failed.length) {
       status = 'failed';
       reason = `staging failed on ${failed.map((f) => f.target.name).join(', ')} (no host switched): ${failed[0]!.reason}`;
@@ -178,7 +222,8 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
       }
     }
   } finally {
-    await origin.close();
+    served = await started?.catch(() => undefined);
+    await served?.close();
     unsubscribe();
     await save();
   }
@@ -190,7 +235,7 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
     durationMs: Date.now() - t0,
     reason,
     bytesSent: staged.reduce((s, t) => s + t.bytesSent, 0),
-    originEgressBytes: origin.egressBytes,
+    originEgressBytes: served?.egressBytes ?? 0,
   });
   return ok({ deploymentId, status, release, reason });
 }

@@ -53,7 +53,11 @@ export type DeployEvent =
       target: string;
       at: number;
       source: 'origin' | 'relay';
-      previous: string | null;
+      /**
+       * What the host ran then (null: nothing); absent when not known yet, as in a redeploy in
+       * one exchange (agent/deploy-exchange.ts), whose target-activated says it.
+       */
+      previous?: string | null;
     }
   | {
       type: 'stage-progress';

@@ -65,3 +65,19 @@ export function isOk(res: IncomingMessage): boolean {
   const s = res.statusCode ?? 0;
   return s >= 200 && s < 300;
 }
+
+/** The lines of an answer's body (NDJSON), each as it arrives; a last line may lack its newline. */
+export async function* answerLines(res: IncomingMessage): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let pending = '';
+  for await (const piece of res as AsyncIterable<Uint8Array>) {
+    pending += decoder.decode(piece, { stream: true });
+    let nl = pending.indexOf('\n');
+    while (nl >= 0) {
+      yield pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      nl = pending.indexOf('\n');
+    }
+  }
+  if (pending) yield pending;
+}

@@ -9,6 +9,12 @@
  * /v1/status and
  * refuses a stage request of a newer one; a deployer refuses an agent of another version, both
  * with a message saying which side to upgrade.
+ *
+ * Routes added without a new version are optional, a deployer going on as before on an older
+ * agent's 404: /v1/twin-check, /v1/prepare, and /v1/deploy (a redeploy to a lone host in one
+ * exchange, agent/deploy-exchange.ts). That last one comes without a status to check the agent's
+ * version on: the agent refuses any protocol but its own instead, and the deployer then asks for
+ * the status as before, which says which side to upgrade.
  */
 export const DEPLOY_PROTOCOL = 6;
 
@@ -20,3 +26,9 @@ export function protocolMismatch(agentUrl: string, agentSpeaks: number | undefin
 
 /** The start of a 409's message when a manifest delta names a release the agent does not keep. */
 export const NO_BASE = 'no base release';
+
+/**
+ * The start of a 409's message when a POST /v1/deploy without sources names a release the agent
+ * cannot make from what it has (agent/deploy-exchange.ts).
+ */
+export const NEEDS_SOURCES = 'needs sources';

@@ -123,10 +123,11 @@ export class DeployRecorder {
         return;
       }
       case 'target-staging':
-        this.#set(e.target, { status: 'staging', previous_release: e.previous }, [
-          'stage',
-          { at: e.at, source: e.source },
-        ]);
+        this.#set(
+          e.target,
+          { status: 'staging', ...(e.previous !== undefined ? { previous_release: e.previous } : {}) },
+          ['stage', { at: e.at, source: e.source }],
+        );
         return;
       case 'target-staged': {
         const t = this.#targets.get(e.target);
@@ -155,7 +156,7 @@ export class DeployRecorder {
         this.#saveTarget(e.target);
         return;
       case 'target-activated':
-        this.#set(e.target, { status: 'active', activated_at: e.at }, [
+        this.#set(e.target, { status: 'active', activated_at: e.at, previous_release: e.previous }, [
           'activate',
           { at: e.at - e.activateMs, ms: e.activateMs },
         ]);

@@ -6,8 +6,9 @@
 import type { EventStream } from '../events.js';
 import { failpoint } from '../util/failpoint.js';
 import type { AppSpec } from './agent/app.js';
+import type { ValidateRequest } from './agent/app-validation.js';
 import { validateRequest, validateWave } from './app-budget.js';
-import type { Environment, HealthConfig } from './environment.js';
+import type { Environment, HealthConfig, Target } from './environment.js';
 import type { DeployEvent, GateOutcome } from './events.js';
 import { HostAnalysis, probe, waitHealthy, worst } from './health.js';
 import type { StagedTarget } from './stage.js';
@@ -30,6 +31,19 @@ interface Ctx {
   analyses: Map<string, HostAnalysis>;
 }
 
+/** What an activation on `target` asks besides the release: the app, how many releases to keep, its measuring. */
+export function activation(
+  env: Environment,
+  target: Target,
+): { app?: AppSpec; keep: number; validate?: ValidateRequest } {
+  const validate = validateRequest(env, target);
+  return {
+    ...(env.start ? { app: { command: env.start, env: { ...target.env } } } : {}),
+    keep: env.keepReleases,
+    ...(validate ? { validate } : {}),
+  };
+}
+
 /** Activates staged targets wave by wave behind health gates. */
 export async function rollout(
   opts: Omit<Ctx, 'analyses'> & { staged: StagedTarget[] },
@@ -39,7 +53,6 @@ export async function rollout(
   const byName = new Map(opts.staged.map((s) => [s.target.name, s]));
   const activated: StagedTarget[] = [];
   let stop: { outcome: GateOutcome; reason: string } | undefined;
-  const app: AppSpec | undefined = env.start ? { command: env.start, env: {} } : undefined;
 
   for (const [w, regionNames] of env.waves.entries()) {
     events.emit({ type: 'wave-started', deploymentId, wave: w + 1, regions: regionNames, at: Date.now() });
@@ -54,13 +67,14 @@ export async function rollout(
             batch.map(async (h) => {
               const t0 = Date.now();
               // `expected`: the host must still run what it ran when staged, or another
-              // deployment moved it meanwhile and this one stops (409).
-              const r = await h.client.activate(ctx.release, {
-                app: app ? { command: app.command, env: { ...h.target.env } } : undefined,
-                keep: env.keepReleases,
-                expected: h.previous,
-                validate: validateRequest(env, h.target),
-              });
+              // deployment moved it meanwhile and this one stops (409). A host staged and
+              // activated in one exchange (stage.ts) has its outcome already.
+              const r =
+                h.activated?.result ??
+                (await h.client.activate(ctx.release, {
+                  ...activation(env, h.target),
+                  expected: h.previous,
+                }));
               // Even a failed call may have switched the symlink: roll it back too.
               activated.push(h);
               if (!r.ok) {
@@ -79,8 +93,8 @@ export async function rollout(
                 type: 'target-activated',
                 deploymentId,
                 target: h.target.name,
-                at: Date.now(),
-                activateMs: Date.now() - t0,
+                at: h.activated?.at ?? Date.now(),
+                activateMs: h.activated?.ms ?? Date.now() - t0,
                 previous: h.previous,
               });
               h.switched = true;
@@ -112,7 +126,7 @@ export async function rollout(
         reason = baked.reason;
       } else await sleep(env.bakeMs, ctx.signal);
     }
-    if (outcome === 'Successful' && app) {
+    if (outcome === 'Successful' && env.start) {
       const breach = await validateWave({
         deploymentId,
         env,
@@ -212,7 +226,7 @@ async function gate(
  * Points every given host back at its previous release (or none), in parallel, then waits (up to
  * the health deadline) until each answers its health check again, so "rolled back" means serving.
  */
-async function rollBack(
+export async function rollBack(
   ctx: Pick<Ctx, 'events' | 'deploymentId' | 'release'> & { env?: Pick<Environment, 'health'> },
   hosts: StagedTarget[],
 ): Promise<void> {

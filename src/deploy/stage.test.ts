@@ -57,7 +57,8 @@ describe('staging', () => {
       env,
       release: 'v1-000000000000' as ReleaseId,
       manifest,
-      origin: { url: 'http://127.0.0.1:9', token: 'y' },
+      chunksTotal: 0,
+      origin: async () => ({ url: 'http://127.0.0.1:9', token: 'y' }),
       events,
       clients: new Map([['t1', new AgentClient(agent.url, 'x')]]),
     });

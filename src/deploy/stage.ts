@@ -5,8 +5,9 @@
  */
 import type { EventStream } from '../events.js';
 import { failpoint } from '../util/failpoint.js';
+import { err, ok, type Result } from '../util/result.js';
 import { newToken } from './agent/grants.js';
-import type { AgentClient } from './agent-client.js';
+import type { AgentClient, DeployRequest } from './agent-client.js';
 import type { ChunkSourceRef } from './chunk-client.js';
 import type { Environment, Target } from './environment.js';
 import type { DeployEvent } from './events.js';
@@ -25,7 +26,12 @@ export interface StagedTarget {
   bytesSent: number;
   /** Set once its activation succeeded: a rollback then expects it to run this release. */
   switched?: boolean;
+  /** Its activation's outcome when it came with the staging (one exchange, stageInOne), and when. */
+  activated?: { result: Result<unknown, string>; at: number; ms: number };
 }
+
+/** What an activation asks besides the release (rollout.ts `activation`). */
+type ActivationOf = (target: Target) => Pick<DeployRequest, 'app' | 'keep' | 'validate'>;
 
 /** Stages `release` on every target; failures are reported per target, never thrown. */
 export async function stageAll(opts: {
@@ -33,28 +39,40 @@ export async function stageAll(opts: {
   env: Environment;
   release: ReleaseId;
   manifest: Manifest;
+  /** How many distinct chunks `manifest` has. */
+  chunksTotal: number;
   /** The manifest last deployed from this artifact: an agent keeping it gets a delta. */
   previous?: { release: ReleaseId; manifest: Manifest };
   /** New chunks -> the chunks at their place in `previous`, for chunk deltas. */
   bases?: Record<ChunkId, ChunkId[]>;
-  origin: ChunkSourceRef;
+  /**
+   * The origin, started on first use: a redeploy in one exchange of an unchanged artifact needs
+   * none (its start is ~6 ms of the deployer's critical path).
+   */
+  origin: () => Promise<ChunkSourceRef>;
   events: EventStream<DeployEvent>;
   clients: Map<string, AgentClient>;
+  /**
+   * Given when the rollout is one host: a redeploy to it (a delta against `previous`) is staged
+   * and activated in one exchange, each asking this of its activation.
+   */
+  activateInOne?: ActivationOf;
 }): Promise<StagedTarget[]> {
   const { env, events, deploymentId } = opts;
   const results: StagedTarget[] = [];
-  const jobs: { target: Target; sources: ChunkSourceRef[]; via: 'origin' | 'relay' }[] = [];
+  /** Each target, with the relay its chunks come through first (then from the origin). */
+  const jobs: { target: Target; relay?: ChunkSourceRef }[] = [];
   const neighbours: typeof jobs = [];
   for (const region of env.regions) {
     const [first, ...rest] = region.targets;
     if (!first) continue;
-    let sources: ChunkSourceRef[] = [opts.origin];
+    let relay: ChunkSourceRef | undefined;
     if (env.relay && rest.length) {
       const token = newToken();
       const granted = await opts.clients
         .get(first.name)!
-        .grant(token, [opts.origin], opts.manifest.chunking.max);
-      if (granted.ok) sources = [{ url: first.agentUrl, token }, opts.origin];
+        .grant(token, [await opts.origin()], opts.manifest.chunking.max);
+      if (granted.ok) relay = { url: first.agentUrl, token };
       else
         events.emit({
           type: 'deploy-warning',
@@ -62,9 +80,8 @@ export async function stageAll(opts: {
           message: `relay ${first.name} unavailable: ${granted.error}`,
         });
     }
-    jobs.push({ target: first, sources: [opts.origin], via: 'origin' });
-    for (const t of rest)
-      neighbours.push({ target: t, sources, via: sources.length > 1 ? 'relay' : 'origin' });
+    jobs.push({ target: first });
+    for (const t of rest) neighbours.push({ target: t, relay });
   }
   // Relays first, so their own transfers start before the neighbours ask them for chunks.
   jobs.push(...neighbours);
@@ -79,27 +96,123 @@ export async function stageAll(opts: {
   async function worker(): Promise<void> {
     while (next < jobs.length) {
       const job = jobs[next++]!;
-      results.push(await stageOne(job.target, job.sources, job.via));
+      results.push(await stageOne(job.target, job.relay));
     }
   }
 
-  async function stageOne(
+  async function stageOne(target: Target, relay: ChunkSourceRef | undefined): Promise<StagedTarget> {
+    const client = opts.clients.get(target.name)!;
+    const via = relay ? 'relay' : 'origin';
+    const sources = async () => (relay ? [relay, await opts.origin()] : [await opts.origin()]);
+    if (opts.activateInOne) {
+      const done = await stageInOne(target, client, sources, via, opts.activateInOne);
+      if (done) return done;
+    }
+    return stageAlone(target, client, await sources(), via);
+  }
+
+  function failed(
     target: Target,
+    client: AgentClient,
+    reason: string,
+    previous: ReleaseId | null = null,
+  ): StagedTarget {
+    events.emit({
+      type: 'target-failed',
+      deploymentId,
+      target: target.name,
+      at: Date.now(),
+      phase: 'stage',
+      reason,
+    });
+    return { target, client, previous, ok: false, reason, bytesSent: 0 };
+  }
+
+  /**
+   * A redeploy staged and activated in one exchange (agent/deploy-exchange.ts): the delta against
+   * the release last deployed, with no sources when nothing changed (the agent makes it from what
+   * it has). Undefined when the agent refused it before changing anything (it is older, lacks the base or the chunks, another deployment holds it...):
+   * the staging then goes on as before, which reports real trouble.
+   */
+  async function stageInOne(
+    target: Target,
+    client: AgentClient,
+    sourcesOf: () => Promise<ChunkSourceRef[]>,
+    via: 'origin' | 'relay',
+    activation: ActivationOf,
+  ): Promise<StagedTarget | undefined> {
+    const d = deltaOf();
+    if (!d) return undefined;
+    const changed = d.upsert.length > 0 || d.remove.length > 0;
+    const was = opts.previous!.manifest.chunking;
+    const c = d.chunking;
+    const bases = changed && opts.bases && Object.keys(opts.bases).length ? opts.bases : undefined;
+    const sources = changed ? await sourcesOf() : undefined;
+    const t0 = Date.now();
+    events.emit({ type: 'target-staging', deploymentId, target: target.name, at: t0, source: via });
+    const x = await client.deploy(
+      {
+        protocol: DEPLOY_PROTOCOL,
+        release: opts.release,
+        version: d.version,
+        base: d.base,
+        ...(c.min === was.min && c.avg === was.avg && c.max === was.max ? {} : { chunking: c }),
+        ...(d.remove.length ? { remove: d.remove } : {}),
+        ...(d.upsert.length ? { upsert: d.upsert } : {}),
+        ...(bases ? { bases } : {}),
+        ...(sources ? { sources: sources.map((s) => ({ url: s.url, token: s.token })) } : {}),
+        ...activation(target),
+      },
+      { onProgress: (p) => events.emit({ type: 'stage-progress', deploymentId, target: target.name, ...p }) },
+    );
+    if (x.kind === 'refused') return undefined;
+    if (x.kind === 'broken') {
+      // It may have switched before the answer broke off: back to what ran before if so (refused
+      // with a 409, changing nothing, when it runs another release).
+      const undone = await client.rollback(undefined, opts.release);
+      return failed(
+        target,
+        client,
+        `${x.message}${undone.ok ? ` (it had switched: back on ${undone.value.current})` : ''}`,
+      );
+    }
+    const line = x.line;
+    if (line.type === 'error' && !line.staged) return failed(target, client, line.message);
+    const counts = line.type === 'done' ? line : line.staged!;
+    const bytesSent = (counts.bytes ?? 0) + x.requestBytes;
+    const at = Date.now();
+    events.emit({
+      type: 'target-staged',
+      deploymentId,
+      target: target.name,
+      at,
+      stagedMs: at - t0,
+      bytesSent,
+      chunksReused: opts.chunksTotal - (counts.fetched ?? 0),
+      chunksFetched: counts.fetched ?? 0,
+      alreadyStaged: counts.already === true,
+    });
+    failpoint('deploy:stage');
+    const previous = line.type === 'done' ? line.previous : line.staged!.previous;
+    return {
+      target,
+      client,
+      previous,
+      ok: true,
+      bytesSent,
+      activated: { result: line.type === 'done' ? ok(undefined) : err(line.message), at, ms: at - t0 },
+    };
+  }
+
+  /** Stages on one host, asking its status first; the rollout activates it. */
+  async function stageAlone(
+    target: Target,
+    client: AgentClient,
     sources: ChunkSourceRef[],
     via: 'origin' | 'relay',
   ): Promise<StagedTarget> {
-    const client = opts.clients.get(target.name)!;
-    const fail = (reason: string, previous: ReleaseId | null = null): StagedTarget => {
-      events.emit({
-        type: 'target-failed',
-        deploymentId,
-        target: target.name,
-        at: Date.now(),
-        phase: 'stage',
-        reason,
-      });
-      return { target, client, previous, ok: false, reason, bytesSent: 0 };
-    };
+    const fail = (reason: string, previous: ReleaseId | null = null) =>
+      failed(target, client, reason, previous);
     const status = await client.status();
     if (!status.ok) return fail(status.error);
     if (status.value.protocol !== DEPLOY_PROTOCOL)

@@ -100,7 +100,12 @@ export class SummaryBuilder {
     switch (e.type) {
       case 'target-staging': {
         const t = this.#target(e.target);
-        if (t) Object.assign(t, { status: 'staging', previous: e.previous, source: e.source });
+        if (t)
+          Object.assign(t, {
+            status: 'staging',
+            source: e.source,
+            ...(e.previous !== undefined ? { previous: e.previous } : {}),
+          });
         return;
       }
       case 'target-staged': {
@@ -131,7 +136,7 @@ export class SummaryBuilder {
         const t = this.#target(e.target);
         if (t) {
           t.status = 'active';
-          t.previous ??= e.previous;
+          t.previous = e.previous;
         }
         return;
       }

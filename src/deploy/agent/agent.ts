@@ -128,6 +128,24 @@ export class Agent {
     this.#grants.add(token, { sources, maxChunk }, ttlMs);
   }
 
+  /** How many releases this agent keeps now (a pruning under way may leave fewer). */
+  get releaseCount(): number {
+    return this.#kept.manifests.size;
+  }
+
+  /**
+   * Settles once the pruning after the last activation is done (it never rejects): what a
+   * staging from kept releases waits for, lest it link to a folder being removed.
+   */
+  pruned(): Promise<unknown> {
+    return this.#activation.pruned();
+  }
+
+  /** The release `current` points at (null: none). */
+  current(): Promise<ReleaseId | null> {
+    return currentRelease(this.layout);
+  }
+
   /** The manifest of a kept release. */
   manifestOf(id: ReleaseId): Manifest | undefined {
     return this.#kept.manifests.get(id);
@@ -166,6 +184,14 @@ export class Agent {
   /** Stages a release: fetch what is missing, assemble and verify `releases/<id>`. Idempotent. */
   stage(req: StageRequest, progress?: (p: StageProgress) => void): Promise<Result<StageResult, string>> {
     return this.#stager.stage(req, progress);
+  }
+
+  /**
+   * Stages a release from what this agent has only (a kept release, or a twin of one), without
+   * fetching; undefined when it cannot (stager.ts).
+   */
+  stageLocal(req: StageRequest): Promise<Result<StageResult, string> | undefined> {
+    return this.#stager.stageLocal(req);
   }
 
   /** Starts creating a first release's tree from its outline ahead of the manifest (stager.ts). */

@@ -61,6 +61,7 @@ afterEach(() => rig.close());
 describe('agent request bodies', () => {
   const routes = [
     '/v1/stage',
+    '/v1/deploy',
     '/v1/activate',
     '/v1/rollback',
     '/v1/grant',

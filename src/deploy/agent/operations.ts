@@ -13,6 +13,11 @@ export interface StageRequest {
   holder?: string;
   /** For new chunks, a chunk this agent may have at the same place before: fetched as a delta. */
   bases?: Record<ChunkId, ChunkId[]>;
+  /**
+   * The caller activates the release right after (agent/deploy-exchange.ts): its staging time is
+   * saved with the activation's, one write of the state instead of two.
+   */
+  activateNext?: boolean;
 }
 
 export interface StageProgress {
@@ -47,3 +52,24 @@ export interface ActivateResult {
   current: ReleaseId | null;
   pid: number | null;
 }
+
+/**
+ * What a staging came to, as POST /v1/deploy answers it: counts absent are 0, `already` absent
+ * false (an unchanged redeploy's answer has none). The deployer knows how many chunks the release
+ * has: those not fetched were reused.
+ */
+export interface StagedCounts {
+  fetched?: number;
+  bytes?: number;
+  already?: true;
+}
+
+/**
+ * The lines (NDJSON) of a POST /v1/deploy answer: progress while staging, then one last line,
+ * `done` once staged and activated, or `error`, with `staged` when staging succeeded and the
+ * activation failed (and what ran before it, which a rollback returns to).
+ */
+export type DeployLine =
+  | ({ type: 'progress' } & StageProgress)
+  | ({ type: 'done'; previous: ReleaseId | null } & StagedCounts)
+  | { type: 'error'; message: string; staged?: StagedCounts & { previous: ReleaseId | null } };

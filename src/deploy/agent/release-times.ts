@@ -50,12 +50,15 @@ export class ReleaseTimes {
       .sort((a, b) => (at(b) ?? 0) - (at(a) ?? 0))[0];
   }
 
-  /** Sets `field` of `id` to now and saves. */
-  async touch(id: ReleaseId, field: 'stagedAt' | 'activatedAt'): Promise<void> {
+  /**
+   * Sets `field` of `id` to now and saves; with `save` false only notes it, for the next write
+   * (an activation right after) to save: lost in a crash before, the release is pruned first.
+   */
+  async touch(id: ReleaseId, field: 'stagedAt' | 'activatedAt', save = true): Promise<void> {
     const s = this.#state.releases[id] ?? { stagedAt: Date.now() };
     s[field] = Date.now();
     this.#state.releases[id] = s;
-    await this.#save();
+    if (save) await this.#save();
   }
 
   /** Forgets releases about to be removed, saving only when there are any. */

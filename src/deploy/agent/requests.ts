@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { HttpError } from '../http.js';
 import { isChunkId, isReleaseId } from '../types.js';
+import type { AppSpec } from './app.js';
 
 const releaseId = z.string().refine(isReleaseId, 'a release id (letters, digits, ".", "_", "-")');
 const chunkId = z.string().refine(isChunkId, '64 lower-case hex digits');
@@ -18,6 +19,24 @@ export const lockHolder = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
 const sourceRef = z.object({
   url: z.string().regex(/^https?:\/\//, 'an http(s) URL'),
   token: z.string().min(1),
+});
+
+/** The app an activation (re)starts in the release. */
+const appSpec = z.strictObject({
+  command: z.string().min(1),
+  env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+});
+
+/** What to measure of the app after an activation starts it (app-validation.ts). */
+const validateRequest = z.strictObject({
+  healthUrl: z
+    .string()
+    .max(2048)
+    .regex(/^https?:\/\//, 'an http(s) URL')
+    .optional(),
+  settleMs: z.number().int().min(0).max(600_000),
+  deadlineMs: z.number().int().min(1).max(3_600_000),
+  successStatus: z.array(z.number().int().min(100).max(599)).max(20).optional(),
 });
 
 /** Ids lists are bounded by the agent's limits, so the schema is built per limit. */
@@ -79,6 +98,30 @@ export const stageBody = z
     message: 'needs exactly one of manifest and manifestDelta',
   });
 
+/**
+ * A redeploy in one exchange (POST /v1/deploy, deploy-exchange.ts): the release as a delta
+ * against one this agent keeps (`base`, the changes flattened in: `chunking` absent is the
+ * base's, `remove` and `upsert` absent are empty), staged and then activated as /v1/activate
+ * would with `keep`, `app` and `validate`. Without `sources` only a release the agent can make
+ * from what it has (kept, or the twin of a kept one) is staged, and anything else refused.
+ * `protocol` must be the agent's own: a deployer refuses an agent of another version on its
+ * status, and this exchange comes without one.
+ */
+export const deployBody = z.strictObject({
+  protocol: z.number().int().min(1),
+  release: releaseId,
+  version: z.string().min(1).max(200),
+  base: releaseId,
+  chunking: z.strictObject({ min: z.number(), avg: z.number(), max: z.number() }).optional(),
+  remove: z.array(z.string()).max(1_000_000).optional(),
+  upsert: z.array(z.record(z.string(), z.unknown())).max(1_000_000).optional(),
+  bases: z.record(chunkId, z.array(chunkId).min(1).max(8)).optional(),
+  sources: z.array(sourceRef).min(1).max(16).optional(),
+  keep: z.number().int().min(1).optional(),
+  app: appSpec.optional(),
+  validate: validateRequest.optional(),
+});
+
 /** A first release's outline: paths in manifest order, folders ending in `/` (prepared-tree.ts). */
 export const prepareBody = z.strictObject({
   outline: z.array(z.string().min(1).max(4096)).max(1_000_000),
@@ -94,28 +137,12 @@ export const grantBody = z.strictObject({
 export const activateBody = z.strictObject({
   /** A staged release, or null to stop the app and remove `current`. */
   release: releaseId.nullable(),
-  app: z
-    .strictObject({
-      command: z.string().min(1),
-      env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-    })
-    .optional(),
+  app: appSpec.optional(),
   keep: z.number().int().min(1).optional(),
   /** What `current` must be now (null: no release); anything else is a 409. */
   expected: releaseId.nullable().optional(),
   /** Measure the app after it starts (app-validation.ts). */
-  validate: z
-    .strictObject({
-      healthUrl: z
-        .string()
-        .max(2048)
-        .regex(/^https?:\/\//, 'an http(s) URL')
-        .optional(),
-      settleMs: z.number().int().min(0).max(600_000),
-      deadlineMs: z.number().int().min(1).max(3_600_000),
-      successStatus: z.array(z.number().int().min(100).max(599)).max(20).optional(),
-    })
-    .optional(),
+  validate: validateRequest.optional(),
 });
 
 export const rollbackBody = z.strictObject({
@@ -137,6 +164,14 @@ export const lockBody = z.strictObject({
 });
 
 export const unlockBody = z.strictObject({ holder: lockHolder });
+
+/** The app of a request body, its env values as strings (what the app's environment holds). */
+export function appOf(app: z.infer<typeof appSpec> | undefined): AppSpec | undefined {
+  if (!app) return undefined;
+  const env: Record<string, string> = {};
+  for (const [k, x] of Object.entries(app.env ?? {})) env[k] = String(x);
+  return { command: app.command, env };
+}
 
 /** Parses a body or throws a 400 naming the first problem and where it is. */
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown, what: string): z.infer<S> {

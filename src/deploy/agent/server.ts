@@ -13,9 +13,11 @@ import { DEPLOY_PROTOCOL, NO_BASE } from '../protocol.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import { CODECS, decodeFrames, type Encoding, encodeFrame, FrameDecodeError, localCodecs } from '../wire.js';
 import type { Agent } from './agent.js';
+import { deployExchange } from './deploy-exchange.js';
 import { LOCK_HEADER } from './deploy-lock.js';
 import {
   activateBody,
+  appOf,
   chunkIdsBody,
   fetchBody,
   grantBody,
@@ -146,10 +148,15 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
       );
     },
 
+    // A redeploy to a lone host in one exchange (deploy-exchange.ts). Optional: a deployer that
+    // gets a 404 here (an older agent) stages and activates as before.
+    'POST /v1/deploy': deployExchange(agent, limits.jsonBytes, mayChange),
+
     // A deployer starting: the twin check of the current release, taken while it walks its
-    // artifact (twins.ts). Answered first; optional (an older agent's 404 changes nothing).
+    // artifact (twins.ts). Answered first, with what tells the deployer whether to send a first
+    // release's outline (deploy.ts); optional (an older agent's 404 changes nothing).
     'POST /v1/twin-check': async (_req, res) => {
-      sendJson(res, 202, { checking: true });
+      sendJson(res, 202, { checking: true, protocol: DEPLOY_PROTOCOL, releases: agent.releaseCount });
       await agent.precheckTwin().catch(() => false);
     },
 
@@ -175,7 +182,7 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
       trace('activate request');
       const body = parseBody(activateBody, await readJson(req, 1024 * 1024), 'activate');
       mayChange(req);
-      const app = body.app ? { command: body.app.command, env: stringMap(body.app.env) } : undefined;
+      const app = appOf(body.app);
       const r = await agent.activate({
         release: body.release as ReleaseId | null,
         app,
@@ -266,10 +273,4 @@ export async function listenAgent(
   server.listen(port, host);
   await once(server, 'listening');
   return server;
-}
-
-function stringMap(v: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) out[k] = String(x);
-  return out;
 }

@@ -6,7 +6,6 @@
 
 import { err, ok, type Result } from '../../util/result.js';
 import { trace } from '../../util/trace.js';
-import type { ChunkSourceRef } from '../chunk-client.js';
 import { chunksOf, type Manifest, releaseIdOf, validateManifest } from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import { Arrivals } from './arrivals.js';
@@ -47,7 +46,8 @@ const PREPARED_OPEN_MS = 60_000;
 export class Stager {
   /** Releases staged under a deploy lock, by holder: not pruned while that holder is live. */
   readonly stagedBy = new Map<ReleaseId, string>();
-  readonly #running = new Map<ReleaseId, Promise<Result<StageResult, string>>>();
+  /** Stagings under way; undefined: one from what the agent has (stageLocal) that could not. */
+  readonly #running = new Map<ReleaseId, Promise<Result<StageResult, string> | undefined>>();
   /** Releases being staged or left half-staged (a failed transfer, a crash): their folders. */
   readonly #areas = new Map<ReleaseId, StagingArea>();
   /** A first release's tree being created ahead of its manifest (prepare()). */
@@ -67,30 +67,106 @@ export class Stager {
     req: StageRequest,
     progress: (p: StageProgress) => void = () => {},
   ): Promise<Result<StageResult, string>> {
+    const checked = this.#check(req);
+    if (!checked.ok) return Promise.resolve(checked);
+    const { id, manifest } = checked.value;
+    const running = this.#running.get(id);
+    // Joined; a staging from what the agent has that could not is done for real after it.
+    if (running) return running.then((r) => r ?? this.stage(req, progress));
+    return this.#run(id, this.#stage(id, manifest, req, progress)).then(
+      (r) => r ?? err(`staging ${id} stopped`),
+    );
+  }
+
+  /**
+   * Stages a release only from what this agent has: kept already, or made the twin of a kept
+   * release (twins.ts), with no chunk to fetch and no file to write. Undefined when that cannot
+   * be (the content differs from every kept release, the folder to share was touched, or a
+   * staging of it runs): the caller then stages it with sources.
+   */
+  stageLocal(req: StageRequest): Promise<Result<StageResult, string> | undefined> {
+    const checked = this.#check(req);
+    if (!checked.ok) return Promise.resolve(checked);
+    const { id, manifest } = checked.value;
+    if (this.#running.has(id)) return Promise.resolve(undefined);
+    return this.#run(
+      id,
+      this.#fromKept(id, manifest, !req.activateNext).then((r) => r && ok(r)),
+    );
+  }
+
+  /** The request's manifest, checked, and its release id, which must be the one asked for. */
+  #check(req: StageRequest): Result<{ id: ReleaseId; manifest: Manifest }, string> {
     const parsed = validateManifest(req.manifest);
-    if (!parsed.ok) return Promise.resolve(err(`manifest refused: ${parsed.error}`));
+    if (!parsed.ok) return err(`manifest refused: ${parsed.error}`);
     const manifest = parsed.value;
     const id = releaseIdOf(manifest);
-    if (id !== req.release)
-      return Promise.resolve(err(`release id ${req.release} does not match the manifest (${id})`));
+    if (id !== req.release) return err(`release id ${req.release} does not match the manifest (${id})`);
     if (req.holder) this.stagedBy.set(id, req.holder);
-    let running = this.#running.get(id);
-    if (!running) {
-      running = this.#stage(id, manifest, req.sources ?? [], progress, req.bases).finally(() =>
-        this.#running.delete(id),
-      );
-      this.#running.set(id, running);
-    }
+    return ok({ id, manifest });
+  }
+
+  /** Registers a staging of `id` as running until it settles. */
+  #run<T extends Result<StageResult, string> | undefined>(id: ReleaseId, staging: Promise<T>): Promise<T> {
+    const running = staging.finally(() => this.#running.delete(id));
+    this.#running.set(id, running);
     return running;
+  }
+
+  /**
+   * `id` from what this agent has, when it can: kept already (answered as staged), or the twin
+   * of a kept release of the same content whose folder is untouched. Undefined otherwise.
+   */
+  async #fromKept(
+    id: ReleaseId,
+    manifest: Manifest,
+    saveTimes: boolean,
+    all = chunksOf(manifest),
+  ): Promise<StageResult | undefined> {
+    const { layout, kept, times } = this.o;
+    const releases = kept.manifests;
+    const t0 = performance.now();
+    const p: StageProgress = {
+      chunksTotal: all.size,
+      chunksReused: all.size,
+      chunksFetched: 0,
+      bytesFetched: 0,
+    };
+    if (releases.has(id)) {
+      await times.touch(id, 'stagedAt', saveTimes);
+      return { ...p, release: id, alreadyStaged: true, bytesReused: 0, filesCopied: 0, ms: 0 };
+    }
+    trace(`stage ${id}: looking for a twin`);
+    const twin = await makeTwin(layout, releases, kept.twins, id, manifest, (r) => kept.files.stats(r));
+    if (!twin) return undefined;
+    trace(`stage ${id}: twin of ${twin}`);
+    const dropped = this.#dropArea(id);
+    releases.set(id, manifest);
+    kept.files.rebuild(releases);
+    // Independent writes (a leftover staging area, the release's times): waited for together.
+    await Promise.all([dropped, times.touch(id, 'stagedAt', saveTimes)]);
+    let files = 0;
+    for (const e of manifest.entries) if (e.type === 'file') files++;
+    let bytesReused = 0;
+    for (const size of all.values()) bytesReused += size;
+    return {
+      ...p,
+      release: id,
+      alreadyStaged: false,
+      bytesReused,
+      filesCopied: files,
+      ms: performance.now() - t0,
+    };
   }
 
   async #stage(
     id: ReleaseId,
     manifest: Manifest,
-    sources: ChunkSourceRef[],
+    req: StageRequest,
     progress: (p: StageProgress) => void,
-    hints: Record<ChunkId, ChunkId[]> = {},
   ): Promise<Result<StageResult, string>> {
+    const sources = req.sources ?? [];
+    const hints = req.bases ?? {};
     const { layout, index, kept, times } = this.o;
     const releases = kept.manifests;
     const t0 = performance.now();
@@ -99,42 +175,10 @@ export class Stager {
     const grantedAt = this.o.grants.grantedAt;
     const since = Math.min(Date.now(), grantedAt > Date.now() - 3_600_000 ? grantedAt : Date.now());
     const all = chunksOf(manifest);
+    const local = await this.#fromKept(id, manifest, !req.activateNext, all);
+    if (local) return ok(local);
     const p: StageProgress = { chunksTotal: all.size, chunksReused: 0, chunksFetched: 0, bytesFetched: 0 };
     let bytesReused = 0;
-    if (releases.has(id)) {
-      await times.touch(id, 'stagedAt');
-      return ok({
-        ...p,
-        chunksReused: all.size,
-        release: id,
-        alreadyStaged: true,
-        bytesReused: 0,
-        filesCopied: 0,
-        ms: 0,
-      });
-    }
-    trace(`stage ${id}: looking for a twin`);
-    const twin = await makeTwin(layout, releases, kept.twins, id, manifest, (r) => kept.files.stats(r));
-    if (twin) {
-      trace(`stage ${id}: twin of ${twin}`);
-      const dropped = this.#dropArea(id);
-      releases.set(id, manifest);
-      kept.files.rebuild(releases);
-      // Independent writes (a leftover staging area, the release's times): waited for together.
-      await Promise.all([dropped, times.touch(id, 'stagedAt')]);
-      let files = 0;
-      for (const e of manifest.entries) if (e.type === 'file') files++;
-      for (const size of all.values()) bytesReused += size;
-      return ok({
-        ...p,
-        chunksReused: all.size,
-        release: id,
-        alreadyStaged: false,
-        bytesReused,
-        filesCopied: files,
-        ms: performance.now() - t0,
-      });
-    }
     const missing: ChunkId[] = [];
     for (const [chunk, size] of all) {
       if (index.has(chunk)) {
@@ -249,7 +293,7 @@ export class Stager {
     releases.set(id, manifest);
     kept.files.rebuild(releases);
     await index.settleRelease(id, manifest);
-    await times.touch(id, 'stagedAt');
+    await times.touch(id, 'stagedAt', !req.activateNext);
     return ok({
       ...p,
       release: id,

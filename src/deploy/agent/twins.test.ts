@@ -2,6 +2,7 @@ import { lstat, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promi
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type AgentRig, startAgentRig } from '../../../test/helpers/agent-rig.js';
+import { DEPLOY_PROTOCOL } from '../protocol.js';
 import { Agent } from './agent.js';
 import { PRECHECK_FRESH_MS } from './twins.js';
 
@@ -96,7 +97,7 @@ describe('the twin check taken ahead (POST /v1/twin-check)', () => {
 
   it('is answered before it runs, and is false on an agent without a current release', async () => {
     const r = await rig.client.twinCheck();
-    expect(r.ok && r.value).toEqual({ checking: true });
+    expect(r.ok && r.value).toEqual({ checking: true, protocol: DEPLOY_PROTOCOL, releases: 0 });
     expect(await rig.agent.precheckTwin()).toBe(false);
   });
 

@@ -5,14 +5,15 @@
  * counted for both). Three shapes (a web build, one large file, many small files), five changes
  * each (first deploy, 1% and 10% changed, a 4 KB insertion at the start of the largest file,
  * nothing changed), then a fan-out to six agents against six parallel `rsync -z`. Every deploy
- * is checked byte-identical with `diff -r --no-dereference`. Bytes are counted by one TCP proxy
+ * is checked byte-identical with `diff -r --no-dereference`. Every timed deploy starts after a
+ * `sync`, with nothing of the one before left to write back. Bytes are counted by one TCP proxy
  * per peer, both directions, the same way for both tools. Slipway and rsync alternate who goes
  * first, so load on the shared machine hits both.
  * Run alone: `node dist/bench/deploy-rsync.js [--quick]`; `SLIPWAY_BENCH_DEPLOY_REPEAT=3` for medians of three runs.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { Environment } from '../src/deploy/environment.js';
@@ -53,6 +54,11 @@ function ensureRsync(log: (l: string) => void): string | undefined {
     rsync = which('rsync');
   }
   return rsync;
+}
+
+/** Writes every dirty page back (`sync`), so that the next timed deploy does not pay for them. */
+function settleWrites(): void {
+  spawnSync('sync', { stdio: 'ignore' });
 }
 
 function which(cmd: string): string | undefined {
@@ -123,6 +129,18 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
     ? ['first', '1%', 'nothing']
     : ['first', '1%', '10%', '4 KB shift', 'nothing'];
   const root = mkdtempSync(join(os.tmpdir(), 'slipway-bench-rsync-'));
+  // Nothing is removed until the bench ends: folders it is done with are moved aside. ext4 here
+  // skips inodes deleted a short while ago when it allocates one, scanning past each (perf:
+  // ext4_create -> find_inode_bit -> recently_deleted, most of rsync's CPU), so removing an old
+  // release of 20,000 files just before the next deploy slowed every file that deploy created:
+  // rsync's time grew 3-5x within a run (it creates every file of a release anew with
+  // --copy-dest; Slipway links or shares unchanged ones).
+  let discarded = 0;
+  const discard = (dir: string) => {
+    if (!existsSync(dir)) return;
+    mkdirSync(join(root, 'discarded'), { recursive: true });
+    renameSync(dir, join(root, 'discarded', String(discarded++)));
+  };
   const bin = join(options.root, 'bin', 'slipway.js');
   // Bundled as the CLI is (scripts/bundle.mjs), so its start-up is the CLI's.
   const driver = join(options.root, 'dist', 'bench', 'deploy-driver.bundle.js');
@@ -260,7 +278,7 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
     for (const m of mods) {
       verify(artifact, join(root, 'rsync', m, dir, `v${n}`), `rsync v${n}`);
       // Keep the new release and the one before, as the agent keeps two.
-      if (n > 2) rmSync(join(root, 'rsync', m, dir, `v${n - 2}`), { recursive: true, force: true });
+      if (n > 2) discard(join(root, 'rsync', m, dir, `v${n - 2}`));
     }
     // Read after the checks above (whose `diff` runs are the bench's own, not counted), so the
     // daemon has reaped its per-connection processes.
@@ -290,10 +308,8 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
             // A first deploy again: a fresh agent and ledger, fresh rsync folders.
             await stopAgent(agent);
             agents.splice(agents.indexOf(agent), 1);
-            for (const d of [join(root, 'agents', name), join(root, 'ledger')])
-              rmSync(d, { recursive: true, force: true });
-            for (const m of ['z', 'plain'])
-              rmSync(join(root, 'rsync', m, name), { recursive: true, force: true });
+            for (const d of [join(root, 'agents', name), join(root, 'ledger')]) discard(d);
+            for (const m of ['z', 'plain']) discard(join(root, 'rsync', m, name));
             agent = await startAgent(bin, join(root, 'agents', name), tokenFile);
             agents.push(agent);
           }
@@ -305,6 +321,11 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
           // Alternate who goes first: a load change on the shared machine then hits both.
           const order = (n + rep) % 2 === 1 ? ['slipway', 'rsync'] : ['rsync', 'slipway'];
           for (const who of order) {
+            // Each tool starts with nothing left to write back: the kernel's writeback of what
+            // the one before wrote (rsync does not fsync; the source's edit) otherwise lands on
+            // the next one's file creations and renames (rsync's --copy-dest makes 2,000 of each
+            // per release of the web build), and moved rsync's time up to 3x within one run.
+            settleWrites();
             if (who === 'slipway') {
               // SLIPWAY_BENCH_BYTES_LOG=prefix: each Slipway deploy's bytes per request, one file
               // per shape and change (bench/lib/count-proxy.ts), for a breakdown.
@@ -316,6 +337,7 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
             } else {
               const first = change === 'first';
               z = await rsyncTo(src, ['z'], name, n, true, first);
+              settleWrites();
               plain = await rsyncTo(src, ['plain'], name, n, false, first);
             }
           }
@@ -394,15 +416,15 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
       });
       await stopAgent(agent);
       agents.splice(agents.indexOf(agent), 1);
-      rmSync(join(root, 'agents', name), { recursive: true, force: true });
-      rmSync(join(root, 'ledger'), { recursive: true, force: true });
-      for (const m of ['z', 'plain']) rmSync(join(root, 'rsync', m, name), { recursive: true, force: true });
-      if (name !== 'web') rmSync(src, { recursive: true, force: true });
+      discard(join(root, 'agents', name));
+      discard(join(root, 'ledger'));
+      for (const m of ['z', 'plain']) discard(join(root, 'rsync', m, name));
+      if (name !== 'web') discard(src);
     }
 
     // Fan-out: the web build to six fresh agents against six parallel `rsync -z`.
     if (!shapes.includes('web')) return rows;
-    rmSync(join(root, 'src', 'web'), { recursive: true, force: true });
+    discard(join(root, 'src', 'web'));
     const fanSrc = join(root, 'src', 'web-fan');
     const shape = writeShape(fanSrc, 'web', scale);
     const fleet: Agent[] = [];
@@ -416,6 +438,7 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
       let s: Outcome | undefined;
       let z: { ms: number; bytes: number; cpuMs: number } | undefined;
       for (const who of i % 2 === 0 ? ['slipway', 'rsync'] : ['rsync', 'slipway']) {
+        settleWrites();
         if (who === 'slipway') s = await slipway(fanSrc, fleet, `fan${i + 1}`);
         else z = await rsyncTo(fanSrc, fanMods, 'web', i + 1, true);
       }

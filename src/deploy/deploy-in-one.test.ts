@@ -5,12 +5,13 @@
  * or a fleet of two deploy as before; an exchange that breaks off after the switch is undone.
  */
 import { mkdir, mkdtemp, readlink, rm, writeFile } from 'node:fs/promises';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { forward } from '../../test/helpers/forward.js';
+import { TestServers } from '../../test/helpers/http-servers.js';
 import { EventStream } from '../events.js';
 import { Agent } from './agent/agent.js';
 import { listenAgent } from './agent/server.js';
@@ -22,7 +23,7 @@ const TOKEN = 'deploy-in-one-token-0123456789';
 let root: string;
 let art: string;
 const agents: Agent[] = [];
-const servers: Server[] = [];
+const servers = new TestServers();
 
 beforeEach(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'slipway-in-one-'));
@@ -33,18 +34,9 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   for (const a of agents.splice(0)) await a.shutdown();
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    s.close();
-  }
+  servers.closeAll();
   await rm(root, { recursive: true, force: true });
 });
-
-async function listen(s: Server): Promise<string> {
-  servers.push(s);
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
-}
 
 interface Proxied {
   url: string;
@@ -69,30 +61,29 @@ async function agentBehindProxy(
   const agent = await Agent.open({ dir, token: TOKEN, keep: 2 });
   agents.push(agent);
   const server = await listenAgent(agent, '127.0.0.1', 0);
-  servers.push(server);
+  servers.keep(server);
   const inner = { hostname: '127.0.0.1', port: (server.address() as AddressInfo).port };
   const asked: string[] = [];
   let bytes = 0;
-  const url = await listen(
-    createServer((req, res) => {
-      asked.push(`${req.method} ${req.url}`);
-      if (o.missing?.includes(req.url ?? '')) {
-        res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
-        return;
-      }
-      if (o.cut === req.url) {
-        // Everything reaches the agent; its answer never reaches the deployer.
-        const out = request({ ...inner, path: req.url, method: req.method, headers: req.headers }, (up) => {
-          up.resume().on('end', () => res.destroy());
-        });
-        req.pipe(out);
-        return;
-      }
-      forward(inner, req, res);
-    }),
-  );
+  const proxy = createServer((req, res) => {
+    asked.push(`${req.method} ${req.url}`);
+    if (o.missing?.includes(req.url ?? '')) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+      return;
+    }
+    if (o.cut === req.url) {
+      // Everything reaches the agent; its answer never reaches the deployer.
+      const out = request({ ...inner, path: req.url, method: req.method, headers: req.headers }, (up) => {
+        up.resume().on('end', () => res.destroy());
+      });
+      req.pipe(out);
+      return;
+    }
+    forward(inner, req, res);
+  });
+  const url = await servers.listen(proxy);
   // Bytes as a TCP proxy would count them: every socket's reads and writes.
-  servers.at(-1)!.on('connection', (socket) => {
+  proxy.on('connection', (socket) => {
     socket.on('close', () => {
       bytes += socket.bytesRead + socket.bytesWritten;
     });
@@ -259,7 +250,7 @@ describe('a redeploy to a lone host in one exchange', () => {
     const a = await agentBehindProxy('agent');
     const v1 = await deploy([a.url], 'v1');
     let status = 200;
-    const health = await listen(createServer((_req, res) => res.writeHead(status).end()));
+    const health = await servers.listen(createServer((_req, res) => res.writeHead(status).end()));
     status = 500;
     a.reset();
     const v2 = await deploy([a.url], 'v2', health);

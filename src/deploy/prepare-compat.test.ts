@@ -1,10 +1,11 @@
 import { mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { forward } from '../../test/helpers/forward.js';
+import { TestServers } from '../../test/helpers/http-servers.js';
 import { EventStream } from '../events.js';
 import { Agent } from './agent/agent.js';
 import { listenAgent } from './agent/server.js';
@@ -15,7 +16,7 @@ import type { DeployEvent } from './events.js';
 const TOKEN = 'prepare-compat-token-0123456789';
 let root: string;
 let agent: Agent;
-const servers: Server[] = [];
+const servers = new TestServers();
 
 beforeEach(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'slipway-prepare-'));
@@ -23,26 +24,17 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await agent.shutdown();
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    s.close();
-  }
+  servers.closeAll();
   await rm(root, { recursive: true, force: true });
 });
-
-async function listen(s: Server): Promise<string> {
-  servers.push(s);
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
-}
 
 /** The agent behind a proxy that answers `routes` as an agent from before them did: 404. */
 async function olderAgent(routes = ['/v1/prepare']): Promise<{ url: string; asked: string[] }> {
   const server = await listenAgent(agent, '127.0.0.1', 0);
-  servers.push(server);
+  servers.keep(server);
   const inner = { hostname: '127.0.0.1', port: (server.address() as AddressInfo).port };
   const asked: string[] = [];
-  const url = await listen(
+  const url = await servers.listen(
     createServer((req, res) => {
       asked.push(`${req.method} ${req.url}`);
       if (routes.includes(req.url ?? '')) {

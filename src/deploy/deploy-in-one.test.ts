@@ -5,18 +5,18 @@
  * or a fleet of two deploy as before; an exchange that breaks off after the switch is undone.
  */
 import { mkdir, mkdtemp, readlink, rm, writeFile } from 'node:fs/promises';
-import { createServer, request } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { forward } from '../../test/helpers/forward.js';
+import { type AgentProxy, agentProxy, oneRegionEnvironment } from '../../test/helpers/deploy-environment.js';
 import { TestServers } from '../../test/helpers/http-servers.js';
 import { EventStream } from '../events.js';
 import { Agent } from './agent/agent.js';
 import { listenAgent } from './agent/server.js';
 import { runDeployment } from './deploy.js';
-import type { Environment, Target } from './environment.js';
+import type { Environment } from './environment.js';
 import type { DeployEvent } from './events.js';
 
 const TOKEN = 'deploy-in-one-token-0123456789';
@@ -38,15 +38,9 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-interface Proxied {
-  url: string;
+interface Proxied extends AgentProxy {
   dir: string;
   agent: Agent;
-  /** `METHOD /route` of each request, in order. */
-  asked: string[];
-  /** Bytes of requests and answers (heads and bodies) since the last reset. */
-  bytes(): number;
-  reset(): void;
 }
 
 /**
@@ -62,83 +56,12 @@ async function agentBehindProxy(
   agents.push(agent);
   const server = await listenAgent(agent, '127.0.0.1', 0);
   servers.keep(server);
-  const inner = { hostname: '127.0.0.1', port: (server.address() as AddressInfo).port };
-  const asked: string[] = [];
-  let bytes = 0;
-  const proxy = createServer((req, res) => {
-    asked.push(`${req.method} ${req.url}`);
-    if (o.missing?.includes(req.url ?? '')) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
-      return;
-    }
-    if (o.cut === req.url) {
-      // Everything reaches the agent; its answer never reaches the deployer.
-      const out = request({ ...inner, path: req.url, method: req.method, headers: req.headers }, (up) => {
-        up.resume().on('end', () => res.destroy());
-      });
-      req.pipe(out);
-      return;
-    }
-    forward(inner, req, res);
-  });
-  const url = await servers.listen(proxy);
-  // Bytes as a TCP proxy would count them: every socket's reads and writes.
-  proxy.on('connection', (socket) => {
-    socket.on('close', () => {
-      bytes += socket.bytesRead + socket.bytesWritten;
-    });
-  });
-  return {
-    url,
-    dir,
-    agent,
-    asked,
-    bytes: () => bytes,
-    reset: () => {
-      asked.length = 0;
-      bytes = 0;
-    },
-  };
+  const proxy = await agentProxy(servers, (server.address() as AddressInfo).port, o);
+  return { ...proxy, dir, agent };
 }
 
-function envFor(agentUrls: string[], healthUrl?: string): Environment {
-  const targets: Target[] = agentUrls.map((agentUrl, i) => ({
-    name: `t${i + 1}`,
-    region: 'r1',
-    agentUrl,
-    token: TOKEN,
-    env: {},
-    ...(healthUrl ? { healthUrl } : {}),
-  }));
-  return {
-    name: 'in-one',
-    artifact: art,
-    env: {},
-    keepReleases: 2,
-    relay: false,
-    origin: { host: '127.0.0.1', port: 0 },
-    waves: [['r1']],
-    bakeMs: 0,
-    minSamples: 1,
-    stageParallelism: 2,
-    regions: [{ name: 'r1', traffic: 1, maxUnavailable: 2, targets }],
-    ...(healthUrl
-      ? {
-          health: {
-            path: '/',
-            intervalMs: 10,
-            timeoutMs: 1000,
-            successes: 1,
-            failures: 1,
-            inconclusive: 3,
-            errors: 3,
-            deadlineMs: 5000,
-            successStatus: [200],
-          },
-        }
-      : {}),
-  } as Environment;
-}
+const envFor = (agentUrls: string[], healthUrl?: string): Environment =>
+  oneRegionEnvironment({ name: 'in-one', artifact: art, token: TOKEN, agentUrls, healthUrl });
 
 async function deploy(agentUrls: string[], version: string, healthUrl?: string, signal?: AbortController) {
   const events = new EventStream<DeployEvent>();

@@ -1,10 +1,9 @@
 import { mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { forward } from '../../test/helpers/forward.js';
+import { agentProxy, oneRegionEnvironment } from '../../test/helpers/deploy-environment.js';
 import { TestServers } from '../../test/helpers/http-servers.js';
 import { EventStream } from '../events.js';
 import { Agent } from './agent/agent.js';
@@ -32,43 +31,11 @@ afterEach(async () => {
 async function olderAgent(routes = ['/v1/prepare']): Promise<{ url: string; asked: string[] }> {
   const server = await listenAgent(agent, '127.0.0.1', 0);
   servers.keep(server);
-  const inner = { hostname: '127.0.0.1', port: (server.address() as AddressInfo).port };
-  const asked: string[] = [];
-  const url = await servers.listen(
-    createServer((req, res) => {
-      asked.push(`${req.method} ${req.url}`);
-      if (routes.includes(req.url ?? '')) {
-        res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
-        return;
-      }
-      forward(inner, req, res);
-    }),
-  );
-  return { url, asked };
+  return agentProxy(servers, (server.address() as AddressInfo).port, { missing: routes });
 }
 
-function envFor(artifact: string, agentUrl: string): Environment {
-  return {
-    name: 'compat',
-    artifact,
-    env: {},
-    keepReleases: 2,
-    relay: false,
-    origin: { host: '127.0.0.1', port: 0 },
-    waves: [['r1']],
-    bakeMs: 0,
-    minSamples: 1,
-    stageParallelism: 2,
-    regions: [
-      {
-        name: 'r1',
-        traffic: 1,
-        maxUnavailable: 1,
-        targets: [{ name: 't1', region: 'r1', agentUrl, token: TOKEN, env: {} }],
-      },
-    ],
-  } as Environment;
-}
+const envFor = (artifact: string, agentUrl: string): Environment =>
+  oneRegionEnvironment({ name: 'compat', artifact, token: TOKEN, agentUrls: [agentUrl] });
 
 describe('first deploys and the prepare request', () => {
   it('deploy to an agent that does not know /v1/prepare exactly as before', async () => {

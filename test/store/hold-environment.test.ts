@@ -13,6 +13,7 @@ import { acquireLease } from '../../src/deploy/lease.js';
 import { currentOwner } from '../../src/deploy/owner.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { type AgentRig, startAgentRig } from '../helpers/agent-rig.js';
+import { oneRegionEnvironment } from '../helpers/deploy-environment.js';
 
 const TOKEN = 'hold-token-0123456789';
 
@@ -31,28 +32,15 @@ afterAll(async () => {
   if (storeRoot) rmSync(storeRoot, { recursive: true, force: true });
 });
 
-function environment(name: string): Environment {
-  return {
+const environment = (name: string): Environment =>
+  oneRegionEnvironment({
     name,
     artifact: 'dist',
-    env: {},
-    keepReleases: 2,
-    relay: false,
-    origin: { host: '127.0.0.1', port: 0 },
-    waves: [['r']],
-    bakeMs: 0,
-    minSamples: 0,
+    token: TOKEN,
+    agentUrls: [rig.url],
     stageParallelism: 1,
-    regions: [
-      {
-        name: 'r',
-        traffic: 1,
-        maxUnavailable: 1,
-        targets: [{ name: 'host-1', region: 'r', agentUrl: rig.url, token: TOKEN, env: {} }],
-      },
-    ],
-  };
-}
+    minSamples: 0,
+  });
 
 const hold = (env: Environment, deploymentId: string, o: { wait: boolean; signal?: AbortSignal }) => {
   const waits: HoldRefusal[] = [];
@@ -120,7 +108,7 @@ describe('holdEnvironment', () => {
       const refused = await hold(env, 'd-here', { wait: false }).result;
       expect(refused.ok ? undefined : refused.error).toMatchObject({
         reason: 'agent-locked',
-        target: 'host-1',
+        target: 't1',
         gaveUp: false,
       });
       // Nothing of the refused attempt stays behind.

@@ -119,7 +119,7 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   await Promise.all(preparing);
   if (!art.ok) return err(art.error);
   const { manifest, chunks } = art.value;
-  // Started when first needed (stage.ts): an unchanged redeploy to a lone host needs none.
+  // Started once, when first needed (stage.ts) or below.
   let started: ReturnType<typeof startOrigin> | undefined;
   const origin = () =>
     (started ??= startOrigin({
@@ -130,10 +130,12 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
       publicUrl: env.origin.url,
       maxRate: env.origin.maxRate,
     }));
-  // Without a manifest deployed before from this folder every host is sent the whole one and
-  // staged from the origin: it starts now, beside the release id's hashing (a failed start is
-  // the staging's to report).
-  if (!ledger.last) origin().catch(() => {});
+  // A lone host is staged and activated in one exchange: no other host waits on its staging.
+  const lone = env.regions.reduce((n, r) => n + r.targets.length, 0) === 1;
+  // Only a redeploy of entries as they were (the ledger's own list) to a lone host may stage
+  // without it; otherwise it starts now, beside the release id's hashing, the chunk count and
+  // the delta (a failed start is the staging's to report).
+  if (!lone || ledger.last?.manifest.entries !== manifest.entries) origin().catch(() => {});
   // The entries' JSON kept: the ledger saves it below, and the stage requests send it.
   const release = releaseIdOf(manifest, true);
   // Sent whole to every host: compressed off this thread meanwhile (stage-body.ts).
@@ -194,8 +196,6 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
           (o) => o.expectDeltas(),
           () => {},
         );
-    // A lone host is staged and activated in one exchange: no other host waits on its staging.
-    const lone = env.regions.reduce((n, r) => n + r.targets.length, 0) === 1;
     staged = await stageAll({
       deploymentId,
       env,

@@ -10,7 +10,8 @@ import { type ChunkSourceRef, causeOf } from './chunk-client.js';
 import { answerLines, bodyText, httpCall, isOk } from './http-call.js';
 import type { Manifest } from './manifest.js';
 import type { ManifestDelta } from './manifest-delta.js';
-import { DEPLOY_PROTOCOL, NO_BASE } from './protocol.js';
+import { NO_BASE } from './protocol.js';
+import { endingOf, gzipPart, openingText } from './stage-body.js';
 import type { ChunkId, ReleaseId } from './types.js';
 
 export interface AgentStatus {
@@ -189,9 +190,11 @@ export class AgentClient {
   }
 
   /**
-   * Stages a release; `onProgress` sees the agent's running counts. The body is gzipped; with
-   * `delta` (the manifest against a release the agent keeps) the smaller of the two is sent, and
-   * the whole manifest after all if the agent no longer keeps that release.
+   * Stages a release; `onProgress` sees the agent's running counts. The body is gzipped
+   * (stage-body.ts); with `delta` (the manifest against a release the agent keeps) the smaller of
+   * the two is sent, and the whole manifest after all if the agent no longer keeps that release.
+   * `opening`: the whole manifest's part of the body, gzipped ahead. `onSent`: the request is
+   * on its way.
    */
   async stage(opts: {
     release: ReleaseId;
@@ -199,38 +202,37 @@ export class AgentClient {
     delta?: ManifestDelta;
     bases?: Record<ChunkId, ChunkId[]>;
     sources: ChunkSourceRef[];
+    opening?: Buffer;
     onProgress?: (p: StageProgress) => void;
+    onSent?: () => void;
     signal?: AbortSignal;
   }): Promise<Result<StageResult & { requestBytes: number }, string>> {
-    const textOf = (m: { manifest: Manifest } | { manifestDelta: ManifestDelta }) =>
-      JSON.stringify({
-        protocol: DEPLOY_PROTOCOL,
-        release: opts.release,
-        ...m,
-        ...(opts.bases && Object.keys(opts.bases).length ? { bases: opts.bases } : {}),
-        sources: opts.sources.map((s) => ({ url: s.url, token: s.token })),
-      });
+    const ending = endingOf(opts);
     // Writing out and gzipping a 20,000-file manifest costs tens of milliseconds: only when the
     // delta might lose (it changes a quarter of the entries or more) or the agent lacks its base.
     let wholeText: string | undefined;
+    let whole: Buffer | undefined;
     const wholeOf = () => {
-      wholeText ??= textOf({ manifest: opts.manifest });
-      return gzipSync(wholeText);
+      whole ??= Buffer.concat([
+        opts.opening ?? gzipPart(wholeText ?? openingText({ manifest: opts.manifest })),
+        ending,
+      ]);
+      return whole;
     };
     const d = opts.delta;
-    const deltaText = d ? textOf({ manifestDelta: d }) : undefined;
-    let whole: Buffer | undefined;
-    const delta = deltaText !== undefined ? gzipSync(deltaText) : undefined;
-    if (d && delta && (d.upsert.length + d.remove.length) * 4 > opts.manifest.entries.length) {
-      wholeText = textOf({ manifest: opts.manifest });
-      if (deltaText!.length * 4 > wholeText.length) whole = wholeOf();
+    const deltaText = d ? openingText({ manifestDelta: d }) : undefined;
+    const delta = deltaText !== undefined ? Buffer.concat([gzipPart(deltaText), ending]) : undefined;
+    let compare = opts.opening && wholeOf();
+    if (!compare && d && delta && (d.upsert.length + d.remove.length) * 4 > opts.manifest.entries.length) {
+      wholeText = openingText({ manifest: opts.manifest });
+      if (deltaText!.length * 4 > wholeText.length) compare = wholeOf();
     }
-    if (delta && (!whole || delta.length < whole.length)) {
+    if (delta && (!compare || delta.length < compare.length)) {
       const r = await this.#stage(delta, opts);
       if (r.ok || !r.error.includes(NO_BASE)) return r;
-      return this.#stage(whole ?? wholeOf(), opts, delta.length);
+      return this.#stage(wholeOf(), opts, delta.length);
     }
-    return this.#stage(whole ?? wholeOf(), opts);
+    return this.#stage(wholeOf(), opts);
   }
 
   /**
@@ -242,7 +244,7 @@ export class AgentClient {
    */
   async deploy(
     body: DeployRequest,
-    opts: { onProgress?: (p: StageProgress) => void; signal?: AbortSignal } = {},
+    opts: { onProgress?: (p: StageProgress) => void; onSent?: () => void; signal?: AbortSignal } = {},
   ): Promise<DeployExchange> {
     const text = JSON.stringify(body);
     // Gzipped only when that pays: an unchanged redeploy's body is about 100 bytes, which gzip's
@@ -256,6 +258,7 @@ export class AgentClient {
         headers: this.#headers(gz ? { 'content-encoding': 'gzip' } : {}, false),
         body: payload,
         signal: opts.signal,
+        onSent: opts.onSent,
       });
     } catch (e) {
       return { kind: 'broken', message: `no answer from agent ${this.url}: ${causeOf(e)}` };
@@ -286,7 +289,7 @@ export class AgentClient {
 
   async #stage(
     body: Buffer,
-    opts: { onProgress?: (p: StageProgress) => void; signal?: AbortSignal },
+    opts: { onProgress?: (p: StageProgress) => void; onSent?: () => void; signal?: AbortSignal },
     earlierBytes = 0,
   ): Promise<Result<StageResult & { requestBytes: number }, string>> {
     let res: IncomingMessage;
@@ -296,6 +299,7 @@ export class AgentClient {
         headers: this.#headers({ 'content-encoding': 'gzip' }),
         body,
         signal: opts.signal,
+        onSent: opts.onSent,
       });
     } catch (e) {
       return err(`cannot reach agent ${this.url}: ${causeOf(e)}`);

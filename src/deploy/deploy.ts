@@ -19,6 +19,7 @@ import type { Owner } from './owner.js';
 import { DEPLOY_PROTOCOL } from './protocol.js';
 import { activation, rollBack, rollout } from './rollout.js';
 import { type StagedTarget, stageAll } from './stage.js';
+import { gzipPartLater, openingText } from './stage-body.js';
 import type { ReleaseId } from './types.js';
 import { MIN_DELTA_BASE } from './wire-delta.js';
 
@@ -118,10 +119,32 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   await Promise.all(preparing);
   if (!art.ok) return err(art.error);
   const { manifest, chunks } = art.value;
-  // The entries' JSON kept: the ledger saves it below.
+  // Started once, when first needed (stage.ts) or below.
+  let started: ReturnType<typeof startOrigin> | undefined;
+  const origin = () =>
+    (started ??= startOrigin({
+      chunks,
+      token: newToken(),
+      host: env.origin.host,
+      port: env.origin.port,
+      publicUrl: env.origin.url,
+      maxRate: env.origin.maxRate,
+    }));
+  // A lone host is staged and activated in one exchange: no other host waits on its staging.
+  const lone = env.regions.reduce((n, r) => n + r.targets.length, 0) === 1;
+  // Only a redeploy of entries as they were (the ledger's own list) to a lone host may stage
+  // without it; otherwise it starts now, beside the release id's hashing, the chunk count and
+  // the delta (a failed start is the staging's to report).
+  if (!lone || ledger.last?.manifest.entries !== manifest.entries) origin().catch(() => {});
+  // The entries' JSON kept: the ledger saves it below, and the stage requests send it.
   const release = releaseIdOf(manifest, true);
+  // Sent whole to every host: compressed off this thread meanwhile (stage-body.ts).
+  const opening = ledger.last ? undefined : gzipPartLater(openingText({ manifest }));
+  opening?.catch(() => {});
   trace(`walked ${art.value.files} files (${art.value.reread} read)`);
-  // Saved once a stage request is on its way: the deployer mostly waits for the agents then.
+  // Saved once a stage request has been sent: the deployer only waits for the agents then (the
+  // agent reads and checks the manifest before it asks the origin for anything). Saved earlier,
+  // its hashing and copying (20,000 files: a 4 MB body) held the request back.
   let saved: Promise<void> | undefined;
   const save = () => {
     saved ??= ledger.save({ release, manifest }).then(() => trace('ledger saved'));
@@ -130,9 +153,7 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   // Set once the origin is up: an edit's deltas need their schema loaded (origin.ts).
   let expectDeltas: (() => void) | undefined;
   const unsubscribe = events.subscribe((e) => {
-    if (e.type !== 'target-staging') return;
-    setImmediate(save);
-    if (expectDeltas) setImmediate(expectDeltas);
+    if (e.type === 'target-staging' && expectDeltas) setImmediate(expectDeltas);
   });
   const targets: PlannedTarget[] = env.regions.flatMap((r) =>
     r.targets.map((t) => ({
@@ -161,17 +182,6 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
     gitCommitAt: opts.git?.commitAt,
     owner: opts.owner,
   });
-  // Started when first needed (stage.ts): an unchanged redeploy to a lone host needs none.
-  let started: ReturnType<typeof startOrigin> | undefined;
-  const origin = () =>
-    (started ??= startOrigin({
-      chunks,
-      token: newToken(),
-      host: env.origin.host,
-      port: env.origin.port,
-      publicUrl: env.origin.url,
-      maxRate: env.origin.maxRate,
-    }));
   let served: Awaited<typeof started>;
   let status: Exclude<DeployStatus, 'running'> = 'success';
   let reason: string | undefined;
@@ -186,8 +196,6 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
           (o) => o.expectDeltas(),
           () => {},
         );
-    // A lone host is staged and activated in one exchange: no other host waits on its staging.
-    const lone = env.regions.reduce((n, r) => n + r.targets.length, 0) === 1;
     staged = await stageAll({
       deploymentId,
       env,
@@ -200,6 +208,11 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
       events,
       clients,
       activateInOne: lone ? (t) => activation(env, t) : undefined,
+      opening,
+      onRequestSent: () => {
+        trace('stage request sent');
+        setImmediate(save);
+      },
     });
     trace('staged');
     const failed = staged.filter((s) => !s.ok);

@@ -24,6 +24,8 @@ export interface HttpCall {
   signal?: AbortSignal;
   /** Gives up on the whole exchange (answer included) after this long. */
   timeoutMs?: number;
+  /** Hears when the whole request has been handed to the kernel (before any answer). */
+  onSent?: () => void;
 }
 
 /**
@@ -49,6 +51,7 @@ export async function httpCall(url: URL, call: HttpCall): Promise<IncomingMessag
     });
     req.once('response', resolve);
     req.once('error', reject);
+    if (call.onSent) req.once('finish', call.onSent);
     req.end(body);
   });
 }

@@ -7,7 +7,7 @@ import type { EventStream } from '../events.js';
 import { failpoint } from '../util/failpoint.js';
 import { err, ok, type Result } from '../util/result.js';
 import { newToken } from './agent/grants.js';
-import type { AgentClient, DeployRequest } from './agent-client.js';
+import type { AgentClient, AgentStatus, DeployRequest } from './agent-client.js';
 import type { ChunkSourceRef } from './chunk-client.js';
 import type { Environment, Target } from './environment.js';
 import type { DeployEvent } from './events.js';
@@ -57,6 +57,10 @@ export async function stageAll(opts: {
    * and activated in one exchange, each asking this of its activation.
    */
   activateInOne?: ActivationOf;
+  /** Hears each stage request handed to the network (the deployer then waits for the agents). */
+  onRequestSent?: () => void;
+  /** The whole manifest's part of a stage request, gzipped ahead (stage-body.ts). */
+  opening?: Promise<Buffer>;
 }): Promise<StagedTarget[]> {
   const { env, events, deploymentId } = opts;
   const results: StagedTarget[] = [];
@@ -108,7 +112,9 @@ export async function stageAll(opts: {
       const done = await stageInOne(target, client, sources, via, opts.activateInOne);
       if (done) return done;
     }
-    return stageAlone(target, client, await sources(), via);
+    // Asked before the origin starts and the request is made: its answer comes meanwhile.
+    const status = client.status();
+    return stageAlone(target, client, status, await sources(), via);
   }
 
   function failed(
@@ -163,7 +169,10 @@ export async function stageAll(opts: {
         ...(sources ? { sources: sources.map((s) => ({ url: s.url, token: s.token })) } : {}),
         ...activation(target),
       },
-      { onProgress: (p) => events.emit({ type: 'stage-progress', deploymentId, target: target.name, ...p }) },
+      {
+        onProgress: (p) => events.emit({ type: 'stage-progress', deploymentId, target: target.name, ...p }),
+        onSent: opts.onRequestSent,
+      },
     );
     if (x.kind === 'refused') return undefined;
     if (x.kind === 'broken') {
@@ -204,21 +213,24 @@ export async function stageAll(opts: {
     };
   }
 
-  /** Stages on one host, asking its status first; the rollout activates it. */
+  /** Stages on one host once its status (`asked`) has come; the rollout activates it. */
   async function stageAlone(
     target: Target,
     client: AgentClient,
+    asked: Promise<Result<AgentStatus, string>>,
     sources: ChunkSourceRef[],
     via: 'origin' | 'relay',
   ): Promise<StagedTarget> {
     const fail = (reason: string, previous: ReleaseId | null = null) =>
       failed(target, client, reason, previous);
-    const status = await client.status();
+    const status = await asked;
     if (!status.ok) return fail(status.error);
     if (status.value.protocol !== DEPLOY_PROTOCOL)
       return fail(protocolMismatch(target.agentUrl, status.value.protocol));
     const previous = status.value.current;
     const keeps = opts.previous && status.value.releases.some((r) => r.id === opts.previous?.release);
+    // (Should it have failed, the request makes its own.)
+    const opening = keeps ? undefined : await opts.opening?.catch(() => undefined);
     const t0 = Date.now();
     events.emit({ type: 'target-staging', deploymentId, target: target.name, at: t0, source: via, previous });
     const r = await client.stage({
@@ -227,7 +239,9 @@ export async function stageAll(opts: {
       delta: keeps ? deltaOf() : undefined,
       bases: keeps ? opts.bases : undefined,
       sources,
+      opening,
       onProgress: (p) => events.emit({ type: 'stage-progress', deploymentId, target: target.name, ...p }),
+      onSent: opts.onRequestSent,
     });
     if (!r.ok) return fail(r.error, previous);
     const bytesSent = r.value.bytesFetched + r.value.requestBytes;

@@ -1,8 +1,9 @@
 /**
  * The block checksums of chunk deltas (wire-delta.ts), rsync's kind: a weak rolling checksum and
- * a short strong one per block of the base, both taken in one pass in plain JavaScript. The
- * agent packs them into its delta request; the origin rolls the weak one over the new chunk and
- * checks the strong one on a hit.
+ * a short strong one per block of the base, both taken in one pass. The agent packs them into its
+ * delta request; the origin rolls the weak one over the new chunk and checks the strong one on a
+ * hit. These JavaScript loops are the reference and the fallback: delta-scan.ts runs the same
+ * arithmetic as WebAssembly.
  */
 const BLOCKS = 64;
 /**
@@ -76,20 +77,6 @@ function finish(even: number, odd: number): number {
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h & 0xffff;
-}
-
-/** The strong checksum of `buf[at, at + n)` (the one sumsOf packs), 16 bits. */
-export function strongOf(buf: Uint8Array, at: number, n: number): number {
-  let even = FNV_BASIS;
-  let odd = FNV_BASIS_ODD;
-  const pairs = at + (n & ~1);
-  let i = at;
-  for (; i < pairs; i += 2) {
-    even = Math.imul(even ^ buf[i]!, FNV_PRIME);
-    odd = Math.imul(odd ^ buf[i + 1]!, FNV_PRIME);
-  }
-  if (n & 1) even = Math.imul(even ^ buf[i]!, FNV_PRIME);
-  return finish(even, odd);
 }
 
 /**

@@ -96,6 +96,11 @@ export async function chunkRun(
         let n = 0;
         let id: ChunkId | undefined;
         let matched: number | undefined;
+        // The old chunk's length and the SHA-256 of that many bytes here, when they differed from
+        // its id: an edit inside a chunk mostly leaves its cut where it was (the cut depends on
+        // the bytes just before it), and the scan's chunk is then these same bytes.
+        let tried = 0;
+        let triedId: ChunkId | undefined;
         // At least `max` bytes ahead here (before w.end of file the buffer holds that many) and
         // where the old chunk was cut: see the file's comment.
         if (
@@ -114,12 +119,15 @@ export async function chunkRun(
               id = candidate;
               matched = next;
               reused++;
+            } else {
+              tried = want;
+              triedId = candidate;
             }
           }
         }
         if (!id) {
           n = cutLength(buffer, w.start, w.end, params);
-          id = chunkIdOf(buffer.subarray(w.start, w.start + n));
+          id = n === tried && triedId ? triedId : chunkIdOf(buffer.subarray(w.start, w.start + n));
           matched = before?.indexOf(id);
         }
         chunks.push([id, n]);

@@ -7,15 +7,16 @@
  * its SHA-256 like any other, so a checksum collision or a lie costs one refused chunk (fetched
  * whole again), never wrong bytes. Blocks are about 1/64 of the base: 4 bytes of checksums each
  * (protocol 6; 6 bytes before): 24 bits of the weak checksum, 8 of the strong one (see ENTRY in delta-sums.ts).
- * Both checksums of a block are taken in one pass in plain JavaScript (protocol 5): the strong one
- * needs only to tell blocks apart whose weak checksums agree, and the final SHA-256 catches the
- * rest. Two bytes of a one-shot SHA-1 per block (protocol 2-4) cost ~4 µs a call, most of it the
+ * Both checksums of a block are taken in one pass (protocol 5): the strong one needs only to tell
+ * blocks apart whose weak checksums agree, and the final SHA-256 catches the rest. That pass and
+ * the slide run as WebAssembly (delta-scan.ts) where there is one, else in plain JavaScript. Two bytes of a one-shot SHA-1 per block (protocol 2-4) cost ~4 µs a call, most of it the
  * call: on the 200 MB file's 10% edit 146 ms of the agent's CPU and 70 ms of the origin's.
  * Two payload formats: copy operations with deflated literals, and (for a receiver that can
  * decode zstd) the new chunk compressed by zstd with the matched base blocks as its dictionary.
  */
 import zlib from 'node:zlib';
-import { blockOf, ENTRY, entryOf, keyOf, strongOf, sumsOf, weakOf } from './delta-sums.js';
+import { type DeltaScanner, deltaScanner } from './delta-scan.js';
+import { blockOf, ENTRY, entryOf, keyOf, sumsOf, weakOf } from './delta-sums.js';
 import type { ChunkId } from './types.js';
 import type { Zstd } from './zstd.js';
 
@@ -46,11 +47,22 @@ export function deltaRequest(id: ChunkId, baseIds: ChunkId[], base: Buffer): Del
   const block = blockOf(base.length);
   const n = Math.floor(base.length / block);
   const out = Buffer.allocUnsafe(n * ENTRY);
-  for (let i = 0; i < n; i++) {
-    out.writeUInt32BE(entryOf(sumsOf(base, i * block, block)), i * ENTRY);
+  const wasm = base.length <= WASM_MAX ? deltaScanner() : undefined;
+  if (wasm) {
+    wasm.load(base);
+    for (let i = 0; i < n; i++) out.writeUInt32BE(wasm.entry(i * block, block), i * ENTRY);
+  } else {
+    for (let i = 0; i < n; i++) out.writeUInt32BE(entryOf(sumsOf(base, i * block, block)), i * ENTRY);
   }
   return { id, base: baseIds, block, sums: out.toString('base64') };
 }
+
+/**
+ * Bytes the WebAssembly loops (delta-scan.ts) take at most: their memory grows to the largest
+ * base or chunk they were given and stays so; beyond this (chunking parameters far past the
+ * default's 256 KiB chunks), the JavaScript loops.
+ */
+const WASM_MAX = 16 * 1024 * 1024;
 
 /**
  * Where `data` matches the base's blocks: `ops` as triples (literal bytes, first base block,
@@ -75,19 +87,50 @@ function matchBlocks(data: Buffer, req: DeltaRequest): Match | undefined {
   if (!Number.isInteger(block) || block < 128 || data.length < block) return undefined;
   const sums = Buffer.from(req.sums, 'base64');
   const n = Math.floor(sums.length / ENTRY);
+  const wasm = data.length <= WASM_MAX ? deltaScanner() : undefined;
+  const slide = wasm ? wasmSlide(wasm, data, block) : jsSlide(data, block);
   const byWeak = new Map<number, number[]>();
   for (let i = 0; i < n; i++) {
     const w = sums.readUIntBE(i * ENTRY, 3);
     const list = byWeak.get(w);
     if (list) list.push(i);
     else byWeak.set(w, [i]);
-    seen[w >>> 8] = 1;
+    slide.mark(w >>> 8, 1);
   }
   try {
-    return scan(data, block, sums, n, byWeak);
+    return scan(data, block, sums, n, byWeak, slide);
   } finally {
-    for (let i = 0; i < n; i++) seen[sums.readUInt16BE(i * ENTRY)] = 0;
+    for (let i = 0; i < n; i++) slide.mark(sums.readUInt16BE(i * ENTRY), 0);
   }
+}
+
+/** The slide's loops over one new chunk: in WebAssembly (delta-scan.ts) or in JavaScript. */
+interface Slide {
+  /** Marks or clears a weak high half of the base (the table roll() stops at). */
+  mark(b: number, on: 0 | 1): void;
+  /** roll() from `i` (a window with halves `a` and `b`) until a marked half or past `last`. */
+  roll(i: number, last: number, a: number, b: number): number;
+  /** The packed entry (entryOf) of the block at `at`. */
+  entry(at: number): number;
+}
+
+function wasmSlide(wasm: DeltaScanner, data: Buffer, block: number): Slide {
+  wasm.load(data);
+  return {
+    mark: (b, on) => wasm.mark(b, on),
+    roll: (i, last, a, b) => wasm.roll(block, i, last, a, b, rolled),
+    entry: (at) => wasm.entry(at, block),
+  };
+}
+
+function jsSlide(data: Buffer, block: number): Slide {
+  return {
+    mark: (b, on) => {
+      seen[b] = on;
+    },
+    roll: (i, last, a, b) => roll(data, block, i, last, a, b),
+    entry: (at) => entryOf(sumsOf(data, at, block)),
+  };
 }
 
 /** The rolling checksum's halves where roll() stopped: a, then b. */
@@ -127,6 +170,7 @@ function scan(
   sums: Buffer,
   n: number,
   byWeak: Map<number, number[]>,
+  slide: Slide,
 ): Match | undefined {
   const ops: number[] = [];
   let litStart = 0;
@@ -142,14 +186,14 @@ function scan(
   let b = w0 >>> 16;
   let i = 0;
   while (i <= last) {
-    i = roll(data, block, i, last, a, b);
+    i = slide.roll(i, last, a, b);
     if (i > last) break;
     a = rolled[0]!;
     b = rolled[1]!;
     const list = byWeak.get(keyOf(a, b));
     let hit = -1;
     if (list) {
-      const strong = strongOf(data, i, block) & 0xff;
+      const strong = slide.entry(i) & 0xff;
       for (const k of list) if (sums[k * ENTRY + 3] === strong) hit = k;
     }
     if (hit >= 0) {
@@ -158,7 +202,7 @@ function scan(
       while (
         hit + count < n &&
         i + (count + 1) * block <= data.length &&
-        matchesAt(data, i + count * block, block, sums, hit + count)
+        slide.entry(i + count * block) === sums.readUInt32BE((hit + count) * ENTRY)
       )
         count++;
       ops.push(i - litStart, hit, count);
@@ -367,10 +411,6 @@ export function decodeZstdDelta(
   // One run (an edit inside a chunk that kept its other blocks in place): the base's own bytes.
   const dict = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   return zstd.decompress(payload.subarray(4 + runs * 8), maxChunk, dict);
-}
-
-function matchesAt(data: Buffer, at: number, block: number, sums: Buffer, k: number): boolean {
-  return entryOf(sumsOf(data, at, block)) === sums.readUInt32BE(k * ENTRY);
 }
 
 /** The agent's side: rebuilds a chunk from a delta payload and its base (checked by the caller). */

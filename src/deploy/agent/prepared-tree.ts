@@ -52,14 +52,22 @@ export function outlineOf(manifest: Manifest): string[] {
   return out;
 }
 
+/** Descriptors a tree leaves to the rest of the agent (connections, packs, reads of releases). */
+const RESERVED_FDS = 4096;
+
 /**
  * How many descriptors of created files a tree keeps open for the staging folder it becomes
- * (takeOpen): a quarter of this process's limit, at most 8,192; 256 where the limit is unknown.
+ * (takeOpen): this process's limit but RESERVED_FDS, at least a quarter of it, at most 65,536;
+ * 256 where the limit is unknown. Each file not kept is opened a second time to be written (with
+ * a limit of 20,000 and a quarter kept, 15,000 of the 20,000-file shape's were).
  */
 function keptOpenLimit(): number {
   try {
     const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
-    if (m) return Math.min(8192, Math.floor(Number(m[1]) / 4));
+    if (m) {
+      const limit = Number(m[1]);
+      return Math.min(65_536, Math.max(Math.floor(limit / 4), limit - RESERVED_FDS));
+    }
   } catch {}
   return 256;
 }

@@ -307,6 +307,18 @@ export class StagingArea {
     return [st.size, st.mtimeMs];
   }
 
+  /**
+   * A direct file's size and mtime when every chunk went in while fetching and its descriptor is
+   * closed with both noted (#settle): the assembly then has nothing to do for it. Else undefined
+   * (finish() completes it).
+   */
+  finished(e: FileEntry): [number, number] | undefined {
+    const f = this.#index.get(e.path);
+    if (f === undefined || this.#direct[f] !== 1 || this.#fds.has(f)) return undefined;
+    const mtime = this.#finalMtime[f]!;
+    return Number.isNaN(mtime) ? undefined : [e.size, mtime];
+  }
+
   /** Closes every file still open (a failed or finished staging). */
   async close(): Promise<void> {
     for (const f of [...this.#fds.keys()]) await this.#closeFile(f);

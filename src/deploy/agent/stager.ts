@@ -260,7 +260,11 @@ export class Stager {
         maxChunk: manifest.chunking.max,
         hints,
         trims,
-        place: async (c, data) => (await area.place(c, data)) ?? (await place(c, data)),
+        // Synchronous while both are (a small file's write): no promise per chunk.
+        place: (c, data) => {
+          const loc = area.place(c, data);
+          return loc instanceof Promise ? loc.then((l) => l ?? place(c, data)) : (loc ?? place(c, data));
+        },
         onChunk: (c, wire) => {
           onChunk(c, wire);
           arrivals.arrived(c);

@@ -400,7 +400,9 @@ export class ChunkIndex {
               // Synchronous when the placing is (a small file's write): no promise per chunk.
               const loc = opts.place?.(id, data);
               if (loc instanceof Promise)
-                return loc.then((l) => (this.#stage(id, data, l) ? stored() : this.put(id, data).then(stored)));
+                return loc.then((l) =>
+                  this.#stage(id, data, l) ? stored() : this.put(id, data).then(stored),
+                );
               if (this.#stage(id, data, loc)) return stored();
               return this.put(id, data).then(stored);
             },

@@ -108,6 +108,7 @@ export async function assembleRelease(opts: {
   area?.assembling();
   if (!area) await mkdir(tmp);
   const stats: FileStats = {};
+  /** Manifest paths of the files written (joined to the folder only if each is fsynced). */
   const written: string[] = [];
   /** Written files not fsynced as they were written (all of them, but with `fsync`). */
   const unsynced: string[] = [];
@@ -120,8 +121,8 @@ export async function assembleRelease(opts: {
       // Paths were validated (no "..", not absolute, parents are real folders); checked again
       // anyway so a bug in validation cannot write outside the release.
       if (!staysInside(e.path)) throw new Error(`refused path ${e.path}`);
-      const dest = `${tmp}${path.sep}${e.path}`;
       if (e.type === 'dir') {
+        const dest = `${tmp}${path.sep}${e.path}`;
         // A staging folder has its folders already (staging-area.ts): a no-op then, not worth a
         // thread-pool round trip each.
         if (area) mkdirSync(dest, { mode: 0o755, recursive: true });
@@ -129,6 +130,7 @@ export async function assembleRelease(opts: {
         // An earlier assembly may have given it its final, read-only mode already.
         if (stale) await chmod(dest, 0o755);
       } else if (e.type === 'symlink') {
+        const dest = `${tmp}${path.sep}${e.path}`;
         if (stale) await rm(dest, { recursive: true, force: true });
         await symlink(e.target, dest);
       } else if (area?.isDirect(e)) {
@@ -137,8 +139,8 @@ export async function assembleRelease(opts: {
         if (!done) files.push(e);
         else {
           stats[e.path] = done;
-          written.push(dest);
-          unsynced.push(dest);
+          written.push(e.path);
+          unsynced.push(e.path);
         }
       } else if (stale || !opts.sameAs || opts.early?.has(e.path)) files.push(e);
       else unchanged.push(e);
@@ -153,8 +155,8 @@ export async function assembleRelease(opts: {
         const dest = `${tmp}${path.sep}${e.path}`;
         if (area?.isDirect(e)) {
           stats[e.path] = await area.finish(e, opts.chunk);
-          written.push(dest);
-          unsynced.push(dest);
+          written.push(e.path);
+          unsynced.push(e.path);
           continue;
         }
         const early = opts.early?.get(e.path);
@@ -162,8 +164,8 @@ export async function assembleRelease(opts: {
         if (fromEarly) {
           stats[e.path] = fromEarly;
           // Written without `durability` in mind (a large one flushed as a head start only).
-          written.push(dest);
-          unsynced.push(dest);
+          written.push(e.path);
+          unsynced.push(e.path);
           continue;
         }
         if (stale || early) await rm(dest, { recursive: true, force: true });
@@ -178,7 +180,7 @@ export async function assembleRelease(opts: {
           (base &&
             (await writeFromBaseFile({ e, dest, base, chunk: opts.chunk, sync: durability === 'fsync' }))) ||
           (await writeFromChunks(e, dest, opts.chunk, durability === 'fsync'));
-        written.push(dest);
+        written.push(e.path);
       }
     };
     // On a failure the others stop taking files, and every one has stopped writing before the
@@ -229,7 +231,7 @@ export async function assembleRelease(opts: {
     if (durable) {
       const flushed = flush && (await syncFilesystem(tmp));
       if (!flushed) {
-        await fsyncEach(durability === 'fsync' ? unsynced : written);
+        await fsyncEach((durability === 'fsync' ? unsynced : written).map((p) => `${tmp}${path.sep}${p}`));
         await fsyncEach(dirs);
         await fsyncPath(tmp);
         // Written before a flush that failed: synced now.

@@ -20,6 +20,7 @@ import {
   fchmodSync,
   fstatSync,
   lstatSync,
+  mkdirSync,
   open,
   openSync,
   readSync,
@@ -29,7 +30,7 @@ import {
   write,
   writeSync,
 } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { writeAtomic } from '../../state/atomic-write.js';
@@ -505,9 +506,11 @@ export class StagingArea {
       if (e.type !== 'dir') continue;
       const dest = path.resolve(this.dir, e.path);
       if (!dest.startsWith(this.dir + path.sep)) throw new Error(`refused path ${e.path}`);
-      await mkdir(dest, { recursive: true, mode: 0o755 });
+      // On this thread: a quick call each (a prepared tree has them all already), where a
+      // thread-pool round trip each cost more (240 folders: ~30 ms before the transfer began).
+      mkdirSync(dest, { recursive: true, mode: 0o755 });
       // An interrupted assembly may have given a folder its final, read-only mode already.
-      if (!this.fresh) await chmod(dest, 0o755);
+      if (!this.fresh) chmodSync(dest, 0o755);
     }
   }
 

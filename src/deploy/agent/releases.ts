@@ -31,6 +31,7 @@ import { type Manifest, type ManifestEntry, manifestJson, validateManifest } fro
 import { type ChunkId, isReleaseId, type ReleaseId } from '../types.js';
 import type { DirectSink } from './direct-file.js';
 import { type BaseFile, writeFromBase } from './file-from-base.js';
+import { staysInside } from './inside.js';
 import type { Layout } from './layout.js';
 import { linkUnchanged, reuse, type SameAs } from './link-pass.js';
 import type { StagingArea } from './staging-area.js';
@@ -251,17 +252,6 @@ export async function assembleRelease(opts: {
     else await rm(tmp, { recursive: true, force: true });
     throw e;
   }
-}
-
-/** A path with a ".." segment: joined to a folder, it may leave it. */
-const CLIMBS = /(?:^|\/)\.\.(?:\/|$)/;
-
-/**
- * Whether a manifest path joined to a folder stays inside it (relative, no ".." segment): the
- * check path.resolve and a prefix test make, without normalizing 20,000 strings.
- */
-function staysInside(p: string): boolean {
-  return p.length > 0 && !p.startsWith('/') && !p.includes('\0') && !CLIMBS.test(p);
 }
 
 /** Creates `dest` (O_EXCL) from its chunks, checking every length; returns its size and mtime. */

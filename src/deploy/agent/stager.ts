@@ -240,7 +240,8 @@ export class Stager {
       return data;
     };
     // Changed files written from their earlier version start now, beside the transfer.
-    const arrivals = new Arrivals(missing);
+    // Only files written from an earlier version wait on arrivals (none on a first deploy).
+    const arrivals = new Arrivals(based.length ? missing : []);
     const { early, direct, place } = startEarlyWrites({ release: id, dir: area.dir, based, arrivals, chunk });
     // The chunks written straight into those files, forgotten when this attempt fails: the next
     // one writes the files anew.

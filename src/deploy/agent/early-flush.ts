@@ -23,12 +23,14 @@ export class EarlyFlush {
   ) {}
 
   /**
-   * For a staging in `dir` about to fetch `bytes`: one flush once half of them have been written.
-   * Not more: each starts a process, and a fork of the agent holding thousands of descriptors
-   * (prepared-tree.ts) cost its main thread 15-30 ms. Undefined for small transfers.
+   * For a staging in `dir` about to fetch `bytes` of a release of `total`: one flush once half of
+   * them have been written. Not more: each starts a process, and a fork of the agent holding
+   * thousands of descriptors (prepared-tree.ts) cost its main thread 6-30 ms. Undefined for small
+   * transfers, and for edits (most of the release already here): their large files written from
+   * an earlier version are flushed as they are written (releases.ts, writeFromBaseFile).
    */
-  static forTransfer(dir: string, bytes: number): EarlyFlush | undefined {
-    return bytes >= MIN_BYTES ? new EarlyFlush(dir, bytes / 2, 1) : undefined;
+  static forTransfer(dir: string, bytes: number, total: number): EarlyFlush | undefined {
+    return bytes >= MIN_BYTES && bytes * 2 > total ? new EarlyFlush(dir, bytes / 2, 1) : undefined;
   }
 
   /** `bytes` more were written under `dir`. */

@@ -249,7 +249,7 @@ export class Stager {
       for (const d of direct) index.forgetStaged(d.written);
     };
     // What arrives is flushed to disk during the transfer (a large one), not all at its end.
-    const flush = EarlyFlush.forTransfer(area.dir, missingBytes);
+    const flush = EarlyFlush.forTransfer(area.dir, missingBytes, missingBytes + bytesReused);
     // Set when the transfer returns; should it throw instead, the early writers stop too.
     let failure: string | undefined = 'the transfer stopped';
     try {

@@ -18,6 +18,7 @@ import { type DeltaRequest, deltaRequest, MIN_DELTA_BASE } from '../wire-delta.j
 import { BaseFiles } from './base-files.js';
 import type { BaseRange } from './base-trim.js';
 import { type Turns, yieldToIo } from './batching.js';
+import { InFlight } from './in-flight.js';
 import type { Layout } from './layout.js';
 import { type PackLoc, PackPool } from './pack-pool.js';
 import type { StagedLoc } from './staging-area.js';
@@ -26,7 +27,8 @@ type Where = ({ kind: 'pool' } & PackLoc) | ({ kind: 'release' | 'staging' } & S
 
 export class ChunkIndex {
   readonly #where = new Map<ChunkId, Where>();
-  readonly #inflight = new Map<ChunkId, Promise<void>>();
+  /** Chunks being fetched, each by the transfer that asked first (in-flight.ts). */
+  readonly #inflight = new Map<ChunkId, InFlight>();
   /** Chunks received recently, kept in memory for the assembly that follows (verified already). */
   readonly #recent = new Map<ChunkId, Buffer>();
   #recentBytes = 0;
@@ -267,6 +269,18 @@ export class ChunkIndex {
     this.#remember(id, data);
   }
 
+  /** Notes a received chunk placed in a staging file at `loc`; false when it was placed nowhere. */
+  #stage(id: ChunkId, data: Buffer, loc: StagedLoc | undefined): boolean {
+    if (!loc) return false;
+    if (!this.#where.has(id)) {
+      this.#where.set(id, { kind: 'staging', ...loc });
+      // Neighbours of a relay ask for what it just received: served from memory, as pool chunks
+      // are (reading it back from the file would hash it again).
+      this.#remember(id, data);
+    }
+    return true;
+  }
+
   /** Keeps a just-received chunk in memory for a neighbour or the assembly (within budget). */
   #remember(id: ChunkId, data: Buffer): void {
     if (this.#recent.has(id) || this.#recentBytes + data.length > ChunkIndex.RECENT_BUDGET) return;
@@ -309,24 +323,22 @@ export class ChunkIndex {
     /** How whole chunks are compressed on the wire (chunk-client's default when absent). */
     encoding?: Encoding;
     /** Writes a received chunk where a staging release wants it; undefined: kept in the pool. */
-    place?: (id: ChunkId, data: Buffer) => Promise<StagedLoc | undefined>;
+    place?: (id: ChunkId, data: Buffer) => StagedLoc | undefined | Promise<StagedLoc | undefined>;
     /** Shared by concurrent batches: their deltas are prepared one batch at a time (batching.ts). */
     turns?: Turns;
   }): Promise<{ ok: true } | { ok: false; error: string }> {
     const waits: Promise<void>[] = [];
     const mine: ChunkId[] = [];
-    const done = new Map<ChunkId, { resolve: () => void; reject: (e: Error) => void }>();
+    const flight = new InFlight();
     for (const id of opts.ids) {
       if (this.#where.has(id)) continue;
       const pending = this.#inflight.get(id);
+      if (pending === flight) continue; // listed twice
       if (pending) {
-        waits.push(pending);
+        waits.push(pending.wait(id));
         continue;
       }
-      if (done.has(id)) continue;
-      const p = new Promise<void>((resolve, reject) => done.set(id, { resolve, reject }));
-      p.catch(() => {}); // observed below or by another waiter
-      this.#inflight.set(id, p);
+      this.#inflight.set(id, flight);
       mine.push(id);
     }
     let failure: string | undefined;
@@ -376,21 +388,23 @@ export class ChunkIndex {
             encoding: opts.encoding,
             base: (b) => baseBytes.get(b),
             maxChunk: opts.maxChunk,
-            onChunk: async (id, data, wire) => {
+            onChunk: (id, data, wire) => {
               // Its base was needed to decode it only: freed now, not with the whole batch.
               baseBytes.delete(id);
-              const loc = await opts.place?.(id, data);
-              if (!loc) await this.put(id, data);
-              else if (!this.#where.has(id)) {
-                this.#where.set(id, { kind: 'staging', ...loc });
-                // Neighbours of a relay ask for what it just received: served from memory, as
-                // pool chunks are (reading it back from the file would hash it again).
-                this.#remember(id, data);
-              }
-              this.#wire.set(id, { bytes: wire, at: Date.now() });
-              opts.onChunk?.(id, wire, source.url);
-              done.get(id)?.resolve();
-              this.#inflight.delete(id);
+              const stored = () => {
+                this.#wire.set(id, { bytes: wire, at: Date.now() });
+                opts.onChunk?.(id, wire, source.url);
+                flight.arrived(id);
+                this.#inflight.delete(id);
+              };
+              // Synchronous when the placing is (a small file's write): no promise per chunk.
+              const loc = opts.place?.(id, data);
+              if (loc instanceof Promise)
+                return loc.then((l) =>
+                  this.#stage(id, data, l) ? stored() : this.put(id, data).then(stored),
+                );
+              if (this.#stage(id, data, loc)) return stored();
+              return this.put(id, data).then(stored);
             },
           });
           remaining = remaining.filter((id) => !this.#where.has(id));
@@ -403,8 +417,9 @@ export class ChunkIndex {
         failure = errors.length
           ? errors.join('; ')
           : `no source to fetch ${remaining.length} missing chunks from`;
+        const e = new Error(failure);
         for (const id of remaining) {
-          done.get(id)?.reject(new Error(failure));
+          flight.failed(id, e);
           this.#inflight.delete(id);
         }
       }

@@ -33,7 +33,7 @@ export function startEarlyWrites(o: {
 }): {
   early: EarlyWrites;
   direct: DirectFile[];
-  place: (c: ChunkId, data: Buffer) => Promise<StagedLoc | undefined>;
+  place: (c: ChunkId, data: Buffer) => StagedLoc | undefined | Promise<StagedLoc | undefined>;
 } {
   const early: EarlyWrites = new Map();
   const direct: DirectFile[] = [];
@@ -64,12 +64,14 @@ export function startEarlyWrites(o: {
   }
   // A chunk is written into the first open file that wants it: any other that wants it too
   // reads it back from there (through the index).
-  const place = async (c: ChunkId, data: Buffer): Promise<StagedLoc | undefined> => {
+  const placeAsync = async (c: ChunkId, data: Buffer): Promise<StagedLoc | undefined> => {
     for (const d of direct) {
       const loc = await d.place(c, data);
       if (loc) return loc;
     }
     return undefined;
   };
+  // Without such files (a first deploy), answered at once: no promise per chunk.
+  const place = (c: ChunkId, data: Buffer) => (direct.length ? placeAsync(c, data) : undefined);
   return { early, direct, place };
 }

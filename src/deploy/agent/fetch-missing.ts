@@ -24,7 +24,8 @@ export interface FetchMissing {
   hints: Record<ChunkId, ChunkId[]>;
   /** The part of a hint's joined base to checksum (base-trim.ts); all of it where absent or null. */
   trims?: Map<ChunkId, BaseRange | null>;
-  place: (id: ChunkId, data: Buffer) => Promise<StagedLoc | undefined>;
+  /** Synchronous where it can be (a small file's write): no promise per chunk then. */
+  place: (id: ChunkId, data: Buffer) => StagedLoc | undefined | Promise<StagedLoc | undefined>;
   onChunk: (id: ChunkId, wireBytes: number) => void;
 }
 

@@ -10,8 +10,20 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fchmodSync, fstatSync, writevSync } from 'node:fs';
-import { chmod, link, mkdir, open, readdir, readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { chmodSync, fchmodSync, fstatSync, mkdirSync, writevSync } from 'node:fs';
+import {
+  chmod,
+  link,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  readlink,
+  rename,
+  rm,
+  stat,
+  symlink,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { fsyncPath, writeAtomic } from '../../state/atomic-write.js';
 import { trace } from '../../util/trace.js';
@@ -19,6 +31,7 @@ import { type Manifest, type ManifestEntry, manifestJson, validateManifest } fro
 import { type ChunkId, isReleaseId, type ReleaseId } from '../types.js';
 import type { DirectSink } from './direct-file.js';
 import { type BaseFile, writeFromBase } from './file-from-base.js';
+import { staysInside } from './inside.js';
 import type { Layout } from './layout.js';
 import { linkUnchanged, reuse, type SameAs } from './link-pass.js';
 import type { StagingArea } from './staging-area.js';
@@ -96,6 +109,7 @@ export async function assembleRelease(opts: {
   area?.assembling();
   if (!area) await mkdir(tmp);
   const stats: FileStats = {};
+  /** Manifest paths of the files written (joined to the folder only if each is fsynced). */
   const written: string[] = [];
   /** Written files not fsynced as they were written (all of them, but with `fsync`). */
   const unsynced: string[] = [];
@@ -105,18 +119,31 @@ export async function assembleRelease(opts: {
     /** Files that may be a kept one's twin, for the link pass (those it leaves come back to `files`). */
     const unchanged: Extract<ManifestEntry, { type: 'file' }>[] = [];
     for (const e of manifest.entries) {
-      // Paths were validated (no "..", not absolute, parents are real folders); resolve and
-      // check again anyway so a bug in validation cannot write outside the release.
-      const dest = path.resolve(tmp, e.path);
-      if (!dest.startsWith(tmp + path.sep)) throw new Error(`refused path ${e.path}`);
+      // Paths were validated (no "..", not absolute, parents are real folders); checked again
+      // anyway so a bug in validation cannot write outside the release.
+      if (!staysInside(e.path)) throw new Error(`refused path ${e.path}`);
       if (e.type === 'dir') {
-        await mkdir(dest, { mode: 0o755, recursive: area !== undefined });
+        const dest = `${tmp}${path.sep}${e.path}`;
+        // A staging folder has its folders already (staging-area.ts): a no-op then, not worth a
+        // thread-pool round trip each.
+        if (area) mkdirSync(dest, { mode: 0o755, recursive: true });
+        else await mkdir(dest, { mode: 0o755 });
         // An earlier assembly may have given it its final, read-only mode already.
         if (stale) await chmod(dest, 0o755);
       } else if (e.type === 'symlink') {
+        const dest = `${tmp}${path.sep}${e.path}`;
         if (stale) await rm(dest, { recursive: true, force: true });
         await symlink(e.target, dest);
-      } else if (stale || !opts.sameAs || area?.isDirect(e) || opts.early?.has(e.path)) files.push(e);
+      } else if (area?.isDirect(e)) {
+        // Complete since the fetch (a first deploy: every file), its size and mtime noted then.
+        const done = area.finished(e);
+        if (!done) files.push(e);
+        else {
+          stats[e.path] = done;
+          written.push(e.path);
+          unsynced.push(e.path);
+        }
+      } else if (stale || !opts.sameAs || opts.early?.has(e.path)) files.push(e);
       else unchanged.push(e);
     }
     let next = 0;
@@ -129,8 +156,8 @@ export async function assembleRelease(opts: {
         const dest = `${tmp}${path.sep}${e.path}`;
         if (area?.isDirect(e)) {
           stats[e.path] = await area.finish(e, opts.chunk);
-          written.push(dest);
-          unsynced.push(dest);
+          written.push(e.path);
+          unsynced.push(e.path);
           continue;
         }
         const early = opts.early?.get(e.path);
@@ -138,8 +165,8 @@ export async function assembleRelease(opts: {
         if (fromEarly) {
           stats[e.path] = fromEarly;
           // Written without `durability` in mind (a large one flushed as a head start only).
-          written.push(dest);
-          unsynced.push(dest);
+          written.push(e.path);
+          unsynced.push(e.path);
           continue;
         }
         if (stale || early) await rm(dest, { recursive: true, force: true });
@@ -154,7 +181,7 @@ export async function assembleRelease(opts: {
           (base &&
             (await writeFromBaseFile({ e, dest, base, chunk: opts.chunk, sync: durability === 'fsync' }))) ||
           (await writeFromChunks(e, dest, opts.chunk, durability === 'fsync'));
-        written.push(dest);
+        written.push(e.path);
       }
     };
     // On a failure the others stop taking files, and every one has stopped writing before the
@@ -180,33 +207,43 @@ export async function assembleRelease(opts: {
     );
     for (const w of workers) if (w.status === 'rejected') throw w.reason;
     trace(`assemble ${id}: ${linked} linked, ${written.length} written`);
-    await writeAtomic(statsFile(layout, id), JSON.stringify(stats), { durable: durability !== 'none' });
+    const durable = durability !== 'none';
+    const flush =
+      durable && (durability === 'syncfs' || (durability === 'auto' && written.length > FEW_FILES));
+    // The stats and the manifest, on the filesystem that is flushed, are written before the flush,
+    // which makes them durable with the rest: no syncs of their own (four, one of a 3 MB manifest).
+    const covered = flush && (await sameFilesystem(tmp, layout.manifests));
+    await writeAtomic(statsFile(layout, id), JSON.stringify(stats), { durable: durable && !covered });
+    // The manifest lands before the release's name: a release folder without one is an
+    // interrupted assembly.
+    const landManifest = async (sync: boolean) => {
+      if (!(area && (await linkManifest(layout.stagingManifest(id), layout.manifest(id), sync))))
+        await writeAtomic(layout.manifest(id), manifestJson(manifest), { durable: sync });
+    };
     const dirs = manifest.entries.filter((e) => e.type === 'dir').map((e) => path.join(tmp, e.path));
+    // On this thread: one quick call each, where a round trip each cost more (240 folders: 20 ms).
     for (const e of manifest.entries) {
-      if (e.type === 'dir') await chmod(path.join(tmp, e.path), e.mode & 0o777);
+      if (e.type === 'dir') chmodSync(path.join(tmp, e.path), e.mode & 0o777);
     }
     // Every written file, every folder, then the release folder itself: every name inside is on
     // disk before the release's own name appears, and long before `current` points at it. Linked
     // files need only their names synced: their bytes were made durable when first written.
-    if (durability !== 'none') {
-      const flushed =
-        (durability === 'syncfs' || (durability === 'auto' && written.length > FEW_FILES)) &&
-        (await syncFilesystem(tmp));
+    if (covered) await landManifest(false);
+    if (durable) {
+      const flushed = flush && (await syncFilesystem(tmp));
       if (!flushed) {
-        await fsyncEach(durability === 'fsync' ? unsynced : written);
+        await fsyncEach((durability === 'fsync' ? unsynced : written).map((p) => `${tmp}${path.sep}${p}`));
         await fsyncEach(dirs);
         await fsyncPath(tmp);
+        // Written before a flush that failed: synced now.
+        if (covered) await fsyncEach([statsFile(layout, id), layout.manifest(id), layout.manifests]);
       }
     }
     trace(`assemble ${id}: durable`);
-    // The manifest lands first: a release folder without one is an interrupted assembly.
-    if (
-      !(area && (await linkManifest(layout.stagingManifest(id), layout.manifest(id), durability !== 'none')))
-    )
-      await writeAtomic(layout.manifest(id), manifestJson(manifest), { durable: durability !== 'none' });
+    if (!covered) await landManifest(durable);
     await rm(layout.release(id), { recursive: true, force: true });
     await rename(tmp, layout.release(id));
-    if (durability !== 'none') await fsyncPath(layout.releases);
+    if (durable) await fsyncPath(layout.releases);
     assembled = { file: statsFile(layout, id), stats };
     await area?.settled();
     return linked;
@@ -352,6 +389,16 @@ async function linkManifest(staged: string, dest: string, durable: boolean): Pro
 /** Flushes the filesystem holding `p` (syncfs(2) through coreutils' `sync -f`); false if it failed. */
 function syncFilesystem(p: string): Promise<boolean> {
   return new Promise<boolean>((resolve) => execFile('sync', ['-f', p], (e) => resolve(!e)));
+}
+
+/** Whether two paths are on one filesystem (false when either cannot be looked at). */
+async function sameFilesystem(a: string, b: string): Promise<boolean> {
+  try {
+    const [sa, sb] = await Promise.all([stat(a), stat(b)]);
+    return sa.dev === sb.dev;
+  } catch {
+    return false;
+  }
 }
 
 /** fsyncs paths, several at once (the journal commits concurrent syncs together). */

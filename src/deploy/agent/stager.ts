@@ -11,6 +11,7 @@ import type { ChunkId, ReleaseId } from '../types.js';
 import { Arrivals } from './arrivals.js';
 import { type BaseRange, trimBases } from './base-trim.js';
 import type { ChunkIndex } from './chunk-index.js';
+import { EarlyFlush } from './early-flush.js';
 import { startEarlyWrites } from './early-writes.js';
 import { countReceived, fetchMissing } from './fetch-missing.js';
 import type { BaseFile } from './file-from-base.js';
@@ -37,7 +38,7 @@ export interface StagerOptions {
 }
 
 /**
- * A tree prepared ahead holds up to 8,192 descriptors for its release's staging; a release that
+ * A tree prepared ahead holds up to 65,536 descriptors for its release's staging; a release that
  * has not come within this long (its deployer gone, or its walk very long) gets them closed, and
  * its staging then opens the files itself.
  */
@@ -179,12 +180,16 @@ export class Stager {
     if (local) return ok(local);
     const p: StageProgress = { chunksTotal: all.size, chunksReused: 0, chunksFetched: 0, bytesFetched: 0 };
     let bytesReused = 0;
+    let missingBytes = 0;
     const missing: ChunkId[] = [];
     for (const [chunk, size] of all) {
       if (index.has(chunk)) {
         p.chunksReused++;
         bytesReused += size;
-      } else missing.push(chunk);
+      } else {
+        missing.push(chunk);
+        missingBytes += size;
+      }
     }
     progress({ ...p });
     const onChunk = (_: ChunkId, wire: number) => {
@@ -235,13 +240,16 @@ export class Stager {
       return data;
     };
     // Changed files written from their earlier version start now, beside the transfer.
-    const arrivals = new Arrivals(missing);
+    // Only files written from an earlier version wait on arrivals (none on a first deploy).
+    const arrivals = new Arrivals(based.length ? missing : []);
     const { early, direct, place } = startEarlyWrites({ release: id, dir: area.dir, based, arrivals, chunk });
     // The chunks written straight into those files, forgotten when this attempt fails: the next
     // one writes the files anew.
     const forgetDirect = () => {
       for (const d of direct) index.forgetStaged(d.written);
     };
+    // What arrives is flushed to disk during the transfer (a large one), not all at its end.
+    const flush = EarlyFlush.forTransfer(area.dir, missingBytes, missingBytes + bytesReused);
     // Set when the transfer returns; should it throw instead, the early writers stop too.
     let failure: string | undefined = 'the transfer stopped';
     try {
@@ -253,10 +261,15 @@ export class Stager {
         maxChunk: manifest.chunking.max,
         hints,
         trims,
-        place: async (c, data) => (await area.place(c, data)) ?? (await place(c, data)),
+        // Synchronous while both are (a small file's write): no promise per chunk.
+        place: (c, data) => {
+          const loc = area.place(c, data);
+          return loc instanceof Promise ? loc.then((l) => l ?? place(c, data)) : (loc ?? place(c, data));
+        },
         onChunk: (c, wire) => {
           onChunk(c, wire);
           arrivals.arrived(c);
+          flush?.wrote(all.get(c) ?? 0);
         },
       });
     } finally {

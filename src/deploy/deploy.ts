@@ -171,6 +171,7 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
       port: env.origin.port,
       publicUrl: env.origin.url,
       maxRate: env.origin.maxRate,
+      compression: env.origin.compression,
     }));
   let served: Awaited<typeof started>;
   let status: Exclude<DeployStatus, 'running'> = 'success';

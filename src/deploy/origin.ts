@@ -6,6 +6,13 @@
 import { once } from 'node:events';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  AdaptiveLevel,
+  type CompressionSetting,
+  type Level,
+  type LevelUse,
+  parseLoad,
+} from './adaptive-level.js';
 import type { deltaRequests } from './agent/requests.js';
 import type { ChunkLookup } from './chunk-index.js';
 import { ChunkFiles } from './chunk-reads.js';
@@ -81,6 +88,11 @@ export interface Origin {
   /** Fetch requests being answered now (one whose asker went away is over at its next frame). */
   readonly serving: number;
   /**
+   * Whole chunks of bulk transfers sent per zstd level (`none`: raw), as chosen by
+   * adaptive-level.ts or pinned by `compression`; other requests are not counted here.
+   */
+  readonly levels: ReadonlyMap<Level, LevelUse>;
+  /**
    * Loads the schema of delta requests now, while the deployer waits for an agent to plan its
    * fetch: the first delta request then finds it loaded instead of waiting 70-80 ms for zod's
    * evaluation on this one thread (call it once a stage request that may ask deltas is sent).
@@ -102,6 +114,12 @@ export async function startOrigin(opts: {
   maxRate?: number;
   /** The codecs this origin may send (wire.ts; default: those that load here). */
   codecs?: readonly Codec[];
+  /**
+   * How whole chunks of bulk transfers (a first deploy's, encoding `br-fast`) are compressed:
+   * `auto` (default) adapts the zstd level to the bottleneck for a receiver that reports its
+   * load (adaptive-level.ts), a level pins it (`none`: raw). Edits and deltas keep their own.
+   */
+  compression?: CompressionSetting;
 }): Promise<Origin> {
   const mine = opts.codecs ?? localCodecs();
   const pace = pacer(opts.maxRate);
@@ -117,6 +135,20 @@ export async function startOrigin(opts: {
   let egress = 0;
   let serving = 0;
   let requests = 0;
+  const setting = opts.compression ?? 'auto';
+  // One level per transfer (a receiver's id in `x-slipway-transfer`): its requests share it.
+  const transfers = new Map<string, AdaptiveLevel>();
+  const levels = new Map<Level, LevelUse>();
+
+  /** The transfer `id`'s level, made at its first request; transfers unheard of for a minute go. */
+  function transfer(id: string | undefined): AdaptiveLevel {
+    const now = performance.now();
+    for (const [k, t] of transfers) if (now - t.lastSeen > 60_000) transfers.delete(k);
+    if (!id) return new AdaptiveLevel();
+    const t = transfers.get(id) ?? new AdaptiveLevel();
+    transfers.set(id, t);
+    return t;
+  }
 
   /** Gives a frame's buffer back to the pool once no cache holds it and no request still writes it. */
   function release(h: Held): void {
@@ -127,8 +159,8 @@ export async function startOrigin(opts: {
   }
 
   /** The frame of a chunk, from the cache or made now, held for one more user (see release). */
-  function frame(id: ChunkId, encoding: Encoding, codecs: readonly Codec[]): Held {
-    const key = `${encoding}:${codecs.join('+')}:${id}`;
+  function frame(id: ChunkId, encoding: Encoding, codecs: readonly Codec[], level?: number): Held {
+    const key = `${encoding}:${level ?? ''}:${codecs.join('+')}:${id}`;
     const hit = cache.get(key);
     if (hit) {
       cache.delete(key);
@@ -139,7 +171,7 @@ export async function startOrigin(opts: {
     const src = opts.chunks.get(id);
     if (!src) return unheld(Promise.reject(new HttpError(404, `unknown chunk ${id}`)));
     const entry: Held = {
-      frame: files.use(src, (data) => encodeFrameSync(id, data, encoding, codecs, alloc)),
+      frame: files.use(src, (data) => encodeFrameSync(id, data, encoding, codecs, alloc, level)),
       bytes: 0,
       users: 1,
       cached: true,
@@ -166,6 +198,16 @@ export async function startOrigin(opts: {
       },
     );
     return entry;
+  }
+
+  /** Counts a whole frame of a bulk transfer made at `level` (one not adapted nor pinned is not). */
+  function count(level: Level | undefined, rawBytes: number, wireBytes: number): void {
+    if (level === undefined) return;
+    const u = levels.get(level) ?? { frames: 0, rawBytes: 0, wireBytes: 0 };
+    levels.set(level, u);
+    u.frames++;
+    u.rawBytes += rawBytes;
+    u.wireBytes += wireBytes;
   }
 
   /** A delta against the asker's base when it is smaller than the compressed chunk (never cached). */
@@ -228,15 +270,38 @@ export async function startOrigin(opts: {
       const codecs = Array.isArray(body.codecs)
         ? CODECS.filter((c) => mine.includes(c) && (body.codecs as unknown[]).includes(c))
         : [];
+      // A bulk transfer's level: pinned, or adapted for a receiver that reports its load (`adapt`
+      // among its codecs); else the encoding's own. Raw needs no codec; a zstd level needs zstd.
+      let adaptive: AdaptiveLevel | undefined;
+      let pinned: Level | undefined;
+      if (encoding === 'br-fast') {
+        if (setting === 'none' || (setting !== 'auto' && codecs.includes('zstd'))) pinned = setting;
+        else if (
+          setting === 'auto' &&
+          codecs.includes('zstd') &&
+          (body.codecs as unknown[]).includes('adapt')
+        ) {
+          const id = req.headers['x-slipway-transfer'];
+          adaptive = transfer(typeof id === 'string' && /^[0-9a-f]{8,64}$/.test(id) ? id : undefined);
+          adaptive.hear(parseLoad(req.headers['x-slipway-load']));
+        }
+      }
+      const levelNow = (): Level | undefined => adaptive?.level ?? pinned;
       requests++;
       serving++;
       counted = true;
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       // Read and compress a window ahead of the socket, so disk, zlib and network overlap.
       const ahead: (Held | undefined)[] = [];
+      // The level each frame ahead was made at (undefined: the encoding's).
+      const made: (Level | undefined)[] = [];
       const next = (id: ChunkId) => {
         const d = deltas.get(id);
-        return d ? unheld(deltaOrWhole(id, d, encoding, codecs)) : frame(id, encoding, codecs);
+        if (d) return unheld(deltaOrWhole(id, d, encoding, codecs));
+        const level = levelNow();
+        made.push(level);
+        adaptive?.frameMade();
+        return level === 'none' ? frame(id, 'none', []) : frame(id, encoding, codecs, level);
       };
       for (let i = 0; i < Math.min(AHEAD, ids.length); i++) ahead.push(next(ids[i]!));
       // Frames waiting in `out` for one write (copies: their own buffers are given back at once).
@@ -270,6 +335,7 @@ export async function startOrigin(opts: {
         const f = await h.frame;
         if (i + AHEAD < ids.length) ahead.push(next(ids[i + AHEAD]!));
         egress += f.length;
+        if (!deltas.has(ids[i]!)) count(made.shift(), opts.chunks.get(ids[i]!)?.size ?? 0, f.length);
         // Called once nothing will read the frame's own buffer again.
         const written = () => {
           h.users--;
@@ -313,6 +379,7 @@ export async function startOrigin(opts: {
     get serving() {
       return serving;
     },
+    levels,
     expectDeltas: () => {
       deltaSchemaLoaded().catch(() => {});
     },

@@ -5,6 +5,7 @@
  * network for this release.
  */
 import type { ChunkSourceRef } from '../chunk-client.js';
+import { ReceiverLoad } from '../receiver-load.js';
 import type { ChunkId } from '../types.js';
 import type { Encoding } from '../wire.js';
 import type { BaseRange } from './base-trim.js';
@@ -46,7 +47,10 @@ export async function fetchMissing(o: FetchMissing): Promise<string | undefined>
   // bytes; an edit, where bytes are few, gets the tighter one.
   let totalBytes = 0;
   for (const size of o.all.values()) totalBytes += size;
-  const encoding: Encoding = missingBytes * 2 > totalBytes ? 'br-fast' : 'br';
+  const bulk = missingBytes * 2 > totalBytes;
+  const encoding: Encoding = bulk ? 'br-fast' : 'br';
+  // A bulk transfer's compression adapts to the link and this agent's load (adaptive-level.ts).
+  const load = bulk ? new ReceiverLoad() : undefined;
   // The first and what the three others leave over besides them (each closes past its size).
   return parallel(batches, deltas ? 5 : 4, async (ids) => {
     const bases = new Map<ChunkId, ChunkId[]>();
@@ -62,6 +66,7 @@ export async function fetchMissing(o: FetchMissing): Promise<string | undefined>
       bases,
       trims: o.trims,
       encoding,
+      load,
       place: o.place,
       turns,
     });

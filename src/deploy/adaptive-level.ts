@@ -3,16 +3,19 @@
  * is the bottleneck, in the spirit of `zstd --adapt`: a slow link gets zstd 3, a link (or a
  * receiver) that outpaces the compressor gets raw chunks.
  *
- * Which of the three is the bottleneck, from how busy each end's event loop was over the last
- * window (at least 16 frames and 50 ms of the transfer):
- * - the receiver busy (its load since its previous request, `x-slipway-load`, sent by a receiver
- *   that lists `adapt` among its codecs): less compression, whatever the socket says. On loopback
- *   a receiver busy decompressing fills the socket, and compressing more would add to its work.
- * - the origin busy (its own event loop, reading and compressing): less compression.
- * - both mostly idle: the link is what they wait for, so more compression.
- * Not the socket's backpressure: kernel buffers on both sides of a slow link take megabytes
- * before a write waits, and a busy receiver causes it as well as a slow link. Until the
- * receiver's first report the level only steps down (or holds).
+ * Per window of the transfer (at least 16 frames and 25 ms), from three measures: how busy the
+ * receiver's event loop was (its load since its previous request, `x-slipway-load`, sent by a
+ * receiver that lists `adapt` among its codecs), how busy the origin's was, and how long the
+ * transfer's requests waited for their socket to drain (or for the egress cap):
+ * - the receiver busy: raw, however full the socket. On loopback a receiver busy decompressing
+ *   is what fills the socket, and compressing more would add to its work; decompressing costs
+ *   it about the same at any level, so the only rung that helps it is raw.
+ * - the origin busy and the socket not full: the compressor is the bottleneck, less compression.
+ * - the receiver idle, and the origin idle or its socket full: both wait for the link, more.
+ * The socket alone says little: kernel buffers on both sides of a slow link take megabytes before
+ * a write waits, and a busy receiver fills it as well as a slow link does; the origin's load alone
+ * neither (it bursts when requests arrive together, and counts the deployer's other work). No
+ * step before the receiver's first report: a transfer starts at level 1, the old fixed choice.
  */
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import { trace } from '../util/trace.js';
@@ -25,14 +28,15 @@ export type CompressionSetting = 'auto' | Level;
 
 /** The rungs stepped through: raw, a fast negative level, 1 (the old fixed choice), 3. */
 const LADDER: readonly Level[] = ['none', -5, 1, 3];
-/** Where a transfer starts: level 1, what a first deploy always used before. */
 const START = 2;
 /** A window: at least this many frames and milliseconds. */
 const WINDOW_FRAMES = 16;
-const WINDOW_MS = 50;
+const WINDOW_MS = 25;
 /** A load at or over which an end is the bottleneck; under IDLE it mostly waits. */
 const BUSY = 0.75;
 const IDLE = 0.5;
+/** Socket waits (summed over the transfer's requests) per ms of window that mean a full socket. */
+const FULL = 0.5;
 
 /** Frames and bytes sent at one level, for tests and traces. */
 export interface LevelUse {
@@ -41,10 +45,19 @@ export interface LevelUse {
   wireBytes: number;
 }
 
-/** One transfer's level, stepped from the load of both ends. */
+/** What one window showed. */
+export interface Window {
+  /** The origin's event-loop load. */
+  origin: number;
+  /** Time the transfer's requests waited for their sockets (summed) per ms of the window. */
+  socket: number;
+}
+
+/** One transfer's level, stepped from the load of both ends and the origin's socket waits. */
 export class AdaptiveLevel {
   #rung = START;
   #frames = 0;
+  #socketMs = 0;
   #at = performance.now();
   #elu: EventLoopUtilization = performance.eventLoopUtilization();
   #load: number | undefined;
@@ -62,30 +75,108 @@ export class AdaptiveLevel {
     if (load !== undefined && Number.isFinite(load) && load >= 0 && load <= 1) this.#load = load;
   }
 
-  /** A frame was made; once a window has passed, the level steps from this process's load. */
+  /** A request of the transfer waited `ms` for its socket to drain or for the egress cap. */
+  socketWait(ms: number): void {
+    this.#socketMs += ms;
+  }
+
+  /** A frame was made; once a window has passed, the level steps from what it showed. */
   frameMade(): void {
     if (++this.#frames < WINDOW_FRAMES) return;
     const now = performance.now();
-    if (now - this.#at < WINDOW_MS) return;
-    const busy = performance.eventLoopUtilization(this.#elu).utilization;
+    const ms = now - this.#at;
+    if (ms < WINDOW_MS) return;
+    const origin = performance.eventLoopUtilization(this.#elu).utilization;
     this.#elu = performance.eventLoopUtilization();
+    this.decide({ origin, socket: this.#socketMs / ms });
     this.#at = now;
     this.#frames = 0;
-    this.decide(busy);
+    this.#socketMs = 0;
   }
 
-  /** Steps the level from the origin's load over the window (and the receiver's last report). */
-  decide(originLoad: number): void {
+  /** Steps the level from a window (and the receiver's last report). */
+  decide(w: Window): void {
     const load = this.#load;
-    let step = 0;
-    if ((load !== undefined && load >= BUSY) || originLoad >= BUSY) step = -1;
-    else if (load !== undefined && load < IDLE && originLoad < IDLE) step = 1;
+    if (load === undefined) return;
+    const full = w.socket >= FULL;
     const was = this.level;
-    this.#rung = Math.max(0, Math.min(LADDER.length - 1, this.#rung + step));
+    // Straight to raw: decompressing costs a receiver about the same at any level.
+    if (load >= BUSY) this.#rung = 0;
+    else if (w.origin >= BUSY && !full) this.#rung = Math.max(0, this.#rung - 1);
+    else if (load < IDLE && (w.origin < IDLE || full))
+      this.#rung = Math.min(LADDER.length - 1, this.#rung + 1);
     if (this.level !== was)
       trace(
-        `compression ${was} -> ${this.level} (origin load ${originLoad.toFixed(2)}, receiver ${load ?? '?'})`,
+        `compression ${was} -> ${this.level} (loads: origin ${w.origin.toFixed(2)}, receiver ${load}; socket waits ${w.socket.toFixed(2)})`,
       );
+  }
+}
+
+/** What a request of a bulk transfer asks of the origin's levels (origin.ts). */
+export interface RequestLevel {
+  /** The level for the request's next frame. */
+  next(): Level;
+  /** The request waited `ms` for its socket or the egress cap. */
+  socketWait(ms: number): void;
+}
+
+/**
+ * The origin's side: one AdaptiveLevel per transfer (the receiver's id in `x-slipway-transfer`:
+ * its concurrent requests share it), or the pinned setting; and what was sent at each level.
+ */
+export class TransferLevels {
+  readonly #transfers = new Map<string, AdaptiveLevel>();
+  /** Whole frames of bulk transfers sent per level (adapted or pinned). */
+  readonly used = new Map<Level, LevelUse>();
+
+  constructor(readonly setting: CompressionSetting = 'auto') {}
+
+  /**
+   * The levels of one request: undefined for one that is not a bulk transfer (`bulk`), or when
+   * the encoding's own level applies: an asker that does not list `adapt` (an older agent, or a
+   * relay's neighbour through it) under `auto`, or a pinned zstd level without zstd at both ends.
+   */
+  forRequest(
+    bulk: boolean,
+    zstd: boolean,
+    asked: readonly unknown[],
+    headers: Record<string, string | string[] | undefined>,
+  ): RequestLevel | undefined {
+    if (!bulk) return undefined;
+    const setting = this.setting;
+    if (setting === 'none' || (setting !== 'auto' && zstd))
+      return { next: () => setting, socketWait: () => {} };
+    if (setting !== 'auto' || !zstd || !asked.includes('adapt')) return undefined;
+    const id = headers['x-slipway-transfer'];
+    const a = this.#transfer(typeof id === 'string' && /^[0-9a-f]{8,64}$/.test(id) ? id : undefined);
+    a.hear(parseLoad(headers['x-slipway-load']));
+    return {
+      next: () => {
+        const level = a.level;
+        a.frameMade();
+        return level;
+      },
+      socketWait: (ms) => a.socketWait(ms),
+    };
+  }
+
+  /** Counts a whole frame sent at `level`. */
+  count(level: Level, rawBytes: number, wireBytes: number): void {
+    const u = this.used.get(level) ?? { frames: 0, rawBytes: 0, wireBytes: 0 };
+    this.used.set(level, u);
+    u.frames++;
+    u.rawBytes += rawBytes;
+    u.wireBytes += wireBytes;
+  }
+
+  /** The transfer `id`'s level, made at its first request; transfers unheard of for a minute go. */
+  #transfer(id: string | undefined): AdaptiveLevel {
+    const now = performance.now();
+    for (const [k, t] of this.#transfers) if (now - t.lastSeen > 60_000) this.#transfers.delete(k);
+    if (!id) return new AdaptiveLevel();
+    const t = this.#transfers.get(id) ?? new AdaptiveLevel();
+    this.#transfers.set(id, t);
+    return t;
   }
 }
 

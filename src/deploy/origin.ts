@@ -6,13 +6,7 @@
 import { once } from 'node:events';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  AdaptiveLevel,
-  type CompressionSetting,
-  type Level,
-  type LevelUse,
-  parseLoad,
-} from './adaptive-level.js';
+import { type CompressionSetting, type Level, type LevelUse, TransferLevels } from './adaptive-level.js';
 import type { deltaRequests } from './agent/requests.js';
 import type { ChunkLookup } from './chunk-index.js';
 import { ChunkFiles } from './chunk-reads.js';
@@ -135,20 +129,7 @@ export async function startOrigin(opts: {
   let egress = 0;
   let serving = 0;
   let requests = 0;
-  const setting = opts.compression ?? 'auto';
-  // One level per transfer (a receiver's id in `x-slipway-transfer`): its requests share it.
-  const transfers = new Map<string, AdaptiveLevel>();
-  const levels = new Map<Level, LevelUse>();
-
-  /** The transfer `id`'s level, made at its first request; transfers unheard of for a minute go. */
-  function transfer(id: string | undefined): AdaptiveLevel {
-    const now = performance.now();
-    for (const [k, t] of transfers) if (now - t.lastSeen > 60_000) transfers.delete(k);
-    if (!id) return new AdaptiveLevel();
-    const t = transfers.get(id) ?? new AdaptiveLevel();
-    transfers.set(id, t);
-    return t;
-  }
+  const levels = new TransferLevels(opts.compression);
 
   /** Gives a frame's buffer back to the pool once no cache holds it and no request still writes it. */
   function release(h: Held): void {
@@ -198,16 +179,6 @@ export async function startOrigin(opts: {
       },
     );
     return entry;
-  }
-
-  /** Counts a whole frame of a bulk transfer made at `level` (one not adapted nor pinned is not). */
-  function count(level: Level | undefined, rawBytes: number, wireBytes: number): void {
-    if (level === undefined) return;
-    const u = levels.get(level) ?? { frames: 0, rawBytes: 0, wireBytes: 0 };
-    levels.set(level, u);
-    u.frames++;
-    u.rawBytes += rawBytes;
-    u.wireBytes += wireBytes;
   }
 
   /** A delta against the asker's base when it is smaller than the compressed chunk (never cached). */
@@ -270,23 +241,13 @@ export async function startOrigin(opts: {
       const codecs = Array.isArray(body.codecs)
         ? CODECS.filter((c) => mine.includes(c) && (body.codecs as unknown[]).includes(c))
         : [];
-      // A bulk transfer's level: pinned, or adapted for a receiver that reports its load (`adapt`
-      // among its codecs); else the encoding's own. Raw needs no codec; a zstd level needs zstd.
-      let adaptive: AdaptiveLevel | undefined;
-      let pinned: Level | undefined;
-      if (encoding === 'br-fast') {
-        if (setting === 'none' || (setting !== 'auto' && codecs.includes('zstd'))) pinned = setting;
-        else if (
-          setting === 'auto' &&
-          codecs.includes('zstd') &&
-          (body.codecs as unknown[]).includes('adapt')
-        ) {
-          const id = req.headers['x-slipway-transfer'];
-          adaptive = transfer(typeof id === 'string' && /^[0-9a-f]{8,64}$/.test(id) ? id : undefined);
-          adaptive.hear(parseLoad(req.headers['x-slipway-load']));
-        }
-      }
-      const levelNow = (): Level | undefined => adaptive?.level ?? pinned;
+      // A bulk transfer's level, pinned or adapted (adaptive-level.ts); else the encoding's own.
+      const level = levels.forRequest(
+        encoding === 'br-fast',
+        codecs.includes('zstd'),
+        Array.isArray(body.codecs) ? body.codecs : [],
+        req.headers,
+      );
       requests++;
       serving++;
       counted = true;
@@ -298,10 +259,9 @@ export async function startOrigin(opts: {
       const next = (id: ChunkId) => {
         const d = deltas.get(id);
         if (d) return unheld(deltaOrWhole(id, d, encoding, codecs));
-        const level = levelNow();
-        made.push(level);
-        adaptive?.frameMade();
-        return level === 'none' ? frame(id, 'none', []) : frame(id, encoding, codecs, level);
+        const l = level?.next();
+        made.push(l);
+        return l === 'none' ? frame(id, 'none', []) : frame(id, encoding, codecs, l);
       };
       for (let i = 0; i < Math.min(AHEAD, ids.length); i++) ahead.push(next(ids[i]!));
       // Frames waiting in `out` for one write (copies: their own buffers are given back at once).
@@ -309,12 +269,14 @@ export async function startOrigin(opts: {
       let fill = 0;
       /** Writes `buf` (paced); false when the asker went away (the rest would never drain). */
       const send = async (buf: Buffer, written: () => void): Promise<boolean> => {
+        const t = level ? performance.now() : 0;
         await pace(buf.length);
         if (res.destroyed) {
           written();
           return false;
         }
         if (!res.write(buf, written)) await drainedOrClosed(res);
+        level?.socketWait(performance.now() - t);
         // The asker went away (or the origin closed): the rest would wait for a drain that
         // never comes, holding its read-ahead frames until the process ends.
         return !res.destroyed;
@@ -335,7 +297,8 @@ export async function startOrigin(opts: {
         const f = await h.frame;
         if (i + AHEAD < ids.length) ahead.push(next(ids[i + AHEAD]!));
         egress += f.length;
-        if (!deltas.has(ids[i]!)) count(made.shift(), opts.chunks.get(ids[i]!)?.size ?? 0, f.length);
+        const l = deltas.has(ids[i]!) ? undefined : made.shift();
+        if (l !== undefined) levels.count(l, opts.chunks.get(ids[i]!)?.size ?? 0, f.length);
         // Called once nothing will read the frame's own buffer again.
         const written = () => {
           h.users--;
@@ -379,7 +342,7 @@ export async function startOrigin(opts: {
     get serving() {
       return serving;
     },
-    levels,
+    levels: levels.used,
     expectDeltas: () => {
       deltaSchemaLoaded().catch(() => {});
     },

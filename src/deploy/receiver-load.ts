@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 
 /** Shorter intervals say little: the report before is sent again. */
-const MIN_INTERVAL_MS = 50;
+const MIN_INTERVAL_MS = 20;
 
 export class ReceiverLoad {
   readonly id = randomBytes(8).toString('hex');

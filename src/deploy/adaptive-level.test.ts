@@ -209,10 +209,10 @@ describe.skipIf(!loadZstd())('adaptive compression of a bulk transfer', () => {
   it('compresses harder on a slow link', async () => {
     let proxy: Server | undefined;
     try {
-      const r = await transfer(6, {
+      const r = await transfer(4, {
         batches: 4,
         via: async (o) => {
-          const t = await throttle(new URL(o.url), 3 * 1024 * 1024);
+          const t = await throttle(new URL(o.url), 1024 * 1024);
           proxy = t.server;
           return t.url;
         },

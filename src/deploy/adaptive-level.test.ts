@@ -18,7 +18,7 @@ import { ReceiverLoad } from './receiver-load.js';
 import type { ChunkId } from './types.js';
 import { loadZstd } from './zstd.js';
 
-/** The level after each window, each `[origin load, socket waits per ms]`. */
+/** The level after each window, each `[origin load, share of the window spent in socket waits]`. */
 function steps(a: AdaptiveLevel, ...windows: [number, number][]): unknown[] {
   return windows.map(([origin, socket]) => {
     a.decide({ origin, socket });
@@ -30,7 +30,7 @@ describe('adaptive level', () => {
   it('holds level 1 until the receiver has reported its load', () => {
     const a = new AdaptiveLevel();
     expect(a.level).toBe(1);
-    expect(steps(a, [1, 0], [0, 2], [0.1, 0])).toEqual([1, 1, 1]);
+    expect(steps(a, [1, 0], [0, 1], [0.1, 0])).toEqual([1, 1, 1]);
   });
 
   it('steps down while the origin is busy and its socket is not full (the compressor is the bottleneck)', () => {
@@ -46,21 +46,38 @@ describe('adaptive level', () => {
     const b = new AdaptiveLevel();
     b.hear(0.1);
     // The origin's bursts of compressing do not count while its socket is full.
-    expect(steps(b, [0.95, 3], [0.95, 3], [0.6, 0.1])).toEqual([3, 3, 3]);
+    expect(steps(b, [0.95, 0.9], [0.95, 0.5], [0.6, 0.05])).toEqual([3, 3, 3]);
   });
 
-  it('goes raw for a busy receiver however full the socket (the loopback trap)', () => {
+  it('steps down for a busy receiver though its socket is full (the loopback trap)', () => {
     const a = new AdaptiveLevel();
     a.hear(0.95);
-    expect(steps(a, [0.1, 4])).toEqual(['none']);
-    // Between idle and busy: held.
-    a.hear(0.6);
-    expect(steps(a, [0.1, 4])).toEqual(['none']);
+    expect(steps(a, [0.1, 0.6], [0.1, 0.6], [0.1, 0.6])).toEqual([-5, 'none', 'none']);
+    // Reports are averaged with the one before: (0.95 + 0.35) / 2 is between idle and busy, held.
+    a.hear(0.35);
+    expect(steps(a, [0.1, 0.6])).toEqual(['none']);
     a.hear(0.2);
-    expect(steps(a, [0.1, 4])).toEqual([-5]);
+    expect(steps(a, [0.1, 0.6])).toEqual([-5]);
     // A report out of range is not heard.
     a.hear(7);
-    expect(steps(a, [0.1, 4])).toEqual([1]);
+    expect(steps(a, [0.1, 0.6])).toEqual([1]);
+  });
+
+  it('holds for a busy receiver while the requests wait on their sockets nearly all the time (a slow link)', () => {
+    const a = new AdaptiveLevel();
+    a.hear(0.1);
+    expect(steps(a, [0.1, 1])).toEqual([3]);
+    a.hear(1);
+    a.hear(1);
+    expect(steps(a, [0.2, 0.95], [0.2, 0.9])).toEqual([3, 3]);
+  });
+
+  it('does not take one busy moment of an idle receiver for a busy receiver', () => {
+    const a = new AdaptiveLevel();
+    a.hear(0.2);
+    expect(steps(a, [0.1, 0.3])).toEqual([3]);
+    a.hear(1);
+    expect(steps(a, [0.1, 0.3])).toEqual([3]);
   });
 
   it('parses settings and load reports, refusing what is not one', () => {

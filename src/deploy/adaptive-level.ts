@@ -7,9 +7,9 @@
  * receiver's event loop was (its load since its previous request, `x-slipway-load`, sent by a
  * receiver that lists `adapt` among its codecs), how busy the origin's was, and how long the
  * transfer's requests waited for their socket to drain (or for the egress cap):
- * - the receiver busy: raw, however full the socket. On loopback a receiver busy decompressing
- *   is what fills the socket, and compressing more would add to its work; decompressing costs
- *   it about the same at any level, so the only rung that helps it is raw.
+ * - the receiver busy: less compression, however full the socket. On loopback a receiver busy
+ *   decompressing is what fills the socket, and compressing more would add to its work
+ *   (decompressing costs it about the same at any level: raw is where this ends).
  * - the origin busy and the socket not full: the compressor is the bottleneck, less compression.
  * - the receiver idle, and the origin idle or its socket full: both wait for the link, more.
  * The socket alone says little: kernel buffers on both sides of a slow link take megabytes before
@@ -35,8 +35,14 @@ const WINDOW_MS = 25;
 /** A load at or over which an end is the bottleneck; under IDLE it mostly waits. */
 const BUSY = 0.75;
 const IDLE = 0.5;
-/** Socket waits (summed over the transfer's requests) per ms of window that mean a full socket. */
-const FULL = 0.5;
+/**
+ * Shares of the window the transfer's requests waited for their sockets (on average): over FULL
+ * the socket is full; over SATURATED they waited nearly all the time, which on loopback a busy
+ * receiver did not cause in the measurements (web and big first deploys: at most 0.73, mostly
+ * under 0.3), and a link at a 20 MB/s cap always did (0.8-1.1).
+ */
+const FULL = 0.2;
+const SATURATED = 0.8;
 
 /** Frames and bytes sent at one level, for tests and traces. */
 export interface LevelUse {
@@ -49,7 +55,7 @@ export interface LevelUse {
 export interface Window {
   /** The origin's event-loop load. */
   origin: number;
-  /** Time the transfer's requests waited for their sockets (summed) per ms of the window. */
+  /** The share of the window the transfer's requests waited for their sockets (on average). */
   socket: number;
 }
 
@@ -61,6 +67,8 @@ export class AdaptiveLevel {
   #at = performance.now();
   #elu: EventLoopUtilization = performance.eventLoopUtilization();
   #load: number | undefined;
+  /** Requests of the transfer being answered. */
+  requests = 0;
   /** When this transfer was last heard of (the origin forgets old ones). */
   lastSeen = performance.now();
 
@@ -72,7 +80,10 @@ export class AdaptiveLevel {
   /** The receiver's load (0-1) reported at a request's start; out-of-range values are ignored. */
   hear(load: number | undefined): void {
     this.lastSeen = performance.now();
-    if (load !== undefined && Number.isFinite(load) && load >= 0 && load <= 1) this.#load = load;
+    if (load === undefined || !Number.isFinite(load) || load < 0 || load > 1) return;
+    // Averaged with the report before: one busy moment (a burst of files, a GC) on a slow link
+    // is not taken for a busy receiver.
+    this.#load = this.#load === undefined ? load : (this.#load + load) / 2;
   }
 
   /** A request of the transfer waited `ms` for its socket to drain or for the egress cap. */
@@ -88,7 +99,7 @@ export class AdaptiveLevel {
     if (ms < WINDOW_MS) return;
     const origin = performance.eventLoopUtilization(this.#elu).utilization;
     this.#elu = performance.eventLoopUtilization();
-    this.decide({ origin, socket: this.#socketMs / ms });
+    this.decide({ origin, socket: this.#socketMs / ms / Math.max(1, this.requests) });
     this.#at = now;
     this.#frames = 0;
     this.#socketMs = 0;
@@ -100,14 +111,13 @@ export class AdaptiveLevel {
     if (load === undefined) return;
     const full = w.socket >= FULL;
     const was = this.level;
-    // Straight to raw: decompressing costs a receiver about the same at any level.
-    if (load >= BUSY) this.#rung = 0;
-    else if (w.origin >= BUSY && !full) this.#rung = Math.max(0, this.#rung - 1);
+    if ((load >= BUSY && w.socket < SATURATED) || (w.origin >= BUSY && !full))
+      this.#rung = Math.max(0, this.#rung - 1);
     else if (load < IDLE && (w.origin < IDLE || full))
       this.#rung = Math.min(LADDER.length - 1, this.#rung + 1);
     if (this.level !== was)
       trace(
-        `compression ${was} -> ${this.level} (loads: origin ${w.origin.toFixed(2)}, receiver ${load}; socket waits ${w.socket.toFixed(2)})`,
+        `compression ${was} -> ${this.level} (loads: origin ${w.origin.toFixed(2)}, receiver ${load.toFixed(2)}; socket waits ${w.socket.toFixed(2)})`,
       );
   }
 }
@@ -118,6 +128,8 @@ export interface RequestLevel {
   next(): Level;
   /** The request waited `ms` for its socket or the egress cap. */
   socketWait(ms: number): void;
+  /** The request is answered (or its asker went away). */
+  end(): void;
 }
 
 /**
@@ -145,11 +157,12 @@ export class TransferLevels {
     if (!bulk) return undefined;
     const setting = this.setting;
     if (setting === 'none' || (setting !== 'auto' && zstd))
-      return { next: () => setting, socketWait: () => {} };
+      return { next: () => setting, socketWait: () => {}, end: () => {} };
     if (setting !== 'auto' || !zstd || !asked.includes('adapt')) return undefined;
     const id = headers['x-slipway-transfer'];
     const a = this.#transfer(typeof id === 'string' && /^[0-9a-f]{8,64}$/.test(id) ? id : undefined);
     a.hear(parseLoad(headers['x-slipway-load']));
+    a.requests++;
     return {
       next: () => {
         const level = a.level;
@@ -157,6 +170,9 @@ export class TransferLevels {
         return level;
       },
       socketWait: (ms) => a.socketWait(ms),
+      end: () => {
+        a.requests--;
+      },
     };
   }
 

@@ -6,7 +6,13 @@
 import { once } from 'node:events';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type CompressionSetting, type Level, type LevelUse, TransferLevels } from './adaptive-level.js';
+import {
+  type CompressionSetting,
+  type Level,
+  type LevelUse,
+  type RequestLevel,
+  TransferLevels,
+} from './adaptive-level.js';
 import type { deltaRequests } from './agent/requests.js';
 import type { ChunkLookup } from './chunk-index.js';
 import { ChunkFiles } from './chunk-reads.js';
@@ -216,6 +222,7 @@ export async function startOrigin(opts: {
 
   const server: Server = createServer({ requestTimeout: 0 }, async (req, res) => {
     let counted = false;
+    let level: RequestLevel | undefined;
     try {
       if (req.method !== 'POST' || new URL(req.url ?? '/', 'http://o').pathname !== '/v1/chunks/fetch') {
         throw new HttpError(404, 'not found');
@@ -242,7 +249,7 @@ export async function startOrigin(opts: {
         ? CODECS.filter((c) => mine.includes(c) && (body.codecs as unknown[]).includes(c))
         : [];
       // A bulk transfer's level, pinned or adapted (adaptive-level.ts); else the encoding's own.
-      const level = levels.forRequest(
+      level = levels.forRequest(
         encoding === 'br-fast',
         codecs.includes('zstd'),
         Array.isArray(body.codecs) ? body.codecs : [],
@@ -325,6 +332,7 @@ export async function startOrigin(opts: {
       sendError(res, e instanceof HttpError ? e.status : 500, (e as Error).message);
     } finally {
       if (counted) serving--;
+      level?.end();
     }
   });
   server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');

@@ -7,9 +7,12 @@
  * receiver's event loop was (its load since its previous request, `x-slipway-load`, sent by a
  * receiver that lists `adapt` among its codecs), how busy the origin's was, and how long the
  * transfer's requests waited for their socket to drain (or for the egress cap):
- * - the receiver busy: less compression, however full the socket. On loopback a receiver busy
- *   decompressing is what fills the socket, and compressing more would add to its work
- *   (decompressing costs it about the same at any level: raw is where this ends).
+ * - the receiver busy (its last two reports averaged): less compression, though the socket be
+ *   full. On loopback a receiver busy decompressing is what fills the socket, and compressing
+ *   more would add to its work (decompressing costs it about the same at any level: raw is
+ *   where this ends). Not while the requests wait on their sockets nearly all the time: then
+ *   the link is slow, and a receiver busy with its files (a first deploy's) gains nothing from
+ *   more bytes.
  * - the origin busy and the socket not full: the compressor is the bottleneck, less compression.
  * - the receiver idle, and the origin idle or its socket full: both wait for the link, more.
  * The socket alone says little: kernel buffers on both sides of a slow link take megabytes before

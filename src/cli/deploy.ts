@@ -2,6 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { parseCompression } from '../deploy/adaptive-level.js';
 import { recordAppValidations } from '../deploy/app-validation-records.js';
 import { runDeployment } from '../deploy/deploy.js';
 import type { Environment } from '../deploy/environment.js';
@@ -29,6 +30,7 @@ interface DeployOpts {
   summary?: string;
   relay?: boolean;
   maxRate?: string;
+  compression?: string;
   wait: boolean;
   now?: boolean;
 }
@@ -47,6 +49,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--no-relay', 'every agent pulls from the origin')
     .option('--max-rate <size>', "cap the origin's egress per second, e.g. 20MiB")
     .option(
+      '--compression <how>',
+      'compression of bulk transfers: auto (adapts to the link), none, or a zstd level (-10 to 19)',
+    )
+    .option(
       '--no-wait',
       'fail (exit 1) instead of waiting when another deployment holds the environment or it is outside its deploy windows',
     )
@@ -62,6 +68,15 @@ export function register(program: Command, ctx: CliContext): void {
           if (!rate || rate <= 0)
             throw new UsageError(`bad --max-rate ${opts.maxRate}`, 'write a size per second such as 20MiB');
           env.origin.maxRate = rate;
+        }
+        if (opts.compression !== undefined) {
+          const how = parseCompression(opts.compression);
+          if (how === undefined)
+            throw new UsageError(
+              `bad --compression ${opts.compression}`,
+              'write auto, none or a zstd level from -10 to 19',
+            );
+          env.origin.compression = how;
         }
         if (env.windows?.length && !opts.now) {
           const w = await holdForWindow(ctx, env, opts.wait);

@@ -108,6 +108,15 @@ const environmentSchema = z.strictObject({
       url: httpUrl.optional(),
       /** Egress cap per second, e.g. "50MiB". */
       maxRate: size.optional(),
+      /**
+       * Compression of bulk transfers (a first deploy): `auto` adapts to the bottleneck, `none`
+       * sends chunks raw, a number pins the zstd level (-10 to 19).
+       */
+      compression: z
+        .union([z.enum(['auto', 'none']), z.number().int().min(-10).max(19)], {
+          error: 'write auto, none or a zstd level from -10 to 19',
+        })
+        .optional(),
     })
     .optional(),
   health: healthSchema.optional(),

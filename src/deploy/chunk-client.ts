@@ -8,6 +8,7 @@ import { err, ok, type Result } from '../util/result.js';
 import { streamCall } from './body-stream.js';
 import { FramePool } from './frame-pool.js';
 import { httpCall } from './http-call.js';
+import type { ReceiverLoad } from './receiver-load.js';
 import { piecesOf } from './stream-pieces.js';
 import type { ChunkId } from './types.js';
 import { type Codec, decodeFrames, type Encoding, localCodecs } from './wire.js';
@@ -38,6 +39,12 @@ export async function fetchChunks(opts: {
   /** Chunks wanted as deltas against bases this receiver has, and those bases' bytes. */
   deltas?: DeltaRequest[];
   base?: (id: ChunkId) => Buffer | undefined;
+  /**
+   * Given, the origin may adapt its compression to the bottleneck (adaptive-level.ts): `adapt`
+   * is listed among the codecs (a source that does not know it ignores it) and this process's
+   * load is reported with the request.
+   */
+  load?: ReceiverLoad;
   signal?: AbortSignal;
   /**
    * Stores a verified chunk. `data` is lent: valid until the promise returned settles (or until
@@ -51,6 +58,7 @@ export async function fetchChunks(opts: {
     authorization: `Bearer ${opts.source.token}`,
     'content-type': 'application/json',
     'content-encoding': 'gzip',
+    ...opts.load?.headers(),
   };
   // Gzipped (every origin and agent reads gzipped bodies): hex ids and base64 checksums are
   // a third of a delta request's bytes (127 KB -> 87 KB for the bench's 10% web edit).
@@ -58,7 +66,7 @@ export async function fetchChunks(opts: {
     JSON.stringify({
       ids: opts.ids,
       encoding: opts.encoding ?? 'br',
-      ...(codecs.length ? { codecs } : {}),
+      ...(codecs.length ? { codecs: opts.load ? [...codecs, 'adapt'] : codecs } : {}),
       // Without the base ids: the source needs only the checksums (a tenth of a delta request).
       ...(opts.deltas?.length ? { deltas: opts.deltas.map(({ base: _, ...d }) => d) } : {}),
     }),

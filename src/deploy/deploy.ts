@@ -129,6 +129,7 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
       port: env.origin.port,
       publicUrl: env.origin.url,
       maxRate: env.origin.maxRate,
+      compression: env.origin.compression,
     }));
   // A lone host is staged and activated in one exchange: no other host waits on its staging.
   const lone = env.regions.reduce((n, r) => n + r.targets.length, 0) === 1;

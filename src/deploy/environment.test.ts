@@ -77,4 +77,20 @@ describe('environments', () => {
     const unknown = diagnostics(() => resolveEnvironment(p, 'prd', {}));
     expect(unknown[0]!.hint).toBe('did you mean "prod"?');
   });
+
+  it('takes the compression of bulk transfers: auto by default, none or a zstd level', () => {
+    const env = (o: string) =>
+      resolveEnvironment(load(base.replace('    start:', `    origin: ${o}\n    start:`)), 'prod', {
+        PROD_TOKEN: 'secret-token-value',
+      });
+    expect(resolveEnvironment(load(base), 'prod', { PROD_TOKEN: 'x' }).origin.compression).toBeUndefined();
+    expect(env('{ compression: none }').origin.compression).toBe('none');
+    expect(env('{ compression: -5 }').origin.compression).toBe(-5);
+    for (const bad of ['fast', '25', '1.5']) {
+      const d = diagnostics(() => env(`{ compression: ${bad} }`));
+      expect(d.map((x) => x.message).join('\n')).toMatch(
+        /origin\.compression: (.*auto, none or a zstd level|must be 19 or less)/,
+      );
+    }
+  });
 });

@@ -8,6 +8,7 @@ import type { DeployWindow } from '../config/deploy-window.js';
 import { ConfigError, type Diagnostic, didYouMean } from '../config/diagnostic.js';
 import type { EnvironmentSchema } from '../config/schema-deploy.js';
 import type { Pipeline } from '../config/types.js';
+import type { CompressionSetting } from './adaptive-level.js';
 import { planWaves } from './waves.js';
 
 export interface HealthConfig {
@@ -45,7 +46,14 @@ export interface Environment {
   env: Record<string, string>;
   keepReleases: number;
   relay: boolean;
-  origin: { host: string; port: number; url?: string; maxRate?: number };
+  origin: {
+    host: string;
+    port: number;
+    url?: string;
+    maxRate?: number;
+    /** Compression of bulk transfers (adaptive-level.ts); absent: auto. */
+    compression?: CompressionSetting;
+  };
   health?: HealthConfig;
   /** Region names per wave, in order. */
   waves: string[][];
@@ -197,7 +205,12 @@ export function resolveEnvironment(
     env: raw.env,
     keepReleases: raw.keepReleases,
     relay: raw.relay,
-    origin: { ...origin!, url: raw.origin?.url, maxRate: raw.origin?.maxRate },
+    origin: {
+      ...origin!,
+      url: raw.origin?.url,
+      maxRate: raw.origin?.maxRate,
+      compression: raw.origin?.compression,
+    },
     health: raw.health ? healthOf(raw.health) : undefined,
     waves,
     bakeMs: raw.strategy.bake,

@@ -6,6 +6,13 @@
 import { once } from 'node:events';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  type CompressionSetting,
+  type Level,
+  type LevelUse,
+  type RequestLevel,
+  TransferLevels,
+} from './adaptive-level.js';
 import type { deltaRequests } from './agent/requests.js';
 import type { ChunkLookup } from './chunk-index.js';
 import { ChunkFiles } from './chunk-reads.js';
@@ -81,6 +88,11 @@ export interface Origin {
   /** Fetch requests being answered now (one whose asker went away is over at its next frame). */
   readonly serving: number;
   /**
+   * Whole chunks of bulk transfers sent per zstd level (`none`: raw), as chosen by
+   * adaptive-level.ts or pinned by `compression`; other requests are not counted here.
+   */
+  readonly levels: ReadonlyMap<Level, LevelUse>;
+  /**
    * Loads the schema of delta requests now, while the deployer waits for an agent to plan its
    * fetch: the first delta request then finds it loaded instead of waiting 70-80 ms for zod's
    * evaluation on this one thread (call it once a stage request that may ask deltas is sent).
@@ -102,6 +114,12 @@ export async function startOrigin(opts: {
   maxRate?: number;
   /** The codecs this origin may send (wire.ts; default: those that load here). */
   codecs?: readonly Codec[];
+  /**
+   * How whole chunks of bulk transfers (a first deploy's, encoding `br-fast`) are compressed:
+   * `auto` (default) adapts the zstd level to the bottleneck for a receiver that reports its
+   * load (adaptive-level.ts), a level pins it (`none`: raw). Edits and deltas keep their own.
+   */
+  compression?: CompressionSetting;
 }): Promise<Origin> {
   const mine = opts.codecs ?? localCodecs();
   const pace = pacer(opts.maxRate);
@@ -117,6 +135,7 @@ export async function startOrigin(opts: {
   let egress = 0;
   let serving = 0;
   let requests = 0;
+  const levels = new TransferLevels(opts.compression);
 
   /** Gives a frame's buffer back to the pool once no cache holds it and no request still writes it. */
   function release(h: Held): void {
@@ -127,8 +146,8 @@ export async function startOrigin(opts: {
   }
 
   /** The frame of a chunk, from the cache or made now, held for one more user (see release). */
-  function frame(id: ChunkId, encoding: Encoding, codecs: readonly Codec[]): Held {
-    const key = `${encoding}:${codecs.join('+')}:${id}`;
+  function frame(id: ChunkId, encoding: Encoding, codecs: readonly Codec[], level?: number): Held {
+    const key = `${encoding}:${level ?? ''}:${codecs.join('+')}:${id}`;
     const hit = cache.get(key);
     if (hit) {
       cache.delete(key);
@@ -139,7 +158,7 @@ export async function startOrigin(opts: {
     const src = opts.chunks.get(id);
     if (!src) return unheld(Promise.reject(new HttpError(404, `unknown chunk ${id}`)));
     const entry: Held = {
-      frame: files.use(src, (data) => encodeFrameSync(id, data, encoding, codecs, alloc)),
+      frame: files.use(src, (data) => encodeFrameSync(id, data, encoding, codecs, alloc, level)),
       bytes: 0,
       users: 1,
       cached: true,
@@ -203,6 +222,7 @@ export async function startOrigin(opts: {
 
   const server: Server = createServer({ requestTimeout: 0 }, async (req, res) => {
     let counted = false;
+    let level: RequestLevel | undefined;
     try {
       if (req.method !== 'POST' || new URL(req.url ?? '/', 'http://o').pathname !== '/v1/chunks/fetch') {
         throw new HttpError(404, 'not found');
@@ -228,15 +248,27 @@ export async function startOrigin(opts: {
       const codecs = Array.isArray(body.codecs)
         ? CODECS.filter((c) => mine.includes(c) && (body.codecs as unknown[]).includes(c))
         : [];
+      // A bulk transfer's level, pinned or adapted (adaptive-level.ts); else the encoding's own.
+      level = levels.forRequest(
+        encoding === 'br-fast',
+        codecs.includes('zstd'),
+        Array.isArray(body.codecs) ? body.codecs : [],
+        req.headers,
+      );
       requests++;
       serving++;
       counted = true;
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       // Read and compress a window ahead of the socket, so disk, zlib and network overlap.
       const ahead: (Held | undefined)[] = [];
+      // The level each frame ahead was made at (undefined: the encoding's).
+      const made: (Level | undefined)[] = [];
       const next = (id: ChunkId) => {
         const d = deltas.get(id);
-        return d ? unheld(deltaOrWhole(id, d, encoding, codecs)) : frame(id, encoding, codecs);
+        if (d) return unheld(deltaOrWhole(id, d, encoding, codecs));
+        const l = level?.next();
+        made.push(l);
+        return l === 'none' ? frame(id, 'none', []) : frame(id, encoding, codecs, l);
       };
       for (let i = 0; i < Math.min(AHEAD, ids.length); i++) ahead.push(next(ids[i]!));
       // Frames waiting in `out` for one write (copies: their own buffers are given back at once).
@@ -244,12 +276,14 @@ export async function startOrigin(opts: {
       let fill = 0;
       /** Writes `buf` (paced); false when the asker went away (the rest would never drain). */
       const send = async (buf: Buffer, written: () => void): Promise<boolean> => {
+        const t = level ? performance.now() : 0;
         await pace(buf.length);
         if (res.destroyed) {
           written();
           return false;
         }
         if (!res.write(buf, written)) await drainedOrClosed(res);
+        level?.socketWait(performance.now() - t);
         // The asker went away (or the origin closed): the rest would wait for a drain that
         // never comes, holding its read-ahead frames until the process ends.
         return !res.destroyed;
@@ -270,6 +304,8 @@ export async function startOrigin(opts: {
         const f = await h.frame;
         if (i + AHEAD < ids.length) ahead.push(next(ids[i + AHEAD]!));
         egress += f.length;
+        const l = deltas.has(ids[i]!) ? undefined : made.shift();
+        if (l !== undefined) levels.count(l, opts.chunks.get(ids[i]!)?.size ?? 0, f.length);
         // Called once nothing will read the frame's own buffer again.
         const written = () => {
           h.users--;
@@ -296,6 +332,7 @@ export async function startOrigin(opts: {
       sendError(res, e instanceof HttpError ? e.status : 500, (e as Error).message);
     } finally {
       if (counted) serving--;
+      level?.end();
     }
   });
   server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
@@ -313,6 +350,7 @@ export async function startOrigin(opts: {
     get serving() {
       return serving;
     },
+    levels: levels.used,
     expectDeltas: () => {
       deltaSchemaLoaded().catch(() => {});
     },

@@ -80,6 +80,11 @@ export function encodeFrameSync(
   encoding: Encoding = 'deflate',
   codecs: readonly Codec[] = [],
   alloc: FrameAlloc = ownBuffer,
+  /**
+   * The zstd level instead of the encoding's (adaptive-level.ts chooses it per frame of a bulk
+   * transfer); used only where zstd is, as `encoding` would be.
+   */
+  zstdLevel?: number,
 ): Buffer {
   let payload = data;
   let code = CODE.none;
@@ -94,7 +99,7 @@ export function encodeFrameSync(
       // the codec's scratch buffer, copied into the frame before the next chunk is compressed.
       // Should the addon ever fail, the chunk goes as Brotli: never a failed transfer for it.
       try {
-        const packed = zstd.compress(data, ZSTD_LEVEL[encoding as 'br' | 'br-fast']);
+        const packed = zstd.compress(data, zstdLevel ?? ZSTD_LEVEL[encoding as 'br' | 'br-fast']);
         return packed.length < data.length
           ? frameOf(id, CODE.zstd, packed, alloc)
           : frameOf(id, CODE.none, data, alloc);

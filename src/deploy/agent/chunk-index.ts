@@ -12,6 +12,7 @@ import { trace } from '../../util/trace.js';
 import { type ChunkSourceRef, fetchChunks } from '../chunk-client.js';
 import { chunkIdOf } from '../fastcdc.js';
 import type { Manifest } from '../manifest.js';
+import type { ReceiverLoad } from '../receiver-load.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import type { Encoding } from '../wire.js';
 import { type DeltaRequest, deltaRequest, MIN_DELTA_BASE } from '../wire-delta.js';
@@ -322,6 +323,8 @@ export class ChunkIndex {
     trims?: Map<ChunkId, BaseRange | null>;
     /** How whole chunks are compressed on the wire (chunk-client's default when absent). */
     encoding?: Encoding;
+    /** Given, the origin may adapt the compression of whole chunks (chunk-client.ts). */
+    load?: ReceiverLoad;
     /** Writes a received chunk where a staging release wants it; undefined: kept in the pool. */
     place?: (id: ChunkId, data: Buffer) => StagedLoc | undefined | Promise<StagedLoc | undefined>;
     /** Shared by concurrent batches: their deltas are prepared one batch at a time (batching.ts). */
@@ -386,6 +389,7 @@ export class ChunkIndex {
             ids: remaining,
             deltas: useDeltas ? deltas.filter((d) => wanted.has(d.id)) : undefined,
             encoding: opts.encoding,
+            load: opts.load,
             base: (b) => baseBytes.get(b),
             maxChunk: opts.maxChunk,
             onChunk: (id, data, wire) => {

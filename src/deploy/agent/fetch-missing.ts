@@ -5,6 +5,7 @@
  * network for this release.
  */
 import type { ChunkSourceRef } from '../chunk-client.js';
+import { ReceiverLoad } from '../receiver-load.js';
 import type { ChunkId } from '../types.js';
 import type { Encoding } from '../wire.js';
 import type { BaseRange } from './base-trim.js';
@@ -40,14 +41,19 @@ export async function fetchMissing(o: FetchMissing): Promise<string | undefined>
   // share the rest: a batch's bases are read and their checksums taken before its request leaves
   // (one batch after the other, Turns), and the origin has nothing to do until the first has.
   const deltas = o.missing.some((c) => o.hints[c] !== undefined);
-  const first = deltas ? cut(missingBytes / 16) : cut(missingBytes / 4);
-  const batches = batch(o.missing, o.all, deltas ? cut((missingBytes - first) / 3) : first, first);
-  const turns = new Turns();
-  // Most of the release to fetch (a first deploy): the faster compression, a few percent more
-  // bytes; an edit, where bytes are few, gets the tighter one.
+  // Most of the release to fetch (a first deploy): compression adapted to the bottleneck; an
+  // edit, where bytes are few, gets the tighter fixed level.
   let totalBytes = 0;
   for (const size of o.all.values()) totalBytes += size;
-  const encoding: Encoding = missingBytes * 2 > totalBytes ? 'br-fast' : 'br';
+  const bulk = missingBytes * 2 > totalBytes;
+  // A bulk transfer's first batch is at most 1 MiB: the request after it brings the origin this
+  // agent's first load report (receiver-load.ts), and the origin adapts no level before that.
+  const size = cut(missingBytes / 4);
+  const first = deltas ? cut(missingBytes / 16) : bulk ? Math.min(size, 1024 * 1024) : size;
+  const batches = batch(o.missing, o.all, deltas ? cut((missingBytes - first) / 3) : size, first);
+  const turns = new Turns();
+  const encoding: Encoding = bulk ? 'br-fast' : 'br';
+  const load = bulk ? new ReceiverLoad() : undefined;
   // The first and what the three others leave over besides them (each closes past its size).
   return parallel(batches, deltas ? 5 : 4, async (ids) => {
     const bases = new Map<ChunkId, ChunkId[]>();
@@ -63,6 +69,7 @@ export async function fetchMissing(o: FetchMissing): Promise<string | undefined>
       bases,
       trims: o.trims,
       encoding,
+      load,
       place: o.place,
       turns,
     });

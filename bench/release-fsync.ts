@@ -9,8 +9,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { assembleRelease } from '../src/deploy/agent/assembly.js';
+import type { Durability } from '../src/deploy/agent/durability.js';
 import { Layout } from '../src/deploy/agent/layout.js';
-import { assembleRelease, type Durability } from '../src/deploy/agent/releases.js';
 import { readArtifact } from '../src/deploy/artifact.js';
 import { readChunk } from '../src/deploy/chunk-reads.js';
 import type { ChunkId, ReleaseId } from '../src/deploy/types.js';

@@ -4,7 +4,7 @@
  * staged: a relay's pull-through, a chunk an earlier version of a file is patched with) or
  * inside the files of a kept release. Reads from files verify the SHA-256, so a file the app
  * changed in place is noticed and the chunk fetched again instead of spreading the change (delta
- * bases aside, whose changes cannot spread: see #readBase).
+ * bases aside, whose changes cannot spread: see base-reads.ts).
  */
 import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
@@ -17,11 +17,13 @@ import type { ChunkId, ReleaseId } from '../types.js';
 import type { Encoding } from '../wire.js';
 import { type DeltaRequest, deltaRequest, MIN_DELTA_BASE } from '../wire-delta.js';
 import { BaseFiles } from './base-files.js';
+import { type BaseSource, baseOf } from './base-reads.js';
 import type { BaseRange } from './base-trim.js';
 import { type Turns, yieldToIo } from './batching.js';
 import { InFlight } from './in-flight.js';
 import type { Layout } from './layout.js';
 import { type PackLoc, PackPool } from './pack-pool.js';
+import { RecentChunks } from './recent-chunks.js';
 import type { StagedLoc } from './staging-area.js';
 
 type Where = ({ kind: 'pool' } & PackLoc) | ({ kind: 'release' | 'staging' } & StagedLoc);
@@ -31,17 +33,16 @@ export class ChunkIndex {
   /** Chunks being fetched, each by the transfer that asked first (in-flight.ts). */
   readonly #inflight = new Map<ChunkId, InFlight>();
   /** Chunks received recently, kept in memory for the assembly that follows (verified already). */
-  readonly #recent = new Map<ChunkId, Buffer>();
-  #recentBytes = 0;
+  readonly #recent = new RecentChunks();
   /** Bytes each received chunk took on the wire, whoever asked for it (a relay's own stage or a neighbour). */
   readonly #wire = new Map<ChunkId, { bytes: number; at: number }>();
-  // Small: reading a chunk back from the pool is cheap (page cache, not hashed again).
-  static readonly RECENT_BUDGET = 8 * 1024 * 1024;
-
   readonly #pool: PackPool;
+  /** What delta bases are read through (base-reads.ts). */
+  readonly #bases: BaseSource;
 
   constructor(readonly layout: Layout) {
     this.#pool = new PackPool(layout.pool);
+    this.#bases = { layout, where: this.#where, recent: this.#recent, read: (id) => this.read(id) };
   }
 
   /** Loads the pool (chunks of unfinished transfers); releases are added with addRelease. */
@@ -116,11 +117,7 @@ export class ChunkIndex {
     }
     for (const chunk of moved) {
       this.#wire.delete(chunk);
-      const r = this.#recent.get(chunk);
-      if (r) {
-        this.#recent.delete(chunk);
-        this.#recentBytes -= r.length;
-      }
+      this.#recent.drop(chunk);
     }
     await this.#pool.settled(pooled);
   }
@@ -173,69 +170,9 @@ export class ChunkIndex {
     return undefined;
   }
 
-  /**
-   * A delta base from a release or staging file, read on the calling thread through `files`
-   * (one descriptor per file for the whole request); undefined where that does not apply (a pool
-   * chunk) or fails, for `read` to settle. A delta request reads dozens of chunks of one large
-   * file: an open, a read and a close each through the thread pool cost more than the reads, and
-   * kept the first request waiting (the 200 MB file's 10% edit: 0.4 s). Not verified: a base is
-   * only what the checksums are taken of and the delta applied to, the same bytes both times
-   * (held in memory between), and the rebuilt chunk is checked against its id. A file the app
-   * changed costs a larger delta (its changed blocks match nothing), never a wrong chunk; the
-   * SHA-256 of every base was a sixth of the agent's profile on the 200 MB file's 10% edit.
-   */
-  #readBase(id: ChunkId, files: BaseFiles, into?: Buffer, skip = 0): Buffer | undefined {
-    const recent = this.#recent.get(id);
-    if (recent) return recent;
-    const w = this.#where.get(id);
-    if (!w || w.kind === 'pool') return undefined;
-    const dir = w.kind === 'release' ? this.layout.release(w.release) : this.layout.stagingDir(w.release);
-    return files.read(path.join(dir, w.path), w.offset + skip, into?.length ?? w.size, into);
-  }
-
-  /**
-   * The joined bytes of a delta's base chunks (see #readBase), or only `range` of them. Chunks in
-   * release or staging files are read straight into one buffer of the size wanted, each only for
-   * its part of the range: joining per-chunk reads made every base of two chunks twice (the 200 MB
-   * file's 10% edit: ~50 MB of bases, half of them garbage as soon as made, and ~8 MB more of agent
-   * peak RSS with four batches in flight).
-   */
-  async #baseOf(ids: ChunkId[], files: BaseFiles, range?: BaseRange): Promise<Buffer | undefined> {
-    let total = 0;
-    for (const x of ids) {
-      const w = this.#where.get(x);
-      if (!w || w.kind === 'pool' || this.#recent.has(x)) {
-        total = -1;
-        break;
-      }
-      total += w.size;
-    }
-    const from = range && range.to <= total ? range.from : 0;
-    const to = range && range.to <= total ? range.to : total;
-    if ((ids.length > 1 || to - from < total) && total > 0) {
-      const joined = Buffer.allocUnsafe(to - from);
-      let at = 0;
-      let whole = true;
-      for (const x of ids) {
-        const size = this.#where.get(x)!.size;
-        const lo = Math.max(from, at);
-        const hi = Math.min(to, at + size);
-        if (lo < hi && !this.#readBase(x, files, joined.subarray(lo - from, hi - from), lo - at)) {
-          whole = false;
-          break;
-        }
-        at += size;
-      }
-      if (whole) return joined;
-    }
-    const parts: Buffer[] = [];
-    for (const x of ids) {
-      const data = this.#readBase(x, files) ?? (await this.read(x));
-      if (!data) return undefined;
-      parts.push(data);
-    }
-    const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-    return range && range.to <= all.length ? all.subarray(range.from, range.to) : all;
+  /** The joined bytes of a delta's base chunks, or only `range` of them (base-reads.ts). */
+  #baseOf(ids: ChunkId[], files: BaseFiles, range?: BaseRange): Promise<Buffer | undefined> {
+    return baseOf(this.#bases, ids, files, range);
   }
 
   async #readAt(w: Where): Promise<Buffer | undefined> {
@@ -267,7 +204,7 @@ export class ChunkIndex {
     const loc = await this.#pool.append(id, data);
     if (this.#where.has(id)) return; // a concurrent copy landed first
     this.#where.set(id, { kind: 'pool', ...loc });
-    this.#remember(id, data);
+    this.#recent.remember(id, data);
   }
 
   /** Notes a received chunk placed in a staging file at `loc`; false when it was placed nowhere. */
@@ -277,18 +214,9 @@ export class ChunkIndex {
       this.#where.set(id, { kind: 'staging', ...loc });
       // Neighbours of a relay ask for what it just received: served from memory, as pool chunks
       // are (reading it back from the file would hash it again).
-      this.#remember(id, data);
+      this.#recent.remember(id, data);
     }
     return true;
-  }
-
-  /** Keeps a just-received chunk in memory for a neighbour or the assembly (within budget). */
-  #remember(id: ChunkId, data: Buffer): void {
-    if (this.#recent.has(id) || this.#recentBytes + data.length > ChunkIndex.RECENT_BUDGET) return;
-    // Always a copy: a received chunk is lent (its buffer is reused once stored, chunk-client.ts)
-    // or a view of a much larger buffer (a network read); copies stop at the budget (8 MB).
-    this.#recent.set(id, ownCopy(data));
-    this.#recentBytes += data.length;
   }
 
   /** Drops pool copies of chunks that a kept release now holds, and packs nobody resumed. */
@@ -438,10 +366,4 @@ export class ChunkIndex {
       };
     return { ok: true };
   }
-}
-
-function ownCopy(data: Buffer): Buffer {
-  const copy = Buffer.allocUnsafeSlow(data.length);
-  data.copy(copy);
-  return copy;
 }

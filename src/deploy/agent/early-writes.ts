@@ -11,7 +11,7 @@ import type { ChunkId, ReleaseId } from '../types.js';
 import type { Arrivals } from './arrivals.js';
 import { DirectFile } from './direct-file.js';
 import type { BaseFile } from './file-from-base.js';
-import { writeFromBaseFile } from './releases.js';
+import { writeFromBaseFile } from './file-writes.js';
 import type { StagedLoc } from './staging-area.js';
 
 /** Per path, its write: the size and mtime written, or undefined when the base shared nothing. */

@@ -65,7 +65,7 @@ export async function writeFromBase(opts: {
   if (!from.some((b) => b >= 0)) return false;
   const src = await open(base.path, 'r');
   try {
-    // With the span that ends it (releases.ts), how much of the transfer the writing overlapped.
+    // With the span that ends it (file-writes.ts), how much of the transfer the writing overlapped.
     trace(`writing from base ${inPlace * 2 >= e.size ? 'in place' : 'in order'}: ${e.path}`);
     if (inPlace * 2 >= e.size) {
       await copyFile(base.path, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);

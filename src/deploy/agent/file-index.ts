@@ -8,7 +8,7 @@ import type { Manifest, ManifestEntry } from '../manifest.js';
 import type { ReleaseId } from '../types.js';
 import type { BaseFile } from './file-from-base.js';
 import type { Layout } from './layout.js';
-import { type FileStats, readStats, type SameFile } from './releases.js';
+import { type FileStats, readStats, type SameFile } from './release-stats.js';
 
 type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
 
@@ -150,7 +150,7 @@ export class FileIndex {
     // `rel` is a validated manifest path (no empty, "." or ".." segment): joined as path.join
     // would, without normalizing twenty thousand strings.
     const file = `${dir}${path.sep}${rel}`;
-    // Synchronous for the same reason as the links that follow (releases.ts).
+    // Synchronous for the same reason as the links that follow (link-pass.ts).
     const st = statOrUndefined(file);
     // An app that wrote into its release changed size or mtime: rebuild from verified chunks.
     if (!rec || !st || st.size !== rec[0] || st.mtimeMs !== rec[1]) return undefined;

@@ -4,7 +4,7 @@
  * 20,000-file release links 19,800 of them; those go in one synchronous pass, in slices that
  * yield to the event loop between them, rather than as one promise chain (and thread-pool round
  * trip) per file: a stat and a link are a few microseconds of kernel time each, which per-file
- * awaits and the garbage they leave cost as much again (releases.ts assembles the rest).
+ * awaits and the garbage they leave cost as much again (assembly.ts assembles the rest).
  */
 import { constants, linkSync } from 'node:fs';
 import { chmod, copyFile } from 'node:fs/promises';
@@ -12,7 +12,7 @@ import path from 'node:path';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { fsyncPath } from '../../state/atomic-write.js';
 import type { ManifestEntry } from '../manifest.js';
-import type { FileStats, SameFile } from './releases.js';
+import type { FileStats, SameFile } from './release-stats.js';
 
 type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
 

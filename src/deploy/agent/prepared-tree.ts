@@ -181,7 +181,7 @@ export class PreparedTree {
       if (!staysInside(p)) throw new Error(`refused path ${p}`);
       const dest = `${this.dir}${path.sep}${p}`;
       // The outline has no modes: the commonest, corrected where it differs once the file is
-      // complete (staging-area.ts).
+      // complete (staging-files.ts).
       if (p.endsWith('/')) mkdirSync(dest, { mode: 0o755 });
       else {
         const fd = openSync(dest, flags, 0o644);

@@ -1,6 +1,6 @@
 /**
  * A release's manifest file is the staging's own, given the release's name by a link once made
- * durable (releases.ts), or written anew when the staging's file is gone: either way it names the
+ * durable (assembly.ts), or written anew when the staging's file is gone: either way it names the
  * release's manifest, outlives the staging, and an agent opened again on the folder keeps it.
  */
 import { rmSync, statSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { type AgentRig, startAgentRig } from '../../../test/helpers/agent-rig.js
 import { validateManifest } from '../manifest.js';
 import { Agent } from './agent.js';
 import { Layout } from './layout.js';
-import { readStats } from './releases.js';
+import { readStats } from './release-stats.js';
 
 const TOKEN = 'unit-test-token-0123456789';
 let rig: AgentRig;

@@ -9,6 +9,7 @@ import { trace } from '../../util/trace.js';
 import { chunksOf, type Manifest, releaseIdOf, validateManifest } from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import { Arrivals } from './arrivals.js';
+import { assembleRelease } from './assembly.js';
 import { type BaseRange, trimBases } from './base-trim.js';
 import type { ChunkIndex } from './chunk-index.js';
 import { EarlyFlush } from './early-flush.js';
@@ -20,7 +21,6 @@ import type { Layout } from './layout.js';
 import type { StageProgress, StageRequest, StageResult } from './operations.js';
 import { checkOutline, PreparedTree } from './prepared-tree.js';
 import type { ReleaseTimes } from './release-times.js';
-import { assembleRelease } from './releases.js';
 import { StagingArea } from './staging-area.js';
 import { makeTwin } from './twins.js';
 

@@ -25,7 +25,7 @@ import { trace } from '../../util/trace.js';
 import { type Manifest, manifestJson, sameEntry } from '../manifest.js';
 import { isReleaseId, type ReleaseId } from '../types.js';
 import type { Layout } from './layout.js';
-import { type FileStats, readStats, statsFile } from './releases.js';
+import { type FileStats, readStats, statsFile } from './release-stats.js';
 
 /** Whether two manifests describe the same tree (their versions aside). */
 function sameContent(a: Manifest, b: Manifest): boolean {

@@ -13,9 +13,9 @@ import {
   type RequestLevel,
   TransferLevels,
 } from './adaptive-level.js';
-import type { deltaRequests } from './agent/requests.js';
 import type { ChunkLookup } from './chunk-index.js';
 import { ChunkFiles } from './chunk-reads.js';
+import type { deltaRequests } from './delta-schema.js';
 import { FramePool } from './frame-pool.js';
 import { bearer, HttpError, readJson, sendError, tokenMatches } from './http.js';
 import { pacer } from './pacer.js';
@@ -33,13 +33,12 @@ import { bestDelta, type DeltaRequest } from './wire-delta.js';
 import { loadZstd } from './zstd.js';
 
 /**
- * The schema of delta requests, loaded with zod at the first request that asks for deltas (an
- * edit's): zod's evaluation is half the deployer's start-up, and an unchanged redeploy or a
- * first one never needs it.
+ * The schema of delta requests, loaded at the first request that asks for deltas (an edit's), or
+ * when one is expected: an unchanged redeploy or a first one never needs it (delta-schema.ts).
  */
 let deltaSchema: Promise<ReturnType<typeof deltaRequests>> | undefined;
 function deltaSchemaLoaded(): Promise<ReturnType<typeof deltaRequests>> {
-  deltaSchema ??= import('./agent/requests.js').then((m) => m.deltaRequests(100_000));
+  deltaSchema ??= import('./delta-schema.js').then((m) => m.deltaRequests(100_000));
   return deltaSchema;
 }
 /**

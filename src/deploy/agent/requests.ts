@@ -5,6 +5,7 @@
  * (`validateManifest`) once the envelope is known to be an object.
  */
 import { z } from 'zod';
+import { deltaRequests } from '../delta-schema.js';
 import { HttpError } from '../http.js';
 import { isChunkId, isReleaseId } from '../types.js';
 import type { AppSpec } from './app.js';
@@ -51,27 +52,8 @@ export function fetchBody(max: number) {
     /** Codecs the asker can decode (wire.ts); names this agent does not know are ignored. */
     codecs: z.array(z.string().max(32)).max(16).optional(),
     /** Deltas an origin may send; a relay serves whole chunks and ignores them. */
-    deltas: deltaRequests(max).optional(),
+    deltas: z.optional(deltaRequests(max)),
   });
-}
-
-/** For some requested chunks: a base chunk the asker has, with its block hashes (wire-delta.ts). */
-export function deltaRequests(max: number) {
-  return z
-    .array(
-      z.strictObject({
-        id: chunkId,
-        /** The base chunks' ids: for the asker's own use; deployers before protocol 4 require it. */
-        base: z.array(chunkId).min(1).max(8).optional(),
-        block: z
-          .number()
-          .int()
-          .min(128)
-          .max(64 * 1024 * 1024),
-        sums: z.string().max(64 * 1024),
-      }),
-    )
-    .max(max);
 }
 
 export const stageBody = z

@@ -50,7 +50,17 @@ export async function parallel<T>(
  * (the 200 MB file's 1% edit: the first ~100 ms after the stage began, the origin idle until then).
  */
 export class Turns {
-  #last: Promise<void> = Promise.resolve();
+  #last: Promise<void>;
+
+  /** The first turn is due once `after` settles (at once without it). */
+  constructor(after?: Promise<unknown>) {
+    this.#last = after
+      ? after.then(
+          () => {},
+          () => {},
+        )
+      : Promise.resolve();
+  }
 
   /** Takes the next turn (synchronously: the order of the calls); resolves with its release once it is due. */
   take(): Promise<() => void> {

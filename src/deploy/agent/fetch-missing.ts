@@ -25,6 +25,8 @@ export interface FetchMissing {
   hints: Record<ChunkId, ChunkId[]>;
   /** The part of a hint's joined base to checksum (base-trim.ts); all of it where absent or null. */
   trims?: Map<ChunkId, BaseRange | null>;
+  /** What the batches' base reads wait for (early-writes.ts `started`). */
+  after?: Promise<void>;
   /** Synchronous where it can be (a small file's write): no promise per chunk then. */
   place: (id: ChunkId, data: Buffer) => StagedLoc | undefined | Promise<StagedLoc | undefined>;
   onChunk: (id: ChunkId, wireBytes: number) => void;
@@ -51,7 +53,7 @@ export async function fetchMissing(o: FetchMissing): Promise<string | undefined>
   const size = cut(missingBytes / 4);
   const first = deltas ? cut(missingBytes / 16) : bulk ? Math.min(size, 1024 * 1024) : size;
   const batches = batch(o.missing, o.all, deltas ? cut((missingBytes - first) / 3) : size, first);
-  const turns = new Turns();
+  const turns = new Turns(o.after);
   const encoding: Encoding = bulk ? 'br-fast' : 'br';
   const load = bulk ? new ReceiverLoad() : undefined;
   // The first and what the three others leave over besides them (each closes past its size).

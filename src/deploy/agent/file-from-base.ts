@@ -57,22 +57,37 @@ export async function writeFromBase(opts: {
   chunk: (id: ChunkId) => Promise<Buffer | undefined>;
   /** Takes chunks straight into the file while it is open (direct-file.ts). */
   direct?: DirectSink;
-  /** Starts flushing the copied base to disk as soon as it is copied (a head start, not durability). */
+  /** Starts flushing the copied base to disk while it is copied (a head start, not durability). */
   flush?: boolean;
+  /** Called once the writing has begun (the kernel's copy is under way), or nothing is written. */
+  onStart?: () => void;
 }): Promise<boolean> {
   const { e, dest, base } = opts;
   const { from, inPlace } = plan(e, base);
-  if (!from.some((b) => b >= 0)) return false;
-  const src = await open(base.path, 'r');
-  try {
-    // With the span that ends it (file-writes.ts), how much of the transfer the writing overlapped.
-    trace(`writing from base ${inPlace * 2 >= e.size ? 'in place' : 'in order'}: ${e.path}`);
-    if (inPlace * 2 >= e.size) {
-      await copyFile(base.path, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+  if (!from.some((b) => b >= 0)) {
+    opts.onStart?.();
+    return false;
+  }
+  // With the span that ends it (file-writes.ts), how much of the transfer the writing overlapped.
+  trace(`writing from base ${inPlace * 2 >= e.size ? 'in place' : 'in order'}: ${e.path}`);
+  if (inPlace * 2 >= e.size) {
+    // The copy first, the base opened beside it: a 200 MB copy takes 0.1-0.2 s and, with its
+    // flush, can be what the staging waits for last.
+    const copying = copyFile(base.path, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+    opts.onStart?.();
+    const headStart = opts.flush ? flushWhile(dest, copying).catch(() => {}) : undefined;
+    const src = await open(base.path, 'r').catch(async (x: unknown) => {
+      await Promise.allSettled([copying, headStart]);
+      throw x;
+    });
+    try {
+      await copying;
       trace('base copied');
+      await headStart;
       const fh = await open(dest, 'r+');
-      // The copy's flush starts now, beside the patching (which waits on the transfer when the
-      // file is written early): the final sync then has only the patched pages left to write.
+      // The rest of the copy's flush starts now, beside the patching (which waits on the
+      // transfer when the file is written early): the final sync then has only the patched pages
+      // left to write.
       const flushing = opts.flush ? fh.datasync() : undefined;
       flushing?.catch(() => {});
       try {
@@ -84,21 +99,60 @@ export async function writeFromBase(opts: {
         await opts.direct?.close();
         await fh.close();
       }
-    } else {
-      const fh = await open(dest, 'wx', e.mode & 0o777);
-      try {
-        opts.direct?.open((data, at) => writeAll(fh, data, at));
-        await patch(fh, src, opts, from, false, opts.flush === true);
-      } finally {
-        await opts.direct?.close();
-        await fh.close();
-      }
+    } finally {
+      await src.close();
+    }
+    return true;
+  }
+  const src = await open(base.path, 'r');
+  try {
+    const fh = await open(dest, 'wx', e.mode & 0o777);
+    opts.onStart?.();
+    try {
+      opts.direct?.open((data, at) => writeAll(fh, data, at));
+      await patch(fh, src, opts, from, false, opts.flush === true);
+    } finally {
+      await opts.direct?.close();
+      await fh.close();
     }
     return true;
   } finally {
     await src.close();
   }
 }
+
+/**
+ * Flushes what the kernel's copy into `dest` has written so far, again and again until `copying`
+ * settles: the disk writes the copy's first pages while it makes the last ones, instead of all
+ * 200 MB after it (~90 ms here). A head start only, never failing: the writer's own sync follows.
+ */
+async function flushWhile(dest: string, copying: Promise<void>): Promise<void> {
+  let done = false;
+  const settled = copying.then(
+    () => {
+      done = true;
+    },
+    () => {
+      done = true;
+    },
+  );
+  // The copy has made the file and some of its pages by then.
+  await Promise.race([settled, new Promise((r) => setTimeout(r, FLUSH_START_MS))]);
+  if (done) return;
+  const fh = await open(dest, 'r').catch(() => undefined);
+  if (!fh) return;
+  try {
+    while (!done) {
+      await fh.datasync().catch(() => {});
+      if (!done) await Promise.race([settled, new Promise((r) => setTimeout(r, FLUSH_START_MS))]);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The pause before a copy's flush begins, and between two of them. */
+const FLUSH_START_MS = 10;
 
 /** Chunks from the index being waited for, read or written at once. */
 const AHEAD = 16;

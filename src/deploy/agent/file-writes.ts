@@ -105,6 +105,8 @@ export async function writeFromBaseFile(opts: {
   direct?: DirectSink;
   sync: boolean;
   early?: boolean;
+  /** Called once the writing has begun, or nothing is written (file-from-base.ts). */
+  onStart?: () => void;
 }): Promise<[number, number] | undefined> {
   const { e, dest } = opts;
   const flush = opts.early === true && e.size >= EARLY_FLUSH;

@@ -242,7 +242,13 @@ export class Stager {
     // Changed files written from their earlier version start now, beside the transfer.
     // Only files written from an earlier version wait on arrivals (none on a first deploy).
     const arrivals = new Arrivals(based.length ? missing : []);
-    const { early, direct, place } = startEarlyWrites({ release: id, dir: area.dir, based, arrivals, chunk });
+    const { early, started, direct, place } = startEarlyWrites({
+      release: id,
+      dir: area.dir,
+      based,
+      arrivals,
+      chunk,
+    });
     // The chunks written straight into those files, forgotten when this attempt fails: the next
     // one writes the files anew.
     const forgetDirect = () => {
@@ -261,6 +267,7 @@ export class Stager {
         maxChunk: manifest.chunking.max,
         hints,
         trims,
+        after: started,
         // Synchronous while both are (a small file's write): no promise per chunk.
         place: (c, data) => {
           const loc = area.place(c, data);

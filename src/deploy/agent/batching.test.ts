@@ -45,4 +45,23 @@ describe('Turns', () => {
     await new Promise((r) => setImmediate(r));
     expect(late).toBe(true);
   });
+
+  it('gives the first turn once `after` settles, a rejection too', async () => {
+    for (const fails of [false, true]) {
+      let settle!: () => void;
+      const after = new Promise<void>((resolve, reject) => {
+        settle = fails ? () => reject(new Error('no start')) : resolve;
+      });
+      const turns = new Turns(after);
+      let due = false;
+      void turns.take().then(() => {
+        due = true;
+      });
+      await new Promise((r) => setImmediate(r));
+      expect(due).toBe(false);
+      settle();
+      await new Promise((r) => setImmediate(r));
+      expect(due).toBe(true);
+    }
+  });
 });

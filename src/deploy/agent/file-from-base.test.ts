@@ -59,6 +59,25 @@ describe('writing a changed file from its earlier version', () => {
     expect(statSync(basePath).mtimeMs).toBe(before.mtimeMs);
   });
 
+  it('flushed while it is copied, says when its writing began and still rebuilds byte for byte', async () => {
+    // Large enough that the copy may still run when the flush loop first looks.
+    const old = randomBytes(8 * 1024 * 1024);
+    const fresh = Buffer.from(old);
+    randomBytes(300).copy(fresh, 4_000_000);
+    const { dir, basePath, base } = setup(old);
+    const e = entry('new.bin', fresh);
+    const ix = index(fresh);
+    const dest = path.join(dir, 'new.bin');
+    let started = 0;
+    const writing = writeFromBase({ e, dest, base, chunk: ix.chunk, flush: true, onStart: () => started++ });
+    // Said at once, before the copy is done: the transfer's base reads wait on it.
+    expect(started).toBe(1);
+    expect(await writing).toBe(true);
+    expect(started).toBe(1);
+    expect(readFileSync(dest).equals(fresh)).toBe(true);
+    expect(readFileSync(basePath).equals(old)).toBe(true);
+  });
+
   it('takes the chunks that arrive once it is open straight into the file, and asks only for the others', async () => {
     const old = randomBytes(200_000);
     const fresh = Buffer.from(old);

@@ -46,22 +46,27 @@ describe('Turns', () => {
     expect(late).toBe(true);
   });
 
-  it('gives the first turn once `after` settles, a rejection too', async () => {
+  it('gives the first turn at once and the second once `after` settles too, a rejection as well', async () => {
     for (const fails of [false, true]) {
       let settle!: () => void;
       const after = new Promise<void>((resolve, reject) => {
         settle = fails ? () => reject(new Error('no start')) : resolve;
       });
       const turns = new Turns(after);
-      let due = false;
-      void turns.take().then(() => {
-        due = true;
+      const log: string[] = [];
+      const first = turns.take().then((release) => {
+        log.push('first');
+        return release;
       });
+      void turns.take().then(() => log.push('second'));
       await new Promise((r) => setImmediate(r));
-      expect(due).toBe(false);
+      expect(log).toEqual(['first']);
+      (await first)();
+      await new Promise((r) => setImmediate(r));
+      expect(log).toEqual(['first']);
       settle();
       await new Promise((r) => setImmediate(r));
-      expect(due).toBe(true);
+      expect(log).toEqual(['first', 'second']);
     }
   });
 });

@@ -50,21 +50,25 @@ export async function parallel<T>(
  * (the 200 MB file's 1% edit: the first ~100 ms after the stage began, the origin idle until then).
  */
 export class Turns {
-  #last: Promise<void>;
+  #last: Promise<void> = Promise.resolve();
+  /** What the second turn waits for besides the first's release (settled either way). */
+  #after: Promise<void> | undefined;
+  #taken = 0;
 
-  /** The first turn is due once `after` settles (at once without it). */
+  /**
+   * The second turn is due once `after` settles too: the first batch (a sixteenth of a delta
+   * transfer) leaves at once, to give the origin work, and the larger ones wait for it.
+   */
   constructor(after?: Promise<unknown>) {
-    this.#last = after
-      ? after.then(
-          () => {},
-          () => {},
-        )
-      : Promise.resolve();
+    this.#after = after?.then(
+      () => {},
+      () => {},
+    );
   }
 
   /** Takes the next turn (synchronously: the order of the calls); resolves with its release once it is due. */
   take(): Promise<() => void> {
-    const before = this.#last;
+    const before = this.#taken++ === 1 && this.#after ? Promise.all([this.#last, this.#after]) : this.#last;
     let release!: () => void;
     this.#last = new Promise<void>((r) => {
       release = r;

@@ -36,9 +36,10 @@ export function startEarlyWrites(o: {
 }): {
   early: EarlyWrites;
   /**
-   * Settles once every large file's writing has begun (its base's copy under way in the kernel): the
-   * transfer's base reads and checksums, synchronous work on this thread, wait for it, or they
-   * held back the few steps that start a 200 MB copy by 30-60 ms.
+   * Settles once every large file's writing has begun (its base's copy under way in the kernel):
+   * the transfer's base reads and checksums past its small first batch, synchronous work on this
+   * thread, wait for it (batching.ts Turns), or they held back the few steps that start a 200 MB
+   * copy by 30-60 ms.
    */
   started: Promise<void>;
   direct: DirectFile[];

@@ -25,7 +25,7 @@ export interface FetchMissing {
   hints: Record<ChunkId, ChunkId[]>;
   /** The part of a hint's joined base to checksum (base-trim.ts); all of it where absent or null. */
   trims?: Map<ChunkId, BaseRange | null>;
-  /** What the batches' base reads wait for (early-writes.ts `started`). */
+  /** What the base reads of the batches after the first wait for (early-writes.ts `started`). */
   after?: Promise<void>;
   /** Synchronous where it can be (a small file's write): no promise per chunk then. */
   place: (id: ChunkId, data: Buffer) => StagedLoc | undefined | Promise<StagedLoc | undefined>;

@@ -45,48 +45,58 @@ const encodings: [Encoding, Codec[]][] = [
 ];
 
 describe('origin', () => {
-  it('serves every chunk of large files to concurrent askers, in every encoding', async () => {
-    // Chunks up to 1 MiB, past the reused buffer's first size, so its growth is exercised.
-    const params: ChunkingParams = { min: 16 * 1024, avg: 128 * 1024, max: 1024 * 1024 };
-    const files = { 'a.bin': mixed(5_000_000, 300_000, 1), 'b.bin': mixed(3_000_000, 70_000, 2) };
-    for (const [name, data] of Object.entries(files)) await writeFile(path.join(dir, name), data);
-    const art = await readArtifact(dir, 'v1', params);
-    expect(art.ok).toBe(true);
-    if (!art.ok) return;
-    const { chunks, manifest } = art.value;
-    expect(Math.max(...[...chunks.values()].map((c) => c.size))).toBeGreaterThan(256 * 1024);
-    const origin = await startOrigin({ chunks, token: 'origin-test-token-0123456789', cacheBytes: 0 });
-    try {
-      const ids = [...chunks.keys()];
-      const asks = encodings.flatMap(([encoding, codecs], k) => {
-        // Each asker in its own order, so their reads interleave differently.
-        const order = k % 2 ? [...ids].reverse() : ids;
-        const got = new Map<ChunkId, Buffer>();
-        const done = fetchChunks({
-          source: origin,
-          ids: order,
-          maxChunk: params.max,
-          encoding,
-          codecs,
-          // Lent until onChunk returns (its buffer carries a later chunk then): kept as a copy.
-          onChunk: (id, data) => {
-            got.set(id, Buffer.from(data));
-          },
-        });
-        return [{ got, done }];
+  // Pinned raw: a bulk transfer's (br-fast) frames read straight into the batch (rawFrameInto).
+  it.each(['auto', 'none'] as const)(
+    'serves every chunk of large files to concurrent askers, in every encoding (compression %s)',
+    async (compression) => {
+      // Chunks up to 1 MiB, past the reused buffer's first size, so its growth is exercised.
+      const params: ChunkingParams = { min: 16 * 1024, avg: 128 * 1024, max: 1024 * 1024 };
+      const files = { 'a.bin': mixed(5_000_000, 300_000, 1), 'b.bin': mixed(3_000_000, 70_000, 2) };
+      for (const [name, data] of Object.entries(files)) await writeFile(path.join(dir, name), data);
+      const art = await readArtifact(dir, 'v1', params);
+      expect(art.ok).toBe(true);
+      if (!art.ok) return;
+      const { chunks, manifest } = art.value;
+      expect(Math.max(...[...chunks.values()].map((c) => c.size))).toBeGreaterThan(256 * 1024);
+      const origin = await startOrigin({
+        chunks,
+        token: 'origin-test-token-0123456789',
+        cacheBytes: 0,
+        compression,
       });
-      for (const ask of asks) expect((await ask.done).ok).toBe(true);
-      for (const e of manifest.entries) {
-        if (e.type !== 'file') continue;
-        const want = files[e.path as keyof typeof files];
-        const parts = e.chunks.map(([id]) => asks.map((a) => a.got.get(id)));
-        for (const [k] of encodings.entries())
-          expect(Buffer.concat(parts.map((p) => p[k]!)).equals(want)).toBe(true);
+      try {
+        const ids = [...chunks.keys()];
+        const asks = encodings.flatMap(([encoding, codecs], k) => {
+          // Each asker in its own order, so their reads interleave differently.
+          const order = k % 2 ? [...ids].reverse() : ids;
+          const got = new Map<ChunkId, Buffer>();
+          const done = fetchChunks({
+            source: origin,
+            ids: order,
+            maxChunk: params.max,
+            encoding,
+            codecs,
+            // Lent until onChunk returns (its buffer carries a later chunk then): kept as a copy.
+            onChunk: (id, data) => {
+              got.set(id, Buffer.from(data));
+            },
+          });
+          return [{ got, done }];
+        });
+        for (const ask of asks) expect((await ask.done).ok).toBe(true);
+        for (const e of manifest.entries) {
+          if (e.type !== 'file') continue;
+          const want = files[e.path as keyof typeof files];
+          const parts = e.chunks.map(([id]) => asks.map((a) => a.got.get(id)));
+          for (const [k] of encodings.entries())
+            expect(Buffer.concat(parts.map((p) => p[k]!)).equals(want)).toBe(true);
+        }
+        if (compression === 'none') expect([...origin.levels.keys()]).toEqual(['none']);
+      } finally {
+        await origin.close();
       }
-    } finally {
-      await origin.close();
-    }
-  });
+    },
+  );
 
   it.each([
     // Noise with an average chunk size near the maximum: most frames (raw) of one size, each

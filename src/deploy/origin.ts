@@ -27,7 +27,9 @@ import {
   type Encoding,
   encodeFrame,
   encodeFrameSync,
+  FRAME_HEADER,
   localCodecs,
+  rawFrameInto,
 } from './wire.js';
 import { bestDelta, type DeltaRequest } from './wire-delta.js';
 import { loadZstd } from './zstd.js';
@@ -259,7 +261,7 @@ export async function startOrigin(opts: {
       counted = true;
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       // Read and compress a window ahead of the socket, so disk, zlib and network overlap.
-      const ahead: (Held | undefined)[] = [];
+      const ahead: (Held | typeof RAW | undefined)[] = [];
       // The level each frame ahead was made at (undefined: the encoding's).
       const made: (Level | undefined)[] = [];
       const next = (id: ChunkId) => {
@@ -267,7 +269,8 @@ export async function startOrigin(opts: {
         if (d) return unheld(deltaOrWhole(id, d, encoding, codecs));
         const l = level?.next();
         made.push(l);
-        return l === 'none' ? frame(id, 'none', []) : frame(id, encoding, codecs, l);
+        // Raw: read straight into the batch in its turn (wire.ts rawFrameInto), never cached.
+        return l === 'none' ? RAW : frame(id, encoding, codecs, l);
       };
       for (let i = 0; i < Math.min(AHEAD, ids.length); i++) ahead.push(next(ids[i]!));
       // Frames waiting in `out` for one write (copies: their own buffers are given back at once).
@@ -300,6 +303,25 @@ export async function startOrigin(opts: {
       for (let i = 0; i < ids.length && open; i++) {
         const h = ahead[i]!;
         ahead[i] = undefined; // done with once written
+        if (h === RAW) {
+          const id = ids[i]!;
+          const src = opts.chunks.get(id);
+          if (!src) throw new HttpError(404, `unknown chunk ${id}`);
+          if (i + AHEAD < ids.length) ahead.push(next(ids[i + AHEAD]!));
+          const n = FRAME_HEADER + src.size;
+          egress += n;
+          levels.count(made.shift() ?? 'none', src.size, n);
+          const read = (p: Buffer) => void files.readSync(src, p);
+          if ((n * 2 >= BATCH || fill + n > BATCH) && !(await flush())) break;
+          if (n * 2 >= BATCH) {
+            const own = rawFrameInto(id, pool.take(n), src.size, read);
+            open = await send(own, () => pool.give(own));
+            continue;
+          }
+          out ??= pool.take(BATCH);
+          fill += rawFrameInto(id, out.subarray(fill), src.size, read).length;
+          continue;
+        }
         const f = await h.frame;
         if (i + AHEAD < ids.length) ahead.push(next(ids[i + AHEAD]!));
         egress += f.length;
@@ -362,6 +384,9 @@ export async function startOrigin(opts: {
     },
   };
 }
+
+/** A raw frame of a bulk transfer, made when its turn to be written comes. */
+const RAW = Symbol('raw');
 
 /** A frame and who needs its bytes: the cache, and requests that have yet to write it. */
 interface Held {

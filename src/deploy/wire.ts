@@ -149,6 +149,28 @@ function ownBuffer(n: number): Buffer {
  * One frame in a buffer of its own: not a slice of Node's shared 8 KiB pool, which a small frame
  * kept in the origin's cache would otherwise pin whole.
  */
+/**
+ * A raw frame of `size` payload bytes made in place at the start of `into` (a batch being filled,
+ * origin.ts): its header written, its payload read straight after it by `read`. No frame buffer
+ * of its own and no copy: six agents fetching one build raw each cost the origin a copy per frame.
+ */
+export function rawFrameInto(
+  id: ChunkId,
+  into: Buffer,
+  size: number,
+  read: (payload: Buffer) => void,
+): Buffer {
+  const frame = into.subarray(0, HEADER + size);
+  frame.write(id, 0, 32, 'hex');
+  frame[32] = CODE.none;
+  frame.writeUInt32BE(size, 33);
+  read(frame.subarray(HEADER));
+  return frame;
+}
+
+/** The bytes of a frame's header (id, code, payload length). */
+export const FRAME_HEADER = HEADER;
+
 function frameOf(id: ChunkId, code: number, payload: Buffer, alloc: FrameAlloc = ownBuffer): Buffer {
   const frame = alloc(HEADER + payload.length);
   frame.write(id, 0, 32, 'hex');

@@ -304,6 +304,8 @@ export class ChunkIndex {
           }
         }
       } finally {
+        // No base to read again (small ones only): its files are not needed any more.
+        if (!held.readsAgain) files.close();
         release?.();
       }
       if (deltas.length) trace(`${deltas.length} chunk deltas asked`);

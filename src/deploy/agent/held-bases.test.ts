@@ -26,8 +26,8 @@ async function rig() {
   const layout = new Layout(path.join(root, 'agent'));
   const release = 'r1' as ReleaseId;
   await mkdir(layout.release(release), { recursive: true });
-  const a = randomBytes(5000);
-  const b = randomBytes(7000);
+  const a = randomBytes(50_000);
+  const b = randomBytes(70_000);
   await writeFile(path.join(layout.release(release), 'app.bin'), Buffer.concat([a, b]));
   const where: BaseSource['where'] extends ReadonlyMap<ChunkId, infer W> ? Map<ChunkId, W> : never =
     new Map();
@@ -49,7 +49,7 @@ describe('HeldBases', () => {
   it('reads a base from a release file again, whole or a trimmed range of joined chunks', async () => {
     const { a, b, held } = await rig();
     held.hold('n1' as ChunkId, ['a' as ChunkId], undefined, Buffer.from(a));
-    const range = { from: 4000, to: 9000 };
+    const range = { from: 40_000, to: 90_000 };
     const joined = Buffer.concat([a, b]).subarray(range.from, range.to);
     held.hold('n2' as ChunkId, ['a', 'b'] as ChunkId[], range, Buffer.from(joined));
     expect(held.get('n1' as ChunkId)?.equals(a)).toBe(true);
@@ -65,8 +65,17 @@ describe('HeldBases', () => {
     const pooled = randomBytes(100);
     held.hold('n1' as ChunkId, ['p' as ChunkId], undefined, pooled);
     held.hold('n2' as ChunkId, ['a' as ChunkId], undefined, Buffer.from(a));
+    expect(held.readsAgain).toBe(true);
     where.delete('a' as ChunkId);
     expect(held.get('n1' as ChunkId)).toBe(pooled);
     expect(held.get('n2' as ChunkId)).toBeUndefined();
+  });
+
+  it('holds a small base, whose file it then does not need', async () => {
+    const { a, held } = await rig();
+    const small = Buffer.from(a.subarray(0, 1000));
+    held.hold('n1' as ChunkId, ['a' as ChunkId], { from: 0, to: 1000 }, small);
+    expect(held.readsAgain).toBe(false);
+    expect(held.get('n1' as ChunkId)).toBe(small);
   });
 });

@@ -13,6 +13,12 @@ import type { BaseFiles } from './base-files.js';
 import { type BaseSource, baseAgain } from './base-reads.js';
 import type { BaseRange } from './base-trim.js';
 
+/**
+ * Smaller bases are held: reading them again saves little and keeps their files open for the
+ * whole transfer (a batch of small files' bases: one descriptor each).
+ */
+const READ_AGAIN = 32 * 1024;
+
 export class HeldBases {
   readonly #held = new Map<ChunkId, Buffer>();
   readonly #again = new Map<ChunkId, { ids: ChunkId[]; range?: BaseRange; size: number }>();
@@ -29,12 +35,19 @@ export class HeldBases {
 
   /** Notes `data`, the base of `id` read by baseOf from `ids` (and `range` of them). */
   hold(id: ChunkId, ids: ChunkId[], range: BaseRange | undefined, data: Buffer): void {
-    const inFiles = ids.every((x) => {
-      const w = this.src.where.get(x);
-      return w !== undefined && w.kind !== 'pool' && !this.src.recent.has(x);
-    });
+    const inFiles =
+      data.length >= READ_AGAIN &&
+      ids.every((x) => {
+        const w = this.src.where.get(x);
+        return w !== undefined && w.kind !== 'pool' && !this.src.recent.has(x);
+      });
     if (inFiles) this.#again.set(id, { ids, range, size: data.length });
     else this.#held.set(id, data);
+  }
+
+  /** Whether a base is to be read again: the files must then stay open until the deltas came. */
+  get readsAgain(): boolean {
+    return this.#again.size > 0;
   }
 
   /** The base of `id`, valid until the next call; undefined when it cannot be had again. */

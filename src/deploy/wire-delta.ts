@@ -392,6 +392,8 @@ export function decodeZstdDelta(
   maxChunk: number,
   block: number,
   zstd: Zstd,
+  /** Where the chunk is rebuilt (the receive pool's buffers), a buffer of its own by default. */
+  alloc?: (n: number) => Buffer,
 ): Buffer {
   if (!base) throw new Error('a delta for a chunk not asked for as one');
   if (payload.length < 4) throw new Error('delta frame too short');
@@ -410,7 +412,7 @@ export function decodeZstdDelta(
   }
   // One run (an edit inside a chunk that kept its other blocks in place): the base's own bytes.
   const dict = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-  return zstd.decompress(payload.subarray(4 + runs * 8), maxChunk, dict);
+  return zstd.decompress(payload.subarray(4 + runs * 8), maxChunk, dict, alloc);
 }
 
 /** The agent's side: rebuilds a chunk from a delta payload and its base (checked by the caller). */

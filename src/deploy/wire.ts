@@ -368,7 +368,7 @@ function unpack(
       }
       case CODE.zdelta: {
         const b = base();
-        return decodeZstdDelta(payload, b, maxChunk, deltaBlock(b?.length ?? 0), zstdHere());
+        return decodeZstdDelta(payload, b, maxChunk, deltaBlock(b?.length ?? 0), zstdHere(), alloc);
       }
       case CODE.zstd:
         return zstdHere().decompress(payload, maxChunk, undefined, alloc);

@@ -100,3 +100,35 @@ export async function baseOf(
   const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   return range && range.to <= all.length ? all.subarray(range.from, range.to) : all;
 }
+
+/**
+ * The bytes baseOf gave for `ids` and `range`, read again from their release or staging files
+ * into `into` (of their length), on the calling thread; undefined when one of them is not in a
+ * file (a pool chunk, one held in memory) or cannot be read (held-bases.ts).
+ */
+export function baseAgain(
+  src: BaseSource,
+  ids: ChunkId[],
+  files: BaseFiles,
+  into: Buffer,
+  range?: BaseRange,
+): Buffer | undefined {
+  let total = 0;
+  for (const x of ids) {
+    const w = src.where.get(x);
+    if (!w || w.kind === 'pool' || src.recent.has(x)) return undefined;
+    total += w.size;
+  }
+  const from = range && range.to <= total ? range.from : 0;
+  const to = range && range.to <= total ? range.to : total;
+  if (to - from !== into.length) return undefined;
+  let at = 0;
+  for (const x of ids) {
+    const size = src.where.get(x)!.size;
+    const lo = Math.max(from, at);
+    const hi = Math.min(to, at + size);
+    if (lo < hi && !readBase(src, x, files, into.subarray(lo - from, hi - from), lo - at)) return undefined;
+    at += size;
+  }
+  return into;
+}

@@ -20,6 +20,7 @@ import { BaseFiles } from './base-files.js';
 import { type BaseSource, baseOf } from './base-reads.js';
 import type { BaseRange } from './base-trim.js';
 import { type Turns, yieldToIo } from './batching.js';
+import { HeldBases } from './held-bases.js';
 import { InFlight } from './in-flight.js';
 import type { Layout } from './layout.js';
 import { type PackLoc, PackPool } from './pack-pool.js';
@@ -276,10 +277,11 @@ export class ChunkIndex {
     if (mine.length) {
       let remaining = mine;
       const errors: string[] = [];
-      // The bases' bytes and block hashes, read once for every source tried.
-      const baseBytes = new Map<ChunkId, Buffer>();
+      // The bases and their block hashes, read once for every source tried; the files they are
+      // read from stay open until the deltas have come (held-bases.ts reads them again then).
       const deltas: DeltaRequest[] = [];
       const files = new BaseFiles();
+      const held = new HeldBases(this.#bases, files);
       // Taken now, in the callers' order; awaited only by a batch with bases to read.
       const turn = opts.bases?.size ? opts.turns?.take() : undefined;
       const release = await turn;
@@ -290,9 +292,10 @@ export class ChunkIndex {
         for (const id of mine) {
           const b = opts.bases?.get(id);
           if (!b) continue;
-          const data = await this.#baseOf(b, files, opts.trims?.get(id) ?? undefined);
+          const trim = opts.trims?.get(id) ?? undefined;
+          const data = await this.#baseOf(b, files, trim);
           if (!data || data.length < MIN_DELTA_BASE) continue;
-          baseBytes.set(id, data);
+          held.hold(id, b, trim, data);
           deltas.push(deltaRequest(id, b, data));
           // The reads are synchronous: every 4 ms, the frames of the batches in flight are taken.
           if (performance.now() - since > 4) {
@@ -301,7 +304,8 @@ export class ChunkIndex {
           }
         }
       } finally {
-        files.close();
+        // No base to read again (small ones only): its files are not needed any more.
+        if (!held.readsAgain) files.close();
         release?.();
       }
       if (deltas.length) trace(`${deltas.length} chunk deltas asked`);
@@ -309,41 +313,45 @@ export class ChunkIndex {
       // an earlier deployment on the same port closed) is retried once, and the second round
       // asks for whole chunks, so a delta that does not rebuild its chunk (a checksum collision)
       // cannot fail the same way on every retry.
-      for (const useDeltas of [deltas.length > 0, false]) {
-        for (const source of opts.sources) {
-          const wanted = new Set(remaining);
-          const r = await fetchChunks({
-            source,
-            ids: remaining,
-            deltas: useDeltas ? deltas.filter((d) => wanted.has(d.id)) : undefined,
-            encoding: opts.encoding,
-            load: opts.load,
-            base: (b) => baseBytes.get(b),
-            maxChunk: opts.maxChunk,
-            onChunk: (id, data, wire) => {
-              // Its base was needed to decode it only: freed now, not with the whole batch.
-              baseBytes.delete(id);
-              const stored = () => {
-                this.#wire.set(id, { bytes: wire, at: Date.now() });
-                opts.onChunk?.(id, wire, source.url);
-                flight.arrived(id);
-                this.#inflight.delete(id);
-              };
-              // Synchronous when the placing is (a small file's write): no promise per chunk.
-              const loc = opts.place?.(id, data);
-              if (loc instanceof Promise)
-                return loc.then((l) =>
-                  this.#stage(id, data, l) ? stored() : this.put(id, data).then(stored),
-                );
-              if (this.#stage(id, data, loc)) return stored();
-              return this.put(id, data).then(stored);
-            },
-          });
-          remaining = remaining.filter((id) => !this.#where.has(id));
-          if (r.ok || remaining.length === 0) break;
-          errors.push(r.error);
+      try {
+        for (const useDeltas of [deltas.length > 0, false]) {
+          for (const source of opts.sources) {
+            const wanted = new Set(remaining);
+            const r = await fetchChunks({
+              source,
+              ids: remaining,
+              deltas: useDeltas ? deltas.filter((d) => wanted.has(d.id)) : undefined,
+              encoding: opts.encoding,
+              load: opts.load,
+              base: (b) => held.get(b),
+              maxChunk: opts.maxChunk,
+              onChunk: (id, data, wire) => {
+                // Its base was needed to decode it only: freed now, not with the whole batch.
+                held.drop(id);
+                const stored = () => {
+                  this.#wire.set(id, { bytes: wire, at: Date.now() });
+                  opts.onChunk?.(id, wire, source.url);
+                  flight.arrived(id);
+                  this.#inflight.delete(id);
+                };
+                // Synchronous when the placing is (a small file's write): no promise per chunk.
+                const loc = opts.place?.(id, data);
+                if (loc instanceof Promise)
+                  return loc.then((l) =>
+                    this.#stage(id, data, l) ? stored() : this.put(id, data).then(stored),
+                  );
+                if (this.#stage(id, data, loc)) return stored();
+                return this.put(id, data).then(stored);
+              },
+            });
+            remaining = remaining.filter((id) => !this.#where.has(id));
+            if (r.ok || remaining.length === 0) break;
+            errors.push(r.error);
+          }
+          if (remaining.length === 0) break;
         }
-        if (remaining.length === 0) break;
+      } finally {
+        files.close();
       }
       if (remaining.length) {
         failure = errors.length

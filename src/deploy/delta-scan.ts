@@ -24,6 +24,35 @@
  *       b = (b - block * out + a) & 0xffff; i += 1
  *     mem[0] = b << 16 | a; (return i))
  */
+import {
+  ADD,
+  AND,
+  BLOCK,
+  BR,
+  BR_IF,
+  CONST,
+  END,
+  GE_S,
+  GE_U,
+  GET,
+  GT_S,
+  I32,
+  IF,
+  LOAD8_U,
+  LOOP,
+  MUL,
+  moduleOf,
+  OR,
+  SET,
+  SHL,
+  SHR_U,
+  STORE,
+  SUB,
+  uleb,
+  VOID,
+  wasm,
+  XOR,
+} from './wasm-binary.js';
 
 /** The slide's a and b where it stopped: the memory's first word. */
 const ROLLED = 0;
@@ -32,41 +61,6 @@ const SEEN = 1024;
 /** Where copied bytes start. */
 const DATA = 2 * 65536;
 const PAGE = 65536;
-
-const BLOCK = 0x02;
-const LOOP = 0x03;
-const IF = 0x04;
-const VOID = 0x40;
-const END = 0x0b;
-const BR = 0x0c;
-const BR_IF = 0x0d;
-const GET = 0x20;
-const SET = 0x21;
-const LOAD8_U = 0x2d;
-const STORE = 0x36;
-const CONST = 0x41;
-const GT_S = 0x4a;
-const GE_S = 0x4e;
-const GE_U = 0x4f;
-const ADD = 0x6a;
-const SUB = 0x6b;
-const MUL = 0x6c;
-const AND = 0x71;
-const OR = 0x72;
-const XOR = 0x73;
-const SHL = 0x74;
-const SHR_U = 0x76;
-const I32 = 0x7f;
-
-/** Unsigned LEB128. */
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    out.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
-    n = Math.floor(n / 128);
-  } while (n > 0);
-  return out;
-}
 
 /** `i32.const v` (signed LEB128 of v as a 32-bit integer). */
 function k(v: number): number[] {
@@ -173,33 +167,12 @@ function rollBody(): number[] {
   ];
 }
 
-/** `body` after its length. */
-function sized(body: number[]): number[] {
-  return [...uleb(body.length), ...body];
-}
-
 function moduleBytes(): Uint8Array {
-  const name = (s: string) => [s.length, ...Buffer.from(s)];
-  const types = [2, ...[0x60, 2, I32, I32, 1, I32], ...[0x60, 6, I32, I32, I32, I32, I32, I32, 1, I32]];
-  const exports = [2, ...name('entry'), 0, 0, ...name('roll'), 0, 1];
-  return new Uint8Array([
-    ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
-    ...[1, ...sized(types)],
-    ...[2, ...sized([1, ...name('e'), ...name('m'), 2, 0, 1])], // import memory e.m, 1 page at least
-    ...[3, ...sized([2, 0, 1])],
-    ...[7, ...sized(exports)],
-    ...[10, ...sized([2, ...sized(entryBody()), ...sized(rollBody())])],
+  return moduleOf([
+    { name: 'entry', params: 2, body: entryBody() },
+    { name: 'roll', params: 6, body: rollBody() },
   ]);
 }
-
-/** The part of the WebAssembly API used here (the project's type libraries do not declare it). */
-interface Wasm {
-  Module: new (bytes: Uint8Array) => object;
-  Memory: new (limits: { initial: number }) => { buffer: ArrayBuffer; grow(pages: number): number };
-  Instance: new (mod: object, imports: object) => { exports: Record<string, unknown> };
-}
-
-const wasm = (globalThis as { WebAssembly?: Wasm }).WebAssembly;
 
 /** The loops over bytes in their memory, at `DATA` on. */
 export interface DeltaScanner {

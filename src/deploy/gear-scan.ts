@@ -21,35 +21,37 @@
  * The gear table (256 words) sits at the start of the memory, as the loads above read it; the
  * bytes to scan follow it.
  */
+import {
+  ADD,
+  AND,
+  BLOCK,
+  BR,
+  BR_IF,
+  CONST,
+  END,
+  EQZ,
+  GET,
+  GT_U,
+  I32,
+  IF,
+  LOAD,
+  LOAD8_U,
+  LOOP,
+  LT_U,
+  moduleOf,
+  RETURN,
+  SET,
+  SHL,
+  TEE,
+  VOID,
+  wasm,
+} from './wasm-binary.js';
 
 /** Where the scanned bytes start in the memory: after the gear table. */
 const DATA = 1024;
 const PAGE = 65536;
 /** Bytes per test of the loop's bound. */
 const UNROLL = 8;
-
-// Opcodes used below (WebAssembly core spec, binary format).
-const BLOCK = 0x02;
-const LOOP = 0x03;
-const IF = 0x04;
-const VOID = 0x40;
-const END = 0x0b;
-const BR = 0x0c;
-const BR_IF = 0x0d;
-const RETURN = 0x0f;
-const GET = 0x20;
-const SET = 0x21;
-const TEE = 0x22;
-const LOAD = 0x28;
-const LOAD8_U = 0x2d;
-const CONST = 0x41;
-const EQZ = 0x45;
-const LT_U = 0x49;
-const GT_U = 0x4b;
-const ADD = 0x6a;
-const AND = 0x71;
-const SHL = 0x74;
-const I32 = 0x7f;
 
 // Locals: the parameters, then the hash.
 const I = 0;
@@ -80,17 +82,6 @@ function stretch(bound: number, mask: number): number[] {
   ];
 }
 
-/** `body` after its length (unsigned LEB128). */
-function sized(body: number[]): number[] {
-  const len: number[] = [];
-  let n = body.length;
-  do {
-    len.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
-    n >>>= 7;
-  } while (n > 0);
-  return [...len, ...body];
-}
-
 function moduleBytes(): Uint8Array {
   const body = [
     ...[1, 1, I32], // one local: the hash
@@ -98,25 +89,8 @@ function moduleBytes(): Uint8Array {
     ...stretch(2, 4),
     ...[GET, 2, END],
   ];
-  const name = (s: string) => [s.length, ...Buffer.from(s)];
-  return new Uint8Array([
-    ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
-    ...[1, ...sized([1, 0x60, 5, I32, I32, I32, I32, I32, 1, I32])], // type: (i32 x5) -> i32
-    ...[2, ...sized([1, ...name('e'), ...name('m'), 2, 0, 1])], // import memory e.m, 1 page at least
-    ...[3, ...sized([1, 0])], // one function, of that type
-    ...[7, ...sized([1, ...name('scan'), 0, 0])], // exported as `scan`
-    ...[10, ...sized([1, ...sized(body)])], // its code
-  ]);
+  return moduleOf([{ name: 'scan', params: 5, body }]);
 }
-
-/** The part of the WebAssembly API used here (the project's type libraries do not declare it). */
-interface Wasm {
-  Module: new (bytes: Uint8Array) => object;
-  Memory: new (limits: { initial: number }) => { buffer: ArrayBuffer };
-  Instance: new (mod: object, imports: object) => { exports: Record<string, unknown> };
-}
-
-const wasm = (globalThis as { WebAssembly?: Wasm }).WebAssembly;
 
 let compiled: object | null | undefined;
 

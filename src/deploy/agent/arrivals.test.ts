@@ -1,25 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { states } from '../../../test/helpers/promise-states.js';
 import type { ChunkId } from '../types.js';
 import { Arrivals } from './arrivals.js';
 
 const id = (c: string) => c.repeat(64) as ChunkId;
-
-/** Which of `ps` have settled, and how, after the queued callbacks ran. */
-async function states(ps: Promise<unknown>[]): Promise<string[]> {
-  const out = ps.map(() => 'pending');
-  for (const [i, p] of ps.entries()) {
-    p.then(
-      () => {
-        out[i] = 'resolved';
-      },
-      () => {
-        out[i] = 'rejected';
-      },
-    );
-  }
-  await new Promise((r) => setImmediate(r));
-  return out;
-}
 
 describe('Arrivals', () => {
   it('holds a waiter until its chunk arrived, and lets through chunks not being fetched', async () => {

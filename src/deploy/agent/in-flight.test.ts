@@ -1,24 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { states } from '../../../test/helpers/promise-states.js';
 import type { ChunkId } from '../types.js';
 import { InFlight } from './in-flight.js';
 
 const id = (c: string) => c.repeat(64) as ChunkId;
-
-/** How each of `ps` has settled once the queued callbacks ran. */
-async function states(ps: Promise<unknown>[]): Promise<string[]> {
-  const out = ps.map(() => 'pending');
-  for (const [i, p] of ps.entries())
-    p.then(
-      () => {
-        out[i] = 'resolved';
-      },
-      () => {
-        out[i] = 'rejected';
-      },
-    );
-  await new Promise((r) => setImmediate(r));
-  return out;
-}
 
 describe('InFlight', () => {
   it('resolves the waiters of a chunk once it arrived, and rejects those of one that failed', async () => {

@@ -1,0 +1,83 @@
+/**
+ * What the hand-assembled WebAssembly scanners (gear-scan.ts, delta-scan.ts) need of the binary
+ * format (WebAssembly core spec): the opcodes they use, unsigned LEB128, a module of functions
+ * over one imported memory `e.m`, and the part of the WebAssembly API they call (the project's
+ * type libraries do not declare it).
+ */
+
+export const BLOCK = 0x02;
+export const LOOP = 0x03;
+export const IF = 0x04;
+export const VOID = 0x40;
+export const END = 0x0b;
+export const BR = 0x0c;
+export const BR_IF = 0x0d;
+export const RETURN = 0x0f;
+export const GET = 0x20;
+export const SET = 0x21;
+export const TEE = 0x22;
+export const LOAD = 0x28;
+export const LOAD8_U = 0x2d;
+export const STORE = 0x36;
+export const CONST = 0x41;
+export const EQZ = 0x45;
+export const LT_U = 0x49;
+export const GT_S = 0x4a;
+export const GT_U = 0x4b;
+export const GE_S = 0x4e;
+export const GE_U = 0x4f;
+export const ADD = 0x6a;
+export const SUB = 0x6b;
+export const MUL = 0x6c;
+export const AND = 0x71;
+export const OR = 0x72;
+export const XOR = 0x73;
+export const SHL = 0x74;
+export const SHR_U = 0x76;
+export const I32 = 0x7f;
+
+/** Unsigned LEB128. */
+export function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    out.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+    n = Math.floor(n / 128);
+  } while (n > 0);
+  return out;
+}
+
+/** `body` after its length. */
+function sized(body: number[]): number[] {
+  return [...uleb(body.length), ...body];
+}
+
+/** One exported function: `params` i32 parameters, an i32 result, its body (locals first). */
+export interface WasmFunction {
+  name: string;
+  params: number;
+  body: number[];
+}
+
+/** A module of `funcs`, each of a type of its own, over the imported memory `e.m` (one page at least). */
+export function moduleOf(funcs: WasmFunction[]): Uint8Array {
+  const name = (s: string) => [s.length, ...Buffer.from(s)];
+  const types = funcs.flatMap((f) => [0x60, f.params, ...new Array<number>(f.params).fill(I32), 1, I32]);
+  return new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+    ...[1, ...sized([funcs.length, ...types])],
+    ...[2, ...sized([1, ...name('e'), ...name('m'), 2, 0, 1])],
+    ...[3, ...sized([funcs.length, ...funcs.map((_, i) => i)])],
+    ...[7, ...sized([funcs.length, ...funcs.flatMap((f, i) => [...name(f.name), 0, i])])],
+    ...[10, ...sized([funcs.length, ...funcs.flatMap((f) => sized(f.body))])],
+  ]);
+}
+
+/** The part of the WebAssembly API used. */
+interface Wasm {
+  Module: new (bytes: Uint8Array) => object;
+  Memory: new (limits: { initial: number }) => { buffer: ArrayBuffer; grow(pages: number): number };
+  Instance: new (mod: object, imports: object) => { exports: Record<string, unknown> };
+}
+
+/** WebAssembly, where the runtime has it. */
+export const wasm = (globalThis as { WebAssembly?: Wasm }).WebAssembly;

@@ -15,34 +15,22 @@ import {
 } from './adaptive-level.js';
 import type { ChunkLookup } from './chunk-index.js';
 import { ChunkFiles } from './chunk-reads.js';
-import type { deltaRequests } from './delta-schema.js';
 import { FramePool } from './frame-pool.js';
 import { bearer, HttpError, readJson, sendError, tokenMatches } from './http.js';
+import { deltaOrWholeFrame, deltaSchemaLoaded } from './origin-deltas.js';
 import { pacer } from './pacer.js';
 import { type ChunkId, isChunkId } from './types.js';
 import {
   CODECS,
   type Codec,
-  deltaFrame,
   type Encoding,
-  encodeFrame,
   encodeFrameSync,
   FRAME_HEADER,
   localCodecs,
   rawFrameInto,
 } from './wire.js';
-import { bestDelta, type DeltaRequest } from './wire-delta.js';
-import { loadZstd } from './zstd.js';
+import type { DeltaRequest } from './wire-delta.js';
 
-/**
- * The schema of delta requests, loaded at the first request that asks for deltas (an edit's), or
- * when one is expected: an unchanged redeploy or a first one never needs it (delta-schema.ts).
- */
-let deltaSchema: Promise<ReturnType<typeof deltaRequests>> | undefined;
-function deltaSchemaLoaded(): Promise<ReturnType<typeof deltaRequests>> {
-  deltaSchema ??= import('./delta-schema.js').then((m) => m.deltaRequests(100_000));
-  return deltaSchema;
-}
 /**
  * Frames read and compressed ahead of the socket per request: enough to keep the thread pool's
  * four compressors busy across a few requests; each pending one holds its chunk and a compressor.
@@ -56,28 +44,6 @@ const AHEAD = 8;
  */
 const BATCH = 128 * 1024;
 const ENCODINGS: readonly Encoding[] = ['none', 'deflate', 'br', 'br-fast'];
-/**
- * The zstd level of chunk deltas: they are few (a changed chunk each) and made once per asker,
- * so a higher level than whole chunks get is cheap. On the bench's web build with 10% of its
- * files edited (202 changed chunks): level 3 395 KB in 53 ms, 6 391 KB in 57 ms, 9 389 KB in
- * 84 ms, 19 384 KB in 260 ms.
- */
-const ZSTD_DELTA_LEVEL = 9;
-/**
- * The level for a delta whose unmatched bytes are few or look random (wire-delta.ts
- * cheapLevelWillDo): they cost about the same at any level, and level 9's search through them was most of the origin's zstd time on the 200 MB
- * file's 10% edit (noise patched into noise and text). Level 3 still finds the copies from the
- * dictionary: on a 64 KiB chunk with a 25 KB patch of noise 25,082 bytes against 25,033 at 9, in
- * a quarter of the time.
- */
-const ZSTD_NOISE_DELTA_LEVEL = 3;
-/**
- * A delta under 1/8 of its chunk goes without compressing the whole chunk to compare: the whole
- * one would have to compress more than 8:1 to win, which chunks of built code and media do not
- * (the bench's text compresses about 3:1). The web build's 10% edit: 200 whole-chunk compressions
- * fewer, 0.1 s of the deployer's CPU.
- */
-const SURE_DELTA = 8;
 
 export interface Origin {
   url: string;
@@ -197,28 +163,7 @@ export async function startOrigin(opts: {
   ): Promise<Buffer> {
     const src = opts.chunks.get(id);
     if (!src) throw new HttpError(404, `unknown chunk ${id}`);
-    const data = await files.read(src);
-    const zstd = codecs.includes('zstd') ? loadZstd() : undefined;
-    let delta: ReturnType<typeof bestDelta>;
-    try {
-      delta = bestDelta(
-        data,
-        d,
-        zstd && { codec: zstd, level: ZSTD_DELTA_LEVEL, noiseLevel: ZSTD_NOISE_DELTA_LEVEL },
-      );
-    } catch {
-      // A zstd failure costs the delta, never the transfer: the chunk goes whole.
-      delta = undefined;
-    }
-    // A zstd delta is the whole chunk compressed by zstd, at a level at least the whole frame's,
-    // with a dictionary besides: not worth compressing the chunk again to compare (that was 80 ms
-    // of the origin's CPU on the 200 MB file's 10% edit, where most changed chunks are new bytes).
-    if (delta && (delta.kind === 'zstd' || delta.payload.length * SURE_DELTA < data.length))
-      return deltaFrame(id, delta.payload, delta.kind);
-    const whole = await encodeFrame(id, data, encoding, codecs);
-    return delta && delta.payload.length + 37 < whole.length
-      ? deltaFrame(id, delta.payload, delta.kind)
-      : whole;
+    return deltaOrWholeFrame(id, await files.read(src), d, encoding, codecs);
   }
 
   const server: Server = createServer({ requestTimeout: 0 }, async (req, res) => {

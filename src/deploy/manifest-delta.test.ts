@@ -5,7 +5,8 @@ import { chunkBuffer, chunkIdOf, DEFAULT_CHUNKING } from './fastcdc.js';
 import { type Manifest, manifestJson, releaseIdOf, validateManifest } from './manifest.js';
 import { applyManifestDelta, chunkBases, diffManifest } from './manifest-delta.js';
 import type { ChunkId } from './types.js';
-import { decodeDelta, deltaRequest, encodeDelta } from './wire-delta.js';
+import { deltaRequest, encodeDelta } from './wire-delta.js';
+import { decodeDelta } from './wire-delta-decode.js';
 
 const id = (s: string) => chunkIdOf(Buffer.from(s));
 

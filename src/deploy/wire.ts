@@ -6,7 +6,8 @@
 import zlib from 'node:zlib';
 import { chunkIdOf } from './fastcdc.js';
 import type { ChunkId } from './types.js';
-import { decodeDelta, decodeZstdDelta, deltaBlock } from './wire-delta.js';
+import { deltaBlock } from './wire-delta.js';
+import { decodeDelta, decodeZstdDelta } from './wire-delta-decode.js';
 import { loadZstd } from './zstd.js';
 
 /**

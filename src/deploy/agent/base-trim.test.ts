@@ -10,7 +10,8 @@ import { type Chunk, chunkBuffer, DEFAULT_CHUNKING } from '../fastcdc.js';
 import type { Manifest } from '../manifest.js';
 import { chunkBases } from '../manifest-delta.js';
 import type { ChunkId } from '../types.js';
-import { decodeDelta, deltaBlock, deltaRequest, encodeDelta, MIN_DELTA_BASE } from '../wire-delta.js';
+import { deltaBlock, deltaRequest, encodeDelta, MIN_DELTA_BASE } from '../wire-delta.js';
+import { decodeDelta } from '../wire-delta-decode.js';
 import { type BaseRange, TRIM_MARGIN, trimBases } from './base-trim.js';
 
 const KB = 1024;

@@ -12,6 +12,8 @@ import type { Manifest } from './manifest.js';
 import type { ManifestDelta } from './manifest-delta.js';
 import { NO_BASE } from './protocol.js';
 import { endingOf, gzipPart, openingText } from './stage-body.js';
+import { type StreamOutcome, sendStream } from './stage-stream.js';
+import type { StreamFeed, StreamHeader } from './stream-feed.js';
 import type { ChunkId, ReleaseId } from './types.js';
 
 export interface AgentStatus {
@@ -233,6 +235,22 @@ export class AgentClient {
       return this.#stage(wholeOf(), opts, delta.length);
     }
     return this.#stage(wholeOf(), opts);
+  }
+
+  /**
+   * Stages a first release while its manifest is still being made (POST /v1/stage-stream,
+   * stage-stream.ts): `unsupported` from an agent before it (404), which is then staged as before.
+   */
+  stageStream(o: {
+    header: StreamHeader;
+    feed: StreamFeed;
+    onProgress: (p: StageProgress) => void;
+  }): Promise<StreamOutcome> {
+    return sendStream({
+      ...o,
+      url: new URL('/v1/stage-stream', this.url),
+      headers: this.#headers({}, false),
+    });
   }
 
   /**

@@ -138,6 +138,12 @@ export async function readArtifact(
      * what this starts (requests to agents) goes on meanwhile.
      */
     onOutline?: (outline: () => string[]) => void;
+    /**
+     * Hears, in manifest order, that the first `ready` entries of `entries` are final (a streamed
+     * stage sends them on, stage-stream.ts): after the listing, then after each file chunked. The
+     * reading yields to the event loop now and then, as with onOutline.
+     */
+    onChunked?: (entries: readonly ManifestEntry[], ready: number) => void;
   } = {},
 ): Promise<Result<Artifact, string>> {
   const t0 = performance.now();
@@ -228,6 +234,7 @@ export async function readArtifact(
     }
     // Workers only when a large file is to be chunked, started now so that their start-up overlaps
     // the chunking of the files before it.
+    opts.onChunked?.(entries, toRead[0]?.at ?? entries.length);
     const pool = THREADS > 0 && toRead.some((f) => inSegments(f)) ? CdcPool.create(THREADS) : undefined;
     pool?.start();
     try {
@@ -288,8 +295,9 @@ export async function readArtifact(
 
   async function readAll(pool: CdcPool | undefined): Promise<void> {
     let turn = performance.now();
-    for (const f of toRead) {
-      if (opts.onOutline && performance.now() - turn > YIELD_MS) {
+    const yields = opts.onOutline !== undefined || opts.onChunked !== undefined;
+    for (const [i, f] of toRead.entries()) {
+      if (yields && performance.now() - turn > YIELD_MS) {
         await yieldLoop();
         turn = performance.now();
       }
@@ -304,6 +312,7 @@ export async function readArtifact(
       // The bytes read, not the size listed: what the chunks hold is what goes out.
       bytes += size - f.size;
       entries[f.at] = { type: 'file', path: f.relPath, mode: f.mode, size, chunks: list };
+      opts.onChunked?.(entries, toRead[i + 1]?.at ?? entries.length);
     }
   }
 

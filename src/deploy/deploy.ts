@@ -1,5 +1,6 @@
 /** One deployment end to end: chunk the artifact, serve it, stage everywhere, roll out, record. */
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import type { EventStream } from '../events.js';
 import { failpoint } from '../util/failpoint.js';
 import { err, ok, type Result } from '../util/result.js';
@@ -7,19 +8,21 @@ import { trace } from '../util/trace.js';
 import { newToken } from './agent/grants.js';
 import { AgentClient } from './agent-client.js';
 import { readArtifact } from './artifact.js';
+import type { ChunkLookup } from './chunk-index.js';
 import { ChunkLedger } from './chunk-ledger.js';
 import type { Environment } from './environment.js';
 import type { DeployEvent, DeployStatus, PlannedTarget } from './events.js';
 import { DEFAULT_CHUNKING } from './fastcdc.js';
+import { firstContact } from './first-contact.js';
 import { waitHealthy } from './health.js';
 import { releaseIdOf } from './manifest.js';
 import { chunkBases } from './manifest-delta.js';
 import { startOrigin } from './origin.js';
 import type { Owner } from './owner.js';
-import { DEPLOY_PROTOCOL } from './protocol.js';
 import { activation, rollBack, rollout } from './rollout.js';
-import { type StagedTarget, stageAll } from './stage.js';
+import { relayOf, type StagedTarget, stageAll } from './stage.js';
 import { gzipPartLater, openingText } from './stage-body.js';
+import { StreamedStages } from './stage-stream.js';
 import type { ReleaseId } from './types.js';
 import { MIN_DELTA_BASE } from './wire-delta.js';
 
@@ -62,26 +65,6 @@ function clientsOf(env: Environment): Map<string, AgentClient> {
  */
 const TWIN_CHECK_MIN_ENTRIES = 1000;
 
-/**
- * Sends the outline to an agent that speaks this protocol and has no release yet, as its answer
- * to the twin check says (or, from an agent before that, its status); whatever goes wrong here
- * only costs the head start (staging reports real trouble).
- */
-async function prepareFirst(
-  client: AgentClient,
-  outline: () => string[],
-  checking: ReturnType<AgentClient['twinCheck']>,
-): Promise<void> {
-  const said = await checking;
-  let agent: { protocol?: number; releases?: number } | undefined = said.ok ? said.value : undefined;
-  if (agent?.releases === undefined) {
-    const status = await client.status();
-    if (!status.ok) return;
-    agent = { protocol: status.value.protocol, releases: status.value.releases.length };
-  }
-  if (agent.protocol === DEPLOY_PROTOCOL && agent.releases === 0) await client.prepare(outline());
-}
-
 /** A sortable, unique deployment id. */
 export function newDeploymentId(): string {
   return `d-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -105,25 +88,19 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
     entriesBefore === undefined || entriesBefore >= TWIN_CHECK_MIN_ENTRIES
       ? new Map([...clients].map(([name, client]) => [name, client.twinCheck()]))
       : undefined;
-  // Hosts without a release create the artifact's folders and files while it is being chunked;
-  // with few entries (no twin check asked) there is little to create ahead.
-  const preparing: Promise<unknown>[] = [];
-  const art = await readArtifact(folder, opts.version, DEFAULT_CHUNKING, {
-    ledger,
-    onOutline: (outline) => {
-      if (checking)
-        for (const [name, client] of clients)
-          preparing.push(prepareFirst(client, outline, checking.get(name)!));
-    },
-  });
-  await Promise.all(preparing);
-  if (!art.ok) return err(art.error);
-  const { manifest, chunks } = art.value;
-  // Started once, when first needed (stage.ts) or below.
+  // Hosts without a release get their stage streamed while the artifact is being chunked
+  // (stage-stream.ts, first-contact.ts); with few entries (no twin check asked) they create its
+  // folders and files ahead (the outline) if they have releases to compare (twin check) or not.
+  const streams = checking
+    ? new StreamedStages(path.resolve(folder) + path.sep, opts.version, DEFAULT_CHUNKING)
+    : undefined;
+  let walked: ChunkLookup | undefined;
+  // Started once, when first needed: by a streamed stage during the walk (then serving chunks as
+  // files are chunked), by stage.ts, or below.
   let started: ReturnType<typeof startOrigin> | undefined;
   const origin = () =>
     (started ??= startOrigin({
-      chunks,
+      chunks: streams?.active || !walked ? streams!.lookup : walked,
       token: newToken(),
       host: env.origin.host,
       port: env.origin.port,
@@ -131,6 +108,27 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
       maxRate: env.origin.maxRate,
       compression: env.origin.compression,
     }));
+  const relays = relayOf({ env, clients, origin, events, deploymentId, maxChunk: DEFAULT_CHUNKING.max });
+  const preparing: Promise<unknown>[] = [];
+  const art = await readArtifact(folder, opts.version, DEFAULT_CHUNKING, {
+    ledger,
+    onOutline: (outline) => {
+      if (checking)
+        for (const [name, client] of clients) {
+          const contact = { env, name, client, outline, checking: checking.get(name), streams };
+          preparing.push(firstContact({ ...contact, origin, relays }).catch(() => {}));
+        }
+    },
+    onChunked: streams && ((entries, ready) => streams.chunked(entries, ready)),
+  });
+  await Promise.all(preparing);
+  if (!art.ok) {
+    streams?.fail(art.error);
+    await (await started?.catch(() => undefined))?.close();
+    return err(art.error);
+  }
+  const { manifest, chunks } = art.value;
+  walked = chunks;
   // A lone host is staged and activated in one exchange: no other host waits on its staging.
   const lone = env.regions.reduce((n, r) => n + r.targets.length, 0) === 1;
   // Only a redeploy of entries as they were (the ledger's own list) to a lone host may stage
@@ -139,6 +137,7 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   if (!lone || ledger.last?.manifest.entries !== manifest.entries) origin().catch(() => {});
   // The entries' JSON kept: the ledger saves it below, and the stage requests send it.
   const release = releaseIdOf(manifest, true);
+  streams?.end(release);
   // Sent whole to every host: compressed off this thread meanwhile (stage-body.ts).
   const opening = ledger.last ? undefined : gzipPartLater(openingText({ manifest }));
   opening?.catch(() => {});
@@ -210,6 +209,8 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
       clients,
       activateInOne: lone ? (t) => activation(env, t) : undefined,
       opening,
+      relays,
+      streamed: streams?.started,
       onRequestSent: () => {
         trace('stage request sent');
         setImmediate(save);

@@ -177,65 +177,131 @@ export function validateManifest(
 
   const kinds = new Map<string, ManifestEntry['type']>();
   for (const raw of m.entries as unknown[]) {
-    const e = raw as Record<string, unknown>;
-    if (!e || typeof e !== 'object') return err('manifest entry must be an object');
-    const p = e.path as string;
-    // An entry of a manifest accepted before (one rebuilt from a delta shares its base's) is
-    // checked on its own already; where it stands is checked below like any other's.
-    const checkedMax = acceptedEntries.get(e);
-    const checked = checkedMax !== undefined && checkedMax <= c.max;
-    const why = checked ? undefined : unsafePathReason(p);
-    if (why) return err(`refused path ${JSON.stringify(p)}: ${why}`);
-    if (kinds.has(p)) return err(`duplicate path ${JSON.stringify(p)}`);
-    // A path below a symlink would be written through the link, wherever it points.
-    const parent = path.posix.dirname(p);
-    if (parent !== '.') {
-      const pk = kinds.get(parent);
-      if (pk !== 'dir') {
-        return err(`path ${JSON.stringify(p)} must come after its parent folder ${JSON.stringify(parent)}`);
-      }
-    }
-    if (checked) {
-      kinds.set(p, e.type as ManifestEntry['type']);
-      continue;
-    }
-    switch (e.type) {
-      case 'dir':
-        if (!isMode(e.mode)) return err(`bad mode for ${JSON.stringify(p)}`);
-        break;
-      case 'symlink':
-        // Where it leads is checked once every link is known (a target may pass through another).
-        if (typeof e.target !== 'string') return err(`symlink ${JSON.stringify(p)} has no target`);
-        break;
-      case 'file': {
-        if (!isMode(e.mode)) return err(`bad mode for ${JSON.stringify(p)}`);
-        if (!Array.isArray(e.chunks) || !Number.isSafeInteger(e.size) || (e.size as number) < 0) {
-          return err(`bad size or chunk list for ${JSON.stringify(p)}`);
-        }
-        let sum = 0;
-        for (const ch of e.chunks as unknown[]) {
-          if (!Array.isArray(ch) || ch.length !== 2 || !isChunkId(ch[0]))
-            return err(`bad chunk in ${JSON.stringify(p)}`);
-          const size = ch[1] as number;
-          if (!Number.isInteger(size) || size <= 0 || size > c.max)
-            return err(`bad chunk size in ${JSON.stringify(p)}`);
-          sum += size;
-        }
-        if (sum !== e.size) return err(`chunk sizes of ${JSON.stringify(p)} do not add up to its size`);
-        break;
-      }
-      default:
-        return err(`unknown entry type ${JSON.stringify(e.type)} for ${JSON.stringify(p)}`);
-    }
-    kinds.set(p, e.type);
+    const bad = checkEntry(raw, c.max, kinds);
+    if (bad) return err(bad);
   }
   const escaping = escapingSymlink(m.entries as ManifestEntry[]);
   if (escaping) return err(escaping);
-  accepted.add(input);
-  for (const e of m.entries as object[]) acceptedEntries.set(e, c.max);
-  const before = acceptedLists.get(m.entries);
-  if (before === undefined || c.max < before) acceptedLists.set(m.entries, c.max);
+  accept(input as Manifest);
   return ok(input as Manifest);
+}
+
+/** Notes a manifest checked whole as accepted (see `accepted` below). */
+function accept(m: Manifest): void {
+  accepted.add(m);
+  for (const e of m.entries) acceptedEntries.set(e, m.chunking.max);
+  const before = acceptedLists.get(m.entries);
+  if (before === undefined || m.chunking.max < before) acceptedLists.set(m.entries, m.chunking.max);
+}
+
+/**
+ * Checks one entry where it stands (after those `kinds` lists, by path): a safe path, not listed
+ * before, below a folder listed before (never below a symlink), a known type with a valid mode,
+ * and for a file chunks that add up to its size, none past `maxChunk`. Where symlinks lead is
+ * checked once every entry is known (escapingSymlink). Notes the entry in `kinds`.
+ */
+function checkEntry(
+  raw: unknown,
+  maxChunk: number,
+  kinds: Map<string, ManifestEntry['type']>,
+): string | undefined {
+  const e = raw as Record<string, unknown>;
+  if (!e || typeof e !== 'object') return 'manifest entry must be an object';
+  const p = e.path as string;
+  // An entry of a manifest accepted before (one rebuilt from a delta shares its base's) is
+  // checked on its own already; where it stands is checked below like any other's.
+  const checkedMax = acceptedEntries.get(e);
+  const checked = checkedMax !== undefined && checkedMax <= maxChunk;
+  const why = checked ? undefined : unsafePathReason(p);
+  if (why) return `refused path ${JSON.stringify(p)}: ${why}`;
+  if (kinds.has(p)) return `duplicate path ${JSON.stringify(p)}`;
+  // A path below a symlink would be written through the link, wherever it points.
+  const parent = path.posix.dirname(p);
+  if (parent !== '.' && kinds.get(parent) !== 'dir')
+    return `path ${JSON.stringify(p)} must come after its parent folder ${JSON.stringify(parent)}`;
+  if (checked) {
+    kinds.set(p, e.type as ManifestEntry['type']);
+    return undefined;
+  }
+  switch (e.type) {
+    case 'dir':
+      if (!isMode(e.mode)) return `bad mode for ${JSON.stringify(p)}`;
+      break;
+    case 'symlink':
+      // Where it leads is checked once every link is known (a target may pass through another).
+      if (typeof e.target !== 'string') return `symlink ${JSON.stringify(p)} has no target`;
+      break;
+    case 'file': {
+      if (!isMode(e.mode)) return `bad mode for ${JSON.stringify(p)}`;
+      if (!Array.isArray(e.chunks) || !Number.isSafeInteger(e.size) || (e.size as number) < 0)
+        return `bad size or chunk list for ${JSON.stringify(p)}`;
+      let sum = 0;
+      for (const ch of e.chunks as unknown[]) {
+        if (!Array.isArray(ch) || ch.length !== 2 || !isChunkId(ch[0]))
+          return `bad chunk in ${JSON.stringify(p)}`;
+        const size = ch[1] as number;
+        if (!Number.isInteger(size) || size <= 0 || size > maxChunk)
+          return `bad chunk size in ${JSON.stringify(p)}`;
+        sum += size;
+      }
+      if (sum !== e.size) return `chunk sizes of ${JSON.stringify(p)} do not add up to its size`;
+      break;
+    }
+    default:
+      return `unknown entry type ${JSON.stringify(e.type)} for ${JSON.stringify(p)}`;
+  }
+  kinds.set(p, e.type);
+  return undefined;
+}
+
+/**
+ * A manifest received one entry at a time (a streamed stage, agent/stream-stage.ts): each entry
+ * checked as validateManifest checks it, where it stands, before anything is done with it; the
+ * whole accepted (as validateManifest would) once the last has come and the symlinks are known.
+ */
+export class ManifestLines {
+  readonly entries: ManifestEntry[] = [];
+  readonly #kinds = new Map<string, ManifestEntry['type']>();
+
+  private constructor(
+    readonly version: string,
+    readonly chunking: ChunkingParams,
+    readonly maxEntries: number,
+  ) {}
+
+  /** Starts a manifest of `version` chunked with `chunking`, or says why it cannot be one. */
+  static start(
+    version: unknown,
+    chunking: unknown,
+    limits = { maxEntries: MAX_ENTRIES },
+  ): Result<ManifestLines, string> {
+    if (typeof version !== 'string' || version.length === 0 || version.length > 200)
+      return err('manifest version must be a non-empty string of at most 200 characters');
+    const c = chunking as ChunkingParams | undefined;
+    if (!c || typeof c !== 'object') return err('manifest chunking parameters missing');
+    const bad = checkParams(c);
+    if (bad) return err(`manifest chunking: ${bad}`);
+    return ok(new ManifestLines(version, { min: c.min, avg: c.avg, max: c.max }, limits.maxEntries));
+  }
+
+  /** Checks the next entry; returns it typed, or the problem (the manifest is then refused). */
+  add(raw: unknown): Result<ManifestEntry, string> {
+    if (this.entries.length >= this.maxEntries)
+      return err(`manifest has more than ${this.maxEntries} entries`);
+    const bad = checkEntry(raw, this.chunking.max, this.#kinds);
+    if (bad) return err(bad);
+    this.entries.push(raw as ManifestEntry);
+    return ok(raw as ManifestEntry);
+  }
+
+  /** The manifest of every entry added, its symlinks checked: accepted from then on. */
+  finish(): Result<Manifest, string> {
+    const escaping = escapingSymlink(this.entries);
+    if (escaping) return err(escaping);
+    const m: Manifest = { format: 1, version: this.version, chunking: this.chunking, entries: this.entries };
+    accept(m);
+    return ok(m);
+  }
 }
 
 /**

@@ -9,11 +9,12 @@ import { err, ok, type Result } from '../util/result.js';
 import { newToken } from './agent/grants.js';
 import type { AgentClient, AgentStatus, DeployRequest } from './agent-client.js';
 import type { ChunkSourceRef } from './chunk-client.js';
-import type { Environment, Target } from './environment.js';
+import type { Environment, Region, Target } from './environment.js';
 import type { DeployEvent } from './events.js';
 import type { Manifest } from './manifest.js';
 import { diffManifest, type ManifestDelta } from './manifest-delta.js';
 import { DEPLOY_PROTOCOL, protocolMismatch } from './protocol.js';
+import type { StreamedTarget } from './stage-stream.js';
 import type { ChunkId, ReleaseId } from './types.js';
 
 export interface StagedTarget {
@@ -28,6 +29,43 @@ export interface StagedTarget {
   switched?: boolean;
   /** Its activation's outcome when it came with the staging (one exchange, stageInOne), and when. */
   activated?: { result: Result<unknown, string>; at: number; ms: number };
+}
+
+/**
+ * The relay of each region with neighbours when relaying (the first target, granted to pull from
+ * the origin), granted once when first asked: a streamed stage asks during the walk, stageAll
+ * after it. Undefined without one (a failed grant is a warning: the neighbours use the origin).
+ */
+export function relayOf(o: {
+  env: Environment;
+  clients: Map<string, AgentClient>;
+  origin: () => Promise<ChunkSourceRef>;
+  events: EventStream<DeployEvent>;
+  deploymentId: string;
+  maxChunk: number;
+}): (region: Region) => Promise<ChunkSourceRef | undefined> {
+  const granted = new Map<string, Promise<ChunkSourceRef | undefined>>();
+  const grant = async (region: Region): Promise<ChunkSourceRef | undefined> => {
+    const [first, ...rest] = region.targets;
+    if (!first || !o.env.relay || !rest.length) return undefined;
+    const token = newToken();
+    const r = await o.clients.get(first.name)!.grant(token, [await o.origin()], o.maxChunk);
+    if (r.ok) return { url: first.agentUrl, token };
+    o.events.emit({
+      type: 'deploy-warning',
+      deploymentId: o.deploymentId,
+      message: `relay ${first.name} unavailable: ${r.error}`,
+    });
+    return undefined;
+  };
+  return (region) => {
+    let r = granted.get(region.name);
+    if (!r) {
+      r = grant(region);
+      granted.set(region.name, r);
+    }
+    return r;
+  };
 }
 
 /** What an activation asks besides the release (rollout.ts `activation`). */
@@ -61,29 +99,22 @@ export async function stageAll(opts: {
   onRequestSent?: () => void;
   /** The whole manifest's part of a stage request, gzipped ahead (stage-body.ts). */
   opening?: Promise<Buffer>;
+  /** The relay of each region, granted once (relayOf); made here when absent. */
+  relays?: (region: Region) => Promise<ChunkSourceRef | undefined>;
+  /** Hosts streamed their stage during the walk (stage-stream.ts), by target name. */
+  streamed?: ReadonlyMap<string, StreamedTarget>;
 }): Promise<StagedTarget[]> {
   const { env, events, deploymentId } = opts;
   const results: StagedTarget[] = [];
   /** Each target, with the relay its chunks come through first (then from the origin). */
   const jobs: { target: Target; relay?: ChunkSourceRef }[] = [];
   const neighbours: typeof jobs = [];
+  const relays =
+    opts.relays ?? relayOf({ ...opts, maxChunk: opts.manifest.chunking.max, origin: opts.origin });
   for (const region of env.regions) {
     const [first, ...rest] = region.targets;
     if (!first) continue;
-    let relay: ChunkSourceRef | undefined;
-    if (env.relay && rest.length) {
-      const token = newToken();
-      const granted = await opts.clients
-        .get(first.name)!
-        .grant(token, [await opts.origin()], opts.manifest.chunking.max);
-      if (granted.ok) relay = { url: first.agentUrl, token };
-      else
-        events.emit({
-          type: 'deploy-warning',
-          deploymentId,
-          message: `relay ${first.name} unavailable: ${granted.error}`,
-        });
-    }
+    const relay = await relays(region);
     jobs.push({ target: first });
     for (const t of rest) neighbours.push({ target: t, relay });
   }
@@ -107,6 +138,11 @@ export async function stageAll(opts: {
   async function stageOne(target: Target, relay: ChunkSourceRef | undefined): Promise<StagedTarget> {
     const client = opts.clients.get(target.name)!;
     const via = relay ? 'relay' : 'origin';
+    const streamed = opts.streamed?.get(target.name);
+    if (streamed) {
+      const done = await stageStreamed(target, client, streamed, via);
+      if (done) return done;
+    }
     const sources = async () => (relay ? [relay, await opts.origin()] : [await opts.origin()]);
     if (opts.activateInOne) {
       const done = await stageInOne(target, client, sources, via, opts.activateInOne);
@@ -211,6 +247,48 @@ export async function stageAll(opts: {
       bytesSent,
       activated: { result: line.type === 'done' ? ok(undefined) : err(line.message), at, ms: at - t0 },
     };
+  }
+
+  /**
+   * A host's streamed stage (stage-stream.ts), begun during the walk: announced as begun then,
+   * its progress heard from now on. Undefined when its agent has no such endpoint (404): it is
+   * then staged as before.
+   */
+  async function stageStreamed(
+    target: Target,
+    client: AgentClient,
+    s: StreamedTarget,
+    via: 'origin' | 'relay',
+  ): Promise<StagedTarget | undefined> {
+    events.emit({
+      type: 'target-staging',
+      deploymentId,
+      target: target.name,
+      at: s.startedAt,
+      source: via,
+      previous: null,
+    });
+    s.listen((p) => events.emit({ type: 'stage-progress', deploymentId, target: target.name, ...p }));
+    opts.onRequestSent?.();
+    const out = await s.outcome;
+    if (out.kind === 'unsupported') return undefined;
+    if (!out.result.ok) return failed(target, client, out.result.error);
+    const r = out.result.value;
+    const bytesSent = r.bytesFetched + r.requestBytes;
+    const at = Date.now();
+    events.emit({
+      type: 'target-staged',
+      deploymentId,
+      target: target.name,
+      at,
+      stagedMs: at - s.startedAt,
+      bytesSent,
+      chunksReused: r.chunksReused,
+      chunksFetched: r.chunksFetched,
+      alreadyStaged: r.alreadyStaged,
+    });
+    failpoint('deploy:stage');
+    return { target, client, previous: null, ok: true, bytesSent };
   }
 
   /** Stages on one host once its status (`asked`) has come; the rollout activates it. */

@@ -30,6 +30,7 @@ import { currentRelease } from './releases.js';
 import { Stager } from './stager.js';
 import { type SweptFolder, sweepAtStartup } from './startup-sweep.js';
 import { type AgentStatus, agentStatus } from './status.js';
+import type { Streamed } from './stream-stage.js';
 import { precheckTwin } from './twins.js';
 
 export interface AgentOptions {
@@ -192,6 +193,11 @@ export class Agent {
    */
   stageLocal(req: StageRequest): Promise<Result<StageResult, string> | undefined> {
     return this.#stager.stageLocal(req);
+  }
+
+  /** Makes a finished streamed stage's folder the release's staging and assembles it (stager.ts). */
+  stageStreamed(s: Streamed, holder?: string): Promise<Result<StageResult, string>> {
+    return this.#stager.stageStreamed(s, holder);
   }
 
   /** Starts creating a first release's tree from its outline ahead of the manifest (stager.ts). */

@@ -69,6 +69,11 @@ export class ChunkIndex {
     for (const id of ids) if (this.#where.get(id)?.kind === 'staging') this.#where.delete(id);
   }
 
+  /** Points the chunks found in staging folder `from` at `to`, which it was renamed (a streamed stage's). */
+  moveStaging(from: string, to: ReleaseId): void {
+    for (const w of this.#where.values()) if (w.kind === 'staging' && w.release === from) w.release = to;
+  }
+
   /** Forgets the chunks of an abandoned staging folder. */
   dropStaging(id: ReleaseId): void {
     for (const [chunk, w] of this.#where)

@@ -29,6 +29,7 @@ import {
   stageBody,
   unlockBody,
 } from './requests.js';
+import { streamExchange } from './stream-exchange.js';
 
 export interface AgentLimits {
   /** Largest JSON body (the stage request carries the manifest). */
@@ -147,6 +148,10 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
         `${JSON.stringify(r.ok ? { type: 'done', result: r.value } : { type: 'error', message: r.error })}\n`,
       );
     },
+
+    // A first release staged while its manifest is being made (stream-exchange.ts). Optional: a
+    // deployer that gets a 404 here (an older agent) stages as before.
+    'POST /v1/stage-stream': streamExchange(agent, limits.jsonBytes, mayChange),
 
     // A redeploy to a lone host in one exchange (deploy-exchange.ts). Optional: a deployer that
     // gets a 404 here (an older agent) stages and activates as before.

@@ -22,6 +22,7 @@ import type { StageProgress, StageRequest, StageResult } from './operations.js';
 import { checkOutline, PreparedTree } from './prepared-tree.js';
 import type { ReleaseTimes } from './release-times.js';
 import { StagingArea } from './staging-area.js';
+import { adoptStream, assembleStreamed, dropStream, type Streamed, stagedBefore } from './stream-stage.js';
 import { makeTwin } from './twins.js';
 
 export interface StagerOptions {
@@ -322,6 +323,27 @@ export class Stager {
       filesCopied,
       ms: performance.now() - t0,
     });
+  }
+
+  /** A finished streamed stage (stream-stage.ts) made its release's staging and assembled; joined when staged. */
+  stageStreamed(s: Streamed, holder?: string): Promise<Result<StageResult, string>> {
+    if (holder) this.stagedBy.set(s.id, holder);
+    const running = this.#running.get(s.id);
+    if (running || this.o.kept.manifests.has(s.id)) {
+      const done = ok(stagedBefore(s));
+      return dropStream(this.o.index, this.o.layout, s.name).then(
+        () => running?.then((r) => r ?? done) ?? done,
+      );
+    }
+    const staging = async () => {
+      await this.#dropArea(s.id);
+      const area = await adoptStream(this.o, s);
+      this.#areas.set(s.id, area);
+      const r = await assembleStreamed(this.o, s, area);
+      if (r.ok) this.#areas.delete(s.id);
+      return r;
+    };
+    return this.#run(s.id, staging());
   }
 
   /**

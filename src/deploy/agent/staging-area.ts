@@ -17,11 +17,17 @@
  * restart makes staging-scan.ts.
  */
 import { chmodSync, mkdirSync, statSync, truncateSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeAtomic } from '../../state/atomic-write.js';
 import { failpoint } from '../../util/failpoint.js';
-import { type Manifest, type ManifestEntry, releaseIdOf, validateManifest } from '../manifest.js';
+import {
+  type Manifest,
+  type ManifestEntry,
+  manifestJson,
+  releaseIdOf,
+  validateManifest,
+} from '../manifest.js';
 import { type ChunkId, isReleaseId, type ReleaseId } from '../types.js';
 import type { Layout } from './layout.js';
 import type { PreparedTree } from './prepared-tree.js';
@@ -89,6 +95,30 @@ export class StagingArea {
     const area = new StagingArea(layout, id, manifest, true);
     if (moved && prepared) area.#files.adopt(prepared.takeOpen());
     await area.#folders();
+    return area;
+  }
+
+  /**
+   * Makes the folder `staging/<from>` (a streamed stage's, stream-stage.ts: every file complete,
+   * given its mode and closed, `mtimes` noted per file in manifest order) the staging folder of
+   * `id`, whose manifest it holds (checked, hashing to `id`): the assembly then has only the
+   * folders' modes, the symlinks and the durability left to do.
+   */
+  static async adopt(
+    layout: Layout,
+    id: ReleaseId,
+    manifest: Manifest,
+    from: string,
+    mtimes: readonly number[],
+  ): Promise<StagingArea> {
+    // Not durable, as create's: a manifest lost with a power cut only means the folder is discarded.
+    await writeAtomic(layout.stagingManifest(id), manifestJson(manifest), { durable: false });
+    await rm(layout.stagingDir(id), { recursive: true, force: true });
+    await rename(path.join(layout.staging, from), layout.stagingDir(id));
+    const area = new StagingArea(layout, id, manifest, true);
+    area.#places.done.fill(1);
+    area.#direct.fill(1);
+    for (const [f, mtime] of mtimes.entries()) area.#files.noteFinal(f, mtime);
     return area;
   }
 

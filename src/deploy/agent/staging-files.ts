@@ -71,6 +71,11 @@ export class StagingFiles {
     return this.#fds.has(f);
   }
 
+  /** Notes file f as complete and closed, with its mode given, at `mtime` (a streamed stage's). */
+  noteFinal(f: number, mtime: number): void {
+    this.#finalMtime[f] = mtime;
+  }
+
   /** File f's mtime as noted when it was completed and closed; NaN while unknown. */
   finalMtime(f: number): number {
     return this.#finalMtime[f]!;

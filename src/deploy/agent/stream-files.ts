@@ -1,0 +1,144 @@
+/**
+ * The files of a streamed stage (stream-stage.ts) in its folder `staging/.stream-<random>`, made
+ * as their entries come: folders at once, each file opened when its first chunk arrives and
+ * written at its chunks' offsets, then given its manifest mode, its mtime noted and closed once
+ * every chunk is in (as staging-files.ts settles a file), so the assembly has nothing left to do
+ * for it. Entries come checked (manifest.ts ManifestLines): safe paths below folders made here.
+ * Nothing is created through a symlink (O_NOFOLLOW, O_EXCL; symlinks are made at assembly).
+ */
+import { closeSync, constants, fchmodSync, fstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import type { ManifestEntry } from '../manifest.js';
+import type { ChunkId, ReleaseId } from '../types.js';
+import type { StagedLoc } from './staging-area.js';
+
+type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
+
+const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+export class StreamFiles {
+  readonly files: FileEntry[] = [];
+  /** Per file: its mtime once complete (its mode given, closed), NaN until then. */
+  readonly mtimes: number[] = [];
+  /** Per file: chunk places still to write. */
+  readonly #left: number[] = [];
+  /** Per file: its descriptor while being written. */
+  readonly #fds = new Map<number, number>();
+  /** Chunk -> the places waiting for it, as triples (file, offset, size), flat. */
+  readonly #waiting = new Map<ChunkId, number[]>();
+
+  /** `name`: the folder's name under staging, what chunk locations name it by (StagedLoc). */
+  constructor(
+    readonly dir: string,
+    readonly name: string,
+  ) {}
+
+  /** Creates a folder entry's folder (its mode is given at assembly, as for any staging). */
+  folder(e: Extract<ManifestEntry, { type: 'dir' }>): void {
+    mkdirSync(this.#pathOf(e.path), { mode: 0o755 });
+  }
+
+  /**
+   * Takes a file entry: its places wait for their chunks. Returns its chunks nobody waited for
+   * before (each once), for the caller to fetch or copy from what the agent has; an empty file
+   * is created at once.
+   */
+  file(e: FileEntry): [ChunkId, number][] {
+    const f = this.files.length;
+    this.files.push(e);
+    this.mtimes.push(Number.NaN);
+    this.#left.push(e.chunks.length);
+    if (e.chunks.length === 0) {
+      this.#settle(f, this.#open(f));
+      return [];
+    }
+    const fresh: [ChunkId, number][] = [];
+    let offset = 0;
+    for (const [id, size] of e.chunks) {
+      const at = this.#waiting.get(id);
+      if (at) at.push(f, offset, size);
+      else {
+        this.#waiting.set(id, [f, offset, size]);
+        fresh.push([id, size]);
+      }
+      offset += size;
+    }
+    return fresh;
+  }
+
+  /** Whether places still wait for `id`. */
+  waits(id: ChunkId): boolean {
+    return this.#waiting.has(id);
+  }
+
+  /**
+   * Writes a verified chunk at every place waiting for it; returns the first, or undefined when
+   * none waits (or its length is not the manifest's: not placed, then refetched or failed).
+   */
+  place(id: ChunkId, data: Buffer): StagedLoc | undefined {
+    const at = this.#waiting.get(id);
+    if (!at) return undefined;
+    let first: StagedLoc | undefined;
+    const rest: number[] = [];
+    for (let i = 0; i < at.length; i += 3) {
+      const f = at[i]!;
+      const offset = at[i + 1]!;
+      const size = at[i + 2]!;
+      const e = this.files[f]!;
+      // The manifest's length is the claim to check; a chunk of another length is not placed.
+      if (size !== data.length) {
+        rest.push(f, offset, size);
+        continue;
+      }
+      let fd = this.#fds.get(f);
+      if (fd === undefined) {
+        fd = this.#open(f);
+        this.#fds.set(f, fd);
+      }
+      for (let n = 0; n < size; ) n += writeSync(fd, data, n, size - n, offset + n);
+      first ??= { release: this.name as ReleaseId, path: e.path, offset, size };
+      if (--this.#left[f]! === 0) {
+        this.#fds.delete(f);
+        this.#settle(f, fd);
+      }
+    }
+    if (rest.length) this.#waiting.set(id, rest);
+    else this.#waiting.delete(id);
+    return first;
+  }
+
+  /** The first file with a chunk still missing, if any. */
+  incomplete(): FileEntry | undefined {
+    const f = this.#left.findIndex((n) => n > 0);
+    return f < 0 ? undefined : this.files[f];
+  }
+
+  /** Closes every file still open (the stream failed or ended). */
+  close(): void {
+    for (const fd of this.#fds.values()) closeSync(fd);
+    this.#fds.clear();
+  }
+
+  #pathOf(p: string): string {
+    // As path.join would for a checked manifest path (staging-files.ts pathOf).
+    return `${this.dir}${path.sep}${p}`;
+  }
+
+  /** Creates file f: with its mode plus the owner's read and write bits until complete. */
+  #open(f: number): number {
+    const e = this.files[f]!;
+    return openSync(this.#pathOf(e.path), CREATE, (e.mode & 0o777) | 0o600);
+  }
+
+  /** A complete file gets its mode, its mtime noted (a mode change keeps it), and is closed. */
+  #settle(f: number, fd: number): void {
+    try {
+      const e = this.files[f]!;
+      const st = fstatSync(fd);
+      if ((st.mode & 0o777) !== (e.mode & 0o777)) fchmodSync(fd, e.mode & 0o777);
+      this.mtimes[f] = st.mtimeMs;
+    } finally {
+      closeSync(fd);
+    }
+  }
+}

@@ -1,0 +1,295 @@
+/**
+ * A streamed stage on the agent (POST /v1/stage-stream; the deployer's side is
+ * deploy/stage-stream.ts): a first release staged while its manifest still arrives. Each entry is
+ * checked as it comes (stream-lines.ts, then manifest.ts ManifestLines: the rules /v1/stage
+ * applies to a whole manifest), its folder or files made in `staging/.stream-<random>`
+ * (stream-files.ts), its chunks fetched in batches as entries come (the chunk index's transfers,
+ * four at once, as fetch-missing.ts batches them). The last line names the release id: the
+ * entries must hash to it, or nothing is kept. Only then does the folder become the release's
+ * ordinary staging folder (stager.ts stageStreamed), assembled and made durable as any. A
+ * stream that fails, or breaks off, leaves no staging folder behind (a crash's is swept at the
+ * next start: it is not named as a release), and its chunks are forgotten: a retry fetches anew.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { err, ok, type Result } from '../../util/result.js';
+import { trace } from '../../util/trace.js';
+import type { ChunkSourceRef } from '../chunk-client.js';
+import { type Manifest, type ManifestEntry, type ManifestLines, releaseIdOf } from '../manifest.js';
+import { ReceiverLoad } from '../receiver-load.js';
+import type { ChunkId, ReleaseId } from '../types.js';
+import { assembleRelease } from './assembly.js';
+import type { ChunkIndex } from './chunk-index.js';
+import { EarlyFlush } from './early-flush.js';
+import type { Layout } from './layout.js';
+import type { StageProgress, StageResult } from './operations.js';
+import type { StagerOptions } from './stager.js';
+import { StagingArea } from './staging-area.js';
+import { StreamFiles } from './stream-files.js';
+
+/** Transfers at once, as fetch-missing.ts runs them. */
+const PARALLEL = 4;
+/** The first batch is small, to set the origin going; later ones up to 4 MiB (fetch-missing.ts). */
+const FIRST_BATCH = 1024 * 1024;
+const BATCH = 4 * 1024 * 1024;
+
+/** What a finished stream made: the release it is, checked, and its files' mtimes. */
+export interface Streamed {
+  id: ReleaseId;
+  manifest: Manifest;
+  /** The folder under staging holding it. */
+  name: string;
+  /** Per file entry, in manifest order: its mtime as written. */
+  mtimes: number[];
+  progress: StageProgress;
+  bytesFetched: number;
+}
+
+export class StreamStaging {
+  readonly files: StreamFiles;
+  /** Chunks to fetch, in manifest order, from #head on (shifting 20,000 ids one by one is quadratic). */
+  #queue: ChunkId[] = [];
+  #head = 0;
+  #queued = 0;
+  /** Every distinct chunk of the entries so far, with its size. */
+  readonly #sizes = new Map<ChunkId, number>();
+  readonly #tasks = new Set<Promise<void>>();
+  #running = 0;
+  #batches = 0;
+  #ended = false;
+  #failure: string | undefined;
+  readonly #load = new ReceiverLoad();
+  readonly #flush: EarlyFlush | undefined;
+  readonly p: StageProgress = { chunksTotal: 0, chunksReused: 0, chunksFetched: 0, bytesFetched: 0 };
+
+  private constructor(
+    readonly o: {
+      index: ChunkIndex;
+      lines: ManifestLines;
+      sources: ChunkSourceRef[];
+      onProgress: (p: StageProgress) => void;
+    },
+    readonly layout: Layout,
+    readonly name: string,
+    bytes: number,
+  ) {
+    this.files = new StreamFiles(this.dir, name);
+    this.#flush = EarlyFlush.forTransfer(this.dir, bytes, bytes);
+  }
+
+  /** Makes the stream's folder under staging. */
+  static async open(layout: Layout, o: StreamStaging['o'] & { bytes?: number }): Promise<StreamStaging> {
+    const name = `.stream-${randomBytes(6).toString('hex')}`;
+    const s = new StreamStaging(o, layout, name, o.bytes ?? 0);
+    await mkdir(s.dir, { recursive: true });
+    return s;
+  }
+
+  get dir(): string {
+    return path.join(this.layout.staging, this.name);
+  }
+
+  /** The first failure of a transfer, if any (the stream then stops). */
+  get failure(): string | undefined {
+    return this.#failure;
+  }
+
+  /** Takes the next entry (checked by the caller's ManifestLines): made, its chunks asked for. */
+  add(e: ManifestEntry): void {
+    if (e.type === 'dir') this.files.folder(e);
+    if (e.type !== 'file') return; // a symlink is made at assembly
+    for (const [id, size] of this.files.file(e)) {
+      if (this.#sizes.has(id)) {
+        // Arrived already for an earlier file: copied from where it landed.
+        this.#track(this.#copy(id));
+        continue;
+      }
+      this.#sizes.set(id, size);
+      this.p.chunksTotal++;
+      if (this.o.index.has(id)) {
+        this.p.chunksReused++;
+        this.#track(this.#copy(id));
+      } else {
+        this.#queue.push(id);
+        this.#queued += size;
+      }
+    }
+    if (this.#queued >= this.#target()) this.pump();
+  }
+
+  /**
+   * Starts batches while fewer than four run: full ones, or with `partial` whatever is queued
+   * (the input has paused: better a small batch now than an idle link).
+   */
+  pump(partial = true): void {
+    while (this.#running < PARALLEL && this.#head < this.#queue.length && this.#failure === undefined) {
+      const target = this.#target();
+      if (!partial && !this.#ended && this.#queued < target) return;
+      const ids: ChunkId[] = [];
+      let bytes = 0;
+      while (this.#head < this.#queue.length && bytes < target) {
+        const id = this.#queue[this.#head++]!;
+        ids.push(id);
+        bytes += this.#sizes.get(id)!;
+      }
+      if (this.#head === this.#queue.length) {
+        this.#queue = [];
+        this.#head = 0;
+      }
+      this.#queued -= bytes;
+      this.#batches++;
+      this.#running++;
+      this.#track(
+        this.#fetch(ids).finally(() => {
+          this.#running--;
+          this.pump();
+        }),
+      );
+    }
+  }
+
+  /** Waits for every chunk; then the manifest, which must hash to `claimed` with `count` entries. */
+  async finish(claimed: ReleaseId, count: number): Promise<Result<Streamed, string>> {
+    this.#ended = true;
+    this.pump();
+    while (this.#tasks.size) await Promise.allSettled([...this.#tasks]);
+    if (this.#failure) return err(this.#failure);
+    const lines = this.o.lines;
+    if (count !== lines.entries.length)
+      return err(`the stream sent ${lines.entries.length} entries, its last line says ${count}`);
+    const missing = this.files.incomplete();
+    if (missing) return err(`${missing.path} was not completed by the chunks that came`);
+    this.files.close();
+    const m = lines.finish();
+    if (!m.ok) return err(`manifest refused: ${m.error}`);
+    const id = releaseIdOf(m.value);
+    if (id !== claimed) return err(`release id ${claimed} does not match the manifest streamed (${id})`);
+    return ok({
+      id,
+      manifest: m.value,
+      name: this.name,
+      mtimes: this.files.mtimes,
+      progress: { ...this.p },
+      bytesFetched: this.p.bytesFetched,
+    });
+  }
+
+  /** Stops: transfers end, files close, the folder and its chunks are forgotten. */
+  async abort(reason: string): Promise<void> {
+    this.#failure ??= reason;
+    this.#ended = true;
+    this.#queue = [];
+    this.#head = 0;
+    while (this.#tasks.size) await Promise.allSettled([...this.#tasks]);
+    this.files.close();
+    await dropStream(this.o.index, this.layout, this.name);
+  }
+
+  #target(): number {
+    return this.#batches === 0 ? FIRST_BATCH : BATCH;
+  }
+
+  #track(t: Promise<void>): void {
+    const held = t.catch((e: unknown) => {
+      this.#failure ??= (e as Error).message;
+    });
+    this.#tasks.add(held);
+    void held.finally(() => this.#tasks.delete(held));
+  }
+
+  async #fetch(ids: ChunkId[]): Promise<void> {
+    if (this.#failure !== undefined) return;
+    const r = await this.o.index.ensure({
+      ids,
+      sources: this.o.sources,
+      maxChunk: this.o.lines.chunking.max,
+      // A first release: compression adapted to the bottleneck, as a bulk transfer's.
+      encoding: 'br-fast',
+      load: this.#load,
+      place: (id, data) => this.files.place(id, data),
+      onChunk: (id, wire) => {
+        this.p.chunksFetched++;
+        this.p.bytesFetched += wire;
+        this.#flush?.wrote(this.#sizes.get(id) ?? 0);
+        this.o.onProgress({ ...this.p });
+      },
+    });
+    if (!r.ok) throw new Error(r.error);
+    // Chunks that another transfer brought (a neighbour's through this relay) are in the pool.
+    for (const id of ids) if (this.files.waits(id)) await this.#copy(id);
+  }
+
+  /** Writes a chunk this agent has where the stream's files wait for it. */
+  async #copy(id: ChunkId): Promise<void> {
+    const data = await this.o.index.read(id);
+    if (!data) throw new Error(`chunk ${id.slice(0, 12)} is no longer here and no source was asked for it`);
+    this.files.place(id, data);
+    if (this.files.waits(id))
+      throw new Error(`chunk ${id.slice(0, 12)} is ${data.length} bytes, not what the manifest says`);
+  }
+}
+
+/** A streamed stage's outcome when its release was staged by another request meanwhile. */
+export function stagedBefore(s: Streamed): StageResult {
+  return { ...s.progress, release: s.id, alreadyStaged: true, bytesReused: 0, filesCopied: 0, ms: 0 };
+}
+
+/** Makes a finished streamed stage's folder the staging folder of its release (staging-area.ts adopt). */
+export async function adoptStream(
+  o: Pick<StagerOptions, 'layout' | 'index'>,
+  s: Streamed,
+): Promise<StagingArea> {
+  const area = await StagingArea.adopt(o.layout, s.id, s.manifest, s.name, s.mtimes);
+  o.index.moveStaging(s.name, s.id);
+  return area;
+}
+
+/**
+ * Assembles a streamed stage adopted as the staging folder `area` of its release (stager.ts
+ * stageStreamed): every file is complete, so this is the folders' modes, the symlinks and the
+ * durability (assembly.ts); then the release is kept like any staged one.
+ */
+export async function assembleStreamed(
+  o: Pick<StagerOptions, 'layout' | 'index' | 'kept' | 'times'>,
+  s: Streamed,
+  area: StagingArea,
+): Promise<Result<StageResult, string>> {
+  const { layout, index, kept, times } = o;
+  const { id, manifest } = s;
+  const t0 = performance.now();
+  try {
+    await assembleRelease({
+      layout,
+      id,
+      manifest,
+      area,
+      chunk: async (c) => {
+        const data = await index.read(c);
+        if (!data) throw new Error(`chunk ${c.slice(0, 12)} is missing`);
+        return data;
+      },
+    });
+  } catch (e) {
+    return err(`assembling ${id} failed: ${(e as Error).message}`);
+  }
+  trace(`stage ${id}: assembled`);
+  kept.manifests.set(id, manifest);
+  kept.files.rebuild(kept.manifests);
+  await index.settleRelease(id, manifest);
+  await times.touch(id, 'stagedAt', true);
+  return ok({
+    ...s.progress,
+    release: id,
+    alreadyStaged: false,
+    bytesReused: 0,
+    filesCopied: 0,
+    ms: performance.now() - t0,
+  });
+}
+
+/** Deletes a streamed stage's folder `staging/<name>` and forgets the chunks found in it. */
+export async function dropStream(index: ChunkIndex, layout: Layout, name: string): Promise<void> {
+  index.dropStaging(name as ReleaseId);
+  await rm(path.join(layout.staging, name), { recursive: true, force: true });
+}

@@ -1,0 +1,37 @@
+/**
+ * Where each chunk lies in the artifact folder, known file by file as the walk chunks them: what
+ * the origin looks chunks up in during a streamed stage (stage-stream.ts), started before the
+ * walk ends. An agent asks only for chunks of entries it was sent, and entries are sent once
+ * added here, so a lookup never misses a chunk that the finished walk would have.
+ */
+import type { ChunkLookup, ChunkSource } from './chunk-index.js';
+import type { ManifestEntry } from './manifest.js';
+import type { ChunkId } from './types.js';
+
+export class GrowingChunks implements ChunkLookup {
+  readonly #map = new Map<ChunkId, ChunkSource>();
+  /** Entries added so far (a prefix of the walk's list). */
+  #added = 0;
+
+  /** `prefix`: the artifact folder with a trailing separator; the entries' paths follow it. */
+  constructor(readonly prefix: string) {}
+
+  /** Adds the chunks of entries[added .. ready), the walk's final ones (artifact.ts onChunked). */
+  add(entries: readonly ManifestEntry[], ready: number): void {
+    for (; this.#added < ready; this.#added++) {
+      const e = entries[this.#added]!;
+      if (e.type !== 'file') continue;
+      const file = this.prefix + e.path;
+      let offset = 0;
+      for (const [id, n] of e.chunks) {
+        // The first place of a chunk, as ChunkIndex keeps it.
+        if (!this.#map.has(id)) this.#map.set(id, { file, offset, size: n });
+        offset += n;
+      }
+    }
+  }
+
+  get(id: ChunkId): ChunkSource | undefined {
+    return this.#map.get(id);
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * The streamed stage of a first release (POST /v1/stage-stream, agent/stream-stage.ts): a host
+ * without releases gets the manifest's entries while the walk still makes them (stream-feed.ts),
+ * with the sources first and the release id last, and fetches each file's chunks as its entry
+ * comes, from an origin started before the walk ends (its lookup growing as files are chunked,
+ * growing-chunks.ts). Before it, a first deploy walked the whole artifact, hashed the release
+ * id, sent the manifest, and only then did the agent check it, plan and fetch its first chunk.
+ * An agent before this endpoint answers 404: that host is staged as before (stage.ts).
+ */
+import http from 'node:http';
+import { err, ok, type Result } from '../util/result.js';
+import type { StageProgress, StageResult } from './agent/operations.js';
+import { causeOf } from './chunk-client.js';
+import type { ChunkingParams } from './fastcdc.js';
+import { GrowingChunks } from './growing-chunks.js';
+import { answerLines, bodyText, isOk } from './http-call.js';
+import type { ManifestEntry } from './manifest.js';
+import { DEPLOY_PROTOCOL } from './protocol.js';
+import { type FeedSink, gzipLine, StreamFeed, type StreamHeader } from './stream-feed.js';
+import type { ReleaseId } from './types.js';
+
+/** How a streamed stage went: refused by an agent before it (404), or staged (or failed) there. */
+export type StreamOutcome =
+  | { kind: 'unsupported'; message: string }
+  | { kind: 'staged'; result: Result<StageResult & { requestBytes: number }, string> };
+
+/** Sends one host's streamed stage: its header, then the feed as it grows; reads its answer. */
+export function sendStream(o: {
+  url: URL;
+  headers: Record<string, string>;
+  header: StreamHeader;
+  feed: StreamFeed;
+  onProgress?: (p: StageProgress) => void;
+}): Promise<StreamOutcome> {
+  return new Promise((resolve) => {
+    const req = http.request(o.url, {
+      agent: false,
+      method: 'POST',
+      headers: { ...o.headers, 'content-encoding': 'gzip', 'content-type': 'application/x-ndjson' },
+    });
+    let bytes = 0;
+    let detach: (() => void) | undefined;
+    let settled = false;
+    const settle = (out: StreamOutcome) => {
+      if (settled) return;
+      settled = true;
+      detach?.();
+      // The answer is in: whatever was not sent yet is not needed (a refusal mid-stream).
+      if (!req.writableFinished) req.destroy();
+      resolve(out);
+    };
+    const failed = (message: string) => settle({ kind: 'staged', result: err(message) });
+    const write = (b: Buffer) => {
+      if (settled || req.destroyed) return;
+      bytes += b.length;
+      req.write(b);
+    };
+    req.on('error', (e) => failed(`cannot reach agent ${o.url.origin}: ${causeOf(e)}`));
+    req.on('response', async (res) => {
+      if (res.statusCode === 404) {
+        res.resume();
+        return settle({ kind: 'unsupported', message: `${o.url.origin} has no streamed stage` });
+      }
+      if (!isOk(res)) {
+        const text = await bodyText(res).catch(() => '');
+        let msg = text.slice(0, 200);
+        try {
+          msg = (JSON.parse(text) as { error?: string }).error ?? msg;
+        } catch {}
+        return failed(`${o.url.origin} answered ${res.statusCode}: ${msg}`);
+      }
+      try {
+        for await (const line of answerLines(res)) {
+          const msg = JSON.parse(line) as
+            | ({ type: 'progress' } & StageProgress)
+            | { type: 'done'; result: StageResult }
+            | { type: 'error'; message: string };
+          if (msg.type === 'progress') o.onProgress?.(msg);
+          else if (msg.type === 'done')
+            return settle({ kind: 'staged', result: ok({ ...msg.result, requestBytes: bytes }) });
+          else return failed(msg.message);
+        }
+      } catch (e) {
+        return failed(`agent ${o.url.origin} broke off while staging: ${causeOf(e)}`);
+      }
+      failed(`agent ${o.url.origin} stopped answering while staging (did it crash?)`);
+    });
+    write(gzipLine(o.header));
+    const sink: FeedSink = {
+      part: write,
+      end: (trailer) => {
+        if (settled || req.destroyed) return;
+        bytes += trailer.length;
+        req.end(trailer);
+      },
+      fail: (reason) => failed(`stopped streaming the manifest: ${reason}`),
+    };
+    detach = o.feed.attach(sink);
+    if (settled) detach();
+  });
+}
+
+/** A host's streamed stage under way: when it began, its outcome, and who hears its progress. */
+export interface StreamedTarget {
+  startedAt: number;
+  outcome: Promise<StreamOutcome>;
+  /** Sets who hears its progress (stage.ts, once the deployment is announced). */
+  listen(onProgress: (p: StageProgress) => void): void;
+}
+
+/** What a streamed stage asks of a host's agent client (agent-client.ts). */
+export interface StreamClient {
+  stageStream(o: {
+    header: StreamHeader;
+    feed: StreamFeed;
+    onProgress: (p: StageProgress) => void;
+  }): Promise<StreamOutcome>;
+}
+
+/**
+ * The streamed stages of one deployment: the walk's entries (artifact.ts onChunked) go to the
+ * origin's lookup and the feed once the first host streams, the release id once hashed.
+ */
+export class StreamedStages {
+  readonly lookup: GrowingChunks;
+  readonly #feed = new StreamFeed();
+  readonly started = new Map<string, StreamedTarget>();
+  #entries: readonly ManifestEntry[] = [];
+  #ready = 0;
+  #release: ReleaseId | undefined;
+
+  constructor(
+    prefix: string,
+    readonly version: string,
+    readonly chunking: ChunkingParams,
+  ) {
+    this.lookup = new GrowingChunks(prefix);
+  }
+
+  /** Whether a host streams (the origin then serves from `lookup`). */
+  get active(): boolean {
+    return this.started.size > 0;
+  }
+
+  /** The walk's first `ready` entries are final. */
+  chunked(entries: readonly ManifestEntry[], ready: number): void {
+    this.#entries = entries;
+    this.#ready = ready;
+    if (!this.active) return; // nothing made until a host streams: most deploys have none
+    this.lookup.add(entries, ready);
+    this.#feed.add(entries, ready);
+  }
+
+  /** Starts streaming to a host (its sources known): what came so far at once, the rest as it comes. */
+  start(name: string, client: StreamClient, sources: { url: string; token: string }[]): void {
+    if (this.started.has(name)) return;
+    const first = !this.active;
+    let hear: (p: StageProgress) => void = () => {};
+    let bytes = 0;
+    for (const e of this.#entries) if (e.type === 'file') bytes += e.size;
+    const outcome = client.stageStream({
+      header: {
+        protocol: DEPLOY_PROTOCOL,
+        version: this.version,
+        chunking: this.chunking,
+        sources: sources.map((s) => ({ url: s.url, token: s.token })),
+        bytes,
+      },
+      feed: this.#feed,
+      onProgress: (p) => hear(p),
+    });
+    this.started.set(name, {
+      startedAt: Date.now(),
+      outcome,
+      listen: (f) => {
+        hear = f;
+      },
+    });
+    if (first) {
+      this.chunked(this.#entries, this.#ready);
+      if (this.#release) this.#feed.end(this.#release);
+    }
+  }
+
+  /** The walk is done and its release id hashed: the last line of every stream. */
+  end(release: ReleaseId): void {
+    this.#release = release;
+    if (this.active) this.#feed.end(release);
+  }
+
+  /** The walk failed: every stream stops (each agent drops what it made). */
+  fail(reason: string): void {
+    this.#feed.fail(reason);
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The body of a streamed stage (POST /v1/stage-stream, stage-stream.ts): NDJSON in gzip members.
+ * Its first line is the host's own (the protocol, the manifest's version and chunking, the
+ * sources to fetch from), then one line per manifest entry as the walk finishes it (artifact.ts
+ * onChunked), the same bytes for every host, and last the release id the entries must hash to,
+ * with their count. gunzip reads concatenated members as one stream (stage-body.ts), so the
+ * entries are compressed once, batch by batch on the thread pool, and the members are shared by
+ * every host's request, whenever it starts.
+ */
+import { promisify } from 'node:util';
+import { gzip, gzipSync } from 'node:zlib';
+import type { ManifestEntry } from './manifest.js';
+import type { ReleaseId } from './types.js';
+
+const gzipLater = promisify(gzip);
+
+/** Level 1 as the stage body's (stage-body.ts): a manifest's JSON compresses ~3x at it. */
+const GZIP = { level: 1 };
+
+/**
+ * Entry lines are compressed and handed on in batches of about this many characters, or sooner
+ * when the walk yields to the event loop: a batch per file would be 20,000 gzip members.
+ */
+const BATCH_CHARS = 256 * 1024;
+
+/** The first line of a streamed stage's body: what the host needs before the entries. */
+export interface StreamHeader {
+  protocol: number;
+  version: string;
+  chunking: { min: number; avg: number; max: number };
+  sources: { url: string; token: string }[];
+  /** The artifact's size as listed: how much the agent may expect to write (its early flush). */
+  bytes?: number;
+}
+
+/** Where a feed's bytes go: one host's request. */
+export interface FeedSink {
+  part(gz: Buffer): void;
+  end(trailer: Buffer): void;
+  fail(reason: string): void;
+}
+
+/** One line of JSON, gzipped alone (a header or a trailer). */
+export function gzipLine(value: unknown): Buffer {
+  return gzipSync(`${JSON.stringify(value)}\n`, GZIP);
+}
+
+/** The entry lines of one streamed manifest, for every host that streams it. */
+export class StreamFeed {
+  /** Gzip members of the entry lines so far, in order. */
+  readonly #parts: Buffer[] = [];
+  readonly #sinks = new Set<FeedSink>();
+  /** Entry lines not compressed yet. */
+  #text = '';
+  /** Entries made into lines. */
+  #sent = 0;
+  #flushing = false;
+  /** Members in the making, handed on in order. */
+  #chain: Promise<void> = Promise.resolve();
+  #end: { trailer: Buffer } | { failed: string } | undefined;
+  #ending = false;
+
+  /** Entries encoded so far. */
+  get entries(): number {
+    return this.#sent;
+  }
+
+  /** Takes entries[sent .. ready), the walk's final ones. */
+  add(entries: readonly ManifestEntry[], ready: number): void {
+    if (this.#ending) return;
+    for (; this.#sent < ready; this.#sent++) this.#text += `${JSON.stringify(entries[this.#sent])}\n`;
+    if (this.#text.length >= BATCH_CHARS) this.#flush();
+    else if (this.#text && !this.#flushing) {
+      // At the walk's next pause (it yields to the event loop now and then), whatever came.
+      this.#flushing = true;
+      setImmediate(() => this.#flush());
+    }
+  }
+
+  /** The last line: the release id the entries make, and how many there are. */
+  end(release: ReleaseId): void {
+    if (this.#ending) return;
+    this.#ending = true;
+    this.#flush();
+    const count = this.#sent;
+    this.#chain = this.#chain.then(() => {
+      const trailer = gzipLine({ release, entries: count });
+      this.#end = { trailer };
+      for (const s of this.#sinks) s.end(trailer);
+    });
+  }
+
+  /** Stops every host's stream: the walk failed (the agents then drop what they made). */
+  fail(reason: string): void {
+    this.#ending = true;
+    this.#text = '';
+    this.#end = { failed: reason };
+    for (const s of this.#sinks) s.fail(reason);
+    this.#sinks.clear();
+  }
+
+  /** Sends `sink` everything so far and all that follows; returns how to stop that. */
+  attach(sink: FeedSink): () => void {
+    for (const p of this.#parts) sink.part(p);
+    const end = this.#end;
+    if (end && 'failed' in end) sink.fail(end.failed);
+    else if (end) sink.end(end.trailer);
+    else this.#sinks.add(sink);
+    return () => this.#sinks.delete(sink);
+  }
+
+  #flush(): void {
+    this.#flushing = false;
+    if (!this.#text || this.#end) return;
+    // Compressed at once on the pool, handed on after the members before it.
+    const made = gzipLater(this.#text, GZIP);
+    this.#text = '';
+    this.#chain = this.#chain.then(async () => {
+      const gz = await made.catch(() => undefined);
+      if (this.#end && 'failed' in this.#end) return;
+      if (!gz) return this.fail('compressing the manifest failed');
+      this.#parts.push(gz);
+      for (const s of this.#sinks) s.part(gz);
+    });
+  }
+}

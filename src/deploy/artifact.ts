@@ -96,6 +96,12 @@ interface ToRead {
 /** With an outline listener, the reading yields to the event loop after this much work. */
 const YIELD_MS = 15;
 
+/**
+ * With a chunked-entries listener, sooner: an origin on this thread serves what was chunked
+ * (stage-stream.ts) only while the reading yields.
+ */
+const STREAM_YIELD_MS = 4;
+
 /** Files up to this size are read whole and chunked in memory; larger ones stream through a buffer. */
 const WHOLE = 4 * 1024 * 1024;
 
@@ -296,8 +302,9 @@ export async function readArtifact(
   async function readAll(pool: CdcPool | undefined): Promise<void> {
     let turn = performance.now();
     const yields = opts.onOutline !== undefined || opts.onChunked !== undefined;
+    const every = opts.onChunked ? STREAM_YIELD_MS : YIELD_MS;
     for (const [i, f] of toRead.entries()) {
-      if (yields && performance.now() - turn > YIELD_MS) {
+      if (yields && performance.now() - turn > every) {
         await yieldLoop();
         turn = performance.now();
       }

@@ -43,7 +43,7 @@ describe('first deploys and the prepare request', () => {
     await mkdir(path.join(art, 'lib'), { recursive: true });
     await writeFile(path.join(art, 'index.html'), 'hello');
     await writeFile(path.join(art, 'lib/a.js'), 'a'.repeat(20_000));
-    const { url, asked } = await olderAgent();
+    const { url, asked } = await olderAgent(['/v1/prepare', '/v1/stage-stream']);
     const r = await runDeployment({
       env: envFor(art, url),
       version: 'v1',

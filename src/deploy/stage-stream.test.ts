@@ -1,0 +1,253 @@
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { agentProxy, oneRegionEnvironment } from '../../test/helpers/deploy-environment.js';
+import { TestServers } from '../../test/helpers/http-servers.js';
+import { EventStream } from '../events.js';
+import { Agent } from './agent/agent.js';
+import { listenAgent } from './agent/server.js';
+import { readArtifact } from './artifact.js';
+import { runDeployment } from './deploy.js';
+import type { Environment } from './environment.js';
+import type { DeployEvent } from './events.js';
+import { DEFAULT_CHUNKING } from './fastcdc.js';
+import { releaseIdOf } from './manifest.js';
+import { startOrigin } from './origin.js';
+import { DEPLOY_PROTOCOL } from './protocol.js';
+import { sendStream } from './stage-stream.js';
+import { StreamFeed } from './stream-feed.js';
+import type { ReleaseId } from './types.js';
+
+const TOKEN = 'stage-stream-token-0123456789';
+let root: string;
+let art: string;
+let agent: Agent;
+const servers = new TestServers();
+
+beforeEach(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), 'slipway-stream-'));
+  agent = await Agent.open({ dir: path.join(root, 'agent'), token: TOKEN, keep: 2 });
+  art = path.join(root, 'art');
+  // Folders, an empty file, a large file of several chunks, the same bytes twice, modes, a symlink.
+  await mkdir(path.join(art, 'lib/deep'), { recursive: true });
+  await writeFile(path.join(art, 'index.html'), 'hello');
+  await writeFile(path.join(art, 'empty'), '');
+  const big = Buffer.alloc(1_500_000);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 7919 + (i >> 9) * 31) & 0xff;
+  await writeFile(path.join(art, 'lib/big.bin'), big);
+  await writeFile(path.join(art, 'lib/a.js'), 'a'.repeat(20_000));
+  await writeFile(path.join(art, 'lib/deep/a-copy.js'), 'a'.repeat(20_000));
+  await writeFile(path.join(art, 'lib/run.sh'), '#!/bin/sh\necho hi\n');
+  await chmod(path.join(art, 'lib/run.sh'), 0o755);
+  await symlink('lib/a.js', path.join(art, 'link.js'));
+});
+afterEach(async () => {
+  await agent.shutdown();
+  servers.closeAll();
+  await rm(root, { recursive: true, force: true });
+});
+
+/** The agent behind a proxy that answers `missing` routes 404, as an older agent does. */
+async function agentBehindProxy(missing: string[] = []) {
+  const server = await listenAgent(agent, '127.0.0.1', 0);
+  servers.keep(server);
+  return agentProxy(servers, (server.address() as AddressInfo).port, { missing });
+}
+
+const envFor = (agentUrl: string): Environment =>
+  oneRegionEnvironment({ name: 'stream', artifact: art, token: TOKEN, agentUrls: [agentUrl] });
+
+const deploy = (url: string, version: string) =>
+  runDeployment({ env: envFor(url), version, events: new EventStream<DeployEvent>() });
+
+/** Every path under `dir` with its kind, mode and content digest (or link target). */
+async function tree(dir: string, rel = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const d of (await readdir(path.join(dir, rel), { withFileTypes: true })).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
+    const p = rel ? `${rel}/${d.name}` : d.name;
+    const full = path.join(dir, p);
+    const { lstat, readlink } = await import('node:fs/promises');
+    const st = await lstat(full);
+    if (d.isSymbolicLink()) out.push(`${p} -> ${await readlink(full)}`);
+    else if (d.isDirectory()) out.push(`${p}/ ${(st.mode & 0o777).toString(8)}`, ...(await tree(dir, p)));
+    else
+      out.push(
+        `${p} ${(st.mode & 0o777).toString(8)} ${createHash('sha256')
+          .update(await readFile(full))
+          .digest('hex')}`,
+      );
+  }
+  return out;
+}
+
+/** What the agent keeps under staging/ (nothing of a stream may stay) and its releases. */
+async function leftovers(): Promise<{ staging: string[]; releases: string[] }> {
+  const list = (d: string) => readdir(path.join(root, 'agent', d)).catch(() => [] as string[]);
+  return { staging: await list('staging'), releases: await list('releases') };
+}
+
+/** POSTs a stage stream of `lines` (gzipped); `cut` breaks the request off after them. */
+function postLines(url: string, lines: string[], cut = false): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      new URL('/v1/stage-stream', url),
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-encoding': 'gzip' },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          text += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', (e) => (cut ? resolve({ status: 0, text: '' }) : reject(e)));
+    req.write(gzipSync(lines.map((l) => `${l}\n`).join('')));
+    if (cut) setTimeout(() => req.destroy(), 50);
+    else req.end();
+  });
+}
+
+const header = (sources: { url: string; token: string }[] = [{ url: 'http://127.0.0.1:9', token: 'x' }]) =>
+  JSON.stringify({ protocol: DEPLOY_PROTOCOL, version: 'v1', chunking: DEFAULT_CHUNKING, sources });
+
+describe('the streamed stage of a first release', () => {
+  it('stages a release byte-identical to the artifact, and redeploys the usual way', async () => {
+    const { url, asked } = await agentBehindProxy();
+    const r = await deploy(url, 'v1');
+    expect(r.ok && r.value.status, r.ok ? r.value.reason : r.error).toBe('success');
+    expect(asked).toContain('POST /v1/stage-stream');
+    expect(asked).not.toContain('POST /v1/stage');
+    expect(asked).not.toContain('POST /v1/prepare');
+    const release = r.ok ? r.value.release : '';
+    expect(await tree(path.join(root, 'agent', 'releases', release))).toEqual(await tree(art));
+    // Nothing of the stream is left beside the release.
+    expect((await leftovers()).staging.filter((n) => n.startsWith('.stream-'))).toEqual([]);
+
+    // A host with a release is not streamed to: its files are linked from the kept one.
+    await writeFile(path.join(art, 'index.html'), 'hello again');
+    asked.length = 0;
+    const again = await deploy(url, 'v2');
+    expect(again.ok && again.value.status).toBe('success');
+    expect(asked).not.toContain('POST /v1/stage-stream');
+    const v2 = again.ok ? again.value.release : '';
+    expect(await tree(path.join(root, 'agent', 'releases', v2))).toEqual(await tree(art));
+  });
+
+  it('falls back to the whole manifest with an agent from before the streamed stage (404)', async () => {
+    const { url, asked } = await agentBehindProxy(['/v1/stage-stream', '/v1/prepare']);
+    const r = await deploy(url, 'v1');
+    expect(r.ok && r.value.status, r.ok ? r.value.reason : r.error).toBe('success');
+    expect(asked).toContain('POST /v1/stage-stream');
+    expect(asked).toContain('POST /v1/stage');
+    const release = r.ok ? r.value.release : '';
+    expect(await tree(path.join(root, 'agent', 'releases', release))).toEqual(await tree(art));
+  });
+
+  it('refuses entries that do not hash to the claimed release id, keeping nothing', async () => {
+    const server = await listenAgent(agent, '127.0.0.1', 0);
+    servers.keep(server);
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const walked = await readArtifact(art, 'v1');
+    if (!walked.ok) throw new Error(walked.error);
+    const { manifest, chunks } = walked.value;
+    const origin = await startOrigin({ chunks, token: 'origin-token-0123456789' });
+    try {
+      const feed = new StreamFeed();
+      const out = sendStream({
+        url: new URL('/v1/stage-stream', url),
+        headers: { authorization: `Bearer ${TOKEN}` },
+        header: {
+          protocol: DEPLOY_PROTOCOL,
+          version: 'v1',
+          chunking: DEFAULT_CHUNKING,
+          sources: [{ url: origin.url, token: origin.token }],
+        },
+        feed,
+      });
+      feed.add(manifest.entries, manifest.entries.length);
+      const right = releaseIdOf(manifest);
+      feed.end(`v1-${'0'.repeat(12)}` as ReleaseId);
+      const r = await out;
+      expect(r.kind).toBe('staged');
+      const result = r.kind === 'staged' ? r.result : undefined;
+      expect(result?.ok).toBe(false);
+      expect(result && !result.ok && result.error).toContain(
+        `does not match the manifest streamed (${right})`,
+      );
+    } finally {
+      await origin.close();
+    }
+    expect(await leftovers()).toEqual({ staging: [], releases: [] });
+    expect((await agent.status()).releases).toEqual([]);
+  });
+
+  it.each([
+    ['a path that climbs out', JSON.stringify({ type: 'dir', path: '../evil', mode: 0o755 }), 'refused path'],
+    ['a line that is not JSON', '{"type":"dir","path":', 'not valid JSON'],
+    [
+      'a file below a symlink',
+      `${JSON.stringify({ type: 'symlink', path: 'l', target: '.' })}\n${JSON.stringify({ type: 'file', path: 'l/x', mode: 0o644, size: 0, chunks: [] })}`,
+      'must come after its parent folder',
+    ],
+    [
+      'an entry of unknown shape',
+      JSON.stringify({ type: 'fifo', path: 'p' }),
+      'stage stream line 3: Invalid discriminator',
+    ],
+  ])('refuses %s with a clear error, keeping nothing', async (_what, bad, message) => {
+    const server = await listenAgent(agent, '127.0.0.1', 0);
+    servers.keep(server);
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const lines = [header(), JSON.stringify({ type: 'dir', path: 'ok', mode: 0o755 }), ...bad.split('\n')];
+    lines.push(JSON.stringify({ release: `v1-${'0'.repeat(12)}`, entries: lines.length - 1 }));
+    const r = await postLines(url, lines);
+    expect(r.status).toBe(200);
+    const last = JSON.parse(r.text.trim().split('\n').pop()!) as { type: string; message: string };
+    expect(last.type).toBe('error');
+    expect(last.message).toContain(message);
+    expect(await leftovers()).toEqual({ staging: [], releases: [] });
+  });
+
+  it('refuses a bad header before the answer begins (400)', async () => {
+    const server = await listenAgent(agent, '127.0.0.1', 0);
+    servers.keep(server);
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const r = await postLines(url, [JSON.stringify({ protocol: DEPLOY_PROTOCOL, version: 'v1' })]);
+    expect(r.status).toBe(400);
+    expect(r.text).toContain('bad stage stream header');
+  });
+
+  it('leaves nothing of a stream broken off, and a deploy after it works', async () => {
+    const server = await listenAgent(agent, '127.0.0.1', 0);
+    servers.keep(server);
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const lines = [
+      header(),
+      JSON.stringify({ type: 'dir', path: 'lib', mode: 0o755 }),
+      JSON.stringify({ type: 'file', path: 'lib/e', mode: 0o644, size: 0, chunks: [] }),
+    ];
+    await postLines(url, lines, true);
+    // The agent notices the broken request and removes the stream's folder.
+    for (let i = 0; i < 200; i++) {
+      if (!(await leftovers()).staging.some((n) => n.startsWith('.stream-'))) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(await leftovers()).toEqual({ staging: [], releases: [] });
+    const r = await deploy(url, 'v1');
+    expect(r.ok && r.value.status, r.ok ? r.value.reason : r.error).toBe('success');
+    const release = r.ok ? r.value.release : '';
+    expect(await tree(path.join(root, 'agent', 'releases', release))).toEqual(await tree(art));
+  });
+});

@@ -136,10 +136,12 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   // the delta (a failed start is the staging's to report).
   if (!lone || ledger.last?.manifest.entries !== manifest.entries) origin().catch(() => {});
   // The entries' JSON kept: the ledger saves it below, and the stage requests send it.
+  streams?.vouch(manifest.entries);
   const release = releaseIdOf(manifest, true);
   streams?.end(release);
-  // Sent whole to every host: compressed off this thread meanwhile (stage-body.ts).
-  const opening = ledger.last ? undefined : gzipPartLater(openingText({ manifest }));
+  // Sent whole to every host not streamed to: compressed off this thread meanwhile (stage-body.ts).
+  const allStreamed = streams?.started.size === clients.size;
+  const opening = ledger.last || allStreamed ? undefined : gzipPartLater(openingText({ manifest }));
   opening?.catch(() => {});
   trace(`walked ${art.value.files} files (${art.value.reread} read)`);
   // Saved once a stage request has been sent: the deployer only waits for the agents then (the

@@ -14,7 +14,7 @@ import { causeOf } from './chunk-client.js';
 import type { ChunkingParams } from './fastcdc.js';
 import { GrowingChunks } from './growing-chunks.js';
 import { answerLines, bodyText, isOk } from './http-call.js';
-import type { ManifestEntry } from './manifest.js';
+import { knownEntriesJson, type ManifestEntry } from './manifest.js';
 import { DEPLOY_PROTOCOL } from './protocol.js';
 import { type FeedSink, gzipLine, StreamFeed, type StreamHeader } from './stream-feed.js';
 import type { ReleaseId } from './types.js';
@@ -180,6 +180,16 @@ export class StreamedStages {
       this.chunked(this.#entries, this.#ready);
       if (this.#release) this.#feed.end(this.#release);
     }
+  }
+
+  /**
+   * Tells the release id's digest (manifest.ts) the JSON of the walk's final `entries` when the
+   * streams sent exactly them: a 20,000-file list is not serialized a second time.
+   */
+  vouch(entries: readonly ManifestEntry[]): void {
+    if (!this.active || entries !== this.#entries || this.#feed.entries !== entries.length) return;
+    const json = this.#feed.entriesJson();
+    if (json !== undefined) knownEntriesJson(entries, json);
   }
 
   /** The walk is done and its release id hashed: the last line of every stream. */

@@ -52,6 +52,8 @@ export class StreamFeed {
   readonly #sinks = new Set<FeedSink>();
   /** Entry lines not compressed yet. */
   #text = '';
+  /** Each entry's JSON, for the whole list's (entriesJson): dropped once asked for. */
+  #jsons: string[] | undefined = [];
   /** Entries made into lines. */
   #sent = 0;
   #flushing = false;
@@ -68,13 +70,27 @@ export class StreamFeed {
   /** Takes entries[sent .. ready), the walk's final ones. */
   add(entries: readonly ManifestEntry[], ready: number): void {
     if (this.#ending) return;
-    for (; this.#sent < ready; this.#sent++) this.#text += `${JSON.stringify(entries[this.#sent])}\n`;
+    for (; this.#sent < ready; this.#sent++) {
+      const json = JSON.stringify(entries[this.#sent]);
+      this.#jsons?.push(json);
+      this.#text += `${json}\n`;
+    }
     if (this.#text.length >= BATCH_CHARS) this.#flush();
     else if (this.#text && !this.#flushing) {
       // At the walk's next pause (it yields to the event loop now and then), whatever came.
       this.#flushing = true;
       setImmediate(() => this.#flush());
     }
+  }
+
+  /**
+   * `JSON.stringify(entries)` of the entries added (all of them, in order), made of their lines'
+   * JSON instead of serializing them again; undefined once asked for.
+   */
+  entriesJson(): string | undefined {
+    const jsons = this.#jsons;
+    this.#jsons = undefined;
+    return jsons && `[${jsons.join(',')}]`;
   }
 
   /** The last line: the release id the entries make, and how many there are. */

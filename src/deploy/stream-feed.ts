@@ -4,15 +4,12 @@
  * sources to fetch from), then one line per manifest entry as the walk finishes it (artifact.ts
  * onChunked), the same bytes for every host, and last the release id the entries must hash to,
  * with their count. gunzip reads concatenated members as one stream (stage-body.ts), so the
- * entries are compressed once, batch by batch on the thread pool, and the members are shared by
- * every host's request, whenever it starts.
+ * entries are compressed once, batch by batch, and the members are shared by every host's
+ * request, whenever it starts.
  */
-import { promisify } from 'node:util';
-import { gzip, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import type { ManifestEntry } from './manifest.js';
 import type { ReleaseId } from './types.js';
-
-const gzipLater = promisify(gzip);
 
 /** Level 1 as the stage body's (stage-body.ts): a manifest's JSON compresses ~3x at it. */
 const GZIP = { level: 1 };
@@ -57,10 +54,7 @@ export class StreamFeed {
   /** Entries made into lines. */
   #sent = 0;
   #flushing = false;
-  /** Members in the making, handed on in order. */
-  #chain: Promise<void> = Promise.resolve();
   #end: { trailer: Buffer } | { failed: string } | undefined;
-  #ending = false;
 
   /** Entries encoded so far. */
   get entries(): number {
@@ -69,7 +63,7 @@ export class StreamFeed {
 
   /** Takes entries[sent .. ready), the walk's final ones. */
   add(entries: readonly ManifestEntry[], ready: number): void {
-    if (this.#ending) return;
+    if (this.#end) return;
     for (; this.#sent < ready; this.#sent++) {
       const json = JSON.stringify(entries[this.#sent]);
       this.#jsons?.push(json);
@@ -95,20 +89,16 @@ export class StreamFeed {
 
   /** The last line: the release id the entries make, and how many there are. */
   end(release: ReleaseId): void {
-    if (this.#ending) return;
-    this.#ending = true;
+    if (this.#end) return;
     this.#flush();
-    const count = this.#sent;
-    this.#chain = this.#chain.then(() => {
-      const trailer = gzipLine({ release, entries: count });
-      this.#end = { trailer };
-      for (const s of this.#sinks) s.end(trailer);
-    });
+    const trailer = gzipLine({ release, entries: this.#sent });
+    this.#end = { trailer };
+    for (const s of this.#sinks) s.end(trailer);
+    this.#sinks.clear();
   }
 
   /** Stops every host's stream: the walk failed (the agents then drop what they made). */
   fail(reason: string): void {
-    this.#ending = true;
     this.#text = '';
     this.#end = { failed: reason };
     for (const s of this.#sinks) s.fail(reason);
@@ -128,15 +118,12 @@ export class StreamFeed {
   #flush(): void {
     this.#flushing = false;
     if (!this.#text || this.#end) return;
-    // Compressed at once on the pool, handed on after the members before it.
-    const made = gzipLater(this.#text, GZIP);
+    // On this thread: a batch is what the walk chunked in a few milliseconds (tens of KB, ~0.2
+    // ms at level 1), where the thread pool's round trips cost more than the compression
+    // (measured, 3 MB in 256 KB pieces: 32 ms of this thread's time async, 13 ms here).
+    const gz = gzipSync(this.#text, GZIP);
     this.#text = '';
-    this.#chain = this.#chain.then(async () => {
-      const gz = await made.catch(() => undefined);
-      if (this.#end && 'failed' in this.#end) return;
-      if (!gz) return this.fail('compressing the manifest failed');
-      this.#parts.push(gz);
-      for (const s of this.#sinks) s.part(gz);
-    });
+    this.#parts.push(gz);
+    for (const s of this.#sinks) s.part(gz);
   }
 }

@@ -6,8 +6,9 @@
  * for it. Entries come checked (manifest.ts ManifestLines): safe paths below folders made here.
  * Nothing is created through a symlink (O_NOFOLLOW, O_EXCL; symlinks are made at assembly).
  */
-import { closeSync, constants, fchmodSync, fstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, mkdirSync, openSync, write, writeSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import type { StagedLoc } from './staging-area.js';
@@ -15,6 +16,15 @@ import type { StagedLoc } from './staging-area.js';
 type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
 
 const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+/** Writes up to this size are made on the calling thread (as staging-files.ts makes them). */
+const SYNC_BYTES = 64 * 1024;
+const writeFd = promisify(write);
+
+/** Writes all of `data` at `offset` through the thread pool. */
+async function writeAll(fd: number, data: Buffer, offset: number): Promise<void> {
+  for (let n = 0; n < data.length; )
+    n += (await writeFd(fd, data, n, data.length - n, offset + n)).bytesWritten;
+}
 
 export class StreamFiles {
   readonly files: FileEntry[] = [];
@@ -74,12 +84,15 @@ export class StreamFiles {
   /**
    * Writes a verified chunk at every place waiting for it; returns the first, or undefined when
    * none waits (or its length is not the manifest's: not placed, then refetched or failed).
+   * Synchronous while every write is small; larger ones go through the thread pool, beside the
+   * decoding of the next (as staging-files.ts writes them).
    */
-  place(id: ChunkId, data: Buffer): StagedLoc | undefined {
+  place(id: ChunkId, data: Buffer): StagedLoc | undefined | Promise<StagedLoc | undefined> {
     const at = this.#waiting.get(id);
     if (!at) return undefined;
     let first: StagedLoc | undefined;
     const rest: number[] = [];
+    let later: Promise<void>[] | undefined;
     for (let i = 0; i < at.length; i += 3) {
       const f = at[i]!;
       const offset = at[i + 1]!;
@@ -95,16 +108,26 @@ export class StreamFiles {
         fd = this.#open(f);
         this.#fds.set(f, fd);
       }
-      for (let n = 0; n < size; ) n += writeSync(fd, data, n, size - n, offset + n);
       first ??= { release: this.name as ReleaseId, path: e.path, offset, size };
-      if (--this.#left[f]! === 0) {
-        this.#fds.delete(f);
-        this.#settle(f, fd);
+      if (size > SYNC_BYTES) {
+        const n = fd;
+        later ??= [];
+        later.push(writeAll(n, data, offset).then(() => this.#wrote(f, n)));
+        continue;
       }
+      for (let n = 0; n < size; ) n += writeSync(fd, data, n, size - n, offset + n);
+      this.#wrote(f, fd);
     }
     if (rest.length) this.#waiting.set(id, rest);
     else this.#waiting.delete(id);
-    return first;
+    return later ? Promise.all(later).then(() => first) : first;
+  }
+
+  /** One more place of file f written: once all are, the file is settled and closed. */
+  #wrote(f: number, fd: number): void {
+    if (--this.#left[f]! > 0) return;
+    this.#fds.delete(f);
+    this.#settle(f, fd);
   }
 
   /** The first file with a chunk still missing, if any. */

@@ -229,7 +229,7 @@ export class StreamStaging {
   async #copy(id: ChunkId): Promise<void> {
     const data = await this.o.index.read(id);
     if (!data) throw new Error(`chunk ${id.slice(0, 12)} is no longer here and no source was asked for it`);
-    this.files.place(id, data);
+    await this.files.place(id, data);
     if (this.files.waits(id))
       throw new Error(`chunk ${id.slice(0, 12)} is ${data.length} bytes, not what the manifest says`);
   }

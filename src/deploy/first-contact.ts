@@ -2,8 +2,8 @@
  * What the deployer does with a host while it walks the artifact, once the host's answer to the
  * twin check (or, from an agent before that, its status) says it speaks this protocol and has no
  * release: its stage streamed at once (stage-stream.ts), or, where there is no stream to start
- * or its agent has no such endpoint, the artifact's outline sent for it to create the tree ahead
- * (agent/prepared-tree.ts). Whatever goes wrong here only costs the head start: the staging
+ * (as many hosts stream already as stage at once) or its agent has no such endpoint, the
+ * artifact's outline sent for it to create the tree ahead (agent/prepared-tree.ts). Whatever goes wrong here only costs the head start: the staging
  * reports real trouble.
  */
 import type { AgentClient } from './agent-client.js';
@@ -40,7 +40,7 @@ export async function firstContact(o: {
   relays: ReturnType<typeof relayOf>;
 }): Promise<void> {
   if (!(await freshHost(o.client, o.checking))) return;
-  if (!o.streams) {
+  if (!o.streams?.claim(o.env.stageParallelism)) {
     await o.client.prepare(o.outline());
     return;
   }

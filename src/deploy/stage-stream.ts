@@ -137,6 +137,19 @@ export class StreamedStages {
     this.lookup = new GrowingChunks(prefix);
   }
 
+  /** Hosts that may stream, claimed (claim) before their stream starts. */
+  #claimed = 0;
+
+  /**
+   * Claims a stream for a host: at most `limit` (the environment's stageParallelism) in all, as
+   * many as stage at once; the others are staged as before, after the walk.
+   */
+  claim(limit: number): boolean {
+    if (this.#claimed >= limit) return false;
+    this.#claimed++;
+    return true;
+  }
+
   /** Whether a host streams (the origin then serves from `lookup`). */
   get active(): boolean {
     return this.started.size > 0;

@@ -121,9 +121,9 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
     },
     onChunked: streams && ((entries, ready) => streams.chunked(entries, ready)),
   });
+  if (!art.ok) streams?.fail(art.error);
   await Promise.all(preparing);
   if (!art.ok) {
-    streams?.fail(art.error);
     await (await started?.catch(() => undefined))?.close();
     return err(art.error);
   }

@@ -145,6 +145,50 @@ describe('the streamed stage of a first release', () => {
     expect(await tree(path.join(root, 'agent', 'releases', v2))).toEqual(await tree(art));
   });
 
+  it('stops the streams of an artifact refused at the end of its walk, leaving nothing', async () => {
+    await symlink('../../outside', path.join(art, 'lib/zz-escape'));
+    const { url } = await agentBehindProxy();
+    const r = await deploy(url, 'v1');
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.error).toContain('refused symlink');
+    // A stream begun (the walk may end before the agent's answer to the twin check comes) is
+    // broken off: the agent removes its folder.
+    for (let i = 0; i < 200 && (await leftovers()).staging.length; i++)
+      await new Promise((res) => setTimeout(res, 25));
+    expect(await leftovers()).toEqual({ staging: [], releases: [] });
+  });
+
+  it('streams to a relay and its neighbour, which pulls through it', async () => {
+    const second = await Agent.open({ dir: path.join(root, 'agent2'), token: TOKEN, keep: 2 });
+    try {
+      const a = await agentBehindProxy();
+      const server = await listenAgent(second, '127.0.0.1', 0);
+      servers.keep(server);
+      const b = await agentProxy(servers, (server.address() as AddressInfo).port);
+      const env = oneRegionEnvironment({
+        name: 'stream',
+        artifact: art,
+        token: TOKEN,
+        agentUrls: [a.url, b.url],
+      });
+      const r = await runDeployment({
+        env: { ...env, relay: true },
+        version: 'v1',
+        events: new EventStream<DeployEvent>(),
+      });
+      expect(r.ok && r.value.status, r.ok ? r.value.reason : r.error).toBe('success');
+      expect(a.asked).toContain('POST /v1/grant');
+      // The neighbour's chunks came through the relay.
+      expect(a.asked).toContain('POST /v1/chunks/fetch');
+      for (const p of [a, b]) expect(p.asked).toContain('POST /v1/stage-stream');
+      const release = r.ok ? r.value.release : '';
+      for (const dir of ['agent', 'agent2'])
+        expect(await tree(path.join(root, dir, 'releases', release))).toEqual(await tree(art));
+    } finally {
+      await second.shutdown();
+    }
+  });
+
   it('falls back to the whole manifest with an agent from before the streamed stage (404)', async () => {
     const { url, asked } = await agentBehindProxy(['/v1/stage-stream', '/v1/prepare']);
     const r = await deploy(url, 'v1');

@@ -128,6 +128,7 @@ export class StreamedStages {
   #entries: readonly ManifestEntry[] = [];
   #ready = 0;
   #release: ReleaseId | undefined;
+  #failed = false;
 
   constructor(
     prefix: string,
@@ -166,7 +167,7 @@ export class StreamedStages {
 
   /** Starts streaming to a host (its sources known): what came so far at once, the rest as it comes. */
   start(name: string, client: StreamClient, sources: { url: string; token: string }[]): void {
-    if (this.started.has(name)) return;
+    if (this.started.has(name) || this.#failed) return;
     const first = !this.active;
     let hear: (p: StageProgress) => void = () => {};
     let bytes = 0;
@@ -213,6 +214,7 @@ export class StreamedStages {
 
   /** The walk failed: every stream stops (each agent drops what it made). */
   fail(reason: string): void {
+    this.#failed = true;
     this.#feed.fail(reason);
   }
 }

@@ -27,10 +27,13 @@ function steps(a: AdaptiveLevel, ...windows: [number, number][]): unknown[] {
 }
 
 describe('adaptive level', () => {
-  it('holds level 1 until the receiver has reported its load', () => {
+  it('before the receiver has reported its load, only steps down for its own bottleneck', () => {
     const a = new AdaptiveLevel();
     expect(a.level).toBe(1);
-    expect(steps(a, [1, 0], [0, 1], [0.1, 0])).toEqual([1, 1, 1]);
+    // An idle origin, a full socket: nothing said about the receiver, so no step up.
+    expect(steps(a, [0.1, 0], [0.1, 0.9], [0.9, 0.5])).toEqual([1, 1, 1]);
+    // A busy origin whose socket drains: the compressor is the bottleneck whatever the receiver.
+    expect(steps(a, [0.9, 0.1], [0.9, 0.1])).toEqual([-5, 'none']);
   });
 
   it('steps down while the origin is busy and its socket is not full (the compressor is the bottleneck)', () => {

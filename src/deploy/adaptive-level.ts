@@ -17,8 +17,11 @@
  * - the receiver idle, and the origin idle or its socket full: both wait for the link, more.
  * The socket alone says little: kernel buffers on both sides of a slow link take megabytes before
  * a write waits, and a busy receiver fills it as well as a slow link does; the origin's load alone
- * neither (it bursts when requests arrive together, and counts the deployer's other work). No
- * step before the receiver's first report: a transfer starts at level 1, the old fixed choice.
+ * neither (it bursts when requests arrive together, and counts the deployer's other work). A
+ * transfer starts at level 1, the old fixed choice. Before the receiver's first report (its
+ * second request: a first deploy of 20,000 files sent ~600 ms at level 1 waiting for it) only the
+ * origin's own bottleneck steps the level, and only down: a compressor busy while its socket
+ * drains is never the link's fault; raising the level waits for the receiver's word.
  */
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import { trace } from '../util/trace.js';
@@ -111,16 +114,15 @@ export class AdaptiveLevel {
   /** Steps the level from a window (and the receiver's last report). */
   decide(w: Window): void {
     const load = this.#load;
-    if (load === undefined) return;
     const full = w.socket >= FULL;
     const was = this.level;
-    if ((load >= BUSY && w.socket < SATURATED) || (w.origin >= BUSY && !full))
+    if ((load !== undefined && load >= BUSY && w.socket < SATURATED) || (w.origin >= BUSY && !full))
       this.#rung = Math.max(0, this.#rung - 1);
-    else if (load < IDLE && (w.origin < IDLE || full))
+    else if (load !== undefined && load < IDLE && (w.origin < IDLE || full))
       this.#rung = Math.min(LADDER.length - 1, this.#rung + 1);
     if (this.level !== was)
       trace(
-        `compression ${was} -> ${this.level} (loads: origin ${w.origin.toFixed(2)}, receiver ${load.toFixed(2)}; socket waits ${w.socket.toFixed(2)})`,
+        `compression ${was} -> ${this.level} (loads: origin ${w.origin.toFixed(2)}, receiver ${load?.toFixed(2) ?? 'unreported'}; socket waits ${w.socket.toFixed(2)})`,
       );
   }
 }

@@ -264,6 +264,19 @@ describe('the streamed stage of a first release', () => {
     expect(await leftovers()).toEqual({ staging: [], releases: [] });
   });
 
+  it('sweeps a stream folder a crash left when the agent next opens', async () => {
+    const dir = path.join(root, 'crashed');
+    await mkdir(path.join(dir, 'staging', '.stream-0123456789ab', 'lib'), { recursive: true });
+    await writeFile(path.join(dir, 'staging', '.stream-0123456789ab', 'lib', 'half'), 'half');
+    const reopened = await Agent.open({ dir, token: TOKEN, keep: 2 });
+    try {
+      expect(await readdir(path.join(dir, 'staging'))).toEqual([]);
+      expect((await reopened.status()).releases).toEqual([]);
+    } finally {
+      await reopened.shutdown();
+    }
+  });
+
   it('refuses a bad header before the answer begins (400)', async () => {
     const server = await listenAgent(agent, '127.0.0.1', 0);
     servers.keep(server);

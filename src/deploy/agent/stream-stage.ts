@@ -43,7 +43,6 @@ export interface Streamed {
   /** Per file entry, in manifest order: its mtime as written. */
   mtimes: number[];
   progress: StageProgress;
-  bytesFetched: number;
 }
 
 export class StreamStaging {
@@ -176,7 +175,6 @@ export class StreamStaging {
       name: this.name,
       mtimes: this.files.mtimes,
       progress: { ...this.p },
-      bytesFetched: this.p.bytesFetched,
     });
   }
 

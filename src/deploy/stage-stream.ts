@@ -9,6 +9,7 @@
  */
 import http from 'node:http';
 import { err, ok, type Result } from '../util/result.js';
+import { trace } from '../util/trace.js';
 import type { StageProgress, StageResult } from './agent/operations.js';
 import { causeOf } from './chunk-client.js';
 import type { ChunkingParams } from './fastcdc.js';
@@ -168,6 +169,7 @@ export class StreamedStages {
   /** Starts streaming to a host (its sources known): what came so far at once, the rest as it comes. */
   start(name: string, client: StreamClient, sources: { url: string; token: string }[]): void {
     if (this.started.has(name) || this.#failed) return;
+    trace(`stage-stream to ${name}: ${this.#ready} entries chunked`);
     const first = !this.active;
     let hear: (p: StageProgress) => void = () => {};
     let bytes = 0;

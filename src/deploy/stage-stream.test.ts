@@ -125,10 +125,19 @@ const header = (sources: { url: string; token: string }[] = [{ url: 'http://127.
 describe('the streamed stage of a first release', () => {
   it('stages a release byte-identical to the artifact, and redeploys the usual way', async () => {
     const { url, asked } = await agentBehindProxy();
-    const r = await deploy(url, 'v1');
+    const events = new EventStream<DeployEvent>();
+    const seen: DeployEvent[] = [];
+    events.subscribe((e) => seen.push(e));
+    const r = await runDeployment({ env: envFor(url), version: 'v1', events });
     expect(r.ok && r.value.status, r.ok ? r.value.reason : r.error).toBe('success');
     expect(asked).toContain('POST /v1/stage-stream');
     expect(asked).not.toContain('POST /v1/stage');
+    // Reported as any staging: announced after the deployment, then staged with its counts.
+    const types = seen.map((e) => e.type).filter((t) => t !== 'stage-progress');
+    expect(types.indexOf('deploy-started')).toBeLessThan(types.indexOf('target-staging'));
+    expect(types.indexOf('target-staging')).toBeLessThan(types.indexOf('target-staged'));
+    const staged = seen.find((e) => e.type === 'target-staged');
+    expect(staged?.type === 'target-staged' && staged.chunksFetched).toBeGreaterThan(0);
     expect(asked).not.toContain('POST /v1/prepare');
     const release = r.ok ? r.value.release : '';
     expect(await tree(path.join(root, 'agent', 'releases', release))).toEqual(await tree(art));

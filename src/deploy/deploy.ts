@@ -88,19 +88,19 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
     entriesBefore === undefined || entriesBefore >= TWIN_CHECK_MIN_ENTRIES
       ? new Map([...clients].map(([name, client]) => [name, client.twinCheck()]))
       : undefined;
-  // Hosts without a release get their stage streamed while the artifact is being chunked
-  // (stage-stream.ts, first-contact.ts); with few entries (no twin check asked) they create its
-  // folders and files ahead (the outline) if they have releases to compare (twin check) or not.
+  // Hosts without a release (the twin check's answer says so) get their stage streamed while the
+  // artifact is being chunked (stage-stream.ts, first-contact.ts), or, from an agent before that,
+  // its outline to create ahead; a redeploy of few entries asks no twin check, and neither is sent.
   const streams = checking
     ? new StreamedStages(path.resolve(folder) + path.sep, opts.version, DEFAULT_CHUNKING)
     : undefined;
   let walked: ChunkLookup | undefined;
   // Started once, when first needed: by a streamed stage during the walk (then serving chunks as
-  // files are chunked), by stage.ts, or below.
+  // files are chunked, from the streams' lookup), by stage.ts, or below.
   let started: ReturnType<typeof startOrigin> | undefined;
   const origin = () =>
     (started ??= startOrigin({
-      chunks: streams?.active || !walked ? streams!.lookup : walked,
+      chunks: streams && (streams.active || !walked) ? streams.lookup : walked!,
       token: newToken(),
       host: env.origin.host,
       port: env.origin.port,

@@ -329,21 +329,11 @@ export class Stager {
   stageStreamed(s: Streamed, holder?: string): Promise<Result<StageResult, string>> {
     if (holder) this.stagedBy.set(s.id, holder);
     const running = this.#running.get(s.id);
-    if (running || this.o.kept.manifests.has(s.id)) {
-      const done = ok(stagedBefore(s));
-      return dropStream(this.o.index, this.o.layout, s.name).then(
-        () => running?.then((r) => r ?? done) ?? done,
-      );
-    }
-    const staging = async () => {
-      await this.#dropArea(s.id);
-      const area = await adoptStream(this.o, s);
-      this.#areas.set(s.id, area);
-      const r = await assembleStreamed(this.o, s, area);
-      if (r.ok) this.#areas.delete(s.id);
-      return r;
-    };
-    return this.#run(s.id, staging());
+    const done = ok(stagedBefore(s));
+    if (running || this.o.kept.manifests.has(s.id))
+      return dropStream(this.o, s.name).then(() => running?.then((r) => r ?? done) ?? done);
+    const staging = this.#dropArea(s.id).then(() => adoptStream(this.o, s));
+    return this.#run(s.id, assembleStreamed(this.o, s, staging, this.#areas));
   }
 
   /**

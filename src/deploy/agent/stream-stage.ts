@@ -186,7 +186,7 @@ export class StreamStaging {
     this.#head = 0;
     while (this.#tasks.size) await Promise.allSettled([...this.#tasks]);
     this.files.close();
-    await dropStream(this.o.index, this.layout, this.name);
+    await dropStream({ index: this.o.index, layout: this.layout }, this.name);
   }
 
   #target(): number {
@@ -256,11 +256,15 @@ export async function adoptStream(
 export async function assembleStreamed(
   o: Pick<StagerOptions, 'layout' | 'index' | 'kept' | 'times'>,
   s: Streamed,
-  area: StagingArea,
+  adopted: Promise<StagingArea>,
+  /** The stager's staging areas: this one is among them until it is assembled. */
+  areas: Map<ReleaseId, StagingArea>,
 ): Promise<Result<StageResult, string>> {
   const { layout, index, kept, times } = o;
   const { id, manifest } = s;
   const t0 = performance.now();
+  const area = await adopted;
+  areas.set(id, area);
   try {
     await assembleRelease({
       layout,
@@ -277,6 +281,7 @@ export async function assembleStreamed(
     return err(`assembling ${id} failed: ${(e as Error).message}`);
   }
   trace(`stage ${id}: assembled`);
+  areas.delete(id);
   kept.manifests.set(id, manifest);
   kept.files.rebuild(kept.manifests);
   await index.settleRelease(id, manifest);
@@ -292,7 +297,7 @@ export async function assembleStreamed(
 }
 
 /** Deletes a streamed stage's folder `staging/<name>` and forgets the chunks found in it. */
-export async function dropStream(index: ChunkIndex, layout: Layout, name: string): Promise<void> {
-  index.dropStaging(name as ReleaseId);
-  await rm(path.join(layout.staging, name), { recursive: true, force: true });
+export async function dropStream(o: { index: ChunkIndex; layout: Layout }, name: string): Promise<void> {
+  o.index.dropStaging(name as ReleaseId);
+  await rm(path.join(o.layout.staging, name), { recursive: true, force: true });
 }

@@ -308,8 +308,13 @@ function zstdDelta(data: Buffer, { ops, block, n }: Match, zstd: Zstd, level: nu
       head.writeUInt32BE(end - k, 8 + r * 8);
       r++;
     }
-    data.copy(dict, d * block, from, from + block);
-    d++;
+    // Base blocks that follow each other in `data` too (a matched run) are copied as one: a copy
+    // per block was ~15,000 Buffer copies for the 200 MB file's 1% edit, ~15 ms of the origin.
+    let next = k + 1;
+    while (next < n && at[next] === from + (next - k) * block) next++;
+    data.copy(dict, d * block, from, from + (next - k) * block);
+    d += next - k;
+    k = next - 1;
   }
   // The frame is a view of the codec's scratch buffer: copied here, before anything else runs.
   const frame = zstd.compress(data, level, dict);

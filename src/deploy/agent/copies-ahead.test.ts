@@ -1,11 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDirs } from '../../../test/helpers/temp-dirs.js';
 import { chunkBuffer } from '../fastcdc.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId } from '../types.js';
+import { Agent } from './agent.js';
 import { type AheadBase, CopiesAhead } from './copies-ahead.js';
 import { writeFromBase } from './file-from-base.js';
 
@@ -129,5 +138,19 @@ describe('copies of bases made ahead of their stage request', () => {
     expect(readFileSync(dest).equals(fresh)).toBe(true);
     expect(copies.size).toBe(0);
     await expect.poll(() => aheadIn(dir), { timeout: 10_000 }).toEqual([]);
+  });
+
+  it('left by a crash, is swept when the agent opens its folder again', async () => {
+    const dir = tmp('slipway-ahead-crash-');
+    const staging = path.join(dir, 'staging');
+    mkdirSync(staging, { recursive: true });
+    // A copy's name as the agent gives it, under way when the agent died.
+    writeFileSync(path.join(staging, `.ahead-${process.pid}-1`), randomBytes(4096));
+    const agent = await Agent.open({ dir, token: 'unit-test-token-0123456789' });
+    try {
+      expect(aheadIn(staging)).toEqual([]);
+    } finally {
+      await agent.shutdown();
+    }
   });
 });

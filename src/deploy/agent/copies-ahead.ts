@@ -2,8 +2,8 @@
  * Copies of large files' earlier versions made ahead of the stage request that will want them.
  * A deployer that lists a large file as changed in place (same size as last deployed) says so
  * before it chunks the file (deploy.ts); this agent then copies that file's earlier version (the
- * base file-from-base.ts would pick) and flushes the copy while the deployer reads and hashes
- * 200 MB, and the staging's write from base takes the finished copy instead of starting one.
+ * base file-from-base.ts would pick) while the deployer reads and hashes 200 MB, and the
+ * staging's write from base takes the finished copy instead of starting one.
  *
  * Only a head start, never trusted more than the base itself: a copy is taken only when the base
  * still has the size and mtime it had when the copy began (the same proof file-index.ts asks of
@@ -12,10 +12,9 @@
  * release's, which the start-up sweep removes (staging-area.ts reopen).
  */
 import { constants } from 'node:fs';
-import { copyFile, open, rm, stat } from 'node:fs/promises';
+import { copyFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { trace } from '../../util/trace.js';
-import { flushWhile } from './file-from-base.js';
 
 /** A kept release's file to copy, as stated when found untouched since its assembly. */
 export interface AheadBase {
@@ -38,7 +37,7 @@ export interface AheadCopies {
 interface Ahead {
   base: AheadBase;
   dest: string;
-  /** Whether the copy is whole, the base unchanged while it was made (its flush may go on). */
+  /** Whether the copy is whole, the base unchanged while it was made. */
   done: Promise<boolean>;
   timer: NodeJS.Timeout;
 }
@@ -108,35 +107,20 @@ export class CopiesAhead implements AheadCopies {
 
 /**
  * Copies `base` to `dest` (a clone where the filesystem can); whether the copy is whole, the base
- * unchanged meanwhile. Never rejects. Its flush runs on beside and after the copy without being
- * waited for: a head start for the staging's own sync, which the staging does not wait for either
- * until its patching is done (under another writer's load one 200 MB flush here took ~0.7 s, and
- * a copy that waited for it held the patching back as long).
+ * unchanged meanwhile. Never rejects. Not flushed here: the staging flushes the file beside its
+ * patching, as it flushes a copy it makes itself. A flush of 200 MB while the deployer walks
+ * slowed the walk (the rechunk of that file, on the critical path) from ~210 to ~370 ms here,
+ * the copy alone to ~240 (kernel writeback on this two-core VM takes CPU from both cores).
  */
 async function copy(base: AheadBase, dest: string): Promise<boolean> {
   try {
-    const copying = copyFile(base.path, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
-    const flushing = flushWhile(dest, copying);
-    await copying;
+    await copyFile(base.path, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
     const st = await stat(base.path);
     if (st.size !== base.size || st.mtimeMs !== base.mtimeMs) throw new Error('the base changed');
     trace(`copied ahead: ${base.path}`);
-    void flushing.then(() => flushRest(dest));
     return true;
   } catch {
     await rm(dest, { force: true }).catch(() => {});
     return false;
-  }
-}
-
-/** What the copy's flush left, unless the copy was taken meanwhile (the staging's own sync then does). */
-async function flushRest(dest: string): Promise<void> {
-  const fh = await open(dest, 'r').catch(() => undefined);
-  try {
-    await fh?.datasync();
-  } catch {
-    // A head start only: the staging's sync reports real trouble.
-  } finally {
-    await fh?.close();
   }
 }

@@ -142,7 +142,7 @@ export async function writeFromBase(opts: {
  * settles: the disk writes the copy's first pages while it makes the last ones, instead of all
  * 200 MB after it (~90 ms here). A head start only, never failing: the writer's own sync follows.
  */
-export async function flushWhile(dest: string, copying: Promise<void>): Promise<void> {
+async function flushWhile(dest: string, copying: Promise<void>): Promise<void> {
   let done = false;
   const settled = copying.then(
     () => {

@@ -81,8 +81,8 @@ export async function writeFromBase(opts: {
   trace(`writing from base ${inPlace * 2 >= e.size ? 'in place' : 'in order'}: ${e.path}`);
   if (inPlace * 2 >= e.size) {
     // The copy first, the base opened beside it: a 200 MB copy takes 0.1-0.2 s and, with its
-    // flush, can be what the staging waits for last. A copy made ahead (already flushed, as a
-    // rule) is linked into place instead: `dest` must not exist, as with the copy's EXCL.
+    // flush, can be what the staging waits for last. A copy made ahead is linked into place
+    // instead: `dest` must not exist, as with the copy's EXCL.
     const copying = (async () => {
       const made = await opts.ahead?.take(base.path);
       if (made === undefined)

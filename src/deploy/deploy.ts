@@ -115,6 +115,10 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
         for (const [name, client] of clients)
           preparing.push(prepareFirst(client, outline, checking.get(name)!));
     },
+    // Not awaited: a head start only (an older agent's 404 changes nothing).
+    onLargeEdits: (paths) => {
+      for (const client of clients.values()) void client.copyAhead(paths);
+    },
   });
   await Promise.all(preparing);
   if (!art.ok) return err(art.error);

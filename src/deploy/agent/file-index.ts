@@ -120,6 +120,18 @@ export class FileIndex {
    */
   async previous(e: FileEntry, releases: Map<ReleaseId, Manifest>): Promise<BaseFile | undefined> {
     if (e.chunks.length < 2) return undefined;
+    const found = await this.previousAt(e.path, releases);
+    return found && { path: found.path, chunks: found.chunks };
+  }
+
+  /**
+   * previous() by path alone, with the base's size and mtime: what a copy made ahead of the
+   * stage request copies (copies-ahead.ts).
+   */
+  async previousAt(
+    rel: string,
+    releases: Map<ReleaseId, Manifest>,
+  ): Promise<(BaseFile & { size: number; mtimeMs: number }) | undefined> {
     this.#index();
     if (!this.#byPath) {
       this.#byPath = new Map();
@@ -127,12 +139,12 @@ export class FileIndex {
         for (const [i, x] of m.entries.entries())
           if (x.type === 'file') this.#byPath.set(x.path, r * STRIDE + i);
     }
-    const where = this.#byPath.get(e.path);
+    const where = this.#byPath.get(rel);
     if (where === undefined) return undefined;
     const [release, x] = this.#at(where);
     if (!releases.has(release)) return undefined;
-    const same = await this.#untouched(release, e.path);
-    return same ? { path: same.path, chunks: x.chunks } : undefined;
+    const same = await this.#untouched(release, rel);
+    return same ? { path: same.path, chunks: x.chunks, size: same.size, mtimeMs: same.mtimeMs } : undefined;
   }
 
   /** A kept release's file if its size and mtime are still those recorded at assembly. */

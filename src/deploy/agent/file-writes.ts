@@ -9,6 +9,7 @@ import { open } from 'node:fs/promises';
 import { trace } from '../../util/trace.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId } from '../types.js';
+import type { AheadCopies } from './copies-ahead.js';
 import type { DirectSink } from './direct-file.js';
 import { type BaseFile, writeFromBase } from './file-from-base.js';
 
@@ -107,6 +108,8 @@ export async function writeFromBaseFile(opts: {
   early?: boolean;
   /** Called once the writing has begun, or nothing is written (file-from-base.ts). */
   onStart?: () => void;
+  /** Copies of bases made ahead (copies-ahead.ts). */
+  ahead?: AheadCopies;
 }): Promise<[number, number] | undefined> {
   const { e, dest } = opts;
   const flush = opts.early === true && e.size >= EARLY_FLUSH;

@@ -109,6 +109,14 @@ export const prepareBody = z.strictObject({
   outline: z.array(z.string().min(1).max(4096)).max(1_000_000),
 });
 
+/**
+ * Large files changed in place, named as in the manifest (copies-ahead.ts): only a path a kept
+ * release lists is looked up, so a name that is no manifest path finds nothing.
+ */
+export const copyAheadBody = z.strictObject({
+  paths: z.array(z.string().min(1).max(4096)).max(64),
+});
+
 export const grantBody = z.strictObject({
   token: z.string().min(16),
   sources: z.array(sourceRef).max(16),

@@ -19,6 +19,7 @@ import {
   activateBody,
   appOf,
   chunkIdsBody,
+  copyAheadBody,
   fetchBody,
   grantBody,
   lockBody,
@@ -167,6 +168,16 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
       const r = agent.prepare(body.outline);
       if (!r.ok) throw new HttpError(400, `outline refused: ${r.error}`);
       sendJson(res, 200, { prepared: r.value });
+    },
+
+    // A deployer that found large files changed in place, before it chunks them: their earlier
+    // versions are copied meanwhile (copies-ahead.ts). Answered first; optional (an older
+    // agent's 404 changes nothing).
+    'POST /v1/copy-ahead': async (req, res) => {
+      const body = parseBody(copyAheadBody, await readJson(req, 1024 * 1024), 'copy-ahead');
+      mayChange(req);
+      sendJson(res, 202, { copying: true });
+      await agent.copyAhead(body.paths).catch(() => 0);
     },
 
     'POST /v1/grant': async (req, res) => {

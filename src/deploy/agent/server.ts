@@ -5,6 +5,7 @@
 
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { roomForDeploy } from '../../util/small-heap.js';
 import { trace } from '../../util/trace.js';
 import { bearer, HttpError, readJson, sendError, sendJson, tokenMatches } from '../http.js';
 import { validateManifest } from '../manifest.js';
@@ -254,6 +255,8 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
       const route = routes[`${req.method} ${url.pathname}`];
       if (!tokenMatches(token, agent.token)) throw new HttpError(401, 'missing or wrong token');
       if (!route) throw new HttpError(404, `no route ${req.method} ${url.pathname}`);
+      // A deploy's work is coming: room for its garbage first (small-heap.ts).
+      if (req.method !== 'GET') roomForDeploy();
       await route(req, res);
     } catch (e) {
       if (e instanceof HttpError) sendError(res, e.status, e.message);

@@ -16,12 +16,13 @@
  * MB, the 20,000 files' 119-138 MB, for pair CPU first -9%, 10% edit -7% (3 pairs each against
  * `--optimize-for-size`, load 2-3). Only where the process is one of its own: the CLI's `agent` and `deploy` commands
  * (each runs in a fresh process), never a library call (a test worker or an embedding program
- * keeps its own flags). An agent grows the young generation to 4 MiB semi-spaces for the length
- * of a deploy (roomForDeploy): the CPU of a scavenge every megabyte outweighed the memory.
+ * keeps its own flags). An agent grows the young generation to 4 MiB semi-spaces for a first
+ * release (roomForDeploy, when its tree is prepared): a scavenge every megabyte cost more CPU
+ * than the memory saved was worth there. Not for edits, whose peak is higher already.
  */
 import v8 from 'node:v8';
 
-/** Set by preferSmallHeap: only then is the young generation held small, and grown for a deploy. */
+/** Set by preferSmallHeap: only then is the young generation held small (and grown for a first release). */
 let small = false;
 
 /** Asks V8 to keep this process's heap small for the rest of its life. */
@@ -32,7 +33,7 @@ export function preferSmallHeap(): void {
 }
 
 /**
- * The young generation (both semi-spaces) a deploy's work gets: 4 MiB semi-spaces. At the 1 MiB
+ * The young generation (both semi-spaces) a first release's work gets: 4 MiB semi-spaces. At the 1 MiB
  * preferSmallHeap keeps, an agent's first deploy of 20,000 files took 100-185 scavenges, ~200 ms
  * of its CPU; at 4 MiB ~40 (--trace-gc), for 6-17 MB more at its peak (scripts/deploy-ab.mjs with
  * --min-semi-space-size=4: small first, agent user CPU 1,190-1,230 -> 990-1,010 ms; big first
@@ -61,10 +62,10 @@ const v8Young: YoungGeneration = {
 };
 
 /**
- * Before a deploy's burst of work (an agent's request that changes something): the young
- * generation grown to DEPLOY_NEW_SPACE, once, when preferSmallHeap holds it smaller. A no-op (one
- * look at the heap's spaces) when it is grown already, and in a process that did not ask for a
- * small heap.
+ * Before a first release's burst of work (an agent preparing its tree, prepared-tree.ts): the
+ * young generation grown to DEPLOY_NEW_SPACE, once, when preferSmallHeap holds it smaller. A no-op
+ * (one look at the heap's spaces) when it is grown already, and in a process that did not ask for
+ * a small heap.
  */
 export function roomForDeploy(): void {
   if (small) growYoungGeneration(v8Young, DEPLOY_NEW_SPACE);
@@ -76,7 +77,7 @@ export function roomForDeploy(): void {
  * survived since it last grew, by `--semi-space-growth-factor`, which takes effect at run time:
  * so a factor of 4 while objects kept here survive a scavenge or two, then 1 again (at once,
  * before a 3 MB manifest parsed could grow it on to 16 MiB). Idle a while, V8 shrinks it back
- * (its memory reducer): the next deploy grows it again.
+ * (its memory reducer): the next first release grows it again.
  */
 export function growYoungGeneration(young: YoungGeneration, target: number): void {
   if (young.size() >= target) return;

@@ -167,6 +167,8 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
       mayChange(req);
       const r = agent.prepare(body.outline);
       if (!r.ok) throw new HttpError(400, `outline refused: ${r.error}`);
+      // A first release comes: 20,000 files' garbage (small-heap.ts).
+      if (r.value) roomForDeploy();
       sendJson(res, 200, { prepared: r.value });
     },
 
@@ -255,8 +257,6 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
       const route = routes[`${req.method} ${url.pathname}`];
       if (!tokenMatches(token, agent.token)) throw new HttpError(401, 'missing or wrong token');
       if (!route) throw new HttpError(404, `no route ${req.method} ${url.pathname}`);
-      // A deploy's work is coming: room for its garbage first (small-heap.ts).
-      if (req.method !== 'GET') roomForDeploy();
       await route(req, res);
     } catch (e) {
       if (e instanceof HttpError) sendError(res, e.status, e.message);

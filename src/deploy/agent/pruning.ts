@@ -61,7 +61,7 @@ export async function pruneReleases(o: PruneOptions): Promise<void> {
     if (!inRelease) {
       inRelease = new Set<ChunkId>();
       for (const m of kept.manifests.values())
-        for (const e of m.entries) if (e.type === 'file') for (const [c] of e.chunks) inRelease.add(c);
+        for (const e of m.entries) if (e.type === 'file') for (const c of e.chunks) inRelease.add(c[0]);
     }
     return inRelease.has(id);
   };

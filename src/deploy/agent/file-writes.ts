@@ -4,8 +4,9 @@
  * either way given the manifest's mode and answered with its size and mtime, the proof that it
  * was not edited since (release-stats.ts).
  */
-import { fchmodSync, fstatSync, writevSync } from 'node:fs';
+import { fchmodSync, writevSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { fstatNumbers } from '../../util/lstat-numbers.js';
 import { trace } from '../../util/trace.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId } from '../types.js';
@@ -81,7 +82,7 @@ async function writeSmall(
     while (at < total) at += writevSync(fh.fd, at === 0 ? parts : [Buffer.concat(parts).subarray(at)]);
     fchmodSync(fh.fd, e.mode & 0o777);
     if (sync) await fh.sync();
-    const st = fstatSync(fh.fd);
+    const st = fstatNumbers(fh.fd);
     return [st.size, st.mtimeMs];
   } finally {
     await fh.close();

@@ -5,6 +5,7 @@
 
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { roomForDeploy } from '../../util/small-heap.js';
 import { trace } from '../../util/trace.js';
 import { bearer, HttpError, readJson, sendError, sendJson, tokenMatches } from '../http.js';
 import { validateManifest } from '../manifest.js';
@@ -167,6 +168,8 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
       mayChange(req);
       const r = agent.prepare(body.outline);
       if (!r.ok) throw new HttpError(400, `outline refused: ${r.error}`);
+      // A first release comes: 20,000 files' garbage (small-heap.ts).
+      if (r.value) roomForDeploy();
       sendJson(res, 200, { prepared: r.value });
     },
 

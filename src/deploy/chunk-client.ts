@@ -11,7 +11,8 @@ import { httpCall } from './http-call.js';
 import type { ReceiverLoad } from './receiver-load.js';
 import { piecesOf } from './stream-pieces.js';
 import type { ChunkId } from './types.js';
-import { type Codec, decodeFrames, type Encoding, localCodecs } from './wire.js';
+import { type Codec, type Encoding, localCodecs } from './wire.js';
+import { decodeFrames } from './wire-decode.js';
 import type { DeltaRequest } from './wire-delta.js';
 
 export interface ChunkSourceRef {

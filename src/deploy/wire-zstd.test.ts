@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import { chunkIdOf } from './fastcdc.js';
 import type { ChunkId } from './types.js';
-import { decodeFrames, deltaFrame, encodeFrame, FrameDecodeError } from './wire.js';
+import { deltaFrame, encodeFrame } from './wire.js';
+import { decodeFrames, FrameDecodeError } from './wire-decode.js';
 import { bestDelta, deltaRequest, encodeDelta, encodeZstdDelta } from './wire-delta.js';
 import { loadZstd } from './zstd.js';
 

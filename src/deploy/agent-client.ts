@@ -182,6 +182,15 @@ export class AgentClient {
     return this.#call('POST', '/v1/prepare', { outline });
   }
 
+  /**
+   * Names large files changed in place before they are chunked, so that the agent copies their
+   * earlier versions meanwhile (agent/copies-ahead.ts). An error (an older agent's 404) only
+   * means that it will not.
+   */
+  copyAhead(paths: string[]): Promise<Result<{ copying: boolean }, string>> {
+    return this.#call('POST', '/v1/copy-ahead', { paths });
+  }
+
   /** Makes this agent a relay: neighbours holding `token` may pull chunks through it. */
   grant(token: string, sources: ChunkSourceRef[], maxChunk: number): Promise<Result<{ ok: true }, string>> {
     return this.#call('POST', '/v1/grant', {

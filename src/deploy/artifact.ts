@@ -124,8 +124,31 @@ export const PARALLEL_MIN = 64 * 1024 * 1024;
  */
 export const PARALLEL_RECHUNK_MIN = 256 * 1024 * 1024;
 
+/**
+ * Files from this size on, changed but as long as when last deployed, are named to the agents
+ * before they are chunked (onLargeEdits): a 64 MB copy takes ~30 ms, while the walk chunks such a
+ * file in ~60 ms. The same size is a guess that the edit was made in place: a copy of a file whose
+ * bytes moved would be made for nothing (file-from-base.ts writes such a file in order instead).
+ */
+const COPY_AHEAD_MIN = 64 * 1024 * 1024;
+
 /** Worker threads for parallel chunking, beside this one: one per other core, a few at most. */
 const THREADS = Math.min(os.availableParallelism() - 1, 3);
+
+/**
+ * Whether a chunking worker would find a core to run on: not when the load average of the last
+ * minute is twice the cores or more (a machine that busy is oversubscribed, not just working; a
+ * deploy on a quiet one, its own processes included, stays well under). On this shared two-core
+ * machine at a load of 6-10 (other deploys and test runs), a worker took a third of the 200 MB
+ * file's segments for ~+50 ms of CPU and made the walk slower, not faster (median wall 255 ->
+ * 315 ms, four runs each).
+ */
+function coresToSpare(): boolean {
+  const load = os.loadavg()[0] ?? 0;
+  if (load < 2 * os.availableParallelism()) return true;
+  trace(`chunking on this thread alone: load average ${load.toFixed(1)}`);
+  return false;
+}
 
 /**
  * Scans and chunks an artifact folder; refuses symlinks that leave it and special files. With a
@@ -150,6 +173,12 @@ export async function readArtifact(
      * reading yields to the event loop now and then, as with onOutline.
      */
     onChunked?: (entries: readonly ManifestEntry[], ready: number) => void;
+    /**
+     * Hears the paths of large files changed in place (as long as when last deployed), once
+     * listed and before any is read: agents copy their earlier versions meanwhile
+     * (agent/copies-ahead.ts), the part of writing such a file that waits for nothing new.
+     */
+    onLargeEdits?: (paths: string[]) => void;
   } = {},
 ): Promise<Result<Artifact, string>> {
   const t0 = performance.now();
@@ -238,10 +267,21 @@ export async function readArtifact(
         return outline;
       });
     }
+    if (opts.onLargeEdits) {
+      const edited: string[] = [];
+      for (const f of toRead) {
+        const was = f.size >= COPY_AHEAD_MIN ? ledger?.entry(f.relPath) : undefined;
+        if (was?.type === 'file' && was.size === f.size) edited.push(f.relPath);
+      }
+      if (edited.length) opts.onLargeEdits(edited);
+    }
     // Workers only when a large file is to be chunked, started now so that their start-up overlaps
     // the chunking of the files before it.
     opts.onChunked?.(entries, toRead[0]?.at ?? entries.length);
-    const pool = THREADS > 0 && toRead.some((f) => inSegments(f)) ? CdcPool.create(THREADS) : undefined;
+    const pool =
+      THREADS > 0 && toRead.some((f) => inSegments(f)) && coresToSpare()
+        ? CdcPool.create(THREADS)
+        : undefined;
     pool?.start();
     try {
       await readAll(pool);

@@ -120,6 +120,10 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
         }
     },
     onChunked: streams && ((entries, ready) => streams.chunked(entries, ready)),
+    // Not awaited: a head start only (an older agent's 404 changes nothing).
+    onLargeEdits: (paths) => {
+      for (const client of clients.values()) void client.copyAhead(paths);
+    },
   });
   if (!art.ok) streams?.fail(art.error);
   await Promise.all(preparing);

@@ -1,9 +1,11 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CHUNKING } from './fastcdc.js';
 import {
   escapingSymlink,
   knownEntriesJson,
   type Manifest,
+  parentOf,
   releaseIdOf,
   unsafePathReason,
   validateManifest,
@@ -133,5 +135,39 @@ describe('manifest validation', () => {
     expect(unsafePathReason('ok/fine.txt')).toBeUndefined();
     expect(unsafePathReason('')).toMatch(/empty/);
     expect(unsafePathReason('a\0b')).toMatch(/NUL/);
+  });
+
+  it('finds exactly the paths the segment-by-segment check finds unsafe, with its reasons', () => {
+    // The check as it was before its one-pass fast path: the reference.
+    const reference = (p: string): string | undefined => {
+      if (p.length === 0) return 'empty path';
+      if (p.length > 4096) return 'path longer than 4096 characters';
+      if (p.includes('\0')) return 'path contains a NUL byte';
+      if (p.includes('\\')) return 'path contains a backslash';
+      if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) return 'absolute path';
+      for (const seg of p.split('/')) {
+        if (seg === '..') return 'path climbs out with ".."';
+        if (seg === '' || seg === '.') return 'path has an empty or "." segment';
+      }
+      return undefined;
+    };
+    const alphabet = ['a', 'Z', '.', '/', '\\', '\0', ':', 'é', '@', ' '];
+    let seed = 17;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    const paths = ['a', '.a', 'a.', '..a', 'a..', 'a/.b', 'a/..b', 'C:x', 'c:', '1:x', ':x', '@:x', 'a/b/'];
+    for (let i = 0; i < 20_000; i++) {
+      let p = '';
+      const n = next() % 9;
+      for (let j = 0; j < n; j++) p += alphabet[next() % alphabet.length];
+      paths.push(p);
+    }
+    paths.push('a'.repeat(4096), 'a'.repeat(4097), `${'a/'.repeat(2047)}b`, `${'a/'.repeat(2048)}b`);
+    for (const p of paths) {
+      expect(unsafePathReason(p), JSON.stringify(p)).toBe(reference(p));
+      if (reference(p) === undefined) expect(parentOf(p)).toBe(path.posix.dirname(p));
+    }
   });
 });

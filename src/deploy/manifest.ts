@@ -3,7 +3,6 @@
  * Agents refuse any manifest that could write outside the release folder.
  */
 import { createHash } from 'node:crypto';
-import path from 'node:path';
 import { err, ok, type Result } from '../util/result.js';
 import { firstEscapingLink, linkProblemText } from '../util/symlink-target.js';
 import { type ChunkingParams, checkParams } from './fastcdc.js';
@@ -118,7 +117,14 @@ export function sameEntry(x: ManifestEntry, y: ManifestEntry): boolean {
 /** Every distinct chunk of a manifest with its size. */
 export function chunksOf(m: Manifest): Map<ChunkId, number> {
   const out = new Map<ChunkId, number>();
-  for (const e of m.entries) if (e.type === 'file') for (const [id, size] of e.chunks) out.set(id, size);
+  // Index loops: run once per deploy over 20,000 entries, mostly before being optimized, where
+  // for-of and destructuring cost an iterator per entry and per chunk.
+  const entries = m.entries;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (e.type !== 'file') continue;
+    for (let j = 0; j < e.chunks.length; j++) out.set(e.chunks[j]![0], e.chunks[j]![1]);
+  }
   return out;
 }
 
@@ -127,6 +133,8 @@ export function chunksOf(m: Manifest): Map<ChunkId, number> {
  * POSIX separators, no absolute paths, no `.`/`..`/empty segments, no NUL or backslash.
  */
 export function unsafePathReason(p: string): string | undefined {
+  // Almost every path is plain: one pass over its characters, no segment list made.
+  if (isPlainPath(p)) return undefined;
   if (typeof p !== 'string' || p.length === 0) return 'empty path';
   if (p.length > 4096) return 'path longer than 4096 characters';
   if (p.includes('\0')) return 'path contains a NUL byte';
@@ -137,6 +145,46 @@ export function unsafePathReason(p: string): string | undefined {
     if (seg === '' || seg === '.') return 'path has an empty or "." segment';
   }
   return undefined;
+}
+
+/**
+ * Whether `p` is a path unsafePathReason finds nothing wrong with, in one pass over its characters
+ * (20,000 paths per manifest, and the outline of a first release before it): not empty, at most
+ * 4096 characters, no NUL or backslash, not absolute (no leading `/`, no drive letter), no empty,
+ * `.` or `..` segment. False for anything else, for unsafePathReason to say why.
+ */
+function isPlainPath(p: string): boolean {
+  if (typeof p !== 'string') return false;
+  const n = p.length;
+  if (n === 0 || n > 4096) return false;
+  // A drive letter ("C:..."): absolute.
+  if (n >= 2 && p.charCodeAt(1) === 58 /* : */) {
+    const c = p.charCodeAt(0) | 0x20;
+    if (c >= 97 && c <= 122) return false;
+  }
+  // Where the current segment starts.
+  let start = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? p.charCodeAt(i) : 47; /* the end closes the last segment like a "/" */
+    if (c === 0 || c === 92 /* \ */) return false;
+    if (c !== 47 /* / */) continue;
+    const len = i - start;
+    // Empty (also a leading "/"), "." or "..".
+    if (len === 0) return false;
+    if (p.charCodeAt(start) === 46 /* . */ && (len === 1 || (len === 2 && p.charCodeAt(start + 1) === 46)))
+      return false;
+    start = i + 1;
+  }
+  return true;
+}
+
+/**
+ * The folder of a path unsafePathReason accepts (path.posix.dirname's answer for such a path,
+ * without its normalizing): "." at the top.
+ */
+export function parentOf(p: string): string {
+  const slash = p.lastIndexOf('/');
+  return slash < 0 ? '.' : p.slice(0, slash);
 }
 
 /** The first symlink of the entries whose target, followed the kernel's way, leaves the root. */
@@ -216,7 +264,7 @@ function checkEntry(
   if (why) return `refused path ${JSON.stringify(p)}: ${why}`;
   if (kinds.has(p)) return `duplicate path ${JSON.stringify(p)}`;
   // A path below a symlink would be written through the link, wherever it points.
-  const parent = path.posix.dirname(p);
+  const parent = parentOf(p);
   if (parent !== '.' && kinds.get(parent) !== 'dir')
     return `path ${JSON.stringify(p)} must come after its parent folder ${JSON.stringify(parent)}`;
   if (checked) {

@@ -41,7 +41,11 @@ const ZSTD_NOISE_DELTA_LEVEL = 3;
  */
 const SURE_DELTA = 8;
 
-/** A delta of `data` (chunk `id`) against the asker's base when it is smaller than the compressed chunk (never cached). */
+/**
+ * A delta of `data` (chunk `id`) against the asker's base when it is smaller than the compressed
+ * chunk (never cached). `data` may be a view of a reused buffer (chunk-reads.ts `use`): it is
+ * read before the first await, and copied for the whole chunk's compression after it.
+ */
 export async function deltaOrWholeFrame(
   id: ChunkId,
   data: Buffer,
@@ -66,7 +70,7 @@ export async function deltaOrWholeFrame(
   // of the origin's CPU on the 200 MB file's 10% edit, where most changed chunks are new bytes).
   if (delta && (delta.kind === 'zstd' || delta.payload.length * SURE_DELTA < data.length))
     return deltaFrame(id, delta.payload, delta.kind);
-  const whole = await encodeFrame(id, data, encoding, codecs);
+  const whole = await encodeFrame(id, Buffer.from(data), encoding, codecs);
   return delta && delta.payload.length + 37 < whole.length
     ? deltaFrame(id, delta.payload, delta.kind)
     : whole;

@@ -17,7 +17,8 @@ import { fetchChunks } from './chunk-client.js';
 import { type ChunkingParams, chunkIdOf } from './fastcdc.js';
 import { startOrigin } from './origin.js';
 import type { ChunkId } from './types.js';
-import { type Codec, decodeFrames, type Encoding } from './wire.js';
+import type { Codec, Encoding } from './wire.js';
+import { decodeFrames } from './wire-decode.js';
 import { loadZstd } from './zstd.js';
 
 let dir: string;

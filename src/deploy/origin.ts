@@ -163,7 +163,9 @@ export async function startOrigin(opts: {
   ): Promise<Buffer> {
     const src = opts.chunks.get(id);
     if (!src) throw new HttpError(404, `unknown chunk ${id}`);
-    return deltaOrWholeFrame(id, await files.read(src), d, encoding, codecs);
+    // Read into the reused buffer: a fresh one per changed chunk (64 KiB each) was most of what
+    // set off the origin's collections during an edit's deltas.
+    return files.use(src, (data) => deltaOrWholeFrame(id, data, d, encoding, codecs));
   }
 
   const server: Server = createServer({ requestTimeout: 0 }, async (req, res) => {

@@ -270,6 +270,8 @@ export function encodeZstdDelta(
   return m && zstdDelta(data, m, zstd, level);
 }
 
+/** zstdDelta's dictionary, reused: read only while compressing (synchronously). */
+let dictScratch = Buffer.alloc(0);
 function zstdDelta(data: Buffer, { ops, block, n }: Match, zstd: Zstd, level: number): Buffer {
   // Base block -> where its bytes are in `data` (the first place it matched), -1 where nowhere.
   // Plain loops over typed arrays, not maps, sorts and closures: this runs once per changed chunk
@@ -295,7 +297,9 @@ function zstdDelta(data: Buffer, { ops, block, n }: Match, zstd: Zstd, level: nu
   for (let k = 0; k < n; k++) if (at[k]! >= 0 && (k === 0 || at[k - 1]! < 0)) runs++;
   const head = Buffer.allocUnsafe(4 + runs * 8);
   head.writeUInt32BE(runs, 0);
-  const dict = Buffer.allocUnsafe(found * block);
+  if (dictScratch.length < found * block)
+    dictScratch = Buffer.allocUnsafeSlow(Math.max(found * block, 1 << 18));
+  const dict = dictScratch.subarray(0, found * block);
   let r = 0;
   let d = 0;
   for (let k = 0; k < n; k++) {
@@ -308,8 +312,12 @@ function zstdDelta(data: Buffer, { ops, block, n }: Match, zstd: Zstd, level: nu
       head.writeUInt32BE(end - k, 8 + r * 8);
       r++;
     }
-    data.copy(dict, d * block, from, from + block);
-    d++;
+    // A matched run (base blocks next to each other in `data` too) as one copy, not ~15,000.
+    let next = k + 1;
+    while (next < n && at[next] === from + (next - k) * block) next++;
+    data.copy(dict, d * block, from, from + (next - k) * block);
+    d += next - k;
+    k = next - 1;
   }
   // The frame is a view of the codec's scratch buffer: copied here, before anything else runs.
   const frame = zstd.compress(data, level, dict);

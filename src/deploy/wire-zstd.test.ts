@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import { chunkIdOf } from './fastcdc.js';
 import type { ChunkId } from './types.js';
-import { decodeFrames, deltaFrame, encodeFrame, FrameDecodeError } from './wire.js';
+import { deltaFrame, encodeFrame } from './wire.js';
+import { decodeFrames, FrameDecodeError } from './wire-decode.js';
 import { bestDelta, deltaRequest, encodeDelta, encodeZstdDelta } from './wire-delta.js';
 import { loadZstd } from './zstd.js';
 
@@ -132,6 +133,24 @@ describe.runIf(zstd)('zstd chunk deltas (the matched base blocks as the dictiona
     );
     // A delta for a chunk the receiver did not ask for as one.
     await expect(decode(deltaFrame(id, payload, 'zstd'), 1 << 20, undefined)).rejects.toThrow(/not asked/);
+  });
+
+  it('rebuilds chunks whose matched blocks are moved, reordered, repeated and cut apart', async () => {
+    const block = req.block;
+    const piece = (from: number, blocks: number) => base.subarray(from * block, (from + blocks) * block);
+    // Runs of the base in another order, with new bytes between and a run repeated: the blocks
+    // of the dictionary are contiguous in the chunk in places and apart in others.
+    for (const [k, next2] of [
+      Buffer.concat([piece(20, 6), seededNoise(300, 1), piece(2, 9), piece(11, 3), piece(40, 4)]),
+      Buffer.concat([piece(5, 3), piece(5, 3), text(1000, 2), piece(30, 10), piece(8, 2), piece(29, 1)]),
+      Buffer.concat([seededNoise(17, 3), piece(0, 1), piece(2, 1), piece(1, 1), piece(3, 12)]),
+    ].entries()) {
+      const id2 = chunkIdOf(next2);
+      const payload = encodeZstdDelta(next2, deltaRequest(id2, [chunkIdOf(base)], base), zstd!, 3);
+      expect(payload, `case ${k}`).toBeDefined();
+      const got = await decode(deltaFrame(id2, payload!, 'zstd'), 1 << 20, base);
+      expect(got[0]!.data.equals(next2), `case ${k}`).toBe(true);
+    }
   });
 
   it('sends nothing as a delta when no block of the base matches', () => {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { chunkIdOf } from './fastcdc.js';
-import { decodeFrames, encodeFrame, FrameDecodeError } from './wire.js';
+import { encodeFrame } from './wire.js';
+import { decodeFrames, FrameDecodeError } from './wire-decode.js';
 
 async function* pieces(buf: Buffer, size: number) {
   for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);

@@ -1,8 +1,17 @@
-import { lstatSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDirs } from '../../test/helpers/temp-dirs.js';
-import { lstatNumbers } from './lstat-numbers.js';
+import { fstatNumbers, lstatNumbers } from './lstat-numbers.js';
 
 const temp = tempDirs();
 
@@ -45,5 +54,39 @@ describe('lstatNumbers', () => {
     expect(() => lstatNumbers(path.join(dir, 'missing'))).toThrow(
       expect.objectContaining({ code: 'ENOENT' }),
     );
+  });
+});
+
+describe('fstatNumbers', () => {
+  // First: the check made at the first call must not be spoilt by a descriptor that fails.
+  it('throws as fstatSync does for a descriptor that is not open', () => {
+    const dir = temp('slipway-fstat-');
+    const fd = openSync(path.join(dir, 'b.bin'), 'w');
+    closeSync(fd);
+    expect(() => fstatNumbers(fd)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+  });
+
+  it("gives fstatSync's numbers for an open file, as it changes", () => {
+    const dir = temp('slipway-fstat-');
+    const fd = openSync(path.join(dir, 'a.bin'), 'w+', 0o640);
+    try {
+      for (const bytes of [0, 4000, 10]) {
+        if (bytes) writeSync(fd, Buffer.alloc(bytes, 7), 0, bytes, 0);
+        const n = fstatNumbers(fd);
+        const s = fstatSync(fd);
+        expect([n.dev, n.mode, n.ino, n.size, n.mtimeMs, n.ctimeMs, n.isFile()]).toEqual([
+          s.dev,
+          s.mode,
+          s.ino,
+          s.size,
+          s.mtimeMs,
+          s.ctimeMs,
+          true,
+        ]);
+      }
+      expect(fstatNumbers(fd).size).toBe(4000);
+    } finally {
+      closeSync(fd);
+    }
   });
 });

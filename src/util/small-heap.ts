@@ -16,12 +16,79 @@
  * MB, the 20,000 files' 119-138 MB, for pair CPU first -9%, 10% edit -7% (3 pairs each against
  * `--optimize-for-size`, load 2-3). Only where the process is one of its own: the CLI's `agent` and `deploy` commands
  * (each runs in a fresh process), never a library call (a test worker or an embedding program
- * keeps its own flags).
+ * keeps its own flags). An agent grows the young generation to 4 MiB semi-spaces for a first
+ * release (roomForDeploy, when its tree is prepared): a scavenge every megabyte cost more CPU
+ * than the memory saved was worth there. Not for edits, whose peak is higher already.
  */
 import v8 from 'node:v8';
 
+/** Set by preferSmallHeap: only then is the young generation held small (and grown for a first release). */
+let small = false;
+
 /** Asks V8 to keep this process's heap small for the rest of its life. */
 export function preferSmallHeap(): void {
+  small = true;
   v8.setFlagsFromString('--semi-space-growth-factor=1');
   v8.setFlagsFromString('--heap-growing-percent=35');
+}
+
+/**
+ * The young generation (both semi-spaces) a first release's work gets: 4 MiB semi-spaces. At the 1 MiB
+ * preferSmallHeap keeps, an agent's first deploy of 20,000 files took 100-185 scavenges, ~200 ms
+ * of its CPU; at 4 MiB ~40 (--trace-gc), for 6-17 MB more at its peak (scripts/deploy-ab.mjs with
+ * --min-semi-space-size=4: small first, agent user CPU 1,190-1,230 -> 990-1,010 ms; big first
+ * 97 MB, big edits 104-115 MB).
+ */
+const DEPLOY_NEW_SPACE = 8 * 1024 * 1024;
+
+/** Objects kept at most while growing (4 MiB of small arrays): past that, growing is given up. */
+const MAX_KEPT = 4096;
+
+/** What growing the young generation needs of V8 (a seam for the test). */
+export interface YoungGeneration {
+  /** The young generation's size in bytes, both semi-spaces. */
+  size(): number;
+  setGrowthFactor(factor: number): void;
+}
+
+const v8Young: YoungGeneration = {
+  size() {
+    for (const s of v8.getHeapSpaceStatistics()) if (s.space_name === 'new_space') return s.space_size;
+    return Number.POSITIVE_INFINITY;
+  },
+  setGrowthFactor(factor) {
+    v8.setFlagsFromString(`--semi-space-growth-factor=${factor}`);
+  },
+};
+
+/**
+ * Before a first release's burst of work (an agent preparing its tree, prepared-tree.ts): the
+ * young generation grown to DEPLOY_NEW_SPACE, once, when preferSmallHeap holds it smaller. A no-op
+ * (one look at the heap's spaces) when it is grown already, and in a process that did not ask for
+ * a small heap.
+ */
+export function roomForDeploy(): void {
+  if (small) growYoungGeneration(v8Young, DEPLOY_NEW_SPACE);
+}
+
+/**
+ * Grows the young generation to `target` bytes when it is smaller. V8 reads the semi-spaces'
+ * sizes only at start-up, and grows the young generation at a scavenge after more than its size
+ * survived since it last grew, by `--semi-space-growth-factor`, which takes effect at run time:
+ * so a factor of 4 while objects kept here survive a scavenge or two, then 1 again (at once,
+ * before a 3 MB manifest parsed could grow it on to 16 MiB). Idle a while, V8 shrinks it back
+ * (its memory reducer): the next first release grows it again.
+ */
+export function growYoungGeneration(young: YoungGeneration, target: number): void {
+  if (young.size() >= target) return;
+  young.setGrowthFactor(4);
+  try {
+    const kept: unknown[][] = [];
+    while (kept.length < MAX_KEPT) {
+      kept.push(new Array(128).fill(kept.length));
+      if (kept.length % 64 === 0 && young.size() >= target) break;
+    }
+  } finally {
+    young.setGrowthFactor(1);
+  }
 }

@@ -12,6 +12,7 @@ import { Activation } from './activation.js';
 import { AppSupervisor } from './app.js';
 import { AppValidator } from './app-validation.js';
 import { ChunkIndex } from './chunk-index.js';
+import { CopiesAhead } from './copies-ahead.js';
 import { DeployLock } from './deploy-lock.js';
 import { FileIndex } from './file-index.js';
 import { type Grant, Grants } from './grants.js';
@@ -55,6 +56,7 @@ export class Agent {
   readonly #stager: Stager;
   readonly #activation: Activation;
   readonly #times: ReleaseTimes;
+  readonly #ahead: CopiesAhead;
 
   private constructor(
     readonly opts: AgentOptions,
@@ -64,6 +66,7 @@ export class Agent {
     times: ReleaseTimes,
   ) {
     this.#times = times;
+    this.#ahead = new CopiesAhead(layout.staging);
     this.app = new AppSupervisor(`${opts.dir}/app.json`, layout.appLog);
     const files = new FileIndex(layout);
     files.rebuild(swept.manifests);
@@ -77,6 +80,7 @@ export class Agent {
       grants: this.#grants,
       areas: swept.areas,
       preparedOpenMs: opts.preparedOpenMs,
+      ahead: this.#ahead,
     });
     this.#stager = stager;
     this.#activation = new Activation({
@@ -206,6 +210,21 @@ export class Agent {
   }
 
   /**
+   * Starts copying the earlier version of each of `paths` (large files a deployer found changed
+   * in place, before it chunks them) for the staging that will write them (copies-ahead.ts); how
+   * many copies started. A path without an untouched earlier version is skipped.
+   */
+  async copyAhead(paths: string[]): Promise<number> {
+    await this.#activation.pruned();
+    let started = 0;
+    for (const rel of paths) {
+      const base = await this.#kept.files.previousAt(rel, this.#kept.manifests);
+      if (base && this.#ahead.start(base)) started++;
+    }
+    return started;
+  }
+
+  /**
    * Switches `current` to a staged release and restarts the app there. Serialized; releases
    * beyond `keep` are pruned after the answer (activation.ts).
    */
@@ -250,6 +269,7 @@ export class Agent {
   async shutdown(): Promise<void> {
     await this.#activation.pruned();
     await this.#stager.stop();
+    await this.#ahead.stop();
     await this.app.stop();
     await this.index.close();
   }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import type { Arrivals } from './arrivals.js';
+import type { AheadCopies } from './copies-ahead.js';
 import { DirectFile } from './direct-file.js';
 import type { BaseFile } from './file-from-base.js';
 import { writeFromBaseFile } from './file-writes.js';
@@ -33,6 +34,8 @@ export function startEarlyWrites(o: {
   based: { e: FileEntry; base: BaseFile }[];
   arrivals: Arrivals;
   chunk: (c: ChunkId) => Promise<Buffer>;
+  /** Copies of bases made ahead of this staging (copies-ahead.ts). */
+  ahead?: AheadCopies;
 }): {
   early: EarlyWrites;
   /**
@@ -72,6 +75,7 @@ export function startEarlyWrites(o: {
         sync: false,
         early: true,
         onStart,
+        ahead: o.ahead,
       });
     })();
     // Awaited by the assembly, or settled by the caller when the transfer fails.

@@ -8,10 +8,11 @@
  * those recorded when its release was assembled; new chunks come verified from the chunk index.
  */
 import { constants } from 'node:fs';
-import { copyFile, type FileHandle, open } from 'node:fs/promises';
+import { copyFile, type FileHandle, link, open, unlink } from 'node:fs/promises';
 import { trace } from '../../util/trace.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId } from '../types.js';
+import type { AheadCopies } from './copies-ahead.js';
 import type { DirectSink } from './direct-file.js';
 
 type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
@@ -66,10 +67,13 @@ export async function writeFromBase(opts: {
   flush?: boolean;
   /** Called once the writing has begun (the kernel's copy is under way), or nothing is written. */
   onStart?: () => void;
+  /** Copies of bases made ahead of the stage request (copies-ahead.ts): one is taken instead of copying. */
+  ahead?: AheadCopies;
 }): Promise<boolean> {
   const { e, dest, base } = opts;
   const { from, inPlace } = plan(e, base);
   if (!from.some((b) => b >= 0)) {
+    opts.ahead?.drop(base.path);
     opts.onStart?.();
     return false;
   }
@@ -77,8 +81,14 @@ export async function writeFromBase(opts: {
   trace(`writing from base ${inPlace * 2 >= e.size ? 'in place' : 'in order'}: ${e.path}`);
   if (inPlace * 2 >= e.size) {
     // The copy first, the base opened beside it: a 200 MB copy takes 0.1-0.2 s and, with its
-    // flush, can be what the staging waits for last.
-    const copying = copyFile(base.path, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+    // flush, can be what the staging waits for last. A copy made ahead is linked into place
+    // instead: `dest` must not exist, as with the copy's EXCL.
+    const copying = (async () => {
+      const made = await opts.ahead?.take(base.path);
+      if (made === undefined)
+        return copyFile(base.path, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+      await link(made, dest).finally(() => unlink(made).catch(() => {}));
+    })();
     opts.onStart?.();
     const headStart = opts.flush ? flushWhile(dest, copying).catch(() => {}) : undefined;
     const src = await open(base.path, 'r').catch(async (x: unknown) => {
@@ -109,6 +119,7 @@ export async function writeFromBase(opts: {
     }
     return true;
   }
+  opts.ahead?.drop(base.path);
   const src = await open(base.path, 'r');
   try {
     const fh = await open(dest, 'wx', e.mode & 0o777);

@@ -83,9 +83,14 @@ export class FileIndex {
   #index(): void {
     if (!this.#unindexed) return;
     this.#ranked = [...this.#unindexed];
-    for (const [r, [, m]] of this.#ranked.entries())
-      for (const [i, x] of m.entries.entries())
+    // Index loops: 20,000 entries per kept release, once, no iterator and pair per entry.
+    for (let r = 0; r < this.#ranked.length; r++) {
+      const entries = this.#ranked[r]![1].entries;
+      for (let i = 0; i < entries.length; i++) {
+        const x = entries[i]!;
         if (x.type === 'file' && x.size > 0) this.#files.set(fileKey(x), r * STRIDE + i);
+      }
+    }
     this.#unindexed = undefined;
   }
 
@@ -120,19 +125,35 @@ export class FileIndex {
    */
   async previous(e: FileEntry, releases: Map<ReleaseId, Manifest>): Promise<BaseFile | undefined> {
     if (e.chunks.length < 2) return undefined;
+    const found = await this.previousAt(e.path, releases);
+    return found && { path: found.path, chunks: found.chunks };
+  }
+
+  /**
+   * previous() by path alone, with the base's size and mtime: what a copy made ahead of the
+   * stage request copies (copies-ahead.ts).
+   */
+  async previousAt(
+    rel: string,
+    releases: Map<ReleaseId, Manifest>,
+  ): Promise<(BaseFile & { size: number; mtimeMs: number }) | undefined> {
     this.#index();
     if (!this.#byPath) {
       this.#byPath = new Map();
-      for (const [r, [, m]] of this.#ranked.entries())
-        for (const [i, x] of m.entries.entries())
+      for (let r = 0; r < this.#ranked.length; r++) {
+        const entries = this.#ranked[r]![1].entries;
+        for (let i = 0; i < entries.length; i++) {
+          const x = entries[i]!;
           if (x.type === 'file') this.#byPath.set(x.path, r * STRIDE + i);
+        }
+      }
     }
-    const where = this.#byPath.get(e.path);
+    const where = this.#byPath.get(rel);
     if (where === undefined) return undefined;
     const [release, x] = this.#at(where);
     if (!releases.has(release)) return undefined;
-    const same = await this.#untouched(release, e.path);
-    return same ? { path: same.path, chunks: x.chunks } : undefined;
+    const same = await this.#untouched(release, rel);
+    return same ? { path: same.path, chunks: x.chunks, size: same.size, mtimeMs: same.mtimeMs } : undefined;
   }
 
   /** A kept release's file if its size and mtime are still those recorded at assembly. */

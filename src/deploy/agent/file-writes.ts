@@ -4,11 +4,13 @@
  * either way given the manifest's mode and answered with its size and mtime, the proof that it
  * was not edited since (release-stats.ts).
  */
-import { fchmodSync, fstatSync, writevSync } from 'node:fs';
+import { fchmodSync, writevSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { fstatNumbers } from '../../util/lstat-numbers.js';
 import { trace } from '../../util/trace.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId } from '../types.js';
+import type { AheadCopies } from './copies-ahead.js';
 import type { DirectSink } from './direct-file.js';
 import { type BaseFile, writeFromBase } from './file-from-base.js';
 
@@ -80,7 +82,7 @@ async function writeSmall(
     while (at < total) at += writevSync(fh.fd, at === 0 ? parts : [Buffer.concat(parts).subarray(at)]);
     fchmodSync(fh.fd, e.mode & 0o777);
     if (sync) await fh.sync();
-    const st = fstatSync(fh.fd);
+    const st = fstatNumbers(fh.fd);
     return [st.size, st.mtimeMs];
   } finally {
     await fh.close();
@@ -107,6 +109,8 @@ export async function writeFromBaseFile(opts: {
   early?: boolean;
   /** Called once the writing has begun, or nothing is written (file-from-base.ts). */
   onStart?: () => void;
+  /** Copies of bases made ahead (copies-ahead.ts). */
+  ahead?: AheadCopies;
 }): Promise<[number, number] | undefined> {
   const { e, dest } = opts;
   const flush = opts.early === true && e.size >= EARLY_FLUSH;

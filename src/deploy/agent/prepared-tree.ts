@@ -16,7 +16,7 @@ import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { err, ok, type Result } from '../../util/result.js';
-import { type Manifest, unsafePathReason } from '../manifest.js';
+import { type Manifest, parentOf, unsafePathReason } from '../manifest.js';
 import { staysInside } from './inside.js';
 
 /** Files and folders created between two turns of the event loop (a few milliseconds' work). */
@@ -33,7 +33,7 @@ export function checkOutline(paths: readonly string[]): Result<void, string> {
     if (why) return err(`refused path ${JSON.stringify(p)}: ${why}`);
     if (seen.has(rel)) return err(`duplicate path ${JSON.stringify(p)}`);
     seen.add(rel);
-    const parent = path.posix.dirname(rel);
+    const parent = parentOf(rel);
     if (parent !== '.' && !dirs.has(parent))
       return err(
         `path ${JSON.stringify(p)} must come after its parent folder ${JSON.stringify(`${parent}/`)}`,
@@ -78,10 +78,12 @@ export class PreparedTree {
   readonly done: Promise<boolean>;
   #cancelled = false;
   /**
-   * Created files still open, by outline path: the staging folder writes each through its
-   * descriptor (takeOpen) instead of opening it again (web build: 2,000 opens and closes fewer).
+   * Created files still open, by their rank among the outline's files (the manifest's order, which
+   * matches() checks): the staging folder writes each through its descriptor (takeOpen) instead
+   * of opening it again (web build: 2,000 opens and closes fewer), and finds it without a lookup
+   * by path per file.
    */
-  #open = new Map<string, number>();
+  #open = new Map<number, number>();
   /** Set by closeOpen: files created from then on are closed at once. */
   #keepNone = false;
 
@@ -116,10 +118,11 @@ export class PreparedTree {
   }
 
   /**
-   * Once moved (moveTo), the descriptors of the files still open, by path (each writable, the
+   * Once moved (moveTo), the descriptors of the files still open, by the file's rank among the
+   * outline's files, which is its rank among the manifest's (each writable, the
    * file empty as created): the caller owns and closes them; the tree keeps none.
    */
-  takeOpen(): Map<string, number> {
+  takeOpen(): Map<number, number> {
     const open = this.#open;
     this.#open = new Map();
     return open;
@@ -171,6 +174,7 @@ export class PreparedTree {
     // Synchronous calls in slices: one thread-pool round trip per file costs more than the
     // creation itself, and the slices leave the event loop free for the stage request.
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+    let files = 0;
     for (let i = 0; i < this.outline.length; i++) {
       if (i % SLICE === 0) {
         await yieldLoop();
@@ -185,8 +189,9 @@ export class PreparedTree {
       if (p.endsWith('/')) mkdirSync(dest, { mode: 0o755 });
       else {
         const fd = openSync(dest, flags, 0o644);
-        if (!this.#keepNone && this.#open.size < keep) this.#open.set(p, fd);
+        if (!this.#keepNone && this.#open.size < keep) this.#open.set(files, fd);
         else closeSync(fd);
+        files++;
       }
     }
   }

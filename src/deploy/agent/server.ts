@@ -5,13 +5,15 @@
 
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { roomForDeploy } from '../../util/small-heap.js';
 import { trace } from '../../util/trace.js';
 import { bearer, HttpError, readJson, sendError, sendJson, tokenMatches } from '../http.js';
 import { validateManifest } from '../manifest.js';
 import { applyManifestDelta } from '../manifest-delta.js';
 import { DEPLOY_PROTOCOL, NO_BASE } from '../protocol.js';
 import type { ChunkId, ReleaseId } from '../types.js';
-import { CODECS, decodeFrames, type Encoding, encodeFrame, FrameDecodeError, localCodecs } from '../wire.js';
+import { CODECS, type Encoding, encodeFrame, localCodecs } from '../wire.js';
+import { decodeFrames, FrameDecodeError } from '../wire-decode.js';
 import type { Agent } from './agent.js';
 import { deployExchange } from './deploy-exchange.js';
 import { LOCK_HEADER } from './deploy-lock.js';
@@ -19,6 +21,7 @@ import {
   activateBody,
   appOf,
   chunkIdsBody,
+  copyAheadBody,
   fetchBody,
   grantBody,
   lockBody,
@@ -171,7 +174,19 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
       mayChange(req);
       const r = agent.prepare(body.outline);
       if (!r.ok) throw new HttpError(400, `outline refused: ${r.error}`);
+      // A first release comes: 20,000 files' garbage (small-heap.ts).
+      if (r.value) roomForDeploy();
       sendJson(res, 200, { prepared: r.value });
+    },
+
+    // A deployer that found large files changed in place, before it chunks them: their earlier
+    // versions are copied meanwhile (copies-ahead.ts). Answered first; optional (an older
+    // agent's 404 changes nothing).
+    'POST /v1/copy-ahead': async (req, res) => {
+      const body = parseBody(copyAheadBody, await readJson(req, 1024 * 1024), 'copy-ahead');
+      mayChange(req);
+      sendJson(res, 202, { copying: true });
+      await agent.copyAhead(body.paths).catch(() => 0);
     },
 
     'POST /v1/grant': async (req, res) => {

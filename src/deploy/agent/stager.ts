@@ -12,6 +12,7 @@ import { Arrivals } from './arrivals.js';
 import { assembleRelease } from './assembly.js';
 import { type BaseRange, trimBases } from './base-trim.js';
 import type { ChunkIndex } from './chunk-index.js';
+import type { AheadCopies } from './copies-ahead.js';
 import { EarlyFlush } from './early-flush.js';
 import { startEarlyWrites } from './early-writes.js';
 import { countReceived, fetchMissing } from './fetch-missing.js';
@@ -36,6 +37,8 @@ export interface StagerOptions {
   areas: StagingArea[];
   /** How long a tree prepared ahead keeps its files open for its release (PREPARED_OPEN_MS). */
   preparedOpenMs?: number;
+  /** Copies of large files' bases made ahead of their stage request (copies-ahead.ts). */
+  ahead?: AheadCopies;
 }
 
 /**
@@ -249,6 +252,7 @@ export class Stager {
       based,
       arrivals,
       chunk,
+      ahead: this.o.ahead,
     });
     // The chunks written straight into those files, forgotten when this attempt fails: the next
     // one writes the files anew.

@@ -22,6 +22,7 @@ import {
 import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { fstatNumbers } from '../../util/lstat-numbers.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { StagingPlaces } from './staging-places.js';
 
@@ -37,10 +38,11 @@ export class StagingFiles {
   /** Open descriptors by file: a number once known (small files are opened on this thread). */
   readonly #fds = new Map<number, number | Promise<number>>();
   /**
-   * Descriptors of the prepared tree's files (prepared-tree.ts), by path: a file's first write
-   * takes its own instead of opening the file; closed with the rest when the staging closes.
+   * Descriptors of the prepared tree's files (prepared-tree.ts), by file index (the tree's files
+   * are the manifest's, in its order): a file's first write takes its own instead of opening the
+   * file; closed with the rest when the staging closes.
    */
-  #adopted = new Map<string, number>();
+  #adopted = new Map<number, number>();
   /**
    * Per file: its mtime once complete, taken from its descriptor before the close (its mode set
    * then too), so that assembly needs no second look at it by path; NaN while unknown.
@@ -61,8 +63,8 @@ export class StagingFiles {
     this.#finalMtime = new Float64Array(places.files.length).fill(Number.NaN);
   }
 
-  /** Takes the prepared tree's open descriptors (prepared-tree.ts), by path. */
-  adopt(fds: Map<string, number>): void {
+  /** Takes the prepared tree's open descriptors (prepared-tree.ts), by file index. */
+  adopt(fds: Map<number, number>): void {
     this.#adopted = fds;
   }
 
@@ -111,8 +113,8 @@ export class StagingFiles {
   fd(f: number): number | Promise<number> {
     let fd = this.#fds.get(f);
     if (fd === undefined) {
-      const adopted = this.#adopted.get(this.#places.files[f]!.path);
-      if (adopted !== undefined) this.#adopted.delete(this.#places.files[f]!.path);
+      const adopted = this.#adopted.get(f);
+      if (adopted !== undefined) this.#adopted.delete(f);
       // A small file is opened on the calling thread, as the pool's appends are written: a
       // thread-pool round trip per file, 20,000 of them, cost more than the open.
       fd = adopted ?? (this.#places.files[f]!.size <= SYNC_BYTES ? this.#openNow(f) : this.#openLater(f));
@@ -210,7 +212,8 @@ export class StagingFiles {
   #settle(f: number, fd: number): void {
     const e = this.#places.files[f]!;
     if (this.#places.done.subarray(this.#places.first[f]!, this.#places.first[f + 1]!).includes(0)) return;
-    const st = fstatSync(fd);
+    // Its numbers only: no Stats object and four Dates per file (20,000 on a first deploy).
+    const st = fstatNumbers(fd);
     // Longer than the manifest says (a resumed folder's leftover bytes): assembly looks at it.
     if (st.size !== e.size) return;
     // A mode change leaves the mtime as it is: no second look.

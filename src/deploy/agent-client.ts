@@ -335,19 +335,29 @@ export class AgentClient {
       const text = await bodyText(res).catch(() => '');
       return err(`${this.url} answered ${res.statusCode}: ${text.slice(0, 200)}`);
     }
-    try {
-      for await (const line of answerLines(res)) {
-        const msg = JSON.parse(line) as
-          | ({ type: 'progress' } & StageProgress)
-          | { type: 'done'; result: StageResult }
-          | { type: 'error'; message: string };
-        if (msg.type === 'progress') opts.onProgress?.(msg);
-        else if (msg.type === 'done') return ok({ ...msg.result, requestBytes: earlierBytes + body.length });
-        else return err(msg.message);
-      }
-    } catch (e) {
-      return err(`agent ${this.url} broke off while staging: ${causeOf(e)}`);
-    }
-    return err(`agent ${this.url} stopped answering while staging (did it crash?)`);
+    const answer = await readStageAnswer(res, this.url.toString(), opts.onProgress);
+    return answer.ok ? ok({ ...answer.value, requestBytes: earlierBytes + body.length }) : answer;
   }
+}
+
+/** A staging's answer (NDJSON: progress lines, then `done` or `error`), for /v1/stage and the streamed /v1/stage-stream alike. */
+export async function readStageAnswer(
+  res: IncomingMessage,
+  agent: string,
+  onProgress?: (p: StageProgress) => void,
+): Promise<Result<StageResult, string>> {
+  try {
+    for await (const line of answerLines(res)) {
+      const msg = JSON.parse(line) as
+        | ({ type: 'progress' } & StageProgress)
+        | { type: 'done'; result: StageResult }
+        | { type: 'error'; message: string };
+      if (msg.type === 'progress') onProgress?.(msg);
+      else if (msg.type === 'done') return ok(msg.result);
+      else return err(msg.message);
+    }
+  } catch (e) {
+    return err(`agent ${agent} broke off while staging: ${causeOf(e)}`);
+  }
+  return err(`agent ${agent} stopped answering while staging (did it crash?)`);
 }

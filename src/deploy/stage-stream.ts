@@ -11,10 +11,11 @@ import http from 'node:http';
 import { err, ok, type Result } from '../util/result.js';
 import { trace } from '../util/trace.js';
 import type { StageProgress, StageResult } from './agent/operations.js';
+import { readStageAnswer } from './agent-client.js';
 import { causeOf } from './chunk-client.js';
 import type { ChunkingParams } from './fastcdc.js';
 import { GrowingChunks } from './growing-chunks.js';
-import { answerLines, bodyText, isOk } from './http-call.js';
+import { bodyText, isOk } from './http-call.js';
 import { knownEntriesJson, type ManifestEntry } from './manifest.js';
 import { DEPLOY_PROTOCOL } from './protocol.js';
 import { type FeedSink, gzipLine, StreamFeed, type StreamHeader } from './stream-feed.js';
@@ -70,21 +71,9 @@ export function sendStream(o: {
         } catch {}
         return failed(`${o.url.origin} answered ${res.statusCode}: ${msg}`);
       }
-      try {
-        for await (const line of answerLines(res)) {
-          const msg = JSON.parse(line) as
-            | ({ type: 'progress' } & StageProgress)
-            | { type: 'done'; result: StageResult }
-            | { type: 'error'; message: string };
-          if (msg.type === 'progress') o.onProgress?.(msg);
-          else if (msg.type === 'done')
-            return settle({ kind: 'staged', result: ok({ ...msg.result, requestBytes: bytes }) });
-          else return failed(msg.message);
-        }
-      } catch (e) {
-        return failed(`agent ${o.url.origin} broke off while staging: ${causeOf(e)}`);
-      }
-      failed(`agent ${o.url.origin} stopped answering while staging (did it crash?)`);
+      const answer = await readStageAnswer(res, o.url.origin, o.onProgress);
+      // Counted once answered: the request streams on while the agent's progress lines come.
+      settle({ kind: 'staged', result: answer.ok ? ok({ ...answer.value, requestBytes: bytes }) : answer });
     });
     write(gzipLine(o.header));
     const sink: FeedSink = {

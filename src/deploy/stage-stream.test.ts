@@ -257,7 +257,13 @@ describe('the streamed stage of a first release', () => {
     [
       'an entry of unknown shape',
       JSON.stringify({ type: 'fifo', path: 'p' }),
-      'stage stream line 3: Invalid discriminator',
+      'stage stream line 3: manifest refused: unknown entry type "fifo"',
+    ],
+    ['a line that is no object', '[1,2]', 'stage stream line 3: a manifest entry must be an object'],
+    [
+      'a file whose chunks do not add up',
+      JSON.stringify({ type: 'file', path: 'f', mode: 0o644, size: 5, chunks: [[`${'a'.repeat(64)}`, 4]] }),
+      'do not add up to its size',
     ],
   ])('refuses %s with a clear error, keeping nothing', async (_what, bad, message) => {
     const server = await listenAgent(agent, '127.0.0.1', 0);

@@ -89,8 +89,10 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
       ? new Map([...clients].map(([name, client]) => [name, client.twinCheck()]))
       : undefined;
   // Hosts without a release (the twin check's answer says so) get their stage streamed while the
-  // artifact is being chunked (stage-stream.ts, first-contact.ts), or, from an agent before that,
-  // its outline to create ahead; a redeploy of few entries asks no twin check, and neither is sent.
+  // artifact is being chunked (stage-stream.ts, first-contact.ts) when its listing is worth it
+  // (small files on average, or a small artifact: streamPays), or else, and from an agent before
+  // that, its outline to create ahead; a redeploy of few entries asks no twin check, and neither
+  // is sent.
   const streams = checking
     ? new StreamedStages(path.resolve(folder) + path.sep, opts.version, DEFAULT_CHUNKING)
     : undefined;

@@ -2,7 +2,8 @@
  * What the deployer does with a host while it walks the artifact, once the host's answer to the
  * twin check (or, from an agent before that, its status) says it speaks this protocol and has no
  * release: its stage streamed at once (stage-stream.ts), or, where there is no stream to start
- * (as many hosts stream already as stage at once) or its agent has no such endpoint, the
+ * (as many hosts stream already as stage at once, or the artifact as listed is not worth
+ * streaming: stage-stream.ts streamPays) or its agent has no such endpoint, the
  * artifact's outline sent for it to create the tree ahead (agent/prepared-tree.ts). Whatever goes wrong here only costs the head start: the staging
  * reports real trouble.
  */

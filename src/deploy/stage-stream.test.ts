@@ -19,7 +19,7 @@ import { DEFAULT_CHUNKING } from './fastcdc.js';
 import { releaseIdOf } from './manifest.js';
 import { startOrigin } from './origin.js';
 import { DEPLOY_PROTOCOL } from './protocol.js';
-import { sendStream } from './stage-stream.js';
+import { sendStream, streamPays } from './stage-stream.js';
 import { StreamFeed } from './stream-feed.js';
 import type { ReleaseId } from './types.js';
 
@@ -154,6 +154,38 @@ describe('the streamed stage of a first release', () => {
     expect(await tree(path.join(root, 'agent', 'releases', v2))).toEqual(await tree(art));
   });
 
+  it('is used for artifacts of small files on average, or small in all (streamPays)', () => {
+    const MB = 1024 * 1024;
+    // Shape `small` (20,000 files of ~2 KB) streams; shapes `web` (2,000 files, 50 MB) and `big`
+    // (one 200 MB file) are staged after the walk; anything under 16 MB streams.
+    expect(streamPays(20_000, 40 * MB)).toBe(true);
+    expect(streamPays(2_000, 50 * MB)).toBe(false);
+    expect(streamPays(1, 200 * MB)).toBe(false);
+    expect(streamPays(3, 2 * MB)).toBe(true);
+    expect(streamPays(0, 0)).toBe(true);
+    // The line: 128 files per MB from 16 MB on.
+    expect(streamPays(128 * 16, 16 * MB)).toBe(true);
+    expect(streamPays(128 * 16 - 1, 16 * MB)).toBe(false);
+  });
+
+  it('stages an artifact of large files after the walk, its tree made ahead from the outline', async () => {
+    // 20 MB in 4 files: not worth streaming (streamPays).
+    const block = Buffer.alloc(5 * 1024 * 1024);
+    for (let i = 0; i < block.length; i++) block[i] = (i * 2654435761) >>> 24;
+    for (let k = 0; k < 4; k++) {
+      block[0] = k;
+      await writeFile(path.join(art, `lib/large-${k}.bin`), block);
+    }
+    const { url, asked } = await agentBehindProxy();
+    const r = await deploy(url, 'v1');
+    expect(r.ok && r.value.status, r.ok ? r.value.reason : r.error).toBe('success');
+    expect(asked).not.toContain('POST /v1/stage-stream');
+    expect(asked).toContain('POST /v1/prepare');
+    expect(asked).toContain('POST /v1/stage');
+    const release = r.ok ? r.value.release : '';
+    expect(await tree(path.join(root, 'agent', 'releases', release))).toEqual(await tree(art));
+  });
+
   it('stops the streams of an artifact refused at the end of its walk, leaving nothing', async () => {
     await symlink('../../outside', path.join(art, 'lib/zz-escape'));
     const { url } = await agentBehindProxy();
@@ -257,7 +289,13 @@ describe('the streamed stage of a first release', () => {
     [
       'an entry of unknown shape',
       JSON.stringify({ type: 'fifo', path: 'p' }),
-      'stage stream line 3: Invalid discriminator',
+      'stage stream line 3: manifest refused: unknown entry type "fifo"',
+    ],
+    ['a line that is no object', '[1,2]', 'stage stream line 3: a manifest entry must be an object'],
+    [
+      'a file whose chunks do not add up',
+      JSON.stringify({ type: 'file', path: 'f', mode: 0o644, size: 5, chunks: [[`${'a'.repeat(64)}`, 4]] }),
+      'do not add up to its size',
     ],
   ])('refuses %s with a clear error, keeping nothing', async (_what, bad, message) => {
     const server = await listenAgent(agent, '127.0.0.1', 0);

@@ -8,6 +8,7 @@
  * request, whenever it starts.
  */
 import { gzipSync } from 'node:zlib';
+import { trace } from '../util/trace.js';
 import type { ManifestEntry } from './manifest.js';
 import type { ReleaseId } from './types.js';
 
@@ -91,6 +92,7 @@ export class StreamFeed {
   end(release: ReleaseId): void {
     if (this.#end) return;
     this.#flush();
+    trace(`stream feed: ${this.#sent} entries in ${this.#parts.length} gzip members`);
     const trailer = gzipLine({ release, entries: this.#sent });
     this.#end = { trailer };
     for (const s of this.#sinks) s.end(trailer);

@@ -6,9 +6,10 @@
  * for it. Entries come checked (manifest.ts ManifestLines): safe paths below folders made here.
  * Nothing is created through a symlink (O_NOFOLLOW, O_EXCL; symlinks are made at assembly).
  */
-import { closeSync, constants, fchmodSync, fstatSync, mkdirSync, openSync, write, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, mkdirSync, openSync, write, writeSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { fstatNumbers } from '../../util/lstat-numbers.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import type { StagedLoc } from './staging-area.js';
@@ -157,7 +158,8 @@ export class StreamFiles {
   #settle(f: number, fd: number): void {
     try {
       const e = this.files[f]!;
-      const st = fstatSync(fd);
+      // Its numbers only: no Stats object and four Dates per file (as staging-files.ts settles).
+      const st = fstatNumbers(fd);
       if ((st.mode & 0o777) !== (e.mode & 0o777)) fchmodSync(fd, e.mode & 0o777);
       this.mtimes[f] = st.mtimeMs;
     } finally {

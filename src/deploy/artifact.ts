@@ -170,9 +170,10 @@ export async function readArtifact(
     /**
      * Hears, in manifest order, that the first `ready` entries of `entries` are final (a streamed
      * stage sends them on, stage-stream.ts): after the listing, then after each file chunked. The
-     * reading yields to the event loop now and then, as with onOutline.
+     * reading yields to the event loop now and then, as with onOutline, and sooner while the
+     * listener answers true (something on this thread serves what was chunked).
      */
-    onChunked?: (entries: readonly ManifestEntry[], ready: number) => void;
+    onChunked?: (entries: readonly ManifestEntry[], ready: number) => boolean | undefined;
     /**
      * Hears the paths of large files changed in place (as long as when last deployed), once
      * listed and before any is read: agents copy their earlier versions meanwhile
@@ -342,7 +343,7 @@ export async function readArtifact(
   async function readAll(pool: CdcPool | undefined): Promise<void> {
     let turn = performance.now();
     const yields = opts.onOutline !== undefined || opts.onChunked !== undefined;
-    const every = opts.onChunked ? STREAM_YIELD_MS : YIELD_MS;
+    let every = YIELD_MS;
     for (const [i, f] of toRead.entries()) {
       if (yields && performance.now() - turn > every) {
         await yieldLoop();
@@ -359,7 +360,7 @@ export async function readArtifact(
       // The bytes read, not the size listed: what the chunks hold is what goes out.
       bytes += size - f.size;
       entries[f.at] = { type: 'file', path: f.relPath, mode: f.mode, size, chunks: list };
-      opts.onChunked?.(entries, toRead[i + 1]?.at ?? entries.length);
+      if (opts.onChunked?.(entries, toRead[i + 1]?.at ?? entries.length)) every = STREAM_YIELD_MS;
     }
   }
 

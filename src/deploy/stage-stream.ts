@@ -177,13 +177,17 @@ export class StreamedStages {
     return this.started.size > 0;
   }
 
-  /** The walk's first `ready` entries are final. */
-  chunked(entries: readonly ManifestEntry[], ready: number): void {
+  /**
+   * The walk's first `ready` entries are final. Whether a host streams: the walk then yields
+   * sooner (artifact.ts), as the origin serves on its thread.
+   */
+  chunked(entries: readonly ManifestEntry[], ready: number): boolean {
     this.#entries = entries;
     this.#ready = ready;
-    if (!this.active) return; // nothing made until a host streams: most deploys have none
+    if (!this.active) return false; // nothing made until a host streams: most deploys have none
     this.lookup.add(entries, ready);
     this.#feed.add(entries, ready);
+    return true;
   }
 
   /** Starts streaming to a host (its sources known): what came so far at once, the rest as it comes. */

@@ -122,8 +122,12 @@ export function streamExchange(
 
     try {
       for await (const piece of body as AsyncIterable<Buffer>) {
-        if (failed !== undefined) continue; // read and dropped: the deployer reads the answer
         total += piece.length;
+        if (failed !== undefined) {
+          // Read and dropped, so the deployer reads the answer; up to the limit, not forever.
+          if (total > jsonBytes) break;
+          continue;
+        }
         if (total > jsonBytes) {
           await fail(`the stage stream exceeds ${jsonBytes} bytes`);
           continue;

@@ -4,13 +4,13 @@ import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { createGzip, gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { agentProxy, oneRegionEnvironment } from '../../test/helpers/deploy-environment.js';
 import { TestServers } from '../../test/helpers/http-servers.js';
 import { EventStream } from '../events.js';
 import { Agent } from './agent/agent.js';
-import { listenAgent } from './agent/server.js';
+import { DEFAULT_LIMITS, listenAgent } from './agent/server.js';
 import { readArtifact } from './artifact.js';
 import { runDeployment } from './deploy.js';
 import type { Environment } from './environment.js';
@@ -322,6 +322,49 @@ describe('the streamed stage of a first release', () => {
     } finally {
       await reopened.shutdown();
     }
+  });
+
+  it('stops reading a refused stream once the rest passes the size limit (no endless drain)', async () => {
+    const server = await listenAgent(agent, '127.0.0.1', 0, { ...DEFAULT_LIMITS, jsonBytes: 64 * 1024 });
+    servers.keep(server);
+    const port = (server.address() as AddressInfo).port;
+    // A sender that never ends its body, whatever the answer: without the limit the agent would
+    // read it forever and this test would time out.
+    const answer = await new Promise<string>((resolve) => {
+      let text = '';
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        gzip.destroy();
+        resolve(text);
+      };
+      const req = request(`http://127.0.0.1:${port}/v1/stage-stream`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-encoding': 'gzip' },
+      });
+      const gzip = createGzip();
+      gzip.pipe(req);
+      req.on('response', (res) => {
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          text += d;
+        });
+      });
+      // Ends only when the agent closes the connection: the answer's end alone stops nothing.
+      req.on('error', finish).on('close', finish);
+      gzip.write(`${header()}\n${JSON.stringify({ type: 'dir', path: '../evil', mode: 0o755 })}\n`);
+      const pad = `${'x'.repeat(16 * 1024)}\n`;
+      const more = () => {
+        while (!done && gzip.write(pad)) {}
+        if (!done) gzip.once('drain', more);
+      };
+      gzip.flush(more);
+    });
+    const last = JSON.parse(answer.trim().split('\n').pop()!) as { type: string; message: string };
+    expect(last).toMatchObject({ type: 'error' });
+    expect(last.message).toContain('refused path');
+    expect(await leftovers()).toEqual({ staging: [], releases: [] });
   });
 
   it('refuses a bad header before the answer begins (400)', async () => {

@@ -7,7 +7,7 @@ import type { AppValidation, ValidateRequest } from './agent/app-validation.js';
 import { LOCK_HEADER } from './agent/deploy-lock.js';
 import type { ActivateResult, DeployLine, StageProgress, StageResult } from './agent/operations.js';
 import { type ChunkSourceRef, causeOf } from './chunk-client.js';
-import { answerLines, bodyText, httpCall, isOk } from './http-call.js';
+import { answerLines, bodyText, httpCall, isOk, refusalText } from './http-call.js';
 import type { Manifest } from './manifest.js';
 import type { ManifestDelta } from './manifest-delta.js';
 import { NO_BASE } from './protocol.js';
@@ -291,11 +291,7 @@ export class AgentClient {
       return { kind: 'broken', message: `no answer from agent ${this.url}: ${causeOf(e)}` };
     }
     if (!isOk(res)) {
-      const text = await bodyText(res).catch(() => '');
-      let msg = text.slice(0, 200);
-      try {
-        msg = (JSON.parse(text) as { error?: string }).error ?? msg;
-      } catch {}
+      const msg = await refusalText(res);
       return {
         kind: 'refused',
         status: res.statusCode ?? 0,

@@ -63,6 +63,16 @@ export async function bodyText(res: IncomingMessage): Promise<string> {
   return Buffer.concat(parts).toString('utf8');
 }
 
+/** What a refusing answer says: its JSON `error`, else the start of its body. */
+export async function refusalText(res: IncomingMessage): Promise<string> {
+  const text = await bodyText(res).catch(() => '');
+  try {
+    const error = (JSON.parse(text) as { error?: unknown }).error;
+    if (typeof error === 'string') return error;
+  } catch {}
+  return text.slice(0, 200);
+}
+
 /** Whether an answer's status is a success (2xx), as `Response.ok` says. */
 export function isOk(res: IncomingMessage): boolean {
   const s = res.statusCode ?? 0;

@@ -15,7 +15,7 @@ import { readStageAnswer } from './agent-client.js';
 import { causeOf } from './chunk-client.js';
 import type { ChunkingParams } from './fastcdc.js';
 import { GrowingChunks } from './growing-chunks.js';
-import { bodyText, isOk } from './http-call.js';
+import { isOk, refusalText } from './http-call.js';
 import { knownEntriesJson, type ManifestEntry } from './manifest.js';
 import { DEPLOY_PROTOCOL } from './protocol.js';
 import { type FeedSink, gzipLine, StreamFeed, type StreamHeader } from './stream-feed.js';
@@ -64,12 +64,7 @@ export function sendStream(o: {
         return settle({ kind: 'unsupported', message: `${o.url.origin} has no streamed stage` });
       }
       if (!isOk(res)) {
-        const text = await bodyText(res).catch(() => '');
-        let msg = text.slice(0, 200);
-        try {
-          msg = (JSON.parse(text) as { error?: string }).error ?? msg;
-        } catch {}
-        return failed(`${o.url.origin} answered ${res.statusCode}: ${msg}`);
+        return failed(`${o.url.origin} answered ${res.statusCode}: ${await refusalText(res)}`);
       }
       const answer = await readStageAnswer(res, o.url.origin, o.onProgress);
       // Counted once answered: the request streams on while the agent's progress lines come.

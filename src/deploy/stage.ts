@@ -225,14 +225,7 @@ export async function stageAll(opts: {
     if (line.type === 'error' && !line.staged) return failed(target, client, line.message);
     const counts = line.type === 'done' ? line : line.staged!;
     const bytesSent = (counts.bytes ?? 0) + x.requestBytes;
-    const at = Date.now();
-    events.emit({
-      type: 'target-staged',
-      deploymentId,
-      target: target.name,
-      at,
-      stagedMs: at - t0,
-      bytesSent,
+    const at = staged(target, t0, bytesSent, {
       chunksReused: opts.chunksTotal - (counts.fetched ?? 0),
       chunksFetched: counts.fetched ?? 0,
       alreadyStaged: counts.already === true,
@@ -247,6 +240,28 @@ export async function stageAll(opts: {
       bytesSent,
       activated: { result: line.type === 'done' ? ok(undefined) : err(line.message), at, ms: at - t0 },
     };
+  }
+
+  /** Announces a host staged (begun at `since`); when. */
+  function staged(
+    target: Target,
+    since: number,
+    bytesSent: number,
+    c: { chunksReused: number; chunksFetched: number; alreadyStaged: boolean },
+  ): number {
+    const at = Date.now();
+    events.emit({
+      type: 'target-staged',
+      deploymentId,
+      target: target.name,
+      at,
+      stagedMs: at - since,
+      bytesSent,
+      chunksReused: c.chunksReused,
+      chunksFetched: c.chunksFetched,
+      alreadyStaged: c.alreadyStaged,
+    });
+    return at;
   }
 
   /**
@@ -275,18 +290,7 @@ export async function stageAll(opts: {
     if (!out.result.ok) return failed(target, client, out.result.error);
     const r = out.result.value;
     const bytesSent = r.bytesFetched + r.requestBytes;
-    const at = Date.now();
-    events.emit({
-      type: 'target-staged',
-      deploymentId,
-      target: target.name,
-      at,
-      stagedMs: at - s.startedAt,
-      bytesSent,
-      chunksReused: r.chunksReused,
-      chunksFetched: r.chunksFetched,
-      alreadyStaged: r.alreadyStaged,
-    });
+    staged(target, s.startedAt, bytesSent, r);
     failpoint('deploy:stage');
     return { target, client, previous: null, ok: true, bytesSent };
   }

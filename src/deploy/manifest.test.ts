@@ -5,8 +5,10 @@ import {
   escapingSymlink,
   knownEntriesJson,
   type Manifest,
+  manifestJson,
   parentOf,
   releaseIdOf,
+  releaseIdOfJson,
   unsafePathReason,
   validateManifest,
 } from './manifest.js';
@@ -42,6 +44,16 @@ describe('manifest validation', () => {
     const copy = JSON.parse(JSON.stringify(good.entries)) as Manifest['entries'];
     knownEntriesJson(copy, JSON.stringify(copy));
     expect(releaseIdOf({ ...good, version: 'v "2"', entries: copy } as Manifest)).toBe(plain);
+  });
+
+  it('gives the same release id from the manifest JSON made by the caller (releaseIdOfJson)', () => {
+    for (const version of ['v1', 'v "2"', '../../etc', '']) {
+      const m = { ...good, version } as Manifest;
+      expect(releaseIdOfJson(m, manifestJson(m))).toBe(releaseIdOf(m));
+    }
+    // Other bytes, another id: the JSON is hashed as given, not trusted to be the manifest's.
+    const m = good as Manifest;
+    expect(releaseIdOfJson(m, `${manifestJson(m)} `)).not.toBe(releaseIdOf(m));
   });
 
   it('checks again an accepted entry placed where it may not stand, or under a smaller chunk limit', () => {

@@ -93,13 +93,25 @@ function manifestDigest(m: Manifest, remember: boolean): string {
 
 /** `<version>-<12 hex>`, with the version reduced to a folder-safe alphabet. */
 export function releaseIdOf(m: Manifest, remember = false): ReleaseId {
+  return releaseIdFrom(m.version, manifestDigest(m, remember));
+}
+
+/**
+ * releaseIdOf for a manifest whose canonical JSON (manifestJson) the caller made already, to
+ * write it too: 20,000 entries serialized once, not once for the id and again for the file.
+ */
+export function releaseIdOfJson(m: Manifest, json: string): ReleaseId {
+  return releaseIdFrom(m.version, createHash('sha256').update(json).digest('hex'));
+}
+
+function releaseIdFrom(version: string, digest: string): ReleaseId {
   const slug =
-    m.version
+    version
       .replace(/[^A-Za-z0-9._-]+/g, '_')
       .replace(/\.\.+/g, '_')
       .slice(0, 64) || 'release';
   const head = /^[A-Za-z0-9]/.test(slug) ? slug : `r${slug}`;
-  return `${head}-${manifestDigest(m, remember).slice(0, 12)}` as ReleaseId;
+  return `${head}-${digest.slice(0, 12)}` as ReleaseId;
 }
 
 /** Whether two entries are the same path with the same content (compared field by field). */

@@ -311,6 +311,32 @@ describe('the streamed stage of a first release', () => {
     expect(await leftovers()).toEqual({ staging: [], releases: [] });
   });
 
+  it('takes the entry lines of one piece in order, stopping at a refused one (nothing after it made)', async () => {
+    const server = await listenAgent(agent, '127.0.0.1', 0);
+    servers.keep(server);
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const dirs = (from: number) =>
+      Array.from({ length: 300 }, (_, i) =>
+        JSON.stringify({ type: 'dir', path: `d${from + i}`, mode: 0o755 }),
+      );
+    // One gzipped body: the agent reads hundreds of lines from each piece of it.
+    const lines = [
+      header(),
+      ...dirs(0),
+      JSON.stringify({ type: 'dir', path: 'd0', mode: 0o755 }),
+      ...dirs(300),
+    ];
+    lines.push(JSON.stringify({ release: `v1-${'0'.repeat(12)}`, entries: lines.length - 1 }));
+    const r = await postLines(url, lines);
+    expect(r.status).toBe(200);
+    const last = JSON.parse(r.text.trim().split('\n').pop()!) as { type: string; message: string };
+    expect(last).toEqual({
+      type: 'error',
+      message: 'stage stream line 302: manifest refused: duplicate path "d0"',
+    });
+    expect(await leftovers()).toEqual({ staging: [], releases: [] });
+  });
+
   it('sweeps a stream folder a crash left when the agent next opens', async () => {
     const dir = path.join(root, 'crashed');
     await mkdir(path.join(dir, 'staging', '.stream-0123456789ab', 'lib'), { recursive: true });

@@ -110,9 +110,11 @@ export class StagingArea {
     manifest: Manifest,
     from: string,
     mtimes: readonly number[],
+    /** The manifest's canonical JSON, when made already (manifestJson). */
+    json = manifestJson(manifest),
   ): Promise<StagingArea> {
     // Not durable, as create's: a manifest lost with a power cut only means the folder is discarded.
-    await writeAtomic(layout.stagingManifest(id), manifestJson(manifest), { durable: false });
+    await writeAtomic(layout.stagingManifest(id), json, { durable: false });
     await rm(layout.stagingDir(id), { recursive: true, force: true });
     await rename(path.join(layout.staging, from), layout.stagingDir(id));
     const area = new StagingArea(layout, id, manifest, true);

@@ -10,7 +10,6 @@
  */
 import {
   array,
-  custom,
   gte,
   int,
   maxLength,
@@ -38,11 +37,16 @@ export const streamHeader = strictObject({
   bytes: optional(int().check(gte(0))),
 });
 
-/** A manifest entry: an object, its fields then checked by ManifestLines (see above). */
-export const streamEntry = custom<Record<string, unknown>>(
-  (v) => v !== null && typeof v === 'object' && !Array.isArray(v),
-  'a manifest entry must be an object',
-);
+/** Why an entry line is refused when it is not an object. */
+export const ENTRY_NOT_OBJECT = 'a manifest entry must be an object';
+
+/**
+ * Whether an entry line is an object, its fields then checked by ManifestLines (see above). A
+ * plain test, not a schema: a zod/mini parse made a result and an issue list per line.
+ */
+export function isEntryObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
 
 /** The last line: the release id the entries hash to, and how many came. */
 export const streamTrailer = strictObject({

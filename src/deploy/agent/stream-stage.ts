@@ -16,7 +16,13 @@ import path from 'node:path';
 import { err, ok, type Result } from '../../util/result.js';
 import { trace } from '../../util/trace.js';
 import type { ChunkSourceRef } from '../chunk-client.js';
-import { type Manifest, type ManifestEntry, type ManifestLines, releaseIdOf } from '../manifest.js';
+import {
+  type Manifest,
+  type ManifestEntry,
+  type ManifestLines,
+  manifestJson,
+  releaseIdOfJson,
+} from '../manifest.js';
 import { ReceiverLoad } from '../receiver-load.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import { assembleRelease } from './assembly.js';
@@ -38,6 +44,8 @@ const BATCH = 4 * 1024 * 1024;
 export interface Streamed {
   id: ReleaseId;
   manifest: Manifest;
+  /** The manifest's canonical JSON (manifest.ts manifestJson), which `id` is the digest of. */
+  json: string;
   /** The folder under staging holding it. */
   name: string;
   /** Per file entry, in manifest order: its mtime as written. */
@@ -67,6 +75,7 @@ export class StreamStaging {
       index: ChunkIndex;
       lines: ManifestLines;
       sources: ChunkSourceRef[];
+      /** Hears the counts as chunks come: this staging's own object, read at once, not kept. */
       onProgress: (p: StageProgress) => void;
     },
     readonly layout: Layout,
@@ -167,11 +176,14 @@ export class StreamStaging {
     this.files.close();
     const m = lines.finish();
     if (!m.ok) return err(`manifest refused: ${m.error}`);
-    const id = releaseIdOf(m.value);
+    // Serialized once: hashed here, written as the staging's manifest by the adoption.
+    const json = manifestJson(m.value);
+    const id = releaseIdOfJson(m.value, json);
     if (id !== claimed) return err(`release id ${claimed} does not match the manifest streamed (${id})`);
     return ok({
       id,
       manifest: m.value,
+      json,
       name: this.name,
       mtimes: this.files.mtimes,
       progress: { ...this.p },
@@ -215,7 +227,8 @@ export class StreamStaging {
         this.p.chunksFetched++;
         this.p.bytesFetched += wire;
         this.#flush?.wrote(this.#sizes.get(id) ?? 0);
-        this.o.onProgress({ ...this.p });
+        // Not a copy per chunk: the listener reads it at once (at most every 100 ms).
+        this.o.onProgress(this.p);
       },
     });
     if (!r.ok) throw new Error(r.error);
@@ -243,7 +256,7 @@ export async function adoptStream(
   o: Pick<StagerOptions, 'layout' | 'index'>,
   s: Streamed,
 ): Promise<StagingArea> {
-  const area = await StagingArea.adopt(o.layout, s.id, s.manifest, s.name, s.mtimes);
+  const area = await StagingArea.adopt(o.layout, s.id, s.manifest, s.name, s.mtimes, s.json);
   o.index.moveStaging(s.name, s.id);
   return area;
 }

@@ -50,32 +50,38 @@ export class StreamFiles {
   }
 
   /**
-   * Takes a file entry: its places wait for their chunks. Returns its chunks nobody waited for
-   * before (each once), for the caller to fetch or copy from what the agent has; an empty file
-   * is created at once.
+   * Takes a file entry: its places wait for their chunks. Returns how many of its chunks nobody
+   * waited for before (each once), for the caller to fetch or copy from what the agent has: the
+   * first that many of `fresh` are their indexes in `e.chunks` (valid until the next call; one
+   * list reused, not an array and a pair per file). An empty file is created at once.
    */
-  file(e: FileEntry): [ChunkId, number][] {
+  file(e: FileEntry): number {
     const f = this.files.length;
     this.files.push(e);
     this.mtimes.push(Number.NaN);
     this.#left.push(e.chunks.length);
     if (e.chunks.length === 0) {
       this.#settle(f, this.#open(f));
-      return [];
+      return 0;
     }
-    const fresh: [ChunkId, number][] = [];
+    let fresh = 0;
     let offset = 0;
-    for (const [id, size] of e.chunks) {
+    for (let j = 0; j < e.chunks.length; j++) {
+      const id = e.chunks[j]![0];
+      const size = e.chunks[j]![1];
       const at = this.#waiting.get(id);
       if (at) at.push(f, offset, size);
       else {
         this.#waiting.set(id, [f, offset, size]);
-        fresh.push([id, size]);
+        this.fresh[fresh++] = j;
       }
       offset += size;
     }
     return fresh;
   }
+
+  /** Indexes in its entry's chunks of those the last `file` call found fresh (see there). */
+  readonly fresh: number[] = [];
 
   /** Whether places still wait for `id`. */
   waits(id: ChunkId): boolean {

@@ -107,7 +107,9 @@ export class StreamStaging {
   add(e: ManifestEntry): void {
     if (e.type === 'dir') this.files.folder(e);
     if (e.type !== 'file') return; // a symlink is made at assembly
-    for (const [id, size] of this.files.file(e)) {
+    const fresh = this.files.file(e);
+    for (let i = 0; i < fresh; i++) {
+      const [id, size] = e.chunks[this.files.fresh[i]!]!;
       if (this.#sizes.has(id)) {
         // Arrived already for an earlier file: copied from where it landed.
         this.#track(this.#copy(id));

@@ -20,7 +20,8 @@ import v8 from 'node:v8';
  * ms median (the agent's 1,890 -> 1,730, its threads beside the main one ~500 -> ~430 in every
  * pair; the deployer's lower in every pair, ~1,390 -> ~1,200); with this session's other changes,
  * 3,550 -> 3,000, and the web build's 1,150 -> 1,040, lower in every pair of both. At 460 nothing
- * showed through the load; without inlining at all (--no-turbo-inlining) neither.
+ * clear came through a run spoiled by the filesystem's stalls (recently deleted inodes); without
+ * inlining at all (--no-turbo-inlining) pair CPU was unchanged.
  */
 const PREFER_BUDGET = 300;
 

@@ -4,7 +4,6 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { Agent } from '../deploy/agent/agent.js';
 import { DEFAULT_LIMITS, listenAgent } from '../deploy/agent/server.js';
-import { preferQuickCompiles } from '../util/quick-compiles.js';
 import { preferSmallHeap } from '../util/small-heap.js';
 import { action, type CliContext, UsageError } from './context.js';
 
@@ -39,7 +38,6 @@ export function register(program: Command, ctx: CliContext): void {
         if (opts.maxBody) limits.jsonBytes = Number(opts.maxBody);
         const dir = path.resolve(opts.dir);
         preferSmallHeap();
-        preferQuickCompiles();
         const agent = await Agent.open({
           dir,
           token,

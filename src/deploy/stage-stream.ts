@@ -9,7 +9,6 @@
  */
 import http from 'node:http';
 import { err, ok, type Result } from '../util/result.js';
-import { roomForDeploy } from '../util/small-heap.js';
 import { trace } from '../util/trace.js';
 import type { StageProgress, StageResult } from './agent/operations.js';
 import { readStageAnswer } from './agent-client.js';
@@ -213,9 +212,6 @@ export class StreamedStages {
       },
     });
     if (first) {
-      // A first release of small files: the walk and the origin make garbage per file, as the
-      // agent's first release does (small-heap.ts; 20,000 files: ~100 scavenges at 1 MiB, ~26 at 4).
-      roomForDeploy();
       this.chunked(this.#entries, this.#ready);
       if (this.#release) this.#feed.end(this.#release);
     }

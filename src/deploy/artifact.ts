@@ -19,8 +19,9 @@ import {
   DEFAULT_CHUNKING,
 } from './fastcdc.js';
 import { FileWindow } from './file-window.js';
+import { type FastHasher, fastHasher, joinFast } from './fast-hash.js';
 import { escapingSymlink, type Manifest, type ManifestEntry } from './manifest.js';
-import { chunkParallel, segmentStarts, thisThread } from './parallel-chunk.js';
+import { chunkParallel, type FastOptions, segmentStarts, thisThread } from './parallel-chunk.js';
 import { rechunkFile } from './rechunk.js';
 import type { ChunkId } from './types.js';
 
@@ -37,14 +38,19 @@ export interface Artifact {
   chunkMs: number;
 }
 
-/** Chunk boundaries and ids of one file, read in large blocks through one reused buffer. */
+/**
+ * Chunk boundaries and ids of one file, read in large blocks through one reused buffer; with
+ * `hasher`, each chunk's fast hash too (fast-hash.ts).
+ */
 export async function chunkFile(
   file: string,
   params: ChunkingParams = DEFAULT_CHUNKING,
   buffer: Buffer = chunkingBuffer(Math.max(2 * 1024 * 1024, params.max * 4)),
-): Promise<{ chunks: [ChunkId, number][]; size: number }> {
+  hasher?: FastHasher,
+): Promise<{ chunks: [ChunkId, number][]; size: number; fast?: Uint8Array[] }> {
   const fh = await open(file, 'r');
   const chunks: [ChunkId, number][] = [];
+  const fast: Uint8Array[] | undefined = hasher ? [] : undefined;
   let size = 0;
   const w = new FileWindow(fh, buffer, 0, params.max);
   try {
@@ -53,7 +59,9 @@ export async function chunkFile(
       if (w.start >= w.end) break;
       while (w.end - w.start >= params.max || (w.eof && w.start < w.end)) {
         const n = cutLength(buffer, w.start, w.end, params);
-        chunks.push([chunkIdOf(buffer.subarray(w.start, w.start + n)), n]);
+        const bytes = buffer.subarray(w.start, w.start + n);
+        chunks.push([chunkIdOf(bytes), n]);
+        if (fast) fast.push(hasher!.of(bytes));
         w.start += n;
         size += n;
       }
@@ -62,7 +70,7 @@ export async function chunkFile(
     await w.settle();
     await fh.close();
   }
-  return { chunks, size };
+  return { chunks, size, ...(fast ? { fast } : {}) };
 }
 
 /**
@@ -300,14 +308,21 @@ export async function readArtifact(
     return f.size >= (ledger?.previous(f.relPath)?.length ? PARALLEL_RECHUNK_MIN : PARALLEL_MIN);
   }
 
-  /** A large file's chunks: in segments by the pool's workers, or on this thread. */
+  /**
+   * A large file's chunks: in segments by the pool's workers, or on this thread. With `hasher`,
+   * their fast hashes too, for the ledger; its unchanged chunks are then confirmed by them where
+   * the ledger has the old ones' (rechunk.ts).
+   */
   async function chunkLarge(
     f: ToRead,
     pool: CdcPool | undefined,
-  ): Promise<{ chunks: [ChunkId, number][]; size: number }> {
+    hasher: FastHasher | undefined,
+  ): Promise<{ chunks: [ChunkId, number][]; size: number; fast?: Uint8Array[] }> {
     buffer ??= chunkingBuffer(Math.max(2 * 1024 * 1024, params.max * 4));
     // A large file chunked before: its unchanged chunks are checked, not scanned again.
     const before = ledger?.previous(f.relPath);
+    const oldFast = before?.length ? ledger?.previousFast(f.relPath) : undefined;
+    const fast: FastOptions | undefined = hasher ? { hasher, ...(oldFast ? { old: oldFast } : {}) } : undefined;
     if (pool && inSegments(f) && !pool.failed) {
       const starts = segmentStarts(f.size);
       const ready = pool.ready();
@@ -323,6 +338,7 @@ export async function readArtifact(
         lanes,
         starts,
         buffer,
+        fast,
       );
       if (pool.failed) trace(`chunking workers failed: ${pool.failed}`);
       if (r.ok) {
@@ -336,14 +352,18 @@ export async function readArtifact(
       trace(`chunking ${f.relPath} in segments failed (${r.error}): on this thread instead`);
     }
     return before?.length
-      ? await rechunkFile(f.full, before, params, buffer)
-      : await chunkFile(f.full, params, buffer);
+      ? await rechunkFile(f.full, before, params, buffer, fast)
+      : await chunkFile(f.full, params, buffer, hasher);
   }
 
   async function readAll(pool: CdcPool | undefined): Promise<void> {
     let turn = performance.now();
     const yields = opts.onOutline !== undefined || opts.onChunked !== undefined;
     let every = YIELD_MS;
+    // Fast hashes only where a ledger keeps them, and only of files chunked as a stream (larger
+    // than WHOLE): the smaller ones are chunked whole again when changed, never confirmed.
+    const seed = ledger?.fastSeed;
+    const hasher = seed && toRead.some((f) => f.size > WHOLE) ? await fastHasher(seed) : undefined;
     for (const [i, f] of toRead.entries()) {
       if (yields && performance.now() - turn > every) {
         await yieldLoop();
@@ -351,15 +371,18 @@ export async function readArtifact(
       }
       let list: [ChunkId, number][];
       let size: number;
+      let fast: Uint8Array[] | undefined;
       if (f.size <= WHOLE) {
         whole ??= chunkingBuffer(WHOLE + 1);
         const data = readWhole(f.full, whole) ?? readFileSync(f.full);
         list = chunkBuffer(data, params).map((c) => [c.id, c.size]);
         size = data.length;
-      } else ({ chunks: list, size } = await chunkLarge(f, pool));
+      } else ({ chunks: list, size, fast } = await chunkLarge(f, pool, hasher));
       // The bytes read, not the size listed: what the chunks hold is what goes out.
       bytes += size - f.size;
-      entries[f.at] = { type: 'file', path: f.relPath, mode: f.mode, size, chunks: list };
+      const entry: ManifestEntry = { type: 'file', path: f.relPath, mode: f.mode, size, chunks: list };
+      entries[f.at] = entry;
+      if (fast) ledger?.noteFast(entry, joinFast(fast));
       if (opts.onChunked?.(entries, toRead[i + 1]?.at ?? entries.length)) every = STREAM_YIELD_MS;
     }
   }

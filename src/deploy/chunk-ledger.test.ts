@@ -378,7 +378,7 @@ describe('chunk ledger', () => {
     await deploy('v1');
     const head = path.join(ledgerDir, (await readdir(ledgerDir)).find((f) => f.endsWith('.ledger'))!);
     // A head as this format writes it, but naming format 5 (the one-file ledger before it).
-    const line = `${(await readFile(head, 'utf8')).split('\n')[0]!.replace('"format":6', '"format":5')}\n`;
+    const line = `${(await readFile(head, 'utf8')).split('\n')[0]!.replace('"format":7', '"format":5')}\n`;
     const { createHash } = await import('node:crypto');
     const sha = createHash('sha256').update(line).digest('hex');
     await writeFile(head, `${line}${sha}\n`);

@@ -16,11 +16,16 @@
  * had (adding, removing or renaming an entry moves its mtime and ctime), so the walk takes its
  * listing from the ledger instead of reading the folder again (`listing`).
  *
- * File format 6, two files, each read in one go. The head (`<key>.ledger`): one line of JSON,
+ * File format 7, two files, each read in one go. The head (`<key>.ledger`): one line of JSON,
  * then one line with its SHA-256 (hex). The body (`<key>.<16 hex of its SHA-256>.body`, the head
  * naming its whole SHA-256): each file's and folder's stat as five doubles (size, mtime and ctime
  * in ms, inode, mode; in the manifest's order and the machine's byte order, which the head names),
- * then the manifest's entries as JSON. Numbers, not the text records of format 3: compared as they
+ * then the manifest's entries as JSON, then the fast hashes of files that have them (fast-hash.ts;
+ * `fastBytes` in the head): per such file its entry's index and its chunk count (two 32-bit
+ * little-endian words), then 16 bytes per chunk. The head holds the seed of those hashes, which
+ * never leaves this file. Format 6 (the same without fast hashes nor seed) is still read: its
+ * changed files are confirmed by SHA-256, and the next save writes format 7 with their fast
+ * hashes. Numbers, not the text records of format 3: compared as they
  * come from lstat, without a string per file to build, keep and collect. The checksums guard
  * what a deploy would otherwise trust blindly: a damaged chunk list of an unchanged file, or a
  * damaged time in the head that would make a racy file look settled.
@@ -41,12 +46,16 @@ import { type FsStamp, isRacy } from '../state/racy.js';
 import { fsNow } from '../state/stat-record.js';
 import type { StatNumbers } from '../util/lstat-numbers.js';
 import { chunkCount, knownChunkCount } from './chunk-index.js';
+import { FAST_BYTES, type FastSeed, isFastSeed, newFastSeed } from './fast-hash.js';
 import type { ChunkingParams } from './fastcdc.js';
 import { entriesJsonOf, knownEntriesJson, type Manifest, type ManifestEntry } from './manifest.js';
 import type { ChunkId, ReleaseId } from './types.js';
 
-/** Bumped when the layout changes: a ledger of another format reads as empty. */
-const FORMAT = 6;
+/** Bumped when the layout changes: a ledger of another format reads as empty (but for OLD_FORMAT). */
+const FORMAT = 7;
+
+/** The format before fast hashes, read as one of FORMAT without any. */
+const OLD_FORMAT = 6;
 
 /** Doubles per file or folder: size, mtimeMs, ctimeMs, ino, mode. */
 const FIELDS = 5;
@@ -54,7 +63,7 @@ const FIELDS = 5;
 type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
 
 interface Head {
-  format: typeof FORMAT;
+  format: typeof FORMAT | typeof OLD_FORMAT;
   root: string;
   chunking: ChunkingParams;
   /** The stamp written before the walk (undefined: the wall clock when it began, `at`). */
@@ -71,6 +80,10 @@ interface Head {
   body: string;
   /** Distinct chunks of the entries (the deploy reports it; counting them is a set of 20,000 ids). */
   chunks?: number;
+  /** The seed of the fast hashes (format 7). */
+  seed?: FastSeed;
+  /** Length in bytes of the fast hashes after the entries' JSON (format 7). */
+  fastBytes?: number;
 }
 
 interface Loaded {
@@ -79,6 +92,10 @@ interface Loaded {
   entries: ManifestEntry[];
   /** The entries' JSON as read: written again as it is when they have not changed. */
   json: Buffer;
+  /** Files' fast hashes (16 bytes per chunk, in order), by entry. */
+  fast: Map<ManifestEntry, Uint8Array>;
+  /** The fast hashes' part of the body as read. */
+  fastPart: Buffer;
 }
 
 /** Stat numbers of the walk being recorded, grown by doubling. */
@@ -124,6 +141,12 @@ export class ChunkLedger {
   #at = Date.now();
   #stamp: FsStamp | undefined;
   readonly #last: { release: ReleaseId; manifest: Manifest } | undefined;
+  /** Fast hashes by file entry: the last walk's, then those this walk took. */
+  readonly #fast: Map<ManifestEntry, Uint8Array>;
+  /** Whether this walk took fast hashes (noteFast). */
+  #fastNoted = false;
+  /** The fast hashes' seed: the ledger's, or a new one for a new ledger. */
+  readonly #seed: FastSeed;
 
   private constructor(
     readonly file: string | undefined,
@@ -134,6 +157,8 @@ export class ChunkLedger {
     this.#oldStamp = loaded?.head.stamp;
     this.#oldAt = loaded?.head.at ?? 0;
     this.#old = loaded;
+    this.#seed = loaded?.head.seed ?? newFastSeed();
+    this.#fast = new Map(loaded?.fast);
     if (!loaded) return;
     const { entries: all } = loaded;
     let links = 0;
@@ -146,6 +171,7 @@ export class ChunkLedger {
     }
     if (all.length - links !== loaded.head.records) {
       this.#old = undefined;
+      this.#fast.clear();
       return;
     }
     const { head, entries } = loaded;
@@ -259,6 +285,30 @@ export class ChunkLedger {
   }
 
   /**
+   * The seed to take fast hashes of chunks with (fast-hash.ts), to be kept with them by
+   * `noteFast`; undefined for a ledger kept nowhere (nothing would keep them).
+   */
+  get fastSeed(): FastSeed | undefined {
+    return this.file ? this.#seed : undefined;
+  }
+
+  /** The fast hashes of the chunks `rel` had at the last deploy (16 bytes each, in order), if known. */
+  previousFast(rel: string): Uint8Array | undefined {
+    const e = this.entry(rel);
+    return e ? this.#fast.get(e) : undefined;
+  }
+
+  /**
+   * Keeps the fast hashes of the chunks of `entry`, a file this walk chunked (taken with
+   * `fastSeed`, 16 bytes each in the order of its chunks), for the next deploy.
+   */
+  noteFast(entry: ManifestEntry, hashes: Uint8Array): void {
+    if (entry.type !== 'file' || hashes.length !== entry.chunks.length * FAST_BYTES) return;
+    this.#fast.set(entry, hashes);
+    this.#fastNoted = true;
+  }
+
+  /**
    * Notes a file's or folder's stat for the next deploy, in the manifest's order. A double
    * keeps a quarter of a microsecond of a time in ms, finer than the kernel's file times tick; a
    * change so close to another that they round alike is one made after the stamp that precedes
@@ -286,8 +336,11 @@ export class ChunkLedger {
     // Entries taken whole from this ledger (an unchanged artifact): their JSON as it was read.
     const same = old !== undefined && entries === old.entries;
     const json = same ? old.json : Buffer.from(entriesJsonOf(entries));
-    const unchanged = same && Buffer.from(old.stats.buffer).equals(records);
-    const body = unchanged ? old.head.body : createHash('sha256').update(records).update(json).digest('hex');
+    const fast = same && !this.#fastNoted ? old.fastPart : fastPart(entries, this.#fast);
+    const unchanged = same && !this.#fastNoted && Buffer.from(old.stats.buffer).equals(records);
+    const body = unchanged
+      ? old.head.body
+      : createHash('sha256').update(records).update(json).update(fast).digest('hex');
     const head: Head = {
       format: FORMAT,
       root: this.root,
@@ -301,13 +354,15 @@ export class ChunkLedger {
       entriesBytes: json.length,
       body,
       chunks: chunkCount(entries),
+      seed: this.#seed,
+      fastBytes: fast.length,
     };
     const headLine = `${JSON.stringify(head)}\n`;
     const headSha = createHash('sha256').update(headLine).digest('hex');
     // Not durable: losing the ledger in a power cut costs one full chunking, nothing else.
     try {
       if (!unchanged)
-        await writeAtomic(bodyFile(this.file, body), Buffer.concat([records, json]), { durable: false });
+        await writeAtomic(bodyFile(this.file, body), Buffer.concat([records, json, fast]), { durable: false });
       await writeAtomic(this.file, `${headLine}${headSha}\n`, { durable: false });
     } catch {
       return;
@@ -326,6 +381,39 @@ export class ChunkLedger {
         await rm(path.join(dir, name), { force: true });
     await rm(file.replace(/\.ledger$/, '.json'), { force: true });
   }
+}
+
+/**
+ * The fast hashes' part of a body: for each file of `entries` with fast hashes in `fast` (as many
+ * as its chunks), its index and chunk count (32-bit little-endian words), then the hashes.
+ */
+function fastPart(entries: readonly ManifestEntry[], fast: ReadonlyMap<ManifestEntry, Uint8Array>): Buffer {
+  if (fast.size === 0) return Buffer.alloc(0);
+  const parts: Uint8Array[] = [];
+  for (const [i, e] of entries.entries()) {
+    const h = e.type === 'file' ? fast.get(e) : undefined;
+    if (!h || h.length !== (e as FileEntry).chunks.length * FAST_BYTES) continue;
+    const words = Buffer.alloc(8);
+    words.writeUInt32LE(i, 0);
+    words.writeUInt32LE(h.length / FAST_BYTES, 4);
+    parts.push(words, h);
+  }
+  return Buffer.concat(parts);
+}
+
+/** The fast hashes of a body's part (fastPart), by entry; empty when the part does not fit the entries. */
+function readFast(part: Buffer, entries: readonly ManifestEntry[]): Map<ManifestEntry, Uint8Array> {
+  const out = new Map<ManifestEntry, Uint8Array>();
+  for (let o = 0; o < part.length; ) {
+    if (o + 8 > part.length) return new Map();
+    const e = entries[part.readUInt32LE(o)];
+    const count = part.readUInt32LE(o + 4);
+    const end = o + 8 + count * FAST_BYTES;
+    if (e?.type !== 'file' || e.chunks.length !== count || end > part.length) return new Map();
+    out.set(e, part.subarray(o + 8, end));
+    o = end;
+  }
+  return out;
 }
 
 /** The body named by the head `file` whose body has SHA-256 `sha` (hex). */
@@ -368,17 +456,21 @@ function read(file: string): Loaded | undefined {
       .digest('hex');
     if (headSha !== top.toString('latin1', nl + 1, nl + 65)) return undefined;
     const head = JSON.parse(top.toString('utf8', 0, nl)) as Head;
-    if (head.format !== FORMAT || head.endian !== os.endianness()) return undefined;
+    if ((head.format !== FORMAT && head.format !== OLD_FORMAT) || head.endian !== os.endianness()) return undefined;
     if (!Number.isSafeInteger(head.records) || !Number.isSafeInteger(head.entriesBytes)) return undefined;
     if (typeof head.body !== 'string' || !/^[0-9a-f]{64}$/.test(head.body)) return undefined;
+    // Format 6 has neither; a seed that is not one is dropped with the hashes taken with it.
+    const fastBytes = head.format === FORMAT && isFastSeed(head.seed) ? (head.fastBytes ?? 0) : 0;
+    if (!Number.isSafeInteger(fastBytes) || fastBytes < 0) return undefined;
+    if (!isFastSeed(head.seed)) delete head.seed;
     const bytes = readFileSync(bodyFile(file, head.body));
     const statBytes = head.records * FIELDS * 8;
-    if (bytes.length !== statBytes + head.entriesBytes) return undefined;
+    if (bytes.length !== statBytes + head.entriesBytes + fastBytes) return undefined;
     if (createHash('sha256').update(bytes).digest('hex') !== head.body) return undefined;
     // Copied out: the file's bytes need not sit at a multiple of 8 in memory.
     const stats = new Float64Array(head.records * FIELDS);
     Buffer.from(stats.buffer).set(bytes.subarray(0, statBytes));
-    const json = bytes.subarray(statBytes);
+    const json = bytes.subarray(statBytes, statBytes + head.entriesBytes);
     // Paths, hashes and JSON are almost always ASCII: then latin1 is the same text, decoded faster.
     const text = isAscii(json) ? json.toString('latin1') : json.toString('utf8');
     const entries = JSON.parse(text) as ManifestEntry[];
@@ -386,7 +478,8 @@ function read(file: string): Loaded | undefined {
     // Written by JSON.stringify and checked unchanged: the text is theirs, for the release id.
     knownEntriesJson(entries, text);
     if (Number.isSafeInteger(head.chunks)) knownChunkCount(entries, head.chunks!);
-    return { head, stats, entries, json };
+    const fastPart = bytes.subarray(statBytes + head.entriesBytes);
+    return { head, stats, entries, json, fast: readFast(fastPart, entries), fastPart };
   } catch {
     return undefined;
   }

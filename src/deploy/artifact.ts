@@ -10,6 +10,7 @@ import { trace } from '../util/trace.js';
 import { CdcPool } from './cdc-pool.js';
 import { ChunkIndex } from './chunk-index.js';
 import type { ChunkLedger } from './chunk-ledger.js';
+import { type FastHasher, fastHasher, joinFast } from './fast-hash.js';
 import {
   type ChunkingParams,
   chunkBuffer,
@@ -19,7 +20,6 @@ import {
   DEFAULT_CHUNKING,
 } from './fastcdc.js';
 import { FileWindow } from './file-window.js';
-import { type FastHasher, fastHasher, joinFast } from './fast-hash.js';
 import { escapingSymlink, type Manifest, type ManifestEntry } from './manifest.js';
 import { chunkParallel, type FastOptions, segmentStarts, thisThread } from './parallel-chunk.js';
 import { rechunkFile } from './rechunk.js';
@@ -322,7 +322,9 @@ export async function readArtifact(
     // A large file chunked before: its unchanged chunks are checked, not scanned again.
     const before = ledger?.previous(f.relPath);
     const oldFast = before?.length ? ledger?.previousFast(f.relPath) : undefined;
-    const fast: FastOptions | undefined = hasher ? { hasher, ...(oldFast ? { old: oldFast } : {}) } : undefined;
+    const fast: FastOptions | undefined = hasher
+      ? { hasher, ...(oldFast ? { old: oldFast } : {}) }
+      : undefined;
     if (pool && inSegments(f) && !pool.failed) {
       const starts = segmentStarts(f.size);
       const ready = pool.ready();

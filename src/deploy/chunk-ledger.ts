@@ -362,7 +362,9 @@ export class ChunkLedger {
     // Not durable: losing the ledger in a power cut costs one full chunking, nothing else.
     try {
       if (!unchanged)
-        await writeAtomic(bodyFile(this.file, body), Buffer.concat([records, json, fast]), { durable: false });
+        await writeAtomic(bodyFile(this.file, body), Buffer.concat([records, json, fast]), {
+          durable: false,
+        });
       await writeAtomic(this.file, `${headLine}${headSha}\n`, { durable: false });
     } catch {
       return;
@@ -456,7 +458,8 @@ function read(file: string): Loaded | undefined {
       .digest('hex');
     if (headSha !== top.toString('latin1', nl + 1, nl + 65)) return undefined;
     const head = JSON.parse(top.toString('utf8', 0, nl)) as Head;
-    if ((head.format !== FORMAT && head.format !== OLD_FORMAT) || head.endian !== os.endianness()) return undefined;
+    if ((head.format !== FORMAT && head.format !== OLD_FORMAT) || head.endian !== os.endianness())
+      return undefined;
     if (!Number.isSafeInteger(head.records) || !Number.isSafeInteger(head.entriesBytes)) return undefined;
     if (typeof head.body !== 'string' || !/^[0-9a-f]{64}$/.test(head.body)) return undefined;
     // Format 6 has neither; a seed that is not one is dropped with the hashes taken with it.

@@ -120,7 +120,8 @@ export async function chunkParallel(
       o += c[1];
     }
     if (o !== r.end) return err(`segment of ${file} at ${r.from} does not add up`);
-    if (fast && r.fast?.length !== r.chunks.length) return err(`segment of ${file} at ${r.from} lacks fast hashes`);
+    if (fast && r.fast?.length !== r.chunks.length)
+      return err(`segment of ${file} at ${r.from} lacks fast hashes`);
   }
   const chunks: [ChunkId, number][] = [];
   const hashes: Uint8Array[] | undefined = fast ? [] : undefined;

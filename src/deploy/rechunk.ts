@@ -21,8 +21,8 @@
  * computed only for the chunks that changed.
  */
 import { type FileHandle, open } from 'node:fs/promises';
+import { FAST_BYTES, type FastHasher, sameFast } from './fast-hash.js';
 import { type ChunkingParams, chunkIdOf, chunkingBuffer, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
-import { type FastHasher, FAST_BYTES, sameFast } from './fast-hash.js';
 import { FileWindow } from './file-window.js';
 import type { ChunkId } from './types.js';
 
@@ -179,7 +179,14 @@ export async function chunkRun(
           }
         }
         if (done(pos))
-          return { from, chunks, end: pos, reused, eof: w.eof && w.start >= w.end, ...(fast ? { fast } : {}) };
+          return {
+            from,
+            chunks,
+            end: pos,
+            reused,
+            eof: w.eof && w.start >= w.end,
+            ...(fast ? { fast } : {}),
+          };
       }
     }
     return { from, chunks, end: pos, reused, eof: true, ...(fast ? { fast } : {}) };

@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as ArtifactModule from '../../src/deploy/artifact.js';
 import type * as PoolModule from '../../src/deploy/cdc-pool.js';
+import type * as FastModule from '../../src/deploy/fast-hash.js';
 import type { ChunkingParams } from '../../src/deploy/fastcdc.js';
 import type * as ParallelModule from '../../src/deploy/parallel-chunk.js';
 import {
@@ -31,6 +32,7 @@ const { chunkParallel, segmentStarts, thisThread } = (await import(
   path.join(DIST, 'parallel-chunk.js')
 )) as typeof ParallelModule;
 const { chunkFile, PARALLEL_MIN } = (await import(path.join(DIST, 'artifact.js'))) as typeof ArtifactModule;
+const { fastHasher, joinFast, newFastSeed } = (await import(path.join(DIST, 'fast-hash.js'))) as typeof FastModule;
 
 const P: ChunkingParams = { min: 256, avg: 1024, max: 4096 };
 const TOKEN = 'e2e-pchunk-token-0123456789abcdef';
@@ -77,6 +79,37 @@ describe('parallel chunking on worker threads (compiled layout)', () => {
         Buffer.allocUnsafe(4 * P.max),
       );
       expect(again.ok && again.value.chunks).toEqual(want.chunks);
+    } finally {
+      await pool!.close();
+    }
+  });
+
+  it('gives the sequential chunks and fast hashes on workers, confirming by the old fast hashes', async () => {
+    const file = path.join(root, 'g');
+    const data = noise(500_000, 4);
+    await writeFile(file, data);
+    const hasher = (await fastHasher(newFastSeed()))!;
+    const first = await chunkFile(file, P, Buffer.allocUnsafe(4 * P.max), hasher);
+    const edited = Buffer.from(data);
+    noise(300, 5).copy(edited, 250_000);
+    await writeFile(file, edited);
+    const want = await chunkFile(file, P, Buffer.allocUnsafe(4 * P.max), hasher);
+    const pool = CdcPool.create(2);
+    try {
+      const lanes = [0, 1].map(() => ({ run: pool!.run, ready: pool!.ready() }));
+      const r = await chunkParallel(
+        file,
+        edited.length,
+        first.chunks,
+        P,
+        lanes,
+        segmentStarts(edited.length, 60_000),
+        Buffer.allocUnsafe(4 * P.max),
+        { hasher, old: joinFast(first.fast!) },
+      );
+      expect(r.ok && r.value.chunks).toEqual(want.chunks);
+      expect(r.ok && r.value.fast).toEqual(want.fast);
+      expect(r.ok && r.value.byLane.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     } finally {
       await pool!.close();
     }

@@ -32,7 +32,9 @@ const { chunkParallel, segmentStarts, thisThread } = (await import(
   path.join(DIST, 'parallel-chunk.js')
 )) as typeof ParallelModule;
 const { chunkFile, PARALLEL_MIN } = (await import(path.join(DIST, 'artifact.js'))) as typeof ArtifactModule;
-const { fastHasher, joinFast, newFastSeed } = (await import(path.join(DIST, 'fast-hash.js'))) as typeof FastModule;
+const { fastHasher, joinFast, newFastSeed } = (await import(
+  path.join(DIST, 'fast-hash.js')
+)) as typeof FastModule;
 
 const P: ChunkingParams = { min: 256, avg: 1024, max: 4096 };
 const TOKEN = 'e2e-pchunk-token-0123456789abcdef';

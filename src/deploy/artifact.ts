@@ -365,7 +365,7 @@ export async function readArtifact(
     // Fast hashes only where a ledger keeps them, and only of files chunked as a stream (larger
     // than WHOLE): the smaller ones are chunked whole again when changed, never confirmed.
     const seed = ledger?.fastSeed;
-    const hasher = seed && toRead.some((f) => f.size > WHOLE) ? await fastHasher(seed) : undefined;
+    const hasher = seed && toRead.some((f) => f.size > WHOLE) ? fastHasher(seed) : undefined;
     for (const [i, f] of toRead.entries()) {
       if (yields && performance.now() - turn > every) {
         await yieldLoop();

@@ -21,7 +21,7 @@ async function chunkSegment(task: SegmentTask): Promise<SegmentAnswer> {
   try {
     const before = task.sameOld ? lastOld : task.old ? new OldChunks(task.old, task.oldFast) : undefined;
     lastOld = before;
-    const hasher = task.seed ? await fastHasher(task.seed) : undefined;
+    const hasher = task.seed ? fastHasher(task.seed) : undefined;
     const run = await chunkRun(fh, task.from, (o) => o >= task.stop, before, task.params, buffer, hasher);
     return { seq: task.seq, ok: true, run };
   } finally {

@@ -120,7 +120,7 @@ describe('chunkParallel', () => {
 
   it('gives the sequential chunks and fast hashes of a changed file confirmed by fast hashes', async () => {
     const rnd = mulberry32(19);
-    const hasher = (await fastHasher(newFastSeed()))!;
+    const hasher = fastHasher(newFastSeed())!;
     let reused = 0;
     for (let round = 0; round < 12; round++) {
       const original = noise(64 * 1024 + Math.floor(rnd() * 300 * 1024), 1900 + round);

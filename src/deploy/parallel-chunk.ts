@@ -76,7 +76,7 @@ export function thisThread(buffer: Buffer): Lane {
         if (task.old && last?.old !== task.old)
           last = { old: task.old, before: new OldChunks(task.old, task.oldFast) };
         const before = task.old ? last?.before : undefined;
-        const hasher = task.seed ? await fastHasher(task.seed) : undefined;
+        const hasher = task.seed ? fastHasher(task.seed) : undefined;
         return ok(await chunkRun(fh, task.from, (o) => o >= task.stop, before, task.params, buffer, hasher));
       } finally {
         await fh.close();

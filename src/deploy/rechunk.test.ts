@@ -123,10 +123,10 @@ describe('rechunkFile', () => {
   });
 
   describe('with fast hashes (fast-hash.ts)', () => {
-    const hasher = async () => (await fastHasher(newFastSeed()))!;
+    const hasher = () => fastHasher(newFastSeed())!;
 
     /** `data` written and chunked with `h`: its chunks and their fast hashes, as the ledger keeps them. */
-    async function recorded(data: Buffer, h: Awaited<ReturnType<typeof hasher>>) {
+    async function recorded(data: Buffer, h: ReturnType<typeof hasher>) {
       const file = path.join(dir, 'f');
       await writeFile(file, data);
       const first = await chunkFile(file, P, buffer(), h);

@@ -35,6 +35,34 @@ export const XOR = 0x73;
 export const SHL = 0x74;
 export const SHR_U = 0x76;
 export const I32 = 0x7f;
+export const DIV_U = 0x6e;
+
+// 64-bit integers (fast-xxh3.ts).
+export const I64 = 0x7e;
+export const I64_LOAD = 0x29;
+export const I64_STORE = 0x37;
+export const I64_CONST = 0x42;
+export const I64_ADD = 0x7c;
+export const I64_MUL = 0x7e;
+export const I64_AND = 0x83;
+export const I64_OR = 0x84;
+export const I64_XOR = 0x85;
+export const I64_SHL = 0x86;
+export const I64_SHR_U = 0x88;
+export const I64_EXTEND_I32_U = 0xad;
+
+/** Signed LEB128 of a 64-bit word (i64.const's immediate), given as its unsigned value. */
+export function sleb64(u: bigint): number[] {
+  let n = BigInt.asIntN(64, u);
+  const out: number[] = [];
+  for (;;) {
+    const byte = Number(n & 0x7fn);
+    n >>= 7n;
+    const done = (n === 0n && (byte & 0x40) === 0) || (n === -1n && (byte & 0x40) !== 0);
+    out.push(done ? byte : byte | 0x80);
+    if (done) return out;
+  }
+}
 
 /** Unsigned LEB128. */
 export function uleb(n: number): number[] {

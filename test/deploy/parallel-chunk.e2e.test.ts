@@ -90,7 +90,7 @@ describe('parallel chunking on worker threads (compiled layout)', () => {
     const file = path.join(root, 'g');
     const data = noise(500_000, 4);
     await writeFile(file, data);
-    const hasher = (await fastHasher(newFastSeed()))!;
+    const hasher = fastHasher(newFastSeed())!;
     const first = await chunkFile(file, P, Buffer.allocUnsafe(4 * P.max), hasher);
     const edited = Buffer.from(data);
     noise(300, 5).copy(edited, 250_000);

@@ -128,7 +128,9 @@ export const PARALLEL_MIN = 64 * 1024 * 1024;
  * The same for a file chunked again from its old chunk list (rechunk.ts), which costs about half
  * as much per byte (SHA-256 alone where unchanged): measured on a 200 MB file edited (A/B on a
  * loaded 2-core machine), segments on a worker made the walk slower (250-320 -> 440-620 ms) for
- * ~+150-200 ms of CPU, so only files well past that size are worth it.
+ * ~+150-200 ms of CPU, so only files well past that size are worth it. Since unchanged chunks are
+ * confirmed by their fast hash (fast-hash.ts, a fifth of SHA-256's CPU) a worker's start-up
+ * weighs even more: not measured again.
  */
 export const PARALLEL_RECHUNK_MIN = 256 * 1024 * 1024;
 

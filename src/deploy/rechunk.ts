@@ -3,7 +3,8 @@
  * ledger): where a chunk boundary of the new file lines up with an old chunk, that chunk's bytes
  * are hashed and compared with the old id instead of being scanned for a cut point. The result is
  * exactly what a full FastCDC pass gives (a unit test checks it on random edits), at the cost of
- * SHA-256 alone over the unchanged parts instead of the gear scan and SHA-256.
+ * one hash alone over the unchanged parts (the fast hash where the ledger has the old chunks',
+ * below; else SHA-256) instead of the gear scan and SHA-256.
  *
  * Why it is exact: from a boundary with at least `max` bytes after it (in the old file when the
  * old chunk was cut, and in the new file now), `cutLength` returns the first cut its scan finds,

@@ -109,7 +109,7 @@ export function streamPays(files: number, bytes: number): boolean {
  * rest. As PARALLEL_MIN (artifact.ts): the size from which the walk of a file is long enough to
  * be worth a second thread.
  */
-export const STREAM_PARTS_MIN = 64 * 1024 * 1024;
+const STREAM_PARTS_MIN = 64 * 1024 * 1024;
 
 /**
  * Whether a first release is worth streaming to an agent that takes parts: as streamPays, or

@@ -200,6 +200,29 @@ describe('a large file streamed in parts', () => {
     expect(parted.filter((l) => 'path' in l)).toEqual(plain.filter((l) => 'path' in l));
   });
 
+  it('is heard of from the walk as its chunk list grows, each time a longer start of the final list', async () => {
+    // Past the size read whole (4 MB): chunked through a window, its list heard after each block.
+    const block = Buffer.alloc(9 * MB);
+    for (let i = 0; i < block.length; i++) block[i] = (i * 2654435761) >>> 24;
+    await writeFile(path.join(art, 'lib/large.bin'), block);
+    const heard: { at: number; chunks: [string, number][] }[] = [];
+    const r = await readArtifact(art, 'v1', DEFAULT_CHUNKING, {
+      onChunking: (_entries, at, chunks) => heard.push({ at, chunks: chunks.map((c) => [c[0], c[1]]) }),
+    });
+    if (!r.ok) throw new Error(r.error);
+    const at = r.value.manifest.entries.findIndex((e) => e.path === 'lib/large.bin');
+    const large = r.value.manifest.entries[at];
+    if (large?.type !== 'file') throw new Error('no large file');
+    const mine = heard.filter((h) => h.at === at);
+    expect(mine.length).toBe(heard.length);
+    expect(mine.length).toBeGreaterThan(1);
+    for (const [k, h] of mine.entries()) {
+      expect(h.chunks).toEqual(large.chunks.slice(0, h.chunks.length));
+      if (k > 0) expect(h.chunks.length).toBeGreaterThanOrEqual(mine[k - 1]!.chunks.length);
+    }
+    expect(mine[mine.length - 1]!.chunks).toEqual(large.chunks);
+  });
+
   it('is worth a stream for an artifact with a file of 64 MB or more, to an agent that takes parts', () => {
     expect(streamPays(1, 200 * MB)).toBe(false);
     expect(streamPaysInParts(1, 200 * MB, 200 * MB)).toBe(true);

@@ -27,6 +27,13 @@ const GZIP = { level: 1 };
  */
 const BATCH_CHARS = 256 * 1024;
 
+/**
+ * A file's parts after its first go out once their chunks hold this many bytes (the agent's
+ * batch, agent/stream-stage.ts): the walk's list grows by ~0.6 MB a block, and a part per block
+ * was ~350 gzip members for a 200 MB file, each compressed alone on the walk's thread.
+ */
+const PART_BYTES = 4 * 1024 * 1024;
+
 /** The first line of a streamed stage's body: what the host needs before the entries. */
 export interface StreamHeader {
   protocol: number;
@@ -102,6 +109,12 @@ export class StreamFeed {
    */
   addPart(e: { path: string; mode: number }, chunks: readonly [ChunkId, number][]): void {
     if (this.#end || !this.parts || chunks.length <= this.#part.count) return;
+    if (this.#part.count > 0) {
+      // Later parts wait for a batch's worth (the first goes at once: the agent starts with it).
+      let bytes = 0;
+      for (let k = this.#part.count; k < chunks.length && bytes < PART_BYTES; k++) bytes += chunks[k]![1];
+      if (bytes < PART_BYTES) return;
+    }
     const fresh = chunks.slice(this.#part.count);
     this.#text += `${JSON.stringify({ part: e.path, mode: e.mode, offset: this.#part.offset, chunks: fresh })}\n`;
     for (const c of fresh) this.#part.offset += c[1];

@@ -24,6 +24,7 @@ import { startOrigin } from './origin.js';
 import { DEPLOY_PROTOCOL } from './protocol.js';
 import { StreamedStages, sendStream, streamPays, streamPaysInParts } from './stage-stream.js';
 import { StreamFeed } from './stream-feed.js';
+import type { ChunkId, ReleaseId } from './types.js';
 
 const TOKEN = 'stream-parts-token-0123456789';
 const MB = 1024 * 1024;
@@ -190,13 +191,12 @@ describe('a large file streamed in parts', () => {
     expect(plain.filter((l) => 'part' in l)).toEqual([]);
     expect(plain.filter((l) => 'path' in l)).toEqual(JSON.parse(JSON.stringify(entries)));
     const parted = lines('new');
-    const bytes2 = big.chunks[0]![1] + big.chunks[1]![1];
+    // The first part at once; two more chunks (under 4 MiB) wait, then come with the entry.
     expect(parted.filter((l) => 'part' in l)).toEqual([
       { part: big.path, mode: big.mode, offset: 0, chunks: big.chunks.slice(0, 2) },
-      { part: big.path, mode: big.mode, offset: bytes2, chunks: big.chunks.slice(2, 4) },
     ]);
     // Parts just before their file's entry, the entries the same as the plain feed's.
-    expect(parted.findIndex((l) => l.path === big.path)).toBe(parted.findIndex((l) => 'part' in l) + 2);
+    expect(parted.findIndex((l) => l.path === big.path)).toBe(parted.findIndex((l) => 'part' in l) + 1);
     expect(parted.filter((l) => 'path' in l)).toEqual(plain.filter((l) => 'path' in l));
   });
 
@@ -221,6 +221,33 @@ describe('a large file streamed in parts', () => {
       if (k > 0) expect(h.chunks.length).toBeGreaterThanOrEqual(mine[k - 1]!.chunks.length);
     }
     expect(mine[mine.length - 1]!.chunks).toEqual(large.chunks);
+  });
+
+  it('goes in parts of 4 MiB after the first, each where the last ended', () => {
+    const feed = new StreamFeed(true);
+    const chunks = Array.from(
+      { length: 12 },
+      (_, k) => [k.toString(16).padStart(64, '0'), MB] as [ChunkId, number],
+    );
+    const file = { type: 'file' as const, path: 'f', mode: 0o644, size: 12 * MB, chunks };
+    for (let n = 1; n <= 11; n++) feed.addPart(file, chunks.slice(0, n));
+    feed.add([file], 1);
+    feed.end(`v1-${'0'.repeat(12)}` as ReleaseId);
+    const got: Buffer[] = [];
+    feed.attach({ part: (b) => got.push(b), end: (b) => got.push(b), fail: () => {} });
+    const parts = got
+      .map((b) => gunzipSync(b).toString())
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { part?: string; offset?: number; chunks?: unknown[] })
+      .filter((l) => l.part !== undefined)
+      .map((l) => [l.offset, l.chunks?.length]);
+    expect(parts).toEqual([
+      [0, 1],
+      [MB, 4],
+      [5 * MB, 4],
+    ]);
   });
 
   it('is worth a stream for an artifact with a file of 64 MB or more, to an agent that takes parts', () => {

@@ -324,7 +324,7 @@ export interface PartOf {
 function partsDisagree(raw: unknown, parted: Parted): string | undefined {
   const e = raw as Record<string, unknown> | null;
   const where = JSON.stringify(parted.path);
-  if (!e || e.type !== 'file' || e.path !== parted.path)
+  if (e?.type !== 'file' || e.path !== parted.path)
     return `the entry after the parts of ${where} is not that file's`;
   if (e.mode !== parted.mode) return `the entry of ${where} has another mode than its parts`;
   const chunks = e.chunks;

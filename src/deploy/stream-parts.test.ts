@@ -273,6 +273,65 @@ describe('a large file streamed in parts', () => {
   });
 });
 
+describe('a stream broken off in the middle of a file sent in parts', () => {
+  it('leaves nothing, and a stream after it stages', async () => {
+    const url = await agentUrl();
+    const { art: a, at, big } = await walked();
+    const { manifest, chunks } = a;
+    const origin = await startOrigin({ chunks, token: 'origin-token-0123456789' });
+    try {
+      const header = JSON.stringify({
+        protocol: DEPLOY_PROTOCOL,
+        version: 'v1',
+        chunking: DEFAULT_CHUNKING,
+        sources: [{ url: origin.url, token: origin.token }],
+      });
+      const first = [
+        header,
+        ...manifest.entries.slice(0, at).map((e) => JSON.stringify(e)),
+        JSON.stringify({ part: big.path, mode: big.mode, offset: 0, chunks: big.chunks.slice(0, 3) }),
+      ];
+      // Sent, then the connection dropped once the agent has begun (its answer's head came).
+      await new Promise<void>((resolve) => {
+        const req = request(new URL('/v1/stage-stream', url), {
+          method: 'POST',
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-encoding': 'gzip' },
+        });
+        req.on('response', (res) => {
+          res.resume();
+          req.destroy();
+          resolve();
+        });
+        req.on('error', () => resolve());
+        req.write(gzipSync(first.map((l) => `${l}\n`).join('')));
+      });
+      for (let i = 0; i < 400 && (await leftovers()).staging.length; i++)
+        await new Promise((res) => setTimeout(res, 25));
+      expect(await leftovers()).toEqual({ staging: [], releases: [] });
+
+      const feed = new StreamFeed(true);
+      const out = sendStream({
+        url: new URL('/v1/stage-stream', url),
+        headers: { authorization: `Bearer ${TOKEN}` },
+        header: JSON.parse(header),
+        feed,
+      });
+      feed.add(manifest.entries, at);
+      feed.addPart(big, big.chunks.slice(0, 3));
+      feed.add(manifest.entries, manifest.entries.length);
+      feed.end(releaseIdOf(manifest));
+      const r = await out;
+      const staged = r.kind === 'staged' ? r.result : undefined;
+      expect(staged?.ok, staged && !staged.ok ? staged.error : r.kind).toBe(true);
+      expect(await digest(path.join(root, 'agent', 'releases', releaseIdOf(manifest), big.path))).toBe(
+        await digest(path.join(art, big.path)),
+      );
+    } finally {
+      await origin.close();
+    }
+  });
+});
+
 describe('part lines that break the rules', () => {
   const header = (source: { url: string; token: string }) =>
     JSON.stringify({

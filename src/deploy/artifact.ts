@@ -40,13 +40,15 @@ export interface Artifact {
 
 /**
  * Chunk boundaries and ids of one file, read in large blocks through one reused buffer; with
- * `hasher`, each chunk's fast hash too (fast-hash.ts).
+ * `hasher`, each chunk's fast hash too (fast-hash.ts). `onChunks` hears the list as it grows,
+ * after each block (a streamed stage sends it in parts).
  */
 export async function chunkFile(
   file: string,
   params: ChunkingParams = DEFAULT_CHUNKING,
   buffer: Buffer = chunkingBuffer(Math.max(2 * 1024 * 1024, params.max * 4)),
   hasher?: FastHasher,
+  onChunks?: (chunks: readonly [ChunkId, number][]) => void,
 ): Promise<{ chunks: [ChunkId, number][]; size: number; fast?: Uint8Array[] }> {
   const fh = await open(file, 'r');
   const chunks: [ChunkId, number][] = [];
@@ -65,6 +67,7 @@ export async function chunkFile(
         w.start += n;
         size += n;
       }
+      onChunks?.(chunks);
     }
   } finally {
     await w.settle();
@@ -185,6 +188,21 @@ export async function readArtifact(
      */
     onChunked?: (entries: readonly ManifestEntry[], ready: number) => boolean | undefined;
     /**
+     * Hears a large file's chunk list as it grows while it is chunked on this thread: the file is
+     * `entries[at]` (a streamed stage sends its chunks in parts before its entry is final).
+     */
+    onChunking?: (
+      entries: readonly ManifestEntry[],
+      at: number,
+      chunks: readonly [ChunkId, number][],
+    ) => void;
+    /**
+     * Asked once, where a file is large enough for segments on workers: whether to chunk on this
+     * thread instead, so that its chunk list grows in order for onChunking (a host is streamed
+     * its parts and needs the other core more than the walk does).
+     */
+    inParts?: () => Promise<boolean>;
+    /**
      * Hears the paths of large files changed in place (as long as when last deployed), once
      * listed and before any is read: agents copy their earlier versions meanwhile
      * (agent/copies-ahead.ts), the part of writing such a file that waits for nothing new.
@@ -289,10 +307,9 @@ export async function readArtifact(
     // Workers only when a large file is to be chunked, started now so that their start-up overlaps
     // the chunking of the files before it.
     opts.onChunked?.(entries, toRead[0]?.at ?? entries.length);
-    const pool =
-      THREADS > 0 && toRead.some((f) => inSegments(f)) && coresToSpare()
-        ? CdcPool.create(THREADS)
-        : undefined;
+    const segments = THREADS > 0 && toRead.some((f) => inSegments(f)) && coresToSpare();
+    const pool = segments && !(await opts.inParts?.()) ? CdcPool.create(THREADS) : undefined;
+    if (segments && !pool) trace('chunking on this thread alone: a host is streamed its parts');
     pool?.start();
     try {
       await readAll(pool);
@@ -357,7 +374,13 @@ export async function readArtifact(
     }
     return before?.length
       ? await rechunkFile(f.full, before, params, buffer, fast)
-      : await chunkFile(f.full, params, buffer, hasher);
+      : await chunkFile(
+          f.full,
+          params,
+          buffer,
+          hasher,
+          opts.onChunking && ((c) => opts.onChunking?.(entries, f.at, c)),
+        );
   }
 
   async function readAll(pool: CdcPool | undefined): Promise<void> {

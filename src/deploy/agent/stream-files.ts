@@ -63,9 +63,48 @@ export class StreamFiles {
       this.#settle(f, this.#open(f));
       return [];
     }
+    return this.#await(f, 0, e.chunks);
+  }
+
+  /**
+   * Opens a file whose chunk list comes in parts (ManifestLines part) before its entry: its
+   * number, for `more` and `closing`. It is held open (not settled) until its entry comes.
+   */
+  opening(path: string, mode: number): number {
+    const f = this.files.length;
+    this.files.push({ type: 'file', path, mode, size: 0, chunks: [] });
+    this.mtimes.push(Number.NaN);
+    this.#left.push(1); // the hold, released by closing
+    return f;
+  }
+
+  /** A part of file f: its places from `offset` wait for their chunks. Returns the fresh ones, as `file`. */
+  more(f: number, offset: number, chunks: readonly [ChunkId, number][]): [ChunkId, number][] {
+    this.#left[f]! += chunks.length;
+    return this.#await(f, offset, chunks);
+  }
+
+  /**
+   * File f's entry came (checked to list its parts' `parted` chunks first): the rest of its
+   * places wait for their chunks, and once all are written it is settled, as any.
+   */
+  closing(f: number, e: FileEntry, parted: number, partedBytes: number): [ChunkId, number][] {
+    this.files[f] = e;
+    const rest = e.chunks.slice(parted);
+    this.#left[f]! += rest.length;
+    const fresh = this.#await(f, partedBytes, rest);
+    if (--this.#left[f]! === 0) {
+      const fd = this.#fds.get(f) ?? this.#open(f);
+      this.#fds.delete(f);
+      this.#settle(f, fd);
+    }
+    return fresh;
+  }
+
+  /** Places of file f from `offset` wait for `chunks`; those nobody waited for before, each once. */
+  #await(f: number, offset: number, chunks: readonly [ChunkId, number][]): [ChunkId, number][] {
     const fresh: [ChunkId, number][] = [];
-    let offset = 0;
-    for (const [id, size] of e.chunks) {
+    for (const [id, size] of chunks) {
       const at = this.#waiting.get(id);
       if (at) at.push(f, offset, size);
       else {

@@ -44,6 +44,17 @@ export const streamEntry = custom<Record<string, unknown>>(
   'a manifest entry must be an object',
 );
 
+/**
+ * A part of a large file's chunk list, before its entry (stream-feed.ts; only to an agent whose
+ * twin check said `streamParts`): its fields checked by ManifestLines part.
+ */
+export const streamPart = strictObject({
+  part: string(),
+  mode: int(),
+  offset: int(),
+  chunks: custom<unknown[]>((v) => Array.isArray(v), 'a list of chunks'),
+});
+
 /** The last line: the release id the entries hash to, and how many came. */
 export const streamTrailer = strictObject({
   release: string().check(refine(isReleaseId, 'a release id')),

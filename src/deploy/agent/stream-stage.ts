@@ -16,7 +16,13 @@ import path from 'node:path';
 import { err, ok, type Result } from '../../util/result.js';
 import { trace } from '../../util/trace.js';
 import type { ChunkSourceRef } from '../chunk-client.js';
-import { type Manifest, type ManifestEntry, type ManifestLines, releaseIdOf } from '../manifest.js';
+import {
+  type Manifest,
+  type ManifestEntry,
+  type ManifestLines,
+  type PartOf,
+  releaseIdOf,
+} from '../manifest.js';
 import { ReceiverLoad } from '../receiver-load.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import { assembleRelease } from './assembly.js';
@@ -94,11 +100,38 @@ export class StreamStaging {
     return this.#failure;
   }
 
-  /** Takes the next entry (checked by the caller's ManifestLines): made, its chunks asked for. */
+  /** The file whose parts came (its entry is next): its number in `files`, its parts' chunks and bytes. */
+  #parted: { f: number; chunks: number; bytes: number } | undefined;
+
+  /**
+   * Takes the next entry (checked by the caller's ManifestLines): made, its chunks asked for; a
+   * file that came in parts is closed with the rest of its chunks.
+   */
   add(e: ManifestEntry): void {
     if (e.type === 'dir') this.files.folder(e);
     if (e.type !== 'file') return; // a symlink is made at assembly
-    for (const [id, size] of this.files.file(e)) {
+    const parted = this.#parted;
+    this.#parted = undefined;
+    this.#want(parted ? this.files.closing(parted.f, e, parted.chunks, parted.bytes) : this.files.file(e));
+  }
+
+  /**
+   * Takes a part of a large file's chunk list before its entry (checked by the caller's
+   * ManifestLines part): the file is created once its first chunk lands, each chunk written at
+   * its offset as it comes.
+   */
+  part(p: PartOf): void {
+    if (p.first) this.#parted = { f: this.files.opening(p.path, p.mode), chunks: 0, bytes: 0 };
+    const parted = this.#parted!;
+    const fresh = this.files.more(parted.f, p.offset, p.chunks);
+    parted.chunks += p.chunks.length;
+    for (const [, n] of p.chunks) parted.bytes += n;
+    this.#want(fresh);
+  }
+
+  /** Asks for chunks nobody waited for before: copied if here already, else queued to fetch. */
+  #want(fresh: [ChunkId, number][]): void {
+    for (const [id, size] of fresh) {
       if (this.#sizes.has(id)) {
         // Arrived already for an earlier file: copied from where it landed.
         this.#track(this.#copy(id));

@@ -1,6 +1,6 @@
 /**
- * A streamed stage's part lines (stream-feed.ts, manifest.ts ManifestLines part): a large file's
- * chunk list sent while it is chunked, before its entry, to an agent that announces them.
+ * A streamed stage's part lines (stream-feed.ts, manifest-lines.ts ManifestLines part): a large
+ * file's chunk list sent while it is chunked, before its entry, to an agent that announces them.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';

@@ -14,7 +14,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { trace } from '../../util/trace.js';
 import { HttpError } from '../http.js';
-import { ManifestLines } from '../manifest.js';
+import { ManifestLines } from '../manifest-lines.js';
 import { DEPLOY_PROTOCOL } from '../protocol.js';
 import type { ReleaseId } from '../types.js';
 import type { Agent } from './agent.js';

@@ -1,7 +1,7 @@
 /**
  * A streamed stage on the agent (POST /v1/stage-stream; the deployer's side is
  * deploy/stage-stream.ts): a first release staged while its manifest still arrives. Each entry is
- * checked as it comes (stream-lines.ts, then manifest.ts ManifestLines: the rules /v1/stage
+ * checked as it comes (stream-lines.ts, then manifest-lines.ts ManifestLines: the rules /v1/stage
  * applies to a whole manifest), its folder or files made in `staging/.stream-<random>`
  * (stream-files.ts), its chunks fetched in batches as entries come (the chunk index's transfers,
  * four at once, as fetch-missing.ts batches them). The last line names the release id: the
@@ -16,13 +16,8 @@ import path from 'node:path';
 import { err, ok, type Result } from '../../util/result.js';
 import { trace } from '../../util/trace.js';
 import type { ChunkSourceRef } from '../chunk-client.js';
-import {
-  type Manifest,
-  type ManifestEntry,
-  type ManifestLines,
-  type PartOf,
-  releaseIdOf,
-} from '../manifest.js';
+import { type Manifest, type ManifestEntry, releaseIdOf } from '../manifest.js';
+import type { ManifestLines, PartOf } from '../manifest-lines.js';
 import { ReceiverLoad } from '../receiver-load.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import { assembleRelease } from './assembly.js';

@@ -1,7 +1,7 @@
 /**
  * POST /v1/stage-stream: the HTTP side of a streamed stage (stream-stage.ts). The body is NDJSON,
  * gzipped (deploy/stream-feed.ts): a header, one line per manifest entry (a large file's chunk
- * list perhaps first in part lines, manifest.ts ManifestLines part), the release id last.
+ * list perhaps first in part lines, manifest-lines.ts ManifestLines part), the release id last.
  * A bad header is an HTTP error (400; a deployer before this endpoint is never sent one, and one
  * after it that gets a 404 from an older agent stages as before). Once the header is accepted
  * the answer is 200 and lines, as POST /v1/stage's: progress at most every 100 ms, then `done`

@@ -3,7 +3,7 @@
  * as their entries come: folders at once, each file opened when its first chunk arrives and
  * written at its chunks' offsets, then given its manifest mode, its mtime noted and closed once
  * every chunk is in (as staging-files.ts settles a file), so the assembly has nothing left to do
- * for it. Entries come checked (manifest.ts ManifestLines): safe paths below folders made here.
+ * for it. Entries come checked (manifest-lines.ts ManifestLines): safe paths below folders made here.
  * Nothing is created through a symlink (O_NOFOLLOW, O_EXCL; symlinks are made at assembly).
  */
 import { closeSync, constants, fchmodSync, mkdirSync, openSync, write, writeSync } from 'node:fs';

@@ -10,6 +10,7 @@ import { trace } from '../util/trace.js';
 import { CdcPool } from './cdc-pool.js';
 import { ChunkIndex } from './chunk-index.js';
 import type { ChunkLedger } from './chunk-ledger.js';
+import { type FastHasher, fastHasher, joinFast } from './fast-hash.js';
 import {
   type ChunkingParams,
   chunkBuffer,
@@ -20,7 +21,7 @@ import {
 } from './fastcdc.js';
 import { FileWindow } from './file-window.js';
 import { escapingSymlink, type Manifest, type ManifestEntry } from './manifest.js';
-import { chunkParallel, segmentStarts, thisThread } from './parallel-chunk.js';
+import { chunkParallel, type FastOptions, segmentStarts, thisThread } from './parallel-chunk.js';
 import { rechunkFile } from './rechunk.js';
 import type { ChunkId } from './types.js';
 
@@ -37,14 +38,21 @@ export interface Artifact {
   chunkMs: number;
 }
 
-/** Chunk boundaries and ids of one file, read in large blocks through one reused buffer. */
+/**
+ * Chunk boundaries and ids of one file, read in large blocks through one reused buffer; with
+ * `hasher`, each chunk's fast hash too (fast-hash.ts). `onChunks` hears the list as it grows,
+ * after each block (a streamed stage sends it in parts).
+ */
 export async function chunkFile(
   file: string,
   params: ChunkingParams = DEFAULT_CHUNKING,
   buffer: Buffer = chunkingBuffer(Math.max(2 * 1024 * 1024, params.max * 4)),
-): Promise<{ chunks: [ChunkId, number][]; size: number }> {
+  hasher?: FastHasher,
+  onChunks?: (chunks: readonly [ChunkId, number][]) => void,
+): Promise<{ chunks: [ChunkId, number][]; size: number; fast?: Uint8Array[] }> {
   const fh = await open(file, 'r');
   const chunks: [ChunkId, number][] = [];
+  const fast: Uint8Array[] | undefined = hasher ? [] : undefined;
   let size = 0;
   const w = new FileWindow(fh, buffer, 0, params.max);
   try {
@@ -53,16 +61,19 @@ export async function chunkFile(
       if (w.start >= w.end) break;
       while (w.end - w.start >= params.max || (w.eof && w.start < w.end)) {
         const n = cutLength(buffer, w.start, w.end, params);
-        chunks.push([chunkIdOf(buffer.subarray(w.start, w.start + n)), n]);
+        const bytes = buffer.subarray(w.start, w.start + n);
+        chunks.push([chunkIdOf(bytes), n]);
+        if (fast) fast.push(hasher!.of(bytes));
         w.start += n;
         size += n;
       }
+      onChunks?.(chunks);
     }
   } finally {
     await w.settle();
     await fh.close();
   }
-  return { chunks, size };
+  return { chunks, size, ...(fast ? { fast } : {}) };
 }
 
 /**
@@ -126,7 +137,9 @@ export const PARALLEL_MIN = 64 * 1024 * 1024;
  * The same for a file chunked again from its old chunk list (rechunk.ts), which costs about half
  * as much per byte (SHA-256 alone where unchanged): measured on a 200 MB file edited (A/B on a
  * loaded 2-core machine), segments on a worker made the walk slower (250-320 -> 440-620 ms) for
- * ~+150-200 ms of CPU, so only files well past that size are worth it.
+ * ~+150-200 ms of CPU, so only files well past that size are worth it. Since unchanged chunks are
+ * confirmed by their fast hash (fast-hash.ts, a fifth of SHA-256's CPU) a worker's start-up
+ * weighs even more: not measured again.
  */
 export const PARALLEL_RECHUNK_MIN = 256 * 1024 * 1024;
 
@@ -180,6 +193,21 @@ export async function readArtifact(
      * listener answers true (something on this thread serves what was chunked).
      */
     onChunked?: (entries: readonly ManifestEntry[], ready: number) => boolean | undefined;
+    /**
+     * Hears a large file's chunk list as it grows while it is chunked on this thread: the file is
+     * `entries[at]` (a streamed stage sends its chunks in parts before its entry is final).
+     */
+    onChunking?: (
+      entries: readonly ManifestEntry[],
+      at: number,
+      chunks: readonly [ChunkId, number][],
+    ) => void;
+    /**
+     * Asked once, where a file is large enough for segments on workers: whether to chunk on this
+     * thread instead, so that its chunk list grows in order for onChunking (a host is streamed
+     * its parts and needs the other core more than the walk does).
+     */
+    inParts?: () => Promise<boolean>;
     /**
      * Hears the paths of large files changed in place (as long as when last deployed), once
      * listed and before any is read: agents copy their earlier versions meanwhile
@@ -285,10 +313,9 @@ export async function readArtifact(
     // Workers only when a large file is to be chunked, started now so that their start-up overlaps
     // the chunking of the files before it.
     opts.onChunked?.(entries, toRead[0]?.at ?? entries.length);
-    const pool =
-      THREADS > 0 && toRead.some((f) => inSegments(f)) && coresToSpare()
-        ? CdcPool.create(THREADS)
-        : undefined;
+    const segments = THREADS > 0 && toRead.some((f) => inSegments(f)) && coresToSpare();
+    const pool = segments && !(await opts.inParts?.()) ? CdcPool.create(THREADS) : undefined;
+    if (segments && !pool) trace('chunking on this thread alone: a host is streamed its parts');
     pool?.start();
     try {
       await readAll(pool);
@@ -306,14 +333,23 @@ export async function readArtifact(
     return f.size >= (ledger?.previous(f.relPath)?.length ? PARALLEL_RECHUNK_MIN : PARALLEL_MIN);
   }
 
-  /** A large file's chunks: in segments by the pool's workers, or on this thread. */
+  /**
+   * A large file's chunks: in segments by the pool's workers, or on this thread. With `hasher`,
+   * their fast hashes too, for the ledger; its unchanged chunks are then confirmed by them where
+   * the ledger has the old ones' (rechunk.ts).
+   */
   async function chunkLarge(
     f: ToRead,
     pool: CdcPool | undefined,
-  ): Promise<{ chunks: [ChunkId, number][]; size: number }> {
+    hasher: FastHasher | undefined,
+  ): Promise<{ chunks: [ChunkId, number][]; size: number; fast?: Uint8Array[] }> {
     buffer ??= chunkingBuffer(Math.max(2 * 1024 * 1024, params.max * 4));
     // A large file chunked before: its unchanged chunks are checked, not scanned again.
     const before = ledger?.previous(f.relPath);
+    const oldFast = before?.length ? ledger?.previousFast(f.relPath) : undefined;
+    const fast: FastOptions | undefined = hasher
+      ? { hasher, ...(oldFast ? { old: oldFast } : {}) }
+      : undefined;
     if (pool && inSegments(f) && !pool.failed) {
       const starts = segmentStarts(f.size);
       const ready = pool.ready();
@@ -329,6 +365,7 @@ export async function readArtifact(
         lanes,
         starts,
         buffer,
+        fast,
       );
       if (pool.failed) trace(`chunking workers failed: ${pool.failed}`);
       if (r.ok) {
@@ -342,14 +379,24 @@ export async function readArtifact(
       trace(`chunking ${f.relPath} in segments failed (${r.error}): on this thread instead`);
     }
     return before?.length
-      ? await rechunkFile(f.full, before, params, buffer)
-      : await chunkFile(f.full, params, buffer);
+      ? await rechunkFile(f.full, before, params, buffer, fast)
+      : await chunkFile(
+          f.full,
+          params,
+          buffer,
+          hasher,
+          opts.onChunking && ((c) => opts.onChunking?.(entries, f.at, c)),
+        );
   }
 
   async function readAll(pool: CdcPool | undefined): Promise<void> {
     let turn = performance.now();
     const yields = opts.onOutline !== undefined || opts.onChunked !== undefined;
     let every = YIELD_MS;
+    // Fast hashes only where a ledger keeps them, and only of files chunked as a stream (larger
+    // than WHOLE): the smaller ones are chunked whole again when changed, never confirmed.
+    const seed = ledger?.fastSeed;
+    const hasher = seed && toRead.some((f) => f.size > WHOLE) ? fastHasher(seed) : undefined;
     for (const [i, f] of toRead.entries()) {
       if (yields && performance.now() - turn > every) {
         await yieldLoop();
@@ -357,15 +404,18 @@ export async function readArtifact(
       }
       let list: [ChunkId, number][];
       let size: number;
+      let fast: Uint8Array[] | undefined;
       if (f.size <= WHOLE) {
         whole ??= chunkingBuffer(WHOLE + 1);
         const data = readWhole(f.full, whole, f.size) ?? readFileSync(f.full);
         list = chunkBuffer(data, params).map((c) => [c.id, c.size]);
         size = data.length;
-      } else ({ chunks: list, size } = await chunkLarge(f, pool));
+      } else ({ chunks: list, size, fast } = await chunkLarge(f, pool, hasher));
       // The bytes read, not the size listed: what the chunks hold is what goes out.
       bytes += size - f.size;
-      entries[f.at] = { type: 'file', path: f.relPath, mode: f.mode, size, chunks: list };
+      const entry: ManifestEntry = { type: 'file', path: f.relPath, mode: f.mode, size, chunks: list };
+      entries[f.at] = entry;
+      if (fast) ledger?.noteFast(entry, joinFast(fast));
       if (opts.onChunked?.(entries, toRead[i + 1]?.at ?? entries.length)) every = STREAM_YIELD_MS;
     }
   }

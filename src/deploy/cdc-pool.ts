@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { err, ok, type Result } from '../util/result.js';
+import type { FastSeed } from './fast-hash.js';
 import type { ChunkingParams } from './fastcdc.js';
 import type { ChunkRun } from './rechunk.js';
 import type { ChunkId } from './types.js';
@@ -20,9 +21,13 @@ export interface SegmentTask {
   stop: number;
   /** The file's chunks as of the last deploy, to check instead of scan where unchanged. */
   old?: readonly [ChunkId, number][];
-  /** Instead of `old`: the same list as in the worker's previous task (not sent again). */
+  /** The fast hashes of `old`'s chunks (fast-hash.ts), when the ledger has them; sent with `old`. */
+  oldFast?: Uint8Array;
+  /** Instead of `old` and `oldFast`: the same as in the worker's previous task (not sent again). */
   sameOld?: boolean;
   params: ChunkingParams;
+  /** The ledger's seed: each chunk's fast hash is taken with it (chunkRun's `hasher`). */
+  seed?: FastSeed;
 }
 
 /** A worker's messages: `ready` once it has loaded, then one answer per task. */
@@ -122,7 +127,7 @@ export class CdcPool {
       const { task } = next;
       const sameOld = task.old !== undefined && task.old === slot.old;
       slot.old = task.old;
-      slot.worker.postMessage(sameOld ? { ...task, old: undefined, sameOld } : task);
+      slot.worker.postMessage(sameOld ? { ...task, old: undefined, oldFast: undefined, sameOld } : task);
     }
   }
 

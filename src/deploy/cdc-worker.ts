@@ -6,6 +6,7 @@
 import { open } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import type { SegmentAnswer, SegmentTask } from './cdc-pool.js';
+import { fastHasher } from './fast-hash.js';
 import { chunkingBuffer } from './fastcdc.js';
 import { chunkRun, OldChunks } from './rechunk.js';
 
@@ -18,9 +19,10 @@ async function chunkSegment(task: SegmentTask): Promise<SegmentAnswer> {
   if (!buffer || buffer.length < want) buffer = chunkingBuffer(want);
   const fh = await open(task.file, 'r');
   try {
-    const before = task.sameOld ? lastOld : task.old ? new OldChunks(task.old) : undefined;
+    const before = task.sameOld ? lastOld : task.old ? new OldChunks(task.old, task.oldFast) : undefined;
     lastOld = before;
-    const run = await chunkRun(fh, task.from, (o) => o >= task.stop, before, task.params, buffer);
+    const hasher = task.seed ? fastHasher(task.seed) : undefined;
+    const run = await chunkRun(fh, task.from, (o) => o >= task.stop, before, task.params, buffer, hasher);
     return { seq: task.seq, ok: true, run };
   } finally {
     await fh.close();

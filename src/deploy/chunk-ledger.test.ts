@@ -4,8 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { noise } from '../../bench/lib/noise.js';
-import { readArtifact } from './artifact.js';
+import { chunkFile, readArtifact } from './artifact.js';
 import { ChunkLedger } from './chunk-ledger.js';
+import { type FastSeed, fastHasher, joinFast } from './fast-hash.js';
 import { DEFAULT_CHUNKING } from './fastcdc.js';
 import { releaseIdOf } from './manifest.js';
 
@@ -378,11 +379,108 @@ describe('chunk ledger', () => {
     await deploy('v1');
     const head = path.join(ledgerDir, (await readdir(ledgerDir)).find((f) => f.endsWith('.ledger'))!);
     // A head as this format writes it, but naming format 5 (the one-file ledger before it).
-    const line = `${(await readFile(head, 'utf8')).split('\n')[0]!.replace('"format":6', '"format":5')}\n`;
+    const line = `${(await readFile(head, 'utf8')).split('\n')[0]!.replace('"format":7', '"format":5')}\n`;
     const { createHash } = await import('node:crypto');
     const sha = createHash('sha256').update(line).digest('hex');
     await writeFile(head, `${line}${sha}\n`);
     expect((await deploy('v2')).reread).toBe(2);
     expect((await deploy('v3')).reread).toBe(0);
+  });
+
+  describe('fast hashes (fast-hash.ts)', () => {
+    /** The ledger's head file and its JSON. */
+    async function headOf(): Promise<{ file: string; head: Record<string, unknown> }> {
+      const file = path.join(ledgerDir, (await readdir(ledgerDir)).find((f) => f.endsWith('.ledger'))!);
+      return { file, head: JSON.parse((await readFile(file, 'utf8')).split('\n')[0]!) };
+    }
+
+    /** Rewrites the ledger as format 6 wrote it: no seed, no fast hashes after the entries' JSON. */
+    async function asFormat6(): Promise<void> {
+      const { createHash } = await import('node:crypto');
+      const { file, head } = await headOf();
+      const oldBody = file.replace(/\.ledger$/, `.${String(head.body).slice(0, 16)}.body`);
+      const bytes = await readFile(oldBody);
+      const body = bytes.subarray(0, bytes.length - Number(head.fastBytes));
+      const sha = createHash('sha256').update(body).digest('hex');
+      await rm(oldBody);
+      await writeFile(file.replace(/\.ledger$/, `.${sha.slice(0, 16)}.body`), body);
+      const { seed: _seed, fastBytes: _fastBytes, ...rest } = head;
+      const line = `${JSON.stringify({ ...rest, format: 6, body: sha })}\n`;
+      await writeFile(file, `${line}${createHash('sha256').update(line).digest('hex')}\n`);
+    }
+
+    const big = noise(6 * 1024 * 1024, 11);
+    const fastOf = async (rel: string) =>
+      (await ChunkLedger.open(ledgerDir, art, DEFAULT_CHUNKING)).previousFast(rel);
+
+    it("keeps a large file's fast hashes and the seed across a save and an open", async () => {
+      await put({ 'big.bin': '', 'a.js': 'one' });
+      await writeFile(path.join(art, 'big.bin'), big);
+      await afterTick();
+      const first = await deploy('v1');
+      const chunks = first.manifest.entries.find((e) => e.path === 'big.bin');
+      const count = chunks?.type === 'file' ? chunks.chunks.length : 0;
+      const fast = await fastOf('big.bin');
+      expect(fast).toHaveLength(count * 16);
+      // A file read whole (up to 4 MiB) is never confirmed: none kept for it.
+      expect(await fastOf('a.js')).toBeUndefined();
+      const { head } = await headOf();
+      expect(head.format).toBe(7);
+      expect(head.seed).toMatch(/^[0-9a-f]{16}$/);
+      // Nothing changed: the same seed and hashes after the next save.
+      expect((await deploy('v1')).reread).toBe(0);
+      expect((await headOf()).head.seed).toBe(head.seed);
+      expect(await fastOf('big.bin')).toEqual(fast);
+      // Another ledger of the same folder has another seed, so other hashes of the same chunks.
+      const other = path.join(root, 'other-ledger');
+      await deploy('v1', other);
+      const theirs = (await ChunkLedger.open(other, art, DEFAULT_CHUNKING)).previousFast('big.bin');
+      expect(theirs).toHaveLength(count * 16);
+      expect(theirs).not.toEqual(fast);
+    });
+
+    it('reads a ledger of format 6 (no fast hashes) and gives a changed file fast hashes at the next save', async () => {
+      await put({ 'big.bin': '', 'a.js': 'one' });
+      await writeFile(path.join(art, 'big.bin'), big);
+      await afterTick();
+      await deploy('v1');
+      await asFormat6();
+      expect(await fastOf('big.bin')).toBeUndefined();
+      // Unchanged: kept as the old ledger says, nothing read.
+      expect((await deploy('v1')).reread).toBe(0);
+      const edited = Buffer.from(big);
+      noise(1000, 12).copy(edited, 2_000_000);
+      await writeFile(path.join(art, 'big.bin'), edited);
+      await afterTick();
+      const second = await deploy('v2');
+      expect(second.reread).toBe(1);
+      const fresh = await readArtifact(art, 'v2');
+      expect(fresh.ok && fresh.value.manifest).toEqual(second.manifest);
+      const e = second.manifest.entries.find((x) => x.path === 'big.bin');
+      expect(await fastOf('big.bin')).toHaveLength(e?.type === 'file' ? e.chunks.length * 16 : -1);
+      expect((await headOf()).head.format).toBe(7);
+    });
+
+    it('gives a changed file confirmed by fast hashes the manifest of a full SHA-256 pass', async () => {
+      await put({ 'big.bin': '', 'a.js': 'one' });
+      await writeFile(path.join(art, 'big.bin'), big);
+      await afterTick();
+      await deploy('v1');
+      // Edits spread over the file, one of them inside a chunk's first bytes (it keeps its size
+      // and place), and an insertion at the start.
+      let edited = Buffer.from(big);
+      for (let k = 1; k < 6; k++) noise(300, 20 + k).copy(edited, k * 1_000_000);
+      edited = Buffer.concat([noise(4096, 30), edited]);
+      await writeFile(path.join(art, 'big.bin'), edited);
+      await afterTick();
+      expect(await fastOf('big.bin')).toBeDefined();
+      const second = await deploy('v2');
+      const fresh = await readArtifact(art, 'v2');
+      expect(fresh.ok && fresh.value.manifest).toEqual(second.manifest);
+      // And the fast hashes kept are those of the new chunks, as a first chunking takes them.
+      const seed = (await headOf()).head.seed as FastSeed;
+      const again = await chunkFile(path.join(art, 'big.bin'), DEFAULT_CHUNKING, undefined, fastHasher(seed));
+      expect(Buffer.from((await fastOf('big.bin'))!)).toEqual(Buffer.from(joinFast(again.fast!)));
+    });
   });
 });

@@ -16,99 +16,31 @@
  * had (adding, removing or renaming an entry moves its mtime and ctime), so the walk takes its
  * listing from the ledger instead of reading the folder again (`listing`).
  *
- * File format 6, two files, each read in one go. The head (`<key>.ledger`): one line of JSON,
- * then one line with its SHA-256 (hex). The body (`<key>.<16 hex of its SHA-256>.body`, the head
- * naming its whole SHA-256): each file's and folder's stat as five doubles (size, mtime and ctime
- * in ms, inode, mode; in the manifest's order and the machine's byte order, which the head names),
- * then the manifest's entries as JSON. Numbers, not the text records of format 3: compared as they
- * come from lstat, without a string per file to build, keep and collect. The checksums guard
- * what a deploy would otherwise trust blindly: a damaged chunk list of an unchanged file, or a
- * damaged time in the head that would make a racy file look settled.
- *
- * Two files so that a deploy that changed nothing writes only the head (its release, version and
- * times): the body, 4 MB for 20,000 files, is written again only when its bytes differ. It goes
- * under a new name before the head that names it, and the old one is removed after, so a crash
- * at any point leaves a head and the body it names, or a head whose body is gone (read as empty).
+ * Its files, their format and how a save writes them: chunk-ledger-file.ts.
  */
-import { isAscii } from 'node:buffer';
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { writeAtomic } from '../state/atomic-write.js';
 import { type FsStamp, isRacy } from '../state/racy.js';
 import { fsNow } from '../state/stat-record.js';
 import type { StatNumbers } from '../util/lstat-numbers.js';
-import { chunkCount, knownChunkCount } from './chunk-index.js';
+import {
+  type LoadedLedger,
+  ledgerFile,
+  readLedger,
+  recordIs,
+  StatRecords,
+  writeLedger,
+} from './chunk-ledger-file.js';
+import { FAST_BYTES, type FastSeed, newFastSeed } from './fast-hash.js';
 import type { ChunkingParams } from './fastcdc.js';
-import { entriesJsonOf, knownEntriesJson, type Manifest, type ManifestEntry } from './manifest.js';
+import type { Manifest, ManifestEntry } from './manifest.js';
 import type { ChunkId, ReleaseId } from './types.js';
-
-/** Bumped when the layout changes: a ledger of another format reads as empty. */
-const FORMAT = 6;
-
-/** Doubles per file or folder: size, mtimeMs, ctimeMs, ino, mode. */
-const FIELDS = 5;
 
 type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
 
-interface Head {
-  format: typeof FORMAT;
-  root: string;
-  chunking: ChunkingParams;
-  /** The stamp written before the walk (undefined: the wall clock when it began, `at`). */
-  stamp?: FsStamp;
-  at: number;
-  release: ReleaseId;
-  version: string;
-  endian: 'LE' | 'BE';
-  /** Stat records: one per file and folder. */
-  records: number;
-  /** Length in bytes of the entries' JSON. */
-  entriesBytes: number;
-  /** SHA-256 (hex) of the body: the stats, then the entries' JSON. */
-  body: string;
-  /** Distinct chunks of the entries (the deploy reports it; counting them is a set of 20,000 ids). */
-  chunks?: number;
-}
-
-interface Loaded {
-  head: Head;
-  stats: Float64Array;
-  entries: ManifestEntry[];
-  /** The entries' JSON as read: written again as it is when they have not changed. */
-  json: Buffer;
-}
-
-/** Stat numbers of the walk being recorded, grown by doubling. */
-class Records {
-  #data = new Float64Array(FIELDS * 1024);
-  length = 0;
-
-  push(st: StatNumbers): void {
-    if ((this.length + 1) * FIELDS > this.#data.length) {
-      const grown = new Float64Array(this.#data.length * 2);
-      grown.set(this.#data);
-      this.#data = grown;
-    }
-    const d = this.#data;
-    const o = this.length++ * FIELDS;
-    d[o] = st.size;
-    d[o + 1] = st.mtimeMs;
-    d[o + 2] = st.ctimeMs;
-    d[o + 3] = st.ino;
-    d[o + 4] = st.mode;
-  }
-
-  bytes(): Buffer {
-    return Buffer.from(this.#data.buffer, this.#data.byteOffset, this.length * FIELDS * 8);
-  }
-}
-
 export class ChunkLedger {
   /** The last walk's entries, each file's and folder's stat (by its rank), and its JSON. */
-  readonly #old: Loaded | undefined;
+  readonly #old: LoadedLedger | undefined;
   /** Entry index -> rank among the files and folders (-1 for symlinks); none when there are no symlinks (the rank is the index). */
   readonly #rank: Int32Array | undefined;
   /** Folder path ('' the root) -> the paths in it at the last walk, built at the first `listing`. */
@@ -120,20 +52,28 @@ export class ChunkLedger {
   /** When the last walk's stats were taken: its stamp, and the wall clock for other filesystems. */
   readonly #oldStamp: FsStamp | undefined;
   readonly #oldAt: number;
-  #records = new Records();
+  #records = new StatRecords();
   #at = Date.now();
   #stamp: FsStamp | undefined;
   readonly #last: { release: ReleaseId; manifest: Manifest } | undefined;
+  /** Fast hashes by file entry: the last walk's, then those this walk took. */
+  readonly #fast: Map<ManifestEntry, Uint8Array>;
+  /** Whether this walk took fast hashes (noteFast). */
+  #fastNoted = false;
+  /** The fast hashes' seed: the ledger's, or a new one for a new ledger. */
+  readonly #seed: FastSeed;
 
   private constructor(
     readonly file: string | undefined,
     readonly root: string,
     readonly chunking: ChunkingParams,
-    loaded: Loaded | undefined,
+    loaded: LoadedLedger | undefined,
   ) {
     this.#oldStamp = loaded?.head.stamp;
     this.#oldAt = loaded?.head.at ?? 0;
     this.#old = loaded;
+    this.#seed = loaded?.head.seed ?? newFastSeed();
+    this.#fast = new Map(loaded?.fast);
     if (!loaded) return;
     const { entries: all } = loaded;
     let links = 0;
@@ -146,6 +86,7 @@ export class ChunkLedger {
     }
     if (all.length - links !== loaded.head.records) {
       this.#old = undefined;
+      this.#fast.clear();
       return;
     }
     const { head, entries } = loaded;
@@ -159,11 +100,8 @@ export class ChunkLedger {
   static async open(dir: string | undefined, root: string, chunking: ChunkingParams): Promise<ChunkLedger> {
     const abs = path.resolve(root);
     if (!dir) return new ChunkLedger(undefined, abs, chunking, undefined);
-    const key = createHash('sha256')
-      .update(`${abs}\0${JSON.stringify(chunking)}`)
-      .digest('hex');
-    const file = path.join(dir, `${key.slice(0, 24)}.ledger`);
-    const loaded = read(file);
+    const file = ledgerFile(dir, abs, chunking);
+    const loaded = readLedger(file);
     const fits =
       loaded?.head.root === abs && JSON.stringify(loaded.head.chunking) === JSON.stringify(chunking);
     return new ChunkLedger(file, abs, chunking, fits ? loaded : undefined);
@@ -172,7 +110,7 @@ export class ChunkLedger {
   /** Marks the moment before the walk's stats: the wall clock, and a stamp on the ledger's filesystem. */
   begin(): void {
     this.#at = Date.now();
-    this.#records = new Records();
+    this.#records = new StatRecords();
     this.#cursor = 0;
     if (!this.file) return;
     try {
@@ -238,10 +176,7 @@ export class ChunkLedger {
   #settled(at: number, st: StatNumbers): boolean {
     const rank = this.#rank ? this.#rank[at]! : at;
     if (rank < 0) return false;
-    const s = this.#old!.stats;
-    const o = rank * FIELDS;
-    if (s[o] !== st.size || s[o + 1] !== st.mtimeMs || s[o + 2] !== st.ctimeMs) return false;
-    if (s[o + 3] !== st.ino || s[o + 4] !== st.mode) return false;
+    if (!recordIs(this.#old!.stats, rank, st)) return false;
     const stamp = this.#oldStamp;
     // By the stamp of its own filesystem, its ctime not before the stamp (less a microsecond,
     // for the stamp's other rounding); else within two seconds of the wall clock.
@@ -256,6 +191,30 @@ export class ChunkLedger {
   previous(rel: string): [ChunkId, number][] | undefined {
     const e = this.entry(rel);
     return e?.type === 'file' ? e.chunks : undefined;
+  }
+
+  /**
+   * The seed to take fast hashes of chunks with (fast-hash.ts), to be kept with them by
+   * `noteFast`; undefined for a ledger kept nowhere (nothing would keep them).
+   */
+  get fastSeed(): FastSeed | undefined {
+    return this.file ? this.#seed : undefined;
+  }
+
+  /** The fast hashes of the chunks `rel` had at the last deploy (16 bytes each, in order), if known. */
+  previousFast(rel: string): Uint8Array | undefined {
+    const e = this.entry(rel);
+    return e ? this.#fast.get(e) : undefined;
+  }
+
+  /**
+   * Keeps the fast hashes of the chunks of `entry`, a file this walk chunked (taken with
+   * `fastSeed`, 16 bytes each in the order of its chunks), for the next deploy.
+   */
+  noteFast(entry: ManifestEntry, hashes: Uint8Array): void {
+    if (entry.type !== 'file' || hashes.length !== entry.chunks.length * FAST_BYTES) return;
+    this.#fast.set(entry, hashes);
+    this.#fastNoted = true;
   }
 
   /**
@@ -280,57 +239,20 @@ export class ChunkLedger {
    */
   async save(last: { release: ReleaseId; manifest: Manifest }): Promise<void> {
     if (!this.file) return;
-    const { entries } = last.manifest;
-    const old = this.#old;
-    const records = this.#records.bytes();
-    // Entries taken whole from this ledger (an unchanged artifact): their JSON as it was read.
-    const same = old !== undefined && entries === old.entries;
-    const json = same ? old.json : Buffer.from(entriesJsonOf(entries));
-    const unchanged = same && Buffer.from(old.stats.buffer).equals(records);
-    const body = unchanged ? old.head.body : createHash('sha256').update(records).update(json).digest('hex');
-    const head: Head = {
-      format: FORMAT,
+    await writeLedger(this.file, {
       root: this.root,
       chunking: this.chunking,
-      ...(this.#stamp ? { stamp: this.#stamp } : {}),
+      stamp: this.#stamp,
       at: this.#at,
       release: last.release,
-      version: last.manifest.version,
-      endian: os.endianness(),
-      records: this.#records.length,
-      entriesBytes: json.length,
-      body,
-      chunks: chunkCount(entries),
-    };
-    const headLine = `${JSON.stringify(head)}\n`;
-    const headSha = createHash('sha256').update(headLine).digest('hex');
-    // Not durable: losing the ledger in a power cut costs one full chunking, nothing else.
-    try {
-      if (!unchanged)
-        await writeAtomic(bodyFile(this.file, body), Buffer.concat([records, json]), { durable: false });
-      await writeAtomic(this.file, `${headLine}${headSha}\n`, { durable: false });
-    } catch {
-      return;
-    }
-    if (!unchanged) await this.#removeOthers(body).catch(() => {});
+      manifest: last.manifest,
+      records: this.#records,
+      seed: this.#seed,
+      fast: this.#fast,
+      fastNoted: this.#fastNoted,
+      old: this.#old,
+    });
   }
-
-  /** Bodies of this ledger other than `body` (the last one, one a crash left), and the JSON ledger of format 1. */
-  async #removeOthers(body: string): Promise<void> {
-    const file = this.file!;
-    const dir = path.dirname(file);
-    const keep = path.basename(bodyFile(file, body));
-    const stem = `${path.basename(file, '.ledger')}.`;
-    for (const name of await readdir(dir))
-      if (name.startsWith(stem) && name.endsWith('.body') && name !== keep)
-        await rm(path.join(dir, name), { force: true });
-    await rm(file.replace(/\.ledger$/, '.json'), { force: true });
-  }
-}
-
-/** The body named by the head `file` whose body has SHA-256 `sha` (hex). */
-function bodyFile(file: string, sha: string): string {
-  return file.replace(/\.ledger$/, `.${sha.slice(0, 16)}.body`);
 }
 
 /**
@@ -355,39 +277,4 @@ function pathsByFolder(entries: readonly ManifestEntry[]): Map<string, string[]>
     paths.push(p);
   }
   return out;
-}
-
-/** A ledger's head and body, or undefined when absent, damaged or of another format. */
-function read(file: string): Loaded | undefined {
-  try {
-    const top = readFileSync(file);
-    const nl = top.indexOf(10);
-    if (nl < 0 || top.length !== nl + 66 || top[nl + 65] !== 10) return undefined;
-    const headSha = createHash('sha256')
-      .update(top.subarray(0, nl + 1))
-      .digest('hex');
-    if (headSha !== top.toString('latin1', nl + 1, nl + 65)) return undefined;
-    const head = JSON.parse(top.toString('utf8', 0, nl)) as Head;
-    if (head.format !== FORMAT || head.endian !== os.endianness()) return undefined;
-    if (!Number.isSafeInteger(head.records) || !Number.isSafeInteger(head.entriesBytes)) return undefined;
-    if (typeof head.body !== 'string' || !/^[0-9a-f]{64}$/.test(head.body)) return undefined;
-    const bytes = readFileSync(bodyFile(file, head.body));
-    const statBytes = head.records * FIELDS * 8;
-    if (bytes.length !== statBytes + head.entriesBytes) return undefined;
-    if (createHash('sha256').update(bytes).digest('hex') !== head.body) return undefined;
-    // Copied out: the file's bytes need not sit at a multiple of 8 in memory.
-    const stats = new Float64Array(head.records * FIELDS);
-    Buffer.from(stats.buffer).set(bytes.subarray(0, statBytes));
-    const json = bytes.subarray(statBytes);
-    // Paths, hashes and JSON are almost always ASCII: then latin1 is the same text, decoded faster.
-    const text = isAscii(json) ? json.toString('latin1') : json.toString('utf8');
-    const entries = JSON.parse(text) as ManifestEntry[];
-    if (!Array.isArray(entries)) return undefined;
-    // Written by JSON.stringify and checked unchanged: the text is theirs, for the release id.
-    knownEntriesJson(entries, text);
-    if (Number.isSafeInteger(head.chunks)) knownChunkCount(entries, head.chunks!);
-    return { head, stats, entries, json };
-  } catch {
-    return undefined;
-  }
 }

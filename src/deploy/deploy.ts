@@ -13,7 +13,7 @@ import { ChunkLedger } from './chunk-ledger.js';
 import type { Environment } from './environment.js';
 import type { DeployEvent, DeployStatus, PlannedTarget } from './events.js';
 import { DEFAULT_CHUNKING } from './fastcdc.js';
-import { firstContact } from './first-contact.js';
+import { firstContact, partsExpected } from './first-contact.js';
 import { waitHealthy } from './health.js';
 import { releaseIdOf } from './manifest.js';
 import { chunkBases } from './manifest-delta.js';
@@ -64,6 +64,13 @@ function clientsOf(env: Environment): Map<string, AgentClient> {
  * agent has releases, for the outline.
  */
 const TWIN_CHECK_MIN_ENTRIES = 1000;
+
+/**
+ * How long the walk waits, before a large file it would chunk in segments on workers, for the
+ * twin checks' answers to say whether a host will be streamed its parts (first-contact.ts
+ * partsExpected). An agent answers at once; a worker takes longer than this to start anyway.
+ */
+const PARTS_WAIT_MS = 50;
 
 /** A sortable, unique deployment id. */
 export function newDeploymentId(): string {
@@ -122,6 +129,10 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
         }
     },
     onChunked: streams && ((entries, ready) => streams.chunked(entries, ready)),
+    onChunking: streams && ((entries, at, chunks) => streams.growing(entries, at, chunks)),
+    // A large file of a first release is chunked on this thread, in order, when a host will be
+    // streamed its parts: the agent needs the other core more than the walk does (measured).
+    inParts: streams && checking && (() => partsExpected(checking.values(), streams, PARTS_WAIT_MS)),
     // Not awaited: a head start only (an older agent's 404 changes nothing).
     onLargeEdits: (paths) => {
       for (const client of clients.values()) void client.copyAhead(paths);

@@ -81,6 +81,14 @@ export function chunkingBuffer(size: number): Buffer {
 }
 
 /**
+ * The WebAssembly memory under `buf` when it is a view of a buffer from `chunkingBuffer`: the
+ * fast hash of chunks (fast-hash.ts) then reads them there, in the scratch gear-scan.ts leaves it.
+ */
+export function chunkingMemory(buf: Uint8Array): object | undefined {
+  return scanners.get(buf.buffer)?.memory;
+}
+
+/**
  * Length of the chunk that starts at `start`, looking at bytes up to `end` (exclusive). When
  * `end - start <= min` the rest is one chunk; callers that stream must pass at least `max`
  * bytes unless they are at the end of the input.

@@ -14,19 +14,57 @@ import { DEPLOY_PROTOCOL } from './protocol.js';
 import type { relayOf } from './stage.js';
 import type { StreamedStages } from './stage-stream.js';
 
-/** Whether the agent speaks this protocol and has no release, from the twin check's answer or its status. */
+/**
+ * Whether the agent speaks this protocol and has no release, from the twin check's answer or its
+ * status, and whether it takes a streamed stage's part lines (its twin check says so).
+ */
 async function freshHost(
   client: AgentClient,
   checking: ReturnType<AgentClient['twinCheck']> | undefined,
-): Promise<boolean> {
+): Promise<{ fresh: boolean; parts: boolean }> {
   const said = checking && (await checking);
-  let agent: { protocol?: number; releases?: number } | undefined = said?.ok ? said.value : undefined;
+  let agent: { protocol?: number; releases?: number; streamParts?: boolean } | undefined = said?.ok
+    ? said.value
+    : undefined;
   if (agent?.releases === undefined) {
     const status = await client.status();
-    if (!status.ok) return false;
+    if (!status.ok) return { fresh: false, parts: false };
     agent = { protocol: status.value.protocol, releases: status.value.releases.length };
   }
-  return agent.protocol === DEPLOY_PROTOCOL && agent.releases === 0;
+  const fresh = agent.protocol === DEPLOY_PROTOCOL && agent.releases === 0;
+  return { fresh, parts: fresh && agent.streamParts === true };
+}
+
+/**
+ * Whether any host will be streamed a large file's parts (a fresh agent that takes them, within
+ * `waitMs` of asking): its walk then chunks on this thread alone (artifact.ts inParts).
+ */
+export async function partsExpected(
+  checking: Iterable<ReturnType<AgentClient['twinCheck']>>,
+  streams: StreamedStages,
+  waitMs: number,
+): Promise<boolean> {
+  if (!streams.pays(true)) return false;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), waitMs);
+  });
+  const any = Promise.all(
+    [...checking].map(async (c) => {
+      const said = await c;
+      return (
+        said.ok &&
+        said.value.releases === 0 &&
+        said.value.protocol === DEPLOY_PROTOCOL &&
+        said.value.streamParts === true
+      );
+    }),
+  ).then((all) => all.includes(true));
+  try {
+    return await Promise.race([any, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Streams the stage of host `name` if it is fresh, else sends it the outline (see above). */
@@ -40,8 +78,9 @@ export async function firstContact(o: {
   origin: () => Promise<ChunkSourceRef>;
   relays: ReturnType<typeof relayOf>;
 }): Promise<void> {
-  if (!(await freshHost(o.client, o.checking))) return;
-  if (!o.streams?.claim(o.env.stageParallelism)) {
+  const host = await freshHost(o.client, o.checking);
+  if (!host.fresh) return;
+  if (!o.streams?.claim(o.env.stageParallelism, host.parts)) {
     await o.client.prepare(o.outline());
     return;
   }
@@ -50,7 +89,7 @@ export async function firstContact(o: {
   const neighbour = region !== undefined && region.targets[0]?.name !== o.name;
   const relay = neighbour ? await o.relays(region) : undefined;
   const origin = await o.origin();
-  o.streams.start(o.name, o.client, relay ? [relay, origin] : [origin]);
+  o.streams.start(o.name, o.client, relay ? [relay, origin] : [origin], host.parts);
   // An agent before the streamed stage (404) may still create the tree ahead. Not waited for:
   // the stream ends only once the walk has.
   void o.streams.started

@@ -18,8 +18,9 @@
  *     ;; 3, 4. the same as 1, 2 up to `end` with `large`
  *     (return $end))
  *
- * The gear table (256 words) sits at the start of the memory, as the loads above read it; the
- * bytes to scan follow it.
+ * The gear table (256 words) sits at the start of the memory, as the loads above read it; then
+ * SCRATCH_BYTES for the fast hash of chunks (fast-hash.ts, which hashes them in this memory);
+ * the bytes to scan follow.
  */
 import {
   ADD,
@@ -47,8 +48,12 @@ import {
   wasm,
 } from './wasm-binary.js';
 
-/** Where the scanned bytes start in the memory: after the gear table. */
-const DATA = 1024;
+/** Where the fast hash's scratch starts in the memory: after the gear table. */
+export const SCRATCH = 1024;
+/** Bytes of the fast hash's scratch (its secret and its result). */
+export const SCRATCH_BYTES = 256;
+/** Where the scanned bytes start in the memory: after the gear table and the scratch. */
+const DATA = SCRATCH + SCRATCH_BYTES;
 const PAGE = 65536;
 /** Bytes per test of the loop's bound. */
 const UNROLL = 8;
@@ -110,6 +115,8 @@ function wasmModule(): object | null {
 export interface GearScanner {
   /** `size` bytes to chunk, a view of the scanner's memory. */
   buffer: Buffer;
+  /** The WebAssembly.Memory that `buffer` views (its SCRATCH is free for the fast hash). */
+  memory: object;
   /**
    * The first cut at or after byte `from` of the memory's array buffer (not of `buffer`): where
    * `(h & small) == 0` before `smallEnd` or `(h & large) == 0` from there, as the index after
@@ -125,11 +132,11 @@ export function gearScanner(gear: Uint32Array, size: number): GearScanner | unde
   try {
     const memory = new wasm.Memory({ initial: Math.ceil((DATA + size) / PAGE) });
     // WebAssembly loads are little-endian whatever the host's order.
-    const table = new DataView(memory.buffer, 0, DATA);
+    const table = new DataView(memory.buffer, 0, SCRATCH);
     for (let b = 0; b < 256; b++) table.setInt32(4 * b, gear[b]!, true);
     const instance = new wasm.Instance(mod, { e: { m: memory } });
     const scan = instance.exports.scan as GearScanner['scan'];
-    return { buffer: Buffer.from(memory.buffer, DATA, size), scan };
+    return { buffer: Buffer.from(memory.buffer, DATA, size), memory, scan };
   } catch {
     return undefined;
   }

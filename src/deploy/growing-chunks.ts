@@ -31,6 +31,24 @@ export class GrowingChunks implements ChunkLookup {
     }
   }
 
+  /** The file being chunked (its chunks so far sent in parts): its path, chunks added, bytes. */
+  #part = { path: '', count: 0, offset: 0 };
+
+  /**
+   * Adds the chunks of file `path` (the entry after those added) that came since its last part:
+   * an agent streamed its parts asks for them before the file's entry is final.
+   */
+  addPart(path: string, chunks: readonly [ChunkId, number][]): void {
+    if (this.#part.path !== path) this.#part = { path, count: 0, offset: 0 };
+    const file = this.prefix + path;
+    for (let k = this.#part.count; k < chunks.length; k++) {
+      const [id, n] = chunks[k]!;
+      if (!this.#map.has(id)) this.#map.set(id, { file, offset: this.#part.offset, size: n });
+      this.#part.offset += n;
+    }
+    this.#part.count = chunks.length;
+  }
+
   get(id: ChunkId): ChunkSource | undefined {
     return this.#map.get(id);
   }

@@ -1,6 +1,7 @@
 /**
  * The release manifest: every path of an artifact with its mode, symlink target or chunk list.
- * Agents refuse any manifest that could write outside the release folder.
+ * Agents refuse any manifest that could write outside the release folder; one received entry by
+ * entry is checked by the same rules in manifest-lines.ts.
  */
 import { createHash } from 'node:crypto';
 import { err, ok, type Result } from '../util/result.js';
@@ -22,7 +23,7 @@ export interface Manifest {
 }
 
 /** Largest number of entries an agent accepts in one manifest. */
-const MAX_ENTRIES = 1_000_000;
+export const MAX_ENTRIES = 1_000_000;
 
 /**
  * Entries lists whose JSON text is known (exactly `JSON.stringify(entries)`): the chunk ledger
@@ -242,12 +243,15 @@ export function validateManifest(
   }
   const escaping = escapingSymlink(m.entries as ManifestEntry[]);
   if (escaping) return err(escaping);
-  accept(input as Manifest);
+  markAccepted(input as Manifest);
   return ok(input as Manifest);
 }
 
-/** Notes a manifest checked whole as accepted (see `accepted` below). */
-function accept(m: Manifest): void {
+/**
+ * Notes a manifest checked whole as accepted (see `accepted` below): validateManifest's, or one
+ * received entry by entry (manifest-lines.ts).
+ */
+export function markAccepted(m: Manifest): void {
   accepted.add(m);
   for (const e of m.entries) acceptedEntries.set(e, m.chunking.max);
   const before = acceptedLists.get(m.entries);
@@ -260,7 +264,7 @@ function accept(m: Manifest): void {
  * and for a file chunks that add up to its size, none past `maxChunk`. Where symlinks lead is
  * checked once every entry is known (escapingSymlink). Notes the entry in `kinds`.
  */
-function checkEntry(
+export function checkEntry(
   raw: unknown,
   maxChunk: number,
   kinds: Map<string, ManifestEntry['type']>,
@@ -312,56 +316,6 @@ function checkEntry(
   }
   kinds.set(p, e.type);
   return undefined;
-}
-
-/**
- * A manifest received one entry at a time (a streamed stage, agent/stream-stage.ts): each entry
- * checked as validateManifest checks it, where it stands, before anything is done with it; the
- * whole accepted (as validateManifest would) once the last has come and the symlinks are known.
- */
-export class ManifestLines {
-  readonly entries: ManifestEntry[] = [];
-  readonly #kinds = new Map<string, ManifestEntry['type']>();
-
-  private constructor(
-    readonly version: string,
-    readonly chunking: ChunkingParams,
-    readonly maxEntries: number,
-  ) {}
-
-  /** Starts a manifest of `version` chunked with `chunking`, or says why it cannot be one. */
-  static start(
-    version: unknown,
-    chunking: unknown,
-    limits = { maxEntries: MAX_ENTRIES },
-  ): Result<ManifestLines, string> {
-    if (typeof version !== 'string' || version.length === 0 || version.length > 200)
-      return err('manifest version must be a non-empty string of at most 200 characters');
-    const c = chunking as ChunkingParams | undefined;
-    if (!c || typeof c !== 'object') return err('manifest chunking parameters missing');
-    const bad = checkParams(c);
-    if (bad) return err(`manifest chunking: ${bad}`);
-    return ok(new ManifestLines(version, { min: c.min, avg: c.avg, max: c.max }, limits.maxEntries));
-  }
-
-  /** Checks the next entry; returns it typed, or the problem (the manifest is then refused). */
-  add(raw: unknown): Result<ManifestEntry, string> {
-    if (this.entries.length >= this.maxEntries)
-      return err(`manifest has more than ${this.maxEntries} entries`);
-    const bad = checkEntry(raw, this.chunking.max, this.#kinds);
-    if (bad) return err(bad);
-    this.entries.push(raw as ManifestEntry);
-    return ok(raw as ManifestEntry);
-  }
-
-  /** The manifest of every entry added, its symlinks checked: accepted from then on. */
-  finish(): Result<Manifest, string> {
-    const escaping = escapingSymlink(this.entries);
-    if (escaping) return err(escaping);
-    const m: Manifest = { format: 1, version: this.version, chunking: this.chunking, entries: this.entries };
-    accept(m);
-    return ok(m);
-  }
 }
 
 /**

@@ -12,6 +12,7 @@ import { mulberry32 } from '../analyze/random.js';
 import { err } from '../util/result.js';
 import { chunkFile, PARALLEL_MIN } from './artifact.js';
 import type { SegmentRunner } from './cdc-pool.js';
+import { fastHasher, joinFast, newFastSeed } from './fast-hash.js';
 import { type ChunkingParams, chunkingBuffer, DEFAULT_CHUNKING } from './fastcdc.js';
 import { chunkParallel, type Lane, segmentStarts, thisThread } from './parallel-chunk.js';
 import type { ChunkId } from './types.js';
@@ -115,6 +116,29 @@ describe('chunkParallel', () => {
       const { seq, par } = await both(data, starts, old);
       expect(par.chunks, `round ${round}, starts ${starts}`).toEqual(seq.chunks);
     }
+  });
+
+  it('gives the sequential chunks and fast hashes of a changed file confirmed by fast hashes', async () => {
+    const rnd = mulberry32(19);
+    const hasher = fastHasher(newFastSeed())!;
+    let reused = 0;
+    for (let round = 0; round < 12; round++) {
+      const original = noise(64 * 1024 + Math.floor(rnd() * 300 * 1024), 1900 + round);
+      await writeFile(file, original);
+      const first = await chunkFile(file, P, buffer(), hasher);
+      const data = Buffer.from(original);
+      noise(200, round).copy(data, Math.floor(rnd() * (data.length - 200)));
+      await writeFile(file, data);
+      const seq = await chunkFile(file, P, buffer(), hasher);
+      const starts = randomStarts(data.length, 2 + Math.floor(rnd() * 3), rnd);
+      const fast = { hasher, old: joinFast(first.fast!) };
+      const par = await chunkParallel(file, data.length, first.chunks, P, lanes(), starts, buffer(), fast);
+      if (!par.ok) throw new Error(par.error);
+      expect(par.value.chunks, `round ${round}, starts ${starts}`).toEqual(seq.chunks);
+      expect(par.value.fast, `round ${round}, starts ${starts}`).toEqual(seq.fast);
+      reused += seq.chunks.filter(([id], i) => first.chunks[i]?.[0] === id).length;
+    }
+    expect(reused).toBeGreaterThan(0);
   });
 
   it('stitches through long runs of zeros, where chains cut at max and meet only after them', async () => {

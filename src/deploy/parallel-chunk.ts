@@ -13,6 +13,7 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { err, ok, type Result } from '../util/result.js';
 import type { SegmentRunner } from './cdc-pool.js';
+import { type FastHasher, fastHasher } from './fast-hash.js';
 import type { ChunkingParams } from './fastcdc.js';
 import { type ChunkRun, chunkRun, OldChunks } from './rechunk.js';
 import type { ChunkId } from './types.js';
@@ -27,6 +28,14 @@ export interface ParallelChunked {
   stitched: number;
   /** Segments each lane chunked, in the order of the lanes. */
   byLane: number[];
+  /** Each chunk's fast hash, with a hasher. */
+  fast?: Uint8Array[];
+}
+
+/** The fast hasher to take each chunk's fast hash with, and the old chunks' fast hashes if known. */
+export interface FastOptions {
+  hasher: FastHasher;
+  old?: Uint8Array;
 }
 
 /**
@@ -64,9 +73,11 @@ export function thisThread(buffer: Buffer): Lane {
     run: async (task) => {
       const fh = await open(task.file, 'r');
       try {
-        if (task.old && last?.old !== task.old) last = { old: task.old, before: new OldChunks(task.old) };
+        if (task.old && last?.old !== task.old)
+          last = { old: task.old, before: new OldChunks(task.old, task.oldFast) };
         const before = task.old ? last?.before : undefined;
-        return ok(await chunkRun(fh, task.from, (o) => o >= task.stop, before, task.params, buffer));
+        const hasher = task.seed ? fastHasher(task.seed) : undefined;
+        return ok(await chunkRun(fh, task.from, (o) => o >= task.stop, before, task.params, buffer, hasher));
       } finally {
         await fh.close();
       }
@@ -79,7 +90,7 @@ export function thisThread(buffer: Buffer): Lane {
  * lane taking the next segment left when done with one, reusing `old` as rechunkFile does. A lane
  * whose segment fails hands it back and stops; when every lane has stopped, or the file changed
  * while read, the result is an error (the caller chunks sequentially instead). `buffer` (at least
- * `2 * max` bytes) serves the stitching.
+ * `2 * max` bytes) serves the stitching. With `fast`, each chunk's fast hash is taken as well.
  */
 export async function chunkParallel(
   file: string,
@@ -89,10 +100,11 @@ export async function chunkParallel(
   lanes: readonly Lane[],
   starts: readonly number[],
   buffer: Buffer,
+  fast?: FastOptions,
 ): Promise<Result<ParallelChunked, string>> {
   if (starts[0] !== 0 || starts.some((s, j) => j > 0 && s <= starts[j - 1]!))
     return err('bad segment starts');
-  const answers = await runSegments(file, old, params, lanes, starts);
+  const answers = await runSegments(file, old, params, lanes, starts, fast);
   if (!answers.ok) return answers;
   const { runs, byLane } = answers.value;
   const last = runs[runs.length - 1]!;
@@ -108,8 +120,11 @@ export async function chunkParallel(
       o += c[1];
     }
     if (o !== r.end) return err(`segment of ${file} at ${r.from} does not add up`);
+    if (fast && r.fast?.length !== r.chunks.length)
+      return err(`segment of ${file} at ${r.from} lacks fast hashes`);
   }
   const chunks: [ChunkId, number][] = [];
+  const hashes: Uint8Array[] | undefined = fast ? [] : undefined;
   let stitched = 0;
   let fh: FileHandle | undefined;
   let before: OldChunks | undefined;
@@ -120,22 +135,24 @@ export async function chunkParallel(
       if (hit) {
         const r = runs[hit[0]]!;
         for (let k = hit[1]; k < r.chunks.length; k++) chunks.push(r.chunks[k]!);
+        if (hashes) for (let k = hit[1]; k < r.chunks.length; k++) hashes.push(r.fast![k]!);
         p = r.end;
         continue;
       }
       fh ??= await open(file, 'r');
-      if (old) before ??= new OldChunks(old);
-      const more = await chunkRun(fh, p, (o) => at.has(o), before, params, buffer);
+      if (old) before ??= new OldChunks(old, fast?.old);
+      const more = await chunkRun(fh, p, (o) => at.has(o), before, params, buffer, fast?.hasher);
       if (more.chunks.length === 0 || (more.eof && more.end !== total))
         return err(`${file} changed while read`);
       for (const c of more.chunks) chunks.push(c);
+      if (hashes) for (const h of more.fast ?? []) hashes.push(h);
       stitched += more.chunks.length;
       p = more.end;
     }
   } finally {
     await fh?.close();
   }
-  return ok({ chunks, size: total, stitched, byLane });
+  return ok({ chunks, size: total, stitched, byLane, ...(hashes ? { fast: hashes } : {}) });
 }
 
 /** Every segment's chunk run, each run by the first lane free. */
@@ -145,6 +162,7 @@ function runSegments(
   params: ChunkingParams,
   lanes: readonly Lane[],
   starts: readonly number[],
+  fast: FastOptions | undefined,
 ): Promise<Result<{ runs: ChunkRun[]; byLane: number[] }, string>> {
   const segments = starts.length;
   const overlap = OVERLAP * params.avg;
@@ -161,7 +179,15 @@ function runSegments(
       if (l.ready && !(await l.ready)) return;
       for (let j = left.shift(); j !== undefined; j = left.shift()) {
         const stop = j + 1 < segments ? starts[j + 1]! + overlap : Number.POSITIVE_INFINITY;
-        const r = await l.run({ file, from: starts[j]!, stop, old, params });
+        const r = await l.run({
+          file,
+          from: starts[j]!,
+          stop,
+          old,
+          params,
+          ...(old && fast?.old ? { oldFast: fast.old } : {}),
+          ...(fast ? { seed: fast.hasher.seed } : {}),
+        });
         if (!r.ok) {
           left.unshift(j);
           failure = r.error;

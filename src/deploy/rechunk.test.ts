@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noise } from '../../bench/lib/noise.js';
 import { mulberry32 } from '../analyze/random.js';
 import { chunkFile } from './artifact.js';
-import { type ChunkingParams, chunkingBuffer } from './fastcdc.js';
+import { fastHasher, joinFast, newFastSeed } from './fast-hash.js';
+import { type ChunkingParams, chunkIdOf, chunkingBuffer } from './fastcdc.js';
 import { rechunkFile } from './rechunk.js';
 import type { ChunkId } from './types.js';
 
@@ -119,5 +120,101 @@ describe('rechunkFile', () => {
     const empty = await both(data, []);
     expect(empty.inc.chunks).toEqual(full.chunks);
     expect(empty.inc.reused).toBe(0);
+  });
+
+  describe('with fast hashes (fast-hash.ts)', () => {
+    const hasher = () => fastHasher(newFastSeed())!;
+
+    /** `data` written and chunked with `h`: its chunks and their fast hashes, as the ledger keeps them. */
+    async function recorded(data: Buffer, h: ReturnType<typeof hasher>) {
+      const file = path.join(dir, 'f');
+      await writeFile(file, data);
+      const first = await chunkFile(file, P, buffer(), h);
+      return { chunks: first.chunks, fast: joinFast(first.fast!) };
+    }
+
+    it('gives the chunks of a full pass after random edits, confirming unchanged ones by their fast hashes', async () => {
+      const h = await hasher();
+      const rnd = mulberry32(23);
+      let reusedSomewhere = 0;
+      for (let round = 0; round < 30; round++) {
+        const kind = EDITS[round % EDITS.length]!;
+        const original = noise(64 * 1024 + Math.floor(rnd() * 256 * 1024), 300 + round);
+        const old = await recorded(original, h);
+        const data = edit(original, kind, rnd, round);
+        const file = path.join(dir, 'f');
+        await writeFile(file, data);
+        const full = await chunkFile(file, P, buffer(), h);
+        const inc = await rechunkFile(file, old.chunks, P, buffer(), { hasher: h, old: old.fast });
+        expect(inc.chunks, `round ${round} (${kind})`).toEqual(full.chunks);
+        // The fast hashes kept for the next deploy are those of the new chunks.
+        expect(inc.fast, `round ${round} (${kind})`).toEqual(full.fast);
+        reusedSomewhere += inc.reused;
+      }
+      expect(reusedSomewhere).toBeGreaterThan(0);
+    });
+
+    it('does not confirm a chunk changed in place (same size, same place): it gets its new SHA-256 id', async () => {
+      const h = await hasher();
+      const original = noise(256 * 1024, 31);
+      const old = await recorded(original, h);
+      // Bytes changed inside the first `min` bytes of a chunk, which the cut never looks at:
+      // the chunk keeps its place and size, only its content differs.
+      const k = 10;
+      const at = old.chunks.slice(0, k).reduce((o, [, n]) => o + n, 0) + 16;
+      const data = Buffer.from(original);
+      noise(64, 32).copy(data, at);
+      const file = path.join(dir, 'f');
+      await writeFile(file, data);
+      const inc = await rechunkFile(file, old.chunks, P, buffer(), { hasher: h, old: old.fast });
+      const full = await chunkFile(file, P, buffer());
+      expect(inc.chunks).toEqual(full.chunks);
+      const [id, n] = inc.chunks[k]!;
+      expect(n).toBe(old.chunks[k]![1]);
+      expect(id).not.toBe(old.chunks[k]![0]);
+      expect(id).toBe(chunkIdOf(data.subarray(at - 16, at - 16 + n)));
+      // Every other chunk kept its id, and all but this one and the last `max` bytes' were confirmed.
+      expect(inc.chunks.filter(([c], i) => c !== old.chunks[i]![0])).toHaveLength(1);
+      expect(inc.reused).toBeGreaterThanOrEqual(inc.chunks.length - 1 - 6);
+    });
+
+    it('confirms by the fast hash alone: a recorded id is taken on a match, and hashes of another seed match nothing', async () => {
+      const h = await hasher();
+      const data = noise(128 * 1024, 33);
+      const old = await recorded(data, h);
+      // Ids the bytes do not have, beside their true fast hashes: taken as recorded, which shows
+      // the fast hash alone confirms. (Away from the last `max` bytes, always scanned.)
+      const fake: [ChunkId, number][] = old.chunks.map(([, n], i) => [
+        i.toString(16).padStart(64, '0') as ChunkId,
+        n,
+      ]);
+      const file = path.join(dir, 'f');
+      const inc = await rechunkFile(file, fake, P, buffer(), { hasher: h, old: old.fast });
+      expect(inc.chunks[0]![0]).toBe(fake[0]![0]);
+      expect(inc.reused).toBeGreaterThan(0);
+      // Fast hashes of another seed confirm nothing: every chunk gets its SHA-256 id.
+      const other = await hasher();
+      const checked = await rechunkFile(file, fake, P, buffer(), { hasher: other, old: old.fast });
+      expect(checked.chunks).toEqual(old.chunks);
+      expect(checked.reused).toBe(0);
+    });
+
+    it('confirms by SHA-256 where the old list has no fast hashes, and takes them for next time', async () => {
+      const h = await hasher();
+      const original = noise(256 * 1024, 35);
+      const old = await recorded(original, h);
+      const data = Buffer.from(original);
+      noise(100, 36).copy(data, 100 * 1024);
+      const file = path.join(dir, 'f');
+      await writeFile(file, data);
+      const full = await chunkFile(file, P, buffer(), h);
+      const inc = await rechunkFile(file, old.chunks, P, buffer(), { hasher: h });
+      expect(inc.chunks).toEqual(full.chunks);
+      expect(inc.fast).toEqual(full.fast);
+      expect(inc.reused).toBeGreaterThan(0);
+      // Hashes of another length than the list (a damaged ledger): the same.
+      const cut = await rechunkFile(file, old.chunks, P, buffer(), { hasher: h, old: old.fast.subarray(16) });
+      expect(cut.chunks).toEqual(full.chunks);
+    });
   });
 });

@@ -3,7 +3,8 @@
  * ledger): where a chunk boundary of the new file lines up with an old chunk, that chunk's bytes
  * are hashed and compared with the old id instead of being scanned for a cut point. The result is
  * exactly what a full FastCDC pass gives (a unit test checks it on random edits), at the cost of
- * SHA-256 alone over the unchanged parts instead of the gear scan and SHA-256.
+ * one hash alone over the unchanged parts (the fast hash where the ledger has the old chunks',
+ * below; else SHA-256) instead of the gear scan and SHA-256.
  *
  * Why it is exact: from a boundary with at least `max` bytes after it (in the old file when the
  * old chunk was cut, and in the new file now), `cutLength` returns the first cut its scan finds,
@@ -14,8 +15,14 @@
  *
  * After an insertion or a deletion the old chunks sit at shifted offsets: once a scanned chunk's
  * id is an old chunk's, its successor in the old list is the next candidate.
+ *
+ * With a fast hasher (fast-hash.ts), each chunk's fast hash is taken too, for the ledger; and where
+ * the old list has fast hashes, a candidate is confirmed by its fast hash instead of SHA-256 (equal
+ * bytes, equal hash; see fast-hash.ts for why a collision need not be feared), SHA-256 then being
+ * computed only for the chunks that changed.
  */
 import { type FileHandle, open } from 'node:fs/promises';
+import { FAST_BYTES, type FastHasher, sameFast } from './fast-hash.js';
 import { type ChunkingParams, chunkIdOf, chunkingBuffer, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
 import { FileWindow } from './file-window.js';
 import type { ChunkId } from './types.js';
@@ -25,6 +32,8 @@ export interface Rechunked {
   size: number;
   /** Chunks taken from the old list after a hash check, without a scan for their cut point. */
   reused: number;
+  /** Each chunk's fast hash, with a hasher. */
+  fast?: Uint8Array[];
 }
 
 /** The old chunk list, indexed by offset and by id. */
@@ -34,7 +43,12 @@ export class OldChunks {
   readonly #atOffset = new Map<number, number>();
   readonly #byId = new Map<ChunkId, number>();
 
-  constructor(readonly list: readonly [ChunkId, number][]) {
+  /** `fast`: the chunks' fast hashes one after the other (the ledger's), when it has them. */
+  constructor(
+    readonly list: readonly [ChunkId, number][],
+    fast?: Uint8Array,
+  ) {
+    this.fast = fast?.length === list.length * FAST_BYTES ? fast : undefined;
     let o = 0;
     for (const [k, [id, size]] of list.entries()) {
       this.offsets.push(o);
@@ -44,6 +58,9 @@ export class OldChunks {
     }
     this.total = o;
   }
+
+  /** The chunks' fast hashes, one after the other (absent, or of another length: none). */
+  readonly fast: Uint8Array | undefined;
 
   at(offset: number): number | undefined {
     return this.#atOffset.get(offset);
@@ -63,13 +80,15 @@ export interface ChunkRun {
   reused: number;
   /** The run ended at the end of the file. */
   eof: boolean;
+  /** Each chunk's fast hash, with a hasher. */
+  fast?: Uint8Array[];
 }
 
 /**
  * The chunks of the file open as `fh` from offset `from` on, cut as FastCDC cuts from a boundary
  * there (which `from` need not be: see parallel-chunk.ts), until a cut at an offset `done` says
  * yes to or the end of the file. With `old`, chunks proved unchanged are checked, not scanned.
- * `buffer` must hold at least `2 * max` bytes.
+ * `buffer` must hold at least `2 * max` bytes. With `hasher`, each chunk's fast hash is taken.
  */
 export async function chunkRun(
   fh: FileHandle,
@@ -78,10 +97,13 @@ export async function chunkRun(
   before: OldChunks | undefined,
   params: ChunkingParams,
   buffer: Buffer,
+  hasher?: FastHasher,
 ): Promise<ChunkRun> {
   if (buffer.length < 2 * params.max) throw new RangeError('chunking needs a buffer of at least 2 * max');
   const old = before?.list ?? [];
+  const oldFast = hasher ? before?.fast : undefined;
   const chunks: [ChunkId, number][] = [];
+  const fast: Uint8Array[] | undefined = hasher ? [] : undefined;
   let pos = from;
   let reused = 0;
   const w = new FileWindow(fh, buffer, from, params.max);
@@ -101,6 +123,8 @@ export async function chunkRun(
         // the bytes just before it), and the scan's chunk is then these same bytes.
         let tried = 0;
         let triedId: ChunkId | undefined;
+        let triedFast: Uint8Array | undefined;
+        let f: Uint8Array | undefined;
         // At least `max` bytes ahead here (before w.end of file the buffer holds that many) and
         // where the old chunk was cut: see the file's comment.
         if (
@@ -112,7 +136,19 @@ export async function chunkRun(
         ) {
           const want = old[next]![1];
           // A damaged ledger could claim more than `max`; the buffer past `w.end` is stale.
-          if (want <= w.end - w.start) {
+          if (want <= w.end - w.start && oldFast) {
+            const h = hasher!.of(buffer.subarray(w.start, w.start + want));
+            if (sameFast(h, oldFast, next)) {
+              n = want;
+              id = old[next]![0];
+              f = h;
+              matched = next;
+              reused++;
+            } else {
+              tried = want;
+              triedFast = h;
+            }
+          } else if (want <= w.end - w.start) {
             const candidate = chunkIdOf(buffer.subarray(w.start, w.start + want));
             if (candidate === old[next]![0]) {
               n = want;
@@ -128,9 +164,11 @@ export async function chunkRun(
         if (!id) {
           n = cutLength(buffer, w.start, w.end, params);
           id = n === tried && triedId ? triedId : chunkIdOf(buffer.subarray(w.start, w.start + n));
+          if (n === tried) f = triedFast;
           matched = before?.indexOf(id);
         }
         chunks.push([id, n]);
+        if (fast) fast.push(f ?? hasher!.of(buffer.subarray(w.start, w.start + n)));
         w.start += n;
         pos += n;
         if (before) {
@@ -141,10 +179,18 @@ export async function chunkRun(
             next = before.at(pos - shift) ?? before.at(pos);
           }
         }
-        if (done(pos)) return { from, chunks, end: pos, reused, eof: w.eof && w.start >= w.end };
+        if (done(pos))
+          return {
+            from,
+            chunks,
+            end: pos,
+            reused,
+            eof: w.eof && w.start >= w.end,
+            ...(fast ? { fast } : {}),
+          };
       }
     }
-    return { from, chunks, end: pos, reused, eof: true };
+    return { from, chunks, end: pos, reused, eof: true, ...(fast ? { fast } : {}) };
   } finally {
     // Reads ahead still in flight would write into the buffer once it serves the next run.
     await w.settle();
@@ -154,18 +200,21 @@ export async function chunkRun(
 /**
  * Chunk boundaries and ids of `file`, reusing `old` (its chunks when last chunked with the same
  * parameters) where the bytes prove them unchanged. `buffer` must hold at least `2 * max` bytes.
+ * With `fast` (a hasher, and the old chunks' fast hashes if known), as chunkRun does with them.
  */
 export async function rechunkFile(
   file: string,
   old: readonly [ChunkId, number][],
   params: ChunkingParams = DEFAULT_CHUNKING,
   buffer: Buffer = chunkingBuffer(Math.max(2 * 1024 * 1024, params.max * 4)),
+  fast?: { hasher: FastHasher; old?: Uint8Array },
 ): Promise<Rechunked> {
   if (buffer.length < 2 * params.max) throw new RangeError('rechunkFile needs a buffer of at least 2 * max');
   const fh = await open(file, 'r');
   try {
-    const run = await chunkRun(fh, 0, () => false, new OldChunks(old), params, buffer);
-    return { chunks: run.chunks, size: run.end, reused: run.reused };
+    const before = new OldChunks(old, fast?.old);
+    const run = await chunkRun(fh, 0, () => false, before, params, buffer, fast?.hasher);
+    return { chunks: run.chunks, size: run.end, reused: run.reused, ...(run.fast ? { fast: run.fast } : {}) };
   } finally {
     await fh.close();
   }

@@ -19,7 +19,7 @@ import { isOk, refusalText } from './http-call.js';
 import { knownEntriesJson, type ManifestEntry } from './manifest.js';
 import { DEPLOY_PROTOCOL } from './protocol.js';
 import { type FeedSink, gzipLine, StreamFeed, type StreamHeader } from './stream-feed.js';
-import type { ReleaseId } from './types.js';
+import type { ChunkId, ReleaseId } from './types.js';
 
 /** How a streamed stage went: refused by an agent before it (404), or staged (or failed) there. */
 export type StreamOutcome =
@@ -103,6 +103,22 @@ export function streamPays(files: number, bytes: number): boolean {
   return bytes < STREAM_ANY_BELOW || files * 1024 * 1024 >= STREAM_FILES_PER_MB * bytes;
 }
 
+/**
+ * From this size on, a file is sent in parts while it is chunked to an agent that takes them
+ * (stream-feed.ts): the agent fetches and writes its first chunks while the walk still hashes the
+ * rest. As PARALLEL_MIN (artifact.ts): the size from which the walk of a file is long enough to
+ * be worth a second thread.
+ */
+const STREAM_PARTS_MIN = 64 * 1024 * 1024;
+
+/**
+ * Whether a first release is worth streaming to an agent that takes parts: as streamPays, or
+ * when it has a file of STREAM_PARTS_MIN or more (`largest`), whose walk the transfer overlaps.
+ */
+export function streamPaysInParts(files: number, bytes: number, largest: number): boolean {
+  return streamPays(files, bytes) || largest >= STREAM_PARTS_MIN;
+}
+
 /** A host's streamed stage under way: when it began, its outcome, and who hears its progress. */
 export interface StreamedTarget {
   startedAt: number;
@@ -126,10 +142,14 @@ export interface StreamClient {
  */
 export class StreamedStages {
   readonly lookup: GrowingChunks;
-  readonly #feed = new StreamFeed();
+  /** The feeds, made when a host first needs one: without part lines, and with them. */
+  #plain: StreamFeed | undefined;
+  #parted: StreamFeed | undefined;
   readonly started = new Map<string, StreamedTarget>();
   #entries: readonly ManifestEntry[] = [];
   #ready = 0;
+  /** The large file being chunked (onChunking): where its entry stands, its chunks so far. */
+  #growing: { at: number; chunks: readonly [ChunkId, number][] } | undefined;
   #release: ReleaseId | undefined;
   #failed = false;
 
@@ -149,22 +169,27 @@ export class StreamedStages {
    * many as stage at once, and none when the artifact as listed is not worth streaming
    * (streamPays); the others are staged as before, after the walk.
    */
-  claim(limit: number): boolean {
-    if (this.#claimed >= limit || !this.#pays()) return false;
+  claim(limit: number, parts = false): boolean {
+    if (this.#claimed >= limit || !this.pays(parts)) return false;
     this.#claimed++;
     return true;
   }
 
-  /** Whether the artifact, as listed so far (sizes from the listing), is worth streaming. */
-  #pays(): boolean {
+  /**
+   * Whether the artifact, as listed so far (sizes from the listing), is worth streaming to a
+   * host, one that takes parts or not (streamPaysInParts, streamPays).
+   */
+  pays(parts: boolean): boolean {
     let files = 0;
     let bytes = 0;
+    let largest = 0;
     for (const e of this.#entries)
       if (e.type === 'file') {
         files++;
         bytes += e.size;
+        if (e.size > largest) largest = e.size;
       }
-    return streamPays(files, bytes);
+    return parts ? streamPaysInParts(files, bytes, largest) : streamPays(files, bytes);
   }
 
   /** Whether a host streams (the origin then serves from `lookup`). */
@@ -179,17 +204,41 @@ export class StreamedStages {
   chunked(entries: readonly ManifestEntry[], ready: number): boolean {
     this.#entries = entries;
     this.#ready = ready;
+    if (this.#growing && this.#growing.at < ready) this.#growing = undefined;
     if (!this.active) return false; // nothing made until a host streams: most deploys have none
     this.lookup.add(entries, ready);
-    this.#feed.add(entries, ready);
+    this.#plain?.add(entries, ready);
+    this.#parted?.add(entries, ready);
     return true;
   }
 
+  /**
+   * The large file entries[at] (the one after the final ones) has `chunks` so far: hosts that
+   * take parts are sent those since its last part, and the origin may serve them.
+   */
+  growing(entries: readonly ManifestEntry[], at: number, chunks: readonly [ChunkId, number][]): void {
+    this.#growing = { at, chunks };
+    const e = entries[at];
+    if (!this.#parted || e?.type !== 'file' || at !== this.#ready) return;
+    this.lookup.addPart(e.path, chunks);
+    this.#parted.addPart(e, chunks);
+  }
+
   /** Starts streaming to a host (its sources known): what came so far at once, the rest as it comes. */
-  start(name: string, client: StreamClient, sources: { url: string; token: string }[]): void {
+  start(
+    name: string,
+    client: StreamClient,
+    sources: { url: string; token: string }[],
+    /** Whether the host takes part lines (its twin check said so). */
+    parts = false,
+  ): void {
     if (this.started.has(name) || this.#failed) return;
-    trace(`stage-stream to ${name}: ${this.#ready} entries chunked`);
+    trace(`stage-stream to ${name}: ${this.#ready} entries chunked${parts ? ', in parts' : ''}`);
     const first = !this.active;
+    const made = parts ? this.#parted : this.#plain;
+    const feed = made ?? new StreamFeed(parts);
+    if (parts) this.#parted = feed;
+    else this.#plain = feed;
     let hear: (p: StageProgress) => void = () => {};
     let bytes = 0;
     for (const e of this.#entries) if (e.type === 'file') bytes += e.size;
@@ -201,7 +250,7 @@ export class StreamedStages {
         sources: sources.map((s) => ({ url: s.url, token: s.token })),
         bytes,
       },
-      feed: this.#feed,
+      feed,
       onProgress: (p) => hear(p),
     });
     this.started.set(name, {
@@ -211,9 +260,13 @@ export class StreamedStages {
         hear = f;
       },
     });
-    if (first) {
-      this.chunked(this.#entries, this.#ready);
-      if (this.#release) this.#feed.end(this.#release);
+    if (first) this.lookup.add(this.#entries, this.#ready);
+    if (!made) {
+      // A new feed: what came so far at once (the lookup has it once any host streams).
+      feed.add(this.#entries, this.#ready);
+      const g = this.#growing;
+      if (g) this.growing(this.#entries, g.at, g.chunks);
+      if (this.#release) feed.end(this.#release);
     }
   }
 
@@ -222,20 +275,23 @@ export class StreamedStages {
    * streams sent exactly them: a 20,000-file list is not serialized a second time.
    */
   vouch(entries: readonly ManifestEntry[]): void {
-    if (!this.active || entries !== this.#entries || this.#feed.entries !== entries.length) return;
-    const json = this.#feed.entriesJson();
+    const feed = this.#plain ?? this.#parted;
+    if (!feed || entries !== this.#entries || feed.entries !== entries.length) return;
+    const json = feed.entriesJson();
     if (json !== undefined) knownEntriesJson(entries, json);
   }
 
   /** The walk is done and its release id hashed: the last line of every stream. */
   end(release: ReleaseId): void {
     this.#release = release;
-    if (this.active) this.#feed.end(release);
+    this.#plain?.end(release);
+    this.#parted?.end(release);
   }
 
   /** The walk failed: every stream stops (each agent drops what it made). */
   fail(reason: string): void {
     this.#failed = true;
-    this.#feed.fail(reason);
+    this.#plain?.fail(reason);
+    this.#parted?.fail(reason);
   }
 }

@@ -6,11 +6,17 @@
  * with their count. gunzip reads concatenated members as one stream (stage-body.ts), so the
  * entries are compressed once, batch by batch, and the members are shared by every host's
  * request, whenever it starts.
+ *
+ * A feed with parts (for agents that announce `streamParts`, agent/stream-parts.ts) also sends a
+ * large file's chunk list while the walk still chunks it: part lines (path, mode, the offset of
+ * their first chunk, the chunks since the last part), each taking up where the last ended, and
+ * then the file's entry as ever. The agent fetches and writes the parts' chunks meanwhile; the
+ * entry must list them first, or the stream is refused.
  */
 import { gzipSync } from 'node:zlib';
 import { trace } from '../util/trace.js';
 import type { ManifestEntry } from './manifest.js';
-import type { ReleaseId } from './types.js';
+import type { ChunkId, ReleaseId } from './types.js';
 
 /** Level 1 as the stage body's (stage-body.ts): a manifest's JSON compresses ~3x at it. */
 const GZIP = { level: 1 };
@@ -20,6 +26,13 @@ const GZIP = { level: 1 };
  * when the walk yields to the event loop: a batch per file would be 20,000 gzip members.
  */
 const BATCH_CHARS = 256 * 1024;
+
+/**
+ * A file's parts after its first go out once their chunks hold this many bytes (the agent's
+ * batch, agent/stream-stage.ts): the walk's list grows by ~0.6 MB a block, and a part per block
+ * was ~350 gzip members for a 200 MB file, each compressed alone on the walk's thread.
+ */
+const PART_BYTES = 4 * 1024 * 1024;
 
 /** The first line of a streamed stage's body: what the host needs before the entries. */
 export interface StreamHeader {
@@ -56,6 +69,11 @@ export class StreamFeed {
   #sent = 0;
   #flushing = false;
   #end: { trailer: Buffer } | { failed: string } | undefined;
+  /** The file sent in parts so far (the entry after the `sent` ones): its chunks sent, its bytes. */
+  #part = { count: 0, offset: 0 };
+
+  /** `parts`: whether part lines go out (addPart), for agents that take them. */
+  constructor(readonly parts = false) {}
 
   /** Entries encoded so far. */
   get entries(): number {
@@ -65,17 +83,43 @@ export class StreamFeed {
   /** Takes entries[sent .. ready), the walk's final ones. */
   add(entries: readonly ManifestEntry[], ready: number): void {
     if (this.#end) return;
+    // The next file is a new one for parts: its entry, if sent in parts, now follows them.
+    if (this.#sent < ready && this.#part.count) this.#part = { count: 0, offset: 0 };
     for (; this.#sent < ready; this.#sent++) {
       const json = JSON.stringify(entries[this.#sent]);
       this.#jsons?.push(json);
       this.#text += `${json}\n`;
     }
+    this.#later();
+  }
+
+  /** Compresses and sends the lines so far: a batch at once, less at the walk's next pause. */
+  #later(): void {
     if (this.#text.length >= BATCH_CHARS) this.#flush();
     else if (this.#text && !this.#flushing) {
       // At the walk's next pause (it yields to the event loop now and then), whatever came.
       this.#flushing = true;
       setImmediate(() => this.#flush());
     }
+  }
+
+  /**
+   * The file at entries[sent] (the next entry, not final yet) is being chunked: the chunks of its
+   * list that came since its last part go out as a part line (see above).
+   */
+  addPart(e: { path: string; mode: number }, chunks: readonly [ChunkId, number][]): void {
+    if (this.#end || !this.parts || chunks.length <= this.#part.count) return;
+    if (this.#part.count > 0) {
+      // Later parts wait for a batch's worth (the first goes at once: the agent starts with it).
+      let bytes = 0;
+      for (let k = this.#part.count; k < chunks.length && bytes < PART_BYTES; k++) bytes += chunks[k]![1];
+      if (bytes < PART_BYTES) return;
+    }
+    const fresh = chunks.slice(this.#part.count);
+    this.#text += `${JSON.stringify({ part: e.path, mode: e.mode, offset: this.#part.offset, chunks: fresh })}\n`;
+    for (const c of fresh) this.#part.offset += c[1];
+    this.#part.count = chunks.length;
+    this.#later();
   }
 
   /**

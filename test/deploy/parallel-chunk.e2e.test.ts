@@ -5,13 +5,14 @@
  * file just over the threshold, first and after a shifting edit, checked byte-identical.
  */
 import { spawnSync } from 'node:child_process';
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as ArtifactModule from '../../src/deploy/artifact.js';
 import type * as PoolModule from '../../src/deploy/cdc-pool.js';
+import type * as FastModule from '../../src/deploy/fast-hash.js';
 import type { ChunkingParams } from '../../src/deploy/fastcdc.js';
 import type * as ParallelModule from '../../src/deploy/parallel-chunk.js';
 import {
@@ -31,6 +32,9 @@ const { chunkParallel, segmentStarts, thisThread } = (await import(
   path.join(DIST, 'parallel-chunk.js')
 )) as typeof ParallelModule;
 const { chunkFile, PARALLEL_MIN } = (await import(path.join(DIST, 'artifact.js'))) as typeof ArtifactModule;
+const { fastHasher, joinFast, newFastSeed } = (await import(
+  path.join(DIST, 'fast-hash.js')
+)) as typeof FastModule;
 
 const P: ChunkingParams = { min: 256, avg: 1024, max: 4096 };
 const TOKEN = 'e2e-pchunk-token-0123456789abcdef';
@@ -77,6 +81,37 @@ describe('parallel chunking on worker threads (compiled layout)', () => {
         Buffer.allocUnsafe(4 * P.max),
       );
       expect(again.ok && again.value.chunks).toEqual(want.chunks);
+    } finally {
+      await pool!.close();
+    }
+  });
+
+  it('gives the sequential chunks and fast hashes on workers, confirming by the old fast hashes', async () => {
+    const file = path.join(root, 'g');
+    const data = noise(500_000, 4);
+    await writeFile(file, data);
+    const hasher = fastHasher(newFastSeed())!;
+    const first = await chunkFile(file, P, Buffer.allocUnsafe(4 * P.max), hasher);
+    const edited = Buffer.from(data);
+    noise(300, 5).copy(edited, 250_000);
+    await writeFile(file, edited);
+    const want = await chunkFile(file, P, Buffer.allocUnsafe(4 * P.max), hasher);
+    const pool = CdcPool.create(2);
+    try {
+      const lanes = [0, 1].map(() => ({ run: pool!.run, ready: pool!.ready() }));
+      const r = await chunkParallel(
+        file,
+        edited.length,
+        first.chunks,
+        P,
+        lanes,
+        segmentStarts(edited.length, 60_000),
+        Buffer.allocUnsafe(4 * P.max),
+        { hasher, old: joinFast(first.fast!) },
+      );
+      expect(r.ok && r.value.chunks).toEqual(want.chunks);
+      expect(r.ok && r.value.fast).toEqual(want.fast);
+      expect(r.ok && r.value.byLane.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     } finally {
       await pool!.close();
     }
@@ -161,6 +196,54 @@ describe('slipway deploy of a file chunked in segments (bundled CLI)', { timeout
     if (agent) await stopAgent(agent);
   });
 
+  it('streams a first release of a large file in parts to a fresh agent, byte-identical', async () => {
+    const dir = path.join(root, 'fresh');
+    await mkdir(dir, { recursive: true });
+    const tokenFile = path.join(dir, 'agent.token');
+    await writeFile(tokenFile, `${TOKEN}\n`);
+    const fresh = await startAgentOnFreePorts(
+      { name: 'eu-2', region: 'eu', dir: path.join(dir, 'eu-2') },
+      tokenFile,
+    );
+    try {
+      const yml = [
+        'version: 1',
+        'environments:',
+        '  prod:',
+        '    artifact: dist',
+        '    start: node server.mjs',
+        '    token: { file: agent.token }',
+        '    health: { path: /health, interval: 150ms, timeout: 1s, successes: 1, failures: 1, errors: 200, deadline: 30s }',
+        '    strategy: { maxUnavailable: 1, bake: 100ms, minSamples: 1 }',
+        '    regions:',
+        '      eu:',
+        '        traffic: 100',
+        '        targets:',
+        ...targetLines([fresh]),
+      ];
+      await writeFile(path.join(dir, 'slipway.yml'), `${yml.join('\n')}\n`);
+      const artifact = path.join(dir, 'dist');
+      await writeArtifact(artifact, { version: 'v1', files: 0 });
+      await writeFile(path.join(artifact, 'big.bin'), noise(PARALLEL_MIN + 4096, 9));
+      const r = await cli(['deploy', 'prod', '--version', 'v1'], dir, { SLIPWAY_TRACE: '1' });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      // Streamed (the agent has no release), in parts (it announces them); chunked on this
+      // thread for it, unless the twin check's answer came too late for the walk to wait.
+      expect(r.stderr).toMatch(/stage-stream to eu-2: \d+ entries chunked, in parts/);
+      expect(r.stderr).toMatch(/a host is streamed its parts|load average|in \d+ segments/);
+      const diff = spawnSync(
+        'diff',
+        ['-r', '--no-dereference', artifact, `${path.join(fresh.dir, 'current')}/`],
+        {
+          encoding: 'utf8',
+        },
+      );
+      expect(diff.status, `${diff.stdout}${diff.stderr}`).toBe(0);
+    } finally {
+      await stopAgent(fresh);
+    }
+  });
+
   it('deploys a file just over the threshold in segments, then after a shifting edit, byte-identical', async () => {
     const tokenFile = path.join(root, 'agent.token');
     await writeFile(tokenFile, `${TOKEN}\n`);
@@ -190,7 +273,10 @@ describe('slipway deploy of a file chunked in segments (bundled CLI)', { timeout
       Buffer.alloc(1 << 20),
       noise(PARALLEL_MIN / 2, 6),
     ]);
+    // A release without the file first: to an agent without one, a large file goes in parts,
+    // chunked on this thread (stage-stream.ts); to one with a release it is chunked in segments.
     for (const [version, data] of [
+      ['v0', undefined],
       ['v1', big],
       [
         'v2',
@@ -203,7 +289,8 @@ describe('slipway deploy of a file chunked in segments (bundled CLI)', { timeout
       ],
     ] as const) {
       await writeArtifact(artifact, { version, files: 0 });
-      await writeFile(path.join(artifact, 'big.bin'), data);
+      if (data) await writeFile(path.join(artifact, 'big.bin'), data);
+      else await rm(path.join(artifact, 'big.bin'), { force: true });
       const r = await cli(['deploy', 'prod', '--version', version], root, { SLIPWAY_TRACE: '1' });
       expect(r.code, r.stdout + r.stderr).toBe(0);
       // One core: no workers, and the file is chunked on the deployer's thread alone; nor on a
@@ -214,7 +301,7 @@ describe('slipway deploy of a file chunked in segments (bundled CLI)', { timeout
         expect(r.stderr, version).toMatch(
           /chunked big\.bin in \d+ segments|chunking on this thread alone: load average/,
         );
-      else expect(r.stderr, version).not.toMatch(/in \d+ segments/);
+      else if (version !== 'v0') expect(r.stderr, version).not.toMatch(/in \d+ segments/);
       expect(r.stderr, version).not.toMatch(/in segments failed/);
       const diff = spawnSync(
         'diff',

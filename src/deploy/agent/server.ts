@@ -162,9 +162,11 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
 
     // A deployer starting: the twin check of the current release, taken while it walks its
     // artifact (twins.ts). Answered first, with what tells the deployer whether to send a first
-    // release's outline (deploy.ts); optional (an older agent's 404 changes nothing).
+    // release's outline (deploy.ts) and whether this agent takes a streamed stage's part lines
+    // (stream-feed.ts; a deployer sends them only then); optional (an older agent's 404 changes nothing).
     'POST /v1/twin-check': async (_req, res) => {
-      sendJson(res, 202, { checking: true, protocol: DEPLOY_PROTOCOL, releases: agent.releaseCount });
+      const answer = { checking: true, protocol: DEPLOY_PROTOCOL, releases: agent.releaseCount };
+      sendJson(res, 202, { ...answer, streamParts: true });
       await agent.precheckTwin().catch(() => false);
     },
 

@@ -1,6 +1,7 @@
 /**
  * POST /v1/stage-stream: the HTTP side of a streamed stage (stream-stage.ts). The body is NDJSON,
- * gzipped (deploy/stream-feed.ts): a header, one line per manifest entry, the release id last.
+ * gzipped (deploy/stream-feed.ts): a header, one line per manifest entry (a large file's chunk
+ * list perhaps first in part lines, manifest-lines.ts ManifestLines part), the release id last.
  * A bad header is an HTTP error (400; a deployer before this endpoint is never sent one, and one
  * after it that gets a 404 from an older agent stages as before). Once the header is accepted
  * the answer is 200 and lines, as POST /v1/stage's: progress at most every 100 ms, then `done`
@@ -13,12 +14,12 @@ import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { trace } from '../../util/trace.js';
 import { HttpError } from '../http.js';
-import { ManifestLines } from '../manifest.js';
+import { ManifestLines } from '../manifest-lines.js';
 import { DEPLOY_PROTOCOL } from '../protocol.js';
 import type { ReleaseId } from '../types.js';
 import type { Agent } from './agent.js';
 import type { StageProgress } from './operations.js';
-import { ENTRY_NOT_OBJECT, isEntryObject, streamHeader, streamTrailer } from './stream-lines.js';
+import { ENTRY_NOT_OBJECT, isEntryObject, streamHeader, streamPart, streamTrailer } from './stream-lines.js';
 import { StreamStaging } from './stream-stage.js';
 
 /** How often the answer reports progress. */
@@ -112,7 +113,25 @@ export function streamExchange(
       if (value !== null && typeof value === 'object' && 'release' in value) {
         const t = streamTrailer.safeParse(value);
         if (!t.success) return fail(`stage stream line ${n}: ${issueText(t.error)}`);
+        const parted = lines.parted;
+        if (parted)
+          return fail(
+            `stage stream line ${n}: ${JSON.stringify(parted.path)} came in parts, but not its entry`,
+          );
         trailer = t.data as { release: ReleaseId; entries: number };
+        return;
+      }
+      if (value !== null && typeof value === 'object' && 'part' in value) {
+        const p = streamPart.safeParse(value);
+        if (!p.success) return fail(`stage stream line ${n}: ${issueText(p.error)}`);
+        const part = lines.part({ path: p.data.part, ...p.data });
+        if (!part.ok) return fail(`stage stream line ${n}: part refused: ${part.error}`);
+        try {
+          staging.part(part.value);
+        } catch (x) {
+          return fail(`staging ${part.value.path} failed: ${(x as Error).message}`);
+        }
+        if (staging.failure) return fail(`staging failed: ${staging.failure}`);
         return;
       }
       if (!isEntryObject(value)) return fail(`stage stream line ${n}: ${ENTRY_NOT_OBJECT}`);

@@ -3,7 +3,7 @@
  * as their entries come: folders at once, each file opened when its first chunk arrives and
  * written at its chunks' offsets, then given its manifest mode, its mtime noted and closed once
  * every chunk is in (as staging-files.ts settles a file), so the assembly has nothing left to do
- * for it. Entries come checked (manifest.ts ManifestLines): safe paths below folders made here.
+ * for it. Entries come checked (manifest-lines.ts ManifestLines): safe paths below folders made here.
  * Nothing is created through a symlink (O_NOFOLLOW, O_EXCL; symlinks are made at assembly).
  */
 import { closeSync, constants, fchmodSync, mkdirSync, openSync, write, writeSync } from 'node:fs';
@@ -50,38 +50,71 @@ export class StreamFiles {
   }
 
   /**
-   * Takes a file entry: its places wait for their chunks. Returns how many of its chunks nobody
-   * waited for before (each once), for the caller to fetch or copy from what the agent has: the
-   * first that many of `fresh` are their indexes in `e.chunks` (valid until the next call; one
-   * list reused, not an array and a pair per file). An empty file is created at once.
+   * Takes a file entry: its places wait for their chunks. Returns its chunks nobody waited for
+   * before (each once), for the caller to fetch or copy from what the agent has; an empty file
+   * is created at once.
    */
-  file(e: FileEntry): number {
+  file(e: FileEntry): [ChunkId, number][] {
     const f = this.files.length;
     this.files.push(e);
     this.mtimes.push(Number.NaN);
     this.#left.push(e.chunks.length);
     if (e.chunks.length === 0) {
       this.#settle(f, this.#open(f));
-      return 0;
+      return [];
     }
-    let fresh = 0;
-    let offset = 0;
-    for (let j = 0; j < e.chunks.length; j++) {
-      const id = e.chunks[j]![0];
-      const size = e.chunks[j]![1];
+    return this.#await(f, 0, e.chunks);
+  }
+
+  /**
+   * Opens a file whose chunk list comes in parts (ManifestLines part) before its entry: its
+   * number, for `more` and `closing`. It is held open (not settled) until its entry comes.
+   */
+  opening(path: string, mode: number): number {
+    const f = this.files.length;
+    this.files.push({ type: 'file', path, mode, size: 0, chunks: [] });
+    this.mtimes.push(Number.NaN);
+    this.#left.push(1); // the hold, released by closing
+    return f;
+  }
+
+  /** A part of file f: its places from `offset` wait for their chunks. Returns the fresh ones, as `file`. */
+  more(f: number, offset: number, chunks: readonly [ChunkId, number][]): [ChunkId, number][] {
+    this.#left[f]! += chunks.length;
+    return this.#await(f, offset, chunks);
+  }
+
+  /**
+   * File f's entry came (checked to list its parts' `parted` chunks first): the rest of its
+   * places wait for their chunks, and once all are written it is settled, as any.
+   */
+  closing(f: number, e: FileEntry, parted: number, partedBytes: number): [ChunkId, number][] {
+    this.files[f] = e;
+    const rest = e.chunks.slice(parted);
+    this.#left[f]! += rest.length;
+    const fresh = this.#await(f, partedBytes, rest);
+    if (--this.#left[f]! === 0) {
+      const fd = this.#fds.get(f) ?? this.#open(f);
+      this.#fds.delete(f);
+      this.#settle(f, fd);
+    }
+    return fresh;
+  }
+
+  /** Places of file f from `offset` wait for `chunks`; those nobody waited for before, each once. */
+  #await(f: number, offset: number, chunks: readonly [ChunkId, number][]): [ChunkId, number][] {
+    const fresh: [ChunkId, number][] = [];
+    for (const [id, size] of chunks) {
       const at = this.#waiting.get(id);
       if (at) at.push(f, offset, size);
       else {
         this.#waiting.set(id, [f, offset, size]);
-        this.fresh[fresh++] = j;
+        fresh.push([id, size]);
       }
       offset += size;
     }
     return fresh;
   }
-
-  /** Indexes in its entry's chunks of those the last `file` call found fresh (see there). */
-  readonly fresh: number[] = [];
 
   /** Whether places still wait for `id`. */
   waits(id: ChunkId): boolean {

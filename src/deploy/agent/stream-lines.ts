@@ -48,6 +48,17 @@ export function isEntryObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+/**
+ * A part of a large file's chunk list, before its entry (stream-feed.ts; only to an agent whose
+ * twin check said `streamParts`): its fields checked by ManifestLines part.
+ */
+export const streamPart = strictObject({
+  part: string(),
+  mode: int(),
+  offset: int(),
+  chunks: custom<unknown[]>((v) => Array.isArray(v), 'a list of chunks'),
+});
+
 /** The last line: the release id the entries hash to, and how many came. */
 export const streamTrailer = strictObject({
   release: string().check(refine(isReleaseId, 'a release id')),

@@ -1,7 +1,7 @@
 /**
  * A streamed stage on the agent (POST /v1/stage-stream; the deployer's side is
  * deploy/stage-stream.ts): a first release staged while its manifest still arrives. Each entry is
- * checked as it comes (stream-lines.ts, then manifest.ts ManifestLines: the rules /v1/stage
+ * checked as it comes (stream-lines.ts, then manifest-lines.ts ManifestLines: the rules /v1/stage
  * applies to a whole manifest), its folder or files made in `staging/.stream-<random>`
  * (stream-files.ts), its chunks fetched in batches as entries come (the chunk index's transfers,
  * four at once, as fetch-missing.ts batches them). The last line names the release id: the
@@ -16,13 +16,8 @@ import path from 'node:path';
 import { err, ok, type Result } from '../../util/result.js';
 import { trace } from '../../util/trace.js';
 import type { ChunkSourceRef } from '../chunk-client.js';
-import {
-  type Manifest,
-  type ManifestEntry,
-  type ManifestLines,
-  manifestJson,
-  releaseIdOfJson,
-} from '../manifest.js';
+import { type Manifest, type ManifestEntry, manifestJson, releaseIdOfJson } from '../manifest.js';
+import type { ManifestLines, PartOf } from '../manifest-lines.js';
 import { ReceiverLoad } from '../receiver-load.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import { assembleRelease } from './assembly.js';
@@ -103,13 +98,38 @@ export class StreamStaging {
     return this.#failure;
   }
 
-  /** Takes the next entry (checked by the caller's ManifestLines): made, its chunks asked for. */
+  /** The file whose parts came (its entry is next): its number in `files`, its parts' chunks and bytes. */
+  #parted: { f: number; chunks: number; bytes: number } | undefined;
+
+  /**
+   * Takes the next entry (checked by the caller's ManifestLines): made, its chunks asked for; a
+   * file that came in parts is closed with the rest of its chunks.
+   */
   add(e: ManifestEntry): void {
     if (e.type === 'dir') this.files.folder(e);
     if (e.type !== 'file') return; // a symlink is made at assembly
-    const fresh = this.files.file(e);
-    for (let i = 0; i < fresh; i++) {
-      const [id, size] = e.chunks[this.files.fresh[i]!]!;
+    const parted = this.#parted;
+    this.#parted = undefined;
+    this.#want(parted ? this.files.closing(parted.f, e, parted.chunks, parted.bytes) : this.files.file(e));
+  }
+
+  /**
+   * Takes a part of a large file's chunk list before its entry (checked by the caller's
+   * ManifestLines part): the file is created once its first chunk lands, each chunk written at
+   * its offset as it comes.
+   */
+  part(p: PartOf): void {
+    if (p.first) this.#parted = { f: this.files.opening(p.path, p.mode), chunks: 0, bytes: 0 };
+    const parted = this.#parted!;
+    const fresh = this.files.more(parted.f, p.offset, p.chunks);
+    parted.chunks += p.chunks.length;
+    for (const [, n] of p.chunks) parted.bytes += n;
+    this.#want(fresh);
+  }
+
+  /** Asks for chunks nobody waited for before: copied if here already, else queued to fetch. */
+  #want(fresh: [ChunkId, number][]): void {
+    for (const [id, size] of fresh) {
       if (this.#sizes.has(id)) {
         // Arrived already for an earlier file: copied from where it landed.
         this.#track(this.#copy(id));

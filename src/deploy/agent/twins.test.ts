@@ -97,7 +97,12 @@ describe('the twin check taken ahead (POST /v1/twin-check)', () => {
 
   it('is answered before it runs, and is false on an agent without a current release', async () => {
     const r = await rig.client.twinCheck();
-    expect(r.ok && r.value).toEqual({ checking: true, protocol: DEPLOY_PROTOCOL, releases: 0 });
+    expect(r.ok && r.value).toEqual({
+      checking: true,
+      protocol: DEPLOY_PROTOCOL,
+      releases: 0,
+      streamParts: true,
+    });
     expect(await rig.agent.precheckTwin()).toBe(false);
   });
 

@@ -10,6 +10,7 @@
  */
 import {
   array,
+  custom,
   gte,
   int,
   maxLength,

@@ -29,6 +29,7 @@ import {
   BR,
   BR_IF,
   CONST,
+  compiledOnce,
   DIV_U,
   END,
   EQZ,
@@ -265,20 +266,8 @@ function moduleBytes(): Uint8Array {
   return moduleOf([{ name: 'hash', params: 4, body: c.bytes }]);
 }
 
-let compiled: object | null | undefined;
-
 /** The compiled module, or null without WebAssembly. */
-function xxh3Module(): object | null {
-  if (compiled === undefined) {
-    try {
-      if (!wasm) throw new Error('no WebAssembly');
-      compiled = new wasm.Module(moduleBytes());
-    } catch {
-      compiled = null;
-    }
-  }
-  return compiled;
-}
+const xxh3Module = compiledOnce(moduleBytes);
 
 /**
  * XXH3-128 over a memory: `hash(p, n, sec, out)` hashes the `n` (> 240) bytes at `p` with the

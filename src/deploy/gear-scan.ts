@@ -29,6 +29,7 @@ import {
   BR,
   BR_IF,
   CONST,
+  compiledOnce,
   END,
   EQZ,
   GET,
@@ -97,20 +98,8 @@ function moduleBytes(): Uint8Array {
   return moduleOf([{ name: 'scan', params: 5, body }]);
 }
 
-let compiled: object | null | undefined;
-
-function wasmModule(): object | null {
-  if (compiled === undefined) {
-    try {
-      if (!wasm) throw new Error('no WebAssembly');
-      compiled = new wasm.Module(moduleBytes());
-    } catch {
-      // No WebAssembly here (a runtime without it, or one that refuses it): the JavaScript loop.
-      compiled = null;
-    }
-  }
-  return compiled;
-}
+/** The compiled module, or null without WebAssembly (then the JavaScript loop). */
+const wasmModule = compiledOnce(moduleBytes);
 
 export interface GearScanner {
   /** `size` bytes to chunk, a view of the scanner's memory. */

@@ -123,3 +123,22 @@ interface Wasm {
 
 /** WebAssembly, where the runtime has it. */
 export const wasm = (globalThis as { WebAssembly?: Wasm }).WebAssembly;
+
+/**
+ * The module of `bytes()`, compiled on the first call and kept; null where the runtime has no
+ * WebAssembly or refuses the module (its callers then run their JavaScript loop).
+ */
+export function compiledOnce(bytes: () => Uint8Array): () => object | null {
+  let compiled: object | null | undefined;
+  return () => {
+    if (compiled === undefined) {
+      try {
+        if (!wasm) throw new Error('no WebAssembly');
+        compiled = new wasm.Module(bytes());
+      } catch {
+        compiled = null;
+      }
+    }
+    return compiled;
+  };
+}

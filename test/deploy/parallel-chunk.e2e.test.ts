@@ -38,6 +38,26 @@ const { fastHasher, joinFast, newFastSeed } = (await import(
 
 const P: ChunkingParams = { min: 256, avg: 1024, max: 4096 };
 const TOKEN = 'e2e-pchunk-token-0123456789abcdef';
+
+/** A slipway.yml deploying `dist` to `agents` in one region (the bundled CLI's e2e). */
+function prodYml(agents: Parameters<typeof targetLines>[0]): string {
+  const yml = [
+    'version: 1',
+    'environments:',
+    '  prod:',
+    '    artifact: dist',
+    '    start: node server.mjs',
+    '    token: { file: agent.token }',
+    '    health: { path: /health, interval: 150ms, timeout: 1s, successes: 1, failures: 1, errors: 200, deadline: 30s }',
+    '    strategy: { maxUnavailable: 1, bake: 100ms, minSamples: 1 }',
+    '    regions:',
+    '      eu:',
+    '        traffic: 100',
+    '        targets:',
+    ...targetLines(agents),
+  ];
+  return `${yml.join('\n')}\n`;
+}
 let root: string;
 
 beforeAll(async () => {
@@ -206,22 +226,7 @@ describe('slipway deploy of a file chunked in segments (bundled CLI)', { timeout
       tokenFile,
     );
     try {
-      const yml = [
-        'version: 1',
-        'environments:',
-        '  prod:',
-        '    artifact: dist',
-        '    start: node server.mjs',
-        '    token: { file: agent.token }',
-        '    health: { path: /health, interval: 150ms, timeout: 1s, successes: 1, failures: 1, errors: 200, deadline: 30s }',
-        '    strategy: { maxUnavailable: 1, bake: 100ms, minSamples: 1 }',
-        '    regions:',
-        '      eu:',
-        '        traffic: 100',
-        '        targets:',
-        ...targetLines([fresh]),
-      ];
-      await writeFile(path.join(dir, 'slipway.yml'), `${yml.join('\n')}\n`);
+      await writeFile(path.join(dir, 'slipway.yml'), prodYml([fresh]));
       const artifact = path.join(dir, 'dist');
       await writeArtifact(artifact, { version: 'v1', files: 0 });
       await writeFile(path.join(artifact, 'big.bin'), noise(PARALLEL_MIN + 4096, 9));
@@ -252,22 +257,7 @@ describe('slipway deploy of a file chunked in segments (bundled CLI)', { timeout
       tokenFile,
     );
     const artifact = path.join(root, 'dist');
-    const yml = [
-      'version: 1',
-      'environments:',
-      '  prod:',
-      '    artifact: dist',
-      '    start: node server.mjs',
-      '    token: { file: agent.token }',
-      '    health: { path: /health, interval: 150ms, timeout: 1s, successes: 1, failures: 1, errors: 200, deadline: 30s }',
-      '    strategy: { maxUnavailable: 1, bake: 100ms, minSamples: 1 }',
-      '    regions:',
-      '      eu:',
-      '        traffic: 100',
-      '        targets:',
-      ...targetLines([agent]),
-    ];
-    await writeFile(path.join(root, 'slipway.yml'), `${yml.join('\n')}\n`);
+    await writeFile(path.join(root, 'slipway.yml'), prodYml([agent]));
     const big = Buffer.concat([
       noise(PARALLEL_MIN / 2, 5),
       Buffer.alloc(1 << 20),

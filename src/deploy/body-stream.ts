@@ -102,7 +102,7 @@ export function streamCall(
           }
           state = parsed.body;
           at += consumed;
-          answered?.({ status: parsed.status, pieces: pieces() });
+          answered?.({ status: parsed.status, pieces: bodyPieces(feed) });
           answered = undefined;
           refused = undefined;
           if (state.kind === 'done') finish();
@@ -182,7 +182,7 @@ export function streamCall(
       callback: (n: number, buf: Uint8Array) => {
         parse(Buffer.from(buf.buffer, buf.byteOffset, n));
         notify();
-        // Stops reading while the reader is behind; pieces() resumes it.
+        // Stops reading while the reader is behind; bodyPieces resumes it.
         stopped = queued >= HIGH_WATER;
         return !stopped;
       },
@@ -196,29 +196,28 @@ export function streamCall(
   o.signal?.addEventListener('abort', onAbort, { once: true });
   socket.once('close', () => o.signal?.removeEventListener('abort', onAbort));
 
-  async function* pieces(): AsyncGenerator<Buffer, void, void> {
-    try {
-      for (;;) {
-        const b = queue.shift();
-        if (b) {
-          queued -= b.length;
-          if (stopped && queued < HIGH_WATER) {
-            stopped = false;
-            socket.resume();
-          }
-          yield b;
-          continue;
+  const feed: PieceFeed = {
+    next: () => {
+      const b = queue.shift();
+      if (b) {
+        queued -= b.length;
+        if (stopped && queued < HIGH_WATER) {
+          stopped = false;
+          socket.resume();
         }
-        if (failure) throw failure;
-        if (ended) return;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
       }
-    } finally {
+      return b;
+    },
+    failure: () => failure,
+    ended: () => ended,
+    wait: () =>
+      new Promise<void>((resolve) => {
+        wake = resolve;
+      }),
+    close: () => {
       if (!ended) socket.destroy();
-    }
-  }
+    },
+  };
 
   const lines = [`POST ${url.pathname}${url.search} HTTP/1.1`, `host: ${url.host}`];
   for (const [k, v] of Object.entries(o.headers)) lines.push(`${k}: ${v}`);
@@ -230,6 +229,41 @@ export function streamCall(
     refused = reject;
     if (o.signal?.aborted) onAbort();
   });
+}
+
+/** What an answer's body reader takes from streamCall's state. */
+interface PieceFeed {
+  /** The next piece, if one waits (the socket reads again once the reader has caught up). */
+  next(): Buffer | undefined;
+  failure(): Error | undefined;
+  ended(): boolean;
+  /** Resolves once a piece arrives or the answer ends or fails. */
+  wait(): Promise<void>;
+  /** The reader is done: the socket is closed unless the answer ended. */
+  close(): void;
+}
+
+/**
+ * An answer's body, piece by piece. At module level, not a generator function made in each
+ * streamCall: each such function gives its generators a map of their own (its own prototype), and
+ * decodeFrames' `for await` over a map it had not seen was deoptimized and compiled again.
+ */
+async function* bodyPieces(feed: PieceFeed): AsyncGenerator<Buffer, void, void> {
+  try {
+    for (;;) {
+      const b = feed.next();
+      if (b) {
+        yield b;
+        continue;
+      }
+      const failure = feed.failure();
+      if (failure) throw failure;
+      if (feed.ended()) return;
+      await feed.wait();
+    }
+  } finally {
+    feed.close();
+  }
 }
 
 /** Status and body framing of an answer's head; a string says why it is not understood. */

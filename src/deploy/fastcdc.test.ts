@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { noise as bytes } from '../../bench/lib/noise.js';
-import { chunkFile } from './artifact.js';
+import { chunkFile } from './chunk-file.js';
 import { chunkBuffer, cutPoints, DEFAULT_CHUNKING } from './fastcdc.js';
 
 describe('fastcdc', () => {

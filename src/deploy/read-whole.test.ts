@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readWhole } from './artifact.js';
+import { readWhole } from './chunk-file.js';
 
 let dir: string;
 beforeEach(async () => {

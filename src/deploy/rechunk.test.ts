@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noise } from '../../bench/lib/noise.js';
 import { mulberry32 } from '../analyze/random.js';
-import { chunkFile } from './artifact.js';
+import { chunkFile } from './chunk-file.js';
 import { fastHasher, joinFast, newFastSeed } from './fast-hash.js';
 import { type ChunkingParams, chunkIdOf, chunkingBuffer } from './fastcdc.js';
 import { rechunkFile } from './rechunk.js';

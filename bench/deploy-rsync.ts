@@ -1,8 +1,8 @@
 /**
  * Slipway against rsync, side by side in one run. rsync 3 runs as a daemon on loopback and
  * writes each release beside the previous one (`--copy-dest=../vN-1`), as a release-based deploy
- * must; Slipway deploys to an agent process, the deployer being its own process too (start-up
- * counted for both). Three shapes (a web build, one large file, many small files), five changes
+ * must; Slipway deploys to an agent process with the CLI a user runs (`slipway deploy`, through
+ * the checkout's daemon unless SLIPWAY_BENCH_DAEMON=0; start-up counted for both). Three shapes (a web build, one large file, many small files), five changes
  * each (first deploy, 1% and 10% changed, a 4 KB insertion at the start of the largest file,
  * nothing changed), then a fan-out to six agents against six parallel `rsync -z`. Every deploy
  * is checked byte-identical with `diff -r --no-dereference`. Every timed deploy starts after a
@@ -13,16 +13,17 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import type { Environment } from '../src/deploy/environment.js';
+import { askDaemon, stopDaemon } from '../src/daemon/control.js';
+import { deployLedgerDir } from '../src/state/paths.js';
 import { runAlone } from './lib/alone.js';
 import { type CountingProxy, countingProxy, freePort } from './lib/count-proxy.js';
 import { applyChange, type ChangeName, type ShapeName, writeShape } from './lib/deploy-shapes.js';
 import { cpuMs, takePeakKb } from './lib/proc-stats.js';
 import type { BenchOptions, BenchRow } from './lib/row.js';
-import { timed } from './lib/spawn.js';
+import { tail, timed } from './lib/spawn.js';
 
 const MB = 1024 * 1024;
 /**
@@ -38,6 +39,25 @@ function median(xs: number[]): number {
   return a.length % 2 ? a[m]! : (a[m - 1]! + a[m]!) / 2;
 }
 const TOKEN = 'bench-token-0123456789abcdef';
+
+/**
+ * Preloaded into the deploying process (NODE_OPTIONS=--require): at exit it writes its CPU and
+ * peak RSS (VmHWM, its own address space's) to SLIPWAY_BENCH_STATS_FILE. In a daemon's spare,
+ * CPU counts from when the spare takes its command (its IPC channel to the daemon closes then);
+ * the daemon itself writes nothing.
+ */
+const STATS_PRELOAD = `const fs = require('node:fs');
+let base = 0;
+const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+process.on('disconnect', () => { base = cpu(); });
+process.on('exit', () => {
+  const file = process.env.SLIPWAY_BENCH_STATS_FILE;
+  if (!file || (process.argv[1] || '').endsWith('daemon-server.js')) return;
+  let peakKb = 0;
+  try { peakKb = Number(/VmHWM:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]); } catch {}
+  fs.writeFileSync(file, JSON.stringify({ cpuMs: cpu() - base, peakKb }));
+});
+`;
 
 interface Agent {
   proc: ChildProcess;
@@ -142,8 +162,6 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
     renameSync(dir, join(root, 'discarded', String(discarded++)));
   };
   const bin = join(options.root, 'bin', 'slipway.js');
-  // Bundled as the CLI is (scripts/bundle.mjs), so its start-up is the CLI's.
-  const driver = join(options.root, 'dist', 'bench', 'deploy-driver.bundle.js');
   const tokenFile = join(root, 'token');
   writeFileSync(tokenFile, TOKEN);
 
@@ -180,32 +198,63 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
   const originProxy = await countingProxy(originPort);
   const agents: Agent[] = [];
 
-  const envFor = (artifact: string, targets: Agent[]): Environment => ({
-    name: 'bench',
-    artifact,
-    env: {},
-    keepReleases: 2,
-    relay: false,
-    origin: { host: '127.0.0.1', port: originPort, url: originProxy.url },
-    waves: [['r1']],
-    bakeMs: 0,
-    minSamples: 1,
-    stageParallelism: 8,
-    regions: [
-      {
-        name: 'r1',
-        traffic: 1,
-        maxUnavailable: targets.length,
-        targets: targets.map((a, i) => ({
-          name: `t${i + 1}`,
-          region: 'r1',
-          agentUrl: a.proxy.url,
-          token: TOKEN,
-          env: {},
-        })),
-      },
-    ],
+  // The deployer is the CLI a user runs: `slipway deploy bench` in a checkout (the bench's
+  // folder) whose slipway.yml names the targets, executed as a shell runs it (bin/slipway.js: the
+  // native client, then the checkout's daemon when one serves the command, else Node.js).
+  // SLIPWAY_BENCH_DAEMON=0 measures every deploy without the daemon (each one starts Node.js
+  // and loads the CLI, as under CI); otherwise the daemon is started first, as the first
+  // `run`, `plan` or `deploy` in a checkout starts it, and each deploy waits until its next
+  // spare is loaded, so that loading (in the background) lands on neither tool's time.
+  const viaDaemon = process.env.SLIPWAY_BENCH_DAEMON !== '0';
+  // The deploying process's peak RSS and CPU, written when it exits (a preload in NODE_OPTIONS):
+  // in the daemon's spare, CPU counts from the moment it takes the command (its IPC channel
+  // closes then, cli/spare.ts), not its loading beforehand; its peak RSS includes that loading.
+  const statsPreload = join(root, 'deploy-stats.cjs');
+  writeFileSync(statsPreload, STATS_PRELOAD);
+  const ymlFor = (artifact: string, targets: Agent[]): string =>
+    [
+      'version: 1',
+      'environments:',
+      '  bench:',
+      `    artifact: ${JSON.stringify(artifact)}`,
+      '    token: { file: token }',
+      '    keepReleases: 2',
+      '    relay: false',
+      `    origin: { listen: "127.0.0.1:${originPort}", url: "${originProxy.url}" }`,
+      `    strategy: { waves: [[r1]], maxUnavailable: ${targets.length}, bake: 0, minSamples: 1, stageParallelism: 8 }`,
+      '    regions:',
+      '      r1:',
+      '        traffic: 100',
+      '        targets:',
+      ...targets.flatMap((a, i) => [`          - name: t${i + 1}`, `            agent: ${a.proxy.url}`]),
+      '',
+    ].join('\n');
+  const ledgerDir = deployLedgerDir(root);
+  const cliEnv = (statsFile: string): NodeJS.ProcessEnv => ({
+    ...process.env,
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${statsPreload}`.trim(),
+    SLIPWAY_BENCH_STATS_FILE: statsFile,
+    SLIPWAY_DAEMON: viaDaemon ? '1' : '0',
   });
+  /** The daemon has a spare loaded for the next command (or there is none to wait for). */
+  const spareReady = async () => {
+    if (!viaDaemon) return;
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+      const status = await askDaemon(root, 'status');
+      if (!status || status.ready > 0) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  let lastYml = ymlFor(join(root, 'src'), []);
+  writeFileSync(join(root, 'slipway.yml'), lastYml);
+  if (viaDaemon) {
+    const started = await timed(bin, ['daemon', 'start'], {
+      cwd: root,
+      env: cliEnv(join(root, 'stats-start.json')),
+    });
+    if (started.code !== 0)
+      options.log(`bench: the daemon did not start; deploys run without it: ${tail(started, 3)}`);
+  }
 
   async function slipway(artifact: string, targets: Agent[], version: string): Promise<Outcome> {
     originProxy.reset();
@@ -213,33 +262,49 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
       a.proxy.reset();
       takePeakKb(a.proc.pid);
     }
-    const env = envFor(artifact, targets);
-    const ledgerDir = join(root, 'ledger');
-    const cpu0 = cpuMs(process.pid, true) + targets.reduce((n, a) => n + cpuMs(a.proc.pid), 0);
-    const t = await timed(process.execPath, [driver, JSON.stringify({ env, version, ledgerDir })], {
+    // Rewritten only when it changes (a new agent, another shape), as a user edits it: a changed
+    // file is parsed again (the pipeline's snapshot is keyed by its stat, config/snapshot.ts).
+    const yml = ymlFor(artifact, targets);
+    if (yml !== lastYml) writeFileSync(join(root, 'slipway.yml'), (lastYml = yml));
+    await spareReady();
+    const statsFile = join(root, `stats-${version}.json`);
+    const summaryFile = join(root, `summary-${version}.json`);
+    const agentCpu0 = targets.reduce((n, a) => n + cpuMs(a.proc.pid), 0);
+    const t = await timed(bin, ['deploy', 'bench', '--version', version, '--summary', summaryFile], {
       cwd: root,
+      env: cliEnv(statsFile),
     });
-    const out = JSON.parse(t.stdout.trim().split('\n').pop() || '{}') as {
-      ok?: boolean;
-      release?: string;
-      reason?: string;
-      chunkMs: number;
-      maxRssKb: number;
-    };
-    if (t.code !== 0 || !out.ok || !out.release)
-      throw new Error(`slipway deploy ${version} failed: ${out.reason ?? t.stderr.slice(-800)}`);
-    const cpu = cpuMs(process.pid, true) + targets.reduce((n, a) => n + cpuMs(a.proc.pid), 0) - cpu0;
+    const agentCpu = targets.reduce((n, a) => n + cpuMs(a.proc.pid), 0) - agentCpu0;
+    // SLIPWAY_TRACE=1: each deploy's spans (util/trace.ts), after it.
+    if (process.env.SLIPWAY_TRACE) options.log(t.stderr.trimEnd());
+    const summary = existsSync(summaryFile)
+      ? (JSON.parse(readFileSync(summaryFile, 'utf8')) as {
+          release?: string;
+          status?: string;
+          reason?: string;
+          artifact: { chunkMs: number };
+        })
+      : undefined;
+    if (t.code !== 0 || summary?.status !== 'success' || !summary.release)
+      throw new Error(`slipway deploy ${version} failed (exit ${t.code}): ${summary?.reason ?? tail(t)}`);
+    // The stats file is written as the deploying process exits, which may be just after the
+    // client has its exit code (the daemon's spare answers first).
+    let stats: { cpuMs: number; peakKb: number } | undefined;
+    for (const deadline = Date.now() + 30_000; !stats && Date.now() < deadline; ) {
+      if (existsSync(statsFile)) stats = JSON.parse(readFileSync(statsFile, 'utf8'));
+      else await new Promise((r) => setTimeout(r, 10));
+    }
     // The trailing slash: the release's tree as `current` shows it (an unchanged redeploy is a
     // symlink to the kept release's folder it shares, agent/twins.ts).
     for (const a of targets)
-      verify(artifact, `${join(a.dir, 'releases', out.release)}/`, `slipway ${version}`);
+      verify(artifact, `${join(a.dir, 'releases', summary.release)}/`, `slipway ${version}`);
     return {
       ms: t.wallMs,
-      cpuMs: cpu,
+      cpuMs: (stats?.cpuMs ?? Number.NaN) + agentCpu,
       bytes: originProxy.bytes + targets.reduce((s, a) => s + a.proxy.bytes, 0),
-      deployerKb: out.maxRssKb,
+      deployerKb: stats?.peakKb ?? 0,
       agentKb: Math.max(...targets.map((a) => takePeakKb(a.proc.pid))),
-      chunkMs: out.chunkMs,
+      chunkMs: summary.artifact.chunkMs,
     };
   }
 
@@ -308,7 +373,7 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
             // A first deploy again: a fresh agent and ledger, fresh rsync folders.
             await stopAgent(agent);
             agents.splice(agents.indexOf(agent), 1);
-            for (const d of [join(root, 'agents', name), join(root, 'ledger')]) discard(d);
+            for (const d of [join(root, 'agents', name), ledgerDir]) discard(d);
             for (const m of ['z', 'plain']) discard(join(root, 'rsync', m, name));
             agent = await startAgent(bin, join(root, 'agents', name), tokenFile);
             agents.push(agent);
@@ -417,7 +482,7 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
       await stopAgent(agent);
       agents.splice(agents.indexOf(agent), 1);
       discard(join(root, 'agents', name));
-      discard(join(root, 'ledger'));
+      discard(ledgerDir);
       for (const m of ['z', 'plain']) discard(join(root, 'rsync', m, name));
       if (name !== 'web') discard(src);
     }
@@ -478,6 +543,7 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
       note: casync ? `${casync} present; this bench compares rsync only` : 'skipped (casync absent)',
     });
   } finally {
+    if (viaDaemon) await stopDaemon(root);
     await Promise.all(agents.map(stopAgent));
     await Promise.all([rsyncProxy.close(), originProxy.close()]);
     daemon.kill('SIGTERM');

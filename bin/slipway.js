@@ -45,3 +45,5 @@ if (prefetch.started) {
   await drained();
   process.exit();
 }
+// A `deploy` the daemon could have served (none was running): start one for the next deploy.
+daemon.start?.();

@@ -1,6 +1,6 @@
 /**
  * `slipway daemon start|stop|status`: the checkout's resident process that keeps a pre-loaded
- * spare ready, so `run` and `plan` skip loading the CLI (daemon/server.ts). `run` and `plan`
+ * spare ready, so `run`, `plan` and `deploy` skip loading the CLI (daemon/server.ts). They
  * start it by themselves outside CI; these commands are for scripts and for looking.
  */
 import { existsSync } from 'node:fs';
@@ -15,13 +15,13 @@ import { action, type CliContext, checkoutOf, globals, UsageError } from './cont
 export function register(program: Command, ctx: CliContext): void {
   const daemon = program
     .command('daemon')
-    .description("the checkout's resident process that makes run and plan start faster")
+    .description("the checkout's resident process that makes run, plan and deploy start faster")
     .addHelpText(
       'after',
       `
 Examples:
   slipway daemon status     # is one running for this checkout, since when, how many commands served
-  slipway daemon start      # start it now (run and plan start it themselves, except where CI is set)
+  slipway daemon start      # start it now (run, plan and deploy start it, except where CI is set)
   slipway daemon stop       # stop it (it also exits after 10 idle minutes, or when .slipway/ is removed)
   slipway run --no-daemon   # one command without it; SLIPWAY_DAEMON=0 for all, SLIPWAY_DAEMON=1 to use it under CI`,
     );

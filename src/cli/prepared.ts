@@ -21,7 +21,7 @@ import { commandLine } from './main.js';
 import { Prefetch } from './prefetch.js';
 
 /** The commands the daemon serves: a program is built ahead for each. */
-const SERVED = ['run', 'plan'] as const;
+export const SERVED = ['run', 'plan', 'deploy'] as const;
 
 export class Prepared {
   private constructor(

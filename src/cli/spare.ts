@@ -1,6 +1,6 @@
 /**
  * The daemon's spare process (`dist/cli/daemon-spare.js`, started by daemon/server.ts): it loads
- * everything `run` and `plan` need (the CLI, both commands, SQLite and the query builder, by
+ * everything `run`, `plan` and `deploy` need (the CLI, those commands, SQLite and the query builder, by
  * opening an in-memory store once), prepares what does not depend on the request (cli/prepared.ts:
  * the checkout's history store, opened), says it is ready, and waits. Given a connection and its
  * request, it becomes that client's command for one run: the client's working folder,
@@ -19,11 +19,15 @@ import { preloadCommands } from './commands.js';
 import { type CliContext, reportError } from './context.js';
 import { main } from './main.js';
 import { Prefetch } from './prefetch.js';
-import { Prepared } from './prepared.js';
+import { Prepared, SERVED } from './prepared.js';
 
 const SIGNALS = new Set(['SIGINT', 'SIGTERM', 'SIGHUP']);
 
-await preloadCommands(['run', 'plan']);
+await preloadCommands(SERVED);
+// The pipeline file's parser and schema (YAML, zod): commands take the pipeline's snapshot when
+// the file is unchanged, but the first command after an edit parses it, and loading them costs
+// ~70 ms of CPU that the command would wait for.
+await import('../config/load.js');
 await (await openSqlite(':memory:', { create: false })).close();
 // The command's context, filled in when it comes: what is prepared reads it only then.
 const ctx: CliContext = { stdout: process.stdout, stderr: process.stderr, env: process.env };

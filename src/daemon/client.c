@@ -190,7 +190,7 @@ static void scan_command_line(const char **command, const char **file) {
 }
 
 /* daemonAllowed: off with --no-daemon, SLIPWAY_DAEMON=0/false, under CI unless SLIPWAY_DAEMON=1,
- * with a fault-injection point armed; only `run` and `plan`. */
+ * with a fault-injection point armed; only `run`, `plan` and `deploy`. */
 static int daemon_allowed(void) {
     for (int i = 0; i < user_argc; i++)
         if (strcmp(user_args[i], "--no-daemon") == 0) return 0;
@@ -199,7 +199,8 @@ static int daemon_allowed(void) {
     if (env_set("SLIPWAY_FAILPOINT")) return 0;
     const char *command, *file;
     scan_command_line(&command, &file);
-    return command && (strcmp(command, "run") == 0 || strcmp(command, "plan") == 0);
+    return command && (strcmp(command, "run") == 0 || strcmp(command, "plan") == 0 ||
+                       strcmp(command, "deploy") == 0);
 }
 
 /* The working folder, as Node.js's process.cwd() has it (getcwd). */

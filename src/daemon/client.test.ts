@@ -1,13 +1,16 @@
-/** When a command may go to the daemon: only run and plan, never when turned off, not under CI unless asked. */
+/** When a command may go to the daemon: only run, plan and deploy, never when turned off, not under CI unless asked. */
 import { describe, expect, it } from 'vitest';
 import { daemonAllowed, nativeVerdict } from './client.js';
 
 describe('daemonAllowed', () => {
-  it('takes run and plan, with global options before them', () => {
+  it('takes run, plan and deploy, with global options before them', () => {
     expect(daemonAllowed(['run', 'build'], {})).toBe(true);
     expect(daemonAllowed(['-f', 'x/slipway.yml', 'plan'], {})).toBe(true);
+    expect(daemonAllowed(['deploy', 'prod', '--version', 'v2'], {})).toBe(true);
     expect(daemonAllowed(['history'], {})).toBe(false);
     expect(daemonAllowed(['serve'], {})).toBe(false);
+    expect(daemonAllowed(['agent', '--dir', 'a'], {})).toBe(false);
+    expect(daemonAllowed(['rollback', 'prod'], {})).toBe(false);
     expect(daemonAllowed([], {})).toBe(false);
   });
 

@@ -33,7 +33,8 @@ const SIGNAL_CODES: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM
 
 /**
  * Whether the daemon may serve these arguments: off with --no-daemon or SLIPWAY_DAEMON=0, off by
- * default where CI is set (SLIPWAY_DAEMON=1 turns it on there), and only for `run` and `plan`.
+ * default where CI is set (SLIPWAY_DAEMON=1 turns it on there), and only for `run`, `plan` and
+ * `deploy`.
  */
 export function daemonAllowed(args: readonly string[], env: NodeJS.ProcessEnv): boolean {
   if (args.includes('--no-daemon')) return false;
@@ -43,7 +44,7 @@ export function daemonAllowed(args: readonly string[], env: NodeJS.ProcessEnv): 
   // Fault injection (test/faults/) arms this process: never hand it to another.
   if (env.SLIPWAY_FAILPOINT) return false;
   const { command } = scanCommandLine(args);
-  return command === 'run' || command === 'plan';
+  return command === 'run' || command === 'plan' || command === 'deploy';
 }
 
 /**

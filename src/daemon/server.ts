@@ -1,6 +1,6 @@
 /**
  * The daemon: one resident process per checkout (`node dist/cli/daemon-server.js ROOT`) that keeps
- * a *spare* ready, a child process that has already loaded everything `run` and `plan` need
+ * a *spare* ready, a child process that has already loaded everything `run`, `plan` and `deploy` need
  * (cli/spare.ts). A request is read and checked here, then the connection itself is handed to
  * the spare, which runs that one command as the client's process would and exits; the daemon
  * starts the next spare at once. So every command still runs in a fresh process (git, the ledger

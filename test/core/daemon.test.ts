@@ -4,14 +4,16 @@
  * run, a failing task, a config error); a daemon of another build is not used and steps down;
  * a killed daemon means the client runs the command itself; the socket is the owner's alone;
  * two clients at once each get their own process; the client's Ctrl-C and its death stop the
- * tasks. Every test stops the daemons it starts.
+ * tasks; a deploy it serves lands the same release on a real agent and is recorded. Every test
+ * stops the daemons it starts.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { type AgentProc, startAgentOnFreePorts, stopAgent } from '../deploy/rig.js';
 import {
   isAlive,
   killTree,
@@ -30,11 +32,13 @@ const ON = { SLIPWAY_DAEMON: '1' };
 const OFF = { SLIPWAY_DAEMON: '0' };
 
 const made: Workspace[] = [];
+const agents: AgentProc[] = [];
 const pids: number[] = [];
 const copies: string[] = [];
 afterAll(async () => {
   for (const w of made) await w.run(['daemon', 'stop']);
   for (const p of pids) killTree(p);
+  for (const a of agents) await stopAgent(a);
   for (const w of made) w.cleanup();
   for (const c of copies) rmSync(c, { recursive: true, force: true });
 });
@@ -238,5 +242,60 @@ describe('slipway run through the daemon', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('t | deep');
     await runCli(['daemon', 'stop'], { cwd: deep });
+  });
+});
+
+describe('slipway deploy through the daemon', () => {
+  it('lands the release on a real agent as without it, and records the deployment', async () => {
+    const w = workspace();
+    made.push(w);
+    const token = w.write('agent.token', 'daemon-deploy-token-0123456789abcdef\n');
+    const agent = await startAgentOnFreePorts({ name: 't1', region: 'eu', dir: w.path('agent') }, token);
+    agents.push(agent);
+    w.pipeline(
+      [
+        'version: 1',
+        'tasks:',
+        '  build: { run: "true" }',
+        'environments:',
+        '  prod:',
+        '    artifact: dist',
+        '    token: { file: agent.token }',
+        '    regions:',
+        '      eu:',
+        '        traffic: 100',
+        '        targets:',
+        `          - { name: t1, agent: "${agent.url}" }`,
+        '',
+      ].join('\n'),
+    );
+    w.write('dist/index.html', '<h1>one</h1>\n');
+    w.write('dist/app/main.js', 'console.log(1);\n'.repeat(500));
+    const before = await started(w);
+    const served = await w.run(['deploy', 'prod', '--version', 'v1', '--summary', 's1.json'], { env: ON });
+    expect(served.code, served.stderr).toBe(0);
+    expect(served.stdout).toContain('success');
+    expect((await daemonStatus(w))?.served).toBe(before.served + 1);
+    const s1 = w.json<{ release: string; status: string }>('s1.json');
+    expect(s1.status).toBe('success');
+    const landed = (rel: string) => readFileSync(path.join(agent.dir, 'releases', s1.release, rel), 'utf8');
+    expect(landed('index.html')).toBe(w.read('dist/index.html'));
+    expect(landed('app/main.js')).toBe(w.read('dist/app/main.js'));
+    // The same deploy without the daemon: the next release, and the daemon served nothing more.
+    w.write('dist/index.html', '<h1>two</h1>\n');
+    const local = await w.run(['deploy', 'prod', '--version', 'v2', '--no-daemon', '--summary', 's2.json'], {
+      env: ON,
+    });
+    expect(local.code, local.stderr).toBe(0);
+    expect((await daemonStatus(w))?.served).toBe(before.served + 1);
+    const s2 = w.json<{ release: string }>('s2.json');
+    expect(readFileSync(path.join(agent.dir, 'releases', s2.release, 'index.html'), 'utf8')).toBe(
+      '<h1>two</h1>\n',
+    );
+    // Both are in the checkout's history, the daemon's one included.
+    const list = await w.run(['deployments', '--json'], { env: OFF });
+    expect(list.code, list.stderr).toBe(0);
+    const versions = (JSON.parse(list.stdout) as { version: string }[]).map((d) => d.version);
+    expect(versions).toEqual(expect.arrayContaining(['v1', 'v2']));
   });
 });

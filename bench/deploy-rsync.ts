@@ -265,7 +265,10 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
     // Rewritten only when it changes (a new agent, another shape), as a user edits it: a changed
     // file is parsed again (the pipeline's snapshot is keyed by its stat, config/snapshot.ts).
     const yml = ymlFor(artifact, targets);
-    if (yml !== lastYml) writeFileSync(join(root, 'slipway.yml'), (lastYml = yml));
+    if (yml !== lastYml) {
+      writeFileSync(join(root, 'slipway.yml'), yml);
+      lastYml = yml;
+    }
     await spareReady();
     const statsFile = join(root, `stats-${version}.json`);
     const summaryFile = join(root, `summary-${version}.json`);

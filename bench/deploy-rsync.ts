@@ -301,6 +301,8 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
     // symlink to the kept release's folder it shares, agent/twins.ts).
     for (const a of targets)
       verify(artifact, `${join(a.dir, 'releases', summary.release)}/`, `slipway ${version}`);
+    // The daemon's next spare loads now, in the background: not on rsync's time either.
+    await spareReady();
     return {
       ms: t.wallMs,
       cpuMs: (stats?.cpuMs ?? Number.NaN) + agentCpu,

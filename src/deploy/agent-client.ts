@@ -7,7 +7,6 @@ import type { AppValidation, ValidateRequest } from './agent/app-validation.js';
 import { LOCK_HEADER } from './agent/deploy-lock.js';
 import type { ActivateResult, DeployLine, StageProgress, StageResult } from './agent/operations.js';
 import { type ChunkSourceRef, causeOf } from './chunk-client.js';
-import type { AheadHint } from './fetch-ahead.js';
 import { answerLines, bodyText, httpCall, isOk, refusalText } from './http-call.js';
 import type { Manifest } from './manifest.js';
 import type { ManifestDelta } from './manifest-delta.js';
@@ -193,19 +192,6 @@ export class AgentClient {
    */
   copyAhead(paths: string[]): Promise<Result<{ copying: boolean }, string>> {
     return this.#call('POST', '/v1/copy-ahead', { paths });
-  }
-
-  /**
-   * Asks this agent to fetch chunks ahead of the stage request (fetch-ahead.ts); answered at once
-   * (404 from an agent before it: nothing is lost but the head start).
-   */
-  fetchAhead(
-    hint: AheadHint & { sources: ChunkSourceRef[]; maxChunk: number },
-  ): Promise<Result<{ fetching: number }, string>> {
-    return this.#call('POST', '/v1/fetch-ahead', {
-      ...hint,
-      sources: hint.sources.map((s) => ({ url: s.url, token: s.token })),
-    });
   }
 
   /** Makes this agent a relay: neighbours holding `token` may pull chunks through it. */

@@ -144,17 +144,6 @@ export async function readArtifact(
      * (agent/copies-ahead.ts), the part of writing such a file that waits for nothing new.
      */
     onLargeEdits?: (paths: string[]) => void;
-    /**
-     * Hears the chunk list of a large file (COPY_AHEAD_MIN or more) chunked again from its old
-     * one (`old`, the ledger's) as it grows, before each read: its new chunks may be fetched
-     * while the walk goes on (fetch-ahead.ts).
-     */
-    onRechunking?: (
-      relPath: string,
-      full: string,
-      old: readonly [ChunkId, number][],
-      chunks: readonly [ChunkId, number][],
-    ) => void;
   } = {},
 ): Promise<Result<Artifact, string>> {
   const t0 = performance.now();
@@ -319,16 +308,8 @@ export async function readArtifact(
       }
       trace(`chunking ${f.relPath} in segments failed (${r.error}): on this thread instead`);
     }
-    const growing = opts.onRechunking;
     return before?.length
-      ? await rechunkFile(
-          f.full,
-          before,
-          params,
-          buffer,
-          fast,
-          growing && f.size >= COPY_AHEAD_MIN ? (c) => growing(f.relPath, f.full, before, c) : undefined,
-        )
+      ? await rechunkFile(f.full, before, params, buffer, fast)
       : await chunkFile(
           f.full,
           params,

@@ -13,7 +13,6 @@ import { ChunkLedger } from './chunk-ledger.js';
 import type { Environment } from './environment.js';
 import type { DeployEvent, DeployStatus, PlannedTarget } from './events.js';
 import { DEFAULT_CHUNKING } from './fastcdc.js';
-import { FetchAhead } from './fetch-ahead.js';
 import { firstContact, partsExpected } from './first-contact.js';
 import { waitHealthy } from './health.js';
 import { releaseIdOf } from './manifest.js';
@@ -105,28 +104,12 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
     ? new StreamedStages(path.resolve(folder) + path.sep, opts.version, DEFAULT_CHUNKING)
     : undefined;
   let walked: ChunkLookup | undefined;
-  // A redeploy's large edited files: their new chunks are fetched by the agents during the walk
-  // (fetch-ahead.ts), from the origin started for the first of them. Not through relays (their
-  // neighbours would each fetch from the origin), nor beside streamed stages (a first deploy).
-  const ahead =
-    ledger.last && !streams && !env.relay
-      ? new FetchAhead((hint) => {
-          origin().then(
-            (o) => {
-              const sources = [{ url: o.url, token: o.token }];
-              for (const client of clients.values())
-                void client.fetchAhead({ ...hint, sources, maxChunk: DEFAULT_CHUNKING.max });
-            },
-            () => {},
-          );
-        })
-      : undefined;
   // Started once, when first needed: by a streamed stage during the walk (then serving chunks as
   // files are chunked, from the streams' lookup), by stage.ts, or below.
   let started: ReturnType<typeof startOrigin> | undefined;
   const origin = () =>
     (started ??= startOrigin({
-      chunks: streams && (streams.active || !walked) ? streams.lookup : (walked ?? ahead!),
+      chunks: streams && (streams.active || !walked) ? streams.lookup : walked!,
       token: newToken(),
       host: env.origin.host,
       port: env.origin.port,
@@ -154,7 +137,6 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
     onLargeEdits: (paths) => {
       for (const client of clients.values()) void client.copyAhead(paths);
     },
-    onRechunking: ahead && ((p, full, old, chunks) => ahead.grew(p, full, old, chunks)),
   });
   if (!art.ok) streams?.fail(art.error);
   await Promise.all(preparing);
@@ -164,8 +146,6 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   }
   const { manifest, chunks } = art.value;
   walked = chunks;
-  ahead?.walked(chunks);
-  if (ahead?.named) trace(`${ahead.named} chunks named ahead`);
   // A lone host is staged and activated in one exchange: no other host waits on its staging.
   const lone = env.regions.reduce((n, r) => n + r.targets.length, 0) === 1;
   // Only a redeploy of entries as they were (the ledger's own list) to a lone host may stage

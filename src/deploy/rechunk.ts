@@ -98,7 +98,6 @@ export async function chunkRun(
   params: ChunkingParams,
   buffer: Buffer,
   hasher?: FastHasher,
-  onChunks?: (chunks: readonly [ChunkId, number][]) => void,
 ): Promise<ChunkRun> {
   if (buffer.length < 2 * params.max) throw new RangeError('chunking needs a buffer of at least 2 * max');
   const old = before?.list ?? [];
@@ -113,11 +112,7 @@ export async function chunkRun(
   let shift = 0;
   try {
     for (;;) {
-      if (!w.eof && w.end - w.start < params.max) {
-        // Before each read: what was chunked since the last one (a fetch ahead, fetch-ahead.ts).
-        if (chunks.length) onChunks?.(chunks);
-        await w.fill();
-      }
+      if (!w.eof && w.end - w.start < params.max) await w.fill();
       if (w.start >= w.end) break;
       while (w.end - w.start >= params.max || (w.eof && w.start < w.end)) {
         let n = 0;
@@ -213,14 +208,12 @@ export async function rechunkFile(
   params: ChunkingParams = DEFAULT_CHUNKING,
   buffer: Buffer = chunkingBuffer(Math.max(2 * 1024 * 1024, params.max * 4)),
   fast?: { hasher: FastHasher; old?: Uint8Array },
-  /** Hears the chunk list as it grows, before each read (chunkRun). */
-  onChunks?: (chunks: readonly [ChunkId, number][]) => void,
 ): Promise<Rechunked> {
   if (buffer.length < 2 * params.max) throw new RangeError('rechunkFile needs a buffer of at least 2 * max');
   const fh = await open(file, 'r');
   try {
     const before = new OldChunks(old, fast?.old);
-    const run = await chunkRun(fh, 0, () => false, before, params, buffer, fast?.hasher, onChunks);
+    const run = await chunkRun(fh, 0, () => false, before, params, buffer, fast?.hasher);
     return { chunks: run.chunks, size: run.end, reused: run.reused, ...(run.fast ? { fast: run.fast } : {}) };
   } finally {
     await fh.close();

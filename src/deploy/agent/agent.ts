@@ -5,12 +5,10 @@
  * what a stop or crash left (startup-sweep.ts).
  */
 import type { Result } from '../../util/result.js';
-import { trace } from '../../util/trace.js';
 import type { ChunkSourceRef } from '../chunk-client.js';
 import type { Manifest } from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import { Activation } from './activation.js';
-import type { BaseRange } from './base-trim.js';
 import { AppSupervisor } from './app.js';
 import { AppValidator } from './app-validation.js';
 import { ChunkIndex } from './chunk-index.js';
@@ -186,36 +184,6 @@ export class Agent {
   /** Prefetches a batch for a neighbour in one upstream request (relay pull-through). */
   async prefetch(ids: ChunkId[], via: { sources: ChunkSourceRef[]; maxChunk: number }): Promise<void> {
     await this.index.ensure({ ids, sources: via.sources, maxChunk: via.maxChunk });
-  }
-
-  /**
-   * Fetches chunks that a deployer, still walking a large edited file, found new (fetch-ahead.ts):
-   * into the chunk pool, as deltas against the chunks that held their bytes before where this
-   * agent has them, so that the stage request finds them here. Every chunk is checked against
-   * its id as any fetched one; one that no release takes is dropped from the pool as any
-   * (ChunkIndex prunePool). A chunk the staging asks for while it is on its way is waited for,
-   * not fetched twice (ChunkIndex ensure).
-   */
-  async fetchAhead(o: {
-    ids: ChunkId[];
-    bases: Record<string, ChunkId[]>;
-    trims?: Record<string, [number, number]>;
-    sources: ChunkSourceRef[];
-    maxChunk: number;
-  }): Promise<boolean> {
-    const ids = o.ids.filter((id) => !this.index.has(id));
-    if (!ids.length) return true;
-    const bases = new Map<ChunkId, ChunkId[]>();
-    const trims = new Map<ChunkId, BaseRange | null>();
-    for (const id of ids) {
-      const b = o.bases[id];
-      if (b) bases.set(id, b);
-      const t = o.trims?.[id];
-      if (t && t[0] < t[1]) trims.set(id, { from: t[0], to: t[1] });
-    }
-    const r = await this.index.ensure({ ids, sources: o.sources, maxChunk: o.maxChunk, bases, trims });
-    trace(`fetched ahead: ${ids.length} chunks${r.ok ? '' : ` (${r.error})`}`);
-    return r.ok;
   }
 
   /** Stages a release: fetch what is missing, assemble and verify `releases/<id>`. Idempotent. */

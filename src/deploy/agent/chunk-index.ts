@@ -277,12 +277,8 @@ export class ChunkIndex {
     place?: (id: ChunkId, data: Buffer) => StagedLoc | undefined | Promise<StagedLoc | undefined>;
     /** Shared by concurrent batches: their deltas are prepared one batch at a time (batching.ts). */
     turns?: Turns;
-    /** Set on the second try of chunks another caller failed to bring (not tried a third time). */
-    retried?: boolean;
   }): Promise<{ ok: true } | { ok: false; error: string }> {
     const waits: Promise<void>[] = [];
-    /** Ids another caller is fetching (waits, in order). */
-    const theirs: ChunkId[] = [];
     const mine: ChunkId[] = [];
     const flight = new InFlight();
     for (const id of opts.ids) {
@@ -291,7 +287,6 @@ export class ChunkIndex {
       if (pending === flight) continue; // listed twice
       if (pending) {
         waits.push(pending.wait(id));
-        theirs.push(id);
         continue;
       }
       this.#inflight.set(id, flight);
@@ -391,13 +386,6 @@ export class ChunkIndex {
     const settled = await Promise.allSettled(waits);
     const bad = settled.find((s) => s.status === 'rejected');
     if (failure) return { ok: false, error: failure };
-    // Another caller's transfer failed (a fetch ahead whose origin went away, a neighbour's
-    // pull-through): this caller's sources are tried once for what it did not bring.
-    if (bad && !opts.retried) {
-      const again = theirs.filter((id) => !this.#where.has(id));
-      if (again.length) return this.ensure({ ...opts, ids: again, retried: true });
-      return { ok: true };
-    }
     if (bad)
       return {
         ok: false,

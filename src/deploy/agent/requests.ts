@@ -133,23 +133,6 @@ export const copyAheadBody = z.strictObject({
   paths: z.array(z.string().min(1).max(4096)).max(64),
 });
 
-/**
- * Chunks of a large file's edit to fetch before the stage request names them (POST
- * /v1/fetch-ahead, deploy/fetch-ahead.ts), as deltas against `bases` where given.
- */
-export function fetchAheadBody(max: number) {
-  return z.strictObject({
-    ids: z.array(chunkId).min(1).max(max),
-    bases: z.record(chunkId, z.array(chunkId).min(1).max(8)),
-    /** The part of a base worth checksumming (agent/base-trim.ts): [from, to) of its joined bytes. */
-    trims: z
-      .record(chunkId, z.tuple([z.number().int().min(0), z.number().int().min(0)]))
-      .optional(),
-    sources: z.array(sourceRef).min(1).max(16),
-    maxChunk: z.number().int().positive().max(64 * 1024 * 1024),
-  });
-}
-
 export const grantBody = z.strictObject({
   token: z.string().min(16),
   sources: z.array(sourceRef).max(16),

@@ -22,7 +22,6 @@ import {
   appOf,
   chunkIdsBody,
   copyAheadBody,
-  fetchAheadBody,
   fetchBody,
   grantBody,
   lockBody,
@@ -56,7 +55,6 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handler {
   const missingBody = chunkIdsBody(limits.ids);
   const fetchSchema = fetchBody(limits.ids);
-  const fetchAheadSchema = fetchAheadBody(limits.ids);
 
   /** The caller's lock, refused with 409 when another deployment holds this host. */
   function holderOf(req: IncomingMessage): string | undefined {
@@ -191,14 +189,6 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
       mayChange(req);
       sendJson(res, 202, { copying: true });
       await agent.copyAhead(body.paths).catch(() => 0);
-    },
-
-    // Answered at once: the fetch goes on beside the deployer's walk, into the chunk pool.
-    'POST /v1/fetch-ahead': async (req, res) => {
-      const body = parseBody(fetchAheadSchema, await readJson(req, limits.jsonBytes), 'fetch-ahead');
-      mayChange(req);
-      sendJson(res, 202, { fetching: body.ids.length });
-      await agent.fetchAhead(body).catch(() => {});
     },
 
     'POST /v1/grant': async (req, res) => {

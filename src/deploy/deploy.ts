@@ -233,12 +233,6 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
       onRequestSent: () => {
         trace('stage request sent');
         setImmediate(save);
-        // While the agent plans its fetch: the first delta request then finds the path compiled.
-        if (expectDeltas)
-          origin().then(
-            (o) => o.warmDeltas(),
-            () => {},
-          );
       },
     });
     trace('staged');

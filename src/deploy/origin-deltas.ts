@@ -6,7 +6,7 @@
 import type { deltaRequests } from './delta-schema.js';
 import type { ChunkId } from './types.js';
 import { type Codec, deltaFrame, type Encoding, encodeFrame } from './wire.js';
-import { bestDelta, type DeltaRequest, deltaRequest } from './wire-delta.js';
+import { bestDelta, type DeltaRequest } from './wire-delta.js';
 import { loadZstd } from './zstd.js';
 
 /**
@@ -74,81 +74,4 @@ export async function deltaOrWholeFrame(
   return delta && delta.payload.length + 37 < whole.length
     ? deltaFrame(id, delta.payload, delta.kind)
     : whole;
-}
-
-/** Made-up chunks the warm-up deltas are of (warmDeltas): a base, and it edited twice. */
-interface WarmChunks {
-  id: ChunkId;
-  /** The asker's side of a delta of the edits against the base. */
-  req: DeltaRequest;
-  /** The base with a patch of noise (a delta at the noise level) and one of text (the deep one). */
-  edits: [Buffer, Buffer];
-}
-
-/** Bytes of a warm-up chunk: the default chunking's average. */
-const WARM_BYTES = 64 * 1024;
-
-/** Bytes from xorshift32 (deterministic), each `& mask` plus `add`: noise, or text-like bytes. */
-function madeUp(n: number, seed: number, mask = 0xff, add = 0): Buffer {
-  const out = Buffer.allocUnsafe(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = (x & mask) + add;
-  }
-  return out;
-}
-
-function warmChunks(): WarmChunks {
-  // Text-like bytes: 32 letters of 5 bits, which neither looks random nor is a run zstd skips.
-  const base = madeUp(WARM_BYTES, 0x2545f491, 0x1f, 0x41);
-  const noisy = Buffer.from(base);
-  madeUp(12 * 1024, 0x9e3779b1).copy(noisy, 20 * 1024);
-  const texty = Buffer.from(base);
-  madeUp(6 * 1024, 0x85ebca6b, 0x1f, 0x41).copy(texty, 36 * 1024);
-  const id = '0'.repeat(64) as ChunkId;
-  return { id, req: deltaRequest(id, [id], base), edits: [noisy, texty] };
-}
-
-/** At most this many warm-up deltas, and none past WARM_MS after the first. */
-const WARM_ROUNDS = 40;
-const WARM_MS = 40;
-
-/**
- * Runs the origin's delta path over made-up chunks, one delta a turn of the event loop, until
- * `stop()` says a real request came (or WARM_ROUNDS, WARM_MS). Each deploy is a fresh process,
- * whose loops start interpreted and whose WebAssembly starts unoptimized: the first deltas of an
- * edit cost several times the later ones (the 200 MB file's 1% edit, 164 changed chunks: the
- * origin's first 12 took ~1.3 ms of its thread each, the last 54 ~0.35 ms), on the critical path
- * of the edit. Called once the stage request is sent, while the agent plans its fetch (the
- * origin has nothing else to do for ~30-60 ms then), they are compiled by the time the first
- * delta request comes. Its results are thrown away; a failure only ends it.
- */
-export function warmDeltas(codecs: readonly Codec[], stop: () => boolean): Promise<number> {
-  let made: WarmChunks;
-  try {
-    made = warmChunks();
-  } catch {
-    return Promise.resolve(0);
-  }
-  const { id, req, edits } = made;
-  const t0 = performance.now();
-  return new Promise((resolve) => {
-    let k = 0;
-    const turn = () => {
-      if (stop() || k >= WARM_ROUNDS || performance.now() - t0 > WARM_MS) return resolve(k);
-      // The deep level's search costs ~10 times the noise level's: one delta in eight.
-      const data = edits[k % 8 === 7 ? 1 : 0];
-      k++;
-      deltaOrWholeFrame(id, data, req, 'br', codecs).then(
-        () => setImmediate(turn),
-        () => resolve(k),
-      );
-    };
-    setImmediate(turn);
-  });
 }

@@ -17,7 +17,7 @@ import type { ChunkLookup } from './chunk-index.js';
 import { ChunkFiles } from './chunk-reads.js';
 import { FramePool } from './frame-pool.js';
 import { bearer, HttpError, readJson, sendError, tokenMatches } from './http.js';
-import { deltaOrWholeFrame, deltaSchemaLoaded, warmDeltas } from './origin-deltas.js';
+import { deltaOrWholeFrame, deltaSchemaLoaded } from './origin-deltas.js';
 import { pacer } from './pacer.js';
 import { type ChunkId, isChunkId } from './types.js';
 import {
@@ -65,11 +65,6 @@ export interface Origin {
    * evaluation on this one thread (call it once a stage request that may ask deltas is sent).
    */
   expectDeltas(): void;
-  /**
-   * Compiles the delta path by running it over made-up chunks (origin-deltas.ts warmDeltas) until
-   * the first delta request comes: call it once a stage request that asks deltas is sent.
-   */
-  warmDeltas(): void;
   close(): Promise<void>;
 }
 
@@ -107,10 +102,6 @@ export async function startOrigin(opts: {
   let egress = 0;
   let serving = 0;
   let requests = 0;
-  /** Requests that asked for deltas so far (the delta warm-up stops at the first). */
-  let deltaRequests = 0;
-  let warming: Promise<number> | undefined;
-  let closed = false;
   const levels = new TransferLevels(opts.compression);
 
   /** Gives a frame's buffer back to the pool once no cache holds it and no request still writes it. */
@@ -194,7 +185,6 @@ export async function startOrigin(opts: {
       const ids = body.ids;
       if (!Array.isArray(ids) || ids.length > 100_000 || !ids.every(isChunkId))
         throw new HttpError(400, 'bad ids');
-      if (body.deltas !== undefined) deltaRequests++;
       const asked =
         body.deltas === undefined ? undefined : (await deltaSchemaLoaded()).safeParse(body.deltas);
       if (asked && !asked.success) throw new HttpError(400, 'bad deltas');
@@ -332,12 +322,7 @@ export async function startOrigin(opts: {
     expectDeltas: () => {
       deltaSchemaLoaded().catch(() => {});
     },
-    warmDeltas: () => {
-      // Only where deltas go as zstd: a Brotli frame to compare with costs more than it saves.
-      if (mine.includes('zstd')) warming ??= warmDeltas(mine, () => deltaRequests > 0 || closed);
-    },
     close: async () => {
-      closed = true;
       await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());

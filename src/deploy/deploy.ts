@@ -119,15 +119,23 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
     }));
   const relays = relayOf({ env, clients, origin, events, deploymentId, maxChunk: DEFAULT_CHUNKING.max });
   const preparing: Promise<unknown>[] = [];
+  // First contacts under way: the walk yields more often meanwhile, so their answers are heard.
+  let contacting = 0;
   const art = await readArtifact(folder, opts.version, DEFAULT_CHUNKING, {
     ledger,
     onOutline: (outline) => {
       if (checking)
         for (const [name, client] of clients) {
           const contact = { env, name, client, outline, checking: checking.get(name), streams };
-          preparing.push(firstContact({ ...contact, origin, relays }).catch(() => {}));
+          contacting++;
+          preparing.push(
+            firstContact({ ...contact, origin, relays })
+              .catch(() => {})
+              .finally(() => contacting--),
+          );
         }
     },
+    hurry: () => contacting > 0,
     onChunked: streams && ((entries, ready) => streams.chunked(entries, ready)),
     onChunking: streams && ((entries, at, chunks) => streams.growing(entries, at, chunks)),
     // A large file of a first release is chunked on this thread, in order, when a host will be

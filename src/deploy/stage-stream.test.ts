@@ -156,16 +156,17 @@ describe('the streamed stage of a first release', () => {
 
   it('is used for artifacts of small files on average, or small in all (streamPays)', () => {
     const MB = 1024 * 1024;
-    // Shape `small` (20,000 files of ~2 KB) streams; shapes `web` (2,000 files, 50 MB) and `big`
-    // (one 200 MB file) are staged after the walk; anything under 16 MB streams.
+    // Shapes `small` (20,000 files of ~2 KB) and `web` (2,000 files, 50 MB) stream; `big` (one
+    // 200 MB file) is staged after the walk (without parts); anything under 16 MB streams.
     expect(streamPays(20_000, 40 * MB)).toBe(true);
-    expect(streamPays(2_000, 50 * MB)).toBe(false);
+    expect(streamPays(2_000, 50 * MB)).toBe(true);
     expect(streamPays(1, 200 * MB)).toBe(false);
+    expect(streamPays(40, 100 * MB)).toBe(false);
     expect(streamPays(3, 2 * MB)).toBe(true);
     expect(streamPays(0, 0)).toBe(true);
-    // The line: 128 files per MB from 16 MB on.
-    expect(streamPays(128 * 16, 16 * MB)).toBe(true);
-    expect(streamPays(128 * 16 - 1, 16 * MB)).toBe(false);
+    // The line: 16 files per MB from 16 MB on.
+    expect(streamPays(16 * 16, 16 * MB)).toBe(true);
+    expect(streamPays(16 * 16 - 1, 16 * MB)).toBe(false);
   });
 
   it('stages an artifact of large files after the walk, its tree made ahead from the outline', async () => {

@@ -49,13 +49,6 @@ const YIELD_MS = 15;
  */
 const STREAM_YIELD_MS = 4;
 
-/**
- * While the hosts' first answers are awaited (the `hurry` option), sooner still: each answer takes
- * a few turns of the event loop (a connection, a response, the stream's request), and at
- * YIELD_MS a host without releases began its streamed stage 60-70 ms after the walk, a third of
- * the way through the web build's 50 MB, its agent idle until then.
- */
-const HURRY_YIELD_MS = 1;
 
 /** Files up to this size are read whole and chunked in memory; larger ones stream through a buffer. */
 const WHOLE = 4 * 1024 * 1024;
@@ -148,7 +141,10 @@ export async function readArtifact(
     inParts?: () => Promise<boolean>;
     /**
      * Whether something on this thread awaits answers now (the hosts' first contact): the reading
-     * then yields every HURRY_YIELD_MS.
+     * then yields after every file. Each answer takes a few turns of the event loop (a
+     * connection, a response, the stream's request); at YIELD_MS a host without releases began
+     * its streamed stage 60-70 ms into the walk, a third of the way through the web build's 50
+     * MB, its agent idle until then.
      */
     hurry?: () => boolean;
     /**
@@ -341,7 +337,7 @@ export async function readArtifact(
     const seed = ledger?.fastSeed;
     const hasher = seed && toRead.some((f) => f.size > WHOLE) ? fastHasher(seed) : undefined;
     for (const [i, f] of toRead.entries()) {
-      if (yields && performance.now() - turn > (opts.hurry?.() ? HURRY_YIELD_MS : every)) {
+      if (yields && (opts.hurry?.() || performance.now() - turn > every)) {
         await yieldLoop();
         turn = performance.now();
       }

@@ -169,6 +169,48 @@ describe('the streamed stage of a first release', () => {
     expect(streamPays(16 * 16 - 1, 16 * MB)).toBe(false);
   });
 
+  it('streams an artifact of files of some tens of KB (16+ per MB, as a web build)', async () => {
+    // 17 MB in 300 files of 56 KB: past 16 MB, 17.6 files per MB.
+    const block = Buffer.alloc(56 * 1024);
+    for (let i = 0; i < block.length; i++) block[i] = (i * 2654435761) >>> 24;
+    await mkdir(path.join(art, 'static'));
+    for (let k = 0; k < 300; k++) {
+      block.writeUInt32BE(k, 0);
+      await writeFile(path.join(art, `static/f${k}.png`), block);
+    }
+    const { url, asked } = await agentBehindProxy();
+    const r = await deploy(url, 'v1');
+    expect(r.ok && r.value.status, r.ok ? r.value.reason : r.error).toBe('success');
+    expect(asked).toContain('POST /v1/stage-stream');
+    expect(asked).not.toContain('POST /v1/prepare');
+    const release = r.ok ? r.value.release : '';
+    expect(await tree(path.join(root, 'agent', 'releases', release))).toEqual(await tree(art));
+  });
+
+  it('yields to the event loop after every file while hurried (the hosts first answers awaited)', async () => {
+    let turns = 0;
+    let stop = false;
+    const tick = () => {
+      if (stop) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    let asked = 0;
+    const r = await readArtifact(art, 'v1', DEFAULT_CHUNKING, {
+      onOutline: () => {},
+      hurry: () => {
+        asked++;
+        return true;
+      },
+    });
+    stop = true;
+    expect(r.ok).toBe(true);
+    const files = r.ok ? r.value.files : 0;
+    expect(asked).toBe(files);
+    expect(turns).toBeGreaterThanOrEqual(files);
+  });
+
   it('stages an artifact of large files after the walk, its tree made ahead from the outline', async () => {
     // 20 MB in 4 files: not worth streaming (streamPays).
     const block = Buffer.alloc(5 * 1024 * 1024);

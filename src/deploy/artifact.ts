@@ -49,7 +49,6 @@ const YIELD_MS = 15;
  */
 const STREAM_YIELD_MS = 4;
 
-
 /** Files up to this size are read whole and chunked in memory; larger ones stream through a buffer. */
 const WHOLE = 4 * 1024 * 1024;
 

@@ -108,7 +108,7 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   // that, its outline to create ahead; a redeploy of few entries asks no twin check, and neither
   // is sent.
   const streams = checking
-    ? new StreamedStages(path.resolve(folder) + path.sep, opts.version, DEFAULT_CHUNKING)
+    ? new StreamedStages(path.resolve(folder) + path.sep, opts.version, DEFAULT_CHUNKING, clients.size)
     : undefined;
   let walked: ChunkLookup | undefined;
   // Started once, when first needed: by a streamed stage during the walk (then serving chunks as

@@ -8,6 +8,7 @@ import { runDeployment } from '../src/deploy/deploy.js';
 import type { Environment } from '../src/deploy/environment.js';
 import type { DeployEvent } from '../src/deploy/events.js';
 import { EventStream } from '../src/events.js';
+import { compileHotCodeOnly } from '../src/util/hot-code-only.js';
 import { preferSmallHeap } from '../src/util/small-heap.js';
 
 /**
@@ -26,6 +27,7 @@ function peakRssKb(): number {
 const args = JSON.parse(process.argv[2] ?? '{}') as { env: Environment; version: string; ledgerDir?: string };
 // As the CLI's `deploy` does (cli/deploy.ts).
 preferSmallHeap();
+compileHotCodeOnly();
 const events = new EventStream<DeployEvent>();
 let chunkMs = 0;
 let bytesSent = 0;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { Agent } from '../deploy/agent/agent.js';
 import { DEFAULT_LIMITS, listenAgent } from '../deploy/agent/server.js';
+import { compileHotCodeOnly } from '../util/hot-code-only.js';
 import { preferSmallHeap } from '../util/small-heap.js';
 import { action, type CliContext, UsageError } from './context.js';
 
@@ -38,6 +39,7 @@ export function register(program: Command, ctx: CliContext): void {
         if (opts.maxBody) limits.jsonBytes = Number(opts.maxBody);
         const dir = path.resolve(opts.dir);
         preferSmallHeap();
+        compileHotCodeOnly();
         const agent = await Agent.open({
           dir,
           token,

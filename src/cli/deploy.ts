@@ -17,6 +17,7 @@ import { deployLedgerDir, stateDir } from '../state/paths.js';
 import { withStore } from '../store/store.js';
 import { attachDeployTracing } from '../telemetry/tracing.js';
 import { gitHead } from '../util/git-facts.js';
+import { compileHotCodeOnly } from '../util/hot-code-only.js';
 import { preferSmallHeap } from '../util/small-heap.js';
 import { trace } from '../util/trace.js';
 import { parseSize } from '../util/units.js';
@@ -86,6 +87,7 @@ export function register(program: Command, ctx: CliContext): void {
         const version = opts.version ?? git?.sha.slice(0, 12) ?? timestamp();
         const events = new EventStream<DeployEvent>();
         preferSmallHeap();
+        compileHotCodeOnly();
         // The state folder (with its self-ignoring .gitignore) holds the chunk ledger.
         stateDir(pipeline.root);
         const ledgerDir = deployLedgerDir(pipeline.root);

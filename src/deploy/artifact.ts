@@ -139,6 +139,14 @@ export async function readArtifact(
      */
     inParts?: () => Promise<boolean>;
     /**
+     * Whether something on this thread awaits answers now (the hosts' first contact): the reading
+     * then yields after every file. Each answer takes a few turns of the event loop (a
+     * connection, a response, the stream's request); at YIELD_MS a host without releases began
+     * its streamed stage 60-70 ms into the walk, a third of the way through the web build's 50
+     * MB, its agent idle until then.
+     */
+    hurry?: () => boolean;
+    /**
      * Hears the paths of large files changed in place (as long as when last deployed), once
      * listed and before any is read: agents copy their earlier versions meanwhile
      * (agent/copies-ahead.ts), the part of writing such a file that waits for nothing new.
@@ -328,7 +336,7 @@ export async function readArtifact(
     const seed = ledger?.fastSeed;
     const hasher = seed && toRead.some((f) => f.size > WHOLE) ? fastHasher(seed) : undefined;
     for (const [i, f] of toRead.entries()) {
-      if (yields && performance.now() - turn > every) {
+      if (yields && (opts.hurry?.() || performance.now() - turn > every)) {
         await yieldLoop();
         turn = performance.now();
       }

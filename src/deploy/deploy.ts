@@ -72,6 +72,13 @@ const TWIN_CHECK_MIN_ENTRIES = 1000;
  */
 const PARTS_WAIT_MS = 50;
 
+/**
+ * How long after the listing the walk yields after every file while the hosts' first contacts
+ * are under way (artifact.ts hurry): an agent answers within milliseconds; one that does not (a
+ * hung host, its request timing out) is not worth a turn of the event loop per file of the walk.
+ */
+const HURRY_MS = 100;
+
 /** A sortable, unique deployment id. */
 export function newDeploymentId(): string {
   return `d-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -101,7 +108,7 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   // that, its outline to create ahead; a redeploy of few entries asks no twin check, and neither
   // is sent.
   const streams = checking
-    ? new StreamedStages(path.resolve(folder) + path.sep, opts.version, DEFAULT_CHUNKING)
+    ? new StreamedStages(path.resolve(folder) + path.sep, opts.version, DEFAULT_CHUNKING, clients.size)
     : undefined;
   let walked: ChunkLookup | undefined;
   // Started once, when first needed: by a streamed stage during the walk (then serving chunks as
@@ -119,15 +126,26 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
     }));
   const relays = relayOf({ env, clients, origin, events, deploymentId, maxChunk: DEFAULT_CHUNKING.max });
   const preparing: Promise<unknown>[] = [];
+  // First contacts under way: the walk yields more often meanwhile, so their answers are heard
+  // (for HURRY_MS after the listing at most).
+  let contacting = 0;
+  let hurryUntil = 0;
   const art = await readArtifact(folder, opts.version, DEFAULT_CHUNKING, {
     ledger,
     onOutline: (outline) => {
+      hurryUntil = performance.now() + HURRY_MS;
       if (checking)
         for (const [name, client] of clients) {
           const contact = { env, name, client, outline, checking: checking.get(name), streams };
-          preparing.push(firstContact({ ...contact, origin, relays }).catch(() => {}));
+          contacting++;
+          preparing.push(
+            firstContact({ ...contact, origin, relays })
+              .catch(() => {})
+              .finally(() => contacting--),
+          );
         }
     },
+    hurry: () => contacting > 0 && performance.now() < hurryUntil,
     onChunked: streams && ((entries, ready) => streams.chunked(entries, ready)),
     onChunking: streams && ((entries, at, chunks) => streams.growing(entries, at, chunks)),
     // A large file of a first release is chunked on this thread, in order, when a host will be

@@ -156,16 +156,98 @@ describe('the streamed stage of a first release', () => {
 
   it('is used for artifacts of small files on average, or small in all (streamPays)', () => {
     const MB = 1024 * 1024;
-    // Shape `small` (20,000 files of ~2 KB) streams; shapes `web` (2,000 files, 50 MB) and `big`
-    // (one 200 MB file) are staged after the walk; anything under 16 MB streams.
+    // Shapes `small` (20,000 files of ~2 KB) and `web` (2,000 files, 50 MB) stream to a lone
+    // host, `small` to six too, `web` not; `big` (one 200 MB file) is staged after the walk
+    // (without parts); anything under 16 MB streams.
     expect(streamPays(20_000, 40 * MB)).toBe(true);
-    expect(streamPays(2_000, 50 * MB)).toBe(false);
+    expect(streamPays(20_000, 40 * MB, 6)).toBe(true);
+    expect(streamPays(2_000, 50 * MB)).toBe(true);
+    expect(streamPays(2_000, 50 * MB, 6)).toBe(false);
+    expect(streamPays(2_000, 50 * MB, 2)).toBe(false);
     expect(streamPays(1, 200 * MB)).toBe(false);
+    expect(streamPays(40, 100 * MB)).toBe(false);
     expect(streamPays(3, 2 * MB)).toBe(true);
+    expect(streamPays(3, 2 * MB, 6)).toBe(true);
     expect(streamPays(0, 0)).toBe(true);
-    // The line: 128 files per MB from 16 MB on.
-    expect(streamPays(128 * 16, 16 * MB)).toBe(true);
-    expect(streamPays(128 * 16 - 1, 16 * MB)).toBe(false);
+    // The lines from 16 MB on: 16 files per MB to a lone host, 128 to more.
+    expect(streamPays(16 * 16, 16 * MB)).toBe(true);
+    expect(streamPays(16 * 16 - 1, 16 * MB)).toBe(false);
+    expect(streamPays(128 * 16, 16 * MB, 2)).toBe(true);
+    expect(streamPays(128 * 16 - 1, 16 * MB, 2)).toBe(false);
+  });
+
+  /** 17 MB in 300 files of 56 KB: past 16 MB, 17.6 files per MB. */
+  async function midSizedFiles(): Promise<void> {
+    const block = Buffer.alloc(56 * 1024);
+    for (let i = 0; i < block.length; i++) block[i] = (i * 2654435761) >>> 24;
+    await mkdir(path.join(art, 'static'));
+    for (let k = 0; k < 300; k++) {
+      block.writeUInt32BE(k, 0);
+      await writeFile(path.join(art, `static/f${k}.png`), block);
+    }
+  }
+
+  it('streams an artifact of files of some tens of KB (16+ per MB, as a web build) to a lone host', async () => {
+    await midSizedFiles();
+    const { url, asked } = await agentBehindProxy();
+    const r = await deploy(url, 'v1');
+    expect(r.ok && r.value.status, r.ok ? r.value.reason : r.error).toBe('success');
+    expect(asked).toContain('POST /v1/stage-stream');
+    expect(asked).not.toContain('POST /v1/prepare');
+    const release = r.ok ? r.value.release : '';
+    expect(await tree(path.join(root, 'agent', 'releases', release))).toEqual(await tree(art));
+  });
+
+  it('stages such an artifact after the walk on two hosts, each tree made ahead', async () => {
+    await midSizedFiles();
+    const second = await Agent.open({ dir: path.join(root, 'agent2'), token: TOKEN, keep: 2 });
+    try {
+      const a = await agentBehindProxy();
+      const server = await listenAgent(second, '127.0.0.1', 0);
+      servers.keep(server);
+      const b = await agentProxy(servers, (server.address() as AddressInfo).port);
+      const env = oneRegionEnvironment({
+        name: 'stream',
+        artifact: art,
+        token: TOKEN,
+        agentUrls: [a.url, b.url],
+      });
+      const r = await runDeployment({ env, version: 'v1', events: new EventStream<DeployEvent>() });
+      expect(r.ok && r.value.status, r.ok ? r.value.reason : r.error).toBe('success');
+      for (const p of [a, b]) {
+        expect(p.asked).not.toContain('POST /v1/stage-stream');
+        expect(p.asked).toContain('POST /v1/prepare');
+      }
+      const release = r.ok ? r.value.release : '';
+      for (const dir of ['agent', 'agent2'])
+        expect(await tree(path.join(root, dir, 'releases', release))).toEqual(await tree(art));
+    } finally {
+      await second.shutdown();
+    }
+  });
+
+  it('yields to the event loop after every file while hurried (the hosts first answers awaited)', async () => {
+    let turns = 0;
+    let stop = false;
+    const tick = () => {
+      if (stop) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    let asked = 0;
+    const r = await readArtifact(art, 'v1', DEFAULT_CHUNKING, {
+      onOutline: () => {},
+      hurry: () => {
+        asked++;
+        return true;
+      },
+    });
+    stop = true;
+    expect(r.ok).toBe(true);
+    const files = r.ok ? r.value.files : 0;
+    expect(asked).toBe(files);
+    expect(turns).toBeGreaterThanOrEqual(files);
   });
 
   it('stages an artifact of large files after the walk, its tree made ahead from the outline', async () => {

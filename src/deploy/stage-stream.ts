@@ -89,18 +89,26 @@ export function sendStream(o: {
 const STREAM_ANY_BELOW = 16 * 1024 * 1024;
 /** From that size on, only an artifact of at least this many files per MB listed (8 KB or less each on average). */
 const STREAM_FILES_PER_MB = 128;
+/** ... or, to a lone host, of at least this many (64 KB or less each on average). */
+const STREAM_LONE_FILES_PER_MB = 16;
 
 /**
- * Whether a first release of `files` files and `bytes` bytes (as listed) is worth streaming: its
- * gain is the agent's work per file done while the walk still runs, its cost the origin serving
- * on the walk's thread meanwhile, per byte. Measured (scripts/deploy-ab.mjs, `first`, 2 cores):
- * 20,000 files of 2 KB streamed cost no more than staged after the walk and ended sooner; 2,000 of
- * 25 KB (50 MB, shape `web`) ended no sooner and cost 50-100 ms more CPU, the deployer's walk
- * 2-3 times as long. Small artifacts stream whatever their files: little is at stake either way,
- * and the agent starts sooner.
+ * Whether a first release of `files` files and `bytes` bytes (as listed) is worth streaming to
+ * each of `hosts` hosts: its gain is the agents' work done while the walk still runs, its cost
+ * the origin serving on the walk's thread meanwhile, per byte and per host. Measured
+ * (scripts/deploy-ab.mjs, `first`, 2 cores): 20,000 files of 2 KB streamed cost no more than
+ * staged after the walk and ended sooner. 2,000 of 25 KB (50 MB, shape `web`) first ended no
+ * sooner streamed (the walk 2-3 times as long); since the origin sends such a transfer raw once it
+ * sees itself busy (adaptive-level.ts), to a lone host it ends ~10-15% sooner streamed at a
+ * load of 3 (a tie at 8), for about the same CPU: the agent, the bottleneck, starts ~250 ms
+ * earlier. To six hosts it ended later (4 pairs, load 7: the walk, serving six streams on its
+ * thread, 3-5 times as long): staged after the walk there, as before, and so are artifacts of
+ * larger files (a few MB each on average; not measured). Small artifacts stream whatever their
+ * files: little is at stake either way, and the agent starts sooner.
  */
-export function streamPays(files: number, bytes: number): boolean {
-  return bytes < STREAM_ANY_BELOW || files * 1024 * 1024 >= STREAM_FILES_PER_MB * bytes;
+export function streamPays(files: number, bytes: number, hosts = 1): boolean {
+  const perMb = hosts === 1 ? STREAM_LONE_FILES_PER_MB : STREAM_FILES_PER_MB;
+  return bytes < STREAM_ANY_BELOW || files * 1024 * 1024 >= perMb * bytes;
 }
 
 /**
@@ -115,8 +123,8 @@ const STREAM_PARTS_MIN = 64 * 1024 * 1024;
  * Whether a first release is worth streaming to an agent that takes parts: as streamPays, or
  * when it has a file of STREAM_PARTS_MIN or more (`largest`), whose walk the transfer overlaps.
  */
-export function streamPaysInParts(files: number, bytes: number, largest: number): boolean {
-  return streamPays(files, bytes) || largest >= STREAM_PARTS_MIN;
+export function streamPaysInParts(files: number, bytes: number, largest: number, hosts = 1): boolean {
+  return streamPays(files, bytes, hosts) || largest >= STREAM_PARTS_MIN;
 }
 
 /** A host's streamed stage under way: when it began, its outcome, and who hears its progress. */
@@ -157,6 +165,8 @@ export class StreamedStages {
     prefix: string,
     readonly version: string,
     readonly chunking: ChunkingParams,
+    /** The deployment's hosts (streamPays: an artifact of mid-sized files streams to a lone one only). */
+    readonly hosts = 1,
   ) {
     this.lookup = new GrowingChunks(prefix);
   }
@@ -189,7 +199,9 @@ export class StreamedStages {
         bytes += e.size;
         if (e.size > largest) largest = e.size;
       }
-    return parts ? streamPaysInParts(files, bytes, largest) : streamPays(files, bytes);
+    return parts
+      ? streamPaysInParts(files, bytes, largest, this.hosts)
+      : streamPays(files, bytes, this.hosts);
   }
 
   /** Whether a host streams (the origin then serves from `lookup`). */

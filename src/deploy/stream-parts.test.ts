@@ -253,7 +253,7 @@ describe('a large file streamed in parts', () => {
   it('is worth a stream for an artifact with a file of 64 MB or more, to an agent that takes parts', () => {
     expect(streamPays(1, 200 * MB)).toBe(false);
     expect(streamPaysInParts(1, 200 * MB, 200 * MB)).toBe(true);
-    expect(streamPaysInParts(2_000, 50 * MB, 2 * MB)).toBe(false);
+    expect(streamPaysInParts(40, 100 * MB, 4 * MB)).toBe(false);
     expect(streamPaysInParts(20_000, 40 * MB, 4096)).toBe(true);
   });
 

@@ -260,7 +260,22 @@ export class StreamStaging {
 
   /** Writes a chunk this agent has where the stream's files wait for it. */
   async #copy(id: ChunkId): Promise<void> {
-    const data = await this.o.index.read(id);
+    let data = await this.o.index.read(id);
+    if (!data) {
+      // Arrived but not noted yet: its first place's write (through the thread pool) is under
+      // way, and the index notes it once written. A later part listing it again found nobody
+      // waiting for it (its places were taken by that write): wait for the transfer bringing it
+      // (the index's in-flight chunks), or fetch it anew when none is.
+      const r = await this.o.index.ensure({
+        ids: [id],
+        sources: this.o.sources,
+        maxChunk: this.o.lines.chunking.max,
+        encoding: 'br-fast',
+        load: this.#load,
+      });
+      if (r.ok) data = await this.o.index.read(id);
+      trace(`stage-stream: chunk ${id.slice(0, 12)} listed again while its first write was under way`);
+    }
     if (!data) throw new Error(`chunk ${id.slice(0, 12)} is no longer here and no source was asked for it`);
     await this.files.place(id, data);
     if (this.files.waits(id))

@@ -29,7 +29,7 @@ const fdatasyncFd = promisify(fdatasync);
  * the page cache for the assembly's final fsync (assembly.ts). Synced as it goes, the final one
  * finds the last step's bytes or fewer. Nothing relies on these syncs: a failed one is ignored.
  */
-export const SYNC_STEP = 32 * 1024 * 1024;
+const SYNC_STEP = 32 * 1024 * 1024;
 
 /** Writes all of `data` at `offset` through the thread pool. */
 async function writeAll(fd: number, data: Buffer, offset: number): Promise<void> {

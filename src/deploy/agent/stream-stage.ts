@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { err, ok, type Result } from '../../util/result.js';
+import { fewerCompiles } from '../../util/small-heap.js';
 import { trace } from '../../util/trace.js';
 import type { ChunkSourceRef } from '../chunk-client.js';
 import { type Manifest, type ManifestEntry, manifestJson, releaseIdOfJson } from '../manifest.js';
@@ -98,6 +99,9 @@ export class StreamStaging {
     return this.#failure;
   }
 
+  /** Set once a part came (small-heap.ts fewerCompiles), until the stream finishes or stops. */
+  #fewerCompiles: (() => void) | undefined;
+
   /** The file whose parts came (its entry is next): its number in `files`, its parts' chunks and bytes. */
   #parted: { f: number; chunks: number; bytes: number } | undefined;
 
@@ -120,6 +124,9 @@ export class StreamStaging {
    */
   part(p: PartOf): void {
     if (p.first) this.#parted = { f: this.files.opening(p.path, p.mode), chunks: 0, bytes: 0 };
+    // Its chunks go through native code (sockets, SHA-256, writes) driven by a little JavaScript:
+    // TurboFan's compiles of it cost more than they gained (small-heap.ts), until the stage ends.
+    this.#fewerCompiles ??= fewerCompiles();
     const parted = this.#parted!;
     const fresh = this.files.more(parted.f, p.offset, p.chunks);
     parted.chunks += p.chunks.length;
@@ -188,6 +195,7 @@ export class StreamStaging {
     this.#ended = true;
     this.pump();
     while (this.#tasks.size) await Promise.allSettled([...this.#tasks]);
+    this.#fewerCompiles?.();
     trace(`stage-stream: ${this.#batches} batches`);
     if (this.#failure) return err(this.#failure);
     const lines = this.o.lines;
@@ -219,6 +227,7 @@ export class StreamStaging {
     this.#queue = [];
     this.#head = 0;
     while (this.#tasks.size) await Promise.allSettled([...this.#tasks]);
+    this.#fewerCompiles?.();
     this.files.close();
     await dropStream({ index: this.o.index, layout: this.layout }, this.name);
   }

@@ -160,6 +160,7 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   await Promise.all(preparing);
   if (!art.ok) {
     await (await started?.catch(() => undefined))?.close();
+    streams?.done();
     return err(art.error);
   }
   const { manifest, chunks } = art.value;
@@ -276,6 +277,7 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   } finally {
     served = await started?.catch(() => undefined);
     await served?.close();
+    streams?.done();
     unsubscribe();
     await save();
   }

@@ -9,6 +9,7 @@
  */
 import http from 'node:http';
 import { err, ok, type Result } from '../util/result.js';
+import { fewerCompiles } from '../util/small-heap.js';
 import { trace } from '../util/trace.js';
 import type { StageProgress, StageResult } from './agent/operations.js';
 import { readStageAnswer } from './agent-client.js';
@@ -160,6 +161,8 @@ export class StreamedStages {
   #growing: { at: number; chunks: readonly [ChunkId, number][] } | undefined;
   #release: ReleaseId | undefined;
   #failed = false;
+  /** Set while a large file streams in parts (small-heap.ts fewerCompiles), until done(). */
+  #fewerCompiles: (() => void) | undefined;
 
   constructor(
     prefix: string,
@@ -232,8 +235,17 @@ export class StreamedStages {
     this.#growing = { at, chunks };
     const e = entries[at];
     if (!this.#parted || e?.type !== 'file' || at !== this.#ready) return;
+    // The walk and the origin's serving of its parts are native work (hashing, reads, sockets)
+    // driven by a little JavaScript: TurboFan's compiles of it cost more than they gained.
+    this.#fewerCompiles ??= fewerCompiles();
     this.lookup.addPart(e.path, chunks);
     this.#parted.addPart(e, chunks);
+  }
+
+  /** The deployment is over (its origin closed): what it set for its streams is undone. */
+  done(): void {
+    this.#fewerCompiles?.();
+    this.#fewerCompiles = undefined;
   }
 
   /** Starts streaming to a host (its sources known): what came so far at once, the rest as it comes. */

@@ -6,7 +6,7 @@
  * for it. Entries come checked (manifest-lines.ts ManifestLines): safe paths below folders made here.
  * Nothing is created through a symlink (O_NOFOLLOW, O_EXCL; symlinks are made at assembly).
  */
-import { closeSync, constants, fchmodSync, mkdirSync, openSync, write, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fdatasync, mkdirSync, openSync, write, writeSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fstatNumbers } from '../../util/lstat-numbers.js';
@@ -20,6 +20,16 @@ const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | const
 /** Writes up to this size are made on the calling thread (as staging-files.ts makes them). */
 const SYNC_BYTES = 64 * 1024;
 const writeFd = promisify(write);
+const fdatasyncFd = promisify(fdatasync);
+
+/**
+ * A file being written is synced (fdatasync, on the thread pool) each time this many bytes more
+ * have been written to it, while the transfer goes on: the kernel here starts no writeback of its
+ * own for seconds (dirty_background_ratio of a large memory), so a 200 MB file waited whole in
+ * the page cache for the assembly's final fsync (assembly.ts). Synced as it goes, the final one
+ * finds the last step's bytes or fewer. Nothing relies on these syncs: a failed one is ignored.
+ */
+const SYNC_STEP = 32 * 1024 * 1024;
 
 /** Writes all of `data` at `offset` through the thread pool. */
 async function writeAll(fd: number, data: Buffer, offset: number): Promise<void> {
@@ -37,11 +47,19 @@ export class StreamFiles {
   readonly #fds = new Map<number, number>();
   /** Chunk -> the places waiting for it, as triples (file, offset, size), flat. */
   readonly #waiting = new Map<ChunkId, number[]>();
+  /** Per descriptor: bytes written since its last early sync (SYNC_STEP). */
+  readonly #unsynced = new Map<number, number>();
+  /** Per descriptor: its early sync while it runs (the descriptor is closed after it). */
+  readonly #syncing = new Map<number, Promise<void>>();
+  /** Early syncs started (for tests). */
+  syncs = 0;
 
   /** `name`: the folder's name under staging, what chunk locations name it by (StagedLoc). */
   constructor(
     readonly dir: string,
     readonly name: string,
+    /** Bytes written to a file between two of its early syncs. */
+    readonly syncStep = SYNC_STEP,
   ) {}
 
   /** Creates a folder entry's folder (its mode is given at assembly, as for any staging). */
@@ -152,15 +170,54 @@ export class StreamFiles {
       if (size > SYNC_BYTES) {
         const n = fd;
         later ??= [];
-        later.push(writeAll(n, data, offset).then(() => this.#wrote(f, n)));
+        later.push(
+          writeAll(n, data, offset).then(() => {
+            this.#written(n, size);
+            this.#wrote(f, n);
+          }),
+        );
         continue;
       }
       for (let n = 0; n < size; ) n += writeSync(fd, data, n, size - n, offset + n);
+      this.#written(fd, size);
       this.#wrote(f, fd);
     }
     if (rest.length) this.#waiting.set(id, rest);
     else this.#waiting.delete(id);
     return later ? Promise.all(later).then(() => first) : first;
+  }
+
+  /** `bytes` more written to `fd`: synced early once a step's worth are (SYNC_STEP). */
+  #written(fd: number, bytes: number): void {
+    const n = (this.#unsynced.get(fd) ?? 0) + bytes;
+    if (n < this.syncStep || this.#syncing.has(fd)) {
+      this.#unsynced.set(fd, n);
+      return;
+    }
+    this.#unsynced.set(fd, 0);
+    this.syncs++;
+    const done = fdatasyncFd(fd).then(
+      () => {
+        this.#syncing.delete(fd);
+      },
+      () => {
+        this.#syncing.delete(fd);
+      },
+    );
+    this.#syncing.set(fd, done);
+  }
+
+  /** Closes `fd`, once its early sync is over if one runs (never a descriptor in use). */
+  #close(fd: number): void {
+    this.#unsynced.delete(fd);
+    const syncing = this.#syncing.get(fd);
+    if (syncing) void syncing.then(() => closeSync(fd));
+    else closeSync(fd);
+  }
+
+  /** Waits for the early syncs still running (their descriptors then closed). */
+  async synced(): Promise<void> {
+    while (this.#syncing.size) await Promise.all([...this.#syncing.values()]);
   }
 
   /** One more place of file f written: once all are, the file is settled and closed. */
@@ -178,7 +235,7 @@ export class StreamFiles {
 
   /** Closes every file still open (the stream failed or ended). */
   close(): void {
-    for (const fd of this.#fds.values()) closeSync(fd);
+    for (const fd of this.#fds.values()) this.#close(fd);
     this.#fds.clear();
   }
 
@@ -202,7 +259,7 @@ export class StreamFiles {
       if ((st.mode & 0o777) !== (e.mode & 0o777)) fchmodSync(fd, e.mode & 0o777);
       this.mtimes[f] = st.mtimeMs;
     } finally {
-      closeSync(fd);
+      this.#close(fd);
     }
   }
 }

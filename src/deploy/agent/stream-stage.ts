@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { err, ok, type Result } from '../../util/result.js';
+import { fewerCompiles } from '../../util/small-heap.js';
 import { trace } from '../../util/trace.js';
 import type { ChunkSourceRef } from '../chunk-client.js';
 import { type Manifest, type ManifestEntry, manifestJson, releaseIdOfJson } from '../manifest.js';
@@ -98,6 +99,9 @@ export class StreamStaging {
     return this.#failure;
   }
 
+  /** Set once a part came (small-heap.ts fewerCompiles), until the stream finishes or stops. */
+  #fewerCompiles: (() => void) | undefined;
+
   /** The file whose parts came (its entry is next): its number in `files`, its parts' chunks and bytes. */
   #parted: { f: number; chunks: number; bytes: number } | undefined;
 
@@ -120,6 +124,9 @@ export class StreamStaging {
    */
   part(p: PartOf): void {
     if (p.first) this.#parted = { f: this.files.opening(p.path, p.mode), chunks: 0, bytes: 0 };
+    // Its chunks go through native code (sockets, SHA-256, writes) driven by a little JavaScript:
+    // TurboFan's compiles of it cost more than they gained (small-heap.ts), until the stage ends.
+    this.#fewerCompiles ??= fewerCompiles();
     const parted = this.#parted!;
     const fresh = this.files.more(parted.f, p.offset, p.chunks);
     parted.chunks += p.chunks.length;
@@ -188,6 +195,7 @@ export class StreamStaging {
     this.#ended = true;
     this.pump();
     while (this.#tasks.size) await Promise.allSettled([...this.#tasks]);
+    this.#fewerCompiles?.();
     trace(`stage-stream: ${this.#batches} batches`);
     if (this.#failure) return err(this.#failure);
     const lines = this.o.lines;
@@ -219,6 +227,7 @@ export class StreamStaging {
     this.#queue = [];
     this.#head = 0;
     while (this.#tasks.size) await Promise.allSettled([...this.#tasks]);
+    this.#fewerCompiles?.();
     this.files.close();
     await dropStream({ index: this.o.index, layout: this.layout }, this.name);
   }
@@ -260,7 +269,22 @@ export class StreamStaging {
 
   /** Writes a chunk this agent has where the stream's files wait for it. */
   async #copy(id: ChunkId): Promise<void> {
-    const data = await this.o.index.read(id);
+    let data = await this.o.index.read(id);
+    if (!data) {
+      // Arrived but not noted yet: its first place's write (through the thread pool) is under
+      // way, and the index notes it once written. A later part listing it again found nobody
+      // waiting for it (its places were taken by that write): wait for the transfer bringing it
+      // (the index's in-flight chunks), or fetch it anew when none is.
+      const r = await this.o.index.ensure({
+        ids: [id],
+        sources: this.o.sources,
+        maxChunk: this.o.lines.chunking.max,
+        encoding: 'br-fast',
+        load: this.#load,
+      });
+      if (r.ok) data = await this.o.index.read(id);
+      trace(`stage-stream: chunk ${id.slice(0, 12)} listed again while its first write was under way`);
+    }
     if (!data) throw new Error(`chunk ${id.slice(0, 12)} is no longer here and no source was asked for it`);
     await this.files.place(id, data);
     if (this.files.waits(id))

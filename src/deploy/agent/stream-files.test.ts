@@ -1,0 +1,70 @@
+/**
+ * A streamed stage's files (stream-files.ts): a file sent in parts written at its chunks' offsets,
+ * synced early as it grows (SYNC_STEP), settled and closed once complete.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ChunkId } from '../types.js';
+import { StreamFiles } from './stream-files.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-stream-files-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** `n` chunks of `size` bytes each (distinct), with their ids. */
+function chunksOf(n: number, size: number): { id: ChunkId; data: Buffer }[] {
+  return Array.from({ length: n }, (_, k) => {
+    const data = Buffer.alloc(size, k + 1);
+    return { id: createHash('sha256').update(data).digest('hex') as ChunkId, data };
+  });
+}
+
+describe('StreamFiles', () => {
+  it('syncs a file sent in parts as it grows, and settles it whole once its entry came', async () => {
+    const KB = 1024;
+    // Small chunks written on this thread, large ones through the pool: both count.
+    const chunks = [...chunksOf(6, 16 * KB), ...chunksOf(4, 100 * KB)];
+    const files = new StreamFiles(dir, '.stream-test', 128 * KB);
+    const f = files.opening('big.bin', 0o640);
+    const list = chunks.map((c): [ChunkId, number] => [c.id, c.data.length]);
+    expect(files.more(f, 0, list.slice(0, 5))).toHaveLength(5);
+    for (const c of chunks.slice(0, 5)) await files.place(c.id, c.data);
+    const offset = list.slice(0, 5).reduce((n, [, s]) => n + s, 0);
+    const size = list.reduce((n, [, s]) => n + s, 0);
+    const rest = files.closing(
+      f,
+      { type: 'file', path: 'big.bin', mode: 0o640, size, chunks: list },
+      5,
+      offset,
+    );
+    expect(rest).toHaveLength(list.length - 5);
+    for (const c of chunks.slice(5)) await files.place(c.id, c.data);
+    await files.synced();
+    // 16 KB x 6 + 100 KB x 4 = 496 KB: a sync per 128 KB written (none while one runs).
+    expect(files.syncs).toBeGreaterThanOrEqual(1);
+    expect(files.syncs).toBeLessThanOrEqual(3);
+    expect(files.incomplete()).toBeUndefined();
+    expect(Number.isNaN(files.mtimes[f])).toBe(false);
+    const written = await readFile(path.join(dir, 'big.bin'));
+    expect(written.equals(Buffer.concat(chunks.map((c) => c.data)))).toBe(true);
+    expect((await stat(path.join(dir, 'big.bin'))).mode & 0o777).toBe(0o640);
+  });
+
+  it('does not sync files smaller than its step', async () => {
+    const files = new StreamFiles(dir, '.stream-test');
+    const [c] = chunksOf(1, 4096);
+    files.file({ type: 'file', path: 'a.txt', mode: 0o644, size: 4096, chunks: [[c!.id, 4096]] });
+    await files.place(c!.id, c!.data);
+    await files.synced();
+    expect(files.syncs).toBe(0);
+    expect(files.incomplete()).toBeUndefined();
+    expect((await readFile(path.join(dir, 'a.txt'))).equals(c!.data)).toBe(true);
+  });
+});

@@ -8,8 +8,8 @@
  * An agent before this endpoint answers 404: that host is staged as before (stage.ts).
  */
 import http from 'node:http';
+import { fewerCompiles } from '../util/hot-code-only.js';
 import { err, ok, type Result } from '../util/result.js';
-import { fewerCompiles } from '../util/small-heap.js';
 import { trace } from '../util/trace.js';
 import type { StageProgress, StageResult } from './agent/operations.js';
 import { readStageAnswer } from './agent-client.js';
@@ -161,7 +161,7 @@ export class StreamedStages {
   #growing: { at: number; chunks: readonly [ChunkId, number][] } | undefined;
   #release: ReleaseId | undefined;
   #failed = false;
-  /** Set while a large file streams in parts (small-heap.ts fewerCompiles), until done(). */
+  /** Set while a large file streams in parts (hot-code-only.ts fewerCompiles), until done(). */
   #fewerCompiles: (() => void) | undefined;
 
   constructor(

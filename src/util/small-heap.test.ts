@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fewerCompiles, growYoungGeneration, type YoungGeneration } from './small-heap.js';
+import { growYoungGeneration, type YoungGeneration } from './small-heap.js';
 
 /** A young generation that reaches `grownAt` bytes after `looks` looks at its size. */
 function fake(start: number, grownAt: number, looks: number) {
@@ -31,14 +31,5 @@ describe('growing the young generation for a deploy', () => {
     growYoungGeneration(f.young, 8 << 20);
     expect(f.calls).toEqual(['factor 4', 'factor 1']);
     expect(f.looks()).toBeLessThanOrEqual(1 + 4096 / 64);
-  });
-});
-
-describe('fewer compiles while a large file streams', () => {
-  it('leaves the flags of a process that did not ask for a small heap alone (a test worker)', () => {
-    const release = fewerCompiles();
-    expect(typeof release).toBe('function');
-    release();
-    release(); // released twice: nothing more happens
   });
 });

@@ -32,41 +32,6 @@ export function preferSmallHeap(): void {
   v8.setFlagsFromString('--heap-growing-percent=35');
 }
 
-/** V8's interrupt budget in Node 20 (`--interrupt-budget`): the bytecode a function runs between two looks at whether to optimize it. */
-const INTERRUPT_BUDGET = 67584;
-
-/** The budget while fewerCompiles holds: a function (or a loop) is optimized after 8x the work. */
-const FEWER_COMPILES_FACTOR = 8;
-
-/** Holders of fewerCompiles. */
-let fewer = 0;
-
-/**
- * While a first release's large file streams (a deployer chunking it in parts, an agent writing
- * its parts, stage-stream.ts), in a process that asked for a small heap: TurboFan optimizes only
- * what stays hot for longer, until the function returned is called (nested holds counted). That
- * work's bytes go through native code (SHA-256, the gear scan's WebAssembly, the kernel); its
- * JavaScript warmed up within a few hundred milliseconds, and TurboFan then compiled dozens of
- * functions on a helper thread, large ones with all they inline (the origin's request handler
- * 100-230 ms, the agent's fetchChunks, decodeFrames and place 35-75 ms each; ~150 ms of each
- * process's CPU on the 200 MB file's first deploy) beside the transfer on a 2-core machine.
- * Measured (scripts/deploy-ab.mjs big first, set at start-up in both processes, 10 pairs, load
- * 5-9): 8x CPU -13%, wall 0.85; 16x CPU -16%, wall 0.82; TurboFan off (--no-opt) CPU -5%. Not
- * for every deploy: on 20,000 small files (JavaScript's own work) the agent's main thread took
- * 20-25% more at 8x. V8 reads the flag as it refills a function's budget, so it applies from
- * then on; optimized code stays.
- */
-export function fewerCompiles(): () => void {
-  if (!small) return () => {};
-  if (fewer++ === 0) v8.setFlagsFromString(`--interrupt-budget=${INTERRUPT_BUDGET * FEWER_COMPILES_FACTOR}`);
-  let held = true;
-  return () => {
-    if (!held) return;
-    held = false;
-    if (--fewer === 0) v8.setFlagsFromString(`--interrupt-budget=${INTERRUPT_BUDGET}`);
-  };
-}
-
 /**
  * The young generation (both semi-spaces) a first release's work gets: 4 MiB semi-spaces. At the 1 MiB
  * preferSmallHeap keeps, an agent's first deploy of 20,000 files took 100-185 scavenges, ~200 ms

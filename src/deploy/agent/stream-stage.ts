@@ -13,8 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { fewerCompiles } from '../../util/hot-code-only.js';
 import { err, ok, type Result } from '../../util/result.js';
-import { fewerCompiles } from '../../util/small-heap.js';
 import { trace } from '../../util/trace.js';
 import type { ChunkSourceRef } from '../chunk-client.js';
 import { type Manifest, type ManifestEntry, manifestJson, releaseIdOfJson } from '../manifest.js';
@@ -99,7 +99,7 @@ export class StreamStaging {
     return this.#failure;
   }
 
-  /** Set once a part came (small-heap.ts fewerCompiles), until the stream finishes or stops. */
+  /** Set once a part came (hot-code-only.ts fewerCompiles), until the stream finishes or stops. */
   #fewerCompiles: (() => void) | undefined;
 
   /** The file whose parts came (its entry is next): its number in `files`, its parts' chunks and bytes. */

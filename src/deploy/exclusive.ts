@@ -93,17 +93,29 @@ export async function holdEnvironment(opts: {
   };
   for (const t of targets) {
     const c = clients.get(t.name)!;
+    // The lock is asked for first: an agent nobody holds (the usual case) takes one round trip.
+    // Refused, its status names the holder, whose lock is taken over when it is the deployment
+    // whose lease this one took over or a process that is gone.
+    let asked = false;
     for (;;) {
-      const status = await c.status();
-      const holder = status.ok ? status.value.lock?.holder : undefined;
-      const takeOver =
-        holder &&
-        holder !== deploymentId &&
-        (holder === tookOver?.deploymentId || (await opts.isDead(holder)))
-          ? holder
-          : undefined;
+      let takeOver: string | undefined;
+      if (asked) {
+        const status = await c.status();
+        const holder = status.ok ? status.value.lock?.holder : undefined;
+        takeOver =
+          holder &&
+          holder !== deploymentId &&
+          (holder === tookOver?.deploymentId || (await opts.isDead(holder)))
+            ? holder
+            : undefined;
+      }
       const r = await c.lock({ holder: deploymentId, owner: ownerText, ttlMs: LEASE_TTL_MS, takeOver });
       if (r.ok) break;
+      // Refused by a holder that may be taken over: ask again at once, with its status.
+      if (!asked && r.error.reason !== 'error') {
+        asked = true;
+        continue;
+      }
       // An agent that cannot be reached is not locked against us: staging reports it per host.
       if (r.error.reason === 'error') break;
       const refusal: HoldRefusal = {

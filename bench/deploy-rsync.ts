@@ -55,7 +55,9 @@ process.on('exit', () => {
   if (!file || (process.argv[1] || '').endsWith('daemon-server.js')) return;
   let peakKb = 0;
   try { peakKb = Number(/VmHWM:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]); } catch {}
-  fs.writeFileSync(file, JSON.stringify({ cpuMs: cpu() - base, peakKb }));
+  // Whole or not at all: the bench reads it as soon as it appears.
+  fs.writeFileSync(file + '.tmp', JSON.stringify({ cpuMs: cpu() - base, peakKb }));
+  fs.renameSync(file + '.tmp', file);
 });
 `;
 

@@ -272,8 +272,11 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
       lastYml = yml;
     }
     await spareReady();
+    // Versions repeat across shapes: what an earlier deploy left under these names goes first,
+    // so that nothing of it is read as this deploy's.
     const statsFile = join(root, `stats-${version}.json`);
     const summaryFile = join(root, `summary-${version}.json`);
+    for (const f of [statsFile, summaryFile]) rmSync(f, { force: true });
     const agentCpu0 = targets.reduce((n, a) => n + cpuMs(a.proc.pid), 0);
     const t = await timed(bin, ['deploy', 'bench', '--version', version, '--summary', summaryFile], {
       cwd: root,

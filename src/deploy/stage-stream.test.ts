@@ -59,6 +59,21 @@ async function agentBehindProxy(missing: string[] = []) {
   return agentProxy(servers, (server.address() as AddressInfo).port, { missing });
 }
 
+/** This test's agent and `second`, each behind a proxy that records what it is asked, in one region. */
+async function twoHosts(second: Agent) {
+  const a = await agentBehindProxy();
+  const server = await listenAgent(second, '127.0.0.1', 0);
+  servers.keep(server);
+  const b = await agentProxy(servers, (server.address() as AddressInfo).port);
+  const env = oneRegionEnvironment({
+    name: 'stream',
+    artifact: art,
+    token: TOKEN,
+    agentUrls: [a.url, b.url],
+  });
+  return { a, b, env };
+}
+
 const envFor = (agentUrl: string): Environment =>
   oneRegionEnvironment({ name: 'stream', artifact: art, token: TOKEN, agentUrls: [agentUrl] });
 
@@ -202,16 +217,7 @@ describe('the streamed stage of a first release', () => {
     await midSizedFiles();
     const second = await Agent.open({ dir: path.join(root, 'agent2'), token: TOKEN, keep: 2 });
     try {
-      const a = await agentBehindProxy();
-      const server = await listenAgent(second, '127.0.0.1', 0);
-      servers.keep(server);
-      const b = await agentProxy(servers, (server.address() as AddressInfo).port);
-      const env = oneRegionEnvironment({
-        name: 'stream',
-        artifact: art,
-        token: TOKEN,
-        agentUrls: [a.url, b.url],
-      });
+      const { a, b, env } = await twoHosts(second);
       const r = await runDeployment({ env, version: 'v1', events: new EventStream<DeployEvent>() });
       expect(r.ok && r.value.status, r.ok ? r.value.reason : r.error).toBe('success');
       for (const p of [a, b]) {
@@ -284,16 +290,7 @@ describe('the streamed stage of a first release', () => {
   it('streams to a relay and its neighbour, which pulls through it', async () => {
     const second = await Agent.open({ dir: path.join(root, 'agent2'), token: TOKEN, keep: 2 });
     try {
-      const a = await agentBehindProxy();
-      const server = await listenAgent(second, '127.0.0.1', 0);
-      servers.keep(server);
-      const b = await agentProxy(servers, (server.address() as AddressInfo).port);
-      const env = oneRegionEnvironment({
-        name: 'stream',
-        artifact: art,
-        token: TOKEN,
-        agentUrls: [a.url, b.url],
-      });
+      const { a, b, env } = await twoHosts(second);
       const r = await runDeployment({
         env: { ...env, relay: true },
         version: 'v1',

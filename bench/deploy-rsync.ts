@@ -13,17 +13,17 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { askDaemon, stopDaemon } from '../src/daemon/control.js';
 import { deployLedgerDir } from '../src/state/paths.js';
 import { runAlone } from './lib/alone.js';
+import { CliDeployer } from './lib/cli-deployer.js';
 import { type CountingProxy, countingProxy, freePort } from './lib/count-proxy.js';
 import { applyChange, type ChangeName, type ShapeName, writeShape } from './lib/deploy-shapes.js';
 import { cpuMs, takePeakKb } from './lib/proc-stats.js';
 import type { BenchOptions, BenchRow } from './lib/row.js';
-import { tail, timed } from './lib/spawn.js';
+import { timed } from './lib/spawn.js';
 
 const MB = 1024 * 1024;
 /**
@@ -39,27 +39,6 @@ function median(xs: number[]): number {
   return a.length % 2 ? a[m]! : (a[m - 1]! + a[m]!) / 2;
 }
 const TOKEN = 'bench-token-0123456789abcdef';
-
-/**
- * Preloaded into the deploying process (NODE_OPTIONS=--require): at exit it writes its CPU and
- * peak RSS (VmHWM, its own address space's) to SLIPWAY_BENCH_STATS_FILE. In a daemon's spare,
- * CPU counts from when the spare takes its command (its IPC channel to the daemon closes then);
- * the daemon itself writes nothing.
- */
-const STATS_PRELOAD = `const fs = require('node:fs');
-let base = 0;
-const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
-process.on('disconnect', () => { base = cpu(); });
-process.on('exit', () => {
-  const file = process.env.SLIPWAY_BENCH_STATS_FILE;
-  if (!file || (process.argv[1] || '').endsWith('daemon-server.js')) return;
-  let peakKb = 0;
-  try { peakKb = Number(/VmHWM:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]); } catch {}
-  // Whole or not at all: the bench reads it as soon as it appears.
-  fs.writeFileSync(file + '.tmp', JSON.stringify({ cpuMs: cpu() - base, peakKb }));
-  fs.renameSync(file + '.tmp', file);
-});
-`;
 
 interface Agent {
   proc: ChildProcess;
@@ -200,63 +179,15 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
   const originProxy = await countingProxy(originPort);
   const agents: Agent[] = [];
 
-  // The deployer is the CLI a user runs: `slipway deploy bench` in a checkout (the bench's
-  // folder) whose slipway.yml names the targets, executed as a shell runs it (bin/slipway.js: the
-  // native client, then the checkout's daemon when one serves the command, else Node.js).
-  // SLIPWAY_BENCH_DAEMON=0 measures every deploy without the daemon (each one starts Node.js
-  // and loads the CLI, as under CI); otherwise the daemon is started first, as the first
-  // `run`, `plan` or `deploy` in a checkout starts it, and each deploy waits until its next
-  // spare is loaded, so that loading (in the background) lands on neither tool's time.
-  const viaDaemon = process.env.SLIPWAY_BENCH_DAEMON !== '0';
-  // The deploying process's peak RSS and CPU, written when it exits (a preload in NODE_OPTIONS):
-  // in the daemon's spare, CPU counts from the moment it takes the command (its IPC channel
-  // closes then, cli/spare.ts), not its loading beforehand; its peak RSS includes that loading.
-  const statsPreload = join(root, 'deploy-stats.cjs');
-  writeFileSync(statsPreload, STATS_PRELOAD);
-  const ymlFor = (artifact: string, targets: Agent[]): string =>
-    [
-      'version: 1',
-      'environments:',
-      '  bench:',
-      `    artifact: ${JSON.stringify(artifact)}`,
-      '    token: { file: token }',
-      '    keepReleases: 2',
-      '    relay: false',
-      `    origin: { listen: "127.0.0.1:${originPort}", url: "${originProxy.url}" }`,
-      `    strategy: { waves: [[r1]], maxUnavailable: ${targets.length}, bake: 0, minSamples: 1, stageParallelism: 8 }`,
-      '    regions:',
-      '      r1:',
-      '        traffic: 100',
-      '        targets:',
-      ...targets.flatMap((a, i) => [`          - name: t${i + 1}`, `            agent: ${a.proxy.url}`]),
-      '',
-    ].join('\n');
-  const ledgerDir = deployLedgerDir(root);
-  const cliEnv = (statsFile: string): NodeJS.ProcessEnv => ({
-    ...process.env,
-    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${statsPreload}`.trim(),
-    SLIPWAY_BENCH_STATS_FILE: statsFile,
-    SLIPWAY_DAEMON: viaDaemon ? '1' : '0',
+  // SLIPWAY_BENCH_DAEMON=0: every deploy without the checkout's daemon (bench/lib/cli-deployer.ts).
+  const deployer = await CliDeployer.start({
+    root,
+    bin,
+    viaDaemon: process.env.SLIPWAY_BENCH_DAEMON !== '0',
+    origin: { port: originPort, url: originProxy.url },
+    log: options.log,
   });
-  /** The daemon has a spare loaded for the next command (or there is none to wait for). */
-  const spareReady = async () => {
-    if (!viaDaemon) return;
-    for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
-      const status = await askDaemon(root, 'status');
-      if (!status || status.ready > 0) return;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  };
-  let lastYml = ymlFor(join(root, 'src'), []);
-  writeFileSync(join(root, 'slipway.yml'), lastYml);
-  if (viaDaemon) {
-    const started = await timed(bin, ['daemon', 'start'], {
-      cwd: root,
-      env: cliEnv(join(root, 'stats-start.json')),
-    });
-    if (started.code !== 0)
-      options.log(`bench: the daemon did not start; deploys run without it: ${tail(started, 3)}`);
-  }
+  const ledgerDir = deployLedgerDir(root);
 
   async function slipway(artifact: string, targets: Agent[], version: string): Promise<Outcome> {
     originProxy.reset();
@@ -264,57 +195,25 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
       a.proxy.reset();
       takePeakKb(a.proc.pid);
     }
-    // Rewritten only when it changes (a new agent, another shape), as a user edits it: a changed
-    // file is parsed again (the pipeline's snapshot is keyed by its stat, config/snapshot.ts).
-    const yml = ymlFor(artifact, targets);
-    if (yml !== lastYml) {
-      writeFileSync(join(root, 'slipway.yml'), yml);
-      lastYml = yml;
-    }
-    await spareReady();
-    // Versions repeat across shapes: what an earlier deploy left under these names goes first,
-    // so that nothing of it is read as this deploy's.
-    const statsFile = join(root, `stats-${version}.json`);
-    const summaryFile = join(root, `summary-${version}.json`);
-    for (const f of [statsFile, summaryFile]) rmSync(f, { force: true });
     const agentCpu0 = targets.reduce((n, a) => n + cpuMs(a.proc.pid), 0);
-    const t = await timed(bin, ['deploy', 'bench', '--version', version, '--summary', summaryFile], {
-      cwd: root,
-      env: cliEnv(statsFile),
-    });
+    const d = await deployer.deploy(
+      artifact,
+      targets.map((a) => a.proxy.url),
+      version,
+    );
     const agentCpu = targets.reduce((n, a) => n + cpuMs(a.proc.pid), 0) - agentCpu0;
-    // SLIPWAY_TRACE=1: each deploy's spans (util/trace.ts), after it.
-    if (process.env.SLIPWAY_TRACE) options.log(t.stderr.trimEnd());
-    const summary = existsSync(summaryFile)
-      ? (JSON.parse(readFileSync(summaryFile, 'utf8')) as {
-          release?: string;
-          status?: string;
-          reason?: string;
-          artifact: { chunkMs: number };
-        })
-      : undefined;
-    if (t.code !== 0 || summary?.status !== 'success' || !summary.release)
-      throw new Error(`slipway deploy ${version} failed (exit ${t.code}): ${summary?.reason ?? tail(t)}`);
-    // The stats file is written as the deploying process exits, which may be just after the
-    // client has its exit code (the daemon's spare answers first).
-    let stats: { cpuMs: number; peakKb: number } | undefined;
-    for (const deadline = Date.now() + 30_000; !stats && Date.now() < deadline; ) {
-      if (existsSync(statsFile)) stats = JSON.parse(readFileSync(statsFile, 'utf8'));
-      else await new Promise((r) => setTimeout(r, 10));
-    }
     // The trailing slash: the release's tree as `current` shows it (an unchanged redeploy is a
     // symlink to the kept release's folder it shares, agent/twins.ts).
-    for (const a of targets)
-      verify(artifact, `${join(a.dir, 'releases', summary.release)}/`, `slipway ${version}`);
+    for (const a of targets) verify(artifact, `${join(a.dir, 'releases', d.release)}/`, `slipway ${version}`);
     // The daemon's next spare loads now, in the background: not on rsync's time either.
-    await spareReady();
+    await deployer.spareReady();
     return {
-      ms: t.wallMs,
-      cpuMs: (stats?.cpuMs ?? Number.NaN) + agentCpu,
+      ms: d.t.wallMs,
+      cpuMs: (d.stats?.cpuMs ?? Number.NaN) + agentCpu,
       bytes: originProxy.bytes + targets.reduce((s, a) => s + a.proxy.bytes, 0),
-      deployerKb: stats?.peakKb ?? 0,
+      deployerKb: d.stats?.peakKb ?? 0,
       agentKb: Math.max(...targets.map((a) => takePeakKb(a.proc.pid))),
-      chunkMs: summary.artifact.chunkMs,
+      chunkMs: d.chunkMs,
     };
   }
 
@@ -553,7 +452,7 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
       note: casync ? `${casync} present; this bench compares rsync only` : 'skipped (casync absent)',
     });
   } finally {
-    if (viaDaemon) await stopDaemon(root);
+    await deployer.stop();
     await Promise.all(agents.map(stopAgent));
     await Promise.all([rsyncProxy.close(), originProxy.close()]);
     daemon.kill('SIGTERM');

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import { chunkIdOf } from './fastcdc.js';
 import type { ChunkId } from './types.js';
@@ -71,7 +71,7 @@ describe('zstd on the wire', () => {
     const fast = await encodeFrame(id, data, 'br-fast', ['zstd']);
     expect((await decode(fast))[0]!.data).toEqual(data);
     // Incompressible bytes still travel raw; a deflate request stays deflate.
-    const noise = randomBytes(40_000);
+    const noise = seededNoise(40_000, 101);
     expect((await encodeFrame(chunkIdOf(noise), noise, 'br', ['zstd']))[32]).toBe(0);
     expect((await encodeFrame(id, data, 'deflate', ['zstd']))[32]).toBe(1);
   });
@@ -154,7 +154,7 @@ describe.runIf(zstd)('zstd chunk deltas (the matched base blocks as the dictiona
   });
 
   it('sends nothing as a delta when no block of the base matches', () => {
-    const unrelated = randomBytes(64 * 1024);
+    const unrelated = seededNoise(64 * 1024, 102);
     expect(
       encodeZstdDelta(unrelated, deltaRequest(chunkIdOf(unrelated), [id], base), zstd!, 6),
     ).toBeUndefined();
@@ -163,12 +163,12 @@ describe.runIf(zstd)('zstd chunk deltas (the matched base blocks as the dictiona
 
 describe.runIf(zstd)('zstd delta level by what did not match', () => {
   // A chunk of text and noise with a 25 KB patch; the receiver has the chunk from before it.
-  const base = Buffer.concat([text(32 * 1024, 11), randomBytes(32 * 1024)]);
+  const base = Buffer.concat([text(32 * 1024, 11), seededNoise(32 * 1024, 103)]);
   const patched = (patch: Buffer) =>
     Buffer.concat([base.subarray(0, 20_000), patch, base.subarray(20_000 + patch.length)]);
 
   it('compresses random unmatched bytes at the noise level, anything else at the full level', async () => {
-    const noisy = patched(randomBytes(25_000));
+    const noisy = patched(seededNoise(25_000, 104));
     const req = deltaRequest(chunkIdOf(noisy), [chunkIdOf(base)], base);
     // Levels far enough apart that their frames differ, or the test could not tell them apart.
     const deep = encodeZstdDelta(noisy, req, zstd!, 19)!;
@@ -267,9 +267,9 @@ describe('block checksums', () => {
     const req = deltaRequest(chunkIdOf(base), [chunkIdOf(base)], base);
     expect(req.block).toBe(129);
     const next = Buffer.concat([
-      randomBytes(7),
+      seededNoise(7, 105),
       base.subarray(0, 4000),
-      randomBytes(50),
+      seededNoise(50, 106),
       base.subarray(4000),
     ]);
     const payload = encodeDelta(next, req)!;
@@ -291,14 +291,14 @@ describe('block checksums', () => {
         // One stretch twice, and a block's worth of new bytes between.
         Buffer.concat([
           base.subarray(0, 20_000),
-          randomBytes(block),
+          seededNoise(block, 107),
           base.subarray(0, 20_000),
           base.subarray(40_000),
         ]),
         // New bytes up to the very end, matches only at the start.
-        Buffer.concat([base.subarray(0, 3 * block), randomBytes(10_000)]),
+        Buffer.concat([base.subarray(0, 3 * block), seededNoise(10_000, 108)]),
         // A match ending exactly at the end, after new bytes.
-        Buffer.concat([randomBytes(5_000), base.subarray(base.length - 5 * block)]),
+        Buffer.concat([seededNoise(5_000, 109), base.subarray(base.length - 5 * block)]),
       ];
       for (const next of cases) {
         const best = bestDelta(next, req, { codec: zstd!, level: 9, noiseLevel: 3 })!;

@@ -4,11 +4,11 @@
  * app changed in its release is noticed and the chunk still arrives, intact. Real files, a real
  * origin over HTTP.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { noise } from '../../../test/helpers/noise.js';
 import { chunkIdOf, DEFAULT_CHUNKING } from '../fastcdc.js';
 import type { Manifest } from '../manifest.js';
 import { type Origin, startOrigin } from '../origin.js';
@@ -79,10 +79,10 @@ async function rig(first: Buffer, second: Buffer, next: Buffer, trim?: BaseRange
 
 describe('delta bases of two chunks', () => {
   it('asks for a chunk spanning two old ones as a delta against both, and rebuilds it', async () => {
-    const first = randomBytes(40_000);
-    const second = randomBytes(40_000);
+    const first = noise(40_000, 1);
+    const second = noise(40_000, 2);
     // The edit: 1 KB new in the middle, where the two old chunks met.
-    const next = Buffer.concat([first.subarray(0, 39_500), randomBytes(1000), second.subarray(500)]);
+    const next = Buffer.concat([first.subarray(0, 39_500), noise(1000, 3), second.subarray(500)]);
     const { index, nextId, fetchNext } = await rig(first, second, next);
     const { r, wire } = await fetchNext();
     expect(r).toEqual({ ok: true });
@@ -94,9 +94,9 @@ describe('delta bases of two chunks', () => {
   });
 
   it('delivers the chunk intact when a base chunk changed in its release', async () => {
-    const first = randomBytes(40_000);
-    const second = randomBytes(40_000);
-    const next = Buffer.concat([first.subarray(0, 39_500), randomBytes(1000), second.subarray(500)]);
+    const first = noise(40_000, 4);
+    const second = noise(40_000, 5);
+    const next = Buffer.concat([first.subarray(0, 39_500), noise(1000, 6), second.subarray(500)]);
     const { layout, index, nextId, fetchNext } = await rig(first, second, next);
     // The app wrote into the second chunk's bytes of its release file.
     const damaged = Buffer.concat([first, second]);
@@ -114,14 +114,10 @@ describe('delta bases of two chunks', () => {
 describe('trimmed delta bases', () => {
   // The new chunk: the middle 40 KB of the old two, with 1 KB new in it.
   const parts = () => {
-    const first = randomBytes(40_000);
-    const second = randomBytes(40_000);
+    const first = noise(40_000, 7);
+    const second = noise(40_000, 8);
     const old = Buffer.concat([first, second]);
-    const next = Buffer.concat([
-      old.subarray(20_000, 39_500),
-      randomBytes(1000),
-      old.subarray(40_500, 60_000),
-    ]);
+    const next = Buffer.concat([old.subarray(20_000, 39_500), noise(1000, 9), old.subarray(40_500, 60_000)]);
     return { first, second, next };
   };
 

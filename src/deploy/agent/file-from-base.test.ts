@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { noise } from '../../../test/helpers/noise.js';
 import { tempDirs } from '../../../test/helpers/temp-dirs.js';
 import { chunkBuffer } from '../fastcdc.js';
 import type { ManifestEntry } from '../manifest.js';
@@ -42,9 +42,9 @@ function setup(old: Buffer) {
 
 describe('writing a changed file from its earlier version', () => {
   it('rebuilds an edit in place byte for byte, asking the index only for the changed chunks', async () => {
-    const old = randomBytes(200_000);
+    const old = noise(200_000, 1);
     const fresh = Buffer.from(old);
-    randomBytes(300).copy(fresh, 100_000);
+    noise(300, 2).copy(fresh, 100_000);
     const { dir, basePath, base } = setup(old);
     const before = statSync(basePath);
     const e = entry('new.bin', fresh);
@@ -61,9 +61,9 @@ describe('writing a changed file from its earlier version', () => {
 
   it('flushed while it is copied, says when its writing began and still rebuilds byte for byte', async () => {
     // Large enough that the copy may still run when the flush loop first looks.
-    const old = randomBytes(8 * 1024 * 1024);
+    const old = noise(8 * 1024 * 1024, 3);
     const fresh = Buffer.from(old);
-    randomBytes(300).copy(fresh, 4_000_000);
+    noise(300, 4).copy(fresh, 4_000_000);
     const { dir, basePath, base } = setup(old);
     const e = entry('new.bin', fresh);
     const ix = index(fresh);
@@ -79,13 +79,13 @@ describe('writing a changed file from its earlier version', () => {
   });
 
   it('takes the chunks that arrive once it is open straight into the file, and asks only for the others', async () => {
-    const old = randomBytes(200_000);
+    const old = noise(200_000, 5);
     const fresh = Buffer.from(old);
-    for (const at of [20_000, 100_000, 180_000]) randomBytes(300).copy(fresh, at);
+    for (const at of [20_000, 100_000, 180_000]) noise(300, 6).copy(fresh, at);
     for (const inPlace of [true, false]) {
       const { dir, base } = setup(old);
       // Bytes inserted at the start: written in order.
-      const next = inPlace ? fresh : Buffer.concat([randomBytes(4096), fresh]);
+      const next = inPlace ? fresh : Buffer.concat([noise(4096, 7), fresh]);
       const e = entry('new.bin', next);
       const ix = index(next);
       const dest = path.join(dir, 'new.bin');
@@ -125,8 +125,8 @@ describe('writing a changed file from its earlier version', () => {
   });
 
   it('rebuilds a file with bytes inserted at the start and one that shrank', async () => {
-    const old = randomBytes(150_000);
-    for (const fresh of [Buffer.concat([randomBytes(4096), old]), old.subarray(0, 90_000)]) {
+    const old = noise(150_000, 8);
+    for (const fresh of [Buffer.concat([noise(4096, 9), old]), old.subarray(0, 90_000)]) {
       const { dir, base } = setup(old);
       const e = entry('new.bin', fresh);
       const ix = index(fresh);
@@ -139,8 +139,8 @@ describe('writing a changed file from its earlier version', () => {
 
   it('writes the bytes after a changed chunk from the base while that chunk is still on its way', async () => {
     // 4 KB inserted at the start: the file is written in order from the base, its first chunk new.
-    const old = randomBytes(150_000);
-    const fresh = Buffer.concat([randomBytes(4096), old]);
+    const old = noise(150_000, 10);
+    const fresh = Buffer.concat([noise(4096, 11), old]);
     const { dir, base } = setup(old);
     const e = entry('new.bin', fresh);
     const ix = index(fresh);
@@ -167,16 +167,16 @@ describe('writing a changed file from its earlier version', () => {
   });
 
   it('writes nothing when the earlier version shares no chunk, and refuses a chunk of the wrong length', async () => {
-    const { dir, base } = setup(randomBytes(50_000));
-    const fresh = randomBytes(50_000);
+    const { dir, base } = setup(noise(50_000, 12));
+    const fresh = noise(50_000, 13);
     const ix = index(fresh);
     const dest = path.join(dir, 'new.bin');
     expect(await writeFromBase({ e: entry('new.bin', fresh), dest, base, chunk: ix.chunk })).toBe(false);
     expect(() => statSync(dest)).toThrow();
 
-    const old = randomBytes(50_000);
+    const old = noise(50_000, 14);
     const s = setup(old);
-    const edited = Buffer.concat([old.subarray(0, 40_000), randomBytes(10_000)]);
+    const edited = Buffer.concat([old.subarray(0, 40_000), noise(10_000, 15)]);
     const short = async () => Buffer.alloc(3);
     await expect(
       writeFromBase({

@@ -93,45 +93,54 @@ export function register(program: Command, ctx: CliContext): void {
         const ledgerDir = deployLedgerDir(pipeline.root);
         return withStore({ url: globals(cmd).store, root: pipeline.root }, (store) => {
           trace('deploy: store open');
-          return withEnvironment(ctx, store, env, opts.wait, async (held, signal) => {
-            trace('deploy: environment held');
-            const recorder = new DeployRecorder(store.deployments, events);
-            const validations = recordAppValidations(store.appValidations, events);
-            const summary = new SummaryBuilder(events);
-            const stopProgress = reportProgress(events, ctx.stdout);
-            const tracing = await attachDeployTracing(events, ctx.env, (m) =>
-              ctx.stderr.write(`slipway: ${m}\n`),
-            );
-            try {
-              const r = await runDeployment({
-                env,
-                version,
-                artifact: opts.artifact ? path.resolve(opts.artifact) : undefined,
-                events,
-                git,
-                signal: AbortSignal.any([signal, held.lost]),
-                deploymentId: held.deploymentId,
-                clients: held.clients,
-                owner: currentOwner(),
-                ledgerDir,
-              });
-              if (!r.ok) {
-                throw new UsageError(
-                  r.error,
-                  `build the artifact first (e.g. slipway run) or pass --artifact DIR`,
-                );
+          return withEnvironment(
+            ctx,
+            store,
+            env,
+            opts.wait,
+            async (held, signal) => {
+              trace('deploy: environment held');
+              const recorder = new DeployRecorder(store.deployments, events);
+              const validations = recordAppValidations(store.appValidations, events);
+              const summary = new SummaryBuilder(events);
+              const stopProgress = reportProgress(events, ctx.stdout);
+              const tracing = await attachDeployTracing(events, ctx.env, (m) =>
+                ctx.stderr.write(`slipway: ${m}\n`),
+              );
+              try {
+                const r = await runDeployment({
+                  env,
+                  version,
+                  artifact: opts.artifact ? path.resolve(opts.artifact) : undefined,
+                  events,
+                  git,
+                  signal: AbortSignal.any([signal, held.lost]),
+                  deploymentId: held.deploymentId,
+                  clients: held.clients,
+                  owner: currentOwner(),
+                  ledgerDir,
+                });
+                if (!r.ok) {
+                  throw new UsageError(
+                    r.error,
+                    `build the artifact first (e.g. slipway run) or pass --artifact DIR`,
+                  );
+                }
+                const failed = [...(await recorder.flush()), ...(await validations.flush())];
+                for (const f of failed) ctx.stderr.write(`slipway: could not record the deployment: ${f}\n`);
+                if (opts.summary && summary.summary) {
+                  await writeFile(opts.summary, `${JSON.stringify(summary.summary, null, 2)}\n`);
+                }
+                return r.value.status === 'success' ? 0 : 1;
+              } finally {
+                stopProgress();
+                await tracing?.shutdown();
               }
-              const failed = [...(await recorder.flush()), ...(await validations.flush())];
-              for (const f of failed) ctx.stderr.write(`slipway: could not record the deployment: ${f}\n`);
-              if (opts.summary && summary.summary) {
-                await writeFile(opts.summary, `${JSON.stringify(summary.summary, null, 2)}\n`);
-              }
-              return r.value.status === 'success' ? 0 : 1;
-            } finally {
-              stopProgress();
-              await tracing?.shutdown();
-            }
-          });
+              // A lone host's lock taken by its deploy exchange (first-change-hold.ts); with
+              // --no-wait, before anything, so that a refusal comes before the walk as it says.
+            },
+            opts.wait && env.regions.reduce((n, r) => n + r.targets.length, 0) === 1,
+          );
         });
       }),
     );

@@ -25,6 +25,8 @@ export async function withEnvironment(
   env: Environment,
   wait: boolean,
   fn: (held: HeldEnvironment, signal: AbortSignal) => Promise<number>,
+  /** Agents' locks taken when first needed (exclusive.ts `lazy`): a deploy to a lone host. */
+  lazy = false,
 ): Promise<number> {
   const abort = new AbortController();
   const onSignal = () => abort.abort();
@@ -32,7 +34,7 @@ export async function withEnvironment(
   process.once('SIGTERM', onSignal);
   let held: HeldEnvironment | undefined;
   try {
-    const taken = await takeEnvironment(ctx, store, env, wait, abort.signal);
+    const taken = await takeEnvironment(ctx, store, env, wait, abort.signal, lazy);
     if (!taken.ok) {
       const f = taken.error;
       ctx.stderr.write(`error: ${describeRefusal(f)}${f.gaveUp ? '; gave up waiting' : ''}\n`);
@@ -57,6 +59,7 @@ async function takeEnvironment(
   env: Environment,
   wait: boolean,
   signal: AbortSignal,
+  lazy: boolean,
 ): Promise<Result<HeldEnvironment, HoldFailure>> {
   for (const d of await markInterrupted(store, env.name))
     ctx.stderr.write(
@@ -72,6 +75,7 @@ async function takeEnvironment(
     onWait: (r) =>
       ctx.stderr.write(`slipway: ${describeRefusal(r)}; ${waitingFor(r)} (--no-wait fails instead)\n`),
     signal,
+    lazy,
   });
   if (r.ok && r.value.tookOver) {
     // The lease's dead holder may not have written its record as running yet: mark it now.

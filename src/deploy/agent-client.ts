@@ -4,9 +4,10 @@ import { gzipSync } from 'node:zlib';
 import { err, ok, type Result } from '../util/result.js';
 import type { AppSpec } from './agent/app.js';
 import type { AppValidation, ValidateRequest } from './agent/app-validation.js';
-import { LOCK_HEADER } from './agent/deploy-lock.js';
+import { HOLD_HEADER, LOCK_HEADER } from './agent/deploy-lock.js';
 import type { ActivateResult, DeployLine, StageProgress, StageResult } from './agent/operations.js';
 import { type ChunkSourceRef, causeOf } from './chunk-client.js';
+import type { FirstChangeHold } from './first-change-hold.js';
 import { answerLines, bodyText, httpCall, isOk, refusalText } from './http-call.js';
 import type { Manifest } from './manifest.js';
 import type { ManifestDelta } from './manifest-delta.js';
@@ -34,7 +35,8 @@ export interface AgentStatus {
 export interface DeployRequest {
   protocol: number;
   release: ReleaseId;
-  version: string;
+  /** Absent when `release` begins with it (`<version>-<12 hex>`, manifest.ts releaseIdOf). */
+  version?: string;
   base: ReleaseId;
   chunking?: Manifest['chunking'];
   remove?: string[];
@@ -55,9 +57,21 @@ export type DeployExchange =
 /** Why a lock was refused: another deployment holds the host (wait or give up), or anything else. */
 export type LockRefusal = { reason: 'held'; message: string } | { reason: 'error'; message: string };
 
+/** Calls that change the host: made under the deployment's lock (agent/server.ts mayChange). */
+const CHANGES = new Set([
+  '/v1/stage',
+  '/v1/prepare',
+  '/v1/copy-ahead',
+  '/v1/grant',
+  '/v1/activate',
+  '/v1/rollback',
+]);
+
 export class AgentClient {
   /** The deployment holding this agent's lock; sent with every call that changes the host. */
   holder: string | undefined;
+  /** The lock taken when first needed (a lone host's deploy), not before: see first-change-hold.ts. */
+  hold: FirstChangeHold | undefined;
 
   constructor(
     readonly url: string,
@@ -91,6 +105,10 @@ export class AgentClient {
     body: unknown,
     timeoutMs: number,
   ): Promise<Result<T, { status: number; message: string }>> {
+    if (this.hold && CHANGES.has(route)) {
+      const held = await this.hold.ensure();
+      if (!held.ok) return err({ status: 409, message: held.error });
+    }
     try {
       const res = await httpCall(new URL(route, this.url), {
         method,
@@ -253,11 +271,13 @@ export class AgentClient {
    * Stages a first release while its manifest is still being made (POST /v1/stage-stream,
    * stage-stream.ts): `unsupported` from an agent before it (404), which is then staged as before.
    */
-  stageStream(o: {
+  async stageStream(o: {
     header: StreamHeader;
     feed: StreamFeed;
     onProgress: (p: StageProgress) => void;
   }): Promise<StreamOutcome> {
+    const held = await this.hold?.ensure();
+    if (held && !held.ok) return { kind: 'staged', result: held };
     return sendStream({
       ...o,
       url: new URL('/v1/stage-stream', this.url),
@@ -274,25 +294,40 @@ export class AgentClient {
    */
   async deploy(
     body: DeployRequest,
-    opts: { onProgress?: (p: StageProgress) => void; onSent?: () => void; signal?: AbortSignal } = {},
+    opts: {
+      onProgress?: (p: StageProgress) => void;
+      onSent?: () => void;
+      signal?: AbortSignal;
+      /** Nothing follows on this host once it is done: a lock the exchange takes goes back then. */
+      last?: boolean;
+    } = {},
   ): Promise<DeployExchange> {
     const text = JSON.stringify(body);
     // Gzipped only when that pays: an unchanged redeploy's body is about 100 bytes, which gzip's
     // header and trailer would lengthen.
     const gz = text.length >= 1024;
     const payload = gz ? gzipSync(text) : Buffer.from(text);
+    // The lock taken by the exchange itself when not held yet (first-change-hold.ts).
+    const take = this.hold?.header(opts.last === true);
     let res: IncomingMessage;
     try {
       res = await httpCall(new URL('/v1/deploy', this.url), {
         method: 'POST',
-        headers: this.#headers(gz ? { 'content-encoding': 'gzip' } : {}, false),
+        headers: this.#headers(
+          { ...(gz ? { 'content-encoding': 'gzip' } : {}), ...(take ? { [HOLD_HEADER]: take } : {}) },
+          false,
+        ),
         body: payload,
         signal: opts.signal,
         onSent: opts.onSent,
       });
     } catch (e) {
+      // It may have taken the lock: held, so that it is given back.
+      if (take) this.hold!.settle(true);
       return { kind: 'broken', message: `no answer from agent ${this.url}: ${causeOf(e)}` };
     }
+    // Refused, it took no lock (or gave it back); answered, it holds it unless done and told `last`.
+    if (take && isOk(res)) this.hold!.settle(true);
     if (!isOk(res)) {
       const msg = await refusalText(res);
       return {
@@ -305,7 +340,10 @@ export class AgentClient {
       for await (const line of answerLines(res)) {
         const msg = JSON.parse(line) as DeployLine;
         if (msg.type === 'progress') opts.onProgress?.(msg);
-        else return { kind: 'answered', line: msg, requestBytes: payload.length };
+        else {
+          if (take && opts.last && msg.type === 'done') this.hold!.settle(false);
+          return { kind: 'answered', line: msg, requestBytes: payload.length };
+        }
       }
     } catch (e) {
       return { kind: 'broken', message: `agent ${this.url} broke off while deploying: ${causeOf(e)}` };
@@ -318,6 +356,8 @@ export class AgentClient {
     opts: { onProgress?: (p: StageProgress) => void; onSent?: () => void; signal?: AbortSignal },
     earlierBytes = 0,
   ): Promise<Result<StageResult & { requestBytes: number }, string>> {
+    const held = await this.hold?.ensure();
+    if (held && !held.ok) return held;
     let res: IncomingMessage;
     try {
       res = await httpCall(new URL('/v1/stage', this.url), {

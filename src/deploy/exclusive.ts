@@ -3,12 +3,14 @@
  * first, then each agent's deploy lock in a fixed order (so two deployers with different stores
  * cannot deadlock), both renewed by a heartbeat until released. A holder whose process is dead is
  * taken over; a live one is waited for (with a message naming it) or, with `wait: false`,
- * refused.
+ * refused. A lone host's deploy takes its agent's lock when first needed instead
+ * (first-change-hold.ts `lazy`): its redeploy exchange takes and gives it back itself.
  */
 import type { LeaseQueries } from '../store/leases.js';
 import { err, ok, type Result } from '../util/result.js';
 import { AgentClient } from './agent-client.js';
 import type { Environment } from './environment.js';
+import { FirstChangeHold } from './first-change-hold.js';
 import { acquireLease, type Lease, releaseLease, renewLease } from './lease.js';
 import { currentOwner, describeOwner } from './owner.js';
 
@@ -25,6 +27,7 @@ export type HoldRefusal =
 
 /** A refusal, and whether it ended the attempt because waiting was aborted (Ctrl-C). */
 export type HoldFailure = HoldRefusal & { gaveUp: boolean };
+type AgentLockFailure = Extract<HoldRefusal, { reason: 'agent-locked' }> & { gaveUp: boolean };
 
 export interface HeldEnvironment {
   deploymentId: string;
@@ -50,6 +53,11 @@ export async function holdEnvironment(opts: {
   /** Told once per distinct holder that is being waited for. */
   onWait: (refusal: HoldRefusal) => void;
   signal?: AbortSignal;
+  /**
+   * Agents' locks taken when first needed, not now (first-change-hold.ts): a lone host's deploy,
+   * whose redeploy exchange takes and gives back the lock itself. The store's lease is taken now.
+   */
+  lazy?: boolean;
 }): Promise<Result<HeldEnvironment, HoldFailure>> {
   const { leases, env, deploymentId } = opts;
   const owner = currentOwner();
@@ -85,14 +93,14 @@ export async function holdEnvironment(opts: {
     c.holder = deploymentId;
     clients.set(t.name, c);
   }
-  const locked: AgentClient[] = [];
+  const locked = new Set<AgentClient>();
   const giveUp = async (failure: HoldFailure) => {
-    await Promise.all(locked.map((c) => c.unlock(deploymentId)));
+    await Promise.all([...locked].map((c) => c.unlock(deploymentId)));
     await releaseLease(leases, { environment: env.name, deploymentId });
     return err(failure);
   };
-  for (const t of targets) {
-    const c = clients.get(t.name)!;
+  /** Takes one agent's lock, waiting for a live holder unless told not to; the refusal if not. */
+  const lockAgent = async (name: string, c: AgentClient): Promise<AgentLockFailure | undefined> => {
     // The lock is asked for first: an agent nobody holds (the usual case) takes one round trip.
     // Refused, its status names the holder, whose lock is taken over when it is the deployment
     // whose lease this one took over or a process that is gone.
@@ -120,14 +128,34 @@ export async function holdEnvironment(opts: {
       if (r.error.reason === 'error') break;
       const refusal: HoldRefusal = {
         reason: 'agent-locked',
-        target: t.name,
+        target: name,
         detail: r.error.message.replace(/^.*answered 409: /, ''),
       };
-      if (!opts.wait) return giveUp({ ...refusal, gaveUp: false });
+      if (!opts.wait) return { ...refusal, gaveUp: false };
       waiting(refusal);
-      if (!(await pause(opts.signal))) return giveUp({ ...refusal, gaveUp: true });
+      if (!(await pause(opts.signal))) return { ...refusal, gaveUp: true };
     }
-    locked.push(c);
+    locked.add(c);
+    return undefined;
+  };
+  for (const t of targets) {
+    const c = clients.get(t.name)!;
+    if (opts.lazy) {
+      c.hold = new FirstChangeHold({
+        owner: describeOwner(owner),
+        ttlMs: LEASE_TTL_MS,
+        take: async () => {
+          const f = await lockAgent(t.name, c);
+          return f
+            ? err(`agent ${f.target}: ${f.detail}${f.gaveUp ? '; gave up waiting' : ''}`)
+            : ok(undefined);
+        },
+        onHeld: (held) => (held ? locked.add(c) : locked.delete(c)),
+      });
+      continue;
+    }
+    const failure = await lockAgent(t.name, c);
+    if (failure) return giveUp(failure);
   }
 
   const lost = new AbortController();
@@ -139,7 +167,7 @@ export async function holdEnvironment(opts: {
       );
       if (!mine) lost.abort(new Error(`the lease on ${env.name} was taken over`));
       await Promise.all(
-        locked.map((c) => c.lock({ holder: deploymentId, owner: ownerText, ttlMs: LEASE_TTL_MS })),
+        [...locked].map((c) => c.lock({ holder: deploymentId, owner: ownerText, ttlMs: LEASE_TTL_MS })),
       );
     });
   }, LEASE_TTL_MS / 4);
@@ -153,7 +181,7 @@ export async function holdEnvironment(opts: {
     release: async () => {
       clearInterval(timer);
       await renewing;
-      await Promise.all(locked.map((c) => c.unlock(deploymentId)));
+      await Promise.all([...locked].map((c) => c.unlock(deploymentId)));
       await releaseLease(leases, { environment: env.name, deploymentId });
     },
   });

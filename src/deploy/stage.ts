@@ -196,7 +196,7 @@ export async function stageAll(opts: {
       {
         protocol: DEPLOY_PROTOCOL,
         release: opts.release,
-        version: d.version,
+        ...(opts.release === `${d.version}-${opts.release.slice(-12)}` ? {} : { version: d.version }),
         base: d.base,
         ...(c.min === was.min && c.avg === was.avg && c.max === was.max ? {} : { chunking: c }),
         ...(d.remove.length ? { remove: d.remove } : {}),
@@ -208,6 +208,8 @@ export async function stageAll(opts: {
       {
         onProgress: (p) => events.emit({ type: 'stage-progress', deploymentId, target: target.name, ...p }),
         onSent: opts.onRequestSent,
+        // No health gate: the rollout has nothing more to do on this host.
+        last: !opts.env.health,
       },
     );
     if (x.kind === 'refused') return undefined;
@@ -231,7 +233,8 @@ export async function stageAll(opts: {
       alreadyStaged: counts.already === true,
     });
     failpoint('deploy:stage');
-    const previous = line.type === 'done' ? line.previous : line.staged!.previous;
+    const previous =
+      line.type === 'done' ? (line.previous === undefined ? d.base : line.previous) : line.staged!.previous;
     return {
       target,
       client,

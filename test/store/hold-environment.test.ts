@@ -1,16 +1,19 @@
 /**
  * Holding an environment through the store's lease and a real in-process agent: a refusal is a
  * typed value naming who holds what, a refused or abandoned attempt leaves neither the lease nor
- * an agent lock behind, and a held environment is released whole.
+ * an agent lock behind, a held environment is released whole, and a lone host's lock taken
+ * lazily (at the first change, or by its deploy exchange itself) is waited for and given back alike.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Environment } from '../../src/deploy/environment.js';
 import { type HoldRefusal, holdEnvironment } from '../../src/deploy/exclusive.js';
 import { acquireLease } from '../../src/deploy/lease.js';
+import { diffManifest } from '../../src/deploy/manifest-delta.js';
 import { currentOwner } from '../../src/deploy/owner.js';
+import { DEPLOY_PROTOCOL } from '../../src/deploy/protocol.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { type AgentRig, startAgentRig } from '../helpers/agent-rig.js';
 import { oneRegionEnvironment } from '../helpers/deploy-environment.js';
@@ -42,7 +45,11 @@ const environment = (name: string): Environment =>
     minSamples: 0,
   });
 
-const hold = (env: Environment, deploymentId: string, o: { wait: boolean; signal?: AbortSignal }) => {
+const hold = (
+  env: Environment,
+  deploymentId: string,
+  o: { wait: boolean; signal?: AbortSignal; lazy?: boolean },
+) => {
   const waits: HoldRefusal[] = [];
   const result = holdEnvironment({
     leases: store.leases,
@@ -52,6 +59,7 @@ const hold = (env: Environment, deploymentId: string, o: { wait: boolean; signal
     isDead: async () => false,
     onWait: (r) => waits.push(r),
     signal: o.signal,
+    lazy: o.lazy,
   });
   return { result, waits };
 };
@@ -116,5 +124,75 @@ describe('holdEnvironment', () => {
     } finally {
       await rig.client.unlock('d-elsewhere');
     }
+  });
+
+  it('lazy (a lone host): takes the agent lock at the first call that changes the host, and gives it back', async () => {
+    const env = environment('h-lazy');
+    const r = await hold(env, 'd-lazy', { wait: true, lazy: true }).result;
+    if (!r.ok) throw new Error(JSON.stringify(r.error));
+    expect((await store.leases.read('h-lazy'))?.deployment_id).toBe('d-lazy');
+    const before = await rig.client.status();
+    expect(before.ok && before.value.lock).toBeFalsy();
+    const c = r.value.clients.get('t1')!;
+    expect((await c.copyAhead(['nothing.bin'])).ok).toBe(true);
+    const during = await rig.client.status();
+    expect(during.ok && during.value.lock?.holder).toBe('d-lazy');
+    await r.value.release();
+    const after = await rig.client.status();
+    expect(after.ok && after.value.lock).toBeFalsy();
+    expect(await store.leases.read('h-lazy')).toBeUndefined();
+  });
+
+  it('lazy: a redeploy exchange takes and gives back the lock itself; no unlock follows', async () => {
+    const files = { 'index.html': 'hello' };
+    const v1 = await rig.deploy('v1', files);
+    const v2 = await rig.artifact('v2', files);
+    const d = diffManifest(v1.manifest, v1.release, v2.manifest);
+    const r = await hold(environment('h-lazy-exchange'), 'd-exchange', { wait: true, lazy: true }).result;
+    if (!r.ok) throw new Error(JSON.stringify(r.error));
+    const c = r.value.clients.get('t1')!;
+    const locks: string[] = [];
+    const took = rig.agent.lock.acquire.bind(rig.agent.lock);
+    const spied = vi.spyOn(rig.agent.lock, 'acquire').mockImplementation((req) => {
+      locks.push(req.holder);
+      return took(req);
+    });
+    const unlock = vi.spyOn(c, 'unlock');
+    try {
+      const x = await c.deploy(
+        { protocol: DEPLOY_PROTOCOL, release: v2.release, base: d.base, keep: 2 },
+        { last: true },
+      );
+      expect(x.kind === 'answered' && x.line).toEqual({ type: 'done' });
+      // Taken by the exchange (no POST /v1/lock), and not held after it.
+      expect(locks).toEqual(['d-exchange']);
+      const after = await rig.client.status();
+      expect(after.ok && after.value.current).toBe(v2.release);
+      expect(after.ok && after.value.lock).toBeFalsy();
+      await r.value.release();
+      expect(unlock).not.toHaveBeenCalled();
+    } finally {
+      spied.mockRestore();
+      await v2.origin.close();
+    }
+  });
+
+  it('lazy: a live holder met at the first change is waited for, then the change goes ahead', async () => {
+    const foreign = await rig.client.lock({ holder: 'd-elsewhere', owner: 'another store', ttlMs: 60_000 });
+    expect(foreign.ok).toBe(true);
+    const waiting = hold(environment('h-lazy-wait'), 'd-patient', { wait: true, lazy: true });
+    const r = await waiting.result;
+    if (!r.ok) throw new Error(JSON.stringify(r.error));
+    const c = r.value.clients.get('t1')!;
+    const change = c.copyAhead(['nothing.bin']);
+    await expect.poll(() => waiting.waits.length, { timeout: 60_000 }).toBe(1);
+    expect(waiting.waits[0]).toMatchObject({ reason: 'agent-locked', target: 't1' });
+    await rig.client.unlock('d-elsewhere');
+    expect((await change).ok).toBe(true);
+    const during = await rig.client.status();
+    expect(during.ok && during.value.lock?.holder).toBe('d-patient');
+    await r.value.release();
+    const after = await rig.client.status();
+    expect(after.ok && after.value.lock).toBeFalsy();
   });
 });

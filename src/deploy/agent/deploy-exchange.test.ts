@@ -88,7 +88,8 @@ describe('POST /v1/deploy', () => {
     expect(r.headers).not.toHaveProperty('date');
     expect(r.headers).not.toHaveProperty('content-type');
     expect(r.headers).not.toHaveProperty('transfer-encoding');
-    expect(JSON.parse(r.text)).toEqual({ type: 'done', previous: v1.release });
+    // What ran before is left out: it was the base.
+    expect(JSON.parse(r.text)).toEqual({ type: 'done' });
     expect(await readlink(path.join(agentDir(), 'current'))).toBe(`releases/${art.release}`);
     expect(await readlink(path.join(agentDir(), 'releases', art.release))).toBe(v1.release);
     // Its staging time saved with its activation's.
@@ -96,16 +97,16 @@ describe('POST /v1/deploy', () => {
     expect(Object.keys(state.releases[art.release]).sort()).toEqual(['activatedAt', 'stagedAt']);
   });
 
-  it('answers an unchanged redeploy through the client with the previous release', async () => {
+  it('answers an unchanged redeploy through the client, naming what ran before when it was not the base', async () => {
     const v1 = await rig.deploy('v1', FILES);
     const { art, body } = await redeploy(v1, 'v2', FILES);
     const x = await rig.client.deploy(body);
     expect(x).toEqual({
       kind: 'answered',
-      line: { type: 'done', previous: v1.release },
+      line: { type: 'done' },
       requestBytes: Buffer.byteLength(JSON.stringify(body)),
     });
-    // Again: the release is kept and active now, staged already.
+    // Again: the release is kept and active now, staged already, and what ran before is not the base.
     const again = await rig.client.deploy(body);
     expect(again.kind === 'answered' && again.line).toEqual({
       type: 'done',
@@ -118,11 +119,7 @@ describe('POST /v1/deploy', () => {
     const v1 = await rig.deploy('v1', FILES);
     const { art, body } = await redeploy(v1, 'v2', { ...FILES, 'index.html': 'hello again' });
     const x = await rig.client.deploy({ ...body, sources: [art.origin] });
-    expect(x.kind === 'answered' && x.line).toMatchObject({
-      type: 'done',
-      previous: v1.release,
-      fetched: 1,
-    });
+    expect(x.kind === 'answered' && x.line).toMatchObject({ type: 'done', fetched: 1 });
     expect(await readlink(path.join(agentDir(), 'current'))).toBe(`releases/${art.release}`);
     const html = path.join(agentDir(), 'releases', art.release, 'index.html');
     expect(await readFile(html, 'utf8')).toBe('hello again');
@@ -228,6 +225,87 @@ describe('POST /v1/deploy', () => {
     // The holder itself goes ahead.
     const x = await a.deploy(same.body);
     expect(x.kind === 'answered' && x.line.type).toBe('done');
+  });
+
+  it('takes the version from the release id when the body leaves it out', async () => {
+    const v1 = await rig.deploy('v1', FILES);
+    const { art, body } = await redeploy(v1, 'v2.1', FILES);
+    const { version, ...rest } = body;
+    expect(art.release.startsWith(`${version}-`)).toBe(true);
+    const x = await rig.client.deploy(rest);
+    expect(x.kind === 'answered' && x.line.type).toBe('done');
+    const status = await rig.agent.status();
+    expect(status.releases.find((r) => r.id === art.release)?.version).toBe('v2.1');
+  });
+
+  it('takes the lock itself when asked (HOLD_HEADER), and gives it back once done', async () => {
+    const v1 = await rig.deploy('v1', FILES);
+    const hold = (body: DeployRequest, mode: 'once' | 'keep', holder = 'd-lone') =>
+      raw(JSON.stringify(body), {
+        authorization: `Bearer ${TOKEN}`,
+        'slipway-lock': holder,
+        'slipway-hold': `60000 ${mode} pid 1 on test`,
+      });
+    // `once`: held while it ran, nobody's after.
+    const seen: (string | undefined)[] = [];
+    const activate = rig.agent.activate.bind(rig.agent);
+    vi.spyOn(rig.agent, 'activate').mockImplementation((o) => {
+      seen.push(rig.agent.lock.current?.holder);
+      return activate(o);
+    });
+    const v2 = await redeploy(v1, 'v2', FILES);
+    const r = await hold(v2.body, 'once');
+    expect(r.status, r.text).toBe(200);
+    expect(JSON.parse(r.text)).toEqual({ type: 'done' });
+    expect(seen).toEqual(['d-lone']);
+    expect(rig.agent.lock.current).toBeNull();
+    // `keep`: still held after, with the owner and since when by the agent's clock.
+    const v3 = await redeploy(v1, 'v3', { ...FILES, 'index.html': 'three' });
+    const kept = await hold({ ...v3.body, sources: [v3.art.origin] } as DeployRequest, 'keep');
+    expect(kept.status, kept.text).toBe(200);
+    expect(rig.agent.lock.current).toMatchObject({
+      holder: 'd-lone',
+      owner: expect.stringMatching(/^pid 1 on test, since \d\d:\d\d:\d\d$/),
+    });
+    // Another deployment is refused as by POST /v1/lock, changing nothing.
+    const before = await snapshot();
+    const v4 = await redeploy(v1, 'v4', FILES);
+    const other = await hold(v4.body, 'once', 'd-other');
+    expect(other.status).toBe(409);
+    expect(other.text).toMatch(/locked by deployment d-lone \(pid 1 on test, since/);
+    expect(await snapshot()).toEqual(before);
+    expect(rig.agent.lock.current?.holder).toBe('d-lone');
+    // A bad header is refused.
+    rig.agent.lock.release('d-lone');
+    const bad = await raw(JSON.stringify(v4.body), {
+      authorization: `Bearer ${TOKEN}`,
+      'slipway-lock': 'd-lone',
+      'slipway-hold': 'forever once me',
+    });
+    expect(bad.status).toBe(400);
+    expect(rig.agent.lock.current).toBeNull();
+  });
+
+  it('gives back a lock it took when it refuses before changing anything', async () => {
+    const v1 = await rig.deploy('v1', FILES);
+    const changed = await redeploy(v1, 'v2', { ...FILES, 'index.html': 'changed' });
+    const headers = {
+      authorization: `Bearer ${TOKEN}`,
+      'slipway-lock': 'd-lone',
+      'slipway-hold': '60000 once pid 1 on test',
+    };
+    // Chunks needed and no sources; a base not kept.
+    const noSources = await raw(JSON.stringify(changed.body), headers);
+    expect(noSources.status).toBe(409);
+    expect(noSources.text).toContain(NEEDS_SOURCES);
+    expect(rig.agent.lock.current).toBeNull();
+    const noBase = await raw(JSON.stringify({ ...changed.body, base: 'v0-0123456789ab' }), headers);
+    expect(noBase.status).toBe(409);
+    expect(rig.agent.lock.current).toBeNull();
+    // A lock the deployment held before the exchange stays held through a refusal.
+    expect(rig.agent.lock.acquire({ holder: 'd-lone', owner: 'test', ttlMs: 60_000 }).ok).toBe(true);
+    expect((await raw(JSON.stringify(changed.body), headers)).status).toBe(409);
+    expect(rig.agent.lock.current?.holder).toBe('d-lone');
   });
 
   it('refuses a release id that does not match the delta after all, as a staging error', async () => {

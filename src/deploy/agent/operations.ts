@@ -71,5 +71,6 @@ export interface StagedCounts {
  */
 export type DeployLine =
   | ({ type: 'progress' } & StageProgress)
-  | ({ type: 'done'; previous: ReleaseId | null } & StagedCounts)
+  /** `previous` absent: it was the request's base. */
+  | ({ type: 'done'; previous?: ReleaseId | null } & StagedCounts)
   | { type: 'error'; message: string; staged?: StagedCounts & { previous: ReleaseId | null } };

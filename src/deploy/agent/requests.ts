@@ -92,7 +92,8 @@ export const stageBody = z
 export const deployBody = z.strictObject({
   protocol: z.number().int().min(1),
   release: releaseId,
-  version: z.string().min(1).max(200),
+  /** Absent when the release id begins with it (`<version>-<12 hex>`): 15 of an unchanged redeploy's ~400 bytes. */
+  version: z.string().min(1).max(200).optional(),
   base: releaseId,
   chunking: z.strictObject({ min: z.number(), avg: z.number(), max: z.number() }).optional(),
   remove: z.array(z.string()).max(1_000_000).optional(),
@@ -170,6 +171,18 @@ export const lockBody = z.strictObject({
 });
 
 export const unlockBody = z.strictObject({ holder: lockHolder });
+
+/**
+ * HOLD_HEADER (deploy-lock.ts): `<ttl ms> <once|keep> <owner>`, the lock a lone host's deploy
+ * exchange takes itself (as POST /v1/lock would) and, with `once`, gives back when it is done.
+ */
+export const holdHeader = z
+  .string()
+  .regex(/^(\d{4,8}) (once|keep) (.{1,300})$/, '<ttl ms> <once|keep> <owner>')
+  .transform((v) => {
+    const [, ttl, mode, owner] = /^(\d+) (\w+) (.*)$/.exec(v)!;
+    return { ttlMs: Math.min(Number(ttl), 24 * 3_600_000), once: mode === 'once', owner: owner! };
+  });
 
 /** The app of a request body, its env values as strings (what the app's environment holds). */
 export function appOf(app: z.infer<typeof appSpec> | undefined): AppSpec | undefined {

@@ -15,7 +15,7 @@ import type { ChunkId, ReleaseId } from '../types.js';
 import { CODECS, type Encoding, encodeFrame, localCodecs } from '../wire.js';
 import { decodeFrames, FrameDecodeError } from '../wire-decode.js';
 import type { Agent } from './agent.js';
-import { deployExchange } from './deploy-exchange.js';
+import { deployExchange, type HoldRequest } from './deploy-exchange.js';
 import { LOCK_HEADER } from './deploy-lock.js';
 import {
   activateBody,
@@ -64,8 +64,16 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
     if (!parsed.success) throw new HttpError(400, `bad ${LOCK_HEADER} header`);
     return parsed.data;
   }
-  function mayChange(req: IncomingMessage): string | undefined {
+  /** `take` (deploy-exchange.ts): the lock taken for the caller, as POST /v1/lock takes it. */
+  function mayChange(req: IncomingMessage, take?: HoldRequest): string | undefined {
     const holder = holderOf(req);
+    if (take && holder) {
+      // Since when by the agent's clock (a POST /v1/lock body says it in its owner).
+      const since = new Date().toISOString().slice(11, 19);
+      const r = agent.lock.acquire({ holder, owner: `${take.owner}, since ${since}`, ttlMs: take.ttlMs });
+      if (!r.ok) throw new HttpError(409, `this host is ${r.error}`);
+      return holder;
+    }
     const refused = agent.lock.refuses(holder);
     if (refused) throw new HttpError(409, `this host is ${refused}`);
     return holder;

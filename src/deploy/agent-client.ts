@@ -307,8 +307,14 @@ export class AgentClient {
     // header and trailer would lengthen.
     const gz = text.length >= 1024;
     const payload = gz ? gzipSync(text) : Buffer.from(text);
-    // The lock taken by the exchange itself when not held yet (first-change-hold.ts).
+    // The lock taken by the exchange itself when not held yet (first-change-hold.ts); while
+    // another call is taking it, the exchange waits for that (or it could change the host
+    // between another deployment's lock and ours).
     const take = this.hold?.header(opts.last === true);
+    if (this.hold && !take) {
+      const held = await this.hold.ensure();
+      if (!held.ok) return { kind: 'refused', status: 409, message: held.error };
+    }
     let res: IncomingMessage;
     try {
       res = await httpCall(new URL('/v1/deploy', this.url), {

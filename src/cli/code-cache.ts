@@ -1,0 +1,140 @@
+/**
+ * A CommonJS file compiled with a V8 code cache, as the v8-compile-cache package does: Node.js 20
+ * has no `module.enableCompileCache` (22.1+) and no code cache for ES modules, so the CLI that a
+ * cold `slipway deploy` runs is one CommonJS bundle (cli/cold-start.ts), compiled by
+ * `vm.Script` from the cache of an earlier run. The cache is made at the end of a command, so it
+ * holds the bytecode of every function the command ran, not only the top level's: measured on
+ * an unchanged redeploy of 20,000 files (10 runs, load 3-7), CPU at the deploy's first step
+ * 178 -> 123 ms and at exit 382 -> 303 ms; made at compile time only, or before the deploy's
+ * first V8 flag change, ~20 ms and ~35 ms less was saved.
+ *
+ * It never changes what runs, only how fast: a cache file is used only when it is whole (its
+ * SHA-256 in its header), its owner's alone, and named for this bundle's content, this Node.js
+ * and this architecture; V8 checks its own version and flags and rejects any other cache, and a
+ * rejected or missing one is simply compiled from source and written anew, atomically, at the
+ * end. Every failure to read or write it is silent.
+ */
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire, Module } from 'node:module';
+import path from 'node:path';
+import vm from 'node:vm';
+
+/** A cache file's first bytes, then the payload's SHA-256, then V8's payload. */
+const MAGIC = Buffer.from('slipway-v8-cache-1\n');
+const HEADER = MAGIC.length + 32;
+
+export interface CachedFile {
+  /** The file's `module.exports`. */
+  readonly exports: Record<string, unknown>;
+  /** How its code was compiled: from a cache V8 took, or from source (none, unusable, or rejected). */
+  readonly compiled: 'from-cache' | 'from-source';
+  /**
+   * Writes the cache when it was missing or unusable, after `restoreFlags` (V8 flags changed since
+   * start-up put back: a cache is stamped with them); nothing when it cannot put them back. Call it
+   * once the command's work is done.
+   */
+  save(restoreFlags?: () => boolean): void;
+}
+
+/**
+ * Loads the CommonJS `file`, whose content hash is `hash` (computed when it was built), with the
+ * code cache kept in `dir` (none when undefined). The file must be ASCII (esbuild's default
+ * output), read as Latin-1: that is the same text, decoded faster.
+ */
+export function requireWithCodeCache(file: string, hash: string, dir: string | undefined): CachedFile {
+  const source = readFileSync(file, 'latin1');
+  const cacheFile =
+    dir &&
+    path.join(dir, `${path.basename(file)}-${hash.slice(0, 16)}-${process.version}-${process.arch}.v8`);
+  const cached = cacheFile ? readCache(cacheFile) : undefined;
+  const script = new vm.Script(Module.wrap(source), { filename: file, cachedData: cached });
+  const fromCache = cached !== undefined && !script.cachedDataRejected;
+  // The stamp of the flags V8 compiles under now, before the command changes any: a cache made
+  // under other flags is not written (it would be rejected at every start).
+  const flagsAtStart = fromCache || !cacheFile ? undefined : flagStamp();
+  const module = { exports: {} as Record<string, unknown> };
+  const run = script.runInThisContext() as (...args: unknown[]) => void;
+  run.call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
+  let saved = false;
+  return {
+    exports: module.exports,
+    compiled: fromCache ? 'from-cache' : 'from-source',
+    save(restoreFlags) {
+      if (saved || fromCache || !cacheFile || !flagsAtStart) return;
+      saved = true;
+      try {
+        if (restoreFlags && !restoreFlags()) return;
+        if (!flagsAtStart.equals(flagStamp())) return;
+        writeCache(cacheFile, script.createCachedData(), `${path.basename(file)}-`, `-${hash.slice(0, 16)}-`);
+      } catch {
+        // A cache is only a shortcut: the next start compiles from source again.
+      }
+    },
+  };
+}
+
+/** The part of a code cache's header that V8 compares with the flags it runs under (V8 11: bytes 12-16). */
+function flagStamp(): Buffer {
+  return new vm.Script('0').createCachedData().subarray(12, 16);
+}
+
+/** The payload of a whole cache file that only its owner may write; undefined otherwise. */
+function readCache(file: string): Buffer | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size <= HEADER || st.size > 256 * 1024 * 1024) return undefined;
+    // Compiled code runs as this user: never from a file someone else could have written.
+    if ((process.getuid && st.uid !== process.getuid()) || (st.mode & 0o022) !== 0) return undefined;
+    const all = Buffer.allocUnsafe(st.size);
+    let at = 0;
+    while (at < all.length) {
+      const n = readSync(fd, all, at, all.length - at, at);
+      if (n === 0) return undefined;
+      at += n;
+    }
+    if (!all.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
+    const payload = all.subarray(HEADER);
+    const sum = createHash('sha256').update(payload).digest();
+    return sum.equals(all.subarray(MAGIC.length, HEADER)) ? payload : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Writes `file` whole or not at all (a temporary file renamed over it), in a folder only its
+ * owner can enter, and removes the folder's caches of other builds of the same bundle (names
+ * starting with `bundle` and without `build`).
+ */
+function writeCache(file: string, payload: Buffer, bundle: string, build: string): void {
+  const dir = path.dirname(file);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, Buffer.concat([MAGIC, createHash('sha256').update(payload).digest(), payload]), {
+      mode: 0o600,
+    });
+    renameSync(tmp, file);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  for (const name of readdirSync(dir))
+    if (name.startsWith(bundle) && !name.includes(build) && name.endsWith('.v8'))
+      rmSync(path.join(dir, name), { force: true });
+}

@@ -16,7 +16,7 @@ import { EventStream } from '../events.js';
 import { deployLedgerDir, stateDir } from '../state/paths.js';
 import { withStore } from '../store/store.js';
 import { attachDeployTracing } from '../telemetry/tracing.js';
-import { gitHead } from '../util/git-facts.js';
+import { gitHeadLater } from '../util/git-facts.js';
 import { compileHotCodeOnly } from '../util/hot-code-only.js';
 import { preferSmallHeap } from '../util/small-heap.js';
 import { trace } from '../util/trace.js';
@@ -83,8 +83,9 @@ export function register(program: Command, ctx: CliContext): void {
           const w = await holdForWindow(ctx, env, opts.wait);
           if (w !== 0) return w;
         }
-        const git = gitHead(pipeline.root);
-        const version = opts.version ?? git?.sha.slice(0, 12) ?? timestamp();
+        // Read while the store opens and the environment is taken; awaited when the deployment starts.
+        const gitAsked = gitHeadLater(pipeline.root);
+        const stamp = timestamp();
         const events = new EventStream<DeployEvent>();
         preferSmallHeap();
         compileHotCodeOnly();
@@ -95,6 +96,8 @@ export function register(program: Command, ctx: CliContext): void {
           trace('deploy: store open');
           return withEnvironment(ctx, store, env, opts.wait, async (held, signal) => {
             trace('deploy: environment held');
+            const git = await gitAsked;
+            const version = opts.version ?? git?.sha.slice(0, 12) ?? stamp;
             const recorder = new DeployRecorder(store.deployments, events);
             const validations = recordAppValidations(store.appValidations, events);
             const summary = new SummaryBuilder(events);

@@ -23,7 +23,7 @@ const drained = () =>
   );
 // A `run` or `plan` goes to the checkout's daemon first, when one is running and takes it (a small
 // module: nothing heavy loads before this answer); otherwise it runs here as below.
-const { viaDaemon, nativeVerdict } = await import('../dist/cli/daemon-client.js');
+const { viaDaemon, nativeVerdict, coldCli } = await import('../dist/cli/launch.js');
 const daemon = await viaDaemon(process.argv, nativeVerdict(tried));
 if (daemon.ran) {
   await drained();
@@ -31,7 +31,6 @@ if (daemon.ran) {
 }
 // A `deploy` run here loads one bundle of the CLI compiled from a V8 code cache, written at its
 // end when there was none (src/cli/cold-start.ts); other commands load the ES modules below.
-const { coldCli } = await import('../dist/cli/cold-start.js');
 const cold = coldCli(process.argv);
 if (cold) {
   await cold.cli.main(process.argv, cold.cli.defaultContext());

@@ -91,19 +91,20 @@ await build({
   const sha256 = createHash('sha256').update(code).digest('hex');
   writeFileSync('dist/cli/cold-deploy.cjs.json', `${JSON.stringify({ sha256 })}\n`);
 }
-// What picks it (or the ES modules) for a command: one small file of its own, as the next.
+// What bin/slipway.js loads first: the daemon's client (src/daemon/client.ts) and the choice of
+// the cold deploy bundle (src/cli/cold-start.ts), one file of their own, not a handful of shared
+// chunks, since every command pays for loading it (a second file cost every command ~2.5 ms).
 await build({
-  entryPoints: ['dist/src/cli/cold-start.js'],
+  stdin: {
+    contents: [
+      "export { nativeVerdict, viaDaemon } from './dist/src/daemon/client.js';",
+      "export { coldCli } from './dist/src/cli/cold-start.js';",
+    ].join('\n'),
+    resolveDir: '.',
+    sourcefile: 'launch.js',
+  },
   ...forNode,
-  outfile: 'dist/cli/cold-start.js',
-});
-
-// What bin/slipway.js loads first (src/daemon/client.ts): one file of its own, not a handful of
-// shared chunks, since every command pays for loading it.
-await build({
-  entryPoints: ['dist/src/daemon/client.js'],
-  ...forNode,
-  outfile: 'dist/cli/daemon-client.js',
+  outfile: 'dist/cli/launch.js',
 });
 
 // The dashboard's front end (slipway serve, report --html): one browser script and one

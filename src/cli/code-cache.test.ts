@@ -127,6 +127,12 @@ describe('requireWithCodeCache', () => {
     expect(readdirSync(root)).not.toContain('cache');
   });
 
+  it('a folder it cannot write to changes nothing', () => {
+    const dir = path.join(bundle, 'under-a-file');
+    expect(load({ dir })).toEqual({ compiled: 'from-source', did: expected() });
+    expect(load({ dir })).toEqual({ compiled: 'from-source', did: expected() });
+  });
+
   it('writes no cache made under V8 flags changed since start-up, unless they are put back first', () => {
     const f = start();
     setV8Flag('interrupt-budget', 4 * 67_584);

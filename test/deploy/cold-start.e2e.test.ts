@@ -1,10 +1,10 @@
 /**
  * `slipway deploy` run here (no daemon) loads the cold deploy bundle compiled from a V8 code cache
  * (src/cli/cold-start.ts): its answers are the ES modules' answers, byte for byte, whether the
- * cache is missing (first run: written at the end), present, or corrupt; other commands never
- * touch it. No agent is needed: every case ends before a host is contacted.
+ * cache is missing (the first start leaves a mark, the second writes it), present, or corrupt;
+ * other commands never touch it. No agent is needed: every case ends before a host is contacted.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -50,7 +50,11 @@ describe('the cold deploy bundle', () => {
     for (const args of cases) {
       const esm = await ws.run(args, { env: { SLIPWAY_CODE_CACHE: 'off' } });
       const cachedFiles = () => readdirSync(cache).filter((n) => n.endsWith('.v8'));
+      rmSync(cache, { recursive: true, force: true });
       const runs = [];
+      // The first start without a cache leaves a mark, the second writes it, the third uses it.
+      runs.push(await ws.run(args, { env: { SLIPWAY_CODE_CACHE: cache } }));
+      expect(cachedFiles(), args.join(' ')).toHaveLength(0);
       runs.push(await ws.run(args, { env: { SLIPWAY_CODE_CACHE: cache } }));
       expect(cachedFiles(), args.join(' ')).toHaveLength(1);
       runs.push(await ws.run(args, { env: { SLIPWAY_CODE_CACHE: cache } }));

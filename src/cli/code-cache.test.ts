@@ -140,6 +140,17 @@ describe('requireWithCodeCache', () => {
     expect(readdirSync(root)).not.toContain('cache');
   });
 
+  it('a run not worth caching leaves only the mark; the next one that is writes the cache', () => {
+    for (let i = 0; i < 3; i++) {
+      const f = start();
+      f.save({ worth: false });
+    }
+    expect(files()).toEqual([]);
+    expect(load()).toEqual({ compiled: 'from-source', did: expected() });
+    expect(files()).toHaveLength(1);
+    expect(load().compiled).toBe('from-cache');
+  });
+
   it('a folder it cannot write to changes nothing', () => {
     const dir = path.join(bundle, 'under-a-file');
     expect(load({ dir })).toEqual({ compiled: 'from-source', did: expected() });
@@ -158,7 +169,7 @@ describe('requireWithCodeCache', () => {
     expect(files()).toEqual([]);
     const g = start();
     setV8Flag('interrupt-budget', 4 * 67_584);
-    g.save(restoreV8Flags);
+    g.save({ restoreFlags: restoreV8Flags });
     expect(files()).toHaveLength(1);
     expect(load().compiled).toBe('from-cache');
   });

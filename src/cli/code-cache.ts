@@ -47,9 +47,10 @@ export interface CachedFile {
   /**
    * Writes the cache when it was missing or unusable, after `restoreFlags` (V8 flags changed since
    * start-up put back: a cache is stamped with them); nothing when it cannot put them back. Call it
-   * once the command's work is done.
+   * once the command's work is done; with `worth` false (a run that used little of the file: its
+   * cache would be taken, and kept, by the runs that use more) only the mark below is left.
    */
-  save(restoreFlags?: () => boolean): void;
+  save(o?: { restoreFlags?: () => boolean; worth?: boolean }): void;
 }
 
 /**
@@ -76,16 +77,18 @@ export function requireWithCodeCache(file: string, hash: string, dir: string | u
   return {
     exports: module.exports,
     compiled: fromCache ? 'from-cache' : 'from-source',
-    save(restoreFlags) {
+    save({ restoreFlags, worth = true } = {}) {
       if (saved || fromCache || !cacheFile || !flagsAtStart) return;
       saved = true;
       try {
         // Made at the second start without one: where nothing is kept from one run to the next
         // (a CI job's fresh container), the first leaves only a mark, not ~20 ms of making it.
         const seen = `${cacheFile}.seen`;
-        if (cached === 'missing' && !existsSync(seen)) {
-          mkdirSync(path.dirname(seen), { recursive: true, mode: 0o700 });
-          writeFileSync(seen, '');
+        if (!worth || (cached === 'missing' && !existsSync(seen))) {
+          if (!existsSync(seen)) {
+            mkdirSync(path.dirname(seen), { recursive: true, mode: 0o700 });
+            writeFileSync(seen, '');
+          }
           return;
         }
         if (restoreFlags && !restoreFlags()) return;

@@ -49,8 +49,14 @@ export function coldCli(argv: readonly string[], env: NodeJS.ProcessEnv = proces
     hash,
     setting ? path.resolve(setting) : cacheDir(env),
   );
-  const exports = loaded.exports as unknown as CliModule & { restoreV8Flags(): boolean };
-  return { cli: exports, save: () => loaded.save(exports.restoreV8Flags) };
+  const exports = loaded.exports as unknown as CliModule & {
+    restoreV8Flags(): boolean;
+    reachedDeployment(): boolean;
+  };
+  return {
+    cli: exports,
+    save: () => loaded.save({ restoreFlags: exports.restoreV8Flags, worth: exports.reachedDeployment() }),
+  };
 }
 
 /** The user's cache folder for Slipway's code caches; undefined when there is no home. */

@@ -4,4 +4,5 @@
  * what the loader needs to make that cache at the end.
  */
 export { restoreV8Flags } from '../util/v8-flags.js';
+export { reachedDeployment } from './deploy.js';
 export { defaultContext, main } from './main.js';

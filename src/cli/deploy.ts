@@ -36,6 +36,17 @@ interface DeployOpts {
   now?: boolean;
 }
 
+/** Set once a deploy gets past its checks to its work (the store, the hold, the deployment). */
+let reached = false;
+
+/**
+ * Whether this process's deploy got to its work: only such a run's code cache is worth keeping
+ * (cli/cold-start.ts), not one of `deploy --help` or of a config error, which ran a sliver of it.
+ */
+export function reachedDeployment(): boolean {
+  return reached;
+}
+
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('deploy')
@@ -87,6 +98,7 @@ export function register(program: Command, ctx: CliContext): void {
         const gitAsked = gitHeadLater(pipeline.root);
         const stamp = timestamp();
         const events = new EventStream<DeployEvent>();
+        reached = true;
         preferSmallHeap();
         compileHotCodeOnly();
         // The state folder (with its self-ignoring .gitignore) holds the chunk ledger.

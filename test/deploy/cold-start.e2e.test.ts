@@ -40,6 +40,14 @@ describe('the cold deploy bundle', () => {
   it('answers as the ES modules do, with its code cache missing, present or corrupt', async () => {
     const ws = env(['Mon-Fri 02:00-05:00 UTC', 'Mon-Fri 2am-5am']);
     const cache = ws.path('v8');
+    const cachedFiles = () => readdirSync(cache).filter((n) => n.endsWith('.v8'));
+    // A deploy that gets to its work (the agent is dead: it fails staging, exit 1) writes the
+    // cache at its second start without one; the cases after it use it, then a corrupt one.
+    const dead = env('daily 00:00-23:59 UTC');
+    expect((await dead.run(['deploy', 'prod'], { env: { SLIPWAY_CODE_CACHE: cache } })).code).toBe(1);
+    expect(cachedFiles()).toHaveLength(0);
+    expect((await dead.run(['deploy', 'prod'], { env: { SLIPWAY_CODE_CACHE: cache } })).code).toBe(1);
+    expect(cachedFiles()).toHaveLength(1);
     const cases = [
       ['deploy', 'prod'], // a config error: file:line:col, exit 2
       ['deploy', 'prd'], // no such environment: did you mean, exit 2
@@ -49,23 +57,26 @@ describe('the cold deploy bundle', () => {
     ];
     for (const args of cases) {
       const esm = await ws.run(args, { env: { SLIPWAY_CODE_CACHE: 'off' } });
-      const cachedFiles = () => readdirSync(cache).filter((n) => n.endsWith('.v8'));
-      rmSync(cache, { recursive: true, force: true });
-      const runs = [];
-      // The first start without a cache leaves a mark, the second writes it, the third uses it.
-      runs.push(await ws.run(args, { env: { SLIPWAY_CODE_CACHE: cache } }));
-      expect(cachedFiles(), args.join(' ')).toHaveLength(0);
-      runs.push(await ws.run(args, { env: { SLIPWAY_CODE_CACHE: cache } }));
-      expect(cachedFiles(), args.join(' ')).toHaveLength(1);
-      runs.push(await ws.run(args, { env: { SLIPWAY_CODE_CACHE: cache } }));
+      const runs = [await ws.run(args, { env: { SLIPWAY_CODE_CACHE: cache } })];
       const file = path.join(cache, cachedFiles()[0]!);
-      const bytes = readFileSync(file);
+      const whole = readFileSync(file);
+      const bytes = Buffer.from(whole);
       bytes[bytes.length >> 1]! ^= 0x55;
       writeFileSync(file, bytes);
       runs.push(await ws.run(args, { env: { SLIPWAY_CODE_CACHE: cache } }));
-      for (const r of runs) {
+      // Not rewritten by a run that used a sliver of the bundle: put the whole one back.
+      writeFileSync(file, whole);
+      for (const r of runs) expect({ ...r, args }).toEqual({ ...esm, args });
+    }
+    // Without any cache, and with the mark left (the second start): the same answers.
+    for (const args of cases) {
+      rmSync(cache, { recursive: true, force: true });
+      const esm = await ws.run(args, { env: { SLIPWAY_CODE_CACHE: 'off' } });
+      for (let i = 0; i < 2; i++) {
+        const r = await ws.run(args, { env: { SLIPWAY_CODE_CACHE: cache } });
         expect({ ...r, args }).toEqual({ ...esm, args });
       }
+      expect(cachedFiles()).toHaveLength(0);
     }
     const bad = await ws.run(['deploy', 'prod'], { env: { SLIPWAY_CODE_CACHE: cache } });
     expect(bad.code).toBe(2);

@@ -23,27 +23,37 @@ const drained = () =>
   );
 // A `run` or `plan` goes to the checkout's daemon first, when one is running and takes it (a small
 // module: nothing heavy loads before this answer); otherwise it runs here as below.
-const { viaDaemon, nativeVerdict } = await import('../dist/cli/daemon-client.js');
+const { viaDaemon, nativeVerdict, coldCli } = await import('../dist/cli/launch.js');
 const daemon = await viaDaemon(process.argv, nativeVerdict(tried));
 if (daemon.ran) {
   await drained();
   process.exit(daemon.code);
 }
-// The head start: `slipway run` and `plan` read the checkout's ledger and start their read-only
-// probes (git, output stats) first, so their child processes work while the CLI loads.
-const { Prefetch } = await import('../dist/cli/prefetch.js');
-const prefetch = Prefetch.start(process.argv);
-const cli = await import('../dist/cli/main.js');
-await cli.main(process.argv, cli.defaultContext(prefetch));
-// A run has awaited everything it started (tasks, uploads, history, cache housekeeping) before
-// main returns: once the terminal has taken the last line, exit without tearing the heap down
-// piece by piece, which costs a fully cached run ~6% of its time. Other commands (servers,
-// agents) end as Node.js decides.
-if (prefetch.started) {
-  // No daemon was running for this checkout: start one now, after the work, for the next command.
+// A `deploy` run here loads one bundle of the CLI compiled from a V8 code cache, written at its
+// end when there was none (src/cli/cold-start.ts); other commands load the ES modules below.
+const cold = coldCli(process.argv);
+if (cold) {
+  await cold.cli.main(process.argv, cold.cli.defaultContext());
+  cold.save();
+  // As at the end: a `deploy` the daemon could have served starts one for the next deploy.
   daemon.start?.();
-  await drained();
-  process.exit();
+} else {
+  // The head start: `slipway run` and `plan` read the checkout's ledger and start their read-only
+  // probes (git, output stats) first, so their child processes work while the CLI loads.
+  const { Prefetch } = await import('../dist/cli/prefetch.js');
+  const prefetch = Prefetch.start(process.argv);
+  const cli = await import('../dist/cli/main.js');
+  await cli.main(process.argv, cli.defaultContext(prefetch));
+  // A run has awaited everything it started (tasks, uploads, history, cache housekeeping) before
+  // main returns: once the terminal has taken the last line, exit without tearing the heap down
+  // piece by piece, which costs a fully cached run ~6% of its time. Other commands (servers,
+  // agents) end as Node.js decides.
+  if (prefetch.started) {
+    // No daemon was running for this checkout: start one now, after the work, for the next command.
+    daemon.start?.();
+    await drained();
+    process.exit();
+  }
+  // A `deploy` the daemon could have served (none was running): start one for the next deploy.
+  daemon.start?.();
 }
-// A `deploy` the daemon could have served (none was running): start one for the next deploy.
-daemon.start?.();

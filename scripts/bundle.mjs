@@ -1,7 +1,8 @@
 // Bundles the compiled CLI (dist/src) into dist/cli: a few files instead of ~500 modules, which
 // more than halves start-up time. Each command stays its own chunk, loaded only when it runs.
 // The native SQLite binding and the optional PostgreSQL client stay external.
-import { rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 // Chunk names carry content hashes: clear out the previous build's.
@@ -51,12 +52,59 @@ await build({
   outfile: 'dist/cli/cdc-worker.js',
 });
 
-// What bin/slipway.js loads first (src/daemon/client.ts): one file of its own, not a handful of
-// shared chunks, since every command pays for loading it.
+// The cold deploy bundle (src/cli/cold-start.ts): the CLI with only the deploy command, as one
+// CommonJS file, which bin/slipway.js compiles from a V8 code cache (src/cli/code-cache.ts) when
+// a deploy runs without the daemon. Every other command's module is a stub that throws: the
+// bundle runs only for `deploy`. Dynamic imports become require() (vm.Script has no import()),
+// import.meta.url the bundle's own URL, which sits in dist/cli as the ES modules do, so that what
+// they find beside them (cdc-worker.js, daemon-server.js, the package's files) is found alike.
+const onlyDeploy = {
+  name: 'only-deploy',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/[a-z-]+\.js$/ }, (a) => {
+      if (!a.importer.endsWith('/cli/commands.js') || a.path === './deploy.js') return undefined;
+      return { path: a.path, namespace: 'not-in-cold-deploy' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'not-in-cold-deploy' }, (a) => ({
+      contents: `throw new Error('slipway: ${a.path} is not in the cold deploy bundle');`,
+      loader: 'js',
+    }));
+  },
+};
 await build({
-  entryPoints: ['dist/src/daemon/client.js'],
+  entryPoints: ['dist/src/cli/deploy-bundle.js'],
   ...forNode,
-  outfile: 'dist/cli/daemon-client.js',
+  format: 'cjs',
+  external: withNativeDeps.external,
+  supported: { 'dynamic-import': false },
+  define: { 'import.meta.url': '__slipwayImportMetaUrl' },
+  // First, so that its "use strict" is the directive of the whole file (ES modules are strict).
+  banner: { js: `"use strict";const __slipwayImportMetaUrl = require('node:url').pathToFileURL(__filename).href;` },
+  plugins: [onlyDeploy],
+  outfile: 'dist/cli/cold-deploy.cjs',
+  sourcemap: true,
+});
+{
+  const code = readFileSync('dist/cli/cold-deploy.cjs');
+  // Read as Latin-1 (faster than UTF-8, the same text only for ASCII): esbuild escapes the rest.
+  if (code.some((c) => c > 0x7f)) throw new Error('dist/cli/cold-deploy.cjs is not ASCII');
+  const sha256 = createHash('sha256').update(code).digest('hex');
+  writeFileSync('dist/cli/cold-deploy.cjs.json', `${JSON.stringify({ sha256 })}\n`);
+}
+// What bin/slipway.js loads first: the daemon's client (src/daemon/client.ts) and the choice of
+// the cold deploy bundle (src/cli/cold-start.ts), one file of their own, not a handful of shared
+// chunks, since every command pays for loading it (a second file cost every command ~2.5 ms).
+await build({
+  stdin: {
+    contents: [
+      "export { nativeVerdict, viaDaemon } from './dist/src/daemon/client.js';",
+      "export { coldCli } from './dist/src/cli/cold-start.js';",
+    ].join('\n'),
+    resolveDir: '.',
+    sourcefile: 'launch.js',
+  },
+  ...forNode,
+  outfile: 'dist/cli/launch.js',
 });
 
 // The dashboard's front end (slipway serve, report --html): one browser script and one

@@ -12,7 +12,13 @@ import ts from 'typescript';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CHECKED = ['src/', 'bench/'];
 /** Loaded by bin/slipway.js or npm scripts, not imported; bench/*.ts suites are loaded by name. */
-const ENTRIES = new Set(['src/cli/main.ts', 'src/cli/prefetch.ts', 'src/daemon/client.ts']);
+const ENTRIES = new Set([
+  'src/cli/main.ts',
+  'src/cli/prefetch.ts',
+  'src/daemon/client.ts',
+  'src/cli/cold-start.ts',
+  'src/cli/deploy-bundle.ts',
+]);
 const isEntry = (name) => ENTRIES.has(name) || /^bench\/[^/]+\.ts$/.test(name);
 
 const configFile = ts.readConfigFile(path.join(root, 'tsconfig.json'), ts.sys.readFile);

@@ -16,7 +16,7 @@ import { EventStream } from '../events.js';
 import { deployLedgerDir, stateDir } from '../state/paths.js';
 import { withStore } from '../store/store.js';
 import { attachDeployTracing } from '../telemetry/tracing.js';
-import { gitHead } from '../util/git-facts.js';
+import { gitHeadLater } from '../util/git-facts.js';
 import { compileHotCodeOnly } from '../util/hot-code-only.js';
 import { preferSmallHeap } from '../util/small-heap.js';
 import { trace } from '../util/trace.js';
@@ -34,6 +34,17 @@ interface DeployOpts {
   compression?: string;
   wait: boolean;
   now?: boolean;
+}
+
+/** Set once a deploy gets past its checks to its work (the store, the hold, the deployment). */
+let reached = false;
+
+/**
+ * Whether this process's deploy got to its work: only such a run's code cache is worth keeping
+ * (cli/cold-start.ts), not one of `deploy --help` or of a config error, which ran a sliver of it.
+ */
+export function reachedDeployment(): boolean {
+  return reached;
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -83,9 +94,11 @@ export function register(program: Command, ctx: CliContext): void {
           const w = await holdForWindow(ctx, env, opts.wait);
           if (w !== 0) return w;
         }
-        const git = gitHead(pipeline.root);
-        const version = opts.version ?? git?.sha.slice(0, 12) ?? timestamp();
+        // Read while the store opens and the environment is taken; awaited when the deployment starts.
+        const gitAsked = gitHeadLater(pipeline.root);
+        const stamp = timestamp();
         const events = new EventStream<DeployEvent>();
+        reached = true;
         preferSmallHeap();
         compileHotCodeOnly();
         // The state folder (with its self-ignoring .gitignore) holds the chunk ledger.
@@ -100,6 +113,8 @@ export function register(program: Command, ctx: CliContext): void {
             opts.wait,
             async (held, signal) => {
               trace('deploy: environment held');
+              const git = await gitAsked;
+              const version = opts.version ?? git?.sha.slice(0, 12) ?? stamp;
               const recorder = new DeployRecorder(store.deployments, events);
               const validations = recordAppValidations(store.appValidations, events);
               const summary = new SummaryBuilder(events);

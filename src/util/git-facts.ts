@@ -1,5 +1,5 @@
 /** Git facts about the project, read best-effort (no git, no repository: undefined). */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { type BatchCommand, type BatchResult, shellBatch } from './shell-batch.js';
 
 export interface GitHead {
@@ -19,6 +19,23 @@ export function gitHead(cwd: string): GitHead | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * gitHead without blocking the thread: `slipway deploy` asks it before it opens the history store
+ * and takes the environment, and awaits it only when the deployment starts (the synchronous call
+ * held a cold deploy's thread 2-15 ms here, in or out of a repository). Never rejects.
+ */
+export function gitHeadLater(cwd: string): Promise<GitHead | undefined> {
+  return new Promise((resolve) => {
+    try {
+      execFile('git', ['log', '-1', '--format=%H %ct'], { cwd, encoding: 'utf8' }, (e, out) =>
+        resolve(e ? undefined : parseHead(out)),
+      );
+    } catch {
+      resolve(undefined);
+    }
+  });
 }
 
 function parseHead(out: string | undefined): GitHead | undefined {

@@ -13,7 +13,7 @@
  * one of its own (the CLI's `agent` and `deploy`, the bench's deploy driver), never a library
  * call.
  */
-import v8 from 'node:v8';
+import { setV8Flag } from './v8-flags.js';
 
 /** V8's interrupt budget in Node 20 (`--interrupt-budget`): the bytecode a function runs between two looks at whether to optimize it. */
 const INTERRUPT_BUDGET = 67_584;
@@ -24,7 +24,7 @@ let base: number | undefined;
 /** Asks V8 to optimize only code that runs hot, for the rest of this process's life. */
 export function compileHotCodeOnly(): void {
   base = 4 * INTERRUPT_BUDGET;
-  v8.setFlagsFromString(`--interrupt-budget=${base}`);
+  setV8Flag('interrupt-budget', base);
 }
 
 /** The budget while fewerCompiles holds: a function (or a loop) is optimized after 8x the default's work. */
@@ -52,12 +52,11 @@ let fewer = 0;
 export function fewerCompiles(): () => void {
   const own = base;
   if (own === undefined) return () => {};
-  if (fewer++ === 0)
-    v8.setFlagsFromString(`--interrupt-budget=${Math.max(own, INTERRUPT_BUDGET * FEWER_COMPILES_FACTOR)}`);
+  if (fewer++ === 0) setV8Flag('interrupt-budget', Math.max(own, INTERRUPT_BUDGET * FEWER_COMPILES_FACTOR));
   let held = true;
   return () => {
     if (!held) return;
     held = false;
-    if (--fewer === 0) v8.setFlagsFromString(`--interrupt-budget=${own}`);
+    if (--fewer === 0) setV8Flag('interrupt-budget', own);
   };
 }

@@ -21,6 +21,7 @@
  * than the memory saved was worth there. Not for edits, whose peak is higher already.
  */
 import v8 from 'node:v8';
+import { setV8Flag } from './v8-flags.js';
 
 /** Set by preferSmallHeap: only then is the young generation held small (and grown for a first release). */
 let small = false;
@@ -28,8 +29,8 @@ let small = false;
 /** Asks V8 to keep this process's heap small for the rest of its life. */
 export function preferSmallHeap(): void {
   small = true;
-  v8.setFlagsFromString('--semi-space-growth-factor=1');
-  v8.setFlagsFromString('--heap-growing-percent=35');
+  setV8Flag('semi-space-growth-factor', 1);
+  setV8Flag('heap-growing-percent', 35);
 }
 
 /**
@@ -57,7 +58,7 @@ const v8Young: YoungGeneration = {
     return Number.POSITIVE_INFINITY;
   },
   setGrowthFactor(factor) {
-    v8.setFlagsFromString(`--semi-space-growth-factor=${factor}`);
+    setV8Flag('semi-space-growth-factor', factor);
   },
 };
 

@@ -81,11 +81,13 @@ describe('npm pack and an offline install of the tarball', () => {
       .split('\n')
       .map((f) => f.replace(/^package\//, ''))
       .sort();
-    const other = files.filter((f) => !/^dist\/(cli|dashboard)\/[^/]+\.(js|css)$/.test(f));
+    const other = files.filter((f) => !/^dist\/(cli|dashboard)\/[^/]+\.(c?js|css)$/.test(f));
     expect(other).toEqual([
       'LICENSE',
       'README.md',
       'bin/slipway.js',
+      // The cold deploy bundle's content hash, which keys its V8 code cache (src/cli/cold-start.ts).
+      'dist/cli/cold-deploy.cjs.json',
       'dist/slipway.schema.json',
       'package.json',
       // The daemon's native client ships as source, compiled by postinstall for the machine
@@ -95,6 +97,7 @@ describe('npm pack and an offline install of the tarball', () => {
     ]);
     expect(files).toContain('dist/cli/main.js');
     expect(files).toContain('dist/cli/prefetch.js');
+    expect(files).toContain('dist/cli/cold-deploy.cjs');
     // slipway serve and report --html read the dashboard's bundled script and stylesheet.
     expect(files).toEqual(expect.arrayContaining(['dist/dashboard/app.js', 'dist/dashboard/app.css']));
   });

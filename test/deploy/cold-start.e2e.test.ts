@@ -1,0 +1,94 @@
+/**
+ * `slipway deploy` run here (no daemon) loads the cold deploy bundle compiled from a V8 code cache
+ * (src/cli/cold-start.ts): its answers are the ES modules' answers, byte for byte, whether the
+ * cache is missing (the first start leaves a mark, the second writes it), present, or corrupt;
+ * other commands never touch it. No agent is needed: every case ends before a host is contacted.
+ */
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { type Workspace, workspace } from '../helpers/cli.js';
+
+const made: Workspace[] = [];
+afterAll(() => {
+  for (const w of made) w.cleanup();
+});
+
+function env(windows: unknown): Workspace {
+  const ws = workspace(
+    stringify({
+      version: 1,
+      tasks: { a: { run: 'true' } },
+      environments: {
+        prod: {
+          artifact: 'art',
+          token: { file: 'agent.token' },
+          windows,
+          regions: { eu: { targets: [{ agent: 'http://127.0.0.1:9' }] } },
+        },
+      },
+    }),
+  );
+  ws.write('art/index.html', 'hello\n');
+  ws.write('agent.token', 'test-token-0123456789\n');
+  made.push(ws);
+  return ws;
+}
+
+describe('the cold deploy bundle', () => {
+  it('answers as the ES modules do, with its code cache missing, present or corrupt', async () => {
+    const ws = env(['Mon-Fri 02:00-05:00 UTC', 'Mon-Fri 2am-5am']);
+    const cache = ws.path('v8');
+    const cachedFiles = () => readdirSync(cache).filter((n) => n.endsWith('.v8'));
+    // A deploy that gets to its work (the agent is dead: it fails staging, exit 1) writes the
+    // cache at its second start without one; the cases after it use it, then a corrupt one.
+    const dead = env('daily 00:00-23:59 UTC');
+    expect((await dead.run(['deploy', 'prod'], { env: { SLIPWAY_CODE_CACHE: cache } })).code).toBe(1);
+    expect(cachedFiles()).toHaveLength(0);
+    expect((await dead.run(['deploy', 'prod'], { env: { SLIPWAY_CODE_CACHE: cache } })).code).toBe(1);
+    expect(cachedFiles()).toHaveLength(1);
+    const cases = [
+      ['deploy', 'prod'], // a config error: file:line:col, exit 2
+      ['deploy', 'prd'], // no such environment: did you mean, exit 2
+      ['deploy', 'prod', '--max-rate', 'fast'], // a usage error
+      ['deploy', '--help'],
+      ['deploy'], // a missing argument (commander)
+    ];
+    for (const args of cases) {
+      const esm = await ws.run(args, { env: { SLIPWAY_CODE_CACHE: 'off' } });
+      const runs = [await ws.run(args, { env: { SLIPWAY_CODE_CACHE: cache } })];
+      const file = path.join(cache, cachedFiles()[0]!);
+      const whole = readFileSync(file);
+      const bytes = Buffer.from(whole);
+      bytes[bytes.length >> 1]! ^= 0x55;
+      writeFileSync(file, bytes);
+      runs.push(await ws.run(args, { env: { SLIPWAY_CODE_CACHE: cache } }));
+      // Not rewritten by a run that used a sliver of the bundle: put the whole one back.
+      writeFileSync(file, whole);
+      for (const r of runs) expect({ ...r, args }).toEqual({ ...esm, args });
+    }
+    // Without any cache, and with the mark left (the second start): the same answers.
+    for (const args of cases) {
+      rmSync(cache, { recursive: true, force: true });
+      const esm = await ws.run(args, { env: { SLIPWAY_CODE_CACHE: 'off' } });
+      for (let i = 0; i < 2; i++) {
+        const r = await ws.run(args, { env: { SLIPWAY_CODE_CACHE: cache } });
+        expect({ ...r, args }).toEqual({ ...esm, args });
+      }
+      expect(cachedFiles()).toHaveLength(0);
+    }
+    const bad = await ws.run(['deploy', 'prod'], { env: { SLIPWAY_CODE_CACHE: cache } });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/slipway\.yml:\d+:\d+: error: .*bad deploy window "Mon-Fri 2am-5am"/);
+    expect(bad.stderr).not.toMatch(/at .*\.c?js:\d+/);
+  });
+
+  it('is not used by other commands', async () => {
+    const ws = env('daily 00:00-23:59 UTC');
+    const cache = ws.path('v8');
+    const r = await ws.run(['validate'], { env: { SLIPWAY_CODE_CACHE: cache } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(() => readdirSync(cache)).toThrow();
+  });
+});

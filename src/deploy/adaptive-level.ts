@@ -119,7 +119,10 @@ export class AdaptiveLevel {
    * busy with the walk on the same thread, compress harder still: the 200 MB file's first deploy
    * went none -> -5 -> 1 -> 3 and back several times (traces, load 11-15), zstd 3 on
    * a walk's thread. A slow link keeps the requests waiting on their sockets nearly all the time
-   * (SATURATED: 0.8-1.1 at a 20 MB/s cap), and still steps up.
+   * (SATURATED: 0.8-1.1 at a 20 MB/s cap), and still steps up. Measured (scripts/deploy-ab.mjs
+   * first, load 9-15): the 200 MB file B/A 1.075 (6 pairs, CPU -1%) and 0.785 (8 pairs, CPU -6%);
+   * the web build 0.85 (6 pairs, CPU -3%). A link of middling speed whose origin is busy walking
+   * (socket waits 0.2-0.8) now keeps its level where it stepped up before: more bytes there.
    */
   #ownBusy(w: Window): boolean {
     return w.origin >= BUSY && w.socket < SATURATED;

@@ -52,6 +52,20 @@ describe('adaptive level', () => {
     expect(steps(b, [0.95, 0.9], [0.95, 0.5], [0.6, 0.05])).toEqual([3, 3, 3]);
   });
 
+  it("does not step up for an idle receiver while the busy origin's socket is merely full (a stalled receiver)", () => {
+    const a = new AdaptiveLevel();
+    a.hear(0.9);
+    expect(steps(a, [1, 0.1], [1, 0.1])).toEqual([-5, 'none']);
+    // The receiver waits for its writes (it reports itself idle) and its socket fills: held.
+    a.hear(0.3);
+    a.hear(0.3);
+    expect(steps(a, [1, 0.3], [1, 0.7], [0.8, 0.5])).toEqual(['none', 'none', 'none']);
+    // Waiting on the socket nearly all the time is a slow link: up, busy origin or not.
+    expect(steps(a, [1, 0.9])).toEqual([-5]);
+    // An idle origin with an idle receiver: up, whatever the socket.
+    expect(steps(a, [0.2, 0.3])).toEqual([1]);
+  });
+
   it('steps down for a busy receiver though its socket is full (the loopback trap)', () => {
     const a = new AdaptiveLevel();
     a.hear(0.95);

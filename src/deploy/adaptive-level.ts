@@ -111,6 +111,23 @@ export class AdaptiveLevel {
     this.#socketMs = 0;
   }
 
+  /**
+   * Whether the origin's own thread is the busy one while its socket is merely full (not
+   * saturated): then an idle receiver is not evidence of a slow link. On loopback, a receiver
+   * that waits for its own writes (a first deploy's files, on the thread pool or the disk) or for
+   * a core reports itself idle while its socket fills, and each step up made the origin, already
+   * busy with the walk on the same thread, compress harder still: the 200 MB file's first deploy
+   * went none -> -5 -> 1 -> 3 and back several times (traces, load 11-15), zstd 3 on
+   * a walk's thread. A slow link keeps the requests waiting on their sockets nearly all the time
+   * (SATURATED: 0.8-1.1 at a 20 MB/s cap), and still steps up. Measured (scripts/deploy-ab.mjs
+   * first, load 9-15): the 200 MB file B/A 1.075 (6 pairs, CPU -1%) and 0.785 (8 pairs, CPU -6%);
+   * the web build 0.85 (6 pairs, CPU -3%). A link of middling speed whose origin is busy walking
+   * (socket waits 0.2-0.8) now keeps its level where it stepped up before: more bytes there.
+   */
+  #ownBusy(w: Window): boolean {
+    return w.origin >= BUSY && w.socket < SATURATED;
+  }
+
   /** Steps the level from a window (and the receiver's last report). */
   decide(w: Window): void {
     const load = this.#load;
@@ -118,7 +135,7 @@ export class AdaptiveLevel {
     const was = this.level;
     if ((load !== undefined && load >= BUSY && w.socket < SATURATED) || (w.origin >= BUSY && !full))
       this.#rung = Math.max(0, this.#rung - 1);
-    else if (load !== undefined && load < IDLE && (w.origin < IDLE || full))
+    else if (load !== undefined && load < IDLE && (w.origin < IDLE || (full && !this.#ownBusy(w))))
       this.#rung = Math.min(LADDER.length - 1, this.#rung + 1);
     if (this.level !== was)
       trace(

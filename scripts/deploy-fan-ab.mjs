@@ -85,8 +85,10 @@ function discard(dir) {
 const parallelism = (process.env.SLIPWAY_AB_PARALLEL ?? '8,8').split(',').map(Number);
 // SLIPWAY_AB_COMPRESSION='A,B': each side's origin.compression (default auto).
 const compression = (process.env.SLIPWAY_AB_COMPRESSION ?? 'auto,auto').split(',').map((c) => (c === 'auto' || c === 'none' ? c : Number(c)));
+// SLIPWAY_AB_RELAY='A,B': each side's relay (0 or 1; default 0, as the bench's).
+const relay = (process.env.SLIPWAY_AB_RELAY ?? '0,0').split(',').map((r) => r === '1');
 const envOf = (agents, side) => ({
-  name: 'ab', artifact: src, env: {}, keepReleases: 2, relay: false,
+  name: 'ab', artifact: src, env: {}, keepReleases: 2, relay: relay['AB'.indexOf(side.name)],
   origin: { host: '127.0.0.1', port: 0, compression: compression['AB'.indexOf(side.name)] }, waves: [['r1']], bakeMs: 0, minSamples: 1, stageParallelism: parallelism['AB'.indexOf(side.name)],
   regions: [{ name: 'r1', traffic: 100, maxUnavailable: agents.length,
     targets: agents.map((a, i) => ({ name: `t${i + 1}`, region: 'r1', agentUrl: `http://127.0.0.1:${a.port}`, token: TOKEN, env: {} })) }],

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { err, ok, type Result } from '../util/result.js';
+import { reapplyV8Flags } from '../util/v8-flags.js';
 import type { FastSeed } from './fast-hash.js';
 import type { ChunkingParams } from './fastcdc.js';
 import type { ChunkRun } from './rechunk.js';
@@ -140,6 +141,8 @@ export class CdcPool {
       return;
     }
     worker.unref();
+    // Starting it set this process's V8 flags back to the command line's (v8-flags.ts).
+    worker.once('online', reapplyV8Flags);
     const slot: Slot = { worker, ready: false };
     this.#slots.push(slot);
     worker.on('message', (a: SegmentAnswer) => {

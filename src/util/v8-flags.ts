@@ -4,6 +4,13 @@
  * cache with a hash of every flag's value and rejects one made under other values, and the cold
  * CLI makes its code cache at the end of a command (cli/code-cache.ts), after a deploy changed
  * three of them. A cache made without putting them back was rejected at every start.
+ *
+ * They are also set again once a worker thread is online (reapplyV8Flags): starting one sets
+ * every V8 flag back to what the command line gave, on the worker's thread before its `online`
+ * event (Node 20; checked: `--semi-space-growth-factor=1` set before a worker started, the young
+ * generation grew to 16 MiB semi-spaces after; set again on `online`, it stayed at 1 MiB). A
+ * deployer that started its chunking workers (deploy/cdc-pool.ts, for a large file) lost its
+ * small heap and its interrupt budget for the rest of the deploy.
  */
 import v8 from 'node:v8';
 
@@ -18,11 +25,19 @@ export type RuntimeV8Flag = keyof typeof DEFAULTS;
 
 /** Each flag changed so far, with the value it had at start-up (undefined: set on the command line, not known). */
 const before = new Map<RuntimeV8Flag, number | undefined>();
+/** Each flag setV8Flag changed and not put back, with its latest value. */
+const current = new Map<RuntimeV8Flag, number>();
 
 /** Sets a V8 flag for the rest of the process (or until set again), remembering its start-up value. */
 export function setV8Flag(name: RuntimeV8Flag, value: number): void {
   if (!before.has(name)) before.set(name, givenOnCommandLine(name) ? undefined : DEFAULTS[name]);
+  current.set(name, value);
   v8.setFlagsFromString(`--${name}=${value}`);
+}
+
+/** Sets again every flag setV8Flag changed, at its latest value: once a worker thread is online. */
+export function reapplyV8Flags(): void {
+  for (const [name, value] of current) v8.setFlagsFromString(`--${name}=${value}`);
 }
 
 /**
@@ -33,7 +48,10 @@ export function restoreV8Flags(): boolean {
   let all = true;
   for (const [name, value] of before) {
     if (value === undefined) all = false;
-    else v8.setFlagsFromString(`--${name}=${value}`);
+    else {
+      v8.setFlagsFromString(`--${name}=${value}`);
+      current.delete(name);
+    }
   }
   if (all) before.clear();
   return all;

@@ -17,6 +17,7 @@
 // e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof': written when the agents stop), SLIPWAY_AB_DEPLOYER_NODE_ARGS
 // (the same for each deploy's driver process), SLIPWAY_AB_DEPLOYER_STDERR=1
 // (each deployer's stderr, e.g. its SLIPWAY_TRACE=1 spans, printed after its deploy). Every deploy is checked byte-identical (diff -r).
+import { startAgent as startAgentOf } from './ab-agent.mjs';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -60,23 +61,7 @@ if (fresh) {
 const shape = JSON.parse(readFileSync(shapeFile, 'utf8'));
 writeFileSync(path.join(work, 'token'), TOKEN);
 
-async function startAgent(root, dir) {
-  const args = ['agent', '--dir', dir, '--listen', '127.0.0.1:0', '--token-file', path.join(work, 'token')];
-  const nodeArgs = (process.env.SLIPWAY_AB_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const proc = spawn(process.execPath, [...nodeArgs, path.join(root, 'bin/slipway.js'), ...args, '--keep', '2'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  const port = await new Promise((resolve, reject) => {
-    proc.stdout.setEncoding('utf8').on('data', (s) => {
-      out += s;
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    proc.once('exit', (code) => reject(new Error(`agent exited ${code}: ${out}`)));
-  });
-  return { proc, port, dir };
-}
+const startAgent = (root, dir) => startAgentOf(root, dir, path.join(work, 'token'));
 
 const sides = [];
 for (const [i, root] of roots.entries())

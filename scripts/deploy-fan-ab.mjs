@@ -12,6 +12,7 @@
 // SLIPWAY_AB_KEEP=1 (the folders deployed to are left, not removed at the end),
 // SLIPWAY_AB_PERF=PREFIX (`perf record -a -g` over each deploy), SLIPWAY_AB_DEPLOYER_STDERR=1 (each deployer's stderr, e.g. SLIPWAY_TRACE=1 spans), SLIPWAY_AB_RSYNC=1
 // (six parallel `rsync -z` to a loopback daemon too, after each pair, for reference).
+import { startAgent as startAgentOf } from './ab-agent.mjs';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -48,23 +49,7 @@ function cpu(pid, reaped = false) {
   }
 }
 
-async function startAgent(root, dir) {
-  const args = ['agent', '--dir', dir, '--listen', '127.0.0.1:0', '--token-file', path.join(work, 'token')];
-  const nodeArgs = (process.env.SLIPWAY_AB_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const proc = spawn(process.execPath, [...nodeArgs, path.join(root, 'bin/slipway.js'), ...args, '--keep', '2'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  const port = await new Promise((resolve, reject) => {
-    proc.stdout.setEncoding('utf8').on('data', (s) => {
-      out += s;
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    proc.once('exit', (code) => reject(new Error(`agent exited ${code}: ${out}`)));
-  });
-  return { proc, port, dir };
-}
+const startAgent = (root, dir) => startAgentOf(root, dir, path.join(work, 'token'));
 
 async function stopAgent(a) {
   const { proc } = a;

@@ -7,8 +7,8 @@
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { type Workspace, workspace } from '../helpers/cli.js';
+import type { Workspace } from '../helpers/cli.js';
+import { deadAgentWorkspace } from '../helpers/dead-agent-workspace.js';
 
 const made: Workspace[] = [];
 afterAll(() => {
@@ -16,22 +16,7 @@ afterAll(() => {
 });
 
 function env(windows: unknown): Workspace {
-  const ws = workspace(
-    stringify({
-      version: 1,
-      tasks: { a: { run: 'true' } },
-      environments: {
-        prod: {
-          artifact: 'art',
-          token: { file: 'agent.token' },
-          windows,
-          regions: { eu: { targets: [{ agent: 'http://127.0.0.1:9' }] } },
-        },
-      },
-    }),
-  );
-  ws.write('art/index.html', 'hello\n');
-  ws.write('agent.token', 'test-token-0123456789\n');
+  const ws = deadAgentWorkspace(windows);
   made.push(ws);
   return ws;
 }

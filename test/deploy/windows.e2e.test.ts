@@ -6,8 +6,8 @@
  * is decided before any host is contacted (the agent URL points at a port nothing answers).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { type Workspace, workspace } from '../helpers/cli.js';
+import type { Workspace } from '../helpers/cli.js';
+import { deadAgentWorkspace } from '../helpers/dead-agent-workspace.js';
 
 const made: Workspace[] = [];
 afterAll(() => {
@@ -17,22 +17,7 @@ afterAll(() => {
 const hh = (offset: number) => `${String((new Date().getUTCHours() + offset + 24) % 24).padStart(2, '0')}:00`;
 
 function env(windows: unknown): Workspace {
-  const ws = workspace(
-    stringify({
-      version: 1,
-      tasks: { a: { run: 'true' } },
-      environments: {
-        prod: {
-          artifact: 'art',
-          token: { file: 'agent.token' },
-          windows,
-          regions: { eu: { targets: [{ agent: 'http://127.0.0.1:9' }] } },
-        },
-      },
-    }),
-  );
-  ws.write('art/index.html', 'hello\n');
-  ws.write('agent.token', 'test-token-0123456789\n');
+  const ws = deadAgentWorkspace(windows);
   made.push(ws);
   return ws;
 }

@@ -13,7 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type AgentProc, startAgentOnFreePorts, stopAgent } from '../deploy/rig.js';
+import { type AgentProc, loneTargetPipeline, startAgentOnFreePorts, stopAgent } from '../deploy/rig.js';
 import {
   isAlive,
   killTree,
@@ -252,23 +252,7 @@ describe('slipway deploy through the daemon', () => {
     const token = w.write('agent.token', 'daemon-deploy-token-0123456789abcdef\n');
     const agent = await startAgentOnFreePorts({ name: 't1', region: 'eu', dir: w.path('agent') }, token);
     agents.push(agent);
-    w.pipeline(
-      [
-        'version: 1',
-        'tasks:',
-        '  build: { run: "true" }',
-        'environments:',
-        '  prod:',
-        '    artifact: dist',
-        '    token: { file: agent.token }',
-        '    regions:',
-        '      eu:',
-        '        traffic: 100',
-        '        targets:',
-        `          - { name: t1, agent: "${agent.url}" }`,
-        '',
-      ].join('\n'),
-    );
+    w.pipeline(loneTargetPipeline(agent.url));
     w.write('dist/index.html', '<h1>one</h1>\n');
     w.write('dist/app/main.js', 'console.log(1);\n'.repeat(500));
     const before = await started(w);

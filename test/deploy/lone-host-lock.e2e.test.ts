@@ -9,7 +9,7 @@ import { readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Workspace, waitFor, workspace } from '../helpers/cli.js';
-import { type AgentProc, startAgentOnFreePorts, stopAgent } from './rig.js';
+import { type AgentProc, loneTargetPipeline, startAgentOnFreePorts, stopAgent } from './rig.js';
 
 const TOKEN = 'lone-host-lock-token-0123456789ab';
 const made: Workspace[] = [];
@@ -41,23 +41,7 @@ describe('a lone host’s deploy lock', () => {
     made.push(w);
     const token = w.write('agent.token', `${TOKEN}\n`);
     agent = await startAgentOnFreePorts({ name: 't1', region: 'eu', dir: w.path('agent') }, token);
-    w.pipeline(
-      [
-        'version: 1',
-        'tasks:',
-        '  build: { run: "true" }',
-        'environments:',
-        '  prod:',
-        '    artifact: dist',
-        '    token: { file: agent.token }',
-        '    regions:',
-        '      eu:',
-        '        traffic: 100',
-        '        targets:',
-        `          - { name: t1, agent: "${agent.url}" }`,
-        '',
-      ].join('\n'),
-    );
+    w.pipeline(loneTargetPipeline(agent.url));
     w.write('dist/index.html', '<h1>one</h1>\n');
     const env = { SLIPWAY_DAEMON: '0' };
     const first = await w.run(['deploy', 'prod', '--version', 'v1'], { env });

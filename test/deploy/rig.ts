@@ -38,6 +38,28 @@ export function targetLines(
   ]);
 }
 
+/**
+ * slipway.yml of one environment, `prod`, deploying `dist` to one target (`t1` at `agentUrl`,
+ * region `eu`), its token in the file `agent.token`, with a task `build` that does nothing.
+ */
+export function loneTargetPipeline(agentUrl: string): string {
+  return [
+    'version: 1',
+    'tasks:',
+    '  build: { run: "true" }',
+    'environments:',
+    '  prod:',
+    '    artifact: dist',
+    '    token: { file: agent.token }',
+    '    regions:',
+    '      eu:',
+    '        traffic: 100',
+    '        targets:',
+    `          - { name: t1, agent: "${agentUrl}" }`,
+    '',
+  ].join('\n');
+}
+
 /** A port that was free a moment ago (agents need fixed ports: slipway.yml names them). */
 export { freePort };
 

@@ -9,7 +9,7 @@
  * for a deployment that does not hold its lock; what differs from the eager hold is only when a
  * refused deployer waits: after its walk, not before.
  */
-import { err, ok, type Result } from '../util/result.js';
+import { ok, type Result } from '../util/result.js';
 
 export class FirstChangeHold {
   /** Whether the agent holds the lock for this deployment (so it is renewed and given back). */
@@ -40,7 +40,7 @@ export class FirstChangeHold {
     this.#taking ??= this.o.take().then((r) => {
       this.#taking = undefined;
       if (r.ok) this.#set(true);
-      return r.ok ? r : err(r.error);
+      return r;
     });
     return this.#taking;
   }

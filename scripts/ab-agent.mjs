@@ -21,3 +21,26 @@ export async function startAgent(root, dir, tokenFile) {
   });
   return { proc, port, dir };
 }
+
+/**
+ * Runs one deploy by `root`'s lean driver (dist/bench/deploy-driver.bundle.js) with its JSON
+ * argument (SLIPWAY_AB_DEPLOYER_NODE_ARGS: node flags); `onSpawn` sees the process as it starts.
+ * Resolves with its stdout and stderr once it has closed.
+ */
+export function runDriver(root, arg, onSpawn = () => {}) {
+  const driver = path.join(root, 'dist/bench/deploy-driver.bundle.js');
+  return new Promise((resolve) => {
+    const nodeArgs = (process.env.SLIPWAY_AB_DEPLOYER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const p = spawn(process.execPath, [...nodeArgs, driver, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let errs = '';
+    p.stdout.on('data', (d) => {
+      out += d;
+    });
+    p.stderr.on('data', (d) => {
+      errs += d;
+    });
+    p.on('close', () => resolve({ out, errs }));
+    onSpawn(p);
+  });
+}

@@ -17,8 +17,8 @@
 // e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof': written when the agents stop), SLIPWAY_AB_DEPLOYER_NODE_ARGS
 // (the same for each deploy's driver process), SLIPWAY_AB_DEPLOYER_STDERR=1
 // (each deployer's stderr, e.g. its SLIPWAY_TRACE=1 spans, printed after its deploy). Every deploy is checked byte-identical (diff -r).
-import { startAgent as startAgentOf } from './ab-agent.mjs';
-import { spawn, spawnSync } from 'node:child_process';
+import { runDriver, startAgent as startAgentOf } from './ab-agent.mjs';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -94,20 +94,8 @@ async function deploy(s) {
   const main0 = mainThreadMs(pid);
   const cpu0 = cpuMs(process.pid, true) + agent0;
   const t0 = performance.now();
-  const driver = path.join(s.root, 'dist/bench/deploy-driver.bundle.js');
-  const arg = JSON.stringify({ env: envOf(s), version, ledgerDir: s.ledger });
-  const r = await new Promise((resolve) => {
-    const nodeArgs = (process.env.SLIPWAY_AB_DEPLOYER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const p = spawn(process.execPath, [...nodeArgs, driver, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let errs = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { errs += d; });
-    p.on('close', () => {
-      if (process.env.SLIPWAY_AB_DEPLOYER_STDERR === '1') process.stderr.write(errs);
-      resolve({ out, errs });
-    });
-  });
+  const r = await runDriver(s.root, JSON.stringify({ env: envOf(s), version, ledgerDir: s.ledger }));
+  if (process.env.SLIPWAY_AB_DEPLOYER_STDERR === '1') process.stderr.write(r.errs);
   const ms = performance.now() - t0;
   const agentCpu = cpuMs(pid) - agent0;
   const agentMain = mainThreadMs(pid) - main0;

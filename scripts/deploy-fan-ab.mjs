@@ -12,7 +12,7 @@
 // SLIPWAY_AB_KEEP=1 (the folders deployed to are left, not removed at the end),
 // SLIPWAY_AB_PERF=PREFIX (`perf record -a -g` over each deploy), SLIPWAY_AB_DEPLOYER_STDERR=1 (each deployer's stderr, e.g. SLIPWAY_TRACE=1 spans), SLIPWAY_AB_RSYNC=1
 // (six parallel `rsync -z` to a loopback daemon too, after each pair, for reference).
-import { startAgent as startAgentOf } from './ab-agent.mjs';
+import { runDriver, startAgent as startAgentOf } from './ab-agent.mjs';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -101,16 +101,8 @@ async function deploy(side, k) {
   const a0 = agents.map((a) => cpu(a.proc.pid));
   const d0 = cpu(process.pid, true);
   const t0 = performance.now();
-  const driver = path.join(side.root, 'dist/bench/deploy-driver.bundle.js');
   const arg = JSON.stringify({ env: envOf(agents, side), version, ledgerDir: ledger });
-  const r = await new Promise((resolve) => {
-    const nodeArgs = (process.env.SLIPWAY_AB_DEPLOYER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const p = spawn(process.execPath, [...nodeArgs, driver, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let errs = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { errs += d; });
-    p.on('close', () => resolve({ out, errs }));
+  const r = await runDriver(side.root, arg, (p) => {
     if (perf) writeFileSync(`${process.env.SLIPWAY_AB_PERF}.${side.name}${k}.pids`, [p.pid, ...agents.map((a) => a.proc.pid)].join(','));
   });
   const ms = performance.now() - t0;

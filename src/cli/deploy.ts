@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { parseCompression } from '../deploy/adaptive-level.js';
 import { recordAppValidations } from '../deploy/app-validation-records.js';
 import { runDeployment } from '../deploy/deploy.js';
-import type { Environment } from '../deploy/environment.js';
+import { type Environment, isLoneHost } from '../deploy/environment.js';
 import type { DeployEvent } from '../deploy/events.js';
 import { currentOwner } from '../deploy/owner.js';
 import { reportProgress } from '../deploy/progress.js';
@@ -154,7 +154,7 @@ export function register(program: Command, ctx: CliContext): void {
               // A lone host's lock taken by its deploy exchange (first-change-hold.ts); with
               // --no-wait, before anything, so that a refusal comes before the walk as it says.
             },
-            opts.wait && env.regions.reduce((n, r) => n + r.targets.length, 0) === 1,
+            opts.wait && isLoneHost(env),
           );
         });
       }),

@@ -12,6 +12,7 @@ import { answerLines, bodyText, httpCall, isOk, refusalText } from './http-call.
 import type { Manifest } from './manifest.js';
 import type { ManifestDelta } from './manifest-delta.js';
 import { NO_BASE } from './protocol.js';
+import { readStageAnswer } from './stage-answer.js';
 import { endingOf, gzipPart, openingText } from './stage-body.js';
 import { type StreamOutcome, sendStream } from './stage-stream.js';
 import type { StreamFeed, StreamHeader } from './stream-feed.js';
@@ -383,26 +384,4 @@ export class AgentClient {
     const answer = await readStageAnswer(res, this.url.toString(), opts.onProgress);
     return answer.ok ? ok({ ...answer.value, requestBytes: earlierBytes + body.length }) : answer;
   }
-}
-
-/** A staging's answer (NDJSON: progress lines, then `done` or `error`), for /v1/stage and the streamed /v1/stage-stream alike. */
-export async function readStageAnswer(
-  res: IncomingMessage,
-  agent: string,
-  onProgress?: (p: StageProgress) => void,
-): Promise<Result<StageResult, string>> {
-  try {
-    for await (const line of answerLines(res)) {
-      const msg = JSON.parse(line) as
-        | ({ type: 'progress' } & StageProgress)
-        | { type: 'done'; result: StageResult }
-        | { type: 'error'; message: string };
-      if (msg.type === 'progress') onProgress?.(msg);
-      else if (msg.type === 'done') return ok(msg.result);
-      else return err(msg.message);
-    }
-  } catch (e) {
-    return err(`agent ${agent} broke off while staging: ${causeOf(e)}`);
-  }
-  return err(`agent ${agent} stopped answering while staging (did it crash?)`);
 }

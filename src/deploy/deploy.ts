@@ -10,7 +10,7 @@ import { AgentClient } from './agent-client.js';
 import { readArtifact } from './artifact.js';
 import type { ChunkLookup } from './chunk-index.js';
 import { ChunkLedger } from './chunk-ledger.js';
-import type { Environment } from './environment.js';
+import { type Environment, isLoneHost } from './environment.js';
 import type { DeployEvent, DeployStatus, PlannedTarget } from './events.js';
 import { DEFAULT_CHUNKING } from './fastcdc.js';
 import { firstContact, partsExpected } from './first-contact.js';
@@ -166,7 +166,7 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   const { manifest, chunks } = art.value;
   walked = chunks;
   // A lone host is staged and activated in one exchange: no other host waits on its staging.
-  const lone = env.regions.reduce((n, r) => n + r.targets.length, 0) === 1;
+  const lone = isLoneHost(env);
   // Only a redeploy of entries as they were (the ledger's own list) to a lone host may stage
   // without it; otherwise it starts now, beside the release id's hashing, the chunk count and
   // the delta (a failed start is the staging's to report).

@@ -74,6 +74,14 @@ export interface AppValidationConfig {
   cpuCores?: number;
 }
 
+/**
+ * One target in all: its staging is activated in the same exchange (deploy.ts), whose request
+ * also takes and gives back the agent's lock (first-change-hold.ts).
+ */
+export function isLoneHost(env: Pick<Environment, 'regions'>): boolean {
+  return env.regions.reduce((n, r) => n + r.targets.length, 0) === 1;
+}
+
 /** Reads `environments.<name>`; throws ConfigError with located diagnostics. */
 export function resolveEnvironment(
   p: Pipeline,

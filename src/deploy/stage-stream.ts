@@ -12,13 +12,13 @@ import { fewerCompiles } from '../util/hot-code-only.js';
 import { err, ok, type Result } from '../util/result.js';
 import { trace } from '../util/trace.js';
 import type { StageProgress, StageResult } from './agent/operations.js';
-import { readStageAnswer } from './agent-client.js';
 import { causeOf } from './chunk-client.js';
 import type { ChunkingParams } from './fastcdc.js';
 import { GrowingChunks } from './growing-chunks.js';
 import { isOk, refusalText } from './http-call.js';
 import { knownEntriesJson, type ManifestEntry } from './manifest.js';
 import { DEPLOY_PROTOCOL } from './protocol.js';
+import { readStageAnswer } from './stage-answer.js';
 import { type FeedSink, gzipLine, StreamFeed, type StreamHeader } from './stream-feed.js';
 import type { ChunkId, ReleaseId } from './types.js';
 

@@ -57,16 +57,33 @@ const STATS_PRELOAD = `process.on('exit', () => {
 `;
 
 /**
+ * Writes the cold deploys' checkout: its slipway.yml (`yml`) and the stats preload; true when a
+ * file changed. A file just written is racy (state/racy.ts): the CLI would not keep its pipeline
+ * snapshot and would parse the YAML again at each deploy until one deploy came 2 s later (`settle`).
+ */
+export async function writeCheckout(checkout, yml) {
+  mkdirSync(checkout, { recursive: true });
+  let changed = false;
+  for (const [name, text] of [['slipway.yml', yml], ['ab-stats.cjs', STATS_PRELOAD]]) {
+    const file = path.join(checkout, name);
+    if (existsSync(file) && readFileSync(file, 'utf8') === text) continue;
+    writeFileSync(file, text);
+    changed = true;
+  }
+  return changed;
+}
+
+/** Waits until files written now are no longer racy (2 s, state/racy.ts), so the next deploy's pipeline snapshot is kept. */
+export const settle = () => new Promise((r) => setTimeout(r, 2100));
+
+/**
  * Runs one deploy as CI does (SLIPWAY_AB_COLD=1): `node <root>/bin/slipway.js deploy ab --no-daemon`
  * in a fresh process, in the checkout `checkout` whose slipway.yml names the agent (written here
  * from `yml`). Resolves with what `runDriver` prints: ok, release, reason, chunkMs, maxRssKb.
  */
 export async function runCold(root, checkout, yml, version) {
-  mkdirSync(checkout, { recursive: true });
-  const file = path.join(checkout, 'slipway.yml');
-  if (!existsSync(file) || readFileSync(file, 'utf8') !== yml) writeFileSync(file, yml);
+  if (await writeCheckout(checkout, yml)) await settle();
   const preload = path.join(checkout, 'ab-stats.cjs');
-  if (!existsSync(preload)) writeFileSync(preload, STATS_PRELOAD);
   const summaryFile = path.join(checkout, 'summary.json');
   const statsFile = path.join(checkout, 'stats');
   for (const f of [summaryFile, statsFile]) rmSync(f, { force: true });

@@ -19,7 +19,7 @@
 // (each deployer's stderr, e.g. its SLIPWAY_TRACE=1 spans, printed after its deploy), SLIPWAY_AB_COLD=1
 // (each deploy as CI runs it: `node bin/slipway.js deploy --no-daemon` in a fresh process, in a
 // checkout of each side's own under the work folder, its ledger and store there). Every deploy is checked byte-identical (diff -r).
-import { runCold, runDriver, startAgent as startAgentOf } from './ab-agent.mjs';
+import { runCold, runDriver, settle, startAgent as startAgentOf, writeCheckout } from './ab-agent.mjs';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -170,7 +170,16 @@ const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).
 const show = (s, g) =>
   `${s.name} ${g.ms.toFixed(0)} ms, cpu ${g.cpu.toFixed(0)} (agent ${g.agentCpu.toFixed(0)}, its main thread ${g.agentMain.toFixed(0)}), walk ${g.walkMs.toFixed(0)}, rss ${g.deployerMb.toFixed(0)}/${g.agentMb.toFixed(0)} MB`;
 
+/** Cold: each side's checkout written for its agent, then aged past the racy window (one wait for both). */
+async function prepareCheckouts() {
+  if (!cold) return;
+  let changed = false;
+  for (const s of sides) changed = (await writeCheckout(s.checkout, ymlOf(s))) || changed;
+  if (changed) await settle();
+}
+
 try {
+  await prepareCheckouts();
   // A first deploy each (or, in a kept folder, one unchanged deploy each) before any pair.
   for (const s of sides) console.log(`warm-up ${show(s, await deploy(s))}`);
   let step = Number(process.env.SLIPWAY_AB_STEP ?? 100);
@@ -178,7 +187,10 @@ try {
     const got = sides.map(() => []);
     const ratios = [];
     for (let k = 0; k < Number(pairsArg); k++) {
-      if (change === 'first') await afresh();
+      if (change === 'first') {
+        await afresh();
+        await prepareCheckouts();
+      }
       else applyChange(src, shape, change, step++);
       const pair = [];
       for (const i of k % 2 ? [1, 0] : [0, 1]) {

@@ -79,9 +79,10 @@ export const settle = () => new Promise((r) => setTimeout(r, 2100));
 /**
  * Runs one deploy as CI does (SLIPWAY_AB_COLD=1): `node <root>/bin/slipway.js deploy ab --no-daemon`
  * in a fresh process, in the checkout `checkout` whose slipway.yml names the agent (written here
- * from `yml`). Resolves with what `runDriver` prints: ok, release, reason, chunkMs, maxRssKb.
+ * from `yml`), with its V8 code cache in the folder `codeCache` (cli/cold-start.ts): one per build,
+ * since a build writing its cache removes every other build's from the folder. Resolves with what `runDriver` prints: ok, release, reason, chunkMs, maxRssKb.
  */
-export async function runCold(root, checkout, yml, version) {
+export async function runCold(root, checkout, yml, version, codeCache) {
   if (await writeCheckout(checkout, yml)) await settle();
   const preload = path.join(checkout, 'ab-stats.cjs');
   const summaryFile = path.join(checkout, 'summary.json');
@@ -95,6 +96,7 @@ export async function runCold(root, checkout, yml, version) {
     env: {
       ...process.env,
       SLIPWAY_DAEMON: '0',
+      SLIPWAY_CODE_CACHE: codeCache,
       SLIPWAY_AB_STATS_FILE: statsFile,
       NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${preload}`.trim(),
     },

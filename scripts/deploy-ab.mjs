@@ -70,7 +70,8 @@ const sides = [];
 for (const [i, root] of roots.entries()) {
   const checkout = path.join(work, `cold${i}`);
   const ledger = cold ? path.join(checkout, '.slipway', 'deploy-ledger') : path.join(work, `ledger${i}`);
-  sides.push({ name: 'AB'[i], root, agent: await startAgent(root, path.join(work, `agent${i}`)), ledger, checkout });
+  const codeCache = path.join(work, `v8-${i}`);
+  sides.push({ name: 'AB'[i], root, agent: await startAgent(root, path.join(work, `agent${i}`)), ledger, checkout, codeCache });
 }
 
 /** A cold deploy's slipway.yml: the driver's environment (envOf) as a user writes it. */
@@ -122,7 +123,7 @@ async function deploy(s) {
   const cpu0 = cpuMs(process.pid, true) + agent0;
   const t0 = performance.now();
   const r = cold
-    ? await runCold(s.root, s.checkout, ymlOf(s), version)
+    ? await runCold(s.root, s.checkout, ymlOf(s), version, s.codeCache)
     : await runDriver(s.root, JSON.stringify({ env: envOf(s), version, ledgerDir: s.ledger }));
   if (process.env.SLIPWAY_AB_DEPLOYER_STDERR === '1') process.stderr.write(r.errs);
   const ms = performance.now() - t0;

@@ -86,10 +86,13 @@ describe('npm pack and an offline install of the tarball', () => {
       'LICENSE',
       'README.md',
       'bin/slipway.js',
-      // The content hashes of the cold deploy bundle and of its pipeline loader, which key their
-      // V8 code caches (src/cli/cold-start.ts, src/cli/cold-chunk.ts).
+      // The content hashes of the cold deploy bundle and of its parts, which key their V8 code
+      // caches (src/cli/cold-start.ts, src/cli/cold-chunk.ts).
       'dist/cli/cold-config.cjs.json',
+      'dist/cli/cold-delta-schema.cjs.json',
       'dist/cli/cold-deploy.cjs.json',
+      'dist/cli/cold-otel-deploys.cjs.json',
+      'dist/cli/cold-otel-runs.cjs.json',
       'dist/slipway.schema.json',
       'package.json',
       // The daemon's native client ships as source, compiled by postinstall for the machine

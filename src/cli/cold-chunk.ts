@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { underStartupFlags } from '../util/v8-flags.js';
 import { type CachedFile, codeCacheDir, requireWithCodeCache } from './code-cache.js';
 
 /** The id prefix by which a part asks for one of the bundle's own modules. */
@@ -26,8 +27,13 @@ const loaded: CachedFile[] = [];
 export function loadColdChunk(name: string, shared: Record<string, () => unknown>): Record<string, unknown> {
   const file = path.join(path.dirname(fileURLToPath(import.meta.url)), name);
   const hash = (JSON.parse(readFileSync(`${file}.json`, 'utf8')) as { sha256: string }).sha256;
-  const part = requireWithCodeCache(file, hash, codeCacheDir(process.env), (id) =>
-    id.startsWith(LINKED_PREFIX) ? shared[id.slice(LINKED_PREFIX.length)]?.() : undefined,
+  // Compiled under the start-up V8 flags, which its cache is made under (at the end, once they
+  // are put back): a part first required after a deploy changed them (the delta requests' schema,
+  // the exporter) would otherwise never take a cache, nor write one.
+  const part = underStartupFlags(() =>
+    requireWithCodeCache(file, hash, codeCacheDir(process.env), (id) =>
+      id.startsWith(LINKED_PREFIX) ? shared[id.slice(LINKED_PREFIX.length)]?.() : undefined,
+    ),
   );
   loaded.push(part);
   return part.exports;

@@ -16,8 +16,10 @@
 // in the same folder edit different files), SLIPWAY_AB_AGENT_NODE_ARGS (node flags of both agents,
 // e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof': written when the agents stop), SLIPWAY_AB_DEPLOYER_NODE_ARGS
 // (the same for each deploy's driver process), SLIPWAY_AB_DEPLOYER_STDERR=1
-// (each deployer's stderr, e.g. its SLIPWAY_TRACE=1 spans, printed after its deploy). Every deploy is checked byte-identical (diff -r).
-import { runDriver, startAgent as startAgentOf } from './ab-agent.mjs';
+// (each deployer's stderr, e.g. its SLIPWAY_TRACE=1 spans, printed after its deploy), SLIPWAY_AB_COLD=1
+// (each deploy as CI runs it: `node bin/slipway.js deploy --no-daemon` in a fresh process, in a
+// checkout of each side's own under the work folder, its ledger and store there). Every deploy is checked byte-identical (diff -r).
+import { runCold, runDriver, settle, startAgent as startAgentOf, writeCheckout } from './ab-agent.mjs';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -63,9 +65,35 @@ writeFileSync(path.join(work, 'token'), TOKEN);
 
 const startAgent = (root, dir) => startAgentOf(root, dir, path.join(work, 'token'));
 
+const cold = process.env.SLIPWAY_AB_COLD === '1';
 const sides = [];
-for (const [i, root] of roots.entries())
-  sides.push({ name: 'AB'[i], root, agent: await startAgent(root, path.join(work, `agent${i}`)), ledger: path.join(work, `ledger${i}`) });
+for (const [i, root] of roots.entries()) {
+  const checkout = path.join(work, `cold${i}`);
+  const ledger = cold ? path.join(checkout, '.slipway', 'deploy-ledger') : path.join(work, `ledger${i}`);
+  const codeCache = path.join(work, `v8-${i}`);
+  sides.push({ name: 'AB'[i], root, agent: await startAgent(root, path.join(work, `agent${i}`)), ledger, checkout, codeCache });
+}
+
+/** A cold deploy's slipway.yml: the driver's environment (envOf) as a user writes it. */
+const ymlOf = (s) =>
+  [
+    'version: 1',
+    'environments:',
+    '  ab:',
+    `    artifact: ${JSON.stringify(src)}`,
+    `    token: { file: ${JSON.stringify(path.join(work, 'token'))} }`,
+    '    keepReleases: 2',
+    '    relay: false',
+    '    origin: { listen: "127.0.0.1:0" }',
+    '    strategy: { waves: [[r1]], maxUnavailable: 1, bake: 0, minSamples: 1, stageParallelism: 8 }',
+    '    regions:',
+    '      r1:',
+    '        traffic: 100',
+    '        targets:',
+    '          - name: t1',
+    `            agent: http://127.0.0.1:${s.agent.port}`,
+    '',
+  ].join('\n');
 
 const envOf = (s) => ({
   name: 'ab', artifact: src, env: {}, keepReleases: 2, relay: false,
@@ -94,7 +122,9 @@ async function deploy(s) {
   const main0 = mainThreadMs(pid);
   const cpu0 = cpuMs(process.pid, true) + agent0;
   const t0 = performance.now();
-  const r = await runDriver(s.root, JSON.stringify({ env: envOf(s), version, ledgerDir: s.ledger }));
+  const r = cold
+    ? await runCold(s.root, s.checkout, ymlOf(s), version, s.codeCache)
+    : await runDriver(s.root, JSON.stringify({ env: envOf(s), version, ledgerDir: s.ledger }));
   if (process.env.SLIPWAY_AB_DEPLOYER_STDERR === '1') process.stderr.write(r.errs);
   const ms = performance.now() - t0;
   const agentCpu = cpuMs(pid) - agent0;
@@ -141,7 +171,16 @@ const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).
 const show = (s, g) =>
   `${s.name} ${g.ms.toFixed(0)} ms, cpu ${g.cpu.toFixed(0)} (agent ${g.agentCpu.toFixed(0)}, its main thread ${g.agentMain.toFixed(0)}), walk ${g.walkMs.toFixed(0)}, rss ${g.deployerMb.toFixed(0)}/${g.agentMb.toFixed(0)} MB`;
 
+/** Cold: each side's checkout written for its agent, then aged past the racy window (one wait for both). */
+async function prepareCheckouts() {
+  if (!cold) return;
+  let changed = false;
+  for (const s of sides) changed = (await writeCheckout(s.checkout, ymlOf(s))) || changed;
+  if (changed) await settle();
+}
+
 try {
+  await prepareCheckouts();
   // A first deploy each (or, in a kept folder, one unchanged deploy each) before any pair.
   for (const s of sides) console.log(`warm-up ${show(s, await deploy(s))}`);
   let step = Number(process.env.SLIPWAY_AB_STEP ?? 100);
@@ -149,7 +188,10 @@ try {
     const got = sides.map(() => []);
     const ratios = [];
     for (let k = 0; k < Number(pairsArg); k++) {
-      if (change === 'first') await afresh();
+      if (change === 'first') {
+        await afresh();
+        await prepareCheckouts();
+      }
       else applyChange(src, shape, change, step++);
       const pair = [];
       for (const i of k % 2 ? [1, 0] : [0, 1]) {

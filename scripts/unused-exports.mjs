@@ -18,6 +18,8 @@ const ENTRIES = new Set([
   'src/daemon/client.ts',
   'src/cli/cold-start.ts',
   'src/cli/deploy-bundle.ts',
+  // Required by the code scripts/bundle.mjs writes into the cold deploy bundle for its parts.
+  'src/cli/cold-chunk.ts',
 ]);
 const isEntry = (name) => ENTRIES.has(name) || /^bench\/[^/]+\.ts$/.test(name);
 

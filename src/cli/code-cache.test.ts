@@ -174,3 +174,27 @@ describe('requireWithCodeCache', () => {
     expect(load().compiled).toBe('from-cache');
   });
 });
+
+describe('requireWithCodeCache with linked modules', () => {
+  it("gives the file its loader's module for a linked id, and require's for any other", () => {
+    const part = path.join(root, 'part.cjs');
+    writeFileSync(
+      part,
+      `'use strict';
+exports.shared = require('slipway-cold:config/diagnostic.js');
+exports.other = require('./other.cjs');
+exports.resolves = require.resolve('./other.cjs');
+`,
+    );
+    const mine = { ConfigError: class {} };
+    const asked: string[] = [];
+    const f = requireWithCodeCache(part, HASH, cache, (id) => {
+      asked.push(id);
+      return id === 'slipway-cold:config/diagnostic.js' ? mine : undefined;
+    });
+    expect(f.exports.shared).toBe(mine);
+    expect(f.exports.other).toBe(1);
+    expect(f.exports.resolves).toBe(path.join(root, 'other.cjs'));
+    expect(asked).toEqual(['slipway-cold:config/diagnostic.js', './other.cjs']);
+  });
+});

@@ -32,6 +32,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { createRequire, Module } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
 
@@ -58,7 +59,13 @@ export interface CachedFile {
  * code cache kept in `dir` (none when undefined). The file must be ASCII (esbuild's default
  * output), read as Latin-1: that is the same text, decoded faster.
  */
-export function requireWithCodeCache(file: string, hash: string, dir: string | undefined): CachedFile {
+export function requireWithCodeCache(
+  file: string,
+  hash: string,
+  dir: string | undefined,
+  /** Modules the file takes from its loader instead of `require` (what `linked` has under the id; cold-chunk.ts). */
+  linked?: (id: string) => unknown,
+): CachedFile {
   const source = readFileSync(file, 'latin1');
   const cacheFile =
     dir &&
@@ -72,7 +79,11 @@ export function requireWithCodeCache(file: string, hash: string, dir: string | u
   const flagsAtStart = fromCache || !cacheFile ? undefined : flagStamp();
   const module = { exports: {} as Record<string, unknown> };
   const run = script.runInThisContext() as (...args: unknown[]) => void;
-  run.call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
+  const own = createRequire(file);
+  const require = linked
+    ? Object.assign((id: string) => linked(id) ?? own(id), { resolve: own.resolve, cache: own.cache })
+    : own;
+  run.call(module.exports, module.exports, require, module, file, path.dirname(file));
   let saved = false;
   return {
     exports: module.exports,
@@ -171,4 +182,28 @@ function writeCache(file: string, make: () => Buffer, bundle: string, build: str
   for (const name of readdirSync(dir))
     if (name.startsWith(bundle) && !name.includes(build) && /\.v8(\.seen)?$/.test(name))
       rmSync(path.join(dir, name), { force: true });
+}
+
+/**
+ * Where the cold CLI keeps its code caches: the folder `SLIPWAY_CODE_CACHE` names, else the
+ * user's cache folder (undefined when there is no home). The caller handles `off`.
+ */
+export function codeCacheDir(env: NodeJS.ProcessEnv): string | undefined {
+  const setting = env.SLIPWAY_CODE_CACHE;
+  return setting ? path.resolve(setting) : userCacheDir(env);
+}
+
+/** The user's cache folder for Slipway's code caches; undefined when there is no home. */
+function userCacheDir(env: NodeJS.ProcessEnv): string | undefined {
+  if (process.platform === 'win32') return env.LOCALAPPDATA && path.join(env.LOCALAPPDATA, 'slipway', 'v8');
+  let home: string;
+  try {
+    home = os.homedir();
+  } catch {
+    return undefined;
+  }
+  if (!path.isAbsolute(home)) return undefined;
+  if (process.platform === 'darwin') return path.join(home, 'Library', 'Caches', 'slipway', 'v8');
+  const xdg = env.XDG_CACHE_HOME;
+  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(home, '.cache'), 'slipway', 'v8');
 }

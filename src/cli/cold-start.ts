@@ -12,11 +12,10 @@
  * `SLIPWAY_CODE_CACHE` names.
  */
 import { readFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { scanCommandLine } from '../command-line.js';
-import { type CachedFile, requireWithCodeCache } from './code-cache.js';
+import { type CachedFile, codeCacheDir, requireWithCodeCache } from './code-cache.js';
 
 /** What the CLI's bundles export (cli/deploy-bundle.ts; main.ts's own two). */
 export interface CliModule {
@@ -44,32 +43,19 @@ export function coldCli(argv: readonly string[], env: NodeJS.ProcessEnv = proces
     return undefined;
   }
   if (typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash)) return undefined;
-  const loaded: CachedFile = requireWithCodeCache(
-    file,
-    hash,
-    setting ? path.resolve(setting) : cacheDir(env),
-  );
+  const loaded: CachedFile = requireWithCodeCache(file, hash, codeCacheDir(env));
   const exports = loaded.exports as unknown as CliModule & {
     restoreV8Flags(): boolean;
     reachedDeployment(): boolean;
+    saveColdChunks?(o: Parameters<CachedFile['save']>[0]): void;
   };
   return {
     cli: exports,
-    save: () => loaded.save({ restoreFlags: exports.restoreV8Flags, worth: exports.reachedDeployment() }),
+    save: () => {
+      const o = { restoreFlags: exports.restoreV8Flags, worth: exports.reachedDeployment() };
+      loaded.save(o);
+      // Its parts loaded on the way (cli/cold-chunk.ts): their caches too.
+      exports.saveColdChunks?.(o);
+    },
   };
-}
-
-/** The user's cache folder for Slipway's code caches; undefined when there is no home. */
-function cacheDir(env: NodeJS.ProcessEnv): string | undefined {
-  if (process.platform === 'win32') return env.LOCALAPPDATA && path.join(env.LOCALAPPDATA, 'slipway', 'v8');
-  let home: string;
-  try {
-    home = os.homedir();
-  } catch {
-    return undefined;
-  }
-  if (!path.isAbsolute(home)) return undefined;
-  if (process.platform === 'darwin') return path.join(home, 'Library', 'Caches', 'slipway', 'v8');
-  const xdg = env.XDG_CACHE_HOME;
-  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(home, '.cache'), 'slipway', 'v8');
 }

@@ -4,5 +4,6 @@
  * what the loader needs to make that cache at the end.
  */
 export { restoreV8Flags } from '../util/v8-flags.js';
+export { saveColdChunks } from './cold-chunk.js';
 export { reachedDeployment } from './deploy.js';
 export { defaultContext, main } from './main.js';

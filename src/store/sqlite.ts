@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import { betterSqliteBinding } from './better-sqlite3-binding.js';
 import { driverError } from './driver-error.js';
 import { migrateSqlite } from './migrate.js';
 import { storeOver } from './queries.js';
@@ -71,34 +71,6 @@ export async function connectSqlite(
     if (sqlite.open) sqlite.close();
   };
   return { store: { ...store, close }, sqlite, db };
-}
-
-/** betterSqliteBinding's answer, once known (null: not looked for yet). */
-let binding: string | undefined | null = null;
-
-/**
- * better-sqlite3's compiled module, where its install put it, for its `nativeBinding` option: its
- * own lookup (the `bindings` package) reads a stack trace and tries one path after another, ~5 ms
- * of CPU of each cold `slipway deploy`'s ~35 ms store opening (measured: require, open and close
- * 13.5 -> 8 ms). Undefined (its own lookup, with its own errors) when a path it tries before
- * build/Release holds the module, or when build/Release does not.
- */
-function betterSqliteBinding(): string | undefined {
-  if (binding !== null) return binding;
-  binding = undefined;
-  try {
-    const build = path.join(
-      path.dirname(createRequire(import.meta.url).resolve('better-sqlite3/package.json')),
-      'build',
-    );
-    const [first, debug, release] = ['', 'Debug', 'Release'].map((d) =>
-      path.join(build, d, 'better_sqlite3.node'),
-    );
-    if (!existsSync(first!) && !existsSync(debug!) && existsSync(release!)) binding = release;
-  } catch {
-    // Its own lookup says what is missing.
-  }
-  return binding;
 }
 
 /**

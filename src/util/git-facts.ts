@@ -1,5 +1,7 @@
 /** Git facts about the project, read best-effort (no git, no repository: undefined). */
 import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { type BatchCommand, type BatchResult, shellBatch } from './shell-batch.js';
 
 export interface GitHead {
@@ -27,6 +29,7 @@ export function gitHead(cwd: string): GitHead | undefined {
  * held a cold deploy's thread 2-15 ms here, in or out of a repository). Never rejects.
  */
 export function gitHeadLater(cwd: string): Promise<GitHead | undefined> {
+  if (!mayBeInRepository(cwd)) return Promise.resolve(undefined);
   return new Promise((resolve) => {
     try {
       execFile('git', ['log', '-1', '--format=%H %ct'], { cwd, encoding: 'utf8' }, (e, out) =>
@@ -36,6 +39,23 @@ export function gitHeadLater(cwd: string): Promise<GitHead | undefined> {
       resolve(undefined);
     }
   });
+}
+
+/**
+ * Whether git could find a repository from `cwd`: false only when it surely cannot, so that a
+ * deploy outside any repository (a CI job's unpacked artifact, the bench's folder) spawns no git
+ * to learn nothing (the spawn held a cold deploy's thread 5-14 ms, the child took more on the
+ * other core). Git looks in `cwd` and each folder above it for `.git` (a folder, or a file naming
+ * one) or for a bare repository's own files (`HEAD` among them), unless GIT_DIR names it; its other
+ * settings (GIT_CEILING_DIRECTORIES, GIT_DISCOVERY_ACROSS_FILESYSTEM) only make it look in fewer
+ * folders. So: none of them holds `.git` or `HEAD`, and no GIT_DIR, means no repository.
+ */
+export function mayBeInRepository(cwd: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.GIT_DIR !== undefined) return true;
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, '.git')) || existsSync(path.join(dir, 'HEAD'))) return true;
+    if (path.dirname(dir) === dir) return false;
+  }
 }
 
 function parseHead(out: string | undefined): GitHead | undefined {

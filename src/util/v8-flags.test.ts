@@ -4,7 +4,7 @@
  */
 import v8 from 'node:v8';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { reapplyV8Flags, restoreV8Flags, setV8Flag } from './v8-flags.js';
+import { reapplyV8Flags, restoreV8Flags, setV8Flag, underStartupFlags } from './v8-flags.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -32,5 +32,25 @@ describe('runtime V8 flags', () => {
     set.mockClear();
     reapplyV8Flags();
     expect(set).not.toHaveBeenCalled();
+  });
+
+  it('runs a function under the start-up values, then sets the changed ones back', () => {
+    const set = vi.spyOn(v8, 'setFlagsFromString').mockImplementation(() => {});
+    setV8Flag('interrupt-budget', 270_336);
+    set.mockClear();
+    const inside = underStartupFlags(() => set.mock.calls.map((c) => c[0]));
+    expect(inside).toEqual(['--interrupt-budget=67584']);
+    expect(set.mock.calls.map((c) => c[0])).toEqual([
+      '--interrupt-budget=67584',
+      '--interrupt-budget=270336',
+    ]);
+    set.mockClear();
+    expect(() =>
+      underStartupFlags(() => {
+        throw new Error('x');
+      }),
+    ).toThrow('x');
+    expect(set.mock.calls.at(-1)?.[0]).toBe('--interrupt-budget=270336');
+    restoreV8Flags();
   });
 });

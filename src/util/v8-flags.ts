@@ -57,6 +57,22 @@ export function restoreV8Flags(): boolean {
   return all;
 }
 
+/**
+ * Runs `fn` with every flag setV8Flag changed (and whose start-up value is known) at its start-up
+ * value, then sets them back: code compiled by `fn` matches a V8 code cache made under the
+ * start-up flags, and a cache it makes is one the next start can take (cli/cold-chunk.ts, a part
+ * of the cold bundle first required in the middle of a deploy).
+ */
+export function underStartupFlags<T>(fn: () => T): T {
+  const changed = [...current].filter(([name]) => before.get(name) !== undefined);
+  for (const [name] of changed) v8.setFlagsFromString(`--${name}=${before.get(name)}`);
+  try {
+    return fn();
+  } finally {
+    for (const [name, value] of changed) v8.setFlagsFromString(`--${name}=${value}`);
+  }
+}
+
 /** Whether the flag was passed to Node.js itself (either spelling, `-` or `_`). */
 function givenOnCommandLine(name: RuntimeV8Flag): boolean {
   const spellings = [name, name.replaceAll('-', '_')];

@@ -86,8 +86,13 @@ describe('npm pack and an offline install of the tarball', () => {
       'LICENSE',
       'README.md',
       'bin/slipway.js',
-      // The cold deploy bundle's content hash, which keys its V8 code cache (src/cli/cold-start.ts).
+      // The content hashes of the cold deploy bundle and of its parts, which key their V8 code
+      // caches (src/cli/cold-start.ts, src/cli/cold-chunk.ts).
+      'dist/cli/cold-config.cjs.json',
+      'dist/cli/cold-delta-schema.cjs.json',
       'dist/cli/cold-deploy.cjs.json',
+      'dist/cli/cold-otel-deploys.cjs.json',
+      'dist/cli/cold-otel-runs.cjs.json',
       'dist/slipway.schema.json',
       'package.json',
       // The daemon's native client ships as source, compiled by postinstall for the machine
@@ -98,6 +103,7 @@ describe('npm pack and an offline install of the tarball', () => {
     expect(files).toContain('dist/cli/main.js');
     expect(files).toContain('dist/cli/prefetch.js');
     expect(files).toContain('dist/cli/cold-deploy.cjs');
+    expect(files).toContain('dist/cli/cold-config.cjs');
     // slipway serve and report --html read the dashboard's bundled script and stylesheet.
     expect(files).toEqual(expect.arrayContaining(['dist/dashboard/app.js', 'dist/dashboard/app.css']));
   });

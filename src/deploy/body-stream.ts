@@ -30,8 +30,8 @@ export interface StreamedAnswer {
  * rest of the slab while that is at least READ_MIN bytes, else a fresh slab. Large, so that few
  * frames straddle two slabs (those are joined, a copy, wire-decode.ts).
  */
-const SLAB = 1024 * 1024;
-const READ_MIN = 128 * 1024;
+const SLAB = 512 * 1024;
+const READ_MIN = 64 * 1024;
 /** A longer head is refused (ours are a few hundred bytes). */
 const MAX_HEAD = 16 * 1024;
 /** Body bytes waiting for the reader before the socket stops reading. */

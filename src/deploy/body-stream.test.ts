@@ -20,11 +20,7 @@ async function serve(handler: http.RequestListener): Promise<URL> {
   return new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chunks/fetch`);
 }
 
-async function all(
-  pieces: AsyncIterable<Buffer>,
-  pool: FramePool,
-  seen?: Buffer[],
-): Promise<Buffer> {
+async function all(pieces: AsyncIterable<Buffer>, pool: FramePool, seen?: Buffer[]): Promise<Buffer> {
   const out: Buffer[] = [];
   for await (const p of pieces) {
     out.push(Buffer.from(p));

@@ -8,7 +8,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AdaptiveLevel, parseCompression, parseLoad } from './adaptive-level.js';
+import { AdaptiveLevel, parseCompression, parseLoad, TransferLevels } from './adaptive-level.js';
 import { fetchBody } from './agent/requests.js';
 import { readArtifact } from './artifact.js';
 import { fetchChunks } from './chunk-client.js';
@@ -95,6 +95,20 @@ describe('adaptive level', () => {
     expect(steps(a, [0.1, 0.3])).toEqual([3]);
     a.hear(1);
     expect(steps(a, [0.1, 0.3])).toEqual([3]);
+  });
+
+  it("starts a transfer raw when the origin's thread was busy since the last one began", () => {
+    let load = 0.2;
+    const levels = new TransferLevels('auto', () => load);
+    const first = (id: string) =>
+      levels.forRequest(true, true, ['zstd', 'adapt'], { 'x-slipway-transfer': id })?.next();
+    expect(first('aaaaaaaa')).toBe(1);
+    load = 0.9;
+    expect(first('bbbbbbbb')).toBe('none');
+    // A transfer's later requests keep its level; pinned levels stay pinned.
+    load = 0.1;
+    expect(first('bbbbbbbb')).toBe('none');
+    expect(new TransferLevels(3, () => 1).forRequest(true, true, ['zstd'], {})?.next()).toBe(3);
   });
 
   it('parses settings and load reports, refusing what is not one', () => {
@@ -211,6 +225,9 @@ describe.skipIf(!loadZstd())('adaptive compression of a bulk transfer', () => {
     });
     try {
       const url = opts.via ? await opts.via(origin) : origin.url;
+      // The origin idle when the transfer begins, as one serving a host after the walk (busy, as
+      // serving on the walk's thread, it starts raw: TransferLevels).
+      await new Promise((resolve) => setTimeout(resolve, 150));
       const ids = [...art.value.chunks.keys()];
       const got = new Map<ChunkId, Buffer>();
       let wire = 0;

@@ -35,6 +35,15 @@ export type CompressionSetting = 'auto' | Level;
 /** The rungs stepped through: raw, a fast negative level, 1 (the old fixed choice), 3. */
 const LADDER: readonly Level[] = ['none', -5, 1, 3];
 const START = 2;
+/**
+ * Where a transfer starts when the origin's thread was busy since the last one began (or since
+ * the origin started): raw, where the first windows would have stepped it (the origin busy, its
+ * socket not full). A first release streamed while the walk chunks it is served on the walk's
+ * thread (stage-stream.ts), which is then the bottleneck: started at zstd 1, the 200 MB file's
+ * first deploy stepped 1 -> -5 -> none in its first ~100 ms, ~45 ms of that thread's time in
+ * compressing and copying frames. A slow link still steps it up (its socket saturated).
+ */
+const BUSY_START = 0;
 /** A window: at least this many frames and milliseconds. */
 const WINDOW_FRAMES = 16;
 const WINDOW_MS = 25;
@@ -67,7 +76,7 @@ export interface Window {
 
 /** One transfer's level, stepped from the load of both ends and the origin's socket waits. */
 export class AdaptiveLevel {
-  #rung = START;
+  #rung: number;
   #frames = 0;
   #socketMs = 0;
   #at = performance.now();
@@ -77,6 +86,11 @@ export class AdaptiveLevel {
   requests = 0;
   /** When this transfer was last heard of (the origin forgets old ones). */
   lastSeen = performance.now();
+
+  /** `start`: the rung of the ladder it begins at. */
+  constructor(start = START) {
+    this.#rung = start;
+  }
 
   /** The level for the next frame. */
   get level(): Level {
@@ -163,7 +177,14 @@ export class TransferLevels {
   /** Whole frames of bulk transfers sent per level (adapted or pinned). */
   readonly used = new Map<Level, LevelUse>();
 
-  constructor(readonly setting: CompressionSetting = 'auto') {}
+  constructor(
+    readonly setting: CompressionSetting = 'auto',
+    /**
+     * The origin's event-loop load since the last call (the first: since this was made), asked
+     * when a transfer begins: at BUSY or more it starts at BUSY_START.
+     */
+    readonly loadSince: () => number = eventLoopLoad(),
+  ) {}
 
   /**
    * The levels of one request: undefined for one that is not a bulk transfer (`bulk`), or when
@@ -211,11 +232,23 @@ export class TransferLevels {
   #transfer(id: string | undefined): AdaptiveLevel {
     const now = performance.now();
     for (const [k, t] of this.#transfers) if (now - t.lastSeen > 60_000) this.#transfers.delete(k);
-    if (!id) return new AdaptiveLevel();
-    const t = this.#transfers.get(id) ?? new AdaptiveLevel();
-    this.#transfers.set(id, t);
+    const known = id === undefined ? undefined : this.#transfers.get(id);
+    if (known) return known;
+    const t = new AdaptiveLevel(this.loadSince() >= BUSY ? BUSY_START : START);
+    if (id !== undefined) this.#transfers.set(id, t);
     return t;
   }
+}
+
+/** This thread's event-loop load since the last call (the first: since this was made). */
+function eventLoopLoad(): () => number {
+  let since = performance.eventLoopUtilization();
+  return () => {
+    const now = performance.eventLoopUtilization();
+    const load = performance.eventLoopUtilization(now, since).utilization;
+    since = now;
+    return load;
+  };
 }
 
 /** The pinned levels a setting may name (the environment's schema says the same). */

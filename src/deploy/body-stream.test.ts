@@ -20,10 +20,11 @@ async function serve(handler: http.RequestListener): Promise<URL> {
   return new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chunks/fetch`);
 }
 
-async function all(pieces: AsyncIterable<Buffer>, pool: FramePool): Promise<Buffer> {
+async function all(pieces: AsyncIterable<Buffer>, pool: FramePool, seen?: Buffer[]): Promise<Buffer> {
   const out: Buffer[] = [];
   for await (const p of pieces) {
     out.push(Buffer.from(p));
+    seen?.push(p);
     pool.give(p);
   }
   return Buffer.concat(out);
@@ -48,7 +49,10 @@ describe('streamCall', () => {
       buffers: pool,
     });
     expect(a.status).toBe(200);
-    expect((await all(a.pieces, pool)).equals(Buffer.concat(parts))).toBe(true);
+    const seen: Buffer[] = [];
+    expect((await all(a.pieces, pool, seen)).equals(Buffer.concat(parts))).toBe(true);
+    // Read in place: views of slabs, one read after the other in each, not a buffer per piece.
+    expect(seen.some((p) => p.byteOffset > 0)).toBe(true);
     expect(got.method).toBe('POST');
     expect(got.headers?.authorization).toBe('Bearer t');
     expect(got.body?.toString()).toBe('{"ids":[]}');

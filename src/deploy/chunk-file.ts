@@ -4,15 +4,25 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { setImmediate as yieldLoop } from 'node:timers/promises';
 import type { FastHasher } from './fast-hash.js';
 import { type ChunkingParams, chunkIdOf, chunkingBuffer, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
 import { FileWindow } from './file-window.js';
 import type { ChunkId } from './types.js';
 
 /**
+ * With `onChunks`, the chunking yields to the event loop once this long has passed since it last
+ * did, after a block: an origin on this thread serves the chunks sent in parts (stage-stream.ts)
+ * only then. Awaiting a block's read turned the loop only when the read-ahead had not finished,
+ * which it mostly had: on the 200 MB file's first deploy the agent had fetched ~140 MB when the
+ * walk ended, 40-45 MB of chunks listed but not yet asked for, and took another ~300 ms.
+ */
+const PARTS_YIELD_MS = 2;
+
+/**
  * Chunk boundaries and ids of one file, read in large blocks through one reused buffer; with
  * `hasher`, each chunk's fast hash too (fast-hash.ts). `onChunks` hears the list as it grows,
- * after each block (a streamed stage sends it in parts).
+ * after each block (a streamed stage sends it in parts); the chunking then yields now and then.
  */
 export async function chunkFile(
   file: string,
@@ -26,6 +36,7 @@ export async function chunkFile(
   const fast: Uint8Array[] | undefined = hasher ? [] : undefined;
   let size = 0;
   const w = new FileWindow(fh, buffer, 0, params.max);
+  let turn = performance.now();
   try {
     for (;;) {
       if (!w.eof && w.end - w.start < params.max) await w.fill();
@@ -38,7 +49,13 @@ export async function chunkFile(
         w.start += n;
         size += n;
       }
-      onChunks?.(chunks);
+      if (onChunks) {
+        onChunks(chunks);
+        if (performance.now() - turn > PARTS_YIELD_MS) {
+          await yieldLoop();
+          turn = performance.now();
+        }
+      }
     }
   } finally {
     await w.settle();

@@ -31,4 +31,21 @@ describe('FramePool', () => {
     expect(pool.take(60_000).buffer).toBe(big[0]!.buffer);
     expect(pool.take(60_000).buffer).not.toBe(big[1]!.buffer);
   });
+
+  it('frees a held buffer once each of its users gave it back', () => {
+    const pool = new FramePool();
+    const slab = pool.take(1 << 20);
+    pool.hold(slab.subarray(0, 10));
+    pool.hold(slab.subarray(10, 20));
+    pool.give(slab);
+    pool.give(slab.subarray(0, 10));
+    expect(pool.take(1 << 20).buffer).not.toBe(slab.buffer);
+    pool.give(slab.subarray(10, 20));
+    expect(pool.take(1 << 20).buffer).toBe(slab.buffer);
+    // A foreign buffer held is still ignored.
+    const foreign = Buffer.allocUnsafeSlow(16 * 1024);
+    pool.hold(foreign);
+    pool.give(foreign);
+    expect(pool.take(16 * 1024).buffer).not.toBe(foreign.buffer);
+  });
 });

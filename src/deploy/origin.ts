@@ -43,6 +43,14 @@ const AHEAD = 8;
  * asker's side. A frame of half this size or more goes on its own (nothing to gain, a copy to save).
  */
 const BATCH = 128 * 1024;
+/**
+ * Raw frames (a bulk transfer's once adaptive-level.ts sends it raw) are read straight into the
+ * batch, so a large one costs no copy there either: they fill batches of this size, whatever
+ * their own. Alone, each chunk of 64 KiB or more was a write of its own (~1,500 of the 200 MB
+ * file's ~2,800 frames, each a chunk of HTTP's chunked encoding, a writev and a read on the
+ * asker's side).
+ */
+const RAW_BATCH = 512 * 1024;
 const ENCODINGS: readonly Encoding[] = ['none', 'deflate', 'br', 'br-fast'];
 
 export interface Origin {
@@ -259,13 +267,8 @@ export async function startOrigin(opts: {
           egress += n;
           levels.count(made.shift() ?? 'none', src.size, n);
           const read = (p: Buffer) => void files.readSync(src, p);
-          if ((n * 2 >= BATCH || fill + n > BATCH) && !(await flush())) break;
-          if (n * 2 >= BATCH) {
-            const own = rawFrameInto(id, pool.take(n), src.size, read);
-            open = await send(own, () => pool.give(own));
-            continue;
-          }
-          out ??= pool.take(BATCH);
+          if (out && fill + n > out.length && !(await flush())) break;
+          out ??= pool.take(Math.max(RAW_BATCH, n));
           fill += rawFrameInto(id, out.subarray(fill), src.size, read).length;
           continue;
         }

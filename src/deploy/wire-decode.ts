@@ -68,8 +68,9 @@ export async function* decodeFrames(
       try {
         data = unpack(code, payload, maxChunk, () => base(id), take);
         if (buffers) {
-          // A raw chunk in a piece is copied out: the piece goes back to the pool, the chunk is lent.
-          if (!joined && data.buffer === bytes.buffer) data = copyInto(buffers.take(data.length), data);
+          // A raw chunk read in place is lent as it is, a view of the pieces' buffer (a slab of the
+          // pool, body-stream.ts), which goes back once the chunk is given back too.
+          if (!joined && data.buffer === bytes.buffer) buffers.hold(data);
           // A joined frame whose chunk was decoded out of it is read no more (a raw one is the chunk).
           if (joined && data.buffer !== bytes.buffer) buffers.give(bytes);
           for (const p of spent.splice(0)) buffers.give(p);
@@ -87,11 +88,6 @@ export async function* decodeFrames(
     }
   }
   if (queue.length) throw frameError('truncated', 'the chunk stream ended in the middle of a frame');
-}
-
-function copyInto(into: Buffer, data: Buffer): Buffer {
-  data.copy(into);
-  return into;
 }
 
 /** The unread bytes of a stream as the pieces it came in, read from the front. */
@@ -118,11 +114,14 @@ class PieceQueue {
   peek(n: number): Buffer {
     const first = this.#pieces[0]!;
     if (first.length - this.#head >= n) return first.subarray(this.#head, this.#head + n);
-    return this.#gather(Buffer.allocUnsafe(n), false);
+    const out = Buffer.allocUnsafe(n);
+    this.#copy(out, n);
+    return out;
   }
 
   /**
-   * Consumes the next `n` bytes (n <= length): a view when one piece holds them, else a copy in
+   * Consumes the next `n` bytes (n <= length): a view when one piece holds them, or pieces that
+   * lie one after the other in one buffer (reads into one slab, body-stream.ts), else a copy in
    * a buffer from `alloc` (`joined`).
    */
   take(n: number): { bytes: Buffer; joined: boolean } {
@@ -137,18 +136,49 @@ class PieceQueue {
       }
       return { bytes: out, joined: false };
     }
-    return { bytes: this.#gather(this.alloc(n), true), joined: true };
+    if (this.#adjacent(n)) {
+      const out = Buffer.from(first.buffer, first.byteOffset + this.#head, n);
+      this.#gather(undefined, n);
+      return { bytes: out, joined: false };
+    }
+    const out = this.alloc(n);
+    this.#gather(out, n);
+    return { bytes: out, joined: true };
   }
 
-  #gather(out: Buffer, consume: boolean): Buffer {
-    const n = out.length;
+  /** Whether the pieces holding the next `n` bytes lie one right after the other in one buffer. */
+  #adjacent(n: number): boolean {
+    let p = this.#pieces[0]!;
+    let have = p.length - this.#head;
+    for (let i = 1; have < n; i++) {
+      const q = this.#pieces[i]!;
+      if (q.buffer !== p.buffer || q.byteOffset !== p.byteOffset + p.length) return false;
+      have += q.length;
+      p = q;
+    }
+    return true;
+  }
+
+  /** Consumes the next `n` bytes (n <= length), copied into `out` if given. */
+  #gather(out: Buffer | undefined, n: number): void {
+    const { pieces, head } = this.#copy(out, n);
+    for (const p of this.#pieces.splice(0, pieces)) this.spent(p);
+    this.#head = head;
+    this.length -= n;
+  }
+
+  /**
+   * Copies the next `n` bytes into `out` (if given) without consuming them: the pieces read to
+   * their end and where the next byte is in the one after.
+   */
+  #copy(out: Buffer | undefined, n: number): { pieces: number; head: number } {
     let filled = 0;
     let i = 0;
     let head = this.#head;
     while (filled < n) {
       const p = this.#pieces[i]!;
       const k = Math.min(n - filled, p.length - head);
-      p.copy(out, filled, head, head + k);
+      out && p.copy(out, filled, head, head + k);
       filled += k;
       head += k;
       if (head === p.length) {
@@ -156,12 +186,7 @@ class PieceQueue {
         head = 0;
       }
     }
-    if (consume) {
-      for (const p of this.#pieces.splice(0, i)) this.spent(p);
-      this.#head = head;
-      this.length -= n;
-    }
-    return out;
+    return { pieces: i, head };
   }
 }
 

@@ -8,6 +8,17 @@ async function* pieces(buf: Buffer, size: number) {
   for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
 }
 
+/** As `pieces`, each in a buffer of its own (reads into separate buffers). */
+async function* ownPieces(buf: Buffer, size: number) {
+  for (let i = 0; i < buf.length; i += size) {
+    const piece = buf.subarray(i, i + size);
+    // Not Buffer.from: small ones are cut one after the other from a shared slab.
+    const own = Buffer.allocUnsafeSlow(piece.length);
+    piece.copy(own);
+    yield own;
+  }
+}
+
 async function collect(buf: Buffer, max = 1 << 20, size = 7) {
   const out = [];
   for await (const f of decodeFrames(pieces(buf, size), max)) out.push(f);
@@ -59,9 +70,10 @@ describe('chunk frames', () => {
         return b;
       },
       give: (b: Buffer) => given.push(b),
+      hold: () => {},
     };
     const frames = [];
-    for await (const f of decodeFrames(pieces(stream, 64), 1 << 20, undefined, undefined, buffers))
+    for await (const f of decodeFrames(ownPieces(stream, 64), 1 << 20, undefined, undefined, buffers))
       frames.push(f);
     expect(frames.map((f) => f.data)).toEqual([text, noise]);
     // The deflated frame was joined, inflated and given back; the raw one is the chunk itself,
@@ -72,6 +84,34 @@ describe('chunk frames', () => {
     expect(joined[0]!.buffer).not.toBe(frames[1]!.data.buffer);
     expect(given.length).toBeGreaterThan(stream.length / 64 - 2);
     expect(lent.has(frames[1]!.data.buffer)).toBe(true);
+  });
+
+  it('reads frames across pieces that lie one after the other in one buffer in place, and lends raw chunks held', async () => {
+    const text = Buffer.from('slab pieces '.repeat(3000));
+    const noise = randomBytes(20_000);
+    const stream = Buffer.concat([
+      await encodeFrame(chunkIdOf(text), text, 'deflate'),
+      await encodeFrame(chunkIdOf(noise), noise, 'none'),
+    ]);
+    let taken = 0;
+    const held: Buffer[] = [];
+    const buffers = {
+      take: (n: number) => {
+        taken++;
+        return Buffer.allocUnsafeSlow(n);
+      },
+      give: () => {},
+      hold: (b: Buffer) => held.push(b),
+    };
+    const frames = [];
+    // Views of one buffer, as a socket's reads into one slab (body-stream.ts).
+    for await (const f of decodeFrames(pieces(stream, 64), 1 << 20, undefined, undefined, buffers))
+      frames.push(f);
+    expect(frames.map((f) => f.data)).toEqual([text, noise]);
+    // Nothing joined: the raw chunk is a view of the stream itself, held for the caller.
+    expect(taken).toBe(0);
+    expect(frames[1]!.data.buffer).toBe(stream.buffer);
+    expect(held).toEqual([frames[1]!.data]);
   });
 
   it('rejects a chunk whose bytes do not match its id, oversize frames and truncation', async () => {

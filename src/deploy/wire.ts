@@ -61,11 +61,13 @@ export type FrameAlloc = (n: number) => Buffer;
 
 /**
  * Reused buffers for a receiver (frame-pool.ts): `take` lends one, `give` takes back one nothing
- * reads any more (a buffer not of the pool is ignored).
+ * reads any more (a buffer not of the pool is ignored), `hold` counts one more user of a buffer
+ * lent (a view of it passed on), who gives it back too.
  */
 export interface FrameBuffers {
   take: FrameAlloc;
   give(b: Buffer): void;
+  hold(b: Buffer): void;
 }
 
 /**

@@ -85,7 +85,7 @@ describe('StreamFiles', () => {
       size: 3000,
     });
     expect(files.waits(a!.id)).toBe(false);
-    // A chunk of another length than the manifest's is not placed.
+    // Nor at two places.
     expect(await files.place(b!.id, b!.data.subarray(1))).toBeUndefined();
     expect(files.waits(b!.id)).toBe(true);
     expect(files.incomplete()?.path).toBe('x.txt');

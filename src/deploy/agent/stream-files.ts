@@ -206,7 +206,6 @@ export class StreamFiles {
       return undefined;
     const e = this.files[f]!;
     const fd = this.#open(f);
-    this.#left[f] = 0;
     let st: { mode: number; mtimeMs: number };
     try {
       for (let n = 0; n < size; ) n += writeSync(fd, data, n, size - n, offset + n);
@@ -215,6 +214,8 @@ export class StreamFiles {
     } finally {
       closeSync(fd);
     }
+    // Complete only once written and settled: a failed write leaves it incomplete.
+    this.#left[f] = 0;
     this.mtimes[f] = st.mtimeMs;
     return { release: this.name as ReleaseId, path: e.path, offset, size };
   }

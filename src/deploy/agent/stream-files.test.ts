@@ -3,7 +3,7 @@
  * synced early as it grows (SYNC_STEP), settled and closed once complete.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -66,5 +66,54 @@ describe('StreamFiles', () => {
     expect(files.syncs).toBe(0);
     expect(files.incomplete()).toBeUndefined();
     expect((await readFile(path.join(dir, 'a.txt'))).equals(c!.data)).toBe(true);
+  });
+
+  it('writes a file of one chunk whole: its bytes, its mode, its mtime, and where it lies', async () => {
+    const files = new StreamFiles(dir, '.stream-test');
+    const [a, b] = chunksOf(2, 3000);
+    files.file({ type: 'file', path: 'ro.txt', mode: 0o400, size: 3000, chunks: [[a!.id, 3000]] });
+    // A chunk two files share takes the general path: both written, both settled.
+    files.file({ type: 'file', path: 'x.txt', mode: 0o644, size: 3000, chunks: [[b!.id, 3000]] });
+    files.file({ type: 'file', path: 'y.txt', mode: 0o755, size: 3000, chunks: [[b!.id, 3000]] });
+    // Of another length than the manifest's: not placed, still waited for.
+    expect(await files.place(a!.id, a!.data.subarray(1))).toBeUndefined();
+    expect(files.waits(a!.id)).toBe(true);
+    expect(await files.place(a!.id, a!.data)).toEqual({
+      release: '.stream-test',
+      path: 'ro.txt',
+      offset: 0,
+      size: 3000,
+    });
+    expect(files.waits(a!.id)).toBe(false);
+    // Nor at two places.
+    expect(await files.place(b!.id, b!.data.subarray(1))).toBeUndefined();
+    expect(files.waits(b!.id)).toBe(true);
+    expect(files.incomplete()?.path).toBe('x.txt');
+    expect((await files.place(b!.id, b!.data))?.path).toBe('x.txt');
+    expect(files.incomplete()).toBeUndefined();
+    for (const [f, p, mode, data] of [
+      [0, 'ro.txt', 0o400, a!.data],
+      [1, 'x.txt', 0o644, b!.data],
+      [2, 'y.txt', 0o755, b!.data],
+    ] as const) {
+      const st = await stat(path.join(dir, p));
+      expect(st.mode & 0o777).toBe(mode);
+      expect(files.mtimes[f]).toBe(st.mtimeMs);
+      expect((await readFile(path.join(dir, p))).equals(data)).toBe(true);
+    }
+  });
+
+  it('refuses to write a one-chunk file through a symlink or over an existing file', async () => {
+    const files = new StreamFiles(dir, '.stream-test');
+    const [a, b] = chunksOf(2, 100);
+    await writeFile(path.join(dir, 'outside.txt'), 'keep');
+    await symlink(path.join(dir, 'outside.txt'), path.join(dir, 'link.txt'));
+    await writeFile(path.join(dir, 'there.txt'), 'keep');
+    files.file({ type: 'file', path: 'link.txt', mode: 0o644, size: 100, chunks: [[a!.id, 100]] });
+    files.file({ type: 'file', path: 'there.txt', mode: 0o644, size: 100, chunks: [[b!.id, 100]] });
+    expect(() => files.place(a!.id, a!.data)).toThrow(/EEXIST|ELOOP/);
+    expect(() => files.place(b!.id, b!.data)).toThrow(/EEXIST/);
+    expect(await readFile(path.join(dir, 'outside.txt'), 'utf8')).toBe('keep');
+    expect(await readFile(path.join(dir, 'there.txt'), 'utf8')).toBe('keep');
   });
 });

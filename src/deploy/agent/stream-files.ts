@@ -148,6 +148,13 @@ export class StreamFiles {
   place(id: ChunkId, data: Buffer): StagedLoc | undefined | Promise<StagedLoc | undefined> {
     const at = this.#waiting.get(id);
     if (!at) return undefined;
+    if (at.length === 3) {
+      const placed = this.#placeWhole(at[0]!, at[1]!, at[2]!, data);
+      if (placed) {
+        this.#waiting.delete(id);
+        return placed;
+      }
+    }
     let first: StagedLoc | undefined;
     const rest: number[] = [];
     let later: Promise<void>[] | undefined;
@@ -185,6 +192,32 @@ export class StreamFiles {
     if (rest.length) this.#waiting.set(id, rest);
     else this.#waiting.delete(id);
     return later ? Promise.all(later).then(() => first) : first;
+  }
+
+  /**
+   * The common case of a first deploy's small files: the chunk's one place is the last one its
+   * file waits for, and is small. The file is created, written, settled and closed here, without
+   * the bookkeeping of a file held open between chunks (its descriptor, its unsynced bytes, an
+   * early sync: five map operations and a closure per file, 20,000 times); undefined when not
+   * that case (then `place` takes the general path).
+   */
+  #placeWhole(f: number, offset: number, size: number, data: Buffer): StagedLoc | undefined {
+    if (size !== data.length || size > SYNC_BYTES || this.#left[f] !== 1 || this.#fds.has(f))
+      return undefined;
+    const e = this.files[f]!;
+    const fd = this.#open(f);
+    let st: { mode: number; mtimeMs: number };
+    try {
+      for (let n = 0; n < size; ) n += writeSync(fd, data, n, size - n, offset + n);
+      st = fstatNumbers(fd);
+      if ((st.mode & 0o777) !== (e.mode & 0o777)) fchmodSync(fd, e.mode & 0o777);
+    } finally {
+      closeSync(fd);
+    }
+    // Complete only once written and settled: a failed write leaves it incomplete.
+    this.#left[f] = 0;
+    this.mtimes[f] = st.mtimeMs;
+    return { release: this.name as ReleaseId, path: e.path, offset, size };
   }
 
   /** `bytes` more written to `fd`: synced early once a step's worth are (SYNC_STEP). */

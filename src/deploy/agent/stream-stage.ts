@@ -15,6 +15,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fewerCompiles } from '../../util/hot-code-only.js';
 import { err, ok, type Result } from '../../util/result.js';
+import { roomForManyFiles } from '../../util/small-heap.js';
 import { trace } from '../../util/trace.js';
 import type { ChunkSourceRef } from '../chunk-client.js';
 import { type Manifest, type ManifestEntry, manifestJson, releaseIdOfJson } from '../manifest.js';
@@ -29,6 +30,9 @@ import type { StageProgress, StageResult } from './operations.js';
 import type { StagerOptions } from './stager.js';
 import { StagingArea } from './staging-area.js';
 import { StreamFiles } from './stream-files.js';
+
+/** From this many files on, the heap may grow faster (small-heap.ts roomForManyFiles). */
+const MANY_FILES = 2000;
 
 /** Transfers at once, as fetch-missing.ts runs them. */
 const PARALLEL = 4;
@@ -102,6 +106,9 @@ export class StreamStaging {
   /** Set once a part came (hot-code-only.ts fewerCompiles), until the stream finishes or stops. */
   #fewerCompiles: (() => void) | undefined;
 
+  /** Set once MANY_FILES files came (small-heap.ts roomForManyFiles), until the stream finishes or stops. */
+  #roomForManyFiles: (() => void) | undefined;
+
   /** The file whose parts came (its entry is next): its number in `files`, its parts' chunks and bytes. */
   #parted: { f: number; chunks: number; bytes: number } | undefined;
 
@@ -112,6 +119,7 @@ export class StreamStaging {
   add(e: ManifestEntry): void {
     if (e.type === 'dir') this.files.folder(e);
     if (e.type !== 'file') return; // a symlink is made at assembly
+    if (this.files.files.length === MANY_FILES) this.#roomForManyFiles ??= roomForManyFiles();
     const parted = this.#parted;
     this.#parted = undefined;
     this.#want(parted ? this.files.closing(parted.f, e, parted.chunks, parted.bytes) : this.files.file(e));
@@ -196,6 +204,7 @@ export class StreamStaging {
     this.pump();
     while (this.#tasks.size) await Promise.allSettled([...this.#tasks]);
     this.#fewerCompiles?.();
+    this.#roomForManyFiles?.();
     trace(`stage-stream: ${this.#batches} batches`);
     if (this.#failure) return err(this.#failure);
     const lines = this.o.lines;
@@ -228,6 +237,7 @@ export class StreamStaging {
     this.#head = 0;
     while (this.#tasks.size) await Promise.allSettled([...this.#tasks]);
     this.#fewerCompiles?.();
+    this.#roomForManyFiles?.();
     this.files.close();
     await dropStream({ index: this.o.index, layout: this.layout }, this.name);
   }

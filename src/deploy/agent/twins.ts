@@ -119,7 +119,9 @@ export async function precheckTwin(
   prechecked.set(layout, verdicts);
   verdicts.delete(of);
   const at = now();
+  trace(`twin precheck ${of}: begun`);
   const stats = await statsOf(of);
+  trace(`twin precheck ${of}: stats read`);
   const ok = stats !== undefined && untouched(layout.release(of), manifest, stats);
   if (ok) verdicts.set(of, { at, stats });
   trace(`twin precheck ${of}: ${ok ? 'untouched' : 'touched'}`);

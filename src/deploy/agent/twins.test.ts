@@ -56,6 +56,29 @@ describe('twin releases', () => {
     );
     const m = JSON.parse(await readFile(path.join(manifests, `${v2.release}.json`), 'utf8'));
     expect(m.version).toBe('v2');
+    // A second name for the same file, not a copy.
+    const [a, b] = await Promise.all([v1, v2].map((v) => lstat(path.join(manifests, `${v.release}.stat`))));
+    expect(b!.ino).toBe(a!.ino);
+  });
+
+  it("prunes a twin by unlinking its symlink alone: the shared folder and the owner's stats stay", async () => {
+    const v1 = await deploy('v1', FILES);
+    const v2 = await deploy('v2', FILES);
+    const v3 = await deploy('v3', FILES);
+    const v4 = await deploy('v4', FILES);
+    // keep 2: v4 and v3 are kept, v2 goes; v1's folder stays, shared by both.
+    await rig.client.status();
+    const releases = (await readdir(path.join(rig.root, 'agent', 'releases'))).sort();
+    expect(releases).toEqual([v1.release, v3.release, v4.release].sort());
+    expect(await readlink(release(v3.release))).toBe(v1.release);
+    expect(await readFile(path.join(release(v3.release), 'lib/a.js'), 'utf8')).toBe(FILES['lib/a.js']);
+    // No removal of a folder went through the trash.
+    expect(await readdir(path.join(rig.root, 'agent', 'trash')).catch(() => [])).toEqual([]);
+    const manifests = path.join(rig.root, 'agent', 'manifests');
+    expect((await readdir(manifests)).filter((n) => n.startsWith(v2.release))).toEqual([]);
+    expect(await readFile(path.join(manifests, `${v1.release}.stat`), 'utf8')).toBe(
+      await readFile(path.join(manifests, `${v3.release}.stat`), 'utf8'),
+    );
   });
 
   it('keeps the folder a kept twin shares, and removes both once neither is kept', async () => {

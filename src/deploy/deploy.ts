@@ -23,6 +23,7 @@ import { activation, rollBack, rollout } from './rollout.js';
 import { relayOf, type StagedTarget, stageAll } from './stage.js';
 import { gzipPartLater, openingText } from './stage-body.js';
 import { StreamedStages } from './stage-stream.js';
+import { sendTwinChecks } from './twin-checks.js';
 import type { ReleaseId } from './types.js';
 import { MIN_DELTA_BASE } from './wire-delta.js';
 
@@ -66,25 +67,6 @@ function clientsOf(env: Environment): Map<string, AgentClient> {
 const TWIN_CHECK_MIN_ENTRIES = 1000;
 
 /**
- * How long the walk waits at most for the twin checks to be sent (a loopback or LAN connection
- * and one small request: well under a millisecond to a few) before it starts.
- */
-const TWIN_CHECK_SEND_MS = 20;
-
-/** Resolves once all of `promises` have settled, or after `ms` at most. */
-async function settledWithin(promises: Promise<unknown>[], ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<void>((r) => {
-    timer = setTimeout(r, ms);
-  });
-  try {
-    await Promise.race([Promise.allSettled(promises), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
  * How long the walk waits, before a large file it would chunk in segments on workers, for the
  * twin checks' answers to say whether a host will be streamed its parts (first-contact.ts
  * partsExpected). An agent answers at once; a worker takes longer than this to start anyway.
@@ -117,23 +99,11 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   // unchanged one is then staged as its twin without waiting for that check (agent/twins.ts).
   // Its answer comes before the check; an error (an older agent) changes nothing.
   const entriesBefore = ledger.last?.manifest.entries.length;
-  const sending: Promise<unknown>[] = [];
+  // Sent before the walk, whose listing holds this thread (twin-checks.ts).
   const checking =
     entriesBefore === undefined || entriesBefore >= TWIN_CHECK_MIN_ENTRIES
-      ? new Map(
-          [...clients].map(([name, client]) => {
-            let sent = () => {};
-            sending.push(new Promise<void>((r) => (sent = r)));
-            const check = client.twinCheck(() => sent());
-            void check.then(() => sent());
-            return [name, check];
-          }),
-        )
+      ? await sendTwinChecks(clients)
       : undefined;
-  // The listing holds this thread (20,000 lstat calls: ~100 ms): a check not on its way by then
-  // would reach its agent only after the listing, and the stage request after it would wait for
-  // the check instead of finding its verdict (measured: 65-250 ms an unchanged redeploy waited).
-  if (sending.length) await settledWithin(sending, TWIN_CHECK_SEND_MS);
   trace('twin checks sent');
   // Hosts without a release (the twin check's answer says so) get their stage streamed while the
   // artifact is being chunked (stage-stream.ts, first-contact.ts) when its listing is worth it

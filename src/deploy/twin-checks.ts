@@ -14,7 +14,7 @@ export type TwinCheck = ReturnType<AgentClient['twinCheck']>;
  * How long the walk waits at most for the checks to be sent (a loopback or LAN connection and
  * one small request: a few milliseconds in a fresh process) before it starts anyway.
  */
-export const TWIN_CHECK_SEND_MS = 20;
+const TWIN_CHECK_SEND_MS = 20;
 
 /**
  * Asks each of `clients` for its twin check; resolves once every request has been handed to the

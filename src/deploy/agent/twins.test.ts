@@ -61,6 +61,28 @@ describe('twin releases', () => {
     expect(b!.ino).toBe(a!.ino);
   });
 
+  it('discards at startup a twin whose folder landed without its manifest (a crash before the syncs)', async () => {
+    const v1 = await deploy('v1', FILES);
+    const v2 = await deploy('v2', FILES);
+    // Activated after v2 was staged, as anything is after a twin's syncs.
+    const v3 = await deploy('v3', { ...FILES, 'index.html': 'three' });
+    await rig.client.status();
+    const manifests = path.join(rig.root, 'agent', 'manifests');
+    // The twin's manifest name lost, its symlink kept: what a crash before the folders' syncs may leave.
+    await rm(path.join(manifests, `${v2.release}.json`));
+    const again = await Agent.open({ dir: path.join(rig.root, 'agent'), token: TOKEN });
+    try {
+      expect(again.manifestOf(v2.release)).toBeUndefined();
+      expect(again.manifestOf(v1.release)?.version).toBe('v1');
+      expect((await readdir(path.join(rig.root, 'agent', 'releases'))).sort()).toEqual(
+        [v1.release, v3.release].sort(),
+      );
+      expect(await readFile(path.join(release(v1.release), 'lib/a.js'), 'utf8')).toBe(FILES['lib/a.js']);
+    } finally {
+      await again.shutdown();
+    }
+  });
+
   it("prunes a twin by unlinking its symlink alone: the shared folder and the owner's stats stay", async () => {
     const v1 = await deploy('v1', FILES);
     const v2 = await deploy('v2', FILES);

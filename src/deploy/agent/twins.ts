@@ -149,11 +149,12 @@ async function writeDurable(file: string, text: string): Promise<void> {
 }
 
 /**
- * Makes `releases/<id>` a twin of `releases/<of>`: its stats and manifest first (durable), then
- * the symlink, renamed into place, then the releases folder synced. A crash before the rename
- * leaves a manifest without a folder, which loadReleases discards. The stats are a hard link to
- * the owner's and the manifest is written and fsynced meanwhile, both renamed, then their one
- * folder synced once (on an unchanged redeploy this is most of what the agent writes).
+ * Makes `releases/<id>` a twin of `releases/<of>`: its stats (a hard link to the owner's), its
+ * manifest (written and fsynced) and its symlink made side by side, each renamed into place,
+ * then the two folders holding the names synced together, before the twin is reported staged.
+ * A crash before both syncs leaves a manifest without a folder or a folder without a manifest,
+ * either of which loadReleases discards, as it does an interrupted assembly. (On an unchanged
+ * redeploy this is most of what the agent writes: one sync of data, two of folders at once.)
  */
 async function linkTwin(layout: Layout, id: ReleaseId, of: ReleaseId, manifest: Manifest): Promise<void> {
   trace(`twin ${id}: checked`);
@@ -162,20 +163,19 @@ async function linkTwin(layout: Layout, id: ReleaseId, of: ReleaseId, manifest: 
   const tag = randomBytes(4).toString('hex');
   const statsTmp = `${stats}.${tag}.tmp`;
   const jsonTmp = `${json}.${tag}.tmp`;
+  const linkTmp = path.join(layout.releases, `.tmp-${id}-${tag}`);
   await Promise.all([
     // The same stats: a second name for the owner's file (never rewritten in place: writeStats
     // renames a new one over it), durable since its assembly, instead of 1 MB copied and synced.
     link(statsFile(layout, of), statsTmp),
     writeDurable(jsonTmp, manifestJson(manifest, true)),
+    symlink(of, linkTmp),
   ]);
-  await Promise.all([rename(statsTmp, stats), rename(jsonTmp, json)]);
-  // Both names are in the manifests folder: one fsync makes both renames durable.
-  await fsyncPath(path.dirname(json));
-  trace(`twin ${id}: stats and manifest written`);
-  const tmp = path.join(layout.releases, `.tmp-${id}-${tag}`);
-  await symlink(of, tmp);
-  await rename(tmp, layout.release(id));
-  await fsyncPath(layout.releases);
+  await Promise.all([rename(statsTmp, stats), rename(jsonTmp, json), rename(linkTmp, layout.release(id))]);
+  // The manifests folder holds the stats' and the manifest's names, the releases folder the
+  // symlink's: both synced at once.
+  await Promise.all([fsyncPath(path.dirname(json)), fsyncPath(layout.releases)]);
+  trace(`twin ${id}: stats, manifest and folder written`);
 }
 
 /** The twins on disk: each symlinked release -> the release whose folder it shares. */

@@ -17,13 +17,13 @@ export type TwinCheck = ReturnType<AgentClient['twinCheck']>;
 const TWIN_CHECK_SEND_MS = 20;
 
 /**
- * Asks each of `clients` for its twin check; resolves once every request has been handed to the
- * kernel or has failed (or after `waitMs` at most), with each host's check.
+ * Asks each of `clients` for its twin check: each host's check, and `sent`, which resolves once
+ * every request has been handed to the kernel or has failed (or after `waitMs` at most).
  */
-export async function sendTwinChecks(
+export function sendTwinChecks(
   clients: ReadonlyMap<string, AgentClient>,
   waitMs = TWIN_CHECK_SEND_MS,
-): Promise<Map<string, TwinCheck>> {
+): { checks: Map<string, TwinCheck>; sent: Promise<void> } {
   const sending: Promise<void>[] = [];
   const checks = new Map<string, TwinCheck>();
   for (const [name, client] of clients) {
@@ -34,14 +34,18 @@ export async function sendTwinChecks(
     void check.then(() => sent());
     checks.set(name, check);
   }
+  return { checks, sent: settledWithin(sending, waitMs) };
+}
+
+/** Resolves once all of `promises` have, or after `ms` at most. */
+async function settledWithin(promises: Promise<void>[], ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<void>((r) => {
-    timer = setTimeout(r, waitMs);
+    timer = setTimeout(r, ms);
   });
   try {
-    await Promise.race([Promise.all(sending), late]);
+    await Promise.race([Promise.all(promises), late]);
   } finally {
     clearTimeout(timer);
   }
-  return checks;
 }

@@ -184,6 +184,22 @@ describe('the twin check taken ahead (POST /v1/twin-check)', () => {
     expect(await readlink(release(v2.release))).toBe(v1.release);
   });
 
+  it('lists again a folder whose names changed since a check counted them (its ctime moved)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    const v1 = await deploy('v1', FILES);
+    // The folders' ctimes well before the checks: their counts are kept from the first.
+    vi.setSystemTime(Date.now() + 10_000);
+    expect(await rig.agent.precheckTwin()).toBe(true);
+    expect(await rig.agent.precheckTwin()).toBe(true);
+    await writeFile(path.join(release(v1.release), 'lib', 'late.log'), 'written by the app');
+    expect(await rig.agent.precheckTwin()).toBe(false);
+    await rm(path.join(release(v1.release), 'lib', 'late.log'));
+    // Put back as it was: the names are the manifest's again, and listed to find that out.
+    expect(await rig.agent.precheckTwin()).toBe(true);
+    await writeFile(path.join(release(v1.release), 'late.log'), 'in the release folder itself');
+    expect(await rig.agent.precheckTwin()).toBe(false);
+  });
+
   it('checks the folder a current twin shares', async () => {
     const v1 = await deploy('v1', FILES);
     const v2 = await deploy('v2', FILES);

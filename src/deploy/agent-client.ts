@@ -95,8 +95,9 @@ export class AgentClient {
     route: string,
     body?: unknown,
     timeoutMs = this.timeoutMs,
+    onSent?: () => void,
   ): Promise<Result<T, string>> {
-    const r = await this.#request<T>(method, route, body, timeoutMs);
+    const r = await this.#request<T>(method, route, body, timeoutMs, onSent);
     return r.ok ? r : err(r.error.message);
   }
 
@@ -105,6 +106,7 @@ export class AgentClient {
     route: string,
     body: unknown,
     timeoutMs: number,
+    onSent?: () => void,
   ): Promise<Result<T, { status: number; message: string }>> {
     if (this.hold && CHANGES.has(route)) {
       const held = await this.hold.ensure();
@@ -116,6 +118,7 @@ export class AgentClient {
         headers: this.#headers({}, body !== undefined),
         body: body === undefined ? undefined : JSON.stringify(body),
         timeoutMs,
+        ...(onSent ? { onSent } : {}),
       });
       const text = await bodyText(res);
       let json: unknown;
@@ -187,12 +190,15 @@ export class AgentClient {
    * an unchanged artifact soon after need not wait for it. Answered before the check runs, with
    * the agent's protocol and how many releases it keeps (absent from agents before them), and
    * whether it takes a streamed stage's part lines (stream-feed.ts; absent before them); an
-   * error (an older agent's 404) only means that it will not.
+   * error (an older agent's 404) only means that it will not. `onSent` hears when the request
+   * has been handed to the kernel.
    */
-  twinCheck(): Promise<
+  twinCheck(
+    onSent?: () => void,
+  ): Promise<
     Result<{ checking: boolean; protocol?: number; releases?: number; streamParts?: boolean }, string>
   > {
-    return this.#call('POST', '/v1/twin-check');
+    return this.#call('POST', '/v1/twin-check', undefined, this.timeoutMs, onSent);
   }
 
   /**

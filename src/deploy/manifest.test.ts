@@ -2,6 +2,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CHUNKING } from './fastcdc.js';
 import {
+  chunksOf,
+  chunkTotals,
   escapingSymlink,
   knownEntriesJson,
   type Manifest,
@@ -181,5 +183,21 @@ describe('manifest validation', () => {
       expect(unsafePathReason(p), JSON.stringify(p)).toBe(reference(p));
       if (reference(p) === undefined) expect(parentOf(p)).toBe(path.posix.dirname(p));
     }
+  });
+});
+
+describe('chunkTotals', () => {
+  it("is chunksOf's size and byte sum, counted once per entries list", () => {
+    const m = good as Manifest;
+    const all = chunksOf(m);
+    let bytes = 0;
+    for (const size of all.values()) bytes += size;
+    const totals = chunkTotals(m);
+    expect(totals).toEqual({ count: all.size, bytes });
+    // A twin's manifest (another version, the same list) takes the totals as counted.
+    expect(chunkTotals({ ...m, version: 'v2' })).toBe(totals);
+    // Another list is counted afresh.
+    const other = { ...m, entries: m.entries.filter((e) => e.type !== 'file') };
+    expect(chunkTotals(other)).toEqual({ count: 0, bytes: 0 });
   });
 });

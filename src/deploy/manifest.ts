@@ -141,6 +141,27 @@ export function chunksOf(m: Manifest): Map<ChunkId, number> {
   return out;
 }
 
+/** How many distinct chunks a manifest's files hold and their bytes (`chunksOf`'s size and sum). */
+export type ChunkTotals = { count: number; bytes: number };
+
+/**
+ * Totals per entries list, kept while the list lives: a twin's list is its kept release's own,
+ * counted again at each unchanged redeploy. Lists are never changed once made (see entriesJson).
+ */
+const totalsOf = new WeakMap<readonly ManifestEntry[], ChunkTotals>();
+
+/** chunksOf(m)'s size and the sum of its sizes, from `all` when the caller has it made. */
+export function chunkTotals(m: Manifest, all?: Map<ChunkId, number>): ChunkTotals {
+  const known = totalsOf.get(m.entries);
+  if (known) return known;
+  const chunks = all ?? chunksOf(m);
+  let bytes = 0;
+  for (const size of chunks.values()) bytes += size;
+  const totals = { count: chunks.size, bytes };
+  totalsOf.set(m.entries, totals);
+  return totals;
+}
+
 /**
  * Why a relative path is unsafe, or undefined when it is a plain path inside the release:
  * POSIX separators, no absolute paths, no `.`/`..`/empty segments, no NUL or backslash.

@@ -86,6 +86,7 @@ export function deployExchange(
       if (!rebuilt.ok) throw new HttpError(400, `manifest delta refused: ${rebuilt.error}`);
       const checked = validateManifest(rebuilt.value);
       if (!checked.ok) throw new HttpError(400, `manifest refused: ${checked.error}`);
+      trace('deploy manifest checked');
       request = {
         release: body.release,
         manifest: checked.value,

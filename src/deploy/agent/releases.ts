@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, rename, rm, symlink, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fsyncPath } from '../../state/atomic-write.js';
 import { type Manifest, validateManifest } from '../manifest.js';
@@ -79,6 +79,12 @@ export async function removeRelease(layout: Layout, id: ReleaseId): Promise<void
   await rm(layout.manifest(id), { force: true });
   await rm(statsFile(layout, id), { force: true });
   forgetAssembled(layout, id);
+  // A twin (twins.ts) is a symlink: unlinked in one step, with no `rm` process to start (a
+  // spawn costs the agent's thread more than an unchanged redeploy's other pruning).
+  if ((await lstat(layout.release(id)).catch(() => undefined))?.isSymbolicLink()) {
+    await unlink(layout.release(id)).catch(() => {});
+    return;
+  }
   await mkdir(layout.trash, { recursive: true });
   const doomed = path.join(layout.trash, `${id}-${randomBytes(4).toString('hex')}`);
   const moved = await rename(layout.release(id), doomed).then(

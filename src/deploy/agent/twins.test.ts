@@ -56,6 +56,51 @@ describe('twin releases', () => {
     );
     const m = JSON.parse(await readFile(path.join(manifests, `${v2.release}.json`), 'utf8'));
     expect(m.version).toBe('v2');
+    // A second name for the same file, not a copy.
+    const [a, b] = await Promise.all([v1, v2].map((v) => lstat(path.join(manifests, `${v.release}.stat`))));
+    expect(b!.ino).toBe(a!.ino);
+  });
+
+  it('discards at startup a twin whose folder landed without its manifest (a crash before the syncs)', async () => {
+    const v1 = await deploy('v1', FILES);
+    const v2 = await deploy('v2', FILES);
+    // Activated after v2 was staged, as anything is after a twin's syncs.
+    const v3 = await deploy('v3', { ...FILES, 'index.html': 'three' });
+    await rig.client.status();
+    const manifests = path.join(rig.root, 'agent', 'manifests');
+    // The twin's manifest name lost, its symlink kept: what a crash before the folders' syncs may leave.
+    await rm(path.join(manifests, `${v2.release}.json`));
+    const again = await Agent.open({ dir: path.join(rig.root, 'agent'), token: TOKEN });
+    try {
+      expect(again.manifestOf(v2.release)).toBeUndefined();
+      expect(again.manifestOf(v1.release)?.version).toBe('v1');
+      expect((await readdir(path.join(rig.root, 'agent', 'releases'))).sort()).toEqual(
+        [v1.release, v3.release].sort(),
+      );
+      expect(await readFile(path.join(release(v1.release), 'lib/a.js'), 'utf8')).toBe(FILES['lib/a.js']);
+    } finally {
+      await again.shutdown();
+    }
+  });
+
+  it("prunes a twin by unlinking its symlink alone: the shared folder and the owner's stats stay", async () => {
+    const v1 = await deploy('v1', FILES);
+    const v2 = await deploy('v2', FILES);
+    const v3 = await deploy('v3', FILES);
+    const v4 = await deploy('v4', FILES);
+    // keep 2: v4 and v3 are kept, v2 goes; v1's folder stays, shared by both.
+    await rig.client.status();
+    const releases = (await readdir(path.join(rig.root, 'agent', 'releases'))).sort();
+    expect(releases).toEqual([v1.release, v3.release, v4.release].sort());
+    expect(await readlink(release(v3.release))).toBe(v1.release);
+    expect(await readFile(path.join(release(v3.release), 'lib/a.js'), 'utf8')).toBe(FILES['lib/a.js']);
+    // No removal of a folder went through the trash.
+    expect(await readdir(path.join(rig.root, 'agent', 'trash')).catch(() => [])).toEqual([]);
+    const manifests = path.join(rig.root, 'agent', 'manifests');
+    expect((await readdir(manifests)).filter((n) => n.startsWith(v2.release))).toEqual([]);
+    expect(await readFile(path.join(manifests, `${v1.release}.stat`), 'utf8')).toBe(
+      await readFile(path.join(manifests, `${v3.release}.stat`), 'utf8'),
+    );
   });
 
   it('keeps the folder a kept twin shares, and removes both once neither is kept', async () => {
@@ -137,6 +182,22 @@ describe('the twin check taken ahead (POST /v1/twin-check)', () => {
     await rm(extra);
     const v2 = await deploy('v2', FILES);
     expect(await readlink(release(v2.release))).toBe(v1.release);
+  });
+
+  it('lists again a folder whose names changed since a check counted them (its ctime moved)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    const v1 = await deploy('v1', FILES);
+    // The folders' ctimes well before the checks: their counts are kept from the first.
+    vi.setSystemTime(Date.now() + 10_000);
+    expect(await rig.agent.precheckTwin()).toBe(true);
+    expect(await rig.agent.precheckTwin()).toBe(true);
+    await writeFile(path.join(release(v1.release), 'lib', 'late.log'), 'written by the app');
+    expect(await rig.agent.precheckTwin()).toBe(false);
+    await rm(path.join(release(v1.release), 'lib', 'late.log'));
+    // Put back as it was: the names are the manifest's again, and listed to find that out.
+    expect(await rig.agent.precheckTwin()).toBe(true);
+    await writeFile(path.join(release(v1.release), 'late.log'), 'in the release folder itself');
+    expect(await rig.agent.precheckTwin()).toBe(false);
   });
 
   it('checks the folder a current twin shares', async () => {

@@ -90,8 +90,11 @@ function matchBlocks(data: Buffer, req: DeltaRequest): Match | undefined {
   const wasm = data.length <= WASM_MAX ? deltaScanner() : undefined;
   const slide = wasm ? wasmSlide(wasm, data, block) : jsSlide(data, block);
   const byWeak = new Map<number, number[]>();
+  // Bytes read by hand, not readUIntBE/readUInt16BE: those go through argument checks and a
+  // dispatch on the length, ~10 ms of the origin's CPU over the 200 MB file's 1% edit.
   for (let i = 0; i < n; i++) {
-    const w = sums.readUIntBE(i * ENTRY, 3);
+    const at = i * ENTRY;
+    const w = (sums[at]! << 16) | (sums[at + 1]! << 8) | sums[at + 2]!;
     const list = byWeak.get(w);
     if (list) list.push(i);
     else byWeak.set(w, [i]);
@@ -100,7 +103,7 @@ function matchBlocks(data: Buffer, req: DeltaRequest): Match | undefined {
   try {
     return scan(data, block, sums, n, byWeak, slide);
   } finally {
-    for (let i = 0; i < n; i++) slide.mark(sums.readUInt16BE(i * ENTRY), 0);
+    for (let i = 0; i < n; i++) slide.mark((sums[i * ENTRY]! << 8) | sums[i * ENTRY + 1]!, 0);
   }
 }
 
@@ -163,6 +166,12 @@ function roll(data: Uint8Array, block: number, i: number, last: number, a: numbe
   return i;
 }
 
+/** The packed entry of base block `k` (as readUInt32BE reads it, without its checks). */
+function entryAt(sums: Buffer, k: number): number {
+  const at = k * ENTRY;
+  return ((sums[at]! << 24) | (sums[at + 1]! << 16) | (sums[at + 2]! << 8) | sums[at + 3]!) >>> 0;
+}
+
 /** matchBlocks' slide over `data`, with `seen` marked for the base's `n` blocks. */
 function scan(
   data: Buffer,
@@ -202,7 +211,7 @@ function scan(
       while (
         hit + count < n &&
         i + (count + 1) * block <= data.length &&
-        slide.entry(i + count * block) === sums.readUInt32BE((hit + count) * ENTRY)
+        slide.entry(i + count * block) === entryAt(sums, hit + count)
       )
         count++;
       ops.push(i - litStart, hit, count);

@@ -215,6 +215,18 @@ export async function readArtifact(
     if (!opts.onStart(complete)) return;
     started = true;
     eager = opts.onChunked !== undefined;
+    if (!eager || complete) return;
+    // The files listed so far are chunked now too: the stream's entries are final only up to
+    // the first file left to read (the larger ones stay for after the listing).
+    const later = toRead.filter((f) => f.size > WHOLE);
+    for (const f of toRead)
+      if (f.size <= WHOLE) {
+        const { chunks, size } = chunkSmall(f.full, f.size);
+        bytes += size - f.size;
+        inline++;
+        entries[f.at] = { type: 'file', path: f.relPath, mode: f.mode, size, chunks };
+      }
+    toRead.splice(0, toRead.length, ...later);
   }
   async function list(dir: string, rel: string, st?: StatNumbers): Promise<string | undefined> {
     // A folder unchanged since the last walk has the entries the ledger lists for it, whose paths

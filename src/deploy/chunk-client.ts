@@ -12,7 +12,7 @@ import type { ReceiverLoad } from './receiver-load.js';
 import { piecesOf } from './stream-pieces.js';
 import type { ChunkId } from './types.js';
 import { type Codec, type Encoding, localCodecs } from './wire.js';
-import { decodeFrames } from './wire-decode.js';
+import { decodeFrameBatches } from './wire-decode.js';
 import type { DeltaRequest } from './wire-delta.js';
 
 export interface ChunkSourceRef {
@@ -116,26 +116,29 @@ export async function fetchChunks(opts: {
   };
   try {
     // The socket's Buffers as they came (stream-pieces.ts), not joined by the stream's iterator.
-    for await (const frame of decodeFrames(answer.pieces, opts.maxChunk, opts.base, onRefused, decoded)) {
-      if (!wanted.delete(frame.id)) return err(`${opts.source.url} sent an unrequested chunk`);
-      const { data } = frame;
-      const w = opts.onChunk(frame.id, data, frame.wireBytes);
-      if (w) {
-        writing++;
-        w.then(
-          () => {
-            decoded.give(data);
-            settled();
-          },
-          (e: unknown) => {
-            failed ??= { e };
-            settled();
-          },
-        );
-      } else decoded.give(data);
-      while (writing >= 16 && !failed) await slot();
-      if (failed) throw failed.e;
-    }
+    // A batch of frames per socket read: one step of the generator each, not one per frame.
+    const batches = decodeFrameBatches(answer.pieces, opts.maxChunk, opts.base, onRefused, decoded);
+    for await (const batch of batches)
+      for (const frame of batch) {
+        if (!wanted.delete(frame.id)) return err(`${opts.source.url} sent an unrequested chunk`);
+        const { data } = frame;
+        const w = opts.onChunk(frame.id, data, frame.wireBytes);
+        if (w) {
+          writing++;
+          w.then(
+            () => {
+              decoded.give(data);
+              settled();
+            },
+            (e: unknown) => {
+              failed ??= { e };
+              settled();
+            },
+          );
+        } else decoded.give(data);
+        while (writing >= 16 && !failed) await slot();
+        if (failed) throw failed.e;
+      }
     while (writing > 0) await slot();
     if (failed) throw failed.e;
   } catch (e) {

@@ -139,9 +139,22 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
   // (for HURRY_MS after the listing at most).
   let contacting = 0;
   let hurryUntil = 0;
+  // The outline, once the listing is done: first contacts begin before (artifact.ts onStart).
+  let outlined: (outline: () => string[]) => void = () => {};
+  let unlisted: (e: Error) => void = () => {};
+  const outlineLater = new Promise<() => string[]>((resolve, reject) => {
+    outlined = resolve;
+    unlisted = reject;
+  });
+  outlineLater.catch(() => {});
+  const outline = () => outlineLater.then((o) => o());
   const art = await readArtifact(folder, opts.version, DEFAULT_CHUNKING, {
     ledger,
-    onOutline: (outline) => {
+    onOutline: (o) => outlined(o),
+    // Early only for a first deploy whose listing so far tells that it streams (stage-stream.ts):
+    // a redeploy's hosts have releases, and its listing would only be slowed by the yields.
+    onStart: (complete) => {
+      if (!complete && !(entriesBefore === undefined && checking && streams?.paysSoon())) return false;
       hurryUntil = performance.now() + HURRY_MS;
       if (checking)
         for (const [name, client] of clients) {
@@ -153,6 +166,7 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
               .finally(() => contacting--),
           );
         }
+      return true;
     },
     hurry: () => contacting > 0 && performance.now() < hurryUntil,
     onChunked: streams && ((entries, ready) => streams.chunked(entries, ready)),
@@ -166,6 +180,8 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
     },
   });
   if (!art.ok) streams?.fail(art.error);
+  // A listing that failed has no outline: first contacts that await one give up.
+  unlisted(new Error('the artifact could not be listed'));
   await Promise.all(preparing);
   if (!art.ok) {
     await (await started?.catch(() => undefined))?.close();

@@ -72,7 +72,8 @@ export async function firstContact(o: {
   env: Environment;
   name: string;
   client: AgentClient;
-  outline: () => string[];
+  /** The artifact's outline, once its listing is done (first contacts begin before). */
+  outline: () => Promise<string[]>;
   checking: ReturnType<AgentClient['twinCheck']> | undefined;
   streams: StreamedStages | undefined;
   origin: () => Promise<ChunkSourceRef>;
@@ -81,7 +82,7 @@ export async function firstContact(o: {
   const host = await freshHost(o.client, o.checking);
   if (!host.fresh) return;
   if (!o.streams?.claim(o.env.stageParallelism, host.parts)) {
-    await o.client.prepare(o.outline());
+    await o.client.prepare(await o.outline());
     return;
   }
   // As stage.ts sources them: a relay's neighbour pulls through the relay first.
@@ -94,5 +95,8 @@ export async function firstContact(o: {
   // the stream ends only once the walk has.
   void o.streams.started
     .get(o.name)
-    ?.outcome.then((out) => (out.kind === 'unsupported' ? o.client.prepare(o.outline()) : undefined));
+    ?.outcome.then(async (out) =>
+      out.kind === 'unsupported' ? o.client.prepare(await o.outline()) : undefined,
+    )
+    .catch(() => {});
 }

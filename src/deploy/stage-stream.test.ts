@@ -11,7 +11,7 @@ import { TestServers } from '../../test/helpers/http-servers.js';
 import { EventStream } from '../events.js';
 import { Agent } from './agent/agent.js';
 import { DEFAULT_LIMITS, listenAgent } from './agent/server.js';
-import { readArtifact } from './artifact.js';
+import { readArtifact, START_FILES } from './artifact.js';
 import { runDeployment } from './deploy.js';
 import type { Environment } from './environment.js';
 import type { DeployEvent } from './events.js';
@@ -254,6 +254,90 @@ describe('the streamed stage of a first release', () => {
     const files = r.ok ? r.value.files : 0;
     expect(asked).toBe(files);
     expect(turns).toBeGreaterThanOrEqual(files);
+  });
+
+  /** Past START_FILES small files in folders of their own, listed after the rest. */
+  async function manySmallFiles(): Promise<number> {
+    const n = START_FILES * 3;
+    for (let d = 0; d < 6; d++) await mkdir(path.join(art, `m/d${d}`), { recursive: true });
+    for (let k = 0; k < n; k++) await writeFile(path.join(art, `m/d${k % 6}/f${k}.txt`), `small file ${k}\n`);
+    return n;
+  }
+
+  it('chunks files as listed once started early, entries heard before the listing ends, the same manifest', async () => {
+    await manySmallFiles();
+    const plain = await readArtifact(art, 'v1');
+    const asked: boolean[] = [];
+    let outlined = false;
+    let readyBeforeOutline = 0;
+    const r = await readArtifact(art, 'v1', DEFAULT_CHUNKING, {
+      onOutline: () => {
+        outlined = true;
+      },
+      onStart: (complete) => {
+        asked.push(complete);
+        return true;
+      },
+      onChunked: (entries, ready) => {
+        if (outlined) return false;
+        // Entries heard final are: every file among them chunked (none empty of chunks but an empty file).
+        for (const e of entries.slice(0, ready))
+          if (e.type === 'file' && e.size > 0) expect(e.chunks.length).toBeGreaterThan(0);
+        readyBeforeOutline = Math.max(readyBeforeOutline, ready);
+        return false;
+      },
+    });
+    expect(r.ok && plain.ok).toBe(true);
+    expect(asked).toEqual([false]);
+    // Much of the listing was heard chunked before it ended (the large file waits for after it).
+    expect(readyBeforeOutline).toBeGreaterThan(START_FILES);
+    expect(r.ok && r.value.manifest.entries).toEqual(plain.ok && plain.value.manifest.entries);
+    expect(r.ok && r.value.reread).toBe(plain.ok && plain.value.reread);
+  });
+
+  it('asks again once the whole is listed when the early answer is no, chunking nothing before', async () => {
+    await manySmallFiles();
+    const asked: boolean[] = [];
+    let chunkedEarly = 0;
+    let started = false;
+    const r = await readArtifact(art, 'v1', DEFAULT_CHUNKING, {
+      onStart: (complete) => {
+        asked.push(complete);
+        started = complete;
+        return complete;
+      },
+      onChunked: (entries, ready) => {
+        if (!started)
+          for (const e of entries.slice(0, ready)) if (e.type === 'file' && e.chunks.length) chunkedEarly++;
+        return false;
+      },
+    });
+    expect(r.ok).toBe(true);
+    expect(asked).toEqual([false, true]);
+    expect(chunkedEarly).toBe(0);
+  });
+
+  it('streams a first deploy of many small files begun before its listing ends, byte-identical', async () => {
+    await manySmallFiles();
+    const { url, asked } = await agentBehindProxy();
+    const r = await deploy(url, 'v1');
+    expect(r.ok && r.value.status, r.ok ? r.value.reason : r.error).toBe('success');
+    expect(asked).toContain('POST /v1/stage-stream');
+    expect(asked).not.toContain('POST /v1/prepare');
+    const release = r.ok ? r.value.release : '';
+    expect(await tree(path.join(root, 'agent', 'releases', release))).toEqual(await tree(art));
+  });
+
+  it('stops a stream begun early when the end of the listing is refused, leaving nothing', async () => {
+    await manySmallFiles();
+    await symlink('../../../outside', path.join(art, 'm/d5/zz-escape'));
+    const { url } = await agentBehindProxy();
+    const r = await deploy(url, 'v1');
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.error).toContain('refused symlink');
+    for (let i = 0; i < 200 && (await leftovers()).staging.length; i++)
+      await new Promise((res) => setTimeout(res, 25));
+    expect(await leftovers()).toEqual({ staging: [], releases: [] });
   });
 
   it('stages an artifact of large files after the walk, its tree made ahead from the outline', async () => {

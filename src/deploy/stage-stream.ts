@@ -207,6 +207,23 @@ export class StreamedStages {
       : streamPays(files, bytes, this.hosts);
   }
 
+  /**
+   * Whether the artifact is worth streaming already from part of its listing (artifact.ts
+   * onStart): only by its files' density, with a margin of twice streamPays' (the listing's
+   * first files may be smaller than the rest; how large the whole is, a part does not tell).
+   */
+  paysSoon(): boolean {
+    let files = 0;
+    let bytes = 0;
+    for (const e of this.#entries)
+      if (e.type === 'file') {
+        files++;
+        bytes += e.size;
+      }
+    const perMb = this.hosts === 1 ? STREAM_LONE_FILES_PER_MB : STREAM_FILES_PER_MB;
+    return files > 0 && files * 1024 * 1024 >= 2 * perMb * bytes;
+  }
+
   /** Whether a host streams (the origin then serves from `lookup`). */
   get active(): boolean {
     return this.started.size > 0;

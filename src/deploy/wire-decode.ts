@@ -13,12 +13,37 @@ import { loadZstd } from './zstd.js';
 
 export type FrameError = { reason: 'corrupt' | 'too-large' | 'bad-encoding' | 'truncated'; message: string };
 
+/** A chunk decoded from its frame: verified against its id; `wireBytes` its frame's length. */
+export interface DecodedFrame {
+  id: ChunkId;
+  data: Buffer;
+  wireBytes: number;
+}
+
 /**
- * Parses frames from a byte stream, decompresses and verifies each chunk. A frame that lies
- * inside one piece of the stream is read in place; only one that straddles pieces is copied,
- * and then only its own bytes (the stream is never joined into one buffer).
+ * Parses frames from a byte stream, decompresses and verifies each chunk: one at a time (see
+ * decodeFrameBatches, which this unpacks).
  */
 export async function* decodeFrames(
+  source: AsyncIterable<Buffer | Uint8Array | string>,
+  maxChunk: number,
+  base: (id: ChunkId) => Buffer | undefined = () => undefined,
+  onDeltaRefused?: (id: ChunkId) => void,
+  buffers?: FrameBuffers,
+): AsyncGenerator<DecodedFrame, void, void> {
+  for await (const batch of decodeFrameBatches(source, maxChunk, base, onDeltaRefused, buffers)) yield* batch;
+}
+
+/**
+ * Parses frames from a byte stream, decompresses and verifies each chunk, and yields the chunks
+ * of each piece of the stream together (never an empty batch): a first deploy of 20,000 small
+ * files is ~20,000 frames in ~1,000 socket reads, and each step of an async generator (a promise,
+ * its reactions, a turn of the microtask queue) cost the receiver more than a small frame's
+ * decoding. A frame that lies inside one piece of the stream is read in place; only one that
+ * straddles pieces is copied, and then only its own bytes (the stream is never joined into one
+ * buffer). A failure after some frames of a piece yields those first, then throws.
+ */
+export async function* decodeFrameBatches(
   source: AsyncIterable<Buffer | Uint8Array | string>,
   maxChunk: number,
   /** The base bytes of each chunk this receiver asked for as a delta; other delta frames are refused. */
@@ -36,7 +61,7 @@ export async function* decodeFrames(
    * pieces (one that travelled raw) or of a joined frame.
    */
   buffers?: FrameBuffers,
-): AsyncGenerator<{ id: ChunkId; data: Buffer; wireBytes: number }, void, void> {
+): AsyncGenerator<DecodedFrame[], void, void> {
   // Most frames straddle two socket reads (a frame of ~45 KB, reads of 64 KiB): joined in a
   // fresh buffer each, they were ~100 MB of the 200 MB file's allocations, each counted against
   // V8's heap limit as external memory (a major GC every few megabytes on a 10 MB heap).
@@ -54,6 +79,20 @@ export async function* decodeFrames(
           ? piece
           : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength),
     );
+    const batch: DecodedFrame[] = [];
+    let failure: { e: unknown } | undefined;
+    try {
+      decodeQueued(queue, batch);
+    } catch (e) {
+      failure = { e };
+    }
+    if (batch.length) yield batch;
+    if (failure) throw failure.e;
+  }
+  if (queue.length) throw frameError('truncated', 'the chunk stream ended in the middle of a frame');
+
+  /** The whole frames queued, decoded into `batch` (throws at the first bad one). */
+  function decodeQueued(queue: PieceQueue, batch: DecodedFrame[]): void {
     while (queue.length >= HEADER) {
       const header = queue.peek(HEADER);
       const len = header.readUInt32BE(33);
@@ -84,10 +123,9 @@ export async function* decodeFrames(
         onDeltaRefused(id);
         continue;
       }
-      yield { id, data, wireBytes: HEADER + len };
+      batch.push({ id, data, wireBytes: HEADER + len });
     }
   }
-  if (queue.length) throw frameError('truncated', 'the chunk stream ended in the middle of a frame');
 }
 
 /** The unread bytes of a stream as the pieces it came in, read from the front. */

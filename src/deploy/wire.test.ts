@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { chunkIdOf } from './fastcdc.js';
 import { encodeFrame } from './wire.js';
-import { decodeFrames, FrameDecodeError } from './wire-decode.js';
+import { decodeFrameBatches, decodeFrames, FrameDecodeError } from './wire-decode.js';
 
 async function* pieces(buf: Buffer, size: number) {
   for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
@@ -122,6 +122,43 @@ describe('chunk frames', () => {
     await expect(collect(await encodeFrame(chunkIdOf(big), big, 'none'), 100)).rejects.toThrow(/limit/);
     const whole = await encodeFrame(chunkIdOf(data), data);
     await expect(collect(whole.subarray(0, whole.length - 3))).rejects.toThrow(/ended in the middle/);
+  });
+
+  it('yields the frames of each piece together, never an empty batch, and those before a bad frame first', async () => {
+    const chunks = Array.from({ length: 6 }, (_, i) => Buffer.from(`small file ${i} `.repeat(20)));
+    const frames = await Promise.all(chunks.map((c) => encodeFrame(chunkIdOf(c), c, 'deflate')));
+    // Pieces: frames 0-2 whole, then 3 and half of 4, then the rest of 4 and 5.
+    const cut = frames[0]!.length + frames[1]!.length + frames[2]!.length;
+    const mid = cut + frames[3]!.length + Math.floor(frames[4]!.length / 2);
+    const stream = Buffer.concat(frames);
+    async function* three() {
+      yield stream.subarray(0, cut);
+      yield stream.subarray(cut, mid);
+      yield stream.subarray(mid);
+    }
+    const batches: Buffer[][] = [];
+    for await (const b of decodeFrameBatches(three(), 1 << 20)) batches.push(b.map((f) => f.data));
+    expect(batches).toEqual([chunks.slice(0, 3), chunks.slice(3, 4), chunks.slice(4)]);
+    // A piece of header bytes only: nothing to yield for it.
+    async function* headerFirst() {
+      yield stream.subarray(0, 10);
+      yield stream.subarray(10);
+    }
+    const sizes: number[] = [];
+    for await (const b of decodeFrameBatches(headerFirst(), 1 << 20)) sizes.push(b.length);
+    expect(sizes).toEqual([6]);
+    // A corrupt third frame: the two before it are yielded, then the stream fails.
+    const bad = await encodeFrame(chunkIdOf(Buffer.from('other')), chunks[2]!, 'deflate');
+    async function* one() {
+      yield Buffer.concat([frames[0]!, frames[1]!, bad, frames[3]!]);
+    }
+    const before: Buffer[] = [];
+    await expect(
+      (async () => {
+        for await (const b of decodeFrameBatches(one(), 1 << 20)) before.push(...b.map((f) => f.data));
+      })(),
+    ).rejects.toThrow(FrameDecodeError);
+    expect(before).toEqual(chunks.slice(0, 2));
   });
 
   it('caps decompression at the chunk limit (no zip bombs)', async () => {

@@ -109,14 +109,17 @@ async function leftovers(): Promise<{ staging: string[]; releases: string[] }> {
 }
 
 /**
- * What leftovers() finds once the agent's staging folder is empty, or after 60 s: an agent removes
- * a broken-off stream's folder after the request ends, which on a loaded machine (a few hundred
- * files to unlink) has taken over 5 s.
+ * What leftovers() finds once the agent's staging folder has stayed empty for 40 polls in a row
+ * (25 ms apart), or after 60 s. The agent runs in this process: a stream the deployer broke off
+ * may still be reaching its handler when the deploy returns, which makes the folder just after a
+ * first look found none and removes it once the request is refused (seen under load).
  */
 async function leftoversOnceSettled(): Promise<{ staging: string[]; releases: string[] }> {
   const deadline = Date.now() + 60_000;
-  while ((await leftovers()).staging.length && Date.now() < deadline)
+  for (let emptyInARow = 0; emptyInARow < 40 && Date.now() < deadline; ) {
+    emptyInARow = (await leftovers()).staging.length ? 0 : emptyInARow + 1;
     await new Promise((res) => setTimeout(res, 25));
+  }
   return leftovers();
 }
 

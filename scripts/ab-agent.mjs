@@ -33,15 +33,7 @@ export function runDriver(root, arg, onSpawn = () => {}) {
   return new Promise((resolve) => {
     const nodeArgs = (process.env.SLIPWAY_AB_DEPLOYER_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const p = spawn(process.execPath, [...nodeArgs, driver, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let errs = '';
-    p.stdout.on('data', (d) => {
-      out += d;
-    });
-    p.stderr.on('data', (d) => {
-      errs += d;
-    });
-    p.on('close', () => resolve({ out, errs }));
+    void collect(p).then(({ out, errs }) => resolve({ out, errs }));
     onSpawn(p);
   });
 }
@@ -101,6 +93,16 @@ export async function runCold(root, checkout, yml, version, codeCache) {
       NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${preload}`.trim(),
     },
   });
+  const { out, errs, code } = await collect(p);
+  const s = existsSync(summaryFile) ? JSON.parse(readFileSync(summaryFile, 'utf8')) : undefined;
+  const ok = code === 0 && s?.status === 'success';
+  const maxRssKb = existsSync(statsFile) ? Number(readFileSync(statsFile, 'utf8')) : 0;
+  const o = { ok, release: s?.release, reason: s?.reason ?? `exit ${code}: ${out.slice(-400)}`, chunkMs: s?.artifact?.chunkMs ?? 0, maxRssKb };
+  return { out: `${JSON.stringify(o)}\n`, errs };
+}
+
+/** A child's stdout and stderr as text, and its exit code, once it closes. */
+function collect(p) {
   let out = '';
   let errs = '';
   p.stdout.on('data', (d) => {
@@ -109,10 +111,5 @@ export async function runCold(root, checkout, yml, version, codeCache) {
   p.stderr.on('data', (d) => {
     errs += d;
   });
-  const code = await new Promise((resolve) => p.on('close', resolve));
-  const s = existsSync(summaryFile) ? JSON.parse(readFileSync(summaryFile, 'utf8')) : undefined;
-  const ok = code === 0 && s?.status === 'success';
-  const maxRssKb = existsSync(statsFile) ? Number(readFileSync(statsFile, 'utf8')) : 0;
-  const o = { ok, release: s?.release, reason: s?.reason ?? `exit ${code}: ${out.slice(-400)}`, chunkMs: s?.artifact?.chunkMs ?? 0, maxRssKb };
-  return { out: `${JSON.stringify(o)}\n`, errs };
+  return new Promise((resolve) => p.on('close', (code) => resolve({ out, errs, code })));
 }

@@ -123,6 +123,17 @@ async function leftoversOnceSettled(): Promise<{ staging: string[]; releases: st
   return leftovers();
 }
 
+/** Deploys `art` to this test's agent: streamed (no outline asked for), its release byte-identical. */
+async function expectStreamedByteIdentical(): Promise<void> {
+  const { url, asked } = await agentBehindProxy();
+  const r = await deploy(url, 'v1');
+  expect(r.ok && r.value.status, r.ok ? r.value.reason : r.error).toBe('success');
+  expect(asked).toContain('POST /v1/stage-stream');
+  expect(asked).not.toContain('POST /v1/prepare');
+  const release = r.ok ? r.value.release : '';
+  expect(await tree(path.join(root, 'agent', 'releases', release))).toEqual(await tree(art));
+}
+
 /** POSTs a stage stream of `lines` (gzipped); `cut` breaks the request off after them. */
 function postLines(url: string, lines: string[], cut = false): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
@@ -219,13 +230,7 @@ describe('the streamed stage of a first release', () => {
 
   it('streams an artifact of files of some tens of KB (16+ per MB, as a web build) to a lone host', async () => {
     await midSizedFiles();
-    const { url, asked } = await agentBehindProxy();
-    const r = await deploy(url, 'v1');
-    expect(r.ok && r.value.status, r.ok ? r.value.reason : r.error).toBe('success');
-    expect(asked).toContain('POST /v1/stage-stream');
-    expect(asked).not.toContain('POST /v1/prepare');
-    const release = r.ok ? r.value.release : '';
-    expect(await tree(path.join(root, 'agent', 'releases', release))).toEqual(await tree(art));
+    await expectStreamedByteIdentical();
   });
 
   it('stages such an artifact after the walk on two hosts, each tree made ahead', async () => {
@@ -334,13 +339,7 @@ describe('the streamed stage of a first release', () => {
 
   it('streams a first deploy of many small files begun before its listing ends, byte-identical', async () => {
     await manySmallFiles();
-    const { url, asked } = await agentBehindProxy();
-    const r = await deploy(url, 'v1');
-    expect(r.ok && r.value.status, r.ok ? r.value.reason : r.error).toBe('success');
-    expect(asked).toContain('POST /v1/stage-stream');
-    expect(asked).not.toContain('POST /v1/prepare');
-    const release = r.ok ? r.value.release : '';
-    expect(await tree(path.join(root, 'agent', 'releases', release))).toEqual(await tree(art));
+    await expectStreamedByteIdentical();
   });
 
   it('stops a stream begun early when the end of the listing is refused, leaving nothing', async () => {

@@ -18,6 +18,15 @@ export function forward(
     },
   );
   out.on('error', () => res.destroy());
+  // A client that breaks its request off (a deployer stopping a stream) breaks the proxied one
+  // off too, as its TCP connection would without a proxy: piping alone left the agent's request
+  // open, waiting for the rest of a body that never came (its stream folder kept until then).
+  req.on('close', () => {
+    if (!req.complete) out.destroy();
+  });
+  res.on('close', () => {
+    if (!res.writableFinished) out.destroy();
+  });
   if (body) out.end(body);
   else req.pipe(out);
 }

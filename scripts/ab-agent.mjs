@@ -2,7 +2,7 @@
 // started on 127.0.0.1 port 0 with `root`'s bin/slipway.js (SLIPWAY_AB_AGENT_NODE_ARGS: node
 // flags, e.g. a CPU profile), keeping two releases; resolves once it says where it listens.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export async function startAgent(root, dir, tokenFile) {
@@ -112,4 +112,19 @@ function collect(p) {
     errs += d;
   });
   return new Promise((resolve) => p.on('close', (code) => resolve({ out, errs, code })));
+}
+
+/**
+ * Folders done with, moved aside into `<work>/discarded` (removed by the caller when its run ends):
+ * `discard(dir)` renames `dir` there, if it exists.
+ */
+export function discarder(work) {
+  const discarded = path.join(work, 'discarded');
+  let discards = 0;
+  const discard = (dir) => {
+    if (!existsSync(dir)) return;
+    mkdirSync(discarded, { recursive: true });
+    renameSync(dir, path.join(discarded, `${process.pid}-${discards++}`));
+  };
+  return { discarded, discard };
 }

@@ -19,9 +19,9 @@
 // (each deployer's stderr, e.g. its SLIPWAY_TRACE=1 spans, printed after its deploy), SLIPWAY_AB_COLD=1
 // (each deploy as CI runs it: `node bin/slipway.js deploy --no-daemon` in a fresh process, in a
 // checkout of each side's own under the work folder, its ledger and store there). Every deploy is checked byte-identical (diff -r).
-import { runCold, runDriver, settle, startAgent as startAgentOf, writeCheckout } from './ab-agent.mjs';
+import { discarder, runCold, runDriver, settle, startAgent as startAgentOf, writeCheckout } from './ab-agent.mjs';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -141,13 +141,7 @@ async function deploy(s) {
 // before a deploy makes ext4 here scan past the recently deleted inodes at each file the next
 // deploy creates (perf: ext4_create -> find_inode_bit -> recently_deleted), and the side that
 // deployed right after the removal paid several seconds for it.
-const discarded = path.join(work, 'discarded');
-let discards = 0;
-function discard(dir) {
-  if (!existsSync(dir)) return;
-  mkdirSync(discarded, { recursive: true });
-  renameSync(dir, path.join(discarded, `${process.pid}-${discards++}`));
-}
+const { discarded, discard } = discarder(work);
 
 /** Each side's agent restarted on an empty folder, its ledger gone: the next deploys are first ones. */
 async function afresh() {

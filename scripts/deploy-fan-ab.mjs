@@ -12,9 +12,9 @@
 // SLIPWAY_AB_KEEP=1 (the folders deployed to are left, not removed at the end),
 // SLIPWAY_AB_PERF=PREFIX (`perf record -a -g` over each deploy), SLIPWAY_AB_DEPLOYER_STDERR=1 (each deployer's stderr, e.g. SLIPWAY_TRACE=1 spans), SLIPWAY_AB_RSYNC=1
 // (six parallel `rsync -z` to a loopback daemon too, after each pair, for reference).
-import { runDriver, startAgent as startAgentOf } from './ab-agent.mjs';
+import { discarder, runDriver, startAgent as startAgentOf } from './ab-agent.mjs';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -59,13 +59,7 @@ async function stopAgent(a) {
   await gone;
 }
 
-const discarded = path.join(work, 'discarded');
-let discards = 0;
-function discard(dir) {
-  if (!existsSync(dir)) return;
-  mkdirSync(discarded, { recursive: true });
-  renameSync(dir, path.join(discarded, `${process.pid}-${discards++}`));
-}
+const { discarded, discard } = discarder(work);
 
 // SLIPWAY_AB_PARALLEL='A,B': each side's stageParallelism (default 8, as the bench's).
 const parallelism = (process.env.SLIPWAY_AB_PARALLEL ?? '8,8').split(',').map(Number);

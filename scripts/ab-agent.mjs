@@ -72,7 +72,7 @@ export const settle = () => new Promise((r) => setTimeout(r, 2100));
  * Runs one deploy as CI does (SLIPWAY_AB_COLD=1): `node <root>/bin/slipway.js deploy ab --no-daemon`
  * in a fresh process, in the checkout `checkout` whose slipway.yml names the agent (written here
  * from `yml`), with its V8 code cache in the folder `codeCache` (cli/cold-start.ts): one per build,
- * since a build writing its cache removes every other build's from the folder. Resolves with what `runDriver` prints: ok, release, reason, chunkMs, maxRssKb.
+ * since a build writing its cache removes every other build's from the folder. Resolves with what `runDriver` prints: ok, release, reason, chunkMs, bytesSent, maxRssKb.
  */
 export async function runCold(root, checkout, yml, version, codeCache) {
   if (await writeCheckout(checkout, yml)) await settle();
@@ -97,7 +97,7 @@ export async function runCold(root, checkout, yml, version, codeCache) {
   const s = existsSync(summaryFile) ? JSON.parse(readFileSync(summaryFile, 'utf8')) : undefined;
   const ok = code === 0 && s?.status === 'success';
   const maxRssKb = existsSync(statsFile) ? Number(readFileSync(statsFile, 'utf8')) : 0;
-  const o = { ok, release: s?.release, reason: s?.reason ?? `exit ${code}: ${out.slice(-400)}`, chunkMs: s?.artifact?.chunkMs ?? 0, maxRssKb };
+  const o = { ok, release: s?.release, reason: s?.reason ?? `exit ${code}: ${out.slice(-400)}`, chunkMs: s?.artifact?.chunkMs ?? 0, bytesSent: s?.transfer?.bytesSent ?? 0, maxRssKb };
   return { out: `${JSON.stringify(o)}\n`, errs };
 }
 

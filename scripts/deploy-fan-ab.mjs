@@ -11,8 +11,11 @@
 // SLIPWAY_AB_DEPLOYER_NODE_ARGS (node flags, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'),
 // SLIPWAY_AB_KEEP=1 (the folders deployed to are left, not removed at the end),
 // SLIPWAY_AB_PERF=PREFIX (`perf record -a -g` over each deploy), SLIPWAY_AB_DEPLOYER_STDERR=1 (each deployer's stderr, e.g. SLIPWAY_TRACE=1 spans), SLIPWAY_AB_RSYNC=1
-// (six parallel `rsync -z` to a loopback daemon too, after each pair, for reference).
-import { discarder, runDriver, startAgent as startAgentOf } from './ab-agent.mjs';
+// (six parallel `rsync -z` to a loopback daemon too, after each pair, for reference),
+// SLIPWAY_AB_COLD=1 (each deploy as CI runs it: `node bin/slipway.js deploy --no-daemon` in a fresh
+// process, in a checkout of each side's own whose slipway.yml names that deploy's six agents, as
+// deploy-ab.mjs does; the file changes with the agents' ports, so each deploy parses it).
+import { discarder, runCold, runDriver, startAgent as startAgentOf, writeCheckout, settle } from './ab-agent.mjs';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -74,6 +77,29 @@ const envOf = (agents, side) => ({
     targets: agents.map((a, i) => ({ name: `t${i + 1}`, region: 'r1', agentUrl: `http://127.0.0.1:${a.port}`, token: TOKEN, env: {} })) }],
 });
 
+const cold = process.env.SLIPWAY_AB_COLD === '1';
+/** A cold deploy's slipway.yml: envOf's environment as a user writes it. */
+const ymlOf = (agents, side) => {
+  const e = envOf(agents, side);
+  return [
+    'version: 1',
+    'environments:',
+    '  ab:',
+    `    artifact: ${JSON.stringify(src)}`,
+    `    token: { file: ${JSON.stringify(path.join(work, 'token'))} }`,
+    '    keepReleases: 2',
+    `    relay: ${e.relay}`,
+    `    origin: { listen: "127.0.0.1:0", compression: ${JSON.stringify(e.origin.compression)} }`,
+    `    strategy: { waves: [[r1]], maxUnavailable: ${agents.length}, bake: 0, minSamples: 1, stageParallelism: ${e.stageParallelism} }`,
+    '    regions:',
+    '      r1:',
+    '        traffic: 100',
+    '        targets:',
+    ...agents.flatMap((a, i) => [`          - name: t${i + 1}`, `            agent: http://127.0.0.1:${a.port}`]),
+    '',
+  ].join('\n');
+};
+
 let serial = Date.now() % 100_000;
 async function deploy(side, k) {
   const agents = [];
@@ -82,8 +108,11 @@ async function deploy(side, k) {
     discard(dir);
     agents.push(await startAgent(side.root, dir));
   }
-  const ledger = path.join(work, `ledger-${side.name}`);
+  const checkout = path.join(work, `cold-${side.name}`);
+  const ledger = cold ? path.join(checkout, '.slipway', 'deploy-ledger') : path.join(work, `ledger-${side.name}`);
   discard(ledger);
+  // Cold: the checkout names these agents, its file aged past the racy window (state/racy.ts).
+  if (cold && (await writeCheckout(checkout, ymlOf(agents, side)))) await settle();
   await new Promise((r) => setTimeout(r, 300)); // the agents' start-up CPU settled
   spawnSync('sync');
   const version = `v${serial++}`;
@@ -96,9 +125,11 @@ async function deploy(side, k) {
   const d0 = cpu(process.pid, true);
   const t0 = performance.now();
   const arg = JSON.stringify({ env: envOf(agents, side), version, ledgerDir: ledger });
-  const r = await runDriver(side.root, arg, (p) => {
-    if (perf) writeFileSync(`${process.env.SLIPWAY_AB_PERF}.${side.name}${k}.pids`, [p.pid, ...agents.map((a) => a.proc.pid)].join(','));
-  });
+  const r = cold
+    ? await runCold(side.root, checkout, ymlOf(agents, side), version, path.join(work, `v8-${side.name}`))
+    : await runDriver(side.root, arg, (p) => {
+        if (perf) writeFileSync(`${process.env.SLIPWAY_AB_PERF}.${side.name}${k}.pids`, [p.pid, ...agents.map((a) => a.proc.pid)].join(','));
+      });
   const ms = performance.now() - t0;
   if (perf) {
     perf.kill('SIGINT');

@@ -104,9 +104,9 @@ export function register(program: Command, ctx: CliContext): void {
         // The state folder (with its self-ignoring .gitignore) holds the chunk ledger.
         stateDir(pipeline.root);
         const ledgerDir = deployLedgerDir(pipeline.root);
-        return withStore({ url: globals(cmd).store, root: pipeline.root }, (store) => {
+        const code = await withStore({ url: globals(cmd).store, root: pipeline.root }, async (store) => {
           trace('deploy: store open');
-          return withEnvironment(
+          const held = await withEnvironment(
             ctx,
             store,
             env,
@@ -142,6 +142,7 @@ export function register(program: Command, ctx: CliContext): void {
                   );
                 }
                 const failed = [...(await recorder.flush()), ...(await validations.flush())];
+                trace('deploy: recorded');
                 for (const f of failed) ctx.stderr.write(`slipway: could not record the deployment: ${f}\n`);
                 if (opts.summary && summary.summary) {
                   await writeFile(opts.summary, `${JSON.stringify(summary.summary, null, 2)}\n`);
@@ -156,7 +157,11 @@ export function register(program: Command, ctx: CliContext): void {
             },
             opts.wait && isLoneHost(env),
           );
+          trace('deploy: environment released');
+          return held;
         });
+        trace('deploy: store closed');
+        return code;
       }),
     );
 }

@@ -1,13 +1,15 @@
 /**
- * Holding an environment through the store's lease and a real in-process agent: a refusal is a
+ * Holding an environment through the store's lease and real in-process agents: a refusal is a
  * typed value naming who holds what, a refused or abandoned attempt leaves neither the lease nor
- * an agent lock behind, a held environment is released whole, and a lone host's lock taken
+ * an agent lock behind, a held environment is released whole, several agents' locks are asked
+ * for at once (and taken in order, waiting, only when one is held), and a lone host's lock taken
  * lazily (at the first change, or by its deploy exchange itself) is waited for and given back alike.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AgentClient } from '../../src/deploy/agent-client.js';
 import type { Environment } from '../../src/deploy/environment.js';
 import { type HoldRefusal, holdEnvironment } from '../../src/deploy/exclusive.js';
 import { acquireLease } from '../../src/deploy/lease.js';
@@ -21,17 +23,21 @@ import { oneRegionEnvironment } from '../helpers/deploy-environment.js';
 const TOKEN = 'hold-token-0123456789';
 
 let rig: AgentRig;
+/** A second agent, for the environments of two hosts. */
+let rig2: AgentRig;
 let store: Store;
 let storeRoot: string;
 
 beforeAll(async () => {
   rig = await startAgentRig({ prefix: 'slipway-hold-', token: TOKEN });
+  rig2 = await startAgentRig({ prefix: 'slipway-hold2-', token: TOKEN });
   storeRoot = mkdtempSync(path.join(os.tmpdir(), 'slipway-hold-store-'));
   store = await openStore({ root: storeRoot });
 });
 afterAll(async () => {
   await store?.close();
   await rig?.close();
+  await rig2?.close();
   if (storeRoot) rmSync(storeRoot, { recursive: true, force: true });
 });
 
@@ -44,6 +50,27 @@ const environment = (name: string): Environment =>
     stageParallelism: 1,
     minSamples: 0,
   });
+
+/** An environment of both agents. */
+const twoHosts = (name: string): Environment =>
+  oneRegionEnvironment({
+    name,
+    artifact: 'dist',
+    token: TOKEN,
+    agentUrls: [rig.url, rig2.url],
+    stageParallelism: 1,
+    minSamples: 0,
+  });
+
+/** Who holds each of the two agents' locks (undefined: nobody). */
+const lockHolders = async () =>
+  Promise.all(
+    [rig, rig2].map(async (r) => {
+      const s = await r.client.status();
+      if (!s.ok) throw new Error(s.error);
+      return s.value.lock?.holder;
+    }),
+  );
 
 const hold = (
   env: Environment,
@@ -124,6 +151,76 @@ describe('holdEnvironment', () => {
     } finally {
       await rig.client.unlock('d-elsewhere');
     }
+  });
+
+  it('asks every agent for its lock at once, and releases them all', async () => {
+    // Each lock's answer is held back until every lock has been asked for: taken one after the
+    // other, the second would never be asked (the deadline below says so instead of hanging).
+    const took = AgentClient.prototype.lock;
+    let asked = 0;
+    let allAsked = () => {};
+    const everyoneAsked = new Promise<void>((resolve) => {
+      allAsked = resolve;
+    });
+    let oneByOne = false;
+    const spied = vi.spyOn(AgentClient.prototype, 'lock').mockImplementation(async function (
+      this: AgentClient,
+      req,
+    ) {
+      if (++asked === 2) allAsked();
+      await Promise.race([
+        everyoneAsked,
+        new Promise<void>((resolve) =>
+          setTimeout(() => {
+            oneByOne = true;
+            resolve();
+          }, 30_000),
+        ),
+      ]);
+      return took.call(this, req);
+    });
+    try {
+      const r = await hold(twoHosts('h-two'), 'd-two', { wait: false }).result;
+      expect(oneByOne).toBe(false);
+      if (!r.ok) throw new Error(JSON.stringify(r.error));
+      expect(await lockHolders()).toEqual(['d-two', 'd-two']);
+      await r.value.release();
+      expect(await lockHolders()).toEqual([undefined, undefined]);
+      expect(await store.leases.read('h-two')).toBeUndefined();
+    } finally {
+      spied.mockRestore();
+    }
+  });
+
+  it('refused by one of several agents without waiting: gives back every lock it took, and its lease', async () => {
+    const foreign = await rig2.client.lock({ holder: 'd-elsewhere', owner: 'another store', ttlMs: 60_000 });
+    expect(foreign.ok).toBe(true);
+    try {
+      const r = await hold(twoHosts('h-two-refused'), 'd-refused', { wait: false }).result;
+      expect(r.ok ? undefined : r.error).toMatchObject({
+        reason: 'agent-locked',
+        target: 't2',
+        gaveUp: false,
+      });
+      expect(await lockHolders()).toEqual([undefined, 'd-elsewhere']);
+      expect(await store.leases.read('h-two-refused')).toBeUndefined();
+    } finally {
+      await rig2.client.unlock('d-elsewhere');
+    }
+  });
+
+  it('one of several agents held by a live deployment: waits for it, then holds them all', async () => {
+    const foreign = await rig2.client.lock({ holder: 'd-elsewhere', owner: 'another store', ttlMs: 60_000 });
+    expect(foreign.ok).toBe(true);
+    const waiting = hold(twoHosts('h-two-wait'), 'd-waits', { wait: true });
+    await expect.poll(() => waiting.waits.length, { timeout: 60_000 }).toBe(1);
+    expect(waiting.waits[0]).toMatchObject({ reason: 'agent-locked', target: 't2' });
+    await rig2.client.unlock('d-elsewhere');
+    const r = await waiting.result;
+    if (!r.ok) throw new Error(JSON.stringify(r.error));
+    expect(await lockHolders()).toEqual(['d-waits', 'd-waits']);
+    await r.value.release();
+    expect(await lockHolders()).toEqual([undefined, undefined]);
   });
 
   it('lazy (a lone host): takes the agent lock at the first call that changes the host, and gives it back', async () => {

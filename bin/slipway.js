@@ -33,10 +33,14 @@ if (daemon.ran) {
 // end when there was none (src/cli/cold-start.ts); other commands load the ES modules below.
 const cold = coldCli(process.argv);
 if (cold) {
-  await cold.cli.main(process.argv, cold.cli.defaultContext());
+  // The deploy has awaited all it started: it exits at once (as a `run` does below), which also
+  // leaves its history store's write-ahead log, synced, for the next one (store/sqlite-exit.ts).
+  await cold.cli.main(process.argv, { ...cold.cli.defaultContext(), processExits: true });
   cold.save();
   // As at the end: a `deploy` the daemon could have served starts one for the next deploy.
   daemon.start?.();
+  await drained();
+  process.exit();
 } else {
   // The head start: `slipway run` and `plan` read the checkout's ledger and start their read-only
   // probes (git, output stats) first, so their child processes work while the CLI loads.

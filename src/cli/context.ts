@@ -17,6 +17,11 @@ export interface CliContext {
   env: NodeJS.ProcessEnv;
   /** The head start bin/slipway.js took before loading the CLI (prefetch.ts). */
   prefetch?: Prefetch;
+  /**
+   * The process exits as soon as the command returns, without Node.js's teardown (bin/slipway.js
+   * for a deploy it runs itself): what only tidies up for a later process may be left to it.
+   */
+  processExits?: boolean;
 }
 
 export { UsageError } from '../util/usage-error.js';

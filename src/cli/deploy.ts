@@ -104,7 +104,9 @@ export function register(program: Command, ctx: CliContext): void {
         // The state folder (with its self-ignoring .gitignore) holds the chunk ledger.
         stateDir(pipeline.root);
         const ledgerDir = deployLedgerDir(pipeline.root);
-        const code = await withStore({ url: globals(cmd).store, root: pipeline.root }, async (store) => {
+        // In a process that exits right after, the store's log is synced and left (sqlite-exit.ts).
+        const where = { url: globals(cmd).store, root: pipeline.root, processExits: ctx.processExits };
+        const code = await withStore(where, async (store) => {
           trace('deploy: store open');
           const held = await withEnvironment(
             ctx,

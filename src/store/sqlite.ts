@@ -8,6 +8,7 @@ import { driverError } from './driver-error.js';
 import { migrateSqlite } from './migrate.js';
 import { storeOver } from './queries.js';
 import type { Database } from './schema.js';
+import { syncForExit } from './sqlite-exit.js';
 import { sqliteHistoryWrites } from './sqlite-history.js';
 import type { Store } from './store.js';
 import { storeOpenError } from './store-error.js';
@@ -66,7 +67,9 @@ export async function connectSqlite(
   const store = storeOver(db, { kind: 'sqlite', location: file, history: sqliteHistoryWrites(sqlite) });
   // Kysely closes the database only if it ever used it: a store that only wrote history through
   // prepared statements (or was opened and never used) is closed here.
-  const close = async () => {
+  const close = async (c?: { processExits?: boolean }) => {
+    // Left open, its log synced (sqlite-exit.ts): Kysely holds nothing else of it.
+    if (c?.processExits && !missing && sqlite.open && syncForExit(sqlite, file)) return;
     await db.destroy();
     if (sqlite.open) sqlite.close();
   };

@@ -36,7 +36,12 @@ export interface Store {
   readonly queueSamples: QueueSampleQueries;
   /** The dashboard's bounded reads (slipway serve, /metrics, report --html). */
   readonly dashboard: DashboardQueries;
-  close(): Promise<void>;
+  /**
+   * Closes it, every commit made durable. `processExits`: the process exits right after, without
+   * Node.js's teardown (bin/slipway.js): a SQLite store then syncs its write-ahead log once and
+   * leaves it for the next opener (sqlite-exit.ts) instead of checkpointing it.
+   */
+  close(o?: { processExits?: boolean }): Promise<void>;
 }
 
 export interface OpenStoreOptions {
@@ -51,6 +56,8 @@ export interface OpenStoreOptions {
   create?: boolean;
   /** A store opened ahead (the daemon's spare): used when it is the one asked for and unchanged. */
   warm?: WarmSqlite;
+  /** For `withStore`: the process exits right after (Store `close`). */
+  processExits?: boolean;
 }
 
 /**
@@ -92,6 +99,6 @@ export async function withStore<T>(opts: OpenStoreOptions, fn: (store: Store) =>
   try {
     return await fn(store);
   } finally {
-    await store.close();
+    await store.close({ processExits: opts.processExits });
   }
 }

@@ -29,9 +29,17 @@ describe('the cold deploy bundle', () => {
     // A deploy that gets to its work (the agent is dead: it fails staging, exit 1) writes the
     // cache at its second start without one; the cases after it use it, then a corrupt one.
     const dead = env('daily 00:00-23:59 UTC');
-    expect((await dead.run(['deploy', 'prod'], { env: { SLIPWAY_CODE_CACHE: cache } })).code).toBe(1);
+    // Rewritten before each, so that each parses it: a first deploy that read it more than 2 s
+    // after it was written (a loaded machine) kept its snapshot (state/racy.ts), and the second
+    // then loaded no pipeline code.
+    const pipelineText = readFileSync(dead.path('slipway.yml'), 'utf8');
+    const deployDead = () => {
+      dead.write('slipway.yml', pipelineText);
+      return dead.run(['deploy', 'prod'], { env: { SLIPWAY_CODE_CACHE: cache } });
+    };
+    expect((await deployDead()).code).toBe(1);
     expect(cachedFiles()).toHaveLength(0);
-    expect((await dead.run(['deploy', 'prod'], { env: { SLIPWAY_CODE_CACHE: cache } })).code).toBe(1);
+    expect((await deployDead()).code).toBe(1);
     // The bundle's and its pipeline loader's (src/cli/cold-chunk.ts: the workspace is new, each
     // deploy parses slipway.yml).
     expect(cachedFiles().sort()).toEqual([
@@ -75,6 +83,28 @@ describe('the cold deploy bundle', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/slipway\.yml:\d+:\d+: error: .*bad deploy window "Mon-Fri 2am-5am"/);
     expect(bad.stderr).not.toMatch(/at .*\.c?js:\d+/);
+  });
+
+  it("leaves its history store's log, synced, for the next command, which reads every deployment", async () => {
+    const ws = env('daily 00:00-23:59 UTC');
+    const cache = ws.path('v8');
+    const logs = () => readdirSync(ws.path('.slipway')).filter((n) => /-(wal|shm)$/.test(n));
+    // Both fail staging (the agent is dead) and are recorded as failed.
+    for (let i = 0; i < 2; i++) {
+      const r = await ws.run(['deploy', 'prod', '--version', `v${i}`], {
+        env: { SLIPWAY_CODE_CACHE: cache },
+      });
+      expect(r.code, r.stderr).toBe(1);
+      expect(logs().sort()).toEqual(['history.db-shm', 'history.db-wal']);
+    }
+    // The ES modules' deploy closes its store as every other command does: the log checkpointed.
+    expect(
+      (await ws.run(['deploy', 'prod', '--version', 'v2'], { env: { SLIPWAY_CODE_CACHE: 'off' } })).code,
+    ).toBe(1);
+    expect(logs()).toEqual([]);
+    const listed = await ws.run(['deployments', 'prod']);
+    expect(listed.code, listed.stderr).toBe(0);
+    for (const v of ['v0', 'v1', 'v2']) expect(listed.stdout).toContain(` ${v} `);
   });
 
   it('is not used by other commands', async () => {

@@ -29,12 +29,16 @@ const LEAVE_MAX_BYTES = 2 * 1024 * 1024;
 /**
  * Syncs every commit of `sqlite` (the store `file`) to its write-ahead log and leaves the
  * connection open; false (nothing done) when the log is not there or past LEAVE_MAX_BYTES, or
- * the sync failed (busy, read-only): the caller closes the connection as usual then.
+ * the sync failed (another process writing, a read-only file): the caller closes the connection
+ * as usual then.
  */
 export function syncForExit(sqlite: BetterSqlite3.Database, file: string): boolean {
   const log = statSync(`${file}-wal`, { throwIfNoEntry: false });
   if (!log || log.size > LEAVE_MAX_BYTES) return false;
   try {
+    // Another process writing now: not waited for (busy_timeout would, for up to 5 s); the
+    // close then goes as any other (its checkpoint, when it gets the lock, syncs what was committed).
+    sqlite.pragma('busy_timeout = 0');
     sqlite.pragma('synchronous = FULL');
     const version = Number(sqlite.pragma('user_version', { simple: true }));
     sqlite.pragma(`user_version = ${version}`);

@@ -1,13 +1,12 @@
 /**
  * One deployment (or rollback) per environment at a time (issue 10, defect 5): the store's lease
  * first, then every agent's deploy lock, both renewed by a heartbeat until released. The agents'
- * locks are asked for all at once (one round trip in all, not one per agent: a cold deploy to six
- * agents spent ~300 ms taking them one by one); only when a live deployment holds one of them
- * are those just taken given back and the locks taken again one by one in a fixed order, waiting
- * where held, so that two deployers with different stores cannot deadlock (neither waits while
- * holding a lock out of that order). A holder whose process is dead is
- * taken over; a live one is waited for (with a message naming it) or, with `wait: false`,
- * refused. A lone host's deploy takes its agent's lock when first needed instead
+ * locks are asked for all at once (one round trip in all before the first byte moves, not one per
+ * agent: across a network each is a full round trip); only when a live deployment holds one of
+ * them are those just taken given back and the locks taken again one by one in a fixed order,
+ * waiting where held, so that two deployers with different stores cannot deadlock (neither waits
+ * while holding a lock out of that order). A holder whose process is dead is taken over; a live
+ * one is waited for (with a message naming it) or, with `wait: false`, refused. A lone host's deploy takes its agent's lock when first needed instead
  * (first-change-hold.ts `lazy`): its redeploy exchange takes and gives it back itself.
  */
 import type { LeaseQueries } from '../store/leases.js';

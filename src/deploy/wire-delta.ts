@@ -11,8 +11,9 @@
  * blocks apart whose weak checksums agree, and the final SHA-256 catches the rest. That pass and
  * the slide run as WebAssembly (delta-scan.ts) where there is one, else in plain JavaScript. Two bytes of a one-shot SHA-1 per block (protocol 2-4) cost ~4 µs a call, most of it the
  * call: on the 200 MB file's 10% edit 146 ms of the agent's CPU and 70 ms of the origin's.
- * Two payload formats: copy operations with deflated literals, and (for a receiver that can
- * decode zstd) the new chunk compressed by zstd with the matched base blocks as its dictionary.
+ * Two payload formats: copy operations with deflated literals (in stored blocks, uncompressed, when
+ * they look like noise), and (for a receiver that can decode zstd) the new chunk compressed by zstd
+ * with the matched base blocks as its dictionary.
  */
 import zlib from 'node:zlib';
 import { type DeltaScanner, deltaScanner } from './delta-scan.js';
@@ -337,40 +338,95 @@ function zstdDelta(data: Buffer, { ops, block, n }: Match, zstd: Zstd, level: nu
 }
 
 /**
- * The origin's choice: zstd with the matched blocks as its dictionary when the receiver can decode
- * zstd, else copy-and-literals; undefined when no block matches. Both were once made and the
- * smaller sent: on the deploy bench the copy-and-literal one saved 3-570 bytes per deploy (of
- * 28 KB-20 MB) for a deflate pass per chunk (a fresh zlib context each, ~0.3-0.7 ms: about 15% of
- * the origin's CPU on the 200 MB file's 10% edit).
+ * The origin's choice: copy-and-literals with the literals stored as they are when they look
+ * like noise (no compressor would shrink them, and zstd with the matched blocks as its dictionary
+ * still searched the whole chunk: 25-30 ms of the origin's CPU on the 200 MB file's 1% edit, and
+ * the agent's decompression besides); else zstd with the matched blocks as its dictionary when
+ * the receiver can decode zstd, else copy-and-literals deflated; undefined when no block matches.
+ * Both were once made and the smaller sent: on the deploy bench the copy-and-literal one saved
+ * 3-570 bytes per deploy (of 28 KB-20 MB) for a deflate pass per chunk (a fresh zlib context
+ * each, ~0.3-0.7 ms: about 15% of the origin's CPU on the 200 MB file's 10% edit). `sure`: no
+ * compression of the whole chunk could be much smaller (origin-deltas.ts then skips trying).
  */
 export function bestDelta(
   data: Buffer,
   req: DeltaRequest,
   zstd?: { codec: Zstd; level: number; noiseLevel?: number },
-): { kind: 'delta' | 'zstd'; payload: Buffer } | undefined {
+): { kind: 'delta' | 'zstd'; payload: Buffer; sure: boolean } | undefined {
   const m = matchBlocks(data, req);
   if (!m) return undefined;
-  if (!zstd) return { kind: 'delta', payload: opsDelta(data, m) };
-  const level = zstd.noiseLevel !== undefined && cheapLevelWillDo(data, m) ? zstd.noiseLevel : zstd.level;
-  return { kind: 'zstd', payload: zstdDelta(data, m, zstd.codec, level) };
+  const total = literalBytes(m);
+  if (total >= MIN_SAMPLED && literalsLookRandom(data, m, total))
+    return { kind: 'delta', payload: storedDelta(data, m, total), sure: true };
+  if (!zstd) return { kind: 'delta', payload: opsDelta(data, m), sure: false };
+  // Few unmatched bytes (under 2,048 or a sixteenth of the chunk: a small edit in a large chunk)
+  // cost the same bytes at the cheap level: the deep level's cost is its search through the whole
+  // chunk and dictionary, not the literals. On the 200 MB file's 10% edit, 110 of 296 zstd deltas
+  // took level 9 for such few literals: 92.5 KB of the deltas' 7.8 MB, 93.7 KB at level 3, for
+  // ~1-2 ms each against ~0.1-0.2.
+  const few = total < MIN_SAMPLED || total * 16 < data.length;
+  const level = zstd.noiseLevel !== undefined && few ? zstd.noiseLevel : zstd.level;
+  return { kind: 'zstd', payload: zstdDelta(data, m, zstd.codec, level), sure: true };
+}
+
+/** Bytes no block matched. */
+function literalBytes({ ops }: Match): number {
+  let total = 0;
+  for (let k = 0; k < ops.length; k += 3) total += ops[k]!;
+  return total;
+}
+
+/** Bytes a stored deflate block holds at most. */
+const STORED_MAX = 65535;
+
+/**
+ * opsDelta's format with the literals in stored deflate blocks (RFC 1951 3.2.4: a header byte,
+ * the length and its complement, the bytes), written straight from `data`: no zlib context, no
+ * pass over the bytes but the copy, and every receiver's inflate reads it.
+ */
+function storedDelta(data: Buffer, { ops, block }: Match, total: number): Buffer {
+  const headLen = 4 + ops.length * 4;
+  const blocks = Math.max(1, Math.ceil(total / STORED_MAX));
+  const out = Buffer.allocUnsafe(headLen + blocks * 5 + total);
+  out.writeUInt32BE(ops.length * 4, 0);
+  for (let k = 0; k < ops.length; k++) out.writeUInt32BE(ops[k]!, 4 + k * 4);
+  let o = headLen;
+  let left = total;
+  let room = 0;
+  let at = 0;
+  for (let k = 0; k < ops.length; k += 3) {
+    let from = at;
+    const end = at + ops[k]!;
+    while (from < end) {
+      if (room === 0) {
+        room = Math.min(STORED_MAX, left);
+        left -= room;
+        o = storedHeader(out, o, room, left === 0);
+      }
+      const n = Math.min(room, end - from);
+      o += data.copy(out, o, from, from + n);
+      from += n;
+      room -= n;
+    }
+    at = end + ops[k + 2]! * block;
+  }
+  if (total === 0) o = storedHeader(out, o, 0, true);
+  return out.subarray(0, o);
+}
+
+/** A stored block's header at `o` for `n` bytes; where its bytes go. */
+function storedHeader(out: Buffer, o: number, n: number, last: boolean): number {
+  out[o] = last ? 1 : 0;
+  out.writeUInt16LE(n, o + 1);
+  out.writeUInt16LE(n ^ 0xffff, o + 3);
+  return o + 5;
 }
 
 /** Literal bytes sampled for the entropy estimate below, at most. */
 const SAMPLES = 8192;
 
-/**
- * Whether the cheap zstd level (bestDelta's `noiseLevel`) makes about the bytes the deep one
- * would: when the bytes no block matched are few, under 2,048 or a sixteenth of the chunk (a
- * small edit in a large chunk: the deep level's cost is its search through the whole chunk and
- * dictionary, not the literals), or look like noise. On the 200 MB file's 10% edit, 110 of 296
- * zstd deltas took level 9 for such few literals: 92.5 KB of the deltas' 7.8 MB, 93.7 KB at
- * level 3, for ~1-2 ms each against ~0.1-0.2 (most of the origin's zstd time).
- */
-function cheapLevelWillDo(data: Buffer, m: Match): boolean {
-  let total = 0;
-  for (let k = 0; k < m.ops.length; k += 3) total += m.ops[k]!;
-  return total < 2048 || total * 16 < data.length || literalsLookRandom(data, m, total);
-}
+/** Literal bytes below which their entropy is not estimated (a small sample reads low). */
+const MIN_SAMPLED = 2048;
 
 /**
  * Whether the `total` bytes no block matched (2,048 or more: a small sample of noise reads well

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { deltaScanner } from './delta-scan.js';
 import { entryOf, sumsOf, weakOf } from './delta-sums.js';
+import type { ChunkId } from './types.js';
+import { deltaRequest } from './wire-delta.js';
 
 /** wire-delta.ts roll() as it was written in JavaScript: the reference. */
 function rollJs(
@@ -24,6 +26,75 @@ function rollJs(
     i++;
   }
   return { i, a, b };
+}
+
+/** wire-delta.ts scan() as it was written in JavaScript (the fallback's): the reference for $scan. */
+function scanJs(data: Uint8Array, block: number, sums: Buffer, n: number): number[] | undefined {
+  const byWeak = new Map<number, number[]>();
+  const seen = new Uint8Array(65536);
+  for (let k = 0; k < n; k++) {
+    const w = sums.readUIntBE(k * 4, 3);
+    const list = byWeak.get(w) ?? [];
+    list.push(k);
+    byWeak.set(w, list);
+    seen[w >>> 8] = 1;
+  }
+  const ops: number[] = [];
+  let lit = 0;
+  let matched = 0;
+  const last = data.length - block;
+  let w = weakOf(data, 0, block);
+  let a = w & 0xffff;
+  let b = w >>> 16;
+  let i = 0;
+  while (i <= last) {
+    const r = rollJs(data, seen, block, i, last, a, b);
+    i = r.i;
+    if (i > last) break;
+    a = r.a;
+    b = r.b;
+    const list = byWeak.get((b << 8) | (a & 0xff));
+    let hit = -1;
+    if (list) {
+      const strong = entryOf(sumsOf(data, i, block)) & 0xff;
+      for (const k of list) if (sums[k * 4 + 3] === strong) hit = k;
+    }
+    if (hit >= 0) {
+      let count = 1;
+      while (
+        hit + count < n &&
+        i + (count + 1) * block <= data.length &&
+        entryOf(sumsOf(data, i + count * block, block)) === sums.readUInt32BE((hit + count) * 4)
+      )
+        count++;
+      ops.push(i - lit, hit, count);
+      matched += count;
+      i += count * block;
+      lit = i;
+      if (i <= last) {
+        w = weakOf(data, i, block);
+        a = w & 0xffff;
+        b = w >>> 16;
+      }
+      continue;
+    }
+    if (i < last) {
+      const out = data[i]!;
+      a = (a - out + data[i + block]!) & 0xffff;
+      b = (b - Math.imul(block, out) + a) & 0xffff;
+    }
+    i++;
+  }
+  if (matched === 0) return undefined;
+  ops.push(data.length - lit, 0, 0);
+  return ops;
+}
+
+/** The base's checksums as an agent sends them, decoded. */
+function sumsOfBase(base: Buffer): { block: number; sums: Buffer; n: number } {
+  const req = deltaRequest('0'.repeat(64) as ChunkId, [], base);
+  const sums = Buffer.from(req.sums, 'base64');
+  return { block: req.block, sums, n: sums.length / 4 };
 }
 
 describe('delta scanner (WebAssembly)', () => {
@@ -101,5 +172,54 @@ describe('delta scanner (WebAssembly)', () => {
         s.mark(b, 0);
       }
     }
+  });
+  it('scans as the JavaScript scan does: the same copies and literals, chains of blocks alike', () => {
+    const s = scanner!;
+    const base = randomBytes(96 * 1024);
+    // A stretch of one block repeated: base blocks whose entries are all equal (a chain of them).
+    for (let at = 40 * 1024; at < 56 * 1024; at += 1536) base.copy(base, at, 40 * 1024, 41 * 1024 + 512);
+    const { block, sums, n } = sumsOfBase(base);
+    const pieces = (...xs: Buffer[]) => Buffer.concat(xs);
+    const cases = [
+      base,
+      pieces(randomBytes(7), base.subarray(0, 30_000), randomBytes(5000), base.subarray(30_000)),
+      pieces(base.subarray(60_000), base.subarray(0, 60_000)),
+      pieces(
+        base.subarray(42 * 1024, 50 * 1024),
+        base.subarray(10_000, 20_000),
+        base.subarray(42 * 1024, 50 * 1024),
+      ),
+      pieces(randomBytes(50_000), base.subarray(base.length - 3 * block)),
+      pieces(base.subarray(0, 3 * block + 5), randomBytes(20_000)),
+      randomBytes(80_000),
+      base.subarray(0, block),
+      base.subarray(0, block - 1),
+    ];
+    // The same weak high half for other blocks than the window's, with other low bytes: stops
+    // whose chain holds no block that agrees, and chains of several.
+    const forged = Buffer.from(sums);
+    for (let k = 1; k < n; k += 7) {
+      forged[k * 4] = forged[0]!;
+      forged[k * 4 + 1] = forged[1]!;
+      forged[k * 4 + 2] = forged[k * 4 + 2]! ^ (k & 1 ? 0x5a : 0);
+      forged[k * 4 + 3] = forged[k * 4 + 3]! ^ (k & 1 ? 0 : 0x33);
+    }
+    let found = 0;
+    for (const table of [sums, forged]) {
+      for (const data of cases) {
+        if (data.length < block) {
+          expect(s.scan(data.length, block, table, n)).toBeUndefined();
+          continue;
+        }
+        s.load(data);
+        const got = s.scan(data.length, block, table, n);
+        expect(got && [...got]).toEqual(scanJs(data, block, table, n));
+        if (got) found++;
+      }
+    }
+    expect(found).toBeGreaterThanOrEqual(10);
+    // The tables are cleared: a scan against no block finds nothing.
+    s.load(base);
+    expect(s.scan(base.length, block, sums, 0)).toBeUndefined();
   });
 });

@@ -9,14 +9,15 @@
  * (protocol 6; 6 bytes before): 24 bits of the weak checksum, 8 of the strong one (see ENTRY in delta-sums.ts).
  * Both checksums of a block are taken in one pass (protocol 5): the strong one needs only to tell
  * blocks apart whose weak checksums agree, and the final SHA-256 catches the rest. That pass and
- * the slide run as WebAssembly (delta-scan.ts) where there is one, else in plain JavaScript. Two bytes of a one-shot SHA-1 per block (protocol 2-4) cost ~4 µs a call, most of it the
+ * the origin's scan of a chunk run as WebAssembly (delta-scan.ts) where there is one, else in plain
+ * JavaScript (matchBlocks' fallback, and the reference delta-scan.test.ts checks $scan against). Two bytes of a one-shot SHA-1 per block (protocol 2-4) cost ~4 µs a call, most of it the
  * call: on the 200 MB file's 10% edit 146 ms of the agent's CPU and 70 ms of the origin's.
  * Two payload formats: copy operations with deflated literals (in stored blocks, uncompressed, when
  * they look like noise), and (for a receiver that can decode zstd) the new chunk compressed by zstd
  * with the matched base blocks as its dictionary.
  */
 import zlib from 'node:zlib';
-import { type DeltaScanner, deltaScanner } from './delta-scan.js';
+import { deltaScanner, SCAN_BLOCKS } from './delta-scan.js';
 import { blockOf, ENTRY, entryOf, keyOf, sumsOf, weakOf } from './delta-sums.js';
 import type { ChunkId } from './types.js';
 import type { Zstd } from './zstd.js';
@@ -70,7 +71,7 @@ const WASM_MAX = 16 * 1024 * 1024;
  * block count), the last with a count of 0; undefined when no block matches.
  */
 interface Match {
-  ops: number[];
+  ops: ArrayLike<number>;
   block: number;
   /** Whole blocks of the base. */
   n: number;
@@ -88,8 +89,13 @@ function matchBlocks(data: Buffer, req: DeltaRequest): Match | undefined {
   if (!Number.isInteger(block) || block < 128 || data.length < block) return undefined;
   const sums = Buffer.from(req.sums, 'base64');
   const n = Math.floor(sums.length / ENTRY);
-  const wasm = data.length <= WASM_MAX ? deltaScanner() : undefined;
-  const slide = wasm ? wasmSlide(wasm, data, block) : jsSlide(data, block);
+  const wasm = data.length <= WASM_MAX && n <= SCAN_BLOCKS ? deltaScanner() : undefined;
+  if (wasm) {
+    wasm.load(data);
+    const ops = wasm.scan(data.length, block, sums, n);
+    return ops && { ops, block, n };
+  }
+  const slide = jsSlide(data, block);
   const byWeak = new Map<number, number[]>();
   // Bytes read by hand, not readUIntBE/readUInt16BE: those go through argument checks and a
   // dispatch on the length, ~10 ms of the origin's CPU over the 200 MB file's 1% edit.
@@ -108,7 +114,7 @@ function matchBlocks(data: Buffer, req: DeltaRequest): Match | undefined {
   }
 }
 
-/** The slide's loops over one new chunk: in WebAssembly (delta-scan.ts) or in JavaScript. */
+/** The slide's loops over one new chunk in JavaScript, where WebAssembly cannot run $scan. */
 interface Slide {
   /** Marks or clears a weak high half of the base (the table roll() stops at). */
   mark(b: number, on: 0 | 1): void;
@@ -116,15 +122,6 @@ interface Slide {
   roll(i: number, last: number, a: number, b: number): number;
   /** The packed entry (entryOf) of the block at `at`. */
   entry(at: number): number;
-}
-
-function wasmSlide(wasm: DeltaScanner, data: Buffer, block: number): Slide {
-  wasm.load(data);
-  return {
-    mark: (b, on) => wasm.mark(b, on),
-    roll: (i, last, a, b) => wasm.roll(block, i, last, a, b, rolled),
-    entry: (at) => wasm.entry(at, block),
-  };
 }
 
 function jsSlide(data: Buffer, block: number): Slide {

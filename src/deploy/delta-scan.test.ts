@@ -90,6 +90,25 @@ function scanJs(data: Uint8Array, block: number, sums: Buffer, n: number): numbe
   return ops;
 }
 
+/** wire-delta.ts sampleOf: every `stride`th literal byte counted, the stride carried across runs. */
+function sampleJs(data: Uint8Array, ops: ArrayLike<number>, block: number, stride: number) {
+  const counts = new Uint32Array(256);
+  let n = 0;
+  let at = 0;
+  let skip = 0;
+  for (let k = 0; k < ops.length; k += 3) {
+    const end = at + ops[k]!;
+    let i = at + skip;
+    for (; i < end; i += stride) {
+      counts[data[i]!]!++;
+      n++;
+    }
+    skip = i - end;
+    at = end + ops[k + 2]! * block;
+  }
+  return { counts, n };
+}
+
 /** The base's checksums as an agent sends them, decoded. */
 function sumsOfBase(base: Buffer): { block: number; sums: Buffer; n: number } {
   const req = deltaRequest('0'.repeat(64) as ChunkId, [], base);
@@ -173,7 +192,7 @@ describe('delta scanner (WebAssembly)', () => {
       }
     }
   });
-  it('scans as the JavaScript scan does: the same copies and literals, chains of blocks alike', () => {
+  it('scans as the JavaScript scan does: the same copies and literals, chains of blocks alike, the same sample of literals', () => {
     const s = scanner!;
     const base = randomBytes(96 * 1024);
     // A stretch of one block repeated: base blocks whose entries are all equal (a chain of them).
@@ -214,7 +233,15 @@ describe('delta scanner (WebAssembly)', () => {
         s.load(data);
         const got = s.scan(data.length, block, table, n);
         expect(got && [...got]).toEqual(scanJs(data, block, table, n));
-        if (got) found++;
+        if (!got) continue;
+        found++;
+        // The sample of its literals, as wire-delta.ts sampleOf counts them in JavaScript.
+        for (const stride of [1, 7, 1000]) {
+          const { counts, n: sampled } = s.sample(stride);
+          const want = sampleJs(data, got, block, stride);
+          expect(sampled).toBe(want.n);
+          expect([...counts]).toEqual([...want.counts]);
+        }
       }
     }
     expect(found).toBeGreaterThanOrEqual(10);

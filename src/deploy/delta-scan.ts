@@ -33,6 +33,8 @@
  *     entry's weak low byte is a's and strong byte the window's ($entry, taken once) is a hit:
  *     extended while the next block's $entry is the next entry, a triple (i - lit, k, count)
  *     written at ops, i past it; no hit: one byte on. Then the chains cleared; (return triples))
+ *   (func $sample (param $ops i32) (param $nops i32) (param $block i32) (param $stride i32) (result i32)
+ *     COUNTS[mem[DATA + i]] += 1 for every stride-th i of the triples' literal runs; (return how many))
  */
 import {
   ADD,
@@ -71,6 +73,8 @@ import {
 const ROLLED = 0;
 /** The table of weak high halves the base has: one byte each, 1 where seen. */
 const SEEN = 1024;
+/** `$sample`'s count of each byte value: an i32 each. */
+const COUNTS = SEEN + 65536;
 /** `$scan`'s first base block (+1, 0 for none) of each weak high half: an i32 each. */
 const HEAD = 2 * 65536;
 /** `$scan`'s base entries, as sent (big-endian u32 each). */
@@ -302,11 +306,40 @@ function scanBody(): number[] {
   ];
 }
 
+/**
+ * `$sample`: params ops 0, nops 1, block 2, stride 3; counts at COUNTS every `stride`th byte of
+ * the literals of `nops` triples at `ops` (wire-delta.ts literalsLookRandom's sample, the stride
+ * carried across literal runs); returns the bytes counted. Locals: t 4, at 5, end 6, i 7, x 8, n 9.
+ */
+function sampleBody(): number[] {
+  const [OPS, NOPS, BLK, STRIDE, T, AT, END_, I, X, N] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  return [
+    ...[1, 6, I32],
+    // COUNTS zeroed
+    ...[BLOCK, VOID, LOOP, VOID, GET, I, ...k(1024), GE_U, BR_IF, 1],
+    ...[GET, I, ...k(0), ...STORE32(COUNTS), GET, I, ...k(4), ADD, SET, I, BR, 0, END, END],
+    // i carries on from one run to the next: where the stride's next byte is, from the run's start.
+    ...[...k(0), SET, I],
+    ...[BLOCK, VOID, LOOP, VOID, GET, T, GET, NOPS, GE_U, BR_IF, 1],
+    ...[GET, T, ...k(12), MUL, GET, OPS, ADD, SET, X],
+    ...[GET, AT, GET, X, ...load32(0), ADD, SET, END_, GET, AT, GET, I, ADD, SET, I],
+    ...[BLOCK, VOID, LOOP, VOID, GET, I, GET, END_, GE_U, BR_IF, 1],
+    ...[GET, I, ...load8(DATA), ...k(2), SHL, SET, AT],
+    ...[GET, AT, GET, AT, ...load32(COUNTS), ...k(1), ADD, ...STORE32(COUNTS)],
+    ...[GET, N, ...k(1), ADD, SET, N, GET, I, GET, STRIDE, ADD, SET, I, BR, 0, END, END],
+    ...[GET, I, GET, END_, SUB, SET, I],
+    ...[GET, END_, GET, X, ...load32(8), GET, BLK, MUL, ADD, SET, AT],
+    ...[GET, T, ...k(1), ADD, SET, T, BR, 0, END, END],
+    ...[GET, N, END],
+  ];
+}
+
 function moduleBytes(): Uint8Array {
   return moduleOf([
     { name: 'entry', params: 2, body: entryBody() },
     { name: 'roll', params: 6, body: rollBody() },
     { name: 'scan', params: 4, body: scanBody() },
+    { name: 'sample', params: 4, body: sampleBody() },
   ]);
 }
 
@@ -329,6 +362,11 @@ export interface DeltaScanner {
    * count of 0; undefined when no block matched.
    */
   scan(len: number, block: number, sums: Uint8Array, n: number): Int32Array | undefined;
+  /**
+   * The count of each byte value among every `stride`th byte of the last scan's literals (the
+   * stride carried across their runs), and how many were counted: a view, valid until the next call.
+   */
+  sample(stride: number): { counts: Uint32Array; n: number };
 }
 
 let made: DeltaScanner | null | undefined;
@@ -348,6 +386,14 @@ function makeScanner(): DeltaScanner | null {
     const entry = instance.exports.entry as (p: number, n: number) => number;
     const roll = instance.exports.roll as (...args: number[]) => number;
     const scan = instance.exports.scan as (len: number, block: number, n: number, ops: number) => number;
+    const sample = instance.exports.sample as (
+      ops: number,
+      nops: number,
+      block: number,
+      stride: number,
+    ) => number;
+    // The last scan's triples, for sample().
+    let last = { ops: 0, count: 0, block: 1 };
     // Views of the memory, made again when it grows (its buffer is then a new one).
     let bytes = new Uint8Array(memory.buffer);
     let words = new Int32Array(memory.buffer, 0, 1);
@@ -370,7 +416,12 @@ function makeScanner(): DeltaScanner | null {
         room(ops + 12 * (Math.floor(len / block) + 2));
         bytes.set(sums.subarray(0, n * 4), SUMS);
         const count = scan(len, block, n, ops);
+        last = { ops, count, block };
         return count === 0 ? undefined : new Int32Array(memory.buffer, ops, count * 3).slice();
+      },
+      sample(stride) {
+        const n = sample(last.ops, last.count, last.block, stride);
+        return { counts: new Uint32Array(memory.buffer, COUNTS, 256), n };
       },
       entry: (at, n) => entry(DATA + at, n) >>> 0,
       mark(b, on) {

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { deltaScanner } from './delta-scan.js';
+import { scanJs } from './delta-scan-js.js';
 import { entryOf, sumsOf, weakOf } from './delta-sums.js';
 import type { ChunkId } from './types.js';
 import { deltaRequest } from './wire-delta.js';
 
-/** wire-delta.ts roll() as it was written in JavaScript: the reference. */
+/** delta-scan-js.ts roll() as it was written in JavaScript: the reference. */
 function rollJs(
   data: Uint8Array,
   seen: Uint8Array,
@@ -26,68 +27,6 @@ function rollJs(
     i++;
   }
   return { i, a, b };
-}
-
-/** wire-delta.ts scan() as it was written in JavaScript (the fallback's): the reference for $scan. */
-function scanJs(data: Uint8Array, block: number, sums: Buffer, n: number): number[] | undefined {
-  const byWeak = new Map<number, number[]>();
-  const seen = new Uint8Array(65536);
-  for (let k = 0; k < n; k++) {
-    const w = sums.readUIntBE(k * 4, 3);
-    const list = byWeak.get(w) ?? [];
-    list.push(k);
-    byWeak.set(w, list);
-    seen[w >>> 8] = 1;
-  }
-  const ops: number[] = [];
-  let lit = 0;
-  let matched = 0;
-  const last = data.length - block;
-  let w = weakOf(data, 0, block);
-  let a = w & 0xffff;
-  let b = w >>> 16;
-  let i = 0;
-  while (i <= last) {
-    const r = rollJs(data, seen, block, i, last, a, b);
-    i = r.i;
-    if (i > last) break;
-    a = r.a;
-    b = r.b;
-    const list = byWeak.get((b << 8) | (a & 0xff));
-    let hit = -1;
-    if (list) {
-      const strong = entryOf(sumsOf(data, i, block)) & 0xff;
-      for (const k of list) if (sums[k * 4 + 3] === strong) hit = k;
-    }
-    if (hit >= 0) {
-      let count = 1;
-      while (
-        hit + count < n &&
-        i + (count + 1) * block <= data.length &&
-        entryOf(sumsOf(data, i + count * block, block)) === sums.readUInt32BE((hit + count) * 4)
-      )
-        count++;
-      ops.push(i - lit, hit, count);
-      matched += count;
-      i += count * block;
-      lit = i;
-      if (i <= last) {
-        w = weakOf(data, i, block);
-        a = w & 0xffff;
-        b = w >>> 16;
-      }
-      continue;
-    }
-    if (i < last) {
-      const out = data[i]!;
-      a = (a - out + data[i + block]!) & 0xffff;
-      b = (b - Math.imul(block, out) + a) & 0xffff;
-    }
-    i++;
-  }
-  if (matched === 0) return undefined;
-  ops.push(data.length - lit, 0, 0);
-  return ops;
 }
 
 /** wire-delta.ts sampleOf: every `stride`th literal byte counted, the stride carried across runs. */
@@ -174,7 +113,7 @@ describe('delta scanner (WebAssembly)', () => {
         // The window at a stop is the real one.
         w = weakOf(data, got, block);
         expect([rolled[0], rolled[1]]).toEqual([w & 0xffff, w >>> 16]);
-        // One byte on, as wire-delta.ts scan() does after a stop without a hit.
+        // One byte on, as delta-scan-js.ts scanJs() does after a stop without a hit.
         i = got;
         a = rolled[0]!;
         b = rolled[1]!;

@@ -21,7 +21,7 @@
  *     an odd last byte to a, b and even; then fmix32 of even ^ odd * 0x9e3779b1
  *     (return (b << 16) | (a & 0xff) << 8 | (h & 0xff)))
  *   (func $roll (param $p i32) (param $block i32) (param $i i32) (param $last i32)
- *               (param $a i32) (param $b i32) (result i32)            ;; wire-delta.ts roll()
+ *               (param $a i32) (param $b i32) (result i32)            ;; delta-scan-js.ts roll()
  *     while SEEN[b] == 0 (eight bytes a turn while short of last, then one):
  *       if i >= last (signed): i = last + 1, stop;
  *       out = mem[p + i]; a = (a - out + mem[p + i + block]) & 0xffff;
@@ -202,7 +202,7 @@ const LT_S = 0x48;
 const STORE32 = (offset: number) => [STORE, 2, ...uleb(offset)];
 
 /**
- * `$scan` (wire-delta.ts scan() in one call): params len 0, block 1, n 2, ops 3; the chunk's bytes
+ * `$scan` (delta-scan-js.ts scanJs() in one call): params len 0, block 1, n 2, ops 3; the chunk's bytes
  * at DATA, the base's n entries at SUMS. Chains the base blocks by weak high half (HEAD, NEXT,
  * SEEN; cleared again before it returns), slides with `$roll`, takes the last base block of the
  * chain whose entry's low bytes agree at a stop, extends a match block by block with `$entry`,
@@ -352,12 +352,12 @@ export interface DeltaScanner {
   /** Marks (1) or clears (0) a weak high half in the slide's table. */
   mark(b: number, on: 0 | 1): void;
   /**
-   * wire-delta.ts roll() over the bytes loaded: returns where the slide stopped, the window's
+   * delta-scan-js.ts roll() over the bytes loaded: returns where the slide stopped, the window's
    * halves in `rolled`.
    */
   roll(block: number, i: number, last: number, a: number, b: number, rolled: Int32Array): number;
   /**
-   * wire-delta.ts scan() over the `len` bytes loaded, against the `n` entries of `sums` (at most
+   * delta-scan-js.ts scanJs() over the `len` bytes loaded, against the `n` entries of `sums` (at most
    * SCAN_BLOCKS): its triples (literal bytes, first base block, block count), the last with a
    * count of 0; undefined when no block matched.
    */

@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { deltaScanner } from './delta-scan.js';
+import { scanJs } from './delta-scan-js.js';
 import { entryOf, sumsOf, weakOf } from './delta-sums.js';
+import type { ChunkId } from './types.js';
+import { deltaRequest } from './wire-delta.js';
 
-/** wire-delta.ts roll() as it was written in JavaScript: the reference. */
+/** delta-scan-js.ts roll() as it was written in JavaScript: the reference. */
 function rollJs(
   data: Uint8Array,
   seen: Uint8Array,
@@ -24,6 +27,32 @@ function rollJs(
     i++;
   }
   return { i, a, b };
+}
+
+/** wire-delta.ts sampleOf: every `stride`th literal byte counted, the stride carried across runs. */
+function sampleJs(data: Uint8Array, ops: ArrayLike<number>, block: number, stride: number) {
+  const counts = new Uint32Array(256);
+  let n = 0;
+  let at = 0;
+  let skip = 0;
+  for (let k = 0; k < ops.length; k += 3) {
+    const end = at + ops[k]!;
+    let i = at + skip;
+    for (; i < end; i += stride) {
+      counts[data[i]!]!++;
+      n++;
+    }
+    skip = i - end;
+    at = end + ops[k + 2]! * block;
+  }
+  return { counts, n };
+}
+
+/** The base's checksums as an agent sends them, decoded. */
+function sumsOfBase(base: Buffer): { block: number; sums: Buffer; n: number } {
+  const req = deltaRequest('0'.repeat(64) as ChunkId, [], base);
+  const sums = Buffer.from(req.sums, 'base64');
+  return { block: req.block, sums, n: sums.length / 4 };
 }
 
 describe('delta scanner (WebAssembly)', () => {
@@ -84,7 +113,7 @@ describe('delta scanner (WebAssembly)', () => {
         // The window at a stop is the real one.
         w = weakOf(data, got, block);
         expect([rolled[0], rolled[1]]).toEqual([w & 0xffff, w >>> 16]);
-        // One byte on, as wire-delta.ts scan() does after a stop without a hit.
+        // One byte on, as delta-scan-js.ts scanJs() does after a stop without a hit.
         i = got;
         a = rolled[0]!;
         b = rolled[1]!;
@@ -101,5 +130,62 @@ describe('delta scanner (WebAssembly)', () => {
         s.mark(b, 0);
       }
     }
+  });
+  it('scans as the JavaScript scan does: the same copies and literals, chains of blocks alike, the same sample of literals', () => {
+    const s = scanner!;
+    const base = randomBytes(96 * 1024);
+    // A stretch of one block repeated: base blocks whose entries are all equal (a chain of them).
+    for (let at = 40 * 1024; at < 56 * 1024; at += 1536) base.copy(base, at, 40 * 1024, 41 * 1024 + 512);
+    const { block, sums, n } = sumsOfBase(base);
+    const pieces = (...xs: Buffer[]) => Buffer.concat(xs);
+    const cases = [
+      base,
+      pieces(randomBytes(7), base.subarray(0, 30_000), randomBytes(5000), base.subarray(30_000)),
+      pieces(base.subarray(60_000), base.subarray(0, 60_000)),
+      pieces(
+        base.subarray(42 * 1024, 50 * 1024),
+        base.subarray(10_000, 20_000),
+        base.subarray(42 * 1024, 50 * 1024),
+      ),
+      pieces(randomBytes(50_000), base.subarray(base.length - 3 * block)),
+      pieces(base.subarray(0, 3 * block + 5), randomBytes(20_000)),
+      randomBytes(80_000),
+      base.subarray(0, block),
+      base.subarray(0, block - 1),
+    ];
+    // The same weak high half for other blocks than the window's, with other low bytes: stops
+    // whose chain holds no block that agrees, and chains of several.
+    const forged = Buffer.from(sums);
+    for (let k = 1; k < n; k += 7) {
+      forged[k * 4] = forged[0]!;
+      forged[k * 4 + 1] = forged[1]!;
+      forged[k * 4 + 2] = forged[k * 4 + 2]! ^ (k & 1 ? 0x5a : 0);
+      forged[k * 4 + 3] = forged[k * 4 + 3]! ^ (k & 1 ? 0 : 0x33);
+    }
+    let found = 0;
+    for (const table of [sums, forged]) {
+      for (const data of cases) {
+        if (data.length < block) {
+          expect(s.scan(data.length, block, table, n)).toBeUndefined();
+          continue;
+        }
+        s.load(data);
+        const got = s.scan(data.length, block, table, n);
+        expect(got && [...got]).toEqual(scanJs(data, block, table, n));
+        if (!got) continue;
+        found++;
+        // The sample of its literals, as wire-delta.ts sampleOf counts them in JavaScript.
+        for (const stride of [1, 7, 1000]) {
+          const { counts, n: sampled } = s.sample(stride);
+          const want = sampleJs(data, got, block, stride);
+          expect(sampled).toBe(want.n);
+          expect([...counts]).toEqual([...want.counts]);
+        }
+      }
+    }
+    expect(found).toBeGreaterThanOrEqual(10);
+    // The tables are cleared: a scan against no block finds nothing.
+    s.load(base);
+    expect(s.scan(base.length, block, sums, 0)).toBeUndefined();
   });
 });

@@ -7,6 +7,10 @@
  * over 35 MB of new chunks (~140 ms, in a fresh process whose loops start interpreted). Same
  * arithmetic, same results: delta-scan.test.ts compares both with the JavaScript functions.
  * Measured here: the checksums ~0.65 ns a byte from a cold start (the JavaScript loop 1.4-2).
+ * The origin's whole scan of a chunk is one call ($scan, with the base's entries chained by weak
+ * high half in the memory): in JavaScript around the two loops, its maps, closures and per-hit
+ * calls were compiled by TurboFan in each fresh deployer (~130 ms of background CPU for code that
+ * then ran ~50 ms on the 200 MB file's 1% edit; cold scan and delta CPU 102 -> 71 ms there).
  *
  * Assembled here, no toolchain nor dependency (as gear-scan.ts). In the text format, with the
  * memory's first word the slide's result and SEEN its table of weak high halves:
@@ -17,12 +21,20 @@
  *     an odd last byte to a, b and even; then fmix32 of even ^ odd * 0x9e3779b1
  *     (return (b << 16) | (a & 0xff) << 8 | (h & 0xff)))
  *   (func $roll (param $p i32) (param $block i32) (param $i i32) (param $last i32)
- *               (param $a i32) (param $b i32) (result i32)            ;; wire-delta.ts roll()
+ *               (param $a i32) (param $b i32) (result i32)            ;; delta-scan-js.ts roll()
  *     while SEEN[b] == 0 (eight bytes a turn while short of last, then one):
  *       if i >= last (signed): i = last + 1, stop;
  *       out = mem[p + i]; a = (a - out + mem[p + i + block]) & 0xffff;
  *       b = (b - block * out + a) & 0xffff; i += 1
  *     mem[0] = b << 16 | a; (return i))
+ *   (func $scan (param $len i32) (param $block i32) (param $n i32) (param $ops i32) (result i32)
+ *     chain the n entries at SUMS by weak high half h: NEXT[k] = HEAD[h]; HEAD[h] = k + 1; SEEN[h] = 1
+ *     from the window at 0: i = $roll(...); at a stop, the last block k of HEAD[b]'s chain whose
+ *     entry's weak low byte is a's and strong byte the window's ($entry, taken once) is a hit:
+ *     extended while the next block's $entry is the next entry, a triple (i - lit, k, count)
+ *     written at ops, i past it; no hit: one byte on. Then the chains cleared; (return triples))
+ *   (func $sample (param $ops i32) (param $nops i32) (param $block i32) (param $stride i32) (result i32)
+ *     COUNTS[mem[DATA + i]] += 1 for every stride-th i of the triples' literal runs; (return how many))
  */
 import {
   ADD,
@@ -32,17 +44,20 @@ import {
   BR_IF,
   CONST,
   END,
+  EQZ,
   GE_S,
   GE_U,
   GET,
   GT_S,
   I32,
   IF,
+  LOAD,
   LOAD8_U,
   LOOP,
   MUL,
   moduleOf,
   OR,
+  RETURN,
   SET,
   SHL,
   SHR_U,
@@ -58,8 +73,18 @@ import {
 const ROLLED = 0;
 /** The table of weak high halves the base has: one byte each, 1 where seen. */
 const SEEN = 1024;
+/** `$sample`'s count of each byte value: an i32 each. */
+const COUNTS = SEEN + 65536;
+/** `$scan`'s first base block (+1, 0 for none) of each weak high half: an i32 each. */
+const HEAD = 2 * 65536;
+/** `$scan`'s base entries, as sent (big-endian u32 each). */
+const SUMS = HEAD + 4 * 65536;
+/** Base blocks `$scan` takes at most: the delta schema's 64 KiB of base64 checksums. */
+export const SCAN_BLOCKS = 16 * 1024;
+/** `$scan`'s next base block (+1) of the same weak high half, after each block: an i32 each. */
+const NEXT = SUMS + 4 * SCAN_BLOCKS;
 /** Where copied bytes start. */
-const DATA = 2 * 65536;
+const DATA = NEXT + 4 * SCAN_BLOCKS;
 const PAGE = 65536;
 
 /** `i32.const v` (signed LEB128 of v as a 32-bit integer). */
@@ -167,10 +192,154 @@ function rollBody(): number[] {
   ];
 }
 
+const CALL = 0x10;
+const EQ = 0x46;
+const NE = 0x47;
+const LOAD32 = [LOAD, 2, 0];
+const load32 = (offset: number) => [LOAD, 2, ...uleb(offset)];
+const STORE8 = 0x3a;
+const LT_S = 0x48;
+const STORE32 = (offset: number) => [STORE, 2, ...uleb(offset)];
+
+/**
+ * `$scan` (delta-scan-js.ts scanJs() in one call): params len 0, block 1, n 2, ops 3; the chunk's bytes
+ * at DATA, the base's n entries at SUMS. Chains the base blocks by weak high half (HEAD, NEXT,
+ * SEEN; cleared again before it returns), slides with `$roll`, takes the last base block of the
+ * chain whose entry's low bytes agree at a stop, extends a match block by block with `$entry`,
+ * and writes the triples (literal bytes, first base block, block count) at `ops`, the last with a
+ * count of 0; returns their number, 0 when no block matched. Locals: k 4, e 5, h 6 (a weak high
+ * half), i 7, a 8, b 9, last 10, lit 11, nops 12, matched 13, hit 14, count 15, strong 16, x 17,
+ * end 18.
+ */
+function scanBody(): number[] {
+  const [LEN, BLK, N, OPS, K, E, H, I, A, B, LAST, LIT, NOPS, MATCHED, HIT, COUNT, STRONG, X, END_] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
+  ];
+  /** e = the big-endian entry of base block `k` (its index in local `idx`). */
+  const entryOfBlock = (idx: number) => [
+    ...[GET, idx, ...k(2), SHL, ...k(SUMS), ADD, SET, X],
+    ...[GET, X, ...load8(0), ...k(24), SHL, GET, X, ...load8(1), ...k(16), SHL, OR],
+    ...[GET, X, ...load8(2), ...k(8), SHL, OR, GET, X, ...load8(3), OR],
+  ];
+  /** a and b of the window at i (weakOf), masked. */
+  const weak = [
+    ...[...k(0), SET, A, ...k(0), SET, B, GET, I, ...k(DATA), ADD, SET, X, GET, X, GET, BLK, ADD, SET, END_],
+    ...[BLOCK, VOID, LOOP, VOID, GET, X, GET, END_, GE_U, BR_IF, 1],
+    ...[GET, A, GET, X, ...load8(0), ADD, SET, A, GET, B, GET, A, ADD, SET, B],
+    ...[GET, X, ...k(1), ADD, SET, X, BR, 0, END, END],
+    ...[GET, A, ...k(0xffff), AND, SET, A, GET, B, ...k(0xffff), AND, SET, B],
+  ];
+  /** Appends (x, y, z) at ops + 12 * nops. */
+  const push = (x: number[], y: number[], z: number[]) => [
+    ...[GET, NOPS, ...k(12), MUL, GET, OPS, ADD, SET, X],
+    ...[GET, X, ...x, ...STORE32(0), GET, X, ...y, ...STORE32(4), GET, X, ...z, ...STORE32(8)],
+    ...[GET, NOPS, ...k(1), ADD, SET, NOPS],
+  ];
+  /** For each base block: `then` with its weak high half in h. */
+  const eachHalf = (then: number[]) => [
+    ...[...k(0), SET, K, BLOCK, VOID, LOOP, VOID, GET, K, GET, N, GE_U, BR_IF, 1],
+    ...entryOfBlock(K),
+    ...[SET, E, GET, E, ...k(16), SHR_U, SET, H],
+    ...then,
+    ...[GET, K, ...k(1), ADD, SET, K, BR, 0, END, END],
+  ];
+  return [
+    ...[1, 15, I32],
+    // Chain the base blocks: NEXT[k] = HEAD[h]; HEAD[h] = k + 1; SEEN[h] = 1 (chains run from the
+    // last block down, so the first one to agree is the last, as in the JavaScript scan).
+    ...eachHalf([
+      ...[GET, K, ...k(2), SHL, GET, H, ...k(2), SHL, ...load32(HEAD), ...STORE32(NEXT)],
+      ...[GET, H, ...k(2), SHL, GET, K, ...k(1), ADD, ...STORE32(HEAD)],
+      ...[GET, H, ...k(1), STORE8, 0, ...uleb(SEEN)],
+    ]),
+    ...[GET, LEN, GET, BLK, SUB, SET, LAST, ...k(0), SET, I],
+    ...weak,
+    // block $out { loop $main {
+    ...[BLOCK, VOID, LOOP, VOID, GET, I, GET, LAST, GT_S, BR_IF, 1],
+    ...[...k(DATA), GET, BLK, GET, I, GET, LAST, GET, A, GET, B, CALL, 1, SET, I],
+    ...[GET, I, GET, LAST, GT_S, BR_IF, 1],
+    ...[...k(ROLLED), ...LOAD32, SET, X, GET, X, ...k(0xffff), AND, SET, A, GET, X, ...k(16), SHR_U, SET, B],
+    ...[...k(-1), SET, HIT, GET, B, ...k(2), SHL, ...load32(HEAD), SET, K],
+    // The chain of blocks with this half: the window's strong byte taken at the first whose
+    // weak low byte agrees too (most stops in new bytes have none: a block's checksum each was
+    // ~1 ns a byte of the 200 MB file's 10% edit), -1 until then.
+    ...[...k(-1), SET, STRONG],
+    ...[BLOCK, VOID, LOOP, VOID, GET, K, EQZ, BR_IF, 1, GET, K, ...k(1), SUB, SET, K],
+    ...entryOfBlock(K),
+    ...[SET, E],
+    ...[GET, E, ...k(8), SHR_U, ...k(0xff), AND, GET, A, ...k(0xff), AND, EQ, IF, VOID],
+    ...[GET, STRONG, ...k(0), LT_S, IF, VOID],
+    ...[GET, I, ...k(DATA), ADD, GET, BLK, CALL, 0, ...k(0xff), AND, SET, STRONG, END],
+    ...[GET, E, ...k(0xff), AND, GET, STRONG, EQ, IF, VOID, GET, K, SET, HIT, BR, 3, END],
+    ...[END],
+    ...[GET, K, ...k(2), SHL, ...load32(NEXT), SET, K, BR, 0, END, END],
+    // if hit >= 0: extend over the following base blocks while they keep matching
+    ...[GET, HIT, ...k(0), GE_S, IF, VOID, ...k(1), SET, COUNT],
+    ...[BLOCK, VOID, LOOP, VOID],
+    ...[GET, HIT, GET, COUNT, ADD, GET, N, GE_S, BR_IF, 1],
+    ...[GET, I, GET, COUNT, ...k(1), ADD, GET, BLK, MUL, ADD, GET, LEN, GT_S, BR_IF, 1],
+    ...[GET, HIT, GET, COUNT, ADD, SET, E],
+    ...[GET, I, GET, COUNT, GET, BLK, MUL, ADD, ...k(DATA), ADD, GET, BLK, CALL, 0],
+    ...entryOfBlock(E),
+    ...[NE, BR_IF, 1, GET, COUNT, ...k(1), ADD, SET, COUNT, BR, 0, END, END],
+    ...push([GET, I, GET, LIT, SUB], [GET, HIT], [GET, COUNT]),
+    ...[GET, MATCHED, GET, COUNT, ADD, SET, MATCHED],
+    ...[GET, I, GET, COUNT, GET, BLK, MUL, ADD, SET, I, GET, I, SET, LIT],
+    ...[GET, I, GET, LAST, GT_S, EQZ, IF, VOID, ...weak, END],
+    ...[BR, 1, END],
+    // No block here after all: roll one byte on ($roll stops again at once otherwise).
+    ...[GET, I, GET, LAST, LT_S, IF, VOID],
+    ...[GET, I, ...k(DATA), ADD, SET, X, GET, X, ...load8(0), SET, E],
+    ...[GET, A, GET, E, SUB, GET, X, GET, BLK, ADD, ...load8(0), ADD, ...k(0xffff), AND, SET, A],
+    ...[GET, B, GET, BLK, GET, E, MUL, SUB, GET, A, ADD, ...k(0xffff), AND, SET, B],
+    ...[END, GET, I, ...k(1), ADD, SET, I, BR, 0],
+    // } } $out
+    ...[END, END],
+    // Clear the chains' heads and the table of halves.
+    ...eachHalf([
+      ...[GET, H, ...k(2), SHL, ...k(0), ...STORE32(HEAD)],
+      ...[GET, H, ...k(0), STORE8, 0, ...uleb(SEEN)],
+    ]),
+    ...[GET, MATCHED, EQZ, IF, VOID, ...k(0), RETURN, END],
+    ...push([GET, LEN, GET, LIT, SUB], k(0), k(0)),
+    ...[GET, NOPS, END],
+  ];
+}
+
+/**
+ * `$sample`: params ops 0, nops 1, block 2, stride 3; counts at COUNTS every `stride`th byte of
+ * the literals of `nops` triples at `ops` (wire-delta.ts literalsLookRandom's sample, the stride
+ * carried across literal runs); returns the bytes counted. Locals: t 4, at 5, end 6, i 7, x 8, n 9.
+ */
+function sampleBody(): number[] {
+  const [OPS, NOPS, BLK, STRIDE, T, AT, END_, I, X, N] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  return [
+    ...[1, 6, I32],
+    // COUNTS zeroed
+    ...[BLOCK, VOID, LOOP, VOID, GET, I, ...k(1024), GE_U, BR_IF, 1],
+    ...[GET, I, ...k(0), ...STORE32(COUNTS), GET, I, ...k(4), ADD, SET, I, BR, 0, END, END],
+    // i carries on from one run to the next: where the stride's next byte is, from the run's start.
+    ...[...k(0), SET, I],
+    ...[BLOCK, VOID, LOOP, VOID, GET, T, GET, NOPS, GE_U, BR_IF, 1],
+    ...[GET, T, ...k(12), MUL, GET, OPS, ADD, SET, X],
+    ...[GET, AT, GET, X, ...load32(0), ADD, SET, END_, GET, AT, GET, I, ADD, SET, I],
+    ...[BLOCK, VOID, LOOP, VOID, GET, I, GET, END_, GE_U, BR_IF, 1],
+    ...[GET, I, ...load8(DATA), ...k(2), SHL, SET, AT],
+    ...[GET, AT, GET, AT, ...load32(COUNTS), ...k(1), ADD, ...STORE32(COUNTS)],
+    ...[GET, N, ...k(1), ADD, SET, N, GET, I, GET, STRIDE, ADD, SET, I, BR, 0, END, END],
+    ...[GET, I, GET, END_, SUB, SET, I],
+    ...[GET, END_, GET, X, ...load32(8), GET, BLK, MUL, ADD, SET, AT],
+    ...[GET, T, ...k(1), ADD, SET, T, BR, 0, END, END],
+    ...[GET, N, END],
+  ];
+}
+
 function moduleBytes(): Uint8Array {
   return moduleOf([
     { name: 'entry', params: 2, body: entryBody() },
     { name: 'roll', params: 6, body: rollBody() },
+    { name: 'scan', params: 4, body: scanBody() },
+    { name: 'sample', params: 4, body: sampleBody() },
   ]);
 }
 
@@ -183,10 +352,21 @@ export interface DeltaScanner {
   /** Marks (1) or clears (0) a weak high half in the slide's table. */
   mark(b: number, on: 0 | 1): void;
   /**
-   * wire-delta.ts roll() over the bytes loaded: returns where the slide stopped, the window's
+   * delta-scan-js.ts roll() over the bytes loaded: returns where the slide stopped, the window's
    * halves in `rolled`.
    */
   roll(block: number, i: number, last: number, a: number, b: number, rolled: Int32Array): number;
+  /**
+   * delta-scan-js.ts scanJs() over the `len` bytes loaded, against the `n` entries of `sums` (at most
+   * SCAN_BLOCKS): its triples (literal bytes, first base block, block count), the last with a
+   * count of 0; undefined when no block matched.
+   */
+  scan(len: number, block: number, sums: Uint8Array, n: number): Int32Array | undefined;
+  /**
+   * The count of each byte value among every `stride`th byte of the last scan's literals (the
+   * stride carried across their runs), and how many were counted: a view, valid until the next call.
+   */
+  sample(stride: number): { counts: Uint32Array; n: number };
 }
 
 let made: DeltaScanner | null | undefined;
@@ -205,19 +385,43 @@ function makeScanner(): DeltaScanner | null {
     const instance = new wasm.Instance(mod, { e: { m: memory } });
     const entry = instance.exports.entry as (p: number, n: number) => number;
     const roll = instance.exports.roll as (...args: number[]) => number;
+    const scan = instance.exports.scan as (len: number, block: number, n: number, ops: number) => number;
+    const sample = instance.exports.sample as (
+      ops: number,
+      nops: number,
+      block: number,
+      stride: number,
+    ) => number;
+    // The last scan's triples, for sample().
+    let last = { ops: 0, count: 0, block: 1 };
     // Views of the memory, made again when it grows (its buffer is then a new one).
     let bytes = new Uint8Array(memory.buffer);
     let words = new Int32Array(memory.buffer, 0, 1);
+    const room = (need: number) => {
+      if (need <= bytes.length) return;
+      memory.grow(Math.ceil((need - bytes.length) / PAGE));
+      bytes = new Uint8Array(memory.buffer);
+      words = new Int32Array(memory.buffer, 0, 1);
+    };
     return {
       load(data) {
-        const need = DATA + data.length;
-        if (need > bytes.length) {
-          memory.grow(Math.ceil((need - bytes.length) / PAGE));
-          bytes = new Uint8Array(memory.buffer);
-          words = new Int32Array(memory.buffer, 0, 1);
-        }
+        room(DATA + data.length);
         bytes.set(data, DATA);
         return DATA;
+      },
+      scan(len, block, sums, n) {
+        if (n > SCAN_BLOCKS || block < 1 || len < block) return undefined;
+        // The triples after the bytes: one per match at most, a match at least a block.
+        const ops = DATA + ((len + 7) & ~7);
+        room(ops + 12 * (Math.floor(len / block) + 2));
+        bytes.set(sums.subarray(0, n * 4), SUMS);
+        const count = scan(len, block, n, ops);
+        last = { ops, count, block };
+        return count === 0 ? undefined : new Int32Array(memory.buffer, ops, count * 3).slice();
+      },
+      sample(stride) {
+        const n = sample(last.ops, last.count, last.block, stride);
+        return { counts: new Uint32Array(memory.buffer, COUNTS, 256), n };
       },
       entry: (at, n) => entry(DATA + at, n) >>> 0,
       mark(b, on) {

@@ -66,9 +66,10 @@ export async function deltaOrWholeFrame(
     delta = undefined;
   }
   // A zstd delta is the whole chunk compressed by zstd, at a level at least the whole frame's,
-  // with a dictionary besides: not worth compressing the chunk again to compare (that was 80 ms
-  // of the origin's CPU on the 200 MB file's 10% edit, where most changed chunks are new bytes).
-  if (delta && (delta.kind === 'zstd' || delta.payload.length * SURE_DELTA < data.length))
+  // with a dictionary besides, and a delta whose literals are noise leaves nothing a compressor
+  // could take: neither is worth compressing the chunk again to compare (that was 80 ms of the
+  // origin's CPU on the 200 MB file's 10% edit, where most changed chunks are new bytes).
+  if (delta && (delta.sure || delta.payload.length * SURE_DELTA < data.length))
     return deltaFrame(id, delta.payload, delta.kind);
   const whole = await encodeFrame(id, Buffer.from(data), encoding, codecs);
   return delta && delta.payload.length + 37 < whole.length

@@ -240,7 +240,7 @@ function unpack(
     switch (code) {
       case CODE.delta: {
         const b = base();
-        return decodeDelta(payload, b, maxChunk, deltaBlock(b?.length ?? 0));
+        return decodeDelta(payload, b, maxChunk, deltaBlock(b?.length ?? 0), alloc);
       }
       case CODE.zdelta: {
         const b = base();

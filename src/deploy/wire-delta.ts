@@ -9,14 +9,17 @@
  * (protocol 6; 6 bytes before): 24 bits of the weak checksum, 8 of the strong one (see ENTRY in delta-sums.ts).
  * Both checksums of a block are taken in one pass (protocol 5): the strong one needs only to tell
  * blocks apart whose weak checksums agree, and the final SHA-256 catches the rest. That pass and
- * the slide run as WebAssembly (delta-scan.ts) where there is one, else in plain JavaScript. Two bytes of a one-shot SHA-1 per block (protocol 2-4) cost ~4 µs a call, most of it the
+ * the origin's scan of a chunk run as WebAssembly (delta-scan.ts) where there is one, else in plain
+ * JavaScript (delta-scan-js.ts: the fallback, and the reference delta-scan.test.ts checks $scan against). Two bytes of a one-shot SHA-1 per block (protocol 2-4) cost ~4 µs a call, most of it the
  * call: on the 200 MB file's 10% edit 146 ms of the agent's CPU and 70 ms of the origin's.
- * Two payload formats: copy operations with deflated literals, and (for a receiver that can
- * decode zstd) the new chunk compressed by zstd with the matched base blocks as its dictionary.
+ * Two payload formats: copy operations with deflated literals (in stored blocks, uncompressed, when
+ * they look like noise), and (for a receiver that can decode zstd) the new chunk compressed by zstd
+ * with the matched base blocks as its dictionary.
  */
 import zlib from 'node:zlib';
-import { type DeltaScanner, deltaScanner } from './delta-scan.js';
-import { blockOf, ENTRY, entryOf, keyOf, sumsOf, weakOf } from './delta-sums.js';
+import { deltaScanner, SCAN_BLOCKS } from './delta-scan.js';
+import { scanJs } from './delta-scan-js.js';
+import { blockOf, ENTRY, entryOf, sumsOf } from './delta-sums.js';
 import type { ChunkId } from './types.js';
 import type { Zstd } from './zstd.js';
 
@@ -69,173 +72,27 @@ const WASM_MAX = 16 * 1024 * 1024;
  * block count), the last with a count of 0; undefined when no block matches.
  */
 interface Match {
-  ops: number[];
+  ops: ArrayLike<number>;
   block: number;
   /** Whole blocks of the base. */
   n: number;
+  /** The scanner's sample of the literals (delta-scan.ts sample()), where it made `ops`. */
+  sample?: (stride: number) => { counts: Uint32Array; n: number };
 }
-
-/**
- * Which high halves (b) of the base's weak checksums occur, for matchBlocks: one table for every
- * call (matching is synchronous), its marks cleared after each. A fresh 64 KiB table per chunk
- * was 27 MB of zeroed allocations for the 200 MB file's 10% edit, for the collector to chase.
- */
-const seen = new Uint8Array(65536);
 
 function matchBlocks(data: Buffer, req: DeltaRequest): Match | undefined {
   const block = req.block;
   if (!Number.isInteger(block) || block < 128 || data.length < block) return undefined;
   const sums = Buffer.from(req.sums, 'base64');
   const n = Math.floor(sums.length / ENTRY);
-  const wasm = data.length <= WASM_MAX ? deltaScanner() : undefined;
-  const slide = wasm ? wasmSlide(wasm, data, block) : jsSlide(data, block);
-  const byWeak = new Map<number, number[]>();
-  // Bytes read by hand, not readUIntBE/readUInt16BE: those go through argument checks and a
-  // dispatch on the length, ~10 ms of the origin's CPU over the 200 MB file's 1% edit.
-  for (let i = 0; i < n; i++) {
-    const at = i * ENTRY;
-    const w = (sums[at]! << 16) | (sums[at + 1]! << 8) | sums[at + 2]!;
-    const list = byWeak.get(w);
-    if (list) list.push(i);
-    else byWeak.set(w, [i]);
-    slide.mark(w >>> 8, 1);
+  const wasm = data.length <= WASM_MAX && n <= SCAN_BLOCKS ? deltaScanner() : undefined;
+  if (wasm) {
+    wasm.load(data);
+    const ops = wasm.scan(data.length, block, sums, n);
+    return ops && { ops, block, n, sample: (stride) => wasm.sample(stride) };
   }
-  try {
-    return scan(data, block, sums, n, byWeak, slide);
-  } finally {
-    for (let i = 0; i < n; i++) slide.mark((sums[i * ENTRY]! << 8) | sums[i * ENTRY + 1]!, 0);
-  }
-}
-
-/** The slide's loops over one new chunk: in WebAssembly (delta-scan.ts) or in JavaScript. */
-interface Slide {
-  /** Marks or clears a weak high half of the base (the table roll() stops at). */
-  mark(b: number, on: 0 | 1): void;
-  /** roll() from `i` (a window with halves `a` and `b`) until a marked half or past `last`. */
-  roll(i: number, last: number, a: number, b: number): number;
-  /** The packed entry (entryOf) of the block at `at`. */
-  entry(at: number): number;
-}
-
-function wasmSlide(wasm: DeltaScanner, data: Buffer, block: number): Slide {
-  wasm.load(data);
-  return {
-    mark: (b, on) => wasm.mark(b, on),
-    roll: (i, last, a, b) => wasm.roll(block, i, last, a, b, rolled),
-    entry: (at) => wasm.entry(at, block),
-  };
-}
-
-function jsSlide(data: Buffer, block: number): Slide {
-  return {
-    mark: (b, on) => {
-      seen[b] = on;
-    },
-    roll: (i, last, a, b) => roll(data, block, i, last, a, b),
-    entry: (at) => entryOf(sumsOf(data, at, block)),
-  };
-}
-
-/** The rolling checksum's halves where roll() stopped: a, then b. */
-const rolled = new Int32Array(2);
-
-/**
- * Rolls the window `[i, i + block)` of `data` one byte at a time from `i` (whose checksum halves
- * are `a` and `b`) until its high half `b` was seen in the base (`seen`), or past `last`; returns
- * where it stopped (`last + 1` when nowhere), with that window's halves in `rolled`. The slide's
- * inner loop on its own, without calls or maps: a cold deployer (each deploy a fresh process)
- * has it optimized within its first chunk and never loses that again. Inside scan(), the loop was
- * compiled before any window hit and thrown away at the first one (no type feedback for the
- * calls there), and the chunks meanwhile rolled in the interpreter: ~80 ms of the origin's CPU
- * for the 150 changed chunks of the 200 MB file's 1% edit.
- */
-function roll(data: Uint8Array, block: number, i: number, last: number, a: number, b: number): number {
-  while (seen[b] !== 1) {
-    if (i >= last) {
-      i = last + 1;
-      break;
-    }
-    // Drop data[i], take data[i + block].
-    const out = data[i]!;
-    a = (a - out + data[i + block]!) & 0xffff;
-    b = (b - Math.imul(block, out) + a) & 0xffff;
-    i++;
-  }
-  rolled[0] = a;
-  rolled[1] = b;
-  return i;
-}
-
-/** The packed entry of base block `k` (as readUInt32BE reads it, without its checks). */
-function entryAt(sums: Buffer, k: number): number {
-  const at = k * ENTRY;
-  return ((sums[at]! << 24) | (sums[at + 1]! << 16) | (sums[at + 2]! << 8) | sums[at + 3]!) >>> 0;
-}
-
-/** matchBlocks' slide over `data`, with `seen` marked for the base's `n` blocks. */
-function scan(
-  data: Buffer,
-  block: number,
-  sums: Buffer,
-  n: number,
-  byWeak: Map<number, number[]>,
-  slide: Slide,
-): Match | undefined {
-  const ops: number[] = [];
-  let litStart = 0;
-  let matched = 0;
-  // The window [i, i + block) rolls one byte at a time; a and b (each modulo 2^16) stay integer
-  // locals, and the full checksum is looked up only where its high half (b) was seen in the base.
-  // Not a: a block's byte sum spreads over a few thousand values only (1 KiB of noise: about
-  // 130,560 +- 2,400, modulo 2^16), so `seen[a]` sent ~1% of positions to the map (86 of 410
-  // samples of this loop on the 200 MB file's 10% edit); b, weighted by position, is uniform.
-  const last = data.length - block;
-  let w0 = weakOf(data, 0, block);
-  let a = w0 & 0xffff;
-  let b = w0 >>> 16;
-  let i = 0;
-  while (i <= last) {
-    i = slide.roll(i, last, a, b);
-    if (i > last) break;
-    a = rolled[0]!;
-    b = rolled[1]!;
-    const list = byWeak.get(keyOf(a, b));
-    let hit = -1;
-    if (list) {
-      const strong = slide.entry(i) & 0xff;
-      for (const k of list) if (sums[k * ENTRY + 3] === strong) hit = k;
-    }
-    if (hit >= 0) {
-      // Extend over the following base blocks while they keep matching.
-      let count = 1;
-      while (
-        hit + count < n &&
-        i + (count + 1) * block <= data.length &&
-        slide.entry(i + count * block) === entryAt(sums, hit + count)
-      )
-        count++;
-      ops.push(i - litStart, hit, count);
-      matched += count;
-      i += count * block;
-      litStart = i;
-      if (i <= last) {
-        w0 = weakOf(data, i, block);
-        a = w0 & 0xffff;
-        b = w0 >>> 16;
-      }
-      continue;
-    }
-    // No block here after all: roll one byte on (roll() stops again at once otherwise).
-    if (i < last) {
-      const out = data[i]!;
-      a = (a - out + data[i + block]!) & 0xffff;
-      b = (b - Math.imul(block, out) + a) & 0xffff;
-    }
-    i++;
-  }
-  if (matched === 0) return undefined;
-  ops.push(data.length - litStart, 0, 0);
-  return { ops, block, n };
+  const ops = scanJs(data, block, sums, n);
+  return ops && { ops, block, n };
 }
 
 /**
@@ -337,40 +194,95 @@ function zstdDelta(data: Buffer, { ops, block, n }: Match, zstd: Zstd, level: nu
 }
 
 /**
- * The origin's choice: zstd with the matched blocks as its dictionary when the receiver can decode
- * zstd, else copy-and-literals; undefined when no block matches. Both were once made and the
- * smaller sent: on the deploy bench the copy-and-literal one saved 3-570 bytes per deploy (of
- * 28 KB-20 MB) for a deflate pass per chunk (a fresh zlib context each, ~0.3-0.7 ms: about 15% of
- * the origin's CPU on the 200 MB file's 10% edit).
+ * The origin's choice: copy-and-literals with the literals stored as they are when they look
+ * like noise (no compressor would shrink them, and zstd with the matched blocks as its dictionary
+ * still searched the whole chunk: 25-30 ms of the origin's CPU on the 200 MB file's 1% edit, and
+ * the agent's decompression besides); else zstd with the matched blocks as its dictionary when
+ * the receiver can decode zstd, else copy-and-literals deflated; undefined when no block matches.
+ * Both were once made and the smaller sent: on the deploy bench the copy-and-literal one saved
+ * 3-570 bytes per deploy (of 28 KB-20 MB) for a deflate pass per chunk (a fresh zlib context
+ * each, ~0.3-0.7 ms: about 15% of the origin's CPU on the 200 MB file's 10% edit). `sure`: no
+ * compression of the whole chunk could be much smaller (origin-deltas.ts then skips trying).
  */
 export function bestDelta(
   data: Buffer,
   req: DeltaRequest,
   zstd?: { codec: Zstd; level: number; noiseLevel?: number },
-): { kind: 'delta' | 'zstd'; payload: Buffer } | undefined {
+): { kind: 'delta' | 'zstd'; payload: Buffer; sure: boolean } | undefined {
   const m = matchBlocks(data, req);
   if (!m) return undefined;
-  if (!zstd) return { kind: 'delta', payload: opsDelta(data, m) };
-  const level = zstd.noiseLevel !== undefined && cheapLevelWillDo(data, m) ? zstd.noiseLevel : zstd.level;
-  return { kind: 'zstd', payload: zstdDelta(data, m, zstd.codec, level) };
+  const total = literalBytes(m);
+  if (total >= MIN_SAMPLED && literalsLookRandom(data, m, total))
+    return { kind: 'delta', payload: storedDelta(data, m, total), sure: true };
+  if (!zstd) return { kind: 'delta', payload: opsDelta(data, m), sure: false };
+  // Few unmatched bytes (under 2,048 or a sixteenth of the chunk: a small edit in a large chunk)
+  // cost the same bytes at the cheap level: the deep level's cost is its search through the whole
+  // chunk and dictionary, not the literals. On the 200 MB file's 10% edit, 110 of 296 zstd deltas
+  // took level 9 for such few literals: 92.5 KB of the deltas' 7.8 MB, 93.7 KB at level 3, for
+  // ~1-2 ms each against ~0.1-0.2.
+  const few = total < MIN_SAMPLED || total * 16 < data.length;
+  const level = zstd.noiseLevel !== undefined && few ? zstd.noiseLevel : zstd.level;
+  return { kind: 'zstd', payload: zstdDelta(data, m, zstd.codec, level), sure: true };
+}
+
+/** Bytes no block matched. */
+function literalBytes({ ops }: Match): number {
+  let total = 0;
+  for (let k = 0; k < ops.length; k += 3) total += ops[k]!;
+  return total;
+}
+
+/** Bytes a stored deflate block holds at most. */
+const STORED_MAX = 65535;
+
+/**
+ * opsDelta's format with the literals in stored deflate blocks (RFC 1951 3.2.4: a header byte,
+ * the length and its complement, the bytes), written straight from `data`: no zlib context, no
+ * pass over the bytes but the copy, and every receiver's inflate reads it.
+ */
+function storedDelta(data: Buffer, { ops, block }: Match, total: number): Buffer {
+  const headLen = 4 + ops.length * 4;
+  const blocks = Math.max(1, Math.ceil(total / STORED_MAX));
+  const out = Buffer.allocUnsafe(headLen + blocks * 5 + total);
+  out.writeUInt32BE(ops.length * 4, 0);
+  for (let k = 0; k < ops.length; k++) out.writeUInt32BE(ops[k]!, 4 + k * 4);
+  let o = headLen;
+  let left = total;
+  let room = 0;
+  let at = 0;
+  for (let k = 0; k < ops.length; k += 3) {
+    let from = at;
+    const end = at + ops[k]!;
+    while (from < end) {
+      if (room === 0) {
+        room = Math.min(STORED_MAX, left);
+        left -= room;
+        o = storedHeader(out, o, room, left === 0);
+      }
+      const n = Math.min(room, end - from);
+      o += data.copy(out, o, from, from + n);
+      from += n;
+      room -= n;
+    }
+    at = end + ops[k + 2]! * block;
+  }
+  if (total === 0) o = storedHeader(out, o, 0, true);
+  return out.subarray(0, o);
+}
+
+/** A stored block's header at `o` for `n` bytes; where its bytes go. */
+function storedHeader(out: Buffer, o: number, n: number, last: boolean): number {
+  out[o] = last ? 1 : 0;
+  out.writeUInt16LE(n, o + 1);
+  out.writeUInt16LE(n ^ 0xffff, o + 3);
+  return o + 5;
 }
 
 /** Literal bytes sampled for the entropy estimate below, at most. */
 const SAMPLES = 8192;
 
-/**
- * Whether the cheap zstd level (bestDelta's `noiseLevel`) makes about the bytes the deep one
- * would: when the bytes no block matched are few, under 2,048 or a sixteenth of the chunk (a
- * small edit in a large chunk: the deep level's cost is its search through the whole chunk and
- * dictionary, not the literals), or look like noise. On the 200 MB file's 10% edit, 110 of 296
- * zstd deltas took level 9 for such few literals: 92.5 KB of the deltas' 7.8 MB, 93.7 KB at
- * level 3, for ~1-2 ms each against ~0.1-0.2 (most of the origin's zstd time).
- */
-function cheapLevelWillDo(data: Buffer, m: Match): boolean {
-  let total = 0;
-  for (let k = 0; k < m.ops.length; k += 3) total += m.ops[k]!;
-  return total < 2048 || total * 16 < data.length || literalsLookRandom(data, m, total);
-}
+/** Literal bytes below which their entropy is not estimated (a small sample reads low). */
+const MIN_SAMPLED = 2048;
 
 /**
  * Whether the `total` bytes no block matched (2,048 or more: a small sample of noise reads well
@@ -378,8 +290,23 @@ function cheapLevelWillDo(data: Buffer, m: Match): boolean {
  * an even sample, is near 8 bits a byte. Such literals cost the same bytes at any zstd level, so
  * a deep search for matches among them is wasted.
  */
-function literalsLookRandom(data: Buffer, { ops, block }: Match, total: number): boolean {
+function literalsLookRandom(data: Buffer, m: Match, total: number): boolean {
   const stride = Math.max(1, Math.floor(total / SAMPLES));
+  // In the scanner's memory where it made the match: the JavaScript loop below was compiled by
+  // TurboFan in each fresh deployer (~20 ms of background CPU) for ~10 ms of sampling.
+  const { counts, n } = m.sample ? m.sample(stride) : sampleOf(data, m, stride);
+  let bits = 0;
+  for (let v = 0; v < 256; v++) {
+    const c = counts[v]!;
+    if (c > 0) bits -= c * Math.log2(c / n);
+  }
+  // An even sample of 2,048+ random bytes reads about 7.9 (the estimate is biased low); text and
+  // code read 4.5-6.5, executables and uncompressed images 6-7.
+  return bits / n > 7.8;
+}
+
+/** The count of each byte value among every `stride`th literal byte, and how many were counted. */
+function sampleOf(data: Buffer, { ops, block }: Match, stride: number): { counts: Uint32Array; n: number } {
   const counts = new Uint32Array(256);
   let n = 0;
   let at = 0;
@@ -395,11 +322,7 @@ function literalsLookRandom(data: Buffer, { ops, block }: Match, total: number):
     skip = i - end;
     at = end + ops[k + 2]! * block;
   }
-  let bits = 0;
-  for (const c of counts) if (c > 0) bits -= c * Math.log2(c / n);
-  // An even sample of 2,048+ random bytes reads about 7.9 (the estimate is biased low); text and
-  // code read 4.5-6.5, executables and uncompressed images 6-7.
-  return bits / n > 7.8;
+  return { counts, n };
 }
 
 /** The block size both sides use for a base (the agent needs it to rebuild). */

@@ -161,32 +161,60 @@ describe.runIf(zstd)('zstd chunk deltas (the matched base blocks as the dictiona
   });
 });
 
-describe.runIf(zstd)('zstd delta level by what did not match', () => {
+describe.runIf(zstd)('delta kind and zstd level by what did not match', () => {
   // A chunk of text and noise with a 25 KB patch; the receiver has the chunk from before it.
   const base = Buffer.concat([text(32 * 1024, 11), seededNoise(32 * 1024, 103)]);
   const patched = (patch: Buffer) =>
     Buffer.concat([base.subarray(0, 20_000), patch, base.subarray(20_000 + patch.length)]);
 
-  it('compresses random unmatched bytes at the noise level, anything else at the full level', async () => {
+  it('stores random unmatched bytes as they are, compresses few at the noise level and more at the full one', async () => {
     const noisy = patched(seededNoise(25_000, 104));
     const req = deltaRequest(chunkIdOf(noisy), [chunkIdOf(base)], base);
-    // Levels far enough apart that their frames differ, or the test could not tell them apart.
-    const deep = encodeZstdDelta(noisy, req, zstd!, 19)!;
-    const quick = encodeZstdDelta(noisy, req, zstd!, 1)!;
-    expect(deep.equals(quick)).toBe(false);
     const best = bestDelta(noisy, req, { codec: zstd!, level: 19, noiseLevel: 1 })!;
-    expect(best.payload.equals(quick)).toBe(true);
-    const got = await decode(deltaFrame(chunkIdOf(noisy), best.payload, 'zstd'), 1 << 20, base);
+    // Copies and the noise in stored deflate blocks: no zstd pass over the chunk, about the
+    // noise's bytes (and the blocks it cut) on the wire, for any receiver.
+    expect(best.kind).toBe('delta');
+    expect(best.sure).toBe(true);
+    expect(best.payload.length).toBeLessThan(25_000 + 3 * req.block);
+    expect(best.payload.length).toBeLessThanOrEqual(encodeZstdDelta(noisy, req, zstd!, 19)!.length * 1.02);
+    const got = await decode(deltaFrame(chunkIdOf(noisy), best.payload, best.kind), 1 << 20, base);
     expect(got[0]!.data.equals(noisy)).toBe(true);
+    expect(bestDelta(noisy, req)!.payload.equals(best.payload)).toBe(true);
 
     const edited = patched(text(25_000, 12));
     const textReq = deltaRequest(chunkIdOf(edited), [chunkIdOf(base)], base);
+    // Levels far enough apart that their frames differ, or the test could not tell them apart.
     const textDeep = encodeZstdDelta(edited, textReq, zstd!, 19)!;
     expect(textDeep.equals(encodeZstdDelta(edited, textReq, zstd!, 1)!)).toBe(false);
     const textBest = bestDelta(edited, textReq, { codec: zstd!, level: 19, noiseLevel: 1 })!;
+    expect(textBest.kind).toBe('zstd');
     expect(textBest.payload.equals(textDeep)).toBe(true);
-    // Without a noise level, the one level whatever the bytes.
-    expect(bestDelta(noisy, req, { codec: zstd!, level: 19 })!.payload.equals(deep)).toBe(true);
+    expect(bestDelta(edited, textReq, { codec: zstd!, level: 19 })!.payload.equals(textDeep)).toBe(true);
+
+    // A small edit in a large chunk: few unmatched bytes, the noise level whatever they are.
+    const small = patched(text(1_000, 13));
+    const smallReq = deltaRequest(chunkIdOf(small), [chunkIdOf(base)], base);
+    const smallBest = bestDelta(small, smallReq, { codec: zstd!, level: 19, noiseLevel: 1 })!;
+    expect(smallBest.payload.equals(encodeZstdDelta(small, smallReq, zstd!, 1)!)).toBe(true);
+  });
+
+  it('rebuilds noise of more than one stored block, and refuses a stored block whose length lies', async () => {
+    // 100 KB of noise between two matched stretches: literals in two stored blocks.
+    const big = Buffer.concat([text(48 * 1024, 14), seededNoise(48 * 1024, 105)]);
+    const next = Buffer.concat([big.subarray(0, 20_000), seededNoise(100_000, 106), big.subarray(20_000)]);
+    const req = deltaRequest(chunkIdOf(next), [chunkIdOf(big)], big);
+    const best = bestDelta(next, req, { codec: zstd!, level: 9, noiseLevel: 3 })!;
+    expect(best.kind).toBe('delta');
+    const got = await decode(deltaFrame(chunkIdOf(next), best.payload, best.kind), 1 << 20, big);
+    expect(got[0]!.data.equals(next)).toBe(true);
+    // The first stored block's length complement flipped: inflate then reads the stream, and
+    // refuses it.
+    const lit = 4 + best.payload.readUInt32BE(0);
+    const bad = Buffer.from(best.payload);
+    bad[lit + 3]! ^= 0x01;
+    await expect(decode(deltaFrame(chunkIdOf(next), bad, 'delta'), 1 << 20, big)).rejects.toThrow(
+      FrameDecodeError,
+    );
   });
 });
 
@@ -291,14 +319,14 @@ describe('block checksums', () => {
         // One stretch twice, and a block's worth of new bytes between.
         Buffer.concat([
           base.subarray(0, 20_000),
-          seededNoise(block, 107),
+          text(block, 107),
           base.subarray(0, 20_000),
           base.subarray(40_000),
         ]),
-        // New bytes up to the very end, matches only at the start.
-        Buffer.concat([base.subarray(0, 3 * block), seededNoise(10_000, 108)]),
+        // New bytes up to the very end, matches only at the start (text: noise would travel stored).
+        Buffer.concat([base.subarray(0, 3 * block), text(10_000, 108)]),
         // A match ending exactly at the end, after new bytes.
-        Buffer.concat([seededNoise(5_000, 109), base.subarray(base.length - 5 * block)]),
+        Buffer.concat([text(5_000, 109), base.subarray(base.length - 5 * block)]),
       ];
       for (const next of cases) {
         const best = bestDelta(next, req, { codec: zstd!, level: 9, noiseLevel: 3 })!;

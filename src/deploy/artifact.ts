@@ -12,9 +12,10 @@ import { chunkFile, readWhole } from './chunk-file.js';
 import { ChunkIndex } from './chunk-index.js';
 import type { ChunkLedger } from './chunk-ledger.js';
 import { type FastHasher, fastHasher, joinFast } from './fast-hash.js';
-import { type ChunkingParams, chunkBuffer, chunkingBuffer, DEFAULT_CHUNKING } from './fastcdc.js';
+import { type ChunkingParams, chunkBuffer, chunkIdOf, chunkingBuffer, DEFAULT_CHUNKING } from './fastcdc.js';
 import { escapingSymlink, type Manifest, type ManifestEntry } from './manifest.js';
 import { chunkParallel, type FastOptions, segmentStarts, thisThread } from './parallel-chunk.js';
+import type { RecentBytes } from './recent-bytes.js';
 import { rechunkFile } from './rechunk.js';
 import type { ChunkId } from './types.js';
 
@@ -169,6 +170,11 @@ export async function readArtifact(
      * (agent/copies-ahead.ts), the part of writing such a file that waits for nothing new.
      */
     onLargeEdits?: (paths: string[]) => void;
+    /**
+     * Where to keep the bytes of a file of one chunk as it is read, now (a streamed stage's
+     * origin serves them from there, recent-bytes.ts); undefined: nowhere.
+     */
+    keep?: () => RecentBytes | undefined;
   } = {},
 ): Promise<Result<Artifact, string>> {
   const t0 = performance.now();
@@ -393,6 +399,17 @@ export async function readArtifact(
 
   /** A file up to WHOLE read whole and chunked: its chunks and the bytes read. */
   function chunkSmall(full: string, listed: number): { chunks: [ChunkId, number][]; size: number } {
+    // A file of one chunk (no cut point to scan for) read straight into the ring, if it still
+    // is of one chunk; one grown past its slot is read again below.
+    const ring = listed <= params.min ? opts.keep?.() : undefined;
+    const slot = ring?.slot(listed + 1);
+    const kept = slot && readWhole(full, slot, listed);
+    if (kept && kept.length <= params.min) {
+      if (kept.length === 0) return { chunks: [], size: 0 };
+      const id = chunkIdOf(kept);
+      ring!.keep(id);
+      return { chunks: [[id, kept.length]], size: kept.length };
+    }
     whole ??= chunkingBuffer(WHOLE + 1);
     const data = readWhole(full, whole, listed) ?? readFileSync(full);
     return { chunks: chunkBuffer(data, params).map((c) => [c.id, c.size]), size: data.length };

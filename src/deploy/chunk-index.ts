@@ -18,6 +18,11 @@ export interface ChunkSource {
 /** What the origin needs: a chunk's place, or undefined for a chunk the artifact lacks. */
 export interface ChunkLookup {
   get(id: ChunkId): ChunkSource | undefined;
+  /**
+   * A chunk's `size` bytes when held in memory (recent-bytes.ts), as a view valid only until
+   * the walk reads on (used at once, never kept); else they are read from `get`'s place.
+   */
+  held?(id: ChunkId, size: number): Buffer | undefined;
 }
 
 /** Distinct chunks of entry lists counted already, or read with them (the chunk ledger's). */

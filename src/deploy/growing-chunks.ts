@@ -6,6 +6,7 @@
  */
 import type { ChunkLookup, ChunkSource } from './chunk-index.js';
 import type { ManifestEntry } from './manifest.js';
+import type { RecentBytes } from './recent-bytes.js';
 import type { ChunkId } from './types.js';
 
 export class GrowingChunks implements ChunkLookup {
@@ -13,8 +14,14 @@ export class GrowingChunks implements ChunkLookup {
   /** Entries added so far (a prefix of the walk's list). */
   #added = 0;
 
-  /** `prefix`: the artifact folder with a trailing separator; the entries' paths follow it. */
-  constructor(readonly prefix: string) {}
+  /**
+   * `prefix`: the artifact folder with a trailing separator; the entries' paths follow it.
+   * `recent`: the bytes the walk kept of the files it read last.
+   */
+  constructor(
+    readonly prefix: string,
+    readonly recent?: RecentBytes,
+  ) {}
 
   /** Adds the chunks of entries[added .. ready), the walk's final ones (artifact.ts onChunked). */
   add(entries: readonly ManifestEntry[], ready: number): void {
@@ -51,5 +58,9 @@ export class GrowingChunks implements ChunkLookup {
 
   get(id: ChunkId): ChunkSource | undefined {
     return this.#map.get(id);
+  }
+
+  held(id: ChunkId, size: number): Buffer | undefined {
+    return this.recent?.view(id, size);
   }
 }

@@ -13,7 +13,7 @@ import {
   type RequestLevel,
   TransferLevels,
 } from './adaptive-level.js';
-import type { ChunkLookup } from './chunk-index.js';
+import type { ChunkLookup, ChunkSource } from './chunk-index.js';
 import { ChunkFiles } from './chunk-reads.js';
 import { FramePool } from './frame-pool.js';
 import { bearer, HttpError, readJson, sendError, tokenMatches } from './http.js';
@@ -112,6 +112,17 @@ export async function startOrigin(opts: {
   let requests = 0;
   const levels = new TransferLevels(opts.compression);
 
+  /** `use` of a chunk's bytes: those the walk kept (recent-bytes.ts), else read (ChunkFiles.use). */
+  function use<T>(id: ChunkId, src: ChunkSource, f: (data: Buffer) => T): Promise<T> {
+    const held = opts.chunks.held?.(id, src.size);
+    if (!held) return files.use(src, f);
+    try {
+      return Promise.resolve(f(held));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
   /** Gives a frame's buffer back to the pool once no cache holds it and no request still writes it. */
   function release(h: Held): void {
     if (h.users === 0 && !h.cached && h.made) {
@@ -133,7 +144,7 @@ export async function startOrigin(opts: {
     const src = opts.chunks.get(id);
     if (!src) return unheld(Promise.reject(new HttpError(404, `unknown chunk ${id}`)));
     const entry: Held = {
-      frame: files.use(src, (data) => encodeFrameSync(id, data, encoding, codecs, alloc, level)),
+      frame: use(id, src, (data) => encodeFrameSync(id, data, encoding, codecs, alloc, level)),
       bytes: 0,
       users: 1,
       cached: true,
@@ -266,7 +277,12 @@ export async function startOrigin(opts: {
           const n = FRAME_HEADER + src.size;
           egress += n;
           levels.count(made.shift() ?? 'none', src.size, n);
-          const read = (p: Buffer) => void files.readSync(src, p);
+          // Looked up when read: the walk may read on (into the ring) while a flush awaits.
+          const read = (p: Buffer) => {
+            const held = opts.chunks.held?.(id, src.size);
+            if (held) held.copy(p);
+            else files.readSync(src, p);
+          };
           if (out && fill + n > out.length && !(await flush())) break;
           out ??= pool.take(Math.max(RAW_BATCH, n));
           fill += rawFrameInto(id, out.subarray(fill), src.size, read).length;

@@ -18,6 +18,7 @@ import { GrowingChunks } from './growing-chunks.js';
 import { isOk, refusalText } from './http-call.js';
 import { knownEntriesJson, type ManifestEntry } from './manifest.js';
 import { DEPLOY_PROTOCOL } from './protocol.js';
+import { RecentBytes } from './recent-bytes.js';
 import { readStageAnswer } from './stage-answer.js';
 import { type FeedSink, gzipLine, StreamFeed, type StreamHeader } from './stream-feed.js';
 import type { ChunkId, ReleaseId } from './types.js';
@@ -151,6 +152,8 @@ export interface StreamClient {
  */
 export class StreamedStages {
   readonly lookup: GrowingChunks;
+  /** The bytes of the small files the walk read last, for the origin (recent-bytes.ts). */
+  readonly #recent = new RecentBytes();
   /** The feeds, made when a host first needs one: without part lines, and with them. */
   #plain: StreamFeed | undefined;
   #parted: StreamFeed | undefined;
@@ -171,7 +174,12 @@ export class StreamedStages {
     /** The deployment's hosts (streamPays: an artifact of mid-sized files streams to a lone one only). */
     readonly hosts = 1,
   ) {
-    this.lookup = new GrowingChunks(prefix);
+    this.lookup = new GrowingChunks(prefix, this.#recent);
+  }
+
+  /** Where the walk keeps the small files it reads (artifact.ts keep): once a host streams. */
+  keep(): RecentBytes | undefined {
+    return this.active ? this.#recent : undefined;
   }
 
   /** Hosts that may stream, claimed (claim) before their stream starts. */
@@ -261,6 +269,8 @@ export class StreamedStages {
 
   /** The deployment is over (its origin closed): what it set for its streams is undone. */
   done(): void {
+    const r = this.#recent;
+    if (r.hits || r.misses) trace(`origin: ${r.hits} chunks served from the walk's ring, ${r.misses} lapped`);
     this.#fewerCompiles?.();
     this.#fewerCompiles = undefined;
   }

@@ -1,0 +1,106 @@
+/**
+ * The ring of the small files the walk read last (recent-bytes.ts): a chunk is served from it
+ * only while the walk has not lapped it, and the origin serves every chunk's own bytes either way.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readArtifact } from './artifact.js';
+import { fetchChunks } from './chunk-client.js';
+import { chunkIdOf, DEFAULT_CHUNKING } from './fastcdc.js';
+import { GrowingChunks } from './growing-chunks.js';
+import { startOrigin } from './origin.js';
+import { RecentBytes } from './recent-bytes.js';
+import type { ChunkId } from './types.js';
+import { loadZstd } from './zstd.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'slipway-recent-'));
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+/** Fills a slot with `data` and keeps it as its chunk. */
+function put(ring: RecentBytes, data: Buffer): ChunkId {
+  const slot = ring.slot(data.length);
+  expect(slot).toBeDefined();
+  data.copy(slot!);
+  const id = chunkIdOf(data);
+  ring.keep(id);
+  return id;
+}
+
+describe('RecentBytes', () => {
+  it('holds a chunk until the ring is lapped, then forgets it', () => {
+    const ring = new RecentBytes(64 * 1024);
+    const first = randomBytes(3000);
+    const a = put(ring, first);
+    expect(ring.view(a, 3000)?.equals(first)).toBe(true);
+    // 21 more slots of 3,000 bytes: 66,000 handed out, the first one's bytes still whole.
+    const later = Array.from({ length: 20 }, () => put(ring, randomBytes(3000)));
+    expect(ring.view(a, 3000)?.equals(first)).toBe(true);
+    put(ring, randomBytes(3000));
+    // The 22nd slot would wrap: it starts at the ring's beginning, over the first.
+    expect(ring.view(a, 3000)).toBeUndefined();
+    expect(ring.view(later[19]!, 3000)).toBeDefined();
+    expect(ring.misses).toBe(1);
+  });
+
+  it('gives no slot to a file of a sixteenth of the ring or more, nor to an empty one', () => {
+    const ring = new RecentBytes(64 * 1024);
+    expect(ring.slot(4096)).toBeDefined();
+    expect(ring.slot(4097)).toBeUndefined();
+    expect(ring.slot(0)).toBeUndefined();
+  });
+
+  it('is filled by the walk with the same manifest, and the origin serves each chunk whole, lapped or not', async () => {
+    const files = new Map<string, Buffer>();
+    for (let i = 0; i < 120; i++) files.set(`f${String(i).padStart(3, '0')}.txt`, randomBytes(500 + i * 30));
+    // A file of two chunks and an empty one: read as before, never kept.
+    files.set('large.bin', randomBytes(DEFAULT_CHUNKING.min + 5000));
+    files.set('empty', Buffer.alloc(0));
+    for (const [name, data] of files) await writeFile(path.join(dir, name), data);
+    const ring = new RecentBytes(64 * 1024);
+    const kept = await readArtifact(dir, 'v1', DEFAULT_CHUNKING, { keep: () => ring });
+    const plain = await readArtifact(dir, 'v1');
+    expect(kept.ok && plain.ok).toBe(true);
+    if (!kept.ok || !plain.ok) return;
+    expect(kept.value.manifest).toEqual(plain.value.manifest);
+    const lookup = new GrowingChunks(kept.value.root + path.sep, ring);
+    lookup.add(kept.value.manifest.entries, kept.value.manifest.entries.length);
+    for (const compression of ['none', 1] as const) {
+      const origin = await startOrigin({
+        chunks: lookup,
+        token: 'recent-test-token-0123456789',
+        compression,
+      });
+      try {
+        const ids = kept.value.manifest.entries.flatMap((e) =>
+          e.type === 'file' ? e.chunks.map(([id]) => id) : [],
+        );
+        const got = new Map<ChunkId, Buffer>();
+        const r = await fetchChunks({
+          source: origin,
+          ids,
+          maxChunk: DEFAULT_CHUNKING.max,
+          encoding: 'br-fast',
+          codecs: loadZstd() ? ['zstd'] : [],
+          onChunk: (id, data) => {
+            got.set(id, Buffer.from(data));
+          },
+        });
+        expect(r.ok).toBe(true);
+        for (const e of kept.value.manifest.entries)
+          if (e.type === 'file')
+            expect(Buffer.concat(e.chunks.map(([id]) => got.get(id)!)).equals(files.get(e.path)!)).toBe(true);
+      } finally {
+        await origin.close();
+      }
+    }
+    // The last files' chunks came from the ring, the first ones' from their files.
+    expect(ring.hits).toBeGreaterThan(0);
+    expect(ring.misses).toBeGreaterThan(0);
+  });
+});

@@ -159,3 +159,32 @@ function scan(
   ops.push(data.length - litStart, 0, 0);
   return ops;
 }
+
+/**
+ * The count of each byte value among every `stride`th literal byte of a match's `ops` (triples:
+ * literal bytes, first block, blocks), and how many were counted: wire-delta.ts's noise test
+ * where the scan gave no sample of its own, and the WebAssembly sample's reference.
+ */
+export function sampleJs(
+  data: Uint8Array,
+  ops: ArrayLike<number>,
+  block: number,
+  stride: number,
+): { counts: Uint32Array; n: number } {
+  const counts = new Uint32Array(256);
+  let n = 0;
+  let at = 0;
+  // `skip` carries the stride across literal runs, so a run shorter than it is not oversampled.
+  let skip = 0;
+  for (let k = 0; k < ops.length; k += 3) {
+    const end = at + ops[k]!;
+    let i = at + skip;
+    for (; i < end; i += stride) {
+      counts[data[i]!]!++;
+      n++;
+    }
+    skip = i - end;
+    at = end + ops[k + 2]! * block;
+  }
+  return { counts, n };
+}

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { deltaScanner } from './delta-scan.js';
-import { scanJs } from './delta-scan-js.js';
+import { sampleJs, scanJs } from './delta-scan-js.js';
 import { entryOf, sumsOf, weakOf } from './delta-sums.js';
 import type { ChunkId } from './types.js';
 import { deltaRequest } from './wire-delta.js';
@@ -27,25 +27,6 @@ function rollJs(
     i++;
   }
   return { i, a, b };
-}
-
-/** wire-delta.ts sampleOf: every `stride`th literal byte counted, the stride carried across runs. */
-function sampleJs(data: Uint8Array, ops: ArrayLike<number>, block: number, stride: number) {
-  const counts = new Uint32Array(256);
-  let n = 0;
-  let at = 0;
-  let skip = 0;
-  for (let k = 0; k < ops.length; k += 3) {
-    const end = at + ops[k]!;
-    let i = at + skip;
-    for (; i < end; i += stride) {
-      counts[data[i]!]!++;
-      n++;
-    }
-    skip = i - end;
-    at = end + ops[k + 2]! * block;
-  }
-  return { counts, n };
 }
 
 /** The base's checksums as an agent sends them, decoded. */

@@ -18,7 +18,7 @@
  */
 import zlib from 'node:zlib';
 import { deltaScanner, SCAN_BLOCKS } from './delta-scan.js';
-import { scanJs } from './delta-scan-js.js';
+import { sampleJs, scanJs } from './delta-scan-js.js';
 import { blockOf, ENTRY, entryOf, sumsOf } from './delta-sums.js';
 import type { ChunkId } from './types.js';
 import type { Zstd } from './zstd.js';
@@ -294,7 +294,7 @@ function literalsLookRandom(data: Buffer, m: Match, total: number): boolean {
   const stride = Math.max(1, Math.floor(total / SAMPLES));
   // In the scanner's memory where it made the match: the JavaScript loop below was compiled by
   // TurboFan in each fresh deployer (~20 ms of background CPU) for ~10 ms of sampling.
-  const { counts, n } = m.sample ? m.sample(stride) : sampleOf(data, m, stride);
+  const { counts, n } = m.sample ? m.sample(stride) : sampleJs(data, m.ops, m.block, stride);
   let bits = 0;
   for (let v = 0; v < 256; v++) {
     const c = counts[v]!;
@@ -303,26 +303,6 @@ function literalsLookRandom(data: Buffer, m: Match, total: number): boolean {
   // An even sample of 2,048+ random bytes reads about 7.9 (the estimate is biased low); text and
   // code read 4.5-6.5, executables and uncompressed images 6-7.
   return bits / n > 7.8;
-}
-
-/** The count of each byte value among every `stride`th literal byte, and how many were counted. */
-function sampleOf(data: Buffer, { ops, block }: Match, stride: number): { counts: Uint32Array; n: number } {
-  const counts = new Uint32Array(256);
-  let n = 0;
-  let at = 0;
-  // `skip` carries the stride across literal runs, so a run shorter than it is not oversampled.
-  let skip = 0;
-  for (let k = 0; k < ops.length; k += 3) {
-    const end = at + ops[k]!;
-    let i = at + skip;
-    for (; i < end; i += stride) {
-      counts[data[i]!]!++;
-      n++;
-    }
-    skip = i - end;
-    at = end + ops[k + 2]! * block;
-  }
-  return { counts, n };
 }
 
 /** The block size both sides use for a base (the agent needs it to rebuild). */

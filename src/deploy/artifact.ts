@@ -1,22 +1,20 @@
 /** Turns an artifact folder into a manifest and an index of where each chunk's bytes live. */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { lstatNumbers, type StatNumbers } from '../util/lstat-numbers.js';
 import { err, ok, type Result } from '../util/result.js';
 import { trace } from '../util/trace.js';
 import { CdcPool } from './cdc-pool.js';
-import { chunkFile, readWhole } from './chunk-file.js';
+import { readWhole } from './chunk-file.js';
 import { ChunkIndex } from './chunk-index.js';
 import type { ChunkLedger } from './chunk-ledger.js';
-import { type FastHasher, fastHasher, joinFast } from './fast-hash.js';
+import { fastHasher, joinFast } from './fast-hash.js';
 import { type ChunkingParams, chunkBuffer, chunkIdOf, chunkingBuffer, DEFAULT_CHUNKING } from './fastcdc.js';
+import { chunkLarge, coresToSpare, inSegments, largeBuffer, THREADS } from './large-chunks.js';
 import { escapingSymlink, type Manifest, type ManifestEntry } from './manifest.js';
-import { chunkParallel, type FastOptions, segmentStarts, thisThread } from './parallel-chunk.js';
 import type { RecentBytes } from './recent-bytes.js';
-import { rechunkFile } from './rechunk.js';
 import type { ChunkId } from './types.js';
 
 export interface Artifact {
@@ -62,51 +60,12 @@ const WHOLE = 4 * 1024 * 1024;
 export const START_FILES = 256;
 
 /**
- * Files from this size on are chunked in segments at once, here and on worker threads
- * (parallel-chunk.ts), where the machine has more than one core. A worker is ready ~40-50 ms
- * after it is started (measured) and costs ~100-150 ms of CPU in all (start-up, a cold isolate);
- * this thread chunked ~2.3 ms/MB on a first deploy, so below ~64 MB it would have done most of
- * the file before a worker could help. Since the gear scan runs as WebAssembly and reads go
- * ahead (gear-scan.ts, file-window.ts) it chunks ~1.2 ms/MB (200 MB: ~235 ms, about half of
- * it SHA-256): the break-even is likely higher now, not measured yet on a quiet machine.
- */
-export const PARALLEL_MIN = 64 * 1024 * 1024;
-
-/**
- * The same for a file chunked again from its old chunk list (rechunk.ts), which costs about half
- * as much per byte (SHA-256 alone where unchanged): measured on a 200 MB file edited (A/B on a
- * loaded 2-core machine), segments on a worker made the walk slower (250-320 -> 440-620 ms) for
- * ~+150-200 ms of CPU, so only files well past that size are worth it. Since unchanged chunks are
- * confirmed by their fast hash (fast-hash.ts, a fifth of SHA-256's CPU) a worker's start-up
- * weighs even more: not measured again.
- */
-export const PARALLEL_RECHUNK_MIN = 256 * 1024 * 1024;
-
-/**
  * Files from this size on, changed but as long as when last deployed, are named to the agents
  * before they are chunked (onLargeEdits): a 64 MB copy takes ~30 ms, while the walk chunks such a
  * file in ~60 ms. The same size is a guess that the edit was made in place: a copy of a file whose
  * bytes moved would be made for nothing (file-from-base.ts writes such a file in order instead).
  */
 const COPY_AHEAD_MIN = 64 * 1024 * 1024;
-
-/** Worker threads for parallel chunking, beside this one: one per other core, a few at most. */
-const THREADS = Math.min(os.availableParallelism() - 1, 3);
-
-/**
- * Whether a chunking worker would find a core to run on: not when the load average of the last
- * minute is twice the cores or more (a machine that busy is oversubscribed, not just working; a
- * deploy on a quiet one, its own processes included, stays well under). On this shared two-core
- * machine at a load of 6-10 (other deploys and test runs), a worker took a third of the 200 MB
- * file's segments for ~+50 ms of CPU and made the walk slower, not faster (median wall 255 ->
- * 315 ms, four runs each).
- */
-function coresToSpare(): boolean {
-  const load = os.loadavg()[0] ?? 0;
-  if (load < 2 * os.availableParallelism()) return true;
-  trace(`chunking on this thread alone: load average ${load.toFixed(1)}`);
-  return false;
-}
 
 /**
  * Scans and chunks an artifact folder; refuses symlinks that leave it and special files. With a
@@ -184,7 +143,6 @@ export async function readArtifact(
   const { ledger } = opts;
   ledger?.begin();
   let entries: ManifestEntry[] = [];
-  let buffer: Buffer | undefined;
   /** Files up to WHOLE are read into this. */
   let whole: Buffer | undefined;
   let files = 0;
@@ -321,7 +279,7 @@ export async function readArtifact(
     // Workers only when a large file is to be chunked, started now so that their start-up overlaps
     // the chunking of the files before it.
     opts.onChunked?.(entries, ready());
-    const segments = THREADS > 0 && toRead.some((f) => inSegments(f)) && coresToSpare();
+    const segments = THREADS > 0 && toRead.some((f) => inSegments(f, ledger)) && coresToSpare();
     const pool = segments && !(await opts.inParts?.()) ? CdcPool.create(THREADS) : undefined;
     if (segments && !pool) trace('chunking on this thread alone: a host is streamed its parts');
     pool?.start();
@@ -334,67 +292,6 @@ export async function readArtifact(
     const last = ledger?.last?.manifest.entries;
     if (last && kept === entries.length && kept === last.length) entries = last;
     return undefined;
-  }
-
-  /** Whether a file to read is worth chunking in segments (with its old chunk list, if any). */
-  function inSegments(f: ToRead): boolean {
-    return f.size >= (ledger?.previous(f.relPath)?.length ? PARALLEL_RECHUNK_MIN : PARALLEL_MIN);
-  }
-
-  /**
-   * A large file's chunks: in segments by the pool's workers, or on this thread. With `hasher`,
-   * their fast hashes too, for the ledger; its unchanged chunks are then confirmed by them where
-   * the ledger has the old ones' (rechunk.ts).
-   */
-  async function chunkLarge(
-    f: ToRead,
-    pool: CdcPool | undefined,
-    hasher: FastHasher | undefined,
-  ): Promise<{ chunks: [ChunkId, number][]; size: number; fast?: Uint8Array[] }> {
-    buffer ??= chunkingBuffer(Math.max(2 * 1024 * 1024, params.max * 4));
-    // A large file chunked before: its unchanged chunks are checked, not scanned again.
-    const before = ledger?.previous(f.relPath);
-    const oldFast = before?.length ? ledger?.previousFast(f.relPath) : undefined;
-    const fast: FastOptions | undefined = hasher
-      ? { hasher, ...(oldFast ? { old: oldFast } : {}) }
-      : undefined;
-    if (pool && inSegments(f) && !pool.failed) {
-      const starts = segmentStarts(f.size);
-      const ready = pool.ready();
-      const lanes = [
-        thisThread(buffer),
-        ...Array.from({ length: pool.threads }, () => ({ run: pool.run, ready })),
-      ];
-      const r = await chunkParallel(
-        f.full,
-        f.size,
-        before?.length ? before : undefined,
-        params,
-        lanes,
-        starts,
-        buffer,
-        fast,
-      );
-      if (pool.failed) trace(`chunking workers failed: ${pool.failed}`);
-      if (r.ok) {
-        const [here = 0, ...workers] = r.value.byLane;
-        const there = workers.reduce((a, b) => a + b, 0);
-        trace(
-          `chunked ${f.relPath} in ${starts.length} segments (${here} here, ${there} on workers; ${r.value.stitched} chunks stitched)`,
-        );
-        return r.value;
-      }
-      trace(`chunking ${f.relPath} in segments failed (${r.error}): on this thread instead`);
-    }
-    return before?.length
-      ? await rechunkFile(f.full, before, params, buffer, fast)
-      : await chunkFile(
-          f.full,
-          params,
-          buffer,
-          hasher,
-          opts.onChunking && ((c) => opts.onChunking?.(entries, f.at, c)),
-        );
   }
 
   /** A file up to WHOLE read whole and chunked: its chunks and the bytes read. */
@@ -421,7 +318,9 @@ export async function readArtifact(
     // Fast hashes only where a ledger keeps them, and only of files chunked as a stream (larger
     // than WHOLE): the smaller ones are chunked whole again when changed, never confirmed.
     const seed = ledger?.fastSeed;
-    const hasher = seed && toRead.some((f) => f.size > WHOLE) ? fastHasher(seed) : undefined;
+    const large = toRead.some((f) => f.size > WHOLE);
+    const hasher = seed && large ? fastHasher(seed) : undefined;
+    const buffer = large ? largeBuffer(params) : undefined;
     for (const [i, f] of toRead.entries()) {
       if (yields && (opts.hurry?.() || performance.now() - turn > every)) {
         await yieldLoop();
@@ -431,7 +330,15 @@ export async function readArtifact(
       let size: number;
       let fast: Uint8Array[] | undefined;
       if (f.size <= WHOLE) ({ chunks: list, size } = chunkSmall(f.full, f.size));
-      else ({ chunks: list, size, fast } = await chunkLarge(f, pool, hasher));
+      else {
+        const onChunking =
+          opts.onChunking && ((c: readonly [ChunkId, number][]) => opts.onChunking?.(entries, f.at, c));
+        ({
+          chunks: list,
+          size,
+          fast,
+        } = await chunkLarge(f, pool, { params, buffer: buffer!, ledger, hasher, onChunking }));
+      }
       // The bytes read, not the size listed: what the chunks hold is what goes out.
       bytes += size - f.size;
       const entry: ManifestEntry = { type: 'file', path: f.relPath, mode: f.mode, size, chunks: list };

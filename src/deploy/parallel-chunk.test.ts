@@ -10,11 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noise } from '../../bench/lib/noise.js';
 import { mulberry32 } from '../analyze/random.js';
 import { err } from '../util/result.js';
-import { PARALLEL_MIN } from './artifact.js';
 import type { SegmentRunner } from './cdc-pool.js';
 import { chunkFile } from './chunk-file.js';
 import { fastHasher, joinFast, newFastSeed } from './fast-hash.js';
 import { type ChunkingParams, chunkingBuffer, DEFAULT_CHUNKING } from './fastcdc.js';
+import { PARALLEL_MIN } from './large-chunks.js';
 import { chunkParallel, type Lane, segmentStarts, thisThread } from './parallel-chunk.js';
 import type { ChunkId } from './types.js';
 

@@ -116,7 +116,7 @@ export function streamPays(files: number, bytes: number, hosts = 1): boolean {
 /**
  * From this size on, a file is sent in parts while it is chunked to an agent that takes them
  * (stream-feed.ts): the agent fetches and writes its first chunks while the walk still hashes the
- * rest. As PARALLEL_MIN (artifact.ts): the size from which the walk of a file is long enough to
+ * rest. As PARALLEL_MIN (large-chunks.ts): the size from which the walk of a file is long enough to
  * be worth a second thread.
  */
 const STREAM_PARTS_MIN = 64 * 1024 * 1024;

@@ -10,11 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type * as ArtifactModule from '../../src/deploy/artifact.js';
 import type * as PoolModule from '../../src/deploy/cdc-pool.js';
 import type * as ChunkFileModule from '../../src/deploy/chunk-file.js';
 import type * as FastModule from '../../src/deploy/fast-hash.js';
 import type { ChunkingParams } from '../../src/deploy/fastcdc.js';
+import type * as LargeChunksModule from '../../src/deploy/large-chunks.js';
 import type * as ParallelModule from '../../src/deploy/parallel-chunk.js';
 import {
   type AgentProc,
@@ -32,7 +32,7 @@ const { CdcPool } = (await import(path.join(DIST, 'cdc-pool.js'))) as typeof Poo
 const { chunkParallel, segmentStarts, thisThread } = (await import(
   path.join(DIST, 'parallel-chunk.js')
 )) as typeof ParallelModule;
-const { PARALLEL_MIN } = (await import(path.join(DIST, 'artifact.js'))) as typeof ArtifactModule;
+const { PARALLEL_MIN } = (await import(path.join(DIST, 'large-chunks.js'))) as typeof LargeChunksModule;
 const { chunkFile } = (await import(path.join(DIST, 'chunk-file.js'))) as typeof ChunkFileModule;
 const { fastHasher, joinFast, newFastSeed } = (await import(
   path.join(DIST, 'fast-hash.js')

@@ -196,11 +196,8 @@ export class StreamedStages {
     return true;
   }
 
-  /**
-   * Whether the artifact, as listed so far (sizes from the listing), is worth streaming to a
-   * host, one that takes parts or not (streamPaysInParts, streamPays).
-   */
-  pays(parts: boolean): boolean {
+  /** The files listed so far: how many, their bytes and the largest's (sizes from the listing). */
+  #listedFiles(): { files: number; bytes: number; largest: number } {
     let files = 0;
     let bytes = 0;
     let largest = 0;
@@ -210,6 +207,15 @@ export class StreamedStages {
         bytes += e.size;
         if (e.size > largest) largest = e.size;
       }
+    return { files, bytes, largest };
+  }
+
+  /**
+   * Whether the artifact, as listed so far (sizes from the listing), is worth streaming to a
+   * host, one that takes parts or not (streamPaysInParts, streamPays).
+   */
+  pays(parts: boolean): boolean {
+    const { files, bytes, largest } = this.#listedFiles();
     return parts
       ? streamPaysInParts(files, bytes, largest, this.hosts)
       : streamPays(files, bytes, this.hosts);
@@ -221,13 +227,7 @@ export class StreamedStages {
    * first files may be smaller than the rest; how large the whole is, a part does not tell).
    */
   paysSoon(): boolean {
-    let files = 0;
-    let bytes = 0;
-    for (const e of this.#entries)
-      if (e.type === 'file') {
-        files++;
-        bytes += e.size;
-      }
+    const { files, bytes } = this.#listedFiles();
     const perMb = this.hosts === 1 ? STREAM_LONE_FILES_PER_MB : STREAM_FILES_PER_MB;
     return files > 0 && files * 1024 * 1024 >= 2 * perMb * bytes;
   }

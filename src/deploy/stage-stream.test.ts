@@ -52,11 +52,14 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** The agent behind a proxy that answers `missing` routes 404, as an older agent does. */
-async function agentBehindProxy(missing: string[] = []) {
+/**
+ * The agent behind a proxy that answers `missing` routes 404, as an older agent does, and resets
+ * the connection of the `reset` ones unanswered.
+ */
+async function agentBehindProxy(missing: string[] = [], reset: string[] = []) {
   const server = await listenAgent(agent, '127.0.0.1', 0);
   servers.keep(server);
-  return agentProxy(servers, (server.address() as AddressInfo).port, { missing });
+  return agentProxy(servers, (server.address() as AddressInfo).port, { missing, reset });
 }
 
 /** This test's agent and `second`, each behind a proxy that records what it is asked, in one region. */
@@ -411,6 +414,17 @@ describe('the streamed stage of a first release', () => {
     expect(asked).toContain('POST /v1/stage');
     const release = r.ok ? r.value.release : '';
     expect(await tree(path.join(root, 'agent', 'releases', release))).toEqual(await tree(art));
+  });
+
+  it('stages as before when the streamed stage breaks unanswered, as the 404 of an older agent can', async () => {
+    const { url, asked } = await agentBehindProxy([], ['/v1/stage-stream']);
+    const r = await deploy(url, 'v1');
+    expect(r.ok && r.value.status, r.ok ? r.value.reason : r.error).toBe('success');
+    expect(asked).toContain('POST /v1/stage-stream');
+    expect(asked).toContain('POST /v1/stage');
+    const release = r.ok ? r.value.release : '';
+    expect(await tree(path.join(root, 'agent', 'releases', release))).toEqual(await tree(art));
+    expect(await leftovers()).toEqual({ staging: [], releases: [release] });
   });
 
   it('refuses entries that do not hash to the claimed release id, keeping nothing', async () => {

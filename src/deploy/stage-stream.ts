@@ -23,7 +23,10 @@ import { readStageAnswer } from './stage-answer.js';
 import { type FeedSink, gzipLine, StreamFeed, type StreamHeader } from './stream-feed.js';
 import type { ChunkId, ReleaseId } from './types.js';
 
-/** How a streamed stage went: refused by an agent before it (404), or staged (or failed) there. */
+/**
+ * How a streamed stage went: refused by an agent before it (404, or the connection broken before
+ * any answer, as such a 404 may arrive), or staged (or failed) there.
+ */
 export type StreamOutcome =
   | { kind: 'unsupported'; message: string }
   | { kind: 'staged'; result: Result<StageResult & { requestBytes: number }, string> };
@@ -59,8 +62,22 @@ export function sendStream(o: {
       bytes += b.length;
       req.write(b);
     };
-    req.on('error', (e) => failed(`cannot reach agent ${o.url.origin}: ${causeOf(e)}`));
+    let answered = false;
+    req.on('error', (e) => {
+      // An agent before this endpoint answers 404 without reading the request, then closes the
+      // connection: a write still streaming then fails with EPIPE or ECONNRESET, and the 404
+      // behind it is lost. Broken before any answer, the host is staged as before, which also
+      // tells a lost agent (its stage cannot reach it either) from an older one.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (!answered && (code === 'EPIPE' || code === 'ECONNRESET'))
+        return settle({
+          kind: 'unsupported',
+          message: `${o.url.origin} closed the streamed stage unanswered (${code})`,
+        });
+      failed(`cannot reach agent ${o.url.origin}: ${causeOf(e)}`);
+    });
     req.on('response', async (res) => {
+      answered = true;
       if (res.statusCode === 404) {
         res.resume();
         return settle({ kind: 'unsupported', message: `${o.url.origin} has no streamed stage` });

@@ -68,12 +68,14 @@ export interface AgentProxy {
 /**
  * A proxy to the agent at 127.0.0.1:`port`, started with `servers`. It answers the `missing`
  * routes with 404, as an agent from before them does, and with `cut` lets that request reach the
- * agent but breaks the connection instead of passing its answer on.
+ * agent but breaks the connection instead of passing its answer on. The `reset` routes get no
+ * answer: their connection is reset while the request streams, as an older agent's 404 to a long
+ * request can be lost behind its closed connection.
  */
 export async function agentProxy(
   servers: TestServers,
   port: number,
-  o: { missing?: string[]; cut?: string } = {},
+  o: { missing?: string[]; cut?: string; reset?: string[] } = {},
 ): Promise<AgentProxy> {
   const inner = { hostname: '127.0.0.1', port };
   const asked: string[] = [];
@@ -82,6 +84,10 @@ export async function agentProxy(
     asked.push(`${req.method} ${req.url}`);
     if (o.missing?.includes(req.url ?? '')) {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+      return;
+    }
+    if (o.reset?.includes(req.url ?? '')) {
+      req.once('data', () => req.socket.resetAndDestroy());
       return;
     }
     if (o.cut === req.url) {

@@ -1,10 +1,19 @@
 /**
  * The dashboard's reads (slipway serve, /metrics, report --html): pages of runs, one run with its
- * tasks, one task's executions, windows of runs and cache outcomes, deployments with their
- * targets. Bounded queries over the existing indexes, the same on SQLite and PostgreSQL.
+ * tasks, one task's executions, windows of runs and cache outcomes, and deployments
+ * (dashboard-deployments.ts). Bounded queries over the existing indexes, the same on SQLite and
+ * PostgreSQL.
  */
 import { type Kysely, sql } from 'kysely';
 import type { RunStatus } from '../events.js';
+import {
+  type DeploymentHealth,
+  deploymentHealth,
+  deploymentPage,
+  deploymentsEndedSince,
+  deploymentsInWindow,
+  deploymentWithTargets,
+} from './dashboard-deployments.js';
 import type { RunRow, TaskRunRow } from './runs.js';
 import type { Database, DeploymentsTable, DeploymentTargetsTable } from './schema.js';
 
@@ -166,34 +175,6 @@ async function taskOutcomes(
     .execute();
 }
 
-/** A page of deployments, newest first. */
-async function deploymentPage(
-  db: Kysely<Database>,
-  o: { before?: number; limit: number; status?: string },
-): Promise<DeploymentsTable[]> {
-  let q = db.selectFrom('deployments').selectAll();
-  if (o.status !== undefined) q = q.where('status', '=', o.status);
-  if (o.before !== undefined) q = q.where('started_at', '<', o.before);
-  return q.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(o.limit).execute();
-}
-
-/** One deployment and its targets (by wave, then name), or undefined. */
-async function deploymentWithTargets(
-  db: Kysely<Database>,
-  id: string,
-): Promise<{ deployment: DeploymentsTable; targets: DeploymentTargetsTable[] } | undefined> {
-  const deployment = await db.selectFrom('deployments').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!deployment) return undefined;
-  const targets = await db
-    .selectFrom('deployment_targets')
-    .selectAll()
-    .where('deployment_id', '=', id)
-    .orderBy('wave')
-    .orderBy('target')
-    .execute();
-  return { deployment, targets };
-}
-
 /** Runs that ended at or after `since` (for /metrics, which observes each finished run once). */
 async function runsEndedSince(db: Kysely<Database>, since: number): Promise<RunRow[]> {
   return db
@@ -224,17 +205,6 @@ async function taskObservations(db: Kysely<Database>, runIds: readonly string[])
     );
   }
   return out;
-}
-
-/** Deployments that ended at or after `since`. */
-async function deploymentsEndedSince(db: Kysely<Database>, since: number): Promise<DeploymentsTable[]> {
-  return db
-    .selectFrom('deployments')
-    .selectAll()
-    .where('ended_at', '>=', since)
-    .where('status', '!=', 'running')
-    .orderBy('ended_at')
-    .execute();
 }
 
 /**
@@ -316,57 +286,6 @@ async function runCpuTotals(
     duration_ms: r.duration_ms === null ? null : Number(r.duration_ms),
     cpu_seconds: r.cpu_seconds === null ? null : Number(r.cpu_seconds),
   }));
-}
-
-/** A deployment's health samples summed over its targets. */
-export interface DeploymentHealth {
-  deployment_id: string;
-  ok: number;
-  failed: number;
-  inconclusive: number;
-  errors: number;
-}
-
-/** Health samples of the deployments started in [from, to), summed per deployment. */
-async function deploymentHealth(
-  db: Kysely<Database>,
-  o: { from: number; to: number },
-): Promise<DeploymentHealth[]> {
-  const rows = await db
-    .selectFrom('deployment_targets')
-    .innerJoin('deployments', 'deployments.id', 'deployment_targets.deployment_id')
-    .select([
-      'deployment_targets.deployment_id',
-      sql<number>`sum(deployment_targets.health_ok)`.as('ok'),
-      sql<number>`sum(deployment_targets.health_failed)`.as('failed'),
-      sql<number>`sum(deployment_targets.health_inconclusive)`.as('inconclusive'),
-      sql<number>`sum(deployment_targets.health_errors)`.as('errors'),
-    ])
-    .where('deployments.started_at', '>=', o.from)
-    .where('deployments.started_at', '<', o.to)
-    .groupBy('deployment_targets.deployment_id')
-    .execute();
-  return rows.map((r) => ({
-    deployment_id: r.deployment_id,
-    ok: Number(r.ok),
-    failed: Number(r.failed),
-    inconclusive: Number(r.inconclusive),
-    errors: Number(r.errors),
-  }));
-}
-
-/** Deployments started in [from, to), oldest first. */
-async function deploymentsInWindow(
-  db: Kysely<Database>,
-  o: { from: number; to: number },
-): Promise<DeploymentsTable[]> {
-  return db
-    .selectFrom('deployments')
-    .selectAll()
-    .where('started_at', '>=', o.from)
-    .where('started_at', '<', o.to)
-    .orderBy('started_at')
-    .execute();
 }
 
 /** The dashboard's reads, bound to one store's connection (store.dashboard). */

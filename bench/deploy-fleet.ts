@@ -8,24 +8,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import type { Environment } from '../src/deploy/environment.js';
+import { listeningUrl } from './lib/agent-proc.js';
 
 export interface Fleet {
   env: Environment;
   procs: ChildProcess[];
   dirs: string[];
   stop(): Promise<void>;
-}
-
-async function listening(proc: ChildProcess, what: string): Promise<string> {
-  let out = '';
-  return new Promise((resolve, reject) => {
-    proc.stdout?.setEncoding('utf8').on('data', (s: string) => {
-      out += s;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    proc.once('exit', (code) => reject(new Error(`${what} exited ${code}: ${out}`)));
-  });
 }
 
 async function stopAll(procs: ChildProcess[]): Promise<void> {
@@ -71,7 +60,7 @@ export async function startFleet(opts: {
       targets.push({
         name: `${name}-${i + 1}`,
         region: name,
-        agentUrl: await listening(proc, 'agent'),
+        agentUrl: await listeningUrl(proc, 'agent'),
         token,
         env: {},
       });
@@ -120,7 +109,7 @@ export async function startReceivers(
     mkdirSync(d, { recursive: true });
     const proc = spawn(process.execPath, ['-e', RECEIVER, d], { stdio: ['ignore', 'pipe', 'inherit'] });
     procs.push(proc);
-    urls.push(await listening(proc, 'receiver'));
+    urls.push(await listeningUrl(proc, 'receiver'));
   }
   return { urls, stop: () => stopAll(procs) };
 }

@@ -11,18 +11,23 @@
  * first, so load on the shared machine hits both.
  * Run alone: `node dist/bench/deploy-rsync.js [--quick]`; `SLIPWAY_BENCH_DEPLOY_REPEAT=3` for medians of three runs.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { deployLedgerDir } from '../src/state/paths.js';
+import {
+  type BenchAgent as Agent,
+  startBenchAgent as startAgent,
+  stopBenchAgent as stopAgent,
+} from './lib/agent-proc.js';
 import { runAlone } from './lib/alone.js';
 import { CliDeployer } from './lib/cli-deployer.js';
-import { type CountingProxy, countingProxy, freePort } from './lib/count-proxy.js';
+import { countingProxy, freePort } from './lib/count-proxy.js';
 import { applyChange, type ChangeName, type ShapeName, writeShape } from './lib/deploy-shapes.js';
 import { cpuMs, takePeakKb } from './lib/proc-stats.js';
 import type { BenchOptions, BenchRow } from './lib/row.js';
+import { ensureRsync, startRsyncDaemon, which } from './lib/rsync-daemon.js';
 import { timed } from './lib/spawn.js';
 
 const MB = 1024 * 1024;
@@ -40,60 +45,9 @@ function median(xs: number[]): number {
 }
 const TOKEN = 'bench-token-0123456789abcdef';
 
-interface Agent {
-  proc: ChildProcess;
-  dir: string;
-  proxy: CountingProxy;
-}
-
-/** rsync from the distribution, installed when missing (the bench then says so); undefined if impossible. */
-function ensureRsync(log: (l: string) => void): string | undefined {
-  let rsync = which('rsync');
-  if (!rsync) {
-    log('bench: rsync missing; installing it with apt-get');
-    spawnSync('apt-get', ['install', '-y', '-q', 'rsync'], { stdio: 'ignore' });
-    rsync = which('rsync');
-  }
-  return rsync;
-}
-
 /** Writes every dirty page back (`sync`), so that the next timed deploy does not pay for them. */
 function settleWrites(): void {
   spawnSync('sync', { stdio: 'ignore' });
-}
-
-function which(cmd: string): string | undefined {
-  return spawnSync('which', [cmd], { encoding: 'utf8' }).stdout.trim() || undefined;
-}
-
-async function listening(proc: ChildProcess): Promise<string> {
-  let out = '';
-  return new Promise((resolve, reject) => {
-    proc.stdout?.setEncoding('utf8').on('data', (s: string) => {
-      out += s;
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    proc.once('exit', (code) => reject(new Error(`agent exited ${code}: ${out}`)));
-  });
-}
-
-async function startAgent(bin: string, dir: string, tokenFile: string): Promise<Agent> {
-  const proc = spawn(
-    process.execPath,
-    [bin, 'agent', '--dir', dir, '--listen', '127.0.0.1:0', '--token-file', tokenFile, '--keep', '2'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const port = Number(await listening(proc));
-  return { proc, dir, proxy: await countingProxy(port) };
-}
-
-async function stopAgent(a: Agent): Promise<void> {
-  await a.proxy.close();
-  if (a.proc.exitCode === null && a.proc.signalCode === null) {
-    a.proc.kill('SIGTERM');
-    await once(a.proc, 'exit');
-  }
 }
 
 function verify(source: string, copy: string, what: string): void {
@@ -148,32 +102,7 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
 
   // One rsync daemon, one module per destination; its port goes through a counting proxy.
   const modules = ['plain', 'z', ...Array.from({ length: 6 }, (_, i) => `fan${i + 1}`)];
-  const conf = [
-    'use chroot = no',
-    'munge symlinks = no',
-    // Run as ourselves (a root daemon would switch to nobody and could not write here).
-    `uid = ${os.userInfo().uid}`,
-    `gid = ${os.userInfo().gid}`,
-    `pid file = ${join(root, 'rsyncd.pid')}`,
-    ...modules.flatMap((m) => {
-      mkdirSync(join(root, 'rsync', m), { recursive: true });
-      return [`[${m}]`, `path = ${join(root, 'rsync', m)}`, 'read only = no'];
-    }),
-  ].join('\n');
-  writeFileSync(join(root, 'rsyncd.conf'), `${conf}\n`);
-  const rsyncPort = await freePort();
-  const daemon = spawn(
-    rsync,
-    [
-      '--daemon',
-      '--no-detach',
-      `--config=${join(root, 'rsyncd.conf')}`,
-      '--address=127.0.0.1',
-      `--port=${rsyncPort}`,
-      '--log-file=/dev/null',
-    ],
-    { stdio: 'ignore' },
-  );
+  const { proc: daemon, port: rsyncPort } = await startRsyncDaemon(rsync, root, modules);
   const rsyncProxy = await countingProxy(rsyncPort, 'rsync');
   const originPort = await freePort();
   const originProxy = await countingProxy(originPort);

@@ -406,18 +406,11 @@ describe('the streamed stage of a first release', () => {
     }
   });
 
-  it('falls back to the whole manifest with an agent from before the streamed stage (404)', async () => {
-    const { url, asked } = await agentBehindProxy(['/v1/stage-stream', '/v1/prepare']);
-    const r = await deploy(url, 'v1');
-    expect(r.ok && r.value.status, r.ok ? r.value.reason : r.error).toBe('success');
-    expect(asked).toContain('POST /v1/stage-stream');
-    expect(asked).toContain('POST /v1/stage');
-    const release = r.ok ? r.value.release : '';
-    expect(await tree(path.join(root, 'agent', 'releases', release))).toEqual(await tree(art));
-  });
-
-  it('stages as before when the streamed stage breaks unanswered, as the 404 of an older agent can', async () => {
-    const { url, asked } = await agentBehindProxy([], ['/v1/stage-stream']);
+  it.each([
+    ['an agent from before the streamed stage (404)', ['/v1/stage-stream', '/v1/prepare'], []],
+    ['a streamed stage broken unanswered, as the 404 of an older agent can be', [], ['/v1/stage-stream']],
+  ])('falls back to the whole manifest with %s', async (_, missing, reset) => {
+    const { url, asked } = await agentBehindProxy(missing, reset);
     const r = await deploy(url, 'v1');
     expect(r.ok && r.value.status, r.ok ? r.value.reason : r.error).toBe('success');
     expect(asked).toContain('POST /v1/stage-stream');

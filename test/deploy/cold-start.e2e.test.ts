@@ -107,6 +107,14 @@ describe('the cold deploy bundle', () => {
     for (const v of ['v0', 'v1', 'v2']) expect(listed.stdout).toContain(` ${v} `);
   });
 
+  it("carries zod's English messages only in its pipeline loader", () => {
+    // scripts/bundle.mjs: the other locales were ~300 KB of the part's ~810 KB, read and cached
+    // at every cold deploy that parses slipway.yml; Slipway never picks one.
+    const loader = readFileSync(path.resolve('dist/cli/cold-config.cjs'), 'latin1');
+    expect(loader).toContain('Invalid input: expected ');
+    expect(loader).not.toContain('Ongeldige invoer'); // zod's Dutch
+  });
+
   it('is not used by other commands', async () => {
     const ws = env('daily 00:00-23:59 UTC');
     const cache = ws.path('v8');

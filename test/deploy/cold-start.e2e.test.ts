@@ -107,6 +107,15 @@ describe('the cold deploy bundle', () => {
     for (const v of ['v0', 'v1', 'v2']) expect(listed.stdout).toContain(` ${v} `);
   });
 
+  it("never starts Node.js's ES module loader (bin/slipway.js and launch.cjs are CommonJS)", async () => {
+    const ws = env('daily 00:00-23:59 UTC');
+    const r = await ws.run(['deploy', 'prod', '--version', 'v0'], {
+      env: { SLIPWAY_CODE_CACHE: ws.path('v8'), NODE_DEBUG: 'esm' },
+    });
+    expect(r.code, r.stderr).toBe(1); // the agent is dead
+    expect(r.stderr).not.toMatch(/^ESM \d+:/m);
+  });
+
   it("carries zod's English messages only in its pipeline loader", () => {
     // scripts/bundle.mjs: the other locales were ~300 KB of the part's ~810 KB, read and cached
     // at every cold deploy that parses slipway.yml; Slipway never picks one.

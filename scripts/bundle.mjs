@@ -113,23 +113,6 @@ const coldOptions = {
   // First, so that its "use strict" is the directive of the whole file (ES modules are strict).
   banner: { js: `"use strict";const __slipwayImportMetaUrl = require('node:url').pathToFileURL(__filename).href;` },
 };
-// zod's `locales` namespace (every language's messages, ~300 KB of the pipeline loader's 810 KB)
-// holds only English in the cold parts: Slipway never picks a locale, and zod sets English itself
-// (classic/schemas.js imports locales/en.js directly). Less code to read and cache per cold start.
-const zodDir = path.dirname(createRequire(import.meta.url).resolve('zod/package.json'));
-const englishOnlyZod = {
-  name: 'english-only-zod',
-  setup(b) {
-    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (a) =>
-      a.importer.startsWith(zodDir) ? { path: path.resolve(a.resolveDir, a.path), namespace: 'zod-english' } : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: 'zod-english' }, (a) => ({
-      contents: "export { default as en } from './en.js';",
-      resolveDir: path.dirname(a.path),
-      loader: 'js',
-    }));
-  },
-};
 const srcRoot = path.resolve('dist/src');
 const coldParts = [
   { file: 'cold-config.cjs', entry: 'config/load.js' },
@@ -170,7 +153,6 @@ for (const part of coldParts) {
     entryPoints: [part.entry],
     ...coldOptions,
     plugins: [
-      englishOnlyZod,
       {
         name: 'linked-to-cold-deploy',
         setup(b) {

@@ -1,7 +1,7 @@
 /** Loads slipway.yml: YAML with positions -> schema validation -> semantic checks -> Pipeline. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ConfigError, type Diagnostic, didYouMean } from './diagnostic.js';
 import { pipelineSchema } from './schema.js';
 import { schemaAt } from './schema-walk.js';

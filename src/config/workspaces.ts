@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Diagnostic, didYouMean } from './diagnostic.js';
 import { taskSchema } from './schema.js';
 import { toTaskConfig } from './task-config.js';

@@ -116,12 +116,14 @@ describe('the cold deploy bundle', () => {
     expect(r.stderr).not.toMatch(/^ESM \d+:/m);
   });
 
-  it("carries zod's English messages only in its pipeline loader", () => {
-    // scripts/bundle.mjs: the other locales were ~300 KB of the part's ~810 KB, read and cached
-    // at every cold deploy that parses slipway.yml; Slipway never picks one.
+  it('carries only the parts of zod its pipeline loader uses', () => {
+    // `import * as z from 'zod'` (src/config/*): with `import { z }` the bundle kept all of zod,
+    // every locale and the JSON Schema converters included (cold-config.cjs 811 KB, now ~370),
+    // read and cached at every cold deploy that parses slipway.yml.
     const loader = readFileSync(path.resolve('dist/cli/cold-config.cjs'), 'latin1');
     expect(loader).toContain('Invalid input: expected ');
     expect(loader).not.toContain('Ongeldige invoer'); // zod's Dutch
+    expect(loader).not.toContain('fromJSONSchema');
   });
 
   it('is not used by other commands', async () => {

@@ -204,8 +204,13 @@ await build({
     resolveDir: '.',
     sourcefile: 'launch.js',
   },
+  // CommonJS, required by bin/slipway.js (CommonJS too): a cold deploy, whose bundle is CommonJS,
+  // then never starts the ES module loader. import.meta.url is the file's own URL, as above.
   ...forNode,
-  outfile: 'dist/cli/launch.js',
+  format: 'cjs',
+  define: coldOptions.define,
+  banner: coldOptions.banner,
+  outfile: 'dist/cli/launch.cjs',
 });
 
 // The dashboard's front end (slipway serve, report --html): one browser script and one

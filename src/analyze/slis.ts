@@ -6,7 +6,7 @@
  * never pipeline runs (a failed build on a laptop is not an outage). Pipeline success is its own
  * SLI whose alerts are tickets at most: nothing pages from a developer's run.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { slisSchema } from '../config/schema-analytics.js';
 import type { RunStatus } from '../events.js';
 import { quantile } from '../util/quantile.js';

@@ -6,7 +6,7 @@
  * dependencies, outputs that leave the task's folder, a task larger than the pool) stay with
  * `slipway validate`. The build writes it to dist/slipway.schema.json (scripts/json-schema.mjs).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { pipelineSchema, taskSchema } from './schema.js';
 import { templateSchema } from './workspaces.js';
 

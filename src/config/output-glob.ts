@@ -4,7 +4,7 @@
  * by nothing while every run still reported a cache hit. Inputs may leave it (a shared lockfile,
  * a sibling package's sources): the hasher resolves those through the repository.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Why `glob` cannot be an output, or undefined when it can. */
 function outputGlobProblem(glob: string): string | undefined {

@@ -1,5 +1,5 @@
 /** budgets: and slis: sections (README: Analytics). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { duration, size } from './units-schema.js';
 
 /**

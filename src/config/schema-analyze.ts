@@ -1,5 +1,5 @@
 /** analyze: section (README: Containers and Kubernetes): what `check` and `report` analyse. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { duration } from './units-schema.js';
 
 const dockerTarget = z.union([

@@ -1,5 +1,5 @@
 /** cache: and workspaces: sections (README: Caching, Workspaces). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { duration, size } from './units-schema.js';
 
 export const cacheSchema = z.strictObject({

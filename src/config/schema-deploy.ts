@@ -1,5 +1,5 @@
 /** environments: section (README: Deploy). Semantic checks (waves, tokens) live in src/deploy/environment.ts. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseWindow, WINDOW_HINT } from './deploy-window.js';
 import { duration, size } from './units-schema.js';
 

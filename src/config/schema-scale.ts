@@ -1,5 +1,5 @@
 /** scaleOut: section (README: Scaling out). */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const scaleOutSchema = z.strictObject({
   /** The Redis queue `slipway run` hands tasks to, as with --queue (which wins). */

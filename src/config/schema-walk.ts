@@ -1,5 +1,5 @@
 /** Finds the object shape of a zod schema at a data path, for "did you mean" on unknown keys. */
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 type Def = {
   type: string;

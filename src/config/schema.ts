@@ -1,5 +1,5 @@
 /** The slipway.yml schema (README: The pipeline file). Sections owned by other features live in their own files. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { outputGlob } from './output-glob.js';
 import { budgetsSchema, slisSchema } from './schema-analytics.js';
 import { analyzeSchema } from './schema-analyze.js';

@@ -1,5 +1,5 @@
 /** Zod schemas for durations, sizes and resources, with messages and hints the diagnostics print. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseDuration, parseSize } from '../util/units.js';
 
 export const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Diagnostic, didYouMean } from './diagnostic.js';
 import { taskSchema } from './schema.js';
 import { toTaskConfig } from './task-config.js';
@@ -176,7 +176,8 @@ export function expandWorkspaces(p: Pipeline, reads?: Set<string>): Diagnostic[]
 
   const templates = new Map<string, z.output<typeof templateSchema>>();
   for (const [name, body] of Object.entries(section.tasks)) {
-    const r = templateSchema.safeParse(body ?? {}, { error: issueMessage });
+    // jitless: a handful of parses never repays compiling zod's fast parser (config/load.ts).
+    const r = templateSchema.safeParse(body ?? {}, { error: issueMessage, jitless: true });
     if (r.success) templates.set(name, r.data);
     else diags.push(...templateDiagnostics(p, name, r.error.issues));
   }

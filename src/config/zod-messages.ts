@@ -3,7 +3,7 @@
  * "Invalid key in record") as sentences about the value the user wrote, with a hint. Passed to
  * `safeParse` as the per-parse error map, so a message a schema sets itself still wins.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { didYouMean } from './diagnostic.js';
 
 const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));

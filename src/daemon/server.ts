@@ -17,7 +17,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod';
 import { stateDir, stateDirOf } from '../state/paths.js';
 import { buildId } from '../util/build-id.js';
 import { type DaemonStatus, Frame, frame, type Request, type RunRequest } from './protocol.js';

@@ -7,7 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
 import { compress } from 'hono/compress';
 import { secureHeaders } from 'hono/secure-headers';
-import { z } from 'zod';
+import * as z from 'zod';
 import { acknowledge } from '../analyze/findings-store.js';
 import type { Pipeline } from '../config/types.js';
 import type { Store } from '../store/store.js';

@@ -8,7 +8,7 @@
  * workers fetch and check out what they like. A worker that misses the message (not yet started)
  * prepares on the first job, as before.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { mac, macMatches } from './job.js';
 import type { QueueAddress } from './queue-address.js';
 

@@ -6,7 +6,7 @@
  * commands on the workers; a worker validates it with zod and checks the signature first.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const hex = z.string().regex(/^[0-9a-f]+$/);
 

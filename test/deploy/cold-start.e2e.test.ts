@@ -107,6 +107,25 @@ describe('the cold deploy bundle', () => {
     for (const v of ['v0', 'v1', 'v2']) expect(listed.stdout).toContain(` ${v} `);
   });
 
+  it("never starts Node.js's ES module loader (bin/slipway.js and launch.cjs are CommonJS)", async () => {
+    const ws = env('daily 00:00-23:59 UTC');
+    const r = await ws.run(['deploy', 'prod', '--version', 'v0'], {
+      env: { SLIPWAY_CODE_CACHE: ws.path('v8'), NODE_DEBUG: 'esm' },
+    });
+    expect(r.code, r.stderr).toBe(1); // the agent is dead
+    expect(r.stderr).not.toMatch(/^ESM \d+:/m);
+  });
+
+  it('carries only the parts of zod its pipeline loader uses', () => {
+    // `import * as z from 'zod'` (src/config/*): with `import { z }` the bundle kept all of zod,
+    // every locale and the JSON Schema converters included (cold-config.cjs 811 KB, now ~370),
+    // read and cached at every cold deploy that parses slipway.yml.
+    const loader = readFileSync(path.resolve('dist/cli/cold-config.cjs'), 'latin1');
+    expect(loader).toContain('Invalid input: expected ');
+    expect(loader).not.toContain('Ongeldige invoer'); // zod's Dutch
+    expect(loader).not.toContain('fromJSONSchema');
+  });
+
   it('is not used by other commands', async () => {
     const ws = env('daily 00:00-23:59 UTC');
     const cache = ws.path('v8');

@@ -85,6 +85,8 @@ describe('npm pack and an offline install of the tarball', () => {
     expect(other).toEqual([
       'LICENSE',
       'README.md',
+      // CommonJS for bin/slipway.js, which requires dist/cli/launch.cjs (no ES module loader).
+      'bin/package.json',
       'bin/slipway.js',
       // The content hashes of the cold deploy bundle and of its parts, which key their V8 code
       // caches (src/cli/cold-start.ts, src/cli/cold-chunk.ts).

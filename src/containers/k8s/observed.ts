@@ -2,7 +2,7 @@
  * What a workload really does, from a metrics file or Slipway's own measurements: start-up time,
  * CPU and memory use. Keys: `<workload>/<container>` or `<workload>` (every container).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { cpuMillis, memBytes } from './quantity.js';
 
 export interface Observed {

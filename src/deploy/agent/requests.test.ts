@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isOutlineList, parseBody, prepareBody } from './requests.js';
 
 describe('the outline of a prepare request', () => {

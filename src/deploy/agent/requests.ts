@@ -4,7 +4,7 @@
  * (a bare `42` on /v1/rollback used to roll back for real). Manifests get their own deeper check
  * (`validateManifest`) once the envelope is known to be an object.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { deltaRequests } from '../delta-schema.js';
 import { HttpError } from '../http.js';
 import { isChunkId, isReleaseId } from '../types.js';

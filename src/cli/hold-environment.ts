@@ -1,5 +1,5 @@
 /** What `deploy` and `rollback` share: holding one environment while they work on it. */
-import { newDeploymentId } from '../deploy/deploy.js';
+import { newDeploymentId } from '../deploy/deployment-id.js';
 import type { Environment } from '../deploy/environment.js';
 import {
   type HeldEnvironment,

@@ -1,10 +1,10 @@
 /** `slipway rollback ENV`: every target returns to the release that was live before. */
 import type { Command } from 'commander';
-import { runRollback } from '../deploy/deploy.js';
 import type { DeployEvent } from '../deploy/events.js';
 import { currentOwner } from '../deploy/owner.js';
 import { reportProgress } from '../deploy/progress.js';
 import { DeployRecorder, rollbackTarget } from '../deploy/records.js';
+import { runRollback } from '../deploy/rollback-run.js';
 import type { ReleaseId } from '../deploy/types.js';
 import { EventStream } from '../events.js';
 import { withStore } from '../store/store.js';

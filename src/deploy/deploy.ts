@@ -1,20 +1,19 @@
 /** One deployment end to end: chunk the artifact, serve it, stage everywhere, roll out, record. */
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { EventStream } from '../events.js';
-import { failpoint } from '../util/failpoint.js';
 import { err, ok, type Result } from '../util/result.js';
 import { trace } from '../util/trace.js';
 import { newToken } from './agent/grants.js';
-import { AgentClient } from './agent-client.js';
+import type { AgentClient } from './agent-client.js';
 import { readArtifact } from './artifact.js';
 import type { ChunkLookup } from './chunk-index.js';
 import { ChunkLedger } from './chunk-ledger.js';
+import { newDeploymentId } from './deployment-id.js';
+import { clientsOf } from './env-clients.js';
 import { type Environment, isLoneHost } from './environment.js';
 import type { DeployEvent, DeployStatus, PlannedTarget } from './events.js';
 import { DEFAULT_CHUNKING } from './fastcdc.js';
 import { firstContact, partsExpected } from './first-contact.js';
-import { waitHealthy } from './health.js';
 import { releaseIdOf } from './manifest.js';
 import { chunkBases } from './manifest-delta.js';
 import { startOrigin } from './origin.js';
@@ -51,12 +50,6 @@ export interface DeployOutcome {
   reason?: string;
 }
 
-function clientsOf(env: Environment): Map<string, AgentClient> {
-  return new Map(
-    env.regions.flatMap((r) => r.targets.map((t) => [t.name, new AgentClient(t.agentUrl, t.token)])),
-  );
-}
-
 /**
  * A walk of the artifact last deployed with at least this many entries asks the agents for the
  * twin check ahead (agent/twins.ts); below, the agent's check takes less than the request asking
@@ -79,11 +72,6 @@ const PARTS_WAIT_MS = 50;
  * hung host, its request timing out) is not worth a turn of the event loop per file of the walk.
  */
 const HURRY_MS = 100;
-
-/** A sortable, unique deployment id. */
-export function newDeploymentId(): string {
-  return `d-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-}
 
 /** Runs a deployment; returns an error value only when the artifact cannot be read. */
 export async function runDeployment(opts: DeployOptions): Promise<Result<DeployOutcome, string>> {
@@ -318,102 +306,4 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
     originEgressBytes: served?.egressBytes ?? 0,
   });
   return ok({ deploymentId, status, release, reason });
-}
-
-/**
- * `slipway rollback`: every target goes to `to` (a release the store knows was live before), or,
- * without it, to each agent's own previous release.
- */
-export async function runRollback(opts: {
-  env: Environment;
-  events: EventStream<DeployEvent>;
-  to?: { release: ReleaseId; version: string };
-  deploymentId?: string;
-  clients?: Map<string, AgentClient>;
-  owner?: Owner;
-}): Promise<DeployOutcome> {
-  const { env, events } = opts;
-  const deploymentId = opts.deploymentId ?? newDeploymentId();
-  const clients = opts.clients ?? clientsOf(env);
-  const t0 = Date.now();
-  const targets = env.regions.flatMap((r) => r.targets.map((t) => ({ t, region: r.name })));
-  events.emit({
-    type: 'deploy-started',
-    deploymentId,
-    kind: 'rollback',
-    environment: env.name,
-    version: opts.to?.version ?? '(previous)',
-    release: opts.to?.release ?? '(previous)',
-    at: t0,
-    artifactBytes: 0,
-    files: 0,
-    chunksTotal: 0,
-    chunkMs: 0,
-    relay: false,
-    waves: [env.regions.map((r) => r.name)],
-    targets: targets.map(({ t, region }) => ({ target: t.name, region, wave: 1, agent: t.agentUrl })),
-    owner: opts.owner,
-  });
-  const failures: string[] = [];
-  await Promise.all(
-    targets.map(async ({ t }) => {
-      const client = clients.get(t.name)!;
-      const before = await client.status();
-      // `expected`: what this host ran a moment ago; if anything moved it since, refuse (409).
-      const expected = before.ok ? before.value.current : undefined;
-      const r = opts.to
-        ? await client.activate(opts.to.release, { expected })
-        : await client.rollback(undefined, expected);
-      failpoint('rollback:activate');
-      if (r.ok && env.health && t.healthUrl) {
-        const p = await waitHealthy(t.healthUrl, env.health);
-        if (p.phase !== 'Successful') {
-          const msg = `switched back but the health check is ${p.phase}${p.status ? ` (${p.status})` : ''}`;
-          failures.push(`${t.name}: ${msg}`);
-          events.emit({
-            type: 'target-failed',
-            deploymentId,
-            target: t.name,
-            at: Date.now(),
-            phase: 'activate',
-            reason: msg,
-          });
-          return;
-        }
-      }
-      if (!r.ok) {
-        failures.push(`${t.name}: ${r.error}`);
-        events.emit({
-          type: 'target-failed',
-          deploymentId,
-          target: t.name,
-          at: Date.now(),
-          phase: 'activate',
-          reason: r.error,
-        });
-        return;
-      }
-      events.emit({
-        type: 'target-activated',
-        deploymentId,
-        target: t.name,
-        at: Date.now(),
-        activateMs: Date.now() - t0,
-        previous: before.ok ? before.value.current : null,
-      });
-    }),
-  );
-  const status = failures.length ? 'failed' : 'success';
-  const reason = failures.length ? `rollback failed on ${failures.join('; ')}` : undefined;
-  events.emit({
-    type: 'deploy-finished',
-    deploymentId,
-    at: Date.now(),
-    status,
-    durationMs: Date.now() - t0,
-    reason,
-    bytesSent: 0,
-    originEgressBytes: 0,
-  });
-  return { deploymentId, status, release: opts.to?.release ?? ('(previous)' as ReleaseId), reason };
 }

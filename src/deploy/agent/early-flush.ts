@@ -6,9 +6,16 @@
  * flushes: a failed one is ignored.
  */
 import { execFile } from 'node:child_process';
+import { trace } from '../../util/trace.js';
 
 /** Below this many bytes to fetch, the final flush is short anyway: none is started early. */
 const MIN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A streamed stage flushes every this many bytes of small files written (its large ones are
+ * synced as they grow: stream-files.ts SYNC_STEP), from MIN_BYTES on.
+ */
+const STREAM_STEP = 8 * 1024 * 1024;
 
 export class EarlyFlush {
   #since = 0;
@@ -20,7 +27,14 @@ export class EarlyFlush {
     /** Bytes written between two flushes. */
     readonly step: number,
     readonly max: number,
+    /** Bytes written before the first flush. */
+    readonly first = step,
   ) {}
+
+  /** Flushes started so far (for tests). */
+  get started(): number {
+    return this.#started;
+  }
 
   /**
    * For a staging in `dir` about to fetch `bytes` of a release of `total`: one flush once half of
@@ -33,16 +47,32 @@ export class EarlyFlush {
     return bytes >= MIN_BYTES && bytes * 2 > total ? new EarlyFlush(dir, bytes / 2, 1) : undefined;
   }
 
+  /**
+   * For a streamed stage in `dir`, whose size its stream's header does not tell (the deployer
+   * starts it after listing a few hundred files): flushes as the files are written, one at a
+   * time, each once STREAM_STEP more bytes were since the last began, the first once MIN_BYTES
+   * were. One flush at the end only (none began early: the header said 0.5 MB) left the durable
+   * step 0.18-0.31 s of waiting on a first deploy of 20,000 small files (42 MB).
+   */
+  static forStream(dir: string): EarlyFlush {
+    return new EarlyFlush(dir, STREAM_STEP, Number.POSITIVE_INFINITY, MIN_BYTES);
+  }
+
   /** `bytes` more were written under `dir`. */
   wrote(bytes: number): void {
     this.#since += bytes;
-    if (this.#running || this.#since < this.step || this.#started >= this.max) return;
+    const due = this.#started === 0 ? this.first : this.step;
+    if (this.#running || this.#since < due || this.#started >= this.max) return;
     this.#since = 0;
     this.#started++;
     this.#running = true;
     // syncfs(2) through coreutils (as durability.ts's syncFilesystem), in a process of its own.
+    const n = this.#started;
+    trace(`early flush ${n}: begun`);
     execFile('sync', ['-f', this.dir], () => {
+      trace(`early flush ${n}: done`);
       this.#running = false;
     });
+    trace(`early flush ${n}: forked`);
   }
 }

@@ -87,7 +87,6 @@ export function streamExchange(
         lines: started.value,
         sources: h.data.sources,
         onProgress: progress,
-        bytes: h.data.bytes,
       });
       lines = started.value;
       staging = opened;

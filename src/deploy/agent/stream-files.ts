@@ -31,6 +31,9 @@ const fdatasyncFd = promisify(fdatasync);
  */
 const SYNC_STEP = 32 * 1024 * 1024;
 
+/** What a file's inode and name add to the bytes a flush writes for it (unsyncedBytes). */
+const FILE_BLOCK = 4096;
+
 /** Writes all of `data` at `offset` through the thread pool. */
 async function writeAll(fd: number, data: Buffer, offset: number): Promise<void> {
   for (let n = 0; n < data.length; )
@@ -53,6 +56,12 @@ export class StreamFiles {
   readonly #syncing = new Map<number, Promise<void>>();
   /** Early syncs started (for tests). */
   syncs = 0;
+  /**
+   * Bytes of the files settled so far that no early sync of their own covered (those below
+   * `syncStep`), each counted a block more for its inode and name: what a flush of the
+   * filesystem has to write for them (stream-stage.ts, early-flush.ts).
+   */
+  unsyncedBytes = 0;
 
   /** `name`: the folder's name under staging, what chunk locations name it by (StagedLoc). */
   constructor(
@@ -217,6 +226,7 @@ export class StreamFiles {
     // Complete only once written and settled: a failed write leaves it incomplete.
     this.#left[f] = 0;
     this.mtimes[f] = st.mtimeMs;
+    this.unsyncedBytes += size + FILE_BLOCK;
     return { release: this.name as ReleaseId, path: e.path, offset, size };
   }
 
@@ -291,6 +301,7 @@ export class StreamFiles {
       const st = fstatNumbers(fd);
       if ((st.mode & 0o777) !== (e.mode & 0o777)) fchmodSync(fd, e.mode & 0o777);
       this.mtimes[f] = st.mtimeMs;
+      if (e.size < this.syncStep) this.unsyncedBytes += e.size + FILE_BLOCK;
     } finally {
       this.#close(fd);
     }

@@ -67,7 +67,7 @@ export class StreamStaging {
   #ended = false;
   #failure: string | undefined;
   readonly #load = new ReceiverLoad();
-  readonly #flush: EarlyFlush | undefined;
+  readonly #flush: EarlyFlush;
   readonly p: StageProgress = { chunksTotal: 0, chunksReused: 0, chunksFetched: 0, bytesFetched: 0 };
 
   private constructor(
@@ -80,16 +80,15 @@ export class StreamStaging {
     },
     readonly layout: Layout,
     readonly name: string,
-    bytes: number,
   ) {
     this.files = new StreamFiles(this.dir, name);
-    this.#flush = EarlyFlush.forTransfer(this.dir, bytes, bytes);
+    this.#flush = EarlyFlush.forStream(this.dir);
   }
 
   /** Makes the stream's folder under staging. */
-  static async open(layout: Layout, o: StreamStaging['o'] & { bytes?: number }): Promise<StreamStaging> {
+  static async open(layout: Layout, o: StreamStaging['o']): Promise<StreamStaging> {
     const name = `.stream-${randomBytes(6).toString('hex')}`;
-    const s = new StreamStaging(o, layout, name, o.bytes ?? 0);
+    const s = new StreamStaging(o, layout, name);
     await mkdir(s.dir, { recursive: true });
     return s;
   }
@@ -267,7 +266,7 @@ export class StreamStaging {
       onChunk: (id, wire) => {
         this.p.chunksFetched++;
         this.p.bytesFetched += wire;
-        this.#flush?.wrote(this.#sizes.get(id) ?? 0);
+        this.#flushed();
         // Not a copy per chunk: the listener reads it at once (at most every 100 ms).
         this.o.onProgress(this.p);
       },
@@ -275,6 +274,17 @@ export class StreamStaging {
     if (!r.ok) throw new Error(r.error);
     // Chunks that another transfer brought (a neighbour's through this relay) are in the pool.
     for (const id of ids) if (this.files.waits(id)) await this.#copy(id);
+  }
+
+  /** The files' bytes that no flush began after yet (StreamFiles unsyncedBytes). */
+  #unflushed = 0;
+
+  /** The files settled since the last call go towards the next early flush. */
+  #flushed(): void {
+    const n = this.files.unsyncedBytes;
+    if (n === this.#unflushed) return;
+    this.#flush.wrote(n - this.#unflushed);
+    this.#unflushed = n;
   }
 
   /** Writes a chunk this agent has where the stream's files wait for it. */

@@ -206,6 +206,8 @@ export class StreamStaging {
     this.#roomForManyFiles?.();
     trace(`stage-stream: ${this.#batches} batches`);
     if (this.#failure) return err(this.#failure);
+    this.#flushed();
+    this.#flush.last();
     const lines = this.o.lines;
     if (count !== lines.entries.length)
       return err(`the stream sent ${lines.entries.length} entries, its last line says ${count}`);

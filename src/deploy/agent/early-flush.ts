@@ -43,6 +43,11 @@ export class EarlyFlush {
     return this.#started;
   }
 
+  /** Whether a flush runs (for tests). */
+  get running(): boolean {
+    return this.#running;
+  }
+
   /**
    * For a staging in `dir` about to fetch `bytes` of a release of `total`: one flush once half of
    * them have been written. Not more: each starts a process, and a fork of the agent holding

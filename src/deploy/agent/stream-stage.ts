@@ -97,6 +97,11 @@ export class StreamStaging {
     return path.join(this.layout.staging, this.name);
   }
 
+  /** Early flushes of the filesystem started so far (early-flush.ts; for tests). */
+  get earlyFlushes(): number {
+    return this.#flush.started;
+  }
+
   /** The first failure of a transfer, if any (the stream then stops). */
   get failure(): string | undefined {
     return this.#failure;

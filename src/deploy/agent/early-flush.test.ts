@@ -1,14 +1,12 @@
 /**
  * Early flushes of a streamed stage (early-flush.ts forStream): begun as its small files are
- * written, whatever its stream's header said, one at a time, and a last one once all are written.
+ * written (counted in files), one at a time, and a last one once all are written.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EarlyFlush } from './early-flush.js';
-
-const MiB = 1024 * 1024;
 
 let dir: string;
 beforeEach(async () => {
@@ -23,14 +21,14 @@ async function settled(f: EarlyFlush): Promise<void> {
 }
 
 describe('early flushes of a streamed stage', () => {
-  it('begin once 16 MiB are written, one at a time, and the last follows the running one', async () => {
+  it('begin once 4,096 files are written, one at a time, and the last follows the running one', async () => {
     const f = EarlyFlush.forStream(dir);
-    f.wrote(15 * MiB);
+    f.wrote(4095);
     expect(f.started).toBe(0);
-    f.wrote(1 * MiB);
+    f.wrote(1);
     expect(f.started).toBe(1);
     // While one runs, none more begins, however much is written.
-    f.wrote(40 * MiB);
+    f.wrote(10_000);
     expect(f.started).toBe(1);
     // Everything written: the last one waits for the running one, then begins.
     f.last();
@@ -42,9 +40,9 @@ describe('early flushes of a streamed stage', () => {
     expect(f.started).toBe(2);
   });
 
-  it('starts none for a small stage, not even a last one', async () => {
+  it('starts none for a stage of fewer files, not even a last one', async () => {
     const f = EarlyFlush.forStream(dir);
-    f.wrote(8 * MiB);
+    f.wrote(4000);
     f.last();
     expect(f.started).toBe(0);
   });

@@ -31,9 +31,6 @@ const fdatasyncFd = promisify(fdatasync);
  */
 const SYNC_STEP = 32 * 1024 * 1024;
 
-/** What a file's inode and name add to the bytes a flush writes for it (unsyncedBytes). */
-const FILE_BLOCK = 4096;
-
 /** Writes all of `data` at `offset` through the thread pool. */
 async function writeAll(fd: number, data: Buffer, offset: number): Promise<void> {
   for (let n = 0; n < data.length; )
@@ -57,11 +54,10 @@ export class StreamFiles {
   /** Early syncs started (for tests). */
   syncs = 0;
   /**
-   * Bytes of the files settled so far that no early sync of their own covered (those below
-   * `syncStep`), each counted a block more for its inode and name: what a flush of the
-   * filesystem has to write for them (stream-stage.ts, early-flush.ts).
+   * Files settled so far that no early sync of their own covered (those below `syncStep`): what
+   * a flush of the filesystem has to write (stream-stage.ts, early-flush.ts).
    */
-  unsyncedBytes = 0;
+  unsyncedFiles = 0;
 
   /** `name`: the folder's name under staging, what chunk locations name it by (StagedLoc). */
   constructor(
@@ -226,7 +222,7 @@ export class StreamFiles {
     // Complete only once written and settled: a failed write leaves it incomplete.
     this.#left[f] = 0;
     this.mtimes[f] = st.mtimeMs;
-    this.unsyncedBytes += size + FILE_BLOCK;
+    this.unsyncedFiles++;
     return { release: this.name as ReleaseId, path: e.path, offset, size };
   }
 
@@ -301,7 +297,7 @@ export class StreamFiles {
       const st = fstatNumbers(fd);
       if ((st.mode & 0o777) !== (e.mode & 0o777)) fchmodSync(fd, e.mode & 0o777);
       this.mtimes[f] = st.mtimeMs;
-      if (e.size < this.syncStep) this.unsyncedBytes += e.size + FILE_BLOCK;
+      if (e.size < this.syncStep) this.unsyncedFiles++;
     } finally {
       this.#close(fd);
     }

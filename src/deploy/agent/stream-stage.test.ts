@@ -123,14 +123,9 @@ describe('a streamed stage', () => {
   });
 
   it('flushes the filesystem early as its small files are written, though its header listed little', async () => {
-    // 300 files of 60 KiB, a chunk each: past the first early flush's 16 MiB (with their inodes'
-    // blocks), each written whole on the calling thread (stream-files.ts).
+    // 4,200 small files, a chunk each: past the first early flush's 4,096 files.
     const idOf = (d: Buffer) => createHash('sha256').update(d).digest('hex') as ChunkId;
-    const files = Array.from({ length: 300 }, (_, i) => {
-      const d = Buffer.alloc(60 * 1024, i % 251);
-      d.writeUInt32LE(i, 0);
-      return d;
-    });
+    const files = Array.from({ length: 4200 }, (_, i) => Buffer.from(`file ${i}\n`));
     const bytes = new Map(files.map((d) => [idOf(d), d] as const));
     const lines = ManifestLines.start('v1', DEFAULT_CHUNKING);
     if (!lines.ok) throw new Error(lines.error);

@@ -283,15 +283,15 @@ export class StreamStaging {
     for (const id of ids) if (this.files.waits(id)) await this.#copy(id);
   }
 
-  /** The files' bytes that no flush began after yet (StreamFiles unsyncedBytes). */
-  #unflushed = 0;
+  /** The files (StreamFiles unsyncedFiles) counted towards the early flushes so far. */
+  #counted = 0;
 
   /** The files settled since the last call go towards the next early flush. */
   #flushed(): void {
-    const n = this.files.unsyncedBytes;
-    if (n === this.#unflushed) return;
-    this.#flush.wrote(n - this.#unflushed);
-    this.#unflushed = n;
+    const n = this.files.unsyncedFiles;
+    if (n === this.#counted) return;
+    this.#flush.wrote(n - this.#counted);
+    this.#counted = n;
   }
 
   /** Writes a chunk this agent has where the stream's files wait for it. */

@@ -14,10 +14,11 @@ const MIN_BYTES = 16 * 1024 * 1024;
 /**
  * A streamed stage flushes every this many small files written (its large ones are synced as they
  * grow: stream-files.ts SYNC_STEP), the first once this many were. Counted in files, not bytes:
- * what left the durable step waiting was 20,000 files' inodes and blocks (42 MB); 2,000 files of
- * 50 MB flushed in 15-27 ms there, and flushes of theirs, each agent's six deploying at once
- * flushing the whole filesystem, made that fan-out's first deploy slower (wall 1.3x, at a flush
- * per 24 MiB). Each flush forks the agent (3-4 ms of its main thread) and runs `sync`.
+ * what left the durable step waiting was 20,000 files' inodes and blocks (42 MB), while 2,000
+ * files of 50 MB flushed in 15-27 ms; and a flush per 24 MiB, in each of six agents deploying
+ * that web build at once (the fan-out, whose header lists it all: one flush at half as well,
+ * forTransfer), made their first deploy slower (wall 1.2-1.3x). Each flush forks the agent (3-4
+ * ms of its main thread) and runs `sync`.
  */
 const STREAM_FILES = 4096;
 

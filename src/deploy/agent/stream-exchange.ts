@@ -87,6 +87,7 @@ export function streamExchange(
         lines: started.value,
         sources: h.data.sources,
         onProgress: progress,
+        bytes: h.data.bytes,
       });
       lines = started.value;
       staging = opened;

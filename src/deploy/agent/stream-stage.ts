@@ -67,7 +67,10 @@ export class StreamStaging {
   #ended = false;
   #failure: string | undefined;
   readonly #load = new ReceiverLoad();
-  readonly #flush: EarlyFlush;
+  /** A flush at half the bytes the header listed, when that is much (EarlyFlush.forTransfer). */
+  readonly #flush: EarlyFlush | undefined;
+  /** Flushes as the small files are written, however little the header listed (EarlyFlush.forStream). */
+  readonly #fileFlush: EarlyFlush;
   readonly p: StageProgress = { chunksTotal: 0, chunksReused: 0, chunksFetched: 0, bytesFetched: 0 };
 
   private constructor(
@@ -80,15 +83,17 @@ export class StreamStaging {
     },
     readonly layout: Layout,
     readonly name: string,
+    bytes: number,
   ) {
     this.files = new StreamFiles(this.dir, name);
-    this.#flush = EarlyFlush.forStream(this.dir);
+    this.#flush = EarlyFlush.forTransfer(this.dir, bytes, bytes);
+    this.#fileFlush = EarlyFlush.forStream(this.dir);
   }
 
   /** Makes the stream's folder under staging. */
-  static async open(layout: Layout, o: StreamStaging['o']): Promise<StreamStaging> {
+  static async open(layout: Layout, o: StreamStaging['o'] & { bytes?: number }): Promise<StreamStaging> {
     const name = `.stream-${randomBytes(6).toString('hex')}`;
-    const s = new StreamStaging(o, layout, name);
+    const s = new StreamStaging(o, layout, name, o.bytes ?? 0);
     await mkdir(s.dir, { recursive: true });
     return s;
   }
@@ -99,7 +104,7 @@ export class StreamStaging {
 
   /** Early flushes of the filesystem started so far (early-flush.ts; for tests). */
   get earlyFlushes(): number {
-    return this.#flush.started;
+    return (this.#flush?.started ?? 0) + this.#fileFlush.started;
   }
 
   /** The first failure of a transfer, if any (the stream then stops). */
@@ -212,7 +217,7 @@ export class StreamStaging {
     trace(`stage-stream: ${this.#batches} batches`);
     if (this.#failure) return err(this.#failure);
     this.#flushed();
-    this.#flush.last();
+    this.#fileFlush.last();
     const lines = this.o.lines;
     if (count !== lines.entries.length)
       return err(`the stream sent ${lines.entries.length} entries, its last line says ${count}`);
@@ -273,6 +278,7 @@ export class StreamStaging {
       onChunk: (id, wire) => {
         this.p.chunksFetched++;
         this.p.bytesFetched += wire;
+        this.#flush?.wrote(this.#sizes.get(id) ?? 0);
         this.#flushed();
         // Not a copy per chunk: the listener reads it at once (at most every 100 ms).
         this.o.onProgress(this.p);
@@ -286,11 +292,11 @@ export class StreamStaging {
   /** The files (StreamFiles unsyncedFiles) counted towards the early flushes so far. */
   #counted = 0;
 
-  /** The files settled since the last call go towards the next early flush. */
+  /** The files settled since the last call go towards the next early flush (#fileFlush). */
   #flushed(): void {
     const n = this.files.unsyncedFiles;
     if (n === this.#counted) return;
-    this.#flush.wrote(n - this.#counted);
+    this.#fileFlush.wrote(n - this.#counted);
     this.#counted = n;
   }
 

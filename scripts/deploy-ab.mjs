@@ -18,7 +18,9 @@
 // (the same for each deploy's driver process), SLIPWAY_AB_DEPLOYER_STDERR=1
 // (each deployer's stderr, e.g. its SLIPWAY_TRACE=1 spans, printed after its deploy), SLIPWAY_AB_COLD=1
 // (each deploy as CI runs it: `node bin/slipway.js deploy --no-daemon` in a fresh process, in a
-// checkout of each side's own under the work folder, its ledger and store there). Every deploy is checked byte-identical (diff -r).
+// checkout of each side's own under the work folder, its ledger and store there), SLIPWAY_AB_KEEP=1
+// (the agents' folders done with are left in <work>/discarded, not removed at the end: removing
+// 20,000-file trees stalls the file creation of the deploys that follow for minutes). Every deploy is checked byte-identical (diff -r).
 import { discarder, runCold, runDriver, settle, startAgent as startAgentOf, writeCheckout } from './ab-agent.mjs';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -202,5 +204,6 @@ try {
   }
 } finally {
   for (const s of sides) s.agent.proc.kill('SIGTERM');
-  rmSync(discarded, { recursive: true, force: true });
+  // SLIPWAY_AB_KEEP=1: left for the caller, so the next run's first deploys do not follow a removal.
+  if (process.env.SLIPWAY_AB_KEEP !== '1') rmSync(discarded, { recursive: true, force: true });
 }

@@ -6,21 +6,52 @@
  * flushes: a failed one is ignored.
  */
 import { execFile } from 'node:child_process';
+import { trace } from '../../util/trace.js';
 
 /** Below this many bytes to fetch, the final flush is short anyway: none is started early. */
 const MIN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A streamed stage flushes every this many small files written (its large ones are synced as they
+ * grow: stream-files.ts SYNC_STEP), the first once this many were. Counted in files, not bytes:
+ * what left the durable step waiting was 20,000 files' inodes and blocks (42 MB), while 2,000
+ * files of 50 MB flushed in 15-27 ms; and a flush per 24 MiB, in each of six agents deploying
+ * that web build at once (the fan-out, whose header lists it all: one flush at half as well,
+ * forTransfer), made their first deploy slower (wall 1.2-1.3x). Each flush forks the agent (3-4
+ * ms of its main thread) and runs `sync`.
+ */
+const STREAM_FILES = 4096;
+
+/** The last flush (`last`) of a stream is started only if this many files were written since the one before. */
+const STREAM_LAST_MIN = 256;
 
 export class EarlyFlush {
   #since = 0;
   #started = 0;
   #running = false;
+  /** `last` was called while a flush ran: one more once it is over. */
+  #lastWanted = false;
 
   private constructor(
     readonly dir: string,
-    /** Bytes written between two flushes. */
+    /** Written (bytes, or files: forStream) between two flushes. */
     readonly step: number,
     readonly max: number,
+    /** Written before the first flush. */
+    readonly first = step,
+    /** Written since the one before for a `last` flush. */
+    readonly lastMin = Number.POSITIVE_INFINITY,
   ) {}
+
+  /** Flushes started so far (for tests). */
+  get started(): number {
+    return this.#started;
+  }
+
+  /** Whether a flush runs (for tests). */
+  get running(): boolean {
+    return this.#running;
+  }
 
   /**
    * For a staging in `dir` about to fetch `bytes` of a release of `total`: one flush once half of
@@ -33,16 +64,50 @@ export class EarlyFlush {
     return bytes >= MIN_BYTES && bytes * 2 > total ? new EarlyFlush(dir, bytes / 2, 1) : undefined;
   }
 
-  /** `bytes` more were written under `dir`. */
-  wrote(bytes: number): void {
-    this.#since += bytes;
-    if (this.#running || this.#since < this.step || this.#started >= this.max) return;
+  /**
+   * For a streamed stage in `dir`, whose size its stream's header does not tell (the deployer
+   * starts it after listing a few hundred files), counting files written (`wrote(files)`):
+   * flushes as they are written, one at a time, every STREAM_FILES; and the `last` once every
+   * file is written, beside the manifest's checks and the assembly's pass. With one flush at
+   * the end only (none began early: the header said 0.5 MB), a first deploy of 20,000 small
+   * files waited 0.18-0.57 s on it with nothing else to do; 20-70 ms with these.
+   */
+  static forStream(dir: string): EarlyFlush {
+    return new EarlyFlush(dir, STREAM_FILES, Number.POSITIVE_INFINITY, STREAM_FILES, STREAM_LAST_MIN);
+  }
+
+  /** `n` more bytes (files: forStream) were written under `dir`. */
+  wrote(n: number): void {
+    this.#since += n;
+    const due = this.#started === 0 ? this.first : this.step;
+    if (this.#running || this.#since < due || this.#started >= this.max) return;
+    this.#start();
+  }
+
+  /**
+   * Everything is written: what the flushes so far left is flushed too (after the running one, if
+   * any), so the durable step that follows finds little. Only after an early flush began (a
+   * large transfer) and when enough came since.
+   */
+  last(): void {
+    if (this.#started === 0 || this.#started >= this.max || this.#since < this.lastMin) return;
+    if (this.#running) this.#lastWanted = true;
+    else this.#start();
+  }
+
+  #start(): void {
     this.#since = 0;
     this.#started++;
     this.#running = true;
+    const n = this.#started;
+    trace(`early flush ${n}: begun`);
     // syncfs(2) through coreutils (as durability.ts's syncFilesystem), in a process of its own.
     execFile('sync', ['-f', this.dir], () => {
+      trace(`early flush ${n}: done`);
       this.#running = false;
+      if (!this.#lastWanted) return;
+      this.#lastWanted = false;
+      this.last();
     });
   }
 }

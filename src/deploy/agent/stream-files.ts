@@ -53,6 +53,11 @@ export class StreamFiles {
   readonly #syncing = new Map<number, Promise<void>>();
   /** Early syncs started (for tests). */
   syncs = 0;
+  /**
+   * Files settled so far that no early sync of their own covered (those below `syncStep`): what
+   * a flush of the filesystem has to write (stream-stage.ts, early-flush.ts).
+   */
+  unsyncedFiles = 0;
 
   /** `name`: the folder's name under staging, what chunk locations name it by (StagedLoc). */
   constructor(
@@ -217,6 +222,7 @@ export class StreamFiles {
     // Complete only once written and settled: a failed write leaves it incomplete.
     this.#left[f] = 0;
     this.mtimes[f] = st.mtimeMs;
+    this.unsyncedFiles++;
     return { release: this.name as ReleaseId, path: e.path, offset, size };
   }
 
@@ -291,6 +297,7 @@ export class StreamFiles {
       const st = fstatNumbers(fd);
       if ((st.mode & 0o777) !== (e.mode & 0o777)) fchmodSync(fd, e.mode & 0o777);
       this.mtimes[f] = st.mtimeMs;
+      if (e.size < this.syncStep) this.unsyncedFiles++;
     } finally {
       this.#close(fd);
     }

@@ -121,4 +121,35 @@ describe('a streamed stage', () => {
     const written = await readFile(path.join(staging.dir, 'big.bin'));
     expect(written.equals(Buffer.concat([a, a, b]))).toBe(true);
   });
+
+  it('flushes the filesystem early as its small files are written, though its header listed little', async () => {
+    // 4,200 small files, a chunk each: past the first early flush's 4,096 files.
+    const idOf = (d: Buffer) => createHash('sha256').update(d).digest('hex') as ChunkId;
+    const files = Array.from({ length: 4200 }, (_, i) => Buffer.from(`file ${i}\n`));
+    const bytes = new Map(files.map((d) => [idOf(d), d] as const));
+    const lines = ManifestLines.start('v1', DEFAULT_CHUNKING);
+    if (!lines.ok) throw new Error(lines.error);
+    const staging = await StreamStaging.open(new Layout(root), {
+      index: scriptedIndex(bytes, () => {}),
+      lines: lines.value,
+      sources: [{ url: 'http://127.0.0.1:9', token: 't' }],
+      onProgress: () => {},
+    });
+    const entries: ManifestEntry[] = files.map((d, i) => ({
+      type: 'file',
+      path: `f${i}.bin`,
+      mode: 0o644,
+      size: d.length,
+      chunks: [[idOf(d), d.length]],
+    }));
+    for (const e of entries) {
+      const added = lines.value.add(e);
+      if (!added.ok) throw new Error(added.error);
+      staging.add(added.value);
+    }
+    const manifest = { format: 1 as const, version: 'v1', chunking: DEFAULT_CHUNKING, entries };
+    const done = await staging.finish(releaseIdOf(manifest), entries.length);
+    if (!done.ok) throw new Error(done.error);
+    expect(staging.earlyFlushes).toBeGreaterThanOrEqual(1);
+  });
 });

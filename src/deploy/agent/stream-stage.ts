@@ -67,7 +67,10 @@ export class StreamStaging {
   #ended = false;
   #failure: string | undefined;
   readonly #load = new ReceiverLoad();
+  /** A flush at half the bytes the header listed, when that is much (EarlyFlush.forTransfer). */
   readonly #flush: EarlyFlush | undefined;
+  /** Flushes as the small files are written, however little the header listed (EarlyFlush.forStream). */
+  readonly #fileFlush: EarlyFlush;
   readonly p: StageProgress = { chunksTotal: 0, chunksReused: 0, chunksFetched: 0, bytesFetched: 0 };
 
   private constructor(
@@ -84,6 +87,7 @@ export class StreamStaging {
   ) {
     this.files = new StreamFiles(this.dir, name);
     this.#flush = EarlyFlush.forTransfer(this.dir, bytes, bytes);
+    this.#fileFlush = EarlyFlush.forStream(this.dir);
   }
 
   /** Makes the stream's folder under staging. */
@@ -96,6 +100,11 @@ export class StreamStaging {
 
   get dir(): string {
     return path.join(this.layout.staging, this.name);
+  }
+
+  /** Early flushes of the filesystem started so far (early-flush.ts; for tests). */
+  get earlyFlushes(): number {
+    return (this.#flush?.started ?? 0) + this.#fileFlush.started;
   }
 
   /** The first failure of a transfer, if any (the stream then stops). */
@@ -207,6 +216,8 @@ export class StreamStaging {
     this.#roomForManyFiles?.();
     trace(`stage-stream: ${this.#batches} batches`);
     if (this.#failure) return err(this.#failure);
+    this.#flushed();
+    this.#fileFlush.last();
     const lines = this.o.lines;
     if (count !== lines.entries.length)
       return err(`the stream sent ${lines.entries.length} entries, its last line says ${count}`);
@@ -268,6 +279,7 @@ export class StreamStaging {
         this.p.chunksFetched++;
         this.p.bytesFetched += wire;
         this.#flush?.wrote(this.#sizes.get(id) ?? 0);
+        this.#flushed();
         // Not a copy per chunk: the listener reads it at once (at most every 100 ms).
         this.o.onProgress(this.p);
       },
@@ -275,6 +287,17 @@ export class StreamStaging {
     if (!r.ok) throw new Error(r.error);
     // Chunks that another transfer brought (a neighbour's through this relay) are in the pool.
     for (const id of ids) if (this.files.waits(id)) await this.#copy(id);
+  }
+
+  /** The files (StreamFiles unsyncedFiles) counted towards the early flushes so far. */
+  #counted = 0;
+
+  /** The files settled since the last call go towards the next early flush (#fileFlush). */
+  #flushed(): void {
+    const n = this.files.unsyncedFiles;
+    if (n === this.#counted) return;
+    this.#fileFlush.wrote(n - this.#counted);
+    this.#counted = n;
   }
 
   /** Writes a chunk this agent has where the stream's files wait for it. */

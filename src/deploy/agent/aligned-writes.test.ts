@@ -64,7 +64,7 @@ describe('a file written in order with direct I/O', () => {
       writeFileSync(basePath, old);
       const dest = path.join(dir, `new${n}.bin`);
       writeFileSync(dest, '');
-      const out = await openAligned(dest);
+      const out = await openAligned(dest, basePath);
       // Where the filesystem takes no direct I/O the writer falls back (file-from-base.ts).
       if (!out) return;
       const e = entry(fresh, P);
@@ -99,7 +99,7 @@ describe('a file written in order with direct I/O', () => {
     writeFileSync(basePath, old);
     const probe = path.join(dir, 'probe');
     writeFileSync(probe, '');
-    const can = await openAligned(probe);
+    const can = await openAligned(probe, basePath);
     await can?.fh.close();
     const base = { path: basePath, chunks: entry(old, P).chunks };
     const e = entry(fresh, P);

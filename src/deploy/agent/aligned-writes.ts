@@ -18,7 +18,7 @@
  * writes into the file meanwhile (the caller keeps new chunks out of it), so buffered and direct
  * writes never meet in one page.
  */
-import { constants, writeSync } from 'node:fs';
+import { constants, readSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId } from '../types.js';
@@ -42,30 +42,48 @@ export interface AlignedFile {
 
 /**
  * Opens `dest` (already created, empty) a second time for direct writes and finds aligned
- * buffers for it; undefined when the platform, the filesystem or the kernel refuses.
+ * buffers for it; undefined when the platform, the filesystem or the kernel refuses. `probe` is a
+ * file of at least ALIGN bytes on the same filesystem (the base), read once with direct I/O.
  */
-export async function openAligned(dest: string): Promise<AlignedFile | undefined> {
+export async function openAligned(dest: string, probe: string): Promise<AlignedFile | undefined> {
   const direct = (constants as Record<string, number | undefined>).O_DIRECT;
   if (direct === undefined) return undefined;
   const fh = await open(dest, constants.O_WRONLY | direct).catch(() => undefined);
   if (!fh) return undefined;
   // One allocation for every lane, so that one aligned start serves them all. Its address is
-  // not known to JavaScript: a direct write of one block from each candidate start tells (the
-  // refused ones fail at once with EINVAL; the block is written over by the file's first).
+  // not known to JavaScript: a direct read of one block into each candidate start tells (the
+  // refused ones fail at once with EINVAL, with no I/O). A read, not a write: a direct write
+  // extending the new file cost 4-55 ms here (its allocation, on this thread).
   const raw = Buffer.allocUnsafeSlow(LANES * BLOCK + ALIGN);
-  raw.fill(0, 0, 2 * ALIGN);
-  for (let at = 0; at < ALIGN; at += 16) {
-    try {
-      writeSync(fh.fd, raw, at, ALIGN, 0);
-    } catch (x) {
-      if ((x as NodeJS.ErrnoException).code === 'EINVAL') continue;
-      break;
-    }
-    const lanes = Array.from({ length: LANES }, (_, i) => raw.subarray(at + i * BLOCK, at + (i + 1) * BLOCK));
-    return { fh, lanes };
+  const at = await aligned(raw, probe, direct);
+  if (at === undefined) {
+    await fh.close();
+    return undefined;
   }
-  await fh.close();
-  return undefined;
+  return {
+    fh,
+    lanes: Array.from({ length: LANES }, (_, i) => raw.subarray(at + i * BLOCK, at + (i + 1) * BLOCK)),
+  };
+}
+
+/** The first offset into `raw` from which `probe` takes a direct read of ALIGN bytes, if any. */
+async function aligned(raw: Buffer, probe: string, direct: number): Promise<number | undefined> {
+  const fh = await open(probe, constants.O_RDONLY | direct).catch(() => undefined);
+  if (!fh) return undefined;
+  try {
+    // malloc aligns to 16 bytes at least.
+    for (let at = 0; at < ALIGN; at += 16) {
+      try {
+        if (readSync(fh.fd, raw, at, ALIGN, 0) === ALIGN) return at;
+        return undefined;
+      } catch (x) {
+        if ((x as NodeJS.ErrnoException).code !== 'EINVAL') return undefined;
+      }
+    }
+    return undefined;
+  } finally {
+    await fh.close();
+  }
 }
 
 /** One stretch of the new file: from the base at `base`, or (base -1) new chunk `chunk` from its byte `skip`. */

@@ -136,7 +136,8 @@ export async function writeFromBase(opts: {
     try {
       // A large file with direct writes (aligned-writes.ts): its new chunks then come through
       // `chunk` only, the direct sink left closed, so that nothing writes into it through the cache.
-      const aligned = e.size >= ALIGNED_MIN && opts.aligned !== false ? await openAligned(dest) : undefined;
+      const aligned =
+        e.size >= ALIGNED_MIN && opts.aligned !== false ? await openAligned(dest, base.path) : undefined;
       if (aligned) {
         trace(`writing in order with direct I/O: ${e.path}`);
         try {

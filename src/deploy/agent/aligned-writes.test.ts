@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { tempDirs } from '../../../test/helpers/temp-dirs.js';
 import { type ChunkingParams, chunkBuffer } from '../fastcdc.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId } from '../types.js';
-import { openAligned, writeAligned } from './aligned-writes.js';
+import { ALIGNED_COPY_MIN, copyFileAligned, openAligned, writeAligned } from './aligned-writes.js';
 import { DirectFile } from './direct-file.js';
 import { ALIGNED_MIN, writeFromBase } from './file-from-base.js';
 
@@ -119,6 +119,21 @@ describe('a file written in order with direct I/O', () => {
       expect(readFileSync(dest).equals(fresh)).toBe(true);
       // With direct I/O nothing may write into the file through the cache beside it.
       expect(open).toBe(!(can && aligned === undefined));
+    }
+  });
+
+  it('copies a whole file (a base for an edit in place) byte for byte, large or small, never over one', async () => {
+    const dir = tmp('slipway-aligned-');
+    for (const [n, size] of [ALIGNED_COPY_MIN + 12_345, 3 * 1024 * 1024, 1000].entries()) {
+      const src = path.join(dir, `src${n}`);
+      const data = noise(size, 20 + n);
+      writeFileSync(src, data);
+      const dest = path.join(dir, `dest${n}`);
+      await copyFileAligned(src, dest);
+      expect(readFileSync(dest).equals(data)).toBe(true);
+      expect(statSync(dest).size).toBe(size);
+      await expect(copyFileAligned(src, dest)).rejects.toThrow(/EEXIST/);
+      expect(readFileSync(dest).equals(data)).toBe(true);
     }
   });
 });

@@ -19,7 +19,7 @@
  * writes never meet in one page.
  */
 import { constants, readSync } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { copyFile, type FileHandle, open, rm } from 'node:fs/promises';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId } from '../types.js';
 
@@ -190,3 +190,58 @@ export async function writeAligned(
   for (const r of settled) if (r.status === 'rejected') throw r.reason;
   await out.fh.truncate(e.size);
 }
+
+/**
+ * Copies the file `src` to `dest` (which must not exist) as a clone where the filesystem makes
+ * them, else, from ALIGNED_COPY_MIN bytes on, with direct writes (the page cache's fresh pages
+ * again: the 200 MB base's copy for an edit in place took 0.5-0.8 s here beside the deployer's
+ * walk, against ~0.2 s written direct), else with the kernel's copy (copyFile).
+ */
+export async function copyFileAligned(src: string, dest: string): Promise<void> {
+  const excl = constants.COPYFILE_EXCL;
+  try {
+    return await copyFile(src, dest, excl | constants.COPYFILE_FICLONE_FORCE);
+  } catch (x) {
+    // No clone here (ext4): nothing was created. Anything else is the copy's own failure.
+    if (!NO_CLONE.has((x as NodeJS.ErrnoException).code ?? '')) throw x;
+  }
+  const from = await open(src, 'r');
+  try {
+    const st = await from.stat();
+    if (st.size >= ALIGNED_COPY_MIN) {
+      const fh = await open(dest, 'wx', st.mode & 0o777);
+      let whole = false;
+      try {
+        const out = await openAligned(dest, src);
+        if (out) {
+          try {
+            const e: FileEntry = {
+              type: 'file',
+              path: dest,
+              mode: st.mode,
+              size: st.size,
+              chunks: [['' as ChunkId, st.size]],
+            };
+            await writeAligned(out, from, e, [0], async () => undefined);
+            whole = true;
+          } finally {
+            await out.fh.close();
+          }
+        }
+      } finally {
+        await fh.close();
+        if (!whole) await rm(dest, { force: true });
+      }
+      if (whole) return;
+    }
+  } finally {
+    await from.close();
+  }
+  await copyFile(src, dest, excl | constants.COPYFILE_FICLONE);
+}
+
+/** Errors of a clone the filesystem does not make (copyFile with COPYFILE_FICLONE_FORCE). */
+const NO_CLONE = new Set(['ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EINVAL', 'ENOTTY']);
+
+/** Files copied from this size on with direct writes, when they cannot be cloned. */
+export const ALIGNED_COPY_MIN = 8 * 1024 * 1024;

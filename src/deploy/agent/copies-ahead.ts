@@ -11,10 +11,10 @@
  * copy not taken within `ttlMs` is removed; one left by a crash is a name in staging/ that is no
  * release's, which the start-up sweep removes (staging-area.ts reopen).
  */
-import { constants } from 'node:fs';
-import { copyFile, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { trace } from '../../util/trace.js';
+import { copyFileAligned } from './aligned-writes.js';
 
 /** A kept release's file to copy, as stated when found untouched since its assembly. */
 export interface AheadBase {
@@ -114,7 +114,7 @@ export class CopiesAhead implements AheadCopies {
  */
 async function copy(base: AheadBase, dest: string): Promise<boolean> {
   try {
-    await copyFile(base.path, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+    await copyFileAligned(base.path, dest);
     const st = await stat(base.path);
     if (st.size !== base.size || st.mtimeMs !== base.mtimeMs) throw new Error('the base changed');
     trace(`copied ahead: ${base.path}`);

@@ -7,12 +7,11 @@
  * large blocks. The base is trusted the way a hard-linked file is: its size and mtime are still
  * those recorded when its release was assembled; new chunks come verified from the chunk index.
  */
-import { constants } from 'node:fs';
-import { copyFile, type FileHandle, link, open, unlink } from 'node:fs/promises';
+import { type FileHandle, link, open, unlink } from 'node:fs/promises';
 import { trace } from '../../util/trace.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId } from '../types.js';
-import { openAligned, writeAligned } from './aligned-writes.js';
+import { copyFileAligned, openAligned, writeAligned } from './aligned-writes.js';
 import type { AheadCopies } from './copies-ahead.js';
 import type { DirectSink } from './direct-file.js';
 
@@ -94,8 +93,7 @@ export async function writeFromBase(opts: {
     // instead: `dest` must not exist, as with the copy's EXCL.
     const copying = (async () => {
       const made = await opts.ahead?.take(base.path);
-      if (made === undefined)
-        return copyFile(base.path, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+      if (made === undefined) return copyFileAligned(base.path, dest);
       await link(made, dest).finally(() => unlink(made).catch(() => {}));
     })();
     opts.onStart?.();

@@ -106,11 +106,12 @@ export class CopiesAhead implements AheadCopies {
 }
 
 /**
- * Copies `base` to `dest` (a clone where the filesystem can); whether the copy is whole, the base
- * unchanged meanwhile. Never rejects. Not flushed here: the staging flushes the file beside its
- * patching, as it flushes a copy it makes itself. A flush of 200 MB while the deployer walks
- * slowed the walk (the rechunk of that file, on the critical path) from ~210 to ~370 ms here,
- * the copy alone to ~240 (kernel writeback on this two-core VM takes CPU from both cores).
+ * Copies `base` to `dest` (a clone where the filesystem can, else direct writes: aligned-writes.ts);
+ * whether the copy is whole, the base unchanged meanwhile. Never rejects. Not flushed here: the
+ * staging flushes the file beside its patching, as it flushes a copy it makes itself. A flush of
+ * 200 MB of the page cache while the deployer walks slowed the walk (the rechunk of that file, on
+ * the critical path) from ~210 to ~370 ms here, the copy alone to ~240 (kernel writeback on this
+ * two-core VM takes CPU from both cores); direct writes leave no such flush behind.
  */
 async function copy(base: AheadBase, dest: string): Promise<boolean> {
   try {

@@ -1,10 +1,10 @@
 /**
  * A changed file written from the version of it a kept release has (its "base"): what did not
  * change is taken from the base file instead of being rebuilt chunk by chunk. When most of the
- * file kept its offsets (an edit in place), the base is copied by the kernel (a clone where the
- * filesystem has copy-on-write) and only the changed chunks are written over it; otherwise
- * (bytes inserted or removed) the file is written in order, unchanged runs read from the base in
- * large blocks. The base is trusted the way a hard-linked file is: its size and mtime are still
+ * file kept its offsets (an edit in place), the base is copied (a clone where the filesystem has
+ * copy-on-write, else with direct writes or the kernel's copy: aligned-writes.ts) and only the
+ * changed chunks are written over it; otherwise (bytes inserted or removed) the file is written in
+ * order, unchanged runs read from the base in large blocks (a large file with direct writes). The base is trusted the way a hard-linked file is: its size and mtime are still
  * those recorded when its release was assembled; new chunks come verified from the chunk index.
  */
 import { type FileHandle, link, open, unlink } from 'node:fs/promises';

@@ -7,7 +7,14 @@ import { tempDirs } from '../../../test/helpers/temp-dirs.js';
 import { type ChunkingParams, chunkBuffer } from '../fastcdc.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId } from '../types.js';
-import { ALIGNED_COPY_MIN, copyFileAligned, openAligned, writeAligned } from './aligned-writes.js';
+import {
+  ALIGNED_COPY_MIN,
+  closeBase,
+  copyFileAligned,
+  openAligned,
+  openBase,
+  writeAligned,
+} from './aligned-writes.js';
 import { DirectFile } from './direct-file.js';
 import { ALIGNED_MIN, writeFromBase } from './file-from-base.js';
 
@@ -72,7 +79,7 @@ describe('a file written in order with direct I/O', () => {
       const ix = served(fresh, P);
       const src = await open(basePath, 'r');
       try {
-        await writeAligned(out, src, e, from, ix.chunk);
+        await writeAligned(out, { fh: src }, e, from, ix.chunk);
       } finally {
         await out.fh.close();
         await src.close();
@@ -135,5 +142,43 @@ describe('a file written in order with direct I/O', () => {
       await expect(copyFileAligned(src, dest)).rejects.toThrow(/EEXIST/);
       expect(readFileSync(dest).equals(data)).toBe(true);
     }
+  });
+
+  it('reads a base it wrote with direct writes direct too (whole blocks), the ragged ends through the cache', async () => {
+    const P = { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 };
+    const dir = tmp('slipway-aligned-');
+    const old = noise(ALIGNED_MIN + 54_321, 30);
+    const first = path.join(dir, 'first');
+    writeFileSync(first, old);
+    // Written through the cache: read through it.
+    const plain = await openBase(first);
+    expect(plain.direct).toBeUndefined();
+    await closeBase(plain);
+    const basePath = path.join(dir, 'base');
+    await copyFileAligned(first, basePath);
+    const b = await openBase(basePath);
+    const direct = b.direct !== undefined;
+    await closeBase(b);
+    const probe = path.join(dir, 'probe');
+    writeFileSync(probe, '');
+    const can = await openAligned(probe, first);
+    await can?.fh.close();
+    expect(direct).toBe(can !== undefined);
+    const base = { path: basePath, chunks: entry(old, P).chunks };
+    // Shifted by a whole block (read direct) and by a ragged 4099 bytes (through the cache).
+    for (const head of [4096, 4099, 3 * 4096]) {
+      const fresh = Buffer.concat([
+        noise(head, head),
+        old.subarray(0, 5_000_000),
+        noise(777, 31),
+        old.subarray(5_000_000),
+      ]);
+      const e = entry(fresh, P);
+      const ix = served(fresh, P);
+      const dest = path.join(dir, `new-${head}`);
+      expect(await writeFromBase({ e, dest, base, chunk: ix.chunk })).toBe(true);
+      expect(readFileSync(dest).equals(fresh)).toBe(true);
+    }
+    expect(readFileSync(basePath).equals(old)).toBe(true);
   });
 });

@@ -103,7 +103,7 @@ interface Piece {
  */
 export async function writeAligned(
   out: AlignedFile,
-  src: FileHandle,
+  src: BaseFiles,
   e: FileEntry,
   from: number[],
   chunk: (id: ChunkId) => Promise<Buffer | undefined>,
@@ -153,8 +153,8 @@ export async function writeAligned(
     const start = k * BLOCK;
     for (const p of pieces[k]!) {
       if (p.base >= 0) {
-        const { bytesRead } = await src.read(buf, p.at - start, p.len, p.base);
-        if (bytesRead !== p.len) throw new Error(`the earlier ${e.path} is shorter than its manifest says`);
+        if (!(await readBase(src, buf, p.at - start, p.len, p.base)))
+          throw new Error(`the earlier ${e.path} is shorter than its manifest says`);
         continue;
       }
       const data = await newChunk(p.chunk);
@@ -189,6 +189,73 @@ export async function writeAligned(
   const settled = await Promise.allSettled(lanes);
   for (const r of settled) if (r.status === 'rejected') throw r.reason;
   await out.fh.truncate(e.size);
+  noteDirect(await out.fh.stat());
+}
+
+/** The base, open as usual and, when it was written with direct I/O here, for direct reads too. */
+export interface BaseFiles {
+  fh: FileHandle;
+  direct?: FileHandle;
+}
+
+/**
+ * Opens `path` (a base) for direct reads too if this process wrote it with direct writes: its
+ * pages are then most likely in no cache, and reading it through the cache would fill fresh
+ * pages again (a 200 MB read: ~340 ms of CPU here, against ~75 ms read direct). A base read
+ * through the cache since is read from the disk again: the price of not knowing.
+ */
+export async function openBase(path: string): Promise<BaseFiles> {
+  const fh = await open(path, 'r');
+  const direct = (constants as Record<string, number | undefined>).O_DIRECT;
+  try {
+    if (direct === undefined || !wroteDirect(await fh.stat())) return { fh };
+  } catch (x) {
+    await fh.close();
+    throw x;
+  }
+  return { fh, direct: await open(path, constants.O_RDONLY | direct).catch(() => undefined) };
+}
+
+export async function closeBase(b: BaseFiles): Promise<void> {
+  await Promise.all([b.fh.close(), b.direct?.close()]);
+}
+
+/**
+ * Reads `len` bytes of the base at `pos` into `buf` at `at` (an aligned buffer); whether all
+ * came. Direct where the bytes keep their place within a block (an edit in place, a shift by
+ * whole blocks) and span one: the run's whole blocks read direct, its ragged ends through the cache.
+ */
+async function readBase(src: BaseFiles, buf: Buffer, at: number, len: number, pos: number): Promise<boolean> {
+  const a0 = Math.ceil(pos / ALIGN) * ALIGN;
+  const a1 = Math.floor((pos + len) / ALIGN) * ALIGN;
+  if (!src.direct || (pos - at) % ALIGN !== 0 || a1 - a0 < ALIGN) {
+    const { bytesRead } = await src.fh.read(buf, at, len, pos);
+    return bytesRead === len;
+  }
+  const parts = [
+    [pos, a0 - pos, src.fh],
+    [a0, a1 - a0, src.direct],
+    [a1, pos + len - a1, src.fh],
+  ] as const;
+  const got = await Promise.all(
+    parts.map(async ([p, n, fh]) => n === 0 || (await fh.read(buf, at + (p - pos), n, p)).bytesRead === n),
+  );
+  return got.every(Boolean);
+}
+
+/** Files this process wrote with direct writes, by device and inode; the oldest forgotten first. */
+const written = new Set<string>();
+const WRITTEN_MAX = 4096;
+
+function noteDirect(st: { dev: number; ino: number }): void {
+  const key = `${st.dev}:${st.ino}`;
+  written.delete(key);
+  written.add(key);
+  if (written.size > WRITTEN_MAX) written.delete(written.values().next().value!);
+}
+
+function wroteDirect(st: { dev: number; ino: number }): boolean {
+  return written.has(`${st.dev}:${st.ino}`);
 }
 
 /**
@@ -205,9 +272,9 @@ export async function copyFileAligned(src: string, dest: string): Promise<void> 
     // No clone here (ext4): nothing was created. Anything else is the copy's own failure.
     if (!NO_CLONE.has((x as NodeJS.ErrnoException).code ?? '')) throw x;
   }
-  const from = await open(src, 'r');
+  const from = await openBase(src);
   try {
-    const st = await from.stat();
+    const st = await from.fh.stat();
     if (st.size >= ALIGNED_COPY_MIN) {
       const fh = await open(dest, 'wx', st.mode & 0o777);
       let whole = false;
@@ -235,7 +302,7 @@ export async function copyFileAligned(src: string, dest: string): Promise<void> 
       if (whole) return;
     }
   } finally {
-    await from.close();
+    await closeBase(from);
   }
   await copyFile(src, dest, excl | constants.COPYFILE_FICLONE);
 }

@@ -11,7 +11,7 @@ import { type FileHandle, link, open, unlink } from 'node:fs/promises';
 import { trace } from '../../util/trace.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId } from '../types.js';
-import { copyFileAligned, openAligned, writeAligned } from './aligned-writes.js';
+import { closeBase, copyFileAligned, openAligned, openBase, writeAligned } from './aligned-writes.js';
 import type { AheadCopies } from './copies-ahead.js';
 import type { DirectSink } from './direct-file.js';
 
@@ -127,7 +127,8 @@ export async function writeFromBase(opts: {
     return true;
   }
   opts.ahead?.drop(base.path);
-  const src = await open(base.path, 'r');
+  const bases = await openBase(base.path);
+  const src = bases.fh;
   try {
     const fh = await open(dest, 'wx', e.mode & 0o777);
     opts.onStart?.();
@@ -139,7 +140,7 @@ export async function writeFromBase(opts: {
       if (aligned) {
         trace(`writing in order with direct I/O: ${e.path}`);
         try {
-          await writeAligned(aligned, src, e, from, opts.chunk);
+          await writeAligned(aligned, bases, e, from, opts.chunk);
         } finally {
           await aligned.fh.close();
         }
@@ -153,7 +154,7 @@ export async function writeFromBase(opts: {
     }
     return true;
   } finally {
-    await src.close();
+    await closeBase(bases);
   }
 }
 

@@ -13,6 +13,7 @@ import {
   copyFileAligned,
   openAligned,
   openBase,
+  refused,
   writeAligned,
 } from './aligned-writes.js';
 import { DirectFile } from './direct-file.js';
@@ -180,5 +181,41 @@ describe('a file written in order with direct I/O', () => {
       expect(readFileSync(dest).equals(fresh)).toBe(true);
     }
     expect(readFileSync(basePath).equals(old)).toBe(true);
+  });
+
+  it('says when the kernel refuses a direct write (the caller then writes through the cache)', async () => {
+    const dir = tmp('slipway-aligned-');
+    const old = noise(3 * 1024 * 1024, 40);
+    const basePath = path.join(dir, 'old.bin');
+    writeFileSync(basePath, old);
+    const dest = path.join(dir, 'new.bin');
+    writeFileSync(dest, '');
+    const out = await openAligned(dest, basePath);
+    if (!out) return;
+    // Buffers one byte off their aligned start: every direct write is refused.
+    const askew = {
+      fh: out.fh,
+      lanes: out.lanes.map((b) => Buffer.from(b.buffer, b.byteOffset + 1, b.length - 1)),
+    };
+    const P = { min: 64 * 1024, avg: 256 * 1024, max: 1024 * 1024 };
+    const fresh = Buffer.concat([noise(4096, 41), old.subarray(0, 500_000)]);
+    const e = entry(fresh, P);
+    const src = await open(basePath, 'r');
+    try {
+      const failure = await writeAligned(
+        askew,
+        { fh: src },
+        e,
+        plan(e, entry(old, P).chunks),
+        served(fresh, P).chunk,
+      ).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      expect(refused(failure)).toBe(true);
+    } finally {
+      await out.fh.close();
+      await src.close();
+    }
   });
 });

@@ -291,6 +291,9 @@ export async function copyFileAligned(src: string, dest: string): Promise<void> 
             };
             await writeAligned(out, from, e, [0], async () => undefined);
             whole = true;
+          } catch (x) {
+            // A direct write refused after all: the kernel's copy below.
+            if (!refused(x)) throw x;
           } finally {
             await out.fh.close();
           }
@@ -305,6 +308,11 @@ export async function copyFileAligned(src: string, dest: string): Promise<void> 
     await closeBase(from);
   }
   await copyFile(src, dest, excl | constants.COPYFILE_FICLONE);
+}
+
+/** Whether `x` is a direct read or write the kernel refused (an alignment it asks for and the probe missed). */
+export function refused(x: unknown): boolean {
+  return (x as NodeJS.ErrnoException).code === 'EINVAL';
 }
 
 /** Errors of a clone the filesystem does not make (copyFile with COPYFILE_FICLONE_FORCE). */

@@ -11,7 +11,14 @@ import { type FileHandle, link, open, unlink } from 'node:fs/promises';
 import { trace } from '../../util/trace.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId } from '../types.js';
-import { closeBase, copyFileAligned, openAligned, openBase, writeAligned } from './aligned-writes.js';
+import {
+  closeBase,
+  copyFileAligned,
+  openAligned,
+  openBase,
+  refused,
+  writeAligned,
+} from './aligned-writes.js';
 import type { AheadCopies } from './copies-ahead.js';
 import type { DirectSink } from './direct-file.js';
 
@@ -141,10 +148,14 @@ export async function writeFromBase(opts: {
         trace(`writing in order with direct I/O: ${e.path}`);
         try {
           await writeAligned(aligned, bases, e, from, opts.chunk);
+          return true;
+        } catch (x) {
+          // A direct write refused after all: written anew through the cache below.
+          if (!refused(x)) throw x;
+          await fh.truncate(0);
         } finally {
           await aligned.fh.close();
         }
-        return true;
       }
       opts.direct?.open((data, at) => writeAll(fh, data, at));
       await patch(fh, src, opts, from, false, opts.flush === true);

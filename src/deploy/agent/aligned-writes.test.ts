@@ -9,6 +9,7 @@ import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId } from '../types.js';
 import {
   ALIGNED_COPY_MIN,
+  closeAligned,
   closeBase,
   copyFileAligned,
   openAligned,
@@ -151,10 +152,6 @@ describe('a file written in order with direct I/O', () => {
     const old = noise(ALIGNED_MIN + 54_321, 30);
     const first = path.join(dir, 'first');
     writeFileSync(first, old);
-    // Written through the cache: read through it.
-    const plain = await openBase(first);
-    expect(plain.direct).toBeUndefined();
-    await closeBase(plain);
     const basePath = path.join(dir, 'base');
     await copyFileAligned(first, basePath);
     const b = await openBase(basePath);
@@ -217,5 +214,26 @@ describe('a file written in order with direct I/O', () => {
       await out.fh.close();
       await src.close();
     }
+  });
+
+  it('keeps the lanes of a file closed for the next one, and makes new ones beside lanes in use', async () => {
+    const dir = tmp('slipway-aligned-');
+    const basePath = path.join(dir, 'old.bin');
+    writeFileSync(basePath, noise(1024 * 1024, 50));
+    const open3 = async (n: number) => {
+      const dest = path.join(dir, `new${n}.bin`);
+      writeFileSync(dest, '');
+      return openAligned(dest, basePath);
+    };
+    const a = await open3(1);
+    if (!a) return;
+    const b = await open3(2);
+    expect(b!.lanes[0]!.buffer).not.toBe(a.lanes[0]!.buffer);
+    await closeAligned(a);
+    await closeAligned(b!);
+    const c = await open3(3);
+    expect(c!.lanes[0]!.buffer).toBe(b!.lanes[0]!.buffer);
+    expect(c!.lanes[0]!.byteOffset).toBe(b!.lanes[0]!.byteOffset);
+    await closeAligned(c!);
   });
 });

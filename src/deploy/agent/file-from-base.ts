@@ -12,6 +12,7 @@ import { trace } from '../../util/trace.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId } from '../types.js';
 import {
+  closeAligned,
   closeBase,
   copyFileAligned,
   openAligned,
@@ -154,7 +155,7 @@ export async function writeFromBase(opts: {
           if (!refused(x)) throw x;
           await fh.truncate(0);
         } finally {
-          await aligned.fh.close();
+          await closeAligned(aligned);
         }
       }
       opts.direct?.open((data, at) => writeAll(fh, data, at));

@@ -11,10 +11,10 @@
  * copy not taken within `ttlMs` is removed; one left by a crash is a name in staging/ that is no
  * release's, which the start-up sweep removes (staging-area.ts reopen).
  */
-import { constants } from 'node:fs';
-import { copyFile, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { trace } from '../../util/trace.js';
+import { copyFileAligned } from './aligned-writes.js';
 
 /** A kept release's file to copy, as stated when found untouched since its assembly. */
 export interface AheadBase {
@@ -106,15 +106,16 @@ export class CopiesAhead implements AheadCopies {
 }
 
 /**
- * Copies `base` to `dest` (a clone where the filesystem can); whether the copy is whole, the base
- * unchanged meanwhile. Never rejects. Not flushed here: the staging flushes the file beside its
- * patching, as it flushes a copy it makes itself. A flush of 200 MB while the deployer walks
- * slowed the walk (the rechunk of that file, on the critical path) from ~210 to ~370 ms here,
- * the copy alone to ~240 (kernel writeback on this two-core VM takes CPU from both cores).
+ * Copies `base` to `dest` (a clone where the filesystem can, else direct writes: aligned-writes.ts);
+ * whether the copy is whole, the base unchanged meanwhile. Never rejects. Not flushed here: the
+ * staging flushes the file beside its patching, as it flushes a copy it makes itself. A flush of
+ * 200 MB of the page cache while the deployer walks slowed the walk (the rechunk of that file, on
+ * the critical path) from ~210 to ~370 ms here, the copy alone to ~240 (kernel writeback on this
+ * two-core VM takes CPU from both cores); direct writes leave no such flush behind.
  */
 async function copy(base: AheadBase, dest: string): Promise<boolean> {
   try {
-    await copyFile(base.path, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+    await copyFileAligned(base.path, dest);
     const st = await stat(base.path);
     if (st.size !== base.size || st.mtimeMs !== base.mtimeMs) throw new Error('the base changed');
     trace(`copied ahead: ${base.path}`);

@@ -1,17 +1,25 @@
 /**
  * A changed file written from the version of it a kept release has (its "base"): what did not
  * change is taken from the base file instead of being rebuilt chunk by chunk. When most of the
- * file kept its offsets (an edit in place), the base is copied by the kernel (a clone where the
- * filesystem has copy-on-write) and only the changed chunks are written over it; otherwise
- * (bytes inserted or removed) the file is written in order, unchanged runs read from the base in
- * large blocks. The base is trusted the way a hard-linked file is: its size and mtime are still
+ * file kept its offsets (an edit in place), the base is copied (a clone where the filesystem has
+ * copy-on-write, else with direct writes or the kernel's copy: aligned-writes.ts) and only the
+ * changed chunks are written over it; otherwise (bytes inserted or removed) the file is written in
+ * order, unchanged runs read from the base in large blocks (a large file with direct writes). The base is trusted the way a hard-linked file is: its size and mtime are still
  * those recorded when its release was assembled; new chunks come verified from the chunk index.
  */
-import { constants } from 'node:fs';
-import { copyFile, type FileHandle, link, open, unlink } from 'node:fs/promises';
+import { type FileHandle, link, open, unlink } from 'node:fs/promises';
 import { trace } from '../../util/trace.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId } from '../types.js';
+import {
+  closeAligned,
+  closeBase,
+  copyFileAligned,
+  openAligned,
+  openBase,
+  refused,
+  writeAligned,
+} from './aligned-writes.js';
 import type { AheadCopies } from './copies-ahead.js';
 import type { DirectSink } from './direct-file.js';
 
@@ -30,6 +38,12 @@ export interface BaseFile {
  * slower with 1 MiB blocks (A/B 5 pairs 0.87, agent CPU 230 -> 130 ms, with held-bases.ts).
  */
 const BLOCK = 1024 * 1024;
+
+/**
+ * Files written in order from this size on go with direct I/O where they can (aligned-writes.ts).
+ * Below it the page cache's copy is cheap, and a direct write's block-rounding and lookups are not.
+ */
+export const ALIGNED_MIN = 8 * 1024 * 1024;
 
 /** Where each new chunk is: a base range (offset) or -1 (from the chunk index). */
 function plan(e: FileEntry, base: BaseFile): { from: number[]; inPlace: number } {
@@ -69,6 +83,8 @@ export async function writeFromBase(opts: {
   onStart?: () => void;
   /** Copies of bases made ahead of the stage request (copies-ahead.ts): one is taken instead of copying. */
   ahead?: AheadCopies;
+  /** false: never with direct I/O (aligned-writes.ts), as for a file below ALIGNED_MIN. */
+  aligned?: boolean;
 }): Promise<boolean> {
   const { e, dest, base } = opts;
   const { from, inPlace } = plan(e, base);
@@ -85,8 +101,7 @@ export async function writeFromBase(opts: {
     // instead: `dest` must not exist, as with the copy's EXCL.
     const copying = (async () => {
       const made = await opts.ahead?.take(base.path);
-      if (made === undefined)
-        return copyFile(base.path, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+      if (made === undefined) return copyFileAligned(base.path, dest);
       await link(made, dest).finally(() => unlink(made).catch(() => {}));
     })();
     opts.onStart?.();
@@ -120,11 +135,29 @@ export async function writeFromBase(opts: {
     return true;
   }
   opts.ahead?.drop(base.path);
-  const src = await open(base.path, 'r');
+  const bases = await openBase(base.path);
+  const src = bases.fh;
   try {
     const fh = await open(dest, 'wx', e.mode & 0o777);
     opts.onStart?.();
     try {
+      // A large file with direct writes (aligned-writes.ts): its new chunks then come through
+      // `chunk` only, the direct sink left closed, so that nothing writes into it through the cache.
+      const aligned =
+        e.size >= ALIGNED_MIN && opts.aligned !== false ? await openAligned(dest, base.path) : undefined;
+      if (aligned) {
+        trace(`writing in order with direct I/O: ${e.path}`);
+        try {
+          await writeAligned(aligned, bases, e, from, opts.chunk);
+          return true;
+        } catch (x) {
+          // A direct write refused after all: written anew through the cache below.
+          if (!refused(x)) throw x;
+          await fh.truncate(0);
+        } finally {
+          await closeAligned(aligned);
+        }
+      }
       opts.direct?.open((data, at) => writeAll(fh, data, at));
       await patch(fh, src, opts, from, false, opts.flush === true);
     } finally {
@@ -133,7 +166,7 @@ export async function writeFromBase(opts: {
     }
     return true;
   } finally {
-    await src.close();
+    await closeBase(bases);
   }
 }
 

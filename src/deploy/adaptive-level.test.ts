@@ -66,6 +66,42 @@ describe('adaptive level', () => {
     expect(steps(a, [0.2, 0.3])).toEqual([1]);
   });
 
+  it('does not take saturated socket waits for a slow link while the busy origin answers other transfers', () => {
+    const crowded = (transfers: number) => {
+      const a = new AdaptiveLevel(0);
+      a.hear(0.3);
+      a.hear(0.3);
+      a.decide({ origin: 1, socket: 1.2, transfers });
+      return a.level;
+    };
+    // Alone, waiting on its socket all the time: a slow link, up.
+    expect(crowded(1)).toBe(-5);
+    // Six transfers on one busy thread: the waits are turns on that thread, held raw.
+    expect(crowded(6)).toBe('none');
+    // Several transfers with an idle origin: the link is the bottleneck, up.
+    const a = new AdaptiveLevel(0);
+    a.hear(0.3);
+    a.decide({ origin: 0.3, socket: 1.2, transfers: 6 });
+    expect(a.level).toBe(-5);
+  });
+
+  it('counts the transfers with a request being answered, each once', () => {
+    const levels = new TransferLevels('auto', () => 1);
+    const begin = (id: string) =>
+      levels.forRequest(true, true, ['zstd', 'adapt'], { 'x-slipway-transfer': id })!;
+    const a = begin('aaaaaaaa');
+    const a2 = begin('aaaaaaaa');
+    const b = begin('bbbbbbbb');
+    const seen = [levels.answering];
+    b.end();
+    seen.push(levels.answering);
+    a.end();
+    seen.push(levels.answering);
+    a2.end();
+    seen.push(levels.answering);
+    expect(seen).toEqual([2, 1, 1, 0]);
+  });
+
   it('steps down for a busy receiver though its socket is full (the loopback trap)', () => {
     const a = new AdaptiveLevel();
     a.hear(0.95);

@@ -72,6 +72,8 @@ export interface Window {
   origin: number;
   /** The share of the window the transfer's requests waited for their sockets (on average). */
   socket: number;
+  /** Bulk transfers the origin was answering at the window's end, this one included (default 1). */
+  transfers?: number;
 }
 
 /** One transfer's level, stepped from the load of both ends and the origin's socket waits. */
@@ -87,8 +89,14 @@ export class AdaptiveLevel {
   /** When this transfer was last heard of (the origin forgets old ones). */
   lastSeen = performance.now();
 
-  /** `start`: the rung of the ladder it begins at. */
-  constructor(start = START) {
+  /**
+   * `start`: the rung of the ladder it begins at; `transfers`: how many bulk transfers the origin
+   * answers now, this one included.
+   */
+  constructor(
+    start = START,
+    readonly transfers: () => number = () => 1,
+  ) {
     this.#rung = start;
   }
 
@@ -119,7 +127,11 @@ export class AdaptiveLevel {
     if (ms < WINDOW_MS) return;
     const origin = performance.eventLoopUtilization(this.#elu).utilization;
     this.#elu = performance.eventLoopUtilization();
-    this.decide({ origin, socket: this.#socketMs / ms / Math.max(1, this.requests) });
+    this.decide({
+      origin,
+      socket: this.#socketMs / ms / Math.max(1, this.requests),
+      transfers: this.transfers(),
+    });
     this.#at = now;
     this.#frames = 0;
     this.#socketMs = 0;
@@ -137,9 +149,20 @@ export class AdaptiveLevel {
    * first, load 9-15): the 200 MB file B/A 1.075 (6 pairs, CPU -1%) and 0.785 (8 pairs, CPU -6%);
    * the web build 0.85 (6 pairs, CPU -3%). A link of middling speed whose origin is busy walking
    * (socket waits 0.2-0.8) now keeps its level where it stepped up before: more bytes there.
+   *
+   * Saturated waits do not count either while the busy origin answers other transfers too: a
+   * request's wait for its socket then includes its turns on the one thread the others keep
+   * busy, and says nothing of the link. Six agents on loopback fetching a first deploy at once
+   * (scripts/deploy-fan-ab.mjs) showed waits of 0.9-1.6 with the origin at 1.00, and stepped up
+   * to -5 and back: up to 1,000 frames per deploy compressed on the thread all six wait for
+   * (pinned raw instead, the deployer's CPU 770 -> 680 and 775 -> 715 ms, medians of 5 and 6
+   * pairs). A slow link shared by several transfers leaves the origin waiting, not busy: it still
+   * steps up (its socket full, the origin idle); while a streamed walk keeps the origin busy it
+   * holds its level. Measured (deploy-fan-ab.mjs, load 3-6): 8 pairs wall 0.91, CPU 0.93 (the
+   * deployer's 800 -> 720 ms); cold, 5 pairs, wall 0.77, CPU 0.93.
    */
   #ownBusy(w: Window): boolean {
-    return w.origin >= BUSY && w.socket < SATURATED;
+    return w.origin >= BUSY && (w.socket < SATURATED || (w.transfers ?? 1) > 1);
   }
 
   /** Steps the level from a window (and the receiver's last report). */
@@ -153,7 +176,7 @@ export class AdaptiveLevel {
       this.#rung = Math.min(LADDER.length - 1, this.#rung + 1);
     if (this.level !== was)
       trace(
-        `compression ${was} -> ${this.level} (loads: origin ${w.origin.toFixed(2)}, receiver ${load?.toFixed(2) ?? 'unreported'}; socket waits ${w.socket.toFixed(2)})`,
+        `compression ${was} -> ${this.level} (loads: origin ${w.origin.toFixed(2)}, receiver ${load?.toFixed(2) ?? 'unreported'}; socket waits ${w.socket.toFixed(2)}; transfers ${w.transfers ?? 1})`,
       );
   }
 }
@@ -228,13 +251,20 @@ export class TransferLevels {
     u.wireBytes += wireBytes;
   }
 
+  /** Adapted transfers with a request being answered now. */
+  get answering(): number {
+    let n = 0;
+    for (const t of this.#transfers.values()) if (t.requests > 0) n++;
+    return n;
+  }
+
   /** The transfer `id`'s level, made at its first request; transfers unheard of for a minute go. */
   #transfer(id: string | undefined): AdaptiveLevel {
     const now = performance.now();
     for (const [k, t] of this.#transfers) if (now - t.lastSeen > 60_000) this.#transfers.delete(k);
     const known = id === undefined ? undefined : this.#transfers.get(id);
     if (known) return known;
-    const t = new AdaptiveLevel(this.loadSince() >= BUSY ? BUSY_START : START);
+    const t = new AdaptiveLevel(this.loadSince() >= BUSY ? BUSY_START : START, () => this.answering);
     if (id !== undefined) this.#transfers.set(id, t);
     return t;
   }

@@ -44,11 +44,6 @@ export interface DeltaScanner {
    * stride carried across their runs), and how many were counted: a view, valid until the next call.
    */
   sample(stride: number): { counts: Uint32Array; n: number };
-  /**
-   * The same count over every `stride`th byte of the first `len` bytes loaded (the whole chunk,
-   * matched or not); the last scan's triples stay as they were for sample().
-   */
-  sampleAll(len: number, stride: number): { counts: Uint32Array; n: number };
 }
 
 let made: DeltaScanner | null | undefined;
@@ -103,17 +98,6 @@ function makeScanner(): DeltaScanner | null {
       },
       sample(stride) {
         const n = sample(last.ops, last.count, last.block, stride);
-        return { counts: new Uint32Array(memory.buffer, COUNTS, 256), n };
-      },
-      sampleAll(len, stride) {
-        // One triple of `len` literal bytes, after the data and the last scan's triples.
-        const at = Math.max(DATA + ((len + 7) & ~7), last.ops + 12 * last.count);
-        room(at + 12);
-        const triple = new Int32Array(memory.buffer, at, 3);
-        triple[0] = len;
-        triple[1] = 0;
-        triple[2] = 0;
-        const n = sample(at, 1, 1, stride);
         return { counts: new Uint32Array(memory.buffer, COUNTS, 256), n };
       },
       entry: (at, n) => entry(DATA + at, n) >>> 0,

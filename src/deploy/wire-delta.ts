@@ -78,8 +78,6 @@ interface Match {
   n: number;
   /** The scanner's sample of the literals (delta-scan.ts sample()), where it made `ops`. */
   sample?: (stride: number) => { counts: Uint32Array; n: number };
-  /** The scanner's sample of the whole chunk (delta-scan.ts sampleAll()), where it made `ops`. */
-  sampleAll?: (stride: number) => { counts: Uint32Array; n: number };
 }
 
 function matchBlocks(data: Buffer, req: DeltaRequest): Match | undefined {
@@ -91,15 +89,7 @@ function matchBlocks(data: Buffer, req: DeltaRequest): Match | undefined {
   if (wasm) {
     wasm.load(data);
     const ops = wasm.scan(data.length, block, sums, n);
-    return (
-      ops && {
-        ops,
-        block,
-        n,
-        sample: (stride) => wasm.sample(stride),
-        sampleAll: (stride) => wasm.sampleAll(data.length, stride),
-      }
-    );
+    return ops && { ops, block, n, sample: (stride) => wasm.sample(stride) };
   }
   const ops = scanJs(data, block, sums, n);
   return ops && { ops, block, n };
@@ -231,12 +221,6 @@ export function bestDelta(
   // took level 9 for such few literals: 92.5 KB of the deltas' 7.8 MB, 93.7 KB at level 3, for
   // ~1-2 ms each against ~0.1-0.2.
   const few = total < MIN_SAMPLED || total * 16 < data.length;
-  // Too few to sample, in a chunk of noise: most likely noise too (a patch of noise, or the
-  // ragged end of a changed run that a block boundary cut). zstd had nothing to take from them
-  // but searched the whole chunk and its dictionary for it: ~0.5 ms each, ~25 ms of the origin's
-  // CPU on the 200 MB file's 1% edit (~50 such deltas, ~5 KB smaller than these in all).
-  if (total < MIN_SAMPLED && chunkLooksRandom(data, m))
-    return { kind: 'delta', payload: storedDelta(data, m, total), sure: true };
   const level = zstd.noiseLevel !== undefined && few ? zstd.noiseLevel : zstd.level;
   return { kind: 'zstd', payload: zstdDelta(data, m, zstd.codec, level), sure: true };
 }
@@ -311,30 +295,14 @@ function literalsLookRandom(data: Buffer, m: Match, total: number): boolean {
   // In the scanner's memory where it made the match: the JavaScript loop below was compiled by
   // TurboFan in each fresh deployer (~20 ms of background CPU) for ~10 ms of sampling.
   const { counts, n } = m.sample ? m.sample(stride) : sampleJs(data, m.ops, m.block, stride);
-  return entropyBits(counts, n) > RANDOM_BITS;
-}
-
-/**
- * An even sample of 2,048+ random bytes reads about 7.9 bits a byte (the estimate is biased low);
- * text and code read 4.5-6.5, executables and uncompressed images 6-7.
- */
-const RANDOM_BITS = 7.8;
-
-/** Whether the chunk's own bytes, matched or not, look like noise (see literalsLookRandom). */
-function chunkLooksRandom(data: Buffer, m: Match): boolean {
-  const stride = Math.max(1, Math.floor(data.length / SAMPLES));
-  const { counts, n } = m.sampleAll ? m.sampleAll(stride) : sampleJs(data, [data.length, 0, 0], 1, stride);
-  return n >= MIN_SAMPLED && entropyBits(counts, n) > RANDOM_BITS;
-}
-
-/** Bits per byte of the order-0 entropy of a sample of `n` bytes whose values were counted in `counts`. */
-function entropyBits(counts: Uint32Array, n: number): number {
   let bits = 0;
   for (let v = 0; v < 256; v++) {
     const c = counts[v]!;
     if (c > 0) bits -= c * Math.log2(c / n);
   }
-  return bits / n;
+  // An even sample of 2,048+ random bytes reads about 7.9 (the estimate is biased low); text and
+  // code read 4.5-6.5, executables and uncompressed images 6-7.
+  return bits / n > 7.8;
 }
 
 /** The block size both sides use for a base (the agent needs it to rebuild). */

@@ -94,6 +94,49 @@ describe('a file written in order with direct I/O', () => {
     }
   });
 
+  it('takes more lanes for a plain copy: each block through its own buffer, the file byte for byte', async () => {
+    const dir = tmp('slipway-aligned-');
+    const old = noise(9 * 1024 * 1024 + 4321, 6);
+    const basePath = path.join(dir, 'old.bin');
+    writeFileSync(basePath, old);
+    const dest = path.join(dir, 'copy.bin');
+    writeFileSync(dest, '');
+    const out = await openAligned(dest, basePath, 6);
+    if (!out) return;
+    expect(out.lanes.length).toBe(6);
+    // The lanes in use at once: every one of the six, none twice.
+    const inUse = new Set<number>();
+    let most = 0;
+    const write = out.fh.write.bind(out.fh);
+    out.fh.write = (async (buf: Buffer, ...rest: [number, number, number]) => {
+      const lane = out.lanes.findIndex((l) => l.buffer === buf.buffer && l.byteOffset === buf.byteOffset);
+      expect(inUse.has(lane)).toBe(false);
+      inUse.add(lane);
+      most = Math.max(most, inUse.size);
+      try {
+        return await write(buf, ...rest);
+      } finally {
+        inUse.delete(lane);
+      }
+    }) as typeof out.fh.write;
+    const e = {
+      type: 'file' as const,
+      path: dest,
+      mode: 0o644,
+      size: old.length,
+      chunks: [['' as ChunkId, old.length]] as [ChunkId, number][],
+    };
+    const src = await openBase(basePath);
+    try {
+      await writeAligned(out, src, e, [0], async () => undefined);
+    } finally {
+      await closeAligned(out);
+      await closeBase(src);
+    }
+    expect(readFileSync(dest).equals(old)).toBe(true);
+    expect(most).toBeGreaterThan(3);
+  });
+
   it('is how writeFromBase writes a large file in order: the new chunks come through `chunk`, none into the open file', async () => {
     const P = { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 };
     const old = noise(ALIGNED_MIN + 100_000, 5);

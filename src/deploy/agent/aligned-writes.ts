@@ -31,10 +31,20 @@ const ALIGN = 4096;
 /** Bytes per block written. */
 const BLOCK = 1024 * 1024;
 
+/**
+ * Blocks of a plain copy (copyFileAligned) under way at once: each block's read and write wait
+ * for this process's main thread between them, and a staging's transfer keeps that thread ~80%
+ * busy (base reads, checksums, decoding, SHA-256). With three, the 200 MB base's copy made ahead
+ * of an edit ran at ~1.5 GB/s while the deployer walked and at ~0.4 GB/s once the transfer began,
+ * the last thing the staging waited for; a standalone copy beside a main thread busy 4 ms of
+ * every ~5.5: three lanes 410-490 ms, eight ~250, idle ~150-220 either way.
+ */
+const COPY_LANES = 6;
+
 /** Blocks being filled or written at once. */
 const LANES = 3;
 
-/** A file open for direct writes, with LANES buffers the kernel accepts. */
+/** A file open for direct writes, with LANES (or a copy's COPY_LANES) buffers the kernel accepts. */
 export interface AlignedFile {
   fh: FileHandle;
   lanes: Buffer[];
@@ -47,7 +57,11 @@ export interface AlignedFile {
  * buffers for it; undefined when the platform, the filesystem or the kernel refuses. `probe` is a
  * file of at least ALIGN bytes on the same filesystem (the base), read once with direct I/O.
  */
-export async function openAligned(dest: string, probe: string): Promise<AlignedFile | undefined> {
+export async function openAligned(
+  dest: string,
+  probe: string,
+  lanes = LANES,
+): Promise<AlignedFile | undefined> {
   const direct = (constants as Record<string, number | undefined>).O_DIRECT;
   // SLIPWAY_DIRECT_IO=0: never (the writes as before), to compare on a machine of one's own.
   if (direct === undefined || process.env.SLIPWAY_DIRECT_IO === '0') return undefined;
@@ -57,24 +71,25 @@ export async function openAligned(dest: string, probe: string): Promise<AlignedF
   // not known to JavaScript: a direct read of one block into each candidate start tells (the
   // refused ones fail at once with EINVAL, with no I/O). A read, not a write: a direct write
   // extending the new file cost 4-55 ms here (its allocation, on this thread).
-  const raw = spare ?? Buffer.allocUnsafeSlow(LANES * BLOCK + ALIGN);
-  spare = undefined;
+  const size = lanes * BLOCK + ALIGN;
+  const raw = spare?.length === size ? spare : Buffer.allocUnsafeSlow(size);
+  if (raw === spare) spare = undefined;
   const at = await aligned(raw, probe, direct);
   if (at === undefined) {
-    spare = raw;
+    keep(raw);
     await fh.close();
     return undefined;
   }
   return {
     fh,
     raw,
-    lanes: Array.from({ length: LANES }, (_, i) => raw.subarray(at + i * BLOCK, at + (i + 1) * BLOCK)),
+    lanes: Array.from({ length: lanes }, (_, i) => raw.subarray(at + i * BLOCK, at + (i + 1) * BLOCK)),
   };
 }
 
 /** Closes a file opened by openAligned, its buffers kept for the next (no write of it is under way). */
 export async function closeAligned(out: AlignedFile): Promise<void> {
-  spare = out.raw;
+  if (out.raw) keep(out.raw);
   await out.fh.close();
 }
 
@@ -83,6 +98,11 @@ export async function closeAligned(out: AlignedFile): Promise<void> {
  * only when collected, raised the agent's peak RSS by ~15 MB over an A/B's sequence of edits.
  */
 let spare: Buffer | undefined;
+
+/** Keeps `raw` as the spare if it is of the usual size (a copy's extra lanes are let go). */
+function keep(raw: Buffer): void {
+  if (raw.length === LANES * BLOCK + ALIGN) spare = raw;
+}
 
 /** The first offset into `raw` from which `probe` takes a direct read of ALIGN bytes, if any. */
 async function aligned(raw: Buffer, probe: string, direct: number): Promise<number | undefined> {
@@ -194,7 +214,7 @@ export async function writeAligned(
   const lanes: (Promise<void> | undefined)[] = [];
   let failed = false;
   for (const [n, k] of order.entries()) {
-    const turn = n % LANES;
+    const turn = n % out.lanes.length;
     // This lane's block is written before its buffer takes the next one.
     if (lanes[turn]) await lanes[turn]!.catch(() => {});
     if (failed) break;
@@ -301,7 +321,7 @@ export async function copyFileAligned(src: string, dest: string): Promise<void> 
       const fh = await open(dest, 'wx', st.mode & 0o777);
       let whole = false;
       try {
-        const out = await openAligned(dest, src);
+        const out = await openAligned(dest, src, COPY_LANES);
         if (out) {
           try {
             const e: FileEntry = {

@@ -114,6 +114,7 @@ export class CopiesAhead implements AheadCopies {
  * two-core VM takes CPU from both cores); direct writes leave no such flush behind.
  */
 async function copy(base: AheadBase, dest: string): Promise<boolean> {
+  trace(`copying ahead: ${base.path}`);
   try {
     await copyFileAligned(base.path, dest);
     const st = await stat(base.path);

@@ -36,10 +36,13 @@ const BLOCK = 1024 * 1024;
  * for this process's main thread between them, and a staging's transfer keeps that thread ~80%
  * busy (base reads, checksums, decoding, SHA-256). With three, the 200 MB base's copy made ahead
  * of an edit ran at ~1.5 GB/s while the deployer walked and at ~0.4 GB/s once the transfer began,
- * the last thing the staging waited for; a standalone copy beside a main thread busy 4 ms of
- * every ~5.5: three lanes 410-490 ms, eight ~250, idle ~150-220 either way.
+ * the last thing the staging waited for (75-110 ms after the last chunk came); a standalone copy
+ * beside a main thread busy 4 ms of every ~5.5: three lanes 410-490 ms, eight ~250, idle ~150-220
+ * either way. The 200 MB file's edits (A/B, 6 pairs each, wall B/A): 6 lanes against 3, 1% 0.91
+ * and 10% 0.95; 8 against 6, 0.88 and 0.86; 12 against 8, 1.08 and 0.91. 8 MiB of buffers while
+ * a copy runs, let go after it.
  */
-const COPY_LANES = 6;
+const COPY_LANES = 8;
 
 /** Blocks being filled or written at once. */
 const LANES = 3;

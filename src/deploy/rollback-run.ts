@@ -49,6 +49,17 @@ export async function runRollback(opts: {
   await Promise.all(
     targets.map(async ({ t }) => {
       const client = clients.get(t.name)!;
+      const fail = (reason: string) => {
+        failures.push(`${t.name}: ${reason}`);
+        events.emit({
+          type: 'target-failed',
+          deploymentId,
+          target: t.name,
+          at: Date.now(),
+          phase: 'activate',
+          reason,
+        });
+      };
       const before = await client.status();
       // `expected`: what this host ran a moment ago; if anything moved it since, refuse (409).
       const expected = before.ok ? before.value.current : undefined;
@@ -58,32 +69,10 @@ export async function runRollback(opts: {
       failpoint('rollback:activate');
       if (r.ok && env.health && t.healthUrl) {
         const p = await waitHealthy(t.healthUrl, env.health);
-        if (p.phase !== 'Successful') {
-          const msg = `switched back but the health check is ${p.phase}${p.status ? ` (${p.status})` : ''}`;
-          failures.push(`${t.name}: ${msg}`);
-          events.emit({
-            type: 'target-failed',
-            deploymentId,
-            target: t.name,
-            at: Date.now(),
-            phase: 'activate',
-            reason: msg,
-          });
-          return;
-        }
+        if (p.phase !== 'Successful')
+          return fail(`switched back but the health check is ${p.phase}${p.status ? ` (${p.status})` : ''}`);
       }
-      if (!r.ok) {
-        failures.push(`${t.name}: ${r.error}`);
-        events.emit({
-          type: 'target-failed',
-          deploymentId,
-          target: t.name,
-          at: Date.now(),
-          phase: 'activate',
-          reason: r.error,
-        });
-        return;
-      }
+      if (!r.ok) return fail(r.error);
       events.emit({
         type: 'target-activated',
         deploymentId,

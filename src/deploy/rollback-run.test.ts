@@ -56,6 +56,14 @@ async function deploy(env: Environment, version: string): Promise<string> {
   return r.value.release;
 }
 
+/** A deployment's event stream and every event it carried. */
+function recorded(): { events: EventStream<DeployEvent>; seen: DeployEvent[] } {
+  const events = new EventStream<DeployEvent>();
+  const seen: DeployEvent[] = [];
+  events.subscribe((e) => seen.push(e));
+  return { events, seen };
+}
+
 const current = (n: string) => readlink(path.join(root, n, 'current')).then((l) => path.basename(l));
 
 describe('runRollback', () => {
@@ -63,9 +71,7 @@ describe('runRollback', () => {
     const env = await environment();
     const v1 = await deploy(env, 'v1');
     await deploy(env, 'v2');
-    const events = new EventStream<DeployEvent>();
-    const seen: DeployEvent[] = [];
-    events.subscribe((e) => seen.push(e));
+    const { events, seen } = recorded();
     const r = await runRollback({ env, events });
     expect(r.status, r.reason).toBe('success');
     expect([await current('a'), await current('b')]).toEqual([v1, v1]);
@@ -84,9 +90,7 @@ describe('runRollback', () => {
     const env = await environment(url);
     const v1 = await deploy(env, 'v1');
     await deploy(env, 'v2');
-    const events = new EventStream<DeployEvent>();
-    const seen: DeployEvent[] = [];
-    events.subscribe((e) => seen.push(e));
+    const { events, seen } = recorded();
     const r = await runRollback({ env, events });
     expect(r.status).toBe('failed');
     expect(r.reason).toMatch(/^rollback failed on t[12]: switched back but the health check is Failed/);

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { median } from './lib/calibrate.js';
 import type { BenchRow } from './lib/row.js';
 import { tail, timed } from './lib/spawn.js';
 
@@ -28,12 +29,6 @@ async function run(root: string, dir: string, args: string[]): Promise<number> {
   const s = JSON.parse(await readFile(file, 'utf8')) as { durationMs: number; status: string };
   if (s.status !== 'success') throw new Error(`run ${args.join(' ')} did not succeed`);
   return s.durationMs;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** Eight sleeping tasks in a small DAG: enough structure that 1, 2 and 4 slots schedule differently. */

@@ -22,6 +22,7 @@ import {
   stopBenchAgent as stopAgent,
 } from './lib/agent-proc.js';
 import { runAlone } from './lib/alone.js';
+import { median } from './lib/calibrate.js';
 import { CliDeployer } from './lib/cli-deployer.js';
 import { countingProxy, freePort } from './lib/count-proxy.js';
 import { applyChange, type ChangeName, type ShapeName, writeShape } from './lib/deploy-shapes.js';
@@ -38,11 +39,6 @@ const MB = 1024 * 1024;
  */
 const REPEAT = Math.max(1, Number(process.env.SLIPWAY_BENCH_DEPLOY_REPEAT ?? 1) || 1);
 
-function median(xs: number[]): number {
-  const a = [...xs].sort((x, y) => x - y);
-  const m = a.length >> 1;
-  return a.length % 2 ? a[m]! : (a[m - 1]! + a[m]!) / 2;
-}
 const TOKEN = 'bench-token-0123456789abcdef';
 
 /** Writes every dirty page back (`sync`), so that the next timed deploy does not pay for them. */

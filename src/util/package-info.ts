@@ -42,3 +42,8 @@ export function slipwayVersion(): string {
 export function schemaFile(): string {
   return path.join(packageRoot(), 'dist', 'slipway.schema.json');
 }
+
+/** A file the build compiles into the bundle's folder (dist/cli), e.g. a native addon. */
+export function bundleFile(name: string): string {
+  return path.join(packageRoot(), 'dist', 'cli', name);
+}

@@ -13,6 +13,7 @@ import { fstatNumbers } from '../../util/lstat-numbers.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import type { StagedLoc } from './staging-area.js';
+import { writeWhole } from './whole-file.js';
 
 type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
 
@@ -210,18 +211,11 @@ export class StreamFiles {
     if (size !== data.length || size > SYNC_BYTES || this.#left[f] !== 1 || this.#fds.has(f))
       return undefined;
     const e = this.files[f]!;
-    const fd = this.#open(f);
-    let st: { mode: number; mtimeMs: number };
-    try {
-      for (let n = 0; n < size; ) n += writeSync(fd, data, n, size - n, offset + n);
-      st = fstatNumbers(fd);
-      if ((st.mode & 0o777) !== (e.mode & 0o777)) fchmodSync(fd, e.mode & 0o777);
-    } finally {
-      closeSync(fd);
-    }
+    // Created, written, given its mode and closed in one call (whole-file.ts).
+    const mtime = writeWhole(this.#pathOf(e.path), data, offset, e.mode);
     // Complete only once written and settled: a failed write leaves it incomplete.
     this.#left[f] = 0;
-    this.mtimes[f] = st.mtimeMs;
+    this.mtimes[f] = mtime;
     this.unsyncedFiles++;
     return { release: this.name as ReleaseId, path: e.path, offset, size };
   }

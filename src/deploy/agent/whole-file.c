@@ -1,0 +1,98 @@
+/*
+ * whole-file.node: one call that creates a small file of a streamed stage whole (stream-files.ts
+ * #placeWhole): open (O_CREAT | O_EXCL | O_NOFOLLOW), write, fstat, fchmod where the mode is not
+ * yet the one wanted, close. Node's sync fs calls cost about 1 us of JavaScript and binding each
+ * (an error context, argument checks, a stats array) on top of the system call: four of them per
+ * file, 20,000 files a first deploy. Compiled at build time by scripts/build-native-writes.mjs
+ * against Node's own headers (Node-API); where it cannot be built or loaded the agent makes the
+ * same calls from JavaScript (whole-file.ts).
+ *
+ * writeWhole(path, data, at, mode) -> mtime in ms (as fs.Stats mtimeMs computes it), or a
+ * negative errno (the file, if it was created, is closed; it stays, as the JavaScript path leaves
+ * a file whose write failed).
+ */
+#define NAPI_VERSION 4
+#include <errno.h>
+#include <fcntl.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string.h>
+
+#ifndef NODE_GYP_MODULE_NAME
+#define NODE_GYP_MODULE_NAME whole_file
+#endif
+#ifndef O_CLOEXEC
+#define O_CLOEXEC 0
+#endif
+
+static double write_whole(const char *path, const char *data, size_t size, int64_t at, unsigned mode) {
+  int fd;
+  do fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode & 0777) | 0600);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0) return -(double)errno;
+  int e = 0;
+  size_t n = 0;
+  while (n < size) {
+    ssize_t w = pwrite(fd, data + n, size - n, (off_t)(at + (int64_t)n));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      e = errno;
+      break;
+    }
+    if (w == 0) {
+      e = EIO;
+      break;
+    }
+    n += (size_t)w;
+  }
+  struct stat st;
+  if (!e && fstat(fd, &st) != 0) e = errno;
+  if (!e && (st.st_mode & 0777) != (mode & 0777) && fchmod(fd, mode & 0777) != 0) e = errno;
+  if (close(fd) != 0 && !e && errno != EINTR) e = errno;
+  if (e) return -(double)e;
+  return (double)st.st_mtim.tv_sec * 1000 + (double)st.st_mtim.tv_nsec / 1e6;
+}
+
+static napi_value writeWhole(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_value result;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4) {
+    napi_throw_type_error(env, NULL, "writeWhole(path, data, at, mode)");
+    return NULL;
+  }
+  char path[4097];
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "path: a string");
+    return NULL;
+  }
+  if (len >= sizeof path - 1 || strlen(path) != len) {
+    napi_create_double(env, -(double)(strlen(path) != len ? EINVAL : ENAMETOOLONG), &result);
+    return result;
+  }
+  void *data = NULL;
+  size_t size = 0;
+  int64_t at = 0;
+  uint32_t mode = 0;
+  if (napi_get_buffer_info(env, argv[1], &data, &size) != napi_ok ||
+      napi_get_value_int64(env, argv[2], &at) != napi_ok || at < 0 ||
+      napi_get_value_uint32(env, argv[3], &mode) != napi_ok) {
+    napi_throw_type_error(env, NULL, "writeWhole(path: string, data: Buffer, at: number >= 0, mode: number)");
+    return NULL;
+  }
+  napi_create_double(env, write_whole(path, (const char *)data, size, at, mode), &result);
+  return result;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_value fn;
+  if (napi_create_function(env, "writeWhole", NAPI_AUTO_LENGTH, writeWhole, NULL, &fn) == napi_ok)
+    napi_set_named_property(env, exports, "writeWhole", fn);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -19,16 +19,29 @@ const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | const
 
 /** The addon's call: the mtime in ms, or a negative errno. */
 type Native = (file: string, data: Buffer, at: number, mode: number) => number;
+/** Its batch on libuv's pool: each file's mtime or negative errno, in order. */
+type NativeBatch = (
+  files: string[],
+  datas: Buffer[],
+  ats: number[],
+  modes: number[],
+) => Promise<Float64Array>;
 
 /** The addon while it is trusted; false when absent, refused or found wrong; undefined before the first file. */
 let native: Native | false | undefined;
+let nativeBatch: NativeBatch | undefined;
 /** Whether the addon's first file was checked. */
 let checked = false;
 
 function load(): Native | false {
   if (process.env.SLIPWAY_NATIVE_WRITES === '0') return false;
   try {
-    const m = createRequire(import.meta.url)(bundleFile('whole-file.node')) as { writeWhole?: unknown };
+    const m = createRequire(import.meta.url)(bundleFile('whole-file.node')) as {
+      writeWhole?: unknown;
+      writeWholeBatch?: unknown;
+    };
+    if (typeof m.writeWholeBatch === 'function' && process.env.SLIPWAY_NATIVE_WRITES !== 'sync')
+      nativeBatch = m.writeWholeBatch as NativeBatch;
     return typeof m.writeWhole === 'function' ? (m.writeWhole as Native) : false;
   } catch {
     return false;
@@ -58,6 +71,72 @@ export function writeWhole(file: string, data: Buffer, at: number, mode: number)
     return r;
   native = false;
   return st.mtimeMs;
+}
+
+/** Files in one batch of the pool at most (a batch is also sent at the end of the event loop's turn). */
+const BATCH = 32;
+
+/** The files gathered for the next batch, and what its callers wait on. */
+class Gathered {
+  readonly files: string[] = [];
+  readonly datas: Buffer[] = [];
+  readonly ats: number[] = [];
+  readonly modes: number[] = [];
+  readonly done: Promise<Float64Array>;
+  resolve!: (r: Float64Array) => void;
+  reject!: (e: unknown) => void;
+  constructor() {
+    this.done = new Promise<Float64Array>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+}
+
+let gathered: Gathered | undefined;
+
+function send(): void {
+  const g = gathered;
+  if (!g) return;
+  gathered = undefined;
+  try {
+    nativeBatch!(g.files, g.datas, g.ats, g.modes).then(g.resolve, g.reject);
+  } catch (e) {
+    g.reject(e);
+  }
+}
+
+/**
+ * As writeWhole, on a thread of libuv's pool (in batches of the files given in one turn of the
+ * event loop, up to BATCH), leaving this thread to the next chunks: the mtime once written;
+ * undefined where only the synchronous call is there (the JavaScript path, or until the addon's
+ * first file was checked: call writeWhole). `data` must stay unchanged until then.
+ */
+export function writeWholeLater(
+  file: string,
+  data: Buffer,
+  at: number,
+  mode: number,
+): Promise<number> | undefined {
+  if (!native || !checked || !nativeBatch) return undefined;
+  let g = gathered;
+  if (!g) {
+    g = new Gathered();
+    gathered = g;
+    setImmediate(send);
+  }
+  const i = g.files.length;
+  g.files.push(file);
+  g.datas.push(data);
+  g.ats.push(at);
+  g.modes.push(mode);
+  const done = g.done.then((r) => {
+    const v = r[i]!;
+    if (v < 0) throw failure(v, file);
+    return v;
+  });
+  if (i + 1 === BATCH) send();
+  return done;
 }
 
 /** The same in JavaScript. */

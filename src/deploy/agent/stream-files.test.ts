@@ -103,6 +103,26 @@ describe('StreamFiles', () => {
     }
   });
 
+  it('writes many one-chunk files whole, on the pool once the addon is checked: the same files', async () => {
+    const files = new StreamFiles(dir, '.stream-test');
+    const n = 200; // chunksOf repeats its bytes from 255 on
+    const chunks = chunksOf(n, 700);
+    const modes = [0o644, 0o755, 0o600, 0o444];
+    for (const [k, c] of chunks.entries())
+      files.file({ type: 'file', path: `f${k}`, mode: modes[k % 4]!, size: 700, chunks: [[c.id, 700]] });
+    // As the chunk client places them: many at once, each awaited only as a write in flight.
+    const placed = await Promise.all(chunks.map((c) => files.place(c.id, c.data)));
+    expect(placed.map((l) => l?.path)).toEqual(chunks.map((_, k) => `f${k}`));
+    expect(files.incomplete()).toBeUndefined();
+    expect(files.unsyncedFiles).toBe(n);
+    for (const [k, c] of chunks.entries()) {
+      const st = await stat(path.join(dir, `f${k}`));
+      expect(st.mode & 0o777).toBe(modes[k % 4]);
+      expect(files.mtimes[k]).toBe(st.mtimeMs);
+      expect((await readFile(path.join(dir, `f${k}`))).equals(c.data)).toBe(true);
+    }
+  });
+
   it('refuses to write a one-chunk file through a symlink or over an existing file', async () => {
     const files = new StreamFiles(dir, '.stream-test');
     const [a, b] = chunksOf(2, 100);

@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { nativeWholeFiles, writeWhole, writeWholeJs } from './whole-file.js';
+import { nativeWholeFiles, writeWhole, writeWholeJs, writeWholeLater } from './whole-file.js';
 
 let dir: string;
 beforeEach(() => {
@@ -85,6 +85,30 @@ describe('writeWhole', () => {
       );
     });
   }
+
+  it('makes files on the pool in batches once the addon was checked, failing each alone', async () => {
+    writeWhole(path.join(dir, 'first'), Buffer.from('checked'), 0, 0o644);
+    const names = Array.from({ length: 100 }, (_, k) => `p${k}`);
+    // One of them exists already: only its write fails.
+    writeFileSync(path.join(dir, 'p7'), 'kept');
+    const done = names.map((name, k) =>
+      writeWholeLater(path.join(dir, name), Buffer.alloc(k + 1, k), 0, k % 2 ? 0o755 : 0o640),
+    );
+    expect(done.every((p) => p instanceof Promise)).toBe(true);
+    const settled = await Promise.allSettled(done as Promise<number>[]);
+    for (const [k, name] of names.entries()) {
+      const s = settled[k]!;
+      if (k === 7) {
+        expect(s.status === 'rejected' && (s.reason as NodeJS.ErrnoException).code).toBe('EEXIST');
+        expect(readFileSync(path.join(dir, name), 'utf8')).toBe('kept');
+        continue;
+      }
+      const st = lstatSync(path.join(dir, name));
+      expect(s.status === 'fulfilled' && s.value).toBe(st.mtimeMs);
+      expect(st.mode & 0o777).toBe(k % 2 ? 0o755 : 0o640);
+      expect(readFileSync(path.join(dir, name)).equals(Buffer.alloc(k + 1, k))).toBe(true);
+    }
+  });
 
   it('keeps to JavaScript with SLIPWAY_NATIVE_WRITES=0, making the same files', () => {
     // The build's copy of this module (as the agent runs it), in a process of its own.

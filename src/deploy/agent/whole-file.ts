@@ -73,7 +73,11 @@ export function writeWhole(file: string, data: Buffer, at: number, mode: number)
   return st.mtimeMs;
 }
 
-/** Files in one batch of the pool at most (a batch is also sent at the end of the event loop's turn). */
+/**
+ * Files gathered are sent as a batch once this many are (or at the end of the event loop's turn),
+ * while no batch runs: one at a time, so one thread of the pool makes files beside this one (four
+ * at once took the two cores from the transfer's decoding and the deployer).
+ */
 const BATCH = 32;
 
 /** The files gathered for the next batch, and what its callers wait on. */
@@ -94,23 +98,42 @@ class Gathered {
 }
 
 let gathered: Gathered | undefined;
+/** Whether a batch runs on the pool. */
+let running = false;
 
+/** Sends the files gathered as a batch unless one runs (then once it is over). */
 function send(): void {
   const g = gathered;
-  if (!g) return;
+  if (!g || running) return;
   gathered = undefined;
+  running = true;
+  let done: Promise<Float64Array>;
   try {
-    nativeBatch!(g.files, g.datas, g.ats, g.modes).then(g.resolve, g.reject);
+    done = nativeBatch!(g.files, g.datas, g.ats, g.modes);
   } catch (e) {
+    running = false;
     g.reject(e);
+    return;
   }
+  done.then(
+    (r) => {
+      running = false;
+      g.resolve(r);
+      send();
+    },
+    (e: unknown) => {
+      running = false;
+      g.reject(e);
+      send();
+    },
+  );
 }
 
 /**
- * As writeWhole, on a thread of libuv's pool (in batches of the files given in one turn of the
- * event loop, up to BATCH), leaving this thread to the next chunks: the mtime once written;
- * undefined where only the synchronous call is there (the JavaScript path, or until the addon's
- * first file was checked: call writeWhole). `data` must stay unchanged until then.
+ * As writeWhole, on a thread of libuv's pool (in batches of the files given while the one before
+ * ran, or in one turn of the event loop), leaving this thread to the next chunks: the mtime once
+ * written; undefined where only the synchronous call is there (the JavaScript path, or until the
+ * addon's first file was checked: call writeWhole). `data` must stay unchanged until then.
  */
 export function writeWholeLater(
   file: string,
@@ -123,7 +146,7 @@ export function writeWholeLater(
   if (!g) {
     g = new Gathered();
     gathered = g;
-    setImmediate(send);
+    if (!running) setImmediate(send);
   }
   const i = g.files.length;
   g.files.push(file);

@@ -17,8 +17,16 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { nativeWholeFiles, writeWhole, writeWholeJs, writeWholeLater } from './whole-file.js';
+
+// The pool's batches (writeWholeLater) are taken only with SLIPWAY_NATIVE_WRITES=pool, read as the addon loads.
+vi.hoisted(() => {
+  process.env.SLIPWAY_NATIVE_WRITES = 'pool';
+});
+afterAll(() => {
+  delete process.env.SLIPWAY_NATIVE_WRITES;
+});
 
 let dir: string;
 beforeEach(() => {

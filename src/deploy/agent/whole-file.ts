@@ -6,8 +6,12 @@
  * loads, else the same four system calls from JavaScript, each of which costs about 1 us of
  * JavaScript and binding besides the call itself (an error context, argument checks, a stats
  * array: 80,000 of them for a first deploy of 20,000 files). `SLIPWAY_NATIVE_WRITES=0` keeps to
- * JavaScript. The addon's first file is checked against lstat (its size, mode and mtime): any
- * difference, and JavaScript makes every file after it.
+ * JavaScript; `SLIPWAY_NATIVE_WRITES=pool` makes them on a thread of libuv's pool (writeWholeLater),
+ * which took ~300 ms off the agent's main thread on the 20,000 files' first deploy but added
+ * 60-200 ms of CPU (a promise chain per file, the thread's wake-ups): not on by default until it
+ * is shown to pay in wall time on a machine with a core to spare (measured only at load 6-17).
+ * The addon's first file is checked against lstat (its size, mode and mtime): any difference, and
+ * JavaScript makes every file after it.
  */
 import { closeSync, constants, fchmodSync, lstatSync, openSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -40,7 +44,7 @@ function load(): Native | false {
       writeWhole?: unknown;
       writeWholeBatch?: unknown;
     };
-    if (typeof m.writeWholeBatch === 'function' && process.env.SLIPWAY_NATIVE_WRITES !== 'sync')
+    if (typeof m.writeWholeBatch === 'function' && process.env.SLIPWAY_NATIVE_WRITES === 'pool')
       nativeBatch = m.writeWholeBatch as NativeBatch;
     return typeof m.writeWhole === 'function' ? (m.writeWhole as Native) : false;
   } catch {

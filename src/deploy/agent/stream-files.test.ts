@@ -6,18 +6,9 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChunkId } from '../types.js';
 import { StreamFiles } from './stream-files.js';
-
-// Whole files made on the pool (whole-file.ts writeWholeLater, SLIPWAY_NATIVE_WRITES=pool, read as the addon
-// loads); the synchronous path is the agent's default (stream-stage.test.ts and the agent's tests).
-vi.hoisted(() => {
-  process.env.SLIPWAY_NATIVE_WRITES = 'pool';
-});
-afterAll(() => {
-  delete process.env.SLIPWAY_NATIVE_WRITES;
-});
 
 let dir: string;
 beforeEach(async () => {
@@ -112,7 +103,7 @@ describe('StreamFiles', () => {
     }
   });
 
-  it('writes many one-chunk files whole, on the pool once the addon is checked: the same files', async () => {
+  it('writes many one-chunk files whole: their bytes, modes and mtimes', async () => {
     const files = new StreamFiles(dir, '.stream-test');
     const n = 200; // chunksOf repeats its bytes from 255 on
     const chunks = chunksOf(n, 700);

@@ -13,7 +13,7 @@ import { fstatNumbers } from '../../util/lstat-numbers.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import type { StagedLoc } from './staging-area.js';
-import { writeWhole, writeWholeLater } from './whole-file.js';
+import { writeWhole } from './whole-file.js';
 
 type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
 
@@ -207,30 +207,17 @@ export class StreamFiles {
    * early sync: five map operations and a closure per file, 20,000 times); undefined when not
    * that case (then `place` takes the general path).
    */
-  #placeWhole(
-    f: number,
-    offset: number,
-    size: number,
-    data: Buffer,
-  ): StagedLoc | Promise<StagedLoc> | undefined {
+  #placeWhole(f: number, offset: number, size: number, data: Buffer): StagedLoc | undefined {
     if (size !== data.length || size > SYNC_BYTES || this.#left[f] !== 1 || this.#fds.has(f))
       return undefined;
     const e = this.files[f]!;
-    const file = this.#pathOf(e.path);
-    const loc: StagedLoc = { release: this.name as ReleaseId, path: e.path, offset, size };
-    // On the pool where the addon is there (the caller keeps `data` until then), else here.
-    const later = writeWholeLater(file, data, offset, e.mode);
-    if (later) return later.then((mtime) => this.#whole(f, mtime, loc));
     // Created, written, given its mode and closed in one call (whole-file.ts).
-    return this.#whole(f, writeWhole(file, data, offset, e.mode), loc);
-  }
-
-  /** File f was made whole: complete only now (a failed write leaves it incomplete). */
-  #whole(f: number, mtime: number, loc: StagedLoc): StagedLoc {
+    const mtime = writeWhole(this.#pathOf(e.path), data, offset, e.mode);
+    // Complete only once written and settled: a failed write leaves it incomplete.
     this.#left[f] = 0;
     this.mtimes[f] = mtime;
     this.unsyncedFiles++;
-    return loc;
+    return { release: this.name as ReleaseId, path: e.path, offset, size };
   }
 
   /** `bytes` more written to `fd`: synced early once a step's worth are (SYNC_STEP). */

@@ -17,16 +17,8 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { nativeWholeFiles, writeWhole, writeWholeJs, writeWholeLater } from './whole-file.js';
-
-// The pool's batches (writeWholeLater) are taken only with SLIPWAY_NATIVE_WRITES=pool, read as the addon loads.
-vi.hoisted(() => {
-  process.env.SLIPWAY_NATIVE_WRITES = 'pool';
-});
-afterAll(() => {
-  delete process.env.SLIPWAY_NATIVE_WRITES;
-});
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { nativeWholeFiles, writeWhole, writeWholeJs } from './whole-file.js';
 
 let dir: string;
 beforeEach(() => {
@@ -94,48 +86,54 @@ describe('writeWhole', () => {
     });
   }
 
-  it('makes files on the pool in batches once the addon was checked, failing each alone', async () => {
-    writeWhole(path.join(dir, 'first'), Buffer.from('checked'), 0, 0o644);
-    const names = Array.from({ length: 100 }, (_, k) => `p${k}`);
-    // One of them exists already: only its write fails.
-    writeFileSync(path.join(dir, 'p7'), 'kept');
-    const done = names.map((name, k) =>
-      writeWholeLater(path.join(dir, name), Buffer.alloc(k + 1, k), 0, k % 2 ? 0o755 : 0o640),
-    );
-    expect(done.every((p) => p instanceof Promise)).toBe(true);
-    const settled = await Promise.allSettled(done as Promise<number>[]);
-    for (const [k, name] of names.entries()) {
-      const s = settled[k]!;
-      if (k === 7) {
-        expect(s.status === 'rejected' && (s.reason as NodeJS.ErrnoException).code).toBe('EEXIST');
-        expect(readFileSync(path.join(dir, name), 'utf8')).toBe('kept');
-        continue;
-      }
-      const st = lstatSync(path.join(dir, name));
-      expect(s.status === 'fulfilled' && s.value).toBe(st.mtimeMs);
-      expect(st.mode & 0o777).toBe(k % 2 ? 0o755 : 0o640);
-      expect(readFileSync(path.join(dir, name)).equals(Buffer.alloc(k + 1, k))).toBe(true);
-    }
-  });
-
-  it('keeps to JavaScript with SLIPWAY_NATIVE_WRITES=0, making the same files', () => {
-    // The build's copy of this module (as the agent runs it), in a process of its own.
+  it('keeps to JavaScript with SLIPWAY_NATIVE_WRITES=0: a streamed stage makes the same files', () => {
+    // The build's StreamFiles (as the agent runs it), one process with the addon and one without,
+    // each staging the same 60 one-chunk files of four modes into a folder of its own.
     const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-    const module = path.join(root, 'dist/src/deploy/agent/whole-file.js');
-    const script = `
-      const { nativeWholeFiles, writeWhole } = await import(${JSON.stringify(module)});
-      const file = ${JSON.stringify(path.join(dir, 'js.txt'))};
-      const mtime = writeWhole(file, Buffer.from('same bytes'), 0, 0o640);
-      console.log(JSON.stringify({ native: nativeWholeFiles(), mtime }));`;
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-      env: { ...process.env, SLIPWAY_NATIVE_WRITES: '0' },
-      encoding: 'utf8',
-    });
-    const r = JSON.parse(out.trim().split('\n').at(-1)!) as { native: boolean; mtime: number };
-    expect(r.native).toBe(false);
-    const st = lstatSync(path.join(dir, 'js.txt'));
-    expect(r.mtime).toBe(st.mtimeMs);
-    expect(st.mode & 0o777).toBe(0o640);
-    expect(readFileSync(path.join(dir, 'js.txt'), 'utf8')).toBe('same bytes');
+    const dist = (m: string) => JSON.stringify(path.join(root, 'dist/src/deploy/agent', m));
+    const stage = (name: string, env: string | undefined) => {
+      const script = `
+        const { createHash } = await import('node:crypto');
+        const { mkdirSync } = await import('node:fs');
+        const { StreamFiles } = await import(${dist('stream-files.js')});
+        const { nativeWholeFiles } = await import(${dist('whole-file.js')});
+        const dir = ${JSON.stringify(path.join(dir, name))};
+        mkdirSync(dir);
+        const files = new StreamFiles(dir, '.stream-test');
+        files.folder({ type: 'dir', path: 'sub', mode: 0o755 });
+        const chunks = [];
+        for (let k = 0; k < 60; k++) {
+          const data = Buffer.alloc(100 + k * 61, k + 1);
+          const id = createHash('sha256').update(data).digest('hex');
+          chunks.push([id, data]);
+          const mode = [0o644, 0o755, 0o600, 0o444][k % 4];
+          files.file({ type: 'file', path: 'sub/f' + k, mode, size: data.length, chunks: [[id, data.length]] });
+        }
+        for (const [id, data] of chunks) await files.place(id, data);
+        console.log(JSON.stringify({ native: nativeWholeFiles(), done: !files.incomplete(), mtimes: files.mtimes }));`;
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+        env: { ...process.env, SLIPWAY_NATIVE_WRITES: env },
+        encoding: 'utf8',
+      });
+      return JSON.parse(out.trim().split('\n').at(-1)!) as {
+        native: boolean;
+        done: boolean;
+        mtimes: number[];
+      };
+    };
+    const js = stage('js', '0');
+    const native = stage('native', undefined);
+    expect([js.native, native.native]).toEqual([false, true]);
+    expect(js.done && native.done).toBe(true);
+    for (let k = 0; k < 60; k++) {
+      const [a, b] = ['js', 'native'].map((n) => path.join(dir, n, 'sub', `f${k}`));
+      const [sa, sb] = [lstatSync(a!), lstatSync(b!)];
+      expect(readFileSync(a!).equals(readFileSync(b!))).toBe(true);
+      expect(sa.mode).toBe(sb.mode);
+      expect(sa.mode & 0o777).toBe([0o644, 0o755, 0o600, 0o444][k % 4]);
+      // Each mtime noted as written: the file's own.
+      expect(js.mtimes[k]).toBe(sa.mtimeMs);
+      expect(native.mtimes[k]).toBe(sb.mtimeMs);
+    }
   });
 });

@@ -6,12 +6,11 @@
  * loads, else the same four system calls from JavaScript, each of which costs about 1 us of
  * JavaScript and binding besides the call itself (an error context, argument checks, a stats
  * array: 80,000 of them for a first deploy of 20,000 files). `SLIPWAY_NATIVE_WRITES=0` keeps to
- * JavaScript; `SLIPWAY_NATIVE_WRITES=pool` makes them on a thread of libuv's pool (writeWholeLater),
- * which took ~300 ms off the agent's main thread on the 20,000 files' first deploy but added
- * 60-200 ms of CPU (a promise chain per file, the thread's wake-ups): not on by default until it
- * is shown to pay in wall time on a machine with a core to spare (measured only at load 6-17).
- * The addon's first file is checked against lstat (its size, mode and mtime): any difference, and
- * JavaScript makes every file after it.
+ * JavaScript. The addon's first file is checked against lstat (its size, mode and mtime): any
+ * difference, and JavaScript makes every file after it. Tried and dropped: the same calls in
+ * batches on a thread of libuv's pool, leaving the main thread to the next chunks (~300 ms less
+ * on it for 20,000 files, but 60-200 ms more CPU and 10 MB more memory, and a first deploy of
+ * 20,000 files 1.13x slower over 8 pairs against this: the cores are busy until the last chunks).
  */
 import { closeSync, constants, fchmodSync, lstatSync, openSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -23,29 +22,16 @@ const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | const
 
 /** The addon's call: the mtime in ms, or a negative errno. */
 type Native = (file: string, data: Buffer, at: number, mode: number) => number;
-/** Its batch on libuv's pool: each file's mtime or negative errno, in order. */
-type NativeBatch = (
-  files: string[],
-  datas: Buffer[],
-  ats: number[],
-  modes: number[],
-) => Promise<Float64Array>;
 
 /** The addon while it is trusted; false when absent, refused or found wrong; undefined before the first file. */
 let native: Native | false | undefined;
-let nativeBatch: NativeBatch | undefined;
 /** Whether the addon's first file was checked. */
 let checked = false;
 
 function load(): Native | false {
   if (process.env.SLIPWAY_NATIVE_WRITES === '0') return false;
   try {
-    const m = createRequire(import.meta.url)(bundleFile('whole-file.node')) as {
-      writeWhole?: unknown;
-      writeWholeBatch?: unknown;
-    };
-    if (typeof m.writeWholeBatch === 'function' && process.env.SLIPWAY_NATIVE_WRITES === 'pool')
-      nativeBatch = m.writeWholeBatch as NativeBatch;
+    const m = createRequire(import.meta.url)(bundleFile('whole-file.node')) as { writeWhole?: unknown };
     return typeof m.writeWhole === 'function' ? (m.writeWhole as Native) : false;
   } catch {
     return false;
@@ -75,95 +61,6 @@ export function writeWhole(file: string, data: Buffer, at: number, mode: number)
     return r;
   native = false;
   return st.mtimeMs;
-}
-
-/**
- * Files gathered are sent as a batch once this many are (or at the end of the event loop's turn),
- * while no batch runs: one at a time, so one thread of the pool makes files beside this one (four
- * at once took the two cores from the transfer's decoding and the deployer).
- */
-const BATCH = 32;
-
-/** The files gathered for the next batch, and what its callers wait on. */
-class Gathered {
-  readonly files: string[] = [];
-  readonly datas: Buffer[] = [];
-  readonly ats: number[] = [];
-  readonly modes: number[] = [];
-  readonly done: Promise<Float64Array>;
-  resolve!: (r: Float64Array) => void;
-  reject!: (e: unknown) => void;
-  constructor() {
-    this.done = new Promise<Float64Array>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
-  }
-}
-
-let gathered: Gathered | undefined;
-/** Whether a batch runs on the pool. */
-let running = false;
-
-/** Sends the files gathered as a batch unless one runs (then once it is over). */
-function send(): void {
-  const g = gathered;
-  if (!g || running) return;
-  gathered = undefined;
-  running = true;
-  let done: Promise<Float64Array>;
-  try {
-    done = nativeBatch!(g.files, g.datas, g.ats, g.modes);
-  } catch (e) {
-    running = false;
-    g.reject(e);
-    return;
-  }
-  done.then(
-    (r) => {
-      running = false;
-      g.resolve(r);
-      send();
-    },
-    (e: unknown) => {
-      running = false;
-      g.reject(e);
-      send();
-    },
-  );
-}
-
-/**
- * As writeWhole, on a thread of libuv's pool (in batches of the files given while the one before
- * ran, or in one turn of the event loop), leaving this thread to the next chunks: the mtime once
- * written; undefined where only the synchronous call is there (the JavaScript path, or until the
- * addon's first file was checked: call writeWhole). `data` must stay unchanged until then.
- */
-export function writeWholeLater(
-  file: string,
-  data: Buffer,
-  at: number,
-  mode: number,
-): Promise<number> | undefined {
-  if (!native || !checked || !nativeBatch) return undefined;
-  let g = gathered;
-  if (!g) {
-    g = new Gathered();
-    gathered = g;
-    if (!running) setImmediate(send);
-  }
-  const i = g.files.length;
-  g.files.push(file);
-  g.datas.push(data);
-  g.ats.push(at);
-  g.modes.push(mode);
-  const done = g.done.then((r) => {
-    const v = r[i]!;
-    if (v < 0) throw failure(v, file);
-    return v;
-  });
-  if (i + 1 === BATCH) send();
-  return done;
 }
 
 /** The same in JavaScript. */

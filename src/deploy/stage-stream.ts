@@ -16,7 +16,7 @@ import { causeOf } from './chunk-client.js';
 import type { ChunkingParams } from './fastcdc.js';
 import { GrowingChunks } from './growing-chunks.js';
 import { isOk, refusalText } from './http-call.js';
-import { knownEntriesJson, type ManifestEntry } from './manifest.js';
+import { EntriesDigest, type ManifestEntry } from './manifest.js';
 import { DEPLOY_PROTOCOL } from './protocol.js';
 import { RecentBytes } from './recent-bytes.js';
 import { readStageAnswer } from './stage-answer.js';
@@ -304,7 +304,9 @@ export class StreamedStages {
     trace(`stage-stream to ${name}: ${this.#ready} entries chunked${parts ? ', in parts' : ''}`);
     const first = !this.active;
     const made = parts ? this.#parted : this.#plain;
-    const feed = made ?? new StreamFeed(parts);
+    const feed =
+      made ??
+      new StreamFeed(parts, new EntriesDigest({ format: 1, version: this.version, chunking: this.chunking }));
     if (parts) this.#parted = feed;
     else this.#plain = feed;
     let hear: (p: StageProgress) => void = () => {};
@@ -339,14 +341,15 @@ export class StreamedStages {
   }
 
   /**
-   * Tells the release id's digest (manifest.ts) the JSON of the walk's final `entries` when the
-   * streams sent exactly them: a 20,000-file list is not serialized a second time.
+   * Tells the release id (manifest.ts) the digest of the walk's final `entries`, taken as the
+   * streams sent them, when they sent exactly them: a 20,000-file list is not serialized a
+   * second time before its id is known (the ledger's save does it, once the agents have it all).
    */
   vouch(entries: readonly ManifestEntry[]): void {
     const feed = this.#plain ?? this.#parted;
-    if (!feed || entries !== this.#entries || feed.entries !== entries.length) return;
-    const json = feed.entriesJson();
-    if (json !== undefined) knownEntriesJson(entries, json);
+    const digest = feed?.digest;
+    if (!digest || entries !== this.#entries || digest.count !== entries.length) return;
+    digest.vouch(entries);
   }
 
   /** The walk is done and its release id hashed: the last line of every stream. */

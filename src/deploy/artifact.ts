@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
-import { setImmediate as yieldLoop } from 'node:timers/promises';
+import { setTimeout as sleep, setImmediate as yieldLoop } from 'node:timers/promises';
 import { lstatNumbers, type StatNumbers } from '../util/lstat-numbers.js';
 import { err, ok, type Result } from '../util/result.js';
 import { trace } from '../util/trace.js';
@@ -134,6 +134,12 @@ export async function readArtifact(
      * origin serves them from there, recent-bytes.ts); undefined: nowhere.
      */
     keep?: () => RecentBytes | undefined;
+    /**
+     * Whether the files read as listed (onStart) are so far ahead of their use that the reading
+     * should wait (stage-stream.ts ahead): it then waits a millisecond at a time, the event loop
+     * turning, until this answers false.
+     */
+    ahead?: () => boolean;
   } = {},
 ): Promise<Result<Artifact, string>> {
   const t0 = performance.now();
@@ -226,6 +232,7 @@ export async function readArtifact(
           if (opts.onChunked?.(entries, ready())) every = STREAM_YIELD_MS;
           if (opts.hurry?.() || performance.now() - turn > every) {
             await yieldLoop();
+            while (opts.ahead?.()) await sleep(1);
             turn = performance.now();
           }
         }

@@ -11,8 +11,10 @@ import { readArtifact } from './artifact.js';
 import { fetchChunks } from './chunk-client.js';
 import { DEFAULT_CHUNKING } from './fastcdc.js';
 import { GrowingChunks } from './growing-chunks.js';
+import type { ManifestEntry } from './manifest.js';
 import { startOrigin } from './origin.js';
 import { RecentBytes } from './recent-bytes.js';
+import { StreamedStages } from './stage-stream.js';
 import type { ChunkId } from './types.js';
 import { loadZstd } from './zstd.js';
 
@@ -48,6 +50,52 @@ describe('RecentBytes', () => {
     expect(ring.view(later[19]!, 3000)).toBeDefined();
     expect(ring.view(5000, 3000)).toBeDefined();
     expect(ring.misses).toBe(1);
+  });
+
+  it('tells how far its filling runs ahead of the furthest slot asked for, while one was asked for lately', async () => {
+    const ring = new RecentBytes(64 * 1024);
+    for (let i = 0; i < 10; i++) put(ring, randomBytes(1000), i);
+    expect(ring.lead(1000)).toBeUndefined();
+    ring.view(3, 1000);
+    expect(ring.lead(1000)).toBe(6000);
+    ring.view(1, 1000);
+    expect(ring.lead(1000)).toBe(6000);
+    put(ring, randomBytes(1000), 10);
+    expect(ring.lead(1000)).toBe(7000);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(ring.lead(10)).toBeUndefined();
+  });
+
+  it('makes a streamed walk wait only while every host streams and the fastest lags it by megabytes', () => {
+    const client = {
+      stageStream: ({ feed }: { feed: { attach(s: object): unknown } }) => {
+        feed.attach({ part() {}, end() {}, fail() {} });
+        return new Promise<never>(() => {});
+      },
+    };
+    const sources = [{ url: 'http://127.0.0.1:1', token: 't' }];
+    for (const hosts of [1, 2]) {
+      const streams = new StreamedStages('/nowhere/', 'v1', DEFAULT_CHUNKING, hosts);
+      expect(streams.keep()).toBeUndefined();
+      streams.start('t1', client as never, sources);
+      const ring = streams.keep()!;
+      const entries: ManifestEntry[] = [];
+      const idOf = (i: number) => `${'0'.repeat(60)}${String(i).padStart(4, '0')}` as ChunkId;
+      // 8 MB of small files read, the first one's chunk asked for: 8 MB ahead.
+      for (let i = 0; i < 4000; i++) {
+        ring.slot(2000)!.fill(i % 251);
+        ring.keep(i);
+        entries.push({ type: 'file', path: `f${i}`, mode: 0o644, size: 2000, chunks: [[idOf(i), 2000]] });
+      }
+      streams.chunked(entries, entries.length);
+      expect(streams.ahead()).toBe(false); // nothing asked for yet: a host may not have begun
+      expect(streams.lookup.held(idOf(0), 2000)).toBeDefined();
+      // A lone host lagging 8 MB: wait; a second host not streamed (staged after the walk): read on.
+      expect(streams.ahead()).toBe(hosts === 1);
+      // The host caught up to within a few files: read on.
+      streams.lookup.held(idOf(3990), 2000);
+      expect(streams.ahead()).toBe(false);
+    }
   });
 
   it('gives no slot to a file of a sixteenth of the ring or more, nor to an empty one', () => {

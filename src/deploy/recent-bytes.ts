@@ -30,6 +30,9 @@ export class RecentBytes {
   /** Chunks served from the ring, and asked for but lapped (for traces). */
   hits = 0;
   misses = 0;
+  /** The end of the furthest slot asked for (counted as `end`), and when a slot was last asked for. */
+  #askedTo = 0;
+  #askedAt = 0;
 
   constructor(readonly size = RECENT_BYTES) {}
 
@@ -70,6 +73,8 @@ export class RecentBytes {
   view(entry: number, n: number): Buffer | undefined {
     const at = (this.#at[entry] ?? 0) - 1;
     if (at < 0) return undefined;
+    this.#askedAt = performance.now();
+    if (at + n > this.#askedTo) this.#askedTo = at + n;
     if (this.#end - at > this.size) {
       this.#at[entry] = 0;
       this.misses++;
@@ -78,5 +83,14 @@ export class RecentBytes {
     this.hits++;
     const start = at % this.size;
     return this.#ring!.subarray(start, start + n);
+  }
+
+  /**
+   * How far the ring's filling runs ahead of the furthest slot asked for (bytes), and whether
+   * anything was asked for within `ms` milliseconds; undefined when nothing was.
+   */
+  lead(ms: number): number | undefined {
+    if (this.#askedAt === 0 || performance.now() - this.#askedAt > ms) return undefined;
+    return this.#end - this.#askedTo;
   }
 }

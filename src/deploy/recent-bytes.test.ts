@@ -81,8 +81,8 @@ describe('RecentBytes', () => {
       const ring = streams.keep()!;
       const entries: ManifestEntry[] = [];
       const idOf = (i: number) => `${'0'.repeat(60)}${String(i).padStart(4, '0')}` as ChunkId;
-      // 8 MB of small files read, the first one's chunk asked for: 8 MB ahead.
-      for (let i = 0; i < 4000; i++) {
+      // 14 MB of small files read, the first one's chunk asked for: 14 MB ahead.
+      for (let i = 0; i < 7000; i++) {
         ring.slot(2000)!.fill(i % 251);
         ring.keep(i);
         entries.push({ type: 'file', path: `f${i}`, mode: 0o644, size: 2000, chunks: [[idOf(i), 2000]] });
@@ -90,10 +90,10 @@ describe('RecentBytes', () => {
       streams.chunked(entries, entries.length);
       expect(streams.ahead()).toBe(false); // nothing asked for yet: a host may not have begun
       expect(streams.lookup.held(idOf(0), 2000)).toBeDefined();
-      // A lone host lagging 8 MB: wait; a second host not streamed (staged after the walk): read on.
+      // A lone host lagging 14 MB: wait; a second host not streamed (staged after the walk): read on.
       expect(streams.ahead()).toBe(hosts === 1);
       // The host caught up to within a few files: read on.
-      streams.lookup.held(idOf(3990), 2000);
+      streams.lookup.held(idOf(6990), 2000);
       expect(streams.ahead()).toBe(false);
     }
   });

@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
-import { setImmediate as yieldLoop } from 'node:timers/promises';
+import { setTimeout as sleep, setImmediate as yieldLoop } from 'node:timers/promises';
 import { lstatNumbers, type StatNumbers } from '../util/lstat-numbers.js';
 import { err, ok, type Result } from '../util/result.js';
 import { trace } from '../util/trace.js';
@@ -134,6 +134,12 @@ export async function readArtifact(
      * origin serves them from there, recent-bytes.ts); undefined: nowhere.
      */
     keep?: () => RecentBytes | undefined;
+    /**
+     * Whether the files read as listed (onStart) are so far ahead of their use that the reading
+     * should wait (stage-stream.ts ahead): it then waits a millisecond at a time, the event loop
+     * turning, until this answers false.
+     */
+    ahead?: () => boolean;
   } = {},
 ): Promise<Result<Artifact, string>> {
   const t0 = performance.now();
@@ -185,7 +191,7 @@ export async function readArtifact(
     const later = toRead.filter((f) => f.size > WHOLE);
     for (const f of toRead)
       if (f.size <= WHOLE) {
-        const { chunks, size } = chunkSmall(f.full, f.size);
+        const { chunks, size } = chunkSmall(f.full, f.size, f.at);
         bytes += size - f.size;
         inline++;
         entries[f.at] = { type: 'file', path: f.relPath, mode: f.mode, size, chunks };
@@ -213,7 +219,7 @@ export async function readArtifact(
           kept++;
           entries.push(was);
         } else if (eager && s.size <= WHOLE) {
-          const { chunks, size } = chunkSmall(full, s.size);
+          const { chunks, size } = chunkSmall(full, s.size, entries.length);
           bytes += size - s.size;
           inline++;
           entries.push({ type: 'file', path: relPath, mode, size, chunks });
@@ -226,6 +232,7 @@ export async function readArtifact(
           if (opts.onChunked?.(entries, ready())) every = STREAM_YIELD_MS;
           if (opts.hurry?.() || performance.now() - turn > every) {
             await yieldLoop();
+            while (opts.ahead?.()) await sleep(1);
             turn = performance.now();
           }
         }
@@ -294,8 +301,12 @@ export async function readArtifact(
     return undefined;
   }
 
-  /** A file up to WHOLE read whole and chunked: its chunks and the bytes read. */
-  function chunkSmall(full: string, listed: number): { chunks: [ChunkId, number][]; size: number } {
+  /** A file up to WHOLE, entries[at], read whole and chunked: its chunks and the bytes read. */
+  function chunkSmall(
+    full: string,
+    listed: number,
+    at: number,
+  ): { chunks: [ChunkId, number][]; size: number } {
     // A file of one chunk (no cut point to scan for) read straight into the ring, if it still
     // is of one chunk; one grown past its slot is read again below.
     const ring = listed <= params.min ? opts.keep?.() : undefined;
@@ -304,7 +315,7 @@ export async function readArtifact(
     if (kept && kept.length <= params.min) {
       if (kept.length === 0) return { chunks: [], size: 0 };
       const id = chunkIdOf(kept);
-      ring!.keep(id);
+      ring!.keep(at);
       return { chunks: [[id, kept.length]], size: kept.length };
     }
     whole ??= chunkingBuffer(WHOLE + 1);
@@ -329,7 +340,7 @@ export async function readArtifact(
       let list: [ChunkId, number][];
       let size: number;
       let fast: Uint8Array[] | undefined;
-      if (f.size <= WHOLE) ({ chunks: list, size } = chunkSmall(f.full, f.size));
+      if (f.size <= WHOLE) ({ chunks: list, size } = chunkSmall(f.full, f.size, f.at));
       else {
         const onChunking =
           opts.onChunking && ((c: readonly [ChunkId, number][]) => opts.onChunking?.(entries, f.at, c));

@@ -159,6 +159,7 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
     hurry: () => contacting > 0 && performance.now() < hurryUntil,
     onChunked: streams && ((entries, ready) => streams.chunked(entries, ready)),
     keep: streams && (() => streams.keep()),
+    ahead: streams && (() => streams.ahead()),
     onChunking: streams && ((entries, at, chunks) => streams.growing(entries, at, chunks)),
     // A large file of a first release is chunked on this thread, in order, when a host will be
     // streamed its parts: the agent needs the other core more than the walk does (measured).

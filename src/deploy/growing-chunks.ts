@@ -10,9 +10,17 @@ import type { RecentBytes } from './recent-bytes.js';
 import type { ChunkId } from './types.js';
 
 export class GrowingChunks implements ChunkLookup {
-  readonly #map = new Map<ChunkId, ChunkSource>();
+  /**
+   * Each chunk's first place: the index of the entry whose whole file it is (a small file's one
+   * chunk, most of a first release's), else the place itself. An index costs the walk's thread
+   * nothing to keep, where an object and a path per file (20,000 of them) survived its collections;
+   * the place is made when the origin asks.
+   */
+  readonly #map = new Map<ChunkId, ChunkSource | number>();
   /** Entries added so far (a prefix of the walk's list). */
   #added = 0;
+  /** The walk's list, as last added from. */
+  #entries: readonly ManifestEntry[] = [];
 
   /**
    * `prefix`: the artifact folder with a trailing separator; the entries' paths follow it.
@@ -25,9 +33,15 @@ export class GrowingChunks implements ChunkLookup {
 
   /** Adds the chunks of entries[added .. ready), the walk's final ones (artifact.ts onChunked). */
   add(entries: readonly ManifestEntry[], ready: number): void {
+    this.#entries = entries;
     for (; this.#added < ready; this.#added++) {
       const e = entries[this.#added]!;
       if (e.type !== 'file') continue;
+      if (e.chunks.length === 1) {
+        const id = e.chunks[0]![0];
+        if (!this.#map.has(id)) this.#map.set(id, this.#added);
+        continue;
+      }
       const file = this.prefix + e.path;
       let offset = 0;
       for (const [id, n] of e.chunks) {
@@ -57,10 +71,14 @@ export class GrowingChunks implements ChunkLookup {
   }
 
   get(id: ChunkId): ChunkSource | undefined {
-    return this.#map.get(id);
+    const at = this.#map.get(id);
+    if (typeof at !== 'number') return at;
+    const e = this.#entries[at] as Extract<ManifestEntry, { type: 'file' }>;
+    return { file: this.prefix + e.path, offset: 0, size: e.chunks[0]![1] };
   }
 
   held(id: ChunkId, size: number): Buffer | undefined {
-    return this.recent?.view(id, size);
+    const at = this.#map.get(id);
+    return typeof at === 'number' ? this.recent?.view(at, size) : undefined;
   }
 }

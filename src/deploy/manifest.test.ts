@@ -4,6 +4,7 @@ import { DEFAULT_CHUNKING } from './fastcdc.js';
 import {
   chunksOf,
   chunkTotals,
+  EntriesDigest,
   escapingSymlink,
   knownEntriesJson,
   type Manifest,
@@ -46,6 +47,41 @@ describe('manifest validation', () => {
     const copy = JSON.parse(JSON.stringify(good.entries)) as Manifest['entries'];
     knownEntriesJson(copy, JSON.stringify(copy));
     expect(releaseIdOf({ ...good, version: 'v "2"', entries: copy } as Manifest)).toBe(plain);
+  });
+
+  it('gives the same release id from the entries digested one by one as they streamed (EntriesDigest)', () => {
+    for (const version of ['v1', 'v "2"']) {
+      for (const n of [0, 1, good.entries.length]) {
+        const entries = JSON.parse(JSON.stringify(good.entries.slice(0, n))) as Manifest['entries'];
+        const m = { ...good, version, entries } as Manifest;
+        const plain = releaseIdOf({ ...m, entries: JSON.parse(JSON.stringify(entries)) });
+        const digest = new EntriesDigest(m);
+        for (const e of entries) digest.add(JSON.stringify(e));
+        digest.vouch(entries);
+        expect(releaseIdOf(m, true)).toBe(plain);
+      }
+    }
+    // Digested under another version: that manifest's id is its own, not the digest's.
+    const entries = JSON.parse(JSON.stringify(good.entries)) as Manifest['entries'];
+    const digest = new EntriesDigest({ ...good, version: 'v9' } as Manifest);
+    for (const e of entries) digest.add(JSON.stringify(e));
+    digest.vouch(entries);
+    const other = { ...good, version: 'v1', entries } as Manifest;
+    expect(releaseIdOf(other)).toBe(releaseIdOf({ ...other, entries: JSON.parse(JSON.stringify(entries)) }));
+    // Entries added past a 64 KB batch: the same id as the list serialized at once.
+    const many = Array.from({ length: 2000 }, (_, i) => ({
+      type: 'file' as const,
+      path: `f${String(i).padStart(5, '0')}`,
+      mode: 0o644,
+      size: 10,
+      chunks: [[id, 10]] as [typeof id, number][],
+    })) as Manifest['entries'];
+    const big = { ...good, entries: many } as Manifest;
+    const expected = releaseIdOf({ ...big, entries: JSON.parse(JSON.stringify(many)) });
+    const d = new EntriesDigest(big);
+    for (const e of many) d.add(JSON.stringify(e));
+    d.vouch(many);
+    expect(releaseIdOf(big)).toBe(expected);
   });
 
   it('gives the same release id from the manifest JSON made by the caller (releaseIdOfJson)', () => {

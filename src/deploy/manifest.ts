@@ -70,8 +70,61 @@ export function manifestJson(m: Manifest, remember = false): string {
   return `${manifestHead(m)}${known}}`;
 }
 
+/**
+ * Digests of the canonical JSON of manifests whose entries' JSON was hashed as it was made (a
+ * streamed walk's, EntriesDigest), by entries list: with the text up to the list they follow.
+ */
+const digests = new WeakMap<readonly ManifestEntry[], { head: string; digest: string }>();
+
+/**
+ * SHA-256 of a manifest's canonical JSON taken as its entries come, each entry's JSON (exactly
+ * `JSON.stringify(entry)`) in order: the release id of a streamed walk's 20,000 entries without
+ * their JSON kept until the walk ends (3 MB of strings surviving its collections) and joined.
+ */
+export class EntriesDigest {
+  readonly #head: string;
+  readonly #hash = createHash('sha256');
+  #count = 0;
+  /** Entries' JSON not hashed yet, joined. */
+  #pending = '';
+  #done = false;
+
+  constructor(m: Pick<Manifest, 'format' | 'version' | 'chunking'>) {
+    this.#head = manifestHead(m);
+    this.#hash.update(this.#head).update('[');
+  }
+
+  /** Entries taken so far. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** The next entry's JSON. */
+  add(json: string): void {
+    if (this.#done) return;
+    this.#pending += this.#count++ ? `,${json}` : json;
+    if (this.#pending.length >= 64 * 1024) this.#hashPending();
+  }
+
+  #hashPending(): void {
+    this.#hash.update(this.#pending);
+    this.#pending = '';
+  }
+
+  /**
+   * Tells the digest (manifestDigest) of a manifest of `entries` (whose JSON, entry by entry,
+   * was all that was added, in order; the caller vouches for it) the hash made; once only.
+   */
+  vouch(entries: readonly ManifestEntry[]): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#hashPending();
+    digests.set(entries, { head: this.#head, digest: this.#hash.update(']}').digest('hex') });
+  }
+}
+
 /** The canonical JSON up to the entries' list. */
-function manifestHead(m: Manifest): string {
+function manifestHead(m: Pick<Manifest, 'format' | 'version' | 'chunking'>): string {
   return `{"format":${JSON.stringify(m.format)},"version":${JSON.stringify(m.version)},"chunking":${JSON.stringify(m.chunking)},"entries":`;
 }
 
@@ -81,6 +134,8 @@ function manifestHead(m: Manifest): string {
  * next, instead of serializing 20,000 entries again).
  */
 function manifestDigest(m: Manifest, remember: boolean): string {
+  const streamed = digests.get(m.entries);
+  if (streamed && typeof m.version === 'string' && streamed.head === manifestHead(m)) return streamed.digest;
   const known = remember ? entriesJsonOf(m.entries) : entriesJson.get(m.entries);
   if (known === undefined || typeof m.version !== 'string')
     return createHash('sha256')

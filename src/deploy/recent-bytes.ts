@@ -9,21 +9,30 @@
  * A ring, not a buffer per file: keeping every file's bytes (tried, in fresh 1 MiB slabs) cost
  * ~10,000 page faults and 24-40 MB of peak RSS, about what it saved. The ring's pages are touched
  * once and reused; a chunk the walk has lapped is read from the folder as before.
+ *
+ * A file's slot is found by the index of its entry in the walk's list (artifact.ts), in a typed
+ * array, not by its chunk id in a map: the origin's lookup knows a one-chunk file's entry
+ * (growing-chunks.ts). A map of 20,000 ids was a set per file on the walk's thread and 20,000
+ * entries surviving its collections.
  */
-import type { ChunkId } from './types.js';
-
 /** The ring's size: room for ~4,000 of the bench's files (2 KB each), twice the agent's lag seen. */
 const RECENT_BYTES = 16 * 1024 * 1024;
 
 export class RecentBytes {
   #ring: Buffer | undefined;
-  /** Where each chunk kept starts, counted in bytes ever handed out (not wrapped). */
-  readonly #at = new Map<ChunkId, number>();
+  /**
+   * Where the file of each entry kept starts, plus one (0: not kept), by the entry's index,
+   * counted in bytes ever handed out (not wrapped).
+   */
+  #at = new Float64Array(1024);
   /** The end of the last slot handed out, likewise: bytes before `end - size` are overwritten. */
   #end = 0;
   /** Chunks served from the ring, and asked for but lapped (for traces). */
   hits = 0;
   misses = 0;
+  /** The end of the furthest slot asked for (counted as `end`), and when a slot was last asked for. */
+  #askedTo = 0;
+  #askedAt = 0;
 
   constructor(readonly size = RECENT_BYTES) {}
 
@@ -47,22 +56,41 @@ export class RecentBytes {
 
   #slotAt = 0;
 
-  /** The last slot's first `n` bytes are chunk `id`. */
-  keep(id: ChunkId): void {
-    this.#at.set(id, this.#slotAt);
+  /** The last slot holds the whole file of entry `entry` (its index in the walk's list). */
+  keep(entry: number): void {
+    if (entry >= this.#at.length) {
+      const grown = new Float64Array(Math.max(entry + 1, this.#at.length * 2));
+      grown.set(this.#at);
+      this.#at = grown;
+    }
+    this.#at[entry] = this.#slotAt + 1;
   }
 
-  /** Chunk `id`'s bytes (`n` of them) while the ring still holds them: a view, valid until the next slot. */
-  view(id: ChunkId, n: number): Buffer | undefined {
-    const at = this.#at.get(id);
-    if (at === undefined) return undefined;
+  /**
+   * The first `n` bytes of entry `entry`'s file while the ring still holds them: a view, valid
+   * until the next slot.
+   */
+  view(entry: number, n: number): Buffer | undefined {
+    const at = (this.#at[entry] ?? 0) - 1;
+    if (at < 0) return undefined;
+    this.#askedAt = performance.now();
+    if (at + n > this.#askedTo) this.#askedTo = at + n;
     if (this.#end - at > this.size) {
-      this.#at.delete(id);
+      this.#at[entry] = 0;
       this.misses++;
       return undefined;
     }
     this.hits++;
     const start = at % this.size;
     return this.#ring!.subarray(start, start + n);
+  }
+
+  /**
+   * How far the ring's filling runs ahead of the furthest slot asked for (bytes), and whether
+   * anything was asked for within `ms` milliseconds; undefined when nothing was.
+   */
+  lead(ms: number): number | undefined {
+    if (this.#askedAt === 0 || performance.now() - this.#askedAt > ms) return undefined;
+    return this.#end - this.#askedTo;
   }
 }

@@ -318,6 +318,32 @@ describe('the streamed stage of a first release', () => {
     expect(r.ok && r.value.reread).toBe(plain.ok && plain.value.reread);
   });
 
+  it('waits while told it is ahead (the event loop turning meanwhile), then reads on to the same manifest', async () => {
+    await manySmallFiles();
+    const plain = await readArtifact(art, 'v1');
+    let waits = 0;
+    let turns = 0;
+    const timer = setInterval(() => turns++, 1);
+    try {
+      const r = await readArtifact(art, 'v1', DEFAULT_CHUNKING, {
+        onStart: () => true,
+        onChunked: () => true,
+        // Ahead for 20 asks at some point of the listing, then never again.
+        ahead: () => {
+          if (waits >= 20) return false;
+          waits++;
+          return true;
+        },
+      });
+      expect(r.ok && plain.ok).toBe(true);
+      expect(waits).toBe(20);
+      expect(turns).toBeGreaterThan(0);
+      expect(r.ok && r.value.manifest.entries).toEqual(plain.ok && plain.value.manifest.entries);
+    } finally {
+      clearInterval(timer);
+    }
+  });
+
   it('asks again once the whole is listed when the early answer is no, chunking nothing before', async () => {
     await manySmallFiles();
     const asked: boolean[] = [];

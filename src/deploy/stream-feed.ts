@@ -15,7 +15,7 @@
  */
 import { gzipSync } from 'node:zlib';
 import { trace } from '../util/trace.js';
-import type { ManifestEntry } from './manifest.js';
+import type { EntriesDigest, ManifestEntry } from './manifest.js';
 import type { ChunkId, ReleaseId } from './types.js';
 
 /** Level 1 as the stage body's (stage-body.ts): a manifest's JSON compresses ~3x at it. */
@@ -63,8 +63,6 @@ export class StreamFeed {
   readonly #sinks = new Set<FeedSink>();
   /** Entry lines not compressed yet. */
   #text = '';
-  /** Each entry's JSON, for the whole list's (entriesJson): dropped once asked for. */
-  #jsons: string[] | undefined = [];
   /** Entries made into lines. */
   #sent = 0;
   #flushing = false;
@@ -72,8 +70,14 @@ export class StreamFeed {
   /** The file sent in parts so far (the entry after the `sent` ones): its chunks sent, its bytes. */
   #part = { count: 0, offset: 0 };
 
-  /** `parts`: whether part lines go out (addPart), for agents that take them. */
-  constructor(readonly parts = false) {}
+  /**
+   * `parts`: whether part lines go out (addPart), for agents that take them. `digest`: hears each
+   * entry's JSON, for the release id (manifest.ts EntriesDigest).
+   */
+  constructor(
+    readonly parts = false,
+    readonly digest?: EntriesDigest,
+  ) {}
 
   /** Entries encoded so far. */
   get entries(): number {
@@ -87,7 +91,7 @@ export class StreamFeed {
     if (this.#sent < ready && this.#part.count) this.#part = { count: 0, offset: 0 };
     for (; this.#sent < ready; this.#sent++) {
       const json = JSON.stringify(entries[this.#sent]);
-      this.#jsons?.push(json);
+      this.digest?.add(json);
       this.#text += `${json}\n`;
     }
     this.#later();
@@ -120,16 +124,6 @@ export class StreamFeed {
     for (const c of fresh) this.#part.offset += c[1];
     this.#part.count = chunks.length;
     this.#later();
-  }
-
-  /**
-   * `JSON.stringify(entries)` of the entries added (all of them, in order), made of their lines'
-   * JSON instead of serializing them again; undefined once asked for.
-   */
-  entriesJson(): string | undefined {
-    const jsons = this.#jsons;
-    this.#jsons = undefined;
-    return jsons && `[${jsons.join(',')}]`;
   }
 
   /** The last line: the release id the entries make, and how many there are. */

@@ -100,7 +100,10 @@ describe('npm pack and an offline install of the tarball', () => {
       // The daemon's native client ships as source, compiled by postinstall for the machine
       // it is installed on (never a binary built elsewhere).
       'scripts/build-native-client.mjs',
+      // The same for the agent's native writer of small files (a Node-API addon).
+      'scripts/build-native-writes.mjs',
       'src/daemon/client.c',
+      'src/deploy/agent/whole-file.c',
     ]);
     expect(files).toContain('dist/cli/main.js');
     expect(files).toContain('dist/cli/prefetch.js');
@@ -126,11 +129,15 @@ describe('npm pack and an offline install of the tarball', () => {
     mkdirSync(path.dirname(path.join(project, BINDING)), { recursive: true });
     copyFileSync(path.join(ROOT, BINDING), path.join(project, BINDING));
     // What the package's own postinstall does in an install with scripts: compile the daemon's
-    // native client for this machine (or print one line and leave the Node.js client).
+    // native client and the agent's writer for this machine (or print one line each and leave
+    // the JavaScript ones).
     const postinstall = sh('npm', ['rebuild', 'slipway', '--offline', '--foreground-scripts'], project);
     expect(postinstall.code, postinstall.out).toBe(0);
     const hasCompiler = spawnSync('sh', ['-c', `command -v ${process.env.CC || 'cc'}`]).status === 0;
     expect(existsSync(path.join(project, 'node_modules/slipway/dist/cli/slipway-client'))).toBe(hasCompiler);
+    expect(existsSync(path.join(project, 'node_modules/slipway/dist/cli/whole-file.node'))).toBe(
+      hasCompiler && existsSync(path.join(path.dirname(process.execPath), '..', 'include', 'node', 'node_api.h')),
+    );
     // Only the runtime dependencies came along: the bundled libraries did not.
     for (const bundled of ['commander', 'zod', 'yaml', 'kysely'])
       expect(existsSync(path.join(project, 'node_modules', bundled)), bundled).toBe(false);

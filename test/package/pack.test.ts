@@ -136,7 +136,8 @@ describe('npm pack and an offline install of the tarball', () => {
     const hasCompiler = spawnSync('sh', ['-c', `command -v ${process.env.CC || 'cc'}`]).status === 0;
     expect(existsSync(path.join(project, 'node_modules/slipway/dist/cli/slipway-client'))).toBe(hasCompiler);
     expect(existsSync(path.join(project, 'node_modules/slipway/dist/cli/whole-file.node'))).toBe(
-      hasCompiler && existsSync(path.join(path.dirname(process.execPath), '..', 'include', 'node', 'node_api.h')),
+      hasCompiler &&
+        existsSync(path.join(path.dirname(process.execPath), '..', 'include', 'node', 'node_api.h')),
     );
     // Only the runtime dependencies came along: the bundled libraries did not.
     for (const bundled of ['commander', 'zod', 'yaml', 'kysely'])

@@ -275,6 +275,8 @@ export class StreamStaging {
       encoding: 'br-fast',
       load: this.#load,
       place: (id, data) => this.files.place(id, data),
+      // Its files are complete as they land: the chunks are kept in memory only for neighbours.
+      keep: 'neighbours',
       onChunk: (id, wire) => {
         this.p.chunksFetched++;
         this.p.bytesFetched += wire;

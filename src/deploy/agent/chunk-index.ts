@@ -26,6 +26,7 @@ import type { Layout } from './layout.js';
 import { type PackLoc, PackPool } from './pack-pool.js';
 import { RecentChunks } from './recent-chunks.js';
 import type { StagedLoc } from './staging-area.js';
+import { WireRecord } from './wire-record.js';
 
 type Where = ({ kind: 'pool' } & PackLoc) | ({ kind: 'release' | 'staging' } & StagedLoc);
 
@@ -36,7 +37,7 @@ export class ChunkIndex {
   /** Chunks received recently, kept in memory for the assembly that follows (verified already). */
   readonly #recent = new RecentChunks();
   /** Bytes each received chunk took on the wire, whoever asked for it (a relay's own stage or a neighbour). */
-  readonly #wire = new Map<ChunkId, { bytes: number; at: number }>();
+  readonly #wire = new WireRecord();
   readonly #pool: PackPool;
   /** What delta bases are read through (base-reads.ts). */
   readonly #bases: BaseSource;
@@ -132,7 +133,7 @@ export class ChunkIndex {
       }
     }
     for (const chunk of moved) {
-      this.#wire.delete(chunk);
+      this.#wire.drop(chunk);
       this.#recent.drop(chunk);
     }
     await this.#pool.settled(pooled);
@@ -146,13 +147,12 @@ export class ChunkIndex {
 
   /** Wire bytes of a chunk this agent received at or after `since` (epoch ms), else undefined. */
   received(id: ChunkId, since: number): number | undefined {
-    const w = this.#wire.get(id);
-    return w && w.at >= since ? w.bytes : undefined;
+    return this.#wire.since(id, since);
   }
 
   /** Records the wire size of a chunk pushed by the deployer. */
   noteWire(id: ChunkId, bytes: number): void {
-    this.#wire.set(id, { bytes, at: Date.now() });
+    this.#wire.note(id, bytes);
   }
 
   has(id: ChunkId): boolean {
@@ -222,20 +222,6 @@ export class ChunkIndex {
     if (this.#where.has(id)) return; // a concurrent copy landed first
     this.#where.set(id, { kind: 'pool', ...loc });
     this.#recent.remember(id, data);
-  }
-
-  /** A chunk fetched by a transfer (`flight`) is stored: noted, and its waiters woken. */
-  #stored(
-    id: ChunkId,
-    wire: number,
-    url: string,
-    flight: InFlight,
-    onChunk: ((id: ChunkId, wireBytes: number, source: string) => void) | undefined,
-  ): void {
-    this.#wire.set(id, { bytes: wire, at: Date.now() });
-    onChunk?.(id, wire, url);
-    flight.arrived(id);
-    this.#inflight.delete(id);
   }
 
   /** Set once a neighbour asked this agent for chunks (servesNeighbours): it is a relay. */
@@ -378,6 +364,13 @@ export class ChunkIndex {
         for (const useDeltas of [deltas.length > 0, false]) {
           for (const source of opts.sources) {
             const wanted = new Set(remaining);
+            // One function per request, not a closure per chunk: a chunk is stored, its waiters woken.
+            const stored = (id: ChunkId, wire: number) => {
+              this.#wire.note(id, wire);
+              opts.onChunk?.(id, wire, source.url);
+              flight.arrived(id);
+              this.#inflight.delete(id);
+            };
             const r = await fetchChunks({
               source,
               ids: remaining,
@@ -389,17 +382,16 @@ export class ChunkIndex {
               onChunk: (id, data, wire) => {
                 // Its base was needed to decode it only: freed now, not with the whole batch.
                 if (deltas.length) held.drop(id);
-                // Synchronous when the placing is (a small file's write): no promise, nor a
-                // closure, per chunk.
+                // Synchronous when the placing is (a small file's write): no promise per chunk.
                 const loc = opts.place?.(id, data);
                 if (loc instanceof Promise)
                   return loc.then((l) =>
                     this.#stage(id, data, l, keep)
-                      ? this.#stored(id, wire, source.url, flight, opts.onChunk)
-                      : this.put(id, data).then(() => this.#stored(id, wire, source.url, flight, opts.onChunk)),
+                      ? stored(id, wire)
+                      : this.put(id, data).then(() => stored(id, wire)),
                   );
-                if (this.#stage(id, data, loc, keep)) return this.#stored(id, wire, source.url, flight, opts.onChunk);
-                return this.put(id, data).then(() => this.#stored(id, wire, source.url, flight, opts.onChunk));
+                if (this.#stage(id, data, loc, keep)) return stored(id, wire);
+                return this.put(id, data).then(() => stored(id, wire));
               },
             });
             remaining = remaining.filter((id) => !this.#where.has(id));

@@ -45,8 +45,10 @@ export class StreamFiles {
   readonly #left: number[] = [];
   /** Per file: its descriptor while being written. */
   readonly #fds = new Map<number, number>();
-  /** Chunk -> the places waiting for it, as triples (file, offset, size), flat. */
-  readonly #waiting = new Map<ChunkId, number[]>();
+  /** Chunk -> the first place waiting for it (a number in #places; more chained through its `next`). */
+  readonly #waiting = new Map<ChunkId, number>();
+  /** The places waiting, in flat typed arrays: no array per chunk kept alive while it is fetched. */
+  readonly #places = new WaitingPlaces();
   /** Per descriptor: bytes written since its last early sync (SYNC_STEP). */
   readonly #unsynced = new Map<number, number>();
   /** Per descriptor: its early sync while it runs (the descriptor is closed after it). */
@@ -127,12 +129,16 @@ export class StreamFiles {
   /** Places of file f from `offset` wait for `chunks`; those nobody waited for before, each once. */
   #await(f: number, offset: number, chunks: readonly [ChunkId, number][]): [ChunkId, number][] {
     const fresh: [ChunkId, number][] = [];
-    for (const [id, size] of chunks) {
+    // Index loop: no iterator, nor a destructured pair, per chunk.
+    for (let j = 0; j < chunks.length; j++) {
+      const c = chunks[j]!;
+      const id = c[0];
+      const size = c[1];
       const at = this.#waiting.get(id);
-      if (at) at.push(f, offset, size);
+      if (at !== undefined) this.#places.append(at, f, offset, size);
       else {
-        this.#waiting.set(id, [f, offset, size]);
-        fresh.push([id, size]);
+        this.#waiting.set(id, this.#places.add(f, offset, size));
+        fresh.push(c);
       }
       offset += size;
     }
@@ -152,27 +158,40 @@ export class StreamFiles {
    */
   place(id: ChunkId, data: Buffer): StagedLoc | undefined | Promise<StagedLoc | undefined> {
     const at = this.#waiting.get(id);
-    if (!at) return undefined;
-    if (at.length === 3) {
-      const placed = this.#placeWhole(at[0]!, at[1]!, at[2]!, data);
+    if (at === undefined) return undefined;
+    const places = this.#places;
+    if (places.next[at] === -1) {
+      const placed = this.#placeWhole(places.file[at]!, places.offset[at]!, places.size[at]!, data);
       if (placed) {
         this.#waiting.delete(id);
+        places.free(at);
         return placed;
       }
     }
     let first: StagedLoc | undefined;
-    const rest: number[] = [];
+    /** The places left waiting (a chunk of another length than theirs), chained again. */
+    let rest = -1;
+    let last = -1;
     let later: Promise<void>[] | undefined;
-    for (let i = 0; i < at.length; i += 3) {
-      const f = at[i]!;
-      const offset = at[i + 1]!;
-      const size = at[i + 2]!;
+    // Unlisted first: a write that throws leaves no chain of places freed behind (the stream fails).
+    this.#waiting.delete(id);
+    for (let g = at; g !== -1; ) {
+      const f = places.file[g]!;
+      const offset = places.offset[g]!;
+      const size = places.size[g]!;
+      const next = places.next[g]!;
+      places.next[g] = -1;
       const e = this.files[f]!;
       // The manifest's length is the claim to check; a chunk of another length is not placed.
       if (size !== data.length) {
-        rest.push(f, offset, size);
+        if (last === -1) rest = g;
+        else places.next[last] = g;
+        last = g;
+        g = next;
         continue;
       }
+      places.free(g);
+      g = next;
       let fd = this.#fds.get(f);
       if (fd === undefined) {
         fd = this.#open(f);
@@ -194,8 +213,10 @@ export class StreamFiles {
       this.#written(fd, size);
       this.#wrote(f, fd);
     }
-    if (rest.length) this.#waiting.set(id, rest);
-    else this.#waiting.delete(id);
+    if (rest !== -1) {
+      places.tail[rest] = last;
+      this.#waiting.set(id, rest);
+    }
     return later ? Promise.all(later).then(() => first) : first;
   }
 
@@ -301,5 +322,64 @@ export class StreamFiles {
     } finally {
       this.#close(fd);
     }
+  }
+}
+
+/**
+ * The places waiting for chunks (StreamFiles #waiting): file, offset and size per place in typed
+ * arrays, the places of one chunk chained through `next` (-1 ends a chain), freed places reused.
+ */
+class WaitingPlaces {
+  file = new Int32Array(1024);
+  offset = new Float64Array(1024);
+  size = new Int32Array(1024);
+  next = new Int32Array(1024);
+  /** Per chain's first place: its last (one chunk listed at 10,000 places is not walked each time). */
+  tail = new Int32Array(1024);
+  #used = 0;
+  /** Freed places, chained through `next`. */
+  #free = -1;
+
+  /** A new place, alone in its chain. */
+  add(f: number, offset: number, size: number): number {
+    let g = this.#free;
+    if (g !== -1) this.#free = this.next[g]!;
+    else {
+      if (this.#used === this.file.length) this.#grow();
+      g = this.#used++;
+    }
+    this.file[g] = f;
+    this.offset[g] = offset;
+    this.size[g] = size;
+    this.next[g] = -1;
+    this.tail[g] = g;
+    return g;
+  }
+
+  /** A new place at the end of the chain that starts at `head` (#tail). */
+  append(head: number, f: number, offset: number, size: number): void {
+    // Added first: adding may grow the arrays (new ones).
+    const added = this.add(f, offset, size);
+    this.next[this.tail[head]!] = added;
+    this.tail[head] = added;
+  }
+
+  /** Place g is taken (unchained by the caller): reusable. */
+  free(g: number): void {
+    this.next[g] = this.#free;
+    this.#free = g;
+  }
+
+  #grow(): void {
+    const n = this.file.length * 2;
+    const grown = <T extends Int32Array | Float64Array>(a: T, b: T): T => {
+      b.set(a);
+      return b;
+    };
+    this.file = grown(this.file, new Int32Array(n));
+    this.offset = grown(this.offset, new Float64Array(n));
+    this.size = grown(this.size, new Int32Array(n));
+    this.next = grown(this.next, new Int32Array(n));
+    this.tail = grown(this.tail, new Int32Array(n));
   }
 }

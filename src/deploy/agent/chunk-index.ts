@@ -26,7 +26,6 @@ import type { Layout } from './layout.js';
 import { type PackLoc, PackPool } from './pack-pool.js';
 import { RecentChunks } from './recent-chunks.js';
 import type { StagedLoc } from './staging-area.js';
-import { WireRecord } from './wire-record.js';
 
 type Where = ({ kind: 'pool' } & PackLoc) | ({ kind: 'release' | 'staging' } & StagedLoc);
 
@@ -37,7 +36,7 @@ export class ChunkIndex {
   /** Chunks received recently, kept in memory for the assembly that follows (verified already). */
   readonly #recent = new RecentChunks();
   /** Bytes each received chunk took on the wire, whoever asked for it (a relay's own stage or a neighbour). */
-  readonly #wire = new WireRecord();
+  readonly #wire = new Map<ChunkId, { bytes: number; at: number }>();
   readonly #pool: PackPool;
   /** What delta bases are read through (base-reads.ts). */
   readonly #bases: BaseSource;
@@ -133,7 +132,7 @@ export class ChunkIndex {
       }
     }
     for (const chunk of moved) {
-      this.#wire.drop(chunk);
+      this.#wire.delete(chunk);
       this.#recent.drop(chunk);
     }
     await this.#pool.settled(pooled);
@@ -147,12 +146,13 @@ export class ChunkIndex {
 
   /** Wire bytes of a chunk this agent received at or after `since` (epoch ms), else undefined. */
   received(id: ChunkId, since: number): number | undefined {
-    return this.#wire.since(id, since);
+    const w = this.#wire.get(id);
+    return w && w.at >= since ? w.bytes : undefined;
   }
 
   /** Records the wire size of a chunk pushed by the deployer. */
   noteWire(id: ChunkId, bytes: number): void {
-    this.#wire.note(id, bytes);
+    this.#wire.set(id, { bytes, at: Date.now() });
   }
 
   has(id: ChunkId): boolean {
@@ -366,7 +366,7 @@ export class ChunkIndex {
             const wanted = new Set(remaining);
             // One function per request, not a closure per chunk: a chunk is stored, its waiters woken.
             const stored = (id: ChunkId, wire: number) => {
-              this.#wire.note(id, wire);
+              this.#wire.set(id, { bytes: wire, at: Date.now() });
               opts.onChunk?.(id, wire, source.url);
               flight.arrived(id);
               this.#inflight.delete(id);

@@ -15,8 +15,8 @@ import { readArtifact, START_FILES } from './artifact.js';
 import { runDeployment } from './deploy.js';
 import type { Environment } from './environment.js';
 import type { DeployEvent } from './events.js';
-import { DEFAULT_CHUNKING } from './fastcdc.js';
-import { releaseIdOf } from './manifest.js';
+import { chunkIdOf, DEFAULT_CHUNKING } from './fastcdc.js';
+import { chunksOf, releaseIdOf } from './manifest.js';
 import { startOrigin } from './origin.js';
 import { DEPLOY_PROTOCOL } from './protocol.js';
 import { sendStream, streamPays } from './stage-stream.js';
@@ -196,6 +196,23 @@ describe('the streamed stage of a first release', () => {
     expect(asked).not.toContain('POST /v1/stage-stream');
     const v2 = again.ok ? again.value.release : '';
     expect(await tree(path.join(root, 'agent', 'releases', v2))).toEqual(await tree(art));
+  });
+
+  it('leaves every chunk located in the release, each read back verified (none in staging)', async () => {
+    const { url } = await agentBehindProxy();
+    const r = await deploy(url, 'v1');
+    expect(r.ok && r.value.status, r.ok ? r.value.reason : r.error).toBe('success');
+    const release = (r.ok ? r.value.release : '') as ReleaseId;
+    const manifest = agent.manifestOf(release);
+    if (!manifest) throw new Error('no manifest kept');
+    const chunks = [...chunksOf(manifest).keys()];
+    expect(chunks.length).toBeGreaterThan(0);
+    // Settled in place: no location left in a staging folder, nothing in the pool.
+    expect(agent.index.pooled).toBe(0);
+    for (const c of chunks) {
+      const data = await agent.index.read(c);
+      expect(data && chunkIdOf(data), c).toBe(c);
+    }
   });
 
   it('is used for artifacts of small files on average, or small in all (streamPays)', () => {

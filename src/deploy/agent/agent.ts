@@ -131,6 +131,8 @@ export class Agent {
    */
   addGrant(token: string, sources: ChunkSourceRef[], maxChunk: number, ttlMs = 3_600_000): void {
     this.#grants.add(token, { sources, maxChunk }, ttlMs);
+    // A relay from now on: what it receives is kept in memory for its neighbours (chunk-index.ts).
+    this.index.servesNeighbours();
   }
 
   /** How many releases this agent keeps now (a pruning under way may leave fewer). */
@@ -172,6 +174,7 @@ export class Agent {
     id: ChunkId,
     via: { sources: ChunkSourceRef[]; maxChunk: number },
   ): Promise<Buffer | undefined> {
+    this.index.servesNeighbours();
     for (let attempt = 0; attempt < 2; attempt++) {
       const data = await this.index.read(id);
       if (data) return data;
@@ -183,6 +186,7 @@ export class Agent {
 
   /** Prefetches a batch for a neighbour in one upstream request (relay pull-through). */
   async prefetch(ids: ChunkId[], via: { sources: ChunkSourceRef[]; maxChunk: number }): Promise<void> {
+    this.index.servesNeighbours();
     await this.index.ensure({ ids, sources: via.sources, maxChunk: via.maxChunk });
   }
 

@@ -84,7 +84,10 @@ export async function assembleRelease(opts: {
     const files: Extract<ManifestEntry, { type: 'file' }>[] = [];
     /** Files that may be a kept one's twin, for the link pass (those it leaves come back to `files`). */
     const unchanged: Extract<ManifestEntry, { type: 'file' }>[] = [];
+    /** The file entries so far: the staging finds a file by its number (StagingPlaces numberOf). */
+    let k = -1;
     for (const e of manifest.entries) {
+      if (e.type === 'file') k++;
       // Paths were validated (no "..", not absolute, parents are real folders); checked again
       // anyway so a bug in validation cannot write outside the release.
       if (!staysInside(e.path)) throw new Error(`refused path ${e.path}`);
@@ -100,9 +103,9 @@ export async function assembleRelease(opts: {
         const dest = `${tmp}${path.sep}${e.path}`;
         if (stale) await rm(dest, { recursive: true, force: true });
         await symlink(e.target, dest);
-      } else if (area?.isDirect(e)) {
+      } else if (area?.isDirect(e, k)) {
         // Complete since the fetch (a first deploy: every file), its size and mtime noted then.
-        const done = area.finished(e);
+        const done = area.finished(e, k);
         if (!done) files.push(e);
         else {
           stats[e.path] = done;

@@ -110,7 +110,12 @@ export class ChunkIndex {
         const size = e.chunks[j]![1];
         const w = this.#where.get(chunk);
         if (w?.kind === 'pool') pooled.push({ id: chunk, file: w.file });
-        if (w?.kind === 'release') {
+        if (w?.kind === 'staging' && w.release === id && w.path === e.path && w.offset === offset) {
+          // Placed in this staging's folder, now `releases/<id>` (same paths): the same place,
+          // now a release's, in place (a new object each was 20,000 after a first deploy's last byte).
+          w.kind = 'release';
+          moved.push(chunk);
+        } else if (w?.kind === 'release') {
           // Re-pointed at the newest release, in place: pruning the oldest then forgets only the
           // chunks no later release has, instead of nearly every chunk to be re-added as a new
           // object (20,000 a deploy of the 20,000-file shape, and the collections they cost).
@@ -166,15 +171,16 @@ export class ChunkIndex {
       const recent = this.#recent.get(id);
       if (recent) return recent;
       const at = w.kind === 'pool' ? undefined : w.release;
+      const kind = w.kind;
       const data = await this.#readAt(w);
       // Pool records were verified when received (and again when a restart scans the packs);
       // nothing but the agent writes there. Release files are the app's to change, staging
       // files are ordinary files too (and a chunk may sit in one another staging overwrote after
       // a crash): checked.
       if (data && (w.kind === 'pool' || chunkIdOf(data) === id)) return data;
-      // Moved meanwhile (pool -> release when a release settles, or re-pointed at a newer
-      // release): look again before giving up.
-      if (this.#where.get(id) !== w || (w.kind !== 'pool' && w.release !== at)) continue;
+      // Moved meanwhile (pool -> release when a release settles, staging -> release in place, or
+      // re-pointed at a newer release): look again before giving up.
+      if (this.#where.get(id) !== w || w.kind !== kind || (w.kind !== 'pool' && w.release !== at)) continue;
       this.#where.delete(id);
       return undefined;
     }
@@ -218,8 +224,22 @@ export class ChunkIndex {
     this.#recent.remember(id, data);
   }
 
-  /** Notes a received chunk placed in a staging file at `loc`; false when it was placed nowhere. */
-  #stage(id: ChunkId, data: Buffer, loc: StagedLoc | undefined): boolean {
+  /** Set once a neighbour asked this agent for chunks (servesNeighbours): it is a relay. */
+  #neighbours = false;
+
+  /**
+   * A neighbour asks this agent for chunks (a relay's pull-through, agent.ts): from now on what
+   * every transfer places in a staging file is also kept in memory for the next ones who ask.
+   */
+  servesNeighbours(): void {
+    this.#neighbours = true;
+  }
+
+  /**
+   * Notes a received chunk placed in a staging file at `loc`; false when it was placed nowhere.
+   * `keep`: also held in memory (recent-chunks.ts).
+   */
+  #stage(id: ChunkId, data: Buffer, loc: StagedLoc | undefined, keep: boolean): boolean {
     if (!loc) return false;
     if (!this.#where.has(id)) {
       // Field by field: a spread into a literal is a runtime call each (20,000 a first deploy).
@@ -231,8 +251,9 @@ export class ChunkIndex {
         size: loc.size,
       });
       // Neighbours of a relay ask for what it just received: served from memory, as pool chunks
-      // are (reading it back from the file would hash it again).
-      this.#recent.remember(id, data);
+      // are (reading it back from the file would hash it again). Not for a streamed stage of an
+      // agent nobody asked chunks of: nothing reads them back (a copy each, 20,000 a first deploy).
+      if (keep || this.#neighbours) this.#recent.remember(id, data);
     }
     return true;
   }
@@ -277,10 +298,17 @@ export class ChunkIndex {
     place?: (id: ChunkId, data: Buffer) => StagedLoc | undefined | Promise<StagedLoc | undefined>;
     /** Shared by concurrent batches: their deltas are prepared one batch at a time (batching.ts). */
     turns?: Turns;
+    /**
+     * `neighbours`: a chunk placed in a staging file is kept in memory (recent-chunks.ts) only
+     * once a neighbour has asked this agent for chunks (servesNeighbours), not for an assembly
+     * (a streamed stage's files are complete as they land). Default `always`.
+     */
+    keep?: 'always' | 'neighbours';
   }): Promise<{ ok: true } | { ok: false; error: string }> {
     const waits: Promise<void>[] = [];
     const mine: ChunkId[] = [];
     const flight = new InFlight();
+    const keep = opts.keep !== 'neighbours' || this.#neighbours;
     for (const id of opts.ids) {
       if (this.#where.has(id)) continue;
       const pending = this.#inflight.get(id);
@@ -336,6 +364,13 @@ export class ChunkIndex {
         for (const useDeltas of [deltas.length > 0, false]) {
           for (const source of opts.sources) {
             const wanted = new Set(remaining);
+            // One function per request, not a closure per chunk: a chunk is stored, its waiters woken.
+            const stored = (id: ChunkId, wire: number) => {
+              this.#wire.set(id, { bytes: wire, at: Date.now() });
+              opts.onChunk?.(id, wire, source.url);
+              flight.arrived(id);
+              this.#inflight.delete(id);
+            };
             const r = await fetchChunks({
               source,
               ids: remaining,
@@ -346,21 +381,17 @@ export class ChunkIndex {
               maxChunk: opts.maxChunk,
               onChunk: (id, data, wire) => {
                 // Its base was needed to decode it only: freed now, not with the whole batch.
-                held.drop(id);
-                const stored = () => {
-                  this.#wire.set(id, { bytes: wire, at: Date.now() });
-                  opts.onChunk?.(id, wire, source.url);
-                  flight.arrived(id);
-                  this.#inflight.delete(id);
-                };
+                if (deltas.length) held.drop(id);
                 // Synchronous when the placing is (a small file's write): no promise per chunk.
                 const loc = opts.place?.(id, data);
                 if (loc instanceof Promise)
                   return loc.then((l) =>
-                    this.#stage(id, data, l) ? stored() : this.put(id, data).then(stored),
+                    this.#stage(id, data, l, keep)
+                      ? stored(id, wire)
+                      : this.put(id, data).then(() => stored(id, wire)),
                   );
-                if (this.#stage(id, data, loc)) return stored();
-                return this.put(id, data).then(stored);
+                if (this.#stage(id, data, loc, keep)) return stored(id, wire);
+                return this.put(id, data).then(() => stored(id, wire));
               },
             });
             remaining = remaining.filter((id) => !this.#where.has(id));

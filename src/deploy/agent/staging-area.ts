@@ -120,7 +120,7 @@ export class StagingArea {
     const area = new StagingArea(layout, id, manifest, true);
     area.#places.done.fill(1);
     area.#direct.fill(1);
-    for (const [f, mtime] of mtimes.entries()) area.#files.noteFinal(f, mtime);
+    for (let f = 0; f < mtimes.length; f++) area.#files.noteFinal(f, mtimes[f]!);
     return area;
   }
 
@@ -203,8 +203,9 @@ export class StagingArea {
     }
   }
 
-  isDirect(e: FileEntry): boolean {
-    const f = this.#places.index.get(e.path);
+  /** Whether e is a direct file; `k`: its number among the manifest's files, if the caller counted. */
+  isDirect(e: FileEntry, k?: number): boolean {
+    const f = this.#places.numberOf(e, k);
     return f !== undefined && this.#direct[f] === 1;
   }
 
@@ -311,8 +312,8 @@ export class StagingArea {
    * closed with both noted (#settle): the assembly then has nothing to do for it. Else undefined
    * (finish() completes it).
    */
-  finished(e: FileEntry): [number, number] | undefined {
-    const f = this.#places.index.get(e.path);
+  finished(e: FileEntry, k?: number): [number, number] | undefined {
+    const f = this.#places.numberOf(e, k);
     if (f === undefined || this.#direct[f] !== 1 || this.#files.isOpen(f)) return undefined;
     const mtime = this.#files.finalMtime(f);
     return Number.isNaN(mtime) ? undefined : [e.size, mtime];

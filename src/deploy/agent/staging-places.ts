@@ -18,8 +18,24 @@ export class StagingPlaces {
   readonly done: Uint8Array;
   readonly offset: Float64Array;
   readonly fileOf: Int32Array;
-  /** File index by manifest path. */
-  readonly index = new Map<string, number>();
+  #index: Map<string, number> | undefined;
+
+  /**
+   * File index by manifest path: made when first asked for (a streamed stage's assembly finds
+   * its files by their order instead, numberOf: 20,000 paths hashed and set for nothing).
+   */
+  get index(): Map<string, number> {
+    if (this.#index) return this.#index;
+    const index = new Map<string, number>();
+    for (let f = 0; f < this.files.length; f++) index.set(this.files[f]!.path, f);
+    this.#index = index;
+    return index;
+  }
+
+  /** File e's number: `k` when e is the k-th file (the caller counted them in manifest order), else by its path. */
+  numberOf(e: FileEntry, k = -1): number | undefined {
+    return this.files[k] === e ? k : this.index.get(e.path);
+  }
 
   constructor(
     readonly release: ReleaseId,
@@ -28,7 +44,6 @@ export class StagingPlaces {
     let places = 0;
     for (const e of manifest.entries) {
       if (e.type !== 'file') continue;
-      this.index.set(e.path, this.files.length);
       this.files.push(e);
       places += e.chunks.length;
     }

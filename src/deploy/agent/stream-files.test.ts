@@ -123,6 +123,31 @@ describe('StreamFiles', () => {
     }
   });
 
+  it('writes every place of chunks listed many times over thousands of files, places reused as they are taken', async () => {
+    const files = new StreamFiles(dir, '.stream-test');
+    const chunks = chunksOf(40, 100);
+    const expected: Buffer[] = [];
+    // 1,500 files of three chunks each, a chunk twice in each: 500 listed at a time (1,500 places
+    // waiting, more than the first room for them), then every chunk placed (places freed, reused).
+    for (let f = 0; f < 1500; f++) {
+      const picks = [chunks[f % 40]!, chunks[(f * 7) % 40]!, chunks[f % 40]!];
+      expected.push(Buffer.concat(picks.map((c) => c.data)));
+      files.file({
+        type: 'file',
+        path: `f${f}.bin`,
+        mode: 0o644,
+        size: 300,
+        chunks: picks.map((c): [ChunkId, number] => [c.id, 100]),
+      });
+      if (f % 500 === 499) for (const c of chunks) await files.place(c.id, c.data);
+    }
+    for (const c of chunks) await files.place(c.id, c.data);
+    expect(files.incomplete()).toBeUndefined();
+    for (const c of chunks) expect(files.waits(c.id)).toBe(false);
+    for (let f = 0; f < 1500; f += 37)
+      expect((await readFile(path.join(dir, `f${f}.bin`))).equals(expected[f]!), `f${f}.bin`).toBe(true);
+  });
+
   it('refuses to write a one-chunk file through a symlink or over an existing file', async () => {
     const files = new StreamFiles(dir, '.stream-test');
     const [a, b] = chunksOf(2, 100);

@@ -13,6 +13,7 @@ import { fstatNumbers } from '../../util/lstat-numbers.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import type { StagedLoc } from './staging-area.js';
+import { WaitingPlaces } from './waiting-places.js';
 import { writeWhole } from './whole-file.js';
 
 type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
@@ -46,8 +47,10 @@ export class StreamFiles {
   readonly #left: number[] = [];
   /** Per file: its descriptor while being written. */
   readonly #fds = new Map<number, number>();
-  /** Chunk -> the places waiting for it, as triples (file, offset, size), flat. */
-  readonly #waiting = new Map<ChunkId, number[]>();
+  /** Chunk -> the first place waiting for it (a number in #places; more chained through its `next`). */
+  readonly #waiting = new Map<ChunkId, number>();
+  /** The places waiting, in flat typed arrays: no array per chunk kept alive while it is fetched. */
+  readonly #places = new WaitingPlaces();
   /** Per descriptor: bytes written since its last early sync (SYNC_STEP). */
   readonly #unsynced = new Map<number, number>();
   /** Per descriptor: its early sync while it runs (the descriptor is closed after it). */
@@ -128,12 +131,16 @@ export class StreamFiles {
   /** Places of file f from `offset` wait for `chunks`; those nobody waited for before, each once. */
   #await(f: number, offset: number, chunks: readonly [ChunkId, number][]): [ChunkId, number][] {
     const fresh: [ChunkId, number][] = [];
-    for (const [id, size] of chunks) {
+    // Index loop: no iterator, nor a destructured pair, per chunk.
+    for (let j = 0; j < chunks.length; j++) {
+      const c = chunks[j]!;
+      const id = c[0];
+      const size = c[1];
       const at = this.#waiting.get(id);
-      if (at) at.push(f, offset, size);
+      if (at !== undefined) this.#places.append(at, f, offset, size);
       else {
-        this.#waiting.set(id, [f, offset, size]);
-        fresh.push([id, size]);
+        this.#waiting.set(id, this.#places.add(f, offset, size));
+        fresh.push(c);
       }
       offset += size;
     }
@@ -153,27 +160,40 @@ export class StreamFiles {
    */
   place(id: ChunkId, data: Buffer): StagedLoc | undefined | Promise<StagedLoc | undefined> {
     const at = this.#waiting.get(id);
-    if (!at) return undefined;
-    if (at.length === 3) {
-      const placed = this.#placeWhole(at[0]!, at[1]!, at[2]!, data);
+    if (at === undefined) return undefined;
+    const places = this.#places;
+    if (places.next[at] === -1) {
+      const placed = this.#placeWhole(places.file[at]!, places.offset[at]!, places.size[at]!, data);
       if (placed) {
         this.#waiting.delete(id);
+        places.free(at);
         return placed;
       }
     }
     let first: StagedLoc | undefined;
-    const rest: number[] = [];
+    /** The places left waiting (a chunk of another length than theirs), chained again. */
+    let rest = -1;
+    let last = -1;
     let later: Promise<void>[] | undefined;
-    for (let i = 0; i < at.length; i += 3) {
-      const f = at[i]!;
-      const offset = at[i + 1]!;
-      const size = at[i + 2]!;
+    // Unlisted first: a write that throws leaves no chain of places freed behind (the stream fails).
+    this.#waiting.delete(id);
+    for (let g = at; g !== -1; ) {
+      const f = places.file[g]!;
+      const offset = places.offset[g]!;
+      const size = places.size[g]!;
+      const next = places.next[g]!;
+      places.next[g] = -1;
       const e = this.files[f]!;
       // The manifest's length is the claim to check; a chunk of another length is not placed.
       if (size !== data.length) {
-        rest.push(f, offset, size);
+        if (last === -1) rest = g;
+        else places.next[last] = g;
+        last = g;
+        g = next;
         continue;
       }
+      places.free(g);
+      g = next;
       let fd = this.#fds.get(f);
       if (fd === undefined) {
         fd = this.#open(f);
@@ -195,8 +215,10 @@ export class StreamFiles {
       this.#written(fd, size);
       this.#wrote(f, fd);
     }
-    if (rest.length) this.#waiting.set(id, rest);
-    else this.#waiting.delete(id);
+    if (rest !== -1) {
+      places.tail[rest] = last;
+      this.#waiting.set(id, rest);
+    }
     return later ? Promise.all(later).then(() => first) : first;
   }
 

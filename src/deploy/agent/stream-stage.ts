@@ -15,7 +15,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fewerCompiles } from '../../util/hot-code-only.js';
 import { err, ok, type Result } from '../../util/result.js';
-import { roomForManyFiles } from '../../util/small-heap.js';
+import { roomForDeploy, roomForManyFiles } from '../../util/small-heap.js';
 import { trace } from '../../util/trace.js';
 import type { ChunkSourceRef } from '../chunk-client.js';
 import { type Manifest, type ManifestEntry, manifestJson, releaseIdOfJson } from '../manifest.js';
@@ -128,7 +128,12 @@ export class StreamStaging {
   add(e: ManifestEntry): void {
     if (e.type === 'dir') this.files.folder(e);
     if (e.type !== 'file') return; // a symlink is made at assembly
-    if (this.files.files.length === MANY_FILES) this.#roomForManyFiles ??= roomForManyFiles();
+    if (this.files.files.length === MANY_FILES) {
+      this.#roomForManyFiles ??= roomForManyFiles();
+      // And the young generation grown as for a prepared tree (no /v1/prepare precedes a stream):
+      // at the 1 MiB semi-spaces of a small heap, 20,000 files cost well over 100 scavenges.
+      roomForDeploy();
+    }
     const parted = this.#parted;
     this.#parted = undefined;
     this.#want(parted ? this.files.closing(parted.f, e, parted.chunks, parted.bytes) : this.files.file(e));
@@ -275,6 +280,8 @@ export class StreamStaging {
       encoding: 'br-fast',
       load: this.#load,
       place: (id, data) => this.files.place(id, data),
+      // Its files are complete as they land: the chunks are kept in memory only for neighbours.
+      keep: 'neighbours',
       onChunk: (id, wire) => {
         this.p.chunksFetched++;
         this.p.bytesFetched += wire;

@@ -8,19 +8,16 @@
  */
 import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
-import { trace } from '../../util/trace.js';
 import { type ChunkSourceRef, fetchChunks } from '../chunk-client.js';
 import { chunkIdOf } from '../fastcdc.js';
 import type { Manifest } from '../manifest.js';
 import type { ReceiverLoad } from '../receiver-load.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import type { Encoding } from '../wire.js';
-import { type DeltaRequest, deltaRequest, MIN_DELTA_BASE } from '../wire-delta.js';
-import { BaseFiles } from './base-files.js';
-import { type BaseSource, baseOf } from './base-reads.js';
+import type { BaseSource } from './base-reads.js';
 import type { BaseRange } from './base-trim.js';
-import { type Turns, yieldToIo } from './batching.js';
-import { HeldBases } from './held-bases.js';
+import type { Turns } from './batching.js';
+import { askDeltas } from './delta-asks.js';
 import { InFlight } from './in-flight.js';
 import type { Layout } from './layout.js';
 import { type PackLoc, PackPool } from './pack-pool.js';
@@ -187,11 +184,6 @@ export class ChunkIndex {
     return undefined;
   }
 
-  /** The joined bytes of a delta's base chunks, or only `range` of them (base-reads.ts). */
-  #baseOf(ids: ChunkId[], files: BaseFiles, range?: BaseRange): Promise<Buffer | undefined> {
-    return baseOf(this.#bases, ids, files, range);
-  }
-
   async #readAt(w: Where): Promise<Buffer | undefined> {
     try {
       if (w.kind === 'pool') return await this.#pool.read(w);
@@ -324,38 +316,8 @@ export class ChunkIndex {
     if (mine.length) {
       let remaining = mine;
       const errors: string[] = [];
-      // The bases and their block hashes, read once for every source tried; the files they are
-      // read from stay open until the deltas have come (held-bases.ts reads them again then).
-      const deltas: DeltaRequest[] = [];
-      const files = new BaseFiles();
-      const held = new HeldBases(this.#bases, files);
-      // Taken now, in the callers' order; awaited only by a batch with bases to read.
-      const turn = opts.bases?.size ? opts.turns?.take() : undefined;
-      const release = await turn;
-      try {
-        // The requests of the batches before this one are on their way first.
-        if (release) await yieldToIo();
-        let since = performance.now();
-        for (const id of mine) {
-          const b = opts.bases?.get(id);
-          if (!b) continue;
-          const trim = opts.trims?.get(id) ?? undefined;
-          const data = await this.#baseOf(b, files, trim);
-          if (!data || data.length < MIN_DELTA_BASE) continue;
-          held.hold(id, b, trim, data);
-          deltas.push(deltaRequest(id, b, data));
-          // The reads are synchronous: every 4 ms, the frames of the batches in flight are taken.
-          if (performance.now() - since > 4) {
-            await yieldToIo();
-            since = performance.now();
-          }
-        }
-      } finally {
-        // No base to read again (small ones only): its files are not needed any more.
-        if (!held.readsAgain) files.close();
-        release?.();
-      }
-      if (deltas.length) trace(`${deltas.length} chunk deltas asked`);
+      // The bases and their block hashes, read once for every source tried (delta-asks.ts).
+      const { deltas, held, files } = await askDeltas(this.#bases, mine, opts);
       // Two rounds over the sources: a connection that broke (a kept-alive socket the origin of
       // an earlier deployment on the same port closed) is retried once, and the second round
       // asks for whole chunks, so a delta that does not rebuild its chunk (a checksum collision)

@@ -138,7 +138,8 @@ async function deploy(s) {
   const version = `v${serial++}`;
   const { pid } = s.agent.proc;
   takePeakKb(pid);
-  const agent0 = cpuMs(pid);
+  // With its reaped children: the `sync -f` processes an agent before the native syncfs forked.
+  const agent0 = cpuMs(pid) + cpuMs(pid, true);
   const main0 = mainThreadMs(pid);
   const sys0 = mainThreadSplit(pid).sys;
   const sched0 = schedMs(pid);
@@ -149,7 +150,7 @@ async function deploy(s) {
     : await runDriver(s.root, JSON.stringify({ env: envOf(s), version, ledgerDir: s.ledger }));
   if (process.env.SLIPWAY_AB_DEPLOYER_STDERR === '1') process.stderr.write(r.errs);
   const ms = performance.now() - t0;
-  const agentCpu = cpuMs(pid) - agent0;
+  const agentCpu = cpuMs(pid) + cpuMs(pid, true) - agent0;
   const agentMain = mainThreadMs(pid) - main0;
   const agentSys = mainThreadSplit(pid).sys - sys0;
   const sched1 = schedMs(pid);

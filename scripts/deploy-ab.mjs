@@ -1,8 +1,10 @@
 // A/B of two Slipway builds on one deploy shape, for changes measured on a shared machine: each
 // build deploys the same source folder to an agent of its own (its own chunk ledger too), the two
 // alternating who goes first, one pair per step of a change. Prints each pair (wall ms, CPU ms of
-// deployer and agent together and of the agent alone, the walk's ms, peak RSS of each), then
-// medians and the median ratio B/A.
+// deployer and agent together and of the agent alone, its main thread's CPU with the kernel's
+// share of it and the ms it waited for a CPU while runnable (schedstat: on a loaded machine the
+// agent's main thread, a first deploy's bottleneck, waited 300-1,000 ms), the walk's ms, peak RSS
+// of each, the agent's pid for `perf script`), then medians and the median ratio B/A.
 // Builds are folders with bin/ and dist/ (keep the old one: `cp -r bin dist package.json /tmp/x`).
 //
 //   node scripts/deploy-ab.mjs <web|big|small> <pairs> <change,...> <buildA> <buildB>
@@ -104,14 +106,30 @@ const envOf = (s) => ({
     targets: [{ name: 't1', region: 'r1', agentUrl: `http://127.0.0.1:${s.agent.port}`, token: TOKEN, env: {} }] }],
 });
 
+/** A process's main thread's ms on a CPU and waiting for one (runnable), from schedstat. */
+function schedMs(pid) {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return { run: run / 1e6, wait: wait / 1e6 };
+  } catch {
+    return { run: 0, wait: 0 };
+  }
+}
+
 /** CPU ms of a process's main thread alone (its thread pool's and workers' left out). */
 function mainThreadMs(pid) {
+  const { user, sys } = mainThreadSplit(pid);
+  return user + sys;
+}
+
+/** The same, in user and kernel (system) time. */
+function mainThreadSplit(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-    return (f[11] + f[12]) * 10;
+    return { user: f[11] * 10, sys: f[12] * 10 };
   } catch {
-    return 0;
+    return { user: 0, sys: 0 };
   }
 }
 
@@ -120,8 +138,11 @@ async function deploy(s) {
   const version = `v${serial++}`;
   const { pid } = s.agent.proc;
   takePeakKb(pid);
-  const agent0 = cpuMs(pid);
+  // With its reaped children: the `sync -f` processes an agent before the native syncfs forked.
+  const agent0 = cpuMs(pid) + cpuMs(pid, true);
   const main0 = mainThreadMs(pid);
+  const sys0 = mainThreadSplit(pid).sys;
+  const sched0 = schedMs(pid);
   const cpu0 = cpuMs(process.pid, true) + agent0;
   const t0 = performance.now();
   const r = cold
@@ -129,14 +150,17 @@ async function deploy(s) {
     : await runDriver(s.root, JSON.stringify({ env: envOf(s), version, ledgerDir: s.ledger }));
   if (process.env.SLIPWAY_AB_DEPLOYER_STDERR === '1') process.stderr.write(r.errs);
   const ms = performance.now() - t0;
-  const agentCpu = cpuMs(pid) - agent0;
+  const agentCpu = cpuMs(pid) + cpuMs(pid, true) - agent0;
   const agentMain = mainThreadMs(pid) - main0;
+  const agentSys = mainThreadSplit(pid).sys - sys0;
+  const sched1 = schedMs(pid);
+  const agentWait = sched1.wait - sched0.wait;
   const cpu = cpuMs(process.pid, true) + agentCpu + agent0 - cpu0;
   const o = JSON.parse(r.out.trim().split('\n').pop() || '{}');
   if (!o.ok) throw new Error(`${s.name}: deploy failed: ${o.reason ?? r.errs.slice(-800)}`);
   const d = spawnSync('diff', ['-r', '--no-dereference', src, `${path.join(s.agent.dir, 'releases', o.release)}/`]);
   if (d.status !== 0) throw new Error(`${s.name}: release ${o.release} differs from its source`);
-  return { ms, cpu, agentCpu, agentMain, walkMs: o.chunkMs, deployerMb: o.maxRssKb / 1024, agentMb: takePeakKb(pid) / 1024 };
+  return { ms, pid, cpu, agentCpu, agentMain, agentSys, agentWait, walkMs: o.chunkMs, deployerMb: o.maxRssKb / 1024, agentMb: takePeakKb(pid) / 1024 };
 }
 
 // Folders done with are moved aside and removed when the run ends: removing 20,000 files just
@@ -165,7 +189,7 @@ const median = (xs) => {
 };
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const show = (s, g) =>
-  `${s.name} ${g.ms.toFixed(0)} ms, cpu ${g.cpu.toFixed(0)} (agent ${g.agentCpu.toFixed(0)}, its main thread ${g.agentMain.toFixed(0)}), walk ${g.walkMs.toFixed(0)}, rss ${g.deployerMb.toFixed(0)}/${g.agentMb.toFixed(0)} MB`;
+  `${s.name} ${g.ms.toFixed(0)} ms (agent pid ${g.pid}), cpu ${g.cpu.toFixed(0)} (agent ${g.agentCpu.toFixed(0)}, its main thread ${g.agentMain.toFixed(0)} of which kernel ${g.agentSys.toFixed(0)}, waiting for a CPU ${g.agentWait.toFixed(0)}), walk ${g.walkMs.toFixed(0)}, rss ${g.deployerMb.toFixed(0)}/${g.agentMb.toFixed(0)} MB`;
 
 /** Cold: each side's checkout written for its agent, then aged past the racy window (one wait for both). */
 async function prepareCheckouts() {

@@ -52,6 +52,17 @@ function cpu(pid, reaped = false) {
   }
 }
 
+/**
+ * An agent's [user, system] CPU ms with its reaped children's (the `sync -f` processes an agent
+ * before the native syncfs forked): a build that flushes in its own process and one that forks
+ * are charged alike.
+ */
+function agentCpu(pid) {
+  const own = cpu(pid);
+  const kids = cpu(pid, true);
+  return [own[0] + kids[0], own[1] + kids[1]];
+}
+
 const startAgent = (root, dir) => startAgentOf(root, dir, path.join(work, 'token'));
 
 async function stopAgent(a) {
@@ -121,7 +132,7 @@ async function deploy(side, k) {
     ? spawn('perf', ['record', '-a', '-g', '-q', '-o', `${process.env.SLIPWAY_AB_PERF}.${side.name}${k}`], { stdio: 'ignore' })
     : undefined;
   if (perf) await new Promise((r) => setTimeout(r, 500));
-  const a0 = agents.map((a) => cpu(a.proc.pid));
+  const a0 = agents.map((a) => agentCpu(a.proc.pid));
   const d0 = cpu(process.pid, true);
   const t0 = performance.now();
   const arg = JSON.stringify({ env: envOf(agents, side), version, ledgerDir: ledger });
@@ -136,7 +147,7 @@ async function deploy(side, k) {
     await new Promise((r) => perf.once('close', r));
   }
   const d1 = cpu(process.pid, true);
-  const a1 = agents.map((a) => cpu(a.proc.pid));
+  const a1 = agents.map((a) => agentCpu(a.proc.pid));
   if (process.env.SLIPWAY_AB_DEPLOYER_STDERR === '1') process.stderr.write(`--- ${side.name} pair ${k}\n${r.errs}`);
   const o = JSON.parse(r.out.trim().split('\n').pop() || '{}');
   if (!o.ok) throw new Error(`${side.name}: deploy failed: ${o.reason ?? r.errs.slice(-800)}`);

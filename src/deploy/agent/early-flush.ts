@@ -5,8 +5,8 @@
  * spent 0.2-0.4 s waiting on that final flush with nothing else to do. Nothing relies on these
  * flushes: a failed one is ignored.
  */
-import { execFile } from 'node:child_process';
 import { trace } from '../../util/trace.js';
+import { syncFilesystem } from './durability.js';
 
 /** Below this many bytes to fetch, the final flush is short anyway: none is started early. */
 const MIN_BYTES = 16 * 1024 * 1024;
@@ -17,8 +17,7 @@ const MIN_BYTES = 16 * 1024 * 1024;
  * what left the durable step waiting was 20,000 files' inodes and blocks (42 MB), while 2,000
  * files of 50 MB flushed in 15-27 ms; and a flush per 24 MiB, in each of six agents deploying
  * that web build at once (the fan-out, whose header lists it all: one flush at half as well,
- * forTransfer), made their first deploy slower (wall 1.2-1.3x). Each flush forks the agent (3-4
- * ms of its main thread) and runs `sync`.
+ * forTransfer), made their first deploy slower (wall 1.2-1.3x).
  */
 const STREAM_FILES = 4096;
 
@@ -55,8 +54,10 @@ export class EarlyFlush {
 
   /**
    * For a staging in `dir` about to fetch `bytes` of a release of `total`: one flush once half of
-   * them have been written. Not more: each starts a process, and a fork of the agent holding
-   * thousands of descriptors (prepared-tree.ts) cost its main thread 6-30 ms. Undefined for small
+   * them have been written. Not more: a flush beside the transfer makes the agent's writes dearer
+   * (the web build's first deploy streamed with a flush every 8 MiB: its main thread's CPU +50 ms,
+   * time in the kernel's buffered writes +30% (perf), for 80 ms less waiting on the durable
+   * step; wall 0.96-1.24 by load). Undefined for small
    * transfers, and for edits (most of the release already here): their large files written from
    * an earlier version are flushed as they are written (file-writes.ts, writeFromBaseFile).
    */
@@ -101,8 +102,8 @@ export class EarlyFlush {
     this.#running = true;
     const n = this.#started;
     trace(`early flush ${n}: begun`);
-    // syncfs(2) through coreutils (as durability.ts's syncFilesystem), in a process of its own.
-    execFile('sync', ['-f', this.dir], () => {
+    // syncfs(2), as the durable step flushes (durability.ts): a failed one is ignored.
+    void syncFilesystem(this.dir).then(() => {
       trace(`early flush ${n}: done`);
       this.#running = false;
       if (!this.#lastWanted) return;

@@ -11,31 +11,24 @@
  * batches on a thread of libuv's pool, leaving the main thread to the next chunks (~300 ms less
  * on it for 20,000 files, but 60-200 ms more CPU and 10 MB more memory, and a first deploy of
  * 20,000 files 1.13x slower over 8 pairs against this: the cores are busy until the last chunks).
+ * Tried again for the web build's files of 16 KB and more (2,000 of ~25 KB; one async work of
+ * the addon per file): the main thread's kernel time -60 ms, its user time +60 ms (a promise and
+ * a callback per file), the agent's CPU +60 ms, wall 1.087 (8 pairs, load 6).
  */
 import { closeSync, constants, fchmodSync, lstatSync, openSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { getSystemErrorName } from 'node:util';
 import { fstatNumbers } from '../../util/lstat-numbers.js';
-import { bundleFile } from '../../util/package-info.js';
+import { type NativeWriteWhole, nativeAddon } from './native-addon.js';
 
 const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
-/** The addon's call: the mtime in ms, or a negative errno. */
-type Native = (file: string, data: Buffer, at: number, mode: number) => number;
-
-/** The addon while it is trusted; false when absent, refused or found wrong; undefined before the first file. */
-let native: Native | false | undefined;
+/** The addon's call while it is trusted; false when absent, refused or found wrong; undefined before the first file. */
+let native: NativeWriteWhole | false | undefined;
 /** Whether the addon's first file was checked. */
 let checked = false;
 
-function load(): Native | false {
-  if (process.env.SLIPWAY_NATIVE_WRITES === '0') return false;
-  try {
-    const m = createRequire(import.meta.url)(bundleFile('whole-file.node')) as { writeWhole?: unknown };
-    return typeof m.writeWhole === 'function' ? (m.writeWhole as Native) : false;
-  } catch {
-    return false;
-  }
+function load(): NativeWriteWhole | false {
+  return nativeAddon()?.writeWhole ?? false;
 }
 
 /** Whether files are made by the native addon (for tests). */

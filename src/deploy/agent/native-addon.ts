@@ -1,0 +1,47 @@
+/**
+ * The agent's native addon (whole-file.c, compiled by the build into dist/cli/whole-file.node):
+ * loaded once, on first use or ahead (preloadNativeAddon, as the agent starts listening: its
+ * load cost 5-20 ms of the main thread, in the middle of a first deploy, when it came with the
+ * first file). Undefined where the build could not compile it, it does not load, or
+ * `SLIPWAY_NATIVE_WRITES=0` keeps the agent to JavaScript and coreutils.
+ */
+import { createRequire } from 'node:module';
+import { bundleFile } from '../../util/package-info.js';
+
+/** Creates a small file whole: its mtime in ms, or a negative errno (whole-file.ts). */
+export type NativeWriteWhole = (file: string, data: Buffer, at: number, mode: number) => number;
+
+/** syncfs(2) of the filesystem holding a path on libuv's pool: 0, or a negative errno. */
+export type NativeSyncFs = (path: string) => Promise<number>;
+
+/** What the addon offers (syncFs on Linux only). */
+export interface NativeAddon {
+  writeWhole?: NativeWriteWhole;
+  syncFs?: NativeSyncFs;
+}
+
+let loaded: NativeAddon | null | undefined;
+
+/** The addon, loaded at the first call; undefined when it is not to be used or cannot load. */
+export function nativeAddon(): NativeAddon | undefined {
+  loaded ??= load();
+  return loaded ?? undefined;
+}
+
+/** Loads the addon now (the agent, once listening): its first use then costs nothing more. */
+export function preloadNativeAddon(): void {
+  nativeAddon();
+}
+
+function load(): NativeAddon | null {
+  if (process.env.SLIPWAY_NATIVE_WRITES === '0') return null;
+  try {
+    const m = createRequire(import.meta.url)(bundleFile('whole-file.node')) as Record<string, unknown>;
+    return {
+      writeWhole: typeof m.writeWhole === 'function' ? (m.writeWhole as NativeWriteWhole) : undefined,
+      syncFs: typeof m.syncFs === 'function' ? (m.syncFs as NativeSyncFs) : undefined,
+    };
+  } catch {
+    return null;
+  }
+}

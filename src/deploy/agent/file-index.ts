@@ -161,16 +161,35 @@ export class FileIndex {
     return this.#untouchedNow(await this.stats(release), release, rel);
   }
 
-  #untouchedNow(stats: FileStats | undefined, release: ReleaseId, rel: string): SameFile | undefined {
-    const rec = stats?.[rel];
+  /**
+   * identical() without looking at the file: the kept file with the same content, as recorded at
+   * its release's assembly (its size and mtime then), when that release's stats are loaded
+   * (indexed() loads them). Whoever links it checks the file still has them (link-ahead.ts).
+   */
+  recorded(
+    e: FileEntry,
+    releases: Map<ReleaseId, Manifest>,
+  ): { dir: string; rel: string; size: number; mtimeMs: number } | undefined {
+    const hit = this.#lookup(e, releases);
+    const rec = hit && this.#loaded.get(hit.release)?.[hit.path];
+    return rec && { dir: this.#dir(hit.release), rel: hit.path, size: rec[0], mtimeMs: rec[1] };
+  }
+
+  /** A kept release's folder. */
+  #dir(release: ReleaseId): string {
     let dir = this.#dirs.get(release);
     if (dir === undefined) {
       dir = this.layout.release(release);
       this.#dirs.set(release, dir);
     }
+    return dir;
+  }
+
+  #untouchedNow(stats: FileStats | undefined, release: ReleaseId, rel: string): SameFile | undefined {
+    const rec = stats?.[rel];
     // `rel` is a validated manifest path (no empty, "." or ".." segment): joined as path.join
     // would, without normalizing twenty thousand strings.
-    const file = `${dir}${path.sep}${rel}`;
+    const file = `${this.#dir(release)}${path.sep}${rel}`;
     // Synchronous for the same reason as the links that follow (link-pass.ts).
     const st = statOrUndefined(file);
     // An app that wrote into its release changed size or mtime: rebuild from verified chunks.

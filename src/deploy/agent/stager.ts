@@ -6,7 +6,14 @@
 
 import { err, ok, type Result } from '../../util/result.js';
 import { trace } from '../../util/trace.js';
-import { chunksOf, chunkTotals, type Manifest, releaseIdOf, validateManifest } from '../manifest.js';
+import {
+  chunksOf,
+  chunkTotals,
+  type Manifest,
+  type ManifestEntry,
+  releaseIdOf,
+  validateManifest,
+} from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import { Arrivals } from './arrivals.js';
 import { assembleRelease } from './assembly.js';
@@ -19,6 +26,8 @@ import { countReceived, fetchMissing } from './fetch-missing.js';
 import type { BaseFile } from './file-from-base.js';
 import type { KeptReleases } from './kept-releases.js';
 import type { Layout } from './layout.js';
+import { type LinkJob, linkAhead, linksAhead } from './link-ahead.js';
+import { linksInto } from './link-pass.js';
 import type { StageProgress, StageRequest, StageResult } from './operations.js';
 import { checkOutline, PreparedTree } from './prepared-tree.js';
 import type { ReleaseTimes } from './release-times.js';
@@ -207,12 +216,15 @@ export class Stager {
     // are written from chunks: theirs go straight into the staging folder as they arrive.
     const elsewhere = new Set<string>();
     const based: { e: (typeof area.files)[number]; base: BaseFile }[] = [];
+    /** Files a kept release has as they are: linked during the fetch (link-ahead.ts). */
+    const same: (typeof area.files)[number][] = [];
     if (releases.size > 0)
       for (const e of area.files) {
         // Not stat'ed here: the assembly does, right before it links, and writes the file should
         // the app have changed it meanwhile (one stat per file, not two).
         if (await kept.files.indexed(e, releases)) {
           elsewhere.add(e.path);
+          same.push(e);
           continue;
         }
         const base = await kept.files.previous(e, releases);
@@ -229,6 +241,12 @@ export class Stager {
       (c) => !index.has(c),
     );
     trace(`stage ${id}: ${missing.length} of ${all.size} chunks to fetch`);
+    // Only in a fresh folder (nothing there yet), and where files are linked, not cloned (clones
+    // are the assembly's, a thread-pool call each).
+    const linking =
+      same.length && area.fresh && linksAhead() && (await linksInto(layout.releases, layout.staging))
+        ? linkAhead(area.dir, this.#linkJobs(same))
+        : undefined;
     const chunk = async (c: ChunkId): Promise<Buffer> => {
       let data = await index.read(c);
       if (!data) {
@@ -287,6 +305,11 @@ export class Stager {
       });
     } finally {
       arrivals.end(failure);
+      // What it linked stays in the folder: the next attempt must replace, not create, its files.
+      if (failure && linking) {
+        await linking;
+        area.assembling();
+      }
     }
     if (failure) {
       await Promise.allSettled(early.values());
@@ -306,6 +329,7 @@ export class Stager {
         area,
         early,
         sameAs: (e) => kept.files.identical(e, releases),
+        linkedAhead: linking,
         baseOf: (e) => kept.files.previous(e, releases),
         chunk,
       });
@@ -328,6 +352,25 @@ export class Stager {
       filesCopied,
       ms: performance.now() - t0,
     });
+  }
+
+  /** The link jobs of files a kept release has as they are. */
+  #linkJobs(files: Extract<ManifestEntry, { type: 'file' }>[]): LinkJob[] {
+    const jobs: LinkJob[] = [];
+    const { kept } = this.o;
+    for (const e of files) {
+      const rec = kept.files.recorded(e, kept.manifests);
+      if (rec)
+        jobs.push({
+          rel: e.path,
+          from: rec.dir,
+          fromRel: rec.rel,
+          size: rec.size,
+          mtimeMs: rec.mtimeMs,
+          mode: e.mode,
+        });
+    }
+    return jobs;
   }
 
   /** A finished streamed stage (stream-stage.ts) made its release's staging and assembled; joined when staged. */

@@ -7,6 +7,8 @@
  * against Node's own headers (Node-API); where it cannot be built or loaded the agent makes the
  * same calls from JavaScript (whole-file.ts).
  *
+ * The addon also carries linkMany (link-many.c: an edit's unchanged files linked on libuv's pool).
+ *
  * writeWhole(path, data, at, mode) -> mtime in ms (as fs.Stats mtimeMs computes it), or a
  * negative errno (the file, if it was created, is closed; it stays, as the JavaScript path leaves
  * a file whose write failed).
@@ -88,10 +90,14 @@ static napi_value writeWhole(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* link-many.c, compiled into the same addon. */
+void register_link_many(napi_env env, napi_value exports);
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   if (napi_create_function(env, "writeWhole", NAPI_AUTO_LENGTH, writeWhole, NULL, &fn) == napi_ok)
     napi_set_named_property(env, exports, "writeWhole", fn);
+  register_link_many(env, exports);
   return exports;
 }
 

@@ -53,7 +53,7 @@ export class FileIndex {
 
   /**
    * A kept release's file with the same content, if its size and mtime are as assembled: at once
-   * when that release's stats were read already (indexed() read them), else as a promise.
+   * when that release's stats were read already (loadStats() read them), else as a promise.
    */
   identical(
     e: FileEntry,
@@ -63,15 +63,6 @@ export class FileIndex {
     if (!hit) return undefined;
     if (!this.#loaded.has(hit.release)) return this.#untouched(hit.release, hit.path);
     return this.#untouchedNow(this.#loaded.get(hit.release), hit.release, hit.path);
-  }
-
-  /**
-   * Whether a kept release lists a file with the same content and its size and mtime at
-   * assembly, without looking at the file itself (identical() does, later).
-   */
-  async indexed(e: FileEntry, releases: Map<ReleaseId, Manifest>): Promise<boolean> {
-    const hit = this.#lookup(e, releases);
-    return hit !== undefined && (await this.stats(hit.release))?.[hit.path] !== undefined;
   }
 
   /** The kept release and entry a `where` number names. */
@@ -119,6 +110,11 @@ export class FileIndex {
     return stats;
   }
 
+  /** Reads the stats of every release of `releases` not read yet (recorded() answers from them). */
+  async loadStats(releases: Map<ReleaseId, Manifest>): Promise<void> {
+    await Promise.all([...releases.keys()].map((r) => this.stats(r)));
+  }
+
   /**
    * The earlier version of a changed file of several chunks: the same path in the latest kept
    * release that has it, untouched since assembly (file-from-base.ts writes from it).
@@ -164,7 +160,7 @@ export class FileIndex {
   /**
    * identical() without looking at the file: the kept file with the same content, as recorded at
    * its release's assembly (its size and mtime then), when that release's stats are loaded
-   * (indexed() loads them). Whoever links it checks the file still has them (link-ahead.ts).
+   * (loadStats() loads them). Whoever links it checks the file still has them (link-ahead.ts).
    */
   recorded(
     e: FileEntry,

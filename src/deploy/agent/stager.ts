@@ -6,14 +6,7 @@
 
 import { err, ok, type Result } from '../../util/result.js';
 import { trace } from '../../util/trace.js';
-import {
-  chunksOf,
-  chunkTotals,
-  type Manifest,
-  type ManifestEntry,
-  releaseIdOf,
-  validateManifest,
-} from '../manifest.js';
+import { chunksOf, chunkTotals, type Manifest, releaseIdOf, validateManifest } from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import { Arrivals } from './arrivals.js';
 import { assembleRelease } from './assembly.js';
@@ -216,15 +209,26 @@ export class Stager {
     // are written from chunks: theirs go straight into the staging folder as they arrive.
     const elsewhere = new Set<string>();
     const based: { e: (typeof area.files)[number]; base: BaseFile }[] = [];
-    /** Files a kept release has as they are: linked during the fetch (link-ahead.ts). */
-    const same: (typeof area.files)[number][] = [];
-    if (releases.size > 0)
+    /** Files a kept release has as they are, as recorded there: linked during the fetch (link-ahead.ts). */
+    const same: LinkJob[] = [];
+    if (releases.size > 0) {
+      // Loaded first, so that each file is looked up without a promise: 20,000 awaits and a
+      // second lookup per file for the links cost ~50 ms here, the deployer waiting.
+      await kept.files.loadStats(releases);
       for (const e of area.files) {
-        // Not stat'ed here: the assembly does, right before it links, and writes the file should
-        // the app have changed it meanwhile (one stat per file, not two).
-        if (await kept.files.indexed(e, releases)) {
+        // Not stat'ed here: the links check each file right before it is linked, and it is
+        // written should the app have changed it meanwhile (one stat per file, not two).
+        const rec = kept.files.recorded(e, releases);
+        if (rec) {
           elsewhere.add(e.path);
-          same.push(e);
+          same.push({
+            rel: e.path,
+            from: rec.dir,
+            fromRel: rec.rel,
+            size: rec.size,
+            mtimeMs: rec.mtimeMs,
+            mode: e.mode,
+          });
           continue;
         }
         const base = await kept.files.previous(e, releases);
@@ -232,6 +236,7 @@ export class Stager {
         elsewhere.add(e.path);
         based.push({ e, base });
       }
+    }
     // The ranges of their delta bases worth checksumming, from their old chunk lists (base-trim.ts).
     const trims = new Map<ChunkId, BaseRange | null>();
     for (const { e, base } of based) trimBases(e.chunks, base.chunks, hints, trims);
@@ -245,7 +250,7 @@ export class Stager {
     // are the assembly's, a thread-pool call each).
     const linking =
       same.length && area.fresh && linksAhead() && (await linksInto(layout.releases, layout.staging))
-        ? linkAhead(area.dir, this.#linkJobs(same))
+        ? linkAhead(area.dir, same)
         : undefined;
     const chunk = async (c: ChunkId): Promise<Buffer> => {
       let data = await index.read(c);
@@ -352,25 +357,6 @@ export class Stager {
       filesCopied,
       ms: performance.now() - t0,
     });
-  }
-
-  /** The link jobs of files a kept release has as they are. */
-  #linkJobs(files: Extract<ManifestEntry, { type: 'file' }>[]): LinkJob[] {
-    const jobs: LinkJob[] = [];
-    const { kept } = this.o;
-    for (const e of files) {
-      const rec = kept.files.recorded(e, kept.manifests);
-      if (rec)
-        jobs.push({
-          rel: e.path,
-          from: rec.dir,
-          fromRel: rec.rel,
-          size: rec.size,
-          mtimeMs: rec.mtimeMs,
-          mode: e.mode,
-        });
-    }
-    return jobs;
   }
 
   /** A finished streamed stage (stream-stage.ts) made its release's staging and assembled; joined when staged. */

@@ -34,6 +34,9 @@ export interface LinkJob {
 /** The files linked, by manifest path: their size and mtime (the kept file's, as recorded). */
 export type LinkedAhead = Map<string, [number, number]>;
 
+/** Files whose paths are made into one string at a time (~180 KB). */
+const SLICE = 1024;
+
 /** link-many.c's call. */
 type LinkMany = (
   paths: Buffer,
@@ -76,38 +79,26 @@ export function linkAhead(to: string, jobs: readonly LinkJob[]): Promise<LinkedA
   const want = new Float64Array(2 * n);
   const modes = new Uint16Array(n);
   const done = new Uint8Array(n);
-  // The pairs written straight into one buffer, joined as path.join would for validated manifest
-  // paths (no empty, "." or ".." segment): no string per path (36,000 of them, ~6 MB of heap
-  // besides the buffer when they were made and joined first).
-  const sep = Buffer.byteLength(path.sep);
-  const into = Buffer.byteLength(to) + sep;
-  const dirBytes = new Map<string, number>();
-  let bytes = 0;
   for (let i = 0; i < n; i++) {
     const j = jobs[i]!;
-    let d = dirBytes.get(j.from);
-    if (d === undefined) {
-      d = Buffer.byteLength(j.from) + sep;
-      dirBytes.set(j.from, d);
-    }
-    bytes += d + Buffer.byteLength(j.fromRel) + into + Buffer.byteLength(j.rel) + 2;
     want[2 * i] = j.size;
     want[2 * i + 1] = j.mtimeMs;
     modes[i] = j.mode & 0o777;
   }
-  const paths = Buffer.allocUnsafeSlow(bytes);
-  let o = 0;
-  for (let i = 0; i < n; i++) {
-    const j = jobs[i]!;
-    o += paths.write(j.from, o);
-    o += paths.write(path.sep, o);
-    o += paths.write(j.fromRel, o);
-    paths[o++] = 0;
-    o += paths.write(to, o);
-    o += paths.write(path.sep, o);
-    o += paths.write(j.rel, o);
-    paths[o++] = 0;
+  // Joined as path.join would for validated manifest paths (no empty, "." or ".." segment), a
+  // slice at a time: one string of every path (2.6 MB for 18,000 files, and 36,000 strings before
+  // it) held ~6 MB more of heap, and a Buffer.write per piece took 46-130 ms against 30-33.
+  const into = `${to}${path.sep}`;
+  const slices: Buffer[] = [];
+  for (let at = 0; at < n; at += SLICE) {
+    let text = '';
+    for (let i = at; i < Math.min(n, at + SLICE); i++) {
+      const j = jobs[i]!;
+      text += `${j.from}${path.sep}${j.fromRel}\0${into}${j.rel}\0`;
+    }
+    slices.push(Buffer.from(text));
   }
+  const paths = slices.length === 1 ? slices[0]! : Buffer.concat(slices);
   return new Promise((resolve) => {
     const answer = () => {
       for (let i = 0; i < n; i++) if (done[i]) linked.set(jobs[i]!.rel, [jobs[i]!.size, jobs[i]!.mtimeMs]);

@@ -12,6 +12,14 @@ import { type FileStats, readStats, type SameFile } from './release-stats.js';
 
 type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
 
+/** A kept file as recorded at its release's assembly: `rel` in the release folder `dir`. */
+interface Recorded {
+  dir: string;
+  rel: string;
+  size: number;
+  mtimeMs: number;
+}
+
 /**
  * Where a file of a kept release is, as one number (the release's rank among those indexed, times
  * this, plus the entry's index): the index of 40,000-60,000 kept files holds no object per file.
@@ -53,7 +61,7 @@ export class FileIndex {
 
   /**
    * A kept release's file with the same content, if its size and mtime are as assembled: at once
-   * when that release's stats were read already (loadStats() read them), else as a promise.
+   * when that release's stats were read already (recorded() read them), else as a promise.
    */
   identical(
     e: FileEntry,
@@ -110,11 +118,6 @@ export class FileIndex {
     return stats;
   }
 
-  /** Reads the stats of every release of `releases` not read yet (recorded() answers from them). */
-  async loadStats(releases: Map<ReleaseId, Manifest>): Promise<void> {
-    await Promise.all([...releases.keys()].map((r) => this.stats(r)));
-  }
-
   /**
    * The earlier version of a changed file of several chunks: the same path in the latest kept
    * release that has it, untouched since assembly (file-from-base.ts writes from it).
@@ -159,16 +162,24 @@ export class FileIndex {
 
   /**
    * identical() without looking at the file: the kept file with the same content, as recorded at
-   * its release's assembly (its size and mtime then), when that release's stats are loaded
-   * (loadStats() loads them). Whoever links it checks the file still has them (link-ahead.ts).
+   * its release's assembly (its size and mtime then): at once when that release's stats were read
+   * already, else as a promise. Only the stats of a release a file is found in are read (an older
+   * release's, read for nothing, held ~4 MB of heap per 20,000 files). Whoever links the file
+   * checks it still has them (link-ahead.ts).
    */
   recorded(
     e: FileEntry,
     releases: Map<ReleaseId, Manifest>,
-  ): { dir: string; rel: string; size: number; mtimeMs: number } | undefined {
+  ): Recorded | undefined | Promise<Recorded | undefined> {
     const hit = this.#lookup(e, releases);
-    const rec = hit && this.#loaded.get(hit.release)?.[hit.path];
-    return rec && { dir: this.#dir(hit.release), rel: hit.path, size: rec[0], mtimeMs: rec[1] };
+    if (!hit) return undefined;
+    const at = (stats: FileStats | undefined): Recorded | undefined => {
+      const rec = stats?.[hit.path];
+      return rec && { dir: this.#dir(hit.release), rel: hit.path, size: rec[0], mtimeMs: rec[1] };
+    };
+    return this.#loaded.has(hit.release)
+      ? at(this.#loaded.get(hit.release))
+      : this.stats(hit.release).then(at);
   }
 
   /** A kept release's folder. */

@@ -212,13 +212,13 @@ export class Stager {
     /** Files a kept release has as they are, as recorded there: linked during the fetch (link-ahead.ts). */
     const same: LinkJob[] = [];
     if (releases.size > 0) {
-      // Loaded first, so that each file is looked up without a promise: 20,000 awaits and a
-      // second lookup per file for the links cost ~50 ms here, the deployer waiting.
-      await kept.files.loadStats(releases);
       for (const e of area.files) {
         // Not stat'ed here: the links check each file right before it is linked, and it is
-        // written should the app have changed it meanwhile (one stat per file, not two).
-        const rec = kept.files.recorded(e, releases);
+        // written should the app have changed it meanwhile (one stat per file, not two). A
+        // promise only until a release's stats are read: not 20,000 awaits, nor a second lookup
+        // per file for the links.
+        let rec = kept.files.recorded(e, releases);
+        if (rec instanceof Promise) rec = await rec;
         if (rec) {
           elsewhere.add(e.path);
           same.push({

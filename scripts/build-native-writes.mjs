@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const source = path.join(root, 'src', 'deploy', 'agent', 'whole-file.c');
+// Compiled into the same addon: an edit's unchanged files linked on libuv's pool (link-ahead.ts).
+const links = path.join(root, 'src', 'deploy', 'agent', 'link-many.c');
 const out = path.join(root, 'dist', 'cli', 'whole-file.node');
 const skip = (why) => {
   console.log(`slipway: ${why}: the agent writes small files from JavaScript (no native writer)`);
@@ -19,7 +21,7 @@ const skip = (why) => {
 // An addon of an earlier build must not outlive a compile that fails now.
 rmSync(out, { force: true });
 if (process.platform === 'win32') skip('no native writer on Windows');
-if (!existsSync(source)) skip(`${path.relative(root, source)} is missing`);
+for (const f of [source, links]) if (!existsSync(f)) skip(`${path.relative(root, f)} is missing`);
 // Node's headers: beside its binary (an official build, /usr for a distribution's) or where npm
 // says (npm_config_nodedir).
 const includes = [
@@ -35,7 +37,7 @@ const link = process.platform === 'darwin' ? '-undefined dynamic_lookup' : '';
 // Through sh, so that $CC may carry flags of its own ("gcc -m64"), as make would pass it.
 const cc = spawnSync(
   'sh',
-  ['-c', `\${CC:-cc} -O2 -shared -fPIC ${link} -I"$1" -o "$2" "$3"`, 'sh', include, tmp, source],
+  ['-c', `\${CC:-cc} -O2 -shared -fPIC ${link} -I"$1" -o "$2" "$3" "$4"`, 'sh', include, tmp, source, links],
   { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
 );
 if (cc.error || cc.status !== 0) {

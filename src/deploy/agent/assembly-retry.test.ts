@@ -55,4 +55,28 @@ describe('a stage retried after its assembly failed', () => {
     expect(await readFile(file(v2.release, 'new.txt'), 'utf8')).toBe(grown);
     expect(await readFile(file(v1.release, 'keep.txt'), 'utf8')).toBe(keep);
   });
+
+  it('completes over the unchanged files a failed transfer had linked ahead (link-ahead.ts)', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 50; i++) files[`keep/${i}.txt`] = randomBytes(500).toString('hex');
+    const file = (release: string, p: string) => path.join(rig.root, 'agent', 'releases', release, p);
+
+    const v1 = await rig.artifact('v1', files);
+    const s1 = await rig.client.stage({ release: v1.release, manifest: v1.manifest, sources: [v1.origin] });
+    expect(s1.ok, s1.ok ? '' : s1.error).toBe(true);
+
+    // v2: the same files and a new one whose chunk no source of the first attempt has.
+    const v2 = await rig.artifact('v2', { ...files, 'new.txt': randomBytes(3000).toString('hex') });
+    const nowhere = await rig.serve(new Map());
+    const failed = await rig.client.stage({ release: v2.release, manifest: v2.manifest, sources: [nowhere] });
+    expect(failed.ok).toBe(false);
+
+    const s2 = await rig.client.stage({ release: v2.release, manifest: v2.manifest, sources: [v2.origin] });
+    expect(s2.ok, s2.ok ? '' : s2.error).toBe(true);
+    for (const [p, text] of Object.entries(files)) {
+      expect(await readFile(file(v2.release, p), 'utf8')).toBe(text);
+      expect((await stat(file(v2.release, p))).ino).toBe((await stat(file(v1.release, p))).ino);
+    }
+    expect((await readFile(file(v2.release, 'new.txt'), 'utf8')).length).toBe(6000);
+  });
 });

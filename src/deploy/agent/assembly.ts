@@ -26,6 +26,7 @@ import type { BaseFile } from './file-from-base.js';
 import { writeFromBaseFile, writeFromChunks } from './file-writes.js';
 import { staysInside } from './inside.js';
 import type { Layout } from './layout.js';
+import type { LinkedAhead } from './link-ahead.js';
 import { linkUnchanged, reuse, type SameAs } from './link-pass.js';
 import { type FileStats, noteAssembled, statsFile, writeStats } from './release-stats.js';
 import type { StagingArea } from './staging-area.js';
@@ -62,6 +63,11 @@ export async function assembleRelease(opts: {
    * when absent.
    */
   area?: StagingArea;
+  /**
+   * Unchanged files linked into `area` during the fetch (link-ahead.ts), by path: taken as linked;
+   * the others that have a twin go through the link pass here.
+   */
+  linkedAhead?: Promise<LinkedAhead>;
   /** Default `auto`. */
   durability?: Durability;
 }): Promise<number> {
@@ -80,6 +86,7 @@ export async function assembleRelease(opts: {
   /** Written files not fsynced as they were written (all of them, but with `fsync`). */
   const unsynced: string[] = [];
   let linked = 0;
+  const ahead = await opts.linkedAhead;
   try {
     const files: Extract<ManifestEntry, { type: 'file' }>[] = [];
     /** Files that may be a kept one's twin, for the link pass (those it leaves come back to `files`). */
@@ -113,7 +120,14 @@ export async function assembleRelease(opts: {
           unsynced.push(e.path);
         }
       } else if (stale || !opts.sameAs || opts.early?.has(e.path)) files.push(e);
-      else unchanged.push(e);
+      else {
+        const done = ahead?.get(e.path);
+        if (!done) unchanged.push(e);
+        else {
+          stats[e.path] = done;
+          linked++;
+        }
+      }
     }
     let next = 0;
     let failed = false;

@@ -12,6 +12,14 @@ import { type FileStats, readStats, type SameFile } from './release-stats.js';
 
 type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
 
+/** A kept file as recorded at its release's assembly: `rel` in the release folder `dir`. */
+interface Recorded {
+  dir: string;
+  rel: string;
+  size: number;
+  mtimeMs: number;
+}
+
 /**
  * Where a file of a kept release is, as one number (the release's rank among those indexed, times
  * this, plus the entry's index): the index of 40,000-60,000 kept files holds no object per file.
@@ -53,7 +61,7 @@ export class FileIndex {
 
   /**
    * A kept release's file with the same content, if its size and mtime are as assembled: at once
-   * when that release's stats were read already (indexed() read them), else as a promise.
+   * when that release's stats were read already (recorded() read them), else as a promise.
    */
   identical(
     e: FileEntry,
@@ -63,15 +71,6 @@ export class FileIndex {
     if (!hit) return undefined;
     if (!this.#loaded.has(hit.release)) return this.#untouched(hit.release, hit.path);
     return this.#untouchedNow(this.#loaded.get(hit.release), hit.release, hit.path);
-  }
-
-  /**
-   * Whether a kept release lists a file with the same content and its size and mtime at
-   * assembly, without looking at the file itself (identical() does, later).
-   */
-  async indexed(e: FileEntry, releases: Map<ReleaseId, Manifest>): Promise<boolean> {
-    const hit = this.#lookup(e, releases);
-    return hit !== undefined && (await this.stats(hit.release))?.[hit.path] !== undefined;
   }
 
   /** The kept release and entry a `where` number names. */
@@ -161,16 +160,43 @@ export class FileIndex {
     return this.#untouchedNow(await this.stats(release), release, rel);
   }
 
-  #untouchedNow(stats: FileStats | undefined, release: ReleaseId, rel: string): SameFile | undefined {
-    const rec = stats?.[rel];
+  /**
+   * identical() without looking at the file: the kept file with the same content, as recorded at
+   * its release's assembly (its size and mtime then): at once when that release's stats were read
+   * already, else as a promise. Only the stats of a release a file is found in are read (an older
+   * release's, read for nothing, held ~4 MB of heap per 20,000 files). Whoever links the file
+   * checks it still has them (link-ahead.ts).
+   */
+  recorded(
+    e: FileEntry,
+    releases: Map<ReleaseId, Manifest>,
+  ): Recorded | undefined | Promise<Recorded | undefined> {
+    const hit = this.#lookup(e, releases);
+    if (!hit) return undefined;
+    const at = (stats: FileStats | undefined): Recorded | undefined => {
+      const rec = stats?.[hit.path];
+      return rec && { dir: this.#dir(hit.release), rel: hit.path, size: rec[0], mtimeMs: rec[1] };
+    };
+    return this.#loaded.has(hit.release)
+      ? at(this.#loaded.get(hit.release))
+      : this.stats(hit.release).then(at);
+  }
+
+  /** A kept release's folder. */
+  #dir(release: ReleaseId): string {
     let dir = this.#dirs.get(release);
     if (dir === undefined) {
       dir = this.layout.release(release);
       this.#dirs.set(release, dir);
     }
+    return dir;
+  }
+
+  #untouchedNow(stats: FileStats | undefined, release: ReleaseId, rel: string): SameFile | undefined {
+    const rec = stats?.[rel];
     // `rel` is a validated manifest path (no empty, "." or ".." segment): joined as path.join
     // would, without normalizing twenty thousand strings.
-    const file = `${dir}${path.sep}${rel}`;
+    const file = `${this.#dir(release)}${path.sep}${rel}`;
     // Synchronous for the same reason as the links that follow (link-pass.ts).
     const st = statOrUndefined(file);
     // An app that wrote into its release changed size or mtime: rebuild from verified chunks.

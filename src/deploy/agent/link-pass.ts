@@ -7,7 +7,7 @@
  * awaits and the garbage they leave cost as much again (assembly.ts assembles the rest).
  */
 import { constants, linkSync } from 'node:fs';
-import { chmod, copyFile } from 'node:fs/promises';
+import { chmod, copyFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { fsyncPath } from '../../state/atomic-write.js';
@@ -24,6 +24,30 @@ export type SameAs = (e: FileEntry) => SameFile | undefined | Promise<SameFile |
 
 /** Whether this filesystem clones files (reflink): tried once per folder, then remembered. */
 const cloning = new Map<string, boolean>();
+
+/**
+ * Whether unchanged files are hard-linked into `releases`, not cloned: learnt at the first
+ * reuse() there, or by a probe file cloned in `probeDir` (a folder on the same filesystem: the
+ * staging folder) when not known yet. link-ahead.ts links only where files are not cloned.
+ */
+export async function linksInto(releases: string, probeDir: string): Promise<boolean> {
+  if (!cloning.has(releases)) {
+    const probe = path.join(probeDir, `.clone-probe-${process.pid}`);
+    try {
+      await writeFile(probe, 'probe');
+      const cloned = await copyFile(probe, `${probe}.copy`, constants.COPYFILE_FICLONE_FORCE).then(
+        () => true,
+        () => false,
+      );
+      cloning.set(releases, cloned);
+    } catch {
+      // Unknown still: the first reuse() finds out.
+    } finally {
+      await Promise.all([rm(probe, { force: true }), rm(`${probe}.copy`, { force: true })]).catch(() => {});
+    }
+  }
+  return cloning.get(releases) === false;
+}
 
 /** Files linked between two turns of the event loop (about 5-10 ms of stat and link here). */
 const SLICE = 512;

@@ -1,5 +1,5 @@
 /**
- * The agent's native addon (whole-file.c, compiled by the build into dist/cli/whole-file.node):
+ * The agent's native addon (whole-file.c with link-many.c, compiled by the build into dist/cli/whole-file.node):
  * loaded once, on first use or ahead (preloadNativeAddon, as the agent starts listening: its
  * load cost 5-20 ms of the main thread, in the middle of a first deploy, when it came with the
  * first file). Undefined where the build could not compile it, it does not load, or
@@ -14,10 +14,24 @@ export type NativeWriteWhole = (file: string, data: Buffer, at: number, mode: nu
 /** syncfs(2) of the filesystem holding a path on libuv's pool: 0, or a negative errno. */
 export type NativeSyncFs = (path: string) => Promise<number>;
 
+/**
+ * Links kept files into a staging folder on libuv's pool (link-many.c, link-ahead.ts): `paths`
+ * holds the triples, `done[i]` is set for each linked, `callback` once all were tried.
+ */
+export type NativeLinkMany = (
+  to: string,
+  paths: Buffer,
+  want: Float64Array,
+  modes: Uint16Array,
+  done: Uint8Array,
+  callback: () => void,
+) => void;
+
 /** What the addon offers (syncFs on Linux only). */
 export interface NativeAddon {
   writeWhole?: NativeWriteWhole;
   syncFs?: NativeSyncFs;
+  linkMany?: NativeLinkMany;
 }
 
 let loaded: NativeAddon | null | undefined;
@@ -40,6 +54,7 @@ function load(): NativeAddon | null {
     return {
       writeWhole: typeof m.writeWhole === 'function' ? (m.writeWhole as NativeWriteWhole) : undefined,
       syncFs: typeof m.syncFs === 'function' ? (m.syncFs as NativeSyncFs) : undefined,
+      linkMany: typeof m.linkMany === 'function' ? (m.linkMany as NativeLinkMany) : undefined,
     };
   } catch {
     return null;

@@ -19,6 +19,8 @@ import { countReceived, fetchMissing } from './fetch-missing.js';
 import type { BaseFile } from './file-from-base.js';
 import type { KeptReleases } from './kept-releases.js';
 import type { Layout } from './layout.js';
+import { type LinkJob, linkAhead, linksAhead } from './link-ahead.js';
+import { linksInto } from './link-pass.js';
 import type { StageProgress, StageRequest, StageResult } from './operations.js';
 import { checkOutline, PreparedTree } from './prepared-tree.js';
 import type { ReleaseTimes } from './release-times.js';
@@ -207,12 +209,26 @@ export class Stager {
     // are written from chunks: theirs go straight into the staging folder as they arrive.
     const elsewhere = new Set<string>();
     const based: { e: (typeof area.files)[number]; base: BaseFile }[] = [];
-    if (releases.size > 0)
+    /** Files a kept release has as they are, as recorded there: linked during the fetch (link-ahead.ts). */
+    const same: LinkJob[] = [];
+    if (releases.size > 0) {
       for (const e of area.files) {
-        // Not stat'ed here: the assembly does, right before it links, and writes the file should
-        // the app have changed it meanwhile (one stat per file, not two).
-        if (await kept.files.indexed(e, releases)) {
+        // Not stat'ed here: the links check each file right before it is linked, and it is
+        // written should the app have changed it meanwhile (one stat per file, not two). A
+        // promise only until a release's stats are read: not 20,000 awaits, nor a second lookup
+        // per file for the links.
+        let rec = kept.files.recorded(e, releases);
+        if (rec instanceof Promise) rec = await rec;
+        if (rec) {
           elsewhere.add(e.path);
+          same.push({
+            rel: e.path,
+            from: rec.dir,
+            fromRel: rec.rel,
+            size: rec.size,
+            mtimeMs: rec.mtimeMs,
+            mode: e.mode,
+          });
           continue;
         }
         const base = await kept.files.previous(e, releases);
@@ -220,6 +236,7 @@ export class Stager {
         elsewhere.add(e.path);
         based.push({ e, base });
       }
+    }
     // The ranges of their delta bases worth checksumming, from their old chunk lists (base-trim.ts).
     const trims = new Map<ChunkId, BaseRange | null>();
     for (const { e, base } of based) trimBases(e.chunks, base.chunks, hints, trims);
@@ -229,6 +246,12 @@ export class Stager {
       (c) => !index.has(c),
     );
     trace(`stage ${id}: ${missing.length} of ${all.size} chunks to fetch`);
+    // Only in a fresh folder (nothing there yet), and where files are linked, not cloned (clones
+    // are the assembly's, a thread-pool call each).
+    const linking =
+      same.length && area.fresh && linksAhead() && (await linksInto(layout.releases, layout.staging))
+        ? linkAhead(area.dir, same)
+        : undefined;
     const chunk = async (c: ChunkId): Promise<Buffer> => {
       let data = await index.read(c);
       if (!data) {
@@ -287,6 +310,11 @@ export class Stager {
       });
     } finally {
       arrivals.end(failure);
+      // What it linked stays in the folder: the next attempt must replace, not create, its files.
+      if (failure && linking) {
+        await linking;
+        area.assembling();
+      }
     }
     if (failure) {
       await Promise.allSettled(early.values());
@@ -306,6 +334,7 @@ export class Stager {
         area,
         early,
         sameAs: (e) => kept.files.identical(e, releases),
+        linkedAhead: linking,
         baseOf: (e) => kept.files.previous(e, releases),
         chunk,
       });

@@ -7,6 +7,8 @@
  * against Node's own headers (Node-API); where it cannot be built or loaded the agent makes the
  * same calls from JavaScript (whole-file.ts).
  *
+ * The addon also carries linkMany (link-many.c: an edit's unchanged files linked on libuv's pool).
+ *
  * writeWhole(path, data, at, mode) -> mtime in ms (as fs.Stats mtimeMs computes it), or a
  * negative errno (the file, if it was created, is closed; it stays, as the JavaScript path leaves
  * a file whose write failed).
@@ -159,6 +161,8 @@ static napi_value syncFs(napi_env env, napi_callback_info info) {
   return promise;
 }
 #endif
+/* link-many.c, compiled into the same addon. */
+void register_link_many(napi_env env, napi_value exports);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
@@ -168,6 +172,7 @@ static napi_value init(napi_env env, napi_value exports) {
   if (napi_create_function(env, "syncFs", NAPI_AUTO_LENGTH, syncFs, NULL, &fn) == napi_ok)
     napi_set_named_property(env, exports, "syncFs", fn);
 #endif
+  register_link_many(env, exports);
   return exports;
 }
 

@@ -251,12 +251,7 @@ export class Agent {
     const current = await currentRelease(this.layout);
     const manifest = current && this.#kept.manifests.get(current);
     if (!current || !manifest) return false;
-    const untouched = await precheckTwin(this.layout, this.#kept.twins, current, manifest, (r) =>
-      this.#kept.files.stats(r),
-    );
-    // Still before the stage request: an edit's lookups find the file index made (file-index.ts).
-    this.#kept.files.prime();
-    return untouched;
+    return precheckTwin(this.layout, this.#kept.twins, current, manifest, (r) => this.#kept.files.stats(r));
   }
 
   /** The agent's status, once the last activation's pruning is done. */

@@ -73,16 +73,6 @@ export class FileIndex {
     return this.#untouchedNow(this.#loaded.get(hit.release), hit.release, hit.path);
   }
 
-  /**
-   * Indexes the kept releases' files now, when it is not done yet: while a deployer walks its
-   * artifact the agent is idle (its twin check done, ~300 ms before a 10% edit's stage request),
-   * and the stage request's 20,000 lookups then find the index made (15-30 ms of its main thread
-   * before the fetch, CPU profiles).
-   */
-  prime(): void {
-    this.#index();
-  }
-
   /** The kept release and entry a `where` number names. */
   #at(where: number): [ReleaseId, FileEntry] {
     const [id, m] = this.#ranked[Math.floor(where / STRIDE)]!;

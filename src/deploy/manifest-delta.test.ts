@@ -127,6 +127,34 @@ describe('manifest delta', () => {
     expect(small.ok || small.error).toMatch(/bad chunk size in "a.js"/);
   });
 
+  it('rebuilds files changed in place (no path added or removed) in the base order, sharing the unchanged entries', () => {
+    const files = { 'a.js': 'one', 'lib/b.js': 'bee', 'lib/c.js': 'sea', 'z.txt': 'zed' };
+    const a = manifest('v1', files);
+    const b = manifest('v2', { ...files, 'lib/b.js': 'BEE', 'z.txt': 'ZED' });
+    const d = diffManifest(a, releaseIdOf(a), b);
+    expect(d.remove).toEqual([]);
+    const rebuilt = applyManifestDelta(a, JSON.parse(JSON.stringify(d)));
+    const checked = validateManifest(rebuilt.ok ? rebuilt.value : undefined);
+    expect(checked.ok && releaseIdOf(checked.value)).toBe(releaseIdOf(b));
+    const entries = checked.ok ? checked.value.entries : [];
+    expect(entries.map((e) => e.path)).toEqual(a.entries.map((e) => e.path));
+    expect(entries.find((e) => e.path === 'a.js')).toBe(a.entries.find((e) => e.path === 'a.js'));
+    // A new path with nothing removed: the general rebuild, in walk order.
+    const c = manifest('v3', { ...files, 'lib/bb.js': 'new' });
+    const dc = diffManifest(a, releaseIdOf(a), c);
+    const rc = applyManifestDelta(a, JSON.parse(JSON.stringify(dc)));
+    const cc = validateManifest(rc.ok ? rc.value : undefined);
+    expect(cc.ok && releaseIdOf(cc.value)).toBe(releaseIdOf(c));
+    // A path upserted twice: the later entry stands, either way.
+    const twice = applyManifestDelta(a, { ...d, upsert: [...d.upsert, { ...d.upsert[0]!, mode: 0o600 }] });
+    const tw = twice.ok ? (twice.value as { entries: { path: string; mode: number }[] }).entries : [];
+    expect(tw.find((e) => e.path === d.upsert[0]!.path)?.mode).toBe(0o600);
+    expect(applyManifestDelta(a, { ...d, upsert: [...d.upsert, { mode: 1 }] })).toEqual({
+      ok: false,
+      error: 'manifest delta entry without a path',
+    });
+  });
+
   it('refuses to remove a path the base lacks', () => {
     const a = manifest('v1', { 'a.js': 'one' });
     const r = applyManifestDelta(a, {

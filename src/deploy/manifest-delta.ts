@@ -141,6 +141,12 @@ export function applyManifestDelta(
   // acceptance and JSON the checks and the release id reuse (manifest.ts).
   if (delta.remove.length === 0 && delta.upsert.length === 0)
     return ok({ format: 1, version: delta.version, chunking: delta.chunking, entries: base.entries });
+  if (delta.remove.length === 0) {
+    const inPlace = replacedInPlace(base, delta.upsert);
+    if (!inPlace.ok) return inPlace;
+    if (inPlace.value)
+      return ok({ format: 1, version: delta.version, chunking: delta.chunking, entries: inPlace.value });
+  }
   const byPath = new Map<string, unknown>();
   for (const e of base.entries) byPath.set(e.path, e);
   for (const p of delta.remove) {
@@ -171,6 +177,43 @@ export function applyManifestDelta(
     chunking: delta.chunking,
     entries: paths.map((p) => byPath.get(p)),
   });
+}
+
+/**
+ * The entries of a delta that removes nothing, when every path it upserts is the base's: each
+ * taken in its base entry's place, the base's order kept. A map of the upserted paths alone (an
+ * edit of 10% of 20,000 files: 2,000), where the general rebuild maps the base's 20,000 paths and
+ * lists them again (12-60 ms of the agent's main thread in CPU profiles of that edit). Null when
+ * some path is new or upserted twice (the caller then rebuilds in general); an error as
+ * applyManifestDelta's.
+ */
+function replacedInPlace(base: Manifest, upsert: unknown[]): Result<unknown[] | null, string> {
+  const up = new Map<string, unknown>();
+  for (const e of upsert) {
+    const p = (e as { path?: unknown } | null)?.path;
+    if (typeof p !== 'string') return err('manifest delta entry without a path');
+    // A path upserted twice (an edit may then apply to the first): left to the general rebuild.
+    if (up.has(p)) return ok(null);
+    up.set(p, e);
+  }
+  const entries: unknown[] = base.entries.slice();
+  let found = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const was = base.entries[i]!;
+    const e = up.get(was.path);
+    if (e === undefined) continue;
+    found++;
+    const edit = (e as { edit?: unknown }).edit;
+    if (edit === undefined) {
+      entries[i] = e;
+      continue;
+    }
+    const chunks = applyEdit(was, edit);
+    if (!chunks.ok) return chunks;
+    const { edit: _, ...rest } = e as Record<string, unknown>;
+    entries[i] = { ...rest, chunks: chunks.value };
+  }
+  return ok(found === up.size ? entries : null);
 }
 
 /** Depth-first order with sorted names: compare segment by segment, a parent before its children. */

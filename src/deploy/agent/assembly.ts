@@ -199,7 +199,9 @@ export async function assembleRelease(opts: {
     // The manifest lands before the release's name: a release folder without one is an
     // interrupted assembly.
     const landManifest = async (sync: boolean) => {
-      if (!(area && (await linkManifest(layout.stagingManifest(id), layout.manifest(id), sync))))
+      // The staging's manifest is written beside the fetch (staging-area.ts create): in place first.
+      const staged = area !== undefined && (await area.manifestWritten());
+      if (!(staged && (await linkManifest(layout.stagingManifest(id), layout.manifest(id), sync))))
         await writeAtomic(layout.manifest(id), manifestJson(manifest), { durable: sync });
     };
     const dirs = manifest.entries.filter((e) => e.type === 'dir').map((e) => path.join(tmp, e.path));

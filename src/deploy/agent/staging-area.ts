@@ -59,6 +59,8 @@ export class StagingArea {
   /** Per direct file: places still to be written while fetching; its fd closes at 0. */
   readonly #left: Int32Array;
   #fresh: boolean;
+  /** The manifest beside the folder being written (create()): true once it is in place. */
+  #manifestWrite: Promise<boolean> = Promise.resolve(true);
 
   private constructor(
     readonly layout: Layout,
@@ -85,14 +87,24 @@ export class StagingArea {
     id: ReleaseId,
     manifest: Manifest,
     prepared?: PreparedTree,
+    /** The manifest's canonical JSON, when made already (manifestJson: the release id's text). */
+    json = manifestJson(manifest),
   ): Promise<StagingArea> {
     await mkdir(layout.staging, { recursive: true });
-    // Not durable: a manifest lost with a power cut only means the folder is discarded.
-    await writeAtomic(layout.stagingManifest(id), JSON.stringify(manifest), { durable: false });
+    // Not durable: a manifest lost with a power cut only means the folder is discarded. Nor
+    // waited for here: its 3 MB (20,000 files) are written on libuv's pool while the folders are
+    // made, the plan looked up and the fetch runs. A crash before it lands leaves a folder without
+    // a manifest, which reopen() removes as it did one whose manifest was lost; the assembly
+    // links it as the release's manifest and waits for it first (manifestWritten()).
+    const written = writeAtomic(layout.stagingManifest(id), json, { durable: false }).then(
+      () => true,
+      () => false,
+    );
     await rm(layout.stagingDir(id), { recursive: true, force: true });
     // A tree that failed or does not match is left to its owner to delete; the folder is made here.
     const moved = prepared?.matches(manifest) && (await prepared.moveTo(layout.stagingDir(id)));
     const area = new StagingArea(layout, id, manifest, true);
+    area.#manifestWrite = written;
     if (moved && prepared) area.#files.adopt(prepared.takeOpen());
     await area.#folders();
     return area;
@@ -169,8 +181,18 @@ export class StagingArea {
     this.#fresh = false;
   }
 
+  /**
+   * Whether the manifest beside the folder is in place (false: its write failed, and the folder
+   * would not survive a restart): waited for before the assembly gives it the release
+   * manifest's name, and before it is removed (a write landing after would leave it behind).
+   */
+  manifestWritten(): Promise<boolean> {
+    return this.#manifestWrite;
+  }
+
   /** When the manifest beside the folder was written (for expiring abandoned stagings). */
   async age(): Promise<number> {
+    await this.#manifestWrite;
     const st = await stat(this.layout.stagingManifest(this.id)).catch(() => undefined);
     return Date.now() - (st?.mtimeMs ?? 0);
   }
@@ -327,12 +349,14 @@ export class StagingArea {
   /** Forgets the staging once its folder became `releases/<id>`. */
   async settled(): Promise<void> {
     await this.close();
+    await this.#manifestWrite;
     await rm(this.layout.stagingManifest(this.id), { force: true });
   }
 
   /** Deletes an abandoned staging. */
   async remove(): Promise<void> {
     await this.close();
+    await this.#manifestWrite;
     await rm(this.layout.stagingManifest(this.id), { force: true });
     await rm(this.dir, { recursive: true, force: true });
   }

@@ -20,8 +20,10 @@
  */
 import { constants, readSync } from 'node:fs';
 import { copyFile, type FileHandle, open, rm } from 'node:fs/promises';
+import { trace } from '../../util/trace.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId } from '../types.js';
+import { DirectPace, directWritesPay, noteDirectPace } from './direct-pace.js';
 
 type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
 
@@ -68,6 +70,8 @@ export async function openAligned(
   const direct = (constants as Record<string, number | undefined>).O_DIRECT;
   // SLIPWAY_DIRECT_IO=0: never (the writes as before), to compare on a machine of one's own.
   if (direct === undefined || process.env.SLIPWAY_DIRECT_IO === '0') return undefined;
+  // A disk measured slow at direct writes lately: the page cache's way (direct-pace.ts).
+  if (!directWritesPay()) return undefined;
   const fh = await open(dest, constants.O_WRONLY | direct).catch(() => undefined);
   if (!fh) return undefined;
   // One allocation for every lane, so that one aligned start serves them all. Its address is
@@ -150,6 +154,7 @@ export async function writeAligned(
   chunk: (id: ChunkId) => Promise<Buffer | undefined>,
 ): Promise<void> {
   const blocks = Math.ceil(e.size / BLOCK);
+  const pace = new DirectPace();
   const pieces: Piece[][] = Array.from({ length: blocks }, () => []);
   const mixed = new Set<number>();
   let offset = 0;
@@ -207,7 +212,13 @@ export async function writeAligned(
     const whole = Math.ceil(len / ALIGN) * ALIGN;
     let done = 0;
     while (done < whole) {
-      const { bytesWritten } = await out.fh.write(buf, done, whole - done, start + done);
+      pace.started();
+      let bytesWritten = 0;
+      try {
+        bytesWritten = (await out.fh.write(buf, done, whole - done, start + done)).bytesWritten;
+      } finally {
+        pace.finished(bytesWritten);
+      }
       if (bytesWritten <= 0 || bytesWritten % ALIGN)
         throw new Error(`a direct write of ${e.path} came out short`);
       done += bytesWritten;
@@ -231,6 +242,8 @@ export async function writeAligned(
   for (const r of settled) if (r.status === 'rejected') throw r.reason;
   await out.fh.truncate(e.size);
   noteDirect(await out.fh.stat());
+  if (noteDirectPace(pace))
+    trace(`direct writes off for a while: ${e.path} went at ${Math.round(pace.pace()! / 1024)} MB/s`);
 }
 
 /** The base, open as usual and, when it was written with direct I/O here, for direct reads too. */

@@ -243,7 +243,7 @@ export async function writeAligned(
   await out.fh.truncate(e.size);
   noteDirect(await out.fh.stat());
   if (noteDirectPace(pace))
-    trace(`direct writes off for a while: ${e.path} went at ${Math.round(pace.pace()! / 1024)} MB/s`);
+    trace(`direct writes off: ${e.path} went at ${Math.round(pace.pace()! / 1024)} MB/s`);
 }
 
 /** The base, open as usual and, when it was written with direct I/O here, for direct reads too. */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DirectPace, directWritesPay, noteDirectPace, resetDirectPace } from './direct-pace.js';
+import { DirectPace, directWritesPay, noteDirectPace, noteSyncPace, resetDirectPace } from './direct-pace.js';
 
 const MiB = 1024 * 1024;
 
@@ -32,18 +32,26 @@ describe('direct write pace', () => {
     clock.at = 100;
     pace.finished(4 * MiB);
     expect(pace.pace()).toBeUndefined();
-    expect(noteDirectPace(pace, 100)).toBe(false);
-    expect(directWritesPay(100)).toBe(true);
+    expect(noteDirectPace(pace)).toBe(false);
+    noteSyncPace(4 * MiB, 1000);
+    expect(directWritesPay()).toBe(true);
   });
 
-  it('turns direct writes off for a while after a slow file, then on to measure again', () => {
+  it('turns direct writes off after a slow file, on again when a sync finds the disk fast', () => {
     const { clock, pace } = paced();
     pace.started();
     clock.at = 2000; // 200 MiB in 2 s: ~100 MB/s
     pace.finished(200 * MiB);
-    expect(noteDirectPace(pace, 2000)).toBe(true);
-    expect(directWritesPay(2001)).toBe(false);
-    expect(directWritesPay(2000 + 10 * 60 * 1000)).toBe(true);
+    expect(noteDirectPace(pace)).toBe(true);
+    expect(directWritesPay()).toBe(false);
+    noteSyncPace(32 * MiB, 30); // ~1 GB/s
+    expect(directWritesPay()).toBe(true);
+  });
+
+  it('turns them off before any direct write when a streamed file synced slowly', () => {
+    expect(directWritesPay()).toBe(true);
+    noteSyncPace(32 * MiB, 100); // ~320 MB/s
+    expect(directWritesPay()).toBe(false);
   });
 
   it('keeps direct writes on after a fast file', () => {
@@ -51,7 +59,7 @@ describe('direct write pace', () => {
     pace.started();
     clock.at = 200; // 200 MiB in 0.2 s
     pace.finished(200 * MiB);
-    expect(noteDirectPace(pace, 200)).toBe(false);
-    expect(directWritesPay(201)).toBe(true);
+    expect(noteDirectPace(pace)).toBe(false);
+    expect(directWritesPay()).toBe(true);
   });
 });

@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { fstatNumbers } from '../../util/lstat-numbers.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
+import { noteSyncPace } from './direct-pace.js';
 import type { StagedLoc } from './staging-area.js';
 import { WaitingPlaces } from './waiting-places.js';
 import { writeWhole } from './whole-file.js';
@@ -251,8 +252,11 @@ export class StreamFiles {
     }
     this.#unsynced.set(fd, 0);
     this.syncs++;
+    const began = performance.now();
     const done = fdatasyncFd(fd).then(
       () => {
+        // The disk's pace, for whether a large file's writes go direct (direct-pace.ts).
+        noteSyncPace(n, performance.now() - began);
         this.#syncing.delete(fd);
       },
       () => {

@@ -70,7 +70,7 @@ export async function openAligned(
   const direct = (constants as Record<string, number | undefined>).O_DIRECT;
   // SLIPWAY_DIRECT_IO=0: never (the writes as before), to compare on a machine of one's own.
   if (direct === undefined || process.env.SLIPWAY_DIRECT_IO === '0') return undefined;
-  // A disk measured slow at direct writes lately: the page cache's way (direct-pace.ts).
+  // A disk last measured slow (its direct writes or its syncs): the page cache's way (direct-pace.ts).
   if (!directWritesPay()) return undefined;
   const fh = await open(dest, constants.O_WRONLY | direct).catch(() => undefined);
   if (!fh) return undefined;

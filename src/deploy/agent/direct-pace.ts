@@ -31,6 +31,7 @@ const SLOW_BYTES_PER_MS = 250 * 1024;
  * disk's syncs of 32 MiB went at 250-430 MB/s, while direct writes there went at 66-125.
  */
 const SLOW_SYNC_BYTES_PER_MS = 600 * 1024;
+
 /** One file's direct writes: started and finished one by one, possibly several at once. */
 export class DirectPace {
   #inFlight = 0;

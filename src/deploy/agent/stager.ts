@@ -24,10 +24,10 @@ import type { AheadCopies } from './copies-ahead.js';
 import { EarlyFlush } from './early-flush.js';
 import { startEarlyWrites } from './early-writes.js';
 import { countReceived, fetchMissing } from './fetch-missing.js';
-import type { BaseFile } from './file-from-base.js';
+import { matchKept } from './kept-matches.js';
 import type { KeptReleases } from './kept-releases.js';
 import type { Layout } from './layout.js';
-import { type LinkJob, linkAhead, linksAhead } from './link-ahead.js';
+import { linkAhead, linksAhead } from './link-ahead.js';
 import { linksInto } from './link-pass.js';
 import type { StageProgress, StageRequest, StageResult } from './operations.js';
 import { checkOutline, PreparedTree } from './prepared-tree.js';
@@ -226,36 +226,7 @@ export class Stager {
     const area = await this.#area(id, manifest, json);
     // Files neither identical to a kept one nor written from an earlier version of themselves
     // are written from chunks: theirs go straight into the staging folder as they arrive.
-    const elsewhere = new Set<string>();
-    const based: { e: (typeof area.files)[number]; base: BaseFile }[] = [];
-    /** Files a kept release has as they are, as recorded there: linked during the fetch (link-ahead.ts). */
-    const same: LinkJob[] = [];
-    if (releases.size > 0) {
-      for (const e of area.files) {
-        // Not stat'ed here: the links check each file right before it is linked, and it is
-        // written should the app have changed it meanwhile (one stat per file, not two). A
-        // promise only until a release's stats are read: not 20,000 awaits, nor a second lookup
-        // per file for the links.
-        let rec = kept.files.recorded(e, releases);
-        if (rec instanceof Promise) rec = await rec;
-        if (rec) {
-          elsewhere.add(e.path);
-          same.push({
-            rel: e.path,
-            from: rec.dir,
-            fromRel: rec.rel,
-            size: rec.size,
-            mtimeMs: rec.mtimeMs,
-            mode: e.mode,
-          });
-          continue;
-        }
-        const base = await kept.files.previous(e, releases);
-        if (!base) continue;
-        elsewhere.add(e.path);
-        based.push({ e, base });
-      }
-    }
+    const { elsewhere, same, based } = await matchKept(area.files, kept.files, releases);
     // The ranges of their delta bases worth checksumming, from their old chunk lists (base-trim.ts).
     const trims = new Map<ChunkId, BaseRange | null>();
     for (const { e, base } of based) trimBases(e.chunks, base.chunks, hints, trims);

@@ -2,7 +2,7 @@
  * One file read and chunked by the artifact walk (artifact.ts): a large one streamed through one
  * reused buffer, a small one read whole into a scratch buffer.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import type { FastHasher } from './fast-hash.js';
@@ -65,26 +65,45 @@ export async function chunkFile(
 }
 
 /**
+ * How the walk opens a file to read: never through a symlink (one put in a file's place after it
+ * was listed fails with ELOOP instead of being followed), and without blocking or taking a
+ * terminal should it be something else by then (the descriptor's fstat tells, artifact.ts).
+ */
+const READ_FLAGS =
+  constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
+
+/** `file` opened to read as the walk does (READ_FLAGS); throws as openSync does. */
+export function openToRead(file: string): number {
+  return openSync(file, READ_FLAGS);
+}
+
+/**
  * A whole file's bytes read into `scratch`, as a view of it; undefined when the file has grown
  * to fill it (then it is read as it is). Through one buffer made by `chunkingBuffer`, its cut
  * points are scanned with WebAssembly and no buffer is allocated per file. `listed`: its size
- * as listed, where a short read ends it.
+ * as listed, where a short read ends it. `file`: its path, or a descriptor open on it (read
+ * from offset 0 on, left open).
  */
-export function readWhole(file: string, scratch: Buffer, listed: number): Buffer | undefined {
-  const fd = openSync(file, 'r');
+export function readWhole(file: string | number, scratch: Buffer, listed: number): Buffer | undefined {
+  if (typeof file === 'number') return readWholeFd(file, scratch, listed);
+  const fd = openToRead(file);
   try {
-    for (let n = 0; n < scratch.length; ) {
-      const want = scratch.length - n;
-      const got = readSync(fd, scratch, n, want, n);
-      if (got === 0) return scratch.subarray(0, n);
-      n += got;
-      // A regular file reads short at its end: one that stops at the size listed is whole, with
-      // no second read to hear 0 (a read per file, 20,000 of the bench's small ones). Read on
-      // otherwise, to its end, whatever it grew or shrank to.
-      if (got < want && n === listed) return scratch.subarray(0, n);
-    }
-    return undefined;
+    return readWholeFd(fd, scratch, listed);
   } finally {
     closeSync(fd);
   }
+}
+
+function readWholeFd(fd: number, scratch: Buffer, listed: number): Buffer | undefined {
+  for (let n = 0; n < scratch.length; ) {
+    const want = scratch.length - n;
+    const got = readSync(fd, scratch, n, want, n);
+    if (got === 0) return scratch.subarray(0, n);
+    n += got;
+    // A regular file reads short at its end: one that stops at the size listed is whole, with
+    // no second read to hear 0 (a read per file, 20,000 of the bench's small ones). Read on
+    // otherwise, to its end, whatever it grew or shrank to.
+    if (got < want && n === listed) return scratch.subarray(0, n);
+  }
+  return undefined;
 }

@@ -1,5 +1,5 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -71,6 +71,39 @@ describe('chunk ledger', () => {
     expect(second.reread).toBe(0);
     expect(second.manifest).toEqual(first.manifest);
     expect(second.previous).toBe(releaseIdOf(first.manifest));
+  });
+
+  it('keeps at the next walk the files a first walk read as listed (their stat from the open file), and reads an edit again', async () => {
+    const files: Record<string, string> = { 'link-target.txt': 'target' };
+    for (let i = 0; i < 300; i++) files[`d${i % 3}/f${i}.txt`] = `file ${i} `.repeat(1 + (i % 50));
+    await put(files);
+    await symlink('../link-target.txt', path.join(art, 'd1/link'));
+    await afterTick();
+    // As a streamed stage walks: files read as they are listed once onStart answers true.
+    const streamed = async (version: string) => {
+      const ledger = await ChunkLedger.open(ledgerDir, art, DEFAULT_CHUNKING);
+      const r = await readArtifact(art, version, DEFAULT_CHUNKING, {
+        ledger,
+        onStart: () => true,
+        onChunked: () => false,
+      });
+      if (!r.ok) throw new Error(r.error);
+      await ledger.save({ release: releaseIdOf(r.value.manifest), manifest: r.value.manifest });
+      return r.value;
+    };
+    const first = await streamed('v1');
+    expect(first.reread).toBe(301);
+    const plain = await readArtifact(art, 'v1', DEFAULT_CHUNKING);
+    expect(plain.ok && plain.value.manifest).toEqual(first.manifest);
+    const link = first.manifest.entries.find((e) => e.path === 'd1/link');
+    expect(link).toEqual({ type: 'symlink', path: 'd1/link', target: '../link-target.txt' });
+    const second = await deploy('v1');
+    expect(second.reread).toBe(0);
+    expect(second.manifest).toEqual(first.manifest);
+    await writeFile(path.join(art, 'd2/f2.txt'), 'edited');
+    await afterTick();
+    const third = await deploy('v1');
+    expect(third.reread).toBe(1);
   });
 
   it('lists an unchanged folder from the ledger, and reads again one whose entries changed', async () => {

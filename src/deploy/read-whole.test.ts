@@ -1,8 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { closeSync } from 'node:fs';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readWhole } from './chunk-file.js';
+import { openToRead, readWhole } from './chunk-file.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -40,5 +41,27 @@ describe('readWhole (the walk reading a small file into its scratch buffer)', ()
     expect(readWhole(file, scratch, 1024)).toBeUndefined();
     await writeFile(file, bytes(5000, 3));
     expect(readWhole(file, scratch, 1000)).toBeUndefined();
+  });
+
+  it("never reads through a symlink put in a file's place", async () => {
+    const scratch = Buffer.alloc(1024);
+    await writeFile(path.join(dir, 'secret'), 'secret');
+    const link = path.join(dir, 'listed');
+    await symlink(path.join(dir, 'secret'), link);
+    expect(() => readWhole(link, scratch, 6)).toThrow(expect.objectContaining({ code: 'ELOOP' }));
+    expect(() => openToRead(link)).toThrow(expect.objectContaining({ code: 'ELOOP' }));
+  });
+
+  it('reads from a descriptor open on the file, from its start, and leaves it open', async () => {
+    const scratch = Buffer.alloc(64 * 1024);
+    const file = path.join(dir, 'open');
+    await writeFile(file, bytes(3000, 5));
+    const fd = openToRead(file);
+    try {
+      expect(readWhole(fd, scratch, 3000)).toEqual(bytes(3000, 5));
+      expect(readWhole(fd, scratch, 3000)).toEqual(bytes(3000, 5));
+    } finally {
+      closeSync(fd);
+    }
   });
 });

@@ -66,7 +66,8 @@ const v8Young: YoungGeneration = {
 };
 
 /**
- * Before a first release's burst of work (an agent preparing its tree, prepared-tree.ts): the
+ * Before a first release's burst of work (an agent preparing its tree, prepared-tree.ts; a
+ * deployer streaming it, stage-stream.ts, ~96 -> ~27 scavenges on 20,000 files): the
  * young generation grown to DEPLOY_NEW_SPACE, once, when preferSmallHeap holds it smaller. A no-op
  * (one look at the heap's spaces) when it is grown already, and in a process that did not ask for
  * a small heap.

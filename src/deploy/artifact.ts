@@ -228,9 +228,16 @@ export async function readArtifact(
     // A folder unchanged since the last walk has the entries the ledger lists for it, whose paths
     // are the ledger's own strings: a kept entry is then found by identity, no path built.
     let paths = st && ledger?.listing(rel, st);
-    /** Whether paths[i] is listed as a regular file (its d_type), when the folder was read. */
+    /** Whether paths[i] is listed as a regular file (its d_type), for a folder read while eager. */
     let regular: boolean[] | undefined;
-    if (!paths) {
+    if (!paths && !eager)
+      paths = readdirSync(dir)
+        .sort()
+        .map((name) => (rel ? `${rel}/${name}` : name));
+    else if (!paths) {
+      // The types asked for only when files are read as listed (openListed): where a filesystem
+      // does not tell them, Node.js lstats each entry to learn them, which a walk that lstats
+      // every path itself would then do twice.
       const listed = readdirSync(dir, { withFileTypes: true });
       // By name as a plain sort() orders strings (UTF-16 code units).
       listed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

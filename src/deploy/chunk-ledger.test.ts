@@ -75,9 +75,10 @@ describe('chunk ledger', () => {
 
   it('keeps at the next walk the files a first walk read as listed (their stat from the open file), and reads an edit again', async () => {
     const files: Record<string, string> = { 'link-target.txt': 'target' };
-    for (let i = 0; i < 300; i++) files[`d${i % 3}/f${i}.txt`] = `file ${i} `.repeat(1 + (i % 50));
+    // Folders listed once the walk reads as it lists (after START_FILES) are read with their types.
+    for (let i = 0; i < 400; i++) files[`d${i % 10}/f${i}.txt`] = `file ${i} `.repeat(1 + (i % 50));
     await put(files);
-    await symlink('../link-target.txt', path.join(art, 'd1/link'));
+    await symlink('../link-target.txt', path.join(art, 'd9/link'));
     await afterTick();
     // As a streamed stage walks: files read as they are listed once onStart answers true.
     const streamed = async (version: string) => {
@@ -92,15 +93,15 @@ describe('chunk ledger', () => {
       return r.value;
     };
     const first = await streamed('v1');
-    expect(first.reread).toBe(301);
+    expect(first.reread).toBe(401);
     const plain = await readArtifact(art, 'v1', DEFAULT_CHUNKING);
     expect(plain.ok && plain.value.manifest).toEqual(first.manifest);
-    const link = first.manifest.entries.find((e) => e.path === 'd1/link');
-    expect(link).toEqual({ type: 'symlink', path: 'd1/link', target: '../link-target.txt' });
+    const link = first.manifest.entries.find((e) => e.path === 'd9/link');
+    expect(link).toEqual({ type: 'symlink', path: 'd9/link', target: '../link-target.txt' });
     const second = await deploy('v1');
     expect(second.reread).toBe(0);
     expect(second.manifest).toEqual(first.manifest);
-    await writeFile(path.join(art, 'd2/f2.txt'), 'edited');
+    await writeFile(path.join(art, 'd8/f398.txt'), 'edited');
     await afterTick();
     const third = await deploy('v1');
     expect(third.reread).toBe(1);

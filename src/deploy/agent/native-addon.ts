@@ -11,15 +11,6 @@ import { bundleFile } from '../../util/package-info.js';
 /** Creates a small file whole: its mtime in ms, or a negative errno (whole-file.ts). */
 export type NativeWriteWhole = (file: string, data: Buffer, at: number, mode: number) => number;
 
-/** The same for `name` (one component) in the folder open as descriptor `dir` (openat). */
-export type NativeWriteWholeAt = (
-  dir: number,
-  name: string,
-  data: Buffer,
-  at: number,
-  mode: number,
-) => number;
-
 /** syncfs(2) of the filesystem holding a path on libuv's pool: 0, or a negative errno. */
 export type NativeSyncFs = (path: string) => Promise<number>;
 
@@ -39,7 +30,6 @@ export type NativeLinkMany = (
 /** What the addon offers (syncFs on Linux only). */
 export interface NativeAddon {
   writeWhole?: NativeWriteWhole;
-  writeWholeAt?: NativeWriteWholeAt;
   syncFs?: NativeSyncFs;
   linkMany?: NativeLinkMany;
 }
@@ -63,7 +53,6 @@ function load(): NativeAddon | null {
     const m = createRequire(import.meta.url)(bundleFile('whole-file.node')) as Record<string, unknown>;
     return {
       writeWhole: typeof m.writeWhole === 'function' ? (m.writeWhole as NativeWriteWhole) : undefined,
-      writeWholeAt: typeof m.writeWholeAt === 'function' ? (m.writeWholeAt as NativeWriteWholeAt) : undefined,
       syncFs: typeof m.syncFs === 'function' ? (m.syncFs as NativeSyncFs) : undefined,
       linkMany: typeof m.linkMany === 'function' ? (m.linkMany as NativeLinkMany) : undefined,
     };

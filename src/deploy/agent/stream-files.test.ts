@@ -3,7 +3,6 @@
  * synced early as it grows (SYNC_STEP), settled and closed once complete.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,34 +27,6 @@ function chunksOf(n: number, size: number): { id: ChunkId; data: Buffer }[] {
 }
 
 describe('StreamFiles', () => {
-  it('makes small files in many folders and at its top, its folders closed at the end', async () => {
-    // More folders than it holds open (OPEN_FOLDERS), visited back and forth as four transfers land.
-    const files = new StreamFiles(dir, '.stream-test');
-    const folders = Array.from({ length: 40 }, (_, k) => `d${k}/e`);
-    for (const d of folders) {
-      files.folder({ type: 'dir', path: d.split('/')[0]!, mode: 0o755 });
-      files.folder({ type: 'dir', path: d, mode: 0o755 });
-    }
-    const chunks = chunksOf(121, 300);
-    const paths = chunks.map((_, k) => (k === 120 ? 'top.txt' : `${folders[(k * 7) % 40]}/f${k}`));
-    for (const [k, c] of chunks.entries())
-      files.file({ type: 'file', path: paths[k]!, mode: 0o644, size: 300, chunks: [[c.id, 300]] });
-    for (const c of chunks) await files.place(c.id, c.data);
-    expect(files.incomplete()).toBeUndefined();
-    for (const [k, c] of chunks.entries()) {
-      const file = path.join(dir, paths[k]!);
-      expect((await readFile(file)).equals(c.data)).toBe(true);
-      expect(files.mtimes[k]).toBe((await stat(file)).mtimeMs);
-    }
-    const open = () => readdirSync('/proc/self/fd').length;
-    const before = open();
-    files.close();
-    expect(open()).toBeLessThan(before);
-    const after = open();
-    files.close();
-    expect(open()).toBe(after);
-  });
-
   it('syncs a file sent in parts as it grows, and settles it whole once its entry came', async () => {
     const KB = 1024;
     // Small chunks written on this thread, large ones through the pool: both count.

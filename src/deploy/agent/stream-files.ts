@@ -15,18 +15,11 @@ import type { ChunkId, ReleaseId } from '../types.js';
 import { noteSyncPace } from './direct-pace.js';
 import type { StagedLoc } from './staging-area.js';
 import { WaitingPlaces } from './waiting-places.js';
-import { wholeFilesInFolders, writeWhole, writeWholeIn } from './whole-file.js';
+import { writeWhole } from './whole-file.js';
 
 type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
 
 const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-/** A folder of the stream's own, held open for its small files (#writeInFolder). */
-const FOLDER = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
-/**
- * Folders held open at most: chunks land in manifest order within each of the four transfers
- * that run at once, so a file's folder is nearly always one of the last few opened.
- */
-const OPEN_FOLDERS = 16;
 /** Writes up to this size are made on the calling thread (as staging-files.ts makes them). */
 const SYNC_BYTES = 64 * 1024;
 const writeFd = promisify(write);
@@ -63,8 +56,6 @@ export class StreamFiles {
   readonly #unsynced = new Map<number, number>();
   /** Per descriptor: its early sync while it runs (the descriptor is closed after it). */
   readonly #syncing = new Map<number, Promise<void>>();
-  /** Folders held open for small files, by manifest path ('' the stream's folder), oldest first. */
-  readonly #folders = new Map<string, number>();
   /** Early syncs started (for tests). */
   syncs = 0;
   /**
@@ -244,41 +235,12 @@ export class StreamFiles {
       return undefined;
     const e = this.files[f]!;
     // Created, written, given its mode and closed in one call (whole-file.ts).
-    const file = this.#pathOf(e.path);
-    const mtime = wholeFilesInFolders()
-      ? this.#writeInFolder(e.path, file, data, offset, e.mode)
-      : writeWhole(file, data, offset, e.mode);
+    const mtime = writeWhole(this.#pathOf(e.path), data, offset, e.mode);
     // Complete only once written and settled: a failed write leaves it incomplete.
     this.#left[f] = 0;
     this.mtimes[f] = mtime;
     this.unsyncedFiles++;
     return { release: this.name as ReleaseId, path: e.path, offset, size };
-  }
-
-  /**
-   * writeWholeIn, in the file's folder held open (opened now when it is not: O_NOFOLLOW, a
-   * folder this stream made; the oldest closed past OPEN_FOLDERS).
-   */
-  #writeInFolder(p: string, file: string, data: Buffer, offset: number, mode: number): number {
-    const slash = p.lastIndexOf('/');
-    const parent = slash < 0 ? '' : p.slice(0, slash);
-    let dir = this.#folders.get(parent);
-    if (dir === undefined) {
-      if (this.#folders.size >= OPEN_FOLDERS) {
-        const [oldest, fd] = this.#folders.entries().next().value as [string, number];
-        this.#folders.delete(oldest);
-        closeSync(fd);
-      }
-      dir = openSync(parent ? this.#pathOf(parent) : this.dir, FOLDER);
-      this.#folders.set(parent, dir);
-    }
-    return writeWholeIn(dir, slash < 0 ? p : p.slice(slash + 1), file, data, offset, mode);
-  }
-
-  /** Closes the folders held open for small files (every file is written, or the stream stops). */
-  closeFolders(): void {
-    for (const fd of this.#folders.values()) closeSync(fd);
-    this.#folders.clear();
   }
 
   /** `bytes` more written to `fd`: synced early once a step's worth are (SYNC_STEP). */
@@ -330,9 +292,8 @@ export class StreamFiles {
     return f < 0 ? undefined : this.files[f];
   }
 
-  /** Closes every file still open, and the folders held open (the stream failed or ended). */
+  /** Closes every file still open (the stream failed or ended). */
   close(): void {
-    this.closeFolders();
     for (const fd of this.#fds.values()) this.#close(fd);
     this.#fds.clear();
   }

@@ -217,8 +217,6 @@ export class StreamStaging {
     this.#ended = true;
     this.pump();
     while (this.#tasks.size) await Promise.allSettled([...this.#tasks]);
-    // Every file is written (or none will be): the folders held open for them are closed.
-    this.files.closeFolders();
     this.#fewerCompiles?.();
     this.#roomForManyFiles?.();
     trace(`stage-stream: ${this.#batches} batches`);

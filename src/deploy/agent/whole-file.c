@@ -13,10 +13,6 @@
  * negative errno (the file, if it was created, is closed; it stays, as the JavaScript path leaves
  * a file whose write failed).
  *
- * writeWholeAt(dir, name, data, at, mode): the same for `name` (one component, no '/') in the
- * folder open as descriptor `dir` (openat): no walk of the path's every folder from the root per
- * file (nine components for an agent's staging, 20,000 files a first deploy).
- *
  * syncFs(path) -> a promise of 0, or a negative errno: syncfs(2) of the filesystem holding path,
  * on a thread of libuv's pool (Linux only; absent elsewhere). The agent flushed through coreutils'
  * `sync -f` before: a fork of the agent and an exec per flush, 4-40 ms of its main thread each
@@ -44,9 +40,9 @@
 #define O_CLOEXEC 0
 #endif
 
-static double write_whole(int dir, const char *path, const char *data, size_t size, int64_t at, unsigned mode) {
+static double write_whole(const char *path, const char *data, size_t size, int64_t at, unsigned mode) {
   int fd;
-  do fd = openat(dir, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode & 0777) | 0600);
+  do fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode & 0777) | 0600);
   while (fd < 0 && errno == EINTR);
   if (fd < 0) return -(double)errno;
   int e = 0;
@@ -72,55 +68,36 @@ static double write_whole(int dir, const char *path, const char *data, size_t si
   return (double)st.st_mtim.tv_sec * 1000 + (double)st.st_mtim.tv_nsec / 1e6;
 }
 
-/* The arguments of writeWhole (from 0) or writeWholeAt (from 1), and the call. */
-static napi_value write_call(napi_env env, napi_callback_info info, int at_dir) {
-  size_t argc = 5;
-  napi_value argv[5];
+static napi_value writeWhole(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
   napi_value result;
-  const size_t want = at_dir ? 5 : 4;
-  const char *usage = at_dir ? "writeWholeAt(dir: fd, name: string, data: Buffer, at: number >= 0, mode: number)"
-                             : "writeWhole(path: string, data: Buffer, at: number >= 0, mode: number)";
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
-    napi_throw_type_error(env, NULL, usage);
-    return NULL;
-  }
-  napi_value *a = argv + (at_dir ? 1 : 0);
-  int32_t dir = AT_FDCWD;
-  if (at_dir && (napi_get_value_int32(env, argv[0], &dir) != napi_ok || dir < 0)) {
-    napi_throw_type_error(env, NULL, usage);
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4) {
+    napi_throw_type_error(env, NULL, "writeWhole(path, data, at, mode)");
     return NULL;
   }
   char path[4097];
   size_t len = 0;
-  if (napi_get_value_string_utf8(env, a[0], path, sizeof path, &len) != napi_ok) {
-    napi_throw_type_error(env, NULL, usage);
+  if (napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "path: a string");
     return NULL;
   }
-  /* A name in a folder is one component: never a path through another folder. */
-  if (len >= sizeof path - 1 || strlen(path) != len || (at_dir && (len == 0 || memchr(path, '/', len)))) {
-    napi_create_double(env, -(double)(len >= sizeof path - 1 ? ENAMETOOLONG : EINVAL), &result);
+  if (len >= sizeof path - 1 || strlen(path) != len) {
+    napi_create_double(env, -(double)(strlen(path) != len ? EINVAL : ENAMETOOLONG), &result);
     return result;
   }
   void *data = NULL;
   size_t size = 0;
   int64_t at = 0;
   uint32_t mode = 0;
-  if (napi_get_buffer_info(env, a[1], &data, &size) != napi_ok ||
-      napi_get_value_int64(env, a[2], &at) != napi_ok || at < 0 ||
-      napi_get_value_uint32(env, a[3], &mode) != napi_ok) {
-    napi_throw_type_error(env, NULL, usage);
+  if (napi_get_buffer_info(env, argv[1], &data, &size) != napi_ok ||
+      napi_get_value_int64(env, argv[2], &at) != napi_ok || at < 0 ||
+      napi_get_value_uint32(env, argv[3], &mode) != napi_ok) {
+    napi_throw_type_error(env, NULL, "writeWhole(path: string, data: Buffer, at: number >= 0, mode: number)");
     return NULL;
   }
-  napi_create_double(env, write_whole(dir, path, (const char *)data, size, at, mode), &result);
+  napi_create_double(env, write_whole(path, (const char *)data, size, at, mode), &result);
   return result;
-}
-
-static napi_value writeWhole(napi_env env, napi_callback_info info) {
-  return write_call(env, info, 0);
-}
-
-static napi_value writeWholeAt(napi_env env, napi_callback_info info) {
-  return write_call(env, info, 1);
 }
 
 #ifdef __linux__
@@ -191,8 +168,6 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   if (napi_create_function(env, "writeWhole", NAPI_AUTO_LENGTH, writeWhole, NULL, &fn) == napi_ok)
     napi_set_named_property(env, exports, "writeWhole", fn);
-  if (napi_create_function(env, "writeWholeAt", NAPI_AUTO_LENGTH, writeWholeAt, NULL, &fn) == napi_ok)
-    napi_set_named_property(env, exports, "writeWholeAt", fn);
 #ifdef __linux__
   if (napi_create_function(env, "syncFs", NAPI_AUTO_LENGTH, syncFs, NULL, &fn) == napi_ok)
     napi_set_named_property(env, exports, "syncFs", fn);

@@ -6,11 +6,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import {
-  closeSync,
-  constants,
   lstatSync,
   mkdtempSync,
-  openSync,
   readFileSync,
   readlinkSync,
   rmSync,
@@ -21,13 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  nativeWholeFiles,
-  wholeFilesInFolders,
-  writeWhole,
-  writeWholeIn,
-  writeWholeJs,
-} from './whole-file.js';
+import { nativeWholeFiles, writeWhole, writeWholeJs } from './whole-file.js';
 
 let dir: string;
 beforeEach(() => {
@@ -94,41 +85,6 @@ describe('writeWhole', () => {
       );
     });
   }
-
-  it('in an open folder: the same file, one name only, never through a symlink or over a file', () => {
-    // The addon is trusted once its first file was checked.
-    writeWhole(path.join(dir, 'first'), Buffer.from('1'), 0, 0o644);
-    expect(wholeFilesInFolders()).toBe(true);
-    const sub = path.join(dir, 'sub');
-    execFileSync('mkdir', [sub]);
-    const fd = openSync(sub, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
-    try {
-      const file = path.join(sub, 'a.sh');
-      const data = Buffer.alloc(3000, 7);
-      const mtime = writeWholeIn(fd, 'a.sh', file, data, 0, 0o755);
-      const st = lstatSync(file);
-      expect(readFileSync(file).equals(data)).toBe(true);
-      expect(st.mode & 0o777).toBe(0o755);
-      expect(mtime).toBe(st.mtimeMs);
-      expect(() => writeWholeIn(fd, 'a.sh', file, data, 0, 0o644)).toThrow(
-        expect.objectContaining({ code: 'EEXIST', path: file }),
-      );
-      symlinkSync(path.join(dir, 'outside'), path.join(sub, 'link'));
-      expect(() => writeWholeIn(fd, 'link', path.join(sub, 'link'), data, 0, 0o644)).toThrow(
-        expect.objectContaining({ code: 'EEXIST' }),
-      );
-      expect(() => lstatSync(path.join(dir, 'outside'))).toThrow();
-      // A name is one component: a path through another folder is refused.
-      writeFileSync(path.join(dir, 'there'), 'kept');
-      for (const name of ['../escape', 'x/y', ''])
-        expect(() => writeWholeIn(fd, name, path.join(sub, name), data, 0, 0o644)).toThrow(
-          expect.objectContaining({ code: 'EINVAL' }),
-        );
-      expect(() => lstatSync(path.join(dir, 'escape'))).toThrow();
-    } finally {
-      closeSync(fd);
-    }
-  });
 
   it('keeps to JavaScript with SLIPWAY_NATIVE_WRITES=0: a streamed stage makes the same files', () => {
     // The build's StreamFiles (as the agent runs it), one process with the addon and one without,

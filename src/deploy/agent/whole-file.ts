@@ -18,7 +18,7 @@
 import { closeSync, constants, fchmodSync, lstatSync, openSync, writeSync } from 'node:fs';
 import { getSystemErrorName } from 'node:util';
 import { fstatNumbers } from '../../util/lstat-numbers.js';
-import { type NativeWriteWhole, type NativeWriteWholeAt, nativeAddon } from './native-addon.js';
+import { type NativeWriteWhole, nativeAddon } from './native-addon.js';
 
 const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
@@ -26,8 +26,6 @@ const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | const
 let native: NativeWriteWhole | false | undefined;
 /** Whether the addon's first file was checked. */
 let checked = false;
-/** The addon's call for a name in an open folder (writeWholeIn); false when absent; undefined before asked. */
-let nativeAt: NativeWriteWholeAt | false | undefined;
 
 function load(): NativeWriteWhole | false {
   return nativeAddon()?.writeWhole ?? false;
@@ -56,36 +54,6 @@ export function writeWhole(file: string, data: Buffer, at: number, mode: number)
     return r;
   native = false;
   return st.mtimeMs;
-}
-
-/**
- * Whether writeWholeIn makes its files in an open folder (the addon's openat): a caller keeps
- * folders open for it only then. False until the addon's first file was checked (writeWhole).
- */
-export function wholeFilesInFolders(): boolean {
-  if (!native || !checked) return false;
-  nativeAt ??= nativeAddon()?.writeWholeAt ?? false;
-  return nativeAt !== false;
-}
-
-/**
- * writeWhole for `name` (one path component, no separator) in the folder open as descriptor
- * `dir`, which is `file`'s folder (`file` names it in errors and for the JavaScript path): the
- * kernel resolves one name instead of the whole path from the root (nine folders deep in an
- * agent's staging, 20,000 times a first deploy). Only where wholeFilesInFolders() said so.
- */
-export function writeWholeIn(
-  dir: number,
-  name: string,
-  file: string,
-  data: Buffer,
-  at: number,
-  mode: number,
-): number {
-  if (!wholeFilesInFolders()) return writeWhole(file, data, at, mode);
-  const r = (nativeAt as NativeWriteWholeAt)(dir, name, data, at, mode);
-  if (r < 0) throw failure(r, file);
-  return r;
 }
 
 /** The same in JavaScript. */

@@ -32,4 +32,10 @@ describe('growing the young generation for a deploy', () => {
     expect(f.calls).toEqual(['factor 4', 'factor 1']);
     expect(f.looks()).toBeLessThanOrEqual(1 + 4096 / 64);
   });
+
+  it('grows it by what reaches the target from its size, not past it', () => {
+    const f = fake(4 << 20, 8 << 20, 3);
+    growYoungGeneration(f.young, 8 << 20);
+    expect(f.calls).toEqual(['factor 2', 'factor 1']);
+  });
 });

@@ -27,11 +27,15 @@ export type NativeLinkMany = (
   callback: () => void,
 ) => void;
 
-/** What the addon offers (syncFs on Linux only). */
+/** glibc's malloc_trim(0) on libuv's pool: 1 when memory was given back, else 0. */
+export type NativeTrimMalloc = () => Promise<number>;
+
+/** What the addon offers (syncFs on Linux only, trimMalloc with glibc only). */
 export interface NativeAddon {
   writeWhole?: NativeWriteWhole;
   syncFs?: NativeSyncFs;
   linkMany?: NativeLinkMany;
+  trimMalloc?: NativeTrimMalloc;
 }
 
 let loaded: NativeAddon | null | undefined;
@@ -55,6 +59,7 @@ function load(): NativeAddon | null {
       writeWhole: typeof m.writeWhole === 'function' ? (m.writeWhole as NativeWriteWhole) : undefined,
       syncFs: typeof m.syncFs === 'function' ? (m.syncFs as NativeSyncFs) : undefined,
       linkMany: typeof m.linkMany === 'function' ? (m.linkMany as NativeLinkMany) : undefined,
+      trimMalloc: typeof m.trimMalloc === 'function' ? (m.trimMalloc as NativeTrimMalloc) : undefined,
     };
   } catch {
     return null;

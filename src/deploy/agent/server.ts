@@ -17,6 +17,7 @@ import { decodeFrames, FrameDecodeError } from '../wire-decode.js';
 import type { Agent } from './agent.js';
 import { deployExchange, type HoldRequest } from './deploy-exchange.js';
 import { LOCK_HEADER } from './deploy-lock.js';
+import { IdleMemory } from './idle-memory.js';
 import { preloadNativeAddon } from './native-addon.js';
 import {
   activateBody,
@@ -51,6 +52,9 @@ export const DEFAULT_LIMITS: AgentLimits = {
 };
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+/** The requests after which a deploy is over: the memory it took is given back once idle (idle-memory.ts). */
+const DEPLOY_ENDS = new Set(['POST /v1/activate', 'POST /v1/deploy', 'POST /v1/rollback']);
 
 /** Builds the request handler for an agent. */
 function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handler {
@@ -275,7 +279,10 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
     res.end();
   }
 
+  const idle = new IdleMemory(() => agent.pruned());
   return async (req, res) => {
+    idle.begin();
+    let ended = false;
     try {
       const url = new URL(req.url ?? '/', 'http://agent');
       if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
@@ -285,10 +292,13 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
       const route = routes[`${req.method} ${url.pathname}`];
       if (!tokenMatches(token, agent.token)) throw new HttpError(401, 'missing or wrong token');
       if (!route) throw new HttpError(404, `no route ${req.method} ${url.pathname}`);
+      ended = DEPLOY_ENDS.has(`${req.method} ${url.pathname}`);
       await route(req, res);
     } catch (e) {
       if (e instanceof HttpError) sendError(res, e.status, e.message);
       else sendError(res, 500, (e as Error).message);
+    } finally {
+      idle.end(ended);
     }
   };
 }

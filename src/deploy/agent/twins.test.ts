@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type AgentRig, startAgentRig } from '../../../test/helpers/agent-rig.js';
 import { DEPLOY_PROTOCOL } from '../protocol.js';
 import { Agent } from './agent.js';
-import { PRECHECK_FRESH_MS } from './twins.js';
+import { PRECHECK_FRESH_MS, precheckedVerdicts } from './twins.js';
 
 const TOKEN = 'unit-test-token-0123456789';
 let rig: AgentRig;
@@ -198,6 +198,23 @@ describe('the twin check taken ahead (POST /v1/twin-check)', () => {
     expect(await rig.agent.precheckTwin()).toBe(true);
     await writeFile(path.join(release(v1.release), 'late.log'), 'in the release folder itself');
     expect(await rig.agent.precheckTwin()).toBe(false);
+  });
+
+  it("holds no stale verdict: an edit, whose stage takes none, leaves its release's behind only while fresh", async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    await deploy('v1', FILES);
+    expect(await rig.agent.precheckTwin()).toBe(true);
+    // An edit: staged without a twin check's verdict taken, which stays.
+    await deploy('v2', { ...FILES, 'index.html': 'two' });
+    expect(precheckedVerdicts(rig.agent.layout)).toBe(1);
+    vi.setSystemTime(Date.now() + PRECHECK_FRESH_MS + 1);
+    // The next deploy's check drops it: v1's verdict (and its stats) no longer held.
+    expect(await rig.agent.precheckTwin()).toBe(true);
+    expect(precheckedVerdicts(rig.agent.layout)).toBe(1);
+    await deploy('v3', { ...FILES, 'index.html': 'three' });
+    vi.setSystemTime(Date.now() + PRECHECK_FRESH_MS + 1);
+    expect(await rig.agent.precheckTwin()).toBe(true);
+    expect(precheckedVerdicts(rig.agent.layout)).toBe(1);
   });
 
   it('checks the folder a current twin shares', async () => {

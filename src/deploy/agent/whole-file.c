@@ -7,7 +7,8 @@
  * against Node's own headers (Node-API); where it cannot be built or loaded the agent makes the
  * same calls from JavaScript (whole-file.ts).
  *
- * The addon also carries linkMany (link-many.c: an edit's unchanged files linked on libuv's pool).
+ * The addon also carries linkMany (link-many.c: an edit's unchanged files linked on libuv's pool)
+ * and, with glibc, trimMalloc (malloc_trim(0) on the pool: an idle agent's memory given back).
  *
  * writeWhole(path, data, at, mode) -> mtime in ms (as fs.Stats mtimeMs computes it), or a
  * negative errno (the file, if it was created, is closed; it stays, as the JavaScript path leaves
@@ -32,6 +33,9 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #ifndef NODE_GYP_MODULE_NAME
 #define NODE_GYP_MODULE_NAME whole_file
@@ -161,6 +165,55 @@ static napi_value syncFs(napi_env env, napi_callback_info info) {
   return promise;
 }
 #endif
+#ifdef __GLIBC__
+/*
+ * trimMalloc() -> a promise of 1 when memory was given back, else 0: glibc's malloc_trim(0) on a
+ * thread of libuv's pool. The free memory of malloc's arenas (a deploy's buffers: chunks, Brotli
+ * and zlib states, on the main thread and the pool's) stays resident until a free chunk at an
+ * arena's top can be given back; malloc_trim returns every free page of every arena
+ * (madvise). An idle agent's (idle-memory.ts).
+ */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  int trimmed;
+} trim_job;
+
+static void trim_execute(napi_env env, void *data) {
+  (void)env;
+  trim_job *job = data;
+  job->trimmed = malloc_trim(0);
+}
+
+static void trim_complete(napi_env env, napi_status status, void *data) {
+  trim_job *job = data;
+  napi_value result;
+  napi_create_int32(env, status == napi_ok && job->trimmed ? 1 : 0, &result);
+  napi_resolve_deferred(env, job->deferred, result);
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+static napi_value trimMalloc(napi_env env, napi_callback_info info) {
+  (void)info;
+  trim_job *job = calloc(1, sizeof *job);
+  napi_value promise;
+  napi_value name;
+  if (!job) {
+    napi_throw_error(env, NULL, "trimMalloc: out of memory");
+    return NULL;
+  }
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "slipway:trimMalloc", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, trim_execute, trim_complete, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    free(job);
+    napi_throw_error(env, NULL, "trimMalloc: cannot queue it");
+    return NULL;
+  }
+  return promise;
+}
+#endif
 /* link-many.c, compiled into the same addon. */
 void register_link_many(napi_env env, napi_value exports);
 
@@ -171,6 +224,10 @@ static napi_value init(napi_env env, napi_value exports) {
 #ifdef __linux__
   if (napi_create_function(env, "syncFs", NAPI_AUTO_LENGTH, syncFs, NULL, &fn) == napi_ok)
     napi_set_named_property(env, exports, "syncFs", fn);
+#endif
+#ifdef __GLIBC__
+  if (napi_create_function(env, "trimMalloc", NAPI_AUTO_LENGTH, trimMalloc, NULL, &fn) == napi_ok)
+    napi_set_named_property(env, exports, "trimMalloc", fn);
 #endif
   register_link_many(env, exports);
   return exports;

@@ -213,10 +213,14 @@ export class AgentClient {
   /**
    * Names large files changed in place before they are chunked, so that the agent copies their
    * earlier versions meanwhile (agent/copies-ahead.ts). An error (an older agent's 404) only
-   * means that it will not.
+   * means that it will not. `shifted`: large files whose length changed, with where their bytes
+   * moved (shift-probe.ts); sent apart from `paths`, since an older agent refuses the whole body.
    */
-  copyAhead(paths: string[]): Promise<Result<{ copying: boolean }, string>> {
-    return this.#call('POST', '/v1/copy-ahead', { paths });
+  copyAhead(
+    paths: string[],
+    shifted?: { path: string; at: number; from: number }[],
+  ): Promise<Result<{ copying: boolean }, string>> {
+    return this.#call('POST', '/v1/copy-ahead', shifted?.length ? { paths, shifted } : { paths });
   }
 
   /** Makes this agent a relay: neighbours holding `token` may pull chunks through it. */

@@ -15,6 +15,7 @@ import { type ChunkingParams, chunkBuffer, chunkIdOf, chunkingBuffer, DEFAULT_CH
 import { chunkLarge, coresToSpare, inSegments, largeBuffer, THREADS } from './large-chunks.js';
 import { escapingSymlink, type Manifest, type ManifestEntry } from './manifest.js';
 import type { RecentBytes } from './recent-bytes.js';
+import { probeShift } from './shift-probe.js';
 import type { ChunkId } from './types.js';
 
 export interface Artifact {
@@ -155,6 +156,12 @@ export async function readArtifact(
      * (agent/copies-ahead.ts), the part of writing such a file that waits for nothing new.
      */
     onLargeEdits?: (paths: string[]) => void;
+    /**
+     * Hears a large file whose length changed, with where its bytes are found to have moved
+     * (shift-probe.ts), soon after the listing and beside its chunking: agents copy its earlier
+     * version so moved meanwhile (agent/copies-ahead.ts). Once per such file, if found.
+     */
+    onLargeShift?: (file: { path: string; at: number; from: number }) => void;
     /**
      * Where to keep the bytes of a file of one chunk as it is read, now (a streamed stage's
      * origin serves them from there, recent-bytes.ts); undefined: nowhere.
@@ -334,6 +341,20 @@ export async function readArtifact(
         if (was?.type === 'file' && was.size === f.size) edited.push(f.relPath);
       }
       if (edited.length) opts.onLargeEdits(edited);
+    }
+    if (opts.onLargeShift) {
+      const heard = opts.onLargeShift;
+      for (const f of toRead) {
+        const was = f.size >= COPY_AHEAD_MIN ? ledger?.entry(f.relPath) : undefined;
+        const old = was?.type === 'file' && was.size !== f.size ? ledger?.previous(f.relPath) : undefined;
+        // Not awaited: a few reads beside the chunking; nothing waits for it.
+        if (old?.length)
+          void probeShift(f.full, f.size, old).then((s) => {
+            if (!s) return;
+            trace(`${f.relPath}: its bytes from ${s.from} found at ${s.at}`);
+            heard({ path: f.relPath, ...s });
+          });
+      }
     }
     // Workers only when a large file is to be chunked, started now so that their start-up overlaps
     // the chunking of the files before it.

@@ -168,6 +168,10 @@ export async function runDeployment(opts: DeployOptions): Promise<Result<DeployO
     onLargeEdits: (paths) => {
       for (const client of clients.values()) void client.copyAhead(paths);
     },
+    // The same for a large file whose bytes moved (an older agent's 400 changes nothing either).
+    onLargeShift: (file) => {
+      for (const client of clients.values()) void client.copyAhead([], [file]);
+    },
   });
   if (!art.ok) streams?.fail(art.error);
   // A listing that failed has no outline: first contacts that await one give up.

@@ -216,14 +216,23 @@ export class Agent {
   /**
    * Starts copying the earlier version of each of `paths` (large files a deployer found changed
    * in place, before it chunks them) for the staging that will write them (copies-ahead.ts); how
-   * many copies started. A path without an untouched earlier version is skipped.
+   * many copies started. A path without an untouched earlier version is skipped. `shifted`: large
+   * files whose length changed, copied with their predicted shift (copies-ahead.ts Shift); one
+   * past the earlier version's end is skipped.
    */
-  async copyAhead(paths: string[]): Promise<number> {
+  async copyAhead(
+    paths: string[],
+    shifted: { path: string; at: number; from: number }[] = [],
+  ): Promise<number> {
     await this.#activation.pruned();
     let started = 0;
     for (const rel of paths) {
       const base = await this.#kept.files.previousAt(rel, this.#kept.manifests);
       if (base && this.#ahead.start(base)) started++;
+    }
+    for (const { path: rel, at, from } of shifted) {
+      const base = await this.#kept.files.previousAt(rel, this.#kept.manifests);
+      if (base && this.#ahead.start(base, { at, from })) started++;
     }
     return started;
   }

@@ -4,7 +4,9 @@
  * file kept its offsets (an edit in place), the base is copied (a clone where the filesystem has
  * copy-on-write, else with direct writes or the kernel's copy: aligned-writes.ts) and only the
  * changed chunks are written over it; otherwise (bytes inserted or removed) the file is written in
- * order, unchanged runs read from the base in large blocks (a large file with direct writes). The base is trusted the way a hard-linked file is: its size and mtime are still
+ * order, unchanged runs read from the base in large blocks (a large file with direct writes); or,
+ * where the base was copied ahead with the shift the deployer predicted (copies-ahead.ts), only
+ * the chunks not at their place in that copy are written over it. The base is trusted the way a hard-linked file is: its size and mtime are still
  * those recorded when its release was assembled; new chunks come verified from the chunk index.
  */
 import { type FileHandle, link, open, unlink } from 'node:fs/promises';
@@ -20,7 +22,7 @@ import {
   refused,
   writeAligned,
 } from './aligned-writes.js';
-import type { AheadCopies } from './copies-ahead.js';
+import type { AheadCopies, Shift } from './copies-ahead.js';
 import type { DirectSink } from './direct-file.js';
 
 type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
@@ -66,6 +68,35 @@ function plan(e: FileEntry, base: BaseFile): { from: number[]; inPlace: number }
 }
 
 /**
+ * With the base copied ahead moved by `shift` (copies-ahead.ts): which new chunks are at their
+ * place in that copy, and how many bytes they make. Chunk i at new offset o (length l) is iff the
+ * base has a chunk of the same id and length at offset o - shift.at + shift.from (o >= shift.at),
+ * or at offset o (o + l <= shift.at: the copy's head is the base's); every other byte of the copy
+ * is written over.
+ */
+function shiftedPlan(e: FileEntry, base: BaseFile, shift: Shift): { kept: boolean[]; bytes: number } {
+  const at = new Map<number, [ChunkId, number]>();
+  let o = 0;
+  for (const c of base.chunks) {
+    at.set(o, c);
+    o += c[1];
+  }
+  const kept: boolean[] = [];
+  let bytes = 0;
+  o = 0;
+  for (const [id, size] of e.chunks) {
+    // Before `at`, the copy holds the base's own first bytes (copies-ahead.ts Shift).
+    const was =
+      o >= shift.at ? at.get(o - shift.at + shift.from) : o + size <= shift.at ? at.get(o) : undefined;
+    const k = was !== undefined && was[0] === id && was[1] === size;
+    kept.push(k);
+    if (k) bytes += size;
+    o += size;
+  }
+  return { kept, bytes };
+}
+
+/**
  * Creates `dest` (it must not exist) with `e`'s content from `base` and `chunk`; checks every
  * length against the manifest. Returns false, having written nothing, when the base shares no chunk.
  */
@@ -92,6 +123,13 @@ export async function writeFromBase(opts: {
     opts.ahead?.drop(base.path);
     opts.onStart?.();
     return false;
+  }
+  // A copy made ahead with a shift (bytes inserted or removed): taken if at least half the file is
+  // at its place in it; otherwise, or not taken, the file is written as without it below.
+  const shift = opts.ahead?.shiftOf?.(base.path);
+  if (shift) {
+    const { kept, bytes } = shiftedPlan(e, base, shift);
+    if (bytes * 2 >= e.size && (await overShifted(opts, from, kept, shift))) return true;
   }
   // With the span that ends it (file-writes.ts), how much of the transfer the writing overlapped.
   trace(`writing from base ${inPlace * 2 >= e.size ? 'in place' : 'in order'}: ${e.path}`);
@@ -123,7 +161,7 @@ export async function writeFromBase(opts: {
       try {
         await fh.truncate(e.size);
         opts.direct?.open((data, at) => writeAll(fh, data, at));
-        await patch(fh, src, opts, from, true);
+        await patch(fh, src, opts, from, (i, at) => from[i] === at);
         await flushing;
       } finally {
         await opts.direct?.close();
@@ -159,7 +197,7 @@ export async function writeFromBase(opts: {
         }
       }
       opts.direct?.open((data, at) => writeAll(fh, data, at));
-      await patch(fh, src, opts, from, false, opts.flush === true);
+      await patch(fh, src, opts, from, undefined, opts.flush === true);
     } finally {
       await opts.direct?.close();
       await fh.close();
@@ -168,6 +206,40 @@ export async function writeFromBase(opts: {
   } finally {
     await closeBase(bases);
   }
+}
+
+/**
+ * Writes `opts.e` over the copy of its base made ahead with `shift`, if it is handed over (else
+ * false, nothing written): the chunks `kept` are at their place in it; every other is written, and
+ * the file cut or extended to its length.
+ */
+async function overShifted(
+  opts: Parameters<typeof writeFromBase>[0],
+  from: number[],
+  kept: boolean[],
+  shift: Shift,
+): Promise<boolean> {
+  const { e, dest, base } = opts;
+  const made = await opts.ahead!.take(base.path, shift);
+  if (made === undefined) return false;
+  trace(`writing over a copy made ahead, its base's bytes from ${shift.from} at ${shift.at}: ${e.path}`);
+  await link(made, dest).finally(() => unlink(made).catch(() => {}));
+  opts.onStart?.();
+  const src = await open(base.path, 'r');
+  try {
+    const fh = await open(dest, 'r+');
+    try {
+      await fh.truncate(e.size);
+      opts.direct?.open((data, at) => writeAll(fh, data, at));
+      await patch(fh, src, opts, from, (i) => kept[i] === true, opts.flush === true);
+    } finally {
+      await opts.direct?.close();
+      await fh.close();
+    }
+  } finally {
+    await src.close();
+  }
+  return true;
 }
 
 /**
@@ -229,8 +301,8 @@ const LANES = 3;
 const FLUSH_EVERY = 32 * 1024 * 1024;
 
 /**
- * Writes every chunk of `e` into `fh` at its offset, except (with `skipInPlace`) those already at
- * the same offset of the copied base. Consecutive chunks that are consecutive in the base are
+ * Writes every chunk of `e` into `fh` at its offset, except those `skip` says are at their place
+ * in it already (the copied base's). Consecutive chunks that are consecutive in the base are
  * read in one block. A chunk from the index is written when it comes (it may still be on its way
  * when the file is written early), not in file order: the base's runs after it are written
  * meanwhile. With `flush`, what was written is flushed as the writing goes on (a head start for
@@ -241,7 +313,8 @@ async function patch(
   src: FileHandle,
   opts: { e: FileEntry; chunk: (id: ChunkId) => Promise<Buffer | undefined> },
   from: number[],
-  skipInPlace: boolean,
+  /** Whether chunk i, at `offset`, is at its place in the file already (not written). */
+  skip: ((i: number, offset: number) => boolean) | undefined,
   flush = false,
 ): Promise<void> {
   const { e } = opts;
@@ -288,7 +361,7 @@ async function patch(
       continue;
     }
     if (failed) break;
-    if (skipInPlace && b === offset) {
+    if (skip?.(i, offset)) {
       offset += size;
       i++;
       continue;
@@ -301,7 +374,7 @@ async function patch(
     let j = i + 1;
     while (j < e.chunks.length && len + e.chunks[j]![1] <= BLOCK) {
       const next = from[j]!;
-      if (next !== b + len || (skipInPlace && next === offset + len)) break;
+      if (next !== b + len || skip?.(j, offset + len)) break;
       len += e.chunks[j]![1];
       j++;
     }

@@ -178,6 +178,21 @@ export const prepareBody = z.strictObject({
  */
 export const copyAheadBody = z.strictObject({
   paths: z.array(z.string().min(1).max(4096)).max(64),
+  /**
+   * Large files whose length changed, with where their bytes are predicted to have moved: from
+   * `at` on, the new file's bytes are the earlier version's from `from` on. Optional: a deployer
+   * sends them in a request of their own (an older agent refuses the field, 400).
+   */
+  shifted: z
+    .array(
+      z.strictObject({
+        path: z.string().min(1).max(4096),
+        at: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+        from: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+      }),
+    )
+    .max(64)
+    .optional(),
 });
 
 export const grantBody = z.strictObject({

@@ -201,7 +201,7 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
       const body = parseBody(copyAheadBody, await readJson(req, 1024 * 1024), 'copy-ahead');
       mayChange(req);
       sendJson(res, 202, { copying: true });
-      await agent.copyAhead(body.paths).catch(() => 0);
+      await agent.copyAhead(body.paths, body.shifted).catch(() => 0);
     },
 
     'POST /v1/grant': async (req, res) => {

@@ -43,12 +43,16 @@ function poke(rel: string, at: number, bytes: string): void {
   }
 }
 
+let shifts: { path: string; at: number; from: number }[] = [];
+
 async function walk(version: string): Promise<string[][]> {
   const heard: string[][] = [];
+  shifts = [];
   const ledger = await ChunkLedger.open(path.join(root, 'ledger'), art, DEFAULT_CHUNKING);
   const r = await readArtifact(art, version, DEFAULT_CHUNKING, {
     ledger,
     onLargeEdits: (paths) => heard.push(paths),
+    onLargeShift: (f) => shifts.push(f),
   });
   if (!r.ok) throw new Error(r.error);
   await ledger.save({ release: releaseIdOf(r.value.manifest), manifest: r.value.manifest });
@@ -74,5 +78,24 @@ describe('large files changed in place, named before they are chunked', () => {
     expect(await walk('v2')).toEqual([['big.bin']]);
     // Nothing changed: nothing named.
     expect(await walk('v2')).toEqual([]);
+  });
+
+  it('names a large file whose bytes moved with its shift, once probed', async () => {
+    const { mkdir, readFile } = await import('node:fs/promises');
+    const { randomBytes } = await import('node:crypto');
+    await mkdir(art);
+    const data = randomBytes(64 * 1024 * 1024);
+    await writeFile(path.join(art, 'big.bin'), data);
+    await writeFile(path.join(art, 'same.bin'), data);
+    await afterTick();
+    expect(await walk('v1')).toEqual([]);
+    expect(shifts).toEqual([]);
+    await writeFile(
+      path.join(art, 'big.bin'),
+      Buffer.concat([Buffer.alloc(4096, 7), await readFile(path.join(art, 'big.bin'))]),
+    );
+    await afterTick();
+    expect(await walk('v2')).toEqual([]);
+    await expect.poll(() => shifts).toEqual([{ path: 'big.bin', at: 4096, from: 0 }]);
   });
 });

@@ -44,6 +44,39 @@ describe('a copy made ahead of a stage request', () => {
     expect(copies()).toEqual([]);
   });
 
+  it('made with a shift, is written over by the staging of bytes inserted at the start, and none is left', async () => {
+    const before = randomBytes(1_500_000).toString('hex');
+    const v1 = await rig.deploy('v1', { 'big.bin': before });
+    const after = `${'i'.repeat(4096)}${before}`;
+    const v2 = await rig.artifact('v2', { 'big.bin': after });
+    const file = (release: string) => path.join(rig.root, 'agent', 'releases', release, 'big.bin');
+    // A shift past the earlier version's end is skipped.
+    const asked = await rig.client.copyAhead(
+      [],
+      [
+        { path: 'big.bin', at: 4096, from: 0 },
+        { path: 'big.bin', at: 4096, from: 9_000_000 },
+      ],
+    );
+    expect(asked.ok, asked.ok ? '' : asked.error).toBe(true);
+    await expect.poll(copies, { timeout: 20_000 }).toHaveLength(1);
+    const s2 = await rig.client.stage({ release: v2.release, manifest: v2.manifest, sources: [v2.origin] });
+    expect(s2.ok, s2.ok ? '' : s2.error).toBe(true);
+    expect(await readFile(file(v2.release), 'utf8')).toBe(after);
+    expect(await readFile(file(v1.release), 'utf8')).toBe(before);
+    expect(copies()).toEqual([]);
+  });
+
+  it('refuses shifts that are not whole non-negative offsets', async () => {
+    const res = await fetch(new URL('/v1/copy-ahead', rig.url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ paths: [], shifted: [{ path: 'big.bin', at: -4096, from: 0 }] }),
+    });
+    expect(res.status).toBe(400);
+    expect(copies()).toEqual([]);
+  });
+
   it('refuses a body that is not a list of paths', async () => {
     const res = await fetch(new URL('/v1/copy-ahead', rig.url), {
       method: 'POST',

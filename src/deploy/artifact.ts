@@ -63,8 +63,8 @@ export const START_FILES = 256;
 /**
  * Files from this size on, changed but as long as when last deployed, are named to the agents
  * before they are chunked (onLargeEdits): a 64 MB copy takes ~30 ms, while the walk chunks such a
- * file in ~60 ms. The same size is a guess that the edit was made in place: a copy of a file whose
- * bytes moved would be made for nothing (file-from-base.ts writes such a file in order instead).
+ * file in ~60 ms. The same size is a guess that the edit was made in place. One whose length
+ * changed is named with a shift instead (onLargeShift), once its bytes are found moved.
  */
 const COPY_AHEAD_MIN = 64 * 1024 * 1024;
 

@@ -11,6 +11,7 @@
  * such chunk is looked for by bisection (one edit: every chunk after it moved alike), a few reads
  * of a chunk each.
  */
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Shift } from './agent/copies-ahead.js';
 import { chunkIdOf } from './fastcdc.js';
@@ -35,7 +36,10 @@ export async function probeShift(
   }
   const delta = size - total;
   if (delta === 0) return undefined;
-  const fh = await open(file, 'r').catch(() => undefined);
+  // As the walk reads (chunk-file.ts READ_FLAGS): never through a symlink put in the file's place.
+  const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
+    () => undefined,
+  );
   if (!fh) return undefined;
   try {
     let buf = Buffer.alloc(0);

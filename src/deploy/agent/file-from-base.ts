@@ -152,21 +152,10 @@ export async function writeFromBase(opts: {
       await copying;
       trace('base copied');
       await headStart;
-      const fh = await open(dest, 'r+');
       // The rest of the copy's flush starts now, beside the patching (which waits on the
       // transfer when the file is written early): the final sync then has only the patched pages
       // left to write.
-      const flushing = opts.flush ? fh.datasync() : undefined;
-      flushing?.catch(() => {});
-      try {
-        await fh.truncate(e.size);
-        opts.direct?.open((data, at) => writeAll(fh, data, at));
-        await patch(fh, src, opts, from, (i, at) => from[i] === at);
-        await flushing;
-      } finally {
-        await opts.direct?.close();
-        await fh.close();
-      }
+      await patchOver(opts, src, from, (i, at) => from[i] === at, opts.flush === true);
     } finally {
       await src.close();
     }
@@ -227,19 +216,37 @@ async function overShifted(
   opts.onStart?.();
   const src = await open(base.path, 'r');
   try {
-    const fh = await open(dest, 'r+');
-    try {
-      await fh.truncate(e.size);
-      opts.direct?.open((data, at) => writeAll(fh, data, at));
-      await patch(fh, src, opts, from, (i) => kept[i] === true, opts.flush === true);
-    } finally {
-      await opts.direct?.close();
-      await fh.close();
-    }
+    await patchOver(opts, src, from, (i) => kept[i] === true, false);
   } finally {
     await src.close();
   }
   return true;
+}
+
+/**
+ * The chunks of `opts.e` not at their place (`skip`) written over the copy at `opts.dest`, cut or
+ * extended to its length. `flushAhead`: the copy's own flush started first, beside the patching
+ * (else the patching syncs as it goes when `opts.flush` asks).
+ */
+async function patchOver(
+  opts: Parameters<typeof writeFromBase>[0],
+  src: FileHandle,
+  from: number[],
+  skip: (i: number, offset: number) => boolean,
+  flushAhead: boolean,
+): Promise<void> {
+  const fh = await open(opts.dest, 'r+');
+  const flushing = flushAhead ? fh.datasync() : undefined;
+  flushing?.catch(() => {});
+  try {
+    await fh.truncate(opts.e.size);
+    opts.direct?.open((data, at) => writeAll(fh, data, at));
+    await patch(fh, src, opts, from, skip, !flushAhead && opts.flush === true);
+    await flushing;
+  } finally {
+    await opts.direct?.close();
+    await fh.close();
+  }
 }
 
 /**

@@ -3,11 +3,11 @@ import { closeSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep, setImmediate as yieldLoop } from 'node:timers/promises';
-import { fstatNumbers, lstatNumbers, type StatNumbers } from '../util/lstat-numbers.js';
+import { lstatNumbers, type StatNumbers } from '../util/lstat-numbers.js';
 import { err, ok, type Result } from '../util/result.js';
 import { trace } from '../util/trace.js';
 import { CdcPool } from './cdc-pool.js';
-import { openToRead, readWhole } from './chunk-file.js';
+import { openListed, readWhole } from './chunk-file.js';
 import { ChunkIndex } from './chunk-index.js';
 import type { ChunkLedger } from './chunk-ledger.js';
 import { fastHasher, joinFast } from './fast-hash.js';
@@ -67,32 +67,6 @@ export const START_FILES = 256;
  * changed is named with a shift instead (onLargeShift), once its bytes are found moved.
  */
 const COPY_AHEAD_MIN = 64 * 1024 * 1024;
-
-/**
- * A file listed as a regular one (its folder's d_type), new to the ledger and to be read as
- * listed, opened at once: its stat is the descriptor's, taken before its bytes are read as the
- * lstat was (the racy rule holds alike), and its path is looked up once, not by lstat and then
- * open. On a first deploy of 20,000 small files the lstats were the walk's largest cost.
- * Undefined where it cannot be opened so (a symlink put in its place since, which is not
- * followed; gone; unreadable) or is no longer a regular file up to WHOLE: its path is then
- * lstat as any other's, and whatever that finds handled as ever.
- */
-function openListed(full: string): { fd: number; st: StatNumbers } | undefined {
-  let fd: number;
-  try {
-    fd = openToRead(full);
-  } catch {
-    return undefined;
-  }
-  try {
-    const st = fstatNumbers(fd);
-    if (st.isFile() && st.size <= WHOLE) return { fd, st };
-  } catch {
-    // lstat's turn, below.
-  }
-  closeSync(fd);
-  return undefined;
-}
 
 /**
  * Scans and chunks an artifact folder; refuses symlinks that leave it and special files. With a
@@ -260,7 +234,7 @@ export async function readArtifact(
       const full = rootPrefix + relPath;
       // A file read as listed that the ledger does not know (a first deploy's): opened at once,
       // its stat the descriptor's, no lstat of its path besides (see openListed).
-      const fd = eager && regular?.[i] && !ledger?.entry(relPath) ? openListed(full) : undefined;
+      const fd = eager && regular?.[i] && !ledger?.entry(relPath) ? openListed(full, WHOLE) : undefined;
       const s = fd === undefined ? lstatNumbers(full) : fd.st;
       const mode = s.mode & 0o777;
       if (s.isFile()) {

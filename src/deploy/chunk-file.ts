@@ -5,6 +5,7 @@
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
+import { fstatNumbers, type StatNumbers } from '../util/lstat-numbers.js';
 import type { FastHasher } from './fast-hash.js';
 import { type ChunkingParams, chunkIdOf, chunkingBuffer, cutLength, DEFAULT_CHUNKING } from './fastcdc.js';
 import { FileWindow } from './file-window.js';
@@ -75,6 +76,32 @@ const READ_FLAGS =
 /** `file` opened to read as the walk does (READ_FLAGS); throws as openSync does. */
 export function openToRead(file: string): number {
   return openSync(file, READ_FLAGS);
+}
+
+/**
+ * A file listed as a regular one (its folder's d_type), new to the ledger and to be read as
+ * listed, opened at once: its stat is the descriptor's, taken before its bytes are read as the
+ * lstat was (the racy rule holds alike), and its path is looked up once, not by lstat and then
+ * open. On a first deploy of 20,000 small files the lstats were the walk's largest cost.
+ * Undefined where it cannot be opened so (a symlink put in its place since, which is not
+ * followed; gone; unreadable) or is no longer a regular file up to `whole` bytes: its path is then
+ * lstat as any other's, and whatever that finds handled as ever.
+ */
+export function openListed(full: string, whole: number): { fd: number; st: StatNumbers } | undefined {
+  let fd: number;
+  try {
+    fd = openToRead(full);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fstatNumbers(fd);
+    if (st.isFile() && st.size <= whole) return { fd, st };
+  } catch {
+    // lstat's turn, below.
+  }
+  closeSync(fd);
+  return undefined;
 }
 
 /**

@@ -31,7 +31,7 @@ type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
 const ALIGN = 4096;
 
 /** Bytes per block written. */
-const BLOCK = 1024 * 1024;
+export const BLOCK = 1024 * 1024;
 
 /**
  * Blocks of a plain copy (copyFileAligned) under way at once: each block's read and write wait
@@ -44,7 +44,7 @@ const BLOCK = 1024 * 1024;
  * and 10% 0.95; 8 against 6, 0.88 and 0.86; 12 against 8, 1.08 and 0.91. 8 MiB of buffers while
  * a copy runs, let go after it.
  */
-const COPY_LANES = 8;
+export const COPY_LANES = 8;
 
 /** Blocks being filled or written at once. */
 const LANES = 3;
@@ -366,70 +366,6 @@ export async function copyFileAligned(src: string, dest: string): Promise<void> 
     await closeBase(from);
   }
   await copyFile(src, dest, excl | constants.COPYFILE_FICLONE);
-}
-
-/**
- * Writes a new file `dest` (which must not exist) whose bytes from `at` on are `src`'s from `from`
- * on, its first `at` bytes (at most `src`'s length) `src`'s first: a base copied ahead for a file
- * whose bytes moved (copies-ahead.ts), the head a stand-in that the staging writes over. With
- * direct writes from ALIGNED_COPY_MIN bytes on, as copyFileAligned; else through the cache.
- */
-export async function copyShifted(src: string, dest: string, at: number, from: number): Promise<void> {
-  const bases = await openBase(src);
-  try {
-    const st = await bases.fh.stat();
-    if (from > st.size || at > st.size) throw new RangeError(`a shift past the end of ${src}`);
-    const e: FileEntry = {
-      type: 'file',
-      path: dest,
-      mode: st.mode,
-      size: at + st.size - from,
-      chunks: [
-        ['' as ChunkId, at],
-        ['' as ChunkId, st.size - from],
-      ],
-    };
-    const fh = await open(dest, 'wx', st.mode & 0o777);
-    let whole = false;
-    try {
-      const out = e.size >= ALIGNED_COPY_MIN ? await openAligned(dest, src, COPY_LANES) : undefined;
-      if (out) {
-        try {
-          await writeAligned(out, bases, e, [0, from], async () => undefined);
-          whole = true;
-        } catch (x) {
-          // A direct write refused after all: through the cache below.
-          if (!refused(x)) throw x;
-          await fh.truncate(0);
-        } finally {
-          await closeAligned(out);
-        }
-      }
-      // Through the cache, in blocks.
-      const buf = whole ? undefined : Buffer.allocUnsafe(Math.min(BLOCK, Math.max(1, e.size)));
-      if (buf) {
-        for (const [to, pos, len] of [
-          [0, 0, at],
-          [at, from, st.size - from],
-        ] as const) {
-          for (let done = 0; done < len; ) {
-            const n = Math.min(buf.length, len - done);
-            const { bytesRead } = await bases.fh.read(buf, 0, n, pos + done);
-            if (bytesRead !== n) throw new Error(`${src} came out shorter than it was`);
-            for (let w = 0; w < n; ) w += (await fh.write(buf, w, n - w, to + done + w)).bytesWritten;
-            done += n;
-          }
-        }
-        await fh.truncate(e.size);
-        whole = true;
-      }
-    } finally {
-      await fh.close();
-      if (!whole) await rm(dest, { force: true });
-    }
-  } finally {
-    await closeBase(bases);
-  }
 }
 
 /** Whether `x` is a direct read or write the kernel refused (an alignment it asks for and the probe missed). */

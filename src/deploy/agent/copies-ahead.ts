@@ -19,7 +19,8 @@
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { trace } from '../../util/trace.js';
-import { copyFileAligned, copyShifted } from './aligned-writes.js';
+import { copyFileAligned } from './aligned-writes.js';
+import { copyShifted } from './shifted-copy.js';
 
 /** A kept release's file to copy, as stated when found untouched since its assembly. */
 export interface AheadBase {

@@ -24,6 +24,7 @@ import {
 } from './aligned-writes.js';
 import type { AheadCopies, Shift } from './copies-ahead.js';
 import type { DirectSink } from './direct-file.js';
+import { shiftedPlan } from './shifted-copy.js';
 
 type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
 
@@ -65,35 +66,6 @@ function plan(e: FileEntry, base: BaseFile): { from: number[]; inPlace: number }
     o += size;
   }
   return { from, inPlace };
-}
-
-/**
- * With the base copied ahead moved by `shift` (copies-ahead.ts): which new chunks are at their
- * place in that copy, and how many bytes they make. Chunk i at new offset o (length l) is iff the
- * base has a chunk of the same id and length at offset o - shift.at + shift.from (o >= shift.at),
- * or at offset o (o + l <= shift.at: the copy's head is the base's); every other byte of the copy
- * is written over.
- */
-function shiftedPlan(e: FileEntry, base: BaseFile, shift: Shift): { kept: boolean[]; bytes: number } {
-  const at = new Map<number, [ChunkId, number]>();
-  let o = 0;
-  for (const c of base.chunks) {
-    at.set(o, c);
-    o += c[1];
-  }
-  const kept: boolean[] = [];
-  let bytes = 0;
-  o = 0;
-  for (const [id, size] of e.chunks) {
-    // Before `at`, the copy holds the base's own first bytes (copies-ahead.ts Shift).
-    const was =
-      o >= shift.at ? at.get(o - shift.at + shift.from) : o + size <= shift.at ? at.get(o) : undefined;
-    const k = was !== undefined && was[0] === id && was[1] === size;
-    kept.push(k);
-    if (k) bytes += size;
-    o += size;
-  }
-  return { kept, bytes };
 }
 
 /**

@@ -2,8 +2,7 @@
  * An agent's memory given back once a deploy is over (idle-memory.ts): a collection once no request
  * came for a moment after one that ended a deploy, never while one is in flight, once per deploy.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { collectGarbage, IdleMemory } from './idle-memory.js';
 
 function idle(settled: () => Promise<unknown> = async () => {}) {
@@ -12,20 +11,30 @@ function idle(settled: () => Promise<unknown> = async () => {}) {
   return { m, runs };
 }
 
+/** The clock moved on by `ms` under fake timers, the promises their callbacks start settled. */
+const pass = (ms: number) => vi.advanceTimersByTimeAsync(ms);
+
 describe('IdleMemory', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('collects once after a deploy ended and nothing came for a moment', async () => {
     const { m, runs } = idle();
     m.begin();
     m.end(false);
-    await sleep(60);
+    await pass(60);
     expect(runs).toHaveLength(0); // no deploy ended: nothing to give back
     m.begin();
     m.end(true);
-    await sleep(60);
+    await pass(60);
     expect(runs).toHaveLength(1);
     m.begin();
     m.end(false);
-    await sleep(60);
+    await pass(60);
     expect(runs).toHaveLength(1); // once per deploy
   });
 
@@ -38,26 +47,25 @@ describe('IdleMemory', () => {
     m.begin();
     m.begin();
     m.end(true);
-    await sleep(60);
+    await pass(60);
     expect(runs).toHaveLength(0); // one still in flight
     m.end(false);
-    await sleep(60);
+    await pass(60);
     expect(runs).toHaveLength(0); // the pruning runs
     release();
-    await sleep(10);
-    expect(runs).toHaveLength(1);
+    await vi.waitFor(() => expect(runs).toHaveLength(1));
   });
 
   it('puts the collection off when a request comes before it', async () => {
     const { m, runs } = idle();
     m.begin();
     m.end(true);
-    await sleep(5);
+    await pass(5);
     m.begin();
-    await sleep(60);
+    await pass(60);
     expect(runs).toHaveLength(0);
     m.end(false);
-    await sleep(60);
+    await pass(60);
     expect(runs).toHaveLength(1);
   });
 

@@ -36,6 +36,17 @@ function setup(old: Buffer) {
 
 const aheadIn = (dir: string) => readdirSync(dir).filter((n) => n.startsWith('.ahead-'));
 
+/** `copies` as file-from-base.ts asks of them, with what its last take handed over (`taken()`). */
+function recording(copies: CopiesAhead, before?: string) {
+  let last: string | undefined = before;
+  const ahead = {
+    take: async (p: string, s?: Shift) => (last = await copies.take(p, s)),
+    drop: (p: string) => copies.drop(p),
+    shiftOf: (p: string) => copies.shiftOf(p),
+  };
+  return { ahead, taken: () => last };
+}
+
 /**
  * Writes `fresh` from `old` with a copy made ahead with `shift`; what was taken, the chunks asked
  * of the index, and the bytes written. `tamper` runs once the copy is made, before the writing.
@@ -52,19 +63,14 @@ async function writeWith(old: Buffer, fresh: Buffer, shift: Shift, tamper?: (cop
   expect(copies.start(base, shift)).toBe(true);
   expect(await copies.whenCopied(base.path)).toBe(true);
   if (tamper) tamper(path.join(dir, aheadIn(dir)[0]!));
-  let taken: string | undefined;
-  const ahead = {
-    take: async (p: string, s?: Shift) => (taken = await copies.take(p, s)),
-    drop: (p: string) => copies.drop(p),
-    shiftOf: (p: string) => copies.shiftOf(p),
-  };
+  const { ahead, taken } = recording(copies);
   const dest = path.join(dir, 'new.bin');
   const b = { path: base.path, chunks: entry('old.bin', old).chunks };
   expect(await writeFromBase({ e, dest, base: b, chunk, flush: true, ahead })).toBe(true);
   await expect.poll(() => aheadIn(dir), { timeout: 10_000 }).toEqual([]);
   expect(readFileSync(base.path).equals(old)).toBe(true);
   expect(copies.size).toBe(0);
-  return { out: readFileSync(dest), taken, asked, e };
+  return { out: readFileSync(dest), taken: taken(), asked, e };
 }
 
 describe('a base copied ahead with a shift', () => {
@@ -204,16 +210,11 @@ describe('a base copied ahead with a shift', () => {
     copies.start(base, { at: 4096, from: 0 });
     const later = new Date(base.mtimeMs + 5_000);
     utimesSync(base.path, later, later);
-    let taken: string | undefined = 'not asked';
-    const ahead = {
-      take: async (p: string, s?: Shift) => (taken = await copies.take(p, s)),
-      drop: (p: string) => copies.drop(p),
-      shiftOf: (p: string) => copies.shiftOf(p),
-    };
+    const { ahead, taken } = recording(copies, 'not asked');
     const dest = path.join(dir, 'new.bin');
     const b = { path: base.path, chunks: entry('old.bin', old).chunks };
     expect(await writeFromBase({ e, dest, base: b, chunk, ahead })).toBe(true);
-    expect(taken).toBeUndefined();
+    expect(taken()).toBeUndefined();
     expect(readFileSync(dest).equals(fresh)).toBe(true);
     await expect.poll(() => aheadIn(dir), { timeout: 10_000 }).toEqual([]);
   });

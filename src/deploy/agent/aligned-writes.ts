@@ -21,6 +21,7 @@
 import { constants, readSync } from 'node:fs';
 import { copyFile, type FileHandle, open, rm, stat } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
+import { getSystemErrorName } from 'node:util';
 import { trace } from '../../util/trace.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId } from '../types.js';
@@ -380,30 +381,37 @@ export async function copyFileAligned(src: string, dest: string): Promise<void> 
 
 /**
  * The copy made by the addon on libuv's pool (copy-direct.c), with direct I/O, where it is built
- * and direct writes are to be used: whether it made it. Direct I/O refused: false, nothing made.
- * Its pace is noted as the JavaScript copy's is (direct-pace.ts), reads included.
+ * and direct writes are to be used: whether it made it (direct I/O refused: false, nothing made).
+ * `dest`'s bytes from `at` on are `src`'s from `from` on, its first `at` bytes `src`'s first (0
+ * and 0: a plain copy); `base` is `src` open (openBase: read direct if written so). Its pace is
+ * noted as a copy's from here is (direct-pace.ts), its reads included.
  */
-async function copiedNatively(
-  from: BaseFiles,
+export async function copiedNatively(
+  base: BaseFiles,
   st: { size: number; mode: number },
   src: string,
   dest: string,
+  at = 0,
+  from = 0,
 ): Promise<boolean> {
   const copyDirect = nativeAddon()?.copyDirect;
   if (!copyDirect || directFlag() === undefined) return false;
   const pace = new DirectPace();
   pace.started();
-  const n = await copyDirect(src, dest, st.mode & 0o777, from.direct !== undefined);
+  const n = await copyDirect(src, dest, st.mode & 0o777, base.direct !== undefined, at, from);
   pace.finished(Math.max(n, 0));
   if (n === -EINVAL) return false;
-  if (n < 0) throw Object.assign(new Error(`cannot copy ${src}: errno ${-n}`), { errno: n });
-  if (n !== st.size) {
+  if (n < 0) {
+    const code = getSystemErrorName(n);
+    throw Object.assign(new Error(`${code}: cannot copy ${src} to ${dest}`), { code, errno: n });
+  }
+  if (n !== at + st.size - from) {
     await rm(dest, { force: true });
     throw new Error(`${src} changed while copied`);
   }
-  const out = await stat(dest);
-  noteDirect(out);
-  if (noteDirectPace(pace)) trace(`direct writes off: ${src} copied at ${Math.round(pace.pace()! / 1024)} MB/s`);
+  noteDirect(await stat(dest));
+  if (noteDirectPace(pace))
+    trace(`direct writes off: ${src} copied at ${Math.round(pace.pace()! / 1024)} MB/s`);
   return true;
 }
 

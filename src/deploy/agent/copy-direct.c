@@ -9,10 +9,12 @@
  * staging that waited for it, against ~130 ms for `dd iflag=direct oflag=direct bs=1M` on the
  * same disk. Here the loop is one thread's: it waits for the disk alone.
  *
- * copyDirect(src, dest, mode, readDirect) -> a promise of the bytes copied, or a negative errno.
- * `dest` is created (O_EXCL, `mode` under the umask) and written with O_DIRECT in 1 MiB blocks,
- * the last one padded and the file cut back to its length; `src` is read with O_DIRECT when
- * `readDirect` (a file written direct: in no cache), else through the page cache. -EINVAL: the
+ * copyDirect(src, dest, mode, readDirect, at, from) -> a promise of the bytes copied, or a
+ * negative errno. `dest` is created (O_EXCL, `mode` under the umask) and written with O_DIRECT in
+ * 1 MiB blocks, the last one padded and the file cut back to its length: its bytes from `at` on
+ * are `src`'s from `from` on, its first `at` bytes `src`'s first (a base copied moved,
+ * shifted-copy.ts; 0 and 0: a plain copy). `src` is read with O_DIRECT where `readDirect` (a file
+ * written direct: in no cache) and a read is aligned, else through the page cache. -EINVAL: the
  * filesystem or the kernel refused direct I/O (nothing left behind; the caller copies its own
  * way). On any failure `dest` is removed.
  */
@@ -24,6 +26,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <node_api.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -42,6 +45,8 @@ typedef struct {
   char dest[PATH_MAX];
   int mode;
   int read_direct;
+  off_t at;
+  off_t from;
   double result;
 } copy_job;
 
@@ -73,22 +78,45 @@ static int write_full(int fd, const char *buf, size_t len, off_t pos) {
   return 0;
 }
 
-static double copy_direct(const char *src, const char *dest, int mode, int read_direct) {
-  int in;
-  do in = open(src, O_RDONLY | O_CLOEXEC | (read_direct ? O_DIRECT : 0));
-  while (in < 0 && errno == EINTR);
-  if (in < 0 && read_direct && errno == EINVAL) {
-    read_direct = 0;
-    do in = open(src, O_RDONLY | O_CLOEXEC);
-    while (in < 0 && errno == EINTR);
+/*
+ * Reads `len` bytes of the source at `pos` into `buf` (aligned): direct where `direct` >= 0 and
+ * the read is aligned in the file and in the buffer (its length rounded up: it stops at the end of
+ * the file, within the block), else through the cache; the count, or -errno.
+ */
+static ssize_t read_piece(int cached, int direct, char *buf, size_t len, off_t pos) {
+  if (direct >= 0 && pos % ALIGN == 0 && (uintptr_t)buf % ALIGN == 0) {
+    size_t whole = (len + ALIGN - 1) / ALIGN * ALIGN;
+    ssize_t got = read_full(direct, buf, whole, pos);
+    return got < 0 ? got : (ssize_t)((size_t)got < len ? (size_t)got : len);
   }
+  return read_full(cached, buf, len, pos);
+}
+
+static double copy_direct(const copy_job *j) {
+  int in, direct = -1;
+  do in = open(j->src, O_RDONLY | O_CLOEXEC);
+  while (in < 0 && errno == EINTR);
   if (in < 0) return -errno;
+  if (j->read_direct) {
+    do direct = open(j->src, O_RDONLY | O_CLOEXEC | O_DIRECT);
+    while (direct < 0 && errno == EINTR);
+  }
+  struct stat st;
+  if (fstat(in, &st) != 0 || j->at > st.st_size || j->from > st.st_size) {
+    int e = errno ? errno : EINVAL;
+    close(in);
+    if (direct >= 0) close(direct);
+    return -e;
+  }
+  /* The copy's bytes from `at` on are the source's from `from` on; before `at`, its first `at`. */
+  off_t size = j->at + st.st_size - j->from;
   int out;
-  do out = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  do out = open(j->dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, j->mode);
   while (out < 0 && errno == EINTR);
   if (out < 0) {
     int e = errno;
     close(in);
+    if (direct >= 0) close(direct);
     return -e;
   }
   double result = 0;
@@ -99,37 +127,38 @@ static double copy_direct(const char *src, const char *dest, int mode, int read_
     result = -EINVAL;
   else if (posix_memalign(&mem, ALIGN, BLOCK) != 0)
     result = -ENOMEM;
-  off_t pos = 0;
-  while (result == 0) {
-    ssize_t got = read_full(in, mem, BLOCK, pos);
-    if (got < 0) {
-      result = (double)got;
-      break;
+  for (off_t start = 0; result == 0 && start < size; start += BLOCK) {
+    size_t len = size - start < BLOCK ? (size_t)(size - start) : BLOCK;
+    /* The block in at most two pieces: before `at` (the source's same bytes), and from it. */
+    for (size_t done = 0; done < len && result == 0;) {
+      off_t p = start + (off_t)done;
+      size_t n = p < j->at && j->at - p < (off_t)(len - done) ? (size_t)(j->at - p) : len - done;
+      off_t pos = p < j->at ? p : p - j->at + j->from;
+      ssize_t got = read_piece(in, direct, (char *)mem + done, n, pos);
+      if (got < 0) result = (double)got;
+      else if ((size_t)got != n) result = -EIO; /* the source changed: shorter than it was */
+      done += n;
     }
-    if (got == 0) break;
-    size_t whole = ((size_t)got + ALIGN - 1) / ALIGN * ALIGN;
-    memset((char *)mem + got, 0, whole - (size_t)got);
-    int w = write_full(out, mem, whole, pos);
-    if (w < 0) {
-      result = w;
-      break;
-    }
-    pos += got;
-    if (got < BLOCK) break;
+    if (result != 0) break;
+    size_t whole = (len + ALIGN - 1) / ALIGN * ALIGN;
+    memset((char *)mem + len, 0, whole - len);
+    int w = write_full(out, mem, whole, start);
+    if (w < 0) result = w;
   }
-  if (result == 0 && ftruncate(out, pos) != 0) result = -errno;
-  if (result == 0) result = (double)pos;
+  if (result == 0 && ftruncate(out, size) != 0) result = -errno;
+  if (result == 0) result = (double)size;
   free(mem);
   close(in);
+  if (direct >= 0) close(direct);
   if (close(out) != 0 && result >= 0) result = -errno;
-  if (result < 0) unlink(dest);
+  if (result < 0) unlink(j->dest);
   return result;
 }
 
 static void copy_execute(napi_env env, void *data) {
   (void)env;
   copy_job *j = data;
-  j->result = copy_direct(j->src, j->dest, j->mode, j->read_direct);
+  j->result = copy_direct(j);
 }
 
 static void copy_complete(napi_env env, napi_status status, void *data) {
@@ -142,28 +171,33 @@ static void copy_complete(napi_env env, napi_status status, void *data) {
 }
 
 static napi_value copyDirect(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 6;
+  napi_value argv[6];
   size_t l1 = 0, l2 = 0;
   int32_t mode = 0;
   bool direct = false;
+  int64_t at = 0, from = 0;
   copy_job *j = calloc(1, sizeof *j);
   if (!j) {
     napi_throw_error(env, NULL, "copyDirect: out of memory");
     return NULL;
   }
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 ||
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6 ||
       napi_get_value_string_utf8(env, argv[0], j->src, sizeof j->src, &l1) != napi_ok ||
       napi_get_value_string_utf8(env, argv[1], j->dest, sizeof j->dest, &l2) != napi_ok ||
       napi_get_value_int32(env, argv[2], &mode) != napi_ok || napi_get_value_bool(env, argv[3], &direct) != napi_ok ||
+      napi_get_value_int64(env, argv[4], &at) != napi_ok || napi_get_value_int64(env, argv[5], &from) != napi_ok ||
+      at < 0 || from < 0 ||
       l1 == 0 || l2 == 0 || l1 >= sizeof j->src - 1 || l2 >= sizeof j->dest - 1 || strlen(j->src) != l1 ||
       strlen(j->dest) != l2) {
     free(j);
-    napi_throw_type_error(env, NULL, "copyDirect(src: string, dest: string, mode: number, readDirect: boolean)");
+    napi_throw_type_error(env, NULL, "copyDirect(src: string, dest: string, mode: number, readDirect: boolean, at: number, from: number)");
     return NULL;
   }
   j->mode = mode & 07777;
   j->read_direct = direct ? 1 : 0;
+  j->at = (off_t)at;
+  j->from = (off_t)from;
   napi_value promise;
   napi_value name;
   if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||

@@ -29,10 +29,18 @@ export type NativeLinkMany = (
 
 /**
  * A large file copied with direct I/O on libuv's pool (copy-direct.c): `dest` created with
- * `mode`, `src` read direct when `readDirect`; the bytes copied, or a negative errno (-EINVAL:
- * direct I/O refused, nothing left behind).
+ * `mode`, its bytes from `at` on `src`'s from `from` on (before `at`, `src`'s first), `src` read
+ * direct where `readDirect`; the bytes copied, or a negative errno (-EINVAL: direct I/O refused,
+ * nothing left behind).
  */
-export type NativeCopyDirect = (src: string, dest: string, mode: number, readDirect: boolean) => Promise<number>;
+export type NativeCopyDirect = (
+  src: string,
+  dest: string,
+  mode: number,
+  readDirect: boolean,
+  at: number,
+  from: number,
+) => Promise<number>;
 
 /** glibc's malloc_trim(0) on libuv's pool: 1 when memory was given back, else 0. */
 export type NativeTrimMalloc = () => Promise<number>;

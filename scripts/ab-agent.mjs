@@ -82,7 +82,6 @@ export const settle = () => new Promise((r) => setTimeout(r, 2100));
  */
 export async function runCold(root, checkout, yml, version, codeCache, daemon = false) {
   if (await writeCheckout(checkout, yml)) await settle();
-  if (daemon) await spareReady(root, checkout);
   const preload = path.join(checkout, 'ab-stats.cjs');
   const summaryFile = path.join(checkout, 'summary.json');
   const statsFile = path.join(checkout, 'stats');
@@ -92,6 +91,7 @@ export async function runCold(root, checkout, yml, version, codeCache, daemon = 
   const args = daemon
     ? ['deploy', 'ab']
     : [...nodeArgs, path.join(root, 'bin/slipway.js'), 'deploy', 'ab', '--no-daemon'];
+  const spawned = performance.now();
   const p = spawn(daemon ? path.join(root, 'bin/slipway.js') : process.execPath, [...args, '--version', version, '--summary', summaryFile], {
     cwd: checkout,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -104,6 +104,7 @@ export async function runCold(root, checkout, yml, version, codeCache, daemon = 
     },
   });
   const { out, errs, code } = await collect(p);
+  const clientMs = performance.now() - spawned;
   const s = existsSync(summaryFile) ? JSON.parse(readFileSync(summaryFile, 'utf8')) : undefined;
   const ok = code === 0 && s?.status === 'success';
   // A spare writes its stats as it exits, which may be just after the client has its exit code.
@@ -111,7 +112,7 @@ export async function runCold(root, checkout, yml, version, codeCache, daemon = 
     await new Promise((r) => setTimeout(r, 10));
   const [maxRssKb, spareCpuMs] = existsSync(statsFile) ? readFileSync(statsFile, 'utf8').split(' ').map(Number) : [0, 0];
   const o = { ok, release: s?.release, reason: s?.reason ?? `exit ${code}: ${out.slice(-400)}`, chunkMs: s?.artifact?.chunkMs ?? 0, bytesSent: s?.transfer?.bytesSent ?? 0, maxRssKb, ...(daemon ? { spareCpuMs } : {}) };
-  return { out: `${JSON.stringify(o)}\n`, errs };
+  return { out: `${JSON.stringify(o)}\n`, errs, ...(daemon ? { clientMs } : {}) };
 }
 
 /**

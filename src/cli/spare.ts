@@ -10,12 +10,8 @@
  * finishes what nobody waits for (closing the store, which checkpoints its log) and exits: one
  * process per command, as without the daemon.
  */
-import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { Frame, frame, lineReader, type RunRequest, type TtyFacts } from '../daemon/protocol.js';
-import { THREADS } from '../deploy/large-chunks.js';
-import { warmPool } from '../deploy/warm-pool.js';
-import { deployLedgerDir } from '../state/paths.js';
 import { openSqlite } from '../store/sqlite.js';
 import type { Out } from '../util/out.js';
 import { trace, traceFrom } from '../util/trace.js';
@@ -37,9 +33,6 @@ await (await openSqlite(':memory:', { create: false })).close();
 const ctx: CliContext = { stdout: process.stdout, stderr: process.stderr, env: process.env };
 // The daemon serves one checkout, and starts its spares there.
 const prepared = await Prepared.for(process.cwd(), ctx);
-// A checkout that deploys (it has a chunk ledger): the chunking workers loaded now, not by the
-// deploy that chunks a large file in segments (deploy/warm-pool.ts).
-if (existsSync(deployLedgerDir(process.cwd()))) await warmPool(THREADS);
 
 let serving = false;
 /** Ends a spare that will serve nothing, releasing what it prepared (the store's log files go). */

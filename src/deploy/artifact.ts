@@ -17,7 +17,6 @@ import { escapingSymlink, type Manifest, type ManifestEntry } from './manifest.j
 import type { RecentBytes } from './recent-bytes.js';
 import { probeShift } from './shift-probe.js';
 import type { ChunkId } from './types.js';
-import { takeWarmPool, warmPoolHeld } from './warm-pool.js';
 
 export interface Artifact {
   root: string;
@@ -181,8 +180,6 @@ export async function readArtifact(
   let listedFiles = 0;
   let turn = performance.now();
   let every = YIELD_MS;
-  /** The walk chunks with a pool started ahead (warm-pool.ts). */
-  let warm = false;
   /** Where the chunked entries end: the first file to read later, else all listed so far. */
   const ready = () => toRead[0]?.at ?? entries.length;
   function start(complete: boolean): void {
@@ -336,12 +333,8 @@ export async function readArtifact(
     // Workers only when a large file is to be chunked, started now so that their start-up overlaps
     // the chunking of the files before it.
     opts.onChunked?.(entries, ready());
-    // A pool started ahead (the daemon's spare, warm-pool.ts) makes smaller files worth it.
-    warm = warmPoolHeld();
-    const segments = THREADS > 0 && toRead.some((f) => inSegments(f, ledger, warm)) && coresToSpare();
-    const pool =
-      segments && !(await opts.inParts?.()) ? (takeWarmPool() ?? CdcPool.create(THREADS)) : undefined;
-    warm &&= pool !== undefined && !pool.failed;
+    const segments = THREADS > 0 && toRead.some((f) => inSegments(f, ledger)) && coresToSpare();
+    const pool = segments && !(await opts.inParts?.()) ? CdcPool.create(THREADS) : undefined;
     if (segments && !pool) trace('chunking on this thread alone: a host is streamed its parts');
     pool?.start();
     try {
@@ -405,7 +398,7 @@ export async function readArtifact(
           chunks: list,
           size,
           fast,
-        } = await chunkLarge(f, pool, { params, buffer: buffer!, ledger, hasher, onChunking, warm }));
+        } = await chunkLarge(f, pool, { params, buffer: buffer!, ledger, hasher, onChunking }));
       }
       // The bytes read, not the size listed: what the chunks hold is what goes out.
       bytes += size - f.size;

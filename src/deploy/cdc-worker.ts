@@ -6,8 +6,8 @@
 import { open } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import type { SegmentAnswer, SegmentTask } from './cdc-pool.js';
-import { fastHasher, newFastSeed } from './fast-hash.js';
-import { chunkingBuffer, DEFAULT_CHUNKING } from './fastcdc.js';
+import { fastHasher } from './fast-hash.js';
+import { chunkingBuffer } from './fastcdc.js';
 import { chunkRun, OldChunks } from './rechunk.js';
 
 let buffer: Buffer | undefined;
@@ -38,8 +38,4 @@ port.on('message', (task: SegmentTask) => {
       port.postMessage({ seq: task.seq, ok: false, error: e instanceof Error ? e.message : String(e) }),
   );
 });
-// Its WebAssembly compiled (the gear scan's, the fast hash's) before it says it is ready, not in
-// its first task: a pool started ahead of a deploy (warm-pool.ts) then has nothing left to load.
-buffer = chunkingBuffer(Math.max(2 * 1024 * 1024, DEFAULT_CHUNKING.max * 4));
-fastHasher(newFastSeed())?.of(buffer.subarray(0, DEFAULT_CHUNKING.max));
 port.postMessage({ ready: true } satisfies SegmentAnswer);

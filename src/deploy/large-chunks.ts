@@ -60,20 +60,9 @@ export function coresToSpare(): boolean {
   return false;
 }
 
-/**
- * The same with a pool whose workers were started and loaded before the deploy (warm-pool.ts):
- * only the segments' own cost is left, the seams' (~1%) and this thread's waits for the workers'
- * answers.
- */
-export const WARM_RECHUNK_MIN = 32 * 1024 * 1024;
-
-/**
- * Whether a file is worth chunking in segments (with its old chunk list, if any); `warm`: by a
- * pool started ahead (warm-pool.ts).
- */
-export function inSegments(f: LargeFile, ledger: ChunkLedger | undefined, warm = false): boolean {
-  if (!ledger?.previous(f.relPath)?.length) return f.size >= PARALLEL_MIN;
-  return f.size >= (warm ? WARM_RECHUNK_MIN : PARALLEL_RECHUNK_MIN);
+/** Whether a file is worth chunking in segments (with its old chunk list, if any). */
+export function inSegments(f: LargeFile, ledger: ChunkLedger | undefined): boolean {
+  return f.size >= (ledger?.previous(f.relPath)?.length ? PARALLEL_RECHUNK_MIN : PARALLEL_MIN);
 }
 
 /** The buffer large files are chunked through, for `chunkLarge`'s `buffer`. */
@@ -95,8 +84,6 @@ export async function chunkLarge(
     buffer: Buffer;
     ledger?: ChunkLedger | undefined;
     hasher?: FastHasher | undefined;
-    /** `pool` was started ahead (warm-pool.ts). */
-    warm?: boolean;
     onChunking?: ((chunks: readonly [ChunkId, number][]) => void) | undefined;
   },
 ): Promise<{ chunks: [ChunkId, number][]; size: number; fast?: Uint8Array[] }> {
@@ -105,7 +92,7 @@ export async function chunkLarge(
   const before = ledger?.previous(f.relPath);
   const oldFast = before?.length ? ledger?.previousFast(f.relPath) : undefined;
   const fast: FastOptions | undefined = hasher ? { hasher, ...(oldFast ? { old: oldFast } : {}) } : undefined;
-  if (pool && inSegments(f, ledger, c.warm) && !pool.failed) {
+  if (pool && inSegments(f, ledger) && !pool.failed) {
     const starts = segmentStarts(f.size);
     const ready = pool.ready();
     const lanes = [

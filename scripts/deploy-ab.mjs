@@ -20,7 +20,10 @@
 // (the same for each deploy's driver process), SLIPWAY_AB_DEPLOYER_STDERR=1
 // (each deployer's stderr, e.g. its SLIPWAY_TRACE=1 spans, printed after its deploy), SLIPWAY_AB_COLD=1
 // (each deploy as CI runs it: `node bin/slipway.js deploy --no-daemon` in a fresh process, in a
-// checkout of each side's own under the work folder, its ledger and store there), SLIPWAY_AB_KEEP=1
+// checkout of each side's own under the work folder, its ledger and store there), SLIPWAY_AB_DAEMON=1
+// (the same through each checkout's daemon, as the bench runs it: bin/slipway.js executed, both
+// sides' spares loaded before the clock starts, the client's own time; the spare's CPU from its
+// stats), SLIPWAY_AB_KEEP=1
 // (the agents' folders done with are left in <work>/discarded, not removed at the end: removing
 // 20,000-file trees stalls the file creation of the deploys that follow for minutes). Every deploy is checked byte-identical (diff -r).
 import { discarder, runCold, runDriver, settle, spareReady, startAgent as startAgentOf, stopDaemonOf, writeCheckout } from './ab-agent.mjs';

@@ -40,11 +40,17 @@ export function runDriver(root, arg, onSpawn = () => {}) {
 
 // Preloaded into a cold deploy (NODE_OPTIONS=--require): its own peak RSS (VmHWM) to
 // SLIPWAY_AB_STATS_FILE at exit, as the lean driver prints its own.
-const STATS_PRELOAD = `process.on('exit', () => {
+const STATS_PRELOAD = `let base = 0;
+const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+// A daemon's spare: its CPU counts from when it takes its command (cli/spare.ts disconnects then).
+process.on('disconnect', () => { base = cpu(); });
+process.on('exit', () => {
   const fs = require('node:fs');
   let kb = 0;
   try { kb = Number(/VmHWM:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]); } catch {}
-  if (process.env.SLIPWAY_AB_STATS_FILE) fs.writeFileSync(process.env.SLIPWAY_AB_STATS_FILE, String(kb));
+  if ((process.argv[1] || '').endsWith('daemon-server.js')) return;
+  const file = process.env.SLIPWAY_AB_STATS_FILE;
+  if (file) { fs.writeFileSync(file + '.tmp', kb + ' ' + (cpu() - base)); fs.renameSync(file + '.tmp', file); }
 });
 `;
 
@@ -74,31 +80,64 @@ export const settle = () => new Promise((r) => setTimeout(r, 2100));
  * from `yml`), with its V8 code cache in the folder `codeCache` (cli/cold-start.ts): one per build,
  * since a build writing its cache removes every other build's from the folder. Resolves with what `runDriver` prints: ok, release, reason, chunkMs, bytesSent, maxRssKb.
  */
-export async function runCold(root, checkout, yml, version, codeCache) {
+export async function runCold(root, checkout, yml, version, codeCache, daemon = false) {
   if (await writeCheckout(checkout, yml)) await settle();
   const preload = path.join(checkout, 'ab-stats.cjs');
   const summaryFile = path.join(checkout, 'summary.json');
   const statsFile = path.join(checkout, 'stats');
   for (const f of [summaryFile, statsFile]) rmSync(f, { force: true });
   const nodeArgs = (process.env.SLIPWAY_AB_DEPLOYER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const args = [...nodeArgs, path.join(root, 'bin/slipway.js'), 'deploy', 'ab', '--no-daemon'];
-  const p = spawn(process.execPath, [...args, '--version', version, '--summary', summaryFile], {
+  // With the daemon: bin/slipway.js executed as a shell runs it (the native client), as the bench does.
+  const args = daemon
+    ? ['deploy', 'ab']
+    : [...nodeArgs, path.join(root, 'bin/slipway.js'), 'deploy', 'ab', '--no-daemon'];
+  const spawned = performance.now();
+  const p = spawn(daemon ? path.join(root, 'bin/slipway.js') : process.execPath, [...args, '--version', version, '--summary', summaryFile], {
     cwd: checkout,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,
-      SLIPWAY_DAEMON: '0',
+      SLIPWAY_DAEMON: daemon ? '1' : '0',
       SLIPWAY_CODE_CACHE: codeCache,
       SLIPWAY_AB_STATS_FILE: statsFile,
       NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${preload}`.trim(),
     },
   });
   const { out, errs, code } = await collect(p);
+  const clientMs = performance.now() - spawned;
   const s = existsSync(summaryFile) ? JSON.parse(readFileSync(summaryFile, 'utf8')) : undefined;
   const ok = code === 0 && s?.status === 'success';
-  const maxRssKb = existsSync(statsFile) ? Number(readFileSync(statsFile, 'utf8')) : 0;
-  const o = { ok, release: s?.release, reason: s?.reason ?? `exit ${code}: ${out.slice(-400)}`, chunkMs: s?.artifact?.chunkMs ?? 0, bytesSent: s?.transfer?.bytesSent ?? 0, maxRssKb };
-  return { out: `${JSON.stringify(o)}\n`, errs };
+  // A spare writes its stats as it exits, which may be just after the client has its exit code.
+  for (const deadline = Date.now() + 5000; daemon && !existsSync(statsFile) && Date.now() < deadline; )
+    await new Promise((r) => setTimeout(r, 10));
+  const [maxRssKb, spareCpuMs] = existsSync(statsFile) ? readFileSync(statsFile, 'utf8').split(' ').map(Number) : [0, 0];
+  const o = { ok, release: s?.release, reason: s?.reason ?? `exit ${code}: ${out.slice(-400)}`, chunkMs: s?.artifact?.chunkMs ?? 0, bytesSent: s?.transfer?.bytesSent ?? 0, maxRssKb, ...(daemon ? { spareCpuMs } : {}) };
+  return { out: `${JSON.stringify(o)}\n`, errs, ...(daemon ? { clientMs } : {}) };
+}
+
+/**
+ * SLIPWAY_AB_DAEMON=1: the checkout's daemon (of `root`'s build) started if it is not, and a spare
+ * of it loaded, so that loading lands on no deploy's time (as the bench waits, cli-deployer.ts).
+ */
+export async function spareReady(root, checkout) {
+  const { askDaemon } = await import(path.join(root, 'dist/src/daemon/control.js'));
+  let status = await askDaemon(checkout, 'status');
+  if (!status) {
+    const env = { ...process.env, SLIPWAY_DAEMON: '1', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${path.join(checkout, 'ab-stats.cjs')}`.trim() };
+    await collect(spawn(path.join(root, 'bin/slipway.js'), ['daemon', 'start'], { cwd: checkout, stdio: ['ignore', 'pipe', 'pipe'], env }));
+  }
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+    status = await askDaemon(checkout, 'status');
+    if (status && status.ready > 0) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`${checkout}: no daemon spare ready after 60 s`);
+}
+
+/** Stops the checkout's daemon, if one runs. */
+export async function stopDaemonOf(root, checkout) {
+  const { stopDaemon } = await import(path.join(root, 'dist/src/daemon/control.js'));
+  await stopDaemon(checkout);
 }
 
 /** A child's stdout and stderr as text, and its exit code, once it closes. */

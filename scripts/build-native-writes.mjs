@@ -12,6 +12,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const source = path.join(root, 'src', 'deploy', 'agent', 'whole-file.c');
 // Compiled into the same addon: an edit's unchanged files linked on libuv's pool (link-ahead.ts).
 const links = path.join(root, 'src', 'deploy', 'agent', 'link-many.c');
+// And a large base copied with direct I/O on libuv's pool (aligned-writes.ts copyFileAligned).
+const copies = path.join(root, 'src', 'deploy', 'agent', 'copy-direct.c');
 const out = path.join(root, 'dist', 'cli', 'whole-file.node');
 const skip = (why) => {
   console.log(`slipway: ${why}: the agent writes small files from JavaScript (no native writer)`);
@@ -21,7 +23,7 @@ const skip = (why) => {
 // An addon of an earlier build must not outlive a compile that fails now.
 rmSync(out, { force: true });
 if (process.platform === 'win32') skip('no native writer on Windows');
-for (const f of [source, links]) if (!existsSync(f)) skip(`${path.relative(root, f)} is missing`);
+for (const f of [source, links, copies]) if (!existsSync(f)) skip(`${path.relative(root, f)} is missing`);
 // Node's headers: beside its binary (an official build, /usr for a distribution's) or where npm
 // says (npm_config_nodedir).
 const includes = [
@@ -37,7 +39,7 @@ const link = process.platform === 'darwin' ? '-undefined dynamic_lookup' : '';
 // Through sh, so that $CC may carry flags of its own ("gcc -m64"), as make would pass it.
 const cc = spawnSync(
   'sh',
-  ['-c', `\${CC:-cc} -O2 -shared -fPIC ${link} -I"$1" -o "$2" "$3" "$4"`, 'sh', include, tmp, source, links],
+  ['-c', `\${CC:-cc} -O2 -shared -fPIC ${link} -I"$1" -o "$2" "$3" "$4" "$5"`, 'sh', include, tmp, source, links, copies],
   { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
 );
 if (cc.error || cc.status !== 0) {

@@ -20,10 +20,13 @@
 // (the same for each deploy's driver process), SLIPWAY_AB_DEPLOYER_STDERR=1
 // (each deployer's stderr, e.g. its SLIPWAY_TRACE=1 spans, printed after its deploy), SLIPWAY_AB_COLD=1
 // (each deploy as CI runs it: `node bin/slipway.js deploy --no-daemon` in a fresh process, in a
-// checkout of each side's own under the work folder, its ledger and store there), SLIPWAY_AB_KEEP=1
+// checkout of each side's own under the work folder, its ledger and store there), SLIPWAY_AB_DAEMON=1
+// (the same through each checkout's daemon, as the bench runs it: bin/slipway.js executed, both
+// sides' spares loaded before the clock starts, the client's own time; the spare's CPU from its
+// stats), SLIPWAY_AB_KEEP=1
 // (the agents' folders done with are left in <work>/discarded, not removed at the end: removing
 // 20,000-file trees stalls the file creation of the deploys that follow for minutes). Every deploy is checked byte-identical (diff -r).
-import { discarder, runCold, runDriver, settle, startAgent as startAgentOf, writeCheckout } from './ab-agent.mjs';
+import { discarder, runCold, runDriver, settle, spareReady, startAgent as startAgentOf, stopDaemonOf, writeCheckout } from './ab-agent.mjs';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -69,7 +72,10 @@ writeFileSync(path.join(work, 'token'), TOKEN);
 
 const startAgent = (root, dir) => startAgentOf(root, dir, path.join(work, 'token'));
 
-const cold = process.env.SLIPWAY_AB_COLD === '1';
+// SLIPWAY_AB_DAEMON=1: as SLIPWAY_AB_COLD, but through each checkout's daemon (bin/slipway.js as a
+// shell runs it), both sides' spares loaded before each deploy, as the bench runs it.
+const viaDaemon = process.env.SLIPWAY_AB_DAEMON === '1';
+const cold = process.env.SLIPWAY_AB_COLD === '1' || viaDaemon;
 const sides = [];
 for (const [i, root] of roots.entries()) {
   const checkout = path.join(work, `cold${i}`);
@@ -136,6 +142,9 @@ function mainThreadSplit(pid) {
 let serial = Date.now() % 100_000;
 async function deploy(s) {
   const version = `v${serial++}`;
+  // Neither side's spare still loading (the other's, after its deploy) while this one deploys:
+  // waited for before the clock starts, as the bench waits (cli-deployer.ts).
+  if (viaDaemon) for (const o of sides) await spareReady(o.root, o.checkout);
   const { pid } = s.agent.proc;
   takePeakKb(pid);
   // With its reaped children: the `sync -f` processes an agent before the native syncfs forked.
@@ -146,17 +155,19 @@ async function deploy(s) {
   const cpu0 = cpuMs(process.pid, true) + agent0;
   const t0 = performance.now();
   const r = cold
-    ? await runCold(s.root, s.checkout, ymlOf(s), version, s.codeCache)
+    ? await runCold(s.root, s.checkout, ymlOf(s), version, s.codeCache, viaDaemon)
     : await runDriver(s.root, JSON.stringify({ env: envOf(s), version, ledgerDir: s.ledger }));
   if (process.env.SLIPWAY_AB_DEPLOYER_STDERR === '1') process.stderr.write(r.errs);
-  const ms = performance.now() - t0;
+  // Through the daemon, the client's own time (not the wait for the spare's stats after it).
+  const ms = r.clientMs ?? performance.now() - t0;
   const agentCpu = cpuMs(pid) + cpuMs(pid, true) - agent0;
   const agentMain = mainThreadMs(pid) - main0;
   const agentSys = mainThreadSplit(pid).sys - sys0;
   const sched1 = schedMs(pid);
   const agentWait = sched1.wait - sched0.wait;
-  const cpu = cpuMs(process.pid, true) + agentCpu + agent0 - cpu0;
   const o = JSON.parse(r.out.trim().split('\n').pop() || '{}');
+  // A spare is the daemon's child, not this process's: its own CPU from its stats.
+  const cpu = cpuMs(process.pid, true) + agentCpu + agent0 - cpu0 + (o.spareCpuMs ?? 0);
   if (!o.ok) throw new Error(`${s.name}: deploy failed: ${o.reason ?? r.errs.slice(-800)}`);
   const d = spawnSync('diff', ['-r', '--no-dereference', src, `${path.join(s.agent.dir, 'releases', o.release)}/`]);
   if (d.status !== 0) throw new Error(`${s.name}: release ${o.release} differs from its source`);
@@ -228,6 +239,7 @@ try {
   }
 } finally {
   for (const s of sides) s.agent.proc.kill('SIGTERM');
+  if (viaDaemon) for (const s of sides) await stopDaemonOf(s.root, s.checkout);
   // SLIPWAY_AB_KEEP=1: left for the caller, so the next run's first deploys do not follow a removal.
   if (process.env.SLIPWAY_AB_KEEP !== '1') rmSync(discarded, { recursive: true, force: true });
 }

@@ -103,6 +103,7 @@ describe('npm pack and an offline install of the tarball', () => {
       // The same for the agent's native writer of small files (a Node-API addon).
       'scripts/build-native-writes.mjs',
       'src/daemon/client.c',
+      'src/deploy/agent/copy-direct.c',
       'src/deploy/agent/link-many.c',
       'src/deploy/agent/whole-file.c',
     ]);

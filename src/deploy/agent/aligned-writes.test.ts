@@ -11,6 +11,7 @@ import {
   ALIGNED_COPY_MIN,
   closeAligned,
   closeBase,
+  copiedNatively,
   copyFileAligned,
   openAligned,
   openBase,
@@ -19,6 +20,7 @@ import {
 } from './aligned-writes.js';
 import { DirectFile } from './direct-file.js';
 import { ALIGNED_MIN, writeFromBase } from './file-from-base.js';
+import { nativeAddon } from './native-addon.js';
 
 const tmp = tempDirs();
 
@@ -188,6 +190,48 @@ describe('a file written in order with direct I/O', () => {
       expect(readFileSync(dest).equals(data)).toBe(true);
     }
   });
+
+  it.skipIf(!nativeAddon()?.copyDirect)(
+    "copies on libuv's pool with the addon: plain or moved, aligned or not, read direct or not, never over a file",
+    async () => {
+      const dir = tmp('slipway-aligned-');
+      const size = 3 * 1024 * 1024 + 12_345;
+      const data = noise(size, 31);
+      const src = path.join(dir, 'src');
+      writeFileSync(src, data);
+      const cases: [number, number][] = [
+        [0, 0],
+        [4096, 0],
+        [4096 + 65_536, 65_536],
+        [1000, 3],
+        [5000, 1_234_567],
+        [size, size],
+      ];
+      for (const [k, [at, from]] of cases.entries()) {
+        for (const direct of [false, true]) {
+          const dest = path.join(dir, `dest${k}-${direct}`);
+          const base = await openBase(src);
+          try {
+            const st = await base.fh.stat();
+            // As a base written with direct writes is opened: read direct too.
+            if (direct) base.direct = await open(src, 'r');
+            expect(await copiedNatively(base, st, src, dest, at, from)).toBe(true);
+          } finally {
+            await closeBase(base);
+          }
+          const want = Buffer.concat([data.subarray(0, at), data.subarray(from)]);
+          expect(readFileSync(dest).equals(want)).toBe(true);
+        }
+      }
+      const base = await openBase(src);
+      try {
+        const st = await base.fh.stat();
+        await expect(copiedNatively(base, st, src, path.join(dir, 'dest0-false'))).rejects.toThrow(/EEXIST/);
+      } finally {
+        await closeBase(base);
+      }
+    },
+  );
 
   it('reads a base it wrote with direct writes direct too (whole blocks), the ragged ends through the cache', async () => {
     const P = { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 };

@@ -19,11 +19,14 @@
  * writes never meet in one page.
  */
 import { constants, readSync } from 'node:fs';
-import { copyFile, type FileHandle, open, rm } from 'node:fs/promises';
+import { copyFile, type FileHandle, open, rm, stat } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
+import { getSystemErrorName } from 'node:util';
 import { trace } from '../../util/trace.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId } from '../types.js';
 import { DirectPace, directWritesPay, noteDirectPace } from './direct-pace.js';
+import { nativeAddon } from './native-addon.js';
 
 type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
 
@@ -67,11 +70,8 @@ export async function openAligned(
   probe: string,
   lanes = LANES,
 ): Promise<AlignedFile | undefined> {
-  const direct = (constants as Record<string, number | undefined>).O_DIRECT;
-  // SLIPWAY_DIRECT_IO=0: never (the writes as before), to compare on a machine of one's own.
-  if (direct === undefined || process.env.SLIPWAY_DIRECT_IO === '0') return undefined;
-  // A disk last measured slow (its direct writes or its syncs): the page cache's way (direct-pace.ts).
-  if (!directWritesPay()) return undefined;
+  const direct = directFlag();
+  if (direct === undefined) return undefined;
   const fh = await open(dest, constants.O_WRONLY | direct).catch(() => undefined);
   if (!fh) return undefined;
   // One allocation for every lane, so that one aligned start serves them all. Its address is
@@ -92,6 +92,15 @@ export async function openAligned(
     raw,
     lanes: Array.from({ length: lanes }, (_, i) => raw.subarray(at + i * BLOCK, at + (i + 1) * BLOCK)),
   };
+}
+
+/** O_DIRECT where direct writes are to be used now, else undefined. */
+function directFlag(): number | undefined {
+  const direct = (constants as Record<string, number | undefined>).O_DIRECT;
+  // SLIPWAY_DIRECT_IO=0: never (the writes as before), to compare on a machine of one's own.
+  if (direct === undefined || process.env.SLIPWAY_DIRECT_IO === '0') return undefined;
+  // A disk last measured slow (its direct writes or its syncs): the page cache's way (direct-pace.ts).
+  return directWritesPay() ? direct : undefined;
 }
 
 /** Closes a file opened by openAligned, its buffers kept for the next (no write of it is under way). */
@@ -320,7 +329,8 @@ function wroteDirect(st: { dev: number; ino: number }): boolean {
  * Copies the file `src` to `dest` (which must not exist) as a clone where the filesystem makes
  * them, else, from ALIGNED_COPY_MIN bytes on, with direct writes (the page cache's fresh pages
  * again: the 200 MB base's copy for an edit in place took 0.5-0.8 s here beside the deployer's
- * walk, against ~0.2 s written direct), else with the kernel's copy (copyFile).
+ * walk, against ~0.2 s written direct): by the addon on libuv's pool where it is built
+ * (copy-direct.c), else from here, else with the kernel's copy (copyFile).
  */
 export async function copyFileAligned(src: string, dest: string): Promise<void> {
   const excl = constants.COPYFILE_EXCL;
@@ -333,6 +343,7 @@ export async function copyFileAligned(src: string, dest: string): Promise<void> 
   const from = await openBase(src);
   try {
     const st = await from.fh.stat();
+    if (st.size >= ALIGNED_COPY_MIN && (await copiedNatively(from, st, src, dest))) return;
     if (st.size >= ALIGNED_COPY_MIN) {
       const fh = await open(dest, 'wx', st.mode & 0o777);
       let whole = false;
@@ -367,6 +378,45 @@ export async function copyFileAligned(src: string, dest: string): Promise<void> 
   }
   await copyFile(src, dest, excl | constants.COPYFILE_FICLONE);
 }
+
+/**
+ * The copy made by the addon on libuv's pool (copy-direct.c), with direct I/O, where it is built
+ * and direct writes are to be used: whether it made it (direct I/O refused: false, nothing made).
+ * `dest`'s bytes from `at` on are `src`'s from `from` on, its first `at` bytes `src`'s first (0
+ * and 0: a plain copy); `base` is `src` open (openBase: read direct if written so). Its pace is
+ * noted as a copy's from here is (direct-pace.ts), its reads included.
+ */
+export async function copiedNatively(
+  base: BaseFiles,
+  st: { size: number; mode: number },
+  src: string,
+  dest: string,
+  at = 0,
+  from = 0,
+): Promise<boolean> {
+  const copyDirect = nativeAddon()?.copyDirect;
+  if (!copyDirect || directFlag() === undefined) return false;
+  const pace = new DirectPace();
+  pace.started();
+  const n = await copyDirect(src, dest, st.mode & 0o777, base.direct !== undefined, at, from);
+  pace.finished(Math.max(n, 0));
+  if (n === -EINVAL) return false;
+  if (n < 0) {
+    const code = getSystemErrorName(n);
+    throw Object.assign(new Error(`${code}: cannot copy ${src} to ${dest}`), { code, errno: n });
+  }
+  if (n !== at + st.size - from) {
+    await rm(dest, { force: true });
+    throw new Error(`${src} changed while copied`);
+  }
+  noteDirect(await stat(dest));
+  if (noteDirectPace(pace))
+    trace(`direct writes off: ${src} copied at ${Math.round(pace.pace()! / 1024)} MB/s`);
+  return true;
+}
+
+/** errno's EINVAL: what the kernel answers a direct read or write it refuses. */
+const EINVAL = osConstants.errno.EINVAL;
 
 /** Whether `x` is a direct read or write the kernel refused (an alignment it asks for and the probe missed). */
 export function refused(x: unknown): boolean {

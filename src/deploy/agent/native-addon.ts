@@ -1,5 +1,5 @@
 /**
- * The agent's native addon (whole-file.c with link-many.c, compiled by the build into dist/cli/whole-file.node):
+ * The agent's native addon (whole-file.c with link-many.c and copy-direct.c, compiled by the build into dist/cli/whole-file.node):
  * loaded once, on first use or ahead (preloadNativeAddon, as the agent starts listening: its
  * load cost 5-20 ms of the main thread, in the middle of a first deploy, when it came with the
  * first file). Undefined where the build could not compile it, it does not load, or
@@ -27,6 +27,21 @@ export type NativeLinkMany = (
   callback: () => void,
 ) => void;
 
+/**
+ * A large file copied with direct I/O on libuv's pool (copy-direct.c): `dest` created with
+ * `mode`, its bytes from `at` on `src`'s from `from` on (before `at`, `src`'s first), `src` read
+ * direct where `readDirect`; the bytes copied, or a negative errno (-EINVAL: direct I/O refused,
+ * nothing left behind).
+ */
+export type NativeCopyDirect = (
+  src: string,
+  dest: string,
+  mode: number,
+  readDirect: boolean,
+  at: number,
+  from: number,
+) => Promise<number>;
+
 /** glibc's malloc_trim(0) on libuv's pool: 1 when memory was given back, else 0. */
 export type NativeTrimMalloc = () => Promise<number>;
 
@@ -35,6 +50,7 @@ export interface NativeAddon {
   writeWhole?: NativeWriteWhole;
   syncFs?: NativeSyncFs;
   linkMany?: NativeLinkMany;
+  copyDirect?: NativeCopyDirect;
   trimMalloc?: NativeTrimMalloc;
 }
 
@@ -59,6 +75,7 @@ function load(): NativeAddon | null {
       writeWhole: typeof m.writeWhole === 'function' ? (m.writeWhole as NativeWriteWhole) : undefined,
       syncFs: typeof m.syncFs === 'function' ? (m.syncFs as NativeSyncFs) : undefined,
       linkMany: typeof m.linkMany === 'function' ? (m.linkMany as NativeLinkMany) : undefined,
+      copyDirect: typeof m.copyDirect === 'function' ? (m.copyDirect as NativeCopyDirect) : undefined,
       trimMalloc: typeof m.trimMalloc === 'function' ? (m.trimMalloc as NativeTrimMalloc) : undefined,
     };
   } catch {

@@ -13,6 +13,7 @@ import {
   COPY_LANES,
   closeAligned,
   closeBase,
+  copiedNatively,
   openAligned,
   openBase,
   refused,
@@ -27,13 +28,16 @@ type FileEntry = Extract<ManifestEntry, { type: 'file' }>;
  * Writes a new file `dest` (which must not exist) whose bytes from `at` on are `src`'s from `from`
  * on, its first `at` bytes (at most `src`'s length) `src`'s first: a base copied ahead for a file
  * whose bytes moved (copies-ahead.ts), the head a stand-in that the staging writes over. With
- * direct writes from ALIGNED_COPY_MIN bytes on, as copyFileAligned; else through the cache.
+ * direct writes from ALIGNED_COPY_MIN bytes on, as copyFileAligned (by the addon where it can);
+ * else through the cache.
  */
 export async function copyShifted(src: string, dest: string, at: number, from: number): Promise<void> {
   const bases = await openBase(src);
   try {
     const st = await bases.fh.stat();
     if (from > st.size || at > st.size) throw new RangeError(`a shift past the end of ${src}`);
+    if (at + st.size - from >= ALIGNED_COPY_MIN && (await copiedNatively(bases, st, src, dest, at, from)))
+      return;
     const e: FileEntry = {
       type: 'file',
       path: dest,

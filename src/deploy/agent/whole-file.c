@@ -7,8 +7,8 @@
  * against Node's own headers (Node-API); where it cannot be built or loaded the agent makes the
  * same calls from JavaScript (whole-file.ts).
  *
- * The addon also carries linkMany (link-many.c: an edit's unchanged files linked on libuv's pool)
- * and, with glibc, trimMalloc (malloc_trim(0) on the pool: an idle agent's memory given back).
+ * The addon also carries linkMany (link-many.c: an edit's unchanged files linked on libuv's pool),
+ * copyDirect (copy-direct.c: a large base copied with direct I/O on the pool) and, with glibc, trimMalloc (malloc_trim(0) on the pool: an idle agent's memory given back).
  *
  * writeWhole(path, data, at, mode) -> mtime in ms (as fs.Stats mtimeMs computes it), or a
  * negative errno (the file, if it was created, is closed; it stays, as the JavaScript path leaves
@@ -214,8 +214,9 @@ static napi_value trimMalloc(napi_env env, napi_callback_info info) {
   return promise;
 }
 #endif
-/* link-many.c, compiled into the same addon. */
+/* link-many.c and copy-direct.c, compiled into the same addon. */
 void register_link_many(napi_env env, napi_value exports);
+void register_copy_direct(napi_env env, napi_value exports);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
@@ -230,6 +231,7 @@ static napi_value init(napi_env env, napi_value exports) {
     napi_set_named_property(env, exports, "trimMalloc", fn);
 #endif
   register_link_many(env, exports);
+  register_copy_direct(env, exports);
   return exports;
 }
 

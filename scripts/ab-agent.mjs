@@ -5,9 +5,18 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
+/**
+ * Node flags of one side only (SLIPWAY_AB_SIDE_NODE_ARGS, JSON: build folder -> { agent, deployer }),
+ * after the shared ones: e.g. a V8 flag tried on one build against the same build without it.
+ */
+function sideArgs(root, kind) {
+  const all = JSON.parse(process.env.SLIPWAY_AB_SIDE_NODE_ARGS ?? '{}');
+  return (all[path.resolve(root)]?.[kind] ?? '').split(' ').filter(Boolean);
+}
+
 export async function startAgent(root, dir, tokenFile) {
   const args = ['agent', '--dir', dir, '--listen', '127.0.0.1:0', '--token-file', tokenFile];
-  const nodeArgs = (process.env.SLIPWAY_AB_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = [...(process.env.SLIPWAY_AB_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean), ...sideArgs(root, 'agent')];
   const proc = spawn(process.execPath, [...nodeArgs, path.join(root, 'bin/slipway.js'), ...args, '--keep', '2'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -31,7 +40,7 @@ export async function startAgent(root, dir, tokenFile) {
 export function runDriver(root, arg, onSpawn = () => {}) {
   const driver = path.join(root, 'dist/bench/deploy-driver.bundle.js');
   return new Promise((resolve) => {
-    const nodeArgs = (process.env.SLIPWAY_AB_DEPLOYER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const nodeArgs = [...(process.env.SLIPWAY_AB_DEPLOYER_NODE_ARGS ?? '').split(' ').filter(Boolean), ...sideArgs(root, 'deployer')];
     const p = spawn(process.execPath, [...nodeArgs, driver, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
     void collect(p).then(({ out, errs }) => resolve({ out, errs }));
     onSpawn(p);

@@ -30,14 +30,21 @@ export function compileHotCodeOnly(): void {
 /** The budget while fewerCompiles holds: a function (or a loop) is optimized after 8x the default's work. */
 const FEWER_COMPILES_FACTOR = 8;
 
-/** Holders of fewerCompiles. */
-let fewer = 0;
+/** The factors of the holds of fewerCompiles now, one per hold: the largest applies. */
+const holds: number[] = [];
+
+/** The budget for the holds now, or the process's own without any. */
+function budgetNow(own: number): number {
+  let factor = 0;
+  for (const f of holds) factor = Math.max(factor, f);
+  return holds.length ? Math.max(own, INTERRUPT_BUDGET * factor) : own;
+}
 
 /**
  * While a first release's large file streams (a deployer chunking it in parts, an agent writing
  * its parts, stage-stream.ts), in a process that called compileHotCodeOnly: TurboFan optimizes
  * only what stays hot for longer still, until the function returned is called (nested holds
- * counted), when the process's own budget is back. That work's bytes go through native code
+ * counted, the largest factor applying), when the process's own budget is back. That work's bytes go through native code
  * (SHA-256, the gear scan's WebAssembly, the kernel); its JavaScript warmed up within a few
  * hundred milliseconds, and TurboFan then compiled dozens of functions on a helper thread, large
  * ones with all they inline (the origin's request handler 100-230 ms, the agent's fetchChunks,
@@ -47,16 +54,23 @@ let fewer = 0;
  * 0.82; TurboFan off (--no-opt) CPU -5%. Not for every deploy: on 20,000 small files (JavaScript's
  * own work) the agent's main thread took 20-25% more at 8x. V8 reads the flag as it refills a
  * function's budget, so it applies from then on; optimized code stays. A process that did not
- * call compileHotCodeOnly (a test worker, an embedding program) keeps its flags.
+ * call compileHotCodeOnly (a test worker, an embedding program) keeps its flags. `factor`: the
+ * budget as a multiple of V8's default (8 unless given).
  */
-export function fewerCompiles(): () => void {
+export function fewerCompiles(factor = FEWER_COMPILES_FACTOR): () => void {
   const own = base;
   if (own === undefined) return () => {};
-  if (fewer++ === 0) setV8Flag('interrupt-budget', Math.max(own, INTERRUPT_BUDGET * FEWER_COMPILES_FACTOR));
+  const before = budgetNow(own);
+  holds.push(factor);
+  const now = budgetNow(own);
+  if (now !== before) setV8Flag('interrupt-budget', now);
   let held = true;
   return () => {
     if (!held) return;
     held = false;
-    if (--fewer === 0) setV8Flag('interrupt-budget', own);
+    const was = budgetNow(own);
+    holds.splice(holds.indexOf(factor), 1);
+    const then = budgetNow(own);
+    if (then !== was) setV8Flag('interrupt-budget', then);
   };
 }

@@ -22,7 +22,8 @@
 // (each deploy as CI runs it: `node bin/slipway.js deploy --no-daemon` in a fresh process, in a
 // checkout of each side's own under the work folder, its ledger and store there), SLIPWAY_AB_KEEP=1
 // (the agents' folders done with are left in <work>/discarded, not removed at the end: removing
-// 20,000-file trees stalls the file creation of the deploys that follow for minutes). Every deploy is checked byte-identical (diff -r).
+// 20,000-file trees stalls the file creation of the deploys that follow for minutes), SLIPWAY_AB_THREADS=1
+// (the agent's CPU ms per thread name, user/system, printed after each deploy: its pool's kernel time). Every deploy is checked byte-identical (diff -r).
 import { discarder, runCold, runDriver, settle, startAgent as startAgentOf, writeCheckout } from './ab-agent.mjs';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -25,7 +25,8 @@
 // sides' spares loaded before the clock starts, the client's own time; the spare's CPU from its
 // stats), SLIPWAY_AB_KEEP=1
 // (the agents' folders done with are left in <work>/discarded, not removed at the end: removing
-// 20,000-file trees stalls the file creation of the deploys that follow for minutes). Every deploy is checked byte-identical (diff -r).
+// 20,000-file trees stalls the file creation of the deploys that follow for minutes), SLIPWAY_AB_THREADS=1
+// (the agent's CPU ms per thread name, user/system, printed after each deploy: its pool's kernel time). Every deploy is checked byte-identical (diff -r).
 import { discarder, runCold, runDriver, settle, spareReady, startAgent as startAgentOf, stopDaemonOf, writeCheckout } from './ab-agent.mjs';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -139,6 +140,25 @@ function mainThreadSplit(pid) {
   }
 }
 
+/** Per thread name: user and sys ms of a process's threads (debug). */
+function threadsMs(pid) {
+  const out = {};
+  try {
+    for (const t of require('node:fs').readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+        const o = (out[t === String(pid) ? 'main' : name] ??= { u: 0, s: 0 });
+        o.u += f[11] * 10;
+        o.s += f[12] * 10;
+      } catch {}
+    }
+  } catch {}
+  return out;
+}
+const require = createRequire(import.meta.url);
+const threadDiff = (a, b) => Object.entries(b).map(([k, v]) => `${k} ${v.u - (a[k]?.u ?? 0)}/${v.s - (a[k]?.s ?? 0)}`).join(', ');
 let serial = Date.now() % 100_000;
 async function deploy(s) {
   const version = `v${serial++}`;
@@ -152,6 +172,7 @@ async function deploy(s) {
   const main0 = mainThreadMs(pid);
   const sys0 = mainThreadSplit(pid).sys;
   const sched0 = schedMs(pid);
+  const th0 = threadsMs(pid);
   const cpu0 = cpuMs(process.pid, true) + agent0;
   const t0 = performance.now();
   const r = cold
@@ -165,6 +186,7 @@ async function deploy(s) {
   const agentSys = mainThreadSplit(pid).sys - sys0;
   const sched1 = schedMs(pid);
   const agentWait = sched1.wait - sched0.wait;
+  if (process.env.SLIPWAY_AB_THREADS === '1') console.log(`  agent threads user/sys: ${threadDiff(th0, threadsMs(pid))}`);
   const o = JSON.parse(r.out.trim().split('\n').pop() || '{}');
   // A spare is the daemon's child, not this process's: its own CPU from its stats.
   const cpu = cpuMs(process.pid, true) + agentCpu + agent0 - cpu0 + (o.spareCpuMs ?? 0);

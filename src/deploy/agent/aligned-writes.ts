@@ -250,7 +250,7 @@ export async function writeAligned(
   const settled = await Promise.allSettled(lanes);
   for (const r of settled) if (r.status === 'rejected') throw r.reason;
   await out.fh.truncate(e.size);
-  noteDirect(await out.fh.stat());
+  noteWrittenDirect(await out.fh.stat());
   if (noteDirectPace(pace))
     trace(`direct writes off: ${e.path} went at ${Math.round(pace.pace()! / 1024)} MB/s`);
 }
@@ -314,7 +314,8 @@ async function readBase(src: BaseFiles, buf: Buffer, at: number, len: number, po
 const written = new Set<string>();
 const WRITTEN_MAX = 4096;
 
-function noteDirect(st: { dev: number; ino: number }): void {
+/** Notes a file written with direct writes (direct-blocks.ts too): read direct as a base. */
+export function noteWrittenDirect(st: { dev: number; ino: number }): void {
   const key = `${st.dev}:${st.ino}`;
   written.delete(key);
   written.add(key);

@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { fstatNumbers } from '../../util/lstat-numbers.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId, ReleaseId } from '../types.js';
+import { DIRECT_STREAM_MIN, DirectBlocks } from './direct-blocks.js';
 import { noteSyncPace } from './direct-pace.js';
 import type { StagedLoc } from './staging-area.js';
 import { WaitingPlaces } from './waiting-places.js';
@@ -56,6 +57,10 @@ export class StreamFiles {
   readonly #unsynced = new Map<number, number>();
   /** Per descriptor: its early sync while it runs (the descriptor is closed after it). */
   readonly #syncing = new Map<number, Promise<void>>();
+  /** Per file: its direct writer (direct-blocks.ts), for a large file while direct writes pay. */
+  readonly #direct = new Map<number, DirectBlocks>();
+  /** Large files whose last bytes were put, until their direct writes are done and they are settled. */
+  readonly #finishing = new Set<Promise<void>>();
   /** Early syncs started (for tests). */
   syncs = 0;
   /**
@@ -124,7 +129,13 @@ export class StreamFiles {
     if (--this.#left[f]! === 0) {
       const fd = this.#fds.get(f) ?? this.#open(f);
       this.#fds.delete(f);
-      this.#settle(f, fd);
+      const done = this.#complete(f, fd);
+      if (done) {
+        // Its last chunks came before its entry: finished aside, awaited by `synced`.
+        const held = done.catch(() => {});
+        this.#finishing.add(held);
+        void held.finally(() => this.#finishing.delete(held));
+      }
     }
     return fresh;
   }
@@ -199,8 +210,19 @@ export class StreamFiles {
       if (fd === undefined) {
         fd = this.#open(f);
         this.#fds.set(f, fd);
+        // A large file (one in parts is): its bytes go direct where they can.
+        if ((e.size === 0 || e.size >= DIRECT_STREAM_MIN) && DirectBlocks.wanted())
+          this.#direct.set(f, new DirectBlocks(this.#pathOf(e.path), fd));
       }
       first ??= { release: this.name as ReleaseId, path: e.path, offset, size };
+      const direct = this.#direct.get(f);
+      if (direct) {
+        const n = fd;
+        const put = direct.put(data, offset);
+        later ??= [];
+        later.push(put ? put.then(() => this.#wrote(f, n)) : (this.#wrote(f, n) ?? Promise.resolve()));
+        continue;
+      }
       if (size > SYNC_BYTES) {
         const n = fd;
         later ??= [];
@@ -279,11 +301,41 @@ export class StreamFiles {
     while (this.#syncing.size) await Promise.all([...this.#syncing.values()]);
   }
 
-  /** One more place of file f written: once all are, the file is settled and closed. */
-  #wrote(f: number, fd: number): void {
+  /** Waits for the large files whose last chunks came before their entry to finish their writes. */
+  async finished(): Promise<void> {
+    while (this.#finishing.size) await Promise.all([...this.#finishing]);
+  }
+
+  /**
+   * One more place of file f written: once all are, the file is settled and closed (a promise
+   * when its direct writes are still to finish; it rejects when one failed).
+   */
+  #wrote(f: number, fd: number): void | Promise<void> {
     if (--this.#left[f]! > 0) return;
     this.#fds.delete(f);
-    this.#settle(f, fd);
+    return this.#complete(f, fd);
+  }
+
+  /** File f has every byte put: settled, after its direct writes are done if it has some. */
+  #complete(f: number, fd: number): void | Promise<void> {
+    const direct = this.#direct.get(f);
+    if (!direct) {
+      this.#settle(f, fd);
+      return;
+    }
+    this.#direct.delete(f);
+    // Incomplete until settled: a failed write leaves it so (and its place's promise rejects).
+    this.#left[f] = 1;
+    return direct.finish(this.files[f]!.size).then(
+      () => {
+        this.#left[f] = 0;
+        this.#settle(f, fd);
+      },
+      (e: unknown) => {
+        closeSync(fd);
+        throw e;
+      },
+    );
   }
 
   /** The first file with a chunk still missing, if any. */
@@ -294,8 +346,13 @@ export class StreamFiles {
 
   /** Closes every file still open (the stream failed or ended). */
   close(): void {
-    for (const fd of this.#fds.values()) this.#close(fd);
+    for (const [f, fd] of this.#fds) {
+      const direct = this.#direct.get(f);
+      if (direct) void direct.close().finally(() => this.#close(fd));
+      else this.#close(fd);
+    }
     this.#fds.clear();
+    this.#direct.clear();
   }
 
   #pathOf(p: string): string {

@@ -226,6 +226,8 @@ export class StreamStaging {
     const lines = this.o.lines;
     if (count !== lines.entries.length)
       return err(`the stream sent ${lines.entries.length} entries, its last line says ${count}`);
+    // A large file whose last chunks came before its entry finishes its direct writes aside.
+    await this.files.finished();
     const missing = this.files.incomplete();
     if (missing) return err(`${missing.path} was not completed by the chunks that came`);
     this.files.close();

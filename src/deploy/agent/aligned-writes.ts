@@ -410,7 +410,7 @@ export async function copiedNatively(
     await rm(dest, { force: true });
     throw new Error(`${src} changed while copied`);
   }
-  noteDirect(await stat(dest));
+  noteWrittenDirect(await stat(dest));
   if (noteDirectPace(pace))
     trace(`direct writes off: ${src} copied at ${Math.round(pace.pace()! / 1024)} MB/s`);
   return true;

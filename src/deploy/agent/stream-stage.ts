@@ -67,7 +67,7 @@ export class StreamStaging {
   #ended = false;
   #failure: string | undefined;
   readonly #load = new ReceiverLoad();
-  /** A flush at half the bytes the header listed, when that is much (EarlyFlush.forTransfer). */
+  /** A flush at half the bytes the header listed, when that is much, and a last (EarlyFlush.forTransfer). */
   readonly #flush: EarlyFlush | undefined;
   /** Flushes as the small files are written, however little the header listed (EarlyFlush.forStream). */
   readonly #fileFlush: EarlyFlush;
@@ -222,6 +222,7 @@ export class StreamStaging {
     trace(`stage-stream: ${this.#batches} batches`);
     if (this.#failure) return err(this.#failure);
     this.#flushed();
+    this.#flush?.last();
     this.#fileFlush.last();
     const lines = this.o.lines;
     if (count !== lines.entries.length)

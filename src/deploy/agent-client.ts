@@ -286,6 +286,7 @@ export class AgentClient {
     header: StreamHeader;
     feed: StreamFeed;
     onProgress: (p: StageProgress) => void;
+    onConnected?: () => void;
   }): Promise<StreamOutcome> {
     const held = await this.hold?.ensure();
     if (held && !held.ok) return { kind: 'staged', result: held };

@@ -91,12 +91,12 @@ export async function firstContact(o: {
   const relay = neighbour ? await o.relays(region) : undefined;
   const origin = await o.origin();
   o.streams.start(o.name, o.client, relay ? [relay, origin] : [origin], host.parts);
+  const started = o.streams.started.get(o.name);
   // An agent before the streamed stage (404) may still create the tree ahead. Not waited for:
   // the stream ends only once the walk has.
-  void o.streams.started
-    .get(o.name)
-    ?.outcome.then(async (out) =>
-      out.kind === 'unsupported' ? o.client.prepare(await o.outline()) : undefined,
-    )
+  void started?.outcome
+    .then(async (out) => (out.kind === 'unsupported' ? o.client.prepare(await o.outline()) : undefined))
     .catch(() => {});
+  // The first contact lasts until the stream's connection is made: the walk hurries meanwhile.
+  await started?.connected;
 }

@@ -39,6 +39,8 @@ export function sendStream(o: {
   header: StreamHeader;
   feed: StreamFeed;
   onProgress?: (p: StageProgress) => void;
+  /** Hears that the request's connection is made (its header then leaves at once). */
+  onConnected?: () => void;
 }): Promise<StreamOutcome> {
   return new Promise((resolve) => {
     const req = http.request(o.url, {
@@ -46,6 +48,12 @@ export function sendStream(o: {
       method: 'POST',
       headers: { ...o.headers, 'content-encoding': 'gzip', 'content-type': 'application/x-ndjson' },
     });
+    const connected = o.onConnected;
+    if (connected)
+      req.once('socket', (socket) => {
+        if (socket.connecting) socket.once('connect', connected);
+        else connected();
+      });
     let bytes = 0;
     let detach: (() => void) | undefined;
     let settled = false;
@@ -167,6 +175,13 @@ export function streamPaysInParts(files: number, bytes: number, largest: number,
 export interface StreamedTarget {
   startedAt: number;
   outcome: Promise<StreamOutcome>;
+  /**
+   * Resolved once the request's connection is made, or its outcome known: until then the walk
+   * yields after every file (deploy.ts hurry; first-contact.ts waits for this). Yielding every
+   * 4 ms instead, the connection took two of its slices: the agent, idle until its stream's
+   * header, had it 11-15 ms after the deployer began it.
+   */
+  connected: Promise<void>;
   /** Sets who hears its progress (stage.ts, once the deployment is announced). */
   listen(onProgress: (p: StageProgress) => void): void;
 }
@@ -177,6 +192,7 @@ export interface StreamClient {
     header: StreamHeader;
     feed: StreamFeed;
     onProgress: (p: StageProgress) => void;
+    onConnected?: () => void;
   }): Promise<StreamOutcome>;
 }
 
@@ -349,10 +365,6 @@ export class StreamedStages {
     if (this.started.has(name) || this.#failed) return;
     trace(`stage-stream to ${name}: ${this.#ready} entries chunked${parts ? ', in parts' : ''}`);
     const first = !this.active;
-    // A first release streamed: the walk reads, chunks and serves every file now, its entries
-    // kept (small-heap.ts). At the 1 MiB semi-spaces of a small heap the deployer of 20,000
-    // files took ~100 scavenges.
-    if (first) roomForDeploy();
     // Many small files: the walk and the origin's serving are system calls and native work
     // (reads, SHA-256, sockets) driven by a little JavaScript, and the walk waits on the agents
     // (ahead): TurboFan's compiles of that JavaScript took a core from them. Perf of the 20,000
@@ -366,6 +378,10 @@ export class StreamedStages {
     if (parts) this.#parted = feed;
     else this.#plain = feed;
     let hear: (p: StageProgress) => void = () => {};
+    let connect = () => {};
+    const connected = new Promise<void>((resolve) => {
+      connect = resolve;
+    });
     let bytes = 0;
     for (const e of this.#entries) if (e.type === 'file') bytes += e.size;
     const outcome = client.stageStream({
@@ -378,14 +394,27 @@ export class StreamedStages {
       },
       feed,
       onProgress: (p) => hear(p),
+      onConnected: () => connect(),
     });
     this.started.set(name, {
       startedAt: Date.now(),
       outcome,
+      connected: Promise.race([
+        connected,
+        outcome.then(
+          () => {},
+          () => {},
+        ),
+      ]),
       listen: (f) => {
         hear = f;
       },
     });
+    // A first release streamed: the walk reads, chunks and serves every file now, its entries
+    // kept (small-heap.ts). At the 1 MiB semi-spaces of a small heap the deployer of 20,000
+    // files took ~100 scavenges. Once the stream's connection is made: growing it takes ~4 ms,
+    // which held the request back while the agent waited for it.
+    if (first) void this.started.get(name)?.connected.then(roomForDeploy);
     if (first) this.lookup.add(this.#entries, this.#ready);
     if (!made) {
       // A new feed: what came so far at once (the lookup has it once any host streams).

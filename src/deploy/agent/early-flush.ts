@@ -24,6 +24,14 @@ const STREAM_FILES = 4096;
 /** The last flush (`last`) of a stream is started only if this many files were written since the one before. */
 const STREAM_LAST_MIN = 256;
 
+/**
+ * A transfer's last flush (`last`, once every chunk is written) is started only if this many
+ * bytes were written since the one before. The web build's first deploy (50 MB streamed, one
+ * flush at half) left its durable step 15-25 ms of flushing after the manifest's checks and the
+ * assembly's pass (8-20 ms), which the last flush now runs beside.
+ */
+const TRANSFER_LAST_MIN = 4 * 1024 * 1024;
+
 export class EarlyFlush {
   #since = 0;
   #started = 0;
@@ -54,7 +62,9 @@ export class EarlyFlush {
 
   /**
    * For a staging in `dir` about to fetch `bytes` of a release of `total`: one flush once half of
-   * them have been written. Not more: a flush beside the transfer makes the agent's writes dearer
+   * them have been written, and a `last` once all are (a streamed stage's: stream-stage.ts), beside
+   * the manifest's checks and the assembly's pass. Not more while chunks still come: a flush
+   * beside the transfer makes the agent's writes dearer
    * (the web build's first deploy streamed with a flush every 8 MiB: its main thread's CPU +50 ms,
    * time in the kernel's buffered writes +30% (perf), for 80 ms less waiting on the durable
    * step; wall 0.96-1.24 by load). Undefined for small
@@ -62,7 +72,9 @@ export class EarlyFlush {
    * an earlier version are flushed as they are written (file-writes.ts, writeFromBaseFile).
    */
   static forTransfer(dir: string, bytes: number, total: number): EarlyFlush | undefined {
-    return bytes >= MIN_BYTES && bytes * 2 > total ? new EarlyFlush(dir, bytes / 2, 1) : undefined;
+    return bytes >= MIN_BYTES && bytes * 2 > total
+      ? new EarlyFlush(dir, bytes / 2, 1, bytes / 2, TRANSFER_LAST_MIN)
+      : undefined;
   }
 
   /**
@@ -91,7 +103,8 @@ export class EarlyFlush {
    * large transfer) and when enough came since.
    */
   last(): void {
-    if (this.#started === 0 || this.#started >= this.max || this.#since < this.lastMin) return;
+    // One more than `max`: the last comes once nothing more is written beside it.
+    if (this.#started === 0 || this.#started > this.max || this.#since < this.lastMin) return;
     if (this.#running) this.#lastWanted = true;
     else this.#start();
   }

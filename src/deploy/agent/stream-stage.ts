@@ -24,6 +24,7 @@ import { ReceiverLoad } from '../receiver-load.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import { assembleRelease } from './assembly.js';
 import type { ChunkIndex } from './chunk-index.js';
+import { flushesFilesystem } from './durability.js';
 import { EarlyFlush } from './early-flush.js';
 import type { Layout } from './layout.js';
 import type { StageProgress, StageResult } from './operations.js';
@@ -67,7 +68,7 @@ export class StreamStaging {
   #ended = false;
   #failure: string | undefined;
   readonly #load = new ReceiverLoad();
-  /** A flush at half the bytes the header listed, when that is much (EarlyFlush.forTransfer). */
+  /** A flush at half the bytes the header listed, when that is much, and a last (EarlyFlush.forTransfer). */
   readonly #flush: EarlyFlush | undefined;
   /** Flushes as the small files are written, however little the header listed (EarlyFlush.forStream). */
   readonly #fileFlush: EarlyFlush;
@@ -222,6 +223,10 @@ export class StreamStaging {
     trace(`stage-stream: ${this.#batches} batches`);
     if (this.#failure) return err(this.#failure);
     this.#flushed();
+    // The transfer's last flush only where the durable step flushes the filesystem too (many
+    // files, assembleStreamed's `auto`): a few files it fsyncs one by one, which a flush of the
+    // whole filesystem beside them would only hold up (the 200 MB file's, synced as it grew).
+    if (flushesFilesystem('auto', this.files.files.length)) this.#flush?.last();
     this.#fileFlush.last();
     const lines = this.o.lines;
     if (count !== lines.entries.length)

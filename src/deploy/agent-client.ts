@@ -193,11 +193,15 @@ export class AgentClient {
    * error (an older agent's 404) only means that it will not. `onSent` hears when the request
    * has been handed to the kernel.
    */
-  twinCheck(
-    onSent?: () => void,
-  ): Promise<
+  twinCheck(onSent?: () => void): Promise<
     Result<
-      { checking: boolean; protocol?: number; releases?: number; streamParts?: boolean; streamZstd?: boolean },
+      {
+        checking: boolean;
+        protocol?: number;
+        releases?: number;
+        streamParts?: boolean;
+        streamZstd?: boolean;
+      },
       string
     >
   > {

@@ -24,8 +24,9 @@ async function freshHost(
   checking: ReturnType<AgentClient['twinCheck']> | undefined,
 ): Promise<{ fresh: boolean; parts: boolean; zstd: boolean }> {
   const said = checking && (await checking);
-  let agent: { protocol?: number; releases?: number; streamParts?: boolean; streamZstd?: boolean } | undefined =
-    said?.ok ? said.value : undefined;
+  let agent:
+    | { protocol?: number; releases?: number; streamParts?: boolean; streamZstd?: boolean }
+    | undefined = said?.ok ? said.value : undefined;
   if (agent?.releases === undefined) {
     const status = await client.status();
     if (!status.ok) return { fresh: false, parts: false, zstd: false };

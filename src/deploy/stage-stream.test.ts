@@ -666,6 +666,16 @@ describe('the streamed stage of a first release', () => {
     expect(await leftovers()).toEqual({ staging: [], releases: [] });
   });
 
+  it('refuses a zstd body whose text passes the size limit, decoding no further', async () => {
+    const server = await listenAgent(agent, '127.0.0.1', 0, { ...DEFAULT_LIMITS, jsonBytes: 64 * 1024 });
+    servers.keep(server);
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // 8 MB of text in a frame of a few hundred bytes.
+    const r = await postLines(url, [header(), 'x'.repeat(8 * 1024 * 1024)], false, { frames: 2 });
+    expect(r.text).toContain(`the stage stream exceeds ${64 * 1024} bytes`);
+    expect(await leftovers()).toEqual({ staging: [], releases: [] });
+  });
+
   it('refuses a bad header before the answer begins (400)', async () => {
     const server = await listenAgent(agent, '127.0.0.1', 0);
     servers.keep(server);

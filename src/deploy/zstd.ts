@@ -49,9 +49,10 @@ export interface Zstd {
 export interface ZstdDecoder {
   /**
    * Decodes `piece`, handing each run of output to `out`: a view of a scratch buffer, valid
-   * only until `out` returns. Throws on corrupt data.
+   * only until `out` returns; decoding stops where `out` returns false (the rest of the piece is
+   * not decoded: a few bytes of zstd may stand for gigabytes). Throws on corrupt data.
    */
-  write(piece: Buffer, out: (decoded: Buffer) => void): void;
+  write(piece: Buffer, out: (decoded: Buffer) => boolean): void;
   /** Whether the input so far ends where a frame does (not inside one). */
   readonly whole: boolean;
 }
@@ -126,7 +127,7 @@ function tryLoad(): Zstd | null {
           for (;;) {
             const [ret, produced, consumed] = d.decompressStream(out, src);
             whole = ret === 0;
-            if (produced > 0) hand(out.subarray(0, produced));
+            if (produced > 0 && !hand(out.subarray(0, produced))) return;
             src = src.subarray(consumed);
             if (src.length === 0 && produced < out.length) return;
           }

@@ -150,12 +150,14 @@ export function streamExchange(
       return undefined;
     };
 
-    /** The text of a zstd piece (decoded up to the limit, the rest then counted only). */
+    /** The text of a zstd piece, decoded up to the limit (past it, the stream is refused). */
     const unzstdText = (piece: Buffer): string => {
       let text = '';
       unzstd!.write(piece, (out) => {
         total += out.length;
-        if (total <= jsonBytes) text += decoder.write(out);
+        if (total > jsonBytes) return false;
+        text += decoder.write(out);
+        return true;
       });
       return text;
     };

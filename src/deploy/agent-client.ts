@@ -189,14 +189,21 @@ export class AgentClient {
    * Asks the agent to check its current release's folder now (agent/twins.ts), so that staging
    * an unchanged artifact soon after need not wait for it. Answered before the check runs, with
    * the agent's protocol and how many releases it keeps (absent from agents before them), and
-   * whether it takes a streamed stage's part lines (stream-feed.ts; absent before them); an
+   * whether it takes a streamed stage's part lines and a zstd body (stream-feed.ts; absent before them); an
    * error (an older agent's 404) only means that it will not. `onSent` hears when the request
    * has been handed to the kernel.
    */
-  twinCheck(
-    onSent?: () => void,
-  ): Promise<
-    Result<{ checking: boolean; protocol?: number; releases?: number; streamParts?: boolean }, string>
+  twinCheck(onSent?: () => void): Promise<
+    Result<
+      {
+        checking: boolean;
+        protocol?: number;
+        releases?: number;
+        streamParts?: boolean;
+        streamZstd?: boolean;
+      },
+      string
+    >
   > {
     return this.#call('POST', '/v1/twin-check', undefined, this.timeoutMs, onSent);
   }

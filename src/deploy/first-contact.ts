@@ -13,26 +13,27 @@ import type { Environment } from './environment.js';
 import { DEPLOY_PROTOCOL } from './protocol.js';
 import type { relayOf } from './stage.js';
 import type { StreamedStages } from './stage-stream.js';
+import { feedCodec } from './stream-feed.js';
 
 /**
  * Whether the agent speaks this protocol and has no release, from the twin check's answer or its
- * status, and whether it takes a streamed stage's part lines (its twin check says so).
+ * status, and whether it takes a streamed stage's part lines and a zstd body (its twin check says so).
  */
 async function freshHost(
   client: AgentClient,
   checking: ReturnType<AgentClient['twinCheck']> | undefined,
-): Promise<{ fresh: boolean; parts: boolean }> {
+): Promise<{ fresh: boolean; parts: boolean; zstd: boolean }> {
   const said = checking && (await checking);
-  let agent: { protocol?: number; releases?: number; streamParts?: boolean } | undefined = said?.ok
-    ? said.value
-    : undefined;
+  let agent:
+    | { protocol?: number; releases?: number; streamParts?: boolean; streamZstd?: boolean }
+    | undefined = said?.ok ? said.value : undefined;
   if (agent?.releases === undefined) {
     const status = await client.status();
-    if (!status.ok) return { fresh: false, parts: false };
+    if (!status.ok) return { fresh: false, parts: false, zstd: false };
     agent = { protocol: status.value.protocol, releases: status.value.releases.length };
   }
   const fresh = agent.protocol === DEPLOY_PROTOCOL && agent.releases === 0;
-  return { fresh, parts: fresh && agent.streamParts === true };
+  return { fresh, parts: fresh && agent.streamParts === true, zstd: fresh && agent.streamZstd === true };
 }
 
 /**
@@ -90,7 +91,7 @@ export async function firstContact(o: {
   const neighbour = region !== undefined && region.targets[0]?.name !== o.name;
   const relay = neighbour ? await o.relays(region) : undefined;
   const origin = await o.origin();
-  o.streams.start(o.name, o.client, relay ? [relay, origin] : [origin], host.parts);
+  o.streams.start(o.name, o.client, relay ? [relay, origin] : [origin], host.parts, feedCodec(host.zstd));
   const started = o.streams.started.get(o.name);
   // An agent before the streamed stage (404) may still create the tree ahead. Not waited for:
   // the stream ends only once the walk has.

@@ -20,7 +20,7 @@ import { chunksOf, releaseIdOf } from './manifest.js';
 import { startOrigin } from './origin.js';
 import { DEPLOY_PROTOCOL } from './protocol.js';
 import { sendStream, streamPays } from './stage-stream.js';
-import { StreamFeed } from './stream-feed.js';
+import { encodeText, StreamFeed } from './stream-feed.js';
 import type { ReleaseId } from './types.js';
 
 const TOKEN = 'stage-stream-token-0123456789';
@@ -137,14 +137,23 @@ async function expectStreamedByteIdentical(): Promise<void> {
   expect(await tree(path.join(root, 'agent', 'releases', release))).toEqual(await tree(art));
 }
 
-/** POSTs a stage stream of `lines` (gzipped); `cut` breaks the request off after them. */
-function postLines(url: string, lines: string[], cut = false): Promise<{ status: number; text: string }> {
+/**
+ * POSTs a stage stream of `lines` (gzipped); `cut` breaks the request off after them. `frames`:
+ * the body instead, in zstd frames of that many lines each, written piece by piece (`drop`:
+ * its last bytes left out).
+ */
+function postLines(
+  url: string,
+  lines: string[],
+  cut = false,
+  zstd?: { frames: number; drop?: number },
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
       new URL('/v1/stage-stream', url),
       {
         method: 'POST',
-        headers: { authorization: `Bearer ${TOKEN}`, 'content-encoding': 'gzip' },
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-encoding': zstd ? 'zstd' : 'gzip' },
       },
       (res) => {
         let text = '';
@@ -157,7 +166,23 @@ function postLines(url: string, lines: string[], cut = false): Promise<{ status:
       },
     );
     req.on('error', (e) => (cut ? resolve({ status: 0, text: '' }) : reject(e)));
-    req.write(gzipSync(lines.map((l) => `${l}\n`).join('')));
+    if (zstd) {
+      const frames: Buffer[] = [];
+      for (let i = 0; i < lines.length; i += zstd.frames)
+        frames.push(
+          encodeText(
+            lines
+              .slice(i, i + zstd.frames)
+              .map((l) => `${l}\n`)
+              .join(''),
+            'zstd',
+          ),
+        );
+      const body = Buffer.concat(frames);
+      const sent = body.subarray(0, body.length - (zstd.drop ?? 0));
+      // Pieces that split frames anywhere.
+      for (let at = 0; at < sent.length; at += 777) req.write(sent.subarray(at, at + 777));
+    } else req.write(gzipSync(lines.map((l) => `${l}\n`).join('')));
     if (cut) setTimeout(() => req.destroy(), 50);
     else req.end();
   });
@@ -613,6 +638,41 @@ describe('the streamed stage of a first release', () => {
     const last = JSON.parse(answer.trim().split('\n').pop()!) as { type: string; message: string };
     expect(last).toMatchObject({ type: 'error' });
     expect(last.message).toContain('refused path');
+    expect(await leftovers()).toEqual({ staging: [], releases: [] });
+  });
+
+  it('takes a body in zstd frames split across pieces, and refuses one broken inside a frame', async () => {
+    const server = await listenAgent(agent, '127.0.0.1', 0);
+    servers.keep(server);
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const dirs = Array.from({ length: 2000 }, (_, i) =>
+      JSON.stringify({ type: 'dir', path: `d${i}`, mode: 0o755 }),
+    );
+    const lines = [
+      header(),
+      ...dirs,
+      JSON.stringify({ release: `v1-${'0'.repeat(12)}`, entries: dirs.length }),
+    ];
+    // Every line read: the entries came whole, and only their release id is wrong.
+    const r = await postLines(url, lines, false, { frames: 300 });
+    expect(r.status).toBe(200);
+    const last = JSON.parse(r.text.trim().split('\n').pop()!) as { type: string; message: string };
+    expect(last.type).toBe('error');
+    expect(last.message).toMatch(/^release id v1-0+ does not match the manifest streamed/);
+    // Its last frame cut short: refused as broken off, nothing kept.
+    const cut = await postLines(url, lines, false, { frames: 300, drop: 3 });
+    const said = JSON.parse(cut.text.trim().split('\n').pop()!) as { type: string; message: string };
+    expect(said).toEqual({ type: 'error', message: 'the stage stream broke off inside a zstd frame' });
+    expect(await leftovers()).toEqual({ staging: [], releases: [] });
+  });
+
+  it('refuses a zstd body whose text passes the size limit, decoding no further', async () => {
+    const server = await listenAgent(agent, '127.0.0.1', 0, { ...DEFAULT_LIMITS, jsonBytes: 64 * 1024 });
+    servers.keep(server);
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // 8 MB of text in a frame of a few hundred bytes.
+    const r = await postLines(url, [header(), 'x'.repeat(8 * 1024 * 1024)], false, { frames: 2 });
+    expect(r.text).toContain(`the stage stream exceeds ${64 * 1024} bytes`);
     expect(await leftovers()).toEqual({ staging: [], releases: [] });
   });
 

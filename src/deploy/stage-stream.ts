@@ -21,7 +21,7 @@ import { EntriesDigest, type ManifestEntry } from './manifest.js';
 import { DEPLOY_PROTOCOL } from './protocol.js';
 import { RecentBytes } from './recent-bytes.js';
 import { readStageAnswer } from './stage-answer.js';
-import { type FeedSink, gzipLine, StreamFeed, type StreamHeader } from './stream-feed.js';
+import { encodeLine, type FeedCodec, type FeedSink, StreamFeed, type StreamHeader } from './stream-feed.js';
 import type { ChunkId, ReleaseId } from './types.js';
 
 /**
@@ -46,7 +46,7 @@ export function sendStream(o: {
     const req = http.request(o.url, {
       agent: false,
       method: 'POST',
-      headers: { ...o.headers, 'content-encoding': 'gzip', 'content-type': 'application/x-ndjson' },
+      headers: { ...o.headers, 'content-encoding': o.feed.codec, 'content-type': 'application/x-ndjson' },
     });
     const connected = o.onConnected;
     if (connected)
@@ -98,7 +98,7 @@ export function sendStream(o: {
       // Counted once answered: the request streams on while the agent's progress lines come.
       settle({ kind: 'staged', result: answer.ok ? ok({ ...answer.value, requestBytes: bytes }) : answer });
     });
-    write(gzipLine(o.header));
+    write(encodeLine(o.header, o.feed.codec));
     const sink: FeedSink = {
       part: write,
       end: (trailer) => {
@@ -204,9 +204,8 @@ export class StreamedStages {
   readonly lookup: GrowingChunks;
   /** The bytes of the small files the walk read last, for the origin (recent-bytes.ts). */
   readonly #recent = new RecentBytes();
-  /** The feeds, made when a host first needs one: without part lines, and with them. */
-  #plain: StreamFeed | undefined;
-  #parted: StreamFeed | undefined;
+  /** The feeds, made when a host first needs one: by whether they carry part lines, and their codec. */
+  readonly #feeds = new Map<string, StreamFeed>();
   readonly started = new Map<string, StreamedTarget>();
   #entries: readonly ManifestEntry[] = [];
   #ready = 0;
@@ -323,8 +322,7 @@ export class StreamedStages {
     if (this.#growing && this.#growing.at < ready) this.#growing = undefined;
     if (!this.active) return false; // nothing made until a host streams: most deploys have none
     this.lookup.add(entries, ready);
-    this.#plain?.add(entries, ready);
-    this.#parted?.add(entries, ready);
+    for (const f of this.#feeds.values()) f.add(entries, ready);
     return true;
   }
 
@@ -335,12 +333,13 @@ export class StreamedStages {
   growing(entries: readonly ManifestEntry[], at: number, chunks: readonly [ChunkId, number][]): void {
     this.#growing = { at, chunks };
     const e = entries[at];
-    if (!this.#parted || e?.type !== 'file' || at !== this.#ready) return;
+    const parted = [...this.#feeds.values()].filter((f) => f.parts);
+    if (!parted.length || e?.type !== 'file' || at !== this.#ready) return;
     // The walk and the origin's serving of its parts are native work (hashing, reads, sockets)
     // driven by a little JavaScript: TurboFan's compiles of it cost more than they gained.
     this.#fewerCompiles ??= fewerCompiles();
     this.lookup.addPart(e.path, chunks);
-    this.#parted.addPart(e, chunks);
+    for (const f of parted) f.addPart(e, chunks);
   }
 
   /** The deployment is over (its origin closed): what it set for its streams is undone. */
@@ -361,6 +360,8 @@ export class StreamedStages {
     sources: { url: string; token: string }[],
     /** Whether the host takes part lines (its twin check said so). */
     parts = false,
+    /** How its body is compressed (stream-feed.ts feedCodec). */
+    codec: FeedCodec = 'gzip',
   ): void {
     if (this.started.has(name) || this.#failed) return;
     trace(`stage-stream to ${name}: ${this.#ready} entries chunked${parts ? ', in parts' : ''}`);
@@ -371,12 +372,16 @@ export class StreamedStages {
     // files' first deploy, the deployer's CPU: its helper threads compiled 130-170 ms of it; at
     // 8x V8's budget 46-83 ms, at 64x 30-34 ms, its main thread +35 ms, its CPU 900 -> 800 ms.
     if (first && this.#smallFiles()) this.#fewerCompiles ??= fewerCompiles(SMALL_FILES_COMPILE_FACTOR);
-    const made = parts ? this.#parted : this.#plain;
+    const key = `${parts}:${codec}`;
+    const made = this.#feeds.get(key);
     const feed =
       made ??
-      new StreamFeed(parts, new EntriesDigest({ format: 1, version: this.version, chunking: this.chunking }));
-    if (parts) this.#parted = feed;
-    else this.#plain = feed;
+      new StreamFeed(
+        parts,
+        new EntriesDigest({ format: 1, version: this.version, chunking: this.chunking }),
+        codec,
+      );
+    this.#feeds.set(key, feed);
     let hear: (p: StageProgress) => void = () => {};
     let connect = () => {};
     const connected = new Promise<void>((resolve) => {
@@ -431,7 +436,7 @@ export class StreamedStages {
    * second time before its id is known (the ledger's save does it, once the agents have it all).
    */
   vouch(entries: readonly ManifestEntry[]): void {
-    const feed = this.#plain ?? this.#parted;
+    const feed = this.#feeds.values().next().value;
     const digest = feed?.digest;
     if (!digest || entries !== this.#entries || digest.count !== entries.length) return;
     digest.vouch(entries);
@@ -440,14 +445,12 @@ export class StreamedStages {
   /** The walk is done and its release id hashed: the last line of every stream. */
   end(release: ReleaseId): void {
     this.#release = release;
-    this.#plain?.end(release);
-    this.#parted?.end(release);
+    for (const f of this.#feeds.values()) f.end(release);
   }
 
   /** The walk failed: every stream stops (each agent drops what it made). */
   fail(reason: string): void {
     this.#failed = true;
-    this.#plain?.fail(reason);
-    this.#parted?.fail(reason);
+    for (const f of this.#feeds.values()) f.fail(reason);
   }
 }

@@ -19,7 +19,10 @@ interface Binding {
   DCtx: new () => {
     decompress(dst: Uint8Array, src: Uint8Array): number;
     decompressUsingDict(dst: Uint8Array, src: Uint8Array, dict: Uint8Array): number;
+    decompressStream(dst: Uint8Array, src: Uint8Array): [ret: number, produced: number, consumed: number];
+    setParameter(param: number, value: number): void;
   };
+  DParameter: { windowLogMax: number };
   compressBound(size: number): number;
   getFrameContentSize(frame: Uint8Array): number | null;
   versionString(): string;
@@ -38,7 +41,31 @@ export interface Zstd {
    * a buffer from `alloc` when given (a fresh one of its own otherwise).
    */
   decompress(frame: Buffer, max: number, dict?: Buffer, alloc?: (n: number) => Buffer): Buffer;
+  /** A decoder of a stream of frames fed piece by piece (a streamed stage's body), a context of its own. */
+  decoder(): ZstdDecoder;
 }
+
+/** Decodes a stream of zstd frames as its pieces come, synchronously (stream-exchange.ts). */
+export interface ZstdDecoder {
+  /**
+   * Decodes `piece`, handing each run of output to `out`: a view of a scratch buffer, valid
+   * only until `out` returns; decoding stops where `out` returns false (the rest of the piece is
+   * not decoded: a few bytes of zstd may stand for gigabytes). Throws on corrupt data.
+   */
+  write(piece: Buffer, out: (decoded: Buffer) => boolean): void;
+  /** Whether the input so far ends where a frame does (not inside one). */
+  readonly whole: boolean;
+}
+
+/**
+ * The largest window a streamed body's frame may ask of the decoder: 8 MiB (a frame of the
+ * feed holds a batch of ~256 KB, stream-feed.ts). zstd's default limit, 128 MiB, would let a
+ * caller make the agent allocate that much per request.
+ */
+const DECODER_WINDOW_LOG = 23;
+
+/** The output scratch of a stream decoder: zstd's recommended size (ZSTD_DStreamOutSize). */
+const DECODER_OUT = 128 * 1024;
 
 let loaded: Zstd | null | undefined;
 
@@ -84,6 +111,30 @@ function tryLoad(): Zstd | null {
       const n = dict?.length ? dctx.decompressUsingDict(out, frame, dict) : dctx.decompress(out, frame);
       if (n !== size) throw new Error('a zstd frame shorter than its announced size');
       return out;
+    },
+    decoder() {
+      const d = new b.DCtx();
+      d.setParameter(b.DParameter.windowLogMax, DECODER_WINDOW_LOG);
+      const out = Buffer.allocUnsafe(DECODER_OUT);
+      let whole = true;
+      return {
+        get whole() {
+          return whole;
+        },
+        write(piece, hand) {
+          // Nothing to decode (and an empty call between frames would read as inside one).
+          if (piece.length === 0) return;
+          let src = piece;
+          // Until the input is taken and the output did not fill (zstd may hold more then).
+          for (;;) {
+            const [ret, produced, consumed] = d.decompressStream(out, src);
+            whole = ret === 0;
+            if (produced > 0 && !hand(out.subarray(0, produced))) return;
+            src = src.subarray(consumed);
+            if (src.length === 0 && produced < out.length) return;
+          }
+        },
+      };
     },
   };
 }

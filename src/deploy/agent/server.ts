@@ -14,6 +14,7 @@ import { DEPLOY_PROTOCOL, NO_BASE } from '../protocol.js';
 import type { ChunkId, ReleaseId } from '../types.js';
 import { CODECS, type Encoding, encodeFrame, localCodecs } from '../wire.js';
 import { decodeFrames, FrameDecodeError } from '../wire-decode.js';
+import { loadZstd } from '../zstd.js';
 import type { Agent } from './agent.js';
 import { deployExchange, type HoldRequest } from './deploy-exchange.js';
 import { LOCK_HEADER } from './deploy-lock.js';
@@ -176,10 +177,11 @@ function agentHandler(agent: Agent, limits: AgentLimits = DEFAULT_LIMITS): Handl
     // A deployer starting: the twin check of the current release, taken while it walks its
     // artifact (twins.ts). Answered first, with what tells the deployer whether to send a first
     // release's outline (deploy.ts) and whether this agent takes a streamed stage's part lines
-    // (stream-feed.ts; a deployer sends them only then); optional (an older agent's 404 changes nothing).
+    // (stream-feed.ts; a deployer sends them only then), and whether it decodes a zstd body
+    // there (where zstd loads); optional (an older agent's 404 changes nothing).
     'POST /v1/twin-check': async (_req, res) => {
       const answer = { checking: true, protocol: DEPLOY_PROTOCOL, releases: agent.releaseCount };
-      sendJson(res, 202, { ...answer, streamParts: true });
+      sendJson(res, 202, { ...answer, streamParts: true, streamZstd: loadZstd() !== undefined });
       await agent.precheckTwin().catch(() => false);
     },
 

@@ -1,6 +1,7 @@
 /**
  * POST /v1/stage-stream: the HTTP side of a streamed stage (stream-stage.ts). The body is NDJSON,
- * gzipped (deploy/stream-feed.ts): a header, one line per manifest entry (a large file's chunk
+ * gzipped, or in zstd frames where this agent said it decodes them (deploy/stream-feed.ts; decoded
+ * here on the main thread, synchronously, as each piece comes): a header, one line per manifest entry (a large file's chunk
  * list perhaps first in part lines, manifest-lines.ts ManifestLines part), the release id last.
  * A bad header is an HTTP error (400; a deployer before this endpoint is never sent one, and one
  * after it that gets a 404 from an older agent stages as before). Once the header is accepted
@@ -17,6 +18,7 @@ import { HttpError } from '../http.js';
 import { ManifestLines } from '../manifest-lines.js';
 import { DEPLOY_PROTOCOL } from '../protocol.js';
 import type { ReleaseId } from '../types.js';
+import { loadZstd, type ZstdDecoder } from '../zstd.js';
 import type { Agent } from './agent.js';
 import type { StageProgress } from './operations.js';
 import { ENTRY_NOT_OBJECT, isEntryObject, streamHeader, streamPart, streamTrailer } from './stream-lines.js';
@@ -42,9 +44,11 @@ export function streamExchange(
     trace('stage-stream request');
     const holder = mayChange(req);
     const encoding = req.headers['content-encoding'];
-    if (encoding !== undefined && encoding !== 'gzip' && encoding !== 'identity')
+    const zstd = encoding === 'zstd' ? loadZstd() : undefined;
+    if (encoding !== undefined && encoding !== 'gzip' && encoding !== 'identity' && !zstd)
       throw new HttpError(415, `unsupported content-encoding ${encoding}`);
     const body = encoding === 'gzip' ? pipeline(req, createGunzip(), () => {}) : req;
+    const unzstd: ZstdDecoder | undefined = zstd?.decoder();
     const decoder = new StringDecoder('utf8');
     let staging: StreamStaging | undefined;
     let lines: ManifestLines | undefined;
@@ -146,19 +150,33 @@ export function streamExchange(
       return undefined;
     };
 
+    /** The text of a zstd piece, decoded up to the limit (past it, the stream is refused). */
+    const unzstdText = (piece: Buffer): string => {
+      let text = '';
+      unzstd!.write(piece, (out) => {
+        total += out.length;
+        if (total > jsonBytes) return false;
+        text += decoder.write(out);
+        return true;
+      });
+      return text;
+    };
+
     try {
       for await (const piece of body as AsyncIterable<Buffer>) {
-        total += piece.length;
         if (failed !== undefined) {
           // Read and dropped, so the deployer reads the answer; up to the limit, not forever.
+          total += piece.length;
           if (total > jsonBytes) break;
           continue;
         }
+        const text = unzstd ? unzstdText(piece) : undefined;
+        if (!unzstd) total += piece.length;
         if (total > jsonBytes) {
           await fail(`the stage stream exceeds ${jsonBytes} bytes`);
           continue;
         }
-        pending += decoder.write(piece);
+        pending += text ?? decoder.write(piece);
         let from = 0;
         for (
           let nl = pending.indexOf('\n');
@@ -186,6 +204,7 @@ export function streamExchange(
       return;
     }
     if (failed !== undefined) return;
+    if (unzstd && !unzstd.whole) return fail('the stage stream broke off inside a zstd frame');
     if (pending.trim()) await take(pending);
     if (failed !== undefined) return;
     if (!staging || !trailer) return fail('the stage stream ended before its last line (the release id)');

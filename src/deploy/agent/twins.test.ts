@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type AgentRig, startAgentRig } from '../../../test/helpers/agent-rig.js';
 import { DEPLOY_PROTOCOL } from '../protocol.js';
+import { loadZstd } from '../zstd.js';
 import { Agent } from './agent.js';
 import { PRECHECK_FRESH_MS, precheckedVerdicts } from './twins.js';
 
@@ -147,6 +148,8 @@ describe('the twin check taken ahead (POST /v1/twin-check)', () => {
       protocol: DEPLOY_PROTOCOL,
       releases: 0,
       streamParts: true,
+      // A zstd body on the streamed stage where zstd loads here (stream-feed.ts).
+      streamZstd: loadZstd() !== undefined,
     });
     expect(await rig.agent.precheckTwin()).toBe(false);
   });

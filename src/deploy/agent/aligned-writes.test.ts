@@ -10,14 +10,13 @@ import type { ChunkId } from '../types.js';
 import {
   ALIGNED_COPY_MIN,
   closeAligned,
-  closeBase,
   copiedNatively,
   copyFileAligned,
   openAligned,
-  openBase,
   refused,
   writeAligned,
 } from './aligned-writes.js';
+import { closeBase, openBase } from './direct-bases.js';
 import { DirectFile } from './direct-file.js';
 import { ALIGNED_MIN, writeFromBase } from './file-from-base.js';
 import { nativeAddon } from './native-addon.js';

@@ -23,7 +23,7 @@ import { constants, write } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { trace } from '../../util/trace.js';
-import { noteWrittenDirect } from './aligned-writes.js';
+import { noteWrittenDirect } from './direct-bases.js';
 import { DirectPace, directWritesPay, noteDirectPace } from './direct-pace.js';
 
 /** File offsets, lengths and buffer addresses of direct writes are multiples of this. */

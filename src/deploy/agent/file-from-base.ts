@@ -13,16 +13,9 @@ import { type FileHandle, link, open, unlink } from 'node:fs/promises';
 import { trace } from '../../util/trace.js';
 import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId } from '../types.js';
-import {
-  closeAligned,
-  closeBase,
-  copyFileAligned,
-  openAligned,
-  openBase,
-  refused,
-  writeAligned,
-} from './aligned-writes.js';
+import { closeAligned, copyFileAligned, openAligned, refused, writeAligned } from './aligned-writes.js';
 import type { AheadCopies, Shift } from './copies-ahead.js';
+import { closeBase, openBase } from './direct-bases.js';
 import type { DirectSink } from './direct-file.js';
 import { shiftedPlan } from './shifted-copy.js';
 

@@ -12,14 +12,13 @@ import {
   BLOCK,
   COPY_LANES,
   closeAligned,
-  closeBase,
   copiedNatively,
   openAligned,
-  openBase,
   refused,
   writeAligned,
 } from './aligned-writes.js';
 import type { Shift } from './copies-ahead.js';
+import { closeBase, openBase } from './direct-bases.js';
 import type { BaseFile } from './file-from-base.js';
 
 type FileEntry = Extract<ManifestEntry, { type: 'file' }>;

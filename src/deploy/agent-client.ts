@@ -14,8 +14,8 @@ import type { ManifestDelta } from './manifest-delta.js';
 import { NO_BASE } from './protocol.js';
 import { readStageAnswer } from './stage-answer.js';
 import { endingOf, gzipPart, openingText } from './stage-body.js';
-import { type StreamOutcome, sendStream } from './stage-stream.js';
 import type { StreamFeed, StreamHeader } from './stream-feed.js';
+import { type StreamOutcome, sendStream } from './stream-send.js';
 import type { ChunkId, ReleaseId } from './types.js';
 
 export interface AgentStatus {

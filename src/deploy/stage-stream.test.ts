@@ -19,8 +19,9 @@ import { chunkIdOf, DEFAULT_CHUNKING } from './fastcdc.js';
 import { chunksOf, releaseIdOf } from './manifest.js';
 import { startOrigin } from './origin.js';
 import { DEPLOY_PROTOCOL } from './protocol.js';
-import { sendStream, streamPays } from './stage-stream.js';
+import { streamPays } from './stage-stream.js';
 import { encodeText, StreamFeed } from './stream-feed.js';
+import { sendStream } from './stream-send.js';
 import type { ReleaseId } from './types.js';
 
 const TOKEN = 'stage-stream-token-0123456789';

@@ -7,8 +7,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CHUNKING } from './fastcdc.js';
-import { type StreamClient, StreamedStages, type StreamOutcome, sendStream } from './stage-stream.js';
+import { type StreamClient, StreamedStages } from './stage-stream.js';
 import { StreamFeed } from './stream-feed.js';
+import { type StreamOutcome, sendStream } from './stream-send.js';
 import type { ReleaseId } from './types.js';
 
 const settledSoon = <T>(p: Promise<T>, ms = 1000) =>

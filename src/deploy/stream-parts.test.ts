@@ -22,8 +22,9 @@ import { DEFAULT_CHUNKING } from './fastcdc.js';
 import { type ManifestEntry, releaseIdOf } from './manifest.js';
 import { startOrigin } from './origin.js';
 import { DEPLOY_PROTOCOL } from './protocol.js';
-import { StreamedStages, sendStream, streamPays, streamPaysInParts } from './stage-stream.js';
+import { StreamedStages, streamPays, streamPaysInParts } from './stage-stream.js';
 import { StreamFeed } from './stream-feed.js';
+import { sendStream } from './stream-send.js';
 import type { ChunkId, ReleaseId } from './types.js';
 
 const TOKEN = 'stream-parts-token-0123456789';

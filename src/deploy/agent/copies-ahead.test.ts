@@ -1,44 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { aheadIn, aheadSetup, entry, P } from '../../../test/helpers/copies-ahead.js';
 import { tempDirs } from '../../../test/helpers/temp-dirs.js';
 import { chunkBuffer } from '../fastcdc.js';
-import type { ManifestEntry } from '../manifest.js';
 import type { ChunkId } from '../types.js';
 import { Agent } from './agent.js';
-import { type AheadBase, CopiesAhead } from './copies-ahead.js';
+import { CopiesAhead } from './copies-ahead.js';
 import { writeFromBase } from './file-from-base.js';
 
-const P = { min: 256, avg: 1024, max: 4096 };
 const tmp = tempDirs();
-
-function entry(rel: string, data: Buffer): Extract<ManifestEntry, { type: 'file' }> {
-  const chunks = chunkBuffer(data, P).map((c) => [c.id, c.size] as [ChunkId, number]);
-  return { type: 'file', path: rel, mode: 0o644, size: data.length, chunks };
-}
-
-/** A base file in a release-like folder and a staging folder beside it. */
-function setup(old: Buffer) {
-  const dir = tmp('slipway-ahead-');
-  const basePath = path.join(dir, 'old.bin');
-  writeFileSync(basePath, old);
-  const st = statSync(basePath);
-  const base: AheadBase = { path: basePath, size: st.size, mtimeMs: st.mtimeMs };
-  const staging = path.join(dir, 'staging');
-  return { dir, base, staging, copies: new CopiesAhead(dir) };
-}
-
-/** The copies in `dir` (their names start with ".ahead-"). */
-const aheadIn = (dir: string) => readdirSync(dir).filter((n) => n.startsWith('.ahead-'));
+const setup = (old: Buffer) => aheadSetup(() => tmp('slipway-ahead-'), old);
 
 describe('copies of bases made ahead of their stage request', () => {
   it('hands over a whole copy once, named as no release can be', async () => {

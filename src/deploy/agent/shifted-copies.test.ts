@@ -5,36 +5,20 @@
  * a copy of a base changed since, or made with another shift, is never taken.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { aheadIn, aheadSetup, entry, P } from '../../../test/helpers/copies-ahead.js';
 import { tempDirs } from '../../../test/helpers/temp-dirs.js';
 import { chunkBuffer } from '../fastcdc.js';
-import type { ManifestEntry } from '../manifest.js';
 import { probeShift } from '../shift-probe.js';
 import type { ChunkId } from '../types.js';
-import { type AheadBase, CopiesAhead, type Shift, validShift } from './copies-ahead.js';
+import { type CopiesAhead, type Shift, validShift } from './copies-ahead.js';
 import { writeFromBase } from './file-from-base.js';
 import { copyAheadBody } from './requests.js';
 
-const P = { min: 256, avg: 1024, max: 4096 };
 const tmp = tempDirs();
-
-function entry(rel: string, data: Buffer): Extract<ManifestEntry, { type: 'file' }> {
-  const chunks = chunkBuffer(data, P).map((c) => [c.id, c.size] as [ChunkId, number]);
-  return { type: 'file', path: rel, mode: 0o644, size: data.length, chunks };
-}
-
-function setup(old: Buffer) {
-  const dir = tmp('slipway-shifted-');
-  const basePath = path.join(dir, 'old.bin');
-  writeFileSync(basePath, old);
-  const st = statSync(basePath);
-  const base: AheadBase = { path: basePath, size: st.size, mtimeMs: st.mtimeMs };
-  return { dir, base, copies: new CopiesAhead(dir) };
-}
-
-const aheadIn = (dir: string) => readdirSync(dir).filter((n) => n.startsWith('.ahead-'));
+const setup = (old: Buffer) => aheadSetup(() => tmp('slipway-shifted-'), old);
 
 /** `copies` as file-from-base.ts asks of them, with what its last take handed over (`taken()`). */
 function recording(copies: CopiesAhead, before?: string) {

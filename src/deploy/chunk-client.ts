@@ -29,6 +29,17 @@ export interface ChunkSourceRef {
  */
 const decoded = new FramePool();
 
+/**
+ * Why a fetch failed: the transfer (another source, or another try, may do better) or storing a
+ * chunk on this host (a full disk: asking again cannot help).
+ */
+export interface FetchFailure {
+  where: 'transfer' | 'store';
+  message: string;
+}
+
+const transferFailed = (message: string) => err<FetchFailure>({ where: 'transfer', message });
+
 /** Fetches `ids` from one source; `onChunk` stores each verified chunk as it arrives. */
 export async function fetchChunks(opts: {
   source: ChunkSourceRef;
@@ -52,7 +63,7 @@ export async function fetchChunks(opts: {
    * the call returns, when it returns none), then reused for a later chunk: copy what is kept.
    */
   onChunk: (id: ChunkId, data: Buffer, wireBytes: number) => Promise<void> | void;
-}): Promise<Result<void, string>> {
+}): Promise<Result<void, FetchFailure>> {
   const wanted = new Set(opts.ids);
   const codecs = opts.codecs ?? localCodecs();
   const headers = {
@@ -87,11 +98,11 @@ export async function fetchChunks(opts: {
       answer = { status: res.statusCode ?? 0, pieces: piecesOf(res) };
     }
   } catch (e) {
-    return err(`cannot reach ${opts.source.url}: ${causeOf(e)}`);
+    return transferFailed(`cannot reach ${opts.source.url}: ${causeOf(e)}`);
   }
   if (answer.status < 200 || answer.status >= 300) {
     const text = await textOf(answer.pieces).catch(() => '');
-    return err(`${opts.source.url} answered ${answer.status}: ${text.slice(0, 200)}`);
+    return transferFailed(`${opts.source.url} answered ${answer.status}: ${text.slice(0, 200)}`);
   }
   // Chunks are stored while the next ones arrive (a few writes in flight, in any order): counted,
   // with one waiter for a free slot (a Promise.race over the writes in flight per frame added a
@@ -120,9 +131,15 @@ export async function fetchChunks(opts: {
     const batches = decodeFrameBatches(answer.pieces, opts.maxChunk, opts.base, onRefused, decoded);
     for await (const batch of batches)
       for (const frame of batch) {
-        if (!wanted.delete(frame.id)) return err(`${opts.source.url} sent an unrequested chunk`);
+        if (!wanted.delete(frame.id)) return transferFailed(`${opts.source.url} sent an unrequested chunk`);
         const { data } = frame;
-        const w = opts.onChunk(frame.id, data, frame.wireBytes);
+        let w: Promise<void> | void;
+        try {
+          w = opts.onChunk(frame.id, data, frame.wireBytes);
+        } catch (e) {
+          failed ??= { e };
+          throw e;
+        }
         if (w) {
           writing++;
           w.then(
@@ -143,10 +160,17 @@ export async function fetchChunks(opts: {
     if (failed) throw failed.e;
   } catch (e) {
     while (writing > 0) await slot();
-    return err(`transfer from ${opts.source.url} broke off: ${causeOf(e)}`);
+    // Storing a chunk here failed (a full disk, say): this host's fault, not the transfer's.
+    if (failed)
+      return err({
+        where: 'store',
+        message: `storing chunks from ${opts.source.url} failed: ${storeCause(failed.e)}`,
+      });
+    return transferFailed(`transfer from ${opts.source.url} broke off: ${causeOf(e)}`);
   }
-  if (refused) return err(`${refused} chunk deltas from ${opts.source.url} did not rebuild their chunks`);
-  if (wanted.size) return err(`${opts.source.url} did not send ${wanted.size} of the chunks`);
+  if (refused)
+    return transferFailed(`${refused} chunk deltas from ${opts.source.url} did not rebuild their chunks`);
+  if (wanted.size) return transferFailed(`${opts.source.url} did not send ${wanted.size} of the chunks`);
   return ok(undefined);
 }
 
@@ -160,6 +184,16 @@ async function textOf(pieces: AsyncIterable<Buffer>): Promise<string> {
     if (n > 64 * 1024) break;
   }
   return Buffer.concat(parts).toString('utf8');
+}
+
+/** Why storing failed, with what to do where the error's code says (a full disk, a quota). */
+function storeCause(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const hint =
+    code === 'ENOSPC' || code === 'EDQUOT'
+      ? ' (the disk is full there: free some space, then deploy again)'
+      : '';
+  return `${causeOf(e)}${hint}`;
 }
 
 /** The innermost message of an error (an abort or undici's fetch nests the reason in `cause`). */

@@ -194,6 +194,41 @@ describe('chunk client', () => {
       await origin.close();
     }
   });
+  it('says a chunk that could not be stored failed here, with what to do about a full disk', async () => {
+    const params: ChunkingParams = { min: 4 * 1024, avg: 16 * 1024, max: 256 * 1024 };
+    await writeFile(path.join(dir, 'mixed.bin'), textAndNoise(2 * 1024 * 1024, 20_000));
+    const art = await readArtifact(dir, 'v1', params);
+    expect(art.ok).toBe(true);
+    if (!art.ok) return;
+    const origin = await startOrigin({ chunks: art.value.chunks, token: 'origin-test-token-0123456789' });
+    try {
+      const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      for (const onChunk of [
+        async () => Promise.reject(full),
+        () => {
+          throw full;
+        },
+      ]) {
+        const r = await fetchChunks({
+          source: origin,
+          ids: [...art.value.chunks.keys()],
+          maxChunk: params.max,
+          encoding: 'br-fast',
+          onChunk,
+        });
+        expect(r.ok).toBe(false);
+        if (r.ok) continue;
+        expect(r.error).toEqual({
+          where: 'store',
+          message:
+            `storing chunks from ${origin.url} failed: ENOSPC: no space left on device, write ` +
+            '(the disk is full there: free some space, then deploy again)',
+        });
+      }
+    } finally {
+      await origin.close();
+    }
+  });
 });
 
 describe('origin, asker gone', () => {

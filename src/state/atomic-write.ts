@@ -5,8 +5,8 @@
  * the folder after it, so the new name survives a power cut, not only a crash of the process.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Flushes a file's data, or a folder's names (a rename into it), to the disk. */
@@ -26,8 +26,14 @@ export async function fsyncPath(p: string): Promise<void> {
 export function writeAtomicSync(file: string, text: string): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+  } catch (e) {
+    // A full disk or a failed rename leaves no temporary file behind.
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 /** Writes `text` to `file` atomically; with `durable` (the default) fsynced, file then folder. */
@@ -40,11 +46,17 @@ export async function writeAtomic(
   const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
   const fh = await open(tmp, 'w');
   try {
-    await fh.writeFile(text);
-    if (durable) await fh.sync();
-  } finally {
-    await fh.close();
+    try {
+      await fh.writeFile(text);
+      if (durable) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+  } catch (e) {
+    // A full disk or a failed rename leaves no temporary file behind.
+    await rm(tmp, { force: true });
+    throw e;
   }
-  await rename(tmp, file);
   if (durable) await fsyncPath(path.dirname(file));
 }

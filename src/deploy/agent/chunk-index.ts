@@ -323,7 +323,7 @@ export class ChunkIndex {
       // asks for whole chunks, so a delta that does not rebuild its chunk (a checksum collision)
       // cannot fail the same way on every retry.
       try {
-        for (const useDeltas of [deltas.length > 0, false]) {
+        rounds: for (const useDeltas of [deltas.length > 0, false]) {
           for (const source of opts.sources) {
             const wanted = new Set(remaining);
             // One function per request, not a closure per chunk: a chunk is stored, its waiters woken.
@@ -358,7 +358,9 @@ export class ChunkIndex {
             });
             remaining = remaining.filter((id) => !this.#where.has(id));
             if (r.ok || remaining.length === 0) break;
-            errors.push(r.error);
+            errors.push(r.error.message);
+            // Storing failed here (a full disk): another source or round fails the same way.
+            if (r.error.where === 'store') break rounds;
           }
           if (remaining.length === 0) break;
         }
@@ -367,7 +369,7 @@ export class ChunkIndex {
       }
       if (remaining.length) {
         failure = errors.length
-          ? errors.join('; ')
+          ? [...new Set(errors)].join('; ')
           : `no source to fetch ${remaining.length} missing chunks from`;
         const e = new Error(failure);
         for (const id of remaining) {

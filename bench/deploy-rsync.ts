@@ -189,7 +189,12 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
   try {
     // SLIPWAY_BENCH_SHAPES=big,small re-measures some shapes only (fan-out runs with web).
     const only = process.env.SLIPWAY_BENCH_SHAPES?.split(',');
-    const shapes = (['web', 'big', 'small'] as ShapeName[]).filter((s) => !only || only.includes(s));
+    // SLIPWAY_BENCH_FAN_ONLY=N: the fan-out's first deploy alone, N times (fresh agents, ledger
+    // and rsync folders each time), none of the shapes' single-agent deploys.
+    const fanOnly = Number(process.env.SLIPWAY_BENCH_FAN_ONLY ?? 0);
+    const shapes = (['web', 'big', 'small'] as ShapeName[]).filter(
+      (s) => !fanOnly && (!only || only.includes(s)),
+    );
     for (const name of shapes) {
       const src = join(root, 'src', name);
       const shape = writeShape(src, name, scale);
@@ -322,53 +327,62 @@ export async function benchDeployRsync(options: BenchOptions): Promise<BenchRow[
     }
 
     // Fan-out: the web build to six fresh agents against six parallel `rsync -z`.
-    if (!shapes.includes('web')) return rows;
+    if (!fanOnly && !shapes.includes('web')) return rows;
     discard(join(root, 'src', 'web'));
     const fanSrc = join(root, 'src', 'web-fan');
     const shape = writeShape(fanSrc, 'web', scale);
     const fleet: Agent[] = [];
-    for (let i = 0; i < 6; i++)
-      fleet.push(await startAgent(bin, join(root, 'agents', `fan${i + 1}`), tokenFile));
-    agents.push(...fleet);
     const fanMods = Array.from({ length: 6 }, (_, i) => `fan${i + 1}`);
-    const fanChanges: ChangeName[] = options.quick ? ['first'] : ['first', '1%'];
-    for (const [i, change] of fanChanges.entries()) {
-      applyChange(fanSrc, shape, change, 50 + i);
-      let s: Outcome | undefined;
-      let z: { ms: number; bytes: number; cpuMs: number } | undefined;
-      for (const who of i % 2 === 0 ? ['slipway', 'rsync'] : ['rsync', 'slipway']) {
-        settleWrites();
-        if (who === 'slipway') s = await slipway(fanSrc, fleet, `fan${i + 1}`);
-        else z = await rsyncTo(fanSrc, fanMods, 'web', i + 1, true);
+    for (let rep = 0; rep < Math.max(1, fanOnly); rep++) {
+      if (rep > 0) {
+        await Promise.all(fleet.map(stopAgent));
+        for (const a of fleet.splice(0)) agents.splice(agents.indexOf(a), 1);
+        for (let i = 0; i < 6; i++) discard(join(root, 'agents', `fan${i + 1}`));
+        discard(ledgerDir);
+        for (const m of fanMods) discard(join(root, 'rsync', m, 'web'));
       }
-      if (!s || !z) throw new Error('unreachable');
-      const c = `${shape.label} to 6 agents, ${change === 'first' ? 'first deploy' : `${change} changed`}`;
-      options.log(
-        `bench: ${c}: slipway ${f(s.ms)} (cpu ${f(s.cpuMs)}) ${mib(s.bytes)}; 6 x rsync -z ${f(z.ms)} (cpu ${f(z.cpuMs)}) ${mib(z.bytes)}`,
-      );
-      row({
-        case: c,
-        metric: 'time / 6 parallel rsync -z',
-        value: s.ms / z.ms,
-        unit: 'x',
-        target: '<= 1.0',
-        pass: options.quick ? undefined : s.ms <= z.ms,
-        note: `${f(s.ms)} vs ${f(z.ms)}; peak RSS deployer ${((s.deployerKb ?? 0) / 1024).toFixed(0)} MB, agent ${((s.agentKb ?? 0) / 1024).toFixed(0)} MB`,
-      });
-      row({
-        case: c,
-        metric: 'cpu / 6 parallel rsync -z',
-        value: s.cpuMs / Math.max(z.cpuMs, 1),
-        unit: 'x',
-        note: `${f(s.cpuMs)} vs ${f(z.cpuMs)} of CPU`,
-      });
-      row({
-        case: c,
-        metric: 'bytes / 6 parallel rsync -z',
-        value: s.bytes / z.bytes,
-        unit: 'x',
-        note: `${mib(s.bytes)} vs ${mib(z.bytes)}`,
-      });
+      for (let i = 0; i < 6; i++)
+        fleet.push(await startAgent(bin, join(root, 'agents', `fan${i + 1}`), tokenFile));
+      agents.push(...fleet);
+      const fanChanges: ChangeName[] = options.quick || fanOnly ? ['first'] : ['first', '1%'];
+      for (const [i, change] of fanChanges.entries()) {
+        applyChange(fanSrc, shape, change, 50 + i);
+        let s: Outcome | undefined;
+        let z: { ms: number; bytes: number; cpuMs: number } | undefined;
+        for (const who of i % 2 === 0 ? ['slipway', 'rsync'] : ['rsync', 'slipway']) {
+          settleWrites();
+          if (who === 'slipway') s = await slipway(fanSrc, fleet, `fan${i + 1}`);
+          else z = await rsyncTo(fanSrc, fanMods, 'web', i + 1, true);
+        }
+        if (!s || !z) throw new Error('unreachable');
+        const c = `${shape.label} to 6 agents, ${change === 'first' ? 'first deploy' : `${change} changed`}`;
+        options.log(
+          `bench: ${c}: slipway ${f(s.ms)} (cpu ${f(s.cpuMs)}) ${mib(s.bytes)}; 6 x rsync -z ${f(z.ms)} (cpu ${f(z.cpuMs)}) ${mib(z.bytes)}`,
+        );
+        row({
+          case: c,
+          metric: 'time / 6 parallel rsync -z',
+          value: s.ms / z.ms,
+          unit: 'x',
+          target: '<= 1.0',
+          pass: options.quick ? undefined : s.ms <= z.ms,
+          note: `${f(s.ms)} vs ${f(z.ms)}; peak RSS deployer ${((s.deployerKb ?? 0) / 1024).toFixed(0)} MB, agent ${((s.agentKb ?? 0) / 1024).toFixed(0)} MB`,
+        });
+        row({
+          case: c,
+          metric: 'cpu / 6 parallel rsync -z',
+          value: s.cpuMs / Math.max(z.cpuMs, 1),
+          unit: 'x',
+          note: `${f(s.cpuMs)} vs ${f(z.cpuMs)} of CPU`,
+        });
+        row({
+          case: c,
+          metric: 'bytes / 6 parallel rsync -z',
+          value: s.bytes / z.bytes,
+          unit: 'x',
+          note: `${mib(s.bytes)} vs ${mib(z.bytes)}`,
+        });
+      }
     }
     row({
       case: 'casync',

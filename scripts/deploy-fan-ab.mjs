@@ -31,6 +31,11 @@ if (!pairsArg || builds.length !== 2) {
 const roots = builds.map((b) => path.resolve(b));
 const here = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const { writeShape } = await import(path.join(here, 'dist/bench/lib/deploy-shapes.js'));
+// SLIPWAY_AB_PROXY=1: the origin's chunks and rsync's bytes through a counting TCP proxy in this
+// process, as the bench has them (bench/lib/count-proxy.ts): bytes on the wire cost CPU there.
+const proxied = process.env.SLIPWAY_AB_PROXY === '1';
+const { countingProxy, freePort } = await import(path.join(here, 'dist/bench/lib/count-proxy.js'));
+let originProxy;
 const work = process.env.SLIPWAY_AB_DIR ?? path.join(os.tmpdir(), 'slipway-fan-ab');
 const src = path.join(work, 'src');
 const TOKEN = 'deploy-ab-token-0123456789abcdef';
@@ -83,7 +88,7 @@ const compression = (process.env.SLIPWAY_AB_COMPRESSION ?? 'auto,auto').split(',
 const relay = (process.env.SLIPWAY_AB_RELAY ?? '0,0').split(',').map((r) => r === '1');
 const envOf = (agents, side) => ({
   name: 'ab', artifact: src, env: {}, keepReleases: 2, relay: relay['AB'.indexOf(side.name)],
-  origin: { host: '127.0.0.1', port: 0, compression: compression['AB'.indexOf(side.name)] }, waves: [['r1']], bakeMs: 0, minSamples: 1, stageParallelism: parallelism['AB'.indexOf(side.name)],
+  origin: { host: '127.0.0.1', port: originProxy?.target ?? 0, ...(originProxy ? { url: originProxy.url } : {}), compression: compression['AB'.indexOf(side.name)] }, waves: [['r1']], bakeMs: 0, minSamples: 1, stageParallelism: parallelism['AB'.indexOf(side.name)],
   regions: [{ name: 'r1', traffic: 100, maxUnavailable: agents.length,
     targets: agents.map((a, i) => ({ name: `t${i + 1}`, region: 'r1', agentUrl: `http://127.0.0.1:${a.port}`, token: TOKEN, env: {} })) }],
 });
@@ -125,6 +130,11 @@ async function deploy(side, k) {
   // Cold: the checkout names these agents, its file aged past the racy window (state/racy.ts).
   if (cold && (await writeCheckout(checkout, ymlOf(agents, side)))) await settle();
   await new Promise((r) => setTimeout(r, 300)); // the agents' start-up CPU settled
+  if (proxied && !originProxy) {
+    const target = await freePort();
+    originProxy = Object.assign(await countingProxy(target), { target });
+  }
+  originProxy?.reset();
   spawnSync('sync');
   const version = `v${serial++}`;
   // SLIPWAY_AB_PERF=PREFIX: `perf record -a -g` over the deploy alone, into PREFIX.<side><pair>.
@@ -169,7 +179,7 @@ async function deploy(side, k) {
     agentsUser: agUser,
     agents: agAll,
     agentMax: Math.max(...ag.map((x) => x[0] + x[1])),
-    bytes: o.bytesSent,
+    bytes: originProxy ? originProxy.bytes : o.bytesSent,
     rss: o.maxRssKb / 1024,
   };
 }
@@ -184,7 +194,7 @@ async function rsyncFan(k) {
       ...mods.flatMap((m) => { mkdirSync(path.join(root, m), { recursive: true }); return [`[${m}]`, `path = ${path.join(root, m)}`, 'read only = no']; })];
     writeFileSync(path.join(work, 'rsyncd.conf'), `${conf.join('\n')}\n`);
     const port = 20000 + (process.pid % 20000);
-    rsyncd = { port, proc: spawn('rsync', ['--daemon', '--no-detach', `--config=${path.join(work, 'rsyncd.conf')}`, '--address=127.0.0.1', `--port=${port}`, '--log-file=/dev/null'], { stdio: 'ignore' }) };
+    rsyncd = { port, proxy: proxied ? await countingProxy(port, 'rsync') : undefined, proc: spawn('rsync', ['--daemon', '--no-detach', `--config=${path.join(work, 'rsyncd.conf')}`, '--address=127.0.0.1', `--port=${port}`, '--log-file=/dev/null'], { stdio: 'ignore' }) };
     await new Promise((r) => setTimeout(r, 500));
   }
   spawnSync('sync');
@@ -192,7 +202,7 @@ async function rsyncFan(k) {
   const d0 = cpu(rsyncd.proc.pid, true);
   const t0 = performance.now();
   const codes = await Promise.all(Array.from({ length: N }, (_, i) => new Promise((resolve) => {
-    spawn('rsync', ['-a', '-z', `${src}/`, `rsync://127.0.0.1:${rsyncd.port}/fan${i}/v${k}/`], { stdio: 'ignore' }).on('close', resolve);
+    spawn('rsync', ['-a', '-z', `${src}/`, `rsync://127.0.0.1:${rsyncd.proxy?.port ?? rsyncd.port}/fan${i}/v${k}/`], { stdio: 'ignore' }).on('close', resolve);
   })));
   const ms = performance.now() - t0;
   if (codes.some((c) => c !== 0)) throw new Error(`rsync failed: ${codes}`);
@@ -232,6 +242,8 @@ try {
   console.log(`== B/A medians of pairs: wall ${median(ratios.ms).toFixed(3)}, cpu ${median(ratios.cpu).toFixed(3)}, user ${median(ratios.user).toFixed(3)}`);
 } finally {
   rsyncd?.proc.kill('SIGTERM');
+  await rsyncd?.proxy?.close();
+  await originProxy?.close();
   // SLIPWAY_AB_KEEP=1 leaves what the deploys wrote (in SLIPWAY_AB_DIR/discarded) for a later
   // removal: removing it between runs made the next run's file creations slow (ext4 here,
   // find_inode_bit), up to 20% of the agents' CPU in openat.

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { scanCommandLine } from '../command-line.js';
+import { compiledEagerly } from '../util/v8-flags.js';
 import type { CliContext } from './context.js';
 
 export type Register = (program: Command, ctx: CliContext) => void;
@@ -25,7 +26,8 @@ const commands: Record<string, Loader> = {
   rollback: () => import('./rollback.js'),
   deployments: () => import('./deployments.js'),
   serve: () => import('./serve.js'),
-  agent: () => import('./agent.js'),
+  // A server whose deploys come later: its code compiled as it loads (v8-flags.ts compiledEagerly).
+  agent: () => compiledEagerly(() => import('./agent.js')),
   worker: () => import('./worker.js'),
   validate: () => import('./validate.js'),
   analyze: () => import('./analyze.js'),

@@ -30,6 +30,12 @@ export interface FetchMissing {
   /** Synchronous where it can be (a small file's write): no promise per chunk then. */
   place: (id: ChunkId, data: Buffer) => StagedLoc | undefined | Promise<StagedLoc | undefined>;
   onChunk: (id: ChunkId, wireBytes: number) => void;
+  /**
+   * Whether a chunk placed in a staging file is also kept in memory (chunk-index.ts `keep`):
+   * `always` where files written from their earlier version read it back, else only for a
+   * relay's neighbours.
+   */
+  keep?: 'always' | 'neighbours';
 }
 
 /** Fetches `missing`; returns the failure, or undefined when every chunk arrived. */
@@ -74,6 +80,7 @@ export async function fetchMissing(o: FetchMissing): Promise<string | undefined>
       load,
       place: o.place,
       turns,
+      keep: o.keep,
     });
     return r.ok ? undefined : r.error;
   });

@@ -287,6 +287,12 @@ export class Stager {
         hints,
         trims,
         after: started,
+        // A received chunk is read back only by the files written from their earlier version
+        // (early-writes.ts, through `chunk`): without any (a first deploy), a copy of each in
+        // memory (recent-chunks.ts, up to 8 MB) served nobody but a relay's neighbours. Six
+        // agents of a first deploy on a 2-core machine each copied their first 8 MB into fresh
+        // pages (perf: ~100 ms of page faults and copies across the six).
+        keep: based.length ? 'always' : 'neighbours',
         // Synchronous while both are (a small file's write): no promise per chunk.
         place: (c, data) => {
           const loc = area.place(c, data);

@@ -14,7 +14,9 @@
  * 1 MiB blocks, the last one padded and the file cut back to its length: its bytes from `at` on
  * are `src`'s from `from` on, its first `at` bytes `src`'s first (a base copied moved,
  * shifted-copy.ts; 0 and 0: a plain copy). `src` is read with O_DIRECT where `readDirect` (a file
- * written direct: in no cache) and a read is aligned, else through the page cache. -EINVAL: the
+ * written direct: most likely in no cache) and a read is aligned, unless the block's pages are all
+ * in the page cache after all (cached_block: a base something read since it was written, as the
+ * app running it does, or a check of the release). -EINVAL: the
  * filesystem or the kernel refused direct I/O (nothing left behind; the caller copies its own
  * way). On any failure `dest` is removed.
  */
@@ -29,7 +31,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #ifdef O_DIRECT
@@ -49,6 +53,49 @@ typedef struct {
   off_t from;
   double result;
 } copy_job;
+
+/*
+ * Whether every page of `len` bytes at `pos` of the file open as `fd` is in the page cache: 1 yes,
+ * 0 no or unknown. A 200 MB base written direct and read since (cached) was copied in 150-260 ms
+ * here when read direct, in ~100 ms read through the cache: a read from memory, beside the disk's
+ * direct writes instead of sharing its bandwidth with them. Asked with cachestat(2) (Linux 6.5),
+ * else with mincore(2) over a mapping of the file (`map`, made on the first ask; MAP_FAILED: none).
+ * Never reads: a pread with RWF_NOWAIT would answer too, but starts readahead into the cache where
+ * pages are missing, a second read of what is then read direct.
+ */
+#if defined(__linux__) && !defined(__NR_cachestat) && (defined(__x86_64__) || defined(__aarch64__))
+#define __NR_cachestat 451
+#endif
+typedef struct {
+  int fd;
+  off_t size;
+  int no_cachestat;
+  void *map;
+  unsigned char *vec;
+} cache_probe;
+
+static int cached_block(cache_probe *c, off_t pos, size_t len) {
+  long page = sysconf(_SC_PAGESIZE);
+  if (page <= 0 || len == 0 || pos + (off_t)len > c->size) return 0;
+  off_t first = pos / page, last = (pos + (off_t)len + page - 1) / page;
+#ifdef __NR_cachestat
+  if (!c->no_cachestat) {
+    struct { uint64_t off, len; } range = {(uint64_t)pos, (uint64_t)len};
+    struct { uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted; } cs;
+    if (syscall(__NR_cachestat, c->fd, &range, &cs, 0) == 0) return cs.nr_cache >= (uint64_t)(last - first);
+    c->no_cachestat = 1;
+  }
+#endif
+  if (c->map == NULL) {
+    c->map = mmap(NULL, (size_t)c->size, PROT_READ, MAP_SHARED, c->fd, 0);
+    if (c->map != MAP_FAILED) c->vec = malloc((size_t)(BLOCK / page + 2));
+  }
+  if (c->map == MAP_FAILED || c->vec == NULL || (size_t)(last - first) > (size_t)(BLOCK / page + 2)) return 0;
+  if (mincore((char *)c->map + first * page, (size_t)(last - first) * page, c->vec) != 0) return 0;
+  for (off_t k = 0; k < last - first; k++)
+    if (!(c->vec[k] & 1)) return 0;
+  return 1;
+}
 
 /* Reads up to `len` bytes at `pos` (fewer only at the end of the file); the count, or -errno. */
 static ssize_t read_full(int fd, char *buf, size_t len, off_t pos) {
@@ -83,8 +130,8 @@ static int write_full(int fd, const char *buf, size_t len, off_t pos) {
  * the read is aligned in the file and in the buffer (its length rounded up: it stops at the end of
  * the file, within the block), else through the cache; the count, or -errno.
  */
-static ssize_t read_piece(int cached, int direct, char *buf, size_t len, off_t pos) {
-  if (direct >= 0 && pos % ALIGN == 0 && (uintptr_t)buf % ALIGN == 0) {
+static ssize_t read_piece(int cached, int direct, cache_probe *probe, char *buf, size_t len, off_t pos) {
+  if (direct >= 0 && pos % ALIGN == 0 && (uintptr_t)buf % ALIGN == 0 && !cached_block(probe, pos, len)) {
     size_t whole = (len + ALIGN - 1) / ALIGN * ALIGN;
     ssize_t got = read_full(direct, buf, whole, pos);
     return got < 0 ? got : (ssize_t)((size_t)got < len ? (size_t)got : len);
@@ -121,6 +168,7 @@ static double copy_direct(const copy_job *j) {
   }
   double result = 0;
   void *mem = NULL;
+  cache_probe probe = {in, st.st_size, 0, NULL, NULL};
   /* Direct writes set afterwards: an open with O_DIRECT that a filesystem refuses may have created the file. */
   int flags = fcntl(out, F_GETFL);
   if (flags < 0 || fcntl(out, F_SETFL, flags | O_DIRECT) != 0)
@@ -134,7 +182,7 @@ static double copy_direct(const copy_job *j) {
       off_t p = start + (off_t)done;
       size_t n = p < j->at && j->at - p < (off_t)(len - done) ? (size_t)(j->at - p) : len - done;
       off_t pos = p < j->at ? p : p - j->at + j->from;
-      ssize_t got = read_piece(in, direct, (char *)mem + done, n, pos);
+      ssize_t got = read_piece(in, direct, &probe, (char *)mem + done, n, pos);
       if (got < 0) result = (double)got;
       else if ((size_t)got != n) result = -EIO; /* the source changed: shorter than it was */
       done += n;
@@ -148,6 +196,8 @@ static double copy_direct(const copy_job *j) {
   if (result == 0 && ftruncate(out, size) != 0) result = -errno;
   if (result == 0) result = (double)size;
   free(mem);
+  if (probe.map != NULL && probe.map != MAP_FAILED) munmap(probe.map, (size_t)st.st_size);
+  free(probe.vec);
   close(in);
   if (direct >= 0) close(direct);
   if (close(out) != 0 && result >= 0) result = -errno;

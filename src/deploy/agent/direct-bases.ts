@@ -20,7 +20,9 @@ export interface BaseFiles {
  * Opens `path` (a base) for direct reads too if this process wrote it with direct writes: its
  * pages are then most likely in no cache, and reading it through the cache would fill fresh
  * pages again (a 200 MB read: ~340 ms of CPU here, against ~75 ms read direct). A base read
- * through the cache since is read from the disk again: the price of not knowing.
+ * through the cache since is read from the disk again here: the price of not knowing. The copy
+ * made by the addon (copy-direct.c) asks the cache block by block and reads what is there through
+ * it (the 200 MB base, cached by a check of its release: ~190 -> ~100 ms).
  */
 export async function openBase(path: string): Promise<BaseFiles> {
   const fh = await open(path, 'r');

@@ -2,7 +2,7 @@
 // started on 127.0.0.1 port 0 with `root`'s bin/slipway.js (SLIPWAY_AB_AGENT_NODE_ARGS: node
 // flags, e.g. a CPU profile), keeping two releases; resolves once it says where it listens.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -23,6 +23,8 @@ export async function startAgent(root, dir, tokenFile) {
   let out = '';
   const port = await new Promise((resolve, reject) => {
     proc.stdout.setEncoding('utf8').on('data', (s) => {
+      // SLIPWAY_AB_AGENT_STDOUT=FILE: the agent's stdout appended there (e.g. its --trace-gc lines).
+      if (process.env.SLIPWAY_AB_AGENT_STDOUT) appendFileSync(process.env.SLIPWAY_AB_AGENT_STDOUT, s);
       out += s;
       const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
       if (m) resolve(m[1]);

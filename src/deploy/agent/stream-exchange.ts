@@ -209,16 +209,12 @@ export function streamExchange(
     if (failed !== undefined) return;
     if (!staging || !trailer) return fail('the stage stream ended before its last line (the release id)');
     trace('stage-stream trailer');
-    try {
-      const streamed = await staging.finish(trailer.release, trailer.entries);
-      if (!streamed.ok) return await fail(streamed.error);
-      trace(`stage-stream ${streamed.value.id}: fetched`);
-      const r = await agent.stageStreamed(streamed.value, holder);
-      res.end(
-        `${JSON.stringify(r.ok ? { type: 'done', result: r.value } : { type: 'error', message: r.error })}\n`,
-      );
-    } finally {
-      staging.answered();
-    }
+    const streamed = await staging.finish(trailer.release, trailer.entries);
+    if (!streamed.ok) return fail(streamed.error);
+    trace(`stage-stream ${streamed.value.id}: fetched`);
+    const r = await agent.stageStreamed(streamed.value, holder);
+    res.end(
+      `${JSON.stringify(r.ok ? { type: 'done', result: r.value } : { type: 'error', message: r.error })}\n`,
+    );
   };
 }

@@ -116,7 +116,7 @@ export class StreamStaging {
   /** Set once a part came (hot-code-only.ts fewerCompiles), until the stream finishes or stops. */
   #fewerCompiles: (() => void) | undefined;
 
-  /** Set once MANY_FILES files came (small-heap.ts roomForManyFiles), until the stage is answered or stops. */
+  /** Set once MANY_FILES files came (small-heap.ts roomForManyFiles), until the stream finishes or stops. */
   #roomForManyFiles: (() => void) | undefined;
 
   /** The file whose parts came (its entry is next): its number in `files`, its parts' chunks and bytes. */
@@ -219,10 +219,7 @@ export class StreamStaging {
     this.pump();
     while (this.#tasks.size) await Promise.allSettled([...this.#tasks]);
     this.#fewerCompiles?.();
-    // The heap's room for many files is kept until the stage is answered (answered()): given back
-    // here, the manifest's JSON, the stats and the assembly's arrays that follow made V8 collect
-    // the whole heap in the middle of the stage's last steps, which nothing else overlaps
-    // (~20 ms of the main thread for 20,000 files, --cpu-prof).
+    this.#roomForManyFiles?.();
     trace(`stage-stream: ${this.#batches} batches`);
     if (this.#failure) return err(this.#failure);
     this.#flushed();
@@ -253,11 +250,6 @@ export class StreamStaging {
       mtimes: this.files.mtimes,
       progress: { ...this.p },
     });
-  }
-
-  /** The stage was answered (or failed): the heap's room for many files is given back. */
-  answered(): void {
-    this.#roomForManyFiles?.();
   }
 
   /** Stops: transfers end, files close, the folder and its chunks are forgotten. */

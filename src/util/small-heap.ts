@@ -102,14 +102,20 @@ export function growYoungGeneration(young: YoungGeneration, target: number): voi
   }
 }
 
-/** heap-growing-percent while a first release of many files streams in (roomForManyFiles). */
-const MANY_FILES_GROWING = 100;
+/**
+ * heap-growing-percent while a first release of many files streams in (roomForManyFiles): the old
+ * generation may triple. At 100% (doubling) a first deploy of 20,000 files still took a full
+ * collection in the middle of its transfer and another in its last steps (the manifest's 3 MB of
+ * JSON, the assembly's stats), which nothing overlaps: ~15 ms of the main thread and the marking
+ * helpers' CPU each (--trace-gc).
+ */
+const MANY_FILES_GROWING = 200;
 /** Holders of roomForManyFiles. */
 let roomy = 0;
 
 /**
  * While a streamed first release of thousands of files comes in (an agent, stream-stage.ts): the
- * old generation may double before its next full collection instead of growing by a third, until
+ * old generation may triple before its next full collection instead of growing by a third, until
  * the function returned is called (nested holds counted). What such a release keeps (its
  * manifest's entries, the chunk index's locations, a few hundred bytes a file) grows the heap
  * steadily, and at 35% every few thousand files cost a full collection: 6 of them, ~100 ms of the

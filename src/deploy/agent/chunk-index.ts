@@ -326,8 +326,11 @@ export class ChunkIndex {
         rounds: for (const useDeltas of [deltas.length > 0, false]) {
           for (const source of opts.sources) {
             const wanted = new Set(remaining);
+            /** Chunks of `remaining` stored by this request (each once: fetchChunks hands on each once). */
+            let got = 0;
             // One function per request, not a closure per chunk: a chunk is stored, its waiters woken.
             const stored = (id: ChunkId, wire: number) => {
+              got++;
               this.#wire.set(id, { bytes: wire, at: Date.now() });
               opts.onChunk?.(id, wire, source.url);
               flight.arrived(id);
@@ -356,7 +359,9 @@ export class ChunkIndex {
                 return this.put(id, data).then(() => stored(id, wire));
               },
             });
-            remaining = remaining.filter((id) => !this.#where.has(id));
+            // Every one stored: none left to look for (20,000 lookups a first deploy).
+            remaining =
+              r.ok && got === remaining.length ? [] : remaining.filter((id) => !this.#where.has(id));
             if (r.ok || remaining.length === 0) break;
             errors.push(r.error.message);
             // Storing failed here (a full disk): another source or round fails the same way.

@@ -22,9 +22,9 @@ async function settled(f: EarlyFlush): Promise<void> {
 }
 
 describe('early flushes of a streamed stage', () => {
-  it('begin once 4,096 files are written, one at a time, and the last follows the running one', async () => {
+  it('begin once 8,192 files are written, one at a time, and the last follows the running one', async () => {
     const f = EarlyFlush.forStream(dir);
-    f.wrote(4095);
+    f.wrote(8191);
     expect(f.started).toBe(0);
     f.wrote(1);
     expect(f.started).toBe(1);
@@ -43,7 +43,7 @@ describe('early flushes of a streamed stage', () => {
 
   it('starts none for a stage of fewer files, not even a last one', async () => {
     const f = EarlyFlush.forStream(dir);
-    f.wrote(4000);
+    f.wrote(8000);
     f.last();
     expect(f.started).toBe(0);
   });

@@ -35,6 +35,8 @@ export class InFlight {
 
   /** `id` is stored. */
   arrived(id: ChunkId): void {
+    // Nearly always nobody waits: no lookup per chunk then.
+    if (this.#waiters.size === 0) return;
     const w = this.#waiters.get(id);
     if (!w) return;
     this.#waiters.delete(id);

@@ -123,9 +123,9 @@ describe('a streamed stage', () => {
   });
 
   it('flushes the filesystem early as its small files are written, though its header listed little', async () => {
-    // 4,200 small files, a chunk each: past the first early flush's 4,096 files.
+    // 8,300 small files, a chunk each: past the first early flush's 8,192 files.
     const idOf = (d: Buffer) => createHash('sha256').update(d).digest('hex') as ChunkId;
-    const files = Array.from({ length: 4200 }, (_, i) => Buffer.from(`file ${i}\n`));
+    const files = Array.from({ length: 8300 }, (_, i) => Buffer.from(`file ${i}\n`));
     const bytes = new Map(files.map((d) => [idOf(d), d] as const));
     const lines = ManifestLines.start('v1', DEFAULT_CHUNKING);
     if (!lines.ok) throw new Error(lines.error);

@@ -279,6 +279,8 @@ export class StreamStaging {
 
   async #fetch(ids: ChunkId[]): Promise<void> {
     if (this.#failure !== undefined) return;
+    /** Chunks of `ids` this transfer brought (each once: the index hands on each chunk it stores once). */
+    let came = 0;
     const r = await this.o.index.ensure({
       ids,
       sources: this.o.sources,
@@ -290,6 +292,7 @@ export class StreamStaging {
       // Its files are complete as they land: the chunks are kept in memory only for neighbours.
       keep: 'neighbours',
       onChunk: (id, wire) => {
+        came++;
         this.p.chunksFetched++;
         this.p.bytesFetched += wire;
         this.#flush?.wrote(this.#sizes.get(id) ?? 0);
@@ -299,8 +302,11 @@ export class StreamStaging {
       },
     });
     if (!r.ok) throw new Error(r.error);
-    // Chunks that another transfer brought (a neighbour's through this relay) are in the pool.
-    for (const id of ids) if (this.files.waits(id)) await this.#copy(id);
+    // Chunks that another transfer brought (a neighbour's through this relay) are in the pool:
+    // looked for only when this one did not bring them all (not 20,000 lookups a first deploy).
+    // One it brought whose places wait still (another length than listed) leaves its file
+    // incomplete, which finish() refuses.
+    if (came < ids.length) for (const id of ids) if (this.files.waits(id)) await this.#copy(id);
   }
 
   /** The files (StreamFiles unsyncedFiles) counted towards the early flushes so far. */

@@ -3,6 +3,7 @@
  * durable (assembly.ts), or written anew when the staging's file is gone: either way it names the
  * release's manifest, outlives the staging, and an agent opened again on the folder keeps it.
  */
+import { randomBytes } from 'node:crypto';
 import { rmSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -34,12 +35,21 @@ async function expectKept(release: string, manifest: unknown) {
 
 describe('a release manifest', () => {
   it('is the staging manifest linked into place, and survives a reopen', async () => {
-    const v1 = await rig.artifact('v1', { 'a.txt': 'one', 'lib/b.js': 'b'.repeat(3000) });
+    // Many chunks: the staging's manifest is written beside the fetch (staging-area.ts create)
+    // and may land after the first chunk on a busy machine; its inode is taken at the first chunk
+    // that finds it.
+    const noise = randomBytes(2 * 1024 * 1024).toString('hex');
+    const v1 = await rig.artifact('v1', { 'a.txt': 'one', 'lib/b.js': noise });
     let staged: number | undefined;
     const s1 = await rig.agent.stage(
       { release: v1.release, manifest: v1.manifest, sources: [v1.origin] },
       (p) => {
-        if (p.chunksFetched > 0) staged ??= statSync(path.join(dir(), 'staging', `${v1.release}.json`)).ino;
+        if (p.chunksFetched === 0 || staged !== undefined) return;
+        try {
+          staged = statSync(path.join(dir(), 'staging', `${v1.release}.json`)).ino;
+        } catch {
+          // Not written yet.
+        }
       },
     );
     expect(s1.ok, s1.ok ? '' : s1.error).toBe(true);
@@ -51,14 +61,19 @@ describe('a release manifest', () => {
   });
 
   it('is written when the staging manifest went missing before the assembly', async () => {
-    const v1 = await rig.artifact('v1', { 'a.txt': 'one', 'lib/b.js': 'b'.repeat(3000) });
+    // Removed at the first chunk that finds it written (it is written beside the fetch).
+    const noise = randomBytes(2 * 1024 * 1024).toString('hex');
+    const v1 = await rig.artifact('v1', { 'a.txt': 'one', 'lib/b.js': noise });
     let removed = false;
     const s1 = await rig.agent.stage(
       { release: v1.release, manifest: v1.manifest, sources: [v1.origin] },
       (p) => {
-        if (p.chunksFetched > 0 && !removed) {
-          removed = true;
+        if (p.chunksFetched === 0 || removed) return;
+        try {
           rmSync(path.join(dir(), 'staging', `${v1.release}.json`));
+          removed = true;
+        } catch {
+          // Not written yet.
         }
       },
     );

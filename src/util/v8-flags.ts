@@ -73,11 +73,15 @@ export function underStartupFlags<T>(fn: () => T): T {
   }
 }
 
+/** The arguments Node.js itself was given: its command line's and NODE_OPTIONS'. */
+function nodeArgs(): string[] {
+  return [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+}
+
 /** Whether the flag was passed to Node.js itself (either spelling, `-` or `_`). */
 function givenOnCommandLine(name: RuntimeV8Flag): boolean {
   const spellings = [name, name.replaceAll('-', '_')];
-  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  return given.some((a) => spellings.some((s) => a.includes(s)));
+  return nodeArgs().some((a) => spellings.some((s) => a.includes(s)));
 }
 
 /**
@@ -90,8 +94,7 @@ function givenOnCommandLine(name: RuntimeV8Flag): boolean {
  * ~40 ms and ~3.5 MB of RSS, once. Left alone when `--lazy` or `--no-lazy` was given to Node.js.
  */
 export async function compiledEagerly<T>(load: () => Promise<T>): Promise<T> {
-  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  if (given.some((a) => /^--(no-)?lazy$/.test(a))) return load();
+  if (nodeArgs().some((a) => /^--(no-)?lazy$/.test(a))) return load();
   v8.setFlagsFromString('--no-lazy');
   try {
     return await load();

@@ -45,6 +45,21 @@ export interface StagedLoc {
   size: number;
 }
 
+/**
+ * Starts writing a staging's manifest beside its folder; true once written. Not durable: a
+ * manifest lost with a power cut only means the folder is discarded. Nor waited for by the
+ * caller: its 3 MB (20,000 files) are written on libuv's pool meanwhile. A crash before it lands
+ * leaves a folder without a manifest, which reopen() removes as it does one whose manifest was
+ * lost; the assembly links it as the release's manifest and waits for it first
+ * (manifestWritten()).
+ */
+function manifestBeside(layout: Layout, id: ReleaseId, json: string): Promise<boolean> {
+  return writeAtomic(layout.stagingManifest(id), json, { durable: false }).then(
+    () => true,
+    () => false,
+  );
+}
+
 export class StagingArea {
   readonly dir: string;
   readonly files: FileEntry[];
@@ -91,15 +106,8 @@ export class StagingArea {
     json = manifestJson(manifest),
   ): Promise<StagingArea> {
     await mkdir(layout.staging, { recursive: true });
-    // Not durable: a manifest lost with a power cut only means the folder is discarded. Nor
-    // waited for here: its 3 MB (20,000 files) are written on libuv's pool while the folders are
-    // made, the plan looked up and the fetch runs. A crash before it lands leaves a folder without
-    // a manifest, which reopen() removes as it did one whose manifest was lost; the assembly
-    // links it as the release's manifest and waits for it first (manifestWritten()).
-    const written = writeAtomic(layout.stagingManifest(id), json, { durable: false }).then(
-      () => true,
-      () => false,
-    );
+    // Written while the folders are made, the plan looked up and the fetch runs.
+    const written = manifestBeside(layout, id, json);
     await rm(layout.stagingDir(id), { recursive: true, force: true });
     // A tree that failed or does not match is left to its owner to delete; the folder is made here.
     const moved = prepared?.matches(manifest) && (await prepared.moveTo(layout.stagingDir(id)));
@@ -125,14 +133,8 @@ export class StagingArea {
     /** The manifest's canonical JSON, when made already (manifestJson). */
     json = manifestJson(manifest),
   ): Promise<StagingArea> {
-    // Not durable, as create's: a manifest lost with a power cut only means the folder is
-    // discarded. Nor waited for here, as create's: its 3 MB (20,000 files) are written on
-    // libuv's pool while the folder is renamed and the assembly goes through the files, which
-    // waits for it before it links it as the release's manifest (manifestWritten()).
-    const written = writeAtomic(layout.stagingManifest(id), json, { durable: false }).then(
-      () => true,
-      () => false,
-    );
+    // Written while the folder is renamed and the assembly goes through the files.
+    const written = manifestBeside(layout, id, json);
     await rm(layout.stagingDir(id), { recursive: true, force: true });
     await rename(path.join(layout.staging, from), layout.stagingDir(id));
     const area = new StagingArea(layout, id, manifest, true);
